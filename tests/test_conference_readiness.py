@@ -89,3 +89,21 @@ def test_kenya__a_conference_before_the_case_closed_asks_nothing_after_it_is_reo
     reopened = later("reopen", case_id, "--reason", "a new concern")
     assert reopened.code == 0, reopened.stderr
     assert readiness_items(later) == []
+
+
+def test_kenya__a_comment_made_after_the_meeting_before_its_close_counts_and_the_item_names_the_meeting(kenya):
+    """The meeting on 30 November, closed the next morning (Form 3 gives 24 hours): a readiness
+    record made on the afternoon of the meeting answers it; without one, the item names the
+    meeting's day, not the close's."""
+    amina = kenya("amina")
+    commented, silent = planned_case(amina, "Qvchild Early"), planned_case(amina, "Qvchild Late")
+    sup = kenya("sup")
+    conf = new_conference(sup)  # meets on 2026-11-30
+    for case_id in (commented, silent):
+        assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    afternoon = kenya("amina", "2026-11-30T15:00:00+03:00")
+    assert record(afternoon, commented, {**answers(), "occasion": "case_conference"}).code == 0
+    closed_through_cli(kenya("sup", "2026-12-01T10:00:00+03:00"), conf, [commented, silent])
+    items = readiness_items(kenya("amina", "2026-12-01T11:00:00+03:00"))
+    assert [i["case_id"] for i in items] == [silent]
+    assert "the case conference of 2026-11-30 discussed the case" in items[0]["why"], items[0]["why"]

@@ -29,6 +29,9 @@ RESPONSES = ("response", "followup", "referral", "plan", "placement", "assessmen
 # Not a command: an initial assessment that found an interim plan needed (`interim_plan_needed: yes`, IAG §3 Step 2
 # [L825]), the latest of the case in the records' order (fold: a later initial assessment that says no takes it away).
 INTERIM_PLAN_NEEDED = "interim_plan_needed"
+# Not a command: when a case conference that discussed the case met (its close wrote the `conference` record in the
+# case later): a readiness comment made after the meeting answers it (deadlines._conference_readiness).
+CONFERENCE_MET = "conference.met"
 # A provider's answer to a referral: any status after those that still wait for it.
 ANSWERED = tuple(s for s in STATUSES if s not in WAITING)
 

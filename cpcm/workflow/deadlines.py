@@ -19,7 +19,7 @@ from cpcm.domain.policy import Policy, risk_rank
 from cpcm.domain.records import utc
 from cpcm.workflow import approvals, followups, placements, plan_actions, transitions
 from cpcm.workflow import mandatory_report as mandatory_rules
-from cpcm.workflow.clocks import BY_CODE, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
+from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 
@@ -736,12 +736,15 @@ def _conference_readiness(case: Case, policy: Policy, now: datetime) -> list[Dea
                                                lambda: bool(policy.get("conference_readiness", "required", False))):
         return []
     discussed = case.last("conference", case.cycle_start)  # a conference before a reopening asks nothing of this cycle
-    if not discussed or _done(case, "conference-readiness", policy, discussed):
+    if not discussed:
+        return []
+    met = case.last(CONFERENCE_MET, case.cycle_start) or discussed  # a comment made after the meeting, before its close, counts
+    if _done(case, "conference-readiness", policy, met):
         return []
     within = parts.duration("conference_readiness", "within")
     return [Deadline(case.id, "conference-readiness", "readiness comment after the case conference",
                      within.after(_t(discussed, zone_of(now))), None, case.worker, "conference_readiness",
-                     f"the case conference of {local_day(discussed, zone_of(now))} discussed the case: comment on the child's "
+                     f"the case conference of {local_day(met, zone_of(now))} discussed the case: comment on the child's "
                      f"readiness for reintegration within {within.words()} (cpcm readiness {case.id} --occasion case_conference, "
                      f"the comment in its notes)", parts.source("conference_readiness"), case.risk)]
 

@@ -22,7 +22,7 @@ from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
 from cpcm.workflow.approvals import approved_under, waiting_closures, waiting_requests, waiting_transfers, waiting_version
-from cpcm.workflow.clocks import INTERIM_PLAN_NEEDED
+from cpcm.workflow.clocks import CONFERENCE_MET, INTERIM_PLAN_NEEDED
 
 
 def _plain(cls) -> bool:
@@ -809,6 +809,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             events.setdefault(event, []).append(at)
             if event == "plan_with_child":
                 with_child[record.id] = at
+        if kind == "conference" and record.body.get("date"):  # when the conference met (a date alone: from its start, UTC)
+            met = str(record.body["date"])
+            events.setdefault(CONFERENCE_MET, []).append(min(at, utc(met if "T" in met else f"{met[:10]}T00:00:00+00:00")))
         if command == "plan" and record.body.get("reason") == placements.REUNIFICATION_DONE:
             home_versions[record.id] = at  # a return home by a plan version (placements.homes_without_best_interests)
         if decided is not None:  # the version approved (in force from then) or rejected, at the decision's time
