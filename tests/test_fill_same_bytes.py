@@ -92,6 +92,7 @@ def old_fold(case_id, records):
     requested_from = None  # a change of rule made since, applied here too: a closure refused or withdrawn returns to the stage before
     with_child: set[str] = set()  # the plan versions made with the child (the generated cases hold no conference)
     sent = ""  # a change of rule made since, applied here too: the latest transfer, whose approved request was carried out
+    home_versions, set_aside = {}, []  # and since: the plans for reunification_done, those rejected or withdrawn (fold)
     for record in _old_effective(records):
         command = transitions.command_of(record.kind, dict(record.body))
         after = transitions.next_stage(case.stage, command, requested_from)
@@ -129,12 +130,24 @@ def old_fold(case_id, records):
                 if decided[0] == "plan_approved" and case.plan["record_id"] in with_child:
                     decided.append("plan_with_child_approved")
         if case.plan and record.kind in ("followup", "review", "withdrawal"):
-            case = replace(case, plan=plan_actions.track(case.plan, record))
+            tracked = plan_actions.track(case.plan, record)
+            if tracked.get("withdrawn_at") and not case.plan.get("withdrawn_at") and tracked["record_id"] in home_versions:
+                set_aside.append(home_versions[tracked["record_id"]])  # and since: a return home its author took back
+            case = replace(case, plan=tracked)
         if after is not None:
             case = replace(case, stage=after, status=transitions.status_of(after))
         derived = fold_module.derived_events(record, command)
-        for event in [command, *derived, *decided]:
+        for event in [command, *derived]:
             events.setdefault(event, []).append(utc(record.at))
+        if record.kind == "conference" and record.body.get("date"):  # and since: when a conference met (fold.CONFERENCE_MET)
+            met = str(record.body["date"])
+            events.setdefault("conference.met", []).append(min(utc(record.at), utc(met if "T" in met else f"{met[:10]}T00:00:00+00:00")))
+        if command == "plan" and record.body.get("reason") == "reunification_done":
+            home_versions[record.id] = utc(record.at)
+        for event in decided:
+            events.setdefault(event, []).append(utc(record.at))
+        if decided and decided[0] == "plan_rejected" and case.plan["record_id"] in home_versions:
+            set_aside.append(home_versions[case.plan["record_id"]])  # and since: a return home a supervisor turned down
         if "plan_with_child" in derived:
             with_child.add(record.id)
         # a change of rule made since, applied here too: the latest risk increase no re-rating recorded
@@ -159,6 +172,8 @@ def old_fold(case_id, records):
     admitted = placements.admissions(case.placements)
     if admitted:
         events["admission"] = [p["at"] for p in admitted]
+    if set_aside:
+        events[placements.HOME_SET_ASIDE] = set_aside
     if anomalies:  # a change of rule made since, applied here too: those a note answered are left out (fold.answered)
         anomalies = [a for a in anomalies if a not in fold_module.answered(anomalies, records, case.conflicts)]
     return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
