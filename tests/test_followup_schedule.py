@@ -62,7 +62,7 @@ def test_bad_plans_are_refused_naming_the_field_and_write_nothing(cli_as, repo):
     amina = cli_as("amina")
     case_id = register(amina)
     commits = commit_count(repo)
-    for option, value, says in (("--every", "3h", "less than a day"), ("--every", "often", "is not a duration"),
+    for option, value, says in (("--every", "3h", "less than a day"), ("--every", "often", "is not a frequency: write days, weeks or months (1d, 2w, 1mo)"),
                                 ("--next-followup", "2026-11-20", "is before this follow-up (2026-11-23)")):
         refused = amina("followup", case_id, *BASE, option, value)
         assert refused.code == 4, (option, value, refused.stderr)

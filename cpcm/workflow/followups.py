@@ -49,8 +49,8 @@ def every_problem(value: Any) -> str | None:
         return None
     try:
         duration = parse_duration(text)
-    except ValueError as exc:
-        return f"{exc}; or {STOP} to stop following up at a set frequency"
+    except ValueError:
+        return f"is not a frequency: write days, weeks or months (1d, 2w, 1mo), or {STOP} to stop following up at a set frequency"
     if duration.same_day or (duration.months == 0 and duration.days == 0):
         return "is less than a day: follow up at least a day apart (1d), or give the date of the next one (next_followup)"
     return None
