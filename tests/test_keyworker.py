@@ -233,7 +233,7 @@ def test_sync__two_copies_nominating_different_keyworkers_apart_is_a_conflict_se
 def test_a_colleague_nominated_who_leaves_the_team_is_said_so_by_show(repo, cli_as):
     """otieno is nominated keyworker and then leaves the team: `show` no longer reads as if the
     child still had him as their point of contact; it says he left and how to nominate another
-    (`off_team` in --json). Another keyworker nominated, it is said no more."""
+    (`off_team` in --json), and `cpcm check` warns of it. Another keyworker nominated, it is said no more."""
     amina, sup = cli_as("amina"), cli_as("sup")
     case_id = register(amina)
     assert amina("assign", case_id, "--keyworker", "otieno", "--reason", "knows the family").code == 0
@@ -242,8 +242,12 @@ def test_a_colleague_nominated_who_leaves_the_team_is_said_so_by_show(repo, cli_
     row = next(line for line in amina("show", case_id).stdout.splitlines() if line.startswith("keyworker"))
     assert "otieno" in row and "no longer on the team" in row and f"cpcm assign {case_id} --keyworker WORKER" in row
     assert keyworker_of(amina, case_id)["off_team"] is True
+    warned = [p for p in sup("check", "--json").json() if p["code"] == "keyworker-off-team"]
+    assert [(p["case_id"], p["severity"]) for p in warned] == [(case_id, "warning")], warned
+    assert f"cpcm assign {case_id} --keyworker WORKER" in warned[0]["message"]
     assert amina("assign", case_id, "--keyworker", "amina", "--reason", "otieno left").code == 0
     assert keyworker_of(amina, case_id)["off_team"] is False
+    assert not [p for p in sup("check", "--json").json() if p["code"] == "keyworker-off-team"]
     assert "no longer on the team" not in amina("show", case_id).stdout
 
 

@@ -60,6 +60,9 @@ class Case:
     # the next follow-up as the latest follow-up (by its `at`) planned it (IAG Step 5 [L919], workflow/followups.py): how
     # often (`every`, a duration, kept until a later one changes it) and a date (`next`), from `at` (UTC), its record
     followup_plan: Mapping[str, Any] | None = None
+    # the colleague nominated keyworker by the latest nomination (workflow/keyworker.py), None for someone outside the
+    # team or none nominated (then the caseworker is): `cpcm check` says when they have left the team
+    keyworker: str | None = None
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""

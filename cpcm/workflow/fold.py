@@ -18,6 +18,7 @@ from cpcm.domain.case import Case, Entry
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import followups
+from cpcm.workflow import keyworker as keyworker_rules
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements, plan_actions, transitions
 from cpcm.workflow import transfers as transfer_rules
@@ -204,6 +205,13 @@ def _decision(case: Case, record: Record) -> Case:
         decided = mandatory_rules.decided(case.mandatory_report, target, utc(record.at), record.by, approved)
         return case if decided is case.mandatory_report else _changed(case, mandatory_report=decided)
     return case
+
+
+def _keyworker(case: Case, record: Record) -> Case:
+    # the colleague nominated (keyworker.who): one outside the team, or none, leaves None
+    worker = keyworker_rules.who(record.body, case.worker)
+    nominated = None if worker["outside"] else worker["worker"]
+    return case if nominated == case.keyworker else _changed(case, keyworker=nominated)
 
 
 def _mandatory_report(case: Case, record: Record) -> Case:
@@ -633,6 +641,7 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "transfer": _transfer,
     "transfer_ack": _transfer_ack,
     "mandatory_report": _mandatory_report,
+    "keyworker": _keyworker,
 }
 
 

@@ -453,11 +453,18 @@ def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: dateti
     nobody's until it is assigned (a closed one: until the visit is recorded; a transferred one: until
     the receiving agency's receipt is recorded, or the case reopened)."""
     absent = off_team(team)
+    cases = list(cases)
     return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is {absent.standing(case.worker)}, and nobody "
                     f"{_NOT_OPEN.get(case.status, (None, 'has the case'))[1]}: "
                     f"{unattended_hint(_NOT_OPEN.get(case.status, (None,))[0], case.id, absent.leaver(case.worker))}", "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
-            for case in cases if unattended(case, absent, policy, now)]
+            for case in cases if unattended(case, absent, policy, now)] + [
+        # the child's and family's main point of contact who has left: no one's contact now (IAG Step 3 [L864-866])
+        Problem("keyworker-off-team", "warning", f"its keyworker ({case.keyworker}) is {absent.standing(case.keyworker)}: the "
+                f"child and family have no point of contact there; nominate another: cpcm assign {case.id} --keyworker WORKER "
+                "--reason ...", "keyworker", "IAG Step 3 [L864-866] (a keyworker, who may differ from the caseworker)", case.id,
+                case.worker)
+        for case in cases if case.status == "open" and case.keyworker and case.keyworker != case.worker and case.keyworker in absent]
 
 
 ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"

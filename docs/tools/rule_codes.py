@@ -85,6 +85,9 @@ MEANINGS = {
                         "about 1 for 5-6) (warning, `cpcm check` over every case; `cpcm team add` warns too, never refuses)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case; not "
                          "for a worker off the team)",
+    "keyworker-off-team": "an open case's keyworker, a colleague nominated (`cpcm assign CASE --keyworker`), has left the "
+                          "team: the child and family have no point of contact there (warning, `cpcm check` over every "
+                          "case, until another is nominated)",
     "case-worker-removed": "an open case's worker is no longer on the team: the case was registered by them, or given to "
                            "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
                            "(error, until `cpcm assign`; docs/team.md)",
