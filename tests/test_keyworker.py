@@ -233,12 +233,15 @@ def test_sync__two_copies_nominating_different_keyworkers_apart_is_a_conflict_se
 def test_a_colleague_nominated_who_leaves_the_team_is_said_so_by_show(repo, cli_as):
     """otieno is nominated keyworker and then leaves the team: `show` no longer reads as if the
     child still had him as their point of contact; it says he left and how to nominate another
-    (`off_team` in --json), and `cpcm check` warns of it. Another keyworker nominated, it is said no more."""
+    (`off_team` in --json), `team remove` names the case and `cpcm check` warns of it. Another keyworker
+    nominated, it is said no more."""
     amina, sup = cli_as("amina"), cli_as("sup")
     case_id = register(amina)
     assert amina("assign", case_id, "--keyworker", "otieno", "--reason", "knows the family").code == 0
     assert keyworker_of(amina, case_id)["off_team"] is False
-    assert sup("team", "remove", "otieno").code == 0
+    removed = sup("team", "remove", "otieno")
+    assert removed.code == 0, removed.stderr
+    assert "otieno was the keyworker of 1 open case(s) of others" in removed.stderr and case_id in removed.stderr
     row = next(line for line in amina("show", case_id).stdout.splitlines() if line.startswith("keyworker"))
     assert "otieno" in row and "no longer on the team" in row and f"cpcm assign {case_id} --keyworker WORKER" in row
     assert keyworker_of(amina, case_id)["off_team"] is True

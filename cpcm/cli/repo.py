@@ -305,6 +305,11 @@ def _report_team_change(result, json_out: bool, done: str, removed: str | None =
         warn(f"{len(visits)} closed case(s) of {removed} still need their post-closure visit, which nobody has now: "
              "they are on the supervisors' cpcm due until one of you records it (cpcm followup CASE --purpose "
              "post_closure ...): " + " ".join(visits))
+    keyworker_of = result.extra.get("keyworker_of")
+    if keyworker_of:
+        warn(f"{removed} was the keyworker of {len(keyworker_of)} open case(s) of others: the children and families there "
+             "have no point of contact now; nominate another (cpcm assign CASE --keyworker WORKER --reason ...): "
+             + " ".join(keyworker_of))
     receipts = result.extra.get("receipts_left")
     if receipts:
         warn(f"{len(receipts)} transferred case(s) of {removed} still wait for the receiving agency's receipt, which nobody "

@@ -248,11 +248,15 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     return replace(written, warnings=(ratio,)) if ratio else written
 
 
-def _check_removable(ctx: Context, worker_id: str) -> list:
-    """Refused for the team's last worker, or one still assigned open cases; else their cases (folded)."""
+def _check_removable(ctx: Context, worker_id: str) -> tuple[list, list[str]]:
+    """Refused for the team's last worker, or one still assigned open cases; else their cases
+    (folded), and the open cases of others whose keyworker they are (nobody's point of contact once
+    they leave: `cpcm check` says so, keyworker-off-team)."""
     if len(ctx.team.active) == 1:
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
-    theirs = [c for c in load_cases(ctx).values() if c.worker == worker_id]
+    cases = load_cases(ctx).values()
+    theirs = [c for c in cases if c.worker == worker_id]
+    keyworker_of = sorted(c.id for c in cases if c.status == "open" and c.keyworker == worker_id and c.worker != worker_id)
     assigned = [c.id for c in theirs if c.status == "open"]
     if assigned:
         raise Refused(
@@ -262,7 +266,7 @@ def _check_removable(ctx: Context, worker_id: str) -> list:
             f"(cpcm list --worker {worker_id} lists them all, with what is due on each: cpcm due --worker " + worker_id + ")",
             rule="worker-has-cases",
         )
-    return theirs
+    return theirs, keyworker_of
 
 
 @writes
@@ -271,10 +275,11 @@ def team_remove(ctx: Context, worker_id: str) -> Written:
     worker = ctx.team.get(worker_id)
     if worker is None:
         raise NotFound("no active worker by that id in the team", "See cpcm team list.")
-    theirs = _check_removable(ctx, worker_id)
+    theirs, keyworker_of = _check_removable(ctx, worker_id)
     removed = replace(worker, removed=clock.iso(ctx.now))
     team = Team(tuple(removed if w.id == worker_id else w for w in ctx.team.workers))
     written = _change_team(ctx, actor, team, f"team remove {worker_id}")
+    written.extra["keyworker_of"] = keyworker_of
     written.extra["visits_left"] = _visits_left(ctx, theirs, team)
     written.extra["receipts_left"] = _receipts_left(ctx, theirs, team)
     written.extra["cache"] = _forget_cache(ctx, worker_id)
@@ -320,15 +325,16 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     moment = clock.iso(since or ctx.now)
     if since is not None and since > ctx.now:
         raise InvalidInput([FieldError("from", "is a date not later than now")], "from")
-    theirs = []
+    theirs, keyworker_of = [], []
     if worker.active:
         if worker.id == actor.id:
             raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
-        theirs = _check_removable(ctx, worker_id)
+        theirs, keyworker_of = _check_removable(ctx, worker_id)
         worker = replace(worker, removed=clock.iso(ctx.now))
     revoked = worker.revoke_signing_keys(moment)
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
     result = _change_team(ctx, actor, team, f"team revoke {worker_id}")
+    result.extra["keyworker_of"] = keyworker_of
     result.extra["visits_left"] = _visits_left(ctx, theirs, team)
     result.extra["receipts_left"] = _receipts_left(ctx, theirs, team)
     result.extra["cache"] = _forget_cache(ctx, worker_id)
