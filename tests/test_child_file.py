@@ -230,3 +230,18 @@ def test_child_file__a_correction_whose_other_end_is_left_out_names_no_record(cl
         assert fixed not in kept_first and "Corrected by a later record that is not in this copy" in kept_first
         kept_fix = ok(amina("render", "child-file", case_id, "--leave-out", first, "--format", fmt)).stdout
         assert first not in kept_fix and "Corrects an earlier record that is not in this copy" in kept_fix
+
+
+def test_child_file__a_supervisors_reason_to_move_the_child_first_is_left_out(kenya):
+    """A placement made on a supervisor's reason, before the best-interests record: the placement
+    is the child's own and stays; the reason is the agency's working text and is left out."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    reason = "Qvoverride the police brought her at night"
+    placed = sup("placement", case_id, "--care-type", "temporary_shelter", "--institution", "Kisumu place of safety",
+                 "--override-reason", reason)
+    assert placed.code == 0, placed.stderr
+    assert reason in ok(sup("render", "case-file", case_id)).stdout  # the whole file holds it: the test can fail
+    own = ok(sup("render", "child-file", case_id))
+    assert reason not in own.stdout and "Kisumu place of safety" in own.stdout
+    assert "best_interests_override" not in own.stderr

@@ -67,7 +67,9 @@ LEFT_OUT_FIELDS: dict[str, dict[str, str]] = {
     "referral": {"shared": "providers"},  # what was sent to the provider holds the caregiver's contact
     "referral_update": {"feedback": "providers"},
     "followup": {"caregiver_feedback": "caregivers"},
-    "placement": {"caregiver": "caregivers", "address": "caregivers", "contact": "caregivers"},
+    "placement": {"caregiver": "caregivers", "address": "caregivers", "contact": "caregivers",
+                  "best_interests_override": "other"},  # a supervisor's reason to move the child first: the agency's
+    "plan": {"best_interests_override": "other"},  # the same for a return home recorded by a plan
     "preparation": {"family_agrees": "caregivers"},
     "review": {"attended.family": "caregivers", "attended.others": "caregivers"},
     "closure": {"feedback.caregiver": "caregivers", "feedback.caregiver_given": "caregivers"},
