@@ -54,11 +54,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     when = utc((at or ctx.now).isoformat())
     body, warnings, current = _checked(ctx, case, records, data, when, override_reason)
     if rules.is_move(current, body):  # a decision: the consent its setting checks (consent.checked_at), as referral checks
-        from cpcm.service.referrals import check_step_consent, relied_on
-
-        consented, more = check_step_consent(ctx, case_id, body["setting"], records, what=MOVE_WORDS.get(body["setting"]))
-        relied_on(body, consented)
-        warnings = [*warnings, *more]
+        warnings = [*warnings, *_move_consent(ctx, case_id, body, records)]
     settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
@@ -91,13 +87,19 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
     if rules.is_move(current, body) and body["setting"] != original.body.get("setting"):
         # corrected into another setting: a decision of its own, whose consent is checked as `placement` checks it
         # (against the case without the placement corrected, whose use of an override then stands in for it again)
-        from cpcm.service.referrals import check_step_consent, relied_on
-
         body.pop("consent_ids", None), body.pop("consent_override", None)
-        consented, more = check_step_consent(ctx, case_id, body["setting"], others, what=MOVE_WORDS.get(body["setting"]))
-        relied_on(body, consented)
-        warnings = [*warnings, *more]
+        warnings = [*warnings, *_move_consent(ctx, case_id, body, others)]
     return body, warnings
+
+
+def _move_consent(ctx: Context, case_id: str, body: dict, records: list) -> list[str]:
+    """The consent a move into `body`'s setting checks (referrals.check_step_consent: Refused where
+    it was refused and no override stands in), recorded in `body` as relied on; its warnings."""
+    from cpcm.service.referrals import check_step_consent, relied_on
+
+    consented, warnings = check_step_consent(ctx, case_id, body["setting"], records, what=MOVE_WORDS.get(body["setting"]))
+    relied_on(body, consented)
+    return warnings
 
 
 def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
