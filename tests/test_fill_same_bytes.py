@@ -163,7 +163,8 @@ def old_fold(case_id, records):
         history.append(Entry(record.id, record.kind, record.at, record.recorded_at, record.by))
     # a change of rule made since, applied here too: the reunifications are decided once, from the
     # placements and the plans for reunification_done (placements.reunifications)
-    reunified = placements.reunifications(case.placements, events.get("reunification_done", ()))
+    # and since: less the plans rejected or withdrawn (fold)
+    reunified = placements.reunifications(case.placements, [at for at in events.get("reunification_done", ()) if at not in set_aside])
     if reunified:
         events["reunification"] = list(reunified)
     if unanswered is not None:

@@ -204,3 +204,23 @@ def test_cli__a_plan_corrected_into_a_return_home_keeps_the_rule(kenya):
     assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
     done = sup("correct", case_id, record_id, "--set", "reason=reunification_done", "--reason", "she went home")
     assert done.code == 0, done.stderr
+
+
+def test_cli__a_return_home_rejected_or_withdrawn_is_no_reunification(kenya):
+    """A plan for reunification_done a supervisor rejects, or its author withdraws, sent no one home:
+    no monitoring visits after it, the reintegration path does not count the child as reunified, and
+    the reviews keep the ordinary interval (the fold's `reunification` event leaves it out). One
+    still waiting for approval counts, as it did."""
+    amina, sup = kenya("amina"), kenya("sup")
+    for decide in (lambda case_id: sup("reject", case_id, "plan", "--note", "she is not home yet"),
+                   lambda case_id: amina("plan", case_id, "--withdraw", "--reason", "written for the wrong child")):
+        case_id = build_planned(kenya)
+        assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+        assert home_plan(amina, case_id).code == 0
+        assert "monitoring-visit" in due_items(amina, case_id)  # waiting: the return home as written
+        assert amina("show", case_id, "--json").json()["reintegration"]["reunified"]
+        decided = decide(case_id)
+        assert decided.code == 0, decided.stderr
+        shown = amina("show", case_id, "--json").json()
+        assert shown["reintegration"] is None or not shown["reintegration"]["reunified"], shown["reintegration"]
+        assert "monitoring-visit" not in due_items(amina, case_id)

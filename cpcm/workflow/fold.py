@@ -860,9 +860,11 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)
         history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))
-    # the reunifications: the placements that brought the child home, and the plans no such placement accounts for
+    # the reunifications: the placements that brought the child home, and the plans no such placement accounts
+    # for, less those a supervisor rejected or their author withdrew (they sent no one home)
     if case.placements or "reunification_done" in events:
-        events["reunification"] = list(placements.reunifications(case.placements, events.get("reunification_done", ())))
+        homes = [at for at in events.get("reunification_done", ()) if at not in set_aside]
+        events["reunification"] = list(placements.reunifications(case.placements, homes))
         if not events["reunification"]:
             del events["reunification"]
     # the referrals sent, and the transfer request still to be carried out, on a consent a correction
