@@ -447,10 +447,19 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
     flat_body = flatten(body)
     refused = {e.field for e in errors}
     for rule in rules:
+        if rule.get("advise"):  # a warning, not a refusal: `advice`
+            continue
         # a rule about fields already refused for their own reason would only repeat them
         found = _check_rule(rule, flat_body)
         errors.extend(e for e in found if not any(f"{prefix}{k}" in refused for k in _rule_fields(rule)))
     return body, errors
+
+
+def advice(form: Form, body: Mapping[str, Any]) -> list[FieldError]:
+    """What a valid record `body` leaves out that the form advises (its rules marked `advise`: a
+    comprehensive assessment silent on one of its three domains, say): warned of, never refused."""
+    flat = flatten(body)
+    return [error for rule in form.rules if rule.get("advise") for error in _check_rule(rule, flat)]
 
 
 def _rule_fields(rule: Mapping[str, Any]) -> list[str]:

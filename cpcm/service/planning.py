@@ -5,12 +5,14 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
+from cpcm.domain.forms import advice
 from cpcm.domain.ids import normalise_conference_id
 from cpcm.domain.records import CORRECTION_KEYS, Record, utc
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
 from cpcm.service.results import Written
+from cpcm.store import forms
 from cpcm.workflow import approvals, plan_actions, transitions
 from cpcm.workflow.deadlines import plan_actions_due, post_closure_visit_owed
 from cpcm.workflow.fold import effective, fold, settled_by
@@ -24,13 +26,16 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         raise UsageError("--type is one of: initial, comprehensive, best-interests")
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    body = validate_form(ctx, form_for(ctx, kind), data, f"{kind.replace('_', '-')} assessment of {case_id}",
-                         also=at_errors(ctx, case, at))
+    what = f"{kind.replace('_', '-')} assessment of {case_id}"
+    form = forms.load(form_for(ctx, kind), ctx.root)
+    body = validate_form(ctx, form, data, what, also=at_errors(ctx, case, at))
+    advised = [f"{what}: {e.field}: {e.reason}" for e in advice(form, body)]  # a domain left out (ESARO Step 2)
     body = {"type": kind, **body}
     if errors := risk_reason_errors(case.risk, body):
         raise InvalidInput(errors, f"{kind} assessment of {case_id}")
     settles = settled_by(case, "assessment", body)  # the risk rated again after a sync found it rated apart (risk-concurrent)
     consented, warnings = _consent(ctx, case, kind, body, records)
+    warnings = [*warnings, *advised]
     record = append(ctx, case, "assess", "assessment", body, at)
     steps = []
     if kind == "initial":

@@ -73,7 +73,9 @@ LEFT_OUT_FIELDS: dict[str, dict[str, str]] = {
     "preparation": {"family_agrees": "caregivers"},
     "review": {"attended.family": "caregivers", "attended.others": "caregivers"},
     "closure": {"feedback.caregiver": "caregivers", "feedback.caregiver_given": "caregivers"},
-    "assessment": {"family_situation": "caregivers"},  # a best-interests assessment's weighing of the family (ESARO P2 b)
+    # a best-interests assessment's weighing of the family (ESARO P2 b); a comprehensive one's caregiving
+    # capacity and family and environmental factors (ESARO Step 2 b, c)
+    "assessment": {"family_situation": "caregivers", "caregiving": "caregivers", "environment": "caregivers"},
 }
 # A field of any kept record, by the last part of its path.
 LEFT_OUT_ANYWHERE = {"notes": "notes"}
