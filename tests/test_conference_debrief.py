@@ -233,3 +233,19 @@ def test_conference_action__not_carried_while_its_version_waits_or_once_taken_ou
     assert unknown["action_id"] == "A3"
     assert plan_actions.conference_action(None, None, 1, 0, "Refer", policy, NOW) == {
         "action_id": None, "carried": "no", "status": "not_carried", "by": None}
+
+
+def test_previous_conference__the_latest_closed_one_of_the_same_kind_met_before_this_one():
+    from cpcm.workflow.conferences import Conference, previous_conference
+
+    def conf(id_: str, day: str, kind: str = "internal", closed: bool = True) -> Conference:
+        return Conference(id=id_, kind=kind, date=day, closed_at=f"{day}T12:00:00+00:00" if closed else None)
+
+    this = conf("CC-THIS", "2026-12-30", closed=False)
+    others = [conf("CC-OLD", "2026-10-30"), conf("CC-LAST", "2026-11-30"), conf("CC-OPEN", "2026-12-15", closed=False),
+              conf("CC-EXT", "2026-12-20", kind="external"), conf("CC-LATER", "2027-01-30")]
+    assert previous_conference(this, [this, *others], APPROVAL).id == "CC-LAST"
+    assert previous_conference(conf("CC-X", "2026-12-21", kind="external", closed=False), others, APPROVAL).id == "CC-EXT"
+    assert previous_conference(conf("CC-FIRST", "2026-10-01"), others, APPROVAL) is None
+    same_day = conf("CC-NOON", "2026-11-30T14:00")  # a time given: one earlier the same day is before it
+    assert previous_conference(same_day, others, APPROVAL).id == "CC-LAST"
