@@ -1148,16 +1148,31 @@ def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] 
     return False
 
 
+def _debrief(debrief: Mapping[str, Any], names: Mapping[str, str]) -> dict:
+    """The agenda's debrief (item 3): the previous conference by ID, kind and day, and each of its
+    actions by case ID with its responsible person by the name colleagues know (`_named`)."""
+    previous = debrief.get("conference")
+    return {
+        "conference": {"id": previous["id"], "kind": previous.get("kind"), "date": _text(previous.get("date"))[:10]} if previous else None,
+        "actions": [{"case": a["case_id"], "action": _text(a.get("action")), "responsible": _named(a.get("responsible"), names),
+                     "due": _text(a.get("due"))[:10] or None, "action_id": a.get("action_id"), "carried": a.get("carried"),
+                     "status": a["status"]} for a in debrief.get("actions") or []],
+        "not_read": int(debrief.get("not_read") or 0),
+    }
+
+
 def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str],
                     clients: Iterable[Mapping[str, Any]] = (), zone=None, risks: Mapping[str, str | None] | None = None,
-                    workers: Mapping[str, str | None] | None = None) -> dict:
+                    workers: Mapping[str, str | None] | None = None, debrief: Mapping[str, Any] | None = None) -> dict:
     """The plain data the meeting documents are rendered from. Cases appear by ID only: there
     is no field for a child's name at all. `risks`: each case's risk as it stood at the meeting
     (`conferences.meeting_end`); a case not in it shows the risk its nomination recorded.
     `workers`: each case's worker as it stood at the meeting, who presents it (a case handed
     over since its nomination: its new worker); a case not in it shows its nomination's. The attendance register lists professionals (Form 6):
     a child or family member present (recorded with `role: family`, or whose name or phone is
-    one registered for a case: `clients`, see `is_family`) is counted, never named."""
+    one registered for a case: `clients`, see `is_family`) is counted, never named. `debrief`: the
+    previous conference's action points with their status now (service `conferences.debrief`), for
+    the agenda's item 3; by case ID, never a name."""
     clients = list(clients)
     family = [a for a in conference.attendees if is_family(a, clients)]
     minutes = conference.minutes or {}
@@ -1222,6 +1237,7 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         "trend_months": conference_rules.TREND_MONTHS.get(conference.kind or "external", 2),
         "cases": cases,
         "actions": actions,
+        "debrief": _debrief(debrief, names) if debrief is not None else None,
         "attendees": [{"institution": a.get("institution"), "name": a.get("name"), "position": a.get("position"),
                        "contact": a.get("contact"), "agreement": a.get("confidentiality_signed"), "present": bool(a.get("present"))}
                       for a in conference.attendees if not any(a is f for f in family)],

@@ -88,7 +88,9 @@ def show(ctx, conference_id: str, presenting: bool = False) -> tuple[rules.Confe
     """A conference as `cpcm conference show` gives it: the conference, and its dict with the
     warnings of its timeline, attendance and number of cases. `presenting` (`--json`): each case
     you can read carries the worker who presents it (`presenters`: its worker at the meeting, as
-    the agenda prints it), which decrypts those cases; the text shows no worker and decrypts none."""
+    the agenda prints it), which decrypts those cases, and `debrief` holds the previous conference's
+    action points with their status now (`debrief`, as the agenda lists them); the text shows no
+    worker and no debrief, and decrypts no case."""
     found = load(ctx, conference_id)
     data = found.to_dict()
     day = rules.meeting_day(found)
@@ -100,11 +102,63 @@ def show(ctx, conference_id: str, presenting: bool = False) -> tuple[rules.Confe
     data["warnings"] += [f"{p.code}: {p.message}" for p in rules.plan_problems([found], ctx.policy, ctx.now)]
     data["plan_approval"] = rules.plan_approval(found, ctx.policy, ctx.now.tzinfo)
     if presenting:
+        data["debrief"] = debrief(ctx, found)
         now_presenting = presenters(ctx, found)
         for entry in data["cases"]:
             if entry.get("case_id") in now_presenting:
                 entry["worker"] = now_presenting[entry["case_id"]]
     return found, data
+
+
+def debrief(ctx, conference: rules.Conference) -> dict:
+    """The debrief of the previous conference's action points (SOP Form 4 item 3, Form 3 item 9),
+    as the agenda and `conference show --json` give it (`rules.debrief`): the previous conference
+    of the same kind among those you read (`rules.previous_conference`), each of its actions with
+    its case ID, and its status now in the plan of each case you read (a case you cannot read:
+    `not_readable`, by its ID; nothing of it is decrypted). `not_read`: the closed conferences you
+    cannot read, whose kind and date are encrypted: the previous one may be among them."""
+    me = ctx.need_worker()
+    previous = rules.previous_conference(conference, list_conferences(ctx), ctx.policy, ctx.zone)
+    tracked: dict[str, dict] = {}
+    for entry in ((previous.minutes or {}).get("cases") or []) if previous is not None else []:
+        case_id = entry.get("case")
+        if not case_id or case_id in tracked or not entry.get("actions") or me.id not in ctx.store.recipients(case_id):
+            continue
+        try:
+            records = context.load_records(ctx, case_id)
+        except (CannotDecrypt, Corrupt, NotFound) as exc:  # read as a case you cannot read; the problem is reported
+            ctx.problems.append(exc)
+            continue
+        link = max((r for r in effective(records) if r.kind == "conference" and r.body.get("conference") == previous.id),
+                   key=lambda r: r.id, default=None)
+        tracked[case_id] = {"plan": fold_case(case_id, records).plan, "version": link.body.get("plan") if link else None}
+    out = rules.debrief(previous, tracked, ctx.policy, ctx.now)
+    out["not_read"] = len([c for c in unreadable_conferences(ctx) if c["closed"]])
+    return out
+
+
+def _debrief_checked(ctx, conference: rules.Conference, families: Mapping[str, tuple[list[str], list[str]]]) -> dict:
+    """The agenda's debrief (`debrief`), its actions' texts checked against the names of every case
+    you read of this conference and of the previous one: the previous minutes were checked against
+    the cases of their own conference only, and the agenda goes to this one's members. Refused
+    (exit 4) naming the case and the field, never the name, with what mends it."""
+    told = debrief(ctx, conference)
+    if not told["actions"]:
+        return told
+    me = ctx.need_worker()
+    more = [a["case_id"] for a in told["actions"] if a["case_id"] not in families and me.id in ctx.store.recipients(a["case_id"])]
+    patterns = _name_patterns(ctx, [], {**families, **_families(ctx, dict.fromkeys(more))})
+    texts = {f"debrief of {a['case_id']} (action {n})": {"action": a.get("action"), "responsible": a.get("responsible")}
+             for n, a in enumerate(told["actions"], start=1)}
+    hits = rules.names_found(texts, patterns)
+    if hits:
+        previous = told["conference"]["id"]
+        raise Refused(f"{conference.id}: the debrief of {previous}'s action points holds client names: {', '.join(hits)}; rendering "
+                      "the agenda is refused, nothing was written",
+                      f"Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): replace the minutes of {previous} with "
+                      f"minutes without it: cpcm conference update {previous} --minutes FILE --reason TEXT, then run it again.",
+                      rule="conference-no-names")
+    return told
 
 
 def minutes_of(ctx, conference_id: str, record_id: str) -> dict:
@@ -1416,8 +1470,9 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     at_meeting = _at_meeting(ctx, conference, families)
     risks = {case_id: case.risk for case_id, case in at_meeting.items()}
     presenting = {case_id: case.worker for case_id, case in at_meeting.items()}
+    told = _debrief_checked(ctx, conference, families) if template == "agenda" else None
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenting)
+                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenting, debrief=told)
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
         family = [a for a in conference.attendees if views.is_family(a, clients)]
         rows = rules.form5_rows(conference, _register(ctx), family)

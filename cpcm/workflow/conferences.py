@@ -21,7 +21,7 @@ from cpcm.domain.durations import parse_duration
 from cpcm.domain.records import Record, utc
 from cpcm.domain.problems import Problem
 from cpcm.domain.team import Team, Worker
-from cpcm.workflow import approvals
+from cpcm.workflow import approvals, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 from cpcm.domain.policy import Policy
@@ -990,6 +990,51 @@ def agenda(kind: str, start: datetime, case_ids: list[str]) -> list[dict]:
         item["end"] = at.strftime("%H:%M")
         items.append(item)
     return items
+
+
+def previous_conference(conference: Conference, conferences: Iterable[Conference], policy: Policy,
+                        zone: tzinfo | None = None) -> Conference | None:
+    """The conference whose action points this one's agenda debriefs (SOP Form 4 item 3, Form 3
+    item 9): of the same kind (the SOP's internal and external meetings are debriefed apart, as
+    their agendas are; an AAC or ACC is its own body), closed (its actions went into the plans), the
+    latest whose meeting started before this one's; None when there is none. Only `conferences`
+    are searched: the caller's, those its reader can read."""
+    start = meeting_start(conference, policy, zone)
+    earlier = [(meeting_start(c, policy, zone), c.id, c) for c in conferences
+               if c.id != conference.id and c.kind == conference.kind and c.closed_at and c.date]
+    earlier = [entry for entry in earlier if entry[0] < start]
+    return max(earlier, key=lambda entry: (entry[0], entry[1]))[2] if earlier else None
+
+
+def debrief(previous: Conference | None, tracked: Mapping[str, Mapping[str, Any] | None], policy: Policy,
+            now: datetime) -> dict[str, Any]:
+    """The debrief of `previous`'s action points (Form 4 item 3), as the agenda and `conference show
+    --json` give it: {conference: {id, kind, date, closed_at} or None, actions: [...]}. Each action
+    of its minutes (those it was closed with), case by case in order: the case ID (never a name),
+    the action, who is responsible, its date (the plan's where the action is in it, else the
+    minutes' timeline), whether it was carried into the case's plan and its status now
+    (`plan_actions.conference_action`, the one rule). `tracked`: per case ID, for each case its
+    reader can read, {plan: the fold's case.plan, version: the plan version the close wrote}; a
+    case not in it keeps what the minutes say and its status is `not_readable`."""
+    if previous is None:
+        return {"conference": None, "actions": []}
+    actions = []
+    for entry in (previous.minutes or {}).get("cases") or []:
+        case_id = entry.get("case")
+        given = [a for a in entry.get("actions") or [] if isinstance(a, Mapping)]
+        case = tracked.get(case_id)
+        for index, action in enumerate(given):
+            timeline = str(action.get("timeline") or "")[:10] or None
+            out = {"case_id": case_id, "action": action.get("action"), "responsible": action.get("responsible"),
+                   "timeline": timeline, "due": timeline, "action_id": None, "carried": None, "status": "not_readable"}
+            if case is not None:
+                now_ = plan_actions.conference_action(case.get("plan"), case.get("version"), len(given), index,
+                                                      action.get("action"), policy, now)
+                out.update(action_id=now_["action_id"], carried=now_["carried"], status=now_["status"],
+                           due=str(now_["by"])[:10] if now_["by"] else timeline)
+            actions.append(out)
+    return {"conference": {"id": previous.id, "kind": previous.kind, "date": previous.date, "closed_at": previous.closed_at},
+            "actions": actions}
 
 
 def meeting_end(conference: Conference, zone: tzinfo) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.policy import Policy
@@ -453,3 +453,61 @@ def revise(body: Mapping[str, Any], ids: Mapping[str, list[str]], changes: Mappi
                 problems.append((f"actions.{action.get('id')}.goal", "names a new goal that the changes do not add"))
     out["goals"], out["actions"] = lists["goals"], lists["actions"]
     return out, problems
+
+
+# -- a conference's action as the next conference debriefs it (SOP Form 4 item 3, Form 3 item 9) ----------
+# `carried`: whether the action is in the case's plan: in the version in force (YES), in a version that waits for a
+# supervisor's approval (WAITING), or in none (NO: the version that held it was rejected or withdrawn, or a later version
+# took it out). `status`: what the plan's tracking says of it now (one of DEBRIEF_STATUSES).
+CARRIED_YES, CARRIED_WAITING, CARRIED_NO = "yes", "waiting", "no"
+DEBRIEF_STATUSES = ("done", "in_progress", "not_started", "dropped", "overdue", "not_carried", "not_readable")
+
+
+def conference_action(plan: Mapping[str, Any] | None, version: str | None, count: int, index: int, what: Any,
+                      policy: Policy, now: datetime) -> dict[str, Any]:
+    """One of a conference's actions for a case as it stands in the case's plan now: {action_id,
+    carried, status, by}. `plan`: the case's plan summary (the fold's `case.plan`); `version`: the
+    plan version the conference's close wrote (its link record's `plan`); `count`: how many actions
+    the conference gave the case, appended in order at the end of that version; `index`: this one's
+    place among them; `what`: its text (what names it where the version is not known).
+
+    The status is the plan's tracking (a follow-up's or review's `--done`, a review's progress):
+    `done` and `dropped` as marked; otherwise `overdue` once its date (`by`, the end of that day in
+    the zone of `now`) has passed, else `in_progress` as a review marked it, else `not_started`.
+    An action not in the version in force (its version waits for approval, or none holds it) is
+    `not_carried`, unless it was marked done or dropped. The date is the plan's (a later version
+    may move it), else None."""
+    plan = plan or {}
+    action_id = None
+    ids = (plan.get("versions") or {}).get(version) if version else None
+    if ids and 0 <= index < count <= len(ids):
+        action_id = ids[len(ids) - count + index]
+    if action_id is None:  # a version this summary does not name (a correction in its place): by its text
+        action_id = ((plan.get("known") or {}).get(ACTION) or {}).get(key(what))
+    current = in_force(plan, policy) or {}
+    found = next((a for a in current.get("actions") or [] if a.get("id") == action_id), None) if action_id else None
+    carried = CARRIED_YES if found is not None else CARRIED_NO
+    if found is None and action_id and approvals.waiting_version(plan):
+        found = next((a for a in plan.get("actions") or [] if a.get("id") == action_id), None)
+        carried = CARRIED_WAITING if found is not None else CARRIED_NO
+    by = (found or {}).get("by")
+    marked = action_status(plan, action_id) if action_id else None
+    marked = str(marked).strip() if marked is not None else None
+    if marked in DONE:
+        status = marked
+    elif carried != CARRIED_YES:  # not in the plan in force: nothing tracks it yet, or any more
+        status = "not_carried"
+    elif by and _past(by, now):
+        status = "overdue"
+    elif marked == "in_progress":
+        status = "in_progress"
+    else:
+        status = "not_started"
+    return {"action_id": action_id, "carried": carried, "status": status, "by": by}
+
+
+def _past(by: str, now: datetime) -> bool:
+    try:
+        return due_at(by, now.tzinfo or timezone.utc) < now
+    except ValueError:
+        return False
