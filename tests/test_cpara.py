@@ -223,3 +223,30 @@ def test_cpara__left_out_of_the_childs_own_file(kenya):
     assert own.code == 0, own.stderr
     assert "benchmarks achieved" not in own.stdout and "Household graduation" not in own.stdout
     assert "benchmarks achieved" in amina("render", "case-file", case_id).stdout
+
+
+def test_report_readiness__counts_households_by_band_in_the_kenya_profile(kenya):
+    amina = kenya("amina")
+    ready, medium, low, none = (register(amina) for _ in range(4))
+    early = "2025-06-02T09:00:00+03:00"  # before the default period (from 2025-12-01): not counted
+    assert record(kenya("amina", now=early), ready, full(no=(1, 2, 3, 4, 5))).code == 0
+    assert record(amina, ready, full()).code == 0  # the latest in the period is the one counted
+    assert record(amina, medium, full(no=(1, 5, 9))).code == 0
+    assert record(amina, low, full(no=(8,))).code == 0
+    assert record(kenya("amina", now=early), none, full()).code == 0
+    done = amina("report", "readiness", "--json")
+    assert done.code == 0, done.stderr
+    grad = done.json()["graduation"]
+    assert {b["band"]: b["households"] for b in grad["by_band"]} == {
+        "highly_vulnerable": 0, "medium": 1, "low": 1, "ready_to_graduate": 1}
+    assert (grad["assessed"], grad["not_assessed"]) == (3, 1)
+    assert done.json()["counts"]["assessed"] == 0  # no reintegration readiness record among them
+    text = amina("report", "readiness", "--format", "md")
+    assert text.code == 0 and "Household graduation (CPARA): households by band" in text.stdout
+    assert "Ready to graduate" in text.stdout
+
+
+def test_report_readiness__no_household_count_where_the_profile_offers_no_graduation_form(cli):
+    done = cli("report", "readiness", "--json")
+    assert done.code == 0 and "graduation" not in done.json()
+    assert all(t["id"] != "graduation_by_band" for t in done.json()["tables"])

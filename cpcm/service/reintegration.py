@@ -164,10 +164,10 @@ def graduation_words(result: rules.Graduation) -> str:
     return f"{result.score} of {result.maximum} benchmarks achieved: {result.band_name().lower()}"
 
 
-def latest_graduation(ctx: Context, records: Iterable[Record]) -> dict | None:
-    """The case's latest household graduation record (the CPARA), scored with the form of the
-    version it records, as JSON with its date; None when there is none it can score."""
-    tables = {}
+def graduation_tables(ctx: Context) -> dict[str, tuple[str, dict]]:
+    """The household graduation forms there are, by the version they score: version -> (form
+    name, scoring data)."""
+    tables: dict[str, tuple[str, dict]] = {}
     for name in forms.available(ctx.root):
         try:
             if forms.load(name, ctx.root).kind == GRADUATION:
@@ -176,6 +176,15 @@ def latest_graduation(ctx: Context, records: Iterable[Record]) -> dict | None:
                     tables.setdefault(str(data.get("version") or ""), (name, data))
         except (Corrupt, ValueError):
             continue
+    return tables
+
+
+def latest_graduation(ctx: Context, records: Iterable[Record],
+                      tables: Mapping[str, tuple[str, dict]] | None = None) -> dict | None:
+    """The case's latest household graduation record (the CPARA), scored with the form of the
+    version it records, as JSON with its date; None when there is none it can score. `tables`:
+    graduation_tables, when read already."""
+    tables = graduation_tables(ctx) if tables is None else tables
     for record in sorted((r for r in records if r.kind == GRADUATION), key=lambda r: (r.at, r.id), reverse=True):
         found = tables.get(str(record.body.get("version") or ""))
         if found is None:
