@@ -222,6 +222,7 @@ def test_cpara__left_out_of_the_childs_own_file(kenya):
     own = amina("render", "child-file", case_id)
     assert own.code == 0, own.stderr
     assert "benchmarks achieved" not in own.stdout and "Household graduation" not in own.stdout
+    assert " graduation (caregivers)" in own.stderr  # counted with the caregivers' part: about the household
     assert "benchmarks achieved" in amina("render", "case-file", case_id).stdout
 
 
