@@ -448,6 +448,10 @@ def print_case(data: dict, zone=None) -> None:
         from cpcm.service.reintegration import words
 
         rows.append(("readiness (latest)", words(data["readiness"])))
+    if data.get("graduation"):
+        from cpcm.service.reintegration import graduation_line
+
+        rows.append(("graduation (latest)", graduation_line(data["graduation"])))
     if data.get("placement"):
         from cpcm.service.placements import words as placement_words
 

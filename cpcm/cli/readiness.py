@@ -18,16 +18,21 @@ def register(app: typer.Typer) -> None:
         notes: Optional[str] = typer.Option(None, "--notes"),
         form: Optional[str] = typer.Option(None, "--form", help="The readiness form: readiness-8a for a young person in supported "
                                                                 "independent living or a child-headed household (DCS Form 8A); "
+                                                                "cpara for household graduation in an OVC programme (kenya "
+                                                                "profile: CPARA version 2, 9 benchmarks); "
                                                                 "default the profile's (Form 7A).", show_default=False),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Record the reintegration readiness benchmarks (Form 7A); prints the score per domain and
-        whether the closure rule is met. It changes no stage and restarts no clock.
+        whether the closure rule is met. With --form cpara: the household graduation benchmarks
+        (CPARA), printed as the benchmarks achieved of 9 and the band. It changes no stage and
+        restarts no clock.
 
         Example: cpcm form blank readiness > form7a.yaml; cpcm readiness CP-4F7K-9X2N --from-file form7a.yaml
         Example: cpcm readiness CP-4F7K-9X2N --occasion review   (on a terminal: asks domain by domain)
         Example: cpcm form blank readiness-8a > form8a.yaml; cpcm readiness CP-4F7K-9X2N --form readiness-8a --from-file form8a.yaml
+        Example: cpcm form blank cpara > cpara.yaml; cpcm readiness CP-4F7K-9X2N --form cpara --from-file cpara.yaml
         """
         from cpcm import service
         from cpcm.service import reintegration
@@ -48,9 +53,12 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
             text.check_data(data, "the input", controls=True)
         result = reintegration.readiness(ctx, case_id, data, parse_at(at), form=name)
-        if not json_out:
+        if not json_out and "graduation" in result.extra:
+            _print_graduation(result.extra["graduation"])
+        elif not json_out:
             _print_score(result.extra["readiness"])
-        report_written(result, json_out, f"readiness recorded for {case_id}")
+        report_written(result, json_out, f"{'household graduation' if 'graduation' in result.extra else 'readiness'} "
+                                         f"recorded for {case_id}")
 
 
 def _print_score(ready: dict) -> None:
@@ -59,6 +67,16 @@ def _print_score(ready: dict) -> None:
     verdict = "ready for closure" if ready["ready_for_closure"] else "not ready for closure"
     print_table(["domain", "score", "pass mark", "result", "required", "answered"], rows,
                 title=f"Readiness {ready['at'][:10]}: {ready['domains_passed']} of {len(ready['domains'])} domains pass: {verdict}")
+
+
+def _print_graduation(scored: dict) -> None:
+    """The benchmarks of a household graduation record (the CPARA), each achieved or not, under
+    the score and its band."""
+    rows = [[b["number"], b["domain"], b["title"], "achieved" if b["achieved"] else "not achieved",
+             "gate answered no" if b["gate"] else ""] for b in scored["benchmarks"]]
+    print_table(["#", "domain", "benchmark", "result", "why"], rows,
+                title=f"{scored['form']} {scored['at'][:10]}: {scored['score']} of {scored['maximum']} benchmarks achieved: "
+                      f"{scored['band_label']}")
 
 
 def _guided(ctx, data: dict, name: str) -> dict:
@@ -77,6 +95,9 @@ def _guided(ctx, data: dict, name: str) -> dict:
     lang = ctx.config.language or "en"
     form = forms.load(name, ctx.root)
     table = reintegration.scoring(ctx, name)
+    if rules.counts_benchmarks(table):  # the CPARA: its questions in the form's order, a gate answered no skipping its own
+        return fill(replace(form, fields=tuple(f for f in form.fields if f.key != "version")), dict(data), ctx.now.date(),
+                    [w.id for w in ctx.team.active], lang)
     prefix = str(table.get("prefix") or "")
     stops = {str(s["item"]): s for s in table.get("stops") or ()}
     given = flatten(data)

@@ -997,6 +997,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "before_reopening": e["kind"] in EPISODE_MARKED and deadlines.before_reopening(case, e["at"]),
             "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")), nested)
                         for a in e.get("answers") or [] if _shown(e["kind"], a)],
+            # a household graduation record (the CPARA) scored: the benchmarks achieved, the band, those not achieved
+            "graduation": _graduation(e.get("graduation")),
         })
     registration = case.registration or {}
     lives = placements.lives_now(case)  # where the child lives now: the latest placement's, since the registration
@@ -1017,6 +1019,17 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
         "counts": {"records": len(records), "corrected": len([r for r in records if r["superseded_by"]])},
         "records": records,
     }
+
+
+def _graduation(scored: Mapping[str, Any] | None) -> dict | None:
+    """What the case file says of a scored graduation record: the score, the band and the
+    benchmarks not achieved (number and name, in the document's language)."""
+    if not scored:
+        return None
+    return {"score": scored["score"], "maximum": scored["maximum"], "band": scored["band"], "band_label": scored["band_label"],
+            "version": scored.get("version"),
+            "not_achieved": [{"number": b["number"], "title": b["title"]} for b in scored.get("benchmarks") or ()
+                             if not b.get("achieved")]}
 
 
 def child_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, *, today: date,

@@ -56,9 +56,13 @@ def _day(period: Period, when: str | None) -> str:
 
 
 def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: Policy, start: date, end: date,
-              now: datetime, status: str = "open", worker: str | None = None) -> dict:
+              now: datetime, status: str = "open", worker: str | None = None,
+              graduated: Mapping[str, Mapping] | None = None, bands: Iterable[Mapping] = ()) -> dict:
     """The readiness of the cases `chosen` from `cases`: `assessed` holds, by case ID, the latest
-    readiness record of each made from `start` to `end` (a case without one there is not assessed)."""
+    readiness record of each made from `start` to `end` (a case without one there is not assessed).
+    `bands`: the bands of the household graduation form the profile offers (the CPARA's; none:
+    no such count); `graduated` holds, by case ID, the latest household graduation record of each
+    made in the period, scored by its form (`workflow/readiness.py` `graduation`, as JSON)."""
     period = Period.of(start, end, now.tzinfo)
     counted = chosen(cases, status, worker)
     rows, missing = [], []
@@ -117,6 +121,13 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
         "domains": list(domains.values()),
         "assessed": rows, "not_assessed": missing,
     }
+    bands = list(bands)
+    if bands:
+        households = [graduated[c.id] for c in counted if c.id in (graduated or {})]
+        tally = Counter(str(h["band"]) for h in households)
+        view["graduation"] = {"assessed": len(households), "not_assessed": len(counted) - len(households),
+                              "by_band": [{"band": str(b["key"]), "label": _label(b), "households": tally[str(b["key"])],
+                                           "from": b["from"], "to": b["to"]} for b in bands]}
     whose = f"{_words(status)} cases" if status != "all" else "cases"
     if worker:
         whose += f" of {worker}"
@@ -153,6 +164,15 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
               [[m["case_id"], m["worker"], m["in_care_since"], m["home_since"], m["next_title"]] for m in missing],
               note="" if missing else "Every child on the path of reintegration was assessed in the period."),
     ]
+    if bands:
+        grad = view["graduation"]
+        view["tables"].append(table(
+            "graduation_by_band", f"Household graduation (CPARA): households by band of their latest record in the period "
+                                  f"({grad['assessed']} assessed)", ["band", "benchmarks achieved", "households"],
+            [[b["label"], str(b["from"]) if b["from"] == b["to"] else f"{b['from']}-{b['to']}", b["households"]]
+             for b in grad["by_band"]] + [["total", "", grad["assessed"]], ["no household graduation record in the period", "",
+                                                                             grad["not_assessed"]]],
+            note="Counted by case: each child's case with its own record (brothers and sisters of one household each count)."))
     view["charts"] = [
         chart("result", "Assessed children: ready for closure or not",
               [{"label": "ready", "value": ready, "text": str(ready)},
@@ -162,6 +182,11 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
               unit="children"),
     ]
     return view
+
+
+def _label(band: Mapping) -> str:
+    label = band.get("label") or {}
+    return str(label.get("en") or band.get("key")) if isinstance(label, Mapping) else str(label)
 
 
 def _marks(marks: Mapping[str, int]) -> str:

@@ -804,6 +804,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["assessments"] = marked(details["assessments"])
     data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records)))  # the corrected ones too
     data["readiness"] = details["readiness"]
+    data["graduation"] = details["graduation"]  # household graduation (the CPARA): score, band, benchmarks not achieved
     if data["readiness"] and ctx.policy.get("closure_readiness", "required", False):  # where closure waits for one
         reunified = path_rules.reunified_at(folded)
         if readiness_rules.made_before(data["readiness"]["at"], reunified):  # made before the child went home: not this
@@ -1177,7 +1178,7 @@ def _form_name(ctx: Context, record: Record) -> str | None:
         return form_for(ctx, "registration")
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness", "sign_off", "placement", "tracing",
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness", "graduation", "sign_off", "placement", "tracing",
                        "family_assessment", "preparation", "mandatory_report"):
         return form_for(ctx, record.kind)
     return None
@@ -1238,7 +1239,7 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = str(b.get("subject"))
     elif kind == "withdrawal":  # of a plan version, a closure request or a transfer request
         what = str(b.get("subject") or "plan")
-    elif kind == "readiness":
+    elif kind in ("readiness", "graduation"):
         what = str(b.get("occasion") or "").replace("_", " ")
     elif kind == "referral":
         what = f"{refs.get(record.id, 'R?')} to {b.get('service')}"
@@ -1354,6 +1355,13 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
         "superseded_by": _superseded_by(records).get(record.id), "form": name,
         "fields": body, "labels": _labels(form, body), "answers": answers,
     }
+    if record.kind == "graduation" and form is not None:  # the CPARA: its score, band and benchmarks not achieved
+        from cpcm.workflow import readiness as readiness_rules
+
+        try:
+            view["graduation"] = readiness_rules.graduation(forms_store.scoring(name, ctx.root) or {}, body).to_json(lang)
+        except ValueError:  # another version than the form's, or a form without the scoring
+            pass
     if record.kind == "referral":
         view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == record.id), None)
     elif record.kind == "referral_update":  # the referral by its reference (R1), as every command names it

@@ -19,6 +19,7 @@ from cpcm.workflow import readiness as rules
 from cpcm.workflow.placements import in_residential_care
 
 KIND = "readiness"
+GRADUATION = "graduation"  # household graduation (the CPARA): scored benchmarks that count for no closure rule
 
 
 def scoring(ctx: Context, name: str | None = None) -> dict:
@@ -70,11 +71,15 @@ def latest(ctx: Context, records: Iterable[Record]) -> rules.Latest | None:
 
 def readiness_forms(ctx: Context) -> list[str]:
     """The readiness forms there are (Form 7A, the young person's Form 8A, an agency's own): the
-    forms of kind readiness with a scoring section."""
+    forms of kind readiness with a scoring section; and the household graduation form the
+    policy names (`forms.graduation`: the kenya profile's CPARA), whose records are of kind
+    graduation."""
     found = []
+    offered = ctx.policy.get("forms", GRADUATION)
     for name in forms.available(ctx.root):
         try:
-            if forms.load(name, ctx.root).kind == KIND and forms.scoring(name, ctx.root):
+            kind = forms.load(name, ctx.root).kind
+            if (kind == KIND or (kind == GRADUATION and name == offered)) and forms.scoring(name, ctx.root):
                 found.append(name)
         except (Corrupt, ValueError):
             continue
@@ -112,6 +117,8 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     case = load_case(ctx, case_id)
     name = readiness_form(ctx, form)
     table = scoring(ctx, name)
+    if rules.counts_benchmarks(table):
+        return _graduation(ctx, case, name, table, data, at)
     body = validate_form(ctx, name, data, f"readiness of {case_id}")
     body.setdefault("version", str(table.get("version") or ""))
     result = rules.score(table, body)
@@ -135,6 +142,69 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
         steps.append("not ready for closure: " + "; ".join(result.reasons))
     latest_record = rules.Latest(record.id, record.at, KIND, result, found)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(steps), extra={"readiness": latest_record.to_json()})
+
+
+def _graduation(ctx: Context, case, name: str, table: Mapping[str, Any], data: Mapping[str, Any],
+                at: datetime | None) -> Written:
+    """Record a household graduation assessment (the CPARA): a record of kind graduation holding
+    the answers and the version they follow; the score and its band are worked out from them."""
+    body = validate_form(ctx, name, data, f"{name} of {case.id}")
+    body.setdefault("version", str(table.get("version") or ""))
+    result = rules.graduation(table, body)
+    record = append(ctx, case, GRADUATION, GRADUATION, body, at)
+    steps = [graduation_words(result)]
+    if result.not_achieved:
+        steps.append("benchmarks not achieved: " + "; ".join(f"{b.number} {b.name()}" for b in result.not_achieved))
+    scored = {"record_id": record.id, "at": record.at, "form": name, **result.to_json()}
+    return Written(case.id, record.id, GRADUATION, (), tuple(steps), extra={"graduation": scored})
+
+
+def graduation_words(result: rules.Graduation) -> str:
+    """The score and its band in a few words (no one's details)."""
+    return f"{result.score} of {result.maximum} benchmarks achieved: {result.band_name().lower()}"
+
+
+def graduation_tables(ctx: Context) -> dict[str, tuple[str, dict]]:
+    """The household graduation forms there are, by the version they score: version -> (form
+    name, scoring data)."""
+    tables: dict[str, tuple[str, dict]] = {}
+    for name in forms.available(ctx.root):
+        try:
+            if forms.load(name, ctx.root).kind == GRADUATION:
+                data = forms.scoring(name, ctx.root)
+                if data and not rules.check_scoring(data) and rules.counts_benchmarks(data):
+                    tables.setdefault(str(data.get("version") or ""), (name, data))
+        except (Corrupt, ValueError):
+            continue
+    return tables
+
+
+def latest_graduation(ctx: Context, records: Iterable[Record],
+                      tables: Mapping[str, tuple[str, dict]] | None = None) -> dict | None:
+    """The case's latest household graduation record (the CPARA), scored with the form of the
+    version it records, as JSON with its date; None when there is none it can score. `tables`:
+    graduation_tables, when read already."""
+    tables = graduation_tables(ctx) if tables is None else tables
+    for record in sorted((r for r in records if r.kind == GRADUATION), key=lambda r: (r.at, r.id), reverse=True):
+        found = tables.get(str(record.body.get("version") or ""))
+        if found is None:
+            continue
+        try:
+            result = rules.graduation(found[1], record.body)
+        except ValueError:
+            continue
+        return {"record_id": record.id, "at": record.at, "form": found[0], **result.to_json()}
+    return None
+
+
+def graduation_line(scored: Mapping[str, Any]) -> str:
+    """One line for a worker: the date, the form, the score and band, the benchmarks not achieved."""
+    line = (f"{str(scored['at'])[:10]} ({scored.get('form')}, {scored.get('version')}): {scored['score']} of "
+            f"{scored['maximum']} benchmarks achieved: {str(scored['band_label']).lower()}")
+    missing = [b for b in scored.get("benchmarks") or () if not b.get("achieved")]
+    if missing:
+        line += "; not achieved: " + "; ".join(f"{b['number']} {b['title']}" for b in missing)
+    return line + f" ({scored['record_id']})"
 
 
 def words(summary: Mapping[str, Any] | None) -> str:

@@ -280,7 +280,9 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
     `latest_of`, with the scoring of every readiness form read once). The cached summaries hold no
     readiness score, so the records of each case counted that may hold one (a readiness record, or
     answers inside an assessment as recorded before) are read, through the record table (a record
-    read before needs no decryption), as the last commit holds them, as the rest of the report."""
+    read before needs no decryption), as the last commit holds them, as the rest of the report.
+    Where the profile offers a household graduation form (the kenya profile's CPARA), each case's
+    latest graduation record in the period too, for the households by band."""
     from cpcm import reports
     from cpcm.errors import NotFound, UsageError
     from cpcm.reports.common import Period
@@ -298,23 +300,32 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
         other = reintegration.scoring(ctx, name)
         tables.setdefault(str(other.get("version") or ""), other)
     assessed: dict[str, Assessed] = {}
+    graduation_form = ctx.policy.get("forms", reintegration.GRADUATION)  # the kenya profile's CPARA: households by band
+    graduation_tables = reintegration.graduation_tables(ctx)
+    bands = next((data["bands"] for name, data in graduation_tables.values() if name == graduation_form), [])
+    graduated: dict[str, dict] = {}
     # the cases as last committed, as list, due and the other reports read them, and their records as that commit holds them
     with committed_cases(ctx) as (cases, total):
         counted = chosen(cases.values(), status, worker)
         for case in counted:
-            if not _may_hold_readiness(case):
+            holds_graduation = bool(bands) and reintegration.GRADUATION in case.events
+            if not _may_hold_readiness(case) and not holds_graduation:
                 continue
             try:
                 records = effective(read_case(ctx, case.id)[0])
             except (Corrupt, CannotDecrypt) as exc:  # noted, as a listing notes it; the other cases are counted
                 ctx.problems.append(exc)
                 continue
+            if holds_graduation:
+                scored = reintegration.latest_graduation(ctx, [r for r in records if period.holds(r.at)], graduation_tables)
+                if scored is not None:
+                    graduated[case.id] = scored
             latest = reintegration.latest_of(data, [r for r in records if period.holds(r.at)], tables)
             if latest is not None:
                 record = next((r for r in records if r.id == latest.record_id), None)
                 occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
                 assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
-    view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker)
+    view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands)
     return _with_meta(ctx, "readiness", view, len(cases), total)
 
 

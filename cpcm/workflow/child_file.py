@@ -40,6 +40,7 @@ LEFT_OUT_KINDS = {
     "note": "notes",
     "tracing": "caregivers",
     "family_assessment": "caregivers",
+    "graduation": "caregivers",  # the household's CPARA: the caregiver's HIV status, income and care among its answers
     "mandatory_report": "mandatory_reports",
     "conference": "conferences",
     "case_link": "siblings",

@@ -11,6 +11,12 @@ Besides the score: the answers the form marks as a stop (`stops`), and whether a
 ahead on the latest record under the policy's `closure_readiness` rule (`closure_problems`).
 Answers recorded the old way, inside a comprehensive assessment, are read with `legacy=True`.
 
+A form whose scoring counts benchmarks (`count: benchmarks`: the CPARA household graduation
+assessment, cpcm/forms/cpara.yaml) is scored by `graduation` instead: a benchmark is achieved
+when every one of its items scores, or when one of its gate questions is answered as the gate
+says (`gates`: the form then skips the benchmark, or only the items a gate lists); the score is
+the number of benchmarks achieved and `bands` name it. It has no pass marks and no closure rule.
+
 Pure: takes the definition's scoring data, a record body, the policy and `now`; reads no file
 and no clock.
 """
@@ -89,6 +95,8 @@ def score(scoring: Mapping[str, Any], body: Mapping[str, Any], legacy: bool = Fa
     problems = check_scoring(scoring)
     if problems:
         raise ValueError("scoring: " + "; ".join(problems))
+    if counts_benchmarks(scoring):
+        raise ValueError("scoring counts benchmarks (a graduation form): it is scored by graduation()")
     prefix, version_field = _layout(scoring, legacy)
     points = {str(k).lower(): int(v) for k, v in scoring["points"].items()}
     top = max(points.values())
@@ -290,6 +298,8 @@ def check_scoring(scoring: Any) -> list[str]:
     """What is wrong with a form's scoring data (empty when nothing is), each naming its key."""
     if not isinstance(scoring, Mapping):
         return ["must be a mapping (points, domains, closure)"]
+    if counts_benchmarks(scoring):
+        return _check_graduation(scoring)
     problems = []
     points = scoring.get("points")
     if not isinstance(points, Mapping) or not points or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
@@ -343,6 +353,159 @@ def check_scoring(scoring: Any) -> list[str]:
             problems.append(f"{where}.answers must list answers the points know ({', '.join(points or {})})")
         if not isinstance(raw.get("action"), Mapping) or not raw["action"].get("en"):
             problems.append(f"{where}.action must say what to do, at least in English (en)")
+    return problems
+
+
+# -- household graduation: benchmarks achieved and their band (`count: benchmarks`) ----------------
+COUNT_BENCHMARKS = "benchmarks"
+
+
+def counts_benchmarks(scoring: Any) -> bool:
+    """Whether a form's scoring counts the benchmarks achieved (the CPARA) rather than passing
+    domains against pass marks (Form 7A, Form 8A)."""
+    return isinstance(scoring, Mapping) and scoring.get("count") == COUNT_BENCHMARKS
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    number: int
+    domain: str
+    title: Mapping[str, str]
+    achieved: bool
+    gate: str | None          # the gate question (domain.item) whose answer achieved it, if one did
+    unmet: tuple[str, ...]    # the items (domain.item) not met: answered no, or not answered
+
+    def name(self, lang: str = "en") -> str:
+        return self.title.get(lang) or self.title.get("en") or str(self.number)
+
+    def to_json(self, lang: str = "en") -> dict:
+        return {"number": self.number, "domain": self.domain, "title": self.name(lang), "achieved": self.achieved,
+                "gate": self.gate, "unmet": list(self.unmet)}
+
+
+@dataclass(frozen=True)
+class Graduation:
+    """A household graduation record scored: the benchmarks achieved out of all, and the band."""
+    version: str
+    score: int
+    maximum: int
+    band: str
+    band_label: Mapping[str, str]
+    benchmarks: tuple[Benchmark, ...]
+    domains: tuple[Mapping[str, Any], ...]   # each domain's key, label, benchmarks achieved and maximum
+
+    @property
+    def not_achieved(self) -> tuple[Benchmark, ...]:
+        return tuple(b for b in self.benchmarks if not b.achieved)
+
+    def band_name(self, lang: str = "en") -> str:
+        return self.band_label.get(lang) or self.band_label.get("en") or self.band
+
+    def to_json(self, lang: str = "en") -> dict:
+        """As data; the band's and the benchmarks' names in `lang` (English where the form has none)."""
+        return {"version": self.version, "score": self.score, "maximum": self.maximum, "band": self.band,
+                "band_label": self.band_name(lang), "not_achieved": [b.number for b in self.not_achieved],
+                "benchmarks": [b.to_json(lang) for b in self.benchmarks], "domains": [dict(d) for d in self.domains]}
+
+
+def graduation(scoring: Mapping[str, Any], body: Mapping[str, Any]) -> Graduation:
+    """The benchmarks a graduation record achieves, its score (how many) and its band. A benchmark
+    is achieved when one of its gates that covers it whole is answered as the gate says, or when
+    every item is met: an item is met when its answer scores (`points`), or when a gate covering
+    it is answered as the gate says. An unanswered item is not met. ValueError when the scoring
+    data is malformed, when an answer is not one the scoring knows, or when the body says it
+    follows another version."""
+    problems = check_scoring(scoring)
+    if problems or not counts_benchmarks(scoring):
+        raise ValueError("scoring: " + ("; ".join(problems) or "it does not count benchmarks"))
+    prefix, version_field = _layout(scoring, False)
+    points = {str(k).lower(): int(v) for k, v in scoring["points"].items()}
+    version = str(scoring.get("version") or "")
+    given_version = _get(body, version_field) if version_field else None
+    if given_version not in (None, "") and version and str(given_version) != version:
+        raise ValueError(f"{version_field}: the answers follow another version; this scoring is '{version}'")
+
+    def answer(domain: str, item: str) -> str:
+        path = ".".join(p for p in (prefix, domain, item) if p)
+        value = _get(body, path)
+        word = "" if value in (None, "") else str(value).strip().lower()
+        if word and word not in points:
+            raise ValueError(f"{path}: is not one of: {', '.join(points)}")
+        return word
+
+    benchmarks, domains = [], []
+    for raw in scoring["domains"]:
+        key = str(raw["key"])
+        achieved_here = 0
+        for bench in raw["benchmarks"]:
+            items = [str(i) for i in bench["items"]]
+            covered: set[str] = set()
+            gate = None
+            for g in bench.get("gates") or ():
+                if answer(key, str(g["item"])) == str(g["answer"]).lower():
+                    if g.get("items"):
+                        covered.update(str(i) for i in g["items"])
+                    elif gate is None:
+                        gate = f"{key}.{g['item']}"
+            unmet = () if gate else tuple(f"{key}.{i}" for i in items
+                                          if i not in covered and points.get(answer(key, i), 0) <= 0)
+            done = gate is not None or not unmet
+            achieved_here += done
+            benchmarks.append(Benchmark(number=int(bench["number"]), domain=key, title=bench.get("title") or {},
+                                        achieved=done, gate=gate, unmet=unmet))
+        domains.append({"domain": key, "label": (raw.get("label") or {}).get("en") or key,
+                        "score": achieved_here, "maximum": len(raw["benchmarks"])})
+    total = sum(b.achieved for b in benchmarks)
+    band = next(b for b in scoring["bands"] if int(b["from"]) <= total <= int(b["to"]))
+    return Graduation(version=version, score=total, maximum=len(benchmarks), band=str(band["key"]),
+                      band_label=band.get("label") or {}, benchmarks=tuple(benchmarks), domains=tuple(domains))
+
+
+def _check_graduation(scoring: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the scoring data of a form that counts benchmarks."""
+    problems = []
+    points = scoring.get("points")
+    if not isinstance(points, Mapping) or not points or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                                for v in points.values()):
+        problems.append("points must map each answer to a whole number of points, e.g. {yes: 1, na: 1, no: 0}")
+        points = {}
+    domains = scoring.get("domains")
+    if not isinstance(domains, list) or not domains:
+        return problems + ["domains must be a non-empty list"]
+    numbers, seen = [], set()
+    for index, raw in enumerate(domains):
+        if not isinstance(raw, Mapping) or not raw.get("key"):
+            problems.append(f"domains[{index + 1}] needs a key")
+            continue
+        where = f"domains.{raw['key']}"
+        if raw["key"] in seen:
+            problems.append(f"{where} is given twice")
+        seen.add(raw["key"])
+        benchmarks = raw.get("benchmarks")
+        if not isinstance(benchmarks, list) or not benchmarks:
+            problems.append(f"{where}.benchmarks must be a non-empty list")
+            continue
+        for bench in benchmarks:
+            if not isinstance(bench, Mapping) or not isinstance(bench.get("items"), list) or not bench["items"] \
+                    or not isinstance(bench.get("number"), int):
+                problems.append(f"{where}.benchmarks: each needs a number and a non-empty list of items")
+                continue
+            numbers.append(bench["number"])
+            for gate in bench.get("gates") or ():
+                if not isinstance(gate, Mapping) or not gate.get("item") or str(gate.get("answer", "")).lower() not in points:
+                    problems.append(f"{where}.benchmarks[{bench['number']}].gates: each needs an item and an answer the points know")
+                elif any(str(i) not in [str(x) for x in bench["items"]] for i in gate.get("items") or ()):
+                    problems.append(f"{where}.benchmarks[{bench['number']}].gates: a gate's items must be items of its benchmark")
+    if len(set(numbers)) != len(numbers):
+        problems.append("benchmarks: a number is given twice")
+    bands = scoring.get("bands")
+    if not isinstance(bands, list) or not bands or not all(
+            isinstance(b, Mapping) and b.get("key") and isinstance(b.get("from"), int) and isinstance(b.get("to"), int)
+            for b in bands):
+        return problems + ["bands must be a non-empty list, each with a key, from and to"]
+    covered = sorted(n for b in bands for n in range(b["from"], b["to"] + 1))
+    if covered != list(range(len(numbers) + 1)):
+        problems.append(f"bands must cover every score from 0 to {len(numbers)} once")
     return problems
 
 

@@ -60,6 +60,9 @@ _allow(["planned", "implementation"], "review", "implementation")
 # reintegration readiness (Form 7A): recorded at a review or a follow-up, wherever either may be,
 # and it leaves the stage as it is (it is not a reassessment: no clock restarts)
 _allow(_ACTIVE + ("closure_requested",), "readiness")
+# household graduation (the CPARA, `cpcm readiness --form cpara`): the same, and no reintegration
+# readiness record (it counts for no closure rule, clears no readiness stop)
+_allow(_ACTIVE + ("closure_requested",), "graduation")
 # placements and the steps of reintegration (tracing, family assessment, preparation): recorded
 # while the case is open, and they leave the stage as it is
 for _command in ("placement", "tracing", "family_assessment", "preparation"):
@@ -128,7 +131,8 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "transfer_ack": "transfer-ack", "registration": "register", "withdrawal": "plan --withdraw",
           "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw",
           "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
-          "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to"}
+          "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to",
+          "graduation": "readiness --form cpara"}
 
 
 def _words(command: str) -> str:

@@ -36,6 +36,7 @@ COMMANDS = {
     "followup.post_closure": "`followup --purpose post_closure`",
     "review": "`review`",
     "readiness": "`readiness`",
+    "graduation": "`readiness --form cpara`",
     "sign_off": "`sign-off`",
     "placement": "`placement`",
     "tracing": "`tracing`",
