@@ -169,3 +169,18 @@ def test_form_print__form_8a_blank(cli, lang):
     assert done.code == 0, done.stderr
     title = DEFINITION["title"][lang]
     assert title in done.stdout and done.stdout.count('class="options inline"') >= 49
+
+
+def test_readiness__a_form_8a_record_is_read_back_on_its_own_form(kenya):
+    """`show CASE RECORD` labels a Form 8A record with Form 8A's questions, not the profile's
+    Form 7A's (a readiness record is not corrected: a new one is recorded)."""
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    written = record(amina, case_id, answers())
+    assert written.code == 0, written.stderr
+    record_id = written.json()["record_id"]
+    shown = amina("show", case_id, record_id, "--json").json()
+    assert "benchmarks.health.b7_two_meals" in shown["labels"]
+    assert shown["labels"]["benchmarks.education.b1_travels_safely"]["en"].startswith("Education 1.1: The young person")
+    text = amina("show", case_id, record_id).stdout
+    assert "Education 1.1: The young person can move safely" in text

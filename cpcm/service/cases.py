@@ -1173,12 +1173,17 @@ def find_record(case_id: str, records: list[Record], ref: str, policy: Policy) -
 
 
 def _form_name(ctx: Context, record: Record) -> str | None:
-    """The form a record's fields come from (None for kinds written from options only)."""
+    """The form a record's fields come from (None for kinds written from options only): a
+    readiness record's is the form of the version it records, whatever the policy's form is."""
     if record.kind in ("registration", "update"):
         return form_for(ctx, "registration")
     if record.kind == "assessment":
         return form_for(ctx, str(record.body.get("type", "initial")))
-    if record.kind in ("plan", "consent", "followup", "review", "closure", "readiness", "graduation", "sign_off", "placement", "tracing",
+    if record.kind in ("readiness", "graduation"):  # on the form of the version it records (Form 8A, the CPARA)
+        from cpcm.service.reintegration import form_of
+
+        return form_of(ctx, record) or form_for(ctx, record.kind)
+    if record.kind in ("plan", "consent", "followup", "review", "closure", "sign_off", "placement", "tracing",
                        "family_assessment", "preparation", "mandatory_report"):
         return form_for(ctx, record.kind)
     return None

@@ -86,6 +86,18 @@ def readiness_forms(ctx: Context) -> list[str]:
     return found
 
 
+def form_of(ctx: Context, record: Record) -> str | None:
+    """The readiness or graduation form `record` was made on: the one whose scoring records the
+    version the record holds (Form 8A's `afc_8a_v1`, say); None when none does."""
+    version = str(record.body.get("version") or "")
+    if not version:
+        return None
+    for name in readiness_forms(ctx):
+        if str((forms.scoring(name, ctx.root) or {}).get("version") or "") == version:
+            return name
+    return None
+
+
 def latest_of(data: Mapping[str, Any], records: Iterable[Record],
               tables: Mapping[str, Mapping[str, Any]] | None = None) -> rules.Latest | None:
     """The latest record scored with `data`, or with the scoring of `tables` (version -> scoring)
