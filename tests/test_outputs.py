@@ -132,18 +132,22 @@ def test_evacuate__removes_the_registered_plaintext_files_and_names_those_gone(c
     assert said.code == 0
 
 
-def test_evacuate__a_registered_file_it_cannot_remove_is_named_and_exit_74(cli, team, tmp_path):
+def test_evacuate__a_registered_file_it_cannot_remove_is_named_and_exit_74(cli, team, tmp_path, monkeypatch):
     _, out = _registered_render(cli, tmp_path)
-    os.chmod(out.parent, 0o500)  # a folder it may not change: the file stays
-    try:
-        if os.access(out.parent, os.W_OK):  # the superuser changes it all the same: nothing to see here
-            return
-        done = cli("evacuate", "--yes")
-        assert done.code == 74, done.stderr
-        assert str(out.resolve()) in done.stderr and "1 plaintext file(s) cpcm wrote" in done.stderr
-        assert not team["amina"][0].exists()  # everything else was destroyed
-    finally:
-        os.chmod(out.parent, 0o700)
+    unlink = os.unlink
+
+    def refused(path, *args, **kwargs):  # the file is another user's, or on a read-only disk
+        if os.path.abspath(path) == str(out.resolve()):
+            raise PermissionError(13, "Permission denied")
+        return unlink(path, *args, **kwargs)
+    monkeypatch.setattr(os, "unlink", refused)
+    done = cli("evacuate", "--yes")
+    monkeypatch.undo()
+    assert done.code == 74, done.stderr
+    assert str(out.resolve()) in done.stderr and "1 plaintext file(s) cpcm wrote" in done.stderr
+    message = [line for line in done.stderr.splitlines() if line.startswith("error")]
+    assert message and str(out.resolve()) not in message[0]  # named on a line of its own, not in the message
+    assert not team["amina"][0].exists()  # everything else was destroyed
 
 
 def test_outputs__a_rotated_key_still_opens_the_register(cli, team, tmp_path):

@@ -118,15 +118,15 @@ def _before(found, sync: str | None, remove_repository: bool) -> None:
     if sync:
         steps.append(f"sync with {sync} first (if it fails, nothing is destroyed)")
     steps.append("stop the unlock agent: it forgets your key")
+    if found.registered:
+        steps.append("overwrite and delete the plaintext files cpcm wrote for you that are still there (your register of them "
+                     f"holds {found.registered} entr{'y' if found.registered == 1 else 'ies'}; cpcm outputs list shows them)")
     if found.secrets:
         extra = len(found.secrets) - 1
         steps.append("overwrite and remove your identity" + (f" and {extra} more secret file(s) (earlier keys beside it, the "
                                                              "passphrase file)" if extra else ""))
     else:
         steps.append("(no identity at that path: already gone?)")
-    if found.registered:
-        steps.append("overwrite and delete the plaintext files cpcm wrote for you that are still there (your register of them "
-                     f"holds {found.registered} entr{'y' if found.registered == 1 else 'ies'}; cpcm outputs list shows them)")
     if found.cache:
         steps.append("remove the local cache (.cpcm/cache)")
     if remove_repository:
