@@ -79,6 +79,15 @@ def test_outputs__remove_with_all_leaves_a_changed_file_but_removes_it_by_name(c
     assert named.json()["removed"] == [str(out.resolve())] and not out.exists()
 
 
+def test_outputs__remove_by_a_path_through_a_symbolic_link(cli, team, tmp_path):
+    _, out = _registered_render(cli, tmp_path)
+    (tmp_path / "link").symlink_to(out.parent, target_is_directory=True)
+    named = cli("outputs", "remove", str(tmp_path / "link" / out.name), "--json")
+    assert named.code == 0, named.stderr
+    assert named.json()["removed"] == [str(out.resolve())] and not out.exists()
+    assert cli("outputs", "remove", str(tmp_path / "link" / "never-written.md")).code == 3
+
+
 def test_outputs__a_file_moved_away_is_reported_as_gone(cli, team, tmp_path):
     _, out = _registered_render(cli, tmp_path)
     out.rename(tmp_path / "elsewhere.md")

@@ -222,10 +222,11 @@ def outputs_remove(identity: Path, keys: Sequence, recipient: str, now: datetime
 
     entries = open_entries(read_entries(identity, keys)[0])
     if paths:
-        wanted = {os.path.abspath(Path(p).expanduser()) for p in paths}
-        chosen = [e for e in entries if e.path in wanted]
-        if len({e.path for e in chosen}) < len(wanted):
-            missing = len(wanted) - len({e.path for e in chosen})
+        # a path as typed, or through a symbolic link: cpcm registered it with the links followed
+        forms = [{os.path.abspath(Path(p).expanduser()), os.path.realpath(Path(p).expanduser())} for p in paths]
+        chosen = [e for e in entries if any(e.path in f for f in forms)]
+        missing = sum(1 for f in forms if not any(e.path in f for e in entries))
+        if missing:
             raise NotFound(f"{missing} of the paths given {'is' if missing == 1 else 'are'} not a file cpcm wrote and still "
                            "answers for; nothing was removed", "cpcm outputs list shows the files of the register.")
         if older_days is not None:
