@@ -159,6 +159,7 @@ BASE = {
     "import cases": ["import", "cases", "{tmp}/register.csv", "--dry-run"],
     "import template": ["import", "template", "--out-dir", "{tmp}/template-{n}"],
     "form print": ["form", "print", "registration", "--lang", "sw"],
+    "outputs list": ["outputs", "list"], "outputs remove": ["outputs", "remove", "{tmp}/not-registered-{n}.md"],
     "sign-off": ["sign-off", "{case}", "--no-input", "--for", "closure", "--party", "scco", "--name", "J. Officer", "--title",
                  "Sub-County Children's Officer", "--date", "2026-11-01"],
     "remote add": ["remote", "add", "usb{n}", "{tmp}/remote-{n}.git"], "remote list": ["remote", "list"],

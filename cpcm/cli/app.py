@@ -25,10 +25,10 @@ MODULES = {
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair", "completion": "completion",
     "import": "imports", "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
-    "mandatory-report": "mandatory_report",
+    "mandatory-report": "mandatory_report", "outputs": "outputs",
 }
 ORDER = ("keys", "evacuate", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
-         "mandatory_report", "conference", "supervision", "transfer", "workflow", "form", "render", "report", "imports", "repair",
+         "mandatory_report", "conference", "supervision", "transfer", "workflow", "form", "render", "outputs", "report", "imports", "repair",
          "sync", "completion")
 
 

@@ -665,3 +665,39 @@ def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], i
     recipients = list(dict.fromkeys(recipients))
     atomic.write_private(path, cipher.encrypt(data, recipients))
     return path, True, len(recipients)
+
+
+def register_plain(path: Path, data: bytes, command: str, cases: Iterable[str] = (), ctx=None, identity: Path | None = None,
+                   recipient: str | None = None, case_data: bool = True) -> bool:
+    """Add a plaintext file this command has just written (`data`: its bytes) to the register of
+    the worker's plaintext files (cpcm/service/outputs.py), kept encrypted beside the identity of
+    `ctx` (else `identity`, the key's public half telling whom to encrypt it to). The file is the
+    user's and stays whatever happens here: a register that cannot be written is a loud warning and
+    the exit code is unchanged (the file was asked for and is there; the warning says it must be
+    deleted by hand). A file that holds no case data (`case_data` false: a blank form, the import
+    template) is registered only when the key's public half is known without a passphrase."""
+    from cpcm import clock
+    from cpcm.errors import CpcmError
+    from cpcm.service import outputs
+
+    if ctx is not None and getattr(ctx, "identity", None) is not None:
+        identity, recipient = Path(ctx.identity.path), recipient or ctx.identity.recipient
+    if identity is None:
+        identity = identity_path(None)
+    try:
+        recipient = recipient or outputs.public_recipient(identity)
+        if recipient is None:
+            if case_data:
+                warn("the plaintext file written is not in your register of plaintext files (your key's public half is not "
+                     "known without its passphrase): cpcm outputs list and cpcm evacuate do not know of it; delete it yourself "
+                     "when done")
+            return False
+        worker = ctx.worker.id if ctx is not None and getattr(ctx, "worker", None) is not None else None
+        outputs.record(identity, recipient, path, data, ctx.now if ctx is not None else clock.now(), command, cases, worker,
+                       getattr(ctx, "root", None))
+    except (OSError, CpcmError) as exc:
+        reason = exc.message if isinstance(exc, CpcmError) else (exc.strerror or "it cannot be written")
+        warn(f"the plaintext file was written, but it could not be added to your register of plaintext files ({reason}): "
+             "cpcm outputs list and cpcm evacuate do not know of it; delete it yourself when done")
+        return False
+    return True

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         except CpcmError as exc:
             raise typed_paths(exc, **given) from None
         sweep_left_behind()  # a plan an edit left in memory (a command killed outright): gone now
-        if not (found.secrets or found.public or found.cache or remove_repository or sync):
+        if not (found.secrets or found.public or found.cache or found.register or remove_repository or sync):
             from cpcm.service.team import lock
 
             lock(path)
@@ -78,8 +78,14 @@ def register(app: typer.Typer) -> None:
             say(f"syncing with {sync} first...")
         from cpcm.cli.common import ask_passphrase
 
+        from cpcm.errors import NotDestroyed
+
         try:
             done, synced = run(found, sync, remove_repository, force, ask_passphrase)
+        except NotDestroyed as exc:
+            if not json_out:
+                _said_plaintext(exc.done)  # the files left, named to the worker here, not in the message
+            raise typed_paths(exc, **given) from None
         except CpcmError as exc:
             raise typed_paths(exc, **given) from None
         if json_out:
@@ -112,6 +118,9 @@ def _before(found, sync: str | None, remove_repository: bool) -> None:
     if sync:
         steps.append(f"sync with {sync} first (if it fails, nothing is destroyed)")
     steps.append("stop the unlock agent: it forgets your key")
+    if found.registered:
+        steps.append("overwrite and delete the plaintext files cpcm wrote for you that are still there (your register of them "
+                     f"holds {found.registered} entr{'y' if found.registered == 1 else 'ies'}; cpcm outputs list shows them)")
     if found.secrets:
         extra = len(found.secrets) - 1
         steps.append("overwrite and remove your identity" + (f" and {extra} more secret file(s) (earlier keys beside it, the "
@@ -140,6 +149,7 @@ def _after(done: dict, synced, sync: str | None, found) -> None:
         say("the unlock agent forgot your key")
     elif done["agent"] == "waiting_for_command":
         say("the unlock agent is running a command: it forgets your key and stops as soon as that command is done")
+    _said_plaintext(done)
     if done["destroyed"]:
         say(f"overwritten and removed: your identity{' and ' + str(len(done['destroyed']) - 1) + ' more secret file(s)' if len(done['destroyed']) > 1 else ''}")
     if done["cache_removed"]:
@@ -152,3 +162,23 @@ def _after(done: dict, synced, sync: str | None, found) -> None:
         "--recipient age1... --signing-key ... --reason compromised (or lost, when no one else can have this computer) "
         "(docs/commands/keys.md, 'cpcm evacuate').")
 
+
+
+def _said_plaintext(done: dict) -> None:
+    """What became of the plaintext files cpcm wrote (the register's): how many were overwritten
+    and deleted, and which could not be (gone: moved or deleted before; or left: another user's, a
+    read-only disk), named to the worker, who wrote them."""
+    removed, gone, left = (done.get(key) or [] for key in ("plaintext_removed", "plaintext_gone", "plaintext_not_removed"))
+    if removed:
+        say(f"overwritten and removed: {len(removed)} plaintext file(s) cpcm wrote for you")
+    if gone:
+        say(f"not found (moved or deleted before; if moved, delete them where they are now): {len(gone)} plaintext file(s)")
+        for name in gone:
+            say(f"  {name}")
+    if left:
+        warn(f"could not be removed (not yours, or a read-only disk): {len(left)} plaintext file(s); delete them by hand")
+        for name in left:
+            say(f"  {name}")
+    if done.get("plaintext_unread"):
+        warn(f"the register of plaintext files could not be read ({done['plaintext_unread']}): plaintext files cpcm wrote for "
+             "you may be left; it is removed with your key")

@@ -10,6 +10,14 @@ import typer
 from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt
 
 
+def identity_path_of(option: Optional[Path]) -> Path:
+    """The identity whose register of plaintext files records a blank form written (--identity,
+    $CPCM_IDENTITY or the default): only its public half is read."""
+    from cpcm.cli.common import identity_path
+
+    return identity_path(option)
+
+
 def _language(lang: Optional[str], root: Optional[Path]) -> str:
     """--lang, else the language of the repository (a Kiswahili agency's blanks in Kiswahili), else English."""
     if lang is not None:
@@ -56,7 +64,7 @@ def register(app: typer.Typer) -> None:
                profile: Optional[str] = typer.Option(None, "--profile", help="The policy profile whose forms and closure checklists are printed "
                                                                              "(default: the repository's, else inter-agency)."),
                out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (a new file; --force to replace it) instead of standard output."),
-               force: ForceOpt = False, repo: RepoOpt = None) -> None:
+               force: ForceOpt = False, repo: RepoOpt = None, identity: IdentityOpt = None) -> None:
         """Print a blank form to fill in on paper on a visit (HTML on A4, or Markdown), to type in
         later with --from-file or the prompts. No case data goes in it.
 
@@ -84,9 +92,10 @@ def register(app: typer.Typer) -> None:
         if out is None:
             typer.echo(text, nl=False)
             return
-        from cpcm.cli.common import say, write_plain
+        from cpcm.cli.common import register_plain, say, write_plain
 
-        write_plain(root, out, "--out", text.encode(), force)
+        written = write_plain(root, out, "--out", text.encode(), force)
+        register_plain(written, text.encode(), f"form print {name}", identity=identity_path_of(identity), case_data=False)
         say("blank form written to the --out file")
 
     @form.command("list")

@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm import template --out-dir ~/import
         """
         from cpcm import service
-        from cpcm.cli.common import a_file, check_output, write_plain
+        from cpcm.cli.common import a_file, check_output, identity_path, register_plain, write_plain
 
         a_file(out_dir, "--out-dir")  # two files, in a folder
         ctx = open_ctx(repo, identity, need_identity=False)
@@ -104,7 +104,11 @@ def register(app: typer.Typer) -> None:
         files = (("mapping.yaml", mapping_text), ("register-example.csv", example))
         for name, _ in files:  # both or neither
             check_output(ctx.root, out_dir / name, "--out-dir", force, plaintext=True, encryptable=False)
-        written = [str(write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)) for name, text in files]
+        written = []
+        for name, text in files:  # invented children only: registered when the key's public half is known
+            path = write_plain(ctx.root, out_dir / name, "--out-dir", text.encode(), force)
+            register_plain(path, text.encode(), "import template", identity=identity_path(identity), case_data=False)
+            written.append(str(path))
         if json_out:
             print_json({"written": written})
         else:

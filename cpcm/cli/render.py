@@ -14,8 +14,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, say, to_stdout, warn,
-                              write_output)
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, register_plain, say, to_stdout,
+                              warn, write_output)
 
 HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
 
@@ -107,7 +107,8 @@ def register(app: typer.Typer) -> None:
         def write(text: str):  # the child's file given: written before its release is recorded (removed if that fails)
             if out is None:
                 return None
-            written["file"] = write_output(ctx, out, text.encode("utf-8"), not plaintext, recipient, include_self=True, force=force)
+            written["data"] = text.encode("utf-8")
+            written["file"] = write_output(ctx, out, written["data"], not plaintext, recipient, include_self=True, force=force)
             return written["file"][0]
 
         rendered = service.render(ctx, template, case, ref, lang, fmt, destination, leave_out=leave_out, given_to=given_to,
@@ -130,7 +131,10 @@ def register(app: typer.Typer) -> None:
         if "file" in written:
             path, encrypted, readers = written["file"]
         else:
-            path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), not plaintext, recipient, include_self=True, force=force)
+            written["data"] = text.encode("utf-8")
+            path, encrypted, readers = write_output(ctx, out, written["data"], not plaintext, recipient, include_self=True, force=force)
+        if not encrypted:  # a readable copy out of the encrypted store: in the worker's register (cpcm outputs list)
+            register_plain(path, written["data"], f"render {template}", [case_id], ctx=ctx)
         if json_out:
             print_json({"template": template, "case_id": case_id, "out": str(path), "encrypted": encrypted, "lang": lang,
                         "format": fmt, **child})

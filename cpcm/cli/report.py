@@ -19,7 +19,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, print_table,
-                             a_file, report_problems, say, stdout_is_terminal, to_stdout, warn, write_output)
+                             a_file, register_plain, report_problems, say, stdout_is_terminal, to_stdout, warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
@@ -112,6 +112,8 @@ def register(app: typer.Typer) -> None:
             else:
                 encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
                 path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True, force=force)
+                if not encrypted:  # every case read counts in it (placements and readiness name them): no list of IDs
+                    register_plain(path, text.encode("utf-8"), f"report {kind}", ctx=ctx, case_data=kind not in SHAREABLE)
                 _said_written(path, encrypted, readers, kind in SHAREABLE, kind)
                 if json_out:
                     print_json({"report": kind, "format": fmt, "out": str(path), "encrypted": encrypted, **over})
@@ -172,8 +174,15 @@ def register(app: typer.Typer) -> None:
                              "consent for sharing with the receiving agency",
                              "Name the agency (a service id), or leave those fields out with --fields.")
         ctx = open_ctx(repo, identity)
-        done = service.export(ctx, fmt, chosen, lambda data: write_output(ctx, out, data, not plaintext, recipient, include_self=False, force=force),
-                              agency, primero, status, cpims)
+        wrote: list[bytes] = []
+
+        def write(data: bytes):
+            wrote.append(data)
+            return write_output(ctx, out, data, not plaintext, recipient, include_self=False, force=force)
+
+        done = service.export(ctx, fmt, chosen, write, agency, primero, status, cpims)
+        if not done.encrypted:
+            register_plain(done.path, wrote[0], "export", done.case_ids, ctx=ctx)
         encrypted, readers, left_out = done.encrypted, done.readers, done.left_out
         if encrypted:
             me = {ctx.worker.id if ctx.worker else None, ctx.identity.recipient if ctx.identity else None} - {None}
@@ -246,6 +255,9 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
     else:
         path, encrypted, readers = write_output(None, out, built.text.encode("utf-8"), bool(recipient), recipient, include_self=True,
                                                 force=force, me=key.recipient)
+        if not encrypted:  # counts only, small ones hidden: registered all the same, as every plaintext file
+            register_plain(path, built.text.encode("utf-8"), "report combine", identity=Path(key.path), recipient=key.recipient,
+                           case_data=False)
         _said_written(path, encrypted, readers, True)
         if json_out:
             print_json({"report": "combine", "format": fmt, "out": str(path), "encrypted": encrypted,

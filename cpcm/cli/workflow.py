@@ -65,10 +65,11 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
         return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                 i.owner + (f" (covered by {i.covered_by})" if getattr(i, "covered_by", None) else ""), why]
     if ics:
-        from cpcm.cli.common import write_plain
+        from cpcm.cli.common import register_plain, write_plain
         from cpcm.render.ics import calendar
 
-        write_plain(ctx.root, ics, "--ics", calendar(items, now, ctx.config.agency_code).encode(), force)
+        data = calendar(items, now, ctx.config.agency_code).encode()
+        register_plain(write_plain(ctx.root, ics, "--ics", data, force), data, "due --ics", [i.case_id for i in items], ctx=ctx)
         say(f"{len(items)} event(s) written to the --ics file")
     if json_out:
         print_json_of(items, lambda: (i.to_json(now, soon) for i in items))

@@ -8,7 +8,8 @@ it never prints or exits (the CLI does).
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
   `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `mandatory_reports`,
   `conferences`, `supervision`, `transfers`, `documents` (render), `worklist` (due, check,
-  policy show), `settings` (policy set, form set, config set), `integrity` (verify), `evacuation` (evacuate), `reports` (report, export);
+  policy show), `settings` (policy set, form set, config set), `integrity` (verify), `evacuation` (evacuate), `outputs` (outputs list, outputs remove: the register
+  of plaintext files cpcm wrote), `reports` (report, export);
 - `results`: what a writing function returns.
 
 One name per verb from the command line to here: `cpcm approve` is `service.approve`, `cpcm show`
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.conferences import parse_conference_id
     from cpcm.service.documents import Document, document_names, render
     from cpcm.service.evacuation import evacuate
+    from cpcm.service.outputs import outputs_list, outputs_remove
     from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
                                       keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
                                       readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
@@ -62,7 +64,7 @@ __all__ = [
     "Written", "LogEntry",
     # keys, repository, team
     "key_new", "key_show", "key_signing", "key_publish", "key_rotate", "key_rotate_own", "team_recover", "team_revoke", "team_signers",
-    "unlock", "lock", "unlocked_for", "evacuate", "init", "config_set", "team_add", "team_remove", "team_sync", "team_list",
+    "unlock", "lock", "unlocked_for", "evacuate", "outputs_list", "outputs_remove", "init", "config_set", "team_add", "team_remove", "team_sync", "team_list",
     "import_cases", "import_template",
     # cases
     "validate_registration", "register", "sibling_fields", "link_siblings", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
@@ -101,7 +103,7 @@ _MODULES = {
                      "writes"), "context"),
     **dict.fromkeys(("followup", "review", "review_batch"), "followups"),
     **dict.fromkeys(("import_cases", "import_template"), "imports"),
-    "verify": "integrity", "evacuate": "evacuation", "placement": "placements", "mandatory_report": "mandatory_reports",
+    "verify": "integrity", "evacuate": "evacuation", "outputs_list": "outputs", "outputs_remove": "outputs", "placement": "placements", "mandatory_report": "mandatory_reports",
     **dict.fromkeys(("family_assessment", "preparation", "readiness", "tracing"), "reintegration"),
     **dict.fromkeys(("approve", "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "reject"), "planning"),
     **dict.fromkeys(("check_consent", "consent", "consent_override", "refer", "referral", "service_add", "service_gaps",

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from cpcm.crypto import identity as identity_mod
 from cpcm.errors import CpcmError, NotDestroyed, NotFound, Refused
 from cpcm.store.layout import CACHE_DIR, CASES, CONFIG, SUPERVISION
+from cpcm.store.outputs import shred
 from cpcm.workflow.rules import read_by_one
 
 CONFERENCES = "conferences"
@@ -41,6 +42,8 @@ class Evacuation:
     known: bool = False                                # whose key it is could be told without the passphrase
     recovery_key: bool = False                         # the identity is one of the agency's recovery keys
     unchecked: str | None = None                       # why the repository could not be looked at (it is destroyed all the same)
+    register: Path | None = None                       # the worker's register of plaintext files cpcm wrote (beside the identity)
+    registered: int = 0                                # its entries (counted without the key)
 
 
 def look(identity_path: Path, root: Path | None, remote: str | None = None, remove_repository: bool = False,
@@ -50,6 +53,11 @@ def look(identity_path: Path, root: Path | None, remote: str | None = None, remo
     copy holds commits no remote has and no sync was asked for (`evacuate-unsynced`, unless
     `force`)."""
     found = Evacuation(identity_path, secrets=_secrets(identity_path))
+    from cpcm.store import outputs
+
+    register = outputs.register_path(identity_path)
+    if os.path.lexists(register):
+        found.register, found.registered = register, outputs.count(register)
     public = identity_mod.public_path(identity_path)
     if os.path.lexists(public):
         found.public.append(public)
@@ -105,7 +113,7 @@ def evacuate(found: Evacuation, remote: str | None = None, remove_repository: bo
     the sync's report, `Synced`, or None); NotDestroyed (exit 74) when a file to destroy is still
     there at the end."""
     done: dict = {"worker": found.worker, "synced": None, "sync_failed": None}
-    synced = None
+    synced = key = None
     if remote is not None:
         from cpcm.service import sync as sync_mod
         from cpcm.service.context import open_repo
@@ -113,6 +121,7 @@ def evacuate(found: Evacuation, remote: str | None = None, remove_repository: bo
         assert found.repository is not None  # `look` refused a remote without a repository
         try:
             ctx = open_repo(found.repository, found.identity, ask_passphrase, joining=True)
+            key = ctx.identity
             synced = sync_mod.sync(ctx, remote, progress)
             done["synced"] = synced.to_json()
         except CpcmError as exc:
@@ -123,22 +132,52 @@ def evacuate(found: Evacuation, remote: str | None = None, remove_repository: bo
                               "other copy has then stays only in this folder, or is lost with --remove-repository).",
                               rule=SYNC_FAILED) from None
             done["sync_failed"] = exc.message
+    # the register of plaintext files is read while the key can still open it (the agent's, or the passphrase)
+    plain, unread = _registered(found, ask_passphrase, key)
     from cpcm.service.team import lock
 
     held = lock(found.identity)  # the agent holds the key in memory: it forgets it first
     done["agent"] = "waiting_for_command" if held is None else ("locked" if held else "not_unlocked")
     failed: list[str] = []
-    done["destroyed"] = [str(p) for p in found.secrets if _shred(p, failed)]
+    from cpcm.service.outputs import destroy
+
+    removed = destroy(plain) if plain else None
+    done["plaintext_removed"] = removed.removed if removed else []
+    done["plaintext_gone"] = removed.gone if removed else []
+    done["plaintext_not_removed"] = removed.failed if removed else []
+    done["plaintext_unread"] = unread
+    done["destroyed"] = [str(p) for p in found.secrets if shred(p, failed)]
+    done["register_removed"] = bool(found.register) and shred(found.register, failed)  # opened by the key alone: gone with it
     done["removed"] = [str(p) for p in found.public if _remove(p, failed)]
     done["cache_removed"] = bool(found.cache) and _remove_tree(found.cache, failed)
     done["repository_removed"] = bool(remove_repository and found.repository) and _remove_tree(found.repository, failed)
     done["only_reader"] = found.only_reader
     done["unsynced_commits"] = 0 if done["synced"] else found.unsynced
-    if failed:
-        raise NotDestroyed(f"could not destroy {len(failed)} file(s) or folder(s): " + ", ".join(failed),
+    if failed or done["plaintext_not_removed"]:
+        plain_left = len(done["plaintext_not_removed"])  # named to the worker by the command, not in the message (a file name can be a name)
+        raise NotDestroyed(f"could not destroy {len(failed) + plain_left} file(s) or folder(s): " + ", ".join(
+                               failed + ([f"{plain_left} plaintext file(s) cpcm wrote"] if plain_left else [])),
                            "Remove them by hand (they are named as cpcm found them), or power the computer off and remove "
                            "the disk; everything else was destroyed.", done)
     return done, synced
+
+
+def _registered(found: Evacuation, ask_passphrase: Callable[[], str | None], key=None) -> tuple[list, str | None]:
+    """The plaintext files the register answers for (cpcm/service/outputs.py), read with the
+    worker's key (`key`, when the sync opened it; else the unlock agent's, the identity's without a
+    passphrase, $CPCM_PASSPHRASE_FILE's or the one typed), and why it could not be read (None
+    when it was). Nothing registered: nothing asked."""
+    if found.register is None or not found.registered:
+        return [], None
+    from cpcm.service import outputs
+
+    try:
+        if key is None:
+            key = identity_mod.load(found.identity, ask_passphrase)
+        entries, unread = outputs.read_entries(found.identity, key.keys)
+    except CpcmError as exc:
+        return [], exc.message
+    return outputs.open_entries(entries), (f"{unread} entries could not be read with this key" if unread else None)
 
 
 def _secrets(path: Path) -> list[Path]:
@@ -192,37 +231,6 @@ def _unsynced(ctx) -> int:
         return int(git.run(["rev-list", "--count", "HEAD", "--not", "--remotes"]).strip() or 0)
     except (CpcmError, ValueError):
         return 0
-
-
-def _shred(path: Path, failed: list[str]) -> bool:
-    """Overwrite the file with random bytes (flushed to the disk), then remove it; a symbolic link
-    is removed with the file it points to. False (its path added to `failed`) when it stays."""
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    try:
-        size = target.stat().st_size
-        fd = os.open(target, os.O_WRONLY)
-        try:
-            written = 0
-            while written < size:
-                written += os.write(fd, os.urandom(min(65536, size - written)))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        pass
-    except OSError:
-        pass  # removing it still ends what it opens on this computer
-    for name in dict.fromkeys((target, path)):
-        try:
-            os.unlink(name)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            pass
-    if os.path.lexists(path) or os.path.lexists(target):
-        failed.append(str(path))
-        return False
-    return True
 
 
 def _remove(path: Path, failed: list[str]) -> bool:

@@ -8,7 +8,7 @@ notes the disclosure in each of them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -156,6 +156,7 @@ class Exported:
     cases: int
     left_out: int
     fields: list[str]
+    case_ids: list[str] = field(default_factory=list)  # the cases in the file (for the register of plaintext files)
 
     def to_json(self) -> dict:
         return {"out": str(self.path), "encrypted": self.encrypted, "cases": self.cases,
@@ -200,7 +201,7 @@ def export(ctx: Context, fmt: str, fields: list[str], write: Callable[[bytes], t
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-    return Exported(path, encrypted, readers, len(rows), left_out, columns)
+    return Exported(path, encrypted, readers, len(rows), left_out, columns, [c.id for c in cases])
 
 
 

@@ -613,6 +613,12 @@ def key_rotate_own(ctx: Context, identity_path: Path, passphrase: str | None, re
     except OSError:
         pass
     lock(identity_path)  # an unlocked agent holds the old key: forget it
+    from cpcm.store import outputs
+
+    try:  # the register of plaintext files cpcm wrote, opened by the new key from now on (cpcm outputs list)
+        outputs.reseal(outputs.register_path(identity_path), ctx.identity.keys, public)
+    except (OSError, outputs.NotARegister):
+        pass  # read with the old key kept beside the identity until then: `outputs list` counts its entries as unreadable
     return replace(result, extra={**result.extra, "identity": str(identity_path), "old_identity": str(kept)})
 
 
