@@ -58,14 +58,17 @@ def test_form_print__every_form_in_each_language_holds_every_field_label(cli, na
 
 def test_form_print__every_choice_of_every_form_has_words_in_every_language():
     """A choice value is printed from the form's own choice_labels (the national case
-    categories) or from the one word list, _values.j2 (which _choices.j2 takes), whose words the
-    catalogs translate (test_catalogs): none is printed as a bare code."""
+    categories), from the policy's words for a list of its own (the eligibility criteria), or from
+    the one word list, _values.j2 (which _choices.j2 takes), whose words the catalogs translate
+    (test_catalogs): none is printed as a bare code."""
     assert '{% set choice = values.codes %}' in CHOICES.read_text()
     known = set(re.findall(r'^  "([a-z0-9_]+)": (?:_|pgettext)\(', (CHOICES.parent / "_values.j2").read_text(), re.M))
     for name in forms.available():
         labels = forms.choice_labels(name)
         for field in forms.load(name).fields:
             named = next((labels[k] for k, v in forms.load(name).lists.items() if tuple(v) == field.choices and k in labels), {})
+            if field.policy_list:
+                named = {c["id"]: c["label"] for c in policies.load("inter-agency").eligibility_criteria}
             for value in field.choices:
                 if name != "service":  # the directory entry is not a paper form
                     assert value in known or (value in named and named[value].get("sw")), (name, field.key, value)

@@ -47,7 +47,7 @@ def test_fill__a_question_only_for_an_answer_not_given_is_not_asked(monkeypatch)
     'other' (was: asked anyway, so a worker answering in turn typed the next answer into it); with
     'other' chosen it is asked, as a required question."""
     form = forms.load("registration")
-    before = ["", "", "female", "", "10", "", "", "Kondele", "mother", "", "", "", "", "community_member"]
+    before = ["", "", "female", "", "10", "", "", "Kondele", "mother", "", "", "", "", "community_member", ""]  # … criteria
     after = ["", "medium", "", "", "given", "given", "", ""]  # categories … notes (worker: not asked, given below)
     said = answering(monkeypatch, [*before, "neglect", *after])
     data = prompts.fill(form, {"worker": "amina"}, None, ["amina"])

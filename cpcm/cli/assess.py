@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         type_: str = typer.Option(..., "--type", "-t", help="initial, comprehensive or best-interests."),
         risk: Optional[str] = typer.Option(None, "--risk", help="Risk level now: immediate, high, medium, low."),
         risk_reason: Optional[str] = typer.Option(None, "--risk-reason", help="Why the risk level changed (required when it does)."),
-        outcome: Optional[str] = typer.Option(None, "--outcome", help="Initial: proceed, close_no_concerns, close_registered_in_error, transfer."),
+        outcome: Optional[str] = typer.Option(None, "--outcome", help="Initial: proceed, close_no_concerns, close_registered_in_error, close_not_eligible (with --set referrer_feedback=...), transfer."),
         action: List[str] = typer.Option([], "--action", help="Initial: an immediate protection action taken (repeat)."),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,

@@ -389,6 +389,7 @@ def print_case(data: dict, zone=None) -> None:
         ("identified by", data["identified_by"]),
         ("concerns", ", ".join(data["concerns"]) + (f" ({data['concerns_other']})" if data.get("concerns_other") else "")),
         ("case categories", ", ".join(data["case_categories"])),
+        ("eligibility criteria", "; ".join(c["label"] for c in data.get("criteria") or ())),
         ("immediate needs", "; ".join(data["immediate_needs"])),
         ("registration consent", ", ".join(f"{k} {_value(v)}" for k, v in consent.items())),
         ("notes", data["notes"]), ("records", records_text(data["records_total"], data["records_corrected"])),

@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         identified_by: Optional[str] = typer.Option(None, "--identified-by", help="self, family, community_member, volunteer, authority, service_provider, other."),
         concern: List[str] = typer.Option([], "--concern", help="An initial protection concern (repeat for several)."),
         case_category: List[str] = typer.Option([], "--case-category", help="kenya profile: a national case category (repeat; cpcm form blank registration lists them)."),
+        criteria: Optional[str] = typer.Option(None, "--criteria", metavar="ID,ID", help="The eligibility criteria the child meets: ids of the policy's (cpcm policy show, rule eligibility), separated by commas."),
         registration_place: Optional[str] = typer.Option(None, "--registration-place", help="Where the registration took place (office, facility, ward)."),
         risk: Optional[str] = typer.Option(None, "--risk", help="immediate, high, medium or low."),
         need: List[str] = typer.Option([], "--need", help="An immediate need (repeat for several)."),
@@ -41,6 +42,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm register --from-file child.yaml     (skeleton: cpcm form blank registration)
         Example: cpcm register    (on a terminal: guided questions)
         Example: cpcm register --from-file child.yaml --set child.birth_certificate=12345678
+        Example: cpcm register --from-file child.yaml --criteria separated_or_unaccompanied,high_risk_of_harm
         Example: cpcm register --sibling-of CP-4F7K-9X2N --from-file brother.yaml     (the family part from the sister's case)
         """
         from cpcm import service
@@ -56,7 +58,7 @@ def register(app: typer.Typer) -> None:
             "contact": contact, "identified_by": identified_by, "concerns": list(concern) or None, "risk": risk,
             "immediate_needs": list(need) or None, "worker": worker, "consent.child": child_consent,
             "consent.caregiver": caregiver_consent, "case_categories": list(case_category) or None,
-            "registration_place": registration_place,
+            "registration_place": registration_place, "criteria": criteria,
         }
         data = gather(ctx, service.form_for(ctx, "registration"), from_file, set_, flags, no_input, base=base)
         result = service.register(ctx, data, parse_at(at), sibling_of=sibling)

@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
         else:
             say(f"policy: {pol.profile}: {pol.title}")
             print_table(["rule", "key", "value", "set in", "source"],
-                        [[r["rule"], r["key"], r["value"], r["set_in"], r["source"]] for r in rows])
+                        [[r["rule"], r["key"], _value_words(r["value"]), r["set_in"], r["source"]] for r in rows])
 
     @policy.command("set")
     def set_policy(file: Optional[Path] = typer.Argument(
@@ -264,3 +264,11 @@ def register(app: typer.Typer) -> None:
             if uncommitted:
                 say(f"next: {POLICY} is not committed: it holds on this copy only, and cpcm verify reports it "
                     "(config-uncommitted); a supervisor or manager puts it in force for the team: cpcm policy set")
+
+
+def _value_words(value):
+    """A rule's value as the table shows it: a list of entries (the eligibility criteria, each an id
+    and its label) as 'id: label in English' one after another; any other value as it is."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value):
+        return "; ".join(f"{v['id']}: {(v.get('label') or {}).get('en', '')}" for v in value)
+    return value

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import re
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -56,6 +56,9 @@ class Field:
     # closure request) stands on: a correction that changes it is refused unless its worker may decide
     # the record (cpcm correct; workflow/approvals.py `may_correct`)
     decided: bool = False
+    # for type choices: the policy list whose ids are the choices (`eligibility`: the policy's eligibility
+    # criteria), filled in from the policy in force by `with_policy_lists`; the form holds no list of its own
+    policy_list: str | None = None
 
     def text(self, what: Mapping[str, str], lang: str) -> str:
         return what.get(lang) or what.get("en") or ""
@@ -109,7 +112,9 @@ def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
 DEFINITION_KEYS = ("form", "kind", "schema", "title", "source", "extends", "insert_after", "fields", "lists", "labels",
                    "choice_labels", "rules", "codes", "paper", "scoring")
 FIELD_KEYS = ("key", "type", "label", "help", "required", "list", "choices", "min", "max", "not_future", "max_years_ago", "max_length",
-              "item", "min_items", "decided")
+              "item", "min_items", "decided", "policy_list")
+# the policy lists a choices field may take its choices from (`policy_list:`), filled in by `with_policy_lists`
+POLICY_LISTS = ("eligibility",)
 REPEAT_KEYS = ("prefix", "over", "fields")
 
 
@@ -213,7 +218,10 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
         if raw["list"] not in lists:
             raise ValueError(f"{where}: list '{raw['list']}' is not defined under 'lists'")
         choices = lists[raw["list"]]
-    if raw["type"] in ("choice", "choices") and not choices:
+    policy_list = raw.get("policy_list")
+    if policy_list is not None and (raw["type"] != "choices" or policy_list not in POLICY_LISTS or "list" in raw or "choices" in raw):
+        raise ValueError(f"{where}: policy_list is one of {', '.join(POLICY_LISTS)}, on a choices field without 'list' or 'choices'")
+    if raw["type"] in ("choice", "choices") and not choices and policy_list is None:
         raise ValueError(f"{where}: a {raw['type']} field needs 'choices' or 'list'")
     years = raw.get("max_years_ago")
     if years is not None and (raw["type"] != "date" or isinstance(years, bool) or not isinstance(years, int) or years < 0):
@@ -229,7 +237,18 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
         help=raw.get("help") or {}, minimum=raw.get("min"), maximum=raw.get("max"),
         not_future=bool(raw.get("not_future", False)), max_years_ago=raw.get("max_years_ago"), max_length=raw.get("max_length"),
         item=item, min_items=int(raw.get("min_items", 0)), decided=_decided(raw.get("decided", False), where),
+        policy_list=str(policy_list) if policy_list is not None else None,
     )
+
+
+def with_policy_lists(form: Form, lists: Mapping[str, Sequence[str]]) -> Form:
+    """`form` with the choices of each field that takes them from the policy (`policy_list`) set
+    to that list of `lists` (the ids of the policy in force; none where it lists none)."""
+    if not any(f.policy_list for f in form.fields):
+        return form
+    fields = tuple(replace(f, choices=tuple(str(c) for c in lists.get(f.policy_list) or ())) if f.policy_list else f
+                   for f in form.fields)
+    return replace(form, fields=fields)
 
 
 def _decided(value: Any, where: str) -> bool:
@@ -305,15 +324,21 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
         if not _scalar(value):
             return None, f"is not one of: {', '.join(field.choices)}"
         return _choice(field, value)
+    if field.type == "choices" and field.policy_list and not field.choices:
+        return None, (f"takes nothing here: the policy in force lists no {field.policy_list} criteria (rules.{field.policy_list}); "
+                      "leave it empty, or a supervisor lists the agency's criteria in .cpcm/policy.yaml")
     if field.type == "choices":
         items = value if isinstance(value, list) else [v for v in str(value).replace(";", ",").split(",")] if _scalar(value) else None
         if items is None or not all(_scalar(v) for v in items):
             return None, f"must be a list of: {', '.join(field.choices)}"
         out = []
-        for item in (str(v).strip() for v in items):
+        for number, item in enumerate((str(v).strip() for v in items), 1):
             if not item:
                 continue
             chosen, reason = _choice(field, item)
+            if reason and field.policy_list:  # which of the values typed, without repeating it (it might be anything)
+                return None, (f"value {number} of {len(items)} is not one of the policy's {field.policy_list} criteria "
+                              f"(rules.{field.policy_list}.criteria; cpcm policy show): {reason[len('is not one of: '):]}")
             if reason:
                 return None, reason
             if chosen not in out:

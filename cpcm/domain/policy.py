@@ -101,3 +101,23 @@ class Policy:
     @property
     def risk_levels(self) -> tuple[str, ...]:
         return tuple(self.rules["risk_levels"]["levels"])
+
+    @property
+    def eligibility_criteria(self) -> tuple[Mapping[str, Any], ...]:
+        """The agency's eligibility criteria (`eligibility.criteria`), each {id, label: {en, sw, ...}}:
+        what a child is screened against at registration (IAG Step 1 [L741])."""
+        return tuple(c for c in self.get("eligibility", "criteria", None) or () if isinstance(c, Mapping))
+
+    def policy_lists(self) -> dict[str, tuple[str, ...]]:
+        """The ids of each list of the policy a form's choices field may take (domain/forms.py
+        `policy_list`): `eligibility`, the criteria's ids."""
+        return {"eligibility": tuple(str(c.get("id")) for c in self.eligibility_criteria)}
+
+    def criterion_label(self, criterion: str, lang: str = "en") -> str:
+        """The label of the eligibility criterion `criterion` in `lang` (else English); the id
+        itself for one the policy no longer lists (a record keeps what was chosen then)."""
+        for entry in self.eligibility_criteria:
+            if entry.get("id") == criterion:
+                label = entry.get("label") or {}
+                return str(label.get(lang) or label.get("en") or criterion)
+        return criterion

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -39,6 +40,11 @@ MAY_BE_EMPTY = ("rules.consent.checked_at.",)
 ASSESSMENT_TYPES = ("initial", "comprehensive", "best_interests")
 PLACEMENT_SETTINGS = ("family", "family_based", "community_based", "residential")
 CONSENT_STEPS = {"assessment": ASSESSMENT_TYPES, "placement": PLACEMENT_SETTINGS, "reintegration": PLACEMENT_SETTINGS}
+# Lists of entries rather than of names: path -> (the key that names an entry, the key of its words in each
+# language). `eligibility.criteria`: the agency's criteria, each an id and a label ({en: ..., sw: ...}); the
+# agency's list replaces the profile's whole; an empty one: no child is screened against criteria.
+ENTRY_LISTS = {"rules.eligibility.criteria": ("id", "label")}
+ENTRY_ID = re.compile(r"[a-z][a-z0-9_]{0,40}")
 NOT_SHOWN = " (not shown, as a key may hold personal details; cpcm policy show lists the rules)"
 
 
@@ -118,6 +124,8 @@ def check_values(rules: Mapping[str, Any], base: Mapping[str, Any] | None = None
                 errors.append(FieldError(path, "must be a whole number"))
             elif value < 0:
                 errors.append(FieldError(path, "must not be negative"))
+        elif path in ENTRY_LISTS:
+            errors += _entries(path, value, ENTRY_LISTS[path])
         elif isinstance(model, list):
             # a list the profile leaves empty (mandatory_report.concerns: none until the agency lists
             # them) may stay empty; any other must name at least one
@@ -129,6 +137,41 @@ def check_values(rules: Mapping[str, Any], base: Mapping[str, Any] | None = None
                 parse_duration(value)
             except ValueError as exc:
                 errors.append(FieldError(path, str(exc)))
+    return errors
+
+
+def _entries(path: str, value: Any, keys: tuple[str, str]) -> list[FieldError]:
+    """Each entry of a list of entries (ENTRY_LISTS) is a mapping of its id (a name, as a rule's:
+    lower case, digits and _) and its label (text in English at least, and in any other language),
+    with no id twice and no other key."""
+    name, words = keys
+    if not isinstance(value, list):
+        return [FieldError(path, f"must be a list of entries, each with {name} and {words}")]
+    errors, seen = [], set()
+    for number, entry in enumerate(value):
+        at = f"{path}[{number}]"
+        if not isinstance(entry, Mapping):
+            errors.append(FieldError(at, f"must be a mapping: {name}: a short name, {words}: {{en: ..., sw: ...}}"))
+            continue
+        for key in entry:
+            if key not in (name, words):
+                errors.append(FieldError(f"{at}.{shown(key)}", f"is not a key of an entry ({name}, {words})"
+                                         + ("" if shown(key) != "…" else NOT_SHOWN)))
+        ident = entry.get(name)
+        if not isinstance(ident, str) or not ENTRY_ID.fullmatch(ident):
+            errors.append(FieldError(f"{at}.{name}", "must be a short name of lower-case letters, digits and _ "
+                                                     "(abuse_or_great_need), as the records store it"))
+        elif ident in seen:
+            errors.append(FieldError(f"{at}.{name}", f"'{ident}' is listed twice: each entry has its own {name}"))
+        else:
+            seen.add(ident)
+        label = entry.get(words)
+        if not isinstance(label, Mapping) or not isinstance(label.get("en"), str) or not label["en"].strip():
+            errors.append(FieldError(f"{at}.{words}", "must give the words in English at least ({en: ..., sw: ...})"))
+        else:
+            for lang, text in label.items():
+                if not isinstance(text, str) or not text.strip():
+                    errors.append(FieldError(f"{at}.{words}.{shown(lang)}", "must be text"))
     return errors
 
 

@@ -21,6 +21,8 @@ def _text(what: Mapping[str, str], lang: str, fallback: bool = True) -> str:
 
 
 def _list_name(form: Form, field: Field) -> str | None:
+    if field.policy_list:  # the policy's list (the eligibility criteria): its words come with the labels, by its name
+        return field.policy_list
     return next((name for name, values in form.lists.items() if tuple(values) == tuple(field.choices)), None)
 
 

@@ -787,6 +787,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         "identified_by": registration.get("identified_by"), "registration_place": registration.get("registration_place"),
         "concerns": list(folded.concerns), "concerns_other": registration.get("concerns_other"),
         "case_categories": list(registration.get("case_categories") or []),  # the kenya registration's national list
+        # the eligibility criteria met (IAG Step 1 [L741]), in the policy's words in the repository's language
+        "criteria": [{"id": c, "label": ctx.policy.criterion_label(c, ctx.config.language)}
+                     for c in registration.get("criteria") or ()],
         "immediate_needs": list(registration.get("immediate_needs") or []),
         "registration_consent": dict(registration.get("consent") or {}), "notes": registration.get("notes"),
         "history": [{"record_id": e.id, "kind": e.kind, "at": e.at, "by": e.by} for e in folded.history],

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import conferences
-from cpcm.service.context import Context, append, load_records, parse_case_id, writes
+from cpcm.service.context import Context, append, form_for, load_records, parse_case_id, writes
 from cpcm.store import directory
 from cpcm.workflow import approvals
 from cpcm.workflow import deadlines as deadlines_mod
@@ -308,13 +308,24 @@ def form_choice_words(ctx: Context, names, lang: str) -> dict:
     out = {}
     for name in sorted(n for n in names if n):
         labels = forms.choice_labels(name, ctx.root)
-        if not labels:
+        form = forms.load(name, ctx.root) if labels or name in _policy_list_forms(ctx) else None
+        if form is None:
             continue
-        form = forms.load(name, ctx.root)
         field_lists = {f.key: list_name for f in form.fields for list_name, values in form.lists.items()
                        if list_name in labels and tuple(values) == f.choices}
-        out[name] = views.choice_words(labels, forms.codes(name, ctx.root), field_lists, lang)
+        words = views.choice_words(labels, forms.codes(name, ctx.root), field_lists, lang) if labels else {}
+        for field in form.fields:  # the eligibility criteria: the policy's words (rules.eligibility.criteria)
+            if field.policy_list == "eligibility":
+                words[field.key] = {str(c.get("id")): ctx.policy.criterion_label(str(c.get("id")), lang)
+                                    for c in ctx.policy.eligibility_criteria}
+        if words:
+            out[name] = words
     return out
+
+
+def _policy_list_forms(ctx: Context) -> tuple[str, ...]:
+    """The forms whose choices come from the policy (the registration's eligibility criteria)."""
+    return (form_for(ctx, "registration"),)
 
 
 def _next_review(ctx: Context, case, now=None) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from cpcm.domain.forms import with_policy_lists
 from cpcm.domain.policy import Policy
 from cpcm.errors import UsageError
 from cpcm.store import forms
@@ -39,7 +40,12 @@ def form_print(name: str, lang: str = "en", fmt: str = "html", *, policy: Policy
         raise UsageError("--format is html or md")
     chosen = form_name(policy, name, root)
     form = forms.load(chosen, root)
-    view = paper.form_view(form, chosen, lang, labels=forms.choice_labels(chosen, root),
+    labels = forms.choice_labels(chosen, root)
+    if any(f.policy_list for f in form.fields):  # the eligibility criteria of the policy given (else the one in force)
+        rules = policy if policy is not None else forms.policy_in_force(root)
+        form = with_policy_lists(form, rules.policy_lists())
+        labels = {**labels, "eligibility": {str(c.get("id")): dict(c.get("label") or {}) for c in rules.eligibility_criteria}}
+    view = paper.form_view(form, chosen, lang, labels=labels,
                            checklists=closure_checklists(policy) if form.kind == "closure" else None,
                            profile=policy.profile if policy is not None else None, today=today,
                            paper=forms.paper(chosen, root))

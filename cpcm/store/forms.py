@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from cpcm.domain.forms import Form, definition_problems, kept_problems, parse_form
+from cpcm.domain.forms import Form, definition_problems, kept_problems, parse_form, with_policy_lists
 from cpcm.errors import Corrupt, NotFound, UsageError
 
 HERE = Path(__file__).parent.parent / "forms"  # the shipped definitions (package data)
@@ -42,6 +42,26 @@ def available(root: Path | None = None) -> list[str]:
 
 
 def load(kind: str, root: Path | None = None) -> Form:
+    """The form `kind` (the agency's own in `root`, else cpcm's), with the choices of a field that
+    takes them from the policy (`policy_list`: the eligibility criteria) from the policy in force in
+    `root` (cpcm's default profile without a repository)."""
+    form = _load(kind, root)
+    if any(field.policy_list for field in form.fields):
+        form = with_policy_lists(form, policy_in_force(root).policy_lists())
+    return form
+
+
+def policy_in_force(root: Path | None):
+    """The policy in force in the repository `root` (its profile with the agency's overrides), or the
+    default profile as shipped without one."""
+    from cpcm.store import config, policies
+
+    if root is None or not (root / config.CONFIG).is_file():
+        return policies.load(policies.PROFILES[0])
+    return policies.load(config.load_config(root).policy, root)
+
+
+def _load(kind: str, root: Path | None = None) -> Form:
     check_name(kind, root)
     candidates = []
     if root is not None:

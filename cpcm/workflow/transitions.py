@@ -166,12 +166,16 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
 
 
 # The initial assessment's outcomes that end the case's path at this agency (IAG Step 2 [L810]: continue to the
-# comprehensive assessment, close (no concerns; registered in error) or transfer), with what to do instead. Once the
+# comprehensive assessment, close (no concerns; registered in error; outside the eligibility criteria, IAG Step 1
+# [L741]) or transfer), with what to do instead. Once the
 # latest initial assessment of the case's cycle (since registration or the latest reopening) concluded one of them,
 # the steps of a case that goes on are refused until a new initial assessment concludes `proceed` (the child's
 # situation changed: the process is circular) or the outcome is corrected (it was recorded wrongly).
 NOT_PROCEEDING = {"close_no_concerns": "cpcm close {case} --reason no_longer_eligible",
                   "close_registered_in_error": "cpcm close {case} --reason registered_in_error",
+                  # outside the eligibility criteria (IAG Step 1 [L741-743]): the referrer was told (the assessment's
+                  # referrer_feedback), which the closure's checklist confirms (referrer_informed)
+                  "close_not_eligible": "cpcm close {case} --reason no_longer_eligible",
                   "transfer": "cpcm transfer {case} --to AGENCY ..."}
 AFTER_PROCEEDING = ("assessment.comprehensive", "plan", "approval.plan")
 
