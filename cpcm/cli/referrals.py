@@ -88,18 +88,25 @@ def register(app: typer.Typer) -> None:
         coverage: Optional[str] = typer.Option(None, "--coverage"), cost: Optional[str] = typer.Option(None, "--cost"),
         contact: Optional[str] = typer.Option(None, "--contact"), how_to_refer: Optional[str] = typer.Option(None, "--how-to-refer"),
         language: List[str] = typer.Option([], "--language"), recipient: Optional[str] = typer.Option(None, "--recipient", help="The provider's age key (age1…)."),
+        contract_reference: Optional[str] = typer.Option(None, "--contract-reference", help="The provider's agreement with the agency: its reference.", show_default=False),
+        contract_start: Optional[str] = typer.Option(None, "--contract-start", help="The agreement's first day (YYYY-MM-DD).", show_default=False),
+        contract_end: Optional[str] = typer.Option(None, "--contract-end", help="The agreement's last day (YYYY-MM-DD): the referrals report flags it once ended or within 30 days of it.", show_default=False),
+        contract_terms: Optional[str] = typer.Option(None, "--contract-terms", help="The agreement's terms: what the provider commits to (never about a child or family).", show_default=False),
         from_file: FromFileOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
-        """Add a provider to the directory.
+        """Add a provider to the directory, with its agreement with the agency where there is one
+        (--contract-reference, --contract-start, --contract-end, --contract-terms).
 
         Example: cpcm service add kisumu-clinic --provider "Kisumu County Clinic" --sector health --offers "child health" --cost free
+        Example: cpcm service add safe-house --provider "Tumaini Safe House" --sector shelter --offers "emergency shelter" --contract-reference MOU-2026-04 --contract-start 2026-01-01 --contract-end 2026-12-31
         """
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
         flags = {"id": service_id, "provider": provider, "sector": sector, "services": list(offers) or None, "eligibility": eligibility,
                  "location": location, "coverage": coverage, "cost": cost, "contact": contact, "how_to_refer": how_to_refer,
-                 "languages": list(language) or None, "recipient": recipient}
+                 "languages": list(language) or None, "recipient": recipient, "contract.reference": contract_reference,
+                 "contract.start": contract_start, "contract.end": contract_end, "contract.terms": contract_terms}
         entry = service.service_add(ctx, gather(ctx, service.form_for(ctx, "service"), from_file, None, flags, True, hint=False))
         if json_out:
             print_json(entry)
@@ -159,7 +166,11 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(entry)
         else:
-            print_table(["field", "value"], [[k, "; ".join(v) if isinstance(v, list) else v] for k, v in entry.items()])
+            rows = []
+            for key, value in entry.items():  # the agreement's fields one a row: contract.end
+                for name, shown in (value.items() if isinstance(value, dict) else [(None, value)]):
+                    rows.append([f"{key}.{name}" if name else key, "; ".join(shown) if isinstance(shown, list) else shown])
+            print_table(["field", "value"], rows)
 
     @directory.command("gaps")
     def gaps(repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:

@@ -28,17 +28,17 @@ SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".c
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
-        kind: str = typer.Argument(..., help="caseload, timeliness, statistics, placements, readiness, or combine (a county: add up agencies' returns)."),
+        kind: str = typer.Argument(..., help="caseload, timeliness, statistics, placements, readiness, referrals, or combine (a county: add up agencies' returns)."),
         returns: Optional[List[Path]] = typer.Argument(None, help="For combine: the agencies' returns (files from --for-aggregation).", show_default=False),
         from_: Optional[str] = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD; default: the first day of the month 11 months ago).", show_default=False),
         to: Optional[str] = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD; default: today).", show_default=False),
         format_: Optional[str] = typer.Option(None, "--format", help="md, html (printable, with charts), csv or json; default: tables on the terminal, or from the --out file's name.", show_default=False),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of printing (age-encrypted to you, except the statistics report).", show_default=False),
-        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the caseload, timeliness, placements or readiness report unencrypted (they name workers; placements and readiness, children's cases)."),
+        plaintext: bool = typer.Option(False, "--plaintext", help="With --out: write the caseload, timeliness, placements, readiness or referrals report unencrypted (they name workers; placements, readiness and referrals, children's cases)."),
         recipient: List[str] = typer.Option([], "--recipient", "-r", help="With --out: also encrypt to this age recipient (age1...) or team member id (repeat); for statistics, encrypt at all."),
         for_aggregation: bool = typer.Option(False, "--for-aggregation", help="With statistics: write a return for a county office to combine (every count, none hidden), encrypted to --recipient."),
         status: Optional[str] = typer.Option(None, "--status", help="With readiness: the cases counted, open (default), closed, transferred or all.", show_default=False),
-        worker: Optional[str] = typer.Option(None, "--worker", help="With readiness: only this worker's cases.", show_default=False),
+        worker: Optional[str] = typer.Option(None, "--worker", help="With readiness or referrals: only this worker's cases.", show_default=False),
         force: ForceOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
@@ -48,7 +48,9 @@ def register(app: typer.Typer) -> None:
         alternative-care register (placements: children in care now, those who left a CCI), and
         reintegration readiness (readiness: each case's latest Form 7A or 8A in the period, ready for
         closure or not, the domains below their pass marks, the children on the path of reintegration
-        not yet assessed; case IDs, no names). A county office adds up agencies' statistics returns
+        not yet assessed; case IDs, no names), and how referrals fare with each provider (referrals:
+        sent, accepted, declined, waiting past the feedback limit, answered late, the median days to an
+        answer, the outcomes, each provider's agreement and its end). A county office adds up agencies' statistics returns
         with `combine`, hiding small cells only after the sum.
 
         Example: cpcm report caseload
@@ -58,6 +60,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm report combine ksm-q3.return.age nbi-q3.return.age --format html --out county-q3.html
         Example: cpcm report placements --format html --out register.html.age
         Example: cpcm report readiness --worker amina --from 2026-07-01 --to 2026-12-31
+        Example: cpcm report referrals --from 2026-07-01 --to 2026-09-30 --format html --out referrals-q3.html.age
         """
         from cpcm import service
         from cpcm.reports import REPORTS
@@ -66,8 +69,9 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
 
         out = to_stdout(out)  # --out -: printed, as without --out
-        if kind != "readiness" and (status is not None or worker is not None):
-            raise UsageError(f"{'--status' if status is not None else '--worker'} goes with the readiness report",
+        if (kind != "readiness" and status is not None) or (kind not in ("readiness", "referrals") and worker is not None):
+            raise UsageError(f"{'--status' if status is not None else '--worker'} goes with the readiness report"
+                             + ("" if status is not None else " or the referrals report"),
                              "The other reports count every case you can read.")
         if kind == "combine":
             _combine(returns or [], format_, out, recipient, force, identity, json_out)
@@ -372,7 +376,8 @@ def _period(start: str | None, end: str | None, today: date, said_after_today: b
 # -- writing -----------------------------------------------------------------------------------
 # what an unencrypted --out file of each report holds, for the warning written with it
 UNENCRYPTED_HOLDS = {"placements": "it lists children's cases and where each is placed",
-                     "readiness": "it lists children's cases and how each scores on the readiness benchmarks"}
+                     "readiness": "it lists children's cases and how each scores on the readiness benchmarks",
+                     "referrals": "it lists children's cases whose referrals wait past the feedback limit"}
 
 
 def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool, kind: str = "") -> None:

@@ -15,6 +15,9 @@ the policy and the dates, and returns a plain dict: the view model its templates
   assessment (Form 7A, 8A) of each case in the period, as its form scores it: ready for closure or
   not, by occasion; per domain, how many fall below its pass mark; the children on the path of
   reintegration with none.
+- `referrals(cases, services, policy, start, end, now, worker)`: per service of the directory, the
+  referrals sent in the period: accepted, declined, waiting for feedback (past the limit), answered
+  late, median days to the provider's answer, outcomes; each provider's agreement and its end.
 
 Every view carries `tables` (titled rows for the terminal, Markdown and CSV) and `charts`
 (bars for the HTML report). Adding a report is a function here and its templates.
@@ -26,9 +29,10 @@ from __future__ import annotations
 from cpcm.reports.caseload import caseload
 from cpcm.reports.placements import placements
 from cpcm.reports.readiness import readiness
+from cpcm.reports.referrals import referrals
 from cpcm.reports.statistics import statistics
 from cpcm.reports.timeliness import timeliness
 
-REPORTS = ("caseload", "timeliness", "statistics", "placements", "readiness")
+REPORTS = ("caseload", "timeliness", "statistics", "placements", "readiness", "referrals")
 
-__all__ = ["REPORTS", "caseload", "placements", "readiness", "statistics", "timeliness"]
+__all__ = ["REPORTS", "caseload", "placements", "readiness", "referrals", "statistics", "timeliness"]

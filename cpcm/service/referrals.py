@@ -375,10 +375,27 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
                 f"(cpcm consent {case_id} --purpose referral --agency {service_id} --share GROUP ...) before the next referral; "
                 "docs/workflow.md (Sharing)"] if left_out else []
     return Written(case_id, record.id, "referral",
-                   warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed),
+                   warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed)
+                   + tuple(contract_ended(ctx, service)),
                    next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
                                f"{ctx.policy.cited('referral_feedback')}: cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))
+
+
+def contract_ended(ctx: Context, service: Mapping[str, Any]) -> list[str]:
+    """The warning of a referral to a service whose agreement with the agency has ended (its
+    `contract.end` before today, in the agency's time zone): the referral is sent all the same (the
+    child's need comes first), and the agreement is for a manager to renew or replace (IAG Step 4
+    [L894]; the referrals report flags it too)."""
+    from cpcm.workflow import referrals as referral_rules
+
+    now = ctx.now.astimezone(ctx.zone)
+    notice = ctx.policy.duration("service_contract", "notice")
+    if referral_rules.contract_state(service, now.date(), notice.after(now).date()) != referral_rules.CONTRACT_ENDED:
+        return []
+    return [f"the agreement with {service['id']} ({service.get('provider')}) ended on {referral_rules.contract_end(service)} "
+            f"(contract.end in the service directory): the referral is recorded all the same; ask a manager to renew or "
+            f"replace the agreement (cpcm service show {service['id']}; cpcm report referrals)"]
 
 
 @writes

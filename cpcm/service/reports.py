@@ -36,8 +36,9 @@ class Report:
 def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = None, status: str = "open",
            worker: str | None = None) -> Report:
     """A management report over every case you can read (`kind`: caseload, timeliness,
-    statistics, placements or readiness) for the period from `start` to `end`; rendered as `fmt`
-    when given. `status` and `worker`: which cases the readiness report counts (open ones, anyone's)."""
+    statistics, placements, readiness or referrals) for the period from `start` to `end`; rendered
+    as `fmt` when given. `status` and `worker`: which cases the readiness report counts (open ones,
+    anyone's); `worker`, which the referrals report counts."""
     ctx.need_worker()
     found = _statistics_rows(ctx) if kind == "statistics" else None
     if found is not None:  # each case's rows from the statistics view or table, not every folded case
@@ -47,6 +48,8 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
         view = _with_meta(ctx, kind, statistics_of_rows(rows, ctx.policy, start, end, zone), count, total)
     elif kind == "readiness":
         view = _readiness(ctx, start, end, status, worker)
+    elif kind == "referrals":
+        view = _referrals(ctx, start, end, worker)
     else:
         cases, total = load_cases_counted(ctx)  # as last committed, as list, due and statistics read them
         view = _build(ctx, kind, list(cases.values()), start, end, total)
@@ -328,6 +331,22 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
                 assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
     view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands)
     return _with_meta(ctx, "readiness", view, len(cases), total)
+
+
+def _referrals(ctx: Context, start: date, end: date, worker: str | None) -> dict:
+    """The referrals report (reports/referrals.py): every referral of the cases the reader can read
+    (one worker's with --worker) is in their cached summaries (the folded case's `referrals`, with
+    each one's history), so no record is read; the service directory is the plain
+    `.cpcm/services.yaml`."""
+    from cpcm import reports
+    from cpcm.errors import NotFound
+    from cpcm.store import directory
+
+    if worker is not None and ctx.team.get(worker, include_removed=True) is None:
+        raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
+    cases, total = load_cases_counted(ctx)  # as last committed, as list, due and the other reports read them
+    view = reports.referrals(cases.values(), directory.load(ctx.store), ctx.policy, start, end, ctx.now, worker)
+    return _with_meta(ctx, "referrals", view, len(cases), total)
 
 
 def _may_hold_readiness(case: Case) -> bool:

@@ -43,12 +43,17 @@ def find(services: list[dict[str, Any]], service_id: str) -> dict[str, Any] | No
 
 
 def check_entry(entry: dict[str, Any], existing: list[dict[str, Any]]) -> list[FieldError]:
-    """Checks beyond the form: the id's shape, uniqueness, the recipient key."""
+    """Checks beyond the form: the id's shape, uniqueness, the agreement's dates in order (its
+    last day not before its first), the recipient key."""
     errors = []
     if not SERVICE_ID.match(str(entry.get("id", ""))):
         errors.append(FieldError("id", "use 1-32 lower-case letters, digits, '-' or '_'"))
     elif find(existing, entry["id"]):
         errors.append(FieldError("id", f"'{entry['id']}' is already in the directory"))
+    contract = entry.get("contract") or {}
+    if isinstance(contract, dict) and contract.get("start") and contract.get("end") and str(contract["end"]) < str(contract["start"]):
+        errors.append(FieldError("contract.end", f"is before contract.start ({contract['start']}): give the agreement's last "
+                                                 "day, on or after its first day"))
     if entry.get("recipient"):
         from cpcm.crypto import cipher
 

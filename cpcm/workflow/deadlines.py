@@ -792,6 +792,19 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      parts.source("turning_18"), case.risk)]
 
 
+def awaiting_feedback(ref) -> bool:
+    """Whether the provider has not yet answered referral `ref` (an entry of `case.referrals`): its
+    status is one the `referral-feedback` clock waits at (sent, acknowledged), not one that meets it."""
+    return ref["status"] not in BY_CODE["referral-feedback"].done
+
+
+def feedback_due(ref, policy: Policy, zone: tzinfo) -> datetime:
+    """When the provider's feedback on referral `ref` is due: `referral_feedback.limit` after it was
+    sent, counted in `zone` (the agency's). The one rule of the `referral-feedback` item of `cpcm due`
+    and of the referrals report (past the limit: awaiting feedback, and `now` after this)."""
+    return _parts(policy).duration("referral_feedback", "limit").after(_t(ref["at"], zone))
+
+
 def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if case.status != "open":
         return []
@@ -800,14 +813,14 @@ def _referrals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     limit = _parts(policy).duration("referral_feedback", "limit")
     if not case.referrals:
         return items
-    feedback, follow_up, outcome = BY_CODE["referral-feedback"], BY_CODE["referral-follow-up"], BY_CODE["referral-outcome"]
+    follow_up, outcome = BY_CODE["referral-follow-up"], BY_CODE["referral-outcome"]
     reopened = case.reopened
     for ref in case.referrals:
         if reopened and referral_before_reopening(case, ref, policy):
             continue
         name = f"referral {ref['ref']} ({ref.get('service')})"
-        if ref["status"] not in feedback.done:
-            items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", limit.after(_t(ref["at"], zone)), None, case.worker,
+        if awaiting_feedback(ref):
+            items.append(Deadline(case.id, "referral-feedback", f"feedback on {name}", feedback_due(ref, policy, zone), None, case.worker,
                                   "referral_feedback", f"the provider's feedback is expected within {limit.words()} of the referral; "
                                   "follow it up (the caseworker stays responsible)", _parts(policy).source("referral_feedback"), case.risk))
         elif ref["status"] in follow_up.starts:

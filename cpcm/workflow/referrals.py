@@ -2,6 +2,7 @@
 of the ESARO guidance (S4). Pure."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Mapping
 
 from cpcm.errors import FieldError, Refused
@@ -50,6 +51,32 @@ def update_problems(wanted: str, body: Mapping[str, Any], sent: str | None = Non
     if wanted in ("declined", "not_delivered", "delivered") and not body.get("feedback"):
         errors.append(FieldError("feedback", f"is required: what the provider said when the referral was {wanted.replace('_', ' ')}"))
     return errors
+
+
+CONTRACT_ENDED, CONTRACT_ENDING = "ended", "ends soon"
+
+
+def contract_end(service: Mapping[str, Any] | None) -> str | None:
+    """The last day of a directory entry's agreement with the agency (`contract.end`, ISO), or None
+    where it records none (or none that reads as a date: the file may have been edited by hand)."""
+    contract = (service or {}).get("contract")
+    end = contract.get("end") if isinstance(contract, Mapping) else None
+    try:
+        return date.fromisoformat(str(end)[:10]).isoformat() if end else None
+    except ValueError:
+        return None
+
+
+def contract_state(service: Mapping[str, Any] | None, today: date, notice_until: date) -> str | None:
+    """Where a provider's agreement stands on `today`: `CONTRACT_ENDED` once its last day has passed,
+    `CONTRACT_ENDING` when that day is on or before `notice_until` (today plus the policy's
+    `service_contract.notice`), None otherwise or where it records no end (IAG Step 4 [L894])."""
+    end = contract_end(service)
+    if end is None:
+        return None
+    if end < today.isoformat():
+        return CONTRACT_ENDED
+    return CONTRACT_ENDING if end <= notice_until.isoformat() else None
 
 
 def fields_to_share(policy, sector: str) -> list[str]:
