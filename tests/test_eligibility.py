@@ -158,3 +158,29 @@ def test_initial_assessment__close_not_eligible_needs_the_feedback_to_the_referr
     due = cli("due", "--json").json()
     assert any(i["case_id"] == case_id and i["title"] == "close the case (its initial assessment concluded close_not_eligible)"
                for i in due), due
+
+
+def test_policy__criteria_the_agency_drops_stay_valid_where_recorded_and_other_fields_are_updated_and_corrected(cli_as, tmp_env, repo):
+    """A case that recorded a criterion the agency's list has since dropped is still updated and
+    corrected (its other fields); the dropped id stays as recorded, and a new id is checked against
+    the list in force."""
+    sup, amina = cli_as("sup"), cli_as("amina")
+    done = amina("register", "--from-file", "-", "--json", "--criteria", "separated_or_unaccompanied,high_risk_of_harm",
+                 input=json.dumps(registration()))
+    assert done.code == 0, done.stderr
+    case_id = done.json()["case_id"]
+    override = tmp_env / "policy.yaml"
+    override.write_text(AGENCY)
+    assert sup("policy", "set", str(override)).code == 0
+    updated = amina("update", case_id, "--set", "location=Kondele", "--reason", "moved", "--json")
+    assert updated.code == 0, updated.stderr
+    corrected = amina("correct", case_id, done.json()["record_id"], "--set", "notes=met at school", "--reason", "typo")
+    assert corrected.code == 0, corrected.stderr
+    assert [c["id"] for c in amina("show", case_id, "--json").json()["criteria"]] == ["separated_or_unaccompanied", "high_risk_of_harm"]
+    update_id = updated.json()["record_id"]
+    fixed = amina("correct", case_id, update_id, "--set", "location=Kondele East", "--reason", "the ward")
+    assert fixed.code == 0, fixed.stderr
+    before = commit_count(repo)
+    refused = amina("update", case_id, "--set", "criteria=separated_or_unaccompanied,complex_needs", "--reason", "re-screened")
+    assert refused.code == 4 and "out_of_school_girl" in refused.stderr, refused.stderr  # a new id: the list in force
+    assert commit_count(repo) == before

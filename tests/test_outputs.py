@@ -88,6 +88,19 @@ def test_outputs__remove_by_a_path_through_a_symbolic_link(cli, team, tmp_path):
     assert cli("outputs", "remove", str(tmp_path / "link" / "never-written.md")).code == 3
 
 
+def test_outputs__a_link_put_where_a_registered_file_was_is_removed_not_the_file_it_points_to(cli, team, tmp_path):
+    """cpcm registered the path with its links followed: a symbolic link found there since is not
+    what cpcm wrote, so `remove` takes the link away and leaves the file it points to whole."""
+    _, out = _registered_render(cli, tmp_path)
+    precious = tmp_path / "precious.txt"
+    precious.write_text("someone else's document\n", encoding="utf-8")
+    out.unlink()
+    out.symlink_to(precious)
+    removed = cli("outputs", "remove", str(out), "--json")
+    assert removed.code == 0, removed.stderr
+    assert not os.path.lexists(out) and precious.read_text(encoding="utf-8") == "someone else's document\n"
+
+
 def test_outputs__a_file_moved_away_is_reported_as_gone(cli, team, tmp_path):
     _, out = _registered_render(cli, tmp_path)
     out.rename(tmp_path / "elsewhere.md")

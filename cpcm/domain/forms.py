@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
-from cpcm.domain.records import flatten, set_path
+from cpcm.domain.records import flatten, get_path, set_path
 from cpcm.errors import FieldError
 
 TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker", "list"}
@@ -249,6 +249,23 @@ def with_policy_lists(form: Form, lists: Mapping[str, Sequence[str]]) -> Form:
     fields = tuple(replace(f, choices=tuple(str(c) for c in lists.get(f.policy_list) or ())) if f.policy_list else f
                    for f in form.fields)
     return replace(form, fields=fields)
+
+
+def with_kept_choices(form: Form, recorded: Mapping[str, Any]) -> Form:
+    """`form` whose fields that take their choices from the policy also take the ids `recorded` (a
+    record as it was written, or the registration as it stands) holds: an id the policy in force has
+    dropped since stays valid where it was chosen (an update or a correction of other fields passes;
+    docs/workflow.md), while a new value is checked against the policy in force."""
+    fields, kept = [], False
+    for field in form.fields:
+        if field.policy_list:
+            held = get_path(recorded, field.key)
+            extra = tuple(dict.fromkeys(str(v) for v in (held if isinstance(held, list) else [held] if held else ())
+                                        if str(v) not in field.choices))
+            if extra:
+                field, kept = replace(field, choices=field.choices + extra), True
+        fields.append(field)
+    return replace(form, fields=tuple(fields)) if kept else form
 
 
 def _decided(value: Any, where: str) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from cpcm.domain.case import Case
-from cpcm.domain.forms import Form, is_empty, laid_over, validate
+from cpcm.domain.forms import Form, is_empty, laid_over, validate, with_kept_choices
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
@@ -1405,7 +1405,8 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
         raise InvalidInput(errors, what)
     from cpcm.store import forms as forms_store
 
-    form = forms_store.load(form_for(ctx, "registration"), ctx.root)
+    # the criteria the child was found to meet stay valid after the policy drops one (with_kept_choices)
+    form = with_kept_choices(forms_store.load(form_for(ctx, "registration"), ctx.root), case.registration or {})
     body, errors = validate(form, apply_update(case.registration, given), ctx.now.date(), [w.id for w in ctx.team.active])
     if errors:
         raise InvalidInput(errors, what)
@@ -1479,7 +1480,7 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
     registration form as an update's do."""
     from cpcm.store import forms as forms_store
 
-    form = forms_store.load(form_for(ctx, "registration"), ctx.root)
+    form = with_kept_choices(forms_store.load(form_for(ctx, "registration"), ctx.root), case.registration or {})
     known = {f.key for f in form.fields}
     changes, previous = dict(base.get("changes") or {}), dict(base.get("previous") or {})
     body, errors, given, unnamed = dict(base), [], {}, 0
@@ -1681,7 +1682,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         if original.kind == "plan":
             data, problems = _plan_items(records, case, original, base, data)
             errors += problems
-        form = forms_store.load(name, ctx.root)
+        form = with_kept_choices(forms_store.load(name, ctx.root), base)  # an id a policy dropped since, as recorded
         fields = [f.key for f in form.fields]
         extras = {k: v for k, v in base.items() if not any(f == k or f.startswith(k + ".") for f in fields)}
         for key in [k for k in data if k in extras]:

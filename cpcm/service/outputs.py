@@ -206,6 +206,13 @@ def destroy(entries: Sequence[Entry], changed_too: bool = True) -> Removed:
             done.changed_left.append(entry.path)
             continue
         failed: list[str] = []
+        if os.path.islink(entry.path):  # cpcm registered the path with its links followed: a link there now is
+            try:                        # someone's since, pointing at a file cpcm did not write: only the link goes
+                os.unlink(entry.path)
+                done.removed.append(entry.path)
+            except OSError:
+                done.failed.append(entry.path)
+            continue
         if register.shred(Path(entry.path), failed):
             done.removed.append(entry.path)
         else:
