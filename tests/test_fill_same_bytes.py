@@ -164,7 +164,7 @@ def old_fold(case_id, records):
     # a change of rule made since, applied here too: the reunifications are decided once, from the
     # placements and the plans for reunification_done (placements.reunifications)
     # and since: less the plans rejected or withdrawn (fold)
-    reunified = placements.reunifications(case.placements, [at for at in events.get("reunification_done", ()) if at not in set_aside])
+    reunified = placements.reunifications(case.placements, placements.standing(events.get("reunification_done", ()), set_aside))
     if reunified:
         events["reunification"] = list(reunified)
     if unanswered is not None:

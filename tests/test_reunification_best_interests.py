@@ -224,3 +224,20 @@ def test_cli__a_return_home_rejected_or_withdrawn_is_no_reunification(kenya):
         shown = amina("show", case_id, "--json").json()
         assert shown["reintegration"] is None or not shown["reintegration"]["reunified"], shown["reintegration"]
         assert "monitoring-visit" not in due_items(amina, case_id)
+
+
+def test_cli__a_return_home_written_again_for_the_same_time_after_a_rejection_is_the_reunification(kenya):
+    """A supervisor turns down a plan for reunification_done; the worker writes it again with the same
+    date (the day the child went home) and it is approved: that version is the reunification (the
+    rejected one takes away itself, not the other written for the same time)."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = build_planned(kenya)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    home = "2026-11-23T09:00:00+03:00"  # the fixture's now: the BID, both versions and the decisions at one time
+    assert home_plan(amina, case_id, "--at", home).code == 0
+    assert sup("reject", case_id, "plan", "--note", "the goals are not written yet").code == 0
+    again = home_plan(amina, case_id, "--at", home)
+    assert again.code == 0, again.stderr
+    assert sup("approve", case_id, "plan").code == 0
+    assert amina("show", case_id, "--json").json()["reintegration"]["reunified"]
+    assert "monitoring-visit" in due_items(amina, case_id)

@@ -863,7 +863,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     # the reunifications: the placements that brought the child home, and the plans no such placement accounts
     # for, less those a supervisor rejected or their author withdrew (they sent no one home)
     if case.placements or "reunification_done" in events:
-        homes = [at for at in events.get("reunification_done", ()) if at not in set_aside]
+        homes = placements.standing(events.get("reunification_done", ()), set_aside)
         events["reunification"] = list(placements.reunifications(case.placements, homes))
         if not events["reunification"]:
             del events["reunification"]

@@ -238,6 +238,18 @@ REUNIFICATION_DONE = "reunification_done"
 # and so owe no best-interests record (homes_without_best_interests, best_interests_owed)
 HOME_SET_ASIDE = "reunification_done.set_aside"
 HOME = {"care_type": "family"}
+
+
+def standing(times: Iterable[str], aside: Iterable[str]) -> list[str]:
+    """`times` (of plan versions for reunification_done, or of those written on a supervisor's
+    reason) less the versions set aside (HOME_SET_ASIDE), one for one: a version rejected or
+    withdrawn takes away itself, not another written for the same time (the return home written
+    again, with the same date, after the first was turned down)."""
+    left = list(times)
+    for at in aside:
+        if at in left:
+            left.remove(at)
+    return left
 # the fold's event: a plan for reunification_done written on a supervisor's reason without a best-interests
 # record (its `best_interests_override`), at its time: the record is still owed (`best_interests_owed`)
 HOME_OVERRIDDEN = "reunification_done.override"
@@ -271,8 +283,7 @@ def homes_without_best_interests(case: Case, policy: Policy) -> list[str]:
     and none has been made since: what `cpcm check` reports (ESARO Principle 2)."""
     if case.status != "open":
         return []
-    aside = set(case.events.get(HOME_SET_ASIDE, ()))
-    return sorted(at for at in set(case.events.get(REUNIFICATION_DONE, ())) - aside
+    return sorted(at for at in set(standing(case.events.get(REUNIFICATION_DONE, ()), case.events.get(HOME_SET_ASIDE, ())))
                   if home_without_best_interests(case, at, policy) and not case.last("assessment.best_interests", at))
 
 
@@ -364,8 +375,8 @@ def best_interests_owed(case: Case) -> str | None:
     current = case.placement
     if case.status != "open":
         return None
-    aside = set(case.events.get(HOME_SET_ASIDE, ()))
-    moved = [t for t in case.events.get(HOME_OVERRIDDEN, ()) if (current is None or t >= current["at"]) and t not in aside]
+    overridden = standing(case.events.get(HOME_OVERRIDDEN, ()), case.events.get(HOME_SET_ASIDE, ()))
+    moved = [t for t in overridden if current is None or t >= current["at"]]
     if current and current.get("best_interests_override"):
         moved.append(current["at"])
     if not moved or case.last("assessment.best_interests", max(moved)):
