@@ -235,6 +235,17 @@ def test_conference_action__not_carried_while_its_version_waits_or_once_taken_ou
         "action_id": None, "carried": "no", "status": "not_carried", "by": None}
 
 
+def test_conference_action__found_by_its_text_when_the_minutes_were_mended_to_fewer_actions():
+    """The conference closed with two actions for the case (A1 and A3 of version P1); the minutes were
+    mended since to hold only the first: it is still A1 (by its text), not A3 (the last place)."""
+    plan = _plan({"A1": {"status": "done"}})
+    plan["known"] = {"A": {plan_actions.key("Enrol"): "A1", plan_actions.key("Refer"): "A3"}}
+    found = plan_actions.conference_action(plan, "P1", 1, 0, "Enrol", APPROVAL, NOW)
+    assert (found["action_id"], found["status"]) == ("A1", "done")
+    reworded = plan_actions.conference_action(plan, "P1", 2, 1, "Refer her to the clinic", APPROVAL, NOW)
+    assert reworded["action_id"] == "A3"  # its text changed: by its place among the two the close appended
+
+
 def test_previous_conference__the_latest_closed_one_of_the_same_kind_met_before_this_one():
     from cpcm.workflow.conferences import Conference, previous_conference
 

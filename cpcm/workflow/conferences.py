@@ -1010,7 +1010,7 @@ def debrief(previous: Conference | None, tracked: Mapping[str, Mapping[str, Any]
             now: datetime) -> dict[str, Any]:
     """The debrief of `previous`'s action points (Form 4 item 3), as the agenda and `conference show
     --json` give it: {conference: {id, kind, date, closed_at} or None, actions: [...]}. Each action
-    of its minutes (those it was closed with), case by case in order: the case ID (never a name),
+    of its minutes as they stand (mended since, too), case by case in order: the case ID (never a name),
     the action, who is responsible, its date (the plan's where the action is in it, else the
     minutes' timeline), whether it was carried into the case's plan and its status now
     (`plan_actions.conference_action`, the one rule). `tracked`: per case ID, for each case its

@@ -478,12 +478,12 @@ def conference_action(plan: Mapping[str, Any] | None, version: str | None, count
     `not_carried`, unless it was marked done or dropped. The date is the plan's (a later version
     may move it), else None."""
     plan = plan or {}
-    action_id = None
+    # by its text first, as the plan knows an action (the same text keeps its ID): minutes mended since
+    # the close may hold fewer actions, and their places no longer match the version's
+    action_id = ((plan.get("known") or {}).get(ACTION) or {}).get(key(what))
     ids = (plan.get("versions") or {}).get(version) if version else None
-    if ids and 0 <= index < count <= len(ids):
+    if action_id is None and ids and 0 <= index < count <= len(ids):  # its text reworded since: by its place
         action_id = ids[len(ids) - count + index]
-    if action_id is None:  # a version this summary does not name (a correction in its place): by its text
-        action_id = ((plan.get("known") or {}).get(ACTION) or {}).get(key(what))
     current = in_force(plan, policy) or {}
     found = next((a for a in current.get("actions") or [] if a.get("id") == action_id), None) if action_id else None
     carried = CARRIED_YES if found is not None else CARRIED_NO
