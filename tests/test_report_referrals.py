@@ -140,6 +140,11 @@ def test_refer__to_a_service_whose_agreement_has_ended_warns_naming_it_and_its_e
     warnings = result.json()["warnings"]
     assert any("agreement with lapsed (Old Partner) ended on 2026-10-31" in w for w in warnings), warnings
     assert commit_count(repo) == before + 1  # recorded all the same
+    earlier = register(cli, "--at", "2026-10-01")  # a referral recorded late, sent while the agreement ran: no warning
+    consent_both(cli, earlier, "--at", "2026-10-10", agency="lapsed")
+    late = cli("refer", earlier, "--service", "lapsed", "--need", "care", "--check", "all", "--at", "2026-10-20", "--json")
+    assert late.code == 0, late.stderr
+    assert not any("agreement" in w for w in late.json()["warnings"]), late.json()["warnings"]
     consent_both(cli, case_id, agency="clinic")
     current = cli("refer", case_id, "--service", "clinic", "--need", "care", "--check", "all", "--json")
     assert current.code == 0 and not any("agreement" in w for w in current.json()["warnings"])

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.forms import confirmed, laid_over, validate
-from cpcm.domain.records import CORRECTION_KEYS, Record
+from cpcm.domain.records import CORRECTION_KEYS, Record, utc
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
@@ -376,22 +376,23 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
                 "docs/workflow.md (Sharing)"] if left_out else []
     return Written(case_id, record.id, "referral",
                    warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed)
-                   + tuple(contract_ended(ctx, service)),
+                   + tuple(contract_ended(ctx, service, utc(record.at))),
                    next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
                                f"{ctx.policy.cited('referral_feedback')}: cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))
 
 
-def contract_ended(ctx: Context, service: Mapping[str, Any]) -> list[str]:
-    """The warning of a referral to a service whose agreement with the agency has ended (its
-    `contract.end` before today, in the agency's time zone): the referral is sent all the same (the
+def contract_ended(ctx: Context, service: Mapping[str, Any], sent: str) -> list[str]:
+    """The warning of a referral to a service whose agreement with the agency had ended when it was
+    sent (`sent`, UTC: its `contract.end` before that day, in the agency's time zone; a referral
+    recorded late with --at is judged on its own day): the referral is sent all the same (the
     child's need comes first), and the agreement is for a manager to renew or replace (IAG Step 4
     [L894]; the referrals report flags it too)."""
     from cpcm.workflow import referrals as referral_rules
 
-    now = ctx.now.astimezone(ctx.zone)
+    day = datetime.fromisoformat(sent).astimezone(ctx.zone)
     notice = ctx.policy.duration("service_contract", "notice")
-    if referral_rules.contract_state(service, now.date(), notice.after(now).date()) != referral_rules.CONTRACT_ENDED:
+    if referral_rules.contract_state(service, day.date(), notice.after(day).date()) != referral_rules.CONTRACT_ENDED:
         return []
     return [f"the agreement with {service['id']} ({service.get('provider')}) ended on {referral_rules.contract_end(service)} "
             f"(contract.end in the service directory): the referral is recorded all the same; ask a manager to renew or "
