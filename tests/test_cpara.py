@@ -251,3 +251,16 @@ def test_report_readiness__no_household_count_where_the_profile_offers_no_gradua
     done = cli("report", "readiness", "--json")
     assert done.code == 0 and "graduation" not in done.json()
     assert all(t["id"] != "graduation_by_band" for t in done.json()["tables"])
+
+
+def test_cpara__a_record_is_read_back_on_its_form_after_the_repository_leaves_the_kenya_profile(kenya):
+    """`show CASE RECORD` labels a CPARA record with the CPARA's questions, as `show CASE` scores it,
+    also once the repository's profile offers no household graduation form."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    done = record(amina, case_id, full(), "--json")
+    assert done.code == 0, done.stderr
+    assert sup("config", "set", "policy", "inter-agency").code == 0
+    shown = amina("show", case_id, done.json()["record_id"], "--json").json()
+    benchmarks = [key for key in shown["labels"] if key.startswith("benchmarks.")]
+    assert len(benchmarks) > 9, shown["labels"]  # each question with the CPARA's words, not bare keys

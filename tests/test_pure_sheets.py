@@ -251,6 +251,13 @@ def test_missing_columns__a_rule_one_of_whose_fields_is_required_and_none_is_hel
         ("child.date_of_birth", "give a birth date or an age, and no column holds any of: child.date_of_birth, child.age_estimate")]
     assert sh.missing_columns({4: "child.age_estimate"}, sh.ColumnMapping(), form) == []
     assert sh.missing_columns({}, sh.parse_mapping({"defaults": {"child.age_estimate": 9}})[0], form) == []
+    advised = parse_form({"kind": "registration", "fields": form_fields(form),
+                          "rules": [{"require_one_of": ["child.date_of_birth", "child.age_estimate"], "advise": True}]})
+    assert sh.missing_columns({}, sh.ColumnMapping(), advised) == []  # a rule that only warns refuses no import
+
+
+def form_fields(form) -> list[dict]:
+    return [{"key": f.key, "type": f.type} for f in form.fields]
 
 
 def test_holds_a_child__a_cell_in_a_column_imported():

@@ -159,6 +159,8 @@ def missing_columns(plan: Mapping[int, str], mapping: ColumnMapping, form: Form)
     missing = [FieldError(f.key, f"is required ({f.text(f.label, 'en')}) and no column holds it")
                for f in form.fields if f.required and f.key not in held]
     for rule in form.rules:  # one of several fields (a date of birth or an estimated age), none of them held
+        if rule.get("advise"):  # a rule that only warns refuses no import either
+            continue
         keys = [str(k) for k in rule.get("require_one_of") or ()]
         if keys and not held.intersection(keys):
             missing.append(FieldError(keys[0], f"{rule.get('message') or 'give one of them'}, and no column holds any of: {', '.join(keys)}"))

@@ -92,6 +92,8 @@ def form_of(ctx: Context, record: Record) -> str | None:
     version = str(record.body.get("version") or "")
     if not version:
         return None
+    if record.kind == GRADUATION:  # any the repository has, as `show CASE` scores it (latest_graduation)
+        return (graduation_tables(ctx).get(version) or (None,))[0]
     for name in readiness_forms(ctx):
         if str((forms.scoring(name, ctx.root) or {}).get("version") or "") == version:
             return name
