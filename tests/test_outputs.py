@@ -179,3 +179,15 @@ def test_outputs__a_rotated_key_still_opens_the_register(cli, team, tmp_path):
     assert listed.code == 0, listed.stderr
     assert [(e["path"], e["cases"]) for e in listed.json()] == [(str(out.resolve()), [case_id])]
     assert "could not be read" not in listed.stderr
+
+
+def test_outputs__a_public_half_that_is_no_key_does_not_break_a_blank_forms_print(cli, team, tmp_path):
+    """An `identity.pub` edited by hand into something that is no age key: the blank form is written
+    and the command ends well (the key is then known from the identity, or the file is not registered)."""
+    from cpcm.crypto import identity as identity_mod
+
+    identity_mod.public_path(team["amina"][0]).write_text("age1notakey\n", encoding="utf-8")
+    out = tmp_path / "blank.md"
+    done = cli("form", "print", "registration", "--format", "md", "--out", str(out))
+    assert done.code == 0, done.stderr
+    assert out.exists() and "internal error" not in done.stderr

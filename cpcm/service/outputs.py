@@ -40,11 +40,14 @@ def public_recipient(identity: Path) -> str | None:
     when none of them says it."""
     from cpcm.crypto import identity as identity_mod
 
+    from cpcm.crypto import cipher
+
     try:
         words = identity_mod.public_path(identity).read_text(encoding="utf-8").split()
         if words:
+            cipher.parse_recipient(words[0])  # a public half that is no key (edited by hand): not known from it
             return words[0]
-    except OSError:
+    except (OSError, UnicodeDecodeError, ValueError):
         pass
     try:
         data = identity.read_bytes()
