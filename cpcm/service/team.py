@@ -618,7 +618,7 @@ def key_rotate_own(ctx: Context, identity_path: Path, passphrase: str | None, re
     try:  # the register of plaintext files cpcm wrote, opened by the new key from now on (cpcm outputs list)
         outputs.reseal(outputs.register_path(identity_path), ctx.identity.keys, public)
     except (OSError, outputs.NotARegister):
-        pass  # read with the old key kept beside the identity until then: `outputs list` counts its entries as unreadable
+        pass  # left as it is: `outputs list` counts the entries the new key cannot open as unreadable
     return replace(result, extra={**result.extra, "identity": str(identity_path), "old_identity": str(kept)})
 
 

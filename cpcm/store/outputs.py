@@ -29,7 +29,7 @@ from cpcm.crypto import cipher
 from cpcm.store import atomic
 
 MAGIC = b"cpcm-outputs 1\n"
-PAD = 512  # an entry's JSON padded to a multiple of this: a longer path or more case IDs do not show in its size
+PAD = 512  # an entry's JSON padded to a multiple of this: a longer path does not show in its size (many case IDs do)
 SUFFIX = ".outputs"
 
 
