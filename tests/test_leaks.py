@@ -137,6 +137,7 @@ BASE = {
     "service add": ["service", "add", "svc{n}", "--provider", "A Provider", "--sector", "health", "--offers", "care"],
     "service import": ["service", "import", "{tmp}/services.csv", "--dry-run"], "service list": ["service", "list"],
     "service show": ["service", "show", "clinic"], "service gaps": ["service", "gaps"],
+    "service update": ["service", "update", "clinic", "--set", "contact=0700 000 {n}"],
     "conference new": ["conference", "new", "--kind", "internal", "--date", "2026-12-20"],
     "conference add-case": ["conference", "add-case", "{conf}", "{case}", "--reason", "especially_difficult"],
     "conference attend": ["conference", "attend", "{conf}", "--institution", "Office", "--name", "A. Officer", "--position", "SCCO",
@@ -294,7 +295,7 @@ def canary_files(base: Path, kind: str | None) -> list[Path]:
 
 
 FORM_OF = {"register": "registration", "assess": "assessment-initial", "plan": "plan", "consent": "consent",
-           "followup": "followup", "review": "review", "close": "closure", "service add": "service",
+           "followup": "followup", "review": "review", "close": "closure", "service add": "service", "service update": "service",
            "conference minutes": "conference-minutes", "update": "registration", "readiness": "readiness",
            "sign-off": "sign-off", "transfer": "transfer-kenya", "supervision record": "supervision",
            "placement": "placement", "tracing": "tracing", "family-assessment": "family-assessment", "preparation": "preparation",

@@ -181,3 +181,28 @@ def test_report_referrals__reads_no_record_once_the_cache_is_warm(cli_as, reads)
     reads.clear()
     again = report(sup)
     assert again["counts"]["sent"] == 5 and reads == []
+
+
+def test_service_update__an_agreement_renewed_in_one_commit_checked_as_a_new_entry(cli, repo):
+    """`cpcm service update ID --set contract.end=...` renews a provider's agreement: one commit,
+    the refer warning gone; an end before the start is refused naming the field, nothing written;
+    an unknown service is exit 3; the same values are refused as nothing to update."""
+    assert cli("service", "add", "lapsed", "--provider", "Old Partner", "--sector", "health", "--offers", "care",
+               "--contract-start", "2025-01-01", "--contract-end", "2026-10-31").code == 0
+    before = commit_count(repo)
+    bad = cli("service", "update", "lapsed", "--set", "contract.end=2024-12-31", "--json")
+    assert bad.code == 4 and "contract.end" in bad.stdout and commit_count(repo) == before
+    renewed = cli("service", "update", "lapsed", "--set", "contract.end=2027-12-31", "--set", "contract.reference=MOU-2027-01",
+                  "--json")
+    assert renewed.code == 0, renewed.stderr
+    assert renewed.json()["changed"] == ["contract.end", "contract.reference"] and commit_count(repo) == before + 1
+    shown = cli("service", "show", "lapsed", "--json").json()
+    assert shown["contract"] == {"start": "2025-01-01", "end": "2027-12-31", "reference": "MOU-2027-01"} and shown["provider"] == "Old Partner"
+    case_id = register(cli)
+    consent_both(cli, case_id, agency="lapsed")
+    sent = cli("refer", case_id, "--service", "lapsed", "--need", "care", "--check", "all", "--json")
+    assert sent.code == 0 and not any("agreement" in w for w in sent.json()["warnings"])
+    assert cli("service", "update", "nowhere", "--set", "contact=x").code == 3
+    same = cli("service", "update", "lapsed", "--set", "contract.end=2027-12-31", "--json")
+    assert same.code == 4 and same.json()["rule"] == "nothing-to-update"
+    assert cli("service", "update", "lapsed", "--set", "id=other").code == 4

@@ -113,6 +113,28 @@ def register(app: typer.Typer) -> None:
         else:
             say(f"service '{entry['id']}' added")
 
+    @directory.command("update")
+    def update(service_id: str = typer.Argument(..., help="The service's id, e.g. kisumu-clinic."),
+               set_: List[str] = typer.Option([], "--set", help="FIELD=VALUE, the fields as 'cpcm form blank service' names them "
+                                                            "(repeat); an empty value removes the field."),
+               from_file: FromFileOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Change a provider's entry in the directory: its agreement renewed, a new contact, a
+        service it now offers. The fields given replace those of the entry; the entry is checked as
+        a new one is; one commit.
+
+        Example: cpcm service update safe-house --set contract.end=2027-12-31 --set contract.reference=MOU-2027-01
+        Example: cpcm service update kisumu-clinic --set contact="0700 000 111"
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        data = gather(ctx, service.form_for(ctx, "service"), from_file, set_, {}, True, hint=False)
+        entry, changed = service.service_update(ctx, service_id, data)
+        if json_out:
+            print_json({"service": entry, "changed": changed})
+        else:
+            say(f"service '{entry['id']}' updated: {', '.join(changed)}")
+
     @directory.command("import")
     def import_(file: Path = typer.Argument(..., help="A CSV file: one service a row; columns as in 'cpcm form blank service'."),
                 dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and write nothing."),

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.forms import confirmed, laid_over, validate
-from cpcm.domain.records import CORRECTION_KEYS, Record, utc
+from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
@@ -274,6 +274,38 @@ def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
     return entry
 
 
+@writes
+def service_update(ctx: Context, service_id: str, data: Mapping[str, Any]) -> tuple[dict, list[str]]:
+    """`cpcm service update ID --set FIELD=VALUE ...`: a directory entry changed (an agreement renewed:
+    contract.end; a new contact), the fields given laid over it (an empty value removes one), checked as
+    a new entry is, in one commit (`service update ID`). The id stays. (the entry, the fields changed)"""
+    ctx.need_worker()
+    services = directory.load(ctx.store)
+    current = directory.find(services, service_id)
+    if current is None:
+        raise NotFound("no service by that id in the directory", "See cpcm service list.")
+    what = f"service {service_id}"
+    given = flatten(data)
+    errors = [FieldError("id", "stays as it is: add a new entry for another id") for path in given if path == "id"]
+    if not given:
+        errors.append(FieldError("(fields)", "none given: give the fields that change (--set contract.end=2027-12-31)"))
+    if errors:
+        raise InvalidInput(errors, what)
+    others = [s for s in services if s.get("id") != service_id]
+    entry, errors = _service_entry(forms.load(form_for(ctx, "service"), ctx.root), laid_over(current, data), ctx.now.date(), others)
+    if errors:
+        raise InvalidInput(errors, what)
+    before, after = flatten(current), flatten(entry)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    if not changed:
+        raise Refused(f"{what}: the values given are those the directory holds; nothing was written",
+                      f"See it: cpcm service show {service_id}", rule="nothing-to-update")
+    with transaction(ctx, "service-update") as tx:
+        tx.replace_file(SERVICES, directory.dump(others + [entry]))
+        tx.commit(f"service update {service_id}")
+    return entry, changed
+
+
 def _service_entry(form, data: Mapping[str, Any], today, existing: list[dict]) -> tuple[dict, list[FieldError]]:
     """A directory entry from `data` and every problem with it at once: the form's, then the
     directory's own (`check_entry`) on the fields the form did not already name."""
@@ -396,7 +428,7 @@ def contract_ended(ctx: Context, service: Mapping[str, Any], sent: str) -> list[
         return []
     return [f"the agreement with {service['id']} ({service.get('provider')}) ended on {referral_rules.contract_end(service)} "
             f"(contract.end in the service directory): the referral is recorded all the same; ask a manager to renew or "
-            f"replace the agreement (cpcm service show {service['id']}; cpcm report referrals)"]
+            f"replace the agreement (cpcm service update {service['id']} --set contract.end=DATE; cpcm report referrals)"]
 
 
 @writes

@@ -263,7 +263,7 @@ MEANINGS = {
     "transfer-ack-unknown": "the receipt is for a transfer this case does not have",
     "transfer-ack-mismatch": "the receipt does not match the transfer it names",
     "transfer-already-acknowledged": "the transfer's receipt was already recorded",
-    "nothing-to-update": "every field given to `cpcm update` (or `cpcm conference update`) already has that value; the Form 5 "
+    "nothing-to-update": "every field given to `cpcm update` (or `cpcm conference update`, `cpcm service update`) already has that value; the Form 5 "
                          "register is already shared with the whole team",
     "nothing-to-correct": "the correction would change nothing in the record",
     "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
