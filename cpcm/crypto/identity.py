@@ -93,6 +93,38 @@ def exposed(path: Path) -> int | None:
     return mode & 0o777 if mode & 0o077 else None
 
 
+def public_keys(path: Path) -> list[str]:
+    """The public keys of the identity at `path` known without its passphrase, the current one
+    first: from its public half (`identity.pub`, when that holds an age key: one edited by hand into
+    something else tells nothing), the file itself when it has no passphrase, or the unlock agent
+    holding it. Empty when none of them tells."""
+    from cpcm.crypto import cipher
+
+    try:
+        words = public_path(path).read_text(encoding="utf-8").split()
+        if words:
+            cipher.parse_recipient(words[0])
+            return [words[0]]
+    except (OSError, UnicodeDecodeError, ValueError):
+        pass
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    try:
+        if is_protected(data):
+            from cpcm.crypto import agent
+
+            text = agent.fetch(path)
+            if text is None or not agent.held_for(text, data):
+                return []
+            data = text.encode("utf-8")
+        found = parse(data.decode("utf-8", "replace"), str(path))
+    except Exception:  # noqa: BLE001 - a damaged identity, or no agent: nothing is known
+        return []
+    return [found.recipient, *sorted(found.recipients - {found.recipient})]
+
+
 def is_protected(data: bytes) -> bool:
     return data.startswith(MAGIC) or data.startswith(ARMOR)
 

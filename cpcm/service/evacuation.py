@@ -196,29 +196,8 @@ def _secrets(path: Path) -> list[Path]:
 
 
 def _recipients_known(path: Path) -> set[str]:
-    """The identity's public keys, told without its passphrase: from its public half
-    (`identity.pub`), the file itself when it has no passphrase, or the unlock agent."""
-    try:
-        words = identity_mod.public_path(path).read_text(encoding="utf-8").split()
-        if words:
-            return {words[0]}
-    except OSError:
-        pass
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return set()
-    try:
-        if not identity_mod.is_protected(data):
-            return identity_mod.parse(data.decode("utf-8", "replace"), str(path)).recipients
-        from cpcm.crypto import agent
-
-        text = agent.fetch(path)
-        if text is not None and agent.held_for(text, data):
-            return identity_mod.parse(text, str(path)).recipients
-    except (CpcmError, OSError):
-        pass
-    return set()
+    """The identity's public keys, told without its passphrase (identity.public_keys)."""
+    return set(identity_mod.public_keys(path))
 
 
 def _unsynced(ctx) -> int:

@@ -35,35 +35,11 @@ def register_path(identity: Path) -> Path:
 
 
 def public_recipient(identity: Path) -> str | None:
-    """The worker's public key, known without the passphrase: from the identity's public half
-    (`identity.pub`), the identity itself when it has no passphrase, or the unlock agent. None
-    when none of them says it."""
+    """The worker's current public key, known without the passphrase (identity.public_keys), or
+    None when nothing tells it."""
     from cpcm.crypto import identity as identity_mod
 
-    from cpcm.crypto import cipher
-
-    try:
-        words = identity_mod.public_path(identity).read_text(encoding="utf-8").split()
-        if words:
-            cipher.parse_recipient(words[0])  # a public half that is no key (edited by hand): not known from it
-            return words[0]
-    except (OSError, UnicodeDecodeError, ValueError):
-        pass
-    try:
-        data = identity.read_bytes()
-    except OSError:
-        return None
-    try:
-        if not identity_mod.is_protected(data):
-            return identity_mod.parse(data.decode("utf-8", "replace"), str(identity)).recipient
-        from cpcm.crypto import agent
-
-        text = agent.fetch(identity)
-        if text is not None and agent.held_for(text, data):
-            return identity_mod.parse(text, str(identity)).recipient
-    except Exception:  # a damaged identity or no agent: not known
-        pass
-    return None
+    return next(iter(identity_mod.public_keys(identity)), None)
 
 
 def record(identity: Path, recipient: str, path: Path, data: bytes, now: datetime, command: str,
