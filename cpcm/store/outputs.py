@@ -17,7 +17,6 @@ once both keep theirs.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import fcntl
 import json
@@ -75,6 +74,21 @@ def append(path: Path, recipient: str, entries: Sequence[dict]) -> None:
         atomic.write_private(path, old + lines)
 
 
+def _lines(data: bytes, keys: Sequence) -> Iterator[tuple[bytes, dict | None]]:
+    """Each entry line of a register's bytes `data` with what `keys` open of it: the entry, or None
+    for a line of another key's or a damaged one. NotARegister when the bytes are not a register."""
+    if not data.startswith(MAGIC):
+        raise NotARegister("the file is not a register of cpcm's")
+    for line in data[len(MAGIC):].splitlines():
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(cipher.decrypt(base64.b64decode(line, validate=True), keys).decode("utf-8"))
+        except Exception:  # noqa: BLE001 - a line of another key's, or damaged: never shown
+            entry = None
+        yield line, entry if isinstance(entry, dict) else None
+
+
 def reseal(path: Path, keys: Sequence, recipient: str) -> int:
     """Encrypt every entry of the register at `path` that `keys` open to `recipient` instead (a
     key rotated: the new key must read what the old one did), in one atomic write; an entry the
@@ -82,20 +96,13 @@ def reseal(path: Path, keys: Sequence, recipient: str) -> int:
     if not os.path.lexists(path):
         return 0
     with _locked(path.parent):
-        data = path.read_bytes()
-        if not data.startswith(MAGIC):
-            raise NotARegister("the file is not a register of cpcm's")
         lines, done = [], 0
-        for line in data[len(MAGIC):].splitlines():
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(cipher.decrypt(base64.b64decode(line, validate=True), keys).decode("utf-8"))
-            except Exception:  # another key's, or damaged: kept as it is
+        for line, entry in _lines(path.read_bytes(), keys):
+            if entry is None:  # another key's, or damaged: kept as it is
                 lines.append(line + b"\n")
-                continue
-            lines.append(_sealed(entry, recipient))
-            done += 1
+            else:
+                lines.append(_sealed(entry, recipient))
+                done += 1
         atomic.write_private(path, MAGIC + b"".join(lines))
     return done
 
@@ -117,22 +124,12 @@ def read(path: Path, keys: Sequence) -> tuple[list[dict], int]:
         data = path.read_bytes()
     except FileNotFoundError:
         return [], 0
-    if not data.startswith(MAGIC):
-        raise NotARegister("the file is not a register of cpcm's")
     entries, unread = [], 0
-    for line in data[len(MAGIC):].splitlines():
-        if not line.strip():
-            continue
-        try:
-            plain = cipher.decrypt(base64.b64decode(line, validate=True), keys)
-            entry = json.loads(plain.decode("utf-8"))
-        except (binascii.Error, ValueError, Exception):  # a line of another key's, or damaged: counted, never shown
+    for _, entry in _lines(data, keys):
+        if entry is None:  # a line of another key's, or damaged: counted, never shown
             unread += 1
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
         else:
-            unread += 1
+            entries.append(entry)
     return entries, unread
 
 
