@@ -820,3 +820,23 @@ def test_due__every_cases_list_gives_each_approval_nobody_may_decide_the_ways_ou
         assert marked(sup) == {lone: ("supervisors", True)} and marked(cli) == {theirs: ("supervisors", True)}
     same(sup, without_views, [("due", "--worker", "all"), ("due", "--worker", "all", "--json"), ("due",)])
     same(cli, without_views, [("due",), ("due", "--json")])
+
+
+def test_withdraw__a_waiting_version_a_supervisor_corrected_is_still_its_authors_to_take_back_and_not_theirs_to_approve():
+    """amina's waiting version, corrected by the supervisor (a date): amina, who asked for it, takes
+    it back; the supervisor, who wrote part of it, may neither take it back nor approve it (the
+    policy bars self-approval), and is told so, with the way out."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    service.plan_revise(amina, case_id, "review", {"actions": {"A1": {"by": "2026-12-01"}}})
+    service.correct(sup, case_id, "plan", {"notes": "the date checked with the school"}, "typo")
+    with pytest.raises(Refused) as theirs:
+        service.approve(sup, case_id, "plan")
+    assert theirs.value.rule == "self-approval" and "you are the one who corrected it" in theirs.value.message
+    assert f"amina writes the next version from this one (cpcm plan {case_id} --from-current" in theirs.value.hint
+    with pytest.raises(Refused) as not_sups:
+        service.plan_withdraw(sup, case_id, "not mine to take back")
+    assert not_sups.value.rule == "withdraw-own-only" and "(amina)" in not_sups.value.message
+    written = service.plan_withdraw(amina, case_id, "written too early")
+    assert written.kind == "withdrawal"

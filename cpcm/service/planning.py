@@ -341,8 +341,8 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
     if refusal:
         named = f"plan version {waiting['version']}" if subject == "plan" else f"the {what}"
         # two closure (or transfer) requests merged from copies apart wait: each is its own asker's to take back
-        askers = ([waiting.get("by")] if subject == "plan"
-                  else sorted({str(r.get("by")) for r in approvals.waiting_requests(waiting)}))
+        askers = ([approvals.asker(waiting)] if subject == "plan"
+                  else sorted({str(approvals.asker(r)) for r in approvals.waiting_requests(waiting)}))
         gone = [a for a in askers if (w := ctx.team.get(str(a), include_removed=True)) is not None and not w.active]
         hint = f"A supervisor or manager decides it instead: cpcm approve|reject {case_id} {subject}"
         if gone and len(gone) == len(askers):  # the asker left the team: nobody can take it back now
@@ -450,10 +450,13 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                           rule="nothing-to-approve")
         raise Refused(f"{case_id} has no {words} waiting for a decision", rule="nothing-to-approve")
     if verdict.refusal == "self-approval":
-        who = "the case's own worker" if verdict.own == "case" else "the one who asked for it"
-        raise Refused(f"you are {who}: someone else must {verb} this {words}",
-                      f"The policy ({approvals.rule_of(subject)}.self_approval) needs another supervisor or manager.",
-                      rule="self-approval")
+        asked = approvals.asker(approvals.pending(case, subject) or {})
+        corrected = verdict.own != "case" and actor.id != asked
+        who = "the case's own worker" if verdict.own == "case" else "the one who corrected it" if corrected else "the one who asked for it"
+        hint = f"The policy ({approvals.rule_of(subject)}.self_approval) needs another supervisor or manager."
+        if corrected and subject == "plan":  # what they wrote is in it: the one who asked writes the next version from it
+            hint += f" Or {asked} writes the next version from this one (cpcm plan {case_id} --from-current ...), which you decide."
+        raise Refused(f"you are {who}: someone else must {verb} this {words}", hint, rule="self-approval")
     if not verdict:
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)

@@ -171,7 +171,13 @@ def withdrawable(case: Case, subject: str, worker_id: str | None) -> Mapping[str
     if request is None or worker_id is None:
         return None
     waiting = waiting_requests(request) if subject in ("closure", "transfer") else [request]
-    return next((r for r in waiting if r.get("by") == worker_id), None)
+    return next((r for r in waiting if asker(r) == worker_id), None)
+
+
+def asker(request: Mapping[str, Any]) -> str | None:
+    """Who asked for a request: its author, also when someone else corrected it since (the fold's
+    `asked_by`; `by` is then the one who corrected it)."""
+    return request.get("asked_by") or request.get("by")
 
 
 def waiting(policy: Policy, subject: str, case: Case) -> Mapping[str, Any] | None:
@@ -206,7 +212,8 @@ def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
     request = waiting(policy, subject, case)
     if request is None:
         return frozenset()
-    return barring(policy, subject, case, request.get("by"))
+    # the one who asked, and the one who corrected it since (each wrote what would be decided)
+    return barring(policy, subject, case, request.get("by")) | barring(policy, subject, case, request.get("asked_by"))
 
 
 def barring(policy: Policy, subject: str, case: Case, asked_by: str | None) -> frozenset[str]:
@@ -291,7 +298,7 @@ def own_request(subject: str, actor: Worker | None, case: Case) -> bool:
     request = pending(case, subject)
     if actor is None or request is None:
         return False
-    return actor.id == request.get("by") or (subject == "closure" and actor.id == case.worker)
+    return actor.id in (request.get("by"), request.get("asked_by")) or (subject == "closure" and actor.id == case.worker)
 
 
 def withdrawal_refusal(policy: Policy, subject: str, actor: Worker | None, case: Case) -> str | None:

@@ -738,6 +738,25 @@ def superseded_ids(records: Iterable[Record]) -> set[str]:
     return {str(r.body["supersedes"]) for r in records if r.body.get("supersedes")}
 
 
+def _asked_by(case: Case, firsts: Mapping[str, str], authors: Mapping[str, str]) -> Case:
+    """The case with `asked_by` on each request (the plan version, the closure or transfer request,
+    and those they were made over) that a correction by someone else stands in for: the author of
+    the record it corrects (`firsts`: a correction -> the first record of its chain). The one who
+    asked takes it back (approvals.withdrawable); neither they nor the one who corrected it (`by`)
+    decides it where the policy bars self-approval (approvals.barred)."""
+    def mark(request: Any) -> Any:
+        if not isinstance(request, Mapping):
+            return request
+        asked = authors.get(firsts.get(str(request.get("record_id")), ""))
+        out = dict(request, asked_by=asked) if asked and asked != request.get("by") else request
+        earlier = mark(out.get("earlier"))
+        return dict(out, earlier=earlier) if earlier is not out.get("earlier") else out
+
+    changes = {name: mark(getattr(case, name)) for name in ("plan", "closure", "transfer_request")}
+    changes = {name: value for name, value in changes.items() if value is not getattr(case, name)}
+    return _changed(case, **changes) if changes else case
+
+
 def fold(case_id: str, records: Iterable[Record]) -> Case:
     """The case its records make. The stage and status are kept aside while the records apply (no
     reducer reads them) and set once at the end: a new Case is made only when a reducer changes
@@ -902,6 +921,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         events[placements.HOME_SET_ASIDE] = set_aside
     if anomalies:
         anomalies = [a for a in anomalies if a not in answered(anomalies, records, case.conflicts)]
+    firsts = places(records)  # a correction -> the record it stands in for: who asked for a request corrected since
+    if firsts:
+        case = _asked_by(case, firsts, {r.id: r.by for r in records})
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                     anomalies=tuple(anomalies), stage=stage or "registered", status=status)
 
