@@ -1421,6 +1421,50 @@ def _at_meeting(ctx, conference: rules.Conference, case_ids: Iterable[str]) -> d
             for case_id in case_ids}
 
 
+def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang: str,
+                patterns: Mapping[str, list]) -> tuple[dict[str, dict], list[str]]:
+    """Part I of the Kenya SOP's Form 8 for each of `case_ids` (cases you can read), as the case
+    stood at the meeting (`rules.meeting_end`), with no name and no birth date: where the case
+    is (the registration's `location`, as updated: `location`), its sex, age band and who the
+    child lives with (`placements.lives_with_now`), its primary vulnerabilities (the
+    registration's concerns, and the national case categories where the form has them, by their
+    words in `lang`), and the plan's actions with their status (`plan_actions.to_date`).
+    A location that holds a name registered for a case of the conference is left out (a warning
+    says so, naming the case, never the name)."""
+    from cpcm.reports.common import age_band
+    from cpcm.store import forms
+    from cpcm.workflow import placements
+
+    end = rules.meeting_end(conference, ctx.zone)
+    day = rules.meeting_day(conference)
+    categories = {str(value): str(text.get(lang) or text.get("en") or value)
+                  for value, text in (forms.choice_labels("registration-kenya", ctx.root).get("case_category") or {}).items()
+                  if isinstance(text, Mapping)}
+    facts, warnings = {}, []
+    for case_id in case_ids:
+        records = [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end]
+        case = fold_case(case_id, records)
+        registration = case.registration or {}
+        location = (case.location or "").strip() or None
+        other = str(registration.get("concerns_other") or "").strip() or None
+        for field, text in (("location", location), ("concerns_other", other)):
+            if text and rules.names_found({field: text}, patterns):
+                warnings.append(f"the {field} of {case_id} holds a name registered for a case of {conference.id}: the report leaves "
+                                f"it out (correct it: cpcm update {case_id} --set {field}=TEXT --reason TEXT)")
+                location, other = (None, other) if field == "location" else (location, None)
+        facts[case_id] = {
+            "location": rules.location_parts(location),
+            "sex": case.child.get("sex"),
+            "age_band": age_band(case.age_on(day)),
+            "lives_with": placements.lives_with_now(case)["value"],
+            "concerns": [str(c) for c in registration.get("concerns") or []],
+            "concerns_other": other,
+            "categories": [categories.get(str(c), str(c)) for c in registration.get("case_categories") or []],
+            "plan_actions": plan_actions.to_date(effective(records), case.plan, ctx.policy),
+        }
+    return facts, warnings
+
+
 def presenters(ctx, conference: rules.Conference) -> dict[str, str | None]:
     """Case id -> the worker who presents it, for each case of the conference you can read: its
     worker at the meeting (`_at_meeting`; a case handed over since its nomination, say when its
@@ -1454,8 +1498,9 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
                       f"{conference_id} --case {case} --presentation TEXT --reason TEXT, then render the agenda again.",
                       rule="conference-written-presentation")
     families = _families(ctx, conference.case_ids)
+    patterns = _name_patterns(ctx, conference.case_ids, families)
     if template != "form-5":  # the agreement to sign prints no presentation
-        unchecked = _check_documents(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))
+        unchecked = _check_documents(ctx, conference, f"rendering the {template} is", patterns)
         if warnings is not None:
             warnings += unchecked
     if template in ("minutes", "conference-report") and warnings is not None:
@@ -1471,8 +1516,14 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     risks = {case_id: case.risk for case_id, case in at_meeting.items()}
     presenting = {case_id: case.worker for case_id, case in at_meeting.items()}
     told = _debrief_checked(ctx, conference, families) if template == "agenda" else None
+    facts = None
+    if template == "conference-report":  # Form 8 Part I: each case you read as it stood at the meeting, no name
+        facts, left_out = form8_facts(ctx, conference, families, lang, patterns)
+        if warnings is not None:
+            warnings += left_out
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenting, debrief=told)
+                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenting, debrief=told, facts=facts,
+                                 roles={w.id: list(w.roles) for w in ctx.team.workers})
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
         family = [a for a in conference.attendees if views.is_family(a, clients)]
         rows = rules.form5_rows(conference, _register(ctx), family)
