@@ -115,3 +115,59 @@ def test_minutes__a_name_in_a_form8_field_is_refused_naming_the_field_and_nothin
     assert refused.code == 4 and f"cases[1].{field}" in refused.stderr and "Zqxcanary" not in refused.stderr, refused.stderr
     assert "a name registered for" in refused.stderr  # refused for the name, not as a field the form does not know
     assert closer("conference", "show", conf, "--json").stdout == shown
+
+
+# -- Form 2: the presenter's answers to the 26 prompts, with the nomination ------------------------------
+FORM2 = {"background": {"p01_referral": "Chief's office, 2 November 2026", "p02_date_opened": "2026-11-23",
+                        "p05_care_arrangement": "With relatives in the ward"},
+         "situation": {"p06_main_issues": "Out of school for a term; meals skipped.", "p10_further_risk": "Low while the aunt stays",
+                       "p11_other_children": "A younger sibling, also out of school"},
+         "next_steps": {"p25_way_forward": [{"step": "Bursary application", "responsible": "amina", "timeline": "by 15 December"}],
+                        "p26_advocacy": "Levies waived for children in need across the ward"}}
+
+
+def test_add_case__form2_answers_recorded_encrypted_read_back_and_on_the_agenda_by_case_id(kenya):
+    from conftest import commit_count, git
+
+    case_id = planned(kenya, CANARY)
+    sup = kenya("sup")
+    conf = new_conference(sup)
+    before = commit_count(kenya.root)
+    added = sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult", "--preparation-file", "-",
+                input=json.dumps(FORM2))
+    assert added.code == 0, added.stderr
+    assert commit_count(kenya.root) == before + 1
+    (case,) = sup("conference", "show", conf, "--json").json()["cases"]
+    assert case["preparation"] == FORM2
+    for path in (kenya.root / "conferences" / conf).iterdir():  # encrypted like every conference record
+        assert b"Out of school for a term" not in path.read_bytes()
+    assert "Zqxcanary" not in git(kenya.root, "log", "--format=%B")
+    for fmt in ("md", "html"):
+        agenda = sup("render", "agenda", conf, "--format", fmt)
+        assert agenda.code == 0, agenda.stderr
+        text = agenda.stdout.split("Case preparation (Form 2)")[1]
+        assert case_id in text and "Zqxcanary" not in agenda.stdout
+        assert "11. Are other children experiencing abuse or at risk of it?" in text and "A younger sibling, also out of school" in text
+        assert "Bursary application; amina; by 15 December" in text
+        assert "Levies waived for children in need across the ward" in text
+    sw = sup("render", "agenda", conf, "--lang", "sw")
+    assert "11. Je, watoto wengine wananyanyaswa au wako hatarini?" in sw.stdout
+
+
+@pytest.mark.parametrize("answers,field", [
+    ({"situation": {"p10_further_risk": "yes", "p99_unknown": "x"}}, "situation.p99_unknown"),
+    ({"background": {"p02_date_opened": "last week"}}, "background.p02_date_opened"),
+    ({"situation": {"p08_child_view": "Zqxcanary wants to go home."}}, "preparation.situation.p08_child_view"),
+])
+def test_add_case__a_bad_form2_field_is_refused_naming_it_and_nothing_is_written(kenya, answers, field):
+    from conftest import commit_count
+
+    case_id = planned(kenya, CANARY)
+    sup = kenya("sup")
+    conf = new_conference(sup)
+    before = commit_count(kenya.root)
+    refused = sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult", "--preparation-file", "-",
+                  input=json.dumps(answers))
+    assert refused.code == 4 and field in refused.stderr and "Zqxcanary" not in refused.stderr, refused.stderr
+    assert commit_count(kenya.root) == before
+    assert sup("conference", "show", conf, "--json").json()["cases"] == []

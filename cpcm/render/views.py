@@ -1174,10 +1174,35 @@ def _debrief(debrief: Mapping[str, Any], names: Mapping[str, str]) -> dict:
     }
 
 
+def _preparation(answers: Mapping[str, Any] | None, labels: Mapping[str, str]) -> list[dict]:
+    """A nomination's Form 2 answers (conference-preparation) as [{key, label, answer}] in the
+    form's order (`labels`), each answer a text: a list of steps as "step; responsible; timeline"
+    lines. Empty answers are left out."""
+    flat: dict[str, Any] = {}
+    for section, values in (answers or {}).items():
+        if isinstance(values, Mapping):
+            for key, value in values.items():
+                flat[f"{section}.{key}"] = value
+        else:
+            flat[str(section)] = values
+    out = []
+    for key in [*labels, *(k for k in flat if k not in labels)]:
+        value = flat.get(key)
+        if isinstance(value, list):
+            text = "\n".join("; ".join(_text(v) for v in item.values() if _text(v)) if isinstance(item, Mapping) else _text(item)
+                             for item in value)
+        else:
+            text = _text(value)
+        if text:
+            out.append({"key": key, "label": labels.get(key) or key, "answer": text})
+    return out
+
+
 def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str],
                     clients: Iterable[Mapping[str, Any]] = (), zone=None, risks: Mapping[str, str | None] | None = None,
                     workers: Mapping[str, str | None] | None = None, debrief: Mapping[str, Any] | None = None,
-                    facts: Mapping[str, Mapping[str, Any]] | None = None, roles: Mapping[str, Iterable[str]] | None = None) -> dict:
+                    facts: Mapping[str, Mapping[str, Any]] | None = None, roles: Mapping[str, Iterable[str]] | None = None,
+                    preparation_labels: Mapping[str, str] | None = None) -> dict:
     """The plain data the meeting documents are rendered from. Cases appear by ID only: there
     is no field for a child's name at all. `risks`: each case's risk as it stood at the meeting
     (`conferences.meeting_end`); a case not in it shows the risk its nomination recorded.
@@ -1189,7 +1214,9 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
     the agenda's item 3; by case ID, never a name. `facts`: Form 8 Part I for each case you can
     read (service `conferences.form8_facts`: location, sex, age band, care arrangement,
     vulnerabilities, the plan's actions with their status; no name, no birth date); a case not
-    in it has them blank. `roles`: each team member's roles, the chair's title."""
+    in it has them blank. `roles`: each team member's roles, the chair's title.
+    `preparation_labels`: the Form 2 prompts' words by their keys (`background.p01_referral`), for
+    each case's Form 2 answers given with its nomination (`preparation`), in the form's order."""
     clients = list(clients)
     family = [a for a in conference.attendees if is_family(a, clients)]
     minutes = conference.minutes or {}
@@ -1218,6 +1245,7 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "successes": _text(entry.get("successes")) or None, "challenges": _text(entry.get("challenges")) or None,
             "bottlenecks": _text(entry.get("bottlenecks")) or None,
             "facts": dict((facts or {}).get(case_id) or {}) or None,
+            "preparation": _preparation(nomination.get("preparation"), preparation_labels or {}),
         })
     start = conference_rules.start_of(conference, policy)
     day = conference_rules.meeting_day(conference)
