@@ -312,7 +312,14 @@ def test_meeting_documents__the_view_has_no_name_field_for_children():
                       "2026-11-23T09:00:00+03:00", "sup", {"case_id": "CP-0000-0000", "reason": "especially_difficult"})]
     view = document_view(fold("CC-0000-0000", records), policies.load("kenya"), "en", date(2026, 11, 23), {})
     assert set(view["cases"][0]) == {"id", "reason", "presentation", "worker", "opened", "risk", "stage", "summary", "discussion",
-                                     "decisions", "actions", "minuted", "progress"}
+                                     "decisions", "actions", "minuted", "progress", "successes", "challenges", "bottlenecks", "facts",
+                                     "preparation"}
+    # Form 8 Part I's facts (service conferences.form8_facts): no name, no birth date, no contact
+    facts = {"location": {}, "sex": "female", "age_band": "10-14", "lives_with": "relatives", "concerns": [], "concerns_other": None,
+             "categories": [], "plan_actions": []}
+    view = document_view(fold("CC-0000-0000", records), policies.load("kenya"), "en", date(2026, 11, 23), {},
+                         facts={"CP-0000-0000": facts})
+    assert set(view["cases"][0]["facts"]) == set(facts)
 
 
 @pytest.mark.parametrize("kind,count,warned_past", [("internal", 6, False), ("internal", 7, True), ("external", 4, False),

@@ -199,6 +199,7 @@ def register(app: typer.Typer) -> None:
         case: str = typer.Argument(..., help="Case ID."),
         reason: Optional[str] = typer.Option(None, "--reason", help="service_options_exhausted, unresolved_protection_concern, especially_difficult or reintegration_decision (taking a caseworker's nomination in: its reason unless given).", show_default=False),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="A short written presentation (case ID only, no names).", show_default=False),
+        preparation_file: Optional[str] = typer.Option(None, "--preparation-file", help="The presenter's answers to the SOP's Form 2 (26 prompts), a YAML file (- for standard input) whose keys are the conference-preparation form's (cpcm form blank conference-preparation); case ID only, no names.", show_default=False),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Nominate a case for the conference (once); prints the SOP's presentation prompts (Forms 1 and 2).
@@ -208,14 +209,24 @@ def register(app: typer.Typer) -> None:
         again (the reason and presentation then default to the nomination's).
 
         Example: cpcm conference add-case CC-4F7K-9X2N CP-7H3D-2K95 --reason unresolved_protection_concern
+        Example: cpcm conference add-case CC-4F7K-9X2N CP-7H3D-2K95 --reason especially_difficult --preparation-file form2.yaml
         """
         from cpcm import service
+        from cpcm.cli.common import read_yaml_input
+        from cpcm.errors import UsageError
         from cpcm.service import conferences
 
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
         case_id = service.parse_case_id(case)
-        result = conferences.add_case(ctx, conference_id, case_id, reason.strip().lower() if reason else None, presentation)
+        preparation = None
+        if preparation_file is not None:
+            preparation = read_yaml_input(preparation_file, "--preparation-file")
+            if not isinstance(preparation, dict) or not preparation:
+                raise UsageError("--preparation-file: the Form 2 answers are a YAML mapping (prompt: answer)",
+                                 "cpcm form blank conference-preparation prints one to fill in.")
+        result = conferences.add_case(ctx, conference_id, case_id, reason.strip().lower() if reason else None, presentation,
+                                      preparation)
         report_written(result, json_out, f"{case_id} nominated for {conference_id}: waiting for the chair or a supervisor to take it in"
                        if result.extra["proposed"] else f"{case_id} nominated for {conference_id} ({result.extra['cases']} case(s))")
         if not json_out:

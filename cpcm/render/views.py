@@ -1174,9 +1174,35 @@ def _debrief(debrief: Mapping[str, Any], names: Mapping[str, str]) -> dict:
     }
 
 
+def _preparation(answers: Mapping[str, Any] | None, labels: Mapping[str, str]) -> list[dict]:
+    """A nomination's Form 2 answers (conference-preparation) as [{key, label, answer}] in the
+    form's order (`labels`), each answer a text: a list of steps as "step; responsible; timeline"
+    lines. Empty answers are left out."""
+    flat: dict[str, Any] = {}
+    for section, values in (answers or {}).items():
+        if isinstance(values, Mapping):
+            for key, value in values.items():
+                flat[f"{section}.{key}"] = value
+        else:
+            flat[str(section)] = values
+    out = []
+    for key in [*labels, *(k for k in flat if k not in labels)]:
+        value = flat.get(key)
+        if isinstance(value, list):
+            text = "\n".join("; ".join(_text(v) for v in item.values() if _text(v)) if isinstance(item, Mapping) else _text(item)
+                             for item in value)
+        else:
+            text = _text(value)
+        if text:
+            out.append({"key": key, "label": labels.get(key) or key, "answer": text})
+    return out
+
+
 def conference_view(conference: conference_rules.Conference, policy, lang: str, today: date, names: Mapping[str, str],
                     clients: Iterable[Mapping[str, Any]] = (), zone=None, risks: Mapping[str, str | None] | None = None,
-                    workers: Mapping[str, str | None] | None = None, debrief: Mapping[str, Any] | None = None) -> dict:
+                    workers: Mapping[str, str | None] | None = None, debrief: Mapping[str, Any] | None = None,
+                    facts: Mapping[str, Mapping[str, Any]] | None = None, roles: Mapping[str, Iterable[str]] | None = None,
+                    preparation_labels: Mapping[str, str] | None = None) -> dict:
     """The plain data the meeting documents are rendered from. Cases appear by ID only: there
     is no field for a child's name at all. `risks`: each case's risk as it stood at the meeting
     (`conferences.meeting_end`); a case not in it shows the risk its nomination recorded.
@@ -1185,7 +1211,12 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
     a child or family member present (recorded with `role: family`, or whose name or phone is
     one registered for a case: `clients`, see `is_family`) is counted, never named. `debrief`: the
     previous conference's action points with their status now (service `conferences.debrief`), for
-    the agenda's item 3; by case ID, never a name."""
+    the agenda's item 3; by case ID, never a name. `facts`: Form 8 Part I for each case you can
+    read (service `conferences.form8_facts`: location, sex, age band, care arrangement,
+    vulnerabilities, the plan's actions with their status; no name, no birth date); a case not
+    in it has them blank. `roles`: each team member's roles, the chair's title.
+    `preparation_labels`: the Form 2 prompts' words by their keys (`background.p01_referral`), for
+    each case's Form 2 answers given with its nomination (`preparation`), in the form's order."""
     clients = list(clients)
     family = [a for a in conference.attendees if is_family(a, clients)]
     minutes = conference.minutes or {}
@@ -1210,6 +1241,11 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             # Form 8 Part I, "progress and actions to date": what the caseworker presented, and the
             # minutes' summary of the case (both checked for names when written)
             "progress": [t for t in (_text(nomination.get("presentation")), _text(entry.get("summary"))) if t],
+            # Form 8: Part I's successes and challenges to date, Part II's bottlenecks (the minutes' optional fields)
+            "successes": _text(entry.get("successes")) or None, "challenges": _text(entry.get("challenges")) or None,
+            "bottlenecks": _text(entry.get("bottlenecks")) or None,
+            "facts": dict((facts or {}).get(case_id) or {}) or None,
+            "preparation": _preparation(nomination.get("preparation"), preparation_labels or {}),
         })
     start = conference_rules.start_of(conference, policy)
     day = conference_rules.meeting_day(conference)
@@ -1232,6 +1268,9 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
         "conference": {
             "id": conference.id, "kind": conference.kind, "date": day.isoformat(), "start": start.strftime("%H:%M"),
             "venue": conference.venue or None, "chair": _person(conference.chair, names), "status": conference.status,
+            # the chair's title (Forms 7 and 8): the team member's role, the highest held
+            "chair_role": next((r for r in ("manager", "supervisor", "caseworker") if r in (roles or {}).get(conference.chair or "", ())),
+                               None),
             "co_chair": dict(conference.co_chair) if conference.co_chair else None,
             "external_chair": dict(conference.external_chair) if conference.external_chair else None,
             "virtual": virtual,

@@ -590,7 +590,8 @@ def reasons_of(policy) -> tuple[str, ...]:
 
 
 @context.writes
-def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presentation: str | None = None) -> Written:
+def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presentation: str | None = None,
+             preparation: Mapping[str, Any] | None = None) -> Written:
     """Nominate a case (SOP §5.4: service options exhausted, an unresolved protection concern,
     or an especially difficult case; §5.5: a child about to be reintegrated or recently
     reintegrated, a reintegration decision); warns past the SOP's case limit. A case is
@@ -599,12 +600,14 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     A worker who does not read the conference (a caseworker none of whose cases is in it yet)
     nominates a case of their own (Form 3 item 1): the nomination waits, encrypted to the
     conference's readers (`_propose`), until the chair or a supervisor or manager takes it into
-    the final set (item 2) with `add-case` again (`reason` and `presentation` then default to the
-    nomination's); that makes the case's worker a reader of the conference, re-encrypting it in
-    the same commit."""
+    the final set (item 2) with `add-case` again (`reason`, `presentation` and `preparation` then
+    default to the nomination's); that makes the case's worker a reader of the conference,
+    re-encrypting it in the same commit. `preparation`: the presenter's answers to the SOP's Form 2
+    (cpcm/forms/conference-preparation.yaml), validated by that form and checked for names as
+    the presentation is; kept in the nomination, encrypted like every conference record."""
     _check_exists(ctx, conference_id)
     if ctx.need_worker().id not in ctx.store.recipients(conference_id, CONFERENCES):
-        return _propose(ctx, conference_id, case_id, reason, presentation)
+        return _propose(ctx, conference_id, case_id, reason, presentation, preparation)
     conference = _open(ctx, conference_id, "add-case")
     proposal = next((p for p in conference.proposals if p["case_id"] == case_id), None)
     if proposal is not None:  # taking a caseworker's nomination into the final set (Form 3 item 2)
@@ -612,14 +615,17 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
         reason = reason or proposal.get("reason")
         if presentation is None:
             presentation = proposal.get("presentation")
+        if preparation is None:
+            preparation = proposal.get("preparation")
     presentation = _checked_nomination(ctx, conference_id, reason, presentation)
+    preparation = _checked_preparation(ctx, case_id, preparation)
     case = context.load_case(ctx, case_id)
     if case_id in conference.case_ids:
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
                       f"A case is nominated once (see cpcm conference show {conference_id}); its discussion goes in the minutes.",
                       rule="conference-case-nominated")
-    if presentation:  # members read every presentation: none names a child or caregiver of any case of the conference
-        _refuse_names(ctx, {"presentation": presentation}, [*conference.case_ids, case_id], f"the nomination of {case_id}")
+    if presentation or preparation:  # members read every presentation: none names a child or caregiver of any case of it
+        _refuse_names(ctx, _nomination_texts(presentation, preparation), [*conference.case_ids, case_id], f"the nomination of {case_id}")
     if conference.venue:  # the venue, set before the case joined, goes on the agenda and the minutes with it
         _refuse_names(ctx, {"venue": conference.venue}, [case_id], f"the venue of {conference_id}",
                       f"give the meeting another venue first (cpcm conference update {conference_id} --venue ...)")
@@ -635,6 +641,11 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
         naming = [c for c, text in earlier.items() if rules.names_found({"presentation": text}, joining)]
         _refuse_names(ctx, {f"presentation of {c}": earlier[c] for c in naming}, [case_id], f"a presentation of {conference_id}",
                       _replace_hint(conference_id, naming) + f", then nominate {case_id} again", again="", patterns=joining)
+    prepared = {f"preparation of {c['case_id']}": dict(c["preparation"]) for c in conference.cases if c.get("preparation")}
+    if prepared:  # so do the Form 2 answers given before it joined (they cannot be replaced yet: the case cannot join)
+        _refuse_names(ctx, prepared, [case_id], f"a Form 2 preparation of {conference_id}",
+                      f"a Form 2 preparation cannot be replaced yet: discuss {case_id} at another conference, or plan this one "
+                      "again without that case", again="")
     if conference.minutes:  # minutes recorded before the case joined: recorded again, a later version replaces them
         _refuse_names(ctx, {"minutes": conference.minutes}, [case_id], f"the minutes of {conference_id}",
                       f"record the minutes again without the names first (cpcm conference minutes {conference_id} ...)")
@@ -652,7 +663,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
                         + f"; the agenda is refused until it has one (cpcm render agenda {conference_id})")
     body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
             "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage,
-            "proposal": proposal["record_id"] if proposal is not None else None}
+            "proposal": proposal["record_id"] if proposal is not None else None, **({"preparation": preparation} if preparation else {})}
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
     readers = _readers(ctx, conference.chair, [*conference.case_ids, case_id])
     _write(ctx, conference, "add-case", record, f"conference add-case {conference_id} {case_id}", readers)
@@ -664,6 +675,23 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
                               *_plan_reopened(ctx, conference, after)),
                              {"case_id": case_id, "cases": count, "prompts": list(PRESENTATION_PROMPTS), "proposed": False,
                               **({"proposal": proposal["record_id"]} if proposal is not None else {})})
+
+
+def _checked_preparation(ctx, case_id: str, preparation: Mapping[str, Any] | None) -> dict | None:
+    """The Form 2 answers of a nomination as the conference-preparation form validates them
+    (InvalidInput naming each bad field, e.g. `situation.p10_further_risk`); None when none given."""
+    if preparation is None:
+        return None
+    if not isinstance(preparation, Mapping):
+        raise InvalidInput([FieldError("preparation", "is a YAML mapping of the Form 2 prompts (cpcm form blank conference-preparation)")],
+                           f"the Form 2 preparation of {case_id}")
+    body = context.validate_form(ctx, "conference-preparation", preparation, f"the Form 2 preparation of {case_id}")
+    return body or None
+
+
+def _nomination_texts(presentation: str | None, preparation: Mapping[str, Any] | None) -> dict:
+    """A nomination's texts the name check reads: its presentation and its Form 2 answers."""
+    return {k: v for k, v in (("presentation", presentation), ("preparation", preparation)) if v}
 
 
 def _checked_nomination(ctx, conference_id: str, reason: str | None, presentation: str | None) -> str | None:
@@ -702,7 +730,8 @@ def _may_take_in(ctx, conference: rules.Conference, case_id: str) -> None:
                   rule="conference-not-chair")
 
 
-def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presentation: str | None) -> Written:
+def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presentation: str | None,
+             preparation: Mapping[str, Any] | None = None) -> Written:
     """A worker who does not read the conference nominates a case of their own (SOP Form 3
     item 1, §5.4: caseworkers nominate). They cannot read the conference, so the nomination is
     encrypted to its readers as they stand (its `recipients` file: the chair, the workers of its
@@ -723,20 +752,22 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     if _closed_by_names(names):  # the kinds are in the file names
         raise Refused(f"{conference_id} is closed: 'add-case' is not allowed any more", rule="conference-closed")
     presentation = _checked_nomination(ctx, conference_id, reason, presentation)
+    preparation = _checked_preparation(ctx, case_id, preparation)
     message = f"conference add-case {conference_id} {case_id}"
     if any(c.message.strip() == message for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"])):
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
                       "A case is nominated once; the chair or a supervisor takes it into the final set of cases "
                       f"(cpcm conference add-case {conference_id} {case_id}), after which you read the conference.",
                       rule="conference-case-nominated")
-    if presentation:  # against the names of the cases you read (this case's): the one taking it in checks every case's
-        _refuse_names(ctx, {"presentation": presentation}, [case_id], f"the nomination of {case_id}")
+    if presentation or preparation:  # against the names of the cases you read (this case's): the one taking it in checks every case's
+        _refuse_names(ctx, _nomination_texts(presentation, preparation), [case_id], f"the nomination of {case_id}")
     warnings = []
     if not case.plan:
         warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3); "
                         "closing the conference makes its actions an interim plan")
     body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
-            "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage, "proposed": True}
+            "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage, "proposed": True,
+            **({"preparation": preparation} if preparation else {})}
     ids = sorted(n.split(".")[0] for n in names)
     record = _record(ctx, "nomination", conference_id, body, after=ids[-1] if ids else "")
     readers = ctx.store.recipients(conference_id, CONFERENCES)
@@ -1009,6 +1040,7 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
     ctx.need_worker()
     presented = {c["case_id"]: c["presentation"] for c in conference.cases if c.get("presentation")}
     texts: dict[str, Any] = {f"presentation of {c}": text for c, text in presented.items()}
+    texts.update({f"preparation of {c['case_id']}": dict(c["preparation"]) for c in conference.cases if c.get("preparation")})
     if conference.venue:
         texts["venue"] = conference.venue
     if conference.virtual:
@@ -1028,7 +1060,9 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
               f"--recording-held-by or --not-recorded-reason TEXT{why}"] if any(h.startswith("virtual") for h in hits) else []) + \
             ([f"replace the minutes with minutes without it: cpcm conference update {conference.id} --minutes FILE --reason TEXT"
               if conference.closed_at else f"record the minutes again without it: cpcm conference minutes {conference.id} --from-file F"]
-             if any(h.startswith("minutes") for h in hits) else [])
+             if any(h.startswith("minutes") for h in hits) else []) + \
+            (["a Form 2 preparation cannot be replaced yet: ask a supervisor, who reads every case, to say which case it names"]
+             if any(h.startswith("preparation") for h in hits) else [])
         raise Refused(f"{conference.id}: a meeting document holds client names: {', '.join(hits)}; {verb} refused, nothing was written",
                       "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): " + "; ".join(remedies)
                       + ", then run it again.", rule="conference-no-names")
@@ -1421,6 +1455,58 @@ def _at_meeting(ctx, conference: rules.Conference, case_ids: Iterable[str]) -> d
             for case_id in case_ids}
 
 
+def _preparation_labels(ctx, lang: str) -> dict[str, str]:
+    """The Form 2 prompts' words in `lang` by their keys, in the form's order."""
+    from cpcm.store import forms
+
+    form = forms.load("conference-preparation", ctx.root)
+    return {f.key: f.text(f.label, lang) for f in form.fields} if form else {}
+
+
+def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang: str,
+                patterns: Mapping[str, list]) -> tuple[dict[str, dict], list[str]]:
+    """Part I of the Kenya SOP's Form 8 for each of `case_ids` (cases you can read), as the case
+    stood at the meeting (`rules.meeting_end`), with no name and no birth date: where the case
+    is (the registration's `location`, as updated: `location`), its sex, age band and who the
+    child lives with (`placements.lives_with_now`), its primary vulnerabilities (the
+    registration's concerns, and the national case categories where the form has them, by their
+    words in `lang`), and the plan's actions with their status (`plan_actions.to_date`).
+    A location that holds a name registered for a case of the conference is left out (a warning
+    says so, naming the case, never the name)."""
+    from cpcm.reports.common import age_band
+    from cpcm.store import forms
+    from cpcm.workflow import placements
+
+    end = rules.meeting_end(conference, ctx.zone)
+    day = rules.meeting_day(conference)
+    categories = {str(value): str(text.get(lang) or text.get("en") or value)
+                  for value, text in (forms.choice_labels("registration-kenya", ctx.root).get("case_category") or {}).items()
+                  if isinstance(text, Mapping)}
+    facts, warnings = {}, []
+    for case_id in case_ids:
+        records = [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end]
+        case = fold_case(case_id, records)
+        registration = case.registration or {}
+        location = (case.location or "").strip() or None
+        other = str(registration.get("concerns_other") or "").strip() or None
+        for field, text in (("location", location), ("concerns_other", other)):
+            if text and rules.names_found({field: text}, patterns):
+                warnings.append(f"the {field} of {case_id} holds a name registered for a case of {conference.id}: the report leaves "
+                                f"it out (correct it: cpcm update {case_id} --set {field}=TEXT --reason TEXT)")
+                location, other = (None, other) if field == "location" else (location, None)
+        facts[case_id] = {
+            "location": rules.location_parts(location),
+            "sex": case.child.get("sex"),
+            "age_band": age_band(case.age_on(day)),
+            "lives_with": placements.lives_with_now(case)["value"],
+            "concerns": [str(c) for c in registration.get("concerns") or []],
+            "concerns_other": other,
+            "categories": [categories.get(str(c), str(c)) for c in registration.get("case_categories") or []],
+            "plan_actions": plan_actions.to_date(effective(records), case.plan, ctx.policy),
+        }
+    return facts, warnings
+
+
 def presenters(ctx, conference: rules.Conference) -> dict[str, str | None]:
     """Case id -> the worker who presents it, for each case of the conference you can read: its
     worker at the meeting (`_at_meeting`; a case handed over since its nomination, say when its
@@ -1454,8 +1540,9 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
                       f"{conference_id} --case {case} --presentation TEXT --reason TEXT, then render the agenda again.",
                       rule="conference-written-presentation")
     families = _families(ctx, conference.case_ids)
+    patterns = _name_patterns(ctx, conference.case_ids, families)
     if template != "form-5":  # the agreement to sign prints no presentation
-        unchecked = _check_documents(ctx, conference, f"rendering the {template} is", _name_patterns(ctx, conference.case_ids, families))
+        unchecked = _check_documents(ctx, conference, f"rendering the {template} is", patterns)
         if warnings is not None:
             warnings += unchecked
     if template in ("minutes", "conference-report") and warnings is not None:
@@ -1471,8 +1558,14 @@ def document(ctx, template: str, conference_id: str, lang: str, fmt: str, destin
     risks = {case_id: case.risk for case_id, case in at_meeting.items()}
     presenting = {case_id: case.worker for case_id, case in at_meeting.items()}
     told = _debrief_checked(ctx, conference, families) if template == "agenda" else None
+    facts = None
+    if template == "conference-report":  # Form 8 Part I: each case you read as it stood at the meeting, no name
+        facts, left_out = form8_facts(ctx, conference, families, lang, patterns)
+        if warnings is not None:
+            warnings += left_out
     view = views.conference_view(conference, ctx.policy, lang, ctx.now.date(), {w.id: w.name for w in ctx.team.workers},
-                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenting, debrief=told)
+                                 clients=clients, zone=ctx.zone, risks=risks, workers=presenting, debrief=told, facts=facts,
+                                 roles={w.id: list(w.roles) for w in ctx.team.workers}, preparation_labels=_preparation_labels(ctx, lang))
     if template == "form-5":  # the agreement to sign: the meeting's professionals, with the date each signed where they have
         family = [a for a in conference.attendees if views.is_family(a, clients)]
         rows = rules.form5_rows(conference, _register(ctx), family)

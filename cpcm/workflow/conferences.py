@@ -370,6 +370,23 @@ def minutes_conflict_due(conference: Conference, policy: Policy, tz=None) -> lis
 
 
 # -- the SOP's checks -----------------------------------------------------------------------------
+def location_parts(text: str | None) -> dict[str, str | None]:
+    """The Kenya SOP Form 8's "location of case (district, ward, village)" from the registration's
+    one `location` text, which the form asks for as "village, ward, sub-county": its parts
+    between commas in that order, the last of three or more the district (sub-county), the one
+    before it the ward, the rest the village; one part is the village, two the village and the
+    ward. A part not written stays None; `as_written` keeps the text itself."""
+    parts = [p.strip() for p in str(text or "").split(",") if p.strip()]
+    village = ward = district = None
+    if len(parts) >= 3:
+        village, ward, district = ", ".join(parts[:-2]), parts[-2], parts[-1]
+    elif len(parts) == 2:
+        village, ward = parts
+    elif parts:
+        village = parts[0]
+    return {"district": district, "ward": ward, "village": village, "as_written": ", ".join(parts) or None}
+
+
 def meeting_day(conference: Conference | Mapping[str, Any]) -> date:
     text = conference.date if isinstance(conference, Conference) else conference["date"]
     return date.fromisoformat(str(text)[:10])

@@ -323,6 +323,23 @@ def open_actions(plan: Mapping[str, Any] | None, policy: Policy) -> list[Mapping
             if is_open(action_status(plan, a["id"]))]
 
 
+def to_date(records: Iterable[Record], plan: Mapping[str, Any] | None, policy: Policy) -> list[dict[str, Any]]:
+    """Every action of the plan version in force, in the plan's order, with its status as the
+    case's reviews and follow-ups left it (the status `open_actions` reads; None: none given
+    yet): [{id, what, by, status}]. `records`: the case's records (the version's own text is in
+    its record). The Kenya SOP Form 8's "progress and actions to date"."""
+    current = in_force(plan, policy)
+    if not current:
+        return []
+    body = next((r.body for r in records if r.id == current.get("record_id")), None) or {}
+    texts = [a for a in body.get("actions") or [] if isinstance(a, Mapping)]
+    out = []
+    for index, action in enumerate(current.get("actions") or []):
+        what = str(texts[index].get("what") or "").strip() if index < len(texts) else ""
+        out.append({"id": action["id"], "what": what, "by": action.get("by"), "status": action_status(plan, action["id"])})
+    return out
+
+
 def parse_action(value: Any) -> str | None:
     """An action ID as typed: 'A2', 'a2', or a bare 2 (read as A2); None when it is none of these."""
     text = str(value).strip().upper()
