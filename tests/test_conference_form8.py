@@ -101,6 +101,25 @@ def test_render__minutes_without_the_form8_fields_still_render_with_blanks(kenya
     assert "**Successes to date:** not recorded" in report.stdout and "Zqxcanary" not in report.stdout
 
 
+def test_render__a_plan_action_naming_the_child_is_given_by_its_id_date_and_status_only(kenya):
+    """The plan's own words may name the child: the report gives that action's ID, date and status,
+    and a warning names the case and the action, never the name."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina, child={"name": CANARY, "sex": "female", "date_of_birth": "2014-04-01", "disability": "no"})
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert amina("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    doc = plan_doc()
+    doc["actions"][0]["what"] = f"Take {CANARY.split()[0]} to the bursary office"
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(doc)).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    conf = held(kenya, [case_id], minutes_doc([case_id]))
+    for fmt in ("md", "html"):
+        report = kenya("sup", LATER)("render", "conference-report", conf, "--format", fmt)
+        assert report.code == 0, report.stderr
+        assert "Zqxcanary" not in report.stdout + report.stderr and "A2 Go to school" in report.stdout
+        assert f"plan action A1 of {case_id} holds a name" in report.stderr, report.stderr
+
+
 @pytest.mark.parametrize("field", ["bottlenecks", "successes", "challenges"])
 def test_minutes__a_name_in_a_form8_field_is_refused_naming_the_field_and_nothing_is_written(kenya, field):
     case_id = planned(kenya, CANARY)

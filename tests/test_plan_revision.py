@@ -835,6 +835,8 @@ def test_withdraw__a_waiting_version_a_supervisor_corrected_is_still_its_authors
         service.approve(sup, case_id, "plan")
     assert theirs.value.rule == "self-approval" and "you are the one who corrected it" in theirs.value.message
     assert f"amina writes the next version from this one (cpcm plan {case_id} --from-current" in theirs.value.hint
+    [item] = [i for i in service.due(sup, worker="all") if i.case_id == case_id and i.code == "plan-approval"]
+    assert "asked for by amina" in item.why and item.requested_by == "amina" and set(item.barred) == {"amina", "sup"}
     with pytest.raises(Refused) as not_sups:
         service.plan_withdraw(sup, case_id, "not mine to take back")
     assert not_sups.value.rule == "withdraw-own-only" and "(amina)" in not_sups.value.message

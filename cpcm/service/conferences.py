@@ -1471,8 +1471,8 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
     child lives with (`placements.lives_with_now`), its primary vulnerabilities (the
     registration's concerns, and the national case categories where the form has them, by their
     words in `lang`), and the plan's actions with their status (`plan_actions.to_date`).
-    A location that holds a name registered for a case of the conference is left out (a warning
-    says so, naming the case, never the name)."""
+    A location, another concern or a plan action's text that holds a name registered for a case of
+    the conference is left out (a warning says so, naming the case, never the name)."""
     from cpcm.reports.common import age_band
     from cpcm.store import forms
     from cpcm.workflow import placements
@@ -1494,6 +1494,13 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
                 warnings.append(f"the {field} of {case_id} holds a name registered for a case of {conference.id}: the report leaves "
                                 f"it out (correct it: cpcm update {case_id} --set {field}=TEXT --reason TEXT)")
                 location, other = (None, other) if field == "location" else (location, None)
+        actions = plan_actions.to_date(effective(records), case.plan, ctx.policy)
+        named = [a["id"] for a in actions if a["what"] and rules.names_found({"what": a["what"]}, patterns)]
+        if named:  # the plan's own words may name the child or a caregiver: the report gives the rest
+            warnings.append(f"plan action {', '.join(named)} of {case_id} holds a name registered for a case of {conference.id}: "
+                            f"the report gives its ID, date and status only (correct it: cpcm correct {case_id} plan --set "
+                            f"actions.{named[0]}.what=TEXT --reason TEXT)")
+            actions = [dict(a, what="") if a["id"] in named else a for a in actions]
         facts[case_id] = {
             "location": rules.location_parts(location),
             "sex": case.child.get("sex"),
@@ -1502,7 +1509,7 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
             "concerns": [str(c) for c in registration.get("concerns") or []],
             "concerns_other": other,
             "categories": [categories.get(str(c), str(c)) for c in registration.get("case_categories") or []],
-            "plan_actions": plan_actions.to_date(effective(records), case.plan, ctx.policy),
+            "plan_actions": actions,
         }
     return facts, warnings
 

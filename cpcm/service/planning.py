@@ -529,7 +529,7 @@ def approved_again(case_id: str, request: Mapping[str, Any]) -> str:
 def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pending: Mapping[str, Any]) -> list[str]:
     """What comes after a decision (`case`: as it was before it; `pending`: the request decided),
     and for whom: the worker who asked is told on their own list only by what the decision starts."""
-    who = pending.get("by") or case.worker
+    who = approvals.asker(pending) or case.worker
     if subject == "mandatory_report":
         if approve:
             return [f"the decision not to report stands, with your approval recorded: cpcm show {case.id} lists it"]

@@ -212,8 +212,18 @@ def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
     request = waiting(policy, subject, case)
     if request is None:
         return frozenset()
-    # the one who asked, and the one who corrected it since (each wrote what would be decided)
-    return barring(policy, subject, case, request.get("by")) | barring(policy, subject, case, request.get("asked_by"))
+    return barred_by(policy, subject, case, request)
+
+
+def barred_by(policy: Policy, subject: str, case: Case, request: Mapping[str, Any]) -> frozenset[str]:
+    """Who may not decide `request` (`barring`) for each of its `writers`."""
+    return frozenset().union(*(barring(policy, subject, case, writer) for writer in writers(request)))
+
+
+def writers(request: Mapping[str, Any]) -> tuple[str, ...]:
+    """Who wrote what a request asks to be decided: the one who asked and, where someone else
+    corrected it since, the one who corrected it (the fold's `asked_by` and `by`)."""
+    return tuple(w for w in dict.fromkeys((asker(request), request.get("by"))) if w)
 
 
 def barring(policy: Policy, subject: str, case: Case, asked_by: str | None) -> frozenset[str]:
@@ -298,7 +308,7 @@ def own_request(subject: str, actor: Worker | None, case: Case) -> bool:
     request = pending(case, subject)
     if actor is None or request is None:
         return False
-    return actor.id in (request.get("by"), request.get("asked_by")) or (subject == "closure" and actor.id == case.worker)
+    return actor.id in writers(request) or (subject == "closure" and actor.id == case.worker)
 
 
 def withdrawal_refusal(policy: Policy, subject: str, actor: Worker | None, case: Case) -> str | None:
@@ -327,7 +337,7 @@ def approved_withdrawable(case: Case, actor: Worker) -> Mapping[str, Any] | None
     request = approved_not_sent(case)
     if request is None:
         return None
-    return request if actor.id in (request.get("by"), case.worker) or oversees(actor) else None
+    return request if actor.id in (asker(request), case.worker) or oversees(actor) else None
 
 
 def deciders(policy: Policy, subject: str, case: Case, workers) -> list[str]:

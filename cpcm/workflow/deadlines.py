@@ -602,7 +602,8 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         request = approvals.waiting(policy, subject, case)  # of an open case; a plan only where the policy needs approval
         if request is None:
             continue
-        asked = f", asked for{' by ' + request['by'] if request.get('by') else ''} on {_t(request['at'], zone).date().isoformat()},"
+        asker = approvals.asker(request)
+        asked = f", asked for{' by ' + asker if asker else ''} on {_t(request['at'], zone).date().isoformat()},"
         if subject == "plan":
             why = f"plan version {request['version']}{asked} waits for a supervisor's decision"
             stopped = transitions.stopped_by_outcome(case)
@@ -618,7 +619,7 @@ def _approvals(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                    f"(cpcm show {case.id} {request['record_id']}: its rationale)")
         rule = approvals.rule_of(subject)
         items.append(Deadline(case.id, approvals.item_code(subject), _APPROVAL_TITLES[subject], limit.after(_t(request["at"], zone)), None,
-                              SUPERVISORS, rule, why, _parts(policy).source(rule), case.risk, requested_by=request.get("by"),
+                              SUPERVISORS, rule, why, _parts(policy).source(rule), case.risk, requested_by=asker,
                               barred=tuple(sorted(approvals.barred(policy, subject, case)))))
     return items
 
@@ -1038,8 +1039,8 @@ def _waiting_on_closure(case: Case, item: Deadline, why: Callable[[str, str], st
     (`requested_by`) and whom the request bars from deciding it (`barred`), so that `due` words the
     ways out for the team it lists for (`closure_wait`)."""
     closure = case.closure or {}
-    asked_by = closure.get("by")
-    barred = tuple(sorted(approvals.barring(policy, "closure", case, asked_by))) if policy is not None else ()
+    asked_by = approvals.asker(closure)
+    barred = tuple(sorted(approvals.barred_by(policy, "closure", case, closure))) if policy is not None else ()
     text = why(item.why, case.id) + _UNTIL_DECIDED + approvals.closure_ways_out(case.id, asked_by)
     return replace(item, why=text, requested_by=asked_by, barred=barred)
 
