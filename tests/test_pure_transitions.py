@@ -55,7 +55,7 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
         "Allowed now: approve closure, approve mandatory-report, approve transfer, assess --type best-interests, assign, assign --cover, "
         "assign --keyworker, "
         "close --withdraw, consent, consent --override, continue, family-assessment, followup, mandatory-report, note, placement, "
-        "preparation, readiness, readiness --form cpara, receive, referral, reject closure, reject mandatory-report, reject transfer, render child-file --given-to, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
+        "preparation, readiness, readiness --form cpara, readiness --form csi, receive, referral, reject closure, reject mandatory-report, reject transfer, render child-file --given-to, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
 
 
 def test_advance__refusal_without_a_case_id():

@@ -453,6 +453,12 @@ def print_case(data: dict, zone=None) -> None:
         from cpcm.service.reintegration import graduation_line
 
         rows.append(("graduation (latest)", graduation_line(data["graduation"])))
+    if data.get("csi"):
+        from cpcm.service.csi import change_words, line
+
+        rows.append(("child status index (latest)", line(data["csi"])))
+        if data["csi"].get("changes") is not None:
+            rows.append(("CSI change since previous", change_words(data["csi"]["changes"])))
     if data.get("placement"):
         from cpcm.service.placements import words as placement_words
 

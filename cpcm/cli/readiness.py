@@ -20,19 +20,24 @@ def register(app: typer.Typer) -> None:
                                                                 "independent living or a child-headed household (DCS Form 8A); "
                                                                 "cpara for household graduation in an OVC programme (kenya "
                                                                 "profile: CPARA version 2, 9 benchmarks); "
+                                                                "csi for the Child Status Index (kenya profile: 13 items "
+                                                                "rated 1-4); "
                                                                 "default the profile's (Form 7A).", show_default=False),
         from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Record the reintegration readiness benchmarks (Form 7A); prints the score per domain and
         whether the closure rule is met. With --form cpara: the household graduation benchmarks
-        (CPARA), printed as the benchmarks achieved of 9 and the band. It changes no stage and
-        restarts no clock.
+        (CPARA), printed as the benchmarks achieved of 9 and the band. With --form csi: the Child
+        Status Index, 13 items each rated 1 (very bad) to 4 (good), printed with the items that need
+        attention (rated 1 or 2) and the change since the previous CSI; no total is made of the
+        ratings. It changes no stage and restarts no clock.
 
         Example: cpcm form blank readiness > form7a.yaml; cpcm readiness CP-4F7K-9X2N --from-file form7a.yaml
         Example: cpcm readiness CP-4F7K-9X2N --occasion review   (on a terminal: asks domain by domain)
         Example: cpcm form blank readiness-8a > form8a.yaml; cpcm readiness CP-4F7K-9X2N --form readiness-8a --from-file form8a.yaml
         Example: cpcm form blank cpara > cpara.yaml; cpcm readiness CP-4F7K-9X2N --form cpara --from-file cpara.yaml
+        Example: cpcm form blank csi > csi.yaml; cpcm readiness CP-4F7K-9X2N --form csi --from-file csi.yaml
         """
         from cpcm import service
         from cpcm.service import reintegration
@@ -53,12 +58,14 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
             text.check_data(data, "the input", controls=True)
         result = reintegration.readiness(ctx, case_id, data, parse_at(at), form=name)
-        if not json_out and "graduation" in result.extra:
+        if not json_out and "csi" in result.extra:
+            print_csi(result.extra["csi"])
+        elif not json_out and "graduation" in result.extra:
             _print_graduation(result.extra["graduation"])
         elif not json_out:
             _print_score(result.extra["readiness"])
-        report_written(result, json_out, f"{'household graduation' if 'graduation' in result.extra else 'readiness'} "
-                                         f"recorded for {case_id}")
+        what = "Child Status Index" if "csi" in result.extra else "household graduation" if "graduation" in result.extra else "readiness"
+        report_written(result, json_out, f"{what} recorded for {case_id}")
 
 
 def _print_score(ready: dict) -> None:
@@ -79,6 +86,19 @@ def _print_graduation(scored: dict) -> None:
                       f"{scored['band_label']}")
 
 
+def print_csi(summary: dict) -> None:
+    """The ratings of a Child Status Index, item by item, with the change since the previous CSI
+    (up, down, same) and the items that need attention (rated 1 or 2): no total (the form has none)."""
+    changes = {c["key"]: c for c in summary.get("changes") or ()}
+    attention = {r["key"] for r in summary.get("needs_attention") or ()}
+    rows = [[r["code"], r["label"], "-" if r["rating"] is None else f"{r['rating']} {r['rating_label']}",
+             (changes.get(r["key"]) or {}).get("change") or "", "needs attention" if r["key"] in attention else ""]
+            for r in summary["ratings"]]
+    since = f", change since {str(summary['previous']['at'])[:10]}" if summary.get("previous") else ""
+    print_table(["code", "item", "rating", "change", ""], rows,
+                title=f"Child Status Index {str(summary.get('date') or summary['at'])[:10]}{since}")
+
+
 def _guided(ctx, data: dict, name: str) -> dict:
     """Domain by domain on a terminal: review it now or leave it; each item yes, no or na; a stop
     answer says at once what it means; the domain's score against its pass mark after each; then
@@ -94,6 +114,8 @@ def _guided(ctx, data: dict, name: str) -> dict:
 
     lang = ctx.config.language or "en"
     form = forms.load(name, ctx.root)
+    if form.kind == "csi":  # the Child Status Index: each item's rating in the form's order, then the grids
+        return fill(form, dict(data), ctx.now.date(), [w.id for w in ctx.team.active], lang)
     table = reintegration.scoring(ctx, name)
     if rules.counts_benchmarks(table):  # the CPARA: its questions in the form's order, a gate answered no skipping its own
         return fill(replace(form, fields=tuple(f for f in form.fields if f.key != "version")), dict(data), ctx.now.date(),

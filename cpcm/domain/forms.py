@@ -110,7 +110,7 @@ def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
 
 # the keys a form definition is read by (docs/case-format.md): anything else is a typo, read by nothing
 DEFINITION_KEYS = ("form", "kind", "schema", "title", "source", "extends", "insert_after", "fields", "lists", "labels",
-                   "choice_labels", "rules", "codes", "paper", "scoring")
+                   "choice_labels", "rules", "codes", "paper", "scoring", "ratings")
 FIELD_KEYS = ("key", "type", "label", "help", "required", "list", "choices", "min", "max", "not_future", "max_years_ago", "max_length",
               "item", "min_items", "decided", "policy_list")
 # the policy lists a choices field may take its choices from (`policy_list:`), filled in by `with_policy_lists`

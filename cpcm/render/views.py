@@ -999,6 +999,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
                         for a in e.get("answers") or [] if _shown(e["kind"], a)],
             # a household graduation record (the CPARA) scored: the benchmarks achieved, the band, those not achieved
             "graduation": _graduation(e.get("graduation")),
+            # a Child Status Index: its ratings, those rated 1 or 2 (needs attention), the change since the one before
+            "csi": e.get("csi"),
         })
     registration = case.registration or {}
     lives = placements.lives_now(case)  # where the child lives now: the latest placement's, since the registration

@@ -57,12 +57,16 @@ def _day(period: Period, when: str | None) -> str:
 
 def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: Policy, start: date, end: date,
               now: datetime, status: str = "open", worker: str | None = None,
-              graduated: Mapping[str, Mapping] | None = None, bands: Iterable[Mapping] = ()) -> dict:
+              graduated: Mapping[str, Mapping] | None = None, bands: Iterable[Mapping] = (),
+              csi_table: Mapping | None = None, rated: Mapping[str, Mapping] | None = None) -> dict:
     """The readiness of the cases `chosen` from `cases`: `assessed` holds, by case ID, the latest
     readiness record of each made from `start` to `end` (a case without one there is not assessed).
     `bands`: the bands of the household graduation form the profile offers (the CPARA's; none:
     no such count); `graduated` holds, by case ID, the latest household graduation record of each
-    made in the period, scored by its form (`workflow/readiness.py` `graduation`, as JSON)."""
+    made in the period, scored by its form (`workflow/readiness.py` `graduation`, as JSON).
+    `csi_table`: the `ratings` of the Child Status Index the profile offers (none: no such
+    count); `rated` holds, by case ID, the body of the latest CSI record of each made in the
+    period: the children counted by rating, item by item (`workflow/csi.py` `counts`, no total)."""
     period = Period.of(start, end, now.tzinfo)
     counted = chosen(cases, status, worker)
     rows, missing = [], []
@@ -128,6 +132,12 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
         view["graduation"] = {"assessed": len(households), "not_assessed": len(counted) - len(households),
                               "by_band": [{"band": str(b["key"]), "label": _label(b), "households": tally[str(b["key"])],
                                            "from": b["from"], "to": b["to"]} for b in bands]}
+    if csi_table:
+        from cpcm.workflow import csi as csi_rules
+
+        latest_csi = {c.id: (rated or {})[c.id] for c in counted if c.id in (rated or {})}
+        view["csi"] = {"assessed": len(latest_csi), "not_assessed": len(counted) - len(latest_csi),
+                       "scale": csi_rules.scale_labels(csi_table), "items": csi_rules.counts(csi_table, latest_csi)}
     whose = f"{_words(status)} cases" if status != "all" else "cases"
     if worker:
         whose += f" of {worker}"
@@ -173,6 +183,15 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
              for b in grad["by_band"]] + [["total", "", grad["assessed"]], ["no household graduation record in the period", "",
                                                                              grad["not_assessed"]]],
             note="Counted by case: each child's case with its own record (brothers and sisters of one household each count)."))
+    if csi_table:
+        child_status = view["csi"]
+        view["tables"].append(table(
+            "csi_by_rating", f"Child Status Index: children by rating of each item in their latest CSI in the period "
+                             f"({child_status['assessed']} assessed, {child_status['not_assessed']} with none)",
+            ["code", "item", *[f"{s['value']} {s['label'].lower()}" for s in child_status["scale"]], "not rated"],
+            [[i["code"], i["label"], *[i["by_rating"][s["value"]] for s in child_status["scale"]], i["not_rated"]]
+             for i in child_status["items"]],
+            note="Counted by case: each child's latest Child Status Index in the period. The form has no total: none is made."))
     view["charts"] = [
         chart("result", "Assessed children: ready for closure or not",
               [{"label": "ready", "value": ready, "text": str(ready)},

@@ -808,6 +808,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records)))  # the corrected ones too
     data["readiness"] = details["readiness"]
     data["graduation"] = details["graduation"]  # household graduation (the CPARA): score, band, benchmarks not achieved
+    data["csi"] = details["csi"]  # the Child Status Index: the latest ratings, needs attention, change since the previous
     if data["readiness"] and ctx.policy.get("closure_readiness", "required", False):  # where closure waits for one
         reunified = path_rules.reunified_at(folded)
         if readiness_rules.made_before(data["readiness"]["at"], reunified):  # made before the child went home: not this
@@ -1187,7 +1188,7 @@ def _form_name(ctx: Context, record: Record) -> str | None:
 
         return form_of(ctx, record) or form_for(ctx, record.kind)
     if record.kind in ("plan", "consent", "followup", "review", "closure", "sign_off", "placement", "tracing",
-                       "family_assessment", "preparation", "mandatory_report"):
+                       "family_assessment", "preparation", "mandatory_report", "csi"):
         return form_for(ctx, record.kind)
     return None
 
@@ -1247,7 +1248,7 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
         what = str(b.get("subject"))
     elif kind == "withdrawal":  # of a plan version, a closure request or a transfer request
         what = str(b.get("subject") or "plan")
-    elif kind in ("readiness", "graduation"):
+    elif kind in ("readiness", "graduation", "csi"):
         what = str(b.get("occasion") or "").replace("_", " ")
     elif kind == "referral":
         what = f"{refs.get(record.id, 'R?')} to {b.get('service')}"
@@ -1370,6 +1371,18 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
             view["graduation"] = readiness_rules.graduation(forms_store.scoring(name, ctx.root) or {}, body).to_json(lang)
         except ValueError:  # another version than the form's, or a form without the scoring
             pass
+    if record.kind == "csi":  # the Child Status Index: its ratings, those that need attention, the change since the one before
+        from cpcm.service import csi
+
+        table = csi.table(ctx, name)
+        if table is not None:
+            from cpcm.workflow import csi as csi_rules
+
+            rows = csi_rules.rated(table, body, lang)
+            before = csi.latest_records(ctx, [r for r in effective(records) if (r.at, r.id) < (record.at, record.id)], 1)
+            view["csi"] = {"ratings": rows, "needs_attention": csi_rules.needs_attention(table, rows),
+                           "changes": csi_rules.changes(csi_rules.rated(table, before[0].body, lang), rows) if before else None,
+                           "previous": before[0].id if before else None}
     if record.kind == "referral":
         view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == record.id), None)
     elif record.kind == "referral_update":  # the referral by its reference (R1), as every command names it

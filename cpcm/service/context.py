@@ -790,8 +790,9 @@ def _readiness(ctx: Context, record: Record) -> dict | None:
 def case_content(ctx: Context, case_id: str, records: list[Record] | None = None) -> dict:
     """What a case holds beyond the fold: the latest plan's content, each assessment and what a
     reassessment changed since the previous one of its type, the needs of the latest
-    comprehensive assessment, the latest readiness record scored (Form 7A) and the latest household
-    graduation record scored (the CPARA: its benchmarks achieved and band). `records`: the
+    comprehensive assessment, the latest readiness record scored (Form 7A), the latest household
+    graduation record scored (the CPARA: its benchmarks achieved and band) and the latest Child
+    Status Index (its ratings, the items that need attention, the change since the previous one). `records`: the
     records in force (`effective`), in their order: a correction in the place of what it corrected,
     as the fold applies them (so `show` lists the assessments as it lists the consents and reviews,
     and the latest of a type is the one `assessment@TYPE` finds); read so when not given."""
@@ -817,8 +818,12 @@ def case_content(ctx: Context, case_id: str, records: list[Record] | None = None
     latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
     graduation = (reintegration.latest_graduation(ctx, records)
                   if any(r.kind == reintegration.GRADUATION for r in records) else None)
+    from cpcm.service import csi
+
+    child_status = (csi.latest(ctx, records, ctx.config.language or "en")
+                    if any(r.kind == csi.KIND for r in records) else None)
     return {"assessments": assessments, "plan": dict(latest_plan.body) if latest_plan else None, "needs": needs,
-            "readiness": latest.to_json() if latest else None, "graduation": graduation}
+            "readiness": latest.to_json() if latest else None, "graduation": graduation, "csi": child_status}
 
 
 def fold_fingerprint() -> str:

@@ -40,8 +40,11 @@ def readiness_form(ctx: Context, form: str | None = None) -> str:
     if form is None:
         return form_for(ctx, KIND)
     from cpcm.errors import UsageError
+    from cpcm.service import csi
 
     choices = readiness_forms(ctx)
+    if csi.offered(ctx) and csi.offered(ctx) not in choices:  # the kenya profile's Child Status Index
+        choices.append(str(csi.offered(ctx)))
     if form not in choices:
         raise UsageError("--form names a readiness form", f"Readiness forms: {', '.join(choices)}.")
     return form
@@ -130,6 +133,10 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     met, and what to do now for an answer the form marks as a stop."""
     case = load_case(ctx, case_id)
     name = readiness_form(ctx, form)
+    from cpcm.service import csi
+
+    if form is not None and name == csi.offered(ctx):  # the Child Status Index: ratings, no score
+        return csi.record(ctx, case, name, data, at)
     table = scoring(ctx, name)
     if rules.counts_benchmarks(table):
         return _graduation(ctx, case, name, table, data, at)

@@ -286,7 +286,8 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
     answers inside an assessment as recorded before) are read, through the record table (a record
     read before needs no decryption), as the last commit holds them, as the rest of the report.
     Where the profile offers a household graduation form (the kenya profile's CPARA), each case's
-    latest graduation record in the period too, for the households by band."""
+    latest graduation record in the period too, for the households by band; where it offers the
+    Child Status Index, each case's latest CSI in the period, for the children by rating."""
     from cpcm import reports
     from cpcm.errors import NotFound, UsageError
     from cpcm.reports.common import Period
@@ -308,12 +309,17 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
     graduation_tables = reintegration.graduation_tables(ctx)
     bands = next((data["bands"] for name, data in graduation_tables.values() if name == graduation_form), [])
     graduated: dict[str, dict] = {}
+    from cpcm.service import csi
+
+    csi_table = csi.table(ctx, csi.offered(ctx)) if csi.offered(ctx) else None  # the kenya profile's Child Status Index
+    rated: dict[str, dict] = {}
     # the cases as last committed, as list, due and the other reports read them, and their records as that commit holds them
     with committed_cases(ctx) as (cases, total):
         counted = chosen(cases.values(), status, worker)
         for case in counted:
             holds_graduation = bool(bands) and reintegration.GRADUATION in case.events
-            if not _may_hold_readiness(case) and not holds_graduation:
+            holds_csi = csi_table is not None and csi.KIND in case.events
+            if not _may_hold_readiness(case) and not holds_graduation and not holds_csi:
                 continue
             try:
                 records = effective(read_case(ctx, case.id)[0])
@@ -324,12 +330,17 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
                 scored = reintegration.latest_graduation(ctx, [r for r in records if period.holds(r.at)], graduation_tables)
                 if scored is not None:
                     graduated[case.id] = scored
+            if holds_csi:
+                found = csi.latest_records(ctx, [r for r in records if period.holds(r.at)], 1)
+                if found:
+                    rated[case.id] = dict(found[0].body)
             latest = reintegration.latest_of(data, [r for r in records if period.holds(r.at)], tables)
             if latest is not None:
                 record = next((r for r in records if r.id == latest.record_id), None)
                 occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
                 assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
-    view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands)
+    view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands,
+                             csi_table, rated)
     return _with_meta(ctx, "readiness", view, len(cases), total)
 
 

@@ -140,6 +140,16 @@ def scoring(form_name: str, root: Path | None = None) -> dict | None:
     return None
 
 
+def ratings(form_name: str, root: Path | None = None) -> dict | None:
+    """The `ratings` section of a form definition (the Child Status Index's scale and items), if any."""
+    if not NAME.fullmatch(form_name):
+        return None
+    for path in ([root / ".cpcm" / "forms" / f"{form_name}.yaml"] if root is not None else []) + [HERE / f"{form_name}.yaml"]:
+        if path.is_file():
+            return _raw(str(path), path.stat().st_mtime_ns).get("ratings")
+    return None
+
+
 @lru_cache(maxsize=128)  # more than the shipped forms: a process that reads them all keeps them all
 def _raw(path: str, _mtime: int) -> dict:
     from cpcm.store import shipped

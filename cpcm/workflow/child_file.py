@@ -54,7 +54,7 @@ KEPT_KINDS = (
     "registration", "update", "assignment", "cover", "assessment", "plan", "approval", "rejection", "withdrawal",
     "consent", "consent_override", "referral", "referral_update", "followup", "review", "readiness", "placement",
     "preparation", "sign_off", "closure", "reopen", "continuation", "sharing", "transfer_request", "transfer",
-    "transfer_in", "transfer_ack", "keyworker", KIND,
+    "transfer_in", "transfer_ack", "keyworker", "csi", KIND,
 )
 
 _REGISTRATION = {"caregiver": "caregivers", "contact": "caregivers", "consent.caregiver": "caregivers",
@@ -77,6 +77,9 @@ LEFT_OUT_FIELDS: dict[str, dict[str, str]] = {
     # a best-interests assessment's weighing of the family (ESARO P2 b); a comprehensive one's caregiving
     # capacity and family and environmental factors (ESARO Step 2 b, c)
     "assessment": {"family_situation": "caregivers", "caregiving": "caregivers", "environment": "caregivers"},
+    # a Child Status Index rates the child's own wellbeing, kept; its household economic item rates the family's
+    # means (the grids' free text is listed for the worker to read, as every kept record's)
+    "csi": {"ratings.household_strengthening": "caregivers"},
 }
 # A field of any kept record, by the last part of its path.
 LEFT_OUT_ANYWHERE = {"notes": "notes"}
@@ -161,13 +164,27 @@ def screen(entries: Iterable[Mapping[str, Any]], leave_out: Iterable[str] = ()) 
                 result.left_out.setdefault(section, {"records": 0, "fields": 0})["fields"] += 1
                 continue
             answers.append(answer)
+        kept = dict(entry, answers=answers)
+        if isinstance(entry.get("csi"), Mapping):  # the ratings shown beside the answers: the same items left out
+            kept["csi"] = _csi_kept(kind, entry["csi"])
         typed = [str(a.get("label") or a.get("field")) for a in answers if a.get("field") not in OWN_TEXT and _typed(a)]
         if is_free_text(entry.get("correction_reason")):
             typed.append("correction reason")
         if typed:
             result.free_text.append({"record_id": entry.get("record_id"), "kind": kind, "fields": typed})
-        result.kept.append(dict(entry, answers=answers))
+        result.kept.append(kept)
     return result
+
+
+def _csi_kept(kind: str, summary: Mapping[str, Any]) -> dict:
+    """A Child Status Index's ratings, needs attention and changes without the items left out."""
+    def keep(rows: Any) -> Any:
+        if rows is None:
+            return None
+        return [r for r in rows if not field_section(kind, f"ratings.{r.get('key')}")]
+
+    return {**summary, "ratings": keep(summary.get("ratings")), "needs_attention": keep(summary.get("needs_attention")),
+            "changes": keep(summary.get("changes"))}
 
 
 def _typed(answer: Mapping[str, Any]) -> bool:

@@ -63,6 +63,8 @@ _allow(_ACTIVE + ("closure_requested",), "readiness")
 # household graduation (the CPARA, `cpcm readiness --form cpara`): the same, and no reintegration
 # readiness record (it counts for no closure rule, clears no readiness stop)
 _allow(_ACTIVE + ("closure_requested",), "graduation")
+# the Child Status Index (`cpcm readiness --form csi`): the same; its ratings count for no rule
+_allow(_ACTIVE + ("closure_requested",), "csi")
 # placements and the steps of reintegration (tracing, family assessment, preparation): recorded
 # while the case is open, and they leave the stage as it is
 for _command in ("placement", "tracing", "family_assessment", "preparation"):
@@ -132,7 +134,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw",
           "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
           "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to",
-          "graduation": "readiness --form cpara"}
+          "graduation": "readiness --form cpara", "csi": "readiness --form csi"}
 
 
 def _words(command: str) -> str:

@@ -37,6 +37,7 @@ COMMANDS = {
     "review": "`review`",
     "readiness": "`readiness`",
     "graduation": "`readiness --form cpara`",
+    "csi": "`readiness --form csi`",
     "sign_off": "`sign-off`",
     "placement": "`placement`",
     "tracing": "`tracing`",

@@ -1,0 +1,112 @@
+"""The Child Status Index (CSI) of the kenya profile: `cpcm readiness CASE --form csi` records one
+(a record of kind csi), and `show`, the case file and `cpcm report readiness` read the latest.
+
+A CSI record changes no stage, restarts no clock and is no readiness or household graduation
+record: it counts for no closure rule. Its ratings are read with the form's `ratings` section
+(cpcm/forms/csi.yaml) by cpcm/workflow/csi.py; no total is made of them (the source has none).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from cpcm.domain.records import Record
+from cpcm.errors import Corrupt
+from cpcm.service.context import Context, append, read_case, validate_form
+from cpcm.service.results import Written
+from cpcm.store import forms
+from cpcm.workflow import csi as rules
+from cpcm.workflow.fold import effective
+
+KIND = "csi"
+
+
+def offered(ctx: Context) -> str | None:
+    """The CSI form the profile offers (`forms.csi`: the kenya profile's), or None."""
+    name = ctx.policy.get("forms", KIND)
+    return str(name) if name else None
+
+
+def table(ctx: Context, name: str | None = None) -> dict | None:
+    """The `ratings` section of the CSI form `name` (the profile's, else cpcm's own `csi`): what
+    a CSI record is read with whatever the profile now offers; None when there is none."""
+    for candidate in (name, offered(ctx), KIND):
+        if not candidate:
+            continue
+        try:
+            if forms.load(candidate, ctx.root).kind != KIND:
+                continue
+            data = forms.ratings(candidate, ctx.root)
+        except (Corrupt, ValueError):
+            continue
+        if data and data.get("items") and data.get("scale"):
+            return data
+    return None
+
+
+def record(ctx: Context, case, name: str, data: Mapping[str, Any], at: datetime | None) -> Written:
+    """Record a CSI: every item rated 1-4 (or VBAD, GBAD, FAIR, GOOD), the grids optional;
+    InvalidInput naming each bad or missing rating, and nothing written, otherwise."""
+    ratings = table(ctx, name)
+    if ratings is None:
+        raise Corrupt(f"form definition {name}: it has no ratings section (scale and items)", name)
+    body = validate_form(ctx, name, rules.normalise(ratings, data), f"{name} of {case.id}")
+    if not body.get("date"):
+        body["date"] = (at or ctx.now).date().isoformat()
+    previous = latest_records(ctx, [r for r in case_records(ctx, case.id) if r.kind == KIND], 1)
+    written = append(ctx, case, KIND, KIND, body, at)
+    lang = ctx.config.language or "en"
+    rows = rules.rated(ratings, body, lang)
+    attention = rules.needs_attention(ratings, rows)
+    steps = ["needs attention (rated 1 or 2): " + "; ".join(f"{r['label']} {r['rating']}" for r in attention)
+             if attention else "no item rated 1 (very bad) or 2 (bad)"]
+    summary = {"record_id": written.id, "at": written.at, "date": body.get("date"), "form": name,
+               "ratings": rows, "needs_attention": attention, "changes": None, "previous": None}
+    if previous:
+        before = rules.rated(ratings, previous[0].body, lang)
+        summary["changes"] = rules.changes(before, rows)
+        summary["previous"] = {"record_id": previous[0].id, "at": previous[0].at}
+        steps.append("since the previous CSI: " + change_words(summary["changes"]))
+    return Written(case.id, written.id, KIND, (), tuple(steps), extra={"csi": summary})
+
+
+def case_records(ctx: Context, case_id: str) -> list[Record]:
+    """The case's records in force (a correction in the place of what it corrected)."""
+    return effective(read_case(ctx, case_id)[0])
+
+
+def latest_records(ctx: Context, records: Iterable[Record], count: int = 2) -> list[Record]:
+    """The case's latest `count` CSI records, the latest first."""
+    return sorted((r for r in records if r.kind == KIND), key=lambda r: (r.at, r.id), reverse=True)[:count]
+
+
+def latest(ctx: Context, records: Iterable[Record], lang: str = "en") -> dict | None:
+    """The case's latest CSI: its ratings labelled, the items that need attention, and the change
+    of each item since the previous CSI (None when it is the first); None when there is none."""
+    found = latest_records(ctx, records)
+    ratings = table(ctx)
+    if not found or ratings is None:
+        return None
+    rows = rules.rated(ratings, found[0].body, lang)
+    summary = {"record_id": found[0].id, "at": found[0].at, "date": found[0].body.get("date"), "form": KIND,
+               "ratings": rows, "needs_attention": rules.needs_attention(ratings, rows), "changes": None, "previous": None}
+    if len(found) > 1:
+        summary["changes"] = rules.changes(rules.rated(ratings, found[1].body, lang), rows)
+        summary["previous"] = {"record_id": found[1].id, "at": found[1].at}
+    return summary
+
+
+def change_words(changes: Iterable[Mapping[str, Any]]) -> str:
+    """The items that went up or down, in a few words; "no change" when none did."""
+    moved = [f"{c['label']} {c['before']}->{c['after']} ({c['change']})" for c in changes if c.get("change") in (rules.UP, rules.DOWN)]
+    return "; ".join(moved) if moved else "no item changed"
+
+
+def line(summary: Mapping[str, Any]) -> str:
+    """One line for a worker: the date, each rating, the items that need attention."""
+    ratings = ", ".join(f"{r['code'] or 'HES'} {r['rating'] if r['rating'] is not None else '-'}" for r in summary["ratings"])
+    attention = summary.get("needs_attention") or []
+    text = f"{str(summary.get('date') or summary['at'])[:10]}: {ratings}"
+    text += ("; needs attention: " + "; ".join(f"{r['label']} ({r['rating']} {r['rating_label'].lower()})" for r in attention)
+             if attention else "; no item rated 1 or 2")
+    return text + f" ({summary['record_id']})"
