@@ -178,3 +178,35 @@ def test_report_readiness__no_csi_count_where_the_profile_offers_no_csi(cli):
     done = cli("report", "readiness", "--json")
     assert done.code == 0 and "csi" not in done.json()
     assert all(t["id"] != "csi_by_rating" for t in done.json()["tables"])
+
+
+def test_csi__a_paper_csi_entered_late_goes_where_it_was_made_and_a_future_date_is_refused(kenya):
+    """CSIs entered out of order (a paper one typed in later): the latest is the latest by its own
+    date, and each change is counted from the CSI made before it, in show, the record's own view and
+    the report alike; a CSI dated in the future is refused, nothing written."""
+    amina = kenya("amina")
+    case_id = register(amina, "--at", "2026-05-01")
+    assert record(amina, case_id, dict(body(shelter=1), date="2026-11-22")).code == 0
+    late = record(amina, case_id, dict(body(shelter=4), date="2026-06-01"), "--json")
+    assert late.code == 0, late.stderr
+    assert late.json()["csi"]["changes"] is None  # made first: nothing before it
+    shown = amina("show", case_id, "--json").json()["csi"]
+    assert shown["date"] == "2026-11-22"
+    assert {c["key"]: (c["before"], c["after"], c["change"]) for c in shown["changes"]}["shelter"] == (4, 1, "down")
+    own_view = amina("show", case_id, late.json()["record_id"], "--json").json()
+    assert own_view["csi"]["changes"] is None
+    before = commit_count(kenya.root)
+    future = record(amina, case_id, dict(body(), date="2031-01-01"))
+    assert future.code == 4 and "date" in future.stderr and commit_count(kenya.root) == before
+
+
+def test_csi__the_households_economy_in_the_grids_is_left_out_of_the_childs_own_file(kenya):
+    amina = kenya("amina")
+    case_id = register(amina)
+    grids = dict(body(), services=[{"domain": "household_economic", "services": "cash transfer", "provider": f"{CANARY} SACCO"},
+                                   {"domain": "education", "services": "school bursary", "provider": "Ward office"}])
+    assert record(amina, case_id, grids).code == 0
+    own = amina("render", "child-file", case_id)
+    assert own.code == 0, own.stderr
+    assert "SACCO" not in own.stdout and "cash transfer" not in own.stdout and "school bursary" in own.stdout
+    assert "SACCO" in amina("render", "case-file", case_id).stdout

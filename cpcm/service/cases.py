@@ -1376,13 +1376,9 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
 
         table = csi.table(ctx, name)
         if table is not None:
-            from cpcm.workflow import csi as csi_rules
-
-            rows = csi_rules.rated(table, body, lang)
-            before = csi.latest_records(ctx, [r for r in effective(records) if (r.at, r.id) < (record.at, record.id)], 1)
-            view["csi"] = {"ratings": rows, "needs_attention": csi_rules.needs_attention(table, rows),
-                           "changes": csi_rules.changes(csi_rules.rated(table, before[0].body, lang), rows) if before else None,
-                           "previous": before[0].id if before else None}
+            made = csi.summary(table, effective(records), record, lang, name)
+            view["csi"] = {key: made[key] for key in ("ratings", "needs_attention", "changes")}
+            view["csi"]["previous"] = (made["previous"] or {}).get("record_id")
     if record.kind == "referral":
         view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == record.id), None)
     elif record.kind == "referral_update":  # the referral by its reference (R1), as every command names it

@@ -51,23 +51,35 @@ def record(ctx: Context, case, name: str, data: Mapping[str, Any], at: datetime 
     if ratings is None:
         raise Corrupt(f"form definition {name}: it has no ratings section (scale and items)", name)
     body = validate_form(ctx, name, rules.normalise(ratings, data), f"{name} of {case.id}")
-    if not body.get("date"):
-        body["date"] = (at or ctx.now).date().isoformat()
-    previous = latest_records(ctx, [r for r in case_records(ctx, case.id) if r.kind == KIND], 1)
+    if not body.get("date"):  # the day it is recorded, in the agency's zone
+        body["date"] = (at or ctx.now).astimezone(ctx.zone).date().isoformat()
+    earlier = [r for r in case_records(ctx, case.id) if r.kind == KIND]
     written = append(ctx, case, KIND, KIND, body, at)
-    lang = ctx.config.language or "en"
-    rows = rules.rated(ratings, body, lang)
-    attention = rules.needs_attention(ratings, rows)
+    made = summary(ratings, [*earlier, written], written, ctx.config.language or "en", name)
+    attention = made["needs_attention"]
     steps = ["needs attention (rated 1 or 2): " + "; ".join(f"{r['label']} {r['rating']}" for r in attention)
              if attention else "no item rated 1 (very bad) or 2 (bad)"]
-    summary = {"record_id": written.id, "at": written.at, "date": body.get("date"), "form": name,
-               "ratings": rows, "needs_attention": attention, "changes": None, "previous": None}
-    if previous:
-        before = rules.rated(ratings, previous[0].body, lang)
-        summary["changes"] = rules.changes(before, rows)
-        summary["previous"] = {"record_id": previous[0].id, "at": previous[0].at}
-        steps.append("since the previous CSI: " + change_words(summary["changes"]))
-    return Written(case.id, written.id, KIND, (), tuple(steps), extra={"csi": summary})
+    if made["changes"] is not None:
+        steps.append("since the previous CSI: " + change_words(made["changes"]))
+    return Written(case.id, written.id, KIND, (), tuple(steps), extra={"csi": made})
+
+
+def order(record: Record) -> tuple[str, str, str]:
+    """A CSI's place among a case's CSIs: by its own date (a paper CSI entered late goes where it
+    was made), then when it was recorded."""
+    return str(record.body.get("date") or record.at)[:10], record.at, record.id
+
+
+def summary(ratings: Mapping[str, Any], records: Iterable[Record], record: Record, lang: str, form: str = KIND) -> dict:
+    """One CSI as show, the case file and `cpcm readiness` give it: its ratings labelled, the items
+    that need attention, and the change of each item since the CSI before it (`order`; None when it
+    is the first). `records`: the case's records (its other CSIs among them)."""
+    rows = rules.rated(ratings, record.body, lang)
+    before = latest_records([r for r in records if r.kind == KIND and order(r) < order(record)], 1)
+    return {"record_id": record.id, "at": record.at, "date": record.body.get("date"), "form": form,
+            "ratings": rows, "needs_attention": rules.needs_attention(ratings, rows),
+            "changes": rules.changes(rules.rated(ratings, before[0].body, lang), rows) if before else None,
+            "previous": {"record_id": before[0].id, "at": before[0].at} if before else None}
 
 
 def case_records(ctx: Context, case_id: str) -> list[Record]:
@@ -75,25 +87,20 @@ def case_records(ctx: Context, case_id: str) -> list[Record]:
     return effective(read_case(ctx, case_id)[0])
 
 
-def latest_records(ctx: Context, records: Iterable[Record], count: int = 2) -> list[Record]:
-    """The case's latest `count` CSI records, the latest first."""
-    return sorted((r for r in records if r.kind == KIND), key=lambda r: (r.at, r.id), reverse=True)[:count]
+def latest_records(records: Iterable[Record], count: int = 2) -> list[Record]:
+    """The case's latest `count` CSI records by their own dates (`order`), the latest first."""
+    return sorted((r for r in records if r.kind == KIND), key=order, reverse=True)[:count]
 
 
 def latest(ctx: Context, records: Iterable[Record], lang: str = "en") -> dict | None:
     """The case's latest CSI: its ratings labelled, the items that need attention, and the change
     of each item since the previous CSI (None when it is the first); None when there is none."""
-    found = latest_records(ctx, records)
+    records = list(records)
+    found = latest_records(records, 1)
     ratings = table(ctx)
     if not found or ratings is None:
         return None
-    rows = rules.rated(ratings, found[0].body, lang)
-    summary = {"record_id": found[0].id, "at": found[0].at, "date": found[0].body.get("date"), "form": KIND,
-               "ratings": rows, "needs_attention": rules.needs_attention(ratings, rows), "changes": None, "previous": None}
-    if len(found) > 1:
-        summary["changes"] = rules.changes(rules.rated(ratings, found[1].body, lang), rows)
-        summary["previous"] = {"record_id": found[1].id, "at": found[1].at}
-    return summary
+    return summary(ratings, records, found[0], lang)
 
 
 def change_words(changes: Iterable[Mapping[str, Any]]) -> str:

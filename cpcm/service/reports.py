@@ -331,7 +331,9 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
                 if scored is not None:
                     graduated[case.id] = scored
             if holds_csi:
-                found = csi.latest_records(ctx, [r for r in records if period.holds(r.at)], 1)
+                # the latest CSI made in the period, by its own date (a paper CSI entered late counts when it was made)
+                made_in = (period.start.isoformat(), period.end.isoformat())
+                found = csi.latest_records([r for r in records if r.kind == csi.KIND and made_in[0] <= csi.order(r)[0] <= made_in[1]], 1)
                 if found:
                     rated[case.id] = dict(found[0].body)
             latest = reintegration.latest_of(data, [r for r in records if period.holds(r.at)], tables)

@@ -81,6 +81,12 @@ LEFT_OUT_FIELDS: dict[str, dict[str, str]] = {
     # means (the grids' free text is listed for the worker to read, as every kept record's)
     "csi": {"ratings.household_strengthening": "caregivers"},
 }
+# Rows of a kept record's list left out, by kind: (the list, the row's field, its value, the section): a Child
+# Status Index's priorities and services for the household's economy are about the family's means, as its rating is
+LEFT_OUT_ROWS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "csi": (("priorities", "domain", "household_economic", "caregivers"),
+            ("services", "domain", "household_economic", "caregivers")),
+}
 # A field of any kept record, by the last part of its path.
 LEFT_OUT_ANYWHERE = {"notes": "notes"}
 # Free text that is the child's own by what it is (their names, their birth certificate's
@@ -163,7 +169,9 @@ def screen(entries: Iterable[Mapping[str, Any]], leave_out: Iterable[str] = ()) 
             if section:
                 result.left_out.setdefault(section, {"records": 0, "fields": 0})["fields"] += 1
                 continue
-            answers.append(answer)
+            answer = _rows_kept(kind, answer, result)
+            if answer is not None:
+                answers.append(answer)
         kept = dict(entry, answers=answers)
         if isinstance(entry.get("csi"), Mapping):  # the ratings shown beside the answers: the same items left out
             kept["csi"] = _csi_kept(kind, entry["csi"])
@@ -174,6 +182,24 @@ def screen(entries: Iterable[Mapping[str, Any]], leave_out: Iterable[str] = ()) 
             result.free_text.append({"record_id": entry.get("record_id"), "kind": kind, "fields": typed})
         result.kept.append(kept)
     return result
+
+
+def _rows_kept(kind: str, answer: Mapping[str, Any], result: Screened) -> Mapping[str, Any] | None:
+    """A list answer without its rows about other people (LEFT_OUT_ROWS), each counted as a field
+    left out; None when no row is left; any other answer as it is."""
+    rules = [r for r in LEFT_OUT_ROWS.get(kind, ()) if r[0] == answer.get("field")]
+    rows = answer.get("value")
+    if not rules or not isinstance(rows, list):
+        return answer
+    kept = []
+    for row in rows:
+        values = {str(sub.get("field")): sub.get("value") for sub in row if isinstance(sub, Mapping)} if isinstance(row, list) else {}
+        section = next((r[3] for r in rules if values.get(r[1]) == r[2]), None)
+        if section:
+            result.left_out.setdefault(section, {"records": 0, "fields": 0})["fields"] += 1
+        else:
+            kept.append(row)
+    return dict(answer, value=kept) if kept else None
 
 
 def _csi_kept(kind: str, summary: Mapping[str, Any]) -> dict:
