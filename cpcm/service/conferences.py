@@ -1061,7 +1061,8 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
             ([f"replace the minutes with minutes without it: cpcm conference update {conference.id} --minutes FILE --reason TEXT"
               if conference.closed_at else f"record the minutes again without it: cpcm conference minutes {conference.id} --from-file F"]
              if any(h.startswith("minutes") for h in hits) else []) + \
-            (["a Form 2 preparation cannot be replaced yet: ask a supervisor, who reads every case, to say which case it names"]
+            (["a Form 2 preparation cannot be replaced in this version: while one names a child or family registered since, the "
+              "minutes, the close and the documents stay refused (docs/commands/conference.md, Form 2: not yet)"]
              if any(h.startswith("preparation") for h in hits) else [])
         raise Refused(f"{conference.id}: a meeting document holds client names: {', '.join(hits)}; {verb} refused, nothing was written",
                       "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): " + "; ".join(remedies)
