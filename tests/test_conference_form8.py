@@ -190,3 +190,40 @@ def test_add_case__a_bad_form2_field_is_refused_naming_it_and_nothing_is_written
     assert refused.code == 4 and field in refused.stderr and "Zqxcanary" not in refused.stderr, refused.stderr
     assert commit_count(kenya.root) == before
     assert sup("conference", "show", conf, "--json").json()["cases"] == []
+
+
+def test_update__form2_answers_naming_someone_registered_since_are_replaced_and_the_conference_goes_on(kenya):
+    """Form 2 answers written before a caregiver of another case was registered by a name they use:
+    the minutes are refused, naming where; `conference update --case C --preparation-file F --reason
+    T` replaces the answers (\"\" takes them out) and the minutes go through; the answers replaced are
+    not repeated by `conference show`."""
+    first, second = planned(kenya, CANARY), planned(kenya, "Yqwother Child")
+    sup = kenya("sup")
+    conf = new_conference(sup)
+    answers = {"situation": {"p09_caregivers": "Xqneema supports the family"}}
+    assert sup("conference", "add-case", conf, first, "--reason", "especially_difficult", "--preparation-file", "-",
+               input=json.dumps(answers)).code == 0
+    assert sup("conference", "add-case", conf, second, "--reason", "especially_difficult").code == 0
+    assert kenya("amina")("update", second, "--set", "caregiver.name=Xqneema Otieno", "--reason", "the aunt").code == 0
+    closer = kenya("sup", CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    refused = closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([first, second])))
+    assert refused.code == 4 and f"preparation of {first}" in refused.stderr and "--preparation-file" in refused.stderr
+    assert "Xqneema" not in refused.stderr
+    no_reason = closer("conference", "update", conf, "--case", first, "--preparation-file", "-",
+                       input=json.dumps({"situation": {"p09_caregivers": "The aunt supports the family"}}))
+    assert no_reason.code == 4 and "reason" in no_reason.stderr
+    replaced = closer("conference", "update", conf, "--case", first, "--preparation-file", "-", "--reason", "named the aunt",
+                      input=json.dumps({"situation": {"p09_caregivers": "The aunt supports the family"}}))
+    assert replaced.code == 0, replaced.stderr
+    shown = closer("conference", "show", conf, "--json")
+    assert "Xqneema" not in shown.stdout
+    case = next(c for c in shown.json()["cases"] if c["case_id"] == first)
+    assert case["preparation"]["situation"]["p09_caregivers"] == "The aunt supports the family"
+    recorded = closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([first, second])))
+    assert recorded.code == 0, recorded.stderr
+    out = closer("conference", "update", conf, "--case", first, "--preparation-file", "", "--reason", "not needed")
+    assert out.code == 0, out.stderr
+    assert "preparation" not in next(c for c in closer("conference", "show", conf, "--json").json()["cases"] if c["case_id"] == first)

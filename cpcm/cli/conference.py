@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         external_chair_title: Optional[str] = typer.Option(None, "--external-chair-title", show_default=False),
         case: Optional[str] = typer.Option(None, "--case", help="The case whose presentation --presentation replaces.", show_default=False),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="The case's presentation, replaced (case ID only, no names; \"\" takes it out); with --case and --reason. After closing too.", show_default=False),
+        preparation_file: Optional[str] = typer.Option(None, "--preparation-file", help="The case's Form 2 answers, replaced: a YAML file as for 'add-case --preparation-file' (- for standard input; \"\" takes them out); with --case and --reason. After closing too.", show_default=False),
         in_person: bool = typer.Option(False, "--in-person", help="A virtual conference held in person after all: its platform, record keeper and recording go.", show_default=False),
         virtual: VirtualOpt = False,
         platform: PlatformOpt = None,
@@ -107,7 +108,10 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
-        new_minutes = None
+        new_minutes = preparation = None
+        if preparation_file:
+            preparation = read_yaml_input(preparation_file, "--preparation-file")
+            text.check_data(preparation, "--preparation-file", controls=True)
         if minutes is not None:
             new_minutes = read_yaml_input(minutes, "--minutes")
             if not isinstance(new_minutes, dict):
@@ -118,14 +122,16 @@ def register(app: typer.Typer) -> None:
                    "co_chair": (co_chair, co_chair_title) if co_chair or co_chair_title else None,
                    "external_chair": (external_chair, external_chair_title) if external_chair or external_chair_title else None,
                    "presentation": (case, presentation) if presentation is not None else None, "minutes": new_minutes,
+                   "preparation": (case, preparation) if preparation_file is not None else None,
                    "virtual": _virtual(virtual, in_person, platform, record_keeper, recorded, recording_held_by, not_recorded_reason)}
-        if case is not None and presentation is None:
-            raise UsageError("--case goes with --presentation: the case whose presentation is replaced",
+        if case is not None and presentation is None and preparation_file is None:
+            raise UsageError("--case goes with --presentation or --preparation-file: the case whose presentation or Form 2 answers "
+                             "are replaced",
                              "See cpcm conference update --help.")
         if all(v is None for v in changes.values()):
             raise UsageError("nothing to update: give at least one option", "See cpcm conference update --help.")
         result = conferences.update(ctx, conference_id, changes, reason)
-        changed = [f"presentation of {result.extra['case_id']}" if key == "presentation" else key for key in result.extra["changed"]]
+        changed = [f"{key} of {result.extra['case_id']}" if key in ("presentation", "preparation") else key for key in result.extra["changed"]]
         report_written(result, json_out, f"{conference_id} updated: {', '.join(changed)}")
 
     @group.command("sign")

@@ -415,12 +415,16 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     conference = load(ctx, conference_id) if given and given <= rules.AFTER_CLOSING else _open(ctx, conference_id, "update")
     errors: list[FieldError] = []
     new_values: dict[str, Any] = {}
-    presented = new_minutes = None
+    presented = new_minutes = prepared = None
     for key, value in changes.items():
         if value is None:
             continue
         if key == rules.PRESENTATION:
             presented = _presentation_given(conference, value, errors)
+            continue
+        if key == rules.PREPARATION:  # (case, the answers or None to take them out): the case checked as a presentation's
+            case_id = (_presentation_given(conference, (value[0], None), errors) or (None,))[0]
+            prepared = (case_id, _checked_preparation(ctx, case_id, value[1])) if case_id else None
             continue
         if key == rules.MINUTES:
             if conference.minutes is None:
@@ -458,6 +462,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         errors.append(FieldError("reason", "is required when the date changes (a reschedule): say why"))
     if presented is not None and not reason:
         errors.append(FieldError("reason", "is required when a presentation is replaced: say why"))
+    if prepared is not None and not reason:
+        errors.append(FieldError("reason", "is required when the Form 2 answers are replaced: say why"))
     if new_minutes is not None and not reason:
         errors.append(FieldError("reason", "is required when the minutes are replaced: say why"))
     if "venue" in new_values and conference.closed_at and not reason:
@@ -493,6 +499,16 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
                 refuse_names({f"presentation of {case_id}": text})
             changed[rules.PRESENTATION] = {"case_id": case_id, **({"text": text} if text else {})}
             previous[rules.PRESENTATION] = {"case_id": case_id, "record_id": rules.presentation_record(nomination)}
+    if prepared is not None:
+        case_id, answers = prepared
+        nomination = next(c for c in conference.cases if c["case_id"] == case_id)
+        if (nomination.get(rules.PREPARATION) or None) != answers:
+            _may_present(ctx, conference, nomination)
+            if answers:  # read by every member, as the presentation is
+                refuse_names({f"preparation of {case_id}": answers})
+            # the answers replaced are not repeated (they may be what had to go): the nomination or update holding them
+            changed[rules.PREPARATION] = {"case_id": case_id, **({"answers": answers} if answers else {})}
+            previous[rules.PREPARATION] = {"case_id": case_id}
     settling = bool(new_minutes is not None and rules.open_conflicts(conference, rules.MINUTES_CONCURRENT))
     if new_minutes is not None and (new_minutes != conference.minutes or settling):  # the ones standing, agreed: written again
         _may_mend(ctx, conference, "the minutes")
@@ -535,7 +551,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         steps.append(f"tell the participants of the new date (and record it: cpcm conference update {conference_id} --notice-sent DATE)")
     steps += _plan_reopened(ctx, conference, after)
     return Written(conference_id, record.id, "conference_update", tuple(warnings), tuple(steps),
-                   {"changed": sorted(changed), **({"case_id": presented[0]} if rules.PRESENTATION in changed else {})})
+                   {"changed": sorted(changed), **({"case_id": presented[0]} if rules.PRESENTATION in changed else {}),
+                    **({"case_id": prepared[0]} if rules.PREPARATION in changed else {})})
 
 
 def _presentation_given(conference: rules.Conference, value: Any, errors: list[FieldError]) -> tuple[str, str | None] | None:
@@ -642,10 +659,10 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
         _refuse_names(ctx, {f"presentation of {c}": earlier[c] for c in naming}, [case_id], f"a presentation of {conference_id}",
                       _replace_hint(conference_id, naming) + f", then nominate {case_id} again", again="", patterns=joining)
     prepared = {f"preparation of {c['case_id']}": dict(c["preparation"]) for c in conference.cases if c.get("preparation")}
-    if prepared:  # so do the Form 2 answers given before it joined (they cannot be replaced yet: the case cannot join)
+    if prepared:  # so do the Form 2 answers given before it joined
         _refuse_names(ctx, prepared, [case_id], f"a Form 2 preparation of {conference_id}",
-                      f"a Form 2 preparation cannot be replaced yet: discuss {case_id} at another conference, or plan this one "
-                      "again without that case", again="")
+                      f"replace those answers first (cpcm conference update {conference_id} --case CP-… --preparation-file F "
+                      f"--reason TEXT), then nominate {case_id} again", again="")
     if conference.minutes:  # minutes recorded before the case joined: recorded again, a later version replaces them
         _refuse_names(ctx, {"minutes": conference.minutes}, [case_id], f"the minutes of {conference_id}",
                       f"record the minutes again without the names first (cpcm conference minutes {conference_id} ...)")
@@ -1061,8 +1078,8 @@ def _check_documents(ctx, conference: rules.Conference, verb: str,
             ([f"replace the minutes with minutes without it: cpcm conference update {conference.id} --minutes FILE --reason TEXT"
               if conference.closed_at else f"record the minutes again without it: cpcm conference minutes {conference.id} --from-file F"]
              if any(h.startswith("minutes") for h in hits) else []) + \
-            (["a Form 2 preparation cannot be replaced in this version: while one names a child or family registered since, the "
-              "minutes, the close and the documents stay refused (docs/commands/conference.md, Form 2: not yet)"]
+            ([f"replace the Form 2 answers without it: cpcm conference update {conference.id} --case CP-… --preparation-file F "
+              "--reason TEXT (\"\" takes them out)"]
              if any(h.startswith("preparation") for h in hits) else [])
         raise Refused(f"{conference.id}: a meeting document holds client names: {', '.join(hits)}; {verb} refused, nothing was written",
                       "Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): " + "; ".join(remedies)

@@ -48,12 +48,13 @@ VIRTUAL_KEYS = ("platform", "record_keeper", "recorded", "recording_held_by", "n
 # {"case_id": ..., "text": the new text, absent when it is taken out}; its `previous` names the record that held the
 # text replaced, never the text (it may be what had to go: a child's name)
 PRESENTATION = "presentation"
+PREPARATION = "preparation"  # a case's Form 2 answers, replaced or taken out by `conference update`
 # and the minutes (Form 7), replaced by `conference update CONF --minutes FILE --reason T`: the new minutes whole; its
 # `previous` names the record that held the minutes replaced (a `minutes` record or an earlier update), never their text
 MINUTES = "minutes"
 # what an update may change once the conference is closed: the texts its documents print, which the name guard checks
 # again at rendering (a closed conference whose presentation, venue or minutes hold a name is mended, not rewritten)
-AFTER_CLOSING = frozenset({PRESENTATION, MINUTES, "venue", "virtual"})
+AFTER_CLOSING = frozenset({PRESENTATION, PREPARATION, MINUTES, "venue", "virtual"})
 # minutes recorded (or replaced) on two copies apart, or on one while the other closed the conference, differently: found
 # by a sync's merge (service/sync.py), recorded as a `sync_conflict` in the conference's folder. The later in the records
 # would replace the other, whose minute-taker is not told; until the minutes as agreed are written (`conference update
@@ -165,6 +166,18 @@ class Conference:
         }
 
 
+def _prepared(nomination: dict, change: Mapping[str, Any], record_id: str) -> dict:
+    """A nomination with its Form 2 answers replaced by a `conference update` (`change`: case_id,
+    and answers, absent when they are taken out); `preparation_record` is the update holding them."""
+    if nomination.get("case_id") != change.get("case_id"):
+        return nomination
+    out = {k: v for k, v in nomination.items() if k != PREPARATION}
+    if isinstance(change.get("answers"), Mapping) and change["answers"]:
+        out[PREPARATION] = dict(change["answers"])
+    out["preparation_record"] = record_id
+    return out
+
+
 def _presented(nomination: dict, change: Mapping[str, Any], record_id: str) -> dict:
     """A nomination with its presentation replaced by a `conference update` (`change`: case_id,
     and text, absent when the presentation is taken out); `presentation_record` is the record
@@ -226,6 +239,8 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
                         values["venue_id"] = record.id
                 elif key == PRESENTATION and isinstance(value, Mapping):
                     cases = [_presented(c, value, record.id) for c in cases]
+                elif key == PREPARATION and isinstance(value, Mapping):
+                    cases = [_prepared(c, value, record.id) for c in cases]
                 elif key == MINUTES and isinstance(value, Mapping):
                     values.update(minutes=dict(value), minutes_id=record.id)
                     held[record.id] = dict(value)
@@ -284,6 +299,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     # what had to go)
     standing = {"venue": values.get("venue_id"), MINUTES: values.get("minutes_id"), "virtual": values.get("virtual_id")}
     presented = {c.get("case_id"): presentation_record(c) for c in cases}
+    prepared = {c.get("case_id"): c.get("preparation_record") for c in cases}
     for update in updates:
         changes = update["changes"]
         for key in standing:
@@ -292,6 +308,9 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         change = changes.get(PRESENTATION)
         if isinstance(change, Mapping) and presented.get(change.get("case_id")) != update["record_id"]:
             changes[PRESENTATION] = {"case_id": change.get("case_id"), "record_id": update["record_id"], "replaced": True}
+        change = changes.get(PREPARATION)
+        if isinstance(change, Mapping) and prepared.get(change.get("case_id")) != update["record_id"]:
+            changes[PREPARATION] = {"case_id": change.get("case_id"), "record_id": update["record_id"], "replaced": True}
     # nominations a copy apart wrote while the conference was closed elsewhere, brought in by a sync: a case the close
     # does not name (or, where it names none, nominated after it), and a caseworker's nomination made after it
     late: list[dict] = []
