@@ -130,24 +130,24 @@ def _base(base_name: str, form_name: str, root: Path | None, seen: tuple[str, ..
     return _definition(base_name, root, seen)
 
 
-def scoring(form_name: str, root: Path | None = None) -> dict | None:
-    """The `scoring` section of a form definition (the Kenya readiness benchmarks), if any."""
+def _section(form_name: str, root: Path | None, key: str) -> dict | None:
+    """The section `key` of a form definition as its file holds it (the agency's own, else cpcm's), if any."""
     if not NAME.fullmatch(form_name):
         return None
     for path in ([root / ".cpcm" / "forms" / f"{form_name}.yaml"] if root is not None else []) + [HERE / f"{form_name}.yaml"]:
         if path.is_file():
-            return _raw(str(path), path.stat().st_mtime_ns).get("scoring")
+            return _raw(str(path), path.stat().st_mtime_ns).get(key)
     return None
+
+
+def scoring(form_name: str, root: Path | None = None) -> dict | None:
+    """The `scoring` section of a form definition (the Kenya readiness benchmarks), if any."""
+    return _section(form_name, root, "scoring")
 
 
 def ratings(form_name: str, root: Path | None = None) -> dict | None:
     """The `ratings` section of a form definition (the Child Status Index's scale and items), if any."""
-    if not NAME.fullmatch(form_name):
-        return None
-    for path in ([root / ".cpcm" / "forms" / f"{form_name}.yaml"] if root is not None else []) + [HERE / f"{form_name}.yaml"]:
-        if path.is_file():
-            return _raw(str(path), path.stat().st_mtime_ns).get("ratings")
-    return None
+    return _section(form_name, root, "ratings")
 
 
 @lru_cache(maxsize=128)  # more than the shipped forms: a process that reads them all keeps them all
