@@ -1459,7 +1459,8 @@ CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "follo
                "referral_update",  # checked at its place in the referral's history, as `cpcm referral` checks one
                "referral",  # its need, urgency and accompaniment only (service/referrals.py referral_corrected)
                "mandatory_report",  # not its decision (reported or not): a new decision is a record of its own
-               "keyworker")  # a name or role mistyped: checked as `cpcm assign --keyworker` checks a nomination
+               "keyworker",  # a name or role mistyped: checked as `cpcm assign --keyworker` checks a nomination
+               "readiness", "graduation", "csi")  # on the form they were made on; stops and the CSI's date as the command makes them
 
 
 def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
@@ -1656,7 +1657,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     errors += at_errors(ctx, None if original.kind == "registration" else case, at)  # a registration's time may move earlier
     base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
     name = _form_name(ctx, original)
-    placed: list[str] = []  # a placement's warnings, checked again
+    warned: list[str] = []  # the record checked again as its command checks it: a placement's warnings, a readiness record's stops
     if original.kind == "update":
         body, problems = _update_corrected(ctx, case_id, case, base, data)
         errors += problems
@@ -1666,9 +1667,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         from cpcm.service import placements as placement_service
 
         try:
-            body, placed = placement_service.corrected(ctx, case_id, records, original, data, at)
+            body, warned = placement_service.corrected(ctx, case_id, records, original, data, at)
         except InvalidInput as exc:
-            body, placed = base, []
+            body, warned = base, []
             errors += exc.errors
     elif original.kind in ("referral_update", "referral"):
         from cpcm.service import referrals as referral_service
@@ -1691,6 +1692,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         if original.kind == "plan":
             data, problems = _plan_items(records, case, original, base, data)
             errors += problems
+        if original.kind == "csi":  # a rating given as its code (FAIR), as `cpcm readiness --form csi` takes it
+            from cpcm.service import csi
+
+            data = csi.given(ctx, name, data)
         form = with_kept_choices(forms_store.load(name, ctx.root), base)  # an id a policy dropped since, as recorded
         fields = [f.key for f in form.fields]
         extras = {k: v for k, v in base.items() if not any(f == k or f.startswith(k + ".") for f in fields)}
@@ -1705,6 +1710,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), workers)
         errors += form_errors
         body = {**extras, **body}
+        if original.kind in ("readiness", "csi") and not form_errors:
+            from cpcm.service import reintegration
+
+            body, warned = reintegration.corrected(ctx, original.kind, name, body, at or datetime.fromisoformat(original.at))
         if original.kind == "mandatory_report":
             from cpcm.workflow import mandatory_report as mandatory_rules
 
@@ -1746,7 +1755,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         tx.commit(f"correct {case_id} {record.id}{ended}")
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
-                   + tuple(placed))
+                   + tuple(warned))
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:

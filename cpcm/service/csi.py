@@ -50,9 +50,7 @@ def record(ctx: Context, case, name: str, data: Mapping[str, Any], at: datetime 
     ratings = table(ctx, name)
     if ratings is None:
         raise Corrupt(f"form definition {name}: it has no ratings section (scale and items)", name)
-    body = validate_form(ctx, name, rules.normalise(ratings, data), f"{name} of {case.id}")
-    if not body.get("date"):  # the day it is recorded, in the agency's zone
-        body["date"] = (at or ctx.now).astimezone(ctx.zone).date().isoformat()
+    body = dated(ctx, validate_form(ctx, name, rules.normalise(ratings, data), f"{name} of {case.id}"), at or ctx.now)
     earlier = [r for r in case_records(ctx, case.id) if r.kind == KIND]
     written = append(ctx, case, KIND, KIND, body, at)
     made = summary(ratings, [*earlier, written], written, ctx.config.language or "en", name)
@@ -62,6 +60,21 @@ def record(ctx: Context, case, name: str, data: Mapping[str, Any], at: datetime 
     if made["changes"] is not None:
         steps.append("since the previous CSI: " + change_words(made["changes"]))
     return Written(case.id, written.id, KIND, (), tuple(steps), extra={"csi": made})
+
+
+def given(ctx: Context, name: str | None, data: Mapping[str, Any]) -> dict:
+    """`data` with each rating given as a code (FAIR) or a number written as the form's value, as
+    `cpcm readiness --form csi` takes them (a correction's `--set ratings.care=FAIR`)."""
+    ratings = table(ctx, name)
+    return rules.normalise(ratings, data) if ratings is not None else dict(data)
+
+
+def dated(ctx: Context, body: dict, at: datetime) -> dict:
+    """`body` with the CSI's date: as given, else the day of `at` (when it was recorded, or the
+    time a correction gives it) in the agency's zone."""
+    if not body.get("date"):
+        body["date"] = at.astimezone(ctx.zone).date().isoformat()
+    return body
 
 
 def order(record: Record) -> tuple[str, str, str]:

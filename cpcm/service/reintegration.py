@@ -16,6 +16,7 @@ from cpcm.service.context import Context, append, form_for, load_case, validate_
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import readiness as rules
+from cpcm.workflow.fold import effective
 from cpcm.workflow.placements import in_residential_care
 
 KIND = "readiness"
@@ -59,9 +60,10 @@ def latest(ctx: Context, records: Iterable[Record]) -> rules.Latest | None:
     """The case's latest readiness record, scored (a readiness record, or a comprehensive
     assessment holding the answers the old way); None when there is none it can score. A record
     made on another readiness form (Form 8A, the young person's) is scored with that form's
-    pass marks, found by the benchmark version it records."""
+    pass marks, found by the benchmark version it records. `records`: all of the case's or those
+    in force; a correction is read in the place of what it corrected (at the time it gives)."""
     data = scoring(ctx)
-    records = list(records)
+    records = effective(records)
     versions = {str(r.body.get("version") or "") for r in records if r.kind == KIND} - {"", str(data.get("version") or "")}
     if not versions:
         return latest_of(data, records)
@@ -143,12 +145,10 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     body = validate_form(ctx, name, data, f"readiness of {case_id}")
     body.setdefault("version", str(table.get("version") or ""))
     result = rules.score(table, body)
-    found = rules.stops(table, body)
-    if found:
-        body["stops"] = [s.item for s in found]  # what the worker was told to act on (the fold's readiness-stop clock)
+    found = _stopped(table, body)
     record = append(ctx, case, "readiness", KIND, body, at)
     lang = ctx.config.language or "en"
-    warnings = [f"stop ({s.item}): {s.text(s.says, lang)}" for s in found]
+    warnings = _stop_warnings(found, lang)
     steps = [s.text(s.action, lang).replace("CASE", case_id) for s in found]
     if found:
         steps.append("the stop is an urgent item on cpcm due until a crisis follow-up (or a readiness record without a stop answer)")
@@ -163,6 +163,33 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
         steps.append("not ready for closure: " + "; ".join(result.reasons))
     latest_record = rules.Latest(record.id, record.at, KIND, result, found)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(steps), extra={"readiness": latest_record.to_json()})
+
+
+def _stopped(table: Mapping[str, Any], body: dict) -> tuple:
+    """The answers of `body` its form marks as a stop, kept on it as `stops`: what the worker was
+    told to act on (the fold's readiness-stop clock); none, no `stops`."""
+    found = rules.stops(table, body)
+    body.pop("stops", None)
+    if found:
+        body["stops"] = [s.item for s in found]
+    return found
+
+
+def _stop_warnings(found: Iterable, lang: str) -> list[str]:
+    return [f"stop ({s.item}): {s.text(s.says, lang)}" for s in found]
+
+
+def corrected(ctx: Context, kind: str, name: str, body: dict, at: datetime) -> tuple[dict, list[str]]:
+    """A readiness or CSI record's corrected fields made up as its command makes them (`kind`
+    the record's, `name` the form it was made on): a readiness record's stops found again in its
+    corrected answers (with their warnings), a CSI's date (left empty: the day of `at`, when the
+    corrected record happened)."""
+    if kind == "csi":
+        from cpcm.service import csi
+
+        return csi.dated(ctx, body, at), []
+    found = _stopped(scoring(ctx, name), body)
+    return body, _stop_warnings(found, ctx.config.language or "en")
 
 
 def _graduation(ctx: Context, case, name: str, table: Mapping[str, Any], data: Mapping[str, Any],
