@@ -514,13 +514,18 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
     }
 
 
-def _sign_offs(body: Mapping[str, Any], parties: Mapping[str, str]) -> list[dict]:
-    """The external sign-offs (an approver outside the team, Form 9A) a closure request kept;
-    `parties`: each approver's words (the sign-off form's choice_labels), else its code."""
+def _sign_offs(body: Mapping[str, Any], parties: Mapping[str, str], records: list[Record]) -> list[dict]:
+    """The external sign-offs (an approver outside the team, Form 9A) a closure request kept, each
+    as its latest correction says where it was corrected since (`records`: the case's, in the
+    order written); `parties`: each approver's words (the sign-off form's choice_labels), else
+    its code."""
+    place = places(records)
+    latest = {place.get(r.id, r.id): r.body for r in records if r.kind == "sign_off"}
+    kept = [latest.get(str(o.get("record_id")), o) for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
     return [{"party": _text(o.get("party")) or None, "party_words": parties.get(_text(o.get("party"))) or _text(o.get("party")) or None,
              "name": _text(o.get("name")) or None, "title": _text(o.get("title")) or None,
              "on": _day(o.get("date")), "reference": _text(o.get("reference")) or None}
-            for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
+            for o in kept]
 
 
 def _closure_feedback(body: Mapping[str, Any]) -> dict | None:
@@ -560,7 +565,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in needed]
     checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
-    sign_offs = _sign_offs(body, parties or {})
+    sign_offs = _sign_offs(body, parties or {}, ordered)
     signed_item, party = policy.get("closure_sign_off", "item"), policy.get("closure_sign_off", "party")
     for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
         entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None

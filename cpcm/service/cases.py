@@ -1460,7 +1460,8 @@ CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "follo
                "referral",  # its need, urgency and accompaniment only (service/referrals.py referral_corrected)
                "mandatory_report",  # not its decision (reported or not): a new decision is a record of its own
                "keyworker",  # a name or role mistyped: checked as `cpcm assign --keyworker` checks a nomination
-               "readiness", "graduation", "csi")  # on the form they were made on; stops and the CSI's date as the command makes them
+               "readiness", "graduation", "csi",  # on the form they were made on; stops and the CSI's date as the command makes them
+               "sign_off")  # by a supervisor or manager, as entered: not what was signed off, by whom, nor the decision
 
 
 def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
@@ -1710,6 +1711,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), workers)
         errors += form_errors
         body = {**extras, **body}
+        if original.kind == "sign_off":
+            from cpcm.service.closure import may_sign_off, sign_off_corrected
+
+            may_sign_off(ctx)
+            errors += sign_off_corrected(case_id, base, body)
         if original.kind in ("readiness", "csi") and not form_errors:
             from cpcm.service import reintegration
 

@@ -14,7 +14,7 @@ from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow import placements as path_rules
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import effective, fold, places
 from cpcm.workflow.open_items import unfinished
 
 
@@ -125,9 +125,28 @@ def sign_off_item(policy, reason: str) -> str | None:
 def closure_sign_offs(records) -> list:
     """The approving external sign-offs for closure recorded since the case was last reopened
     or taken in (older ones were for an earlier closure, or another agency's)."""
+    records = effective(records)  # a corrected sign-off by its correction, in the place of the one it corrected
     boundary = max((r.id for r in records if r.kind in ("reopen", "transfer_in")), default="")
-    return [r for r in records if r.kind == "sign_off" and r.id > boundary
+    place = places(records)
+    return [r for r in records if r.kind == "sign_off" and place.get(r.id, r.id) > boundary
             and r.body.get("subject") == "closure" and r.body.get("decision") == "approved"]
+
+
+def may_sign_off(ctx: Context) -> None:
+    """Refused unless the worker may enter an external sign-off, or correct one
+    (closure_sign_off.enter_roles: a supervisor or manager)."""
+    roles = list(ctx.policy.get("closure_sign_off", "enter_roles") or ())
+    if not ctx.need_worker().has_role(*roles):
+        raise Refused(f"only a {' or '.join(roles)} records an external sign-off", "Ask your supervisor to enter it.",
+                      rule="sign-off-role")
+
+
+def sign_off_corrected(case_id: str, base: Mapping[str, Any], body: Mapping[str, Any]) -> list[FieldError]:
+    """What a correction of a sign-off may not change: what was signed off, by whom and the
+    decision (another decision is a sign-off of its own); its name, title, date, reference and
+    note are corrected."""
+    return [FieldError(key, f"cannot be changed by a correction: record the sign-off as it was given (cpcm sign-off {case_id} ...)")
+            for key in ("subject", "party", "decision") if body.get(key) != base.get(key)]
 
 
 def sign_off_summary(record) -> dict:
@@ -184,11 +203,7 @@ def sign_off(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     """Record an external approver's sign-off (the Sub-County Children's Officer's final approval
     of a closure, an alternative care committee's): by name, title and date, entered by a
     supervisor or manager (closure_sign_off.enter_roles). The approver is not a team member."""
-    worker = ctx.need_worker()
-    roles = list(ctx.policy.get("closure_sign_off", "enter_roles") or ())
-    if not worker.has_role(*roles):
-        raise Refused(f"only a {' or '.join(roles)} records an external sign-off", "Ask your supervisor to enter it.",
-                      rule="sign-off-role")
+    may_sign_off(ctx)
     case = load_case(ctx, case_id)
     body = validate_form(ctx, form_for(ctx, "sign_off"), data, f"sign-off of {case_id}")
     record = append(ctx, case, "sign-off", "sign_off", body, at)
