@@ -147,7 +147,7 @@ def test_link_sibling__two_registered_cases_one_commit_both_links(cli_as, repo):
     done = amina("link", a, b, "--sibling", "--json")
     assert done.code == 0, done.stderr
     assert done.json() == {"case_id": a, "record_id": done.json()["record_id"], "kind": "case_link", "sibling": b,
-                           "warnings": [], "next_steps": []}
+                           "removed": False, "warnings": [], "next_steps": []}
     assert commits(repo)[0] == f"link {a} {b}" and len(commits(repo)) == before + 1
     assert sorted(f.split("/")[1] for f in changed(repo)) == sorted([a, b])
     assert [(x["case_id"], x["relation"]) for x in amina("show", a, "--json").json()["links"]] == [(b, "sibling")]
@@ -196,3 +196,32 @@ def test_register_sibling_of__on_a_terminal_only_the_childs_own_questions_are_as
         assert not any(t.startswith(family) for t in asked), family
     shown = amina("show", done.json()["case_id"], "--json").json()
     assert {key: shown[key] for key in FAMILY} == FAMILY and shown["child"]["name"] == "Test Two"
+
+
+def test_link_remove__a_link_made_by_mistake_is_taken_out_of_both_cases_in_one_commit_and_can_be_made_again(cli_as, repo):
+    amina = cli_as("amina")
+    a, b = eldest(amina), register(amina, child={"name": f"{CANARY} Beta", "sex": "male", "age_estimate": 7})
+    c = register(amina, child={"name": f"{CANARY} Gamma", "sex": "female", "age_estimate": 5})
+    assert amina("link", a, b, "--sibling").code == 0 and amina("link", b, c, "--sibling").code == 0
+    assert [m["case_id"] for m in amina("show", a, "--json").json()["siblings"]] == [b, c]  # c through b
+    before = len(commits(repo))
+    missing = amina("link", a, b, "--sibling", "--remove", "--json")
+    assert missing.code == 4 and [f["field"] for f in missing.json()["fields"]] == ["reason"]
+    not_linked = amina("link", a, c, "--sibling", "--remove", "--reason", "x")
+    assert not_linked.code == 4 and "not linked as siblings" in not_linked.stderr  # linked through b only
+    assert amina("link", a, b, "--sibling", "--reason", "x").code == 2  # --reason goes with --remove
+    assert len(commits(repo)) == before
+    done = amina("link", b, a, "--sibling", "--remove", "--reason", f"typed the wrong case ID for {CANARY}", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["removed"] is True and done.json()["sibling"] == a
+    assert commits(repo)[0] == f"unlink {b} {a}" and len(commits(repo)) == before + 1
+    assert sorted(f.split("/")[1] for f in changed(repo)) == sorted([a, b])
+    assert amina("show", a, "--json").json()["links"] == [] and amina("show", a, "--json").json()["siblings"] == []
+    assert [m["case_id"] for m in amina("show", b, "--json").json()["siblings"]] == [c]  # b and c stay siblings
+    assert f"sibling of {b}" not in amina("show", a).stdout
+    log = amina("log", a).stdout
+    assert f"no longer sibling of {b}" in log and CANARY not in log  # the reason is in the record only
+    assert amina("link", a, b, "--sibling").code == 0  # linked again: listed again
+    assert [(x["case_id"], x["relation"]) for x in amina("show", a, "--json").json()["links"]] == [(b, "sibling")]
+    assert all(CANARY not in m for m in commits(repo))
+    assert cli_as("sup")("verify").code == 0

@@ -113,11 +113,15 @@ def register(app: typer.Typer) -> None:
              other: str = typer.Argument(..., help="The case of their brother or sister."),
              sibling: bool = typer.Option(False, "--sibling", help="The two children are siblings (the one relation "
                                           "this command records; two cases of one child: cpcm merge-cases)."),
+             remove: bool = typer.Option(False, "--remove", help="Take out a sibling link made by mistake (with --reason)."),
+             reason: Optional[str] = typer.Option(None, "--reason", help="With --remove: why the link was wrong."),
              repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Record that two registered children are siblings: each case gets a link to the other
         (cpcm show lists it: "sibling of CP-..."), in one commit. You must be able to read both.
+        With --remove --reason, a link made by mistake is taken out (the history keeps both).
 
         Example: cpcm link CP-4F7K-9X2N CP-7YY9-TW8D --sibling
+        Example: cpcm link CP-4F7K-9X2N CP-7YY9-TW8D --sibling --remove --reason "wrong case ID typed"
         """
         from cpcm import service
         from cpcm.cli.common import report_written
@@ -128,9 +132,13 @@ def register(app: typer.Typer) -> None:
             raise UsageError("say how the two cases are linked: --sibling (the children are brothers or sisters)",
                              f"cpcm link {first} {second} --sibling; two cases of one child are linked by a supervisor or "
                              f"manager: cpcm merge-cases {first} {second}")
+        if reason is not None and not remove:
+            raise UsageError("--reason goes with --remove (why a link made by mistake is taken out)",
+                             f"cpcm link {first} {second} --sibling --remove --reason TEXT")
         ctx = open_ctx(repo, identity)
-        result = service.link_siblings(ctx, first, second)
-        report_written(result, json_out, f"{first} and {second} are linked as siblings")
+        result = service.link_siblings(ctx, first, second, (reason or "") if remove else None)
+        report_written(result, json_out, f"{first} and {second} are no longer linked as siblings" if remove
+                       else f"{first} and {second} are linked as siblings")
 
     @app.command("assign")
     def assign(case: Optional[str] = typer.Argument(None, help="Case ID (or use --batch)."),

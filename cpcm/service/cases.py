@@ -125,36 +125,45 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
 
 
 @writes
-def link_siblings(ctx: Context, case_id: str, other_id: str) -> Written:
+def link_siblings(ctx: Context, case_id: str, other_id: str, removed: str | None = None) -> Written:
     """Record that two registered cases are siblings' (`cpcm link A B --sibling`): a `case_link`
     record naming the other in each, in one commit `link A B`. The worker reads both cases.
     Refused when they are linked as siblings already (link-linked) or as two cases of one
-    child (link-same-child: merge-cases linked them)."""
+    child (link-same-child: merge-cases linked them). With `removed` (why: `--remove --reason`),
+    a link made by mistake is taken out: a `case_link` record in each marks it removed, in one
+    commit `unlink A B`; refused when the two are not linked as siblings (link-not-linked)."""
     from cpcm.errors import UsageError
 
     ctx.need_worker()
     if case_id == other_id:
         raise UsageError("A and B are the same case", "Give the two siblings' cases: cpcm link A B --sibling")
+    if removed is not None and not removed.strip():
+        raise InvalidInput([FieldError("reason", "is required with --remove: say why the link was wrong")], f"link {case_id} {other_id}")
     for each in (case_id, other_id):
         check_readable(ctx, each)
     first, second = load_records(ctx, case_id), load_records(ctx, other_id)
     mine = {(link["case_id"], link["relation"]) for link in case_links(first)}
     theirs = {(link["case_id"], link["relation"]) for link in case_links(second)}
-    if (other_id, siblings.RELATION) in mine or (case_id, siblings.RELATION) in theirs:
+    linked = (other_id, siblings.RELATION) in mine or (case_id, siblings.RELATION) in theirs
+    if removed is None and linked:
         raise Refused(f"{case_id} and {other_id} are linked as siblings already; nothing was written",
                       f"See the links: cpcm show {case_id}", rule="link-linked")
-    if any(c == other_id for c, _ in mine) or any(c == case_id for c, _ in theirs):
+    if removed is not None and not linked:
+        raise Refused(f"{case_id} and {other_id} are not linked as siblings; nothing was written",
+                      f"See the links: cpcm show {case_id} (a sibling linked through another case is unlinked from that case)",
+                      rule="link-not-linked")
+    if removed is None and (any(c == other_id for c, _ in mine) or any(c == case_id for c, _ in theirs)):
         raise Refused(f"{case_id} and {other_id} are two cases of one child (merge-cases linked them), not siblings; "
                       "nothing was written", f"See the links: cpcm show {case_id}", rule="link-same-child")
     last_first = max((r.id for r in first), default="")
     last_second = max((r.id for r in second), default="")
     with transaction(ctx, "link") as tx:
-        a = new_record(ctx, "case_link", case_id, siblings.link_body(other_id), after=last_first)
-        b = new_record(ctx, "case_link", other_id, siblings.link_body(case_id), after=max(a.id, last_second))
+        a = new_record(ctx, "case_link", case_id, siblings.link_body(other_id, removed), after=last_first)
+        b = new_record(ctx, "case_link", other_id, siblings.link_body(case_id, removed), after=max(a.id, last_second))
         tx.write_record(a, keys_for(ctx, ctx.store.recipients(case_id)))
         tx.write_record(b, keys_for(ctx, ctx.store.recipients(other_id)))
-        tx.commit(f"link {case_id} {other_id}")
-    return Written(case_id, (a.id, b.id), "case_link", extra={"sibling": other_id})
+        tx.commit(f"{'link' if removed is None else 'unlink'} {case_id} {other_id}")
+    return Written(case_id, (a.id, b.id), "case_link", extra={"sibling": other_id, "removed": removed is not None})
 
 
 def _status_of(ctx: Context, case_id: str) -> str | None:
@@ -932,6 +941,10 @@ def case_links(records: list[Record]) -> list[dict]:
             other, relation = body["returned_as"], "returned_as"
         elif body.get("sibling"):
             other, relation = body["sibling"], "sibling"
+            if siblings.REMOVED in body:  # a link made by mistake, taken out (`cpcm link --remove`): linked again later, it is listed
+                links = [link for link in links if (link["case_id"], link["relation"]) != (other, relation)]
+                seen.discard(other)
+                continue
             if other in seen:
                 continue
             seen.add(other)
@@ -1295,7 +1308,7 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
     elif kind == "conference":  # the link a conference's closing writes in each case it discussed
         what = str(b.get("conference") or "")
     elif kind == "case_link" and b.get("sibling"):
-        what = f"sibling of {b['sibling']}"
+        what = f"{'no longer ' if siblings.REMOVED in b else ''}sibling of {b['sibling']}"
     elif kind == "case_link" and b.get("returned_as"):
         what = f"came back as {b['returned_as']}"
     elif kind == "sync_conflict":  # what a merge found: its code and the records it names (cpcm check says what settles it)

@@ -29,9 +29,16 @@ def family_part(registration: Mapping[str, Any]) -> dict[str, Any]:
     return {key: flat[key] for key in FAMILY_FIELDS if flat.get(key) not in (None, "", [], {})}
 
 
-def link_body(other: str) -> dict[str, str]:
-    """The body of the `case_link` record that tells a case its sibling's case ID."""
-    return {"sibling": other, "reason": RELATION}
+REMOVED = "removed"  # a case_link's key: why a sibling link made by mistake was taken out
+
+
+def link_body(other: str, removed: str | None = None) -> dict[str, str]:
+    """The body of the `case_link` record that tells a case its sibling's case ID; with
+    `removed` (why), that the link to it was made by mistake and is taken out."""
+    body = {"sibling": other, "reason": RELATION}
+    if removed is not None:
+        body[REMOVED] = removed.strip()
+    return body
 
 
 def group(case_id: str, links_of: Callable[[str], Iterable[str] | None]) -> list[dict[str, Any]]:
