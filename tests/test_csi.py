@@ -210,3 +210,14 @@ def test_csi__the_households_economy_in_the_grids_is_left_out_of_the_childs_own_
     assert own.code == 0, own.stderr
     assert "SACCO" not in own.stdout and "cash transfer" not in own.stdout and "school bursary" in own.stdout
     assert "SACCO" in amina("render", "case-file", case_id).stdout
+
+
+def test_show_record__a_rating_in_words_is_not_followed_by_its_number_again(kenya):
+    """`cpcm show CASE csi` printed "2 Bad (2)": the code beside a choice's words is left out
+    where the words begin with it."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert record(amina, case_id, body(shelter=2)).code == 0
+    shown = amina("show", case_id, "csi").stdout
+    line = next(line for line in shown.splitlines() if "Shelter (CS2A)" in line)
+    assert line.endswith(": 2 Bad"), line

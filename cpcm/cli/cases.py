@@ -674,6 +674,13 @@ def received_words(got: dict, zone=None) -> str:
     return line
 
 
+def _with_code(words: str, code) -> str:
+    """A choice in the form's words with its code beside them (what --set takes), once: words that
+    begin with the code already (a CSI rating, "2 Bad") are not followed by it again."""
+    text = str(words)
+    return text if text.split(" ", 1)[0] == str(code) else f"{text} ({code})"
+
+
 def print_record(data: dict, zone=None) -> None:
     """`cpcm show CASE RECORD` for a person: the header, then every answer with its question."""
     import typer
@@ -712,7 +719,7 @@ def print_record(data: dict, zone=None) -> None:
             put(label, "; ".join(words(item) for item in answer["value"]))  # kept as codes: in words
         elif answer.get("words"):  # the form's words for a choice, its code beside them (what --set takes)
             words, value = answer["words"], answer["value"]
-            put(label, "; ".join(f"{w} ({v})" for w, v in zip(words, value)) if isinstance(value, list) else f"{words} ({value})")
+            put(label, "; ".join(map(_with_code, words, value)) if isinstance(value, list) else _with_code(words, value))
         elif "previous" in answer and answer["field"] != "reason":
             put(label, f"{_value(answer['value']) or '(removed)'}   (before: {_value(answer['previous']) or '(none)'})")
         else:
