@@ -127,6 +127,8 @@ def test_case_file__every_record_in_order_of_at_with_labels(world):
     original = next(e for e in log if e["kind"] == "followup" and e.get("superseded_by"))
     assert f"Corrects record {original['record_id']}" in text and "note mistyped" in text
     assert f"Corrected by record {original['superseded_by']}" in text
+    # as Markdown quotes: the record list's own "> " is not escaped as a value would be
+    assert f"\n> **Corrects record {original['record_id']}**" in text and "&gt; **" not in text
     # the update: the new value and the one before
     assert "Kondele, Kisumu" in text and f"{CANARY} village" in text
 
