@@ -241,3 +241,118 @@ def test_cli__a_return_home_written_again_for_the_same_time_after_a_rejection_is
     assert sup("approve", case_id, "plan").code == 0
     assert amina("show", case_id, "--json").json()["reintegration"]["reunified"]
     assert "monitoring-visit" in due_items(amina, case_id)
+
+
+# -- one rule, one flow: the plan's return home judged as a placement is, by when each thing happened ---------------
+DAY_AFTER = "2026-11-26T09:00:00+03:00"  # the examples below are written then, each dated back with --at
+
+
+def admitted_then_assessed(kenya, bid_at: str = "2026-11-25T08:00") -> str:
+    """A planned kenya case admitted to a CCI on 2026-11-24 10:00 (on a supervisor's reason) and a
+    best-interests record dated `bid_at`, both written on DAY_AFTER."""
+    case_id = build_planned(kenya)
+    sup, amina = kenya("sup", now=DAY_AFTER), kenya("amina", now=DAY_AFTER)
+    assert placed(sup, case_id, ADMISSION, "--at", "2026-11-24T10:00", "--override-reason", "police brought her").code == 0
+    assert amina("assess", case_id, "--type", "best-interests", "--at", bid_at, "--from-file", "-",
+                 input=json.dumps(BID)).code == 0
+    return case_id
+
+
+def test_cli__a_return_home_corrected_to_a_day_before_its_best_interests_record_is_refused_as_a_placement_is(kenya):
+    """`cpcm correct CASE plan --at WHEN` moves when the return home happened: the version is judged
+    again at that time, as a placement corrected is. Moved before its best-interests record, both
+    are refused (exit 4) with the same words, the record's date and what to do, and nothing is
+    written; moved to a time still after it, the correction stands."""
+    sup, amina = kenya("sup", now=DAY_AFTER), kenya("amina", now=DAY_AFTER)
+    plan_case, placement_case = admitted_then_assessed(kenya), admitted_then_assessed(kenya)
+    assert home_plan(amina, plan_case, "--at", "2026-11-25T10:00").code == 0
+    assert sup("approve", plan_case, "plan").code == 0
+    assert placed(amina, placement_case, KINSHIP, "--at", "2026-11-25T10:00").code == 0
+    commits = commit_count(kenya.root)
+    refused = sup("correct", plan_case, "plan", "--at", "2026-11-24T12:00", "--reason", "the day was mistyped", "--json")
+    assert refused.code == 4, refused.stdout
+    assert refused.json()["rule"] == "reunification-best-interests"
+    moved = sup("correct", placement_case, "placement", "--at", "2026-11-24T12:00", "--reason", "the day was mistyped")
+    assert moved.code == 4 and "placement-best-interests" in sup("correct", placement_case, "placement", "--at",
+                                                                 "2026-11-24T12:00", "--reason", "x", "--json").stdout
+    assert commit_count(kenya.root) == commits
+    text = sup("correct", plan_case, "plan", "--at", "2026-11-24T12:00", "--reason", "the day was mistyped")
+    said = (f"{plan_case} has none made by this version's date (2026-11-24) since the current placement began (2026-11-24): "
+            "its best-interests record is dated 2026-11-25, after it")
+    assert text.code == 4 and said in text.stderr, text.stderr
+    assert f"cpcm correct {plan_case} assessment@best-interests --at WHEN --reason" in text.stderr
+    assert said.replace(plan_case, placement_case).replace("this version's date", "the placement's date").replace(
+        "after it", "after the placement") in moved.stderr  # the placement's refusal, in its own words
+    kept = sup("correct", plan_case, "plan", "--at", "2026-11-25T09:00", "--reason", "an hour earlier")
+    assert kept.code == 0, kept.stderr
+
+
+def test_cli__a_best_interests_record_written_after_the_version_but_dated_before_it_counts(kenya):
+    """Records are judged by when they happened, not when they were written: a best-interests record
+    written after a plan version, dated before it, is the one a correction of that version into the
+    return home rests on; one written before a version but dated after it is not."""
+    sup, amina = kenya("sup", now=DAY_AFTER), kenya("amina", now=DAY_AFTER)
+    case_id = build_planned(kenya)
+    assert placed(sup, case_id, ADMISSION, "--at", "2026-11-24T10:00", "--override-reason", "police brought her").code == 0
+    assert amina("plan", case_id, "--from-file", "-", "--at", "2026-11-25T10:00",
+                 input=json.dumps(plan_doc("review"))).code == 0
+    assert amina("assess", case_id, "--type", "best-interests", "--at", "2026-11-25T08:00", "--from-file", "-",
+                 input=json.dumps(BID)).code == 0
+    home = sup("correct", case_id, "plan", "--set", "reason=reunification_done", "--reason", "she went home")
+    assert home.code == 0, home.stderr
+    other = admitted_then_assessed(kenya, bid_at="2026-11-25T12:00")  # written first, dated after the version below
+    refused = home_plan(amina, other, "--at", "2026-11-25T10:00")
+    assert refused.code == 4 and refused.json()["rule"] == "reunification-best-interests"
+    assert "its best-interests record is dated 2026-11-25, after it" in home_plan(amina, other, "--at", "2026-11-25T10:00").stderr
+
+
+@pytest.mark.parametrize("bid_first", [True, False])
+def test_cli__a_record_of_the_same_time_as_the_admission_counts_for_a_plan_home_as_for_a_placement_home(kenya, bid_first):
+    """Two records of one time (both dated with --at to the minute) are ordered by their record IDs,
+    the order they were written in, by the one rule for both moves: a best-interests record
+    written before the admission of its time was the admission's own decision and does not count
+    for the way home; one written after it does. The plan and the placement home agree."""
+    sup, amina = kenya("sup", now=DAY_AFTER), kenya("amina", now=DAY_AFTER)
+    verdicts = []
+    for move in ("plan", "placement"):
+        case_id = build_planned(kenya)
+        bid = lambda: amina("assess", case_id, "--type", "best-interests", "--at", "2026-11-24T10:00", "--from-file", "-",
+                            input=json.dumps(BID)).code
+        if bid_first:
+            assert bid() == 0
+        assert placed(sup, case_id, ADMISSION, "--at", "2026-11-24T10:00", "--override-reason", "police").code == 0
+        if not bid_first:
+            assert bid() == 0
+        done = home_plan(amina, case_id, "--at", "2026-11-25T10:00") if move == "plan" else \
+            placed(amina, case_id, KINSHIP, "--at", "2026-11-25T10:00")
+        verdicts.append(done.code)
+    assert verdicts == ([4, 4] if bid_first else [0, 0])
+
+
+def test_cli__a_supervisors_reason_for_the_return_home_stands_through_a_correction_of_its_date(kenya):
+    """The one override flow in both paths: a supervisor writes the return home on a reason (a
+    caseworker may not); corrected to another day, by anyone, the reason recorded with it stands
+    and the record is still owed (as a placement made so keeps its reason when corrected)."""
+    sup, amina = kenya("sup", now=DAY_AFTER), kenya("amina", now=DAY_AFTER)
+    case_id = build_planned(kenya)
+    assert placed(sup, case_id, ADMISSION, "--at", "2026-11-24T10:00", "--override-reason", "police brought her").code == 0
+    worker = home_plan(amina, case_id, "--at", "2026-11-25T10:00", "--override-reason", "the court sent her home")
+    assert worker.code == 4 and worker.json()["rule"] == "reunification-best-interests"
+    assert "only a supervisor or manager can record a child's return home without a best-interests record" in \
+        home_plan(amina, case_id, "--override-reason", "the court sent her home").stderr
+    written = home_plan(sup, case_id, "--at", "2026-11-25T10:00", "--override-reason", "the court sent her home")
+    assert written.code == 0, written.stderr
+    assert any("the child's return home recorded without a best-interests record, on a supervisor's reason" in w
+               for w in written.json()["warnings"])
+    corrected = amina("correct", case_id, "plan", "--at", "2026-11-25T09:00", "--reason", "an hour earlier", "--json")
+    assert corrected.code == 0, corrected.stderr
+    content = amina("show", case_id, "--json").json()["plan"]["content"]
+    assert content["best_interests_override"] == {"reason": "the court sent her home", "by": "sup"}
+    owed = amina("show", case_id, "--json").json()["home_best_interests_owed"]
+    assert owed["at"].startswith("2026-11-25T09:00")
+    other = admitted_then_assessed(kenya, bid_at="2026-11-25T12:00")
+    assert home_plan(sup, other, "--at", "2026-11-25T10:00", "--override-reason", "court order").code == 0
+    # a supervisor's reason kept with the placement corrected stands too: the same flow
+    kinship = admitted_then_assessed(kenya, bid_at="2026-11-25T12:00")
+    assert placed(sup, kinship, KINSHIP, "--at", "2026-11-25T10:00", "--override-reason", "court order").code == 0
+    assert amina("correct", kinship, "placement", "--at", "2026-11-25T09:00", "--reason", "an hour earlier").code == 0

@@ -1749,11 +1749,16 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         if original.kind == "plan":
             for index, goal in enumerate(body.get("goals") or [], start=1):
                 goal.setdefault("id", f"G{index}")
-            if body.get("reason") != base.get("reason") and not errors:
-                # corrected into the child's return home: the placement's best-interests rule, as writing it asks
+            if (body.get("reason") != base.get("reason") or at is not None) and not errors:
+                # corrected into the child's return home, or the return home's date corrected: the placement's
+                # best-interests rule at the version's (corrected) date, as writing it asks; a supervisor's reason
+                # recorded with the version stands, whoever corrects it (as for a placement corrected)
                 from cpcm.service.placements import home_checked
 
-                home_checked(ctx, case, records, body, utc((at or datetime.fromisoformat(original.at)).isoformat()), None)
+                kept = base.get("best_interests_override")
+                home, _ = home_checked(ctx, case, records, body, utc((at or datetime.fromisoformat(original.at)).isoformat()),
+                                       None, kept_override=kept if isinstance(kept, Mapping) else None)
+                placed += home
     if errors:
         raise InvalidInput(errors, what)
     if transitions.command_of(original.kind, dict(body)) != transitions.command_of(original.kind, dict(base)):

@@ -10,6 +10,7 @@ cpcm.workflow.placements; the care types and their settings are the policy's (`p
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
@@ -109,7 +110,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     or Refused (the best-interests rule) when it may not be recorded. `kept_override`: a
     supervisor's reason to place without a best-interests record, recorded with the placement
     being corrected; it stands, whoever corrects the placement."""
-    worker = ctx.need_worker()
+    ctx.need_worker()
     policy = ctx.policy
     case_id = case.id
     what = f"placement of {case_id}"
@@ -147,37 +148,9 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
         found = rules.best_interests_for(current, bids, when)
         if found and needed:
             body.setdefault("decision", {})["best_interests"] = found
-    warnings = []
-    reason = (override_reason or "").strip()
-    if needed and not (body.get("decision") or {}).get("best_interests") and kept_override:
-        body["best_interests_override"] = dict(kept_override)  # the supervisor's reason, as recorded with the placement
-    elif needed and not (body.get("decision") or {}).get("best_interests"):
-        roles = override_roles(policy)
-        since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
-        # one made after the placement's date (a placement recorded with an earlier --at, or a
-        # best-interests record dated wrongly) is not one this placement rests on: say so, not "none"
-        later = sorted(w for rid, w in bids if w > when and (current is None or (w, rid) > (current["at"], current["record_id"])))
-        if not reason and later:
-            raise Refused(f"{what}: a placement into care, out of it or between placements needs a best-interests record first "
-                          f"(ESARO Principle 2); {case_id} has none made by the placement's date ({local_day(when, ctx.zone)}){since}: "
-                          f"its best-interests record is dated {local_day(later[0], ctx.zone)}, after the placement",
-                          f"If the placement's date is right and the decision was made before it, correct that record's date: "
-                          f"cpcm correct {case_id} assessment@best-interests --at WHEN --reason ...; otherwise give the "
-                          f"placement's own date with --at.", rule=RULE)
-        if not reason:
-            raise Refused(f"{what}: a placement into care, out of it or between placements needs a best-interests record first "
-                          f"(ESARO Principle 2); {case_id} has none{since}",
-                          f"Record it: cpcm assess {case_id} --type best-interests; or a {' or '.join(roles)} places the child "
-                          "with --override-reason TEXT.", rule=RULE)
-        if not worker.has_role(*roles):
-            raise Refused(f"only a {' or '.join(roles)} can place a child without a best-interests record",
-                          f"Record it first: cpcm assess {case_id} --type best-interests; or ask your supervisor.", rule=RULE)
-        body["best_interests_override"] = {"reason": reason, "by": worker.id}
-        warnings.append(f"placed without a best-interests record, on a supervisor's reason: record one {owed_words(policy)} "
-                        f"(cpcm assess {case_id} --type best-interests)")
-    elif reason:
-        warnings.append("--override-reason was not needed (a best-interests record is on file, or none is needed) "
-                        "and is not recorded")
+    on_file = bool((body.get("decision") or {}).get("best_interests"))
+    warnings = rests_on(ctx, case_id, PLACEMENT_MOVE, needed and not on_file, bids, current, when, override_reason, body,
+                        kept_override)
     body["setting"] = setting
     if rules.starts_monitoring(current, setting, body["care_type"]):
         body["reunification"] = True
@@ -204,50 +177,107 @@ HOME_RULE = "reunification-best-interests"
 
 
 def home_checked(ctx: Context, case, records: list, body: dict, when: str,
-                 override_reason: str | None) -> tuple[list[str], list[str]]:
+                 override_reason: str | None, kept_override: Mapping[str, Any] | None = None) -> tuple[list[str], list[str]]:
     """A plan version (`body`, validated) checked at `when` (UTC) against `case` (the fold of
-    `records`) by the placement's best-interests rule (ESARO Principle 2): one for
-    reunification_done that is the child's return home (rules.plan_needs_best_interests) needs a
-    best-interests record made by then since the placement in force began (rules.best_interests_for),
-    or a supervisor's or manager's reason (`override_reason`, recorded in `body` as
-    `best_interests_override`: the record is then owed, rules.best_interests_owed). Refused
-    otherwise, with nothing written. (warnings, next steps)"""
+    `records`) by the placement's best-interests rule (ESARO Principle 2), in the placement's own
+    flow (`rests_on`): one for reunification_done that is the child's return home
+    (rules.plan_needs_best_interests) needs a best-interests record made by then since the
+    placement in force began (rules.best_interests_for, by the times they happened), or a
+    supervisor's or manager's reason (`override_reason`, recorded in `body` as
+    `best_interests_override`: the record is then owed, rules.best_interests_owed).
+    `kept_override`: the reason recorded with the version being corrected; it stands, whoever
+    corrects it. Refused otherwise, with nothing written. (warnings, next steps)"""
     policy, case_id = ctx.policy, case.id
-    reason = (override_reason or "").strip()
     bids = best_interests_records(records)
     current = rules.placement_at(case.placements, when)
     home = body.get("reason") == rules.REUNIFICATION_DONE
-    if not home or not rules.plan_needs_best_interests(case.placements, when, policy) or rules.best_interests_for(current, bids, when):
-        steps = []
-        if body.get("reason") == "reunification_date_set" and rules.needs_best_interests(current, rules.HOME, policy) \
-                and not rules.best_interests_for(current, bids, when):
-            steps.append(f"the child's return home needs a best-interests record first (ESARO Principle 2): cpcm assess "
-                         f"{case_id} --type best-interests, before the plan for reunification_done or the placement home")
-        return (["--override-reason was not needed (a best-interests record is on file, or none is needed) and is not recorded"]
-                if reason else []), steps
-    roles = override_roles(policy)
-    what = f"plan for {case_id}"
+    missing = home and rules.plan_needs_best_interests(case.placements, when, policy) \
+        and not rules.best_interests_for(current, bids, when)
+    warnings = rests_on(ctx, case_id, HOME_MOVE, missing, bids, current, when, override_reason, body, kept_override)
+    steps = []
+    if body.get("reason") == "reunification_date_set" and rules.needs_best_interests(current, rules.HOME, policy) \
+            and not rules.best_interests_for(current, bids, when):
+        steps.append(f"the child's return home needs a best-interests record first (ESARO Principle 2): cpcm assess "
+                     f"{case_id} --type best-interests, before the plan for reunification_done or the placement home")
+    return warnings, steps
+
+
+@dataclass(frozen=True)
+class Move:
+    """How the best-interests rule's refusals and warning name a move (`{case}`: the case ID,
+    `{roles}`: who may override): a placement, or a plan version that is the return home."""
+    rule: str      # the refusal's rule
+    needs: str     # what the rule asks, leading each refusal
+    dated: str     # the move's date, in words
+    after: str     # where a best-interests record dated after the move stands
+    redate: str    # the hint then
+    record: str    # the hint when there is none
+    only: str      # what only a supervisor or manager may do without one
+    ask: str       # the hint to a worker who may not
+    done: str      # the warning, once done on a reason
+
+
+PLACEMENT_MOVE = Move(
+    rule=RULE,
+    needs="placement of {case}: a placement into care, out of it or between placements needs a best-interests record first "
+          "(ESARO Principle 2)",
+    dated="the placement's date", after="after the placement",
+    redate="If the placement's date is right and the decision was made before it, correct that record's date: cpcm correct "
+           "{case} assessment@best-interests --at WHEN --reason ...; otherwise give the placement's own date with --at.",
+    record="Record it: cpcm assess {case} --type best-interests; or a {roles} places the child with --override-reason TEXT.",
+    only="place a child", ask="Record it first: cpcm assess {case} --type best-interests; or ask your supervisor.",
+    done="placed")
+HOME_MOVE = Move(
+    rule=HOME_RULE,
+    needs="plan for {case}: reason reunification_done records the child's return home, which needs a best-interests "
+          "record first, as a placement home does (ESARO Principle 2)",
+    dated="this version's date", after="after it",
+    redate="If the decision was made before the return home, correct that record's date: cpcm correct {case} "
+           "assessment@best-interests --at WHEN --reason ...; otherwise give this version's own date with --at. Nothing was "
+           "written.",
+    record="Record it: cpcm assess {case} --type best-interests, then write this version again; or a {roles} writes it with "
+           "--override-reason TEXT. Nothing was written.",
+    only="record a child's return home",
+    ask="Record it first: cpcm assess {case} --type best-interests; or ask your supervisor. Nothing was written.",
+    done="the child's return home recorded")
+NOT_NEEDED = "--override-reason was not needed (a best-interests record is on file, or none is needed) and is not recorded"
+
+
+def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[tuple[str, str]], current,
+             when: str, override_reason: str | None, body: dict, kept_override: Mapping[str, Any] | None = None) -> list[str]:
+    """The one override flow of the best-interests rule (ESARO Principle 2), for a placement and for
+    a plan version that is the return home: `missing`, the move needs a best-interests record and
+    has none made by `when` (UTC) since `current` (the placement in force then) began. Then a
+    supervisor's reason kept with the record being corrected (`kept_override`) stands; else a
+    reason (`override_reason`) from a worker of the policy's `placement.override_roles` is
+    recorded in `body` as `best_interests_override` (who gave it) and the record is owed; else
+    Refused, saying when a record of the case (`bids`: record id, its time in UTC) is dated
+    after the move. A reason given where none is missing is not recorded. (warnings)"""
+    reason = (override_reason or "").strip()
+    if not missing:
+        return [NOT_NEEDED] if reason else []
+    if kept_override:
+        body["best_interests_override"] = dict(kept_override)  # the supervisor's reason, as recorded with the move
+        return []
+    roles = " or ".join(override_roles(ctx.policy))
     since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
-    rule = (f"{what}: reason reunification_done records the child's return home, which needs a best-interests record first, "
-            f"as a placement home does (ESARO Principle 2)")
+    needs = move.needs.format(case=case_id)
     if not reason:
+        # one made after the move's date (a move recorded with an earlier --at, or a best-interests
+        # record dated wrongly) is not one this move rests on: say so, not "none"
         later = sorted(w for rid, w in bids if w > when and (current is None or (w, rid) > (current["at"], current["record_id"])))
         if later:
-            raise Refused(f"{rule}; {case_id} has none made by this version's date ({local_day(when, ctx.zone)}){since}: its "
-                          f"best-interests record is dated {local_day(later[0], ctx.zone)}, after it",
-                          f"If the decision was made before the return home, correct that record's date: cpcm correct {case_id} "
-                          f"assessment@best-interests --at WHEN --reason ...; otherwise give this version's own date with --at. "
-                          "Nothing was written.", rule=HOME_RULE)
-        raise Refused(f"{rule}; {case_id} has none{since}",
-                      f"Record it: cpcm assess {case_id} --type best-interests, then write this version again; or a "
-                      f"{' or '.join(roles)} writes it with --override-reason TEXT. Nothing was written.", rule=HOME_RULE)
-    if not ctx.need_worker().has_role(*roles):
-        raise Refused(f"only a {' or '.join(roles)} can record a child's return home without a best-interests record",
-                      f"Record it first: cpcm assess {case_id} --type best-interests; or ask your supervisor. Nothing was written.",
-                      rule=HOME_RULE)
-    body["best_interests_override"] = {"reason": reason, "by": ctx.worker.id}
-    return [f"the child's return home recorded without a best-interests record, on a supervisor's reason: record one "
-            f"{owed_words(policy)} (cpcm assess {case_id} --type best-interests)"], []
+            raise Refused(f"{needs}; {case_id} has none made by {move.dated} ({local_day(when, ctx.zone)}){since}: its "
+                          f"best-interests record is dated {local_day(later[0], ctx.zone)}, {move.after}",
+                          move.redate.format(case=case_id), rule=move.rule)
+        raise Refused(f"{needs}; {case_id} has none{since}", move.record.format(case=case_id, roles=roles), rule=move.rule)
+    worker = ctx.need_worker()
+    if not worker.has_role(*override_roles(ctx.policy)):
+        raise Refused(f"only a {roles} can {move.only} without a best-interests record", move.ask.format(case=case_id),
+                      rule=move.rule)
+    body["best_interests_override"] = {"reason": reason, "by": worker.id}
+    return [f"{move.done} without a best-interests record, on a supervisor's reason: record one {owed_words(ctx.policy)} "
+            f"(cpcm assess {case_id} --type best-interests)"]
 
 
 def _next_steps(ctx: Context, case_id: str, body: Mapping[str, Any], current) -> list[str]:
