@@ -1758,7 +1758,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
                 kept = base.get("best_interests_override")
                 home, _ = home_checked(ctx, case, records, body, utc((at or datetime.fromisoformat(original.at)).isoformat()),
                                        None, kept_override=kept if isinstance(kept, Mapping) else None)
-                placed += home
+                warned += home
     if errors:
         raise InvalidInput(errors, what)
     if transitions.command_of(original.kind, dict(body)) != transitions.command_of(original.kind, dict(base)):
