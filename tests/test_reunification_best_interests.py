@@ -200,6 +200,8 @@ def test_cli__a_plan_corrected_into_a_return_home_keeps_the_rule(kenya):
     before = commit_count(kenya.root)
     refused = sup("correct", case_id, record_id, "--set", "reason=reunification_done", "--reason", "she went home", "--json")
     assert refused.code == 4 and refused.json()["rule"] == "reunification-best-interests", refused.stderr
+    # the way out a correction has: `cpcm correct` takes no --override-reason, so the hint names none
+    assert "then correct again" in refused.json()["hint"] and "with --override-reason TEXT" not in refused.json()["hint"]
     assert commit_count(kenya.root) == before
     assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
     done = sup("correct", case_id, record_id, "--set", "reason=reunification_done", "--reason", "she went home")

@@ -1757,7 +1757,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
 
                 kept = base.get("best_interests_override")
                 home, _ = home_checked(ctx, case, records, body, utc((at or datetime.fromisoformat(original.at)).isoformat()),
-                                       None, kept_override=kept if isinstance(kept, Mapping) else None)
+                                       None, kept_override=kept if isinstance(kept, Mapping) else None, correcting=True)
                 warned += home
     if errors:
         raise InvalidInput(errors, what)

@@ -84,7 +84,7 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
     when = utc((at or datetime.fromisoformat(original.at)).isoformat())
     override = original.body.get("best_interests_override")
     body, warnings, current = _checked(ctx, fold(case_id, others), others, laid_over(base, data), when, None,
-                                       kept_override=override if isinstance(override, Mapping) else None)
+                                       kept_override=override if isinstance(override, Mapping) else None, correcting=True)
     if rules.is_move(current, body) and body["setting"] != original.body.get("setting"):
         # corrected into another setting: a decision of its own, whose consent is checked as `placement` checks it
         # (against the case without the placement corrected, whose use of an override then stands in for it again)
@@ -104,7 +104,7 @@ def _move_consent(ctx: Context, case_id: str, body: dict, records: list) -> list
 
 
 def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
-             kept_override: Mapping[str, Any] | None = None) -> tuple[dict, list[str], Mapping[str, Any] | None]:
+             kept_override: Mapping[str, Any] | None = None, correcting: bool = False) -> tuple[dict, list[str], Mapping[str, Any] | None]:
     """A placement's body from `data`, checked at `when` (UTC) against `case` (the fold of `records`), with
     its warnings and the placement it follows (the current one at `when`, or None). InvalidInput
     or Refused (the best-interests rule) when it may not be recorded. `kept_override`: a
@@ -150,7 +150,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
             body.setdefault("decision", {})["best_interests"] = found
     on_file = bool((body.get("decision") or {}).get("best_interests"))
     warnings = rests_on(ctx, case_id, PLACEMENT_MOVE, needed and not on_file, bids, current, when, override_reason, body,
-                        kept_override)
+                        kept_override, correcting)
     body["setting"] = setting
     if rules.starts_monitoring(current, setting, body["care_type"]):
         body["reunification"] = True
@@ -177,7 +177,8 @@ HOME_RULE = "reunification-best-interests"
 
 
 def home_checked(ctx: Context, case, records: list, body: dict, when: str,
-                 override_reason: str | None, kept_override: Mapping[str, Any] | None = None) -> tuple[list[str], list[str]]:
+                 override_reason: str | None, kept_override: Mapping[str, Any] | None = None,
+                 correcting: bool = False) -> tuple[list[str], list[str]]:
     """A plan version (`body`, validated) checked at `when` (UTC) against `case` (the fold of
     `records`) by the placement's best-interests rule (ESARO Principle 2), in the placement's own
     flow (`rests_on`): one for reunification_done that is the child's return home
@@ -193,7 +194,7 @@ def home_checked(ctx: Context, case, records: list, body: dict, when: str,
     home = body.get("reason") == rules.REUNIFICATION_DONE
     missing = home and rules.plan_needs_best_interests(case.placements, when, policy) \
         and not rules.best_interests_for(current, bids, when)
-    warnings = rests_on(ctx, case_id, HOME_MOVE, missing, bids, current, when, override_reason, body, kept_override)
+    warnings = rests_on(ctx, case_id, HOME_MOVE, missing, bids, current, when, override_reason, body, kept_override, correcting)
     steps = []
     if body.get("reason") == "reunification_date_set" and rules.needs_best_interests(current, rules.HOME, policy) \
             and not rules.best_interests_for(current, bids, when):
@@ -244,7 +245,8 @@ NOT_NEEDED = "--override-reason was not needed (a best-interests record is on fi
 
 
 def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[tuple[str, str]], current,
-             when: str, override_reason: str | None, body: dict, kept_override: Mapping[str, Any] | None = None) -> list[str]:
+             when: str, override_reason: str | None, body: dict, kept_override: Mapping[str, Any] | None = None,
+             correcting: bool = False) -> list[str]:
     """The one override flow of the best-interests rule (ESARO Principle 2), for a placement and for
     a plan version that is the return home: `missing`, the move needs a best-interests record and
     has none made by `when` (UTC) since `current` (the placement in force then) began. Then a
@@ -252,7 +254,8 @@ def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[t
     reason (`override_reason`) from a worker of the policy's `placement.override_roles` is
     recorded in `body` as `best_interests_override` (who gave it) and the record is owed; else
     Refused, saying when a record of the case (`bids`: record id, its time in UTC) is dated
-    after the move. A reason given where none is missing is not recorded. (warnings)"""
+    after the move. A reason given where none is missing is not recorded. `correcting`: the move is
+    a correction's (`cpcm correct`, which takes no reason): the refusal says so. (warnings)"""
     reason = (override_reason or "").strip()
     if not missing:
         return [NOT_NEEDED] if reason else []
@@ -270,7 +273,9 @@ def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[t
             raise Refused(f"{needs}; {case_id} has none made by {move.dated} ({local_day(when, ctx.zone)}){since}: its "
                           f"best-interests record is dated {local_day(later[0], ctx.zone)}, {move.after}",
                           move.redate.format(case=case_id), rule=move.rule)
-        raise Refused(f"{needs}; {case_id} has none{since}", move.record.format(case=case_id, roles=roles), rule=move.rule)
+        hint = (f"Record it first: cpcm assess {case_id} --type best-interests, then correct again (a correction takes no "
+                f"--override-reason). Nothing was written." if correcting else move.record.format(case=case_id, roles=roles))
+        raise Refused(f"{needs}; {case_id} has none{since}", hint, rule=move.rule)
     worker = ctx.need_worker()
     if not worker.has_role(*override_roles(ctx.policy)):
         raise Refused(f"only a {roles} can {move.only} without a best-interests record", move.ask.format(case=case_id),
