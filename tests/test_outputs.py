@@ -6,6 +6,7 @@ still there and names those it could not; an encrypted output is not registered.
 from __future__ import annotations
 
 import os
+import re
 
 from conftest import CANARY, register
 
@@ -36,6 +37,8 @@ def test_outputs__a_plaintext_render_is_registered_and_listed(cli, team, tmp_pat
     assert cli("outputs", "list", "--json").json()[0]["state"] == "changed"
     plain = cli("outputs", "list")  # piped: tab-separated
     assert plain.code == 0 and str(out.resolve()) in plain.stdout and case_id in plain.stdout
+    written = plain.stdout.splitlines()[1].split("\t")[0]  # a time as the other lists give one, not the register's raw text
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d", written), written
 
 
 def test_outputs__the_register_holds_neither_the_child_s_name_nor_the_path_in_the_clear(cli, team, tmp_path):

@@ -61,6 +61,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm outputs list --older-than 7d --json
         """
         from cpcm.cli.common import print_json, print_table, say, warn
+        from cpcm.domain.dates import local_text
         from cpcm.service import outputs
 
         days = _days(older_than)
@@ -76,7 +77,7 @@ def register(app: typer.Typer) -> None:
             say("no plaintext file cpcm wrote for you is on its list" + ("" if all_ else " (--all: those removed too)"))
             return
         print_table(["written", "path", "state", "command", "cases"],
-                    [[e.at, e.path, e.state, e.command, " ".join(e.cases) if e.cases else "-"] for e in shown],
+                    [[local_text(e.at, None), e.path, e.state, e.command, " ".join(e.cases) if e.cases else "-"] for e in shown],
                     title=f"{len(shown)} plaintext file(s) cpcm wrote")
         there = sum(1 for e in shown if e.state in (outputs.THERE, outputs.CHANGED) and e.closed_at is None)
         if there:
