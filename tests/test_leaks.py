@@ -575,3 +575,163 @@ def test_leaks__a_path_given_through_the_environment_is_named_by_its_variable(cl
     result = cli_as("amina", CPCM_IDENTITY=str(missing_key))("list", "--identity", str(missing_key))
     assert result.code == 5 and "no identity at the --identity path" in result.stderr, result.stderr
     assert CANARY.split()[0] not in result.stdout + result.stderr
+
+
+# -- --debug: the frames and types of a failure, never a value typed or read ----------------------------
+def debug_lines(stderr: str) -> list[str]:
+    """The traceback's lines of `stderr` (from its first 'Traceback' line to the error said after it)."""
+    lines = stderr.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Traceback"))
+    return lines[start:]
+
+
+@pytest.mark.parametrize("args, kind, said", [
+    (["due", "--within", CANARY], "click.exceptions.BadParameter", "Invalid value for '--within': '…' is not a valid float."),
+    (["register", CANARY], "click.exceptions.UsageError", "Got unexpected extra argument (…)"),
+    (["register", "--no-input", "--age", CANARY], "click.exceptions.BadParameter", "Invalid value for '--age': '…' is not a valid integer."),
+    (["register", "--no-input", "--name", CANARY, "--dob", "not-a-date"], "cpcm.errors.InvalidInput",
+     "child.date_of_birth: is not a date"),
+])
+def test_debug__a_traceback_has_the_frames_and_cpcm_s_message_never_the_value_typed(cli, args, kind, said):
+    """A debug traceback is pasted into a message to whoever maintains the install: Python's own
+    repeated the value click refused (`'Qjxleak Vwzcanary' is not a valid float`, and the ValueError
+    chained before it). The frames stay: they are what finds the bug."""
+    for run in (cli("--debug", *args), cli(*args, env={"CPCM_DEBUG": "1"}), cli("--debug", *args, "--json")):
+        assert run.code in (2, 4) and "Traceback (most recent call last):" in run.stderr, run.stderr
+        assert not leaked(run.stderr) and not leaked(run.stdout), (leaked(run.stderr), leaked(run.stdout))
+        trace = debug_lines(run.stderr)
+        assert any(line.startswith('  File "') and "cpcm/cli/__init__.py" in line and line.endswith(", in main") for line in trace)
+        assert any(line.startswith(f"{kind}: ") for line in trace) and said in "\n".join(trace), trace
+
+
+def test_debug__a_bug_s_traceback_names_each_exception_s_type_not_its_text(cli, monkeypatch):
+    """An internal error's text, and the text of the exception it was raised from, can hold
+    anything the code was given: the traceback names their types, frames and functions."""
+    import cpcm.service
+
+    def broken(*args, **kwargs):
+        try:
+            {}[CANARY]
+        except KeyError as exc:
+            raise ValueError(f"bad row {CANARY}") from exc
+
+    monkeypatch.setattr(cpcm.service, "list_rows", broken)
+    result = cli("--debug", "list")
+    assert result.code == 70 and "internal error (ValueError)" in result.stderr, result.stderr
+    assert not leaked(result.stderr), leaked(result.stderr)
+    trace = debug_lines(result.stderr)
+    assert "KeyError" in trace and "ValueError" in trace, trace  # the types alone, as Python prints a bare exception
+    assert "The above exception was the direct cause of the following exception:" in trace
+    assert any(line.endswith(", in broken") and "test_leaks.py" in line for line in trace), trace
+    assert not [line for line in trace if line.strip().startswith(("{}[", "raise", "^"))]  # no source line, no markers
+
+
+def test_debug__a_path_given_is_masked_in_the_message_of_the_traceback_too(cli, tmp_env):
+    """The message cpcm says masks a path typed (`the --repo path`); the traceback printed the
+    exception's original text, path and all."""
+    missing = tmp_env / f"{CANARY} repo"
+    for run in (cli("--debug", "list", "--repo", str(missing)), cli("--debug", "show", "CP-0000-0001", env={"CPCM_REPO": str(missing)})):
+        assert run.code == 3, run.stderr
+        assert not leaked(run.stderr), leaked(run.stderr)
+        trace = debug_lines(run.stderr)
+        assert any(line.startswith("cpcm.errors.NotFound: no casefile repository at the ") for line in trace), trace
+
+
+def test_debug__a_frame_in_a_file_under_a_path_given_is_masked(tmp_path):
+    """An agency's template in a repository whose folder is named after a child: the frame keeps
+    the file's place under it, not the folder's name."""
+    from cpcm.cli.tracebacks import safe_traceback
+
+    folder = tmp_path / CANARY
+    code = compile("def fill():\n    raise ValueError('x')\n", str(folder / ".cpcm" / "templates" / "plan.py"), "exec")
+    space: dict = {}
+    exec(code, space)
+    try:
+        space["fill"]()
+    except ValueError as exc:
+        text = safe_traceback(exc, None, [str(folder)])
+    assert not leaked(text), text
+    assert 'File "…/.cpcm/templates/plan.py", line 2, in fill' in text and text.rstrip().endswith("ValueError")
+
+
+def test_agent__a_failure_of_main_itself_prints_no_value(monkeypatch):
+    """The agent runs a command and prints a failure of `main` itself (which turns every error
+    into an exit code) as a traceback: frames and types, never the exception's text."""
+    import io
+
+    import cpcm.cli
+    from cpcm.cli import resident
+
+    def broken(args):
+        raise RuntimeError(f"stuck on {CANARY}")
+
+    monkeypatch.setattr(cpcm.cli, "main", broken)
+    out, err = io.StringIO(), io.StringIO()
+    code, _ = resident._run_here(["list"], dict(os.environ), os.getcwd(), 0o077, out, err, io.StringIO())
+    assert code == 1 and "Traceback (most recent call last):" in err.getvalue()
+    assert err.getvalue().rstrip().endswith("RuntimeError") and not leaked(err.getvalue()), err.getvalue()
+
+
+# -- a path given through the environment is masked as the same path given as an option ----------------
+def test_leaks__cpcm_repo_is_not_repeated_by_init_as_repo_is_not(cli_as, tmp_env):
+    """`cpcm init` repeated the folder it made when $CPCM_REPO named it, not when --repo did."""
+    made = {}
+    for how in ("--repo", "$CPCM_REPO"):
+        target = tmp_env / how.strip("-$") / f"{CANARY} home"
+        env = {"CPCM_REPO": str(target)} if how == "$CPCM_REPO" else {"CPCM_REPO": ""}
+        args = ["init", "--agency", "NEW", "--name", "New Agency", "--worker", "sup"] + (["--repo", str(target)] if how == "--repo" else [])
+        made[how] = cli_as("sup", **env)(*args)
+        assert made[how].code == 0, made[how].stderr
+        assert (target / ".cpcm" / "config.yaml").is_file()
+        assert not leaked(made[how].stderr) and not leaked(made[how].stdout), (how, leaked(made[how].stderr))
+    assert made["$CPCM_REPO"].stderr.splitlines()[0] == made["--repo"].stderr.splitlines()[0]
+
+
+def test_leaks__a_relative_cpcm_identity_is_masked_as_identity_is(cli_as, tmp_env, monkeypatch):
+    """A relative path in $CPCM_IDENTITY (`CPCM_IDENTITY='Amani key.txt'`) was named in errors; the
+    same path given with --identity is masked."""
+    monkeypatch.chdir(tmp_env)
+    (tmp_env / f"{CANARY} junk.txt").write_text("not a key\n")
+    os.chmod(tmp_env / f"{CANARY} junk.txt", 0o600)
+    for name, said in ((f"{CANARY} missing.txt", "no identity at the {} path"),
+                       (f"{CANARY} junk.txt", "the identity file the {} path holds a line that is not an age X25519 key")):
+        by_option = cli_as("amina", CPCM_IDENTITY="")("list", "--identity", name)
+        by_variable = cli_as("amina", CPCM_IDENTITY=name)("list")
+        for run, label in ((by_option, "--identity"), (by_variable, "$CPCM_IDENTITY")):
+            assert run.code == 5 and said.format(label) in run.stderr, (label, run.stderr)
+            assert not leaked(run.stderr), (label, leaked(run.stderr))
+
+
+def test_leaks__key_new_and_key_rotate_name_cpcm_identity_as_they_name_the_option(cli_as, team, tmp_env):
+    """`key new` said 'identity written to the --out path' but repeated a $CPCM_IDENTITY path;
+    `key rotate` repeated the name of the identity file given."""
+    new = cli_as("amina", CPCM_IDENTITY=str(tmp_env / f"{CANARY} new.txt"))("key", "new", "--no-passphrase")
+    assert new.code == 0 and "identity written to the $CPCM_IDENTITY path" in new.stderr, new.stderr
+    assert not leaked(new.stderr), leaked(new.stderr)
+    own = tmp_env / f"{CANARY} own.txt"
+    own.write_bytes(team["amina"][0].read_bytes())
+    os.chmod(own, 0o600)
+    rotated = cli_as("amina", CPCM_IDENTITY=str(own))("key", "rotate", "--no-passphrase")
+    assert rotated.code == 0, rotated.stderr
+    assert "kept beside the new one as the $CPCM_IDENTITY path's name followed by .old-2026-11-23" in rotated.stderr
+    assert not leaked(rotated.stderr), leaked(rotated.stderr)
+    assert sorted(p.name for p in tmp_env.glob(f"{CANARY} own.txt*")) == [own.name, f"{own.name}.old-2026-11-23", f"{own.name}.pub"]
+
+
+def test_leaks__the_passphrase_file_is_named_by_its_variable(cli_as, tmp_env, monkeypatch):
+    """A $CPCM_PASSPHRASE_FILE that cannot be read (given relative), or that holds a wrong
+    passphrase (its path in the hint): the variable is named, never the path."""
+    from cpcm.crypto import identity
+
+    monkeypatch.chdir(tmp_env)
+    key = tmp_env / "protected.txt"
+    text, _ = identity.generate("2026-01-01T00:00:00+00:00", "test key")
+    identity.save(key, text, "correct horse battery staple")
+    wrong = tmp_env / f"{CANARY} phrase.txt"
+    wrong.write_text("not the passphrase\n")
+    os.chmod(wrong, 0o600)
+    for phrase, said in ((f"{CANARY} missing.txt", "cannot read $CPCM_PASSPHRASE_FILE"), (str(wrong), "wrong passphrase")):
+        for args in (("list",), ("list", "--json")):
+            run = cli_as("amina", CPCM_IDENTITY=str(key), CPCM_PASSPHRASE_FILE=phrase)(*args)
+            assert run.code == 5 and said in run.stderr, run.stderr
+            assert not leaked(run.stderr) and not leaked(run.stdout), (leaked(run.stderr), leaked(run.stdout))

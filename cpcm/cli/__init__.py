@@ -237,9 +237,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
     from cpcm.errors import CpcmError
 
     if debug:
-        import traceback
-
-        traceback.print_exc()
+        _debug_traceback(exc, args)
     if isinstance(exc, CpcmError):
         say(f"error: {exc.message}", "red")
         if exc.hint:
@@ -258,7 +256,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
     if type(exc).__name__ == "NoArgsIsHelpError":  # a command group given nothing: its help is the answer
         print(exc.format_message(), file=sys.stderr)
         return 2
-    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors (bundled or not)
+    if _is_usage_error(exc):  # click's usage errors (bundled or not)
         message = _scrub(_said_once(exc.format_message()), args)
         say(message, "red")
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
@@ -270,6 +268,31 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
         return 2
     say(f"internal error ({type(exc).__name__}){after}. Run again with --debug for the details.", "red")
     return 70
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    return hasattr(exc, "format_message") and hasattr(exc, "exit_code")
+
+
+def _debug_traceback(exc: BaseException, args: list[str]) -> None:
+    """`--debug`: where the command failed, for whoever maintains the install (cli/tracebacks.py):
+    the frames and types of the exceptions, and the message cpcm says for the last one, never an
+    exception's own text (a value typed or read), a source line or a local."""
+    from cpcm.cli.tracebacks import safe_traceback
+    from cpcm.errors import CpcmError
+
+    if isinstance(exc, CpcmError):
+        message = exc.message  # as said below: the paths the user gave already masked (cli.common.typed_paths)
+    elif _is_usage_error(exc) and type(exc).__name__ != "NoArgsIsHelpError":
+        message = _scrub(_said_once(exc.format_message()), args).removeprefix("usage error: ")
+    else:
+        message = None  # a bug's own text may hold anything it was given: its type says what it was
+    # the paths the user gave, masked where a frame's file lies under one: every word typed (an option's
+    # value after its '='), and the variables that name paths
+    given = [word.partition("=")[2] if word.startswith("-") else word for word in args]
+    given += [os.environ.get(name) or "" for name in ("CPCM_REPO", "CPCM_IDENTITY", "CPCM_PASSPHRASE_FILE")]
+    sys.stderr.write(safe_traceback(exc, message, given))
+    sys.stderr.flush()
 
 
 def _json_error(data: dict) -> None:

@@ -255,17 +255,39 @@ def identity_path(option: Path | None) -> Path:
         path = option.expanduser()
     else:
         env = os.environ.get("CPCM_IDENTITY")
-        path = Path(env).expanduser() if env else default_path()
+        # made absolute: a message names the path in the form typed_paths masks for a variable (a
+        # relative value, 'key.txt', is a word of messages too, and is not masked as such)
+        path = _absolute(Path(env).expanduser()) if env else default_path()
     for what, file in (("identity file", path), ("passphrase file ($CPCM_PASSPHRASE_FILE)", os.environ.get("CPCM_PASSPHRASE_FILE"))):
         if file and (mode := exposed(Path(file))) is not None:
             warn(f"the {what} {file} can be read by other users of this computer (mode {mode:o}): run chmod 600 {file}")
     return path
 
 
+def given_path(value: Path | str | None, option: str, variable: str) -> str | None:
+    """How a message names a path the user gave, never by its value (a file name can be a name):
+    `the --out path` when the option was given, `the $CPCM_IDENTITY path` when the variable gave it;
+    None when cpcm chose it itself (the default identity, the repository found from the current
+    folder), which a message names."""
+    if value:
+        return f"the {option} path"
+    if os.environ.get(variable):
+        return f"the ${variable} path"
+    return None
+
+
+def _absolute(path: Path) -> Path:
+    """`path` made absolute from the current folder (as it is, without a current folder)."""
+    try:
+        return Path(os.path.abspath(path))
+    except OSError:  # the current folder was removed
+        return path
+
+
 def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException:
     """`exc` with every path the user typed (an option's value, or an environment variable's, as
-    typed and resolved) replaced by the option's or the variable's name: messages name the option,
-    not the value (a file name can be a name)."""
+    typed, made absolute and resolved) replaced by the option's or the variable's name, in its
+    message and its hint: messages name the option, not the value (a file name can be a name)."""
     from cpcm.errors import CpcmError
 
     if isinstance(exc, CpcmError):
@@ -274,12 +296,15 @@ def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException
         for option, value in given.items():
             if not value:
                 continue
-            forms = {str(value), str(Path(value).expanduser()), str(Path(value).expanduser().resolve())}
+            expanded = Path(value).expanduser()
+            forms = {str(value), str(expanded), str(_absolute(expanded)), str(expanded.resolve())}
             if option.startswith("$"):  # set once for every command: a short relative value ('casefiles') is a word of
                 forms = {f for f in forms if os.path.isabs(f) and f != "/"}  # messages too, so only its full path
             for form in sorted(forms, key=len, reverse=True):
                 if form and form in exc.message:
                     exc.message = exc.message.replace(form, f"the {option} path")
+                if form and exc.hint and form in exc.hint:
+                    exc.hint = exc.hint.replace(form, f"the {option} path")
     return exc
 
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, identity_path, print_json, say, stdin_is_terminal, warn
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, given_path, identity_path, print_json, say, stdin_is_terminal, warn
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({"path": str(path), "recipient": recipient, "protected": passphrase is not None})
         else:
-            say(f"identity written to {'the --out path' if out else path}")
+            say(f"identity written to {given_path(out, '--out', 'CPCM_IDENTITY') or path}")
             typer.echo(recipient)
 
     @key.command("show")
@@ -224,7 +224,10 @@ def rotate(
         warn(f"{len(extra['not_reencrypted'])} folder(s) you cannot read keep their records encrypted to the old key (new "
              "records use the new one): " + ", ".join(extra["not_reencrypted"][:5]))
     if "old_identity" in extra:
-        say(f"your old identity is kept beside the new one as {Path(extra['old_identity']).name}: destroy it once every laptop "
+        kept, given = Path(extra["old_identity"]).name, given_path(identity, "--identity", "CPCM_IDENTITY")
+        if given:  # a name the user chose is not repeated: what cpcm added to it is
+            kept = f"{given}'s name followed by {kept[len(Path(extra['identity']).name):]}"
+        say(f"your old identity is kept beside the new one as {kept}: destroy it once every laptop "
             "of the team has synced (see docs/security.md for what it still reads)")
         typer.echo(extra["recipient"])
     else:

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, identity_path, open_ctx, print_json, print_table, say, warn
+from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, given_path, identity_path, open_ctx, print_json, print_table, say, warn
 
 
 def _default_worker_id() -> str:
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             print_json({"repo": str(root), "agency": config.agency_code, "policy": config.policy, "worker": worker_id,
                         "timezone": config.timezone})
         else:
-            where = "" if path or repo else f" at {root}"  # a path typed is not repeated
+            where = "" if path or given_path(repo, "--repo", "CPCM_REPO") else f" at {root}"  # a path given is not repeated
             say(f"casefile repository created{where} (policy {config.policy}, time zone {config.timezone}); you are "
                 f"'{worker_id}' ({', '.join(role)})")
             if resolve_repo(None) != root:  # the next command, run from here, would look elsewhere

@@ -147,10 +147,10 @@ def _run_here(args: list[str], env: dict, cwd: str, umask: int, out, err, stdin)
             main(args)
         except SystemExit as exc:
             code = _exit_status(exc.code, err)
-        except BaseException:  # noqa: BLE001 - main turns every error into an exit code: this is a failure of main itself
-            import traceback
+        except BaseException as exc:  # noqa: BLE001 - main turns every error into an exit code: this is a failure of main itself
+            from cpcm.cli.tracebacks import safe_traceback
 
-            traceback.print_exc(file=err)  # as Python prints it, with its exit status
+            err.write(safe_traceback(exc))  # as Python prints it, with its exit status, but frames and types only: no value
             code = 1
         elsewhere = agent.asked_elsewhere()  # main turned agent.Elsewhere into an internal error
         for stream in (out, err):

@@ -184,7 +184,7 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
         text = (plain if plain is not None else pyrage.passphrase.decrypt(data, passphrase)).decode()
     except Exception:
         if from_file:  # typing it again would not help: the file is what is wrong
-            hint = (f"The passphrase comes from $CPCM_PASSPHRASE_FILE ({os.environ.get('CPCM_PASSPHRASE_FILE')}): check that its "
+            hint = ("The passphrase comes from the file $CPCM_PASSPHRASE_FILE names: check that its "
                     "first line is this identity's passphrase (it is case-sensitive), or unset the variable to type it.")
         else:
             hint = "Try again; the passphrase is case-sensitive."
@@ -204,7 +204,7 @@ def passphrase_from_file() -> str | None:
     try:
         return Path(name).read_text().rstrip("\r\n")
     except OSError as exc:
-        raise CannotDecrypt(f"cannot read $CPCM_PASSPHRASE_FILE ({name}): {exc.strerror}",
+        raise CannotDecrypt(f"cannot read $CPCM_PASSPHRASE_FILE: {exc.strerror}",
                             "Set $CPCM_PASSPHRASE_FILE to a file that holds your identity's passphrase on its first line, "
                             "readable by you only (chmod 600), or unset it to be asked on a terminal; an identity without "
                             "a passphrase needs none (cpcm key new --no-passphrase, for scripts on a trusted machine).") from None
