@@ -8,6 +8,7 @@ blanks where cpcm has nothing; minutes written before the Form 8 fields still re
 from __future__ import annotations
 
 import json
+from html import unescape
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_render__form8_every_item_from_what_cpcm_holds_and_blanks_where_it_has_n
         # or birth date; the concerns and the national case categories in words; the plan's actions with their status
         assert "district Kisumu East; ward Nyalenda B; village Kanyakwar" in one
         assert "female; aged 10-14; lives with: relatives" in one
-        assert "neglect; Neglect; Child out of school" in one
+        assert "Neglect; Child out of school" in one and "neglect; Neglect" not in one  # the concern neglect is the category
         assert "A1 Pay fees through the bursary (by 15 December 2026): done" in one
         assert "A2 Go to school (by 10 January 2027): no progress recorded yet" in one
         assert "Back in school since October." in one and "Food runs short at the end of the month." in one
@@ -89,6 +90,65 @@ def test_render__form8_every_item_from_what_cpcm_holds_and_blanks_where_it_has_n
         assert sw.code == 0 and "Zqxcanary" not in sw.stdout, sw.stderr
         assert "Msimamizi" in sw.stdout and "wilaya Kisumu East; wadi Nyalenda B; kijiji Kanyakwar" in sw.stdout
         assert "umri wa miaka 10-14" in sw.stdout and "Vikwazo na changamoto" in sw.stdout
+
+
+def vulnerabilities(text: str, fmt: str) -> str:
+    """The report's "primary vulnerabilities" words for its one case, as printed (en or sw)."""
+    label = "Primary vulnerabilities" if "Primary vulnerabilities" in text else "Udhaifu mkuu"
+    if fmt == "html":
+        return text.split(f"<tr><th>{label}</th><td>")[1].split("</td>")[0]
+    return text.split(f"- **{label}:** ")[1].split("\n")[0]
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "child labour; Neglect; Child-headed household; Orphaned child"),
+    ("sw", "ajira ya watoto; Kutelekezwa; Kaya inayoongozwa na mtoto; Mtoto yatima"),
+])
+def test_render__form8_names_each_vulnerability_once_in_the_reports_language(kenya, lang, expected):
+    """A concern the registration's national case categories already say (the concern neglect and
+    the category neglect, one CPIMS case category) is printed once, by the category's words in the
+    report's language; the other concerns stay. The same in Markdown, HTML and --json."""
+    case_id = planned(kenya, CANARY, concerns=["neglect", "child_labour", "child_headed_household"],
+                      case_categories=["neglect", "child_headed_household", "orphaned"])
+    conf = held(kenya, [case_id], minutes_doc([case_id]))
+    sup = kenya("sup", LATER)
+    for fmt in ("md", "html"):
+        report = sup("render", "conference-report", conf, "--format", fmt, "--lang", lang)
+        assert report.code == 0, report.stderr
+        assert vulnerabilities(report.stdout, fmt) == expected
+    document = sup("render", "conference-report", conf, "--lang", lang, "--json")
+    assert document.code == 0, document.stderr
+    assert vulnerabilities(document.json()["document"], "md") == expected
+
+
+@pytest.mark.parametrize("lang,title", [("en", "Supervisor"), ("sw", "Msimamizi")])
+def test_render__form8_gives_the_chair_name_and_title_the_same_in_every_rendering(kenya, lang, title):
+    """The chair by name and title (the role in the team), the chair from outside the team and the
+    co-chair with their titles: the same words in the report's Markdown, HTML and --json document."""
+    case_id = planned(kenya, CANARY)
+    sup = kenya("sup")
+    conf = new_conference(sup, "--external-chair", "Officer Six", "--external-chair-title", "County Children's Coordinator",
+                          "--co-chair", "Officer Seven", "--co-chair-title", "Sub-County Children's Officer")
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    closer = kenya("sup", CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    assert closer("conference", "close", conf).code == 0
+    later = kenya("sup", LATER)
+    markdown = later("render", "conference-report", conf, "--lang", lang).stdout
+    html = later("render", "conference-report", conf, "--format", "html", "--lang", lang).stdout
+    document = later("render", "conference-report", conf, "--lang", lang, "--json").json()["document"]
+    assert document == markdown
+    people = (f"sup, {title}", "Officer Six, County Children's Coordinator", "Officer Seven, Sub-County Children's Officer")
+    def chairs(lines, start, end):  # the words after each chair's label (Chair..., Co-chair; Mwenyekiti...)
+        return [line.split(end, 1)[1] for line in lines
+                if line.startswith(start) and any(word in line.split(end)[0] for word in ("Chair", "Co-chair", "Mwenyekiti"))]
+
+    in_markdown = chairs(markdown.splitlines(), "- **", ":** ")
+    in_html = [unescape(text.removesuffix("</li>")) for text in chairs(html.splitlines(), "<li><strong>", ":</strong> ")]
+    assert in_markdown == in_html == list(people), (in_markdown, in_html)
 
 
 def test_render__minutes_without_the_form8_fields_still_render_with_blanks(kenya):

@@ -221,3 +221,16 @@ def test_show_record__a_rating_in_words_is_not_followed_by_its_number_again(keny
     shown = amina("show", case_id, "csi").stdout
     line = next(line for line in shown.splitlines() if "Shelter (CS2A)" in line)
     assert line.endswith(": 2 Bad"), line
+
+
+def test_show__the_uncoded_household_item_by_the_forms_label_in_the_repositorys_language(kenya):
+    """The household economic strengthening item has no CPIMS code: `show` names it by the form's
+    label (cpcm/forms/csi.yaml), in the repository's language, never an abbreviation of its own."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert record(amina, case_id, body(household_strengthening=4, shelter=2)).code == 0
+    line = next(line for line in amina("show", case_id).stdout.splitlines() if "child status index" in line)
+    assert "CS6B 3, Household economic strengthening 4;" in line and "HES" not in line, line
+    assert kenya("sup")("config", "set", "language", "sw").code == 0
+    line = next(line for line in amina("show", case_id).stdout.splitlines() if "child status index" in line)
+    assert "CS6B 3, Kuimarisha uchumi wa kaya 4;" in line and "Makazi (2 mbaya)" in line, line

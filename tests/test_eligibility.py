@@ -107,6 +107,55 @@ def test_policy__the_agencys_own_list_replaces_the_profiles(cli_as, tmp_env, rep
     assert row["set_in"] == ".cpcm/policy.yaml" and [c["id"] for c in row["value"]] == ["out_of_school_girl", "child_mother"]
 
 
+def test_policy__an_agencys_words_for_a_criterion_show_in_show_the_case_file_and_the_paper_form(cli_as, tmp_env):
+    """A criterion's label is the policy's (the agency's .cpcm/policy.yaml here), in the language
+    asked for (English where the agency gives no other): `show`, the record's own view, the case
+    file and the printed registration form all give the same words."""
+    sup, amina = cli_as("sup"), cli_as("amina")
+    override = tmp_env / "policy.yaml"
+    override.write_text(AGENCY)
+    assert sup("policy", "set", str(override)).code == 0
+    done = amina("register", "--from-file", "-", "--json", "--criteria", "out_of_school_girl,child_mother",
+                 input=json.dumps(registration()))
+    assert done.code == 0, done.stderr
+    case_id = done.json()["case_id"]
+    assert [c["label"] for c in amina("show", case_id, "--json").json()["criteria"]] == ["A girl out of school", "A child mother"]
+    assert "eligibility criteria\tA girl out of school; A child mother" in amina("show", case_id).stdout
+    record = amina("show", case_id, "registration").stdout
+    assert "A girl out of school" in record and "A child mother" in record, record
+    for lang, girl in (("en", "A girl out of school"), ("sw", "Msichana asiye shuleni")):
+        for fmt in ("md", "html"):
+            case_file = amina("render", "case-file", case_id, "--format", fmt, "--lang", lang)
+            assert case_file.code == 0, case_file.stderr
+            assert girl in case_file.stdout and "A child mother" in case_file.stdout  # no Kiswahili given: the English
+            paper = amina("form", "print", "registration", "--format", fmt, "--lang", lang)
+            assert paper.code == 0, paper.stderr
+            assert girl in paper.stdout and "A child mother" in paper.stdout
+            assert "A separated or unaccompanied child" not in paper.stdout + case_file.stdout  # the profile's list is replaced
+
+
+def test_criterion_labels__the_paper_form_the_documents_and_show_take_them_from_the_policy(cli, monkeypatch):
+    """One place gives a criterion's words (Policy.criterion_label): the printed form, the case file,
+    the record's own view and `show` all print what it gives, in the language asked for."""
+    from cpcm.domain.policy import Policy
+
+    def words(self, criterion: str, lang: str = "en") -> str:
+        return f"Policy words {lang} {criterion.replace('_', ' ')}"
+
+    done = cli("register", "--from-file", "-", "--json", "--criteria", "complex_needs", input=json.dumps(registration()))
+    assert done.code == 0, done.stderr
+    case_id = done.json()["case_id"]
+    monkeypatch.setattr(Policy, "criterion_label", words)
+    assert cli("show", case_id, "--json").json()["criteria"] == [{"id": "complex_needs", "label": "Policy words en complex needs"}]
+    assert "Policy words en complex needs" in cli("show", case_id, "registration").stdout
+    for lang in ("en", "sw"):
+        case_file = cli("render", "case-file", case_id, "--format", "md", "--lang", lang)
+        assert case_file.code == 0 and f"Policy words {lang} complex needs" in case_file.stdout, case_file.stderr
+        paper = cli("form", "print", "registration", "--format", "md", "--lang", lang)
+        assert paper.code == 0, paper.stderr
+        assert all(words(None, criterion, lang) in paper.stdout for criterion in IDS), paper.stdout
+
+
 def test_policy__a_bad_list_is_refused_naming_the_key(cli_as, tmp_env, repo):
     sup = cli_as("sup")
     bad = tmp_env / "bad.yaml"

@@ -121,3 +121,8 @@ class Policy:
                 label = entry.get("label") or {}
                 return str(label.get(lang) or label.get("en") or criterion)
         return criterion
+
+    def criterion_labels(self, lang: str = "en") -> dict[str, str]:
+        """Each eligibility criterion's id -> its label in `lang` (`criterion_label`), in the
+        policy's order: the words the printed form, the documents and `show` give the criteria."""
+        return {str(c.get("id")): self.criterion_label(str(c.get("id")), lang) for c in self.eligibility_criteria}

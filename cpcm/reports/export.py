@@ -195,6 +195,16 @@ CPIMS_CONCERNS = {
 }
 
 
+def concerns_beside(concerns: Iterable[str], categories: Iterable[str], category_codes: Mapping[str, str]) -> list[str]:
+    """The registration's `concerns` (each once, in their order) that none of its national case
+    `categories` already says: a concern whose case category (`CPIMS_CONCERNS`) is the CPIMS code
+    of a recorded category (`category_codes`: registration-kenya's `codes.case_category`) is the
+    same category, given once by the national one (the concern neglect beside the category
+    neglect, both CSIC)."""
+    named = {category_codes[c] for c in categories if c in category_codes}
+    return [c for c in dict.fromkeys(concerns) if CPIMS_CONCERNS.get(c) not in named]
+
+
 def cpims_row(case: Case, values: Mapping[str, Any], category_codes: Mapping[str, str],
               form_codes: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """A row with CPIMS's column names and codes. `category_codes`: the national case

@@ -1488,10 +1488,13 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
     is (the registration's `location`, as updated: `location`), its sex, age band and who the
     child lives with (`placements.lives_with_now`), its primary vulnerabilities (the
     registration's concerns, and the national case categories where the form has them, by their
-    words in `lang`), and the plan's actions with their status (`plan_actions.to_date`).
+    words in `lang`: each category once, a concern that a recorded category already says left to
+    the category, `export.concerns_beside`), and the plan's actions with their status
+    (`plan_actions.to_date`).
     A location, another concern or a plan action's text that holds a name registered for a case of
     the conference is left out (a warning says so, naming the case, never the name)."""
     from cpcm.reports.common import age_band
+    from cpcm.reports.export import concerns_beside
     from cpcm.store import forms
     from cpcm.workflow import placements
 
@@ -1500,11 +1503,13 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
     categories = {str(value): str(text.get(lang) or text.get("en") or value)
                   for value, text in (forms.choice_labels("registration-kenya", ctx.root).get("case_category") or {}).items()
                   if isinstance(text, Mapping)}
+    category_codes = {str(k): str(v) for k, v in (forms.codes("registration-kenya", ctx.root).get("case_category") or {}).items()}
     facts, warnings = {}, []
     for case_id in case_ids:
         records = [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end]
         case = fold_case(case_id, records)
         registration = case.registration or {}
+        recorded = list(dict.fromkeys(str(c) for c in registration.get("case_categories") or []))  # each category once
         location = (case.location or "").strip() or None
         other = str(registration.get("concerns_other") or "").strip() or None
         for field, text in (("location", location), ("concerns_other", other)):
@@ -1524,9 +1529,9 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
             "sex": case.child.get("sex"),
             "age_band": age_band(case.age_on(day)),
             "lives_with": placements.lives_with_now(case)["value"],
-            "concerns": [str(c) for c in registration.get("concerns") or []],
+            "concerns": concerns_beside([str(c) for c in registration.get("concerns") or []], recorded, category_codes),
             "concerns_other": other,
-            "categories": [categories.get(str(c), str(c)) for c in registration.get("case_categories") or []],
+            "categories": [categories.get(c, c) for c in recorded],
             "plan_actions": actions,
         }
     return facts, warnings

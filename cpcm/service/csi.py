@@ -123,8 +123,10 @@ def change_words(changes: Iterable[Mapping[str, Any]]) -> str:
 
 
 def line(summary: Mapping[str, Any]) -> str:
-    """One line for a worker: the date, each rating, the items that need attention."""
-    ratings = ", ".join(f"{r['code'] or 'HES'} {r['rating'] if r['rating'] is not None else '-'}" for r in summary["ratings"])
+    """One line for a worker: the date, each rating (by its CPIMS code; an item the form gives no
+    code, the Kenya form's household economic strengthening, by the form's label in the summary's
+    language), the items that need attention."""
+    ratings = ", ".join(f"{r['code'] or r['label'] or r['key']} {r['rating'] if r['rating'] is not None else '-'}" for r in summary["ratings"])
     attention = summary.get("needs_attention") or []
     text = f"{str(summary.get('date') or summary['at'])[:10]}: {ratings}"
     text += ("; needs attention: " + "; ".join(f"{r['label']} ({r['rating']} {r['rating_label'].lower()})" for r in attention)

@@ -316,8 +316,7 @@ def form_choice_words(ctx: Context, names, lang: str) -> dict:
         words = views.choice_words(labels, forms.codes(name, ctx.root), field_lists, lang) if labels else {}
         for field in form.fields:  # the eligibility criteria: the policy's words (rules.eligibility.criteria)
             if field.policy_list == "eligibility":
-                words[field.key] = {str(c.get("id")): ctx.policy.criterion_label(str(c.get("id")), lang)
-                                    for c in ctx.policy.eligibility_criteria}
+                words[field.key] = ctx.policy.criterion_labels(lang)
         if words:
             out[name] = words
     return out

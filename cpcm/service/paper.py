@@ -44,7 +44,8 @@ def form_print(name: str, lang: str = "en", fmt: str = "html", *, policy: Policy
     if any(f.policy_list for f in form.fields):  # the eligibility criteria of the policy given (else the one in force)
         rules = policy if policy is not None else forms.policy_in_force(root)
         form = with_policy_lists(form, rules.policy_lists())
-        labels = {**labels, "eligibility": {str(c.get("id")): dict(c.get("label") or {}) for c in rules.eligibility_criteria}}
+        # the policy's words for each criterion in `lang` (Policy.criterion_labels), as the documents and show give them
+        labels = {**labels, "eligibility": {value: {lang: text} for value, text in rules.criterion_labels(lang).items()}}
     view = paper.form_view(form, chosen, lang, labels=labels,
                            checklists=closure_checklists(policy) if form.kind == "closure" else None,
                            profile=policy.profile if policy is not None else None, today=today,
