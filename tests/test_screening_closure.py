@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from conftest import CANARY, commit_count, register
 from cpcm.domain.forms import with_policy_lists
+from cpcm.errors import InvalidInput
 from cpcm.store import forms, policies
 from test_eligibility import INITIAL
 
@@ -144,3 +145,17 @@ def test_statistics__old_closures_with_no_longer_eligible_after_screening_stay_u
     assert sup("check", old).code == 0
     rows = _statistics_rows(sup)
     assert rows["no longer eligible"][-1] == 1 and rows["not eligible"][-1] == 1, rows
+
+
+def test_form_set__an_agency_closure_form_keeps_the_policy_s_reasons():
+    """An agency's closure form in place of cpcm's keeps taking its reasons from the policy (or
+    lists every one of them); one that drops a reason is refused, naming the field."""
+    shipped = (forms.HERE / "closure.yaml").read_text()
+    assert forms.check_text("closure", shipped).field("reason").policy_list == "closure_reasons"
+    own_list = shipped.replace("    policy_list: closure_reasons\n", "    choices: [goals_met, declined]\n")
+    try:
+        forms.check_text("closure", own_list)
+    except InvalidInput as refused:
+        assert [e.field for e in refused.errors] == ["reason"] and "lacks reached_18" in refused.errors[0].reason
+    else:
+        raise AssertionError("a closure form without the policy's reasons was taken")

@@ -177,15 +177,19 @@ def _unknown_keys(data: Mapping[str, Any], known: tuple[str, ...], prefix: str, 
 def kept_problems(form: Form, shipped: Form) -> list[FieldError]:
     """The fields cpcm's own form `shipped` requires that `form` (an agency's in its place) does
     not keep as they are: missing, optional, of another type, or without one of the choices
-    (the commands, the deadlines and the reports read them)."""
+    (the commands, the deadlines and the reports read them). A field that takes its choices from
+    the policy (`policy_list`: the closure form's reasons) is kept by one that takes them from the
+    same list of the policy."""
     problems = []
     for field in shipped.fields:
         if not field.required:
             continue
         theirs = form.field(field.key)
+        same_list = theirs is not None and field.policy_list is not None and theirs.policy_list == field.policy_list
         why = ("is missing" if theirs is None else "is optional" if not theirs.required
                else f"is of type {theirs.type}" if theirs.type != field.type
-               else "lacks " + ", ".join(c for c in field.choices if c not in theirs.choices) if not set(field.choices) <= set(theirs.choices)
+               else "lacks " + ", ".join(c for c in field.choices if c not in theirs.choices)
+               if not same_list and not set(field.choices) <= set(theirs.choices)
                else None)
         if why:
             problems.append(FieldError(field.key, f"{why}: cpcm's own {shipped.kind} form requires it, of type {field.type}"
