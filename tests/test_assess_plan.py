@@ -340,8 +340,15 @@ def test_form_blank__every_form_gives_a_yaml_skeleton_naming_its_fields(cli, kin
 
 
 # -- the initial assessment's outcome ---------------------------------------------------------------------
-@pytest.mark.parametrize("outcome, remedy", [("close_no_concerns", "--reason no_longer_eligible"),
+def concluding(outcome: str) -> dict:
+    """An initial assessment that concludes `outcome` (close_not_eligible with the feedback given to the referrer)."""
+    feedback = {"referrer_feedback": "Told the referring school by phone"} if outcome == "close_not_eligible" else {}
+    return dict(INITIAL_DATA, risk="high", outcome=outcome, **feedback)
+
+
+@pytest.mark.parametrize("outcome, remedy", [("close_no_concerns", "--reason no_concerns"),
                                              ("close_registered_in_error", "--reason registered_in_error"),
+                                             ("close_not_eligible", "--reason not_eligible"),
                                              ("transfer", "cpcm transfer")])
 def test_comprehensive_assessment__refused_after_an_initial_assessment_that_concluded_close_or_transfer(outcome, remedy):
     """IAG Step 2 [L810]: the initial assessment goes on to the comprehensive assessment, or the
@@ -350,7 +357,7 @@ def test_comprehensive_assessment__refused_after_an_initial_assessment_that_conc
     mem = MemoryRepo()
     amina = mem.as_("amina")
     case_id = mem.register(amina)
-    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high", outcome=outcome))
+    service.assess(amina, case_id, "initial", concluding(outcome))
     before = mem.commits()
     for run in (lambda: service.assess(amina, case_id, "comprehensive", COMPREHENSIVE),
                 lambda: service.plan(amina, case_id, plan_doc())):
@@ -387,7 +394,7 @@ def test_cli__comprehensive_after_an_initial_that_concluded_close_exits_4_and_co
     case_id = register(cli)
     outcome = [a if a != "proceed" else "close_no_concerns" for a in INITIAL]
     assessed = cli("assess", case_id, "--type", "initial", "--risk", "high", *outcome)
-    assert assessed.code == 0 and f"next: request closure: cpcm close {case_id} --reason no_longer_eligible" in assessed.stderr
+    assert assessed.code == 0 and f"next: request closure: cpcm close {case_id} --reason no_concerns" in assessed.stderr
     before = commit_count(repo)
     result = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
     assert result.code == 4, result.stderr
@@ -395,7 +402,8 @@ def test_cli__comprehensive_after_an_initial_that_concluded_close_exits_4_and_co
     assert commit_count(repo) == before
 
 
-@pytest.mark.parametrize("outcome, remedy", [("close_no_concerns", "--reason no_longer_eligible"), ("transfer", "cpcm transfer")])
+@pytest.mark.parametrize("outcome, remedy", [("close_no_concerns", "--reason no_concerns"), ("close_not_eligible", "--reason not_eligible"),
+                                             ("transfer", "cpcm transfer")])
 def test_due_and_check__after_an_initial_assessment_that_concluded_close_or_transfer_ask_for_that_not_a_comprehensive_one(
         outcome, remedy):
     """`cpcm assess --type comprehensive` is refused for such a case: `cpcm due` and `cpcm check`
@@ -403,7 +411,7 @@ def test_due_and_check__after_an_initial_assessment_that_concluded_close_or_tran
     mem = MemoryRepo()
     amina = mem.as_("amina")
     case_id = mem.register(amina)
-    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high", outcome=outcome))
+    service.assess(amina, case_id, "initial", concluding(outcome))
     items = [i for i in service.due(amina, worker="all", within_days=60) if i.case_id == case_id]
     (step,) = [i for i in items if i.code == "comprehensive-assessment"]  # the same clock: what comes after the initial assessment
     assert "comprehensive" not in step.title and outcome in step.title

@@ -203,7 +203,7 @@ def test_initial_assessment__close_not_eligible_needs_the_feedback_to_the_referr
     assert record["fields"]["referrer_feedback"].startswith("Told the school's head teacher")
     taken_on = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
     assert taken_on.code == 4 and "concluded 'close_not_eligible'" in taken_on.stderr, taken_on.stderr
-    assert f"cpcm close {case_id} --reason no_longer_eligible" in taken_on.stderr
+    assert f"cpcm close {case_id} --reason not_eligible" in taken_on.stderr
     due = cli("due", "--json").json()
     assert any(i["case_id"] == case_id and i["title"] == "close the case (its initial assessment concluded close_not_eligible)"
                for i in due), due

@@ -116,9 +116,10 @@ def test_plain_help_keeps_each_example_on_its_own_line(tmp_env):
     done = subprocess.run([sys.executable, "-m", "cpcm", "close", "--help"], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL)
     examples = [line.strip() for line in done.stdout.splitlines() if "Example:" in line]
-    assert len(examples) == 3 and all(line.startswith("Example: cpcm close CP-") for line in examples), done.stdout
+    assert len(examples) == 4 and all(line.startswith("Example: cpcm close CP-") for line in examples), done.stdout
     assert examples[0].endswith("--check child_and_family_took_part")
-    assert examples[2].endswith('--withdraw --reason "asked for by mistake: the family still needs support"')
+    assert examples[2].endswith("--reason not_eligible --check all   (its initial assessment concluded close_not_eligible)")
+    assert examples[3].endswith('--withdraw --reason "asked for by mistake: the family still needs support"')
 
 
 @pytest.mark.e2e

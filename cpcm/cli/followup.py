@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
     @app.command("close")
     def close(
         case: str = typer.Argument(..., help="Case ID."),
-        reason: Optional[str] = typer.Option(None, "--reason", help="goals_met, declined, reached_18, death, no_longer_eligible, transferred, agency_exit, registered_in_error; with --withdraw: why."),
+        reason: Optional[str] = typer.Option(None, "--reason", help="The reason: one of the policy's closure_reasons, each with its checklist (cpcm policy show | grep closure_reasons); with --withdraw: why."),
         withdraw: bool = typer.Option(False, "--withdraw", help="Take back your own closure request that still waits for approval (with --reason); the case returns to the stage it had."),
         check: List[str] = typer.Option([], "--check", help="A checklist item confirmed (repeat), or all for every item of the reason; 'cpcm policy show' lists each reason's items."),
         explain: Optional[str] = typer.Option(None, "--explain-open", help="Why open referrals or unfinished actions can be left."),
@@ -106,6 +106,7 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm close CP-4F7K-9X2N --reason goals_met --check child_safe --check wellbeing_supported --check no_further_concerns --check monitoring_followups_done --check child_and_family_took_part
         Example: cpcm close CP-4F7K-9X2N --reason goals_met --check final_visit_scheduled --check closure_recommended_and_acc_approved --check referrals_completed_and_plans_made --check future_support_explained --child-feedback "happy at home" --set feedback.caregiver_given=no   (kenya)
+        Example: cpcm close CP-4F7K-9X2N --reason not_eligible --check all   (its initial assessment concluded close_not_eligible)
         Example: cpcm close CP-4F7K-9X2N --withdraw --reason "asked for by mistake: the family still needs support"
         """
         from cpcm import service

@@ -56,8 +56,9 @@ class Field:
     # closure request) stands on: a correction that changes it is refused unless its worker may decide
     # the record (cpcm correct; workflow/approvals.py `may_correct`)
     decided: bool = False
-    # for type choices: the policy list whose ids are the choices (`eligibility`: the policy's eligibility
-    # criteria), filled in from the policy in force by `with_policy_lists`; the form holds no list of its own
+    # for type choice or choices: the policy list whose ids are the choices (`eligibility`: the policy's
+    # eligibility criteria; `closure_reasons`: its closure reasons), filled in from the policy in force by
+    # `with_policy_lists`; the form holds no list of its own
     policy_list: str | None = None
 
     def text(self, what: Mapping[str, str], lang: str) -> str:
@@ -113,8 +114,9 @@ DEFINITION_KEYS = ("form", "kind", "schema", "title", "source", "extends", "inse
                    "choice_labels", "rules", "codes", "paper", "scoring", "ratings")
 FIELD_KEYS = ("key", "type", "label", "help", "required", "list", "choices", "min", "max", "not_future", "max_years_ago", "max_length",
               "item", "min_items", "decided", "policy_list")
-# the policy lists a choices field may take its choices from (`policy_list:`), filled in by `with_policy_lists`
-POLICY_LISTS = ("eligibility",)
+# the policy lists a choice or choices field may take its choices from (`policy_list:`), filled in by
+# `with_policy_lists`: the eligibility criteria (registration), the closure reasons (closure)
+POLICY_LISTS = ("eligibility", "closure_reasons")
 REPEAT_KEYS = ("prefix", "over", "fields")
 
 
@@ -175,15 +177,19 @@ def _unknown_keys(data: Mapping[str, Any], known: tuple[str, ...], prefix: str, 
 def kept_problems(form: Form, shipped: Form) -> list[FieldError]:
     """The fields cpcm's own form `shipped` requires that `form` (an agency's in its place) does
     not keep as they are: missing, optional, of another type, or without one of the choices
-    (the commands, the deadlines and the reports read them)."""
+    (the commands, the deadlines and the reports read them). A field that takes its choices from
+    the policy (`policy_list`: the closure form's reasons) is kept by one that takes them from the
+    same list of the policy."""
     problems = []
     for field in shipped.fields:
         if not field.required:
             continue
         theirs = form.field(field.key)
+        same_list = theirs is not None and field.policy_list is not None and theirs.policy_list == field.policy_list
         why = ("is missing" if theirs is None else "is optional" if not theirs.required
                else f"is of type {theirs.type}" if theirs.type != field.type
-               else "lacks " + ", ".join(c for c in field.choices if c not in theirs.choices) if not set(field.choices) <= set(theirs.choices)
+               else "lacks " + ", ".join(c for c in field.choices if c not in theirs.choices)
+               if not same_list and not set(field.choices) <= set(theirs.choices)
                else None)
         if why:
             problems.append(FieldError(field.key, f"{why}: cpcm's own {shipped.kind} form requires it, of type {field.type}"
@@ -219,8 +225,10 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
             raise ValueError(f"{where}: list '{raw['list']}' is not defined under 'lists'")
         choices = lists[raw["list"]]
     policy_list = raw.get("policy_list")
-    if policy_list is not None and (raw["type"] != "choices" or policy_list not in POLICY_LISTS or "list" in raw or "choices" in raw):
-        raise ValueError(f"{where}: policy_list is one of {', '.join(POLICY_LISTS)}, on a choices field without 'list' or 'choices'")
+    if policy_list is not None and (raw["type"] not in ("choice", "choices") or policy_list not in POLICY_LISTS
+                                    or "list" in raw or "choices" in raw):
+        raise ValueError(f"{where}: policy_list is one of {', '.join(POLICY_LISTS)}, on a choice or choices field without "
+                         "'list' or 'choices'")
     if raw["type"] in ("choice", "choices") and not choices and policy_list is None:
         raise ValueError(f"{where}: a {raw['type']} field needs 'choices' or 'list'")
     years = raw.get("max_years_ago")

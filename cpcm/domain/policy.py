@@ -108,10 +108,20 @@ class Policy:
         what a child is screened against at registration (IAG Step 1 [L741])."""
         return tuple(c for c in self.get("eligibility", "criteria", None) or () if isinstance(c, Mapping))
 
+    @property
+    def closure_reasons(self) -> tuple[str, ...]:
+        """The reasons a case may be closed for, in the policy's order: the keys of `closure_reasons`
+        that hold a checklist (IAG §1 and Step 6). The one list of them: the closure form's choices
+        (`policy_list`), `cpcm close`'s checks and the statistics report's rows read it."""
+        return tuple(str(reason) for reason, items in (self.rules.get("closure_reasons") or {}).items()
+                     if isinstance(items, list))
+
     def policy_lists(self) -> dict[str, tuple[str, ...]]:
-        """The ids of each list of the policy a form's choices field may take (domain/forms.py
-        `policy_list`): `eligibility`, the criteria's ids."""
-        return {"eligibility": tuple(str(c.get("id")) for c in self.eligibility_criteria)}
+        """The ids of each list of the policy a form's choice or choices field may take
+        (domain/forms.py `policy_list`): `eligibility`, the criteria's ids; `closure_reasons`, the
+        closure reasons."""
+        return {"eligibility": tuple(str(c.get("id")) for c in self.eligibility_criteria),
+                "closure_reasons": self.closure_reasons}
 
     def criterion_label(self, criterion: str, lang: str = "en") -> str:
         """The label of the eligibility criterion `criterion` in `lang` (else English); the id

@@ -29,9 +29,6 @@ from cpcm.domain.policy import Policy
 from cpcm.workflow import plan_actions
 
 DEFAULT_THRESHOLD = 5
-# IAG §1 and Step 6 closure reasons, in this order when the policy has no `closure_reasons` rule
-CLOSURE_REASONS = ("goals_met", "declined", "reached_18", "death", "no_longer_eligible", "transferred", "agency_exit",
-                   "registered_in_error")
 REASON_NOT_KEPT = "not_known"  # an earlier closure of a case reopened since: the fold keeps the latest reason only
 REFERRAL_OUTCOMES = (("waiting", ("sent", "acknowledged")), ("accepted", ("accepted",)), ("delivered", ("delivered",)),
                      ("declined", ("declined",)), ("not_delivered", ("not_delivered",)), ("closed", ("closed",)))
@@ -314,7 +311,10 @@ def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:
     threshold = int(policy.get("reporting", "small_cell_threshold", DEFAULT_THRESHOLD))
     for measure, _ in MEASURES:
         found.setdefault(measure, [])
-    reasons = [r for r in (policy.rules.get("closure_reasons") or {}) if r not in ("source", "choice", "note")] or list(CLOSURE_REASONS)
+    # the policy's closure reasons in its order (Policy.closure_reasons, the one list of them), then any other a closure
+    # holds; each closure under the reason it was recorded with (records are never rewritten: a child screened out at
+    # intake and closed with no_longer_eligible before not_eligible existed stays under no_longer_eligible)
+    reasons = list(policy.closure_reasons)
     seen = {i["category"] for i in found["closures"]}
     reasons = [r for r in reasons if r in seen] + sorted(seen - set(reasons) - {REASON_NOT_KEPT}) + \
         ([REASON_NOT_KEPT] if REASON_NOT_KEPT in seen else [])

@@ -11,7 +11,7 @@ from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, settled_in, settles_step, take_back
 from cpcm.service.results import Written
-from cpcm.workflow import approvals, deadlines
+from cpcm.workflow import approvals, deadlines, transitions
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow.fold import effective, fold, places
@@ -42,6 +42,9 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         errors.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
                                                              f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
     errors += _feedback_errors(ctx.policy, reason, body)
+    unfit = transitions.closure_reason_problem(case, reason)  # not_eligible, no_concerns: what the initial assessment concluded
+    if unfit:
+        errors.insert(0, FieldError("reason", unfit))
     if unknown:  # never echoed: say how many, and what the checklist holds
         errors.append(FieldError("checklist", f"{len(unknown)} --check value(s) given are not on the '{reason}' checklist, whose "
                                               f"items are: {', '.join(i for i in needed if i != signed_item)} (or all)"))

@@ -173,12 +173,19 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
 # latest initial assessment of the case's cycle (since registration or the latest reopening) concluded one of them,
 # the steps of a case that goes on are refused until a new initial assessment concludes `proceed` (the child's
 # situation changed: the process is circular) or the outcome is corrected (it was recorded wrongly).
-NOT_PROCEEDING = {"close_no_concerns": "cpcm close {case} --reason no_longer_eligible",
-                  "close_registered_in_error": "cpcm close {case} --reason registered_in_error",
-                  # outside the eligibility criteria (IAG Step 1 [L741-743]): the referrer was told (the assessment's
-                  # referrer_feedback), which the closure's checklist confirms (referrer_informed)
-                  "close_not_eligible": "cpcm close {case} --reason no_longer_eligible",
+# The closure reason each outcome that closes the case leads to, one of its own (the policy's closure_reasons), so that
+# a supervisor and `cpcm report statistics` tell them apart: no concerns found (IAG Step 2 [L810]); registered in error;
+# outside the eligibility criteria (IAG Step 1 [L741-743]: the referrer was told, the assessment's referrer_feedback,
+# which the closure's checklist confirms, referrer_informed), apart from a case taken on that later stops meeting the
+# criteria (no_longer_eligible, IAG §1 [L125]). A closure recorded with no_longer_eligible after these outcomes before
+# they had reasons of their own stays as it is and is counted under that reason.
+CLOSING_OUTCOMES = {"close_no_concerns": "no_concerns", "close_registered_in_error": "registered_in_error",
+                    "close_not_eligible": "not_eligible"}
+NOT_PROCEEDING = {**{outcome: f"cpcm close {{case}} --reason {reason}" for outcome, reason in CLOSING_OUTCOMES.items()},
                   "transfer": "cpcm transfer {case} --to AGENCY ..."}
+# The reasons that say what the initial assessment concluded, so that only a case whose latest initial assessment
+# concluded it is closed for them (registered_in_error may come to light later, and keeps no such tie)
+OUTCOME_REASONS = {reason: outcome for outcome, reason in CLOSING_OUTCOMES.items() if reason != "registered_in_error"}
 AFTER_PROCEEDING = ("assessment.comprehensive", "plan", "approval.plan")
 
 
@@ -205,6 +212,25 @@ def stopped_by_outcome(case) -> tuple[str, str] | None:
     if case.last("assessment.comprehensive", found[1]):
         return None  # taken on all the same before this rule held (a comprehensive assessment since)
     return found
+
+
+def closure_reason_problem(case, reason: str) -> str | None:
+    """Why `reason` does not fit the case (a reason that says what the initial assessment concluded,
+    `OUTCOME_REASONS`, when the latest initial assessment of the case's cycle concluded otherwise),
+    in words for the closure's `reason` field; None when it fits."""
+    wanted = OUTCOME_REASONS.get(reason)
+    if wanted is None:
+        return None
+    found = initial_outcome(case)
+    if found is not None and found[0] == wanted:
+        return None
+    concluded = f"concluded '{found[0]}'" if found is not None else "gave no outcome" if case.last("assessment.initial", case.cycle_start) \
+        else "is not recorded"
+    instead = (f"close for the reason that outcome leads to ({NOT_PROCEEDING[found[0]].format(case=case.id)})"
+               if found is not None and found[0] in CLOSING_OUTCOMES else "choose the reason that fits")
+    return (f"'{reason}' closes a case whose initial assessment concluded '{wanted}' (IAG Step 1 [L741-743], Step 2 "
+            f"[L810]); this case's latest initial assessment {concluded}: {instead}, or record the initial assessment "
+            f"that concludes '{wanted}' first (cpcm assess {case.id} --type initial ... --outcome {wanted})")
 
 
 def check_outcome(case, command: str) -> None:

@@ -1,0 +1,161 @@
+"""A closure reason of its own for each initial assessment's outcome that closes the case (IAG Step 1
+[L741-743]: a child screened out against the eligibility criteria; Step 2 [L810]: no concerns found):
+`not_eligible` and `no_concerns`, with their checklists in the policy's `closure_reasons` (the one list
+of the reasons: the closure form's choices and the statistics report's rows read it), counted apart
+from `no_longer_eligible` (a case taken on that later stops meeting the criteria, IAG §1 [L125]).
+Closures recorded with `no_longer_eligible` after a screening outcome stay valid and are counted
+under that reason. Through the CLI, as a worker and a supervisor use it."""
+from __future__ import annotations
+
+from conftest import CANARY, commit_count, register
+from cpcm.domain.forms import with_policy_lists
+from cpcm.errors import InvalidInput
+from cpcm.store import forms, policies
+from test_eligibility import INITIAL
+
+FEEDBACK = "referrer_feedback=Told the head teacher by phone; suggested the county education office"
+THRESHOLD_0 = "rules:\n  reporting:\n    small_cell_threshold: 0\n"
+
+
+def _screened_out(cli, outcome: str = "close_not_eligible") -> str:
+    """A case registered with no criteria met, whose initial assessment concluded `outcome`."""
+    case_id = register(cli, "--criteria", "", child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01",
+                                                      "disability": "no"})
+    extra = ["--set", FEEDBACK] if outcome == "close_not_eligible" else []
+    done = cli("assess", case_id, "--type", "initial", *INITIAL, "--outcome", outcome, *extra)
+    assert done.code == 0, done.stderr
+    return case_id
+
+
+def _closed(cli, sup, case_id: str, reason: str) -> None:
+    asked = cli("close", case_id, "--reason", reason, "--check", "all")
+    assert asked.code == 0, asked.stderr
+    approved = sup("approve", case_id, "closure")
+    assert approved.code == 0, approved.stderr
+
+
+def _statistics_rows(sup, *args: str) -> dict[str, list]:
+    """The closures-by-reason table of `cpcm report statistics --json`: {reason words: row}."""
+    report = sup("report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31", "--json", *args)
+    assert report.code == 0, report.stderr
+    table = next(t for t in report.json()["tables"] if t["id"] == "closures_by_reason_sex")
+    return {row[0]: row for row in table["rows"]}
+
+
+def _exact_counts(sup, tmp_env) -> None:
+    """Every count published as it is (reporting.small_cell_threshold 0), so that the test reads them."""
+    override = tmp_env / "policy.yaml"
+    override.write_text(THRESHOLD_0)
+    assert sup("policy", "set", str(override)).code == 0
+
+
+def test_policy__the_screening_reasons_with_their_checklists_and_sources_and_the_form_reads_them():
+    inter, kenya = policies.load("inter-agency"), policies.load("kenya")
+    assert inter.get("closure_reasons", "not_eligible") == ["criteria_reviewed", "referrer_informed", "manager_informed"]
+    assert inter.get("closure_reasons", "no_concerns") == ["child_safe", "basic_needs_met"]
+    assert "no_longer_eligible" in inter.closure_reasons  # kept: a case taken on that later stops meeting the criteria
+    source = inter.source("closure_reasons")
+    assert "Step 1 [L741-743]" in source and "L810]" in source and "[L125]" in source
+    assert kenya.get("closure_reasons", "not_eligible") == inter.get("closure_reasons", "not_eligible")  # kenya inherits
+    assert set(kenya.closure_reasons) == set(inter.closure_reasons)
+    # the closure form holds no list of its own: its reasons are the policy's
+    form = forms.load("closure")
+    assert next(f for f in form.fields if f.key == "reason").choices == inter.closure_reasons
+    assert "reason" not in form.lists
+    assert next(f for f in with_policy_lists(form, {"closure_reasons": ("a", "b")}).fields if f.key == "reason").choices == ("a", "b")
+
+
+def test_close__not_eligible_after_screening_end_to_end_and_counted_apart(cli_as, tmp_env, repo):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    _exact_counts(sup, tmp_env)
+    screened = _screened_out(amina)
+    # what `due` and the refused next step name is the new reason
+    due = amina("due", "--json").json()
+    item = next(i for i in due if i["case_id"] == screened and i["title"].startswith("close the case"))
+    assert f"cpcm close {screened} --reason not_eligible" in item["why"], item
+    blank = amina("close", screened, "--reason", "not_eligible", "--check", "criteria_reviewed", "--check",
+                  "referrer_informed", "--check", "manager_informed", "--json")
+    assert blank.code == 0, blank.stderr
+    assert sup("approve", screened, "closure").code == 0
+    shown = amina("show", screened, "--json").json()
+    assert shown["status"] == "closed" and shown["closure"]["reason"] == "not_eligible", shown
+    assert "(not_eligible)" in amina("show", screened).stdout
+    case_file = amina("render", "case-file", screened, "--format", "md", "--out", "-")
+    assert case_file.code == 0, case_file.stderr
+    assert "not eligible" in case_file.stdout, case_file.stdout
+    report = amina("render", "closure-report", screened, "--format", "md", "--out", "-")
+    assert report.code == 0, report.stderr
+    assert "outside the agency's eligibility criteria (screened out at registration)" in report.stdout, report.stdout
+    assert "The programme manager was told, for the review of the criteria." in report.stdout
+    # no concerns found, and a case taken on that later stopped meeting the criteria, each under its own reason
+    no_concerns = _screened_out(amina, "close_no_concerns")
+    _closed(amina, sup, no_concerns, "no_concerns")
+    later = register(amina)
+    assert amina("assess", later, "--type", "initial", *INITIAL, "--outcome", "proceed").code == 0
+    _closed(amina, sup, later, "no_longer_eligible")
+    rows = _statistics_rows(sup)
+    assert rows["not eligible"][-1] == 1 and rows["no concerns"][-1] == 1 and rows["no longer eligible"][-1] == 1, rows
+    assert rows["total"][-1] == 3
+    text = sup("report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "md")
+    assert text.code == 0 and "| not eligible |" in text.stdout and "| no concerns |" in text.stdout, text.stdout
+    html = sup("report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "html")
+    assert html.code == 0 and "not eligible" in html.stdout and "no longer eligible" in html.stdout
+
+
+def test_close__not_eligible_without_the_referrer_informed_is_refused_and_writes_nothing(cli_as, repo):
+    amina = cli_as("amina")
+    screened = _screened_out(amina)
+    before = commit_count(repo)
+    refused = amina("close", screened, "--reason", "not_eligible", "--check", "criteria_reviewed", "--check",
+                    "manager_informed", "--json")
+    assert refused.code == 4, refused.stderr
+    assert [f["field"] for f in refused.json()["fields"]] == ["checklist.referrer_informed"]
+    assert "--check referrer_informed" in refused.stderr and CANARY not in refused.stderr
+    assert commit_count(repo) == before
+    assert amina("show", screened, "--json").json()["stage"] != "closure_requested"
+
+
+def test_close__a_screening_reason_needs_the_initial_assessment_that_concluded_it(cli_as, repo):
+    amina = cli_as("amina")
+    taken_on = register(amina)
+    assert amina("assess", taken_on, "--type", "initial", *INITIAL, "--outcome", "proceed").code == 0
+    no_concerns = _screened_out(amina, "close_no_concerns")
+    before = commit_count(repo)
+    refused = amina("close", taken_on, "--reason", "not_eligible", "--check", "all", "--json")
+    assert refused.code == 4, refused.stderr
+    assert [f["field"] for f in refused.json()["fields"]] == ["reason"]
+    assert "latest initial assessment concluded 'proceed'" in refused.stderr
+    mixed = amina("close", no_concerns, "--reason", "not_eligible", "--check", "all", "--json")
+    assert mixed.code == 4 and [f["field"] for f in mixed.json()["fields"]] == ["reason"], mixed.stderr
+    assert f"cpcm close {no_concerns} --reason no_concerns" in mixed.stderr
+    assert commit_count(repo) == before
+
+
+def test_statistics__old_closures_with_no_longer_eligible_after_screening_stay_under_that_reason(cli_as, tmp_env, repo):
+    """A repository whose screened-out children were closed with no_longer_eligible (before they had a
+    reason of their own) keeps those closures as they are: valid, and counted under no_longer_eligible,
+    apart from the closures recorded with not_eligible since."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    _exact_counts(sup, tmp_env)
+    old = _screened_out(amina)
+    _closed(amina, sup, old, "no_longer_eligible")  # as the earlier next step asked
+    new = _screened_out(amina)
+    _closed(amina, sup, new, "not_eligible")
+    assert amina("show", old, "--json").json()["closure"]["reason"] == "no_longer_eligible"
+    assert sup("check", old).code == 0
+    rows = _statistics_rows(sup)
+    assert rows["no longer eligible"][-1] == 1 and rows["not eligible"][-1] == 1, rows
+
+
+def test_form_set__an_agency_closure_form_keeps_the_policy_s_reasons():
+    """An agency's closure form in place of cpcm's keeps taking its reasons from the policy (or
+    lists every one of them); one that drops a reason is refused, naming the field."""
+    shipped = (forms.HERE / "closure.yaml").read_text()
+    assert forms.check_text("closure", shipped).field("reason").policy_list == "closure_reasons"
+    own_list = shipped.replace("    policy_list: closure_reasons\n", "    choices: [goals_met, declined]\n")
+    try:
+        forms.check_text("closure", own_list)
+    except InvalidInput as refused:
+        assert [e.field for e in refused.errors] == ["reason"] and "lacks reached_18" in refused.errors[0].reason
+    else:
+        raise AssertionError("a closure form without the policy's reasons was taken")
