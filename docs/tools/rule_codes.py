@@ -210,7 +210,7 @@ MEANINGS = {
     "closure-sign-off": "closing for a reason the policy's `closure_sign_off` rule names (the kenya profile: goals_met, "
                         "transferred, death; Form 9A) needs the external approver's sign-off (the Sub-County Children's "
                         "Officer's final approval), recorded first by a supervisor or manager with `cpcm sign-off`",
-    "sign-off-role": "only a supervisor or manager (the policy's `closure_sign_off.enter_roles`) records an external sign-off",
+    "sign-off-role": "only a supervisor or manager (the policy's `closure_sign_off.enter_roles`) records an external sign-off, or corrects one",
     "closure-readiness": "closing for goals_met where the policy's `closure_readiness` rule applies (the kenya profile) needs a "
                          "recent readiness record (Form 7A) that meets the closure rule; a supervisor or manager may close "
                          "without one with `--override-readiness REASON`",
@@ -286,6 +286,7 @@ MEANINGS = {
                                "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
     "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
+    "link-not-linked": "`cpcm link A B --sibling --remove`: the two cases hold no sibling link to each other (one linked only through another case is unlinked from that case)",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
     "correction-changes-decided": "the correction would change what a supervisor approved or rejected in a plan version or a "
                                   "closure request (the fields its form marks `decided`), and you may not decide it: a plan's "
