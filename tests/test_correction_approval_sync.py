@@ -75,7 +75,7 @@ def test_a_closure_request_corrected_on_a_laptop_while_approved_at_the_office_is
     laptops.sync("amina")
     laptops.sync("sup")
     closure_id = amina("show", case_id, "--json").json()["closure"]["record_id"]
-    corrected = amina("correct", case_id, closure_id, "--set", "reason=no_longer_eligible", "--set", "checklist=criteria_reviewed,referrer_informed",
+    corrected = amina("correct", case_id, closure_id, "--set", "reason=no_longer_eligible", "--set", "checklist=criteria_reviewed;referrer_informed",
                       "--reason", "it was a duplicate, not an error", "--json")
     assert corrected.code == 0, corrected.stderr
     approved = sup("approve", case_id, "closure", "--json")

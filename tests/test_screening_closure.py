@@ -159,3 +159,25 @@ def test_form_set__an_agency_closure_form_keeps_the_policy_s_reasons():
         assert [e.field for e in refused.errors] == ["reason"] and "lacks reached_18" in refused.errors[0].reason
     else:
         raise AssertionError("a closure form without the policy's reasons was taken")
+
+
+def test_correct__a_waiting_closure_request_corrected_to_a_screening_reason_is_checked_as_close_checks_it(cli_as):
+    """A caseworker's closure request still waiting for its decision is corrected by its worker: a
+    reason changed to `not_eligible` where the initial assessment concluded otherwise, or without
+    the new reason's checklist, is refused as `cpcm close` refuses it (exit 4, the fields named,
+    nothing written)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = _screened_out(amina, "close_no_concerns")
+    asked = amina("close", case_id, "--reason", "no_concerns", "--check", "all")
+    assert asked.code == 0, asked.stderr
+    before = commit_count(amina.env["CPCM_REPO"])
+    refused = amina("correct", case_id, "closure", "--set", "reason=not_eligible", "--reason", "wrong reason", "--json")
+    assert refused.code == 4, refused.stderr
+    fields = [f["field"] for f in refused.json()["fields"]]
+    assert fields[0] == "reason" and "checklist.referrer_informed" in fields
+    assert "concluded 'close_no_concerns'" in refused.json()["fields"][0]["reason"]
+    assert commit_count(amina.env["CPCM_REPO"]) == before
+    dropped = amina("correct", case_id, "closure", "--set", "checklist=child_safe", "--reason", "ticked too many", "--json")
+    assert dropped.code == 4 and [f["field"] for f in dropped.json()["fields"]] == ["checklist.basic_needs_met"]
+    assert 'give the whole checklist: --set "checklist=child_safe;basic_needs_met"' in dropped.json()["fields"][0]["reason"]
+    assert sup("approve", case_id, "closure").code == 0

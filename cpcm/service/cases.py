@@ -1724,6 +1724,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), workers)
         errors += form_errors
         body = {**extras, **body}
+        if original.kind == "closure" and not form_errors and (body.get("reason"), body.get("checklist")) != \
+                (base.get("reason"), base.get("checklist")):  # checked as `cpcm close` checks them
+            from cpcm.service.closure import reason_errors
+
+            errors += reason_errors(ctx, case, str(body.get("reason")), list(body.get("checklist") or []), correcting=True)
         if original.kind == "sign_off":
             from cpcm.service.closure import may_sign_off, sign_off_corrected
 

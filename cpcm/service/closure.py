@@ -35,16 +35,12 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     given += [signed_item] if signed_item in typed else []
     if typed:
         body["checklist"] = given
-    errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': confirm it with --check {item}")
-              for item in needed if item not in given and item != signed_item]
+    errors = reason_errors(ctx, case, reason, given)
     if signed_item and signed_item in given:
         party = ctx.policy.get("closure_sign_off", "party")
         errors.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
                                                              f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
     errors += _feedback_errors(ctx.policy, reason, body)
-    unfit = transitions.closure_reason_problem(case, reason)  # not_eligible, no_concerns: what the initial assessment concluded
-    if unfit:
-        errors.insert(0, FieldError("reason", unfit))
     if unknown:  # never echoed: say how many, and what the checklist holds
         errors.append(FieldError("checklist", f"{len(unknown)} --check value(s) given are not on the '{reason}' checklist, whose "
                                               f"items are: {', '.join(i for i in needed if i != signed_item)} (or all)"))
@@ -115,6 +111,22 @@ def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None 
     else:
         steps = (f"the case is back at stage '{after.stage}'; request closure again when it is ready: cpcm close {case_id} --reason ...",)
     return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled_in(after, record)))
+
+
+def reason_errors(ctx: Context, case, reason: str, given: list, correcting: bool = False) -> list[FieldError]:
+    """A closure's reason checked against the case (`closure_reason_problem`: not_eligible and
+    no_concerns say what the initial assessment concluded) and the reason's checklist against the
+    items `given` (the one an external sign-off confirms aside): for `cpcm close`, and for a
+    correction of a closure request that changes its reason or checklist (`correcting`: the
+    checklist is then given whole, `--set "checklist=a;b"`)."""
+    needed = list(ctx.policy.get("closure_reasons", reason) or [])
+    signed_item = sign_off_item(ctx.policy, reason)
+    missing = [item for item in needed if item not in given and item != signed_item]
+    how = (lambda item: f'give the whole checklist: --set "checklist={";".join(i for i in needed if i != signed_item)}"') \
+        if correcting else (lambda item: f"confirm it with --check {item}")
+    errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': {how(item)}") for item in missing]
+    unfit = transitions.closure_reason_problem(case, reason)  # not_eligible, no_concerns: what the initial assessment concluded
+    return [FieldError("reason", unfit), *errors] if unfit else errors
 
 
 def sign_off_item(policy, reason: str) -> str | None:
