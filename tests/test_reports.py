@@ -338,6 +338,19 @@ def test_statistics__known_numbers_suppression_and_golden():
     assert view["not_available"] == []  # consent refusals and the child's participation are counted from the fold's events
 
 
+def test_statistics__a_threshold_that_hides_nothing_has_no_hidden_marks_in_its_legend():
+    """An agency that publishes every count (reporting.small_cell_threshold 0 or 1) got a legend
+    reading "<0: fewer than 0 (1 to -1)": the marks are explained only where cells are hidden."""
+    from cpcm.domain.profiles import build
+
+    for threshold in (0, 1):
+        policy, errors = build(policies.chain("inter-agency"), {"rules": {"reporting": {"small_cell_threshold": threshold}}})
+        assert errors == []
+        view = statistics(CASES, policy, date(2026, 1, 1), date(2026, 12, 31))
+        assert view["legend"] == {"0": "none"}, threshold
+    assert set(statistics(CASES, POLICY, date(2026, 1, 1), date(2026, 12, 31))["legend"]) == {"<5", "x", "0"}
+
+
 def test_statistics__carries_no_identifier():
     text = json.dumps(statistics(CASES, POLICY, date(2026, 1, 1), date(2026, 12, 31)))
     assert "CASE-" not in text and "Synthetic Child" not in text

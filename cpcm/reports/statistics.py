@@ -349,9 +349,10 @@ def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:
         "period": period.to_dict(),
         "policy": {"profile": policy.profile, "small_cell_threshold": threshold, "source": policy.source("reporting")
                    if "reporting" in policy.rules else ""},
-        "legend": {small: f"fewer than {threshold} (1 to {threshold - 1}): hidden so that no child can be singled out",
-                   SECONDARY: f"hidden as well, so that a '{small}' cell cannot be worked out from the totals",
-                   "0": "none"},
+        # nothing is hidden under a threshold of 0 or 1 (an agency's reporting.small_cell_threshold): no mark to explain
+        "legend": ({small: f"fewer than {threshold} (1 to {threshold - 1}): hidden so that no child can be singled out",
+                    SECONDARY: f"hidden as well, so that a '{small}' cell cannot be worked out from the totals"} if threshold > 1 else {})
+        | {"0": "none"},
         "sections": sections,
         "not_available": [{"measure": m, "title": t, "why": why} for m, t, why in NOT_AVAILABLE],
         "notes": [
