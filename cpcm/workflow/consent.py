@@ -222,7 +222,8 @@ def withdrawn_text(case_id: str, ref: str, item: dict) -> str:
             f"{item['giver']}'s answer since ({item['answer']}) is '{item['status']}': nothing more goes to the service on it. "
             f"Tell the service, and close the referral (cpcm referral {case_id} {ref} --status closed), or a supervisor "
             f"records an override (cpcm consent {case_id} --override --purpose referral --agency {service} "
-            f"--basis legal_mandate|best_interests --reason ...)")
+            f"--basis legal_mandate|best_interests --reason ...); where the {item['giver']} agrees again, record it "
+            f"(cpcm consent {case_id} --purpose referral --agency {service} --by {item['giver']} --status given --explained all)")
 
 
 def _matches(record: Record, purpose: str, agency: str | None) -> bool:

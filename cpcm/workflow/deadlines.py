@@ -18,6 +18,7 @@ from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.domain.records import utc
 from cpcm.workflow import approvals, followups, placements, plan_actions, transitions
+from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
 
@@ -955,11 +956,46 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 # item of a closed case from one of an open case without the case (rules.unattended_hint: what to do about it)
 NOT_OPEN_CODES = frozenset({"post-closure-visit", "transfer-ack"})
 
+
+# An action taken on a consent that is no longer valid for it (workflow/consent.py, as the fold keeps them: a referral
+# whose consent its giver answered otherwise since, or that a correction took away; a transfer request asked for on a
+# consent a correction took away): `cpcm check` reports each (an error, of the same code) and `due` lists it for the
+# case's worker, due from when the consent went (the answer or the correction), so overdue from then on. The words are
+# the consent rule's own (`withdrawn_text`, `corrected_away_text`): what happened and the commands to put it right.
+CONSENT_CODES = frozenset({"referral-consent-withdrawn", "referral-consent-corrected", "transfer-consent-corrected"})
+
+
+def _consent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    if case.status != "open":
+        return []
+    request = case.transfer_request
+    if not case.referrals and not request:  # most cases: nothing read further
+        return []
+    found = []
+    for ref in case.referrals:
+        name = f"referral {ref['ref']} ({ref.get('service')})"
+        for item in consent_rules.open_withdrawn(ref):
+            found.append(("referral-consent-withdrawn", f"{name}: its consent withdrawn", item["answer"],
+                          consent_rules.withdrawn_text(case.id, ref["ref"], item)))
+        for item in consent_rules.open_corrected_away(ref):
+            found.append(("referral-consent-corrected", f"{name}: its consent corrected away", item["correction"],
+                          consent_rules.corrected_away_text(case.id, ref["ref"], item)))
+    for item in consent_rules.open_corrected_away(request):
+        found.append(("transfer-consent-corrected", "transfer request: its consent corrected away", item["correction"],
+                      consent_rules.corrected_away_text(case.id, request["record_id"], item)))
+    if not found:
+        return []
+    zone = zone_of(now)
+    written = {entry.id: entry.at for entry in case.history}
+    source = _parts(policy).source("consent")
+    return [Deadline(case.id, code, title, _t(written.get(record_id) or case.registered_at, zone), None, case.worker, "consent",
+                     why, source, case.risk) for code, title, record_id, why in found]
+
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
     _approved_transfer, _transfer_ack, _mandatory_report,
     _post_closure_visit,
-    _referrals, _urgent,
+    _referrals, _consent, _urgent,
     _review, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
 )
 
