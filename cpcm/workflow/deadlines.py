@@ -1006,7 +1006,64 @@ def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items: list[Deadline] = []
     for rule in RULES:
         items += rule(case, policy, now)
+    if items:
+        items += _step_consent(case, policy, now, items)
     return at_stage(case, items, policy) if items else items
+
+
+# The steps `due` asks for that check consent where the policy lists them (`consent.checked_at`), by the code of
+# the item that asks for each: before it, the consent it checks, where the one consent rule (workflow/consent.py
+# `check`, `at_step`) says the step would not go on it: missing (never recorded, ended, or a one-off used: the step
+# goes ahead with a warning) or refused (a giver refused, or could not give it, and no supervisor's override stands
+# in: the step is refused). One item per purpose, for the case's worker, due with the step.
+STEP_CONSENT = {"comprehensive-assessment": "comprehensive", "placement-best-interests": "best_interests",
+                "initial-assessment": "initial"}
+STEP_CONSENT_CODES = frozenset({"step-consent-missing", "step-consent-refused"})
+
+
+def _step_consent(case: Case, policy: Policy, now: datetime, items: list[Deadline]) -> list[Deadline]:
+    steps = [(item, STEP_CONSENT[item.code]) for item in items if item.code in STEP_CONSENT and item.asks is None]
+    if not steps:
+        return []
+    parts = _parts(policy)
+    checked = parts.text(("consent", "checked_at"), lambda: policy.get("consent", "checked_at") or {})
+    found, seen = [], set()
+    records: list | None = None
+    for item, step in steps:
+        purpose = next((p for p, listed in checked.items() if step in (listed or ())), None)
+        if purpose is None or purpose in seen:
+            continue
+        seen.add(purpose)
+        if records is None:
+            records, used = consent_rules.from_kept(case.consents)
+        age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
+        # the initial assessment of a child at a risk answered the same day is never held up (act first)
+        act_first = step == "initial" and item.title.startswith(URGENT)
+        result = consent_rules.check(records, purpose, None, policy, now, child_age=age, used=used)
+        verdict = consent_rules.at_step(result, act_first)
+        if verdict == "go":
+            continue
+        words = consent_rules.STEP_WORDS.get(step, step)
+        givers = consent_rules.givers(policy, age)
+        record = (f"cpcm consent {case.id} --purpose {purpose} {' '.join(f'--by {g}' for g in givers)} --status given "
+                  "--explained all")
+        if verdict == "refuse":
+            roles = " or ".join(policy.rules["consent"].get("override_roles", ("supervisor", "manager")))
+            bases = "|".join(policy.rules["consent"].get("override_bases", ()))
+            found.append(Deadline(
+                case.id, "step-consent-refused", f"consent for {purpose} refused: {words} needs an override", item.due,
+                item.target, case.worker, "consent.checked_at",
+                f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}, and no supervisor's override stands "
+                f"in, so it is refused; a {roles} records one with its basis (cpcm consent {case.id} --override --purpose "
+                f"{purpose} --basis {bases} --reason ...), or, where the answer has changed, record it ({record})",
+                parts.text(("source", "consent.checked_at"), lambda: policy.source("consent", "checked_at")), case.risk))
+        else:
+            found.append(Deadline(
+                case.id, "step-consent-missing", f"record consent for {purpose} before {words}", item.due, item.target,
+                case.worker, "consent.checked_at",
+                f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}; record it ({record})",
+                parts.text(("source", "consent.checked_at"), lambda: policy.source("consent", "checked_at")), case.risk))
+    return found
 
 
 # -- what the stage allows ---------------------------------------------------------------------------

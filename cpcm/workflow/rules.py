@@ -18,8 +18,8 @@ from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
 from cpcm.workflow import approvals, consent, placements, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, WAITING_ON_CLOSURE, Deadline, closure_answers,
-                                     closure_wait, deadlines, soon_window)
+from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
+                                     closure_answers, closure_wait, deadlines, soon_window)
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -35,6 +35,8 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
             continue  # waiting approvals are due items, not faults of the case
         if item.code in CONSENT_CODES:
             continue  # reported below, each under its own code (the item's)
+        if item.code in STEP_CONSENT_CODES:
+            continue  # the consent a step still needs: `due`'s reminder, which the step itself checks
         if undecided is not None:
             item = undecided.told(item)
         state = item.state(now, soon)
