@@ -198,12 +198,14 @@ def test_walk__the_consent_a_step_checks_is_on_due_until_it_is_recorded(repo, cl
     assert item["title"] == "record consent for assessment before the comprehensive assessment"
     assert (item["case_id"], item["owner"], item["due"], item["target"]) == (case_id, "amina", step["due"], step["target"])
     assert "no child consent for assessment is recorded" in item["why"] and "no caregiver consent" in item["why"]
-    assert f"cpcm consent {case_id} --purpose assessment --by child --by caregiver --status given" in item["why"]
-    assert item["rule"] == "consent.checked_at" and "ESARO P6" in item["source"]
+    # the command names CASE (the item's case): one text for every case (the due table keeps each text once)
+    assert "cpcm consent CASE --purpose assessment --by child --by caregiver --status given" in item["why"]
+    assert case_id not in item["why"] and "ESARO P6" in item["why"]
+    assert item["rule"] == "consent" and "ESARO P6" in item["source"]
     assert ("step-consent-missing", case_id, "amina") not in codes(sup)  # the case's worker's
     assert not [p for p in amina("check", case_id, "--json").json() if "consent" in p["code"]]  # a reminder, not a fault
     line = next(line for line in amina("due").stdout.splitlines() if "record consent for assessment" in line)
-    assert line.endswith("(ESARO P6)") and case_id in line
+    assert line.endswith("(IAG §1 informed consent and assent)") and case_id in line
     same_without_tables(amina, monkeypatch)
 
     refused = amina("consent", case_id, "--purpose", "assessment", "--by", "caregiver", "--status", "refused",
@@ -213,7 +215,7 @@ def test_walk__the_consent_a_step_checks_is_on_due_until_it_is_recorded(repo, cl
     item = next(i for i in amina("due", "--json").json() if i["code"] == "step-consent-refused")
     assert item["title"] == "consent for assessment refused: the comprehensive assessment needs an override"
     assert "the caregiver's consent for assessment is 'refused'" in item["why"]
-    assert f"cpcm consent {case_id} --override --purpose assessment --basis legal_mandate|best_interests" in item["why"]
+    assert "cpcm consent CASE --override --purpose assessment --basis legal_mandate|best_interests" in item["why"]
     same_without_tables(amina, monkeypatch)
     override = sup("consent", case_id, "--override", "--purpose", "assessment", "--basis", "legal_mandate", "--reason",
                    "court order")

@@ -1015,7 +1015,9 @@ def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 # the item that asks for each: before it, the consent it checks, where the one consent rule (workflow/consent.py
 # `check`, `at_step`) says the step would not go on it: missing (never recorded, ended, or a one-off used: the step
 # goes ahead with a warning) or refused (a giver refused, or could not give it, and no supervisor's override stands
-# in: the step is refused). One item per purpose, for the case's worker, due with the step.
+# in: the step is refused). One item per purpose, for the case's worker, due with the step. Its texts name no case
+# (the command says CASE, the item's case): nearly every case before its comprehensive assessment has one, and the due
+# table and view keep each distinct text once (a text per case would grow them with the cases).
 STEP_CONSENT = {"comprehensive-assessment": "comprehensive", "placement-best-interests": "best_interests",
                 "initial-assessment": "initial"}
 STEP_CONSENT_CODES = frozenset({"step-consent-missing", "step-consent-refused"})
@@ -1045,24 +1047,24 @@ def _step_consent(case: Case, policy: Policy, now: datetime, items: list[Deadlin
             continue
         words = consent_rules.STEP_WORDS.get(step, step)
         givers = consent_rules.givers(policy, age)
-        record = (f"cpcm consent {case.id} --purpose {purpose} {' '.join(f'--by {g}' for g in givers)} --status given "
+        record = (f"cpcm consent CASE --purpose {purpose} {' '.join(f'--by {g}' for g in givers)} --status given "
                   "--explained all")
         if verdict == "refuse":
             roles = " or ".join(policy.rules["consent"].get("override_roles", ("supervisor", "manager")))
             bases = "|".join(policy.rules["consent"].get("override_bases", ()))
             found.append(Deadline(
                 case.id, "step-consent-refused", f"consent for {purpose} refused: {words} needs an override", item.due,
-                item.target, case.worker, "consent.checked_at",
+                item.target, case.worker, "consent",
                 f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}, and no supervisor's override stands "
-                f"in, so it is refused; a {roles} records one with its basis (cpcm consent {case.id} --override --purpose "
+                f"in, so it is refused; a {roles} records one with its basis (cpcm consent CASE --override --purpose "
                 f"{purpose} --basis {bases} --reason ...), or, where the answer has changed, record it ({record})",
-                parts.text(("source", "consent.checked_at"), lambda: policy.source("consent", "checked_at")), case.risk))
+                parts.source("consent"), case.risk))
         else:
             found.append(Deadline(
                 case.id, "step-consent-missing", f"record consent for {purpose} before {words}", item.due, item.target,
-                case.worker, "consent.checked_at",
+                case.worker, "consent",
                 f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}; record it ({record})",
-                parts.text(("source", "consent.checked_at"), lambda: policy.source("consent", "checked_at")), case.risk))
+                parts.source("consent"), case.risk))
     return found
 
 
