@@ -59,7 +59,7 @@ def test_assess__comprehensive_refused_without_override_exits_4_writes_nothing_t
     assert (refusal["state"], refusal["overridden_by"]) == ("refused", override["record_id"])
     assert (override["state"], override["by"], override["basis"]) == ("used", "sup", "legal_mandate")
     table = amina("show", case_id).stdout
-    assert f"refused; override {override['record_id']} stands in" in table and "override (legal_mandate) by sup" in table
+    assert f"refused; override {override['record_id']} by sup stands in" in table and "override (legal_mandate) by sup" in table
 
     # the override stood in once: the best-interests assessment, which checks the same purpose, is refused again
     again = amina("assess", case_id, "--type", "best-interests", "--from-file", "-", "--json", input=json.dumps(BID))

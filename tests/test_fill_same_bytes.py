@@ -27,6 +27,7 @@ from cpcm.store import cache as cache_mod
 from cpcm.store import parallel
 from cpcm.workflow import fold as fold_module
 from cpcm.workflow import approvals, placements, plan_actions, transitions
+from cpcm.workflow import consent as consent_rules
 
 
 # -- the fold as it was ---------------------------------------------------------------------------
@@ -177,6 +178,11 @@ def old_fold(case_id, records):
         events[placements.HOME_SET_ASIDE] = set_aside
     if anomalies:  # a change of rule made since, applied here too: those a note answered are left out (fold.answered)
         anomalies = [a for a in anomalies if a not in fold_module.answered(anomalies, records, case.conflicts)]
+    # and since: what the one consent rule reads, kept for `due` (consent.kept)
+    kept = [r for r in records if r.kind in consent_rules.KEPT_KINDS]
+    if kept:
+        used = consent_rules.used_ids(records)
+        case = replace(case, consents=tuple(consent_rules.kept(r, r.id in used) for r in kept))
     return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
                    anomalies=tuple(anomalies), stage=case.stage or "registered")
 

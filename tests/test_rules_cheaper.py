@@ -155,9 +155,11 @@ def test_rules__as_written_before_on_cases_of_many_shapes():
                             gave[rule] += isinstance(answer, list) and bool(answer)
                         plain.append(answer)
                     if all(isinstance(answer, list) for answer in plain):
-                        # all the rules together: their items, as the case's stage allows them (deadlines.at_stage, since written)
-                        expected = [view(item) for item in deadlines.at_stage(case, [item for rule in deadlines.RULES
-                                                                                       for item in rule(case, policy, local)], policy)]
+                        # all the rules together: their items, as the case's stage allows them (deadlines.at_stage, since written),
+                        # with the consent the steps among them check (deadlines._step_consent, since written)
+                        items = [item for rule in deadlines.RULES for item in rule(case, policy, local)]
+                        items += deadlines._step_consent(case, policy, local, items) if items else []
+                        expected = [view(item) for item in deadlines.at_stage(case, items, policy)]
                         assert [view(item) for item in deadlines.deadlines(case, policy, local)] == expected
     assert all(gave.values()), {rule.__name__: count for rule, count in gave.items()}
 

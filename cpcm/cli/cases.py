@@ -509,7 +509,8 @@ def print_case(data: dict, zone=None) -> None:
         titled_table(["purpose", "agency", "from", "answer", "on", "until", "state"] + ["episode"] * reopened,
                      [[c["purpose"], c["agency"] or "", c["given_by"] or f"override ({c['basis']}) by {c['by']}", c["status"] or "",
                        c["at"][:10], c["until"] or ("one-off" if c["one_off"] else ""),
-                       c["state"] + (f"; override {c['overridden_by']} stands in" if c.get("overridden_by") else "")]
+                       c["state"] + (f"; override {c['overridden_by']} by {c.get('overridden_by_worker') or 'unknown'} stands in"
+                                     if c.get("overridden_by") else "")]
                       + [_episode(c)] * reopened
                       for c in data["consents"]],
                      title="Consents on file")

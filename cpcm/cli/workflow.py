@@ -53,7 +53,8 @@ def due_command(within: float | None, worker: str | None, overdue: bool, ics: Pa
     absent = off_team(ctx.team)
 
     def row(i) -> list:
-        why = f"{i.why} ({ctx.policy.short_source(i.rule)})"
+        # an item of no policy rule (a keyworker who left the team) cites its own source, as `check` does
+        why = f"{i.why} ({ctx.policy.short_source(i.rule) or i.source.split(';')[0].split(' (')[0].strip()})"
         if i.worker_removed:  # nobody has the case (docs/team.md, a worker removed on another copy)
             return [STATE_LABEL[i.state(now, soon)], i.case_id, i.title, local_text(i.due, ctx.zone), _when(i, now),
                     f"{i.owner} ({absent.standing(i.owner)}: nobody has the case)",
@@ -104,11 +105,13 @@ def _team_overdue(ctx, worker: str | None) -> None:
     from cpcm import service
     from cpcm.workflow.approvals import oversees
     from cpcm.workflow.clocks import SUPERVISORS
+    from cpcm.workflow.rules import KEYWORKER_OFF_TEAM
 
     if worker is not None or not oversees(ctx.worker):
         return
     others = [i for i in service.due_list(ctx, worker="all", overdue_only=True)
-              if i.owner not in (ctx.worker.id, SUPERVISORS) and not getattr(i, "worker_removed", False)]  # those are on this list
+              if i.owner not in (ctx.worker.id, SUPERVISORS) and not getattr(i, "worker_removed", False)
+              and i.code != KEYWORKER_OFF_TEAM]  # those are on this list
     if others:
         say(f"next: {len(others)} item(s) overdue on the team's lists ({len({i.case_id for i in others})} case(s)): "
             "cpcm due --worker all --overdue")

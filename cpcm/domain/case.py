@@ -63,6 +63,9 @@ class Case:
     # the colleague nominated keyworker by the latest nomination (workflow/keyworker.py), None for someone outside the
     # team or none nominated (then the caseworker is): `cpcm check` says when they have left the team
     keyworker: str | None = None
+    # the consents, overrides and receipts of a transfer in, as the one consent rule reads them, each with whether an
+    # action relied on it already (workflow/consent.py `kept`): what `cpcm due` asks a step's consent from
+    consents: tuple[Mapping[str, Any], ...] = ()
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""
@@ -141,6 +144,7 @@ class Case:
         values["links"] = tuple(values.get("links", ()))
         values["conflicts"] = tuple(values.get("conflicts", ()))
         values["placements"] = tuple(values.get("placements", ()))
+        values["consents"] = tuple(values.get("consents", ()))
         return cls(**values)
 
 

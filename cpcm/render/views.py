@@ -950,7 +950,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
                    names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
                    agency: Mapping[str, str] | None = None, next_review: str | None = None,
                    choices: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
-                   siblings: Iterable[Mapping[str, Any]] = (), keyworker: Mapping[str, Any] | None = None) -> dict:
+                   siblings: Iterable[Mapping[str, Any]] = (), keyworker: Mapping[str, Any] | None = None,
+                   overridden: Mapping[str, tuple[str, str | None]] | None = None) -> dict:
     """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
     case now stands, then every record (corrected and repaired ones too) in order of `at` (the
     order written where two have the same time), each with every answer and its question's label
@@ -963,8 +964,10 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
     `siblings`: the case's sibling group as `cpcm show` gives it (service.cases.sibling_group):
     each brother's or sister's case by its ID only, those linked through another sibling too.
     `keyworker`: the case's keyworker now (workflow/keyworker.py `current`; `keyworker_facts`).
+    `overridden`: each consent refused or not possible that a supervisor's override stands in for, as
+    `cpcm show` lists them (consent record id -> (the override's record id, who recorded it)).
     """
-    names, services, choices = names or {}, services or {}, choices or {}
+    names, services, choices, overridden = names or {}, services or {}, choices or {}, overridden or {}
     rows = sorted(entries, key=lambda e: (_moment(e["at"]), e["record_id"]))
     at_of = {e["record_id"]: e["at"] for e in rows}
     plan_ids = [e["record_id"] for e in rows if e["kind"] == "plan" and not e.get("supersedes")]
@@ -998,6 +1001,10 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "correction_reason": _text(e.get("correction_reason")) or None,
             "superseded_by": e.get("superseded_by") or None,
             "superseded_by_shown": e.get("superseded_by") in at_of,
+            # a consent refused or not possible: the supervisor's override that stands in for it, and who recorded it
+            "overridden_by": {"record_id": overridden[e["record_id"]][0], "by": _person(overridden[e["record_id"]][1], names),
+                              "shown": overridden[e["record_id"]][0] in at_of}
+            if e["kind"] == "consent" and e["record_id"] in overridden else None,
             # an assessment, consent, referral or review of the episode before the latest reopening, as `cpcm show` marks it
             "before_reopening": e["kind"] in EPISODE_MARKED and deadlines.before_reopening(case, e["at"]),
             "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")), nested)

@@ -183,8 +183,20 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
         next_review=_next_review(ctx, case), choices=form_choice_words(ctx, {e.get("form") for e in entries}, lang),
         siblings=sibling_group(ctx, case_id, effective(records)),
         keyworker=keyworker_rules.current(effective(records), case.worker, off_team(ctx.team)),
+        overridden=_overridden(ctx, records),
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
+
+
+def _overridden(ctx: Context, records) -> dict[str, tuple[str, str | None]]:
+    """The consents refused or not possible that a supervisor's override stands in for, as `cpcm show`
+    lists them (service/cases.py `consents_on_file`): consent record id -> (the override's record id,
+    who recorded it)."""
+    from cpcm.service.cases import consents_on_file
+    from cpcm.workflow import consent as consent_rules
+
+    return {c["record_id"]: (c["overridden_by"], c["overridden_by_worker"])
+            for c in consents_on_file(effective(records), ctx.now, consent_rules.used_ids(records)) if c["overridden_by"]}
 
 
 CHILD_FILE = "child-file"

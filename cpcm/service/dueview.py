@@ -98,19 +98,24 @@ class _Builder:
         self.texts: dict[str, int] = {}  # a text's JSON -> its number
         self.pieces: dict[tuple[int, int], int] = {}  # a piece's bounds -> its number
         self.admission: list[list] = []
+        self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk] (`tables.worker_cell`)
         self.lo: int | None = None  # the view holds while every case's pieces reach
         self.hi: int | None = None
 
-    def add(self, case_id: str, worker: str | None, covers: dict, pieces: list[tuple[int | None, int | None, int, list]]) -> None:
+    def add(self, case_id: str, worker: Any, covers: dict, pieces: list[tuple[int | None, int | None, int, list]]) -> None:
         """`pieces`: (lo, hi, n, [(static texts, due code, target code), ...]) as the due table has
         them (the first n the case's deadlines, the rest the conference after an admission), in
-        time order: they reach from the first's lo to the last's hi."""
+        time order: they reach from the first's lo to the last's hi. `worker`: the entry's
+        (`tables.worker_cell`: the worker, or with the keyworker)."""
         from cpcm.domain.dates import local_text
 
         index = len(self.cases)
         first, last = pieces[0][0], pieces[-1][1]
         if "\n" in case_id or not all(isinstance(static[2], str) for _lo, _hi, n, triples in pieces for static, _, _ in triples[:n]):
             raise tables.NotKept  # before anything is added: a case not kept leaves nothing (`due` prints the owner as text)
+        worker, keyworker, risk = tables.worker_of(worker)
+        if keyworker is not None:
+            self.keyworkers[case_id] = [keyworker, risk]
         self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
             self.lo = first
@@ -175,7 +180,7 @@ class _Builder:
                                        **{name: text.encode() for name, text in texts.items()}})
         owners, whys = list(self.owners), list(self.whys)
         small = {"owners": owners, "whys": whys, "tails": [[o, w] for o, w in tails],
-                 "workers": list(workers), "covers": covers,
+                 "workers": list(workers), "covers": covers, "keyworkers": dict(sorted(self.keyworkers.items())),
                  "admission": self.admission, "odd": odd, "sections": where, "items": len(self.items),
                  "cases": len(self.cases), "urgent": _urgent_texts(self.texts)}
         return small, data
@@ -204,6 +209,7 @@ class ViewBody:
         self.workers, self.admission, self.odd = small["workers"], small["admission"], small["odd"]
         self.tails = small["tails"]
         self.covers = {int(k): v for k, v in small["covers"].items()}
+        self.keyworkers: dict[str, list] = small["keyworkers"]  # case id -> [keyworker, risk] (`tables.worker_cell`)
         self.urgent: list[int] = small["urgent"]  # the static texts of the items cpcm calls URGENT (`_urgent_texts`)
 
     @property
@@ -347,11 +353,46 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, admission_rows, conferenced))
     extra += supervision.due_items(ctx, whose, horizon, overdue_only, soon)  # each caseworker's next supervision session
+    # the cases whose keyworker has left the team: told from the team now (`team remove` changes no case, nor the view)
+    if removed:
+        live_ids = {row.case_id for row in live}
+        kept = [(case_id, body.worker(index), *body.keyworkers[case_id]) for case_id, index in
+                _keyworker_cases(body, removed, changed | live_ids)]
+        extra += keyworker_items(ctx, whose, oversees, overdue_only, removed,
+                                 kept + [(row.case_id, row.worker, row.keyworker, row.risk) for row in live if row.keyworker])
     from cpcm.service.duelines import DueView
 
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
                    lambda covers: cover_rules.covering(covers, whose, now), hidden, removed if unattended else frozenset(),
                    removed, undecided)
+
+
+def _keyworker_cases(body: ViewBody, removed, leave: set[str]) -> Iterator[tuple[str, int]]:
+    """The cases of the view (but those of `leave`, whose rows are computed now) whose keyworker is off
+    the team (`removed`: `rules.off_team`), with their place among the view's cases."""
+    wanted = [case_id for case_id, (keyworker, _risk) in body.keyworkers.items() if keyworker in removed and case_id not in leave]
+    if len(wanted) > FEW:
+        places = {case_id: index for index, case_id in enumerate(body.ids)}
+        yield from ((case_id, places[case_id]) for case_id in wanted if case_id in places)
+        return
+    for case_id in wanted:
+        for index in _index_of(body.ids, (case_id,)):
+            yield case_id, index
+
+
+def keyworker_items(ctx, whose: str, oversees: bool, overdue_only: bool, removed,
+                    cases: Iterable[tuple[str, str | None, str | None, str | None]]) -> list[Deadline]:
+    """`due`'s items of the cases (case id, worker, keyworker, risk) whose keyworker is off the team
+    (`removed`), for those whose list holds them (`rules.keyworker_item_listed`), whenever they fall."""
+    from cpcm.workflow import rules
+
+    items = []
+    for case_id, worker, keyworker, risk in cases:
+        item = rules.keyworker_off_team_item(case_id, worker, keyworker, risk, ctx.team, removed, ctx.now)
+        if item is not None and rules.keyworker_item_listed(item, whose, oversees) and \
+                (not overdue_only or item.state(ctx.now, timedelta(0)) == "overdue"):
+            items.append(item)
+    return items
 
 
 OVERLAY = 8  # cases changed since the due view's commit that `due` takes from their files over the view as it is
@@ -452,7 +493,7 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
             try:
                 if pieces is None:
                     raise tables.NotKept
-                builder.add(case_id, case.worker, case_covers(ctx, case_id), pieces)
+                builder.add(case_id, tables.worker_cell(case), case_covers(ctx, case_id), pieces)
             except tables.NotKept:
                 retry.add(case_id)
                 live.append(tables.live(case, ctx))
@@ -667,8 +708,11 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, dict[s
     texts = {"local": "\n".join(local), "ids": "\n".join(case_ids), "texts": "\n".join(static_list)}
     where, parts = views.laid_out({**{name: columns[name] for name in (*_INSTANTS, *_NUMBERS)}, **texts})
     admission = [row for row in old.admission if row[0] not in drop] + new.admission
+    keyworkers = {case_id: found for case_id, found in old.keyworkers.items() if case_id not in drop}
+    keyworkers.update(new.keyworkers)
     small = {"owners": owner_list, "whys": why_list, "tails": [[o, w] for o, w in tail_list], "workers": worker_list,
-             "covers": {str(index): cover for index, cover in covers.items()}, "admission": admission, "odd": odd,
+             "covers": {str(index): cover for index, cover in covers.items()}, "keyworkers": dict(sorted(keyworkers.items())),
+             "admission": admission, "odd": odd,
              "sections": where, "items": len(columns["due"]), "cases": len(case_ids), "urgent": _urgent_texts(static_list)}
     return small, parts, window, local
 
@@ -732,6 +776,7 @@ class _Streamed:
         self.worker_of = array("i")
         self.span_lo, self.span_hi = array("q"), array("q")
         self.covers: dict[int, dict] = {}
+        self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk] (`tables.worker_cell`)
         self.admission: dict[int, list] = {}  # case -> its conference after an admission, text ids unresolved
         self.due, self.target = array("q"), array("q")
         self.text, self.case, self.place, self.piece = array("i"), array("i"), array("i"), array("i")
@@ -741,10 +786,14 @@ class _Streamed:
         self.hi: int | None = None
         self.leave: set[str] = set()  # the cases left out of the view (`left_out`)
 
-    def add(self, case_id: str, worker: str | None, covers: dict, entry: list) -> None:
-        """A case's due table entry ([tree, worker, [lo, hi, n, text id, due, target, ...], ...])."""
+    def add(self, case_id: str, worker: Any, covers: dict, entry: list) -> None:
+        """A case's due table entry ([tree, worker, [lo, hi, n, text id, due, target, ...], ...]; its
+        worker as `tables.worker_cell` keeps it)."""
         index = len(self.ids)
         self.ids.append(case_id)
+        worker, keyworker, risk = tables.worker_of(worker)
+        if keyworker is not None:
+            self.keyworkers[case_id] = [keyworker, risk]
         self.worker_of.append(self.workers.setdefault(worker, len(self.workers)))
         first, last = entry[2][0], entry[-1][1]
         self.span_lo.append(NONE_LO if first is None else first)
@@ -899,8 +948,9 @@ class _Streamed:
         keys = [_text_key(self.texts[by_no[text]]) for text in statics]  # in the order of their numbers
         data += "\n".join(keys).encode()
         where["texts"] = [start, len(data)]
+        keyworkers = {case_id: found for case_id, found in sorted(self.keyworkers.items()) if case_id not in leave}
         small = {"owners": list(owners), "whys": list(whys), "tails": [[o, w] for o, w in tails],
-                 "workers": list(workers), "covers": covers, "admission": admission, "odd": odd, "sections": where,
+                 "workers": list(workers), "covers": covers, "keyworkers": keyworkers, "admission": admission, "odd": odd, "sections": where,
                  "items": len(order), "cases": len(kept), "urgent": _urgent_texts(keys)}
         return small, data
 

@@ -204,8 +204,7 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
     return result
 
 
-STEP_WORDS = {"comprehensive": "the comprehensive assessment", "best_interests": "the best-interests assessment",
-              "initial": "the initial assessment"}
+STEP_WORDS = consent_rules.STEP_WORDS  # the steps in words (workflow/consent.py: `due` says them too)
 
 
 def check_step_consent(ctx: Context, case_id: str, step: str | None, records: list[Record], act_first: bool = False,

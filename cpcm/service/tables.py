@@ -306,7 +306,7 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
         raise _NotKept
     texts = session.texts
     zone = session.zone
-    entry: list = [tree[:TREE], case.worker]
+    entry: list = [tree[:TREE], worker_cell(case)]
     for piece in found:
         items, admission = piece.answer
         flat: list = [None if piece.lo is None else instant(piece.lo), None if piece.hi is None else instant(piece.hi), len(items)]
@@ -330,6 +330,24 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str) -> list:
 
 
 _case_rows: Callable | None = None  # `reports.statistics.case_rows`, imported with the first entry (the reports cost start-up)
+
+
+def worker_cell(case: Case) -> Any:
+    """What a due entry keeps of the case beside its deadlines: its worker; with a colleague nominated
+    keyworker who is not its worker (`rules.keyworker_in_team`), [worker, keyworker, risk], so that
+    `due` lists `keyworker-off-team` for it once that colleague leaves the team (the team is read when
+    `due` runs: `team remove` changes no case, and no entry)."""
+    from cpcm.workflow.rules import keyworker_in_team
+
+    keyworker = keyworker_in_team(case)
+    return case.worker if keyworker is None else [case.worker, keyworker, case.risk]
+
+
+def worker_of(cell: Any) -> tuple[str | None, str | None, str | None]:
+    """(worker, keyworker, risk) of an entry's `worker_cell`."""
+    if isinstance(cell, list):
+        return cell[0], cell[1], cell[2]
+    return cell, None, None
 
 
 def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
@@ -549,6 +567,8 @@ class CaseDue:
     admission: list[tuple[Deadline, Any, Any]]
     case: Case | None = None  # the folded case, when it was read to compute them
     zone: tzinfo | None = None  # the zone stored times are read in
+    keyworker: str | None = None  # a colleague nominated keyworker other than the worker (`worker_cell`)
+    risk: str | None = None  # the case's risk level, with `keyworker`
 
     def deadline(self, entry: tuple[Deadline, Any, Any], covered_by: str | None = None) -> Deadline:
         item, due, target = entry
@@ -573,7 +593,9 @@ class CaseDue:
 
 def _live(case: Case, ctx) -> CaseDue:
     items, admission = _case_answer(case, ctx)(ctx.now)
-    return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case)
+    _worker, keyworker, risk = worker_of(worker_cell(case))
+    return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case,
+                   keyworker=keyworker, risk=risk)
 
 
 def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any],
@@ -768,9 +790,10 @@ def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
                         return None  # its text is not in the table (another command's segment was lost)
                     triples.append((item, piece[i + 1], piece[i + 2]))
                 n = piece[2]
+                worker, keyworker, risk = worker_of(entry[1])
                 if n == len(triples):
-                    return CaseDue(case_id, entry[1], triples, [], None, zone)
-                return CaseDue(case_id, entry[1], triples[:n], triples[n:], None, zone)
+                    return CaseDue(case_id, worker, triples, [], None, zone, keyworker, risk)
+                return CaseDue(case_id, worker, triples[:n], triples[n:], None, zone, keyworker, risk)
         return None
 
     def make(case: Case, tree: str | None) -> CaseDue:

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
-from cpcm.service import conferences, supervision, tables
+from cpcm.service import conferences, dueview, supervision, tables
 from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
@@ -68,6 +68,10 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                     items.append(marked(replace(item, covered_by=covered_by) if covered_by else item, each.worker))
         items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
         items += supervision.due_items(ctx, whose, horizon, overdue_only, soon)
+        if removed:  # the cases whose keyworker has left the team (`rules.keyworker_off_team_item`)
+            items += dueview.keyworker_items(ctx, whose, oversees, overdue_only, removed,
+                                             [(each.id, each.worker, rules.keyworker_in_team(each), each.risk)
+                                              for each in cases.values() if rules.keyworker_in_team(each)])
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
         # a colleague covering the case has its worker's items on their list, marked so (a
@@ -84,6 +88,9 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))
     items += supervision.due_items(ctx, whose, horizon, overdue_only, soon)  # each caseworker's next supervision session
+    if removed:  # the cases whose keyworker has left the team, told from the team now (`rules.keyworker_off_team_item`)
+        items += dueview.keyworker_items(ctx, whose, oversees, overdue_only, removed,
+                                         [(row.case_id, row.worker, row.keyworker, row.risk) for row in rows if row.keyworker])
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 

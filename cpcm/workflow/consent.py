@@ -11,7 +11,7 @@ best interests) for that purpose and agency stands in, once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm.domain.records import Record
@@ -222,7 +222,8 @@ def withdrawn_text(case_id: str, ref: str, item: dict) -> str:
             f"{item['giver']}'s answer since ({item['answer']}) is '{item['status']}': nothing more goes to the service on it. "
             f"Tell the service, and close the referral (cpcm referral {case_id} {ref} --status closed), or a supervisor "
             f"records an override (cpcm consent {case_id} --override --purpose referral --agency {service} "
-            f"--basis legal_mandate|best_interests --reason ...)")
+            f"--basis legal_mandate|best_interests --reason ...); where the {item['giver']} agrees again, record it "
+            f"(cpcm consent {case_id} --purpose referral --agency {service} --by {item['giver']} --status given --explained all)")
 
 
 def _matches(record: Record, purpose: str, agency: str | None) -> bool:
@@ -248,13 +249,25 @@ def givers(policy: Policy, child_age: int | None) -> tuple[str, ...]:
     return required
 
 
-def check(records: Sequence[Record], purpose: str, agency: str | None, policy: Policy, now: datetime,
-          named: str | None = None, child_age: int | None = None) -> ConsentCheck:
+def _ended(record: Any, now: datetime) -> bool:
+    """Whether a consent's or an override's `until` (a day) has passed at `now` (`_expired` on the day
+    of `now`), told by comparing `now` with the start of the next day in its zone alone, so that
+    `cpcm due` keeps the answer for the times it holds (workflow/intervals.py)."""
+    until = record.body.get("until")
+    if not until:
+        return False
+    after = date.fromisoformat(str(until)[:10]) + timedelta(days=1)
+    return now >= datetime.combine(after, time(0), tzinfo=now.tzinfo)
+
+
+def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Policy, now: datetime,
+          named: str | None = None, child_age: int | None = None, used: set[str] | None = None) -> ConsentCheck:
     """Whether an action for `purpose` (towards `agency`) may go ahead, and on what, for a child of
     `child_age` (`givers`). The reasons name the agency as `named` (default: `agency`), for an
-    agency typed that is not a service id of the directory and so is not repeated."""
-    used = used_ids(records)
-    today = now.date()
+    agency typed that is not a service id of the directory and so is not repeated. `records`: the
+    case's records, or only its consents, overrides and receipts of a transfer in with `used`, the
+    records already relied on (`used_ids` of every record: the fold keeps both, `kept`)."""
+    used = used_ids(records) if used is None else used
     # a consent a correction replaced counts no more: corrected to another purpose, agency or giver, it is not left standing
     replaced = {r.body["supersedes"] for r in records if r.kind in ("consent", "consent_override") and r.body.get("supersedes")}
     records = [r for r in records if r.id not in replaced]
@@ -274,7 +287,7 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
         elif record.body.get("status") != "given":
             reasons.append(f"the {giver}'s consent for {purpose}{target} is '{record.body.get('status')}'")
             refusals.append((giver, str(record.body.get("status")), record.id))
-        elif _expired(record, today):
+        elif _ended(record, now):
             reasons.append(f"the {giver}'s consent for {purpose}{target} expired on {record.body.get('until')}")
         elif record.body.get("one_off") and record.id in used:
             reasons.append(f"the {giver}'s one-off consent for {purpose}{target} was already used")
@@ -283,13 +296,46 @@ def check(records: Sequence[Record], purpose: str, agency: str | None, policy: P
     if not reasons:
         return ConsentCheck(True, (), tuple(uses))
     overrides = [r for r in records if r.kind == "consent_override" and _matches(r, purpose, agency) and r.id not in used
-                 and not _expired(r, today)]
+                 and not _ended(r, now)]
     if overrides:
         chosen = sorted(overrides, key=lambda r: r.id)[-1]
         # the override stands in for the givers whose answer is missing; the others' consent is relied on
         # as well (a child's one-off assent is used by this action, as it would be without the override)
         return ConsentCheck(True, tuple(reasons), (*uses, chosen.id), override=chosen.id, refusals=tuple(refusals))
     return ConsentCheck(False, tuple(reasons), refusals=tuple(refusals))
+
+
+# what the fold keeps of a case's records for the one rule (`check`), so that `cpcm due` can say which consent a
+# step still needs without the records (workflow/deadlines.py `_step_consent`): the consents, the overrides and the
+# receipts of a transfer in, each with the fields `check` reads and whether an action relied on it already (`used_ids`)
+KEPT_KINDS = frozenset({"consent", "consent_override", "transfer_in"})
+KEPT_FIELDS = ("purpose", "agency", "given_by", "status", "until", "one_off", "supersedes")
+
+
+def kept(record: Record, used: bool) -> dict[str, Any]:
+    """A record of `KEPT_KINDS` as the fold keeps it (`Case.consents`)."""
+    return {"id": record.id, "kind": record.kind, "body": {k: record.body[k] for k in KEPT_FIELDS if k in record.body},
+            "used": used}
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A record the fold kept (`kept`), read back for `check`: its id, kind and the fields it reads."""
+    id: str
+    kind: str
+    body: Mapping[str, Any]
+
+
+def from_kept(entries: Iterable[Mapping[str, Any]]) -> tuple[list[Kept], set[str]]:
+    """The records the fold kept (`Case.consents`) and the ids of those relied on already: `check`'s
+    `records` and `used`."""
+    records = [Kept(e["id"], e["kind"], e.get("body") or {}) for e in entries]
+    return records, {e["id"] for e in entries if e.get("used")}
+
+
+# the steps of `consent.checked_at` that `cpcm due` asks for, in words (a step's message and `due`'s item)
+STEP_WORDS = {"comprehensive": "the comprehensive assessment", "best_interests": "the best-interests assessment",
+              "initial": "the initial assessment"}
 
 
 # what names a step of `consent.checked_at`, by purpose: an assessment's type (cpcm assess --type)

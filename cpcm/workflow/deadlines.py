@@ -18,6 +18,7 @@ from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.domain.records import utc
 from cpcm.workflow import approvals, followups, placements, plan_actions, transitions
+from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
 
@@ -955,11 +956,46 @@ def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 # item of a closed case from one of an open case without the case (rules.unattended_hint: what to do about it)
 NOT_OPEN_CODES = frozenset({"post-closure-visit", "transfer-ack"})
 
+
+# An action taken on a consent that is no longer valid for it (workflow/consent.py, as the fold keeps them: a referral
+# whose consent its giver answered otherwise since, or that a correction took away; a transfer request asked for on a
+# consent a correction took away): `cpcm check` reports each (an error, of the same code) and `due` lists it for the
+# case's worker, due from when the consent went (the answer or the correction), so overdue from then on. The words are
+# the consent rule's own (`withdrawn_text`, `corrected_away_text`): what happened and the commands to put it right.
+CONSENT_CODES = frozenset({"referral-consent-withdrawn", "referral-consent-corrected", "transfer-consent-corrected"})
+
+
+def _consent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    if case.status != "open":
+        return []
+    request = case.transfer_request
+    if not case.referrals and not request:  # most cases: nothing read further
+        return []
+    found = []
+    for ref in case.referrals:
+        name = f"referral {ref['ref']} ({ref.get('service')})"
+        for item in consent_rules.open_withdrawn(ref):
+            found.append(("referral-consent-withdrawn", f"{name}: its consent withdrawn", item["answer"],
+                          consent_rules.withdrawn_text(case.id, ref["ref"], item)))
+        for item in consent_rules.open_corrected_away(ref):
+            found.append(("referral-consent-corrected", f"{name}: its consent corrected away", item["correction"],
+                          consent_rules.corrected_away_text(case.id, ref["ref"], item)))
+    for item in consent_rules.open_corrected_away(request):
+        found.append(("transfer-consent-corrected", "transfer request: its consent corrected away", item["correction"],
+                      consent_rules.corrected_away_text(case.id, request["record_id"], item)))
+    if not found:
+        return []
+    zone = zone_of(now)
+    written = {entry.id: entry.at for entry in case.history}
+    source = _parts(policy).source("consent")
+    return [Deadline(case.id, code, title, _t(written.get(record_id) or case.registered_at, zone), None, case.worker, "consent",
+                     why, source, case.risk) for code, title, record_id, why in found]
+
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
     _approved_transfer, _transfer_ack, _mandatory_report,
     _post_closure_visit,
-    _referrals, _urgent,
+    _referrals, _consent, _urgent,
     _review, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
 )
 
@@ -970,7 +1006,66 @@ def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items: list[Deadline] = []
     for rule in RULES:
         items += rule(case, policy, now)
+    if items:
+        items += _step_consent(case, policy, now, items)
     return at_stage(case, items, policy) if items else items
+
+
+# The steps `due` asks for that check consent where the policy lists them (`consent.checked_at`), by the code of
+# the item that asks for each: before it, the consent it checks, where the one consent rule (workflow/consent.py
+# `check`, `at_step`) says the step would not go on it: missing (never recorded, ended, or a one-off used: the step
+# goes ahead with a warning) or refused (a giver refused, or could not give it, and no supervisor's override stands
+# in: the step is refused). One item per purpose, for the case's worker, due with the step. Its texts name no case
+# (the command says CASE, the item's case): nearly every case before its comprehensive assessment has one, and the due
+# table and view keep each distinct text once (a text per case would grow them with the cases).
+STEP_CONSENT = {"comprehensive-assessment": "comprehensive", "placement-best-interests": "best_interests",
+                "initial-assessment": "initial"}
+STEP_CONSENT_CODES = frozenset({"step-consent-missing", "step-consent-refused"})
+
+
+def _step_consent(case: Case, policy: Policy, now: datetime, items: list[Deadline]) -> list[Deadline]:
+    steps = [(item, STEP_CONSENT[item.code]) for item in items if item.code in STEP_CONSENT and item.asks is None]
+    if not steps:
+        return []
+    parts = _parts(policy)
+    checked = parts.text(("consent", "checked_at"), lambda: policy.get("consent", "checked_at") or {})
+    found, seen = [], set()
+    records: list | None = None
+    for item, step in steps:
+        purpose = next((p for p, listed in checked.items() if step in (listed or ())), None)
+        if purpose is None or purpose in seen:
+            continue
+        seen.add(purpose)
+        if records is None:
+            records, used = consent_rules.from_kept(case.consents)
+        age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
+        # the initial assessment of a child at a risk answered the same day is never held up (act first)
+        act_first = step == "initial" and item.title.startswith(URGENT)
+        result = consent_rules.check(records, purpose, None, policy, now, child_age=age, used=used)
+        verdict = consent_rules.at_step(result, act_first)
+        if verdict == "go":
+            continue
+        words = consent_rules.STEP_WORDS.get(step, step)
+        givers = consent_rules.givers(policy, age)
+        record = (f"cpcm consent CASE --purpose {purpose} {' '.join(f'--by {g}' for g in givers)} --status given "
+                  "--explained all")
+        if verdict == "refuse":
+            roles = " or ".join(policy.rules["consent"].get("override_roles", ("supervisor", "manager")))
+            bases = "|".join(policy.rules["consent"].get("override_bases", ()))
+            found.append(Deadline(
+                case.id, "step-consent-refused", f"consent for {purpose} refused: {words} needs an override", item.due,
+                item.target, case.worker, "consent",
+                f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}, and no supervisor's override stands "
+                f"in, so it is refused; a {roles} records one with its basis (cpcm consent CASE --override --purpose "
+                f"{purpose} --basis {bases} --reason ...), or, where the answer has changed, record it ({record})",
+                parts.source("consent"), case.risk))
+        else:
+            found.append(Deadline(
+                case.id, "step-consent-missing", f"record consent for {purpose} before {words}", item.due, item.target,
+                case.worker, "consent",
+                f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}; record it ({record})",
+                parts.source("consent"), case.risk))
+    return found
 
 
 # -- what the stage allows ---------------------------------------------------------------------------

@@ -907,6 +907,11 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
                                                   if r["record_id"] in withdrawn else r for r in case.referrals))
         if request and request["record_id"] in corrected:
             case = _changed(case, transfer_request=dict(request, consent_corrected=corrected[request["record_id"]]))
+    # what the one consent rule reads, for `due` to say which consent a step still needs (workflow/consent.py `kept`)
+    kept = [r for r in records if r.kind in consent_rules.KEPT_KINDS]
+    if kept:
+        used = consent_rules.used_ids(records)
+        case = _changed(case, consents=tuple(consent_rules.kept(r, r.id in used) for r in kept))
     if over_waiting and len(standing_closures(case.closure)) <= 1:
         # out of order only because another request waited: once at most one closure stands (the rest
         # withdrawn or rejected, or one approved), nothing of that is left to put right

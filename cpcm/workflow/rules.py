@@ -18,8 +18,8 @@ from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker
 from cpcm.workflow import approvals, consent, placements, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
-from cpcm.workflow.deadlines import (NOT_OPEN_CODES, WAITING_ON_CLOSURE, Deadline, closure_answers, closure_wait, deadlines,
-                                     soon_window)
+from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
+                                     closure_answers, closure_wait, deadlines, soon_window)
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -33,6 +33,10 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
     for item in deadlines(case, policy, now):
         if item.owner == SUPERVISORS:
             continue  # waiting approvals are due items, not faults of the case
+        if item.code in CONSENT_CODES:
+            continue  # reported below, each under its own code (the item's)
+        if item.code in STEP_CONSENT_CODES:
+            continue  # the consent a step still needs: `due`'s reminder, which the step itself checks
         if undecided is not None:
             item = undecided.told(item)
         state = item.state(now, soon)
@@ -460,11 +464,65 @@ def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: dateti
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
             for case in cases if unattended(case, absent, policy, now)] + [
         # the child's and family's main point of contact who has left: no one's contact now (IAG Step 3 [L864-866])
-        Problem("keyworker-off-team", "warning", f"its keyworker ({case.keyworker}) is {absent.standing(case.keyworker)}: the "
-                f"child and family have no point of contact there; nominate another: cpcm assign {case.id} --keyworker WORKER "
-                "--reason ...", "keyworker", "IAG Step 3 [L864-866] (a keyworker, who may differ from the caseworker)", case.id,
-                case.worker)
-        for case in cases if case.status == "open" and case.keyworker and case.keyworker != case.worker and case.keyworker in absent]
+        Problem(KEYWORKER_OFF_TEAM, "warning", keyworker_off_team_text(case.id, case.keyworker, absent), "keyworker",
+                KEYWORKER_SOURCE, case.id, case.worker)
+        for case in cases if keyworker_in_team(case) in absent]
+
+
+# a case whose nominated keyworker, a colleague, is off the team: `cpcm check`'s warning and `cpcm due`'s item share the code
+KEYWORKER_OFF_TEAM = "keyworker-off-team"
+KEYWORKER_SOURCE = "IAG Step 3 [L864-866] (a keyworker, who may differ from the caseworker)"
+
+
+def keyworker_in_team(case: Case) -> str | None:
+    """The colleague nominated keyworker of an open case who is not its caseworker (workflow/keyworker.py:
+    the child's and family's main point of contact), or None: the one whose leaving the team leaves the
+    child and family with no point of contact (`keyworker-off-team`; `cpcm due` keeps it with the case's
+    deadlines, so that its item appears when the team changes and no case does)."""
+    if case.status != "open" or not case.keyworker or case.keyworker == case.worker:
+        return None
+    return case.keyworker
+
+
+def keyworker_off_team_text(case_id: str, keyworker: str, absent: "NotOnTeam") -> str:
+    """What a case whose keyworker (`keyworker_in_team`) is off the team (`absent`: `off_team`) means,
+    and what to do: the words of `cpcm check`'s warning and of `cpcm due`'s item."""
+    return (f"its keyworker ({keyworker}) is {absent.standing(keyworker)}: the child and family have no point of contact "
+            f"there; nominate another: cpcm assign {case_id} --keyworker WORKER --reason ...")
+
+
+def keyworker_off_team_item(case_id: str, worker: str | None, keyworker: str | None, risk: str | None, team: Team,
+                            absent: "NotOnTeam", now: datetime) -> Deadline | None:
+    """`cpcm due`'s item for a case whose keyworker (`keyworker_in_team`, kept with its deadlines) is off
+    the team (`absent`: `off_team(team)`), for the case's worker (`owner`) and listed for every
+    supervisor and manager too (`keyworker_item_listed`); None when the keyworker is on the team. It
+    falls due when the keyworker left (their removal, as the team file has it; `now` for a worker the
+    team never had): since then the child and family have had no point of contact, so it is overdue
+    from the start, and listed whenever it falls (as a case nobody has: `sees_unattended`)."""
+    if not keyworker or keyworker not in absent:
+        return None
+    member = team.get(keyworker, include_removed=True)
+    left = _moment(member.removed, now) if member is not None else None
+    return Deadline(case_id, KEYWORKER_OFF_TEAM, "nominate another keyworker", left or now, None, worker, "keyworker",
+                    keyworker_off_team_text(case_id, keyworker, absent), KEYWORKER_SOURCE, risk)
+
+
+def _moment(text: str, now: datetime) -> datetime | None:
+    """A time the team file holds (ISO 8601), in the zone of `now`; None when it cannot be read."""
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return moment.astimezone(now.tzinfo) if now.tzinfo is not None else moment
+
+
+def keyworker_item_listed(item: Deadline, whose: str, oversees: bool) -> bool:
+    """Whether `whose` list holds a `keyworker_off_team_item`: the case's worker's (`owner`), every
+    supervisor's and manager's (`oversees`: they nominate one too, and a case whose worker has left as
+    well is theirs), and every case's ('all')."""
+    return whose == "all" or oversees or item.owner == whose
 
 
 ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"

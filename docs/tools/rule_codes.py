@@ -87,21 +87,25 @@ MEANINGS = {
                          "for a worker off the team)",
     "keyworker-off-team": "an open case's keyworker, a colleague nominated (`cpcm assign CASE --keyworker`), has left the "
                           "team: the child and family have no point of contact there (warning, `cpcm check` over every "
-                          "case, until another is nominated)",
+                          "case, until another is nominated; also an item of the case's worker's and every supervisor's "
+                          "and manager's `cpcm due`, under the same code)",
     "case-worker-removed": "an open case's worker is no longer on the team: the case was registered by them, or given to "
                            "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
                            "(error, until `cpcm assign`; docs/team.md)",
     "referral-consent-corrected": "a referral was sent on a consent that a correction (`cpcm correct`) says did not allow it "
                                   "(refused, not possible, another agency or ended): it went without valid consent (error, until "
-                                  "the referral is closed or a supervisor records an override for referral to that service)",
+                                  "the referral is closed or a supervisor records an override for referral to that service; also an item "
+                                  "of the case's worker's `cpcm due`, under the same code)",
     "referral-consent-withdrawn": "a referral was sent on a consent whose giver answered otherwise since for that service "
                                   "(refused or not possible, after the referral or on a copy apart and brought in by a sync): "
-                                  "nothing more goes to the service on it (error, until the referral is closed or a supervisor "
-                                  "records an override for referral to that service)",
+                                  "nothing more goes to the service on it (error, until the referral is closed, a supervisor "
+                                  "records an override for referral to that service, or the consent is given again; also an item "
+                                  "of the case's worker's `cpcm due`, under the same code)",
     "transfer-consent-corrected": "a transfer request, waiting for a decision or approved and not carried out, was made on a "
                                   "consent that a correction (`cpcm correct`) says did not allow it (refused, not possible, "
                                   "another agency or ended): it has no valid consent (error, until the request is withdrawn, "
-                                  "rejected or carried out, or a supervisor records an override for transfer to that agency)",
+                                  "rejected or carried out, or a supervisor records an override for transfer to that agency; also "
+                                  "an item of the case's worker's `cpcm due`, under the same code)",
     "reunification-without-best-interests": "a plan version for `reunification_done` recorded the child's return home "
                                             "with no best-interests record made before it and no supervisor's reason (written "
                                             "before `cpcm plan` asked for one, or on a copy that did not), and none has been "
