@@ -185,37 +185,32 @@ def test_a_consent_overridden_names_who_overrode_it_in_show_and_the_case_file(re
     assert f"Jibu hili limepitwa na rekodi {override_id}" in amina("render", "case-file", case_id, "--lang", "sw").stdout
 
 
-def test_walk__the_consent_a_step_checks_is_on_due_until_it_is_recorded(repo, cli_as, monkeypatch):
-    """The comprehensive assessment checks consent for assessment (`consent.checked_at`): while none
-    is recorded, the case's worker's `due` asks for it with the step (`step-consent-missing`, the words of
-    the one consent rule and the command); the caregiver refuses it: the step would be refused, and the item
-    says so with the supervisor's override (`step-consent-refused`); the override recorded, it goes. The
-    caregiver's consent and the child's assent recorded on another case, it goes there too."""
+def test_walk__a_consent_refused_for_a_step_is_on_due_until_an_override_or_the_answer_changes(repo, cli_as, monkeypatch):
+    """The comprehensive assessment checks consent for assessment (`consent.checked_at`). While none is
+    recorded, `due` lists the step alone (the step goes ahead with a warning: the consent is asked for
+    at the visit that does it). The caregiver refuses it: the step would be refused, and the case's
+    worker's `due` says so with the supervisor's override (`step-consent-refused`, the words of the one
+    consent rule and the command); the override recorded, it goes. On another case the answer given
+    again takes it off too."""
     amina, sup = cli_as("amina"), cli_as("sup")
     case_id = register(amina, child=CHILD)
-    item = next(i for i in amina("due", "--json").json() if i["code"] == "step-consent-missing")
-    step = next(i for i in amina("due", "--json").json() if i["code"] == "comprehensive-assessment")
-    assert item["title"] == "record consent for assessment before the comprehensive assessment"
-    assert (item["case_id"], item["owner"], item["due"], item["target"]) == (case_id, "amina", step["due"], step["target"])
-    assert "no child consent for assessment is recorded" in item["why"] and "no caregiver consent" in item["why"]
-    # the command names CASE (the item's case): one text for every case (the due table keeps each text once)
-    assert "cpcm consent CASE --purpose assessment --by child --by caregiver --status given" in item["why"]
-    assert case_id not in item["why"] and "ESARO P6" in item["why"]
-    assert item["rule"] == "consent" and "ESARO P6" in item["source"]
-    assert ("step-consent-missing", case_id, "amina") not in codes(sup)  # the case's worker's
-    assert not [p for p in amina("check", case_id, "--json").json() if "consent" in p["code"]]  # a reminder, not a fault
-    line = next(line for line in amina("due").stdout.splitlines() if "record consent for assessment" in line)
-    assert line.endswith("(IAG §1 informed consent and assent)") and case_id in line
-    same_without_tables(amina, monkeypatch)
-
+    assert not [i for i in amina("due", "--json").json() if i["code"].startswith("step-consent")]
+    assert not [p for p in amina("check", case_id, "--json").json() if "consent" in p["code"]]
     refused = amina("consent", case_id, "--purpose", "assessment", "--by", "caregiver", "--status", "refused",
                     "--explained", "all")
     assert refused.code == 0, refused.stderr
-    assert ("step-consent-missing", case_id, "amina") not in codes(amina)
     item = next(i for i in amina("due", "--json").json() if i["code"] == "step-consent-refused")
+    step = next(i for i in amina("due", "--json").json() if i["code"] == "comprehensive-assessment")
     assert item["title"] == "consent for assessment refused: the comprehensive assessment needs an override"
+    assert (item["case_id"], item["owner"], item["due"], item["target"]) == (case_id, "amina", step["due"], step["target"])
     assert "the caregiver's consent for assessment is 'refused'" in item["why"]
     assert "cpcm consent CASE --override --purpose assessment --basis legal_mandate|best_interests" in item["why"]
+    # the command names CASE (the item's case): one text for every case (the due table keeps each text once)
+    assert case_id not in item["why"] and "ESARO P6" in item["why"]
+    assert item["rule"] == "consent" and "ESARO P6" in item["source"]
+    assert ("step-consent-refused", case_id, "amina") not in codes(sup)  # the case's worker's
+    line = next(line for line in amina("due").stdout.splitlines() if "consent for assessment refused" in line)
+    assert line.endswith("(IAG §1 informed consent and assent)") and case_id in line
     same_without_tables(amina, monkeypatch)
     override = sup("consent", case_id, "--override", "--purpose", "assessment", "--basis", "legal_mandate", "--reason",
                    "court order")
@@ -223,9 +218,11 @@ def test_walk__the_consent_a_step_checks_is_on_due_until_it_is_recorded(repo, cl
     assert not [c for c, _case, _owner in codes(amina) if c.startswith("step-consent")]
 
     other = register(amina, child=CHILD)
-    assert ("step-consent-missing", other, "amina") in codes(amina)
+    assert amina("consent", other, "--purpose", "assessment", "--by", "caregiver", "--status", "refused",
+                 "--explained", "all").code == 0
+    assert ("step-consent-refused", other, "amina") in codes(amina)
     consent_both(amina, other, purpose="assessment", agency="")
-    assert ("step-consent-missing", other, "amina") not in codes(amina, "--worker", "all")
+    assert ("step-consent-refused", other, "amina") not in codes(amina, "--worker", "all")
     same_without_tables(amina, monkeypatch)
     for cli in (amina, sup):
         out = cli("due", "--worker", "all")

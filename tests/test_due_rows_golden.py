@@ -114,56 +114,53 @@ def digests() -> dict[str, str]:
 # generated cases, both policies, five zones and four `now`s, the only items changed are the risk-increased items of 4
 # cases and the risk-response item of 1 case, all at closure_requested, in every run, and in them only `requested_by`
 # and `barred` (their titles, texts and due times as before); no item added or gone (no generated case has a revision
-# rejected over a version in force, so the new plan-revision item is in none), no statistics row changed; made again
-# when `due` began to ask, before a step the policy checks consent at (`consent.checked_at`), for the consent the one
-# consent rule says it lacks (deadlines._step_consent: `step-consent-missing`, `step-consent-refused`): with that rule
-# turned off (`_step_consent` returning nothing) every run gives the digests before exactly, so the fold's new
-# `consents` and the consent rule's `now` compared rather than read change no entry; with it, every run (both
-# policies, five zones, four `now`s) adds one `step-consent-missing` item to each of the 114 generated cases whose
-# comprehensive assessment is due with no assessment consent recorded (with its text); none refused, no item gone, no
-# statistics row changed. (The items of `keyworker-off-team` and of a consent taken away since are in no generated case:
-# no keyworker nominated, no consent refused or corrected after an action relied on it.)
+# rejected over a version in force, so the new plan-revision item is in none), no statistics row changed. Unchanged
+# when `due` began to list, before a step the policy checks consent at (`consent.checked_at`), a consent refused for
+# it (deadlines._step_consent: `step-consent-refused`): no generated case has one, and the fold's new `consents` and
+# the consent rule's `now` compared rather than read change no entry. (The items of `keyworker-off-team` and of a
+# consent taken away since are in no generated case either: no keyworker nominated, no consent refused or corrected
+# after an action relied on it.)
 GOLDEN = {
-    "kenya/nairobi/0": "f6df523f75e4db9326fe",
-    "kenya/nairobi/1": "d1b65598778150a5b12a",
-    "kenya/nairobi/2": "566c25dc19c82fddf845",
-    "kenya/nairobi/3": "29ec081af69cdad81155",
-    "kenya/nairobi-again/0": "f6df523f75e4db9326fe",
-    "kenya/nairobi-again/1": "d1b65598778150a5b12a",
-    "kenya/nairobi-again/2": "566c25dc19c82fddf845",
-    "kenya/nairobi-again/3": "29ec081af69cdad81155",
-    "kenya/plus3-named/0": "f6df523f75e4db9326fe",
-    "kenya/plus3-named/1": "d1b65598778150a5b12a",
-    "kenya/plus3-named/2": "566c25dc19c82fddf845",
-    "kenya/plus3-named/3": "29ec081af69cdad81155",
-    "kenya/new-york/0": "d766e3e7ecd00b8395e8",
-    "kenya/new-york/1": "eddd105b7b86713a9af7",
-    "kenya/new-york/2": "25645599d077b1b549f7",
-    "kenya/new-york/3": "42191fc00410316d650d",
-    "kenya/santiago/0": "e46ab5712e095b2f859e",
-    "kenya/santiago/1": "e3588b21fc175e8bb3dd",
-    "kenya/santiago/2": "bbe3e6f98d6201bb7549",
-    "kenya/santiago/3": "47a612d5bd30e818d5a2",
-    "inter-agency/nairobi/0": "6545cabd84870f5cbd7d",
-    "inter-agency/nairobi/1": "e2141eec3fcdcdb112d6",
-    "inter-agency/nairobi/2": "9d52e42c23f4b2d6ebae",
-    "inter-agency/nairobi/3": "62b4026b0f8715dd4fba",
-    "inter-agency/nairobi-again/0": "6545cabd84870f5cbd7d",
-    "inter-agency/nairobi-again/1": "e2141eec3fcdcdb112d6",
-    "inter-agency/nairobi-again/2": "9d52e42c23f4b2d6ebae",
-    "inter-agency/nairobi-again/3": "62b4026b0f8715dd4fba",
-    "inter-agency/plus3-named/0": "6545cabd84870f5cbd7d",
-    "inter-agency/plus3-named/1": "e2141eec3fcdcdb112d6",
-    "inter-agency/plus3-named/2": "9d52e42c23f4b2d6ebae",
-    "inter-agency/plus3-named/3": "62b4026b0f8715dd4fba",
-    "inter-agency/new-york/0": "0f80695ab0e7e1bcddec",
-    "inter-agency/new-york/1": "5a6d3a160545a4f173d5",
-    "inter-agency/new-york/2": "a99963a6aae7996ca5fe",
-    "inter-agency/new-york/3": "7eca6db519ab82c87a4a",
-    "inter-agency/santiago/0": "ac0e2cf3872660ca21e8",
-    "inter-agency/santiago/1": "505cb04a6250f3c49497",
-    "inter-agency/santiago/2": "69d493b0239443f51e31",
-    "inter-agency/santiago/3": "bbc37b63f09392cb0fe1",
+    "kenya/nairobi/0": "d43925dac9c428c55ebe",
+    "kenya/nairobi/1": "081a30065947a606adec",
+    "kenya/nairobi/2": "5128bb8de53f50625d70",
+    "kenya/nairobi/3": "e221f9bac1544cf9355e",
+    "kenya/nairobi-again/0": "d43925dac9c428c55ebe",
+    "kenya/nairobi-again/1": "081a30065947a606adec",
+    "kenya/nairobi-again/2": "5128bb8de53f50625d70",
+    "kenya/nairobi-again/3": "e221f9bac1544cf9355e",
+    "kenya/plus3-named/0": "d43925dac9c428c55ebe",
+    "kenya/plus3-named/1": "081a30065947a606adec",
+    "kenya/plus3-named/2": "5128bb8de53f50625d70",
+    "kenya/plus3-named/3": "e221f9bac1544cf9355e",
+    "kenya/new-york/0": "3f37362a24c836e02717",
+    "kenya/new-york/1": "4d75b4c280c28344b3b8",
+    "kenya/new-york/2": "2c711f6e7bd5d844029e",
+    "kenya/new-york/3": "ec931e259a75a83df8a5",
+    "kenya/santiago/0": "0edac53321f28902f0e0",
+    "kenya/santiago/1": "8bfe8fb69b3fe4fb21ca",
+    "kenya/santiago/2": "b3f4cf13296db03b0227",
+    "kenya/santiago/3": "a18a2ad237ca067f1d3a",
+    "inter-agency/nairobi/0": "a8f440ab8017f1b8a1d8",
+    "inter-agency/nairobi/1": "d21cb720ea36a907b205",
+    "inter-agency/nairobi/2": "f0f77d1b47a8c8c57431",
+    "inter-agency/nairobi/3": "c8b7a768936124a47415",
+    "inter-agency/nairobi-again/0": "a8f440ab8017f1b8a1d8",
+    "inter-agency/nairobi-again/1": "d21cb720ea36a907b205",
+    "inter-agency/nairobi-again/2": "f0f77d1b47a8c8c57431",
+    "inter-agency/nairobi-again/3": "c8b7a768936124a47415",
+    "inter-agency/plus3-named/0": "a8f440ab8017f1b8a1d8",
+    "inter-agency/plus3-named/1": "d21cb720ea36a907b205",
+    "inter-agency/plus3-named/2": "f0f77d1b47a8c8c57431",
+    "inter-agency/plus3-named/3": "c8b7a768936124a47415",
+    "inter-agency/new-york/0": "54d51d6a046088bdc86c",
+    "inter-agency/new-york/1": "c8981b2dc9c98a32e9cb",
+    "inter-agency/new-york/2": "f75bb91fd224671df7d2",
+    "inter-agency/new-york/3": "4ba352816fe1c70bd25e",
+    "inter-agency/santiago/0": "92c467d9dd02d37235c6",
+    "inter-agency/santiago/1": "a0300c662a818258d28f",
+    "inter-agency/santiago/2": "357c2338fa1c1a8dc100",
+    "inter-agency/santiago/3": "acae51a79e0bb3a7d5a9",
 }
 
 

@@ -81,9 +81,8 @@ def test_reopened_at_the_post_closure_visit__due_check_log_list_say_it_starts_ag
     case_id = _reopened_at_the_visit(cli, cli_as("sup"))
     worker = at(cli, NEXT_DAY)
     # the urgent re-rating first, then the assessment clocks from the reopening; nothing of the old plan,
-    # no review (the case is not planned), no post-closure visit (the case is open); the consent the comprehensive
-    # assessment checks, never recorded (docs/commands/workflow.md, consent a step needs)
-    assert _codes(worker, case_id) == ["risk-increased", "initial-assessment", "comprehensive-assessment", "step-consent-missing"]
+    # no review (the case is not planned), no post-closure visit (the case is open)
+    assert _codes(worker, case_id) == ["risk-increased", "initial-assessment", "comprehensive-assessment"]
     check = worker("check", case_id, "--json")
     assert [p["code"] for p in check.json()] == ["risk-increased-overdue"], check.stdout  # the one real problem
     log = worker("log", case_id, "--json")
@@ -203,8 +202,7 @@ def test_registered_again_months_after_closure__told_to_reopen_and_merge_cases_s
     assert f"cpcm close {new_id} --reason registered_in_error" in said
     reopened = at(cli, "2027-06-20T11:00:00+03:00")("reopen", case_id, "--reason", "new report")
     assert reopened.code == 0, reopened.stderr
-    assert _codes(at(cli, "2027-06-20T12:00:00+03:00"), case_id) == ["initial-assessment", "comprehensive-assessment",
-                                                                      "step-consent-missing"]
+    assert _codes(at(cli, "2027-06-20T12:00:00+03:00"), case_id) == ["initial-assessment", "comprehensive-assessment"]
 
 
 def test_kenya_reunified_case_reopened__no_review_or_old_actions_due_and_the_plan_not_in_force(kenya):
@@ -221,8 +219,7 @@ def test_kenya_reunified_case_reopened__no_review_or_old_actions_due_and_the_pla
     assert sup("approve", case_id, "closure").code == 0
     later = kenya("amina", "2027-05-01T09:00:00+03:00")
     assert later("reopen", case_id, "--reason", "new report from the school").code == 0
-    assert _codes(later, case_id) == ["initial-assessment", "comprehensive-assessment", "step-consent-missing",
-                                      "monitoring-visit"]
+    assert _codes(later, case_id) == ["initial-assessment", "comprehensive-assessment", "monitoring-visit"]
     assert later("check", case_id, "--json").json() == []
     shown = " ".join(later("show", case_id).stdout.split())
     assert "approved before the reopening, not in force since" in shown and "in force (approved)" not in shown

@@ -1012,20 +1012,21 @@ def deadlines(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
 
 
 # The steps `due` asks for that check consent where the policy lists them (`consent.checked_at`), by the code of
-# the item that asks for each: before it, the consent it checks, where the one consent rule (workflow/consent.py
-# `check`, `at_step`) says the step would not go on it: missing (never recorded, ended, or a one-off used: the step
-# goes ahead with a warning) or refused (a giver refused, or could not give it, and no supervisor's override stands
-# in: the step is refused). One item per purpose, for the case's worker, due with the step. Its texts name no case
-# (the command says CASE, the item's case): nearly every case before its comprehensive assessment has one, and the due
-# table and view keep each distinct text once (a text per case would grow them with the cases).
+# the item that asks for each: before it, the consent it checks where the one consent rule (workflow/consent.py
+# `check`, `at_step`) says the step would be refused on it (a giver refused, or could not give it, and no
+# supervisor's override stands in): a supervisor's override, or the answer recorded again, has to come first. A
+# consent only missing (never recorded, ended, or a one-off used) is not listed: the step goes ahead with a warning,
+# and the consent is asked for at the visit that does it. One item per purpose, for the case's worker, due with the
+# step. Its texts name no case (the command says CASE, the item's case): the due table and view keep each distinct
+# text once (a text per case would grow them with the cases).
 STEP_CONSENT = {"comprehensive-assessment": "comprehensive", "placement-best-interests": "best_interests",
                 "initial-assessment": "initial"}
-STEP_CONSENT_CODES = frozenset({"step-consent-missing", "step-consent-refused"})
+STEP_CONSENT_CODES = frozenset({"step-consent-refused"})
 
 
 def _step_consent(case: Case, policy: Policy, now: datetime, items: list[Deadline]) -> list[Deadline]:
     steps = [(item, STEP_CONSENT[item.code]) for item in items if item.code in STEP_CONSENT and item.asks is None]
-    if not steps:
+    if not steps or not case.consents:  # nothing recorded: nothing refused
         return []
     parts = _parts(policy)
     checked = parts.text(("consent", "checked_at"), lambda: policy.get("consent", "checked_at") or {})
@@ -1042,29 +1043,21 @@ def _step_consent(case: Case, policy: Policy, now: datetime, items: list[Deadlin
         # the initial assessment of a child at a risk answered the same day is never held up (act first)
         act_first = step == "initial" and item.title.startswith(URGENT)
         result = consent_rules.check(records, purpose, None, policy, now, child_age=age, used=used)
-        verdict = consent_rules.at_step(result, act_first)
-        if verdict == "go":
+        if consent_rules.at_step(result, act_first) != "refuse":
             continue
         words = consent_rules.STEP_WORDS.get(step, step)
         givers = consent_rules.givers(policy, age)
         record = (f"cpcm consent CASE --purpose {purpose} {' '.join(f'--by {g}' for g in givers)} --status given "
                   "--explained all")
-        if verdict == "refuse":
-            roles = " or ".join(policy.rules["consent"].get("override_roles", ("supervisor", "manager")))
-            bases = "|".join(policy.rules["consent"].get("override_bases", ()))
-            found.append(Deadline(
-                case.id, "step-consent-refused", f"consent for {purpose} refused: {words} needs an override", item.due,
-                item.target, case.worker, "consent",
-                f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}, and no supervisor's override stands "
-                f"in, so it is refused; a {roles} records one with its basis (cpcm consent CASE --override --purpose "
-                f"{purpose} --basis {bases} --reason ...), or, where the answer has changed, record it ({record})",
-                parts.source("consent"), case.risk))
-        else:
-            found.append(Deadline(
-                case.id, "step-consent-missing", f"record consent for {purpose} before {words}", item.due, item.target,
-                case.worker, "consent",
-                f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}; record it ({record})",
-                parts.source("consent"), case.risk))
+        roles = " or ".join(policy.rules["consent"].get("override_roles", ("supervisor", "manager")))
+        bases = "|".join(policy.rules["consent"].get("override_bases", ()))
+        found.append(Deadline(
+            case.id, "step-consent-refused", f"consent for {purpose} refused: {words} needs an override", item.due,
+            item.target, case.worker, "consent",
+            f"{words} checks consent for {purpose} (ESARO P6): {result.why_not()}, and no supervisor's override stands "
+            f"in, so it is refused; a {roles} records one with its basis (cpcm consent CASE --override --purpose "
+            f"{purpose} --basis {bases} --reason ...), or, where the answer has changed, record it ({record})",
+            parts.source("consent"), case.risk))
     return found
 
 
