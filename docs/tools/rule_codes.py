@@ -247,6 +247,10 @@ MEANINGS = {
     "conference-attendance-before-meeting": "attendance (Form 6) records who came: it is refused before the meeting's date; "
                                             "`cpcm conference update CONF --date` moves a meeting that was rescheduled",
     "conference-case-nominated": "the case is already nominated for this conference: a case is nominated once",
+    "conference-case-not-nominated": "the case is not on this conference's list (nor waiting to be taken in): "
+                                     "`add-case --remove` takes off only a case it lists",
+    "conference-case-in-minutes": "the conference's minutes discuss the case: it comes off the list once they are recorded "
+                                  "again without its entry",
     "conference-date-after-minutes": "a conference with minutes took place: its date cannot move (plan a new conference)",
     "conference-member-barred": "the member was barred after a breach of the confidentiality agreement (Form 5) and cannot be "
                                 "recorded as present until a supervisor lifts the bar",
@@ -286,6 +290,8 @@ MEANINGS = {
                                "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
     "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
+    "link-not-linked": "the two cases hold no sibling link to each other: `cpcm link A B --sibling --remove` takes out only a "
+                       "link between them (a child in the group through another case is unlinked from that case)",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
     "correction-changes-decided": "the correction would change what a supervisor approved or rejected in a plan version or a "
                                   "closure request (the fields its form marks `decided`), and you may not decide it: a plan's "
