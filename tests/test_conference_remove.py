@@ -56,6 +56,8 @@ def test_cli__a_case_taken_off_the_list_is_left_out_of_the_agenda_minutes_close_
     assert [(r["case_id"], r["by"], r["waiting"]) for r in shown["removed"]] == [(third, "sup", False)]
     assert "nomination_removed" in [h["kind"] for h in shown["history"]]  # the nomination stays in the history
     assert "nomination" in [h["kind"] for h in shown["history"]]
+    verified = sup("verify")  # the records re-encrypted by that commit are accounted for
+    assert verified.code == 0, verified.stdout + verified.stderr
     text = sup("conference", "show", conf).stdout
     assert f"taken off the list\t{third} (by sup on " in text
     agenda = sup("render", "agenda", conf)
@@ -231,3 +233,26 @@ def test_remove_case__a_removal_written_apart_while_the_other_copy_closed_with_t
     closed = [*records, record("01E", "conference_close", {"cases": [{"case_id": "CP-AAAA-0001"}, {"case_id": "CP-AAAA-0002"}]})]
     folded = rules.fold("CC-TEST-0001", closed)
     assert sorted(folded.case_ids) == ["CP-AAAA-0001", "CP-AAAA-0002"] and not folded.removed
+
+
+def test_cli__kenya_a_caseworker_withdraws_her_waiting_nomination_and_it_leaves_the_chairs_due(kenya):
+    amina, sup = kenya("amina"), kenya("sup")
+    repo = kenya.root
+    case_id = planned_case(amina, CANARY)
+    conf = new_conference(sup)
+    assert amina("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    due = sup("due", "--within", "60", "--json")
+    assert [i["case_id"] for i in due.json() if i["code"] == "conference-nomination"] == [conf], due.stdout
+    withdrawn = one_commit(repo, lambda: amina("conference", "add-case", conf, case_id, "--remove", "--reason",
+                                               "the family moved out of the county"))
+    assert "withdrawn" in withdrawn.stdout + withdrawn.stderr
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"conference remove-case {conf} {case_id}"
+    assert "amina" not in (repo / "conferences" / conf / "recipients").read_text()
+    due = sup("due", "--within", "60", "--json")
+    assert due.code == 0 and not [i for i in due.json() if i["code"] == "conference-nomination"], due.stdout
+    assert "withdrawn before it was taken in" in sup("conference", "show", conf).stdout
+    verified = sup("verify")
+    assert verified.code == 0, verified.stdout + verified.stderr
+    # nominated again: waiting again
+    assert amina("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    assert [p["case_id"] for p in sup("conference", "show", conf, "--json").json()["proposals"]] == [case_id]
