@@ -172,6 +172,14 @@ BASE = {
     "team recover": ["team", "recover", "nobody", "--recipient", "{newcomer}", "--recovery-identity", "{tmp}/missing.key"],
 }
 
+# a second form of a command (a flag that makes it do another thing, with options of its own): (the command's path, a valid
+# invocation, what runs first so that the form has something to act on); each of its values given the canary as above
+FORMS = {
+    "conference add-case --remove": ("conference add-case",
+                                     ["conference", "add-case", "{conf}", "{case}", "--remove", "--reason", "nominated by mistake"],
+                                     ["conference", "add-case", "{conf}", "{case}", "--reason", "especially_difficult"]),
+}
+
 PATH_TYPES = (click.Path,)
 
 
@@ -248,6 +256,29 @@ def test_leaks__a_value_typed_never_comes_back_in_a_message(world, path, command
             assert not leaked(json_result.stderr), (worker, json_result.code, leaked(json_result.stderr))
             if json_result.code != 0 or path not in SHOWS_RECORDS:
                 assert not leaked(json_result.stdout), (worker, "--json", json_result.code, leaked(json_result.stdout))
+
+
+def form_cases():
+    by_path = dict(commands())
+    return [pytest.param(form, by_path[path], param, id=f"{form} {param.opts[0] if param.opts else param.name}")
+            for form, (path, _args, _before) in FORMS.items() for param in text_params(by_path[path])
+            if not param.opts or param.opts[0] not in ("--presentation", "--preparation-file")]
+
+
+@pytest.mark.parametrize("form,command,param", form_cases())
+def test_leaks__a_value_typed_in_a_second_form_of_a_command_never_comes_back_in_a_message(world, form, command, param):
+    path, base, before = FORMS[form]
+    world["sup"](*fill(before, world))
+    assert world["sup"](*fill(base, world)).code == 0  # the form as listed does what it is for
+    for worker in ("sup", "amina"):
+        world["sup"](*fill(before, world))  # (on the list again: a run before may have taken it off)
+        args = with_canary(fill(base, world), len(path.split()), command, param, canary_for(param, world["base"]))
+        result = world[worker](*args)
+        assert not leaked(result.stderr), (worker, result.code, leaked(result.stderr))
+        assert not leaked(result.stdout), (worker, result.code, leaked(result.stdout))
+        world["sup"](*fill(before, world))
+        json_result = world[worker](*args, "--json")
+        assert not leaked(json_result.stderr + json_result.stdout), (worker, "--json", json_result.code)
 
 
 # -- file contents: a file whose values are the canary, wrong in every way a value can be wrong ---------

@@ -175,7 +175,7 @@ def test_to_dict():
         "conference_id": "CC-1", "kind": "internal", "date": "2026-12-10", "chair": "sup", "venue": None, "status": "minuted",
         "created_at": "2026-12-01T06:00:00+00:00", "created_by": "sup",
         "checklist": {"notice_sent": None, "invitations_sent": None, "attendance_confirmed": None}, "cases": [], "proposals": [],
-        "not_discussed": [],
+        "not_discussed": [], "removed": [],
         "attendees": [{"name": "A", "present": True, "record_id": "01B"}], "participants": 1, "minutes": {"x": 1},
         "closed_at": None, "closed_by": None, "report_rendered_at": None, "co_chair": None, "external_chair": None, "virtual": None, "updates": [],
         "conflicts": [],

@@ -203,28 +203,43 @@ def register(app: typer.Typer) -> None:
     def add_case(
         conf: str = typer.Argument(..., help="Conference ID."),
         case: str = typer.Argument(..., help="Case ID."),
-        reason: Optional[str] = typer.Option(None, "--reason", help="service_options_exhausted, unresolved_protection_concern, especially_difficult or reintegration_decision (taking a caseworker's nomination in: its reason unless given).", show_default=False),
+        reason: Optional[str] = typer.Option(None, "--reason", help="service_options_exhausted, unresolved_protection_concern, especially_difficult or reintegration_decision (taking a caseworker's nomination in: its reason unless given); with --remove, why it comes off the list (free text, case IDs only, no names).", show_default=False),
         presentation: Optional[str] = typer.Option(None, "--presentation", help="A short written presentation (case ID only, no names).", show_default=False),
         preparation_file: Optional[str] = typer.Option(None, "--preparation-file", help="The presenter's answers to the SOP's Form 2 (26 prompts), a YAML file (- for standard input) whose keys are the conference-preparation form's (cpcm form blank conference-preparation); case ID only, no names.", show_default=False),
+        remove: bool = typer.Option(False, "--remove", help="Take the case off the list before the conference is closed, or withdraw your nomination waiting to be taken in (with --reason: why)."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Nominate a case for the conference (once); prints the SOP's presentation prompts (Forms 1 and 2).
 
         A caseworker who does not read the conference nominates a case of their own: it waits for
         the chair or a supervisor, who takes it into the final set of cases by running add-case
-        again (the reason and presentation then default to the nomination's).
+        again (the reason and presentation then default to the nomination's). With --remove
+        --reason, a case comes off the list before the conference is closed (nominated by
+        mistake, resolved, moved to a later conference); the history keeps both.
 
         Example: cpcm conference add-case CC-4F7K-9X2N CP-7H3D-2K95 --reason unresolved_protection_concern
         Example: cpcm conference add-case CC-4F7K-9X2N CP-7H3D-2K95 --reason especially_difficult --preparation-file form2.yaml
+        Example: cpcm conference add-case CC-4F7K-9X2N CP-7H3D-2K95 --remove --reason "moved to the next conference: six cases already"
         """
         from cpcm import service
         from cpcm.cli.common import read_yaml_input
         from cpcm.errors import UsageError
         from cpcm.service import conferences
 
+        if remove and (presentation is not None or preparation_file is not None):
+            raise UsageError("--remove goes with --reason only: a case taken off the list has no presentation",
+                             "cpcm conference add-case CONF CASE --remove --reason TEXT")
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
         case_id = service.parse_case_id(case)
+        if remove:
+            from cpcm.domain import text
+
+            text.check_data(reason or "", "--reason", controls=True)
+            result = conferences.remove_case(ctx, conference_id, case_id, reason)
+            report_written(result, json_out, f"the nomination of {case_id} to {conference_id} is withdrawn" if result.extra["waiting"]
+                           else f"{case_id} taken off the list of {conference_id} ({result.extra['cases']} case(s) left)")
+            return
         preparation = None
         if preparation_file is not None:
             preparation = read_yaml_input(preparation_file, "--preparation-file")
@@ -389,17 +404,21 @@ def register(app: typer.Typer) -> None:
         checklist = [(key.replace("_", " "), value or "not yet") for key, value in found.checklist.items()]
         checklist.insert(1, ("plan approved", _plan_approval(data["plan_approval"], ctx.zone)))  # Form 3 item 4, before item 6
         rows += checklist
+        from cpcm.domain.dates import local_day
+
         rows += [("cases", ", ".join(f"{c['case_id']} ({c['reason']})" for c in found.cases) or "none")]
         if found.proposals:  # a caseworker's nominations waiting for the chair or a supervisor (Form 3 items 1-2)
             rows += [("nominated, to take in", ", ".join(f"{p['case_id']} ({p['reason']}, by {p['by']})" for p in found.proposals))]
+        if found.removed:  # taken off the list (or a waiting nomination withdrawn) before the meeting: add-case --remove
+            rows += [("taken off the list", ", ".join(f"{r['case_id']} ({'withdrawn before it was taken in, ' if r['waiting'] else ''}"
+                                                      f"by {r['by']} on {local_day(r['at'], ctx.zone)}: {r['reason']})"
+                                                      for r in found.removed))]
         if found.not_discussed:  # nominated on a copy apart while it closed elsewhere (workflow/conferences.py)
             rows += [("not discussed (nominated while it closed)",
                       ", ".join(f"{n['case_id']} ({n['reason']}, by {n['by']})" for n in found.not_discussed))]
         rows += [("present", f"{len(found.present)} of {len(found.attendees)} in the register"),
                  ("minutes", f"recorded ({found.minutes_id})" if found.minutes is not None else "not yet"),
                  ("report", "rendered" if found.report_rendered_at else ("due" if found.closed_at else "after closing"))]
-        from cpcm.domain.dates import local_day
-
         rows += [(f"updated {local_day(u['at'], ctx.zone)}", ", ".join(_change(k, v, u["previous"].get(k)) for k, v in u["changes"].items())
                   + (f" ({u['reason']})" if u.get("reason") else "")) for u in found.updates]
         for conflict in rules.open_conflicts(found):  # minutes written on two copies apart: by their records, never their text

@@ -694,6 +694,137 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
                               **({"proposal": proposal["record_id"]} if proposal is not None else {})})
 
 
+@context.writes
+def remove_case(ctx, conference_id: str, case_id: str, reason: str | None) -> Written:
+    """Take a case off the conference's list before it is closed (`cpcm conference add-case CONF
+    CASE --remove --reason T`): a case nominated by mistake, one whose concern was resolved before
+    the meeting, or one the chair moves to a later conference to keep within
+    `conference.max_cases`. A `nomination_removed` record (append-only: the nomination stays in the
+    history), one commit `conference remove-case CC-… CP-…`. The reason is free text, kept in the
+    encrypted record only, and goes through the name guard as a presentation does.
+
+    From then on the agenda, the minutes, the close and the report leave the case out; the case's
+    worker no longer reads the conference's records where they read it through that case only (its
+    records are re-encrypted in the same commit, as `add-case` re-encrypts them to a worker it
+    adds), and a conference plan approved with it waits for approval again. Nothing is written in
+    the case (a nomination writes nothing there either). The case can be nominated again.
+
+    By the chair, a supervisor or manager, or the case's worker (those who may take a nomination
+    into the final set); a caseworker's nomination still waiting is withdrawn by its nominator too,
+    who does not read the conference (`_withdraw`). Refused (exit 4, nothing written): a case not
+    on the list (`conference-case-not-nominated`), a closed conference (`conference-closed`), a
+    case the standing minutes discuss (`conference-case-in-minutes`: recorded again without it
+    first)."""
+    _check_exists(ctx, conference_id)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise InvalidInput([FieldError("reason", "is longer than 500 characters" if reason else
+                                       "is required with --remove: say why the case comes off the list (case IDs only, no names)")],
+                           f"taking {case_id} off {conference_id}")
+    me = ctx.need_worker()
+    if me.id not in ctx.store.recipients(conference_id, CONFERENCES):
+        return _withdraw(ctx, conference_id, case_id, reason)
+    conference = load(ctx, conference_id)
+    if conference.closed_at:
+        raise Refused(f"{conference_id} is closed: a case cannot be taken off its list any more; nothing was written",
+                      _closed_hint(conference_id, case_id), rule="conference-closed")
+    nomination = next((c for c in conference.cases if c["case_id"] == case_id), None)
+    proposal = next((p for p in conference.proposals if p["case_id"] == case_id), None) if nomination is None else None
+    taken = nomination or proposal
+    if taken is None:
+        raise Refused(f"{case_id} is not on the list of {conference_id}, nor waiting to be taken in; nothing was written",
+                      f"The cases it lists: cpcm conference show {conference_id}", rule="conference-case-not-nominated")
+    _may_take_out(ctx, conference, case_id, proposal)
+    if nomination is not None and conference.minutes and any(
+            normalise_case_id(str(e.get("case") or "")) == case_id for e in conference.minutes.get("cases") or []):
+        raise Refused(f"the minutes of {conference_id} discuss {case_id}: it cannot be taken off the list while they do; "
+                      "nothing was written",
+                      f"Record the minutes again without its entry first (cpcm conference minutes {conference_id} --from-file F), "
+                      f"then take it off: cpcm conference add-case {conference_id} {case_id} --remove --reason TEXT",
+                      rule="conference-case-in-minutes")
+    # the reason is read by every member: no child's or family's name of any case of it (nor of the case taken off)
+    _refuse_names(ctx, {"reason": reason}, [*conference.case_ids, *(p["case_id"] for p in conference.proposals)],
+                  f"taking {case_id} off {conference_id}", "write the reason without them (case IDs only)")
+    body = {"case_id": case_id, "nomination": taken["record_id"], "reason": reason, **({"waiting": True} if proposal else {})}
+    record = _record(ctx, rules.REMOVED, conference_id, body, after=_last_id(conference))
+    after = dataclasses.replace(conference, cases=tuple(c for c in conference.cases if c is not nomination),
+                                proposals=tuple(p for p in conference.proposals if p is not proposal))
+    current = ctx.store.recipients(conference_id, CONFERENCES)
+    readers = _readers(ctx, conference.chair, after.cases_read_by_workers)
+    if set(readers) == set(current):
+        readers = current  # nobody leaves: nothing re-encrypted
+    _write(ctx, conference, "remove-case", record, f"conference remove-case {conference_id} {case_id}", readers)
+    gone = [w for w in current if w not in readers]
+    steps = [f"{', '.join(gone)} no longer read{'s' if len(gone) == 1 else ''} {conference_id} (through {case_id} only)"] if gone else []
+    steps.append(f"nominate it again when it is to be discussed: cpcm conference add-case CONF {case_id} --reason REASON "
+                 f"(this conference or a later one)")
+    steps += _plan_reopened(ctx, conference, after) if nomination is not None else []
+    return Written(conference_id, record.id, rules.REMOVED, (), tuple(steps),
+                   {"case_id": case_id, "cases": len(after.cases), "waiting": proposal is not None, "no_longer_read_by": gone})
+
+
+def _closed_hint(conference_id: str, case_id: str) -> str:
+    """What to do instead of taking a case off a closed conference's list."""
+    return (f"The cases a conference was closed with stand: its minutes, report and the case plans hold them. To take "
+            f"{case_id}'s presentation out of the documents: cpcm conference update {conference_id} --case {case_id} "
+            f"--presentation \"\" --reason TEXT; to change what closing put in its plan: cpcm plan {case_id} --from-current --reason "
+            f"REASON; to discuss it again, nominate it to a later conference: cpcm conference add-case CONF {case_id} --reason REASON")
+
+
+def _may_take_out(ctx, conference: rules.Conference, case_id: str, proposal: Mapping[str, Any] | None) -> None:
+    """A case comes off the list by whoever may take it in (`_may_take_in`: the chair, a
+    supervisor or manager, the case's worker); a waiting nomination by its nominator too."""
+    me = ctx.need_worker()
+    if me.id == conference.chair or approvals.oversees(me) or (proposal is not None and proposal.get("by") == me.id):
+        return
+    try:
+        if context.load_case(ctx, case_id).worker == me.id:
+            return
+    except (CannotDecrypt, Corrupt, NotFound):
+        pass  # a case you cannot read is not yours
+    raise Refused(f"you ({me.id}) do not chair {conference.id}: taking {case_id} off its list is not yours to do; nothing was "
+                  "written", f"The chair ({conference.chair}), a supervisor or manager, or the case's worker takes it off.",
+                  rule="conference-not-chair")
+
+
+def _withdraw(ctx, conference_id: str, case_id: str, reason: str) -> Written:
+    """A caseworker who does not read the conference withdraws their own nomination, still waiting
+    for the chair (`_propose`): found by its commit (`conference add-case CC-… CP-…`, the latest of
+    the case's in the folder), since they cannot read the conference; written as `_propose` writes,
+    to the conference's readers as they stand, adding none. Their reason is checked against the
+    case's own names (the cases they read)."""
+    me = ctx.need_worker()
+    case = context.load_case(ctx, case_id)  # exit 5 for a case you do not read
+    if case.worker != me.id:
+        raise CannotDecrypt(f"you ({me.id}) are not a recipient of {conference_id}, and {case_id} is not a case you work: "
+                            "a worker who does not read a conference withdraws only their own nominations; nothing was written",
+                            "Its chair, supervisors and managers take other cases off its list (ask them).")
+    names = [f.name for f in ctx.store.record_files(conference_id, CONFERENCES)]
+    if _closed_by_names(names):
+        raise Refused(f"{conference_id} is closed: a case cannot be taken off its list any more; nothing was written",
+                      _closed_hint(conference_id, case_id), rule="conference-closed")
+    added, taken_off = f"conference add-case {conference_id} {case_id}", f"conference remove-case {conference_id} {case_id}"
+    latest = next((c for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"]) if c.message.strip() in (added, taken_off)), None)
+    nominations = sorted(f.rsplit("/", 1)[-1].split(".")[0] for f in (latest.files if latest is not None else ())
+                         if f.rsplit("/", 1)[-1].split(".")[1:2] == ["nomination"])
+    if latest is None or latest.message.strip() != added or not nominations:
+        raise Refused(f"{case_id} is not waiting to be taken into {conference_id}; nothing was written",
+                      f"Nominate it: cpcm conference add-case {conference_id} {case_id} --reason REASON",
+                      rule="conference-case-not-nominated")
+    _refuse_names(ctx, {"reason": reason}, [case_id], f"taking {case_id} off {conference_id}",
+                  "write the reason without them (case IDs only)")
+    body = {"case_id": case_id, "nomination": nominations[-1], "reason": reason, "waiting": True}
+    ids = sorted(n.split(".")[0] for n in names)
+    record = _record(ctx, rules.REMOVED, conference_id, body, after=ids[-1] if ids else "")
+    readers = ctx.store.recipients(conference_id, CONFERENCES)
+    with context.transaction(ctx, "conference-remove-case") as tx:
+        tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
+        tx.commit(taken_off)
+    return Written(conference_id, record.id, rules.REMOVED, (),
+                   (f"nominate it again when it is to be discussed: cpcm conference add-case CONF {case_id} --reason REASON",),
+                   {"case_id": case_id, "cases": None, "waiting": True, "no_longer_read_by": []})
+
+
 def _checked_preparation(ctx, case_id: str, preparation: Mapping[str, Any] | None) -> dict | None:
     """The Form 2 answers of a nomination as the conference-preparation form validates them
     (InvalidInput naming each bad field, e.g. `situation.p10_further_risk`); None when none given."""
@@ -770,8 +901,10 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
         raise Refused(f"{conference_id} is closed: 'add-case' is not allowed any more", rule="conference-closed")
     presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     preparation = _checked_preparation(ctx, case_id, preparation)
-    message = f"conference add-case {conference_id} {case_id}"
-    if any(c.message.strip() == message for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"])):
+    message, taken_off = f"conference add-case {conference_id} {case_id}", f"conference remove-case {conference_id} {case_id}"
+    latest = next((c.message.strip() for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"])
+                   if c.message.strip() in (message, taken_off)), None)
+    if latest == message:  # (one taken off since may be nominated again)
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
                       "A case is nominated once; the chair or a supervisor takes it into the final set of cases "
                       f"(cpcm conference add-case {conference_id} {case_id}), after which you read the conference.",
@@ -1159,7 +1292,11 @@ def _minutes_body(ctx, conference: rules.Conference, data: Mapping[str, Any]) ->
         if case_id is None:
             errors.append(FieldError(f"cases[{index}].case", "is not a valid case ID"))
             continue
-        if case_id not in conference.case_ids:
+        if case_id not in conference.case_ids and any(r["case_id"] == case_id and not r["waiting"] for r in conference.removed):
+            errors.append(FieldError(f"cases[{index}].case", f"{case_id} was taken off the list of {conference.id}: leave its "
+                                                             f"entry out, or nominate it again (cpcm conference add-case "
+                                                             f"{conference.id} {case_id} --reason REASON)"))
+        elif case_id not in conference.case_ids:
             errors.append(FieldError(f"cases[{index}].case", f"{case_id} is not nominated for {conference.id} "
                                                              f"(cpcm conference add-case {conference.id} {case_id} ...)"))
         if case_id in seen:

@@ -74,6 +74,8 @@ REENCRYPTIONS = (
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CONFERENCES),
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), SUPERVISION),  # a supervision session they took part in
     (re.compile(rf"^conference add-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
+    # a case taken off the list: its worker, a reader through it only, no longer reads the conference
+    (re.compile(rf"^conference remove-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
     (re.compile(rf"^conference (sign|bar|lift) (?P<folder>{_ID}) {_REC}$"), CONFERENCES),  # the Form 5 register, shared with the team
     (re.compile(rf"^conference share (?P<folder>{_ID})$"), CONFERENCES),
     # a write to a case that also took a cover whose time had passed off it (service/context.py)

@@ -60,6 +60,9 @@ AFTER_CLOSING = frozenset({PRESENTATION, PREPARATION, MINUTES, "venue", "virtual
 # would replace the other, whose minute-taker is not told; until the minutes as agreed are written (`conference update
 # CONF --minutes FILE --reason T`, which settles it) the conference is not closed, and the chair's `due` lists it
 MINUTES_CONCURRENT = "minutes-concurrent"
+# a nomination taken off the list before the meeting (`cpcm conference add-case CONF CASE --remove --reason T`), or a
+# caseworker's waiting nomination withdrawn: {case_id, nomination (the record it takes off), reason (free text), waiting}
+REMOVED = "nomination_removed"
 
 # Form 4, sample agenda: (item, minutes at least, minutes at most) per kind of conference
 AGENDA = {
@@ -97,6 +100,11 @@ class Conference:
     # nominations the conference was closed without (`not_discussed`): written on a copy apart, and brought in by a
     # sync, while it was closed elsewhere; neither among `cases` nor waiting
     not_discussed: tuple[Mapping[str, Any], ...] = ()
+    # nominations taken off the list before the meeting (`add-case CONF CASE --remove --reason T`: a `nomination_removed`
+    # record), in order: {case_id, record_id (the removal), nomination (the record it took off), by, at, reason, waiting
+    # (a caseworker's nomination withdrawn before it was taken in)}; neither among `cases` nor waiting. The case can be
+    # nominated again (a later nomination puts it back)
+    removed: tuple[Mapping[str, Any], ...] = ()
     attendees: tuple[Mapping[str, Any], ...] = ()    # the register, one entry per member (latest wins)
     minutes: Mapping[str, Any] | None = None
     minutes_id: str | None = None    # the record that holds the minutes as they stand: a `minutes` record or an update
@@ -158,6 +166,7 @@ class Conference:
             "status": self.status, "created_at": self.created_at, "created_by": self.created_by,
             "checklist": dict(self.checklist), "cases": [dict(c) for c in self.cases],
             "proposals": [dict(p) for p in self.proposals], "not_discussed": [dict(n) for n in self.not_discussed],
+            "removed": [dict(r) for r in self.removed],
             "attendees": [dict(a) for a in self.attendees], "participants": len(self.present),
             "minutes": dict(self.minutes) if self.minutes is not None else None, "closed_at": self.closed_at,
             "closed_by": self.closed_by, "report_rendered_at": self.report_rendered_at,
@@ -206,6 +215,7 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     values: dict[str, Any] = {"id": conference_id}
     cases: list[dict] = []
     proposals: list[dict] = []
+    removed: list[dict] = []  # nominations taken off the list (`nomination_removed`), with the nomination they took off
     attendees: dict[tuple[str, str], dict] = {}
     renders: list[dict] = []
     updates: list[dict] = []
@@ -260,6 +270,19 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
             cases = [c for c in cases if c["case_id"] != body.get("case_id")]
             cases.append(dict(body, record_id=record.id, by=record.by))
             proposals = [p for p in proposals if p["case_id"] != body.get("case_id")]
+        elif record.kind == REMOVED:  # a nomination taken off the list, or a waiting one withdrawn: the one it names only
+            waiting = bool(body.get("waiting"))
+            pool = proposals if waiting else cases
+            taken = next((c for c in pool if c.get("record_id") == body.get("nomination") and c.get("case_id") == body.get("case_id")),
+                         None)
+            if taken is not None:  # (one it does not name as it stands, e.g. nominated again since on a copy apart: nothing)
+                if waiting:
+                    proposals = [p for p in proposals if p is not taken]
+                else:
+                    cases = [c for c in cases if c is not taken]
+                removed.append({"case_id": taken["case_id"], "record_id": record.id, "nomination": taken["record_id"],
+                                "by": record.by, "at": utc(record.recorded_at), "reason": body.get("reason"), "waiting": waiting,
+                                "_nomination": taken})
         elif record.kind == "attendance":
             entry = dict(body, record_id=record.id)
             attendees.pop(member_key(entry), None)
@@ -314,12 +337,18 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
     # nominations a copy apart wrote while the conference was closed elsewhere, brought in by a sync: a case the close
     # does not name (or, where it names none, nominated after it), and a caseworker's nomination made after it
     late: list[dict] = []
+    if discussed is not None:  # a case taken off on a copy apart while the other closed the conference with it: the close
+        # stands (its minutes and the case's plan hold the discussion), so the removal does not
+        back = [r for r in removed if not r["waiting"] and r["case_id"] in discussed and all(c["case_id"] != r["case_id"] for c in cases)]
+        cases += [r["_nomination"] for r in back]
+        removed = [r for r in removed if r not in back]
+    removed = [{k: v for k, v in r.items() if k != "_nomination"} for r in removed]
     if closed_by_record is not None:
         late = [c for c in cases if (c["case_id"] not in discussed if discussed is not None else c["record_id"] > closed_by_record)]
         late += [p for p in proposals if p["record_id"] > closed_by_record]
         cases = [c for c in cases if c not in late]
         proposals = [p for p in proposals if p not in late]
-    return Conference(cases=tuple(cases), proposals=tuple(proposals), not_discussed=tuple(late), attendees=tuple(attendees.values()),
+    return Conference(cases=tuple(cases), proposals=tuple(proposals), not_discussed=tuple(late), removed=tuple(removed), attendees=tuple(attendees.values()),
                       renders=tuple(renders), history=tuple(history), updates=tuple(updates), conflicts=tuple(conflicts),
                       plan_decisions=tuple(decisions), plan_by=plan_by, **values)
 

@@ -251,6 +251,10 @@ MEANINGS = {
     "conference-attendance-before-meeting": "attendance (Form 6) records who came: it is refused before the meeting's date; "
                                             "`cpcm conference update CONF --date` moves a meeting that was rescheduled",
     "conference-case-nominated": "the case is already nominated for this conference: a case is nominated once",
+    "conference-case-not-nominated": "the case is not on this conference's list (nor waiting to be taken in): "
+                                     "`add-case --remove` takes off only a case it lists",
+    "conference-case-in-minutes": "the conference's minutes discuss the case: it comes off the list once they are recorded "
+                                  "again without its entry",
     "conference-date-after-minutes": "a conference with minutes took place: its date cannot move (plan a new conference)",
     "conference-member-barred": "the member was barred after a breach of the confidentiality agreement (Form 5) and cannot be "
                                 "recorded as present until a supervisor lifts the bar",
