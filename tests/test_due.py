@@ -118,8 +118,7 @@ def test_cli__a_caseworker_asking_for_another_workers_list_is_told_it_holds_only
     for whose, args in (("sup", ("--worker", "amina")), ("amina", ()), ("amina", ("--worker", "amina")), ("otieno", ("--worker", "all"))):
         done = cli_as(whose)("due", *args, "--json")
         assert done.code == 0 and "only the cases of" not in done.stderr, (whose, args)
-    # the initial and comprehensive assessments, and the consent the comprehensive one checks (never recorded)
-    assert len(cli_as("sup")("due", "--worker", "amina", "--json").json()) == 3
+    assert len(cli_as("sup")("due", "--worker", "amina", "--json").json()) == 2
 
 
 def test_due__ics_parses_and_holds_no_personal_data(cli, tmp_path):
@@ -131,8 +130,7 @@ def test_due__ics_parses_and_holds_no_personal_data(cli, tmp_path):
     assert CANARY.split()[0] not in text and CANARY.split()[1] not in text and "2012-02-02" not in text
     calendar = icalendar.Calendar.from_ical(text)
     events = [c for c in calendar.walk() if c.name == "VEVENT"]
-    assert {str(e["SUMMARY"]) for e in events} == {f"{case_id}: initial assessment", f"{case_id}: comprehensive assessment",
-                                                   f"{case_id}: record consent for assessment before the comprehensive assessment"}
+    assert {str(e["SUMMARY"]) for e in events} == {f"{case_id}: initial assessment", f"{case_id}: comprehensive assessment"}
     for event in events:
         assert event.decoded("DTSTART").tzinfo is not None
 
