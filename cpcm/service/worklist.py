@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
-from cpcm.service import conferences, supervision, tables
+from cpcm.service import complaints, conferences, supervision, tables
 from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
@@ -68,6 +68,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                     items.append(marked(replace(item, covered_by=covered_by) if covered_by else item, each.worker))
         items += conferences.due_items(ctx, whose, horizon, overdue_only, soon, cases)
         items += supervision.due_items(ctx, whose, horizon, overdue_only, soon)
+        items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
         # a colleague covering the case has its worker's items on their list, marked so (a
@@ -84,6 +85,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))
     items += supervision.due_items(ctx, whose, horizon, overdue_only, soon)  # each caseworker's next supervision session
+    items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 
