@@ -298,3 +298,26 @@ def test_complaint__a_manager_added_on_one_copy_reads_a_complaint_recorded_on_th
     shown = mgr("complaint", "show", complaint_id, "--json")
     assert shown.code == 0, shown.stderr
     assert sup("verify").code == 0
+
+
+def test_complaint__on_the_due_list_of_those_who_may_respond_never_of_a_manager_it_is_about(cli_as, tmp_env):
+    """A complaint about the supervisor: on the manager's due list (overdue after 30 days), never
+    on the supervisor's, whatever the worker asked for, and the case flag likewise."""
+    from conftest import Cli
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", make_identity(tmp_env / "mgr.txt")).code == 0
+    case_id = register(amina)
+    recorded = _record(amina, "--from", "child", "--setting", "family", "--about-worker", "sup", "--case", case_id,
+                       "--summary", CANARY)
+    assert recorded.code == 0, recorded.stderr
+    complaint_id = recorded.json()["complaint_id"]
+    title = f"respond to complaint {complaint_id}"
+    mgr = Cli({"CPCM_REPO": str(cli_as("sup").env["CPCM_REPO"]), "CPCM_IDENTITY": str(tmp_env / "mgr.txt"), "CPCM_NOW": LATER})
+    assert title in _titles(mgr) and title in _titles(mgr, "--worker", "all")
+    assert title not in _titles(mgr, "--worker", "sup")  # not the one it is about, even asked for by a reader
+    late_sup = cli_as("sup", CPCM_NOW=LATER)
+    for args in ((), ("--worker", "all"), ("--worker", "mgr")):
+        assert title not in _titles(late_sup, *args)
+    assert f"{complaint_id} (about staff, open)" in mgr("show", case_id).stdout
+    assert complaint_id not in late_sup("show", case_id).stdout and complaint_id not in late_sup("check", "--json").stdout
