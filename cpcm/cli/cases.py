@@ -435,6 +435,9 @@ def print_case(data: dict, zone=None) -> None:
             rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))
     if data.get("closure"):
         rows.append(("closure", closure_words(data["closure"], zone)))
+    for complaint in data.get("complaints") or ():  # a complaint naming the case, shown only to those who read it
+        rows.append(("complaint", f"{complaint['complaint_id']} ({'about staff, ' if complaint['about_staff'] else ''}"
+                                  f"{complaint['status']})"))
     for met in data.get("conferences") or ():  # what each case conference that discussed it decided
         decided = "; ".join(met["decisions"]) or "no decision recorded"
         rows.append((f"conference {met['conference']}", f"{met['date']} ({met.get('reason')}): decided: {decided}; "

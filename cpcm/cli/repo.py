@@ -177,6 +177,7 @@ def register(app: typer.Typer) -> None:
         say(f"'{worker}' has a new key ({len(extra['reencrypted']['cases'])} case(s), "
             f"{len(extra['reencrypted']['conferences'])} conference(s)"
             + (f", {len(extra['reencrypted']['supervision'])} supervision session(s)" if extra['reencrypted'].get('supervision') else "")
+            + (f", {len(extra['reencrypted']['complaints'])} complaint(s)" if extra['reencrypted'].get('complaints') else "")
             + " re-encrypted); put the recovery identity back offline")
     @team.command("revoke")
     def revoke(
@@ -230,7 +231,9 @@ def register(app: typer.Typer) -> None:
             print_json(result.to_json())
         else:
             conferences = result.extra["conferences_reencrypted"]
-            say(f"{result.extra['reencrypted']} case(s) re-encrypted" + (f", {conferences} conference(s)" if conferences else ""))
+            complaints = result.extra.get("complaints_reencrypted")
+            say(f"{result.extra['reencrypted']} case(s) re-encrypted" + (f", {conferences} conference(s)" if conferences else "")
+                + (f", {complaints} complaint(s)" if complaints else ""))
             if result.extra["not_reencrypted"]:
                 warn(f"{len(result.extra['not_reencrypted'])} case(s) or conference(s) need re-encrypting by someone who can "
                      "read them: " + " ".join(result.extra["not_reencrypted"]))

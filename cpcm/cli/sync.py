@@ -39,6 +39,8 @@ def report_synced(result, json_out: bool, what: str) -> None:
             say("  conferences: " + " ".join(result.conferences))
         if result.supervision:
             say("  supervision sessions: " + " ".join(result.supervision))
+        if result.complaints:
+            say("  complaints: " + " ".join(result.complaints))
         for change in result.team_changes:
             say(f"  team: {change[len('team '):]}")
         for change in result.settings_changes:

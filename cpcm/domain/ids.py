@@ -18,6 +18,7 @@ _ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0"})
 CASE_PREFIX = "CP"
 CONFERENCE_PREFIX = "CC"  # case conferences: the same shape and check character, another prefix
 SUPERVISION_PREFIX = "SV"  # supervision sessions (cpcm supervision): the same shape, another prefix
+COMPLAINT_PREFIX = "CM"  # complaints (cpcm complaint): the same shape, another prefix
 _ID_RE = re.compile(r"^(?P<prefix>[A-Z]{2})-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 _RECORD_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 WORKER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")  # a worker id in the team
@@ -94,6 +95,14 @@ def new_supervision_id(randbits=secrets.randbits) -> str:
 
 def normalise_supervision_id(text: str) -> str | None:
     return normalise_id(text, SUPERVISION_PREFIX)
+
+
+def new_complaint_id(randbits=secrets.randbits) -> str:
+    return new_id(COMPLAINT_PREFIX, randbits)
+
+
+def normalise_complaint_id(text: str) -> str | None:
+    return normalise_id(text, COMPLAINT_PREFIX)
 
 
 def is_record_id(text: str) -> bool:

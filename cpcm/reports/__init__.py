@@ -33,6 +33,7 @@ from cpcm.reports.referrals import referrals
 from cpcm.reports.statistics import statistics
 from cpcm.reports.timeliness import timeliness
 
-REPORTS = ("caseload", "timeliness", "statistics", "placements", "readiness", "referrals")
+# `complaints` is the complaints register's counts (service/complaints.py `report`: from the complaints folders, not cases)
+REPORTS = ("caseload", "timeliness", "statistics", "placements", "readiness", "referrals", "complaints")
 
 __all__ = ["REPORTS", "caseload", "placements", "readiness", "referrals", "statistics", "timeliness"]

@@ -40,7 +40,7 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
+from cpcm.store.layout import CASES, COMPLAINTS, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import effective, fold, superseded_ids
@@ -398,7 +398,11 @@ def keys_for(ctx: Context, readers: Iterable[str]) -> list[str]:
 
 def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[str, str] | None = None) -> bytes:
     """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference), with
-    a comment line for each cover in force (`covers`: worker id -> until)."""
+    a comment line for each cover in force (`covers`: worker id -> until); with top=COMPLAINTS,
+    of a complaint (service/complaints.py)."""
+    if top == COMPLAINTS:
+        return ("# worker ids who may read this complaint: who recorded it, then the supervisors and managers not named in it\n"
+                + "\n".join(readers) + "\n").encode()
     what = "conference" if top == CONFERENCES else "case"
     return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + cover_lines(covers or {})
             + "\n".join(readers) + "\n").encode()

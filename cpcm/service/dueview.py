@@ -21,8 +21,9 @@ of the tag: how `due` reads a view never makes it again).
 
 What cannot be kept exactly is computed each time: a case whose deadlines depend on `now`
 otherwise than by comparison (tables.py gives no entry), a case that cannot be read; the
-conference items (service/conferences.py `due_items`, from the conference folders) and the
-supervision items (service/supervision.py `due_items`, from the supervision folders), with the
+conference items (service/conferences.py `due_items`, from the conference folders), the
+supervision items (service/supervision.py `due_items`, from the supervision folders) and the
+complaint items (service/complaints.py `due_items`, of the complaints the worker reads), with the
 conference after an admission from the rows kept here. Those are put in their place in the order.
 Its tag adds to the due table's (the code, the policy in force, the zone) this module's code.
 """
@@ -288,7 +289,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     None when the session keeps no views."""
     from dataclasses import replace
 
-    from cpcm.service import conferences, supervision
+    from cpcm.service import complaints, conferences, supervision
     from cpcm.workflow import cover as cover_rules
     from cpcm.workflow import rules
 
@@ -360,6 +361,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
                 _keyworker_cases(body, removed, changed | live_ids)]
         extra += keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                  kept + [(row.case_id, row.worker, row.keyworker, row.risk) for row in live if row.keyworker])
+    extra += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
     from cpcm.service.duelines import DueView
 
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,

@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, TEAM, covers_from, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, TEAM, covers_from, record_name
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -70,6 +70,7 @@ class Synced:
     cases: list[str] = field(default_factory=list)
     conferences: list[str] = field(default_factory=list)
     supervision: list[str] = field(default_factory=list)  # supervision sessions (their IDs) records arrived in
+    complaints: list[str] = field(default_factory=list)  # complaints (their IDs) records arrived in
     by: dict[str, int] = field(default_factory=dict)        # worker id -> records that arrived from them
     team_changes: list[str] = field(default_factory=list)   # commit messages of team changes ("team add otieno")
     settings_changes: list[str] = field(default_factory=list)  # ... of the rules and settings ("policy set: caseload.cap")
@@ -746,7 +747,8 @@ def _keyless_hint(keyless: dict[str, str], overseer: bool, alone: bool = True) -
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     cases, conferences, registered = set(result.cases), set(result.conferences), set(result.registered)
     sessions = set(result.supervision)
-    folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
+    complaints = set(result.complaints)
+    folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions, COMPLAINTS: complaints}
     for commit in remote.arrived(git, ours, theirs):
         result.commits += 1
         if commit.message.startswith("team "):
@@ -768,16 +770,17 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                     arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
     result.supervision = sorted(sessions)
+    result.complaints = sorted(complaints)
 
 
 def _folder(path: str) -> str | None:
     parts = path.split("/")
-    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION) else None
+    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS) else None
 
 
 def _is_record(path: str) -> bool:
     parts = path.split("/")
-    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION) and bool(RECORD_FILE.match(parts[2]))
+    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS) and bool(RECORD_FILE.match(parts[2]))
 
 
 def _readers(data: bytes | None) -> list[str]:
@@ -858,7 +861,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         read: dict[str, Record] = {}  # a conference's records decrypted for its minutes check, taken again for its readers
-        new_records = [] if not both_sides or folder.startswith(SUPERVISION + "/") \
+        new_records = [] if not both_sides or folder.startswith((SUPERVISION + "/", COMPLAINTS + "/")) \
             else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
             else _conference_conflicts(ctx, folder, base, ours, theirs, result, read)
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
@@ -1055,6 +1058,14 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now)
+    elif top == COMPLAINTS:
+        # a complaint's readers as the rule has them with the merged team (workflow/complaints.py: who recorded it and
+        # every supervisor and manager, never a worker it is about), from its records where this worker reads them;
+        # else as listed (changed on both copies: the readers of both), less any worker the merged team removed
+        decided, listed = pick(r_base, r_ours, r_theirs)
+        if not decided:
+            listed = list(dict.fromkeys(r_ours + r_theirs))
+        wanted = _complaint_readers(ctx, paths, merged, team) or [r for r in listed if team.get(r) is not None] or listed
     elif top == SUPERVISION:
         # a session's readers (who held it, who was supervised in it) never change: only their keys may
         # have, a key rotated on the other copy; its records are encrypted again to the merged team's keys
@@ -1110,6 +1121,21 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     elif current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0
+
+
+def _complaint_readers(ctx: Context, paths: list[str], merged: dict[str, Entry], team: Team) -> list[str] | None:
+    """Who reads a complaint after the merge (workflow/complaints.py `readers`, with the merged
+    team); None when this worker cannot read its records."""
+    from cpcm.workflow import complaints as complaint_rules
+
+    records = _decrypted(ctx, merged, paths) if paths else None
+    if records is None:
+        return None
+    try:
+        complaint = complaint_rules.fold(paths[0].split("/")[1], records)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return complaint_rules.readers(team, complaint.recorded_by, complaint.about) or None
 
 
 def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merged: dict[str, Entry], ours: Tree, team: Team,

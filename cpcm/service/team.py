@@ -376,12 +376,14 @@ def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Writt
             tx.replace_file(TEAM, team_bytes(team))
             skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
             conferences, not_conferences = _reencrypt_conferences(ctx, tx)
+            complaints, not_complaints = _reencrypt_complaints(ctx, tx)
             tx.commit(message)
     except BaseException:
         ctx.team = old_team  # nothing written: the session goes on with the team as it is (as key_rotate does)
         raise
-    return Written(None, extra={"team": [w.to_dict() for w in team.active], "not_reencrypted": skipped + not_conferences,
-                                "conferences_reencrypted": conferences}, json_keys=())
+    return Written(None, extra={"team": [w.to_dict() for w in team.active],
+                                "not_reencrypted": skipped + not_conferences + not_complaints,
+                                "conferences_reencrypted": conferences, "complaints_reencrypted": complaints}, json_keys=())
 
 
 @writes
@@ -393,10 +395,21 @@ def team_sync(ctx: Context) -> Written:
         skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
         changed = len([p for p in tx.written if p.startswith(f"{CASES}/") and p.endswith(RECIPIENTS)])
         conferences, not_conferences = _reencrypt_conferences(ctx, tx)
+        complaints, not_complaints = _reencrypt_complaints(ctx, tx)
         if tx.written:
-            tx.commit(f"team sync {changed} cases" + (f" {len(conferences)} conferences" if conferences else ""))
+            tx.commit(f"team sync {changed} cases" + (f" {len(conferences)} conferences" if conferences or complaints else "")
+                      + (f" {len(complaints)} complaints" if complaints else ""))
     return Written(None, extra={"reencrypted": changed, "conferences_reencrypted": len(conferences),
-                                "not_reencrypted": skipped + not_conferences}, json_keys=())
+                                "complaints_reencrypted": len(complaints),
+                                "not_reencrypted": skipped + not_conferences + not_complaints}, json_keys=())
+
+
+def _reencrypt_complaints(ctx: Context, tx) -> tuple[list[str], list[str]]:
+    """Bring each complaint's readers in line with the team (service/complaints.py: the worker who
+    recorded it and every supervisor and manager, never a worker it is about)."""
+    from cpcm.service import complaints
+
+    return complaints.reencrypt_all(ctx, tx)
 
 
 def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
@@ -564,11 +577,11 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
     the folders done ({"cases": [...], "conferences": [...]}) and those the acting key cannot read."""
     from cpcm.store.casestore import CONFERENCES
 
-    from cpcm.store.layout import SUPERVISION
+    from cpcm.store.layout import COMPLAINTS, SUPERVISION
 
-    done: dict[str, list[str]] = {CASES: [], CONFERENCES: [], SUPERVISION: []}
+    done: dict[str, list[str]] = {CASES: [], CONFERENCES: [], SUPERVISION: [], COMPLAINTS: []}
     skipped: list[str] = []
-    for top in (CASES, CONFERENCES, SUPERVISION):
+    for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS):
         for folder in ctx.store.case_ids(top):
             readers = ctx.store.recipients(folder, top)
             if worker_id not in readers:

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
-from cpcm.service import conferences, dueview, supervision, tables
+from cpcm.service import complaints, conferences, dueview, supervision, tables
 from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
@@ -72,6 +72,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             items += dueview.keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                              [(each.id, each.worker, rules.keyworker_in_team(each), each.risk)
                                               for each in cases.values() if rules.keyworker_in_team(each)])
+        items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
         # a colleague covering the case has its worker's items on their list, marked so (a
@@ -91,6 +92,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     if removed:  # the cases whose keyworker has left the team, told from the team now (`rules.keyworker_off_team_item`)
         items += dueview.keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                          [(row.case_id, row.worker, row.keyworker, row.risk) for row in rows if row.keyworker])
+    items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 

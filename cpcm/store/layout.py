@@ -14,12 +14,15 @@ PENDING = f"{CPCM_DIR}/pending.json"
 CACHE_DIR = f"{CPCM_DIR}/cache"
 CASES = "cases"
 SUPERVISION = "supervision"  # supervision/<SV-ID>/: one supervision session, confidential to who took part
+COMPLAINTS = "complaints"  # complaints/<CM-ID>/: one complaint, never readable by a worker it is about
 
 
 def readers_hint(rel: str) -> str:
     """Who reads the record at `rel` (a path in the repository), for a reader it is not encrypted to."""
     if rel.startswith(f"{SUPERVISION}/"):
         return "Only the supervisor who held the session and the workers supervised in it can read it; check --identity."
+    if rel.startswith(f"{COMPLAINTS}/"):
+        return "Only the agency's supervisors and managers and the worker who recorded the complaint, never a worker it is about, can read it; check --identity."
     return "Only the case's worker, supervisors and managers can read it; check --identity."
 RECIPIENTS = "recipients"
 SUFFIX = ".yaml.age"

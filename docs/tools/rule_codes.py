@@ -152,6 +152,12 @@ MEANINGS = {
     "team-change-needs-supervisor": "only a supervisor or manager changes the team",
     "supervision-needs-supervisor": "only a supervisor or manager records a supervision session they held (`cpcm supervision "
                                     "record`), and only the one who held it corrects it (`--corrects`)",
+    "complaint-no-impartial-reader": "`cpcm complaint record`: nobody but the recorder would read the complaint (no supervisor or "
+                                     "manager who is not named in it): nothing was written; add a manager, or use the agency's "
+                                     "route outside the team (docs/commands/complaints.md)",
+    "complaint-needs-responder": "`cpcm complaint respond` is a supervisor's or manager's who reads the complaint and is not named "
+                                 "in it",
+    "complaint-resolved": "`cpcm complaint respond` on a complaint responded to already: nothing was written",
     "revoke-self": "a supervisor cannot revoke their own signing key: another supervisor or manager does",
     "signing-key-exists": "that signing key is already recorded for another worker",
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",
@@ -293,6 +299,7 @@ MEANINGS = {
     "merge-cases-merged-away": "one of the two cases was already merged into another case: a case is merged into one case "
                                "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
+    "link-not-linked": "`cpcm link A B --remove`: the two cases are not linked as siblings (nothing was written)",
     "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
     "link-not-linked": "`cpcm link A B --sibling --remove`: the two cases hold no sibling link to each other (one linked only through another case is unlinked from that case)",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",

@@ -1,0 +1,331 @@
+"""Complaints (ESARO P1 "Do no harm": child-friendly, impartial complaints mechanisms, especially
+in residential care): record one, respond to it, read back those you may read, and what is due
+of them.
+
+A complaint lives in `complaints/<CM-ID>/`, one record per file as a case's, encrypted to the
+worker who recorded it and the agency's supervisors and managers (its `recipients` file: the
+recorder first), with the agency's recovery recipients as every folder is; never to a worker it
+is about, whatever their role (`workflow.complaints.readers`). Any member of the team records
+one (a child tells whoever they trust); a supervisor or manager who reads it and is not named in
+it responds. Every write is one commit with a fixed message (`complaint record CM-… RECORD`,
+`complaint respond CM-… RECORD`): IDs only, never what was said.
+
+The library raises `CpcmError`s and returns values; the CLI (cpcm/cli/complaints.py) prints.
+The pure rules are `cpcm.workflow.complaints`.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Iterable
+
+from cpcm.domain.ids import WORKER_ID, new_complaint_id, normalise_case_id, normalise_complaint_id
+from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.results import Written
+from cpcm.store.layout import CASES, COMPLAINTS, RECIPIENTS
+from cpcm.workflow import complaints as rules
+
+WHAT = "the complaint"
+NO_IMPARTIAL_READER = "complaint-no-impartial-reader"  # nobody but the recorder would read it
+NEEDS_RESPONDER = "complaint-needs-responder"  # a response is a supervisor's or manager's who is not named in it
+ALREADY_RESOLVED = "complaint-resolved"
+SUMMARY_MAX = 4000
+RESPONSE_MAX = 4000
+JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
+READERS_HINT = ("A complaint is read only by the agency's supervisors and managers and the worker who recorded it, never by "
+                "a worker it is about.")
+
+
+def parse_complaint_id(text: str) -> str:
+    complaint_id = normalise_complaint_id(text)
+    if complaint_id is None:
+        raise UsageError("the complaint ID given is not a valid complaint ID",
+                         "Complaint IDs look like CM-4F7K-9X2N; see cpcm complaint list.")
+    return complaint_id
+
+
+# -- reading ------------------------------------------------------------------------------------
+def complaint_ids(ctx) -> list[str]:
+    return ctx.store.case_ids(COMPLAINTS)
+
+
+def _readable(ctx) -> list[str]:
+    """The complaints whose `recipients` file names you: those you may open (no decryption)."""
+    me = ctx.need_worker()
+    return [cid for cid in complaint_ids(ctx) if me.id in ctx.store.recipients(cid, COMPLAINTS)]
+
+
+def _check_readable(ctx, complaint_id: str) -> list[str]:
+    worker = ctx.need_worker()
+    if not ctx.store.has_file(f"{COMPLAINTS}/{complaint_id}/{RECIPIENTS}"):
+        raise NotFound(f"no complaint {complaint_id} in this casefile repository", "See cpcm complaint list.")
+    readers = ctx.store.recipients(complaint_id, COMPLAINTS)
+    if worker.id not in readers:
+        raise CannotDecrypt(f"you ({worker.id}) are not among the readers of {complaint_id}", READERS_HINT)
+    return readers
+
+
+def load(ctx, complaint_id: str) -> rules.Complaint:
+    _check_readable(ctx, complaint_id)
+    try:
+        return rules.fold(complaint_id, ctx.store.read_records(complaint_id, ctx.keys, COMPLAINTS))
+    except ValueError:
+        raise Corrupt(f"{COMPLAINTS}/{complaint_id} holds no complaint record", f"{COMPLAINTS}/{complaint_id}") from None
+
+
+def show(ctx, complaint_id: str) -> rules.Complaint:
+    """`cpcm complaint show`: a complaint you may read, with its response and history."""
+    return load(ctx, complaint_id)
+
+
+def list_complaints(ctx, status: str | None = None) -> list[rules.Complaint]:
+    """The complaints you may read, by when they were received (`status`: open or resolved only).
+    One you may not read is not listed: nothing of it is yours."""
+    found = []
+    for complaint_id in _readable(ctx):
+        try:
+            complaint = load(ctx, complaint_id)
+        except (Corrupt, CannotDecrypt) as exc:
+            ctx.problems.append(exc)
+            continue
+        if status is None or complaint.status == status:
+            found.append(complaint)
+    return sorted(found, key=lambda c: (c.at, c.id))
+
+
+def for_case(ctx, case_id: str) -> list[rules.Complaint]:
+    """The complaints you may read that name `case_id` (the case-level flag of `cpcm show`);
+    none of those you may not read, whose existence is not told."""
+    if ctx.worker is None:
+        return []
+    out = []
+    for complaint_id in _readable(ctx):
+        try:
+            complaint = load(ctx, complaint_id)
+        except (Corrupt, CannotDecrypt):
+            continue
+        if complaint.case == case_id:
+            out.append(complaint)
+    return sorted(out, key=lambda c: (c.at, c.id))
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _choice(errors: list[FieldError], name: str, value, allowed: Iterable[str], required: bool = True) -> str | None:
+    allowed = tuple(allowed)
+    if value in (None, ""):
+        if required:
+            errors.append(FieldError(name, f"is required: one of {', '.join(allowed)}"))
+        return None
+    text = str(value).strip().lower()
+    if text not in allowed:
+        errors.append(FieldError(name, f"is not one of {', '.join(allowed)}"))
+        return None
+    return text
+
+
+def _text(errors: list[FieldError], name: str, value, limit: int, required: bool = True) -> str | None:
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if text is None:
+        errors.append(FieldError(name, "is text"))
+        return None
+    if not text:
+        if required:
+            errors.append(FieldError(name, "is required"))
+        return None
+    if len(text) > limit:
+        errors.append(FieldError(name, f"is longer than {limit} characters"))
+        return None
+    return text
+
+
+@context.writes
+def record(ctx, source: str | None, setting: str | None, summary: str | None, case: str | None = None,
+           about: Iterable[str] = (), concerns: Iterable[str] = (), disability: str | None = None,
+           at: datetime | None = None) -> Written:
+    """Record a complaint received (by any member of the team): who made it (`source`), the
+    setting, what it says (`summary`, encrypted only), the case it concerns (an ID, checked to
+    exist), the workers it is about (team ids) and what it concerns. Refused, with nothing
+    written, when nobody but you would read it (no supervisor or manager who is not named in it).
+    One commit; bad input changes nothing."""
+    me = ctx.need_worker()
+    errors: list[FieldError] = list(context.at_errors(ctx, None, at))
+    source = _choice(errors, "from", source, rules.SOURCES)
+    setting = _choice(errors, "setting", setting, rules.SETTINGS)
+    disability = _choice(errors, "disability", disability, rules.DISABILITY, required=False) or "unknown"
+    summary = _text(errors, "summary", summary, SUMMARY_MAX)
+    concerns_ = []
+    for value in concerns:
+        found = _choice(errors, "concerns", value, rules.CONCERNS)
+        if found and found not in concerns_:
+            concerns_.append(found)
+    workers = []
+    for value in about:
+        text = str(value).strip()
+        if not WORKER_ID.match(text) or ctx.team.get(text, include_removed=True) is None:
+            errors.append(FieldError("about-worker", "names no worker of the team (see cpcm team list): a team id, "
+                                                     "never a name"))
+        elif text not in workers:
+            workers.append(text)
+    case_id = None
+    if case:
+        case_id = normalise_case_id(str(case))
+        if case_id is None:
+            errors.append(FieldError("case", "is not a case ID (they look like CP-4F7K-9X2N): case IDs only, never names"))
+        elif not ctx.store.has_file(f"{CASES}/{case_id}/{RECIPIENTS}"):
+            errors.append(FieldError("case", f"{case_id} is not a case in this casefile repository (see cpcm list)"))
+            case_id = None
+    if errors:
+        raise InvalidInput(errors, WHAT, hint="cpcm complaint record --help gives the options and their values.")
+    readers = rules.readers(ctx.team, me.id, workers)
+    if not rules.impartial(readers, me.id):
+        raise Refused("nobody but you would read this complaint: the team has no supervisor or manager who is not named in it, "
+                      "so it would have no impartial route; nothing was written",
+                      "Add a supervisor or manager who is not named in it (cpcm team add WORKER --role manager ...), then "
+                      "record it again; or take it to the agency's own route outside this team (the holder of its recovery "
+                      "key, or its head office).", rule=NO_IMPARTIAL_READER)
+    existing = set(complaint_ids(ctx))
+    complaint_id = new_complaint_id()
+    while complaint_id in existing:
+        complaint_id = new_complaint_id()
+    body = {"from": source, "setting": setting, "summary": summary, "disability": disability,
+            **({"case_id": case_id} if case_id else {}), **({"about_workers": workers} if workers else {}),
+            **({"concerns": concerns_} if concerns_ else {})}
+    entry = context.new_record(ctx, rules.KIND, complaint_id, body, at)
+    with context.transaction(ctx, "complaint-record") as tx:
+        tx.replace_file(f"{COMPLAINTS}/{complaint_id}/{RECIPIENTS}", context.recipients_bytes(readers, COMPLAINTS))
+        tx.write_record(entry, context.keys_for(ctx, readers), COMPLAINTS)
+        tx.commit(f"complaint record {complaint_id} {entry.id}")
+    warnings = []
+    if me.id in workers:
+        warnings.append("you named yourself in --about-worker: the complaint is not readable by you from now on")
+    steps = ((f"read it back: cpcm complaint show {complaint_id}",) if me.id in readers else ()) + (
+        "a supervisor or manager who is not named in it responds: cpcm complaint respond " + complaint_id + " ...",)
+    return Written(complaint_id, entry.id, rules.KIND, tuple(warnings), steps,
+                   {"complaint_id": complaint_id, "readers": len(readers)}, json_keys=JSON_KEYS)
+
+
+@context.writes
+def respond(ctx, complaint_id: str, outcome: str | None, response: str | None, action: str | None = None,
+            at: datetime | None = None) -> Written:
+    """Respond to a complaint (a supervisor or manager who reads it and is not named in it): the
+    outcome, the response, the action taken. The complaint is then resolved. One commit."""
+    me = ctx.need_worker()
+    readers = _check_readable(ctx, complaint_id)
+    complaint = load(ctx, complaint_id)
+    if not rules.may_respond(ctx.team.get(me.id), readers, complaint.about):
+        others = [r for r in readers if rules.may_respond(ctx.team.get(r), readers, complaint.about)]
+        raise Refused(f"only a supervisor or manager who is not named in {complaint_id} responds to it; nothing was written",
+                      f"Ask {', '.join(others)}." if others else "Add a supervisor or manager (cpcm team add WORKER --role "
+                      "manager ...): the complaint is encrypted to them when they are added.", rule=NEEDS_RESPONDER)
+    if complaint.response:
+        raise Refused(f"{complaint_id} was responded to already ({complaint.response.get('outcome')}); nothing was written",
+                      f"See cpcm complaint show {complaint_id}.", rule=ALREADY_RESOLVED)
+    errors: list[FieldError] = list(context.at_errors(ctx, None, at))
+    outcome = _choice(errors, "outcome", outcome, rules.OUTCOMES)
+    text = _text(errors, "response", response, RESPONSE_MAX)
+    action_text = _text(errors, "action", action, RESPONSE_MAX, required=False)
+    if at is not None and at < datetime.fromisoformat(complaint.at):
+        errors.append(FieldError("at", "is before the complaint was received"))
+    if errors:
+        raise InvalidInput(errors, f"the response to {complaint_id}", hint="cpcm complaint respond --help gives the options.")
+    body = {"outcome": outcome, "response": text, **({"action": action_text} if action_text else {})}
+    entry = context.new_record(ctx, rules.RESPONSE_KIND, complaint_id, body, at, after=complaint.history[-1]["record_id"])
+    with context.transaction(ctx, "complaint-respond") as tx:
+        tx.write_record(entry, context.keys_for(ctx, readers), COMPLAINTS)
+        tx.commit(f"complaint respond {complaint_id} {entry.id}")
+    return Written(complaint_id, entry.id, rules.RESPONSE_KIND, (), (f"cpcm complaint show {complaint_id}",),
+                   {"complaint_id": complaint_id, "outcome": outcome}, json_keys=JSON_KEYS)
+
+
+# -- team changes -------------------------------------------------------------------------------
+def reencrypt_all(ctx, tx) -> tuple[list[str], list[str]]:
+    """Bring each complaint's readers in line with the team (`rules.readers`: a supervisor or
+    manager added comes, a worker removed goes, one it is about never comes), in the transaction
+    `tx`. Returns the complaints re-encrypted, and those that need it but that you cannot read
+    (judged from their `recipients` alone: a supervisor or manager missing, or a worker removed)."""
+    done, skipped = [], []
+    me = ctx.need_worker()
+    for complaint_id in complaint_ids(ctx):
+        current = ctx.store.recipients(complaint_id, COMPLAINTS)
+        if me.id in current:
+            try:
+                complaint = rules.fold(complaint_id, ctx.store.read_records(complaint_id, ctx.keys, COMPLAINTS))
+            except (CannotDecrypt, Corrupt, ValueError):
+                complaint = None
+            if complaint is not None:
+                wanted = rules.readers(ctx.team, complaint.recorded_by, complaint.about)
+                if wanted != current and wanted:
+                    context.reencrypt(ctx, tx, complaint_id, wanted, COMPLAINTS)
+                    done.append(complaint_id)
+                continue
+        if any(ctx.team.get(r) is None for r in current):
+            skipped.append(complaint_id)
+    return done, skipped
+
+
+# -- the due list, the report -------------------------------------------------------------------
+def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> list:
+    """The responses due of the complaints you read: for `whose` ('all': every one you read)
+    when they may respond (a supervisor or manager not named in it). Only complaints you may read
+    are looked at: one you may not read is on nobody's list of yours."""
+    from cpcm.workflow import approvals
+    from cpcm.workflow.deadlines import for_worker
+
+    if ctx.worker is None:
+        return []
+    readable = [cid for cid in _readable(ctx)]
+    if not readable or rules.respond_within(ctx.policy) is None:
+        return []
+    found = []
+    for complaint_id in readable:
+        try:
+            found.append(load(ctx, complaint_id))
+        except (Corrupt, CannotDecrypt):
+            continue
+    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
+    oversees = approvals.approves(worker)
+    out = []
+    for item, complaint in zip(rules.due_items([c for c in found if not c.response], ctx.policy),
+                               [c for c in found if not c.response]):
+        if whose != "all" and (whose not in ctx.store.recipients(complaint.id, COMPLAINTS)
+                               or not for_worker(item, whose, oversees)):
+            continue
+        if overdue_only and item.state(ctx.now, soon) != "overdue":
+            continue
+        if item.due > horizon and not overdue_only:
+            continue
+        out.append(item)
+    return out
+
+
+def report(ctx, start: date | None = None, end: date | None = None) -> dict:
+    """`cpcm report complaints`: complaints received and resolved in the period, by setting and
+    by whether they concern staff, small cells suppressed as `report statistics` does; counts only.
+    Counted from the complaints you may read (a supervisor's or manager's: every one not about
+    them)."""
+    from cpcm.reports.disclosure import marker, protected_table
+    from cpcm.reports.statistics import DEFAULT_THRESHOLD
+
+    ctx.need_worker()
+    zone = ctx.zone
+    end = end or ctx.now.astimezone(zone).date()
+    start = start or date(end.year, 1, 1)
+    if start > end:
+        raise UsageError("--from is after --to", "Give a period that starts before it ends.")
+    rows = []
+    for complaint in list_complaints(ctx):
+        done = complaint.response.get("at") if complaint.response else None
+        rows.append((complaint.at, complaint.setting, complaint.about_staff, done))
+    counts = rules.report_rows(rows, start, end, zone)
+    threshold = int(ctx.policy.get("reporting", "small_cell_threshold", DEFAULT_THRESHOLD))
+    columns = ["not about staff", "about staff"]
+    tables = [protected_table(key, f"Complaints {key} by setting, {start.isoformat()} to {end.isoformat()}", "setting",
+                              list(rules.SETTINGS), columns, counts[key], threshold)
+              for key in ("received", "resolved")]
+    small = marker(threshold)
+    return {"report": "complaints", "period": {"from": start.isoformat(), "to": end.isoformat()},
+            "tables": tables, "readable": len(rows), "not_readable": len(complaint_ids(ctx)) - len(rows),
+            "legend": {small: f"fewer than {threshold} (1 to {threshold - 1}): hidden so that no child can be singled out",
+                       "x": "hidden so that a hidden count cannot be worked out from the totals"},
+            "policy": {"small_cell_threshold": threshold}}
+

@@ -1,0 +1,168 @@
+"""Complaints, pure: a complaint as its records stand, who reads it, who may respond, when a
+response is due (the policy's `complaints.respond_within`), and the counts of the complaints
+report.
+
+A complaint may be made by a child or anyone else (ESARO P1: child-friendly, impartial complaints
+mechanisms, especially in residential care). It is read by the agency's supervisors and managers
+and the worker who recorded it, never by a worker it is about, whatever their role: the impartial
+route is one that the implicated worker does not control. What the rules here need of a complaint
+that the reader cannot open (who reads it, when it was received) is what its folder shows.
+
+Must not import: service, store, crypto, cli.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from cpcm.domain.durations import parse_duration
+from cpcm.domain.policy import Policy
+from cpcm.domain.records import Record
+from cpcm.domain.team import OVERSIGHT, Team, Worker
+from cpcm.workflow.clocks import SUPERVISORS
+from cpcm.workflow.deadlines import Deadline
+
+KIND = "complaint"  # the record kind of a complaint as received
+RESPONSE_KIND = "complaint_response"  # the record kind of a response to it (a supervisor's or manager's)
+RULE = "complaints"  # the policy rule: respond_within
+DUE_SUBJECT = "complaint"  # the due item's subject, in place of a case ID (as "supervision" for supervision sessions)
+DUE_CODE = "complaint-respond"
+SOURCES = ("child", "caregiver", "family_member", "community", "other")  # --from: who made the complaint
+CONCERNS = ("staff_conduct", "care", "service", "abuse", "other")
+SETTINGS = ("residential", "family", "community", "other")
+DISABILITY = ("yes", "no", "unknown")
+OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "withdrawn", "referred")
+OPEN, RESOLVED = "open", "resolved"
+
+
+@dataclass(frozen=True)
+class Complaint:
+    """A complaint as its records stand: the complaint, and the latest response to it (two
+    responses written on two copies apart: the later one by record ID stands; both stay in the
+    history)."""
+    id: str
+    at: str  # when it was received (ISO, UTC)
+    recorded_by: str
+    source: str  # who made it: child, caregiver, ...
+    case: str | None
+    about: tuple[str, ...]  # the workers it is about (team ids): never among its readers
+    concerns: tuple[str, ...]
+    setting: str
+    disability: str
+    summary: str
+    record_id: str
+    response: Mapping[str, Any] | None = None  # the standing response's body, with its record id, at and by
+    history: tuple[dict, ...] = field(default=())
+
+    @property
+    def about_staff(self) -> bool:
+        return bool(self.about) or "staff_conduct" in self.concerns
+
+    @property
+    def status(self) -> str:
+        return RESOLVED if self.response else OPEN
+
+    def summary_row(self) -> dict:
+        """What `complaint list` gives of it: never what was said."""
+        return {"complaint_id": self.id, "received": self.at, "setting": self.setting, "about_staff": self.about_staff,
+                "case": self.case, "status": self.status}
+
+    def to_dict(self) -> dict:
+        return {"complaint_id": self.id, "received": self.at, "recorded_by": self.recorded_by, "from": self.source,
+                "case": self.case, "about_workers": list(self.about), "concerns": list(self.concerns), "setting": self.setting,
+                "disability": self.disability, "about_staff": self.about_staff, "summary": self.summary, "status": self.status,
+                "response": dict(self.response) if self.response else None, "record_id": self.record_id,
+                "history": [dict(h) for h in self.history]}
+
+
+def fold(complaint_id: str, records: Iterable[Record]) -> Complaint:
+    """The complaint its records make: its first `complaint` record, and the latest response."""
+    ordered = sorted(records, key=lambda r: r.id)
+    received = [r for r in ordered if r.kind == KIND]
+    if not received:
+        raise ValueError(f"{complaint_id} holds no complaint record")
+    first = received[0]
+    body = first.body
+    responses = [r for r in ordered if r.kind == RESPONSE_KIND]
+    response = None
+    if responses:
+        last = responses[-1]
+        response = {**{k: v for k, v in last.body.items()}, "record_id": last.id, "at": last.at, "by": last.by}
+    history = tuple({"record_id": r.id, "kind": r.kind, "at": r.at, "recorded_at": r.recorded_at, "by": r.by,
+                     **({"outcome": r.body.get("outcome")} if r.kind == RESPONSE_KIND else {})}
+                    for r in ordered if r.kind in (KIND, RESPONSE_KIND))
+    return Complaint(complaint_id, first.at, first.by, str(body.get("from") or "other"), body.get("case_id") or None,
+                     tuple(body.get("about_workers") or ()), tuple(body.get("concerns") or ()), str(body.get("setting") or "other"),
+                     str(body.get("disability") or "unknown"), str(body.get("summary") or ""), first.id, response, history)
+
+
+def oversees(worker: Worker | None) -> bool:
+    return worker is not None and worker.active and worker.has_role(*OVERSIGHT)
+
+
+def readers(team: Team, recorded_by: str, about: Iterable[str]) -> list[str]:
+    """Who reads a complaint: the worker who recorded it first, then every active supervisor and
+    manager of the team, in the team's order; never a worker it is about (the recorder neither,
+    when they are named in it). The agency's recovery keys are added to every record as for every
+    folder."""
+    barred = set(about)
+    out = [recorded_by] if recorded_by not in barred and team.get(recorded_by) is not None else []
+    out += [w.id for w in team.active if oversees(w) and w.id not in barred and w.id not in out]
+    return out
+
+
+def impartial(readers_: Iterable[str], recorded_by: str) -> bool:
+    """Whether someone but the recorder reads it: else the complaint has no impartial route."""
+    return any(r != recorded_by for r in readers_)
+
+
+def may_respond(worker: Worker | None, readers_: Iterable[str], about: Iterable[str]) -> bool:
+    """A supervisor or manager who reads the complaint and is not one it is about."""
+    return oversees(worker) and worker.id in set(readers_) and worker.id not in set(about)
+
+
+def respond_within(policy: Policy):
+    """How long the agency gives itself to respond (a Duration), or None where the policy sets none."""
+    text = (policy.rules.get(RULE) or {}).get("respond_within")
+    return parse_duration(text) if text else None
+
+
+def due_items(complaints: Iterable[Complaint], policy: Policy) -> list[Deadline]:
+    """A response to each open complaint, due `respond_within` after it was received; for any
+    supervisor or manager who reads it but one it is about (`barred`)."""
+    within = respond_within(policy)
+    if within is None:
+        return []
+    source = policy.source(RULE)
+    out = []
+    for complaint in complaints:
+        if complaint.response:
+            continue
+        received = datetime.fromisoformat(complaint.at)
+        due = within.after(received)
+        why = (f"a complaint is responded to within {within.words()} of being received "
+               f"(cpcm complaint respond {complaint.id} --outcome ... --response ...)")
+        out.append(Deadline(DUE_SUBJECT, DUE_CODE, f"respond to complaint {complaint.id}", due, None, SUPERVISORS, RULE, why,
+                            source, barred=tuple(sorted(set(complaint.about)))))
+    return out
+
+
+# -- the report: counts only -----------------------------------------------------------------------
+def report_rows(complaints: Iterable[tuple[str, str, bool, str | None]], start: date, end: date, zone) -> dict:
+    """The counts of the complaints report from (received at, setting, about staff, resolved at or
+    None) of each complaint: received in the period and resolved in it, by setting and by whether
+    they concern staff. Unsuppressed: the report suppresses small cells."""
+    received = {s: [0, 0] for s in SETTINGS}
+    resolved = {s: [0, 0] for s in SETTINGS}
+    zone = zone or timezone.utc
+
+    def day(text: str) -> date:
+        return datetime.fromisoformat(text).astimezone(zone).date()
+    for at, setting, staff, done in complaints:
+        setting = setting if setting in SETTINGS else "other"
+        if start <= day(at) <= end:
+            received[setting][1 if staff else 0] += 1
+        if done and start <= day(done) <= end:
+            resolved[setting][1 if staff else 0] += 1
+    return {"received": [received[s] for s in SETTINGS], "resolved": [resolved[s] for s in SETTINGS]}
