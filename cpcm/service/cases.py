@@ -141,6 +141,13 @@ def link_siblings(ctx: Context, case_id: str, other_id: str, removed: str | None
         raise InvalidInput([FieldError("reason", "is required with --remove: say why the link was wrong")], f"link {case_id} {other_id}")
     for each in (case_id, other_id):
         check_readable(ctx, each)
+    if removed:  # written in both children's records: it names neither child nor family (case IDs only)
+        from cpcm.service.conferences import names_in
+
+        if names_in(ctx, {"reason": removed}, (case_id, other_id)):
+            raise InvalidInput([FieldError("reason", "holds a name registered for one of the two cases: it is written in both "
+                                                     "children's records; name a child by case ID only")],
+                               f"link {case_id} {other_id}")
     first, second = load_records(ctx, case_id), load_records(ctx, other_id)
     mine = {(link["case_id"], link["relation"]) for link in case_links(first)}
     theirs = {(link["case_id"], link["relation"]) for link in case_links(second)}

@@ -1174,6 +1174,12 @@ def _name_patterns(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[li
     return {case_id: rules.name_patterns(names, common) for case_id, (names, _) in families.items()}
 
 
+def names_in(ctx, data: Mapping[str, Any], case_ids: Iterable[str]) -> list[str]:
+    """Where `data` holds a name registered for one of the cases you read (the guard of the
+    meeting documents): each field and case as `field (a name registered for CP-…)`, never the name."""
+    return rules.names_found(data, _name_patterns(ctx, case_ids))
+
+
 def _replace_hint(conference_id: str, case_ids: list[str]) -> str:
     case = case_ids[0] if len(case_ids) == 1 else "CASE"
     return (f"replace the presentation without the name first: cpcm conference update {conference_id} --case {case} "
