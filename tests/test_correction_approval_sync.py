@@ -75,8 +75,8 @@ def test_a_closure_request_corrected_on_a_laptop_while_approved_at_the_office_is
     laptops.sync("amina")
     laptops.sync("sup")
     closure_id = amina("show", case_id, "--json").json()["closure"]["record_id"]
-    corrected = amina("correct", case_id, closure_id, "--set", "reason=no_longer_eligible", "--set", "checklist=criteria_reviewed;referrer_informed",
-                      "--reason", "it was a duplicate, not an error", "--json")
+    corrected = amina("correct", case_id, closure_id, "--set", "open_items_explained=nothing is left open",
+                      "--reason", "the explanation was left out", "--json")
     assert corrected.code == 0, corrected.stderr
     approved = sup("approve", case_id, "closure", "--json")
     assert approved.code == 0, approved.stderr

@@ -181,3 +181,36 @@ def test_correct__a_waiting_closure_request_corrected_to_a_screening_reason_is_c
     assert dropped.code == 4 and [f["field"] for f in dropped.json()["fields"]] == ["checklist.basic_needs_met"]
     assert 'give the whole checklist: --set "checklist=child_safe;basic_needs_met"' in dropped.json()["fields"][0]["reason"]
     assert sup("approve", case_id, "closure").code == 0
+
+
+def test_correct__a_closure_asked_for_one_reason_is_asked_again_for_another_not_corrected_by_its_worker(cli_as):
+    """`cpcm close` checks a request whole for its reason (the follow-ups before goals_met, the
+    readiness and the sign-off where the policy asks them); its worker changing the reason by a
+    correction would skip them: refused, the hint the withdrawal and the request again. A
+    supervisor who may decide it corrects it as it stands."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = _screened_out(amina, "close_no_concerns")
+    assert amina("close", case_id, "--reason", "no_concerns", "--check", "all").code == 0
+    before = commit_count(amina.env["CPCM_REPO"])
+    refused = amina("correct", case_id, "closure", "--set", "reason=declined", "--set",
+                    "checklist=decision_respected;no_grounds_to_override;child_safe_enough", "--reason", "x", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "correction-changes-decided", refused.stderr
+    assert f"cpcm close {case_id} --withdraw" in refused.json()["hint"]
+    assert commit_count(amina.env["CPCM_REPO"]) == before
+    done = sup("correct", case_id, "closure", "--set", "reason=declined", "--set",
+               "checklist=decision_respected;no_grounds_to_override;child_safe_enough", "--reason", "the family declined")
+    assert done.code == 0, done.stderr
+
+
+def test_correct__a_screening_closure_from_before_a_reopening_is_judged_in_its_own_cycle(cli_as):
+    """A closure for not_eligible, approved, then the case reopened: correcting that closure's
+    checklist is judged against the initial assessment of its own cycle, not the cycle since
+    (which has none yet)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = _screened_out(amina)
+    _closed(amina, sup, case_id, "not_eligible")
+    assert sup("reopen", case_id, "--reason", "a new report from the school").code == 0
+    closure_id = next(r["record_id"] for r in sup("log", case_id, "--json").json() if r["kind"] == "closure")
+    fixed = sup("correct", case_id, closure_id, "--set", "checklist=manager_informed;criteria_reviewed;referrer_informed",
+                "--reason", "the order of the items", "--json")
+    assert fixed.code == 0, fixed.stderr

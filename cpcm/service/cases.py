@@ -1651,6 +1651,37 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     raise Refused(message, hint, rule="correction-changes-decided")
 
 
+def _closure_cycle(case_id: str, records: Sequence[Record], original: Record, case: Case) -> Case:
+    """The case as it stood when the closure request `original` (the first of its chain) was made:
+    a correction of a closure from before a reopening is judged in its own cycle, not the one since."""
+    by_id = {r.id: r for r in records}
+    first = original
+    while first.body.get("supersedes") in by_id:
+        first = by_id[first.body["supersedes"]]
+    if not any(r.kind == "reopen" and r.id > first.id for r in records):
+        return case
+    return fold(case_id, [r for r in effective(records) if r.id < first.id])
+
+
+def _check_reason_changed(ctx: Context, case_id: str, case: Case, records: Sequence[Record], original: Record) -> None:
+    """A closure asked for one reason and corrected to another is a request for that other reason,
+    which `cpcm close` checks whole (its checklist, the follow-ups before closing, the readiness and
+    the sign-off where the policy asks them): its worker withdraws it and asks again. A supervisor
+    or manager who may decide it corrects it as it stands (approvals.may_correct): their decision is
+    the check."""
+    by_id = {r.id: r for r in records}
+    first = original
+    while first.body.get("supersedes") in by_id:
+        first = by_id[first.body["supersedes"]]
+    if approvals.may_correct(ctx.policy, "closure", ctx.worker, case, first.by):
+        return
+    raise Refused(f"closure request {original.id} of {case_id} was asked for '{original.body.get('reason')}': a closure for "
+                  "another reason is a request of its own, checked whole as cpcm close checks it",
+                  f"Withdraw this one (cpcm close {case_id} --withdraw --reason ...) and ask again with the reason "
+                  f"(cpcm close {case_id} --reason REASON --check ...); or a supervisor or manager who may decide it "
+                  "corrects it as it stands.", rule="correction-changes-decided")
+
+
 _SHOWN_PATH = re.compile(r"[A-Za-z0-9_]{1,40}(?:\.[A-Za-z0-9_]{1,40}){0,4}")  # a --set path named in a hint (field names and IDs)
 
 
@@ -1742,7 +1773,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
                 (base.get("reason"), base.get("checklist")):  # checked as `cpcm close` checks them
             from cpcm.service.closure import reason_errors
 
-            errors += reason_errors(ctx, case, str(body.get("reason")), list(body.get("checklist") or []), correcting=True)
+            errors += reason_errors(ctx, _closure_cycle(case_id, records, original, case), str(body.get("reason")),
+                                    list(body.get("checklist") or []), correcting=True,
+                                    outcome=body.get("reason") != base.get("reason"))
         if original.kind == "sign_off":
             from cpcm.service.closure import may_sign_off, sign_off_corrected
 
@@ -1787,6 +1820,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         raise Refused(f"nothing to correct in {original.id}: every field given already has that value", rule="nothing-to-correct")
     if original.kind in DECIDED:
         _check_decided(ctx, case_id, case, records, original, base, body, given)
+    if original.kind == "closure" and body.get("reason") != base.get("reason"):
+        _check_reason_changed(ctx, case_id, case, records, original)
     body = {"supersedes": original.id, "correction_reason": reason.strip(), **body}
     when = at or datetime.fromisoformat(original.at)
     record = new_record(ctx, original.kind, case_id, body, when, schema=original.schema, after=max(r.id for r in records))

@@ -113,20 +113,22 @@ def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None 
     return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled_in(after, record)))
 
 
-def reason_errors(ctx: Context, case, reason: str, given: list, correcting: bool = False) -> list[FieldError]:
+def reason_errors(ctx: Context, case, reason: str, given: list, correcting: bool = False,
+                  outcome: bool = True) -> list[FieldError]:
     """A closure's reason checked against the case (`closure_reason_problem`: not_eligible and
     no_concerns say what the initial assessment concluded) and the reason's checklist against the
     items `given` (the one an external sign-off confirms aside): for `cpcm close`, and for a
     correction of a closure request that changes its reason or checklist (`correcting`: the
-    checklist is then given whole, `--set "checklist=a;b"`)."""
+    checklist is then given whole, `--set "checklist=a;b"`; `outcome`: the reason is checked against
+    the initial assessment, as it is when the reason is given or changed)."""
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
     signed_item = sign_off_item(ctx.policy, reason)
     missing = [item for item in needed if item not in given and item != signed_item]
     how = (lambda item: f'give the whole checklist: --set "checklist={";".join(i for i in needed if i != signed_item)}"') \
         if correcting else (lambda item: f"confirm it with --check {item}")
     errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': {how(item)}") for item in missing]
-    unfit = transitions.closure_reason_problem(case, reason)  # not_eligible, no_concerns: what the initial assessment concluded
-    return [FieldError("reason", unfit), *errors] if unfit else errors
+    unfit = transitions.closure_reason_problem(case, reason) if outcome else None  # not_eligible, no_concerns: what the
+    return [FieldError("reason", unfit), *errors] if unfit else errors                  # initial assessment concluded
 
 
 def sign_off_item(policy, reason: str) -> str | None:
