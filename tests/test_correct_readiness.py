@@ -128,3 +128,33 @@ def test_readiness__the_closure_gate_reads_a_record_moved_earlier_by_its_correct
     assert moved.code == 0, moved.stderr
     closed = amina("close", case_id, "--reason", "goals_met", *test_readiness.KENYA_GOALS_MET, "--explain-open", "none")
     assert closed.code == 0, closed.stderr
+
+
+def test_readiness__the_benchmark_version_given_empty_is_kept(kenya):
+    """The version a readiness record follows is the command's: given empty by a correction it is
+    kept, so the record is still scored on the form it was made on."""
+    amina = kenya("amina")
+    case_id = reunified(kenya)
+    made = test_readiness_8a.record(amina, case_id, test_readiness_8a.answers())
+    assert made.code == 0, made.stderr
+    fixed = amina("correct", case_id, "readiness", "--set", "version=", "--set", "occasion=followup", "--reason", "x", "--json")
+    assert fixed.code == 0, fixed.stderr
+    assert amina("show", case_id, fixed.json()["record_id"], "--json").json()["fields"]["version"] == "afc_8a_v1"
+    assert amina("show", case_id, "--json").json()["readiness"]["version"] == "afc_8a_v1"
+
+
+def test_csi__a_date_the_command_filled_in_moves_with_a_corrected_time(kenya):
+    """A CSI recorded without its date takes the day it was recorded; a correction of its time
+    (`--at`) without a date moves that date with it. A date given stays as given."""
+    amina = kenya("amina")
+    case_id = register(amina, "--at", "2026-11-01")
+    made = test_csi.record(amina, case_id, test_csi.body(), "--json")
+    assert made.code == 0 and made.json()["csi"]["date"] == "2026-11-23", made.stderr
+    moved = amina("correct", case_id, "csi", "--at", "2026-11-20T10:00", "--reason", "typed in late", "--json")
+    assert moved.code == 0, moved.stderr
+    assert amina("show", case_id, "--json").json()["csi"]["date"] == "2026-11-20"
+    dated = test_csi.record(amina, case_id, {**test_csi.body(), "date": "2026-11-05"}, "--json")
+    assert dated.code == 0, dated.stderr
+    kept = amina("correct", case_id, dated.json()["record_id"], "--at", "2026-11-21T10:00", "--reason", "x", "--json")
+    assert kept.code == 0, kept.stderr
+    assert amina("show", case_id, kept.json()["record_id"], "--json").json()["fields"]["date"] == "2026-11-05"

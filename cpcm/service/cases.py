@@ -1781,10 +1781,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
 
             may_sign_off(ctx)
             errors += sign_off_corrected(case_id, base, body)
-        if original.kind in ("readiness", "csi") and not form_errors:
+        if original.kind in ("readiness", "graduation", "csi") and not form_errors:
             from cpcm.service import reintegration
 
-            body, warned = reintegration.corrected(ctx, original.kind, name, body, at or datetime.fromisoformat(original.at))
+            body, warned = reintegration.corrected(ctx, original, name, base, data, body, at)
         if original.kind == "mandatory_report":
             from cpcm.workflow import mandatory_report as mandatory_rules
 

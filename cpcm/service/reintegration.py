@@ -179,15 +179,25 @@ def _stop_warnings(found: Iterable, lang: str) -> list[str]:
     return [f"stop ({s.item}): {s.text(s.says, lang)}" for s in found]
 
 
-def corrected(ctx: Context, kind: str, name: str, body: dict, at: datetime) -> tuple[dict, list[str]]:
-    """A readiness or CSI record's corrected fields made up as its command makes them (`kind`
-    the record's, `name` the form it was made on): a readiness record's stops found again in its
-    corrected answers (with their warnings), a CSI's date (left empty: the day of `at`, when the
-    corrected record happened)."""
-    if kind == "csi":
+def corrected(ctx: Context, original: Record, name: str, base: Mapping[str, Any], given: Mapping[str, Any], body: dict,
+              at: datetime | None) -> tuple[dict, list[str]]:
+    """A readiness, graduation or CSI record's corrected fields (`body`; `base`, the original's;
+    `given`, the fields the correction gives; `at`, the time it gives) made up as its command makes
+    them (`name`, the form it was made on): the benchmark version kept (the command's, never left
+    out); a readiness record's stops found again in its corrected answers (with their warnings); a
+    CSI's date, left empty, the day the corrected record happened, and, where the command had filled
+    it in (the day it was recorded) and the correction moves its time without giving a date, that day."""
+    if original.kind in (KIND, GRADUATION) and base.get("version") and not body.get("version"):
+        body["version"] = base["version"]
+    when = at or datetime.fromisoformat(original.at)
+    if original.kind == "csi":
         from cpcm.service import csi
 
-        return csi.dated(ctx, body, at), []
+        if at is not None and "date" not in given and base.get("date") == csi.dated(ctx, {}, datetime.fromisoformat(original.at))["date"]:
+            body.pop("date", None)  # the command's day, moved with the time
+        return csi.dated(ctx, body, when), []
+    if original.kind == GRADUATION:
+        return body, []
     found = _stopped(scoring(ctx, name), body)
     return body, _stop_warnings(found, ctx.config.language or "en")
 
