@@ -214,3 +214,20 @@ def test_correct__a_screening_closure_from_before_a_reopening_is_judged_in_its_o
     fixed = sup("correct", case_id, closure_id, "--set", "checklist=manager_informed;criteria_reviewed;referrer_informed",
                 "--reason", "the order of the items", "--json")
     assert fixed.code == 0, fixed.stderr
+
+
+def test_approve__a_screening_closure_whose_initial_assessment_was_corrected_since_is_not_approved(cli_as):
+    """A closure asked for `not_eligible` while the initial assessment concluded so; that assessment
+    is corrected to `proceed` before the decision: approving the closure is refused (the reason no
+    longer fits), with the rejection as the way out."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = _screened_out(amina)
+    assert amina("close", case_id, "--reason", "not_eligible", "--check", "all").code == 0
+    fixed = amina("correct", case_id, "assessment@initial", "--set", "outcome=proceed", "--reason", "she meets a criterion")
+    assert fixed.code == 0, fixed.stderr
+    before = commit_count(amina.env["CPCM_REPO"])
+    refused = sup("approve", case_id, "closure", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "closure-reason-unfit", refused.stderr
+    assert f"cpcm reject {case_id} closure" in refused.json()["hint"]
+    assert commit_count(amina.env["CPCM_REPO"]) == before
+    assert sup("reject", case_id, "closure", "--note", "she meets a criterion: go on").code == 0

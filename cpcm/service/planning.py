@@ -461,6 +461,12 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
     late = _home_refusal(ctx, case, pending) if subject == "plan" and approve else []
+    if subject == "closure" and approve:  # a screening reason no longer what the initial assessment concluded (corrected since)
+        unfit = transitions.closure_reason_problem(case, str(pending.get("reason") or ""))
+        if unfit:
+            raise Refused(f"the closure of {case_id} cannot be approved: {unfit}",
+                          f"Reject it (cpcm reject {case_id} closure --note ...) so that its worker asks again for the reason "
+                          "that fits.", rule="closure-reason-unfit")
     body = {"subject": subject, "target": pending.get("record_id")}
     if approvals.own_request(subject, actor, case):  # allowed by the policy: only with the reason recorded
         if not (note or "").strip():
