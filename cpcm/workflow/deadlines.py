@@ -1029,11 +1029,10 @@ def _step_consent(case: Case, policy: Policy, now: datetime, items: list[Deadlin
     if not steps or not case.consents:  # nothing recorded: nothing refused
         return []
     parts = _parts(policy)
-    checked = parts.text(("consent", "checked_at"), lambda: policy.get("consent", "checked_at") or {})
     found, seen = [], set()
     records: list | None = None
     for item, step in steps:
-        purpose = next((p for p, listed in checked.items() if step in (listed or ())), None)
+        purpose = consent_rules.checked_purpose(policy, step)  # the one place that reads consent.checked_at
         if purpose is None or purpose in seen:
             continue
         seen.add(purpose)
