@@ -170,15 +170,24 @@ def test_complaint__team_sync_brings_it_to_a_manager_added_by_the_worker_it_is_a
     recipients = repo / "complaints" / complaint_id / "recipients"
     assert recipients.read_text().splitlines()[1:] == ["amina", "mgr"]
     assert sup("complaint", "show", complaint_id).code == 5
-    assert sup("team", "add", "mgr2", "--role", "manager", "--recipient", make_identity(tmp_env / "mgr2.txt")).code == 0
+    added = sup("team", "add", "mgr2", "--role", "manager", "--recipient", make_identity(tmp_env / "mgr2.txt"), "--json")
+    assert added.code == 0, added.stderr
     assert recipients.read_text().splitlines()[1:] == ["amina", "mgr"]  # sup cannot read it: left as it is
+    # ... and never told of it: neither named nor counted (it is about sup)
+    assert complaint_id not in added.stdout + added.stderr and added.json()["not_reencrypted"] == []
+    shown = sup("report", "complaints", "--json")
+    assert shown.code == 0 and "not_readable" not in shown.json() and " of " not in shown.json()["meta"]["coverage"]
+    assert not [t for t in _titles(sup, "--worker", "all") if "complaint" in t]
     from conftest import Cli
 
     mgr = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(tmp_env / "mgr.txt"), "CPCM_NOW": NOW})
+    # a reader is told on `due`: the complaint's readers are not those the team now asks
+    assert f"complaint {complaint_id}: its readers to bring in line" in _titles(mgr)
     synced = mgr("team", "sync")
     assert synced.code == 0, synced.stderr
     assert recipients.read_text().splitlines()[1:] == ["amina", "mgr", "mgr2"]
     assert "sup" not in recipients.read_text().splitlines()[1:]
+    assert not [t for t in _titles(mgr) if "its readers" in t]
     assert git(repo, "log", "-1", "--format=%s").strip() == "team sync 0 cases 0 conferences 1 complaints"
     checked = sup("verify", "--json")  # mgr's commit is signed by a key the team does not record (added without one): only that
     assert {p["code"] for p in checked.json()} <= {"unknown-signer"}, checked.stdout
@@ -256,8 +265,9 @@ def test_complaint__recorded_apart_both_kept_responded_apart_both_kept_the_later
     assert about_otieno.code == 0 and by_otieno.code == 0, about_otieno.stderr + by_otieno.stderr
     first, second = about_otieno.json()["complaint_id"], by_otieno.json()["complaint_id"]
     laptops.sync("amina")
-    report = laptops.sync("otieno")  # a merge: both kept
-    assert report["merged"] and report["complaints"] == [first], report
+    report = laptops.sync("otieno")  # a merge: both kept; what arrived about otieno is not said to him (nor counted)
+    assert report["merged"] and report["complaints"] == [] and report["records"] == 0, report
+    assert "amina" not in report["by"], report
     laptops.sync("sup")
     laptops.sync("mgr")
     assert sorted(c["complaint_id"] for c in sup("complaint", "list", "--json").json()) == sorted([first, second])

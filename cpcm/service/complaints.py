@@ -238,12 +238,13 @@ def respond(ctx, complaint_id: str, outcome: str | None, response: str | None, a
 
 
 # -- team changes -------------------------------------------------------------------------------
-def reencrypt_all(ctx, tx) -> tuple[list[str], list[str]]:
-    """Bring each complaint's readers in line with the team (`rules.readers`: a supervisor or
+def reencrypt_all(ctx, tx) -> list[str]:
+    """Bring each complaint you read in line with the team (`rules.readers`: a supervisor or
     manager added comes, a worker removed goes, one it is about never comes), in the transaction
-    `tx`. Returns the complaints re-encrypted, and those that need it but that you cannot read
-    (judged from their `recipients` alone: a supervisor or manager missing, or a worker removed)."""
-    done, skipped = [], []
+    `tx`. Returns the complaints re-encrypted, and nothing besides: a complaint you do not read is
+    never named nor counted to you (it may be about you); its readers find it on their `due`
+    (`rules.readers_item`) and bring it in line."""
+    done: list[str] = []
     me = ctx.need_worker()
     for complaint_id in complaint_ids(ctx):
         current = ctx.store.recipients(complaint_id, COMPLAINTS)
@@ -257,10 +258,7 @@ def reencrypt_all(ctx, tx) -> tuple[list[str], list[str]]:
                 if wanted != current and wanted:
                     context.reencrypt(ctx, tx, complaint_id, wanted, COMPLAINTS)
                     done.append(complaint_id)
-                continue
-        if any(ctx.team.get(r) is None for r in current):
-            skipped.append(complaint_id)
-    return done, skipped
+    return done
 
 
 # -- the due list, the report -------------------------------------------------------------------
@@ -274,27 +272,27 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
     if ctx.worker is None:
         return []
     readable = [cid for cid in _readable(ctx)]
-    if not readable or rules.respond_within(ctx.policy) is None:
+    if not readable:
         return []
-    found = []
-    for complaint_id in readable:
-        try:
-            found.append(load(ctx, complaint_id))
-        except (Corrupt, CannotDecrypt):
-            continue
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.approves(worker)
     out = []
-    for item, complaint in zip(rules.due_items([c for c in found if not c.response], ctx.policy),
-                               [c for c in found if not c.response]):
-        if whose != "all" and (whose not in ctx.store.recipients(complaint.id, COMPLAINTS)
-                               or not for_worker(item, whose, oversees)):
+    for complaint_id in readable:
+        try:
+            complaint = load(ctx, complaint_id)
+        except (Corrupt, CannotDecrypt):
             continue
-        if overdue_only and item.state(ctx.now, soon) != "overdue":
-            continue
-        if item.due > horizon and not overdue_only:
-            continue
-        out.append(item)
+        current = ctx.store.recipients(complaint_id, COMPLAINTS)
+        items = rules.due_items([complaint], ctx.policy)  # its response, while it is open
+        lag = rules.readers_item(complaint, ctx.team, current, ctx.policy, ctx.now)
+        for item in items + ([lag] if lag is not None else []):
+            if whose != "all" and (whose not in current or not for_worker(item, whose, oversees)):
+                continue
+            if overdue_only and item.state(ctx.now, soon) != "overdue":
+                continue
+            if item.due > horizon and not overdue_only:
+                continue
+            out.append(item)
     return out
 
 
@@ -324,8 +322,8 @@ def report(ctx, start: date | None = None, end: date | None = None) -> dict:
               for key in ("received", "resolved")]
     small = marker(threshold)
     return {"report": "complaints", "period": {"from": start.isoformat(), "to": end.isoformat()},
-            "tables": tables, "readable": len(rows), "not_readable": len(complaint_ids(ctx)) - len(rows),
+            "tables": tables, "readable": len(rows),
             "legend": {small: f"fewer than {threshold} (1 to {threshold - 1}): hidden so that no child can be singled out",
-                       "x": "hidden so that a hidden count cannot be worked out from the totals"},
+                       "x": "hidden so that a hidden count cannot be worked out from the totals"} if threshold > 1 else {},
             "policy": {"small_cell_threshold": threshold}}
 

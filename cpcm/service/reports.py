@@ -289,10 +289,10 @@ def _complaints(ctx: Context, start: date, end: date) -> dict:
     view["title"] = "Complaints received and resolved"
     view["as_of"] = ctx.now.isoformat(timespec="minutes")
     view["charts"] = []
-    read, total = view["readable"], view["readable"] + view["not_readable"]
-    view = _with_meta(ctx, "complaints", view, read, total)
-    view["meta"]["coverage"] = (f"All {total} complaints of the repository" if read == total else
-                                f"The {read} complaints you can read, of {total} in the repository")
+    read = view["readable"]
+    view = _with_meta(ctx, "complaints", view, read, read)
+    # never how many there are besides: a complaint one does not read is about them, or not theirs to know of
+    view["meta"]["coverage"] = f"The {read} complaints you can read"
     return view
 
 

@@ -94,9 +94,12 @@ class Synced:
     # conference -> conflict records that arrived (its minutes written apart; not in JSON)
     arrived_conference_conflicts: dict[str, set[str]] = field(default_factory=dict)
     worker_gone: set[str] = field(default_factory=set)  # cases placed since the copies met, with a worker removed (not in JSON)
+    # the authors of each complaint's records that arrived (not in JSON): counted and named only for a worker who reads
+    # the complaint (`_complaints_read`), never for one it is about
+    complaint_authors: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone")
+        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors")
         return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
@@ -747,8 +750,7 @@ def _keyless_hint(keyless: dict[str, str], overseer: bool, alone: bool = True) -
 def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     cases, conferences, registered = set(result.cases), set(result.conferences), set(result.registered)
     sessions = set(result.supervision)
-    complaints = set(result.complaints)
-    folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions, COMPLAINTS: complaints}
+    folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
     for commit in remote.arrived(git, ours, theirs):
         result.commits += 1
         if commit.message.startswith("team "):
@@ -759,7 +761,9 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
             result.directory_changes.append(commit.message)
         for path in commit.added:
             parts = path.split("/")
-            if len(parts) == 3 and parts[0] in folders and RECORD_FILE.match(parts[2]):
+            if len(parts) == 3 and parts[0] == COMPLAINTS and RECORD_FILE.match(parts[2]):
+                result.complaint_authors.setdefault(parts[1], []).append(commit.author)
+            elif len(parts) == 3 and parts[0] in folders and RECORD_FILE.match(parts[2]):
                 result.records += 1
                 result.by[commit.author] = result.by.get(commit.author, 0) + 1
                 folders[parts[0]].add(parts[1])
@@ -770,7 +774,6 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                     arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
     result.supervision = sorted(sessions)
-    result.complaints = sorted(complaints)
 
 
 def _folder(path: str) -> str | None:
@@ -1210,6 +1213,24 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
 
 
 # -- after a sync ----------------------------------------------------------------------------------
+def _complaints_read(ctx: Context, result: Synced) -> None:
+    """The complaints whose records arrived, named and counted only where this worker reads them
+    (their `recipients` as merged): a complaint is never made known to a worker it is about, nor
+    to anyone else who does not read it, by what a sync says it brought."""
+    me = ctx.worker.id if ctx.worker is not None else None
+    for complaint_id, authors in sorted(result.complaint_authors.items()):
+        try:
+            readers = ctx.store.recipients(complaint_id, COMPLAINTS)
+        except CpcmError:
+            continue
+        if me is None or me not in readers:
+            continue
+        result.complaints.append(complaint_id)
+        result.records += len(authors)
+        for author in authors:
+            result.by[author] = result.by.get(author, 0) + 1
+
+
 def _after(ctx: Context, result: Synced) -> None:
     """The duplicate check over the cases registered on the other copy (those this worker can
     read), under the repository lock: asked of the worker's split index (service/lookup.py, brought
@@ -1217,6 +1238,7 @@ def _after(ctx: Context, result: Synced) -> None:
     every case. First, the conflicts that arrived (`_conflicts_arrived`)."""
     _conflicts_arrived(ctx, result)
     _workers_gone(ctx, result)
+    _complaints_read(ctx, result)
     arrived = set(result.registered) | {r["new"] for r in result.reidentified}
     if not arrived:
         return

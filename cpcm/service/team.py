@@ -376,13 +376,13 @@ def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Writt
             tx.replace_file(TEAM, team_bytes(team))
             skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
             conferences, not_conferences = _reencrypt_conferences(ctx, tx)
-            complaints, not_complaints = _reencrypt_complaints(ctx, tx)
+            complaints = _reencrypt_complaints(ctx, tx)
             tx.commit(message)
     except BaseException:
         ctx.team = old_team  # nothing written: the session goes on with the team as it is (as key_rotate does)
         raise
     return Written(None, extra={"team": [w.to_dict() for w in team.active],
-                                "not_reencrypted": skipped + not_conferences + not_complaints,
+                                "not_reencrypted": skipped + not_conferences,
                                 "conferences_reencrypted": conferences, "complaints_reencrypted": complaints}, json_keys=())
 
 
@@ -395,16 +395,16 @@ def team_sync(ctx: Context) -> Written:
         skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
         changed = len([p for p in tx.written if p.startswith(f"{CASES}/") and p.endswith(RECIPIENTS)])
         conferences, not_conferences = _reencrypt_conferences(ctx, tx)
-        complaints, not_complaints = _reencrypt_complaints(ctx, tx)
+        complaints = _reencrypt_complaints(ctx, tx)
         if tx.written:
             tx.commit(f"team sync {changed} cases" + (f" {len(conferences)} conferences" if conferences or complaints else "")
                       + (f" {len(complaints)} complaints" if complaints else ""))
     return Written(None, extra={"reencrypted": changed, "conferences_reencrypted": len(conferences),
                                 "complaints_reencrypted": len(complaints),
-                                "not_reencrypted": skipped + not_conferences + not_complaints}, json_keys=())
+                                "not_reencrypted": skipped + not_conferences}, json_keys=())
 
 
-def _reencrypt_complaints(ctx: Context, tx) -> tuple[list[str], list[str]]:
+def _reencrypt_complaints(ctx: Context, tx) -> list[str]:
     """Bring each complaint's readers in line with the team (service/complaints.py: the worker who
     recorded it and every supervisor and manager, never a worker it is about)."""
     from cpcm.service import complaints
@@ -590,7 +590,8 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
             try:
                 plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
             except (cipher.NotARecipient, cipher.Damaged):
-                skipped.append(folder)
+                if top != COMPLAINTS:  # a complaint you do not read is never named to you (it may be about you)
+                    skipped.append(folder)
                 continue
             keys = keys_for(ctx, readers)
             for path, data in zip(paths, plain):

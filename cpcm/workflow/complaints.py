@@ -148,6 +148,23 @@ def due_items(complaints: Iterable[Complaint], policy: Policy) -> list[Deadline]
     return out
 
 
+READERS_CODE = "complaint-readers"
+
+
+def readers_item(complaint: Complaint, team: Team, current: Iterable[str], policy: Policy, now: datetime) -> Deadline | None:
+    """Where a complaint's readers (`current`: its `recipients`) are not those the team now asks
+    (`readers`: a supervisor or manager added since who does not read it yet, a worker removed who
+    still does), an item for the supervisors and managers who read it, due now: one of them brings it
+    in line (cpcm team sync). Told only to its readers: it names no one, and a worker it is about is
+    never among them. None where they are in line."""
+    if set(readers(team, complaint.recorded_by, complaint.about)) == set(current):
+        return None
+    why = (f"who reads complaint {complaint.id} is not who the team now asks (a supervisor or manager added since, or a "
+           "worker removed): bring it in line with cpcm team sync")
+    return Deadline(DUE_SUBJECT, READERS_CODE, f"complaint {complaint.id}: its readers to bring in line", now, None,
+                    SUPERVISORS, RULE, why, policy.source(RULE), barred=tuple(sorted(set(complaint.about))))
+
+
 # -- the report: counts only -----------------------------------------------------------------------
 def report_rows(complaints: Iterable[tuple[str, str, bool, str | None]], start: date, end: date, zone) -> dict:
     """The counts of the complaints report from (received at, setting, about staff, resolved at or
