@@ -231,3 +231,20 @@ def test_approve__a_screening_closure_whose_initial_assessment_was_corrected_sin
     assert f"cpcm reject {case_id} closure" in refused.json()["hint"]
     assert commit_count(amina.env["CPCM_REPO"]) == before
     assert sup("reject", case_id, "closure", "--note", "she meets a criterion: go on").code == 0
+
+
+def test_correct__a_closure_from_before_a_reopening_reads_its_cycle_with_the_corrections_made_since(cli_as):
+    """Closed no_concerns and reopened; the first cycle's initial assessment then corrected to
+    close_not_eligible: a supervisor correcting that closure's reason to not_eligible is judged
+    against the corrected assessment (it stands where the one it corrected was)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = _screened_out(amina, "close_no_concerns")
+    _closed(amina, sup, case_id, "no_concerns")
+    assert sup("reopen", case_id, "--reason", "a new report").code == 0
+    fixed = amina("correct", case_id, "assessment@initial", "--set", "outcome=close_not_eligible", "--set", FEEDBACK,
+                  "--reason", "she was screened out")
+    assert fixed.code == 0, fixed.stderr
+    closure_id = next(r["record_id"] for r in sup("log", case_id, "--json").json() if r["kind"] == "closure")
+    done = sup("correct", case_id, closure_id, "--set", "reason=not_eligible", "--set",
+               "checklist=criteria_reviewed;referrer_informed;manager_informed", "--reason", "the reason that fits", "--json")
+    assert done.code == 0, done.stderr

@@ -35,7 +35,7 @@ from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
-from cpcm.workflow.fold import NOTE_SCHEMA, apply_update, effective, fold, settled_by, superseded_ids
+from cpcm.workflow.fold import NOTE_SCHEMA, apply_update, effective, fold, places, settled_by, superseded_ids
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
@@ -1616,10 +1616,7 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     changed = decided_changes(ctx, original.kind, base, body)
     if not changed:
         return
-    by_id = {r.id: r for r in records}
-    first = original  # the record that asked: the first of the chain of corrections
-    while first.body.get("supersedes") in by_id:
-        first = by_id[first.body["supersedes"]]
+    first = _first_of_chain(records, original)  # the record that asked
     if approvals.may_correct(ctx.policy, original.kind, ctx.worker, case, first.by):
         return
     decided = "approved" if decision.kind == "approval" else "rejected"
@@ -1651,16 +1648,24 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     raise Refused(message, hint, rule="correction-changes-decided")
 
 
+def _first_of_chain(records: Sequence[Record], record: Record) -> Record:
+    """The first record of `record`'s chain of corrections (the one it, or the one it corrects, corrects)."""
+    by_id = {r.id: r for r in records}
+    first = record
+    while first.body.get("supersedes") in by_id:
+        first = by_id[first.body["supersedes"]]
+    return first
+
+
 def _closure_cycle(case_id: str, records: Sequence[Record], original: Record, case: Case) -> Case:
     """The case as it stood when the closure request `original` (the first of its chain) was made:
     a correction of a closure from before a reopening is judged in its own cycle, not the one since."""
-    by_id = {r.id: r for r in records}
-    first = original
-    while first.body.get("supersedes") in by_id:
-        first = by_id[first.body["supersedes"]]
+    first = _first_of_chain(records, original)
     if not any(r.kind == "reopen" and r.id > first.id for r in records):
         return case
-    return fold(case_id, [r for r in effective(records) if r.id < first.id])
+    applied = effective(records)
+    place = places(applied)  # a record corrected since stands where the record it corrected was
+    return fold(case_id, [r for r in applied if place.get(r.id, r.id) < first.id])
 
 
 def _check_reason_changed(ctx: Context, case_id: str, case: Case, records: Sequence[Record], original: Record) -> None:
@@ -1669,10 +1674,7 @@ def _check_reason_changed(ctx: Context, case_id: str, case: Case, records: Seque
     the sign-off where the policy asks them): its worker withdraws it and asks again. A supervisor
     or manager who may decide it corrects it as it stands (approvals.may_correct): their decision is
     the check."""
-    by_id = {r.id: r for r in records}
-    first = original
-    while first.body.get("supersedes") in by_id:
-        first = by_id[first.body["supersedes"]]
+    first = _first_of_chain(records, original)
     if approvals.may_correct(ctx.policy, "closure", ctx.worker, case, first.by):
         return
     raise Refused(f"closure request {original.id} of {case_id} was asked for '{original.body.get('reason')}': a closure for "
