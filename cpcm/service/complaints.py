@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Iterable
 
 from cpcm.domain.ids import WORKER_ID, new_complaint_id, normalise_case_id, normalise_complaint_id
-from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.results import Written
 from cpcm.store.layout import CASES, COMPLAINTS, RECIPIENTS
@@ -56,21 +56,13 @@ def _readable(ctx) -> list[str]:
 
 
 def _check_readable(ctx, complaint_id: str) -> list[str]:
-    worker = ctx.need_worker()
-    if not ctx.store.has_file(f"{COMPLAINTS}/{complaint_id}/{RECIPIENTS}"):
-        raise NotFound(f"no complaint {complaint_id} in this casefile repository", "See cpcm complaint list.")
-    readers = ctx.store.recipients(complaint_id, COMPLAINTS)
-    if worker.id not in readers:
-        raise CannotDecrypt(f"you ({worker.id}) are not among the readers of {complaint_id}", READERS_HINT)
-    return readers
+    return context.folder_readers(ctx, COMPLAINTS, complaint_id, "complaint", "cpcm complaint list",
+                                  "you ({worker}) are not among the readers of {id}", READERS_HINT)
 
 
 def load(ctx, complaint_id: str) -> rules.Complaint:
     _check_readable(ctx, complaint_id)
-    try:
-        return rules.fold(complaint_id, ctx.store.read_records(complaint_id, ctx.keys, COMPLAINTS))
-    except ValueError:
-        raise Corrupt(f"{COMPLAINTS}/{complaint_id} holds no complaint record", f"{COMPLAINTS}/{complaint_id}") from None
+    return context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
 
 
 def show(ctx, complaint_id: str) -> rules.Complaint:

@@ -223,6 +223,7 @@ def locked(ctx: Context) -> Iterator[Context]:
             ctx._locked = False
 
 
+T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -468,6 +469,29 @@ def check_readable(ctx: Context, case_id: str) -> None:
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
                             "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
+
+
+def folder_readers(ctx: Context, top: str, folder_id: str, missing: str, listed_by: str, not_reader: str, hint: str) -> list[str]:
+    """The readers of a folder of its own outside `cases/` (a supervision session, a complaint), from
+    its `recipients` file: NotFound (`missing`, and `listed_by`: the command that lists them) where
+    the repository has none, CannotDecrypt (`not_reader`, with `{worker}` and `{id}`; `hint`) where
+    you are not among them. Nothing is decrypted."""
+    worker = ctx.need_worker()
+    if not ctx.store.has_file(f"{top}/{folder_id}/{RECIPIENTS}"):
+        raise NotFound(f"no {missing} {folder_id} in this casefile repository", f"See {listed_by}.")
+    readers = ctx.store.recipients(folder_id, top)
+    if worker.id not in readers:
+        raise CannotDecrypt(not_reader.format(worker=worker.id, id=folder_id), hint)
+    return readers
+
+
+def folder_folded(ctx: Context, top: str, folder_id: str, fold_folder: Callable[[str, list[Record]], T], what: str) -> T:
+    """A folder of its own (`folder_readers` checked first) read and folded by `fold_folder`; Corrupt
+    where it holds no record of `what` (the fold's ValueError)."""
+    try:
+        return fold_folder(folder_id, ctx.store.read_records(folder_id, ctx.keys, top))
+    except ValueError:
+        raise Corrupt(f"{top}/{folder_id} holds no {what} record", f"{top}/{folder_id}") from None
 
 
 def load_records(ctx: Context, case_id: str) -> list[Record]:

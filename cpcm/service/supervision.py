@@ -42,22 +42,14 @@ def session_ids(ctx) -> list[str]:
 
 
 def _check_readable(ctx, session_id: str) -> list[str]:
-    worker = ctx.need_worker()
-    if not ctx.store.has_file(f"{SUPERVISION}/{session_id}/{RECIPIENTS}"):
-        raise NotFound(f"no supervision session {session_id} in this casefile repository", "See cpcm supervision list.")
-    readers = ctx.store.recipients(session_id, SUPERVISION)
-    if worker.id not in readers:
-        raise CannotDecrypt(f"you ({worker.id}) did not take part in {session_id}",
-                            "A supervision session is read only by the supervisor who held it and the workers supervised in it.")
-    return readers
+    return context.folder_readers(ctx, SUPERVISION, session_id, "supervision session", "cpcm supervision list",
+                                  "you ({worker}) did not take part in {id}",
+                                  "A supervision session is read only by the supervisor who held it and the workers supervised in it.")
 
 
 def load(ctx, session_id: str) -> rules.Session:
     _check_readable(ctx, session_id)
-    try:
-        return rules.fold(session_id, ctx.store.read_records(session_id, ctx.keys, SUPERVISION))
-    except ValueError:
-        raise Corrupt(f"{SUPERVISION}/{session_id} holds no supervision record", f"{SUPERVISION}/{session_id}") from None
+    return context.folder_folded(ctx, SUPERVISION, session_id, rules.fold, "supervision")
 
 
 def show(ctx, session_id: str) -> rules.Session:
