@@ -67,6 +67,11 @@ def test_complaint__the_whole_walk_and_the_worker_it_is_about_learns_nothing(cli
     mine = [i for i in due if i["title"] == f"respond to complaint {complaint_id}"]
     assert len(mine) == 1 and mine[0]["state"] == "overdue", due
     assert f"respond to complaint {complaint_id}" in _titles(sup, "--within", "40")
+    # and on their check, a warning: it does not change the exit code (docs/exit-codes.md: 1 for errors only), which is
+    # that of the worker it is about, who reads the same case and never the complaint
+    checked = late("check", "--json")
+    assert [p["severity"] for p in checked.json() if p["code"] == "complaint-respond-overdue"] == ["warning"]
+    assert checked.code == cli_as("otieno", CPCM_NOW=LATER)("check", "--json").code, checked.stderr
 
     # the worker it is about sees nothing of it, from any command
     later_otieno = cli_as("otieno", CPCM_NOW=LATER)
@@ -331,3 +336,74 @@ def test_complaint__on_the_due_list_of_those_who_may_respond_never_of_a_manager_
         assert title not in _titles(late_sup, *args)
     assert f"{complaint_id} (about staff, open)" in mgr("show", case_id).stdout
     assert complaint_id not in late_sup("show", case_id).stdout and complaint_id not in late_sup("check", "--json").stdout
+
+
+# -- in memory: the check code, and what due reads -------------------------------------------------------
+def _memory_with_manager():
+    """The memory repository's team (sup, amina, otieno) and a manager, mgr."""
+    from pyrage import x25519
+
+    from cpcm.crypto.identity import Identity
+    from cpcm.domain.team import Team, Worker
+    from memory_repo import MemoryRepo
+
+    mem = MemoryRepo()
+    mem.identities["mgr"] = Identity(keys=(x25519.Identity.generate(),), path="(in memory)")
+    mem.team = Team((*mem.team.workers, Worker(id="mgr", name="mgr", roles=("manager",), recipient=mem.identities["mgr"].recipient,
+                                               since="2026-01-01T00:00:00+03:00")))
+    return mem
+
+
+def test_complaint__check_warns_of_a_response_overdue_to_its_readers_only():
+    """`cpcm check`: a complaint not responded to within `respond_within` is a warning
+    (`complaint-respond-overdue`) for each worker who reads it, never for a worker it is about; a
+    warning, so the exit code of check is not changed by it; gone once it is responded to."""
+    from cpcm import service
+    from cpcm.service import complaints
+
+    mem = _memory_with_manager()
+    amina = mem.as_("amina")
+    about_otieno = complaints.record(amina, "child", "residential", f"says {CANARY}", about=["otieno"]).subject_id
+    about_sup = complaints.record(amina, "caregiver", "family", f"says {CANARY}", about=["sup"]).subject_id
+
+    def overdue(worker: str, now: str) -> dict[str, str]:
+        found = [p for p in service.check(mem.as_(worker, now=now)) if p.code == "complaint-respond-overdue"]
+        assert all(CANARY not in p.message and p.severity == "warning" for p in found), found
+        return {next(c for c in (about_otieno, about_sup) if c in p.message): p.message for p in found}
+
+    for worker in ("sup", "mgr", "amina", "otieno"):
+        assert overdue(worker, NOW) == {}  # not due yet
+    assert set(overdue("mgr", LATER)) == {about_otieno, about_sup}
+    assert set(overdue("amina", LATER)) == {about_otieno, about_sup}  # who recorded them reads them
+    assert set(overdue("sup", LATER)) == {about_otieno}  # never the one about sup
+    assert overdue("otieno", LATER) == {}  # nor the one about otieno
+    assert "overdue since 2026-12-23" in overdue("mgr", LATER)[about_otieno]
+    assert f"cpcm complaint respond {about_otieno}" in overdue("mgr", LATER)[about_otieno]
+    complaints.respond(mem.as_("mgr"), about_otieno, "upheld", "apology given")
+    assert set(overdue("mgr", LATER)) == {about_sup}
+
+
+def test_complaint__due_reads_each_complaints_readers_once():
+    """The due list reads each complaint's `recipients` file once (who reads it decides both
+    whether it is looked at and whether its readers are in line)."""
+    from collections import Counter
+
+    from cpcm.service import complaints
+    from cpcm.store.layout import COMPLAINTS
+    from cpcm.workflow.deadlines import soon_window
+
+    mem = _memory_with_manager()
+    ids = [complaints.record(mem.as_("amina"), "child", "residential", "x", about=["otieno"]).subject_id for _ in range(2)]
+    sup = mem.as_("sup", now=LATER)
+    reads: Counter = Counter()
+    original = mem.store.recipients
+
+    def counted(folder_id, folder="cases"):
+        if folder == COMPLAINTS:
+            reads[folder_id] += 1
+        return original(folder_id, folder)
+
+    mem.store.recipients = counted
+    items = complaints.due_items(sup, "all", sup.now, False, soon_window(sup.policy, sup.now))
+    assert sorted(i.title for i in items) == sorted(f"respond to complaint {c}" for c in ids)
+    assert reads == Counter({c: 1 for c in ids}), reads

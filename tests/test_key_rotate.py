@@ -334,3 +334,41 @@ def test_key_rotate__records_to_the_old_key_that_amina_cannot_read_are_re_encryp
     laptops.sync("amina")
     assert reads(laptops.clones["amina"] / "cases" / case_id / note, team["amina"][0])
     assert amina("show", case_id).code == 0
+
+
+def test_key_rotate__the_folders_left_to_the_old_key_are_named_for_what_they_are_a_complaint_never(cli_as, repo, tmp_env):
+    """A second supervisor rotates amina's key: the supervision session sup held with her is not
+    theirs to read, so it keeps its records encrypted to the old key and the warning says so, as a
+    supervision session; a complaint amina recorded about that supervisor is left too, and is
+    neither named nor counted to them (it is about them)."""
+    from conftest import CANARY
+
+    sup, amina = cli_as("sup"), cli_as("amina")
+    sup2_key = tmp_env / "keys" / "sup2.txt"
+    sup2_key.parent.mkdir(parents=True, exist_ok=True)
+    assert sup("team", "add", "sup2", "--role", "supervisor", "--recipient", make_identity(sup2_key)).code == 0
+    session = sup("supervision", "record", "--no-input", "--json", "--worker", "amina", "--kind", "support")
+    assert session.code == 0, session.stderr
+    session_id = session.json()["session_id"]
+    complaint = amina("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup2",
+                      "--summary", CANARY)
+    assert complaint.code == 0, complaint.stderr
+    complaint_id = complaint.json()["complaint_id"]
+    new_path = tmp_env / "keys" / "amina-new.txt"
+    sup2 = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(sup2_key), "CPCM_NOW": NOW})
+    done = sup2("key", "rotate", "--worker", "amina", "--recipient", make_identity(new_path), "--signing-key",
+                signing_line(new_path))
+    assert done.code == 0, done.stderr
+    assert (f"warning: 1 supervision session(s) you cannot read keep their records encrypted to the old key (new records use "
+            f"the new one): {session_id}") in done.stderr, done.stderr
+    assert complaint_id not in done.stdout + done.stderr and "complaint" not in done.stdout + done.stderr.lower()
+    assert "folder(s)" not in done.stderr
+
+
+def test_key_rotate__a_warning_counts_the_folders_by_what_they_are():
+    from cpcm.cli.common import folders_counted
+
+    assert folders_counted(["CP-AAAA-AAAA", "CC-BBBB-BBBB", "CP-CCCC-CCCC"]) == "2 case(s) and 1 conference(s)"
+    assert folders_counted(["SV-AAAA-AAAA"]) == "1 supervision session(s)"
+    assert folders_counted(["CR-0000-0005", "CC-BBBB-BBBB", "CP-AAAA-AAAA"]) == \
+        "1 case(s), 1 conference(s) and the confidentiality register (Form 5)"

@@ -93,6 +93,27 @@ def warn(message: str) -> None:
     say(f"warning: {message}", "yellow")
 
 
+def folders_counted(ids: Iterable[str]) -> str:
+    """The folders `ids` counted by what they are, for a warning: '2 case(s) and 1 supervision
+    session(s)', '1 conference(s) and the confidentiality register (Form 5)'; each kind that has
+    none left out, in the order case, conference, register, supervision session, complaint, other.
+    Only what the list holds is counted: a complaint a command does not name to you (one you do not
+    read: it may be about you) is not in it, so it is neither counted nor hinted at."""
+    from cpcm.domain.ids import CASE_PREFIX, COMPLAINT_PREFIX, CONFERENCE_PREFIX, SUPERVISION_PREFIX
+    from cpcm.workflow.conferences import REGISTER_ID
+
+    kinds = ((CASE_PREFIX, "case(s)"), (CONFERENCE_PREFIX, "conference(s)"), (REGISTER_ID, ""),
+             (SUPERVISION_PREFIX, "supervision session(s)"), (COMPLAINT_PREFIX, "complaint(s)"), (None, "other folder(s)"))
+    counts = {kind: 0 for kind, _words in kinds}
+    for folder_id in ids:
+        kind = (REGISTER_ID if folder_id == REGISTER_ID else next(
+            (k for k, _w in kinds[:-1] if k != REGISTER_ID and folder_id.startswith(f"{k}-")), None))
+        counts[kind] += 1
+    parts = [("the confidentiality register (Form 5)" if kind == REGISTER_ID else f"{counts[kind]} {words}")
+             for kind, words in kinds if counts[kind]]
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "no folder"
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 

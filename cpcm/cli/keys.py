@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, given_path, identity_path, print_json, say, stdin_is_terminal, warn
+from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, folders_counted, given_path, identity_path,
+                             print_json, say, stdin_is_terminal, warn)
 
 
 def register(app: typer.Typer) -> None:
@@ -223,7 +224,7 @@ def rotate(
         + (f" and {sessions} supervision session(s)" if sessions else "")
         + (f" and {complaints} complaint(s)" if complaints else "") + " re-encrypted to it")
     if extra["not_reencrypted"]:
-        warn(f"{len(extra['not_reencrypted'])} folder(s) you cannot read keep their records encrypted to the old key (new "
+        warn(f"{folders_counted(extra['not_reencrypted'])} you cannot read keep their records encrypted to the old key (new "
              "records use the new one): " + ", ".join(extra["not_reencrypted"][:5]))
     if "old_identity" in extra:
         kept, given = Path(extra["old_identity"]).name, given_path(identity, "--identity", "CPCM_IDENTITY")

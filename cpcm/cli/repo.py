@@ -8,7 +8,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, given_path, identity_path, open_ctx, print_json, print_table, say, warn
+from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, folders_counted, given_path, identity_path, open_ctx,
+                             print_json, print_table, say, warn)
 
 
 def _default_worker_id() -> str:
@@ -235,8 +236,8 @@ def register(app: typer.Typer) -> None:
             say(f"{result.extra['reencrypted']} case(s) re-encrypted" + (f", {conferences} conference(s)" if conferences else "")
                 + (f", {complaints} complaint(s)" if complaints else ""))
             if result.extra["not_reencrypted"]:
-                warn(f"{len(result.extra['not_reencrypted'])} case(s) or conference(s) need re-encrypting by someone who can "
-                     "read them: " + " ".join(result.extra["not_reencrypted"]))
+                warn(f"{folders_counted(result.extra['not_reencrypted'])} need re-encrypting by someone who can read them: "
+                     + " ".join(result.extra["not_reencrypted"]))
 
     @team.command("list")
     def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,
@@ -319,5 +320,5 @@ def _report_team_change(result, json_out: bool, done: str, removed: str | None =
              "follows up now: they are on the supervisors' cpcm due until one of you records it (cpcm transfer-ack RECEIPT) "
              "or reopens the case: " + " ".join(receipts))
     if result.extra["not_reencrypted"]:
-        warn(f"{len(result.extra['not_reencrypted'])} case(s) or conference(s) could not be re-encrypted because you cannot "
-             "read them; one of their readers should run 'cpcm team sync': " + " ".join(result.extra["not_reencrypted"]))
+        warn(f"{folders_counted(result.extra['not_reencrypted'])} could not be re-encrypted because you cannot read them; one "
+             "of their readers should run 'cpcm team sync': " + " ".join(result.extra["not_reencrypted"]))

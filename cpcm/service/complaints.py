@@ -51,8 +51,19 @@ def complaint_ids(ctx) -> list[str]:
 
 def _readable(ctx) -> list[str]:
     """The complaints whose `recipients` file names you: those you may open (no decryption)."""
+    return [cid for cid, _readers in _readable_with_readers(ctx)]
+
+
+def _readable_with_readers(ctx) -> list[tuple[str, list[str]]]:
+    """The complaints whose `recipients` file names you, each with its readers (that file, read
+    once): those you may open (no decryption)."""
     me = ctx.need_worker()
-    return [cid for cid in complaint_ids(ctx) if me.id in ctx.store.recipients(cid, COMPLAINTS)]
+    out = []
+    for complaint_id in complaint_ids(ctx):
+        readers = ctx.store.recipients(complaint_id, COMPLAINTS)
+        if me.id in readers:
+            out.append((complaint_id, readers))
+    return out
 
 
 def _check_readable(ctx, complaint_id: str) -> list[str]:
@@ -74,9 +85,9 @@ def list_complaints(ctx, status: str | None = None) -> list[rules.Complaint]:
     """The complaints you may read, by when they were received (`status`: open or resolved only).
     One you may not read is not listed: nothing of it is yours."""
     found = []
-    for complaint_id in _readable(ctx):
+    for complaint_id in _readable(ctx):  # its `recipients` names you: not read again to open it
         try:
-            complaint = load(ctx, complaint_id)
+            complaint = context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
         except (Corrupt, CannotDecrypt) as exc:
             ctx.problems.append(exc)
             continue
@@ -263,18 +274,17 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
 
     if ctx.worker is None:
         return []
-    readable = [cid for cid in _readable(ctx)]
+    readable = _readable_with_readers(ctx)  # each complaint's `recipients` read once, here
     if not readable:
         return []
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.approves(worker)
     out = []
-    for complaint_id in readable:
+    for complaint_id, current in readable:
         try:
-            complaint = load(ctx, complaint_id)
+            complaint = context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
         except (Corrupt, CannotDecrypt):
             continue
-        current = ctx.store.recipients(complaint_id, COMPLAINTS)
         items = rules.due_items([complaint], ctx.policy)  # its response, while it is open
         lag = rules.readers_item(complaint, ctx.team, current, ctx.policy, ctx.now)
         for item in items + ([lag] if lag is not None else []):
@@ -286,6 +296,16 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
                 continue
             out.append(item)
     return out
+
+
+def problems(ctx) -> list:
+    """`cpcm check`: each open complaint you read whose response is overdue (`complaints.respond_within`),
+    code `complaint-respond-overdue` (a warning). Only the complaints you read are looked at: a worker
+    a complaint is about never reads it, so it is never among their problems, and their exit code
+    is what it would be without it. A complaint you read that cannot be read is left out and said
+    so, as `cpcm complaint list` says it."""
+    me = ctx.need_worker()
+    return rules.overdue_problems(list_complaints(ctx, rules.OPEN), ctx.policy, ctx.now, me.id)
 
 
 def report(ctx, start: date | None = None, end: date | None = None) -> dict:

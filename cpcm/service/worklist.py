@@ -139,6 +139,7 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
     problems += supervision.problems(ctx)  # supervision overdue, and caseworkers per supervisor
     problems += conferences.problems(ctx)  # a conference plan not approved in time (Form 3 item 4)
+    problems += complaints.problems(ctx)  # a complaint you read not responded to in time (never one about you)
     return problems
 
 

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.policy import Policy
+from cpcm.domain.problems import Problem
 from cpcm.domain.records import Record
 from cpcm.domain.team import OVERSIGHT, Team, Worker
 from cpcm.workflow.clocks import SUPERVISORS
@@ -28,6 +29,7 @@ RESPONSE_KIND = "complaint_response"  # the record kind of a response to it (a s
 RULE = "complaints"  # the policy rule: respond_within
 DUE_SUBJECT = "complaint"  # the due item's subject, in place of a case ID (as "supervision" for supervision sessions)
 DUE_CODE = "complaint-respond"
+OVERDUE_CODE = "complaint-respond-overdue"  # `cpcm check`: a complaint not responded to by `respond_within`
 SOURCES = ("child", "caregiver", "family_member", "community", "other")  # --from: who made the complaint
 CONCERNS = ("staff_conduct", "care", "service", "abuse", "other")
 SETTINGS = ("residential", "family", "community", "other")
@@ -145,6 +147,25 @@ def due_items(complaints: Iterable[Complaint], policy: Policy) -> list[Deadline]
                f"(cpcm complaint respond {complaint.id} --outcome ... --response ...)")
         out.append(Deadline(DUE_SUBJECT, DUE_CODE, f"respond to complaint {complaint.id}", due, None, SUPERVISORS, RULE, why,
                             source, barred=tuple(sorted(set(complaint.about)))))
+    return out
+
+
+def overdue_problems(complaints: Iterable[Complaint], policy: Policy, now: datetime, reader: str) -> list[Problem]:
+    """`cpcm check`: each open complaint whose response is overdue (`due_items` past due), for
+    `reader`, who reads the complaints given; none of one that names `reader` (`about`): a worker a
+    complaint is about is never told of it, even where a `recipients` file left behind still lists
+    them. A warning, as a supervision session overdue is: it names the complaint ID, never what it
+    says nor who it is about."""
+    out = []
+    for complaint in complaints:
+        if reader in complaint.about:
+            continue
+        for item in due_items([complaint], policy):
+            if now <= item.due:
+                continue
+            since = item.due.astimezone(now.tzinfo or timezone.utc).strftime("%Y-%m-%d")
+            out.append(Problem(OVERDUE_CODE, "warning", f"complaint {complaint.id} is not responded to: overdue since {since}: "
+                               f"{item.why}", RULE, item.source))
     return out
 
 

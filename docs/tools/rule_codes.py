@@ -81,6 +81,10 @@ MEANINGS = {
     "supervision-overdue": "a caseworker's last supervision session (or, with none, when they joined the team) is older than "
                            "the policy's `supervision_cadence` (kenya: 3 months, CTWWC; off in inter-agency) (warning, "
                            "`cpcm check` over every case; docs/commands/supervision.md)",
+    "complaint-respond-overdue": "a complaint is not responded to within the policy's `complaints.respond_within` (30 days, "
+                                 "cpcm's choice): told only to those who read it, never to a worker it is about, whose "
+                                 "check (and its exit code) says nothing of it (warning, `cpcm check` over every case; "
+                                 "docs/commands/complaints.md)",
     "supervisor-ratio": "the team has more caseworkers per supervisor or manager than the policy's `supervision_ratio` (IAG: "
                         "about 1 for 5-6) (warning, `cpcm check` over every case; `cpcm team add` warns too, never refuses)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case; not "
