@@ -169,3 +169,36 @@ def test_a_merge_decrypts_each_record_of_a_conference_once_for_its_minutes_check
     merged = laptops.sync("sup")
     assert [c["code"] for c in merged["conflicts"]] == ["minutes-concurrent"]
     assert seen and max(seen.values()) == 1, sorted(seen.values())
+
+
+def test_minutes_from_one_copy_that_discuss_a_case_taken_off_on_the_other_are_left_out_at_close_and_said_so(laptops):
+    """On the office copy the supervisor records minutes discussing both cases; on amina's laptop,
+    apart, she takes one of her cases off the list. After the sync, closing leaves that case out (as
+    before) and warns, naming it, that it was taken off the list and what to do; never a name."""
+    sup = laptops.cli("sup")
+    amina = laptops.laptop("amina")
+    kept, moved = planned_case(amina, "Zqxcanary One"), planned_case(amina, "Zqxcanary Two")
+    laptops.sync("amina")
+    laptops.sync("sup")
+    conf = new_conference(sup)
+    for case_id in (kept, moved):
+        _ok(sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult"))
+    held = laptops.cli("sup", CPCM_NOW=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        _ok(held("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                 "--contact", "0700 000000", "--confidentiality-signed", "yes"))
+    laptops.sync("sup")
+    laptops.sync("amina")
+    _ok(laptops.cli("amina", CPCM_NOW=CLOSE_NOW)("conference", "add-case", conf, moved, "--remove", "--reason",
+                                                 "the concern was resolved before the meeting"))
+    _ok(held("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([kept, moved]))))
+    merge_both(laptops)
+    closed = held("conference", "close", conf)
+    assert closed.code == 0, closed.stderr
+    said = [line for line in closed.stderr.splitlines() if line.startswith(f"warning: {moved}:")]
+    assert len(said) == 1, closed.stderr
+    assert f"taken off the list of {conf} (by amina on 2026-11-30" in said[0] and "closing left it out" in said[0]
+    assert f"cpcm plan {moved} --from-current --reason conference_decision" in said[0]
+    assert "Zqxcanary" not in closed.stdout + closed.stderr
+    shown = held("conference", "show", conf, "--json").json()
+    assert shown["status"] == "closed" and [c["case_id"] for c in shown["cases"]] == [kept]

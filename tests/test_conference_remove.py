@@ -256,3 +256,40 @@ def test_cli__kenya_a_caseworker_withdraws_her_waiting_nomination_and_it_leaves_
     # nominated again: waiting again
     assert amina("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
     assert [p["case_id"] for p in sup("conference", "show", conf, "--json").json()["proposals"]] == [case_id]
+
+
+def test_remove_case__minutes_from_a_copy_apart_that_discuss_a_case_taken_off_are_left_out_at_close_with_a_warning():
+    """One copy took a case off the list while the other recorded minutes still discussing it (each
+    allowed there); a sync brought both together. Closing leaves the case out, as it did (no plan
+    version, no link record), and now says so: which case, that it was taken off the list, and
+    what to do with what the minutes hold for it."""
+    from cpcm.service import context
+
+    mem = MemoryRepo(profile="kenya")
+    sup = mem.as_("sup")
+    kept, moved = planned_in(mem, "Kept Child"), planned_in(mem, "Moved Child", worker="otieno")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, kept, "especially_difficult")
+    conferences.add_case(sup, conf, moved, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    # the minutes as the other copy recorded them, before it knew of the removal: both cases, each with actions
+    body = conferences._minutes_body(closer, conferences.load(closer, conf), minutes_doc([kept, moved]))
+    removal = conferences.remove_case(closer, conf, moved, "resolved before the meeting").record_id
+    after_removal = conferences.load(closer, conf)
+    record = conferences._record(closer, "minutes", conf, body, after=conferences._last_id(after_removal))
+    conferences._write(closer, after_removal, "minutes", record, f"conference minutes {conf} {record.id}")
+    plan_before = service.show(closer, moved)["plan"]
+    closed = conferences.close(closer, conf)
+    assert [c["case_id"] for c in closed.extra["cases"]] == [kept]  # the behaviour is kept: the case is left out
+    assert service.show(closer, moved)["plan"] == plan_before
+    assert not [r for r in context.load_records(closer, moved) if r.kind == "conference"]
+    said = [w for w in closed.warnings if w.startswith(f"{moved}:")]
+    assert len(said) == 1, closed.warnings
+    assert "taken off the list" in said[0] and f"record {removal}" in said[0] and "by sup on 2026-11-30" in said[0]
+    assert f"cpcm plan {moved} --from-current --reason conference_decision" in said[0]
+    assert f"cpcm conference add-case CONF {moved}" in said[0]
+    assert "Moved Child" not in " ".join(closed.warnings)
+    assert said[0] in closed.to_json()["warnings"]  # --json carries it as every warning
+    assert not [w for w in closed.warnings if "taken off the list" in w and kept in w]

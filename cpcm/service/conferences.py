@@ -1413,6 +1413,8 @@ def close(ctx, conference_id: str) -> Written:
         raise InvalidInput(errors, f"closing {conference_id}")
     _check_documents(ctx, conference, "closing is", _name_patterns(ctx, conference.case_ids, families))
     warnings = _meeting_warnings(ctx, conference)
+    # minutes recorded on a copy apart that discuss a case taken off the list: left out, as before, and said so
+    warnings += rules.removed_in_minutes_warnings(conference, ctx.zone)
     written = []
     stuck_cases = set()  # cases whose new version nobody in the team may approve (the warnings say what to do)
     with context.transaction(ctx, "conference-close") as tx:

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.durations import parse_duration
+from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.records import Record, utc
 from cpcm.domain.problems import Problem
 from cpcm.domain.team import Team, Worker
@@ -475,6 +476,43 @@ def max_cases(policy: Policy, kind: str) -> int | None:
     limits = policy.get(RULE, "max_cases") or {}
     value = limits.get(kind)
     return int(value) if value is not None else None
+
+
+def removed_in_minutes(conference: Conference) -> list[dict]:
+    """The entries of the standing minutes whose case was taken off the list (`add-case CONF CASE
+    --remove`; not a waiting nomination withdrawn) and is not on it again: minutes recorded on a
+    copy apart that still discussed the case, brought in by a sync (on one copy, minutes naming a
+    case taken off are refused, and a case the minutes discuss cannot be taken off). Closing leaves
+    them out, as it leaves out every case not on the list. Each: the case, how many actions its
+    entry holds, and the removal (its record, who and when), in the minutes' order."""
+    on_list = set(conference.case_ids)
+    taken_off = {r["case_id"]: r for r in conference.removed if not r.get("waiting")}  # the latest removal of each case
+    out, seen = [], set()
+    for entry in (conference.minutes or {}).get("cases") or []:
+        case_id = normalise_case_id(str(entry.get("case") or ""))
+        if case_id is None or case_id in on_list or case_id in seen or case_id not in taken_off:
+            continue
+        seen.add(case_id)
+        removal = taken_off[case_id]
+        out.append({"case_id": case_id, "actions": len(entry.get("actions") or []), "removal": removal["record_id"],
+                    "removed_by": removal.get("by"), "removed_at": removal.get("at")})
+    return out
+
+
+def removed_in_minutes_warnings(conference: Conference, tz=None) -> list[str]:
+    """What `conference close` says of each entry of `removed_in_minutes`: the case, that it was
+    taken off the list (by whom, when), that nothing of its entry went into its plan, and what to do."""
+    out = []
+    for found in removed_in_minutes(conference):
+        case_id, day = found["case_id"], local_day(found["removed_at"], tz) or "?"
+        actions = f" and {found['actions']} action(s)" if found["actions"] else ""
+        out.append(f"{case_id}: the minutes of {conference.id} hold an entry{actions} for it, recorded on another copy, but it "
+                   f"was taken off the list of {conference.id} (by {found['removed_by']} on {day}, record {found['removal']}), so "
+                   f"closing left it out: nothing of that entry went into its plan, and no record links it to {conference.id}. "
+                   f"If it was discussed, carry what was decided into its plan: cpcm plan {case_id} --from-current --reason "
+                   f"conference_decision (the entry: cpcm conference show {conference.id}); or nominate it to a later "
+                   f"conference: cpcm conference add-case CONF {case_id} --reason REASON")
+    return out
 
 
 def cases_warning(kind: str, count: int, policy: Policy) -> str | None:
