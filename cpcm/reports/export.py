@@ -182,7 +182,9 @@ CPIMS_COLUMNS: dict[str, str] = {
 }
 CPIMS_SEX = {"female": "SFEM", "male": "SMAL"}  # list sex_id; 'other' and 'unknown' have no code (SINT is intersex)
 CPIMS_RISK = {"low": "RLLW", "medium": "RLMD", "high": "RLHG", "immediate": "RLHG"}  # risk_level_id has no 'immediate'
-CPIMS_CLOSURE = {"goals_met": "CCCPA", "death": "CCDEA", "transferred": "CCCTR"}  # case_closure_reasons (Form 9A); others CCOTH
+# case_closure_reasons (Form 9A): every other reason (not_eligible, no_concerns, ...) is CCOTH, the list having no closer
+# code and no free-text reason column; cpcm's reason goes beside it in cpcm_closure_reason (docs/cpims-mapping.md)
+CPIMS_CLOSURE = {"goals_met": "CCCPA", "death": "CCDEA", "transferred": "CCCTR"}
 CPIMS_CLOSURE_OTHER = "CCOTH"
 CPIMS_CCI_EXITS = {"family_reintegration": "CEFR", "alternative_family_based_care": "CEFC", "community_based_care": "CECC"}
 # cpcm's protection concerns -> case_category_id, where one category says the same thing; the
