@@ -304,7 +304,6 @@ MEANINGS = {
                                "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
     "closure-reason-unfit": "`cpcm approve CASE closure`: the request's reason (not_eligible, no_concerns) is no longer what the case's initial assessment concludes (it was corrected since): reject it, and its worker asks again",
-    "link-not-linked": "`cpcm link A B --remove`: the two cases are not linked as siblings (nothing was written)",
     "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
     "link-not-linked": "`cpcm link A B --sibling --remove`: the two cases hold no sibling link to each other (one linked only through another case is unlinked from that case)",
     "correction-changes-kind": "a correction must do what the record did (the same kind and type)",
