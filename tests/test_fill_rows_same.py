@@ -296,7 +296,9 @@ def compare(case: Case, policy_name: str, zone_name: str, now: datetime, session
     if text is None:  # not kept (so too computed plainly, above)
         return {"kept": 0}
     entry = json.loads(text)
-    assert entry[:2] == ["ab" * 10, case.worker]
+    # the worker, with the risk of an open case (and a keyworker not its worker) where it has one (`tables.worker_cell`)
+    assert entry[0] == "ab" * 10 and tables.worker_of(entry[1])[0] == case.worker
+    assert tables.worker_of(entry[1])[2] == (case.risk if case.status == "open" or case.keyworker else None)
     for before, after in zip(entry[2:], entry[3:]):
         assert before[1] == after[0] and before[1] is not None  # one piece after the other
     seen = {"kept": 1, "pieces": 0, "items": 0, "admissions": 0, "values": []}

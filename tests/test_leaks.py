@@ -134,6 +134,7 @@ BASE = {
     "export": ["export", "--format", "csv", "--recipient", "sup", "--out", "{tmp}/export-{n}.csv.age"],
     "key new": ["key", "new", "--no-passphrase", "--out", "{tmp}/key-{n}.txt"], "key show": ["key", "show"], "key publish": ["key", "publish"],
     "team add": ["team", "add", "newbie{n}", "--role", "caseworker", "--recipient", "{newcomer}"],
+    "team cadre": ["team", "cadre", "nobody", "volunteer"],
     "team remove": ["team", "remove", "nobody"], "team revoke": ["team", "revoke", "nobody", "--lost"], "team signers": ["team", "signers"],
     "team sync": ["team", "sync"], "team list": ["team", "list"],
     "service add": ["service", "add", "svc{n}", "--provider", "A Provider", "--sector", "health", "--offers", "care"],

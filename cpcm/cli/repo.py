@@ -110,21 +110,45 @@ def register(app: typer.Typer) -> None:
         recipient: str = typer.Option(..., "--recipient", help="Their public key, from 'cpcm key show' (age1...)."),
         name: str = typer.Option("", "--name", help="Their name as colleagues know it."),
         signing_key: str = typer.Option("", "--signing-key", help="Their signing key, the ssh-ed25519 line 'cpcm key show --signing' prints (else they run 'cpcm key publish')."),
+        cadre: str = typer.Option("", "--cadre", help="Their cadre: professional, officer, para_social_worker or volunteer (which cases they may hold: policy cadre_risk). Not given: not known."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Add a worker. A new supervisor or manager is given access to every case and conference (re-encrypted).
 
-        Example: cpcm team add otieno --role caseworker --recipient age1... --signing-key "ssh-ed25519 AAAA..." --name "J. Otieno"
+        Example: cpcm team add otieno --role caseworker --cadre para_social_worker --recipient age1... --signing-key "ssh-ed25519 AAAA..." --name "J. Otieno"
         """
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        result = service.team_add(ctx, worker, role, recipient, name, signing_key)
+        result = service.team_add(ctx, worker, role, recipient, name, signing_key, cadre)
         _report_team_change(result, json_out, f"'{worker}' added")
         if not signing_key and not json_out:  # else their commits are unknown-signer to other copies (so not pushed) until it is
             say(f"next: no signing key is recorded for '{worker}' yet: they run cpcm key publish once (until then their cpcm "
                 f"sync pushes nothing they write), or you record it: cpcm key publish --worker {worker} --signing-key LINE (the "
                 "line their cpcm key show --signing prints)")
+
+    @team.command("cadre")
+    def cadre_(worker: str = typer.Argument(..., help="The worker's id."),
+               cadre: str = typer.Argument(..., help="professional, officer, para_social_worker or volunteer."),
+               repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """Set a worker's cadre (their job category; a supervisor or manager). Their open cases above what the cadre
+        may hold (policy cadre_risk) are named, and are on cpcm due as cadre-escalation until each is reassigned.
+
+        Example: cpcm team cadre otieno professional
+        """
+        from cpcm import service
+        from cpcm.domain.team import cadre_words
+
+        ctx = open_ctx(repo, identity)
+        result = service.team_cadre(ctx, worker, cadre)
+        before = result.extra["before"]
+        _report_team_change(result, json_out, f"'{worker}' is a {cadre_words(cadre)} now (was "
+                                              f"{cadre_words(before or '')})")
+        above = result.extra["above"]
+        if above and not json_out:
+            warn(f"{len(above)} open case(s) of {worker} are above the risk a {cadre_words(cadre)} may hold (policy "
+                 f"cadre_risk): escalate each to a professional (cpcm assign CASE --worker OTHER); until then they are on "
+                 "cpcm due (cadre-escalation): " + " ".join(above))
 
     @team.command("remove")
     def remove(worker: str = typer.Argument(..., help="The worker's id."), repo: RepoOpt = None, identity: IdentityOpt = None,
@@ -242,19 +266,22 @@ def register(app: typer.Typer) -> None:
     @team.command("list")
     def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,
               json_out: JsonOpt = False) -> None:
-        """The team: id, name, roles, recipient, and when each worker's last work here was made.
+        """The team: id, name, roles, cadre ('not known' where none was given), recipient, and when each worker's
+        last work here was made.
 
         Example: cpcm team list --json
         """
         from cpcm import service
+        from cpcm.domain.team import cadre_words
 
         ctx = open_ctx(repo, None, need_identity=False)
         workers = service.team_list(ctx, all_)
         if json_out:
             print_json(workers)
             return
-        print_table(["id", "name", "roles", "recipient", "since", "removed", "last work here", "last sync"],
-                    [[w["id"], w["name"], ",".join(w["roles"]), w["recipient"], w["since"][:10], w.get("removed", "")[:10],
+        print_table(["id", "name", "roles", "cadre", "recipient", "since", "removed", "last work here", "last sync"],
+                    [[w["id"], w["name"], ",".join(w["roles"]), cadre_words(w.get("cadre") or ""), w["recipient"],
+                      w["since"][:10], w.get("removed", "")[:10],
                       (w["last_commit_at"] or "none")[:10], (w["last_sync_at"] or "")[:10]] for w in workers])
 
 

@@ -22,7 +22,7 @@ from cpcm.errors import FieldError
 
 PROFILES = ("inter-agency", "kenya")
 META = ("source", "sources", "choice", "note")  # `sources`: a key's own source, where it has one (Policy.source)
-ENUMS = {"caseload.over_cap": ("warn", "refuse")}
+ENUMS = {"caseload.over_cap": ("warn", "refuse"), "cadre_risk.over_max": ("warn", "refuse")}
 # Keys an agency's override may still use under their old name: (rule, key) -> (rule, key).
 # Each approval is one rule `<subject>_approval` with `required` and `self_approval`; the
 # transfer's two switches used to sit in the `transfer` rule; the conference report's time, with
@@ -206,6 +206,10 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
         errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))
     errors += _consent_steps(_mapping(_mapping(rules.get("consent")).get("checked_at")))
+    for cadre, level in _mapping(_mapping(rules.get("cadre_risk")).get("max_risk")).items():
+        if not isinstance(level, str) or level not in levels:  # the highest level a cadre may hold: one of the levels
+            errors.append(FieldError(f"rules.cadre_risk.max_risk.{shown(cadre)}",
+                                     f"'{shown(level)}' is not a risk level ({', '.join(shown(each) for each in levels)})"))
     roles = _mapping(rules.get("conference_plan_approval")).get("roles")
     if isinstance(roles, list):  # a conference plan is approved as every approval is: by those who oversee (workflow/approvals.py)
         wrong = [role for role in roles if role not in OVERSIGHT]

@@ -8,6 +8,16 @@ from typing import Iterable, Mapping
 from cpcm.domain.durations import Duration
 
 ROLES = ("caseworker", "supervisor", "manager")
+# a worker's cadre (ESARO N2: the workforce registry's role/cadre): a job category, never personal data. In the
+# order of what they may hold, the most qualified first: where two copies set a worker's cadre two ways, the later
+# of the two in this order is kept (store/merge.py), so that a case is escalated rather than left with one who may
+# not hold it. A worker without one (a team file of before cadres, or none given): not known, never judged.
+CADRES = ("professional", "officer", "para_social_worker", "volunteer")
+
+
+def cadre_words(cadre: str) -> str:
+    """A cadre as a message names it: 'not known' for none."""
+    return cadre.replace("_", "-") if cadre else "not known"
 OVERSIGHT = ("supervisor", "manager")
 # why a worker's key was replaced (`cpcm key rotate --reason`, `cpcm team recover --reason`): a code,
 # never free text, since the team file is plain text
@@ -90,6 +100,7 @@ class Worker:
     removed: str = ""
     past_keys: tuple[PastKey, ...] = ()
     signing_keys: tuple[SigningKey, ...] = ()  # oldest first; a new key (a rotation) is appended
+    cadre: str = ""  # one of CADRES, or "" (not known)
 
     @property
     def active(self) -> bool:
@@ -100,6 +111,8 @@ class Worker:
 
     def to_dict(self) -> dict:
         data = {"id": self.id, "name": self.name, "roles": list(self.roles), "recipient": self.recipient, "since": self.since}
+        if self.cadre:
+            data["cadre"] = self.cadre
         if self.removed:
             data["removed"] = self.removed
         if self.past_keys:
@@ -128,12 +141,14 @@ class Worker:
     @classmethod
     def from_dict(cls, raw: dict) -> "Worker":
         """A worker entry of the team file (KeyError, TypeError or ValueError when one is damaged);
-        a file written before signing has no `signing_keys`."""
+        a file written before signing has no `signing_keys`, one written before cadres no `cadre` (not known,
+        as is a cadre this version does not know)."""
         roles = tuple(r for r in (raw.get("roles") or ()) if r in ROLES)
+        cadre = str(raw.get("cadre") or "")
         keys = tuple(SigningKey.from_dict(k) for k in (raw.get("signing_keys") or ()))
         return cls(id=str(raw["id"]), name=str(raw.get("name") or raw["id"]), roles=roles,
                    recipient=str(raw["recipient"]), since=str(raw.get("since", "")),
-                   removed=str(raw.get("removed", "") or ""), signing_keys=keys,
+                   removed=str(raw.get("removed", "") or ""), signing_keys=keys, cadre=cadre if cadre in CADRES else "",
                    past_keys=tuple(PastKey.from_dict(k) for k in (raw.get("past_keys") or ())))
 
     @property

@@ -10,7 +10,7 @@ from typing import Iterable
 from cpcm.domain.case import Case
 from cpcm.domain.dates import parse_datetime
 from cpcm.domain.policy import RISK_ORDER, Policy
-from cpcm.domain.team import Team
+from cpcm.domain.team import CADRES, Team, cadre_words
 from cpcm.reports.common import NOT_RATED, chart, table
 from cpcm.workflow import approvals, clocks
 from cpcm.workflow.clocks import SUPERVISORS
@@ -78,6 +78,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
             "worker": worker_id,
             "active": bool(member and member.active),
             "roles": list(member.roles) if member else [],
+            "cadre": (member.cadre or None) if member else None,
             "open": count,
             "cap": cap if state not in ("no_cap", OFF_TEAM) else None,
             "state": state,
@@ -88,6 +89,18 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
             "target_missed": sum(1 for i in missed if (i.owner or UNASSIGNED) == worker_id),
             **({"off_team": absent.standing(worker_id)} if gone else {}),
         })
+
+    # ESARO N2: caseload per worker and by cadre (the active workers' and their open cases; a worker with no cadre
+    # given: 'not known'); only in a report of every worker's row (a caseworker's own report knows no colleague's)
+    by_cadre = []
+    for cadre in (*CADRES, ""):
+        members = [w for w in team.active if w.cadre == cadre] if reader is None else []
+        ids = {w.id for w in members}
+        theirs = [c for c in open_cases if c.worker in ids]
+        if members:
+            by_cadre.append({"cadre": cadre_words(cadre) if not cadre else cadre, "workers": len(members), "open": len(theirs),
+                             "by_risk": {r: sum(1 for c in theirs if c.risk == r) for r in risks}
+                             | {NOT_RATED: sum(1 for c in theirs if c.risk not in risks)}})
 
     limit = policy.duration("approval_response", "limit")
     waiting_by_subject = []
@@ -125,6 +138,7 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
         "policy": {"profile": policy.profile, "cap": cap, "warn_from": warn_from, "source": policy.source("caseload"),
                    "approval_response": limit.words()},
         "workers": workers,
+        "by_cadre": by_cadre,
         "approvals": waiting_by_subject,
         "supervisors": supervisors,
         "totals": totals,
@@ -159,6 +173,12 @@ def _tables(view: dict, risks: tuple[str, ...], missed_total: int | None = None)
               + [["total", totals["open"], "", "", *[totals["by_risk"][r] for r in (*risks, NOT_RATED)], totals["overdue"],
                   sum(w["target_missed"] for w in workers) if missed_total is None else missed_total]],
               note=ONLY_YOURS if yours else ""),
+        table("cadres", "Open cases by cadre (ESARO N2; cpcm team cadre sets a worker's)",
+              ["cadre", "workers", "open", *risks, "not rated"],
+              [[c["cadre"].replace("_", " "), c["workers"], c["open"], *[c["by_risk"][r] for r in (*risks, NOT_RATED)]]
+               for c in view["by_cadre"]],
+              note="not known: workers whose cadre was never given" if any(c["cadre"] == "not known" for c in view["by_cadre"])
+              else ""),
         table("stages", "Open cases per worker by stage", ["worker", *[s.replace("_", " ") for s in shown_stages]],
               [[w["worker"], *[w["by_stage"][s] for s in shown_stages]] for w in workers if w["open"]]
               + [["total", *[totals["by_stage"][s] for s in shown_stages]]]),
@@ -185,7 +205,7 @@ def _tables(view: dict, risks: tuple[str, ...], missed_total: int | None = None)
                             note=held.get("ratio") or ""))
     # what each supervisor can decide is not known from some of the cases (said in ONLY_YOURS); what nobody
     # may decide is, and stays
-    return [t for t in tables if not (yours and t["id"] == "supervisors" and not t["rows"])]
+    return [t for t in tables if not ((yours and t["id"] == "supervisors" or t["id"] == "cadres") and not t["rows"])]
 
 
 def _charts(view: dict, risks: tuple[str, ...]) -> list[dict]:

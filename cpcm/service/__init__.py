@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.results import Written
     from cpcm.service.settings import config_set, form_set, policy_set
     from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
-                                   team_list, team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
+                                   team_cadre, team_list, team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
     from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch, transfer_withdraw
     from cpcm.service.worklist import check, due, due_list, policy_rows
 
@@ -64,7 +64,7 @@ __all__ = [
     "Written", "LogEntry",
     # keys, repository, team
     "key_new", "key_show", "key_signing", "key_publish", "key_rotate", "key_rotate_own", "team_recover", "team_revoke", "team_signers",
-    "unlock", "lock", "unlocked_for", "evacuate", "outputs_list", "outputs_remove", "init", "config_set", "team_add", "team_remove", "team_sync", "team_list",
+    "unlock", "lock", "unlocked_for", "evacuate", "outputs_list", "outputs_remove", "init", "config_set", "team_add", "team_cadre", "team_remove", "team_sync", "team_list",
     "import_cases", "import_template",
     # cases
     "validate_registration", "register", "sibling_fields", "link_siblings", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
@@ -111,7 +111,7 @@ _MODULES = {
     **dict.fromkeys(("MAX_RETURN_BYTES", "Exported", "Report", "export", "report", "report_combine", "report_return"), "reports"),
     "Written": "results",
     **dict.fromkeys(("init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",
-                     "team_list", "team_recover", "team_remove", "team_revoke", "team_signers", "team_sync", "unlock", "unlocked_for"),
+                     "team_cadre", "team_list", "team_recover", "team_remove", "team_revoke", "team_signers", "team_sync", "unlock", "unlocked_for"),
                     "team"),
     **dict.fromkeys(("bundle_recipients", "receive", "transfer", "transfer_ack", "transfer_batch", "transfer_withdraw"), "transfers"),
     **dict.fromkeys(("check", "due", "due_list", "policy_rows"), "worklist"),

@@ -20,7 +20,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
-from cpcm.service.context import (Context, append, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
+from cpcm.service.context import (Context, append, cadre_warnings, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
 from cpcm.service.context import at_errors, case_covers, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
@@ -86,6 +86,13 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
         duplicates = tuple(probable_duplicates(case, cases.values()))
         statuses = {c: cases[c].status for c, _ in duplicates if c in cases}
         warnings = caseload_warnings(ctx, case.worker, cases)
+    if isinstance(data, Mapping) and data.get("worker"):  # a worker named: refused (or warned of) where their cadre may not hold the risk
+        warnings = cadre_warnings(ctx, case.worker, case.risk, case_id) + warnings
+    else:  # the worker who registers holds the case: never refused (the child is registered), escalated at once
+        verdict, message = rules.cadre_verdict(ctx.team.get(case.worker or ""), case.risk, ctx.policy, case_id)
+        if verdict != "ok":
+            warnings = [f"cadre: {message}: escalate it to a professional (cpcm assign {case_id} --worker OTHER); until "
+                        "then it is on cpcm due (cadre-escalation)"] + warnings
     readers = readers_for(ctx, case)
     links: tuple[Record, ...] = ()
     linked: list[str] = []
@@ -235,7 +242,9 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
     check_at(ctx, case, at, "assign")
     transitions.advance(case.stage, "assignment", case_id)
-    warnings = [] if confirms else caseload_warnings(ctx, worker_id)  # a confirmation gives the worker no new case
+    # a worker whose cadre may not hold the case's risk (policy cadre_risk): refused or warned, before anything is written
+    cadre = cadre_warnings(ctx, worker_id, case.risk, case_id) if case.status == "open" else []
+    warnings = cadre + ([] if confirms else caseload_warnings(ctx, worker_id))  # a confirmation gives the worker no new case
     record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
                         after=case.history[-1].id if case.history else "")
     # covers in force stay (a cover of the new worker becomes their own case)

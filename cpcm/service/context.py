@@ -804,6 +804,21 @@ def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | Non
     return [f"caseload: {worker_id} {message}"] if verdict == "warn" else []
 
 
+def cadre_warnings(ctx: Context, worker_id: str | None, risk: str | None, case_id: str) -> list[str]:
+    """Making a worker the assigned worker of a case of `risk`: a warning where their cadre may not hold it
+    (policy `cadre_risk`) and the policy says warn; Refused where it says refuse. Nothing for a worker whose
+    cadre is not known."""
+    if not worker_id:
+        return []
+    verdict, message = rules.cadre_verdict(ctx.team.get(worker_id), risk, ctx.policy, case_id)
+    if verdict == "refuse":
+        raise Refused(f"cadre: {message}",
+                      "Assign the case to a professional or an officer (cpcm team list shows each worker's cadre), or "
+                      "rate its risk again first if it has fallen; a supervisor changes a cadre with cpcm team cadre.",
+                      rule="cadre-over-max")
+    return [f"cadre: {message}: escalate it to a professional"] if verdict == "warn" else []
+
+
 def _readiness(ctx: Context, record: Record) -> dict | None:
     """The score of readiness answers recorded the old way, inside a comprehensive assessment."""
     from cpcm.service import reintegration

@@ -115,7 +115,7 @@ class _Builder:
         if "\n" in case_id or not all(isinstance(static[2], str) for _lo, _hi, n, triples in pieces for static, _, _ in triples[:n]):
             raise tables.NotKept  # before anything is added: a case not kept leaves nothing (`due` prints the owner as text)
         worker, keyworker, risk = tables.worker_of(worker)
-        if keyworker is not None:
+        if keyworker is not None or risk is not None:  # [keyworker or None, risk]: `keyworker_items`, `cadre_items`
             self.keyworkers[case_id] = [keyworker, risk]
         self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
@@ -361,6 +361,13 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
                 _keyworker_cases(body, removed, changed | live_ids)]
         extra += keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                  kept + [(row.case_id, row.worker, row.keyworker, row.risk) for row in live if row.keyworker])
+    # the open cases above what their worker's cadre may hold: told from the team now (`team cadre` changes no case)
+    if rules.cadre_restricted(ctx.team, ctx.policy):
+        live_ids = {row.case_id for row in live}
+        kept = [(case_id, body.worker(index), body.keyworkers[case_id][1]) for case_id, index in
+                _risk_cases(body, changed | live_ids)]
+        extra += cadre_items(ctx, whose, oversees, overdue_only,
+                             kept + [(row.case_id, row.worker, row.risk) for row in live if row.risk])
     extra += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
     from cpcm.service.duelines import DueView
 
@@ -380,6 +387,37 @@ def _keyworker_cases(body: ViewBody, removed, leave: set[str]) -> Iterator[tuple
     for case_id in wanted:
         for index in _index_of(body.ids, (case_id,)):
             yield case_id, index
+
+
+def _risk_cases(body: ViewBody, leave: set[str]) -> Iterator[tuple[str, int]]:
+    """The open cases of the view with a risk level (but those of `leave`, whose rows are computed now), with
+    their place among the view's cases."""
+    wanted = [case_id for case_id, (_keyworker, risk) in body.keyworkers.items() if risk and case_id not in leave]
+    if len(wanted) > FEW:
+        places = {case_id: index for index, case_id in enumerate(body.ids)}
+        yield from ((case_id, places[case_id]) for case_id in wanted if case_id in places)
+        return
+    for case_id in wanted:
+        for index in _index_of(body.ids, (case_id,)):
+            yield case_id, index
+
+
+def cadre_items(ctx, whose: str, oversees: bool, overdue_only: bool,
+                cases: Iterable[tuple[str, str | None, str | None]]) -> list[Deadline]:
+    """`due`'s items of the open cases (case id, worker, risk) whose risk is above what their worker's cadre may
+    hold (`rules.cadre_escalation_item`), for those whose list holds them (the case's worker's, every supervisor's
+    and manager's: `rules.keyworker_item_listed`)."""
+    from cpcm.workflow import rules
+
+    items = []
+    for case_id, worker, risk in cases:
+        if whose not in ("all", worker) and not oversees:
+            continue
+        item = rules.cadre_escalation_item(case_id, worker, risk, ctx.team, ctx.policy, ctx.now)
+        if item is not None and rules.keyworker_item_listed(item, whose, oversees) and \
+                (not overdue_only or item.state(ctx.now, timedelta(0)) == "overdue"):
+            items.append(item)
+    return items
 
 
 def keyworker_items(ctx, whose: str, oversees: bool, overdue_only: bool, removed,
@@ -794,7 +832,7 @@ class _Streamed:
         index = len(self.ids)
         self.ids.append(case_id)
         worker, keyworker, risk = tables.worker_of(worker)
-        if keyworker is not None:
+        if keyworker is not None or risk is not None:  # [keyworker or None, risk]: `keyworker_items`, `cadre_items`
             self.keyworkers[case_id] = [keyworker, risk]
         self.worker_of.append(self.workers.setdefault(worker, len(self.workers)))
         first, last = entry[2][0], entry[-1][1]

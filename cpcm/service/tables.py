@@ -336,11 +336,15 @@ def worker_cell(case: Case) -> Any:
     """What a due entry keeps of the case beside its deadlines: its worker; with a colleague nominated
     keyworker who is not its worker (`rules.keyworker_in_team`), [worker, keyworker, risk], so that
     `due` lists `keyworker-off-team` for it once that colleague leaves the team (the team is read when
-    `due` runs: `team remove` changes no case, and no entry)."""
+    `due` runs: `team remove` changes no case, and no entry); with the risk level of an open case too,
+    [worker, keyworker or None, risk], so that `due` lists `cadre-escalation` for it while its worker's cadre,
+    as the team has it then, may not hold that risk (`rules.cadre_escalation_item`)."""
     from cpcm.workflow.rules import keyworker_in_team
 
     keyworker = keyworker_in_team(case)
-    return case.worker if keyworker is None else [case.worker, keyworker, case.risk]
+    if keyworker is None and (case.status != "open" or not case.risk):
+        return case.worker
+    return [case.worker, keyworker, case.risk]
 
 
 def worker_of(cell: Any) -> tuple[str | None, str | None, str | None]:
@@ -568,7 +572,7 @@ class CaseDue:
     case: Case | None = None  # the folded case, when it was read to compute them
     zone: tzinfo | None = None  # the zone stored times are read in
     keyworker: str | None = None  # a colleague nominated keyworker other than the worker (`worker_cell`)
-    risk: str | None = None  # the case's risk level, with `keyworker`
+    risk: str | None = None  # the case's risk level, with `keyworker` or while it is open (`worker_cell`)
 
     def deadline(self, entry: tuple[Deadline, Any, Any], covered_by: str | None = None) -> Deadline:
         item, due, target = entry

@@ -13,7 +13,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.crypto import signing
 from cpcm.domain import team as team_rules
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
-from cpcm.domain.team import KEY_REASONS, OVERSIGHT, ROLES, Team, Worker
+from cpcm.domain.team import CADRES, KEY_REASONS, OVERSIGHT, ROLES, Team, Worker, cadre_words
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import Context, case_covers, commit_email, keys_for, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
@@ -219,12 +219,14 @@ def _need_team_manager(ctx: Context) -> Worker:
 
 @writes
 def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str, name: str = "",
-             signing_key: str = "") -> Written:
+             signing_key: str = "", cadre: str = "") -> Written:
     """Add a worker; `signing_key`: their public signing key (the ssh-ed25519 line `cpcm key show
-    --signing` prints), else they record it themselves with `cpcm key publish`."""
+    --signing` prints), else they record it themselves with `cpcm key publish`; `cadre`: their job
+    category (CADRES; "" : not known)."""
     actor = _need_team_manager(ctx)
     roles = list(dict.fromkeys(roles))
     _check_worker_fields(worker_id, roles, recipient)
+    _check_cadre(cadre)
     key = _check_signing_key(signing_key) if signing_key else ""
     if ctx.team.get(worker_id, include_removed=True):
         raise Refused(f"worker '{worker_id}' is already in the team", "Choose another id; ids are never reused.", rule="worker-exists")
@@ -233,7 +235,8 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
         raise Refused("that recipient is (or was) the key of a worker in the team, or an agency recovery key",
                       "Each worker has a key of their own, never used before: they make one with cpcm key new.",
                       rule="recipient-exists")
-    worker = Worker(id=worker_id, name=name or worker_id, roles=tuple(roles), recipient=recipient, since=clock.iso(ctx.now))
+    worker = Worker(id=worker_id, name=name or worker_id, roles=tuple(roles), recipient=recipient, since=clock.iso(ctx.now),
+                    cadre=cadre)
     if key:
         _key_taken(ctx.team, key, worker_id)
         worker = worker.with_signing_key(key, clock.iso(ctx.now))
@@ -246,6 +249,35 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     # more caseworkers per supervisor than the policy's ratio (IAG §2: about 1 for 5-6): a warning, never a refusal
     ratio = ratio_warning(team, ctx.policy)
     return replace(written, warnings=(ratio,)) if ratio else written
+
+
+def _check_cadre(cadre: str, required: bool = False) -> None:
+    if (cadre or required) and cadre not in CADRES:
+        raise InvalidInput([FieldError("cadre", f"is one of: {', '.join(CADRES)} (a job category: ESARO N2's workforce "
+                                                "registry)")], "worker")
+
+
+@writes
+def team_cadre(ctx: Context, worker_id: str, cadre: str) -> Written:
+    """Set an active worker's cadre (their job category, CADRES): one commit `team cadre WORKER CADRE`, by a
+    supervisor or manager. What it makes of their open cases: `rules.check_cadres` (each case now above what the
+    cadre may hold is named in `extra["above"]`, and is on `cpcm due` as `cadre-escalation` until it is reassigned
+    or its risk falls)."""
+    actor = _need_team_manager(ctx)
+    _check_cadre(cadre, required=True)
+    worker = ctx.team.get(worker_id)
+    if worker is None:
+        raise NotFound("worker: no active worker by that id in the team", "See cpcm team list.")
+    if worker.cadre == cadre:
+        raise Refused(f"'{worker_id}' is a {cadre_words(cadre)} already", rule="cadre-unchanged")
+    before = worker.cadre
+    team = Team(tuple(replace(w, cadre=cadre) if w.id == worker_id else w for w in ctx.team.workers))
+    written = _change_team(ctx, actor, team, f"team cadre {worker_id} {cadre}")
+    from cpcm.workflow import rules
+
+    above = [p.case_id for p in rules.check_cadres(load_cases(ctx).values(), team, ctx.policy) if p.worker == worker_id]
+    return replace(written, extra={**written.extra, "worker": worker_id, "cadre": cadre, "before": before or None,
+                                   "above": above})
 
 
 def _check_removable(ctx: Context, worker_id: str) -> tuple[list, list[str]]:
@@ -468,7 +500,7 @@ def team_list(ctx: Context, include_removed: bool = False) -> list[dict]:
     rows = []
     for worker in workers:
         work, synced = latest.get(worker.id, (None, None))
-        rows.append({**worker.to_dict(), "last_commit_at": work and clock.iso(work), "last_sync_at": synced and clock.iso(synced)})
+        rows.append({**worker.to_dict(), "cadre": worker.cadre or None, "last_commit_at": work and clock.iso(work), "last_sync_at": synced and clock.iso(synced)})
     return rows
 
 

@@ -72,6 +72,10 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
             items += dueview.keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                              [(each.id, each.worker, rules.keyworker_in_team(each), each.risk)
                                               for each in cases.values() if rules.keyworker_in_team(each)])
+        if rules.cadre_restricted(ctx.team, policy):  # the open cases above their worker's cadre (`rules.cadre_escalation_item`)
+            items += dueview.cadre_items(ctx, whose, oversees, overdue_only,
+                                         [(each.id, each.worker, each.risk) for each in cases.values()
+                                          if each.status == "open" and each.risk])
         items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
@@ -92,6 +96,9 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     if removed:  # the cases whose keyworker has left the team, told from the team now (`rules.keyworker_off_team_item`)
         items += dueview.keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                          [(row.case_id, row.worker, row.keyworker, row.risk) for row in rows if row.keyworker])
+    if rules.cadre_restricted(ctx.team, policy):  # the open cases above their worker's cadre, told from the team now
+        items += dueview.cadre_items(ctx, whose, oversees, overdue_only,
+                                     [(row.case_id, row.worker, row.risk) for row in rows if row.risk])
     items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
@@ -129,13 +136,14 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     if case_id:
         case = load_case(ctx, case_id)
         return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team))
-                + rules.check_workers([case], ctx.team, ctx.policy, ctx.now))
+                + rules.check_workers([case], ctx.team, ctx.policy, ctx.now) + rules.check_cadres([case], ctx.team, ctx.policy))
     cases = load_cases(ctx, on_disk=True)
     problems = []
     undecided = rules.NobodyDecides(ctx.team)
     for case in cases.values():
         problems += rules.check_case(case, ctx.policy, ctx.now, undecided)
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
+    problems += rules.check_cadres(cases.values(), ctx.team, ctx.policy)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)
     problems += supervision.problems(ctx)  # supervision overdue, and caseworkers per supervisor
     problems += conferences.problems(ctx)  # a conference plan not approved in time (Form 3 item 4)

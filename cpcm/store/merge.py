@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 from cpcm.errors import Refused
 from cpcm.store import codec
 from cpcm.domain.records import utc
-from cpcm.domain.team import merge_signing_keys
+from cpcm.domain.team import CADRES, merge_signing_keys
 from cpcm.store.config import CONFIG_KEYS
 from cpcm.store.forms import NAME
 from cpcm.store.layout import CONFIG, CPCM_DIR, POLICY, SERVICES, TEAM
@@ -99,6 +99,13 @@ def merge_team(base: bytes | None, ours: bytes | None, theirs: bytes | None) -> 
                 return min([v for v in (mine, other) if v], default=None)
             if key == "signing_keys":
                 return merge_signing_keys(mine, other)
+            if key == "cadre" and not (set(v for v in (mine, other) if v) - set(CADRES)):
+                # set two ways: the one that may hold fewer cases (the later in CADRES) on every copy, so that a case
+                # above it is escalated (`cadre-escalation`) until a supervisor sets it again (cpcm team cadre)
+                kept = max((v for v in (mine, other) if v), key=CADRES.index, default=None)
+                notes.append(f"team: worker '{worker_id}' was given two cadres; {kept} is kept on every copy "
+                             f"(cpcm team cadre {worker_id} CADRE sets the right one)")
+                return kept
             notes.append(f"team: worker '{worker_id}' has two values of '{key}'; one is kept on every copy")
             return _smallest(key, mine, other)
         return decide
@@ -113,7 +120,7 @@ def merge_team(base: bytes | None, ours: bytes | None, theirs: bytes | None) -> 
             merged[worker_id] = o.get(worker_id) or t[worker_id]
     order = [w for w in b if w in merged]
     order += sorted((w for w in merged if w not in b), key=lambda w: (str(merged[w].get("since", "")), w))
-    keys = ("id", "name", "roles", "recipient", "since", "removed")
+    keys = ("id", "name", "roles", "recipient", "since", "cadre", "removed")
     out = []
     for worker_id in order:
         entry = merged[worker_id]

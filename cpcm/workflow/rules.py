@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
-from cpcm.domain.team import Team, Worker
+from cpcm.domain.team import Team, Worker, cadre_words
 from cpcm.workflow import approvals, consent, placements, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
@@ -523,6 +523,91 @@ def keyworker_item_listed(item: Deadline, whose: str, oversees: bool) -> bool:
     supervisor's and manager's (`oversees`: they nominate one too, and a case whose worker has left as
     well is theirs), and every case's ('all')."""
     return whose == "all" or oversees or item.owner == whose
+
+
+# -- which cadre may be a case's assigned worker at which risk (policy `cadre_risk`) --------------------------------
+# a case whose risk is above what its assigned worker's cadre may hold: `cpcm check`'s warning and `cpcm due`'s item
+CADRE_ESCALATION = "cadre-escalation"
+
+
+def cadre_max_risk(policy: Policy, cadre: str) -> str | None:
+    """The highest risk level a worker of `cadre` may hold as a case's assigned worker (`cadre_risk.max_risk`);
+    None for a cadre not known (a worker without one), or one the policy does not name."""
+    if not cadre:
+        return None
+    found = (policy.rules.get("cadre_risk") or {}).get("max_risk") or {}
+    level = found.get(cadre)
+    return level if isinstance(level, str) else None
+
+
+def _levels(policy: Policy) -> tuple[str, ...]:
+    return tuple((policy.rules.get("risk_levels") or {}).get("levels") or ())
+
+
+def above_cadre(policy: Policy, cadre: str, risk: str | None) -> str | None:
+    """The highest level `cadre` may hold when `risk` is above it (more urgent), else None: nothing is judged of a
+    worker whose cadre is not known, nor of a case with no risk level."""
+    top = cadre_max_risk(policy, cadre)
+    levels = _levels(policy)
+    if top is None or risk not in levels or top not in levels:
+        return None
+    return top if levels.index(risk) < levels.index(top) else None
+
+
+def cadre_text(case_id: str, worker: str, cadre: str, risk: str, top: str) -> str:
+    """What a case above its worker's cadre (`above_cadre`) means and what to do: the words of `cpcm check`'s
+    warning, of `cpcm due`'s item and of a refused or warned assignment."""
+    return (f"its worker ({worker}) is a {cadre_words(cadre)}, who may hold cases up to {top} risk, and the child's "
+            f"risk is {risk}: escalate to a professional: cpcm assign {case_id} --worker OTHER (a professional or "
+            f"officer), or rate the risk again once it has fallen")
+
+
+def cadre_verdict(member: Worker | None, risk: str | None, policy: Policy, case_id: str) -> tuple[str, str]:
+    """('ok' | 'warn' | 'refuse', message) for making `member` the assigned worker of a case of `risk`:
+    'ok' when their cadre may hold it or is not known; else as `cadre_risk.over_max` says."""
+    cadre = member.cadre if member is not None else ""
+    top = above_cadre(policy, cadre, risk)
+    if member is None or top is None or risk is None:
+        return "ok", ""
+    verdict = "refuse" if policy.get("cadre_risk", "over_max") == "refuse" else "warn"
+    return verdict, (f"{member.id} is a {cadre_words(cadre)}, who may hold cases up to {top} risk "
+                     f"(policy cadre_risk), and {case_id}'s risk is {risk}")
+
+
+def cadre_escalation_item(case_id: str, worker: str | None, risk: str | None, team: Team, policy: Policy,
+                          now: datetime) -> Deadline | None:
+    """`cpcm due`'s item for an open case whose risk (as its fold has it: an assessment, a follow-up's re-rating, a
+    review) is above what its assigned worker's cadre may hold (the team now: `cpcm team cadre` changes no case),
+    for the case's worker (`owner`) and listed for every supervisor and manager too (`keyworker_item_listed`);
+    None when the cadre may hold it, is not known, or the worker is not an active member (`unattended` has it).
+    Due from `now`: the case is to be escalated as soon as it is seen."""
+    member = team.get(worker) if worker else None
+    if member is None or risk is None:
+        return None
+    top = above_cadre(policy, member.cadre, risk)
+    if top is None:
+        return None
+    return Deadline(case_id, CADRE_ESCALATION, "escalate to a professional", now, None, worker, "cadre_risk",
+                    cadre_text(case_id, member.id, member.cadre, risk, top), policy.source("cadre_risk"), risk)
+
+
+def check_cadres(cases: Iterable[Case], team: Team, policy: Policy) -> list[Problem]:
+    """Each open case whose risk is above what its assigned worker's cadre may hold (`above_cadre`): a warning
+    until it is reassigned or its risk falls."""
+    problems = []
+    for case in cases:
+        member = team.get(case.worker) if case.status == "open" and case.worker else None
+        top = above_cadre(policy, member.cadre, case.risk) if member is not None else None
+        if member is not None and top is not None and case.risk:
+            problems.append(Problem(CADRE_ESCALATION, "warning", cadre_text(case.id, member.id, member.cadre, case.risk, top),
+                                    "cadre_risk", policy.source("cadre_risk"), case.id, case.worker))
+    return problems
+
+
+def cadre_restricted(team: Team, policy: Policy) -> bool:
+    """Whether some active worker has a cadre that may not hold every risk level (else no case is ever above it)."""
+    levels = _levels(policy)
+    return bool(levels) and any(above_cadre(policy, w.cadre, levels[0]) for w in team.active if w.cadre)
 
 
 ASSIGN_HINT = "assign it to another worker (cpcm assign {case} --worker OTHER)"

@@ -93,6 +93,11 @@ MEANINGS = {
                           "team: the child and family have no point of contact there (warning, `cpcm check` over every "
                           "case, until another is nominated; also an item of the case's worker's and every supervisor's "
                           "and manager's `cpcm due`, under the same code)",
+    "cadre-escalation": "an open case's risk is above what its assigned worker's cadre may hold (policy `cadre_risk`: a "
+                        "volunteer or para-social worker, a case above medium risk): escalate it to a professional "
+                        "(warning, `cpcm check` over every case, until it is reassigned or its risk falls; also an item "
+                        "of the case's worker's and every supervisor's and manager's `cpcm due`, under the same code; "
+                        "a worker whose cadre is not known is not judged)",
     "case-worker-removed": "an open case's worker is no longer on the team: the case was registered by them, or given to "
                            "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
                            "(error, until `cpcm assign`; docs/team.md)",
@@ -174,6 +179,11 @@ MEANINGS = {
                        "commits signed with a key the other copy's team has revoked (taken in before the revocation reached "
                        "it); nothing was merged",
     "worker-exists": "the worker id is already in the team (ids are never reused)",
+    "cadre-unchanged": "`cpcm team cadre`: the worker has that cadre already",
+    "cadre-over-max": "the worker to be assigned (`cpcm assign`, or `cpcm register` naming a worker) has a cadre that may "
+                      "not hold the case's risk (policy `cadre_risk.max_risk`), and the policy says `over_max: refuse` "
+                      "(the default); assign a professional or an officer, or rate the risk again if it has fallen "
+                      "(with `over_max: warn`: a warning, and the case is on `cpcm due` as `cadre-escalation`)",
     "recipient-exists": "that age recipient is or was the key of another worker in the team (a removed one too), or, for `team add`, an agency recovery key",
     "key-rotate-needs-supervisor": "a caseworker tried to replace another worker's key (`key rotate --worker`): a supervisor or "
                                    "manager does that",

@@ -1,0 +1,254 @@
+"""Worker cadres (ESARO N2: a workforce registry with each worker's cadre; assignment and escalation,
+volunteer -> professional; IAG §2 [L558]: cadres vary by case complexity). A team member's cadre in
+.cpcm/team.yaml (`team add --cadre`, `team cadre`), merged by worker when copies meet; the policy's
+`cadre_risk` says which cadre may be a case's assigned worker at which risk: `assign` and `register`
+with a worker refuse (or warn of) one who may not; a case whose risk rises above what its worker's
+cadre may hold is on `due` (`cadre-escalation`) for its worker and every supervisor until it is
+reassigned or its risk falls, and a `check` warning; `report caseload` counts by cadre. The child's
+name (the canary) is never in what these print."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import CANARY, register, registration
+
+from cpcm.domain.team import Team, Worker
+from cpcm.store import codec, policies
+from cpcm.store.config import team_bytes
+from cpcm.store.merge import merge_team
+
+CHILD = {"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"}
+VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check home",
+         "--visited-by", "professional", "--no-input")
+
+
+def _team(*workers: Worker) -> bytes:
+    return team_bytes(Team(tuple(workers)))
+
+
+def _worker(worker_id: str, cadre: str = "") -> Worker:
+    return Worker(worker_id, worker_id, ("caseworker",), "age1" + worker_id, "2026-01-01T00:00:00+03:00", cadre=cadre)
+
+
+def test_team_file__a_cadre_is_written_and_read_back_and_a_file_without_cadres_reads_as_not_known():
+    team = Team((_worker("otieno", "volunteer"), _worker("amina")))
+    data = codec.loads(team_bytes(team))
+    assert data["workers"][0]["cadre"] == "volunteer"
+    assert "cadre" not in data["workers"][1]  # none given: nothing written, as before cadres
+    back = [Worker.from_dict(w) for w in data["workers"]]
+    assert [w.cadre for w in back] == ["volunteer", ""]
+    # a file written before cadres (no key), and one with a cadre this version does not know: not known, no crash
+    assert Worker.from_dict({"id": "old", "recipient": "age1old", "roles": ["caseworker"]}).cadre == ""
+    assert Worker.from_dict({"id": "odd", "recipient": "age1odd", "roles": ["caseworker"], "cadre": "intern"}).cadre == ""
+
+
+def test_merge_team__two_copies_that_changed_different_workers_cadres_keep_both():
+    base = _team(_worker("amina"), _worker("otieno"))
+    ours = _team(_worker("amina", "professional"), _worker("otieno"))
+    theirs = _team(_worker("amina"), _worker("otieno", "volunteer"))
+    merged, notes = merge_team(base, ours, theirs)
+    cadres = {w["id"]: w.get("cadre") for w in codec.loads(merged)["workers"]}
+    assert cadres == {"amina": "professional", "otieno": "volunteer"} and notes == []
+    assert merged == merge_team(base, theirs, ours)[0]  # the same file on either copy
+
+
+def test_merge_team__one_worker_given_two_cadres_keeps_the_one_that_may_hold_less_on_every_copy():
+    base = _team(_worker("otieno"))
+    ours, theirs = _team(_worker("otieno", "professional")), _team(_worker("otieno", "volunteer"))
+    for one, other in ((ours, theirs), (theirs, ours)):
+        merged, notes = merge_team(base, one, other)
+        assert codec.loads(merged)["workers"][0]["cadre"] == "volunteer"  # escalated rather than left with a volunteer
+        assert notes and "cpcm team cadre otieno" in notes[0]
+
+
+@pytest.mark.parametrize("override, field, reason_part", [
+    ("rules:\n  cadre_risk:\n    max_risk:\n      volunteer: severe\n", "rules.cadre_risk.max_risk.volunteer", "is not a risk level"),
+    ("rules:\n  cadre_risk:\n    max_risk:\n      volunteer: 3\n", "rules.cadre_risk.max_risk.volunteer", "is not a risk level"),
+    ("rules:\n  cadre_risk:\n    max_risk:\n      intern: low\n", "rules.cadre_risk.max_risk.intern", "not a setting"),
+    ("rules:\n  cadre_risk:\n    over_max: shout\n", "rules.cadre_risk.over_max", "warn, refuse"),
+])
+def test_policy__an_invalid_cadre_rule_is_refused_with_its_key_and_why(override, field, reason_part):
+    with pytest.raises(Exception) as raised:
+        policies.with_override("inter-agency", override)
+    errors = getattr(raised.value, "errors", [])
+    assert any(e.field == field and reason_part in e.reason for e in errors), errors
+
+
+def test_policy__the_rule_names_its_sources_and_what_is_cpcms_choice():
+    for name in ("inter-agency", "kenya"):
+        policy = policies.load(name)
+        assert policy.get("cadre_risk", "over_max") == "refuse"
+        assert policy.get("cadre_risk", "max_risk")["volunteer"] == "medium"
+        source = policy.source("cadre_risk")
+        assert "ESARO" in source and "N2" in source and "L558" in source and "cpcm's choice" in source
+
+
+def _team_json(cli) -> dict:
+    listed = cli("team", "list", "--json")
+    assert listed.code == 0, listed.stderr
+    return {w["id"]: w["cadre"] for w in listed.json()}
+
+
+def test_team__a_supervisor_sets_a_cadre_and_team_list_shows_it(cli_as, repo):
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert _team_json(sup) == {"sup": None, "amina": None, "otieno": None}  # a team of before cadres: not known
+    assert "not known" in sup("team", "list").stdout
+    before = _commits(repo)
+    refused = amina("team", "cadre", "otieno", "volunteer")
+    assert refused.code != 0 and "supervisor" in refused.stderr
+    bad = sup("team", "cadre", "otieno", "intern")
+    assert bad.code == 4 and "cadre" in bad.stderr and "para_social_worker" in bad.stderr, bad.stderr
+    assert _commits(repo) == before
+    done = sup("team", "cadre", "otieno", "volunteer")
+    assert done.code == 0, done.stderr
+    assert "volunteer" in done.stderr and "was not known" in done.stderr
+    assert _team_json(amina)["otieno"] == "volunteer"
+    assert "volunteer" in sup("team", "list").stdout
+    assert "cadre: volunteer" in (repo / ".cpcm" / "team.yaml").read_text()
+    assert _commits(repo) == before + 1
+    same = sup("team", "cadre", "otieno", "volunteer")
+    assert same.code != 0 and "already" in same.stderr
+
+
+def _commits(repo) -> int:
+    import subprocess
+
+    return int(subprocess.run(["git", "-C", str(repo), "rev-list", "--count", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout)
+
+
+def test_assign__a_volunteer_is_refused_a_high_risk_case_with_what_to_do_and_nothing_changes(cli_as, repo):
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    case_id = register(amina, child=CHILD)  # high risk
+    before = _commits(repo)
+    refused = sup("assign", case_id, "--worker", "otieno")
+    assert refused.code == 4, (refused.code, refused.stderr)
+    for words in ("otieno", "volunteer", "high", "medium", "professional", "cadre_risk"):
+        assert words in refused.stderr, (words, refused.stderr)
+    assert CANARY not in refused.stderr + refused.stdout
+    assert _commits(repo) == before
+    assert sup("show", case_id, "--json").json()["worker"] == "amina"
+    # a case the volunteer's cadre may hold (medium) is theirs
+    medium = register(amina, risk="medium")
+    assert sup("assign", medium, "--worker", "otieno").code == 0
+    # a worker whose cadre is not known is not judged
+    assert sup("assign", case_id, "--worker", "sup").code == 0
+
+
+def test_assign__where_the_policy_says_warn_the_supervisor_assigns_and_is_warned(cli_as, repo):
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  cadre_risk:\n    over_max: warn\n")
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "para_social_worker").code == 0
+    case_id = register(amina, child=CHILD)
+    assigned = sup("assign", case_id, "--worker", "otieno")
+    assert assigned.code == 0, assigned.stderr
+    assert "cadre" in assigned.stderr and "para-social-worker" in assigned.stderr and "escalate" in assigned.stderr
+    # and it is escalated on due at once
+    assert ("cadre-escalation", case_id, "otieno") in _codes(sup)
+
+
+def test_register__naming_a_worker_whose_cadre_may_not_hold_the_risk_is_refused(cli_as, repo):
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    before = _commits(repo)
+    refused = amina("register", "--from-file", "-", input=json.dumps(registration(worker="otieno", risk="immediate")))
+    assert refused.code == 4 and "otieno" in refused.stderr and "volunteer" in refused.stderr and "immediate" in refused.stderr
+    assert _commits(repo) == before
+    # a volunteer who registers a child they found holds the case: registered, warned, escalated on due
+    assert sup("team", "cadre", "amina", "volunteer").code == 0
+    found = amina("register", "--from-file", "-", "--json", input=json.dumps(registration(child=CHILD)))
+    assert found.code == 0, found.stderr
+    assert "cadre" in found.stderr and "escalate" in found.stderr and CANARY not in found.stderr
+    assert ("cadre-escalation", found.json()["case_id"], "amina") in _codes(sup)
+
+
+def _codes(cli, *args: str, env: dict | None = None) -> list[tuple[str, str, str | None]]:
+    result = cli("due", "--json", *args, env=env)
+    assert result.code == 0, result.stderr
+    return [(item["code"], item["case_id"], item["owner"]) for item in result.json()]
+
+
+def _same_without_tables(cli, monkeypatch) -> None:
+    from cpcm.service import tables
+
+    for args in ((), ("--json",), ("--worker", "all")):
+        kept = cli("due", *args)
+        with monkeypatch.context() as patch:
+            patch.setattr(tables, "_session", lambda ctx: None)
+            computed = cli("due", *args)
+        assert (kept.code, kept.stdout, kept.stderr) == (computed.code, computed.stdout, computed.stderr), args
+
+
+@pytest.mark.parametrize("overlaid", [False, True], ids=["view-spliced", "view-overlaid"])
+def test_due__a_risk_that_rises_above_the_workers_cadre_is_escalated_until_the_case_is_reassigned(
+        cli_as, repo, monkeypatch, overlaid):
+    from cpcm.service import dueview
+
+    if overlaid:
+        monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)
+    sup, amina, otieno = cli_as("sup"), cli_as("amina"), cli_as("otieno")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    case_id = register(amina, child=CHILD, risk="medium")
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    for cli in (sup, otieno):
+        assert "cadre-escalation" not in [code for code, _case, _owner in _codes(cli, "--worker", "all")]
+    # the volunteer's follow-up re-rates the risk high: above what a volunteer may hold
+    rated = otieno("followup", case_id, *VISIT, "--risk-increased", "yes", "--risk", "high", "--risk-reason", "violence at home")
+    assert rated.code == 0, rated.stderr
+    for cli in (otieno, sup):
+        assert ("cadre-escalation", case_id, "otieno") in _codes(cli)
+        _same_without_tables(cli, monkeypatch)
+    assert ("cadre-escalation", case_id, "otieno") not in _codes(amina)  # not hers, and she does not oversee
+    item = next(i for i in sup("due", "--json").json() if i["code"] == "cadre-escalation")
+    assert item["title"] == "escalate to a professional" and item["rule"] == "cadre_risk" and item["risk"] == "high"
+    assert f"cpcm assign {case_id} --worker" in item["why"] and "volunteer" in item["why"] and "ESARO" in item["source"]
+    text = sup("due")
+    assert "escalate to a professional" in text.stdout and CANARY not in text.stdout + text.stderr
+    checked = sup("check", "--json")
+    assert [p for p in checked.json() if p["code"] == "cadre-escalation" and p["case_id"] == case_id]
+    assert CANARY not in checked.stdout
+    # a supervisor makes otieno a para-social worker: still above (medium at most), no case changed
+    assert sup("team", "cadre", "otieno", "para_social_worker").code == 0
+    assert ("cadre-escalation", case_id, "otieno") in _codes(sup)
+    # reassigned to a professional: it goes
+    assert sup("team", "cadre", "amina", "professional").code == 0
+    assert sup("assign", case_id, "--worker", "amina").code == 0
+    for cli in (sup, amina, otieno):
+        assert "cadre-escalation" not in [code for code, _case, _owner in _codes(cli, "--worker", "all")]
+        _same_without_tables(cli, monkeypatch)
+    assert not [p for p in sup("check", "--json").json() if p["code"] == "cadre-escalation"]
+
+
+def test_due__the_escalation_goes_when_the_risk_falls(cli_as, repo):
+    sup, otieno = cli_as("sup"), cli_as("otieno")
+    case_id = register(sup, risk="high", worker="otieno")  # cadre not known: assigned, not judged
+    assert ("cadre-escalation", case_id, "otieno") not in _codes(sup)
+    changed = sup("team", "cadre", "otieno", "volunteer")
+    assert changed.code == 0 and case_id in changed.stderr and "cadre-escalation" in changed.stderr  # named at once
+    assert ("cadre-escalation", case_id, "otieno") in _codes(otieno)
+    rated = otieno("followup", case_id, *VISIT, "--risk-increased", "no", "--risk", "low", "--risk-reason", "safe with grandmother")
+    assert rated.code == 0, rated.stderr
+    assert ("cadre-escalation", case_id, "otieno") not in _codes(otieno)
+    assert ("cadre-escalation", case_id, "otieno") not in _codes(sup)
+
+
+def test_report_caseload__counts_open_cases_by_cadre(cli_as, repo):
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    assert sup("team", "cadre", "amina", "professional").code == 0
+    register(amina)
+    register(amina, risk="low")
+    low = register(amina, risk="low")
+    assert sup("assign", low, "--worker", "otieno").code == 0
+    report = sup("report", "caseload", "--json")
+    assert report.code == 0, report.stderr
+    by_cadre = {row["cadre"]: row for row in report.json()["by_cadre"]}
+    assert by_cadre["professional"]["open"] == 2 and by_cadre["professional"]["workers"] == 1
+    assert by_cadre["volunteer"]["open"] == 1 and by_cadre["volunteer"]["by_risk"]["low"] == 1
+    assert by_cadre["not known"]["workers"] == 1 and by_cadre["not known"]["open"] == 0  # sup
+    assert next(w for w in report.json()["workers"] if w["worker"] == "otieno")["cadre"] == "volunteer"
+    text = sup("report", "caseload")
+    assert "Open cases by cadre" in text.stdout and "volunteer" in text.stdout
