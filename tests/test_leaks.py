@@ -30,7 +30,7 @@ MARKERS = tuple(part.lower() for part in CANARY.split())
 
 # commands whose stdout is the records the user asked to see: a value stored there may come back
 SHOWS_RECORDS = {"show", "list", "log", "service show", "service list", "conference show", "conference list", "render",
-                 "supervision show", "complaint show",
+                 "supervision show", "complaint show", "confidential show",
                  "conference register",
                  "report", "team list", "due", "check", "policy show", "form blank", "key show"}
 
@@ -59,6 +59,7 @@ def world(tmp_path_factory, repo_template):
         session = sup("supervision", "record", "--no-input", "--worker", "amina", "--kind", "support", "--json").json()["session_id"]
         complaint = amina("complaint", "record", "--from", "child", "--setting", "residential", "--summary", "said", "--case", case,
                           "--json").json()["complaint_id"]
+        confidential = sup("confidential", "add", case, "--text", "kept apart", "--json").json()["entry_id"]
         # the files the commands that read one are given when the canary is elsewhere
         (base / "tmp" / "policy.yaml").write_text("rules: {}\n")
         (base / "tmp" / "home-form.yaml").write_text("extends: registration\nkind: registration\n")
@@ -66,7 +67,7 @@ def world(tmp_path_factory, repo_template):
         newcomer = make_identity(base / "keys" / "newcomer.txt")
         record = sup("log", case, "--json").json()
         record = (record.get("records") if isinstance(record, dict) else record)[-1]
-        yield {"base": base, "root": root, "case": case, "conf": conf, "session": session, "complaint": complaint, "sup": sup, "amina": amina, "keys": keys,
+        yield {"base": base, "root": root, "case": case, "conf": conf, "session": session, "complaint": complaint, "confidential": confidential, "sup": sup, "amina": amina, "keys": keys,
                "newcomer": newcomer, "record": record.get("record_id") or record.get("id")}
 
 
@@ -157,6 +158,8 @@ BASE = {
                          "--about-worker", "otieno", "--concerns", "care"],
     "complaint respond": ["complaint", "respond", "{complaint}", "--outcome", "upheld", "--response", "heard {n}", "--action", "none"],
     "complaint list": ["complaint", "list"], "complaint show": ["complaint", "show", "{complaint}"],
+    "confidential add": ["confidential", "add", "{case}", "--text", "apart {n}", "--exclude", "otieno"],
+    "confidential list": ["confidential", "list", "{case}"], "confidential show": ["confidential", "show", "{confidential}"],
     "policy show": ["policy", "show"], "policy check": ["policy", "check", "{tmp}/policy.yaml"],
     "policy set": ["policy", "set", "{tmp}/policy.yaml"],
     "config set": ["config", "set", "agency.name", "A home"],
@@ -242,7 +245,8 @@ _counter = itertools.count()
 def fill(args: list[str], world) -> list[str]:
     n = next(_counter)
     return [a.format(case=world["case"], conf=world["conf"], tmp=world["base"] / "tmp", n=n, newcomer=world["newcomer"],
-                     record=world["record"], session=world["session"], complaint=world["complaint"]) for a in args]
+                     record=world["record"], session=world["session"], complaint=world["complaint"],
+                     confidential=world["confidential"]) for a in args]
 
 
 def test_leaks__every_command_has_a_valid_invocation_here():

@@ -21,14 +21,14 @@ MODULES = {
     "followup": "followup", "review": "followup", "readiness": "readiness",
     "placement": "placements", "tracing": "placements", "family-assessment": "placements", "preparation": "placements",
     "close": "followup", "sign-off": "followup", "reopen": "followup", "continue": "followup",
-    "note": "followup", "conference": "conference", "supervision": "supervision", "complaint": "complaints", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
+    "note": "followup", "conference": "conference", "supervision": "supervision", "complaint": "complaints", "confidential": "confidential", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair", "completion": "completion",
     "import": "imports", "remote": "sync", "sync": "sync", "bundle": "sync", "merge-cases": "sync",
     "mandatory-report": "mandatory_report", "outputs": "outputs",
 }
 ORDER = ("keys", "evacuate", "repo", "register", "cases", "update", "correct", "assess", "referrals", "followup", "readiness", "placements",
-         "mandatory_report", "conference", "supervision", "complaints", "transfer", "workflow", "form", "render", "outputs", "report", "imports", "repair",
+         "mandatory_report", "conference", "supervision", "complaints", "confidential", "transfer", "workflow", "form", "render", "outputs", "report", "imports", "repair",
          "sync", "completion")
 
 

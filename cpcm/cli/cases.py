@@ -438,6 +438,8 @@ def print_case(data: dict, zone=None) -> None:
     for complaint in data.get("complaints") or ():  # a complaint naming the case, shown only to those who read it
         rows.append(("complaint", f"{complaint['complaint_id']} ({'about staff, ' if complaint['about_staff'] else ''}"
                                   f"{complaint['status']})"))
+    if data.get("confidential"):  # to a reader of the entries only: nothing at all for anyone else
+        rows.append(("strictly confidential", f"{data['confidential']} entr(ies): cpcm confidential list {data['case_id']}"))
     for met in data.get("conferences") or ():  # what each case conference that discussed it decided
         decided = "; ".join(met["decisions"]) or "no decision recorded"
         rows.append((f"conference {met['conference']}", f"{met['date']} ({met.get('reason')}): decided: {decided}; "

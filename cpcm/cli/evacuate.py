@@ -98,7 +98,8 @@ def _before(found, sync: str | None, remove_repository: bool) -> None:
     """What is about to happen, and what to know first (on stderr, before the question)."""
     if found.only_reader:
         shown = " ".join(found.only_reader[:10]) + (" …" if len(found.only_reader) > 10 else "")
-        warn(f"you are the only reader of {len(found.only_reader)} case(s), conference(s) or supervision session(s), and "
+        warn(f"you are the only reader of {len(found.only_reader)} case(s), conference(s), supervision session(s) or strictly "
+             "confidential entr(ies), and "
              f"the agency has no recovery key: once your key is destroyed nothing can ever read them again: {shown}")
     elif not found.known and found.repository is not None and found.secrets and not found.unchecked:
         warn("cpcm cannot tell whose key this is without its passphrase (no identity.pub beside it), so it cannot check "

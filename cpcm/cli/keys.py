@@ -220,9 +220,11 @@ def rotate(
     cases, conferences = len(extra["reencrypted"]["cases"]), len(extra["reencrypted"]["conferences"])
     sessions = len(extra["reencrypted"].get("supervision") or ())
     complaints = len(extra["reencrypted"].get("complaints") or ())
+    confidential = len(extra["reencrypted"].get("confidential") or ())
     say(f"'{extra['worker']}' has a new key; {cases} case(s) and {conferences} conference(s)"
         + (f" and {sessions} supervision session(s)" if sessions else "")
-        + (f" and {complaints} complaint(s)" if complaints else "") + " re-encrypted to it")
+        + (f" and {complaints} complaint(s)" if complaints else "")
+        + (f" and {confidential} strictly confidential entr(ies)" if confidential else "") + " re-encrypted to it")
     if extra["not_reencrypted"]:
         warn(f"{folders_counted(extra['not_reencrypted'])} you cannot read keep their records encrypted to the old key (new "
              "records use the new one): " + ", ".join(extra["not_reencrypted"][:5]))

@@ -203,6 +203,8 @@ def register(app: typer.Typer) -> None:
             f"{len(extra['reencrypted']['conferences'])} conference(s)"
             + (f", {len(extra['reencrypted']['supervision'])} supervision session(s)" if extra['reencrypted'].get('supervision') else "")
             + (f", {len(extra['reencrypted']['complaints'])} complaint(s)" if extra['reencrypted'].get('complaints') else "")
+            + (f", {len(extra['reencrypted']['confidential'])} strictly confidential entr(ies)"
+               if extra['reencrypted'].get('confidential') else "")
             + " re-encrypted); put the recovery identity back offline")
     @team.command("revoke")
     def revoke(
@@ -257,8 +259,10 @@ def register(app: typer.Typer) -> None:
         else:
             conferences = result.extra["conferences_reencrypted"]
             complaints = result.extra.get("complaints_reencrypted")
+            confidential = result.extra.get("confidential_reencrypted")
             say(f"{result.extra['reencrypted']} case(s) re-encrypted" + (f", {conferences} conference(s)" if conferences else "")
-                + (f", {complaints} complaint(s)" if complaints else ""))
+                + (f", {complaints} complaint(s)" if complaints else "")
+                + (f", {confidential} strictly confidential entr(ies)" if confidential else ""))
             if result.extra["not_reencrypted"]:
                 warn(f"{folders_counted(result.extra['not_reencrypted'])} need re-encrypting by someone who can read them: "
                      + " ".join(result.extra["not_reencrypted"]))

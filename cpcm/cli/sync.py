@@ -41,6 +41,8 @@ def report_synced(result, json_out: bool, what: str) -> None:
             say("  supervision sessions: " + " ".join(result.supervision))
         if result.complaints:
             say("  complaints: " + " ".join(result.complaints))
+        if result.confidential:
+            say("  strictly confidential entries: " + " ".join(result.confidential))
         for change in result.team_changes:
             say(f"  team: {change[len('team '):]}")
         for change in result.settings_changes:

@@ -19,6 +19,7 @@ CASE_PREFIX = "CP"
 CONFERENCE_PREFIX = "CC"  # case conferences: the same shape and check character, another prefix
 SUPERVISION_PREFIX = "SV"  # supervision sessions (cpcm supervision): the same shape, another prefix
 COMPLAINT_PREFIX = "CM"  # complaints (cpcm complaint): the same shape, another prefix
+CONFIDENTIAL_PREFIX = "SC"  # entries of a case's strictly confidential section (cpcm confidential): the same shape
 _ID_RE = re.compile(r"^(?P<prefix>[A-Z]{2})-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 _RECORD_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 WORKER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")  # a worker id in the team
@@ -103,6 +104,14 @@ def new_complaint_id(randbits=secrets.randbits) -> str:
 
 def normalise_complaint_id(text: str) -> str | None:
     return normalise_id(text, COMPLAINT_PREFIX)
+
+
+def new_confidential_id(randbits=secrets.randbits) -> str:
+    return new_id(CONFIDENTIAL_PREFIX, randbits)
+
+
+def normalise_confidential_id(text: str) -> str | None:
+    return normalise_id(text, CONFIDENTIAL_PREFIX)
 
 
 def is_record_id(text: str) -> bool:

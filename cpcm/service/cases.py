@@ -857,6 +857,11 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     # the complaints naming the case that you read (service/complaints.py): never one you may not read, nor what it says
     data["complaints"] = [{"complaint_id": c.id, "about_staff": c.about_staff, "status": c.status}
                           for c in complaints_of(ctx, case_id)]
+    from cpcm.service.confidential import for_case as confidential_of
+
+    # how many entries of the case's strictly confidential section you read (service/confidential.py): 0 for one who
+    # reads none, as for a case that has none; never what they say
+    data["confidential"] = len(confidential_of(ctx, case_id))
     data["open_actions"] = open_actions(current, folded, ctx.now, ctx.policy)
     in_force = cover_rules.in_force(case_covers(ctx, case_id), ctx.now)
     data["covers"] = [dict(c, in_force=c["worker"] in in_force) for c in cover_rules.latest_covers(current)]

@@ -126,7 +126,7 @@ def _choice(errors: list[FieldError], name: str, value, allowed: Iterable[str], 
     return text
 
 
-def _text(errors: list[FieldError], name: str, value, limit: int, required: bool = True) -> str | None:
+def text_field(errors: list[FieldError], name: str, value, limit: int, required: bool = True) -> str | None:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
         errors.append(FieldError(name, "is text"))
@@ -155,7 +155,7 @@ def record(ctx, source: str | None, setting: str | None, summary: str | None, ca
     source = _choice(errors, "from", source, rules.SOURCES)
     setting = _choice(errors, "setting", setting, rules.SETTINGS)
     disability = _choice(errors, "disability", disability, rules.DISABILITY, required=False) or "unknown"
-    summary = _text(errors, "summary", summary, SUMMARY_MAX)
+    summary = text_field(errors, "summary", summary, SUMMARY_MAX)
     concerns_ = []
     for value in concerns:
         found = _choice(errors, "concerns", value, rules.CONCERNS)
@@ -225,8 +225,8 @@ def respond(ctx, complaint_id: str, outcome: str | None, response: str | None, a
                       f"See cpcm complaint show {complaint_id}.", rule=ALREADY_RESOLVED)
     errors: list[FieldError] = list(context.at_errors(ctx, None, at))
     outcome = _choice(errors, "outcome", outcome, rules.OUTCOMES)
-    text = _text(errors, "response", response, RESPONSE_MAX)
-    action_text = _text(errors, "action", action, RESPONSE_MAX, required=False)
+    text = text_field(errors, "response", response, RESPONSE_MAX)
+    action_text = text_field(errors, "action", action, RESPONSE_MAX, required=False)
     if at is not None and at < datetime.fromisoformat(complaint.at):
         errors.append(FieldError("at", "is before the complaint was received"))
     if errors:
@@ -247,21 +247,8 @@ def reencrypt_all(ctx, tx) -> list[str]:
     `tx`. Returns the complaints re-encrypted, and nothing besides: a complaint you do not read is
     never named nor counted to you (it may be about you); its readers find it on their `due`
     (`rules.readers_item`) and bring it in line."""
-    done: list[str] = []
-    me = ctx.need_worker()
-    for complaint_id in complaint_ids(ctx):
-        current = ctx.store.recipients(complaint_id, COMPLAINTS)
-        if me.id in current:
-            try:
-                complaint = rules.fold(complaint_id, ctx.store.read_records(complaint_id, ctx.keys, COMPLAINTS))
-            except (CannotDecrypt, Corrupt, ValueError):
-                complaint = None
-            if complaint is not None:
-                wanted = rules.readers(ctx.team, complaint.recorded_by, complaint.about)
-                if wanted != current and wanted:
-                    context.reencrypt(ctx, tx, complaint_id, wanted, COMPLAINTS)
-                    done.append(complaint_id)
-    return done
+    return context.folders_in_line(ctx, tx, COMPLAINTS, rules.fold,
+                                   lambda complaint: rules.readers(ctx.team, complaint.recorded_by, complaint.about))
 
 
 # -- the due list, the report -------------------------------------------------------------------

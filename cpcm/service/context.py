@@ -40,7 +40,7 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, COMPLAINTS, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
+from cpcm.store.layout import CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import effective, fold, superseded_ids
@@ -400,10 +400,14 @@ def keys_for(ctx: Context, readers: Iterable[str]) -> list[str]:
 def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[str, str] | None = None) -> bytes:
     """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference), with
     a comment line for each cover in force (`covers`: worker id -> until); with top=COMPLAINTS,
-    of a complaint (service/complaints.py)."""
+    of a complaint (service/complaints.py); with top=CONFIDENTIAL, of an entry of a case's strictly
+    confidential section (service/confidential.py)."""
     if top == COMPLAINTS:
         return ("# worker ids who may read this complaint: who recorded it, then the supervisors and managers not named in it\n"
                 + "\n".join(readers) + "\n").encode()
+    if top == CONFIDENTIAL:
+        return ("# worker ids who may read this strictly confidential entry: who wrote it, then the supervisors and managers "
+                "it does not exclude\n" + "\n".join(readers) + "\n").encode()
     what = "conference" if top == CONFERENCES else "case"
     return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + cover_lines(covers or {})
             + "\n".join(readers) + "\n").encode()
@@ -492,6 +496,30 @@ def folder_folded(ctx: Context, top: str, folder_id: str, fold_folder: Callable[
         return fold_folder(folder_id, ctx.store.read_records(folder_id, ctx.keys, top))
     except ValueError:
         raise Corrupt(f"{top}/{folder_id} holds no {what} record", f"{top}/{folder_id}") from None
+
+
+def folders_in_line(ctx: Context, tx, top: str, fold_folder: Callable[[str, list[Record]], T],
+                    wanted_of: Callable[[T], list[str]]) -> list[str]:
+    """Bring each folder of its own under `top` that you read (a complaint, a strictly confidential
+    entry) in line with the team, in the transaction `tx`: folded by `fold_folder`, its readers as
+    `wanted_of` has them now (a supervisor or manager added comes, a worker removed goes). Returns
+    the folders re-encrypted, and nothing besides: one you do not read is never named nor counted
+    to you. Nothing is done where no one would read it."""
+    done: list[str] = []
+    me = ctx.need_worker()
+    for folder_id in ctx.store.case_ids(top):
+        current = ctx.store.recipients(folder_id, top)
+        if me.id not in current:
+            continue
+        try:
+            folded = fold_folder(folder_id, ctx.store.read_records(folder_id, ctx.keys, top))
+        except (CannotDecrypt, Corrupt, ValueError):
+            continue
+        wanted = wanted_of(folded)
+        if wanted and wanted != current:
+            reencrypt(ctx, tx, folder_id, wanted, top)
+            done.append(folder_id)
+    return done
 
 
 def load_records(ctx: Context, case_id: str) -> list[Record]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from cpcm.crypto import identity as identity_mod
 from cpcm.errors import CpcmError, NotDestroyed, NotFound, Refused
-from cpcm.store.layout import CACHE_DIR, CASES, COMPLAINTS, CONFIG, SUPERVISION
+from cpcm.store.layout import CACHE_DIR, CASES, COMPLAINTS, CONFIDENTIAL, CONFIG, SUPERVISION
 from cpcm.store.outputs import shred
 from cpcm.workflow.rules import read_by_one
 
@@ -89,7 +89,7 @@ def look(identity_path: Path, root: Path | None, remote: str | None = None, remo
     if worker is not None:
         found.worker = worker.id
         try:
-            readers = {folder: ctx.store.recipients(folder, top) for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS)
+            readers = {folder: ctx.store.recipients(folder, top) for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL)
                        for folder in ctx.store.case_ids(top)}
         except CpcmError as exc:
             found.unchecked = exc.message

@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, TEAM, covers_from, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, record_name
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -71,6 +71,8 @@ class Synced:
     conferences: list[str] = field(default_factory=list)
     supervision: list[str] = field(default_factory=list)  # supervision sessions (their IDs) records arrived in
     complaints: list[str] = field(default_factory=list)  # complaints (their IDs) records arrived in
+    # entries of a case's strictly confidential section (their IDs) that arrived, of those you read
+    confidential: list[str] = field(default_factory=list)
     by: dict[str, int] = field(default_factory=dict)        # worker id -> records that arrived from them
     team_changes: list[str] = field(default_factory=list)   # commit messages of team changes ("team add otieno")
     settings_changes: list[str] = field(default_factory=list)  # ... of the rules and settings ("policy set: caseload.cap")
@@ -97,9 +99,11 @@ class Synced:
     # the authors of each complaint's records that arrived (not in JSON): counted and named only for a worker who reads
     # the complaint (`_complaints_read`), never for one it is about
     complaint_authors: dict[str, list[str]] = field(default_factory=dict)
+    # the same of each strictly confidential entry (not in JSON): only for a worker who reads it
+    confidential_authors: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors")
+        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors")
         return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
@@ -763,6 +767,8 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
             parts = path.split("/")
             if len(parts) == 3 and parts[0] == COMPLAINTS and RECORD_FILE.match(parts[2]):
                 result.complaint_authors.setdefault(parts[1], []).append(commit.author)
+            elif len(parts) == 3 and parts[0] == CONFIDENTIAL and RECORD_FILE.match(parts[2]):
+                result.confidential_authors.setdefault(parts[1], []).append(commit.author)
             elif len(parts) == 3 and parts[0] in folders and RECORD_FILE.match(parts[2]):
                 result.records += 1
                 result.by[commit.author] = result.by.get(commit.author, 0) + 1
@@ -778,12 +784,12 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
 
 def _folder(path: str) -> str | None:
     parts = path.split("/")
-    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS) else None
+    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) else None
 
 
 def _is_record(path: str) -> bool:
     parts = path.split("/")
-    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS) and bool(RECORD_FILE.match(parts[2]))
+    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) and bool(RECORD_FILE.match(parts[2]))
 
 
 def _readers(data: bytes | None) -> list[str]:
@@ -864,7 +870,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             continue
         both_sides = folder in touched_ours and folder in touched_theirs and not fast_forward
         read: dict[str, Record] = {}  # a conference's records decrypted for its minutes check, taken again for its readers
-        new_records = [] if not both_sides or folder.startswith((SUPERVISION + "/", COMPLAINTS + "/")) \
+        new_records = [] if not both_sides or folder.startswith((SUPERVISION + "/", COMPLAINTS + "/", CONFIDENTIAL + "/")) \
             else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
             else _conference_conflicts(ctx, folder, base, ours, theirs, result, read)
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
@@ -1061,14 +1067,16 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now)
-    elif top == COMPLAINTS:
-        # a complaint's readers as the rule has them with the merged team (workflow/complaints.py: who recorded it and
-        # every supervisor and manager, never a worker it is about), from its records where this worker reads them;
-        # else as listed (changed on both copies: the readers of both), less any worker the merged team removed
+    elif top in (COMPLAINTS, CONFIDENTIAL):
+        # a complaint's (a strictly confidential entry's) readers as the rule has them with the merged team
+        # (workflow/complaints.py: who recorded it and every supervisor and manager, never a worker it is about;
+        # workflow/confidential.py: who wrote it and every supervisor and manager it does not exclude), from its
+        # records where this worker reads them; else as listed (changed on both copies: the readers of both), less any
+        # worker the merged team removed
         decided, listed = pick(r_base, r_ours, r_theirs)
         if not decided:
             listed = list(dict.fromkeys(r_ours + r_theirs))
-        wanted = _complaint_readers(ctx, paths, merged, team) or [r for r in listed if team.get(r) is not None] or listed
+        wanted = _own_readers(ctx, top, paths, merged, team) or [r for r in listed if team.get(r) is not None] or listed
     elif top == SUPERVISION:
         # a session's readers (who held it, who was supervised in it) never change: only their keys may
         # have, a key rotated on the other copy; its records are encrypted again to the merged team's keys
@@ -1112,7 +1120,8 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         else:
             # the records stay readable by whom they were written to: the file names all of them
             listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
-            result.not_reencrypted.append(subject)
+            if top != CONFIDENTIAL:  # an entry you do not read is never named to you: its readers' team sync brings it in line
+                result.not_reencrypted.append(subject)
             keys = team_keys(listed)
     for record in new_records:
         data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
@@ -1126,15 +1135,19 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     return 1 if stale and subject in result.reencrypted else 0
 
 
-def _complaint_readers(ctx: Context, paths: list[str], merged: dict[str, Entry], team: Team) -> list[str] | None:
-    """Who reads a complaint after the merge (workflow/complaints.py `readers`, with the merged
-    team); None when this worker cannot read its records."""
+def _own_readers(ctx: Context, top: str, paths: list[str], merged: dict[str, Entry], team: Team) -> list[str] | None:
+    """Who reads a complaint (top=COMPLAINTS) or a strictly confidential entry after the merge
+    (the rule's `readers`, with the merged team); None when this worker cannot read its records."""
     from cpcm.workflow import complaints as complaint_rules
+    from cpcm.workflow import confidential as confidential_rules
 
     records = _decrypted(ctx, merged, paths) if paths else None
     if records is None:
         return None
     try:
+        if top == CONFIDENTIAL:
+            entry = confidential_rules.fold(paths[0].split("/")[1], records)
+            return confidential_rules.readers(team, entry.written_by, entry.excluded) or None
         complaint = complaint_rules.fold(paths[0].split("/")[1], records)
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
@@ -1216,16 +1229,22 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
 def _complaints_read(ctx: Context, result: Synced) -> None:
     """The complaints whose records arrived, named and counted only where this worker reads them
     (their `recipients` as merged): a complaint is never made known to a worker it is about, nor
-    to anyone else who does not read it, by what a sync says it brought."""
+    to anyone else who does not read it, by what a sync says it brought. The same of the entries
+    of strictly confidential sections."""
+    _own_read(ctx, result, COMPLAINTS, result.complaint_authors, result.complaints)
+    _own_read(ctx, result, CONFIDENTIAL, result.confidential_authors, result.confidential)
+
+
+def _own_read(ctx: Context, result: Synced, top: str, arrived: dict[str, list[str]], told: list[str]) -> None:
     me = ctx.worker.id if ctx.worker is not None else None
-    for complaint_id, authors in sorted(result.complaint_authors.items()):
+    for folder_id, authors in sorted(arrived.items()):
         try:
-            readers = ctx.store.recipients(complaint_id, COMPLAINTS)
+            readers = ctx.store.recipients(folder_id, top)
         except CpcmError:
             continue
         if me is None or me not in readers:
             continue
-        result.complaints.append(complaint_id)
+        told.append(folder_id)
         result.records += len(authors)
         for author in authors:
             result.by[author] = result.by.get(author, 0) + 1

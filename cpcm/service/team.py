@@ -409,13 +409,15 @@ def _change_team(ctx: Context, actor: Worker, team: Team, message: str) -> Writt
             skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
             conferences, not_conferences = _reencrypt_conferences(ctx, tx)
             complaints = _reencrypt_complaints(ctx, tx)
+            confidential = _reencrypt_confidential(ctx, tx)
             tx.commit(message)
     except BaseException:
         ctx.team = old_team  # nothing written: the session goes on with the team as it is (as key_rotate does)
         raise
     return Written(None, extra={"team": [w.to_dict() for w in team.active],
                                 "not_reencrypted": skipped + not_conferences,
-                                "conferences_reencrypted": conferences, "complaints_reencrypted": complaints}, json_keys=())
+                                "conferences_reencrypted": conferences, "complaints_reencrypted": complaints,
+                                "confidential_reencrypted": confidential}, json_keys=())
 
 
 @writes
@@ -428,11 +430,14 @@ def team_sync(ctx: Context) -> Written:
         changed = len([p for p in tx.written if p.startswith(f"{CASES}/") and p.endswith(RECIPIENTS)])
         conferences, not_conferences = _reencrypt_conferences(ctx, tx)
         complaints = _reencrypt_complaints(ctx, tx)
+        confidential = _reencrypt_confidential(ctx, tx)
         if tx.written:
-            tx.commit(f"team sync {changed} cases" + (f" {len(conferences)} conferences" if conferences or complaints else "")
-                      + (f" {len(complaints)} complaints" if complaints else ""))
+            tx.commit(f"team sync {changed} cases"
+                      + (f" {len(conferences)} conferences" if conferences or complaints or confidential else "")
+                      + (f" {len(complaints)} complaints" if complaints or confidential else "")
+                      + (f" {len(confidential)} confidential" if confidential else ""))
     return Written(None, extra={"reencrypted": changed, "conferences_reencrypted": len(conferences),
-                                "complaints_reencrypted": len(complaints),
+                                "complaints_reencrypted": len(complaints), "confidential_reencrypted": len(confidential),
                                 "not_reencrypted": skipped + not_conferences}, json_keys=())
 
 
@@ -442,6 +447,15 @@ def _reencrypt_complaints(ctx: Context, tx) -> list[str]:
     from cpcm.service import complaints
 
     return complaints.reencrypt_all(ctx, tx)
+
+
+def _reencrypt_confidential(ctx: Context, tx) -> list[str]:
+    """Bring each strictly confidential entry's readers in line with the team
+    (service/confidential.py: the worker who wrote it and every supervisor and manager it does not
+    exclude)."""
+    from cpcm.service import confidential
+
+    return confidential.reencrypt_all(ctx, tx)
 
 
 def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
@@ -609,11 +623,11 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
     the folders done ({"cases": [...], "conferences": [...]}) and those the acting key cannot read."""
     from cpcm.store.casestore import CONFERENCES
 
-    from cpcm.store.layout import COMPLAINTS, SUPERVISION
+    from cpcm.store.layout import COMPLAINTS, CONFIDENTIAL, SUPERVISION
 
-    done: dict[str, list[str]] = {CASES: [], CONFERENCES: [], SUPERVISION: [], COMPLAINTS: []}
+    done: dict[str, list[str]] = {CASES: [], CONFERENCES: [], SUPERVISION: [], COMPLAINTS: [], CONFIDENTIAL: []}
     skipped: list[str] = []
-    for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS):
+    for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
         for folder in ctx.store.case_ids(top):
             readers = ctx.store.recipients(folder, top)
             if worker_id not in readers:
@@ -622,7 +636,7 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
             try:
                 plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
             except (cipher.NotARecipient, cipher.Damaged):
-                if top != COMPLAINTS:  # a complaint you do not read is never named to you (it may be about you)
+                if top not in (COMPLAINTS, CONFIDENTIAL):  # never named to one who does not read it (it may be about them)
                     skipped.append(folder)
                 continue
             keys = keys_for(ctx, readers)

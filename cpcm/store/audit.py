@@ -19,7 +19,7 @@ from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, TEAM, TMP_PREFIX, covers_from
+from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, covers_from
 from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
@@ -32,11 +32,11 @@ _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
 _REC = r"[0-9A-HJKMNP-TV-Z]{26}"
 _WORKER = r"[a-z0-9][a-z0-9._-]{0,31}"
 WORKER_ID = re.compile(rf"^{_WORKER}$")
-FOLDER_FILE = re.compile(rf"^(?P<top>{CASES}|{CONFERENCES}|{SUPERVISION}|{COMPLAINTS})/(?P<folder>{_ID})/(?P<name>[^/]+)$")
+FOLDER_FILE = re.compile(rf"^(?P<top>{CASES}|{CONFERENCES}|{SUPERVISION}|{COMPLAINTS}|{CONFIDENTIAL})/(?P<folder>{_ID})/(?P<name>[^/]+)$")
 # plaintext files a casefile repository may hold (docs/case-format.md#layout); nothing else
 PLAINTEXT = re.compile(
     rf"^(\.gitignore|\.gitattributes|\.cpcm/(config|team|services|policy)\.yaml|\.cpcm/forms/[a-z0-9][a-z0-9_-]*\.yaml"
-    rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep|({CASES}|{CONFERENCES}|{SUPERVISION}|{COMPLAINTS})/{_ID}/{RECIPIENTS})$")
+    rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep|({CASES}|{CONFERENCES}|{SUPERVISION}|{COMPLAINTS}|{CONFIDENTIAL})/{_ID}/{RECIPIENTS})$")
 CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
 
 
@@ -50,7 +50,7 @@ def shown_path(path: str, lister: str) -> str:
             match and (RECORD_FILE.match(match["name"]) or match["name"].startswith(TMP_PREFIX))):
         return path
     parts = path.rstrip("/").split("/")
-    ours = parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS)
+    ours = parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL)
     folder = ("/".join(parts[:2]) if ours and len(parts) > 2 and re.fullmatch(_ID, parts[1])
               else parts[0] if ours and len(parts) > 1 else "the repository")
     return f"a file in {folder} whose name is not shown (it may name someone: {lister} lists it)"
@@ -67,15 +67,18 @@ REENCRYPTIONS = (
     # a team change and `team sync`: every case and conference whose readers change, the register too
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CASES),
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CONFERENCES),
-    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?$"), CASES),
-    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?$"), CONFERENCES),
+    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?( \d+ confidential)?$"), CASES),
+    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?( \d+ confidential)?$"), CONFERENCES),
     # a worker's new key (cpcm key rotate, cpcm team recover): every folder they read, conferences too
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CASES),
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CONFERENCES),
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), SUPERVISION),  # a supervision session they took part in
     # a complaint: its readers follow the team (a supervisor or manager added comes, a worker removed goes)
     (re.compile(rf"^team (add|remove|revoke|rotate|recover) {_WORKER}$"), COMPLAINTS),
-    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?$"), COMPLAINTS),
+    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?( \d+ confidential)?$"), COMPLAINTS),
+    # an entry of a case's strictly confidential section: its readers follow the team as a complaint's do
+    (re.compile(rf"^team (add|remove|revoke|rotate|recover) {_WORKER}$"), CONFIDENTIAL),
+    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?( \d+ confidential)?$"), CONFIDENTIAL),
     (re.compile(rf"^conference add-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
     # a case taken off the list: its worker, a reader through it only, no longer reads the conference
     (re.compile(rf"^conference remove-case (?P<folder>{_ID}) {_ID}$"), CONFERENCES),
@@ -88,6 +91,7 @@ REENCRYPTIONS = (
     (re.compile(r"^sync reencrypt \d+ cases$"), CASES),
     (re.compile(r"^sync reencrypt \d+ cases$"), CONFERENCES),
     (re.compile(r"^sync reencrypt \d+ cases$"), COMPLAINTS),
+    (re.compile(r"^sync reencrypt \d+ cases$"), CONFIDENTIAL),
 )
 # a sync's merge (service/sync.py): it may re-encrypt records, add the conflict and alias records it
 # finds, and move the records of a case that drew an ID already used to the case's new folder
@@ -855,7 +859,7 @@ class Audit:
                 self.add("commit-author-not-member", f"commit {commit.sha[:10]} changes cases or conferences but its author "
                          f"({commit.author or 'not a cpcm worker address'}) was not an active team member then")
         # a record ever added must still be there (a merge can drop one without a deletion in any commit)
-        present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", CASES, CONFERENCES, SUPERVISION, COMPLAINTS])
+        present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL])
                       .decode("utf-8", "replace").splitlines())
         names = {p.rsplit("/", 1)[1] for p in present}
         for path in self.added:
@@ -969,7 +973,7 @@ class Audit:
 
     # each case and conference folder as it stands: readers, and every record the runner can read
     def folders(self) -> None:
-        for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS):
+        for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
             # a folder whose name is no case, conference or session ID holds nothing of cpcm's (its files are named,
             # unnamed, by working_tree or the history walk: its name may be someone's)
             names = [name for name in self.store.case_ids(top) if re.fullmatch(_ID, name)]
@@ -1048,7 +1052,7 @@ def _folder_of(path: str) -> str | None:
     if match:
         return match["folder"]
     parts = path.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS) and re.fullmatch(_ID, parts[1]) else None
+    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) and re.fullmatch(_ID, parts[1]) else None
 
 
 def verify(store, config, team: Team, worker: Worker, keys) -> list[Problem]:

@@ -31,13 +31,13 @@ from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
-from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, TEAM, LOCK,
+from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
                                TMP_PREFIX, readers_hint, record_name)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
 
 CONFERENCES = "conferences"  # conferences/<CONF-ID>/: records of a case conference, like a case's
-MANAGED = (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, TEAM, SERVICES, CONFIG, POLICY, f"{CPCM_DIR}/forms", ".gitignore", ".gitattributes")
+MANAGED = (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, SERVICES, CONFIG, POLICY, f"{CPCM_DIR}/forms", ".gitignore", ".gitattributes")
 
 T = TypeVar("T")
 DURABLE_EACH = 8  # files of a transaction fsynced one by one; the rest of a batch is flushed at once before its commit
@@ -556,7 +556,7 @@ class CaseStore:
         """The blob id of every file under cases/ and conferences/ in the commit readers read
         (one `git ls-tree`); None when git cannot say (no commit yet)."""
         try:
-            out = self.git.run(["ls-tree", "-r", "-z", self.git.rev, "--", CASES, CONFERENCES, SUPERVISION, COMPLAINTS])
+            out = self.git.run(["ls-tree", "-r", "-z", self.git.rev, "--", CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL])
         except GitError:
             return None
         blobs = set()
@@ -892,7 +892,7 @@ def written_by_cpcm(rel: str, verb: str) -> bool:
     name = parts[-1]
     if name.startswith(TMP_PREFIX):
         return True
-    if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS):
+    if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
         return name == RECIPIENTS or RECORD_FILE.match(name) is not None
     if rel in _SETTINGS_FILES:
         return True
@@ -914,7 +914,7 @@ def _remove_empty_folders(root: Path) -> None:
     making a new case's folder and writing its first file, or while a recovery was removing
     them): git keeps no empty folder, so nothing would remove them, and verify would report
     each one as a folder without recipients. Only empty folders go (rmdir)."""
-    for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS):
+    for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
         try:
             entries = list(os.scandir(root / top))
         except OSError:

@@ -15,6 +15,8 @@ CACHE_DIR = f"{CPCM_DIR}/cache"
 CASES = "cases"
 SUPERVISION = "supervision"  # supervision/<SV-ID>/: one supervision session, confidential to who took part
 COMPLAINTS = "complaints"  # complaints/<CM-ID>/: one complaint, never readable by a worker it is about
+# confidential/<SC-ID>/: one entry of a case's strictly confidential section, read by who wrote it and oversight only
+CONFIDENTIAL = "confidential"
 
 
 def readers_hint(rel: str) -> str:
@@ -23,6 +25,9 @@ def readers_hint(rel: str) -> str:
         return "Only the supervisor who held the session and the workers supervised in it can read it; check --identity."
     if rel.startswith(f"{COMPLAINTS}/"):
         return "Only the agency's supervisors and managers and the worker who recorded the complaint, never a worker it is about, can read it; check --identity."
+    if rel.startswith(f"{CONFIDENTIAL}/"):
+        return ("Only the worker who wrote the strictly confidential entry and the agency's supervisors and managers it does not "
+                "exclude can read it; check --identity.")
     return "Only the case's worker, supervisors and managers can read it; check --identity."
 RECIPIENTS = "recipients"
 SUFFIX = ".yaml.age"

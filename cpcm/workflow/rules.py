@@ -675,7 +675,8 @@ def off_team(team: Team) -> NotOnTeam:
 
 
 def read_by_one(readers: Mapping[str, Iterable[str]], worker_id: str, team: Team, recovery: Iterable[str] = ()) -> list[str]:
-    """The folders (cases, conferences, supervision sessions: `readers`, each folder's `recipients`
+    """The folders (cases, conferences, supervision sessions, complaints, strictly confidential
+    entries: `readers`, each folder's `recipients`
     file) that `worker_id` reads and no one else can: no other active member of the team is among
     their readers, and the agency has no recovery key (`recovery`: it reads every one). Once that
     worker's key is destroyed (`cpcm evacuate`), nothing can ever read them again."""

@@ -167,6 +167,9 @@ MEANINGS = {
     "complaint-needs-responder": "`cpcm complaint respond` is a supervisor's or manager's who reads the complaint and is not named "
                                  "in it",
     "complaint-resolved": "`cpcm complaint respond` on a complaint responded to already: nothing was written",
+    "confidential-no-oversight": "`cpcm confidential add`: no supervisor or manager would read the strictly confidential entry "
+                                 "(a caseworker excluded every one of them): nothing was written; exclude fewer, or add a "
+                                 "manager (docs/commands/confidential.md)",
     "revoke-self": "a supervisor cannot revoke their own signing key: another supervisor or manager does",
     "signing-key-exists": "that signing key is already recorded for another worker",
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",

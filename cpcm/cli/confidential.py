@@ -1,0 +1,96 @@
+"""cpcm confidential add | list | show: a case's strictly confidential section (IAG record
+keeping [L648]), read by the worker who wrote an entry and the agency's supervisors and managers
+it does not exclude; never by another caseworker of the case."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from cpcm.cli.common import AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_problems, report_written
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="A case's strictly confidential section: write an entry, read back those you may read.",
+                        no_args_is_help=True)
+    app.add_typer(group, name="confidential")
+
+    @group.command("add")
+    def add(
+        case: str = typer.Argument(..., help="Case ID (CP-...)."),
+        text: Optional[str] = typer.Option(None, "--text", help="What the entry says (encrypted only); '-' reads it from standard input.", show_default=False),
+        exclude: List[str] = typer.Option([], "--exclude", help="A supervisor or manager who must not read it, by team id (repeat); never you."),
+        at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """Write an entry in a case's strictly confidential section (a reader of the case). It is
+        encrypted to you and the agency's supervisors and managers, less those you --exclude; no
+        other caseworker reads it, the case's own worker included unless they wrote it. Refused,
+        with nothing written, when no supervisor or manager would read it. Prints its ID (SC-...).
+
+        Example: cpcm confidential add CP-4F7K-9X2N --text - < disclosure.txt
+        Example: cpcm confidential add CP-4F7K-9X2N --exclude baraka --text "who the child named"
+        """
+        from cpcm.cli.common import read_input
+        from cpcm.service import confidential
+        from cpcm.service.context import parse_case_id
+
+        case_id = parse_case_id(case)
+        ctx = open_ctx(repo, identity)
+        body = read_input("-", "--text (standard input)") if text == "-" else text
+        result = confidential.add(ctx, case_id, body, exclude, parse_at(at))
+        report_written(result, json_out, f"strictly confidential entry written: {result.subject_id} ({case_id})")
+        if not json_out:
+            print(result.subject_id)
+
+    @group.command("list")
+    def list_(
+        case: str = typer.Argument(..., help="Case ID (CP-...)."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """The entries of a case's strictly confidential section you may read, by when written:
+        ID, when, who wrote it, who is excluded; never what it says (that is in 'cpcm
+        confidential show').
+
+        Example: cpcm confidential list CP-4F7K-9X2N
+        """
+        from cpcm.service import confidential
+        from cpcm.service.context import parse_case_id
+
+        case_id = parse_case_id(case)
+        ctx = open_ctx(repo, identity)
+        found = confidential.list_entries(ctx, case_id)
+        if json_out:
+            print_json([e.summary_row() for e in found])
+        else:
+            print_table(["entry", "at", "written by", "excluded"],
+                        [[e.id, _day(e.at, ctx.zone), e.written_by, ", ".join(e.excluded)] for e in found],
+                        title=f"{case_id}: {len(found)} strictly confidential entr(ies) you may read")
+        report_problems(ctx)
+
+    @group.command("show")
+    def show(
+        entry: str = typer.Argument(..., help="Entry ID (SC-...)."),
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+    ) -> None:
+        """An entry of a strictly confidential section you may read: what it says, its case, who
+        wrote it and who is excluded.
+
+        Example: cpcm confidential show SC-4F7K-9X2N
+        """
+        from cpcm.service import confidential
+
+        ctx = open_ctx(repo, identity)
+        found = confidential.show(ctx, confidential.parse_entry_id(entry))
+        if json_out:
+            print_json(found.to_dict())
+            return
+        print_table(["field", "value"], [("entry", found.id), ("case", found.case), ("at", _day(found.at, ctx.zone)),
+                                         ("written by", found.written_by), ("excluded", ", ".join(found.excluded) or "none"),
+                                         ("text", found.text), ("record", found.record_id)],
+                    title="STRICTLY CONFIDENTIAL")
+
+
+def _day(value: str, zone) -> str:
+    from cpcm.domain.dates import local_text
+
+    return local_text(value, zone) if value else ""

@@ -1,0 +1,147 @@
+"""A case's strictly confidential section (IAG record keeping [L648]: "a separate section marked
+strictly confidential for especially sensitive information that cannot be shared with certain
+actors"): write an entry, list and read back those you may read.
+
+Each entry lives in a folder of its own, `confidential/<SC-ID>/`, outside the case's folder, as a
+complaint does: its one record is encrypted to the worker who wrote it and the agency's
+supervisors and managers, less the workers the writer excluded (its `recipients` file: the writer
+first), with the agency's recovery recipients as every folder is (`workflow.confidential.readers`).
+The case it belongs to is inside the encrypted record only: the folder does not say which case
+it is of. Every write is one commit with a fixed message (`confidential add SC-… RECORD`): IDs
+only, never the case, what it says or a name.
+
+The library raises `CpcmError`s and returns values; the CLI (cpcm/cli/confidential.py) prints.
+The pure rules are `cpcm.workflow.confidential`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from cpcm.domain.ids import WORKER_ID, new_confidential_id, normalise_confidential_id
+from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service import context
+from cpcm.service.complaints import text_field
+from cpcm.service.results import Written
+from cpcm.store.layout import CONFIDENTIAL, RECIPIENTS
+from cpcm.workflow import confidential as rules
+
+WHAT = "the strictly confidential entry"
+NOT_OVERSEEN = "confidential-no-oversight"  # no supervisor or manager would read it
+TEXT_MAX = 4000
+JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
+READERS_HINT = ("A strictly confidential entry is read only by the worker who wrote it and the agency's supervisors and "
+                "managers it does not exclude.")
+
+
+def parse_entry_id(text: str) -> str:
+    entry_id = normalise_confidential_id(text)
+    if entry_id is None:
+        raise UsageError("the ID given is not a valid strictly confidential entry ID",
+                         "Their IDs look like SC-4F7K-9X2N; see cpcm confidential list CASE.")
+    return entry_id
+
+
+# -- reading ------------------------------------------------------------------------------------
+def entry_ids(ctx) -> list[str]:
+    return ctx.store.case_ids(CONFIDENTIAL)
+
+
+def _readable(ctx) -> list[str]:
+    """The entries whose `recipients` file names you: those you may open (no decryption)."""
+    me = ctx.need_worker()
+    return [eid for eid in entry_ids(ctx) if me.id in ctx.store.recipients(eid, CONFIDENTIAL)]
+
+
+def _check_readable(ctx, entry_id: str) -> list[str]:
+    return context.folder_readers(ctx, CONFIDENTIAL, entry_id, "strictly confidential entry", "cpcm confidential list CASE",
+                                  "you ({worker}) are not among the readers of {id}", READERS_HINT)
+
+
+def show(ctx, entry_id: str) -> rules.Entry:
+    """`cpcm confidential show`: an entry you may read, with what it says."""
+    _check_readable(ctx, entry_id)
+    return context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")
+
+
+def for_case(ctx, case_id: str, problems: list | None = None) -> list[rules.Entry]:
+    """The entries of `case_id`'s strictly confidential section you may read, by when written;
+    none of those you may not read, whose existence is not told (one that cannot be read is
+    noted in `problems` when given)."""
+    if ctx.worker is None:
+        return []
+    out = []
+    for entry_id in _readable(ctx):
+        try:
+            entry = show(ctx, entry_id)
+        except (Corrupt, CannotDecrypt) as exc:
+            if problems is not None:
+                problems.append(exc)
+            continue
+        if entry.case == case_id:
+            out.append(entry)
+    return sorted(out, key=lambda e: (e.record_id, e.id))
+
+
+def list_entries(ctx, case_id: str) -> list[rules.Entry]:
+    """`cpcm confidential list CASE`: the case's entries you may read (NotFound: no such case)."""
+    ctx.need_worker()
+    _check_case(ctx, case_id)
+    return for_case(ctx, case_id, ctx.problems)
+
+
+def _check_case(ctx, case_id: str) -> None:
+    if not ctx.store.exists(case_id):
+        raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
+
+
+# -- writing ------------------------------------------------------------------------------------
+@context.writes
+def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: datetime | None = None) -> Written:
+    """Write an entry in `case_id`'s strictly confidential section (a reader of the case): what it
+    says (`text`, encrypted only) and the workers excluded from it (team ids; never the writer).
+    Refused, with nothing written, when no supervisor or manager would read it (you count when you
+    are one). One commit; bad input changes nothing."""
+    me = ctx.need_worker()
+    context.check_readable(ctx, case_id)  # NotFound (no such case) or CannotDecrypt (not one of its readers)
+    errors: list[FieldError] = list(context.at_errors(ctx, None, at))
+    body_text = text_field(errors, "text", text, TEXT_MAX)
+    excluded: list[str] = []
+    for value in exclude:
+        worker = str(value).strip()
+        if not WORKER_ID.match(worker) or ctx.team.get(worker, include_removed=True) is None:
+            errors.append(FieldError("exclude", "names no worker of the team (see cpcm team list): a team id, never a name"))
+        elif worker == me.id:
+            errors.append(FieldError("exclude", "names you: the worker who writes an entry always reads it; exclude others only"))
+        elif worker not in excluded:
+            excluded.append(worker)
+    if errors:
+        raise InvalidInput(errors, WHAT, hint="cpcm confidential add --help gives the options.")
+    readers = rules.readers(ctx.team, me.id, excluded)
+    if not rules.overseen(ctx.team, readers):
+        raise Refused("no supervisor or manager would read this strictly confidential entry (every one of them is excluded): "
+                      "only you would, and it would be lost to the case when you leave; nothing was written",
+                      "Exclude fewer workers (a supervisor or manager must read it), or add one (cpcm team add WORKER --role "
+                      "manager ...), then write it again.", rule=NOT_OVERSEEN)
+    existing = set(entry_ids(ctx))
+    entry_id = new_confidential_id()
+    while entry_id in existing:
+        entry_id = new_confidential_id()
+    body = {"case_id": case_id, "text": body_text, **({"excluded_workers": excluded} if excluded else {})}
+    entry = context.new_record(ctx, rules.KIND, entry_id, body, at)
+    with context.transaction(ctx, "confidential-add") as tx:
+        tx.replace_file(f"{CONFIDENTIAL}/{entry_id}/{RECIPIENTS}", context.recipients_bytes(readers, CONFIDENTIAL))
+        tx.write_record(entry, context.keys_for(ctx, readers), CONFIDENTIAL)
+        tx.commit(f"confidential add {entry_id} {entry.id}")
+    return Written(entry_id, entry.id, rules.KIND, (), (f"read it back: cpcm confidential show {entry_id}",),
+                   {"entry_id": entry_id, "case_id": case_id, "readers": len(readers)}, json_keys=JSON_KEYS)
+
+
+# -- team changes -------------------------------------------------------------------------------
+def reencrypt_all(ctx, tx) -> list[str]:
+    """Bring each entry you read in line with the team (`rules.readers`: a supervisor or manager
+    added comes, a worker removed goes, one excluded never comes), in the transaction `tx`.
+    Returns the entries re-encrypted, and nothing besides: an entry you do not read is never
+    named nor counted to you."""
+    return context.folders_in_line(ctx, tx, CONFIDENTIAL, rules.fold,
+                                   lambda entry: rules.readers(ctx.team, entry.written_by, entry.excluded))

@@ -1,0 +1,67 @@
+"""A case's strictly confidential section, pure: an entry as its record stands, and who reads it.
+
+The IAG's record keeping asks for "a separate section marked strictly confidential for especially
+sensitive information that cannot be shared with certain actors" [L648]. An entry of it is read by
+the worker who wrote it and by every active supervisor and manager of the team, less the workers
+the writer excluded from it (never the writer). A caseworker of the case who did not write it does
+not read it, whatever the case's readers are: the section is tighter than the case. The rule is
+that of a complaint's readers (workflow/complaints.py `readers`: who wrote it first, then
+oversight, never one named), with the excluded workers as those named. An entry is refused when
+no supervisor or manager would read it (`overseen`): a caseworker who excludes every one of them.
+
+Must not import: service, store, crypto, cli.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cpcm.domain.records import Record
+from cpcm.domain.team import Team
+from cpcm.workflow import complaints as complaint_rules
+
+KIND = "confidential"  # the record kind of an entry
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry of a case's strictly confidential section."""
+    id: str  # its folder's ID (SC-...)
+    case: str
+    at: str  # when what it records happened (ISO, UTC)
+    written_by: str
+    text: str
+    excluded: tuple[str, ...]  # the workers the writer excluded (team ids): never among its readers
+    record_id: str
+
+    def summary_row(self) -> dict:
+        """What `confidential list` gives of it: never what it says."""
+        return {"entry_id": self.id, "case_id": self.case, "at": self.at, "written_by": self.written_by,
+                "excluded": list(self.excluded)}
+
+    def to_dict(self) -> dict:
+        return {**self.summary_row(), "text": self.text, "record_id": self.record_id}
+
+
+def fold(entry_id: str, records: Iterable[Record]) -> Entry:
+    """The entry its records make: its first `confidential` record (an entry is never changed)."""
+    found = sorted((r for r in records if r.kind == KIND), key=lambda r: r.id)
+    if not found:
+        raise ValueError(f"{entry_id} holds no strictly confidential entry")
+    first = found[0]
+    body = first.body
+    return Entry(entry_id, str(body.get("case_id") or ""), first.at, first.by, str(body.get("text") or ""),
+                 tuple(body.get("excluded_workers") or ()), first.id)
+
+
+def readers(team: Team, written_by: str, excluded: Iterable[str]) -> list[str]:
+    """Who reads an entry: who wrote it first, then every active supervisor and manager of the
+    team in the team's order, never a worker excluded. The agency's recovery keys are added to
+    every record as for every folder."""
+    return complaint_rules.readers(team, written_by, excluded)
+
+
+def overseen(team: Team, readers_: Iterable[str]) -> bool:
+    """Whether a supervisor or manager reads it (the writer counts when they are one): an entry
+    that only a caseworker reads has no oversight, and is lost to the case when they leave."""
+    return any(complaint_rules.oversees(team.get(r)) for r in readers_)
