@@ -299,4 +299,4 @@ def test_every_deadline_names_its_rule_and_source(policy):
             assert item.source and item.source == policy.source(item.rule), item.code
             assert item.why.strip(), item.code
     assert seen == {"initial-assessment", "comprehensive-assessment", "risk-response", "case-plan", "plan-approval", "review",
-                    "closure-approval", "post-closure-visit", "turning-18"}
+                    "closure-approval", "post-closure-visit", "turning-18", "retention-ended"}
