@@ -299,4 +299,42 @@ def test_every_deadline_names_its_rule_and_source(policy):
             assert item.source and item.source == policy.source(item.rule), item.code
             assert item.why.strip(), item.code
     assert seen == {"initial-assessment", "comprehensive-assessment", "risk-response", "case-plan", "plan-approval", "review",
-                    "closure-approval", "post-closure-visit", "turning-18"}
+                    "closure-approval", "post-closure-visit", "turning-18", "retention-ended"}
+
+
+# -- retention of closed cases (workflow/retention.py): the managers' item once retention.closed_for has passed ----------
+def _closed():
+    planned, start = _planned()
+    closed_at = start + 2 * D
+    return planned + [rec("closure", start + D, reason="goals_met"), rec("approval", closed_at, subject="closure", by="sup")], \
+        closed_at
+
+
+def test_retention__due_for_the_managers_when_closed_for_has_passed_since_the_closure_was_approved():
+    from cpcm.workflow.clocks import MANAGERS
+
+    records, closed_at = _closed()
+    item = items(records, now=closed_at + D)["retention-ended"]
+    assert item.owner == MANAGERS and item.due == closed_at.replace(year=closed_at.year + 7)
+    assert item.state(closed_at + 7 * 366 * D, soon_window(INTER, closed_at)) == "overdue"
+    # kept until a date: due that day; restricted: nothing more to decide
+    later = closed_at + 7 * 366 * D
+    kept = records + [rec("retention", later, decision="keep", until="2040-03-01", reason="court", by="mgr")]
+    assert items(kept, now=later)["retention-ended"].due == datetime(2040, 3, 1, tzinfo=later.tzinfo)  # the start of that day, local
+    restricted = records + [rec("retention", later, decision="restrict", reason="period over", by="mgr")]
+    assert "retention-ended" not in items(restricted, now=later)
+
+
+def test_retention__a_reopened_case_is_not_closed_and_a_transferred_one_counts_from_its_transfer():
+    records, closed_at = _closed()
+    later = closed_at + 7 * 366 * D
+    kept = records + [rec("retention", later, decision="keep", until="2040-03-01", reason="court", by="mgr")]
+    reopened = kept + [rec("reopen", later + D, reason="new concern")]
+    assert "retention-ended" not in items(reopened, now=later + 2 * D)
+    # closed again: the period starts again from the new closure, the decision before the reopening no longer counts
+    again = reopened + [rec("closure", later + 3 * D, reason="goals_met"), rec("approval", later + 4 * D, subject="closure", by="sup")]
+    assert items(again, now=later + 5 * D)["retention-ended"].due == (later + 4 * D).replace(year=(later + 4 * D).year + 7)
+    planned, start = _planned()
+    transferred = planned + [rec("transfer", start + D, to="OTHER-AGENCY")]
+    found = items(transferred, now=start + 2 * D)
+    assert found["retention-ended"].due == (start + D).replace(year=(start + D).year + 7)

@@ -115,6 +115,7 @@ BASE = {
     "review": ["review", "{case}", "--no-input", "--chair", "sup", "--outcome", "continue", "--decision", "go on"],
     "close": ["close", "{case}", "--no-input", "--reason", "goals_met", "--check", "child_safe"],
     "reopen": ["reopen", "{case}", "--reason", "new concern"], "continue": ["continue", "{case}", "--justification", "still needed"],
+    "retention": ["retention", "{case}", "--keep-until", "2040-01-01", "--reason", "court case pending"],
     "note": ["note", "{case}", "--text", "called"],
     "update": ["update", "{case}", "--no-input", "--reason", "moved", "--location", "Kondele"],
     "correct": ["correct", "{case}", "plan", "--reason", "mistyped", "--set", "contingency=kin"],

@@ -96,7 +96,7 @@ def test_markdown__every_shipped_markdown_template_has_a_blank_line_before_each_
             result = amina("render", name, case_id, *ref, "--lang", lang, "--format", "md")
             assert result.code == 0, (name, result.stderr)
             check(found, name, lang, result.stdout)
-    for report in ("caseload", "statistics", "timeliness", "placements", "readiness", "referrals", "complaints"):  # in the repository's language only
+    for report in ("caseload", "statistics", "timeliness", "placements", "readiness", "referrals", "complaints", "retention"):  # in the repository's language only
         result = cli_as("sup")("report", report, "--format", "md")
         assert result.code == 0, (report, result.stderr)
         check(found, f"reports/{report}", "en", result.stdout)

@@ -37,8 +37,10 @@ def test_next_stage_and_allowed():
     assert transitions.next_stage("planned", "review") == "implementation"
     assert transitions.next_stage("closed", "plan") is None
     assert transitions.allowed(None) == ["registration"]
-    assert transitions.allowed("transferred") == ["child_file_release", "note", "reopen", "repair", "sharing", "transfer_ack"]
-    assert transitions.allowed("closed") == ["child_file_release", "followup.post_closure", "note", "reopen", "repair", "sharing"]
+    assert transitions.allowed("transferred") == ["child_file_release", "note", "reopen", "repair", "retention", "sharing",
+                                                  "transfer_ack"]
+    assert transitions.allowed("closed") == ["child_file_release", "followup.post_closure", "note", "reopen", "repair", "retention",
+                                             "sharing"]
 
 
 def test_advance__the_next_stage():

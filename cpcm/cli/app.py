@@ -20,7 +20,7 @@ MODULES = {
     "consent": "referrals", "service": "referrals", "refer": "referrals", "referral": "referrals",
     "followup": "followup", "review": "followup", "readiness": "readiness",
     "placement": "placements", "tracing": "placements", "family-assessment": "placements", "preparation": "placements",
-    "close": "followup", "sign-off": "followup", "reopen": "followup", "continue": "followup",
+    "close": "followup", "sign-off": "followup", "reopen": "followup", "continue": "followup", "retention": "followup",
     "note": "followup", "conference": "conference", "supervision": "supervision", "complaint": "complaints", "confidential": "confidential", "transfer": "transfer", "receive": "transfer", "transfer-ack": "transfer",
     "due": "workflow", "check": "workflow", "policy": "workflow", "form": "form", "render": "render",
     "report": "report", "export": "report", "repair": "repair", "completion": "completion",

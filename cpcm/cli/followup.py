@@ -194,6 +194,30 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         report_written(service.continue_(ctx, case_id, justification, parse_at(at)), json_out, f"{case_id} stays open")
 
+    @app.command("retention")
+    def retention(case: str = typer.Argument(..., help="Case ID of a closed or transferred case."),
+                  keep_until: Optional[str] = typer.Option(None, "--keep-until", help="Keep the case until this date (YYYY-MM-DD); "
+                                                           "the managers decide again then."),
+                  restrict: bool = typer.Option(False, "--restrict", help="Restrict the case to the managers (and the agency's "
+                                                "recovery keys): its current records are re-encrypted to them only."),
+                  reason: str = typer.Option(..., "--reason", help="Why (the agency's protocol, a court order, a pending claim); "
+                                             "no names: the case ID says whose."),
+                  at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+        """A manager's decision on a closed case whose retention period has ended (cpcm due lists it).
+
+        Keep it longer until a date, or restrict it so that only the managers read its current records.
+        Nothing is deleted: older versions stay in git history (docs/security.md).
+
+        Example: cpcm retention CP-4F7K-9X2N --keep-until 2031-06-30 --reason "court case pending"
+        """
+        from cpcm import service
+
+        ctx = open_ctx(repo, identity)
+        case_id = service.parse_case_id(case)
+        done = f"{case_id} restricted to the managers" if restrict else f"{case_id} kept until {keep_until}"
+        report_written(service.retention(ctx, case_id, reason, keep_until=keep_until, restrict=restrict, at=parse_at(at)),
+                       json_out, done)
+
     @app.command("note")
     def note(case: str = typer.Argument(..., help="Case ID."), text: Optional[str] = typer.Option(None, "--text", help="The note ('-' reads standard input)."),
              at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:

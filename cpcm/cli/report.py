@@ -28,7 +28,7 @@ SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".c
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
-        kind: str = typer.Argument(..., help="caseload, timeliness, statistics, placements, readiness, referrals, or combine (a county: add up agencies' returns)."),
+        kind: str = typer.Argument(..., help="caseload, timeliness, statistics, placements, readiness, referrals, complaints, retention, or combine (a county: add up agencies' returns)."),
         returns: Optional[List[Path]] = typer.Argument(None, help="For combine: the agencies' returns (files from --for-aggregation).", show_default=False),
         from_: Optional[str] = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD; default: the first day of the month 11 months ago).", show_default=False),
         to: Optional[str] = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD; default: today).", show_default=False),
@@ -50,7 +50,9 @@ def register(app: typer.Typer) -> None:
         closure or not, the domains below their pass marks, the children on the path of reintegration
         not yet assessed; case IDs, no names), and how referrals fare with each provider (referrals:
         sent, accepted, declined, waiting past the feedback limit, answered late, the median days to an
-        answer, the outcomes, each provider's agreement and its end). A county office adds up agencies' statistics returns
+        answer, the outcomes, each provider's agreement and its end), and the retention of closed cases
+        (retention, a snapshot now: by year of closure, within the retention period, ended with no
+        decision, kept until a date, restricted; the cases to decide on). A county office adds up agencies' statistics returns
         with `combine`, hiding small cells only after the sum.
 
         Example: cpcm report caseload
@@ -61,6 +63,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm report placements --format html --out register.html.age
         Example: cpcm report readiness --worker amina --from 2026-07-01 --to 2026-12-31
         Example: cpcm report referrals --from 2026-07-01 --to 2026-09-30 --format html --out referrals-q3.html.age
+        Example: cpcm report retention --json
         """
         from cpcm import service
         from cpcm.reports import REPORTS
@@ -101,10 +104,10 @@ def register(app: typer.Typer) -> None:
         ctx.need_worker()
         today = ctx.now.date()
         # statistics say a period not over once, below (a --to after today too); the others, a --to after today here
-        start, end = _period(from_, to, today, said_after_today=kind != "statistics") if kind != "caseload" \
+        start, end = _period(from_, to, today, said_after_today=kind != "statistics") if kind not in ("caseload", "retention") \
             else _period(None, None, today)
-        if kind == "caseload" and (from_ or to):
-            warn("the caseload report is a snapshot now: --from and --to are not used")
+        if kind in ("caseload", "retention") and (from_ or to):
+            warn(f"the {kind} report is a snapshot now: --from and --to are not used")
         built = service.report(ctx, kind, start, end, fmt, (status or "open").strip().lower(), worker)
         over = {"period_over": built.view["period_over"]} if "period_over" in built.view else {}
         if fmt is None:

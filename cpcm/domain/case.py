@@ -66,6 +66,10 @@ class Case:
     # the consents, overrides and receipts of a transfer in, as the one consent rule reads them, each with whether an
     # action relied on it already (workflow/consent.py `kept`): what `cpcm due` asks a step's consent from
     consents: tuple[Mapping[str, Any], ...] = ()
+    # the latest manager's decision on a closed or transferred case whose retention period has ended (cpcm retention,
+    # workflow/retention.py): its record, when (`at`, UTC), who, `decision` (keep or restrict) and for keep the date
+    # `until`; a reopening clears it (the next closure starts the period again)
+    retention: Mapping[str, Any] | None = None
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""

@@ -171,7 +171,8 @@ class Worker:
 # record kinds only these roles write (workflow/approvals.py: a supervisor or manager decides; a
 # supervision session is recorded by the supervisor or manager who held it, workflow/supervision.py; a
 # complaint is responded to by a supervisor or manager, workflow/complaints.py)
-ROLE_KINDS = {"approval": OVERSIGHT, "rejection": OVERSIGHT, "supervision": OVERSIGHT, "complaint_response": OVERSIGHT}
+ROLE_KINDS = {"approval": OVERSIGHT, "rejection": OVERSIGHT, "supervision": OVERSIGHT, "complaint_response": OVERSIGHT,
+              "retention": ("manager",)}  # a closed case's retention decided: a manager's only (cpcm retention)
 # repository files only a supervisor or manager changes (by hand: no command writes them after
 # init), as only they change the team (service/team.py)
 MANAGER_FILES = (".cpcm/config.yaml", ".cpcm/policy.yaml")

@@ -18,6 +18,8 @@ the policy and the dates, and returns a plain dict: the view model its templates
 - `referrals(cases, services, policy, start, end, now, worker)`: per service of the directory, the
   referrals sent in the period: accepted, declined, waiting for feedback (past the limit), answered
   late, median days to the provider's answer, outcomes; each provider's agreement and its end.
+- `retention(cases, policy, now)`: the closed and transferred cases by year of closure, within their
+  retention period, past it with no decision, kept until a date or restricted; those to decide on.
 
 Every view carries `tables` (titled rows for the terminal, Markdown and CSV) and `charts`
 (bars for the HTML report). Adding a report is a function here and its templates.
@@ -30,10 +32,11 @@ from cpcm.reports.caseload import caseload
 from cpcm.reports.placements import placements
 from cpcm.reports.readiness import readiness
 from cpcm.reports.referrals import referrals
+from cpcm.reports.retention import retention
 from cpcm.reports.statistics import statistics
 from cpcm.reports.timeliness import timeliness
 
 # `complaints` is the complaints register's counts (service/complaints.py `report`: from the complaints folders, not cases)
-REPORTS = ("caseload", "timeliness", "statistics", "placements", "readiness", "referrals", "complaints")
+REPORTS = ("caseload", "timeliness", "statistics", "placements", "readiness", "referrals", "complaints", "retention")
 
-__all__ = ["REPORTS", "caseload", "placements", "readiness", "referrals", "statistics", "timeliness"]
+__all__ = ["REPORTS", "caseload", "placements", "readiness", "referrals", "retention", "statistics", "timeliness"]

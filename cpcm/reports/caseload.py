@@ -13,7 +13,7 @@ from cpcm.domain.policy import RISK_ORDER, Policy
 from cpcm.domain.team import CADRES, Team, cadre_words
 from cpcm.reports.common import NOT_RATED, chart, table
 from cpcm.workflow import approvals, clocks
-from cpcm.workflow.clocks import SUPERVISORS
+from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import deadlines, for_worker, soon_window
 from cpcm.workflow.rules import NobodyDecides, caseload_limits, caseload_state, has_cap, off_team
 from cpcm.workflow.transitions import STAGES
@@ -54,7 +54,8 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
     risks = tuple(policy.risk_levels) if "risk_levels" in policy.rules else RISK_ORDER
     open_cases = [c for c in cases if c.status == "open"]
 
-    pairs = [(case, item) for case in cases for item in deadlines(case, policy, now)]
+    # a closed case's retention is the managers' decision, no worker's caseload (workflow/retention.py)
+    pairs = [(case, item) for case in cases for item in deadlines(case, policy, now) if item.owner != MANAGERS]
     items = [item for _, item in pairs]
     overdue = [i for i in items if i.owner != SUPERVISORS and i.state(now, soon) == "overdue"]
     missed = [i for i in items if i.owner != SUPERVISORS and i.state(now, soon) == "target_missed"]

@@ -8,7 +8,7 @@ it never prints or exits (the CLI does).
 - one module per command group: `team`, `cases`, `planning`, `referrals`, `followups`,
   `closure`, `reintegration` (readiness, tracing, family assessment, preparation), `placements`, `mandatory_reports`,
   `conferences`, `supervision`, `transfers`, `documents` (render), `worklist` (due, check,
-  policy show), `settings` (policy set, form set, config set), `integrity` (verify), `evacuation` (evacuate), `outputs` (outputs list, outputs remove: the register
+  policy show), `settings` (policy set, form set, config set), `integrity` (verify), `evacuation` (evacuate), `retaining` (retention), `outputs` (outputs list, outputs remove: the register
   of plaintext files cpcm wrote), `reports` (report, export);
 - `results`: what a writing function returns.
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.conferences import parse_conference_id
     from cpcm.service.documents import Document, document_names, render
     from cpcm.service.evacuation import evacuate
+    from cpcm.service.retaining import retention
     from cpcm.service.outputs import outputs_list, outputs_remove
     from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
                                       keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
@@ -75,7 +76,7 @@ __all__ = [
     "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "service_update", "refer",
     "referral",
     # following up, closing
-    "followup", "review", "review_batch", "readiness", "unfinished", "close", "close_withdraw", "sign_off", "reopen", "continue_",
+    "followup", "review", "review_batch", "readiness", "unfinished", "close", "close_withdraw", "sign_off", "reopen", "continue_", "retention",
     # placements and the steps of reintegration
     "placement", "tracing", "family_assessment", "preparation",
     # mandatory reporting
@@ -103,7 +104,7 @@ _MODULES = {
                      "writes"), "context"),
     **dict.fromkeys(("followup", "review", "review_batch"), "followups"),
     **dict.fromkeys(("import_cases", "import_template"), "imports"),
-    "verify": "integrity", "evacuate": "evacuation", "outputs_list": "outputs", "outputs_remove": "outputs", "placement": "placements", "mandatory_report": "mandatory_reports",
+    "verify": "integrity", "evacuate": "evacuation", "retention": "retaining", "outputs_list": "outputs", "outputs_remove": "outputs", "placement": "placements", "mandatory_report": "mandatory_reports",
     **dict.fromkeys(("family_assessment", "preparation", "readiness", "tracing"), "reintegration"),
     **dict.fromkeys(("approve", "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "reject"), "planning"),
     **dict.fromkeys(("check_consent", "consent", "consent_override", "refer", "referral", "service_add", "service_gaps",

@@ -23,7 +23,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, cadre_warnings, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
+from cpcm.service.context import at_errors, case_covers, case_restricted, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
@@ -238,7 +238,9 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     if ctx.team.get(worker_id) is None:
         raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
     confirms = settled_by(case, "assignment") if case.worker == worker_id else []
-    if case.worker == worker_id and not confirms:
+    # a case restricted to the managers (cpcm retention) and reopened is given back to a worker, its own one too
+    restricted = case_restricted(ctx, case_id)
+    if case.worker == worker_id and not confirms and not restricted:
         raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
     check_at(ctx, case, at, "assign")
     transitions.advance(case.stage, "assignment", case_id)
@@ -289,11 +291,11 @@ def _taken_over(ctx: Context, case: Case, worker_id: str) -> str:
 
 def _deadlines_held(ctx: Context, case: Case) -> tuple[int, int]:
     """(overdue, due soon): the case's deadlines its worker holds (not the supervisors') in those states now."""
-    from cpcm.workflow.clocks import SUPERVISORS
+    from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
     from cpcm.workflow.deadlines import deadlines, soon_window
 
     soon = soon_window(ctx.policy, ctx.now)
-    states = [item.state(ctx.now, soon) for item in deadlines(case, ctx.policy, ctx.now) if item.owner != SUPERVISORS]
+    states = [item.state(ctx.now, soon) for item in deadlines(case, ctx.policy, ctx.now) if item.owner not in (SUPERVISORS, MANAGERS)]
     return states.count("overdue"), states.count("due_soon")
 
 

@@ -40,7 +40,8 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, cover_lines, covers_from
+from cpcm.store.layout import (CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, cover_lines,
+                               covers_from, restricted_from)
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import effective, fold, superseded_ids
@@ -397,7 +398,8 @@ def keys_for(ctx: Context, readers: Iterable[str]) -> list[str]:
     return ctx.team.recipients_of(readers) + list(ctx.config.recovery_recipients)
 
 
-def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[str, str] | None = None) -> bytes:
+def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[str, str] | None = None,
+                     restricted: bool = False) -> bytes:
     """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference), with
     a comment line for each cover in force (`covers`: worker id -> until); with top=COMPLAINTS,
     of a complaint (service/complaints.py); with top=CONFIDENTIAL, of an entry of a case's strictly
@@ -409,18 +411,28 @@ def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[s
         return ("# worker ids who may read this strictly confidential entry: who wrote it, then the supervisors and managers "
                 "it does not exclude\n" + "\n".join(readers) + "\n").encode()
     what = "conference" if top == CONFERENCES else "case"
-    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + cover_lines(covers or {})
-            + "\n".join(readers) + "\n").encode()
+    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + (RESTRICTED_LINE + "\n" if restricted else "")
+            + cover_lines(covers or {}) + "\n".join(readers) + "\n").encode()
 
 
 def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES,
-              covers: Mapping[str, str] | None = None) -> None:
+              covers: Mapping[str, str] | None = None, restricted: bool = False) -> None:
     """Re-encrypt every record of a case (or a conference) to `readers`, and write its new
-    `recipients` file (with the `covers` in force), in the transaction `tx`."""
+    `recipients` file (with the `covers` in force; `restricted`: a case restricted to the managers,
+    `case_restricted`), in the transaction `tx`."""
     keys = keys_for(ctx, readers)
     for path in ctx.store.record_files(subject_id, top):
         tx.reencrypt(path, ctx.keys, keys)
-    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top, covers))
+    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top, covers, restricted))
+
+
+def case_restricted(ctx: Context, case_id: str) -> bool:
+    """Whether a case's `recipients` file says a manager restricted it to the managers (cpcm retention --restrict)."""
+    try:
+        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace")
+    except (OSError, KeyError, ValueError):
+        return False
+    return restricted_from(text)
 
 
 def case_covers(ctx: Context, case_id: str) -> dict[str, str]:
@@ -471,6 +483,10 @@ def check_readable(ctx: Context, case_id: str) -> None:
             raise Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel, restore_hint(rel))
         raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
+        if case_restricted(ctx, case_id):  # what its `recipients` file says to anyone with a copy
+            raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
+                                "A manager restricted it to the managers once its retention period ended (cpcm retention); "
+                                "ask a manager.")
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
                             "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
 

@@ -38,7 +38,7 @@ from cpcm.domain.policy import risk_rank
 from cpcm.service import tables
 from cpcm.service.dueview import NO_TARGET, ViewBody, cell
 from cpcm.workflow.approvals import may_decide
-from cpcm.workflow.clocks import SUPERVISORS
+from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import STATES, Deadline, is_urgent
 
 _TICK = timedelta(microseconds=1)
@@ -189,13 +189,15 @@ class DueView:
     def __init__(self, body: ViewBody, zone, now: datetime, soon: timedelta, horizon: datetime, whose: str, oversees: bool,
                  overdue_only: bool, extra: list[Deadline], covering: Callable[[dict], bool], hidden: Sequence[int] = (),
                  unattended: Any = frozenset(), removed: Any = frozenset(),
-                 undecided: Any = None):
+                 undecided: Any = None, manages: bool = False):
         """`removed`: the workers not active members of the team (`rules.off_team`);
         `unattended`: the same when this list holds the deadlines of the cases they still have,
         whenever they fall (`rules.sees_unattended`), else empty. Those deadlines, and any of them
         listed otherwise, are listed as computed now, marked `worker_removed`. `undecided`: the
         waiting approvals nobody in the team may decide (`rules.NobodyDecides`), listed as
-        computed now on the list of whoever can act on each (`NobodyDecides.holder`) and every case's, marked `nobody_may_decide`."""
+        computed now on the list of whoever can act on each (`NobodyDecides.holder`) and every case's, marked `nobody_may_decide`.
+        `manages`: whether the list holds the items only a manager acts on (`clocks.MANAGERS`: a
+        closed case's retention; `worklist.manages_list`)."""
         self.body, self.zone, self.now, self.soon, self.whose = body, zone, now, soon, whose
         items = body.items
         now_us, last, soon_us = tables.instant(now), tables.instant(horizon), soon // _TICK
@@ -208,11 +210,13 @@ class DueView:
         covered: set[int] = set()
         if whose != "all":
             inside = list(keep)
-            mine = self._mine(body, whose, oversees)
+            mine = self._mine(body, whose, oversees, manages)
             covered = self._covered(body, whose, oversees, covering, mine)
             keep = list(map(and_, inside, mine))
             for k in covered:
                 keep[k] = inside[k]
+        elif not manages and MANAGERS in body.owners:  # every case's list: a manager's only holds the retention items
+            keep = list(map(and_, keep, map(body.owners.index(MANAGERS).__ne__, items["owner"])))
         if hidden:  # the items of cases changed since the view was written (theirs are in `extra`)
             keep = list(keep)
             for k in hidden:
@@ -345,14 +349,17 @@ class DueView:
         return [k for k in waiting if statics[k] in stuck and now_in[pieces[k]] and k not in gone] if stuck else []
 
     @staticmethod
-    def _mine(body: ViewBody, whose: str, oversees: bool) -> list[bool]:
+    def _mine(body: ViewBody, whose: str, oversees: bool, manages: bool = False) -> list[bool]:
         """Per item: whether it is for `whose` (theirs, or an approval they may decide:
-        `approvals.may_decide`, as `deadlines.for_worker` asks it, once per distinct text)."""
+        `approvals.may_decide`, as `deadlines.for_worker` asks it, once per distinct text; with
+        `manages`, a closed case's retention: `clocks.MANAGERS`)."""
         items = body.items
         owners = body.owners
         owner_of = items["owner"]
         whose_index = owners.index(whose) if whose in owners else -1
         mine = map(whose_index.__eq__, owner_of)
+        if manages and MANAGERS in owners:
+            mine = map(or_, mine, map(owners.index(MANAGERS).__eq__, owner_of))
         sup_index = owners.index(SUPERVISORS) if SUPERVISORS in owners else -1
         if oversees and sup_index >= 0:
             allowed = [may_decide(whose, oversees, static[tables.STATIC_BARRED]) for static in body.texts]

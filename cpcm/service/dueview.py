@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
+from cpcm.workflow.clocks import MANAGERS
 from cpcm.workflow.deadlines import URGENT, Deadline
 
 if TYPE_CHECKING:
@@ -336,6 +337,9 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     removed = rules.off_team(ctx.team)
     unattended = rules.sees_unattended(whose, oversees, removed)
     undecided = rules.NobodyDecides(ctx.team)
+    from cpcm.service.worklist import manages_list
+
+    manages = manages_list(ctx, whose)  # a closed case's retention: the managers' lists only (workflow/retention.py)
     extra = []
     for row in live:
         for entry in row.items:
@@ -344,7 +348,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
             if orphan and unattended:  # whenever it falls, as `worklist.due` lists it
                 keep, covered_by = not overdue_only or item.state(now, soon) == "overdue", None
             else:
-                keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker, undecided)
+                keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker, undecided, manages)
             if keep:
                 made = row.deadline(entry, covered_by)
                 extra.append(undecided.told(replace(made, worker_removed=True)) if orphan
@@ -373,7 +377,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
 
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
                    lambda covers: cover_rules.covering(covers, whose, now), hidden, removed if unattended else frozenset(),
-                   removed, undecided)
+                   removed, undecided, manages)
 
 
 def _keyworker_cases(body: ViewBody, removed, leave: set[str]) -> Iterator[tuple[str, int]]:
@@ -473,18 +477,20 @@ def _overlaid(ctx, place, loaded) -> tuple[ViewBody, list, list[int], set[str]] 
 
 
 def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool,
-            worker: str | None, undecided: Callable[[Deadline], bool]) -> tuple[bool, str | None]:
+            worker: str | None, undecided: Callable[[Deadline], bool], manages: bool = False) -> tuple[bool, str | None]:
     """Whether a case's item computed now goes on the list, and who it names as covering the case
     (as `worklist.due` decides for a row; `worker`: the case's; `undecided`: `rules.NobodyDecides`)."""
     from cpcm.service.context import case_covers
     from cpcm.workflow import cover as cover_rules
     from cpcm.workflow import deadlines as deadlines_mod
 
+    if item.owner == MANAGERS and not manages:
+        return False, None
     if tables.instant(item.target or item.due) > tables.instant(horizon):
         return False, None
     if overdue_only and item.state(ctx.now, soon) != "overdue":
         return False, None
-    if whose == "all" or deadlines_mod.for_worker(item, whose, oversees):
+    if whose == "all" or deadlines_mod.for_worker(item, whose, oversees, manages):
         return True, None
     if (not oversees and whose not in ("all", worker) and item.owner == worker
             and cover_rules.covering(case_covers(ctx, item.case_id), whose, ctx.now)):

@@ -275,6 +275,8 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: 
         view = reports.placements(cases, ctx.policy, start, end, ctx.now)
     elif kind == "timeliness":
         view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
+    elif kind == "retention":
+        view = reports.retention(cases, ctx.policy, ctx.now)
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
     return _with_meta(ctx, kind, view, len(cases), total)

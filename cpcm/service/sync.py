@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, record_name, restricted_from
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -1063,10 +1063,17 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         return 0
     r_base, r_ours, r_theirs = readers(base, folder), readers(ours, folder), readers(theirs, folder)
     kept: dict[str, str] = {}
+    restricted = False
     if top == CASES:
-        # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight
+        # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight;
+        # a case restricted to the managers (cpcm retention --restrict), or given back to its worker by an assignment
+        # after a reopening, on one copy is so on both (a yes and a no: one of them changed it, and that one stands)
+        restricted = pick(*(bool((entry := tree.get(f"{folder}/{RECIPIENTS}"))
+                                 and restricted_from((known.get(entry.blob) or b"").decode("utf-8", "replace")))
+                            for tree in (base, ours, theirs)))[1]
         assigned = _assigned(folder, base, ours, theirs, readers)
-        wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now)
+        wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now,
+                                          restricted)
     elif top in (COMPLAINTS, CONFIDENTIAL):
         # a complaint's (a strictly confidential entry's) readers as the rule has them with the merged team
         # (workflow/complaints.py: who recorded it and every supervisor and manager, never a worker it is about;
@@ -1126,7 +1133,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     for record in new_records:
         data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
         merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
-    data = recipients_bytes(listed, top, kept)
+    data = recipients_bytes(listed, top, kept, restricted)
     current = merged.get(f"{folder}/{RECIPIENTS}")
     if top == SUPERVISION and current is not None:
         pass  # written when the session was recorded, and never changed

@@ -15,7 +15,7 @@ from cpcm.domain import team as team_rules
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import CADRES, KEY_REASONS, OVERSIGHT, ROLES, Team, Worker, cadre_words
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import Context, case_covers, commit_email, keys_for, load_cases, reencrypt, transaction, writes
+from cpcm.service.context import Context, case_covers, case_restricted, commit_email, keys_for, load_cases, reencrypt, transaction, writes
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
@@ -495,13 +495,14 @@ def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
     for case_id in case_ids:
         current = ctx.store.recipients(case_id)
         covers = case_covers(ctx, case_id)
-        wanted, kept = cover_rules.access(ctx.team, current[0] if current else None, covers, ctx.now)
+        restricted = case_restricted(ctx, case_id)  # a closed case restricted to the managers stays so (cpcm retention)
+        wanted, kept = cover_rules.access(ctx.team, current[0] if current else None, covers, ctx.now, restricted)
         if wanted == current and kept == covers:
             continue
         if ctx.worker.id not in current:
             skipped.append(case_id)
             continue
-        reencrypt(ctx, tx, case_id, wanted, covers=kept)
+        reencrypt(ctx, tx, case_id, wanted, covers=kept, restricted=restricted)
     return skipped
 
 

@@ -12,6 +12,7 @@ from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow.clocks import MANAGERS
 
 
 def due(ctx: Context, worker: str | None = None, within_days: float | None = None, overdue_only: bool = False,
@@ -22,6 +23,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     read, for the times it holds), else from the folded cases."""
     now, policy = ctx.now, ctx.policy
     whose, oversees, horizon, soon = _window(ctx, worker, within_days)
+    manages = manages_list(ctx, whose)
 
     last = tables.instant(horizon)
     removed = rules.off_team(ctx.team)
@@ -31,11 +33,13 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     def listed(item, when: int, covered: bool, case_worker: str | None) -> tuple[bool, str | None]:
         """Whether a case's item goes on the list, by whom it is for and `when` (its target, else
         its due time, as a `tables.instant`), and who it names as covering the case."""
+        if item.owner == MANAGERS and not manages:
+            return False, None  # a closed case's retention: the managers' lists only (workflow/retention.py)
         if unattended and rules.unattended_item(item, removed):
             return True, None  # whenever it falls: the case has nobody (`rules.sees_unattended`)
         if when > last:
             return False, None
-        if whose == "all" or deadlines_mod.for_worker(item, whose, oversees):
+        if whose == "all" or deadlines_mod.for_worker(item, whose, oversees, manages):
             return True, None
         if covered and item.owner == case_worker:
             return True, whose
@@ -53,7 +57,8 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
         return undecided.marked(item, case_worker) if undecided(item) else undecided.told(item)
 
     if case is not None:  # one case: everything on it, whoever it is for and however far ahead
-        items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now) if not overdue_only or overdue(item)]
+        items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now)
+                 if (not overdue_only or overdue(item)) and (manages or item.owner != MANAGERS)]
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     rows = tables.due_rows(ctx)
     items = []
@@ -117,6 +122,13 @@ def _window(ctx: Context, worker: str | None, within_days: float | None):
                            "still assigned to them, which nobody has now (assign each: cpcm assign CASE --worker OTHER; "
                            "every case: cpcm due --worker all)")
     return whose, approvals.approves(ctx.team.get(whose)), horizon, soon
+
+
+def manages_list(ctx: Context, whose: str) -> bool:
+    """Whether the list of `whose` holds the items only a manager acts on (a closed case's retention,
+    `clocks.MANAGERS`): an active manager's list, and every case's ('all') when a manager asks for it."""
+    member = ctx.worker if whose == "all" else ctx.team.get(whose)
+    return member is not None and member.active and member.has_role("manager")
 
 
 def due_list(ctx: Context, worker: str | None = None, within_days: float | None = None,

@@ -88,3 +88,13 @@ def covers_from(text: str) -> dict[str, str]:
 def cover_lines(covers) -> str:
     """The comment lines of a `recipients` file for `covers` (worker id -> until)."""
     return "".join(f"# cover: {worker} until {until}\n" for worker, until in covers.items())
+
+
+# a case restricted to the managers once its retention period ended (cpcm retention --restrict, docs/case-format.md):
+# its `recipients` file says so, so that every later change of its readers (a team change, a sync) keeps it so
+RESTRICTED_LINE = "# restricted: managers only (cpcm retention)"
+
+
+def restricted_from(text: str) -> bool:
+    """Whether a `recipients` file declares its case restricted to the managers (`RESTRICTED_LINE`)."""
+    return any(line.strip() == RESTRICTED_LINE for line in (text or "").splitlines())

@@ -46,6 +46,7 @@ LEFT_OUT_KINDS = {
     "case_link": "siblings",
     "sync_conflict": "other",
     "repair": "other",
+    "retention": "other",  # the agency's decision on keeping its record once the retention period ended (cpcm retention)
 }
 
 # Records kept (the child's own), less the fields below. A kind in neither list (an agency's own,

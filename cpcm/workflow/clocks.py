@@ -20,6 +20,7 @@ from cpcm.workflow.referrals import NEEDS_WORKER, STATUSES, WAITING
 
 WORKER = "worker"          # the case's worker owns the item
 SUPERVISORS = "supervisors"  # any supervisor or manager may act on it (an approval)
+MANAGERS = "managers"  # any manager may act on it, and only a manager (a closed case's retention: workflow/retention.py)
 
 # Not an event of the fold: the plan coming into force, which is its approval where the policy
 # needs one (plan_approval.required) and its writing where not. `events()` resolves it.

@@ -35,14 +35,24 @@ def in_force(covers: Mapping[str, str], now: datetime) -> dict[str, str]:
     return out
 
 
-def access(team: Team, worker: str | None, covers: Mapping[str, str], now: datetime) -> tuple[list[str], dict[str, str]]:
+def access(team: Team, worker: str | None, covers: Mapping[str, str], now: datetime,
+           restricted: bool = False) -> tuple[list[str], dict[str, str]]:
     """Who reads a case, and the covers its `recipients` file keeps: its worker, the colleagues
     whose cover is in force at `now` (active team members, not the case's own worker), then every
     supervisor and manager. A cover whose time has passed, of a worker no longer in the team, or
     of the worker the case is now assigned to, is left out of both. Every change of a case's
-    readers works them out here: a write, an assignment, a cover, a team change, a sync."""
+    readers works them out here: a write, an assignment, a cover, a team change, a sync.
+    `restricted`: a closed case a manager restricted once its retention ended (workflow/retention.py):
+    the active managers only, and no cover."""
+    if restricted:
+        return managers(team), {}
     kept = {w: until for w, until in in_force(covers, now).items() if w != worker and team.get(w) is not None}
     return team.case_readers(([worker] if worker else []) + list(kept)), kept
+
+
+def managers(team: Team) -> list[str]:
+    """The active managers: the readers of a restricted case (`access`)."""
+    return [w.id for w in team.active if w.has_role("manager")]
 
 
 def readers(team: Team, worker: str | None, covers: Mapping[str, str], now: datetime) -> list[str]:

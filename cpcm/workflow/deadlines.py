@@ -17,10 +17,10 @@ from cpcm.domain.dates import end_of_day, is_date_only, local, local_day, parse_
 from cpcm.domain.durations import Duration, parse_duration
 from cpcm.domain.policy import Policy, risk_rank
 from cpcm.domain.records import utc
-from cpcm.workflow import approvals, followups, placements, plan_actions, transitions
+from cpcm.workflow import approvals, followups, placements, plan_actions, retention, transitions
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import mandatory_report as mandatory_rules
-from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, SUPERVISORS, done_events
+from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, MANAGERS, SUPERVISORS, done_events
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 
@@ -991,10 +991,25 @@ def _consent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return [Deadline(case.id, code, title, _t(written.get(record_id) or case.registered_at, zone), None, case.worker, "consent",
                      why, source, case.risk) for code, title, record_id, why in found]
 
+def _retention(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """A closed or transferred case whose retention period (`retention.closed_for`) has ended, or the day
+    a manager kept it until has come: a manager decides, keep or restrict (workflow/retention.py). For
+    the managers only (`MANAGERS`, `for_worker`); none for a case restricted since it closed."""
+    if case.status == "open":
+        return []
+    zone = zone_of(now)
+    due = retention.due_at(case, policy, zone)
+    if due is None:
+        return []
+    return [Deadline(case.id, retention.CODE, retention.TITLE, due, None, MANAGERS, retention.RULE,
+                     retention.why(case, policy, zone), _parts(policy).source(retention.RULE), case.risk,
+                     asks=("retention",))]
+
+
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
     _approved_transfer, _transfer_ack, _mandatory_report,
-    _post_closure_visit,
+    _post_closure_visit, _retention,
     _referrals, _consent, _urgent,
     _review, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
 )
@@ -1175,11 +1190,14 @@ def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
     return (not is_urgent(item), STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
 
 
-def for_worker(item: Deadline, worker: str, oversees: bool) -> bool:
+def for_worker(item: Deadline, worker: str, oversees: bool, manages: bool = False) -> bool:
     """Whether `worker` is the one to act (`oversees`: whether they are an active supervisor or
-    manager, `approvals.approves`): the case's worker, or, for an approval, one the rule lets
-    decide it (`approvals.may_decide`, told from who the item bars: not the one who asked for it,
-    nor for a closure the case's worker, unless the policy allows self-approval)."""
+    manager, `approvals.approves`; `manages`: an active manager): the case's worker, or, for an
+    approval, one the rule lets decide it (`approvals.may_decide`, told from who the item bars: not
+    the one who asked for it, nor for a closure the case's worker, unless the policy allows
+    self-approval), or for a closed case's retention (`MANAGERS`) a manager."""
     if item.owner == SUPERVISORS:
         return approvals.may_decide(worker, oversees, item.barred)
+    if item.owner == MANAGERS:
+        return manages
     return item.owner == worker

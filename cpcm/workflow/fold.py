@@ -353,8 +353,16 @@ def _closure_decided(closure: Mapping[str, Any], target: Any, at: str, by: str, 
 
 
 def _reopen(case: Case, record: Record) -> Case:
-    # a reopened case starts again at assessment (IAG Step 6): the follow-ups planned before it closed are not owed
-    return _changed(case, closure=None, next_review=None, followup_plan=None)
+    # a reopened case starts again at assessment (IAG Step 6): the follow-ups planned before it closed are not owed,
+    # and a decision on its retention was of the closure before (the next closure's period starts again)
+    return _changed(case, closure=None, next_review=None, followup_plan=None, retention=None)
+
+
+def _retention(case: Case, record: Record) -> Case:
+    # a manager's decision on a closed case whose retention period ended (workflow/retention.py)
+    body = record.body
+    return _changed(case, retention={"record_id": record.id, "at": utc(record.at), "by": record.by,
+                                     "decision": body.get("decision"), "until": body.get("until")})
 
 
 def _withdrawal(case: Case, record: Record) -> Case:
@@ -642,6 +650,7 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "transfer_ack": _transfer_ack,
     "mandatory_report": _mandatory_report,
     "keyworker": _keyworker,
+    "retention": _retention,
 }
 
 

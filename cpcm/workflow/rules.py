@@ -17,7 +17,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker, cadre_words
 from cpcm.workflow import approvals, consent, placements, plan_actions
-from cpcm.workflow.clocks import SUPERVISORS
+from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
                                      closure_answers, closure_wait, deadlines, soon_window)
 from cpcm.domain.policy import Policy
@@ -37,6 +37,11 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
             continue  # reported below, each under its own code (the item's)
         if item.code in STEP_CONSENT_CODES:
             continue  # the consent a step still needs: `due`'s reminder, which the step itself checks
+        if item.owner == MANAGERS:
+            if now >= item.due:  # a closed case's retention ended: a manager's decision, no fault of the case
+                problems.append(Problem("retention-ended", "warning", f"{item.title} ({item.why})", item.rule, item.source,
+                                        case.id, item.owner))  # the item's code (workflow/retention.py CODE)
+            continue
         if undecided is not None:
             item = undecided.told(item)
         state = item.state(now, soon)
@@ -643,7 +648,8 @@ class NotOnTeam:
     """The workers who are not active members of the team (`x in off_team(team)`):
     removed from it (or revoked), or never on it (a worker id brought by a sync or an import).
     Nobody, and false, for a team that lists nobody (a repository whose team file has no
-    entries: no worker is told from another there). Never `SUPERVISORS` (an approval's owner)."""
+    entries: no worker is told from another there). Never `SUPERVISORS` (an approval's owner) nor
+    `MANAGERS` (a closed case's retention)."""
 
     __slots__ = ("_active", "_ever", "_any")
 
@@ -653,7 +659,7 @@ class NotOnTeam:
         self._any = bool(team.workers)
 
     def __contains__(self, worker: object) -> bool:
-        return self._any and bool(worker) and worker != SUPERVISORS and worker not in self._active
+        return self._any and bool(worker) and worker not in (SUPERVISORS, MANAGERS) and worker not in self._active
 
     def __bool__(self) -> bool:
         return self._any

@@ -89,6 +89,9 @@ _allow(["closed", "transferred"], "reopen", "reopened")
 _allow(["closed", "transferred"], "note")
 _allow(["closed"], "followup.post_closure")
 _allow(["transferred"], "transfer_ack")
+# a manager's decision once a closed or transferred case's retention period has ended (cpcm retention): kept
+# longer until a date, or restricted to the managers; it changes no stage (workflow/retention.py)
+_allow(["closed", "transferred"], "retention")
 # a record of what was disclosed (an export with identifying fields) can be made at any stage
 _allow(STAGES, "sharing")
 # the child's own file given to the child, a young person who has left care or their
@@ -134,7 +137,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw",
           "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
           "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to",
-          "graduation": "readiness --form cpara", "csi": "readiness --form csi"}
+          "graduation": "readiness --form cpara", "csi": "readiness --form csi", "retention": "retention"}
 
 
 def _words(command: str) -> str:

@@ -89,6 +89,11 @@ MEANINGS = {
                         "about 1 for 5-6) (warning, `cpcm check` over every case; `cpcm team add` warns too, never refuses)",
     "caseload-near-cap": "a caseworker has reached the caseload warning level (warning, `cpcm check` over every case; not "
                          "for a worker off the team)",
+    "retention-ended": "a closed or transferred case whose retention period (the policy's `retention.closed_for`, from the "
+                       "closure's approval or the transfer; IAG Record Keeping [L687] [L948], the number the agency's) has "
+                       "ended, or the day a manager kept it until has come: a manager keeps it longer or restricts it "
+                       "(`cpcm retention`) (warning, `cpcm check`; also an item of every manager's `cpcm due`, and of no "
+                       "one else's, under the same code)",
     "keyworker-off-team": "an open case's keyworker, a colleague nominated (`cpcm assign CASE --keyworker`), has left the "
                           "team: the child and family have no point of contact there (warning, `cpcm check` over every "
                           "case, until another is nominated; also an item of the case's worker's and every supervisor's "
@@ -126,7 +131,8 @@ MEANINGS = {
                       "`cpcm sync` refuses it too",
     "revoked-key": "a commit is signed by a key revoked (`cpcm team revoke --lost`) at or before its date; `cpcm sync` refuses it too",
     "signer-not-allowed": "the signer's role does not allow what the commit records (an approval or a supervision session by a caseworker, a team change "
-                          "by a caseworker, a policy change by a caseworker); `cpcm sync` refuses it too",
+                          "by a caseworker, a policy change by a caseworker, a retention decision by anyone but a manager); "
+                          "`cpcm sync` refuses it too",
     "by-not-signer": "a commit's author, or a record's `by`, is not the worker whose key signed it; `cpcm sync` refuses the commit too",
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand (the message says "
                           "to restore it with `git checkout HEAD -- FILE`, or to move a file cpcm did not write out of the repository)",
@@ -138,7 +144,7 @@ MEANINGS = {
     "git-object-corrupt": '`git fsck` finds a damaged or missing object, or the history cannot be read',
     "history-rewritten": 'the last commit `verify` saw is no longer in the history: commits were dropped or rewritten (a `git reset` or `git rebase`)',
     "plaintext-committed": 'a file that cpcm does not write was committed (now or at any time in the history), or a record file in the history is not an age file: it may hold personal data in plain text. Only the path is named',
-    "recipients-stale": "a case's `recipients` file is not its worker then every active supervisor and manager (a removed worker still listed, a supervisor missing): a supervisor runs `cpcm team sync`",
+    "recipients-stale": "a case's `recipients` file is not its worker then every active supervisor and manager (a removed worker still listed, a supervisor missing): a supervisor runs `cpcm team sync`; for a case restricted to the managers (`cpcm retention --restrict`), not every active manager and them only: a manager runs it",
     "record-author-mismatch": "a record's `by` is not the worker whose commit added it",
     "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one)',
     "record-foreign-stanza": 'a version of a record is also encrypted to a key of another kind than age X25519 (a passphrase, an ssh key)',
@@ -212,6 +218,13 @@ MEANINGS = {
                                   "comprehensive assessment, plan or plan approval until a new initial assessment concludes "
                                   "proceed (or the outcome is corrected)",
     "approval-needs-supervisor": "only a supervisor or manager approves or rejects",
+    "retention-needs-manager": "only a manager decides what becomes of a closed case once its retention period has ended "
+                               "(`cpcm retention`)",
+    "retention-case-open": "`cpcm retention` on an open case (a reopened one included): its retention period runs from its "
+                           "closure or transfer",
+    "retention-not-ended": "`cpcm retention` before the case's retention period (the policy's `retention.closed_for`, from "
+                           "the closure's approval or the transfer) has ended: nothing to decide yet",
+    "retention-restricted": "`cpcm retention` on a case a manager has restricted to the managers already",
     "nothing-to-approve": "there is no plan, closure or transfer waiting for a decision; for a conference's plan: the policy "
                           "asks for no approval (`conference_plan_approval.required`), or the plan as it stands was already "
                           "approved (or rejected) that way",

@@ -64,6 +64,7 @@ COMMANDS = {
     "transfer_in": "`receive`",
     "sharing": "`export` with identifying fields",
     "child_file_release": "`render child-file --given-to`",
+    "retention": "`retention` (a manager)",
     "repair": "`repair`",
 }
 

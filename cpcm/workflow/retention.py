@@ -1,0 +1,115 @@
+"""Retention of closed cases (IAG Record Keeping [L687] [L948]): a closed record is stored securely
+for a defined retention period, whose length the country's law and the agency's protocols set.
+The policy's `retention.closed_for` is that period (cpcm's default; the agency sets its own).
+
+When it has ended, counted from the closure's approval (or the transfer out of the agency, for a
+transferred case), a manager decides (`cpcm retention`): keep the case longer until a date, with a
+reason (the question comes back on that date), or restrict it, so that only the managers and the
+agency's recovery keys read its current records. Records are append-only and git keeps every
+version, so the end of a retention period never deletes anything (docs/security.md#retention).
+
+Pure: the folded case, the policy and `now`; no I/O.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, tzinfo
+from typing import Mapping
+
+from cpcm.domain.case import Case
+from cpcm.domain.durations import Duration, parse_duration
+from cpcm.domain.policy import Policy
+from cpcm.domain.dates import parse_datetime
+
+RULE = "retention"
+CODE = "retention-ended"  # `cpcm due`'s item (managers only) and `cpcm check`'s warning
+TITLE = "retention ended: decide: keep or restrict"
+KEEP, RESTRICT = "keep", "restrict"
+DECISIONS = (KEEP, RESTRICT)
+# the states the retention report counts, by the year of closure
+WITHIN, ENDED, KEPT, RESTRICTED = "within", "ended", "kept", "restricted"
+STATES = (WITHIN, ENDED, KEPT, RESTRICTED)
+
+
+def closed_for(policy: Policy) -> Duration | None:
+    """The retention period of the policy (`retention.closed_for`), None where it has none."""
+    value = policy.get(RULE, "closed_for")
+    return parse_duration(value) if value is not None else None
+
+
+def ended_at(case: Case) -> str | None:
+    """When the case stopped being this agency's open case (UTC text): its closure's approval (or an
+    immediate closure) for a closed case, its transfer out for a transferred one; None for a case
+    that is open (a reopened case included: it is not closed)."""
+    if case.status == "closed":
+        return case.last("closed")
+    if case.status == "transferred":
+        return case.last("transfer")
+    return None
+
+
+def decision(case: Case) -> Mapping | None:
+    """The manager's decision on the case's retention made since it closed (`Case.retention`), or None."""
+    found, closed = case.retention, ended_at(case)
+    if not found or not closed or parse_datetime(found["at"]) < parse_datetime(closed):
+        return None
+    return found
+
+
+def period_end(case: Case, policy: Policy, zone: tzinfo) -> datetime | None:
+    """When the retention period of a closed or transferred case ends (in `zone`); None for an open case."""
+    closed, period = ended_at(case), closed_for(policy)
+    if closed is None or period is None:
+        return None
+    return period.after(parse_datetime(closed).astimezone(zone))
+
+
+def kept_until(case: Case, zone: tzinfo) -> datetime | None:
+    """The start of the day a manager kept the case until (`--keep-until`), in `zone`; None where not kept."""
+    found = decision(case)
+    if not found or found.get("decision") != KEEP or not found.get("until"):
+        return None
+    return datetime.combine(date.fromisoformat(str(found["until"])), time(0, 0), tzinfo=zone)
+
+
+def restricted(case: Case) -> bool:
+    """Whether a manager restricted the case since it closed."""
+    found = decision(case)
+    return bool(found) and found.get("decision") == RESTRICT
+
+
+def due_at(case: Case, policy: Policy, zone: tzinfo) -> datetime | None:
+    """When a manager has to decide on the case: the end of its retention period, or the day it
+    was kept until; None for an open case, or one restricted since it closed (nothing more to decide)."""
+    if restricted(case):
+        return None
+    end = period_end(case, policy, zone)
+    if end is None:
+        return None
+    kept = kept_until(case, zone)
+    return kept if kept is not None else end
+
+
+def state(case: Case, policy: Policy, now: datetime) -> str | None:
+    """The case's place in its retention (`STATES`), None for an open case."""
+    zone = now.tzinfo
+    end = period_end(case, policy, zone)
+    if end is None:
+        return None
+    if restricted(case):
+        return RESTRICTED
+    kept = kept_until(case, zone)
+    if kept is not None and now < kept:
+        return KEPT
+    return ENDED if now >= (kept or end) else WITHIN
+
+
+def why(case: Case, policy: Policy, zone: tzinfo) -> str:
+    """What the item says: from when and why a manager decides, and the two commands (case ID only)."""
+    period, kept = closed_for(policy), kept_until(case, zone)
+    end = period_end(case, policy, zone)
+    what = "transferred" if case.status == "transferred" else "closed"
+    closed = parse_datetime(ended_at(case) or "").astimezone(zone).date().isoformat()
+    said = (f"kept until {kept.date().isoformat()} by a manager's decision" if kept is not None
+            else f"its retention period ({period.words() if period else '?'}) ends {end.date().isoformat() if end else '?'}")
+    return (f"{what} {closed}; {said}: a manager keeps it longer (cpcm retention {case.id} --keep-until DATE --reason ...) "
+            f"or restricts it to the managers (cpcm retention {case.id} --restrict --reason ...)")

@@ -1,0 +1,224 @@
+"""Retention of closed cases (IAG Record Keeping [L687] [L948]; the period is the policy's
+`retention.closed_for`, cpcm's default 7y, the agency's to set): once it has ended since the
+closure was approved, `cpcm due` lists the case for the managers only (`retention-ended`), and
+`cpcm check` warns of it; a manager decides with `cpcm retention`: keep it until a date (the item
+comes back that day) or restrict it, re-encrypting its current records to the managers (and the
+recovery keys) only. A caseworker or supervisor may not decide; the child's name never appears."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import CANARY, NOW, Cli, commit_count, git, make_identity, record_files, register, signing_line
+
+CHILD = {"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"}
+BEFORE = "2033-09-22T09:00:00+03:00"  # two months before the 7 years since the closure (NOW) end
+AFTER = "2033-11-24T09:00:00+03:00"  # the day after
+KEPT = "2034-06-30"
+BACK = "2034-07-01T09:00:00+03:00"  # the day after the day it was kept until
+
+
+@pytest.fixture
+def closed(repo, cli_as, tmp_env):
+    """(case id, the manager's Cli): a case of amina's closed at NOW (registered in error, the
+    closure approved by sup), and a manager, mgr, added to the team."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    key = tmp_env / "mgr.txt"
+    added = sup("team", "add", "mgr", "--role", "manager", "--recipient", make_identity(key), "--signing-key", signing_line(key))
+    assert added.code == 0, added.stderr
+    case_id = register(amina, child=CHILD)
+    closing = amina("close", case_id, "--reason", "registered_in_error", "--check", "error_confirmed")
+    assert closing.code == 0, closing.stderr
+    approved = sup("approve", case_id, "closure")
+    assert approved.code == 0, approved.stderr
+    return case_id, Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+
+
+def items(cli, *args: str, when: str) -> list[tuple[str, str]]:
+    result = cli("due", "--json", *args, env={"CPCM_NOW": when})
+    assert result.code == 0, result.stderr
+    assert CANARY not in result.stdout + result.stderr
+    return [(item["code"], item["case_id"]) for item in result.json()]
+
+
+def check_codes(cli, when: str) -> list[tuple[str, str]]:
+    result = cli("check", "--json", env={"CPCM_NOW": when})
+    assert CANARY not in result.stdout + result.stderr
+    return [(p["code"], p["case_id"]) for p in result.json()["problems"]] if isinstance(result.json(), dict) \
+        else [(p["code"], p["case_id"]) for p in result.json()]
+
+
+@pytest.mark.parametrize("tables", [True, False], ids=["due-view", "no-tables"])
+def test_due__retention_ended_is_listed_for_a_manager_only_once_closed_for_has_passed(closed, cli_as, monkeypatch, tables):
+    case_id, mgr = closed
+    if not tables:
+        from cpcm.service import tables as tables_mod
+
+        monkeypatch.setattr(tables_mod, "_session", lambda ctx: None)
+    amina, sup = cli_as("amina"), cli_as("sup")
+    wanted = ("retention-ended", case_id)
+    assert wanted not in items(mgr, when=BEFORE)  # the 7 years have not passed
+    assert wanted not in items(mgr, "--worker", "all", when=BEFORE)
+    assert wanted in items(mgr, when=AFTER)
+    assert wanted in items(mgr, "--worker", "all", when=AFTER)
+    assert wanted in items(mgr, "--overdue", when=AFTER)
+    for other in (amina, sup):  # the managers' decision: on nobody else's list
+        assert wanted not in items(other, when=AFTER)
+        assert wanted not in items(other, "--worker", "all", when=AFTER)
+    assert wanted not in items(mgr, "--worker", "amina", when=AFTER)
+    item = next(i for i in mgr("due", "--json", env={"CPCM_NOW": AFTER}).json() if i["code"] == "retention-ended")
+    assert item["owner"] == "managers" and "IAG Record Keeping" in item["source"]
+    assert f"cpcm retention {case_id} --keep-until" in item["why"] and "--restrict" in item["why"]
+    text = mgr("due", env={"CPCM_NOW": AFTER})
+    assert "retention ended: decide: keep or restrict" in text.stdout and CANARY not in text.stdout + text.stderr
+    # cpcm check: a warning, for any reader of the case, from then on
+    assert ("retention-ended", case_id) in check_codes(mgr, AFTER)
+    assert ("retention-ended", case_id) not in check_codes(mgr, BEFORE)
+
+
+def test_retention__keep_until_takes_the_item_off_until_that_day(closed, repo):
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    before = commit_count(repo)
+    kept = mgr("retention", case_id, "--keep-until", KEPT, "--reason", "a court case is pending", "--json", env=later)
+    assert kept.code == 0, kept.stderr
+    assert commit_count(repo) == before + 1
+    assert git(repo, "log", "-1", "--format=%s").startswith(f"retention {case_id} ")
+    assert CANARY not in kept.stdout + kept.stderr
+    assert ("retention-ended", case_id) not in items(mgr, when=AFTER)
+    assert ("retention-ended", case_id) not in items(mgr, "--worker", "all", when="2034-05-01T09:00:00+03:00")
+    assert ("retention-ended", case_id) in items(mgr, when=BACK)  # the day has come: decide again
+    assert ("retention-ended", case_id) not in check_codes(mgr, AFTER)
+    # the day must be after today, and a date
+    for bad in ("2033-11-01", "next year"):
+        refused = mgr("retention", case_id, "--keep-until", bad, "--reason", "pending", "--json", env=later)
+        assert refused.code == 4 and refused.json()["fields"][0]["field"] == "keep_until", refused.stdout
+    assert commit_count(repo) == before + 1
+
+
+def test_retention__restrict_reencrypts_the_current_records_to_the_managers_only(closed, repo, cli_as, team, tmp_env):
+    from cpcm.crypto import cipher
+
+    case_id, mgr = closed
+    amina, sup = cli_as("amina"), cli_as("sup")
+    later = {"CPCM_NOW": AFTER}
+    folder = repo / "cases" / case_id
+    assert amina("show", case_id, env=later).code == 0  # her case: she reads it until it is restricted
+    before = commit_count(repo)
+    restricted = mgr("retention", case_id, "--restrict", "--reason", "retention period ended under the agency protocol",
+                     env=later)
+    assert restricted.code == 0, restricted.stderr
+    assert commit_count(repo) == before + 1
+    lines = (folder / "recipients").read_text().splitlines()
+    assert [line for line in lines if not line.startswith("#")] == ["mgr"]
+    assert "# restricted: managers only (cpcm retention)" in lines
+    records = record_files(repo, case_id)
+    assert len(records) >= 4  # registration, closure, approval, the retention decision
+    opened = []
+    for path in records:  # no current record opens with the caseworker's or the supervisor's key; each with the manager's
+        with pytest.raises(cipher.NotARecipient):
+            cipher.decrypt(path.read_bytes(), _keys(team["amina"][0]))
+        with pytest.raises(cipher.NotARecipient):
+            cipher.decrypt(path.read_bytes(), _keys(team["sup"][0]))
+        opened.append(cipher.decrypt(path.read_bytes(), _keys(tmp_env / "mgr.txt")))
+    assert any(CANARY.encode() in text for text in opened)  # the registration, whole, for the manager
+    refused = amina("show", case_id, env=later)
+    assert refused.code == 5 and "restricted it to the managers" in refused.stderr
+    assert sup("show", case_id, env=later).code == 5
+    assert mgr("show", case_id, env=later).code == 0
+    for other in (amina, sup):  # nobody else lists it, nor has it on their due
+        listed = other("list", "--json", env=later)
+        assert listed.code == 0 and case_id not in listed.stdout
+        assert case_id not in {c for _, c in items(other, "--worker", "all", when=AFTER)}
+    assert case_id in mgr("list", "--json", env=later).stdout
+    assert ("retention-ended", case_id) not in items(mgr, when=AFTER)  # decided: nothing more to do
+    # a team change keeps it restricted: a new supervisor added does not read it, the manager's team sync leaves it so
+    key = tmp_env / "sup2.txt"
+    assert sup("team", "add", "sup2", "--role", "supervisor", "--recipient", make_identity(key), "--signing-key",
+               signing_line(key), env=later).code == 0
+    assert mgr("team", "sync", env=later).code == 0
+    assert [line for line in (folder / "recipients").read_text().splitlines() if not line.startswith("#")] == ["mgr"]
+    # a second restriction has nothing to do
+    again = mgr("retention", case_id, "--restrict", "--reason", "again", "--json", env=later)
+    assert again.code == 4 and again.json()["rule"] == "retention-restricted"
+    verified = mgr("verify", env=later)  # the re-encryption is one `verify` knows, the readers as the restriction says
+    assert verified.code == 0, verified.stdout + verified.stderr
+    # reopened, it stays restricted until a manager assigns it to a worker again
+    assert mgr("reopen", case_id, "--reason", "new information", env=later).code == 0
+    assert amina("show", case_id, env=later).code == 5
+    assert mgr("assign", case_id, "--worker", "amina", env=later).code == 0
+    assert amina("show", case_id, env=later).code == 0
+    assert "# restricted" not in (folder / "recipients").read_text()
+    # the child's name is nowhere on disk in plaintext, nor in a commit message
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert CANARY.encode() not in path.read_bytes(), path
+    assert CANARY not in git(repo, "log", "--format=%s%n%b")
+
+
+def _keys(path):
+    from cpcm.crypto import identity
+
+    return identity.load(path, lambda: None).keys
+
+
+def test_retention__refused_for_anyone_but_a_manager_and_before_the_period_ends(closed, repo, cli_as):
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    before = commit_count(repo)
+    for worker in ("amina", "sup"):
+        refused = cli_as(worker)("retention", case_id, "--restrict", "--reason", "ended", "--json", env=later)
+        assert refused.code == 4, refused.stderr
+        assert refused.json()["rule"] == "retention-needs-manager"
+        assert "only a manager" in refused.stderr
+    early = mgr("retention", case_id, "--restrict", "--reason", "ended", "--json", env={"CPCM_NOW": BEFORE})
+    assert early.code == 4 and early.json()["rule"] == "retention-not-ended", early.stdout
+    both = mgr("retention", case_id, "--restrict", "--keep-until", KEPT, "--reason", "ended", env=later)
+    assert both.code == 2
+    # the reason may not hold the child's registered name: refused naming the field, never the name
+    named = mgr("retention", case_id, "--keep-until", KEPT, "--reason", f"{CANARY} asked", "--json", env=later)
+    assert named.code == 4 and named.json()["fields"][0]["field"] == "reason"
+    assert CANARY not in named.stdout + named.stderr
+    assert commit_count(repo) == before
+
+
+def test_policy__a_bad_retention_period_is_refused_naming_the_key(closed, cli_as, tmp_env, repo):
+    sup = cli_as("sup")
+    before = commit_count(repo)
+    policy = tmp_env / "policy.yaml"
+    policy.write_text("rules:\n  retention:\n    closed_for: seven years\n")
+    refused = sup("policy", "set", str(policy), "--json")
+    assert refused.code in (2, 4), refused.stderr
+    assert "rules.retention.closed_for" in refused.stdout + refused.stderr
+    assert commit_count(repo) == before
+    policy.write_text("rules:\n  retention:\n    closed_for: 10y\n")
+    assert sup("policy", "set", str(policy)).code == 0
+    case_id, mgr = closed
+    assert ("retention-ended", case_id) not in items(mgr, when=AFTER)  # 10 years now
+    assert ("retention-ended", case_id) in items(mgr, when="2036-11-24T09:00:00+03:00")
+
+
+def test_report_retention__counts_closed_cases_by_year_and_place_in_retention(closed, cli_as):
+    case_id, mgr = closed
+    amina = cli_as("amina")
+    other = register(amina, child=dict(CHILD, name="Another Child"))  # open: not counted
+    later = {"CPCM_NOW": AFTER}
+
+    def by_year(when: str) -> dict:
+        result = mgr("report", "retention", "--json", env={"CPCM_NOW": when})
+        assert result.code == 0, result.stderr
+        assert CANARY not in result.stdout + result.stderr and "Another Child" not in result.stdout
+        view = result.json()
+        return {row["year"]: {k: row[k] for k in ("within", "ended", "kept", "restricted")} for row in view["by_year"]}, view
+
+    counts, view = by_year(BEFORE)
+    assert counts == {2026: {"within": 1, "ended": 0, "kept": 0, "restricted": 0}} and view["ended"] == []
+    counts, view = by_year(AFTER)
+    assert counts == {2026: {"within": 0, "ended": 1, "kept": 0, "restricted": 0}}
+    assert [row["case_id"] for row in view["ended"]] == [case_id] and other not in str(view)
+    assert mgr("retention", case_id, "--keep-until", KEPT, "--reason", "court case", env=later).code == 0
+    assert by_year(AFTER)[0] == {2026: {"within": 0, "ended": 0, "kept": 1, "restricted": 0}}
+    assert mgr("retention", case_id, "--restrict", "--reason", "period over", env={"CPCM_NOW": BACK}).code == 0
+    assert by_year(BACK)[0] == {2026: {"within": 0, "ended": 0, "kept": 0, "restricted": 1}}
+    for fmt, heading in (("md", "Retention of closed cases"), ("html", "Retention of closed cases"), ("csv", "retention,by_year,2026")):
+        shown = mgr("report", "retention", "--format", fmt, env={"CPCM_NOW": BACK})
+        assert shown.code == 0 and heading in shown.stdout and CANARY not in shown.stdout, shown.stderr
