@@ -222,3 +222,31 @@ def test_report_retention__counts_closed_cases_by_year_and_place_in_retention(cl
     for fmt, heading in (("md", "Retention of closed cases"), ("html", "Retention of closed cases"), ("csv", "retention,by_year,2026")):
         shown = mgr("report", "retention", "--format", fmt, env={"CPCM_NOW": BACK})
         assert shown.code == 0 and heading in shown.stdout and CANARY not in shown.stdout, shown.stderr
+
+
+def test_sync__a_restriction_lifted_on_one_copy_stands_when_the_other_wrote_to_the_case_while_restricted(closed, repo, cli_as,
+                                                                                                      tmp_env):
+    """The manager restricts the case, then on a second copy reopens it and gives it back to amina,
+    while the first copy adds a note to it, still restricted: after the sync the case is amina's
+    again (the lift changed the restriction; the note did not), and her key opens every record."""
+    import subprocess
+
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    bare = tmp_env / "remote.git"
+    assert mgr("remote", "add", "origin", str(bare), "--create", env=later).code == 0
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    assert mgr("sync", env=later).code == 0
+    other = tmp_env / "copy-2"
+    subprocess.run(["git", "clone", "-q", str(bare), str(other)], check=True, capture_output=True)
+    mgr2 = Cli({**mgr.env, "CPCM_REPO": str(other)})
+    assert mgr2("reopen", case_id, "--reason", "new information", env=later).code == 0
+    assert mgr2("assign", case_id, "--worker", "amina", env=later).code == 0
+    assert mgr2("sync", env=later).code == 0
+    assert mgr("note", case_id, "--text", "file checked", env=later).code == 0
+    synced = mgr("sync", env=later)
+    assert synced.code == 0, synced.stderr
+    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    assert "# restricted" not in recipients and "amina" in recipients.split()
+    shown = cli_as("amina")("show", case_id, env=later)
+    assert shown.code == 0, shown.stderr
