@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import CANARY, register, registration
+from conftest import CANARY, register, register_many, registration
 
 from cpcm.domain.team import Team, Worker
 from cpcm.store import codec, policies
@@ -252,3 +252,13 @@ def test_report_caseload__counts_open_cases_by_cadre(cli_as, repo):
     assert next(w for w in report.json()["workers"] if w["worker"] == "otieno")["cadre"] == "volunteer"
     text = sup("report", "caseload")
     assert "Open cases by cadre" in text.stdout and "volunteer" in text.stdout
+
+
+def test_team_cadre__a_long_list_of_cases_above_the_cadre_names_ten_and_counts_the_rest(cli_as):
+    sup, amina = cli_as("sup"), cli_as("amina")
+    cases = register_many(amina, 12)  # high risk, amina's
+    done = sup("team", "cadre", "amina", "volunteer")
+    assert done.code == 0, done.stderr
+    named = [case_id for case_id in cases if case_id in done.stderr]
+    assert len(named) == 10 and "12 open case(s) of amina" in done.stderr
+    assert "and 2 more (cpcm due --worker amina lists them all)" in done.stderr

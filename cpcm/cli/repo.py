@@ -127,6 +127,8 @@ def register(app: typer.Typer) -> None:
                 f"sync pushes nothing they write), or you record it: cpcm key publish --worker {worker} --signing-key LINE (the "
                 "line their cpcm key show --signing prints)")
 
+    SHOWN = 10  # the case IDs a warning names before it counts the rest
+
     @team.command("cadre")
     def cadre_(worker: str = typer.Argument(..., help="The worker's id."),
                cadre: str = typer.Argument(..., help="professional, officer, para_social_worker or volunteer."),
@@ -148,7 +150,8 @@ def register(app: typer.Typer) -> None:
         if above and not json_out:
             warn(f"{len(above)} open case(s) of {worker} are above the risk a {cadre_words(cadre)} may hold (policy "
                  f"cadre_risk): escalate each to a professional (cpcm assign CASE --worker OTHER); until then they are on "
-                 "cpcm due (cadre-escalation): " + " ".join(above))
+                 "cpcm due (cadre-escalation): " + " ".join(above[:SHOWN])
+                 + (f" and {len(above) - SHOWN} more (cpcm due --worker {worker} lists them all)" if len(above) > SHOWN else ""))
 
     @team.command("remove")
     def remove(worker: str = typer.Argument(..., help="The worker's id."), repo: RepoOpt = None, identity: IdentityOpt = None,
