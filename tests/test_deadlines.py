@@ -338,3 +338,38 @@ def test_retention__a_reopened_case_is_not_closed_and_a_transferred_one_counts_f
     transferred = planned + [rec("transfer", start + D, to="OTHER-AGENCY")]
     found = items(transferred, now=start + 2 * D)
     assert found["retention-ended"].due == (start + D).replace(year=(start + D).year + 7)
+
+
+def test_retention__a_restriction_stands_through_a_reopening_and_a_closure_until_an_assignment():
+    """The one rule (workflow/retention.py `restricted`): a restriction stands from the restrict
+    decision until the case is next assigned to a worker, as the `# restricted` line of its
+    recipients file does. Restricted, reopened and closed again, the case is still restricted:
+    no `retention-ended` item (`cpcm retention` refuses it as restricted already); reopened and
+    not given to a worker, the managers are told (`restricted-open`), and `check` says so."""
+    from cpcm.workflow import retention
+    from cpcm.workflow.clocks import MANAGERS
+    from cpcm.workflow.rules import check_case
+
+    records, closed_at = _closed()
+    later = closed_at + 7 * 366 * D
+    restricted = records + [rec("retention", later, decision="restrict", reason="period over", by="mgr")]
+    reopened = restricted + [rec("reopen", later + D, reason="new concern", by="mgr")]
+    case = fold("CP-TEST-0000", reopened)
+    assert retention.restricted(case) and retention.restricted_open(case)
+    item = items(reopened, now=later + 2 * D)["restricted-open"]
+    assert item.owner == MANAGERS and item.due == later + D and "cpcm assign CP-TEST-0000 --worker W" in item.why
+    assert ("restricted-open", "error") in {(p.code, p.severity) for p in check_case(case, INTER, later + 2 * D)}
+    again = reopened + [rec("closure", later + 3 * D, reason="goals_met", by="mgr"),
+                        rec("approval", later + 4 * D, subject="closure", by="mgr2")]
+    decades = later + 4 * D + 8 * 366 * D  # long past the new closure's retention period
+    closed_again = fold("CP-TEST-0000", again)
+    assert retention.restricted(closed_again) and retention.state(closed_again, INTER, decades) == retention.RESTRICTED
+    assert "retention-ended" not in items(again, now=decades) and "restricted-open" not in items(again, now=decades)
+    assert "retention-ended" not in {p.code for p in check_case(closed_again, INTER, decades)}
+    # given to a worker: the restriction ends; open, nothing for the managers; closed again, its retention runs again
+    given = reopened + [rec("assignment", later + 2 * D, worker="amina", previous="amina", by="mgr")]
+    assert not retention.restricted(fold("CP-TEST-0000", given))
+    assert "restricted-open" not in items(given, now=later + 3 * D)
+    closed = given + [rec("closure", later + 3 * D, reason="goals_met"), rec("approval", later + 4 * D, subject="closure", by="sup")]
+    assert retention.state(fold("CP-TEST-0000", closed), INTER, decades) == retention.ENDED
+    assert "retention-ended" in items(closed, now=decades)

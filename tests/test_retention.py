@@ -250,3 +250,156 @@ def test_sync__a_restriction_lifted_on_one_copy_stands_when_the_other_wrote_to_t
     assert "# restricted" not in recipients and "amina" in recipients.split()
     shown = cli_as("amina")("show", case_id, env=later)
     assert shown.code == 0, shown.stderr
+
+
+def _entry(cli, case_id: str, env: dict) -> str:
+    added = cli("confidential", "add", case_id, "--text", f"what {CANARY} said", "--json", env=env)
+    assert added.code == 0, added.stderr
+    return added.json()["entry_id"]
+
+
+def _entry_readers(repo, entry_id: str) -> list[str]:
+    return [line for line in (repo / "confidential" / entry_id / "recipients").read_text().splitlines()
+            if line and not line.startswith("#")]
+
+
+def _opens(key, repo, entry_id: str) -> bool:
+    from cpcm.crypto import cipher
+
+    (path,) = sorted((repo / "confidential" / entry_id).glob("*.yaml.age"))
+    try:
+        cipher.decrypt(path.read_bytes(), _keys(key))
+    except cipher.NotARecipient:
+        return False
+    return True
+
+
+def test_retention__a_restricted_cases_confidential_entries_are_read_by_the_managers_only_until_it_is_given_back(
+        closed, repo, cli_as, team, tmp_env):
+    """The restriction covers the case's strictly confidential section: restrict re-encrypts its
+    entries to the managers in the same commit; an entry written while restricted, a team change's
+    re-encryption keep them so; an assignment to a worker gives them their readers back."""
+    case_id, mgr = closed
+    amina, sup = cli_as("amina"), cli_as("sup")
+    later = {"CPCM_NOW": AFTER}
+    before_restriction = _entry(amina, case_id, later)
+    assert _entry_readers(repo, before_restriction) == ["amina", "sup", "mgr"]
+    commits = commit_count(repo)
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    assert commit_count(repo) == commits + 1  # the entries in the restriction's one commit
+    assert _entry_readers(repo, before_restriction) == ["mgr"]
+    assert not _opens(team["amina"][0], repo, before_restriction) and not _opens(team["sup"][0], repo, before_restriction)
+    assert _opens(tmp_env / "mgr.txt", repo, before_restriction)
+    # reopened by the manager, still restricted: an entry written now is the managers' only
+    assert mgr("reopen", case_id, "--reason", "new information", env=later).code == 0
+    while_restricted = _entry(mgr, case_id, later)
+    assert _entry_readers(repo, while_restricted) == ["mgr"]
+    # a supervisor added, the manager's team sync: the entries stay the managers'
+    key = tmp_env / "sup2.txt"
+    assert sup("team", "add", "sup2", "--role", "supervisor", "--recipient", make_identity(key), "--signing-key",
+               signing_line(key), env=later).code == 0
+    assert mgr("team", "sync", env=later).code == 0
+    assert _entry_readers(repo, before_restriction) == ["mgr"] and _entry_readers(repo, while_restricted) == ["mgr"]
+    verified = mgr("verify", env=later)
+    assert verified.code == 0, verified.stdout + verified.stderr
+    # given back to a worker: the restriction ends, and the entries are read as the rule has them again
+    assert mgr("assign", case_id, "--worker", "amina", env=later).code == 0
+    assert _entry_readers(repo, before_restriction) == ["amina", "sup", "mgr", "sup2"]
+    assert _entry_readers(repo, while_restricted) == ["mgr", "sup", "sup2"]
+    assert _opens(team["amina"][0], repo, before_restriction) and _opens(key, repo, while_restricted)
+    verified = mgr("verify", env=later)
+    assert verified.code == 0, verified.stdout + verified.stderr
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert CANARY.encode() not in path.read_bytes(), path
+    assert CANARY not in git(repo, "log", "--format=%s%n%b")
+
+
+def test_assign_cover__refused_on_a_restricted_case_nothing_written(closed, repo, cli_as):
+    """A cover would re-encrypt a restricted (reopened) case to more than the managers: refused,
+    naming the way (give it to a worker first), and nothing is written."""
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    assert mgr("reopen", case_id, "--reason", "new information", env=later).code == 0
+    folder = repo / "cases" / case_id
+    recipients, commits = (folder / "recipients").read_text(), commit_count(repo)
+    refused = mgr("assign", case_id, "--cover", "otieno", "--until", "2033-12-31", "--json", env=later)
+    assert refused.code == 4, refused.stdout + refused.stderr
+    assert refused.json()["rule"] == "cover-case-restricted"
+    assert f"cpcm assign {case_id} --worker" in refused.stdout + refused.stderr
+    assert (folder / "recipients").read_text() == recipients and commit_count(repo) == commits
+    assert cli_as("otieno")("show", case_id, env=later).code == 5 and cli_as("amina")("show", case_id, env=later).code == 5
+    assert CANARY not in refused.stdout + refused.stderr
+
+
+def test_due__an_open_case_left_restricted_is_listed_for_the_managers(closed, cli_as):
+    """Reopened by a manager and given to nobody, a restricted case is open and nobody's but the
+    managers': `restricted-open` on their lists (and `check`), until it is given to a worker."""
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    assert ("restricted-open", case_id) not in items(mgr, when=AFTER)  # closed: nothing to do
+    assert mgr("reopen", case_id, "--reason", "new information", env=later).code == 0
+    assert ("restricted-open", case_id) in items(mgr, when=AFTER)
+    assert ("restricted-open", case_id) in items(mgr, "--worker", "all", when=AFTER)
+    assert ("restricted-open", case_id) in check_codes(mgr, AFTER)
+    for other in (cli_as("amina"), cli_as("sup")):
+        assert ("restricted-open", case_id) not in items(other, "--worker", "all", when=AFTER)
+    item = next(i for i in mgr("due", "--json", env=later).json() if i["code"] == "restricted-open")
+    assert item["owner"] == "managers" and f"cpcm assign {case_id} --worker W" in item["why"]
+    assert mgr("assign", case_id, "--worker", "amina", env=later).code == 0
+    assert ("restricted-open", case_id) not in items(mgr, "--worker", "all", when=AFTER)
+
+
+def test_sync__a_reopening_on_one_copy_and_a_restriction_on_the_other_leave_the_managers_told(closed, repo, tmp_env, team):
+    """Copy A reopens a closed case while copy B restricts it: the merge keeps the restriction (a
+    manager restricted it), and the managers are told the open case is restricted (`restricted-open`)."""
+    import subprocess
+
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    bare = tmp_env / "remote.git"
+    assert mgr("remote", "add", "origin", str(bare), "--create", env=later).code == 0
+    assert mgr("sync", env=later).code == 0
+    other = tmp_env / "copy-2"
+    subprocess.run(["git", "clone", "-q", str(bare), str(other)], check=True, capture_output=True)
+    mgr2 = Cli({**mgr.env, "CPCM_REPO": str(other)})
+    assert mgr2("reopen", case_id, "--reason", "new information", env=later).code == 0
+    written = _entry(mgr2, case_id, later)  # a strictly confidential entry written there, not restricted yet
+    assert _entry_readers(other, written) == ["mgr", "sup"]
+    assert mgr2("sync", env=later).code == 0
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    synced = mgr("sync", env=later)
+    assert synced.code == 0, synced.stderr
+    assert "# restricted" in (repo / "cases" / case_id / "recipients").read_text()
+    assert _entry_readers(repo, written) == ["mgr"]  # the entry follows its case's restriction in the merge
+    assert ("restricted-open", case_id) in items(mgr, when=AFTER)
+    assert ("restricted-open", case_id) in check_codes(mgr, AFTER)
+
+
+def test_sync__an_entry_written_on_a_restricted_case_stays_the_managers_after_a_merge(closed, repo, cli_as, tmp_env):
+    """The case restricted on both copies; one copy writes a strictly confidential entry on it (the
+    managers only), the other writes elsewhere: the merge, which does not touch the case itself,
+    keeps the entry the managers' only."""
+    import subprocess
+
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    bare = tmp_env / "remote.git"
+    assert mgr("remote", "add", "origin", str(bare), "--create", env=later).code == 0
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    assert mgr("sync", env=later).code == 0
+    other = tmp_env / "copy-2"
+    subprocess.run(["git", "clone", "-q", str(bare), str(other)], check=True, capture_output=True)
+    mgr2 = Cli({**mgr.env, "CPCM_REPO": str(other)})
+    written = _entry(mgr2, case_id, later)
+    assert _entry_readers(other, written) == ["mgr"]
+    assert mgr2("note", case_id, "--text", "file checked", env=later).code == 0  # the case itself, its readers unchanged
+    assert mgr2("sync", env=later).code == 0
+    register(cli_as("amina"), child=dict(CHILD, name="Another Child"))  # this copy writes too: a merge
+    synced = mgr("sync", env=later)
+    assert synced.code == 0, synced.stderr
+    assert _entry_readers(repo, written) == ["mgr"]
+    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    assert "# restricted" in recipients and [line for line in recipients.splitlines() if not line.startswith("#")] == ["mgr"]

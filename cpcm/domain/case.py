@@ -70,6 +70,10 @@ class Case:
     # workflow/retention.py): its record, when (`at`, UTC), who, `decision` (keep or restrict) and for keep the date
     # `until`; a reopening clears it (the next closure starts the period again)
     retention: Mapping[str, Any] | None = None
+    # a manager's restriction of the case to the managers (cpcm retention --restrict): its record, when (`at`, UTC)
+    # and who; it stands until the case is next assigned to a worker (an `assignment`), a reopening and a closure
+    # again included, as the `# restricted` line of its `recipients` file does (workflow/retention.py `restricted`)
+    restriction: Mapping[str, Any] | None = None
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""

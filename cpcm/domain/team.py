@@ -275,6 +275,11 @@ class Team:
         ids += [w.id for w in self.active if w.has_role(*OVERSIGHT) and w.id not in ids]
         return ids
 
+    def managers(self) -> list[str]:
+        """Worker ids of the active managers, in the team's order: the readers of a case restricted to
+        the managers (workflow/cover.py `managers`, `cpcm verify`)."""
+        return [w.id for w in self.active if w.has_role("manager")]
+
     def signer(self, key: str) -> tuple[Worker, SigningKey] | None:
         """The worker (active or removed) whose recorded signing key is `key` (type and base64)."""
         for worker in self.workers:

@@ -23,7 +23,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, cadre_warnings, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, case_restricted, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
+from cpcm.service.context import at_errors, case_covers, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
@@ -39,6 +39,7 @@ from cpcm.workflow.fold import NOTE_SCHEMA, apply_update, effective, fold, place
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
+from cpcm.workflow import retention as retention_rules
 
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
@@ -239,7 +240,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
     confirms = settled_by(case, "assignment") if case.worker == worker_id else []
     # a case restricted to the managers (cpcm retention) and reopened is given back to a worker, its own one too
-    restricted = case_restricted(ctx, case_id)
+    restricted = retention_rules.restricted(case)
     if case.worker == worker_id and not confirms and not restricted:
         raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
     check_at(ctx, case, at, "assign")
@@ -255,6 +256,8 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         note_clock(ctx, case, at)
         reencrypt(ctx, tx, case_id, readers, covers=covers)
         tx.write_record(record, keys_for(ctx, readers))
+        if restricted:  # the restriction ends: its strictly confidential entries are read as the rule has them again
+            _follow_restriction_end(ctx, tx, case_id)
         _, unread = _conferences_follow(ctx, tx, {case_id: case.worker})  # the new worker reads the case's conferences
         tx.commit(f"assign {case_id} {record.id}")
     warnings += _unread_warnings(unread)
@@ -263,6 +266,14 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         steps = (_taken_over(ctx, case, worker_id),)
     return Written(case_id, record.id, "assignment", tuple(warnings), steps, extra={"worker": worker_id},
                    json_keys=("subject", "record_id", "warnings"))
+
+
+def _follow_restriction_end(ctx: Context, tx, case_id: str) -> None:
+    """The strictly confidential entries of a case whose restriction to the managers an assignment ends,
+    re-encrypted in its commit to their readers as the rule has them again (service/confidential.py)."""
+    from cpcm.service import confidential
+
+    confidential.follow_restriction(ctx, tx, case_id, restricted=False)
 
 
 def _conferences_follow(ctx: Context, tx, previous: Mapping[str, str | None]) -> tuple[list[str], list[str]]:
@@ -398,6 +409,8 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                 readers, covers = cover_rules.access(ctx.team, worker_id, case_covers(ctx, case.id), ctx.now)
                 reencrypt(ctx, tx, case.id, readers, covers=covers)
                 tx.write_record(record, keys_for(ctx, readers))
+                if retention_rules.restricted(case):  # its restriction ends, as in `assign`
+                    _follow_restriction_end(ctx, tx, case.id)
                 written.append({"case_id": case.id, "record_id": record.id, "worker": worker_id, "previous": case.worker})
                 if progress:
                     progress(1)
@@ -539,6 +552,10 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
     if me.id != case.worker and not me.has_role("supervisor", "manager"):
         raise Refused("only the case's worker, a supervisor or a manager arranges cover for a case",
                       f"Ask {case.worker or 'its worker'} or a supervisor.", rule="cover-needs-worker-or-supervisor")
+    if retention_rules.restricted(case):  # a cover would give the case to more than the managers
+        raise Refused(f"{case_id} is restricted to the managers (cpcm retention): nobody covers it while it is",
+                      f"Give it back to a worker first (cpcm assign {case_id} --worker W), then arrange the cover; "
+                      "nothing was written.", rule="cover-case-restricted")
     if not until or not str(until).strip():
         raise InvalidInput([FieldError("until", "is required: the last day of the cover (e.g. 2026-03-01)")], "cover")
     try:

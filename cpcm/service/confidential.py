@@ -5,7 +5,8 @@ actors"): write an entry, list and read back those you may read.
 Each entry lives in a folder of its own, `confidential/<SC-ID>/`, outside the case's folder, as a
 complaint does: its one record is encrypted to the worker who wrote it and the agency's
 supervisors and managers, less the workers the writer excluded (its `recipients` file: the writer
-first), with the agency's recovery recipients as every folder is (`workflow.confidential.readers`).
+first), with the agency's recovery recipients as every folder is (`workflow.confidential.readers`);
+while its case is restricted to the managers (cpcm retention --restrict), the managers only.
 The case it belongs to is inside the encrypted record only: the folder does not say which case
 it is of. Every write is one commit with a fixed message (`confidential add SC-… RECORD`): IDs
 only, never the case, what it says or a name.
@@ -31,7 +32,7 @@ NOT_OVERSEEN = "confidential-no-oversight"  # no supervisor or manager would rea
 TEXT_MAX = 4000
 JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
 READERS_HINT = ("A strictly confidential entry is read only by the worker who wrote it and the agency's supervisors and "
-                "managers it does not exclude.")
+                "managers it does not exclude; while its case is restricted (cpcm retention), by the managers only.")
 
 
 def parse_entry_id(text: str) -> str:
@@ -117,7 +118,7 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
             excluded.append(worker)
     if errors:
         raise InvalidInput(errors, WHAT, hint="cpcm confidential add --help gives the options.")
-    readers = rules.readers(ctx.team, me.id, excluded)
+    readers = rules.readers(ctx.team, me.id, excluded, context.case_restricted(ctx, case_id))
     if not rules.overseen(ctx.team, readers):
         raise Refused("no supervisor or manager would read this strictly confidential entry (every one of them is excluded): "
                       "only you would, and it would be lost to the case when you leave; nothing was written",
@@ -137,11 +138,28 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
                    {"entry_id": entry_id, "case_id": case_id, "readers": len(readers)}, json_keys=JSON_KEYS)
 
 
-# -- team changes -------------------------------------------------------------------------------
+# -- team changes, a restriction and its end --------------------------------------------------------
+def entry_readers(ctx, entry: rules.Entry, restricted: bool | None = None) -> list[str]:
+    """Who reads `entry` now (`rules.readers`), its case's restriction to the managers taken into
+    account: as the case's `recipients` file says (`context.case_restricted`), or `restricted` where
+    the caller is changing it in the same commit (cpcm retention --restrict, cpcm assign --worker)."""
+    if restricted is None:
+        restricted = context.case_restricted(ctx, entry.case)
+    return rules.readers(ctx.team, entry.written_by, entry.excluded, restricted)
+
+
 def reencrypt_all(ctx, tx) -> list[str]:
     """Bring each entry you read in line with the team (`rules.readers`: a supervisor or manager
-    added comes, a worker removed goes, one excluded never comes), in the transaction `tx`.
-    Returns the entries re-encrypted, and nothing besides: an entry you do not read is never
-    named nor counted to you."""
+    added comes, a worker removed goes, one excluded never comes; the managers only while its case
+    is restricted), in the transaction `tx`. Returns the entries re-encrypted, and nothing besides:
+    an entry you do not read is never named nor counted to you."""
+    return context.folders_in_line(ctx, tx, CONFIDENTIAL, rules.fold, lambda entry: entry_readers(ctx, entry))
+
+
+def follow_restriction(ctx, tx, case_id: str, restricted: bool) -> list[str]:
+    """The entries of `case_id` you read, re-encrypted in the transaction `tx` to their readers with
+    the case restricted to the managers (`restricted`: cpcm retention --restrict) or no longer (an
+    assignment to a worker). An entry you do not read (one that excludes you) is left for its
+    readers' `cpcm team sync` (`reencrypt_all`), and is never named nor counted to you."""
     return context.folders_in_line(ctx, tx, CONFIDENTIAL, rules.fold,
-                                   lambda entry: rules.readers(ctx.team, entry.written_by, entry.excluded))
+                                   lambda entry: entry_readers(ctx, entry, restricted) if entry.case == case_id else [])

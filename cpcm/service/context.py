@@ -41,7 +41,8 @@ from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
 from cpcm.store.layout import (CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, cover_lines,
-                               covers_from, restricted_from)
+                               covers_from)
+from cpcm.store.layout import case_restricted as layout_case_restricted
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import effective, fold, superseded_ids
@@ -428,11 +429,7 @@ def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = 
 
 def case_restricted(ctx: Context, case_id: str) -> bool:
     """Whether a case's `recipients` file says a manager restricted it to the managers (cpcm retention --restrict)."""
-    try:
-        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace")
-    except (OSError, KeyError, ValueError):
-        return False
-    return restricted_from(text)
+    return layout_case_restricted(ctx.store, case_id)
 
 
 def case_covers(ctx: Context, case_id: str) -> dict[str, str]:

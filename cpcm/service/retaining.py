@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
-from cpcm.service.context import (Context, append, case_restricted, check_at, check_readable, keys_for, load_case, new_record,
+from cpcm.service.context import (Context, append, check_at, check_readable, keys_for, load_case, new_record,
                                   note_clock, reencrypt, transaction, writes)
+from cpcm.service import confidential
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as rules
@@ -21,7 +22,8 @@ def retention(ctx: Context, case_id: str, reason: str, keep_until: str | None = 
            at: datetime | None = None) -> Written:
     """Record a manager's decision on a closed case whose retention period ended: `keep_until` (a
     date, YYYY-MM-DD, after today) keeps it until then, when the question comes back; `restrict`
-    re-encrypts its current records to the active managers (and the recovery keys) only."""
+    re-encrypts its current records, and the strictly confidential entries of it you read, to the
+    active managers (and the recovery keys) only, less the managers an entry excludes."""
     me = ctx.need_worker()
     if not me.has_role("manager"):
         raise Refused("only a manager decides what becomes of a closed case once its retention period has ended",
@@ -59,7 +61,7 @@ def retention(ctx: Context, case_id: str, reason: str, keep_until: str | None = 
     if state is None:
         raise Refused(f"{case_id} is open: its retention period runs from its closure (or transfer), not before",
                       "Nothing to decide while the case is open; nothing was written.", rule="retention-case-open")
-    if state == rules.RESTRICTED or case_restricted(ctx, case_id):
+    if state == rules.RESTRICTED:  # the one rule (workflow/retention.py `restricted`), a closure again included
         raise Refused(f"{case_id} is restricted to the managers already", "Nothing more to decide; nothing was written.",
                       rule="retention-restricted")
     if state == rules.WITHIN:
@@ -81,8 +83,10 @@ def retention(ctx: Context, case_id: str, reason: str, keep_until: str | None = 
     with transaction(ctx, KIND) as tx:
         note_clock(ctx, case, at)
         reencrypt(ctx, tx, case_id, readers, restricted=True)
+        # its strictly confidential entries too: the managers only, less those an entry excludes
+        confidential.follow_restriction(ctx, tx, case_id, restricted=True)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"{KIND} {case_id} {record.id}")
     return Written(case_id, record.id, KIND, next_steps=(
-        f"{case_id}'s current records are encrypted to the managers ({', '.join(readers)}) and the agency's recovery keys "
-        "only; its older versions stay in git history, readable to those who could read them then (docs/security.md#retention-of-closed-cases)",))
+        f"{case_id}'s current records, and the entries of its strictly confidential section, are encrypted to the managers "
+        f"({', '.join(readers)}) and the agency's recovery keys only; its older versions stay in git history, readable to those who could read them then (docs/security.md#retention-of-closed-cases)",))

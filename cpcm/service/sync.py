@@ -34,7 +34,7 @@ from cpcm.domain.team import REVOKING_REASONS, Team, Worker
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.apart import Apart, record_kind, record_names
-from cpcm.service.context import Context, decided_changes, keys_for, locked, new_record, recipients_bytes
+from cpcm.service.context import Context, case_restricted, decided_changes, keys_for, locked, new_record, recipients_bytes
 from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
@@ -1068,9 +1068,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight;
         # a case restricted to the managers (cpcm retention --restrict), or given back to its worker by an assignment
         # after a reopening, on one copy is so on both (a yes and a no: one of them changed it, and that one stands)
-        restricted = pick(*(bool((entry := tree.get(f"{folder}/{RECIPIENTS}"))
-                                 and restricted_from((known.get(entry.blob) or b"").decode("utf-8", "replace")))
-                            for tree in (base, ours, theirs)))[1]
+        restricted = _restricted_merged(folder, base, ours, theirs, known)
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now,
                                           restricted)
@@ -1083,7 +1081,10 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         decided, listed = pick(r_base, r_ours, r_theirs)
         if not decided:
             listed = list(dict.fromkeys(r_ours + r_theirs))
-        wanted = _own_readers(ctx, top, paths, merged, team) or [r for r in listed if team.get(r) is not None] or listed
+        # an entry of a case restricted to the managers after the merge: the managers only (workflow/confidential.py)
+        wanted = _own_readers(ctx, top, paths, merged, team,
+                              lambda case_id: _case_restricted_merged(ctx, case_id, base, ours, theirs, known)) \
+            or [r for r in listed if team.get(r) is not None] or listed
     elif top == SUPERVISION:
         # a session's readers (who held it, who was supervised in it) never change: only their keys may
         # have, a key rotated on the other copy; its records are encrypted again to the merged team's keys
@@ -1142,9 +1143,35 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     return 1 if stale and subject in result.reencrypted else 0
 
 
-def _own_readers(ctx: Context, top: str, paths: list[str], merged: dict[str, Entry], team: Team) -> list[str] | None:
+def _restricted_merged(folder: str, base: Tree, ours: Tree, theirs: Tree, known: dict[str, bytes]) -> bool:
+    """Whether the case in `folder` (cases/<id>) stands restricted to the managers after the merge, from
+    the `# restricted` line of its `recipients` file on each side (layout.restricted_from): a restriction
+    set, or lifted by an assignment, on one copy is so on both (a yes and a no: one of them changed it, and
+    that one stands)."""
+    return bool(pick(*(bool((entry := tree.get(f"{folder}/{RECIPIENTS}"))
+                            and restricted_from((known.get(entry.blob) or b"").decode("utf-8", "replace")))
+                       for tree in (base, ours, theirs)))[1])
+
+
+def _case_restricted_merged(ctx: Context, case_id: str, base: Tree, ours: Tree, theirs: Tree, known: dict[str, bytes]) -> bool:
+    """`_restricted_merged` of the case an entry of a strictly confidential section belongs to; where
+    neither copy changed the case's `recipients` file (the trees hold what changed only), this copy's
+    file says it for both (context.case_restricted)."""
+    folder = f"{CASES}/{case_id}"
+    sides = [e for tree in (base, ours, theirs) if (e := tree.get(f"{folder}/{RECIPIENTS}"))]
+    if not sides:
+        return case_restricted(ctx, case_id)
+    missing = [e.blob for e in sides if e.blob not in known]
+    if missing:
+        known.update(remote.read_blobs(_git(ctx), missing))
+    return _restricted_merged(folder, base, ours, theirs, known)
+
+
+def _own_readers(ctx: Context, top: str, paths: list[str], merged: dict[str, Entry], team: Team,
+                 restricted_case: Callable[[str], bool] | None = None) -> list[str] | None:
     """Who reads a complaint (top=COMPLAINTS) or a strictly confidential entry after the merge
-    (the rule's `readers`, with the merged team); None when this worker cannot read its records."""
+    (the rule's `readers`, with the merged team; an entry's case restricted after the merge as
+    `restricted_case` says); None when this worker cannot read its records."""
     from cpcm.workflow import complaints as complaint_rules
     from cpcm.workflow import confidential as confidential_rules
 
@@ -1154,7 +1181,8 @@ def _own_readers(ctx: Context, top: str, paths: list[str], merged: dict[str, Ent
     try:
         if top == CONFIDENTIAL:
             entry = confidential_rules.fold(paths[0].split("/")[1], records)
-            return confidential_rules.readers(team, entry.written_by, entry.excluded) or None
+            restricted = bool(restricted_case and entry.case and restricted_case(entry.case))
+            return confidential_rules.readers(team, entry.written_by, entry.excluded, restricted) or None
         complaint = complaint_rules.fold(paths[0].split("/")[1], records)
     except (AttributeError, KeyError, TypeError, ValueError):
         return None

@@ -19,7 +19,7 @@ from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, covers_from, restricted_from
+from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, case_restricted, covers_from
 from cpcm.domain.problems import Problem
 
 CONFERENCES = "conferences"
@@ -86,6 +86,11 @@ REENCRYPTIONS = (
     (re.compile(rf"^conference share (?P<folder>{_ID})$"), CONFERENCES),
     # a closed case restricted to the managers once its retention period ended (cpcm retention --restrict)
     (re.compile(rf"^retention (?P<folder>{_ID}) {_REC}$"), CASES),
+    # and the entries of its strictly confidential section (the managers only); an assignment that ends a
+    # restriction gives them back their readers
+    (re.compile(rf"^retention {_ID} {_REC}$"), CONFIDENTIAL),
+    (re.compile(rf"^assign {_ID} {_REC}$"), CONFIDENTIAL),
+    (re.compile(r"^assign batch \d+ cases$"), CONFIDENTIAL),
     # a write to a case that also took a cover whose time had passed off it (service/context.py)
     (re.compile(rf"^[a-z][a-z-]* (?P<folder>{_ID})( {_REC})+ \(cover ended\)$"), CASES),
     (re.compile(r"^(review batch|export) \d+ cases \(cover ended\)$"), CASES),  # the same, in a write to many cases
@@ -1002,11 +1007,8 @@ class Audit:
             return {}
 
     def restricted(self, case_id: str) -> bool:
-        """Whether a case's `recipients` file says it is restricted to the managers (layout.restricted_from)."""
-        try:
-            return restricted_from(self.store.read_bytes(self.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace"))
-        except (OSError, KeyError, ValueError):
-            return False
+        """Whether a case's `recipients` file says it is restricted to the managers (layout.case_restricted)."""
+        return case_restricted(self.store, case_id)
 
     def folder(self, top: str, folder: str) -> None:
         rel = f"{top}/{folder}/{RECIPIENTS}"
@@ -1017,7 +1019,7 @@ class Audit:
         if any(self.team.get(r, include_removed=True) is None for r in readers):
             self.add("recipient-not-in-team", f"{rel} names workers who are not in the team", folder, rule="recipients")
         elif top == CASES and self.restricted(folder):
-            if readers != [w.id for w in self.team.active if w.has_role("manager")]:
+            if readers != self.team.managers():
                 self.add("recipients-stale", f"{rel} is restricted (cpcm retention) but does not list every active manager, "
                          "and them only: a manager runs cpcm team sync", folder, rule="recipients")
         elif top == CASES and readers != self.team.case_readers(readers[:1] + list(self.covers(folder))):

@@ -27,7 +27,7 @@ def readers_hint(rel: str) -> str:
         return "Only the agency's supervisors and managers and the worker who recorded the complaint, never a worker it is about, can read it; check --identity."
     if rel.startswith(f"{CONFIDENTIAL}/"):
         return ("Only the worker who wrote the strictly confidential entry and the agency's supervisors and managers it does not "
-                "exclude can read it; check --identity.")
+                "exclude (the managers only while its case is restricted) can read it; check --identity.")
     return "Only the case's worker, supervisors and managers can read it; check --identity."
 RECIPIENTS = "recipients"
 SUFFIX = ".yaml.age"
@@ -98,3 +98,14 @@ RESTRICTED_LINE = "# restricted: managers only (cpcm retention)"
 def restricted_from(text: str) -> bool:
     """Whether a `recipients` file declares its case restricted to the managers (`RESTRICTED_LINE`)."""
     return any(line.strip() == RESTRICTED_LINE for line in (text or "").splitlines())
+
+
+def case_restricted(store, case_id: str) -> bool:
+    """Whether the `recipients` file of the case `case_id` in `store` (a casefile store: its `read_bytes`
+    and `root`) declares it restricted to the managers (`restricted_from`); False where it cannot be read.
+    What `cpcm verify`, a team change and every service read of the line; a sync reads it of each copy's
+    file with `restricted_from`."""
+    try:
+        return restricted_from(store.read_bytes(store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace"))
+    except (OSError, KeyError, ValueError):
+        return False

@@ -4,7 +4,8 @@ The IAG's record keeping asks for "a separate section marked strictly confidenti
 sensitive information that cannot be shared with certain actors" [L648]. An entry of it is read by
 the worker who wrote it and by every active supervisor and manager of the team, less the workers
 the writer excluded from it (never the writer). A caseworker of the case who did not write it does
-not read it, whatever the case's readers are: the section is tighter than the case. The rule is
+not read it, whatever the case's readers are: the section is tighter than the case. While the case
+is restricted to the managers (cpcm retention --restrict), so are its entries (`readers`). The rule is
 that of a complaint's readers (workflow/complaints.py `readers`: who wrote it first, then
 oversight, never one named), with the excluded workers as those named. An entry is refused when
 no supervisor or manager would read it (`overseen`): a caseworker who excludes every one of them.
@@ -19,6 +20,7 @@ from typing import Iterable
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team
 from cpcm.workflow import complaints as complaint_rules
+from cpcm.workflow import cover as cover_rules
 
 KIND = "confidential"  # the record kind of an entry
 
@@ -54,10 +56,18 @@ def fold(entry_id: str, records: Iterable[Record]) -> Entry:
                  tuple(body.get("excluded_workers") or ()), first.id)
 
 
-def readers(team: Team, written_by: str, excluded: Iterable[str]) -> list[str]:
+def readers(team: Team, written_by: str, excluded: Iterable[str], restricted: bool = False) -> list[str]:
     """Who reads an entry: who wrote it first, then every active supervisor and manager of the
-    team in the team's order, never a worker excluded. The agency's recovery keys are added to
-    every record as for every folder."""
+    team in the team's order, never a worker excluded. While its case is restricted to the
+    managers (`restricted`: cpcm retention --restrict, workflow/retention.py) the active managers
+    only (who wrote it first when one of them), never a worker excluded; the restriction lifted, the
+    rule above again. The agency's recovery keys are added to every record as for every folder.
+    Every change of an entry's readers works them out here: a write, a restriction and its end,
+    a team change, a sync."""
+    if restricted:
+        left_out = set(excluded)
+        managers = [w for w in cover_rules.managers(team) if w not in left_out]
+        return ([written_by] if written_by in managers else []) + [w for w in managers if w != written_by]
     return complaint_rules.readers(team, written_by, excluded)
 
 

@@ -51,8 +51,9 @@ def access(team: Team, worker: str | None, covers: Mapping[str, str], now: datet
 
 
 def managers(team: Team) -> list[str]:
-    """The active managers: the readers of a restricted case (`access`)."""
-    return [w.id for w in team.active if w.has_role("manager")]
+    """The active managers: the readers of a restricted case (`access`) and of its strictly
+    confidential entries (workflow/confidential.py `readers`)."""
+    return team.managers()
 
 
 def readers(team: Team, worker: str | None, covers: Mapping[str, str], now: datetime) -> list[str]:

@@ -1006,10 +1006,25 @@ def _retention(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                      asks=("retention",))]
 
 
+def _restricted_open(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """An open case still restricted to the managers (workflow/retention.py `restricted_open`): a manager
+    reopened it and gave it to no worker, or a sync met a reopening on one copy with a restriction on the
+    other. Nobody but the managers reads it and its worker holds none of its deadlines: a manager gives it
+    to a worker (`cpcm assign CASE --worker W`). For the managers only (`MANAGERS`), due since it became so."""
+    if not retention.restricted_open(case):
+        return []
+    zone = zone_of(now)
+    since = max((t for t in (_t(case.reopened, zone), _t((case.restriction or {}).get("at"), zone)) if t is not None),
+                default=None)
+    return [Deadline(case.id, retention.OPEN_CODE, retention.OPEN_TITLE, since or now, None, MANAGERS, retention.RULE,
+                     retention.restricted_open_why(case), _parts(policy).source(retention.RULE), case.risk,
+                     asks=("assignment",))]
+
+
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
     _approved_transfer, _transfer_ack, _mandatory_report,
-    _post_closure_visit, _retention,
+    _post_closure_visit, _retention, _restricted_open,
     _referrals, _consent, _urgent,
     _review, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
 )

@@ -20,7 +20,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import followups
 from cpcm.workflow import keyworker as keyworker_rules
 from cpcm.workflow import mandatory_report as mandatory_rules
-from cpcm.workflow import placements, plan_actions, transitions
+from cpcm.workflow import placements, plan_actions, retention, transitions
 from cpcm.workflow import transfers as transfer_rules
 from cpcm.workflow.approvals import approved_under, waiting_closures, waiting_requests, waiting_transfers, waiting_version
 from cpcm.workflow.clocks import CONFERENCE_MET, INTERIM_PLAN_NEEDED
@@ -154,7 +154,8 @@ def _update(case: Case, record: Record) -> Case:
 
 
 def _assignment(case: Case, record: Record) -> Case:
-    return _changed(case, worker=record.body.get("worker"))
+    # an assignment gives the case to a worker: a restriction to the managers (cpcm retention) ends with it
+    return _changed(case, worker=record.body.get("worker"), restriction=None)
 
 
 def _assessment(case: Case, record: Record) -> Case:
@@ -361,8 +362,10 @@ def _reopen(case: Case, record: Record) -> Case:
 def _retention(case: Case, record: Record) -> Case:
     # a manager's decision on a closed case whose retention period ended (workflow/retention.py)
     body = record.body
-    return _changed(case, retention={"record_id": record.id, "at": utc(record.at), "by": record.by,
-                                     "decision": body.get("decision"), "until": body.get("until")})
+    decided = {"record_id": record.id, "at": utc(record.at), "by": record.by}
+    restriction = decided if body.get("decision") == retention.RESTRICT else case.restriction
+    return _changed(case, retention={**decided, "decision": body.get("decision"), "until": body.get("until")},
+                    restriction=restriction)
 
 
 def _withdrawal(case: Case, record: Record) -> Case:

@@ -23,6 +23,8 @@ from cpcm.domain.dates import parse_datetime
 RULE = "retention"
 CODE = "retention-ended"  # `cpcm due`'s item (managers only) and `cpcm check`'s warning
 TITLE = "retention ended: decide: keep or restrict"
+OPEN_CODE = "restricted-open"  # `cpcm due`'s item (managers only) and `cpcm check`'s problem: an open case still restricted
+OPEN_TITLE = "restricted case is open: give it to a worker"
 KEEP, RESTRICT = "keep", "restrict"
 DECISIONS = (KEEP, RESTRICT)
 # the states the retention report counts, by the year of closure
@@ -72,9 +74,26 @@ def kept_until(case: Case, zone: tzinfo) -> datetime | None:
 
 
 def restricted(case: Case) -> bool:
-    """Whether a manager restricted the case since it closed."""
-    found = decision(case)
-    return bool(found) and found.get("decision") == RESTRICT
+    """Whether the case is restricted to the managers: the one rule. A restriction stands from a
+    manager's restrict decision (`cpcm retention --restrict`) until the case is next assigned to a
+    worker (`cpcm assign --worker`, the assignment that rewrites its `recipients` file without the
+    `# restricted` line); a reopening, or a closure again, does not end it (`Case.restriction`, the fold's).
+    The retention item, `cpcm check`, `report retention`, `cpcm retention` and `restricted-open` read it."""
+    return case.restriction is not None
+
+
+def restricted_open(case: Case) -> bool:
+    """An open case that stands restricted (`restricted`): reopened by a manager and not given to a
+    worker yet, or reopened on one copy while restricted on another (a sync keeps the restriction).
+    Nobody but the managers reads it, and its worker holds none of its deadlines: a manager gives it
+    to a worker (`OPEN_CODE`)."""
+    return case.status == "open" and restricted(case)
+
+
+def restricted_open_why(case: Case) -> str:
+    """What the `restricted-open` item and problem say (case ID only)."""
+    return (f"restricted to the managers (cpcm retention) and open: nobody else reads it and its deadlines are no worker's; "
+            f"give it to a worker: cpcm assign {case.id} --worker W")
 
 
 def due_at(case: Case, policy: Policy, zone: tzinfo) -> datetime | None:

@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.team import Team, Worker, cadre_words
-from cpcm.workflow import approvals, consent, placements, plan_actions
+from cpcm.workflow import approvals, consent, placements, plan_actions, retention
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
                                      closure_answers, closure_wait, deadlines, soon_window)
@@ -38,7 +38,10 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
         if item.code in STEP_CONSENT_CODES:
             continue  # the consent a step still needs: `due`'s reminder, which the step itself checks
         if item.owner == MANAGERS:
-            if now >= item.due:  # a closed case's retention ended: a manager's decision, no fault of the case
+            if item.code == retention.OPEN_CODE:  # an open case still restricted: nobody holds its deadlines
+                problems.append(Problem("restricted-open", "error", f"{item.title} ({item.why})", item.rule, item.source,
+                                        case.id, item.owner))  # the item's code (workflow/retention.py OPEN_CODE)
+            elif now >= item.due:  # a closed case's retention ended: a manager's decision, no fault of the case
                 problems.append(Problem("retention-ended", "warning", f"{item.title} ({item.why})", item.rule, item.source,
                                         case.id, item.owner))  # the item's code (workflow/retention.py CODE)
             continue

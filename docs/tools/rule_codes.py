@@ -94,6 +94,11 @@ MEANINGS = {
                        "ended, or the day a manager kept it until has come: a manager keeps it longer or restricts it "
                        "(`cpcm retention`) (warning, `cpcm check`; also an item of every manager's `cpcm due`, and of no "
                        "one else's, under the same code)",
+    "restricted-open": "a case restricted to the managers (`cpcm retention --restrict`) that is open: reopened and given "
+                       "to no worker, or reopened on one copy while restricted on another (a sync keeps the restriction); "
+                       "nobody but the managers reads it and no worker holds its deadlines: a manager gives it to a "
+                       "worker (`cpcm assign CASE --worker W`) (error, `cpcm check`; also an item of every manager's "
+                       "`cpcm due`, and of no one else's, under the same code)",
     "keyworker-off-team": "an open case's keyworker, a colleague nominated (`cpcm assign CASE --keyworker`), has left the "
                           "team: the child and family have no point of contact there (warning, `cpcm check` over every "
                           "case, until another is nominated; also an item of the case's worker's and every supervisor's "
@@ -213,6 +218,9 @@ MEANINGS = {
     "already-keyworker": "the keyworker given is already the case's keyworker (the caseworker, where none was nominated); "
                          "allowed only to confirm the one that stands after a sync's `keyworkers-concurrent`",
     "cover-ended": "the colleague's cover of the case has ended: they may no longer write to it (ask for it to be extended)",
+    "cover-case-restricted": "`assign --cover` on a case restricted to the managers (`cpcm retention --restrict`, reopened or "
+                             "not): a cover would give it to more than the managers; give it to a worker first (`cpcm "
+                             "assign CASE --worker W`), nothing was written",
     "transition-not-allowed": "the case's stage does not allow this record (the hint lists what is allowed)",
     "initial-assessment-outcome": "the latest initial assessment concluded that the case closes or is transferred: no "
                                   "comprehensive assessment, plan or plan approval until a new initial assessment concludes "
