@@ -101,9 +101,13 @@ class Synced:
     complaint_authors: dict[str, list[str]] = field(default_factory=dict)
     # the same of each strictly confidential entry (not in JSON): only for a worker who reads it
     confidential_authors: dict[str, list[str]] = field(default_factory=dict)
+    # the commits that arrived touching complaints or entries only, each as the folders it touches (not in JSON):
+    # counted in `commits` only for a worker who reads one of them (`_complaints_read`)
+    private_commits: list[frozenset] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors")
+        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors",
+                  "private_commits")
         return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
@@ -756,7 +760,11 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     sessions = set(result.supervision)
     folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
     for commit in remote.arrived(git, ours, theirs):
-        result.commits += 1
+        private = _private_folders(commit.paths)
+        if private:  # only complaints or entries: counted after the merge, where this worker reads one of them
+            result.private_commits.append(private)
+        else:
+            result.commits += 1
         if commit.message.startswith("team "):
             result.team_changes.append(commit.message)
         elif commit.message.startswith(("policy set", "config set", "form set")):
@@ -780,6 +788,18 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                     arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
     result.supervision = sorted(sessions)
+
+
+def _private_folders(paths: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """The complaints and strictly confidential entries (top, ID) a commit touches when it touches
+    nothing else (empty otherwise): such a commit is counted only to a worker who reads one of them."""
+    found = set()
+    for path in paths:
+        parts = path.split("/")
+        if len(parts) < 3 or parts[0] not in (COMPLAINTS, CONFIDENTIAL):
+            return frozenset()
+        found.add((parts[0], parts[1]))
+    return frozenset(found)
 
 
 def _folder(path: str) -> str | None:
@@ -1127,7 +1147,9 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         else:
             # the records stay readable by whom they were written to: the file names all of them
             listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
-            if top != CONFIDENTIAL:  # an entry you do not read is never named to you: its readers' team sync brings it in line
+            # a complaint or an entry you do not read is never named nor counted to you (a complaint may be about you):
+            # its readers' team sync brings it in line (their `due`: complaint-readers, confidential-readers)
+            if top not in (COMPLAINTS, CONFIDENTIAL) or (ctx.worker is not None and ctx.worker.id in listed):
                 result.not_reencrypted.append(subject)
             keys = team_keys(listed)
     for record in new_records:
@@ -1240,6 +1262,17 @@ def _complaints_read(ctx: Context, result: Synced) -> None:
     of strictly confidential sections."""
     _own_read(ctx, result, COMPLAINTS, result.complaint_authors, result.complaints)
     _own_read(ctx, result, CONFIDENTIAL, result.confidential_authors, result.confidential)
+    me = ctx.worker.id if ctx.worker is not None else None
+    readable: dict[tuple[str, str], bool] = {}
+
+    def reads(folder: tuple[str, str]) -> bool:
+        if folder not in readable:
+            try:
+                readable[folder] = me is not None and me in ctx.store.recipients(folder[1], folder[0])
+            except CpcmError:
+                readable[folder] = False
+        return readable[folder]
+    result.commits += sum(1 for folders in result.private_commits if any(reads(f) for f in folders))
 
 
 def _own_read(ctx: Context, result: Synced, top: str, arrived: dict[str, list[str]], told: list[str]) -> None:
