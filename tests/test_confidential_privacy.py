@@ -67,3 +67,99 @@ def test_sync__commits_that_only_bring_entries_you_do_not_read_are_not_counted(l
     assert "commit(s) arrived" not in as_text.stdout + as_text.stderr
     brought = laptops.sync("sup")
     assert brought["commits"] >= 3 and sorted(brought["confidential"]) == sorted([first, second]), brought
+
+
+def _due(cli, *args: str) -> list[dict]:
+    done = cli("due", "--json", *args)
+    assert done.code == 0, done.stderr
+    return done.json()
+
+
+def test_due__an_entry_whose_readers_lag_the_team_is_told_to_its_readers_until_team_sync(cli_as, repo, tmp_env):
+    """An entry amina writes excluding the manager: the manager adds a second manager and cannot
+    re-encrypt it (he does not read it), so it stays encrypted to amina and sup. sup's `due` (a
+    reader) names it, code confidential-readers, on text and JSON, until his `team sync` brings
+    the new manager in; the excluded manager's and another caseworker's `due` never name it, nor
+    the writer's own list (a caseworker: not hers to act on; she reads it, so `--worker all` may)."""
+    from conftest import NOW, Cli, make_identity
+
+    amina, sup, otieno = cli_as("amina"), cli_as("sup"), cli_as("otieno")
+    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", make_identity(tmp_env / "mgr.txt")).code == 0
+    mgr = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(tmp_env / "mgr.txt"), "CPCM_NOW": NOW})
+    case_id = register(amina)
+    entry_id = _add(amina, case_id, "--exclude", "mgr")
+    recipients = repo / "confidential" / entry_id / "recipients"
+    assert recipients.read_text().splitlines()[1:] == ["amina", "sup"]
+    assert not [i for i in _due(sup, "--worker", "all") if i["code"] == "confidential-readers"]  # in line
+    added = mgr("team", "add", "mgr2", "--role", "manager", "--recipient", make_identity(tmp_env / "mgr2.txt"), "--json")
+    assert added.code == 0, added.stderr
+    assert recipients.read_text().splitlines()[1:] == ["amina", "sup"]  # mgr cannot read it: left as it is
+    assert entry_id not in added.stdout + added.stderr
+    lag = [i for i in _due(sup) if i["code"] == "confidential-readers"]
+    assert len(lag) == 1 and entry_id in lag[0]["title"] and "cpcm team sync" in lag[0]["why"], lag
+    assert case_id not in json.dumps(lag)  # the entry is named, never its case
+    text = sup("due")
+    assert text.code == 0 and entry_id in text.stdout, text.stdout
+    for cli, asked in ((mgr, ("--worker", "all")), (otieno, ("--worker", "all")), (amina, ())):
+        for args in (("due", "--json", *asked), ("due", *asked)):
+            seen = cli(*args)
+            assert entry_id not in seen.stdout + seen.stderr, (args, seen.stdout)
+    synced = sup("team", "sync")
+    assert synced.code == 0, synced.stderr
+    assert recipients.read_text().splitlines()[1:] == ["amina", "sup", "mgr2"]
+    assert not [i for i in _due(sup, "--worker", "all") if i["code"] == "confidential-readers"]
+
+
+def test_confidential__readers_item_and_in_line_unread_are_the_rule():
+    """Pure: a worker removed who still reads an entry, or a manager added who does not yet, makes
+    the item (for the supervisors and managers, the excluded barred); a manager excluded who does
+    not read it makes none, and the `recipients` file alone never calls that entry in line."""
+    from datetime import datetime, timezone
+
+    from cpcm.domain.team import Team, Worker
+    from cpcm.workflow import confidential as rules
+
+    now = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
+    team = Team((Worker("sup", "S", ("supervisor",), "age1a"), Worker("mgr", "M", ("manager",), "age1b"),
+                 Worker("amina", "A", ("caseworker",), "age1c"), Worker("otieno", "O", ("caseworker",), "age1d", removed="2026-11-01")))
+    apart = rules.Entry("SC-0000-0000", "CP-0000-0000", "2026-11-01T09:00:00+00:00", "amina", "x", ("mgr",), "R")
+    assert rules.readers_item(apart, team, ["amina", "sup"], now) is None  # mgr excluded: in line
+    assert not rules.in_line_unread(team, ["amina", "sup"])  # ... which only its record tells
+    assert rules.in_line_unread(team, ["amina", "sup", "mgr"])
+    item = rules.readers_item(apart, team, ["amina", "sup", "otieno"], now)  # otieno removed, still reads it
+    assert item is not None and item.code == "confidential-readers" and item.barred == ("mgr",) and apart.id in item.title
+    assert "CP-0000-0000" not in item.title + item.why
+    assert not rules.in_line_unread(team, ["amina", "sup", "mgr", "otieno"])
+    everyone = rules.Entry("SC-0000-0000", "CP-0000-0000", "2026-11-01T09:00:00+00:00", "amina", "x", (), "R")
+    assert rules.readers_item(everyone, team, ["amina", "sup"], now) is not None  # mgr added since: not yet a reader
+
+
+def test_sync__an_entry_of_a_case_given_a_new_id_is_said_to_the_reader_merging(laptops, monkeypatch):
+    """Two copies register two cases under one ID, each with an entry. The merge gives one case a
+    new ID; the entry written of it still names the old ID (never rewritten): the supervisor
+    merging, who reads it, is told its ID and the two case IDs; never the other entry, and a
+    caseworker who does not read it is told nothing of it on her next sync."""
+    from cpcm.service import cases
+
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    fixed = cases.new_case_id()
+    monkeypatch.setattr(cases, "new_case_id", lambda: fixed)
+    mine = register(amina, child={"name": "First Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    theirs = register(sup, "--worker", "amina",
+                      child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
+    monkeypatch.undo()
+    assert mine == theirs
+    of_mine, of_theirs = _add(amina, mine), _add(sup, theirs)
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    assert len(merged["reidentified"]) == 1, merged
+    new = merged["reidentified"][0]["new"]
+    moved_is_mine = sup("show", new, "--json").json()["child"]["name"] == "First Child"
+    left, stays = (of_mine, of_theirs) if moved_is_mine else (of_theirs, of_mine)
+    said = [n for n in merged["notes"] if "strictly confidential entry" in n]
+    assert len(said) == 1 and left in said[0] and new in said[0] and mine in said[0], merged["notes"]
+    assert stays not in json.dumps(merged["notes"])
+    assert sup("confidential", "show", left, "--json").json()["case_id"] == mine  # as the note says: never rewritten
+    told = laptops.sync("amina")
+    assert of_theirs not in json.dumps(told), told

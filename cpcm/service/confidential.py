@@ -137,6 +137,40 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
                    {"entry_id": entry_id, "case_id": case_id, "readers": len(readers)}, json_keys=JSON_KEYS)
 
 
+# -- the due list ------------------------------------------------------------------------------
+def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> list:
+    """`confidential-readers` (`rules.readers_item`): each entry you read whose readers are not
+    those the team now asks, for `whose` ('all': every one you read) when they may act on it (a
+    supervisor or manager who reads it). Only entries you read are looked at, each `recipients`
+    read once; an entry's record is read only where that file alone does not show it in line."""
+    from cpcm.workflow import approvals
+    from cpcm.workflow.deadlines import for_worker
+
+    if ctx.worker is None:
+        return []
+    me = ctx.worker.id
+    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
+    oversees = approvals.approves(worker)
+    out = []
+    for entry_id in entry_ids(ctx):
+        current = ctx.store.recipients(entry_id, CONFIDENTIAL)
+        if me not in current or rules.in_line_unread(ctx.team, current):
+            continue
+        try:
+            entry = context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")
+        except (Corrupt, CannotDecrypt):
+            continue
+        item = rules.readers_item(entry, ctx.team, current, ctx.now)
+        if item is None or (whose != "all" and (whose not in current or not for_worker(item, whose, oversees))):
+            continue
+        if overdue_only and item.state(ctx.now, soon) != "overdue":
+            continue
+        if item.due > horizon and not overdue_only:
+            continue
+        out.append(item)
+    return out
+
+
 # -- team changes -------------------------------------------------------------------------------
 def reencrypt_all(ctx, tx) -> list[str]:
     """Bring each entry you read in line with the team (`rules.readers`: a supervisor or manager

@@ -1252,6 +1252,32 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted, CASES, kept)))
     # the moved folder is not a folder of either side: left alone by the recipients pass
     result.reidentified.append({"old": old, "new": new})
+    _entries_left_behind(ctx, later, other, old, new, result)
+
+
+def _entries_left_behind(ctx: Context, later: Tree, other: Tree, old: str, new: str, result: Synced) -> None:
+    """The strictly confidential entries written of the case that moved to `new` (those of `old`
+    on the copy that moves, and not on the other): their record, encrypted and never rewritten,
+    still names `old`, so they show in the section of the case that keeps it. Each one this worker
+    reads is said to them (a note: its ID and the two case IDs), to read it and write it again in
+    the section of `new`; one they do not read is neither named nor counted (its readers find it
+    with cpcm confidential list, under the old ID)."""
+    from cpcm.workflow import confidential as confidential_rules
+
+    for folder in sorted(f for f in later.folders() if f.startswith(f"{CONFIDENTIAL}/") and not other.has_folder(f)):
+        paths = [f"{folder}/{name}" for name in record_names(later, folder)]
+        records = _decrypted(ctx, later, paths) if paths else None
+        if records is None:
+            continue
+        try:
+            entry = confidential_rules.fold(folder.split("/", 1)[1], records)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            continue
+        if entry.case == old:
+            result.notes.append(
+                f"strictly confidential entry {entry.id} was written of the case that is now {new}, but its record names "
+                f"{old} (an entry is never rewritten), so it shows in {old}'s section: read it (cpcm confidential show "
+                f"{entry.id}) and write it again in {new}'s (cpcm confidential add {new} --text -), with the same --exclude")
 
 
 # -- after a sync ----------------------------------------------------------------------------------
