@@ -163,3 +163,19 @@ def test_sync__an_entry_of_a_case_given_a_new_id_is_said_to_the_reader_merging(l
     assert sup("confidential", "show", left, "--json").json()["case_id"] == mine  # as the note says: never rewritten
     told = laptops.sync("amina")
     assert of_theirs not in json.dumps(told), told
+
+
+def test_confidential_add__a_removed_worker_excluded_is_refused_and_the_help_says_what_is_accepted(cli_as, repo):
+    from conftest import head
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    assert sup("team", "remove", "otieno").code == 0
+    before = head(repo)
+    refused = amina("confidential", "add", case_id, "--text", CANARY, "--exclude", "otieno")
+    assert refused.code == 4 and "exclude: names a worker removed from the team" in refused.stderr, refused.stderr
+    assert CANARY not in refused.stderr and head(repo) == before and not (repo / "confidential").exists()
+    helped = amina("confidential", "add", "--help")
+    text = " ".join(helped.stdout.split())
+    assert helped.code == 0 and "process list" in text and "--text -" in text, helped.stdout
+    assert "never you, nor a worker removed from the team" in text, text

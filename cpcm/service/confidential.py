@@ -99,7 +99,8 @@ def _check_case(ctx, case_id: str) -> None:
 @context.writes
 def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: datetime | None = None) -> Written:
     """Write an entry in `case_id`'s strictly confidential section (a reader of the case): what it
-    says (`text`, encrypted only) and the workers excluded from it (team ids; never the writer).
+    says (`text`, encrypted only) and the workers excluded from it (team ids of active workers;
+    never the writer).
     Refused, with nothing written, when no supervisor or manager would read it (you count when you
     are one). One commit; bad input changes nothing."""
     me = ctx.need_worker()
@@ -111,6 +112,9 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
         worker = str(value).strip()
         if not WORKER_ID.match(worker) or ctx.team.get(worker, include_removed=True) is None:
             errors.append(FieldError("exclude", "names no worker of the team (see cpcm team list): a team id, never a name"))
+        elif ctx.team.get(worker) is None:
+            errors.append(FieldError("exclude", "names a worker removed from the team: they read nothing written now; "
+                                                "exclude workers of the team only (see cpcm team list)"))
         elif worker == me.id:
             errors.append(FieldError("exclude", "names you: the worker who writes an entry always reads it; exclude others only"))
         elif worker not in excluded:
