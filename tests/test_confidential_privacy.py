@@ -179,3 +179,37 @@ def test_confidential_add__a_removed_worker_excluded_is_refused_and_the_help_say
     text = " ".join(helped.stdout.split())
     assert helped.code == 0 and "process list" in text and "--text -" in text, helped.stdout
     assert "never you, nor a worker removed from the team" in text, text
+
+
+def test_sync__a_team_sync_of_a_complaint_about_you_arrives_unsaid(laptops, tmp_env):
+    """A complaint about sup (amina and mgr read it). On mgr's laptop, sup adds a second manager
+    and cannot re-encrypt it; mgr's `team sync` there brings it in line: a commit touching that
+    complaint only, its message counting complaints. sup's sync takes it in without saying so: not
+    in `team_changes`, not among the `commits`; amina, a reader, is told of it."""
+    from conftest import NOW, Cli, make_identity, signing_line
+
+    _add_manager(laptops, tmp_env)
+    laptops.sync("sup")
+    amina, mgr = laptops.laptop("amina"), laptops.laptop("mgr")
+    recorded = _record(amina, "--from", "caregiver", "--setting", "family", "--about-worker", "sup", "--summary", CANARY)
+    assert recorded.code == 0, recorded.stderr
+    complaint_id = recorded.json()["complaint_id"]
+    laptops.sync("amina")
+    laptops.sync("sup")
+    laptops.sync("mgr")
+    sup_there = Cli({"CPCM_REPO": str(laptops.clones["mgr"]), "CPCM_IDENTITY": str(laptops.keys["sup"][0]), "CPCM_NOW": NOW})
+    key = tmp_env / "keys" / "mgr2.txt"
+    added = sup_there("team", "add", "mgr2", "--role", "manager", "--recipient", make_identity(key),
+                      "--signing-key", signing_line(key))
+    assert added.code == 0, added.stderr
+    synced = mgr("team", "sync")
+    assert synced.code == 0, synced.stderr
+    message = subprocess.run(["git", "-C", str(laptops.clones["mgr"]), "log", "-1", "--format=%s"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    assert message == "team sync 0 cases 0 conferences 1 complaints", message
+    laptops.sync("mgr")
+    told = laptops.sync("sup")
+    assert told["team_changes"] == ["team add mgr2"] and told["commits"] == 1, told  # his own, made on mgr's laptop
+    assert complaint_id not in json.dumps(told), told
+    brought = laptops.sync("amina")
+    assert brought["team_changes"] == ["team add mgr2", message] and brought["commits"] == 2, brought

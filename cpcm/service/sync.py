@@ -101,9 +101,10 @@ class Synced:
     complaint_authors: dict[str, list[str]] = field(default_factory=dict)
     # the same of each strictly confidential entry (not in JSON): only for a worker who reads it
     confidential_authors: dict[str, list[str]] = field(default_factory=dict)
-    # the commits that arrived touching complaints or entries only, each as the folders it touches (not in JSON):
-    # counted in `commits` only for a worker who reads one of them (`_complaints_read`)
-    private_commits: list[frozenset] = field(default_factory=list)
+    # the commits that arrived touching complaints or entries only, each as the folders it touches and its message (not
+    # in JSON): counted in `commits`, and a team change among `team_changes`, only for a worker who reads one of them
+    # (`_complaints_read`)
+    private_commits: list[tuple[frozenset, str]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors",
@@ -761,11 +762,13 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
     for commit in remote.arrived(git, ours, theirs):
         private = _private_folders(commit.paths)
-        if private:  # only complaints or entries: counted after the merge, where this worker reads one of them
-            result.private_commits.append(private)
+        if private:  # only complaints or entries: counted, and its message said, after the merge, where this worker
+            result.private_commits.append((private, commit.message))  # reads one of them (`_complaints_read`)
         else:
             result.commits += 1
-        if commit.message.startswith("team "):
+        if private:
+            pass
+        elif commit.message.startswith("team "):
             result.team_changes.append(commit.message)
         elif commit.message.startswith(("policy set", "config set", "form set")):
             result.settings_changes.append(commit.message)
@@ -1298,7 +1301,11 @@ def _complaints_read(ctx: Context, result: Synced) -> None:
             except CpcmError:
                 readable[folder] = False
         return readable[folder]
-    result.commits += sum(1 for folders in result.private_commits if any(reads(f) for f in folders))
+    for folders, message in result.private_commits:
+        if any(reads(f) for f in folders):
+            result.commits += 1
+            if message.startswith("team "):  # a team sync that brought only complaints or entries into line
+                result.team_changes.append(message)
 
 
 def _own_read(ctx: Context, result: Synced, top: str, arrived: dict[str, list[str]], told: list[str]) -> None:
