@@ -300,6 +300,9 @@ def test_retention__a_restricted_cases_confidential_entries_are_read_by_the_mana
                signing_line(key), env=later).code == 0
     assert mgr("team", "sync", env=later).code == 0
     assert _entry_readers(repo, before_restriction) == ["mgr"] and _entry_readers(repo, while_restricted) == ["mgr"]
+    # in line as the restriction has them: no manager is asked to bring them in line (confidential-readers)
+    listed = mgr("due", "--json", "--worker", "all", env=later)
+    assert listed.code == 0 and "confidential-readers" not in {item["code"] for item in listed.json()}, listed.stdout
     verified = mgr("verify", env=later)
     assert verified.code == 0, verified.stdout + verified.stderr
     # given back to a worker: the restriction ends, and the entries are read as the rule has them again

@@ -96,14 +96,16 @@ def warn(message: str) -> None:
 def folders_counted(ids: Iterable[str]) -> str:
     """The folders `ids` counted by what they are, for a warning: '2 case(s) and 1 supervision
     session(s)', '1 conference(s) and the confidentiality register (Form 5)'; each kind that has
-    none left out, in the order case, conference, register, supervision session, complaint, other.
-    Only what the list holds is counted: a complaint a command does not name to you (one you do not
-    read: it may be about you) is not in it, so it is neither counted nor hinted at."""
-    from cpcm.domain.ids import CASE_PREFIX, COMPLAINT_PREFIX, CONFERENCE_PREFIX, SUPERVISION_PREFIX
+    none left out, in the order case, conference, register, supervision session, complaint, strictly
+    confidential entry, other. Only what the list holds is counted: a complaint or an entry a
+    command does not name to you (one you do not read: a complaint may be about you) is not in it,
+    so it is neither counted nor hinted at."""
+    from cpcm.domain.ids import CASE_PREFIX, COMPLAINT_PREFIX, CONFERENCE_PREFIX, CONFIDENTIAL_PREFIX, SUPERVISION_PREFIX
     from cpcm.workflow.conferences import REGISTER_ID
 
     kinds = ((CASE_PREFIX, "case(s)"), (CONFERENCE_PREFIX, "conference(s)"), (REGISTER_ID, ""),
-             (SUPERVISION_PREFIX, "supervision session(s)"), (COMPLAINT_PREFIX, "complaint(s)"), (None, "other folder(s)"))
+             (SUPERVISION_PREFIX, "supervision session(s)"), (COMPLAINT_PREFIX, "complaint(s)"),
+             (CONFIDENTIAL_PREFIX, "strictly confidential entr(ies)"), (None, "other folder(s)"))
     counts = {kind: 0 for kind, _words in kinds}
     for folder_id in ids:
         kind = (REGISTER_ID if folder_id == REGISTER_ID else next(

@@ -18,8 +18,12 @@ def register(app: typer.Typer) -> None:
     @group.command("add")
     def add(
         case: str = typer.Argument(..., help="Case ID (CP-...)."),
-        text: Optional[str] = typer.Option(None, "--text", help="What the entry says (encrypted only); '-' reads it from standard input.", show_default=False),
-        exclude: List[str] = typer.Option([], "--exclude", help="A supervisor or manager who must not read it, by team id (repeat); never you."),
+        text: Optional[str] = typer.Option(None, "--text", help="What the entry says (encrypted only); '-' reads it from standard "
+                                           "input. Prefer '-': text on the command line can show in the process list and your "
+                                           "shell's history.", show_default=False),
+        exclude: List[str] = typer.Option([], "--exclude", help="A worker of the team who must never read it, by team id (repeat): "
+                                          "a supervisor or manager, or a caseworker who may become one; never you, nor a worker "
+                                          "removed from the team."),
         at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Write an entry in a case's strictly confidential section (a reader of the case). It is
@@ -27,8 +31,11 @@ def register(app: typer.Typer) -> None:
         other caseworker reads it, the case's own worker included unless they wrote it. Refused,
         with nothing written, when no supervisor or manager would read it. Prints its ID (SC-...).
 
+        What it says is best given on standard input (--text -): text on the command line can
+        show in the process list and your shell's history.
+
         Example: cpcm confidential add CP-4F7K-9X2N --text - < disclosure.txt
-        Example: cpcm confidential add CP-4F7K-9X2N --exclude baraka --text "who the child named"
+        Example: cpcm confidential add CP-4F7K-9X2N --exclude baraka --text - < disclosure.txt
         """
         from cpcm.cli.common import read_input
         from cpcm.service import confidential

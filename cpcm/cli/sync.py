@@ -7,8 +7,8 @@ from typing import Iterator, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, check_output, err_console, identity_path,
-                             open_ctx, print_json, print_table, say, typed_paths, warn)
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, check_output, err_console, folders_counted,
+                             identity_path, open_ctx, print_json, print_table, say, typed_paths, warn)
 
 
 @contextmanager
@@ -79,8 +79,8 @@ def report_synced(result, json_out: bool, what: str) -> None:
         warn(f"{pair['case']} and {pair['other']} may be the same child ({pair['reason']}); if so: cpcm merge-cases "
              f"{pair['case']} {pair['other']}")
     if result.not_reencrypted:
-        warn(f"{len(result.not_reencrypted)} case(s) hold records written to other readers and need re-encrypting by someone "
-             "who can read them (their next sync, or cpcm team sync): " + " ".join(result.not_reencrypted))
+        warn(f"{folders_counted(result.not_reencrypted)} hold records written to other readers and need re-encrypting by "
+             "someone who can read them (their next sync, or cpcm team sync): " + " ".join(result.not_reencrypted))
     for note in result.notes:
         warn(note)
 

@@ -100,7 +100,8 @@ def _check_case(ctx, case_id: str) -> None:
 @context.writes
 def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: datetime | None = None) -> Written:
     """Write an entry in `case_id`'s strictly confidential section (a reader of the case): what it
-    says (`text`, encrypted only) and the workers excluded from it (team ids; never the writer).
+    says (`text`, encrypted only) and the workers excluded from it (team ids of active workers;
+    never the writer).
     Refused, with nothing written, when no supervisor or manager would read it (you count when you
     are one). One commit; bad input changes nothing."""
     me = ctx.need_worker()
@@ -112,6 +113,9 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
         worker = str(value).strip()
         if not WORKER_ID.match(worker) or ctx.team.get(worker, include_removed=True) is None:
             errors.append(FieldError("exclude", "names no worker of the team (see cpcm team list): a team id, never a name"))
+        elif ctx.team.get(worker) is None:
+            errors.append(FieldError("exclude", "names a worker removed from the team: they read nothing written now; "
+                                                "exclude workers of the team only (see cpcm team list)"))
         elif worker == me.id:
             errors.append(FieldError("exclude", "names you: the worker who writes an entry always reads it; exclude others only"))
         elif worker not in excluded:
@@ -136,6 +140,40 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
         tx.commit(f"confidential add {entry_id} {entry.id}")
     return Written(entry_id, entry.id, rules.KIND, (), (f"read it back: cpcm confidential show {entry_id}",),
                    {"entry_id": entry_id, "case_id": case_id, "readers": len(readers)}, json_keys=JSON_KEYS)
+
+
+# -- the due list ------------------------------------------------------------------------------
+def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> list:
+    """`confidential-readers` (`rules.readers_item`): each entry you read whose readers are not
+    those the team now asks, for `whose` ('all': every one you read) when they may act on it (a
+    supervisor or manager who reads it). Only entries you read are looked at, each `recipients`
+    read once; an entry's record is read only where that file alone does not show it in line."""
+    from cpcm.workflow import approvals
+    from cpcm.workflow.deadlines import for_worker
+
+    if ctx.worker is None:
+        return []
+    me = ctx.worker.id
+    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
+    oversees = approvals.approves(worker)
+    out = []
+    for entry_id in entry_ids(ctx):
+        current = ctx.store.recipients(entry_id, CONFIDENTIAL)
+        if me not in current or rules.in_line_unread(ctx.team, current):
+            continue
+        try:
+            entry = context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")
+        except (Corrupt, CannotDecrypt):
+            continue
+        item = rules.readers_item(entry, ctx.team, current, ctx.now, context.case_restricted(ctx, entry.case))
+        if item is None or (whose != "all" and (whose not in current or not for_worker(item, whose, oversees))):
+            continue
+        if overdue_only and item.state(ctx.now, soon) != "overdue":
+            continue
+        if item.due > horizon and not overdue_only:
+            continue
+        out.append(item)
+    return out
 
 
 # -- team changes, a restriction and its end --------------------------------------------------------

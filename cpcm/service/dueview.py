@@ -290,7 +290,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     None when the session keeps no views."""
     from dataclasses import replace
 
-    from cpcm.service import complaints, conferences, supervision
+    from cpcm.service import complaints, conferences, confidential, supervision
     from cpcm.workflow import cover as cover_rules
     from cpcm.workflow import rules
 
@@ -373,6 +373,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         extra += cadre_items(ctx, whose, oversees, overdue_only,
                              kept + [(row.case_id, row.worker, row.risk) for row in live if row.risk])
     extra += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
+    extra += confidential.due_items(ctx, whose, horizon, overdue_only, soon)  # an entry you read whose readers lag the team
     from cpcm.service.duelines import DueView
 
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,

@@ -101,9 +101,14 @@ class Synced:
     complaint_authors: dict[str, list[str]] = field(default_factory=dict)
     # the same of each strictly confidential entry (not in JSON): only for a worker who reads it
     confidential_authors: dict[str, list[str]] = field(default_factory=dict)
+    # the commits that arrived touching complaints or entries only, each as the folders it touches and its message (not
+    # in JSON): counted in `commits`, and a team change among `team_changes`, only for a worker who reads one of them
+    # (`_complaints_read`)
+    private_commits: list[tuple[frozenset, str]] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors")
+        hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors",
+                  "private_commits")
         return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
@@ -756,8 +761,14 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     sessions = set(result.supervision)
     folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
     for commit in remote.arrived(git, ours, theirs):
-        result.commits += 1
-        if commit.message.startswith("team "):
+        private = _private_folders(commit.paths)
+        if private:  # only complaints or entries: counted, and its message said, after the merge, where this worker
+            result.private_commits.append((private, commit.message))  # reads one of them (`_complaints_read`)
+        else:
+            result.commits += 1
+        if private:
+            pass
+        elif commit.message.startswith("team "):
             result.team_changes.append(commit.message)
         elif commit.message.startswith(("policy set", "config set", "form set")):
             result.settings_changes.append(commit.message)
@@ -780,6 +791,18 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                     arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
     result.supervision = sorted(sessions)
+
+
+def _private_folders(paths: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """The complaints and strictly confidential entries (top, ID) a commit touches when it touches
+    nothing else (empty otherwise): such a commit is counted only to a worker who reads one of them."""
+    found = set()
+    for path in paths:
+        parts = path.split("/")
+        if len(parts) < 3 or parts[0] not in (COMPLAINTS, CONFIDENTIAL):
+            return frozenset()
+        found.add((parts[0], parts[1]))
+    return frozenset(found)
 
 
 def _folder(path: str) -> str | None:
@@ -1128,7 +1151,9 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         else:
             # the records stay readable by whom they were written to: the file names all of them
             listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
-            if top != CONFIDENTIAL:  # an entry you do not read is never named to you: its readers' team sync brings it in line
+            # a complaint or an entry you do not read is never named nor counted to you (a complaint may be about you):
+            # its readers' team sync brings it in line (their `due`: complaint-readers, confidential-readers)
+            if top not in (COMPLAINTS, CONFIDENTIAL) or (ctx.worker is not None and ctx.worker.id in listed):
                 result.not_reencrypted.append(subject)
             keys = team_keys(listed)
     for record in new_records:
@@ -1258,6 +1283,32 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted, CASES, kept)))
     # the moved folder is not a folder of either side: left alone by the recipients pass
     result.reidentified.append({"old": old, "new": new})
+    _entries_left_behind(ctx, later, other, old, new, result)
+
+
+def _entries_left_behind(ctx: Context, later: Tree, other: Tree, old: str, new: str, result: Synced) -> None:
+    """The strictly confidential entries written of the case that moved to `new` (those of `old`
+    on the copy that moves, and not on the other): their record, encrypted and never rewritten,
+    still names `old`, so they show in the section of the case that keeps it. Each one this worker
+    reads is said to them (a note: its ID and the two case IDs), to read it and write it again in
+    the section of `new`; one they do not read is neither named nor counted (its readers find it
+    with cpcm confidential list, under the old ID)."""
+    from cpcm.workflow import confidential as confidential_rules
+
+    for folder in sorted(f for f in later.folders() if f.startswith(f"{CONFIDENTIAL}/") and not other.has_folder(f)):
+        paths = [f"{folder}/{name}" for name in record_names(later, folder)]
+        records = _decrypted(ctx, later, paths) if paths else None
+        if records is None:
+            continue
+        try:
+            entry = confidential_rules.fold(folder.split("/", 1)[1], records)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            continue
+        if entry.case == old:
+            result.notes.append(
+                f"strictly confidential entry {entry.id} was written of the case that is now {new}, but its record names "
+                f"{old} (an entry is never rewritten), so it shows in {old}'s section: read it (cpcm confidential show "
+                f"{entry.id}) and write it again in {new}'s (cpcm confidential add {new} --text -), with the same --exclude")
 
 
 # -- after a sync ----------------------------------------------------------------------------------
@@ -1268,6 +1319,21 @@ def _complaints_read(ctx: Context, result: Synced) -> None:
     of strictly confidential sections."""
     _own_read(ctx, result, COMPLAINTS, result.complaint_authors, result.complaints)
     _own_read(ctx, result, CONFIDENTIAL, result.confidential_authors, result.confidential)
+    me = ctx.worker.id if ctx.worker is not None else None
+    readable: dict[tuple[str, str], bool] = {}
+
+    def reads(folder: tuple[str, str]) -> bool:
+        if folder not in readable:
+            try:
+                readable[folder] = me is not None and me in ctx.store.recipients(folder[1], folder[0])
+            except CpcmError:
+                readable[folder] = False
+        return readable[folder]
+    for folders, message in result.private_commits:
+        if any(reads(f) for f in folders):
+            result.commits += 1
+            if message.startswith("team "):  # a team sync that brought only complaints or entries into line
+                result.team_changes.append(message)
 
 
 def _own_read(ctx: Context, result: Synced, top: str, arrived: dict[str, list[str]], told: list[str]) -> None:

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
-from cpcm.service import complaints, conferences, dueview, supervision, tables
+from cpcm.service import complaints, conferences, confidential, dueview, supervision, tables
 from cpcm.service.context import Context, case_covers, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
@@ -82,6 +82,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                                          [(each.id, each.worker, each.risk) for each in cases.values()
                                           if each.status == "open" and each.risk])
         items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)
+        items += confidential.due_items(ctx, whose, horizon, overdue_only, soon)
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     for row in rows:
         # a colleague covering the case has its worker's items on their list, marked so (a
@@ -105,6 +106,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
         items += dueview.cadre_items(ctx, whose, oversees, overdue_only,
                                      [(row.case_id, row.worker, row.risk) for row in rows if row.risk])
     items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
+    items += confidential.due_items(ctx, whose, horizon, overdue_only, soon)  # an entry you read whose readers lag the team
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 

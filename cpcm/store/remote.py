@@ -404,10 +404,11 @@ def commit_tree(git: Git, tree_id: str, parents: Iterable[str], message: str, au
 @dataclass(frozen=True)
 class Arrived:
     """One commit that a sync brought: its author's worker id (from the address), its message,
-    and the paths it added."""
+    the paths it added, and every path it touched (added, changed or deleted)."""
     author: str
     message: str
     added: tuple[str, ...]
+    paths: tuple[str, ...] = ()
 
 
 def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
@@ -422,9 +423,9 @@ def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
     for chunk in out.split("\x1e")[1:]:
         head, _, body = chunk.partition("\n")
         email, _, message = head.partition("\x1f")
-        added = tuple(path for status, tab, path in (line.partition("\t") for line in body.splitlines())
-                      if tab and status and set(status) == {"A"})
-        found.append(Arrived(email.split("@", 1)[0], message, added))
+        changes = [(status, path) for status, tab, path in (line.partition("\t") for line in body.splitlines()) if tab and status]
+        added = tuple(path for status, path in changes if set(status) == {"A"})
+        found.append(Arrived(email.split("@", 1)[0], message, added, tuple(path for _status, path in changes)))
     return found
 
 

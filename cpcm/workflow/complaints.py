@@ -178,12 +178,23 @@ def readers_item(complaint: Complaint, team: Team, current: Iterable[str], polic
     still does), an item for the supervisors and managers who read it, due now: one of them brings it
     in line (cpcm team sync). Told only to its readers: it names no one, and a worker it is about is
     never among them. None where they are in line."""
-    if set(readers(team, complaint.recorded_by, complaint.about)) == set(current):
+    return readers_lag_item(DUE_SUBJECT, READERS_CODE, f"complaint {complaint.id}",
+                            readers(team, complaint.recorded_by, complaint.about), current, complaint.about, RULE,
+                            policy.source(RULE), now)
+
+
+def readers_lag_item(subject: str, code: str, what: str, wanted: Iterable[str], current: Iterable[str],
+                     barred: Iterable[str], rule: str, source: str, now: datetime) -> Deadline | None:
+    """The item of a folder read by a few (a complaint, `readers_item`; a strictly confidential
+    entry, workflow/confidential.py) whose readers (`current`: its `recipients`) are not those its
+    rule asks with the team as it is (`wanted`): for the supervisors and managers who read it but
+    those `barred`, due now, `what` (its kind and ID) in its title; None where they are in line."""
+    if set(wanted) == set(current):
         return None
-    why = (f"who reads complaint {complaint.id} is not who the team now asks (a supervisor or manager added since, or a "
+    why = (f"who reads {what} is not who the team now asks (a supervisor or manager added since, or a "
            "worker removed): bring it in line with cpcm team sync")
-    return Deadline(DUE_SUBJECT, READERS_CODE, f"complaint {complaint.id}: its readers to bring in line", now, None,
-                    SUPERVISORS, RULE, why, policy.source(RULE), barred=tuple(sorted(set(complaint.about))))
+    return Deadline(subject, code, f"{what}: its readers to bring in line", now, None, SUPERVISORS, rule, why, source,
+                    barred=tuple(sorted(set(barred))))
 
 
 # -- the report: counts only -----------------------------------------------------------------------

@@ -15,14 +15,21 @@ Must not import: service, store, crypto, cli.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Iterable
 
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team
 from cpcm.workflow import complaints as complaint_rules
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow.deadlines import Deadline
 
 KIND = "confidential"  # the record kind of an entry
+DUE_SUBJECT = "confidential"  # the due item's subject, in place of a case ID (the case is never told by it)
+READERS_CODE = "confidential-readers"  # an entry whose readers are not those the team now asks
+RULE = "confidential"
+SOURCE = ("IAG record keeping [L648] (a separate section marked strictly confidential, not shared with certain actors); "
+          "who reads it as the team changes is cpcm's choice")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,27 @@ def readers(team: Team, written_by: str, excluded: Iterable[str], restricted: bo
         managers = [w for w in cover_rules.managers(team) if w not in left_out]
         return ([written_by] if written_by in managers else []) + [w for w in managers if w != written_by]
     return complaint_rules.readers(team, written_by, excluded)
+
+
+def readers_item(entry: Entry, team: Team, current: Iterable[str], now: datetime, restricted: bool = False) -> Deadline | None:
+    """Where an entry's readers (`current`: its `recipients`) are not those the team now asks
+    (`readers`: a supervisor or manager added since by someone who does not read it, a worker
+    removed on a copy that could not re-encrypt it), an item for the supervisors and managers who
+    read it (those excluded never: they do not), due now, naming the entry (never its case): one of
+    them brings it in line with cpcm team sync. The complaints' rule (`complaint_rules.readers_lag_item`).
+    `restricted`: its case is restricted to the managers (`readers`). None where they are in line."""
+    return complaint_rules.readers_lag_item(DUE_SUBJECT, READERS_CODE, f"strictly confidential entry {entry.id}",
+                                            readers(team, entry.written_by, entry.excluded, restricted), current, entry.excluded,
+                                            RULE, SOURCE, now)
+
+
+def in_line_unread(team: Team, current: list[str]) -> bool:
+    """Whether an entry's `recipients` (`current`, its writer first while they are on the team) are
+    in line with the team without its record read: they are exactly its first reader and every
+    active supervisor and manager (so no worker removed reads it, no one is excluded, none is
+    missing). Else its record tells (`readers_item`); an excluded worker is never added to them. An
+    entry of a case restricted to the managers is never in line by this test: its record tells."""
+    return bool(current) and set(current) == set(readers(team, current[0], ()))
 
 
 def overseen(team: Team, readers_: Iterable[str]) -> bool:
