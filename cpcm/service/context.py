@@ -841,7 +841,9 @@ class AssignCheck:
     hint: str = ""
 
 
-ALREADY_ASSIGNED, CADRE_OVER_MAX, CASELOAD_OVER_CAP = "already-assigned", "cadre-over-max", "caseload-over-cap"
+ALREADY_ASSIGNED = "already-assigned"
+CADRE_OVER_MAX = "cadre-over-max"
+CASELOAD_OVER_CAP = "caseload-over-cap"
 CADRE_HINT = ("Assign the case to a professional or an officer (cpcm team list shows each worker's cadre), or rate its risk "
               "again first if it has fallen; a supervisor changes a cadre with cpcm team cadre.")
 CASELOAD_HINT = "Assign the case to another worker, or close or transfer cases first."
@@ -868,13 +870,13 @@ def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: C
 
     confirms = settled_by(case, "assignment") if case is not None and case.worker == worker_id else []
     if case is not None and case.worker == worker_id and not confirms and not case_restricted(ctx, case_id):
-        return [], [AssignCheck(ALREADY_ASSIGNED, True, f"{case_id} is already assigned to '{worker_id}'")]
+        return [], [AssignCheck(rule=ALREADY_ASSIGNED, refuse=True, message=f"{case_id} is already assigned to '{worker_id}'")]
     checks = []
     if case is None or case.status == "open":
         verdict, message = rules.cadre_verdict(ctx.team.get(worker_id), case.risk if case is not None else risk,
                                                ctx.policy, case_id)
         if verdict != "ok":
-            checks.append(AssignCheck(CADRE_OVER_MAX, verdict == "refuse", f"cadre: {message}", CADRE_HINT))
+            checks.append(AssignCheck(rule=CADRE_OVER_MAX, refuse=verdict == "refuse", message=f"cadre: {message}", hint=CADRE_HINT))
     if caseload and not confirms:  # a confirmation gives the worker no new case
         if count is None and cases is None:
             from cpcm.service import lookup
@@ -885,7 +887,8 @@ def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: C
             count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
         verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), count, ctx.policy)
         if verdict != "ok":
-            checks.append(AssignCheck(CASELOAD_OVER_CAP, verdict == "refuse", f"caseload: {worker_id} {message}", CASELOAD_HINT))
+            checks.append(AssignCheck(rule=CASELOAD_OVER_CAP, refuse=verdict == "refuse", message=f"caseload: {worker_id} {message}",
+                                      hint=CASELOAD_HINT))
     return confirms, checks
 
 
