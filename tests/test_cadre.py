@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import CANARY, register, register_many, registration
+from conftest import CANARY, NOW, register, register_many, registration
 
 from cpcm.domain.team import Team, Worker
 from cpcm.store import codec, policies
@@ -262,3 +262,122 @@ def test_team_cadre__a_long_list_of_cases_above_the_cadre_names_ten_and_counts_t
     named = [case_id for case_id in cases if case_id in done.stderr]
     assert len(named) == 10 and "12 open case(s) of amina" in done.stderr
     assert "and 2 more (cpcm due --worker amina lists them all)" in done.stderr
+
+
+# -- every way a worker is given a case checks the cadre (`context.assignment_checks`) ---------------------------------
+def _batch(tmp_path, rows: list[dict]) -> str:
+    path = tmp_path / "handover.json"
+    path.write_text(json.dumps(rows))
+    return str(path)
+
+
+def test_assign_batch__a_row_giving_a_high_risk_case_to_a_volunteer_refuses_the_batch_naming_the_row(cli_as, repo, tmp_path):
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    medium, high = register(amina, risk="medium"), register(amina, child=CHILD)  # high risk
+    before = _commits(repo)
+    refused = sup("assign", "--batch", _batch(tmp_path, [{"case": medium, "worker": "otieno"},
+                                                           {"case": high, "worker": "otieno"}]), "--json")
+    assert refused.code == 4, (refused.code, refused.stderr)
+    fields = {f["field"]: f["reason"] for f in refused.json()["fields"]}
+    assert list(fields) == ["row 2: worker"], fields  # the medium-risk row is not named: only the high one
+    for words in ("otieno", "volunteer", "high", "medium", "cadre_risk", "cadre-over-max"):
+        assert words in fields["row 2: worker"], (words, fields)
+    assert CANARY not in refused.stdout + refused.stderr
+    assert _commits(repo) == before  # nothing written: not even the medium-risk row
+    assert sup("show", medium, "--json").json()["worker"] == "amina"
+    # a dry run says the same
+    assert sup("assign", "--batch", _batch(tmp_path, [{"case": high, "worker": "otieno"}]), "--dry-run").code == 4
+
+
+def test_assign_batch__where_the_policy_says_warn_each_row_above_the_cadre_is_warned_of(cli_as, repo, tmp_path):
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  cadre_risk:\n    over_max: warn\n")
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    first, second, low = register(amina, child=CHILD), register(amina, risk="immediate"), register(amina, risk="low")
+    done = sup("assign", "--batch", _batch(tmp_path, [{"case": c, "worker": "otieno"} for c in (first, second, low)]), "--json")
+    assert done.code == 0, done.stderr
+    cadre = [w for w in done.json()["warnings"] if w.startswith("cadre:")]
+    assert len(cadre) == 2 and first in cadre[0] and second in cadre[1] and "escalate" in cadre[0], cadre
+    assert not any(low in w for w in cadre)
+    assert ("cadre-escalation", first, "otieno") in _codes(sup) and ("cadre-escalation", second, "otieno") in _codes(sup)
+
+
+def test_assign_from_worker__a_handover_to_a_volunteer_of_a_high_risk_case_is_refused_and_nothing_moves(cli_as, repo):
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    register(amina, risk="low")
+    high = register(amina, child=CHILD)
+    before = _commits(repo)
+    refused = sup("assign", "--from-worker", "amina", "--worker", "otieno", "--json")
+    assert refused.code == 4, (refused.code, refused.stderr)
+    assert any("volunteer" in f["reason"] and high in f["reason"] for f in refused.json()["fields"]), refused.json()
+    assert _commits(repo) == before and sup("show", high, "--json").json()["worker"] == "amina"
+
+
+def test_import__a_row_naming_a_volunteer_for_a_high_risk_child_is_refused_and_one_the_importer_holds_is_escalated(
+        cli_as, repo, tmp_path):
+    import csv
+
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    path = tmp_path / "register.csv"
+
+    def write(rows):
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(["Name", "Sex", "DOB", "Date of admission", "Reason for admission", "Home area", "Lives with",
+                          "Identified by", "Risk", "Child consent", "Caregiver consent", "Worker"])
+            out.writerows(rows)
+
+    row = [CANARY, "F", "2014-03-02", "2025-01-05", "neglect", "Ward 1", "institution", "authority", "high", "given",
+           "not_possible"]
+    write([row[:8] + ["low"] + row[9:] + ["otieno"], row + ["otieno"]])
+    before = _commits(repo)
+    refused = amina("import", "cases", str(path), "--json")
+    assert refused.code == 4, (refused.code, refused.stderr)
+    assert "row 3" in refused.stderr and "volunteer" in refused.stderr and "cadre-over-max" in refused.stderr
+    assert "row 2" not in refused.stderr and CANARY not in refused.stdout + refused.stderr
+    assert _commits(repo) == before
+    # the volunteer imports the children in their care themselves: imported, each above the cadre escalated
+    assert sup("team", "cadre", "amina", "volunteer").code == 0
+    write([row + [""]])
+    done = amina("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    case_id = done.json()["cases"][0]["case_id"]
+    assert any("row 2" in w and "cadre" in w and case_id in w for w in done.json()["warnings"]), done.json()["warnings"]
+    assert ("cadre-escalation", case_id, "amina") in _codes(sup)
+
+
+# -- the escalation is due from when the case went above the cadre --------------------------------------------------
+LATER = "2026-12-20T09:00:00+03:00"  # four weeks after NOW
+NOW_DAY = NOW[:10]
+
+
+def test_due__the_escalation_is_overdue_from_the_assignment_that_put_the_case_above_the_cadre(cli_as, repo, monkeypatch):
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  cadre_risk:\n    over_max: warn\n")
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    case_id = register(amina, child=CHILD)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    later = {"CPCM_NOW": LATER}
+    for args in ((), ("--worker", "all")):
+        overdue = sup("due", "--overdue", "--json", *args, env=later)
+        assert overdue.code == 0, overdue.stderr
+        item = next((i for i in overdue.json() if i["code"] == "cadre-escalation" and i["case_id"] == case_id), None)
+        assert item is not None and item["state"] == "overdue", overdue.json()
+        assert item["due"][:10] == NOW_DAY and "above the cadre since " + NOW_DAY in item["why"], item
+    _same_without_tables(cli_as("sup", CPCM_NOW=LATER), monkeypatch)  # the due tables' view and the cases, the same
+
+
+def test_due__a_risk_rated_above_the_cadre_later_is_dated_from_that_rating(cli_as, repo):
+    sup, amina, otieno = cli_as("sup"), cli_as("amina"), cli_as("otieno")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    case_id = register(amina, risk="medium")
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    rated_at = {"CPCM_NOW": "2026-12-10T09:00:00+03:00"}
+    rated = otieno("followup", case_id, *VISIT, "--risk-increased", "yes", "--risk", "high", "--risk-reason", "violence at home",
+                   env=rated_at)
+    assert rated.code == 0, rated.stderr
+    item = next(i for i in sup("due", "--json", env={"CPCM_NOW": LATER}).json() if i["code"] == "cadre-escalation")
+    assert item["due"][:10] == "2026-12-10" and item["state"] == "overdue" and "since 2026-12-10" in item["why"], item

@@ -824,3 +824,24 @@ def test_probable_duplicates__cases_skipped_before_a_match_do_not_end_the_search
     new = child("CP-NEW", "Amina Otieno", "2016-03-01")
     cases = [child("CP-NEW", "Amina Otieno", "2016-03-01"), child("CP-0", "", "2016-03-01"), child("CP-1", "Amina Otieno", "2016-05-01")]
     assert duplicates.probable_duplicates(new, cases) == [("CP-1", "same or similar name and the same birth year")]
+
+
+def test_cadre_escalation__dated_when_the_case_went_above_the_cadre_and_overdue_from_then():
+    """The item is due at the latest of the case's assignment to its worker (or registration, receipt,
+    reopening) and its latest risk rating (`rules.cadre_since`), not at `now`: overdue once that has passed."""
+    volunteer = Worker("otieno", "O", ("caseworker",), "age1o", cadre="volunteer")
+    team, cadres = Team((SUP, volunteer)), policies.load("inter-agency")
+    case = Case("CP-1", risk="high", worker="otieno",
+                events={"registration": ("2026-11-01T06:00:00+00:00",), "assignment": ("2026-11-10T06:00:00+00:00",),
+                        "risk_checked": ("2026-11-05T06:00:00+00:00", "2026-11-12T06:00:00+00:00"),
+                        "plan": ("2026-11-20T06:00:00+00:00",)})  # a plan puts no case above a cadre
+    assert rules.cadre_since(case) == "2026-11-12T06:00:00+00:00"
+    assert rules.cadre_since(Case("CP-2", risk="high", worker="otieno")) is None
+    item = rules.cadre_escalation_item("CP-1", "otieno", "high", team, cadres, NOW, rules.cadre_since(case))
+    assert item.due == datetime(2026, 11, 12, 9, 0, tzinfo=EAT) and item.state(NOW, timedelta(0)) == "overdue"
+    assert item.why.startswith("above the cadre since 2026-11-12 09:00 +03:00: ") and "volunteer" in item.why
+    assert rules.cadre_escalation_item("CP-1", "otieno", "high", team, cadres, NOW).due == NOW  # not known: due now
+    # a rating recorded after `now` (a clock behind) dates it no later than now
+    ahead = rules.cadre_escalation_item("CP-1", "otieno", "high", team, cadres, NOW, "2026-12-01T00:00:00+00:00")
+    assert ahead.due == NOW
+    assert rules.cadre_escalation_item("CP-1", "otieno", "medium", team, cadres, NOW, rules.cadre_since(case)) is None

@@ -406,3 +406,24 @@ def test_sync__an_entry_written_on_a_restricted_case_stays_the_managers_after_a_
     assert _entry_readers(repo, written) == ["mgr"]
     recipients = (repo / "cases" / case_id / "recipients").read_text()
     assert "# restricted" in recipients and [line for line in recipients.splitlines() if not line.startswith("#")] == ["mgr"]
+
+
+def test_assign_batch__a_restricted_case_reopened_is_given_back_to_its_own_worker_as_one_assign_gives_it(closed, repo, cli_as,
+                                                                                                        tmp_path):
+    """`assign --batch` (and `--from-worker`) check an assignment as `assign` does (`context.assignment_checks`):
+    a restricted case reopened is given back to the worker it still names, not refused as already theirs."""
+    import json
+
+    case_id, mgr = closed
+    amina = cli_as("amina")
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "period ended", env=later).code == 0
+    assert mgr("reopen", case_id, "--reason", "new information", env=later).code == 0
+    assert amina("show", case_id, env=later).code == 5
+    path = tmp_path / "back.json"
+    path.write_text(json.dumps([{"case": case_id, "worker": "amina"}]))
+    done = mgr("assign", "--batch", str(path), "--json", env=later)
+    assert done.code == 0, done.stderr
+    assert amina("show", case_id, env=later).code == 0
+    assert "# restricted" not in (repo / "cases" / case_id / "recipients").read_text()
+    assert CANARY not in done.stdout + done.stderr

@@ -700,3 +700,26 @@ def test_transfer_batch__transfers_the_allowed_requests_approval_and_reports_the
     assert got.code == 0 and got.json()["case_id"] == ready
     summary_reason = json.dumps(got.json())
     assert not leaks(summary_reason.encode())
+
+
+def test_receive__a_high_risk_case_for_a_volunteer_is_refused_and_one_received_by_a_volunteer_is_escalated(
+        sending, receiving, cli_as, tmp_env):
+    """`receive` checks the worker who takes the case as every assignment does (`context.assignment_checks`):
+    --worker naming a volunteer for a high-risk child is refused, nothing written; the volunteer who receives
+    it without naming a worker holds it (as at `register`), warned, and it is on due as cadre-escalation."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")
+    case_id = approved_case(amina, sup, **canary())  # high risk
+    bundle = tmp_env / "bundle.age"
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle)).code == 0
+    assert kim("team", "cadre", "wanjiru", "volunteer").code == 0
+    before = commit_count(receiving.root)
+    refused = wanjiru("receive", str(bundle), "--worker", "wanjiru")  # named, as `assign --worker` names one
+    assert refused.code == 4, (refused.code, refused.stderr)
+    assert "volunteer" in refused.stderr and "cadre" in refused.stderr and not leaks(refused.stderr.encode())
+    assert commit_count(receiving.root) == before
+    got = wanjiru("receive", str(bundle), "--json")
+    assert got.code == 0, got.stderr
+    assert any(w.startswith("cadre:") and "escalate" in w for w in got.json()["warnings"]), got.json()["warnings"]
+    due = kim("due", "--json")
+    assert any(i["code"] == "cadre-escalation" and i["case_id"] == got.json()["case_id"] for i in due.json())

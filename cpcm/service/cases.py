@@ -20,7 +20,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
-from cpcm.service.context import (Context, append, cadre_warnings, case_content, caseload_warnings, check_readable, form_for, keys_for, load_case,
+from cpcm.service.context import (Context, append, assignment_checks, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
 from cpcm.service.context import at_errors, case_covers, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
@@ -81,19 +81,14 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
         look, found = lookup.duplicates_of(ctx, look, key_of(case), exclude=case_id)
         duplicates = tuple(found)
         statuses = look.statuses(key_of(case))  # each duplicate's status as the index holds it: no case read again
-        warnings = caseload_warnings(ctx, case.worker, count=lookup.caseload(look, case.worker) if case.worker else 0)
+        _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk,
+                                      count=lookup.caseload(look, case.worker) if case.worker else 0)
     else:
         cases = load_index(ctx)  # every case, with only the fields of the checks (its status too)
         duplicates = tuple(probable_duplicates(case, cases.values()))
         statuses = {c: cases[c].status for c, _ in duplicates if c in cases}
-        warnings = caseload_warnings(ctx, case.worker, cases)
-    if isinstance(data, Mapping) and data.get("worker"):  # a worker named: refused (or warned of) where their cadre may not hold the risk
-        warnings = cadre_warnings(ctx, case.worker, case.risk, case_id) + warnings
-    else:  # the worker who registers holds the case: never refused (the child is registered), escalated at once
-        verdict, message = rules.cadre_verdict(ctx.team.get(case.worker or ""), case.risk, ctx.policy, case_id)
-        if verdict != "ok":
-            warnings = [f"cadre: {message}: escalate it to a professional (cpcm assign {case_id} --worker OTHER); until "
-                        "then it is on cpcm due (cadre-escalation)"] + warnings
+        _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk, cases=cases)
+    warnings = new_case_checks(checks, case_id, named=isinstance(data, Mapping) and bool(data.get("worker")))
     readers = readers_for(ctx, case)
     links: tuple[Record, ...] = ()
     linked: list[str] = []
@@ -238,16 +233,14 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     case = load_case(ctx, case_id)
     if ctx.team.get(worker_id) is None:
         raise NotFound("--worker: no active worker by that id in the team", "See cpcm team list.")
-    confirms = settled_by(case, "assignment") if case.worker == worker_id else []
-    # a case restricted to the managers (cpcm retention) and reopened is given back to a worker, its own one too
+    # already assigned to them (but a confirmation, or a restricted case reopened), their cadre, their caseload
+    confirms, checks = assignment_checks(ctx, case_id, worker_id, case)
+    if checks and checks[0].rule == "already-assigned":
+        raise Refused(checks[0].message, rule=checks[0].rule)
     restricted = retention_rules.restricted(case)
-    if case.worker == worker_id and not confirms and not restricted:
-        raise Refused(f"{case_id} is already assigned to '{worker_id}'", rule="already-assigned")
     check_at(ctx, case, at, "assign")
     transitions.advance(case.stage, "assignment", case_id)
-    # a worker whose cadre may not hold the case's risk (policy cadre_risk): refused or warned, before anything is written
-    cadre = cadre_warnings(ctx, worker_id, case.risk, case_id) if case.status == "open" else []
-    warnings = cadre + ([] if confirms else caseload_warnings(ctx, worker_id))  # a confirmation gives the worker no new case
+    warnings = refuse_or_warn(checks)  # refused or warned, before anything is written
     record = new_record(ctx, "assignment", case_id, {"worker": worker_id, "previous": case.worker}, at,
                         after=case.history[-1].id if case.history else "")
     # covers in force stay (a cover of the new worker becomes their own case)
@@ -367,23 +360,24 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                 row_errors.append(FieldError(f"row {number}: case", exc.message))
                 case = None
         if case is not None and worker_id:
-            confirms = settled_by(case, "assignment") if case.worker == worker_id else []
-            if case.worker == worker_id and not confirms:
-                row_errors.append(FieldError(f"row {number}: worker", f"{case.id} is already assigned to '{worker_id}' "
-                                             "(rule already-assigned)"))
-            elif caseload and not confirms and not row_errors:  # a confirmation gives the worker no new case
-                if counts is None:
-                    counts = _caseloads(ctx)
-                verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), counts[worker_id], ctx.policy)
-                if verdict == "refuse":
-                    row_errors.append(FieldError(f"row {number}: worker", f"caseload: {worker_id} {message} "
-                                                 "(rule caseload-over-cap): give the case to another worker"))
+            # the checks of one assignment (`assignment_checks`), the caseloads counted as the rows before leave them
+            if caseload and counts is None:
+                counts = _caseloads(ctx)
+            confirms, checks = assignment_checks(ctx, case.id, worker_id, case, count=counts[worker_id] if caseload else None,
+                                                 caseload=caseload)
+            for check in checks:
+                if check.refuse:
+                    what = {"already-assigned": "", "cadre-over-max": ": give the case to a professional or an officer"}
+                    row_errors.append(FieldError(f"row {number}: worker", f"{check.message} (rule {check.rule})"
+                                                 + what.get(check.rule, ": give the case to another worker")))
+                elif check.rule == "cadre-over-max":  # the message names the case
+                    warnings.append(f"{check.message}: escalate it to a professional")
                 else:
-                    if verdict == "warn":
-                        warnings.append(f"caseload: {worker_id} {message} ({case.id})")
-                    counts[worker_id] += 1
-                    if case.worker:
-                        counts[case.worker] -= 1
+                    warnings.append(f"{check.message} ({case.id})")
+            if caseload and not confirms and not row_errors and not any(c.rule == "already-assigned" for c in checks):
+                counts[worker_id] += 1  # a confirmation gives the worker no new case
+                if case.worker:
+                    counts[case.worker] -= 1
             if not row_errors:
                 behind = clock_behind(ctx, case, None)  # the batch is dated now: as one assignment warns
                 if behind is not None:

@@ -44,6 +44,7 @@ from cpcm.store.layout import (CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECO
                                covers_from)
 from cpcm.store.layout import case_restricted as layout_case_restricted
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow import retention as retention_rules
 from cpcm.workflow import rules, transitions
 from cpcm.workflow.fold import effective, fold, superseded_ids
 
@@ -826,38 +827,95 @@ def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], 
     return body
 
 
-def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | None = None, count: int | None = None) -> list[str]:
-    """Giving a worker one more case: a warning near or over the cap; Refused over the cap
-    where the policy says so. The worker's open cases are `count` when given, else counted in
-    `cases`, else taken from the split index of a write (service/lookup.py), else counted in
-    `load_index`."""
-    if count is None and cases is None:
-        from cpcm.service import lookup
+@dataclass(frozen=True)
+class AssignCheck:
+    """What `assignment_checks` found against making a worker a case's assigned worker: its `rule`
+    (already-assigned, cadre-over-max, caseload-over-cap), whether the policy refuses it (else it is a
+    warning), what it says and what to do instead."""
 
-        if lookup.usable(ctx):
-            count = lookup.caseload(lookup.current(ctx), worker_id)
-    if count is None:
-        count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
-    verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), count, ctx.policy)
-    if verdict == "refuse":
-        raise Refused(f"caseload: {worker_id} {message}", "Assign the case to another worker, or close or transfer cases first.",
-                      rule="caseload-over-cap")
-    return [f"caseload: {worker_id} {message}"] if verdict == "warn" else []
+    rule: str
+    refuse: bool
+    message: str
+    hint: str = ""
 
 
-def cadre_warnings(ctx: Context, worker_id: str | None, risk: str | None, case_id: str) -> list[str]:
-    """Making a worker the assigned worker of a case of `risk`: a warning where their cadre may not hold it
-    (policy `cadre_risk`) and the policy says warn; Refused where it says refuse. Nothing for a worker whose
-    cadre is not known."""
+ALREADY_ASSIGNED = "already-assigned"
+CADRE_OVER_MAX = "cadre-over-max"
+CASELOAD_OVER_CAP = "caseload-over-cap"
+CADRE_HINT = ("Assign the case to a professional or an officer (cpcm team list shows each worker's cadre), or rate its risk "
+              "again first if it has fallen; a supervisor changes a cadre with cpcm team cadre.")
+CASELOAD_HINT = "Assign the case to another worker, or close or transfer cases first."
+
+
+def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: Case | None = None, risk: str | None = None,
+                      cases: Mapping[str, Case] | None = None, count: int | None = None,
+                      caseload: bool = True) -> tuple[list[str], list[AssignCheck]]:
+    """The one set of checks of every way a worker is made a case's assigned worker (`cpcm assign`, its
+    `--batch` and `--from-worker`, `register`, `receive`, `import cases`), before anything is written:
+    (the sync conflicts the assignment confirms, what stands against it). `case`: the case as it is
+    (None for one not yet here: `risk` is then its risk). Against it, in this order:
+    - already-assigned: `case` is assigned to the worker already, unless the assignment confirms the one
+      that stands after a sync (`two-assignments`), or the case was restricted to the managers (cpcm
+      retention) and reopened: it is given back to a worker, its own one too; nothing else is checked then;
+    - cadre-over-max: an open case whose risk is above what the worker's cadre may hold (`rules.cadre_verdict`);
+    - caseload-over-cap: the worker near or over the cap with one more case (`rules.caseload_verdict`), unless
+      `caseload` is False (the caller counts it) or the assignment confirms one; their open cases are
+      `count` when given, else counted in `cases`, else from the split index of a write, else `load_index`.
+    Each path refuses or warns of them its own way (`refuse_or_warn` raises the first refusal)."""
     if not worker_id:
-        return []
-    verdict, message = rules.cadre_verdict(ctx.team.get(worker_id), risk, ctx.policy, case_id)
-    if verdict == "refuse":
-        raise Refused(f"cadre: {message}",
-                      "Assign the case to a professional or an officer (cpcm team list shows each worker's cadre), or "
-                      "rate its risk again first if it has fallen; a supervisor changes a cadre with cpcm team cadre.",
-                      rule="cadre-over-max")
-    return [f"cadre: {message}: escalate it to a professional"] if verdict == "warn" else []
+        return [], []
+    from cpcm.workflow.fold import settled_by
+
+    confirms = settled_by(case, "assignment") if case is not None and case.worker == worker_id else []
+    if case is not None and case.worker == worker_id and not confirms and not retention_rules.restricted(case):
+        return [], [AssignCheck(rule=ALREADY_ASSIGNED, refuse=True, message=f"{case_id} is already assigned to '{worker_id}'")]
+    checks = []
+    if case is None or case.status == "open":
+        verdict, message = rules.cadre_verdict(ctx.team.get(worker_id), case.risk if case is not None else risk,
+                                               ctx.policy, case_id)
+        if verdict != "ok":
+            checks.append(AssignCheck(rule=CADRE_OVER_MAX, refuse=verdict == "refuse", message=f"cadre: {message}", hint=CADRE_HINT))
+    if caseload and not confirms:  # a confirmation gives the worker no new case
+        if count is None and cases is None:
+            from cpcm.service import lookup
+
+            if lookup.usable(ctx):
+                count = lookup.caseload(lookup.current(ctx), worker_id)
+        if count is None:
+            count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
+        verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), count, ctx.policy)
+        if verdict != "ok":
+            checks.append(AssignCheck(rule=CASELOAD_OVER_CAP, refuse=verdict == "refuse", message=f"caseload: {worker_id} {message}",
+                                      hint=CASELOAD_HINT))
+    return confirms, checks
+
+
+def refuse_or_warn(checks: Sequence[AssignCheck]) -> list[str]:
+    """`assignment_checks`' findings for one assignment: Refused with the first that the policy refuses,
+    else their warnings (a case above the cadre is to be escalated to a professional)."""
+    for check in checks:
+        if check.refuse:
+            raise Refused(check.message, check.hint or None, rule=check.rule)
+    return [f"{check.message}: escalate it to a professional" if check.rule == CADRE_OVER_MAX else check.message
+            for check in checks]
+
+
+def new_case_checks(checks: Sequence[AssignCheck], case_id: str, named: bool) -> list[str]:
+    """A new case's `assignment_checks` (registered, received from another agency, imported): a worker named
+    for it is refused (or warned of) where their cadre may not hold its risk, as `assign` refuses one; the
+    worker who records it holds it and is never refused on their cadre (the child is recorded here), the case
+    to be escalated at once. The caseload as `refuse_or_warn` has it."""
+    if named:
+        return refuse_or_warn(checks)
+    escalate = [f"{c.message}: escalate it to a professional (cpcm assign {case_id} --worker OTHER); until then it is on cpcm "
+                "due (cadre-escalation)" for c in checks if c.rule == CADRE_OVER_MAX]
+    return escalate + refuse_or_warn([c for c in checks if c.rule != CADRE_OVER_MAX])
+
+
+def caseload_warnings(ctx: Context, worker_id: str, cases: dict[str, Case] | None = None, count: int | None = None) -> list[str]:
+    """Giving a worker one more case (no case named: the caseload alone of `assignment_checks`): a warning
+    near or over the cap; Refused over the cap where the policy says so."""
+    return refuse_or_warn(assignment_checks(ctx, "", worker_id, cases=cases, count=count)[1] if worker_id else [])
 
 
 def _readiness(ctx: Context, record: Record) -> dict | None:

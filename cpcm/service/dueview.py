@@ -407,22 +407,40 @@ def _risk_cases(body: ViewBody, leave: set[str]) -> Iterator[tuple[str, int]]:
             yield case_id, index
 
 
-def cadre_items(ctx, whose: str, oversees: bool, overdue_only: bool,
-                cases: Iterable[tuple[str, str | None, str | None]]) -> list[Deadline]:
-    """`due`'s items of the open cases (case id, worker, risk) whose risk is above what their worker's cadre may
-    hold (`rules.cadre_escalation_item`), for those whose list holds them (the case's worker's, every supervisor's
-    and manager's: `rules.keyworker_item_listed`)."""
+def cadre_items(ctx, whose: str, oversees: bool, overdue_only: bool, cases: Iterable[tuple]) -> list[Deadline]:
+    """`due`'s items of the open cases (case id, worker, risk[, folded case]) whose risk is above what their
+    worker's cadre may hold (`rules.cadre_escalation_item`), for those whose list holds them (the case's worker's,
+    every supervisor's and manager's: `rules.keyworker_item_listed`). Each is dated when the case went above the
+    cadre (`rules.cadre_since`), from the folded case given, else from the case read (only those above a cadre)."""
     from cpcm.workflow import rules
 
     items = []
-    for case_id, worker, risk in cases:
+    for case_id, worker, risk, *folded in cases:
         if whose not in ("all", worker) and not oversees:
             continue
         item = rules.cadre_escalation_item(case_id, worker, risk, ctx.team, ctx.policy, ctx.now)
-        if item is not None and rules.keyworker_item_listed(item, whose, oversees) and \
-                (not overdue_only or item.state(ctx.now, timedelta(0)) == "overdue"):
+        if item is None or not rules.keyworker_item_listed(item, whose, oversees):
+            continue
+        since = rules.cadre_since(folded[0]) if folded else _cadre_since(ctx, case_id)
+        if since is not None:
+            item = rules.cadre_escalation_item(case_id, worker, risk, ctx.team, ctx.policy, ctx.now, since)
+        if not overdue_only or item.state(ctx.now, timedelta(0)) == "overdue":
             items.append(item)
     return items
+
+
+def _cadre_since(ctx, case_id: str) -> str | None:
+    """`rules.cadre_since` of a case the due tables list above its worker's cadre (they keep its risk, not when it
+    was rated): the case read; None where it cannot be read now (its item is then due now, and the case's problem
+    is told where the case is read)."""
+    from cpcm.errors import CpcmError
+    from cpcm.service.context import load_case
+    from cpcm.workflow import rules
+
+    try:
+        return rules.cadre_since(load_case(ctx, case_id))
+    except CpcmError:
+        return None
 
 
 def keyworker_items(ctx, whose: str, oversees: bool, overdue_only: bool, removed,

@@ -36,7 +36,7 @@ from cpcm.domain.forms import validate
 from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
-from cpcm.service.context import (Context, keys_for, load_index, locked, new_record, read_case, readers_for,
+from cpcm.service.context import (CASELOAD_OVER_CAP, Context, assignment_checks, keys_for, new_case_checks, load_index, locked, new_record, read_case, readers_for,
                                   recipients_bytes, transaction)
 from cpcm.service.results import Written
 from cpcm.store import forms
@@ -242,6 +242,7 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     workers = [w.id for w in ctx.team.active]
     today = ctx.now.date()
     planned: list[Planned] = []
+    named_rows: set[int] = set()  # the rows that name the case's worker
     found_in: list[tuple[str, FieldError]] = []  # (the column or field named, the error)
     unread_dates: dict[int, list[int]] = {}  # column index -> the rows whose date there did not read
     for row in sheets.rows(sheet.headers, sheet.rows, plan, parsed, form, sheet.heading_row + 1):
@@ -259,11 +260,20 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
                 found.append((column, FieldError(f"{where}row {row.number}: {column}", "is in the future")))
             else:
                 at = clock.parse_datetime(row.at.isoformat(), "date of registration", ctx.zone)  # midnight there, as --at DATE
+        named = bool(body.get("worker"))
+        if named and not found:  # a worker named: refused where their cadre may not hold the risk, as `assign` refuses one
+            column = _column("worker", row.columns)
+            found += [(column, FieldError(f"{where}row {row.number}: {column}", f"{check.message} (rule {check.rule}): "
+                                          "give the case to a professional or an officer, or leave the worker out to hold it yourself"))
+                      for check in assignment_checks(ctx, "the row's case", str(body["worker"]), risk=body.get("risk"),
+                                                     caseload=False)[1] if check.refuse]
         found_in += found
         if progress:
             progress(1)
         if found:
             continue
+        if named:
+            named_rows.add(row.number)
         body.setdefault("worker", me.id)
         planned.append(Planned(row.number, body, at))
     # a column of dates the mapping reads wrong (its date_format) is one error, not one a row; its
@@ -328,6 +338,10 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
             duplicates.append({"row": row_number, "row_before": before, "reason": "possibly the same child"})
             warnings.append(f"{where}row {row_number}: possibly the same child as row {before}")
     records = [entry for index, entry in enumerate(records) if index not in held]
+    for row_number, case, _ in records:  # a worker's cadre that may not hold the case's risk (warned of; a named worker's
+        checks = assignment_checks(ctx, case.id, case.worker, risk=case.risk, caseload=False)[1]  # refusal is above)
+        warnings += [f"{where}row {row_number}: {warning}"
+                     for warning in new_case_checks(checks, case.id, named=row_number in named_rows)]
     warnings += _caseload(ctx, [case for _, case, _ in records], cases)
     left_out = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows)
                 if not sheets.holds_a_child(line, plan) and not all(sheets.blank(v) for v in line)]
@@ -393,10 +407,9 @@ def _caseload(ctx: Context, new: list[Case], cases: Mapping[str, Case]) -> list[
     before = rules.caseloads(cases.values())
     added = rules.caseloads(new)
     found = []
-    for worker, count in sorted(added.items()):
-        verdict, message = rules.caseload_verdict(ctx.team.get(worker), before.get(worker, 0) + count - 1, ctx.policy)
-        if verdict != "ok":
-            found.append(f"caseload: {worker} {message}")
+    for worker, count in sorted(added.items()):  # the caseload of `assignment_checks`, warned of where it would refuse too
+        checks = assignment_checks(ctx, "", worker, count=before.get(worker, 0) + count - 1)[1]
+        found += [check.message for check in checks if check.rule == CASELOAD_OVER_CAP]
     return found
 
 

@@ -408,7 +408,10 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     alias = old_id if case_id != old_id else None
     imported = fold(old_id, [r for r, _ in bundle.records])
     transitions.advance(imported.stage, "transfer_in", old_id)
-    warnings = context.caseload_warnings(ctx, assignee)
+    # the checks of every assignment (`assignment_checks`): a worker named with --worker as `assign` checks them,
+    # the worker who receives it as `register` does (the case escalated at once where their cadre may not hold it)
+    _, checks = context.assignment_checks(ctx, case_id, assignee, risk=imported.risk)
+    warnings = context.new_case_checks(checks, case_id, named=bool(worker))
     found = probable_duplicates(replace(imported, id=case_id), context.load_cases(ctx).values())
     warnings += [f"possible duplicate: {other} ({why})" for other, why in found]
     times = earlier_transfers(r for r, _ in bundle.records) + 1

@@ -79,7 +79,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                                               for each in cases.values() if rules.keyworker_in_team(each)])
         if rules.cadre_restricted(ctx.team, policy):  # the open cases above their worker's cadre (`rules.cadre_escalation_item`)
             items += dueview.cadre_items(ctx, whose, oversees, overdue_only,
-                                         [(each.id, each.worker, each.risk) for each in cases.values()
+                                         [(each.id, each.worker, each.risk, each) for each in cases.values()
                                           if each.status == "open" and each.risk])
         items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)
         items += confidential.due_items(ctx, whose, horizon, overdue_only, soon)

@@ -582,21 +582,40 @@ def cadre_verdict(member: Worker | None, risk: str | None, policy: Policy, case_
                      f"(policy cadre_risk), and {case_id}'s risk is {risk}")
 
 
+# what puts a case above its worker's cadre, as its fold knows it (UTC, `Case.events`): it was registered, received
+# or reopened with that worker, assigned to them, or its risk rated (an assessment, a follow-up's re-rating)
+CADRE_EVENTS = ("registration", "transfer_in", "reopen", "assignment", "risk_checked")
+
+
+def cadre_since(case: Case) -> str | None:
+    """When a case went above its worker's cadre, as far as its fold can tell (UTC): the latest of its
+    registration, its receipt from another agency, its reopening, its assignment (to the worker it has now:
+    the latest) and its latest risk rating. A `cpcm team cadre` change is in no case: a case put above the
+    cadre by one is dated by the latest of these before it. None for a case with none of them."""
+    times = [t for t in (case.last(event) for event in CADRE_EVENTS) if t]
+    return max(times) if times else None
+
+
 def cadre_escalation_item(case_id: str, worker: str | None, risk: str | None, team: Team, policy: Policy,
-                          now: datetime) -> Deadline | None:
+                          now: datetime, since: str | None = None) -> Deadline | None:
     """`cpcm due`'s item for an open case whose risk (as its fold has it: an assessment, a follow-up's re-rating, a
     review) is above what its assigned worker's cadre may hold (the team now: `cpcm team cadre` changes no case),
     for the case's worker (`owner`) and listed for every supervisor and manager too (`keyworker_item_listed`);
     None when the cadre may hold it, is not known, or the worker is not an active member (`unattended` has it).
-    Due from `now`: the case is to be escalated as soon as it is seen."""
+    The case is to be escalated at once: the item is due when the case went above the cadre (`since`:
+    `cadre_since`, UTC), so it is overdue from then, and says when that was; without `since`, due `now`."""
     member = team.get(worker) if worker else None
     if member is None or risk is None:
         return None
     top = above_cadre(policy, member.cadre, risk)
     if top is None:
         return None
-    return Deadline(case_id, CADRE_ESCALATION, "escalate to a professional", now, None, worker, "cadre_risk",
-                    cadre_text(case_id, member.id, member.cadre, risk, top), policy.source("cadre_risk"), risk)
+    due = min(datetime.fromisoformat(since).astimezone(now.tzinfo), now) if since else now
+    why = cadre_text(case_id, member.id, member.cadre, risk, top)
+    if since:
+        why = f"above the cadre since {local_text(due, now.tzinfo)}: {why}"
+    return Deadline(case_id, CADRE_ESCALATION, "escalate to a professional", due, None, worker, "cadre_risk",
+                    why, policy.source("cadre_risk"), risk)
 
 
 def check_cadres(cases: Iterable[Case], team: Team, policy: Policy) -> list[Problem]:

@@ -194,7 +194,8 @@ MEANINGS = {
                        "it); nothing was merged",
     "worker-exists": "the worker id is already in the team (ids are never reused)",
     "cadre-unchanged": "`cpcm team cadre`: the worker has that cadre already",
-    "cadre-over-max": "the worker to be assigned (`cpcm assign`, or `cpcm register` naming a worker) has a cadre that may "
+    "cadre-over-max": "the worker to be assigned (`cpcm assign`, `cpcm register` or `cpcm receive` naming a worker; a row of "
+                      "`cpcm assign --batch`, `--from-worker` or `cpcm import cases`: named in the error) has a cadre that may "
                       "not hold the case's risk (policy `cadre_risk.max_risk`), and the policy says `over_max: refuse` "
                       "(the default); assign a professional or an officer, or rate the risk again if it has fallen "
                       "(with `over_max: warn`: a warning, and the case is on `cpcm due` as `cadre-escalation`)",
