@@ -427,3 +427,33 @@ def test_assign_batch__a_restricted_case_reopened_is_given_back_to_its_own_worke
     assert amina("show", case_id, env=later).code == 0
     assert "# restricted" not in (repo / "cases" / case_id / "recipients").read_text()
     assert CANARY not in done.stdout + done.stderr
+
+
+def test_assign__a_restricted_case_given_back_to_its_own_worker_is_not_counted_twice_against_the_cap(closed, repo, cli_as):
+    """Reopened while restricted, the case is amina's open case already: giving it back to her adds
+    none to her caseload, so a cap of one open case does not refuse it."""
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    assert mgr("reopen", case_id, "--reason", "new information", env=later).code == 0
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: 1\n    warn_from: 1\n    over_cap: refuse\n")
+    given = mgr("assign", case_id, "--worker", "amina", env=later)
+    assert given.code == 0, given.stderr
+    assert cli_as("amina")("show", case_id, env=later).code == 0
+
+
+def test_retention__an_entry_excluding_every_manager_stays_with_its_readers_and_nobody_is_asked_to_bring_it_in_line(
+        closed, repo, cli_as):
+    """Restricted to the managers, an entry that excludes every one of them would be read by nobody:
+    it keeps its readers, and no `confidential-readers` item asks what no team sync could do."""
+    case_id, mgr = closed
+    amina, sup = cli_as("amina"), cli_as("sup")
+    later = {"CPCM_NOW": AFTER}
+    added = amina("confidential", "add", case_id, "--text", "kept from the manager", "--exclude", "mgr", "--json", env=later)
+    assert added.code == 0, added.stderr
+    entry_id = added.json()["entry_id"]
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    assert _entry_readers(repo, entry_id) == ["amina", "sup"]
+    for who in (sup, amina):
+        listed = who("due", "--json", "--worker", "all", env=later)
+        assert listed.code == 0 and "confidential-readers" not in {i["code"] for i in listed.json()}, listed.stdout

@@ -859,7 +859,8 @@ def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: C
       retention) and reopened: it is given back to a worker, its own one too; nothing else is checked then;
     - cadre-over-max: an open case whose risk is above what the worker's cadre may hold (`rules.cadre_verdict`);
     - caseload-over-cap: the worker near or over the cap with one more case (`rules.caseload_verdict`), unless
-      `caseload` is False (the caller counts it) or the assignment confirms one; their open cases are
+      `caseload` is False (the caller counts it), the assignment confirms one, or the case is theirs already (a
+      restricted case given back: it is counted among their open cases); their open cases are
       `count` when given, else counted in `cases`, else from the split index of a write, else `load_index`.
     Each path refuses or warns of them its own way (`refuse_or_warn` raises the first refusal)."""
     if not worker_id:
@@ -875,7 +876,7 @@ def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: C
                                                ctx.policy, case_id)
         if verdict != "ok":
             checks.append(AssignCheck(rule=CADRE_OVER_MAX, refuse=verdict == "refuse", message=f"cadre: {message}", hint=CADRE_HINT))
-    if caseload and not confirms:  # a confirmation gives the worker no new case
+    if caseload and not confirms and not (case is not None and case.worker == worker_id):  # nor does a case theirs already
         if count is None and cases is None:
             from cpcm.service import lookup
 

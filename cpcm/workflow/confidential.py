@@ -69,12 +69,15 @@ def readers(team: Team, written_by: str, excluded: Iterable[str], restricted: bo
     managers (`restricted`: cpcm retention --restrict, workflow/retention.py) the active managers
     only (who wrote it first when one of them), never a worker excluded; the restriction lifted, the
     rule above again. The agency's recovery keys are added to every record as for every folder.
+    An entry that excludes every manager keeps the rule above while its case is restricted: restricted
+    to the managers it would be read by nobody (docs/security.md says so).
     Every change of an entry's readers works them out here: a write, a restriction and its end,
     a team change, a sync."""
     if restricted:
         left_out = set(excluded)
         managers = [w for w in cover_rules.managers(team) if w not in left_out]
-        return ([written_by] if written_by in managers else []) + [w for w in managers if w != written_by]
+        if managers:
+            return ([written_by] if written_by in managers else []) + [w for w in managers if w != written_by]
     return complaint_rules.readers(team, written_by, excluded)
 
 

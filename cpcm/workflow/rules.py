@@ -591,7 +591,8 @@ def cadre_since(case: Case) -> str | None:
     """When a case went above its worker's cadre, as far as its fold can tell (UTC): the latest of its
     registration, its receipt from another agency, its reopening, its assignment (to the worker it has now:
     the latest) and its latest risk rating. A `cpcm team cadre` change is in no case: a case put above the
-    cadre by one is dated by the latest of these before it. None for a case with none of them."""
+    cadre by one is dated by the latest of these before it. The fold keeps when the risk was last rated, not
+    each rating's level: a later rating at the same level moves the date to it. None for a case with none of them."""
     times = [t for t in (case.last(event) for event in CADRE_EVENTS) if t]
     return max(times) if times else None
 
