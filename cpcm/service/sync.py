@@ -1090,8 +1090,12 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     if top == CASES:
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight;
         # a case restricted to the managers (cpcm retention --restrict), or given back to its worker by an assignment
-        # after a reopening, on one copy is so on both (a yes and a no: one of them changed it, and that one stands)
-        restricted = _restricted_merged(folder, base, ours, theirs, known)
+        # after a reopening, on one copy is so on both: as the fold of the merged records has it (the one rule,
+        # workflow/retention.py) where this worker reads them; else from the `# restricted` line of each copy
+        # (a yes and a no: one of them changed it, and that one stands)
+        restricted = _restricted_folded(ctx, subject, paths, merged, read)
+        if restricted is None:
+            restricted = _restricted_merged(folder, base, ours, theirs, known)
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now,
                                           restricted)
@@ -1166,6 +1170,24 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     elif current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0
+
+
+def _restricted_folded(ctx: Context, case_id: str, paths: list[str], merged: dict[str, Entry],
+                       read: dict[str, Record] | None = None) -> bool | None:
+    """Whether the case stands restricted to the managers after the merge as the fold of its merged
+    records has it (retention_rules.restricted: a restrict decision, ended by a later assignment,
+    whichever copy wrote either); None when this worker cannot read every record of it (or one is
+    damaged: cpcm verify names it), then the `# restricted` lines decide (`_restricted_merged`)."""
+    from cpcm.workflow import retention as retention_rules
+    from cpcm.workflow.fold import fold
+
+    records = _decrypted(ctx, merged, paths, read) if paths else None
+    if records is None:
+        return None
+    try:
+        return retention_rules.restricted(fold(case_id, records))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _restricted_merged(folder: str, base: Tree, ours: Tree, theirs: Tree, known: dict[str, bytes]) -> bool:
