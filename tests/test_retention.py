@@ -457,3 +457,83 @@ def test_retention__an_entry_excluding_every_manager_stays_with_its_readers_and_
     for who in (sup, amina):
         listed = who("due", "--json", "--worker", "all", env=later)
         assert listed.code == 0 and "confidential-readers" not in {i["code"] for i in listed.json()}, listed.stdout
+
+
+LATER = "2033-11-24T11:00:00+03:00"
+LATEST = "2033-11-24T12:00:00+03:00"
+
+
+def _two_copies(case_id, mgr, tmp_env):
+    """The repository synced to a shared place and a second copy of it cloned: (the second copy's
+    path, the manager's Cli there)."""
+    import subprocess
+
+    later = {"CPCM_NOW": AFTER}
+    bare = tmp_env / "remote.git"
+    assert mgr("remote", "add", "origin", str(bare), "--create", env=later).code == 0
+    assert mgr("sync", env=later).code == 0
+    other = tmp_env / "copy-2"
+    subprocess.run(["git", "clone", "-q", str(bare), str(other)], check=True, capture_output=True)
+    return other, Cli({**mgr.env, "CPCM_REPO": str(other)})
+
+
+def test_sync__a_restriction_on_one_copy_ended_by_a_later_assignment_on_the_other_gives_the_case_to_that_worker(
+        closed, repo, cli_as, tmp_env):
+    """Copy A restricts the case at 09:00; copy B, not having seen it, reopens it at 11:00 and gives it
+    to sup at 12:00. The assignment came after the restriction, so it ended it (the fold's one rule):
+    after the sync the `recipients` file says so too, and sup reads the case and holds its deadlines; its
+    strictly confidential entry, the managers' only on A, is read as the rule has it again."""
+    case_id, mgr = closed
+    written = _entry(cli_as("amina"), case_id, {"CPCM_NOW": AFTER})
+    _, mgr2 = _two_copies(case_id, mgr, tmp_env)
+    restricted = mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env={"CPCM_NOW": AFTER})
+    assert restricted.code == 0, restricted.stderr
+    assert mgr2("reopen", case_id, "--reason", "new information", env={"CPCM_NOW": LATER}).code == 0
+    given = mgr2("assign", case_id, "--worker", "sup", env={"CPCM_NOW": LATEST})
+    assert given.code == 0, given.stderr
+    assert mgr2("sync", env={"CPCM_NOW": LATEST}).code == 0
+    synced = mgr("sync", env={"CPCM_NOW": LATEST})
+    assert synced.code == 0, synced.stderr
+    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    assert "# restricted" not in recipients and "sup" in recipients.split()
+    sup = cli_as("sup")
+    shown = sup("show", case_id, "--json", env={"CPCM_NOW": LATEST})
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["worker"] == "sup"
+    assert case_id in {case for _, case in items(sup, when=LATEST)}
+    assert _entry_readers(repo, written) == ["amina", "sup", "mgr"]
+    verified = mgr("verify", env={"CPCM_NOW": LATEST})
+    assert verified.code == 0, verified.stdout + verified.stderr
+    assert CANARY not in synced.stdout + synced.stderr + shown.stderr + verified.stdout + verified.stderr
+
+
+def test_verify_assign__a_restriction_picked_by_a_sync_that_could_not_read_the_case_is_named_and_given_back(
+        closed, repo, cli_as, tmp_env):
+    """As above, but the sync that merges the two copies is amina's, who reads neither the restricted case nor
+    sup's: the `# restricted` line is picked (A changed it), while the records say the assignment to sup ended it.
+    `cpcm verify` names it (restriction-mismatch, the assignment to run), and the manager gives the case to sup
+    again: not refused as already sup's, and the file then says what the records say."""
+    case_id, mgr = closed
+    _, mgr2 = _two_copies(case_id, mgr, tmp_env)
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env={"CPCM_NOW": AFTER}).code == 0
+    assert mgr2("reopen", case_id, "--reason", "new information", env={"CPCM_NOW": LATER}).code == 0
+    assert mgr2("assign", case_id, "--worker", "sup", env={"CPCM_NOW": LATEST}).code == 0
+    assert mgr2("sync", env={"CPCM_NOW": LATEST}).code == 0
+    synced = cli_as("amina")("sync", env={"CPCM_NOW": LATEST})
+    assert synced.code == 0, synced.stderr
+    assert "# restricted" in (repo / "cases" / case_id / "recipients").read_text()  # the line, picked unread
+    sup = cli_as("sup")
+    assert sup("show", case_id, env={"CPCM_NOW": LATEST}).code == 5
+    verified = mgr("verify", "--json", env={"CPCM_NOW": LATEST})
+    assert verified.code == 1, verified.stdout + verified.stderr
+    named = [p for p in verified.json() if p["code"] == "restriction-mismatch"]
+    assert [p["case_id"] for p in named] == [case_id]
+    assert f"cpcm assign {case_id} --worker sup" in named[0]["message"]
+    given = mgr("assign", case_id, "--worker", "sup", env={"CPCM_NOW": LATEST})
+    assert given.code == 0, given.stderr
+    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    assert "# restricted" not in recipients and "sup" in recipients.split()
+    assert sup("show", case_id, env={"CPCM_NOW": LATEST}).code == 0
+    again = mgr("verify", "--json", env={"CPCM_NOW": LATEST})
+    assert again.code == 0, again.stdout + again.stderr
+    assert CANARY not in synced.stdout + synced.stderr + verified.stdout + verified.stderr + given.stdout + given.stderr

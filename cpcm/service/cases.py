@@ -23,7 +23,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, assignment_checks, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
+from cpcm.service.context import at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
@@ -237,7 +237,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
     confirms, checks = assignment_checks(ctx, case_id, worker_id, case)
     if checks and checks[0].rule == "already-assigned":
         raise Refused(checks[0].message, rule=checks[0].rule)
-    restricted = retention_rules.restricted(case)
+    restricted = restricted_either(ctx, case)  # its records or its `recipients` file say so (a sync merged unread)
     check_at(ctx, case, at, "assign")
     transitions.advance(case.stage, "assignment", case_id)
     warnings = refuse_or_warn(checks)  # refused or warned, before anything is written
@@ -403,7 +403,7 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                 readers, covers = cover_rules.access(ctx.team, worker_id, case_covers(ctx, case.id), ctx.now)
                 reencrypt(ctx, tx, case.id, readers, covers=covers)
                 tx.write_record(record, keys_for(ctx, readers))
-                if retention_rules.restricted(case):  # its restriction ends, as in `assign`
+                if restricted_either(ctx, case):  # its restriction ends, as in `assign`
                     _follow_restriction_end(ctx, tx, case.id)
                 written.append({"case_id": case.id, "record_id": record.id, "worker": worker_id, "previous": case.worker})
                 if progress:

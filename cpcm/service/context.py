@@ -433,6 +433,14 @@ def case_restricted(ctx: Context, case_id: str) -> bool:
     return layout_case_restricted(ctx.store, case_id)
 
 
+def restricted_either(ctx: Context, case: Case) -> bool:
+    """Whether the case's records (the fold's one rule, retention_rules.restricted) or its `recipients`
+    file's `# restricted` line say it is restricted to the managers. They disagree only after a sync merged
+    by a worker who could not read the case (cpcm verify: restriction-mismatch); an assignment to its own
+    worker then writes the file as the records have it, and ends a restriction either holds."""
+    return retention_rules.restricted(case) or case_restricted(ctx, case.id)
+
+
 def case_covers(ctx: Context, case_id: str) -> dict[str, str]:
     """The covers a case's `recipients` file declares (worker id -> until), in force or not."""
     try:
@@ -856,7 +864,8 @@ def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: C
     (None for one not yet here: `risk` is then its risk). Against it, in this order:
     - already-assigned: `case` is assigned to the worker already, unless the assignment confirms the one
       that stands after a sync (`two-assignments`), or the case was restricted to the managers (cpcm
-      retention) and reopened: it is given back to a worker, its own one too; nothing else is checked then;
+      retention, as its records or its `recipients` file say: `restricted_either`) and reopened: it is given
+      back to a worker, its own one too; nothing else is checked then;
     - cadre-over-max: an open case whose risk is above what the worker's cadre may hold (`rules.cadre_verdict`);
     - caseload-over-cap: the worker near or over the cap with one more case (`rules.caseload_verdict`), unless
       `caseload` is False (the caller counts it), the assignment confirms one, or the case is theirs already (a
@@ -868,7 +877,7 @@ def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: C
     from cpcm.workflow.fold import settled_by
 
     confirms = settled_by(case, "assignment") if case is not None and case.worker == worker_id else []
-    if case is not None and case.worker == worker_id and not confirms and not retention_rules.restricted(case):
+    if case is not None and case.worker == worker_id and not confirms and not restricted_either(ctx, case):
         return [], [AssignCheck(rule=ALREADY_ASSIGNED, refuse=True, message=f"{case_id} is already assigned to '{worker_id}'")]
     checks = []
     if case is None or case.status == "open":

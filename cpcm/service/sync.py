@@ -884,6 +884,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         if folder_of in wanted_folders and _is_record(path):
             in_folder.setdefault(folder_of, []).append(path)
     reencrypted = 0
+    restrictions: dict[str, bool] = {}  # case id -> restricted after the merge, as decided for its folder (cases/ first)
     for folder in folders:
         assert folder is not None
         if folder.startswith(CASES + "/") and folder not in _folders(base) and folder in _folders(ours) \
@@ -897,7 +898,8 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
             else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
             else _conference_conflicts(ctx, folder, base, ours, theirs, result, read)
         reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
-                                   team, readers, new_records, result, objects, recipient_blobs, side_teams, covers, read)
+                                   team, readers, new_records, result, objects, recipient_blobs, side_teams, covers, read,
+                                   restrictions)
     objects.flush()
     return merged, reencrypted
 
@@ -1077,9 +1079,10 @@ def _merged_covers(folder: str, base: Tree, ours: Tree, theirs: Tree, covers) ->
 def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: Tree, theirs: Tree, merged: dict[str, Entry],
                 both_records: set[str], team: Team, readers, new_records: list, result: Synced, objects,
                 known: dict[str, bytes], side_teams: tuple[Team, Team, Team] | None, covers,
-                read: dict[str, Record] | None = None) -> int:
+                read: dict[str, Record] | None = None, restrictions: dict[str, bool] | None = None) -> int:
     """Work out the folder's readers again; re-encrypt the records encrypted to others. 1 when
-    records were re-encrypted."""
+    records were re-encrypted. `restrictions`: case id -> whether it stands restricted after the merge, kept
+    for each case folder worked out here, read for the strictly confidential entries of those cases."""
     git = _git(ctx)
     top, subject = folder.split("/", 1)
     if not paths and not new_records:
@@ -1090,8 +1093,17 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     if top == CASES:
         # the rule of every change of a case's readers (workflow/cover.py): its worker, the covers in force, oversight;
         # a case restricted to the managers (cpcm retention --restrict), or given back to its worker by an assignment
-        # after a reopening, on one copy is so on both (a yes and a no: one of them changed it, and that one stands)
-        restricted = _restricted_merged(folder, base, ours, theirs, known)
+        # after a reopening, on one copy is so on both. The two copies' `# restricted` lines disagree: as the fold of
+        # the merged records has it (the one rule, workflow/retention.py: a restriction ended by a later assignment,
+        # whichever copy wrote either) where this worker reads them all; else, or where the lines agree (each copy
+        # wrote its line from its own fold, nothing to decide), from the lines (a yes and a no: the changed one stands)
+        restricted = None
+        if _line_restricted(folder, ours, known) != _line_restricted(folder, theirs, known):
+            restricted = _restricted_folded(ctx, subject, paths, merged, read)
+        if restricted is None:
+            restricted = _restricted_merged(folder, base, ours, theirs, known)
+        if restrictions is not None:
+            restrictions[subject] = restricted
         assigned = _assigned(folder, base, ours, theirs, readers)
         wanted, kept = cover_rules.access(team, assigned, _merged_covers(folder, base, ours, theirs, covers), ctx.now,
                                           restricted)
@@ -1106,7 +1118,8 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             listed = list(dict.fromkeys(r_ours + r_theirs))
         # an entry of a case restricted to the managers after the merge: the managers only (workflow/confidential.py)
         wanted = _own_readers(ctx, top, paths, merged, team,
-                              lambda case_id: _case_restricted_merged(ctx, case_id, base, ours, theirs, known)) \
+                              lambda case_id: restrictions[case_id] if restrictions and case_id in restrictions
+                              else _case_restricted_merged(ctx, case_id, base, ours, theirs, known)) \
             or [r for r in listed if team.get(r) is not None] or listed
     elif top == SUPERVISION:
         # a session's readers (who held it, who was supervised in it) never change: only their keys may
@@ -1168,14 +1181,36 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     return 1 if stale and subject in result.reencrypted else 0
 
 
+def _restricted_folded(ctx: Context, case_id: str, paths: list[str], merged: dict[str, Entry],
+                       read: dict[str, Record] | None = None) -> bool | None:
+    """Whether the case stands restricted to the managers after the merge as the fold of its merged
+    records has it (retention_rules.restricted: a restrict decision, ended by a later assignment,
+    whichever copy wrote either); None when this worker cannot read every record of it (or one is
+    damaged: cpcm verify names it), then the `# restricted` lines decide (`_restricted_merged`)."""
+    from cpcm.workflow import retention as retention_rules
+    from cpcm.workflow.fold import fold
+
+    records = _decrypted(ctx, merged, paths, read) if paths else None
+    if records is None:
+        return None
+    try:
+        return retention_rules.restricted(fold(case_id, records))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _restricted_merged(folder: str, base: Tree, ours: Tree, theirs: Tree, known: dict[str, bytes]) -> bool:
     """Whether the case in `folder` (cases/<id>) stands restricted to the managers after the merge, from
     the `# restricted` line of its `recipients` file on each side (layout.restricted_from): a restriction
     set, or lifted by an assignment, on one copy is so on both (a yes and a no: one of them changed it, and
     that one stands)."""
-    return bool(pick(*(bool((entry := tree.get(f"{folder}/{RECIPIENTS}"))
-                            and restricted_from((known.get(entry.blob) or b"").decode("utf-8", "replace")))
-                       for tree in (base, ours, theirs)))[1])
+    return bool(pick(*(_line_restricted(folder, tree, known) for tree in (base, ours, theirs)))[1])
+
+
+def _line_restricted(folder: str, tree: Tree, known: dict[str, bytes]) -> bool:
+    """Whether the case's `recipients` file in `tree` holds the `# restricted` line (layout.restricted_from)."""
+    entry = tree.get(f"{folder}/{RECIPIENTS}")
+    return bool(entry and restricted_from((known.get(entry.blob) or b"").decode("utf-8", "replace")))
 
 
 def _case_restricted_merged(ctx: Context, case_id: str, base: Tree, ours: Tree, theirs: Tree, known: dict[str, bytes]) -> bool:

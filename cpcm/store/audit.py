@@ -21,6 +21,7 @@ from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
 from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, case_restricted, covers_from
 from cpcm.domain.problems import Problem
+from cpcm.domain.records import Record
 
 CONFERENCES = "conferences"
 VERIFIED = "cpcm-verified.json"
@@ -671,8 +672,15 @@ class Added:
     receive_from: str | None  # a `receive` commit: records with ids below this one were imported
 
 
+RESTRICTION_MISMATCH = "restriction-mismatch"  # a case's `# restricted` line and its records' restriction disagree
+
+# what a case's records say of it (from the service, which folds them as the rules have it: the store applies no
+# rule): (restricted to the managers, its worker), or None when they cannot tell
+FoldedRestriction = Callable[[str, list[Record]], "tuple[bool, str | None] | None"]
+
+
 class Audit:
-    def __init__(self, store, config, team: Team, worker: Worker, keys):
+    def __init__(self, store, config, team: Team, worker: Worker, keys, folded: FoldedRestriction | None = None):
         self.store = store
         self.root: Path = store.root
         self.git: Git = store.git
@@ -680,6 +688,7 @@ class Audit:
         self.team = team
         self.worker = worker
         self.keys = keys
+        self.folded = folded
         self.problems: list[Problem] = []
         self.added: dict[str, Added] = {}  # record path -> the commit that (last) added it
         self.signed: dict[str, Signature] = {}  # commit sha -> its signature (check_signatures)
@@ -1039,6 +1048,8 @@ class Audit:
             match = RECORD_FILE.match(path.name)
             if not (match and match["id"] in superseded and isinstance(exc, Corrupt)):
                 self.add("record-unreadable", exc.message, folder, rule="format")
+        if top == CASES and not unreadable and read:
+            self.restriction(folder, [record for _, record in read])
         for path, record in read:
             added = self.added.get(self.store.rel(path))
             if added is None or (added.receive_from and record.id < added.receive_from):
@@ -1052,6 +1063,33 @@ class Audit:
                 self.add("record-author-mismatch", f"{self.store.rel(path)} says it was written by "
                          f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
                          f"{added.sha[:10]} that added it is by {added.author or 'someone who is not a cpcm worker'}", folder)
+
+
+    def restriction(self, case_id: str, records: list[Record]) -> None:
+        """A case whose `# restricted` line (cpcm retention --restrict) says other than its records (a restrict
+        decision, ended by a later assignment): a sync merged by a worker who could not read the case picked the
+        line. Its own worker given it again (`cpcm assign`) writes the file as the records have it."""
+        if self.folded is None:
+            return
+        try:
+            found = self.folded(case_id, records)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return  # a damaged record: named above
+        if found is None:
+            return
+        restricted, worker = found
+        line = self.restricted(case_id)
+        if restricted == line:
+            return
+        given = f"cpcm assign {case_id} --worker {worker or 'W'}"
+        if line:
+            said = (f"{CASES}/{case_id}/{RECIPIENTS} says restricted to the managers (cpcm retention) but its records say "
+                    f"the restriction ended with its assignment{' to ' + worker if worker else ''}: its worker cannot read it")
+        else:
+            said = (f"its records say {case_id} is restricted to the managers (cpcm retention) but {CASES}/{case_id}/"
+                    f"{RECIPIENTS} does not: more than the managers may read it")
+        self.add(RESTRICTION_MISMATCH, f"{said} (a sync merged by a worker who could not read the case); a manager runs "
+                 f"{given}, which writes the file as the records have it", case_id, rule="recipients")
 
 
 def _reencrypts(message: str, top: str, folder: str) -> bool:
@@ -1070,6 +1108,7 @@ def _folder_of(path: str) -> str | None:
     return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) and re.fullmatch(_ID, parts[1]) else None
 
 
-def verify(store, config, team: Team, worker: Worker, keys) -> list[Problem]:
-    """Every check of `cpcm verify` (see the module's docstring)."""
-    return Audit(store, config, team, worker, keys).run()
+def verify(store, config, team: Team, worker: Worker, keys, folded: FoldedRestriction | None = None) -> list[Problem]:
+    """Every check of `cpcm verify` (see the module's docstring). `folded`: what a case's records say of its
+    restriction (`FoldedRestriction`), compared with its `# restricted` line."""
+    return Audit(store, config, team, worker, keys, folded).run()
