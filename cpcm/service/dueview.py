@@ -384,20 +384,18 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
 def _keyworker_cases(body: ViewBody, removed, leave: set[str]) -> Iterator[tuple[str, int]]:
     """The cases of the view (but those of `leave`, whose rows are computed now) whose keyworker is off
     the team (`removed`: `rules.off_team`), with their place among the view's cases."""
-    wanted = [case_id for case_id, (keyworker, _risk) in body.keyworkers.items() if keyworker in removed and case_id not in leave]
-    if len(wanted) > FEW:
-        places = {case_id: index for index, case_id in enumerate(body.ids)}
-        yield from ((case_id, places[case_id]) for case_id in wanted if case_id in places)
-        return
-    for case_id in wanted:
-        for index in _index_of(body.ids, (case_id,)):
-            yield case_id, index
+    return _placed(body, [case_id for case_id, (keyworker, _risk) in body.keyworkers.items()
+                          if keyworker in removed and case_id not in leave])
 
 
 def _risk_cases(body: ViewBody, leave: set[str]) -> Iterator[tuple[str, int]]:
     """The open cases of the view with a risk level (but those of `leave`, whose rows are computed now), with
     their place among the view's cases."""
-    wanted = [case_id for case_id, (_keyworker, risk) in body.keyworkers.items() if risk and case_id not in leave]
+    return _placed(body, [case_id for case_id, (_keyworker, risk) in body.keyworkers.items() if risk and case_id not in leave])
+
+
+def _placed(body: ViewBody, wanted: list[str]) -> Iterator[tuple[str, int]]:
+    """Each case of `wanted` with its place among the view's cases."""
     if len(wanted) > FEW:
         places = {case_id: index for index, case_id in enumerate(body.ids)}
         yield from ((case_id, places[case_id]) for case_id in wanted if case_id in places)
