@@ -537,3 +537,21 @@ def test_verify_assign__a_restriction_picked_by_a_sync_that_could_not_read_the_c
     again = mgr("verify", "--json", env={"CPCM_NOW": LATEST})
     assert again.code == 0, again.stdout + again.stderr
     assert CANARY not in synced.stdout + synced.stderr + verified.stdout + verified.stderr + given.stdout + given.stderr
+
+
+def test_retention__a_restriction_the_recipients_file_lost_is_written_again(closed, repo):
+    """The records say restricted, the recipients file does not (cpcm verify: restriction-mismatch): a
+    manager's restriction writes it again instead of answering that it is restricted already."""
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
+    recipients = repo / "cases" / case_id / "recipients"
+    recipients.write_text("".join(line + "\n" for line in recipients.read_text().splitlines()
+                                  if not line.startswith("# restricted")))
+    git(repo, "-c", "user.name=hand", "-c", "user.email=hand@example.org", "commit", "-qam", "recipients by hand")
+    told = mgr("verify", "--json", env=later)
+    assert any(p["code"] == "restriction-mismatch" and f"runs cpcm retention {case_id} --restrict" in p["message"]
+               for p in told.json()), told.stdout
+    again = mgr("retention", case_id, "--restrict", "--reason", "written again", env=later)
+    assert again.code == 0, again.stderr
+    assert "# restricted" in recipients.read_text()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
-from cpcm.service.context import (Context, append, check_at, check_readable, keys_for, load_case, new_record,
-                                  note_clock, reencrypt, transaction, writes)
+from cpcm.service.context import (Context, append, case_restricted, check_at, check_readable, keys_for, load_case,
+                                  new_record, note_clock, reencrypt, transaction, writes)
 from cpcm.service import confidential
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
@@ -61,7 +61,9 @@ def retention(ctx: Context, case_id: str, reason: str, keep_until: str | None = 
     if state is None:
         raise Refused(f"{case_id} is open: its retention period runs from its closure (or transfer), not before",
                       "Nothing to decide while the case is open; nothing was written.", rule="retention-case-open")
-    if state == rules.RESTRICTED:  # the one rule (workflow/retention.py `restricted`), a closure again included
+    # the one rule (workflow/retention.py `restricted`), a closure again included; restricted by the records while
+    # the recipients file is not (cpcm verify: restriction-mismatch), the restriction is written again
+    if state == rules.RESTRICTED and case_restricted(ctx, case_id):
         raise Refused(f"{case_id} is restricted to the managers already", "Nothing more to decide; nothing was written.",
                       rule="retention-restricted")
     if state == rules.WITHIN:

@@ -766,14 +766,12 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
             result.private_commits.append((private, commit.message))  # reads one of them (`_complaints_read`)
         else:
             result.commits += 1
-        if private:
-            pass
-        elif commit.message.startswith("team "):
-            result.team_changes.append(commit.message)
-        elif commit.message.startswith(("policy set", "config set", "form set")):
-            result.settings_changes.append(commit.message)
-        elif commit.message.startswith("service "):
-            result.directory_changes.append(commit.message)
+            if commit.message.startswith("team "):
+                result.team_changes.append(commit.message)
+            elif commit.message.startswith(("policy set", "config set", "form set")):
+                result.settings_changes.append(commit.message)
+            elif commit.message.startswith("service "):
+                result.directory_changes.append(commit.message)
         for path in commit.added:
             parts = path.split("/")
             if len(parts) == 3 and parts[0] == COMPLAINTS and RECORD_FILE.match(parts[2]):
@@ -1187,14 +1185,13 @@ def _restricted_folded(ctx: Context, case_id: str, paths: list[str], merged: dic
     records has it (retention_rules.restricted: a restrict decision, ended by a later assignment,
     whichever copy wrote either); None when this worker cannot read every record of it (or one is
     damaged: cpcm verify names it), then the `# restricted` lines decide (`_restricted_merged`)."""
-    from cpcm.workflow import retention as retention_rules
-    from cpcm.workflow.fold import fold
+    from cpcm.service.integrity import folded_restriction
 
     records = _decrypted(ctx, merged, paths, read) if paths else None
     if records is None:
         return None
     try:
-        return retention_rules.restricted(fold(case_id, records))
+        return folded_restriction(case_id, records)[0]
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
 

@@ -1081,11 +1081,12 @@ class Audit:
         line = self.restricted(case_id)
         if restricted == line:
             return
-        given = f"cpcm assign {case_id} --worker {worker or 'W'}"
         if line:
+            given = f"cpcm assign {case_id} --worker {worker or 'W'}"
             said = (f"{CASES}/{case_id}/{RECIPIENTS} says restricted to the managers (cpcm retention) but its records say "
                     f"the restriction ended with its assignment{' to ' + worker if worker else ''}: its worker cannot read it")
         else:
+            given = f"cpcm retention {case_id} --restrict --reason ..."
             said = (f"its records say {case_id} is restricted to the managers (cpcm retention) but {CASES}/{case_id}/"
                     f"{RECIPIENTS} does not: more than the managers may read it")
         self.add(RESTRICTION_MISMATCH, f"{said} (a sync merged by a worker who could not read the case); a manager runs "
