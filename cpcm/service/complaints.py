@@ -57,13 +57,7 @@ def _readable(ctx) -> list[str]:
 def _readable_with_readers(ctx) -> list[tuple[str, list[str]]]:
     """The complaints whose `recipients` file names you, each with its readers (that file, read
     once): those you may open (no decryption)."""
-    me = ctx.need_worker()
-    out = []
-    for complaint_id in complaint_ids(ctx):
-        readers = ctx.store.recipients(complaint_id, COMPLAINTS)
-        if me.id in readers:
-            out.append((complaint_id, readers))
-    return out
+    return context.readable_folders(ctx, COMPLAINTS)
 
 
 def _check_readable(ctx, complaint_id: str) -> list[str]:
@@ -102,9 +96,9 @@ def for_case(ctx, case_id: str) -> list[rules.Complaint]:
     if ctx.worker is None:
         return []
     out = []
-    for complaint_id in _readable(ctx):
+    for complaint_id in _readable(ctx):  # its `recipients` names you: not read again to open it
         try:
-            complaint = load(ctx, complaint_id)
+            complaint = context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
         except (Corrupt, CannotDecrypt):
             continue
         if complaint.case == case_id:

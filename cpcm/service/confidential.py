@@ -50,8 +50,7 @@ def entry_ids(ctx) -> list[str]:
 
 def _readable(ctx) -> list[str]:
     """The entries whose `recipients` file names you: those you may open (no decryption)."""
-    me = ctx.need_worker()
-    return [eid for eid in entry_ids(ctx) if me.id in ctx.store.recipients(eid, CONFIDENTIAL)]
+    return [entry_id for entry_id, _readers in context.readable_folders(ctx, CONFIDENTIAL)]
 
 
 def _check_readable(ctx, entry_id: str) -> list[str]:
@@ -72,9 +71,9 @@ def for_case(ctx, case_id: str, problems: list | None = None) -> list[rules.Entr
     if ctx.worker is None:
         return []
     out = []
-    for entry_id in _readable(ctx):
+    for entry_id in _readable(ctx):  # its `recipients` names you: not read again to open it
         try:
-            entry = show(ctx, entry_id)
+            entry = context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")
         except (Corrupt, CannotDecrypt) as exc:
             if problems is not None:
                 problems.append(exc)
@@ -153,13 +152,11 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
 
     if ctx.worker is None:
         return []
-    me = ctx.worker.id
     worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
     oversees = approvals.approves(worker)
     out = []
-    for entry_id in entry_ids(ctx):
-        current = ctx.store.recipients(entry_id, CONFIDENTIAL)
-        if me not in current or rules.in_line_unread(ctx.team, current):
+    for entry_id, current in context.readable_folders(ctx, CONFIDENTIAL):
+        if rules.in_line_unread(ctx.team, current):
             continue
         try:
             entry = context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")

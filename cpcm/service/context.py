@@ -497,6 +497,19 @@ def check_readable(ctx: Context, case_id: str) -> None:
                             "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
 
 
+def readable_folders(ctx: Context, top: str) -> list[tuple[str, list[str]]]:
+    """The folders of their own under `top` (complaints, strictly confidential entries) whose
+    `recipients` file names you, each with its readers (that file, read once): those you may open.
+    Nothing is decrypted."""
+    me = ctx.need_worker()
+    out = []
+    for folder_id in ctx.store.case_ids(top):
+        readers = ctx.store.recipients(folder_id, top)
+        if me.id in readers:
+            out.append((folder_id, readers))
+    return out
+
+
 def folder_readers(ctx: Context, top: str, folder_id: str, missing: str, listed_by: str, not_reader: str, hint: str) -> list[str]:
     """The readers of a folder of its own outside `cases/` (a supervision session, a complaint), from
     its `recipients` file: NotFound (`missing`, and `listed_by`: the command that lists them) where
