@@ -39,6 +39,8 @@ def main() -> None:
     if args.cpcm:
         bench.CPCM = Path(args.cpcm).absolute()
     out = Path(args.out).resolve()
+    if not peer.available():
+        sys.exit(f"agent.py: {peer.MISSING}; bench/run.py measures cpcm alone")
     root, identity, meta = bench.ensure_repo(args.size, out, False)
     home, penv = peer.ensure(args.size, out, bench.synthetic_child)
     served = bench.start_agent(identity, out)

@@ -23,6 +23,9 @@ def available() -> bool:
     return shutil.which("pass") is not None and shutil.which("gpg") is not None
 
 
+MISSING = "the peer is not measured: `pass` or `gpg` is not installed (on Debian: apt-get install pass)"
+
+
 def env(home: Path) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("GNUPG", "PASSWORD_STORE"))}
     base.update(GNUPGHOME=str(home / "gnupg"), PASSWORD_STORE_DIR=str(home / "store"),

@@ -803,6 +803,11 @@ def main() -> None:
     info = machine()
     print(f"cpcm {info['cpcm']} ({info['commit']}) · Python {info['python']} · {info['cores']} cores ({info['cpu']}) · "
           f"{info['git']} · load {info['load_average_at_start']}", file=sys.stderr)
+    if not args.no_peer and any(c.argv[0] in PEERS for c in commands):
+        import peer
+
+        if not peer.available():
+            print(f"  {peer.MISSING}", file=sys.stderr)
     results, profile = [], None
     for size in sizes:
         root, identity, meta = ensure_repo(size, out, args.rebuild)
