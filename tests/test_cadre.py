@@ -381,3 +381,49 @@ def test_due__a_risk_rated_above_the_cadre_later_is_dated_from_that_rating(cli_a
     assert rated.code == 0, rated.stderr
     item = next(i for i in sup("due", "--json", env={"CPCM_NOW": LATER}).json() if i["code"] == "cadre-escalation")
     assert item["due"][:10] == "2026-12-10" and item["state"] == "overdue" and "since 2026-12-10" in item["why"], item
+
+
+def test_due__a_later_rating_at_the_same_level_keeps_the_date_and_a_lower_then_higher_one_dates_from_the_raise(
+        cli_as, repo, monkeypatch):
+    """Rated high on 1 December and again high on 10 December: above the cadre since 1 December (`Case.risk_since`),
+    in `due`, `due --json` and `due --worker all`, from the due view (no case read for the item) and without the
+    tables; lowered and raised again: since the raise."""
+    from cpcm.service import context
+
+    sup, amina, otieno = cli_as("sup"), cli_as("amina"), cli_as("otieno")
+    assert sup("team", "cadre", "otieno", "volunteer").code == 0
+    case_id = register(amina, child=CHILD, risk="medium")
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+
+    def rate(day: str, risk: str, increased: str) -> None:
+        rated = otieno("followup", case_id, *VISIT, "--risk-increased", increased, "--risk", risk, "--risk-reason", "seen at home",
+                       env={"CPCM_NOW": f"{day}T09:00:00+03:00"})
+        assert rated.code == 0, rated.stderr
+
+    def dated(day: str) -> None:
+        later = {"CPCM_NOW": LATER}
+        assert sup("due", "--json", env=later).code == 0  # the due view made for the cases as they are now
+        read: list[str] = []
+        load_case, load_records = context.load_case, context.load_records
+        with monkeypatch.context() as patch:
+            patch.setattr(context, "load_case", lambda ctx, found, *a, **k: (read.append(found), load_case(ctx, found, *a, **k))[1])
+            patch.setattr(context, "load_records", lambda ctx, found, *a, **k: (read.append(found), load_records(ctx, found, *a, **k))[1])
+            for args in ((), ("--worker", "all"), ("--overdue",)):
+                listed = sup("due", "--json", *args, env=later)
+                assert listed.code == 0, listed.stderr
+                item = next(i for i in listed.json() if i["code"] == "cadre-escalation" and i["case_id"] == case_id)
+                assert item["due"] == f"{day}T09:00+03:00" and item["state"] == "overdue", (args, item)
+                assert item["why"].startswith(f"above the cadre since {day} 09:00 +03:00: "), (args, item)
+            text = sup("due", "--worker", "all", env=later)
+            assert text.code == 0 and f"above the cadre since {day} 09:00 +03:00" in text.stdout, text.stdout
+            assert CANARY not in text.stdout + text.stderr
+        assert case_id not in read, read
+        _same_without_tables(cli_as("sup", CPCM_NOW=LATER), monkeypatch)  # the folded cases date it alike
+
+    rate("2026-12-01", "high", "yes")
+    rate("2026-12-10", "high", "no")  # the same level again: still since 1 December
+    dated("2026-12-01")
+    rate("2026-12-12", "medium", "no")
+    assert ("cadre-escalation", case_id, "otieno") not in _codes(sup, env={"CPCM_NOW": LATER})
+    rate("2026-12-15", "high", "yes")  # raised again: since the raise
+    dated("2026-12-15")

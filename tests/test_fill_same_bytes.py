@@ -94,7 +94,9 @@ def old_fold(case_id, records):
     with_child: set[str] = set()  # the plan versions made with the child (the generated cases hold no conference)
     sent = ""  # a change of rule made since, applied here too: the latest transfer, whose approved request was carried out
     home_versions, set_aside = {}, []  # and since: the plans for reunification_done, those rejected or withdrawn (fold)
+    leveled = None  # and since: when the risk came to its current level (Case.risk_since)
     for record in _old_effective(records):
+        risk_was = case.risk
         command = transitions.command_of(record.kind, dict(record.body))
         after = transitions.next_stage(case.stage, command, requested_from)
         if after == "closure_requested" and case.stage != "closure_requested":
@@ -151,6 +153,8 @@ def old_fold(case_id, records):
             set_aside.append(home_versions[case.plan["record_id"]])  # and since: a return home a supervisor turned down
         if "plan_with_child" in derived:
             with_child.add(record.id)
+        if case.risk != risk_was:  # and since: the risk came to another level, or none (Case.risk_since)
+            leveled = utc(record.at) if case.risk else None
         # a change of rule made since, applied here too: the latest risk increase no re-rating recorded
         # after it followed, in the records' order (fold.RISK_UNANSWERED)
         if "risk_increased" in derived:
@@ -184,7 +188,7 @@ def old_fold(case_id, records):
         used = consent_rules.used_ids(records)
         case = replace(case, consents=tuple(consent_rules.kept(r, r.id in used) for r in kept))
     return replace(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
-                   anomalies=tuple(anomalies), stage=case.stage or "registered")
+                   anomalies=tuple(anomalies), stage=case.stage or "registered", risk_since=leveled)
 
 
 def _old_add(self, key, value_json):

@@ -167,6 +167,38 @@ def test_fold__assessment_and_followup_change_the_risk_only_when_given():
     assert fold(CASE, [REG, rec("followup", "01B")]).risk == "high"
 
 
+def test_fold__the_risk_level_is_dated_when_it_came_to_that_level_not_by_a_later_rating_at_the_same_level():
+    """`Case.risk_since`: when the case's risk came to the level it has now (`rules.cadre_since` dates the
+    escalation by it)."""
+    def level(*records):
+        case = fold(CASE, [*records])
+        return case.risk, case.risk_since
+
+    low = rec("registration", "01A", at="2026-03-01T09:00:00+03:00", risk="low")
+    march = rec("assessment", "01B", at="2026-03-02T09:00:00+03:00", type="initial", risk="high")
+    may = rec("followup", "01C", at="2026-05-01T09:00:00+03:00", risk="high")
+    # rated high in March and again high in May: high since March
+    assert level(low, march, may) == ("high", "2026-03-02T06:00:00+00:00")
+    assert level(low, march, may, rec("assessment", "01D", at="2026-06-01T09:00:00+03:00", type="comprehensive")) == (
+        "high", "2026-03-02T06:00:00+00:00")  # an assessment that rates nothing moves nothing
+    # lowered in April and raised again in May: high since the raise
+    april = rec("followup", "01C", at="2026-04-01T09:00:00+03:00", risk="medium")
+    raised = rec("followup", "01D", at="2026-05-01T09:00:00+03:00", risk="high")
+    assert level(low, march, april) == ("medium", "2026-04-01T06:00:00+00:00")
+    assert level(low, march, april, raised) == ("high", "2026-05-01T06:00:00+00:00")
+    # registered at a level: from the registration; with none, nothing kept until a rating gives one
+    assert level(REG) == ("high", "2026-11-23T06:00:00+00:00")
+    unrated = rec("registration", "01A", at="2026-03-01T09:00:00+03:00")
+    assert level(unrated) == (None, None)
+    assert level(unrated, may) == ("high", "2026-05-01T06:00:00+00:00")
+    # a correction of the assessment that set the level counts as of its own time, as every event
+    fixed = rec("assessment", "01E", at="2026-06-01T09:00:00+03:00", type="initial", risk="immediate", supersedes="01B")
+    assert level(low, march, fixed) == ("immediate", "2026-06-01T06:00:00+00:00")
+    same = rec("assessment", "01E", at="2026-06-01T09:00:00+03:00", type="initial", risk="high", supersedes="01B")
+    assert level(low, march, same) == ("high", "2026-06-01T06:00:00+00:00")  # the correction set it, in March's place
+    assert level(low, march, same, may) == ("high", "2026-06-01T06:00:00+00:00")
+
+
 def test_fold__plan_versions_approval_and_rejection():
     plan1 = rec("plan", "01B", at="2026-11-24T09:00:00+03:00", reason="initial", closure_criteria=["x"], review_date="2027-01-01")
     case = fold(CASE, [REG, plan1])

@@ -820,6 +820,31 @@ def test_check_case__a_waiting_approval_does_not_hide_the_late_items_after_it():
     assert late <= {p.code for p in rules.check_case(case, SHIPPED, NOW)}
 
 
+def test_cadre_since__a_later_rating_at_the_same_level_keeps_the_date_a_lower_then_higher_one_dates_from_the_raise():
+    """`rules.cadre_since` of folded cases: a case rated high on 1 March and again on 1 May has been above a
+    volunteer's cadre since March (overdue from March); one lowered in April and raised in May, since May; one
+    assigned to the volunteer later, since the assignment."""
+    from cpcm.workflow.fold import fold
+
+    def at(id_, kind, when, **body):
+        return Record(kind, 1, id_, "CP-1", f"{when}T09:00:00+03:00", f"{when}T06:00:00+00:00", "sup", body)
+
+    volunteer = Worker("otieno", "O", ("caseworker",), "age1o", cadre="volunteer")
+    team, cadres = Team((SUP, volunteer)), policies.load("inter-agency")
+    registered = at("01A", "registration", "2026-02-01", risk="medium", worker="otieno")
+    march = at("01B", "assessment", "2026-03-01", type="initial", risk="high")
+    may = at("01D", "followup", "2026-05-01", risk="high")
+    again = fold("CP-1", [registered, march, may])
+    assert rules.cadre_since(again) == "2026-03-01T06:00:00+00:00"
+    item = rules.cadre_escalation_item("CP-1", "otieno", "high", team, cadres, NOW, rules.cadre_since(again))
+    assert item.due == datetime(2026, 3, 1, 9, 0, tzinfo=EAT) and item.why.startswith("above the cadre since 2026-03-01 ")
+    lowered = fold("CP-1", [registered, march, at("01C", "followup", "2026-04-01", risk="low"), may])
+    assert rules.cadre_since(lowered) == "2026-05-01T06:00:00+00:00"
+    handed = fold("CP-1", [at("01A", "registration", "2026-02-01", risk="medium", worker="sup"), march,
+                           at("01C", "assignment", "2026-04-01", worker="otieno"), may])
+    assert handed.worker == "otieno" and rules.cadre_since(handed) == "2026-04-01T06:00:00+00:00"
+
+
 def test_probable_duplicates__cases_skipped_before_a_match_do_not_end_the_search():
     new = child("CP-NEW", "Amina Otieno", "2016-03-01")
     cases = [child("CP-NEW", "Amina Otieno", "2016-03-01"), child("CP-0", "", "2016-03-01"), child("CP-1", "Amina Otieno", "2016-05-01")]
@@ -828,13 +853,14 @@ def test_probable_duplicates__cases_skipped_before_a_match_do_not_end_the_search
 
 def test_cadre_escalation__dated_when_the_case_went_above_the_cadre_and_overdue_from_then():
     """The item is due at the latest of the case's assignment to its worker (or registration, receipt,
-    reopening) and its latest risk rating (`rules.cadre_since`), not at `now`: overdue once that has passed."""
+    reopening) and when its risk came to its current level (`rules.cadre_since`), not at `now`: overdue once
+    that has passed."""
     volunteer = Worker("otieno", "O", ("caseworker",), "age1o", cadre="volunteer")
     team, cadres = Team((SUP, volunteer)), policies.load("inter-agency")
-    case = Case("CP-1", risk="high", worker="otieno",
+    case = Case("CP-1", risk="high", worker="otieno", risk_since="2026-11-12T06:00:00+00:00",
                 events={"registration": ("2026-11-01T06:00:00+00:00",), "assignment": ("2026-11-10T06:00:00+00:00",),
-                        "risk_checked": ("2026-11-05T06:00:00+00:00", "2026-11-12T06:00:00+00:00"),
-                        "plan": ("2026-11-20T06:00:00+00:00",)})  # a plan puts no case above a cadre
+                        "risk_checked": ("2026-11-05T06:00:00+00:00", "2026-11-12T06:00:00+00:00", "2026-11-15T06:00:00+00:00"),
+                        "plan": ("2026-11-20T06:00:00+00:00",)})  # a plan, or a rating at the same level, puts no case above a cadre
     assert rules.cadre_since(case) == "2026-11-12T06:00:00+00:00"
     assert rules.cadre_since(Case("CP-2", risk="high", worker="otieno")) is None
     item = rules.cadre_escalation_item("CP-1", "otieno", "high", team, cadres, NOW, rules.cadre_since(case))

@@ -74,6 +74,11 @@ class Case:
     # and who; it stands until the case is next assigned to a worker (an `assignment`), a reopening and a closure
     # again included, as the `# restricted` line of its `recipients` file does (workflow/retention.py `restricted`)
     restriction: Mapping[str, Any] | None = None
+    # when `risk` came to the level it has now (UTC): the record, in the records' order, that set that level after a
+    # different one or none (a registration, an assessment, a follow-up with a level; a correction as of its own time,
+    # as every event). A later rating at the same level leaves it; a rating that lowers the risk and one that raises it
+    # again date it from the raise. None with no risk (workflow/fold.py; `rules.cadre_since`)
+    risk_since: str | None = None
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""

@@ -100,7 +100,7 @@ class _Builder:
         self.texts: dict[str, int] = {}  # a text's JSON -> its number
         self.pieces: dict[tuple[int, int], int] = {}  # a piece's bounds -> its number
         self.admission: list[list] = []
-        self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk] (`tables.worker_cell`)
+        self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk, since] (`tables.worker_cell`)
         self.lo: int | None = None  # the view holds while every case's pieces reach
         self.hi: int | None = None
 
@@ -115,9 +115,9 @@ class _Builder:
         first, last = pieces[0][0], pieces[-1][1]
         if "\n" in case_id or not all(isinstance(static[2], str) for _lo, _hi, n, triples in pieces for static, _, _ in triples[:n]):
             raise tables.NotKept  # before anything is added: a case not kept leaves nothing (`due` prints the owner as text)
-        worker, keyworker, risk = tables.worker_of(worker)
-        if keyworker is not None or risk is not None:  # [keyworker or None, risk]: `keyworker_items`, `cadre_items`
-            self.keyworkers[case_id] = [keyworker, risk]
+        worker, keyworker, risk, since = tables.worker_of(worker)
+        if keyworker is not None or risk is not None:  # [keyworker or None, risk, since]: `keyworker_items`, `cadre_items`
+            self.keyworkers[case_id] = [keyworker, risk, since]
         self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
             self.lo = first
@@ -211,7 +211,7 @@ class ViewBody:
         self.workers, self.admission, self.odd = small["workers"], small["admission"], small["odd"]
         self.tails = small["tails"]
         self.covers = {int(k): v for k, v in small["covers"].items()}
-        self.keyworkers: dict[str, list] = small["keyworkers"]  # case id -> [keyworker, risk] (`tables.worker_cell`)
+        self.keyworkers: dict[str, list] = small["keyworkers"]  # case id -> [keyworker, risk, since] (`tables.worker_cell`)
         self.urgent: list[int] = small["urgent"]  # the static texts of the items cpcm calls URGENT (`_urgent_texts`)
 
     @property
@@ -361,17 +361,17 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     # the cases whose keyworker has left the team: told from the team now (`team remove` changes no case, nor the view)
     if removed:
         live_ids = {row.case_id for row in live}
-        kept = [(case_id, body.worker(index), *body.keyworkers[case_id]) for case_id, index in
+        kept = [(case_id, body.worker(index), *body.keyworkers[case_id][:2]) for case_id, index in
                 _keyworker_cases(body, removed, changed | live_ids)]
         extra += keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                  kept + [(row.case_id, row.worker, row.keyworker, row.risk) for row in live if row.keyworker])
     # the open cases above what their worker's cadre may hold: told from the team now (`team cadre` changes no case)
     if rules.cadre_restricted(ctx.team, ctx.policy):
         live_ids = {row.case_id for row in live}
-        kept = [(case_id, body.worker(index), body.keyworkers[case_id][1]) for case_id, index in
+        kept = [(case_id, body.worker(index), *body.keyworkers[case_id][1:]) for case_id, index in
                 _risk_cases(body, changed | live_ids)]
         extra += cadre_items(ctx, whose, oversees, overdue_only,
-                             kept + [(row.case_id, row.worker, row.risk) for row in live if row.risk])
+                             kept + [(row.case_id, row.worker, row.risk, row.cadre_since) for row in live if row.risk])
     extra += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
     extra += confidential.due_items(ctx, whose, horizon, overdue_only, soon)  # an entry you read whose readers lag the team
     from cpcm.service.duelines import DueView
@@ -384,14 +384,14 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
 def _keyworker_cases(body: ViewBody, removed, leave: set[str]) -> Iterator[tuple[str, int]]:
     """The cases of the view (but those of `leave`, whose rows are computed now) whose keyworker is off
     the team (`removed`: `rules.off_team`), with their place among the view's cases."""
-    return _placed(body, [case_id for case_id, (keyworker, _risk) in body.keyworkers.items()
+    return _placed(body, [case_id for case_id, (keyworker, _risk, _since) in body.keyworkers.items()
                           if keyworker in removed and case_id not in leave])
 
 
 def _risk_cases(body: ViewBody, leave: set[str]) -> Iterator[tuple[str, int]]:
     """The open cases of the view with a risk level (but those of `leave`, whose rows are computed now), with
     their place among the view's cases."""
-    return _placed(body, [case_id for case_id, (_keyworker, risk) in body.keyworkers.items() if risk and case_id not in leave])
+    return _placed(body, [case_id for case_id, (_keyworker, risk, _since) in body.keyworkers.items() if risk and case_id not in leave])
 
 
 def _placed(body: ViewBody, wanted: list[str]) -> Iterator[tuple[str, int]]:
@@ -405,40 +405,25 @@ def _placed(body: ViewBody, wanted: list[str]) -> Iterator[tuple[str, int]]:
             yield case_id, index
 
 
-def cadre_items(ctx, whose: str, oversees: bool, overdue_only: bool, cases: Iterable[tuple]) -> list[Deadline]:
-    """`due`'s items of the open cases (case id, worker, risk[, folded case]) whose risk is above what their
-    worker's cadre may hold (`rules.cadre_escalation_item`), for those whose list holds them (the case's worker's,
-    every supervisor's and manager's: `rules.keyworker_item_listed`). Each is dated when the case went above the
-    cadre (`rules.cadre_since`), from the folded case given, else from the case read (only those above a cadre)."""
+def cadre_items(ctx, whose: str, oversees: bool, overdue_only: bool,
+                cases: Iterable[tuple[str, str | None, str | None, str | None]]) -> list[Deadline]:
+    """`due`'s items of the open cases (case id, worker, risk, since) whose risk is above what their worker's
+    cadre may hold (`rules.cadre_escalation_item`), for those whose list holds them (the case's worker's, every
+    supervisor's and manager's: `rules.keyworker_item_listed`). Each is dated `since`, when the case went above
+    the cadre (`rules.cadre_since`), as the view keeps it (`tables.worker_cell`) or the folded case gives it: no
+    case is read for it."""
     from cpcm.workflow import rules
 
     items = []
-    for case_id, worker, risk, *folded in cases:
+    for case_id, worker, risk, since in cases:
         if whose not in ("all", worker) and not oversees:
             continue
-        item = rules.cadre_escalation_item(case_id, worker, risk, ctx.team, ctx.policy, ctx.now)
+        item = rules.cadre_escalation_item(case_id, worker, risk, ctx.team, ctx.policy, ctx.now, since)
         if item is None or not rules.keyworker_item_listed(item, whose, oversees):
             continue
-        since = rules.cadre_since(folded[0]) if folded else _cadre_since(ctx, case_id)
-        if since is not None:
-            item = rules.cadre_escalation_item(case_id, worker, risk, ctx.team, ctx.policy, ctx.now, since)
         if not overdue_only or item.state(ctx.now, timedelta(0)) == "overdue":
             items.append(item)
     return items
-
-
-def _cadre_since(ctx, case_id: str) -> str | None:
-    """`rules.cadre_since` of a case the due tables list above its worker's cadre (they keep its risk, not when it
-    was rated): the case read; None where it cannot be read now (its item is then due now, and the case's problem
-    is told where the case is read)."""
-    from cpcm.errors import CpcmError
-    from cpcm.service.context import load_case
-    from cpcm.workflow import rules
-
-    try:
-        return rules.cadre_since(load_case(ctx, case_id))
-    except CpcmError:
-        return None
 
 
 def keyworker_items(ctx, whose: str, oversees: bool, overdue_only: bool, removed,
@@ -839,7 +824,7 @@ class _Streamed:
         self.worker_of = array("i")
         self.span_lo, self.span_hi = array("q"), array("q")
         self.covers: dict[int, dict] = {}
-        self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk] (`tables.worker_cell`)
+        self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk, since] (`tables.worker_cell`)
         self.admission: dict[int, list] = {}  # case -> its conference after an admission, text ids unresolved
         self.due, self.target = array("q"), array("q")
         self.text, self.case, self.place, self.piece = array("i"), array("i"), array("i"), array("i")
@@ -854,9 +839,9 @@ class _Streamed:
         worker as `tables.worker_cell` keeps it)."""
         index = len(self.ids)
         self.ids.append(case_id)
-        worker, keyworker, risk = tables.worker_of(worker)
-        if keyworker is not None or risk is not None:  # [keyworker or None, risk]: `keyworker_items`, `cadre_items`
-            self.keyworkers[case_id] = [keyworker, risk]
+        worker, keyworker, risk, since = tables.worker_of(worker)
+        if keyworker is not None or risk is not None:  # [keyworker or None, risk, since]: `keyworker_items`, `cadre_items`
+            self.keyworkers[case_id] = [keyworker, risk, since]
         self.worker_of.append(self.workers.setdefault(worker, len(self.workers)))
         first, last = entry[2][0], entry[-1][1]
         self.span_lo.append(NONE_LO if first is None else first)

@@ -334,24 +334,25 @@ _case_rows: Callable | None = None  # `reports.statistics.case_rows`, imported w
 
 def worker_cell(case: Case) -> Any:
     """What a due entry keeps of the case beside its deadlines: its worker; with a colleague nominated
-    keyworker who is not its worker (`rules.keyworker_in_team`), [worker, keyworker, risk], so that
+    keyworker who is not its worker (`rules.keyworker_in_team`), [worker, keyworker, risk, since], so that
     `due` lists `keyworker-off-team` for it once that colleague leaves the team (the team is read when
     `due` runs: `team remove` changes no case, and no entry); with the risk level of an open case too,
-    [worker, keyworker or None, risk], so that `due` lists `cadre-escalation` for it while its worker's cadre,
-    as the team has it then, may not hold that risk (`rules.cadre_escalation_item`)."""
-    from cpcm.workflow.rules import keyworker_in_team
+    [worker, keyworker or None, risk, since], so that `due` lists `cadre-escalation` for it while its worker's
+    cadre, as the team has it then, may not hold that risk (`rules.cadre_escalation_item`), dated `since`
+    (`rules.cadre_since`: when it would have gone above the cadre, None without a risk) with no case read."""
+    from cpcm.workflow.rules import cadre_since, keyworker_in_team
 
     keyworker = keyworker_in_team(case)
     if keyworker is None and (case.status != "open" or not case.risk):
         return case.worker
-    return [case.worker, keyworker, case.risk]
+    return [case.worker, keyworker, case.risk, cadre_since(case) if case.risk else None]
 
 
-def worker_of(cell: Any) -> tuple[str | None, str | None, str | None]:
-    """(worker, keyworker, risk) of an entry's `worker_cell`."""
+def worker_of(cell: Any) -> tuple[str | None, str | None, str | None, str | None]:
+    """(worker, keyworker, risk, since) of an entry's `worker_cell`."""
     if isinstance(cell, list):
-        return cell[0], cell[1], cell[2]
-    return cell, None, None
+        return cell[0], cell[1], cell[2], cell[3]
+    return cell, None, None, None
 
 
 def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
@@ -573,6 +574,7 @@ class CaseDue:
     zone: tzinfo | None = None  # the zone stored times are read in
     keyworker: str | None = None  # a colleague nominated keyworker other than the worker (`worker_cell`)
     risk: str | None = None  # the case's risk level, with `keyworker` or while it is open (`worker_cell`)
+    cadre_since: str | None = None  # with `risk`: when the case would have gone above its worker's cadre (`worker_cell`)
 
     def deadline(self, entry: tuple[Deadline, Any, Any], covered_by: str | None = None) -> Deadline:
         item, due, target = entry
@@ -597,9 +599,9 @@ class CaseDue:
 
 def _live(case: Case, ctx) -> CaseDue:
     items, admission = _case_answer(case, ctx)(ctx.now)
-    _worker, keyworker, risk = worker_of(worker_cell(case))
+    _worker, keyworker, risk, since = worker_of(worker_cell(case))
     return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case,
-                   keyworker=keyworker, risk=risk)
+                   keyworker=keyworker, risk=risk, cadre_since=since)
 
 
 def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any],
@@ -794,10 +796,10 @@ def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
                         return None  # its text is not in the table (another command's segment was lost)
                     triples.append((item, piece[i + 1], piece[i + 2]))
                 n = piece[2]
-                worker, keyworker, risk = worker_of(entry[1])
+                worker, keyworker, risk, since = worker_of(entry[1])
                 if n == len(triples):
-                    return CaseDue(case_id, worker, triples, [], None, zone, keyworker, risk)
-                return CaseDue(case_id, worker, triples[:n], triples[n:], None, zone, keyworker, risk)
+                    return CaseDue(case_id, worker, triples, [], None, zone, keyworker, risk, since)
+                return CaseDue(case_id, worker, triples[:n], triples[n:], None, zone, keyworker, risk, since)
         return None
 
     def make(case: Case, tree: str | None) -> CaseDue:

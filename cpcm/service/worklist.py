@@ -79,7 +79,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                                               for each in cases.values() if rules.keyworker_in_team(each)])
         if rules.cadre_restricted(ctx.team, policy):  # the open cases above their worker's cadre (`rules.cadre_escalation_item`)
             items += dueview.cadre_items(ctx, whose, oversees, overdue_only,
-                                         [(each.id, each.worker, each.risk, each) for each in cases.values()
+                                         [(each.id, each.worker, each.risk, rules.cadre_since(each)) for each in cases.values()
                                           if each.status == "open" and each.risk])
         items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)
         items += confidential.due_items(ctx, whose, horizon, overdue_only, soon)
@@ -104,7 +104,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                                          [(row.case_id, row.worker, row.keyworker, row.risk) for row in rows if row.keyworker])
     if rules.cadre_restricted(ctx.team, policy):  # the open cases above their worker's cadre, told from the team now
         items += dueview.cadre_items(ctx, whose, oversees, overdue_only,
-                                     [(row.case_id, row.worker, row.risk) for row in rows if row.risk])
+                                     [(row.case_id, row.worker, row.risk, row.cadre_since) for row in rows if row.risk])
     items += complaints.due_items(ctx, whose, horizon, overdue_only, soon)  # a response to each open complaint you read
     items += confidential.due_items(ctx, whose, horizon, overdue_only, soon)  # an entry you read whose readers lag the team
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))

@@ -779,6 +779,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     history, anomalies = [], []
     over_waiting: set[str] = set()  # closure requests merged over another still waiting (two copies apart)
     unanswered = None  # the latest risk increase no re-rating followed (RISK_UNANSWERED)
+    leveled = None  # when the risk came to its current level (`Case.risk_since`)
     rises: dict[str, str] = {}  # the follow-ups that found the risk increased: record id -> time
     sent = ""  # the latest transfer of the case, out or in: an approved request before it was carried out
     records = records if isinstance(records, list) else list(records)
@@ -796,6 +797,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             # the same decision again (made twice apart): it decides nothing, settles nothing, and is no fault
             history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))
             continue
+        risk_was = case.risk
         if after == "closure_requested" and stage != "closure_requested":
             requested_from = stage
         if after is None and command in commands:
@@ -841,6 +843,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             stage, status = after, status_of(after)
         at = utc(record.at)
         events.setdefault(command, []).append(at)
+        if case.risk != risk_was:  # the risk came to another level (or none)
+            leveled = at if case.risk else None
         if command == "assessment.initial":  # only the latest initial assessment's outcome is kept (transitions.check_outcome),
             for name in [name for name in events if name.startswith("initial.") or name == INTERIM_PLAN_NEEDED]:
                 del events[name]  # and whether it asked for an interim plan (deadlines._interim_plan)
@@ -942,7 +946,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     if firsts:
         case = _asked_by(case, firsts, {r.id: r.by for r in records})
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},
-                    anomalies=tuple(anomalies), stage=stage or "registered", status=status)
+                    anomalies=tuple(anomalies), stage=stage or "registered", status=status, risk_since=leveled)
 
 
 NOTE_SCHEMA = 2  # a note that answers the records out of order its `seen` lists, and only those (`answered`)

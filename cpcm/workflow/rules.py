@@ -583,17 +583,18 @@ def cadre_verdict(member: Worker | None, risk: str | None, policy: Policy, case_
 
 
 # what puts a case above its worker's cadre, as its fold knows it (UTC, `Case.events`): it was registered, received
-# or reopened with that worker, assigned to them, or its risk rated (an assessment, a follow-up's re-rating)
-CADRE_EVENTS = ("registration", "transfer_in", "reopen", "assignment", "risk_checked")
+# or reopened with that worker or assigned to them; or its risk came to the level it has now (`Case.risk_since`)
+CADRE_EVENTS = ("registration", "transfer_in", "reopen", "assignment")
 
 
 def cadre_since(case: Case) -> str | None:
     """When a case went above its worker's cadre, as far as its fold can tell (UTC): the latest of its
     registration, its receipt from another agency, its reopening, its assignment (to the worker it has now:
-    the latest) and its latest risk rating. A `cpcm team cadre` change is in no case: a case put above the
-    cadre by one is dated by the latest of these before it. The fold keeps when the risk was last rated, not
-    each rating's level: a later rating at the same level moves the date to it. None for a case with none of them."""
-    times = [t for t in (case.last(event) for event in CADRE_EVENTS) if t]
+    the latest) and when its risk came to its current level (`Case.risk_since`: a later rating at the same
+    level moves nothing; a rating that lowers it and one that raises it again date it from the raise). A
+    `cpcm team cadre` change is in no case: a case put above the cadre by one is dated by the latest of these
+    before it. None for a case with none of them."""
+    times = [t for t in (*(case.last(event) for event in CADRE_EVENTS), case.risk_since) if t]
     return max(times) if times else None
 
 
