@@ -47,10 +47,10 @@ def stuck_on_the_askers_list(amina, sup, repo, without_views, monkeypatch, case_
 
     real = tables_mod._due_entry
 
-    def entry(ctx, session, case, tree):  # the case's deadlines computed at each `due`
+    def entry(ctx, session, case, tree, line=None):  # the case's deadlines computed at each `due`
         if case.id == case_id:
             raise tables_mod._NotKept
-        return real(ctx, session, case, tree)
+        return real(ctx, session, case, tree, line)
     with monkeypatch.context() as patch:
         patch.setattr(tables_mod, "_due_entry", entry)
         for worker in ("sup", "amina"):

@@ -741,10 +741,10 @@ def test_due__a_plan_version_nobody_may_approve_is_on_the_case_workers_list_with
     same(amina, without_views, lists)
     real = tables_mod._due_entry
 
-    def entry(ctx, session, case, tree):
+    def entry(ctx, session, case, tree, line=None):
         if case.id == case_id:
             raise tables_mod._NotKept
-        return real(ctx, session, case, tree)
+        return real(ctx, session, case, tree, line)
     with monkeypatch.context() as patch:
         patch.setattr(tables_mod, "_due_entry", entry)
         import shutil

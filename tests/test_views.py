@@ -185,10 +185,10 @@ def test_a_case_whose_deadlines_cannot_be_kept_is_computed_at_each_due(cli, monk
     odd = ids[1]
     real = tables_mod._due_entry
 
-    def entry(ctx, session, case, tree):
+    def entry(ctx, session, case, tree, line=None):
         if case.id == odd:
             raise tables_mod._NotKept  # as for a case whose rules use `now` otherwise than by comparing it
-        return real(ctx, session, case, tree)
+        return real(ctx, session, case, tree, line)
     monkeypatch.setattr(tables_mod, "_due_entry", entry)
     for _ in range(2):
         same(cli, without_views, [("due", *a) for a in DUE])

@@ -157,13 +157,14 @@ def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=Non
     """Read, fold and make the tables' values of one case; Corrupt or CannotDecrypt as
     `read_case` raises them. `source`: the record table to look records up in (None: decrypt).
     `kinds` (with the case's `tree`): the due and statistics entries to make too."""
-    if not _readable(ctx, case_id):
+    lines: dict[str, bool] = {}
+    if not _reader(ctx, lines)(case_id):
         return _unread(ctx, case_id, kinds, tree)
     collect = _Collect(source)
     with collecting(ctx.store, collect):
         records = read_case(ctx, case_id)[0]
     case = fold(case_id, records)
-    return Filled(case_id, _values(ctx, case, tables), collect.found, rows=_made(ctx, case, kinds, tree))
+    return Filled(case_id, _values(ctx, case, tables), collect.found, rows=_made(ctx, case, kinds, tree, lines.get(case_id)))
 
 
 def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable], source=None,
@@ -174,7 +175,8 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     costs about a fifth less CPU than case after case (docs/performance.md). None in the place of a
     case that the store could not read this way (`read_one` says why)."""
     trees = trees or {}
-    readable = set(filter(_reader(ctx), case_ids))
+    lines: dict[str, bool] = {}  # each case's `# restricted` line, read with its readers (`_reader`)
+    readable = set(filter(_reader(ctx, lines), case_ids))
     collect = _Collect(source)
     with collecting(ctx.store, collect):
         read = ctx.store.read_many([case_id for case_id in case_ids if case_id in readable], ctx.keys)
@@ -184,24 +186,29 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
             found[entry[0]].append(entry)
     cases = {case_id: fold(case_id, records) for case_id, records in read.items()}
     values = {case_id: _values(ctx, case, tables) for case_id, case in cases.items()}
-    made = {case_id: _made(ctx, case, kinds, trees.get(case_id)) for case_id, case in cases.items()}
+    made = {case_id: _made(ctx, case, kinds, trees.get(case_id), lines.get(case_id)) for case_id, case in cases.items()}
     return [Filled(case_id, values[case_id], found[case_id], rows=made[case_id]) if case_id in cases
             else None if case_id in readable else _unread(ctx, case_id, kinds, trees.get(case_id))
             for case_id in case_ids]
 
 
-def _readable(ctx: Context, case_id: str) -> bool:
-    return _reader(ctx)(case_id)
-
-
-def _reader(ctx: Context) -> Callable[[str], bool]:
+def _reader(ctx: Context, lines: dict[str, bool] | None = None) -> Callable[[str], bool]:
     """Whether the acting worker reads a case (a recipient of it, or the recovery reader), the
-    worker looked up once for a chunk of cases."""
+    worker looked up once for a chunk of cases. `lines`, when given, gets each case's `# restricted`
+    line from the same read of its `recipients` file (`CaseStore.recipients_line`): the due entry
+    made from the case compares it with the records (`tables.restricted_line`, `restriction-mismatch`)."""
     me = ctx.need_worker().id
-    if me == RECOVERY_READER:
-        return lambda case_id: True
-    recipients = ctx.store.recipients
-    return lambda case_id: me in recipients(case_id)
+    if lines is None:
+        if me == RECOVERY_READER:
+            return lambda case_id: True
+        recipients = ctx.store.recipients
+        return lambda case_id: me in recipients(case_id)
+    read = ctx.store.recipients_line
+
+    def reads(case_id: str) -> bool:
+        readers, lines[case_id] = read(case_id)
+        return me in readers or me == RECOVERY_READER
+    return reads
 
 
 def _unread(ctx: Context, case_id: str, kinds: Sequence[str], tree: str | None) -> Filled:
@@ -224,10 +231,10 @@ def _values(ctx: Context, case: Case, tables: Sequence[CaseTable]) -> dict[str, 
     return {t.name: _dumps(t.make(ctx, case)) for t in tables}
 
 
-def _made(ctx: Context, case: Case | None, kinds: Sequence[str], tree: str | None):
+def _made(ctx: Context, case: Case | None, kinds: Sequence[str], tree: str | None, line: bool | None = None):
     from cpcm.service import tables as rows_mod
 
-    return rows_mod.made_rows(ctx, kinds, tree, case) if kinds and tree is not None else None
+    return rows_mod.made_rows(ctx, kinds, tree, case, line) if kinds and tree is not None else None
 
 
 def _chunk_job(ctx: Context, basis: int, source, trees: Mapping[str, str] | None = None,

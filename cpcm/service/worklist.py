@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 from cpcm.domain.case import Case
 from cpcm.errors import NotFound
 from cpcm.service import complaints, conferences, confidential, dueview, supervision, tables
-from cpcm.service.context import Context, case_covers, load_case, load_cases
+from cpcm.service.context import Context, case_covers, case_restricted, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
 from cpcm.workflow import cover as cover_rules
@@ -57,7 +57,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
         return undecided.marked(item, case_worker) if undecided(item) else undecided.told(item)
 
     if case is not None:  # one case: everything on it, whoever it is for and however far ahead
-        items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now)
+        items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now) + mismatch(ctx, case, manages)
                  if (not overdue_only or overdue(item)) and (manages or item.owner != MANAGERS)]
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     rows = tables.due_rows(ctx)
@@ -67,7 +67,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
         for each in cases.values():
             covered = (not oversees and whose not in ("all", each.worker)
                        and cover_rules.covering(case_covers(ctx, each.id), whose, now))
-            for item in deadlines_mod.deadlines(each, policy, now):
+            for item in deadlines_mod.deadlines(each, policy, now) + mismatch(ctx, each, manages):
                 keep, covered_by = listed(item, tables.instant(item.target or item.due), covered, each.worker)
                 if keep and (not overdue_only or overdue(item)):
                     items.append(marked(replace(item, covered_by=covered_by) if covered_by else item, each.worker))
@@ -110,6 +110,13 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
 
 
+def mismatch(ctx: Context, case: Case, manages: bool) -> list[deadlines_mod.Deadline]:
+    """The managers' `restriction-mismatch` item of a case (`deadlines.restriction_mismatch`: its `recipients` file's
+    `# restricted` line against its records), for a list that holds the managers' items (`manages`), else none (its
+    file is not read). The due table keeps it in the case's entry instead (service/tables.py `_case_answer`)."""
+    return deadlines_mod.restriction_mismatch(case, ctx.policy, ctx.now, case_restricted(ctx, case.id)) if manages else []
+
+
 def _window(ctx: Context, worker: str | None, within_days: float | None):
     """Whose list `due` makes, whether they oversee others' cases, how far ahead it looks, and
     the policy's due-soon window."""
@@ -146,16 +153,19 @@ def due_list(ctx: Context, worker: str | None = None, within_days: float | None 
 
 def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     """Every rule problem in one case, or in every case you can read plus the caseloads."""
-    ctx.need_worker()
+    me = ctx.need_worker()
+    manages = manages_list(ctx, me.id)  # a restriction's mismatch: a manager's to put right, and told to them only
     if case_id:
         case = load_case(ctx, case_id)
         return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team))
+                + rules.check_restriction(mismatch(ctx, case, manages))
                 + rules.check_workers([case], ctx.team, ctx.policy, ctx.now) + rules.check_cadres([case], ctx.team, ctx.policy))
     cases = load_cases(ctx, on_disk=True)
     problems = []
     undecided = rules.NobodyDecides(ctx.team)
     for case in cases.values():
         problems += rules.check_case(case, ctx.policy, ctx.now, undecided)
+        problems += rules.check_restriction(mismatch(ctx, case, manages))
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_cadres(cases.values(), ctx.team, ctx.policy)
     problems += rules.check_caseloads(cases.values(), ctx.team, ctx.policy)

@@ -674,13 +674,13 @@ class Added:
 
 RESTRICTION_MISMATCH = "restriction-mismatch"  # a case's `# restricted` line and its records' restriction disagree
 
-# what a case's records say of it (from the service, which folds them as the rules have it: the store applies no
-# rule): (restricted to the managers, its worker), or None when they cannot tell
-FoldedRestriction = Callable[[str, list[Record]], "tuple[bool, str | None] | None"]
+# the problems of a case whose `# restricted` line (the case id, its records, the line) says other than its records
+# (`RESTRICTION_MISMATCH`): from the service, which folds them and asks the one rule (the store applies no rule)
+RestrictionMismatch = Callable[[str, list[Record], bool], "list[Problem]"]
 
 
 class Audit:
-    def __init__(self, store, config, team: Team, worker: Worker, keys, folded: FoldedRestriction | None = None):
+    def __init__(self, store, config, team: Team, worker: Worker, keys, mismatch: RestrictionMismatch | None = None):
         self.store = store
         self.root: Path = store.root
         self.git: Git = store.git
@@ -688,7 +688,7 @@ class Audit:
         self.team = team
         self.worker = worker
         self.keys = keys
-        self.folded = folded
+        self.mismatch = mismatch
         self.problems: list[Problem] = []
         self.added: dict[str, Added] = {}  # record path -> the commit that (last) added it
         self.signed: dict[str, Signature] = {}  # commit sha -> its signature (check_signatures)
@@ -1068,29 +1068,15 @@ class Audit:
     def restriction(self, case_id: str, records: list[Record]) -> None:
         """A case whose `# restricted` line (cpcm retention --restrict) says other than its records (a restrict
         decision, ended by a later assignment): a sync merged by a worker who could not read the case picked the
-        line. Its own worker given it again (`cpcm assign`) writes the file as the records have it."""
-        if self.folded is None:
+        line. The problem is the one rule's (`mismatch`: what `cpcm due` and `cpcm check` say too)."""
+        if self.mismatch is None:
             return
         try:
-            found = self.folded(case_id, records)
+            found = self.mismatch(case_id, records, self.restricted(case_id))
         except (AttributeError, KeyError, TypeError, ValueError):
             return  # a damaged record: named above
-        if found is None:
-            return
-        restricted, worker = found
-        line = self.restricted(case_id)
-        if restricted == line:
-            return
-        if line:
-            given = f"cpcm assign {case_id} --worker {worker or 'W'}"
-            said = (f"{CASES}/{case_id}/{RECIPIENTS} says restricted to the managers (cpcm retention) but its records say "
-                    f"the restriction ended with its assignment{' to ' + worker if worker else ''}: its worker cannot read it")
-        else:
-            given = f"cpcm retention {case_id} --restrict --reason ..."
-            said = (f"its records say {case_id} is restricted to the managers (cpcm retention) but {CASES}/{case_id}/"
-                    f"{RECIPIENTS} does not: more than the managers may read it")
-        self.add(RESTRICTION_MISMATCH, f"{said} (a sync merged by a worker who could not read the case); a manager runs "
-                 f"{given}, which writes the file as the records have it", case_id, rule="recipients")
+        for each in found:  # the rule's text (what `cpcm due` and `cpcm check` say), as a check of the recipients
+            self.add(RESTRICTION_MISMATCH, each.message, case_id, rule="recipients")
 
 
 def _reencrypts(message: str, top: str, folder: str) -> bool:
@@ -1109,7 +1095,7 @@ def _folder_of(path: str) -> str | None:
     return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) and re.fullmatch(_ID, parts[1]) else None
 
 
-def verify(store, config, team: Team, worker: Worker, keys, folded: FoldedRestriction | None = None) -> list[Problem]:
-    """Every check of `cpcm verify` (see the module's docstring). `folded`: what a case's records say of its
-    restriction (`FoldedRestriction`), compared with its `# restricted` line."""
-    return Audit(store, config, team, worker, keys, folded).run()
+def verify(store, config, team: Team, worker: Worker, keys, mismatch: RestrictionMismatch | None = None) -> list[Problem]:
+    """Every check of `cpcm verify` (see the module's docstring). `mismatch`: the problems of a case whose
+    `# restricted` line says other than its records (`RestrictionMismatch`)."""
+    return Audit(store, config, team, worker, keys, mismatch).run()

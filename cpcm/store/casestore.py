@@ -31,7 +31,7 @@ from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
-from cpcm.store.layout import (CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
+from cpcm.store.layout import (restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
                                TMP_PREFIX, readers_hint, record_name)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
@@ -265,6 +265,17 @@ class CaseStore:
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
         """Worker ids who may read the case (the plaintext `recipients` file); `folder`:
         CONFERENCES for a conference."""
+        text = self._recipients_text(case_id, folder)
+        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+    def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
+        """`recipients` of a case, and whether its file says it is restricted to the managers (its `# restricted`
+        line, `layout.restricted_from`), from one read of the file: what a fill asks of every case it reads."""
+        text = self._recipients_text(case_id, CASES)
+        return ([line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")],
+                restricted_from(text))
+
+    def _recipients_text(self, case_id: str, folder: str) -> str:
         rel = f"{folder}/{case_id}/{RECIPIENTS}"
 
         # as text when it is the same path (pathlib's joins cost more than the read, case after case)
@@ -278,8 +289,7 @@ class CaseStore:
 
         def committed(view: Snapshot) -> str:
             return view.read(rel).decode("utf-8", "replace") if view.is_file(rel) else ""
-        text = self._read(live, committed, case_id if folder == CASES else None)
-        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        return self._read(live, committed, case_id if folder == CASES else None)
 
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]:
         return self._read(lambda: self._files_live(case_id, top), lambda view: self._files_committed(view, case_id, top),

@@ -112,6 +112,11 @@ class Store(Protocol):
 
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]: ...
 
+    def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
+        """`recipients` of a case, and whether its file has the `# restricted` line (`layout.restricted_from`), from
+        one read of the file."""
+        ...
+
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]: ...
 
     def read_bytes(self, path: Path) -> bytes:

@@ -20,7 +20,7 @@ from cpcm.errors import Busy, CannotDecrypt, Corrupt
 from cpcm.store import codec
 from cpcm.store.contract import read_each
 from cpcm.store.git import Commit, GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, record_name
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, record_name, restricted_from
 
 # Not a folder on disk: a path of this store that leaked to code reading files fails loudly.
 ROOT = PurePosixPath("/cpcm-memory-store")
@@ -85,9 +85,15 @@ class MemoryStore:
         return f"{CASES}/{case_id}/{RECIPIENTS}" in self._view()
 
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
+        return self._recipients(case_id, folder)[0]
+
+    def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
+        return self._recipients(case_id, CASES)
+
+    def _recipients(self, case_id: str, folder: str) -> tuple[list[str], bool]:
         entry = self._view().get(f"{folder}/{case_id}/{RECIPIENTS}")
         text = entry.decode("utf-8", "replace") if isinstance(entry, bytes) else ""
-        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")], restricted_from(text)
 
     def record_files(self, case_id: str, top: str = CASES) -> list[PurePosixPath]:
         prefix = f"{top}/{case_id}/"

@@ -1021,6 +1021,22 @@ def _restricted_open(case: Case, policy: Policy, now: datetime) -> list[Deadline
                      asks=("assignment",))]
 
 
+def restriction_mismatch(case: Case, policy: Policy, now: datetime, line: bool) -> list[Deadline]:
+    """The case's `recipients` file says other than its records of its restriction to the managers (`line`: its
+    `# restricted` line; workflow/retention.py `mismatch`): a manager runs the command the item names, which writes the
+    file as the records have it (the text `cpcm check` and `cpcm verify` give too). For the managers only (`MANAGERS`),
+    due since the records' restriction or the assignment that ended it; never filtered by the stage (a fault of the
+    folder, not a step of the case). Not among `RULES`: the line is not in the records; the due table asks it where it
+    reads the case's folder (service/tables.py)."""
+    if not retention.mismatch(case, line):
+        return []
+    zone = zone_of(now)
+    since = _t((case.restriction or {}).get("at") if retention.restricted(case) else case.last("assignment"), zone)
+    return [Deadline(case.id, retention.MISMATCH_CODE, retention.MISMATCH_TITLE, since or _t(case.last_at, zone) or now, None,
+                     MANAGERS, retention.RULE, retention.mismatch_why(case, line), _parts(policy).source(retention.RULE),
+                     case.risk)]
+
+
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
     _approved_transfer, _transfer_ack, _mandatory_report,

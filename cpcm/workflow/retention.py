@@ -25,6 +25,10 @@ CODE = "retention-ended"  # `cpcm due`'s item (managers only) and `cpcm check`'s
 TITLE = "retention ended: decide: keep or restrict"
 OPEN_CODE = "restricted-open"  # `cpcm due`'s item (managers only) and `cpcm check`'s problem: an open case still restricted
 OPEN_TITLE = "restricted case is open: give it to a worker"
+# `cpcm due`'s item (managers only), `cpcm check CASE`'s problem and `cpcm verify`'s: the case's `recipients` file (its
+# `# restricted` line) says other than its records (`restricted`), one text from `mismatch_why`
+MISMATCH_CODE = "restriction-mismatch"
+MISMATCH_TITLE = "restriction: the recipients file and the records disagree: a manager writes the file again"
 KEEP, RESTRICT = "keep", "restrict"
 DECISIONS = (KEEP, RESTRICT)
 # the states the retention report counts, by the year of closure
@@ -94,6 +98,31 @@ def restricted_open_why(case: Case) -> str:
     """What the `restricted-open` item and problem say (case ID only)."""
     return (f"restricted to the managers (cpcm retention) and open: nobody else reads it and its deadlines are no worker's; "
             f"give it to a worker: cpcm assign {case.id} --worker W")
+
+
+def mismatch(case: Case, line: bool) -> bool:
+    """Whether the `# restricted` line of the case's `recipients` file (`line`: layout.restricted_from of it) says
+    other than its records (`restricted`, the one rule): a sync merged by a worker who could not read the case picked
+    one copy's line, or the file was written by hand. Only a manager puts it right (`mismatch_why`)."""
+    return restricted(case) != line
+
+
+def mismatch_why(case: Case, line: bool) -> str:
+    """What `cpcm due`'s item, `cpcm check`'s problem and `cpcm verify`'s say of a `mismatch` (case ID and worker id
+    only): which way it goes, and the command a manager runs, which writes the file as the records have it: the
+    assignment to its worker where the records ended the restriction, the restriction again where they hold it."""
+    file = f"cases/{case.id}/recipients"
+    if line:
+        worker = case.worker
+        said = (f"{file} says restricted to the managers (cpcm retention) but its records say the restriction ended with "
+                f"its assignment{' to ' + worker if worker else ''}: its worker cannot read it")
+        given = f"cpcm assign {case.id} --worker {worker or 'W'}"
+    else:
+        said = (f"its records say {case.id} is restricted to the managers (cpcm retention) but {file} does not: more than "
+                "the managers may read it")
+        given = f"cpcm retention {case.id} --restrict --reason ..."
+    return (f"{said} (a sync merged by a worker who could not read the case); a manager runs {given}, which writes the "
+            "file as the records have it")
 
 
 def due_at(case: Case, policy: Policy, zone: tzinfo) -> datetime | None:

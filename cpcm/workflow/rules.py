@@ -24,6 +24,15 @@ from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
 
+def check_restriction(items: Iterable[Deadline]) -> list[Problem]:
+    """`cpcm check`'s and `cpcm verify`'s `restriction-mismatch` problems: a case's `recipients` file and its records
+    disagree on its restriction to the managers. `items`: the due items that say so (`deadlines.restriction_mismatch`,
+    the one rule; their code, their text with the command a manager runs)."""
+    return [Problem("restriction-mismatch", "error", f"{item.title} ({item.why})", item.rule, item.source, item.case_id,
+                    item.owner)  # the item's code (workflow/retention.py MISMATCH_CODE)
+            for item in items]
+
+
 def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDecides | None" = None) -> list[Problem]:
     """The case's problems. `undecided`: the team's `NobodyDecides`, which words the ways out of a
     closure's wait in an item's text for that team (`NobodyDecides.told`), as `due` does."""

@@ -153,7 +153,9 @@ MEANINGS = {
                             "while its records say a later assignment ended the restriction, or the reverse: a sync "
                             "merged by a worker who could not read the case picked the line. A manager runs what it names: "
                             "`cpcm assign CASE --worker W` (its own worker too) where the records ended the restriction, "
-                            "`cpcm retention CASE --restrict` where they hold it; either writes the file as the records have it",
+                            "`cpcm retention CASE --restrict` where they hold it; either writes the file as the records have it "
+                            "(error, `cpcm verify`, and `cpcm check` run by a manager; also an item of every manager's "
+                            "`cpcm due`, and of no one else's, under the same code and with the same command)",
     "recipients-stale": "a case's `recipients` file is not its worker then every active supervisor and manager (a removed worker still listed, a supervisor missing): a supervisor runs `cpcm team sync`; for a case restricted to the managers (`cpcm retention --restrict`), not every active manager and them only: a manager runs it",
     "record-author-mismatch": "a record's `by` is not the worker whose commit added it",
     "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one)',
