@@ -555,3 +555,28 @@ def test_retention__a_restriction_the_recipients_file_lost_is_written_again(clos
     again = mgr("retention", case_id, "--restrict", "--reason", "written again", env=later)
     assert again.code == 0, again.stderr
     assert "# restricted" in recipients.read_text()
+
+
+@pytest.mark.parametrize("tables", [True, False], ids=["due-view", "no-tables"])
+def test_due__the_retention_item_says_the_period_ends_before_its_day_and_ended_from_it(closed, monkeypatch, tables):
+    case_id, mgr = closed
+    if not tables:
+        from cpcm.service import tables as tables_mod
+
+        monkeypatch.setattr(tables_mod, "_session", lambda ctx: None)
+
+    def why(when: str, *args: str) -> str:
+        result = mgr("due", "--json", *args, env={"CPCM_NOW": when})
+        assert result.code == 0, result.stderr
+        found = [i["why"] for i in result.json() if i["code"] == "retention-ended" and i["case_id"] == case_id]
+        assert len(found) == 1, result.stdout
+        return found[0]
+
+    ahead = why(BEFORE, "--within", "90")  # listed ahead of its day: the period has not ended yet
+    assert "its retention period (7 years) ends 2033-11-23" in ahead and "ended" not in ahead
+    past = why(AFTER)  # the same case, its rows kept from the run before where the cache keeps them
+    assert "its retention period (7 years) ended 2033-11-23" in past and " ends " not in past
+    warned = mgr("check", "--json", env={"CPCM_NOW": AFTER})
+    problems = warned.json()["problems"] if isinstance(warned.json(), dict) else warned.json()
+    text = next(p["message"] for p in problems if p["code"] == "retention-ended")
+    assert "ended 2033-11-23" in text and " ends " not in text

@@ -122,13 +122,18 @@ def state(case: Case, policy: Policy, now: datetime) -> str | None:
     return ENDED if now >= (kept or end) else WITHIN
 
 
-def why(case: Case, policy: Policy, zone: tzinfo) -> str:
-    """What the item says: from when and why a manager decides, and the two commands (case ID only)."""
+def why(case: Case, policy: Policy, now: datetime) -> str:
+    """What the item says: from when and why a manager decides, and the two commands (case ID only).
+    The period "ends" on its day while `now` is before it (`cpcm due --within` lists it ahead) and
+    "ended" from then on; `now` is only compared, so the item's text is kept as its time allows
+    (workflow/intervals.py)."""
+    zone = now.tzinfo
     period, kept = closed_for(policy), kept_until(case, zone)
     end = period_end(case, policy, zone)
     what = "transferred" if case.status == "transferred" else "closed"
     closed = parse_datetime(ended_at(case) or "").astimezone(zone).date().isoformat()
+    tense = "ended" if end is not None and now >= end else "ends"
     said = (f"kept until {kept.date().isoformat()} by a manager's decision" if kept is not None
-            else f"its retention period ({period.words() if period else '?'}) ends {end.date().isoformat() if end else '?'}")
+            else f"its retention period ({period.words() if period else '?'}) {tense} {end.date().isoformat() if end else '?'}")
     return (f"{what} {closed}; {said}: a manager keeps it longer (cpcm retention {case.id} --keep-until DATE --reason ...) "
             f"or restricts it to the managers (cpcm retention {case.id} --restrict --reason ...)")
