@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import CANARY, NOW, register, register_many, registration
+from conftest import CANARY, NOW, Cli, make_identity, register, register_many, registration
 
 from cpcm.domain.team import Team, Worker
 from cpcm.store import codec, policies
@@ -381,3 +381,37 @@ def test_due__a_risk_rated_above_the_cadre_later_is_dated_from_that_rating(cli_a
     assert rated.code == 0, rated.stderr
     item = next(i for i in sup("due", "--json", env={"CPCM_NOW": LATER}).json() if i["code"] == "cadre-escalation")
     assert item["due"][:10] == "2026-12-10" and item["state"] == "overdue" and "since 2026-12-10" in item["why"], item
+
+
+def test_init__cadre_gives_the_first_worker_a_cadre_with_team_add_s_values_check_and_error(tmp_env, team):
+    key = team["sup"][0]
+
+    def init(folder: str, *extra: str):
+        cli = Cli({"CPCM_REPO": str(tmp_env / folder), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+        return cli, cli("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor",
+                        "--timezone", "Africa/Nairobi", *extra)
+
+    sup, made = init("with", "--cadre", "professional", "--json")
+    assert made.code == 0, made.stderr
+    assert made.json()["cadre"] == "professional"
+    assert _team_json(sup) == {"sup": "professional"}
+    assert "cadre: professional" in (tmp_env / "with" / ".cpcm" / "team.yaml").read_text()
+    shown = init("shown", "--cadre", "para_social_worker")[1]
+    assert shown.code == 0 and "cadre: para-social-worker" in shown.stderr, shown.stderr
+    _, without = init("without", "--json")  # none given: not known, as before
+    assert without.code == 0 and without.json()["cadre"] is None
+    assert "cadre" not in (tmp_env / "without" / ".cpcm" / "team.yaml").read_text()
+    # a cadre cpcm does not know: refused as team add refuses it (the field, the values, the same words), nothing made
+    _, bad = init("bad", "--cadre", "intern", "--json")
+    assert bad.code == 4, bad.stderr
+    assert not (tmp_env / "bad").exists()
+    sup_with = Cli({"CPCM_REPO": str(tmp_env / "with"), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+    other = make_identity(tmp_env / "other.txt")
+    added = sup_with("team", "add", "otieno", "--role", "caseworker", "--recipient", other, "--cadre", "intern", "--json")
+    assert added.code == 4, added.stderr
+    assert bad.json()["fields"] == added.json()["fields"] == [
+        {"field": "cadre", "reason": "is one of: professional, officer, para_social_worker, volunteer (a job category: "
+                                     "ESARO N2's workforce registry)"}]
+    # every bad field named at once, the cadre with the others
+    _, both = init("both", "--cadre", "intern", "--role", "chief", "--json")
+    assert both.code == 4 and {f["field"] for f in both.json()["fields"]} == {"role", "cadre"}, both.stdout

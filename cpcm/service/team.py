@@ -131,10 +131,11 @@ def unlocked_for(path: Path) -> int | None:
 def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
          recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
          recovery_recipients: Iterable[str] = (), timezone: str | None = None, signer=None,
-         recovery_signing_keys: Iterable[str] = ()) -> Config:
+         recovery_signing_keys: Iterable[str] = (), cadre: str = "") -> Config:
     """A new casefile repository with one worker. `timezone`: the agency's IANA time zone
     (default: the system's, else UTC). `signer`: the founder's signing key (crypto/signing.py),
-    recorded in the team and signing the first commit."""
+    recorded in the team and signing the first commit. `cadre`: the founder's job category
+    (CADRES; "": not known), as `team_add` takes it."""
     if (root / CONFIG).exists():
         raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
     there = next((p for p in (root, *root.parents) if p.exists()), None)  # the path itself, or the folder to make it in
@@ -145,7 +146,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
         raise Refused(f"{root} is not empty", "Choose an empty or new folder for the casefile repository.", rule="init-not-empty")
     if not AGENCY_CODE.match(agency_code):
         raise InvalidInput([FieldError("agency", "use letters, digits, '.', '_' or '-', at most 32")], "agency code")
-    _check_worker_fields(worker_id, roles, recipient)
+    _check_worker_fields(worker_id, roles, recipient, cadre)
     for extra in recovery_recipients:
         _check_recipient(extra, "recovery")
     recovery_signing_keys = tuple(_check_signing_key(k, "recovery-signing-key") for k in recovery_signing_keys)
@@ -161,7 +162,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
                     recovery_recipients=tuple(recovery_recipients), timezone=zone_name, recovery_signing_keys=recovery_signing_keys,
                     policy_since=clock.iso(now))  # the profile is in force from the start
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
-                    since=clock.iso(now))
+                    since=clock.iso(now), cadre=cadre)
     if signer is not None:
         worker = worker.with_signing_key(signer.line(), clock.iso(now))
     root.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,8 @@ def _check_recipient(recipient: str, field_name: str = "recipient") -> None:
         raise InvalidInput([FieldError(field_name, str(exc))], field_name) from None
 
 
-def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str) -> None:
+def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str, cadre: str = "") -> None:
+    """A new worker's fields (`init`'s first worker, `team_add`'s): every bad one named at once."""
     errors = []
     if not WORKER_ID.match(worker_id or ""):
         errors.append(FieldError("worker", "a worker id is 1-32 lower-case letters, digits, '.', '_' or '-'"))
@@ -205,6 +207,7 @@ def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str) -
         cipher.parse_recipient(recipient)
     except ValueError as exc:
         errors.append(FieldError("recipient", str(exc)))
+    errors += _cadre_errors(cadre)
     if errors:
         raise InvalidInput(errors, "worker")
 
@@ -225,8 +228,7 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     category (CADRES; "" : not known)."""
     actor = _need_team_manager(ctx)
     roles = list(dict.fromkeys(roles))
-    _check_worker_fields(worker_id, roles, recipient)
-    _check_cadre(cadre)
+    _check_worker_fields(worker_id, roles, recipient, cadre)
     key = _check_signing_key(signing_key) if signing_key else ""
     if ctx.team.get(worker_id, include_removed=True):
         raise Refused(f"worker '{worker_id}' is already in the team", "Choose another id; ids are never reused.", rule="worker-exists")
@@ -251,10 +253,18 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     return replace(written, warnings=(ratio,)) if ratio else written
 
 
-def _check_cadre(cadre: str, required: bool = False) -> None:
+def _cadre_errors(cadre: str, required: bool = False) -> list[FieldError]:
+    """The one check of a worker's cadre (`init --cadre`, `team add --cadre`, `team cadre`): one of
+    CADRES, or "" (not known) where it is not `required`."""
     if (cadre or required) and cadre not in CADRES:
-        raise InvalidInput([FieldError("cadre", f"is one of: {', '.join(CADRES)} (a job category: ESARO N2's workforce "
-                                                "registry)")], "worker")
+        return [FieldError("cadre", f"is one of: {', '.join(CADRES)} (a job category: ESARO N2's workforce registry)")]
+    return []
+
+
+def _check_cadre(cadre: str, required: bool = False) -> None:
+    errors = _cadre_errors(cadre, required)
+    if errors:
+        raise InvalidInput(errors, "worker")
 
 
 @writes
