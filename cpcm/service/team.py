@@ -22,6 +22,7 @@ from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow import retention as retention_rules
 from cpcm.workflow.rules import off_team, unattended
 
 
@@ -290,12 +291,14 @@ def team_cadre(ctx: Context, worker_id: str, cadre: str) -> Written:
                                    "above": above})
 
 
-def _check_removable(ctx: Context, worker_id: str) -> tuple[list, list[str]]:
-    """Refused for the team's last worker, or one still assigned open cases; else their cases
+def _check_removable(ctx: Context, worker_id: str, lost: bool = False) -> tuple[list, list[str]]:
+    """Refused for the team's last worker, a manager without whom cases restricted to the managers would
+    be read by none (`_check_last_manager`; `lost`: `team revoke`'s), or one still assigned open cases; else their cases
     (folded), and the open cases of others whose keyworker they are (nobody's point of contact once
     they leave: `cpcm check` says so, keyworker-off-team)."""
     if len(ctx.team.active) == 1:
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
+    _check_last_manager(ctx, worker_id, lost)
     cases = load_cases(ctx).values()
     theirs = [c for c in cases if c.worker == worker_id]
     keyworker_of = sorted(c.id for c in cases if c.status == "open" and c.keyworker == worker_id and c.worker != worker_id)
@@ -309,6 +312,42 @@ def _check_removable(ctx: Context, worker_id: str) -> tuple[list, list[str]]:
             rule="worker-has-cases",
         )
     return theirs, keyworker_of
+
+
+def _check_last_manager(ctx: Context, worker_id: str, lost: bool = False) -> None:
+    """Refused (`team-last-manager`) when taking the manager `worker_id` off the team would leave cases
+    restricted to the managers (`cpcm retention --restrict`) read by no active manager
+    (workflow/retention.py `left_to_no_manager`): the agency's recovery keys alone would read them, or
+    nobody. Told from the `recipients` files, which every worker reads (case IDs only); a team with no
+    restricted case, or another manager reading each, is not refused. `lost` (`team revoke`): the key is
+    lost, so it cannot give the cases to the other managers (`team sync`); refused only while no other
+    active manager is left, so that a stolen key can always be revoked once another manager is added."""
+    worker = ctx.team.get(worker_id)
+    if worker is None or not worker.has_role("manager"):
+        return
+    others = [m for m in ctx.team.managers() if m != worker_id]
+    if lost and others:
+        return
+    readers = {case_id: ctx.store.recipients(case_id) for case_id in ctx.store.case_ids() if case_restricted(ctx, case_id)}
+    left = retention_rules.left_to_no_manager(readers, ctx.team.managers(), worker_id)
+    if not left:
+        return
+    count = f"{len(left)} case{'' if len(left) == 1 else 's'} restricted to the managers (cpcm retention --restrict)"
+    verb = "is" if len(left) == 1 else "are"
+    shown = ", ".join(left[:5]) + ("…" if len(left) > 5 else "")
+    after = ("the agency's recovery keys alone would read them" if ctx.config.recovery_recipients
+             else "nobody could read them (the agency has no recovery key)")
+    if others:
+        what = f"{count} {verb} read by no active manager but '{worker_id}': {shown}"
+        hint = (f"'{worker_id}' runs cpcm team sync first, which gives them to the other managers ({', '.join(others)}); "
+                "then run this again. Nothing was written.")
+    else:
+        what = f"'{worker_id}' is the team's last active manager, and {count} {verb} read by them: {shown}"
+        hint = ("Add another manager first: cpcm team add WORKER --role manager --recipient age1... --signing-key "
+                "\"ssh-ed25519 ...\"" + ("" if lost else f" (where the one adding them cannot read these cases, '{worker_id}' "
+                                          "then runs cpcm team sync, which gives them to the new manager)")
+                + "; then run this again. Nothing was written.")
+    raise Refused(f"{what}; once '{worker_id}' is off the team, {after}", hint, rule="team-last-manager")
 
 
 @writes
@@ -371,7 +410,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     if worker.active:
         if worker.id == actor.id:
             raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
-        theirs, keyworker_of = _check_removable(ctx, worker_id)
+        theirs, keyworker_of = _check_removable(ctx, worker_id, lost=True)
         worker = replace(worker, removed=clock.iso(ctx.now))
     revoked = worker.revoke_signing_keys(moment)
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))

@@ -13,7 +13,7 @@ Pure: the folded case, the policy and `now`; no I/O.
 from __future__ import annotations
 
 from datetime import date, datetime, time, tzinfo
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.durations import Duration, parse_duration
@@ -80,6 +80,16 @@ def restricted(case: Case) -> bool:
     `# restricted` line); a reopening, or a closure again, does not end it (`Case.restriction`, the fold's).
     The retention item, `cpcm check`, `report retention`, `cpcm retention` and `restricted-open` read it."""
     return case.restriction is not None
+
+
+def left_to_no_manager(readers: Mapping[str, Iterable[str]], managers: Iterable[str], leaving: str) -> list[str]:
+    """The cases restricted to the managers (`readers`: each one's readers, its `recipients` file's) that the
+    manager `leaving` reads and no other active manager (`managers`) does: once `leaving` is off the team
+    (`cpcm team remove`, `team revoke`), only the agency's recovery keys would read them, or nobody where the
+    agency has none, and no worker could give them to anyone (service/team.py refuses it:
+    `team-last-manager`). Sorted case IDs."""
+    others = set(managers) - {leaving}
+    return sorted(case_id for case_id, ids in readers.items() if leaving in set(ids) and not others & set(ids))
 
 
 def restricted_open(case: Case) -> bool:
