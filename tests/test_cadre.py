@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import CANARY, NOW, register, register_many, registration
+from conftest import CANARY, NOW, Cli, make_identity, register, register_many, registration
 
 from cpcm.domain.team import Team, Worker
 from cpcm.store import codec, policies
@@ -427,3 +427,37 @@ def test_due__a_later_rating_at_the_same_level_keeps_the_date_and_a_lower_then_h
     assert ("cadre-escalation", case_id, "otieno") not in _codes(sup, env={"CPCM_NOW": LATER})
     rate("2026-12-15", "high", "yes")  # raised again: since the raise
     dated("2026-12-15")
+
+
+def test_init__cadre_gives_the_first_worker_a_cadre_with_team_add_s_values_check_and_error(tmp_env, team):
+    key = team["sup"][0]
+
+    def init(folder: str, *extra: str):
+        cli = Cli({"CPCM_REPO": str(tmp_env / folder), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+        return cli, cli("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor",
+                        "--timezone", "Africa/Nairobi", *extra)
+
+    sup, made = init("with", "--cadre", "professional", "--json")
+    assert made.code == 0, made.stderr
+    assert made.json()["cadre"] == "professional"
+    assert _team_json(sup) == {"sup": "professional"}
+    assert "cadre: professional" in (tmp_env / "with" / ".cpcm" / "team.yaml").read_text()
+    shown = init("shown", "--cadre", "para_social_worker")[1]
+    assert shown.code == 0 and "cadre: para-social-worker" in shown.stderr, shown.stderr
+    _, without = init("without", "--json")  # none given: not known, as before
+    assert without.code == 0 and without.json()["cadre"] is None
+    assert "cadre" not in (tmp_env / "without" / ".cpcm" / "team.yaml").read_text()
+    # a cadre cpcm does not know: refused as team add refuses it (the field, the values, the same words), nothing made
+    _, bad = init("bad", "--cadre", "intern", "--json")
+    assert bad.code == 4, bad.stderr
+    assert not (tmp_env / "bad").exists()
+    sup_with = Cli({"CPCM_REPO": str(tmp_env / "with"), "CPCM_IDENTITY": str(key), "CPCM_NOW": NOW})
+    other = make_identity(tmp_env / "other.txt")
+    added = sup_with("team", "add", "otieno", "--role", "caseworker", "--recipient", other, "--cadre", "intern", "--json")
+    assert added.code == 4, added.stderr
+    assert bad.json()["fields"] == added.json()["fields"] == [
+        {"field": "cadre", "reason": "is one of: professional, officer, para_social_worker, volunteer (a job category: "
+                                     "ESARO N2's workforce registry)"}]
+    # every bad field named at once, the cadre with the others
+    _, both = init("both", "--cadre", "intern", "--role", "chief", "--json")
+    assert both.code == 4 and {f["field"] for f in both.json()["fields"]} == {"role", "cadre"}, both.stdout

@@ -270,3 +270,34 @@ def test_evacuate__does_not_say_other_copies_keep_what_this_one_never_sent(repo,
     assert done.code == 0, done.stderr
     said = done.stdout + done.stderr
     assert "keep the cases as far as their last sync with this one." in said, said
+
+
+def test_evacuate__counts_what_only_the_worker_reads_kind_by_kind_never_a_complaint_they_do_not_read(tmp_env, team):
+    from test_conference import new_conference
+
+    keys = {"amina": team["amina"], "otieno": team["otieno"], "sup": team["sup"]}
+    lone = make_repo(tmp_env / "lone", keys, workers={"amina": "supervisor", "otieno": "caseworker", "sup": "supervisor"})
+    amina, otieno, sup = (Cli({"CPCM_REPO": str(lone), "CPCM_IDENTITY": str(keys[w][0]), "CPCM_NOW": NOW}) for w in keys)
+    cases = sorted([register(amina), register(amina)])  # hers; once sup has left, she is the team's one supervisor
+    conference = new_conference(amina)
+    complaint = ("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--concerns",
+                 "staff_conduct", "--summary", "shouted at")
+    mine = amina(*complaint, "--about-worker", "otieno")  # read by her alone: counted
+    assert mine.code == 0, mine.stderr
+    about_her = otieno(*complaint, "--about-worker", "amina")  # never read by her: neither counted nor named to her
+    assert about_her.code == 0, about_her.stderr
+    assert amina("team", "remove", "sup").code == 0  # now she alone reads her cases; the complaint about her is otieno's
+    readers = (lone / "complaints" / about_her.json()["complaint_id"] / "recipients").read_text().splitlines()
+    assert "amina" not in readers and "otieno" in readers  # (sup's key is taken off it by a reader's team sync)
+    (keys["amina"][0].parent / "amina.txt.pub").write_text(keys["amina"][1] + "\n")  # told without a passphrase
+
+    done = amina("evacuate", "--yes", "--json")
+    assert done.code == 0, done.stderr
+    assert sorted(done.json()["only_reader"]) == sorted(cases + [conference, mine.json()["complaint_id"]])
+    assert done.json()["only_reader_counts"] == {"cases": 2, "conferences": 1, "confidentiality_register": 0,
+                                                 "supervision_sessions": 0, "complaints": 1, "confidential_entries": 0,
+                                                 "other": 0}
+    assert "you are the only reader of 2 cases, 1 conference and 1 complaint, and the agency has no recovery key" \
+        in done.stderr, done.stderr
+    assert about_her.json()["complaint_id"] not in done.stdout + done.stderr
+    assert "(s)" not in done.stderr.split("only reader of")[1].split(", and the agency")[0]

@@ -555,3 +555,104 @@ def test_retention__a_restriction_the_recipients_file_lost_is_written_again(clos
     again = mgr("retention", case_id, "--restrict", "--reason", "written again", env=later)
     assert again.code == 0, again.stderr
     assert "# restricted" in recipients.read_text()
+
+
+@pytest.mark.parametrize("tables", [True, False], ids=["due-view", "no-tables"])
+def test_due__the_retention_item_says_the_period_ends_before_its_day_and_ended_from_it(closed, monkeypatch, tables):
+    case_id, mgr = closed
+    if not tables:
+        from cpcm.service import tables as tables_mod
+
+        monkeypatch.setattr(tables_mod, "_session", lambda ctx: None)
+
+    def why(when: str, *args: str) -> str:
+        result = mgr("due", "--json", *args, env={"CPCM_NOW": when})
+        assert result.code == 0, result.stderr
+        found = [i["why"] for i in result.json() if i["code"] == "retention-ended" and i["case_id"] == case_id]
+        assert len(found) == 1, result.stdout
+        return found[0]
+
+    ahead = why(BEFORE, "--within", "90")  # listed ahead of its day: the period has not ended yet
+    assert "its retention period (7 years) ends 2033-11-23" in ahead and "ended" not in ahead
+    past = why(AFTER)  # the same case, its rows kept from the run before where the cache keeps them
+    assert "its retention period (7 years) ended 2033-11-23" in past and " ends " not in past
+    warned = mgr("check", "--json", env={"CPCM_NOW": AFTER})
+    problems = warned.json()["problems"] if isinstance(warned.json(), dict) else warned.json()
+    text = next(p["message"] for p in problems if p["code"] == "retention-ended")
+    assert "ended 2033-11-23" in text and " ends " not in text
+
+
+def _team_file(repo) -> bytes:
+    return (repo / ".cpcm" / "team.yaml").read_bytes()
+
+
+def test_team_remove__the_last_manager_of_restricted_cases_is_refused_naming_how_many_and_what_to_do(closed, repo, cli_as,
+                                                                                                    tmp_env):
+    case_id, mgr = closed
+    sup = cli_as("sup")
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "period over", env=later).code == 0
+    before, team_before = commit_count(repo), _team_file(repo)
+    for who, args in ((sup, ("team", "remove", "mgr")), (mgr, ("team", "remove", "mgr")),
+                      (sup, ("team", "revoke", "mgr", "--lost"))):
+        refused = who(*args, "--json", env=later)
+        assert refused.code == 4, (args, refused.code, refused.stderr)
+        body = refused.json()
+        assert body["rule"] == "team-last-manager", body
+        assert "last active manager" in body["message"] and "1 case restricted to the managers" in body["message"]
+        assert case_id in body["message"] and "nobody could read them" in body["message"]  # this agency has no recovery key
+        assert "cpcm team add WORKER --role manager" in body["hint"] and "Nothing was written" in body["hint"]
+        assert CANARY not in refused.stdout + refused.stderr
+    assert commit_count(repo) == before and _team_file(repo) == team_before
+    assert mgr("show", case_id, env=later).code == 0  # the manager reads it still
+    # another manager added by the supervisor, who cannot read the case: it is not theirs yet, so still refused
+    key = tmp_env / "mgr2.txt"
+    assert sup("team", "add", "mgr2", "--role", "manager", "--recipient", make_identity(key), "--signing-key",
+               signing_line(key), env=later).code == 0
+    refused = sup("team", "remove", "mgr", "--json", env=later)
+    assert refused.code == 4 and refused.json()["rule"] == "team-last-manager", refused.stderr
+    assert "read by no active manager but 'mgr'" in refused.json()["message"]
+    assert "'mgr' runs cpcm team sync first" in refused.json()["hint"] and "mgr2" in refused.json()["hint"]
+    # the manager gives it to the new one (team sync); then they may go, and the new manager reads it
+    assert mgr("team", "sync", env=later).code == 0
+    done = sup("team", "remove", "mgr", env=later)
+    assert done.code == 0, done.stderr
+    mgr2 = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(key), "CPCM_NOW": AFTER})
+    assert mgr2("show", case_id).code == 0
+
+
+def test_team_remove__a_manager_leaves_as_before_where_no_case_is_restricted(closed, repo, cli_as, tmp_env):
+    case_id, mgr = closed
+    sup = cli_as("sup")
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--keep-until", KEPT, "--reason", "court case", env=later).code == 0  # kept, not restricted
+    done = sup("team", "remove", "mgr", env=later)
+    assert done.code == 0, done.stderr
+    assert "mgr" not in [w["id"] for w in sup("team", "list", "--json", env=later).json()]
+
+
+def test_team_revoke__a_lost_managers_key_is_revoked_once_another_manager_is_in_the_team(closed, repo, cli_as, tmp_env):
+    """The lost key cannot give the restricted cases to another manager (team sync): revoking it is refused only
+    while no other manager is left, never for good."""
+    case_id, mgr = closed
+    sup = cli_as("sup")
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "period over", env=later).code == 0
+    refused = sup("team", "revoke", "mgr", "--lost", "--json", env=later)
+    assert refused.code == 4 and refused.json()["rule"] == "team-last-manager"
+    assert "team sync" not in refused.json()["hint"]  # their key is lost: not asked of them
+    key = tmp_env / "mgr2.txt"
+    assert sup("team", "add", "mgr2", "--role", "manager", "--recipient", make_identity(key), "--signing-key",
+               signing_line(key), env=later).code == 0
+    done = sup("team", "revoke", "mgr", "--lost", env=later)
+    assert done.code == 0, done.stderr
+
+
+def test_left_to_no_manager__the_restricted_cases_the_leaving_manager_alone_reads():
+    from cpcm.workflow.retention import left_to_no_manager
+
+    readers = {"CP-AAAA-AAAA": ["mgr"], "CP-BBBB-BBBB": ["mgr", "mgr2"], "CP-CCCC-CCCC": ["mgr2"], "CP-DDDD-DDDD": []}
+    assert left_to_no_manager(readers, ["mgr", "mgr2"], "mgr") == ["CP-AAAA-AAAA"]
+    assert left_to_no_manager(readers, ["mgr"], "mgr") == ["CP-AAAA-AAAA", "CP-BBBB-BBBB"]  # mgr2 is no manager now
+    assert left_to_no_manager(readers, ["mgr", "mgr2"], "mgr2") == ["CP-CCCC-CCCC"]
+    assert left_to_no_manager({}, ["mgr"], "mgr") == []

@@ -93,26 +93,34 @@ def warn(message: str) -> None:
     say(f"warning: {message}", "yellow")
 
 
-def folders_counted(ids: Iterable[str]) -> str:
-    """The folders `ids` counted by what they are, for a warning: '2 case(s) and 1 supervision
-    session(s)', '1 conference(s) and the confidentiality register (Form 5)'; each kind that has
-    none left out, in the order case, conference, register, supervision session, complaint, strictly
-    confidential entry, other. Only what the list holds is counted: a complaint or an entry a
-    command does not name to you (one you do not read: a complaint may be about you) is not in it,
-    so it is neither counted nor hinted at."""
-    from cpcm.domain.ids import CASE_PREFIX, COMPLAINT_PREFIX, CONFERENCE_PREFIX, CONFIDENTIAL_PREFIX, SUPERVISION_PREFIX
-    from cpcm.workflow.conferences import REGISTER_ID
+# each kind of folder (workflow/rules.py FOLDER_KINDS) as a message counts it: one, several, and either (the "(s)" words)
+_FOLDER_WORDS = {"cases": ("case", "cases", "case(s)"), "conferences": ("conference", "conferences", "conference(s)"),
+                 "supervision_sessions": ("supervision session", "supervision sessions", "supervision session(s)"),
+                 "complaints": ("complaint", "complaints", "complaint(s)"),
+                 "confidential_entries": ("strictly confidential entry", "strictly confidential entries",
+                                          "strictly confidential entr(ies)"),
+                 "other": ("other folder", "other folders", "other folder(s)")}
 
-    kinds = ((CASE_PREFIX, "case(s)"), (CONFERENCE_PREFIX, "conference(s)"), (REGISTER_ID, ""),
-             (SUPERVISION_PREFIX, "supervision session(s)"), (COMPLAINT_PREFIX, "complaint(s)"),
-             (CONFIDENTIAL_PREFIX, "strictly confidential entr(ies)"), (None, "other folder(s)"))
-    counts = {kind: 0 for kind, _words in kinds}
-    for folder_id in ids:
-        kind = (REGISTER_ID if folder_id == REGISTER_ID else next(
-            (k for k, _w in kinds[:-1] if k != REGISTER_ID and folder_id.startswith(f"{k}-")), None))
-        counts[kind] += 1
-    parts = [("the confidentiality register (Form 5)" if kind == REGISTER_ID else f"{counts[kind]} {words}")
-             for kind, words in kinds if counts[kind]]
+
+def folders_counted(ids: Iterable[str], exact: bool = False) -> str:
+    """The folders `ids` counted by what they are, for a warning: '2 case(s) and 1 supervision
+    session(s)', '1 conference(s) and the confidentiality register (Form 5)'; with `exact`, each
+    count in its own number ('2 cases and 1 conference'). Each kind that has none left out, in the
+    order case, conference, register, supervision session, complaint, strictly confidential entry,
+    other (workflow/rules.py `folders_by_kind`, which also gives a command's JSON its counts). Only
+    what the list holds is counted: a complaint or an entry a command does not name to you (one you
+    do not read: a complaint may be about you) is not in it, so it is neither counted nor hinted at."""
+    from cpcm.workflow.rules import folders_by_kind
+
+    parts = []
+    for kind, count in folders_by_kind(ids).items():
+        if not count:
+            continue
+        if kind == "confidentiality_register":
+            parts.append("the confidentiality register (Form 5)")
+            continue
+        one, several, either = _FOLDER_WORDS[kind]
+        parts.append(f"{count} {(one if count == 1 else several) if exact else either}")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "no folder"
 
 

@@ -5,7 +5,8 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import IdentityOpt, JsonOpt, RepoOpt, identity_path, print_json, say, stdin_is_terminal, typed_paths, warn
+from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, folders_counted, identity_path, print_json, say, stdin_is_terminal,
+                             typed_paths, warn)
 
 WORD = "destroy"  # typed in full to go on: not a key pressed by accident
 NOT_CONFIRMED = "evacuate-not-confirmed"
@@ -59,7 +60,8 @@ def register(app: typer.Typer) -> None:
             if json_out:
                 print_json({"worker": found.worker, "synced": None, "sync_failed": None, "agent": "locked", "destroyed": [],
                             "removed": [], "cache_removed": False, "repository_removed": False,
-                            "only_reader": found.only_reader, "unsynced_commits": found.unsynced})
+                            "only_reader": found.only_reader, "only_reader_counts": found.only_reader_counts,
+                            "unsynced_commits": found.unsynced})
             else:
                 say("nothing to destroy on this computer: no identity at that path and no local cache (the unlock agent, "
                     "if it ran, forgot your key)")
@@ -98,8 +100,7 @@ def _before(found, sync: str | None, remove_repository: bool) -> None:
     """What is about to happen, and what to know first (on stderr, before the question)."""
     if found.only_reader:
         shown = " ".join(found.only_reader[:10]) + (" …" if len(found.only_reader) > 10 else "")
-        warn(f"you are the only reader of {len(found.only_reader)} case(s), conference(s), supervision session(s) or strictly "
-             "confidential entr(ies), and "
+        warn(f"you are the only reader of {folders_counted(found.only_reader, exact=True)}, and "
              f"the agency has no recovery key: once your key is destroyed nothing can ever read them again: {shown}")
     elif not found.known and found.repository is not None and found.secrets and not found.unchecked:
         warn("cpcm cannot tell whose key this is without its passphrase (no identity.pub beside it), so it cannot check "

@@ -12,6 +12,11 @@ from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, fold
                              print_json, print_table, say, warn)
 
 
+# `--cadre` of `team add` and of `init` (its first worker): the values and their check are service/team.py's
+CADRE_HELP = ("{whose} cadre: professional, officer, para_social_worker or volunteer (which cases they may hold: policy "
+              "cadre_risk). Not given: not known.")
+
+
 def _default_worker_id() -> str:
     try:
         name = getpass.getuser()
@@ -30,6 +35,7 @@ def register(app: typer.Typer) -> None:
         worker: str = typer.Option(None, "--worker", help="Your worker id (default: your login name)."),
         worker_name: str = typer.Option("", "--worker-name", help="Your name as colleagues know it."),
         role: List[str] = typer.Option(["caseworker"], "--role", help="Your role(s): caseworker, supervisor, manager (repeat for several)."),
+        cadre: str = typer.Option("", "--cadre", help=CADRE_HELP.format(whose="Your")),
         language: str = typer.Option("en", "--language", help="Default language of documents: en or sw."),
         recovery: List[str] = typer.Option([], "--recovery", help="An agency recovery recipient (age1...), added to every case."),
         recovery_signing_key: List[str] = typer.Option([], "--recovery-signing-key", help="The recovery identity's signing key "
@@ -41,7 +47,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a casefile repository, with you as its first team member.
 
-        Example: cpcm init casefiles/kisumu --agency KSM-CCI --name "Kisumu Children's Home" --role supervisor
+        Example: cpcm init casefiles/kisumu --agency KSM-CCI --name "Kisumu Children's Home" --role supervisor --cadre professional
         """
         from cpcm import service
         from cpcm.store.config import resolve_repo
@@ -58,16 +64,19 @@ def register(app: typer.Typer) -> None:
 
             config = service.init(root, agency, name, worker_id, worker_name, role, ident.recipient, _now_in(timezone), policy=policy,
                                   language=language, recovery_recipients=recovery, timezone=timezone,
-                                  signer=signing.for_identity(ident), recovery_signing_keys=recovery_signing_key)
+                                  signer=signing.for_identity(ident), recovery_signing_keys=recovery_signing_key,
+                                  cadre=cadre)
         except CpcmError as exc:
             raise typed_paths(exc, **{"PATH": path, "--repo": repo, "--identity": identity}) from None
         if json_out:
             print_json({"repo": str(root), "agency": config.agency_code, "policy": config.policy, "worker": worker_id,
-                        "timezone": config.timezone})
+                        "timezone": config.timezone, "cadre": cadre or None})
         else:
             where = "" if path or given_path(repo, "--repo", "CPCM_REPO") else f" at {root}"  # a path given is not repeated
+            from cpcm.domain.team import cadre_words
+
             say(f"casefile repository created{where} (policy {config.policy}, time zone {config.timezone}); you are "
-                f"'{worker_id}' ({', '.join(role)})")
+                f"'{worker_id}' ({', '.join(role)}{'; cadre: ' + cadre_words(cadre) if cadre else ''})")
             if resolve_repo(None) != root:  # the next command, run from here, would look elsewhere
                 say("next: the other commands find it when run inside its folder, or with --repo PATH, or after "
                     "export CPCM_REPO=PATH (PATH: the folder it was made in)")
@@ -110,7 +119,7 @@ def register(app: typer.Typer) -> None:
         recipient: str = typer.Option(..., "--recipient", help="Their public key, from 'cpcm key show' (age1...)."),
         name: str = typer.Option("", "--name", help="Their name as colleagues know it."),
         signing_key: str = typer.Option("", "--signing-key", help="Their signing key, the ssh-ed25519 line 'cpcm key show --signing' prints (else they run 'cpcm key publish')."),
-        cadre: str = typer.Option("", "--cadre", help="Their cadre: professional, officer, para_social_worker or volunteer (which cases they may hold: policy cadre_risk). Not given: not known."),
+        cadre: str = typer.Option("", "--cadre", help=CADRE_HELP.format(whose="Their")),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Add a worker. A new supervisor or manager is given access to every case and conference (re-encrypted).

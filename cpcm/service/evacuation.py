@@ -18,7 +18,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.errors import CpcmError, NotDestroyed, NotFound, Refused
 from cpcm.store.layout import CACHE_DIR, CASES, COMPLAINTS, CONFIDENTIAL, CONFIG, SUPERVISION
 from cpcm.store.outputs import shred
-from cpcm.workflow.rules import read_by_one
+from cpcm.workflow.rules import folders_by_kind, read_by_one
 
 CONFERENCES = "conferences"
 SYNC_FAILED = "evacuate-sync-failed"
@@ -44,6 +44,13 @@ class Evacuation:
     unchecked: str | None = None                       # why the repository could not be looked at (it is destroyed all the same)
     register: Path | None = None                       # the worker's register of plaintext files cpcm wrote (beside the identity)
     registered: int = 0                                # its entries (counted without the key)
+
+    @property
+    def only_reader_counts(self) -> dict[str, int] | None:
+        """`only_reader` counted by kind (workflow/rules.py `folders_by_kind`: every kind, 0 where none), None
+        when whose key it is is not known. It holds only folders the worker reads, so it counts no complaint
+        or strictly confidential entry they do not read."""
+        return None if self.only_reader is None else folders_by_kind(self.only_reader)
 
 
 def look(identity_path: Path, root: Path | None, remote: str | None = None, remove_repository: bool = False,
@@ -152,6 +159,7 @@ def evacuate(found: Evacuation, remote: str | None = None, remove_repository: bo
     done["cache_removed"] = bool(found.cache) and _remove_tree(found.cache, failed)
     done["repository_removed"] = bool(remove_repository and found.repository) and _remove_tree(found.repository, failed)
     done["only_reader"] = found.only_reader
+    done["only_reader_counts"] = found.only_reader_counts
     done["unsynced_commits"] = 0 if done["synced"] else found.unsynced
     if failed or done["plaintext_not_removed"]:
         plain_left = len(done["plaintext_not_removed"])  # named to the worker by the command, not in the message (a file name can be a name)

@@ -22,6 +22,7 @@ from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
 from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
 from cpcm.workflow import cover as cover_rules
+from cpcm.workflow import retention as retention_rules
 from cpcm.workflow.rules import off_team, unattended
 
 
@@ -131,10 +132,11 @@ def unlocked_for(path: Path) -> int | None:
 def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_name: str, roles: Iterable[str],
          recipient: str, now: datetime, policy: str = "inter-agency", language: str = "en",
          recovery_recipients: Iterable[str] = (), timezone: str | None = None, signer=None,
-         recovery_signing_keys: Iterable[str] = ()) -> Config:
+         recovery_signing_keys: Iterable[str] = (), cadre: str = "") -> Config:
     """A new casefile repository with one worker. `timezone`: the agency's IANA time zone
     (default: the system's, else UTC). `signer`: the founder's signing key (crypto/signing.py),
-    recorded in the team and signing the first commit."""
+    recorded in the team and signing the first commit. `cadre`: the founder's job category
+    (CADRES; "": not known), as `team_add` takes it."""
     if (root / CONFIG).exists():
         raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
     there = next((p for p in (root, *root.parents) if p.exists()), None)  # the path itself, or the folder to make it in
@@ -145,7 +147,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
         raise Refused(f"{root} is not empty", "Choose an empty or new folder for the casefile repository.", rule="init-not-empty")
     if not AGENCY_CODE.match(agency_code):
         raise InvalidInput([FieldError("agency", "use letters, digits, '.', '_' or '-', at most 32")], "agency code")
-    _check_worker_fields(worker_id, roles, recipient)
+    _check_worker_fields(worker_id, roles, recipient, cadre)
     for extra in recovery_recipients:
         _check_recipient(extra, "recovery")
     recovery_signing_keys = tuple(_check_signing_key(k, "recovery-signing-key") for k in recovery_signing_keys)
@@ -161,7 +163,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
                     recovery_recipients=tuple(recovery_recipients), timezone=zone_name, recovery_signing_keys=recovery_signing_keys,
                     policy_since=clock.iso(now))  # the profile is in force from the start
     worker = Worker(id=worker_id, name=worker_name or worker_id, roles=tuple(dict.fromkeys(roles)), recipient=recipient,
-                    since=clock.iso(now))
+                    since=clock.iso(now), cadre=cadre)
     if signer is not None:
         worker = worker.with_signing_key(signer.line(), clock.iso(now))
     root.mkdir(parents=True, exist_ok=True)
@@ -194,7 +196,8 @@ def _check_recipient(recipient: str, field_name: str = "recipient") -> None:
         raise InvalidInput([FieldError(field_name, str(exc))], field_name) from None
 
 
-def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str) -> None:
+def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str, cadre: str = "") -> None:
+    """A new worker's fields (`init`'s first worker, `team_add`'s): every bad one named at once."""
     errors = []
     if not WORKER_ID.match(worker_id or ""):
         errors.append(FieldError("worker", "a worker id is 1-32 lower-case letters, digits, '.', '_' or '-'"))
@@ -205,6 +208,7 @@ def _check_worker_fields(worker_id: str, roles: Iterable[str], recipient: str) -
         cipher.parse_recipient(recipient)
     except ValueError as exc:
         errors.append(FieldError("recipient", str(exc)))
+    errors += _cadre_errors(cadre)
     if errors:
         raise InvalidInput(errors, "worker")
 
@@ -225,8 +229,7 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     category (CADRES; "" : not known)."""
     actor = _need_team_manager(ctx)
     roles = list(dict.fromkeys(roles))
-    _check_worker_fields(worker_id, roles, recipient)
-    _check_cadre(cadre)
+    _check_worker_fields(worker_id, roles, recipient, cadre)
     key = _check_signing_key(signing_key) if signing_key else ""
     if ctx.team.get(worker_id, include_removed=True):
         raise Refused(f"worker '{worker_id}' is already in the team", "Choose another id; ids are never reused.", rule="worker-exists")
@@ -251,10 +254,18 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
     return replace(written, warnings=(ratio,)) if ratio else written
 
 
-def _check_cadre(cadre: str, required: bool = False) -> None:
+def _cadre_errors(cadre: str, required: bool = False) -> list[FieldError]:
+    """The one check of a worker's cadre (`init --cadre`, `team add --cadre`, `team cadre`): one of
+    CADRES, or "" (not known) where it is not `required`."""
     if (cadre or required) and cadre not in CADRES:
-        raise InvalidInput([FieldError("cadre", f"is one of: {', '.join(CADRES)} (a job category: ESARO N2's workforce "
-                                                "registry)")], "worker")
+        return [FieldError("cadre", f"is one of: {', '.join(CADRES)} (a job category: ESARO N2's workforce registry)")]
+    return []
+
+
+def _check_cadre(cadre: str, required: bool = False) -> None:
+    errors = _cadre_errors(cadre, required)
+    if errors:
+        raise InvalidInput(errors, "worker")
 
 
 @writes
@@ -280,12 +291,14 @@ def team_cadre(ctx: Context, worker_id: str, cadre: str) -> Written:
                                    "above": above})
 
 
-def _check_removable(ctx: Context, worker_id: str) -> tuple[list, list[str]]:
-    """Refused for the team's last worker, or one still assigned open cases; else their cases
+def _check_removable(ctx: Context, worker_id: str, lost: bool = False) -> tuple[list, list[str]]:
+    """Refused for the team's last worker, a manager without whom cases restricted to the managers would
+    be read by none (`_check_last_manager`; `lost`: `team revoke`'s), or one still assigned open cases; else their cases
     (folded), and the open cases of others whose keyworker they are (nobody's point of contact once
     they leave: `cpcm check` says so, keyworker-off-team)."""
     if len(ctx.team.active) == 1:
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
+    _check_last_manager(ctx, worker_id, lost)
     cases = load_cases(ctx).values()
     theirs = [c for c in cases if c.worker == worker_id]
     keyworker_of = sorted(c.id for c in cases if c.status == "open" and c.keyworker == worker_id and c.worker != worker_id)
@@ -299,6 +312,42 @@ def _check_removable(ctx: Context, worker_id: str) -> tuple[list, list[str]]:
             rule="worker-has-cases",
         )
     return theirs, keyworker_of
+
+
+def _check_last_manager(ctx: Context, worker_id: str, lost: bool = False) -> None:
+    """Refused (`team-last-manager`) when taking the manager `worker_id` off the team would leave cases
+    restricted to the managers (`cpcm retention --restrict`) read by no active manager
+    (workflow/retention.py `left_to_no_manager`): the agency's recovery keys alone would read them, or
+    nobody. Told from the `recipients` files, which every worker reads (case IDs only); a team with no
+    restricted case, or another manager reading each, is not refused. `lost` (`team revoke`): the key is
+    lost, so it cannot give the cases to the other managers (`team sync`); refused only while no other
+    active manager is left, so that a stolen key can always be revoked once another manager is added."""
+    worker = ctx.team.get(worker_id)
+    if worker is None or not worker.has_role("manager"):
+        return
+    others = [m for m in ctx.team.managers() if m != worker_id]
+    if lost and others:
+        return
+    readers = {case_id: ctx.store.recipients(case_id) for case_id in ctx.store.case_ids() if case_restricted(ctx, case_id)}
+    left = retention_rules.left_to_no_manager(readers, ctx.team.managers(), worker_id)
+    if not left:
+        return
+    count = f"{len(left)} case{'' if len(left) == 1 else 's'} restricted to the managers (cpcm retention --restrict)"
+    verb = "is" if len(left) == 1 else "are"
+    shown = ", ".join(left[:5]) + ("…" if len(left) > 5 else "")
+    after = ("the agency's recovery keys alone would read them" if ctx.config.recovery_recipients
+             else "nobody could read them (the agency has no recovery key)")
+    if others:
+        what = f"{count} {verb} read by no active manager but '{worker_id}': {shown}"
+        hint = (f"'{worker_id}' runs cpcm team sync first, which gives them to the other managers ({', '.join(others)}); "
+                "then run this again. Nothing was written.")
+    else:
+        what = f"'{worker_id}' is the team's last active manager, and {count} {verb} read by them: {shown}"
+        hint = ("Add another manager first: cpcm team add WORKER --role manager --recipient age1... --signing-key "
+                "\"ssh-ed25519 ...\"" + ("" if lost else f" (where the one adding them cannot read these cases, '{worker_id}' "
+                                          "then runs cpcm team sync, which gives them to the new manager)")
+                + "; then run this again. Nothing was written.")
+    raise Refused(f"{what}; once '{worker_id}' is off the team, {after}", hint, rule="team-last-manager")
 
 
 @writes
@@ -361,7 +410,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     if worker.active:
         if worker.id == actor.id:
             raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
-        theirs, keyworker_of = _check_removable(ctx, worker_id)
+        theirs, keyworker_of = _check_removable(ctx, worker_id, lost=True)
         worker = replace(worker, removed=clock.iso(ctx.now))
     revoked = worker.revoke_signing_keys(moment)
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))

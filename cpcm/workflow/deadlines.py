@@ -1002,7 +1002,7 @@ def _retention(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if due is None:
         return []
     return [Deadline(case.id, retention.CODE, retention.TITLE, due, None, MANAGERS, retention.RULE,
-                     retention.why(case, policy, zone), _parts(policy).source(retention.RULE), case.risk,
+                     retention.why(case, policy, now), _parts(policy).source(retention.RULE), case.risk,
                      asks=("retention",))]
 
 

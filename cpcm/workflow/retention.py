@@ -13,7 +13,7 @@ Pure: the folded case, the policy and `now`; no I/O.
 from __future__ import annotations
 
 from datetime import date, datetime, time, tzinfo
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.durations import Duration, parse_duration
@@ -86,6 +86,16 @@ def restricted(case: Case) -> bool:
     return case.restriction is not None
 
 
+def left_to_no_manager(readers: Mapping[str, Iterable[str]], managers: Iterable[str], leaving: str) -> list[str]:
+    """The cases restricted to the managers (`readers`: each one's readers, its `recipients` file's) that the
+    manager `leaving` reads and no other active manager (`managers`) does: once `leaving` is off the team
+    (`cpcm team remove`, `team revoke`), only the agency's recovery keys would read them, or nobody where the
+    agency has none, and no worker could give them to anyone (service/team.py refuses it:
+    `team-last-manager`). Sorted case IDs."""
+    others = set(managers) - {leaving}
+    return sorted(case_id for case_id, ids in readers.items() if leaving in set(ids) and not others & set(ids))
+
+
 def restricted_open(case: Case) -> bool:
     """An open case that stands restricted (`restricted`): reopened by a manager and not given to a
     worker yet, or reopened on one copy while restricted on another (a sync keeps the restriction).
@@ -151,13 +161,18 @@ def state(case: Case, policy: Policy, now: datetime) -> str | None:
     return ENDED if now >= (kept or end) else WITHIN
 
 
-def why(case: Case, policy: Policy, zone: tzinfo) -> str:
-    """What the item says: from when and why a manager decides, and the two commands (case ID only)."""
+def why(case: Case, policy: Policy, now: datetime) -> str:
+    """What the item says: from when and why a manager decides, and the two commands (case ID only).
+    The period "ends" on its day while `now` is before it (`cpcm due --within` lists it ahead) and
+    "ended" from then on; `now` is only compared, so the item's text is kept as its time allows
+    (workflow/intervals.py)."""
+    zone = now.tzinfo
     period, kept = closed_for(policy), kept_until(case, zone)
     end = period_end(case, policy, zone)
     what = "transferred" if case.status == "transferred" else "closed"
     closed = parse_datetime(ended_at(case) or "").astimezone(zone).date().isoformat()
+    tense = "ended" if end is not None and now >= end else "ends"
     said = (f"kept until {kept.date().isoformat()} by a manager's decision" if kept is not None
-            else f"its retention period ({period.words() if period else '?'}) ends {end.date().isoformat() if end else '?'}")
+            else f"its retention period ({period.words() if period else '?'}) {tense} {end.date().isoformat() if end else '?'}")
     return (f"{what} {closed}; {said}: a manager keeps it longer (cpcm retention {case.id} --keep-until DATE --reason ...) "
             f"or restricts it to the managers (cpcm retention {case.id} --restrict --reason ...)")

@@ -713,6 +713,32 @@ def off_team(team: Team) -> NotOnTeam:
     return NotOnTeam(team)
 
 
+# the kinds of folder a list of folder ids holds, in the order a message counts them (and their JSON keys); the
+# conferences' confidentiality register is one folder of its own (workflow/conferences.py REGISTER_ID)
+FOLDER_KINDS = ("cases", "conferences", "confidentiality_register", "supervision_sessions", "complaints",
+                "confidential_entries", "other")
+
+
+def folders_by_kind(ids: Iterable[str]) -> dict[str, int]:
+    """How many of the folders `ids` are of each kind (`FOLDER_KINDS`, every key, in order; 0 where none).
+    Only what `ids` holds is counted: a complaint or strictly confidential entry a command does not name to
+    a worker (one they do not read) is not in it, so it is neither counted nor hinted at."""
+    from cpcm.domain import ids as ids_mod
+    from cpcm.workflow.conferences import REGISTER_ID
+
+    prefixes = {ids_mod.CASE_PREFIX: "cases", ids_mod.CONFERENCE_PREFIX: "conferences",
+                ids_mod.SUPERVISION_PREFIX: "supervision_sessions", ids_mod.COMPLAINT_PREFIX: "complaints",
+                ids_mod.CONFIDENTIAL_PREFIX: "confidential_entries"}
+    counts = dict.fromkeys(FOLDER_KINDS, 0)
+    for folder_id in ids:
+        if folder_id == REGISTER_ID:
+            counts["confidentiality_register"] += 1
+            continue
+        prefix, dash, _ = folder_id.partition("-")
+        counts[prefixes.get(prefix, "other") if dash else "other"] += 1
+    return counts
+
+
 def read_by_one(readers: Mapping[str, Iterable[str]], worker_id: str, team: Team, recovery: Iterable[str] = ()) -> list[str]:
     """The folders (cases, conferences, supervision sessions, complaints, strictly confidential
     entries: `readers`, each folder's `recipients`
