@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_problems, report_written
+from cpcm.cli.common import AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, report_written
+from cpcm.cli.folders import day, print_list, print_new, print_one
 
 
 def register(app: typer.Typer) -> None:
@@ -40,9 +41,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         text = read_input("-", "--summary (standard input)") if summary == "-" else summary
         result = complaints.record(ctx, from_, setting, text, case, about_worker, concerns, disability, parse_at(at))
-        report_written(result, json_out, f"complaint recorded: {result.subject_id}")
-        if not json_out:
-            print(result.subject_id)
+        print_new(result, json_out, f"complaint recorded: {result.subject_id}")
 
     @group.command("respond")
     def respond(
@@ -84,13 +83,9 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--status is open or resolved")
         ctx = open_ctx(repo, identity)
         found = complaints.list_complaints(ctx, status.strip().lower() if status else None)
-        if json_out:
-            print_json([c.summary_row() for c in found])
-        else:
-            print_table(["complaint", "received", "setting", "about staff", "case", "status"],
-                        [[c.id, _day(c.at, ctx.zone), c.setting, "yes" if c.about_staff else "no", c.case or "", c.status]
-                         for c in found], title=f"{len(found)} complaint(s)")
-        report_problems(ctx)
+        print_list(ctx, found, json_out, lambda c: c.summary_row(), ["complaint", "received", "setting", "about staff", "case", "status"],
+                   lambda c: [c.id, day(c.at, ctx.zone), c.setting, "yes" if c.about_staff else "no", c.case or "", c.status],
+                   f"{len(found)} complaint(s)")
 
     @group.command("show")
     def show(
@@ -105,24 +100,20 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         found = complaints.show(ctx, complaints.parse_complaint_id(complaint))
-        if json_out:
-            print_json(found.to_dict())
-            return
-        rows = [("complaint", found.id), ("received", _day(found.at, ctx.zone)), ("recorded by", found.recorded_by),
-                ("from", found.source), ("setting", found.setting), ("case", found.case or "none"),
-                ("about workers", ", ".join(found.about) or "none"), ("concerns", ", ".join(found.concerns) or "none"),
-                ("disability", found.disability), ("summary", found.summary), ("status", found.status)]
-        if found.response:
-            rows += [("outcome", str(found.response.get("outcome"))), ("response", str(found.response.get("response") or "")),
-                     ("responded", f"{_day(str(found.response.get('at')), ctx.zone)} by {found.response.get('by')}")]
-            if found.response.get("action"):
-                rows.append(("action", str(found.response["action"])))
-        rows += [(f"record {h['record_id']}", f"{h['kind']} by {h['by']}" + (f" ({h['outcome']})" if h.get("outcome") else ""))
-                 for h in found.history]
-        print_table(["field", "value"], rows)
+        print_one(found, json_out, lambda: _rows(found, ctx.zone))
 
 
-def _day(value: str, zone) -> str:
-    from cpcm.domain.dates import local_text
-
-    return local_text(value, zone) if value else ""
+def _rows(found, zone) -> list[tuple[str, str]]:
+    """The fields of `cpcm complaint show`, with its response and history."""
+    rows = [("complaint", found.id), ("received", day(found.at, zone)), ("recorded by", found.recorded_by),
+            ("from", found.source), ("setting", found.setting), ("case", found.case or "none"),
+            ("about workers", ", ".join(found.about) or "none"), ("concerns", ", ".join(found.concerns) or "none"),
+            ("disability", found.disability), ("summary", found.summary), ("status", found.status)]
+    if found.response:
+        rows += [("outcome", str(found.response.get("outcome"))), ("response", str(found.response.get("response") or "")),
+                 ("responded", f"{day(str(found.response.get('at')), zone)} by {found.response.get('by')}")]
+        if found.response.get("action"):
+            rows.append(("action", str(found.response["action"])))
+    rows += [(f"record {h['record_id']}", f"{h['kind']} by {h['by']}" + (f" ({h['outcome']})" if h.get("outcome") else ""))
+             for h in found.history]
+    return rows

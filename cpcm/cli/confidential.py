@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at, print_json, print_table, report_problems, report_written
+from cpcm.cli.common import AtOpt, IdentityOpt, JsonOpt, RepoOpt, open_ctx, parse_at
+from cpcm.cli.folders import day, print_list, print_new, print_one
 
 
 def register(app: typer.Typer) -> None:
@@ -45,9 +46,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         body = read_input("-", "--text (standard input)") if text == "-" else text
         result = confidential.add(ctx, case_id, body, exclude, parse_at(at))
-        report_written(result, json_out, f"strictly confidential entry written: {result.subject_id} ({case_id})")
-        if not json_out:
-            print(result.subject_id)
+        print_new(result, json_out, f"strictly confidential entry written: {result.subject_id} ({case_id})")
 
     @group.command("list")
     def list_(
@@ -66,13 +65,9 @@ def register(app: typer.Typer) -> None:
         case_id = parse_case_id(case)
         ctx = open_ctx(repo, identity)
         found = confidential.list_entries(ctx, case_id)
-        if json_out:
-            print_json([e.summary_row() for e in found])
-        else:
-            print_table(["entry", "at", "written by", "excluded"],
-                        [[e.id, _day(e.at, ctx.zone), e.written_by, ", ".join(e.excluded)] for e in found],
-                        title=f"{case_id}: {len(found)} strictly confidential entr(ies) you may read")
-        report_problems(ctx)
+        print_list(ctx, found, json_out, lambda e: e.summary_row(), ["entry", "at", "written by", "excluded"],
+                   lambda e: [e.id, day(e.at, ctx.zone), e.written_by, ", ".join(e.excluded)],
+                   f"{case_id}: {len(found)} strictly confidential entr(ies) you may read")
 
     @group.command("show")
     def show(
@@ -88,16 +83,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         found = confidential.show(ctx, confidential.parse_entry_id(entry))
-        if json_out:
-            print_json(found.to_dict())
-            return
-        print_table(["field", "value"], [("entry", found.id), ("case", found.case), ("at", _day(found.at, ctx.zone)),
-                                         ("written by", found.written_by), ("excluded", ", ".join(found.excluded) or "none"),
-                                         ("text", found.text), ("record", found.record_id)],
-                    title="STRICTLY CONFIDENTIAL")
-
-
-def _day(value: str, zone) -> str:
-    from cpcm.domain.dates import local_text
-
-    return local_text(value, zone) if value else ""
+        print_one(found, json_out, lambda: [("entry", found.id), ("case", found.case), ("at", day(found.at, ctx.zone)),
+                                            ("written by", found.written_by), ("excluded", ", ".join(found.excluded) or "none"),
+                                            ("text", found.text), ("record", found.record_id)],
+                  title="STRICTLY CONFIDENTIAL")

@@ -7,7 +7,8 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             print_json, print_table, report_problems, report_written)
+                             report_written)
+from cpcm.cli.folders import day, print_list, print_new, print_one
 
 
 def register(app: typer.Typer) -> None:
@@ -54,10 +55,8 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--reason goes with --corrects: a new session needs none", "See cpcm supervision record --help.")
             data = gather(ctx, "supervision", from_file, set_, flags, no_input)
             result = supervision.record(ctx, data, parse_at(at))
-            report_written(result, json_out, f"supervision session recorded: {result.subject_id} "
-                                             f"({result.extra['format']}, with {', '.join(result.extra['workers'])})")
-            if not json_out:
-                print(result.subject_id)
+            print_new(result, json_out, f"supervision session recorded: {result.subject_id} "
+                                        f"({result.extra['format']}, with {', '.join(result.extra['workers'])})")
             return
         session_id = supervision.parse_session_id(corrects)
         data = gather(ctx, "supervision", from_file, set_, flags, True, hint=False)
@@ -79,14 +78,10 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         found = supervision.list_sessions(ctx, worker)
-        if json_out:
-            print_json([s.summary() for s in found])
-        else:
-            print_table(["session", "date", "held by", "workers", "format", "kinds", "cases"],
-                        [[s.id, _day(s.at, ctx.zone), s.held_by, ", ".join(s.workers), "group" if s.group else "individual",
-                          ", ".join(s.kinds), len(s.cases)] for s in found],
-                        title=f"{len(found)} supervision session(s)")
-        report_problems(ctx)
+        print_list(ctx, found, json_out, lambda s: s.summary(), ["session", "date", "held by", "workers", "format", "kinds", "cases"],
+                   lambda s: [s.id, day(s.at, ctx.zone), s.held_by, ", ".join(s.workers), "group" if s.group else "individual",
+                              ", ".join(s.kinds), len(s.cases)],
+                   f"{len(found)} supervision session(s)")
 
     @group.command("show")
     def show(
@@ -102,26 +97,22 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         found = supervision.show(ctx, supervision.parse_session_id(session))
-        if json_out:
-            print_json(found.to_dict())
-            return
-        data = found.to_dict()
-        rows = [("session", found.id), ("date", _day(found.at, ctx.zone)), ("held by", found.held_by),
-                ("workers", ", ".join(found.workers)), ("format", data["format"]), ("kinds", ", ".join(found.kinds)),
-                ("cases", ", ".join(found.cases) or "none")]
-        if data.get("discussed"):
-            rows.append(("discussed", data["discussed"]))
-        rows += [("decision", text) for text in data.get("decisions") or ()]
-        rows += [("action", f"{a.get('action')} (who: {a.get('owner')}, by {a.get('by')})") for a in data.get("actions") or ()]
-        for key, label in (("wellbeing", "wellbeing"), ("operational_issues", "operational issues")):
-            if data.get(key):
-                rows.append((label, data[key]))
-        rows += [(f"record {h['record_id']}", f"by {h['by']}" + (f", corrects {h['supersedes']} ({h.get('reason')})"
-                                                                 if h.get("supersedes") else "")) for h in found.history]
-        print_table(["field", "value"], rows)
+        print_one(found, json_out, lambda: _rows(found, ctx.zone))
 
 
-def _day(value: str, zone) -> str:
-    from cpcm.domain.dates import local_text
-
-    return local_text(value, zone) if value else ""
+def _rows(found, zone) -> list[tuple[str, str]]:
+    """The fields of `cpcm supervision show`, with its corrections in the history."""
+    data = found.to_dict()
+    rows = [("session", found.id), ("date", day(found.at, zone)), ("held by", found.held_by),
+            ("workers", ", ".join(found.workers)), ("format", data["format"]), ("kinds", ", ".join(found.kinds)),
+            ("cases", ", ".join(found.cases) or "none")]
+    if data.get("discussed"):
+        rows.append(("discussed", data["discussed"]))
+    rows += [("decision", text) for text in data.get("decisions") or ()]
+    rows += [("action", f"{a.get('action')} (who: {a.get('owner')}, by {a.get('by')})") for a in data.get("actions") or ()]
+    for key, label in (("wellbeing", "wellbeing"), ("operational_issues", "operational issues")):
+        if data.get(key):
+            rows.append((label, data[key]))
+    rows += [(f"record {h['record_id']}", f"by {h['by']}" + (f", corrects {h['supersedes']} ({h.get('reason')})"
+                                                             if h.get("supersedes") else "")) for h in found.history]
+    return rows

@@ -19,8 +19,8 @@ from datetime import date, datetime
 from typing import Iterable
 
 from cpcm.domain.ids import WORKER_ID, new_complaint_id, normalise_case_id, normalise_complaint_id
-from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, Refused, UsageError
-from cpcm.service import context
+from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
+from cpcm.service import context, folders
 from cpcm.service.results import Written
 from cpcm.store.layout import CASES, COMPLAINTS, RECIPIENTS
 from cpcm.workflow import complaints as rules
@@ -34,59 +34,29 @@ RESPONSE_MAX = 4000
 JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
 READERS_HINT = ("A complaint is read only by the agency's supervisors and managers and the worker who recorded it, never by "
                 "a worker it is about.")
+FOLDERS = folders.Folders(
+    COMPLAINTS, rules.fold, "complaint", normalise_complaint_id,
+    invalid="the complaint ID given is not a valid complaint ID",
+    id_hint="Complaint IDs look like CM-4F7K-9X2N; see cpcm complaint list.",
+    missing="complaint", listed_by="cpcm complaint list", not_reader="you ({worker}) are not among the readers of {id}",
+    readers_hint=READERS_HINT)
 
 
 def parse_complaint_id(text: str) -> str:
-    complaint_id = normalise_complaint_id(text)
-    if complaint_id is None:
-        raise UsageError("the complaint ID given is not a valid complaint ID",
-                         "Complaint IDs look like CM-4F7K-9X2N; see cpcm complaint list.")
-    return complaint_id
+    return FOLDERS.parse_id(text)
 
 
 # -- reading ------------------------------------------------------------------------------------
-def complaint_ids(ctx) -> list[str]:
-    return ctx.store.case_ids(COMPLAINTS)
-
-
-def _readable(ctx) -> list[str]:
-    """The complaints whose `recipients` file names you: those you may open (no decryption)."""
-    return [cid for cid, _readers in _readable_with_readers(ctx)]
-
-
-def _readable_with_readers(ctx) -> list[tuple[str, list[str]]]:
-    """The complaints whose `recipients` file names you, each with its readers (that file, read
-    once): those you may open (no decryption)."""
-    return context.readable_folders(ctx, COMPLAINTS)
-
-
-def _check_readable(ctx, complaint_id: str) -> list[str]:
-    return context.folder_readers(ctx, COMPLAINTS, complaint_id, "complaint", "cpcm complaint list",
-                                  "you ({worker}) are not among the readers of {id}", READERS_HINT)
-
-
-def load(ctx, complaint_id: str) -> rules.Complaint:
-    _check_readable(ctx, complaint_id)
-    return context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
-
-
 def show(ctx, complaint_id: str) -> rules.Complaint:
     """`cpcm complaint show`: a complaint you may read, with its response and history."""
-    return load(ctx, complaint_id)
+    return FOLDERS.load(ctx, complaint_id)
 
 
 def list_complaints(ctx, status: str | None = None) -> list[rules.Complaint]:
     """The complaints you may read, by when they were received (`status`: open or resolved only).
     One you may not read is not listed: nothing of it is yours."""
-    found = []
-    for complaint_id in _readable(ctx):  # its `recipients` names you: not read again to open it
-        try:
-            complaint = context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
-        except (Corrupt, CannotDecrypt) as exc:
-            ctx.problems.append(exc)
-            continue
-        if status is None or complaint.status == status:
-            found.append(complaint)
+    found = [complaint for _cid, _readers, complaint in FOLDERS.opened(ctx, ctx.problems)
+             if status is None or complaint.status == status]
     return sorted(found, key=lambda c: (c.at, c.id))
 
 
@@ -95,14 +65,7 @@ def for_case(ctx, case_id: str) -> list[rules.Complaint]:
     none of those you may not read, whose existence is not told."""
     if ctx.worker is None:
         return []
-    out = []
-    for complaint_id in _readable(ctx):  # its `recipients` names you: not read again to open it
-        try:
-            complaint = context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
-        except (Corrupt, CannotDecrypt):
-            continue
-        if complaint.case == case_id:
-            out.append(complaint)
+    out = [complaint for _cid, _readers, complaint in FOLDERS.opened(ctx) if complaint.case == case_id]
     return sorted(out, key=lambda c: (c.at, c.id))
 
 
@@ -180,18 +143,11 @@ def record(ctx, source: str | None, setting: str | None, summary: str | None, ca
                       "Add a supervisor or manager who is not named in it (cpcm team add WORKER --role manager ...), then "
                       "record it again; or take it to the agency's own route outside this team (the holder of its recovery "
                       "key, or its head office).", rule=NO_IMPARTIAL_READER)
-    existing = set(complaint_ids(ctx))
-    complaint_id = new_complaint_id()
-    while complaint_id in existing:
-        complaint_id = new_complaint_id()
     body = {"from": source, "setting": setting, "summary": summary, "disability": disability,
             **({"case_id": case_id} if case_id else {}), **({"about_workers": workers} if workers else {}),
             **({"concerns": concerns_} if concerns_ else {})}
-    entry = context.new_record(ctx, rules.KIND, complaint_id, body, at)
-    with context.transaction(ctx, "complaint-record") as tx:
-        tx.replace_file(f"{COMPLAINTS}/{complaint_id}/{RECIPIENTS}", context.recipients_bytes(readers, COMPLAINTS))
-        tx.write_record(entry, context.keys_for(ctx, readers), COMPLAINTS)
-        tx.commit(f"complaint record {complaint_id} {entry.id}")
+    complaint_id, entry = FOLDERS.create(ctx, new_complaint_id, rules.KIND, body, at, readers,
+                                         context.recipients_bytes(readers, COMPLAINTS), "complaint record")
     warnings = []
     if me.id in workers:
         warnings.append("you named yourself in --about-worker: the complaint is not readable by you from now on")
@@ -207,8 +163,8 @@ def respond(ctx, complaint_id: str, outcome: str | None, response: str | None, a
     """Respond to a complaint (a supervisor or manager who reads it and is not named in it): the
     outcome, the response, the action taken. The complaint is then resolved. One commit."""
     me = ctx.need_worker()
-    readers = _check_readable(ctx, complaint_id)
-    complaint = load(ctx, complaint_id)
+    readers = FOLDERS.readers(ctx, complaint_id)
+    complaint = FOLDERS.load(ctx, complaint_id)
     if not rules.may_respond(ctx.team.get(me.id), readers, complaint.about):
         others = [r for r in readers if rules.may_respond(ctx.team.get(r), readers, complaint.about)]
         raise Refused(f"only a supervisor or manager who is not named in {complaint_id} responds to it; nothing was written",
@@ -226,10 +182,8 @@ def respond(ctx, complaint_id: str, outcome: str | None, response: str | None, a
     if errors:
         raise InvalidInput(errors, f"the response to {complaint_id}", hint="cpcm complaint respond --help gives the options.")
     body = {"outcome": outcome, "response": text, **({"action": action_text} if action_text else {})}
-    entry = context.new_record(ctx, rules.RESPONSE_KIND, complaint_id, body, at, after=complaint.history[-1]["record_id"])
-    with context.transaction(ctx, "complaint-respond") as tx:
-        tx.write_record(entry, context.keys_for(ctx, readers), COMPLAINTS)
-        tx.commit(f"complaint respond {complaint_id} {entry.id}")
+    entry = FOLDERS.add_record(ctx, complaint_id, rules.RESPONSE_KIND, body, at, complaint.history[-1]["record_id"], readers,
+                               "complaint respond")
     return Written(complaint_id, entry.id, rules.RESPONSE_KIND, (), (f"cpcm complaint show {complaint_id}",),
                    {"complaint_id": complaint_id, "outcome": outcome}, json_keys=JSON_KEYS)
 
@@ -241,8 +195,7 @@ def reencrypt_all(ctx, tx) -> list[str]:
     `tx`. Returns the complaints re-encrypted, and nothing besides: a complaint you do not read is
     never named nor counted to you (it may be about you); its readers find it on their `due`
     (`rules.readers_item`) and bring it in line."""
-    return context.folders_in_line(ctx, tx, COMPLAINTS, rules.fold,
-                                   lambda complaint: rules.readers(ctx.team, complaint.recorded_by, complaint.about))
+    return FOLDERS.in_line(ctx, tx, lambda complaint: rules.readers(ctx.team, complaint.recorded_by, complaint.about))
 
 
 # -- the due list, the report -------------------------------------------------------------------
@@ -250,32 +203,14 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
     """The responses due of the complaints you read: for `whose` ('all': every one you read)
     when they may respond (a supervisor or manager not named in it). Only complaints you may read
     are looked at: one you may not read is on nobody's list of yours."""
-    from cpcm.workflow import approvals
-    from cpcm.workflow.deadlines import for_worker
-
     if ctx.worker is None:
         return []
-    readable = _readable_with_readers(ctx)  # each complaint's `recipients` read once, here
-    if not readable:
-        return []
-    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
-    oversees = approvals.approves(worker)
+    kept = folders.due_filter(ctx, whose, horizon, overdue_only, soon)
     out = []
-    for complaint_id, current in readable:
-        try:
-            complaint = context.folder_folded(ctx, COMPLAINTS, complaint_id, rules.fold, "complaint")
-        except (Corrupt, CannotDecrypt):
-            continue
+    for _cid, current, complaint in FOLDERS.opened(ctx):  # each complaint's `recipients` read once
         items = rules.due_items([complaint], ctx.policy)  # its response, while it is open
         lag = rules.readers_item(complaint, ctx.team, current, ctx.policy, ctx.now)
-        for item in items + ([lag] if lag is not None else []):
-            if whose != "all" and (whose not in current or not for_worker(item, whose, oversees)):
-                continue
-            if overdue_only and item.state(ctx.now, soon) != "overdue":
-                continue
-            if item.due > horizon and not overdue_only:
-                continue
-            out.append(item)
+        out += [item for item in items + ([lag] if lag is not None else []) if kept(item, current)]
     return out
 
 

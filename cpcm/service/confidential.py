@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Iterable
 
 from cpcm.domain.ids import WORKER_ID, new_confidential_id, normalise_confidential_id
-from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service import context
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused
+from cpcm.service import context, folders
 from cpcm.service.complaints import text_field
 from cpcm.service.results import Written
-from cpcm.store.layout import CONFIDENTIAL, RECIPIENTS
+from cpcm.store.layout import CONFIDENTIAL
 from cpcm.workflow import confidential as rules
 
 WHAT = "the strictly confidential entry"
@@ -33,35 +33,22 @@ TEXT_MAX = 4000
 JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
 READERS_HINT = ("A strictly confidential entry is read only by the worker who wrote it and the agency's supervisors and "
                 "managers it does not exclude; while its case is restricted (cpcm retention), by the managers only.")
+FOLDERS = folders.Folders(
+    CONFIDENTIAL, rules.fold, "strictly confidential", normalise_confidential_id,
+    invalid="the ID given is not a valid strictly confidential entry ID",
+    id_hint="Their IDs look like SC-4F7K-9X2N; see cpcm confidential list CASE.",
+    missing="strictly confidential entry", listed_by="cpcm confidential list CASE",
+    not_reader="you ({worker}) are not among the readers of {id}", readers_hint=READERS_HINT)
 
 
 def parse_entry_id(text: str) -> str:
-    entry_id = normalise_confidential_id(text)
-    if entry_id is None:
-        raise UsageError("the ID given is not a valid strictly confidential entry ID",
-                         "Their IDs look like SC-4F7K-9X2N; see cpcm confidential list CASE.")
-    return entry_id
+    return FOLDERS.parse_id(text)
 
 
 # -- reading ------------------------------------------------------------------------------------
-def entry_ids(ctx) -> list[str]:
-    return ctx.store.case_ids(CONFIDENTIAL)
-
-
-def _readable(ctx) -> list[str]:
-    """The entries whose `recipients` file names you: those you may open (no decryption)."""
-    return [entry_id for entry_id, _readers in context.readable_folders(ctx, CONFIDENTIAL)]
-
-
-def _check_readable(ctx, entry_id: str) -> list[str]:
-    return context.folder_readers(ctx, CONFIDENTIAL, entry_id, "strictly confidential entry", "cpcm confidential list CASE",
-                                  "you ({worker}) are not among the readers of {id}", READERS_HINT)
-
-
 def show(ctx, entry_id: str) -> rules.Entry:
     """`cpcm confidential show`: an entry you may read, with what it says."""
-    _check_readable(ctx, entry_id)
-    return context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")
+    return FOLDERS.load(ctx, entry_id)
 
 
 def for_case(ctx, case_id: str, problems: list | None = None) -> list[rules.Entry]:
@@ -70,16 +57,7 @@ def for_case(ctx, case_id: str, problems: list | None = None) -> list[rules.Entr
     noted in `problems` when given)."""
     if ctx.worker is None:
         return []
-    out = []
-    for entry_id in _readable(ctx):  # its `recipients` names you: not read again to open it
-        try:
-            entry = context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")
-        except (Corrupt, CannotDecrypt) as exc:
-            if problems is not None:
-                problems.append(exc)
-            continue
-        if entry.case == case_id:
-            out.append(entry)
+    out = [entry for _eid, _readers, entry in FOLDERS.opened(ctx, problems) if entry.case == case_id]
     return sorted(out, key=lambda e: (e.record_id, e.id))
 
 
@@ -127,16 +105,9 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
                       "only you would, and it would be lost to the case when you leave; nothing was written",
                       "Exclude fewer workers (a supervisor or manager must read it), or add one (cpcm team add WORKER --role "
                       "manager ...), then write it again.", rule=NOT_OVERSEEN)
-    existing = set(entry_ids(ctx))
-    entry_id = new_confidential_id()
-    while entry_id in existing:
-        entry_id = new_confidential_id()
     body = {"case_id": case_id, "text": body_text, **({"excluded_workers": excluded} if excluded else {})}
-    entry = context.new_record(ctx, rules.KIND, entry_id, body, at)
-    with context.transaction(ctx, "confidential-add") as tx:
-        tx.replace_file(f"{CONFIDENTIAL}/{entry_id}/{RECIPIENTS}", context.recipients_bytes(readers, CONFIDENTIAL))
-        tx.write_record(entry, context.keys_for(ctx, readers), CONFIDENTIAL)
-        tx.commit(f"confidential add {entry_id} {entry.id}")
+    entry_id, entry = FOLDERS.create(ctx, new_confidential_id, rules.KIND, body, at, readers,
+                                     context.recipients_bytes(readers, CONFIDENTIAL), "confidential add")
     return Written(entry_id, entry.id, rules.KIND, (), (f"read it back: cpcm confidential show {entry_id}",),
                    {"entry_id": entry_id, "case_id": case_id, "readers": len(readers)}, json_keys=JSON_KEYS)
 
@@ -147,29 +118,14 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
     those the team now asks, for `whose` ('all': every one you read) when they may act on it (a
     supervisor or manager who reads it). Only entries you read are looked at, each `recipients`
     read once; an entry's record is read only where that file alone does not show it in line."""
-    from cpcm.workflow import approvals
-    from cpcm.workflow.deadlines import for_worker
-
     if ctx.worker is None:
         return []
-    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
-    oversees = approvals.approves(worker)
+    kept = folders.due_filter(ctx, whose, horizon, overdue_only, soon)
     out = []
-    for entry_id, current in context.readable_folders(ctx, CONFIDENTIAL):
-        if rules.in_line_unread(ctx.team, current):
-            continue
-        try:
-            entry = context.folder_folded(ctx, CONFIDENTIAL, entry_id, rules.fold, "strictly confidential")
-        except (Corrupt, CannotDecrypt):
-            continue
+    for _eid, current, entry in FOLDERS.opened(ctx, unread=lambda readers: rules.in_line_unread(ctx.team, readers)):
         item = rules.readers_item(entry, ctx.team, current, ctx.now, context.case_restricted(ctx, entry.case))
-        if item is None or (whose != "all" and (whose not in current or not for_worker(item, whose, oversees))):
-            continue
-        if overdue_only and item.state(ctx.now, soon) != "overdue":
-            continue
-        if item.due > horizon and not overdue_only:
-            continue
-        out.append(item)
+        if item is not None and kept(item, current):
+            out.append(item)
     return out
 
 
@@ -188,7 +144,7 @@ def reencrypt_all(ctx, tx) -> list[str]:
     added comes, a worker removed goes, one excluded never comes; the managers only while its case
     is restricted), in the transaction `tx`. Returns the entries re-encrypted, and nothing besides:
     an entry you do not read is never named nor counted to you."""
-    return context.folders_in_line(ctx, tx, CONFIDENTIAL, rules.fold, lambda entry: entry_readers(ctx, entry))
+    return FOLDERS.in_line(ctx, tx, lambda entry: entry_readers(ctx, entry))
 
 
 def follow_restriction(ctx, tx, case_id: str, restricted: bool) -> list[str]:
@@ -196,5 +152,4 @@ def follow_restriction(ctx, tx, case_id: str, restricted: bool) -> list[str]:
     the case restricted to the managers (`restricted`: cpcm retention --restrict) or no longer (an
     assignment to a worker). An entry you do not read (one that excludes you) is left for its
     readers' `cpcm team sync` (`reencrypt_all`), and is never named nor counted to you."""
-    return context.folders_in_line(ctx, tx, CONFIDENTIAL, rules.fold,
-                                   lambda entry: entry_readers(ctx, entry, restricted) if entry.case == case_id else [])
+    return FOLDERS.in_line(ctx, tx, lambda entry: entry_readers(ctx, entry, restricted) if entry.case == case_id else [])

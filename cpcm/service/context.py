@@ -226,7 +226,6 @@ def locked(ctx: Context) -> Iterator[Context]:
             ctx._locked = False
 
 
-T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -495,66 +494,6 @@ def check_readable(ctx: Context, case_id: str) -> None:
                                 "ask a manager.")
         raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
                             "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
-
-
-def readable_folders(ctx: Context, top: str) -> list[tuple[str, list[str]]]:
-    """The folders of their own under `top` (complaints, strictly confidential entries) whose
-    `recipients` file names you, each with its readers (that file, read once): those you may open.
-    Nothing is decrypted."""
-    me = ctx.need_worker()
-    out = []
-    for folder_id in ctx.store.case_ids(top):
-        readers = ctx.store.recipients(folder_id, top)
-        if me.id in readers:
-            out.append((folder_id, readers))
-    return out
-
-
-def folder_readers(ctx: Context, top: str, folder_id: str, missing: str, listed_by: str, not_reader: str, hint: str) -> list[str]:
-    """The readers of a folder of its own outside `cases/` (a supervision session, a complaint), from
-    its `recipients` file: NotFound (`missing`, and `listed_by`: the command that lists them) where
-    the repository has none, CannotDecrypt (`not_reader`, with `{worker}` and `{id}`; `hint`) where
-    you are not among them. Nothing is decrypted."""
-    worker = ctx.need_worker()
-    if not ctx.store.has_file(f"{top}/{folder_id}/{RECIPIENTS}"):
-        raise NotFound(f"no {missing} {folder_id} in this casefile repository", f"See {listed_by}.")
-    readers = ctx.store.recipients(folder_id, top)
-    if worker.id not in readers:
-        raise CannotDecrypt(not_reader.format(worker=worker.id, id=folder_id), hint)
-    return readers
-
-
-def folder_folded(ctx: Context, top: str, folder_id: str, fold_folder: Callable[[str, list[Record]], T], what: str) -> T:
-    """A folder of its own (`folder_readers` checked first) read and folded by `fold_folder`; Corrupt
-    where it holds no record of `what` (the fold's ValueError)."""
-    try:
-        return fold_folder(folder_id, ctx.store.read_records(folder_id, ctx.keys, top))
-    except ValueError:
-        raise Corrupt(f"{top}/{folder_id} holds no {what} record", f"{top}/{folder_id}") from None
-
-
-def folders_in_line(ctx: Context, tx, top: str, fold_folder: Callable[[str, list[Record]], T],
-                    wanted_of: Callable[[T], list[str]]) -> list[str]:
-    """Bring each folder of its own under `top` that you read (a complaint, a strictly confidential
-    entry) in line with the team, in the transaction `tx`: folded by `fold_folder`, its readers as
-    `wanted_of` has them now (a supervisor or manager added comes, a worker removed goes). Returns
-    the folders re-encrypted, and nothing besides: one you do not read is never named nor counted
-    to you. Nothing is done where no one would read it."""
-    done: list[str] = []
-    me = ctx.need_worker()
-    for folder_id in ctx.store.case_ids(top):
-        current = ctx.store.recipients(folder_id, top)
-        if me.id not in current:
-            continue
-        try:
-            folded = fold_folder(folder_id, ctx.store.read_records(folder_id, ctx.keys, top))
-        except (CannotDecrypt, Corrupt, ValueError):
-            continue
-        wanted = wanted_of(folded)
-        if wanted and wanted != current:
-            reencrypt(ctx, tx, folder_id, wanted, top)
-            done.append(folder_id)
-    return done
 
 
 def load_records(ctx: Context, case_id: str) -> list[Record]:

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.ids import new_supervision_id, normalise_case_id, normalise_supervision_id, record_id_millis
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service import context
+from cpcm.service import context, folders
 from cpcm.service.results import Written
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION
 from cpcm.workflow import supervision as rules
@@ -26,55 +26,33 @@ from cpcm.workflow import supervision as rules
 WHAT = "the supervision session"
 NEEDS_SUPERVISOR = "supervision-needs-supervisor"  # only a supervisor or manager records (and corrects) a session they held
 JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
+FOLDERS = folders.Folders(
+    SUPERVISION, rules.fold, "supervision", normalise_supervision_id,
+    invalid="the session ID given is not a valid supervision session ID",
+    id_hint="Session IDs look like SV-4F7K-9X2N; see cpcm supervision list.",
+    missing="supervision session", listed_by="cpcm supervision list", not_reader="you ({worker}) did not take part in {id}",
+    readers_hint="A supervision session is read only by the supervisor who held it and the workers supervised in it.")
 
 
 def parse_session_id(text: str) -> str:
-    session_id = normalise_supervision_id(text)
-    if session_id is None:
-        raise UsageError("the session ID given is not a valid supervision session ID",
-                         "Session IDs look like SV-4F7K-9X2N; see cpcm supervision list.")
-    return session_id
+    return FOLDERS.parse_id(text)
 
 
 # -- reading ------------------------------------------------------------------------------------
-def session_ids(ctx) -> list[str]:
-    return ctx.store.case_ids(SUPERVISION)
-
-
-def _check_readable(ctx, session_id: str) -> list[str]:
-    return context.folder_readers(ctx, SUPERVISION, session_id, "supervision session", "cpcm supervision list",
-                                  "you ({worker}) did not take part in {id}",
-                                  "A supervision session is read only by the supervisor who held it and the workers supervised in it.")
-
-
-def load(ctx, session_id: str) -> rules.Session:
-    _check_readable(ctx, session_id)
-    return context.folder_folded(ctx, SUPERVISION, session_id, rules.fold, "supervision")
-
-
 def show(ctx, session_id: str) -> rules.Session:
     """`cpcm supervision show`: a session you took part in, as it stands, with its history."""
-    return load(ctx, session_id)
+    return FOLDERS.load(ctx, session_id)
 
 
 def list_sessions(ctx, worker: str | None = None) -> list[rules.Session]:
     """The sessions you took part in (held or were supervised in), by date; with `worker`, those
     that supervised that worker. A session you did not take part in is not listed: its folder
     shows who took part (its `recipients` file) but nothing of it is yours to read."""
-    me = ctx.need_worker()
+    ctx.need_worker()
     if worker is not None and ctx.team.get(worker, include_removed=True) is None:
         raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
-    found = []
-    for session_id in session_ids(ctx):
-        if me.id not in ctx.store.recipients(session_id, SUPERVISION):
-            continue
-        try:
-            session = load(ctx, session_id)
-        except (Corrupt, CannotDecrypt) as exc:
-            ctx.problems.append(exc)
-            continue
-        if worker is None or worker in session.workers:
-            found.append(session)
+    found = [session for _sid, _readers, session in FOLDERS.opened(ctx, ctx.problems)
+             if worker is None or worker in session.workers]
     return sorted(found, key=lambda s: (s.at, s.id))
 
 
@@ -91,13 +69,13 @@ def held(ctx) -> list[tuple[datetime, str, str, list[str]]]:
     else from what its folder shows (its readers, the holder first, and when it was first written)."""
     me = ctx.need_worker()
     out = []
-    for session_id in session_ids(ctx):
+    for session_id in FOLDERS.ids(ctx):
         readers = ctx.store.recipients(session_id, SUPERVISION)
         if not readers:
             continue
         if me.id in readers:
             try:
-                session = load(ctx, session_id)
+                session = FOLDERS.load(ctx, session_id)
                 out.append((datetime.fromisoformat(session.at), session_id, session.held_by, list(session.workers)))
                 continue
             except (Corrupt, CannotDecrypt, ValueError):
@@ -162,18 +140,11 @@ def record(ctx, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     body = _check_body(ctx, data, me, errors)
     if errors:
         raise InvalidInput(errors, WHAT, hint="cpcm form blank supervision prints the form; cpcm supervision record --help the options.")
-    existing = set(session_ids(ctx))
-    session_id = new_supervision_id()
-    while session_id in existing:
-        session_id = new_supervision_id()
     body = {"held_by": me.id, **{k: v for k, v in body.items() if v not in (None, "", [])}}
     body.setdefault("workers", [])
     readers = rules.readers(me.id, body["workers"])
-    entry = context.new_record(ctx, rules.KIND, session_id, body, at)
-    with context.transaction(ctx, "supervision-record") as tx:
-        tx.replace_file(f"{SUPERVISION}/{session_id}/{RECIPIENTS}", _recipients_bytes(readers))
-        tx.write_record(entry, context.keys_for(ctx, readers), SUPERVISION)
-        tx.commit(f"supervision record {session_id} {entry.id}")
+    session_id, entry = FOLDERS.create(ctx, new_supervision_id, rules.KIND, body, at, readers, _recipients_bytes(readers),
+                                        "supervision record")
     warnings = [w for w in (rules.ratio_warning(ctx.team, ctx.policy),) if w] + _dated_before_joining(ctx, session_id,
                                                                                                    body["workers"], at)
     return Written(session_id, entry.id, rules.KIND, tuple(warnings), (f"read it back: cpcm supervision show {session_id}",),
@@ -207,7 +178,7 @@ def correct(ctx, session_id: str, data: Mapping[str, Any], reason: str | None, a
     held it. The workers supervised are not changed: the session was encrypted to them, and stays
     readable to them in the history."""
     me = _need_holder(ctx, "correct")
-    session = load(ctx, session_id)
+    session = FOLDERS.load(ctx, session_id)
     if session.held_by != me.id:
         raise Refused(f"{session_id} was held by {session.held_by}: only they correct it", f"Ask {session.held_by}.",
                       rule=NEEDS_SUPERVISOR)
@@ -237,10 +208,8 @@ def correct(ctx, session_id: str, data: Mapping[str, Any], reason: str | None, a
                       rule="nothing-to-correct")
     body = {"held_by": session.held_by, **body, "supersedes": session.record_id, "reason": reason.strip()}
     readers = ctx.store.recipients(session_id, SUPERVISION)
-    entry = context.new_record(ctx, rules.KIND, session_id, body, new_at, after=session.history[-1]["record_id"])
-    with context.transaction(ctx, "supervision-correct") as tx:
-        tx.write_record(entry, context.keys_for(ctx, readers), SUPERVISION)
-        tx.commit(f"supervision correct {session_id} {entry.id}")
+    entry = FOLDERS.add_record(ctx, session_id, rules.KIND, body, new_at, session.history[-1]["record_id"], readers,
+                               "supervision correct")
     warnings = _dated_before_joining(ctx, session_id, session.workers, at)
     return Written(session_id, entry.id, rules.KIND, tuple(warnings), (f"cpcm supervision show {session_id}",),
                    {"session_id": session_id, "supersedes": session.record_id}, json_keys=JSON_KEYS)
@@ -262,21 +231,8 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
     """The supervision items for `whose` ('all': every one): each caseworker whose next session
     falls by `horizon` (or is overdue), for the supervisor who held their last one, else for any
     supervisor or manager (the due list's worker filter, as for the conferences' items)."""
-    from cpcm.workflow import approvals
-    from cpcm.workflow.deadlines import for_worker
-
-    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
-    oversees = approvals.approves(worker)
-    out = []
-    for item in cadence_items(ctx):
-        if overdue_only and item.state(ctx.now, soon) != "overdue":
-            continue
-        if whose != "all" and not for_worker(item, whose, oversees):
-            continue
-        if item.due > horizon and not overdue_only:
-            continue
-        out.append(item)
-    return out
+    kept = folders.due_filter(ctx, whose, horizon, overdue_only, soon)
+    return [item for item in cadence_items(ctx) if kept(item)]
 
 
 def problems(ctx) -> list:
