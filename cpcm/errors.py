@@ -43,6 +43,7 @@ class FieldError:
 
     field: str
     reason: str
+    rule: str | None = None  # a rule of the policy or the workflow other than the form's (closure-readiness)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.reason}"
@@ -69,16 +70,23 @@ class InvalidInput(Refused):
 
     def __init__(self, errors: list[FieldError], what: str = "input", hint: str | None = None):
         lines = "\n".join(f"  - {e}" for e in errors)
+        # a refusal that gathers the rules of the policy with the fields (cpcm close) is refused, not only invalid,
+        # and its rule is the first problem's: what to do first
+        ruled = any(e.rule for e in errors)
         super().__init__(
-            f"{what} is not valid ({len(errors)} problem{'s' if len(errors) != 1 else ''}):\n{lines}",
+            f"{what} {'is refused' if ruled else 'is not valid'} ({len(errors)} problem{'s' if len(errors) != 1 else ''}):\n{lines}",
             hint or "Correct the fields named above and run the command again; nothing was written.",
             rule="form-validation",
         )
+        if errors and errors[0].rule:
+            self.rule = errors[0].rule
         self.errors = errors
 
     def to_json(self) -> dict:
         data = super().to_json()
-        data["fields"] = [{"field": e.field, "reason": e.reason} for e in self.errors]
+        data["fields"] = [{"field": e.field, "reason": e.reason, **({"rule": e.rule} if e.rule else {})} for e in self.errors]
+        if any(e.rule for e in self.errors):  # every rule the problems name, in their order
+            data["rules"] = list(dict.fromkeys(e.rule or "form-validation" for e in self.errors))
         return data
 
 

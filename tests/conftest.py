@@ -182,6 +182,7 @@ def private_env(base: Path):
         mp.setenv("TMPDIR", str(base / "tmp"))
         mp.setenv("HOME", str(base / "home"))
         mp.setenv("XDG_CONFIG_HOME", str(base / "home" / ".config"))
+        mp.setenv("XDG_STATE_HOME", str(base / "home" / ".local" / "state"))
         yield mp
 
 
@@ -387,6 +388,7 @@ def tmp_env(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "home" / ".local" / "state"))  # the day's tip to unlock
     return tmp_path
 
 

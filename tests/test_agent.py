@@ -211,19 +211,52 @@ def typed_at_a_terminal(env: dict, answer: str, *args: str) -> tuple[str, int]:
     return shown.decode("utf-8", "replace"), code
 
 
+TIP = "tip: cpcm unlock --for 8h opens your key once for the day"
+
+
 def test_a_passphrase_typed_for_a_command_brings_the_tip_to_unlock(protected):
     """Each command that asks spends seconds opening the key: the prompt's answer is followed by
     a tip naming `cpcm unlock`; unlock's own prompt has none, and the agent spares the prompt."""
     key, secret, recipient, env = protected
     shown, code = typed_at_a_terminal(env, PASSPHRASE, "key", "show")
     assert code == 0, shown
-    assert recipient in shown and "tip: 'cpcm unlock' asks for your passphrase once" in shown
+    assert recipient in shown and TIP in shown and "docs/commands/keys.md#cpcm-unlock-cpcm-lock" in shown
     shown, code = typed_at_a_terminal(env, PASSPHRASE, "unlock", "--for", "10min")
     assert code == 0, shown
     assert "unlocked for 10min" in shown and "tip:" not in shown
     shown, code = typed_at_a_terminal(env, "never asked", "key", "show")
     assert code == 0, shown
     assert recipient in shown and "Passphrase" not in shown and "tip:" not in shown
+
+
+def test_the_tip_to_unlock_once_a_day_at_a_terminal_never_piped_nor_in_json(protected, tmp_env):
+    """A command that opens a protected key itself, with the passphrase from
+    $CPCM_PASSPHRASE_FILE (no prompt) or typed, spends seconds of scrypt each time: at a terminal
+    it ends with the tip to unlock, once a day; the day is kept in the user's cpcm state folder
+    (a date, nothing else). Never when the output is piped, never with --json, and neither
+    counts as the day's tip."""
+    key, secret, recipient, env = protected
+    state = tmp_env / "state"
+    env = {**env, "XDG_STATE_HOME": str(state)}
+    from_file = {**env, "CPCM_PASSPHRASE_FILE": str(secret)}
+    mark = state / "cpcm" / "unlock-tip"
+    piped = run(from_file, "key", "show")
+    assert piped.returncode == 0 and recipient in piped.stdout, piped.stderr
+    assert "tip:" not in piped.stderr and "cpcm unlock" not in piped.stderr and not mark.exists()
+    as_json, code = typed_at_a_terminal(from_file, "never asked", "key", "show", "--json")
+    assert code == 0 and recipient in as_json and "tip:" not in as_json and not mark.exists(), as_json
+    first, code = typed_at_a_terminal(from_file, "never asked", "key", "show")
+    assert code == 0 and "Passphrase" not in first and first.count(TIP) == 1, first
+    assert mark.read_text() == NOW[:10] + "\n"  # the day, nothing of the user's
+    again, code = typed_at_a_terminal(from_file, "never asked", "key", "show")
+    assert code == 0 and recipient in again and "tip:" not in again, again
+    typed, code = typed_at_a_terminal(env, PASSPHRASE, "key", "show")
+    assert code == 0 and "Passphrase" in typed and "tip:" not in typed, typed
+    next_day = {**from_file, "CPCM_NOW": "2026-11-24T09:00:00+03:00"}
+    assert NOW[:10] == "2026-11-23"
+    shown, code = typed_at_a_terminal(next_day, "never asked", "key", "show")
+    assert code == 0 and shown.count(TIP) == 1, shown
+    assert mark.read_text() == "2026-11-24\n"
 
 
 def test_a_folder_that_is_a_link_is_not_trusted(runtime, tmp_env):

@@ -87,7 +87,7 @@ def _walk(env, key, secret, laptop, sup, tmp_env, team, agent, identity):
     out, err, code, _ = run(env, "due", "--json")
     assert code == 5 and b"cpcm unlock" in err and json.loads(out)["exit_code"] == 5
     shown, code = typed_at_a_terminal(env, PASSPHRASE, "due")
-    assert code == 0 and "Passphrase" in shown and "tip: 'cpcm unlock'" in shown, shown
+    assert code == 0 and "Passphrase" in shown and "tip: cpcm unlock --for 8h" in shown, shown
 
     unlock(env, secret)
     sock = agent.socket_path(key)

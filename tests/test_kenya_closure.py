@@ -39,10 +39,11 @@ def test_close__goals_met_waits_for_the_scco_sign_off_that_a_supervisor_enters(k
     assert "checklist.scco_final_approval" not in fields  # confirmed by the sign-off, not asked as a --check
     ticked = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--check", "scco_final_approval",
                    "--explain-open", "none", "--json")
-    assert ticked.code == 4 and [f["field"] for f in ticked.json()["fields"]] == ["checklist.scco_final_approval"]
+    assert ticked.code == 4 and [f["field"] for f in ticked.json()["fields"]] == ["sign_off", "checklist.scco_final_approval"]
     unsigned = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
     assert unsigned.code == 4 and unsigned.json()["rule"] == "closure-sign-off"
-    assert f"cpcm sign-off {case_id} --for closure --party scco" in unsigned.json()["hint"]
+    assert [f["field"] for f in unsigned.json()["fields"]] == ["sign_off"]
+    assert f"cpcm sign-off {case_id} --for closure --party scco" in unsigned.json()["fields"][0]["reason"]
     by_worker = amina("sign-off", case_id, *SCCO, "--json")
     assert by_worker.code == 4 and by_worker.json()["rule"] == "sign-off-role"
     assert commit_count(kenya.root) == commits  # nothing was written
@@ -63,6 +64,42 @@ def test_close__goals_met_waits_for_the_scco_sign_off_that_a_supervisor_enters(k
     shown = sup("show", case_id, "closure", "--json").json()
     assert "scco_final_approval" in shown["fields"]["checklist"]
     assert [o["name"] for o in shown["fields"]["sign_offs"]] == ["J. Mwangi"]
+
+
+def test_close__every_problem_in_one_refusal_the_records_to_make_first(kenya):
+    """A Form 9A closure asked for with nothing ready (no readiness record, no sign-off, no
+    feedback, open items unexplained) is refused once, naming every problem, each with the rule
+    it breaks and what to do, the records to make first in the order they are made; nothing is
+    written. Once they are recorded and the fields given, it goes through."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya, sign_off=False)
+    commits = commit_count(kenya.root)
+    asked = ("close", case_id, "--reason", "goals_met", "--check", "all")
+    refused = amina(*asked, "--json")
+    assert refused.code == 4, refused.stderr
+    body = refused.json()
+    assert [f["field"] for f in body["fields"]] == ["readiness", "sign_off", "feedback.child_given", "feedback.caregiver_given",
+                                                    "open_items_explained"]
+    assert body["rule"] == "closure-readiness"  # the first to put right
+    assert body["rules"] == ["closure-readiness", "closure-sign-off", "form-validation"]
+    reasons = {f["field"]: f["reason"] for f in body["fields"]}
+    assert f"cpcm readiness {case_id}" in reasons["readiness"] and "--override-readiness" in reasons["readiness"]
+    assert f"cpcm sign-off {case_id} --for closure --party scco" in reasons["sign_off"]
+    assert "--child-feedback" in reasons["feedback.child_given"] and "--explain-open" in reasons["open_items_explained"]
+    said = amina(*asked)  # on stderr, in the same order, in one message
+    assert said.code == 4 and said.stdout == ""
+    lines = [line.strip() for line in said.stderr.splitlines() if line.strip().startswith("- ")]
+    assert [line.split(":")[0] for line in lines] == ["- readiness", "- sign_off", "- feedback.child_given",
+                                                      "- feedback.caregiver_given", "- open_items_explained"], said.stderr
+    assert said.stderr.count("error:") == 1 and "(5 problems)" in said.stderr and "nothing was written" in said.stderr
+    assert commit_count(kenya.root) == commits  # nothing was written
+    assert record(amina, case_id, answers()).code == 0
+    assert sup("sign-off", case_id, *SCCO).code == 0
+    left = amina(*asked, "--json")  # what is left: the request's own fields
+    assert left.code == 4 and left.json()["rule"] == "form-validation" and "rules" not in left.json()
+    assert [f["field"] for f in left.json()["fields"]] == ["feedback.child_given", "feedback.caregiver_given", "open_items_explained"]
+    closed = amina(*asked, "--set", "feedback.child_given=no", "--caregiver-feedback", "the visits helped", "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
 
 
 def test_close__a_check_not_on_the_checklist_is_counted_and_the_checklist_listed_not_named_as_the_wrong_one(kenya):
@@ -221,6 +258,34 @@ def test_transfer__kenya_a_missing_form_10a_says_how_its_fields_are_given_not_on
     assert "nothing was written" in bare.stderr.lower() and commit_count(kenya.root) == commits
     fixed = amina("transfer", case_id, *TRANSFER, *[a for k, v in FORM_10A.items() for a in ("--set", f"{k}={v}")], "--json")
     assert fixed.code == 0 and fixed.json()["kind"] == "transfer_request", fixed.stderr
+
+
+def test_transfer__kenya_without_consent_checklist_or_form_10a_is_refused_once_naming_all_three(kenya, team):
+    """A transfer asked for with no consent recorded, no checklist and no Form 10A is refused once:
+    the consent to record first, then the checklist and the form's fields, each with what to do;
+    nothing is written."""
+    amina, sup = kenya("amina"), kenya("sup")
+    assert sup("service", "add", "recv", "--provider", "Receiving CCI", "--sector", "alternative_care", "--offers",
+               "case management", "--recipient", team["otieno"][1]).code == 0
+    case_id = register(amina)
+    commits = commit_count(kenya.root)
+    asked = ("transfer", case_id, "--to", "recv", "--reason", "the family moved to Nakuru", "--reason-code", "relocation")
+    refused = amina(*asked, "--json")
+    assert refused.code == 4, refused.stderr
+    fields = [f["field"] for f in refused.json()["fields"]]
+    assert fields[0] == "consent" and fields[-4:] == ["reason", "household_strengths", "ongoing_needs", "next_followup"]
+    assert fields[1:-4] and all(f.startswith("check.") for f in fields[1:-4]), fields
+    assert refused.json()["rule"] == "consent-required" and refused.json()["rules"] == ["consent-required", "form-validation"]
+    assert f"cpcm consent {case_id} --purpose transfer" in refused.json()["fields"][0]["reason"]
+    said = amina(*asked)
+    assert said.code == 4 and said.stderr.count("error:") == 1 and "cpcm form blank transfer-kenya" in said.stderr
+    assert commit_count(kenya.root) == commits
+    for giver in ("child", "caregiver"):
+        assert amina("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
+                     "--by", giver).code == 0
+    left = amina(*asked, "--check", "all", "--json")
+    assert left.code == 4 and left.json()["rule"] == "form-validation"
+    assert [f["field"] for f in left.json()["fields"]] == ["reason", "household_strengths", "ongoing_needs", "next_followup"]
 
 
 def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, tmp_env):

@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
         app = build(args[0] if args and not args[0].startswith("-") else None)
     stdout, saved = _identity(1), len(_saved())  # the commits made before this command (the agent runs many)
+    opened = len(_opened())  # the same of the identities opened with a passphrase
     try:
         if run is not None:
             returned = run()
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit as exc:
         if _pipe_met(stdout):  # typer or rich met the closed pipe first, and made it exit 1
             sys.exit(_reader_gone())
-        sys.exit(_flushed(exc.code, notices=True, saved=saved))
+        sys.exit(_tipped(_flushed(exc.code, notices=True, saved=saved), args, opened))
     except BrokenPipeError:
         sys.exit(_reader_gone())
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
             code = _exit_code(exc, debug, args, _saved()[saved:])
         except BrokenPipeError:
             code = _reader_gone()
-        sys.exit(_flushed(code, saved=saved))
+        sys.exit(_tipped(_flushed(code, saved=saved), args, opened))
     # without standalone mode, click returns the code of a typer.Exit instead of raising it; typer
     # makes Ctrl-C such an exit, with 130
     code = returned if isinstance(returned, int) else 0
@@ -73,7 +74,36 @@ def main(argv: list[str] | None = None) -> None:
         from cpcm.cli.common import say
 
         say(f"interrupted{_after(_saved()[saved:])}")
-    sys.exit(_flushed(code, notices=True, saved=saved))
+    sys.exit(_tipped(_flushed(code, notices=True, saved=saved), args, opened))
+
+
+def _opened() -> list[str]:
+    """How this process has opened a protected identity with its passphrase so far
+    (crypto/identity.py `OPENED`), when that module is loaded."""
+    module = sys.modules.get("cpcm.crypto.identity")
+    return module.OPENED if module is not None else []
+
+
+# commands after which the tip to unlock is no use: unlock opens the key for the agent, evacuate destroys it
+NO_UNLOCK_TIP = ("unlock", "evacuate")
+
+
+def _tipped(code: int, args: list[str], opened: int) -> int:
+    """`code`, once the daily tip about `cpcm unlock` is said (cli.common.unlock_tip) where the
+    command opened a protected identity with its passphrase itself; not when the reader of the
+    output went away or the disk is full."""
+    from cpcm.launch import NO_ROOM, READER_GONE
+
+    command = next((a for a in args if not a.startswith("-")), "")
+    if len(_opened()) <= opened or command in NO_UNLOCK_TIP or code in (READER_GONE, NO_ROOM):
+        return code
+    try:
+        from cpcm.cli.common import unlock_tip
+
+        unlock_tip(args)
+    except (BrokenPipeError, OSError):
+        pass
+    return code
 
 
 def _stdout_takes_any_text(json_out: bool = False) -> None:

@@ -261,20 +261,52 @@ def print_text(rows: Any, columns: Sequence[str], *args: Any) -> bool:
     return True
 
 
-UNLOCK_TIP = "tip: 'cpcm unlock' asks for your passphrase once and keeps your key unlocked, in memory only, for 8 hours"
+UNLOCK_TIP = ("tip: cpcm unlock --for 8h opens your key once for the day, and spares each command the seconds the "
+              "passphrase costs (docs/commands/keys.md#cpcm-unlock-cpcm-lock)")
+TIP_MARK = "unlock-tip"  # the day the tip was last shown, in the user's cpcm state folder: a date, nothing else
 
 
-def ask_passphrase(tip: bool = True) -> str | None:
-    """The passphrase typed at a prompt (None without a terminal). After it, `UNLOCK_TIP`: each
-    command that asks spends seconds opening the key, which the unlock agent spares."""
+def ask_passphrase() -> str | None:
+    """The passphrase typed at a prompt (None without a terminal). A command that opened the key
+    with it ends with `UNLOCK_TIP` once a day (`unlock_tip`)."""
     if not stdin_is_terminal():
         return None
     import typer
 
-    typed = typer.prompt("Passphrase for your cpcm identity", hide_input=True)
-    if tip:
-        say(UNLOCK_TIP, "dim")
-    return typed
+    return typer.prompt("Passphrase for your cpcm identity", hide_input=True)
+
+
+def state_dir() -> Path:
+    """The user's cpcm state folder: $XDG_STATE_HOME/cpcm, else ~/.local/state/cpcm."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "cpcm"
+
+
+def unlock_tip(args: Sequence[str]) -> None:
+    """`UNLOCK_TIP` on stderr after a command that opened a protected identity with its passphrase
+    itself (typed, or from $CPCM_PASSPHRASE_FILE; no unlock agent held it), at most once a day:
+    each such command spends seconds of scrypt that `cpcm unlock` spares. Only for a person at a
+    terminal (stdout and stderr both one), never with --json; the day it was shown is kept in the
+    state folder (`TIP_MARK`: a date only). Said by `main` (cli/__init__.py)."""
+    if "--json" in args or not (sys.stdout.isatty() and sys.stderr.isatty()):
+        return
+    try:
+        today = clock.now().date().isoformat()
+    except Exception:  # noqa: BLE001 - a $CPCM_NOW the command refused already: no tip
+        return
+    mark = state_dir() / TIP_MARK
+    try:
+        if mark.read_text(encoding="ascii").strip() == today:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass  # never shown, or the mark unreadable: shown, and the mark written again
+    err_console().print(UNLOCK_TIP, style="dim", markup=False, soft_wrap=True)  # one line, however wide the terminal
+    try:
+        from cpcm.store.atomic import write_local
+
+        write_local(mark, f"{today}\n".encode("ascii"))
+    except OSError:  # a state folder that cannot be written: the tip comes again next time, nothing worse
+        pass
 
 
 def identity_path(option: Path | None) -> Path:

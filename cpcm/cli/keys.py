@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--for: from 1min to 1d", "Use for example 30min, 2h or 8h.")
         path = identity_path(identity)
         try:
-            recipient = service.unlock(path, lambda: ask_passphrase(tip=False), seconds, program="cpcm.cli.resident")  # it also runs commands
+            recipient = service.unlock(path, ask_passphrase, seconds, program="cpcm.cli.resident")  # it also runs commands
         except CpcmError as exc:
             raise typed_paths(exc, **{"--identity": identity}) from None
         if json_out:

@@ -18,6 +18,10 @@ from cpcm.crypto.cipher import ARMOR, MAGIC
 SECRET_KEY_PREFIX = "AGE-SECRET-KEY-" + "1"  # written in two parts so no scanner mistakes this file for a key
 from cpcm.errors import CannotDecrypt, UsageError
 
+# How this process opened a protected identity with its passphrase ("typed", "file"): the seconds
+# of scrypt each such command spends, which the command line's daily tip about `cpcm unlock` answers
+OPENED: list[str] = []
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -189,7 +193,9 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
         else:
             hint = "Try again; the passphrase is case-sensitive."
         raise CannotDecrypt(f"wrong passphrase for the identity at {path}", hint) from None
-    return parse(text, str(path))
+    identity = parse(text, str(path))
+    OPENED.append("file" if from_file else "typed")
+    return identity
 
 
 def secret_text(identity: Identity) -> str:

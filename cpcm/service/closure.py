@@ -8,7 +8,7 @@ from cpcm.domain.dates import parse_datetime
 from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
-from cpcm.service.context import Context, append, at_errors, form_for, load_case, load_records, validate_form, writes
+from cpcm.service.context import Context, append, at_errors, form_for, form_problems, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, settled_in, settles_step, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines, transitions
@@ -21,45 +21,13 @@ from cpcm.workflow.open_items import unfinished
 @writes
 def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Request closure with the reason's checklist; the case closes when a supervisor or manager
-    (not its own worker) approves, or at once where the policy needs no approval."""
+    (not its own worker) approves, or at once where the policy needs no approval. Every problem
+    is refused at once, in the order they are put right (`closure_problems`); nothing is written."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    body = validate_form(ctx, form_for(ctx, "closure"), data, f"closure of {case_id}", also=at_errors(ctx, case, at))
-    reason = body["reason"]
-    needed = list(ctx.policy.get("closure_reasons", reason) or [])
-    signed_item = sign_off_item(ctx.policy, reason)
-    typed = list(body.get("checklist") or [])
-    # '--check all' confirms every item, as refer and transfer take it (forms.confirmed, the one rule);
-    # an item the sign-off confirms is not among them
-    given, unknown = confirmed([c for c in typed if c != signed_item], [i for i in needed if i != signed_item], "checklist")
-    given += [signed_item] if signed_item in typed else []
-    if typed:
-        body["checklist"] = given
-    errors = reason_errors(ctx, case, reason, given)
-    if signed_item and signed_item in given:
-        party = ctx.policy.get("closure_sign_off", "party")
-        errors.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
-                                                             f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
-    errors += _feedback_errors(ctx.policy, reason, body)
-    if unknown:  # never echoed: say how many, and what the checklist holds
-        errors.append(FieldError("checklist", f"{len(unknown)} --check value(s) given are not on the '{reason}' checklist, whose "
-                                              f"items are: {', '.join(i for i in needed if i != signed_item)} (or all)"))
-    if reason == "goals_met":
-        wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
-        since = (case.plan or {}).get("at")
-        done = len([t for t in case.events.get("followup", ()) if since is None or t >= since])
-        if done < wanted:
-            errors.append(FieldError("followups", f"{done} follow-up(s) since the plan; the policy asks for {wanted} before closing "
-                                                  f"(pre_closure_monitoring): record the visit first (cpcm followup {case_id} "
-                                                  "--purpose pre_closure ...)"))
-    left = unfinished(case, records, ctx.policy)  # the actions of a plan from before a reopening are not due
-    if (left["referrals"] or left["actions"]) and not body.get("open_items_explained"):
-        items = ", ".join([f"referral {r}" for r in left["referrals"]] + [f"action {a}" for a in left["actions"]])
-        errors.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left (--explain-open TEXT)"))
+    body, errors, warnings, left, hint = closure_problems(ctx, case, records, data, at)
     if errors:
-        raise InvalidInput(errors, f"closure of {case_id}")
-    warnings = _readiness_gate(ctx, case, records, body)
-    _sign_off_gate(ctx, case, records, body, signed_item)
+        raise InvalidInput(errors, f"closure of {case_id}", hint=hint)
     body["open_items"] = left
     if not approvals.required(ctx.policy, "closure"):
         body["immediate"] = True
@@ -75,6 +43,64 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
                                    f"{approve_command(ctx, case_id, after, 'closure')}",)
         warnings += nobody
     return Written(case_id, record.id, "closure", tuple(warnings), next_steps=steps)
+
+
+def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
+                     at: datetime | None = None) -> tuple[dict, list[FieldError], list[str], dict, str | None]:
+    """Everything that stands against a closure request, gathered so that one refusal lists it
+    all: (the body it would write, the problems, the warnings, the open items, the hint). The problems come
+    in the order they are put right: the reason; then what is recorded first, as records of
+    their own (the pre-closure follow-ups, the readiness record where the policy asks for one,
+    the external sign-off); then the fields of the request itself (the form, the checklist, the
+    feedback, the open items, --at). A form whose reason is missing or not the policy's is
+    refused on its fields alone: every other rule depends on the reason."""
+    case_id = case.id
+    body, form_errors = form_problems(ctx, form_for(ctx, "closure"), data)
+    if any(e.field == "reason" for e in form_errors) or not body.get("reason"):
+        raise InvalidInput([*form_errors, *at_errors(ctx, case, at)], f"closure of {case_id}", hint=ctx.input_hint)
+    reason = body["reason"]
+    needed = list(ctx.policy.get("closure_reasons", reason) or [])
+    signed_item = sign_off_item(ctx.policy, reason)
+    typed = list(body.get("checklist") or [])
+    # '--check all' confirms every item, as refer and transfer take it (forms.confirmed, the one rule);
+    # an item the sign-off confirms is not among them
+    given, unknown = confirmed([c for c in typed if c != signed_item], [i for i in needed if i != signed_item], "checklist")
+    given += [signed_item] if signed_item in typed else []
+    if typed:
+        body["checklist"] = given
+    checked = reason_errors(ctx, case, reason, given)
+    first = [e for e in checked if e.field == "reason"]  # the reason does not fit the case: choose another first
+    fields = [e for e in checked if e.field != "reason"]
+    records_first: list[FieldError] = []
+    if reason == "goals_met":
+        wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
+        since = (case.plan or {}).get("at")
+        done = len([t for t in case.events.get("followup", ()) if since is None or t >= since])
+        if done < wanted:
+            records_first.append(FieldError("followups", f"{done} follow-up(s) since the plan; the policy asks for {wanted} before closing "
+                                                         f"(pre_closure_monitoring): record the visit first (cpcm followup {case_id} "
+                                                         "--purpose pre_closure ...)"))
+    readiness_errors, warnings = _readiness_gate(ctx, case, records, body)
+    records_first += readiness_errors
+    records_first += _sign_off_gate(ctx, case, records, body, signed_item)
+    if signed_item and signed_item in given:
+        party = ctx.policy.get("closure_sign_off", "party")
+        fields.append(FieldError(f"checklist.{signed_item}", f"is confirmed by the recorded sign-off of the {party}, not by --check: "
+                                                             f"a supervisor records it with cpcm sign-off {case_id} --for closure --party {party} ..."))
+    fields += form_errors
+    fields += _feedback_errors(ctx.policy, reason, body)
+    if unknown:  # never echoed: say how many, and what the checklist holds
+        fields.append(FieldError("checklist", f"{len(unknown)} --check value(s) given are not on the '{reason}' checklist, whose "
+                                              f"items are: {', '.join(i for i in needed if i != signed_item)} (or all)"))
+    left = unfinished(case, records, ctx.policy)  # the actions of a plan from before a reopening are not due
+    if (left["referrals"] or left["actions"]) and not body.get("open_items_explained"):
+        items = ", ".join([f"referral {r}" for r in left["referrals"]] + [f"action {a}" for a in left["actions"]])
+        fields.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left (--explain-open TEXT)"))
+    fields += at_errors(ctx, case, at)
+    # what to do: the records in the order listed; else, where the form's fields were wrong, how they are given
+    hint = ("Record what is named above, in that order, and run the command again; nothing was written."
+            if records_first else ctx.input_hint if form_errors else None)
+    return body, [*first, *records_first, *fields], warnings, left, hint
 
 
 def merged_away_words(case) -> str:
@@ -173,23 +199,24 @@ def sign_off_summary(record) -> dict:
             "date": b.get("date"), "reference": b.get("reference"), "entered_by": record.by}
 
 
-def _sign_off_gate(ctx: Context, case, records, body: dict, item: str | None) -> None:
+def _sign_off_gate(ctx: Context, case, records, body: dict, item: str | None) -> list[FieldError]:
     """Keeps every approving sign-off for closure on the closure; where the policy needs one by
-    its `party` for this reason (closure_sign_off), Refused without it, and its checklist item
-    is confirmed by it."""
+    its `party` for this reason (closure_sign_off), the problem when there is none (rule
+    closure-sign-off), else its checklist item is confirmed by it."""
     signed = closure_sign_offs(records)
     if signed:
         body["sign_offs"] = [sign_off_summary(r) for r in signed]
     if item is None:
-        return
+        return []
     party = str(ctx.policy.get("closure_sign_off", "party"))
     if not any(r.body.get("party") == party for r in signed):
-        raise Refused(f"closure of {case.id} for '{body['reason']}' needs the final approval of the {party_words(ctx, party)} "
-                      f"(checklist item {item}), recorded as an external sign-off: none is on the case",
-                      f"A supervisor or manager records it, with the approver's name, title and date: cpcm sign-off {case.id} "
-                      f"--for closure --party {party} --name NAME --title TITLE --date YYYY-MM-DD (closure_sign_off).",
-                      rule="closure-sign-off")
+        return [FieldError("sign_off", f"closing for '{body['reason']}' needs the final approval of the {party_words(ctx, party)} "
+                                       f"(checklist item {item}), recorded as an external sign-off, and none is on the case: "
+                                       f"a supervisor or manager records it, with the approver's name, title and date: cpcm sign-off "
+                                       f"{case.id} --for closure --party {party} --name NAME --title TITLE --date YYYY-MM-DD "
+                                       "(closure_sign_off)", rule="closure-sign-off")]
     body["checklist"] = list(body.get("checklist") or []) + [item]
+    return []
 
 
 def party_words(ctx: Context, party: str) -> str:
@@ -234,11 +261,12 @@ def sign_off(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     return Written(case_id, record.id, "sign_off", warnings, next_steps=steps)
 
 
-def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
+def _readiness_gate(ctx: Context, case, records, body: dict) -> tuple[list[FieldError], list[str]]:
     """The policy's closure_readiness rule (the kenya profile: goals_met needs a recent readiness
     record that meets the Form 7A closure rule); a supervisor or manager may close without one
     with a reason. Keeps the latest readiness on the closure (the closure report shows it) and
-    returns the warnings: the override used, or reviews after reunification cut short."""
+    returns (the problems, rule closure-readiness; the warnings: the override used, or reviews
+    after reunification cut short)."""
     policy, reason = ctx.policy, body["reason"]
     worker = ctx.need_worker()
     latest = readiness_mod.latest(ctx, records) if _needs_readiness(policy) or readiness_mod.recorded(records) else None
@@ -249,15 +277,16 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
     override = body.get("readiness_override")
     warnings = []
     if problems and not override:
-        raise Refused(f"closure of {case.id} for '{reason}' needs a recent readiness record that meets the closure rule: "
-                      + "; ".join(problems),
-                      f"Record the benchmarks (cpcm readiness {case.id}), or a supervisor or manager closes with the reason: "
-                      "--override-readiness TEXT (closure_readiness).", rule="closure-readiness")
+        return [FieldError("readiness", f"closing for '{reason}' needs a recent readiness record that meets the closure rule "
+                                        "(closure_readiness): " + "; ".join(problems) + f" (cpcm readiness {case.id} --from-file F); "
+                                        "or a supervisor or manager closes without one, with the reason: --override-readiness TEXT",
+                           rule="closure-readiness")], []
     if problems:
         roles = list(policy.get("closure_readiness", "override_roles") or ())
         if not worker.has_role(*roles):
-            raise Refused(f"only a {' or '.join(roles)} can close without a readiness record that meets the closure rule",
-                          "Ask your supervisor, or record the benchmarks: cpcm readiness " + case.id, rule="closure-readiness")
+            return [FieldError("readiness_override", f"only a {' or '.join(roles)} can close without a readiness record that meets "
+                                                     "the closure rule (" + "; ".join(problems) + "): ask your supervisor, or record "
+                                                     f"the benchmarks: cpcm readiness {case.id}", rule="closure-readiness")], []
         # as codes, not the messages' English: a document says them in its own language
         body["readiness_problems"] = readiness_rules.closure_gaps(latest, reason, policy, ctx.now, reunified)
         warnings.append("closing without a readiness record that meets the closure rule, on a supervisor's reason: "
@@ -272,7 +301,7 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> list[str]:
         warnings.append(f"the child was reunified on {reunified.date().isoformat()}: the policy reviews the case every "
                         f"{interval.words()} until {ends.date().isoformat()} (review_after_reunification); closing now ends "
                         "those reviews early")
-    return warnings
+    return [], warnings
 
 
 def _needs_readiness(policy) -> bool:

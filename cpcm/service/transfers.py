@@ -30,7 +30,7 @@ from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_r
 from cpcm.store.layout import CASES, RECIPIENTS, inside, record_name
 from cpcm.workflow import approvals, transitions
 from cpcm.workflow.fold import fold
-from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers
+from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers, request_problems
 
 def read_plain(ctx: context.Context, case_id: str) -> list[tuple[Record, bytes]]:
     """Every record of a case with its decrypted bytes as stored, read once."""
@@ -147,28 +147,28 @@ def agency_words(ctx: context.Context, to: str) -> str:
 
 
 def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str, checks: list[str],
-          keys: list[str], at: datetime | None, given: Mapping[str, Any] | None = None) -> _Planned:
+          keys: list[str], at: datetime | None, given: Mapping[str, Any] | None = None,
+          errors: Sequence[FieldError] = ()) -> _Planned:
     """What a transfer of one case would write: the request, or the transfer and its bundle;
-    Refused with the reason when it may not go ahead."""
+    Refused with the reason when it may not go ahead. A case whose stage or waiting request
+    stops a transfer is refused for that alone; otherwise every problem is refused at once
+    (`_problems`): the consent to record first, then the request's fields (`errors`, found by
+    the caller: the checklist), the transfer form's and --at."""
     pairs = read_plain(ctx, case_id)
     records = [r for r, _ in pairs]
     names = [record_name(r.id, r.kind) for r in records]
     case = fold(case_id, records)
-    context.check_at(ctx, case, at, f"transfer of {case_id}")
     transitions.advance(case.stage, "transfer", case_id)
-    # an agency code outside the directory is typed: not repeated (a name may have been typed there)
-    named = None if agency_words(ctx, to) == to else agency_words(ctx, to)
-    consent_ok = check_consent(ctx, case_id, "transfer", to, records, named)
     state, request = approval_state(case, records, to, approvals.required(ctx.policy, "transfer"))
-    after = case.history[-1].id if case.history else ""
-    earlier = earlier_transfers(records)
-    again = [f"{case_id}: this child has been transferred {earlier} time(s) before; each transfer raises the risk of "
-             "dropping out of care (IAG Step 6)"] if earlier else []
     if state == "pending":
         raise Refused(f"{case_id}: the transfer request ({request['record_id']}) waits for a supervisor's decision",
                       f"A supervisor or manager decides: cpcm approve {case_id} transfer (or reject with --note).",
                       rule="transfer-approval-pending")
-    details = _details(ctx, case_id, given, records, request if state == "approved" else None)
+    consent_ok, details = _problems(ctx, case, records, to, given, request if state == "approved" else None, at, errors)
+    after = case.history[-1].id if case.history else ""
+    earlier = earlier_transfers(records)
+    again = [f"{case_id}: this child has been transferred {earlier} time(s) before; each transfer raises the risk of "
+             "dropping out of care (IAG Step 6)"] if earlier else []
     if state != "approved" and state != "not_required":
         transitions.advance(case.stage, "transfer_request", case_id)
         # the consent (or override) it is asked on: a correction that takes it away is then named (cpcm check); the
@@ -222,6 +222,33 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     return planned
 
 
+def _problems(ctx: context.Context, case, records: Sequence[Record], to: str, given: Mapping[str, Any] | None,
+              request: Mapping | None, at: datetime | None, errors: Sequence[FieldError] = ()):
+    """(the consent the transfer is made on, its transfer form's details), or one InvalidInput
+    naming every problem, in the order they are put right: the consent to record first (rule
+    consent-required), then the request's fields (`errors`), the transfer form's fields and --at."""
+    # an agency code outside the directory is typed: not repeated (a name may have been typed there)
+    named = None if agency_words(ctx, to) == to else agency_words(ctx, to)
+    first, fields, hint, form_wrong = [], list(errors), None, False
+    consent_ok = details = None
+    try:
+        consent_ok = check_consent(ctx, case.id, "transfer", to, records, named)
+    except Refused as exc:
+        first.append(FieldError("consent", f"{exc.message.removeprefix(case.id + ': ')}: {exc.hint}", rule=exc.rule))
+        hint = "Record the consent named above first, then run the command again; nothing was written."
+    try:
+        details = _details(ctx, case.id, given, records, request)
+    except InvalidInput as exc:  # the form's hint: how its fields are given
+        fields, form_wrong = fields + exc.errors, True
+        hint = exc.hint if not first else "Record the consent named above first. " + exc.hint
+    fields += context.at_errors(ctx, case, at)
+    if first or fields:
+        form = details_form(ctx)
+        what = f"transfer of {case.id}" + (f" (the transfer form, cpcm form blank {form})" if form and form_wrong else "")
+        raise InvalidInput([*first, *fields], what, hint)
+    return consent_ok, details
+
+
 def _write(ctx: context.Context, planned: Sequence[_Planned], bundles: Mapping[str, Path], message: str) -> None:
     """Every planned record and bundle in one commit; a bundle file is removed again if the
     commit does not happen."""
@@ -265,9 +292,9 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     _check_at(at, ctx.now)
     _check_out(ctx, out)
     _no_details(ctx, details)
-    checks = check_request(ctx.policy, to, reason, reason_code, checks)
+    checks, errors = request_problems(ctx.policy, to, reason, reason_code, checks)  # refused with the case's own below
     keys, warnings = bundle_recipients(ctx, to, recipients)
-    planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details)
+    planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details, errors)
     if planned.bundle is not None:
         if out is None:
             raise UsageError("--out FILE is needed: where to write the bundle")

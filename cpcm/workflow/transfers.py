@@ -34,6 +34,15 @@ def agency_errors(agency: str | None, field: str) -> list[FieldError]:
 def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterable[str]) -> list[str]:
     """The confirmed checklist, or InvalidInput naming every bad field, or Refused when the only
     reason is one the policy refuses (that the case is difficult)."""
+    checks, errors = request_problems(policy, to, reason, reason_code, checks)
+    if errors:
+        raise InvalidInput(errors, "transfer")
+    return checks
+
+
+def request_problems(policy, to: str, reason: str, reason_code: str, checks: Iterable[str]) -> tuple[list[str], list[FieldError]]:
+    """(the confirmed checklist, every bad field of the request); Refused when the request is
+    well formed and its only reason is one the policy refuses (that the case is difficult)."""
     items = checklist_of(policy)
     checks, unknown = confirmed(checks, items, "check")
     errors = []
@@ -45,14 +54,12 @@ def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterab
     errors += unknown
     errors += [FieldError(f"check.{c}", "is required before a transfer (file review): confirm it with --check " + c)
                for c in items if c not in checks]
-    if errors:
-        raise InvalidInput(errors, "transfer")
-    if reason_code in (policy.get("transfer", "refused_reasons") or ()):
+    if not errors and reason_code in (policy.get("transfer", "refused_reasons") or ()):
         raise Refused(f"a transfer for the reason '{reason_code}' alone is refused by the policy (transfer.refused_reasons)",
                       "The guidelines: never transfer only because the child's needs are challenging; a transfer needs good "
                       "cause and a clear indication of better service. Give that reason and its code.",
                       rule="transfer-reason-refused")
-    return checks
+    return checks, errors
 
 
 def approval_state(case: Case, records: Sequence[Record], to: str, required: bool) -> tuple[str, Mapping | None]:
