@@ -69,7 +69,7 @@ def test_due__retention_ended_is_listed_for_a_manager_only_once_closed_for_has_p
     assert item["owner"] == "managers" and "IAG Record Keeping" in item["source"]
     assert f"cpcm retention {case_id} --keep-until" in item["why"] and "--restrict" in item["why"]
     text = mgr("due", env={"CPCM_NOW": AFTER})
-    assert "retention ended: decide: keep or restrict" in text.stdout and CANARY not in text.stdout + text.stderr
+    assert "retention period: decide: keep or restrict" in text.stdout and CANARY not in text.stdout + text.stderr
     # cpcm check: a warning, for any reader of the case, from then on
     assert ("retention-ended", case_id) in check_codes(mgr, AFTER)
     assert ("retention-ended", case_id) not in check_codes(mgr, BEFORE)
@@ -593,8 +593,7 @@ def test_team_remove__the_last_manager_of_restricted_cases_is_refused_naming_how
     later = {"CPCM_NOW": AFTER}
     assert mgr("retention", case_id, "--restrict", "--reason", "period over", env=later).code == 0
     before, team_before = commit_count(repo), _team_file(repo)
-    for who, args in ((sup, ("team", "remove", "mgr")), (mgr, ("team", "remove", "mgr")),
-                      (sup, ("team", "revoke", "mgr", "--lost"))):
+    for who, args in ((sup, ("team", "remove", "mgr")), (mgr, ("team", "remove", "mgr"))):
         refused = who(*args, "--json", env=later)
         assert refused.code == 4, (args, refused.code, refused.stderr)
         body = refused.json()
@@ -631,21 +630,24 @@ def test_team_remove__a_manager_leaves_as_before_where_no_case_is_restricted(clo
     assert "mgr" not in [w["id"] for w in sup("team", "list", "--json", env=later).json()]
 
 
-def test_team_revoke__a_lost_managers_key_is_revoked_once_another_manager_is_in_the_team(closed, repo, cli_as, tmp_env):
-    """The lost key cannot give the restricted cases to another manager (team sync): revoking it is refused only
-    while no other manager is left, never for good."""
+def test_team_revoke__a_lost_managers_key_is_revoked_even_as_the_last_manager_and_the_cases_left_are_named(
+        closed, repo, cli_as, tmp_env):
+    """A lost or stolen key cannot give the restricted cases to anyone (team sync), and while it stays on the team
+    every new record is encrypted to it: revoking it is never refused for them; it warns, naming the cases (IDs
+    only) that no active manager reads now, and the cases written after it no longer list the lost key."""
     case_id, mgr = closed
-    sup = cli_as("sup")
+    sup, amina = cli_as("sup"), cli_as("amina")
     later = {"CPCM_NOW": AFTER}
     assert mgr("retention", case_id, "--restrict", "--reason", "period over", env=later).code == 0
-    refused = sup("team", "revoke", "mgr", "--lost", "--json", env=later)
-    assert refused.code == 4 and refused.json()["rule"] == "team-last-manager"
-    assert "team sync" not in refused.json()["hint"]  # their key is lost: not asked of them
-    key = tmp_env / "mgr2.txt"
-    assert sup("team", "add", "mgr2", "--role", "manager", "--recipient", make_identity(key), "--signing-key",
-               signing_line(key), env=later).code == 0
-    done = sup("team", "revoke", "mgr", "--lost", env=later)
+    done = sup("team", "revoke", "mgr", "--lost", "--json", env=later)
     assert done.code == 0, done.stderr
+    assert done.json()["restricted_left"] == [case_id]
+    assert f"read by no active manager but 'mgr': {case_id}" in done.stderr
+    assert "nobody can read them (the agency has no recovery key)" in done.stderr
+    assert CANARY not in done.stdout + done.stderr
+    assert "mgr" not in [w["id"] for w in sup("team", "list", "--json", env=later).json()]
+    other = register(amina)
+    assert "mgr" not in (repo / "cases" / other / "recipients").read_text().split()
 
 
 def test_left_to_no_manager__the_restricted_cases_the_leaving_manager_alone_reads():

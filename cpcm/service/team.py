@@ -293,12 +293,13 @@ def team_cadre(ctx: Context, worker_id: str, cadre: str) -> Written:
 
 def _check_removable(ctx: Context, worker_id: str, lost: bool = False) -> tuple[list, list[str]]:
     """Refused for the team's last worker, a manager without whom cases restricted to the managers would
-    be read by none (`_check_last_manager`; `lost`: `team revoke`'s), or one still assigned open cases; else their cases
-    (folded), and the open cases of others whose keyworker they are (nobody's point of contact once
+    be read by none (`_check_last_manager`; never for a lost key, `team revoke`), or one still assigned open cases;
+    else their cases (folded), and the open cases of others whose keyworker they are (nobody's point of contact once
     they leave: `cpcm check` says so, keyworker-off-team)."""
     if len(ctx.team.active) == 1:
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
-    _check_last_manager(ctx, worker_id, lost)
+    if not lost:
+        _check_last_manager(ctx, worker_id)
     cases = load_cases(ctx).values()
     theirs = [c for c in cases if c.worker == worker_id]
     keyworker_of = sorted(c.id for c in cases if c.status == "open" and c.keyworker == worker_id and c.worker != worker_id)
@@ -314,29 +315,38 @@ def _check_removable(ctx: Context, worker_id: str, lost: bool = False) -> tuple[
     return theirs, keyworker_of
 
 
-def _check_last_manager(ctx: Context, worker_id: str, lost: bool = False) -> None:
-    """Refused (`team-last-manager`) when taking the manager `worker_id` off the team would leave cases
-    restricted to the managers (`cpcm retention --restrict`) read by no active manager
-    (workflow/retention.py `left_to_no_manager`): the agency's recovery keys alone would read them, or
-    nobody. Told from the `recipients` files, which every worker reads (case IDs only); a team with no
-    restricted case, or another manager reading each, is not refused. `lost` (`team revoke`): the key is
-    lost, so it cannot give the cases to the other managers (`team sync`); refused only while no other
-    active manager is left, so that a stolen key can always be revoked once another manager is added."""
+def restricted_left(ctx: Context, worker_id: str) -> list[str]:
+    """The cases restricted to the managers (`cpcm retention --restrict`) that no active manager but the manager
+    `worker_id` reads (workflow/retention.py `left_to_no_manager`), told from the `recipients` files, which every
+    worker reads (case IDs only); none for a worker who is not a manager."""
     worker = ctx.team.get(worker_id)
     if worker is None or not worker.has_role("manager"):
-        return
-    others = [m for m in ctx.team.managers() if m != worker_id]
-    if lost and others:
-        return
+        return []
     readers = {case_id: ctx.store.recipients(case_id) for case_id in ctx.store.case_ids() if case_restricted(ctx, case_id)}
-    left = retention_rules.left_to_no_manager(readers, ctx.team.managers(), worker_id)
+    return retention_rules.left_to_no_manager(readers, ctx.team.managers(), worker_id)
+
+
+def after_last_manager(ctx: Context, done: bool) -> str:
+    """Who reads the cases `restricted_left` names once their last manager is off the team (`done`: is, else would be)."""
+    if ctx.config.recovery_recipients:
+        return f"the agency's recovery keys alone {'read' if done else 'would read'} them"
+    return f"nobody {'can' if done else 'could'} read them (the agency has no recovery key)"
+
+
+def _check_last_manager(ctx: Context, worker_id: str) -> None:
+    """Refused (`team-last-manager`) when taking the manager `worker_id` off the team (`team remove`) would leave
+    cases restricted to the managers read by no active manager (`restricted_left`): the agency's recovery keys alone
+    would read them, or nobody. A team with no restricted case, or another manager reading each, is not refused.
+    A lost key (`team revoke`) is never refused: it cannot give the cases to anyone, and while it stays on the team
+    every new record is encrypted to it; its revocation warns of them instead."""
+    left = restricted_left(ctx, worker_id)
     if not left:
         return
+    others = [m for m in ctx.team.managers() if m != worker_id]
     count = f"{len(left)} case{'' if len(left) == 1 else 's'} restricted to the managers (cpcm retention --restrict)"
     verb = "is" if len(left) == 1 else "are"
     shown = ", ".join(left[:5]) + ("…" if len(left) > 5 else "")
-    after = ("the agency's recovery keys alone would read them" if ctx.config.recovery_recipients
-             else "nobody could read them (the agency has no recovery key)")
+    after = after_last_manager(ctx, done=False)
     if others:
         what = f"{count} {verb} read by no active manager but '{worker_id}': {shown}"
         hint = (f"'{worker_id}' runs cpcm team sync first, which gives them to the other managers ({', '.join(others)}); "
@@ -344,9 +354,8 @@ def _check_last_manager(ctx: Context, worker_id: str, lost: bool = False) -> Non
     else:
         what = f"'{worker_id}' is the team's last active manager, and {count} {verb} read by them: {shown}"
         hint = ("Add another manager first: cpcm team add WORKER --role manager --recipient age1... --signing-key "
-                "\"ssh-ed25519 ...\"" + ("" if lost else f" (where the one adding them cannot read these cases, '{worker_id}' "
-                                          "then runs cpcm team sync, which gives them to the new manager)")
-                + "; then run this again. Nothing was written.")
+                f"\"ssh-ed25519 ...\" (where the one adding them cannot read these cases, '{worker_id}' "
+                "then runs cpcm team sync, which gives them to the new manager); then run this again. Nothing was written.")
     raise Refused(f"{what}; once '{worker_id}' is off the team, {after}", hint, rule="team-last-manager")
 
 
@@ -406,11 +415,12 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     moment = clock.iso(since or ctx.now)
     if since is not None and since > ctx.now:
         raise InvalidInput([FieldError("from", "is a date not later than now")], "from")
-    theirs, keyworker_of = [], []
+    theirs, keyworker_of, restricted = [], [], []
     if worker.active:
         if worker.id == actor.id:
             raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
         theirs, keyworker_of = _check_removable(ctx, worker_id, lost=True)
+        restricted = restricted_left(ctx, worker_id)
         worker = replace(worker, removed=clock.iso(ctx.now))
     revoked = worker.revoke_signing_keys(moment)
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
@@ -421,6 +431,13 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     result.extra["cache"] = _forget_cache(ctx, worker_id)
     result.extra["revoked_from"] = moment
     result.extra["signing_keys_revoked"] = len(revoked.signing_keys)
+    result.extra["restricted_left"] = restricted
+    if restricted:
+        shown = ", ".join(restricted[:5]) + ("…" if len(restricted) > 5 else "")
+        told = (f"{len(restricted)} case{'' if len(restricted) == 1 else 's'} restricted to the managers (cpcm retention "
+                f"--restrict) {'was' if len(restricted) == 1 else 'were'} read by no active manager but '{worker_id}': "
+                f"{shown}; now {after_last_manager(ctx, done=True)} (docs/security.md, 'A lost laptop')")
+        result = replace(result, warnings=(*result.warnings, told))
     return result
 
 

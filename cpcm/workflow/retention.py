@@ -22,7 +22,7 @@ from cpcm.domain.dates import parse_datetime
 
 RULE = "retention"
 CODE = "retention-ended"  # `cpcm due`'s item (managers only) and `cpcm check`'s warning
-TITLE = "retention ended: decide: keep or restrict"
+TITLE = "retention period: decide: keep or restrict"
 OPEN_CODE = "restricted-open"  # `cpcm due`'s item (managers only) and `cpcm check`'s problem: an open case still restricted
 OPEN_TITLE = "restricted case is open: give it to a worker"
 # `cpcm due`'s item (managers only), `cpcm check CASE`'s problem and `cpcm verify`'s: the case's `recipients` file (its

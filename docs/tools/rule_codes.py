@@ -215,11 +215,11 @@ MEANINGS = {
     "recover-needs-supervisor": "`team recover` puts back a supervisor or manager only (they then replace the others' keys)",
     "recovery-reads-only": "the agency's recovery key reads every case but writes nothing (its one write is `team recover`)",
     "team-last-worker": "the last worker of a team cannot be removed",
-    "team-last-manager": "`cpcm team remove` (or `team revoke`) of a manager would leave cases restricted to the managers "
+    "team-last-manager": "`cpcm team remove` of a manager would leave cases restricted to the managers "
                          "(`cpcm retention --restrict`) read by no active manager, only by the agency's recovery keys or by "
                          "nobody: the message counts and names them (case IDs); add another manager first (`cpcm team add "
                          "WORKER --role manager`), and where they do not read those cases yet the leaving manager runs `cpcm "
-                         "team sync` (a lost key, `team revoke`: refused only while no other manager is left); nothing was "
+                         "team sync` (a lost key, `team revoke`, is never refused: it names the cases left instead); nothing was "
                          "written",
     "worker-has-cases": "a worker with open cases cannot be removed: reassign them first",
     "already-assigned": "the case is already assigned to that worker (allowed only to confirm the assignment that stands after "
