@@ -19,7 +19,7 @@ from cpcm.service.context import (Context, append, at_errors, case_covers, clock
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
                                   locked, validate_form, writes)
 from cpcm.store import forms
-from cpcm.store.layout import CASES, RECIPIENTS, covers_from
+from cpcm.store.layout import CASES, RECIPIENTS, covers_from, readers_from
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
@@ -179,7 +179,7 @@ def _case_access(ctx: Context, case_id: str) -> tuple[list[str], dict[str, str]]
         text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8")
     except (OSError, KeyError, ValueError):
         return None
-    readers = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    readers = readers_from(text)
     me = ctx.need_worker().id
     if me not in readers and me != RECOVERY_READER:
         return None

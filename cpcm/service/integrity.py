@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from cpcm.domain.case import Case
-from cpcm.domain.records import Record
 from cpcm.errors import CpcmError
 from cpcm.service.context import Context
 from cpcm.store import audit
@@ -35,10 +34,3 @@ def restriction_mismatch(ctx: Context, case: Case, line: bool) -> list[rules.Pro
 
         policy = policies.load(ctx.config.policy)
     return rules.check_restriction(deadlines.restriction_mismatch(case, policy, ctx.now, line))
-
-
-def folded_restriction(case_id: str, records: list[Record]) -> tuple[bool, str | None]:
-    """What a case's records say of it: restricted to the managers as the one rule has it
-    (retention_rules.restricted), and its worker."""
-    case = fold(case_id, records)
-    return retention_rules.restricted(case), case.worker

@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, record_name, restricted_from
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, readers_from, record_name, restricted_from
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -617,7 +617,7 @@ def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result
     blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, ours.get(p)) if x])
 
     def worker(entry: Entry | None) -> str | None:
-        return (_readers(blobs.get(entry.blob)) or [None])[0] if entry else None
+        return (readers_from(blobs.get(entry.blob)) or [None])[0] if entry else None
     for path, entry in sorted(changed.items()):
         before, after = worker(ours.get(path)), worker(entry)
         if before != after and me in (before, after):
@@ -813,11 +813,6 @@ def _is_record(path: str) -> bool:
     return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) and bool(RECORD_FILE.match(parts[2]))
 
 
-def _readers(data: bytes | None) -> list[str]:
-    text = (data or b"").decode("utf-8", "replace")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
 def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: bool, result: Synced) -> tuple[dict[str, Entry], int]:
     """The merged tree (path -> Entry), with recipients worked out again, records re-encrypted
     and conflict records added; and how many cases were re-encrypted."""
@@ -869,7 +864,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
 
     def readers(tree: Tree, folder: str) -> list[str]:
         entry = tree.get(f"{folder}/{RECIPIENTS}")
-        return _readers(recipient_blobs.get(entry.blob)) if entry else []
+        return readers_from(recipient_blobs.get(entry.blob)) if entry else []
 
     def covers(tree: Tree, folder: str) -> dict[str, str]:
         entry = tree.get(f"{folder}/{RECIPIENTS}")
@@ -1185,13 +1180,14 @@ def _restricted_folded(ctx: Context, case_id: str, paths: list[str], merged: dic
     records has it (retention_rules.restricted: a restrict decision, ended by a later assignment,
     whichever copy wrote either); None when this worker cannot read every record of it (or one is
     damaged: cpcm verify names it), then the `# restricted` lines decide (`_restricted_merged`)."""
-    from cpcm.service.integrity import folded_restriction
+    from cpcm.workflow import retention as retention_rules
+    from cpcm.workflow.fold import fold
 
     records = _decrypted(ctx, merged, paths, read) if paths else None
     if records is None:
         return None
     try:
-        return folded_restriction(case_id, records)[0]
+        return retention_rules.restricted(fold(case_id, records))
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
 
@@ -1270,7 +1266,7 @@ def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merg
     text = {path: data if data is not None else blobs[merged[path].blob] for path, data in text.items()}
     if ours.source is not None:  # a case neither copy changed is not in the merge's part of the tree: as the commit has it
         text.update(remote.read_files(git, ours.source[1], [path for path in files if path not in merged]))
-    workers = [first for path in files for first in _readers(text.get(path))[:1]]  # in the order of its cases
+    workers = [first for path in files for first in readers_from(text.get(path))[:1]]  # in the order of its cases
     return conference_rules.readers(team, conference.chair, workers)
 
 
@@ -1290,7 +1286,7 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     while any(tree.has_folder(f"{CASES}/{new}") for tree in (base, ours, theirs)):
         new = new_case_id()
     readers_entry = later.get(f"{folder}/{RECIPIENTS}")
-    readers = _readers(remote.read_blobs(git, [readers_entry.blob])[readers_entry.blob]) if readers_entry else []
+    readers = readers_from(remote.read_blobs(git, [readers_entry.blob])[readers_entry.blob]) if readers_entry else []
     wanted, kept = cover_rules.access(team, readers[0] if readers else None, covers(later, folder), ctx.now)
     keys = keys_for(ctx, wanted)
     try:

@@ -19,7 +19,7 @@ from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, case_restricted, covers_from
+from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, case_restricted, covers_from, readers_from
 from cpcm.domain.problems import Problem
 from cpcm.domain.records import Record
 
@@ -176,11 +176,6 @@ def recovery_from(data: bytes) -> tuple[str, ...]:
         return tuple(str(r) for r in ((codec.loads(data) or {}).get("recovery_recipients") or ()))
     except Exception:
         return ()
-
-
-def readers_from(data: bytes | None) -> list[str]:
-    text = (data or b"").decode("utf-8", "replace")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 @dataclass

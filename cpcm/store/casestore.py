@@ -31,7 +31,7 @@ from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
-from cpcm.store.layout import (restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
+from cpcm.store.layout import (readers_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
                                TMP_PREFIX, readers_hint, record_name)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
@@ -265,15 +265,13 @@ class CaseStore:
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
         """Worker ids who may read the case (the plaintext `recipients` file); `folder`:
         CONFERENCES for a conference."""
-        text = self._recipients_text(case_id, folder)
-        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        return readers_from(self._recipients_text(case_id, folder))
 
     def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
         """`recipients` of a case, and whether its file says it is restricted to the managers (its `# restricted`
         line, `layout.restricted_from`), from one read of the file: what a fill asks of every case it reads."""
         text = self._recipients_text(case_id, CASES)
-        return ([line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")],
-                restricted_from(text))
+        return readers_from(text), restricted_from(text)
 
     def _recipients_text(self, case_id: str, folder: str) -> str:
         rel = f"{folder}/{case_id}/{RECIPIENTS}"

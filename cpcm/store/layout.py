@@ -95,6 +95,13 @@ def cover_lines(covers) -> str:
 RESTRICTED_LINE = "# restricted: managers only (cpcm retention)"
 
 
+def readers_from(text: str | bytes | None) -> list[str]:
+    """The worker ids a `recipients` file lists (its lines other than comments such as `RESTRICTED_LINE`)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return [line.strip() for line in (text or "").splitlines() if line.strip() and not line.startswith("#")]
+
+
 def restricted_from(text: str) -> bool:
     """Whether a `recipients` file declares its case restricted to the managers (`RESTRICTED_LINE`)."""
     return any(line.strip() == RESTRICTED_LINE for line in (text or "").splitlines())

@@ -20,7 +20,7 @@ from cpcm.errors import Busy, CannotDecrypt, Corrupt
 from cpcm.store import codec
 from cpcm.store.contract import read_each
 from cpcm.store.git import Commit, GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, record_name, restricted_from
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, readers_from, record_name, restricted_from
 
 # Not a folder on disk: a path of this store that leaked to code reading files fails loudly.
 ROOT = PurePosixPath("/cpcm-memory-store")
@@ -93,7 +93,7 @@ class MemoryStore:
     def _recipients(self, case_id: str, folder: str) -> tuple[list[str], bool]:
         entry = self._view().get(f"{folder}/{case_id}/{RECIPIENTS}")
         text = entry.decode("utf-8", "replace") if isinstance(entry, bytes) else ""
-        return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")], restricted_from(text)
+        return readers_from(text), restricted_from(text)
 
     def record_files(self, case_id: str, top: str = CASES) -> list[PurePosixPath]:
         prefix = f"{top}/{case_id}/"
