@@ -872,13 +872,22 @@ def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) 
     return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
 
 
+def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
+    """How a form's fields are given (`ctx.input_hint`: only the options were given, and no questions
+    asked), for a refusal where a field is missing (`is required`); none where every field given is
+    there and only a value is wrong (one option's, say): the fix is that value, not a file."""
+    if ctx.input_hint and any(str(e.reason).startswith("is required") for e in errors):
+        return ctx.input_hint
+    return None
+
+
 def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str,
                   also: Sequence[FieldError] = ()) -> dict:
     """The record body `data` makes under the form, or InvalidInput naming every bad field,
     together with `also` (what the caller found wrong beside the form, such as `at_errors`)."""
     body, errors = form_problems(ctx, form_name, data)
     if errors or also:
-        raise InvalidInput([*errors, *also], what, hint=ctx.input_hint if errors else None)
+        raise InvalidInput([*errors, *also], what, hint=input_hint(ctx, errors))
     return body
 
 
