@@ -547,6 +547,9 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         except UnicodeDecodeError:
             raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
     elif hint and not from_file and not sets:  # only the options, and no questions asked: say how the form's fields are given
+        from cpcm.domain.records import flatten
+
+        ctx.input_given = frozenset(flatten(data))  # a refusal of these only is of a value given, not of fields missing
         ctx.input_hint = (f"Only the options were given, and no questions asked: give the form's fields in a file with "
                           f"--from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set PATH=VALUE "
                           "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")

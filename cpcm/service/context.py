@@ -80,6 +80,7 @@ class Context:
     # what a refused form says to do instead of "correct the fields named above": set by the
     # command line when it could ask no questions and was given no file or --set (cli.common.gather)
     input_hint: str | None = None
+    input_given: frozenset = frozenset()  # the fields the options gave, where `input_hint` is set (`input_hint()`)
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""
@@ -874,9 +875,10 @@ def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) 
 
 def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
     """How a form's fields are given (`ctx.input_hint`: only the options were given, and no questions
-    asked), for a refusal where a field is missing (`is required`); none where every field given is
-    there and only a value is wrong (one option's, say): the fix is that value, not a file."""
-    if ctx.input_hint and any(str(e.reason).startswith("is required") for e in errors):
+    asked), for a refusal that names a field the options did not give (one missing); none where
+    each field it names is one an option gave (`ctx.input_given`), a value wrong: the fix is that
+    value, not a file of the form's fields."""
+    if ctx.input_hint and any(e.field not in ctx.input_given for e in errors):
         return ctx.input_hint
     return None
 
