@@ -822,6 +822,7 @@ def test_a_note_dated_before_a_conflict_settles_nothing_and_one_that_settles_it_
     assert checked.code == 0, checked.stderr
     told = [w for w in checked.json()["warnings"] if f"settles the sync conflict updates-concurrent on {case_id}" in w]
     assert len(told) == 1 and "the later update is in force" in told[0], checked.json()
+    assert told[0].startswith(f"this note ({checked.json()['record_id']}) settles"), told
     assert f"settles the sync conflict updates-concurrent on {case_id}" in checked.stderr
     assert "updates-concurrent" not in check_codes(sup, case_id)
 

@@ -253,7 +253,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
             _follow_restriction_end(ctx, tx, case_id)
         _, unread = _conferences_follow(ctx, tx, {case_id: case.worker})  # the new worker reads the case's conferences
         tx.commit(f"assign {case_id} {record.id}")
-    note_settled(ctx, case, record, "assignment")
+    note_settled(ctx, case, record)
     warnings += _unread_warnings(unread)
     steps = (f"the assignment to {worker_id} is confirmed: this settles the sync conflict ({', '.join(confirms)})",) if confirms else ()
     if not confirms:
@@ -414,7 +414,7 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
             _, unread = _conferences_follow(ctx, tx, {case.id: case.worker for _, case, _, _ in planned})
             tx.commit(f"assign batch {len(written)} cases")
         for case, record in settled:
-            note_settled(ctx, case, record, "assignment")
+            note_settled(ctx, case, record)
         warnings += _unread_warnings(unread)
     return Written(None, tuple(w["record_id"] for w in written), "assignment", tuple(warnings),
                    tuple(_batch_steps(ctx, planned)),
@@ -578,7 +578,7 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
         reencrypt(ctx, tx, case_id, readers, covers=covers)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"assign {case_id} {record.id}")
-    note_settled(ctx, case, record, "cover")
+    note_settled(ctx, case, record)
     return Written(case_id, record.id, cover_rules.KIND, tuple(warnings),
                    extra={"worker": case.worker, "cover": worker_id, "until": until_text},
                    json_keys=("subject", "record_id", "kind", "warnings"))

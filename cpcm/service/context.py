@@ -260,7 +260,12 @@ def with_settled(ctx: Context, result: Any, start: int = 0) -> Any:
     return replace(result, warnings=result.warnings + tuple(m for m in told if m not in result.warnings))
 
 
-def note_settled(ctx: Context, case: Case, record: Record, verb: str) -> None:
+# a record's kind in the words of the message saying what it settled (another kind: its name, in words)
+_SETTLING_WORDS = {"followup": "follow-up", "plan": "plan version", "reopen": "reopening", "keyworker": "keyworker nomination",
+                   "mandatory_report": "mandatory-report decision"}
+
+
+def note_settled(ctx: Context, case: Case, record: Record) -> None:
     """What a record written to `case` (the case before it) settles of the sync conflicts open in
     it (workflow/fold.py `settled_conflicts`, as the fold will have it): for each, the case, its
     code and records, and what `cpcm check` said of it until now (rules.CONFLICT_PROBLEMS: what
@@ -271,8 +276,9 @@ def note_settled(ctx: Context, case: Case, record: Record, verb: str) -> None:
         records = ", ".join(conflict.get("records") or ())
         message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
         said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""
-        ctx.settled.append(f"this {verb} settles the sync conflict {conflict['code']} on {case.id} ({records}): cpcm check no "
-                           f"longer reports it{said}. If what stands is not right, record it again as that says")
+        words = _SETTLING_WORDS.get(record.kind, record.kind.replace("_", " "))
+        ctx.settled.append(f"this {words} ({record.id}) settles the sync conflict {conflict['code']} on {case.id} ({records}): "
+                           f"cpcm check no longer reports it{said}. If what stands is not right, record it again as that says")
 
 
 def commit_email(config: Config, worker: Worker) -> str:
@@ -393,7 +399,7 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
         record = new_record(ctx, kind, case.id, body, at, schema, after=case.history[-1].id if case.history else "")
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"{verb} {case.id} {record.id}{ended}")
-    note_settled(ctx, case, record, verb)
+    note_settled(ctx, case, record)
     return record
 
 
