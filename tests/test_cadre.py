@@ -150,6 +150,30 @@ def test_assign__where_the_policy_says_warn_the_supervisor_assigns_and_is_warned
     assert ("cadre-escalation", case_id, "otieno") in _codes(sup)
 
 
+def test_assign_cover__a_cover_above_the_colleagues_cadre_is_refused_or_warned_as_assign_is(cli_as, repo):
+    """A cover holds the case's work for a while: the cadre rule applies to it as to `assign --worker`,
+    with the same message; where the policy says warn, the cover is given and the warning said."""
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "para_social_worker").code == 0
+    case_id = register(amina, child=CHILD)  # high risk
+    before = _commits(repo)
+    as_worker = sup("assign", case_id, "--worker", "otieno")
+    refused = sup("assign", case_id, "--cover", "otieno", "--until", "2026-12-31")
+    assert as_worker.code == refused.code == 4, (refused.code, refused.stderr)
+    said = "cadre: otieno is a para-social-worker, who may hold cases up to medium risk"
+    assert said in as_worker.stderr and said in refused.stderr, refused.stderr
+    assert "cover the case" in refused.stderr and CANARY not in refused.stderr + refused.stdout
+    assert _commits(repo) == before
+    assert sup("show", case_id, "--json").json()["covers"] == []
+    medium = register(amina, risk="medium")  # one the cadre may hold: covered, no word of the cadre
+    covered = sup("assign", medium, "--cover", "otieno", "--until", "2026-12-31")
+    assert covered.code == 0 and "cadre" not in covered.stderr, covered.stderr
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  cadre_risk:\n    over_max: warn\n")
+    warned = cli_as("sup")("assign", case_id, "--cover", "otieno", "--until", "2026-12-31", "--json")
+    assert warned.code == 0, warned.stderr
+    assert any(said in w for w in warned.json()["warnings"]) and said in warned.stderr, warned.stderr
+
+
 def test_register__naming_a_worker_whose_cadre_may_not_hold_the_risk_is_refused(cli_as, repo):
     sup, amina = cli_as("sup"), cli_as("amina")
     assert sup("team", "cadre", "otieno", "volunteer").code == 0

@@ -555,3 +555,31 @@ def test_exit_2__each_message_starts_as_the_docs_say_the_parser_usage_error_cpcm
             assert result.stderr.startswith(prefix + ": ") and result.stderr.splitlines()[-1] == shown.splitlines()[-1], \
                 (command, result.stderr)
     assert prefixes == {"usage error", "error"}, examples  # the page shows both kinds
+
+
+def test_messages__the_usual_word_the_range_and_the_calendar_are_said_and_the_file_hint_only_where_fields_are_missing(
+        cli, repo):
+    """What the messages say of four slips: `child.dob` (the usual word, and `update --dob`) is the
+    date of birth, not `child.sex`; a rating that is no number says the numbers it takes; a date in
+    the shape YYYY-MM-DD that is no day of the calendar says so; and one wrong option value, every
+    field given, is corrected where it is, not by a file of the form's fields."""
+    from test_assess_plan import COMPREHENSIVE, INITIAL
+    from test_sync import VISIT
+
+    case_id = register(cli)
+    before = head(repo)
+    dob = cli("correct", case_id, "registration", "--set", "child.dob=2017-06-02", "--reason", "typed wrong")
+    assert dob.code == 4 and "did you mean 'child.date_of_birth'?" in dob.stderr and "child.sex" not in dob.stderr, dob.stderr
+    assert head(repo) == before
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    rated = dict(COMPREHENSIVE, dimensions={"physical": {"risks": "underweight", "rating": "concern"}})
+    concern = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(rated))
+    assert concern.code == 4 and "dimensions.physical.rating: is not a whole number from 1 to 4" in concern.stderr, concern.stderr
+    before = head(repo)
+    late = cli("followup", case_id, *VISIT, "--next-followup", "2027-02-30")
+    assert late.code == 4, late.stderr
+    assert "next_followup: is not a date of the calendar: it is in the shape YYYY-MM-DD" in late.stderr, late.stderr
+    assert "Only the options were given" not in late.stderr and "--from-file" not in late.stderr, late.stderr
+    missing = cli("followup", case_id, "--method", "home_visit", "--next-followup", "2027-02-30")  # fields missing too
+    assert missing.code == 4 and "Only the options were given" in missing.stderr, missing.stderr
+    assert head(repo) == before

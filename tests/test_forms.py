@@ -120,7 +120,7 @@ def test_not_both__birth_date_and_estimated_age():
     assert errors == {"child.age_estimate": "give the date of birth or an estimated age, not both"}
 
 
-@pytest.mark.parametrize("age, reason", [(-1, "must be at least 0"), (18, "must be at most 17"), ("nine", "is not a whole number")])
+@pytest.mark.parametrize("age, reason", [(-1, "must be at least 0"), (18, "must be at most 17"), ("nine", "is not a whole number from 0 to 17")])
 def test_estimated_age__bounds_and_type(age, reason):
     _, errors = check(registration(child={"sex": "male", "age_estimate": age}))
     assert errors["child.age_estimate"] == reason

@@ -152,8 +152,13 @@ def test_coerce__date():
     assert fm.coerce(field("date"), "2026-11-24", TODAY) == ("2026-11-24", None)
     assert fm.coerce(f, date(2020, 1, 2), TODAY) == ("2020-01-02", None)
     assert fm.coerce(f, datetime(2020, 1, 2, 23, 0), TODAY) == ("2020-01-02", None)
-    for bad in ("2020-13-01", "soon", True, ["2020-01-01"], 5):
+    for bad in ("2020-1-01", "soon", True, ["2020-01-01"], 5):
         assert fm.coerce(f, bad, TODAY) == (None, "is not a date (use YYYY-MM-DD)"), bad
+    # in the shape asked for, and no day of the calendar: said so, the value not repeated
+    for bad in ("2027-02-30", "2020-13-01", "2021-02-29T10:00"):
+        assert fm.coerce(field("date"), bad, TODAY) == (None, "is not a date of the calendar: it is in the shape YYYY-MM-DD, "
+                                                        "but that month has no such day (or there is no such month): check "
+                                                        "the day and the month"), bad
 
 
 def test_coerce__a_date_further_back_than_max_years_ago_is_a_slip_of_the_year():
@@ -180,7 +185,9 @@ def test_coerce__integer():
     assert fm.coerce(field("integer"), -100, TODAY) == (-100, None)
     assert fm.coerce(field("integer", maximum=0), 0, TODAY) == (0, None)
     for bad in ("1.5", "x", True, date(2020, 1, 1), [1], 1.5):
-        assert fm.coerce(f, bad, TODAY) == (None, "is not a whole number"), bad
+        assert fm.coerce(f, bad, TODAY) == (None, "is not a whole number from 0 to 17"), bad  # the range it takes
+    assert fm.coerce(field("integer"), "concern", TODAY) == (None, "is not a whole number")
+    assert fm.coerce(field("integer", minimum=1), "concern", TODAY) == (None, "is not a whole number (at least 1)")
 
 
 def test_coerce__boolean():

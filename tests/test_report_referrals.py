@@ -119,7 +119,9 @@ def test_service_add__an_agreement_ending_before_it_starts_is_refused_naming_the
                                          "agreement's last day, on or after its first day"}]
     bad = cli("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care",
               "--contract-end", "2026-13-01", "--json")
-    assert bad.code == 4 and bad.json()["fields"] == [{"field": "contract.end", "reason": "is not a date (use YYYY-MM-DD)"}]
+    assert bad.code == 4 and bad.json()["fields"] == [{"field": "contract.end", "reason": "is not a date of the calendar: it is in "
+                                                       "the shape YYYY-MM-DD, but that month has no such day (or there is no "
+                                                       "such month): check the day and the month"}]
     assert commit_count(repo) == before and (services.read_bytes() if services.exists() else None) == was
     assert cli(*CLINIC).code == 0
     shown = cli("service", "show", "clinic")

@@ -284,6 +284,34 @@ def test_received_case__a_referral_letter_is_signed_by_the_worker_of_the_agency_
             assert "amina" not in letter.stdout, (worker, fmt)
 
 
+def test_receive__says_the_records_the_bundle_carried_and_those_the_case_holds_here_as_show_counts_them(
+        sending, receiving, cli_as, tmp_env):
+    """A case with a correction (its original still counted, as `show` and `log` count it) and an
+    approved request: the bundle carries every record the sender held but the transfer itself;
+    the receiving agency adds its receipt of the transfer and the assignment. `receive` says both
+    counts, and the one of the case here is the one `show` gives."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    wanjiru = receiving.as_("wanjiru")
+    case_id = register(amina, **canary())
+    assert amina("correct", case_id, "registration", "--set", "contact=0700 000 001", "--reason", "mistyped").code == 0
+    consent(amina, case_id)
+    assert amina("transfer", case_id, *REASON, "--check", "all").code == 0
+    assert sup("approve", case_id, "transfer").code == 0
+    bundle = tmp_env / "bundle.age"
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle)).code == 0
+    sent = amina("show", case_id, "--json").json()
+    got = wanjiru("receive", str(bundle))
+    assert got.code == 0, got.stderr
+    shown = wanjiru("show", case_id, "--json").json()
+    carried, total = sent["records_total"] - 1, shown["records_total"]  # all but the transfer; here, with two more
+    assert total == carried + 2 and shown["records_corrected"] == 1
+    assert f"{carried} record(s) carried in the bundle" in got.stderr, got.stderr
+    assert f"the case holds {total} records here" in got.stderr, got.stderr
+    wanjiru_show = wanjiru("show", case_id)
+    assert f"{total} records" in wanjiru_show.stdout + wanjiru_show.stderr
+    assert CANARY not in got.stderr
+
+
 def test_receive__a_case_id_already_used_here_gets_a_new_one_with_the_old_as_alias(sending, receiving, cli_as, tmp_env):
     amina, sup = cli_as("amina"), cli_as("sup")
     wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")

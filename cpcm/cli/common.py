@@ -432,7 +432,7 @@ def flush_notices(print_them: bool = True) -> None:
                 ("an agency's file put in place or edited by hand (cpcm policy set or cpcm form set commits it)"
                  if rel.startswith(".cpcm/") else "not a file cpcm writes (move it out of the repository)") +
                 "; cpcm verify lists it until then" for rel in kept]
-        for notice in [*left, *getattr(ctx, "notices", ())]:
+        for notice in [*left, *getattr(ctx, "notices", ()), *getattr(ctx, "settled", ())]:
             if notice not in seen:
                 seen.add(notice)
                 warn(notice)
@@ -587,6 +587,9 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         except UnicodeDecodeError:
             raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
     elif hint and not from_file and not sets:  # only the options, and no questions asked: say how the form's fields are given
+        from cpcm.domain.records import flatten
+
+        ctx.input_given = frozenset(flatten(data))  # a refusal of these only is of a value given, not of fields missing
         ctx.input_hint = (f"Only the options were given, and no questions asked: give the form's fields in a file with "
                           f"--from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set PATH=VALUE "
                           "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")

@@ -139,8 +139,9 @@ def register(app: typer.Typer) -> None:
             print_json(result.to_json())
             return
         got = result.extra
-        say(f"received {result.case_id} from {got['from_agency'] or 'the sending agency'}: {got['records']} record(s), "
-            f"assigned to {got['worker']}" + ("; receipt written" if got["receipt_written"] else ""))
+        say(f"received {result.case_id} from {got['from_agency'] or 'the sending agency'}: {got['records']} record(s) carried in "
+            f"the bundle; with the receipt of the transfer and the assignment, the case holds {got['records_total']} records here "
+            f"(as cpcm show counts them), assigned to {got['worker']}" + ("; receipt written" if got["receipt_written"] else ""))
         for step in result.next_steps:
             say(f"next: {step}")
 

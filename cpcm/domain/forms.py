@@ -316,7 +316,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
         try:
             parsed = value if isinstance(value, date) else date.fromisoformat(str(value).strip()[:10])
         except ValueError:
-            return None, "is not a date (use YYYY-MM-DD)"
+            return None, not_a_date(str(value))
         if field.not_future and parsed > today:
             return None, f"is in the future (today is {today.isoformat()})"
         if field.max_years_ago is not None and today is not None and (today - parsed).days > field.max_years_ago * 366:
@@ -324,11 +324,11 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
         return parsed.isoformat(), None
     if field.type == "integer":
         if not _scalar(value) or isinstance(value, (bool, date)):
-            return None, "is not a whole number"
+            return None, "is not a whole number" + _range_words(field)
         try:
             number = int(str(value).strip())
         except ValueError:
-            return None, "is not a whole number"
+            return None, "is not a whole number" + _range_words(field)
         if field.minimum is not None and number < field.minimum:
             return None, f"must be at least {field.minimum}"
         if field.maximum is not None and number > field.maximum:
@@ -382,6 +382,31 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
     return None, f"unknown field type {field.type}"
 
 
+# a date in the shape asked for (YYYY-MM-DD, with a time or not), whose month or day does not exist
+_DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def not_a_date(text: str) -> str:
+    """Why `text` is refused where a date is asked for: not in the shape YYYY-MM-DD, or in that shape
+    and no day of the calendar (2027-02-30, a 13th month). The value itself is never repeated (it
+    may be a child's date of birth)."""
+    if _DATE_SHAPE.match(text.strip()):
+        return ("is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is "
+                "no such month): check the day and the month")
+    return "is not a date (use YYYY-MM-DD)"
+
+
+def _range_words(field: Field) -> str:
+    """The whole numbers an integer field takes, for the message refusing another value: ' from 1 to 4'."""
+    if field.minimum is not None and field.maximum is not None:
+        return f" from {field.minimum} to {field.maximum}"
+    if field.minimum is not None:
+        return f" (at least {field.minimum})"
+    if field.maximum is not None:
+        return f" (at most {field.maximum})"
+    return ""
+
+
 def _choice(field: Field, value: Any) -> tuple[Any, str | None]:
     if isinstance(value, bool) and {"yes", "no"} <= set(field.choices):  # `true`/`false` where the answer is yes or no
         value = "yes" if value else "no"
@@ -409,10 +434,22 @@ def confirmed(given: Iterable[str], items: Sequence[str], field: str) -> tuple[l
     return (list(items) if "all" in given else list(dict.fromkeys(given))), errors
 
 
+# the usual words for a field, which no spelling is near: `dob` (and `update --dob`) is the date of birth
+USUAL_WORDS = {"dob": "date_of_birth", "birth_date": "date_of_birth", "birthdate": "date_of_birth",
+               "birthday": "date_of_birth", "date_birth": "date_of_birth", "born": "date_of_birth"}
+
+
 def near_field(key: str, known: Sequence[str]) -> str | None:
-    """The field a key not on the form was most likely meant as: one spelt nearly the same, else
-    one whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
+    """The field a key not on the form was most likely meant as: the field a usual word names
+    (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same, else one
+    whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
     form's first such field, in the form's order."""
+    head, _, last = key.rpartition(".")
+    usual = USUAL_WORDS.get(last.lower().replace("-", "_").replace(" ", "_"))
+    if usual:
+        named = [f for f in known if f.rsplit(".", 1)[-1] == usual]
+        if named:
+            return next((f for f in named if f == f"{head}.{usual}" or (not head and f == usual)), named[0])
     close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
         return close[0]

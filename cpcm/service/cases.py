@@ -23,7 +23,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, assignment_checks, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, risk_reason_errors
+from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_settled, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.planning import settles_step
 from cpcm.service.results import Written
@@ -253,6 +253,7 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
             _follow_restriction_end(ctx, tx, case_id)
         _, unread = _conferences_follow(ctx, tx, {case_id: case.worker})  # the new worker reads the case's conferences
         tx.commit(f"assign {case_id} {record.id}")
+    note_settled(ctx, case, record)
     warnings += _unread_warnings(unread)
     steps = (f"the assignment to {worker_id} is confirmed: this settles the sync conflict ({', '.join(confirms)})",) if confirms else ()
     if not confirms:
@@ -394,6 +395,7 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                            "Give each row a case's ID under 'case' and the worker who takes it over under 'worker'; "
                            "nothing was written.")
     written: list[dict] = []
+    settled: list = []  # (the case before, its assignment): what each settles, said once the commit is made
     if not dry_run:
         with transaction(ctx, "assign-batch") as tx:
             for number, case, worker_id, _confirms in planned:
@@ -406,10 +408,13 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                 if restricted_either(ctx, case):  # its restriction ends, as in `assign`
                     _follow_restriction_end(ctx, tx, case.id)
                 written.append({"case_id": case.id, "record_id": record.id, "worker": worker_id, "previous": case.worker})
+                settled.append((case, record))
                 if progress:
                     progress(1)
             _, unread = _conferences_follow(ctx, tx, {case.id: case.worker for _, case, _, _ in planned})
             tx.commit(f"assign batch {len(written)} cases")
+        for case, record in settled:
+            note_settled(ctx, case, record)
         warnings += _unread_warnings(unread)
     return Written(None, tuple(w["record_id"] for w in written), "assignment", tuple(warnings),
                    tuple(_batch_steps(ctx, planned)),
@@ -562,6 +567,7 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
     if errors:
         raise InvalidInput([FieldError(field, why) for field, why in errors], "cover")
     transitions.advance(case.stage, "cover", case_id)
+    warnings = refuse_or_warn(cover_checks(ctx, case, worker_id))  # refused or warned, before anything is written
     until_text = ends.isoformat(timespec="seconds")
     check_cover(ctx, case)
     readers, covers = cover_rules.access(ctx.team, case.worker, {**case_covers(ctx, case_id), worker_id: until_text}, ctx.now)
@@ -572,8 +578,29 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
         reencrypt(ctx, tx, case_id, readers, covers=covers)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"assign {case_id} {record.id}")
-    return Written(case_id, record.id, cover_rules.KIND, extra={"worker": case.worker, "cover": worker_id, "until": until_text},
+    note_settled(ctx, case, record)
+    return Written(case_id, record.id, cover_rules.KIND, tuple(warnings),
+                   extra={"worker": case.worker, "cover": worker_id, "until": until_text},
                    json_keys=("subject", "record_id", "kind", "warnings"))
+
+
+# a cover above the colleague's cadre: what would satisfy the rule (the message names the cadre, the risk, the rule)
+COVER_CADRE_HINT = ("Ask a professional or an officer to cover the case (cpcm team list shows each worker's cadre), or rate "
+                    "its risk again first if it has fallen; a supervisor changes a cadre with cpcm team cadre. Nothing was "
+                    "written.")
+
+
+def cover_checks(ctx: Context, case: Case, worker_id: str) -> list[AssignCheck]:
+    """What stands against `worker_id` covering `case`: a cover holds the case's work for a while, so
+    an open case whose risk is above what the colleague's cadre may hold is refused (or warned of) as
+    the policy's `cadre_risk` says, as `assign --worker` does (`assignment_checks`, cadre-over-max).
+    Their caseload is not counted: the case stays its worker's."""
+    if case.status != "open":
+        return []
+    verdict, message = rules.cadre_verdict(ctx.team.get(worker_id), case.risk, ctx.policy, case.id)
+    if verdict == "ok":
+        return []
+    return [AssignCheck(rule=CADRE_OVER_MAX, refuse=verdict == "refuse", message=f"cadre: {message}", hint=COVER_CADRE_HINT)]
 
 
 @writes

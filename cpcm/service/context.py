@@ -31,7 +31,7 @@ from cpcm.domain.case import Case, case_index
 from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
-from cpcm.domain.records import HEADER, Record, changed_fields, get_path
+from cpcm.domain.records import HEADER, Record, changed_fields, get_path, utc
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
@@ -46,7 +46,7 @@ from cpcm.store.layout import case_restricted as layout_case_restricted
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as retention_rules
 from cpcm.workflow import rules, transitions
-from cpcm.workflow.fold import effective, fold, superseded_ids
+from cpcm.workflow.fold import effective, fold, settled_conflicts, superseded_ids
 
 _record_ids = RecordIds()
 
@@ -65,6 +65,9 @@ class Context:
     worker: Worker | None = None
     problems: list[CpcmError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # warnings the command prints when it ends (the clock going back)
+    # the sync conflicts this command's writes settled (`note_settled`): a `writes` function gives them
+    # back among its result's warnings; any left are printed with the notices when the command ends
+    settled: list[str] = field(default_factory=list)
     # the write generation (store/lock.py) the team, configuration and records read so far are of:
     # a write that starts or ends moves it, so a transaction knows whether they are still current
     basis: int | None = None
@@ -77,6 +80,7 @@ class Context:
     # what a refused form says to do instead of "correct the fields named above": set by the
     # command line when it could ask no questions and was given no file or --set (cli.common.gather)
     input_hint: str | None = None
+    input_given: frozenset = frozenset()  # the fields the options gave, where `input_hint` is set (`input_hint()`)
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""
@@ -235,9 +239,45 @@ def writes(function: F) -> F:
     team) is made on the state the write lands on."""
     @functools.wraps(function)
     def locked_call(ctx: Context, *args, **kwargs):
+        start = len(ctx.settled)
         with locked(ctx):
-            return function(ctx, *args, **kwargs)
+            result = function(ctx, *args, **kwargs)
+        return with_settled(ctx, result, start)
     return locked_call  # type: ignore[return-value]
+
+
+def with_settled(ctx: Context, result: Any, start: int = 0) -> Any:
+    """`result` (a `Written`) with the sync conflicts its writes settled (`ctx.settled` from
+    `start`) among its warnings, and those taken off `ctx.settled`: the command says them on
+    stderr and in its --json output. Another result leaves them for the notices."""
+    from cpcm.service.results import Written
+
+    told = ctx.settled[start:]
+    if not told or not isinstance(result, Written):
+        return result
+    del ctx.settled[start:]
+    return replace(result, warnings=result.warnings + tuple(m for m in told if m not in result.warnings))
+
+
+# a record's kind in the words of the message saying what it settled (another kind: its name, in words)
+_SETTLING_WORDS = {"followup": "follow-up", "plan": "plan version", "reopen": "reopening", "keyworker": "keyworker nomination",
+                   "mandatory_report": "mandatory-report decision"}
+
+
+def note_settled(ctx: Context, case: Case, record: Record) -> None:
+    """What a record written to `case` (the case before it) settles of the sync conflicts open in
+    it (workflow/fold.py `settled_conflicts`, as the fold will have it): for each, the case, its
+    code and records, and what `cpcm check` said of it until now (rules.CONFLICT_PROBLEMS: what
+    stands, and what to do where that is wrong), kept in `ctx.settled` for the command to say.
+    Nobody settles a conflict without being told."""
+    at = utc(record.at) if record.kind in ("placement", "update", "note") else None
+    for conflict in settled_conflicts(case, record.kind, record.body, at):
+        records = ", ".join(conflict.get("records") or ())
+        message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
+        said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""
+        words = _SETTLING_WORDS.get(record.kind, record.kind.replace("_", " "))
+        ctx.settled.append(f"this {words} ({record.id}) settles the sync conflict {conflict['code']} on {case.id} ({records}): "
+                           f"cpcm check no longer reports it{said}. If what stands is not right, record it again as that says")
 
 
 def commit_email(config: Config, worker: Worker) -> str:
@@ -358,6 +398,7 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
         record = new_record(ctx, kind, case.id, body, at, schema, after=case.history[-1].id if case.history else "")
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"{verb} {case.id} {record.id}{ended}")
+    note_settled(ctx, case, record)
     return record
 
 
@@ -777,13 +818,23 @@ def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) 
     return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
 
 
+def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
+    """How a form's fields are given (`ctx.input_hint`: only the options were given, and no questions
+    asked), for a refusal that names a field the options did not give (one missing); none where
+    each field it names is one an option gave (`ctx.input_given`), a value wrong: the fix is that
+    value, not a file of the form's fields."""
+    if ctx.input_hint and any(e.field not in ctx.input_given for e in errors):
+        return ctx.input_hint
+    return None
+
+
 def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str,
                   also: Sequence[FieldError] = ()) -> dict:
     """The record body `data` makes under the form, or InvalidInput naming every bad field,
     together with `also` (what the caller found wrong beside the form, such as `at_errors`)."""
     body, errors = form_problems(ctx, form_name, data)
     if errors or also:
-        raise InvalidInput([*errors, *also], what, hint=ctx.input_hint if errors else None)
+        raise InvalidInput([*errors, *also], what, hint=input_hint(ctx, errors))
     return body
 
 

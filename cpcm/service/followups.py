@@ -15,7 +15,7 @@ from cpcm.domain.records import Record, plain
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, at_errors, case_covers, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
+from cpcm.service.context import (Context, append, at_errors, case_covers, input_hint, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
                                   locked, validate_form, writes)
 from cpcm.store import forms
@@ -117,7 +117,7 @@ def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form |
             errors.append(FieldError("next_review", "is in the past"))
     errors += _progress_errors(ctx, case, body.get("progress") or [])
     if errors:
-        raise InvalidInput(errors, f"review of {case.id}", hint=ctx.input_hint)
+        raise InvalidInput(errors, f"review of {case.id}", hint=input_hint(ctx, errors))
     return body, warnings
 
 

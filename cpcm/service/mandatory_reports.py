@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput
-from cpcm.service.context import Context, append, at_errors, form_for, form_problems, load_case, writes
+from cpcm.service.context import Context, append, at_errors, form_for, form_problems, input_hint, load_case, writes
 from cpcm.service.results import Written
 from cpcm.workflow import approvals
 from cpcm.workflow import mandatory_report as rules
@@ -34,7 +34,7 @@ def mandatory_report(ctx: Context, case_id: str, data: Mapping[str, Any], at: da
     errors += [FieldError(key, why) for key, why in rules.authority_errors(ctx.policy, body)]
     errors += at_errors(ctx, case, at)
     if errors:
-        raise InvalidInput(errors, what, hint=ctx.input_hint)
+        raise InvalidInput(errors, what, hint=input_hint(ctx, errors))
     needs = (body.get("decision") == "not_reported" and approvals.required(ctx.policy, rules.SUBJECT)
              and not approvals.oversees(actor))
     if needs:

@@ -509,8 +509,14 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
                         f"{alias}, the child's earlier case here, names {case_id})")
     if receipt is not None:
         steps.append("hand the receipt file to the sending agency; they run: cpcm transfer-ack RECEIPT")
+    from cpcm.service.cases import record_counts
+
+    # `records`: those the bundle carried (every record of the sender's but the transfer itself); `records_total`:
+    # those the case holds here, as `cpcm show` and `cpcm log` count them, with this agency's transfer_in and assignment
+    here = record_counts([r for r, _ in bundle.records] + [record, assignment])
     return Written(case_id, (record.id, assignment.id), "transfer_in", tuple(warnings), tuple(steps),
-                   {"alias": alias, "worker": assignee, "records": len(bundle.records), "from_agency": str(from_agency.get("code", "")),
+                   {"alias": alias, "worker": assignee, "records": len(bundle.records), "records_total": here["records_total"],
+                    "from_agency": str(from_agency.get("code", "")),
                     "manifest_sha256": bundle.manifest_sha256, "receipt_written": receipt is not None})
 
 

@@ -201,7 +201,7 @@ MEANINGS = {
                        "it); nothing was merged",
     "worker-exists": "the worker id is already in the team (ids are never reused)",
     "cadre-unchanged": "`cpcm team cadre`: the worker has that cadre already",
-    "cadre-over-max": "the worker to be assigned (`cpcm assign`, `cpcm register` or `cpcm receive` naming a worker; a row of "
+    "cadre-over-max": "the worker to be assigned (`cpcm assign`, `cpcm register` or `cpcm receive` naming a worker; the colleague of `cpcm assign --cover`; a row of "
                       "`cpcm assign --batch`, `--from-worker` or `cpcm import cases`: named in the error) has a cadre that may "
                       "not hold the case's risk (policy `cadre_risk.max_risk`), and the policy says `over_max: refuse` "
                       "(the default); assign a professional or an officer, or rate the risk again if it has fallen "
