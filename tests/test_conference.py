@@ -734,3 +734,12 @@ def test_cli__assign_by_one_who_cannot_read_a_conference_of_the_case_warns_what_
     assert amina("conference", "show", conf).code == 0 and otieno("conference", "show", conf).code == 5
     verified = sup("verify", "--json")
     assert verified.code == 0 and verified.json() == [], verified.stdout
+
+
+def test_cli__a_conference_on_a_day_the_calendar_has_not_is_refused_saying_so(cli_as, repo):
+    sup = cli_as("sup")
+    before = commit_count(repo)
+    for day, said in (("2027-02-30", "date: is not a date of the calendar"), ("next week", "is not a date (use YYYY-MM-DD) or YYYY-MM-DDTHH:MM")):
+        refused = sup("conference", "new", "--kind", "internal", "--date", day, "--venue", "Meeting room")
+        assert refused.code == 4 and said in refused.stderr, refused.stderr
+    assert commit_count(repo) == before

@@ -392,6 +392,12 @@ def test_cli__referral_start_before_it_was_sent_exit_4_nothing_written(cli, repo
     assert [(f["field"], f["reason"]) for f in early.json()["fields"]] == [
         ("start", "is before 2026-11-23, the day the referral was sent: give the day the service starts, that day or later")]
     assert commit_count(repo) == before
+    no_day = cli("referral", case_id, "R1", "--status", "accepted", "--start", "2027-02-30", "--json")
+    assert no_day.code == 4, no_day.stdout
+    assert [f["reason"] for f in no_day.json()["fields"] if f["field"] == "start"] == [
+        "is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is no "
+        "such month): check the day and the month"]
+    assert commit_count(repo) == before
 
 
 def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_raise_a_follow_up(mem):

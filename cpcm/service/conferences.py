@@ -22,6 +22,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.dates import local_day
+from cpcm.domain.forms import not_a_date
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record, utc
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -294,7 +295,8 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
             return datetime.fromisoformat(text).isoformat(timespec="minutes")
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError:
-        errors.append(FieldError(field_name, "is not a date (use YYYY-MM-DD)" + (" or YYYY-MM-DDTHH:MM" if allow_time else "")))
+        why = not_a_date(text)
+        errors.append(FieldError(field_name, why + (" or YYYY-MM-DDTHH:MM" if allow_time and why.endswith("(use YYYY-MM-DD)") else "")))
         return None
 
 

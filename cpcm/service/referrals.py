@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
-from cpcm.domain.forms import confirmed, laid_over, validate
+from cpcm.domain.forms import confirmed, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
@@ -449,7 +449,7 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
         try:
             body["start"] = clock.parse_datetime(start, "start").date().isoformat()
         except UsageError:
-            errors.append(FieldError("start", "is not a date (use YYYY-MM-DD)"))
+            errors.append(FieldError("start", not_a_date(str(start))))
     if expected_duration:
         try:
             body["expected_duration"] = str(parse_duration(expected_duration))
@@ -529,7 +529,7 @@ def update_corrected(ctx: Context, case_id: str, records: list[Record], original
         try:
             body["start"] = clock.parse_datetime(str(given["start"]), "start").date().isoformat()
         except UsageError:
-            errors.append(FieldError("start", "is not a date (use YYYY-MM-DD)"))
+            errors.append(FieldError("start", not_a_date(str(given["start"]))))
     if "expected_duration" in given and not is_empty_value(given["expected_duration"]):
         try:
             body["expected_duration"] = str(parse_duration(str(given["expected_duration"])))
