@@ -186,6 +186,8 @@ BASE = {
 # a second form of a command (a flag that makes it do another thing, with options of its own): (the command's path, a valid
 # invocation, what runs first so that the form has something to act on); each of its values given the canary as above
 FORMS = {
+    "correct --misfiled": ("correct", ["correct", "{case}", "last", "--misfiled", "--reason", "written in the wrong case"],
+                           ["note", "{case}", "--text", "a note in the wrong case"]),
     "conference add-case --remove": ("conference add-case",
                                      ["conference", "add-case", "{conf}", "{case}", "--remove", "--reason", "nominated by mistake"],
                                      ["conference", "add-case", "{conf}", "{case}", "--reason", "especially_difficult"]),

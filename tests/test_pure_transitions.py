@@ -37,10 +37,10 @@ def test_next_stage_and_allowed():
     assert transitions.next_stage("planned", "review") == "implementation"
     assert transitions.next_stage("closed", "plan") is None
     assert transitions.allowed(None) == ["registration"]
-    assert transitions.allowed("transferred") == ["child_file_release", "note", "reopen", "repair", "retention", "sharing",
-                                                  "transfer_ack"]
-    assert transitions.allowed("closed") == ["child_file_release", "followup.post_closure", "note", "reopen", "repair", "retention",
-                                             "sharing"]
+    assert transitions.allowed("transferred") == ["child_file_release", "misfiled", "note", "reopen", "repair", "retention",
+                                                  "sharing", "transfer_ack"]
+    assert transitions.allowed("closed") == ["child_file_release", "followup.post_closure", "misfiled", "note", "reopen", "repair",
+                                             "retention", "sharing"]
 
 
 def test_advance__the_next_stage():
@@ -56,7 +56,7 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
     assert error.value.hint == (
         "Allowed now: approve closure, approve mandatory-report, approve transfer, assess --type best-interests, assign, assign --cover, "
         "assign --keyworker, "
-        "close --withdraw, consent, consent --override, continue, family-assessment, followup, mandatory-report, note, placement, "
+        "close --withdraw, consent, consent --override, continue, correct --misfiled, family-assessment, followup, mandatory-report, note, placement, "
         "preparation, readiness, readiness --form cpara, readiness --form csi, receive, referral, reject closure, reject mandatory-report, reject transfer, render child-file --given-to, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
 
 

@@ -60,9 +60,10 @@ def test_a_withdrawn_closure_request_returns_to_the_stage_it_was_requested_at():
 def test_closed_case__takes_only_reopening_post_closure_visits_and_notes():
     # and the record of a disclosure (an export), the repair of a damaged record and the giving of
     # the child's own file (a young person who has left care asks for it), which must be possible
-    # whatever the stage; and a manager's decision once its retention period has ended (cpcm retention)
+    # whatever the stage; and a manager's decision once its retention period has ended (cpcm retention); and the
+    # mark of a record written in the wrong case (cpcm correct --misfiled), which takes a sibling's note out of a closed case too
     assert set(transitions.allowed("closed")) == {"reopen", "note", "followup.post_closure", "sharing", "repair", "child_file_release",
-                                                  "retention"}
+                                                  "retention", "misfiled"}
     try:
         transitions.advance("closed", "plan", "CP-TEST-0000")
     except Refused as exc:

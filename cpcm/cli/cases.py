@@ -694,11 +694,24 @@ def print_record(data: dict, zone=None) -> None:
     lines = [f"{data['kind'].replace('_', ' ')}" + (f": {data['what']}" if data["what"] else ""),
              f"record {data['record_id']} of {data['case_id']}, at {local_text(data['at'], zone)} by {data['by']}"
              f" (recorded {local_text(data['recorded_at'], zone)})"]
-    if data.get("supersedes"):
+    if data.get("supersedes") and data["kind"] == "misfiled":
+        lines.append(f"marks {data['supersedes']} as written in the wrong case (cpcm show {data['case_id']} {data['supersedes']})")
+    elif data.get("supersedes"):
         lines.append(f"corrects {data['supersedes']}: {data.get('correction_reason') or ''}")
-    if data.get("superseded_by"):
+    mark = data.get("misfiled")
+    if mark:  # written in the wrong case: shown to this case's readers who ask for it, and nowhere else
+        moved = mark.get("moved_to") or {}
+        where = (f"; moved to {moved['case']} as {moved.get('record')}" if moved.get("case")
+                 else "; not moved by cpcm (record it in the case it belongs to)")
+        lines.append(f"MISFILED by {mark['record_id']} ({mark['by']}, {local_text(mark['at'], zone)}): written in the wrong "
+                     f"case, no longer part of {data['case_id']}{where}")
+        lines.append(f"reason: {mark.get('reason') or ''}")
+    elif data.get("superseded_by"):
         lines.append(f"CORRECTED by {data['superseded_by']}: this is no longer what the case uses (cpcm show {data['case_id']} "
                      f"{data['superseded_by']})")
+    came = (data.get("fields") or {}).get("moved_from")
+    if isinstance(came, dict) and came.get("case"):
+        lines.append(f"moved from {came['case']} (record {came.get('record')}), where it was written in the wrong case")
     lines.append("")
 
     def put(label: str, value, indent: str = "") -> None:
@@ -749,6 +762,8 @@ def _local_time(field: str, value, zone=None):
 def _what(entry) -> str:
     """A log entry's `what`, with the record that corrected it (alone when the record has no `what`)."""
     corrected = f"[corrected by {entry.superseded_by}]" if entry.superseded_by and not entry.unreadable else ""
+    if getattr(entry, "misfiled_by", None):
+        corrected = f"[MISFILED: written in the wrong case; see {entry.misfiled_by}]"
     return " ".join(part for part in (entry.what, corrected) if part)
 
 

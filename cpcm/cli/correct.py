@@ -16,6 +16,10 @@ def register(app: typer.Typer) -> None:
         reason: Optional[str] = typer.Option(None, "--reason", help="What was wrong (required)."),
         from_file: FromFileOpt = None, sets: SetOpt = None,
         at: AtOpt = None,
+        misfiled: bool = typer.Option(False, "--misfiled", help="The record was written in the wrong case: take it out of "
+                                      "this one (a note or a follow-up; its writer or a supervisor). Takes --reason and --to only."),
+        to: Optional[str] = typer.Option(None, "--to", help="With --misfiled: the case it belongs to; its content is written "
+                                         "there, for that case's readers, dated when it happened."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Correct a record (a mistyped date or answer): a new record of the same kind that
@@ -30,13 +34,33 @@ def register(app: typer.Typer) -> None:
         Example: cpcm correct CP-4F7K-9X2N assessment@comprehensive --from-file fix.yaml --reason "wrong rating"
         Example: cpcm correct CP-4F7K-9X2N plan --set actions.A3.by=2026-12-20 --reason "date wrong"
         Example: cpcm correct CP-4F7K-9X2N R1@declined --set status=accepted --set start=2026-12-01 --set expected_duration=3mo --reason "the provider accepted"
+
+        A record written in the wrong case (a note about a sibling, say) is taken out of it with
+        --misfiled: the case, its transfers, the case file and the child's file leave it out;
+        cpcm show CASE RECORD still reads it, marked MISFILED. --to OTHER-CASE writes it again there.
+
+        Example: cpcm correct CP-4F7K-9X2N note --misfiled --to CP-6KG7-M9F9 --reason "about the brother"
         """
         from cpcm import service
         from cpcm.domain.records import set_path
         from cpcm.errors import UsageError
 
+        if misfiled or to is not None:
+            given = [name for name, value in (("--set", sets), ("--from-file", from_file), ("--at", at)) if value]
+            if not misfiled:
+                raise UsageError("--to goes with --misfiled: it names the case a record written in the wrong case belongs to",
+                                 "cpcm correct CASE RECORD --misfiled --to OTHER-CASE --reason TEXT")
+            if given:
+                raise UsageError(f"--misfiled takes the record out of the case as it was written: {', '.join(given)} cannot "
+                                 "go with it", "Correct the record where it belongs (its copy there, after --to).")
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        if misfiled:
+            result = service.correct_misfiled(ctx, case_id, record, reason, to)
+            moved = result.extra.get("moved_to") or {}
+            report_written(result, json_out, f"{result.record_id} marks {result.extra['supersedes']} of {case_id} as written "
+                           "in the wrong case" + (f"; moved to {moved['case']} as {moved['record']}" if moved else ""))
+            return
         data: dict[str, Any] = {}
         if from_file:
             loaded = read_yaml_input(from_file)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.followups import followup, review, review_batch
     from cpcm.service.imports import import_cases, import_template
     from cpcm.service.integrity import verify
+    from cpcm.service.misfiled import correct_misfiled
     from cpcm.service.mandatory_reports import mandatory_report
     from cpcm.service.placements import placement
     from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
@@ -69,7 +70,7 @@ __all__ = [
     "import_cases", "import_template",
     # cases
     "validate_registration", "register", "sibling_fields", "link_siblings", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
-    "repair", "find_record", "records_text", "SHORT_FORMS",
+    "correct_misfiled", "repair", "find_record", "records_text", "SHORT_FORMS",
     # assessing and planning
     "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",
     # consent, the directory, referrals
@@ -104,7 +105,7 @@ _MODULES = {
                      "writes"), "context"),
     **dict.fromkeys(("followup", "review", "review_batch"), "followups"),
     **dict.fromkeys(("import_cases", "import_template"), "imports"),
-    "verify": "integrity", "evacuate": "evacuation", "retention": "retaining", "outputs_list": "outputs", "outputs_remove": "outputs", "placement": "placements", "mandatory_report": "mandatory_reports",
+    "verify": "integrity", "correct_misfiled": "misfiled", "evacuate": "evacuation", "retention": "retaining", "outputs_list": "outputs", "outputs_remove": "outputs", "placement": "placements", "mandatory_report": "mandatory_reports",
     **dict.fromkeys(("family_assessment", "preparation", "readiness", "tracing"), "reintegration"),
     **dict.fromkeys(("approve", "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "reject"), "planning"),
     **dict.fromkeys(("check_consent", "consent", "consent_override", "refer", "referral", "service_add", "service_gaps",

@@ -22,7 +22,7 @@ from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements as placement_rules
 from cpcm.workflow.approvals import REQUEST_KINDS
 from cpcm.workflow import transfers as transfer_rules
-from cpcm.workflow.fold import REFERRAL_UPDATES_CONCURRENT, RISK_CONCURRENT, fold, standing_closures, standing_transfers
+from cpcm.workflow.fold import MISFILABLE, MISFILED, REFERRAL_UPDATES_CONCURRENT, RISK_CONCURRENT, fold, standing_closures, standing_transfers
 
 TWO_CLOSURES, AFTER_CLOSURE, TWO_PLANS, TWO_ASSIGNMENTS = "two-closures", "record-after-closure", "plans-concurrent", "two-assignments"
 TWO_CORRECTIONS, TWO_UPDATES, TWO_COVERS = "corrections-concurrent", "updates-concurrent", "covers-concurrent"
@@ -332,7 +332,7 @@ class Apart:
         return [(TWO_KEYWORKERS, sorted(set(fresh[0]) | set(fresh[1])))] if latest_named[0] != latest_named[1] else []
 
     def corrections(self) -> list[Found]:
-        """One record corrected (or repaired) on both copies."""
+        """One record corrected (or repaired, or marked as written in the wrong case) on both copies."""
         corrected = [self._correcting(0), self._correcting(1)]
         return [(TWO_CORRECTIONS, corrected[0][record_id] + corrected[1][record_id])
                 for record_id in sorted(corrected[0].keys() & corrected[1].keys())]
@@ -340,9 +340,13 @@ class Apart:
     def _correcting(self, side: int) -> dict[str, list[str]]:
         """{a record superseded (a correction or a repair of it): the records of copy `side` that
         supersede it}, read from the records of kinds both copies wrote (a correction is of its
-        record's kind)."""
+        record's kind), and from the marks of a record written in the wrong case (`misfiled`: one
+        copy may have marked the record the other corrected)."""
         found: dict[str, list[str]] = {}
-        for record_id, body in self.bodies([n for n in self.sides[side] if record_kind(n) in self.both_kinds], side).items():
+        marking = any(record_kind(n) == MISFILED for n in self.sides[0] + self.sides[1])
+        kinds = self.both_kinds | ({MISFILED, *MISFILABLE} if marking else set())
+        wanted = [n for n in self.sides[side] if record_kind(n) in kinds]
+        for record_id, body in self.bodies(wanted, side).items():
             if isinstance(body.get("supersedes"), str):
                 found.setdefault(body["supersedes"], []).append(record_id)
         return found

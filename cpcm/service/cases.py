@@ -35,7 +35,7 @@ from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
-from cpcm.workflow.fold import NOTE_SCHEMA, apply_update, effective, fold, places, settled_by, superseded_ids
+from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, apply_update, effective, fold, misfiled, places, settled_by, superseded_ids
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
@@ -721,6 +721,7 @@ class LogEntry:
     unreadable: bool = False           # a damaged record: its kind is its file name's; at, recorded_at and by are unknown
     signed_by: str | None = None       # the worker whose key signed the commit
     signature: str = ""                # "good", or why not (unsigned-commit, bad-signature, unknown-signer, revoked-key)
+    misfiled_by: str | None = None     # a record marked as written in the wrong case: the `misfiled` record that took it out
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -738,7 +739,8 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
         for path in commit.files:
             added.setdefault(Path(path).name.split(".")[0], commit)
     described = _describe_all(records)
-    superseded = _superseded_by(records)
+    superseded = superseded_by(records)
+    taken_out = misfiled(records)
     kinds = {m["id"]: m["kind"] for m in (RECORD_FILE.match(p.name) for p in ctx.store.record_files(case_id)) if m}
     rows = [(r.id, r) for r in records] + [(record_id, None) for record_id in damaged]
     entries = []
@@ -750,7 +752,9 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
                                     None, superseded.get(record_id), unreadable=True))
         else:
             entries.append(LogEntry(record.id, record.kind, record.at, record.recorded_at, record.by, sha, date, message,
-                                    described[record.id], order, _supersedes(record), superseded.get(record.id)))
+                                    described[record.id], order, _supersedes(record),
+                                    None if record.kind == MISFILED else superseded.get(record.id),  # a mark stands, whatever came after
+                                    misfiled_by=taken_out.get(record.id)))
     entries = _signatures(ctx, entries)
     return sorted(entries, key=lambda e: (utc(e.at) if e.at else _written_at(e.record_id), e.order))
 
@@ -1156,8 +1160,10 @@ def record_counts(records: Sequence[Record]) -> dict[str, int]:
     written, a corrected original and a damaged record a repair stands in for included) and how
     many of them a later record corrected or repaired (`records_corrected`). `records` (the fold's
     history) counts those in force: the total less the corrected."""
+    records = list(records)
     ids = {r.id for r in records}
-    superseded = set(_superseded_by(list(records)))
+    # a mark of a record written in the wrong case stands, and takes out every correction of that record
+    superseded = (set(superseded_by(records)) - {r.id for r in records if r.kind == MISFILED}) | set(misfiled(records))
     return {"records_total": len(ids | superseded), "records_corrected": len(superseded)}
 
 
@@ -1172,7 +1178,7 @@ def _supersedes(record: Record) -> str | None:
     return target if isinstance(target, str) else None
 
 
-def _superseded_by(records: list[Record]) -> dict[str, str]:
+def superseded_by(records: list[Record]) -> dict[str, str]:
     """Each record a later one supersedes -> the record that does. Two corrections of one record
     (written on two copies apart): the later replaces the earlier, as in the fold (fold.effective),
     so the earlier is one a later record corrected, the original the earlier's."""
@@ -1382,8 +1388,17 @@ def describe(record: Record, referral_refs: Mapping[str, str] | None = None, pla
     elif kind == "sync_conflict":  # what a merge found: its code and the records it names (cpcm check says what settles it)
         named = [str(r) for r in b.get("records") or [] if isinstance(r, str)]
         what = str(b.get("code") or "") + (f" ({', '.join(named)})" if named else "")
+    elif kind == MISFILED:  # a record taken out as written in the wrong case: ids only, never the reason
+        what = f"{b.get('record_kind') or 'record'} {b.get('supersedes')} written in the wrong case"
+        moved = b.get("moved_to") if isinstance(b.get("moved_to"), Mapping) else {}
+        if moved.get("case"):
+            what += f", moved to {moved['case']}" + (f" ({moved['record']})" if moved.get("record") else "")
+        return what
     else:
         what = ""
+    moved_from = b.get(MOVED_FROM)
+    if isinstance(moved_from, Mapping) and moved_from.get("case"):
+        what = (what + "; " if what else "") + f"moved from {moved_from['case']}"
     if _supersedes(record):
         what = (what + "; " if what else "") + f"corrects {b['supersedes']}"
     return what
@@ -1405,6 +1420,18 @@ def _describe_all(records: list[Record]) -> dict[str, str]:
     return {r.id: describe(r, refs, versions) for r in records}
 
 
+def _misfiled_view(records: list[Record], record: Record) -> dict[str, Any] | None:
+    """For a record marked as written in the wrong case: the mark (its record ID, who marked it,
+    when, why, and where the record was moved: `moved_to` {case, record}, or None); else None."""
+    mark_id = misfiled(records).get(record.id)
+    mark = next((r for r in records if r.id == mark_id), None) if mark_id else None
+    if mark is None:
+        return None
+    moved = mark.body.get("moved_to")
+    return {"record_id": mark.id, "by": mark.by, "at": mark.at, "reason": mark.body.get("reason"),
+            "moved_to": dict(moved) if isinstance(moved, Mapping) else None}
+
+
 def record_view(ctx: Context, case_id: str, records: list[Record], record: Record, lang: str | None = None) -> dict:
     """One record in full, as data: its header, what it is (`what`), the correction it makes or
     that replaced it, its fields exactly as written (`fields`), the form's label of each field
@@ -1420,7 +1447,7 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
         form = None
     lang = lang or ctx.config.language or "en"
     body = dict(record.body)
-    shown = {k: v for k, v in body.items() if k not in CORRECTION_KEYS}
+    shown = {k: v for k, v in body.items() if k not in CORRECTION_KEYS and k != MOVED_FROM}  # where it came from: a line of its own
     answers = _answers(form, shown, lang)
     if name:  # a choice the form names in words (an approver, a case category): its words beside its code
         from cpcm.service.documents import form_choice_words
@@ -1442,8 +1469,9 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
         "case_id": case_id, "record_id": record.id, "kind": record.kind, "what": _describe_all(records)[record.id],
         "at": record.at, "recorded_at": record.recorded_at, "by": record.by, "schema": record.schema,
         "supersedes": _supersedes(record), "correction_reason": body.get("correction_reason"),
-        "superseded_by": _superseded_by(records).get(record.id), "form": name,
+        "superseded_by": None if record.kind == MISFILED else superseded_by(records).get(record.id), "form": name,
         "fields": body, "labels": _labels(form, body), "answers": answers,
+        "misfiled": _misfiled_view(records, record),
     }
     if record.kind == "graduation" and form is not None:  # the CPARA: its score, band and benchmarks not achieved
         from cpcm.workflow import readiness as readiness_rules
@@ -1670,7 +1698,7 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     changed = decided_changes(ctx, original.kind, base, body)
     if not changed:
         return
-    first = _first_of_chain(records, original)  # the record that asked
+    first = first_of_chain(records, original)  # the record that asked
     if approvals.may_correct(ctx.policy, original.kind, ctx.worker, case, first.by):
         return
     decided = "approved" if decision.kind == "approval" else "rejected"
@@ -1702,7 +1730,7 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     raise Refused(message, hint, rule="correction-changes-decided")
 
 
-def _first_of_chain(records: Sequence[Record], record: Record) -> Record:
+def first_of_chain(records: Sequence[Record], record: Record) -> Record:
     """The first record of `record`'s chain of corrections (the one it, or the one it corrects, corrects)."""
     by_id = {r.id: r for r in records}
     first = record
@@ -1714,7 +1742,7 @@ def _first_of_chain(records: Sequence[Record], record: Record) -> Record:
 def _closure_cycle(case_id: str, records: Sequence[Record], original: Record, case: Case) -> Case:
     """The case as it stood when the closure request `original` (the first of its chain) was made:
     a correction of a closure from before a reopening is judged in its own cycle, not the one since."""
-    first = _first_of_chain(records, original)
+    first = first_of_chain(records, original)
     if not any(r.kind == "reopen" and r.id > first.id for r in records):
         return case
     applied = effective(records)
@@ -1728,7 +1756,7 @@ def _check_reason_changed(ctx: Context, case_id: str, case: Case, records: Seque
     the sign-off where the policy asks them): its worker withdraws it and asks again. A supervisor
     or manager who may decide it corrects it as it stands (approvals.may_correct): their decision is
     the check."""
-    first = _first_of_chain(records, original)
+    first = first_of_chain(records, original)
     if approvals.may_correct(ctx.policy, "closure", ctx.worker, case, first.by):
         return
     raise Refused(f"closure request {original.id} of {case_id} was asked for '{original.body.get('reason')}': a closure for "
@@ -1751,7 +1779,13 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     original = find_record(case_id, records, ref, ctx.policy)
     what = f"correction of {original.id}"
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
-    superseded = _superseded_by(records)
+    taken_out = misfiled(records)
+    if original.id in taken_out or original.kind == MISFILED:
+        raise Refused(f"record {original.id} of {case_id} was marked as written in the wrong case "
+                      f"({taken_out.get(original.id, original.id)}): it is not in the case any more",
+                      f"cpcm show {case_id} {original.id} says where it was moved; correct it there (cpcm correct OTHER-CASE "
+                      "RECORD ...), or write what belongs in this case as a new record.", rule="already-misfiled")
+    superseded = superseded_by(records)
     later = superseded.get(original.id)
     while later in superseded:  # the correction in force (corrections of it, or one written apart that replaced it)
         later = superseded[later]
@@ -1797,10 +1831,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         errors += problems
     elif original.kind == "note":
         body = laid_over(base, data)
-        if set(body) - {"seen"} != {"text"} or not str(body.get("text") or "").strip():
+        if set(body) - {"seen", MOVED_FROM} != {"text"} or not str(body.get("text") or "").strip():
             errors.append(FieldError("text", "a note has one field, text, and it must not be empty"))
-        elif body.get("seen") != base.get("seen"):  # what its writer saw out of order (cpcm note sets it)
-            errors.append(FieldError("seen", "cannot be changed by a correction (it is set by the command that wrote the record)"))
+        for key in ("seen", MOVED_FROM):  # what its writer saw out of order (cpcm note), where it was moved from (--misfiled --to)
+            if body.get(key) != base.get(key):
+                errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
     else:
         from cpcm.store import forms as forms_store
 

@@ -16,7 +16,7 @@ from cpcm.workflow import approvals
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import keyworker as keyworker_rules
 from cpcm.workflow.conferences import DOCUMENTS as CONFERENCE_DOCUMENTS
-from cpcm.workflow.fold import effective, fold
+from cpcm.workflow.fold import effective, fold, misfiled_out
 from cpcm.workflow.rules import off_team
 
 
@@ -176,7 +176,8 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    entries = [record_view(ctx, case_id, records, record, lang) for record in records]
+    left_out = misfiled_out(records)  # written in the wrong case: not this child's file
+    entries = [record_view(ctx, case_id, records, record, lang) for record in records if record.id not in left_out]
     view = views.case_file_view(
         case, entries, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
@@ -218,7 +219,9 @@ def child_file(ctx: Context, case_id: str, lang: str, fmt: str, leave_out: Seque
               for n, r in enumerate(wanted, start=1) if r not in known]
     if errors:
         raise InvalidInput(errors, f"the child's file of {case_id}")
-    entries = [_typed_answers(ctx, record_view(ctx, case_id, records, record, lang)) for record in records]
+    left_out = misfiled_out(records)  # written in the wrong case: not this child's file
+    entries = [_typed_answers(ctx, record_view(ctx, case_id, records, record, lang)) for record in records
+               if record.id not in left_out]
     screened = rules.screen(entries, wanted)
     view = views.child_file_view(
         case, screened.kept, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},

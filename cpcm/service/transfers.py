@@ -29,7 +29,7 @@ from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_r
                                summary_of)
 from cpcm.store.layout import CASES, RECIPIENTS, inside, record_name
 from cpcm.workflow import approvals, transitions
-from cpcm.workflow.fold import fold
+from cpcm.workflow.fold import fold, misfiled_out
 from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers, request_problems
 
 def read_plain(ctx: context.Context, case_id: str) -> list[tuple[Record, bytes]]:
@@ -194,9 +194,12 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     if not keys:
         raise UsageError("no recipient for the receiving agency: the bundle is encrypted to its key(s) only",
                          "Give --recipient age1… (repeat for each), or add the key to its entry in the service directory.")
+    left_out = misfiled_out(records)
     body: dict[str, Any] = {"to": to, "reason": reason.strip(), "reason_code": reason_code, "checklist": checks,
-                            "consent_ids": list(consent_ok.uses), "recipients": keys, "records": len(records),
+                            "consent_ids": list(consent_ok.uses), "recipients": keys, "records": len(records) - len(left_out),
                             "earlier_transfers": earlier}
+    if left_out:  # ids only: which records of this agency's file the bundle does not hold
+        body["left_out"] = sorted(left_out)
     if consent_ok.override:
         body["consent_override"] = consent_ok.override
     if details:
@@ -211,7 +214,10 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     returns = list(dict.fromkeys([me.recipient] + ctx.team.recipients_of(readers)))
     about = {"from_agency": agency, "to_agency": to, "transfer_record": record.id, "created_at": record.recorded_at,
              "sender": {"worker": me.id, "return_recipients": returns}}
-    container, digest = build_bundle(case_id, pairs, summary_of(case, record, agency), about)
+    # a record written in the wrong case, and the mark that took it out, stay here: the other agency gets the case without them
+    sent = [(r, data) for r, data in pairs if r.id not in left_out]
+    shown = fold(case_id, [r for r, _ in sent]) if left_out else case
+    container, digest = build_bundle(case_id, sent, summary_of(shown, record, agency), about)
     planned = _Planned(case_id, replace(record, body={**body, "manifest_sha256": digest}), names,
                        bundle=cipher.encrypt(container, keys), warnings=list(again))
     if consent_ok.override:

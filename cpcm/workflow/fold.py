@@ -6,7 +6,8 @@ records never break an older reader; a record the table does not allow at its st
 merge of two offline copies, say) is kept and listed in `anomalies` for `cpcm check`.
 
 A record named by a later record's `supersedes` is left out: the later one (a correction, or a
-repair of a damaged record) stands in its place (see `effective`). An `update` changes
+repair of a damaged record) stands in its place (see `effective`). A record marked as written in
+the wrong case (a `misfiled` record names it) is left out with every correction of it (`misfiled`). An `update` changes
 registration fields; the latest value of each field wins.
 """
 from __future__ import annotations
@@ -56,14 +57,60 @@ def _changed(case: Case, **changes: Any) -> Case:
 REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target", "withdrawal": "target"}
 
 
+MISFILED = "misfiled"  # the kind of the record that takes a record written in the wrong case out of it
+# the kinds such a mark may take out: nothing else of the case's workflow stands on them
+MISFILABLE = ("note", "followup")
+MOVED_FROM = "moved_from"  # the body key of a record's copy written in the right case: {case, record} it was taken from
+
+
+def misfiled(records: Iterable[Record]) -> dict[str, str]:
+    """The records taken out of their case as written in the wrong case (`cpcm correct CASE RECORD
+    --misfiled`) -> the `misfiled` record that took each out (the first, where two copies marked it
+    apart). A mark takes out the whole chain of the record it names: the first record, and every
+    correction of it, one written on another copy apart included, whatever their order: what was
+    written in the wrong case stays out of it. Empty for nearly every case."""
+    records = records if isinstance(records, list) else list(records)
+    marks = sorted((r for r in records if r.kind == MISFILED and isinstance(r.body.get("supersedes"), str)), key=lambda r: r.id)
+    if not marks:
+        return {}
+    by_id = {r.id: r for r in records}
+
+    def first(record_id: str) -> str:
+        while record_id in by_id:
+            target = by_id[record_id].body.get("supersedes")
+            if not isinstance(target, str) or target >= record_id:
+                break
+            record_id = target
+        return record_id
+
+    taken: dict[str, str] = {}  # the first record of a chain -> the mark that took it out
+    for mark in marks:
+        taken.setdefault(first(mark.body["supersedes"]), mark.id)
+    return {r.id: taken[root] for r in records if r.kind != MISFILED and (root := first(r.id)) in taken}
+
+
+def misfiled_out(records: Iterable[Record]) -> set[str]:
+    """The record IDs a case's documents and what leaves the agency with it (a transfer's bundle,
+    the case file, the child's own file) leave out: every record taken out as written in the wrong
+    case (`misfiled`) and every mark that took one out (its reason may say whose it was)."""
+    records = records if isinstance(records, list) else list(records)
+    marks = {r.id for r in records if r.kind == MISFILED}
+    return set(misfiled(records)) | marks if marks else set()
+
+
 def effective(records: Iterable[Record]) -> list[Record]:
     """The records the fold applies, in the order they apply: by record ID (the order written),
     except that a record named by a later record's `supersedes` is left out and the latest
     record superseding it takes its place in that order (a correction of a registration is
     still the first record). A reference to a superseded record (a referral update's
     `referral`, an approval's `target`) is read as a reference to the record that replaced it.
-    The superseded record itself stays on disk, in git and in `cpcm log`."""
+    The superseded record itself stays on disk, in git and in `cpcm log`. A record marked as written
+    in the wrong case is left out with every correction of it (`misfiled`); the mark stays, in the
+    order written, and changes nothing."""
     ordered = sorted(records, key=lambda r: r.id)
+    if any(r.kind == MISFILED for r in ordered):
+        withdrawn = misfiled(ordered)
+        ordered = [r for r in ordered if r.id not in withdrawn]
     place = places(ordered, {r.id for r in ordered})  # a correction -> the first record of its chain
     if not place:
         return ordered  # nothing superseded (nearly every case): the order written

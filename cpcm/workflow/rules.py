@@ -367,6 +367,22 @@ def _mandatory_reports_message(case: Case, conflict, records: str) -> str:
     return "; ".join(told) + f"; {settle}"
 
 
+def _corrections_concurrent_message(case: Case, conflict, records: str) -> str:
+    """One record corrected (or repaired) on two copies apart: the later is in force. Where one of
+    them marked it as written in the wrong case (a `misfiled` record, in the case's history), the
+    mark stands whatever the order, and the case holds neither: what the other copy changed is
+    checked where the record went."""
+    marks = {e.id for e in case.history if e.kind == "misfiled"} & set(conflict.get("records") or ())
+    if not marks:
+        return (f"one record was corrected on two copies apart ({records}); only the later correction is in force: check "
+                f"that it holds both changes (cpcm show {case.id} RECORD), correct it again if not, then add a note")
+    mark = sorted(marks)[0]
+    return (f"one record was marked as written in the wrong case on one copy and corrected or marked on the other, apart "
+            f"({records}); the mark stands and this case holds neither: cpcm show {case.id} {mark} says where the record went; "
+            f"check that what the other copy changed is there (cpcm show {case.id} RECORD), correct it there if not, then "
+            "add a note here")
+
+
 # each sync conflict `check` reports (service/sync.py finds them; workflow/fold.py SETTLES says what settles each):
 # its code -> its message (case, the conflict, its record IDs joined), with the way out; ids and fixed lists only
 CONFLICT_PROBLEMS = {
@@ -377,9 +393,7 @@ CONFLICT_PROBLEMS = {
         f"{records}): {_two_transfers_advice(case, conflict)}"),
     "record-after-closure": _record_after_closure_message,
     "plans-concurrent": _plans_concurrent_message,
-    "corrections-concurrent": lambda case, conflict, records: (
-        f"one record was corrected on two copies apart ({records}); only the later correction is in force: check that it "
-        f"holds both changes (cpcm show {case.id} RECORD), correct it again if not, then add a note"),
+    "corrections-concurrent": lambda case, conflict, records: _corrections_concurrent_message(case, conflict, records),
     "updates-concurrent": lambda case, conflict, records: (
         f"one field of the registration was updated on two copies apart to different values ({records}); the later update "
         f"is in force: check it (cpcm log {case.id}); where it is wrong, update it again (cpcm update {case.id} --set "

@@ -101,6 +101,8 @@ _allow(STAGES, "child_file_release")
 _allow(_ACTIVE + ("closure_requested",), "update")
 # a repair (cpcm repair) supersedes a damaged record: allowed at any stage, it changes none
 _allow(STAGES, "repair")
+# a record marked as written in the wrong case (cpcm correct CASE RECORD --misfiled): at any stage, it changes none
+_allow(STAGES, "misfiled")
 # taking a case in from another agency (cpcm receive): the imported records put the case at the
 # stage it had there, and it stays at that stage, so plan, review and referral clocks run on; a
 # closure the other agency had requested does not travel with the case
@@ -137,7 +139,8 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "withdrawal.closure": "close --withdraw", "withdrawal.transfer": "transfer --withdraw",
           "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
           "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to",
-          "graduation": "readiness --form cpara", "csi": "readiness --form csi", "retention": "retention"}
+          "graduation": "readiness --form cpara", "csi": "readiness --form csi", "retention": "retention",
+          "misfiled": "correct --misfiled"}
 
 
 def _words(command: str) -> str:

@@ -40,7 +40,8 @@ MEANINGS = {
                         "docs/team.md)",
     "two-assignments": "the case was assigned on two copies apart; the later assignment stands (warning, until an assignment "
                        "or a note; docs/team.md)",
-    "corrections-concurrent": "one record was corrected on two copies apart; only the later correction is in force (warning, "
+    "corrections-concurrent": "one record was corrected on two copies apart; only the later correction is in force (a mark "
+                              "of it as written in the wrong case stands over a correction, whatever the order) (warning, "
                               "until a note; docs/team.md)",
     "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
                           "update is in force (warning, until a note; docs/team.md)",
@@ -335,6 +336,18 @@ MEANINGS = {
     "already-corrected": "the record was already corrected: correct its correction (the hint names it)",
     "correction-not-supported": "this kind of record is not corrected with `cpcm correct` (a decision or an assignment is "
                                 "changed by its own command)",
+    "already-misfiled": "the record was marked as written in the wrong case: it is not in the case any more (`cpcm show CASE "
+                        "RECORD` says where it was moved; correct it there)",
+    "misfiled-not-supported": "only a note or a follow-up is marked as written in the wrong case (`cpcm correct --misfiled`): "
+                              "the case's workflow stands on the other kinds (the hint says what to do instead: a "
+                              "registration is closed as registered in error)",
+    "misfiled-writer-or-supervisor": "only the record's writer or a supervisor or manager marks it as written in the wrong case",
+    "misfiled-move-not-allowed": "`cpcm correct --misfiled --to OTHER-CASE`: you do not read the other case, so you may not write "
+                                 "in it (ask its worker or a supervisor, or mark it without `--to`)",
+    "misfiled-move-before-case": "`--misfiled --to OTHER-CASE`: the record happened before the other case began (its "
+                                 "registration or latest reopening); mark it without `--to` and record it there",
+    "misfiled-move-rates-risk": "`--misfiled --to OTHER-CASE`: the follow-up rated a risk the other case does not have; mark "
+                                "it without `--to` and record the visit there with its own risk rating",
     "remote-exists": "a remote of that name exists, or `remote add --create` was given a folder that is not empty",
     "sync-unrelated": "the other copy is another casefile repository (no common history)",
     "sync-settings-conflict": "`.cpcm/config.yaml` or `policy.yaml` has one key changed two ways on the two copies: nothing "

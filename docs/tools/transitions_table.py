@@ -66,6 +66,7 @@ COMMANDS = {
     "child_file_release": "`render child-file --given-to`",
     "retention": "`retention` (a manager)",
     "repair": "`repair`",
+    "misfiled": "`correct --misfiled`",
 }
 
 

@@ -1,0 +1,145 @@
+"""cpcm correct CASE RECORD --misfiled: a record written in the wrong case taken out of it.
+
+Nothing is rewritten or deleted. A `misfiled` record names the record (`supersedes`) and says
+why; the fold leaves that record out with every correction of it (workflow/fold.py `misfiled`),
+and so do a transfer's bundle, the rendered case file and the child's own file. With `--to
+OTHER-CASE`, the same commit writes the record's content again in the case it belongs to,
+encrypted to that case's readers and dated when it happened (the original's `at`), so nobody
+types it again. `cpcm show CASE RECORD` still reads the original, to the case's readers, under a
+MISFILED line; `cpcm log` marks it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cpcm.domain.records import CORRECTION_KEYS, Record
+from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, Refused, UsageError
+from cpcm.service.context import (Context, at_errors, check_cover, check_readable, end_expired_covers, keys_for, load_records,
+                                  new_record, parse_case_id, transaction, writes)
+from cpcm.service.results import Written
+from cpcm.workflow import transitions
+from cpcm.workflow.fold import MISFILABLE, MISFILED, MOVED_FROM, NOTE_SCHEMA, fold, misfiled
+
+# what to do instead, for the kinds a case's workflow stands on
+_INSTEAD = {
+    "registration": "A case registered for the wrong child is closed as registered in error (cpcm close {case} --reason "
+                    "registered_in_error --check error_confirmed), and the child registered in the right case.",
+    "assignment": "Assign the case again (cpcm assign {case} WORKER).",
+    "cover": "Change the cover with cpcm assign {case} --cover ...",
+    "approval": "A decision is changed by a new decision (cpcm approve|reject {case} ...).",
+    "rejection": "A decision is changed by a new decision (cpcm approve|reject {case} ...).",
+    "plan": "Write the right plan as the next version (cpcm plan {case} --from-current --reason correction ...), or withdraw "
+            "a version still waiting for a decision (cpcm plan {case} --withdraw --reason ...).",
+    "closure": "Withdraw the closure request (cpcm close {case} --withdraw --reason ...).",
+    "transfer_request": "Withdraw the transfer request (cpcm transfer {case} --withdraw --reason ...).",
+    "referral": "Close the referral (cpcm referral {case} R1 --status closed) and make it in the right case.",
+    "referral_update": "Correct the referral's update (cpcm correct {case} R1@STATUS ...).",
+    "consent": "Correct the consent (cpcm correct {case} RECORD ...): what was sent on it is named then.",
+}
+
+
+def _kind_words(kind: str) -> str:
+    words = kind.replace("_", " ")
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
+
+
+@writes
+def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, to: str | None = None) -> Written:
+    """Mark the record `ref` of `case_id` as written in the wrong case, with the reason: a
+    `misfiled` record in one commit (`misfiled CASE RECORD-ID`). With `to`, the same commit
+    writes its content in that case (kind, fields and `at` kept, `moved_from` naming where it
+    came from), encrypted to that case's readers. Its writer, the writer of the record it
+    corrects, or a supervisor or manager marks it."""
+    from cpcm.service.cases import first_of_chain, superseded_by, find_record
+
+    me = ctx.need_worker()
+    records = load_records(ctx, case_id)
+    original = find_record(case_id, records, ref, ctx.policy)
+    taken_out = misfiled(records)
+    if original.id in taken_out or original.kind == MISFILED:
+        mark = taken_out.get(original.id, original.id)
+        raise Refused(f"record {original.id} of {case_id} is already marked as written in the wrong case ({mark})",
+                      f"cpcm show {case_id} {original.id} says where it was moved.", rule="already-misfiled")
+    superseded = superseded_by(records)
+    later = superseded.get(original.id)
+    while later in superseded:
+        later = superseded[later]
+    if later:
+        raise Refused(f"{original.id} of {case_id} was corrected by {later}: the correction is what the case holds",
+                      f"Mark the correction: cpcm correct {case_id} {later} --misfiled --reason ...", rule="already-corrected")
+    if original.kind not in MISFILABLE:
+        instead = _INSTEAD.get(original.kind, "Correct it (cpcm correct {case} RECORD --set ...), or say what happened in a "
+                                              "note (cpcm note {case} --text -).").format(case=case_id)
+        raise Refused(f"record {original.id} of {case_id} is {_kind_words(original.kind)}: the case's workflow stands on it, "
+                      "so it is not taken out as written in the wrong case (only notes and follow-ups are)", instead,
+                      rule="misfiled-not-supported")
+    first = first_of_chain(records, original)
+    if not me.has_role("supervisor", "manager") and me.id not in (original.by, first.by):
+        raise Refused(f"record {original.id} of {case_id} was written by {first.by}: only its writer or a supervisor marks it "
+                      "as written in the wrong case", f"Ask {first.by} or a supervisor.", rule="misfiled-writer-or-supervisor")
+    if not (reason or "").strip():
+        raise InvalidInput([FieldError("reason", "is required: say why the record is not this case's (no names: the case IDs "
+                                                 "say where it belongs)")], f"marking {original.id} of {case_id}")
+    case = fold(case_id, records)
+    check_cover(ctx, case)
+    body: dict[str, Any] = {"supersedes": original.id, "reason": reason.strip(), "record_kind": original.kind}
+    moved, target = None, None
+    if to is not None:
+        moved, target = _moved(ctx, case_id, original, to)
+        body["moved_to"] = {"case": target.id, "record": moved.id}
+    mark = new_record(ctx, MISFILED, case_id, body, after=max(r.id for r in records))
+    message = f"misfiled {case_id} {mark.id}" + (f" to {target.id} {moved.id}" if moved else "")
+    with transaction(ctx, "correct") as tx:
+        readers, ended = end_expired_covers(ctx, tx, case)
+        tx.write_record(mark, keys_for(ctx, readers))
+        if moved is not None:
+            there, ended_there = end_expired_covers(ctx, tx, target)
+            tx.write_record(moved, keys_for(ctx, there))
+            ended = ended or ended_there
+        tx.commit(message + ended)
+    warnings = []
+    if original.kind == "followup" and original.body.get("risk") and fold(case_id, [*records, mark]).risk != case.risk:
+        warnings.append(f"the follow-up rated the child's risk: without it {case_id} is at the risk it had before "
+                        f"({fold(case_id, [*records, mark]).risk}); rate it again if that is not right (cpcm followup "
+                        f"{case_id} ... --risk LEVEL --risk-reason TEXT)")
+    next_steps = (f"cpcm show {target.id} {moved.id} reads it in the case it belongs to",) if moved else (
+        f"what it holds is not in {case_id} any more; write it in the case it belongs to (cpcm note OTHER-CASE ...)",)
+    return Written(case_id, mark.id, MISFILED, tuple(warnings), next_steps,
+                   {"supersedes": original.id, "moved_to": body.get("moved_to")})
+
+
+def _moved(ctx: Context, case_id: str, original: Record, to: str):
+    """The record's content as a new record of the case `to`, and that case (folded); Refused
+    where the acting worker may not write it there."""
+    other = parse_case_id(to)
+    if other == case_id:
+        raise UsageError(f"--to: the record is in {case_id} already; give the case it belongs to")
+    try:
+        check_readable(ctx, other)
+    except CannotDecrypt:
+        raise Refused(f"you do not read {other}: a record is moved only into a case you read and write in",
+                      f"Ask {other}'s worker or a supervisor who reads it to mark it (cpcm correct {case_id} {original.id} "
+                      f"--misfiled --to {other} --reason ...); or mark it without --to and tell them what to record.",
+                      rule="misfiled-move-not-allowed") from None
+    there = load_records(ctx, other)
+    target = fold(other, there)
+    if target.status == "transferred":
+        raise Refused(f"{other} was transferred: it is read-only here", rule="transition-not-allowed")
+    check_cover(ctx, target)
+    body = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS and k not in ("seen", MOVED_FROM)}
+    body[MOVED_FROM] = {"case": case_id, "record": original.id}
+    transitions.advance(target.stage, transitions.command_of(original.kind, body), other)
+    at = datetime.fromisoformat(original.at)
+    errors = at_errors(ctx, target, at)
+    if errors:
+        raise Refused(f"{original.id} happened before {other} began (its registration or its latest reopening): it would "
+                      f"not count in {other} where it happened", f"Mark it without --to, and record what belongs in {other} "
+                      f"there (cpcm note {other} --text -).", rule="misfiled-move-before-case")
+    if original.kind == "followup" and body.get("risk") and body.get("risk") != target.risk:
+        raise Refused(f"follow-up {original.id} rated the child's risk, and {other}'s risk is another: moved, it would "
+                      f"re-rate {other}", f"Mark it without --to, and record the visit in {other} with the risk seen there "
+                      f"(cpcm followup {other} ... --risk LEVEL --risk-reason TEXT).", rule="misfiled-move-rates-risk")
+    schema = NOTE_SCHEMA if original.kind == "note" else original.schema  # a moved note saw nothing out of order there
+    after = max((r.id for r in there), default="")
+    return new_record(ctx, original.kind, other, body, at, schema=schema, after=after), target

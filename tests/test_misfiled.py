@@ -1,0 +1,227 @@
+"""A record written in the wrong case (docs/commands/update-correct.md#a-record-in-the-wrong-case):
+a note about a brother written in his sister's case, taken out of hers with `cpcm correct CASE
+RECORD --misfiled --reason ... [--to OTHER-CASE]`. Nothing is rewritten or deleted; her case, its
+transfer bundle and its documents leave the note out; `cpcm show CASE RECORD` still reads it to
+her case's readers under a MISFILED line; with --to, his case holds it, for his case's readers."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import CANARY, commit_count, git_status, last_commit, register
+from test_sync import Laptops, check_codes, merge_both
+from test_transfer import REASON, consent, decrypt, leaks
+
+COUGH = f"{CANARY} has a cough; grandmother to take him to the clinic."
+
+
+def _note(cli, case_id: str, text: str = COUGH) -> str:
+    done = cli("note", case_id, "--text", text, "--json")
+    assert done.code == 0, done.stderr
+    return done.json()["record_id"]
+
+
+def _siblings(amina, otieno_case: bool = False) -> tuple[str, str]:
+    """The sister's case (amina's) and the brother's (amina's, or otieno's: amina does not read it)."""
+    sister = register(amina)
+    brother = register(amina, worker="otieno") if otieno_case else register(amina)
+    return sister, brother
+
+
+def test_misfiled_note__moved_to_the_brothers_case_and_left_out_of_the_sisters_transfer_and_documents(
+        sending, receiving, cli_as, tmp_env):
+    amina, sup, otieno = cli_as("amina"), cli_as("sup"), cli_as("otieno")
+    sister, brother = _siblings(amina, otieno_case=True)
+    note = _note(amina, sister)
+    assert leaks(amina("show", sister, note).stdout.encode())  # as written: in her case
+
+    # amina does not read the brother's case: she may not write in it
+    before = commit_count(sending.root)
+    refused = amina("correct", sister, note, "--misfiled", "--to", brother, "--reason", "about the brother", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "misfiled-move-not-allowed", refused.stdout
+    assert brother in refused.json()["message"] and not leaks(refused.stdout.encode() + refused.stderr.encode())
+    assert commit_count(sending.root) == before
+
+    # a supervisor, who reads both, moves it: one commit, by sup, naming ids only
+    done = sup("correct", sister, note, "--misfiled", "--to", brother, "--reason", "about the brother", "--json")
+    assert done.code == 0, done.stderr
+    mark, moved = done.json()["record_id"], done.json()["moved_to"]
+    assert done.json()["kind"] == "misfiled" and done.json()["supersedes"] == note and moved["case"] == brother
+    assert commit_count(sending.root) == before + 1 and git_status(sending.root) == []
+    commit = last_commit(sending.root)
+    assert commit["author"] == "sup" and commit["subject"] == f"misfiled {sister} {mark} to {brother} {moved['record']}"
+    assert not leaks(done.stdout.encode() + done.stderr.encode())
+
+    # her case no longer holds it; asked for by its ID, it is read under the MISFILED line
+    for worker in (amina, sup):
+        shown = worker("show", sister)
+        assert shown.code == 0 and not leaks(shown.stdout.encode()), shown.stdout
+        assert not leaks(worker("show", sister, "--json").stdout.encode())
+        assert note not in [h["record_id"] for h in worker("show", sister, "--json").json()["history"]]
+    original = amina("show", sister, note)
+    assert original.code == 0 and leaks(original.stdout.encode())
+    assert f"MISFILED by {mark}" in original.stdout and f"moved to {brother} as {moved['record']}" in original.stdout
+    assert "reason: about the brother" in original.stdout and "CORRECTED by" not in original.stdout
+    as_json = amina("show", sister, note, "--json").json()
+    assert as_json["misfiled"]["record_id"] == mark and as_json["misfiled"]["moved_to"] == moved
+    logged = {e["record_id"]: e for e in amina("log", sister, "--json").json()}
+    assert logged[note]["misfiled_by"] == mark and logged[mark]["kind"] == "misfiled"
+    assert f"[MISFILED: written in the wrong case; see {mark}]" in amina("log", sister).stdout
+    assert otieno("show", sister, note).code == 5  # not one of her case's readers
+
+    # his case holds it, with its time, for his case's readers
+    there = otieno("show", brother, moved["record"], "--json")
+    assert there.code == 0 and there.json()["fields"]["text"] == COUGH, there.stdout
+    assert there.json()["at"] == as_json["at"] and there.json()["fields"]["moved_from"] == {"case": sister, "record": note}
+    assert f"moved from {sister}" in otieno("show", brother, moved["record"]).stdout
+
+    # the documents of her case leave it out
+    for template in ("case-file", "child-file"):
+        rendered = amina("render", template, sister)
+        assert rendered.code == 0 and not leaks(rendered.stdout.encode()), (template, rendered.stderr)
+
+    # the receiving agency gets her case without it
+    consent(amina, sister)
+    assert amina("transfer", sister, *REASON, "--check", "all").code == 0
+    assert sup("approve", sister, "transfer").code == 0
+    bundle = tmp_env / "sister.transfer.age"
+    sent = amina("transfer", sister, *REASON, "--check", "all", "--out", str(bundle), "--json")
+    assert sent.code == 0 and sent.json()["kind"] == "transfer", sent.stderr
+    container = decrypt(bundle.read_bytes(), receiving.keys["wanjiru"][0])
+    assert not leaks(container) and note.encode() not in container and mark.encode() not in container
+    got = receiving.as_("wanjiru")("receive", str(bundle), "--json")
+    assert got.code == 0, got.stderr
+    there_log = receiving.as_("wanjiru")("log", sister, "--json").json()
+    assert not {note, mark} & {e["record_id"] for e in there_log}
+    assert not leaks(receiving.as_("wanjiru")("render", "case-file", sister).stdout.encode())
+
+
+def test_misfiled_followup__without_to_leaves_the_case_as_before_it(cli_as):
+    amina = cli_as("amina")
+    case_id = register(amina)
+    before = amina("due", "--json").json()
+    visit = amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school", "--visited-by", "professional",
+                  "--risk-increased", "no", "--set", f"observations={COUGH}", "--json")
+    assert visit.code == 0, visit.stderr
+    done = amina("correct", case_id, "followup", "--misfiled", "--reason", "the visit was to the neighbour's child", "--json")
+    assert done.code == 0 and done.json()["supersedes"] == visit.json()["record_id"], done.stderr
+    assert done.json()["moved_to"] is None and any("cpcm note OTHER-CASE" in s for s in done.json()["next_steps"])
+    assert amina("due", "--json").json() == before  # its clocks as before the visit
+    assert not leaks(amina("show", case_id).stdout.encode())
+    assert "not moved by cpcm" in amina("show", case_id, visit.json()["record_id"]).stdout
+
+
+@pytest.mark.parametrize("args,rule", [
+    (["registration"], "misfiled-not-supported"),
+    (["assessment"], "misfiled-not-supported"),
+    (["approval"], "misfiled-not-supported"),
+])
+def test_misfiled__a_record_the_case_stands_on_is_refused_with_what_to_do_instead(sending, cli_as, args, rule):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", "--set", "safe=yes", "--set", "basic_needs.food=yes",
+                 "--set", "basic_needs.shelter=yes", "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=no",
+                 "--outcome", "proceed").code == 0
+    consent(amina, case_id)
+    assert amina("transfer", case_id, *REASON, "--check", "all").code == 0
+    assert sup("approve", case_id, "transfer").code == 0
+    before = commit_count(sending.root)
+    refused = sup("correct", case_id, *args, "--misfiled", "--reason", "wrong case", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == rule, refused.stdout
+    if args == ["registration"]:
+        assert "registered_in_error" in refused.json()["hint"]
+    assert commit_count(sending.root) == before
+
+
+def test_misfiled__refusals_write_nothing(cli_as, repo):
+    amina, sup, otieno = cli_as("amina"), cli_as("sup"), cli_as("otieno")
+    case_id, other = _siblings(amina)
+    hers = _note(amina, case_id)
+    sups = _note(sup, case_id, "a call from the school")
+    before = commit_count(repo)
+
+    def refused(cli, *args, code=4):
+        done = cli("correct", *args, "--json")
+        assert done.code == code, (args, done.code, done.stdout, done.stderr)
+        assert not leaks(done.stdout.encode() + done.stderr.encode())
+        return done.json() if code == 4 else done
+
+    # someone else's note: only its writer or a supervisor marks it
+    assert refused(amina, case_id, sups, "--misfiled", "--reason", "not hers")["rule"] == "misfiled-writer-or-supervisor"
+    assert refused(otieno, case_id, hers, "--misfiled", "--reason", "x", code=5)  # not a reader of the case
+    # the reason is required
+    no_reason = refused(amina, case_id, hers, "--misfiled", "--reason", " ")
+    assert no_reason["fields"][0]["field"] == "reason"
+    # usage: --to alone, the same case, fields with --misfiled
+    assert refused(amina, case_id, hers, "--to", other, "--reason", "x", code=2)
+    assert refused(amina, case_id, hers, "--misfiled", "--to", case_id, "--reason", "x", code=2)
+    assert refused(amina, case_id, hers, "--misfiled", "--set", "text=x", "--reason", "x", code=2)
+    assert commit_count(repo) == before
+
+    # marked: not marked again, not corrected; a correction of a note is marked through the correction in force
+    corrected = amina("correct", case_id, hers, "--set", "text=Jabari coughs", "--reason", "typo", "--json").json()["record_id"]
+    assert refused(amina, case_id, hers, "--misfiled", "--reason", "x")["rule"] == "already-corrected"
+    assert amina("correct", case_id, corrected, "--misfiled", "--to", other, "--reason", "about the brother").code == 0
+    assert refused(amina, case_id, corrected, "--misfiled", "--reason", "x")["rule"] == "already-misfiled"
+    assert refused(amina, case_id, hers, "--misfiled", "--reason", "x")["rule"] == "already-misfiled"
+    assert refused(amina, case_id, corrected, "--set", "text=y", "--reason", "x")["rule"] == "already-misfiled"
+    # the whole chain is out of her case, and the corrected text went to his
+    shown = amina("show", case_id, "--json").json()
+    assert not {hers, corrected} & {h["record_id"] for h in shown["history"]}
+    moved = [h for h in amina("show", other, "--json").json()["history"] if h["kind"] == "note"]
+    assert len(moved) == 1 and amina("show", other, moved[0]["record_id"], "--json").json()["fields"]["text"] == "Jabari coughs"
+
+
+def test_misfiled_and_corrected_on_two_copies_apart__the_mark_stands_both_are_kept_and_check_says_so(repo, team, tmp_env):
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    case_id, other = register(amina), register(amina)
+    note = _note(amina, case_id)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    sup = laptops.cli("sup")
+    mark = amina("correct", case_id, note, "--misfiled", "--to", other, "--reason", "about the brother", "--json").json()
+    correction = sup("correct", case_id, note, "--set", "text=Jabari coughs at night", "--reason", "more", "--json")
+    assert correction.code == 0, correction.stderr
+    merged = merge_both(laptops)
+    conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
+    assert [c["code"] for c in conflicts] == ["corrections-concurrent"], merged["conflicts"]
+    assert sorted(conflicts[0]["records"]) == sorted([mark["record_id"], correction.json()["record_id"]])
+    for cli in (amina, sup):
+        logged = {e["record_id"]: e for e in cli("log", case_id, "--json").json()}
+        assert {note, mark["record_id"], correction.json()["record_id"]} <= set(logged)  # nothing lost
+        history = {h["record_id"] for h in cli("show", case_id, "--json").json()["history"]}
+        assert not {note, correction.json()["record_id"]} & history  # the mark stands over the correction
+        assert logged[correction.json()["record_id"]]["misfiled_by"] == mark["record_id"]
+        assert cli("show", other, mark["moved_to"]["record"]).code == 0
+    problem = [p for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "corrections-concurrent"]
+    assert problem and f"cpcm show {case_id} {mark['record_id']}" in problem[0]["message"], problem
+    assert "corrections-concurrent" in check_codes(sup, case_id)
+    assert sup("note", case_id, "--text", "the correction is copied to the brother's case").code == 0
+    assert "corrections-concurrent" not in check_codes(sup, case_id)
+
+
+def test_fold__a_mark_takes_out_the_record_and_every_correction_of_it_whatever_their_order():
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import effective, fold, misfiled, misfiled_out
+
+    at, case_id = "2026-11-23T09:00:00+03:00", "CP-0000-0000"
+
+    def record(n: int, kind: str, **body) -> Record:
+        return Record(kind, 1, f"01JD{n:022d}", case_id, at, at, "amina", body)
+
+    registration = record(1, "registration", child={"name": "x"}, risk="high")
+    note = record(2, "note", text="about the brother")
+    mark = record(3, "misfiled", supersedes=note.id, reason="wrong case", record_kind="note")
+    correction = record(4, "note", text="corrected apart", supersedes=note.id, correction_reason="typo")  # later than the mark
+    other = record(5, "note", text="hers")
+    records = [registration, note, mark, correction, other]
+    assert misfiled(records) == {note.id: mark.id, correction.id: mark.id}
+    assert misfiled_out(records) == {note.id, correction.id, mark.id}
+    assert [r.id for r in effective(records)] == [registration.id, mark.id, other.id]
+    assert [e.id for e in fold(case_id, records).history] == [registration.id, mark.id, other.id]
+    assert fold(case_id, records).anomalies == ()  # a mark is allowed at every stage
+    # without a mark, the later correction stands, as before
+    assert [r.id for r in effective([registration, note, correction, other])] == [registration.id, correction.id, other.id]
+    assert misfiled([registration, note, correction]) == {} and misfiled_out([registration, note]) == set()
