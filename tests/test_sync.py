@@ -801,11 +801,13 @@ def test_one_field_updated_to_two_values_apart_is_a_conflict_other_fields_are_no
     assert not [c for c in merge_both(laptops)["conflicts"] if c["case"] == case_id]
 
 
-def test_a_note_dated_before_a_conflict_settles_nothing_and_one_that_settles_it_says_so(laptops):
+def test_a_note_settles_the_conflicts_open_where_it_is_written_whatever_its_clock_and_says_so(laptops):
     """Two copies update the child's location apart; the merge records `updates-concurrent`. A note
-    about something else, back-dated before the sync found the conflict, says what was so then: it
-    settles nothing, and says nothing of it. A note written since settles it, and says so on
-    stderr and in its --json output: the code, the case, and what stands (the later update)."""
+    amina wrote on her laptop before the conflict reached it (two hours after the merge found it, by
+    the clocks) saw nothing of it: after the syncs it settles nothing, and nobody was told of any
+    settling. A note written where the conflict is open settles it, whatever its date or the clock
+    (here a laptop behind the merge's, and back-dated), and says so on stderr and in its --json: the
+    code, the case, and what stands (the later update)."""
     amina, sup, case_id = shared_case(laptops)
     later = "2026-11-25T09:00:00+03:00"
     amina, sup = laptops.cli("amina", CPCM_NOW=later), laptops.cli("sup", CPCM_NOW=later)
@@ -814,16 +816,19 @@ def test_a_note_dated_before_a_conflict_settles_nothing_and_one_that_settles_it_
     assert amina("sync").code == 0
     merged = sup("sync", "--json")
     assert [c["code"] for c in merged.json()["conflicts"] if c["case"] == case_id] == ["updates-concurrent"]
-    cough = sup("note", case_id, "--text", "a cough, seen by the nurse", "--at", "2026-11-24T10:00")
-    assert cough.code == 0 and "is earlier than the latest record" in cough.stderr
-    assert "settles" not in cough.stderr
-    assert "updates-concurrent" in check_codes(sup, case_id)
-    checked = sup("note", case_id, "--text", "the office ward is right", "--json")
+    apart = laptops.cli("amina", CPCM_NOW="2026-11-25T11:00:00+03:00")("note", case_id, "--text", "a cough, seen by the nurse")
+    assert apart.code == 0 and "settles" not in apart.stderr
+    assert sup("sync").code == 0 and amina("sync").code == 0 and sup("sync").code == 0
+    assert "updates-concurrent" in check_codes(sup, case_id) and "updates-concurrent" in check_codes(amina, case_id)
+    behind = laptops.cli("amina", CPCM_NOW="2026-11-25T08:55:00+03:00")
+    checked = behind("note", case_id, "--text", "the office ward is right", "--at", "2026-11-24T10:00", "--json")
     assert checked.code == 0, checked.stderr
     told = [w for w in checked.json()["warnings"] if f"settles the sync conflict updates-concurrent on {case_id}" in w]
     assert len(told) == 1 and "the later update is in force" in told[0], checked.json()
     assert told[0].startswith(f"this note ({checked.json()['record_id']}) settles"), told
     assert f"settles the sync conflict updates-concurrent on {case_id}" in checked.stderr
+    assert "updates-concurrent" not in check_codes(amina, case_id)
+    assert amina("sync").code == 0 and sup("sync").code == 0
     assert "updates-concurrent" not in check_codes(sup, case_id)
 
 

@@ -35,7 +35,7 @@ from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.duplicates import key_of, probable_duplicates
-from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, apply_update, effective, fold, misfiled, places, settled_by, superseded_ids
+from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, superseded_ids
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
@@ -1831,9 +1831,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         errors += problems
     elif original.kind == "note":
         body = laid_over(base, data)
-        if set(body) - {"seen", MOVED_FROM} != {"text"} or not str(body.get("text") or "").strip():
+        if set(body) - {"seen", NOTE_SETTLES, MOVED_FROM} != {"text"} or not str(body.get("text") or "").strip():
             errors.append(FieldError("text", "a note has one field, text, and it must not be empty"))
-        for key in ("seen", MOVED_FROM):  # what its writer saw out of order (cpcm note), where it was moved from (--misfiled --to)
+        # what its writer saw out of order and the conflicts open (cpcm note), where it was moved from (--misfiled --to)
+        for key in ("seen", NOTE_SETTLES, MOVED_FROM):
             if body.get(key) != base.get(key):
                 errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
     else:
@@ -1960,7 +1961,10 @@ def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> W
         raise InvalidInput([FieldError("text", "is empty")], f"note on {case_id}")
     case = load_case(ctx, case_id)
     seen = rules.out_of_order(case)  # the records out of order check reports now: the note answers those (fold.answered)
-    record = append(ctx, case, "note", "note", {"text": text.strip(), **({"seen": seen} if seen else {})}, at, NOTE_SCHEMA)
+    # the sync conflicts check reports now: the note settles those, and only those (fold._note_settles)
+    settles = [c["record_id"] for c in case.conflicts if c["settled_by"] is None]
+    record = append(ctx, case, "note", "note", {"text": text.strip(), **({"seen": seen} if seen else {}),
+                                                NOTE_SETTLES: settles}, at, NOTE_SCHEMA)
     return Written(case_id, record.id, "note")
 
 

@@ -31,7 +31,7 @@ from cpcm.domain.case import Case, case_index
 from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
-from cpcm.domain.records import HEADER, Record, changed_fields, get_path, utc
+from cpcm.domain.records import HEADER, Record, changed_fields, get_path
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
@@ -46,7 +46,7 @@ from cpcm.store.layout import case_restricted as layout_case_restricted
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as retention_rules
 from cpcm.workflow import rules, transitions
-from cpcm.workflow.fold import effective, fold, settled_conflicts, superseded_ids
+from cpcm.workflow.fold import effective, fold, settled_conflicts, settling_at, superseded_ids
 
 _record_ids = RecordIds()
 
@@ -270,8 +270,7 @@ def note_settled(ctx: Context, case: Case, record: Record) -> None:
     code and records, and what `cpcm check` said of it until now (rules.CONFLICT_PROBLEMS: what
     stands, and what to do where that is wrong), kept in `ctx.settled` for the command to say.
     Nobody settles a conflict without being told."""
-    at = utc(record.at) if record.kind in ("placement", "update", "note") else None
-    for conflict in settled_conflicts(case, record.kind, record.body, at):
+    for conflict in settled_conflicts(case, record.kind, record.body, settling_at(record)):
         records = ", ".join(conflict.get("records") or ())
         message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
         said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""

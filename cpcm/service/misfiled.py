@@ -19,7 +19,7 @@ from cpcm.service.context import (Context, at_errors, check_cover, check_readabl
                                   new_record, parse_case_id, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import transitions
-from cpcm.workflow.fold import MISFILABLE, MISFILED, MOVED_FROM, NOTE_SCHEMA, fold, misfiled
+from cpcm.workflow.fold import MISFILABLE, MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, fold, misfiled
 
 # what to do instead, for the kinds a case's workflow stands on
 _INSTEAD = {
@@ -127,7 +127,9 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str):
     if target.status == "transferred":
         raise Refused(f"{other} was transferred: it is read-only here", rule="transition-not-allowed")
     check_cover(ctx, target)
-    body = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS and k not in ("seen", MOVED_FROM)}
+    body = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS and k not in ("seen", NOTE_SETTLES, MOVED_FROM)}
+    if original.kind == "note":
+        body[NOTE_SETTLES] = []  # it saw none of the other case's sync conflicts: it settles none there
     body[MOVED_FROM] = {"case": case_id, "record": original.id}
     transitions.advance(target.stage, transitions.command_of(original.kind, body), other)
     at = datetime.fromisoformat(original.at)

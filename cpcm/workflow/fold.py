@@ -597,19 +597,32 @@ def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mappin
     return _standing(subject, without(_request_of(case, subject), body.get("target")), conflict["records"]) == standing
 
 
-def _note_settles(conflict: Mapping[str, Any], at: str | None) -> bool:
-    """Whether a note dated `at` (UTC; None: dated now, after every record) settles the open
-    `conflict`: one written once it was found, which says what was checked then. A note dated
-    before the sync found the conflict says what was so before it: it settles nothing (as a
-    placement backdated behind the one that stands settles nothing)."""
-    return conflict["settled_by"] is None and (at is None or at >= conflict["at"])
+NOTE_SETTLES = "settles"  # a note's list of the sync conflicts (their records' ids) open when it was written
+
+
+def _note_settles(conflict: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether a note (its `body`) settles the open `conflict`: one that lists it in `settles`
+    (`cpcm note` lists there the conflicts open in the case when it is written: those its writer's
+    `check` reported, whatever the note's date or the clock), or, for a note written before notes
+    listed them, any later in the records' order. A note written on a copy apart saw nothing of
+    the conflict the merge found: it lists nothing of it, and settles nothing."""
+    if conflict["settled_by"] is not None:
+        return False
+    listed = body.get(NOTE_SETTLES)
+    return listed is None or conflict["record_id"] in listed
+
+
+def settling_at(record: Record) -> str | None:
+    """The date (UTC) that decides what a record settles: a placement's or an update's, which say
+    where the child lives as of that date (`_settles`); None for every other kind."""
+    return utc(record.at) if record.kind in ("placement", "update") else None
 
 
 def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None, at: str | None = None) -> list[str]:
     """The codes of the case's open conflicts a record of `kind` (with `body`, dated `at`, UTC:
-    a placement's or an update's date decides whether it says where the child lives now, a
-    note's whether it was written after the conflict was found) would settle (SETTLES, or a
-    note), in the order found: an assignment settles `two-assignments`."""
+    a placement's or an update's date decides whether it says where the child lives now) would
+    settle (SETTLES, or a note: those it lists), in the order found: an assignment settles
+    `two-assignments`."""
     return [c["code"] for c in settled_conflicts(case, kind, body, at)]
 
 
@@ -619,7 +632,7 @@ def settled_conflicts(case: Case, kind: str, body: Mapping[str, Any] | None = No
     if not case.conflicts or kind == "sync_conflict":
         return []
     if kind == "note":
-        return [c for c in case.conflicts if _note_settles(c, at)]
+        return [c for c in case.conflicts if _note_settles(c, body or {})]
     body = dict(body or {})
     command = transitions.command_of(kind, body)
     updated = case.last("residence_updated")
@@ -648,14 +661,14 @@ def _sync_conflict(case: Case, record: Record) -> Case:
 
 
 def settle_conflicts(case: Case, record: Record, updated: str | None = None) -> Case:
-    """A record that settles the open conflicts it answers (a decision, or a note on the case
-    dated once the conflict was found: `_note_settles`). `updated`: when where the child lives was last updated before it (`_settles`)."""
+    """A record that settles the open conflicts it answers (a decision, or a note that lists them:
+    `_note_settles`). `updated`: when where the child lives was last updated before it (`_settles`)."""
     if not case.conflicts or record.kind == "sync_conflict":
         return case
     command = transitions.command_of(record.kind, record.body)
-    at = utc(record.at) if record.kind in ("placement", "update", "note") else None
+    at = settling_at(record)
     settled = tuple(dict(c, settled_by=record.id) if c["settled_by"] is None and
-                    (_note_settles(c, at) if record.kind == "note" else _settles(case, c, command, record.body, at, updated))
+                    (_note_settles(c, record.body) if record.kind == "note" else _settles(case, c, command, record.body, at, updated))
                     else c for c in case.conflicts)
     return _changed(case, conflicts=settled)
 
