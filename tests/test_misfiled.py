@@ -225,3 +225,29 @@ def test_fold__a_mark_takes_out_the_record_and_every_correction_of_it_whatever_t
     # without a mark, the later correction stands, as before
     assert [r.id for r in effective([registration, note, correction, other])] == [registration.id, correction.id, other.id]
     assert misfiled([registration, note, correction]) == {} and misfiled_out([registration, note]) == set()
+
+
+def test_fold__a_record_moved_in_from_another_case_settles_none_of_its_conflicts():
+    """A note or follow-up moved in with --to keeps its original's `at` and was written by someone who never saw
+    this case's sync conflicts: it settles none (a note written here lists what it settles; an old note, without
+    that list, settles every open conflict before it, as it did)."""
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import MOVED_FROM, fold, settled_by
+
+    at, later, case_id = "2026-11-23T09:00:00+03:00", "2026-11-24T09:00:00+03:00", "CP-0000-0000"
+
+    def record(n: int, kind: str, when: str = at, **body) -> Record:
+        return Record(kind, 2 if kind == "note" else 1, f"01JD{n:022d}", case_id, when, when, "amina", body)
+
+    registration = record(1, "registration", child={"name": "x"}, risk="high")
+    conflict = record(2, "sync_conflict", later, code="updates-concurrent", records=["01JDX", "01JDY"])
+    moved = record(3, "note", at, text="about him", **{MOVED_FROM: {"case": "CP-1111-1111", "record": "01JDZ"}})
+    assert [c["settled_by"] for c in fold(case_id, [registration, conflict, moved]).conflicts] == [None]
+    before = fold(case_id, [registration, conflict])
+    assert settled_by(before, "note", moved.body) == []
+    old_note = record(4, "note", at, text="checked")  # no `settles`: written before notes listed them
+    assert [c["settled_by"] for c in fold(case_id, [registration, conflict, old_note]).conflicts] == [old_note.id]
+    listed = record(5, "note", at, text="checked", settles=[conflict.id])
+    assert [c["settled_by"] for c in fold(case_id, [registration, conflict, listed]).conflicts] == [listed.id]
+    apart = record(6, "note", later, text="a cough", settles=[])
+    assert [c["settled_by"] for c in fold(case_id, [registration, conflict, apart]).conflicts] == [None]

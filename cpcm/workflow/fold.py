@@ -628,8 +628,9 @@ def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None, at:
 
 def settled_conflicts(case: Case, kind: str, body: Mapping[str, Any] | None = None,
                       at: str | None = None) -> list[Mapping[str, Any]]:
-    """The case's open conflicts (as the fold holds them) a record of `kind` would settle: `settled_by`."""
-    if not case.conflicts or kind == "sync_conflict":
+    """The case's open conflicts (as the fold holds them) a record of `kind` would settle: `settled_by`
+    (`settle_conflicts`: none for a record moved in from another case)."""
+    if not case.conflicts or kind == "sync_conflict" or (body or {}).get(MOVED_FROM):
         return []
     if kind == "note":
         return [c for c in case.conflicts if _note_settles(c, body or {})]
@@ -662,8 +663,10 @@ def _sync_conflict(case: Case, record: Record) -> Case:
 
 def settle_conflicts(case: Case, record: Record, updated: str | None = None) -> Case:
     """A record that settles the open conflicts it answers (a decision, or a note that lists them:
-    `_note_settles`). `updated`: when where the child lives was last updated before it (`_settles`)."""
-    if not case.conflicts or record.kind == "sync_conflict":
+    `_note_settles`). `updated`: when where the child lives was last updated before it (`_settles`).
+    A record moved in from the case it was written in by mistake (`moved_from`) settles nothing here:
+    nobody who wrote it saw this case's conflicts."""
+    if not case.conflicts or record.kind == "sync_conflict" or record.body.get(MOVED_FROM):
         return case
     command = transitions.command_of(record.kind, record.body)
     at = settling_at(record)
