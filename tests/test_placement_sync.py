@@ -42,6 +42,7 @@ def test_two_different_placements_apart_are_a_conflict_settled_by_a_later_placem
     again = amina("placement", case_id, *FOSTER, "--json")  # checked: she is with the foster parent (no new decision)
     assert again.code == 0, again.stderr
     assert "this settles the sync conflict (placements-concurrent)" in again.json()["next_steps"], again.stdout
+    assert not [w for w in again.json()["warnings"] if "settles the sync conflict" in w], again.json()  # said once, above
     assert "placements-concurrent" not in check_codes(amina, case_id)
 
 

@@ -18,6 +18,7 @@ The library raises `CpcmError`s and returns values; it never prints or exits (th
 from __future__ import annotations
 
 import functools
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -67,7 +68,7 @@ class Context:
     notices: list[str] = field(default_factory=list)  # warnings the command prints when it ends (the clock going back)
     # the sync conflicts this command's writes settled (`note_settled`): a `writes` function gives them
     # back among its result's warnings; any left are printed with the notices when the command ends
-    settled: list[str] = field(default_factory=list)
+    settled: list[tuple[str, str]] = field(default_factory=list)  # (the conflict's code, what to say)
     # the write generation (store/lock.py) the team, configuration and records read so far are of:
     # a write that starts or ends moves it, so a transaction knows whether they are still current
     basis: int | None = None
@@ -249,15 +250,21 @@ def writes(function: F) -> F:
 def with_settled(ctx: Context, result: Any, start: int = 0) -> Any:
     """`result` (a `Written`) with the sync conflicts its writes settled (`ctx.settled` from
     `start`) among its warnings, and those taken off `ctx.settled`: the command says them on
-    stderr and in its --json output. Another result leaves them for the notices."""
+    stderr and in its --json output, less those its next steps already say it settles (a
+    decision, an assignment, a placement made to settle one: `planning.settles_step`, `next: ...
+    this settles the sync conflict (CODE)`). Another result leaves them for the notices."""
     from cpcm.service.results import Written
 
     told = ctx.settled[start:]
     if not told or not isinstance(result, Written):
         return result
     del ctx.settled[start:]
-    return replace(result, warnings=result.warnings + tuple(m for m in told if m not in result.warnings))
+    said = {code for step in result.next_steps for codes in _SETTLES_STEP.findall(step) for code in codes.split(", ")}
+    new = tuple(message for code, message in told if code not in said and message not in result.warnings)
+    return replace(result, warnings=result.warnings + new)
 
+
+_SETTLES_STEP = re.compile(r"settles the sync conflict \(([^)]*)\)")  # the codes a next step says its command settles
 
 # a record's kind in the words of the message saying what it settled (another kind: its name, in words)
 _SETTLING_WORDS = {"followup": "follow-up", "plan": "plan version", "reopen": "reopening", "keyworker": "keyworker nomination",
@@ -275,8 +282,8 @@ def note_settled(ctx: Context, case: Case, record: Record) -> None:
         message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
         said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""
         words = _SETTLING_WORDS.get(record.kind, record.kind.replace("_", " "))
-        ctx.settled.append(f"this {words} ({record.id}) settles the sync conflict {conflict['code']} on {case.id} ({records}): "
-                           f"cpcm check no longer reports it{said}. If what stands is not right, record it again as that says")
+        ctx.settled.append((conflict["code"], f"this {words} ({record.id}) settles the sync conflict {conflict['code']} on {case.id} ({records}): "
+                           f"cpcm check no longer reports it{said}. If what stands is not right, record it again as that says"))
 
 
 def commit_email(config: Config, worker: Worker) -> str:
