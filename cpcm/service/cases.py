@@ -20,7 +20,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
-from cpcm.service.context import (Context, append, assignment_checks, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
+from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
 from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_settled, risk_reason_errors
@@ -45,8 +45,8 @@ from cpcm.workflow import retention as retention_rules
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     form = forms.load(form_for(ctx, "registration"), ctx.root)
     body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
-    if errors:
-        raise InvalidInput(errors, "registration")
+    if errors:  # where a field is missing and only options were given: how the form's fields are given
+        raise InvalidInput(errors, "registration", hint=input_hint(ctx, errors))
     body.setdefault("worker", ctx.need_worker().id)
     return body
 
