@@ -292,6 +292,17 @@ def test_validate__not_a_mapping():
     assert fm.validate(FORM, [], TODAY) == ({}, [fm.FieldError("(document)", "must be a mapping of fields (key: value)")])
 
 
+@pytest.mark.parametrize("key, meant", [
+    ("child.dob", "child.date_of_birth"), ("child.birth_date", "child.date_of_birth"), ("dob", "child.date_of_birth"),
+    ("caregiver.dob", None), ("caregiver.birthdate", None),  # the caregiver has no date of birth: not the child's
+    ("caregiver.nmae", "caregiver.name"),
+])
+def test_near_field__a_usual_word_under_a_section_names_that_sections_field_only(key, meant):
+    keys = ["child.name", "child.sex", "child.date_of_birth", "child.age_estimate", "location", "caregiver.name",
+            "caregiver.relationship", "contact", "risk"]
+    assert fm.near_field(key, keys) == meant
+
+
 def test_validate__unknown_keys_with_and_without_a_hint():
     doc = dict(GOOD, child={**GOOD["child"], "nmae": "x"}, zzz=1, **{"Weird Key!": 2})
     _, errs = fm.validate(FORM, doc, TODAY)

@@ -465,13 +465,18 @@ def near_field(key: str, known: Sequence[str]) -> str | None:
     """The field a key not on the form was most likely meant as: the field a usual word names
     (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same, else one
     whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
-    form's first such field, in the form's order."""
+    form's first such field, in the form's order. A usual word under a section names that
+    section's field only: `caregiver.dob` is not the child's date of birth, and the caregiver has
+    none on the form, so nothing is suggested (a field spelt nearly the same, `caregiver.name`,
+    is not what was meant either)."""
     head, _, last = key.rpartition(".")
     usual = USUAL_WORDS.get(last.lower().replace("-", "_").replace(" ", "_"))
     if usual:
-        named = [f for f in known if f.rsplit(".", 1)[-1] == usual]
+        if head:
+            return f"{head}.{usual}" if f"{head}.{usual}" in known else None
+        named = [f for f in known if f == usual] or [f for f in known if f.rsplit(".", 1)[-1] == usual]
         if named:
-            return next((f for f in named if f == f"{head}.{usual}" or (not head and f == usual)), named[0])
+            return named[0]
     close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
         return close[0]
