@@ -174,6 +174,43 @@ def test_assign_cover__a_cover_above_the_colleagues_cadre_is_refused_or_warned_a
     assert any(said in w for w in warned.json()["warnings"]) and said in warned.stderr, warned.stderr
 
 
+def test_assign_cover__a_cover_rated_above_the_colleagues_cadre_can_still_be_ended_sooner_not_made_longer(cli_as, repo):
+    """Given again with an earlier end, a cover ends sooner (the documented way, and what settles two
+    covers apart): a risk rated above the colleague's cadre during the cover does not stand against it,
+    by the case's worker or a supervisor; a later end gives the case's work for longer and is judged."""
+    sup, amina, otieno = cli_as("sup"), cli_as("amina"), cli_as("otieno")
+    assert sup("team", "cadre", "otieno", "para_social_worker").code == 0
+    case_id = register(amina, child=CHILD, risk="medium")
+    assert amina("assign", case_id, "--cover", "otieno", "--until", "2026-12-31").code == 0
+    rated = otieno("followup", case_id, *VISIT, "--risk-increased", "yes", "--risk", "high", "--risk-reason", "violence at home")
+    assert rated.code == 0, rated.stderr
+    before = _commits(repo)
+    longer = amina("assign", case_id, "--cover", "otieno", "--until", "2027-01-31")
+    assert longer.code == 4 and "cadre: otieno is a para-social-worker" in longer.stderr, longer.stderr
+    assert _commits(repo) == before
+    for cli, until in ((amina, "2026-12-15"), (sup, "2026-11-24"), (sup, "2026-11-24")):
+        shorter = cli("assign", case_id, "--cover", "otieno", "--until", until, "--json")
+        assert shorter.code == 0 and "cadre" not in shorter.stderr, shorter.stderr
+        assert shorter.json()["warnings"] == []
+    assert _commits(repo) == before + 3
+    covers = sup("show", case_id, "--json").json()["covers"]
+    assert [c["until"][:10] for c in covers if c["worker"] == "otieno"] == ["2026-11-24"], covers
+    assert CANARY not in longer.stderr + longer.stdout
+
+
+def test_assign_cover__where_the_policy_says_warn_the_warning_is_worded_for_a_cover(cli_as, repo):
+    """A cover makes nobody the case's worker: its warning says who is to cover it, not to escalate the case."""
+    sup, amina = cli_as("sup"), cli_as("amina")
+    assert sup("team", "cadre", "otieno", "para_social_worker").code == 0
+    case_id = register(amina, child=CHILD)  # high risk
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  cadre_risk:\n    over_max: warn\n")
+    warned = cli_as("sup")("assign", case_id, "--cover", "otieno", "--until", "2026-12-31", "--json")
+    assert warned.code == 0, warned.stderr
+    [warning] = warned.json()["warnings"]
+    assert warning.startswith("cadre: otieno is a para-social-worker") and "escalate" not in warning, warning
+    assert "a professional or an officer is the one to cover it" in warning and "--until" in warning, warning
+
+
 def test_register__naming_a_worker_whose_cadre_may_not_hold_the_risk_is_refused(cli_as, repo):
     sup, amina = cli_as("sup"), cli_as("amina")
     assert sup("team", "cadre", "otieno", "volunteer").code == 0

@@ -736,6 +736,25 @@ def test_cli__assign_by_one_who_cannot_read_a_conference_of_the_case_warns_what_
     assert verified.code == 0 and verified.json() == [], verified.stdout
 
 
+@pytest.mark.parametrize("text, allow_time, said", [
+    ("2027-02-03T25:00", True, "the time after it is not a time of day (use HH:MM"),
+    ("2027-02-03T10:61", True, "the time after it is not a time of day (use HH:MM"),
+    ("2027-02-03T10:00+3", True, "the time after it is not a time of day (use HH:MM"),
+    ("2027-02-30", True, "that month has no such day"),
+    ("2027-02-30", False, "that month has no such day"),
+    ("next week", True, "is not a date (use YYYY-MM-DD) or YYYY-MM-DDTHH:MM"),
+    ("2027-02-03T9", True, "the time after it is not a time of day (use HH:MM"),
+    ("3 Feb 2027 10:00", True, "is not a date (use YYYY-MM-DD) or YYYY-MM-DDTHH:MM"),
+])
+def test_date_text__a_wrong_time_is_blamed_on_the_time_and_a_date_time_is_offered_where_one_is_taken(text, allow_time, said):
+    errors = []
+    assert conferences._date_text(text, "date", errors, allow_time=allow_time) is None
+    [error] = errors
+    assert error.field == "date" and said in error.reason, error.reason
+    assert ("no such day" in error.reason) == ("no such day" in said)
+    assert ("YYYY-MM-DDTHH:MM" in error.reason) == (allow_time and "use YYYY-MM-DD)" in said)
+
+
 def test_cli__a_conference_on_a_day_the_calendar_has_not_is_refused_saying_so(cli_as, repo):
     sup = cli_as("sup")
     before = commit_count(repo)

@@ -583,3 +583,27 @@ def test_messages__the_usual_word_the_range_and_the_calendar_are_said_and_the_fi
     missing = cli("followup", case_id, "--method", "home_visit", "--next-followup", "2027-02-30")  # fields missing too
     assert missing.code == 4 and "Only the options were given" in missing.stderr, missing.stderr
     assert head(repo) == before
+
+
+def test_close_and_register__the_file_hint_only_where_a_field_is_missing(cli, repo):
+    """A closure given every field it needs by its options, one value wrong, is told to correct that
+    value, not where a form's fields go; a registration given only options, its fields missing, is
+    told where they go (as every other form is), and one from a file is not."""
+    case_id = register(cli)
+    before = head(repo)
+    for wrong in (("--reason", "bogus_reason"),  # refused on the reason alone
+                  ("--reason", "declined", "--check", "all", "--explain-open", "none", "--summary", "x" * 4001)):
+        refused = cli("close", case_id, *wrong, "--no-input")
+        assert refused.code == 4, refused.stderr
+        assert "Only the options were given" not in refused.stderr and "--from-file" not in refused.stderr, refused.stderr
+        assert "Correct the fields named above" in refused.stderr, refused.stderr
+    missing = cli("close", case_id, "--check", "all", "--no-input")  # no reason: a field missing
+    assert missing.code == 4 and "Only the options were given" in missing.stderr, missing.stderr
+    assert "--from-file FILE (cpcm form blank closure" in missing.stderr, missing.stderr
+    options = cli("register", "--sex", "female", "--risk", "high", "--no-input")
+    assert options.code == 4, options.stderr
+    assert "Only the options were given" in options.stderr and "--from-file FILE (cpcm form blank registration" in options.stderr
+    from_file = cli("register", "--from-file", "-", input=json.dumps(registration(risk="very high")))
+    assert from_file.code == 4 and "Only the options were given" not in from_file.stderr, from_file.stderr
+    assert "Correct the fields named above" in from_file.stderr, from_file.stderr
+    assert_nothing_written(repo, before)

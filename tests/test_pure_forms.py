@@ -161,6 +161,29 @@ def test_coerce__date():
                                                         "the day and the month"), bad
 
 
+CALENDAR = ("is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is no "
+            "such month): check the day and the month")
+TIME = ("is not a date-time: the date is right, but the time after it is not a time of day (use HH:MM from 00:00 to 23:59, "
+        "e.g. 2026-03-01T14:30, with an offset written in full if any, e.g. +03:00)")
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("2027-02-30", "calendar"), ("2020-13-01", "calendar"), ("2021-02-29T10:00", "calendar"),  # the day is what to fix
+    ("2027-02-03T25:00", "time"), ("2027-02-03T10:61", "time"), ("2027-02-03T10:00+3", "time"), ("2027-02-03 24:00", "time"),
+    ("next week", "shape"), ("2027-2-3", "shape"), ("2027-02-03x", "shape"), ("2027-02-30x", "shape"), ("2027-02-03T", "shape"),
+])
+def test_not_a_date__blames_the_day_only_when_the_day_is_wrong_and_the_time_when_the_time_is(text, kind):
+    assert fm.date_problem(text) == kind
+    said, with_time = fm.not_a_date(text), fm.not_a_date(text, allow_time=True)
+    if kind == "calendar":
+        assert said == with_time == CALENDAR
+    elif kind == "time":
+        assert said == with_time == TIME
+    else:
+        assert (said, with_time) == ("is not a date (use YYYY-MM-DD)", "is not a date (use YYYY-MM-DD) or YYYY-MM-DDTHH:MM")
+    assert text.strip() not in said and text.strip() not in with_time  # the value is never repeated
+
+
 def test_coerce__a_date_further_back_than_max_years_ago_is_a_slip_of_the_year():
     f = field("date", not_future=True, max_years_ago=25)
     assert fm.coerce(f, "2014-03-14", TODAY) == ("2014-03-14", None)
@@ -267,6 +290,17 @@ def test_validate__a_sound_document():
 
 def test_validate__not_a_mapping():
     assert fm.validate(FORM, [], TODAY) == ({}, [fm.FieldError("(document)", "must be a mapping of fields (key: value)")])
+
+
+@pytest.mark.parametrize("key, meant", [
+    ("child.dob", "child.date_of_birth"), ("child.birth_date", "child.date_of_birth"), ("dob", "child.date_of_birth"),
+    ("caregiver.dob", None), ("caregiver.birthdate", None),  # the caregiver has no date of birth: not the child's
+    ("caregiver.nmae", "caregiver.name"),
+])
+def test_near_field__a_usual_word_under_a_section_names_that_sections_field_only(key, meant):
+    keys = ["child.name", "child.sex", "child.date_of_birth", "child.age_estimate", "location", "caregiver.name",
+            "caregiver.relationship", "contact", "risk"]
+    assert fm.near_field(key, keys) == meant
 
 
 def test_validate__unknown_keys_with_and_without_a_hint():

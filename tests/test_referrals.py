@@ -398,6 +398,11 @@ def test_cli__referral_start_before_it_was_sent_exit_4_nothing_written(cli, repo
         "is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is no "
         "such month): check the day and the month"]
     assert commit_count(repo) == before
+    no_time = cli("referral", case_id, "R1", "--status", "accepted", "--start", "2027-02-03T25:00", "--json")
+    assert no_time.code == 4, no_time.stdout
+    [reason] = [f["reason"] for f in no_time.json()["fields"] if f["field"] == "start"]
+    assert "the date is right, but the time after it is not a time of day" in reason and "no such day" not in reason, reason
+    assert commit_count(repo) == before
 
 
 def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_raise_a_follow_up(mem):

@@ -288,7 +288,7 @@ def test_receive__says_the_records_the_bundle_carried_and_those_the_case_holds_h
         sending, receiving, cli_as, tmp_env):
     """A case with a correction (its original still counted, as `show` and `log` count it) and an
     approved request: the bundle carries every record the sender held but the transfer itself;
-    the receiving agency adds its receipt of the transfer and the assignment. `receive` says both
+    the receiving agency adds the record of its arrival (transfer_in) and the assignment. `receive` says both
     counts, and the one of the case here is the one `show` gives."""
     amina, sup = cli_as("amina"), cli_as("sup")
     wanjiru = receiving.as_("wanjiru")
@@ -307,6 +307,9 @@ def test_receive__says_the_records_the_bundle_carried_and_those_the_case_holds_h
     assert total == carried + 2 and shown["records_corrected"] == 1
     assert f"{carried} record(s) carried in the bundle" in got.stderr, got.stderr
     assert f"the case holds {total} records here" in got.stderr, got.stderr
+    # the two added here are named as records, not as the --receipt file (which was not asked for)
+    assert "with the record of its arrival (transfer_in) and the assignment" in got.stderr, got.stderr
+    assert "receipt" not in got.stderr, got.stderr
     wanjiru_show = wanjiru("show", case_id)
     assert f"{total} records" in wanjiru_show.stdout + wanjiru_show.stderr
     assert CANARY not in got.stderr

@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
             return
         got = result.extra
         say(f"received {result.case_id} from {got['from_agency'] or 'the sending agency'}: {got['records']} record(s) carried in "
-            f"the bundle; with the receipt of the transfer and the assignment, the case holds {got['records_total']} records here "
+            f"the bundle; with the record of its arrival (transfer_in) and the assignment, the case holds {got['records_total']} records here "
             f"(as cpcm show counts them), assigned to {got['worker']}" + ("; receipt written" if got["receipt_written"] else ""))
         for step in result.next_steps:
             say(f"next: {step}")

@@ -382,18 +382,40 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
     return None, f"unknown field type {field.type}"
 
 
-# a date in the shape asked for (YYYY-MM-DD, with a time or not), whose month or day does not exist
+# a date in the shape asked for, exactly (YYYY-MM-DD), and a date-time's separator after it
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_SHAPE_MESSAGE = "is not a date (use YYYY-MM-DD)"
+_DATE_TIME_SUFFIX = " or YYYY-MM-DDTHH:MM"
 
 
-def not_a_date(text: str) -> str:
-    """Why `text` is refused where a date is asked for: not in the shape YYYY-MM-DD, or in that shape
-    and no day of the calendar (2027-02-30, a 13th month). The value itself is never repeated (it
-    may be a child's date of birth)."""
-    if _DATE_SHAPE.match(text.strip()):
+def date_problem(text: str) -> str:
+    """What is wrong with `text` where a date (or a date-time) is asked for: 'calendar' for exactly
+    YYYY-MM-DD naming no day of the calendar (2027-02-30, a 13th month), or a date-time whose date is
+    such (2021-02-29T10:00: the day is what to fix); 'time' for a right date followed by a time that
+    is not a time of day (T25:00, T10:61, an offset cut short); else 'shape'."""
+    value = text.strip()
+    day = value if _DATE_SHAPE.fullmatch(value) else value[:10] if len(value) > 11 and value[10] in "T " else ""
+    if not _DATE_SHAPE.fullmatch(day):
+        return "shape"
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return "calendar"
+    return "time" if day != value else "shape"  # a right date alone was not what was refused
+
+
+def not_a_date(text: str, allow_time: bool = False) -> str:
+    """Why `text` is refused where a date is asked for (or a date-time too, `allow_time`): exactly
+    YYYY-MM-DD and no day of the calendar; a right date with a time that is not a time of day; or not
+    in the shape asked for. The value itself is never repeated (it may be a child's date of birth)."""
+    kind = date_problem(text)
+    if kind == "calendar":
         return ("is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is "
                 "no such month): check the day and the month")
-    return "is not a date (use YYYY-MM-DD)"
+    if kind == "time":
+        return ("is not a date-time: the date is right, but the time after it is not a time of day (use HH:MM from 00:00 to "
+                "23:59, e.g. 2026-03-01T14:30, with an offset written in full if any, e.g. +03:00)")
+    return _DATE_SHAPE_MESSAGE + (_DATE_TIME_SUFFIX if allow_time else "")
 
 
 def _range_words(field: Field) -> str:
@@ -443,13 +465,18 @@ def near_field(key: str, known: Sequence[str]) -> str | None:
     """The field a key not on the form was most likely meant as: the field a usual word names
     (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same, else one
     whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
-    form's first such field, in the form's order."""
+    form's first such field, in the form's order. A usual word under a section names that
+    section's field only: `caregiver.dob` is not the child's date of birth, and the caregiver has
+    none on the form, so nothing is suggested (a field spelt nearly the same, `caregiver.name`,
+    is not what was meant either)."""
     head, _, last = key.rpartition(".")
     usual = USUAL_WORDS.get(last.lower().replace("-", "_").replace(" ", "_"))
     if usual:
-        named = [f for f in known if f.rsplit(".", 1)[-1] == usual]
+        if head:
+            return f"{head}.{usual}" if f"{head}.{usual}" in known else None
+        named = [f for f in known if f == usual] or [f for f in known if f.rsplit(".", 1)[-1] == usual]
         if named:
-            return next((f for f in named if f == f"{head}.{usual}" or (not head and f == usual)), named[0])
+            return named[0]
     close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
         return close[0]

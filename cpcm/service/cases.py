@@ -20,7 +20,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
-from cpcm.service.context import (Context, append, assignment_checks, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
+from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
 from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_settled, risk_reason_errors
@@ -45,8 +45,8 @@ from cpcm.workflow import retention as retention_rules
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     form = forms.load(form_for(ctx, "registration"), ctx.root)
     body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
-    if errors:
-        raise InvalidInput(errors, "registration")
+    if errors:  # where a field is missing and only options were given: how the form's fields are given
+        raise InvalidInput(errors, "registration", hint=input_hint(ctx, errors))
     body.setdefault("worker", ctx.need_worker().id)
     return body
 
@@ -567,7 +567,7 @@ def assign_cover(ctx: Context, case_id: str, worker_id: str, until: str, at: dat
     if errors:
         raise InvalidInput([FieldError(field, why) for field, why in errors], "cover")
     transitions.advance(case.stage, "cover", case_id)
-    warnings = refuse_or_warn(cover_checks(ctx, case, worker_id))  # refused or warned, before anything is written
+    warnings = cover_warnings(cover_checks(ctx, case, worker_id, ends))  # refused or warned, before anything is written
     until_text = ends.isoformat(timespec="seconds")
     check_cover(ctx, case)
     readers, covers = cover_rules.access(ctx.team, case.worker, {**case_covers(ctx, case_id), worker_id: until_text}, ctx.now)
@@ -590,17 +590,29 @@ COVER_CADRE_HINT = ("Ask a professional or an officer to cover the case (cpcm te
                     "written.")
 
 
-def cover_checks(ctx: Context, case: Case, worker_id: str) -> list[AssignCheck]:
-    """What stands against `worker_id` covering `case`: a cover holds the case's work for a while, so
-    an open case whose risk is above what the colleague's cadre may hold is refused (or warned of) as
-    the policy's `cadre_risk` says, as `assign --worker` does (`assignment_checks`, cadre-over-max).
+def cover_checks(ctx: Context, case: Case, worker_id: str, until: datetime) -> list[AssignCheck]:
+    """What stands against `worker_id` covering `case` until `until`: a cover holds the case's work for
+    a while, so an open case whose risk is above what the colleague's cadre may hold is refused (or
+    warned of) as the policy's `cadre_risk` says, as `assign --worker` does (`assignment_checks`,
+    cadre-over-max). A cover they hold already, given again to end no later (ending it sooner, or
+    settling two covers apart after a sync), gives them nothing more: nothing stands against it.
     Their caseload is not counted: the case stays its worker's."""
-    if case.status != "open":
+    if case.status != "open" or cover_rules.shortens(case_covers(ctx, case.id), worker_id, until, ctx.now):
         return []
     verdict, message = rules.cadre_verdict(ctx.team.get(worker_id), case.risk, ctx.policy, case.id)
     if verdict == "ok":
         return []
     return [AssignCheck(rule=CADRE_OVER_MAX, refuse=verdict == "refuse", message=f"cadre: {message}", hint=COVER_CADRE_HINT)]
+
+
+def cover_warnings(checks: list[AssignCheck]) -> list[str]:
+    """`cover_checks`' findings: Refused with the first the policy refuses (as `refuse_or_warn`), else
+    each warning worded for a cover: the colleague is not the one to hold the case's work while it is
+    above their cadre (the case stays its worker's: nothing of it is escalated)."""
+    refuse_or_warn([check for check in checks if check.refuse])
+    return [f"{check.message}: a professional or an officer is the one to cover it (cpcm team list shows each "
+            "worker's cadre), or end this cover sooner by giving it again with an earlier --until"
+            if check.rule == CADRE_OVER_MAX else check.message for check in checks]
 
 
 @writes

@@ -8,7 +8,7 @@ from cpcm.domain.dates import parse_datetime
 from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
-from cpcm.service.context import Context, append, at_errors, form_for, form_problems, load_case, load_records, validate_form, writes
+from cpcm.service.context import Context, append, at_errors, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, settled_in, settles_step, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines, transitions
@@ -57,7 +57,7 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     case_id = case.id
     body, form_errors = form_problems(ctx, form_for(ctx, "closure"), data)
     if any(e.field == "reason" for e in form_errors) or not body.get("reason"):
-        raise InvalidInput([*form_errors, *at_errors(ctx, case, at)], f"closure of {case_id}", hint=ctx.input_hint)
+        raise InvalidInput([*form_errors, *at_errors(ctx, case, at)], f"closure of {case_id}", hint=input_hint(ctx, form_errors))
     reason = body["reason"]
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
     signed_item = sign_off_item(ctx.policy, reason)
@@ -99,7 +99,7 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     fields += at_errors(ctx, case, at)
     # what to do: the records in the order listed; else, where the form's fields were wrong, how they are given
     hint = ("Record what is named above, in that order, and run the command again; nothing was written."
-            if records_first else ctx.input_hint if form_errors else None)
+            if records_first else input_hint(ctx, form_errors))
     return body, [*first, *records_first, *fields], warnings, left, hint
 
 

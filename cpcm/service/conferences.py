@@ -295,8 +295,7 @@ def _date_text(value: str | None, field_name: str, errors: list[FieldError], all
             return datetime.fromisoformat(text).isoformat(timespec="minutes")
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError:
-        why = not_a_date(text)
-        errors.append(FieldError(field_name, why + (" or YYYY-MM-DDTHH:MM" if allow_time and why.endswith("(use YYYY-MM-DD)") else "")))
+        errors.append(FieldError(field_name, not_a_date(text, allow_time=allow_time)))
         return None
 
 

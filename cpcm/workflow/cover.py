@@ -35,6 +35,19 @@ def in_force(covers: Mapping[str, str], now: datetime) -> dict[str, str]:
     return out
 
 
+def shortens(covers: Mapping[str, str], worker: str, until: datetime, now: datetime) -> bool:
+    """Whether giving `worker` a cover ending at `until` only keeps or shortens one they hold at `now`
+    (the cover given again with an end no later than the one in force): nothing more of the case's
+    work is given to them, so what their cadre may hold does not stand against it."""
+    current = in_force(covers, now).get(worker)
+    if current is None:
+        return False
+    try:
+        return until <= ends(current, now.tzinfo)
+    except ValueError:
+        return False
+
+
 def access(team: Team, worker: str | None, covers: Mapping[str, str], now: datetime,
            restricted: bool = False) -> tuple[list[str], dict[str, str]]:
     """Who reads a case, and the covers its `recipients` file keeps: its worker, the colleagues
