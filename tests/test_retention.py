@@ -639,15 +639,24 @@ def test_team_revoke__a_lost_managers_key_is_revoked_even_as_the_last_manager_an
     sup, amina = cli_as("sup"), cli_as("amina")
     later = {"CPCM_NOW": AFTER}
     assert mgr("retention", case_id, "--restrict", "--reason", "period over", env=later).code == 0
-    done = sup("team", "revoke", "mgr", "--lost", "--json", env=later)
+    done = sup("team", "revoke", "mgr", "--lost", env=later)
     assert done.code == 0, done.stderr
-    assert done.json()["restricted_left"] == [case_id]
     assert f"read by no active manager but 'mgr': {case_id}" in done.stderr
+    assert "should run 'cpcm team sync'" not in done.stderr  # nobody is left to run it for that case
     assert "nobody can read them (the agency has no recovery key)" in done.stderr
     assert CANARY not in done.stdout + done.stderr
     assert "mgr" not in [w["id"] for w in sup("team", "list", "--json", env=later).json()]
     other = register(amina)
     assert "mgr" not in (repo / "cases" / other / "recipients").read_text().split()
+
+
+def test_team_revoke__json_names_the_restricted_cases_no_manager_reads_now(closed, cli_as):
+    case_id, mgr = closed
+    later = {"CPCM_NOW": AFTER}
+    assert mgr("retention", case_id, "--restrict", "--reason", "period over", env=later).code == 0
+    done = cli_as("sup")("team", "revoke", "mgr", "--lost", "--json", env=later)
+    assert done.code == 0, done.stderr
+    assert done.json()["restricted_left"] == [case_id] and case_id in done.json()["not_reencrypted"]
 
 
 def test_left_to_no_manager__the_restricted_cases_the_leaving_manager_alone_reads():

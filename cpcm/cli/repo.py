@@ -362,6 +362,8 @@ def _report_team_change(result, json_out: bool, done: str, removed: str | None =
         warn(f"{len(receipts)} transferred case(s) of {removed} still wait for the receiving agency's receipt, which nobody "
              "follows up now: they are on the supervisors' cpcm due until one of you records it (cpcm transfer-ack RECEIPT) "
              "or reopens the case: " + " ".join(receipts))
-    if result.extra["not_reencrypted"]:
-        warn(f"{folders_counted(result.extra['not_reencrypted'])} could not be re-encrypted because you cannot read them; one "
-             "of their readers should run 'cpcm team sync': " + " ".join(result.extra["not_reencrypted"]))
+    # the restricted cases a revoked last manager alone read have no reader left to run team sync (named above)
+    left = [f for f in result.extra["not_reencrypted"] if f not in (result.extra.get("restricted_left") or ())]
+    if left:
+        warn(f"{folders_counted(left)} could not be re-encrypted because you cannot read them; one "
+             "of their readers should run 'cpcm team sync': " + " ".join(left))
