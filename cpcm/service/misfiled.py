@@ -156,7 +156,7 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str):
     # would do to this one: a risk rating the same as this case's changes nothing here
     acting = [key for key in acts_on_case(original) if not (key == "risk" and body.get("risk") == target.risk)]
     if acting:
-        did = " and ".join(f"{ACTS_ON_CASE[key]} of {case_id}" for key in acting)
+        did = " and ".join(ACTS_ON_CASE[key] for key in acting) + f" in {case_id}"
         would = " and ".join({"risk": f"re-rate {other} (its risk is another)",
                               "actions_done": f"tick off the actions of {other}'s plan with the same IDs"}[key] for key in acting)
         with_risk = " with the risk seen there (--risk LEVEL --risk-reason TEXT)" if "risk" in acting else ""

@@ -16,7 +16,7 @@ from dataclasses import fields, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
-from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, set_path, utc
+from cpcm.domain.records import CORRECTION_KEYS, MISFILED, Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import followups
 from cpcm.workflow import keyworker as keyworker_rules
@@ -57,7 +57,7 @@ def _changed(case: Case, **changes: Any) -> Case:
 REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target", "withdrawal": "target"}
 
 
-MISFILED = "misfiled"  # the kind of the record that takes a record written in the wrong case out of it
+# MISFILED (cpcm/domain/records.py): the kind of the record that takes a record written in the wrong case out of it
 # the kinds such a mark may take out: nothing else of the case's workflow stands on them
 MISFILABLE = ("note", "followup")
 MOVED_FROM = "moved_from"  # the body key of a record's copy written in the right case: {case, record, by} it was taken from

@@ -15,10 +15,10 @@ from typing import Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
+from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
 from cpcm.workflow import approvals, consent, placements, plan_actions, retention
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
-from cpcm.workflow.fold import MISFILED
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
                                      closure_answers, closure_wait, deadlines, soon_window)
 from cpcm.domain.policy import Policy
