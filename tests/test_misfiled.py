@@ -73,8 +73,10 @@ def test_misfiled_note__moved_to_the_brothers_case_and_left_out_of_the_sisters_t
     # his case holds it, with its time, for his case's readers
     there = otieno("show", brother, moved["record"], "--json")
     assert there.code == 0 and there.json()["fields"]["text"] == COUGH, there.stdout
-    assert there.json()["at"] == as_json["at"] and there.json()["fields"]["moved_from"] == {"case": sister, "record": note}
-    assert f"moved from {sister}" in otieno("show", brother, moved["record"]).stdout
+    assert there.json()["at"] == as_json["at"] and there.json()["by"] == "sup"
+    assert there.json()["fields"]["moved_from"] == {"case": sister, "record": note, "by": "amina"}  # its writer kept
+    assert f"written by amina in another case ({sister}, record {note}), moved here by sup on" in otieno(
+        "show", brother, moved["record"]).stdout
 
     # the documents of her case leave it out
     for template in ("case-file", "child-file"):
@@ -251,3 +253,138 @@ def test_fold__a_record_moved_in_from_another_case_settles_none_of_its_conflicts
     assert [c["settled_by"] for c in fold(case_id, [registration, conflict, listed]).conflicts] == [listed.id]
     apart = record(6, "note", later, text="a cough", settles=[])
     assert [c["settled_by"] for c in fold(case_id, [registration, conflict, apart]).conflicts] == [None]
+
+
+def _open_actions(cli, case_id: str) -> list[str]:
+    """The plan actions of the case still to do, as `cpcm show CASE --json` lists them."""
+    return sorted(a["item"] for a in cli("show", case_id, "--json").json()["open_actions"])
+
+
+def test_misfiled_followup_that_ticked_off_plan_actions__is_not_moved_to_a_case_whose_plan_has_the_same_ids(cli_as, repo):
+    """A follow-up's `actions_done` names actions of the plan of the case it was written in: moved,
+    the same IDs would tick off the other child's actions (ACTS_ON_CASE)."""
+    from test_followup_close import planned, visit
+
+    amina = cli_as("amina")
+    sister, brother = planned(amina, cli_as), planned(amina, cli_as)
+    assert _open_actions(amina, brother) == _open_actions(amina, sister) == ["A1", "A2"]
+    done = visit(amina, sister, "--done", "A1", "--set", f"observations={COUGH}", "--json")
+    assert done.code == 0, done.stderr
+    assert _open_actions(amina, sister) == ["A2"]
+    before = commit_count(repo)
+    refused = amina("correct", sister, done.json()["record_id"], "--misfiled", "--to", brother, "--reason", "his visit", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "misfiled-move-ticks-actions", refused.stdout
+    assert "ticked off actions of the case's plan" in refused.json()["message"]
+    assert f"Mark it without --to, and record the visit in {brother}" in refused.json()["hint"]
+    assert not leaks(refused.stdout.encode() + refused.stderr.encode())
+    assert commit_count(repo) == before and _open_actions(amina, brother) == ["A1", "A2"]
+    # marked without --to, it leaves her case: her action is to do again
+    assert amina("correct", sister, done.json()["record_id"], "--misfiled", "--reason", "his visit").code == 0
+    assert _open_actions(amina, sister) == ["A1", "A2"] and _open_actions(amina, brother) == ["A1", "A2"]
+
+
+def test_fold__acts_on_case_names_the_risk_and_the_actions_done_of_a_followup():
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import ACTS_ON_CASE, acts_on_case
+
+    at = "2026-11-23T09:00:00+03:00"
+    visit = Record("followup", 1, "01JD" + "1" * 22, "CP-0000-0000", at, at, "amina", {"risk": "high", "actions_done": ["A1"]})
+    assert acts_on_case(visit) == list(ACTS_ON_CASE) == ["risk", "actions_done"]
+    assert acts_on_case(Record("note", 2, visit.id, "CP-0000-0000", at, at, "amina", {"text": "x", "risk": "high"})) == []
+
+
+def test_moved_copy__keeps_its_writer_who_marks_it_there_and_show_says_who_moved_it(cli_as, repo):
+    amina, sup, otieno = cli_as("amina"), cli_as("sup"), cli_as("otieno")
+    sister, brother = register(amina), register(amina)
+    note = _note(amina, sister)
+    done = sup("correct", sister, note, "--misfiled", "--to", brother, "--reason", "about the brother", "--json")
+    assert done.code == 0, done.stderr
+    copy = done.json()["moved_to"]["record"]
+    shown = amina("show", brother, copy)
+    assert f"written by amina in another case ({sister}, record {note}), moved here by sup on" in shown.stdout, shown.stdout
+    assert amina("show", brother, copy, "--json").json()["fields"]["moved_from"]["by"] == "amina"
+    # a colleague who neither wrote it nor moved it is refused, naming its writer
+    assert otieno("correct", brother, copy, "--misfiled", "--reason", "x").code in (4, 5)
+    # its writer marks the copy in the case it went to (it was not that case's either)
+    again = amina("correct", brother, copy, "--misfiled", "--reason", "not his either", "--json")
+    assert again.code == 0, again.stdout
+    assert again.json()["supersedes"] == copy
+
+
+def test_moved_copy__its_writer_is_named_when_someone_else_is_refused(cli_as, repo):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    sister, brother = register(amina), register(amina)
+    note = _note(sup, sister, "a call from the school")
+    copy = sup("correct", sister, note, "--misfiled", "--to", brother, "--reason", "wrong case", "--json").json()["moved_to"]
+    refused = amina("correct", brother, copy["record"], "--misfiled", "--reason", "x", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "misfiled-writer-or-supervisor", refused.stdout
+    assert "written by sup" in refused.json()["message"]
+
+
+def test_conference_at_meeting__a_followup_marked_after_the_meeting_stays_out(monkeypatch):
+    """The minutes, the conference report and Form 8 fold each case as it stood at the meeting
+    (service/conferences.py `_at_meeting`, `form8_facts`): a mark is dated when it is written, so a
+    cut by time before taking the misfiled records out would bring the follow-up, its risk rating
+    and its plan actions, back."""
+    from datetime import timezone
+    from types import SimpleNamespace
+
+    from cpcm.domain.records import Record, utc
+    from cpcm.service import conferences
+    from cpcm.workflow.fold import before_cut, fold
+
+    case_id = "CP-0000-0000"
+
+    def record(n: int, kind: str, at: str, **body) -> Record:
+        return Record(kind, 1, f"01JD{n:022d}", case_id, at, at, "amina", body)
+
+    registration = record(1, "registration", "2026-10-01T09:00:00+03:00", child={"name": "x"}, risk="low")
+    visit = record(2, "followup", "2026-11-10T09:00:00+03:00", risk="high", method="home_visit")
+    mark = record(3, "misfiled", "2026-12-01T09:00:00+03:00", supersedes=visit.id, reason="wrong case", record_kind="followup")
+    meeting_end = utc("2026-11-20T23:59:59+03:00")
+    cut = before_cut([registration, visit, mark], lambda r: utc(r.at) <= meeting_end)
+    assert [r.id for r in cut] == [registration.id]
+    assert fold(case_id, [registration, visit]).risk == "high"  # as a cut by time alone would have it
+
+    monkeypatch.setattr(conferences.context, "load_records", lambda ctx, wanted: [registration, visit, mark])
+    monkeypatch.setattr(conferences.rules, "meeting_end", lambda conference, zone: meeting_end)
+    at_meeting = conferences._at_meeting(SimpleNamespace(zone=timezone.utc), None, [case_id])
+    assert at_meeting[case_id].risk == "low" and visit.id not in [e.id for e in at_meeting[case_id].history]
+
+
+def test_misfiled_on_two_copies_apart_to_two_cases__check_names_both_cases_the_content_went_to(repo, team, tmp_env):
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    case_id, brother, cousin = register(amina), register(amina), register(amina)
+    note = _note(amina, case_id)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    sup = laptops.cli("sup")
+    hers = amina("correct", case_id, note, "--misfiled", "--to", brother, "--reason", "about the brother", "--json").json()
+    his = sup("correct", case_id, note, "--misfiled", "--to", cousin, "--reason", "about the cousin", "--json")
+    assert his.code == 0, his.stderr
+    his = his.json()
+    merge_both(laptops)
+    problem = [p for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "corrections-concurrent"]
+    assert len(problem) == 1, problem
+    message = problem[0]["message"]
+    for went in (hers["moved_to"], his["moved_to"]):  # both cases hold the content: each named, with its copy
+        assert f"{went['case']} (as {went['record']}" in message, message
+        assert sup("show", went["case"], went["record"]).code == 0
+    assert "a copy may need taking out" in message and "--misfiled" in message
+    assert not leaks(message.encode())
+
+
+def test_log_and_show__count_the_records_taken_out_as_misfiled_apart_from_the_corrected(cli_as):
+    amina = cli_as("amina")
+    case_id, other = register(amina), register(amina)
+    note = _note(amina, case_id)
+    fixed = _note(amina, case_id, "a call from the school")
+    assert amina("correct", case_id, fixed, "--set", "text=a call from the clinic", "--reason", "typo").code == 0
+    assert amina("correct", case_id, note, "--misfiled", "--to", other, "--reason", "about the brother").code == 0
+    shown = amina("show", case_id, "--json").json()
+    # registration, the note, the note and its correction, the mark
+    assert (shown["records_total"], shown["records_corrected"], shown["records_misfiled"]) == (5, 1, 1)
+    assert shown["records"] == len(shown["history"]) == 3
+    assert "5 records (1 corrected, 1 taken out as misfiled)" in amina("log", case_id).stderr
+    assert "5 records (1 corrected, 1 taken out as misfiled)" in amina("show", case_id).stdout

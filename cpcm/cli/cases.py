@@ -106,7 +106,8 @@ def register(app: typer.Typer) -> None:
         print_table(["at", "#", "kind", "what", "by", "record", "recorded", "commit", "signed"],
                     [[local_text(e.at, ctx.zone), e.order, _kind(e), _what(e),
                       e.by, e.record_id, local_text(e.recorded_at, ctx.zone), (e.commit or "uncommitted")[:10], _signed(e)] for e in entries])
-        say(service.records_text(len(entries), sum(1 for e in entries if e.superseded_by)))
+        say(service.records_text(len(entries), sum(1 for e in entries if e.superseded_by and not e.misfiled_by),
+                                 sum(1 for e in entries if e.misfiled_by)))
 
     @app.command("link")
     def link(case: str = typer.Argument(..., help="A child's case ID."),
@@ -400,7 +401,7 @@ def print_case(data: dict, zone=None) -> None:
         ("eligibility criteria", "; ".join(c["label"] for c in data.get("criteria") or ())),
         ("immediate needs", "; ".join(data["immediate_needs"])),
         ("registration consent", ", ".join(f"{k} {_value(v)}" for k, v in consent.items())),
-        ("notes", data["notes"]), ("records", records_text(data["records_total"], data["records_corrected"])),
+        ("notes", data["notes"]), ("records", records_text(data["records_total"], data["records_corrected"], data.get("records_misfiled", 0))),
     ]
     rows = [(k, v) for k, v in rows if v not in (None, "")]
     if plan:
@@ -711,7 +712,9 @@ def print_record(data: dict, zone=None) -> None:
                      f"{data['superseded_by']})")
     came = (data.get("fields") or {}).get("moved_from")
     if isinstance(came, dict) and came.get("case"):
-        lines.append(f"moved from {came['case']} (record {came.get('record')}), where it was written in the wrong case")
+        writer = f"written by {came['by']} " if came.get("by") else "written "
+        lines.append(f"{writer}in another case ({came['case']}, record {came.get('record')}), moved here by {data['by']} on "
+                     f"{local_text(data['recorded_at'], zone)}: it was written in the wrong case")
     lines.append("")
 
     def put(label: str, value, indent: str = "") -> None:

@@ -148,6 +148,8 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 # a correction's own fields (`cpcm correct`: the record it supersedes and why), not answers of the record
 CORRECTION_KEYS = ("supersedes", "correction_reason")
+# the kind of the record that takes a record written in the wrong case out of it (`cpcm correct --misfiled`)
+MISFILED = "misfiled"
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -333,15 +333,22 @@ class Apart:
 
     def corrections(self) -> list[Found]:
         """One record corrected (or repaired, or marked as written in the wrong case) on both copies."""
-        corrected = [self._correcting(0), self._correcting(1)]
-        return [(TWO_CORRECTIONS, corrected[0][record_id] + corrected[1][record_id])
-                for record_id in sorted(corrected[0].keys() & corrected[1].keys())]
+        moved: dict[str, dict] = {}  # a mark that moved the record to another case -> where it went (moved_to)
+        corrected = [self._correcting(0, moved), self._correcting(1, moved)]
+        found = []
+        for record_id in sorted(corrected[0].keys() & corrected[1].keys()):
+            named = corrected[0][record_id] + corrected[1][record_id]
+            # each mark's copy in another case: marked on both copies, two cases may hold the content
+            moves = [dict(moved[r], mark=r) for r in sorted(named) if r in moved]
+            found.append((TWO_CORRECTIONS, named, {"moved_to": moves}) if moves else (TWO_CORRECTIONS, named))
+        return found
 
-    def _correcting(self, side: int) -> dict[str, list[str]]:
+    def _correcting(self, side: int, moved: dict[str, dict] | None = None) -> dict[str, list[str]]:
         """{a record superseded (a correction or a repair of it): the records of copy `side` that
         supersede it}, read from the records of kinds both copies wrote (a correction is of its
         record's kind), and from the marks of a record written in the wrong case (`misfiled`: one
-        copy may have marked the record the other corrected)."""
+        copy may have marked the record the other corrected). A mark that moved the record to another
+        case is added to `moved` ({the mark: its moved_to, {case, record}})."""
         found: dict[str, list[str]] = {}
         marking = any(record_kind(n) == MISFILED for n in self.sides[0] + self.sides[1])
         kinds = self.both_kinds | ({MISFILED, *MISFILABLE} if marking else set())
@@ -349,6 +356,9 @@ class Apart:
         for record_id, body in self.bodies(wanted, side).items():
             if isinstance(body.get("supersedes"), str):
                 found.setdefault(body["supersedes"], []).append(record_id)
+                went = body.get("moved_to")
+                if moved is not None and body.get("kind") == MISFILED and isinstance(went, dict) and went.get("case"):
+                    moved[record_id] = {"case": str(went["case"]), "record": str(went.get("record") or "")}
         return found
 
     def updates_and_covers(self) -> list[Found]:

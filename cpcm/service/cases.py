@@ -26,6 +26,7 @@ from cpcm.service.context import (Context, append, assignment_checks, input_hint
 from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_settled, risk_reason_errors
 from cpcm.service import lookup
 from cpcm.service.planning import settles_step
+from cpcm.service.misfiled import refuse_if_misfiled
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
 from cpcm.store import forms
@@ -1169,20 +1170,26 @@ SHORT_FORMS = ("a record ID (26 characters, as cpcm log lists them)", "last (the
 
 def record_counts(records: Sequence[Record]) -> dict[str, int]:
     """How many records the case holds as `cpcm log` lists them (`records_total`: every record
-    written, a corrected original and a damaged record a repair stands in for included) and how
-    many of them a later record corrected or repaired (`records_corrected`). `records` (the fold's
-    history) counts those in force: the total less the corrected."""
+    written, a corrected original and a damaged record a repair stands in for included), how
+    many of them a later record corrected or repaired (`records_corrected`), and how many were
+    taken out as written in the wrong case (`records_misfiled`: the record, and any correction of
+    it, a `misfiled` mark names; counted apart from the corrected). `records` (the fold's history)
+    counts those in force: the total less both."""
     records = list(records)
     ids = {r.id for r in records}
     # a mark of a record written in the wrong case stands, and takes out every correction of that record
-    superseded = (set(superseded_by(records)) - {r.id for r in records if r.kind == MISFILED}) | set(misfiled(records))
-    return {"records_total": len(ids | superseded), "records_corrected": len(superseded)}
+    taken_out = set(misfiled(records))
+    corrected = set(superseded_by(records)) - {r.id for r in records if r.kind == MISFILED} - taken_out
+    return {"records_total": len(ids | corrected | taken_out), "records_corrected": len(corrected),
+            "records_misfiled": len(taken_out)}
 
 
-def records_text(total: int, corrected: int) -> str:
-    """What `cpcm show` and `cpcm log` say of a case's records: '12 records (1 corrected)'."""
+def records_text(total: int, corrected: int, taken_out: int = 0) -> str:
+    """What `cpcm show` and `cpcm log` say of a case's records: '12 records (1 corrected, 1 taken
+    out as misfiled)'."""
     text = f"{total} record{'' if total == 1 else 's'}"
-    return f"{text} ({corrected} corrected)" if corrected else text
+    said = [f"{corrected} corrected"] * bool(corrected) + [f"{taken_out} taken out as misfiled"] * bool(taken_out)
+    return f"{text} ({', '.join(said)})" if said else text
 
 
 def _supersedes(record: Record) -> str | None:
@@ -1791,12 +1798,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     original = find_record(case_id, records, ref, ctx.policy)
     what = f"correction of {original.id}"
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
-    taken_out = misfiled(records)
-    if original.id in taken_out or original.kind == MISFILED:
-        raise Refused(f"record {original.id} of {case_id} was marked as written in the wrong case "
-                      f"({taken_out.get(original.id, original.id)}): it is not in the case any more",
-                      f"cpcm show {case_id} {original.id} says where it was moved; correct it there (cpcm correct OTHER-CASE "
-                      "RECORD ...), or write what belongs in this case as a new record.", rule="already-misfiled")
+    refuse_if_misfiled(case_id, records, original)
     superseded = superseded_by(records)
     later = superseded.get(original.id)
     while later in superseded:  # the correction in force (corrections of it, or one written apart that replaced it)

@@ -33,7 +33,7 @@ from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow import conferences as rules
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.fold import effective, fold as fold_case
+from cpcm.workflow.fold import before_cut, effective, fold as fold_case
 
 # Form 1, steps for presenting a case (SOP L1730-1742), and the main prompts of Form 2
 PRESENTATION_PROMPTS = (
@@ -1615,8 +1615,13 @@ def _at_meeting(ctx, conference: rules.Conference, case_ids: Iterable[str]) -> d
     """Each of `case_ids` (cases you can read) as it stood at the meeting (`rules.meeting_end`):
     its records up to the end of the meeting's day folded; a meeting still to come, the case now."""
     end = rules.meeting_end(conference, ctx.zone)
-    return {case_id: fold_case(case_id, [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end])
-            for case_id in case_ids}
+    return {case_id: fold_case(case_id, _records_at(ctx, case_id, end)) for case_id in case_ids}
+
+
+def _records_at(ctx, case_id: str, end) -> list:
+    """The records of `case_id` up to `end` (the end of the meeting's day), a record taken out as
+    written in the wrong case left out whenever it was marked (`fold.before_cut`)."""
+    return before_cut(context.load_records(ctx, case_id), lambda r: utc(r.at) <= end)
 
 
 def _preparation_labels(ctx, lang: str) -> dict[str, str]:
@@ -1652,7 +1657,7 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
     category_codes = {str(k): str(v) for k, v in (forms.codes("registration-kenya", ctx.root).get("case_category") or {}).items()}
     facts, warnings = {}, []
     for case_id in case_ids:
-        records = [r for r in context.load_records(ctx, case_id) if utc(r.at) <= end]
+        records = _records_at(ctx, case_id, end)
         case = fold_case(case_id, records)
         registration = case.registration or {}
         recorded = list(dict.fromkeys(str(c) for c in registration.get("case_categories") or []))  # each category once

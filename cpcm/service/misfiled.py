@@ -19,7 +19,8 @@ from cpcm.service.context import (Context, at_errors, check_cover, check_readabl
                                   new_record, parse_case_id, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import transitions
-from cpcm.workflow.fold import MISFILABLE, MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, fold, misfiled
+from cpcm.workflow.fold import (ACTS_ON_CASE, MISFILABLE, MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, acts_on_case, fold,
+                                misfiled, moved_writer)
 
 # what to do instead, for the kinds a case's workflow stands on
 _INSTEAD = {
@@ -39,6 +40,17 @@ _INSTEAD = {
 }
 
 
+def refuse_if_misfiled(case_id: str, records: list[Record], original: Record) -> None:
+    """Refused (`already-misfiled`) where `original` is a `misfiled` mark, or was taken out of
+    `case_id` by one: neither is marked or corrected again (its copy is, in the case it went to)."""
+    taken_out = misfiled(records)
+    if original.id in taken_out or original.kind == MISFILED:
+        raise Refused(f"record {original.id} of {case_id} was marked as written in the wrong case "
+                      f"({taken_out.get(original.id, original.id)}): it is not in the case any more",
+                      f"cpcm show {case_id} {original.id} says where it was moved; correct it there (cpcm correct OTHER-CASE "
+                      "RECORD ...), or write what belongs in this case as a new record.", rule="already-misfiled")
+
+
 def _kind_words(kind: str) -> str:
     words = kind.replace("_", " ")
     return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
@@ -56,11 +68,7 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
     me = ctx.need_worker()
     records = load_records(ctx, case_id)
     original = find_record(case_id, records, ref, ctx.policy)
-    taken_out = misfiled(records)
-    if original.id in taken_out or original.kind == MISFILED:
-        mark = taken_out.get(original.id, original.id)
-        raise Refused(f"record {original.id} of {case_id} is already marked as written in the wrong case ({mark})",
-                      f"cpcm show {case_id} {original.id} says where it was moved.", rule="already-misfiled")
+    refuse_if_misfiled(case_id, records, original)
     superseded = superseded_by(records)
     later = superseded.get(original.id)
     while later in superseded:
@@ -75,9 +83,11 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
                       "so it is not taken out as written in the wrong case (only notes and follow-ups are)", instead,
                       rule="misfiled-not-supported")
     first = first_of_chain(records, original)
-    if not me.has_role("supervisor", "manager") and me.id not in (original.by, first.by):
-        raise Refused(f"record {original.id} of {case_id} was written by {first.by}: only its writer or a supervisor marks it "
-                      "as written in the wrong case", f"Ask {first.by} or a supervisor.", rule="misfiled-writer-or-supervisor")
+    # a copy moved in from another case: its writer there, and the worker who moved it here, mark it too
+    writer = moved_writer(first)
+    if not me.has_role("supervisor", "manager") and me.id not in {original.by, first.by, writer, moved_writer(original)}:
+        raise Refused(f"record {original.id} of {case_id} was written by {writer}: only its writer or a supervisor marks it "
+                      "as written in the wrong case", f"Ask {writer} or a supervisor.", rule="misfiled-writer-or-supervisor")
     if not (reason or "").strip():
         raise InvalidInput([FieldError("reason", "is required: say why the record is not this case's (no names: the case IDs "
                                                  "say where it belongs)")], f"marking {original.id} of {case_id}")
@@ -86,7 +96,7 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
     body: dict[str, Any] = {"supersedes": original.id, "reason": reason.strip(), "record_kind": original.kind}
     moved, target = None, None
     if to is not None:
-        moved, target = _moved(ctx, case_id, original, to)
+        moved, target = _moved(ctx, case_id, original, to, writer)
         body["moved_to"] = {"case": target.id, "record": moved.id}
     mark = new_record(ctx, MISFILED, case_id, body, after=max(r.id for r in records))
     message = f"misfiled {case_id} {mark.id}" + (f" to {target.id} {moved.id}" if moved else "")
@@ -99,19 +109,23 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
             ended = ended or ended_there
         tx.commit(message + ended)
     warnings = []
-    if original.kind == "followup" and original.body.get("risk") and fold(case_id, [*records, mark]).risk != case.risk:
-        warnings.append(f"the follow-up rated the child's risk: without it {case_id} is at the risk it had before "
-                        f"({fold(case_id, [*records, mark]).risk}); rate it again if that is not right (cpcm followup "
-                        f"{case_id} ... --risk LEVEL --risk-reason TEXT)")
+    if original.kind == "followup" and original.body.get("risk"):
+        risk = fold(case_id, [*records, mark]).risk
+        if risk != case.risk:
+            warnings.append(f"the follow-up rated the child's risk: without it {case_id} is at the risk it had before "
+                            f"({risk}); rate it again if that is not right (cpcm followup {case_id} ... --risk LEVEL "
+                            "--risk-reason TEXT)")
     next_steps = (f"cpcm show {target.id} {moved.id} reads it in the case it belongs to",) if moved else (
         f"what it holds is not in {case_id} any more; write it in the case it belongs to (cpcm note OTHER-CASE ...)",)
     return Written(case_id, mark.id, MISFILED, tuple(warnings), next_steps,
                    {"supersedes": original.id, "moved_to": body.get("moved_to")})
 
 
-def _moved(ctx: Context, case_id: str, original: Record, to: str):
+def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str):
     """The record's content as a new record of the case `to`, and that case (folded); Refused
-    where the acting worker may not write it there."""
+    where the acting worker may not write it there, or where it would act on that case
+    (`ACTS_ON_CASE`: a risk rating that case does not have, plan actions ticked off). Its
+    `moved_from` names where it came from and who wrote it there (`writer`)."""
     other = parse_case_id(to)
     if other == case_id:
         raise UsageError(f"--to: the record is in {case_id} already; give the case it belongs to")
@@ -130,7 +144,7 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str):
     body = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS and k not in ("seen", NOTE_SETTLES, MOVED_FROM)}
     if original.kind == "note":
         body[NOTE_SETTLES] = []  # it saw none of the other case's sync conflicts: it settles none there
-    body[MOVED_FROM] = {"case": case_id, "record": original.id}
+    body[MOVED_FROM] = {"case": case_id, "record": original.id, "by": writer}
     transitions.advance(target.stage, transitions.command_of(original.kind, body), other)
     at = datetime.fromisoformat(original.at)
     errors = at_errors(ctx, target, at)
@@ -138,10 +152,20 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str):
         raise Refused(f"{original.id} happened before {other} began (its registration or its latest reopening): it would "
                       f"not count in {other} where it happened", f"Mark it without --to, and record what belongs in {other} "
                       f"there (cpcm note {other} --text -).", rule="misfiled-move-before-case")
-    if original.kind == "followup" and body.get("risk") and body.get("risk") != target.risk:
-        raise Refused(f"follow-up {original.id} rated the child's risk, and {other}'s risk is another: moved, it would "
-                      f"re-rate {other}", f"Mark it without --to, and record the visit in {other} with the risk seen there "
-                      f"(cpcm followup {other} ... --risk LEVEL --risk-reason TEXT).", rule="misfiled-move-rates-risk")
+    # what the follow-up did to the case it was written in (its risk rating, the plan actions it ticked off) it
+    # would do to this one: a risk rating the same as this case's changes nothing here
+    acting = [key for key in acts_on_case(original) if not (key == "risk" and body.get("risk") == target.risk)]
+    if acting:
+        did = " and ".join(ACTS_ON_CASE[key] for key in acting) + f" in {case_id}"
+        would = " and ".join({"risk": f"re-rate {other} (its risk is another)",
+                              "actions_done": f"tick off the actions of {other}'s plan with the same IDs"}[key] for key in acting)
+        with_risk = " with the risk seen there (--risk LEVEL --risk-reason TEXT)" if "risk" in acting else ""
+        ticks = " and the actions of its plan found done there (--done ACTION)" if "actions_done" in acting else ""
+        message = f"follow-up {original.id} {did}: moved, it would {would}"
+        hint = f"Mark it without --to, and record the visit in {other}{with_risk}{ticks} (cpcm followup {other} ...)."
+        if acting == ["risk"]:
+            raise Refused(message, hint, rule="misfiled-move-rates-risk")
+        raise Refused(message, hint, rule="misfiled-move-ticks-actions")
     schema = NOTE_SCHEMA if original.kind == "note" else original.schema  # a moved note saw nothing out of order there
     after = max((r.id for r in there), default="")
     return new_record(ctx, original.kind, other, body, at, schema=schema, after=after), target

@@ -16,7 +16,7 @@ from dataclasses import fields, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
-from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, set_path, utc
+from cpcm.domain.records import CORRECTION_KEYS, MISFILED, Record, flatten, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import followups
 from cpcm.workflow import keyworker as keyworker_rules
@@ -57,10 +57,40 @@ def _changed(case: Case, **changes: Any) -> Case:
 REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target", "withdrawal": "target"}
 
 
-MISFILED = "misfiled"  # the kind of the record that takes a record written in the wrong case out of it
+# MISFILED (cpcm/domain/records.py): the kind of the record that takes a record written in the wrong case out of it
 # the kinds such a mark may take out: nothing else of the case's workflow stands on them
 MISFILABLE = ("note", "followup")
-MOVED_FROM = "moved_from"  # the body key of a record's copy written in the right case: {case, record} it was taken from
+MOVED_FROM = "moved_from"  # the body key of a record's copy written in the right case: {case, record, by} it was taken from
+# the fields of a follow-up that act on the case it is written in (the fold reads them against that case): a
+# copy moved to another case (--misfiled --to) with one of them would act on that case as it did on the first
+ACTS_ON_CASE = {
+    "risk": "rated the child's risk",
+    "actions_done": "ticked off actions of the case's plan",
+}
+
+
+def acts_on_case(record: Record) -> list[str]:
+    """The fields of a follow-up (`ACTS_ON_CASE`) that act on the case it is written in, in that order."""
+    return [key for key in ACTS_ON_CASE if record.kind == "followup" and record.body.get(key)]
+
+
+def moved_writer(record: Record) -> str:
+    """Who wrote what `record` holds: for a copy moved in from another case (`moved_from`), its
+    writer there (`moved_from.by`; a copy moved before that was kept: the worker who moved it);
+    else the record's own `by`."""
+    came = record.body.get(MOVED_FROM)
+    by = came.get("by") if isinstance(came, Mapping) else None
+    return by if isinstance(by, str) and by else record.by
+
+
+def before_cut(records: Iterable[Record], keep: Callable[[Record], bool]) -> list[Record]:
+    """The records `keep` keeps (a cut by time: as the case stood at a meeting), with every record
+    taken out as written in the wrong case, and every mark, taken out first (`misfiled_out`): a
+    mark is dated when it was written, so a cut between the record and its mark would bring back
+    what was written in the wrong case."""
+    records = records if isinstance(records, list) else list(records)
+    out = misfiled_out(records)
+    return [r for r in records if r.id not in out and keep(r)]
 
 
 def misfiled(records: Iterable[Record]) -> dict[str, str]:
@@ -649,6 +679,9 @@ def _sync_conflict(case: Case, record: Record) -> Case:
         entry["fields"] = [str(f) for f in record.body["fields"]]
     if isinstance(record.body.get("corrected"), list):  # a plan version's correction the version written apart lacks
         entry["corrected"] = [str(r) for r in record.body["corrected"]]
+    if isinstance(record.body.get("moved_to"), list):  # where each mark of a corrections-concurrent moved the record
+        entry["moved_to"] = [{k: str(m.get(k) or "") for k in ("mark", "case", "record")}
+                             for m in record.body["moved_to"] if isinstance(m, Mapping)]
     for about in ("reported", "authorities"):  # the decisions to report, the authorities of a mandatory-reports-concurrent
         if isinstance(record.body.get(about), list):
             entry[about] = [str(r) for r in record.body[about]]

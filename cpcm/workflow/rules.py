@@ -15,6 +15,7 @@ from typing import Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
+from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
 from cpcm.workflow import approvals, consent, placements, plan_actions, retention
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
@@ -371,16 +372,26 @@ def _corrections_concurrent_message(case: Case, conflict, records: str) -> str:
     """One record corrected (or repaired) on two copies apart: the later is in force. Where one of
     them marked it as written in the wrong case (a `misfiled` record, in the case's history), the
     mark stands whatever the order, and the case holds neither: what the other copy changed is
-    checked where the record went."""
-    marks = {e.id for e in case.history if e.kind == "misfiled"} & set(conflict.get("records") or ())
+    checked where the record went. Where each copy marked it and moved it (`moved_to`, each mark's
+    case and copy), every case it went to is named: two of them hold its content."""
+    marks = {e.id for e in case.history if e.kind == MISFILED} & set(conflict.get("records") or ())
     if not marks:
         return (f"one record was corrected on two copies apart ({records}); only the later correction is in force: check "
                 f"that it holds both changes (cpcm show {case.id} RECORD), correct it again if not, then add a note")
+    moves = [m for m in conflict.get("moved_to") or () if m.get("case")]
+    if len(moves) > 1:
+        went = " and ".join(f"{m['case']} (as {m['record']}, by {m['mark']})" for m in moves)
+        last = moves[-1]
+        return (f"one record was marked as written in the wrong case on both copies apart ({records}), and moved by each: "
+                f"to {went}; this case holds neither, and each of those cases holds its content. Check where it belongs: "
+                f"a copy may need taking out of the case it does not belong to (cpcm correct {last['case']} {last['record']} "
+                f"--misfiled --reason ..., or the other), then add a note here")
     mark = sorted(marks)[0]
+    where = f"cpcm show {case.id} {mark} says where the record went" + (
+        f" ({moves[0]['case']}, as {moves[0]['record']})" if moves else "")
     return (f"one record was marked as written in the wrong case on one copy and corrected or marked on the other, apart "
-            f"({records}); the mark stands and this case holds neither: cpcm show {case.id} {mark} says where the record went; "
-            f"check that what the other copy changed is there (cpcm show {case.id} RECORD), correct it there if not, then "
-            "add a note here")
+            f"({records}); the mark stands and this case holds neither: {where}; check that what the other copy changed is "
+            f"there (cpcm show {case.id} RECORD), correct it there if not, then add a note here")
 
 
 # each sync conflict `check` reports (service/sync.py finds them; workflow/fold.py SETTLES says what settles each):

@@ -341,13 +341,17 @@ MEANINGS = {
     "misfiled-not-supported": "only a note or a follow-up is marked as written in the wrong case (`cpcm correct --misfiled`): "
                               "the case's workflow stands on the other kinds (the hint says what to do instead: a "
                               "registration is closed as registered in error)",
-    "misfiled-writer-or-supervisor": "only the record's writer or a supervisor or manager marks it as written in the wrong case",
+    "misfiled-writer-or-supervisor": "only the record's writer (for a copy moved in: its writer, or the worker who moved it) or "
+                                     "a supervisor or manager marks it as written in the wrong case",
     "misfiled-move-not-allowed": "`cpcm correct --misfiled --to OTHER-CASE`: you do not read the other case, so you may not write "
                                  "in it (ask its worker or a supervisor, or mark it without `--to`)",
     "misfiled-move-before-case": "`--misfiled --to OTHER-CASE`: the record happened before the other case began (its "
                                  "registration or latest reopening); mark it without `--to` and record it there",
     "misfiled-move-rates-risk": "`--misfiled --to OTHER-CASE`: the follow-up rated a risk the other case does not have; mark "
                                 "it without `--to` and record the visit there with its own risk rating",
+    "misfiled-move-ticks-actions": "`--misfiled --to OTHER-CASE`: the follow-up ticked off actions of its case's plan "
+                                   "(`--done`), which the other case's plan would read as its own; mark it without `--to` and "
+                                   "record the visit there",
     "remote-exists": "a remote of that name exists, or `remote add --create` was given a folder that is not empty",
     "sync-unrelated": "the other copy is another casefile repository (no common history)",
     "sync-settings-conflict": "`.cpcm/config.yaml` or `policy.yaml` has one key changed two ways on the two copies: nothing "
