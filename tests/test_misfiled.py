@@ -238,8 +238,8 @@ def test_fold__a_record_moved_in_from_another_case_settles_none_of_its_conflicts
 
     at, later, case_id = "2026-11-23T09:00:00+03:00", "2026-11-24T09:00:00+03:00", "CP-0000-0000"
 
-    def record(n: int, kind: str, when: str = at, **body) -> Record:
-        return Record(kind, 2 if kind == "note" else 1, f"01JD{n:022d}", case_id, when, when, "amina", body)
+    def record(n: int, kind: str, when: str = at, schema: int = 3, **body) -> Record:
+        return Record(kind, schema if kind == "note" else 1, f"01JD{n:022d}", case_id, when, when, "amina", body)
 
     registration = record(1, "registration", child={"name": "x"}, risk="high")
     conflict = record(2, "sync_conflict", later, code="updates-concurrent", records=["01JDX", "01JDY"])
@@ -247,12 +247,17 @@ def test_fold__a_record_moved_in_from_another_case_settles_none_of_its_conflicts
     assert [c["settled_by"] for c in fold(case_id, [registration, conflict, moved]).conflicts] == [None]
     before = fold(case_id, [registration, conflict])
     assert settled_by(before, "note", moved.body) == []
-    old_note = record(4, "note", at, text="checked")  # no `settles`: written before notes listed them
+    old_note = record(4, "note", at, schema=2, text="checked")  # schema 2: written before notes listed what they settle
     assert [c["settled_by"] for c in fold(case_id, [registration, conflict, old_note]).conflicts] == [old_note.id]
     listed = record(5, "note", at, text="checked", settles=[conflict.id])
     assert [c["settled_by"] for c in fold(case_id, [registration, conflict, listed]).conflicts] == [listed.id]
-    apart = record(6, "note", later, text="a cough", settles=[])
+    apart = record(6, "note", later, text="a cough")  # schema 3 without `settles`: no conflict was open where written
     assert [c["settled_by"] for c in fold(case_id, [registration, conflict, apart]).conflicts] == [None]
+    # the same conflict found again by a second merge: a note listing either merge's record settles it
+    again = record(7, "sync_conflict", later, code="updates-concurrent", records=["01JDX", "01JDY"])
+    for listed_id in (conflict.id, again.id):
+        seen = record(8, "note", later, text="checked", settles=[listed_id])
+        assert [c["settled_by"] for c in fold(case_id, [registration, conflict, again, seen]).conflicts] == [seen.id]
 
 
 def _open_actions(cli, case_id: str) -> list[str]:

@@ -1978,7 +1978,7 @@ def note(ctx: Context, case_id: str, text: str, at: datetime | None = None) -> W
     # the sync conflicts check reports now: the note settles those, and only those (fold._note_settles)
     settles = [c["record_id"] for c in case.conflicts if c["settled_by"] is None]
     record = append(ctx, case, "note", "note", {"text": text.strip(), **({"seen": seen} if seen else {}),
-                                                NOTE_SETTLES: settles}, at, NOTE_SCHEMA)
+                                                **({NOTE_SETTLES: settles} if settles else {})}, at, NOTE_SCHEMA)
     return Written(case_id, record.id, "note")
 
 

@@ -277,7 +277,7 @@ def note_settled(ctx: Context, case: Case, record: Record) -> None:
     code and records, and what `cpcm check` said of it until now (rules.CONFLICT_PROBLEMS: what
     stands, and what to do where that is wrong), kept in `ctx.settled` for the command to say.
     Nobody settles a conflict without being told."""
-    for conflict in settled_conflicts(case, record.kind, record.body, settling_at(record)):
+    for conflict in settled_conflicts(case, record.kind, record.body, settling_at(record), record.schema):
         records = ", ".join(conflict.get("records") or ())
         message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
         said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""

@@ -142,8 +142,6 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str):
         raise Refused(f"{other} was transferred: it is read-only here", rule="transition-not-allowed")
     check_cover(ctx, target)
     body = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS and k not in ("seen", NOTE_SETTLES, MOVED_FROM)}
-    if original.kind == "note":
-        body[NOTE_SETTLES] = []  # it saw none of the other case's sync conflicts: it settles none there
     body[MOVED_FROM] = {"case": case_id, "record": original.id, "by": writer}
     transitions.advance(target.stage, transitions.command_of(original.kind, body), other)
     at = datetime.fromisoformat(original.at)

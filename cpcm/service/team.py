@@ -433,7 +433,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     result.extra["signing_keys_revoked"] = len(revoked.signing_keys)
     result.extra["restricted_left"] = restricted
     if restricted:
-        shown = ", ".join(restricted[:5]) + ("…" if len(restricted) > 5 else "")
+        shown = ", ".join(restricted[:5]) + ("… (all of them in --json: restricted_left)" if len(restricted) > 5 else "")
         told = (f"{len(restricted)} case{'' if len(restricted) == 1 else 's'} restricted to the managers (cpcm retention "
                 f"--restrict) {'was' if len(restricted) == 1 else 'were'} read by no active manager but '{worker_id}': "
                 f"{shown}; now {after_last_manager(ctx, done=True)} (docs/security.md, 'A lost laptop')")

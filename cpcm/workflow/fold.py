@@ -628,18 +628,22 @@ def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mappin
 
 
 NOTE_SETTLES = "settles"  # a note's list of the sync conflicts (their records' ids) open when it was written
+NOTE_SETTLES_SCHEMA = 3  # notes from this schema on settle the conflicts their `settles` lists (none when it is absent)
 
 
-def _note_settles(conflict: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
-    """Whether a note (its `body`) settles the open `conflict`: one that lists it in `settles`
-    (`cpcm note` lists there the conflicts open in the case when it is written: those its writer's
-    `check` reported, whatever the note's date or the clock), or, for a note written before notes
-    listed them, any later in the records' order. A note written on a copy apart saw nothing of
-    the conflict the merge found: it lists nothing of it, and settles nothing."""
+def _note_settles(conflict: Mapping[str, Any], body: Mapping[str, Any], schema: int) -> bool:
+    """Whether a note (its `body`, of `schema`) settles the open `conflict`: one that lists it in
+    `settles` (`cpcm note` lists there the conflicts open in the case when it is written: those its
+    writer's `check` reported, whatever the note's date or the clock; a conflict two merges found
+    is listed by either's record), or, for a note written before notes listed them (schema 2 or
+    less), any later in the records' order. A note written on a copy apart saw nothing of the
+    conflict the merge found: it lists nothing of it, and settles nothing."""
     if conflict["settled_by"] is not None:
         return False
-    listed = body.get(NOTE_SETTLES)
-    return listed is None or conflict["record_id"] in listed
+    if schema < NOTE_SETTLES_SCHEMA:
+        return True
+    listed = body.get(NOTE_SETTLES) or ()
+    return conflict["record_id"] in listed or any(r in listed for r in conflict.get("also", ()))
 
 
 def settling_at(record: Record) -> str | None:
@@ -657,13 +661,13 @@ def settled_by(case: Case, kind: str, body: Mapping[str, Any] | None = None, at:
 
 
 def settled_conflicts(case: Case, kind: str, body: Mapping[str, Any] | None = None,
-                      at: str | None = None) -> list[Mapping[str, Any]]:
+                      at: str | None = None, schema: int | None = None) -> list[Mapping[str, Any]]:
     """The case's open conflicts (as the fold holds them) a record of `kind` would settle: `settled_by`
     (`settle_conflicts`: none for a record moved in from another case)."""
     if not case.conflicts or kind == "sync_conflict" or (body or {}).get(MOVED_FROM):
         return []
     if kind == "note":
-        return [c for c in case.conflicts if _note_settles(c, body or {})]
+        return [c for c in case.conflicts if _note_settles(c, body or {}, NOTE_SCHEMA if schema is None else schema)]
     body = dict(body or {})
     command = transitions.command_of(kind, body)
     updated = case.last("residence_updated")
@@ -685,8 +689,10 @@ def _sync_conflict(case: Case, record: Record) -> Case:
     for about in ("reported", "authorities"):  # the decisions to report, the authorities of a mandatory-reports-concurrent
         if isinstance(record.body.get(about), list):
             entry[about] = [str(r) for r in record.body[about]]
-    if any(c["code"] == entry["code"] and c["records"] == entry["records"] for c in case.conflicts):
-        return case  # the same conflict found by two merges of the same copies
+    same = next((c for c in case.conflicts if c["code"] == entry["code"] and c["records"] == entry["records"]), None)
+    if same is not None:  # the same conflict found by two merges of the same copies: a note listing either settles it
+        also = [*same.get("also", ()), record.id]
+        return _changed(case, conflicts=tuple(dict(c, also=also) if c is same else c for c in case.conflicts))
     if entry["code"] == mandatory_rules.MANDATORY_REPORTS_CONCURRENT:  # reported apart: a decision not to report waits no more
         report = mandatory_rules.reported_apart(case.mandatory_report, entry["records"], entry.get("reported"))
         if report is not case.mandatory_report:
@@ -704,7 +710,7 @@ def settle_conflicts(case: Case, record: Record, updated: str | None = None) -> 
     command = transitions.command_of(record.kind, record.body)
     at = settling_at(record)
     settled = tuple(dict(c, settled_by=record.id) if c["settled_by"] is None and
-                    (_note_settles(c, record.body) if record.kind == "note" else _settles(case, c, command, record.body, at, updated))
+                    (_note_settles(c, record.body, record.schema) if record.kind == "note" else _settles(case, c, command, record.body, at, updated))
                     else c for c in case.conflicts)
     return _changed(case, conflicts=settled)
 
@@ -1065,7 +1071,8 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
                     anomalies=tuple(anomalies), stage=stage or "registered", status=status, risk_since=leveled)
 
 
-NOTE_SCHEMA = 2  # a note that answers the records out of order its `seen` lists, and only those (`answered`)
+NOTE_SEEN_SCHEMA = 2  # a note that answers the records out of order its `seen` lists, and only those (`answered`)
+NOTE_SCHEMA = NOTE_SETTLES_SCHEMA  # the schema `cpcm note` writes: `seen` (`answered`) and `settles` (`_note_settles`)
 
 
 def answered(anomalies: Iterable[str], records: list[Record], conflicts: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -1077,8 +1084,8 @@ def answered(anomalies: Iterable[str], records: list[Record], conflicts: Iterabl
     whatever its time: it lists nothing of it."""
     named = {r for c in conflicts for r in c.get("records") or ()}
     notes = [r for r in effective(records) if r.kind == "note"]
-    seen = {str(r) for note in notes if note.schema >= NOTE_SCHEMA for r in note.body.get("seen") or ()}
-    latest = max((note.id for note in notes if note.schema < NOTE_SCHEMA), default="")
+    seen = {str(r) for note in notes if note.schema >= NOTE_SEEN_SCHEMA for r in note.body.get("seen") or ()}
+    latest = max((note.id for note in notes if note.schema < NOTE_SEEN_SCHEMA), default="")
     return {a for a in anomalies if a not in named and (a in seen or a < latest)}
 
 
