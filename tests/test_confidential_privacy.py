@@ -10,7 +10,7 @@ import subprocess
 from conftest import CANARY, register
 from test_complaints import _add_manager, _record
 from test_confidential import _add
-from test_sync import laptops  # noqa: F401 - the fixture: a bare remote and a clone per worker
+from test_sync import laptops, same_id_on_two_copies  # noqa: F401 - laptops: the fixture, a bare remote and a clone per worker
 
 
 def test_sync__the_worker_a_complaint_is_about_merging_a_removal_is_not_told_of_it(laptops, tmp_env):
@@ -139,16 +139,7 @@ def test_sync__an_entry_of_a_case_given_a_new_id_is_said_to_the_reader_merging(l
     new ID; the entry written of it still names the old ID (never rewritten): the supervisor
     merging, who reads it, is told its ID and the two case IDs; never the other entry, and a
     caseworker who does not read it is told nothing of it on her next sync."""
-    from cpcm.service import cases
-
-    amina = laptops.laptop("amina")
-    sup = laptops.cli("sup")
-    fixed = cases.new_case_id()
-    monkeypatch.setattr(cases, "new_case_id", lambda: fixed)
-    mine = register(amina, child={"name": "First Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
-    theirs = register(sup, "--worker", "amina",
-                      child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
-    monkeypatch.undo()
+    amina, sup, mine, theirs = same_id_on_two_copies(laptops, monkeypatch)
     assert mine == theirs
     of_mine, of_theirs = _add(amina, mine), _add(sup, theirs)
     laptops.sync("amina")

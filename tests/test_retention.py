@@ -229,17 +229,10 @@ def test_sync__a_restriction_lifted_on_one_copy_stands_when_the_other_wrote_to_t
     """The manager restricts the case, then on a second copy reopens it and gives it back to amina,
     while the first copy adds a note to it, still restricted: after the sync the case is amina's
     again (the lift changed the restriction; the note did not), and her key opens every record."""
-    import subprocess
-
     case_id, mgr = closed
     later = {"CPCM_NOW": AFTER}
-    bare = tmp_env / "remote.git"
-    assert mgr("remote", "add", "origin", str(bare), "--create", env=later).code == 0
     assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
-    assert mgr("sync", env=later).code == 0
-    other = tmp_env / "copy-2"
-    subprocess.run(["git", "clone", "-q", str(bare), str(other)], check=True, capture_output=True)
-    mgr2 = Cli({**mgr.env, "CPCM_REPO": str(other)})
+    other, mgr2 = _two_copies(case_id, mgr, tmp_env)
     assert mgr2("reopen", case_id, "--reason", "new information", env=later).code == 0
     assert mgr2("assign", case_id, "--worker", "amina", env=later).code == 0
     assert mgr2("sync", env=later).code == 0
@@ -358,16 +351,9 @@ def test_due__an_open_case_left_restricted_is_listed_for_the_managers(closed, cl
 def test_sync__a_reopening_on_one_copy_and_a_restriction_on_the_other_leave_the_managers_told(closed, repo, tmp_env, team):
     """Copy A reopens a closed case while copy B restricts it: the merge keeps the restriction (a
     manager restricted it), and the managers are told the open case is restricted (`restricted-open`)."""
-    import subprocess
-
     case_id, mgr = closed
     later = {"CPCM_NOW": AFTER}
-    bare = tmp_env / "remote.git"
-    assert mgr("remote", "add", "origin", str(bare), "--create", env=later).code == 0
-    assert mgr("sync", env=later).code == 0
-    other = tmp_env / "copy-2"
-    subprocess.run(["git", "clone", "-q", str(bare), str(other)], check=True, capture_output=True)
-    mgr2 = Cli({**mgr.env, "CPCM_REPO": str(other)})
+    other, mgr2 = _two_copies(case_id, mgr, tmp_env)
     assert mgr2("reopen", case_id, "--reason", "new information", env=later).code == 0
     written = _entry(mgr2, case_id, later)  # a strictly confidential entry written there, not restricted yet
     assert _entry_readers(other, written) == ["mgr", "sup"]
@@ -385,17 +371,10 @@ def test_sync__an_entry_written_on_a_restricted_case_stays_the_managers_after_a_
     """The case restricted on both copies; one copy writes a strictly confidential entry on it (the
     managers only), the other writes elsewhere: the merge, which does not touch the case itself,
     keeps the entry the managers' only."""
-    import subprocess
-
     case_id, mgr = closed
     later = {"CPCM_NOW": AFTER}
-    bare = tmp_env / "remote.git"
-    assert mgr("remote", "add", "origin", str(bare), "--create", env=later).code == 0
     assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
-    assert mgr("sync", env=later).code == 0
-    other = tmp_env / "copy-2"
-    subprocess.run(["git", "clone", "-q", str(bare), str(other)], check=True, capture_output=True)
-    mgr2 = Cli({**mgr.env, "CPCM_REPO": str(other)})
+    other, mgr2 = _two_copies(case_id, mgr, tmp_env)
     written = _entry(mgr2, case_id, later)
     assert _entry_readers(other, written) == ["mgr"]
     assert mgr2("note", case_id, "--text", "file checked", env=later).code == 0  # the case itself, its readers unchanged

@@ -905,7 +905,9 @@ def test_the_same_child_registered_on_two_laptops_is_reported_and_linked(laptops
     assert amina("merge-cases", mine, theirs).code == 4  # a caseworker does not
 
 
-def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
+def same_id_on_two_copies(laptops, monkeypatch) -> tuple[Cli, Cli, str, str]:
+    """amina's laptop and sup's copy, each registering a child under one case ID ("First Child" on amina's):
+    (amina, sup, amina's case ID, sup's case ID)."""
     from cpcm.service import cases
 
     amina = laptops.laptop("amina")
@@ -915,8 +917,13 @@ def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
     mine = register(amina, child={"name": "First Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
     theirs = register(sup, "--worker", "amina",
                       child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
-    assert mine == theirs
     monkeypatch.undo()
+    return amina, sup, mine, theirs
+
+
+def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
+    amina, sup, mine, theirs = same_id_on_two_copies(laptops, monkeypatch)
+    assert mine == theirs
     laptops.sync("amina")
     merged = laptops.sync("sup")
     assert len(merged["reidentified"]) == 1 and merged["reidentified"][0]["old"] == mine

@@ -333,6 +333,13 @@ def after_last_manager(ctx: Context, done: bool) -> str:
     return f"nobody {'can' if done else 'could'} read them (the agency has no recovery key)"
 
 
+def _restricted_words(left: list[str], more: str = "") -> tuple[str, str, str]:
+    """How a message names the cases `restricted_left` found: (their count in words, the verb's
+    number, "is" or "are", the first five case IDs, `more` after them where there are others)."""
+    count = f"{len(left)} case{'' if len(left) == 1 else 's'} restricted to the managers (cpcm retention --restrict)"
+    return count, "is" if len(left) == 1 else "are", ", ".join(left[:5]) + (f"…{more}" if len(left) > 5 else "")
+
+
 def _check_last_manager(ctx: Context, worker_id: str) -> None:
     """Refused (`team-last-manager`) when taking the manager `worker_id` off the team (`team remove`) would leave
     cases restricted to the managers read by no active manager (`restricted_left`): the agency's recovery keys alone
@@ -343,9 +350,7 @@ def _check_last_manager(ctx: Context, worker_id: str) -> None:
     if not left:
         return
     others = [m for m in ctx.team.managers() if m != worker_id]
-    count = f"{len(left)} case{'' if len(left) == 1 else 's'} restricted to the managers (cpcm retention --restrict)"
-    verb = "is" if len(left) == 1 else "are"
-    shown = ", ".join(left[:5]) + ("…" if len(left) > 5 else "")
+    count, verb, shown = _restricted_words(left)
     after = after_last_manager(ctx, done=False)
     if others:
         what = f"{count} {verb} read by no active manager but '{worker_id}': {shown}"
@@ -433,9 +438,8 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     result.extra["signing_keys_revoked"] = len(revoked.signing_keys)
     result.extra["restricted_left"] = restricted
     if restricted:
-        shown = ", ".join(restricted[:5]) + ("… (all of them in --json: restricted_left)" if len(restricted) > 5 else "")
-        told = (f"{len(restricted)} case{'' if len(restricted) == 1 else 's'} restricted to the managers (cpcm retention "
-                f"--restrict) {'was' if len(restricted) == 1 else 'were'} read by no active manager but '{worker_id}': "
+        count, verb, shown = _restricted_words(restricted, " (all of them in --json: restricted_left)")
+        told = (f"{count} {'was' if verb == 'is' else 'were'} read by no active manager but '{worker_id}': "
                 f"{shown}; now {after_last_manager(ctx, done=True)} (docs/security.md, 'A lost laptop')")
         result = replace(result, warnings=(*result.warnings, told))
     return result
