@@ -21,7 +21,7 @@ The remote is a folder, so a sync carries the objects itself (store/carry.py) ra
 git's fetch and push; CPU time counts cpcm and every git it starts, the remote's side included.
 Several sizes and record counts (comma-separated) run one after another: the table shows whether a
 sync costs what arrived or what the repository holds. Prints the figures and writes
-OUT/sync-results.json. docs/performance.md has the last run.
+OUT/sync-results.json. docs/performance-log.md has the runs.
 
     .venv/bin/python bench/sync.py --simulate [--workers 5] [--days 60]
 
