@@ -393,3 +393,94 @@ def test_log_and_show__count_the_records_taken_out_as_misfiled_apart_from_the_co
     assert shown["records"] == len(shown["history"]) == 3
     assert "5 records (1 corrected, 1 taken out as misfiled)" in amina("log", case_id).stderr
     assert "5 records (1 corrected, 1 taken out as misfiled)" in amina("show", case_id).stdout
+
+
+def _next_followup(cli, case_id: str) -> list[str]:
+    """When `cpcm due` has the next follow-up of the case (the minute, agency time)."""
+    return [i["due"][:16] for i in cli("due", "--within", "60", "--json").json()
+            if i["code"] == "next-followup" and i["case_id"] == case_id]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_misfiled_followup_that_planned_the_next_visit__moved_plans_the_other_case_only_with_keep_schedule(cli_as, keep):
+    """A follow-up's next visit (--next-followup, --every) was planned in the case it was written in:
+    marked, that case's next follow-up is as its own follow-ups plan it; moved, the copy counts as the
+    other child's visit, and plans that child's next one only when the worker says so (--keep-schedule)."""
+    amina = cli_as("amina")  # 2026-11-23 09:00 +03:00
+    sister, brother = register(amina), register(amina)
+    base = ("--method", "phone", "--purpose", "monitoring", "--visited-by", "professional", "--risk-increased", "no")
+    assert amina("followup", sister, *base, "--every", "2w").code == 0
+    assert amina("followup", brother, *base, "--every", "1mo").code == 0
+    assert _next_followup(amina, sister) == ["2026-12-07T09:00"] and _next_followup(amina, brother) == ["2026-12-23T09:00"]
+    later = cli_as("amina", CPCM_NOW="2026-11-24T10:00:00+03:00")
+    misfiled_visit = later("followup", sister, *base, "--next-followup", "2026-11-26", "--every", "1w",
+                           "--set", f"observations={COUGH}", "--json")
+    assert misfiled_visit.code == 0, misfiled_visit.stderr
+    assert _next_followup(later, sister) == ["2026-11-26T23:59"]
+
+    keeping = ("--keep-schedule",) if keep else ()
+    done = later("correct", sister, misfiled_visit.json()["record_id"], "--misfiled", "--to", brother, *keeping,
+                 "--reason", "his visit", "--json")
+    assert done.code == 0, done.stderr
+    copy = done.json()["moved_to"]["record"]
+    # her case: the next follow-up as before the visit, two weeks after her own follow-up
+    assert _next_followup(later, sister) == ["2026-12-07T09:00"]
+    fields = later("show", brother, copy, "--json").json()["fields"]
+    assert fields["observations"] == COUGH  # the visit's notes are his
+    if keep:
+        assert _next_followup(later, brother) == ["2026-11-26T23:59"]  # the plan went with it
+        assert (fields["next_followup"], fields["followup_every"]) == ("2026-11-26", "1w")
+        assert "left_out" not in fields["moved_from"]
+        assert not any("was not changed" in step for step in done.json()["next_steps"])
+    else:
+        # his plan stands (every month), counted from his visit the copy records
+        assert _next_followup(later, brother) == ["2026-12-24T10:00"]
+        assert "next_followup" not in fields and "followup_every" not in fields
+        assert fields["moved_from"]["left_out"] == ["next_followup", "followup_every"]
+        step = [s for s in done.json()["next_steps"] if "was not changed" in s]
+        assert step and f"{brother}'s next follow-up was not changed" in step[0], done.json()["next_steps"]
+        assert "every 1 week, the next on 2026-11-26" in step[0] and f"cpcm followup {brother} ... --next-followup DATE" in step[0]
+        assert f"cpcm correct {brother} {copy} --set next_followup=DATE" in step[0]
+        assert "was not moved: it was planned for" in later("show", brother, copy).stdout
+        human = later("correct", brother, copy, "--set", "next_followup=2026-11-27", "--reason", "planned for him")
+        assert human.code == 0, human.stderr  # the plan put on the copy, as the next step says
+        assert _next_followup(later, brother) == ["2026-11-27T23:59"]
+        assert not leaks(done.stdout.encode() + done.stderr.encode())
+
+
+def test_misfiled_keep_schedule__only_with_to_and_a_followup_that_planned_a_visit(cli_as, repo):
+    amina = cli_as("amina")
+    sister, brother = register(amina), register(amina)
+    note = _note(amina, sister)
+    visit = amina("followup", sister, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                  "--risk-increased", "no", "--json").json()["record_id"]
+    before = commit_count(repo)
+    for args, why in (((sister, visit, "--misfiled", "--keep-schedule", "--reason", "x"), "goes with --misfiled --to"),
+                      ((sister, visit, "--keep-schedule", "--set", "observations=x", "--reason", "x"), "goes with --misfiled --to"),
+                      ((sister, note, "--misfiled", "--to", brother, "--keep-schedule", "--reason", "x"), "nothing to keep"),
+                      ((sister, visit, "--misfiled", "--to", brother, "--keep-schedule", "--reason", "x"), "nothing to keep")):
+        refused = amina("correct", *args)
+        assert refused.code == 2 and why in refused.stderr, (args, refused.code, refused.stderr)
+    assert commit_count(repo) == before
+
+
+def test_misfiled_followup_that_ticked_off_plan_actions__the_warning_names_the_actions_open_again(cli_as):
+    from test_followup_close import planned, visit
+
+    amina = cli_as("amina")
+    case_id = planned(amina, cli_as)
+    done = visit(amina, case_id, "--done", "A1", "--done", "A2", "--json")
+    assert done.code == 0, done.stderr
+    assert visit(amina, case_id, "--done", "A2").code == 0  # A2 done again at a visit of her own
+    assert _open_actions(amina, case_id) == []
+    marked = amina("correct", case_id, done.json()["record_id"], "--misfiled", "--reason", "his visit", "--json")
+    assert marked.code == 0, marked.stderr
+    assert _open_actions(amina, case_id) == ["A1"]
+    warned = [w for w in marked.json()["warnings"] if "ticked off" in w]
+    assert warned and "action A1:" in warned[0] and "A2" not in warned[0], marked.json()["warnings"]
+    assert f"cpcm followup {case_id} ... --done A1" in warned[0]
+    # on a terminal's stderr too
+    again = visit(amina, case_id, "--done", "A1", "--json")
+    human = amina("correct", case_id, again.json()["record_id"], "--misfiled", "--reason", "his visit too")
+    assert human.code == 0 and "ticked off the plan's action A1" in human.stderr, human.stderr
+

@@ -715,6 +715,9 @@ def print_record(data: dict, zone=None) -> None:
         writer = f"written by {came['by']} " if came.get("by") else "written "
         lines.append(f"{writer}in another case ({came['case']}, record {came.get('record')}), moved here by {data['by']} on "
                      f"{local_text(data['recorded_at'], zone)}: it was written in the wrong case")
+        if came.get("left_out"):
+            lines.append(f"the next visit it planned there ({', '.join(map(str, came['left_out']))}) was not moved: it was "
+                         f"planned for {came['case']}")
     lines.append("")
 
     def put(label: str, value, indent: str = "") -> None:

@@ -17,9 +17,12 @@ def register(app: typer.Typer) -> None:
         from_file: FromFileOpt = None, sets: SetOpt = None,
         at: AtOpt = None,
         misfiled: bool = typer.Option(False, "--misfiled", help="The record was written in the wrong case: take it out of "
-                                      "this one (a note or a follow-up; its writer or a supervisor). Takes --reason and --to only."),
+                                      "this one (a note or a follow-up; its writer or a supervisor). Takes --reason, --to and --keep-schedule only."),
         to: Optional[str] = typer.Option(None, "--to", help="With --misfiled: the case it belongs to; its content is written "
                                          "there, for that case's readers, dated when it happened."),
+        keep_schedule: bool = typer.Option(False, "--keep-schedule", help="With --to, for a follow-up that planned the next "
+                                           "visit (--next-followup, --every): the copy keeps that plan, and it becomes the "
+                                           "other case's. Without it, the other case's next visit is left as it was."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Correct a record (a mistyped date or answer): a new record of the same kind that
@@ -37,14 +40,20 @@ def register(app: typer.Typer) -> None:
 
         A record written in the wrong case (a note about a sibling, say) is taken out of it with
         --misfiled: the case, its transfers, the case file and the child's file leave it out;
-        cpcm show CASE RECORD still reads it, marked MISFILED. --to OTHER-CASE writes it again there.
+        cpcm show CASE RECORD still reads it, marked MISFILED. --to OTHER-CASE writes it again there;
+        a follow-up's next visit (--next-followup, --every) goes with it only with --keep-schedule.
 
         Example: cpcm correct CP-4F7K-9X2N note --misfiled --to CP-6KG7-M9F9 --reason "about the brother"
+        Example: cpcm correct CP-4F7K-9X2N followup --misfiled --to CP-6KG7-M9F9 --keep-schedule --reason "his visit"
         """
         from cpcm import service
         from cpcm.domain.records import set_path
         from cpcm.errors import UsageError
 
+        if keep_schedule and (not misfiled or to is None):
+            raise UsageError("--keep-schedule goes with --misfiled --to: it keeps the next visit a follow-up planned in its "
+                             "copy in the case it belongs to", "cpcm correct CASE RECORD --misfiled --to OTHER-CASE "
+                             "--keep-schedule --reason TEXT")
         if misfiled or to is not None:
             given = [name for name, value in (("--set", sets), ("--from-file", from_file), ("--at", at)) if value]
             if not misfiled:
@@ -56,7 +65,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         if misfiled:
-            result = service.correct_misfiled(ctx, case_id, record, reason, to)
+            result = service.correct_misfiled(ctx, case_id, record, reason, to, keep_schedule)
             moved = result.extra.get("moved_to") or {}
             report_written(result, json_out, f"{result.record_id} marks {result.extra['supersedes']} of {case_id} as written "
                            "in the wrong case" + (f"; moved to {moved['case']} as {moved['record']}" if moved else ""))

@@ -7,6 +7,12 @@ OTHER-CASE`, the same commit writes the record's content again in the case it be
 encrypted to that case's readers and dated when it happened (the original's `at`), so nobody
 types it again. `cpcm show CASE RECORD` still reads the original, to the case's readers, under a
 MISFILED line; `cpcm log` marks it.
+
+A follow-up's plan of the next visit (`next_followup`, `followup_every`) was made for the case it
+was written in: its copy leaves it out, and the case it goes to keeps the visits its own
+follow-ups planned, unless the worker moving it says the plan was that child's (`keep_schedule`).
+A follow-up that ticked off plan actions leaves them to do again in its case, and a warning names
+them.
 """
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, Refused, UsageE
 from cpcm.service.context import (Context, at_errors, check_cover, check_readable, end_expired_covers, keys_for, load_records,
                                   new_record, parse_case_id, transaction, writes)
 from cpcm.service.results import Written
-from cpcm.workflow import transitions
+from cpcm.workflow import followups as followup_rules
+from cpcm.workflow import plan_actions, transitions
 from cpcm.workflow.fold import (ACTS_ON_CASE, MISFILABLE, MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, acts_on_case, fold,
                                 misfiled, moved_writer)
 
@@ -57,12 +64,16 @@ def _kind_words(kind: str) -> str:
 
 
 @writes
-def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, to: str | None = None) -> Written:
+def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, to: str | None = None,
+                     keep_schedule: bool = False) -> Written:
     """Mark the record `ref` of `case_id` as written in the wrong case, with the reason: a
     `misfiled` record in one commit (`misfiled CASE RECORD-ID`). With `to`, the same commit
     writes its content in that case (kind, fields and `at` kept, `moved_from` naming where it
-    came from), encrypted to that case's readers. Its writer, the writer of the record it
-    corrects, or a supervisor or manager marks it."""
+    came from), encrypted to that case's readers; a follow-up's next-visit fields only with
+    `keep_schedule` (else `moved_from.left_out` names them, and a next step says how to plan that
+    case's next visit). Its writer, the writer of the record it corrects, or a supervisor or
+    manager marks it. Plan actions the record had ticked off, open again in `case_id` without it,
+    are named in a warning."""
     from cpcm.service.cases import first_of_chain, superseded_by, find_record
 
     me = ctx.need_worker()
@@ -94,9 +105,16 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
     case = fold(case_id, records)
     check_cover(ctx, case)
     body: dict[str, Any] = {"supersedes": original.id, "reason": reason.strip(), "record_kind": original.kind}
-    moved, target = None, None
+    if keep_schedule and to is None:
+        raise UsageError("--keep-schedule goes with --to: it keeps the next visit a follow-up planned in the copy written in "
+                         "the case it belongs to", f"cpcm correct {case_id} {original.id} --misfiled --to OTHER-CASE "
+                         "--keep-schedule --reason TEXT")
+    if keep_schedule and not _schedule(original):
+        raise UsageError(f"--keep-schedule: {_kind_words(original.kind)} {original.id} of {case_id} planned no next visit "
+                         "(next_followup, followup_every): there is nothing to keep", "Leave --keep-schedule out.")
+    moved, target, left_out = None, None, []
     if to is not None:
-        moved, target = _moved(ctx, case_id, original, to, writer)
+        moved, target, left_out = _moved(ctx, case_id, original, to, writer, keep_schedule)
         body["moved_to"] = {"case": target.id, "record": moved.id}
     mark = new_record(ctx, MISFILED, case_id, body, after=max(r.id for r in records))
     message = f"misfiled {case_id} {mark.id}" + (f" to {target.id} {moved.id}" if moved else "")
@@ -109,23 +127,56 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
             ended = ended or ended_there
         tx.commit(message + ended)
     warnings = []
+    without = fold(case_id, [*records, mark]) if original.kind == "followup" else case
     if original.kind == "followup" and original.body.get("risk"):
-        risk = fold(case_id, [*records, mark]).risk
-        if risk != case.risk:
+        if without.risk != case.risk:
             warnings.append(f"the follow-up rated the child's risk: without it {case_id} is at the risk it had before "
-                            f"({risk}); rate it again if that is not right (cpcm followup {case_id} ... --risk LEVEL "
+                            f"({without.risk}); rate it again if that is not right (cpcm followup {case_id} ... --risk LEVEL "
                             "--risk-reason TEXT)")
+    reopened = reopened_actions(case, without, ctx.policy)
+    if reopened:
+        warnings.append(f"the follow-up ticked off the plan's {'action' if len(reopened) == 1 else 'actions'} "
+                        f"{', '.join(reopened)}: without it they are to do again in {case_id}; if they were in fact done for "
+                        f"this child, record a follow-up in {case_id} ticking them off (cpcm followup {case_id} ... "
+                        + " ".join(f"--done {action}" for action in reopened) + ")")
     next_steps = (f"cpcm show {target.id} {moved.id} reads it in the case it belongs to",) if moved else (
         f"what it holds is not in {case_id} any more; write it in the case it belongs to (cpcm note OTHER-CASE ...)",)
+    if left_out:
+        every = original.body.get(followup_rules.EVERY)
+        stop = every is not None and str(every).strip().lower() == followup_rules.STOP
+        planned = ", ".join(part for part in (
+            "no set frequency any more" if stop else "",
+            followup_rules.words({"every": None if stop else every, "next": original.body.get(followup_rules.NEXT)})) if part)
+        next_steps += (f"{target.id}'s next follow-up was not changed by it: the next visit it planned in {case_id}"
+                       f"{f' ({planned})' if planned else ''} is not in the copy, which counts only as the visit it was; "
+                       f"if it was planned for this child, put it on the copy (cpcm correct {target.id} {moved.id} --set "
+                       "next_followup=DATE or --set followup_every=DURATION --reason ...), or plan it at the next "
+                       f"follow-up (cpcm followup {target.id} ... --next-followup DATE)",)
     return Written(case_id, mark.id, MISFILED, tuple(warnings), next_steps,
                    {"supersedes": original.id, "moved_to": body.get("moved_to")})
 
 
-def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str):
-    """The record's content as a new record of the case `to`, and that case (folded); Refused
-    where the acting worker may not write it there, or where it would act on that case
-    (`ACTS_ON_CASE`: a risk rating that case does not have, plan actions ticked off). Its
-    `moved_from` names where it came from and who wrote it there (`writer`)."""
+def _schedule(record: Record) -> list[str]:
+    """The next-visit fields a follow-up holds (`next_followup`, `followup_every`), in that order."""
+    return [key for key in (followup_rules.NEXT, followup_rules.EVERY)
+            if record.kind == "followup" and record.body.get(key) not in (None, "")]
+
+
+def reopened_actions(before, after, policy) -> list[str]:
+    """The IDs of the plan actions open in the case `after` (folded) that were not in `before`: a
+    follow-up taken out had ticked them off."""
+    was_open = {action["id"] for action in plan_actions.open_actions(before.plan, policy)}
+    return [action["id"] for action in plan_actions.open_actions(after.plan, policy) if action["id"] not in was_open]
+
+
+def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str, keep_schedule: bool = False):
+    """The record's content as a new record of the case `to`, that case (folded), and the
+    next-visit fields left out of it (none with `keep_schedule`: a follow-up's next visit, planned
+    for the case it was written in, would plan that case's); Refused where the acting worker may
+    not write it there, or where it would act on that case (`ACTS_ON_CASE`: a risk rating that case
+    does not have, plan actions ticked off).
+    Its `moved_from` names where it came from, who wrote it there (`writer`) and the fields left
+    out (`left_out`)."""
     other = parse_case_id(to)
     if other == case_id:
         raise UsageError(f"--to: the record is in {case_id} already; give the case it belongs to")
@@ -142,7 +193,10 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str):
         raise Refused(f"{other} was transferred: it is read-only here", rule="transition-not-allowed")
     check_cover(ctx, target)
     body = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS and k not in ("seen", NOTE_SETTLES, MOVED_FROM)}
-    body[MOVED_FROM] = {"case": case_id, "record": original.id, "by": writer}
+    left_out = [] if keep_schedule else _schedule(original)
+    for key in left_out:
+        del body[key]
+    body[MOVED_FROM] = {"case": case_id, "record": original.id, "by": writer, **({"left_out": left_out} if left_out else {})}
     transitions.advance(target.stage, transitions.command_of(original.kind, body), other)
     at = datetime.fromisoformat(original.at)
     errors = at_errors(ctx, target, at)
@@ -166,4 +220,4 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str):
         raise Refused(message, hint, rule="misfiled-move-ticks-actions")
     schema = NOTE_SCHEMA if original.kind == "note" else original.schema  # a moved note saw nothing out of order there
     after = max((r.id for r in there), default="")
-    return new_record(ctx, original.kind, other, body, at, schema=schema, after=after), target
+    return new_record(ctx, original.kind, other, body, at, schema=schema, after=after), target, left_out
