@@ -526,14 +526,21 @@ def check_cover(ctx: Context, case: Case) -> None:
                       f"cpcm assign {case.id} --cover {me.id} --until DATE", rule="cover-ended")
 
 
+def not_there(ctx: Context, rel: str, missing: NotFound) -> CpcmError:
+    """What to raise for a folder (a case's, a conference's, …) with no `recipients` file `rel`:
+    Corrupt (exit 7, naming the file and its restore) where the last commit holds one, since the
+    folder is there and its readers file was deleted by hand; else `missing` (exit 3)."""
+    if ctx.store.restorable(rel):
+        return Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel, restore_hint(rel))
+    return missing
+
+
 def check_readable(ctx: Context, case_id: str) -> None:
     """NotFound when there is no such case; CannotDecrypt when you are not one of its readers."""
     worker = ctx.need_worker()
     if not ctx.store.exists(case_id):
-        rel = f"{CASES}/{case_id}/{RECIPIENTS}"
-        if ctx.store.restorable(rel):  # the case is there; its readers file was deleted by hand
-            raise Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel, restore_hint(rel))
-        raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
+        raise not_there(ctx, f"{CASES}/{case_id}/{RECIPIENTS}",
+                        NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read."))
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         if case_restricted(ctx, case_id):  # what its `recipients` file says to anyone with a copy
             raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",
