@@ -99,7 +99,7 @@ class Context:
         if self._policy is None:
             from cpcm.store import policies  # lazily: most reads never need the rules
 
-            self._policy = in_force(policies.load(self.config.policy, self.root), self.config)
+            self._policy = policies.in_force(self.root, self.config)
         return self._policy
 
     def need_worker(self) -> Worker:
@@ -134,15 +134,6 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
         if not ctx.joining:
             ctx.worker = member_of(ctx.team, ident, ctx.config.recovery_recipients)
     return ctx
-
-
-def in_force(policy: Policy, config: Config) -> Policy:
-    """`policy` (the profile with the agency's override) with when each of its reportable concerns
-    was listed after the start (the config's `reportable_since`, of the concerns it lists): what the
-    rules read it from (workflow/mandatory_report.py `owed`)."""
-    listed = policy.get("mandatory_report", "concerns", None) or ()
-    times = {code: at for code, at in config.reportable_since.items() if code in listed}
-    return replace(policy, reportable_since=times) if times else policy
 
 
 def agency_now(config: Config, now: datetime | None = None) -> datetime:
