@@ -25,8 +25,8 @@ from cpcm.domain.dates import local_day
 from cpcm.domain.forms import not_a_date
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record, utc
-from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service import context
+from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused
+from cpcm.service import context, folders
 from cpcm.service.planning import approvers_warning
 from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
@@ -53,12 +53,20 @@ PRESENTATION_PROMPTS = (
 REMINDER_RULE = "conference-confidentiality-agreement"
 
 
+# A conference's ID and readers are read as the other folders of their own read theirs (service/folders.py).
+# Its listing, creation and due items stay here, where they differ on purpose: the conferences' folder also
+# holds the confidentiality register (`rules.REGISTER_ID`), which is no conference; `conference new` commits
+# as `conference new CC-…`, without the record's ID; and a conference never fails to fold.
+FOLDERS = folders.Folders(
+    CONFERENCES, rules.fold, "conference", normalise_conference_id,
+    invalid="the conference ID given is not a valid conference ID",
+    id_hint="Conference IDs look like CC-4F7K-9X2N; the last character is a check character.",
+    missing="conference", listed_by="cpcm conference list", not_reader="you ({worker}) are not a recipient of {id}",
+    readers_hint="Its chair, supervisors, managers and the workers of its cases read it; ask the chair or a supervisor.")
+
+
 def parse_conference_id(text: str) -> str:
-    conference_id = normalise_conference_id(text)
-    if conference_id is None:
-        raise UsageError("the conference ID given is not a valid conference ID",
-                         "Conference IDs look like CC-4F7K-9X2N; the last character is a check character.")
-    return conference_id
+    return FOLDERS.parse_id(text)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -67,17 +75,8 @@ def conference_ids(ctx) -> list[str]:
     return [i for i in ctx.store.case_ids(CONFERENCES) if i != rules.REGISTER_ID]
 
 
-def _check_readable(ctx, conference_id: str) -> None:
-    worker = ctx.need_worker()
-    if not ctx.store.has_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}"):
-        raise NotFound(f"no conference {conference_id} in this casefile repository", "See cpcm conference list.")
-    if worker.id not in ctx.store.recipients(conference_id, CONFERENCES):
-        raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {conference_id}",
-                            "Its chair, supervisors, managers and the workers of its cases read it; ask the chair or a supervisor.")
-
-
 def load_records(ctx, conference_id: str) -> list[Record]:
-    _check_readable(ctx, conference_id)
+    FOLDERS.readers(ctx, conference_id)  # NotFound where there is no such conference, CannotDecrypt where you do not read it
     return ctx.store.read_records(conference_id, ctx.keys, CONFERENCES)
 
 
@@ -623,7 +622,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     re-encrypting it in the same commit. `preparation`: the presenter's answers to the SOP's Form 2
     (cpcm/forms/conference-preparation.yaml), validated by that form and checked for names as
     the presentation is; kept in the nomination, encrypted like every conference record."""
-    _check_exists(ctx, conference_id)
+    FOLDERS.exists(ctx, conference_id)
     if ctx.need_worker().id not in ctx.store.recipients(conference_id, CONFERENCES):
         return _propose(ctx, conference_id, case_id, reason, presentation, preparation)
     conference = _open(ctx, conference_id, "add-case")
@@ -716,7 +715,7 @@ def remove_case(ctx, conference_id: str, case_id: str, reason: str | None) -> Wr
     on the list (`conference-case-not-nominated`), a closed conference (`conference-closed`), a
     case the standing minutes discuss (`conference-case-in-minutes`: recorded again without it
     first)."""
-    _check_exists(ctx, conference_id)
+    FOLDERS.exists(ctx, conference_id)
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise InvalidInput([FieldError("reason", "is longer than 500 characters" if reason else
@@ -857,11 +856,6 @@ def _checked_nomination(ctx, conference_id: str, reason: str | None, presentatio
     if errors:
         raise InvalidInput(errors, f"the nomination to {conference_id}")
     return presentation
-
-
-def _check_exists(ctx, conference_id: str) -> None:
-    if not ctx.store.has_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}"):
-        raise NotFound(f"no conference {conference_id} in this casefile repository", "See cpcm conference list.")
 
 
 def _may_take_in(ctx, conference: rules.Conference, case_id: str) -> None:
@@ -1558,7 +1552,6 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     from dataclasses import replace
 
     from cpcm.workflow.clocks import SUPERVISORS
-    from cpcm.workflow.deadlines import for_worker
     from cpcm.workflow.rules import off_team, sees_unattended, unattended_item
 
     found = list_conferences(ctx)
@@ -1584,22 +1577,19 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
             case_items += admission(conferenced)
         for case in (cases or {}).values():
             case_items += rules.admission_conference_due(case, ctx.policy, ctx.now, conferenced.get(case.id, ()), since)
-    worker = ctx.team.get(whose, include_removed=True) if whose != "all" else None
-    oversees = approvals.approves(worker)  # as for the cases' items (worklist._window): not a removed worker
-    unattended = sees_unattended(whose, oversees, gone)
-    out = []
-    for number, item in enumerate(items + case_items):
-        if overdue_only and item.state(ctx.now, soon) != "overdue":
-            continue
-        if gone and number >= len(items) and unattended_item(item, gone):
-            if unattended:  # whenever it falls (rules.sees_unattended)
+    kept = folders.due_filter(ctx, whose, horizon, overdue_only, soon)  # as the other folders' items are filtered
+    out = [item for item in items if kept(item)]
+    # A case's item whose worker left the team is not filtered so, on purpose: it is on the list of whoever sees the
+    # cases nobody has (rules.sees_unattended), whenever it falls (the case is to be assigned now), marked so, and on
+    # nobody else's; the conferences' own items were given to the supervisors above instead.
+    unattended = sees_unattended(whose, approvals.approves(ctx.team.get(whose, include_removed=True) if whose != "all" else None),
+                                 gone)
+    for item in case_items:
+        if gone and unattended_item(item, gone):
+            if unattended and (not overdue_only or item.state(ctx.now, soon) == "overdue"):
                 out.append(replace(item, worker_removed=True))
-            continue
-        if whose != "all" and not for_worker(item, whose, oversees):
-            continue
-        if item.due > horizon and not overdue_only:
-            continue
-        out.append(item)
+        elif kept(item):
+            out.append(item)
     return out
 
 

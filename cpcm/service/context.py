@@ -99,7 +99,7 @@ class Context:
         if self._policy is None:
             from cpcm.store import policies  # lazily: most reads never need the rules
 
-            self._policy = in_force(policies.load(self.config.policy, self.root), self.config)
+            self._policy = policies.in_force(self.root, self.config)
         return self._policy
 
     def need_worker(self) -> Worker:
@@ -134,15 +134,6 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
         if not ctx.joining:
             ctx.worker = member_of(ctx.team, ident, ctx.config.recovery_recipients)
     return ctx
-
-
-def in_force(policy: Policy, config: Config) -> Policy:
-    """`policy` (the profile with the agency's override) with when each of its reportable concerns
-    was listed after the start (the config's `reportable_since`, of the concerns it lists): what the
-    rules read it from (workflow/mandatory_report.py `owed`)."""
-    listed = policy.get("mandatory_report", "concerns", None) or ()
-    times = {code: at for code, at in config.reportable_since.items() if code in listed}
-    return replace(policy, reportable_since=times) if times else policy
 
 
 def agency_now(config: Config, now: datetime | None = None) -> datetime:
@@ -526,14 +517,21 @@ def check_cover(ctx: Context, case: Case) -> None:
                       f"cpcm assign {case.id} --cover {me.id} --until DATE", rule="cover-ended")
 
 
+def not_there(ctx: Context, rel: str, missing: NotFound) -> CpcmError:
+    """What to raise for a folder (a case's, a conference's, …) with no `recipients` file `rel`:
+    Corrupt (exit 7, naming the file and its restore) where the last commit holds one, since the
+    folder is there and its readers file was deleted by hand; else `missing` (exit 3)."""
+    if ctx.store.restorable(rel):
+        return Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel, restore_hint(rel))
+    return missing
+
+
 def check_readable(ctx: Context, case_id: str) -> None:
     """NotFound when there is no such case; CannotDecrypt when you are not one of its readers."""
     worker = ctx.need_worker()
     if not ctx.store.exists(case_id):
-        rel = f"{CASES}/{case_id}/{RECIPIENTS}"
-        if ctx.store.restorable(rel):  # the case is there; its readers file was deleted by hand
-            raise Corrupt(f"{rel} is missing: it differs from the last commit (deleted by hand?)", rel, restore_hint(rel))
-        raise NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read.")
+        raise not_there(ctx, f"{CASES}/{case_id}/{RECIPIENTS}",
+                        NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read."))
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         if case_restricted(ctx, case_id):  # what its `recipients` file says to anyone with a copy
             raise CannotDecrypt(f"you ({worker.id}) are not a recipient of {case_id}",

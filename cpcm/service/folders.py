@@ -63,12 +63,20 @@ class Folders:
                 out.append((folder_id, readers))
         return out
 
+    def exists(self, ctx, folder_id: str) -> None:
+        """NotFound where the repository has no such folder (no `recipients` file); Corrupt where
+        that file was deleted by hand (the last commit holds it), as for a case
+        (`context.not_there`). Nothing is decrypted."""
+        rel = f"{self.top}/{folder_id}/{RECIPIENTS}"
+        if not ctx.store.has_file(rel):
+            raise context.not_there(ctx, rel, NotFound(f"no {self.missing} {folder_id} in this casefile repository",
+                                                       f"See {self.listed_by}."))
+
     def readers(self, ctx, folder_id: str) -> list[str]:
         """The readers of one folder, from its `recipients` file: NotFound where the repository
         has none, CannotDecrypt where you are not among them. Nothing is decrypted."""
         worker = ctx.need_worker()
-        if not ctx.store.has_file(f"{self.top}/{folder_id}/{RECIPIENTS}"):
-            raise NotFound(f"no {self.missing} {folder_id} in this casefile repository", f"See {self.listed_by}.")
+        self.exists(ctx, folder_id)
         readers = ctx.store.recipients(folder_id, self.top)
         if worker.id not in readers:
             raise CannotDecrypt(self.not_reader.format(worker=worker.id, id=folder_id), self.readers_hint)

@@ -10,7 +10,7 @@ from pathlib import Path
 from cpcm.domain.forms import with_policy_lists
 from cpcm.domain.policy import Policy
 from cpcm.errors import UsageError
-from cpcm.store import forms
+from cpcm.store import forms, policies
 
 FORMATS = ("html", "md")
 
@@ -42,7 +42,7 @@ def form_print(name: str, lang: str = "en", fmt: str = "html", *, policy: Policy
     form = forms.load(chosen, root)
     labels = forms.choice_labels(chosen, root)
     if any(f.policy_list for f in form.fields):  # the eligibility criteria of the policy given (else the one in force)
-        rules = policy if policy is not None else forms.policy_in_force(root)
+        rules = policy if policy is not None else policies.in_force(root)
         form = with_policy_lists(form, rules.policy_lists())
         # the policy's words for each criterion in `lang` (Policy.criterion_labels), as the documents and show give them
         labels = {**labels, "eligibility": {value: {lang: text} for value, text in rules.criterion_labels(lang).items()}}

@@ -47,18 +47,10 @@ def load(kind: str, root: Path | None = None) -> Form:
     `root` (cpcm's default profile without a repository)."""
     form = _load(kind, root)
     if any(field.policy_list for field in form.fields):
-        form = with_policy_lists(form, policy_in_force(root).policy_lists())
+        from cpcm.store import policies
+
+        form = with_policy_lists(form, policies.in_force(root).policy_lists())
     return form
-
-
-def policy_in_force(root: Path | None):
-    """The policy in force in the repository `root` (its profile with the agency's overrides), or the
-    default profile as shipped without one."""
-    from cpcm.store import config, policies
-
-    if root is None or not (root / config.CONFIG).is_file():
-        return policies.load(policies.PROFILES[0])
-    return policies.load(config.load_config(root).policy, root)
 
 
 def _load(kind: str, root: Path | None = None) -> Form:

@@ -74,6 +74,28 @@ def load(profile: str, root: Path | None = None) -> Policy:
     return policy
 
 
+def in_force(root: Path | None, config: Any = None) -> Policy:
+    """The rules in force in the repository `root`, the one answer every command reads (`ctx.policy`,
+    a form's policy lists, a printed form's criteria): the profile its configuration names with the
+    agency's overrides (`load`), and when each concern it makes reportable was listed after the
+    start (the configuration's `reportable_since`, of the concerns the policy lists: what
+    workflow/mandatory_report.py `owed` counts such a concern from). `config`: the repository's
+    configuration as the caller read it (else read from `root`). The default profile as shipped
+    without a repository."""
+    from dataclasses import replace
+
+    from cpcm.store import config as config_store
+
+    if config is None:
+        if root is None or not (root / config_store.CONFIG).is_file():
+            return load(PROFILES[0])
+        config = config_store.load_config(root)
+    policy = load(config.policy, root)
+    listed = policy.get("mandatory_report", "concerns", None) or ()
+    times = {code: at for code, at in config.reportable_since.items() if code in listed}
+    return replace(policy, reportable_since=times) if times else policy
+
+
 def with_override(profile: str, text: str, name: str = "FILE") -> Policy:
     """The policy `profile` with the override `text` (a policy file typed by a person, through the
     input gate): InvalidInput (exit 4) naming every bad key, as `load` does."""
