@@ -483,6 +483,18 @@ def register_many(cli: Cli, count: int, **overrides) -> list[str]:
     return [service.register(ctx, json.loads(json.dumps(registration(**overrides)))).subject_id for _ in range(count)]
 
 
+def settling_said(done: Result, code: str, case_id: str | None = None) -> list[str]:
+    """Where a command's output says it settles the sync conflict `code` (of `case_id`, where given):
+    among its --json output's warnings and next steps, or the lines of its human output. A write
+    that settles one says so once (service/context.py `with_settled`)."""
+    try:
+        data = json.loads(done.stdout)
+    except ValueError:
+        data = None
+    said = (data["warnings"] + data["next_steps"]) if isinstance(data, dict) else (done.stdout + done.stderr).splitlines()
+    return [line for line in said if code in line and "settle" in line and (case_id is None or case_id in line)]
+
+
 # -- helpers for the store, privacy and interoperability suites --------------------------------
 def on_terminal(argv: list[str], env: dict, columns: int | None = None, stderr=None) -> tuple[bytes, int]:
     """(what `argv` wrote, its exit code), run with stdout and stderr on one pseudo-terminal (of

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from conftest import settling_said
 from test_conference import CLOSE_NOW, LATER, MEMBERS, minutes_doc, new_conference, planned_case
 from test_sync import laptops, merge_both  # noqa: F401 (laptops: a fixture)
 
@@ -92,6 +93,7 @@ def test_minutes_recorded_on_two_copies_apart_are_a_conflict_each_readable_until
                        input=_minutes(case_id, "laptop copy"))
     assert agreed.code == 0, agreed.stderr
     assert "this settles the sync conflict (minutes-concurrent): these minutes stand" in agreed.json()["next_steps"]
+    assert len(settling_said(agreed, "minutes-concurrent")) == 1, agreed.json()
     shown = at["sup"]("conference", "show", conf, "--json").json()
     assert _conflicts(shown) == [] and shown["minutes"]["cases"][0]["discussion"] == "Discussion: laptop copy."
     assert _due(at["sup"], conf) == []
@@ -138,6 +140,7 @@ def test_minutes_recorded_on_one_copy_while_the_other_closed_the_conference_leav
     assert agreed.code == 0, agreed.stderr
     steps = agreed.json()["next_steps"]
     assert "this settles the sync conflict (minutes-concurrent): these minutes stand" in steps
+    assert len(settling_said(agreed, "minutes-concurrent")) == 1, agreed.json()
     assert any("the plans keep the actions the conference was closed with" in s for s in steps)
     assert _conflicts(at["sup"]("conference", "show", conf, "--json").json()) == [] and _due(at["sup"], conf) == []
 

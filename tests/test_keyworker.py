@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import CANARY, commit_count, consent_both, git, register
+from conftest import CANARY, commit_count, consent_both, git, register, settling_said
 from test_privacy import TEMPLATES, files_with_marker, git_log_patch, git_objects, leaks
 
 CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
@@ -220,6 +220,7 @@ def test_sync__two_copies_nominating_different_keyworkers_apart_is_a_conflict_se
     confirmed = amina("assign", case_id, *again, "--reason", "checked with the supervisor")  # the one that stands: allowed now
     assert confirmed.code == 0, confirmed.stderr
     assert "settles the sync conflict (keyworkers-concurrent)" in confirmed.stdout + confirmed.stderr
+    assert len(settling_said(confirmed, "keyworkers-concurrent")) == 1, confirmed.stderr  # said once: not again as a warning
     assert "keyworkers-concurrent" not in check_codes(amina, case_id)
     merge_both(laptops)
     assert "keyworkers-concurrent" not in check_codes(sup, case_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from conftest import settling_said
 from test_placements import BID
 from test_sync import check_codes, laptops, merge_both, shared_case  # noqa: F401 (laptops: a fixture)
 
@@ -43,6 +44,7 @@ def test_two_different_placements_apart_are_a_conflict_settled_by_a_later_placem
     assert again.code == 0, again.stderr
     assert "this settles the sync conflict (placements-concurrent)" in again.json()["next_steps"], again.stdout
     assert not [w for w in again.json()["warnings"] if "settles the sync conflict" in w], again.json()  # said once, above
+    assert len(settling_said(again, "placements-concurrent")) == 1, again.json()
     assert "placements-concurrent" not in check_codes(amina, case_id)
 
 
@@ -128,6 +130,7 @@ def test_one_referral_accepted_on_one_copy_and_declined_on_the_other_is_a_confli
     delivered = amina("referral", case_id, "R1", "--status", "delivered", "--feedback", "treated", "--json")
     assert delivered.code == 0, delivered.stderr
     assert "this settles the sync conflict (referral-updates-concurrent)" in delivered.json()["next_steps"], delivered.stdout
+    assert len(settling_said(delivered, "referral-updates-concurrent")) == 1, delivered.json()
     assert "referral-updates-concurrent" not in check_codes(amina, case_id)
 
 
@@ -234,6 +237,7 @@ def test_a_placement_on_one_copy_and_an_update_of_where_the_child_lives_on_the_o
     now = later("update", case_id, "--location", "Kondele Estate, Kisumu", "--reason", "checked: she lives there", "--json")
     assert now.code == 0, now.stderr
     assert "this settles the sync conflict (placement-update-concurrent)" in now.json()["next_steps"], now.stdout
+    assert len(settling_said(now, "placement-update-concurrent")) == 1, now.json()
     assert "placement-update-concurrent" not in check_codes(later, case_id)
     assert later("show", case_id, "--json").json()["location"] == "Kondele Estate, Kisumu"
 
@@ -252,6 +256,7 @@ def test_an_update_that_agrees_with_the_placement_or_changes_other_fields_is_no_
     again = laptops.cli("amina", CPCM_NOW=LATER)("placement", case_id, *KINSHIP, "--json")  # checked: with her grandmother
     assert again.code == 0, again.stderr
     assert "this settles the sync conflict (placement-update-concurrent)" in again.json()["next_steps"], again.stdout
+    assert len(settling_said(again, "placement-update-concurrent")) == 1, again.json()
     assert "placement-update-concurrent" not in check_codes(amina, case_id)
 
 
@@ -292,6 +297,7 @@ def test_a_placement_backdated_behind_the_one_that_stands_does_not_settle_placem
     now = later("placement", case_id, *FOSTER, "--json")  # checked: with the foster parent, since 11:00 (no new decision)
     assert now.code == 0, now.stderr
     assert "this settles the sync conflict (placements-concurrent)" in now.json()["next_steps"], now.stdout
+    assert len(settling_said(now, "placements-concurrent")) == 1, now.json()
     assert "placements-concurrent" not in check_codes(later, case_id)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import NOW, Cli
+from conftest import NOW, Cli, settling_said
 from test_conference import planned_case
 from test_sync import check_codes, laptops, merge_both  # noqa: F401 (laptops: a fixture)
 
@@ -35,5 +35,6 @@ def test_a_version_written_apart_from_the_approval_of_the_one_before_leaves_that
         assert any(item["case_id"] == case_id and item["code"] == "plan-action" and "version 1" in item["why"] for item in due), due
     decided = sup("approve", case_id, "plan", "--json")
     assert decided.code == 0 and "this settles the sync conflict (plans-concurrent)" in " ".join(decided.json()["next_steps"])
+    assert len(settling_said(decided, "plans-concurrent")) == 1, decided.json()
     codes = check_codes(sup, case_id)
     assert "plans-concurrent" not in codes and "transition-out-of-order" not in codes, codes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import NOW, Cli
+from conftest import NOW, Cli, settling_said
 from test_assess_plan import INITIAL
 from test_sync import laptops, merge_both, shared_case  # noqa: F401 (laptops: a fixture)
 
@@ -44,6 +44,7 @@ def test_an_increase_found_on_one_copy_and_a_lower_rating_on_the_other_is_a_conf
     again = amina("followup", case_id, *VISIT, "--risk-increased", "no", "--risk", "high", "--risk-reason", "seen both visits",
                   "--json")
     assert again.code == 0 and "this settles the sync conflict (risk-concurrent)" in again.json()["next_steps"], again.stdout
+    assert len(settling_said(again, "risk-concurrent")) == 1, again.json()
     assert "risk-concurrent" not in _codes(amina, case_id)
     assert not [i for i in json.loads(amina("due", "--json").stdout) if i["case_id"] == case_id and i["code"] == "risk-increased"]
 
@@ -60,3 +61,8 @@ def test_two_ratings_apart_conflict_only_when_they_differ_and_other_follow_ups_a
     assert laptops.cli("sup")("followup", case_id, *VISIT, "--risk-increased", "no", "--risk", "low", "--risk-reason", "x").code == 0
     assert amina("assess", case_id, "--type", "initial", "--risk", "high", "--risk-reason", "y", *INITIAL).code == 0
     assert [c["code"] for c in merge_both(laptops)["conflicts"]] == ["risk-concurrent"]
+    rated = amina("assess", case_id, "--type", "initial", "--risk", "high", "--risk-reason", "seen both", *INITIAL, "--json")
+    assert rated.code == 0, rated.stderr  # a rating made after the merge settles it, and says so once
+    assert "this settles the sync conflict (risk-concurrent)" in rated.json()["next_steps"], rated.json()
+    assert len(settling_said(rated, "risk-concurrent")) == 1, rated.json()
+    assert "risk-concurrent" not in _codes(amina, case_id)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Cli, git, git_status, head, register, signed_commit
+from conftest import NOW, Cli, git, git_status, head, register, settling_said, signed_commit
 from test_assess_plan import plan_doc
 
 VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school", "--visited-by",
@@ -374,6 +374,7 @@ def test_two_closure_requests_written_apart__withdrawing_one_leaves_the_other_wa
     assert withdrawn.code == 0, withdrawn.stderr
     steps = " ".join(withdrawn.json().get("next_steps") or ()) + withdrawn.stderr
     assert "still waits" in steps and "settles the sync conflict (two-closures)" in steps
+    assert len(settling_said(withdrawn, "two-closures")) == 1, withdrawn.json()
     assert "two-closures" not in check_codes(amina, case_id)
     laptops.sync("amina")
     laptops.sync("sup")
@@ -402,6 +403,7 @@ def test_two_closure_requests_of_two_workers__either_takes_back_their_own_and_th
     withdrawn = sup("close", case_id, "--withdraw", "--reason", "amina asked for it too")
     assert withdrawn.code == 0, withdrawn.stderr
     assert "settles the sync conflict (two-closures)" in withdrawn.stdout + withdrawn.stderr
+    assert len(settling_said(withdrawn, "two-closures")) == 1, withdrawn.stderr
     assert "two-closures" not in check_codes(sup, case_id)
     case = folded(laptops, "sup", case_id)
     assert (case.stage, case.closure["by"]) == ("closure_requested", "amina")
@@ -533,6 +535,7 @@ def test_two_closure_requests_merged__rejecting_the_one_decided_leaves_the_other
     assert rejected.code == 0, rejected.stderr
     steps = " ".join(rejected.json().get("next_steps") or ())
     assert "the closure requested by amina still waits" in steps and "settles the sync conflict (two-closures)" in steps
+    assert len(settling_said(rejected, "two-closures")) == 1, rejected.json()
     case = folded(laptops, "sup", case_id)
     assert (case.stage, case.closure["record_id"], case.closure["decided_at"]) == ("closure_requested", first, None)
     assert check_codes(sup, case_id) == [] and "closure-approval" in due_codes(sup, case_id)
@@ -588,6 +591,7 @@ def test_a_closure_request_taken_back_settles_the_records_written_apart_while_it
     withdrawn = amina("close", case_id, "--withdraw", "--reason", "the family still needs visits")
     assert withdrawn.code == 0, withdrawn.stderr
     assert "settles the sync conflict (record-after-closure)" in withdrawn.stdout + withdrawn.stderr
+    assert len(settling_said(withdrawn, "record-after-closure")) == 1, withdrawn.stderr
     assert "record-after-closure" not in check_codes(amina, case_id)
     merge_both(laptops)
     assert "record-after-closure" not in check_codes(sup, case_id)
@@ -827,6 +831,7 @@ def test_a_note_settles_the_conflicts_open_where_it_is_written_whatever_its_cloc
     assert len(told) == 1 and "the later update is in force" in told[0], checked.json()
     assert told[0].startswith(f"this note ({checked.json()['record_id']}) settles"), told
     assert f"settles the sync conflict updates-concurrent on {case_id}" in checked.stderr
+    assert len(settling_said(checked, "updates-concurrent")) == 1, checked.json()
     assert "updates-concurrent" not in check_codes(amina, case_id)
     assert amina("sync").code == 0 and sup("sync").code == 0
     assert "updates-concurrent" not in check_codes(sup, case_id)
@@ -880,6 +885,7 @@ def test_two_assignments_written_apart_are_settled_by_assigning_the_case_again_t
     confirmed = sup("assign", case_id, "--worker", "otieno")
     assert confirmed.code == 0, confirmed.stderr
     assert "settles the sync conflict (two-assignments)" in confirmed.stdout + confirmed.stderr
+    assert len(settling_said(confirmed, "two-assignments")) == 1, confirmed.stderr  # said once: not again as a warning
     assert "two-assignments" not in check_codes(sup, case_id)
     again = sup("assign", case_id, "--worker", "otieno", "--json")  # nothing left to confirm: as before
     assert again.code == 4 and again.json()["rule"] == "already-assigned"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import NOW, Cli
+from conftest import NOW, Cli, settling_said
 from test_sync import check_codes, due_codes, folded, laptops, merge_both, shared_case  # noqa: F401 (laptops: a fixture)
 
 TO_RECV = ("--to", "recv", "--reason", "the family moved to the receiving agency's area", "--reason-code", "relocation",
@@ -97,8 +97,10 @@ def _steps(result) -> str:
 
 def test_rejecting_one_of_two_requests_merged_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
     amina, sup, case_id, first = _two_requests_merged(laptops, team)
-    steps = _steps(sup("reject", case_id, "transfer", "--note", "asked twice", "--json"))
+    rejected = sup("reject", case_id, "transfer", "--note", "asked twice", "--json")
+    steps = _steps(rejected)
     assert "the transfer requested by amina still waits" in steps and "settles the sync conflict (two-transfers)" in steps
+    assert len(settling_said(rejected, "two-transfers")) == 1, rejected.json()
     case = folded(laptops, "sup", case_id)
     assert (case.transfer_request["record_id"], case.transfer_request["decided_at"]) == (first, None)
     assert "two-transfers" not in check_codes(sup, case_id) and "transfer-approval" in due_codes(sup, case_id)
@@ -109,8 +111,10 @@ def test_rejecting_one_of_two_requests_merged_leaves_the_other_waiting_and_settl
 
 def test_withdrawing_one_of_two_requests_merged_leaves_the_other_waiting_and_settles_the_conflict(laptops, team):
     amina, sup, case_id, first = _two_requests_merged(laptops, team)
-    steps = _steps(amina("transfer", case_id, "--withdraw", "--reason", "asked twice, on two copies", "--json"))
+    withdrawn = amina("transfer", case_id, "--withdraw", "--reason", "asked twice, on two copies", "--json")
+    steps = _steps(withdrawn)
     assert "still waits" in steps and "settles the sync conflict (two-transfers)" in steps
+    assert len(settling_said(withdrawn, "two-transfers")) == 1, withdrawn.json()
     case = folded(laptops, "amina", case_id)
     assert (case.transfer_request["record_id"], case.transfer_request["decided_at"]) == (first, None)
     assert "two-transfers" not in check_codes(amina, case_id)
@@ -126,6 +130,7 @@ def test_two_workers_requests__either_takes_back_their_own_and_the_other_stands(
     withdrawn = sup("transfer", case_id, "--withdraw", "--reason", "amina asked for it too")
     assert withdrawn.code == 0, withdrawn.stderr
     assert "settles the sync conflict (two-transfers)" in withdrawn.stdout + withdrawn.stderr
+    assert len(settling_said(withdrawn, "two-transfers")) == 1, withdrawn.stderr
     request = folded(laptops, "sup", case_id).transfer_request
     assert (request["record_id"], request["by"], request["decided_at"]) == (later, "amina", None)
     again = sup("transfer", case_id, "--withdraw", "--reason", "again", "--json")  # hers is not his to take back
@@ -180,6 +185,7 @@ def test_the_approved_request_left_after_a_merge_is_carried_out_and_acknowledged
     assert approved.code == 0, approved.stderr
     steps = " ".join(approved.json().get("next_steps") or ())
     assert "no longer waits" in steps and "settles the sync conflict (two-transfers)" in steps
+    assert len(settling_said(approved, "two-transfers")) == 1, approved.json()
     laptops.sync("sup")
     laptops.sync("amina")
     assert check_codes(amina, case_id) == []

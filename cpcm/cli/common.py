@@ -432,7 +432,8 @@ def flush_notices(print_them: bool = True) -> None:
                 ("an agency's file put in place or edited by hand (cpcm policy set or cpcm form set commits it)"
                  if rel.startswith(".cpcm/") else "not a file cpcm writes (move it out of the repository)") +
                 "; cpcm verify lists it until then" for rel in kept]
-        for notice in [*left, *getattr(ctx, "notices", ()), *getattr(ctx, "settled", ())]:
+        settled = [s.message for s in getattr(ctx, "settled", ())]  # what a write settled that its result did not say
+        for notice in [*left, *getattr(ctx, "notices", ()), *settled]:
             if notice not in seen:
                 seen.add(notice)
                 warn(notice)

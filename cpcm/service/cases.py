@@ -23,9 +23,9 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_settled, risk_reason_errors
+from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, with_settled
 from cpcm.service import lookup
-from cpcm.service.planning import settles_step
+from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
 from cpcm.service.results import Written
 from cpcm.service.worklist import due
@@ -256,11 +256,11 @@ def assign(ctx: Context, case_id: str, worker_id: str, at: datetime | None = Non
         tx.commit(f"assign {case_id} {record.id}")
     note_settled(ctx, case, record)
     warnings += _unread_warnings(unread)
-    steps = (f"the assignment to {worker_id} is confirmed: this settles the sync conflict ({', '.join(confirms)})",) if confirms else ()
+    steps = tuple(f"the assignment to {worker_id} is confirmed: {step}" for step in settles_step(confirms))
     if not confirms:
         steps = (_taken_over(ctx, case, worker_id),)
     return Written(case_id, record.id, "assignment", tuple(warnings), steps, extra={"worker": worker_id},
-                   json_keys=("subject", "record_id", "warnings"))
+                   json_keys=("subject", "record_id", "warnings"), settled=said_settled(case_id, confirms))
 
 
 def _follow_restriction_end(ctx: Context, tx, case_id: str) -> None:
@@ -322,8 +322,10 @@ def assign_batch(ctx: Context, rows: Sequence[Mapping[str, Any]], dry_run: bool 
     unless `dry_run`, one a case written. `numbers`: the number messages give each row (a CSV
     file's as a spreadsheet shows them); by default 1, 2, 3 ... A dry run only reads: no lock."""
     ctx.need_worker()
+    start = len(ctx.settled)  # the sync conflicts its assignments settle: said once each, as `assign` says them
     with nullcontext() if dry_run else locked(ctx):
-        return _assign_batch(ctx, list(rows), dry_run, progress, list(numbers or range(1, len(rows) + 1)))
+        result = _assign_batch(ctx, list(rows), dry_run, progress, list(numbers or range(1, len(rows) + 1)))
+    return with_settled(ctx, result, start)
 
 
 def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, progress: Callable[[int], None] | None,
@@ -419,6 +421,7 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
         warnings += _unread_warnings(unread)
     return Written(None, tuple(w["record_id"] for w in written), "assignment", tuple(warnings),
                    tuple(_batch_steps(ctx, planned)),
+                   settled=tuple(pair for _, case, _, confirms in planned for pair in said_settled(case.id, confirms)),
                    extra={"assigned": len(written), "checked": len(planned), "dry_run": dry_run,
                           "records": written or [{"case_id": case.id, "worker": worker_id, "previous": case.worker}
                                                  for _, case, worker_id, _ in planned],
@@ -448,6 +451,7 @@ def assign_from_worker(ctx: Context, from_worker: str, worker_id: str, dry_run: 
     if from_worker == worker_id:
         raise InvalidInput([FieldError("--worker", "is the worker the cases are handed over from: give the colleague who "
                                        "takes them over")], "the handover")
+    start = len(ctx.settled)  # the sync conflicts its assignments settle: said once each, as `assign` says them
     with nullcontext() if dry_run else locked(ctx):
         theirs = sorted((c for c in load_cases(ctx).values() if c.worker == from_worker), key=lambda c: c.id)
         moving = [c.id for c in theirs if c.status == "open"]
@@ -462,8 +466,9 @@ def assign_from_worker(ctx: Context, from_worker: str, worker_id: str, dry_run: 
     steps = list(result.next_steps)
     if left:
         steps.append(_left_words(from_worker, left))
-    return Written(None, result.record_ids, "assignment", tuple(warnings) + result.warnings, tuple(steps),
-                   extra={**result.extra, "from_worker": from_worker, "left": left}, json_keys=("warnings", "next_steps"))
+    return with_settled(ctx, Written(None, result.record_ids, "assignment", tuple(warnings) + result.warnings, tuple(steps),
+                                     extra={**result.extra, "from_worker": from_worker, "left": left},
+                                     json_keys=("warnings", "next_steps"), settled=result.settled), start)
 
 
 def _left_words(from_worker: str, left: list[dict]) -> str:
@@ -534,8 +539,7 @@ def _batch_steps(ctx: Context, planned: list[tuple[int, Case, str, list[str]]]) 
                      f"--worker {entry['worker']}, and read each with cpcm show CASE and cpcm log CASE")
     for _, case, worker_id, confirms in planned:
         if confirms:
-            steps.append(f"the assignment of {case.id} to {worker_id} is confirmed: this settles the sync conflict "
-                         f"({', '.join(confirms)})")
+            steps += [f"the assignment of {case.id} to {worker_id} is confirmed: {step}" for step in settles_step(confirms)]
     return steps
 
 
@@ -652,7 +656,7 @@ def assign_keyworker(ctx: Context, case_id: str, worker: str | None = None, name
     record = append(ctx, case, "assign", keyworker_rules.KIND, body, at)
     warnings, steps = [], []
     if confirms:
-        steps.append(f"the keyworker is confirmed: this settles the sync conflict ({', '.join(confirms)})")
+        steps += [f"the keyworker is confirmed: {step}" for step in settles_step(confirms)]
     if body.get("worker") and body["worker"] != case.worker and body["worker"] not in ctx.store.recipients(case_id):
         warnings.append(f"{body['worker']} is the keyworker of {case_id} but does not read it (only its worker, the colleagues "
                         f"covering it, supervisors and managers do): they keep in close contact with its worker, who may "
@@ -663,7 +667,7 @@ def assign_keyworker(ctx: Context, case_id: str, worker: str | None = None, name
                      f"still coordinates and follows up every action (cpcm show {case_id} shows both)")
     return Written(case_id, record.id, keyworker_rules.KIND, tuple(warnings), tuple(steps),
                    extra={"keyworker": keyworker_rules.described(body), "worker": case.worker,
-                          "outside": not body.get("worker")})
+                          "outside": not body.get("worker")}, settled=said_settled(case_id, confirms))
 
 
 def list_(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
@@ -1560,7 +1564,8 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     settles = settled_by(case, "update", {"changes": changes}, utc((at or ctx.now).isoformat()))
     steps = settles_step(settles) + _lives_with_step(ctx, case, changes, at)
     record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
-    return Written(case_id, record.id, "update", next_steps=steps, extra={"changed": sorted(changes)})
+    return Written(case_id, record.id, "update", next_steps=steps, extra={"changed": sorted(changes)},
+                   settled=said_settled(case_id, settles))
 
 
 def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: datetime | None) -> tuple[str, ...]:
@@ -1937,9 +1942,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         readers, ended = end_expired_covers(ctx, tx, folded)
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"correct {case_id} {record.id}{ended}")
+    # the sync conflicts it settles (a placement corrected to a later date, say), or leaves open again: said as any write's
+    reopened = note_corrected(ctx, folded, fold(case_id, [*records, record]), record)
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
-                   + tuple(warned))
+                   + tuple(warned) + tuple(reopened))
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:

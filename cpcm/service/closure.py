@@ -9,7 +9,7 @@ from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
-from cpcm.service.planning import approve_command, approvers_warning, settled_in, settles_step, take_back
+from cpcm.service.planning import approve_command, approvers_warning, said_settled, settled_in, settles_step, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines, transitions
 from cpcm.workflow import readiness as readiness_rules
@@ -136,7 +136,8 @@ def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None 
                  f"{approve_command(ctx, case_id, after, 'closure')}",)
     else:
         steps = (f"the case is back at stage '{after.stage}'; request closure again when it is ready: cpcm close {case_id} --reason ...",)
-    return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled_in(after, record)))
+    settled = settled_in(after, record)
+    return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled), settled=said_settled(case_id, settled))
 
 
 def reason_errors(ctx: Context, case, reason: str, given: list, correcting: bool = False,

@@ -27,7 +27,7 @@ from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conf
 from cpcm.domain.records import Record, utc
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import context, folders
-from cpcm.service.planning import approvers_warning
+from cpcm.service.planning import approvers_warning, said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
@@ -543,7 +543,7 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         warnings += _unchecked(ctx, conference, patterns)
     steps = []
     if rules.MINUTES in changed and settling:
-        steps.append(f"this settles the sync conflict ({rules.MINUTES_CONCURRENT}): these minutes stand")
+        steps += [f"{step}: these minutes stand" for step in settles_step([rules.MINUTES_CONCURRENT])]
         if conference.closed_at:  # closing copied the actions of the minutes it closed with into the plans
             steps.append("the plans keep the actions the conference was closed with: where the minutes agreed change an action, "
                          "change the case's plan too (cpcm plan CASE --from-current ...)")
@@ -552,7 +552,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     steps += _plan_reopened(ctx, conference, after)
     return Written(conference_id, record.id, "conference_update", tuple(warnings), tuple(steps),
                    {"changed": sorted(changed), **({"case_id": presented[0]} if rules.PRESENTATION in changed else {}),
-                    **({"case_id": prepared[0]} if rules.PREPARATION in changed else {})})
+                    **({"case_id": prepared[0]} if rules.PREPARATION in changed else {})},
+                   settled=said_settled(conference_id, [rules.MINUTES_CONCURRENT] if rules.MINUTES in changed and settling else []))
 
 
 def _presentation_given(conference: rules.Conference, value: Any, errors: list[FieldError]) -> tuple[str, str | None] | None:

@@ -18,13 +18,12 @@ The library raises `CpcmError`s and returns values; it never prints or exits (th
 from __future__ import annotations
 
 import functools
-import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 from cpcm import clock
 from cpcm.crypto import identity as identity_mod
@@ -68,7 +67,7 @@ class Context:
     notices: list[str] = field(default_factory=list)  # warnings the command prints when it ends (the clock going back)
     # the sync conflicts this command's writes settled (`note_settled`): a `writes` function gives them
     # back among its result's warnings; any left are printed with the notices when the command ends
-    settled: list[tuple[str, str]] = field(default_factory=list)  # (the conflict's code, what to say)
+    settled: list[Settled] = field(default_factory=list)
     # the write generation (store/lock.py) the team, configuration and records read so far are of:
     # a write that starts or ends moves it, so a transaction knows whether they are still current
     basis: int | None = None
@@ -242,20 +241,26 @@ def with_settled(ctx: Context, result: Any, start: int = 0) -> Any:
     """`result` (a `Written`) with the sync conflicts its writes settled (`ctx.settled` from
     `start`) among its warnings, and those taken off `ctx.settled`: the command says them on
     stderr and in its --json output, less those its next steps already say it settles (a
-    decision, an assignment, a placement made to settle one: `planning.settles_step`, `next: ...
-    this settles the sync conflict (CODE)`). Another result leaves them for the notices."""
+    decision, an assignment, a placement made to settle one: `planning.settles_step`), which the
+    result names in `Written.settled` (case ID, code). Another result leaves them for the notices."""
     from cpcm.service.results import Written
 
     told = ctx.settled[start:]
     if not told or not isinstance(result, Written):
         return result
     del ctx.settled[start:]
-    said = {code for step in result.next_steps for codes in _SETTLES_STEP.findall(step) for code in codes.split(", ")}
-    new = tuple(message for code, message in told if code not in said and message not in result.warnings)
+    said = set(result.settled)
+    new = tuple(s.message for s in told if (s.case_id, s.code) not in said and s.message not in result.warnings)
     return replace(result, warnings=result.warnings + new)
 
 
-_SETTLES_STEP = re.compile(r"settles the sync conflict \(([^)]*)\)")  # the codes a next step says its command settles
+class Settled(NamedTuple):
+    """A sync conflict a write settled (`note_settled`), kept in `ctx.settled` for the command to say."""
+
+    case_id: str
+    code: str
+    message: str  # what to say: printed as a warning, and in the --json output's warnings
+
 
 # a record's kind in the words of the message saying what it settled (another kind: its name, in words)
 _SETTLING_WORDS = {"followup": "follow-up", "plan": "plan version", "reopen": "reopening", "keyworker": "keyworker nomination",
@@ -269,12 +274,43 @@ def note_settled(ctx: Context, case: Case, record: Record) -> None:
     stands, and what to do where that is wrong), kept in `ctx.settled` for the command to say.
     Nobody settles a conflict without being told."""
     for conflict in settled_conflicts(case, record.kind, record.body, settling_at(record), record.schema):
-        records = ", ".join(conflict.get("records") or ())
-        message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
-        said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""
-        words = _SETTLING_WORDS.get(record.kind, record.kind.replace("_", " "))
-        ctx.settled.append((conflict["code"], f"this {words} ({record.id}) settles the sync conflict {conflict['code']} on {case.id} ({records}): "
-                           f"cpcm check no longer reports it{said}. If what stands is not right, record it again as that says"))
+        ctx.settled.append(_settled(case, conflict, record))
+
+
+def note_corrected(ctx: Context, before: Case, after: Case, record: Record) -> list[str]:
+    """`note_settled` for a correction (`record`, a record superseding another): it stands in the
+    place of the record it corrects, so what it settles is what the case folded with it (`after`)
+    has settled by it that was open in the case before it (`before`); a placement or an update
+    corrected to a later date (`--at`) may settle a conflict about where the child lives, a rating
+    added to a follow-up a `risk-concurrent`. Returns what to say of each conflict settled before
+    the correction and open again with it (the placement that settled it, corrected to a date
+    behind the one that stands): `cpcm check` reports it again."""
+    was = {c["record_id"]: c for c in before.conflicts}
+    reopened = []
+    for conflict in after.conflicts:
+        earlier = was.get(conflict["record_id"])
+        if earlier is None:
+            continue
+        if conflict["settled_by"] == record.id and earlier["settled_by"] is None:
+            ctx.settled.append(_settled(before, conflict, record))
+        elif conflict["settled_by"] is None and earlier["settled_by"] is not None:
+            records = ", ".join(conflict.get("records") or ())
+            reopened.append(f"with this correction ({record.id}) the sync conflict {conflict['code']} on {after.id} ({records}) "
+                            f"is open again: {earlier['settled_by']} settled it until now, and cpcm check reports it again, with "
+                            "what to do")
+    return reopened
+
+
+def _settled(case: Case, conflict: Mapping[str, Any], record: Record) -> Settled:
+    """What to say of `conflict`, open in `case`, settled by `record` (`note_settled`)."""
+    records = ", ".join(conflict.get("records") or ())
+    message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
+    said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""
+    words = _SETTLING_WORDS.get(record.kind, record.kind.replace("_", " "))
+    corrects = f", a correction of {record.body['supersedes']}," if record.body.get("supersedes") else ""
+    return Settled(case.id, conflict["code"], f"this {words} ({record.id}){corrects} settles the sync conflict {conflict['code']} "
+                   f"on {case.id} ({records}): cpcm check no longer reports it{said}. If what stands is not right, record it "
+                   "again as that says")
 
 
 def commit_email(config: Config, worker: Worker) -> str:

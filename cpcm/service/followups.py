@@ -20,7 +20,7 @@ from cpcm.service.context import (Context, append, at_errors, case_covers, input
                                   locked, validate_form, writes)
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, covers_from, readers_from
-from cpcm.service.planning import settles_step
+from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import deadlines as deadlines_mod
@@ -83,7 +83,8 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
                          f"cpcm followup {case_id} ... --risk LEVEL --risk-reason TEXT, or cpcm assess {case_id} --type comprehensive")
     if body.get("concern") == "yes" and ctx.worker.id != case.worker:
         steps.append(f"the concern is on {case.worker}'s due list")
-    return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps) + settles_step(settles))
+    return Written(case_id, record.id, "followup", tuple(warnings), tuple(steps) + settles_step(settles),
+                   settled=said_settled(case_id, settles))
 
 
 def schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | str | None,

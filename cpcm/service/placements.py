@@ -19,7 +19,7 @@ from cpcm.domain.forms import laid_over
 from cpcm.domain.records import CORRECTION_KEYS, utc
 from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused
 from cpcm.service.context import Context, append, form_for, load_records, validate_form, writes
-from cpcm.service.planning import settles_step
+from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import placements as rules
@@ -59,6 +59,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
+                   settled=said_settled(case_id, settles),
                    extra={"care_type": body["care_type"], "setting": body["setting"], "reunification": bool(body.get("reunification")),
                           "best_interests": (body.get("decision") or {}).get("best_interests")})
 

@@ -55,7 +55,8 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         from cpcm.workflow import placements
 
         steps += path_next(placements.pathway(fold(case_id, records + [record]), ctx.policy, ctx.now), case_id)
-    return Written(case_id, record.id, "assessment", tuple(warnings), next_steps=tuple(steps) + settles_step(settles))
+    return Written(case_id, record.id, "assessment", tuple(warnings), next_steps=tuple(steps) + settles_step(settles),
+                   settled=said_settled(case_id, settles))
 
 
 def _consent(ctx: Context, case: Case, kind: str, body: dict, records: list[Record]) -> tuple[Any, list[str]]:
@@ -296,9 +297,21 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
 _REQUESTS = {"plan": "plan version", "closure": "closure request", "transfer": "transfer request"}
 
 
+# the words of the next step saying which sync conflicts (their codes) a command's record settles: said
+# once, here; the warning saying it (context.note_settled) is left out by `Written.settled`, never by these words
+SETTLES_STEP = "this settles the sync conflict ({codes})"
+
+
 def settles_step(codes: list[str]) -> tuple[str, ...]:
-    """The next step's line naming the sync conflicts (their codes) a record settles; none when it settles none."""
-    return (f"this settles the sync conflict ({', '.join(codes)})",) if codes else ()
+    """The next step's line naming the sync conflicts (their codes) a record settles; none when it settles none.
+    The command's `Written` names them in `settled` too (`said_settled`)."""
+    return (SETTLES_STEP.format(codes=", ".join(codes)),) if codes else ()
+
+
+def said_settled(case_id: str, codes: list[str]) -> tuple[tuple[str, str], ...]:
+    """`Written.settled` for a next step saying the record written to `case_id` settles the conflicts `codes`
+    (`settles_step`): the warning of each is left out (context.with_settled)."""
+    return tuple((case_id, code) for code in codes)
 
 
 def settled_in(after, record) -> list[str]:
@@ -497,7 +510,8 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         if under and approve:
             steps.append(f"the transfer approved before it ({under.get('record_id')}) no longer stands: this approval "
                          "decides where the child goes")
-    return Written(case_id, record.id, record.kind, tuple(late), next_steps=tuple(steps) + settles_step(settled))
+    return Written(case_id, record.id, record.kind, tuple(late), next_steps=tuple(steps) + settles_step(settled),
+                   settled=said_settled(case_id, settled))
 
 
 def _home_refusal(ctx: Context, case: Case, pending: Mapping[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from cpcm.service.context import (Context, append, case_content, form_for, load_
 from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
-from cpcm.service.planning import settles_step
+from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
@@ -473,7 +473,8 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
                      f"referral, and stays on cpcm due until then: cpcm referral {case_id} {found['ref']} --status accepted|declined ...")
     if status in referral_rules.NEEDS_WORKER:
         steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")
-    return Written(case_id, record.id, "referral_update", next_steps=tuple(steps) + settles_step(settles))
+    return Written(case_id, record.id, "referral_update", next_steps=tuple(steps) + settles_step(settles),
+                   settled=said_settled(case_id, settles))
 
 
 # -- corrections (cpcm correct CASE R1@declined / RECORD-ID; service/cases.py correct) ---------------

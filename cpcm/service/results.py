@@ -1,7 +1,8 @@
 """What a service function that writes returns: one type, `Written`, for every command.
 
 It names the case (or conference) written to, the record(s) written, their kind, warnings for
-the worker, the next steps, and anything else the command reports (`extra`). `to_json` is the
+the worker, the next steps (and the sync conflicts they say it settles: `settled`), and anything
+else the command reports (`extra`). `to_json` is the
 command's `--json` output: the standard keys the command has always carried (`json_keys`; scripts
 rely on them, so a command never gains or loses one), then `extra`.
 """
@@ -26,12 +27,17 @@ class Written:
     next_steps: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     json_keys: tuple[str, ...] = STANDARD
+    # the sync conflicts the next steps already say the command settles, as (case ID, conflict code):
+    # the warning saying so (context.note_settled) is left out for them (context.with_settled), so
+    # that each is said once, whatever the words of the step. Not part of the --json output.
+    settled: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.record_ids, str):  # one record: its id
             object.__setattr__(self, "record_ids", (self.record_ids,))
         object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "next_steps", tuple(self.next_steps))
+        object.__setattr__(self, "settled", tuple((str(case), str(code)) for case, code in self.settled))
 
     @property
     def record_id(self) -> str | None:

@@ -20,7 +20,7 @@ from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
-from cpcm.service.planning import approve_command, approved_again, approvers_warning, settled_in, settles_step, take_back
+from cpcm.service.planning import approve_command, approved_again, approvers_warning, said_settled, settled_in, settles_step, take_back
 from cpcm.service.referrals import check_consent
 from cpcm.service.results import Written
 from cpcm.store import directory
@@ -324,7 +324,8 @@ def transfer_withdraw(ctx: context.Context, case_id: str, reason: str, at: datet
         steps = (approved_again(case_id, approvals.approved_not_sent(after)),)
     else:
         steps = (f"the case stays with this agency; ask again when a transfer is needed: cpcm transfer {case_id} --to AGENCY ...",)
-    return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled_in(after, record)))
+    settled = settled_in(after, record)
+    return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled), settled=said_settled(case_id, settled))
 
 
 @context.writes
