@@ -474,6 +474,10 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
     late = _home_refusal(ctx, case, pending) if subject == "plan" and approve else []
+    if subject == "transfer" and approve:  # no key on file for the receiving agency: the bundle's last step would stop
+        from cpcm.service.transfers import no_key_warning
+
+        late += [w for w in (no_key_warning(ctx, case_id, str(pending.get("to") or "")),) if w]
     if subject == "closure" and approve:  # a screening reason no longer what the initial assessment concluded (corrected since)
         unfit = transitions.closure_reason_problem(case, str(pending.get("reason") or ""))
         if unfit:
