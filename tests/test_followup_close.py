@@ -504,7 +504,7 @@ def test_reached_18__registering_a_child_within_the_notice_says_so_at_once():
     case_id = written.subject_id
     assert "turning-18" not in {i.code for i in service.due(amina) if i.case_id == case_id}
     [said] = [s for s in written.next_steps if "turns 18" in s]
-    assert said == (f"the child turns 18 on 2027-01-15 (in 52 days): propose closure (cpcm close {case_id} --reason reached_18 ...) "
+    assert said == (f"the child turns 18 on 2027-01-15 (in 52 days): propose closure from that day (cpcm close {case_id} --reason reached_18 ...) "
                     f"or record why the case stays open (cpcm continue {case_id} --justification ...) (IAG §1 and Step 6 [L939]); "
                     "cpcm due lists it from 7 days before"), said
     young = service.register(amina, json.loads(json.dumps(registration_doc(child={"name": "y", "sex": "male", "age_estimate": 12}))))
@@ -525,10 +525,12 @@ REACHED_18 = {"reason": "reached_18", "checklist": ["all"]}
 ])
 def test_reached_18__a_closure_proposed_or_a_continuation_meets_the_turning_18_item(steps, listed):
     """IAG §1 and Step 6 [L939]; docs/workflow.md#age-18-closing-or-continuing: the turning-18 item is met by
-    the closure (proposed, then approved) or by a recorded justification, in `due` and in `cpcm check`."""
+    the closure (proposed, then approved) or by a recorded justification, in `due` and in `cpcm check`. The steps
+    are taken on the 18th birthday, the item's due day: a closure for reached_18 dated before it is refused
+    (tests/test_closure_reached_18.py)."""
     mem = MemoryRepo()
     case_id = mem.register(mem.as_("amina"), child={"name": "x", "sex": "male", "date_of_birth": "2009-01-15"})
-    now = mem.now
+    now = datetime(2027, 1, 15, 9, 0, tzinfo=mem.now.tzinfo)
     for step in steps:
         now += timedelta(hours=1)
         amina, sup = mem.as_("amina", now=now), mem.as_("sup", now=now)

@@ -137,6 +137,19 @@ class Case:
                 return registered.replace(year=registered.year - int(estimate), day=28)
         return None
 
+    def turns(self, years: int) -> date | None:
+        """The day the child turns `years` (the age limit: the turning-18 item's due day, and the
+        first day a closure for reached_18 may be dated), by the date of birth the case holds, known
+        or estimated (`birth_date`); one born on 29 February turns it on the 28th in a common year.
+        None when the case holds neither."""
+        born = self.birth_date()
+        if born is None:
+            return None
+        try:
+            return born.replace(year=born.year + years)
+        except ValueError:  # 29 February
+            return born.replace(year=born.year + years, day=28)
+
     def age_on(self, day: date) -> int | None:
         born = self.birth_date()
         if born is None:

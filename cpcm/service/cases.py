@@ -213,8 +213,8 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     for item in deadlines_mod.deadlines(case, ctx.policy, ctx.now):
         if item.code == "turning-18":
             soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
-            steps.append(f"{item.why} (in {max((item.due - ctx.now).days, 0)} days): propose closure (cpcm close {case_id} --reason "
-                         f"reached_18 ...) or record why the case stays open (cpcm continue {case_id} --justification ...) "
+            steps.append(f"{item.why} (in {max((item.due - ctx.now).days, 0)} days): propose closure from that day (cpcm close {case_id} "
+                         f"--reason reached_18 ...) or record why the case stays open (cpcm continue {case_id} --justification ...) "
                          f"({ctx.policy.short_source(item.rule) or item.source}); cpcm due lists it from {soon.days} days before")
     return steps
 
@@ -1882,11 +1882,12 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body = {**extras, **body}
         if original.kind == "closure" and not form_errors and (body.get("reason"), body.get("checklist")) != \
                 (base.get("reason"), base.get("checklist")):  # checked as `cpcm close` checks them
-            from cpcm.service.closure import reason_errors
+            from cpcm.service.closure import closure_day, reason_errors
 
             errors += reason_errors(ctx, _closure_cycle(case_id, records, original, case), str(body.get("reason")),
                                     list(body.get("checklist") or []), correcting=True,
-                                    outcome=body.get("reason") != base.get("reason"))
+                                    outcome=body.get("reason") != base.get("reason"),
+                                    on=closure_day(ctx, parse_datetime(original.at)))  # reached_18: the day it was asked on
         if original.kind == "sign_off":
             from cpcm.service.closure import may_sign_off, sign_off_corrected
 

@@ -1,7 +1,7 @@
 """Closing a case and after: cpcm close, reopen and continue."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Mapping
 
 from cpcm.domain.dates import parse_datetime
@@ -68,7 +68,7 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     given += [signed_item] if signed_item in typed else []
     if typed:
         body["checklist"] = given
-    checked = reason_errors(ctx, case, reason, given)
+    checked = reason_errors(ctx, case, reason, given, on=closure_day(ctx, at))
     first = [e for e in checked if e.field == "reason"]  # the reason does not fit the case: choose another first
     fields = [e for e in checked if e.field != "reason"]
     records_first: list[FieldError] = []
@@ -140,14 +140,27 @@ def close_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None 
     return Written(case_id, record.id, "withdrawal", next_steps=steps + settles_step(settled), settled=said_settled(case_id, settled))
 
 
+def closure_day(ctx: Context, at: datetime | None) -> date:
+    """The day a closure (or its approval) is dated, `at` or now, in the agency's time zone: the day
+    a closure for reached_18 is judged on (transitions.closure_age_problem)."""
+    moment = at or ctx.now
+    return (moment.astimezone(ctx.zone) if ctx.zone is not None and moment.tzinfo is not None else moment).date()
+
+
+def age_limit(policy) -> int:
+    """The age a child is under (child_age_limit.years, IAG §1), as the turning-18 item reads it."""
+    return int(policy.get("child_age_limit", "years", 18))
+
+
 def reason_errors(ctx: Context, case, reason: str, given: list, correcting: bool = False,
-                  outcome: bool = True) -> list[FieldError]:
+                  outcome: bool = True, on: date | None = None) -> list[FieldError]:
     """A closure's reason checked against the case (`closure_reason_problem`: not_eligible and
-    no_concerns say what the initial assessment concluded) and the reason's checklist against the
-    items `given` (the one an external sign-off confirms aside): for `cpcm close`, and for a
-    correction of a closure request that changes its reason or checklist (`correcting`: the
-    checklist is then given whole, `--set "checklist=a;b"`; `outcome`: the reason is checked against
-    the initial assessment, as it is when the reason is given or changed)."""
+    no_concerns say what the initial assessment concluded; `closure_age_problem`: reached_18 needs the
+    child to be 18 or more on the closure's day `on`, rule closure-reason-age) and the reason's
+    checklist against the items `given` (the one an external sign-off confirms aside): for `cpcm
+    close`, and for a correction of a closure request that changes its reason or checklist
+    (`correcting`: the checklist is then given whole, `--set "checklist=a;b"`; `outcome`: the reason
+    is checked against the case, as it is when the reason is given or changed)."""
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
     signed_item = sign_off_item(ctx.policy, reason)
     missing = [item for item in needed if item not in given and item != signed_item]
@@ -155,7 +168,10 @@ def reason_errors(ctx: Context, case, reason: str, given: list, correcting: bool
         if correcting else (lambda item: f"confirm it with --check {item}")
     errors = [FieldError(f"checklist.{item}", f"is required to close for '{reason}': {how(item)}") for item in missing]
     unfit = transitions.closure_reason_problem(case, reason) if outcome else None  # not_eligible, no_concerns: what the
-    return [FieldError("reason", unfit), *errors] if unfit else errors                  # initial assessment concluded
+    if unfit:                                                                           # initial assessment concluded
+        return [FieldError("reason", unfit), *errors]
+    young = transitions.closure_age_problem(case, reason, age_limit(ctx.policy), on) if outcome and on is not None else None
+    return [FieldError("reason", young, rule="closure-reason-age"), *errors] if young else errors
 
 
 def sign_off_item(policy, reason: str) -> str | None:

@@ -406,6 +406,19 @@ def plan_withdraw(ctx: Context, case_id: str, reason: str, at: datetime | None =
     return Written(case_id, record.id, "withdrawal", next_steps=tuple(steps))
 
 
+def _closure_age(ctx: Context, case, pending: Mapping, at: datetime | None) -> None:
+    """Refused (rule closure-reason-age) when a closure for reached_18 would close the case of a
+    child under the age limit on the approval's day, the day the case closes: the date of birth or
+    the age estimated was corrected since the request (which `cpcm close` checked on its own day)."""
+    from cpcm.service.closure import age_limit, closure_day
+
+    young = transitions.closure_age_problem(case, str(pending.get("reason") or ""), age_limit(ctx.policy), closure_day(ctx, at))
+    if young:
+        raise Refused(f"the closure of {case.id} cannot be approved: {young}",
+                      f"Reject it (cpcm reject {case.id} closure --note ...) so that its worker asks again for the reason that "
+                      "fits, or, once the age on the case is corrected, approve it.", rule="closure-reason-age")
+
+
 @writes
 def approve(ctx: Context, case_id: str, subject: str, note: str | None = None, at: datetime | None = None) -> Written:
     """A supervisor's approval of a plan, a closure, a transfer or a caseworker's decision not to
@@ -474,12 +487,17 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
     late = _home_refusal(ctx, case, pending) if subject == "plan" and approve else []
+    if subject == "transfer" and approve:  # no key on file for the receiving agency: the bundle's last step would stop
+        from cpcm.service.transfers import no_key_warning
+
+        late += [w for w in (no_key_warning(ctx, case_id, str(pending.get("to") or "")),) if w]
     if subject == "closure" and approve:  # a screening reason no longer what the initial assessment concluded (corrected since)
         unfit = transitions.closure_reason_problem(case, str(pending.get("reason") or ""))
         if unfit:
             raise Refused(f"the closure of {case_id} cannot be approved: {unfit}",
                           f"Reject it (cpcm reject {case_id} closure --note ...) so that its worker asks again for the reason "
                           "that fits.", rule="closure-reason-unfit")
+        _closure_age(ctx, case, pending, at)
     body = {"subject": subject, "target": pending.get("record_id")}
     if approvals.own_request(subject, actor, case):  # allowed by the policy: only with the reason recorded
         if not (note or "").strip():

@@ -90,6 +90,27 @@ def bundle_recipients(ctx: context.Context, to: str, given: Iterable[str]) -> tu
     return list(dict.fromkeys(given)), warnings
 
 
+def no_key_warning(ctx: context.Context, case_id: str, to: str) -> str | None:
+    """A warning, at the request and at its approval, when the service directory holds no age key
+    (`recipient`) for the receiving agency `to`: the bundle is encrypted to that key only, so the
+    last step, writing it, would stop for want of one. Not a refusal: the key may come later. It
+    names how to put the key on file (the entry's `recipient`), or to give it at the last step;
+    an agency code typed outside the directory is not repeated (`agency_words`). None when a key
+    is on file."""
+    entry = directory.find(directory.load(ctx.store), to)
+    if entry and str(entry.get("recipient") or "").strip():
+        return None
+    give = f"or give it when the bundle is written: cpcm transfer {case_id} ... --recipient age1… (repeat for each key)"
+    if entry:
+        return (f"the service directory holds no age key for {to}: the bundle is encrypted to the receiving agency's key only "
+                f"and cannot be written without one: put its key on file before then (cpcm service update {to} --set "
+                f"recipient=age1…), {give}")
+    return ("the receiving agency (--to) is not in the service directory, so no age key is on file for it: the bundle is "
+            "encrypted to the receiving agency's key only and cannot be written without one: add the agency with its key "
+            "before then (cpcm service add ID --provider NAME --sector SECTOR --offers SERVICE --recipient age1…, its id "
+            f"as --to gives it), {give}")
+
+
 def _check_out(ctx: context.Context, path: Path | None, option: str = "--out") -> None:
     """A bundle goes to a new file outside the casefile repository: inside it, it would be a file
     git does not track, which a commit made by hand would take in."""
@@ -179,6 +200,8 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
             body["details"] = details
         record = context.new_record(ctx, "transfer_request", case_id, body, at, after=after)
         planned = _Planned(case_id, record, names, warnings=list(again))
+        if not keys and (missing := no_key_warning(ctx, case_id, to)):  # the bundle's last step would stop for want of it
+            planned.warnings.append(missing)
         if state == "rejected":
             planned.warnings.append("the previous transfer request was rejected: a new request is recorded")
         elif state == "other_agency":

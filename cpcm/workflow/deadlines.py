@@ -775,15 +775,11 @@ _MIDNIGHT = time(0, 0)
 
 
 def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
-    born = case.birth_date()
-    if case.status != "open" or born is None:
+    if case.status != "open" or case.birth_date() is None:
         return []
     parts = _parts(policy)
     years = parts.text(("child_age_limit",), lambda: int(policy.get("child_age_limit", "years", 18)))
-    try:
-        birthday = born.replace(year=born.year + years)
-    except ValueError:
-        birthday = born.replace(year=born.year + years, day=28)
+    birthday = case.turns(years)  # the one rule for the day, as a closure for reached_18 reads it (transitions)
     due = datetime.combine(birthday, _MIDNIGHT, tzinfo=now.tzinfo)
     notice = parts.duration("turning_18", "notice")
     opens = due - (notice.after(due) - due)

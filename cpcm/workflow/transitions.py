@@ -8,6 +8,8 @@ A *command* is what a record does: its kind, or kind.type for kinds with variant
 """
 from __future__ import annotations
 
+from datetime import date
+
 from cpcm.errors import Refused
 
 STAGES = (
@@ -237,6 +239,35 @@ def closure_reason_problem(case, reason: str) -> str | None:
     return (f"'{reason}' closes a case whose initial assessment concluded '{wanted}' (IAG Step 1 [L741-743], Step 2 "
             f"[L810]); this case's latest initial assessment {concluded}: {instead}, or record the initial assessment "
             f"that concludes '{wanted}' first (cpcm assess {case.id} --type initial ... --outcome {wanted})")
+
+
+# The closure reason that says the child reached the age limit (the policy's child_age_limit, IAG §1: a child
+# is under 18): refused for a child under that age on the closure's date (rule closure-reason-age)
+AGE_REASON = "reached_18"
+
+
+def closure_age_problem(case, reason: str, years: int, on: date) -> str | None:
+    """Why `reason` (`AGE_REASON` only) does not fit the case on the day `on` the closure is dated:
+    the child is under `years` then, by the date of birth the case holds, known or estimated (the
+    day they turn it is `Case.turns`, as the turning-18 item counts it), or the case holds no age at
+    all; in words for the closure's `reason` field (what the child's age is then, the day they turn
+    `years`, and what to do); None when it fits. The dates named are no more than `cpcm due` shows
+    (the turning-18 item's day); the date of birth itself is not repeated."""
+    if reason != AGE_REASON:
+        return None
+    rule = f"'{reason}' closes the case of a young person of {years} or more (child_age_limit, IAG §1)"
+    birthday = case.turns(years)
+    if birthday is None:
+        return (f"{rule}, and this case holds neither a date of birth nor an estimated age: record one first "
+                f"(cpcm update {case.id} --dob YYYY-MM-DD, or --age YEARS when the date is not known), or choose the "
+                "reason that fits")
+    if on >= birthday:
+        return None
+    by = "the date of birth on the case" if case.child.get("date_of_birth") else "the age estimated at registration"
+    fix = ("--dob YYYY-MM-DD" if case.child.get("date_of_birth") else "--dob YYYY-MM-DD, or --age YEARS")
+    return (f"{rule}: by {by} the child is {case.age_on(on)} on {on.isoformat()}, the closure's date, and turns {years} on "
+            f"{birthday.isoformat()}: choose the reason that fits, or close for '{reason}' on or after {birthday.isoformat()} "
+            f"(--at no earlier than that); if the age on the case is wrong, correct it first (cpcm update {case.id} {fix})")
 
 
 def check_outcome(case, command: str) -> None:

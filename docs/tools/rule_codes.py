@@ -368,6 +368,7 @@ MEANINGS = {
     "merge-cases-merged-away": "one of the two cases was already merged into another case: a case is merged into one case "
                                "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
+    "closure-reason-age": "`cpcm close`, `cpcm approve CASE closure`, `cpcm correct` of a closure request: `reached_18` for a child under 18 (the policy's child_age_limit) on the closure's date, by the date of birth on the case or the age estimated at registration, or for a case that holds no age: choose the reason that fits, close on or after the 18th birthday, or correct the age first",
     "closure-reason-unfit": "`cpcm approve CASE closure`: the request's reason (not_eligible, no_concerns) is no longer what the case's initial assessment concludes (it was corrected since): reject it, and its worker asks again",
     "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
     "link-not-linked": "`cpcm link A B --sibling --remove`: the two cases hold no sibling link to each other (one linked only through another case is unlinked from that case)",
