@@ -385,7 +385,8 @@ def test_complaint__check_warns_of_a_response_overdue_to_its_readers_only():
 
 def test_complaint__due_reads_each_complaints_readers_once():
     """The due list reads each complaint's `recipients` file once (who reads it decides both
-    whether it is looked at and whether its readers are in line)."""
+    whether it is looked at and whether its readers are in line; its `# rekey:` lines, whether its
+    records are still encrypted to an earlier key of one of them)."""
     from collections import Counter
 
     from cpcm.service import complaints
@@ -396,14 +397,19 @@ def test_complaint__due_reads_each_complaints_readers_once():
     ids = [complaints.record(mem.as_("amina"), "child", "residential", "x", about=["otieno"]).subject_id for _ in range(2)]
     sup = mem.as_("sup", now=LATER)
     reads: Counter = Counter()
-    original = mem.store.recipients
+    original, with_rekey = mem.store.recipients, mem.store.recipients_rekey
 
     def counted(folder_id, folder="cases"):
         if folder == COMPLAINTS:
             reads[folder_id] += 1
         return original(folder_id, folder)
 
-    mem.store.recipients = counted
+    def counted_rekey(folder_id, top):  # its readers and its `# rekey:` lines, from one read of the file
+        if top == COMPLAINTS:
+            reads[folder_id] += 1
+        return with_rekey(folder_id, top)
+
+    mem.store.recipients, mem.store.recipients_rekey = counted, counted_rekey
     items = complaints.due_items(sup, "all", sup.now, False, soon_window(sup.policy, sup.now))
     assert sorted(i.title for i in items) == sorted(f"respond to complaint {c}" for c in ids)
     assert reads == Counter({c: 1 for c in ids}), reads

@@ -207,9 +207,10 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> l
         return []
     kept = folders.due_filter(ctx, whose, horizon, overdue_only, soon)
     out = []
-    for _cid, current, complaint in FOLDERS.opened(ctx):  # each complaint's `recipients` read once
+    marks: dict[str, list[str]] = {}  # the complaints whose records are still encrypted to an earlier key of a reader
+    for cid, current, complaint in FOLDERS.opened(ctx, marks=marks):  # each complaint's `recipients` read once
         items = rules.due_items([complaint], ctx.policy)  # its response, while it is open
-        lag = rules.readers_item(complaint, ctx.team, current, ctx.policy, ctx.now)
+        lag = rules.readers_item(complaint, ctx.team, current, ctx.policy, ctx.now, marks.get(cid, ()))
         out += [item for item in items + ([lag] if lag is not None else []) if kept(item, current)]
     return out
 

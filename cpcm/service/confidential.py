@@ -116,14 +116,17 @@ def add(ctx, case_id: str, text: str | None, exclude: Iterable[str] = (), at: da
 def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> list:
     """`confidential-readers` (`rules.readers_item`): each entry you read whose readers are not
     those the team now asks, for `whose` ('all': every one you read) when they may act on it (a
-    supervisor or manager who reads it). Only entries you read are looked at, each `recipients`
+    supervisor or manager who reads it), or whose records are still encrypted to an earlier key of one
+    of its readers (its `# rekey:` lines). Only entries you read are looked at, each `recipients`
     read once; an entry's record is read only where that file alone does not show it in line."""
     if ctx.worker is None:
         return []
     kept = folders.due_filter(ctx, whose, horizon, overdue_only, soon)
     out = []
-    for _eid, current, entry in FOLDERS.opened(ctx, unread=lambda readers: rules.in_line_unread(ctx.team, readers)):
-        item = rules.readers_item(entry, ctx.team, current, ctx.now, context.case_restricted(ctx, entry.case))
+    marks: dict[str, list[str]] = {}  # the entries whose records are still encrypted to an earlier key of a reader
+    for eid, current, entry in FOLDERS.opened(ctx, unread=lambda readers: rules.in_line_unread(ctx.team, readers), marks=marks):
+        item = rules.readers_item(entry, ctx.team, current, ctx.now, context.case_restricted(ctx, entry.case),
+                                  marks.get(eid, ()))
         if item is not None and kept(item, current):
             out.append(item)
     return out

@@ -40,7 +40,7 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import (CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, cover_lines,
+from cpcm.store.layout import (CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, cover_lines, rekey_lines,
                                covers_from)
 from cpcm.store.layout import case_restricted as layout_case_restricted
 from cpcm.workflow import cover as cover_rules
@@ -474,17 +474,18 @@ def keys_for(ctx: Context, readers: Iterable[str]) -> list[str]:
 
 
 def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[str, str] | None = None,
-                     restricted: bool = False) -> bytes:
+                     restricted: bool = False, rekey: Iterable[str] = ()) -> bytes:
     """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference), with
     a comment line for each cover in force (`covers`: worker id -> until); with top=COMPLAINTS,
     of a complaint (service/complaints.py); with top=CONFIDENTIAL, of an entry of a case's strictly
-    confidential section (service/confidential.py)."""
+    confidential section (service/confidential.py), with a `# rekey: WORKER` line for each worker
+    `rekey` names (its records still encrypted to an earlier key of theirs: layout.REKEY_LINE)."""
     if top == COMPLAINTS:
         return ("# worker ids who may read this complaint: who recorded it, then the supervisors and managers not named in it\n"
-                + "\n".join(readers) + "\n").encode()
+                + rekey_lines(rekey) + "\n".join(readers) + "\n").encode()
     if top == CONFIDENTIAL:
         return ("# worker ids who may read this strictly confidential entry: who wrote it, then the supervisors and managers "
-                "it does not exclude\n" + "\n".join(readers) + "\n").encode()
+                "it does not exclude\n" + rekey_lines(rekey) + "\n".join(readers) + "\n").encode()
     what = "conference" if top == CONFERENCES else "case"
     return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + (RESTRICTED_LINE + "\n" if restricted else "")
             + cover_lines(covers or {}) + "\n".join(readers) + "\n").encode()

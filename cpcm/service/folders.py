@@ -52,15 +52,19 @@ class Folders:
         """Every folder, yours to read or not."""
         return ctx.store.case_ids(self.top)
 
-    def readable(self, ctx) -> list[tuple[str, list[str]]]:
+    def readable(self, ctx, marks: dict[str, list[str]] | None = None) -> list[tuple[str, list[str]]]:
         """The folders whose `recipients` file names you, each with its readers (that file, read
-        once): those you may open. Nothing is decrypted."""
+        once): those you may open. Nothing is decrypted. `marks`, when given, gets the workers
+        the file of each of them says its records are still encrypted to an earlier key of (its
+        `# rekey:` lines: a key change by someone who could not read it), where there are any."""
         me = ctx.need_worker()
         out = []
         for folder_id in self.ids(ctx):
-            readers = ctx.store.recipients(folder_id, self.top)
+            readers, rekey = ctx.store.recipients_rekey(folder_id, self.top)
             if me.id in readers:
                 out.append((folder_id, readers))
+                if rekey and marks is not None:
+                    marks[folder_id] = rekey
         return out
 
     def exists(self, ctx, folder_id: str) -> None:
@@ -91,17 +95,28 @@ class Folders:
             raise Corrupt(f"{self.top}/{folder_id} holds no {self.what} record", f"{self.top}/{folder_id}") from None
 
     def load(self, ctx, folder_id: str) -> Any:
-        """A folder you read, folded (`readers`, then `folded`)."""
+        """A folder you read, folded (`readers`, then `folded`). One whose records your key cannot
+        open while its `recipients` file says they are still encrypted to an earlier key of yours
+        (its `# rekey:` lines: a key change made by someone who could not read it) says so."""
         self.readers(ctx, folder_id)
-        return self.folded(ctx, folder_id)
+        try:
+            return self.folded(ctx, folder_id)
+        except CannotDecrypt as exc:
+            if ctx.worker.id not in ctx.store.recipients_rekey(folder_id, self.top)[1]:
+                raise
+            raise CannotDecrypt(exc.message, "Its records are still encrypted to your earlier key (your key was replaced by "
+                                             "someone who could not read it): a supervisor or manager who reads it gives it to "
+                                             "your new key with cpcm team sync; it is on their cpcm due.") from None
 
-    def opened(self, ctx, problems: list | None = None,
-               unread: Callable[[list[str]], bool] | None = None) -> Iterator[tuple[str, list[str], Any]]:
+    def opened(self, ctx, problems: list | None = None, unread: Callable[[list[str]], bool] | None = None,
+               marks: dict[str, list[str]] | None = None) -> Iterator[tuple[str, list[str], Any]]:
         """(ID, readers, folded) of each folder you read (`readable`): one that cannot be read is
         left out, and noted in `problems` when given; one whose readers alone say it is not
-        wanted (`unread`) is not decrypted."""
-        for folder_id, readers in self.readable(ctx):  # its `recipients` names you: not read again to open it
-            if unread is not None and unread(readers):
+        wanted (`unread`) is not decrypted, unless its file says its records are still encrypted to
+        an earlier key of one of them (`marks`, filled as `readable` fills it)."""
+        marks = {} if marks is None else marks
+        for folder_id, readers in self.readable(ctx, marks):  # its `recipients` names you: not read again to open it
+            if unread is not None and folder_id not in marks and unread(readers):
                 continue
             try:
                 found = self.folded(ctx, folder_id)
@@ -144,11 +159,14 @@ class Folders:
         """Bring each folder you read in line with the team, in the transaction `tx`: its readers
         as `wanted_of` has them now for it folded (a supervisor or manager added comes, a worker
         removed goes). Returns the folders re-encrypted, and nothing besides: one you do not read
-        is never named nor counted to you. Nothing is done where no one would read it."""
+        is never named nor counted to you. Nothing is done where no one would read it. One whose
+        `recipients` file says its records are still encrypted to an earlier key of a reader (its
+        `# rekey:` lines: a key change by someone who could not read it) is encrypted again to the
+        keys as they are now, and the lines go."""
         done: list[str] = []
         me = ctx.need_worker()
         for folder_id in self.ids(ctx):
-            current = ctx.store.recipients(folder_id, self.top)
+            current, rekey = ctx.store.recipients_rekey(folder_id, self.top)
             if me.id not in current:
                 continue
             try:
@@ -156,7 +174,7 @@ class Folders:
             except (CannotDecrypt, Corrupt, ValueError):
                 continue
             wanted = wanted_of(found)
-            if wanted and wanted != current:
+            if wanted and (wanted != current or rekey):
                 context.reencrypt(ctx, tx, folder_id, wanted, self.top)
                 done.append(folder_id)
         return done

@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, readers_from, record_name, restricted_from
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, readers_from, record_name, rekey_from, restricted_from
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -1128,7 +1128,15 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             listed = list(dict.fromkeys(r_ours + r_theirs))
         wanted = _conference_readers(ctx, subject, paths, merged, ours, team, objects, known, read) \
             or conference_rules.readers_as_listed(team, subject, listed)
+    # a complaint's or an entry's records still encrypted to an earlier key of a reader (`# rekey: WORKER` lines, a key
+    # change made by someone who could not read it): a line added or taken off on one copy is so on both; every record
+    # of it is encrypted again below where this worker reads it, and the lines go
+    rekey: list[str] = []
+    if top in (COMPLAINTS, CONFIDENTIAL):
+        marks = [rekey_from(known.get(e.blob)) if (e := tree.get(f"{folder}/{RECIPIENTS}")) else [] for tree in (base, ours, theirs)]
+        rekey = [w for w in dict.fromkeys(marks[1] + marks[2]) if pick(w in marks[0], w in marks[1], w in marks[2])[1]]
     stale = []
+    moved: list[str] = []  # readers whose key a stale record is encrypted to is not the merged team's
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
     merged_keys = team.recipients_of(wanted)
     for path in paths:
@@ -1137,6 +1145,10 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
                            else (r_base, team_base))
         if path in both_records or side != wanted or side_team.recipients_of(side) != merged_keys:
             stale.append(path)
+            moved += [w for w in side if w in wanted and side_team.recipients_of([w]) != team.recipients_of([w])]
+    forced = bool(rekey) and not stale  # stale by its `# rekey:` lines only: its readers are those wanted
+    if forced:
+        stale = list(paths)
     listed = wanted
 
     def team_keys(ids: list[str]) -> list[str]:  # the merged team's keys: this copy's team may be out of date
@@ -1154,9 +1166,14 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             for path, data in fresh.items():
                 merged[path] = Entry(FILE_MODE, objects.put(data))
             result.reencrypted.append(subject)
+            rekey = []  # every record of it is encrypted to the merged team's keys
         else:
             # the records stay readable by whom they were written to: the file names all of them
-            listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
+            if not forced:
+                listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
+            # and says which reader's earlier key a complaint's or an entry's records still are encrypted to, for its
+            # readers' `due` and team sync (a worker id only)
+            rekey = list(dict.fromkeys(rekey + moved)) if top in (COMPLAINTS, CONFIDENTIAL) else []
             # a complaint or an entry you do not read is never named nor counted to you (a complaint may be about you):
             # its readers' team sync brings it in line (their `due`: complaint-readers, confidential-readers)
             if top not in (COMPLAINTS, CONFIDENTIAL) or (ctx.worker is not None and ctx.worker.id in listed):
@@ -1165,7 +1182,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     for record in new_records:
         data = cipher.encrypt(codec.dumps(record.to_dict()), keys)
         merged[f"{folder}/{record_name(record.id, record.kind)}"] = Entry(FILE_MODE, objects.put(data))
-    data = recipients_bytes(listed, top, kept, restricted)
+    data = recipients_bytes(listed, top, kept, restricted, rekey)
     current = merged.get(f"{folder}/{RECIPIENTS}")
     if top == SUPERVISION and current is not None:
         pass  # written when the session was recorded, and never changed

@@ -15,7 +15,8 @@ from cpcm.domain import team as team_rules
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import CADRES, KEY_REASONS, OVERSIGHT, ROLES, Team, Worker, cadre_words
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import Context, case_covers, case_restricted, commit_email, keys_for, load_cases, reencrypt, transaction, writes
+from cpcm.service.context import (Context, case_covers, case_restricted, commit_email, keys_for, load_cases, recipients_bytes,
+                                  reencrypt, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
@@ -625,7 +626,9 @@ def key_rotate(ctx: Context, worker_id: str, recipient: str, reason: str = "rout
     again to the readers' keys as they are now, in one commit (`team rotate WORKER`, or `team
     recover WORKER` when the agency's recovery key acts for the worker: `team_recover`). The
     worker rotates their own key; a supervisor or manager rotates anyone's. A folder the acting
-    key cannot read is left as it is and listed in `not_reencrypted`. `signing_key`: the public
+    key cannot read is left as it is and listed in `not_reencrypted`; a complaint or strictly
+    confidential entry is never listed (it may be about the one acting): its `recipients` file is
+    marked for its readers instead (`_reencrypt_readers_of`). `signing_key`: the public
     signing line of the new identity (`cpcm key show --signing` on the worker's laptop): the
     signing key in use ends with the rotation and this one starts. It is needed when the team
     records a signing key for the worker (`_signing_key_needed`); a worker it records none for
@@ -690,7 +693,12 @@ def _signing_key_needed(worker_id: str, recovered: bool) -> None:
 def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, list[str]], list[str]]:
     """Encrypt again, to the keys of the team in `ctx`, every record of each case and conference
     whose readers include `worker_id` (its `recipients` file is unchanged: worker ids). Returns
-    the folders done ({"cases": [...], "conferences": [...]}) and those the acting key cannot read."""
+    the folders done ({"cases": [...], "conferences": [...]}) and those the acting key cannot read.
+    A complaint or strictly confidential entry the acting key cannot read (one about the one acting,
+    one that excludes them) is named in neither (it may be about them): its `recipients` file gets a
+    `# rekey: WORKER` line (layout.REKEY_LINE; a worker id only), which puts it on the `cpcm due` of
+    its readers (complaint-readers, confidential-readers) until one of them runs `cpcm team sync`.
+    One done loses such lines: every record of it is encrypted to the keys as they are now."""
     from cpcm.store.casestore import CONFERENCES
 
     from cpcm.store.layout import COMPLAINTS, CONFIDENTIAL, SUPERVISION
@@ -698,20 +706,25 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
     done: dict[str, list[str]] = {CASES: [], CONFERENCES: [], SUPERVISION: [], COMPLAINTS: [], CONFIDENTIAL: []}
     skipped: list[str] = []
     for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
+        marked = top in (COMPLAINTS, CONFIDENTIAL)
         for folder in ctx.store.case_ids(top):
-            readers = ctx.store.recipients(folder, top)
+            readers, rekey = ctx.store.recipients_rekey(folder, top) if marked else (ctx.store.recipients(folder, top), [])
             if worker_id not in readers:
                 continue
             paths = ctx.store.record_files(folder, top)
             try:
                 plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
             except (cipher.NotARecipient, cipher.Damaged):
-                if top not in (COMPLAINTS, CONFIDENTIAL):  # never named to one who does not read it (it may be about them)
+                if not marked:
                     skipped.append(folder)
+                elif worker_id not in rekey:  # never named to one who does not read it (it may be about them)
+                    tx.replace_file(f"{top}/{folder}/{RECIPIENTS}", recipients_bytes(readers, top, rekey=[*rekey, worker_id]))
                 continue
             keys = keys_for(ctx, readers)
             for path, data in zip(paths, plain):
                 tx.replace_file(ctx.store.rel(path), cipher.encrypt(data, keys))
+            if rekey:
+                tx.replace_file(f"{top}/{folder}/{RECIPIENTS}", recipients_bytes(readers, top))
             done[top].append(folder)
     return done, skipped
 

@@ -1016,7 +1016,7 @@ class Audit:
 
     def folder(self, top: str, folder: str) -> None:
         rel = f"{top}/{folder}/{RECIPIENTS}"
-        readers = self.store.recipients(folder, top)
+        readers, rekey = self.store.recipients_rekey(folder, top)
         if not readers:
             self.add("recipients-missing", f"{rel} is missing or empty", folder, rule="format")
             return
@@ -1031,6 +1031,11 @@ class Audit:
                      "(or lists a removed worker): a supervisor runs cpcm team sync", folder, rule="recipients")
         if self.worker.id not in readers:
             return
+        if rekey and top in (COMPLAINTS, CONFIDENTIAL):
+            # told to its readers only (one it is about, one it excludes, is never told of it); no worker named
+            self.add("recipients-rekey", f"{rel} says its records are still encrypted to an earlier key of one of its "
+                     "readers (a key change made by someone who could not read it): a supervisor or manager who reads it "
+                     "runs cpcm team sync", folder, rule="recipients")
         read, unreadable = [], []
         for path in self.store.record_files(folder, top):
             try:

@@ -31,7 +31,7 @@ from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
-from cpcm.store.layout import (readers_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
+from cpcm.store.layout import (readers_from, rekey_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
                                TMP_PREFIX, readers_hint, record_name)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
@@ -272,6 +272,13 @@ class CaseStore:
         line, `layout.restricted_from`), from one read of the file: what a fill asks of every case it reads."""
         text = self._recipients_text(case_id, CASES)
         return readers_from(text), restricted_from(text)
+
+    def recipients_rekey(self, folder_id: str, top: str) -> tuple[list[str], list[str]]:
+        """`recipients` of a folder (a complaint's, a strictly confidential entry's), and the workers its file says
+        its records are still encrypted to an earlier key of (its `# rekey:` lines, `layout.rekey_from`), from one
+        read of the file."""
+        text = self._recipients_text(folder_id, top)
+        return readers_from(text), rekey_from(text)
 
     def _recipients_text(self, case_id: str, folder: str) -> str:
         rel = f"{folder}/{case_id}/{RECIPIENTS}"

@@ -117,6 +117,11 @@ class Store(Protocol):
         one read of the file."""
         ...
 
+    def recipients_rekey(self, folder_id: str, top: str) -> tuple[list[str], list[str]]:
+        """`recipients` of a folder, and the workers its file's `# rekey:` lines name (`layout.rekey_from`: its
+        records still encrypted to an earlier key of theirs), from one read of the file."""
+        ...
+
     def record_files(self, case_id: str, top: str = CASES) -> list[Path]: ...
 
     def read_bytes(self, path: Path) -> bytes:

@@ -102,6 +102,30 @@ def readers_from(text: str | bytes | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip() and not line.startswith("#")]
 
 
+# a complaint or strictly confidential entry whose records a key change left encrypted to a worker's earlier key (the one
+# who changed it could not read them: cpcm key rotate, docs/case-format.md): `# rekey: WORKER`, a worker id only. Its
+# readers are told (cpcm due), and the first of them to run cpcm team sync (or a sync's merge) encrypts it to the keys
+# as they are now and takes the line off. Age stanzas do not name their recipient: the records themselves cannot say so
+REKEY_LINE = re.compile(r"^#\s*rekey:\s*(?P<worker>[a-z0-9][a-z0-9._-]{0,31})\s*$")
+
+
+def rekey_from(text: str | bytes | None) -> list[str]:
+    """The workers a `recipients` file says its records are still encrypted to an earlier key of (`REKEY_LINE`), in order."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    out: list[str] = []
+    for line in (text or "").splitlines():
+        match = REKEY_LINE.match(line.strip())
+        if match and match["worker"] not in out:
+            out.append(match["worker"])
+    return out
+
+
+def rekey_lines(workers) -> str:
+    """The comment lines of a `recipients` file for `workers` (`REKEY_LINE`)."""
+    return "".join(f"# rekey: {worker}\n" for worker in dict.fromkeys(workers))
+
+
 def restricted_from(text: str) -> bool:
     """Whether a `recipients` file declares its case restricted to the managers (`RESTRICTED_LINE`)."""
     return any(line.strip() == RESTRICTED_LINE for line in (text or "").splitlines())

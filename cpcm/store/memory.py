@@ -20,7 +20,7 @@ from cpcm.errors import Busy, CannotDecrypt, Corrupt
 from cpcm.store import codec
 from cpcm.store.contract import read_each
 from cpcm.store.git import Commit, GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, readers_from, record_name, restricted_from
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, readers_from, record_name, rekey_from, restricted_from
 
 # Not a folder on disk: a path of this store that leaked to code reading files fails loudly.
 ROOT = PurePosixPath("/cpcm-memory-store")
@@ -89,6 +89,11 @@ class MemoryStore:
 
     def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
         return self._recipients(case_id, CASES)
+
+    def recipients_rekey(self, folder_id: str, top: str) -> tuple[list[str], list[str]]:
+        entry = self._view().get(f"{top}/{folder_id}/{RECIPIENTS}")
+        text = entry.decode("utf-8", "replace") if isinstance(entry, bytes) else ""
+        return readers_from(text), rekey_from(text)
 
     def _recipients(self, case_id: str, folder: str) -> tuple[list[str], bool]:
         entry = self._view().get(f"{folder}/{case_id}/{RECIPIENTS}")

@@ -172,27 +172,38 @@ def overdue_problems(complaints: Iterable[Complaint], policy: Policy, now: datet
 READERS_CODE = "complaint-readers"
 
 
-def readers_item(complaint: Complaint, team: Team, current: Iterable[str], policy: Policy, now: datetime) -> Deadline | None:
+def readers_item(complaint: Complaint, team: Team, current: Iterable[str], policy: Policy, now: datetime,
+                 rekey: Iterable[str] = ()) -> Deadline | None:
     """Where a complaint's readers (`current`: its `recipients`) are not those the team now asks
     (`readers`: a supervisor or manager added since who does not read it yet, a worker removed who
-    still does), an item for the supervisors and managers who read it, due now: one of them brings it
-    in line (cpcm team sync). Told only to its readers: it names no one, and a worker it is about is
-    never among them. None where they are in line."""
+    still does), or its records are still encrypted to an earlier key of a reader (`rekey`: the
+    `# rekey:` lines of that file, a key change made by someone who could not read it), an item for
+    the supervisors and managers who read it, due now: one of them brings it in line (cpcm team
+    sync). Told only to its readers: it names no one, and a worker it is about is never among them.
+    None where they are in line."""
     return readers_lag_item(DUE_SUBJECT, READERS_CODE, f"complaint {complaint.id}",
                             readers(team, complaint.recorded_by, complaint.about), current, complaint.about, RULE,
-                            policy.source(RULE), now)
+                            policy.source(RULE), now, rekey)
 
 
 def readers_lag_item(subject: str, code: str, what: str, wanted: Iterable[str], current: Iterable[str],
-                     barred: Iterable[str], rule: str, source: str, now: datetime) -> Deadline | None:
+                     barred: Iterable[str], rule: str, source: str, now: datetime, rekey: Iterable[str] = ()) -> Deadline | None:
     """The item of a folder read by a few (a complaint, `readers_item`; a strictly confidential
     entry, workflow/confidential.py) whose readers (`current`: its `recipients`) are not those its
-    rule asks with the team as it is (`wanted`): for the supervisors and managers who read it but
-    those `barred`, due now, `what` (its kind and ID) in its title; None where they are in line."""
-    if set(wanted) == set(current):
+    rule asks with the team as it is (`wanted`), or whose records are still encrypted to an earlier
+    key of one of its readers (`rekey`: the workers its `# rekey:` lines name): for the supervisors
+    and managers who read it but those `barred`, due now, `what` (its kind and ID) in its title, never
+    a worker's name or id; None where they are in line."""
+    in_line = set(wanted) == set(current)
+    if in_line and not tuple(rekey):
         return None
-    why = (f"who reads {what} is not who the team now asks (a supervisor or manager added since, or a "
-           "worker removed): bring it in line with cpcm team sync")
+    if in_line:
+        why = (f"{what} still has records encrypted to an old key of one of its readers (a key change made by someone "
+               "who could not read it): only its other readers can open them; bring it to the keys as they are now with "
+               "cpcm team sync")
+    else:
+        why = (f"who reads {what} is not who the team now asks (a supervisor or manager added since, or a "
+               "worker removed): bring it in line with cpcm team sync")
     return Deadline(subject, code, f"{what}: its readers to bring in line", now, None, SUPERVISORS, rule, why, source,
                     barred=tuple(sorted(set(barred))))
 

@@ -81,16 +81,19 @@ def readers(team: Team, written_by: str, excluded: Iterable[str], restricted: bo
     return complaint_rules.readers(team, written_by, excluded)
 
 
-def readers_item(entry: Entry, team: Team, current: Iterable[str], now: datetime, restricted: bool = False) -> Deadline | None:
+def readers_item(entry: Entry, team: Team, current: Iterable[str], now: datetime, restricted: bool = False,
+                 rekey: Iterable[str] = ()) -> Deadline | None:
     """Where an entry's readers (`current`: its `recipients`) are not those the team now asks
     (`readers`: a supervisor or manager added since by someone who does not read it, a worker
-    removed on a copy that could not re-encrypt it), an item for the supervisors and managers who
-    read it (those excluded never: they do not), due now, naming the entry (never its case): one of
-    them brings it in line with cpcm team sync. The complaints' rule (`complaint_rules.readers_lag_item`).
-    `restricted`: its case is restricted to the managers (`readers`). None where they are in line."""
+    removed on a copy that could not re-encrypt it), or its records are still encrypted to an earlier
+    key of a reader (`rekey`: the `# rekey:` lines of that file, a key change made by someone it
+    excludes), an item for the supervisors and managers who read it (those excluded never: they do
+    not), due now, naming the entry (never its case): one of them brings it in line with cpcm team
+    sync. The complaints' rule (`complaint_rules.readers_lag_item`). `restricted`: its case is
+    restricted to the managers (`readers`). None where they are in line."""
     return complaint_rules.readers_lag_item(DUE_SUBJECT, READERS_CODE, f"strictly confidential entry {entry.id}",
                                             readers(team, entry.written_by, entry.excluded, restricted), current, entry.excluded,
-                                            RULE, SOURCE, now)
+                                            RULE, SOURCE, now, rekey)
 
 
 def in_line_unread(team: Team, current: list[str]) -> bool:
