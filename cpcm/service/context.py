@@ -820,8 +820,10 @@ def _same_items(before: Any, after: Any) -> bool:
 def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
     """The record body `data` makes under the form (by name, or loaded once by a caller that
     validates many rows) and every problem of it: the caller adds its own checks and raises."""
+    from cpcm.service.wording import wording
+
     form = forms.load(form_name, ctx.root) if isinstance(form_name, str) else form_name
-    return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
+    return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active], wording(ctx, form))
 
 
 def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
