@@ -89,8 +89,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     """Guided prompts: each registration field with its current value; Enter keeps it, '-'
     removes it."""
     from cpcm import service
-    from cpcm.cli.prompts import choices_shown
-    from cpcm.domain.forms import coerce
+    from cpcm.domain.forms import choice_list, coerce
     from cpcm.domain.records import flatten, set_path
     from cpcm.service.cases import NOT_UPDATED
     from cpcm.service.wording import wording
@@ -108,7 +107,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
         now = current.get(field.key)
         shown = ("; ".join(map(str, now)) if isinstance(now, list) else "" if now is None
                  else ("yes" if now else "no") if isinstance(now, bool) else str(now))
-        extra = choices_shown(field, words) if field.choices else ""
+        extra = f" [{choice_list(field, words)}]" if field.choices else ""
         while True:
             answer = typer.prompt(f"{field.text(field.label, lang)}{extra} (now: {shown or '-'})", default="", show_default=False,
                                   err=True).strip()

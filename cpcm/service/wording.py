@@ -17,12 +17,14 @@ from cpcm.domain.forms import Field, Form, Wording
 from cpcm.errors import Corrupt
 
 
-def wording_for(root: Path | None, lang: str | None, form: Form, policy: Any = None) -> Wording:
+def wording_for(root: Path | None, lang: str | None, form: Form, policy: Any = None,
+                found: dict[str, Any] | None = None) -> Wording:
     """The `Wording` of `form` in `lang` (None or empty: English) for the repository at `root`
     (None: cpcm's own words only), the eligibility criteria's words from `policy` (default: the
-    policy in force there). Nothing is read until an answer or a message needs it."""
+    policy in force there). Nothing is read until an answer or a message needs it; `found`: where
+    what was read is kept (for the next record of the same form in the same command)."""
     lang = (lang or "en").strip() or "en"
-    found: dict[str, Any] = {}
+    found = {} if found is None else found
 
     def words(field: Field) -> Mapping[str, str]:
         if "codes" not in found:
@@ -43,8 +45,11 @@ def wording_for(root: Path | None, lang: str | None, form: Form, policy: Any = N
 
 
 def wording(ctx, form: Form) -> Wording:
-    """The `Wording` of `form` in the repository's language (`ctx.config.language`)."""
-    return wording_for(ctx.root, getattr(ctx.config, "language", None), form, _Policy(ctx))
+    """The `Wording` of `form` in the repository's language (`ctx.config.language`); what it reads
+    is read once per command and form (`Context.wordings`: a batch of many rows reads it once)."""
+    lang = getattr(ctx.config, "language", None)
+    found = ctx.wordings.setdefault((form.name, lang), {})
+    return wording_for(ctx.root, lang, form, _Policy(ctx), found)
 
 
 class _Policy:
