@@ -581,10 +581,12 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
             text.put(data, key, value, "the fields taken over")
     if not no_input and not from_file and stdin_is_terminal():
         from cpcm.cli.prompts import fill
+        from cpcm.service.wording import wording
 
+        form = forms.load(form_name, ctx.root)
         try:
-            data = fill(forms.load(form_name, ctx.root), data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language,
-                        needed)
+            data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language, needed,
+                        wording(ctx, form))
         except UnicodeDecodeError:
             raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
     elif hint and not from_file and not sets:  # only the options, and no questions asked: say how the form's fields are given

@@ -6,28 +6,56 @@ from typing import Any, Callable
 
 import typer
 
-from cpcm.domain.forms import Form, coerce, is_empty, not_asked, required_by_rule
+from cpcm.domain.forms import ENGLISH, Form, N_, Wording, choice_list, coerce, is_empty, not_asked, required_by_rule
 from cpcm.domain.records import flatten, set_path
 
+# The prompts' own words, in the repository's language where its catalog has them (`Wording.say`).
+INTRO = N_("%(title)s: answer each question; press Enter to skip an optional one.")
+OPTIONAL = N_("(optional)")
+STILL_REQUIRED = N_("this one is required")
+SEVERAL_CHOICES = N_("(several: separate with commas)")
+SEVERAL_TEXTS = N_("(several: separate with ';')")
+# Translators: a question about a list of entries (the plan's goals, say) whose first entry is not given yet.
+ADD_FIRST = N_("%(label)s: add an entry?")
+ADD_ANOTHER = N_("%(label)s: add another entry?")
+# Translators: the heading of one entry of a list (its number) before its questions.
+ENTRY = N_("%(label)s, entry %(number)s:")
 
-def fill(form: Form, data: dict[str, Any], today, workers, lang: str = "en",
-         needed: Callable[[str, dict], str | None] | None = None) -> dict[str, Any]:
+
+def fill(form: Form, data: dict[str, Any], today, workers, lang: str | None = None,
+         needed: Callable[[str, dict], str | None] | None = None, wording: Wording = ENGLISH) -> dict[str, Any]:
     """Ask for every field not given yet (Enter skips an optional one). An optional field that
     the answers before it make required (a `required_if` rule of the form, or `needed`: the
     command's own rule, such as the reason for a changed risk level) is asked as a required one,
-    saying why, rather than refused once every question is answered."""
+    saying why, rather than refused once every question is answered. `wording`: the language the
+    questions, the choices and the refusals are in, and a choice may be answered in (by its words
+    or its code); `lang`: the labels' language where no `wording` is given."""
+    lang = lang or wording.lang
     given = flatten(data)
     out = dict(data)
-    typer.echo(f"{form.title.get(lang) or form.kind}: answer each question; press Enter to skip an optional one.", err=True)
+    typer.echo(wording.say(INTRO) % {"title": form.title.get(lang) or form.kind}, err=True)
 
     def why(key: str) -> str | None:
         return required_by_rule(form, key, out) or (needed(key, out) if needed else None)
 
-    _ask_fields(form.fields, given, out, today, workers, lang, why=why, skip=lambda key: not_asked(form, key, out))
+    _ask_fields(form.fields, given, out, today, workers, lang, why=why, skip=lambda key: not_asked(form, key, out),
+                wording=wording)
     return out
 
 
-def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None, skip=lambda key: False):
+def choices_shown(field, wording: Wording = ENGLISH) -> str:
+    """What a question on a choice or yes-or-no field shows after its label: the choices in the
+    worker's language, with their codes where the words are not the code ([mama (mother), baba
+    (father)]); in English the codes, as ever ([female, male]; [yes/no])."""
+    if field.type == "boolean":
+        return " [yes/no]" if wording.lang in ("", "en") else f" [{choice_list(field, wording).replace(', ', '/')}]"
+    if field.type in ("choice", "choices"):
+        return f" [{choice_list(field, wording)}]" + (f" {wording.say(SEVERAL_CHOICES)}" if field.type == "choices" else "")
+    return ""
+
+
+def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None, skip=lambda key: False,
+                wording: Wording = ENGLISH):
     for field in fields:
         if not is_empty(given.get(field.key)):
             continue
@@ -38,35 +66,33 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
             entries = []
             while True:
                 wanted = len(entries) < field.min_items or typer.confirm(
-                    f"{indent}{label}: add {'an' if not entries else 'another'} entry?", default=not entries and field.required, err=True)
+                    indent + wording.say(ADD_ANOTHER if entries else ADD_FIRST) % {"label": label},
+                    default=not entries and field.required, err=True)
                 if not wanted:
                     break
-                typer.echo(f"{indent}{label}, entry {len(entries) + 1}:", err=True)
+                typer.echo(indent + wording.say(ENTRY) % {"label": label, "number": len(entries) + 1}, err=True)
                 entry: dict[str, Any] = {}
-                _ask_fields(field.item, {}, entry, today, workers, lang, indent + "  ")
+                _ask_fields(field.item, {}, entry, today, workers, lang, indent + "  ", wording=wording)
                 entries.append(entry)
             if entries:
                 set_path(out, field.key, entries)
             continue
-        extra = ""
-        if field.type in ("choice", "choices"):
-            extra = f" [{', '.join(field.choices)}]" + (" (several: separate with commas)" if field.type == "choices" else "")
-        elif field.type == "date":
+        extra = choices_shown(field, wording)
+        if field.type == "date":
             extra = " [YYYY-MM-DD]"
-        elif field.type == "boolean":
-            extra = " [yes/no]"
         elif field.type == "text_list":
-            extra = " (several: separate with ';')"
+            extra = f" {wording.say(SEVERAL_TEXTS)}"
         because = None if field.required or indent else why(field.key)
         required = field.required or because is not None
         while True:
-            answer = typer.prompt(f"{indent}{label}{extra}{'' if required else ' (optional)'}", default="", show_default=False, err=True)
+            answer = typer.prompt(f"{indent}{label}{extra}{'' if required else ' ' + wording.say(OPTIONAL)}", default="",
+                                  show_default=False, err=True)
             if not answer.strip():
                 if required:
-                    typer.echo(f"  {because}" if because else "  this one is required", err=True)
+                    typer.echo(f"  {because}" if because else f"  {wording.say(STILL_REQUIRED)}", err=True)
                     continue
                 break
-            value, reason = coerce(field, answer, today, workers)
+            value, reason = coerce(field, answer, today, workers, wording)
             if reason:
                 typer.echo(f"  {reason}", err=True)
                 continue

@@ -109,17 +109,19 @@ def _guided(ctx, data: dict, name: str) -> dict:
     from cpcm.domain.forms import coerce
     from cpcm.domain.records import flatten, set_path
     from cpcm.service import reintegration
+    from cpcm.service.wording import wording
     from cpcm.store import forms
     from cpcm.workflow import readiness as rules
 
     lang = ctx.config.language or "en"
     form = forms.load(name, ctx.root)
+    words = wording(ctx, form)
     if form.kind == "csi":  # the Child Status Index: each item's rating in the form's order, then the grids
-        return fill(form, dict(data), ctx.now.date(), [w.id for w in ctx.team.active], lang)
+        return fill(form, dict(data), ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)
     table = reintegration.scoring(ctx, name)
     if rules.counts_benchmarks(table):  # the CPARA: its questions in the form's order, a gate answered no skipping its own
         return fill(replace(form, fields=tuple(f for f in form.fields if f.key != "version")), dict(data), ctx.now.date(),
-                    [w.id for w in ctx.team.active], lang)
+                    [w.id for w in ctx.team.active], lang, wording=words)
     prefix = str(table.get("prefix") or "")
     stops = {str(s["item"]): s for s in table.get("stops") or ()}
     given = flatten(data)
@@ -143,7 +145,7 @@ def _guided(ctx, data: dict, name: str) -> dict:
             label = field.text(field.label, lang) if field else path
             while True:
                 answer = typer.prompt(f"  {label} [{', '.join(field.choices if field else ('yes', 'no', 'na'))}]", err=True)
-                value, reason = coerce(field, answer, ctx.now.date()) if field else (answer.strip(), None)
+                value, reason = coerce(field, answer, ctx.now.date(), wording=words) if field else (answer.strip(), None)
                 if reason or value in (None, ""):
                     typer.echo(f"  {reason or 'this one is required: the domain is answered whole'}", err=True)
                     continue
@@ -158,4 +160,4 @@ def _guided(ctx, data: dict, name: str) -> dict:
         typer.echo(f"  {name}: {scored.score} of {scored.maximum}, passes at {scored.pass_mark}: "
                    f"{'pass' if scored.passed else 'below the pass mark'}", err=True)
     rest = replace(form, fields=tuple(f for f in form.fields if f.key not in item_keys and f.key != "version"))
-    return fill(rest, out, ctx.now.date(), [w.id for w in ctx.team.active], lang)
+    return fill(rest, out, ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)

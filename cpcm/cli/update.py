@@ -89,14 +89,16 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     """Guided prompts: each registration field with its current value; Enter keeps it, '-'
     removes it."""
     from cpcm import service
-    from cpcm.domain.forms import coerce
+    from cpcm.domain.forms import choice_list, coerce
     from cpcm.domain.records import flatten, set_path
     from cpcm.service.cases import NOT_UPDATED
+    from cpcm.service.wording import wording
     from cpcm.store import forms
 
     form = forms.load(service.form_for(ctx, "registration"), ctx.root)
     current = flatten(service.load_case(ctx, case_id).registration)
     lang = ctx.config.language or "en"
+    words = wording(ctx, form)
     typer.echo("Each field shows its value now: press Enter to keep it, type a new value, or '-' to remove it.", err=True)
     changes: dict[str, Any] = {}
     for field in form.fields:
@@ -105,7 +107,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
         now = current.get(field.key)
         shown = ("; ".join(map(str, now)) if isinstance(now, list) else "" if now is None
                  else ("yes" if now else "no") if isinstance(now, bool) else str(now))
-        extra = f" [{', '.join(field.choices)}]" if field.choices else ""
+        extra = f" [{choice_list(field, words)}]" if field.choices else ""
         while True:
             answer = typer.prompt(f"{field.text(field.label, lang)}{extra} (now: {shown or '-'})", default="", show_default=False,
                                   err=True).strip()
@@ -114,7 +116,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
             if answer == "-":
                 set_path(changes, field.key, None)
                 break
-            value, reason = coerce(field, answer, ctx.now.date(), [w.id for w in ctx.team.active])
+            value, reason = coerce(field, answer, ctx.now.date(), [w.id for w in ctx.team.active], words)
             if reason:
                 typer.echo(f"  {reason}", err=True)
                 continue

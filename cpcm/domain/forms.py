@@ -27,7 +27,7 @@ import re
 import math
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.records import flatten, get_path, set_path
 from cpcm.errors import FieldError
@@ -35,6 +35,25 @@ from cpcm.errors import FieldError
 TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker", "list"}
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs (`make catalogs` extracts it; babel.cfg); it is said in the
+    worker's language where it is used (`Wording.say`)."""
+    return message
+
+
+# What a worker typing a record is told, in the repository's language where its catalog has the words
+# (cpcm/render/locale/<lang>/LC_MESSAGES/cpcm.po); the words in %(...)s are the form's, never the answer typed.
+REQUIRED = N_("is required (%(question)s)")
+NOT_ONE_OF = N_("is not one of: %(choices)s")
+# Translators: after "is not one of: ...": the choice nearest the answer typed.
+DID_YOU_MEAN = N_("did you mean '%(choice)s'?")
+NOT_YES_OR_NO = N_("is not yes or no")
+# Translators: an answer that is the words of two choices or more; each is named by its words and its code.
+AMBIGUOUS = N_("is the words of more than one choice (%(choices)s): give the one meant by its code")
+# Translators: a choice named by its words, then its code: "mama (mother)".
+CHOICE_NAMED = N_("%(words)s (%(code)s)")
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,30 @@ class Form:
         """The keys of the fields marked `decided: true`: what a supervisor's approval or
         rejection of a record of this form stands on."""
         return tuple(f.key for f in self.fields if f.decided)
+
+
+def _no_words(field: Field) -> Mapping[str, str]:
+    return {}
+
+
+def _same(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The language a worker answers a form in: `lang`; `choices(field)`: the words of each of the
+    field's choices in it ({code: words}, as `cpcm form print` prints them; a yes-or-no field's as
+    {"yes": ..., "no": ...}); `say(message)`: one of the messages above in it (its catalog's words,
+    else the English). Made by the service from the repository's language (service/wording.py);
+    the default is English, with codes only."""
+
+    lang: str = "en"
+    choices: Callable[[Field], Mapping[str, str]] = _no_words
+    say: Callable[[str], str] = _same
+
+
+ENGLISH = Wording()
 
 
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}(?:\.[a-z0-9_]{1,40}){0,4}")  # a key that may be shown in a message
@@ -290,10 +333,13 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, date))
 
 
-def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -> tuple[Any, str | None]:
+def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
+           wording: Wording = ENGLISH) -> tuple[Any, str | None]:
     """The value as stored, or the reason it is not acceptable. Strings from flags, CSV and
     prompts are converted; YAML values are checked as they are. Only plain values are taken:
-    a list, a mapping or any other object is refused, never stored as its Python spelling."""
+    a list, a mapping or any other object is refused, never stored as its Python spelling.
+    A choice (and a yes or no) may be answered by its code or by its words in `wording`'s
+    language (`answer_code`); the reasons are in that language where its catalog has them."""
     if field.type in ("text", "longtext"):
         if not _scalar(value) or isinstance(value, bool):
             return None, "must be text" + (" (put it in quotes)" if isinstance(value, bool) else "")
@@ -338,32 +384,29 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
         if isinstance(value, bool):
             return value, None
         if not _scalar(value):
-            return None, "is not yes or no"
-        word = str(value).strip().lower()
-        if word in _TRUE:
-            return True, None
-        if word in _FALSE:
-            return False, None
-        return None, "is not yes or no"
+            return None, wording.say(NOT_YES_OR_NO)
+        return answer_code(field, value, wording)
     if field.type == "choice":
         if not _scalar(value):
-            return None, f"is not one of: {', '.join(field.choices)}"
-        return _choice(field, value)
+            return None, wording.say(NOT_ONE_OF) % {"choices": choice_list(field, wording)}
+        return answer_code(field, value, wording)
     if field.type == "choices" and field.policy_list and not field.choices:
         return None, (f"takes nothing here: the policy in force lists no {field.policy_list} criteria (rules.{field.policy_list}); "
                       "leave it empty, or a supervisor lists the agency's criteria in .cpcm/policy.yaml")
     if field.type == "choices":
-        items = value if isinstance(value, list) else [v for v in str(value).replace(";", ",").split(",")] if _scalar(value) else None
+        items = value if isinstance(value, list) else _choice_items(field, str(value), wording) if _scalar(value) else None
         if items is None or not all(_scalar(v) for v in items):
             return None, f"must be a list of: {', '.join(field.choices)}"
         out = []
         for number, item in enumerate((str(v).strip() for v in items), 1):
             if not item:
                 continue
-            chosen, reason = _choice(field, item)
-            if reason and field.policy_list:  # which of the values typed, without repeating it (it might be anything)
+            chosen, reason = answer_code(field, item, wording)
+            if reason and field.policy_list and len(_match(field, item, wording)[1]) < 2:
+                # which of the values typed, without repeating it (it might be anything)
                 return None, (f"value {number} of {len(items)} is not one of the policy's {field.policy_list} criteria "
-                              f"(rules.{field.policy_list}.criteria; cpcm policy show): {reason[len('is not one of: '):]}")
+                              f"(rules.{field.policy_list}.criteria; cpcm policy show): {choice_list(field, wording)}"
+                              f"{_near(field, item, wording)}")
             if reason:
                 return None, reason
             if chosen not in out:
@@ -429,13 +472,106 @@ def _range_words(field: Field) -> str:
     return ""
 
 
-def _choice(field: Field, value: Any) -> tuple[Any, str | None]:
-    if isinstance(value, bool) and {"yes", "no"} <= set(field.choices):  # `true`/`false` where the answer is yes or no
-        value = "yes" if value else "no"
-    word = str(value).strip().lower().replace(" ", "_").replace("-", "_")
-    if word in field.choices:
-        return word, None
-    return None, not_one_of(word, field.choices)
+def _plain(text: Any) -> str:
+    """Words as compared with a choice's words: in lower case, spaces at either end left out and
+    every run of spaces inside made one."""
+    return " ".join(str(text).split()).casefold()
+
+
+def _match(field: Field, value: Any, wording: Wording) -> tuple[str | None, list[str]]:
+    """(the code `value` is, or None; the codes whose words in `wording`'s language it is, when it is
+    no code). A code wins over words: what a script gives stays what it means in every language."""
+    if field.type == "boolean":
+        word = str(value).strip().lower()
+        code = "yes" if word in _TRUE else "no" if word in _FALSE else None
+    else:
+        if isinstance(value, bool) and {"yes", "no"} <= set(field.choices):  # `true`/`false` where the answer is yes or no
+            value = "yes" if value else "no"
+        word = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+        code = word if word in field.choices else None
+    if code is not None:
+        return code, []
+    typed = _plain(value)
+    if not typed:
+        return None, []
+    return None, [code for code, words in wording.choices(field).items() if _plain(words) == typed]
+
+
+def answer_code(field: Field, value: Any, wording: Wording = ENGLISH) -> tuple[Any, str | None]:
+    """The one rule for an answer to a choice field (choice, one item of choices, or yes-or-no):
+    (the value stored, None) or (None, the reason it is refused). The answer is the choice's code
+    (any case; spaces or '-' for '_') or its words in `wording`'s language, exactly as the printed
+    form gives them (case and spaces aside: "wa kiume" for male in Kiswahili); the record always
+    holds the code (True or False for a yes-or-no field). Words that are two choices' are refused,
+    naming both. The reason never repeats the answer (it might be anything)."""
+    code, matches = _match(field, value, wording)
+    if code is None and len(matches) == 1:
+        code = matches[0]
+    if code is not None:
+        return (code == "yes") if field.type == "boolean" else code, None
+    if len(matches) > 1:
+        return None, wording.say(AMBIGUOUS) % {"choices": ", ".join(named_choice(field, c, wording) for c in matches)}
+    if field.type == "boolean":
+        return None, wording.say(NOT_YES_OR_NO)
+    return None, wording.say(NOT_ONE_OF) % {"choices": choice_list(field, wording)} + _near(field, value, wording)
+
+
+def _choice_items(field: Field, text: str, wording: Wording) -> list[str]:
+    """The answers a text given for a choices field holds, separated by ',' or ';'; where pieces
+    side by side are together one choice's words (words with a comma: an eligibility criterion's),
+    they are one answer. Codes hold no separator: a text of codes is split at every one."""
+    pieces = re.split(r"([,;])", text)  # piece, separator, piece, ...
+    parts = pieces[0::2]
+    if len(parts) == 1 or all(_match(field, part, wording)[0] is not None for part in parts):
+        return parts
+    items, start = [], 0
+    while start < len(parts):
+        end = next((end for end in range(len(parts), start + 1, -1)
+                    if len(_match(field, "".join(pieces[2 * start:2 * end - 1]), wording)[1]) == 1), start + 1)
+        items.append("".join(pieces[2 * start:2 * end - 1]))
+        start = end
+    return items
+
+
+def _words_shown(wording: Wording) -> bool:
+    """Whether the choices are shown in words beside their codes: in a language other than English,
+    whose words for most codes are the codes themselves (messages and prompts in English are as
+    they were)."""
+    return wording.lang not in ("", "en")
+
+
+SHOWN_WORDS = 40  # words longer than this (an eligibility criterion's sentence) are not listed: the code is
+
+
+def named_choice(field: Field, code: str, wording: Wording = ENGLISH) -> str:
+    """A choice as a worker is shown it: its words and its code ("mama (mother)") where its words
+    in `wording`'s language are not the code's own, else the code (also for words of more than
+    `SHOWN_WORDS` characters: a list of sentences does not read as a list of choices; they are
+    still taken as an answer)."""
+    words = wording.choices(field).get(code) if _words_shown(wording) else None
+    if not words or _plain(words) == _plain(code.replace("_", " ")) or len(words) > SHOWN_WORDS:
+        return code
+    return wording.say(CHOICE_NAMED) % {"words": words, "code": code}
+
+
+def choice_list(field: Field, wording: Wording = ENGLISH) -> str:
+    """The choices of a field, as a refusal and a prompt list them (`named_choice`), comma-separated."""
+    choices = ("yes", "no") if field.type == "boolean" else field.choices
+    return ", ".join(named_choice(field, code, wording) for code in choices)
+
+
+def _near(field: Field, value: Any, wording: Wording) -> str:
+    """'; did you mean ...?' naming the choice nearest the answer (by code, or by words where they are
+    shown), or nothing."""
+    candidates = {code: code for code in field.choices}
+    typed = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+    if _words_shown(wording):
+        candidates.update({_plain(words): code for code, words in wording.choices(field).items() if code in field.choices})
+        typed = _plain(value)
+    close = difflib.get_close_matches(typed, list(candidates), n=1)
+    if not close:
+        return ""
+    return "; " + wording.say(DID_YOU_MEAN) % {"choice": named_choice(field, candidates[close[0]], wording)}
 
 
 def not_one_of(word: str, choices: Sequence[str], also: str = "") -> str:
@@ -506,14 +642,22 @@ def laid_over(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
     return out
 
 
-def validate(form: Form, data: Mapping[str, Any], today: date, workers: Iterable[str] = ()) -> tuple[dict, list[FieldError]]:
+def validate(form: Form, data: Mapping[str, Any], today: date, workers: Iterable[str] = (),
+             wording: Wording = ENGLISH) -> tuple[dict, list[FieldError]]:
     """The clean body and every problem at once (unknown fields, missing required fields,
-    bad values, cross-field rules). The body holds only what was given."""
-    return _validate_fields(form.fields, form.rules, form.kind, data, today, list(workers), "", form.name or form.kind)
+    bad values, cross-field rules). The body holds only what was given. `wording`: the language
+    the answers may be given in (a choice by its words: `answer_code`) and the refusals are said in."""
+    return _validate_fields(form.fields, form.rules, form.kind, data, today, list(workers), "", form.name or form.kind, wording)
+
+
+def required_reason(field: Field, wording: Wording = ENGLISH) -> str:
+    """Why an empty required field is refused: 'is required (its question)', in `wording`'s language."""
+    return wording.say(REQUIRED) % {"question": field.text(field.label, wording.lang)}
 
 
 def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[str, Any], today: date,
-                     workers: list[str], prefix: str, blank: str | None = None) -> tuple[dict, list[FieldError]]:
+                     workers: list[str], prefix: str, blank: str | None = None,
+                     wording: Wording = ENGLISH) -> tuple[dict, list[FieldError]]:
     """`blank`: the name `cpcm form blank` knows the form by (default `kind`)."""
     errors: list[FieldError] = []
     if not isinstance(data, Mapping):
@@ -543,21 +687,21 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
         path = prefix + field.key
         if is_empty(value):
             if field.required:
-                errors.append(FieldError(path, f"is required ({field.text(field.label, 'en')})"))
+                errors.append(FieldError(path, required_reason(field, wording)))
             continue
         if field.type == "list":
-            items, item_errors = _validate_list(field, value, kind, today, workers, path, blank)
+            items, item_errors = _validate_list(field, value, kind, today, workers, path, blank, wording)
             errors += item_errors
             if items:
                 set_path(body, field.key, items)
             continue
-        clean, reason = coerce(field, value, today, workers)
+        clean, reason = coerce(field, value, today, workers, wording)
         if reason:
             errors.append(FieldError(path, reason))
         elif not is_empty(clean):
             set_path(body, field.key, clean)
         elif field.required:
-            errors.append(FieldError(path, f"is required ({field.text(field.label, 'en')})"))
+            errors.append(FieldError(path, required_reason(field, wording)))
     flat_body = flatten(body)
     refused = {e.field for e in errors}
     for rule in rules:
@@ -585,12 +729,14 @@ def _rule_fields(rule: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _validate_list(field: Field, value: Any, kind: str, today: date, workers: list[str], path: str, blank: str | None = None):
+def _validate_list(field: Field, value: Any, kind: str, today: date, workers: list[str], path: str, blank: str | None = None,
+                   wording: Wording = ENGLISH):
     if not isinstance(value, list):
         return [], [FieldError(path, "must be a list of entries (each starting with '- ')")]
     errors, items = [], []
     for index, entry in enumerate(value):
-        clean, entry_errors = _validate_fields(field.item, (), kind, entry, today, workers, f"{path}[{index + 1}].", blank)
+        clean, entry_errors = _validate_fields(field.item, (), kind, entry, today, workers, f"{path}[{index + 1}].", blank,
+                                               wording)
         errors += entry_errors
         items.append(clean)
     if len(value) < field.min_items:

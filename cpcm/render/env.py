@@ -191,6 +191,16 @@ def environment(root: Path | None = None, lang: str | None = None):
     return env
 
 
+def code_words(lang: str, root: Path | None = None) -> dict[str, str]:
+    """The words of the codes stored in records in `lang`, as the printed forms give them
+    (`templates/_choices.j2`: `choice`, the agency's own templates and catalog first): what a
+    worker may type for a choice besides its code (service/wording.py)."""
+    try:
+        return {str(code): str(words) for code, words in environment(root, lang).get_template("_choices.j2").module.choice.items()}
+    except Exception as exc:  # noqa: BLE001 - a broken word list: named by its template, never any data
+        raise TemplateFailed(f"{_where(exc, '_choices.j2')} failed ({type(exc).__name__})", "_choices.j2") from None
+
+
 # -- catalogs ------------------------------------------------------------------------------------------
 class Translations(gettext.GNUTranslations):
     """A compiled catalog; `translated` holds the (context, message) pairs it, or a catalog

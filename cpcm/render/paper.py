@@ -26,6 +26,18 @@ def _list_name(form: Form, field: Field) -> str | None:
     return next((name for name, values in form.lists.items() if tuple(values) == tuple(field.choices)), None)
 
 
+def choice_words(form: Form, field: Field, lang: str, labels: Mapping[str, Mapping[str, Mapping[str, str]]],
+                 codes: Mapping[str, str]) -> dict[str, str]:
+    """The words the printed form gives each choice of `field` in `lang` (what `form-print` writes
+    beside each box): the form's `choice_labels` of its list (`labels`), else the words of the
+    code (`codes`: templates/_choices.j2 in `lang`, `env.code_words`), else the code with spaces
+    for '_'. A yes-or-no field's two: {"yes": ..., "no": ...}."""
+    named = labels.get(_list_name(form, field) or "", {})
+    values = ("yes", "no") if field.type == "boolean" else field.choices
+    return {value: (_text(named[value], lang) if field.type != "boolean" and value in named else None)
+            or codes.get(value) or value.replace("_", " ") for value in values}
+
+
 def _field(form: Form, field: Field, lang: str, labels: Mapping[str, Mapping[str, Mapping[str, str]]]) -> dict:
     named = labels.get(_list_name(form, field) or "", {})
     options = [{"value": value, "label": _text(named[value], lang) if value in named else None} for value in field.choices]

@@ -28,6 +28,7 @@ from cpcm.service import lookup
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
 from cpcm.service.results import Written
+from cpcm.service.wording import wording
 from cpcm.service.worklist import due
 from cpcm.store import forms
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
@@ -45,7 +46,7 @@ from cpcm.workflow import retention as retention_rules
 
 def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     form = forms.load(form_for(ctx, "registration"), ctx.root)
-    body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
+    body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active], wording(ctx, form))
     if errors:  # where a field is missing and only options were given: how the form's fields are given
         raise InvalidInput(errors, "registration", hint=input_hint(ctx, errors))
     body.setdefault("worker", ctx.need_worker().id)
@@ -1548,7 +1549,8 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
 
     # the criteria the child was found to meet stay valid after the policy drops one (with_kept_choices)
     form = with_kept_choices(forms_store.load(form_for(ctx, "registration"), ctx.root), case.registration or {})
-    body, errors = validate(form, apply_update(case.registration, given), ctx.now.date(), [w.id for w in ctx.team.active])
+    body, errors = validate(form, apply_update(case.registration, given), ctx.now.date(), [w.id for w in ctx.team.active],
+                            wording(ctx, form))
     if errors:
         raise InvalidInput(errors, what)
     before, after = flatten(case.registration), flatten(body)
@@ -1650,7 +1652,8 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
         errors.append(FieldError("…", f"{'is not a field' if unnamed == 1 else f'{unnamed} keys are not fields'} of the registration "
                                       "form (not shown, as a key may hold personal details; cpcm form blank registration lists them)"))
     if given and not errors:
-        after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), [w.id for w in ctx.team.active])
+        after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), [w.id for w in ctx.team.active],
+                                   wording(ctx, form))
         errors += problems
         checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
         changes = {path: None if value is None else checked.get(path, value) for path, value in changes.items()}
@@ -1877,7 +1880,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         # left the team or be of the agency the case was transferred from; a new value is a member
         kept = [get_path(base, f.key) for f in form.fields if f.type == "worker"]
         workers = [w.id for w in ctx.team.active] + [v for v in kept if isinstance(v, str) and v]
-        body, form_errors = validate(form, merged, ctx.now.date(), workers)
+        body, form_errors = validate(form, merged, ctx.now.date(), workers, wording(ctx, form))
         errors += form_errors
         body = {**extras, **body}
         if original.kind == "closure" and not form_errors and (body.get("reason"), body.get("checklist")) != \

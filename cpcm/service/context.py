@@ -81,6 +81,9 @@ class Context:
     # command line when it could ask no questions and was given no file or --set (cli.common.gather)
     input_hint: str | None = None
     input_given: frozenset = frozenset()  # the fields the options gave, where `input_hint` is set (`input_hint()`)
+    # the words of each form's choices and the messages in the repository's language, as read for this
+    # command ((form name, language) -> what service/wording.py read): read once for a batch of rows
+    wordings: dict = field(default_factory=dict)
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""
@@ -855,8 +858,10 @@ def _same_items(before: Any, after: Any) -> bool:
 def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
     """The record body `data` makes under the form (by name, or loaded once by a caller that
     validates many rows) and every problem of it: the caller adds its own checks and raises."""
+    from cpcm.service.wording import wording
+
     form = forms.load(form_name, ctx.root) if isinstance(form_name, str) else form_name
-    return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active])
+    return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active], wording(ctx, form))
 
 
 def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:

@@ -39,6 +39,7 @@ from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (CASELOAD_OVER_CAP, Context, assignment_checks, keys_for, new_case_checks, load_index, locked, new_record, read_case, readers_for,
                                   recipients_bytes, transaction)
 from cpcm.service.results import Written
+from cpcm.service.wording import wording
 from cpcm.store import forms
 from cpcm.store.faults import crash_point
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
@@ -241,12 +242,15 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     lacking = {e.field for e in missing}  # named once, not again in every row
     workers = [w.id for w in ctx.team.active]
     today = ctx.now.date()
+    # a cell may hold a choice's words in the repository's language, as a prompt takes them; the import's
+    # refusals stay in English, with their hints (`_with_values_hint`)
+    words = replace(wording(ctx, form), say=lambda message: message)
     planned: list[Planned] = []
     named_rows: set[int] = set()  # the rows that name the case's worker
     found_in: list[tuple[str, FieldError]] = []  # (the column or field named, the error)
     unread_dates: dict[int, list[int]] = {}  # column index -> the rows whose date there did not read
     for row in sheets.rows(sheet.headers, sheet.rows, plan, parsed, form, sheet.heading_row + 1):
-        body, invalid = validate(form, row.document, today, workers)
+        body, invalid = validate(form, row.document, today, workers, words)
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
         found = [(e.field, FieldError(f"{where}row {row.number}: {e.field}", e.reason)) for e in row.errors]
         found += [(column, FieldError(f"{where}row {row.number}: {column}", _with_values_hint(e.reason, column)))

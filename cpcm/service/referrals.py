@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
-from cpcm.domain.forms import confirmed, laid_over, not_a_date, validate
+from cpcm.domain.forms import Wording, confirmed, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
@@ -16,6 +16,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
+from cpcm.service.wording import wording
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold, settled_by
@@ -264,7 +265,8 @@ def relied_on(body: dict, result: consent_rules.ConsentCheck | None) -> dict:
 def service_add(ctx: Context, data: Mapping[str, Any]) -> dict:
     ctx.need_worker()
     services = directory.load(ctx.store)
-    entry, errors = _service_entry(forms.load(form_for(ctx, "service"), ctx.root), data, ctx.now.date(), services)
+    form = forms.load(form_for(ctx, "service"), ctx.root)
+    entry, errors = _service_entry(form, data, ctx.now.date(), services, wording(ctx, form))
     if errors:
         raise InvalidInput(errors, "service")
     with transaction(ctx, "service-add") as tx:
@@ -291,7 +293,8 @@ def service_update(ctx: Context, service_id: str, data: Mapping[str, Any]) -> tu
     if errors:
         raise InvalidInput(errors, what)
     others = [s for s in services if s.get("id") != service_id]
-    entry, errors = _service_entry(forms.load(form_for(ctx, "service"), ctx.root), laid_over(current, data), ctx.now.date(), others)
+    form = forms.load(form_for(ctx, "service"), ctx.root)
+    entry, errors = _service_entry(form, laid_over(current, data), ctx.now.date(), others, wording(ctx, form))
     if errors:
         raise InvalidInput(errors, what)
     before, after = flatten(current), flatten(entry)
@@ -305,10 +308,11 @@ def service_update(ctx: Context, service_id: str, data: Mapping[str, Any]) -> tu
     return entry, changed
 
 
-def _service_entry(form, data: Mapping[str, Any], today, existing: list[dict]) -> tuple[dict, list[FieldError]]:
+def _service_entry(form, data: Mapping[str, Any], today, existing: list[dict], words: Wording) -> tuple[dict, list[FieldError]]:
     """A directory entry from `data` and every problem with it at once: the form's, then the
-    directory's own (`check_entry`) on the fields the form did not already name."""
-    entry, errors = validate(form, data, today)
+    directory's own (`check_entry`) on the fields the form did not already name. `words`: the
+    repository's language (a choice by its words, the refusals)."""
+    entry, errors = validate(form, data, today, wording=words)
     named = {e.field for e in errors}
     return entry, errors + [e for e in directory.check_entry(entry, existing) if e.field not in named]
 
@@ -319,10 +323,11 @@ def service_import(ctx: Context, text: str, dry_run: bool = False) -> list[dict]
     ctx.need_worker()
     services = directory.load(ctx.store)
     form = forms.load(form_for(ctx, "service"), ctx.root)
+    words = wording(ctx, form)
     entries, errors = [], []
     rows = directory.read_csv(text)
     for number, row in zip(rows.numbers, rows):  # as a spreadsheet numbers them: row 1 is the header
-        entry, row_errors = _service_entry(form, row, ctx.now.date(), services + entries)
+        entry, row_errors = _service_entry(form, row, ctx.now.date(), services + entries, words)
         errors += [FieldError(f"row {number}: {e.field}", e.reason) for e in row_errors]
         entries.append(entry)
     if errors:

@@ -1,0 +1,89 @@
+"""The language a worker answers a form in: the repository's (`cpcm init --language`, `cpcm config
+set language`). A choice may be typed as its code or as its words in that language, exactly as
+`cpcm form print` prints them (the form's `choice_labels`, the policy's words for its eligibility
+criteria, else `templates/_choices.j2` through the catalog); a yes-or-no as ndiyo or hapana in
+Kiswahili; the record always holds the code. The refusals and the prompts' own words are in that
+language where its catalog has them (domain/forms.py: the messages marked for the catalogs).
+
+The one rule that maps an answer to a code is `domain.forms.answer_code`; this module only gathers
+the words it compares with, and only when an answer is not a code: a script that gives codes reads
+no catalog and no template."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from cpcm.domain.forms import Field, Form, Wording
+from cpcm.errors import Corrupt
+
+
+def wording_for(root: Path | None, lang: str | None, form: Form, policy: Any = None,
+                found: dict[str, Any] | None = None) -> Wording:
+    """The `Wording` of `form` in `lang` (None or empty: English) for the repository at `root`
+    (None: cpcm's own words only), the eligibility criteria's words from `policy` (default: the
+    policy in force there). Nothing is read until an answer or a message needs it; `found`: where
+    what was read is kept (for the next record of the same form in the same command)."""
+    lang = (lang or "en").strip() or "en"
+    found = {} if found is None else found
+
+    def words(field: Field) -> Mapping[str, str]:
+        if "codes" not in found:
+            found["labels"], found["codes"] = _labels(root, lang, form, policy), _code_words(root, lang)
+        from cpcm.render import paper
+
+        return paper.choice_words(form, field, lang, found["labels"], found["codes"])
+
+    def say(message: str) -> str:
+        if "say" not in found:
+            from cpcm.render import env
+
+            catalog = env.translations(lang, root) if lang != env.SOURCE_LANGUAGE else None
+            found["say"] = catalog.gettext if catalog is not None else (lambda text: text)
+        return found["say"](message)
+
+    return Wording(lang=lang, choices=words, say=say)
+
+
+def wording(ctx, form: Form) -> Wording:
+    """The `Wording` of `form` in the repository's language (`ctx.config.language`); what it reads
+    is read once per command and form (`Context.wordings`: a batch of many rows reads it once)."""
+    lang = getattr(ctx.config, "language", None)
+    found = ctx.wordings.setdefault((form.name, lang), {})
+    return wording_for(ctx.root, lang, form, _Policy(ctx), found)
+
+
+class _Policy:
+    """The context's policy, read only when the eligibility criteria's words are wanted."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def criterion_labels(self, lang: str) -> dict[str, str]:
+        return self.ctx.policy.criterion_labels(lang)
+
+
+def _labels(root: Path | None, lang: str, form: Form, policy: Any) -> dict:
+    """The form's `choice_labels` ({list: {code: {lang: words}}}), with the policy's words for its
+    eligibility criteria where a field takes them from the policy: as `cpcm form print` has them."""
+    from cpcm.store import forms
+
+    try:
+        labels = dict(forms.choice_labels(form.name, root)) if form.name else {}
+    except Corrupt:
+        labels = {}
+    if any(f.policy_list == "eligibility" for f in form.fields):
+        rules = policy if policy is not None else forms.policy_in_force(root)
+        labels["eligibility"] = {code: {lang: text} for code, text in rules.criterion_labels(lang).items()}
+    return labels
+
+
+def _code_words(root: Path | None, lang: str) -> dict[str, str]:
+    """The words of the codes in `lang` (templates/_choices.j2 through the catalog); none when the
+    word list cannot be read (an agency's broken template): the codes are still taken, and the
+    template is named by `cpcm render` and `cpcm form print`."""
+    from cpcm.render import env
+
+    try:
+        return env.code_words(lang, root)
+    except Corrupt:
+        return {}

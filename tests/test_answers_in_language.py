@@ -1,0 +1,205 @@
+"""A Kiswahili repository (`cpcm init --language sw`) takes a choice as its code or as its words in
+Kiswahili, exactly as `cpcm form print --lang sw` prints them ("wa kiume", "mama", "wastani"), and a
+yes-or-no as ndiyo or hapana, in the prompts, with --set, --from-file and in a CSV batch; the record
+holds the code. Its refusals and its prompts are in Kiswahili where the catalog has the words. Was:
+only the English codes were taken ("is not one of: female, male, other, unknown"), and the refusals
+and the prompts' own words were English beside Kiswahili questions.
+
+An English repository is as it was (codes; and the English words of a choice, the same way)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import typer
+
+from conftest import CANARY, NOW, Cli, commit_count, make_repo, registration
+from cpcm.store import forms
+
+# what a worker copies from the Kiswahili paper form, for the choices the tester was refused
+SW_SETS = ["--set", "child.sex=wa kiume", "--set", "lives_with=Mama", "--set", "identified_by=mwanajamii",
+           "--set", "risk=WASTANI", "--set", "consent.explained=ndiyo", "--set", "child.disability=haijulikani"]
+REST = ["--set", f"child.name={CANARY}", "--set", "child.age_estimate=9", "--set", "location=Kondele",
+        "--set", "concerns=neglect", "--set", "consent.child=given", "--set", "consent.caregiver=given"]
+CODES = {"sex": "male", "lives_with": "mother", "identified_by": "community_member", "risk": "medium",
+         "explained": True, "disability": "unknown"}
+
+
+@pytest.fixture
+def sw(tmp_env, team):
+    """cpcm as 'amina' in a repository made with `cpcm init --language sw`."""
+    root = make_repo(tmp_env / "kiswahili", team, "--language", "sw")
+    return Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+
+
+def held(cli: Cli, case_id: str) -> dict:
+    """The case as it stands (`show --json`), from its records."""
+    shown = cli("show", case_id, "--json")
+    assert shown.code == 0, shown.stderr
+    case = shown.json()
+    return {"sex": case["child"]["sex"], "lives_with": case["lives_with"], "identified_by": case["identified_by"],
+            "risk": case["risk"], "explained": case["registration_consent"]["explained"],
+            "disability": case["child"].get("disability")}
+
+
+def test_set__a_kiswahili_repository_takes_the_words_and_keeps_the_codes(sw):
+    result = sw("register", *SW_SETS, *REST, "--json")
+    assert result.code == 0, result.stderr
+    case_id = result.json()["case_id"]
+    assert held(sw, case_id) == CODES
+    record = sw("show", case_id, "registration", "--json").json()["fields"]  # the record itself: codes, never words
+    assert (record["child"]["sex"], record["lives_with"], record["risk"], record["consent"]["explained"]) == \
+        ("male", "mother", "medium", True)
+    # update --set takes them too: hapana for a yes-or-no, the words in any case and spacing
+    updated = sw("update", case_id, "--set", "consent.explained=hapana", "--set", "child.sex=  WA   KIKE ",
+                 "--reason", "corrected", "--json")
+    assert updated.code == 0, updated.stderr
+    assert held(sw, case_id) == {**CODES, "sex": "female", "explained": False}
+    assert sw("show", case_id, "update", "--json").json()["fields"]["changes"] == {"child.sex": "female",
+                                                                                  "consent.explained": False}
+    # the codes are still taken, as a script gives them
+    coded = sw("register", "--set", "child.sex=male", "--set", "lives_with=mother", "--set", "identified_by=community_member",
+               "--set", "risk=medium", "--set", "consent.explained=yes", "--set", "child.disability=unknown", *REST, "--json")
+    assert coded.code == 0, coded.stderr
+    assert held(sw, coded.json()["case_id"]) == CODES
+
+
+def test_from_file__a_kiswahili_repository_takes_the_words(sw):
+    doc = registration(lives_with="jamaa", identified_by="mtoa huduma", risk="juu", concerns=["kutelekezwa", "nyingine"],
+                       concerns_other="sold goods at night")
+    doc["child"] = dict(doc["child"], sex="wa kike", disability="hapana")
+    doc["consent"] = {"child": "given", "caregiver": "given", "explained": "ndiyo"}
+    result = sw("register", "--from-file", "-", "--json", input=json.dumps(doc))
+    assert result.code == 0, result.stderr
+    shown = sw("show", result.json()["case_id"], "registration", "--json").json()["fields"]
+    assert (shown["child"]["sex"], shown["child"]["disability"], shown["lives_with"], shown["identified_by"], shown["risk"],
+            shown["concerns"], shown["consent"]["explained"]) == ("female", "no", "relatives", "service_provider", "high",
+                                                                  ["neglect", "other"], True)
+
+
+def test_refusals__are_in_kiswahili_name_the_choices_in_words_and_write_nothing(sw):
+    before = commit_count(Path(sw.env["CPCM_REPO"]))
+    result = sw("register", "--set", "child.sex=kiume", "--set", "risk=wastan", "--set", "consent.explained=labda",
+                "--set", "lives_with=mama", *REST)
+    assert result.code == 4, result.stderr
+    assert ("child.sex: si mojawapo ya: wa kike (female), wa kiume (male), nyingine (other), haijulikani (unknown); "
+            "ulimaanisha 'wa kiume (male)'?") in result.stderr
+    assert "risk: si mojawapo ya: ya papo hapo (immediate), juu (high), wastani (medium), chini (low)" in result.stderr
+    assert "consent.explained: si ndiyo wala hapana" in result.stderr
+    assert "identified_by: ni lazima (Mtoto alitambuliwa vipi)" in result.stderr
+    assert "labda" not in result.stderr and CANARY not in result.stderr  # the answer typed is never repeated
+    assert commit_count(Path(sw.env["CPCM_REPO"])) == before
+
+
+def test_words_of_two_choices__are_refused_naming_both(sw):
+    """An agency's catalog that gives mother and father the same word: the word is refused, naming
+    both choices, rather than one of them taken at random; each code is still taken."""
+    catalog = Path(sw.env["CPCM_REPO"]) / ".cpcm" / "locale" / "sw" / "LC_MESSAGES" / "cpcm.po"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+                       'msgid "mother"\nmsgstr "mzazi"\n\nmsgid "father"\nmsgstr "mzazi"\n', encoding="utf-8")
+    result = sw("register", *SW_SETS, "--set", "lives_with=mzazi", *REST)
+    assert result.code == 4
+    assert ("lives_with: ni maneno ya chaguo zaidi ya moja (mzazi (mother), mzazi (father)): andika msimbo wa lile "
+            "unalomaanisha") in result.stderr
+    assert sw("register", *SW_SETS, "--set", "lives_with=father", *REST).code == 0
+
+
+def test_prompts__ask_in_kiswahili_show_the_choices_in_words_and_take_them(sw, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+
+    said, answers = [], {"Jinsia": ["kiume", "wa kiume"], "Mtoto anaishi na nani": ["mama"],
+                         "Mtoto alitambuliwa vipi": ["", "mwanajamii"], "Kiwango cha hatari": ["wastani"]}
+
+    def prompt(text, **_):
+        said.append(text)
+        queue = next((queue for start, queue in answers.items() if text.startswith(start)), None)
+        if queue == [] or len(said) > 100:  # asked again after its last answer: refused
+            raise AssertionError(f"asked again: {text}")
+        return queue.pop(0) if queue else ""
+
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "confirm", lambda text, **_: said.append(text) or False)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    result = CliRunner().invoke(build("register"), ["register", "--set", "consent.explained=ndiyo",
+                                                    "--set", "child.disability=hapana", *REST, "--json"],
+                                env=dict(sw.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, (result.output, said)
+    assert said[0] == "Utambuzi na usajili: jibu kila swali; bonyeza Enter kuruka swali lisilo la lazima."
+    assert "Jinsia [wa kike (female), wa kiume (male), nyingine (other), haijulikani (unknown)]" in said
+    assert "  si mojawapo ya: wa kike (female), wa kiume (male), nyingine (other), haijulikani (unknown); " \
+           "ulimaanisha 'wa kiume (male)'?" in said
+    assert "  hili ni la lazima" in said  # Enter on a required question
+    assert any(line.startswith("Majina mengine") and line.endswith(" (si lazima)") for line in said), said
+    case_id = json.loads(result.stdout[result.stdout.index("{"):])["case_id"]
+    assert held(sw, case_id) == {**CODES, "disability": "no"}
+
+
+def test_csv_batch__rows_in_kiswahili_words_are_recorded_as_codes(sw, tmp_path):
+    from conftest import library_session
+    from test_followup_close import planned_cases
+
+    ids = planned_cases(library_session(sw), 2)
+    path = tmp_path / "reviews.csv"
+    path.write_text("case,chair,attended.child,attended.family,plan_still_right,decisions,outcome\n"
+                    f"{ids[0]},sup,ndiyo,Ndiyo,ndiyo,continue the plan,endelea\n"
+                    f"{ids[1]},sup,yes,yes,yes,continue the plan,mpango mpya\n")
+    result = sw("review", "--batch", str(path), "--json")
+    assert result.code == 0, result.stderr
+    reviews = [sw("show", case_id, "review", "--json") for case_id in ids]
+    assert all(r.code == 0 for r in reviews), [r.stderr for r in reviews]
+    fields = [r.json()["fields"] for r in reviews]
+    assert [(f["attended"]["child"], f["attended"]["family"], f["plan_still_right"], f["outcome"]) for f in fields] == \
+        [("yes", "yes", "yes", "continue"), ("yes", "yes", "yes", "replan")]
+
+
+def test_an_english_repository__takes_codes_and_its_refusals_are_as_they_were(cli):
+    refused = cli("register", *SW_SETS, *REST)
+    assert refused.code == 4
+    assert "child.sex: is not one of: female, male, other, unknown\n" in refused.stderr
+    assert "risk: is not one of: immediate, high, medium, low\n" in refused.stderr
+    assert "consent.explained: is not yes or no" in refused.stderr
+    missing = cli("register", "--set", "child.sex=male", *REST)
+    assert "identified_by: is required (How the child was identified)" in missing.stderr
+    done = cli("register", "--set", "child.sex=Male", "--set", "lives_with=mother", "--set", "identified_by=community member",
+               "--set", "risk=medium", "--set", "consent.explained=yes", "--set", "child.disability=not known", *REST, "--json")
+    assert done.code == 0, done.stderr
+    assert held(cli, done.json()["case_id"]) == CODES  # "not known": the English words of `unknown`, the same way
+
+
+def test_every_choice_the_kiswahili_paper_form_prints_is_taken_as_its_code():
+    """The words each box of `cpcm form print registration --lang sw` has beside it are the words
+    taken: the one rule (`answer_code`) against the printed page itself."""
+    from cpcm.domain.forms import answer_code, coerce
+    from cpcm.service.paper import form_print
+    from cpcm.service.wording import wording_for
+
+    form = forms.load("registration")
+    words = wording_for(None, "sw", form)
+    page = form_print("registration", "sw", "md")
+    checked = 0
+    for field in form.fields:
+        if field.type not in ("choice", "choices", "boolean"):
+            continue
+        label = field.text(field.label, "sw")
+        start = page.index(f"**{label}**")
+        block = page[start:].split("\n\n**", 1)[0]
+        printed = re.findall(r"^- [(\[] [)\]] (.+)$", block, re.M)
+        codes = ["yes", "no"] if field.type == "boolean" else list(field.choices)
+        assert len(printed) == len(codes), (field.key, printed)
+        for code, text in zip(codes, printed):
+            assert answer_code(field, text, words) == ((code == "yes") if field.type == "boolean" else code, None), \
+                (field.key, text)
+            checked += 1
+    assert checked > 40
+    # a choices field given as a text: words with commas in them (an eligibility criterion's) are one answer
+    criteria = form.field("criteria")
+    sentence = words.choices(criteria)["abuse_or_great_need"]
+    assert "," in sentence
+    assert coerce(criteria, f"{sentence}; reintegration", None, (), words) == (["abuse_or_great_need", "reintegration"], None)
