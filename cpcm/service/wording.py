@@ -65,14 +65,14 @@ class _Policy:
 def _labels(root: Path | None, lang: str, form: Form, policy: Any) -> dict:
     """The form's `choice_labels` ({list: {code: {lang: words}}}), with the policy's words for its
     eligibility criteria where a field takes them from the policy: as `cpcm form print` has them."""
-    from cpcm.store import forms
+    from cpcm.store import forms, policies
 
     try:
         labels = dict(forms.choice_labels(form.name, root)) if form.name else {}
     except Corrupt:
         labels = {}
     if any(f.policy_list == "eligibility" for f in form.fields):
-        rules = policy if policy is not None else forms.policy_in_force(root)
+        rules = policy if policy is not None else policies.in_force(root)
         labels["eligibility"] = {code: {lang: text} for code, text in rules.criterion_labels(lang).items()}
     return labels
 
