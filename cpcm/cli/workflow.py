@@ -105,13 +105,14 @@ def _team_overdue(ctx, worker: str | None) -> None:
     from cpcm import service
     from cpcm.workflow.approvals import oversees
     from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
+    from cpcm.workflow.deadlines import OVERSEEN_CODES
     from cpcm.workflow.rules import KEYWORKER_OFF_TEAM
 
     if worker is not None or not oversees(ctx.worker):
         return
     others = [i for i in service.due_list(ctx, worker="all", overdue_only=True)
               if i.owner not in (ctx.worker.id, SUPERVISORS, MANAGERS) and not getattr(i, "worker_removed", False)
-              and i.code != KEYWORKER_OFF_TEAM]  # those are on this list
+              and i.code != KEYWORKER_OFF_TEAM and i.code not in OVERSEEN_CODES]  # those are on this list
     if others:
         say(f"next: {len(others)} item(s) overdue on the team's lists ({len({i.case_id for i in others})} case(s)): "
             "cpcm due --worker all --overdue")

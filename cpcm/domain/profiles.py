@@ -22,7 +22,8 @@ from cpcm.errors import FieldError
 
 PROFILES = ("inter-agency", "kenya")
 META = ("source", "sources", "choice", "note")  # `sources`: a key's own source, where it has one (Policy.source)
-ENUMS = {"caseload.over_cap": ("warn", "refuse"), "cadre_risk.over_max": ("warn", "refuse")}
+ENUMS = {"caseload.over_cap": ("warn", "refuse"), "cadre_risk.over_max": ("warn", "refuse"),
+         "consent_decision.at_sharing": ("warn", "refuse")}
 # Keys an agency's override may still use under their old name: (rule, key) -> (rule, key).
 # Each approval is one rule `<subject>_approval` with `required` and `self_approval`; the
 # transfer's two switches used to sit in the `transfer` rule; the conference report's time, with

@@ -208,9 +208,11 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     consent, needed = body.get("consent") or {}, consent_rules.givers(ctx.policy, case.age_on(ctx.now.date()))
     for giver, words in (("child", "the child's assent"), ("caregiver", "the caregiver's consent")):
         if giver in needed and consent.get(giver) in ("refused", "not_possible"):
+            asked = (f"; cpcm due asks for it within {ctx.policy.cited('consent_decision')}, and cpcm check reports it, until "
+                     "it is recorded or the answer is given (consent-refused)") if "consent_decision" in ctx.policy.rules else ""
             steps.append(f"{words} to registration is '{consent[giver]}': acting without it needs a supervisor's or manager's "
                          f"recorded basis: cpcm consent {case_id} --override --purpose registration "
-                         "--basis legal_mandate|best_interests --reason ...")
+                         f"--basis legal_mandate|best_interests --reason ...{asked}")
     for item in deadlines_mod.deadlines(case, ctx.policy, ctx.now):
         if item.code == "turning-18":
             soon = deadlines_mod.soon_window(ctx.policy, ctx.now)

@@ -28,6 +28,7 @@ from cpcm.domain.records import Record, utc
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import context, folders
 from cpcm.service.planning import approvers_warning, said_settled, settles_step
+from cpcm.service.referrals import case_work_consent
 from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS
@@ -667,7 +668,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     if conference.minutes:  # minutes recorded before the case joined: recorded again, a later version replaces them
         _refuse_names(ctx, {"minutes": conference.minutes}, [case_id], f"the minutes of {conference_id}",
                       f"record the minutes again without the names first (cpcm conference minutes {conference_id} ...)")
-    warnings = []
+    warnings = case_work_consent(ctx, case, "the nomination for conference")
     count = len(conference.cases) + 1
     too_many = rules.cases_warning(conference.kind, count, ctx.policy)
     if too_many:
@@ -907,7 +908,7 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
                       rule="conference-case-nominated")
     if presentation or preparation:  # against the names of the cases you read (this case's): the one taking it in checks every case's
         _refuse_names(ctx, _nomination_texts(presentation, preparation), [case_id], f"the nomination of {case_id}")
-    warnings = []
+    warnings = case_work_consent(ctx, case, "the nomination for conference")
     if not case.plan:
         warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3); "
                         "closing the conference makes its actions an interim plan")

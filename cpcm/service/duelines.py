@@ -39,7 +39,7 @@ from cpcm.service import tables
 from cpcm.service.dueview import NO_TARGET, ViewBody, cell
 from cpcm.workflow.approvals import may_decide
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
-from cpcm.workflow.deadlines import STATES, Deadline, is_urgent
+from cpcm.workflow.deadlines import OVERSEEN_CODES, STATES, Deadline, is_urgent
 
 _TICK = timedelta(microseconds=1)
 # The groups `due` lists, in order: the items cpcm calls URGENT (deadlines.is_urgent) in each
@@ -352,7 +352,8 @@ class DueView:
     def _mine(body: ViewBody, whose: str, oversees: bool, manages: bool = False) -> list[bool]:
         """Per item: whether it is for `whose` (theirs, or an approval they may decide:
         `approvals.may_decide`, as `deadlines.for_worker` asks it, once per distinct text; with
-        `manages`, a closed case's retention: `clocks.MANAGERS`)."""
+        `manages`, a closed case's retention: `clocks.MANAGERS`; with `oversees`, the items of
+        `deadlines.OVERSEEN_CODES`)."""
         items = body.items
         owners = body.owners
         owner_of = items["owner"]
@@ -360,6 +361,10 @@ class DueView:
         mine = map(whose_index.__eq__, owner_of)
         if manages and MANAGERS in owners:
             mine = map(or_, mine, map(owners.index(MANAGERS).__eq__, owner_of))
+        if oversees:  # a case's worker's item every supervisor's and manager's list holds too (deadlines.OVERSEEN_CODES)
+            overseen = [static[0] in OVERSEEN_CODES for static in body.texts]
+            if any(overseen):
+                mine = map(or_, mine, map(overseen.__getitem__, items["static"]))
         sup_index = owners.index(SUPERVISORS) if SUPERVISORS in owners else -1
         if oversees and sup_index >= 0:
             allowed = [may_decide(whose, oversees, static[tables.STATIC_BARRED]) for static in body.texts]

@@ -205,6 +205,30 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
     return result
 
 
+def case_work_consent(ctx: Context, case, what: str) -> list[str]:
+    """A step that gives the child's data to others (`what`: a referral, a transfer, a conference nomination)
+    while consent to the case's work (registration) is refused, or not answered since the case was received,
+    and no supervisor's override stands in (workflow/consent.py `case_work`, the rule `cpcm due` and `cpcm check`
+    read): its warning, or, where the policy says so (`consent_decision.at_sharing: refuse`), Refused (exit 4,
+    `consent-refused` or `consent-missing`) with nothing written. [] otherwise, and where the policy has no such rule."""
+    if "consent_decision" not in ctx.policy.rules:
+        return []
+    found = consent_rules.case_work(case, ctx.policy, ctx.now)
+    if found is None:
+        return []
+    age = case.age_on(ctx.now.date()) if ctx.policy.get("consent", "child_from_age") else None
+    text = consent_rules.case_work_text(case.id, found, ctx.policy, consent_rules.givers(ctx.policy, age))
+    rule = "consent-refused" if found.state == "refused" else "consent-missing"
+    if ctx.policy.get("consent_decision", "at_sharing") == "refuse":
+        message = (f"{case.id}: {what} is refused while consent to registration is not settled ({found.result.why_not()}); "
+                   "nothing was written")
+        hint = f"{text}. Then run the command again (the agency's consent_decision.at_sharing is 'refuse')."
+        if found.state == "refused":
+            raise Refused(message, hint, rule="consent-refused")
+        raise Refused(message, hint, rule="consent-missing")
+    return [f"{case.id}: {what} goes ahead, but consent to registration is not settled ({rule}): {text}"]
+
+
 STEP_WORDS = consent_rules.STEP_WORDS  # the steps in words (workflow/consent.py: `due` says them too)
 
 
@@ -390,6 +414,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
             raise InvalidInput([FieldError("action", plan_actions.not_an_action(ids))],
                                f"referral of {case_id}")
     consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
+    unsettled = case_work_consent(ctx, case, "the referral")
     sector = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
     groups, left_out = (sector, []) if consent_ok.override else \
         referral_rules.within_consent(sector, [r for r in records if r.id in consent_ok.uses])
@@ -412,7 +437,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
                 "docs/workflow.md (Sharing)"] if left_out else []
     return Written(case_id, record.id, "referral",
                    warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed)
-                   + tuple(contract_ended(ctx, service, utc(record.at))),
+                   + tuple(contract_ended(ctx, service, utc(record.at))) + tuple(unsettled),
                    next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
                                f"{ctx.policy.cited('referral_feedback')}: cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))

@@ -21,7 +21,7 @@ from cpcm.domain.records import Record
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.planning import approve_command, approved_again, approvers_warning, said_settled, settled_in, settles_step, take_back
-from cpcm.service.referrals import check_consent
+from cpcm.service.referrals import case_work_consent, check_consent
 from cpcm.service.results import Written
 from cpcm.store import directory
 from cpcm.store import atomic
@@ -186,6 +186,8 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
                       f"A supervisor or manager decides: cpcm approve {case_id} transfer (or reject with --note).",
                       rule="transfer-approval-pending")
     consent_ok, details = _problems(ctx, case, records, to, given, request if state == "approved" else None, at, errors)
+    unsettled = case_work_consent(ctx, case, "the transfer request" if state not in ("approved", "not_required")
+                                  else "the transfer")
     after = case.history[-1].id if case.history else ""
     earlier = earlier_transfers(records)
     again = [f"{case_id}: this child has been transferred {earlier} time(s) before; each transfer raises the risk of "
@@ -199,7 +201,7 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
         if details:
             body["details"] = details
         record = context.new_record(ctx, "transfer_request", case_id, body, at, after=after)
-        planned = _Planned(case_id, record, names, warnings=list(again))
+        planned = _Planned(case_id, record, names, warnings=list(again) + unsettled)
         if not keys and (missing := no_key_warning(ctx, case_id, to)):  # the bundle's last step would stop for want of it
             planned.warnings.append(missing)
         if state == "rejected":
@@ -242,7 +244,7 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     shown = fold(case_id, [r for r, _ in sent]) if left_out else case
     container, digest = build_bundle(case_id, sent, summary_of(shown, record, agency), about)
     planned = _Planned(case_id, replace(record, body={**body, "manifest_sha256": digest}), names,
-                       bundle=cipher.encrypt(container, keys), warnings=list(again))
+                       bundle=cipher.encrypt(container, keys), warnings=list(again) + unsettled)
     if consent_ok.override:
         planned.warnings.append(f"{case_id}: consent overridden ({consent_ok.why_not()})")
     planned.next_steps += ["hand the bundle file to the receiving agency; it runs: cpcm receive FILE --receipt RECEIPT",

@@ -364,3 +364,77 @@ def at_step(result: ConsentCheck, act_first: bool = False) -> str:
     if result.ok:
         return "go"
     return "refuse" if result.refusals and not act_first else "warn"
+
+
+# -- consent to the case's work (registration) ------------------------------------------------------------------------
+# The registration records the child's assent and the caregiver's consent to it (the registration form's
+# `consent.child`, `consent.caregiver`): consent to the case being opened and worked on at all (ESARO P6, "permission to
+# proceed"). Unlike a purpose a step checks (`checked_at`) or an action towards an agency (referral, sharing, transfer),
+# no later step asks for it again, so a refusal, or no answer, is asked about until it is resolved (`case_work`).
+CASE_WORK = "registration"
+
+
+def case_work_records(case: Any) -> list[Any]:
+    """What the one rule (`check`) reads for consent to registration: the registration's own answers, as
+    consent records of the registration's id (a later `cpcm consent --purpose registration` answer replaces
+    them), with the case's consents, overrides and receipts of a transfer in (`Case.consents`)."""
+    answers = (case.registration or {}).get("consent") or {}
+    first = next((e.id for e in case.history if e.kind == "registration"), None)
+    kept = [Kept(first, "consent", {"purpose": CASE_WORK, "given_by": giver, "status": answers[giver]})
+            for giver in ("child", "caregiver") if first is not None and answers.get(giver)]
+    return kept + from_kept(case.consents)[0]
+
+
+@dataclass(frozen=True)
+class CaseWork:
+    """Consent to the case's work not settled (`case_work`): `refused` (a giver the policy asks refused, or
+    could not give it) or `missing` (no answer of a giver since the case was received from another agency:
+    what the sending agency was told does not carry over), the one rule's answer (`result`: its reasons and
+    refusals), and the record it runs from (`since`: the latest refusal's, or the receipt's)."""
+    state: str
+    result: ConsentCheck
+    since: str | None
+
+
+def case_work(case: Any, policy: Policy, now: datetime) -> CaseWork | None:
+    """Whether consent to the case's work is unsettled on an open case: None where every giver the policy asks
+    (`givers`) gave it, or a supervisor's override for registration stands in (it is never used up: it is the
+    decision that the work goes on); else what is wrong. A case whose registration answers were all `given`
+    and that holds no consent record (nearly every case) is not read further."""
+    if case.status != "open":
+        return None
+    answers = (case.registration or {}).get("consent") or {}
+    if not case.consents and all(answers.get(g) == "given" for g in ("child", "caregiver")):
+        return None
+    records = case_work_records(case)
+    age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
+    result = check(records, CASE_WORK, None, policy, now, child_age=age, used=set())
+    if result.ok:
+        return None
+    if result.refusals:
+        return CaseWork("refused", result, max(record_id for _giver, _status, record_id in result.refusals))
+    received = max((r.id for r in records if r.kind == "transfer_in"), default=None)
+    if received is None:
+        return None  # ended or one-off answers: registration goes ahead on them, as a step does on consent only missing
+    return CaseWork("missing", result, received)
+
+
+def case_work_text(case_id: str, found: CaseWork, policy: Policy, givers_asked: Sequence[str]) -> str:
+    """What an unsettled consent to the case's work (`case_work`) means and what settles it: the words of
+    `cpcm due`'s items (with CASE for `case_id`: one text for every case), `cpcm check` and the warnings of the
+    steps that share the child's data. `givers_asked`: whose answer the policy asks (`givers`)."""
+    rule = policy.rules["consent"]
+    roles, bases = " or ".join(rule.get("override_roles", ("supervisor", "manager"))), "|".join(rule.get("override_bases", ()))
+    override = f"cpcm consent {case_id} --override --purpose {CASE_WORK} --basis {bases} --reason ..."
+    if found.state == "refused":
+        refused = [giver for giver, _status, _id in found.result.refusals]
+        record = f"cpcm consent {case_id} --purpose {CASE_WORK} {' '.join(f'--by {g}' for g in refused)} --status given --explained all"
+        return (f"{found.result.why_not()}, and no override by a {roles} is recorded: the work on the case needs a recorded "
+                f"legal mandate or best-interests basis, with who decided it (ESARO P6; IAG §1: explain the reasons and keep "
+                f"encouraging the child and family to take part). A {roles} records it ({override}); where the answer has "
+                f"changed, record it ({record})")
+    record = (f"cpcm consent {case_id} --purpose {CASE_WORK} {' '.join(f'--by {g}' for g in givers_asked)} --status given "
+              "--explained all")
+    return (f"{found.result.why_not()} since the case was received from another agency (what the sending agency was "
+            f"told does not carry over): record the answers ({record}, or --status refused|not_possible --reason ...), "
+            f"or a {roles} records an override ({override})")

@@ -987,6 +987,36 @@ def _consent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return [Deadline(case.id, code, title, _t(written.get(record_id) or case.registered_at, zone), None, case.worker, "consent",
                      why, source, case.risk) for code, title, record_id, why in found]
 
+# Consent to the case's work (registration) refused, or not answered since the case was received, with no
+# supervisor's override (workflow/consent.py `case_work`): one item, the case's worker's, listed for every supervisor
+# and manager too (`OVERSEEN_CODES`, `for_worker`: they record the override), due `consent_decision.limit` after the
+# answer (or the receipt), until the answer is given or the override recorded. Its texts name no case (CASE for the
+# command): one text for every case.
+CASE_WORK_ITEMS = {
+    "refused": ("consent-refused", "consent to registration refused: a supervisor's override, or the answer given again"),
+    "missing": ("consent-missing", "consent to registration not recorded since the case was received"),
+}
+# the items of a case's worker that every supervisor's and manager's list holds too
+OVERSEEN_CODES = frozenset(code for code, _title in CASE_WORK_ITEMS.values())
+
+
+def _case_work_consent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    if "consent_decision" not in policy.rules:
+        return []
+    found = consent_rules.case_work(case, policy, now)
+    if found is None:
+        return []
+    zone = zone_of(now)
+    written = {entry.id: entry.at for entry in case.history}
+    since = _t(written.get(found.since or "") or case.registered_at, zone)
+    due = _parts(policy).duration("consent_decision", "limit").after(since)
+    age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
+    why = consent_rules.case_work_text("CASE", found, policy, consent_rules.givers(policy, age))
+    code, title = CASE_WORK_ITEMS[found.state]
+    return [Deadline(case.id, code, title, due, None, case.worker, "consent_decision", why,
+                     _parts(policy).source("consent_decision"), case.risk)]
+
+
 def _retention(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """A closed or transferred case whose retention period (`retention.closed_for`) has ended, or the day
     a manager kept it until has come: a manager decides, keep or restrict (workflow/retention.py). For
@@ -1037,7 +1067,7 @@ RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
     _approved_transfer, _transfer_ack, _mandatory_report,
     _post_closure_visit, _retention, _restricted_open,
-    _referrals, _consent, _urgent,
+    _referrals, _consent, _case_work_consent, _urgent,
     _review, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
 )
 
@@ -1222,9 +1252,10 @@ def for_worker(item: Deadline, worker: str, oversees: bool, manages: bool = Fals
     manager, `approvals.approves`; `manages`: an active manager): the case's worker, or, for an
     approval, one the rule lets decide it (`approvals.may_decide`, told from who the item bars: not
     the one who asked for it, nor for a closure the case's worker, unless the policy allows
-    self-approval), or for a closed case's retention (`MANAGERS`) a manager."""
+    self-approval), or for a closed case's retention (`MANAGERS`) a manager; an item of `OVERSEEN_CODES` (consent
+    to the case's work unsettled: a supervisor's override settles it) is every supervisor's and manager's too."""
     if item.owner == SUPERVISORS:
         return approvals.may_decide(worker, oversees, item.barred)
     if item.owner == MANAGERS:
         return manages
-    return item.owner == worker
+    return item.owner == worker or (oversees and item.code in OVERSEEN_CODES)

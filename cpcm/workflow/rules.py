@@ -4,7 +4,8 @@
 (scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
 `reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`,
-`referral-consent-withdrawn`, `transfer-consent-corrected`, `reunification-without-best-interests`.
+`referral-consent-withdrawn`, `transfer-consent-corrected`, `reunification-without-best-interests`,
+`consent-refused`, `consent-missing`.
 """
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
             continue  # reported below, each under its own code (the item's)
         if item.code in STEP_CONSENT_CODES:
             continue  # the consent a step still needs: `due`'s reminder, which the step itself checks
+        if item.rule == "consent_decision":  # consent to the case's work unsettled: reported under the item's own code
+            said = f"{item.title}: {item.why.replace('CASE', case.id)}"
+            if item.code == "consent-refused":
+                problems.append(Problem("consent-refused", "error", said, item.rule, item.source, case.id, item.owner))
+            else:
+                # nothing refused: the answers are asked for (a warning), as a step warns of consent only missing
+                problems.append(Problem("consent-missing", "warning", said, item.rule, item.source, case.id, item.owner))
+            continue
         if item.owner == MANAGERS:
             if item.code == retention.OPEN_CODE:  # an open case still restricted: nobody holds its deadlines
                 problems.append(Problem("restricted-open", "error", f"{item.title} ({item.why})", item.rule, item.source,

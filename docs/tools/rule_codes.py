@@ -121,6 +121,16 @@ MEANINGS = {
                                   "nothing more goes to the service on it (error, until the referral is closed, a supervisor "
                                   "records an override for referral to that service, or the consent is given again; also an item "
                                   "of the case's worker's `cpcm due`, under the same code)",
+    "consent-refused": "the child's assent or the caregiver's consent to registration (the case's work) is refused or not "
+                       "possible and no supervisor's or manager's override for registration is recorded (error, until the "
+                       "override or the answer given is recorded; also an item of the case's worker's and the supervisors' "
+                       "`cpcm due`, under the same code, due within the policy's `consent_decision.limit`); refuses refer, "
+                       "transfer and conference add-case where the policy says `consent_decision.at_sharing: refuse` "
+                       "(as shipped they warn)",
+    "consent-missing": "no answer to consent to registration is recorded since the case was received from another agency "
+                       "(what the sending agency was told does not carry over), and no override (warning, until the answers "
+                       "or an override are recorded; also a `cpcm due` item, as `consent-refused`); refuses refer, transfer "
+                       "and conference add-case where the policy says `consent_decision.at_sharing: refuse`",
     "transfer-consent-corrected": "a transfer request, waiting for a decision or approved and not carried out, was made on a "
                                   "consent that a correction (`cpcm correct`) says did not allow it (refused, not possible, "
                                   "another agency or ended): it has no valid consent (error, until the request is withdrawn, "
