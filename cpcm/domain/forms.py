@@ -356,18 +356,17 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = ()) -
         items = value if isinstance(value, list) else [v for v in str(value).replace(";", ",").split(",")] if _scalar(value) else None
         if items is None or not all(_scalar(v) for v in items):
             return None, f"must be a list of: {', '.join(field.choices)}"
-        out = []
+        out, bad = [], []
         for number, item in enumerate((str(v).strip() for v in items), 1):
             if not item:
                 continue
             chosen, reason = _choice(field, item)
-            if reason and field.policy_list:  # which of the values typed, without repeating it (it might be anything)
-                return None, (f"value {number} of {len(items)} is not one of the policy's {field.policy_list} criteria "
-                              f"(rules.{field.policy_list}.criteria; cpcm policy show): {reason[len('is not one of: '):]}")
             if reason:
-                return None, reason
-            if chosen not in out:
+                bad.append((number, item))
+            elif chosen not in out:
                 out.append(chosen)
+        if bad:
+            return None, _not_in_list(field, bad, len(items))
         return out, None
     if field.type == "list":
         return None, "is a list of entries: give it in a YAML file (--from-file)"
@@ -438,6 +437,24 @@ def _choice(field: Field, value: Any) -> tuple[Any, str | None]:
     return None, not_one_of(word, field.choices)
 
 
+def _not_in_list(field: Field, bad: Sequence[tuple[int, str]], count: int) -> str:
+    """Why a list of choices is refused: which of the values given are no choice, by their place in
+    the list ('value 2 of 3', 'values 1 and 2 of 2'), never repeated (a value may be anything),
+    with the choices (the policy's list, for a field that takes one) and the nearest choice to each."""
+    numbers = [str(number) for number, _ in bad]
+    which = f"value {numbers[0]}" if len(bad) == 1 else f"values {', '.join(numbers[:-1])} and {numbers[-1]}"
+    what = (f"the policy's {field.policy_list} criteria (rules.{field.policy_list}.criteria; cpcm policy show)"
+            if field.policy_list else "")
+    near = []
+    for number, item in bad:
+        word = item.lower().replace(" ", "_").replace("-", "_")
+        close = difflib.get_close_matches(word, list(field.choices), n=1)
+        if close:
+            near.append(f"'{close[0]}'" + (f" for value {number}" if len(bad) > 1 else ""))
+    return (f"{which} of {count} {'is' if len(bad) == 1 else 'are'} not one of{' ' + what if what else ''}: "
+            f"{', '.join(field.choices)}" + (f"; did you mean {', '.join(near)}?" if near else ""))
+
+
 def not_one_of(word: str, choices: Sequence[str], also: str = "") -> str:
     """Why `word` is refused where one of `choices` is taken: the choices (and `also`, another
     word taken, e.g. 'all'), with the nearest choice as a did-you-mean; never the word itself."""
@@ -461,9 +478,12 @@ USUAL_WORDS = {"dob": "date_of_birth", "birth_date": "date_of_birth", "birthdate
                "birthday": "date_of_birth", "date_birth": "date_of_birth", "born": "date_of_birth"}
 
 
-def near_field(key: str, known: Sequence[str]) -> str | None:
+def near_field(key: str, known: Sequence[str], labels: Mapping[str, str] | None = None) -> str | None:
     """The field a key not on the form was most likely meant as: the field a usual word names
-    (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same, else one
+    (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same (a slip of
+    the keyboard), else the one whose name or label (`labels`: field -> its label's words, in
+    every language) holds the words of the key (`unsafe_reason` for `safety_concerns`, labelled
+    'What makes the child unsafe': `_by_words`), else one spelt less nearly the same, else one
     whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
     form's first such field, in the form's order. A usual word under a section names that
     section's field only: `caregiver.dob` is not the child's date of birth, and the caregiver has
@@ -477,7 +497,9 @@ def near_field(key: str, known: Sequence[str]) -> str | None:
         named = [f for f in known if f == usual] or [f for f in known if f.rsplit(".", 1)[-1] == usual]
         if named:
             return named[0]
-    close = difflib.get_close_matches(key, sorted(known), n=1)
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8) or [_by_words(key, known, labels or {})]
+    if not close[0]:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
         return close[0]
     last = key.rsplit(".", 1)[-1]
@@ -486,6 +508,44 @@ def near_field(key: str, known: Sequence[str]) -> str | None:
         by_last.setdefault(field.rsplit(".", 1)[-1], field)
     close = difflib.get_close_matches(last, sorted(by_last), n=1, cutoff=0.8)
     return by_last[close[0]] if close else None
+
+
+# words that say nothing of what a field is about, never matched by `_by_words`
+_NO_MATCH_WORDS = frozenset("the and for was were are has have with from that this what who why when how its not any".split())
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z]+", text.lower()) if len(w) >= 3 and w not in _NO_MATCH_WORDS}
+
+
+def _same_word(typed: str, word: str) -> bool:
+    """The same word, or one the start of the other (`safe`, `safety`), of four letters at least."""
+    return typed == word or (min(len(typed), len(word)) >= 4 and (word.startswith(typed) or typed.startswith(word)))
+
+
+def _by_words(key: str, known: Sequence[str], labels: Mapping[str, str]) -> str | None:
+    """The field whose name's last part and label hold the words of `key`'s last part, under the
+    same section (`caregiver.x` only among the caregiver's fields): each word matched counts the
+    more the earlier it stands in the key, as a field's name says first what it is about and
+    last what of it (`unsafe_reason`: a reason of the child being unsafe, `safety_concerns`
+    labelled 'What makes the child unsafe', rather than `risk_reason`). None where no word
+    matches, or two fields match as well: a key near nothing is not given a field by chance."""
+    head, _, last = key.rpartition(".")
+    typed = [w for w in re.split(r"[^a-z]+", last.lower()) if len(w) >= 3 and w not in _NO_MATCH_WORDS]
+    scores: dict[str, int] = {}
+    for field in known:
+        field_head, _, field_last = field.rpartition(".")
+        if head and field_head != head:
+            continue
+        words = _words(field_last) | _words(labels.get(field, ""))
+        score = sum(len(typed) - i for i, w in enumerate(typed) if any(_same_word(w, word) for word in words))
+        if score:
+            scores[field] = score
+    if not scores:
+        return None
+    best = max(scores.values())
+    found = [f for f, score in scores.items() if score == best]
+    return found[0] if len(found) == 1 else None
 
 
 def is_empty(value: Any) -> bool:
@@ -528,7 +588,7 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
             errors.append(FieldError(prefix + key, "is a group of fields, not one value: give its fields under it ("
                                      + ", ".join(group[:3]) + (", …" if len(group) > 3 else "") + ")"))
         elif key not in known and not group:
-            close = near_field(key, [f.key for f in fields])
+            close = near_field(key, [f.key for f in fields], {f.key: " ".join(f.label.values()) for f in fields})
             if close and FIELD_NAME.fullmatch(key):  # a typo of a field, or a field's last part (`sex`), is named
                 errors.append(FieldError(prefix + key, f"is not a field of the {kind} form; did you mean '{prefix}{close}'?"))
             else:

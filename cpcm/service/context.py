@@ -82,6 +82,10 @@ class Context:
     # command line when it could ask no questions and was given no file or --set (cli.common.gather)
     input_hint: str | None = None
     input_given: frozenset = frozenset()  # the fields the options gave, where `input_hint` is set (`input_hint()`)
+    # the option that gives each form field the command maps one to (cli.common.Opt): a refusal names it too
+    input_options: dict = field(default_factory=dict)
+    options_given: set = field(default_factory=set)  # those of these options the command was given
+    options_only: bool = False  # the options were all the command was given (no file, no --set)
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""
