@@ -65,12 +65,16 @@ class Refused(CpcmError):
         return data
 
 
+# what a refused form's message ends with unless its refusal says what else to do
+FIELDS_HINT = "Correct the fields named above and run the command again; nothing was written."
+
+
 class InvalidInput(Refused):
     """Input that breaks a form's rules: every bad field with its reason."""
 
     def __init__(self, errors: list[FieldError], what: str = "input", hint: str | None = None):
         super().__init__(self._message(errors, what, {}),
-                         hint or "Correct the fields named above and run the command again; nothing was written.",
+                         hint or FIELDS_HINT,
                          rule="form-validation")
         if errors and errors[0].rule:
             self.rule = errors[0].rule
@@ -92,7 +96,7 @@ class InvalidInput(Refused):
         givers (`child: explained.use`) is named by the option of its field. Returns the options named."""
         found = {}
         for e in self.errors:
-            giver, sep, path = e.field.rpartition(": ")
+            path = e.field.rpartition(": ")[2]  # `child: explained.use`: a giver's field
             option = options.get(e.field) or options.get(path.split("[", 1)[0])
             if option:
                 found[e.field] = option

@@ -570,7 +570,7 @@ def options_named(exc: BaseException) -> BaseException:
     field named by its option as well (`--purpose-detail (purpose_detail): ...`): the user typed
     the option, not the field. Where the refusal says to give the form's fields in a file or with
     --set (only options were given), it says first that the options named give theirs."""
-    from cpcm.errors import InvalidInput
+    from cpcm.errors import FIELDS_HINT, InvalidInput
 
     if not isinstance(exc, InvalidInput):
         return exc
@@ -585,7 +585,7 @@ def options_named(exc: BaseException) -> BaseException:
         given |= getattr(ctx, "options_given", set())
     only = any(getattr(ctx, "options_only", False) for ctx in _opened)
     missing = [option for option in named if option not in given] if only else []  # a field not given: its option gives it
-    hints = {getattr(ctx, "input_hint", None) for ctx in _opened} | {InvalidInput([]).hint}
+    hints = {getattr(ctx, "input_hint", None) for ctx in _opened} | {FIELDS_HINT}
     if missing and exc.hint in hints:
         groups: dict[str, list[str]] = {}  # an option that gives several fields by a word (--explained use): named once
         for option in missing:

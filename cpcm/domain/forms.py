@@ -442,7 +442,9 @@ def _not_in_list(field: Field, bad: Sequence[tuple[int, str]], count: int) -> st
     the list ('value 2 of 3', 'values 1 and 2 of 2'), never repeated (a value may be anything),
     with the choices (the policy's list, for a field that takes one) and the nearest choice to each."""
     numbers = [str(number) for number, _ in bad]
-    which = f"value {numbers[0]}" if len(bad) == 1 else f"values {', '.join(numbers[:-1])} and {numbers[-1]}"
+    which = f"value {numbers[0]} of {count}" if len(bad) == 1 else f"values {', '.join(numbers[:-1])} and {numbers[-1]} of {count}"
+    if count == 1:  # the one value given: no place to say
+        which = ""
     what = (f"the policy's {field.policy_list} criteria (rules.{field.policy_list}.criteria; cpcm policy show)"
             if field.policy_list else "")
     near = []
@@ -451,7 +453,7 @@ def _not_in_list(field: Field, bad: Sequence[tuple[int, str]], count: int) -> st
         close = difflib.get_close_matches(word, list(field.choices), n=1)
         if close:
             near.append(f"'{close[0]}'" + (f" for value {number}" if len(bad) > 1 else ""))
-    return (f"{which} of {count} {'is' if len(bad) == 1 else 'are'} not one of{' ' + what if what else ''}: "
+    return (f"{which + ' ' if which else ''}{'is' if len(bad) == 1 else 'are'} not one of{' ' + what if what else ''}: "
             f"{', '.join(field.choices)}" + (f"; did you mean {', '.join(near)}?" if near else ""))
 
 
