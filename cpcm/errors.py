@@ -65,26 +65,50 @@ class Refused(CpcmError):
         return data
 
 
+# what a refused form's message ends with unless its refusal says what else to do
+FIELDS_HINT = "Correct the fields named above and run the command again; nothing was written."
+
+
 class InvalidInput(Refused):
     """Input that breaks a form's rules: every bad field with its reason."""
 
     def __init__(self, errors: list[FieldError], what: str = "input", hint: str | None = None):
-        lines = "\n".join(f"  - {e}" for e in errors)
-        # a refusal that gathers the rules of the policy with the fields (cpcm close) is refused, not only invalid,
-        # and its rule is the first problem's: what to do first
-        ruled = any(e.rule for e in errors)
-        super().__init__(
-            f"{what} {'is refused' if ruled else 'is not valid'} ({len(errors)} problem{'s' if len(errors) != 1 else ''}):\n{lines}",
-            hint or "Correct the fields named above and run the command again; nothing was written.",
-            rule="form-validation",
-        )
+        super().__init__(self._message(errors, what, {}),
+                         hint or FIELDS_HINT,
+                         rule="form-validation")
         if errors and errors[0].rule:
             self.rule = errors[0].rule
         self.errors = errors
+        self.what = what
+        self.options: dict[str, str] = {}  # field -> the option that gives it, where named (`naming`)
+
+    @staticmethod
+    def _message(errors: Sequence[FieldError], what: str, options: dict[str, str]) -> str:
+        lines = "\n".join(f"  - {options[e.field]} ({e.field}): {e.reason}" if e.field in options else f"  - {e}" for e in errors)
+        # a refusal that gathers the rules of the policy with the fields (cpcm close) is refused, not only invalid,
+        # and its rule is the first problem's: what to do first
+        ruled = any(e.rule for e in errors)
+        return f"{what} {'is refused' if ruled else 'is not valid'} ({len(errors)} problem{'s' if len(errors) != 1 else ''}):\n{lines}"
+
+    def naming(self, options: dict[str, str]) -> list[str]:
+        """The message with each field an option gives (`options`: field -> option, the command's)
+        named by that option first: `--offers (services): is required`. A field of one of several
+        givers (`child: explained.use`) is named by the option of its field. Returns the options named."""
+        found = {}
+        for e in self.errors:
+            path = e.field.rpartition(": ")[2]  # `child: explained.use`: a giver's field
+            option = options.get(e.field) or options.get(path.split("[", 1)[0])
+            if option:
+                found[e.field] = option
+        if found:
+            self.options = found
+            self.message = self._message(self.errors, self.what, found)
+        return list(dict.fromkeys(found.values()))
 
     def to_json(self) -> dict:
         data = super().to_json()
-        data["fields"] = [{"field": e.field, "reason": e.reason, **({"rule": e.rule} if e.rule else {})} for e in self.errors]
+        data["fields"] = [{"field": e.field, "reason": e.reason, **({"option": self.options[e.field]} if e.field in self.options else {}),
+                           **({"rule": e.rule} if e.rule else {})} for e in self.errors]
         if any(e.rule for e in self.errors):  # every rule the problems name, in their order
             data["rules"] = list(dict.fromkeys(e.rule or "form-validation" for e in self.errors))
         return data

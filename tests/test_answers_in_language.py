@@ -84,11 +84,11 @@ def test_refusals__are_in_kiswahili_name_the_choices_in_words_and_write_nothing(
     result = sw("register", "--set", "child.sex=kiume", "--set", "risk=wastan", "--set", "consent.explained=labda",
                 "--set", "lives_with=mama", *REST)
     assert result.code == 4, result.stderr
-    assert ("child.sex: si mojawapo ya: wa kike (female), wa kiume (male), nyingine (other), haijulikani (unknown); "
+    assert ("--sex (child.sex): si mojawapo ya: wa kike (female), wa kiume (male), nyingine (other), haijulikani (unknown); "
             "ulimaanisha 'wa kiume (male)'?") in result.stderr
-    assert "risk: si mojawapo ya: ya papo hapo (immediate), juu (high), wastani (medium), chini (low)" in result.stderr
+    assert "(risk): si mojawapo ya: ya papo hapo (immediate), juu (high), wastani (medium), chini (low)" in result.stderr
     assert "consent.explained: si ndiyo wala hapana" in result.stderr
-    assert "identified_by: ni lazima (Mtoto alitambuliwa vipi)" in result.stderr
+    assert "(identified_by): ni lazima (Mtoto alitambuliwa vipi)" in result.stderr
     assert "labda" not in result.stderr and CANARY not in result.stderr  # the answer typed is never repeated
     assert commit_count(Path(sw.env["CPCM_REPO"])) == before
 
@@ -102,7 +102,7 @@ def test_words_of_two_choices__are_refused_naming_both(sw):
                        'msgid "mother"\nmsgstr "mzazi"\n\nmsgid "father"\nmsgstr "mzazi"\n', encoding="utf-8")
     result = sw("register", *SW_SETS, "--set", "lives_with=mzazi", *REST)
     assert result.code == 4
-    assert ("lives_with: ni maneno ya chaguo zaidi ya moja (mzazi (mother), mzazi (father)): andika msimbo wa lile "
+    assert ("--lives-with (lives_with): ni maneno ya chaguo zaidi ya moja (mzazi (mother), mzazi (father)): andika msimbo wa lile "
             "unalomaanisha") in result.stderr
     assert sw("register", *SW_SETS, "--set", "lives_with=father", *REST).code == 0
 
@@ -162,11 +162,11 @@ def test_csv_batch__rows_in_kiswahili_words_are_recorded_as_codes(sw, tmp_path):
 def test_an_english_repository__takes_codes_and_its_refusals_are_as_they_were(cli):
     refused = cli("register", *SW_SETS, *REST)
     assert refused.code == 4
-    assert "child.sex: is not one of: female, male, other, unknown\n" in refused.stderr
-    assert "risk: is not one of: immediate, high, medium, low\n" in refused.stderr
+    assert "--sex (child.sex): is not one of: female, male, other, unknown\n" in refused.stderr
+    assert "(risk): is not one of: immediate, high, medium, low\n" in refused.stderr
     assert "consent.explained: is not yes or no" in refused.stderr
     missing = cli("register", "--set", "child.sex=male", *REST)
-    assert "identified_by: is required (How the child was identified)" in missing.stderr
+    assert "(identified_by): is required (How the child was identified)" in missing.stderr
     done = cli("register", "--set", "child.sex=Male", "--set", "lives_with=mother", "--set", "identified_by=community member",
                "--set", "risk=medium", "--set", "consent.explained=yes", "--set", "child.disability=not known", *REST, "--json")
     assert done.code == 0, done.stderr

@@ -77,7 +77,7 @@ def test_register__an_unknown_criterion_is_refused_naming_the_field_and_the_ids_
     assert refused.code == 4, refused.stderr
     assert [f["field"] for f in refused.json()["fields"]] == ["criteria"]
     message = refused.stderr.splitlines()[1]
-    assert message.startswith("  - criteria: value 2 of 2 is not one of the policy's eligibility criteria")
+    assert message.startswith("  - --criteria (criteria): value 2 of 2 is not one of the policy's eligibility criteria")
     assert all(i in message for i in IDS)
     assert CANARY.lower() not in (refused.stdout + refused.stderr).lower()  # what was typed is not repeated
     assert commit_count(repo) == before

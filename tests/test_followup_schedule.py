@@ -67,7 +67,7 @@ def test_bad_plans_are_refused_naming_the_field_and_write_nothing(cli_as, repo):
         refused = amina("followup", case_id, *BASE, option, value)
         assert refused.code == 4, (option, value, refused.stderr)
         field = followups.EVERY if option == "--every" else followups.NEXT
-        assert f"{field}: " in refused.stderr and says in refused.stderr, refused.stderr
+        assert f"{option} ({field}): " in refused.stderr and says in refused.stderr, refused.stderr
     assert commit_count(repo) == commits
     assert next_followups(amina) == []
 

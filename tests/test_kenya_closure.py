@@ -90,7 +90,7 @@ def test_close__every_problem_in_one_refusal_the_records_to_make_first(kenya):
     assert said.code == 4 and said.stdout == ""
     lines = [line.strip() for line in said.stderr.splitlines() if line.strip().startswith("- ")]
     assert [line.split(":")[0] for line in lines] == ["- readiness", "- sign_off", "- feedback.child_given",
-                                                      "- feedback.caregiver_given", "- open_items_explained"], said.stderr
+                                                      "- feedback.caregiver_given", "- --explain-open (open_items_explained)"], said.stderr
     assert said.stderr.count("error:") == 1 and "(5 problems)" in said.stderr and "nothing was written" in said.stderr
     assert commit_count(kenya.root) == commits  # nothing was written
     assert record(amina, case_id, answers()).code == 0

@@ -102,10 +102,14 @@ def test_approve__a_closure_approved_names_the_post_closure_visit_due(kenya):
 def test_assess__the_hint_for_keys_not_on_the_form_names_a_form_that_form_blank_prints(kenya):
     amina = kenya("amina")
     case_id = register(amina)
-    doc = {"decision": "reintegration", "options": [{"option_kind": "kinship", "for_and_against": "willing"}]}
+    doc = {"decision": "reintegration",
+           "options": [{"option_kind": "kinship", "for_and_against": "willing", "favourite_colour": "blue"}]}
     refused = amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(doc))
     assert refused.code == 4
-    assert "cpcm form blank best-interests lists the fields" in refused.stderr, refused.stderr
+    assert "cpcm form blank best-interests lists the fields" in refused.stderr, refused.stderr  # the key near nothing
+    # the keys whose words are those of a field's name or label are given it ('For and against')
+    assert "options[1].option_kind: is not a field of the assessment form; did you mean 'options[1].kind'?" in refused.stderr
+    assert "did you mean 'options[1].assessment'?" in refused.stderr, refused.stderr
     assert amina("form", "blank", "best-interests").code == 0  # the command the hint gives works
 
 

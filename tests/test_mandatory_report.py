@@ -203,7 +203,7 @@ def test_bad_input__names_each_field_and_changes_nothing(agency, cli_as, args, f
     assert result.code == 4, (result.code, result.stderr)
     named = [e["field"] for e in json.loads(result.stderr)["errors"]] if result.stderr.lstrip().startswith("{") else None
     for field in fields:
-        assert f"{field}:" in result.stderr or (named is not None and field in named), result.stderr
+        assert f"({field}):" in result.stderr or (named is not None and field in named), result.stderr  # by its option
     assert commit_count(agency) == before
     assert reports(amina, case_id) == []
 

@@ -36,7 +36,8 @@ def test_parse_datetime__keeps_an_offset_and_reads_z_and_naive_as_utc():
 def test_parse_datetime__error_names_the_field_never_the_value():
     with pytest.raises(UsageError) as error:
         parse_datetime("23/11/2026 secret", "--at")
-    assert error.value.message == "--at: not an ISO 8601 date or date-time (the value is not repeated here)"
+    assert error.value.message == ("--at: is not a date or a date-time (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM with the time) "
+                                   "(the value is not repeated here)")
     assert error.value.hint == "Use for example 2026-11-23 or 2026-11-23T14:30:00+03:00."
     with pytest.raises(UsageError) as default:
         parse_datetime("2026-13-45")

@@ -239,7 +239,7 @@ def test_coerce__choices():
     f = field("choices", choices=("a_b", "c"))
     assert fm.coerce(f, "A B; c, a-b,,", TODAY) == (["a_b", "c"], None)
     assert fm.coerce(f, ["c", " a_b "], TODAY) == (["c", "a_b"], None)
-    assert fm.coerce(f, "c, x", TODAY) == (None, "is not one of: a_b, c")
+    assert fm.coerce(f, "c, x", TODAY) == (None, "value 2 of 2 is not one of: a_b, c")
     assert fm.coerce(f, {"a": 1}, TODAY) == (None, "must be a list of: a_b, c")
     assert fm.coerce(f, [["c"]], TODAY) == (None, "must be a list of: a_b, c")
     assert fm.coerce(f, "", TODAY) == ([], None)

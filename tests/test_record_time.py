@@ -67,7 +67,7 @@ def test_a_consent_that_ended_before_the_day_it_is_recorded_for_is_refused(cli, 
     args = ("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "caregiver", "--status", "given",
             "--explained", "all", "--until")
     refused = cli(*args, "2020-01-01")
-    assert refused.code == 4 and "until: is before 2026-11-23, the day it is recorded for" in refused.stderr, refused.stderr
+    assert refused.code == 4 and "--until (until): is before 2026-11-23, the day it is recorded for" in refused.stderr, refused.stderr
     assert commit_count(repo) == commits
     held = cli(*args, "2026-11-23")
     assert held.code == 0, held.stderr  # the day itself: it holds that day

@@ -116,12 +116,12 @@ def test_service_add__an_agreement_ending_before_it_starts_is_refused_naming_the
                   "--contract-start", "2026-06-01", "--contract-end", "2026-05-31", "--json")
     assert refused.code == 4, refused.stdout + refused.stderr
     assert refused.json()["fields"] == [{"field": "contract.end", "reason": "is before contract.start (2026-06-01): give the "
-                                         "agreement's last day, on or after its first day"}]
+                                         "agreement's last day, on or after its first day", "option": "--contract-end"}]
     bad = cli("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "care",
               "--contract-end", "2026-13-01", "--json")
     assert bad.code == 4 and bad.json()["fields"] == [{"field": "contract.end", "reason": "is not a date of the calendar: it is in "
                                                        "the shape YYYY-MM-DD, but that month has no such day (or there is no "
-                                                       "such month): check the day and the month"}]
+                                                       "such month): check the day and the month", "option": "--contract-end"}]
     assert commit_count(repo) == before and (services.read_bytes() if services.exists() else None) == was
     assert cli(*CLINIC).code == 0
     shown = cli("service", "show", "clinic")

@@ -92,11 +92,11 @@ def test_supervision__a_caseworker_is_refused_and_bad_input_changes_nothing(keny
     bad = sup("supervision", "record", "--no-input", "--worker", CANARY.split()[0].lower(), "--kind", "gossip",
               "--case", "CP-0000-0000", "--discussed", CANARY, "--at", "2030-01-01")
     assert bad.code == 4
-    for field in ("workers", "kinds", "cases", "at"):
+    for field in ("--worker (workers)", "--kind (kinds)", "--case (cases)", "at"):  # a field an option gives, by the option
         assert f"- {field}:" in bad.stderr, bad.stderr
     assert not leaks(bad.stderr.encode())
     missing = sup("supervision", "record", "--no-input", "--kind", "clinical")
-    assert missing.code == 4 and "- workers: is required" in missing.stderr
+    assert missing.code == 4 and "- --worker (workers): is required" in missing.stderr
     assert head(kenya.root) == before
     assert not (kenya.root / "supervision").exists()
     assert sup("supervision", "show", "SV-0000-0000").code in (2, 3)
@@ -204,7 +204,7 @@ def test_supervision__a_session_is_corrected_after_its_worker_left(cli_as):
     assert corrected.code == 0, corrected.stderr
     assert sup("supervision", "show", session_id, "--json").json()["kinds"] == ["clinical"]
     moved = sup("supervision", "record", "--corrects", session_id, "--worker", "amina", "--reason", "wrong worker")
-    assert moved.code == 4 and "- workers: cannot be changed by a correction" in moved.stderr
+    assert moved.code == 4 and "- --worker (workers): cannot be changed by a correction" in moved.stderr
 
 
 def test_supervision__a_new_key_reencrypts_the_sessions_its_worker_took_part_in(cli_as, repo, team):

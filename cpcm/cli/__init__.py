@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_reader_gone())
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
         try:
+            from cpcm.cli.common import options_named
+
+            options_named(exc)  # before the sessions are forgotten with their notices
             _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
             code = _exit_code(exc, debug, args, _saved()[saved:])
         except BrokenPipeError:
@@ -287,7 +290,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
         print(exc.format_message(), file=sys.stderr)
         return 2
     if _is_usage_error(exc):  # click's usage errors (bundled or not)
-        message = _scrub(_said_once(exc.format_message()), args)
+        message = _usage_message(exc, args)
         say(message, "red")
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
         say(f"Try '{command} --help'.")
@@ -298,6 +301,26 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str
         return 2
     say(f"internal error ({type(exc).__name__}){after}. Run again with --debug for the details.", "red")
     return 70
+
+
+def _usage_message(exc: BaseException, args: list[str]) -> str:
+    """A usage error's message as said: click's, without the values typed (`_scrub`), or for a
+    number option given something else (click's "'…' is not a valid float") what the option takes,
+    in the words of its help: one message for every whole-number and number option."""
+    import click
+
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.BadParameter) and isinstance(param, click.Option) \
+            and isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType)) \
+            and not isinstance(param.type, click.types._NumberRangeBase):
+        option = max(param.opts, key=len)
+        whole = isinstance(param.type, click.types.IntParamType)
+        meaning = (param.help or "").split(" (")[0].rstrip(".")
+        meaning = meaning[:1].lower() + meaning[1:]
+        return (f"usage error: {option} takes {'a whole number' if whole else 'a number'} written in figures, such as "
+                f"{'7' if whole else '7 or 1.5'}" + (f" ({meaning})" if meaning else "") + ": what was given is not "
+                + ("a whole number" if whole else "a number"))
+    return _scrub(_said_once(exc.format_message()), args)
 
 
 def _is_usage_error(exc: BaseException) -> bool:
@@ -314,7 +337,7 @@ def _debug_traceback(exc: BaseException, args: list[str]) -> None:
     if isinstance(exc, CpcmError):
         message = exc.message  # as said below: the paths the user gave already masked (cli.common.typed_paths)
     elif _is_usage_error(exc) and type(exc).__name__ != "NoArgsIsHelpError":
-        message = _scrub(_said_once(exc.format_message()), args).removeprefix("usage error: ")
+        message = _usage_message(exc, args).removeprefix("usage error: ")
     else:
         message = None  # a bug's own text may hold anything it was given: its type says what it was
     # the paths the user gave, masked where a frame's file lies under one: every word typed (an option's

@@ -6,7 +6,7 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, option_values, parse_at,
                              report_written, risk_reason_needed, say, stdin_is_terminal)
 from cpcm.cli.private import FOLDER_PREFIX, PRIVATE_DIRS, sweep_left_behind, wipe
 
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, type_.replace("-", "_")), from_file, set_,
-                      {"risk": risk, "risk_reason": risk_reason, "outcome": outcome, "immediate_actions": list(action) or None},
+                      {"risk": Opt("--risk", risk), "risk_reason": Opt("--risk-reason", risk_reason), "outcome": Opt("--outcome", outcome), "immediate_actions": Opt("--action", list(action) or None)},
                       no_input, risk_reason_needed(ctx, case_id))
         result = service.assess(ctx, case_id, type_, data, parse_at(at))
         report_written(result, json_out, f"{type_} assessment recorded for {case_id}")
@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         if remove and not from_current:
             raise UsageError("--remove goes with --from-current")
         ctx = open_ctx(repo, identity)
+        option_values(ctx, {"reason": Opt("--reason", reason)}, only=not from_file and not set_)  # in every way of writing
         case_id = service.parse_case_id(case)
         if withdraw:
             if set_ or override_reason:
@@ -103,7 +104,7 @@ def register(app: typer.Typer) -> None:
                 say("nothing changed: nothing was written")
                 return
         else:
-            data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": reason}, no_input)
+            data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": Opt("--reason", reason)}, no_input)
             result = service.plan(ctx, case_id, data, parse_at(at), override_reason=override_reason)
         version = result.extra.get("version")
         report_written(result, json_out, f"plan version {version} recorded for {case_id}: actions {', '.join(result.extra.get('actions') or [])}")

@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Annotated, Any, Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 from cpcm import clock
 
@@ -410,7 +410,7 @@ def progress_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def parse_at(value: str | None, field: str = "at", zone=None) -> datetime | None:
+def parse_at(value: str | None, field: str = "--at", zone=None) -> datetime | None:
     """An --at value: a date or a time without an offset is read in the agency's time zone
     (`zone`, default: that of the repository this command opened)."""
     if not value:
@@ -547,6 +547,57 @@ def report_problems(ctx) -> None:
 
 
 
+class Opt(NamedTuple):
+    """A form field's value as an option gave it, with the option (`--offers` for `services`): the
+    one place a command maps its options to the form's fields. A refusal naming the field names the
+    option too (`--offers (services): is required`, `options_named`)."""
+
+    option: str
+    value: Any
+
+
+def option_values(ctx, flags: Mapping[str, Any], only: bool = False) -> dict[str, Any]:
+    """`flags` (field -> value, or an `Opt` of it) as field -> value; the option of each `Opt`
+    is kept for the refusal (`ctx.input_options`), and whether the options were `only` what was
+    given (no file, no --set): a field missing is then said to be given by its option."""
+    ctx.options_only = only
+    ctx.input_options = {**ctx.input_options, **{k: v.option for k, v in flags.items() if isinstance(v, Opt)}}
+    ctx.options_given = ctx.options_given | {v.option for v in flags.values() if isinstance(v, Opt) and v.value not in (None, [])}
+    return {k: v.value if isinstance(v, Opt) else v for k, v in flags.items()}
+
+
+def options_named(exc: BaseException) -> BaseException:
+    """A refused form (`InvalidInput`) whose fields the command's options give, with each such
+    field named by its option as well (`--purpose-detail (purpose_detail): ...`): the user typed
+    the option, not the field. Where the refusal says to give the form's fields in a file or with
+    --set (only options were given), it says first that the options named give theirs."""
+    from cpcm.errors import FIELDS_HINT, InvalidInput
+
+    if not isinstance(exc, InvalidInput):
+        return exc
+    options: dict[str, str] = {}
+    for ctx in _opened:
+        options.update(getattr(ctx, "input_options", None) or {})
+    if not options:
+        return exc
+    named = exc.naming(options)
+    given: set[str] = set()
+    for ctx in _opened:
+        given |= getattr(ctx, "options_given", set())
+    only = any(getattr(ctx, "options_only", False) for ctx in _opened)
+    missing = [option for option in named if option not in given] if only else []  # a field not given: its option gives it
+    hints = {getattr(ctx, "input_hint", None) for ctx in _opened} | {FIELDS_HINT}
+    if missing and exc.hint in hints:
+        groups: dict[str, list[str]] = {}  # an option that gives several fields by a word (--explained use): named once
+        for option in missing:
+            name, _, word = option.partition(" ")
+            groups.setdefault(name, []).append(word)
+        said = [name + (" " + ", ".join(w for w in words if w) if any(words) else "") for name, words in groups.items()]
+        joined = "; ".join(said) if any(" " in one for one in said) else ", ".join(said)
+        exc.hint = f"The fields missing are given by their options: {joined}. " + exc.hint
+    return exc
+
+
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
            needed=None, hint: bool = True, base: Mapping[str, Any] | None = None) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then the fields of `base`
@@ -573,7 +624,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         if not sep or not key.strip():
             raise UsageError("--set takes path=value, e.g. --set child_views='...'")
         text.put(data, key.strip(), value, "--set")
-    for key, value in flags.items():
+    for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
         if value is not None and value != []:
             text.put(data, key, value, "the options")
     for key, value in (base or {}).items():
@@ -593,7 +644,10 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         from cpcm.domain.records import flatten
 
         ctx.input_given = frozenset(flatten(data))  # a refusal of these only is of a value given, not of fields missing
-        ctx.input_hint = (f"Only the options were given, and no questions asked: give the form's fields in a file with "
+        said = ("Only the options were given, and no questions asked" if data else  # nothing at all: not 'only the options'
+                "Nothing was given (no file, no --set, no option) and no questions asked, as standard input is no terminal "
+                "or --no-input was given")
+        ctx.input_hint = (f"{said}: give the form's fields in a file with "
                           f"--from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set PATH=VALUE "
                           "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
     text.check_data(data, "the input", controls=True)

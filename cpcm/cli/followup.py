@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              report_written, risk_reason_needed)
 
 
@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "followup"), from_file, set_,
-                      {"method": method, "purpose": purpose, "purpose_detail": purpose_detail, "visited_by": visited_by,
-                       "risk_increased": risk_increased, "risk": risk, "risk_reason": risk_reason,
-                       "next_followup": next_followup, "followup_every": every}, no_input,
+                      {"method": Opt("--method", method), "purpose": Opt("--purpose", purpose), "purpose_detail": Opt("--purpose-detail", purpose_detail), "visited_by": Opt("--visited-by", visited_by),
+                       "risk_increased": Opt("--risk-increased", risk_increased), "risk": Opt("--risk", risk), "risk_reason": Opt("--risk-reason", risk_reason),
+                       "next_followup": Opt("--next-followup", next_followup), "followup_every": Opt("--every", every)}, no_input,
                       risk_reason_needed(ctx, case_id))
         report_written(service.followup(ctx, case_id, data, parse_at(at), done), json_out, f"follow-up recorded for {case_id}")
 
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("give a case ID, or --batch FILE")
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "review"), from_file, set_,
-                      {"chair": chair, "outcome": outcome, "decisions": list(decision) or None, "next_review": next_review}, no_input)
+                      {"chair": Opt("--chair", chair), "outcome": Opt("--outcome", outcome), "decisions": Opt("--decision", list(decision) or None), "next_review": Opt("--next-review", next_review)}, no_input)
         report_written(service.review(ctx, case_id, data, parse_at(at), done), json_out, f"review recorded for {case_id}")
 
     @app.command("close")
@@ -133,8 +133,8 @@ def register(app: typer.Typer) -> None:
             if text is not None:
                 feedback[f"feedback.{who}_given"], feedback[f"feedback.{who}"] = "yes", text
         data = gather(ctx, service.form_for(ctx, "closure"), from_file, set_,
-                      {"reason": reason, "checklist": list(check) or None, "open_items_explained": explain, "summary": summary,
-                       "readiness_override": override_readiness, **feedback}, True)
+                      {"reason": Opt("--reason", reason), "checklist": Opt("--check", list(check) or None), "open_items_explained": Opt("--explain-open", explain), "summary": Opt("--summary", summary),
+                       "readiness_override": Opt("--override-readiness", override_readiness), **feedback}, True)
         report_written(service.close(ctx, case_id, data, parse_at(at)), json_out, f"closure recorded for {case_id}")
 
     @app.command("sign-off")
@@ -162,8 +162,8 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "sign_off"), from_file, set_,
-                      {"subject": for_, "party": party, "name": name, "title": title, "date": date,
-                       "decision": decision or (None if from_file or any(p.startswith("decision=") for p in set_ or []) else "approved"), "reference": reference, "note": note},
+                      {"subject": Opt("--for", for_), "party": Opt("--party", party), "name": Opt("--name", name), "title": Opt("--title", title), "date": Opt("--date", date),
+                       "decision": Opt("--decision", decision or (None if from_file or any(p.startswith("decision=") for p in set_ or []) else "approved")), "reference": Opt("--reference", reference), "note": Opt("--note", note)},
                       no_input)
         report_written(service.sign_off(ctx, case_id, data, parse_at(at)), json_out, f"sign-off recorded for {case_id}")
 

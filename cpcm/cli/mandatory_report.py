@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              report_written)
 
 
@@ -41,9 +41,9 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        flags = {"concerns": list(concern) or None, "concern_other": concern_other, "decision": decision, "to": to,
-                 "to_other": to_other, "reported_on": reported_on, "reference": reference, "basis": basis,
-                 "rationale": rationale, "law_explained": law_explained}
+        flags = {"concerns": Opt("--concern", list(concern) or None), "concern_other": Opt("--concern-other", concern_other), "decision": Opt("--decision", decision), "to": Opt("--to", to),
+                 "to_other": Opt("--to-other", to_other), "reported_on": Opt("--reported-on", reported_on), "reference": Opt("--reference", reference), "basis": Opt("--basis", basis),
+                 "rationale": Opt("--rationale", rationale), "law_explained": Opt("--law-explained", law_explained)}
         data = gather(ctx, service.form_for(ctx, "mandatory_report"), from_file, set_, flags, no_input)
         result = service.mandatory_report(ctx, case_id, data, parse_at(at))
         decided = "reported" if result.extra.get("decision") == "reported" else "not reported"

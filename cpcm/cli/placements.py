@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              report_written)
 
 
@@ -45,11 +45,11 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        flags = {"care_type": care_type, "formal": formal, "institution": institution, "caregiver.name": caregiver,
-                 "caregiver.relationship": relationship, "address": address, "contact": contact,
-                 "decision.best_interests": best_interests, "decision.court_order.number": court_order,
-                 "decision.court_order.date": court_order_date, "decision.court_order.expires": court_order_expires,
-                 "decision.acc": acc, "decision.acc_date": acc_date, "cci_exit": cci_exit, "reason": reason}
+        flags = {"care_type": Opt("--care-type", care_type), "formal": Opt("--formal", formal), "institution": Opt("--institution", institution), "caregiver.name": Opt("--caregiver", caregiver),
+                 "caregiver.relationship": Opt("--relationship", relationship), "address": Opt("--address", address), "contact": Opt("--contact", contact),
+                 "decision.best_interests": Opt("--best-interests", best_interests), "decision.court_order.number": Opt("--court-order", court_order),
+                 "decision.court_order.date": Opt("--court-order-date", court_order_date), "decision.court_order.expires": Opt("--court-order-expires", court_order_expires),
+                 "decision.acc": Opt("--acc", acc), "decision.acc_date": Opt("--acc-date", acc_date), "cci_exit": Opt("--cci-exit", cci_exit), "reason": Opt("--reason", reason)}
         data = gather(ctx, service.form_for(ctx, "placement"), from_file, set_, flags, no_input)
         result = service.placement(ctx, case_id, data, parse_at(at), override_reason)
         report_written(result, json_out, f"placement recorded for {case_id}: {result.extra['care_type']}")
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "tracing"), from_file, set_,
-                      {"outcome": outcome, "sources": list(source) or None, "no_trace_proof": no_trace_proof, "notes": notes},
+                      {"outcome": Opt("--outcome", outcome), "sources": Opt("--source", list(source) or None), "no_trace_proof": Opt("--no-trace-proof", no_trace_proof), "notes": Opt("--notes", notes)},
                       no_input)
         report_written(service.tracing(ctx, case_id, data, parse_at(at)), json_out, f"family tracing recorded for {case_id}")
 
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "family_assessment"), from_file, set_,
-                      {"family": family, "recommendation": recommendation}, no_input)
+                      {"family": Opt("--family", family), "recommendation": Opt("--recommendation", recommendation)}, no_input)
         report_written(service.family_assessment(ctx, case_id, data, parse_at(at)), json_out,
                        f"family assessment recorded for {case_id}")
 
@@ -123,6 +123,6 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "preparation"), from_file, set_,
-                      {"with": list(with_) or None, "method": method, "what_was_done": done, "child_agrees": child_agrees,
-                       "family_agrees": family_agrees, "next_step": next_step}, no_input)
+                      {"with": Opt("--with", list(with_) or None), "method": Opt("--method", method), "what_was_done": Opt("--done", done), "child_agrees": Opt("--child-agrees", child_agrees),
+                       "family_agrees": Opt("--family-agrees", family_agrees), "next_step": Opt("--next-step", next_step)}, no_input)
         report_written(service.preparation(ctx, case_id, data, parse_at(at)), json_out, f"preparation recorded for {case_id}")

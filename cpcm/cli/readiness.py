@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              print_table, report_written, stdin_is_terminal)
 
 
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         name = reintegration.readiness_form(ctx, form.strip().lower() if form else None)
-        flags = {"occasion": occasion, "consulted": list(consulted) or None, "notes": notes}
+        flags = {"occasion": Opt("--occasion", occasion), "consulted": Opt("--consulted", list(consulted) or None), "notes": Opt("--notes", notes)}
         guided = not no_input and not from_file and stdin_is_terminal()
         data = gather(ctx, name, from_file, set_, flags, True, hint=not guided)  # its own questions below
         if guided:

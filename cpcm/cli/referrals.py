@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              print_json, print_table, report_written, say)
 
 EXPLAINED = ("information", "use", "sharing", "confidentiality_limits")
@@ -61,15 +61,12 @@ def register(app: typer.Typer) -> None:
             from cpcm.errors import InvalidInput
 
             raise InvalidInput(unknown, f"consent of {case_id}")
-        flags = {"purpose": purpose, "given_by": (by[0] if len(by) == 1 else list(by)) if by else None,
-                 "status": (status[0] if len(status) == 1 else list(status)) if status else None, "agency": agency,
-                 "shares": list(share) or None, "how": how, "until": until, "one_off": True if one_off else None, "reason": reason,
-                 "caregiver_name": caregiver_name, "caregiver_relationship": relationship}
-        for item in told:
-            flags[f"explained.{item}"] = True
-        if told:
-            for item in EXPLAINED:
-                flags.setdefault(f"explained.{item}", False)
+        flags = {"purpose": Opt("--purpose", purpose), "given_by": Opt("--by", (by[0] if len(by) == 1 else list(by)) if by else None),
+                 "status": Opt("--status", (status[0] if len(status) == 1 else list(status)) if status else None), "agency": Opt("--agency", agency),
+                 "shares": Opt("--share", list(share) or None), "how": Opt("--how", how), "until": Opt("--until", until), "one_off": Opt("--one-off", True if one_off else None), "reason": Opt("--reason", reason),
+                 "caregiver_name": Opt("--caregiver-name", caregiver_name), "caregiver_relationship": Opt("--relationship", relationship)}
+        for item in EXPLAINED:  # each item's field is given by --explained ITEM; 'all' gives the four
+            flags[f"explained.{item}"] = Opt(f"--explained {item}", True if item in told else False if told else None)
         data = gather(ctx, service.form_for(ctx, "consent"), from_file, set_, flags, no_input)
         result = service.consent(ctx, case_id, data, parse_at(at))
         givers = result.extra.get("given_by")
@@ -103,10 +100,10 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         ctx = open_ctx(repo, identity)
-        flags = {"id": service_id, "provider": provider, "sector": sector, "services": list(offers) or None, "eligibility": eligibility,
-                 "location": location, "coverage": coverage, "cost": cost, "contact": contact, "how_to_refer": how_to_refer,
-                 "languages": list(language) or None, "recipient": recipient, "contract.reference": contract_reference,
-                 "contract.start": contract_start, "contract.end": contract_end, "contract.terms": contract_terms}
+        flags = {"id": service_id, "provider": Opt("--provider", provider), "sector": Opt("--sector", sector), "services": Opt("--offers", list(offers) or None), "eligibility": Opt("--eligibility", eligibility),
+                 "location": Opt("--location", location), "coverage": Opt("--coverage", coverage), "cost": Opt("--cost", cost), "contact": Opt("--contact", contact), "how_to_refer": Opt("--how-to-refer", how_to_refer),
+                 "languages": Opt("--language", list(language) or None), "recipient": Opt("--recipient", recipient), "contract.reference": Opt("--contract-reference", contract_reference),
+                 "contract.start": Opt("--contract-start", contract_start), "contract.end": Opt("--contract-end", contract_end), "contract.terms": Opt("--contract-terms", contract_terms)}
         entry = service.service_add(ctx, gather(ctx, service.form_for(ctx, "service"), from_file, None, flags, True, hint=False))
         if json_out:
             print_json(entry)

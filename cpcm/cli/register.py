@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              print_json, say, warn)
 
 
@@ -53,12 +53,12 @@ def register(app: typer.Typer) -> None:
         if base:
             say(f"from {sibling}: {', '.join(base)} (a flag, --set or the file gives another value)")
         flags = {
-            "child.name": name, "child.sex": sex, "child.date_of_birth": dob, "child.age_estimate": age,
-            "child.disability": disability, "location": location, "lives_with": lives_with, "caregiver.name": caregiver,
-            "contact": contact, "identified_by": identified_by, "concerns": list(concern) or None, "risk": risk,
-            "immediate_needs": list(need) or None, "worker": worker, "consent.child": child_consent,
-            "consent.caregiver": caregiver_consent, "case_categories": list(case_category) or None,
-            "registration_place": registration_place, "criteria": criteria,
+            "child.name": Opt("--name", name), "child.sex": Opt("--sex", sex), "child.date_of_birth": Opt("--dob", dob), "child.age_estimate": Opt("--age", age),
+            "child.disability": Opt("--disability", disability), "location": Opt("--location", location), "lives_with": Opt("--lives-with", lives_with), "caregiver.name": Opt("--caregiver", caregiver),
+            "contact": Opt("--contact", contact), "identified_by": Opt("--identified-by", identified_by), "concerns": Opt("--concern", list(concern) or None), "risk": Opt("--risk", risk),
+            "immediate_needs": Opt("--need", list(need) or None), "worker": Opt("--worker", worker), "consent.child": Opt("--child-consent", child_consent),
+            "consent.caregiver": Opt("--caregiver-consent", caregiver_consent), "case_categories": Opt("--case-category", list(case_category) or None),
+            "registration_place": Opt("--registration-place", registration_place), "criteria": Opt("--criteria", criteria),
         }
         data = gather(ctx, service.form_for(ctx, "registration"), from_file, set_, flags, no_input, base=base)
         result = service.register(ctx, data, parse_at(at), sibling_of=sibling)

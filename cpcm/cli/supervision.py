@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              report_written)
 from cpcm.cli.folders import day, print_list, print_new, print_one
 
@@ -47,9 +47,9 @@ def register(app: typer.Typer) -> None:
         from cpcm.service import supervision
 
         ctx = open_ctx(repo, identity)
-        flags = {"workers": list(worker) or None, "kinds": [k.strip().lower() for k in kind] or None, "cases": list(case) or None,
-                 "discussed": discussed, "decisions": list(decision) or None, "wellbeing": wellbeing,
-                 "operational_issues": operational}
+        flags = {"workers": Opt("--worker", list(worker) or None), "kinds": Opt("--kind", [k.strip().lower() for k in kind] or None), "cases": Opt("--case", list(case) or None),
+                 "discussed": Opt("--discussed", discussed), "decisions": Opt("--decision", list(decision) or None), "wellbeing": Opt("--wellbeing", wellbeing),
+                 "operational_issues": Opt("--operational", operational)}
         if corrects is None:
             if reason is not None:
                 raise UsageError("--reason goes with --corrects: a new session needs none", "See cpcm supervision record --help.")

@@ -5,7 +5,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, open_ctx, parse_at, read_yaml_input,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, open_ctx, option_values, parse_at, read_yaml_input,
                              report_written, stdin_is_terminal)
 
 
@@ -63,14 +63,14 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--set takes path=value, e.g. --set caregiver.name='...'")
             set_path(data, key.strip(), value)
         flags = {
-            "child.name": name, "child.sex": sex, "child.date_of_birth": dob, "child.age_estimate": age,
-            "child.birth_certificate": birth_certificate, "child.disability": disability, "location": location,
-            "lives_with": lives_with, "caregiver.name": caregiver, "caregiver.relationship": caregiver_relationship,
-            "contact": contact, "registration_place": registration_place, "identified_by": identified_by,
-            "concerns": list(concern) or None, "immediate_needs": list(need) or None, "consent.child": child_consent,
-            "consent.caregiver": caregiver_consent,
+            "child.name": Opt("--name", name), "child.sex": Opt("--sex", sex), "child.date_of_birth": Opt("--dob", dob), "child.age_estimate": Opt("--age", age),
+            "child.birth_certificate": Opt("--birth-certificate", birth_certificate), "child.disability": Opt("--disability", disability), "location": Opt("--location", location),
+            "lives_with": Opt("--lives-with", lives_with), "caregiver.name": Opt("--caregiver", caregiver), "caregiver.relationship": Opt("--caregiver-relationship", caregiver_relationship),
+            "contact": Opt("--contact", contact), "registration_place": Opt("--registration-place", registration_place), "identified_by": Opt("--identified-by", identified_by),
+            "concerns": Opt("--concern", list(concern) or None), "immediate_needs": Opt("--need", list(need) or None), "consent.child": Opt("--child-consent", child_consent),
+            "consent.caregiver": Opt("--caregiver-consent", caregiver_consent),
         }
-        for key, value in flags.items():
+        for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
             if value is not None:
                 set_path(data, key, value)
         if not no_input and stdin_is_terminal():

@@ -19,10 +19,13 @@ def parse_datetime(text: str, field: str = "date", zone: tzinfo | None = None) -
         else:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(
-            f"{field}: not an ISO 8601 date or date-time (the value is not repeated here)",
-            "Use for example 2026-11-23 or 2026-11-23T14:30:00+03:00.",
-        ) from None
+        from cpcm.domain.forms import date_problem, not_a_date  # as a form's date field says it
+
+        # a day the calendar does not have (2026-02-31), or a time of day that is none, is said as such; else the shape
+        why = (not_a_date(value, allow_time=True) if date_problem(value) != "shape"
+               else "is not a date or a date-time (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM with the time)")
+        raise UsageError(f"{field}: {why} (the value is not repeated here)",
+                         "Use for example 2026-11-23 or 2026-11-23T14:30:00+03:00.") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone or timezone.utc)
     return parsed

@@ -397,20 +397,19 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         items = value if isinstance(value, list) else _choice_items(field, str(value), wording) if _scalar(value) else None
         if items is None or not all(_scalar(v) for v in items):
             return None, f"must be a list of: {', '.join(field.choices)}"
-        out = []
+        out, bad = [], []
         for number, item in enumerate((str(v).strip() for v in items), 1):
             if not item:
                 continue
             chosen, reason = answer_code(field, item, wording)
-            if reason and field.policy_list and len(_match(field, item, wording)[1]) < 2:
-                # which of the values typed, without repeating it (it might be anything)
-                return None, (f"value {number} of {len(items)} is not one of the policy's {field.policy_list} criteria "
-                              f"(rules.{field.policy_list}.criteria; cpcm policy show): {choice_list(field, wording)}"
-                              f"{_near(field, item, wording)}")
+            if reason and len(_match(field, item, wording)[1]) > 1:  # words that are two choices': name both
+                return None, (f"value {number} of {len(items)}: " if len(items) > 1 else "") + reason
             if reason:
-                return None, reason
-            if chosen not in out:
+                bad.append((number, item))
+            elif chosen not in out:
                 out.append(chosen)
+        if bad:
+            return None, _not_in_list(field, bad, len(items), wording)
         return out, None
     if field.type == "list":
         return None, "is a list of entries: give it in a YAML file (--from-file)"
@@ -560,18 +559,44 @@ def choice_list(field: Field, wording: Wording = ENGLISH) -> str:
     return ", ".join(named_choice(field, code, wording) for code in choices)
 
 
-def _near(field: Field, value: Any, wording: Wording) -> str:
-    """'; did you mean ...?' naming the choice nearest the answer (by code, or by words where they are
-    shown), or nothing."""
+def _nearest(field: Field, value: Any, wording: Wording) -> str | None:
+    """The choice nearest the answer (by code, or by words where they are shown), or None."""
     candidates = {code: code for code in field.choices}
     typed = str(value).strip().lower().replace(" ", "_").replace("-", "_")
     if _words_shown(wording):
         candidates.update({_plain(words): code for code, words in wording.choices(field).items() if code in field.choices})
         typed = _plain(value)
     close = difflib.get_close_matches(typed, list(candidates), n=1)
-    if not close:
-        return ""
-    return "; " + wording.say(DID_YOU_MEAN) % {"choice": named_choice(field, candidates[close[0]], wording)}
+    return candidates[close[0]] if close else None
+
+
+def _near(field: Field, value: Any, wording: Wording) -> str:
+    """'; did you mean ...?' naming the choice nearest the answer, or nothing."""
+    code = _nearest(field, value, wording)
+    return "; " + wording.say(DID_YOU_MEAN) % {"choice": named_choice(field, code, wording)} if code else ""
+
+
+def _not_in_list(field: Field, bad: Sequence[tuple[int, str]], count: int, wording: Wording = ENGLISH) -> str:
+    """Why a list of choices is refused: which of the values given are no choice, by their place in
+    the list ('value 2 of 3', 'values 1 and 2 of 2'), never repeated (a value may be anything),
+    with the choices (the policy's list, for a field that takes one) and the nearest choice to each.
+    The one value given (of a field without a policy's list) is refused as a single answer is
+    (`answer_code`, in `wording`'s language)."""
+    if count == 1 and not field.policy_list:
+        return answer_code(field, bad[0][1], wording)[1] or ""
+    numbers = [str(number) for number, _ in bad]
+    which = f"value {numbers[0]} of {count}" if len(bad) == 1 else f"values {', '.join(numbers[:-1])} and {numbers[-1]} of {count}"
+    if count == 1:  # the one value given: no place to say
+        which = ""
+    what = (f"the policy's {field.policy_list} criteria (rules.{field.policy_list}.criteria; cpcm policy show)"
+            if field.policy_list else "")
+    near = []
+    for number, item in bad:
+        code = _nearest(field, item, wording)
+        if code:
+            near.append(f"'{named_choice(field, code, wording)}'" + (f" for value {number}" if len(bad) > 1 else ""))
+    return (f"{which + ' ' if which else ''}{'is' if len(bad) == 1 else 'are'} not one of{' ' + what if what else ''}: "
+            f"{choice_list(field, wording)}" + (f"; did you mean {', '.join(near)}?" if near else ""))
 
 
 def not_one_of(word: str, choices: Sequence[str], also: str = "") -> str:
@@ -597,9 +622,12 @@ USUAL_WORDS = {"dob": "date_of_birth", "birth_date": "date_of_birth", "birthdate
                "birthday": "date_of_birth", "date_birth": "date_of_birth", "born": "date_of_birth"}
 
 
-def near_field(key: str, known: Sequence[str]) -> str | None:
+def near_field(key: str, known: Sequence[str], labels: Mapping[str, str] | None = None) -> str | None:
     """The field a key not on the form was most likely meant as: the field a usual word names
-    (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same, else one
+    (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same (a slip of
+    the keyboard), else the one whose name or label (`labels`: field -> its label's words, in
+    every language) holds the words of the key (`unsafe_reason` for `safety_concerns`, labelled
+    'What makes the child unsafe': `_by_words`), else one spelt less nearly the same, else one
     whose last part it is or nearly is (`sex` for `child.sex`, `nmae` for `child.name`): the
     form's first such field, in the form's order. A usual word under a section names that
     section's field only: `caregiver.dob` is not the child's date of birth, and the caregiver has
@@ -613,7 +641,9 @@ def near_field(key: str, known: Sequence[str]) -> str | None:
         named = [f for f in known if f == usual] or [f for f in known if f.rsplit(".", 1)[-1] == usual]
         if named:
             return named[0]
-    close = difflib.get_close_matches(key, sorted(known), n=1)
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8) or [_by_words(key, known, labels or {})]
+    if not close[0]:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:
         return close[0]
     last = key.rsplit(".", 1)[-1]
@@ -622,6 +652,44 @@ def near_field(key: str, known: Sequence[str]) -> str | None:
         by_last.setdefault(field.rsplit(".", 1)[-1], field)
     close = difflib.get_close_matches(last, sorted(by_last), n=1, cutoff=0.8)
     return by_last[close[0]] if close else None
+
+
+# words that say nothing of what a field is about, never matched by `_by_words`
+_NO_MATCH_WORDS = frozenset("the and for was were are has have with from that this what who why when how its not any".split())
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z]+", text.lower()) if len(w) >= 3 and w not in _NO_MATCH_WORDS}
+
+
+def _same_word(typed: str, word: str) -> bool:
+    """The same word, or one the start of the other (`safe`, `safety`), of four letters at least."""
+    return typed == word or (min(len(typed), len(word)) >= 4 and (word.startswith(typed) or typed.startswith(word)))
+
+
+def _by_words(key: str, known: Sequence[str], labels: Mapping[str, str]) -> str | None:
+    """The field whose name's last part and label hold the words of `key`'s last part, under the
+    same section (`caregiver.x` only among the caregiver's fields): each word matched counts the
+    more the earlier it stands in the key, as a field's name says first what it is about and
+    last what of it (`unsafe_reason`: a reason of the child being unsafe, `safety_concerns`
+    labelled 'What makes the child unsafe', rather than `risk_reason`). None where no word
+    matches, or two fields match as well: a key near nothing is not given a field by chance."""
+    head, _, last = key.rpartition(".")
+    typed = [w for w in re.split(r"[^a-z]+", last.lower()) if len(w) >= 3 and w not in _NO_MATCH_WORDS]
+    scores: dict[str, int] = {}
+    for field in known:
+        field_head, _, field_last = field.rpartition(".")
+        if head and field_head != head:
+            continue
+        words = _words(field_last) | _words(labels.get(field, ""))
+        score = sum(len(typed) - i for i, w in enumerate(typed) if any(_same_word(w, word) for word in words))
+        if score:
+            scores[field] = score
+    if not scores:
+        return None
+    best = max(scores.values())
+    found = [f for f, score in scores.items() if score == best]
+    return found[0] if len(found) == 1 else None
 
 
 def is_empty(value: Any) -> bool:
@@ -672,7 +740,7 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
             errors.append(FieldError(prefix + key, "is a group of fields, not one value: give its fields under it ("
                                      + ", ".join(group[:3]) + (", …" if len(group) > 3 else "") + ")"))
         elif key not in known and not group:
-            close = near_field(key, [f.key for f in fields])
+            close = near_field(key, [f.key for f in fields], {f.key: " ".join(f.label.values()) for f in fields})
             if close and FIELD_NAME.fullmatch(key):  # a typo of a field, or a field's last part (`sex`), is named
                 errors.append(FieldError(prefix + key, f"is not a field of the {kind} form; did you mean '{prefix}{close}'?"))
             else:

@@ -1808,7 +1808,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     original = find_record(case_id, records, ref, ctx.policy)
     what = f"correction of {original.id}"
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
-    refuse_if_misfiled(case_id, records, original)
+    refuse_if_misfiled(case_id, records, original, ref)
     superseded = superseded_by(records)
     later = superseded.get(original.id)
     while later in superseded:  # the correction in force (corrections of it, or one written apart that replaced it)

@@ -84,6 +84,10 @@ class Context:
     # the words of each form's choices and the messages in the repository's language, as read for this
     # command ((form name, language) -> what service/wording.py read): read once for a batch of rows
     wordings: dict = field(default_factory=dict)
+    # the option that gives each form field the command maps one to (cli.common.Opt): a refusal names it too
+    input_options: dict = field(default_factory=dict)
+    options_given: set = field(default_factory=set)  # those of these options the command was given
+    options_only: bool = False  # the options were all the command was given (no file, no --set)
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""

@@ -47,13 +47,26 @@ _INSTEAD = {
 }
 
 
-def refuse_if_misfiled(case_id: str, records: list[Record], original: Record) -> None:
+def refuse_if_misfiled(case_id: str, records: list[Record], original: Record, ref: str | None = None) -> None:
     """Refused (`already-misfiled`) where `original` is a `misfiled` mark, or was taken out of
-    `case_id` by one: neither is marked or corrected again (its copy is, in the case it went to)."""
+    `case_id` by one: neither is marked or corrected again (its copy is, in the case it went to).
+    A mark is said as a mark, with the record it marked and what `ref` (as typed: `last`) named."""
+    if original.kind == MISFILED:
+        marked = str(original.body.get("supersedes") or "")
+        moved = original.body.get("moved_to") or {}
+        named = f" ('{ref}' names it: the case's latest record)" if ref and ref.strip().lower() == "last" else ""
+        where = (f", and moved it to {moved.get('case')} as {moved.get('record')}" if moved.get("case") and moved.get("record")
+                 else "")
+        raise Refused(f"record {original.id} of {case_id}{named} is itself a mark that record {marked} was written in the "
+                      f"wrong case{where}: a mark is not corrected, marked or moved",
+                      f"To mark or correct another record, name it by its ID (cpcm log {case_id} lists them); record {marked} "
+                      f"itself is out of the case" + (f": correct its copy in {moved['case']} (cpcm correct {moved['case']} "
+                                                      f"{moved['record']} ...)" if where else "") + ".",
+                      rule="already-misfiled")
     taken_out = misfiled(records)
-    if original.id in taken_out or original.kind == MISFILED:
-        raise Refused(f"record {original.id} of {case_id} was marked as written in the wrong case "
-                      f"({taken_out.get(original.id, original.id)}): it is not in the case any more",
+    if original.id in taken_out:
+        raise Refused(f"record {original.id} of {case_id} was marked as written in the wrong case by record "
+                      f"{taken_out[original.id]}: it is not in the case any more",
                       f"cpcm show {case_id} {original.id} says where it was moved; correct it there (cpcm correct OTHER-CASE "
                       "RECORD ...), or write what belongs in this case as a new record.", rule="already-misfiled")
 
@@ -79,7 +92,7 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
     me = ctx.need_worker()
     records = load_records(ctx, case_id)
     original = find_record(case_id, records, ref, ctx.policy)
-    refuse_if_misfiled(case_id, records, original)
+    refuse_if_misfiled(case_id, records, original, ref)
     superseded = superseded_by(records)
     later = superseded.get(original.id)
     while later in superseded:

@@ -128,6 +128,18 @@ def _link_errors(body: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
+def _reason_said(error: FieldError) -> FieldError:
+    """A plan version's reason refused as no word of the form's list, said as what it is: a word
+    of a fixed list (not the free text `--reason` is on correct, update, reopen or a withdrawal),
+    and where an explanation in words goes: the plan's notes."""
+    prefix = "is not one of: "
+    if error.field != "reason" or not error.reason.startswith(prefix):
+        return error
+    return FieldError(error.field, "is why this plan version is written, one word of a fixed list: "
+                      f"{error.reason[len(prefix):]}. An explanation in words goes in the plan's notes (--set notes=TEXT)",
+                      error.rule)
+
+
 def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, Any]) -> dict:
     """The plan body `data` makes, with an ID on every goal and action (plan_actions: given ones
     kept, the same text keeps its ID, new ones take the next number); InvalidInput naming every
@@ -137,7 +149,8 @@ def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, An
         body = validate_form(ctx, form_for(ctx, "plan"), data, what)
     except InvalidInput as exc:
         named = {e.field for e in exc.errors}
-        raise InvalidInput(exc.errors + [e for e in _link_errors(data) if e.field not in named], what) from None
+        raise InvalidInput([_reason_said(e) for e in exc.errors] + [e for e in _link_errors(data) if e.field not in named],
+                           what) from None
     errors = _link_errors(body)
     if errors:
         raise InvalidInput(errors, what)
