@@ -113,7 +113,7 @@ def test_due_check__a_restriction_the_file_and_records_disagree_on_is_named_to_t
 
 
 def test_fill__the_line_read_with_the_readers_goes_into_the_due_entry(closed, repo, cli_as, monkeypatch):
-    """A cold fill's chunk reads each case's `recipients` file once (`CaseStore.recipients_line`): whether the
+    """A cold fill's chunk reads each case's `recipients` file once (`CaseStore.recipients_lines`): whether the
     worker reads the case and its `# restricted` line, which the case's due entry compares with its records; a
     case read alone (`read_one`) gives the same entry."""
     from cpcm.service import fill, tables
@@ -125,18 +125,18 @@ def test_fill__the_line_read_with_the_readers_goes_into_the_due_entry(closed, re
     ctx = library_session(Cli({**mgr.env, "CPCM_NOW": LATER}))
     trees = ctx.store.versions(CASES)
     reads = []
-    real = casestore.CaseStore.recipients_line
-    monkeypatch.setattr(casestore.CaseStore, "recipients_line",
+    real = casestore.CaseStore.recipients_lines
+    monkeypatch.setattr(casestore.CaseStore, "recipients_lines",
                         lambda store, folder_id: reads.append(folder_id) or real(store, folder_id))
-    read = tables.restricted_line
-    monkeypatch.setattr(tables, "restricted_line", lambda *a: pytest.fail("the line read again"))
+    read = tables.case_lines
+    monkeypatch.setattr(tables, "case_lines", lambda *a: pytest.fail("the line read again"))
     chunk = fill.read_chunk(ctx, [case_id, other], fill.TABLES, None, ["due"], trees)
     alone = fill.read_one(ctx, case_id, fill.TABLES, kinds=["due"], tree=trees[case_id])
-    monkeypatch.setattr(tables, "restricted_line", read)
+    monkeypatch.setattr(tables, "case_lines", read)
     assert reads == [case_id, other, case_id]
     assert chunk[0].rows == alone.rows
     text, texts = chunk[0].rows["due"]
     said = [value for value in texts.values() if value[0] == CODE]
     assert len(said) == 1 and command in said[0][4] and said[0][2] == "managers"
     assert not [value for value in chunk[1].rows["due"][1].values() if value[0] == CODE]
-    assert tables.restricted_line(ctx, case_id) is True
+    assert tables.case_lines(ctx, case_id) == (True, ())

@@ -334,7 +334,7 @@ def test_team_changes_re_encrypt_conferences_and_the_register_in_the_same_commit
     assert otieno("conference", "show", conf).code == 5
     assert git_status(repo) == []
     assert sup("verify").code == 0, sup("verify").stdout
-    assert sup("team", "sync", "--json").json() == {"reencrypted": 0, "conferences_reencrypted": 0, "complaints_reencrypted": 0, "confidential_reencrypted": 0,
+    assert sup("team", "sync", "--json").json() == {"reencrypted": 0, "conferences_reencrypted": 0, "supervision_reencrypted": 0, "complaints_reencrypted": 0, "confidential_reencrypted": 0,
                                                          "not_reencrypted": []}
 
 

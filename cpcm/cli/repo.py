@@ -272,7 +272,9 @@ def register(app: typer.Typer) -> None:
             conferences = result.extra["conferences_reencrypted"]
             complaints = result.extra.get("complaints_reencrypted")
             confidential = result.extra.get("confidential_reencrypted")
+            sessions = result.extra.get("supervision_reencrypted")
             say(f"{result.extra['reencrypted']} case(s) re-encrypted" + (f", {conferences} conference(s)" if conferences else "")
+                + (f", {sessions} supervision session(s)" if sessions else "")
                 + (f", {complaints} complaint(s)" if complaints else "")
                 + (f", {confidential} strictly confidential entr(ies)" if confidential else ""))
             if result.extra["not_reencrypted"]:

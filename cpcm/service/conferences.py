@@ -173,13 +173,18 @@ def minutes_of(ctx, conference_id: str, record_id: str) -> dict:
     return found
 
 
-def list_conferences(ctx) -> list[rules.Conference]:
-    """Every conference you can read, by date (one that cannot be read is kept in ctx.problems)."""
+def list_conferences(ctx, marks: dict[str, list[str]] | None = None) -> list[rules.Conference]:
+    """Every conference you can read, by date (one that cannot be read is kept in ctx.problems).
+    `marks`, when given, gets the workers the `recipients` file of each of them says its records are
+    still encrypted to an earlier key of (its `# rekey:` lines), where there are any."""
     me = ctx.need_worker()
     found = []
     for conference_id in conference_ids(ctx):
-        if me.id not in ctx.store.recipients(conference_id, CONFERENCES):
+        readers, rekey = ctx.store.recipients_rekey(conference_id, CONFERENCES)
+        if me.id not in readers:
             continue
+        if rekey and marks is not None:
+            marks[conference_id] = rekey
         try:
             found.append(load(ctx, conference_id))
         except (Corrupt, CannotDecrypt) as exc:
@@ -1546,7 +1551,9 @@ def problems(ctx) -> list:
 def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, cases: Mapping[str, Any] | None = None,
               admission: Callable[[Mapping[str, list[str]]], list] | None = None) -> list:
     """Conference items for `whose` ('all': every item you can see): the report due after a
-    meeting until it is rendered; the next conference to hold, by kind (the policy's
+    meeting until it is rendered; a conference whose records are still encrypted to an earlier key of
+    one of its readers (`conference-readers`: its `# rekey:` lines, a key change made by someone who
+    could not read it), due at once; the next conference to hold, by kind (the policy's
     `conference_cadence`); and, per case (`cases`: the folded cases you read), a child admitted to
     a CCI not yet taken to a conference after the reassessment (`conference_after_admission`).
     `admission`: those items given the conferences each case was taken to, instead of `cases`
@@ -1554,10 +1561,15 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
     from dataclasses import replace
 
     from cpcm.workflow.clocks import SUPERVISORS
+    from cpcm.workflow.deadlines import readers_rekey
     from cpcm.workflow.rules import off_team, sees_unattended, unattended_item
 
-    found = list_conferences(ctx)
+    marks: dict[str, list[str]] = {}  # the conferences whose records are still encrypted to an earlier key of a reader
+    found = list_conferences(ctx, marks)
     items = [item for item in (rules.report_due(c, ctx.policy, ctx.now.tzinfo, ctx.now) for c in found) if item is not None]
+    # one you read whose `# rekey:` lines name another reader: yours to bring to the keys as they are now (cpcm team sync)
+    items += [readers_rekey(c.id, "conference", c.id, ctx.now, SUPERVISORS) for c in found
+              if c.id in marks and ctx.worker.id not in marks[c.id]]
     since = rules.profile_start(ctx.config.policy_since)  # when the profile in force took effect
     items += rules.cadence_due(found, ctx.policy, ctx.now, rules.repository_start(ctx.team), since)
     items += [item for c in found for item in rules.nominations_due(c, ctx.policy, ctx.now)]

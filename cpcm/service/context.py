@@ -485,7 +485,7 @@ def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[s
     """The plaintext `recipients` file of a case (or, with top=CONFERENCES, of a conference), with
     a comment line for each cover in force (`covers`: worker id -> until); with top=COMPLAINTS,
     of a complaint (service/complaints.py); with top=CONFIDENTIAL, of an entry of a case's strictly
-    confidential section (service/confidential.py), with a `# rekey: WORKER` line for each worker
+    confidential section (service/confidential.py); each with a `# rekey: WORKER` line for each worker
     `rekey` names (its records still encrypted to an earlier key of theirs: layout.REKEY_LINE)."""
     if top == COMPLAINTS:
         return ("# worker ids who may read this complaint: who recorded it, then the supervisors and managers not named in it\n"
@@ -494,8 +494,8 @@ def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[s
         return ("# worker ids who may read this strictly confidential entry: who wrote it, then the supervisors and managers "
                 "it does not exclude\n" + rekey_lines(rekey) + "\n".join(readers) + "\n").encode()
     what = "conference" if top == CONFERENCES else "case"
-    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + (RESTRICTED_LINE + "\n" if restricted else "")
-            + cover_lines(covers or {}) + "\n".join(readers) + "\n").encode()
+    return (f"# worker ids who may read this {what} (see .cpcm/team.yaml)\n" + rekey_lines(rekey)
+            + (RESTRICTED_LINE + "\n" if restricted else "") + cover_lines(covers or {}) + "\n".join(readers) + "\n").encode()
 
 
 def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES,

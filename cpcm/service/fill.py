@@ -157,7 +157,7 @@ def read_one(ctx: Context, case_id: str, tables: Sequence[CaseTable], source=Non
     """Read, fold and make the tables' values of one case; Corrupt or CannotDecrypt as
     `read_case` raises them. `source`: the record table to look records up in (None: decrypt).
     `kinds` (with the case's `tree`): the due and statistics entries to make too."""
-    lines: dict[str, bool] = {}
+    lines: dict[str, tuple[bool, tuple[str, ...]]] = {}
     if not _reader(ctx, lines)(case_id):
         return _unread(ctx, case_id, kinds, tree)
     collect = _Collect(source)
@@ -175,7 +175,8 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     costs about a fifth less CPU than case after case (docs/performance.md). None in the place of a
     case that the store could not read this way (`read_one` says why)."""
     trees = trees or {}
-    lines: dict[str, bool] = {}  # each case's `# restricted` line, read with its readers (`_reader`)
+    # each case's `# restricted` line and the workers of its `# rekey:` lines, read with its readers (`_reader`)
+    lines: dict[str, tuple[bool, tuple[str, ...]]] = {}
     readable = set(filter(_reader(ctx, lines), case_ids))
     collect = _Collect(source)
     with collecting(ctx.store, collect):
@@ -192,21 +193,23 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
             for case_id in case_ids]
 
 
-def _reader(ctx: Context, lines: dict[str, bool] | None = None) -> Callable[[str], bool]:
+def _reader(ctx: Context, lines: dict[str, tuple[bool, tuple[str, ...]]] | None = None) -> Callable[[str], bool]:
     """Whether the acting worker reads a case (a recipient of it, or the recovery reader), the
     worker looked up once for a chunk of cases. `lines`, when given, gets each case's `# restricted`
-    line from the same read of its `recipients` file (`CaseStore.recipients_line`): the due entry
-    made from the case compares it with the records (`tables.restricted_line`, `restriction-mismatch`)."""
+    line and the workers of its `# rekey:` lines from the same read of its `recipients` file
+    (`CaseStore.recipients_lines`): the due entry made from the case compares the one with the records
+    (`tables.case_lines`, `restriction-mismatch`) and says the other (`case-readers`)."""
     me = ctx.need_worker().id
     if lines is None:
         if me == RECOVERY_READER:
             return lambda case_id: True
         recipients = ctx.store.recipients
         return lambda case_id: me in recipients(case_id)
-    read = ctx.store.recipients_line
+    read = ctx.store.recipients_lines
 
     def reads(case_id: str) -> bool:
-        readers, lines[case_id] = read(case_id)
+        readers, restricted, rekey = read(case_id)
+        lines[case_id] = (restricted, tuple(rekey))
         return me in readers or me == RECOVERY_READER
     return reads
 
@@ -231,7 +234,8 @@ def _values(ctx: Context, case: Case, tables: Sequence[CaseTable]) -> dict[str, 
     return {t.name: _dumps(t.make(ctx, case)) for t in tables}
 
 
-def _made(ctx: Context, case: Case | None, kinds: Sequence[str], tree: str | None, line: bool | None = None):
+def _made(ctx: Context, case: Case | None, kinds: Sequence[str], tree: str | None,
+          line: tuple[bool, tuple[str, ...]] | None = None):
     from cpcm.service import tables as rows_mod
 
     return rows_mod.made_rows(ctx, kinds, tree, case, line) if kinds and tree is not None else None

@@ -230,9 +230,23 @@ def cadence_items(ctx) -> list:
 def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon) -> list:
     """The supervision items for `whose` ('all': every one): each caseworker whose next session
     falls by `horizon` (or is overdue), for the supervisor who held their last one, else for any
-    supervisor or manager (the due list's worker filter, as for the conferences' items)."""
+    supervisor or manager (the due list's worker filter, as for the conferences' items); and each
+    session you took part in whose records are still encrypted to an earlier key of another who took
+    part (`supervision-readers`: its `# rekey:` lines, a key change made by someone who could not read
+    it), due at once, for the supervisor or manager who reads it (cpcm team sync)."""
+    from cpcm.workflow.clocks import SUPERVISORS
+    from cpcm.workflow.deadlines import readers_rekey
+
     kept = folders.due_filter(ctx, whose, horizon, overdue_only, soon)
-    return [item for item in cadence_items(ctx) if kept(item)]
+    items = [item for item in cadence_items(ctx) if kept(item)]
+    if ctx.worker is not None:
+        marks: dict[str, list[str]] = {}
+        for session_id, readers in FOLDERS.readable(ctx, marks):
+            if session_id in marks and ctx.worker.id not in marks[session_id]:
+                item = readers_rekey(rules.DUE_SUBJECT, "supervision session", session_id, ctx.now, SUPERVISORS)
+                if kept(item, readers):
+                    items.append(item)
+    return items
 
 
 def problems(ctx) -> list:

@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, readers_from, record_name, rekey_from, restricted_from
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, readers_from, record_name, rekey_from, restricted_from, with_rekey
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -1128,13 +1128,11 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             listed = list(dict.fromkeys(r_ours + r_theirs))
         wanted = _conference_readers(ctx, subject, paths, merged, ours, team, objects, known, read) \
             or conference_rules.readers_as_listed(team, subject, listed)
-    # a complaint's or an entry's records still encrypted to an earlier key of a reader (`# rekey: WORKER` lines, a key
-    # change made by someone who could not read it): a line added or taken off on one copy is so on both; every record
-    # of it is encrypted again below where this worker reads it, and the lines go
-    rekey: list[str] = []
-    if top in (COMPLAINTS, CONFIDENTIAL):
-        marks = [rekey_from(known.get(e.blob)) if (e := tree.get(f"{folder}/{RECIPIENTS}")) else [] for tree in (base, ours, theirs)]
-        rekey = [w for w in dict.fromkeys(marks[1] + marks[2]) if pick(w in marks[0], w in marks[1], w in marks[2])[1]]
+    # a folder's records still encrypted to an earlier key of a reader (`# rekey: WORKER` lines, a key change made by
+    # someone who could not read it): a line added or taken off on one copy is so on both; every record of it is
+    # encrypted again below where this worker reads it, and the lines go
+    marks = [rekey_from(known.get(e.blob)) if (e := tree.get(f"{folder}/{RECIPIENTS}")) else [] for tree in (base, ours, theirs)]
+    rekey = [w for w in dict.fromkeys(marks[1] + marks[2]) if pick(w in marks[0], w in marks[1], w in marks[2])[1]]
     stale = []
     moved: list[str] = []  # readers whose key a stale record is encrypted to is not the merged team's
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
@@ -1172,11 +1170,14 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             if not forced:
                 listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
             # and says which reader's earlier key a complaint's or an entry's records still are encrypted to, for its
-            # readers' `due` and team sync (a worker id only)
-            rekey = list(dict.fromkeys(rekey + moved)) if top in (COMPLAINTS, CONFIDENTIAL) else []
+            # readers' `due` and team sync (a worker id only); a case's, a conference's or a session's where a key change
+            # left it so (the records of one a merge cannot read are named to the one merging, as before)
+            rekey = list(dict.fromkeys(rekey + moved)) if top in (COMPLAINTS, CONFIDENTIAL) else rekey
             # a complaint or an entry you do not read is never named nor counted to you (a complaint may be about you):
             # its readers' team sync brings it in line (their `due`: complaint-readers, confidential-readers)
-            if top not in (COMPLAINTS, CONFIDENTIAL) or (ctx.worker is not None and ctx.worker.id in listed):
+            # one stale by its `# rekey:` lines only is its readers' to bring in line (their `due`), not named here
+            if (top not in (COMPLAINTS, CONFIDENTIAL) and not forced) \
+                    or (top in (COMPLAINTS, CONFIDENTIAL) and ctx.worker is not None and ctx.worker.id in listed):
                 result.not_reencrypted.append(subject)
             keys = team_keys(listed)
     for record in new_records:
@@ -1185,7 +1186,10 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     data = recipients_bytes(listed, top, kept, restricted, rekey)
     current = merged.get(f"{folder}/{RECIPIENTS}")
     if top == SUPERVISION and current is not None:
-        pass  # written when the session was recorded, and never changed
+        # written when the session was recorded, and never changed but for its `# rekey:` lines
+        text = known.get(current.blob) or objects.get(current.blob)
+        if text is not None and rekey_from(text) != rekey:
+            merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(with_rekey(text, rekey)))
     elif current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.store.cache import Table, derived_table, dirty_cases, json_encoder, plain_json
-from cpcm.store.layout import CASES, case_restricted
+from cpcm.store.layout import CASES, RECIPIENTS, rekey_from, restricted_from
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import deadlines, intervals
 from cpcm.workflow.deadlines import Deadline
@@ -284,25 +284,34 @@ TREE = 20  # hex digits of the case's tree id kept (80 bits: an entry of another
 TEXT_ID = 10  # hex digits of a text's digest; two texts with one id are detected and the case is not kept
 
 
-def _case_answer(case: Case, ctx, line: bool | None = None) -> Callable[[datetime], tuple[list[Deadline], list[Deadline]]]:
+def _case_answer(case: Case, ctx, line: tuple[bool, tuple[str, ...]] | bool | None = None
+                 ) -> Callable[[datetime], tuple[list[Deadline], list[Deadline]]]:
     """A case's deadlines at a `now` (and the conference after an admission); with them, where its `recipients`
-    file's `# restricted` line (`line`; None: read here, `restricted_line`) says other than its records, the
-    managers' `restriction-mismatch` item (`deadlines.restriction_mismatch`): kept in the entry as any other."""
+    file's `# restricted` line (`line`: that line and the workers of its `# rekey:` lines, or that line alone; None:
+    read here, `case_lines`) says other than its records, the managers' `restriction-mismatch` item
+    (`deadlines.restriction_mismatch`), and where it has `# rekey:` lines, the `case-readers` item of its readers
+    who act on it (`deadlines.case_rekey`): kept in the entry as any other."""
     policy, since = ctx.policy, profile_since(ctx)
-    line = restricted_line(ctx, case.id) if line is None else line
+    restricted, rekey = case_lines(ctx, case.id) if line is None else (line, ()) if isinstance(line, bool) else line
     mismatch = deadlines.restriction_mismatch
 
     def answer(now: datetime) -> tuple[list[Deadline], list[Deadline]]:
-        return (deadlines.deadlines(case, policy, now) + mismatch(case, policy, now, line),
+        return (deadlines.deadlines(case, policy, now) + mismatch(case, policy, now, restricted)
+                + deadlines.case_rekey(case, now, rekey, restricted),
                 conference_rules.admission_conference_due(case, policy, now, (), since))
     return answer
 
 
-def restricted_line(ctx, case_id: str) -> bool:
+def case_lines(ctx, case_id: str) -> tuple[bool, tuple[str, ...]]:
     """Whether the case's `recipients` file, as readers read it, says it is restricted to the managers (its
-    `# restricted` line, `layout.case_restricted`): for a case whose folder was not just read (a fill reads the
-    file once, for both whether the worker reads the case and this line: `fill._reader`)."""
-    return case_restricted(ctx.store, case_id)
+    `# restricted` line, `layout.restricted_from`), and the workers its `# rekey:` lines name (`layout.rekey_from`),
+    from one read of it: for a case whose folder was not just read (a fill reads the file once, for whether the
+    worker reads the case and these lines: `fill._reader`). (False, ()) where it cannot be read."""
+    try:
+        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace")
+    except (OSError, KeyError, ValueError):
+        return False, ()
+    return restricted_from(text), tuple(rekey_from(text))
 
 
 def profile_since(ctx) -> datetime | None:
@@ -311,10 +320,12 @@ def profile_since(ctx) -> datetime | None:
     return conference_rules.profile_start(ctx.config.policy_since)
 
 
-def _due_entry(ctx, session: _Session, case: Case, tree: str, line: bool | None = None) -> list:
+def _due_entry(ctx, session: _Session, case: Case, tree: str,
+               line: tuple[bool, tuple[str, ...]] | bool | None = None) -> list:
     """The due table's entry of a folded case; its texts go to `session.texts`. _NotKept when the
     deadlines depend on `now` other than by comparison, or hold a time in another zone. `line`: the
-    `# restricted` line of the case's `recipients` file in `tree` (None: read, `restricted_line`)."""
+    `# restricted` line of the case's `recipients` file in `tree` and the workers of its `# rekey:` lines (None: read,
+    `case_lines`)."""
     found = intervals.pieces(_case_answer(case, ctx, line), ctx.now)
     if found is None:
         raise _NotKept
@@ -380,7 +391,8 @@ def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
     return [tree[:TREE], rows]
 
 
-def _entry(ctx, session: _Session, kind: str, tree: str, case: Case | None, line: bool | None = None) -> list | None:
+def _entry(ctx, session: _Session, kind: str, tree: str, case: Case | None,
+           line: tuple[bool, tuple[str, ...]] | bool | None = None) -> list | None:
     """A case's entry in table `kind`; None when the rules fail on the case (they fail again where
     the case is used, which reports it) or their answer cannot be stored exactly. `line`: as `_due_entry`."""
     if case is None:
@@ -493,10 +505,11 @@ class Bulk:
 
 
 def made_rows(ctx, kinds: Iterable[str], tree: str, case: Case | None,
-              line: bool | None = None) -> dict[str, tuple[str | None, dict]]:
+              line: tuple[bool, tuple[str, ...]] | bool | None = None) -> dict[str, tuple[str | None, dict]]:
     """Each table's entry of a case as `Bulk.add_made` takes it, made where the case was folded
     (a fill's worker process: the rules run on every core, and the parent builds no `Case`).
-    `line`: the `# restricted` line of its `recipients` file, as the fill read it (None: read here)."""
+    `line`: the `# restricted` line of its `recipients` file and the workers of its `# rekey:` lines, as the fill read
+    them (None: read here)."""
     session = _session(ctx)
     made: dict[str, tuple[str | None, dict]] = {}
     for kind in kinds:

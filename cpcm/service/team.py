@@ -15,13 +15,13 @@ from cpcm.domain import team as team_rules
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import CADRES, KEY_REASONS, OVERSIGHT, ROLES, Team, Worker, cadre_words
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (Context, case_covers, case_restricted, commit_email, keys_for, load_cases, recipients_bytes,
+from cpcm.service.context import (Context, case_covers, case_restricted, commit_email, keys_for, load_cases,
                                   reencrypt, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
-from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM
+from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM, with_rekey
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as retention_rules
 from cpcm.workflow.rules import off_team, unattended
@@ -500,6 +500,7 @@ def team_sync(ctx: Context) -> Written:
         skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
         changed = len([p for p in tx.written if p.startswith(f"{CASES}/") and p.endswith(RECIPIENTS)])
         conferences, not_conferences = _reencrypt_conferences(ctx, tx)
+        sessions = _reencrypt_supervision(ctx, tx)
         complaints = _reencrypt_complaints(ctx, tx)
         confidential = _reencrypt_confidential(ctx, tx)
         if tx.written:
@@ -507,8 +508,38 @@ def team_sync(ctx: Context) -> Written:
             # (a worker a complaint is about, or one an entry excludes, would learn that one exists)
             tx.commit(f"team sync {changed} cases" + (f" {len(conferences)} conferences" if conferences else ""))
     return Written(None, extra={"reencrypted": changed, "conferences_reencrypted": len(conferences),
+                                "supervision_reencrypted": len(sessions),
                                 "complaints_reencrypted": len(complaints), "confidential_reencrypted": len(confidential),
                                 "not_reencrypted": skipped + not_conferences}, json_keys=())
+
+
+def _reencrypt_supervision(ctx: Context, tx) -> list[str]:
+    """Encrypt again to the keys as they are now each supervision session you took part in whose
+    `recipients` file says its records are still encrypted to an earlier key of one of its readers
+    (its `# rekey:` lines: a key change made by someone who could not read it), and take the lines
+    off; its readers never change (service/supervision.py). Returns the sessions done; one you did
+    not take part in is never named."""
+    from cpcm.crypto import cipher
+    from cpcm.store.layout import SUPERVISION
+
+    done = []
+    me = ctx.need_worker()
+    for session_id in ctx.store.case_ids(SUPERVISION):
+        readers, rekey = ctx.store.recipients_rekey(session_id, SUPERVISION)
+        if not rekey or me.id not in readers:
+            continue
+        paths = ctx.store.record_files(session_id, SUPERVISION)
+        try:
+            plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
+        except (cipher.NotARecipient, cipher.Damaged):
+            continue  # left for another who took part in it (cpcm verify names a damaged record)
+        keys = keys_for(ctx, readers)
+        for path, data in zip(paths, plain):
+            tx.replace_file(ctx.store.rel(path), cipher.encrypt(data, keys))
+        rel = f"{SUPERVISION}/{session_id}/{RECIPIENTS}"
+        tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), []))
+        done.append(session_id)
+    return done
 
 
 def _reencrypt_complaints(ctx: Context, tx) -> list[str]:
@@ -540,7 +571,7 @@ def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
 
     done, skipped = [], []
     for conference_id in ctx.store.case_ids(CONFERENCES):
-        current = ctx.store.recipients(conference_id, CONFERENCES)
+        current, rekey = ctx.store.recipients_rekey(conference_id, CONFERENCES)
         wanted = None
         if ctx.worker.id in current:
             try:
@@ -551,7 +582,7 @@ def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
             if conference_rules.readers_as_listed(ctx.team, conference_id, current) != current:
                 skipped.append(conference_id)
             continue
-        if wanted != current:
+        if wanted != current or rekey:  # `# rekey:` lines: records still encrypted to an earlier key of a reader
             reencrypt(ctx, tx, conference_id, wanted, CONFERENCES)
             done.append(conference_id)
     return done, skipped
@@ -559,15 +590,17 @@ def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
 
 def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
     """Bring each case's recipients in line with the team (its first reader is its worker) and
-    its covers (one whose time has passed is taken off: workflow/cover.py); returns the cases
-    that need it but that you cannot read."""
+    its covers (one whose time has passed is taken off: workflow/cover.py), and a case you read whose
+    file has `# rekey:` lines to the keys as they are now (the lines go); returns the cases that need
+    it but that you cannot read."""
     skipped = []
     for case_id in case_ids:
-        current = ctx.store.recipients(case_id)
+        current, rekey = ctx.store.recipients_rekey(case_id, CASES)
         covers = case_covers(ctx, case_id)
         restricted = case_restricted(ctx, case_id)  # a closed case restricted to the managers stays so (cpcm retention)
         wanted, kept = cover_rules.access(ctx.team, current[0] if current else None, covers, ctx.now, restricted)
-        if wanted == current and kept == covers:
+        if wanted == current and kept == covers and (not rekey or ctx.worker.id not in current or ctx.worker.id in rekey):
+            # in line; `# rekey:` lines (records still encrypted to an earlier key of a reader) are for its other readers to end
             continue
         if ctx.worker.id not in current:
             skipped.append(case_id)
@@ -695,10 +728,13 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
     whose readers include `worker_id` (its `recipients` file is unchanged: worker ids). Returns
     the folders done ({"cases": [...], "conferences": [...]}) and those the acting key cannot read.
     A complaint or strictly confidential entry the acting key cannot read (one about the one acting,
-    one that excludes them) is named in neither (it may be about them): its `recipients` file gets a
-    `# rekey: WORKER` line (layout.REKEY_LINE; a worker id only), which puts it on the `cpcm due` of
-    its readers (complaint-readers, confidential-readers) until one of them runs `cpcm team sync`.
-    One done loses such lines: every record of it is encrypted to the keys as they are now."""
+    one that excludes them) is named in neither (it may be about them). Every folder the acting key
+    cannot read (a case restricted to the managers, a conference, a supervision session held by
+    another, a complaint, an entry) gets a `# rekey: WORKER` line in its `recipients` file
+    (layout.REKEY_LINE; a worker id only; its other lines as they were), which puts it on the
+    `cpcm due` of its readers (case-readers, conference-readers, supervision-readers,
+    complaint-readers, confidential-readers) until one of them runs `cpcm team sync`. One done loses
+    such lines: every record of it is encrypted to the keys as they are now."""
     from cpcm.store.casestore import CONFERENCES
 
     from cpcm.store.layout import COMPLAINTS, CONFIDENTIAL, SUPERVISION
@@ -706,25 +742,25 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
     done: dict[str, list[str]] = {CASES: [], CONFERENCES: [], SUPERVISION: [], COMPLAINTS: [], CONFIDENTIAL: []}
     skipped: list[str] = []
     for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
-        marked = top in (COMPLAINTS, CONFIDENTIAL)
         for folder in ctx.store.case_ids(top):
-            readers, rekey = ctx.store.recipients_rekey(folder, top) if marked else (ctx.store.recipients(folder, top), [])
+            readers, rekey = ctx.store.recipients_rekey(folder, top)
             if worker_id not in readers:
                 continue
+            rel = f"{top}/{folder}/{RECIPIENTS}"
             paths = ctx.store.record_files(folder, top)
             try:
                 plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
             except (cipher.NotARecipient, cipher.Damaged):
-                if not marked:
+                if top not in (COMPLAINTS, CONFIDENTIAL):  # never named to one who does not read it (it may be about them)
                     skipped.append(folder)
-                elif worker_id not in rekey:  # never named to one who does not read it (it may be about them)
-                    tx.replace_file(f"{top}/{folder}/{RECIPIENTS}", recipients_bytes(readers, top, rekey=[*rekey, worker_id]))
+                if worker_id not in rekey:  # its readers are told, and bring it to the new key (cpcm team sync)
+                    tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), [*rekey, worker_id]))
                 continue
             keys = keys_for(ctx, readers)
             for path, data in zip(paths, plain):
                 tx.replace_file(ctx.store.rel(path), cipher.encrypt(data, keys))
-            if rekey:
-                tx.replace_file(f"{top}/{folder}/{RECIPIENTS}", recipients_bytes(readers, top))
+            if rekey:  # every record of it is encrypted to the keys as they are now: the file as it was, less its lines
+                tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), []))
             done[top].append(folder)
     return done, skipped
 

@@ -58,7 +58,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
 
     if case is not None:  # one case: everything on it, whoever it is for and however far ahead
         items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now) + mismatch(ctx, case, manages)
-                 if (not overdue_only or overdue(item)) and (manages or item.owner != MANAGERS)]
+                 + rekey(ctx, case) if (not overdue_only or overdue(item)) and (manages or item.owner != MANAGERS)]
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     rows = tables.due_rows(ctx)
     items = []
@@ -67,7 +67,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
         for each in cases.values():
             covered = (not oversees and whose not in ("all", each.worker)
                        and cover_rules.covering(case_covers(ctx, each.id), whose, now))
-            for item in deadlines_mod.deadlines(each, policy, now) + mismatch(ctx, each, manages):
+            for item in deadlines_mod.deadlines(each, policy, now) + mismatch(ctx, each, manages) + rekey(ctx, each):
                 keep, covered_by = listed(item, tables.instant(item.target or item.due), covered, each.worker)
                 if keep and (not overdue_only or overdue(item)):
                     items.append(marked(replace(item, covered_by=covered_by) if covered_by else item, each.worker))
@@ -115,6 +115,13 @@ def mismatch(ctx: Context, case: Case, manages: bool) -> list[deadlines_mod.Dead
     `# restricted` line against its records), for a list that holds the managers' items (`manages`), else none (its
     file is not read). The due table keeps it in the case's entry instead (service/tables.py `_case_answer`)."""
     return deadlines_mod.restriction_mismatch(case, ctx.policy, ctx.now, case_restricted(ctx, case.id)) if manages else []
+
+
+def rekey(ctx: Context, case: Case) -> list[deadlines_mod.Deadline]:
+    """The `case-readers` item of a case whose `recipients` file has `# rekey:` lines (`deadlines.case_rekey`), for the
+    lists built from the folded cases; the due table keeps it in the case's entry instead (`tables.case_lines`)."""
+    restricted, marked = tables.case_lines(ctx, case.id)
+    return deadlines_mod.case_rekey(case, ctx.now, marked, restricted)
 
 
 def _window(ctx: Context, worker: str | None, within_days: float | None):

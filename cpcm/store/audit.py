@@ -70,6 +70,8 @@ REENCRYPTIONS = (
     (re.compile(rf"^team (add|remove|revoke) {_WORKER}$"), CONFERENCES),
     (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?( \d+ confidential)?$"), CASES),
     (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?( \d+ confidential)?$"), CONFERENCES),
+    # a supervision session whose `recipients` file says a key change left it to a reader's earlier key (`# rekey:`)
+    (re.compile(r"^team sync \d+ cases( \d+ conferences)?( \d+ complaints)?( \d+ confidential)?$"), SUPERVISION),
     # a worker's new key (cpcm key rotate, cpcm team recover): every folder they read, conferences too
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CASES),
     (re.compile(rf"^team (rotate|recover) {_WORKER}$"), CONFERENCES),
@@ -100,6 +102,7 @@ REENCRYPTIONS = (
     (re.compile(r"^sync reencrypt \d+ cases$"), CONFERENCES),
     (re.compile(r"^sync reencrypt \d+ cases$"), COMPLAINTS),
     (re.compile(r"^sync reencrypt \d+ cases$"), CONFIDENTIAL),
+    (re.compile(r"^sync reencrypt \d+ cases$"), SUPERVISION),
 )
 # a sync's merge (service/sync.py): it may re-encrypt records, add the conflict and alias records it
 # finds, and move the records of a case that drew an ID already used to the case's new folder
@@ -1031,11 +1034,13 @@ class Audit:
                      "(or lists a removed worker): a supervisor runs cpcm team sync", folder, rule="recipients")
         if self.worker.id not in readers:
             return
-        if rekey and top in (COMPLAINTS, CONFIDENTIAL):
-            # told to its readers only (one it is about, one it excludes, is never told of it); no worker named
+        if rekey:
+            # told to its readers only (one a complaint is about, one an entry excludes, is never told of it); no worker named
+            who = ("a manager" if top == CASES and self.restricted(folder) else "the supervisor or manager who held it"
+                   if top == SUPERVISION else "a supervisor or manager who reads it")
             self.add("recipients-rekey", f"{rel} says its records are still encrypted to an earlier key of one of its "
-                     "readers (a key change made by someone who could not read it): a supervisor or manager who reads it "
-                     "runs cpcm team sync", folder, rule="recipients")
+                     f"readers (a key change made by someone who could not read it): {who} runs cpcm team sync", folder,
+                     rule="recipients")
         read, unreadable = [], []
         for path in self.store.record_files(folder, top):
             try:

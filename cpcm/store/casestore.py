@@ -267,11 +267,12 @@ class CaseStore:
         CONFERENCES for a conference."""
         return readers_from(self._recipients_text(case_id, folder))
 
-    def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
-        """`recipients` of a case, and whether its file says it is restricted to the managers (its `# restricted`
-        line, `layout.restricted_from`), from one read of the file: what a fill asks of every case it reads."""
+    def recipients_lines(self, case_id: str) -> tuple[list[str], bool, list[str]]:
+        """The readers of a case's `recipients` file, whether it says the case is restricted to the managers (its
+        `# restricted` line, `layout.restricted_from`), and the workers its `# rekey:` lines name (`layout.rekey_from`),
+        from one read of the file: what a fill asks of every case it reads."""
         text = self._recipients_text(case_id, CASES)
-        return readers_from(text), restricted_from(text)
+        return readers_from(text), restricted_from(text), rekey_from(text)
 
     def recipients_rekey(self, folder_id: str, top: str) -> tuple[list[str], list[str]]:
         """`recipients` of a folder (a complaint's, a strictly confidential entry's), and the workers its file says

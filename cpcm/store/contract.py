@@ -112,9 +112,10 @@ class Store(Protocol):
 
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]: ...
 
-    def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
-        """`recipients` of a case, and whether its file has the `# restricted` line (`layout.restricted_from`), from
-        one read of the file."""
+    def recipients_lines(self, case_id: str) -> tuple[list[str], bool, list[str]]:
+        """The readers of a case's `recipients` file, whether it says the case is restricted to the managers (its
+        `# restricted` line, `layout.restricted_from`), and the workers its `# rekey:` lines name, from one read of the
+        file."""
         ...
 
     def recipients_rekey(self, folder_id: str, top: str) -> tuple[list[str], list[str]]:

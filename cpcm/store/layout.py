@@ -102,10 +102,11 @@ def readers_from(text: str | bytes | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip() and not line.startswith("#")]
 
 
-# a complaint or strictly confidential entry whose records a key change left encrypted to a worker's earlier key (the one
-# who changed it could not read them: cpcm key rotate, docs/case-format.md): `# rekey: WORKER`, a worker id only. Its
-# readers are told (cpcm due), and the first of them to run cpcm team sync (or a sync's merge) encrypts it to the keys
-# as they are now and takes the line off. Age stanzas do not name their recipient: the records themselves cannot say so
+# a folder (a case, a conference, a supervision session, a complaint, a strictly confidential entry) whose records a key
+# change left encrypted to a worker's earlier key (the one who changed it could not read them: cpcm key rotate,
+# docs/case-format.md): `# rekey: WORKER`, a worker id only. Its readers are told (cpcm due), and the first of them to
+# run cpcm team sync (or a sync's merge) encrypts it to the keys as they are now and takes the line off. Age stanzas do
+# not name their recipient: the records themselves cannot say so
 REKEY_LINE = re.compile(r"^#\s*rekey:\s*(?P<worker>[a-z0-9][a-z0-9._-]{0,31})\s*$")
 
 
@@ -114,7 +115,9 @@ def rekey_from(text: str | bytes | None) -> list[str]:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     out: list[str] = []
-    for line in (text or "").splitlines():
+    if not text or "rekey" not in text:  # the file of nearly every folder: read case after case by a fill
+        return out
+    for line in text.splitlines():
         match = REKEY_LINE.match(line.strip())
         if match and match["worker"] not in out:
             out.append(match["worker"])
@@ -124,6 +127,16 @@ def rekey_from(text: str | bytes | None) -> list[str]:
 def rekey_lines(workers) -> str:
     """The comment lines of a `recipients` file for `workers` (`REKEY_LINE`)."""
     return "".join(f"# rekey: {worker}\n" for worker in dict.fromkeys(workers))
+
+
+def with_rekey(text: str | bytes | None, workers) -> bytes:
+    """A `recipients` file (`text`) with its `# rekey:` lines (`REKEY_LINE`) those of `workers` (none: taken off), just
+    after its first comment line; every other line (its readers, a `# restricted` or `# cover:` line) as it was."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = [line for line in (text or "").splitlines() if not REKEY_LINE.match(line.strip())]
+    at = 1 if lines and lines[0].startswith("#") else 0
+    return ("\n".join([*lines[:at], *rekey_lines(workers).splitlines(), *lines[at:]]) + "\n").encode()
 
 
 def restricted_from(text: str) -> bool:

@@ -87,8 +87,10 @@ class MemoryStore:
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
         return self._recipients(case_id, folder)[0]
 
-    def recipients_line(self, case_id: str) -> tuple[list[str], bool]:
-        return self._recipients(case_id, CASES)
+    def recipients_lines(self, case_id: str) -> tuple[list[str], bool, list[str]]:
+        entry = self._view().get(f"{CASES}/{case_id}/{RECIPIENTS}")
+        text = entry.decode("utf-8", "replace") if isinstance(entry, bytes) else ""
+        return readers_from(text), restricted_from(text), rekey_from(text)
 
     def recipients_rekey(self, folder_id: str, top: str) -> tuple[list[str], list[str]]:
         entry = self._view().get(f"{top}/{folder_id}/{RECIPIENTS}")

@@ -1063,6 +1063,40 @@ def restriction_mismatch(case: Case, policy: Policy, now: datetime, line: bool) 
                      case.risk)]
 
 
+# a folder whose `recipients` file says its records are still encrypted to an earlier key of one of its readers (its
+# `# rekey: WORKER` lines: a key change, cpcm key rotate or team recover, made by someone who could not read it): its
+# readers who act on it bring it to the keys as they are now with cpcm team sync. Complaints and strictly confidential
+# entries say so under their readers' codes (workflow/complaints.py `readers_lag_item`)
+REKEY_CODES = {"case": "case-readers", "conference": "conference-readers", "supervision session": "supervision-readers"}
+REKEY_RULE = "keys"
+REKEY_SOURCE = ("ESARO §5d (confidentiality: a record is read by those who may read it, and only them); IAG record keeping "
+                "[L648]; a worker's new key reads what they read: cpcm's rule for a key change made by someone who could not "
+                "read a folder")
+
+
+def readers_rekey(subject: str, what: str, folder_id: str, since: datetime, owner: str, risk: str | None = None) -> Deadline:
+    """The item of a folder (`what`: "case", "conference" or "supervision session"; `folder_id` its ID) whose
+    records are still encrypted to an earlier key of one of its readers (its `# rekey:` lines), for `owner` (the
+    supervisors and managers who read it; the managers of a case restricted to them), due since `since`; it names
+    the folder, never a worker."""
+    why = (f"the {what} {folder_id} still has records encrypted to an old key of one of its readers (a key change made by "
+           "someone who could not read it): only its other readers can open them; bring it to the keys as they are now "
+           "with cpcm team sync")
+    return Deadline(subject, REKEY_CODES[what], f"{what} {folder_id}: its readers to bring in line", since, None, owner,
+                    REKEY_RULE, why, REKEY_SOURCE, risk)
+
+
+def case_rekey(case: Case, now: datetime, rekey, restricted: bool) -> list[Deadline]:
+    """A case's `readers_rekey` item where its `recipients` file has `# rekey:` lines (`rekey`): for the supervisors and
+    managers, the managers only where it is restricted to them (`restricted`: its `# restricted` line), due since its
+    latest record (a time of the case, so that the due table keeps it). Not among `RULES`: the lines are not in the
+    records; the due table asks it where it reads the case's folder (service/tables.py)."""
+    if not tuple(rekey):
+        return []
+    since = _t(case.last_at, zone_of(now)) or now
+    return [readers_rekey(case.id, "case", case.id, since, MANAGERS if restricted else SUPERVISORS, case.risk)]
+
+
 RULES: tuple[Callable, ...] = (
     _initial_assessment, _risk_response, _interim_plan, _comprehensive_assessment, _case_plan, _plan_revision, _approvals,
     _approved_transfer, _transfer_ack, _mandatory_report,

@@ -168,9 +168,11 @@ MEANINGS = {
                             "(error, `cpcm verify`, and `cpcm check` run by a manager; also an item of every manager's "
                             "`cpcm due`, and of no one else's, under the same code and with the same command)",
     "recipients-stale": "a case's `recipients` file is not its worker then every active supervisor and manager (a removed worker still listed, a supervisor missing): a supervisor runs `cpcm team sync`; for a case restricted to the managers (`cpcm retention --restrict`), not every active manager and them only: a manager runs it",
-    "recipients-rekey": "a complaint's or strictly confidential entry's `recipients` file has a `# rekey: WORKER` line: a key "
-                        "change (`cpcm key rotate`) made by someone who could not read it left its records encrypted to that "
-                        "reader's earlier key; said to its readers only: a supervisor or manager who reads it runs `cpcm team sync`",
+    "recipients-rekey": "a case's, conference's, supervision session's, complaint's or strictly confidential entry's "
+                        "`recipients` file has a `# rekey: WORKER` line: a key change (`cpcm key rotate`, `cpcm team recover`) "
+                        "made by someone who could not read it left its records encrypted to that reader's earlier key; said to "
+                        "its readers only: a supervisor or manager who reads it (a manager, for a case restricted to them; the "
+                        "one who held it, for a session) runs `cpcm team sync`",
     "record-author-mismatch": "a record's `by` is not the worker whose commit added it",
     "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one)',
     "record-foreign-stanza": 'a version of a record is also encrypted to a key of another kind than age X25519 (a passphrase, an ssh key)',
