@@ -54,7 +54,7 @@ def test_close__reached_18_by_an_estimated_age_counts_from_the_registration(cli_
     before = commit_count(repo)
     data = _refused_for_age(amina("close", case_id, "--reason", "reached_18", "--check", "all", "--json"))
     reason = data["fields"][0]["reason"]
-    assert "the age estimated at registration" in reason and "turns 18 on 2027-11-23" in reason, reason
+    assert "the age estimated on 2026-11-23" in reason and "turns 18 on 2027-11-23" in reason, reason
     assert commit_count(repo) == before
 
 

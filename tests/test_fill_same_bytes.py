@@ -70,15 +70,20 @@ def _old_from_registration(case, body, at):
 
 def _old_registration(case, record):
     body = record.body
+    # and since: when the estimated age was given (Case.age_given_at): the registration's time, with an estimate
+    given = record.at if (body.get("child") or {}).get("age_estimate") is not None else None
     case = replace(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at,
-                   concerns=(), concerns_since={})
+                   concerns=(), concerns_since={}, age_given_at=given)
     return _old_from_registration(case, {k: v for k, v in body.items() if k not in ("supersedes", "correction_reason")},
                                   utc(record.at))
 
 
 def _old_update(case, record):
     changes = record.body.get("changes") or {}
-    return _old_from_registration(case, fold_module.apply_update(case.registration or {}, changes), utc(record.at))
+    case = _old_from_registration(case, fold_module.apply_update(case.registration or {}, changes), utc(record.at))
+    if "child" in changes or "child.age_estimate" in changes:  # and since: an age given by an update is the age on its day
+        case = replace(case, age_given_at=record.at if case.child.get("age_estimate") is not None else None)
+    return case
 
 
 OLD_REDUCERS = {**fold_module.REDUCERS, "registration": _old_registration, "update": _old_update}

@@ -431,14 +431,16 @@ def test_misfiled_followup_that_planned_the_next_visit__moved_plans_the_other_ca
         assert _next_followup(later, brother) == ["2026-11-26T23:59"]  # the plan went with it
         assert (fields["next_followup"], fields["followup_every"]) == ("2026-11-26", "1w")
         assert "left_out" not in fields["moved_from"]
-        assert not any("was not changed" in step for step in done.json()["next_steps"])
+        assert not any("counts as a visit" in step for step in done.json()["next_steps"])
     else:
         # his plan stands (every month), counted from his visit the copy records
         assert _next_followup(later, brother) == ["2026-12-24T10:00"]
         assert "next_followup" not in fields and "followup_every" not in fields
         assert fields["moved_from"]["left_out"] == ["next_followup", "followup_every"]
-        step = [s for s in done.json()["next_steps"] if "was not changed" in s]
-        assert step and f"{brother}'s next follow-up was not changed" in step[0], done.json()["next_steps"]
+        step = [s for s in done.json()["next_steps"] if "counts as a visit" in s]
+        assert step and f"in {brother} the copy counts as a visit on 2026-11-24" in step[0], done.json()["next_steps"]
+        assert "the next follow-up, due 2026-12-23, is met; the next is now due 2026-12-24" in step[0], step[0]
+        assert "was not changed" not in step[0]
         assert "every 1 week, the next on 2026-11-26" in step[0] and f"cpcm followup {brother} ... --next-followup DATE" in step[0]
         assert f"cpcm correct {brother} {copy} --set next_followup=DATE" in step[0]
         assert "was not moved: it was planned for" in later("show", brother, copy).stdout
@@ -484,3 +486,35 @@ def test_misfiled_followup_that_ticked_off_plan_actions__the_warning_names_the_a
     human = amina("correct", case_id, again.json()["record_id"], "--misfiled", "--reason", "his visit too")
     assert human.code == 0 and "ticked off the plan's action A1" in human.stderr, human.stderr
 
+
+
+def test_misfiled_followup_moved__the_other_case_s_one_off_visit_is_met_and_the_next_step_says_so(cli_as, repo):
+    """The copy counts as a visit in the case it goes to: a visit planned there for one date is met by
+    it, and `cpcm due` has no next follow-up there any more; the next step says that, not that the
+    other case's next follow-up was not changed."""
+    amina = cli_as("amina")
+    sister, brother = register(amina), register(amina)
+    base = ("--method", "phone", "--purpose", "monitoring", "--visited-by", "professional", "--risk-increased", "no")
+    assert amina("followup", brother, *base, "--next-followup", "2026-12-20").code == 0
+    later = cli_as("amina", CPCM_NOW="2026-11-24T10:00:00+03:00")
+    assert _next_followup(later, brother) == ["2026-12-20T23:59"]
+    visit = later("followup", sister, *base, "--next-followup", "2026-11-26", "--json").json()["record_id"]
+    done = later("correct", sister, visit, "--misfiled", "--to", brother, "--reason", "his visit", "--json")
+    assert done.code == 0, done.stderr
+    assert _next_followup(later, brother) == []
+    [step] = [s for s in done.json()["next_steps"] if "counts as a visit" in s]
+    assert f"in {brother} the copy counts as a visit on 2026-11-24: the visit planned for 2026-12-20 is met; no next " \
+           f"follow-up is planned in {brother} now" in step, step
+    assert "was not changed" not in step and "the next on 2026-11-26" in step, step
+
+
+def test_misfiled_keep_schedule_without_to__refused_by_the_service_naming_the_case_and_record(cli_as, repo):
+    amina = cli_as("amina")
+    sister = register(amina)
+    visit = amina("followup", sister, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                  "--risk-increased", "no", "--next-followup", "2026-12-01", "--json").json()["record_id"]
+    before = commit_count(repo)
+    refused = amina("correct", sister, visit, "--misfiled", "--keep-schedule", "--reason", "x")
+    assert refused.code == 2 and "goes with --misfiled --to" in refused.stderr, refused.stderr
+    assert f"cpcm correct {sister} {visit} --misfiled --to OTHER-CASE --keep-schedule" in refused.stderr, refused.stderr
+    assert commit_count(repo) == before

@@ -5,7 +5,7 @@ last step (`--recipient`): before, only the last step said so, with exit 2. Thro
 from __future__ import annotations
 
 from conftest import CANARY, register
-from test_transfer import canary
+from test_transfer import canary, decrypt
 
 WHY = ["--reason", "the family moved to Kilifi", "--reason-code", "relocation", "--check", "all"]
 
@@ -76,3 +76,24 @@ def test_transfer__an_agency_with_its_key_on_file_is_not_warned(sending, cli_as)
     asked = amina("transfer", case_id, "--to", "recv", *WHY, "--json")
     assert not _key_warnings(asked), asked.json()
     assert not _key_warnings(sup("approve", case_id, "transfer", "--json"))
+
+
+def test_transfer__a_request_given_recipient_keeps_the_key_for_the_last_step_and_its_approval_does_not_warn(sending, receiving,
+                                                                                                           cli_as, tmp_env):
+    """The key given with the request (--recipient) is kept in the request's encrypted record: the
+    approval does not warn of no key, and the run that writes the bundle uses it without retyping
+    it (a key given at that run is used instead)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, **canary())
+    assert sup("consent", case_id, "--override", "--purpose", "transfer", "--agency", "kilifi-cpu", "--basis", "best_interests",
+               "--reason", "the family moved; the county office takes the case").code == 0
+    key = receiving.keys["wanjiru"][1]
+    asked = amina("transfer", case_id, "--to", "kilifi-cpu", *WHY, "--recipient", key, "--json")
+    assert asked.json()["kind"] == "transfer_request" and not _key_warnings(asked), asked.stdout
+    approved = sup("approve", case_id, "transfer", "--json")
+    assert not _key_warnings(approved), approved.json()
+    bundle = tmp_env / "b.age"
+    done = amina("transfer", case_id, "--to", "kilifi-cpu", *WHY, "--out", str(bundle), "--json")
+    assert done.code == 0 and done.json()["kind"] == "transfer", done.stderr
+    assert decrypt(bundle.read_bytes(), receiving.keys["wanjiru"][0])  # encrypted to the key given with the request
+    assert CANARY not in asked.stderr + approved.stderr + done.stderr

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
                                          "there, for that case's readers, dated when it happened."),
         keep_schedule: bool = typer.Option(False, "--keep-schedule", help="With --to, for a follow-up that planned the next "
                                            "visit (--next-followup, --every): the copy keeps that plan, and it becomes the "
-                                           "other case's. Without it, the other case's next visit is left as it was."),
+                                           "other case's. Without it, the copy counts as a visit there and that case's own plan runs from it."),
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Correct a record (a mistyped date or answer): a new record of the same kind that
@@ -50,10 +50,10 @@ def register(app: typer.Typer) -> None:
         from cpcm.domain.records import set_path
         from cpcm.errors import UsageError
 
-        if keep_schedule and (not misfiled or to is None):
-            raise UsageError("--keep-schedule goes with --misfiled --to: it keeps the next visit a follow-up planned in its "
-                             "copy in the case it belongs to", "cpcm correct CASE RECORD --misfiled --to OTHER-CASE "
-                             "--keep-schedule --reason TEXT")
+        if keep_schedule and not misfiled:  # a plain correction does not take it; with --misfiled, the service asks for --to
+            from cpcm.service.misfiled import keep_schedule_alone
+
+            raise keep_schedule_alone(service.parse_case_id(case), record)
         if misfiled or to is not None:
             given = [name for name, value in (("--set", sets), ("--from-file", from_file), ("--at", at)) if value]
             if not misfiled:

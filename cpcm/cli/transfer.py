@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         reason_code: str = typer.Option("other", "--reason-code", help="better_service, relocation, agency_exit, specialised_service, difficult_case or other."),
         check: List[str] = typer.Option([], "--check", help="A transfer checklist item confirmed (repeat; 'all' for every item): "
                                                             "file_complete, consent_recorded, handover_plan_agreed, child_and_family_told, receiving_worker_named."),
-        recipient: List[str] = typer.Option([], "--recipient", help="The receiving agency's age key (age1…; repeat). Default: its directory entry's key."),
+        recipient: List[str] = typer.Option([], "--recipient", help="The receiving agency's age key (age1…; repeat). Given with a request, it is kept for writing the bundle once approved. Default: the approved request's keys, else its directory entry's key."),
         out: Optional[Path] = typer.Option(None, "--out", help="Where to write the encrypted bundle (a new file)."),
         batch: bool = typer.Option(False, "--batch", help="Every open case you can read (an agency leaving an area): one bundle per case."),
         out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="With --batch: the folder for the bundles (CASE-ID.transfer.age)."),

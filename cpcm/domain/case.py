@@ -79,6 +79,10 @@ class Case:
     # as every event). A later rating at the same level leaves it; a rating that lowers the risk and one that raises it
     # again date it from the raise. None with no risk (workflow/fold.py; `rules.cadre_since`)
     risk_since: str | None = None
+    # when the estimated age in `child` (child.age_estimate) was given, as its record's `at` (with its offset): the
+    # registration's (or its correction's), or the latest update's that set it (or its correction's); None with no
+    # estimate. The estimated date of birth is that day, so many years before (`birth_date`)
+    age_given_at: str | None = None
 
     def referral(self, ref: str) -> Mapping[str, Any] | None:
         """A referral by its short reference (R1) or its record id."""
@@ -123,19 +127,29 @@ class Case:
     def last_at(self) -> str | None:
         return max((e.at for e in self.history), default=None)
 
+    def age_estimated_on(self) -> date | None:
+        """The day the estimated age on the case was given (`age_given_at`, else the registration's
+        day): an age given at registration is the age then, one given by an update (`cpcm update
+        --age`) the age on the update's day. None with no estimate, or a date of birth known."""
+        if self.child.get("date_of_birth") or self.child.get("age_estimate") is None:
+            return None
+        given = self.age_given_at or self.registered_at
+        return date.fromisoformat(given[:10]) if given else None
+
     def birth_date(self) -> date | None:
-        """The known date of birth, or one estimated from the age given at registration."""
+        """The known date of birth, or one estimated from the estimated age and the day it was
+        given (`age_estimated_on`): the child is taken to have turned that age on that day."""
         dob = self.child.get("date_of_birth")
         if dob:
             return date.fromisoformat(dob)
-        estimate = self.child.get("age_estimate")
-        if estimate is not None and self.registered_at:
-            registered = date.fromisoformat(self.registered_at[:10])
-            try:
-                return registered.replace(year=registered.year - int(estimate))
-            except ValueError:  # 29 February
-                return registered.replace(year=registered.year - int(estimate), day=28)
-        return None
+        given = self.age_estimated_on()
+        if given is None:
+            return None
+        estimate = int(self.child["age_estimate"])
+        try:
+            return given.replace(year=given.year - estimate)
+        except ValueError:  # 29 February
+            return given.replace(year=given.year - estimate, day=28)
 
     def turns(self, years: int) -> date | None:
         """The day the child turns `years` (the age limit: the turning-18 item's due day, and the

@@ -11,8 +11,8 @@ what happened since it was received here): registrations, closures by reason,
 reopenings, transfers, referrals by sector and outcome, consent overrides, case plan versions
 coming into force (on the day of their approval where the policy needs approval, else on the
 day written; `in_force`) and those rejected, reviews. The age is the
-child's age on the day of the event (from the date of birth, or the age estimated at
-registration).
+child's age on the day of the event (from the date of birth, or the estimated age as the age on
+the day it was given: at registration, or by an update; `Case.birth_date`).
 """
 from __future__ import annotations
 
@@ -358,8 +358,8 @@ def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:
         "notes": [
             "Counts of events dated in the period (each event on its own date, in the agency's time zone). A child counts once per event: "
             "a child registered and closed in the period is in both.",
-            "Age bands use the child's age on the day of the event, from the date of birth or the age estimated at "
-            "registration; 'unknown' when neither was recorded.",
+            "Age bands use the child's age on the day of the event, from the date of birth or the estimated age (the "
+            "age on the day it was given: at registration, or by an update); 'unknown' when neither was recorded.",
             "Closures of a case reopened since carry the reason 'not known': the case history keeps the latest "
             "closure's reason only.",
             "Referral outcomes are the referral's status today.",

@@ -1568,7 +1568,12 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     settles = settled_by(case, "update", {"changes": changes}, utc((at or ctx.now).isoformat()))
     steps = settles_step(settles) + _lives_with_step(ctx, case, changes, at)
     record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
-    return Written(case_id, record.id, "update", next_steps=steps, extra={"changed": sorted(changes)},
+    # the child's age changed: a closure for reached_18 it no longer lets stand
+    from cpcm.service.closure import age_corrected_warnings
+
+    aged = any(path in ("child", "child.date_of_birth", "child.age_estimate") for path in changes)
+    warnings = tuple(age_corrected_warnings(ctx, case, load_case(ctx, case_id))) if aged else ()
+    return Written(case_id, record.id, "update", warnings=warnings, next_steps=steps, extra={"changed": sorted(changes)},
                    settled=said_settled(case_id, settles))
 
 
@@ -1795,6 +1800,27 @@ def _check_reason_changed(ctx: Context, case_id: str, case: Case, records: Seque
                   "corrects it as it stands.", rule="correction-changes-decided")
 
 
+def _closure_corrected(ctx: Context, case_id: str, case: Case, records: Sequence[Record], original: Record,
+                       base: Mapping[str, Any], body: Mapping[str, Any], at: datetime | None) -> list[FieldError]:
+    """A closure request's correction checked as `cpcm close` checks it: a reason or checklist changed
+    (`reason_errors`); and a request for reached_18 judged on the day it is dated after the correction
+    (its `--at`, else the day it was asked on), a correction that moves only its date included."""
+    from cpcm.service.closure import closure_day, reason_errors
+    from cpcm.workflow.age import age_limit
+
+    reason, changed = str(body.get("reason")), body.get("reason") != base.get("reason")
+    moved = at is not None and reason == transitions.AGE_REASON
+    if not moved and (body.get("reason"), body.get("checklist")) == (base.get("reason"), base.get("checklist")):
+        return []
+    day = closure_day(ctx, at or parse_datetime(original.at))  # reached_18: the day the request is dated, as corrected
+    cycle = _closure_cycle(case_id, records, original, case)
+    errors = reason_errors(ctx, cycle, reason, list(body.get("checklist") or []), correcting=True, outcome=changed, on=day)
+    if moved and not changed:  # its reason stays: only the age on its new day is checked again
+        young = transitions.closure_age_problem(cycle, reason, age_limit(ctx.policy), day)
+        errors += [FieldError("reason", young, rule="closure-reason-age")] if young else []
+    return errors
+
+
 _SHOWN_PATH = re.compile(r"[A-Za-z0-9_]{1,40}(?:\.[A-Za-z0-9_]{1,40}){0,4}")  # a --set path named in a hint (field names and IDs)
 
 
@@ -1885,14 +1911,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), workers, wording(ctx, form))
         errors += form_errors
         body = {**extras, **body}
-        if original.kind == "closure" and not form_errors and (body.get("reason"), body.get("checklist")) != \
-                (base.get("reason"), base.get("checklist")):  # checked as `cpcm close` checks them
-            from cpcm.service.closure import closure_day, reason_errors
-
-            errors += reason_errors(ctx, _closure_cycle(case_id, records, original, case), str(body.get("reason")),
-                                    list(body.get("checklist") or []), correcting=True,
-                                    outcome=body.get("reason") != base.get("reason"),
-                                    on=closure_day(ctx, parse_datetime(original.at)))  # reached_18: the day it was asked on
+        if original.kind == "closure" and not form_errors:
+            errors += _closure_corrected(ctx, case_id, case, records, original, base, body, at)
         if original.kind == "sign_off":
             from cpcm.service.closure import may_sign_off, sign_off_corrected
 
@@ -1949,10 +1969,15 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         tx.write_record(record, keys_for(ctx, readers))
         tx.commit(f"correct {case_id} {record.id}{ended}")
     # the sync conflicts it settles (a placement corrected to a later date, say), or leaves open again: said as any write's
-    reopened = note_corrected(ctx, folded, fold(case_id, [*records, record]), record)
+    after = fold(case_id, [*records, record])
+    reopened = note_corrected(ctx, folded, after, record)
+    # the child's age corrected (a registration's, an update's): a closure for reached_18 it no longer lets stand
+    from cpcm.service.closure import age_corrected_warnings
+
+    aged = tuple(age_corrected_warnings(ctx, folded, after)) if original.kind in ("registration", "update") else ()
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
-                   + tuple(warned) + tuple(reopened))
+                   + tuple(warned) + tuple(reopened) + aged)
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:

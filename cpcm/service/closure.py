@@ -12,6 +12,7 @@ from cpcm.service.context import Context, append, at_errors, form_for, form_prob
 from cpcm.service.planning import approve_command, approvers_warning, said_settled, settled_in, settles_step, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines, transitions
+from cpcm.workflow.age import age_limit
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow.fold import effective, fold, places
@@ -147,9 +148,28 @@ def closure_day(ctx: Context, at: datetime | None) -> date:
     return (moment.astimezone(ctx.zone) if ctx.zone is not None and moment.tzinfo is not None else moment).date()
 
 
-def age_limit(policy) -> int:
-    """The age a child is under (child_age_limit.years, IAG §1), as the turning-18 item reads it."""
-    return int(policy.get("child_age_limit", "years", 18))
+def age_corrected_warnings(ctx: Context, before, after) -> list[str]:
+    """What a change of the child's date of birth or estimated age (`cpcm update`, `cpcm correct`)
+    means for a closure for reached_18 that `closure_age_problem` no longer lets stand, and let
+    stand before: a request waiting for a decision (judged on today, the earliest day it can be
+    approved on: the approval would be refused) or a closure approved (judged on the day the case
+    closed: `cpcm check` reports it, closed-reached-18-under-age). Says what to do; names no age."""
+    years, reason = age_limit(ctx.policy), transitions.AGE_REASON
+    waiting = approvals.pending(after, "closure")
+    if waiting and waiting.get("reason") == reason:
+        today = closure_day(ctx, None)
+        if transitions.closure_age_problem(after, reason, years, today) and not transitions.closure_age_problem(before, reason, years, today):
+            return [f"the closure of {after.id} for '{reason}' waits for a decision, and by the age now on file the child is under "
+                    f"{years} today: its approval would be refused (closure-reason-age); its worker withdraws the request "
+                    f"(cpcm close {after.id} --withdraw --reason ...) and asks again for the reason that fits, or a supervisor "
+                    f"rejects it (cpcm reject {after.id} closure --note ...)"]
+        return []
+    closed = transitions.closed_under_age(after, years, ctx.zone)
+    if closed is not None and transitions.closed_under_age(before, years, ctx.zone) is None:
+        return [f"{after.id} was closed for '{reason}' on {closed.isoformat()}, and by the age now on file the child was under "
+                f"{years} that day (cpcm check reports it: closed-reached-18-under-age): a supervisor or manager reopens the case "
+                f"(cpcm reopen {after.id} --reason ...), or, if the age now on file is wrong, it is corrected again"]
+    return []
 
 
 def reason_errors(ctx: Context, case, reason: str, given: list, correcting: bool = False,

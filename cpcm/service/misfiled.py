@@ -9,8 +9,10 @@ types it again. `cpcm show CASE RECORD` still reads the original, to the case's 
 MISFILED line; `cpcm log` marks it.
 
 A follow-up's plan of the next visit (`next_followup`, `followup_every`) was made for the case it
-was written in: its copy leaves it out, and the case it goes to keeps the visits its own
-follow-ups planned, unless the worker moving it says the plan was that child's (`keep_schedule`).
+was written in: its copy leaves it out, unless the worker moving it says the plan was that child's
+(`keep_schedule`). The copy counts as a visit in the case it goes to, as any follow-up there does: a
+date planned there before it is met, and a frequency in force there runs from it; a next step says
+what it did to that case's next follow-up (`visit_effect`).
 A follow-up that ticked off plan actions leaves them to do again in its case, and a warning names
 them.
 """
@@ -25,7 +27,7 @@ from cpcm.service.context import (Context, at_errors, check_cover, check_readabl
                                   new_record, parse_case_id, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.workflow import followups as followup_rules
-from cpcm.workflow import plan_actions, transitions
+from cpcm.workflow import deadlines, plan_actions, transitions
 from cpcm.workflow.fold import (ACTS_ON_CASE, MISFILABLE, MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, acts_on_case, fold,
                                 misfiled, moved_writer)
 
@@ -69,6 +71,14 @@ def refuse_if_misfiled(case_id: str, records: list[Record], original: Record, re
                       f"{taken_out[original.id]}: it is not in the case any more",
                       f"cpcm show {case_id} {original.id} says where it was moved; correct it there (cpcm correct OTHER-CASE "
                       "RECORD ...), or write what belongs in this case as a new record.", rule="already-misfiled")
+
+
+def keep_schedule_alone(case_id: str = "CASE", record_id: str = "RECORD") -> UsageError:
+    """`--keep-schedule` given without `--misfiled --to` (the one wording, for `correct_misfiled` and
+    for a plain correction, which the CLI refuses before it reaches the service)."""
+    return UsageError("--keep-schedule goes with --misfiled --to: it keeps the next visit a follow-up planned in its copy "
+                      "in the case it belongs to", f"cpcm correct {case_id} {record_id} --misfiled --to OTHER-CASE "
+                      "--keep-schedule --reason TEXT")
 
 
 def _kind_words(kind: str) -> str:
@@ -119,15 +129,13 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
     check_cover(ctx, case)
     body: dict[str, Any] = {"supersedes": original.id, "reason": reason.strip(), "record_kind": original.kind}
     if keep_schedule and to is None:
-        raise UsageError("--keep-schedule goes with --to: it keeps the next visit a follow-up planned in the copy written in "
-                         "the case it belongs to", f"cpcm correct {case_id} {original.id} --misfiled --to OTHER-CASE "
-                         "--keep-schedule --reason TEXT")
+        raise keep_schedule_alone(case_id, original.id)
     if keep_schedule and not _schedule(original):
         raise UsageError(f"--keep-schedule: {_kind_words(original.kind)} {original.id} of {case_id} planned no next visit "
                          "(next_followup, followup_every): there is nothing to keep", "Leave --keep-schedule out.")
-    moved, target, left_out = None, None, []
+    moved, target, target_records, left_out = None, None, [], []
     if to is not None:
-        moved, target, left_out = _moved(ctx, case_id, original, to, writer, keep_schedule)
+        moved, target, target_records, left_out = _moved(ctx, case_id, original, to, writer, keep_schedule)
         body["moved_to"] = {"case": target.id, "record": moved.id}
     mark = new_record(ctx, MISFILED, case_id, body, after=max(r.id for r in records))
     message = f"misfiled {case_id} {mark.id}" + (f" to {target.id} {moved.id}" if moved else "")
@@ -160,13 +168,32 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
         planned = ", ".join(part for part in (
             "no set frequency any more" if stop else "",
             followup_rules.words({"every": None if stop else every, "next": original.body.get(followup_rules.NEXT)})) if part)
-        next_steps += (f"{target.id}'s next follow-up was not changed by it: the next visit it planned in {case_id}"
-                       f"{f' ({planned})' if planned else ''} is not in the copy, which counts only as the visit it was; "
-                       f"if it was planned for this child, put it on the copy (cpcm correct {target.id} {moved.id} --set "
-                       "next_followup=DATE or --set followup_every=DURATION --reason ...), or plan it at the next "
-                       f"follow-up (cpcm followup {target.id} ... --next-followup DATE)",)
+        next_steps += (f"{visit_effect(ctx, target, fold(target.id, [*target_records, moved]), moved)}; the next visit it planned in "
+                       f"{case_id}{f' ({planned})' if planned else ''} is not in the copy: if it was planned for this child, "
+                       f"put it on the copy (cpcm correct {target.id} {moved.id} --set next_followup=DATE or --set "
+                       "followup_every=DURATION --reason ...), or plan it at the next follow-up (cpcm followup "
+                       f"{target.id} ... --next-followup DATE)",)
     return Written(case_id, mark.id, MISFILED, tuple(warnings), next_steps,
                    {"supersedes": original.id, "moved_to": body.get("moved_to")})
+
+
+def visit_effect(ctx: Context, before, after, copy: Record) -> str:
+    """What a follow-up's copy, moved into the case `before` (folded without it; `after`: with it)
+    without the next visit it planned, did to that case's next follow-up, in words: it counts as a
+    visit on its day there, so a date planned there before it is met, and a frequency in force runs
+    from it (deadlines `next-followup`, followups.due). Dates only."""
+    zone = deadlines.zone_of(ctx.now)
+    day = lambda when: when.astimezone(zone).date().isoformat()  # noqa: E731
+    then = followup_rules.due(before.followup_plan, before.last("followup"), zone) if before.status == "open" else None
+    now = followup_rules.due(after.followup_plan, after.last("followup"), zone) if after.status == "open" else None
+    head = f"in {after.id} the copy counts as a visit on {day(datetime.fromisoformat(copy.at))}"
+    if then == now:
+        return f"{head}: {after.id}'s next follow-up is {f'still due {day(now)}' if now else 'still not planned'}"
+    plan = before.followup_plan or {}
+    met = then is not None and plan.get("next") and day(then) == str(plan["next"])[:10]
+    was = f"the visit planned for {day(then)} is met" if met else f"the next follow-up, due {day(then)}, is met" if then else \
+        "no follow-up was planned there"
+    return f"{head}: {was}; " + (f"the next is now due {day(now)}" if now else f"no next follow-up is planned in {after.id} now")
 
 
 def _schedule(record: Record) -> list[str]:
@@ -183,7 +210,7 @@ def reopened_actions(before, after, policy) -> list[str]:
 
 
 def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str, keep_schedule: bool = False):
-    """The record's content as a new record of the case `to`, that case (folded), and the
+    """The record's content as a new record of the case `to`, that case (folded), its records, and the
     next-visit fields left out of it (none with `keep_schedule`: a follow-up's next visit, planned
     for the case it was written in, would plan that case's); Refused where the acting worker may
     not write it there, or where it would act on that case (`ACTS_ON_CASE`: a risk rating that case
@@ -233,4 +260,4 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str, k
         raise Refused(message, hint, rule="misfiled-move-ticks-actions")
     schema = NOTE_SCHEMA if original.kind == "note" else original.schema  # a moved note saw nothing out of order there
     after = max((r.id for r in there), default="")
-    return new_record(ctx, original.kind, other, body, at, schema=schema, after=after), target, left_out
+    return new_record(ctx, original.kind, other, body, at, schema=schema, after=after), target, there, left_out

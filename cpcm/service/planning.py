@@ -423,7 +423,8 @@ def _closure_age(ctx: Context, case, pending: Mapping, at: datetime | None) -> N
     """Refused (rule closure-reason-age) when a closure for reached_18 would close the case of a
     child under the age limit on the approval's day, the day the case closes: the date of birth or
     the age estimated was corrected since the request (which `cpcm close` checked on its own day)."""
-    from cpcm.service.closure import age_limit, closure_day
+    from cpcm.service.closure import closure_day
+    from cpcm.workflow.age import age_limit
 
     young = transitions.closure_age_problem(case, str(pending.get("reason") or ""), age_limit(ctx.policy), closure_day(ctx, at))
     if young:
@@ -501,9 +502,10 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     pending = approvals.pending(case, subject)
     late = _home_refusal(ctx, case, pending) if subject == "plan" and approve else []
     if subject == "transfer" and approve:  # no key on file for the receiving agency: the bundle's last step would stop
-        from cpcm.service.transfers import no_key_warning
+        from cpcm.service.transfers import no_key_warning, request_recipients
 
-        late += [w for w in (no_key_warning(ctx, case_id, str(pending.get("to") or "")),) if w]
+        if not request_recipients(load_records(ctx, case_id), pending):  # keys given with the request are used then
+            late += [w for w in (no_key_warning(ctx, case_id, str(pending.get("to") or "")),) if w]
     if subject == "closure" and approve:  # a screening reason no longer what the initial assessment concluded (corrected since)
         unfit = transitions.closure_reason_problem(case, str(pending.get("reason") or ""))
         if unfit:

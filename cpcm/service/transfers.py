@@ -93,7 +93,8 @@ def bundle_recipients(ctx: context.Context, to: str, given: Iterable[str]) -> tu
 def no_key_warning(ctx: context.Context, case_id: str, to: str) -> str | None:
     """A warning, at the request and at its approval, when the service directory holds no age key
     (`recipient`) for the receiving agency `to`: the bundle is encrypted to that key only, so the
-    last step, writing it, would stop for want of one. Not a refusal: the key may come later. It
+    last step, writing it, would stop for want of one (a request given --recipient keeps its keys
+    for that step, and is not warned: `request_recipients`). Not a refusal: the key may come later. It
     names how to put the key on file (the entry's `recipient`), or to give it at the last step;
     an agency code typed outside the directory is not repeated (`agency_words`). None when a key
     is on file."""
@@ -169,12 +170,14 @@ def agency_words(ctx: context.Context, to: str) -> str:
 
 def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code: str, checks: list[str],
           keys: list[str], at: datetime | None, given: Mapping[str, Any] | None = None,
-          errors: Sequence[FieldError] = ()) -> _Planned:
+          errors: Sequence[FieldError] = (), typed_keys: bool = False) -> _Planned:
     """What a transfer of one case would write: the request, or the transfer and its bundle;
     Refused with the reason when it may not go ahead. A case whose stage or waiting request
     stops a transfer is refused for that alone; otherwise every problem is refused at once
     (`_problems`): the consent to record first, then the request's fields (`errors`, found by
-    the caller: the checklist), the transfer form's and --at."""
+    the caller: the checklist), the transfer form's and --at. `typed_keys`: `keys` were given
+    (--recipient), not the directory's: a request keeps them (in its encrypted record), and the
+    run that writes the bundle of an approved request uses the request's unless it is given its own."""
     pairs = read_plain(ctx, case_id)
     records = [r for r, _ in pairs]
     names = [record_name(r.id, r.kind) for r in records]
@@ -200,6 +203,8 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
                 "consent_ids": list(consent_ok.uses)}
         if details:
             body["details"] = details
+        if typed_keys and keys:  # the receiving agency's keys given now: the last step uses them (public keys, no one's data)
+            body["recipients"] = keys
         record = context.new_record(ctx, "transfer_request", case_id, body, at, after=after)
         planned = _Planned(case_id, record, names, warnings=list(again) + unsettled)
         if not keys and (missing := no_key_warning(ctx, case_id, to)):  # the bundle's last step would stop for want of it
@@ -216,6 +221,10 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
                                else "once it is approved, run the same cpcm transfer again to write the bundle"]
         planned.warnings += stuck
         return planned
+    kept = request_recipients(records, request) if not typed_keys else []
+    kept_warnings: list[str] = []
+    if kept:  # given at the request: checked again for the one writing the bundle (never their own key)
+        keys, kept_warnings = bundle_recipients(ctx, to, kept)
     if not keys:
         raise UsageError("no recipient for the receiving agency: the bundle is encrypted to its key(s) only",
                          "Give --recipient age1… (repeat for each), or add the key to its entry in the service directory.")
@@ -244,13 +253,22 @@ def _plan(ctx: context.Context, case_id: str, to: str, reason: str, reason_code:
     shown = fold(case_id, [r for r, _ in sent]) if left_out else case
     container, digest = build_bundle(case_id, sent, summary_of(shown, record, agency), about)
     planned = _Planned(case_id, replace(record, body={**body, "manifest_sha256": digest}), names,
-                       bundle=cipher.encrypt(container, keys), warnings=list(again) + unsettled)
+                       bundle=cipher.encrypt(container, keys), warnings=list(again) + unsettled + kept_warnings)
     if consent_ok.override:
         planned.warnings.append(f"{case_id}: consent overridden ({consent_ok.why_not()})")
     planned.next_steps += ["hand the bundle file to the receiving agency; it runs: cpcm receive FILE --receipt RECEIPT",
                            "import their receipt to close the handover: cpcm transfer-ack RECEIPT (until then it is on your "
                            f"cpcm due, overdue {ctx.policy.cited('transfer_ack')} after the transfer)"]
     return planned
+
+
+def request_recipients(records: Sequence[Record], request: Mapping | None) -> list[str]:
+    """The receiving agency's keys given (--recipient) with the transfer request `request` (a
+    case's `transfer_request`), kept in its record; [] when none were given or there is no request."""
+    if not request:
+        return []
+    record = next((r for r in records if r.id == request.get("record_id")), None)
+    return [str(k) for k in (record.body.get("recipients") or [])] if record is not None else []
 
 
 def _problems(ctx: context.Context, case, records: Sequence[Record], to: str, given: Mapping[str, Any] | None,
@@ -325,7 +343,8 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     _no_details(ctx, details)
     checks, errors = request_problems(ctx.policy, to, reason, reason_code, checks)  # refused with the case's own below
     keys, warnings = bundle_recipients(ctx, to, recipients)
-    planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details, errors)
+    typed = any(r and r.strip() for r in recipients)
+    planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details, errors, typed_keys=typed)
     if planned.bundle is not None:
         if out is None:
             raise UsageError("--out FILE is needed: where to write the bundle")
@@ -364,6 +383,8 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
     _check_at(at, ctx.now)
     _no_details(ctx, details)
     checks = check_request(ctx.policy, to, reason, reason_code, checks)
+    recipients = list(recipients)
+    typed = any(r and r.strip() for r in recipients)
     keys, warnings = bundle_recipients(ctx, to, recipients)
     if not keys:
         raise UsageError("no recipient for the receiving agency: the bundles are encrypted to its key(s) only",
@@ -376,7 +397,7 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
     for case_id in sorted(c.id for c in cases.values() if c.status == "open"):
         path = out_dir / f"{case_id}{BUNDLE_SUFFIX}"
         try:
-            item = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details)
+            item = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details, typed_keys=typed)
             if item.bundle is not None and path.exists():
                 raise UsageError(f"a bundle for {case_id} is already in the folder")
         except (Refused, UsageError, CannotDecrypt, Corrupt, NotFound) as exc:

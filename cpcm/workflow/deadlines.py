@@ -21,6 +21,7 @@ from cpcm.workflow import approvals, followups, placements, plan_actions, retent
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, MANAGERS, SUPERVISORS, done_events
+from cpcm.workflow.age import age_limit
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
 
@@ -778,7 +779,7 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if case.status != "open" or case.birth_date() is None:
         return []
     parts = _parts(policy)
-    years = parts.text(("child_age_limit",), lambda: int(policy.get("child_age_limit", "years", 18)))
+    years = parts.text(("child_age_limit",), lambda: age_limit(policy))
     birthday = case.turns(years)  # the one rule for the day, as a closure for reached_18 reads it (transitions)
     due = datetime.combine(birthday, _MIDNIGHT, tzinfo=now.tzinfo)
     notice = parts.duration("turning_18", "notice")

@@ -202,8 +202,9 @@ def _registration(case: Case, record: Record) -> Case:
     else:
         fields = _registered(dict(body))
     at = utc(record.at)
+    given = record.at if fields["child"].get("age_estimate") is not None else None  # the age at registration
     return _changed(case, risk=body.get("risk"), worker=body.get("worker") or record.by, registered_at=record.at,
-                    concerns_since={c: at for c in fields["concerns"]}, **fields)
+                    concerns_since={c: at for c in fields["concerns"]}, age_given_at=given, **fields)
 
 
 def apply_update(registration: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
@@ -227,6 +228,8 @@ def _update(case: Case, record: Record) -> Case:
     if fields["concerns"] != case.concerns:  # a concern it adds is recorded now; one it removes is forgotten
         at, since = utc(record.at), case.concerns_since
         fields["concerns_since"] = {c: since[c] if c in since and c in case.concerns else at for c in fields["concerns"]}
+    if any(path in ("child", "child.age_estimate") for path in changes):  # an age given now is the age on the update's day
+        fields["age_given_at"] = record.at if fields["child"].get("age_estimate") is not None else None
     return _changed(case, **fields)
 
 

@@ -3,7 +3,7 @@
 `cpcm check` prints them all at once; errors make it exit 1. Codes are part of the contract
 (scripts match on them): `<deadline>-overdue`, `<deadline>-target-missed`,
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
-`reached-18-without-justification`, `transition-out-of-order`, `referral-consent-corrected`,
+`reached-18-without-justification`, `closed-reached-18-under-age`, `transition-out-of-order`, `referral-consent-corrected`,
 `referral-consent-withdrawn`, `transfer-consent-corrected`, `reunification-without-best-interests`,
 `consent-refused`, `consent-missing`.
 """
@@ -18,7 +18,8 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
-from cpcm.workflow import approvals, consent, placements, plan_actions, retention
+from cpcm.workflow import approvals, consent, placements, plan_actions, retention, transitions
+from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
                                      closure_answers, closure_wait, deadlines, soon_window)
@@ -94,13 +95,20 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                                 "home with no best-interests record made before it and no supervisor's reason, and none has "
                                 f"been made since: record it (cpcm assess {case.id} --type best-interests)",
                                 "placement", policy.source("placement", "best_interests_required"), case.id, case.worker))
-    born = case.birth_date()
-    limit = int(policy.get("child_age_limit", "years", 18))
-    if case.status == "open" and born and case.age_on(now.date()) is not None and case.age_on(now.date()) >= limit \
+    limit = age_limit(policy)
+    if case.status == "open" and of_age(case, limit, now.date()) \
             and not case.last("continuation") and not closure_answers(case):  # a closure proposed answers it while it waits
         problems.append(Problem("reached-18-without-justification", "error",
                                 f"the child is {limit} or older and the case is open with no recorded justification",
                                 "child_age_limit", policy.source("child_age_limit"), case.id, case.worker))
+    closed = transitions.closed_under_age(case, limit, zone)  # the age corrected after a closure for reached_18
+    if closed is not None:
+        problems.append(Problem("closed-reached-18-under-age", "error",
+                                f"the case was closed for '{transitions.AGE_REASON}' on {closed.isoformat()}, and by the "
+                                f"{'date of birth' if case.child.get('date_of_birth') else 'estimated age'} now on file the "
+                                f"child was under {limit} that day: a supervisor or manager reopens it (cpcm reopen {case.id} "
+                                "--reason ...), or, if the age on file is wrong, corrects it", "child_age_limit",
+                                policy.source("child_age_limit"), case.id, case.worker))
     for referral in case.referrals:  # sent on a consent a correction took away, or answered otherwise since (workflow/consent.py)
         for item in consent.open_corrected_away(referral):
             problems.append(Problem("referral-consent-corrected", "error", consent.corrected_away_text(case.id, referral["ref"], item),

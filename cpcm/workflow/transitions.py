@@ -8,9 +8,10 @@ A *command* is what a record does: its kind, or kind.type for kinds with variant
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from cpcm.errors import Refused
+from cpcm.workflow.age import of_age
 
 STAGES = (
     "registered", "initial_assessment", "comprehensive_assessment", "planned", "implementation",
@@ -261,13 +262,25 @@ def closure_age_problem(case, reason: str, years: int, on: date) -> str | None:
         return (f"{rule}, and this case holds neither a date of birth nor an estimated age: record one first "
                 f"(cpcm update {case.id} --dob YYYY-MM-DD, or --age YEARS when the date is not known), or choose the "
                 "reason that fits")
-    if on >= birthday:
+    if of_age(case, years, on):
         return None
-    by = "the date of birth on the case" if case.child.get("date_of_birth") else "the age estimated at registration"
-    fix = ("--dob YYYY-MM-DD" if case.child.get("date_of_birth") else "--dob YYYY-MM-DD, or --age YEARS")
+    by = "the date of birth on the case" if case.child.get("date_of_birth") else f"the age estimated on {case.age_estimated_on()}"
+    fix = ("--dob YYYY-MM-DD" if case.child.get("date_of_birth") else "--dob YYYY-MM-DD, or --age YEARS (the age today)")
     return (f"{rule}: by {by} the child is {case.age_on(on)} on {on.isoformat()}, the closure's date, and turns {years} on "
             f"{birthday.isoformat()}: choose the reason that fits, or close for '{reason}' on or after {birthday.isoformat()} "
             f"(--at no earlier than that); if the age on the case is wrong, correct it first (cpcm update {case.id} {fix})")
+
+
+def closed_under_age(case, years: int, zone) -> date | None:
+    """The day a closed case was closed for `AGE_REASON` when the child was under `years` that day by
+    the date of birth (or estimated age) now on file (`closure_age_problem`): the age was corrected
+    after the closure was approved, here or on a copy apart. `zone`: the agency's, for the day it
+    closed (its `closed` event). None for any other case."""
+    if case.status != "closed" or (case.closure or {}).get("reason") != AGE_REASON or not case.last("closed"):
+        return None
+    closed = datetime.fromisoformat(case.last("closed"))
+    day = (closed.astimezone(zone) if zone is not None else closed).date()
+    return day if case.turns(years) is not None and not of_age(case, years, day) else None
 
 
 def check_outcome(case, command: str) -> None:

@@ -18,6 +18,9 @@ MEANINGS = {
                          "force (warning)",
     "plan-missing-closure-criteria": "the latest plan says nothing of when the case can close (error)",
     "reached-18-without-justification": "the child is 18 or older, the case is open, no justification was recorded and no closure is requested (error)",
+    "closed-reached-18-under-age": "a case closed for `reached_18` whose date of birth (or estimated age) now on file makes the "
+                                   "child under 18 on the day it closed: the age was corrected after the closure, here or on a "
+                                   "copy apart (error, until the case is reopened or the age corrected again)",
     "transition-out-of-order": "a record was written on one copy while another, apart, had moved the case to a stage that "
                                "does not allow it, and a sync merged them (warning, until the sync conflict that names it is "
                                "settled or, where none names it, a note; docs/team.md)",
@@ -383,7 +386,7 @@ MEANINGS = {
     "merge-cases-merged-away": "one of the two cases was already merged into another case: a case is merged into one case "
                                "only, and nothing is merged into a case merged away (the refusal names the case it lives on in)",
     "link-linked": "the two cases are linked as siblings already (`cpcm link A B --sibling`)",
-    "closure-reason-age": "`cpcm close`, `cpcm approve CASE closure`, `cpcm correct` of a closure request: `reached_18` for a child under 18 (the policy's child_age_limit) on the closure's date, by the date of birth on the case or the age estimated at registration, or for a case that holds no age: choose the reason that fits, close on or after the 18th birthday, or correct the age first",
+    "closure-reason-age": "`cpcm close`, `cpcm approve CASE closure`, `cpcm correct` of a closure request: `reached_18` for a child under 18 (the policy's child_age_limit) on the closure's date, by the date of birth on the case or the estimated age (the age on the day it was given: at registration, or by an update), or for a case that holds no age: choose the reason that fits, close on or after the 18th birthday, or correct the age first",
     "closure-reason-unfit": "`cpcm approve CASE closure`: the request's reason (not_eligible, no_concerns) is no longer what the case's initial assessment concludes (it was corrected since): reject it, and its worker asks again",
     "link-same-child": "the two cases are two cases of one child (merge-cases linked them), not siblings",
     "link-not-linked": "`cpcm link A B --sibling --remove`: the two cases hold no sibling link to each other (one linked only through another case is unlinked from that case)",
