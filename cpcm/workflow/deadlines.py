@@ -1089,13 +1089,16 @@ def readers_rekey(subject: str, what: str, folder_id: str, since: datetime, owne
 
 def case_rekey(case: Case, now: datetime, rekey, restricted: bool) -> list[Deadline]:
     """A case's `readers_rekey` item where its `recipients` file has `# rekey:` lines (`rekey`): for the supervisors and
-    managers, the managers only where it is restricted to them (`restricted`: its `# restricted` line), due since its
-    latest record (a time of the case, so that the due table keeps it). Not among `RULES`: the lines are not in the
-    records; the due table asks it where it reads the case's folder (service/tables.py)."""
+    managers, the managers only where it is restricted to them (`restricted`: its `# restricted` line), due at once
+    (`now`, as a complaint's, a conference's or a session's: when the lines were written is not in the records, and the
+    case's age is not how late it is; the due table computes such a case each time, service/tables.py `live`). Not
+    among `RULES`: the lines are not in the records; the due table asks it where it reads the case's folder."""
     if not tuple(rekey):
         return []
-    since = _t(case.last_at, zone_of(now)) or now
-    return [readers_rekey(case.id, "case", case.id, since, MANAGERS if restricted else SUPERVISORS, case.risk)]
+    # `now` read as a time (astimezone), not only compared: the due table keeps no entry of such a case and computes it
+    # each time (workflow/intervals.py), so that it stays due at once rather than at the time of its first fill
+    at_once = now.astimezone(zone_of(now))
+    return [readers_rekey(case.id, "case", case.id, at_once, MANAGERS if restricted else SUPERVISORS, case.risk)]
 
 
 RULES: tuple[Callable, ...] = (
