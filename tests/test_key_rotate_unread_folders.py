@@ -75,7 +75,13 @@ def test_rekey__a_restricted_case_the_rotating_supervisor_cannot_read_comes_back
     records = sorted(recipients.parent.glob("*.yaml.age"))
     assert records and all(_opens(p, old_key) and not _opens(p, new_path) for p in records)
     new_mgr = Cli({**mgr.env, "CPCM_IDENTITY": str(new_path)})
-    assert new_mgr("show", case_id).code == 5
+    refused = new_mgr("show", case_id)
+    # told why, and who brings it to the new key, as of a complaint (never the one who made the change)
+    assert refused.code == 5 and "still encrypted to your earlier key" in refused.stderr and "team sync" in refused.stderr, \
+        refused.stderr
+    for args in (("list",), ("due", "--worker", "all")):
+        listed = new_mgr(*args)
+        assert "still encrypted to your earlier key" in listed.stderr and case_id in listed.stderr, (args, listed.stderr)
     # the other manager, who reads it, is told; the supervisor, who does not, is not
     title = f"case {case_id}: its readers to bring in line"
     item = next(i for i in _due(mgr2, "--worker", "all") if i["title"] == title)
