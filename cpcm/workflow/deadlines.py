@@ -997,6 +997,8 @@ CASE_WORK_ITEMS = {
     "refused": ("consent-refused", "consent to registration refused: a supervisor's override, or the answer given again"),
     "missing": ("consent-missing", "consent to registration not recorded since the case was received"),
 }
+# the `consent-refused` item where nobody refused, but no giver could answer (`CaseWork.not_possible`): worded by state
+NOT_POSSIBLE_TITLE = "consent to registration not possible: a supervisor's override (best interests)"
 # the items of a case's worker that every supervisor's and manager's list holds too
 OVERSEEN_CODES = frozenset(code for code, _title in CASE_WORK_ITEMS.values())
 
@@ -1014,6 +1016,7 @@ def _case_work_consent(case: Case, policy: Policy, now: datetime) -> list[Deadli
     age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
     why = consent_rules.case_work_text("CASE", found, policy, consent_rules.givers(policy, age))
     code, title = CASE_WORK_ITEMS[found.state]
+    title = NOT_POSSIBLE_TITLE if found.not_possible else title
     return [Deadline(case.id, code, title, due, None, case.worker, "consent_decision", why,
                      _parts(policy).source("consent_decision"), case.risk)]
 
