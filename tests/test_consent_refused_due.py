@@ -202,3 +202,26 @@ def test_a_babys_assent_not_possible_is_no_refusal_under_the_agencys_age():
         case_id = service.register(amina, data).subject_id
         codes = [(i.code, i.case_id) for i in service.due_list(amina)]
         assert (("consent-refused", case_id) in codes) is asked, codes
+
+
+def test_consent_not_possible_is_worded_as_not_possible_and_asks_for_the_override():
+    """Nobody refused: a baby's assent (the profile's child_from_age 0 asks every child) or an unaccompanied child's
+    caregiver's consent is `not_possible`. The item (code `consent-refused`, as before) says so by state, and asks for
+    a supervisor's override, never for the answer given again; a refusal beside it keeps the refusal's words."""
+    import json
+
+    from cpcm import service
+    from conftest import registration
+    from memory_repo import MemoryRepo
+
+    baby = {"name": "Test Baby", "sex": "male", "date_of_birth": "2025-06-01", "disability": "no"}
+    for consent, not_possible in (({"child": "not_possible", "caregiver": "given"}, True),
+                                  ({"child": "given", "caregiver": "not_possible"}, True),
+                                  ({"child": "not_possible", "caregiver": "refused"}, False)):
+        repo = MemoryRepo()
+        amina = repo.as_("amina")
+        case_id = service.register(amina, json.loads(json.dumps(registration(child=baby, consent=consent)))).subject_id
+        item = next(i for i in service.due_list(amina) if i.case_id == case_id and i.code == "consent-refused")
+        assert ("not possible" in item.title and "refused" not in item.title) is not_possible, (consent, item.title)
+        assert ("--status given" not in item.why and "--override" in item.why) is not_possible, (consent, item.why)
+        assert "--override --purpose registration --basis" in item.why

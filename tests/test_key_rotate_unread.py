@@ -312,3 +312,69 @@ def test_rekey__the_readers_item_is_due_at_once_for_a_folder_in_line_whose_recor
     lagging = readers_lag_item("complaint", READERS_CODE, "complaint CM-AAAA-AAAA", ["amina", "mgr", "mgr2"], ["amina", "mgr"],
                                ["sup"], "complaints", "s", now, ("amina",))
     assert lagging is not None and "not who the team now asks" in lagging.why
+
+
+def test_rekey__a_readers_merge_that_finds_another_record_stale_brings_every_record_to_the_new_key(repo, team, tmp_env):
+    """amina's complaint about sup, on two copies: on this one sup replaces amina's key (the complaint is left to the
+    old key and marked); on the other the manager responds to it (a record encrypted to amina's old key) and pushes.
+    The manager's sync here merges: the response is stale for another reason than the line, yet the complaint's own
+    record, which is not, is on the old key too. Every record comes to the new key before the line goes; and the
+    commit's message counts no complaint (the worker it is about reads it)."""
+    laptops = Laptops(repo, team, tmp_env)
+    sup = laptops.cli("sup")
+    key = tmp_env / "keys" / "mgr.txt"
+    public = make_identity(key)
+    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
+    laptops.keys["mgr"] = (key, public)
+    amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
+    about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
+                      "--summary", CANARY)
+    assert about.code == 0, about.stderr
+    complaint_id = about.json()["complaint_id"]
+    laptops.sync("sup")
+    mgr_elsewhere = laptops.laptop("mgr")  # copy C
+    old_key = tmp_env / "old-amina.txt"
+    old_key.write_bytes(team["amina"][0].read_bytes())
+    _done, new_path = _lost(sup, tmp_env)  # on this copy (A): the complaint is marked
+    folder = laptops.repo / "complaints" / complaint_id
+    assert "# rekey: amina" in (folder / "recipients").read_text().splitlines()
+
+    responded = mgr_elsewhere("complaint", "respond", complaint_id, "--outcome", "upheld", "--response", f"spoke {CANARY}")
+    assert responded.code == 0, responded.stderr
+    assert laptops.sync("mgr")["pushed"]
+    mgr_here = Cli({**sup.env, "CPCM_IDENTITY": str(key)})
+    merged = mgr_here("sync", "--json")
+    assert merged.code == 0, merged.stderr
+    records = sorted(folder.glob("*.yaml.age"))
+    assert len(records) == 2
+    assert all(_opens(p, new_path) and not _opens(p, old_key) for p in records), \
+        [(p.name, _opens(p, new_path)) for p in records]
+    assert "# rekey" not in (folder / "recipients").read_text()
+    shown = Cli({**sup.env, "CPCM_IDENTITY": str(new_path)})("complaint", "show", complaint_id, "--json")
+    assert shown.code == 0, shown.stderr
+    assert [h["kind"] for h in shown.json()["history"]] == ["complaint", "complaint_response"]
+    assert git_status(laptops.repo) == []
+
+
+def test_rekey__a_readers_sync_that_re_encrypts_a_complaint_counts_no_case_in_its_message(repo, team, tmp_env):
+    """The manager's sync moves on to sup's key change and brings the complaint (about sup) to amina's new key: its
+    commit, read by every copy, counts cases only, and no case was re-encrypted."""
+    laptops = Laptops(repo, team, tmp_env)
+    sup = laptops.cli("sup")
+    key = tmp_env / "keys" / "mgr.txt"
+    public = make_identity(key)
+    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
+    laptops.keys["mgr"] = (key, public)
+    amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
+    about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
+                      "--summary", CANARY)
+    assert about.code == 0, about.stderr
+    complaint_id = about.json()["complaint_id"]
+    laptops.sync("sup")
+    laptops.laptop("mgr")
+    _lost(sup, tmp_env)
+    laptops.sync("sup")
+    fixed = laptops.sync("mgr")
+    assert complaint_id in fixed["reencrypted"], fixed
+    subjects = git(laptops.clones["mgr"], "log", "--format=%s").splitlines()
+    assert subjects[0] == "sync reencrypt 0 cases", subjects  # as a sync that re-encrypted nothing of a case says

@@ -75,12 +75,24 @@ def test_rekey__a_restricted_case_the_rotating_supervisor_cannot_read_comes_back
     records = sorted(recipients.parent.glob("*.yaml.age"))
     assert records and all(_opens(p, old_key) and not _opens(p, new_path) for p in records)
     new_mgr = Cli({**mgr.env, "CPCM_IDENTITY": str(new_path)})
-    assert new_mgr("show", case_id).code == 5
+    refused = new_mgr("show", case_id)
+    # told why, and who brings it to the new key, as of a complaint (never the one who made the change)
+    assert refused.code == 5 and "still encrypted to your earlier key" in refused.stderr and "team sync" in refused.stderr, \
+        refused.stderr
+    for args in (("list",), ("due", "--worker", "all")):
+        listed = new_mgr(*args)
+        assert "still encrypted to your earlier key" in listed.stderr and case_id in listed.stderr, (args, listed.stderr)
     # the other manager, who reads it, is told; the supervisor, who does not, is not
     title = f"case {case_id}: its readers to bring in line"
     item = next(i for i in _due(mgr2, "--worker", "all") if i["title"] == title)
     assert item["code"] == CASE_CODE and "old key" in item["why"] and "mgr" not in json.dumps(item).replace("mgr2", "")
     assert title in [i["title"] for i in _due(mgr2)]
+    # due at once, as a complaint's: not overdue by the case's age (a week after its latest record); the same on a
+    # second run, which reads the due table the first one filled
+    week_later = "2033-12-01T09:00:00+03:00"
+    for _run in range(2):
+        item = next(i for i in _due(Cli({**mgr2.env, "CPCM_NOW": week_later}), "--worker", "all") if i["title"] == title)
+        assert item["state"] == "due_soon" and item["due"] == week_later[:16] + week_later[19:], item
     assert title not in [i["title"] for i in _due(sup, "--worker", "all")]
     assert _verify_codes(mgr2, case_id) == ["recipients-rekey"]
     assert "recipients-rekey" not in sup("verify", "--json").stdout

@@ -526,6 +526,7 @@ def report_problems(ctx) -> None:
     """Cases left out while reading many (a damaged record, say): after the output, one line each
     on stderr naming the case and the file only, then exit 1 (docs/exit-codes.md)."""
     from cpcm.errors import restore_hint
+    from cpcm.service import context
 
     for problem in ctx.problems:
         path = getattr(problem, "path", None) or ""
@@ -538,6 +539,10 @@ def report_problems(ctx) -> None:
                 f"(cpcm verify; cpcm repair {parts[1]} RECORD --reason TEXT)", "red")
         elif len(parts) == 3:
             say(f"problem: {parts[1]}: {path} cannot be read; it is left out (cpcm verify)", "red")
+        elif (found := re.match(r"cases/([^/]+)/\S+ is not encrypted to your key$", problem.message or "")) \
+                and context.earlier_key(ctx, found[1]):
+            # a case you read whose records are still on an earlier key of yours: who brings it to your new key
+            say(f"problem: {problem.message}; left out. {context.EARLIER_KEY_HINT}", "red")
         else:
             say(f"problem: {problem.message}; left out (cpcm verify)", "red")
     if ctx.problems:

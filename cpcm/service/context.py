@@ -585,11 +585,33 @@ def check_readable(ctx: Context, case_id: str) -> None:
                             "Only the case's worker, supervisors and managers read it; ask a supervisor to assign it to you.")
 
 
+# what a folder you read but cannot open says where its `recipients` file's `# rekey:` lines name you (a key change of
+# yours made by someone who could not read it): a case's, a complaint's, a conference's, a session's, an entry's
+EARLIER_KEY_HINT = ("Its records are still encrypted to your earlier key (your key was replaced by someone who could not "
+                    "read it): a supervisor or manager who reads it gives it to your new key with cpcm team sync; it is on "
+                    "their cpcm due.")
+
+
+def earlier_key(ctx: Context, folder_id: str, top: str = CASES) -> bool:
+    """Whether the folder's `recipients` file says its records are still encrypted to an earlier key of yours (its
+    `# rekey:` lines name you): what a CannotDecrypt of it then says (`EARLIER_KEY_HINT`)."""
+    try:
+        return ctx.worker is not None and ctx.worker.id in ctx.store.recipients_rekey(folder_id, top)[1]
+    except (OSError, KeyError, ValueError):
+        return False
+
+
 def load_records(ctx: Context, case_id: str) -> list[Record]:
     """A case's records (a damaged record that a repair supersedes is left out); Corrupt when a
-    record cannot be read and nothing supersedes it."""
+    record cannot be read and nothing supersedes it; CannotDecrypt, saying so, when its records are
+    still encrypted to an earlier key of yours (`earlier_key`)."""
     check_readable(ctx, case_id)
-    records = read_case(ctx, case_id)[0]
+    try:
+        records = read_case(ctx, case_id)[0]
+    except CannotDecrypt as exc:
+        if not earlier_key(ctx, case_id):
+            raise
+        raise CannotDecrypt(exc.message, EARLIER_KEY_HINT) from None
     check_on_disk(ctx, case_id)
     return records
 

@@ -102,11 +102,9 @@ class Folders:
         try:
             return self.folded(ctx, folder_id)
         except CannotDecrypt as exc:
-            if ctx.worker.id not in ctx.store.recipients_rekey(folder_id, self.top)[1]:
+            if not context.earlier_key(ctx, folder_id, self.top):
                 raise
-            raise CannotDecrypt(exc.message, "Its records are still encrypted to your earlier key (your key was replaced by "
-                                             "someone who could not read it): a supervisor or manager who reads it gives it to "
-                                             "your new key with cpcm team sync; it is on their cpcm due.") from None
+            raise CannotDecrypt(exc.message, context.EARLIER_KEY_HINT) from None
 
     def opened(self, ctx, problems: list | None = None, unread: Callable[[list[str]], bool] | None = None,
                marks: dict[str, list[str]] | None = None) -> Iterator[tuple[str, list[str], Any]]:

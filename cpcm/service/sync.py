@@ -890,9 +890,13 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
         new_records = [] if not both_sides or folder.startswith((SUPERVISION + "/", COMPLAINTS + "/", CONFIDENTIAL + "/")) \
             else _conflicts(ctx, folder, base, ours, theirs, result) if folder.startswith(CASES) \
             else _conference_conflicts(ctx, folder, base, ours, theirs, result, read)
-        reencrypted += _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
-                                   team, readers, new_records, result, objects, recipient_blobs, side_teams, covers, read,
-                                   restrictions)
+        done = _recipients(ctx, folder, sorted(in_folder.get(folder, ())), base, ours, theirs, merged, both_records,
+                           team, readers, new_records, result, objects, recipient_blobs, side_teams, covers, read,
+                           restrictions)
+        # the commit's message is read by every copy: it counts cases and conferences, never a complaint, a strictly
+        # confidential entry or a session (a worker a complaint is about would learn that one exists; team sync's rule)
+        if folder.startswith((CASES + "/", CONFERENCES + "/")):
+            reencrypted += done
     objects.flush()
     return merged, reencrypted
 
@@ -1145,7 +1149,9 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             stale.append(path)
             moved += [w for w in side if w in wanted and side_team.recipients_of([w]) != team.recipients_of([w])]
     forced = bool(rekey) and not stale  # stale by its `# rekey:` lines only: its readers are those wanted
-    if forced:
+    if rekey:
+        # every record of it, not only those stale for another reason: the lines go only when none is left on an
+        # earlier key (a record not stale here may be one the line names)
         stale = list(paths)
     listed = wanted
 

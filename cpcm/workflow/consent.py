@@ -395,6 +395,12 @@ class CaseWork:
     result: ConsentCheck
     since: str | None
 
+    @property
+    def not_possible(self) -> bool:
+        """Refused only in that every giver's answer is `not_possible` (a baby's assent, an unaccompanied child's
+        caregiver): nobody refused, and no answer given again settles it; a supervisor's override does."""
+        return self.state == "refused" and all(status == "not_possible" for _giver, status, _id in self.result.refusals)
+
 
 def case_work(case: Any, policy: Policy, now: datetime) -> CaseWork | None:
     """Whether consent to the case's work is unsettled on an open case: None where every giver the policy asks
@@ -426,6 +432,10 @@ def case_work_text(case_id: str, found: CaseWork, policy: Policy, givers_asked: 
     rule = policy.rules["consent"]
     roles, bases = " or ".join(rule.get("override_roles", ("supervisor", "manager"))), "|".join(rule.get("override_bases", ()))
     override = f"cpcm consent {case_id} --override --purpose {CASE_WORK} --basis {bases} --reason ..."
+    if found.not_possible:
+        return (f"{found.result.why_not()}: nobody refused, but nobody could give it, and no override by a {roles} is "
+                f"recorded: the work on the case needs a recorded legal mandate or best-interests basis, with who decided "
+                f"it (ESARO P6; IAG §1: still explain to the child what happens). A {roles} records it ({override})")
     if found.state == "refused":
         refused = [giver for giver, _status, _id in found.result.refusals]
         record = f"cpcm consent {case_id} --purpose {CASE_WORK} {' '.join(f'--by {g}' for g in refused)} --status given --explained all"

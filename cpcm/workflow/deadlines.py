@@ -997,6 +997,8 @@ CASE_WORK_ITEMS = {
     "refused": ("consent-refused", "consent to registration refused: a supervisor's override, or the answer given again"),
     "missing": ("consent-missing", "consent to registration not recorded since the case was received"),
 }
+# the `consent-refused` item where nobody refused, but no giver could answer (`CaseWork.not_possible`): worded by state
+NOT_POSSIBLE_TITLE = "consent to registration not possible: a supervisor's override (best interests)"
 # the items of a case's worker that every supervisor's and manager's list holds too
 OVERSEEN_CODES = frozenset(code for code, _title in CASE_WORK_ITEMS.values())
 
@@ -1014,6 +1016,7 @@ def _case_work_consent(case: Case, policy: Policy, now: datetime) -> list[Deadli
     age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
     why = consent_rules.case_work_text("CASE", found, policy, consent_rules.givers(policy, age))
     code, title = CASE_WORK_ITEMS[found.state]
+    title = NOT_POSSIBLE_TITLE if found.not_possible else title
     return [Deadline(case.id, code, title, due, None, case.worker, "consent_decision", why,
                      _parts(policy).source("consent_decision"), case.risk)]
 
@@ -1089,13 +1092,16 @@ def readers_rekey(subject: str, what: str, folder_id: str, since: datetime, owne
 
 def case_rekey(case: Case, now: datetime, rekey, restricted: bool) -> list[Deadline]:
     """A case's `readers_rekey` item where its `recipients` file has `# rekey:` lines (`rekey`): for the supervisors and
-    managers, the managers only where it is restricted to them (`restricted`: its `# restricted` line), due since its
-    latest record (a time of the case, so that the due table keeps it). Not among `RULES`: the lines are not in the
-    records; the due table asks it where it reads the case's folder (service/tables.py)."""
+    managers, the managers only where it is restricted to them (`restricted`: its `# restricted` line), due at once
+    (`now`, as a complaint's, a conference's or a session's: when the lines were written is not in the records, and the
+    case's age is not how late it is; the due table computes such a case each time, service/tables.py `live`). Not
+    among `RULES`: the lines are not in the records; the due table asks it where it reads the case's folder."""
     if not tuple(rekey):
         return []
-    since = _t(case.last_at, zone_of(now)) or now
-    return [readers_rekey(case.id, "case", case.id, since, MANAGERS if restricted else SUPERVISORS, case.risk)]
+    # `now` read as a time (astimezone), not only compared: the due table keeps no entry of such a case and computes it
+    # each time (workflow/intervals.py), so that it stays due at once rather than at the time of its first fill
+    at_once = now.astimezone(zone_of(now))
+    return [readers_rekey(case.id, "case", case.id, at_once, MANAGERS if restricted else SUPERVISORS, case.risk)]
 
 
 RULES: tuple[Callable, ...] = (
