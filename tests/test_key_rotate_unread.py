@@ -55,6 +55,23 @@ def _lost(sup: Cli, tmp_env, worker: str = "amina"):
     return done, new_path
 
 
+def _laptops_with_a_complaint_about_sup(repo, team, tmp_env):
+    """Laptops of the team with a manager added, and amina's complaint about sup recorded and synced:
+    (the laptops, sup's command line, the complaint's ID)."""
+    laptops = Laptops(repo, team, tmp_env)
+    sup = laptops.cli("sup")
+    key = tmp_env / "keys" / "mgr.txt"
+    public = make_identity(key)
+    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
+    laptops.keys["mgr"] = (key, public)
+    amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
+    about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
+                      "--summary", CANARY)
+    assert about.code == 0, about.stderr
+    laptops.sync("sup")
+    return laptops, sup, about.json()["complaint_id"]
+
+
 def test_rekey__a_complaint_about_the_rotating_supervisor_comes_back_to_the_new_key(cli_as, repo, team, tmp_env):
     sup, sup2, mgr, amina = _team(cli_as, tmp_env)
     case_id = register(amina)
@@ -255,18 +272,7 @@ def test_rekey__a_sync_keeps_the_line_where_the_merging_worker_cannot_read_it_an
 def test_rekey__a_readers_sync_that_only_moves_on_ends_it_a_non_readers_keeps_it(repo, team, tmp_env):
     """sup replaces amina's key and syncs; otieno (who does not read the complaint) moves on to it and keeps
     the line, telling nothing of it; the manager's sync moves on to it, reads it and ends it in its commit."""
-    laptops = Laptops(repo, team, tmp_env)
-    sup = laptops.cli("sup")
-    key = tmp_env / "keys" / "mgr.txt"
-    public = make_identity(key)
-    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
-    laptops.keys["mgr"] = (key, public)
-    amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
-    about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
-                      "--summary", CANARY)
-    assert about.code == 0, about.stderr
-    complaint_id = about.json()["complaint_id"]
-    laptops.sync("sup")
+    laptops, sup, complaint_id = _laptops_with_a_complaint_about_sup(repo, team, tmp_env)
     otieno, mgr = laptops.laptop("otieno"), laptops.laptop("mgr")
     _done, new_path = _lost(sup, tmp_env)
     laptops.sync("sup")
@@ -320,18 +326,7 @@ def test_rekey__a_readers_merge_that_finds_another_record_stale_brings_every_rec
     The manager's sync here merges: the response is stale for another reason than the line, yet the complaint's own
     record, which is not, is on the old key too. Every record comes to the new key before the line goes; and the
     commit's message counts no complaint (the worker it is about reads it)."""
-    laptops = Laptops(repo, team, tmp_env)
-    sup = laptops.cli("sup")
-    key = tmp_env / "keys" / "mgr.txt"
-    public = make_identity(key)
-    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
-    laptops.keys["mgr"] = (key, public)
-    amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
-    about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
-                      "--summary", CANARY)
-    assert about.code == 0, about.stderr
-    complaint_id = about.json()["complaint_id"]
-    laptops.sync("sup")
+    laptops, sup, complaint_id = _laptops_with_a_complaint_about_sup(repo, team, tmp_env)
     mgr_elsewhere = laptops.laptop("mgr")  # copy C
     old_key = tmp_env / "old-amina.txt"
     old_key.write_bytes(team["amina"][0].read_bytes())
@@ -342,7 +337,7 @@ def test_rekey__a_readers_merge_that_finds_another_record_stale_brings_every_rec
     responded = mgr_elsewhere("complaint", "respond", complaint_id, "--outcome", "upheld", "--response", f"spoke {CANARY}")
     assert responded.code == 0, responded.stderr
     assert laptops.sync("mgr")["pushed"]
-    mgr_here = Cli({**sup.env, "CPCM_IDENTITY": str(key)})
+    mgr_here = Cli({**sup.env, "CPCM_IDENTITY": str(laptops.keys["mgr"][0])})
     merged = mgr_here("sync", "--json")
     assert merged.code == 0, merged.stderr
     records = sorted(folder.glob("*.yaml.age"))
@@ -359,18 +354,7 @@ def test_rekey__a_readers_merge_that_finds_another_record_stale_brings_every_rec
 def test_rekey__a_readers_sync_that_re_encrypts_a_complaint_counts_no_case_in_its_message(repo, team, tmp_env):
     """The manager's sync moves on to sup's key change and brings the complaint (about sup) to amina's new key: its
     commit, read by every copy, counts cases only, and no case was re-encrypted."""
-    laptops = Laptops(repo, team, tmp_env)
-    sup = laptops.cli("sup")
-    key = tmp_env / "keys" / "mgr.txt"
-    public = make_identity(key)
-    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
-    laptops.keys["mgr"] = (key, public)
-    amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
-    about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
-                      "--summary", CANARY)
-    assert about.code == 0, about.stderr
-    complaint_id = about.json()["complaint_id"]
-    laptops.sync("sup")
+    laptops, sup, complaint_id = _laptops_with_a_complaint_about_sup(repo, team, tmp_env)
     laptops.laptop("mgr")
     _lost(sup, tmp_env)
     laptops.sync("sup")
