@@ -588,8 +588,9 @@ def check_readable(ctx: Context, case_id: str) -> None:
 # what a folder you read but cannot open says where its `recipients` file's `# rekey:` lines name you (a key change of
 # yours made by someone who could not read it): a case's, a complaint's, a conference's, a session's, an entry's
 EARLIER_KEY_HINT = ("Its records are still encrypted to your earlier key (your key was replaced by someone who could not "
-                    "read it): a supervisor or manager who reads it gives it to your new key with cpcm team sync; it is on "
-                    "their cpcm due.")
+                    "read it): another of its readers (a supervisor or manager who reads it; a manager, for a case restricted to "
+                    "the managers; the one who held it, for a supervision session) gives it to your new key with cpcm team "
+                    "sync; it is on their cpcm due.")
 
 
 def earlier_key(ctx: Context, folder_id: str, top: str = CASES) -> bool:
