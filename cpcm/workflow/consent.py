@@ -433,7 +433,7 @@ def case_work_text(case_id: str, found: CaseWork, policy: Policy, givers_asked: 
     roles, bases = " or ".join(rule.get("override_roles", ("supervisor", "manager"))), "|".join(rule.get("override_bases", ()))
     override = f"cpcm consent {case_id} --override --purpose {CASE_WORK} --basis {bases} --reason ..."
     if found.not_possible:
-        return (f"{found.result.why_not()}: nobody refused, but nobody could give it, and no override by a {roles} is "
+        return (f"{found.result.why_not()}: nobody refused, but it could not be given, and no override by a {roles} is "
                 f"recorded: the work on the case needs a recorded legal mandate or best-interests basis, with who decided "
                 f"it (ESARO P6; IAG §1: still explain to the child what happens). A {roles} records it ({override})")
     if found.state == "refused":
