@@ -55,15 +55,19 @@ def _lost(sup: Cli, tmp_env, worker: str = "amina"):
     return done, new_path
 
 
-def _laptops_with_a_complaint_about_sup(repo, team, tmp_env):
+def _laptops_with_a_complaint_about_sup(repo, team, tmp_env, sups_own: bool = False):
     """Laptops of the team with a manager added, and amina's complaint about sup recorded and synced:
-    (the laptops, sup's command line, the complaint's ID)."""
+    (the laptops, sup's command line, the complaint's ID). `sups_own`: a complaint sup records (and reads)
+    goes before it."""
     laptops = Laptops(repo, team, tmp_env)
     sup = laptops.cli("sup")
     key = tmp_env / "keys" / "mgr.txt"
     public = make_identity(key)
     assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
     laptops.keys["mgr"] = (key, public)
+    if sups_own:
+        recorded = sup("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--summary", CANARY)
+        assert recorded.code == 0, recorded.stderr
     amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
     about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
                       "--summary", CANARY)
@@ -226,20 +230,7 @@ def test_rekey__a_sync_keeps_the_line_where_the_merging_worker_cannot_read_it_an
     """sup replaces amina's key (a complaint about sup: left, marked) while the manager, apart, responds to it
     (a record encrypted to amina's old key). sup's merge cannot read it: the line stays (and says so of the
     response too); the manager's next sync reads it, encrypts every record to amina's new key and takes it off."""
-    laptops = Laptops(repo, team, tmp_env)
-    sup = laptops.cli("sup")
-    key = tmp_env / "keys" / "mgr.txt"
-    public = make_identity(key)
-    assert sup("team", "add", "mgr", "--role", "manager", "--recipient", public, "--signing-key", signing_line(key)).code == 0
-    laptops.keys["mgr"] = (key, public)
-    recorded = sup("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--summary", CANARY)
-    assert recorded.code == 0, recorded.stderr
-    amina_cli = Cli({**sup.env, "CPCM_IDENTITY": str(team["amina"][0])})
-    about = amina_cli("complaint", "record", "--json", "--from", "child", "--setting", "residential", "--about-worker", "sup",
-                      "--summary", CANARY)
-    assert about.code == 0, about.stderr
-    complaint_id = about.json()["complaint_id"]
-    laptops.sync("sup")
+    laptops, sup, complaint_id = _laptops_with_a_complaint_about_sup(repo, team, tmp_env, sups_own=True)
     mgr = laptops.laptop("mgr")
     old_key = tmp_env / "old-amina.txt"
     old_key.write_bytes(team["amina"][0].read_bytes())
