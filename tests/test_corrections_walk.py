@@ -131,7 +131,7 @@ def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and
     # refused, nothing written: a date in the future; a record of another case
     commits = commit_count(repo)
     future = worker("correct", case_id, "review", "--at", "2027-06-01T10:00:00+03:00", "--reason", "x")
-    assert future.code == 4 and "at: is in the future" in future.stderr, future.stderr
+    assert future.code == 4 and "--at (at): is in the future" in future.stderr, future.stderr
     other = register(worker)
     commits = commit_count(repo)
     elsewhere = worker("correct", other, registration, "--set", "location=Kondele", "--reason", "x")

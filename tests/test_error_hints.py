@@ -34,7 +34,7 @@ def test_consent__the_explanations_missing_are_named_by_the_option_that_gives_th
     said = _refused(cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "child", "--status", "given"))
     assert "  - --explained information (explained.information): is required" in said, said
     assert "  - --explained confidentiality_limits (explained.confidentiality_limits): is required" in said, said
-    assert "given by their options: --explained information, use, sharing, confidentiality_limits." in said, said
+    assert "given by their options: --explained information, use, sharing, confidentiality_limits (or --explained all)." in said, said
 
 
 def test_followup__purpose_detail_missing_is_named_by_its_option_and_the_hint_says_so(cli):
@@ -129,3 +129,20 @@ def test_correct__last_naming_a_misfiled_mark_is_said_as_a_mark_with_the_record_
             f"written in the wrong case, and moved it to {other}") in said, said
     assert "a mark is not corrected, marked or moved" in said and said.count(mark) == 1, said
     assert f"cpcm show {case_id} {mark}" not in said, said
+
+
+def test_record_time__a_refused_time_is_named_by_the_option_that_gave_it(cli, repo):
+    """A record's time is given by --at: a time in the future, or before the case began, is said of
+    --at (the option typed), in the message and the JSON, and is never said to be missing."""
+    case_id = register(cli)
+    before = commit_count(repo)
+    future = _refused(cli("note", case_id, "--text", "a visit", "--at", "2027-01-01"))
+    assert "  - --at (at): is in the future" in future, future
+    early = _refused(cli("note", case_id, "--text", "a visit", "--at", "2020-01-01"))
+    assert "  - --at (at): is before the case was registered" in early, early
+    fields = cli("note", case_id, "--text", "a visit", "--at", "2027-01-01", "--json").json()["fields"]
+    assert fields == [{"field": "at", "reason": "is in the future", "option": "--at"}], fields
+    missing = _refused(cli("followup", case_id, "--method", "home_visit", "--at", "2027-01-01", "--no-input"))
+    assert "  - --at (at): is in the future" in missing and "given by their options: --purpose, " in missing, missing
+    assert "--at." not in missing and "--at," not in missing, missing  # the time is given, never missing
+    assert commit_count(repo) == before

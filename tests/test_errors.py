@@ -236,7 +236,7 @@ def test_register__every_problem_is_reported_at_once_as_json(cli, repo):
 def test_register__event_time_in_the_future_gives_4(cli, repo):
     before = head(repo)
     result = cli("register", "--from-file", "-", "--at", "2026-12-01", input=json.dumps(registration()))
-    assert result.code == 4 and "at: " in result.stderr
+    assert result.code == 4 and "--at (at): is in the future" in result.stderr
     assert_nothing_written(repo, before)
 
 

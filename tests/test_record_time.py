@@ -23,7 +23,7 @@ def test_a_record_dated_before_the_registration_is_refused(cli, repo):
                  ("assign", case_id, "--worker", "sup", "--at", "2026-11-22T10:00")):
         refused = cli(*args)
         assert refused.code == 4, (args, refused.stderr)
-        assert "at: is before the case was registered (2026-11-23 09:00 +03:00)" in refused.stderr
+        assert "--at (at): is before the case was registered (2026-11-23 09:00 +03:00)" in refused.stderr
     assert f"cpcm correct {case_id} registration --at WHEN" in refused.stderr  # what to do when the case began earlier
     assert commit_count(repo) == commits
     assert cli("note", case_id, "--text", "visited", "--at", "2026-11-23T09:00").code == 0

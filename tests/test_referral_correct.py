@@ -206,14 +206,14 @@ def test_a_plain_update_dated_before_the_referral_was_sent_or_before_its_latest_
     before = commit_count(repo)
     early = worker("referral", case_id, "R1", "--status", "acknowledged", "--at", "2026-11-23T15:00")
     assert early.code == 4 and commit_count(repo) == before, early.stderr
-    assert "at: is before the referral was sent (2026-11-24 10:00 +03:00)" in early.stderr and "then or later" in early.stderr
+    assert "--at (at): is before the referral was sent (2026-11-24 10:00 +03:00)" in early.stderr and "then or later" in early.stderr
     later = at(cli, LATER)
     assert later("referral", case_id, "R1", "--status", "acknowledged", "--at", "2026-11-25T12:00").code == 0
     before = commit_count(repo)
     backward = later("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-30", "--expected-duration", "3mo",
                      "--at", "2026-11-25T09:00")
     assert backward.code == 4 and commit_count(repo) == before, backward.stderr
-    assert "at: is before its latest update (2026-11-25 12:00 +03:00)" in backward.stderr
+    assert "--at (at): is before its latest update (2026-11-25 12:00 +03:00)" in backward.stderr
     assert CANARY not in early.stderr + backward.stderr
     assert later("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-30", "--expected-duration", "3mo",
                  "--at", "2026-11-25T13:00").code == 0

@@ -559,6 +559,7 @@ class Opt(NamedTuple):
 
     option: str
     value: Any
+    takes_all: bool = False  # an option given by words (--explained use) that takes 'all' for every word
 
 
 def option_values(ctx, flags: Mapping[str, Any], only: bool = False) -> dict[str, Any]:
@@ -568,6 +569,7 @@ def option_values(ctx, flags: Mapping[str, Any], only: bool = False) -> dict[str
     ctx.options_only = only
     ctx.input_options = {**ctx.input_options, **{k: v.option for k, v in flags.items() if isinstance(v, Opt)}}
     ctx.options_given = ctx.options_given | {v.option for v in flags.values() if isinstance(v, Opt) and v.value not in (None, [])}
+    ctx.options_all = ctx.options_all | {v.option.partition(" ")[0] for v in flags.values() if isinstance(v, Opt) and v.takes_all}
     return {k: v.value if isinstance(v, Opt) else v for k, v in flags.items()}
 
 
@@ -580,15 +582,15 @@ def options_named(exc: BaseException) -> BaseException:
 
     if not isinstance(exc, InvalidInput):
         return exc
-    options: dict[str, str] = {}
+    options = {"at": "--at"}  # a record's time: every command's --at (never a form's field)
     for ctx in _opened:
         options.update(getattr(ctx, "input_options", None) or {})
-    if not options:
-        return exc
     named = exc.naming(options)
-    given: set[str] = set()
+    given = {"--at"}  # the time is --at's or now: never a field missing
+    takes_all: set[str] = set()
     for ctx in _opened:
         given |= getattr(ctx, "options_given", set())
+        takes_all |= getattr(ctx, "options_all", set())
     only = any(getattr(ctx, "options_only", False) for ctx in _opened)
     missing = [option for option in named if option not in given] if only else []  # a field not given: its option gives it
     hints = {getattr(ctx, "input_hint", None) for ctx in _opened} | {FIELDS_HINT}
@@ -597,7 +599,8 @@ def options_named(exc: BaseException) -> BaseException:
         for option in missing:
             name, _, word = option.partition(" ")
             groups.setdefault(name, []).append(word)
-        said = [name + (" " + ", ".join(w for w in words if w) if any(words) else "") for name, words in groups.items()]
+        said = [name + (" " + ", ".join(w for w in words if w) if any(words) else "")
+                + (f" (or {name} all)" if name in takes_all and len(words) > 1 else "") for name, words in groups.items()]
         joined = "; ".join(said) if any(" " in one for one in said) else ", ".join(said)
         exc.hint = f"The fields missing are given by their options: {joined}. " + exc.hint
     return exc

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
                  "shares": Opt("--share", list(share) or None), "how": Opt("--how", how), "until": Opt("--until", until), "one_off": Opt("--one-off", True if one_off else None), "reason": Opt("--reason", reason),
                  "caregiver_name": Opt("--caregiver-name", caregiver_name), "caregiver_relationship": Opt("--relationship", relationship)}
         for item in EXPLAINED:  # each item's field is given by --explained ITEM; 'all' gives the four
-            flags[f"explained.{item}"] = Opt(f"--explained {item}", True if item in told else False if told else None)
+            flags[f"explained.{item}"] = Opt(f"--explained {item}", True if item in told else False if told else None, takes_all=True)
         data = gather(ctx, service.form_for(ctx, "consent"), from_file, set_, flags, no_input)
         result = service.consent(ctx, case_id, data, parse_at(at))
         givers = result.extra.get("given_by")

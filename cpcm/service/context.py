@@ -88,6 +88,7 @@ class Context:
     input_options: dict = field(default_factory=dict)
     options_given: set = field(default_factory=set)  # those of these options the command was given
     options_only: bool = False  # the options were all the command was given (no file, no --set)
+    options_all: set = field(default_factory=set)  # those of these options that take 'all' for every word (--explained)
 
     # `cpcm team recover WORKER`: the agency's recovery key acts as that worker (only there)
     recovering_for: str = ""
