@@ -181,7 +181,8 @@ def test_pure__at_step_refuses_a_refusal_warns_of_a_missing_answer_and_lets_act_
     def rec(rid: str, kind: str, **body) -> Record:
         return Record(kind, 1, rid, "CP-TEST-0001", "2026-11-23T06:00:00Z", "2026-11-23T06:00:00Z", "amina", body)
 
-    given = rec("01A", "consent", purpose="assessment", given_by="child", status="given")
+    given = rec("01A", "consent", purpose="assessment", given_by="child", status="given",
+                explained={"information": True, "use": True, "sharing": True, "confidentiality_limits": True})
     refused = rec("01B", "consent", purpose="assessment", given_by="caregiver", status="not_possible")
     assert consent.checked_purpose(policy, "comprehensive") == "assessment"
     assert consent.checked_purpose(policy, "family") == "reintegration"

@@ -10,8 +10,6 @@ import typer
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              print_json, print_table, report_written, say)
 
-EXPLAINED = ("information", "use", "sharing", "confidentiality_limits")
-
 
 def register(app: typer.Typer) -> None:
     @app.command("consent")
@@ -55,6 +53,7 @@ def register(app: typer.Typer) -> None:
             report_written(result, json_out, f"consent override recorded for {case_id} ({purpose})")
             return
         from cpcm.domain.forms import confirmed
+        from cpcm.domain.profiles import CONSENT_EXPLAINED as EXPLAINED  # what --explained takes
 
         told, unknown = confirmed(explained, EXPLAINED, "explained")  # 'all' for the four
         if unknown:

@@ -41,6 +41,9 @@ MAY_BE_EMPTY = ("rules.consent.checked_at.",)
 ASSESSMENT_TYPES = ("initial", "comprehensive", "best_interests")
 PLACEMENT_SETTINGS = ("family", "family_based", "community_based", "residential")
 CONSENT_STEPS = {"assessment": ASSESSMENT_TYPES, "placement": PLACEMENT_SETTINGS, "reintegration": PLACEMENT_SETTINGS}
+# what a consent records as explained (the consent form's `explained.ITEM`, cpcm consent --explained ITEM): the items
+# `consent.explained` may ask for before a consent counts
+CONSENT_EXPLAINED = ("information", "use", "sharing", "confidentiality_limits")
 # Lists of entries rather than of names: path -> (the key that names an entry, the key of its words in each
 # language). `eligibility.criteria`: the agency's criteria, each an id and a label ({en: ..., sw: ...}); the
 # agency's list replaces the profile's whole; an empty one: no child is screened against criteria.
@@ -207,6 +210,11 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
         errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))
     errors += _consent_steps(_mapping(_mapping(rules.get("consent")).get("checked_at")))
+    explained = _mapping(rules.get("consent")).get("explained")
+    for item in explained if isinstance(explained, list) else ():  # a misspelt item would ask for nothing, without a word
+        if item not in CONSENT_EXPLAINED:
+            errors.append(FieldError("rules.consent.explained", f"'{shown(item)}' is not an item a consent records as explained "
+                                                                f"({', '.join(CONSENT_EXPLAINED)})"))
     for cadre, level in _mapping(_mapping(rules.get("cadre_risk")).get("max_risk")).items():
         if not isinstance(level, str) or level not in levels:  # the highest level a cadre may hold: one of the levels
             errors.append(FieldError(f"rules.cadre_risk.max_risk.{shown(cadre)}",

@@ -894,7 +894,7 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         return [dict(e, before_reopening=deadlines_mod.before_reopening(folded, e[when])) for e in entries]
 
     data["assessments"] = marked(details["assessments"])
-    data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records)))  # the corrected ones too
+    data["consents"] = marked(consents_on_file(current, ctx.now, consent_rules.used_ids(records), ctx.policy))  # the corrected ones too
     data["readiness"] = details["readiness"]
     data["graduation"] = details["graduation"]  # household graduation (the CPARA): score, band, benchmarks not achieved
     data["csi"] = details["csi"]  # the Child Status Index: the latest ratings, needs attention, change since the previous
@@ -1071,9 +1071,10 @@ def _sibling_ids(records: list[Record]) -> list[str]:
     return [link["case_id"] for link in case_links(records) if link["relation"] == siblings.RELATION]
 
 
-def consents_on_file(records: list[Record], now: datetime, used: set[str] | None = None) -> list[dict]:
+def consents_on_file(records: list[Record], now: datetime, used: set[str] | None = None, policy=None) -> list[dict]:
     """Each consent (and supervisor's override) on file: purpose, agency, who gave it, its
-    answer, until when, and whether it still holds (given, not expired, a one-off not used).
+    answer, until when, and whether it still holds (given, not expired, a one-off not used;
+    `not_informed` where the `policy` asks for an explanation it was given without).
     `used`: the records relied on (`consent.used_ids` of every record, corrected ones with
     them), when `records` are only those that apply."""
     used = consent_rules.used_ids(records) if used is None else used
@@ -1096,6 +1097,8 @@ def consents_on_file(records: list[Record], now: datetime, used: set[str] | None
             state = "replaced"
         elif b.get("status") != "given":
             state = str(b.get("status"))
+        elif policy is not None and consent_rules.not_explained(b, policy):
+            state = "not_informed"
         else:
             state = "expired" if expired else "used" if one_off_used else "valid"
         out.append({"record_id": record.id, "kind": record.kind, "purpose": b.get("purpose"), "agency": b.get("agency"),

@@ -70,7 +70,18 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
         records = [record]
     else:
         records = _append_together(ctx, case, "consent", "consent", bodies, at)
-    steps = []
+    steps, warnings, uninformed = [], [], {}
+    for body in bodies:  # given, but not informed: nothing relies on it until it is recorded again, explained
+        missing = consent_rules.not_explained(body, ctx.policy) if body["status"] == "given" else []
+        if missing:
+            uninformed.setdefault(tuple(missing), []).append(body["given_by"])
+    for missing, whose in uninformed.items():
+        agency = f" --agency {bodies[0]['agency']}" if bodies[0].get("agency") else ""
+        givers_said = " and ".join(f"the {g}'s" for g in whose)
+        warnings.append(f"{givers_said} consent for {bodies[0]['purpose']} was given without "
+                        f"explaining {consent_rules.explained_text(missing)}: it is not informed consent (ESARO P6), and no step "
+                        f"relies on it; explain, then record it again: cpcm consent {case_id} --purpose {bodies[0]['purpose']}{agency} "
+                        f"{' '.join(f'--by {g}' for g in whose)} --status given --explained all")
     for body in bodies:
         if body["status"] != "given":
             agency = f" --agency {body['agency']}" if body.get("agency") else ""
@@ -80,7 +91,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     if len(bodies) == 1 and steps:
         steps = [steps[0].split(": ", 1)[1]]
     return Written(case_id, tuple(r.id for r in records), "consent", next_steps=tuple(dict.fromkeys(steps)),
-                   warnings=tuple(_withdrawn_here(ctx, case_id, records)),
+                   warnings=(*warnings, *_withdrawn_here(ctx, case_id, records)),
                    extra={"given_by": [b["given_by"] for b in bodies], "record_ids": [r.id for r in records]}
                    if len(bodies) > 1 else {})
 

@@ -4,8 +4,8 @@ best-interests assessments, a placement) call as well. Pure: takes the case's co
 the policy and `now`.
 
 Valid consent for a purpose (and, for referral, sharing and transfer, an agency) means: from
-each giver the policy requires (child, caregiver), the latest answer is `given`, not expired,
-and, if one-off, not used yet. Otherwise a supervisor's recorded override (legal mandate or
+each giver the policy requires (child, caregiver), the latest answer is `given`, with what the
+policy lists explained (`consent.explained`), not expired, and, if one-off, not used yet. Otherwise a supervisor's recorded override (legal mandate or
 best interests) for that purpose and agency stands in, once.
 """
 from __future__ import annotations
@@ -249,6 +249,24 @@ def givers(policy: Policy, child_age: int | None) -> tuple[str, ...]:
     return required
 
 
+# each item of `consent.explained`, in words: what was explained (cpcm consent --explained ITEM)
+EXPLAINED_WORDS = {"information": "what information is kept", "use": "how it is used", "sharing": "who it is shared with",
+                   "confidentiality_limits": "the limits of confidentiality"}
+
+
+def not_explained(body: Mapping[str, Any], policy: Policy) -> list[str]:
+    """The items of `consent.explained` a consent's record does not say were explained (`explained.ITEM`
+    not true): a `given` answer with any of them is not informed consent (ESARO P6), and counts for nothing."""
+    told = body.get("explained") if isinstance(body.get("explained"), Mapping) else {}
+    return [item for item in policy.get("consent", "explained") or () if told.get(item) is not True]
+
+
+def explained_text(items: Sequence[str]) -> str:
+    """`not_explained`'s items in words: 'how it is used and the limits of confidentiality'."""
+    words = [EXPLAINED_WORDS.get(item, item) for item in items]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _ended(record: Any, now: datetime) -> bool:
     """Whether a consent's or an override's `until` (a day) has passed at `now` (`_expired` on the day
     of `now`), told by comparing `now` with the start of the next day in its zone alone, so that
@@ -287,6 +305,9 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
         elif record.body.get("status") != "given":
             reasons.append(f"the {giver}'s consent for {purpose}{target} is '{record.body.get('status')}'")
             refusals.append((giver, str(record.body.get("status")), record.id))
+        elif missing := not_explained(record.body, policy):
+            reasons.append(f"the {giver}'s consent for {purpose}{target} was given without explaining {explained_text(missing)}: "
+                           "it is not informed consent (ESARO P6)")
         elif _ended(record, now):
             reasons.append(f"the {giver}'s consent for {purpose}{target} expired on {record.body.get('until')}")
         elif record.body.get("one_off") and record.id in used:
@@ -309,7 +330,7 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
 # step still needs without the records (workflow/deadlines.py `_step_consent`): the consents, the overrides and the
 # receipts of a transfer in, each with the fields `check` reads and whether an action relied on it already (`used_ids`)
 KEPT_KINDS = frozenset({"consent", "consent_override", "transfer_in"})
-KEPT_FIELDS = ("purpose", "agency", "given_by", "status", "until", "one_off", "supersedes")
+KEPT_FIELDS = ("purpose", "agency", "given_by", "status", "until", "one_off", "supersedes", "explained")
 
 
 def kept(record: Record, used: bool) -> dict[str, Any]:

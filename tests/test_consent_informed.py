@@ -1,0 +1,80 @@
+"""Informed consent (ESARO P6: "first they must understand"; IAG §1): a consent `given` with one of
+the policy's `consent.explained` items not explained is kept, but nothing relies on it. Recording it
+warns with what was not explained and the command that records it again; `show` gives its state as
+`not_informed`; a referral on it is refused, a step that checks consent warns; recorded again with
+everything explained, the referral goes. An agency may ask for fewer items; a misspelt item is refused."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import CANARY, commit_count, register
+from test_assess_plan import COMPREHENSIVE, INITIAL
+from test_referrals import CLINIC
+
+from cpcm.errors import InvalidInput
+from cpcm.store import policies
+
+PARTLY = ["--purpose", "referral", "--agency", "clinic", "--status", "given", "--explained", "use", "--explained", "information"]
+
+
+def _states(cli, case_id: str) -> list[tuple[str, str, str]]:
+    shown = cli("show", case_id, "--json")
+    assert shown.code == 0, shown.stderr
+    return [(c["purpose"], c["given_by"], c["state"]) for c in shown.json()["consents"]]
+
+
+def test_referral__on_consent_given_without_everything_explained_is_refused_until_it_is_recorded_again(cli, repo):
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-03-02", "disability": "no"})
+    told = cli("consent", case_id, *PARTLY, "--by", "child", "--by", "caregiver", "--json")
+    assert told.code == 0, told.stderr
+    warning = " ".join(told.json()["warnings"])
+    assert ("the child's and the caregiver's consent for referral was given without explaining who it is shared with and the "
+            "limits of confidentiality: it is not informed consent (ESARO P6)") in warning, warning
+    assert (f"cpcm consent {case_id} --purpose referral --agency clinic --by child --by caregiver --status given "
+            "--explained all") in warning, warning
+    assert _states(cli, case_id) == [("referral", "child", "not_informed"), ("referral", "caregiver", "not_informed")]
+    before = commit_count(repo)
+    refused = cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all")
+    assert refused.code == 4 and commit_count(repo) == before, refused.stderr
+    assert "the child's consent for referral for clinic was given without explaining who it is shared with" in refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr + told.stdout + told.stderr
+    again = cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--status", "given", "--explained", "all",
+                "--by", "child", "--by", "caregiver", "--json")
+    assert again.code == 0 and not again.json()["warnings"], again.stdout
+    assert _states(cli, case_id)[-2:] == [("referral", "child", "valid"), ("referral", "caregiver", "valid")]
+    sent = cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all")
+    assert sent.code == 0, sent.stderr
+
+
+def test_step__a_comprehensive_assessment_on_consent_not_informed_goes_ahead_with_a_warning(cli):
+    case_id = register(cli)
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert cli("consent", case_id, "--purpose", "assessment", "--by", "child", "--by", "caregiver", "--status", "given",
+               "--explained", "all").code == 0
+    assert cli("consent", case_id, "--purpose", "assessment", "--by", "caregiver", "--status", "given",
+               "--explained", "information", "--explained", "use", "--explained", "sharing").code == 0
+    done = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", "--json", input=json.dumps(COMPREHENSIVE))
+    assert done.code == 0, done.stderr
+    warning = " ".join(done.json()["warnings"])
+    assert "the caregiver's consent for assessment was given without explaining the limits of confidentiality" in warning, warning
+
+
+def test_policy__an_agency_asks_for_fewer_items_and_a_misspelt_one_is_refused(repo, cli_as, tmp_path):
+    cli, sup = cli_as("amina"), cli_as("sup")
+    assert policies.load("inter-agency").get("consent", "explained") == ["information", "use", "sharing", "confidentiality_limits"]
+    assert policies.load("kenya").get("consent", "explained") == ["information", "use", "sharing", "confidentiality_limits"]
+    assert "ESARO P6" in policies.load("inter-agency").source("consent", "explained")
+    with pytest.raises(InvalidInput) as bad:
+        policies.with_override("inter-agency", "rules:\n  consent:\n    explained: [use, confidentiality]\n")
+    assert "'confidentiality' is not an item a consent records as explained" in bad.value.message
+    override = tmp_path / "policy.yaml"
+    override.write_text("rules:\n  consent:\n    explained: [use, information]\n")
+    assert sup("policy", "set", str(override)).code == 0
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    told = cli("consent", case_id, *PARTLY, "--by", "child", "--by", "caregiver", "--json")
+    assert told.code == 0 and not told.json()["warnings"], told.stdout
+    assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
