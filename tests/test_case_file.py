@@ -350,3 +350,18 @@ def test_case_file__the_readiness_domains_a_closure_keeps_in_words(world):
     domains = re.findall(r"^\s*- \*\*eneo:\*\* (.+)$", closure, re.M)
     assert len(domains) == 6 and not {"protection", "relationship", "economic", "psychosocial"} & set(domains), domains
     assert "Uthabiti wa kiuchumi" in domains
+
+
+def test_case_file__html_shows_typed_brackets_as_text_never_as_markup(cli):
+    """Text typed between < and > (a quoted phrase, a script) prints as typed in the HTML case file
+    and the Markdown one: never dropped by a browser as a tag, never run."""
+    case_id = register(cli)
+    typed = "mother said <he will come back> & <script>alert(1)</script> <img src=x onerror=alert(2)>"
+    assert cli("note", case_id, "--text", typed).code == 0
+    html = cli("render", "case-file", case_id, "--format", "html")
+    assert html.code == 0, html.stderr
+    assert "<script>alert" not in html.stdout and "<img src=x" not in html.stdout and "<he will" not in html.stdout
+    assert "mother said &lt;he will come back&gt; &amp; &lt;script&gt;alert(1)&lt;/script&gt;" in html.stdout, html.stdout
+    assert typed in unescape(html.stdout)
+    md = cli("render", "case-file", case_id)
+    assert "mother said &lt;he will come back&gt; & &lt;script&gt;alert(1)&lt;/script&gt;" in md.stdout, md.stdout

@@ -283,6 +283,26 @@ def test_env__html_is_escaped_and_markdown_escapes_raw_html(tmp_path):
     assert env.get_template("x.en.md").render(name="<b>&</b>") == "&lt;b&gt;&&lt;/b&gt;"  # raw HTML in Markdown is text
 
 
+def test_env__a_shared_piece_s_macro_is_escaped_as_the_document_it_writes_into(tmp_path):
+    """A macro of a shared `.j2` piece writes what a worker typed into the document: into an HTML
+    page it is HTML-escaped (compiled unescaped, its output would reach the page as markup), into a
+    Markdown one escaped for Markdown, and the same piece serves both in one process."""
+    from cpcm.render.env import environment
+
+    root = tmp_path / "repo"
+    folder = root / ".cpcm" / "templates"
+    folder.mkdir(parents=True)
+    (folder / "_piece.j2").write_text("{% macro said(v) %}{{ v }}{% endmacro %}")
+    (folder / "y.en.html").write_text('{% import "_piece.j2" as p %}<td>{{ p.said(text) }}</td>')
+    (folder / "y.en.md").write_text('{% import "_piece.j2" as p %}{{ p.said(text) }}')
+    typed = "mother said <he will come back> & <script>x</script>"
+    for _ in range(2):  # compiled once for each: neither reuses the other's code
+        html = environment(root, fmt="html").get_template("y.en.html").render(text=typed)
+        assert html == "<td>mother said &lt;he will come back&gt; &amp; &lt;script&gt;x&lt;/script&gt;</td>", html
+        md = environment(root, fmt="md").get_template("y.en.md").render(text=typed)
+        assert md == "mother said &lt;he will come back&gt; & &lt;script&gt;x&lt;/script&gt;", md
+
+
 def test_date_words__in_english_and_kiswahili():
     from cpcm.render.env import date_words
 

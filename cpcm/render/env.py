@@ -147,35 +147,44 @@ class _Loader:
 _BYTECODE: dict[str, bytes] = {}  # template file -> its compiled code, for this process (no case data in it)
 
 
-def _bytecode_cache():
+def _bytecode_cache(escaped: tuple[str, ...]):
     """Templates compiled once per process: Jinja keys each by its file and checks the source's
-    checksum before using it, so a changed template is compiled again. Every environment made
-    here has the same settings, so what one compiled is right for the others."""
+    checksum before using it, so a changed template is compiled again. A template compiles alike
+    in every environment made here with the same files autoescaped (`escaped`: an HTML
+    document's shared `.j2` pieces are, a Markdown document's are not), so the key holds them."""
     from jinja2 import BytecodeCache
+
+    prefix = ",".join(escaped) + ":"
 
     class InMemory(BytecodeCache):
         def load_bytecode(self, bucket):
-            code = _BYTECODE.get(bucket.key)
+            code = _BYTECODE.get(prefix + bucket.key)
             if code is not None:
                 bucket.bytecode_from_string(code)
 
         def dump_bytecode(self, bucket):
-            _BYTECODE[bucket.key] = bucket.bytecode_to_string()
+            _BYTECODE[prefix + bucket.key] = bucket.bytecode_to_string()
 
     return InMemory()
 
 
-def environment(root: Path | None = None, lang: str | None = None):
+def environment(root: Path | None = None, lang: str | None = None, fmt: str | None = None):
     """A fresh environment for the repository at `root` (None: shipped templates only), its
-    words in `lang` (None: as written in the templates)."""
+    words in `lang` (None: as written in the templates), for documents in `fmt`. HTML templates
+    are autoescaped; for an `html` document the shared `.j2` pieces it imports are too, as
+    their macros write what a worker typed (`_values.j2`: a record's answers) into the page:
+    compiled unescaped, a macro's output reaches an HTML page as markup, and `<b>` or
+    `<script>` typed in a note would be HTML there. A Markdown document's pieces are escaped for
+    Markdown instead (`_finalize_in`)."""
     from jinja2 import StrictUndefined, select_autoescape
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    escaped = ("html", "htm", "j2") if fmt == "html" else ("html", "htm")
     env = ImmutableSandboxedEnvironment(
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache(escaped),
         loader=_Loader(search_path(root), lang),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html", "htm"), default_for_string=False, default=False),
+        autoescape=select_autoescape(enabled_extensions=escaped, default_for_string=False, default=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -267,7 +276,7 @@ def render(document: str, lang: str, fmt: str, view: Mapping[str, Any], root: Pa
                                                for folder in search_path(root)):
         raise NotFound(f"no template {document} in that language",
                        f"Languages: {', '.join(sorted(languages(root)))}. A new language is a catalog: see docs/translating.md.")
-    env = environment(root, lang)
+    env = environment(root, lang, fmt)
     try:
         template = env.get_template(name)
         return template.render(dict(view))

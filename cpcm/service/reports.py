@@ -438,7 +438,7 @@ def _render_view(root: Path | None, kind: str, fmt: str, view: dict) -> str:
     from cpcm.errors import NotFound
     from cpcm.render import env as env_mod
 
-    environment = env_mod.environment(root)
+    environment = env_mod.environment(root, fmt=fmt)
     environment.filters.update({"csv_row": _csv_row, "json": _to_json})
     name = f"reports/{kind}.{fmt}"
     try:
