@@ -576,6 +576,20 @@ def test_urgent__risk_increased_until_re_rated():
     assert of(dl._urgent, case()) == []
 
 
+def test_clocks__a_clock_due_at_once_is_said_so_in_the_docs_table_not_by_the_values_of_its_rule():
+    """The risk-increased item is due at the follow-up's own time (above), whatever `risk_response`
+    says: the clocks table of docs/workflow.md says "at once", not the rule's response times."""
+    from docs.tools.clocks import table
+    from cpcm.workflow.clocks import CLOCKS
+
+    at_once = {clock.code for clock in CLOCKS if clock.at_once}
+    assert at_once == {"risk-increased"}
+    for level in ("immediate", "high", "medium", "low"):  # whatever the case's risk level
+        assert [d[3] for d in of(dl._urgent, case(risk=level, events={"risk_increased": (INC,)}))] == ["2026-11-22T09:00:00+03:00"]
+    row = next(line for line in table().splitlines() if "(`risk-increased`)" in line)
+    assert "due **at once**" in row and "72 hours" not in row, row
+
+
 def test_urgent__a_concern_until_a_later_follow_up():
     c = case(events={"concern": (INC,)})
     assert of(dl._urgent, c) == [(

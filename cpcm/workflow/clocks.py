@@ -53,6 +53,7 @@ class Clock:
     subject: str | None = None  # for an approval: plan, closure or transfer
     per_referral: bool = False
     also: tuple[str, ...] = ()  # other rules whose values move its due time (for the docs' clocks table)
+    at_once: bool = False     # due when it starts, whatever the policy's values (an urgent item: deadlines._urgent)
     # the commands (the stage table's, transitions.TABLE) its item asks for, any one of which does it: the item is
     # listed only at a stage that allows one of them (deadlines.at_stage; an item that asks otherwise says so: Deadline.asks)
     asks: tuple[str, ...] = ()
@@ -70,7 +71,7 @@ def _approval(subject: str, starts: str, started_by: str) -> Clock:
 CLOCKS: tuple[Clock, ...] = (
     Clock("risk-increased", "risk_increased", "Risk increased", ("risk_increased",), "a follow-up that found the risk increased",
           ("risk_checked",), "the risk re-rated (a follow-up with a risk level, or an assessment)", "risk_response", "risk_response",
-          asks=("followup", "assessment.initial", "assessment.comprehensive", "assessment.best_interests")),
+          asks=("followup", "assessment.initial", "assessment.comprehensive", "assessment.best_interests"), at_once=True),
     Clock("concern", "concern", "Concern reported at a follow-up", ("concern",), "a follow-up that reported a concern",
           ("followup",), "a later follow-up", "volunteer_concern", "volunteer_concern", asks=("followup",)),
     Clock("readiness-stop", "readiness_stop", "Readiness stop answer", ("readiness_stop",),

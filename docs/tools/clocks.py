@@ -43,6 +43,8 @@ def table() -> str:
             if not settings or text != settings[0][1]:
                 settings.append((name, text))
         set_by = settings[0][1] if len(settings) == 1 else "<br>".join(f"{p}: {t}" for p, t in settings)
+        if clock.at_once:  # due when it starts: no value moves it (the rule's values are the response it asks for)
+            set_by = "no policy value: due **at once**, listed first (urgent)"
         sources: list[str] = []
         for rule in rules:
             for policy in profiles.values():
