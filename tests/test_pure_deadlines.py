@@ -379,6 +379,33 @@ def test_plan_actions__each_open_action_with_a_date():
     assert of(dl._plan_actions, case()) == []
 
 
+def test_plan_actions__one_a_referral_carries_out_is_left_to_the_referral_until_it_ends_without_the_service():
+    """`cpcm refer --action A1`: while the referral is open its own clocks (feedback, outcome) keep it
+    on the list, and once delivered the action was carried out: the action's item is not listed. A
+    referral declined, not delivered, or closed before either gives the item back, saying so."""
+    plan = {"version": 2, "at": REQ, "approved_at": REQ, "record_id": "01P", "status": {},
+            "actions": [{"id": "A1", "by": "2026-11-10"}, {"id": "A2", "by": "2026-11-12"}]}
+
+    def referral(ref, action, *statuses):
+        history = [{"status": s, "at": REQ, "by": "amina"} for s in ("sent", *statuses)]
+        return {"ref": ref, "plan_action": action, "status": history[-1]["status"], "history": history}
+
+    def listed(*referrals):
+        return [(d[2], d[7]) for d in of(dl._plan_actions, case(plan=plan, referrals=referrals))]
+    a2 = ("plan action A2", "the case plan (version 2) sets action A2 for 2026-11-12; when it is done: "
+                            "cpcm followup CP-0000-0000 ... --done A2")
+    for open_or_done in (("accepted",), (), ("acknowledged",), ("accepted", "delivered"), ("accepted", "delivered", "closed")):
+        assert listed(referral("R1", "A1", *open_or_done)) == [a2], open_or_done
+    for ended, said in ((("declined",), "declined"), (("declined", "closed"), "declined"),
+                        (("accepted", "not_delivered", "closed"), "not_delivered"), (("closed",), "closed")):
+        assert listed(referral("R1", "A1", *ended))[0] == (
+            "plan action A1", f"the case plan (version 2) sets action A1 for 2026-11-10; its referral R1 ended '{said}': find "
+                              "another service or replan; when it is done: cpcm followup CP-0000-0000 ... --done A1"), ended
+    # a second referral for the action, still open, carries it again
+    assert listed(referral("R1", "A1", "declined"), referral("R2", "A1", "accepted")) == [a2]
+    assert len(listed(referral("R1", None, "accepted"))) == 2  # a referral for no action carries none
+
+
 def test_plan_actions__after_a_reopening_only_those_of_a_plan_in_force_since():
     """IAG Step 6: a reopened case goes back to assessment and a new plan. The plan in force before
     the reopening has no actions due after it (`plan_action.due_after_reopening: false`); a plan

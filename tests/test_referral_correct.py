@@ -247,3 +247,28 @@ def test_a_referral_linked_to_the_wrong_plan_action_is_corrected_or_unlinked(cli
     unlinked = worker("correct", case_id, moved.json()["record_id"], "--set", "action=", "--reason", "no action of the plan")
     assert unlinked.code == 0, unlinked.stderr
     assert worker("show", case_id, "--json").json()["referrals"][0].get("plan_action") is None
+
+
+def test_plan_action_carried_out_by_a_referral_leaves_due_until_the_referral_ends_without_the_service(cli, cli_as):
+    """`refer --action A1`: past A1's date, `due` lists the referral's clocks, not the action, while the
+    referral is open and once it is delivered; declined, the action is due again, naming the referral."""
+    from test_assess_plan import assessed, plan_doc
+
+    sup = cli_as("sup")
+    assert cli(*CLINIC).code == 0
+    case_id = assessed(cli)
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    assert cli("refer", case_id, "--service", "clinic", "--need", "bursary", "--check", "all", "--action", "A1").code == 0
+    late = at(cli, "2026-12-20T09:00:00+03:00")  # A1 was for 2026-12-15
+
+    def actions() -> list[str]:
+        due = late("due", "--within", "60", "--json")
+        assert due.code == 0, due.stderr
+        return [item["why"] for item in due.json() if item["case_id"] == case_id and item["title"].startswith("plan action A1")]
+    assert actions() == []
+    assert late("referral", case_id, "R1", "--status", "declined", "--feedback", "no places this term").code == 0
+    (why,) = actions()
+    assert "action A1 for 2026-12-15; its referral R1 ended 'declined': find another service or replan" in why, why

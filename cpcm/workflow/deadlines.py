@@ -700,18 +700,40 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items = []
     zone = zone_of(now)
     version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
+    carried, failed = _carried_by_referral(case)
     for action in plan_actions.open_actions(case.plan, policy):
-        if not action.get("by"):
+        if not action.get("by") or action["id"] in carried:
             continue
         try:
             due = plan_actions.due_at(action["by"], zone)
         except ValueError:
             continue
         who = f" ({action['who']})" if action.get("who") else ""
+        lost = failed.get(action["id"])
+        why = f"; its referral {lost[0]} ended '{lost[1]}': find another service or replan" if lost else ""
         items.append(Deadline(case.id, "plan-action", f"plan action {action['id']}{who}", due, None, case.worker, "plan_action",
-                              f"the case plan (version {version}) sets action {action['id']} for {action['by']}; when it is done: "
-                              f"cpcm followup {case.id} ... --done {action['id']}", parts.source("plan_action"), case.risk))
+                              f"the case plan (version {version}) sets action {action['id']} for {action['by']}{why}; when it is "
+                              f"done: cpcm followup {case.id} ... --done {action['id']}", parts.source("plan_action"), case.risk))
     return items
+
+
+def _carried_by_referral(case: Case) -> tuple[set[str], dict[str, tuple[str, str]]]:
+    """The plan actions a referral carries out (`cpcm refer --action A2`): those with a referral still open (its own
+    clocks, feedback and outcome, keep it on the list) or delivered, whose action item is not listed; and, for the
+    others, the last referral that ended without the service (declined, not delivered, closed before either):
+    action ID -> (its ref, how it ended)."""
+    carried, failed = set(), {}
+    for referral in case.referrals:
+        action = referral.get("plan_action")
+        if not action:
+            continue
+        delivered = any(step.get("status") == "delivered" for step in referral.get("history") or ())
+        if delivered or referral.get("status") not in ("declined", "not_delivered", "closed"):
+            carried.add(action)
+        else:  # how it ended: declined or not delivered (closed since, or not), else closed before either
+            ended = [step.get("status") for step in referral.get("history") or () if step.get("status") in ("declined", "not_delivered")]
+            failed[action] = (referral["ref"], str(ended[-1] if ended else referral.get("status")))
+    return carried, failed
 
 
 def _next_followup(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
