@@ -194,3 +194,18 @@ def test_outputs__a_public_half_that_is_no_key_does_not_break_a_blank_forms_prin
     done = cli("form", "print", "registration", "--format", "md", "--out", str(out))
     assert done.code == 0, done.stderr
     assert out.exists() and "internal error" not in done.stderr
+
+
+def test_outputs__every_time_listed_in_one_zone_whether_written_in_a_repository_or_not(cli, team, tmp_path):
+    """A render's entry is timed in the agency's zone, a blank paper form's (no repository) in the
+    computer's: the list gives both in one zone, the computer's, so they read in order."""
+    from conftest import Cli
+
+    utc = Cli({**cli.env, "CPCM_NOW": "2026-11-23T06:00:00+00:00"})
+    case_id = register(utc)
+    assert utc("render", "case-file", case_id, "--out", str(tmp_path / "file.md"), "--plaintext").code == 0
+    form = utc("form", "print", "registration", "--format", "md", "--out", str(tmp_path / "form.md"))
+    assert form.code == 0, form.stderr
+    assert {e["command"] for e in utc("outputs", "list", "--json").json()} == {"render case-file", "form print registration"}
+    rows = [line.split("\t") for line in utc("outputs", "list").stdout.splitlines()[1:3]]
+    assert [row[0] for row in rows] == ["2026-11-23 06:00 +00:00"] * 2, rows

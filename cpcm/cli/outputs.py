@@ -77,7 +77,8 @@ def register(app: typer.Typer) -> None:
             say("no plaintext file cpcm wrote for you is on its list" + ("" if all_ else " (--all: those removed too)"))
             return
         print_table(["written", "path", "state", "command", "cases"],
-                    [[local_text(e.at, None), e.path, e.state, e.command, " ".join(e.cases) if e.cases else "-"] for e in shown],
+                    # every time in one zone, this computer's (the register has files written outside any repository)
+                    [[local_text(e.at, now.tzinfo), e.path, e.state, e.command, " ".join(e.cases) if e.cases else "-"] for e in shown],
                     title=f"{len(shown)} plaintext file(s) cpcm wrote")
         there = sum(1 for e in shown if e.state in (outputs.THERE, outputs.CHANGED) and e.closed_at is None)
         if there:
