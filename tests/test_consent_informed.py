@@ -78,3 +78,27 @@ def test_policy__an_agency_asks_for_fewer_items_and_a_misspelt_one_is_refused(re
     told = cli("consent", case_id, *PARTLY, "--by", "child", "--by", "caregiver", "--json")
     assert told.code == 0 and not told.json()["warnings"], told.stdout
     assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+
+
+def test_registration_answers__are_not_judged_by_the_explanations_their_form_does_not_ask_item_by_item(cli):
+    """The registration's own consent (one yes or no for what was explained) is not "not informed": a
+    refused registration consent is asked about in its own words, never as not explained."""
+    case_id = register(cli, consent={"child": "refused", "caregiver": "given", "explained": True})
+    check = cli("check", case_id)
+    due = cli("due", "--json")
+    said = check.stdout + check.stderr + json.dumps(due.json())
+    assert "consent to registration refused" in said or "consent-refused" in said, said
+    assert "without explaining" not in said, said
+
+
+def test_show__an_override_standing_in_for_consent_not_informed_is_named(repo, cli_as):
+    amina, sup = cli_as("amina"), cli_as("sup")
+    assert amina(*CLINIC).code == 0
+    case_id = register(amina)
+    assert amina("consent", case_id, *PARTLY, "--by", "child", "--by", "caregiver").code == 0
+    assert sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests",
+               "--reason", "urgent treatment").code == 0
+    consents = amina("show", case_id, "--json").json()["consents"]
+    uninformed = [c for c in consents if c["state"] == "not_informed"]
+    assert len(uninformed) == 2 and all(c["overridden_by_worker"] == "sup" for c in uninformed), consents
+    assert "override" in amina("show", case_id).stdout

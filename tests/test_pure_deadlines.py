@@ -379,31 +379,40 @@ def test_plan_actions__each_open_action_with_a_date():
     assert of(dl._plan_actions, case()) == []
 
 
-def test_plan_actions__one_a_referral_carries_out_is_left_to_the_referral_until_it_ends_without_the_service():
+def test_plan_actions__one_a_referral_carries_out_is_left_to_the_referral_while_it_is_open():
     """`cpcm refer --action A1`: while the referral is open its own clocks (feedback, outcome) keep it
-    on the list, and once delivered the action was carried out: the action's item is not listed. A
-    referral declined, not delivered, or closed before either gives the item back, saying so."""
+    on the list, so the action's item is not listed. Once the referral ended the item is back, saying
+    how: delivered (mark the action done), or declined, not delivered, closed before either (find
+    another service or replan). A referral from before a reopening carries nothing."""
     plan = {"version": 2, "at": REQ, "approved_at": REQ, "record_id": "01P", "status": {},
             "actions": [{"id": "A1", "by": "2026-11-10"}, {"id": "A2", "by": "2026-11-12"}]}
 
-    def referral(ref, action, *statuses):
-        history = [{"status": s, "at": REQ, "by": "amina"} for s in ("sent", *statuses)]
-        return {"ref": ref, "plan_action": action, "status": history[-1]["status"], "history": history}
+    def referral(ref, action, *statuses, at=REQ):
+        history = [{"status": s, "at": at, "by": "amina"} for s in ("sent", *statuses)]
+        return {"ref": ref, "plan_action": action, "status": history[-1]["status"], "status_at": at, "history": history}
 
-    def listed(*referrals):
-        return [(d[2], d[7]) for d in of(dl._plan_actions, case(plan=plan, referrals=referrals))]
+    def listed(*referrals, **fields):
+        return [(d[2], d[7]) for d in of(dl._plan_actions, case(plan=plan, referrals=referrals, **fields))]
     a2 = ("plan action A2", "the case plan (version 2) sets action A2 for 2026-11-12; when it is done: "
                             "cpcm followup CP-0000-0000 ... --done A2")
-    for open_or_done in (("accepted",), (), ("acknowledged",), ("accepted", "delivered"), ("accepted", "delivered", "closed")):
-        assert listed(referral("R1", "A1", *open_or_done)) == [a2], open_or_done
-    for ended, said in ((("declined",), "declined"), (("declined", "closed"), "declined"),
-                        (("accepted", "not_delivered", "closed"), "not_delivered"), (("closed",), "closed")):
+    for still_open in (("accepted",), (), ("acknowledged",)):
+        assert listed(referral("R1", "A1", *still_open)) == [a2], still_open
+    for ended, said in ((("accepted", "delivered"), "was delivered: mark the action done"),
+                        (("accepted", "delivered", "closed"), "was delivered: mark the action done"),
+                        (("declined",), "ended 'declined': find another service or replan"),
+                        (("declined", "closed"), "ended 'declined': find another service or replan"),
+                        (("accepted", "not_delivered", "closed"), "ended 'not_delivered': find another service or replan"),
+                        (("closed",), "ended 'closed': find another service or replan")):
         assert listed(referral("R1", "A1", *ended))[0] == (
-            "plan action A1", f"the case plan (version 2) sets action A1 for 2026-11-10; its referral R1 ended '{said}': find "
-                              "another service or replan; when it is done: cpcm followup CP-0000-0000 ... --done A1"), ended
+            "plan action A1", f"the case plan (version 2) sets action A1 for 2026-11-10; its referral R1 {said}; when it is "
+                              "done: cpcm followup CP-0000-0000 ... --done A1"), ended
     # a second referral for the action, still open, carries it again
     assert listed(referral("R1", "A1", "declined"), referral("R2", "A1", "accepted")) == [a2]
     assert len(listed(referral("R1", None, "accepted"))) == 2  # a referral for no action carries none
+    # an open referral from before the latest reopening carries nothing: the new plan's A1 is due
+    reopened = {"reopen": ("2026-11-22T07:00:00+00:00",)}
+    plan["approved_at"] = "2026-11-22T08:00:00+00:00"
+    assert len(listed(referral("R1", "A1", "accepted", at="2026-11-20T06:00:00+00:00"), events=reopened)) == 2
 
 
 def test_plan_actions__after_a_reopening_only_those_of_a_plan_in_force_since():

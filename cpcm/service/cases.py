@@ -1105,8 +1105,8 @@ def consents_on_file(records: list[Record], now: datetime, used: set[str] | None
                     "given_by": b.get("given_by"), "status": b.get("status"), "basis": b.get("basis"), "at": record.at,
                     "by": record.by, "until": until, "one_off": bool(b.get("one_off")), "state": state,
                     "overridden_by": None, "overridden_by_worker": None})
-    for entry in out:  # an answer refused or not possible: the supervisor's override recorded after it, for the same purpose
-        if entry["kind"] == "consent" and entry["state"] in ("refused", "not_possible"):
+    for entry in out:  # an answer refused, not possible or not informed: the supervisor's override recorded after it, for the same purpose
+        if entry["kind"] == "consent" and entry["state"] in ("refused", "not_possible", "not_informed"):
             override = next((o for o in reversed(out) if o["kind"] == "consent_override"
                              and o["record_id"] > entry["record_id"] and o["purpose"] == entry["purpose"]
                              and o["agency"] == entry["agency"]), None)

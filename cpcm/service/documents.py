@@ -190,14 +190,14 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
 
 
 def _overridden(ctx: Context, records) -> dict[str, tuple[str, str | None]]:
-    """The consents refused or not possible that a supervisor's override stands in for, as `cpcm show`
+    """The consents refused, not possible or not informed that a supervisor's override stands in for, as `cpcm show`
     lists them (service/cases.py `consents_on_file`): consent record id -> (the override's record id,
     who recorded it)."""
     from cpcm.service.cases import consents_on_file
     from cpcm.workflow import consent as consent_rules
 
     return {c["record_id"]: (c["overridden_by"], c["overridden_by_worker"])
-            for c in consents_on_file(effective(records), ctx.now, consent_rules.used_ids(records)) if c["overridden_by"]}
+            for c in consents_on_file(effective(records), ctx.now, consent_rules.used_ids(records), ctx.policy) if c["overridden_by"]}
 
 
 CHILD_FILE = "child-file"

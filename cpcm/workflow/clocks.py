@@ -112,8 +112,8 @@ CLOCKS: tuple[Clock, ...] = (
           asks=("review",)),
     Clock("plan-action", "plan_action", "Plan action", (PLAN_IN_FORCE,),
           "the plan in force (after a reopening, one in force since it): each action with a date is due at the end of that day (by)",
-          ("plan_action_done",), "the action marked done or dropped (followup or review --done A3, or a review's progress); a referral "
-          "carrying it out (refer --action A3) while open or once delivered", "plan_action", "plan_action", asks=("followup", "review")),
+          ("plan_action_done",), "the action marked done or dropped (followup or review --done A3, or a review's progress); while a "
+          "referral carrying it out (refer --action A3) is open, not listed", "plan_action", "plan_action", asks=("followup", "review")),
     # IAG Step 5 [L919]: how often to follow a case up depends on the child's needs; the worker plans it at a follow-up
     # (a date, or how often: workflow/followups.py), and the next follow-up meets it and plans the one after
     Clock("next-followup", "next_followup", "Next follow-up planned", (PLANNED,),

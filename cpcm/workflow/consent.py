@@ -255,9 +255,13 @@ EXPLAINED_WORDS = {"information": "what information is kept", "use": "how it is 
 
 
 def not_explained(body: Mapping[str, Any], policy: Policy) -> list[str]:
-    """The items of `consent.explained` a consent's record does not say were explained (`explained.ITEM`
-    not true): a `given` answer with any of them is not informed consent (ESARO P6), and counts for nothing."""
-    told = body.get("explained") if isinstance(body.get("explained"), Mapping) else {}
+    """The items of `consent.explained` a consent's record says were not explained (`explained.ITEM` not
+    true): a `given` answer with any of them is not informed consent (ESARO P6), and counts for nothing. An
+    answer that records no explanations item by item (the registration's own answers: `case_work_records`,
+    its form asking one yes or no) is not judged by them."""
+    told = body.get("explained")
+    if not isinstance(told, Mapping):
+        return []
     return [item for item in policy.get("consent", "explained") or () if told.get(item) is not True]
 
 

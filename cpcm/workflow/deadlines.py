@@ -700,7 +700,7 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     items = []
     zone = zone_of(now)
     version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
-    carried, failed = _carried_by_referral(case)
+    carried, ended = _carried_by_referral(case, policy)
     for action in plan_actions.open_actions(case.plan, policy):
         if not action.get("by") or action["id"] in carried:
             continue
@@ -709,31 +709,33 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
         except ValueError:
             continue
         who = f" ({action['who']})" if action.get("who") else ""
-        lost = failed.get(action["id"])
-        why = f"; its referral {lost[0]} ended '{lost[1]}': find another service or replan" if lost else ""
+        said = ended.get(action["id"])
+        why = "" if not said else (f"; its referral {said[0]} was delivered: mark the action done" if said[1] == "delivered" else
+                                   f"; its referral {said[0]} ended '{said[1]}': find another service or replan")
         items.append(Deadline(case.id, "plan-action", f"plan action {action['id']}{who}", due, None, case.worker, "plan_action",
                               f"the case plan (version {version}) sets action {action['id']} for {action['by']}{why}; when it is "
                               f"done: cpcm followup {case.id} ... --done {action['id']}", parts.source("plan_action"), case.risk))
     return items
 
 
-def _carried_by_referral(case: Case) -> tuple[set[str], dict[str, tuple[str, str]]]:
-    """The plan actions a referral carries out (`cpcm refer --action A2`): those with a referral still open (its own
-    clocks, feedback and outcome, keep it on the list) or delivered, whose action item is not listed; and, for the
-    others, the last referral that ended without the service (declined, not delivered, closed before either):
-    action ID -> (its ref, how it ended)."""
-    carried, failed = set(), {}
+def _carried_by_referral(case: Case, policy: Policy) -> tuple[set[str], dict[str, tuple[str, str]]]:
+    """The plan actions a referral is carrying out (`cpcm refer --action A2`): those with a referral still open, whose
+    own clocks (feedback, outcome) keep it on the list, so the action's item is not listed; and, for the others, the
+    last referral that ended: action ID -> (its ref, `delivered` or how it ended without the service: declined, not
+    delivered, closed before either). A referral from before a reopening the policy leaves undue (`_referrals`)
+    carries nothing."""
+    carried, ended = set(), {}
     for referral in case.referrals:
         action = referral.get("plan_action")
-        if not action:
+        if not action or (case.reopened and referral_before_reopening(case, referral, policy)):
             continue
-        delivered = any(step.get("status") == "delivered" for step in referral.get("history") or ())
-        if delivered or referral.get("status") not in ("declined", "not_delivered", "closed"):
+        statuses = [step.get("status") for step in referral.get("history") or ()]
+        if referral.get("status") not in ("declined", "not_delivered", "delivered", "closed"):
             carried.add(action)
-        else:  # how it ended: declined or not delivered (closed since, or not), else closed before either
-            ended = [step.get("status") for step in referral.get("history") or () if step.get("status") in ("declined", "not_delivered")]
-            failed[action] = (referral["ref"], str(ended[-1] if ended else referral.get("status")))
-    return carried, failed
+        else:
+            how = [s for s in statuses if s in ("declined", "not_delivered", "delivered")]
+            ended[action] = (referral["ref"], str(how[-1] if how else referral.get("status")))
+    return carried, ended
 
 
 def _next_followup(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
