@@ -24,7 +24,9 @@ otherwise than by comparison (tables.py gives no entry), a case that cannot be r
 conference items (service/conferences.py `due_items`, from the conference folders), the
 supervision items (service/supervision.py `due_items`, from the supervision folders) and the
 complaint items (service/complaints.py `due_items`, of the complaints the worker reads), with the
-conference after an admission from the rows kept here. Those are put in their place in the order.
+conference after an admission from the rows kept here, and the `case-readers` item, due at once, of each case
+whose `recipients` file has `# rekey:` lines, from the mark kept here (`rekey_items`: no case read). Those are put
+in their place in the order.
 Its tag adds to the due table's (the code, the policy in force, the zone) this module's code.
 """
 from __future__ import annotations
@@ -101,6 +103,7 @@ class _Builder:
         self.pieces: dict[tuple[int, int], int] = {}  # a piece's bounds -> its number
         self.admission: list[list] = []
         self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk, since] (`tables.worker_cell`)
+        self.rekeys: dict[str, list] = {}  # case id -> its `# rekey:` mark, [restricted, risk] (`tables.rekey_mark`)
         self.lo: int | None = None  # the view holds while every case's pieces reach
         self.hi: int | None = None
 
@@ -115,9 +118,11 @@ class _Builder:
         first, last = pieces[0][0], pieces[-1][1]
         if "\n" in case_id or not all(isinstance(static[2], str) for _lo, _hi, n, triples in pieces for static, _, _ in triples[:n]):
             raise tables.NotKept  # before anything is added: a case not kept leaves nothing (`due` prints the owner as text)
-        worker, keyworker, risk, since = tables.worker_of(worker)
+        worker, keyworker, risk, since, rekey = tables.worker_of(worker)
         if keyworker is not None or risk is not None:  # [keyworker or None, risk, since]: `keyworker_items`, `cadre_items`
             self.keyworkers[case_id] = [keyworker, risk, since]
+        if rekey is not None:  # its `case-readers` item, due at once: made when `due` runs (`rekey_items`)
+            self.rekeys[case_id] = rekey
         self.cases.append((case_id, worker, covers, first, last))
         if first is not None and (self.lo is None or first > self.lo):
             self.lo = first
@@ -183,8 +188,8 @@ class _Builder:
         owners, whys = list(self.owners), list(self.whys)
         small = {"owners": owners, "whys": whys, "tails": [[o, w] for o, w in tails],
                  "workers": list(workers), "covers": covers, "keyworkers": dict(sorted(self.keyworkers.items())),
-                 "admission": self.admission, "odd": odd, "sections": where, "items": len(self.items),
-                 "cases": len(self.cases), "urgent": _urgent_texts(self.texts)}
+                 "rekey": dict(sorted(self.rekeys.items())), "admission": self.admission, "odd": odd, "sections": where,
+                 "items": len(self.items), "cases": len(self.cases), "urgent": _urgent_texts(self.texts)}
         return small, data
 
 
@@ -212,6 +217,7 @@ class ViewBody:
         self.tails = small["tails"]
         self.covers = {int(k): v for k, v in small["covers"].items()}
         self.keyworkers: dict[str, list] = small["keyworkers"]  # case id -> [keyworker, risk, since] (`tables.worker_cell`)
+        self.rekeys: dict[str, list] = small["rekey"]  # case id -> its `# rekey:` mark (`tables.rekey_mark`)
         self.urgent: list[int] = small["urgent"]  # the static texts of the items cpcm calls URGENT (`_urgent_texts`)
 
     @property
@@ -268,13 +274,14 @@ def _pieces(entry: list, texts: dict) -> list[tuple] | None:
     return found
 
 
-def _case_pieces(ctx, session, case) -> list[tuple] | None:
-    """A folded case's pieces as `_Builder.add` takes them; None when they cannot be kept."""
+def _case_pieces(ctx, session, case) -> tuple[Any, list[tuple] | None]:
+    """A folded case's worker cell (`tables.worker_cell`, with its `# rekey:` mark) and pieces as `_Builder.add`
+    takes them; (None, None) when they cannot be kept."""
     try:
         entry = tables.due_entry(ctx, session, case, "")
     except Exception:  # noqa: BLE001 - as tables._entry: computed each time instead
-        return None
-    return _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
+        return None, None
+    return entry[1], _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
 
 
 def _load(place, keys) -> tuple[dict, Callable[[], ViewBody]] | None:
@@ -341,18 +348,18 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
 
     manages = manages_list(ctx, whose)  # a closed case's retention: the managers' lists only (workflow/retention.py)
     extra = []
-    for row in live:
-        for entry in row.items:
-            item = row.deadline(entry)
-            orphan = bool(removed) and rules.unattended_item(item, removed)
-            if orphan and unattended:  # whenever it falls, as `worklist.due` lists it
-                keep, covered_by = not overdue_only or item.state(now, soon) == "overdue", None
-            else:
-                keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, row.worker, undecided, manages)
-            if keep:
-                made = row.deadline(entry, covered_by)
-                extra.append(undecided.told(replace(made, worker_removed=True)) if orphan
-                             else undecided.marked(made, row.worker) if undecided(made) else undecided.told(made))
+    live_ids = {row.case_id for row in live}
+    for worker, item in [(row.worker, row.deadline(entry)) for row in live for entry in row.items] + \
+            rekey_items(body, live, changed | live_ids, now):
+        orphan = bool(removed) and rules.unattended_item(item, removed)
+        if orphan and unattended:  # whenever it falls, as `worklist.due` lists it
+            keep, covered_by = not overdue_only or item.state(now, soon) == "overdue", None
+        else:
+            keep, covered_by = _listed(item, ctx, whose, oversees, horizon, soon, overdue_only, worker, undecided, manages)
+        if keep:
+            made = replace(item, covered_by=covered_by) if covered_by else item
+            extra.append(undecided.told(replace(made, worker_removed=True)) if orphan
+                         else undecided.marked(made, worker) if undecided(made) else undecided.told(made))
     admission_rows = [_admission_row(row, session.zone, now_us) for row in body.admission if row[0] not in changed]
     admission_rows = [row for row in admission_rows if row is not None] + [row for row in live if row.admission]
     extra += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
@@ -360,14 +367,12 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     extra += supervision.due_items(ctx, whose, horizon, overdue_only, soon)  # each caseworker's next supervision session
     # the cases whose keyworker has left the team: told from the team now (`team remove` changes no case, nor the view)
     if removed:
-        live_ids = {row.case_id for row in live}
         kept = [(case_id, body.worker(index), *body.keyworkers[case_id][:2]) for case_id, index in
                 _keyworker_cases(body, removed, changed | live_ids)]
         extra += keyworker_items(ctx, whose, oversees, overdue_only, removed,
                                  kept + [(row.case_id, row.worker, row.keyworker, row.risk) for row in live if row.keyworker])
     # the open cases above what their worker's cadre may hold: told from the team now (`team cadre` changes no case)
     if rules.cadre_restricted(ctx.team, ctx.policy):
-        live_ids = {row.case_id for row in live}
         kept = [(case_id, body.worker(index), *body.keyworkers[case_id][1:]) for case_id, index in
                 _risk_cases(body, changed | live_ids)]
         extra += cadre_items(ctx, whose, oversees, overdue_only,
@@ -379,6 +384,16 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
     return DueView(body, session.zone, now, soon, horizon, whose, oversees, overdue_only, extra,
                    lambda covers: cover_rules.covering(covers, whose, now), hidden, removed if unattended else frozenset(),
                    removed, undecided, manages)
+
+
+def rekey_items(body: ViewBody, live: list, leave: set[str], now: datetime) -> list[tuple[str | None, Deadline]]:
+    """The `case-readers` items, due at once (`now`), of the cases of the view marked for their readers (their
+    `recipients` file's `# rekey:` lines, as the view keeps them: `tables.rekey_mark`), but those of `leave`, whose
+    rows are computed now, and of the rows computed now (`live`), each with its case's worker: made here, from what
+    the view keeps, so that no case is read for them and their cases' entries stay kept."""
+    kept = [(body.worker(index), tables.CaseDue(case_id, None, [], [], rekey=body.rekeys[case_id]))
+            for case_id, index in _placed(body, [case_id for case_id in body.rekeys if case_id not in leave])]
+    return [(worker, row.rekey_item(now)) for worker, row in kept + [(row.worker, row) for row in live if row.rekey]]
 
 
 def _keyworker_cases(body: ViewBody, removed, leave: set[str]) -> Iterator[tuple[str, int]]:
@@ -537,11 +552,11 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
         for case_id, case in changes.cases.items():
             if case is None:
                 continue
-            pieces = _case_pieces(ctx, session, case)
+            worker, pieces = _case_pieces(ctx, session, case)
             try:
                 if pieces is None:
                     raise tables.NotKept
-                builder.add(case_id, tables.worker_cell(case), case_covers(ctx, case_id), pieces)
+                builder.add(case_id, worker, case_covers(ctx, case_id), pieces)
             except tables.NotKept:
                 retry.add(case_id)
                 live.append(tables.live(case, ctx))
@@ -758,9 +773,11 @@ def _spliced(old: ViewBody, drop: set[str], new: _Builder) -> tuple[dict, dict[s
     admission = [row for row in old.admission if row[0] not in drop] + new.admission
     keyworkers = {case_id: found for case_id, found in old.keyworkers.items() if case_id not in drop}
     keyworkers.update(new.keyworkers)
+    rekeys = {case_id: found for case_id, found in old.rekeys.items() if case_id not in drop}
+    rekeys.update(new.rekeys)
     small = {"owners": owner_list, "whys": why_list, "tails": [[o, w] for o, w in tail_list], "workers": worker_list,
              "covers": {str(index): cover for index, cover in covers.items()}, "keyworkers": dict(sorted(keyworkers.items())),
-             "admission": admission, "odd": odd,
+             "rekey": dict(sorted(rekeys.items())), "admission": admission, "odd": odd,
              "sections": where, "items": len(columns["due"]), "cases": len(case_ids), "urgent": _urgent_texts(static_list)}
     return small, parts, window, local
 
@@ -825,6 +842,7 @@ class _Streamed:
         self.span_lo, self.span_hi = array("q"), array("q")
         self.covers: dict[int, dict] = {}
         self.keyworkers: dict[str, list] = {}  # case id -> [keyworker, risk, since] (`tables.worker_cell`)
+        self.rekeys: dict[str, list] = {}  # case id -> its `# rekey:` mark, [restricted, risk] (`tables.rekey_mark`)
         self.admission: dict[int, list] = {}  # case -> its conference after an admission, text ids unresolved
         self.due, self.target = array("q"), array("q")
         self.text, self.case, self.place, self.piece = array("i"), array("i"), array("i"), array("i")
@@ -839,9 +857,11 @@ class _Streamed:
         worker as `tables.worker_cell` keeps it)."""
         index = len(self.ids)
         self.ids.append(case_id)
-        worker, keyworker, risk, since = tables.worker_of(worker)
+        worker, keyworker, risk, since, rekey = tables.worker_of(worker)
         if keyworker is not None or risk is not None:  # [keyworker or None, risk, since]: `keyworker_items`, `cadre_items`
             self.keyworkers[case_id] = [keyworker, risk, since]
+        if rekey is not None:  # its `case-readers` item, due at once: made when `due` runs (`rekey_items`)
+            self.rekeys[case_id] = rekey
         self.worker_of.append(self.workers.setdefault(worker, len(self.workers)))
         first, last = entry[2][0], entry[-1][1]
         self.span_lo.append(NONE_LO if first is None else first)
@@ -997,9 +1017,10 @@ class _Streamed:
         data += "\n".join(keys).encode()
         where["texts"] = [start, len(data)]
         keyworkers = {case_id: found for case_id, found in sorted(self.keyworkers.items()) if case_id not in leave}
+        rekeys = {case_id: found for case_id, found in sorted(self.rekeys.items()) if case_id not in leave}
         small = {"owners": list(owners), "whys": list(whys), "tails": [[o, w] for o, w in tails],
-                 "workers": list(workers), "covers": covers, "keyworkers": keyworkers, "admission": admission, "odd": odd, "sections": where,
-                 "items": len(order), "cases": len(kept), "urgent": _urgent_texts(keys)}
+                 "workers": list(workers), "covers": covers, "keyworkers": keyworkers, "rekey": rekeys, "admission": admission,
+                 "odd": odd, "sections": where, "items": len(order), "cases": len(kept), "urgent": _urgent_texts(keys)}
         return small, data
 
 

@@ -287,19 +287,35 @@ TEXT_ID = 10  # hex digits of a text's digest; two texts with one id are detecte
 def _case_answer(case: Case, ctx, line: tuple[bool, tuple[str, ...]] | bool | None = None
                  ) -> Callable[[datetime], tuple[list[Deadline], list[Deadline]]]:
     """A case's deadlines at a `now` (and the conference after an admission); with them, where its `recipients`
-    file's `# restricted` line (`line`: that line and the workers of its `# rekey:` lines, or that line alone; None:
-    read here, `case_lines`) says other than its records, the managers' `restriction-mismatch` item
-    (`deadlines.restriction_mismatch`), and where it has `# rekey:` lines, the `case-readers` item of its readers
-    who act on it (`deadlines.case_rekey`): kept in the entry as any other."""
+    file's `# restricted` line (`line`: as `_lines`) says other than its records, the managers'
+    `restriction-mismatch` item (`deadlines.restriction_mismatch`): kept in the entry as any other. Not the
+    `case-readers` item of its `# rekey:` lines: due at once, it is made when `due` runs from the mark the entry
+    keeps (`worker_cell`, `rekey_mark`), so that the entry is kept and such a case is not read again by every `due`."""
     policy, since = ctx.policy, profile_since(ctx)
-    restricted, rekey = case_lines(ctx, case.id) if line is None else (line, ()) if isinstance(line, bool) else line
+    restricted = _lines(ctx, case, line)[0]
     mismatch = deadlines.restriction_mismatch
 
     def answer(now: datetime) -> tuple[list[Deadline], list[Deadline]]:
-        return (deadlines.deadlines(case, policy, now) + mismatch(case, policy, now, restricted)
-                + deadlines.case_rekey(case, now, rekey, restricted),
+        return (deadlines.deadlines(case, policy, now) + mismatch(case, policy, now, restricted),
                 conference_rules.admission_conference_due(case, policy, now, (), since))
     return answer
+
+
+def _lines(ctx, case: Case, line: tuple[bool, tuple[str, ...]] | bool | None) -> tuple[bool, tuple[str, ...]]:
+    """The `# restricted` line of the case's `recipients` file and the workers of its `# rekey:` lines: `line` as
+    given (both, or the first alone, then no `# rekey:` line), else read (`case_lines`)."""
+    if line is None:
+        return case_lines(ctx, case.id)
+    return (line, ()) if isinstance(line, bool) else line
+
+
+def rekey_mark(case: Case, line: tuple[bool, tuple[str, ...]]) -> list | None:
+    """What the due entry keeps of a case whose `recipients` file has `# rekey:` lines (`line`: as `_lines` gives
+    it), for the `case-readers` item `due` makes of it (`CaseDue.rekey_item`, `deadlines.case_rekey_item`):
+    [restricted to the managers, the case's risk level]; None without such a line. No worker id: the item names
+    the case, never a worker."""
+    restricted, rekey = line
+    return [bool(restricted), case.risk] if tuple(rekey) else None
 
 
 def case_lines(ctx, case_id: str) -> tuple[bool, tuple[str, ...]]:
@@ -326,12 +342,13 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str,
     deadlines depend on `now` other than by comparison, or hold a time in another zone. `line`: the
     `# restricted` line of the case's `recipients` file in `tree` and the workers of its `# rekey:` lines (None: read,
     `case_lines`)."""
+    line = _lines(ctx, case, line)
     found = intervals.pieces(_case_answer(case, ctx, line), ctx.now)
     if found is None:
         raise _NotKept
     texts = session.texts
     zone = session.zone
-    entry: list = [tree[:TREE], worker_cell(case)]
+    entry: list = [tree[:TREE], worker_cell(case, rekey_mark(case, line))]
     for piece in found:
         items, admission = piece.answer
         flat: list = [None if piece.lo is None else instant(piece.lo), None if piece.hi is None else instant(piece.hi), len(items)]
@@ -357,27 +374,31 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str,
 _case_rows: Callable | None = None  # `reports.statistics.case_rows`, imported with the first entry (the reports cost start-up)
 
 
-def worker_cell(case: Case) -> Any:
+def worker_cell(case: Case, rekey: list | None = None) -> Any:
     """What a due entry keeps of the case beside its deadlines: its worker; with a colleague nominated
     keyworker who is not its worker (`rules.keyworker_in_team`), [worker, keyworker, risk, since], so that
     `due` lists `keyworker-off-team` for it once that colleague leaves the team (the team is read when
     `due` runs: `team remove` changes no case, and no entry); with the risk level of an open case too,
     [worker, keyworker or None, risk, since], so that `due` lists `cadre-escalation` for it while its worker's
     cadre, as the team has it then, may not hold that risk (`rules.cadre_escalation_item`), dated `since`
-    (`rules.cadre_since`: when it would have gone above the cadre, None without a risk) with no case read."""
+    (`rules.cadre_since`: when it would have gone above the cadre, None without a risk) with no case read; with
+    the mark of a case whose `recipients` file has `# rekey:` lines (`rekey`: `rekey_mark`), [worker, keyworker or
+    None, risk or None, since or None, mark], so that `due` lists its `case-readers` item, due at once, with no case
+    read (`CaseDue.rekey_item`)."""
     from cpcm.workflow.rules import cadre_since, keyworker_in_team
 
     keyworker = keyworker_in_team(case)
     if keyworker is None and (case.status != "open" or not case.risk):
-        return case.worker
-    return [case.worker, keyworker, case.risk, cadre_since(case) if case.risk else None]
+        return case.worker if rekey is None else [case.worker, None, None, None, rekey]
+    cell = [case.worker, keyworker, case.risk, cadre_since(case) if case.risk else None]
+    return cell if rekey is None else [*cell, rekey]
 
 
-def worker_of(cell: Any) -> tuple[str | None, str | None, str | None, str | None]:
-    """(worker, keyworker, risk, since) of an entry's `worker_cell`."""
+def worker_of(cell: Any) -> tuple[str | None, str | None, str | None, str | None, list | None]:
+    """(worker, keyworker, risk, since, rekey mark) of an entry's `worker_cell`."""
     if isinstance(cell, list):
-        return cell[0], cell[1], cell[2], cell[3]
-    return cell, None, None, None
+        return cell[0], cell[1], cell[2], cell[3], cell[4] if len(cell) > 4 else None
+    return cell, None, None, None, None
 
 
 def _statistics_entry(session: _Session, case: Case, tree: str) -> list:
@@ -604,6 +625,14 @@ class CaseDue:
     keyworker: str | None = None  # a colleague nominated keyworker other than the worker (`worker_cell`)
     risk: str | None = None  # the case's risk level, with `keyworker` or while it is open (`worker_cell`)
     cadre_since: str | None = None  # with `risk`: when the case would have gone above its worker's cadre (`worker_cell`)
+    rekey: list | None = None  # its `recipients` file's `# rekey:` lines: [restricted, risk] (`rekey_mark`)
+
+    def rekey_item(self, now: datetime) -> Deadline | None:
+        """The case's `case-readers` item, due at once (`now`), where its `recipients` file has `# rekey:` lines."""
+        if self.rekey is None:
+            return None
+        restricted, risk = self.rekey
+        return deadlines.case_rekey_item(self.case_id, now, restricted, risk)
 
     def deadline(self, entry: tuple[Deadline, Any, Any], covered_by: str | None = None) -> Deadline:
         item, due, target = entry
@@ -627,10 +656,11 @@ class CaseDue:
 
 
 def _live(case: Case, ctx) -> CaseDue:
-    items, admission = _case_answer(case, ctx)(ctx.now)
-    _worker, keyworker, risk, since = worker_of(worker_cell(case))
+    line = case_lines(ctx, case.id)
+    items, admission = _case_answer(case, ctx, line)(ctx.now)
+    _worker, keyworker, risk, since, rekey = worker_of(worker_cell(case, rekey_mark(case, line)))
     return CaseDue(case.id, case.worker, [(i, None, None) for i in items], [(i, None, None) for i in admission], case,
-                   keyworker=keyworker, risk=risk, cadre_since=since)
+                   keyworker=keyworker, risk=risk, cadre_since=since, rekey=rekey)
 
 
 def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[Case, str | None], Any],
@@ -825,10 +855,10 @@ def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
                         return None  # its text is not in the table (another command's segment was lost)
                     triples.append((item, piece[i + 1], piece[i + 2]))
                 n = piece[2]
-                worker, keyworker, risk, since = worker_of(entry[1])
+                worker, keyworker, risk, since, rekey = worker_of(entry[1])
                 if n == len(triples):
-                    return CaseDue(case_id, worker, triples, [], None, zone, keyworker, risk, since)
-                return CaseDue(case_id, worker, triples[:n], triples[n:], None, zone, keyworker, risk, since)
+                    return CaseDue(case_id, worker, triples, [], None, zone, keyworker, risk, since, rekey)
+                return CaseDue(case_id, worker, triples[:n], triples[n:], None, zone, keyworker, risk, since, rekey)
         return None
 
     def make(case: Case, tree: str | None) -> CaseDue:

@@ -95,6 +95,11 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
                 item = row.deadline(entry, covered_by)
                 if not overdue_only or overdue(item):
                     items.append(marked(item, row.worker))
+        if row.rekey is not None:  # its `case-readers` item, due at once, made from the mark its entry keeps
+            item = row.rekey_item(now)
+            keep, covered_by = listed(item, tables.instant(item.due), covered, row.worker)
+            if keep and (not overdue_only or overdue(item)):
+                items.append(marked(replace(item, covered_by=covered_by) if covered_by else item, row.worker))
     # conference items (the report after a meeting, the next conference to hold, a child admitted to a CCI)
     items += conferences.due_items(ctx, whose, horizon, overdue_only, soon,
                                    admission=lambda conferenced: tables.admission_items(ctx, rows, conferenced))
@@ -119,7 +124,8 @@ def mismatch(ctx: Context, case: Case, manages: bool) -> list[deadlines_mod.Dead
 
 def rekey(ctx: Context, case: Case) -> list[deadlines_mod.Deadline]:
     """The `case-readers` item of a case whose `recipients` file has `# rekey:` lines (`deadlines.case_rekey`), for the
-    lists built from the folded cases; the due table keeps it in the case's entry instead (`tables.case_lines`)."""
+    lists built from the folded cases; the due table keeps the mark in the case's entry instead, and `due` makes the
+    item from it (`tables.CaseDue.rekey_item`)."""
     restricted, marked = tables.case_lines(ctx, case.id)
     return deadlines_mod.case_rekey(case, ctx.now, marked, restricted)
 

@@ -1115,17 +1115,22 @@ def readers_rekey(subject: str, what: str, folder_id: str, since: datetime, owne
 
 
 def case_rekey(case: Case, now: datetime, rekey, restricted: bool) -> list[Deadline]:
-    """A case's `readers_rekey` item where its `recipients` file has `# rekey:` lines (`rekey`): for the supervisors and
-    managers, the managers only where it is restricted to them (`restricted`: its `# restricted` line), due at once
-    (`now`, as a complaint's, a conference's or a session's: when the lines were written is not in the records, and the
-    case's age is not how late it is; the due table computes such a case each time, service/tables.py `live`). Not
-    among `RULES`: the lines are not in the records; the due table asks it where it reads the case's folder."""
+    """A case's `readers_rekey` item where its `recipients` file has `# rekey:` lines (`rekey`; `case_rekey_item`).
+    Not among `RULES`: the lines are not in the records; the due table keeps whether they are there in the case's
+    entry (service/tables.py `worker_cell`), and `due` makes the item from that when it runs."""
     if not tuple(rekey):
         return []
-    # `now` read as a time (astimezone), not only compared: the due table keeps no entry of such a case and computes it
-    # each time (workflow/intervals.py), so that it stays due at once rather than at the time of its first fill
-    at_once = now.astimezone(zone_of(now))
-    return [readers_rekey(case.id, "case", case.id, at_once, MANAGERS if restricted else SUPERVISORS, case.risk)]
+    return [case_rekey_item(case.id, now, restricted, case.risk)]
+
+
+def case_rekey_item(case_id: str, now: datetime, restricted: bool, risk: str | None = None) -> Deadline:
+    """The `readers_rekey` item of a case marked for its readers (its `# rekey:` lines): for the supervisors and
+    managers, the managers only where it is restricted to them (`restricted`: its `# restricted` line), due at once
+    (`now`, as a complaint's, a conference's or a session's: when the lines were written is not in the records, and
+    the case's age is not how late it is). `due` makes it when it runs, from what the due table keeps of the case
+    (service/tables.py `worker_cell`): no case is read for it, and the case's deadlines stay kept."""
+    owner = MANAGERS if restricted else SUPERVISORS
+    return readers_rekey(case_id, "case", case_id, now.astimezone(zone_of(now)), owner, risk)
 
 
 RULES: tuple[Callable, ...] = (
