@@ -115,9 +115,16 @@ class InvalidInput(Refused):
 
 
 class CannotDecrypt(CpcmError):
-    """Wrong or missing identity, or the worker is not a recipient."""
+    """Wrong or missing identity, or the worker is not a recipient. `record_file`: where the store found a
+    record file your key does not open, its path in the repository (`cases/CP-…/01M….note.yaml.age`), for what
+    a command says of it (cli/common.py `report_problems`), never read from the message's words; not in the
+    JSON, which stays as it was."""
 
     exit_code = 5
+
+    def __init__(self, message: str, hint: str | None = None, record_file: str | None = None):
+        super().__init__(message, hint)
+        self.record_file = record_file
 
 
 class Busy(CpcmError):

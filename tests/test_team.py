@@ -335,7 +335,7 @@ def test_team_changes_re_encrypt_conferences_and_the_register_in_the_same_commit
     assert git_status(repo) == []
     assert sup("verify").code == 0, sup("verify").stdout
     assert sup("team", "sync", "--json").json() == {"reencrypted": 0, "conferences_reencrypted": 0, "supervision_reencrypted": 0, "complaints_reencrypted": 0, "confidential_reencrypted": 0,
-                                                         "not_reencrypted": []}
+                                                         "not_reencrypted": [], "damaged": []}
 
 
 def test_team_sync_re_encrypts_conferences_left_behind_by_a_team_change_that_did_not(cli_as, repo, sup2):

@@ -522,6 +522,23 @@ def check_argument(option: str, value: Any) -> None:
         text.check(os.fspath(value), option)
 
 
+def damaged_left(entry: Mapping[str, Any]) -> str:
+    """The warning for a record file a re-encryption left as it is because no key opens it (`context.damaged_left`:
+    the folder's ID and the file's name, never what it holds): where cpcm verify names it, and what puts it right."""
+    from cpcm.errors import restore_hint
+    from cpcm.store.layout import CASES, RECORD_FILE
+
+    rel, folder = entry["file"], entry["folder"]
+    said = f"{folder}: {rel} cannot be decrypted (damaged): it was left as it is, the other records were re-encrypted"
+    if entry.get("restorable"):
+        return f"{said}; {restore_hint(rel)}, then cpcm team sync again"
+    match = RECORD_FILE.match(rel.rsplit("/", 1)[-1])
+    if rel.startswith(f"{CASES}/") and match:
+        return (f"{said}; cpcm verify names it; if git holds no good copy of it: cpcm repair {folder} {match['id']} "
+                "--reason TEXT (the repair is encrypted to the case's readers as they are now)")
+    return f"{said}; cpcm verify names it"
+
+
 def report_problems(ctx) -> None:
     """Cases left out while reading many (a damaged record, say): after the output, one line each
     on stderr naming the case and the file only, then exit 1 (docs/exit-codes.md)."""
@@ -539,7 +556,7 @@ def report_problems(ctx) -> None:
                 f"(cpcm verify; cpcm repair {parts[1]} RECORD --reason TEXT)", "red")
         elif len(parts) == 3:
             say(f"problem: {parts[1]}: {path} cannot be read; it is left out (cpcm verify)", "red")
-        elif (found := re.match(r"cases/([^/]+)/\S+ is not encrypted to your key$", problem.message or "")) \
+        elif len(found := (getattr(problem, "record_file", None) or "").split("/")) == 3 and found[0] == "cases" \
                 and context.earlier_key(ctx, found[1]):
             # a case you read whose records are still on an earlier key of yours: who brings it to your new key
             say(f"problem: {problem.message}; left out. {context.EARLIER_KEY_HINT}", "red")

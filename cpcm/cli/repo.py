@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, folders_counted, given_path, identity_path, open_ctx,
+from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, damaged_left, folders_counted, given_path, identity_path, open_ctx,
                              print_json, print_table, say, warn)
 
 
@@ -280,6 +280,8 @@ def register(app: typer.Typer) -> None:
             if result.extra["not_reencrypted"]:
                 warn(f"{folders_counted(result.extra['not_reencrypted'])} need re-encrypting by someone who can read them: "
                      + " ".join(result.extra["not_reencrypted"]))
+            for entry in result.extra["damaged"]:
+                warn(damaged_left(entry))
 
     @team.command("list")
     def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,

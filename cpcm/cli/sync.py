@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, check_output, err_console, folders_counted,
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, check_output, damaged_left, err_console, folders_counted,
                              identity_path, open_ctx, print_json, print_table, say, typed_paths, warn)
 
 
@@ -81,6 +81,8 @@ def report_synced(result, json_out: bool, what: str) -> None:
     if result.not_reencrypted:
         warn(f"{folders_counted(result.not_reencrypted)} hold records written to other readers and need re-encrypting by "
              "someone who can read them (their next sync, or cpcm team sync): " + " ".join(result.not_reencrypted))
+    for entry in result.damaged:
+        warn(damaged_left(entry))
     for note in result.notes:
         warn(note)
 

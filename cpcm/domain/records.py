@@ -5,11 +5,12 @@ the body and written back untouched, so an older cpcm never drops what a newer o
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 HEADER = ("kind", "schema", "id", "case", "at", "recorded_at", "by")
 _HEADER_KEYS = frozenset(HEADER)
@@ -79,6 +80,16 @@ class Record:
     def get(self, path: str, default: Any = None) -> Any:
         """A body value by dotted path: ``record.get("child.name")``."""
         return get_path(self.body, path, default)
+
+
+def repaired_away(records: Iterable[Record], record_id: str, data: bytes) -> bool:
+    """Whether a `repair` among `records` supersedes the record `record_id` whose file holds `data`, naming
+    those very bytes (its `sha256`, as `cpcm repair` wrote it): a record file your key does not open is then
+    left out as a damaged one is (one left on an earlier key of a reader because no key opens it, the other
+    records of its folder encrypted again: cli `team sync`). Other bytes under that name are not vouched for."""
+    digest = hashlib.sha256(data).hexdigest()
+    return any(r.kind == "repair" and str(r.body.get("supersedes")) == record_id and r.body.get("sha256") == digest
+               for r in records)
 
 
 def record_damage(exc: Exception) -> str:

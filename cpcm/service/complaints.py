@@ -189,13 +189,13 @@ def respond(ctx, complaint_id: str, outcome: str | None, response: str | None, a
 
 
 # -- team changes -------------------------------------------------------------------------------
-def reencrypt_all(ctx, tx) -> list[str]:
+def reencrypt_all(ctx, tx, damaged: list[dict[str, str]] | None = None) -> list[str]:
     """Bring each complaint you read in line with the team (`rules.readers`: a supervisor or
     manager added comes, a worker removed goes, one it is about never comes), in the transaction
     `tx`. Returns the complaints re-encrypted, and nothing besides: a complaint you do not read is
     never named nor counted to you (it may be about you); its readers find it on their `due`
     (`rules.readers_item`) and bring it in line."""
-    return FOLDERS.in_line(ctx, tx, lambda complaint: rules.readers(ctx.team, complaint.recorded_by, complaint.about))
+    return FOLDERS.in_line(ctx, tx, lambda complaint: rules.readers(ctx.team, complaint.recorded_by, complaint.about), damaged)
 
 
 # -- the due list, the report -------------------------------------------------------------------

@@ -142,12 +142,12 @@ def entry_readers(ctx, entry: rules.Entry, restricted: bool | None = None) -> li
     return rules.readers(ctx.team, entry.written_by, entry.excluded, restricted)
 
 
-def reencrypt_all(ctx, tx) -> list[str]:
+def reencrypt_all(ctx, tx, damaged: list[dict[str, str]] | None = None) -> list[str]:
     """Bring each entry you read in line with the team (`rules.readers`: a supervisor or manager
     added comes, a worker removed goes, one excluded never comes; the managers only while its case
     is restricted), in the transaction `tx`. Returns the entries re-encrypted, and nothing besides:
     an entry you do not read is never named nor counted to you."""
-    return FOLDERS.in_line(ctx, tx, lambda entry: entry_readers(ctx, entry))
+    return FOLDERS.in_line(ctx, tx, lambda entry: entry_readers(ctx, entry), damaged)
 
 
 def follow_restriction(ctx, tx, case_id: str, restricted: bool) -> list[str]:

@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 from cpcm import clock
+from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case, case_index
 from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
-from cpcm.domain.records import HEADER, Record, changed_fields, get_path
+from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repaired_away
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
@@ -500,14 +501,47 @@ def recipients_bytes(readers: Iterable[str], top: str = CASES, covers: Mapping[s
 
 
 def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = CASES,
-              covers: Mapping[str, str] | None = None, restricted: bool = False) -> None:
-    """Re-encrypt every record of a case (or a conference) to `readers`, and write its new
-    `recipients` file (with the `covers` in force; `restricted`: a case restricted to the managers,
-    `case_restricted`), in the transaction `tx`."""
+              covers: Mapping[str, str] | None = None, restricted: bool = False) -> list[str]:
+    """Re-encrypt every record of a case (or a conference, a complaint, an entry) to `readers`, and
+    write its new `recipients` file (with the `covers` in force; `restricted`: a case restricted to the
+    managers, `case_restricted`), in the transaction `tx`. Every record is read before any is written: one
+    your key does not open stops it with nothing written (cipher.NotARecipient, or CannotDecrypt). A damaged
+    one (not a whole age file: no key opens it, so nobody can encrypt it again) is left as it is; the names
+    of those are returned (`damaged_left`). So is, unnamed, one of a case your key does not open whose very bytes
+    a repair supersedes (`read_case`). The file's `# rekey:` lines go (`rekey_kept`)."""
     keys = keys_for(ctx, readers)
-    for path in ctx.store.record_files(subject_id, top):
-        tx.reencrypt(path, ctx.keys, keys)
-    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}", recipients_bytes(readers, top, covers, restricted))
+    paths = ctx.store.record_files(subject_id, top)
+    try:
+        damaged = tx.reencrypt_records(paths, ctx.keys, keys)
+    except (cipher.NotARecipient, CannotDecrypt):
+        if top != CASES:
+            raise
+        # a damaged record a repair supersedes, left on an earlier key (`read_case`): it stays as it is; another your
+        # key does not open is CannotDecrypt, nothing written
+        repairs = [r for r in read_case(ctx, subject_id, strict=False)[0] if r.kind == "repair"]
+        left = {path for path in paths if (match := RECORD_FILE.match(path.name))
+                and repaired_away(repairs, match["id"], ctx.store.read_bytes(path))}
+        damaged = tx.reencrypt_records([path for path in paths if path not in left], ctx.keys, keys)
+    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}",
+                    recipients_bytes(readers, top, covers, restricted, rekey_kept(ctx, subject_id, top, damaged)))
+    return damaged
+
+
+def rekey_kept(ctx: Context, folder_id: str, top: str, damaged: Iterable[str]) -> list[str]:
+    """The `# rekey:` lines a folder keeps once every record of it that opens is encrypted to the keys as
+    they are now, `damaged` (those that no key opens) left as they are: none, as no one can do more for it
+    (cpcm verify names such a record; cpcm repair supersedes one of a case, and the repair is written to its
+    readers as they are now); all of them, while one of those differs from the last commit, which holds a copy
+    of it: restored from git (`restore_hint`), that copy may be on the earlier key, for the next team sync."""
+    if not any(ctx.store.restorable(rel) for rel in damaged):
+        return []
+    return ctx.store.recipients_rekey(folder_id, top)[1]
+
+
+def damaged_left(folder_id: str, damaged: Iterable[str]) -> list[dict[str, str]]:
+    """What a re-encryption says of each damaged record file it left as it is (`reencrypt`): the folder's
+    ID and the file's name in the repository, nothing of what it holds."""
+    return [{"folder": folder_id, "file": rel} for rel in damaged]
 
 
 def case_restricted(ctx: Context, case_id: str) -> bool:
@@ -613,7 +647,7 @@ def load_records(ctx: Context, case_id: str) -> list[Record]:
     except CannotDecrypt as exc:
         if not earlier_key(ctx, case_id):
             raise
-        raise CannotDecrypt(exc.message, EARLIER_KEY_HINT) from None
+        raise CannotDecrypt(exc.message, EARLIER_KEY_HINT, exc.record_file) from None
     check_on_disk(ctx, case_id)
     return records
 
@@ -633,18 +667,27 @@ def check_on_disk(ctx: Context, case_id: str, deleted_only: bool = False) -> Non
 def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Record], dict[str, Corrupt]]:
     """The records of a case you can read, and its damaged ones (record id -> why, from the
     file name: the record itself cannot be read). `strict`: Corrupt for a damaged record that no
-    record supersedes (`cpcm repair`); otherwise every damaged record is returned."""
+    record supersedes (`cpcm repair`); otherwise every damaged record is returned. A record file your
+    key does not open is CannotDecrypt, but where a repair supersedes those very bytes
+    (`records.repaired_away`: a damaged record left on an earlier key when its case was encrypted again
+    to a new one), which is left out as a damaged one it supersedes is."""
     try:
         return ctx.store.read_records(case_id, ctx.keys), {}
-    except Corrupt:
-        pass  # one file or more is damaged: read them one by one
-    records, damaged = [], {}
+    except (Corrupt, CannotDecrypt):
+        pass  # one file or more is damaged, or not yours to open: read them one by one
+    records, damaged, unopened = [], {}, []
     for path in ctx.store.record_files(case_id):
         try:
             records.append(ctx.store.read_file(path, ctx.keys))
         except Corrupt as exc:
             match = RECORD_FILE.match(path.name)
             damaged[match["id"] if match else path.name] = exc
+        except CannotDecrypt as exc:
+            unopened.append((path, exc))
+    for path, exc in unopened:
+        match = RECORD_FILE.match(path.name)
+        if not (match and repaired_away(records, match["id"], ctx.store.read_bytes(path))):
+            raise exc
     if strict:
         superseded = superseded_ids(records)
         for record_id, exc in damaged.items():

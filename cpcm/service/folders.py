@@ -104,7 +104,7 @@ class Folders:
         except CannotDecrypt as exc:
             if not context.earlier_key(ctx, folder_id, self.top):
                 raise
-            raise CannotDecrypt(exc.message, context.EARLIER_KEY_HINT) from None
+            raise CannotDecrypt(exc.message, context.EARLIER_KEY_HINT, exc.record_file) from None
 
     def opened(self, ctx, problems: list | None = None, unread: Callable[[list[str]], bool] | None = None,
                marks: dict[str, list[str]] | None = None) -> Iterator[tuple[str, list[str], Any]]:
@@ -153,14 +153,20 @@ class Folders:
             tx.commit(f"{verb} {folder_id} {entry.id}")
         return entry
 
-    def in_line(self, ctx, tx, wanted_of: Callable[[Any], list[str]]) -> list[str]:
+    def in_line(self, ctx, tx, wanted_of: Callable[[Any], list[str]], damaged: list[dict[str, str]] | None = None) -> list[str]:
         """Bring each folder you read in line with the team, in the transaction `tx`: its readers
         as `wanted_of` has them now for it folded (a supervisor or manager added comes, a worker
         removed goes). Returns the folders re-encrypted, and nothing besides: one you do not read
         is never named nor counted to you. Nothing is done where no one would read it. One whose
         `recipients` file says its records are still encrypted to an earlier key of a reader (its
         `# rekey:` lines: a key change by someone who could not read it) is encrypted again to the
-        keys as they are now, and the lines go."""
+        keys as they are now, and the lines go. Where a record of such a one is damaged (it does not
+        decrypt or read as a record) and `damaged` is given (cpcm team sync), its readers are not
+        worked out from the rest (what the damaged one said of them is not known): those listed are
+        kept, the records that open are encrypted again to their keys as they are now, and the
+        damaged ones are left as they are and added to `damaged` (`context.reencrypt`)."""
+        from cpcm.crypto import cipher
+
         done: list[str] = []
         me = ctx.need_worker()
         for folder_id in self.ids(ctx):
@@ -168,12 +174,20 @@ class Folders:
             if me.id not in current:
                 continue
             try:
-                found = self.fold(folder_id, ctx.store.read_records(folder_id, ctx.keys, self.top))
-            except (CannotDecrypt, Corrupt, ValueError):
+                wanted = wanted_of(self.fold(folder_id, ctx.store.read_records(folder_id, ctx.keys, self.top)))
+            except Corrupt:
+                if not rekey or damaged is None:
+                    continue
+                wanted = current  # a damaged record: cpcm verify names it
+            except (CannotDecrypt, ValueError):
                 continue
-            wanted = wanted_of(found)
             if wanted and (wanted != current or rekey):
-                context.reencrypt(ctx, tx, folder_id, wanted, self.top)
+                try:
+                    left = context.reencrypt(ctx, tx, folder_id, wanted, self.top)
+                except (cipher.NotARecipient, CannotDecrypt):
+                    continue  # a record not encrypted to your key: nothing of it was written
+                if damaged is not None:
+                    damaged += context.damaged_left(folder_id, left)
                 done.append(folder_id)
         return done
 

@@ -80,6 +80,8 @@ class Synced:
     conflicts: list[dict] = field(default_factory=list)     # {case, code, records}
     reencrypted: list[str] = field(default_factory=list)    # cases re-encrypted in the merge
     not_reencrypted: list[str] = field(default_factory=list)  # cases that need someone who can read them
+    # {folder, file}: record files no key opens, left as they are by a re-encryption in the merge (of folders you read)
+    damaged: list[dict] = field(default_factory=list)
     reidentified: list[dict] = field(default_factory=list)  # {old, new}: a case that drew an ID already used
     registered: list[str] = field(default_factory=list)     # cases registered on the other copy
     assigned_to_you: list[str] = field(default_factory=list)  # cases the merge made yours (an assignment on the other copy)
@@ -1160,17 +1162,28 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     keys = team_keys(wanted)
     if stale:
         contents = remote.read_blobs(git, [merged[p].blob for p in stale])
-        fresh = {}
+        fresh, damaged = {}, []
         try:
             for path in stale:
-                fresh[path] = cipher.encrypt(cipher.decrypt(contents[merged[path].blob], ctx.keys), keys)
-        except (cipher.NotARecipient, cipher.Damaged):
-            fresh = {}
-        if fresh:
+                try:
+                    plain = cipher.decrypt(contents[merged[path].blob], ctx.keys)
+                except cipher.Damaged:
+                    damaged.append(path)  # no key opens it: left as it is (cpcm verify names it)
+                    continue
+                fresh[path] = cipher.encrypt(plain, keys)
+        except cipher.NotARecipient:
+            fresh, damaged = {}, []
+        # only damaged ones, opened by no one: done by one of its readers (never named to another: a complaint may be
+        # about them), the others having been done before
+        if fresh or (damaged and ctx.worker is not None and ctx.worker.id in wanted):
             for path, data in fresh.items():
                 merged[path] = Entry(FILE_MODE, objects.put(data))
-            result.reencrypted.append(subject)
-            rekey = []  # every record of it is encrypted to the merged team's keys
+            if fresh:
+                result.reencrypted.append(subject)
+            result.damaged += [{"folder": subject, "file": path} for path in damaged]
+            # every record of it that opens is encrypted to the merged team's keys: the lines go, as no one can do more
+            # for a damaged one (context.rekey_kept)
+            rekey = []
         else:
             # the records stay readable by whom they were written to: the file names all of them
             if not forced:

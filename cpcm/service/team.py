@@ -496,13 +496,14 @@ def team_sync(ctx: Context) -> Written:
     """Re-encrypt every case and conference you can read whose recipients differ from what the
     team needs."""
     ctx.need_worker()  # a member of the team, or refused
+    damaged: list[dict[str, str]] = []  # record files no key opens, left as they are (only of folders you read)
     with transaction(ctx, "team-sync") as tx:
-        skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids())
+        skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids(), damaged)
         changed = len([p for p in tx.written if p.startswith(f"{CASES}/") and p.endswith(RECIPIENTS)])
-        conferences, not_conferences = _reencrypt_conferences(ctx, tx)
-        sessions = _reencrypt_supervision(ctx, tx)
-        complaints = _reencrypt_complaints(ctx, tx)
-        confidential = _reencrypt_confidential(ctx, tx)
+        conferences, not_conferences = _reencrypt_conferences(ctx, tx, damaged)
+        sessions = _reencrypt_supervision(ctx, tx, damaged)
+        complaints = _reencrypt_complaints(ctx, tx, damaged)
+        confidential = _reencrypt_confidential(ctx, tx, damaged)
         if tx.written:
             # the message is read by every copy: it never counts complaints or strictly confidential entries
             # (a worker a complaint is about, or one an entry excludes, would learn that one exists)
@@ -510,16 +511,21 @@ def team_sync(ctx: Context) -> Written:
     return Written(None, extra={"reencrypted": changed, "conferences_reencrypted": len(conferences),
                                 "supervision_reencrypted": len(sessions),
                                 "complaints_reencrypted": len(complaints), "confidential_reencrypted": len(confidential),
-                                "not_reencrypted": skipped + not_conferences}, json_keys=())
+                                "not_reencrypted": skipped + not_conferences,
+                                "damaged": [{**each, "restorable": ctx.store.restorable(each["file"])} for each in damaged]},
+                   json_keys=())
 
 
-def _reencrypt_supervision(ctx: Context, tx) -> list[str]:
+def _reencrypt_supervision(ctx: Context, tx, damaged: list[dict[str, str]] | None = None) -> list[str]:
     """Encrypt again to the keys as they are now each supervision session you took part in whose
     `recipients` file says its records are still encrypted to an earlier key of one of its readers
     (its `# rekey:` lines: a key change made by someone who could not read it), and take the lines
     off; its readers never change (service/supervision.py). Returns the sessions done; one you did
-    not take part in is never named."""
-    from cpcm.crypto import cipher
+    not take part in is never named. A damaged record of one (no key opens it) is left as it is and
+    added to `damaged` (`context.reencrypt`); one your key does not open leaves the session for
+    another who took part in it."""
+    from cpcm.errors import CannotDecrypt
+    from cpcm.service.context import damaged_left, rekey_kept
     from cpcm.store.layout import SUPERVISION
 
     done = []
@@ -528,44 +534,46 @@ def _reencrypt_supervision(ctx: Context, tx) -> list[str]:
         readers, rekey = ctx.store.recipients_rekey(session_id, SUPERVISION)
         if not rekey or me.id not in readers:
             continue
-        paths = ctx.store.record_files(session_id, SUPERVISION)
         try:
-            plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
-        except (cipher.NotARecipient, cipher.Damaged):
-            continue  # left for another who took part in it (cpcm verify names a damaged record)
-        keys = keys_for(ctx, readers)
-        for path, data in zip(paths, plain):
-            tx.replace_file(ctx.store.rel(path), cipher.encrypt(data, keys))
+            left = tx.reencrypt_records(ctx.store.record_files(session_id, SUPERVISION), ctx.keys, keys_for(ctx, readers))
+        except (cipher.NotARecipient, CannotDecrypt):
+            continue  # left for another who took part in it: nothing of it was written
         rel = f"{SUPERVISION}/{session_id}/{RECIPIENTS}"
-        tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), []))
+        tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), rekey_kept(ctx, session_id, SUPERVISION, left)))
+        if damaged is not None:
+            damaged += damaged_left(session_id, left)
         done.append(session_id)
     return done
 
 
-def _reencrypt_complaints(ctx: Context, tx) -> list[str]:
+def _reencrypt_complaints(ctx: Context, tx, damaged: list[dict[str, str]] | None = None) -> list[str]:
     """Bring each complaint's readers in line with the team (service/complaints.py: the worker who
     recorded it and every supervisor and manager, never a worker it is about)."""
     from cpcm.service import complaints
 
-    return complaints.reencrypt_all(ctx, tx)
+    return complaints.reencrypt_all(ctx, tx, damaged)
 
 
-def _reencrypt_confidential(ctx: Context, tx) -> list[str]:
+def _reencrypt_confidential(ctx: Context, tx, damaged: list[dict[str, str]] | None = None) -> list[str]:
     """Bring each strictly confidential entry's readers in line with the team
     (service/confidential.py: the worker who wrote it and every supervisor and manager it does not
     exclude)."""
     from cpcm.service import confidential
 
-    return confidential.reencrypt_all(ctx, tx)
+    return confidential.reencrypt_all(ctx, tx, damaged)
 
 
-def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
+def _reencrypt_conferences(ctx: Context, tx, damaged: list[dict[str, str]] | None = None) -> tuple[list[str], list[str]]:
     """Bring each conference's readers, and the confidentiality register's, in line with the team
     (workflow/conferences.py: the chair, the workers of its cases and every supervisor and manager;
     the register: every active member). Returns the folders re-encrypted, and those that need it
-    but that you cannot read (judged from their `recipients` alone)."""
+    but that you cannot read (judged from their `recipients` alone). One whose `# rekey:` lines ask
+    for it but whose readers cannot be worked out from its records (a damaged one) is encrypted
+    again to its readers as listed (`readers_as_listed`), the damaged record left as it is and added to
+    `damaged` (`context.reencrypt`)."""
     from cpcm.errors import CannotDecrypt, Corrupt
     from cpcm.service import conferences
+    from cpcm.service.context import damaged_left
     from cpcm.store.casestore import CONFERENCES
     from cpcm.workflow import conferences as conference_rules
 
@@ -576,23 +584,37 @@ def _reencrypt_conferences(ctx: Context, tx) -> tuple[list[str], list[str]]:
         if ctx.worker.id in current:
             try:
                 wanted = conferences.readers_now(ctx, conference_id)
-            except (CannotDecrypt, Corrupt):
+            except CannotDecrypt:
                 pass  # a record you cannot read: left, as for a case
+            except Corrupt:
+                if rekey:  # a damaged record: its readers as listed, to the keys as they are now (cpcm verify names it)
+                    wanted = conference_rules.readers_as_listed(ctx.team, conference_id, current) or current
         if wanted is None:
             if conference_rules.readers_as_listed(ctx.team, conference_id, current) != current:
                 skipped.append(conference_id)
             continue
         if wanted != current or rekey:  # `# rekey:` lines: records still encrypted to an earlier key of a reader
-            reencrypt(ctx, tx, conference_id, wanted, CONFERENCES)
+            try:
+                left = reencrypt(ctx, tx, conference_id, wanted, CONFERENCES)
+            except (cipher.NotARecipient, CannotDecrypt):
+                skipped.append(conference_id)  # a record not encrypted to your key: nothing of it was written
+                continue
+            if damaged is not None:
+                damaged += damaged_left(conference_id, left)
             done.append(conference_id)
     return done, skipped
 
 
-def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
+def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str], damaged: list[dict[str, str]] | None = None) -> list[str]:
     """Bring each case's recipients in line with the team (its first reader is its worker) and
     its covers (one whose time has passed is taken off: workflow/cover.py), and a case you read whose
     file has `# rekey:` lines to the keys as they are now (the lines go); returns the cases that need
-    it but that you cannot read."""
+    it but that you cannot read (one with a record not encrypted to your key among them: nothing of
+    it is written). A damaged record (no key opens it) is left as it is, the rest of its case done,
+    and added to `damaged` (`context.reencrypt`)."""
+    from cpcm.errors import CannotDecrypt
+    from cpcm.service.context import damaged_left
+
     skipped = []
     for case_id in case_ids:
         current, rekey = ctx.store.recipients_rekey(case_id, CASES)
@@ -605,7 +627,13 @@ def _reencrypt_all(ctx: Context, tx, case_ids: Iterable[str]) -> list[str]:
         if ctx.worker.id not in current:
             skipped.append(case_id)
             continue
-        reencrypt(ctx, tx, case_id, wanted, covers=kept, restricted=restricted)
+        try:
+            left = reencrypt(ctx, tx, case_id, wanted, covers=kept, restricted=restricted)
+        except (cipher.NotARecipient, CannotDecrypt):
+            skipped.append(case_id)  # a record not encrypted to your key: for a reader it is encrypted to
+            continue
+        if damaged is not None:
+            damaged += damaged_left(case_id, left)
     return skipped
 
 

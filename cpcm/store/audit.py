@@ -21,7 +21,7 @@ from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
 from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, case_restricted, covers_from, readers_from
 from cpcm.domain.problems import Problem
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, repaired_away
 
 CONFERENCES = "conferences"
 VERIFIED = "cpcm-verified.json"
@@ -1047,11 +1047,13 @@ class Audit:
                 read.append((path, self.store.read_file(path, self.keys)))
             except (Corrupt, CannotDecrypt) as exc:
                 unreadable.append((path, exc))
-        # a damaged record that a record of the folder supersedes (cpcm repair) is known and dealt with
+        # a damaged record that a record of the folder supersedes (cpcm repair) is known and dealt with; so is one your
+        # key does not open whose very bytes a repair names (left on an earlier key when the rest was re-encrypted)
         superseded = {str(r.body["supersedes"]) for _, r in read if r.body.get("supersedes")}
+        records = [r for _, r in read]
         for path, exc in unreadable:
             match = RECORD_FILE.match(path.name)
-            if not (match and match["id"] in superseded and isinstance(exc, Corrupt)):
+            if not (match and match["id"] in superseded and (isinstance(exc, Corrupt) or self.repaired(records, match["id"], path))):
                 self.add("record-unreadable", exc.message, folder, rule="format")
         if top == CASES and not unreadable and read:
             self.restriction(folder, [record for _, record in read])
@@ -1069,6 +1071,13 @@ class Audit:
                          f"'{record.by if WORKER_ID.match(str(record.by)) else '(not a worker id)'}' but commit "
                          f"{added.sha[:10]} that added it is by {added.author or 'someone who is not a cpcm worker'}", folder)
 
+
+    def repaired(self, records: list[Record], record_id: str, path) -> bool:
+        """Whether a repair among `records` names the very bytes of the record file at `path` (`records.repaired_away`)."""
+        try:
+            return repaired_away(records, record_id, self.store.read_bytes(path))
+        except OSError:
+            return False
 
     def restriction(self, case_id: str, records: list[Record]) -> None:
         """A case whose `# restricted` line (cpcm retention --restrict) says other than its records (a restrict

@@ -404,6 +404,7 @@ class CaseStore:
             raise CannotDecrypt(
                 f"{rel} is not encrypted to your key",
                 readers_hint(rel),
+                record_file=rel,
             ) from None
         except cipher.Damaged as exc:  # what age says of a file it cannot decrypt (no plaintext was made)
             raise Corrupt(f"{rel} is damaged or truncated ({exc})", rel, restore_hint(rel)) from None
@@ -749,6 +750,21 @@ class Transaction:
         """Encrypt the record file at `path` (read with `keys`) again, to `recipients` only."""
         plaintext = cipher.decrypt(path.read_bytes(), keys)
         return self.replace_file(self.store.rel(path), cipher.encrypt(plaintext, recipients))
+
+    def reencrypt_records(self, paths: Iterable[Path], keys: Sequence, recipients: Iterable[str]) -> list[str]:
+        """`reencrypt` of each record file at `paths`, every one read before any is written: one that
+        `keys` do not open (cipher.NotARecipient) stops it with nothing written; one that is not a whole
+        age file (cipher.Damaged: no key opens it) is left as it is, and its name returned."""
+        opened, damaged = [], []
+        for path in paths:
+            try:
+                opened.append((path, cipher.decrypt(path.read_bytes(), keys)))
+            except cipher.Damaged:
+                damaged.append(self.store.rel(path))
+        recipients = list(recipients)
+        for path, plaintext in opened:
+            self.replace_file(self.store.rel(path), cipher.encrypt(plaintext, recipients))
+        return damaged
 
     def replace_file(self, rel: str, data: bytes) -> str:
         atomic.write(self.store.root / rel, data, durable=self._durable_each())

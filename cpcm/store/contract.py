@@ -91,6 +91,12 @@ class StoreTransaction(Protocol):
         unchanged otherwise."""
         ...
 
+    def reencrypt_records(self, paths: Iterable[Path], keys: Sequence, recipients: Iterable[str]) -> list[str]:
+        """`reencrypt` of each record at `paths`, all read before any is written: one `keys` do not open
+        stops it with nothing written (cipher.NotARecipient, or CannotDecrypt); one damaged (not a whole
+        age file: no key opens it) is left as it is. Returns the repository-relative names of those left."""
+        ...
+
     def replace_file(self, rel: str, data: bytes) -> str:
         """Write (or overwrite) a plain file such as a `recipients` file or `.cpcm/team.yaml`."""
         ...

@@ -129,6 +129,7 @@ class MemoryStore:
             raise CannotDecrypt(
                 f"{rel} is not encrypted to your key",
                 readers_hint(rel),
+                record_file=rel,
             )
         record = Record.from_dict(copy.deepcopy(entry.source))
         name = PurePosixPath(rel)
@@ -291,6 +292,13 @@ class MemoryTransaction:
     def reencrypt(self, path, keys: Sequence, recipients: Iterable[str]) -> str:
         _record, entry = self.store._unseal(path, keys)  # only a reader can give a record to new readers
         return self._stage(self.store.rel(path), Sealed(entry.source, recipients, entry._plaintext))
+
+    def reencrypt_records(self, paths, keys: Sequence, recipients: Iterable[str]) -> list[str]:
+        opened = [(path, self.store._unseal(path, keys)[1]) for path in paths]  # all read before any is written
+        recipients = list(recipients)
+        for path, entry in opened:
+            self._stage(self.store.rel(path), Sealed(entry.source, recipients, entry._plaintext))
+        return []  # nothing here is damaged
 
     def replace_file(self, rel: str, data: bytes) -> str:
         return self._stage(rel, bytes(data))
