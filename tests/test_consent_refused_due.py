@@ -225,3 +225,34 @@ def test_consent_not_possible_is_worded_as_not_possible_and_asks_for_the_overrid
         assert ("not possible" in item.title and "refused" not in item.title) is not_possible, (consent, item.title)
         assert ("--status given" not in item.why and "--override" in item.why) is not_possible, (consent, item.why)
         assert "--override --purpose registration --basis" in item.why
+
+
+def test_override__the_same_override_in_several_cases_is_one_commit_and_one_record_each(cli_as, repo):
+    """The children of a home whose caregivers could not be asked, each on the same legal mandate: one
+    `cpcm consent CASE CASE --override ...` records an override in each case, in one commit (`consent batch 2
+    cases`, no name), and their `consent-refused` items go. A case not found, or named twice, and nothing is
+    written; several cases without --override are refused (consent is each family's own answer)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    impossible = {"child": "not_possible", "caregiver": "not_possible", "explained": True}
+    first = register(amina, child=CHILD, consent=impossible)
+    second = register(amina, consent=impossible)
+    assert {case for _code, case, _owner in items(sup)} == {first, second}
+    override = ["--override", "--purpose", "registration", "--basis", "legal_mandate", "--reason", "committal order on file"]
+    before = head(repo)
+    for refused in (sup("consent", first, "CP-0000-0000", *override), sup("consent", first, second, first, *override),
+                    amina("consent", first, second, "--purpose", "registration", "--by", "child", "--status", "given")):
+        assert refused.code in (2, 3, 4) and head(repo) == before, refused.stderr
+        assert CANARY not in refused.stdout + refused.stderr
+    assert "is named twice" in sup("consent", first, second, first, *override).stderr
+    done = sup("consent", first, second, *override, "--json")
+    assert done.code == 0, done.stderr
+    assert [r["case_id"] for r in done.json()["records"]] == [first, second]
+    import subprocess
+
+    log = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s"], capture_output=True, text=True).stdout.strip()
+    assert log == "consent batch 2 cases", log
+    assert head(repo) != before and items(sup) == [] and items(amina) == []
+    for case_id in (first, second):
+        shown = sup("show", case_id, "--json").json()["consents"]
+        assert [(c["kind"], c["purpose"], c["by"]) for c in shown] == [("consent_override", "registration", "sup")], shown
+    assert sup("verify").code == 0

@@ -14,7 +14,8 @@ from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOp
 def register(app: typer.Typer) -> None:
     @app.command("consent")
     def consent(
-        case: str = typer.Argument(..., help="Case ID."),
+        cases: List[str] = typer.Argument(..., help="Case ID (with --override, several: the same override in each, one commit).",
+                                          metavar="CASE..."),
         purpose: Optional[str] = typer.Option(None, "--purpose", help="registration, assessment, referral, sharing, transfer, placement or reintegration (the policy's list)."),
         by: List[str] = typer.Option([], "--by", help="child or caregiver; both (--by child --by caregiver) to record the child's assent and the caregiver's consent together."),
         status: List[str] = typer.Option([], "--status", help="given, refused or not_possible: once for all, or once per --by in the same order."),
@@ -39,16 +40,25 @@ def register(app: typer.Typer) -> None:
         Example: cpcm consent CP-4F7K-9X2N --purpose referral --agency kisumu-clinic --by caregiver --status given --explained all --one-off
         Example: cpcm consent CP-4F7K-9X2N --purpose reintegration --by child --by caregiver --status given --caregiver-name "..." --relationship grandmother --explained all
         Example: cpcm consent CP-4F7K-9X2N --override --purpose referral --agency kisumu-clinic --basis best_interests --reason "..."
+        Example: cpcm consent CP-4F7K-9X2N CP-BSPS-YPEW --override --purpose registration --basis legal_mandate --reason "committal orders on file"
         """
         from cpcm import service
+        from cpcm.errors import UsageError
 
         ctx = open_ctx(repo, identity)
-        case_id = service.parse_case_id(case)
+        case_ids = [service.parse_case_id(case) for case in cases]
+        if len(case_ids) > 1 and not override:
+            raise UsageError("several cases go with --override only: consent is each child's and family's own answer",
+                             "Record each case's consent with its own cpcm consent CASE ...")
+        case_id = case_ids[0]
         if override:
-            from cpcm.errors import UsageError
-
             if not purpose:
                 raise UsageError("--override needs --purpose")
+            if len(case_ids) > 1:
+                result = service.consent_override_each(ctx, case_ids, purpose, basis or "", reason or "", agency, parse_at(at))
+                report_written(result, json_out, f"consent override recorded for {len(case_ids)} cases ({purpose}), in one commit: "
+                                                 + ", ".join(case_ids))
+                return
             result = service.consent_override(ctx, case_id, purpose, basis or "", reason or "", agency, parse_at(at))
             report_written(result, json_out, f"consent override recorded for {case_id} ({purpose})")
             return

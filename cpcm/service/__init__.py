@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.placements import placement
     from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
     from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
-    from cpcm.service.referrals import (check_consent, consent, consent_override, refer, referral, service_add, service_gaps,
+    from cpcm.service.referrals import (check_consent, consent, consent_override, consent_override_each, refer, referral, service_add, service_gaps,
                                         service_get, service_import, service_update)
     from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
     from cpcm.service.results import Written
@@ -74,7 +74,7 @@ __all__ = [
     # assessing and planning
     "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",
     # consent, the directory, referrals
-    "consent", "consent_override", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "service_update", "refer",
+    "consent", "consent_override", "consent_override_each", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "service_update", "refer",
     "referral",
     # following up, closing
     "followup", "review", "review_batch", "readiness", "unfinished", "close", "close_withdraw", "sign_off", "reopen", "continue_", "retention",
@@ -108,7 +108,7 @@ _MODULES = {
     "verify": "integrity", "correct_misfiled": "misfiled", "evacuate": "evacuation", "retention": "retaining", "outputs_list": "outputs", "outputs_remove": "outputs", "placement": "placements", "mandatory_report": "mandatory_reports",
     **dict.fromkeys(("family_assessment", "preparation", "readiness", "tracing"), "reintegration"),
     **dict.fromkeys(("approve", "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "reject"), "planning"),
-    **dict.fromkeys(("check_consent", "consent", "consent_override", "refer", "referral", "service_add", "service_gaps",
+    **dict.fromkeys(("check_consent", "consent", "consent_override", "consent_override_each", "refer", "referral", "service_add", "service_gaps",
                      "service_get", "service_import", "service_update"), "referrals"),
     **dict.fromkeys(("MAX_RETURN_BYTES", "Exported", "Report", "export", "report", "report_combine", "report_return"), "reports"),
     "Written": "results",

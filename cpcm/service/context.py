@@ -444,6 +444,32 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
     return record
 
 
+def append_each(ctx: Context, writes: Sequence[tuple[Case, Mapping[str, Any]]], verb: str, kind: str,
+                at: datetime | None) -> list[Record]:
+    """One record in each of several cases (`writes`: each case and its record's body), as `append`
+    writes one, all in one commit (`{verb} batch N cases`). Every case is checked first (its time,
+    a cover, the transition): one refused, and nothing is written."""
+    for case, body in writes:
+        check_at(ctx, case, at, verb)
+        check_cover(ctx, case)
+        command = transitions.command_of(kind, dict(body))
+        transitions.advance(case.stage, command, case.id)
+        transitions.check_outcome(case, command)
+    records, ended = [], ""
+    with transaction(ctx, verb) as tx:
+        for case, body in writes:
+            note_clock(ctx, case, at)
+            readers, ended_here = end_expired_covers(ctx, tx, case)
+            ended = ended or ended_here
+            record = new_record(ctx, kind, case.id, body, at, after=case.history[-1].id if case.history else "")
+            tx.write_record(record, keys_for(ctx, readers))
+            records.append(record)
+        tx.commit(f"{verb} batch {len(records)} cases{ended}")
+    for (case, _body), record in zip(writes, records):
+        note_settled(ctx, case, record)
+    return records
+
+
 def note_clock(ctx: Context, case: Case, at: datetime | None) -> None:
     """A notice (printed as a warning; the write goes ahead) when the time of a new record, its
     --at or the clock ($CPCM_NOW), is earlier than the case's latest record (`clock_behind`)."""

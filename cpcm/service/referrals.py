@@ -8,8 +8,8 @@ from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.forms import Wording, confirmed, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
-from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (Context, append, case_content, form_for, load_case, load_cases, load_records, transaction,
+from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
 from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
 from cpcm.workflow import consent as consent_rules
@@ -171,6 +171,38 @@ def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reaso
                      at: datetime | None = None) -> Written:
     """A supervisor's override where consent is refused or not possible: a legal mandate or the
     child's best interests, recorded with its basis; it stands in for consent once."""
+    body = _override_body(ctx, case_id, purpose, basis, reason, agency)
+    case = load_case(ctx, case_id)
+    record = append(ctx, case, "consent", "consent_override", body, at)
+    return Written(case_id, record.id, "consent_override")
+
+
+def consent_override_each(ctx: Context, case_ids: Sequence[str], purpose: str, basis: str, reason: str,
+                          agency: str | None = None, at: datetime | None = None) -> Written:
+    """The same override recorded in each of several cases (`cpcm consent CASE CASE ... --override`: the
+    children of a home whose caregivers could not be asked, each on the same legal mandate), one record a
+    case, in one commit (`consent batch N cases`). Every case is checked first: a case named twice, not
+    found or not readable, and nothing is written."""
+    body = _override_body(ctx, case_ids[0] if len(case_ids) == 1 else "the cases", purpose, basis, reason, agency)
+    errors, cases = [], []
+    for number, case_id in enumerate(case_ids, start=1):
+        if case_id in case_ids[:number - 1]:
+            errors.append(FieldError(f"case {number}", f"{case_id} is named twice"))
+            continue
+        try:
+            cases.append(load_case(ctx, case_id))
+        except (NotFound, CannotDecrypt) as exc:
+            errors.append(FieldError(f"case {number}", exc.message))
+    if errors:
+        raise InvalidInput(errors, f"consent override for {len(case_ids)} cases", "Correct the cases named above; nothing was written.")
+    records = append_each(ctx, [(case, body) for case in cases], "consent", "consent_override", at)
+    return Written(None, tuple(r.id for r in records), "consent_override",
+                   extra={"records": [{"case_id": r.case, "record_id": r.id} for r in records]})
+
+
+def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: str, agency: str | None) -> dict:
+    """An override's record, checked: the actor may override (`consent.override_roles`), the basis is one of
+    the policy's, a reason is given, and an agency where the purpose goes to one."""
     actor = ctx.need_worker()
     rule = ctx.policy.rules["consent"]
     if not actor.has_role(*rule.get("override_roles", ("supervisor", "manager"))):
@@ -185,13 +217,11 @@ def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reaso
         errors.append(FieldError("agency", f"is required for {purpose}"))
     errors += consent_agency_errors(ctx, purpose, agency)
     if errors:
-        raise InvalidInput(errors, f"consent override for {case_id}")
-    case = load_case(ctx, case_id)
+        raise InvalidInput(errors, f"consent override for {what}")
     body = {"purpose": purpose, "basis": basis, "reason": reason.strip()}
     if agency:
         body["agency"] = agency
-    record = append(ctx, case, "consent", "consent_override", body, at)
-    return Written(case_id, record.id, "consent_override")
+    return body
 
 
 def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None,

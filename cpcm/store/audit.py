@@ -96,7 +96,7 @@ REENCRYPTIONS = (
     (re.compile(r"^assign batch \d+ cases$"), CONFIDENTIAL),
     # a write to a case that also took a cover whose time had passed off it (service/context.py)
     (re.compile(rf"^[a-z][a-z-]* (?P<folder>{_ID})( {_REC})+ \(cover ended\)$"), CASES),
-    (re.compile(r"^(review batch|export) \d+ cases \(cover ended\)$"), CASES),  # the same, in a write to many cases
+    (re.compile(r"^(review batch|consent batch|export) \d+ cases \(cover ended\)$"), CASES),  # the same, in a write to many cases
     (re.compile(rf"^conference close {_ID} \(cover ended\)$"), CASES),
     (re.compile(r"^sync reencrypt \d+ cases$"), CASES),
     (re.compile(r"^sync reencrypt \d+ cases$"), CONFERENCES),
