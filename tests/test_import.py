@@ -852,3 +852,31 @@ def test_a_register_whose_dates_read_one_way_only_gets_nothing_new(cli, repo, tm
     assert done.code == 0 and done.json()["imported"] == 30 and not [w for w in done.json()["warnings"] if "swapped" in w]
     write_xlsx(tmp_env / "register.xlsx", days_at_most_12([child(n) for n in range(100, 110)]))  # dates as dates: one way only
     assert cli("import", "cases", str(tmp_env / "register.xlsx"), "--mapping", str(mapping), "--json").code == 0
+
+
+def test_cases_imported_with_consent_not_possible_are_said_at_once_with_the_one_override_for_them_all(cli_as, tmp_env):
+    """A register of abandoned children (caregiver consent not possible): the import says how many cases need a
+    supervisor's override for registration, with the one command that records it in them all; run as said, it
+    ends their `consent-refused` items."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    rows = [child(n) for n in range(3)]
+    rows[1][10] = "given"  # this one's caregiver gave it
+    path = tmp_env / "register.csv"
+    write_csv(path, rows)
+    dry = amina("import", "cases", str(path), "--dry-run")
+    assert dry.code == 0 and "would be: 2 of the cases would have consent to registration refused or not possible" in dry.stderr
+    assert "cpcm consent CASE ... --override" in dry.stderr, dry.stderr  # no IDs: a dry run gives the cases none
+    done = amina("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    unsettled = done.json()["consent_unsettled"]
+    by_row = {e["row"]: e["case_id"] for e in done.json()["cases"]}
+    assert sorted(unsettled) == sorted([by_row[2], by_row[4]]), (unsettled, by_row)
+    (step,) = done.json()["next_steps"]
+    assert step.startswith("2 of these cases have consent to registration refused or not possible: the work on them needs a "
+                           "supervisor or manager's override"), step
+    command = step.split("one command where the basis is the same: ")[1].replace("legal_mandate|best_interests", "legal_mandate")
+    args = command.split()[1:]
+    args = args[:args.index("--reason") + 1] + ["committal orders on file"]
+    assert sup(*args).code == 0, (args, sup(*args).stderr)
+    left = [i for i in sup("due", "--json").json() if i["code"] == "consent-refused"]
+    assert left == [], left

@@ -71,6 +71,8 @@ def register(app: typer.Typer) -> None:
                 + (f"; {held} rows in the repository already (above) were left out" if held else ""))
             for entry in result.extra["cases"]:
                 typer.echo(f"row {entry['row']}\t{entry['case_id']}")
+        for step in result.next_steps:
+            say(f"{'would be: ' if dry_run else 'next: '}{step}")
 
     @group.command("template")
     def template(

@@ -110,7 +110,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                     return before
                 checked = _check(ctx, sheet, mapping, None, date_format)
             if not checked.records:  # every row is in the repository already: nothing to write
-                return _result(checked, sheet, written, dry_run)
+                return _result(ctx, checked, sheet, written, dry_run)
             with transaction(ctx, "import") as tx:
                 for row_number, case, record in checked.records:
                     readers = readers_for(ctx, case)
@@ -120,17 +120,28 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                     if progress:
                         progress(1)
                 tx.commit(f"import {len(written)} cases (register {digest})")
-    return _result(checked, sheet, written, dry_run)
+    return _result(ctx, checked, sheet, written, dry_run)
 
 
-def _result(checked: Checked, sheet: Sheet, written: list[dict[str, Any]], dry_run: bool) -> Written:
-    return Written(None, tuple(w["record_id"] for w in written), "registration", tuple(checked.warnings),
+def _result(ctx: Context, checked: Checked, sheet: Sheet, written: list[dict[str, Any]], dry_run: bool) -> Written:
+    from cpcm.workflow import consent as consent_rules
+
+    # the cases registered with consent refused or not possible, which a supervisor's override lets the work go on
+    # with (`consent-refused` on due): said at once, with the one command that records it for them all
+    unsettled = [case.id for _row, case, _record in checked.records if consent_rules.case_work(case, ctx.policy, ctx.now)]
+    roles = " or ".join(ctx.policy.get("consent", "override_roles") or ("supervisor", "manager"))
+    steps = [f"{len(unsettled)} of {'these' if written else 'the'} cases {'have' if written else 'would have'} consent to "
+             f"registration refused or not possible: the work on them needs a {roles}'s override (legal mandate or best "
+             f"interests), for all of them in one command where the basis is the same: cpcm consent "
+             f"{' '.join(unsettled) if written else 'CASE ...'} --override --purpose registration --basis legal_mandate|best_interests "
+             "--reason ..."] if unsettled and (written or dry_run) else []
+    return Written(None, tuple(w["record_id"] for w in written), "registration", tuple(checked.warnings), tuple(steps),
                    extra={"imported": len(written), "checked": len(checked.records) + len(checked.already_in),
                           "dry_run": dry_run, "cases": written, "already_in": checked.already_in,
                           "possible_duplicates": checked.duplicates,
                           "columns": {str(sheet.headers[i]): key for i, key in checked.plan.items()},
-                          "not_imported": checked.unmapped},
-                   json_keys=("warnings",))
+                          "not_imported": checked.unmapped, "consent_unsettled": unsettled if (written or dry_run) else []},
+                   json_keys=("warnings", "next_steps"))
 
 
 # the HKDF `info` of the key a register's digest is made with: names what the derived bytes are for
