@@ -130,7 +130,8 @@ def _result(ctx: Context, checked: Checked, sheet: Sheet, written: list[dict[str
     # with (`consent-refused` on due): said at once, with the one command that records it for them all
     unsettled = [case.id for _row, case, _record in checked.records if consent_rules.case_work(case, ctx.policy, ctx.now)]
     roles = " or ".join(ctx.policy.get("consent", "override_roles") or ("supervisor", "manager"))
-    steps = [f"{len(unsettled)} of {'these' if written else 'the'} cases {'have' if written else 'would have'} consent to "
+    have = ("has" if len(unsettled) == 1 else "have") if written else "would have"
+    steps = [f"{len(unsettled)} of {'these' if written else 'the'} cases {have} consent to "
              f"registration refused or not possible: the work on them needs a {roles}'s override (legal mandate or best "
              f"interests), for all of them in one command where the basis is the same: cpcm consent "
              f"{' '.join(unsettled) if written else 'CASE ...'} --override --purpose registration --basis legal_mandate|best_interests "
