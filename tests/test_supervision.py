@@ -92,7 +92,7 @@ def test_supervision__a_caseworker_is_refused_and_bad_input_changes_nothing(keny
     bad = sup("supervision", "record", "--no-input", "--worker", CANARY.split()[0].lower(), "--kind", "gossip",
               "--case", "CP-0000-0000", "--discussed", CANARY, "--at", "2030-01-01")
     assert bad.code == 4
-    for field in ("--worker (workers)", "--kind (kinds)", "--case (cases)", "at"):  # a field an option gives, by the option
+    for field in ("--worker (workers)", "--kind (kinds)", "--case (cases)", "--at (at)"):  # a field an option gives, by the option
         assert f"- {field}:" in bad.stderr, bad.stderr
     assert not leaks(bad.stderr.encode())
     missing = sup("supervision", "record", "--no-input", "--kind", "clinical")
