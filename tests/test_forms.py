@@ -175,7 +175,7 @@ def test_worker__must_be_in_the_team():
 
 def test_text__too_long_is_refused_without_echoing_it():
     _, errors = check(registration(location="x" * 301))
-    assert errors["location"] == "is longer than 300 characters"
+    assert errors["location"] == "is 301 characters, longer than the 300 this field holds"
 
 
 def test_text__a_mapping_is_not_text():

@@ -32,7 +32,8 @@ def test_fill__a_field_a_form_rule_requires_is_asked_as_required(monkeypatch):
                                    "continue", ""])
     data = prompts.fill(form, {}, None, ["sup"])
     asked = [line for line in said if line.startswith("Why the child or family did not attend")]
-    assert asked == ["Why the child or family did not attend", "Why the child or family did not attend"], said
+    question = "Why the child or family did not attend" + prompts.long_text(form.field("absent_reason"))
+    assert asked == [question, question], said
     assert "  say why the child did not attend (the child is expected at reviews)" in said
     assert validate(form, data, None, ["sup"])[1] == []
     # the same form, both attending: the question is not asked at all (it is only for an absence)
@@ -73,7 +74,7 @@ def test_fill__the_reason_for_a_changed_risk_level_is_asked_at_once(cli, monkeyp
     # the level kept: the reason stays optional
     said = answering(monkeypatch, ["yes", "", "yes", "no", "yes", "", "high", "", "no", "proceed", "", ""])
     assert "risk_reason" not in prompts.fill(form, {}, ctx.now.date(), [], needed=risk_reason_needed(ctx, case_id))
-    assert "Why the risk level changed (optional)" in said
+    assert "Why the risk level changed" + prompts.long_text(form.field("risk_reason")) + " (optional)" in said
 
 
 def test_update_on_a_terminal__the_reason_is_asked_again_and_values_are_shown_as_typed(cli, monkeypatch):

@@ -126,7 +126,7 @@ def test_scalar():
 def test_coerce__text():
     f = field("text", max_length=5)
     assert fm.coerce(f, " abcde ", TODAY) == ("abcde", None)
-    assert fm.coerce(f, "abcdef", TODAY) == (None, "is longer than 5 characters")
+    assert fm.coerce(f, "abcdef", TODAY) == (None, "is 6 characters, longer than the 5 this field holds")
     assert fm.coerce(f, 12, TODAY) == ("12", None)
     assert fm.coerce(field("longtext"), date(2020, 1, 2), TODAY) == ("2020-01-02", None)
     assert fm.coerce(field("text"), "x" * 1000, TODAY) == ("x" * 1000, None)
@@ -595,3 +595,19 @@ def test_confirmed__all_stands_for_every_item_and_a_value_beside_it_is_still_che
     assert [str(e) for e in errors] == [
         "check: is not one of: eligibility_known, need_matched, provider_told (or all); did you mean 'eligibility_known'?",
         "check: is not one of: eligibility_known, need_matched, provider_told (or all)"]
+
+
+def test_too_long__names_both_lengths_and_the_skeleton_says_the_limit():
+    assert fm.too_long(5230, 4000) == "is 5230 characters, longer than the 4000 this field holds"
+    assert fm.TOO_LONG_SAID.fullmatch(fm.too_long(5230, 4000))
+    assert fm._describe(field("longtext", max_length=4000)) == "text, up to 4000 characters"
+    assert fm._describe(field("text")) == "text"
+
+
+def test_not_asked__a_field_of_a_not_both_rule_once_another_is_answered():
+    form = parse_form({"kind": "k", "fields": [{"key": "dob", "type": "date"}, {"key": "age", "type": "integer"},
+                                               {"key": "other", "type": "text"}],
+                       "rules": [{"not_both": ["dob", "age"]}]})
+    assert fm.not_asked(form, "age", {"dob": "2015-01-01"}) and fm.not_asked(form, "dob", {"age": 9})
+    assert not fm.not_asked(form, "age", {}) and not fm.not_asked(form, "age", {"dob": ""})
+    assert not fm.not_asked(form, "other", {"dob": "2015-01-01", "age": 9})

@@ -7,7 +7,7 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, option_values, parse_at,
-                             report_written, risk_reason_needed, say, stdin_is_terminal)
+                             report_written, risk_reason_needed, say, stdin_is_terminal, written)
 from cpcm.cli.private import FOLDER_PREFIX, PRIVATE_DIRS, sweep_left_behind, wipe
 
 FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive", "best-interests": "best-interests",
@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
         data = gather(ctx, service.form_for(ctx, type_.replace("-", "_")), from_file, set_,
                       {"risk": Opt("--risk", risk), "risk_reason": Opt("--risk-reason", risk_reason), "outcome": Opt("--outcome", outcome), "immediate_actions": Opt("--action", list(action) or None)},
                       no_input, risk_reason_needed(ctx, case_id))
-        result = service.assess(ctx, case_id, type_, data, parse_at(at))
+        when = parse_at(at)
+        result = written(ctx, data, lambda answers: service.assess(ctx, case_id, type_, answers, when))
         report_written(result, json_out, f"{type_} assessment recorded for {case_id}")
 
     @app.command("plan")

@@ -620,14 +620,32 @@ def options_named(exc: BaseException) -> BaseException:
                 + (f" (or {name} all)" if name in takes_all and len(words) > 1 else "") for name, words in groups.items()]
         joined = "; ".join(said) if any(" " in one for one in said) else ", ".join(said)
         exc.hint = f"The fields missing are given by their options: {joined}. " + exc.hint
+    from cpcm.domain.forms import TOO_LONG_SAID
+
+    if any(TOO_LONG_SAID.fullmatch(e.reason) for e in exc.errors):
+        exc.hint = too_long_hint(exc.what) + " " + exc.hint
     return exc
 
 
+def too_long_hint(what: str) -> str:
+    """What to do with a text longer than its field holds (domain/forms.py `too_long`): shorten it,
+    or keep the rest in a note of the case (`what`: the refusal's subject, naming the case where it
+    has one), which holds what the input gate lets through (domain/text.py MAX_INPUT_BYTES)."""
+    from cpcm.domain import text
+
+    found = re.search(r"\b[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\b", what or "")
+    case = found.group(0) if found else "CASE"
+    return (f"A text longer than its field holds is refused with the whole record: shorten it, or keep the rest in a note "
+            f"of the case once the record is written (cpcm note {case} --text - < FILE reads it from standard input; "
+            f"a note holds up to {text.size(text.MAX_INPUT_BYTES)}).")
+
+
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
-           needed=None, hint: bool = True, base: Mapping[str, Any] | None = None) -> dict:
+           needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "") -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then the fields of `base`
     (dotted path -> value: what the record starts from, e.g. a sibling's family part) that none of
-    these gave (an empty field counts as not given), then (on a terminal, unless --no-input) guided
+    these gave (an empty field counts as not given; a line names those taken, and `base_from`, where
+    they come from: never their values), then (on a terminal, unless --no-input) guided
     prompts for what is still missing. Everything passes the input
     gate: a path that conflicts with another (--set child=x --set child.name=y) is exit 2.
     `needed(key, answers)`: why the command's own rule makes an optional field required, or None
@@ -652,19 +670,22 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
         if value is not None and value != []:
             text.put(data, key, value, "the options")
-    for key, value in (base or {}).items():
-        if not given(data, key):
-            text.put(data, key, value, "the fields taken over")
+    taken = [key for key in (base or {}) if not given(data, key)]
+    for key in taken:
+        text.put(data, key, base[key], "the fields taken over")
+    if taken:
+        say(f"from {base_from or 'the case named'}: {', '.join(taken)} (a flag, --set or the file gives another value)")
     if not no_input and not from_file and stdin_is_terminal():
         from cpcm.cli.prompts import fill
         from cpcm.service.wording import wording
 
         form = forms.load(form_name, ctx.root)
+        words = wording(ctx, form)
         try:
-            data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language, needed,
-                        wording(ctx, form))
+            data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language, needed, words)
         except UnicodeDecodeError:
             raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
+        ctx.asked = (form, needed, words)
     elif hint and not from_file and not sets:  # only the options, and no questions asked: say how the form's fields are given
         from cpcm.domain.records import flatten
 
@@ -677,6 +698,35 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
                           "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
     text.check_data(data, "the input", controls=True)
     return data
+
+
+def written(ctx, data: dict, write: Callable[[dict], Any]) -> Any:
+    """`write(data)` (the service call that validates and writes the record `gather` gave). Where
+    `gather` asked the questions on a terminal and the record is refused for fields of its form
+    once every question was answered (the date of birth and an estimated age both given, say),
+    the refusal is said and only the fields it names are asked again, every other answer kept,
+    until it is written, refused for something else, or refused again with the same answers
+    (Ctrl-C stops: nothing is written)."""
+    from cpcm.cli.prompts import ask_again
+    from cpcm.domain import text
+    from cpcm.errors import InvalidInput, UsageError
+
+    while True:
+        try:
+            return write(data)
+        except InvalidInput as exc:
+            if ctx.asked is None:
+                raise
+            form, needed, words = ctx.asked
+            try:
+                again = ask_again(form, data, exc, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language, needed,
+                                  words)
+            except UnicodeDecodeError:
+                raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
+            if again is None or again == data:  # nothing answered differently: asking again would only repeat the refusal
+                raise
+            text.check_data(again, "the input", controls=True)
+            data = again
 
 
 def given(data: Mapping[str, Any], path: str) -> bool:

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written, risk_reason_needed)
+                             report_written, risk_reason_needed, written)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,9 @@ def register(app: typer.Typer) -> None:
                        "risk_increased": Opt("--risk-increased", risk_increased), "risk": Opt("--risk", risk), "risk_reason": Opt("--risk-reason", risk_reason),
                        "next_followup": Opt("--next-followup", next_followup), "followup_every": Opt("--every", every)}, no_input,
                       risk_reason_needed(ctx, case_id))
-        report_written(service.followup(ctx, case_id, data, parse_at(at), done), json_out, f"follow-up recorded for {case_id}")
+        when = parse_at(at)
+        report_written(written(ctx, data, lambda answers: service.followup(ctx, case_id, answers, when, done)), json_out,
+                       f"follow-up recorded for {case_id}")
 
     @app.command("review")
     def review(
@@ -84,7 +86,9 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "review"), from_file, set_,
                       {"chair": Opt("--chair", chair), "outcome": Opt("--outcome", outcome), "decisions": Opt("--decision", list(decision) or None), "next_review": Opt("--next-review", next_review)}, no_input)
-        report_written(service.review(ctx, case_id, data, parse_at(at), done), json_out, f"review recorded for {case_id}")
+        when = parse_at(at)
+        report_written(written(ctx, data, lambda answers: service.review(ctx, case_id, answers, when, done)), json_out,
+                       f"review recorded for {case_id}")
 
     @app.command("close")
     def close(

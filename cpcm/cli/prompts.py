@@ -43,6 +43,53 @@ def fill(form: Form, data: dict[str, Any], today, workers, lang: str | None = No
     return out
 
 
+def long_text(field) -> str:
+    """What a question on a long text field says after its label: how much it holds, and that an
+    answer is one line (Enter ends it), so several paragraphs are given in a file."""
+    held = f"up to {field.max_length} characters, " if field.max_length else ""
+    return f" ({held}one line: for several paragraphs give the record in a file, --from-file FILE)"
+
+
+def ask_again(form: Form, data: dict[str, Any], exc, today, workers, lang: str | None = None,
+              needed: Callable[[str, dict], str | None] | None = None, wording: Wording = ENGLISH) -> dict[str, Any] | None:
+    """The answers `data` with only the fields a refusal (`exc`, an InvalidInput raised once every
+    question was answered) names asked again, and those of a rule naming one of them with them
+    (the date of birth with the estimated age: "not both"); every other answer kept. None where the
+    refusal names anything but the form's own fields (a list's entry, an option): asking cannot mend it."""
+    keys = [e.field for e in exc.errors]
+    if not keys or any(form.field(key) is None or form.field(key).type == "list" for key in keys):
+        return None
+    for rule in form.rules:
+        together = list(rule.get("not_both") or rule.get("require_one_of") or ())
+        if set(together) & set(keys):
+            keys += [k for k in together if k not in keys]
+    fields = tuple(f for f in form.fields if f.key in keys)
+    lang = lang or wording.lang
+    typer.echo(exc.message, err=True)
+    typer.echo("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written).", err=True)
+    out = dict(data)
+    for key in keys:
+        _drop(out, key)
+
+    def why(key: str) -> str | None:
+        return required_by_rule(form, key, out) or (needed(key, out) if needed else None)
+
+    _ask_fields(fields, {}, out, today, workers, lang, why=why, skip=lambda key: not_asked(form, key, out), wording=wording)
+    return out
+
+
+def _drop(data: dict[str, Any], path: str) -> None:
+    """Remove the dotted field `path` from `data` (and a group it leaves empty), copying the groups on the way."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        data.pop(head, None)
+    elif isinstance(data.get(head), dict):
+        data[head] = dict(data[head])
+        _drop(data[head], rest)
+        if not data[head]:
+            del data[head]
+
+
 def choices_shown(field, wording: Wording = ENGLISH) -> str:
     """What a question on a choice or yes-or-no field shows after its label: the choices in the
     worker's language, with their codes where the words are not the code ([mama (mother), baba
@@ -82,6 +129,8 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
             extra = " [YYYY-MM-DD]"
         elif field.type == "text_list":
             extra = f" {wording.say(SEVERAL_TEXTS)}"
+        elif field.type == "longtext":  # said before a long text is typed, not only when it is refused
+            extra = long_text(field)
         because = None if field.required or indent else why(field.key)
         required = field.required or because is not None
         while True:

@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             print_json, say, warn)
+                             print_json, say, warn, written)
 
 
 def register(app: typer.Typer) -> None:
@@ -50,8 +50,6 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         sibling = service.parse_case_id(sibling_of) if sibling_of is not None else None
         base = service.sibling_fields(ctx, sibling) if sibling is not None else None  # refused before any question
-        if base:
-            say(f"from {sibling}: {', '.join(base)} (a flag, --set or the file gives another value)")
         flags = {
             "child.name": Opt("--name", name), "child.sex": Opt("--sex", sex), "child.date_of_birth": Opt("--dob", dob), "child.age_estimate": Opt("--age", age),
             "child.disability": Opt("--disability", disability), "location": Opt("--location", location), "lives_with": Opt("--lives-with", lives_with), "caregiver.name": Opt("--caregiver", caregiver),
@@ -60,8 +58,10 @@ def register(app: typer.Typer) -> None:
             "consent.caregiver": Opt("--caregiver-consent", caregiver_consent), "case_categories": Opt("--case-category", list(case_category) or None),
             "registration_place": Opt("--registration-place", registration_place), "criteria": Opt("--criteria", criteria),
         }
-        data = gather(ctx, service.form_for(ctx, "registration"), from_file, set_, flags, no_input, base=base)
-        result = service.register(ctx, data, parse_at(at), sibling_of=sibling)
+        data = gather(ctx, service.form_for(ctx, "registration"), from_file, set_, flags, no_input, base=base,
+                      base_from=sibling or "")
+        when = parse_at(at)
+        result = written(ctx, data, lambda answers: service.register(ctx, answers, when, sibling_of=sibling))
         for message in result.warnings:
             warn(message)
         for duplicate in result.extra["possible_duplicates"]:

@@ -346,7 +346,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         text = value.isoformat() if isinstance(value, date) else str(value)
         text = text.strip()
         if field.max_length and len(text) > field.max_length:
-            return None, f"is longer than {field.max_length} characters"
+            return None, too_long(len(text), field.max_length)
         return text, None
     if field.type == "text_list":
         items = value if isinstance(value, list) else [v for v in str(value).split(";")] if _scalar(value) else None
@@ -428,6 +428,16 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_SHAPE_MESSAGE = "is not a date (use YYYY-MM-DD)"
 _DATE_TIME_SUFFIX = " or YYYY-MM-DDTHH:MM"
+
+
+# A text longer than its field holds: its length and the field's, never the text (TOO_LONG_SAID finds it
+# in a refusal, to say what to do with the rest: cli/common.py `options_named`)
+TOO_LONG_SAID = re.compile(r"is \d+ characters, longer than the \d+ this field holds")
+
+
+def too_long(length: int, limit: int) -> str:
+    """Why a text of `length` characters is refused by a field holding `limit` (its form's `max_length`)."""
+    return f"is {length} characters, longer than the {limit} this field holds"
 
 
 def date_problem(text: str) -> str:
@@ -841,8 +851,14 @@ def not_asked(form: Form, key: str, answers: Mapping[str, Any]) -> bool:
     """Whether the optional field `key` is one the form wants only in a case the answers so far
     rule out: every rule naming it is a `required_if` whose condition field is answered and not
     met ("Other concern (when 'other' is chosen)" once the concerns chosen hold no 'other'). A
-    prompt leaves it out; the file and flags may still give it."""
+    prompt leaves it out; the file and flags may still give it. So is a field of a `not_both` rule
+    once another of its fields is answered ("Estimated age" once a date of birth is given): both
+    would be refused at the end."""
     flat = flatten(answers)
+    for rule in form.rules:
+        others = [k for k in rule.get("not_both") or () if k != key]
+        if len(others) < len(rule.get("not_both") or ()) and any(not is_empty(flat.get(k)) for k in others):
+            return True
     conditions = [rule["required_if"]["when"] for rule in form.rules
                   if (rule.get("required_if") or {}).get("field") == key]
     if not conditions:
@@ -946,4 +962,4 @@ def _describe(field: Field) -> str:
         return "a worker id from the team"
     if field.type == "list":
         return "a list; each entry has the fields below" + (f", at least {field.min_items}" if field.min_items else "")
-    return "text"
+    return "text" + (f", up to {field.max_length} characters" if field.max_length else "")

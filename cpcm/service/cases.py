@@ -19,7 +19,7 @@ from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
-from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, restore_hint
+from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
@@ -1853,6 +1853,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     case = fold(case_id, records)
     if case.status == "transferred":
         raise Refused(f"{case_id} was transferred: it is read-only here", rule="transition-not-allowed")
+    if not data and at is None:  # not "every field given already has that value": none was given
+        raise nothing_given(ctx, case_id, original)
     errors = []
     if not (reason or "").strip():
         errors.append(FieldError("reason", "is required: say what was wrong"))
@@ -1981,6 +1983,22 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
                    + tuple(warned) + tuple(reopened) + aged)
+
+
+def nothing_given(ctx: Context, case_id: str, original: Record) -> UsageError:
+    """A correction given no field and no --at: how the fields are given, with a field of the record's
+    form for an example and the command that lists the form's fields (never a value)."""
+    from cpcm.store import forms as forms_store
+
+    name = _form_name(ctx, original)
+    form = forms_store.load(name, ctx.root) if name else None
+    example = "text" if original.kind == "note" else next((f.key for f in form.fields if f.type != "list"), None) if form else None
+    how = f"--set PATH=VALUE (e.g. --set {example}=...)" if example else "--set PATH=VALUE"
+    lists = (f"cpcm form blank {name} lists the field names, and " if name else "") + \
+        f"cpcm show {case_id} {original.id} --json the record's fields"
+    return UsageError(f"nothing to correct in {original.id}: no field was given (--set, --from-file) and no --at",
+                      f"Give the fields to correct with {how}, or in a YAML file with --from-file FILE; {lists}. "
+                      "Nothing was written.")
 
 
 def _consent_corrected_away(case_id: str, records: list[Record], correction: str) -> list[str]:

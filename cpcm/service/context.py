@@ -82,6 +82,9 @@ class Context:
     # command line when it could ask no questions and was given no file or --set (cli.common.gather)
     input_hint: str | None = None
     input_given: frozenset = frozenset()  # the fields the options gave, where `input_hint` is set (`input_hint()`)
+    # the questions the command line asked on a terminal (cli.common.gather): what `cli.common.written`
+    # asks again, only the fields a refusal names, rather than losing every answer
+    asked: Any = None
     # the words of each form's choices and the messages in the repository's language, as read for this
     # command ((form name, language) -> what service/wording.py read): read once for a batch of rows
     wordings: dict = field(default_factory=dict)

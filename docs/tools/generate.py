@@ -22,6 +22,7 @@ sys.path[:0] = [str(HERE), str(DOCS.parent)]
 
 import clocks  # noqa: E402
 import rule_codes  # noqa: E402
+import text_limits  # noqa: E402
 import transitions_table  # noqa: E402
 
 # (file under docs/, region name) -> what writes it
@@ -29,6 +30,7 @@ REGIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("workflow.md", "stages"): transitions_table.by_stage,
     ("workflow.md", "clocks"): clocks.table,
     ("exit-codes.md", "rule-codes"): rule_codes.table,
+    ("case-format.md", "text-limits"): text_limits.table,
 }
 
 
