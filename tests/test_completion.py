@@ -46,6 +46,9 @@ def test_case_ids_are_those_the_user_may_read(cli_as, team):
     assert sorted(offered) == sorted(mine)
     assert theirs not in offered
     assert complete(cli_as("otieno"), "cpcm followup CP-") == [theirs]
+    # a command taking several cases (consent CASE CASE ... --override) offers them for each
+    assert sorted(complete(cli_as("amina"), "cpcm consent CP-")) == sorted(mine)
+    assert sorted(complete(cli_as("amina"), f"cpcm consent {mine[0]} CP-")) == sorted(mine)
     # a prefix narrows it; lower case is read as the ID's upper case
     assert complete(cli_as("amina"), f"cpcm show {mine[0][:7].lower()}") == [c for c in mine if c.startswith(mine[0][:7])]
 

@@ -250,3 +250,24 @@ def test_a_command_that_waited_for_anothers_write_is_not_told_the_clock_is_behin
     assert len(notes) == 2
     assert notes[0]["at"] <= notes[1]["at"], notes  # dated in the order written
     assert git_status(repo) == [] and stray_files(repo) == []
+
+
+def test_an_override_in_several_cases_takes_the_lock_before_its_checks(cli_as, repo):
+    """`cpcm consent CASE CASE --override` checks its cases in the repository lock, as every write does: a note
+    written to another case while it waits for the lock does not make it fail as 'the repository changed'."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+
+    def registered(**consent) -> str:
+        done = amina("register", "--from-file", "-", "--json", input=json.dumps(registration(**({"consent": consent} if consent else {}))))
+        return json.loads(done.stdout)["case_id"]
+    impossible = {"child": "not_possible", "caregiver": "not_possible", "explained": True}
+    first, second, other = registered(**impossible), registered(**impossible), registered()
+    override = ["consent", first, second, "--override", "--purpose", "registration", "--basis", "legal_mandate",
+                "--reason", "committal order on file"]
+    proc = start(sup, override, env={"CPCM_TEST_PAUSE_AT": "lock-wait"})
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), proc.stderr.read()
+    assert amina("note", other, "--text", "called the school").code == 0
+    code, _, err = finish(proc)
+    assert code == 0, err
+    assert git(repo, "log", "-1", "--format=%s").strip() == "consent batch 2 cases"

@@ -17,7 +17,7 @@ COMPLETE_VAR = "_CPCM_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
 
 # which parameter (by its Python name) takes which kind of ID
-ARGUMENTS = {"case": "case", "conf": "conference", "worker": "worker", "service_id": "service"}
+ARGUMENTS = {"case": "case", "cases": "case", "conf": "conference", "worker": "worker", "service_id": "service"}
 OPTIONS = {"--worker": "worker", "--cover": "worker", "--service": "service"}
 
 

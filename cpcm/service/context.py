@@ -429,15 +429,21 @@ def check_at(ctx: Context, case: Case | None, at: datetime | None, verb: str) ->
         raise InvalidInput(errors, verb)
 
 
-def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None,
-           schema: int = 1) -> Record:
-    """Check the transition, then write one record to the case in one commit."""
+def check_write(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None) -> None:
+    """What a record written to `case` must pass (`append`, `append_each`): its time, a cover's, and the
+    transition (the stage allows it, and the outcome it records)."""
     check_at(ctx, case, at, verb)
     check_cover(ctx, case)
-    with transaction(ctx, verb) as tx:  # `case` is of the state this write lands on (see transaction)
-        command = transitions.command_of(kind, dict(body))
-        transitions.advance(case.stage, command, case.id)
-        transitions.check_outcome(case, command)
+    command = transitions.command_of(kind, dict(body))
+    transitions.advance(case.stage, command, case.id)
+    transitions.check_outcome(case, command)
+
+
+def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None,
+           schema: int = 1) -> Record:
+    """Check the write (`check_write`), then write one record to the case in one commit."""
+    check_write(ctx, case, verb, kind, body, at)  # `case` is of the state this write lands on (see transaction)
+    with transaction(ctx, verb) as tx:
         note_clock(ctx, case, at)
         readers, ended = end_expired_covers(ctx, tx, case)
         record = new_record(ctx, kind, case.id, body, at, schema, after=case.history[-1].id if case.history else "")
@@ -450,14 +456,10 @@ def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, An
 def append_each(ctx: Context, writes: Sequence[tuple[Case, Mapping[str, Any]]], verb: str, kind: str,
                 at: datetime | None) -> list[Record]:
     """One record in each of several cases (`writes`: each case and its record's body), as `append`
-    writes one, all in one commit (`{verb} batch N cases`). Every case is checked first (its time,
-    a cover, the transition): one refused, and nothing is written."""
+    writes one, all in one commit (`{verb} batch N cases`). Every case is checked first (`check_write`):
+    one refused, and nothing is written."""
     for case, body in writes:
-        check_at(ctx, case, at, verb)
-        check_cover(ctx, case)
-        command = transitions.command_of(kind, dict(body))
-        transitions.advance(case.stage, command, case.id)
-        transitions.check_outcome(case, command)
+        check_write(ctx, case, verb, kind, body, at)
     records, ended = [], ""
     with transaction(ctx, verb) as tx:
         for case, body in writes:

@@ -177,6 +177,7 @@ def consent_override(ctx: Context, case_id: str, purpose: str, basis: str, reaso
     return Written(case_id, record.id, "consent_override")
 
 
+@writes
 def consent_override_each(ctx: Context, case_ids: Sequence[str], purpose: str, basis: str, reason: str,
                           agency: str | None = None, at: datetime | None = None) -> Written:
     """The same override recorded in each of several cases (`cpcm consent CASE CASE ... --override`: the
