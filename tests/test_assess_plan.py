@@ -6,7 +6,7 @@ age, for the exit codes, the --json shape and one commit per command."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -423,3 +423,56 @@ def test_due_and_check__after_an_initial_assessment_that_concluded_close_or_tran
     service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
     (step,) = [i for i in service.due(amina, worker="all", within_days=60) if i.case_id == case_id and i.code == "comprehensive-assessment"]
     assert step.title == "comprehensive assessment"
+
+
+# -- the dates of a plan's actions --------------------------------------------------------------------
+LATE = "2026-12-20T10:00:00+03:00"  # after plan_doc's A1 (2026-12-15), before its A2 (2027-01-10)
+
+
+def test_plan__an_action_dated_before_the_plan_is_refused_naming_it_and_nothing_is_written():
+    mem = MemoryRepo()
+    case_id = assessed_in(mem)
+    amina = mem.as_("amina", now=LATE)
+    before = mem.commits()
+    doc = plan_doc()
+    doc["actions"].append({"what": "Get the birth certificate", "who": "caseworker", "by": "2026-09-30", "mode": "direct"})
+    with pytest.raises(InvalidInput) as refused:
+        service.plan(amina, case_id, doc)
+    assert fields(refused.value) == {"actions[1].by", "actions[3].by"}  # every such action at once
+    reasons = {e.field: e.reason for e in refused.value.errors}
+    assert reasons["actions[3].by"].startswith("(A3) is 2026-09-30, before the plan's own date (2026-12-20)")
+    assert reasons["actions[1].by"].startswith("(A1) is 2026-12-15")
+    assert mem.commits() == before
+    # the same plan agreed on paper on 2026-12-01, recorded with that day: A3's date is still before it
+    with pytest.raises(InvalidInput) as refused:
+        service.plan(amina, case_id, doc, at=datetime.fromisoformat("2026-12-01T10:00:00+03:00"))
+    assert fields(refused.value) == {"actions[3].by"}
+    doc["actions"][2]["by"] = "2026-12-05"
+    written = service.plan(amina, case_id, doc, at=datetime.fromisoformat("2026-12-01T10:00:00+03:00"))
+    assert written.extra["actions"] == ["A1", "A2", "A3"] and written.warnings == ()
+
+
+def test_plan__a_new_version_keeping_an_open_late_action_is_written_with_a_warning_a_date_typed_in_it_is_checked():
+    mem = MemoryRepo()
+    case_id = assessed_in(mem)
+    service.plan(mem.as_("amina"), case_id, plan_doc())  # on 2026-11-23: A1 by 2026-12-15, A2 by 2027-01-10
+    service.approve(mem.as_("sup"), case_id, "plan")
+    amina = mem.as_("amina", now=LATE)  # A1's date has passed, A1 still open
+    kept = service.plan_revise(amina, case_id, "review", {"contingency": "The grandmother takes her in."})
+    assert kept.extra["actions"] == ["A1", "A2"]
+    assert [w for w in kept.warnings if "kept from the version before" in w] == [
+        f"{case_id}: action(s) A1 kept from the version before with a date before this plan's (2026-12-20): still open, "
+        f"they are overdue (plan-action-overdue). Give a new date (cpcm plan {case_id} --from-current --reason ... "
+        f"--set actions.A1.by=DATE) or, if done, record it (cpcm followup {case_id} ... --done A1)"]
+    # the whole plan written again from its file keeps A1's date as it was: no new date, no refusal
+    again = service.plan(amina, case_id, plan_doc("review"))
+    assert any("action(s) A1 kept" in w for w in again.warnings)
+    # a date typed in the version is checked: a changed one, a new action's
+    for changes, field in (({"actions": {"A1": {"by": "2026-12-18"}}}, "actions[1].by"),
+                           ({"actions": {"new": {"what": "Visit the school", "who": "caseworker", "by": "2026-12-01",
+                                                 "mode": "direct"}}}, "actions[3].by")):
+        with pytest.raises(InvalidInput) as refused:
+            service.plan_revise(amina, case_id, "review", changes)
+        assert fields(refused.value) == {field}
+    moved = service.plan_revise(amina, case_id, "review", {"actions": {"A1": {"by": "2027-01-05"}}})
+    assert not any("kept from the version before" in w for w in moved.warnings)

@@ -37,6 +37,14 @@ TRANSFER_WHY = "the family moved to the receiving agency's area"
 
 
 # -- the steps of a history ------------------------------------------------------------------------
+def _plan(ctx, reason="initial"):
+    """A plan whose actions are due after the day it is written (an earlier date is refused)."""
+    doc = plan_doc(reason)
+    for n, action in enumerate(doc["actions"], start=1):
+        action["by"] = (ctx.now.date() + timedelta(days=20 * n)).isoformat()
+    return doc
+
+
 def _consent(ctx, case_id, purpose, agency):
     for giver in ("child", "caregiver"):
         service.consent(ctx, case_id, {"purpose": purpose, "agency": agency, "given_by": giver, "status": "given",
@@ -81,8 +89,8 @@ STEPS = (
         ("high", "high", "medium", "immediate")), risk_reason="rated at the assessment",
         outcome=rng.choice(("proceed",) * 4 + ("close_no_concerns",))))),
     ("assess comprehensive", "amina", lambda ctx, c, rng: service.assess(ctx, c, "comprehensive", COMPREHENSIVE)),
-    ("plan", "amina", lambda ctx, c, rng: service.plan(ctx, c, plan_doc())),
-    ("plan reunified", "amina", lambda ctx, c, rng: service.plan(ctx, c, plan_doc("reunification_done"))),
+    ("plan", "amina", lambda ctx, c, rng: service.plan(ctx, c, _plan(ctx))),
+    ("plan reunified", "amina", lambda ctx, c, rng: service.plan(ctx, c, _plan(ctx, "reunification_done"))),
     ("approve plan", "sup", lambda ctx, c, rng: service.approve(ctx, c, "plan")),
     ("reject plan", "sup", lambda ctx, c, rng: service.reject(ctx, c, "plan", note="one more goal")),
     ("refer", "amina", lambda ctx, c, rng: _refer(ctx, c)),
@@ -125,7 +133,7 @@ def _do(ctx, item, case):
             return _transfer(ctx, c)
         return service.assess(ctx, c, "comprehensive", COMPREHENSIVE)
     if code in ("case-plan", "plan-revision"):  # a rejected revision: the next version
-        return service.plan(ctx, c, plan_doc())
+        return service.plan(ctx, c, _plan(ctx))
     if code in ("plan-approval", "closure-approval", "transfer-approval"):
         return service.approve(ctx, c, code.split("-")[0])
     if code == "approved-transfer":

@@ -455,6 +455,36 @@ def attack(rows, threshold: int, bound: int, limit: int = 400_000):
     return possible
 
 
+@pytest.mark.parametrize("matrix", [[[1, 5, 5], [0, 0, 0], [6, 3, 0]], [[5, 1, 3], [0, 0, 0], [1, 6, 1], [0, 0, 3]],
+                                    [[0, 0, 0], [3, 0, 3], [8, 6, 0], [0, 0, 6]]])
+def test_suppress__a_line_whose_total_is_0_hides_none_of_its_cells(matrix):
+    """Its cells are 0 whatever they show: "with a disability: x 0 x 0" hid nothing, and the cells
+    that do protect the small ones are hidden instead."""
+    labels = [str(i) for i in range(len(matrix))]
+    rows = protected_table("t", "t", "r", labels, ["f", "m", "o"], matrix, 5)["rows"]
+    zero = next(r for r in rows if r[-1] == 0)
+    assert zero[1:] == [0, 0, 0, 0]
+    assert line_check(rows) == []
+    found = attack(rows, 5, sum(map(sum, matrix)) if isinstance(rows[-1][-1], int) else 3 * sum(map(sum, matrix)) + 10)
+    assert found is None or [cell for cell, values in found.items() if len(values) < 2] == []  # None: too many to try
+
+
+@pytest.mark.parametrize("matrix", [[[6, 0, 0], [0, 2, 2]], [[0, 8, 0], [1, 0, 2]], [[0, 3, 1], [8, 1, 3]]])
+def test_suppress__the_grand_total_is_hidden_only_where_no_other_cell_protects_the_small_ones(matrix):
+    """The headline count (10, 11, 16: at least the threshold) was hidden as the first cell found
+    that protected a small one; another cell does, so it is shown."""
+    rows = protected_table("t", "t", "r", ["a", "b"], ["f", "m", "o"], matrix, 5)["rows"]
+    assert rows[-1][-1] == sum(map(sum, matrix))
+    found = attack(rows, 5, sum(map(sum, matrix)))
+    assert found is not None and [cell for cell, values in found.items() if len(values) < 2] == []
+
+
+def test_suppress__the_grand_total_is_hidden_where_it_would_give_small_cells_away():
+    """Three rows of fewer than five adding up to 12 are four each: 12 is hidden, whatever else is."""
+    rows = protected_table("t", "t", "r", ["a", "b", "c"], ["n"], [[4], [4], [4]], 5)["rows"]
+    assert rows[-1][-1] == "x"
+
+
 def test_suppress__zeros_are_shown():
     _, primary, secondary = suppress([[0, 12], [7, 9]], 5)
     assert not primary and not secondary
@@ -727,8 +757,11 @@ def test_report__a_period_still_to_come_is_refused_and_one_not_ended_is_said(cli
             ended = sup("report", kind, "--from", yesterday, "--to", yesterday, "--json")
             assert ended.json()["period_over"] is True
         assert ended.code == 0 and "warning" not in ended.stderr, ended.stderr  # over (statistics: the day before today)
-    caseload = sup("report", "caseload", "--to", "2036-01-31", "--json")
-    assert caseload.code == 0 and caseload.stderr.count("warning") == 1 and "snapshot" in caseload.stderr
+    # the caseload report's supervision table takes the period, as the others: the rest of it is a snapshot, and says so
+    caseload = sup("report", "caseload", "--from", today, "--to", "2036-01-31", "--json")
+    assert caseload.code == 0 and caseload.stderr.count("warning") == 2, caseload.stderr
+    assert "the period ends after today" in caseload.stderr and "snapshot now: --from and --to set only" in caseload.stderr
+    assert caseload.json()["supervision"]["end"] == "2036-01-31"
 
 
 def test_report__an_empty_from_or_to_is_refused_not_read_as_the_default_period(cli_as, small_repo):

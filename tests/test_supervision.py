@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import CANARY, git, head, register
+from conftest import CANARY, git, head, register, register_many
 from test_privacy import files_with_marker, git_log_patch, git_objects, leaks
 
 LATER = "2027-03-01T09:00:00+03:00"  # amina joined the kenya template's team on 2026-11-23: her first session was due 2027-02-23
@@ -247,3 +247,27 @@ def test_supervision__a_session_dated_before_its_worker_joined_is_kept_with_a_wa
     assert again.code == 0 and "is before amina joined the team" in again.stderr  # the correction warns the same way
     later = _record(sup, "--worker", "amina", "--kind", "clinical", "--at", "2027-02-28T10:00")
     assert later.code == 0 and "joined the team" not in later.stderr
+
+
+def test_supervision__report_caseload_counts_sessions_in_its_period(cli_as):
+    sup = cli_as("sup")  # now: 2026-11-23
+    assert _record(sup, "--worker", "amina", "--kind", "clinical", "--at", "2026-08-20").code == 0
+    assert _record(sup, "--worker", "amina", "--kind", "support", "--at", "2026-11-20").code == 0
+    made = sup("report", "caseload", "--from", "2026-08-01", "--to", "2026-08-31", "--json")
+    assert made.code == 0, made.stderr
+    held = made.json()["supervision"]
+    assert (held["start"], held["end"]) == ("2026-08-01", "2026-08-31")
+    rows = {r["worker"]: r for r in held["rows"]}
+    # August's table: one session, the last by the end of August, the one sup held then
+    assert (rows["amina"]["last_session"], rows["amina"]["sessions"], rows["sup"]["sessions_held"]) == ("2026-08-20", 1, 1)
+    assert "not used" not in made.stderr
+    assert "snapshot now: --from and --to set only the period of its supervision table" in made.stderr
+    whole = sup("report", "caseload", "--json")  # without a period: the last twelve months, as before
+    assert whole.json()["supervision"]["end"] == "2026-11-23"
+    assert {r["worker"]: r["sessions"] for r in whole.json()["supervision"]["rows"]}["amina"] == 2
+    assert "snapshot" not in whole.stderr
+    # a caseworker's report (one who cannot read every case) has no supervision table: nothing in it takes the period
+    register_many(cli_as("otieno"), 1)
+    own = cli_as("amina")("report", "caseload", "--from", "2026-08-01", "--json")
+    assert own.code == 0, own.stderr
+    assert "supervision" not in own.json() and "--from and --to are not used" in own.stderr

@@ -104,11 +104,16 @@ def register(app: typer.Typer) -> None:
         ctx.need_worker()
         today = ctx.now.date()
         # statistics say a period not over once, below (a --to after today too); the others, a --to after today here
-        start, end = _period(from_, to, today, said_after_today=kind != "statistics") if kind not in ("caseload", "retention") \
+        start, end = _period(from_, to, today, said_after_today=kind != "statistics") if kind != "retention" \
             else _period(None, None, today)
-        if kind in ("caseload", "retention") and (from_ or to):
-            warn(f"the {kind} report is a snapshot now: --from and --to are not used")
+        if kind == "retention" and (from_ or to):
+            warn("the retention report is a snapshot now: --from and --to are not used")
         built = service.report(ctx, kind, start, end, fmt, (status or "open").strip().lower(), worker)
+        if kind == "caseload" and (from_ or to):  # only its supervision table has a period, and only a supervisor's report has it
+            warn("the caseload report's cases, stages, overdue items and approvals are a snapshot now: --from and --to "
+                 "set only the period of its supervision table" if built.view.get("supervision") is not None else
+                 "the caseload report is a snapshot now: --from and --to are not used (only a supervisor's or manager's "
+                 "report has a table with a period: its supervision sessions)")
         over = {"period_over": built.view["period_over"]} if "period_over" in built.view else {}
         if fmt is None:
             print_tables(built.view)

@@ -6,8 +6,13 @@ what is shown, so more cells are hidden (complementary suppression, shown as "x"
 
 1. every row and every column, totals included, with a hidden cell gets a second one: the
    smallest non-zero cell of the line first, then a zero, a total only when nothing else is
-   left, the grand total last of all;
-2. then an audit plays the attacker: it knows the cells shown, that the rows and columns add
+   left; never a cell of a line whose total is shown as 0 (it is 0 whatever it shows: "x 0 x 0"
+   would hide nothing) while another cell is left;
+2. the grand total (the headline count of the summary) is hidden only where no other cell
+   can protect a small one: where, all the other cells hidden, it would still give one away
+   (three rows of fewer than five adding up to 12 are four each). Totals are worked out from
+   the counts before anything is hidden, never from what is shown;
+3. then an audit plays the attacker: it knows the cells shown, that the rows and columns add
    up to their totals, that a "<5" cell is 1 to 4 and an "x" cell is 0 or at least 5. For each
    "<5" cell it searches for a table that fits all of that with another value in that cell
    (bounds propagation and a bounded search). Where there is none, the cell could be worked
@@ -170,6 +175,20 @@ def suppress(matrix: Sequence[Sequence[int]], threshold: int, width: int | None 
         value = grid[i][j]
         return ((i, j) == (n, m), i == n or j == m, value == 0, value, i, j)
 
+    def useful(cell: Cell, hidden_now: set[Cell]) -> bool:
+        """Whether hiding `cell` can hide anything: not the grand total (the headline, hidden only
+        where nothing else protects a small cell), nor a cell of a line whose total is shown as 0
+        (its cells are then 0 whatever they show: "x 0 x 0" hides nothing)."""
+        i, j = cell
+        if cell == (n, m):
+            return False
+        return not any(grid[a][b] == 0 and (a, b) not in hidden_now for a, b in {(i, m), (n, j)} - {cell})
+
+    def best(cells: Iterable[Cell], hidden_now: set[Cell]) -> list[Cell]:
+        """`cells` not hidden, the useful ones first (each group by `rank`)."""
+        free = [c for c in cells if c not in hidden_now]
+        return sorted(free, key=lambda c: (not useful(c, hidden_now), rank(c)))
+
     def exposed(hidden_now: set[Cell], cells: Iterable[Cell]) -> list[Cell]:
         attacker = _Attacker(grid, primary, hidden_now, lines, threshold)
         weak = []
@@ -190,17 +209,22 @@ def suppress(matrix: Sequence[Sequence[int]], threshold: int, width: int | None 
             for line in cells_of:
                 if sum(1 for c in line if c in hidden) != 1:
                     continue
-                candidates = [c for c in line if c not in hidden]
+                candidates = best(line, hidden)
                 if candidates:
-                    hidden.add(min(candidates, key=rank))
+                    hidden.add(candidates[0])
                     changed = True
         weak = exposed(hidden, primary)  # 2. the audit
         if not weak or hidden == every:
             break
         target = weak[0]
-        near = sorted({c for line in cells_of if target in line for c in line if c not in hidden}, key=rank)
-        candidates = near + sorted(every - hidden - set(near), key=rank)
-        hidden.add(next((c for c in candidates if not exposed(hidden | {c}, [target])), candidates[0]))
+        near = {c for line in cells_of if target in line for c in line if c not in hidden}
+        candidates = [c for c in best(near, hidden) + best(every - hidden - near, hidden) if useful(c, hidden)]
+        # one cell that protects it, near it first; else the grand total, where only hiding it can (three rows of
+        # fewer than five adding up to 12); else the best cell near it, and the audit runs again
+        fix = next((c for c in candidates if not exposed(hidden | {c}, [target])), None)
+        if fix is None and (n, m) not in hidden and (not candidates or exposed(every - {(n, m)}, [target])):
+            fix = (n, m)
+        hidden.add(fix if fix is not None else (candidates or best(every, hidden))[0])
     return grid, primary, hidden - primary
 
 

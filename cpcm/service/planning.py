@@ -224,6 +224,29 @@ def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iter
             f"{gone[0]}); if one is still needed, write it into the plan (cpcm plan {case_id} --from-current ...)"]
 
 
+def _late_actions(ctx: Context, case: Case, body: Mapping[str, Any], at: datetime | None) -> list[str]:
+    """Each action date typed in this version (a new action's, or one changed) that is before the
+    plan's own day (`at`, or today, in the agency's zone) refused, naming the action by its place and
+    its ID: such an action would be overdue the moment the plan is written. A plan agreed on an
+    earlier day is recorded with --at that day. The open actions kept from the version before with
+    their dates passed (--from-current) are not refused: the warning returned names them."""
+    day = (at or ctx.now).astimezone(ctx.zone).date()
+    typed, kept = plan_actions.dates_before(body, case.plan, ctx.policy, day)
+    if typed:
+        errors = at_errors(ctx, case, at) + [
+            FieldError(f"actions[{place}].by", f"({action_id}) is {by}, before the plan's own date ({day.isoformat()}): an action "
+                       f"is due on or after the day its plan is written: give a date from {day.isoformat()} on (a plan agreed "
+                       "on an earlier day is recorded with --at that day)")
+            for place, action_id, by in typed]
+        raise InvalidInput(errors, f"plan for {case.id}")
+    if not kept:
+        return []
+    return [f"{case.id}: action(s) {', '.join(kept)} kept from the version before with a date before this plan's "
+            f"({day.isoformat()}): still open, they are overdue (plan-action-overdue). Give a new date "
+            f"(cpcm plan {case.id} --from-current --reason ... --set actions.{kept[0]}.by=DATE) or, if done, record it "
+            f"(cpcm followup {case.id} ... --done {kept[0]})"]
+
+
 def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None, based_on: str | None,
                 removed: Iterable[str] = (), override_reason: str | None = None) -> Written:
     from cpcm.service.placements import home_checked
@@ -236,6 +259,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
             raise Busy(f"another version of the plan of {case_id} was written while you edited it; nothing was written",
                        f"Start again from the current version: cpcm plan {case_id} --edit")
     body = _numbered_body(ctx, case_id, case, data)
+    late = _late_actions(ctx, case, body, at)
     if body.get("interim") is None and case.stage in ("registered", "initial_assessment", "reopened"):
         body["interim"] = True
     # the child's return home: a best-interests record first, or a supervisor's reason (the placement's rule)
@@ -245,7 +269,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     version = after.plan["version"]
     steps = list(home_steps)
     nobody = approvers_warning(ctx, case_id, after, f"plan version {version}")
-    warnings = home + _left_out(ctx, case_id, case, after, removed) + nobody
+    warnings = home + _left_out(ctx, case_id, case, after, removed) + late + nobody
     if approvals.required(ctx.policy, "plan"):
         if not nobody:  # else nobody may run `cpcm approve` on it: the warning names the ways out
             steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")

@@ -255,8 +255,8 @@ def problems(ctx) -> list:
 
 
 def report(ctx, start: date | None = None, end: date | None = None) -> list[dict]:
-    """The supervision table of `cpcm report caseload`: per active worker, the date of their last session and how many
-    they had between `start` and `end` (default: the last 3 months to today), counted from what
+    """The supervision table of `cpcm report caseload`: per active worker, the date of their last session (on or before
+    `end`) and how many they had between `start` and `end` (default: the last 3 months to today), counted from what
     every session's folder shows and, where you took part, its date; counts only, never content
     (ESARO monitoring: supervision frequency)."""
     ctx.need_worker()
@@ -274,8 +274,10 @@ def report(ctx, start: date | None = None, end: date | None = None) -> list[dict
     for worker in ctx.team.active:
         mine = sorted(when.astimezone(zone).date() for when, _sid, by, workers in sessions if worker.id in workers and by != worker.id)
         holding = [when.astimezone(zone).date() for when, _sid, by, _w in sessions if by == worker.id]
+        # the last up to the period's end: a table of August says when each was last supervised by then
+        last = max((d for d in mine if d <= end), default=None)
         rows.append({"worker": worker.id, "roles": list(worker.roles),
-                     "last_session": mine[-1].isoformat() if mine else None,
+                     "last_session": last.isoformat() if last else None,
                      "sessions": sum(1 for d in mine if start <= d <= end),
                      "sessions_held": sum(1 for d in holding if start <= d <= end)})
     return rows

@@ -373,6 +373,37 @@ def due_at(by: str, zone: tzinfo) -> datetime:
     return datetime.combine(date.fromisoformat(by[:10]), time(23, 59), tzinfo=zone)
 
 
+# -- the dates of a new version's actions -----------------------------------------------------------
+def dates_before(body: Mapping[str, Any], plan: Mapping[str, Any] | None, policy: Policy, day: date) -> tuple[list[tuple[int, str, str]], list[str]]:
+    """The actions of a new plan version (`body`, every action with its ID) whose date (`by`) is
+    before `day`, the version's own date: ([(place from 1, ID, by)] of those typed in this version,
+    [IDs] of the open ones it keeps). An action's date is kept when the version before
+    (`plan`, the fold's `case.plan`: the latest version, or the one in force) gives the same action
+    the same date: a version written from the current one (--from-current) keeps an open action
+    whose date has passed as it is, and that is no new date (it is reported overdue, as it was).
+    Any other date, a new action's or a date changed, is typed in this version: one before the
+    plan's own day would be overdue the moment the plan is written (`plan-action-overdue`)."""
+    plan = plan or {}
+    kept = {(str(a.get("id")), str(a.get("by") or "")[:10]) for version in (plan, in_force(plan, policy) or {})
+            for a in version.get("actions") or [] if isinstance(a, Mapping)}
+    typed, old = [], []
+    for place, action in enumerate(body.get("actions") or [], start=1):
+        if not isinstance(action, Mapping) or not action.get("by"):
+            continue
+        by = str(action["by"])[:10]
+        try:
+            passed = date.fromisoformat(by) < day
+        except ValueError:  # the form names a date that is not one
+            continue
+        if not passed:
+            continue
+        if (str(action.get("id")), by) not in kept:
+            typed.append((place, str(action.get("id")), by))
+        elif is_open(action_status(plan, str(action.get("id")))):
+            old.append(str(action.get("id")))
+    return typed, old
+
+
 # -- revising a version: the changes a script gives -------------------------------------------------
 def current_body(records: Iterable[Record], plan: Mapping[str, Any] | None, policy: Policy) -> Record | None:
     """The version a revision starts from: the latest, unless its author withdrew it (then the
