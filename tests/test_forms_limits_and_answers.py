@@ -176,3 +176,37 @@ def test_register_with_no_input__a_refusal_is_not_asked_again(cli, repo):
     doc = registration(child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "age_estimate": 10})
     refused = cli("register", "--from-file", "-", input=json.dumps(doc))
     assert refused.code == 4 and "not both" in refused.stderr
+
+
+def test_consent_on_a_terminal__a_refusal_at_the_end_asks_again_only_the_field_named(cli, monkeypatch, repo):
+    """The other commands that ask questions keep the answers too: a consent given --until and --one-off (not
+    both) asks the date again, every other answer kept, and is written once it is left out."""
+    from typer.testing import CliRunner
+
+    from test_referrals import CLINIC
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    before = commit_count(repo)
+    said = []
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 100, said
+        return ""
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "confirm", lambda text, **_: said.append(text) or False)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    result = CliRunner().invoke(build("consent"), ["consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by",
+                                                   "caregiver", "--status", "given", "--explained", "all", "--until", "2027-01-01",
+                                                   "--one-off", "--json"], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, (result.output, said)
+    again = said[said.index("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written)."):]
+    assert [line.split(" [")[0] for line in again[1:]] == ["Valid until"], again
+    consents = cli("show", case_id, "--json").json()["consents"]
+    assert [(c["purpose"], c["until"], c["one_off"]) for c in consents] == [("referral", None, True)], consents
+    assert commit_count(repo) == before + 1

@@ -106,7 +106,8 @@ def register(app: typer.Typer) -> None:
                 return
         else:
             data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": Opt("--reason", reason)}, no_input)
-            result = service.plan(ctx, case_id, data, parse_at(at), override_reason=override_reason)
+            when = parse_at(at)
+            result = written(ctx, data, lambda answers: service.plan(ctx, case_id, answers, when, override_reason=override_reason))
         version = result.extra.get("version")
         report_written(result, json_out, f"plan version {version} recorded for {case_id}: actions {', '.join(result.extra.get('actions') or [])}")
 

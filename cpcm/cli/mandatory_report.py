@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written)
+                             report_written, written)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +45,8 @@ def register(app: typer.Typer) -> None:
                  "to_other": Opt("--to-other", to_other), "reported_on": Opt("--reported-on", reported_on), "reference": Opt("--reference", reference), "basis": Opt("--basis", basis),
                  "rationale": Opt("--rationale", rationale), "law_explained": Opt("--law-explained", law_explained)}
         data = gather(ctx, service.form_for(ctx, "mandatory_report"), from_file, set_, flags, no_input)
-        result = service.mandatory_report(ctx, case_id, data, parse_at(at))
+        when = parse_at(at)
+        result = written(ctx, data, lambda answers: service.mandatory_report(ctx, case_id, answers, when))
         decided = "reported" if result.extra.get("decision") == "reported" else "not reported"
         waits = "; it waits for a supervisor's decision" if result.extra.get("needs_approval") else ""
         report_written(result, json_out, f"mandatory-report decision recorded for {case_id}: {decided}{waits}")

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written)
+                             report_written, written)
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +51,8 @@ def register(app: typer.Typer) -> None:
                  "decision.court_order.date": Opt("--court-order-date", court_order_date), "decision.court_order.expires": Opt("--court-order-expires", court_order_expires),
                  "decision.acc": Opt("--acc", acc), "decision.acc_date": Opt("--acc-date", acc_date), "cci_exit": Opt("--cci-exit", cci_exit), "reason": Opt("--reason", reason)}
         data = gather(ctx, service.form_for(ctx, "placement"), from_file, set_, flags, no_input)
-        result = service.placement(ctx, case_id, data, parse_at(at), override_reason)
+        when = parse_at(at)
+        result = written(ctx, data, lambda answers: service.placement(ctx, case_id, answers, when, override_reason))
         report_written(result, json_out, f"placement recorded for {case_id}: {result.extra['care_type']}")
 
     @app.command("tracing")
@@ -76,7 +77,8 @@ def register(app: typer.Typer) -> None:
         data = gather(ctx, service.form_for(ctx, "tracing"), from_file, set_,
                       {"outcome": Opt("--outcome", outcome), "sources": Opt("--source", list(source) or None), "no_trace_proof": Opt("--no-trace-proof", no_trace_proof), "notes": Opt("--notes", notes)},
                       no_input)
-        report_written(service.tracing(ctx, case_id, data, parse_at(at)), json_out, f"family tracing recorded for {case_id}")
+        when = parse_at(at)
+        report_written(written(ctx, data, lambda answers: service.tracing(ctx, case_id, answers, when)), json_out, f"family tracing recorded for {case_id}")
 
     @app.command("family-assessment")
     def family_assessment(
@@ -98,7 +100,8 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         data = gather(ctx, service.form_for(ctx, "family_assessment"), from_file, set_,
                       {"family": Opt("--family", family), "recommendation": Opt("--recommendation", recommendation)}, no_input)
-        report_written(service.family_assessment(ctx, case_id, data, parse_at(at)), json_out,
+        when = parse_at(at)
+        report_written(written(ctx, data, lambda answers: service.family_assessment(ctx, case_id, answers, when)), json_out,
                        f"family assessment recorded for {case_id}")
 
     @app.command("preparation")
@@ -125,4 +128,5 @@ def register(app: typer.Typer) -> None:
         data = gather(ctx, service.form_for(ctx, "preparation"), from_file, set_,
                       {"with": Opt("--with", list(with_) or None), "method": Opt("--method", method), "what_was_done": Opt("--done", done), "child_agrees": Opt("--child-agrees", child_agrees),
                        "family_agrees": Opt("--family-agrees", family_agrees), "next_step": Opt("--next-step", next_step)}, no_input)
-        report_written(service.preparation(ctx, case_id, data, parse_at(at)), json_out, f"preparation recorded for {case_id}")
+        when = parse_at(at)
+        report_written(written(ctx, data, lambda answers: service.preparation(ctx, case_id, answers, when)), json_out, f"preparation recorded for {case_id}")

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             print_json, print_table, report_written, say)
+                             print_json, print_table, report_written, say, written)
 
 
 def register(app: typer.Typer) -> None:
@@ -77,7 +77,8 @@ def register(app: typer.Typer) -> None:
         for item in EXPLAINED:  # each item's field is given by --explained ITEM; 'all' gives the four
             flags[f"explained.{item}"] = Opt(f"--explained {item}", True if item in told else False if told else None, takes_all=True)
         data = gather(ctx, service.form_for(ctx, "consent"), from_file, set_, flags, no_input)
-        result = service.consent(ctx, case_id, data, parse_at(at))
+        when = parse_at(at)
+        result = written(ctx, data, lambda answers: service.consent(ctx, case_id, answers, when))
         givers = result.extra.get("given_by")
         report_written(result, json_out, f"consent recorded for {case_id}" + (f" ({' and '.join(givers)}, {len(givers)} records)"
                                                                                if givers else ""))

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             report_written)
+                             report_written, written)
 from cpcm.cli.folders import day, print_list, print_new, print_one
 
 
@@ -54,7 +54,8 @@ def register(app: typer.Typer) -> None:
             if reason is not None:
                 raise UsageError("--reason goes with --corrects: a new session needs none", "See cpcm supervision record --help.")
             data = gather(ctx, "supervision", from_file, set_, flags, no_input)
-            result = supervision.record(ctx, data, parse_at(at))
+            when = parse_at(at)
+            result = written(ctx, data, lambda answers: supervision.record(ctx, answers, when))
             print_new(result, json_out, f"supervision session recorded: {result.subject_id} "
                                         f"({result.extra['format']}, with {', '.join(result.extra['workers'])})")
             return
