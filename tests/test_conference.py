@@ -69,9 +69,10 @@ def warned(written) -> str:
 
 
 # -- through the CLI ----------------------------------------------------------------------------------
-def planned_case(cli, name: str) -> str:
-    """A registered case (with a canary name), assessed, with a plan."""
-    case_id = register(cli, child={"name": name, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+def planned_case(cli, name: str, **registered) -> str:
+    """A registered case (with a canary name), assessed, with a plan; `registered`: other fields of
+    the registration (lives_with="institution": a child in a CCI)."""
+    case_id = register(cli, child={"name": name, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"}, **registered)
     assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
     assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
     assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0

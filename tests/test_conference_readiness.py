@@ -3,7 +3,10 @@ case-conferencing SOP §4 step 7: the child assessment completed with a comment 
 the meeting): in the kenya profile, each case the conference discussed has "readiness comment after
 the case conference" on its worker's `cpcm due` from the close, within the policy's time, until a
 readiness record (its notes the comment) or a comprehensive assessment with its readiness comment;
-off in the inter-agency profile."""
+off in the inter-agency profile. The comment alone (a readiness record with occasion case_conference
+and notes, no benchmarks) is a record; it is asked only for a child apart from their family
+(conference_readiness.at_home: a child living with parents or relatives, never placed, is on no path
+of reintegration)."""
 from __future__ import annotations
 
 import json
@@ -28,7 +31,7 @@ def discussed(make, case_id: str) -> str:
 
 
 def test_kenya__the_close_says_the_comment_is_on_due(kenya):
-    case_id = planned_case(kenya("amina"), "Qvchild Told")
+    case_id = planned_case(kenya("amina"), "Qvchild Told", lives_with="institution")
     sup = kenya("sup")
     conf = new_conference(sup)
     assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
@@ -42,11 +45,12 @@ def test_kenya__the_close_says_the_comment_is_on_due(kenya):
     closed = closer("conference", "close", conf)
     assert closed.code == 0, closed.stderr
     assert "it is on their cpcm due within 7 days" in closed.stderr, closed.stderr
+    assert f"the caseworker of {case_id} records the child's readiness" in closed.stderr, closed.stderr
 
 
 def test_kenya__each_case_discussed_owes_a_readiness_comment_until_a_readiness_record(kenya):
     amina = kenya("amina")
-    case_id = planned_case(amina, "Qvchild Conference")
+    case_id = planned_case(amina, "Qvchild Conference", lives_with="institution")
     assert readiness_items(amina) == []
     discussed(kenya, case_id)
     after = kenya("amina", "2026-12-01T09:00:00+03:00")
@@ -60,7 +64,7 @@ def test_kenya__each_case_discussed_owes_a_readiness_comment_until_a_readiness_r
 
 def test_kenya__a_comprehensive_assessment_with_its_readiness_comment_meets_it_and_one_without_does_not(kenya):
     amina = kenya("amina")
-    case_id = planned_case(amina, "Qvchild Assessed")
+    case_id = planned_case(amina, "Qvchild Assessed", lives_with="institution")
     discussed(kenya, case_id)
     after = kenya("amina", "2026-12-01T09:00:00+03:00")
     plain = after("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
@@ -72,14 +76,14 @@ def test_kenya__a_comprehensive_assessment_with_its_readiness_comment_meets_it_a
 
 
 def test_inter_agency__no_readiness_comment_is_asked(cli, cli_as):
-    case_id = planned_case(cli, "Qvchild Elsewhere")
+    case_id = planned_case(cli, "Qvchild Elsewhere", lives_with="institution")
     discussed(lambda worker, now=None: cli_as(worker, **({"CPCM_NOW": now} if now else {})), case_id)
     assert readiness_items(cli_as("amina", CPCM_NOW="2026-12-01T09:00:00+03:00")) == []
 
 
 def test_kenya__a_conference_before_the_case_closed_asks_nothing_after_it_is_reopened(kenya):
     amina = kenya("amina")
-    case_id = planned_case(amina, "Qvchild Reopened")
+    case_id = planned_case(amina, "Qvchild Reopened", lives_with="institution")
     discussed(kenya, case_id)
     after = kenya("amina", "2026-12-01T09:00:00+03:00")
     assert len(readiness_items(after)) == 1  # the test can fail
@@ -96,7 +100,8 @@ def test_kenya__a_comment_made_after_the_meeting_before_its_close_counts_and_the
     record made on the afternoon of the meeting answers it; without one, the item names the
     meeting's day, not the close's."""
     amina = kenya("amina")
-    commented, silent = planned_case(amina, "Qvchild Early"), planned_case(amina, "Qvchild Late")
+    commented, silent = (planned_case(amina, "Qvchild Early", lives_with="institution"),
+                         planned_case(amina, "Qvchild Late", lives_with="institution"))
     sup = kenya("sup")
     conf = new_conference(sup)  # meets on 2026-11-30
     for case_id in (commented, silent):
@@ -107,3 +112,102 @@ def test_kenya__a_comment_made_after_the_meeting_before_its_close_counts_and_the
     items = readiness_items(kenya("amina", "2026-12-01T11:00:00+03:00"))
     assert [i["case_id"] for i in items] == [silent]
     assert "the case conference of 2026-11-30 discussed the case" in items[0]["why"], items[0]["why"]
+
+
+# -- the comment alone, and for whom it is asked ---------------------------------------------------------------
+def comment(cli, case_id: str, *extra: str, notes: str | None = "attached to the aunt; ready in a month"):
+    doc = {"occasion": "case_conference", "consulted": ["child"], **({"notes": notes} if notes is not None else {})}
+    return cli("readiness", case_id, "--from-file", "-", "--json", *extra, input=json.dumps(doc))
+
+
+def test_kenya__the_comment_alone_from_a_file_is_recorded_and_settles_the_item_without_moving_the_stage(kenya):
+    """The SOP's comment is free text with no scored threshold: occasion case_conference, who was
+    consulted and the notes are a record; it settles the item, and the case stays planned."""
+    from conftest import CANARY
+
+    amina = kenya("amina")
+    case_id = planned_case(amina, CANARY, lives_with="institution")
+    discussed(kenya, case_id)
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    assert len(readiness_items(after)) == 1
+    done = comment(after, case_id)
+    assert done.code == 0, done.stderr
+    assert done.json()["record_id"]
+    assert readiness_items(after) == []
+    shown = after("show", case_id, "--json").json()
+    assert shown["stage"] == "planned", shown["stage"]
+    assert shown["readiness"] is None  # a comment scores nothing: no readiness verdict made of it
+    from pathlib import Path
+
+    from conftest import git
+    assert CANARY not in git(Path(after.env["CPCM_REPO"]), "log", "--format=%B")
+
+
+def test_kenya__the_comment_on_the_command_line_is_recorded(kenya):
+    amina = kenya("amina")
+    case_id = planned_case(amina, "Qvchild Flags", lives_with="institution")
+    discussed(kenya, case_id)
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    done = after("readiness", case_id, "--occasion", "case_conference", "--consulted", "child", "--notes", "settling well",
+                 "--no-input")
+    assert done.code == 0, done.stderr
+    assert readiness_items(after) == []
+
+
+def test_kenya__a_conference_record_without_notes_or_benchmarks_is_refused_and_other_occasions_still_need_benchmarks(kenya):
+    amina = kenya("amina")
+    case_id = planned_case(amina, "Qvchild Empty", lives_with="institution")
+    discussed(kenya, case_id)
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    empty = comment(after, case_id, notes=None)
+    assert empty.code == 4, empty.stderr
+    assert "notes" in empty.stderr and "case conference" in empty.stderr, empty.stderr
+    at_review = after("readiness", case_id, "--from-file", "-", input=json.dumps({"occasion": "review", "notes": "fine"}))
+    assert at_review.code == 4 and "benchmarks" in at_review.stderr, at_review.stderr
+    assert len(readiness_items(after)) == 1  # nothing was written
+
+
+def test_kenya__a_comment_leaves_the_scored_readiness_and_its_stop_standing(kenya):
+    """A stop answer (Protection 3.6: the child not free of violence) stays urgent after a comment
+    alone: only a crisis follow-up or benchmarks answered without a stop clear it; the latest scored
+    record stays the case's readiness."""
+    amina = kenya("amina")
+    case_id = planned_case(amina, "Qvchild Stopped", lives_with="institution")
+    body = answers()
+    body["benchmarks"]["protection"]["b3_child_free_of_violence"] = "no"
+    scored = record(amina, case_id, body)
+    assert scored.code == 0, scored.stderr
+    discussed(kenya, case_id)
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    assert comment(after, case_id).code == 0
+    shown = after("show", case_id, "--json").json()
+    assert "readiness-stop" in {i["code"] for i in shown["due"]}, shown["due"]
+    assert shown["readiness"]["record_id"] == scored.json()["record_id"], shown["readiness"]
+
+
+def test_kenya__a_child_living_with_relatives_never_in_care_is_asked_no_readiness_comment(kenya):
+    """SOP glossary: reintegration is a separated child's return to their family; §4 step 7's
+    comment is on readiness for it. A child put on the conference for a protection concern at home
+    (with relatives, never placed) is asked none; once placed in a CCI, the next conference asks it."""
+    amina = kenya("amina")
+    home = planned_case(amina, "Qvchild Home")  # lives with relatives
+    sup = kenya("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, home, "--reason", "unresolved_protection_concern").code == 0
+    closer = kenya("sup", CLOSE_NOW)
+    from test_conference import MEMBERS, minutes_doc
+
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([home]))).code == 0
+    closed = closer("conference", "close", conf)
+    assert closed.code == 0, closed.stderr
+    assert "no readiness comment is asked" in closed.stderr, closed.stderr
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    assert readiness_items(after) == []
+    placed = kenya("sup", "2026-12-01T09:00:00+03:00")("placement", home, "--care-type", "institutional_care",
+                                                        "--institution", "Children's home", "--formal", "formal",
+                                                        "--override-reason", "emergency removal", "--no-input")
+    assert placed.code == 0, placed.stderr  # admitted to a CCI: apart from the family now
+    assert len(readiness_items(after)) == 1

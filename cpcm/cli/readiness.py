@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             print_csi(result.extra["csi"])
         elif not json_out and "graduation" in result.extra:
             _print_graduation(result.extra["graduation"])
-        elif not json_out:
+        elif not json_out and result.extra.get("readiness"):  # None: a comment alone, after a case conference
             _print_score(result.extra["readiness"])
         what = "Child Status Index" if "csi" in result.extra else "household graduation" if "graduation" in result.extra else "readiness"
         report_written(result, json_out, f"{what} recorded for {case_id}")

@@ -879,11 +879,29 @@ def _met(when: Mapping[str, Any], current: Any) -> bool:
     return current in wanted or (isinstance(current, list) and bool(set(current) & set(wanted)))
 
 
+def _applies(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> bool:
+    """Whether `rule` applies to the answers `flat`: a rule with `when` (a field and the values it
+    is one of, as a `required_if` condition) only when that is met; one with `unless` only when it
+    is not (the readiness form's benchmarks, not asked of a comment made after a case conference)."""
+    when, unless = rule.get("when"), rule.get("unless")
+    if isinstance(when, Mapping) and not _met(when, flat.get(when.get("field"))):
+        return False
+    return not (isinstance(unless, Mapping) and _met(unless, flat.get(unless.get("field"))))
+
+
+def _prefixes(rule: Mapping[str, Any]) -> list[str]:
+    """The field prefixes of an `at_least_one_of_prefix` rule: one, or a list of them."""
+    given = rule["at_least_one_of_prefix"]
+    return [str(p) for p in given] if isinstance(given, (list, tuple)) else [str(given)]
+
+
 def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldError]:
+    if not _applies(rule, flat):
+        return []
     if "at_least_one_of_prefix" in rule:
-        prefix = rule["at_least_one_of_prefix"] + "."
-        if not any(k.startswith(prefix) and not is_empty(v) for k, v in flat.items()):
-            return [FieldError(rule["at_least_one_of_prefix"], rule.get("message") or "give at least one")]
+        prefixes = _prefixes(rule)
+        if not any((k == p or k.startswith(p + ".")) and not is_empty(v) for k, v in flat.items() for p in prefixes):
+            return [FieldError(prefixes[0], rule.get("message") or "give at least one")]
     if "require_one_of" in rule:
         keys = list(rule["require_one_of"])
         if not any(not is_empty(flat.get(k)) for k in keys):

@@ -377,7 +377,13 @@ class Apart:
             clashing = [key for key in sorted(mapped[0].keys() & mapped[1].keys())
                         if set(mapped[0][key].values()) != set(mapped[1][key].values())]
             if clashing:
-                found.append((code, sorted({record_id for key in clashing for side in mapped for record_id in side[key]})))
+                named = sorted({record_id for key in clashing for side in mapped for record_id in side[key]})
+                if code == TWO_UPDATES:  # the fields and what each update gave them (kept encrypted in the case; check shows them)
+                    values = {key: {record_id: json.loads(side[key][record_id]) for side in mapped for record_id in side[key]}
+                              for key in clashing}
+                    found.append((code, named, {"fields": clashing, "values": values}))
+                else:
+                    found.append((code, named))
         return found
 
     def placements(self) -> list[Found]:

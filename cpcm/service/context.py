@@ -316,8 +316,8 @@ def note_corrected(ctx: Context, before: Case, after: Case, record: Record) -> l
 def _settled(case: Case, conflict: Mapping[str, Any], record: Record) -> Settled:
     """What to say of `conflict`, open in `case`, settled by `record` (`note_settled`)."""
     records = ", ".join(conflict.get("records") or ())
-    message = rules.CONFLICT_PROBLEMS.get(conflict["code"])
-    said = f"; until now cpcm check said: {message(case, conflict, records)}" if message else ""
+    message = rules.conflict_message(case, conflict, values=False)  # a warning: field names and record IDs, no values
+    said = f"; until now cpcm check said: {message}" if message else ""
     words = _SETTLING_WORDS.get(record.kind, record.kind.replace("_", " "))
     corrects = f", a correction of {record.body['supersedes']}," if record.body.get("supersedes") else ""
     return Settled(case.id, conflict["code"], f"this {words} ({record.id}){corrects} settles the sync conflict {conflict['code']} "

@@ -121,7 +121,7 @@ def latest_of(data: Mapping[str, Any], records: Iterable[Record],
             result = rules.score(table, record.body, legacy=legacy)
         except ValueError:  # another version of the benchmarks, or answers this scoring does not know
             continue
-        if legacy and not result.answered:
+        if not result.answered:  # a comment alone (after a case conference) scores nothing: the scored record before it stands
             continue
         found = rules.Latest(record.id, record.at, record.kind, result, rules.stops(table, record.body, legacy=legacy))
     return found
@@ -145,6 +145,11 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     body = validate_form(ctx, name, data, f"readiness of {case_id}")
     body.setdefault("version", str(table.get("version") or ""))
     result = rules.score(table, body)
+    if not result.answered:  # the comment on readiness after a case conference, alone (the form allows it only then)
+        record = append(ctx, case, "readiness", KIND, body, at)
+        steps = ("the comment on the child's readiness is recorded; no benchmark was answered, so it scores nothing and "
+                 "the latest scored readiness record stands for closure",)
+        return Written(case_id, record.id, KIND, (), steps, extra={"readiness": None, "comment": True})
     found = _stopped(table, body)
     record = append(ctx, case, "readiness", KIND, body, at)
     lang = ctx.config.language or "en"

@@ -132,8 +132,10 @@ CLOCKS: tuple[Clock, ...] = (
           "the outcome recorded", "referral_checks", "referral_checks", per_referral=True, asks=("referral_update",)),
     # Kenya SOP §4 step 7: after a conference that discussed the case, the child's readiness for reintegration commented on
     Clock("conference-readiness", "conference_readiness", "Readiness comment after a case conference", ("conference",),
-          "the close of a case conference that discussed the case", ("readiness", "readiness_commented"),
-          "a readiness record (its notes the comment), or a comprehensive assessment with its readiness comment, after it",
+          "the close of a case conference that discussed the case (a child apart from their family: conference_readiness.at_home)",
+          ("readiness", "readiness_commented"),
+          "a readiness record (occasion case_conference, its notes the comment, alone or with benchmarks), or a comprehensive "
+          "assessment with its readiness comment, after it",
           "conference_readiness", "conference_readiness", asks=("readiness", "assessment.comprehensive")),
     Clock("reintegration-step", "reintegration_step", "Next step of reintegration",
           ("placement", "tracing", "family_assessment", "assessment.best_interests", "preparation"),

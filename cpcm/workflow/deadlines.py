@@ -757,14 +757,16 @@ def _conference_readiness(case: Case, policy: Policy, now: datetime) -> list[Dea
     """Kenya SOP §4 step 7: after a conference that discussed the case (the record its close wrote
     in the case), the child's readiness for reintegration commented on, where the policy asks it
     (`conference_readiness.required`), within `within`: until a readiness record or a
-    comprehensive assessment's readiness comment after it. Open cases only."""
+    comprehensive assessment's readiness comment after it. Open cases only; only for a child who is
+    or has been apart from their family (`placements.separated`): the comment is on readiness for
+    reintegration, which a child living with parents or relatives and never in care is not on."""
     parts = _parts(policy)
     if case.status != "open" or not parts.text(("conference_readiness", "required"),
                                                lambda: bool(policy.get("conference_readiness", "required", False))):
         return []
     discussed = case.last("conference", case.cycle_start)  # a conference before a reopening asks nothing of this cycle
-    if not discussed:
-        return []
+    if not discussed or not placements.separated(case, policy.get("conference_readiness", "at_home", ()) or ()):
+        return []  # a child never apart from their family is on no path of reintegration (conference_readiness.at_home)
     met = case.last(CONFERENCE_MET, case.cycle_start) or discussed  # a comment made after the meeting, before its close, counts
     if _done(case, "conference-readiness", policy, met):
         return []
@@ -772,8 +774,8 @@ def _conference_readiness(case: Case, policy: Policy, now: datetime) -> list[Dea
     return [Deadline(case.id, "conference-readiness", "readiness comment after the case conference",
                      within.after(_t(discussed, zone_of(now))), None, case.worker, "conference_readiness",
                      f"the case conference of {local_day(met, zone_of(now))} discussed the case: comment on the child's "
-                     f"readiness for reintegration within {within.words()} (cpcm readiness {case.id} --occasion case_conference, "
-                     f"the comment in its notes)", parts.source("conference_readiness"), case.risk)]
+                     f"readiness for reintegration within {within.words()} (cpcm readiness {case.id} --occasion case_conference "
+                     f"--notes TEXT: the comment alone will do)", parts.source("conference_readiness"), case.risk)]
 
 
 def post_closure_visit_owed(case: Case) -> bool:

@@ -500,7 +500,9 @@ SETTLES = {
     "plans-concurrent": ("approval.plan", "rejection.plan", "plan"),
     "two-assignments": ("assignment",),
     "corrections-concurrent": (),  # a note, once the correction in force is checked
-    "updates-concurrent": (),  # a note, once the field is checked (and updated again where it is wrong)
+    # a registration field updated on two copies apart to different values: an update of every field they disagreed on
+    # (the conflict's `fields`, `_settles`), or a note once it is checked; one recorded without its fields: a note
+    "updates-concurrent": ("update",),
     "covers-concurrent": ("cover",),  # the cover given again with the end that is right
     "keyworkers-concurrent": ("keyworker",),  # the keyworker nominated again: the one that stands, or another
     # one referral updated on two copies apart to different statuses: a later update of that referral (`conflict["referral"]`)
@@ -604,6 +606,11 @@ def _settles(case: Case, conflict: Mapping[str, Any], command: str, body: Mappin
         return False
     if conflict["code"] == REFERRAL_UPDATES_CONCURRENT:
         return bool(conflict.get("referral")) and body.get("referral") == conflict.get("referral")
+    if conflict["code"] == UPDATES_CONCURRENT:  # each field the two copies disagreed on given again, seeing both
+        fields = [str(f) for f in conflict.get("fields") or ()]
+        changed = [str(k) for k in (body.get("changes") or {})] if isinstance(body.get("changes"), Mapping) else []
+        return bool(fields) and all(any(c == f or f.startswith(c + ".") or c.startswith(f + ".") for c in changed)
+                                    for f in fields)
     if conflict["code"] == PLACEMENTS_CONCURRENT:  # the placement where the child lives now: the latest by its date
         return at is None or placements.placed_now(case.placement, None, at)
     if conflict["code"] == PLACEMENT_UPDATE_CONCURRENT:  # then where the child lives now, as lives_now reads it
@@ -682,8 +689,11 @@ def _sync_conflict(case: Case, record: Record) -> Case:
              "at": utc(record.at), "by": record.by, "settled_by": None}
     if record.body.get("referral"):  # the referral a referral-updates-concurrent is about
         entry["referral"] = record.body["referral"]
-    if isinstance(record.body.get("fields"), list):  # the fields a placement-update-concurrent is about (WHEREABOUTS)
+    if isinstance(record.body.get("fields"), list):  # the fields a placement-update- or updates-concurrent is about
         entry["fields"] = [str(f) for f in record.body["fields"]]
+    if isinstance(record.body.get("values"), Mapping):  # what each update of an updates-concurrent gave each field
+        entry["values"] = {str(f): {str(r): v for r, v in given.items()} for f, given in record.body["values"].items()
+                           if isinstance(given, Mapping)}
     if isinstance(record.body.get("corrected"), list):  # a plan version's correction the version written apart lacks
         entry["corrected"] = [str(r) for r in record.body["corrected"]]
     if isinstance(record.body.get("moved_to"), list):  # where each mark of a corrections-concurrent moved the record
@@ -803,6 +813,14 @@ RISK_CONCURRENT = "risk-concurrent"
 # one referral updated on two copies apart to different statuses (service/sync.py): the later update in the records
 # stands; the conflict names the referral (its record ID, `referral`), and a later update of it settles the conflict
 REFERRAL_UPDATES_CONCURRENT = "referral-updates-concurrent"
+UPDATES_CONCURRENT = "updates-concurrent"
+
+
+def comment_alone(body: Mapping[str, Any]) -> bool:
+    """Whether a readiness record is the comment on the child's readiness after a case conference
+    alone (its notes, no benchmark answered: the form allows that only with occasion
+    case_conference): it answers the conference-readiness item, and says nothing of the benchmarks."""
+    return body.get("occasion") == "case_conference" and not body.get("benchmarks")
 # where and with whom the child lives recorded differently on two copies apart (service/sync.py): two placements
 # (each copy's latest), or a placement on one and an update of the registration's location or caregiver on the other
 PLACEMENTS_CONCURRENT, PLACEMENT_UPDATE_CONCURRENT = "placements-concurrent", "placement-update-concurrent"
@@ -850,8 +868,10 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("crisis_response")
     if command == "assessment.comprehensive" and str(body.get("readiness_comment") or "").strip():
         extra.append("readiness_commented")  # the child assessment's readiness comment (SOP §4 step 7: deadlines)
-    if command == "readiness":  # `stops`: the answers the form marks as a stop, as the service found them
-        extra.append("readiness_stop" if body.get("stops") else "readiness_clear")
+    if command == "readiness" and body.get("stops"):  # `stops`: the answers the form marks as a stop, as the service found them
+        extra.append("readiness_stop")
+    elif command == "readiness" and not comment_alone(body):  # the comment after a case conference, alone, clears no stop
+        extra.append("readiness_clear")
     if command == "followup" and body.get("method") == "home_visit":
         extra.append("home_visit")
     if command == "followup" and (body.get(followups.EVERY) or body.get(followups.NEXT)):

@@ -91,6 +91,23 @@ def in_residential_care(case: Case) -> bool:
     return now["value"] == "institution"
 
 
+# the steps toward a family that only a separated child takes (cpcm tracing, family-assessment, preparation)
+TOWARD_FAMILY = ("tracing", "family_assessment", "preparation")
+
+
+def separated(case: Case, at_home: Iterable[str]) -> bool:
+    """Whether the child is, or has been, apart from their family, so on a path of reintegration
+    (the Kenya SOP glossary: reintegration is a separated child's return to their family): a
+    placement recorded (into alternative care, or home from it), a step toward a family taken
+    (TOWARD_FAMILY), or who the child lives with now (`lives_with_now`) not one of `at_home` (the
+    policy's `conference_readiness.at_home`: parents, relatives) or not known. Every child, where
+    `at_home` lists nothing."""
+    at_home = tuple(at_home)
+    if not at_home or case.placements or any(case.events.get(step) for step in TOWARD_FAMILY):
+        return True
+    return lives_with_now(case)["value"] not in at_home
+
+
 def update_stands(updated: str | None, current: Mapping[str, Any] | None) -> bool:
     """Whether the registration (with its updates) says where the child lives rather than the
     placement `current` (the latest by its date): there is none, or an update of where the child

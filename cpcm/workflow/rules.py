@@ -123,7 +123,7 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
     for record_id in out_of_order(case):
         problems.append(Problem("transition-out-of-order", "warning", _out_of_order_message(case, record_id),
                                 "transitions", "the case-management steps (IAG Figure 1)", case.id, case.worker))
-    problems += check_conflicts(case)
+    problems += check_conflicts(case, policy, undecided)
     return problems
 
 
@@ -162,19 +162,36 @@ def out_of_order(case: Case) -> list[str]:
     return [r for r in case.anomalies if r not in settled]
 
 
-def check_conflicts(case: Case) -> list[Problem]:
+def check_conflicts(case: Case, policy: Policy | None = None, undecided: "NobodyDecides | None" = None) -> list[Problem]:
     """Each conflict a sync found between records written apart on two copies, until a later
     record settles it (workflow/fold.py SETTLES, or a note): a warning, its message from
-    CONFLICT_PROBLEMS."""
+    CONFLICT_PROBLEMS (`conflict_message`: the way out worded for the team where `policy` and
+    `undecided` are given)."""
     problems = []
     for conflict in case.conflicts:
-        message = CONFLICT_PROBLEMS.get(conflict.get("code"))
-        if conflict.get("settled_by") or message is None:
+        if conflict.get("settled_by") or conflict.get("code") not in CONFLICT_PROBLEMS:
             continue
-        records = ", ".join(conflict.get("records") or ())
-        problems.append(Problem(conflict["code"], "warning", message(case, conflict, records), "sync",
+        problems.append(Problem(conflict["code"], "warning", conflict_message(case, conflict, policy, undecided), "sync",
                                 "docs/team.md (what a merge finds)", case.id, case.worker))
     return problems
+
+
+def conflict_message(case: Case, conflict: Mapping, policy: Policy | None = None, undecided: "NobodyDecides | None" = None,
+                     values: bool = True) -> str | None:
+    """What `cpcm check` says of a sync conflict (CONFLICT_PROBLEMS), None for a code it does not
+    know. A plan version nobody in the team may decide (`undecided`, with `policy`) is given the
+    ways out this team has. `values`: the values a registration's updates gave
+    (updates-concurrent), which `check` shows as the data asked for; False for a message (a
+    warning on stderr when a later record settles it): field names and record IDs only."""
+    message = CONFLICT_PROBLEMS.get(conflict.get("code"))
+    if message is None:
+        return None
+    if not values and "values" in conflict:
+        conflict = {k: v for k, v in conflict.items() if k != "values"}
+    records = ", ".join(conflict.get("records") or ())
+    if conflict.get("code") == "plans-concurrent" and policy is not None and undecided is not None:
+        return _plans_concurrent_message(case, conflict, records, _plan_settle_for_team(case, policy, undecided))
+    return message(case, conflict, records)
 
 
 def _record_after_closure_message(case: Case, conflict, records: str) -> str:
@@ -207,8 +224,29 @@ def _record_after_closure_message(case: Case, conflict, records: str) -> str:
     return f"records were written on one copy while the case was closed on another ({records}): add a note"
 
 
-def _plans_concurrent_message(case: Case, conflict, records: str) -> str:
-    settle = (f"approve or reject the latest (cpcm approve|reject {case.id} plan), or add a note"
+def _plan_settle_for_team(case: Case, policy: Policy, undecided: "NobodyDecides") -> str | None:
+    """The way out of a plans-concurrent whose latest version waits for a decision nobody in the
+    team may make (`approvals.barred`: its writer, the lone supervisor, say, as when they close a
+    conference; `NobodyDecides`): the case's worker's next version where someone may decide that
+    (a plan version settles the conflict: fold.SETTLES), self-approval (the policy's
+    plan_approval.self_approval) or a supervisor added; None where someone may decide the latest."""
+    request = approvals.pending(case, "plan")
+    if request is None or not undecided.barring(tuple(sorted(approvals.barred(policy, "plan", case)))):
+        return None
+    wrote = ", ".join(approvals.writers(request)) or "its writer"
+    next_ok = bool(case.worker) and not undecided.barring((case.worker,))
+    first = (f"the case's worker ({case.worker}) writes the next version from the latest (cpcm plan {case.id} --from-current "
+             "--reason ...), which settles this and which a supervisor or manager who did not write it may approve; or "
+             if next_ok else "")
+    return (f"nobody in the team may approve or reject the latest ({wrote} wrote it, and nobody decides their own plan): "
+            f"{first}a supervisor or manager allows self-approval with a recorded reason (plan_approval.self_approval: true "
+            "in .cpcm/policy.yaml, put in force with cpcm policy set: docs/workflow.md, a lone worker who is also the "
+            f"supervisor), then approves it with a note (cpcm approve {case.id} plan --note ...); or add a supervisor (cpcm "
+            "team add); or add a note")
+
+
+def _plans_concurrent_message(case: Case, conflict, records: str, for_team: str | None = None) -> str:
+    settle = (for_team or f"approve or reject the latest (cpcm approve|reject {case.id} plan), or add a note"
               if approvals.pending(case, "plan") else
               "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
               f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
@@ -242,6 +280,53 @@ def _referral_updates_message(case: Case, conflict, records: str) -> str:
             f"records stands ({referral.get('status')}), though its worker did not see the other. Check with the provider and "
             f"record the status that is right (cpcm referral {case.id} {ref} --status ...; a status the referral cannot move "
             f"to from where it stands is refused: then a note), or add a note if the one that stands is right")
+
+
+def _updates_concurrent_message(case: Case, conflict, records: str) -> str:
+    """A field of the registration updated on two copies apart to different values: which field(s)
+    (the conflict's `fields`), what each update gave (`values`: {field: {update's record ID: the
+    value}}, shown where given: `conflict_message` leaves them out of a message) and who wrote it
+    (the case's history), which stands, and the command that settles it (an update of the field:
+    fold.SETTLES). A conflict recorded before cpcm kept the fields (or where some update could not
+    be read) names the records only."""
+    fields = [str(f) for f in conflict.get("fields") or ()]
+    if not fields:
+        return (f"one field of the registration was updated on two copies apart to different values ({records}); the "
+                f"later update is in force: check it (cpcm log {case.id}); where it is wrong, update it again (cpcm update "
+                f"{case.id} --set FIELD=VALUE --reason ...); then add a note")
+    by = {entry.id: entry.by for entry in case.history}
+    values = conflict.get("values") if isinstance(conflict.get("values"), Mapping) else None
+    said = []
+    for name in fields:
+        given = (values or {}).get(name) if values is not None else None
+        if isinstance(given, Mapping) and given:
+            each = "; ".join(f"{_value_words(value)} by {by.get(record_id) or 'unknown'} ({record_id})"
+                             for record_id, value in sorted(given.items()))
+            said.append(f"{name}: {each}")
+        else:
+            said.append(name)
+    where = "; ".join(said)
+    hint = "" if values is not None else f" (each value: cpcm show {case.id} RECORD)"
+    first = fields[0]
+    return (f"{'one field' if len(fields) == 1 else f'{len(fields)} fields'} of the registration {'was' if len(fields) == 1 else 'were'} "
+            f"updated on two copies apart to different values: {where}{hint}; the later update is in force (in the "
+            f"records' order), though its worker did not see the other. Check which value is right and record it, which settles this "
+            f"(cpcm update {case.id} --set {first}=VALUE --reason ...{', one --set per field' if len(fields) > 1 else ''}); "
+            "or add a note if the one in force is right")
+
+
+def _value_words(value) -> str:
+    """A value an update gave, in a check's words: a list joined, none as 'removed', a long text cut."""
+    if value is None or value == "" or value == []:
+        return "removed"
+    if isinstance(value, (list, tuple)):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, Mapping):
+        text = ", ".join(f"{k}={v}" for k, v in value.items())
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return f"'{text[:77]}...'" if len(text) > 80 else f"'{text}'"
 
 
 def _placement_update_message(case: Case, conflict, records: str) -> str:
@@ -422,10 +507,7 @@ CONFLICT_PROBLEMS = {
     "record-after-closure": _record_after_closure_message,
     "plans-concurrent": _plans_concurrent_message,
     "corrections-concurrent": lambda case, conflict, records: _corrections_concurrent_message(case, conflict, records),
-    "updates-concurrent": lambda case, conflict, records: (
-        f"one field of the registration was updated on two copies apart to different values ({records}); the later update "
-        f"is in force: check it (cpcm log {case.id}); where it is wrong, update it again (cpcm update {case.id} --set "
-        "FIELD=VALUE --reason ...); then add a note"),
+    "updates-concurrent": lambda case, conflict, records: _updates_concurrent_message(case, conflict, records),
     "covers-concurrent": lambda case, conflict, records: (
         f"a colleague's cover of the case was given or changed on two copies apart to different ends ({records}); the later "
         f"one stands: check it (cpcm show {case.id}), give the cover again with the end that is right (cpcm assign {case.id} "

@@ -47,7 +47,7 @@ MEANINGS = {
                               "of it as written in the wrong case stands over a correction, whatever the order) (warning, "
                               "until a note; docs/team.md)",
     "updates-concurrent": "one field of the registration was updated to different values on two copies apart; the later "
-                          "update is in force (warning, until a note; docs/team.md)",
+                          "update is in force (warning, until an update of the fields it names or a note; docs/team.md)",
     "risk-concurrent": "the child's risk was rated, or found increased, on two copies apart (an increase on one and a "
                        "rating on the other, or two different ratings); the later rating stands and answers no increase "
                        "found on the other copy (warning, until the risk is rated again or a note; docs/team.md)",
