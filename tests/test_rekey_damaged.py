@@ -275,3 +275,123 @@ def test_rekey_damaged__a_readers_sync_encrypts_the_rest_of_a_marked_session_and
     others = [p for p in office.glob("*.yaml.age") if p.name != rel.rsplit("/", 1)[1]]
     assert others and all(_opens(p, new_path) for p in others)
     assert git_status(repo) == []
+
+
+def _repaired_case(closed, repo, cli_as, tmp_env):
+    """The marked case with a damaged record (cut short, to the earlier key and mgr2's), mgr2's team sync, then its
+    repair: (case id, mgr2's Cli, mgr's Cli with the new key, the old key's path, the new one's, the damaged file's
+    path in the repository, its bytes, sup's Cli)."""
+    case_id, mgr2, new_mgr, old_key, new_path = _marked_case(closed, repo, cli_as, tmp_env)
+    record_id, rel = _record_file(repo, case_id, _truncated(tmp_env, old_key, tmp_env / "keys" / "mgr2.txt"))
+    assert mgr2("team", "sync").code == 0
+    repaired = mgr2("repair", case_id, record_id, "--reason", "cut short in a copy")
+    assert repaired.code == 0, _told(repaired)
+    return case_id, mgr2, new_mgr, old_key, new_path, rel, (repo / rel).read_bytes(), Cli({**cli_as("sup").env, "CPCM_NOW": AFTER})
+
+
+def _add_mgr3(sup, tmp_env):
+    key3 = tmp_env / "keys" / "mgr3.txt"
+    added = sup("team", "add", "mgr3", "--role", "manager", "--recipient", make_identity(key3), "--signing-key",
+                signing_line(key3))
+    assert added.code == 0, added.stderr
+    return key3
+
+
+def _mgr_laptop(repo, sup, new_mgr, tmp_env):
+    """A remote made from the office copy, and mgr's laptop (a clone of it): mgr's Cli there, with the new key."""
+    import subprocess
+
+    bare = tmp_env / "remote.git"
+    assert sup("remote", "add", "origin", str(bare), "--create").code == 0
+    assert sup("sync").code == 0
+    laptop = tmp_env / "laptop-mgr"
+    subprocess.run(["git", "clone", "-q", str(bare), str(laptop)], check=True, capture_output=True)
+    return Cli({**new_mgr.env, "CPCM_REPO": str(laptop)}), laptop
+
+
+def test_rekey_damaged__a_readers_sync_encrypts_a_case_with_a_repaired_record_for_a_reader_added_on_the_other_copy(
+        closed, repo, cli_as, tmp_env):
+    """A manager added on the office copy; mgr (new key), who reads the case, merges it on a laptop: every record that
+    opens is encrypted to the new manager too, the file a repair names left as it is, and only then is the new
+    manager listed; the new manager reads the case."""
+    case_id, _mgr2, new_mgr, _old_key, _new_path, rel, damaged_bytes, sup = _repaired_case(closed, repo, cli_as, tmp_env)
+    mgr, laptop = _mgr_laptop(repo, sup, new_mgr, tmp_env)
+    key3 = _add_mgr3(sup, tmp_env)
+    assert sup("sync").code == 0
+    assert mgr("note", case_id, "--text", "seen").code == 0
+
+    synced = mgr("sync", "--json")
+    assert synced.code == 0, _told(synced)
+    assert synced.json()["reencrypted"] == [case_id] and synced.json()["not_reencrypted"] == [], synced.json()
+    assert CANARY not in _told(synced)
+    folder = laptop / "cases" / case_id
+    assert "mgr3" in (folder / "recipients").read_text().split()
+    assert (laptop / rel).read_bytes() == damaged_bytes
+    others = [p for p in folder.glob("*.yaml.age") if p.name != rel.rsplit("/", 1)[1]]
+    assert others and all(_opens(p, key3) for p in others)
+    mgr3 = Cli({**mgr.env, "CPCM_IDENTITY": str(key3)})
+    shown = mgr3("show", case_id)
+    assert shown.code == 0, _told(shown)
+    assert git_status(laptop) == []
+
+
+def test_rekey_damaged__a_merge_that_cannot_encrypt_a_case_again_does_not_list_the_reader_added(closed, repo, cli_as, tmp_env):
+    """A record of the case mgr's new key does not open (and no repair names): the merge encrypts nothing of it
+    again, and its `recipients` file does not list the manager added on the other copy, so that the case is not
+    taken as in line: mgr's team sync names it as needing someone who can read it."""
+    from cpcm.crypto import cipher
+    from cpcm.crypto import identity as identity_mod
+
+    case_id, mgr2, new_mgr, old_key, _new_path = _marked_case(closed, repo, cli_as, tmp_env)
+    assert mgr2("team", "sync").code == 0
+    sup = Cli({**cli_as("sup").env, "CPCM_NOW": AFTER})
+    mgr, laptop = _mgr_laptop(repo, sup, new_mgr, tmp_env)
+    _add_mgr3(sup, tmp_env)
+    assert sup("sync").code == 0
+    # a record on mgr's earlier key only reaches the laptop's copy of the case (no repair names it)
+    _record_file(laptop, case_id, cipher.encrypt(SECRET, [identity_mod.load(old_key, lambda: None).recipient]))
+    mgr2_laptop = Cli({**mgr2.env, "CPCM_REPO": str(laptop)})
+
+    synced = mgr("sync", "--json")
+    assert synced.code == 0, _told(synced)
+    assert synced.json()["reencrypted"] == [] and synced.json()["not_reencrypted"] == [case_id], synced.json()
+    assert "mgr3" not in (laptop / "cases" / case_id / "recipients").read_text().split()
+    again = mgr2_laptop("team", "sync", "--json")
+    assert again.code == 0, _told(again)
+    assert case_id in again.json()["not_reencrypted"], again.json()
+
+
+def test_rekey_damaged__key_rotate_by_a_reader_encrypts_a_case_with_a_repaired_record(closed, repo, cli_as, tmp_env):
+    """After the repair, mgr2 (who reads the case) replaces mgr's key again: the case is encrypted to the newest key
+    at once, the file the repair names left as it is, and no `# rekey:` line is written."""
+    case_id, mgr2, new_mgr, _old_key, _new_path, rel, damaged_bytes, _sup = _repaired_case(closed, repo, cli_as, tmp_env)
+    folder = repo / "cases" / case_id
+    (tmp_env / "again" / "keys").mkdir(parents=True)
+    done, newest = _rotate(mgr2, tmp_env / "again", "mgr")
+    assert case_id in done["reencrypted"]["cases"] and case_id not in done["not_reencrypted"], done
+    assert CANARY not in str(done)
+    assert _marked(folder / "recipients") == []
+    assert (repo / rel).read_bytes() == damaged_bytes
+    others = [p for p in folder.glob("*.yaml.age") if p.name != rel.rsplit("/", 1)[1]]
+    assert others and all(_opens(p, newest) for p in others)
+    shown = Cli({**new_mgr.env, "CPCM_IDENTITY": str(newest)})("show", case_id)
+    assert shown.code == 0, _told(shown)
+    assert git_status(repo) == []
+
+
+def test_rekey_damaged__key_rotate_by_a_reader_leaves_a_damaged_record_and_encrypts_the_rest(closed, repo, cli_as, tmp_env):
+    """A damaged record (no key opens it), not yet repaired: mgr2's key rotation of mgr encrypts every other record of
+    the case to the new key and writes no `# rekey:` line (no one can do more for it); verify names the record."""
+    case_id, mgr2, _new_mgr, old_key, _new_path = _marked_case(closed, repo, cli_as, tmp_env)
+    assert mgr2("team", "sync").code == 0
+    _record_id, rel = _record_file(repo, case_id, _truncated(tmp_env, old_key, tmp_env / "keys" / "mgr2.txt"))
+    damaged_bytes = (repo / rel).read_bytes()
+    folder = repo / "cases" / case_id
+    (tmp_env / "again" / "keys").mkdir(parents=True)
+    done, newest = _rotate(mgr2, tmp_env / "again", "mgr")
+    assert case_id in done["reencrypted"]["cases"], done
+    assert _marked(folder / "recipients") == []
+    assert (repo / rel).read_bytes() == damaged_bytes
+    others = [p for p in folder.glob("*.yaml.age") if p.name != rel.rsplit("/", 1)[1]]
+    assert others and all(_opens(p, newest) for p in others)
+    assert git_status(repo) == []

@@ -540,33 +540,51 @@ def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = 
     one (not a whole age file: no key opens it, so nobody can encrypt it again) is left as it is; the names
     of those are returned (`damaged_left`). So is, unnamed, one of a case your key does not open whose very bytes
     a repair supersedes (`read_case`). The file's `# rekey:` lines go (`rekey_kept`)."""
-    keys = keys_for(ctx, readers)
-    paths = ctx.store.record_files(subject_id, top)
-    try:
-        damaged = tx.reencrypt_records(paths, ctx.keys, keys)
-    except (cipher.NotARecipient, CannotDecrypt):
-        if top != CASES:
-            raise
-        # a damaged record a repair supersedes, left on an earlier key (`read_case`): it stays as it is; another your
-        # key does not open is CannotDecrypt, nothing written
-        repairs = [r for r in read_case(ctx, subject_id, strict=False)[0] if r.kind == "repair"]
-        left = {path for path in paths if (match := RECORD_FILE.match(path.name))
-                and repaired_away(repairs, match["id"], ctx.store.read_bytes(path))}
-        damaged = tx.reencrypt_records([path for path in paths if path not in left], ctx.keys, keys)
+    damaged = reencrypt_records(ctx, tx, subject_id, keys_for(ctx, readers), top)
     tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}",
                     recipients_bytes(readers, top, covers, restricted, rekey_kept(ctx, subject_id, top, damaged)))
     return damaged
 
 
-def rekey_kept(ctx: Context, folder_id: str, top: str, damaged: Iterable[str]) -> list[str]:
+def reencrypt_records(ctx: Context, tx, subject_id: str, keys: list[str], top: str = CASES) -> list[str]:
+    """Encrypt every record of a folder again to `keys`, in the transaction `tx`, its `recipients` file as it
+    is (`reencrypt` writes it; `cpcm key rotate` keeps it). Every record is read before any is written: one your
+    key does not open stops it with nothing written (cipher.NotARecipient, or CannotDecrypt), but for one of a
+    case whose very bytes a repair supersedes (`repaired_left`), which stays as it is, unnamed. A damaged one
+    (not a whole age file: no key opens it) is left as it is; the names of those are returned."""
+    paths = ctx.store.record_files(subject_id, top)
+    try:
+        return tx.reencrypt_records(paths, ctx.keys, keys)
+    except (cipher.NotARecipient, CannotDecrypt):
+        if top != CASES:
+            raise
+    # a damaged record a repair supersedes, left on an earlier key (`read_case`): it stays as it is; another your key
+    # does not open is CannotDecrypt, nothing written
+    left = repaired_left(read_case(ctx, subject_id, strict=False)[0], {path: ctx.store.read_bytes(path) for path in paths})
+    return tx.reencrypt_records([path for path in paths if path not in left], ctx.keys, keys)
+
+
+def repaired_left(records: Iterable[Record], files: Mapping[Any, bytes]) -> set:
+    """The record files among `files` (a path or a name in the repository -> its bytes) whose very bytes a
+    repair among `records` supersedes (`records.repaired_away`): the one rule of what a re-encryption of a case
+    leaves out as it is, a damaged record left on an earlier key of a reader (`reencrypt_records`; a merge's, in
+    service/sync.py `_recipients`). Another record file your key does not open is never left out so."""
+    repairs = [r for r in records if r.kind == "repair"]
+    return {name for name, data in files.items() if repairs and (match := RECORD_FILE.match(str(name).rsplit("/", 1)[-1]))
+            and repaired_away(repairs, match["id"], data)}
+
+
+def rekey_kept(ctx: Context, folder_id: str, top: str, damaged: Iterable[str], changed: str | None = None) -> list[str]:
     """The `# rekey:` lines a folder keeps once every record of it that opens is encrypted to the keys as
     they are now, `damaged` (those that no key opens) left as they are: none, as no one can do more for it
     (cpcm verify names such a record; cpcm repair supersedes one of a case, and the repair is written to its
     readers as they are now); all of them, while one of those differs from the last commit, which holds a copy
-    of it: restored from git (`restore_hint`), that copy may be on the earlier key, for the next team sync."""
+    of it: restored from git (`restore_hint`), that copy may be on the earlier key, for the next team sync;
+    `changed`: the worker whose key is being changed (`cpcm key rotate`), whose earlier key that copy is on."""
     if not any(ctx.store.restorable(rel) for rel in damaged):
         return []
-    return ctx.store.recipients_rekey(folder_id, top)[1]
+    lines = ctx.store.recipients_rekey(folder_id, top)[1]
+    return list(dict.fromkeys([*lines, changed])) if changed else lines
 
 
 def damaged_left(folder_id: str, damaged: Iterable[str]) -> list[dict[str, str]]:

@@ -1162,16 +1162,21 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     keys = team_keys(wanted)
     if stale:
         contents = remote.read_blobs(git, [merged[p].blob for p in stale])
-        fresh, damaged = {}, []
-        try:
-            for path in stale:
-                try:
-                    plain = cipher.decrypt(contents[merged[path].blob], ctx.keys)
-                except cipher.Damaged:
-                    damaged.append(path)  # no key opens it: left as it is (cpcm verify names it)
-                    continue
-                fresh[path] = cipher.encrypt(plain, keys)
-        except cipher.NotARecipient:
+        fresh, damaged, unopened = {}, [], []
+        for path in stale:
+            try:
+                plain = cipher.decrypt(contents[merged[path].blob], ctx.keys)
+            except cipher.Damaged:
+                damaged.append(path)  # no key opens it: left as it is (cpcm verify names it)
+                continue
+            except cipher.NotARecipient:
+                unopened.append(path)
+                continue
+            fresh[path] = cipher.encrypt(plain, keys)
+        # one of a case your key does not open whose very bytes a repair among the merged records supersedes (a damaged
+        # record left on an earlier key) stays as it is, as a re-encryption of the case leaves it (context.repaired_left);
+        # another: nothing of it is encrypted again here
+        if unopened and (top != CASES or set(unopened) - _repaired_left(ctx, merged, paths, contents, unopened)):
             fresh, damaged = {}, []
         # only damaged ones, opened by no one: done by one of its readers (never named to another: a complaint may be
         # about them), the others having been done before
@@ -1186,8 +1191,10 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
             rekey = []
         else:
             # the records stay readable by whom they were written to: the file names all of them
+            # (never a reader they were not encrypted to: the file would say the folder is in line, and no one would
+            # bring it to them; one of `wanted` not among them stays for its readers' team sync)
             if not forced:
-                listed = list(dict.fromkeys(wanted + r_ours + r_theirs))
+                listed = _held(wanted, r_ours + r_theirs)
             # and says which reader's earlier key a complaint's or an entry's records still are encrypted to, for its
             # readers' `due` and team sync (a worker id only); a case's, a conference's or a session's where a key change
             # left it so (the records of one a merge cannot read are named to the one merging, as before)
@@ -1212,6 +1219,28 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     elif current is None or (known.get(current.blob) or objects.get(current.blob)) != data:
         merged[f"{folder}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(data))
     return 1 if stale and subject in result.reencrypted else 0
+
+
+def _held(wanted: list[str], held: list[str]) -> list[str]:
+    """The readers a folder's `recipients` file lists where the merge did not encrypt its records again: those
+    its records are encrypted to (`held`, each copy's list), in the order of `wanted` first (a case's first reader is
+    its worker); one of `wanted` not among them is not listed. `held` itself where none of `wanted` is."""
+    return list(dict.fromkeys([w for w in wanted if w in held] + held))
+
+
+def _repaired_left(ctx: Context, merged: dict[str, Entry], paths: list[str], contents: dict[str, bytes],
+                   unopened: list[str]) -> set[str]:
+    """Those of `unopened` (record files of a case your key does not open) whose very bytes a repair among the
+    merged records of the case that open supersedes (`context.repaired_left`, the rule of `context.reencrypt`)."""
+    wanted = list(dict.fromkeys(merged[p].blob for p in paths if merged[p].blob not in contents))
+    blobs = {**contents, **(remote.read_blobs(_git(ctx), wanted) if wanted else {})}
+    records = []
+    for path in paths:
+        try:
+            records.append(Record.from_dict(codec.loads(cipher.decrypt(blobs[merged[path].blob], ctx.keys))))
+        except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
+            continue  # not opened, or damaged: supersedes nothing
+    return context.repaired_left(records, {path: blobs[merged[path].blob] for path in unopened})
 
 
 def _restricted_folded(ctx: Context, case_id: str, paths: list[str], merged: dict[str, Entry],

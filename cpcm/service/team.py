@@ -762,7 +762,13 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
     (layout.REKEY_LINE; a worker id only; its other lines as they were), which puts it on the
     `cpcm due` of its readers (case-readers, conference-readers, supervision-readers,
     complaint-readers, confidential-readers) until one of them runs `cpcm team sync`. One done loses
-    such lines: every record of it is encrypted to the keys as they are now."""
+    such lines: every record of it is encrypted to the keys as they are now. A damaged record (no key
+    opens it), and one of a case your key does not open whose very bytes a repair supersedes, do not
+    make a folder unreadable: they are left as they are and the rest is done, as cpcm team sync does
+    (`context.reencrypt_records`); the line is written then only while a damaged one has a good copy in
+    git (`context.rekey_kept`)."""
+    from cpcm.errors import CannotDecrypt
+    from cpcm.service.context import reencrypt_records, rekey_kept
     from cpcm.store.casestore import CONFERENCES
 
     from cpcm.store.layout import COMPLAINTS, CONFIDENTIAL, SUPERVISION
@@ -775,20 +781,21 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
             if worker_id not in readers:
                 continue
             rel = f"{top}/{folder}/{RECIPIENTS}"
-            paths = ctx.store.record_files(folder, top)
             try:
-                plain = [cipher.decrypt(ctx.store.read_bytes(p), ctx.keys) for p in paths]
-            except (cipher.NotARecipient, cipher.Damaged):
+                # every record that opens, all read before any is written; a damaged one (no key opens it) and one of
+                # a case whose very bytes a repair supersedes are left as they are (as cpcm team sync leaves them)
+                left = reencrypt_records(ctx, tx, folder, keys_for(ctx, readers), top)
+            except (cipher.NotARecipient, CannotDecrypt):
                 if top not in (COMPLAINTS, CONFIDENTIAL):  # never named to one who does not read it (it may be about them)
                     skipped.append(folder)
                 if worker_id not in rekey:  # its readers are told, and bring it to the new key (cpcm team sync)
                     tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), [*rekey, worker_id]))
                 continue
-            keys = keys_for(ctx, readers)
-            for path, data in zip(paths, plain):
-                tx.replace_file(ctx.store.rel(path), cipher.encrypt(data, keys))
-            if rekey:  # every record of it is encrypted to the keys as they are now: the file as it was, less its lines
-                tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), []))
+            # every record of it that opens is encrypted to the keys as they are now: the file as it was, its lines gone,
+            # but while a damaged one has a good copy in git, on the earlier key (`rekey_kept`)
+            lines = rekey_kept(ctx, folder, top, left, worker_id)
+            if lines != rekey:
+                tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), lines))
             done[top].append(folder)
     return done, skipped
 
