@@ -866,8 +866,9 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("plan_with_child")
     if command == "review" and (body.get("attended") or {}).get("child") == "yes":
         extra.append("review_with_child")
-    if command == "review" and body.get("outcome") in REVIEW_DECIDED:  # a step it decided (deadlines._review_decision)
-        extra.append(REVIEW_DECIDED[body["outcome"]])
+    outcome = body.get("outcome") if command == "review" else None
+    if isinstance(outcome, str) and outcome in REVIEW_DECIDED:  # a step it decided (deadlines._review_decision)
+        extra.append(REVIEW_DECIDED[outcome])
     return extra
 
 
