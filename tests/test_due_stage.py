@@ -98,7 +98,9 @@ STEPS = (
     ("visit", "amina", lambda ctx, c, rng: service.followup(ctx, c, VISIT)),
     ("visit, risk increased", "amina", lambda ctx, c, rng: service.followup(ctx, c, dict(VISIT, risk_increased="yes"))),
     ("visit, concern", "amina", lambda ctx, c, rng: service.followup(ctx, c, dict(VISIT, concern="yes"))),
-    ("review", "amina", lambda ctx, c, rng: service.review(ctx, c, REVIEW)),
+    # a review deciding to go on, or a step (review-decision), by the day: the histories' random draws as before
+    ("review", "amina", lambda ctx, c, rng: service.review(ctx, c, dict(REVIEW, outcome=(
+        "continue", "replan", "reassess", "close")[ctx.now.toordinal() % 4]))),
     ("close", "amina", lambda ctx, c, rng: service.close(ctx, c, DECLINED)),
     ("close, reached 18", "amina", lambda ctx, c, rng: service.close(ctx, c, {"reason": "reached_18", "checklist": ["all"]})),
     ("withdraw closure", "amina", lambda ctx, c, rng: service.close_withdraw(ctx, c, "asked for too early")),
@@ -154,6 +156,12 @@ def _do(ctx, item, case):
         return service.followup(ctx, c, VISIT, done=[title.split()[2]])
     if code == "review":
         return service.review(ctx, c, REVIEW)
+    if code == "review-decision":  # the step the review decided, as the item's title names it
+        if title.startswith("write a new plan version"):
+            return service.plan(ctx, c, plan_doc())
+        if title.startswith("comprehensive assessment"):
+            return service.assess(ctx, c, "comprehensive", COMPREHENSIVE)
+        return service.close(ctx, c, DECLINED)
     if code in ("referral-feedback", "referral-follow-up", "referral-outcome"):
         ref = title.split("referral ", 1)[1].split()[0]
         return service.referral(ctx, c, ref, "closed" if code == "referral-follow-up" else

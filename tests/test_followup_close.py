@@ -284,8 +284,9 @@ def test_review__replan_points_to_a_new_version_from_the_one_in_force_and_the_co
     amina = mem.as_("amina")
     case_id = planned_in(mem)
     written = service.review(amina, case_id, dict(REVIEW, plan_still_right="no", outcome="replan"))
-    assert written.next_steps == (f"record the new plan version from the one in force: cpcm plan {case_id} --edit --reason review "
-                                  "(or --from-current --reason review --set FIELD=VALUE ...)",)
+    [step] = written.next_steps  # and it is on the worker's own due list (test_review_decision_due.py)
+    assert step.startswith(f"the review decided to replan: write a new plan version (cpcm plan {case_id} --from-current "
+                           "--reason review ..., or --edit --reason review); on your cpcm due within 14 days"), step
     revised = service.plan_revise(amina, case_id, "review", {"contingency": "The aunt takes the child in."})
     assert revised.kind == "plan" and revised.extra["version"] == 2
 

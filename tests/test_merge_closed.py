@@ -40,7 +40,7 @@ def timeliness_visits(cli_as) -> dict:
 def test_merge_cases__a_closed_duplicate_merged_into_the_childs_case_leaves_its_visit_off_due(cli_as):
     amina, sup = cli_as("amina"), cli_as("sup")
     keep, other = register(amina, child=child()), register(amina, child=child())
-    close(cli_as, other)
+    close(cli_as, other, "declined")
     assert visits(cli_as) == [other]  # the closed duplicate's visit, before anyone knew it was one
     merged = cli_as("sup", CPCM_NOW=LATER)("merge-cases", keep, other)
     assert merged.code == 0, merged.stderr

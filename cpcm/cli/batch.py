@@ -13,7 +13,7 @@ def review_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity
     from cpcm import service
 
     _run_batch(batch, "review", lambda ctx, header: check_columns(header, service.form_for(ctx, "review"), ctx.root),
-               service.review_batch, "reviews", "reviewed", dry_run, repo, identity, json_out, steps=False)
+               service.review_batch, "reviews", "reviewed", dry_run, repo, identity, json_out, steps=True)
 
 
 def assign_batch_command(batch: Path, dry_run: bool, repo: Path | None, identity: Path | None, json_out: bool) -> None:

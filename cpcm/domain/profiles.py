@@ -219,6 +219,13 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
         if not isinstance(level, str) or level not in levels:  # the highest level a cadre may hold: one of the levels
             errors.append(FieldError(f"rules.cadre_risk.max_risk.{shown(cadre)}",
                                      f"'{shown(level)}' is not a risk level ({', '.join(shown(each) for each in levels)})"))
+    reasons = _mapping(rules.get("closure_reasons"))
+    owed = _mapping(rules.get("post_closure_visit")).get("reasons")
+    for reason in owed if isinstance(owed, list) else ():  # a misspelt reason would owe no visit, without a word
+        if reason not in reasons or reason in META:
+            errors.append(FieldError("rules.post_closure_visit.reasons",
+                                     f"'{shown(reason)}' is not a closure reason "
+                                     f"({', '.join(shown(each) for each in reasons if each not in META)})"))
     roles = _mapping(rules.get("conference_plan_approval")).get("roles")
     if isinstance(roles, list):  # a conference plan is approved as every approval is: by those who oversee (workflow/approvals.py)
         wrong = [role for role in roles if role not in OVERSIGHT]

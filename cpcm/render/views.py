@@ -608,7 +608,9 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         in_all = [r for r in followups if first_plan and where(first_plan) < where(r)]
 
     visit = None
-    if closed_record is not None:
+    # the one rule of which closures owe the visit (the reason's, and not a case merged into another)
+    owed = deadlines.post_closure_visit_owed(case, policy, reason=reason)
+    if closed_record is not None and owed:
         limit = policy.duration("post_closure_visit", "limit")
         due = limit.after(_moment(closed_record.at)).date()
         done = next((r for r in ordered if r.kind == "followup" and where(r) > where(closed_record)
@@ -672,6 +674,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         },
         "referrals": referrals,
         "post_closure_visit": visit,
+        "post_closure_visit_owed": owed,
         "readiness": _closure_readiness(body),
     }
 

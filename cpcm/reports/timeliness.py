@@ -13,7 +13,7 @@ back:
 | case plan | each comprehensive assessment | a plan written after it coming into force (approved, where the policy needs it) | case_plan |
 | review | the plan in force, then each review | the next review | review (or review_after_reunification) |
 | referral feedback | each referral | the provider's answer (accepted, declined or closed) | referral_feedback |
-| post-closure visit | each closure (approved, or immediate where the policy allows), not of a case merged into another (`deadlines.post_closure_visit_owed`) | a post-closure follow-up | post_closure_visit |
+| post-closure visit | each closure (approved, or immediate where the policy allows) for a reason the policy owes the visit after (`post_closure_visit.reasons`), not of a case merged into another (`deadlines.post_closure_visit_owed`) | a post-closure follow-up | post_closure_visit |
 
 A clock counts in the period when it *starts* in the period (its date in the zone of `now`). Its
 limit is counted as `due` counts it, from the start in that zone (`deadlines.limit_end`): 'the same
@@ -165,9 +165,13 @@ def case_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list
         add("referral_feedback", sent, limit_end(feedback, sent, zone), answered, open_until)
 
     visit = policy.duration("post_closure_visit", "limit")
-    # a case merged into another owes no visit: the child's case does (`cpcm due` lists none for it either)
+    # a case merged into another owes no visit: the child's case does; nor does a closure for a reason the policy
+    # owes none after (registered in error, a death, a transfer: `cpcm due` lists none for them either)
+    owed = {moment(t) for t in case.events.get("closed", ()) if post_closure_visit_owed(case, policy, t)}
     for closed in times.all(start_events("post-closure-visit", policy), moment(case.registered_at), None) \
-            if post_closure_visit_owed(case) else ():
+            if owed else ():
+        if closed not in owed:
+            continue
         reopened = times.first(("reopen",), closed, None)
         # the visit that meets it, made before the reopening or at the same time (the visit that found the
         # child at risk again, and the reopening it led to, both dated when the worker was there)

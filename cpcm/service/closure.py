@@ -35,7 +35,8 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     record = append(ctx, case, "close", "closure", body, at)
     if body.get("immediate"):
         steps = ((f"the case is closed; a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}",)
-                 if deadlines.post_closure_visit_owed(case) else (merged_away_words(case),))
+                 if deadlines.post_closure_visit_owed(case, ctx.policy, reason=body.get("reason"))
+                 else (no_visit_words(case, body.get("reason")),))
     else:
         after = fold(case_id, records + [record])
         nobody = approvers_warning(ctx, case_id, after, "the closure", "closure")
@@ -102,6 +103,17 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     hint = ("Record what is named above, in that order, and run the command again; nothing was written."
             if records_first else input_hint(ctx, form_errors))
     return body, [*first, *records_first, *fields], warnings, left, hint
+
+
+def no_visit_words(case, reason: Any) -> str:
+    """What a closure that owes no post-closure visit leaves to do (deadlines.post_closure_visit_owed):
+    nothing here, for a case merged into another (the visit is the child's case's) or a closure for a
+    reason after which the policy owes none (post_closure_visit.reasons: registered in error, a death,
+    a transfer, ...). Words of the rule, the case's ID and the reason's code only."""
+    if case.merged_into is not None:
+        return merged_away_words(case)
+    return (f"{case.id} is closed ({reason}): no post-closure visit is due after a closure for this reason "
+            "(post_closure_visit.reasons: the visit follows a closure after services, IAG Step 6 [L944])")
 
 
 def merged_away_words(case) -> str:

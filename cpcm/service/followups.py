@@ -138,13 +138,28 @@ def _progress_errors(ctx: Context, case: Case, progress: list) -> list[FieldErro
     return errors
 
 
-def _review_steps(case_id: str, body: Mapping[str, Any]) -> tuple[str, ...]:
-    return {
-        "replan": (f"record the new plan version from the one in force: cpcm plan {case_id} --edit --reason review "
-                   f"(or --from-current --reason review --set FIELD=VALUE ...)",),
-        "reassess": (f"reassess: cpcm assess {case_id} --type comprehensive",),
-        "close": (f"request closure: cpcm close {case_id} --reason goals_met ...",),
-    }.get(body.get("outcome"), ())
+def _review_steps(ctx: Context, case: Case, body: Mapping[str, Any]) -> tuple[str, ...]:
+    """What a review that decided to replan, reassess or close asks, and who sees it: the case's
+    worker, on their `cpcm due` until the step is recorded (deadlines._review_decision)."""
+    step = deadlines_mod.review_decision_step(body.get("outcome"), case.id)
+    if step is None:
+        return ()
+    me = ctx.worker.id if ctx.worker is not None else None
+    whose = ("your" if case.worker and case.worker == me else f"{case.worker}'s" if case.worker else "the case worker's")
+    return (f"{step}; on {whose} cpcm due within {ctx.policy.cited('review_decision')} until it is recorded"
+            + ("" if whose == "your" else ", where they see it"),)
+
+
+def batch_review_steps(ctx: Context, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[str, ...]:
+    """What each review of a batch that decided to replan, reassess or close asks (`rows`: each
+    case's ID and its row), one line a case: on its worker's `cpcm due` until it is recorded."""
+    within = ctx.policy.cited("review_decision")
+    steps = []
+    for case_id, data in rows:
+        step = deadlines_mod.review_decision_step(str(data.get("outcome") or "").strip(), case_id)
+        if step is not None:
+            steps.append(f"{case_id}: {step}; on the case worker's cpcm due within {within} until it is recorded")
+    return tuple(steps)
 
 
 @writes
@@ -156,7 +171,7 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
     case = fold(case_id, records)
     body, warnings = _review_body(ctx, case, data, at=at)
     _mark_done(ctx, case, body, done, f"review of {case_id}")
-    steps = _review_steps(case_id, body)
+    steps = _review_steps(ctx, case, body)
     latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
     if latest is not None:
         body["readiness"] = latest.summary()
@@ -356,7 +371,7 @@ def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
         ctx.store.prefetch([case_id for _, case_id, _ in wanted], ctx.keys, ctx.progress)
     if errors or dry_run or not wanted:
         planned, warnings = _planned(ctx, cache, rows, errors, _checked_rows(ctx, wanted, progress, seal=False))
-        return _batch_written(rows, planned, warnings, [], dry_run)
+        return _batch_written(rows, planned, warnings, [], dry_run, _decided(ctx, wanted, planned))
     # the reviews are written as their rows come back checked, while the others are checked; a row
     # found wrong and nothing more is written, and the transaction takes back what was
     with transaction(ctx, "review-batch") as tx:
@@ -365,7 +380,14 @@ def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
         written = writer.finish(planned)
     if progress:
         progress(len(written) - writer.ticks)  # the rest once the commit is made
-    return _batch_written(rows, planned, warnings, written, dry_run)
+    return _batch_written(rows, planned, warnings, written, dry_run, _decided(ctx, wanted, planned))
+
+
+def _decided(ctx: Context, wanted: list[tuple[int, str, dict]], planned: list) -> tuple[str, ...]:
+    """What the reviews a batch writes (or would write) decided, case by case (`batch_review_steps`):
+    not those recorded already."""
+    written = {case_id for _, case_id, write in planned if not (write and write[0] == "already")}
+    return batch_review_steps(ctx, [(case_id, data) for _, case_id, data in wanted if case_id in written])
 
 
 def _planned(ctx: Context, cache, rows: list, errors: list[tuple[int, FieldError]], checked: list[tuple]) -> tuple[list, list]:
@@ -391,7 +413,8 @@ def _planned(ctx: Context, cache, rows: list, errors: list[tuple[int, FieldError
     return planned, warnings
 
 
-def _batch_written(rows: list, planned: list, warnings: list, written: list[dict], dry_run: bool) -> Written:
+def _batch_written(rows: list, planned: list, warnings: list, written: list[dict], dry_run: bool,
+                   steps: tuple[str, ...] = ()) -> Written:
     """`records`: the reviews written (with --dry-run: the cases whose reviews would be);
     `already_recorded` (only when there are some): the rows whose review was recorded already
     (`_recorded_today`), each with its review's record id."""
@@ -400,7 +423,8 @@ def _batch_written(rows: list, planned: list, warnings: list, written: list[dict
     extra = {"reviewed": len(written), "checked": len(planned), "dry_run": dry_run, "records": written if not dry_run else to_write}
     if already:  # only when there are some, as `import`'s already_imported
         extra["already_recorded"] = already
-    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings), extra=extra, json_keys=("warnings",))
+    return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings), steps, extra=extra,
+                   json_keys=("warnings",))
 
 
 class _ReviewWriter:

@@ -623,10 +623,10 @@ def _decided_steps(ctx: Context, case: Case, subject: str, approve: bool, pendin
         return [f"plan version {version} is not in force and {stays}: {who} writes a new version with what the note asks "
                 f"(cpcm plan {case.id} --from-current --reason ..., or --edit; cpcm show {case.id} shows the note)"]
     if subject == "closure":
-        if approve and not post_closure_visit_owed(case):
-            from cpcm.service.closure import merged_away_words
+        if approve and not post_closure_visit_owed(case, ctx.policy, reason=pending.get("reason")):
+            from cpcm.service.closure import no_visit_words
 
-            return [merged_away_words(case)]
+            return [no_visit_words(case, pending.get("reason"))]
         if approve:
             return [f"{case.id} is closed: a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}, collecting the child's and family's "
                     f"feedback: cpcm followup {case.id} --purpose post_closure ..."]

@@ -33,6 +33,9 @@ INTERIM_PLAN_NEEDED = "interim_plan_needed"
 # Not a command: when a case conference that discussed the case met (its close wrote the `conference` record in the
 # case later): a readiness comment made after the meeting answers it (deadlines._conference_readiness).
 CONFERENCE_MET = "conference.met"
+# Not a command: what a case review decided besides going on with the plan (its `outcome`: replan, reassess or
+# close), the fold's `review.OUTCOME` event at the review's time (deadlines._review_decision)
+REVIEW_DECIDED = {outcome: f"review.{outcome}" for outcome in ("replan", "reassess", "close")}
 # A provider's answer to a referral: any status after those that still wait for it.
 ANSWERED = tuple(s for s in STATUSES if s not in WAITING)
 
@@ -110,6 +113,15 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("review", "review", "Case review", (PLAN_IN_FORCE, "review"), "the plan in force or the last review", ("review",),
           "the next review", "review", "review", measured=True, also=("review_after_reunification", "plan_approval"),
           asks=("review",)),
+    # IAG §3 Step 5 [L921], ESARO S5: a review checks whether the plan is still right and decides what to adjust; one
+    # that decided to replan, reassess or close puts that step on the case worker's list (deadlines._review_decision),
+    # until the step is recorded after it, or a later review decides again
+    Clock("review-decision", "review_decision", "Step a case review decided", tuple(REVIEW_DECIDED.values()),
+          "a case review that decided to replan, reassess or close (its outcome; the latest review of the cycle)",
+          ("plan", "assessment.comprehensive", "closure", "closure.immediate", "review"),
+          "the step it decided, recorded after it: a plan version (replan; not one its author withdrew), a comprehensive "
+          "assessment (reassess) or a closure request (close); or a later review, which decides again",
+          "review_decision", "review_decision", asks=("plan", "assessment.comprehensive", "closure", "closure.immediate")),
     Clock("plan-action", "plan_action", "Plan action", (PLAN_IN_FORCE,),
           "the plan in force (after a reopening, one in force since it): each action with a date is due at the end of that day (by)",
           ("plan_action_done",), "the action marked done or dropped (followup or review --done A3, or a review's progress); while a "

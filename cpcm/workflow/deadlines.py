@@ -20,7 +20,7 @@ from cpcm.domain.records import utc
 from cpcm.workflow import approvals, followups, placements, plan_actions, retention, transitions
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import mandatory_report as mandatory_rules
-from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, MANAGERS, SUPERVISORS, done_events
+from cpcm.workflow.clocks import BY_CODE, CONFERENCE_MET, INTERIM_PLAN_NEEDED, MANAGERS, REVIEW_DECIDED, SUPERVISORS, done_events
 from cpcm.workflow.age import age_limit
 
 STATES = ("overdue", "target_missed", "due_soon", "upcoming")
@@ -547,6 +547,82 @@ def _reviewed_since(case: Case, record_id: str | None) -> bool:
     return False
 
 
+def _review_decision(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """IAG §3 Step 5 [L921], ESARO S5: the latest case review (in the records' order) of the cycle
+    decided to replan, reassess or close (its outcome, the fold's `review.OUTCOME` event): that step is the case's worker's,
+    within `review_decision.limit` of the review (cpcm's choice: the guidance gives no time), until it
+    is recorded after the review: a plan version (not the latest withdrawn by its author: write
+    another), a comprehensive assessment, or a closure request (one rejected or taken back since
+    answered it: the supervisor's note, or the worker, decided otherwise). A later review decides
+    again (its own outcome). The stage stays as it is until then: the step moves it (transitions).
+    The item carries IDs, codes and dates only."""
+    if case.status != "open":
+        return []
+    # the fold keeps the decision of the latest review only, in the records' order (a later review decides again)
+    found = next(((o, case.events[event]) for o, event in REVIEW_DECIDED.items() if event in case.events), None)
+    if found is None:  # most cases: nothing read further
+        return []
+    outcome, reviewed = found[0], max(found[1])
+    start = case.cycle_start
+    if (start and reviewed < start) or _decision_done(case, outcome, reviewed):
+        return []
+    zone = zone_of(now)
+    at = _t(reviewed, zone)
+    limit = _parts(policy).duration("review_decision", "limit")
+    title, step, asked = _REVIEW_STEPS[outcome]
+    why = (f"the review of {at.date().isoformat()} decided to {outcome}: {step.format(case=case.id)}, within "
+           f"{limit.words()} of the review")
+    return [Deadline(case.id, "review-decision", title, limit.after(at), None, case.worker, "review_decision", why,
+                     _parts(policy).source("review_decision"), case.risk, asks=asked)]
+
+
+# What a review's decision asks for (`_review_decision`), by its outcome: the item's title, the step (with the case's
+# ID) and the commands of the stage table that do it
+_REVIEW_STEPS = {
+    "replan": ("write a new plan version (the review decided to replan)",
+               "write a new plan version (cpcm plan {case} --from-current --reason review ..., or --edit --reason review)",
+               ("plan",)),
+    "reassess": ("comprehensive assessment (the review decided to reassess)",
+                 "cpcm assess {case} --type comprehensive", ("assessment.comprehensive",)),
+    "close": ("request closure (the review decided to close)", "cpcm close {case} --reason ...",
+              ("closure", "closure.immediate")),
+}
+
+
+def review_decision_step(outcome: str | None, case_id: str) -> str | None:
+    """The step a review that decided `outcome` asks of the case's worker, with the command (None
+    for `continue`): the one text that `cpcm due` and what `cpcm review` says next share."""
+    found = _REVIEW_STEPS.get(outcome or "")
+    return f"the review decided to {outcome}: {found[1].format(case=case_id)}" if found else None
+
+
+def _decision_done(case: Case, outcome: str, reviewed: str) -> bool:
+    """Whether the step the review at `reviewed` decided was recorded after it: at or after its time,
+    and after it in the records' order (a step dated the same minute but recorded before it, the
+    review's own reason say, does not count)."""
+    if outcome == "replan":
+        plan = case.plan
+        done = bool(plan and plan.get("at") and plan["at"] >= reviewed and not plan.get("withdrawn_at"))
+        kinds: tuple[str, ...] = ("plan",)
+    elif outcome == "reassess":
+        done, kinds = case.last("assessment.comprehensive", reviewed) is not None, ("assessment",)
+    else:
+        done = case.last("closure", reviewed) is not None or case.last("closure.immediate", reviewed) is not None
+        kinds = ("closure",)
+    return done and _recorded_after_review(case, kinds, reviewed)
+
+
+def _recorded_after_review(case: Case, kinds: tuple[str, ...], reviewed: str) -> bool:
+    """Whether a record of one of `kinds` was recorded after the review at `reviewed` (UTC), in the
+    records' order."""
+    for entry in reversed(case.history):
+        if entry.kind in kinds:
+            return True
+        if entry.kind == "review" and utc(entry.at) == reviewed:
+            return False
+    return False
+
+
 def reunification_period(case: Case, policy: Policy, zone: tzinfo) -> tuple[datetime, datetime] | None:
     """The period after the latest reunification (`review_after_reunification.period`), its start
     and its end, in `zone` (calendar months and years counted there); None without a reunification."""
@@ -778,19 +854,64 @@ def _conference_readiness(case: Case, policy: Policy, now: datetime) -> list[Dea
                      f"--notes TEXT: the comment alone will do)", parts.source("conference_readiness"), case.risk)]
 
 
-def post_closure_visit_owed(case: Case) -> bool:
-    """The one rule for whose post-closure visit it is: the child's case's. A case merged into
-    another (`cpcm merge-cases KEEP THIS`: a second case of the same child) owes none, closed
-    before the merge or after it: the child's case goes on in KEEP, which owes its own visit
-    when it is closed itself. An open duplicate keeps its clocks until it is closed as registered
-    in error (merge-cases says so); a post-closure visit that found the risk increased still asks
-    for its reopening (`_risk_after_closure`: the child's safety first). docs/commands/sync.md."""
-    return case.merged_into is None
+def post_closure_visit_owed(case: Case, policy: Policy, closed: str | None = None, reason: str | None = None) -> bool:
+    """THE rule of whether a closure owes a post-closure visit, read by `cpcm due` (`_post_closure_visit`),
+    what a closure and its approval say comes next, the closure report and the timeliness report.
+
+    Whose visit it is: the child's case's. A case merged into another (`cpcm merge-cases KEEP THIS`:
+    a second case of the same child) owes none, closed before the merge or after it: the child's case
+    goes on in KEEP, which owes its own visit when it is closed itself. An open duplicate keeps its
+    clocks until it is closed as registered in error (merge-cases says so); a post-closure visit that
+    found the risk increased still asks for its reopening (`_risk_after_closure`: the child's safety
+    first). docs/commands/sync.md.
+
+    After which closures: those whose reason the policy lists (`post_closure_visit.reasons`: the
+    closures after services, IAG Step 6 [L936-944]; not a closure as registered in error, after a
+    death, a transfer, ...: docs/workflow.md). `reason`: the closure's, where the case does not hold
+    it yet (a closure being made or approved); else the reason of the closure at `closed` (a time of
+    the fold's `closed` event, UTC: each closure of a case reopened since is judged by its own), the
+    latest by default. A reason not known (a closure from before reasons were kept) owes the visit,
+    as does every reason where the policy lists none. Computed, never stored: a change of the list
+    changes it for the cases closed before too."""
+    if case.merged_into is not None:
+        return False
+    return visit_owed_after(policy, reason if reason is not None else closure_reason(case, closed))
+
+
+def visit_owed_after(policy: Policy, reason: str | None) -> bool:
+    """Whether a closure for `reason` owes the post-closure visit under the policy
+    (`post_closure_visit_owed`, which also asks whose case it is)."""
+    owed = _parts(policy).text(("post_closure_visit", "reasons"), lambda: _owed_reasons(policy))
+    return not owed or reason is None or reason not in owed[1] or reason in owed[0]
+
+
+def _owed_reasons(policy: Policy) -> tuple[frozenset[str], frozenset[str]] | tuple[()]:
+    """The reasons that owe the visit and the closure reasons the policy knows; () where the
+    policy lists none (every closure owes it, as before the list)."""
+    listed = policy.get("post_closure_visit", "reasons")
+    if not isinstance(listed, (list, tuple)):
+        return ()
+    return frozenset(str(r) for r in listed), frozenset(policy.closure_reasons)
+
+
+def closure_reason(case: Case, closed: str | None = None) -> str | None:
+    """The reason of the case's closure at `closed` (a time of the fold's `closed` event, UTC; the
+    latest by default): the fold keeps an event `closed.REASON` per closure, at the same time. None
+    where none is kept."""
+    closed = closed or case.last("closed")
+    if not closed:
+        return None
+    for name, times in case.events.items():
+        if name.startswith("closed.") and closed in times:
+            reason = name[len("closed."):]
+            return reason if reason and reason != "None" else None
+    return None
 
 
 def _post_closure_visit(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     closed = case.last("closed")
-    if case.status != "closed" or not closed or not post_closure_visit_owed(case) or _done(case, "post-closure-visit", policy, closed):
+    if case.status != "closed" or not closed or not post_closure_visit_owed(case, policy, closed) \
+            or _done(case, "post-closure-visit", policy, closed):
         return []
     limit = _parts(policy).duration("post_closure_visit", "limit")
     return [Deadline(case.id, "post-closure-visit", "post-closure visit", limit.after(_t(closed, zone_of(now))), None, case.worker,
@@ -1140,7 +1261,7 @@ RULES: tuple[Callable, ...] = (
     _approved_transfer, _transfer_ack, _mandatory_report,
     _post_closure_visit, _retention, _restricted_open,
     _referrals, _consent, _case_work_consent, _urgent,
-    _review, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
+    _review, _review_decision, _turning_18, _plan_actions, _next_followup, _conference_readiness, _placements,
 )
 
 

@@ -24,7 +24,7 @@ from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements, plan_actions, retention, transitions
 from cpcm.workflow import transfers as transfer_rules
 from cpcm.workflow.approvals import approved_under, waiting_closures, waiting_requests, waiting_transfers, waiting_version
-from cpcm.workflow.clocks import CONFERENCE_MET, INTERIM_PLAN_NEEDED
+from cpcm.workflow.clocks import CONFERENCE_MET, INTERIM_PLAN_NEEDED, REVIEW_DECIDED
 
 
 def _plain(cls) -> bool:
@@ -886,6 +886,9 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("plan_with_child")
     if command == "review" and (body.get("attended") or {}).get("child") == "yes":
         extra.append("review_with_child")
+    outcome = body.get("outcome") if command == "review" else None
+    if isinstance(outcome, str) and outcome in REVIEW_DECIDED:  # a step it decided (deadlines._review_decision)
+        extra.append(REVIEW_DECIDED[outcome])
     return extra
 
 
@@ -993,6 +996,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         if command == "assessment.initial":  # only the latest initial assessment's outcome is kept (transitions.check_outcome),
             for name in [name for name in events if name.startswith("initial.") or name == INTERIM_PLAN_NEEDED]:
                 del events[name]  # and whether it asked for an interim plan (deadlines._interim_plan)
+        if command == "review":  # only the latest review's decision is kept, in the records' order: it decides again
+            for name in REVIEW_DECIDED.values():
+                events.pop(name, None)
         derived = derived_events(record, command)
         for event in derived:
             events.setdefault(event, []).append(at)

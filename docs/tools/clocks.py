@@ -14,6 +14,8 @@ def _value_text(value) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, dict):
         return ", ".join(f"{level} {_value_text(v)}" for level, v in value.items())
+    if isinstance(value, list):  # a list of names (post_closure_visit.reasons)
+        return ", ".join(f"`{v}`" for v in value)
     if isinstance(value, str):
         try:
             return f"**{parse_duration(value).words()}**"
