@@ -169,7 +169,9 @@ def register(app: typer.Typer) -> None:
                       {"subject": Opt("--for", for_), "party": Opt("--party", party), "name": Opt("--name", name), "title": Opt("--title", title), "date": Opt("--date", date),
                        "decision": Opt("--decision", decision or (None if from_file or any(p.startswith("decision=") for p in set_ or []) else "approved")), "reference": Opt("--reference", reference), "note": Opt("--note", note)},
                       no_input)
-        report_written(service.sign_off(ctx, case_id, data, parse_at(at)), json_out, f"sign-off recorded for {case_id}")
+        when = parse_at(at)
+        report_written(written(ctx, data, lambda answers: service.sign_off(ctx, case_id, answers, when)), json_out,
+                       f"sign-off recorded for {case_id}")
 
     @app.command("reopen")
     def reopen(case: str = typer.Argument(..., help="Case ID."), reason: str = typer.Option(..., "--reason", help="The new information or changed situation."),
