@@ -219,10 +219,9 @@ def test_a_plain_update_dated_before_the_referral_was_sent_or_before_its_latest_
                  "--at", "2026-11-25T13:00").code == 0
 
 
-def test_a_referral_linked_to_the_wrong_plan_action_is_corrected_or_unlinked(cli, cli_as):
-    """`refer --action A1` typed for A2: `cpcm correct CASE R1 --set action=A2` moves the link (show
-    reads A2 → R1); an action the plan does not have is refused naming the plan's actions, nothing
-    written; `--set action=` takes the link away."""
+def _referred_for_action(cli: Cli, cli_as, need: str) -> str:
+    """An assessed case with an approved plan (plan_doc: A1 for 2026-12-15, A2), consent for the clinic, and
+    referral R1 sent for action A1; returns the case ID."""
     from test_assess_plan import assessed, plan_doc
 
     sup = cli_as("sup")
@@ -232,8 +231,16 @@ def test_a_referral_linked_to_the_wrong_plan_action_is_corrected_or_unlinked(cli
     assert sup("approve", case_id, "plan", "--note", "ok").code == 0
     for giver in ("child", "caregiver"):
         assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
-    sent = cli("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all", "--action", "A1")
+    sent = cli("refer", case_id, "--service", "clinic", "--need", need, "--check", "all", "--action", "A1")
     assert sent.code == 0, sent.stderr
+    return case_id
+
+
+def test_a_referral_linked_to_the_wrong_plan_action_is_corrected_or_unlinked(cli, cli_as):
+    """`refer --action A1` typed for A2: `cpcm correct CASE R1 --set action=A2` moves the link (show
+    reads A2 → R1); an action the plan does not have is refused naming the plan's actions, nothing
+    written; `--set action=` takes the link away."""
+    case_id = _referred_for_action(cli, cli_as, "a check-up")
     assert "A1 → R1" in cli("show", case_id).stdout
     worker = at(cli, LATER)
     wrong = worker("correct", case_id, "R1", "--set", "action=A9", "--reason", "wrong action")
@@ -251,17 +258,8 @@ def test_a_referral_linked_to_the_wrong_plan_action_is_corrected_or_unlinked(cli
 
 def test_plan_action_carried_out_by_a_referral_leaves_due_until_the_referral_ends_without_the_service(cli, cli_as):
     """`refer --action A1`: past A1's date, `due` lists the referral's clocks, not the action, while the
-    referral is open and once it is delivered; declined, the action is due again, naming the referral."""
-    from test_assess_plan import assessed, plan_doc
-
-    sup = cli_as("sup")
-    assert cli(*CLINIC).code == 0
-    case_id = assessed(cli)
-    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    assert sup("approve", case_id, "plan", "--note", "ok").code == 0
-    for giver in ("child", "caregiver"):
-        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
-    assert cli("refer", case_id, "--service", "clinic", "--need", "bursary", "--check", "all", "--action", "A1").code == 0
+    referral is open; declined, the action is due again, naming the referral."""
+    case_id = _referred_for_action(cli, cli_as, "bursary")
     late = at(cli, "2026-12-20T09:00:00+03:00")  # A1 was for 2026-12-15
 
     def actions() -> list[str]:
