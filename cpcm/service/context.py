@@ -41,7 +41,7 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import (CASES, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, cover_lines, rekey_lines,
+from cpcm.store.layout import (CASES, FORMAT_VERSION, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, cover_lines, rekey_lines,
                                covers_from)
 from cpcm.store.layout import case_restricted as layout_case_restricted
 from cpcm.workflow import cover as cover_rules
@@ -144,7 +144,29 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
         ctx.joining = joining and newcomer(ctx.team, ident, ctx.config.recovery_recipients)
         if not ctx.joining:
             ctx.worker = member_of(ctx.team, ident, ctx.config.recovery_recipients)
+    if config.format < FORMAT_VERSION and need_identity:
+        _upgrade(ctx)
     return ctx
+
+
+def _upgrade(ctx: Context) -> None:
+    """A repository of an earlier casefile format (store/upgrade.py), moved to this one by the worker running
+    the command, before anything is read: one commit, said on stderr when the command ends."""
+    from cpcm.store import upgrade
+
+    worker = ctx.worker
+    if worker is None or worker.id == RECOVERY_READER:
+        raise Refused(f"this casefile repository is in format {ctx.config.format}; this cpcm reads format "
+                      f"{FORMAT_VERSION}, and moving it there is a commit by a worker of the team",
+                      "Run any cpcm command in it with a worker's key first (it moves the case folders, one commit), "
+                      "or copy the team's repository again (git clone).", rule="format-old")
+    sign_as(ctx)
+    upgrade.upgrade(ctx.root, ctx.store.git, worker.name, commit_email(ctx.config, worker))
+    ctx.config = load_config(ctx.root)
+    ctx.basis = ctx.store.generation()
+    ctx.notices.append(f"This repository is now in casefile format {FORMAT_VERSION} (each case folder in cases/ moved "
+                       "one level down; one commit, nothing re-encrypted). Upgrade cpcm on every computer of the team "
+                       "before its next sync: an older cpcm refuses to read it.")
 
 
 def agency_now(config: Config, now: datetime | None = None) -> datetime:

@@ -26,7 +26,7 @@ class Config:
     policy: str = "inter-agency"
     language: str = "en"
     recovery_recipients: tuple[str, ...] = ()
-    format: int = 1
+    format: int = 2  # layout.FORMAT_VERSION: what `cpcm init` makes
     extra: dict = field(default_factory=dict)
     timezone: str = ""  # the agency's IANA time zone ('Africa/Nairobi'); '' = the system's, else UTC
     # the signing keys of the recovery identities (`init --recovery-signing-key`): what a `team

@@ -12,11 +12,13 @@ SERVICES = f"{CPCM_DIR}/services.yaml"
 LOCK = f"{CPCM_DIR}/lock"
 PENDING = f"{CPCM_DIR}/pending.json"
 CACHE_DIR = f"{CPCM_DIR}/cache"
-CASES = "cases"
+CASES = "cases"  # cases/<XX>/<CASE-ID>/: XX the ID's two characters after "CP-" (format 2, below)
+CONFERENCES = "conferences"  # conferences/<CC-ID>/: records of a case conference, like a case's
 SUPERVISION = "supervision"  # supervision/<SV-ID>/: one supervision session, confidential to who took part
 COMPLAINTS = "complaints"  # complaints/<CM-ID>/: one complaint, never readable by a worker it is about
 # confidential/<SC-ID>/: one entry of a case's strictly confidential section, read by who wrote it and oversight only
 CONFIDENTIAL = "confidential"
+TOPS = (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL)  # the folders of folders of records
 
 
 def readers_hint(rel: str) -> str:
@@ -32,7 +34,11 @@ def readers_hint(rel: str) -> str:
 RECIPIENTS = "recipients"
 SUFFIX = ".yaml.age"
 TMP_PREFIX = ".tmp-"
-FORMAT_VERSION = 1
+# 1: every case folder directly in cases/ (cases/CP-4F7K-9X2N/). 2: in two levels (cases/4F/CP-4F7K-9X2N/): at 100,000
+# cases a commit rewrites a tree of 100,000 entries (4 MB) in format 1, two trees of about 100 in format 2
+# (docs/performance.md). Only `cases` has two levels: the other folders hold far fewer. store/upgrade.py moves a
+# repository of format 1 to 2, and a sync reads the other copy's format-1 paths as format 2 (`current_rel`)
+FORMAT_VERSION = 2
 
 RECORD_FILE = re.compile(r"^(?P<id>[0-9A-HJKMNP-TV-Z]{26})\.(?P<kind>[a-z][a-z0-9_-]*)\.yaml\.age$")
 
@@ -52,8 +58,57 @@ def record_name(record_id: str, kind: str) -> str:
     return f"{record_id}.{kind}{SUFFIX}"
 
 
+def shard(case_id: str) -> str:
+    """The folder of cases/ that holds the case `case_id` (format 2): the ID's first two characters after
+    "CP-", random as the ID is (1,024 folders)."""
+    return case_id[3:5]
+
+
+def folder_rel(top: str, folder_id: str) -> str:
+    """The folder of the case, conference, session, complaint or entry `folder_id` in `top` (one of `TOPS`),
+    as a path in the repository: cases/4F/CP-4F7K-9X2N, conferences/CC-..."""
+    return f"{top}/{folder_id[3:5]}/{folder_id}" if top == CASES else f"{top}/{folder_id}"
+
+
+def case_rel(case_id: str) -> str:
+    """The folder of the case `case_id`, as a path in the repository (`folder_rel`)."""
+    return f"{CASES}/{case_id[3:5]}/{case_id}"
+
+
 def case_dir(root: Path, case_id: str) -> Path:
-    return root / CASES / case_id
+    return root / case_rel(case_id)
+
+
+def folder_dir(root: Path, top: str, folder_id: str) -> Path:
+    return root / folder_rel(top, folder_id)
+
+
+def split_rel(rel: str) -> tuple[str, str, str] | None:
+    """(top, folder id, file name) of a path to a file directly in a folder of `TOPS` (a record, a
+    `recipients` file): `folder_rel(top, id) + "/" + name`. None for any other path."""
+    parts = rel.split("/")
+    if parts[0] == CASES:
+        if len(parts) == 4 and len(parts[2]) > 4 and parts[1] == parts[2][3:5] and parts[3]:
+            return CASES, parts[2], parts[3]
+        return None
+    if len(parts) == 3 and parts[0] in TOPS and parts[1] and parts[2]:
+        return parts[0], parts[1], parts[2]
+    return None
+
+
+def folder_of(rel: str) -> str | None:
+    """The folder (`folder_rel`) of a file directly in a folder of `TOPS`; None for any other path."""
+    split = split_rel(rel)
+    return folder_rel(split[0], split[1]) if split else None
+
+
+def current_rel(rel: str) -> str:
+    """A path of a tree of either format as it is in format 2 (`FORMAT_VERSION`): a format-1 case path
+    (cases/CP-4F7K-9X2N/...) gets its second level; every other path is returned as it is."""
+    parts = rel.split("/", 2)
+    if len(parts) == 3 and parts[0] == CASES and len(parts[1]) > 4 and "." not in parts[1][:1]:
+        return f"{CASES}/{parts[1][3:5]}/{parts[1]}/{parts[2]}"
+    return rel
 
 
 def inside(root: Path | None, path: Path) -> bool:
@@ -150,6 +205,6 @@ def case_restricted(store, case_id: str) -> bool:
     What `cpcm verify`, a team change and every service read of the line; a sync reads it of each copy's
     file with `restricted_from`."""
     try:
-        return restricted_from(store.read_bytes(store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace"))
+        return restricted_from(store.read_bytes(case_dir(store.root, case_id) / RECIPIENTS).decode("utf-8", "replace"))
     except (OSError, KeyError, ValueError):
         return False

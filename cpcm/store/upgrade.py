@@ -1,0 +1,122 @@
+"""Moving a casefile repository of format 1 to format 2 (store/layout.py `FORMAT_VERSION`): every case folder
+from cases/CP-4F7K-9X2N/ to cases/4F/CP-4F7K-9X2N/. Nothing is decrypted or re-encrypted: the files keep their
+bytes, and every case folder its git tree id (the caches keyed by them stay warm).
+
+One commit by the worker running the command (`upgrade format 2`), then the folders are moved on disk, then git's
+index is read again, and `.cpcm/config.yaml` on disk is written last. Each step can be run again: killed at any
+point, the next command finds `format: 1` on disk and finishes what is left (the commit is not made twice). It
+holds the repository lock and marks the working tree as being changed (store/lock.py), so another cpcm reads the
+last commit meanwhile. The commit, and the folders moved, are the same on every copy of a team's repository, so a
+sync of two copies each upgraded on its own merges as before (service/sync.py reads a format-1 tree's paths as
+format 2, `layout.current_rel`).
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from cpcm.store import atomic
+from cpcm.store.git import Git, GitError, git_env
+from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, LOCK, current_rel, shard
+from cpcm.store.lock import RepoLock
+
+VERB = "upgrade"
+MESSAGE = f"{VERB} format {FORMAT_VERSION}"
+_FORMAT_LINE = re.compile(rb"^format:[ \t]*\S*[ \t]*$", re.M)
+_INDEX = "cpcm-upgrade-index"  # the temporary index the new tree is built in, in .git/
+
+
+def config_text(data: bytes) -> bytes:
+    """A `.cpcm/config.yaml` with its `format:` line saying `FORMAT_VERSION` (added at the top when it has
+    none); every other line, comments too, as it was."""
+    line = f"format: {FORMAT_VERSION}".encode()
+    if _FORMAT_LINE.search(data):
+        return _FORMAT_LINE.sub(line, data, count=1)
+    return line + b"\n" + data
+
+
+def upgrade(root: Path, git: Git, author: str, email: str) -> str | None:
+    """Move the repository at `root` to format 2 (this module's docstring); the commit made, or None when the
+    last commit was already of format 2 (a run killed after it: only the rest was done)."""
+    lock = RepoLock(root / LOCK)
+    lock.__enter__()
+    try:
+        lock.begin_write()
+        made = _commit(git, author, email)
+        moved = _move_folders(root)
+        if made or moved:
+            git.run(["read-tree", "HEAD"])
+            # the index's record of each file's size and time is lost with the paths: taken again once, here,
+            # so that later reads compare files by their stat data and not their content
+            subprocess.run(git.command(["update-index", "-q", "--refresh"]), cwd=root, env=git_env(),
+                           capture_output=True)
+        committed = git.run(["cat-file", "blob", f"HEAD:{CONFIG}"]).encode()
+        atomic.write(root / CONFIG, committed)
+        lock.end_write()
+    finally:
+        lock.release()
+    return made
+
+
+def _commit(git: Git, author: str, email: str) -> str | None:
+    """The upgrade's commit (HEAD's tree with every case path in format 2 and the config's format line
+    changed), made and put at HEAD; None when HEAD's config already says format 2."""
+    head = git.head()
+    if head is None:
+        return None
+    config = git.run(["cat-file", "blob", f"HEAD:{CONFIG}"]).encode()
+    if config_text(config) == config:
+        return None
+    listing = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"])
+    lines = []
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition("\t")
+        mode, kind, sha = meta.split()
+        if path == CONFIG:
+            sha = git.run(["hash-object", "-w", "--stdin"], input=config_text(config)).strip()
+        lines.append(f"{mode} {sha}\t{current_rel(path)}")
+    index = os.path.join(os.path.abspath(git.root), ".git", _INDEX)
+    try:
+        os.remove(index)
+    except FileNotFoundError:
+        pass
+    env = {"GIT_INDEX_FILE": index}
+    try:
+        git.run(["update-index", "-z", "--index-info"], env=env, input="\0".join(lines).encode() + b"\0")
+        tree = git.run(["write-tree"], env=env).strip()
+    finally:
+        try:
+            os.remove(index)
+        except FileNotFoundError:
+            pass
+    commit = git.commit_object(tree, [head], MESSAGE, author, email)
+    git.run(["update-ref", "-m", f"cpcm {MESSAGE}", "HEAD", commit, head])
+    return commit
+
+
+def _move_folders(root: Path) -> int:
+    """Each case folder still directly in cases/ moved into its second level (`layout.shard`): a rename, so
+    the folder and everything in it (a file a person put there too) moves at once. The number moved."""
+    moved = 0
+    try:
+        entries = list(os.scandir(root / CASES))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False) or len(entry.name) <= 4 or entry.name.startswith("."):
+            continue
+        target = root / CASES / shard(entry.name)
+        target.mkdir(exist_ok=True)
+        if (target / entry.name).exists():
+            raise GitError(f"{CASES}/{entry.name} and {CASES}/{shard(entry.name)}/{entry.name} are both there; "
+                           "nothing more was moved", "Keep the one that matches the last commit (git status), move the "
+                           "other out of the repository, and run the command again.")
+        os.rename(entry.path, target / entry.name)
+        moved += 1
+    if moved:
+        atomic.flush_file_system(root)
+    return moved
