@@ -75,6 +75,13 @@ def case_rel(case_id: str) -> str:
     return f"{CASES}/{case_id[3:5]}/{case_id}"
 
 
+def history_rels(case_id: str) -> list[str]:
+    """The paths a case's folder had over its history: format 2's, and format 1's (before the repository's
+    upgrade, store/upgrade.py): what a `git log` of the case names, so that a record keeps the commit that
+    added it, not the upgrade that moved it."""
+    return [case_rel(case_id), f"{CASES}/{case_id}"]
+
+
 def case_dir(root: Path, case_id: str) -> Path:
     return root / case_rel(case_id)
 
