@@ -39,7 +39,9 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, covers_from, readers_from, record_name, rekey_from, restricted_from, with_rekey
+from cpcm.store.layout import (CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, case_rel, covers_from,
+                               current_rel, folder_of, readers_from, record_name, rekey_from, restricted_from, split_rel,
+                               with_rekey)
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
 from cpcm.workflow import conferences as conference_rules
@@ -525,8 +527,18 @@ def bundle_clone(root: Path, identity, data: bytes) -> dict:
             for child in root.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         raise
-    cases = sum(1 for p in (root / CASES).iterdir() if p.is_dir() and not p.name.startswith("."))
-    return {"commit": head, "cases": cases, "worker": worker.id}
+    return {"commit": head, "cases": _case_folders(git, head), "worker": worker.id}
+
+
+def _case_folders(git, commit: str) -> int:
+    """How many case folders the commit holds, in either casefile format (a bundle made by an older release is of
+    format 1, and its copy stays so until a worker's first command in it upgrades it: store/upgrade.py)."""
+    try:
+        listing = git.run(["ls-tree", "-r", "-d", "--name-only", "-z", commit, "--", CASES])
+    except GitError:
+        return 0
+    return len({folder for path in listing.split("\0") if path
+                and (folder := folder_of(current_rel(f"{path}/{RECIPIENTS}"))) and folder.startswith(CASES + "/")})
 
 
 # -- the merge -------------------------------------------------------------------------------------
@@ -567,8 +579,16 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     progress("merging")
     _arrivals(git, ours, theirs, result)
     fast_forward = base == ours
+    # each side as this casefile format has it (`remote.current_tree`): a case folder the upgrade to format 2 moved is
+    # the same folder on every side, whether the merge base is from before the upgrade, the other copy was left by an
+    # older release, or each copy made its own upgrade; and the configuration's `format:` line no change of either
+    views = [remote.current_tree(git, commit) for commit in (base, ours, theirs)]
+    if views[1] != ours:  # (open_repo upgrades a copy of format 1 before a sync: never so)
+        raise Refused("this copy is of an earlier casefile format; nothing was merged or changed",
+                      "Run any cpcm command in it with a worker's key first (it moves the case folders, one commit), then "
+                      "sync again.", rule="format-old")
     # only what either side changed (and the team file, which decides who reads what)
-    trees = remote.trees_of_change(git, base, ours, theirs, _folder, always=(TEAM,))
+    trees = remote.trees_of_change(git, *views, _folder, always=(TEAM,))
     merged, message_counts = _merge(ctx, *trees, fast_forward, result)
     _assignments(ctx, git, trees[1], merged, result)
     _covers_given(ctx, git, trees[1], merged, result)
@@ -601,8 +621,8 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
         result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
                             "identity from now on")
     if any(not w.active for w in ctx.team.workers):  # a case registered by, or given to, one of them: `_workers_gone`
-        result.worker_gone |= {p.split("/")[1] for p in merged if p.startswith(CASES + "/") and p not in trees[0]
-                               and _is_record(p) and record_kind(p.split("/")[2]) in PLACING}
+        result.worker_gone |= {split[1] for p in merged if p not in trees[0] and (split := split_rel(p)) is not None
+                               and split[0] == CASES and _is_record(p) and record_kind(split[2]) in PLACING}
 
 
 def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
@@ -611,9 +631,9 @@ def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result
     registration, assignment or receipt arrived: a team change alone (a removed worker's closed
     case) changes the first reader without giving the case to anyone."""
     me = ctx.worker.id if ctx.worker else None
-    placed = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and record_kind(p.split("/")[2]) in PLACING}
+    placed = {_folder(p) for p in merged if p not in ours and _is_record(p) and record_kind(_name(p)) in PLACING}
     changed = {p: e for p, e in merged.items() if p.startswith(CASES + "/") and p.endswith("/" + RECIPIENTS) and _folder(p)
-               and ours.get(p) != e and p.rsplit("/", 1)[0] in placed}
+               and ours.get(p) != e and _folder(p) in placed}
     if me is None or not changed:
         return
     blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, ours.get(p)) if x])
@@ -623,7 +643,7 @@ def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result
     for path, entry in sorted(changed.items()):
         before, after = worker(ours.get(path)), worker(entry)
         if before != after and me in (before, after):
-            (result.assigned_to_you if after == me else result.assigned_away).append(path.split("/")[1])
+            (result.assigned_to_you if after == me else result.assigned_away).append(_id_of(_folder(path)))
 
 
 def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
@@ -631,8 +651,8 @@ def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], resul
     its end, as the merged `recipients` files say: only where a cover record arrived, and only a
     cover in force now that this copy did not have with that end."""
     me = ctx.worker.id if ctx.worker else None
-    arrived = {p.rsplit("/", 1)[0] for p in merged if p not in ours and _is_record(p) and p.startswith(CASES + "/")
-               and record_kind(p.split("/")[2]) == cover_rules.KIND}
+    arrived = {_folder(p) for p in merged if p not in ours and _is_record(p) and p.startswith(CASES + "/")
+               and record_kind(_name(p)) == cover_rules.KIND}
     changed = {f"{folder}/{RECIPIENTS}" for folder in arrived}
     changed = {p: merged[p] for p in changed if p in merged and ours.get(p) != merged[p]}
     if me is None or not changed:
@@ -643,7 +663,7 @@ def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], resul
         before_entry = ours.get(path)
         before = covers_from(blobs.get(before_entry.blob, b"").decode("utf-8", "replace")).get(me) if before_entry else None
         if after and after != before:
-            result.covering.append({"case": path.split("/")[1], "until": after})
+            result.covering.append({"case": _id_of(_folder(path)), "until": after})
 
 
 def _config_at(git, commit: str) -> dict:
@@ -774,21 +794,24 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 result.settings_changes.append(commit.message)
             elif commit.message.startswith("service "):
                 result.directory_changes.append(commit.message)
-        for path in commit.added:
-            parts = path.split("/")
-            if len(parts) == 3 and parts[0] == COMPLAINTS and RECORD_FILE.match(parts[2]):
-                result.complaint_authors.setdefault(parts[1], []).append(commit.author)
-            elif len(parts) == 3 and parts[0] == CONFIDENTIAL and RECORD_FILE.match(parts[2]):
-                result.confidential_authors.setdefault(parts[1], []).append(commit.author)
-            elif len(parts) == 3 and parts[0] in folders and RECORD_FILE.match(parts[2]):
+        for path in commit.added:  # (as this casefile format names them: remote.arrived)
+            split = split_rel(path)
+            if split is None or not RECORD_FILE.match(split[2]):
+                continue
+            top, folder_id, name = split
+            if top == COMPLAINTS:
+                result.complaint_authors.setdefault(folder_id, []).append(commit.author)
+            elif top == CONFIDENTIAL:
+                result.confidential_authors.setdefault(folder_id, []).append(commit.author)
+            elif top in folders:
                 result.records += 1
                 result.by[commit.author] = result.by.get(commit.author, 0) + 1
-                folders[parts[0]].add(parts[1])
-                if parts[0] == CASES and record_kind(parts[2]) == "registration":
-                    registered.add(parts[1])
-                if parts[0] in (CASES, CONFERENCES) and record_kind(parts[2]) == "sync_conflict":  # found by the other copy's merge
-                    arrived = result.arrived_conflicts if parts[0] == CASES else result.arrived_conference_conflicts
-                    arrived.setdefault(parts[1], set()).add(parts[2].split(".", 1)[0])
+                folders[top].add(folder_id)
+                if top == CASES and record_kind(name) == "registration":
+                    registered.add(folder_id)
+                if top in (CASES, CONFERENCES) and record_kind(name) == "sync_conflict":  # found by the other copy's merge
+                    arrived = result.arrived_conflicts if top == CASES else result.arrived_conference_conflicts
+                    arrived.setdefault(folder_id, set()).add(name.split(".", 1)[0])
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
     result.supervision = sorted(sessions)
 
@@ -798,21 +821,32 @@ def _private_folders(paths: tuple[str, ...]) -> frozenset[tuple[str, str]]:
     nothing else (empty otherwise): such a commit is counted only to a worker who reads one of them."""
     found = set()
     for path in paths:
-        parts = path.split("/")
-        if len(parts) < 3 or parts[0] not in (COMPLAINTS, CONFIDENTIAL):
+        split = split_rel(path)
+        if split is None or split[0] not in (COMPLAINTS, CONFIDENTIAL):
             return frozenset()
-        found.add((parts[0], parts[1]))
+        found.add((split[0], split[1]))
     return frozenset(found)
 
 
 def _folder(path: str) -> str | None:
-    parts = path.split("/")
-    return f"{parts[0]}/{parts[1]}" if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) else None
+    """The folder (`layout.folder_rel`: cases/4F/CP-..., conferences/CC-...) of a file directly in one; None for another path."""
+    return folder_of(path)
 
 
 def _is_record(path: str) -> bool:
-    parts = path.split("/")
-    return len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) and bool(RECORD_FILE.match(parts[2]))
+    """Whether `path` is a record file of a folder of records."""
+    split = split_rel(path)
+    return split is not None and bool(RECORD_FILE.match(split[2]))
+
+
+def _name(path: str) -> str:
+    """A file's name (the last part of its path)."""
+    return path.rpartition("/")[2]
+
+
+def _id_of(folder: str) -> str:
+    """The ID of the case, conference, session, complaint or entry whose folder (`layout.folder_rel`) is `folder`."""
+    return folder.rpartition("/")[2]
 
 
 def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: bool, result: Synced) -> tuple[dict[str, Entry], int]:
@@ -875,9 +909,9 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
     in_folder: dict[str, list[str]] = {}
     wanted_folders = set(folders)
     for path in merged:
-        folder_of = _folder(path)
-        if folder_of in wanted_folders and _is_record(path):
-            in_folder.setdefault(folder_of, []).append(path)
+        folder = _folder(path)
+        if folder in wanted_folders and _is_record(path):
+            in_folder.setdefault(folder, []).append(path)
     reencrypted = 0
     restrictions: dict[str, bool] = {}  # case id -> restricted after the merge, as decided for its folder (cases/ first)
     for folder in folders:
@@ -949,7 +983,7 @@ def _team(git, merged: dict[str, Entry], objects) -> Team:
 
 def _conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced) -> list:
     """Conflict records for what the two copies wrote to one case apart (service/apart.py)."""
-    case_id = folder.split("/", 1)[1]
+    case_id = _id_of(folder)
     found = Apart(_git(ctx), ctx.keys, folder, base, ours, theirs,
                   decided=lambda kind, before, after: decided_changes(ctx, kind, before, after)).conflicts()
     records = []
@@ -987,7 +1021,7 @@ def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, the
     the records unreadable here: every record written apart that may hold minutes (and the close)
     is named, not compared (`compared`: false in the report); the conference's readers' fold tells
     whether they differ."""
-    conference_id = folder.split("/", 1)[1]
+    conference_id = _id_of(folder)
     trees = (ours, theirs)
     mine, other, before = record_names(ours, folder), record_names(theirs, folder), record_names(base, folder)
     sides = [sorted(mine - other - before), sorted(other - mine - before)]
@@ -1083,7 +1117,7 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     records were re-encrypted. `restrictions`: case id -> whether it stands restricted after the merge, kept
     for each case folder worked out here, read for the strictly confidential entries of those cases."""
     git = _git(ctx)
-    top, subject = folder.split("/", 1)
+    top, subject = folder.split("/", 1)[0], _id_of(folder)
     if not paths and not new_records:
         return 0
     r_base, r_ours, r_theirs = readers(base, folder), readers(ours, folder), readers(theirs, folder)
@@ -1279,7 +1313,7 @@ def _case_restricted_merged(ctx: Context, case_id: str, base: Tree, ours: Tree, 
     """`_restricted_merged` of the case an entry of a strictly confidential section belongs to; where
     neither copy changed the case's `recipients` file (the trees hold what changed only), this copy's
     file says it for both (context.case_restricted)."""
-    folder = f"{CASES}/{case_id}"
+    folder = case_rel(case_id)
     sides = [e for tree in (base, ours, theirs) if (e := tree.get(f"{folder}/{RECIPIENTS}"))]
     if not sides:
         return case_restricted(ctx, case_id)
@@ -1302,10 +1336,10 @@ def _own_readers(ctx: Context, top: str, paths: list[str], merged: dict[str, Ent
         return None
     try:
         if top == CONFIDENTIAL:
-            entry = confidential_rules.fold(paths[0].split("/")[1], records)
+            entry = confidential_rules.fold(_id_of(_folder(paths[0])), records)
             restricted = bool(restricted_case and entry.case and restricted_case(entry.case))
             return confidential_rules.readers(team, entry.written_by, entry.excluded, restricted) or None
-        complaint = complaint_rules.fold(paths[0].split("/")[1], records)
+        complaint = complaint_rules.fold(_id_of(_folder(paths[0])), records)
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
     return complaint_rules.readers(team, complaint.recorded_by, complaint.about) or None
@@ -1328,7 +1362,7 @@ def _conference_readers(ctx: Context, conference_id: str, paths: list[str], merg
         conference = None  # a damaged record: cpcm verify names it
     if conference is None:
         return None
-    files = [f"{CASES}/{case_id}/{RECIPIENTS}" for case_id in conference.cases_read_by_workers]
+    files = [f"{case_rel(case_id)}/{RECIPIENTS}" for case_id in conference.cases_read_by_workers]
     text = {path: known.get(merged[path].blob) or objects.get(merged[path].blob) for path in files if path in merged}
     unread = [merged[path].blob for path, data in text.items() if data is None]
     blobs = remote.read_blobs(git, unread) if unread else {}
@@ -1346,13 +1380,13 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     from cpcm.store.bundle import rewrite_case
 
     git = _git(ctx)
-    old = folder.split("/", 1)[1]
+    old = _id_of(folder)
     later = max([(_registrations(ours, folder)[0], ours), (_registrations(theirs, folder)[0], theirs)], key=lambda p: p[0])[1]
     other = ours if later is theirs else theirs
     moving = sorted(p for p in (f"{folder}/{n}" for n in record_names(later, folder)) if other.get(p) != later[p])
     contents = remote.read_blobs(git, [later[p].blob for p in moving])
     new = new_case_id()
-    while any(tree.has_folder(f"{CASES}/{new}") for tree in (base, ours, theirs)):
+    while any(tree.has_folder(case_rel(new)) for tree in (base, ours, theirs)):
         new = new_case_id()
     readers_entry = later.get(f"{folder}/{RECIPIENTS}")
     readers = readers_from(remote.read_blobs(git, [readers_entry.blob])[readers_entry.blob]) if readers_entry else []
@@ -1366,8 +1400,7 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
                       rule="sync-same-case-id") from None
     for path, data in plain.items():
         merged.pop(path, None)
-        name = path.rsplit("/", 1)[1]
-        merged[f"{CASES}/{new}/{name}"] = Entry(FILE_MODE, objects.put(cipher.encrypt(data, keys)))
+        merged[f"{case_rel(new)}/{_name(path)}"] = Entry(FILE_MODE, objects.put(cipher.encrypt(data, keys)))
     # the case that keeps the old ID keeps its own records and readers
     for path in [p for p in merged if p.startswith(folder + "/")]:
         if path not in other:
@@ -1375,9 +1408,9 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     if f"{folder}/{RECIPIENTS}" in other:
         merged[f"{folder}/{RECIPIENTS}"] = other[f"{folder}/{RECIPIENTS}"]
     alias = new_record(ctx, "case_link", new, {"alias": old, "reason": "same-id"})
-    merged[f"{CASES}/{new}/{record_name(alias.id, alias.kind)}"] = Entry(
+    merged[f"{case_rel(new)}/{record_name(alias.id, alias.kind)}"] = Entry(
         FILE_MODE, objects.put(cipher.encrypt(codec.dumps(alias.to_dict()), keys)))
-    merged[f"{CASES}/{new}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted, CASES, kept)))
+    merged[f"{case_rel(new)}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted, CASES, kept)))
     # the moved folder is not a folder of either side: left alone by the recipients pass
     result.reidentified.append({"old": old, "new": new})
     _entries_left_behind(ctx, later, other, old, new, result)
@@ -1398,7 +1431,7 @@ def _entries_left_behind(ctx: Context, later: Tree, other: Tree, old: str, new: 
         if records is None:
             continue
         try:
-            entry = confidential_rules.fold(folder.split("/", 1)[1], records)
+            entry = confidential_rules.fold(_id_of(folder), records)
         except (AttributeError, KeyError, TypeError, ValueError):
             continue
         if entry.case == old:

@@ -27,7 +27,7 @@ from cpcm.store import directory
 from cpcm.store import atomic
 from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_receipt, open_bundle, read_receipt, rewrite_case,
                                summary_of)
-from cpcm.store.layout import CASES, RECIPIENTS, inside, record_name
+from cpcm.store.layout import RECIPIENTS, case_rel, inside, record_name
 from cpcm.workflow import approvals, transitions
 from cpcm.workflow.fold import fold, misfiled_out
 from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers, request_problems
@@ -505,7 +505,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
             plaintext, in_place = rewrite_case(plaintext, old_id, case_id)
             if not in_place:
                 reserialised.append(record.id)
-        files.append((f"{CASES}/{case_id}/{record_name(record.id, record.kind)}", cipher.encrypt(plaintext, keys)))
+        files.append((f"{case_rel(case_id)}/{record_name(record.id, record.kind)}", cipher.encrypt(plaintext, keys)))
     summary = bundle.summary
     from_agency = dict(manifest.get("from_agency") or {})
     body: dict[str, Any] = {
@@ -538,7 +538,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
         try:
             if ctx.store.exists(case_id) or case_id in ctx.store.case_ids():
                 raise Busy(f"{case_id} appeared while the bundle was being received; nothing was written", "Run the command again.")
-            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", context.recipients_bytes(readers))
+            tx.replace_file(f"{case_rel(case_id)}/{RECIPIENTS}", context.recipients_bytes(readers))
             for rel, ciphertext in files:
                 tx.replace_file(rel, ciphertext)
             tx.write_record(record, keys)

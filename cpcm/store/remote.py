@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from cpcm.store.git import Git, GitError, git_env, with_settings
+from cpcm.store.layout import CASES, CONFIG, current_rel, folder_rel, history_rels, split_rel
 
 BRANCH = "main"
 INCOMING = "refs/cpcm/incoming"      # what a fetch or a bundle brought, until the sync ends
@@ -41,7 +42,8 @@ class Entry:
 
 
 class Tree(dict):
-    """path -> Entry, with each case and conference folder's file names indexed once.
+    """path -> Entry, with the file names of each folder of records (cases/4F/CP-..., conferences/CC-...:
+    `layout.folder_rel`) indexed once.
 
     A tree from `trees_of_change` holds only the part of its commit that a merge can change
     (`source` is then the repository and the commit, to ask about anything else)."""
@@ -50,13 +52,13 @@ class Tree(dict):
     source: tuple[Git, str] | None = None
 
     def names(self, folder: str) -> set[str]:
-        """The file names in `folder` (cases/ID or conferences/ID)."""
+        """The file names in `folder` (cases/4F/CP-..., conferences/CC-...: `layout.folder_rel`)."""
         if self._index is None:
             index: dict[str, set[str]] = {}
             for path in self:
-                parts = path.split("/")
-                if len(parts) == 3:
-                    index.setdefault(f"{parts[0]}/{parts[1]}", set()).add(parts[2])
+                split = split_rel(path)
+                if split is not None:
+                    index.setdefault(folder_rel(split[0], split[1]), set()).add(split[2])
             self._index = index
         return self._index.get(folder, set())
 
@@ -266,25 +268,29 @@ def merge_base(git: Git, a: str, b: str) -> str | None:
 
 def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, always: Iterable[str] = ()) -> tuple[Tree, Tree, Tree]:
     """The three trees of a merge, each holding only what the merge can change: every file of
-    each folder (`folder_of(path)`: cases/ID, conferences/ID, or None) that either side changed,
-    every other file either side changed, and the files `always`. Files neither side touched
+    each folder (`folder_of(path)`: cases/4F/CP-..., conferences/CC-..., or None) that either side
+    changed, every other file either side changed, and the files `always`. Files neither side touched
     stay as they are in both sides and are left out, so a merge costs what arrived and what was
-    written here, not the size of the repository. Five git processes, whatever the sizes."""
+    written here, not the size of the repository. A few git processes, whatever the sizes.
+    `base`, `ours` and `theirs` are commits or trees of one casefile format (`current_tree`)."""
     paths = set(changed_files(git, base, ours)) | set(changed_files(git, base, theirs))
     folders = sorted({f for f in map(folder_of, paths) if f})
     loose = sorted({p for p in paths if not folder_of(p)} | set(always))
     commits = (base, ours, theirs)
-    tops = sorted({folder.split("/", 1)[0] for folder in folders})
-    found = _batch(git, [f"{commit}:{top}" for commit in commits for top in tops])
+    # each folder's parent (cases/4F, conferences): the tree it is an entry of
+    parents: dict[str, list[str]] = {}
+    for folder in folders:
+        parent, _, name = folder.rpartition("/")
+        parents.setdefault(parent, []).append(name)
+    found = _batch(git, [f"{commit}:{parent}" for commit in commits for parent in parents])
     folder_ids: dict[tuple[str, str], str] = {}  # (commit, folder) -> tree id
     for commit in commits:
-        for top in tops:
-            listing = found.get(f"{commit}:{top}")
+        for parent, wanted in parents.items():
+            listing = found.get(f"{commit}:{parent}")
             if listing is None:
                 continue
-            wanted = [folder.split("/", 1)[1] for folder in folders if folder.startswith(top + "/")]
             for name, sha in _sub_trees(listing, wanted).items():
-                folder_ids[(commit, f"{top}/{name}")] = sha
+                folder_ids[(commit, f"{parent}/{name}")] = sha
     listings = _batch(git, sorted(set(folder_ids.values())))
     trees = []
     for commit in commits:
@@ -304,6 +310,34 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
                     tree[path] = Entry(parts[0], parts[2])
         trees.append(tree)
     return trees[0], trees[1], trees[2]
+
+
+TREE_MODE = "040000"
+
+
+def current_tree(git: Git, commit: str) -> str:
+    """The commit's content as this casefile format has it (store/layout.py `FORMAT_VERSION`): the
+    commit itself when it is of this format; else (a commit of format 1: before the repository's
+    upgrade, or made by an older release) a tree with each case folder moved to its place in two
+    levels (`layout.current_rel`; every folder keeps its tree id, no file is read or changed) and the
+    configuration's `format:` line saying this format (store/upgrade.py `config_text`), as the
+    upgrade's commit makes them. What a merge compares, so that a case folder the upgrade moved is
+    the same folder on every side, and the `format:` line no change. Proportional to the number of
+    cases for a commit of format 1 (one `git fast-import`, as `tree_of`), two small reads otherwise."""
+    from cpcm.store.upgrade import config_text
+
+    found = _batch(git, [f"{commit}:{CASES}", f"{commit}:{CONFIG}"])
+    changes: dict[str, Entry | None] = {}
+    for mode, name, sha in _tree_entries(found.get(f"{commit}:{CASES}", b"")):
+        before = f"{CASES}/{name}"
+        after = current_rel(f"{before}/-").rpartition("/")[0]
+        if mode == "40000" and after != before:
+            changes[before] = None
+            changes[after] = Entry(TREE_MODE, sha)
+    config = found.get(f"{commit}:{CONFIG}")
+    if config is not None and config_text(config) != config:
+        changes[CONFIG] = Entry("100644", git.run(["hash-object", "-w", "--stdin"], input=config_text(config)).strip())
+    return tree_of(git, commit, changes) if changes else commit
 
 
 def _tree_entries(data: bytes) -> Iterator[tuple[str, str, str]]:
@@ -404,7 +438,8 @@ def commit_tree(git: Git, tree_id: str, parents: Iterable[str], message: str, au
 @dataclass(frozen=True)
 class Arrived:
     """One commit that a sync brought: its author's worker id (from the address), its message,
-    the paths it added, and every path it touched (added, changed or deleted)."""
+    the paths it added, and every path it touched (added, changed or deleted); paths as this
+    casefile format has them (`layout.current_rel`: a commit of format 1 names cases/CP-.../x)."""
     author: str
     message: str
     added: tuple[str, ...]
@@ -416,17 +451,53 @@ def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
     with the files it added. Every one of them: one that adds no file (a policy or team change)
     arrived too (a filter on added files would leave it out). A merge commit's added files are
     those in none of its parents (`-c`: a conflict record its merge found), not those it took
-    from a side, which arrive with that side's own commits."""
+    from a side, which arrive with that side's own commits.
+
+    A file moved by the upgrade to format 2 (store/upgrade.py) is not added: the upgrade's commit
+    deletes cases/CP-.../x and adds cases/4F/CP-.../x, the same file. Nor is one a merge of a side of
+    format 1 holds at its format-1 path (the merge holds it at its format-2 path, in none of its
+    parents by name)."""
     span = [new] if old is None else [new, f"^{old}"]
-    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%s", "-c", "--name-status", *span])
-    found = []
+    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%P\x1f%s", "-c", "--name-status", *span])
+    commits = []
     for chunk in out.split("\x1e")[1:]:
         head, _, body = chunk.partition("\n")
-        email, _, message = head.partition("\x1f")
+        email, _, rest = head.partition("\x1f")
+        parents, _, message = rest.partition("\x1f")
         changes = [(status, path) for status, tab, path in (line.partition("\t") for line in body.splitlines()) if tab and status]
-        added = tuple(path for status, path in changes if set(status) == {"A"})
-        found.append(Arrived(email.split("@", 1)[0], message, added, tuple(path for _status, path in changes)))
+        moved = {current_rel(path) for status, path in changes if set(status) == {"D"} and current_rel(path) != path}
+        added = [current_rel(path) for status, path in changes if set(status) == {"A"} and current_rel(path) not in moved]
+        commits.append((email.split("@", 1)[0], parents.split(), message, added, [current_rel(p) for _, p in changes]))
+    # a merge's files that a parent of format 1 holds at their format-1 path: not added by it
+    asked = {}
+    for _, parents, _, added, _ in commits:
+        if len(parents) > 1:
+            for path in added:
+                for old_path in _format1_of(path):
+                    for parent in parents:
+                        asked[f"{parent}:{old_path}"] = path
+    held = _present(git, list(asked))
+    found = []
+    for author, parents, message, added, paths in commits:
+        if len(parents) > 1 and held:
+            added = [path for path in added
+                     if not any(f"{parent}:{old}" in held for parent in parents for old in _format1_of(path))]
+        found.append(Arrived(author, message, tuple(added), tuple(paths)))
     return found
+
+
+def _format1_of(path: str) -> list[str]:
+    """The format-1 path of a file of a case folder (cases/4F/CP-.../x -> cases/CP-.../x), as a list (none for another)."""
+    split = split_rel(path)
+    return [f"{history_rels(split[1])[1]}/{split[2]}"] if split is not None and split[0] == CASES else []
+
+
+def _present(git: Git, names: list[str]) -> set[str]:
+    """Those of the objects `names` (COMMIT:PATH) that git finds, in one `git cat-file --batch-check`."""
+    if not names:
+        return set()
+    out = git.run(["cat-file", "--batch-check=%(objectname)"], input="".join(f"{name}\n" for name in names).encode())
+    return {name for name, line in zip(names, out.splitlines()) if not line.endswith(" missing")}
 
 
 # -- bundles ---------------------------------------------------------------------------------------
