@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, Cli, git, git_status, head, register, settling_said, signed_commit
+from cpcm.store.layout import FORMAT_VERSION, case_dir
 from test_assess_plan import plan_doc
 
 VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school", "--visited-by",
@@ -731,7 +732,7 @@ def test_an_assignment_on_one_side_and_a_note_on_the_other(laptops, team, who_me
         laptops.sync("amina")
         laptops.sync("sup")
         assert head(laptops.repo) == head(laptops.clones["amina"])
-    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text().split()
+    recipients = (case_dir(laptops.repo, case_id) / "recipients").read_text().split()
     assert recipients[-2:] == ["otieno", "sup"]
     otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
     shown = otieno("show", case_id, "--json")
@@ -1041,16 +1042,17 @@ def test_a_copy_in_a_newer_casefile_format_is_not_merged_nor_worked_in(laptops):
     laptops.laptop("amina")
     newer = laptops.clones["amina"]
     config = newer / ".cpcm" / "config.yaml"
-    config.write_text(config.read_text().replace("format: 1", "format: 2"))
+    newer_format = FORMAT_VERSION + 1
+    config.write_text(config.read_text().replace(f"format: {FORMAT_VERSION}", f"format: {newer_format}"))
     signed_commit(newer, "sup", "config set format", ".cpcm/config.yaml", key=laptops.keys["sup"][0])
     worked = laptops.cli("amina")("list")
-    assert worked.code == 4 and "casefile format 2" in worked.stderr and "Upgrade cpcm" in worked.stderr
+    assert worked.code == 4 and f"casefile format {newer_format}" in worked.stderr and "Upgrade cpcm" in worked.stderr
     subprocess.run(["git", "-C", str(newer), "push", "-q", "origin", "HEAD"], check=True, capture_output=True)
     register(laptops.cli("sup"))  # something to merge on this side
     before = tree_state(laptops.repo)
     refused = laptops.cli("sup")("sync", "--json")
     assert refused.code == 4 and refused.json()["rule"] == "format-too-new", refused.stderr
-    assert "the other copy is in casefile format 2" in refused.stderr
+    assert f"the other copy is in casefile format {newer_format}" in refused.stderr
     assert tree_state(laptops.repo) == before
 
 
@@ -1065,7 +1067,7 @@ def test_a_cover_in_force_stays_through_a_sync_that_only_moves_on(laptops, team)
     before = head(laptops.clones["amina"])
     got = laptops.sync("sup")
     assert got["fast_forward"] and got["reencrypted"] == [] and head(laptops.repo) == before
-    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(laptops.repo, case_id) / "recipients").read_text()
     assert "# cover: otieno until 2026-12-24" in recipients and recipients.split()[-3:] == ["amina", "otieno", "sup"]
     otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
     shown = otieno("show", case_id, "--json")
@@ -1103,7 +1105,7 @@ def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_afte
     merged = merge_both(laptops)
     assert merged["merged"] and merged["reencrypted"] == [case_id]
     for root in (laptops.repo, laptops.clones["amina"]):
-        recipients = (root / "cases" / case_id / "recipients").read_text()
+        recipients = (case_dir(root, case_id) / "recipients").read_text()
         assert "# cover: otieno until 2026-12-24" in recipients and recipients.split()[-3:] == ["amina", "otieno", "sup"]
     otieno = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
     shown = otieno("show", case_id, "--json")
@@ -1117,7 +1119,7 @@ def test_a_cover_given_on_one_copy_stays_through_a_merge_and_ends_at_a_sync_afte
     told = laptops.cli("sup", CPCM_NOW=later)("sync")
     assert told.code == 0, told.stderr
     assert f"re-encrypted to their readers as they are now: {case_id}" in told.stderr
-    recipients = (laptops.repo / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(laptops.repo, case_id) / "recipients").read_text()
     assert "cover:" not in recipients and recipients.split()[-2:] == ["amina", "sup"]
     assert otieno("show", case_id).code == 5
     assert sup("verify").code == 0, sup("verify").stdout
@@ -1173,7 +1175,7 @@ def test_a_removed_workers_sync_adds_nothing_says_so_and_a_supervisor_takes_his_
     applied = sup("bundle", "apply", str(bundle), "--json")
     assert applied.code == 0, applied.stderr
     assert applied.json()["cases"] == [case_id] and applied.json()["reencrypted"] == [case_id]
-    assert (laptops.repo / "cases" / case_id / "recipients").read_text().split()[-1:] == ["sup"]
+    assert (case_dir(laptops.repo, case_id) / "recipients").read_text().split()[-1:] == ["sup"]
     assert sup("show", case_id).code == 0
     assert sup("verify").code == 0, sup("verify").stdout
 
@@ -1253,8 +1255,8 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     laptops.sync("sup")
     otieno = laptops.laptop("otieno")  # a colleague's copy that knows of the removal
     # the office's note after the removal is not encrypted to her
-    mine = {p.name for p in (laptops.clones["amina"] / "cases" / case_id).iterdir()}
-    written = [p for p in (laptops.repo / "cases" / case_id).iterdir() if p.name not in mine]
+    mine = {p.name for p in case_dir(laptops.clones["amina"], case_id).iterdir()}
+    written = [p for p in case_dir(laptops.repo, case_id).iterdir() if p.name not in mine]
     assert len(written) == 2  # the assignment and the note
     keys = identity.load(laptops.keys["amina"][0], lambda: None).keys
     for path in written:
@@ -1277,7 +1279,7 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     assert len(said) == 1 and "dated after amina was removed from the team" in said[0] and case_id in said[0], report["notes"]
     assert "cpcm team revoke amina --lost" in said[0]
     assert not [n for n in report["notes"] if before[:10] in n]  # written before the removal: nothing to say
-    assert (laptops.repo / "cases" / case_id / "recipients").read_text().split()[-2:] == ["otieno", "sup"]
+    assert (case_dir(laptops.repo, case_id) / "recipients").read_text().split()[-2:] == ["otieno", "sup"]
     assert sup("show", case_id).code == 0
     # verify names it (a note: the history is as it should be), every time
     done = sup("verify", "--json")

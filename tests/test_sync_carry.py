@@ -18,11 +18,13 @@ import pytest
 
 from conftest import register
 from test_sync import VISIT, Laptops, tree_state
-from test_sync_proportional import commit, write
+from test_sync_proportional import A, B, C, U, commit, write
 from cpcm.store import carry, remote
 from cpcm.store.git import Git, GitError
+from cpcm.store.layout import case_rel
 
 BRANCH = "refs/heads/main"
+D, E = case_rel("CP-DDDD-DDDD"), case_rel("CP-EEEE-EEEE")
 
 
 @pytest.fixture
@@ -79,29 +81,29 @@ def history(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     run(work, "init", "-q", "-b", "main")
-    for case in ("A", "B", "U"):
-        write(work, f"cases/{case}/recipients", "amina\n")
-        write(work, f"cases/{case}/01.note.yaml.age", f"{case} one")
-    write(work, "cases/B/02.note.yaml.age", "B two")
+    for case in (A, B, U):
+        write(work, f"{case}/recipients", "amina\n")
+        write(work, f"{case}/01.note.yaml.age", f"{case} one")
+    write(work, f"{B}/02.note.yaml.age", "B two")
     write(work, ".cpcm/team.yaml", "team: 1\n")
     base = commit(work, "base")
     bare = tmp_path / "remote.git"
     run(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
     run(work, "push", "-q", str(bare), "main")
     run(work, "checkout", "-q", "-b", "other")
-    write(work, "cases/C/recipients", "amina\n")
-    write(work, "cases/C/01.registration.yaml.age", "C one")
-    (work / "cases/B/02.note.yaml.age").unlink()
+    write(work, f"{C}/recipients", "amina\n")
+    write(work, f"{C}/01.registration.yaml.age", "C one")
+    (work / f"{B}/02.note.yaml.age").unlink()
     write(work, ".cpcm/team.yaml", "team: 2\n")
     theirs = commit(work, "theirs")
     run(work, "push", "-q", str(bare), "other:main")
     run(work, "checkout", "-q", "main")
-    write(work, "cases/A/03.note.yaml.age", "A three")
+    write(work, f"{A}/03.note.yaml.age", "A three")
     write(work, ".cpcm/services.yaml", "services: [x]\n")
     ours = commit(work, "ours")
     run(work, "merge", "-q", "--no-commit", "other")
     write(work, ".cpcm/team.yaml", "team: 3\n")  # neither side's
-    write(work, "cases/D/01.note.yaml.age", "D one")
+    write(work, f"{D}/01.note.yaml.age", "D one")
     merged = commit(work, "merge")
     return work, bare, {"base": base, "theirs": theirs, "ours": ours, "merged": merged}
 
@@ -144,7 +146,7 @@ def test_a_carried_fetch_gives_what_git_fetch_gives(history, tmp_path, stored):
     run(tmp_path, "clone", "-q", "--no-local", str(bare), str(laptop))
     run(laptop, "reset", "-q", "--hard", commits["base"])
     run(laptop, "remote", "remove", "origin")  # nothing names the remote's branch: the fetch starts from base
-    write(laptop, "cases/U/02.note.yaml.age", "U two")
+    write(laptop, f"{U}/02.note.yaml.age", "U two")
     commit(laptop, "mine")
     by_git = copy(laptop, "laptop-git")
     got = carry.fetch(laptop, str(bare), BRANCH, remote.INCOMING)
@@ -179,7 +181,7 @@ def test_a_concurrent_push_makes_the_carried_push_refuse_and_lose_nothing(histor
     work, bare, commits = history
     other = tmp_path / "other"
     run(tmp_path, "clone", "-q", str(bare), str(other))
-    write(other, "cases/E/01.note.yaml.age", "E one")
+    write(other, f"{E}/01.note.yaml.age", "E one")
     theirs_next = commit(other, "another copy's push")
     real = carry.crash_point
 
@@ -221,7 +223,7 @@ def test_a_sync_whose_push_races_another_copy_merges_again_and_loses_nothing(lap
     got = laptops.sync("sup")
     assert raced and got["pushed"]
     history = run(laptops.bare, "log", "--name-only", "--format=", BRANCH)
-    assert f"cases/{mine}/" in history and history.count(f"cases/{case_id}/") >= 3
+    assert f"{case_rel(mine)}/" in history and history.count(f"{case_rel(case_id)}/") >= 3
     assert run(laptops.bare, "rev-parse", BRANCH).strip() == run(laptops.repo, "rev-parse", "HEAD").strip()
     fsck(laptops.bare)
 
@@ -279,7 +281,7 @@ def test_a_pack_without_a_changed_tree_is_refused(history, monkeypatch):
     def without_a_tree(repo, tip, nots):
         found = real(repo, tip, nots)
         if repo.git_dir == str(work / ".git"):
-            return carry.NewObjects(found.commits, found.trees, tuple(e for e in found.entries if e[2] != "cases/D"))
+            return carry.NewObjects(found.commits, found.trees, tuple(e for e in found.entries if e[2] != D))
         return found
     monkeypatch.setattr(carry, "change", without_a_tree)
     with pytest.raises(carry.NotHere):
@@ -558,7 +560,7 @@ def test_an_object_missing_from_the_remote_is_not_carried(history, tmp_path):
     run(tmp_path, "clone", "-q", "--no-local", str(bare), str(laptop))
     run(laptop, "reset", "-q", "--hard", commits["base"])
     assert carry.push(work, str(bare), BRANCH, commits["merged"])
-    blob = run(work, "rev-parse", f"{commits['merged']}:cases/D/01.note.yaml.age").strip()
+    blob = run(work, "rev-parse", f"{commits['merged']}:{D}/01.note.yaml.age").strip()
     (bare / "objects" / blob[:2] / blob[2:]).unlink()  # a remote damaged on disk
     before = refs(laptop / ".git")
     with pytest.raises(carry.NotHere):

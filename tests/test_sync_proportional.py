@@ -12,7 +12,10 @@ from conftest import git
 from cpcm.service.sync import _folder
 from cpcm.store import remote
 from cpcm.store.git import Git
-from cpcm.store.layout import TEAM
+from cpcm.store.layout import TEAM, case_rel
+
+# the folders of four cases, where format 2 has them (cases/AA/CP-AAAA-AAAA)
+A, B, C, U = (case_rel(f"CP-{x * 4}-{x * 4}") for x in "ABCW")
 
 
 def write(root: Path, rel: str, text: str) -> None:
@@ -34,20 +37,20 @@ def sides(tmp_path):
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
-    for case in ("A", "B", "U"):
-        write(root, f"cases/{case}/recipients", "amina\n")
-        write(root, f"cases/{case}/01.note.yaml.age", f"{case} one")
-    write(root, "cases/B/02.note.yaml.age", "B two")
+    for case in (A, B, U):
+        write(root, f"{case}/recipients", "amina\n")
+        write(root, f"{case}/01.note.yaml.age", f"{case} one")
+    write(root, f"{B}/02.note.yaml.age", "B two")
     write(root, TEAM, "team: 1\n")
     write(root, ".cpcm/services.yaml", "services: []\n")
     base = commit(root, "base")
-    write(root, "cases/A/03.note.yaml.age", "A three")
+    write(root, f"{A}/03.note.yaml.age", "A three")
     write(root, ".cpcm/services.yaml", "services: [x]\n")
     ours = commit(root, "ours")
     git(root, "checkout", "-q", "-b", "other", base)
-    write(root, "cases/C/recipients", "amina\n")
-    write(root, "cases/C/01.registration.yaml.age", "C one")
-    (root / "cases/B/02.note.yaml.age").unlink()
+    write(root, f"{C}/recipients", "amina\n")
+    write(root, f"{C}/01.registration.yaml.age", "C one")
+    (root / f"{B}/02.note.yaml.age").unlink()
     write(root, TEAM, "team: 2\n")
     theirs = commit(root, "theirs")
     git(root, "checkout", "-q", "main")
@@ -67,58 +70,58 @@ def full(root: Path, sha: str) -> dict[str, remote.Entry]:
 def test_the_trees_of_a_merge_hold_every_file_of_each_changed_folder_and_nothing_untouched(sides):
     g, base, ours, theirs = sides
     trees = remote.trees_of_change(g, base, ours, theirs, _folder, always=(TEAM,))
-    wanted = ("cases/A/", "cases/B/", "cases/C/", TEAM, ".cpcm/services.yaml")
+    wanted = (f"{A}/", f"{B}/", f"{C}/", TEAM, ".cpcm/services.yaml")
     for tree, sha in zip(trees, (base, ours, theirs)):
         whole = full(g.root, sha)
         assert dict(tree) == {p: e for p, e in whole.items() if p.startswith(wanted)}
-        assert not any(p.startswith("cases/U/") for p in tree)
+        assert not any(p.startswith(f"{U}/") for p in tree)
     base_tree, ours_tree, theirs_tree = trees
-    assert "cases/C/01.registration.yaml.age" in theirs_tree and "cases/C/01.registration.yaml.age" not in base_tree
-    assert "cases/B/02.note.yaml.age" in ours_tree and "cases/B/02.note.yaml.age" not in theirs_tree
-    assert ours_tree.names("cases/A") == {"recipients", "01.note.yaml.age", "03.note.yaml.age"}
+    assert f"{C}/01.registration.yaml.age" in theirs_tree and f"{C}/01.registration.yaml.age" not in base_tree
+    assert f"{B}/02.note.yaml.age" in ours_tree and f"{B}/02.note.yaml.age" not in theirs_tree
+    assert ours_tree.names(A) == {"recipients", "01.note.yaml.age", "03.note.yaml.age"}
 
 
 def test_a_folder_left_out_of_a_merge_tree_is_still_known_to_exist(sides):
     g, base, ours, theirs = sides
     base_tree, _, theirs_tree = remote.trees_of_change(g, base, ours, theirs, _folder, always=(TEAM,))
-    assert "cases/U" not in base_tree.folders()
-    assert base_tree.has_folder("cases/U") and theirs_tree.has_folder("cases/C")
-    assert not base_tree.has_folder("cases/C") and not base_tree.has_folder("cases/NONE")
+    assert U not in base_tree.folders()
+    assert base_tree.has_folder(U) and theirs_tree.has_folder(C)
+    assert not base_tree.has_folder(C) and not base_tree.has_folder(case_rel("CP-NONE-NONE"))
 
 
 def test_the_files_a_sync_would_update_are_compared_by_content_and_only_those(sides):
     g, base, ours, theirs = sides
     root = g.root
     changes = {path: change.old.blob if change.old else None for path, change in remote.changed_files(g, ours, theirs).items()}
-    assert changes["cases/C/01.registration.yaml.age"] is None           # not in ours: a new file
+    assert changes[f"{C}/01.registration.yaml.age"] is None           # not in ours: a new file
     assert changes[TEAM] == full(root, ours)[TEAM].blob
-    assert "cases/U/01.note.yaml.age" not in changes
+    assert f"{U}/01.note.yaml.age" not in changes
     assert g.edited(changes) == []
-    (root / "cases/A/03.note.yaml.age").touch()                      # the same bytes again: not an edit
-    (root / "cases/U/01.note.yaml.age").write_text("by hand")          # not one the sync updates
+    (root / f"{A}/03.note.yaml.age").touch()                      # the same bytes again: not an edit
+    (root / f"{U}/01.note.yaml.age").write_text("by hand")          # not one the sync updates
     assert g.edited(changes) == []
-    write(root, "cases/C/01.registration.yaml.age", "by hand")         # where the sync adds one
+    write(root, f"{C}/01.registration.yaml.age", "by hand")         # where the sync adds one
     (root / TEAM).write_text("team: mine\n")                           # changed by hand
-    (root / "cases/A/03.note.yaml.age").unlink()                       # deleted by hand
-    assert g.edited(changes) == sorted([TEAM, "cases/A/03.note.yaml.age", "cases/C/01.registration.yaml.age"])
+    (root / f"{A}/03.note.yaml.age").unlink()                       # deleted by hand
+    assert g.edited(changes) == sorted([TEAM, f"{A}/03.note.yaml.age", f"{C}/01.registration.yaml.age"])
 
 
 def test_the_merge_tree_is_the_base_tree_with_the_changes_and_no_ref_is_left(sides):
     g, base, ours, theirs = sides
-    blob = full(g.root, theirs)["cases/C/01.registration.yaml.age"].blob
+    blob = full(g.root, theirs)[f"{C}/01.registration.yaml.age"].blob
     changes = {
-        "cases/C/01.registration.yaml.age": remote.Entry("100644", blob),    # a new folder
-        "cases/A/03.note.yaml.age": None,                                      # a file removed
-        "cases/B/01.note.yaml.age": None, "cases/B/02.note.yaml.age": None,
-        "cases/B/recipients": None,                                            # a folder emptied: gone
+        f"{C}/01.registration.yaml.age": remote.Entry("100644", blob),    # a new folder
+        f"{A}/03.note.yaml.age": None,                                      # a file removed
+        f"{B}/01.note.yaml.age": None, f"{B}/02.note.yaml.age": None,
+        f"{B}/recipients": None,                                            # a folder emptied: gone
         TEAM: remote.Entry("100644", full(g.root, theirs)[TEAM].blob),         # a file changed
-        "cases/U/run.sh": remote.Entry("100755", blob),                        # another mode
+        f"{U}/run.sh": remote.Entry("100755", blob),                        # another mode
     }
     made = remote.tree_of(g, ours, changes)
     assert made == remote.write_tree(g, ours, changes)   # the temporary index's tree, built from the whole base
     tree = full(g.root, made)
-    assert "cases/B/recipients" not in tree and not any(p.startswith("cases/B/") for p in tree)
-    assert tree["cases/U/run.sh"] == remote.Entry("100755", blob) and tree[TEAM] == full(g.root, theirs)[TEAM]
+    assert f"{B}/recipients" not in tree and not any(p.startswith(f"{B}/") for p in tree)
+    assert tree[f"{U}/run.sh"] == remote.Entry("100755", blob) and tree[TEAM] == full(g.root, theirs)[TEAM]
     assert git(g.root, "for-each-ref", "refs/cpcm") == ""
     assert remote.tree_of(g, ours, {}) == git(g.root, "rev-parse", f"{ours}^{{tree}}").strip()
 
@@ -133,21 +136,21 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     monkeypatch.setattr(remote, "PATHS_NAMED", named)
     g, base, ours, theirs = sides
     changes = {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}
-    changes["cases/A/01.note.yaml.age"] = None                     # with cases/A/recipients left: the folder stays
-    changes.update({"cases/B/01.note.yaml.age": None, "cases/B/recipients": None})  # B emptied: its folder goes
+    changes[f"{A}/01.note.yaml.age"] = None                     # with A/recipients left: the folder stays
+    changes.update({f"{B}/01.note.yaml.age": None, f"{B}/recipients": None})  # B emptied: its folder goes
     new = _commit_tree(g, remote.tree_of(g, ours, changes), ours)
     twin = tmp_path / "twin"                                        # the same move by git's own two-tree merge
     git(tmp_path, "clone", "-q", str(g.root), str(twin))
-    (twin / "cases/A/03.note.yaml.age").touch()                    # the same bytes, other stat data: not a change
+    (twin / f"{A}/03.note.yaml.age").touch()                    # the same bytes, other stat data: not a change
     git(twin, "fetch", "-q", str(g.root), new)
     git(twin, "read-tree", "-m", "-u", ours, new)
 
-    (g.root / "cases/A/03.note.yaml.age").touch()
+    (g.root / f"{A}/03.note.yaml.age").touch()
     changed = remote.changed_files(g, ours, new)
-    assert set(changed) == {"cases/A/01.note.yaml.age", "cases/B/01.note.yaml.age", "cases/B/02.note.yaml.age",
-                            "cases/B/recipients", "cases/C/recipients", "cases/C/01.registration.yaml.age", TEAM}
+    assert set(changed) == {f"{A}/01.note.yaml.age", f"{B}/01.note.yaml.age", f"{B}/02.note.yaml.age",
+                            f"{B}/recipients", f"{C}/recipients", f"{C}/01.registration.yaml.age", TEAM}
     assert changed[TEAM].old == full(g.root, ours)[TEAM] and changed[TEAM].new == full(g.root, theirs)[TEAM]
-    assert changed["cases/C/recipients"].old is None and changed["cases/B/02.note.yaml.age"].new is None
+    assert changed[f"{C}/recipients"].old is None and changed[f"{B}/02.note.yaml.age"].new is None
     remote.check_out(g, ours, new, changed)
     git(g.root, "update-ref", "HEAD", new, ours)
 
@@ -157,9 +160,11 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
 
     assert git(g.root, "ls-files", "-s") == git(twin, "ls-files", "-s")
     assert files(g.root) == files(twin)
-    assert sorted(p.name for p in (g.root / "cases").iterdir()) == sorted(p.name for p in (twin / "cases").iterdir()) == ["A", "C", "U"]
-    assert not (g.root / "cases/B/02.note.yaml.age").exists() and (g.root / "cases/C/recipients").read_text() == "amina\n"
-    written = ["cases/C/recipients", "cases/C/01.registration.yaml.age", TEAM]
+    assert sorted(p.relative_to(g.root).as_posix() for p in (g.root / "cases").glob("*/*")) \
+        == sorted(p.relative_to(twin).as_posix() for p in (twin / "cases").glob("*/*")) == [A, C, U]
+    assert sorted(p.name for p in (g.root / "cases").iterdir()) == ["AA", "CC", "WW"]  # B's folder gone, and the one it was in
+    assert not (g.root / f"{B}/02.note.yaml.age").exists() and (g.root / f"{C}/recipients").read_text() == "amina\n"
+    written = [f"{C}/recipients", f"{C}/01.registration.yaml.age", TEAM]
     debug = git(g.root, "ls-files", "--debug", "--", *written)     # stat data recorded, as git's check-out does
     assert debug.count("  mtime: ") == 3 and "  mtime: 0:0" not in debug and "ino: 0\t" not in debug
     assert git(g.root, "status", "--porcelain", "--untracked-files=all") == ""
@@ -177,7 +182,7 @@ def test_a_change_staged_by_hand_is_left_to_read_tree_which_refuses(sides, monke
         remote.check_out(g, ours, new, remote.changed_files(g, ours, new))
     assert (g.root / TEAM).read_text() == full_text
     assert git(g.root, "diff", "--cached", "--name-only") == f"{TEAM}\n"
-    assert not (g.root / "cases/C").exists()
+    assert not (g.root / C).exists()
 
 
 def test_the_transfer_settings_reach_the_git_that_packs_on_either_side(sides, tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ REGISTRATION = {"child": {"name": "Sim Child", "sex": "female", "age_estimate": 
 
 
 def record_names(root: Path) -> set[str]:
-    return {p.name for p in (root / "cases").glob("*/*.yaml.age")}
+    return {p.name for p in (root / "cases").glob("*/*/*.yaml.age")}
 
 
 def readable_cases(cli: Cli, everyone: bool) -> list[str]:
@@ -132,7 +132,7 @@ def simulate(repo: Path, keys: dict, tmp: Path, workers: list[str], days: int, s
         case = service.load_case(ctx, conflict["case"])
         assert conflict["code"] in {c["code"] for c in case.conflicts}
     return {"records": len(acknowledged), "conflicts": len(conflicts), "syncs": syncs, "bundles": bundles,
-            "cases": len(list((repo / "cases").glob("CP-*")))}
+            "cases": len(list((repo / "cases").glob("*/CP-*")))}
 
 
 def test_a_team_offline_for_days_converges(repo, team, tmp_env):

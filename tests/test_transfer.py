@@ -12,6 +12,7 @@ from pyrage import x25519
 from conftest import CANARY, commit_count, git, git_status, last_commit, register
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused, UsageError
+from cpcm.store.layout import case_dir
 from memory_repo import MemoryRepo
 
 MARKERS = tuple(part.lower().encode() for part in CANARY.split())
@@ -230,8 +231,8 @@ def test_round_trip__requested_approved_sent_received_read_and_acknowledged(send
     # the same plaintext bytes as stored at the sending agency, in new ciphertext
     for entry in sender_log[:-1]:
         name = f"{entry['record_id']}.{entry['kind']}.yaml.age"
-        here = (receiving.root / "cases" / case_id / name).read_bytes()
-        there = (sending.root / "cases" / case_id / name).read_bytes()
+        here = (case_dir(receiving.root, case_id) / name).read_bytes()
+        there = (case_dir(sending.root, case_id) / name).read_bytes()
         assert here != there
         assert decrypt(here, receiving.keys["wanjiru"][0]) == decrypt(there, sending.keys["amina"][0])
 
@@ -351,8 +352,8 @@ def test_receive__a_case_id_already_used_here_gets_a_new_one_with_the_old_as_ali
     for record in records:
         if record.id >= transfer_in.id:
             continue
-        mine = decrypt((sending.root / "cases" / new_id / f"{record.id}.{record.kind}.yaml.age").read_bytes(), sending.keys["amina"][0])
-        theirs = decrypt((receiving.root / "cases" / case_id / f"{record.id}.{record.kind}.yaml.age").read_bytes(),
+        mine = decrypt((case_dir(sending.root, new_id) / f"{record.id}.{record.kind}.yaml.age").read_bytes(), sending.keys["amina"][0])
+        theirs = decrypt((case_dir(receiving.root, case_id) / f"{record.id}.{record.kind}.yaml.age").read_bytes(),
                          receiving.keys["wanjiru"][0])
         assert mine == theirs.replace(f"case: {case_id}\n".encode(), f"case: {new_id}\n".encode())
     assert wanjiru("transfer-ack", str(receipt)).code == 0
@@ -369,7 +370,7 @@ def _refused_and_nothing_written(receiving, data: bytes, tmp_env, *reason: str) 
     assert all(r in result.stderr for r in reason), result.stderr
     assert "nothing was written" in result.stderr
     assert commit_count(receiving.root) == before and git_status(receiving.root) == []
-    assert [p.name for p in (receiving.root / "cases").iterdir() if p.is_dir()] == []
+    assert [p.name for p in (receiving.root / "cases").glob("*/*") if p.is_dir()] == []
     assert not receipt.exists()
     assert not leaks(result.stderr.encode())
 

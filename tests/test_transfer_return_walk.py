@@ -17,6 +17,7 @@ import json
 from collections import Counter
 
 from conftest import CANARY, CLINIC, Cli, commit_count, consent_both, git, git_status, library_session, register
+from cpcm.store.layout import case_dir, case_rel
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_transfer import canary, consent, decrypt, files_with_marker, git_objects, leaks
 
@@ -61,7 +62,7 @@ def counted(cli: Cli, case_id: str) -> Counter:
 
 
 def plaintexts(root, case_id: str, key) -> dict[str, bytes]:
-    return {p.name: decrypt(p.read_bytes(), key) for p in sorted((root / "cases" / case_id).glob("*.yaml.age"))}
+    return {p.name: decrypt(p.read_bytes(), key) for p in sorted(case_dir(root, case_id).glob("*.yaml.age"))}
 
 
 def test_a_case_goes_to_another_agency_and_comes_back(sending, receiving, cli_as, tmp_env):
@@ -189,7 +190,7 @@ def test_a_case_goes_to_another_agency_and_comes_back(sending, receiving, cli_as
     assert [(link["case_id"], link["relation"]) for link in earlier["links"]] == [(new_id, "returned_as")]
     assert f"came back as {new_id}" in ok(a("show", case_id)).stdout
     assert [e["what"] for e in ok(a("log", case_id, "--json")).json() if e["kind"] == "case_link"] == [f"came back as {new_id}"]
-    assert git(sending.root, "log", "-1", "--format=%s", "--", f"cases/{case_id}").strip().startswith(f"receive {new_id} ")
+    assert git(sending.root, "log", "-1", "--format=%s", "--", case_rel(case_id)).strip().startswith(f"receive {new_id} ")
     assert ok(a("verify")).code == 0
     # A's referral and B's plan run on here; consent to registration is asked again (what A was told before it sent
     # the case does not carry over: consent-missing, until the answers are recorded here)
