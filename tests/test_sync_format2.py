@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, NOW, git, head, register
+from conftest import Cli, NOW, git, head, register, signed_commit
 from format1 import format1_rel, rewrite_as_format1
 from test_sync import VISIT, Laptops
 from cpcm.store import remote
@@ -82,8 +82,6 @@ def replay_as_format1(source: Path, commit: str, dest: Path, worker: str) -> str
         target.write_bytes(git(source, "cat-file", "blob", f"{commit}:{path}", binary=True))
         paths.append(format1_rel(path))
     message = git(source, "log", "-1", "--format=%s", commit).strip()
-    from conftest import signed_commit
-
     return signed_commit(dest, worker, message, *paths)
 
 
@@ -154,8 +152,6 @@ def test_a_setting_an_older_release_changed_merges_and_the_merged_configuration_
     text = config.read_text()
     assert "format: 1" in text and "timezone: Africa/Nairobi" in text
     config.write_text(text.replace("timezone: Africa/Nairobi", "timezone: Africa/Johannesburg"))
-    from conftest import signed_commit
-
     signed_commit(laptops.repo, "sup", "config set timezone", CONFIG)  # as an older release's `cpcm config set`
     git(laptops.repo, "push", "-q", "origin", "HEAD:main")
     assert amina("followup", case_id, *VISIT).code == 0  # this release: her copy upgrades, then writes
