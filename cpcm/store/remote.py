@@ -271,7 +271,7 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
     each folder (`folder_of(path)`: cases/4F/CP-..., conferences/CC-..., or None) that either side
     changed, every other file either side changed, and the files `always`. Files neither side touched
     stay as they are in both sides and are left out, so a merge costs what arrived and what was
-    written here, not the size of the repository. A few git processes, whatever the sizes.
+    written here, not the size of the repository. Five git processes, whatever the sizes.
     `base`, `ours` and `theirs` are commits or trees of one casefile format (`current_tree`)."""
     paths = set(changed_files(git, base, ours)) | set(changed_files(git, base, theirs))
     folders = sorted({f for f in map(folder_of, paths) if f})
