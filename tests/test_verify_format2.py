@@ -183,12 +183,11 @@ def test_a_hand_made_upgrade_that_adds_an_approval_is_reported_and_not_allowed(r
 def test_a_hand_made_upgrade_that_leaves_a_case_behind_or_keeps_format_1_is_reported(repo, team, cli, cli_as):
     sup = cli_as("sup")
     mine, theirs = format1_repository(repo, cli, sup, team)
-    (repo / CASES / "keep").mkdir()
-    os.rename(repo / CASES / theirs, repo / CASES / "keep" / theirs)
+    aside = repo.parent / theirs
+    os.rename(repo / CASES / theirs, aside)  # not moved with the others
 
     def put_back(repo: Path) -> list[str]:
-        os.rename(repo / CASES / "keep" / theirs, repo / CASES / theirs)
-        (repo / CASES / "keep").rmdir()
+        os.rename(aside, repo / CASES / theirs)
         return []
     sha = hand_upgrade(repo, "amina", team["amina"][0], put_back)
     left = [p for p in problems(sup) if p["code"] == "upgrade-not-only-moves"]
