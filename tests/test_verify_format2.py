@@ -8,6 +8,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import git, head, register
 from format1 import rewrite_as_format1
 from test_signing import forge_record, hand_commit
@@ -83,11 +85,15 @@ def test_a_format1_repository_upgraded_by_verify_itself_verifies_clean(repo, tea
     assert git(repo, "status", "--porcelain", "--untracked-files=all").strip() == ""
 
 
-def test_a_record_keeps_the_commit_that_added_it_across_the_upgrade(repo, team, cli, cli_as):
+@pytest.mark.parametrize("renames", ["git's default", "off"])
+def test_a_record_keeps_the_commit_that_added_it_across_the_upgrade(repo, team, cli, cli_as, renames):
     """`cpcm log` names, for each record written before the upgrade, the commit that added it (its date, its
-    signer), as git names it in the format-1 history; never the upgrade's commit, made later by someone else."""
+    signer), as git names it in the format-1 history; never the upgrade's commit, made later by someone else. Also
+    where the repository's git settings turn off the rename detection that pairs a moved file's two paths."""
     sup = cli_as("sup")
     mine, _ = format1_repository(repo, cli, sup, team)
+    if renames == "off":
+        git(repo, "config", "diff.renames", "false")
     files = sorted(p.name for p in (repo / CASES / mine).glob("*.yaml.age"))
     before = {name.split(".")[0]: added_by(repo, f"{CASES}/{mine}/{name}") for name in files}
     assert sup("list").code == 0  # the upgrade, by sup
