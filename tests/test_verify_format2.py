@@ -243,3 +243,32 @@ def test_a_record_in_format_1_s_place_after_the_upgrade_is_no_record(repo, team,
     assert [p["code"] for p in found] == ["plaintext-committed"]
     assert found[0]["case_id"] == case_id
 
+
+
+def test_two_copies_upgraded_apart_then_synced_verify_clean(repo, team, cli, cli_as, tmp_env):
+    """Each copy of a team's format-1 repository is upgraded by its own worker's first command (two `upgrade format 2`
+    commits, by two workers); a sync merges them, and verify is clean on both copies, each record still its author's."""
+    import subprocess
+
+    from conftest import Cli, NOW
+
+    sup = cli_as("sup")
+    mine, theirs = format1_repository(repo, cli, sup, team)
+    bare = tmp_env / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True, capture_output=True)
+    laptop = tmp_env / "laptop-otieno"
+    subprocess.run(["git", "clone", "-q", str(bare), str(laptop)], check=True, capture_output=True)
+    assert sup("remote", "add", "origin", str(bare)).code == 0  # sup's upgrade
+    otieno = Cli({"CPCM_REPO": str(laptop), "CPCM_IDENTITY": str(team["otieno"][0]), "CPCM_NOW": NOW})
+    assert otieno("note", mine, "--text", "called the school").code == 0  # otieno's upgrade, then his note
+    assert git(laptop, "log", "-2", "--format=%s").splitlines()[1] == MESSAGE
+    assert sup("note", theirs, "--text", "home visit").code == 0
+    assert sup("sync").code == 0
+    done = otieno("sync")
+    assert done.code == 0, done.stderr
+    assert sup("sync").code == 0
+    assert head(repo) == head(laptop)
+    upgrades = git(repo, "log", f"--grep=^{MESSAGE}$", "--format=%ae").split()
+    assert sorted(upgrades) == ["otieno@test.cpcm.invalid", "sup@test.cpcm.invalid"]
+    assert codes(sup) == set()
+    assert codes(otieno) == set()
