@@ -19,6 +19,7 @@ from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
+from cpcm.store.upgrade import MESSAGE as UPGRADE_MESSAGE, config_text as upgraded_config
 from cpcm.store.layout import (CASES, CONFERENCES, CONFIG, FORMAT_VERSION, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM,
                                TMP_PREFIX, TOPS, case_dir, case_restricted, covers_from, current_rel, folder_rel, readers_from, split_rel)
 from cpcm.domain.problems import Problem
@@ -287,9 +288,7 @@ def format_of(config: bytes | None, default: int = FORMAT_VERSION) -> int:
 def is_upgrade(commit: Commit) -> bool:
     """Whether `commit` says it is the upgrade to this format (its message, one parent): then `upgrade_parts` tells
     what of it is the upgrade."""
-    from cpcm.store.upgrade import MESSAGE
-
-    return commit.message == MESSAGE and len(commit.parents) == 1
+    return commit.message == UPGRADE_MESSAGE and len(commit.parents) == 1
 
 
 def upgrade_parts(commit: Commit, blobs: Mapping[str, bytes]) -> tuple[set[str], list[str]]:
@@ -297,8 +296,6 @@ def upgrade_parts(commit: Commit, blobs: Mapping[str, bytes]) -> tuple[set[str],
     place to `layout.current_rel`'s with the same blob and mode (both paths), and `.cpcm/config.yaml` when its `format:`
     line alone changed, from 1 to 2 (upgrade.config_text); and every other path it adds, changes or removes. `blobs`:
     the config's versions (`upgrade_blobs`). Empty for any other commit."""
-    from cpcm.store.upgrade import config_text
-
     if not is_upgrade(commit):
         return set(), []
     removed = {path: (old, modes[0]) for (status, old, _, path), modes in zip(commit.changes, commit.modes) if status == "D"}
@@ -313,7 +310,7 @@ def upgrade_parts(commit: Commit, blobs: Mapping[str, bytes]) -> tuple[set[str],
         if path in moves:
             continue
         if path == CONFIG and status == "M" and old_mode == new_mode and old in blobs and new in blobs and \
-                format_of(blobs[old], 0) == 1 and config_text(blobs[old]) == blobs[new]:
+                format_of(blobs[old], 0) == 1 and upgraded_config(blobs[old]) == blobs[new]:
             moves.add(path)
             continue
         others.append(path)
@@ -1005,10 +1002,8 @@ class Audit:
     def upgrade(self, commit: Commit, others: list[str], moved: set[str]) -> None:
         """An upgrade commit (`is_upgrade`) that is not only the upgrade (`upgrade_parts`): what else it adds, changes
         or removes; the config's format line not changed from 1 to 2; a case left in format 1's place."""
-        from cpcm.store.upgrade import MESSAGE
-
         short = commit.sha[:10]
-        said = f"commit {short} says it is the upgrade to casefile format {FORMAT_VERSION} ('{MESSAGE}') but"
+        said = f"commit {short} says it is the upgrade to casefile format {FORMAT_VERSION} ('{UPGRADE_MESSAGE}') but"
         lister = f"git show --stat {short}"
         how = {"A": "adds", "D": "removes"}
         for (status, _, _, path) in commit.changes:
