@@ -272,3 +272,15 @@ def test_two_copies_upgraded_apart_then_synced_verify_clean(repo, team, cli, cli
     assert sorted(upgrades) == ["otieno@test.cpcm.invalid", "sup@test.cpcm.invalid"]
     assert codes(sup) == set()
     assert codes(otieno) == set()
+
+
+def test_an_upgrade_commit_is_checked_as_any_commit_unsigned_or_by_a_stranger(repo, team, cli, cli_as):
+    """The upgrade is signed by a member of the team like every commit: one made by hand without a signature, or in
+    the name of someone who is not in the team, is reported as any such commit is."""
+    sup = cli_as("sup")
+    format1_repository(repo, cli, sup, team)
+    hand_upgrade(repo, "amina", None)
+    assert codes(sup) == {"unsigned-commit"}
+    git(repo, "reset", "-q", "--hard", "HEAD^")
+    hand_upgrade(repo, "stranger", None)
+    assert {"unsigned-commit", "commit-author-not-member"} <= codes(sup)
