@@ -19,13 +19,13 @@ def damage(repo, team, case_id: str, worker: str = "amina") -> tuple[str, str]:
     worker as a note. Returns (record id, path)."""
     from cpcm.crypto import cipher
     from cpcm.domain.ids import RecordIds
-    from cpcm.store.layout import record_name
+    from cpcm.store.layout import case_dir, case_rel, record_name
 
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     readers = [line.strip() for line in (folder / "recipients").read_text().splitlines() if line.strip() and not line.startswith("#")]
     after = max(p.name.split(".")[0] for p in record_files(repo, case_id))
     record_id = RecordIds().new(int(time.time() * 1000), after=after)
-    rel = f"cases/{case_id}/{record_name(record_id, 'note')}"
+    rel = f"{case_rel(case_id)}/{record_name(record_id, 'note')}"
     (repo / rel).write_bytes(cipher.encrypt(BROKEN, [team[r][1] for r in readers]))
     signed_commit(repo, worker, f"note {case_id} {record_id}", rel)  # signed by the worker, as cpcm would
     return record_id, rel

@@ -156,6 +156,10 @@ MEANINGS = {
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand (the message says "
                           "to restore it with `git checkout HEAD -- FILE`, or to move a file cpcm did not write out of the repository)",
     "record-rewritten": "a record file was changed after it was written, other than by a re-encryption",
+    "upgrade-not-only-moves": "a commit `upgrade format 2` (the upgrade of a format-1 repository, docs/case-format.md) does "
+                              "more than the upgrade: it adds, changes or removes a file other than by moving a case's file, "
+                              "unchanged, from cases/ID/ to cases/XX/ID/, changes `.cpcm/config.yaml` other than its `format:` "
+                              "line from 1 to 2, or leaves a case folder where format 1 had it",
     "recipients-missing": "a case's recipients file is missing or empty",
     "recipient-not-in-team": "a case's recipients file names workers who are not in the team",
     "commit-author-not-member": 'a commit that changes `cases/` or `conferences/` is by someone who was not an active team member then (by the team file in the history)',
@@ -273,6 +277,8 @@ MEANINGS = {
     "withdraw-own-only": "only the author of a plan version, or the one who asked for a closure, can withdraw it while it waits "
                          "for a decision (`plan --withdraw`, `close --withdraw`)",
     "config-set-needs-supervisor": "only a supervisor or manager changes the repository's settings (`cpcm config set`)",
+    "format-old": "the repository is in casefile format 1 and the command was run without a worker's key (the recovery "
+                  "key, or none): its upgrade to format 2 is a commit by a worker of the team, who runs any command first",
     "format-too-new": "the repository, or the other copy a sync would merge, is in a casefile format newer than this cpcm: upgrade cpcm first",
     "cache-not-yours": "the worker's cache folder (`.cpcm/cache/<worker>`) is a symbolic link or another user's, or "
                        "`.cpcm/cache` is another user's and not sticky: its entries could be made up; remove it (docs/security.md)",
