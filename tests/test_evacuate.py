@@ -136,6 +136,23 @@ def test_evacuate__warns_when_the_worker_is_a_case_s_only_reader(tmp_env, team):
     assert "only reader" in done.stderr and case_id in done.stderr and "nothing can ever read them again" in done.stderr
 
 
+def test_evacuate__warns_of_a_case_only_the_worker_reads_in_a_repository_not_upgraded_yet(tmp_env, team):
+    """A repository of format 1 (an older release's, no worker's command run in it since) is not upgraded by
+    evacuate's look; its cases are read where format 1 has them, and the only-reader warning names them."""
+    from format1 import rewrite_as_format1
+
+    lone = make_repo(tmp_env / "lone", {"amina": team["amina"]}, workers={"amina": "supervisor"})
+    amina = Cli({"CPCM_REPO": str(lone), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    case_id = register(amina)
+    rewrite_as_format1(lone)
+    (team["amina"][0].parent / "amina.txt.pub").write_text(team["amina"][1] + "\n")
+
+    done = amina("evacuate", "--yes", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["only_reader"] == [case_id]
+    assert "only reader" in done.stderr and case_id in done.stderr
+
+
 def test_evacuate__no_warning_where_a_supervisor_or_the_recovery_key_reads_the_case(repo, team, cli_as, tmp_env):
     amina = cli_as("amina")
     register(amina)

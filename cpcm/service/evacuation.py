@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from cpcm.crypto import identity as identity_mod
 from cpcm.errors import CpcmError, NotDestroyed, NotFound, Refused
-from cpcm.store.layout import CACHE_DIR, CASES, COMPLAINTS, CONFIDENTIAL, CONFIG, SUPERVISION
+from cpcm.store.layout import (CACHE_DIR, CASES, COMPLAINTS, CONFIDENTIAL, CONFIG, FORMAT_VERSION, RECIPIENTS, SUPERVISION, current_rel,
+                               history_rels, readers_from)
 from cpcm.store.outputs import shred
 from cpcm.workflow.rules import folders_by_kind, read_by_one
 
@@ -98,6 +99,8 @@ def look(identity_path: Path, root: Path | None, remote: str | None = None, remo
         try:
             readers = {folder: ctx.store.recipients(folder, top) for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL)
                        for folder in ctx.store.case_ids(top)}
+            if ctx.config.format < FORMAT_VERSION:  # not upgraded yet (no worker's command ran here): its cases in format 1
+                readers.update(_format1_readers(root))
         except CpcmError as exc:
             found.unchecked = exc.message
         else:
@@ -108,6 +111,26 @@ def look(identity_path: Path, root: Path | None, remote: str | None = None, remo
                       "--remove-repository would delete them for ever; nothing was destroyed",
                       "Carry them away first: cpcm evacuate --sync REMOTE --remove-repository (the USB stick or shared folder, "
                       "see cpcm remote list); or destroy them too: add --force.", rule=UNSYNCED)
+    return found
+
+
+def _format1_readers(root: Path) -> dict[str, list[str]]:
+    """The readers of each case of a repository of format 1 (its folders directly in cases/, as the releases before
+    format 2 left them, until a worker's first command upgrades it: store/upgrade.py), from its `recipients` file:
+    what `look` asks of the store for a repository of this format. Case id -> readers."""
+    found: dict[str, list[str]] = {}
+    try:
+        entries = list(os.scandir(root / CASES))
+    except OSError:
+        return found
+    for entry in entries:
+        folder = history_rels(entry.name)[-1]  # cases/CP-.../: where format 1 has the case
+        if not entry.is_dir() or entry.name.startswith(".") or current_rel(f"{folder}/{RECIPIENTS}") == f"{folder}/{RECIPIENTS}":
+            continue
+        try:
+            found[entry.name] = readers_from((root / folder / RECIPIENTS).read_bytes())
+        except OSError:
+            continue
     return found
 
 
