@@ -313,6 +313,7 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
 
 
 TREE_MODE = "040000"
+_KINDS = {"40000": "040000 tree", "160000": "160000 commit"}  # a raw tree entry's mode -> `git mktree`'s mode and type
 
 
 def current_tree(git: Git, commit: str) -> str:
@@ -322,18 +323,37 @@ def current_tree(git: Git, commit: str) -> str:
     levels (`layout.current_rel`; every folder keeps its tree id, no file is read or changed) and the
     configuration's `format:` line saying this format (store/upgrade.py `config_text`), as the
     upgrade's commit makes them. What a merge compares, so that a case folder the upgrade moved is
-    the same folder on every side, and the `format:` line no change. Proportional to the number of
-    cases for a commit of format 1 (one `git fast-import`, as `tree_of`), two small reads otherwise."""
+    the same folder on every side, and the `format:` line no change. Two small reads for a commit of
+    this format; for one of format 1, the `cases` tree read and one `git mktree` that writes the new
+    `cases/XX` trees and `cases` (0.2 s at 20,000 cases), then `tree_of`."""
     from cpcm.store.upgrade import config_text
 
     found = _batch(git, [f"{commit}:{CASES}", f"{commit}:{CONFIG}"])
     changes: dict[str, Entry | None] = {}
+    moved: dict[str, list[str]] = {}  # cases/XX -> the entries of its tree, as `git mktree` reads them
+    kept: list[tuple[str, str, str]] = []  # the other entries of `cases`
     for mode, name, sha in _tree_entries(found.get(f"{commit}:{CASES}", b"")):
         before = f"{CASES}/{name}"
         after = current_rel(f"{before}/-").rpartition("/")[0]
         if mode == "40000" and after != before:
-            changes[before] = None
-            changes[after] = Entry(TREE_MODE, sha)
+            moved.setdefault(after.split("/")[1], []).append(f"{TREE_MODE} tree {sha}\t{name}")
+        else:
+            kept.append((mode, name, sha))
+    if moved:
+        # a cases/XX folder there already (a tree of both formats, not one cpcm makes) keeps what it holds
+        there = {name: sha for mode, name, sha in kept if mode == "40000" and name in moved}
+        listings = _batch(git, list(there.values())) if there else {}
+        for shard, sha in there.items():
+            moved[shard] += [f"{_KINDS.get(m, m + ' blob')} {s}\t{n}" for m, n, s in _tree_entries(listings.get(sha, b""))]
+        shards = sorted(moved)
+        batch = "\n".join("\n".join(moved[shard]) + "\n" for shard in shards)
+        ids = git.run(["mktree", "--batch"], input=batch.encode("utf-8", "surrogateescape")).split()
+        if len(ids) != len(shards):
+            raise GitError("git mktree did not give the trees of a format-1 commit's case folders")
+        entries = [f"{_KINDS.get(m, m + ' blob')} {s}\t{n}" for m, n, s in kept if n not in moved]
+        entries += [f"{TREE_MODE} tree {sha}\t{shard}" for shard, sha in zip(shards, ids)]
+        cases = git.run(["mktree"], input=("\n".join(entries) + "\n").encode("utf-8", "surrogateescape")).strip()
+        changes[CASES] = Entry(TREE_MODE, cases)
     config = found.get(f"{commit}:{CONFIG}")
     if config is not None and config_text(config) != config:
         changes[CONFIG] = Entry("100644", git.run(["hash-object", "-w", "--stdin"], input=config_text(config)).strip())
