@@ -28,13 +28,17 @@ def record_files(root: Path) -> tuple[list[str], int]:
 
     files: list[str] = []
     cases = 0
-    with os.scandir(root / CASES) as folders:
-        for folder in folders:
-            if not folder.is_dir() or folder.name.startswith("."):
+    with os.scandir(root / CASES) as levels:  # cases/XX/ID (store/layout.py)
+        for level in levels:
+            if not level.is_dir() or level.name.startswith("."):
                 continue
-            cases += 1
-            with os.scandir(folder.path) as entries:
-                files.extend(e.path for e in entries if RECORD_FILE.match(e.name))
+            with os.scandir(level.path) as folders:
+                for folder in folders:
+                    if not folder.is_dir() or folder.name.startswith("."):
+                        continue
+                    cases += 1
+                    with os.scandir(folder.path) as entries:
+                        files.extend(e.path for e in entries if RECORD_FILE.match(e.name))
     return sorted(files), cases
 
 

@@ -59,7 +59,7 @@ if str(HERE) not in sys.path:
 
 BIN = Path(sys.executable).parent
 CPCM = BIN / "cpcm" if (BIN / "cpcm").exists() else PROJECT / ".venv" / "bin" / "cpcm"
-BENCH_FORMAT = 3  # bump to rebuild every cached repository (e.g. when the synthetic data changes)
+BENCH_FORMAT = 4  # bump to rebuild every cached repository (e.g. when the synthetic data changes)
 TIMEOUT = 900
 
 
@@ -282,7 +282,7 @@ def _write_cases(root: Path, identity_path: Path, case_ids: list[str], seed: int
     from cpcm import clock, service
     from cpcm.store import atomic, codec
     from cpcm.crypto import cipher
-    from cpcm.store.layout import CASES, RECIPIENTS, record_name
+    from cpcm.store.layout import RECIPIENTS, case_rel, record_name
     from cpcm.workflow.fold import fold
 
     now = clock.parse_datetime(now_iso, "now")
@@ -298,7 +298,7 @@ def _write_cases(root: Path, identity_path: Path, case_ids: list[str], seed: int
             record = service.new_record(ctx, "registration", case_id, body, at)
             readers = service.readers_for(ctx, fold(case_id, [record]))
             keys = service.keys_for(ctx, readers)
-            rel = f"{CASES}/{case_id}/{RECIPIENTS}"
+            rel = f"{case_rel(case_id)}/{RECIPIENTS}"
             atomic.write(root / rel, service.recipients_bytes(readers))
             written.append(rel)
             records = [record]
@@ -310,7 +310,7 @@ def _write_cases(root: Path, identity_path: Path, case_ids: list[str], seed: int
                     after = extra.id
                 planned.append(case_id)
             for one in records:  # what Transaction.write_record writes
-                rel = f"{CASES}/{case_id}/{record_name(one.id, one.kind)}"
+                rel = f"{case_rel(case_id)}/{record_name(one.id, one.kind)}"
                 atomic.write(root / rel, cipher.encrypt(codec.dumps(one.to_dict()), keys), exclusive=True)
                 written.append(rel)
             ids.append(case_id)

@@ -16,7 +16,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.errors import CpcmError
 from cpcm.store.config import load_team
 from cpcm.store import directory
-from cpcm.store.layout import CASES, RECIPIENTS, SERVICES
+from cpcm.store.layout import CASES, RECIPIENTS, SERVICES, shard
 
 CONFERENCES = "conferences"
 
@@ -50,13 +50,21 @@ def _worker_ids_for(root: Path, recipient: str | None) -> set[str] | None:
     return ids or None
 
 
-def _folders(root: Path, top: str, prefix: str) -> list[Path]:
+def _entries(folder: Path) -> list[Path]:
     try:
-        entries = list((root / top).iterdir())
+        return list(folder.iterdir())
     except OSError:
         return []
+
+
+def _folders(root: Path, top: str, prefix: str) -> list[Path]:
+    """The folders of `top` whose name starts with `prefix`: for cases/, those of its second level
+    (store/layout.py), only the one the prefix names once it is long enough to."""
     wanted = prefix.upper()
-    return sorted(p for p in entries if p.is_dir() and p.name.startswith(wanted))
+    levels = [root / top]
+    if top == CASES:
+        levels = [p for p in _entries(root / top) if p.is_dir() and (len(wanted) < 5 or p.name == shard(wanted))]
+    return sorted(p for level in levels for p in _entries(level) if p.is_dir() and p.name.startswith(wanted))
 
 
 def case_ids(root: Path, prefix: str, identity_path: Path) -> list[str]:

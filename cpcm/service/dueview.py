@@ -1033,7 +1033,7 @@ def _covers_reader(ctx, dirty: set[str]) -> Callable[[str], dict]:
 
     from cpcm.service.context import case_covers
     from cpcm.store.git import GitError, git_env
-    from cpcm.store.layout import CASES, RECIPIENTS, covers_from
+    from cpcm.store.layout import CASES, RECIPIENTS, covers_from, shard
 
     git = ctx.store.git
     by_blob: dict[str, list[str]] = {}
@@ -1052,8 +1052,8 @@ def _covers_reader(ctx, dirty: set[str]) -> Callable[[str], dict]:
             for entry in entries:
                 if entry.endswith(ending):
                     meta, _, path = entry.partition(b"\t")
-                    case_id = path[:-len(ending)].decode("utf-8", "replace")
-                    if "/" not in case_id:
+                    level, _, case_id = path[:-len(ending)].decode("utf-8", "replace").partition("/")
+                    if "/" not in case_id and shard(case_id) == level:  # XX/ID/recipients (store/layout.py)
                         by_blob.setdefault(meta[-40:].decode(), []).append(case_id)
         if process.wait() != 0:
             by_blob = {}

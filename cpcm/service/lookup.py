@@ -49,7 +49,7 @@ from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.store import atomic, codeprint
-from cpcm.store.layout import CASES
+from cpcm.store.layout import CASES, case_dir
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
 
@@ -309,7 +309,7 @@ def _read_one(ctx, case_id: str, look: Lookup) -> Case | None:
     read; a damaged case is noted in `ctx.problems` and in `look.damaged` (read again next time)."""
     from cpcm.service.context import folded_or_noted
 
-    if not (ctx.root / CASES / case_id).is_dir() or case_id.startswith(".") or not _readable(ctx, case_id):
+    if not case_dir(ctx.root, case_id).is_dir() or case_id.startswith(".") or not _readable(ctx, case_id):
         return None
     case = folded_or_noted(ctx, case_id)
     if case is None:

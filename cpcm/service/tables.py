@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.store.cache import Table, derived_table, dirty_cases, json_encoder, plain_json
-from cpcm.store.layout import CASES, RECIPIENTS, rekey_from, restricted_from
+from cpcm.store.layout import CASES, RECIPIENTS, case_dir, rekey_from, restricted_from
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import deadlines, intervals
 from cpcm.workflow.deadlines import Deadline
@@ -324,7 +324,7 @@ def case_lines(ctx, case_id: str) -> tuple[bool, tuple[str, ...]]:
     from one read of it: for a case whose folder was not just read (a fill reads the file once, for whether the
     worker reads the case and these lines: `fill._reader`). (False, ()) where it cannot be read."""
     try:
-        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace")
+        text = ctx.store.read_bytes(case_dir(ctx.store.root, case_id) / RECIPIENTS).decode("utf-8", "replace")
     except (OSError, KeyError, ValueError):
         return False, ()
     return restricted_from(text), tuple(rekey_from(text))

@@ -49,7 +49,7 @@ import pyrage
 from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.store.layout import CASES
+from cpcm.store.layout import CASES, case_rel
 
 VERSION = 1
 SMALL = 200  # changed cases read one by one when a view is brought up to date; more: from the per-case tables
@@ -248,12 +248,13 @@ def _tree_ids(git, names: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     names = list(names)
     for start in range(0, len(names), 500):
-        out = git.run(["ls-tree", "-z", f"{git.rev}:{CASES}", "--", *names[start:start + 500]])
+        out = git.run(["ls-tree", "-z", f"{git.rev}:{CASES}", "--",
+                       *(case_rel(name).partition("/")[2] for name in names[start:start + 500])])
         for entry in out.split("\0"):
-            meta, _, name = entry.partition("\t")
+            meta, _, path = entry.partition("\t")
             parts = meta.split()
             if len(parts) == 3 and parts[1] == "tree":
-                found[name] = parts[2]
+                found[path.rpartition("/")[2]] = parts[2]
     return found
 
 

@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.store import atomic
-from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX
+from cpcm.store.layout import CACHE_DIR, CASES, TMP_PREFIX, case_rel, shard
 
 VERSION = 2
 MERGE_FROM = 12  # segments in a table before a save merges them into one
@@ -66,7 +66,7 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[s
     from cpcm.store.git import Git, GitError
 
     wanted = None if names is None else list(names)
-    paths = [CASES] if wanted is None else [f"{CASES}/{name}" for name in wanted]
+    paths = [CASES] if wanted is None else [case_rel(name) for name in wanted]
     if not paths:
         return set()
     git = Git(root)
@@ -86,8 +86,8 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[s
             continue
         skip = "R" in entry[:2] or "C" in entry[:2]  # the next entry is the old name
         parts = entry[3:].split("/")
-        if len(parts) >= 3 and parts[0] == CASES:
-            folders.add(parts[1])
+        if len(parts) >= 4 and parts[0] == CASES and shard(parts[2]) == parts[1]:
+            folders.add(parts[2])
     return folders
 
 
@@ -106,10 +106,10 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None) 
     from cpcm.store.git import GitError
     from cpcm.store.layout import RECIPIENTS, RECORD_FILE
 
-    folders = [path.split("/", 1)[1] for path in paths]
+    folders = [path.rsplit("/", 1)[1] for path in paths]
     try:
         if trees is not None and len(paths) <= FEW_TREES and all(name in trees for name in folders):
-            listed = [(f"{CASES}/{name}/", git.run(["ls-tree", "-r", "-z", trees[name]], env=git.tree_only()))
+            listed = [(f"{case_rel(name)}/", git.run(["ls-tree", "-r", "-z", trees[name]], env=git.tree_only()))
                       for name in folders]
         else:
             listed = [("", git.run(["ls-tree", "-r", "-z", "HEAD", "--", *paths], env=git.tree_only()))]
@@ -134,14 +134,14 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None) 
             mode = 0
         if not stat.S_ISREG(mode) or bool(mode & 0o100) != executable[path]:
             edited.add(path)
-    found = {path.split("/")[1] for path in edited}
+    found = {path.split("/")[2] for path in edited}  # cases/XX/ID/name
     for folder in paths:
         try:
             names = os.listdir(os.path.join(git.root, folder))
         except (FileNotFoundError, NotADirectoryError):
             continue
         if any((name == RECIPIENTS or RECORD_FILE.match(name)) and f"{folder}/{name}" not in expected for name in names):
-            found.add(folder.split("/")[1])
+            found.add(folder.rsplit("/", 1)[1])
     return found
 
 

@@ -32,11 +32,10 @@ from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
 from cpcm.store.layout import (readers_from, rekey_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
-                               TMP_PREFIX, readers_hint, record_name)
+                               TMP_PREFIX, CONFERENCES, case_rel, folder_rel, readers_hint, record_name, shard, split_rel)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
 
-CONFERENCES = "conferences"  # conferences/<CONF-ID>/: records of a case conference, like a case's
 MANAGED = (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, SERVICES, CONFIG, POLICY, f"{CPCM_DIR}/forms", ".gitignore", ".gitattributes")
 
 T = TypeVar("T")
@@ -251,15 +250,29 @@ class CaseStore:
             folder = self.root / top
             if not folder.is_dir():
                 return []
-            return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
-        names = self._read(live, lambda view: [n for n in view.subfolders(top) if not n.startswith(".")])
+            if top != CASES:
+                return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
+            found = []
+            for level in os.scandir(folder):  # cases/XX/ID (store/layout.py)
+                if level.is_dir() and not level.name.startswith("."):
+                    found.extend(entry.name for entry in os.scandir(level.path)
+                                 if shard(entry.name) == level.name and entry.is_dir() and not entry.name.startswith("."))
+            return sorted(found)
+
+        def committed(view: Snapshot) -> list[str]:
+            if top != CASES:
+                return [n for n in view.subfolders(top) if not n.startswith(".")]
+            return sorted(n for level in view.subfolders(top) if not level.startswith(".")
+                          for n in view.subfolders(f"{top}/{level}") if shard(n) == level and not n.startswith("."))
+        names = self._read(live, committed)
         if top == CASES and self._as_committed.difference(names) and not self._writing:
             # a folder read as committed and deleted on disk: listed as the commit holds it
-            names = sorted({*names, *self._as_committed.intersection(self._last_commit().subfolders(top))})
+            names = sorted({*names, *(case_id for case_id in self._as_committed
+                                      if self._last_commit().is_folder(case_rel(case_id)))})
         return names
 
     def exists(self, case_id: str) -> bool:
-        rel = f"{CASES}/{case_id}/{RECIPIENTS}"
+        rel = f"{case_rel(case_id)}/{RECIPIENTS}"
         return self._read(lambda: (self.root / rel).is_file(), lambda view: view.is_file(rel), case_id)
 
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
@@ -282,7 +295,7 @@ class CaseStore:
         return readers_from(text), rekey_from(text)
 
     def _recipients_text(self, case_id: str, folder: str) -> str:
-        rel = f"{folder}/{case_id}/{RECIPIENTS}"
+        rel = f"{folder_rel(folder, case_id)}/{RECIPIENTS}"
 
         # as text when it is the same path (pathlib's joins cost more than the read, case after case)
         on_disk = f"{self.root}/{rel}" if _one_name(folder) and _one_name(case_id) else self.root / rel
@@ -307,7 +320,7 @@ class CaseStore:
         none while reading the commit. Files added by hand are not looked at."""
         if self.view is not None:
             return []
-        folder = f"{top}/{case_id}"
+        folder = folder_rel(top, case_id)
         expected = {f"{folder}/{name}": blob for name, blob in self.git.file_ids(folder).items()
                     if RECORD_FILE.match(name) or name == RECIPIENTS}
         return self.git.edited(expected) if expected else []
@@ -320,7 +333,7 @@ class CaseStore:
         return self.git.edited(expected) if expected else []
 
     def _files_live(self, case_id: str, top: str) -> list[Path]:
-        folder = self.root / top / case_id
+        folder = self.root / folder_rel(top, case_id)
         return [folder / name for name in _record_names(folder)]
 
     def _places_live(self, case_id: str, top: str) -> list[tuple[str, str, str, os.PathLike | str]]:
@@ -330,12 +343,13 @@ class CaseStore:
         than the reads)."""
         if not (_one_name(top) and _one_name(case_id)):
             return [(self.rel(path), path.name, path.parent.name, path) for path in self._files_live(case_id, top)]
-        folder = f"{top}/{case_id}"
+        folder = folder_rel(top, case_id)
         on_disk = f"{self.root}/{folder}"
         return [(f"{folder}/{name}", name, case_id, f"{on_disk}/{name}") for name in _record_names(on_disk)]
 
     def _files_committed(self, view: Snapshot, case_id: str, top: str) -> list[Path]:
-        return [self.root / top / case_id / name for name in view.names(f"{top}/{case_id}") if RECORD_FILE.match(name)]
+        folder = folder_rel(top, case_id)
+        return [self.root / folder / name for name in view.names(folder) if RECORD_FILE.match(name)]
 
     def read_bytes(self, path: Path) -> bytes:
         """A file's bytes as readers see them (the last commit while another cpcm writes)."""
@@ -597,8 +611,8 @@ class CaseStore:
             return 0
         wanted = set(case_ids)
         listing = Background(self.git.run, ["ls-tree", "-r", "-z", self.git.rev, "--", CASES])
-        for shard in {record_shard(case_id) for case_id in wanted}:  # the cases' shards loaded while git lists the files
-            cache.shard(shard).load()
+        for part in {record_shard(case_id) for case_id in wanted}:  # the cases' shards loaded while git lists the files
+            cache.shard(part).load()
         try:
             out = listing.result()
         except GitError:
@@ -606,9 +620,9 @@ class CaseStore:
         missing: dict[str, str] = {}
         for entry in out.split("\0"):
             meta, _, rel = entry.partition("\t")
-            parts = rel.split("/")
+            parts = split_rel(rel)
             fields = meta.split(" ")
-            if len(parts) == 3 and parts[1] in wanted and len(fields) == 3 and RECORD_FILE.match(parts[2]) \
+            if parts and parts[1] in wanted and len(fields) == 3 and RECORD_FILE.match(parts[2]) \
                     and not cache.has(fields[2], parts[1]):
                 missing.setdefault(fields[2], rel)
         if len(missing) < parallel.WORTH_IT:
@@ -625,7 +639,7 @@ class CaseStore:
         found = self._read(live, lambda view: view.read_many(missing.values()))
         todo = [(blob, found[rel]) for blob, rel in missing.items() if rel in found and blob_id(found[rel]) == blob]
         for blob, loaded in parallel.parse_all(todo, keys, progress):
-            cache.put(blob, loaded, missing[blob].split("/")[1])
+            cache.put(blob, loaded, missing[blob].split("/")[2])  # cases/XX/ID/name
         return len(todo)
 
     def log(self, paths: Sequence[str] = (), added_only: bool = False, limit: int | None = None) -> list[Commit]:
@@ -718,7 +732,7 @@ class Transaction:
         return self._write_sealed(record, sealed, top)
 
     def _write_sealed(self, record: Record, data: bytes, top: str) -> str:
-        rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
+        rel = f"{folder_rel(top, record.case)}/{record_name(record.id, record.kind)}"
         atomic.write(self.store.root / rel, data, exclusive=True, durable=self._durable_each())
         self.written.append(rel)
         return rel
@@ -832,8 +846,8 @@ _PUBLIC = memo.Bounded(16)  # id(identity) -> (the identity, kept so that its id
 
 def _case_of(rel: str) -> str | None:
     """The case folder of a path under cases/ (`read_as_committed` names them), else None."""
-    parts = rel.split("/")
-    return parts[1] if len(parts) == 3 and parts[0] == CASES else None
+    parts = split_rel(rel)
+    return parts[1] if parts and parts[0] == CASES else None
 
 
 def _not_a_record(rel: str, exc: Exception) -> Corrupt:
@@ -924,7 +938,7 @@ def written_by_cpcm(rel: str, verb: str) -> bool:
     name = parts[-1]
     if name.startswith(TMP_PREFIX):
         return True
-    if len(parts) == 3 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
+    if split_rel(rel):
         return name == RECIPIENTS or RECORD_FILE.match(name) is not None
     if rel in _SETTINGS_FILES:
         return True
@@ -933,6 +947,13 @@ def written_by_cpcm(rel: str, verb: str) -> bool:
     if len(parts) == 3 and f"{parts[0]}/{parts[1]}" in _PUT_BY and name.endswith(".yaml"):
         return verb in _PUT_BY[f"{parts[0]}/{parts[1]}"]
     return False
+
+
+def _scan(folder: str) -> list[os.DirEntry]:
+    try:
+        return list(os.scandir(folder))
+    except OSError:
+        return []
 
 
 def _remove_strays(root: Path) -> None:
@@ -951,6 +972,9 @@ def _remove_empty_folders(root: Path) -> None:
             entries = list(os.scandir(root / top))
         except OSError:
             continue
+        if top == CASES:  # cases/XX/ID: the case folders of each second-level folder, then it if left empty
+            entries = [case for level in entries if level.is_dir(follow_symlinks=False)
+                       for case in _scan(level.path)] + entries
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 try:

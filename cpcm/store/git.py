@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from cpcm.errors import CpcmError
 from cpcm.store import objects
 from cpcm.store.faults import crash_point
+from cpcm.store.layout import CASES, shard
 
 INDEX_LOCK = ".git/index.lock"
 
@@ -396,8 +397,15 @@ class Git:
 
     def tree_ids(self, folder: str) -> dict[str, str]:
         """name → tree id of each sub-folder of `folder` at the commit readers read (HEAD, or
-        the commit pinned while another cpcm writes); empty before the first commit."""
-        return self._entry_ids(folder, trees=True)
+        the commit pinned while another cpcm writes); empty before the first commit. For cases/,
+        each case folder of the second level (store/layout.py), by the case's ID."""
+        if folder != CASES:
+            return self._entry_ids(folder, trees=True)
+        found: dict[str, str] = {}
+        for level in sorted(self._entry_ids(folder, trees=True)):
+            found.update((name, sha) for name, sha in self._entry_ids(f"{folder}/{level}", trees=True).items()
+                         if shard(name) == level)
+        return found
 
     def file_ids(self, folder: str) -> dict[str, str]:
         """name → blob id of each file (not sub-folder) in `folder` at the commit readers read;
@@ -476,7 +484,7 @@ class Git:
         return meta[2] if len(meta) == 3 and meta[1] == "tree" else None
 
     def changed_on_disk(self, folder: str, names: Iterable[str] | None = None) -> set[str] | None:
-        """The sub-folders of `folder` (a top-level folder such as cases/) holding a committed file
+        """The sub-folders of `folder` (a top-level folder such as cases/: its case folders, by ID) holding a committed file
         changed or deleted on disk, or staged: what `git status --untracked-files=no -- <folder>`
         names, read from git's index here (no process). Only when the repository is as cpcm's
         own writes leave it: HEAD a commit read from git's files, the index's cached tree of `folder` valid and
@@ -513,11 +521,14 @@ class Git:
         if cached != committed or set(extensions) - _KNOWN_EXTENSIONS:
             return None
         prefix, top = folder.encode("utf-8") + b"/", os.fsencode(os.path.abspath(self.root))
+        two_levels = folder == CASES
         found: set[bytes] = set()
         for path, (stat, sha, flags, extended) in entries.items():
             if not path.startswith(prefix):
                 continue
-            sub, slash, _ = path[len(prefix):].partition(b"/")
+            sub, slash, rest = path[len(prefix):].partition(b"/")
+            if two_levels:  # cases/XX/ID/...: the case's ID
+                sub, slash, _ = rest.partition(b"/")
             if not slash or sub in found or (wanted is not None and sub not in wanted):
                 continue  # a file directly in `folder` is no sub-folder's (git status names it; it is not asked)
             if flags & 0xB000 or extended & 0x6000 or stat[6] not in (0o100644, 0o100755):
@@ -554,8 +565,9 @@ class Git:
         return {"GIT_INDEX_FILE": os.path.join(git_dir, NO_INDEX)} if os.path.isdir(git_dir) else {}
 
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
-        """The names directly under two versions of one folder (two tree ids, as `tree_id` gives)
-        whose content differs: added, removed or changed."""
+        """The case folders (IDs) of two versions of cases/ (two tree ids, as `tree_id` gives) whose content
+        differs: added, removed or changed. Against a `cases` tree of format 1 (an upgrade between), every
+        case of the newer one."""
         return set(self.changed_entries(old_tree, new_tree))
 
     def changed_entries(self, old_tree: str, new_tree: str) -> dict[str, tuple[str | None, str | None]]:
@@ -563,10 +575,13 @@ class Git:
         folder there, or not there). git's `diff-tree` without an index: 0.09 s for two `cases`
         trees of 100,000 entries, 0.01 s at 10,000 (reading both trees' loose files here took
         0.4-0.5 s and 0.035 s); the ids come with it (looking them up costs a tree read each)."""
-        out = self.run(["diff-tree", "-z", old_tree, new_tree], env=self.tree_only())
+        out = self.run(["diff-tree", "-z", "-r", "-t", old_tree, new_tree], env=self.tree_only())
         fields = out.split("\0")
         found: dict[str, tuple[str | None, str | None]] = {}
-        for meta, name in zip(fields[0::2], fields[1::2]):  # ":old mode new mode old id new id status", name
+        for meta, path in zip(fields[0::2], fields[1::2]):  # ":old mode new mode old id new id status", path
+            level, slash, name = path.partition("/")
+            if not slash or "/" in name or shard(name) != level:
+                continue  # a second-level folder, a file, or what is no case folder (format 1's, after an upgrade)
             old_mode, new_mode, old_id, new_id = meta.lstrip(":").split()[:4]
             was, now = found.get(name, (None, None))  # a file that became a folder: two entries
             found[name] = (old_id if old_mode == TREE_MODE else was, new_id if new_mode == TREE_MODE else now)

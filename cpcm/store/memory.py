@@ -20,7 +20,7 @@ from cpcm.errors import Busy, CannotDecrypt, Corrupt
 from cpcm.store import codec
 from cpcm.store.contract import read_each
 from cpcm.store.git import Commit, GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, readers_hint, readers_from, record_name, rekey_from, restricted_from
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, case_rel, folder_rel, split_rel, readers_hint, readers_from, record_name, rekey_from, restricted_from
 
 # Not a folder on disk: a path of this store that leaked to code reading files fails loudly.
 ROOT = PurePosixPath("/cpcm-memory-store")
@@ -78,34 +78,35 @@ class MemoryStore:
         return view
 
     def case_ids(self, top: str = CASES) -> list[str]:
-        names = {rel.split("/")[1] for rel in self._view() if rel.startswith(top + "/") and rel.count("/") >= 2}
+        names = {parts[1] for parts in map(split_rel, self._view()) if parts and parts[0] == top}
         return sorted(n for n in names if not n.startswith("."))
 
     def exists(self, case_id: str) -> bool:
-        return f"{CASES}/{case_id}/{RECIPIENTS}" in self._view()
+        return f"{case_rel(case_id)}/{RECIPIENTS}" in self._view()
 
     def recipients(self, case_id: str, folder: str = CASES) -> list[str]:
         return self._recipients(case_id, folder)[0]
 
     def recipients_lines(self, case_id: str) -> tuple[list[str], bool, list[str]]:
-        entry = self._view().get(f"{CASES}/{case_id}/{RECIPIENTS}")
+        entry = self._view().get(f"{case_rel(case_id)}/{RECIPIENTS}")
         text = entry.decode("utf-8", "replace") if isinstance(entry, bytes) else ""
         return readers_from(text), restricted_from(text), rekey_from(text)
 
     def recipients_rekey(self, folder_id: str, top: str) -> tuple[list[str], list[str]]:
-        entry = self._view().get(f"{top}/{folder_id}/{RECIPIENTS}")
+        entry = self._view().get(f"{folder_rel(top, folder_id)}/{RECIPIENTS}")
         text = entry.decode("utf-8", "replace") if isinstance(entry, bytes) else ""
         return readers_from(text), rekey_from(text)
 
     def _recipients(self, case_id: str, folder: str) -> tuple[list[str], bool]:
-        entry = self._view().get(f"{folder}/{case_id}/{RECIPIENTS}")
+        entry = self._view().get(f"{folder_rel(folder, case_id)}/{RECIPIENTS}")
         text = entry.decode("utf-8", "replace") if isinstance(entry, bytes) else ""
         return readers_from(text), restricted_from(text)
 
     def record_files(self, case_id: str, top: str = CASES) -> list[PurePosixPath]:
-        prefix = f"{top}/{case_id}/"
+        folder = folder_rel(top, case_id)
+        prefix = f"{folder}/"
         names = sorted(rel[len(prefix):] for rel in self._view() if rel.startswith(prefix))
-        return [ROOT / top / case_id / name for name in names if "/" not in name and RECORD_FILE.match(name)]
+        return [ROOT / folder / name for name in names if "/" not in name and RECORD_FILE.match(name)]
 
     def rel(self, path) -> str:
         try:
@@ -185,8 +186,8 @@ class MemoryStore:
         found: dict[str, str] = {}
         for commit in self.commits:
             for rel in commit.files:
-                parts = rel.split("/")
-                if len(parts) >= 3 and parts[0] == top:
+                parts = split_rel(rel)
+                if parts and parts[0] == top:
                     found[parts[1]] = commit.sha
         return {name: sha for name, sha in found.items() if name in self.case_ids(top)}
 
@@ -274,7 +275,7 @@ class MemoryTransaction:
         return rel
 
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
-        rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
+        rel = f"{folder_rel(top, record.case)}/{record_name(record.id, record.kind)}"
         sealed = Sealed(record.to_dict(), recipients)
         if rel in self.store._view():
             raise FileExistsError(rel)  # records are never overwritten
@@ -284,7 +285,7 @@ class MemoryTransaction:
         return [self.write_record(record, recipients, top) for record, recipients in items]
 
     def write_sealed(self, record: Record, sealed: Sealed, top: str = CASES) -> str:
-        rel = f"{top}/{record.case}/{record_name(record.id, record.kind)}"
+        rel = f"{folder_rel(top, record.case)}/{record_name(record.id, record.kind)}"
         if rel in self.store._view():
             raise FileExistsError(rel)  # records are never overwritten
         return self._stage(rel, sealed)

@@ -39,6 +39,9 @@ class Snapshot:
     def is_file(self, rel: str) -> bool:
         return rel in self.files
 
+    def is_folder(self, rel: str) -> bool:
+        return rel in self.folders
+
     def names(self, folder: str) -> list[str]:
         return sorted(self.folders.get(folder, ()))
 
