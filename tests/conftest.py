@@ -566,8 +566,9 @@ def git_status(root: Path) -> list[str]:
 
 def record_files(root: Path, case_id: str | None = None) -> list[Path]:
     """Every record file in the repository's working tree (or in one case)."""
-    pattern = f"{case_id or '*'}/*.yaml.age"
-    return sorted((root / "cases").glob(pattern))
+    from cpcm.store.layout import CASES, case_dir
+
+    return sorted(case_dir(root, case_id).glob("*.yaml.age") if case_id else (root / CASES).rglob("*.yaml.age"))
 
 
 def stray_files(root: Path) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import NOW, Cli, commit_count, git, git_status, head, last_commit, make_identity, register
 from cpcm.store.config import load_team, team_bytes
 from cpcm.domain.team import Team, Worker
+from cpcm.store.layout import case_dir, case_rel
 
 
 def assert_one_commit_by(root, before: int, worker: str, name: str | None = None, subject_starts: str = ""):
@@ -33,7 +34,7 @@ def test_register__makes_exactly_one_commit_by_the_worker(cli, repo):
     assert_one_commit_by(repo, before, "amina", subject_starts=f"register {case_id} ")
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert sorted(changed) == sorted(
-        [f"cases/{case_id}/recipients"] + [str(p.relative_to(repo)) for p in (repo / "cases" / case_id).glob("*.age")])
+        [f"{case_rel(case_id)}/recipients"] + [str(p.relative_to(repo)) for p in case_dir(repo, case_id).glob("*.age")])
 
 
 def test_register__author_is_the_workers_display_name(cli_as, repo, tmp_env):
@@ -83,7 +84,7 @@ def test_team_sync__makes_one_commit_when_a_case_needs_it_and_none_otherwise(cli
     assert result.code == 0, result.stderr
     assert result.json()["reencrypted"] == 1
     assert_one_commit_by(repo, before, "amina", subject_starts="team sync 1 cases")
-    assert "sup2" in (repo / "cases" / case_id / "recipients").read_text().split()
+    assert "sup2" in (case_dir(repo, case_id) / "recipients").read_text().split()
     again = cli("team", "sync")
     assert again.code == 0, again.stderr
     assert commit_count(repo) == before + 1

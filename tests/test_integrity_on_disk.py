@@ -13,6 +13,7 @@ import pytest
 from conftest import CANARY, git, record_files, register, registration, signed_commit
 from cpcm.errors import restore_hint
 from test_repair import damage
+from cpcm.store.layout import case_dir, case_rel
 
 OTHER = {"child": {"name": "Other Child", "sex": "male", "age_estimate": 9}}
 
@@ -63,7 +64,7 @@ def test_check_of_every_case__names_a_record_file_deleted_on_disk_as_check_case_
 
 def test_check_of_every_case__names_a_recipients_file_deleted_and_a_record_damaged_on_disk(cli, repo):
     deleted, damaged, good = register(cli), register(cli), register(cli, **OTHER)
-    rel = f"cases/{deleted}/recipients"
+    rel = f"{case_rel(deleted)}/recipients"
     (repo / rel).unlink()
     (broken,) = record_files(repo, damaged)
     broken.write_bytes(broken.read_bytes()[:100])
@@ -84,7 +85,7 @@ def test_list__a_recipients_file_deleted_by_hand_lists_the_case_as_committed_war
     `check` names the file and the restore."""
     case_id, other = register(cli), register(cli, **OTHER)
     assert cli("list").code == 0
-    rel = f"cases/{case_id}/recipients"
+    rel = f"{case_rel(case_id)}/recipients"
     (repo / rel).unlink()
     warm = cli("list", "--json")
     drop_cache(repo)
@@ -123,7 +124,7 @@ def test_list_and_check__a_case_folder_deleted_by_hand(cli, repo, without_views)
     with none, and without views; `check` over every case names a file of it and the restore."""
     case_id, other = register(cli), register(cli, **OTHER)
     assert cli("list").code == 0
-    shutil.rmtree(repo / "cases" / case_id)
+    shutil.rmtree(case_dir(repo, case_id))
     warm = cli("list")
     drop_cache(repo)
     cold, computed = cli("list"), without_views(cli, "list")
@@ -131,7 +132,7 @@ def test_list_and_check__a_case_folder_deleted_by_hand(cli, repo, without_views)
     assert cold.code == 0 and case_id in cold.stdout and other in cold.stdout
     checked = cli("check")
     (line,) = problem_lines(checked.stderr)
-    assert checked.code == 1 and line.startswith(f"problem: {case_id}: cases/{case_id}/") and "git checkout HEAD -- " in line
+    assert checked.code == 1 and line.startswith(f"problem: {case_id}: {case_rel(case_id)}/") and "git checkout HEAD -- " in line
 
 def test_due_and_statistics__a_case_folder_deleted_by_hand_are_as_committed_warm_or_cold(cli, repo):
     """A whole case folder deleted by hand (no commit): `list` lists the case as committed, but
@@ -145,10 +146,10 @@ def test_due_and_statistics__a_case_folder_deleted_by_hand_are_as_committed_warm
     for args, result in before.items():
         assert result.code == 0, (args, result.stderr)
     assert case_id in before[("due", "--worker", "all", "--json")].stdout
-    shutil.rmtree(repo / "cases" / case_id)
+    shutil.rmtree(case_dir(repo, case_id))
     _as_before(repo, cli, before)
     checked = cli("check")
-    assert checked.code == 1 and f"problem: {case_id}: cases/{case_id}/" in checked.stderr
+    assert checked.code == 1 and f"problem: {case_id}: {case_rel(case_id)}/" in checked.stderr
 
 
 def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_warm(cli, repo, team):
@@ -195,7 +196,7 @@ def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing
     path.write_bytes(record_files(repo, untouched)[0].read_bytes())  # a record file of another case
     on_disk.append(rel)
     assert hint("show", replaced).startswith(restore_hint(rel))
-    rel = f"cases/{gone}/recipients"
+    rel = f"{case_rel(gone)}/recipients"
     (repo / rel).unlink()
     assert hint("show", gone) == restore_hint(rel)
     team_file = repo / TEAM
@@ -249,11 +250,11 @@ def commit_plaintext(repo, team, case_id: str, plaintext: bytes, worker: str = "
     from cpcm.domain.ids import RecordIds
     from cpcm.store.layout import record_name
 
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     readers = [line.strip() for line in (folder / "recipients").read_text().splitlines() if line.strip() and not line.startswith("#")]
     after = max(p.name.split(".")[0] for p in record_files(repo, case_id))
     record_id = RecordIds().new(int(time.time() * 1000), after=after)
-    rel = f"cases/{case_id}/{record_name(record_id, 'note')}"
+    rel = f"{case_rel(case_id)}/{record_name(record_id, 'note')}"
     (repo / rel).write_bytes(cipher.encrypt(plaintext, [team[r][1] for r in readers]))
     signed_commit(repo, worker, f"note {case_id} {record_id}", rel)
     return record_id, rel
@@ -331,13 +332,13 @@ def _delete_last_record(repo, case_id: str) -> str:
 
 
 def _delete_recipients(repo, case_id: str) -> str:
-    (repo / "cases" / case_id / "recipients").unlink()
-    return f"cases/{case_id}/recipients"
+    (case_dir(repo, case_id) / "recipients").unlink()
+    return f"{case_rel(case_id)}/recipients"
 
 
 def _delete_folder(repo, case_id: str) -> str:
-    shutil.rmtree(repo / "cases" / case_id)
-    return f"cases/{case_id}/"
+    shutil.rmtree(case_dir(repo, case_id))
+    return f"{case_rel(case_id)}/"
 
 
 ON_DISK = {"record truncated": _truncate_last_record, "record deleted": _delete_last_record,
@@ -424,5 +425,5 @@ def test_register__a_case_changed_on_disk_still_counts_in_the_duplicate_and_case
     assert [d["case_id"] for d in again.json()["possible_duplicates"]] == [case_id], again.stdout
     assert CANARY not in again.stderr
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
-    assert changed and all(path.startswith(f"cases/{again.json()['case_id']}/") for path in changed), changed
-    assert rel.rstrip("/").startswith(f"cases/{case_id}")
+    assert changed and all(path.startswith(f"{case_rel(again.json()['case_id'])}/") for path in changed), changed
+    assert rel.rstrip("/").startswith(case_rel(case_id))

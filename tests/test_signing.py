@@ -16,6 +16,7 @@ import pytest
 
 from conftest import NOW, Cli, git, head, make_identity, register, signing_line
 from test_sync import Laptops, tree_state
+from cpcm.store.layout import case_dir, case_rel
 
 PAST = "2020-01-06T09:00:00+03:00"  # a clock before any real commit date (git checks a key's valid-after)
 needs_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) is not installed")
@@ -54,12 +55,12 @@ def forge_record(root: Path, case_id: str, kind: str, by: str, body: dict) -> st
     from cpcm.store import codec
     from cpcm.store.config import load_team
 
-    folder = root / "cases" / case_id
+    folder = case_dir(root, case_id)
     last = sorted(folder.glob("*.yaml.age"))[-1].name.split(".")[0]
     readers = [r for r in (folder / "recipients").read_text().splitlines() if r and not r.startswith("#")]
     record_id = RecordIds().new(int(time.time() * 1000), after=last)
     record = Record(kind=kind, schema=1, id=record_id, case=case_id, at=NOW, recorded_at=NOW, by=by, body=body)
-    rel = f"cases/{case_id}/{record_id}.{kind}.yaml.age"
+    rel = f"{case_rel(case_id)}/{record_id}.{kind}.yaml.age"
     (root / rel).write_bytes(cipher.encrypt(codec.dumps(record.to_dict()), load_team(root).recipients_of(readers)))
     return rel
 
