@@ -156,10 +156,7 @@ def _upgrade(ctx: Context) -> None:
 
     worker = ctx.worker
     if worker is None or worker.id == RECOVERY_READER:
-        raise Refused(f"this casefile repository is in format {ctx.config.format}; this cpcm reads format "
-                      f"{FORMAT_VERSION}, and moving it there is a commit by a worker of the team",
-                      "Run any cpcm command in it with a worker's key first (it moves the case folders, one commit), "
-                      "or copy the team's repository again (git clone).", rule="format-old")
+        raise format_old(ctx.config)
     sign_as(ctx)
     upgrade.upgrade(ctx.root, ctx.store.git, worker.name, commit_email(ctx.config, worker))
     ctx.config = load_config(ctx.root)
@@ -167,6 +164,15 @@ def _upgrade(ctx: Context) -> None:
     ctx.notices.append(f"This repository is now in casefile format {FORMAT_VERSION} (each case folder in cases/ moved "
                        "one level down; one commit, nothing re-encrypted). Upgrade cpcm on every computer of the team "
                        "before its next sync: an older cpcm refuses to read it.")
+
+
+def format_old(config: Config) -> Refused:
+    """What a key that is no worker of the team (the agency's recovery key, a newcomer's) is told in a repository of
+    an earlier casefile format (`_upgrade`): nothing is read or written."""
+    return Refused(f"this casefile repository is in format {config.format}; this cpcm reads format {FORMAT_VERSION}, and "
+                   "moving it there is a commit by a worker of the team",
+                   "Run any cpcm command in it with a worker's key first (it moves the case folders, one commit), "
+                   "or copy the team's repository again (git clone).", rule="format-old")
 
 
 def agency_now(config: Config, now: datetime | None = None) -> datetime:

@@ -21,7 +21,7 @@ from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
-from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM, folder_rel, split_rel, with_rekey
+from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM, folder_rel, split_rel, with_rekey
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as retention_rules
 from cpcm.workflow.rules import off_team, unattended
@@ -846,6 +846,10 @@ def team_recover(root: Path, worker_id: str, recipient: str, recovery_identity: 
     from cpcm.service.context import open_repo
 
     ctx = open_repo(root, need_identity=False, now=now)
+    if ctx.config.format < FORMAT_VERSION:  # moved to this format by a worker's command first (context._upgrade)
+        from cpcm.service.context import format_old
+
+        raise format_old(ctx.config)
     ident = identity_mod.load(recovery_identity, ask_passphrase)
     if not ident.recipients & set(ctx.config.recovery_recipients):
         raise Refused("--recovery-identity is not one of the agency's recovery keys (init --recovery)",
