@@ -166,14 +166,17 @@ def test_upgrade__killed_in_the_middle_the_next_command_finishes_it(old, cli_as,
     assert cli_as("amina")("show", ids[0]).code == 0
 
 
-def test_upgrade__killed_writing_the_configuration_the_next_command_finishes_it(old, cli_as, repo):
+@pytest.mark.parametrize("step, committed", [("git-update-ref", False), ("git-update-ref-done", True), ("atomic-written", True)])
+def test_upgrade__a_command_killed_during_it_leaves_it_to_the_next(old, cli_as, repo, step, committed):
+    """Killed (SIGKILL: a power cut) before the commit moves the branch, just after, and writing the configuration
+    (the last step): the next command does what is left, and the commit is made once."""
     _ids, files, said = old
     amina = cli_as("amina")
     before = commit_count(repo)
     killed = subprocess.run([sys.executable, "-m", "cpcm", "due"], env={**os.environ, **amina.env,
-                            "CPCM_TEST_CRASH_AT": "atomic-written"}, capture_output=True, text=True)
+                            "CPCM_TEST_CRASH_AT": step}, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr
-    assert _config_format((repo / CONFIG).read_text()) == "format: 1" and commit_count(repo) == before + 1
+    assert _config_format((repo / CONFIG).read_text()) == "format: 1" and commit_count(repo) == before + committed
     due = amina("due", "--json")
     assert due.code == 0 and due.stdout == said["due"], due.stderr
     assert commit_count(repo) == before + 1 and len(_upgrades(repo)) == 1
