@@ -275,3 +275,29 @@ def test_upgrade__a_newcomer_on_a_format_1_copy_is_refused_before_anything_is_re
     joining = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(newcomer), "CPCM_NOW": NOW})
     _refused_old(joining("bundle", "apply", str(tmp_env / "from-the-office.cpcm"), "--json"), root, before)
     _refused_old(joining("sync", "--json"), root, before)
+
+
+def test_upgrade__a_command_begun_while_another_wrote_reads_the_repository_it_upgraded(old, cli_as, repo):
+    """The first command starts while another cpcm holds the lock in the middle of a write (it reads the last
+    commit meanwhile, store/casestore.py `open_for_read`), then waits for the lock to upgrade: once it has, it
+    reads the repository as the upgrade left it, not the format-1 commit it began on."""
+    import time
+
+    from cpcm.store.lock import RepoLock
+
+    _ids, files, said = old
+    writer = RepoLock(repo / LOCK)
+    writer.__enter__()
+    writer.begin_write()
+    try:
+        waiting = cli_as("amina").process("due", "--json", wait=False)
+        time.sleep(2)  # it has begun (reading the last commit) and waits for the lock
+        assert waiting.poll() is None
+        writer.end_write()
+    finally:
+        writer.release()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert out == said["due"] and NOTICE in err
+    assert len(_upgrades(repo)) == 1
+    assert_format2(repo, files)

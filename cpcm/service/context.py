@@ -159,6 +159,10 @@ def _upgrade(ctx: Context) -> None:
         raise format_old(ctx.config)
     sign_as(ctx)
     upgrade.upgrade(ctx.root, ctx.store.git, worker.name, commit_email(ctx.config, worker))
+    # opened while another cpcm wrote, the store reads the commit of then (`open_for_read`): of format 1. Read
+    # from here on as the upgrade left it, or the commit of a write under way now
+    ctx.store.unpin()
+    ctx.store.open_for_read()
     ctx.config = load_config(ctx.root)
     ctx.basis = ctx.store.generation()
     ctx.notices.append(f"This repository is now in casefile format {FORMAT_VERSION} (each case folder in cases/ moved "
