@@ -301,3 +301,21 @@ def test_upgrade__a_command_begun_while_another_wrote_reads_the_repository_it_up
     assert out == said["due"] and NOTICE in err
     assert len(_upgrades(repo)) == 1
     assert_format2(repo, files)
+
+
+def test_upgrade__a_register_imported_in_format_1_is_known_as_imported_after_it(cli_as, repo, tmp_env):
+    """`cpcm import cases` finds a register imported before (its commit, of format 1 here) and names its cases
+    by the rows they came from: the commit's paths are read as they are now (service/imports.py)."""
+    from test_import import child, write_csv
+
+    amina = cli_as("amina")
+    path = tmp_env / "register.csv"
+    write_csv(path, [child(n) for n in range(3)])
+    done = amina("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    made = [(c["row"], c["case_id"]) for c in done.json()["cases"]]
+    rewrite_as_format1(repo)
+    again = amina("import", "cases", str(path), "--json")
+    assert again.code == 0 and NOTICE in again.stderr, again.stderr
+    assert [(c["row"], c["case_id"]) for c in again.json()["already_imported"]["cases"]] == made
+    assert again.json()["imported"] == 0 and len(_upgrades(repo)) == 1 and git_status(repo) == []
