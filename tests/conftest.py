@@ -566,9 +566,11 @@ def git_status(root: Path) -> list[str]:
 
 def record_files(root: Path, case_id: str | None = None) -> list[Path]:
     """Every record file in the repository's working tree (or in one case)."""
-    from cpcm.store.layout import CASES, case_dir
+    from cpcm.store.layout import case_dir
 
-    return sorted(case_dir(root, case_id).glob("*.yaml.age") if case_id else (root / CASES).rglob("*.yaml.age"))
+    if case_id:
+        return sorted(case_dir(root, case_id).glob("*.yaml.age"))
+    return sorted((root / "cases").glob("*/*/*.yaml.age"))
 
 
 def stray_files(root: Path) -> list[Path]:

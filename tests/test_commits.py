@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conftest import NOW, Cli, commit_count, git, git_status, head, last_commit, make_identity, register
 from cpcm.store.config import load_team, team_bytes
+from cpcm.store.layout import case_dir, case_rel
 from cpcm.domain.team import Team, Worker
 from cpcm.store.layout import case_dir, case_rel
 

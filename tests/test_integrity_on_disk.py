@@ -12,6 +12,7 @@ import pytest
 
 from conftest import CANARY, git, record_files, register, registration, signed_commit
 from cpcm.errors import restore_hint
+from cpcm.store.layout import case_dir, case_rel
 from test_repair import damage
 from cpcm.store.layout import case_dir, case_rel
 

@@ -20,7 +20,7 @@ def damage(repo, team, case_id: str, worker: str = "amina") -> tuple[str, str]:
     worker as a note. Returns (record id, path)."""
     from cpcm.crypto import cipher
     from cpcm.domain.ids import RecordIds
-    from cpcm.store.layout import record_name
+    from cpcm.store.layout import case_dir, case_rel, record_name
 
     folder = case_dir(repo, case_id)
     readers = [line.strip() for line in (folder / "recipients").read_text().splitlines() if line.strip() and not line.startswith("#")]

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import NOW, Cli, git, make_identity, register, signing_line
 from cpcm.errors import restore_hint
+from cpcm.store.layout import case_dir, case_rel, folder_dir
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 
 AGENCY = "test"  # the repository fixture's agency code, as it appears in commit addresses
@@ -42,7 +43,7 @@ def verify(cli) -> set[str]:
 
 
 def records(repo: Path, case_id: str, top: str = "cases") -> list[Path]:
-    return sorted((repo / top / case_id).glob("*.yaml.age"))
+    return sorted(folder_dir(repo, top, case_id).glob("*.yaml.age"))
 
 
 def identity_keys(path: Path):
@@ -54,7 +55,7 @@ def identity_keys(path: Path):
 def readers_keys(repo: Path, case_id: str, top: str = "cases") -> list[str]:
     from cpcm.store.config import load_team
 
-    readers = [r for r in (repo / top / case_id / "recipients").read_text().splitlines() if r and not r.startswith("#")]
+    readers = [r for r in (folder_dir(repo, top, case_id) / "recipients").read_text().splitlines() if r and not r.startswith("#")]
     return load_team(repo).recipients_of(readers)
 
 
@@ -68,7 +69,7 @@ def forge(repo: Path, case_id: str, by: str, keys: list[str]) -> str:
     last = records(repo, case_id)[-1].name.split(".")[0]
     record_id = RecordIds().new(int(time.time() * 1000), after=last)
     record = Record(kind="note", schema=1, id=record_id, case=case_id, at=NOW, recorded_at=NOW, by=by, body={"text": "seen"})
-    rel = f"cases/{case_id}/{record_id}.note.yaml.age"
+    rel = f"{case_rel(case_id)}/{record_id}.note.yaml.age"
     (repo / rel).write_bytes(cipher.encrypt(codec.dumps(record.to_dict()), keys))
     return rel
 
@@ -199,7 +200,7 @@ def test_verify__a_stanza_of_another_kind_is_reported(cli, repo):
 
 def test_verify__recipients_that_do_not_match_the_team(cli, sup, repo):
     case_id = register(cli)
-    recipients = repo / "cases" / case_id / "recipients"
+    recipients = case_dir(repo, case_id) / "recipients"
     recipients.write_text("# worker ids who may read this case (see .cpcm/team.yaml)\namina\n")  # the supervisor left out
     commit_as(repo, "amina", f"note {case_id} {records(repo, case_id)[0].name.split('.')[0]}", str(recipients.relative_to(repo)))
     assert verify(cli) == {"recipients-stale"}
@@ -210,15 +211,15 @@ def test_verify__a_committed_plaintext_file_is_reported_by_its_folder__its_name_
     folder it is in (or none), and the git command that lists it; a file under a record's name is
     named, as cpcm makes such names."""
     case_id = register(cli)
-    (repo / "cases" / case_id / "Zqxcanary-visit-notes.txt").write_text("Zqxcanary lives at the market\n")
+    (case_dir(repo, case_id) / "Zqxcanary-visit-notes.txt").write_text("Zqxcanary lives at the market\n")
     commit_as(repo, "amina", f"note {case_id} {records(repo, case_id)[0].name.split('.')[0]}",
-              f"cases/{case_id}/Zqxcanary-visit-notes.txt")
+              f"{case_rel(case_id)}/Zqxcanary-visit-notes.txt")
     (repo / "Zqxcanary.csv").write_text("Zqxcanary,2015\n")
     commit_as(repo, "amina", "export 1 cases", "Zqxcanary.csv")
     (repo / "Zqxcanary.csv").unlink()  # deleted again: still in the history
     commit_as(repo, "amina", "export 1 cases", "Zqxcanary.csv")
     # a plaintext record under a record's name
-    fake = f"cases/{case_id}/01M84N5AEN51ATC26YE94JZYAV.note.yaml.age"
+    fake = f"{case_rel(case_id)}/01M84N5AEN51ATC26YE94JZYAV.note.yaml.age"
     (repo / fake).write_text("kind: note\ntext: Zqxcanary\n")
     commit_as(repo, "amina", f"note {case_id} 01M84N5AEN51ATC26YE94JZYAV", fake)
     result = cli("verify", "--json")
@@ -226,7 +227,7 @@ def test_verify__a_committed_plaintext_file_is_reported_by_its_folder__its_name_
     messages = [p["message"] for p in result.json() if p["code"] == "plaintext-committed"]
     assert len(messages) == 3, messages
     assert sum(m.startswith("a file in the repository whose name is not shown") for m in messages) == 1
-    assert sum(m.startswith(f"a file in cases/{case_id} whose name is not shown") for m in messages) == 1
+    assert sum(m.startswith(f"a file in {case_rel(case_id)} whose name is not shown") for m in messages) == 1
     assert sum(m.startswith(f"{fake} as committed in") for m in messages) == 1
     assert all("git show --stat" in m for m in messages if not m.startswith(fake))
     assert "Zqxcanary" not in result.stdout + result.stderr
@@ -252,7 +253,7 @@ def test_verify__a_corrupt_git_object(cli, repo):
     case_id = register(cli)
     assert cli("assign", case_id, "--worker", "otieno").code == 0
     # the registration as first written: a blob no longer in the last commit, only in history
-    path = f"cases/{case_id}/{records(repo, case_id)[0].name}"
+    path = f"{case_rel(case_id)}/{records(repo, case_id)[0].name}"
     old = git(repo, "rev-parse", f"HEAD~1:{path}").strip()
     loose = repo / ".git" / "objects" / old[:2] / old[2:]
     assert loose.exists()
@@ -301,7 +302,7 @@ def test_the_dirty_cases_leave_the_cache_alone(cli, repo):
     path.write_bytes(path.read_bytes()[:-10])
     cache = SummaryCache(repo, "amina", "", (), "")
     assert cache.dirty == {case_id}
-    tree = git(repo, "rev-parse", f"HEAD:cases/{case_id}").strip()
+    tree = git(repo, "rev-parse", f"HEAD:{case_rel(case_id)}").strip()
     assert cache.get(case_id, tree) is None
     cache.put(case_id, tree, {"x": 1})
     assert not cache.changed
@@ -442,11 +443,11 @@ def test_uncommitted_change__says_what_to_do_and_following_it_leaves_verify_clea
     note = next(p for p in records(repo, case_id) if p.name.endswith(".note.yaml.age"))
     rel = str(note.relative_to(repo))
     note.unlink()
-    stray = repo / "cases" / case_id / "scan.txt"
+    stray = case_dir(repo, case_id) / "scan.txt"
     stray.write_text("a scan\n")
     found = {p["message"] for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"}
     assert found == {f"{rel} differs from the last commit (an interrupted write, or an edit by hand). {restore_hint(rel)}",
-                     f"a file in cases/{case_id} whose name is not shown (it may name someone: git status lists it) differs "
+                     f"a file in {case_rel(case_id)} whose name is not shown (it may name someone: git status lists it) differs "
                      "from the last commit (an interrupted write, or an edit by hand: not cpcm's and not committed: move it "
                      "out of the repository)"}, found
     git(repo, "checkout", "--", rel)
@@ -484,7 +485,7 @@ def test_verify__the_advice_for_a_file_changed_through_gits_index_works_when_fol
     import shlex
 
     case_id = register(cli)
-    rel = next(p for p in git(repo, "ls-files", f"cases/{case_id}").split() if p.endswith(".age"))
+    rel = next(p for p in git(repo, "ls-files", case_rel(case_id)).split() if p.endswith(".age"))
 
     def followed(command: str) -> None:
         git(repo, *shlex.split(command)[1:])
@@ -495,12 +496,12 @@ def test_verify__the_advice_for_a_file_changed_through_gits_index_works_when_fol
         assert f"git checkout HEAD -- {rel}" in problem["message"]
         followed(f"git checkout HEAD -- {rel}")
         assert cli("verify", "--json").json() == []
-    stray = repo / "cases" / case_id / "notes.txt"
+    stray = case_dir(repo, case_id) / "notes.txt"
     stray.write_text("by hand\n")
     git(repo, "add", str(stray.relative_to(repo)))
     (problem,) = [p for p in cli("verify", "--json").json() if p["code"] == "uncommitted-change"]
     assert "take it out of git's index (git rm --cached FILE)" in problem["message"] and "notes.txt" not in problem["message"]
-    followed(f"git rm -q --cached cases/{case_id}/notes.txt")
+    followed(f"git rm -q --cached {case_rel(case_id)}/notes.txt")
     stray.unlink()
     assert cli("verify", "--json").json() == []
 

@@ -758,6 +758,7 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
     for commit in ctx.store.log(history_rels(case_id), added_only=True):
         for path in commit.files:
             added.setdefault(Path(path).name.split(".")[0], commit)
+    added = _added_before_upgrade(ctx, case_id, added)
     described = _describe_all(records)
     superseded = superseded_by(records)
     taken_out = misfiled(records)
@@ -777,6 +778,25 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
                                     misfiled_by=taken_out.get(record.id)))
     entries = _signatures(ctx, entries)
     return sorted(entries, key=lambda e: (utc(e.at) if e.at else _written_at(e.record_id), e.order))
+
+
+def _added_before_upgrade(ctx: Context, case_id: str, added: dict) -> dict:
+    """`added` (record id -> the newest commit that added its file) with each record the upgrade to casefile format 2
+    moved (store/upgrade.py: it removes each file at its format-1 path and adds it at its format-2 one) given the commit
+    that added it before, its author and date. git's rename detection, on by default, pairs the two paths so that an
+    added-only log does not list the upgrade; a repository whose git settings turn it off (diff.renames) does."""
+    from cpcm.store.layout import history_rels
+    from cpcm.store.upgrade import MESSAGE
+
+    if not any(commit.message == MESSAGE for commit in added.values()):
+        return added
+    earlier: dict = {}
+    for commit in ctx.store.log(history_rels(case_id), added_only=True):
+        if commit.message != MESSAGE:
+            for path in commit.files:
+                earlier.setdefault(Path(path).name.split(".")[0], commit)
+    return {record_id: earlier.get(record_id, commit) if commit.message == MESSAGE else commit
+            for record_id, commit in added.items()}
 
 
 def _signatures(ctx: Context, entries: list[LogEntry]) -> list[LogEntry]:

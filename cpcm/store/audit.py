@@ -19,11 +19,12 @@ from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, TMP_PREFIX, case_restricted, covers_from, readers_from
+from cpcm.store.upgrade import MESSAGE as UPGRADE_MESSAGE, config_text as upgraded_config
+from cpcm.store.layout import (CASES, CONFERENCES, CONFIG, FORMAT_VERSION, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM,
+                               TMP_PREFIX, TOPS, case_dir, case_restricted, covers_from, current_rel, folder_rel, readers_from, split_rel)
 from cpcm.domain.problems import Problem
 from cpcm.domain.records import Record, repaired_away
 
-CONFERENCES = "conferences"
 VERIFIED = "cpcm-verified.json"
 SIGNATURES = "cpcm-signatures"  # in .git/ too: commits whose signature was found good (a commit id names its bytes)  # in git's own folder (.git/): local, never committed; the last verified head only
 DOC = "docs/commands/cases.md#cpcm-verify"
@@ -33,12 +34,51 @@ _ID = r"[A-Z]{2}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
 _REC = r"[0-9A-HJKMNP-TV-Z]{26}"
 _WORKER = r"[a-z0-9][a-z0-9._-]{0,31}"
 WORKER_ID = re.compile(rf"^{_WORKER}$")
-FOLDER_FILE = re.compile(rf"^(?P<top>{CASES}|{CONFERENCES}|{SUPERVISION}|{COMPLAINTS}|{CONFIDENTIAL})/(?P<folder>{_ID})/(?P<name>[^/]+)$")
-# plaintext files a casefile repository may hold (docs/case-format.md#layout); nothing else
-PLAINTEXT = re.compile(
+# plaintext files a casefile repository may hold (docs/case-format.md#layout), besides each folder's `recipients`
+# file (`plaintext_ok`); nothing else
+SETTINGS_FILES = re.compile(
     rf"^(\.gitignore|\.gitattributes|\.cpcm/(config|team|services|policy)\.yaml|\.cpcm/forms/[a-z0-9][a-z0-9_-]*\.yaml"
-    rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep|({CASES}|{CONFERENCES}|{SUPERVISION}|{COMPLAINTS}|{CONFIDENTIAL})/{_ID}/{RECIPIENTS})$")
+    rf"|\.cpcm/templates/[A-Za-z0-9_][A-Za-z0-9_.-]*|{CASES}/\.keep)$")
 CONFIG_FILES = re.compile(r"^(\.gitignore|\.gitattributes|\.cpcm/.*)$")
+_SHARD = re.compile(r"^[0-9A-HJKMNP-TV-Z]{2}$")  # a name a second level of cases/ has (layout.shard)
+
+
+def folder_file(path: str, fmt: int = FORMAT_VERSION) -> tuple[str, str, str] | None:
+    """(top, folder id, file name) of a file directly in a folder of `TOPS` whose name is an ID (a record, a
+    `recipients` file), as a tree of casefile format `fmt` lays it out: format 2's (layout.split_rel), or format 1's
+    (every case folder directly in cases/, read through layout.current_rel). None for any other path: a case path of
+    the other format too, which is no case's file in a tree of this one."""
+    rel = path
+    if fmt < 2:
+        rel = current_rel(path)
+        if rel == path and path.startswith(f"{CASES}/"):
+            return None  # format 2's shape (or none) in a tree of format 1
+    found = split_rel(rel)
+    return found if found is not None and re.fullmatch(_ID, found[1]) else None
+
+
+def in_folder(path: str) -> tuple[str, str, str] | None:
+    """`folder_file` in a tree of either format: for what does not depend on where a commit's format puts a case (which
+    records a commit adds, for its signer's role; which cases it writes to)."""
+    return folder_file(path) or folder_file(path, 1)
+
+
+def plaintext_ok(path: str, fmt: int = FORMAT_VERSION) -> bool:
+    """Whether `path` is a plaintext file a casefile repository of format `fmt` may hold."""
+    found = folder_file(path, fmt)
+    return bool(SETTINGS_FILES.match(path)) or (found is not None and found[2] == RECIPIENTS)
+
+
+def folder_path(path: str) -> str | None:
+    """The case, conference, session, complaint or entry folder that `path` lies in (at any depth), as the path names
+    it, of either format: cases/4F/CP-4F7K-9X2N, cases/CP-4F7K-9X2N (format 1), conferences/CC-...; None for none."""
+    parts = path.split("/")
+    for n in (2, 3):
+        if len(parts) > n and re.fullmatch(_ID, parts[n - 1]):
+            found = in_folder("/".join(parts[:n]) + "/" + RECIPIENTS)
+            if found is not None and found[1] == parts[n - 1]:
+                return "/".join(parts[:n])
+    return None
 
 
 def shown_path(path: str, lister: str) -> str:
@@ -46,15 +86,16 @@ def shown_path(path: str, lister: str) -> str:
     file); else by its case or conference folder only. A file saved into the repository by hand
     may be named after a child ("Amani consent.pdf"), and verify's report ends up in a county's
     logs: `lister` (a git command) names it to whoever looks."""
-    match = FOLDER_FILE.match(path)
-    if PLAINTEXT.match(path) or CONFIG_FILES.match(path) or (
-            match and (RECORD_FILE.match(match["name"]) or match["name"].startswith(TMP_PREFIX))):
+    found = in_folder(path)
+    if plaintext_ok(path) or plaintext_ok(path, 1) or CONFIG_FILES.match(path) or (
+            found and (RECORD_FILE.match(found[2]) or found[2].startswith(TMP_PREFIX))):
         return path
     parts = path.rstrip("/").split("/")
-    ours = parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL)
-    folder = ("/".join(parts[:2]) if ours and len(parts) > 2 and re.fullmatch(_ID, parts[1])
-              else parts[0] if ours and len(parts) > 1 else "the repository")
-    return f"a file in {folder} whose name is not shown (it may name someone: {lister} lists it)"
+    folder = folder_path(path)
+    if folder is None and parts[0] in TOPS and len(parts) > 1:
+        # a file or folder directly in a top folder, or in a second level of cases/, that is no folder of cpcm's
+        folder = f"{CASES}/{parts[1]}" if parts[0] == CASES and len(parts) > 2 and _SHARD.match(parts[1]) else parts[0]
+    return f"a file in {folder or 'the repository'} whose name is not shown (it may name someone: {lister} lists it)"
 
 
 # the commits that may rewrite record files (re-encryption), each with the folders it may touch
@@ -189,6 +230,7 @@ class Commit:
     message: str
     changes: list[tuple[str, str, str, str]]  # (status, old blob, new blob, path)
     merge_changes: list[tuple[str, str, str]]  # (statuses, new blob, path): changes a merge made itself
+    modes: list[tuple[str, str]] = field(default_factory=list)  # (old mode, new mode) of each of `changes`, in order
 
 
 def history(root: Path, agency_code: str, revs: Sequence[str] = ()) -> list[Commit]:
@@ -205,7 +247,7 @@ def history(root: Path, agency_code: str, revs: Sequence[str] = ()) -> list[Comm
         author = email[:-len(suffix)] if email.endswith(suffix) else None
         if author is not None and not WORKER_ID.match(author):
             author = None  # not a worker id: never echoed
-        changes, merged = [], []
+        changes, merged, modes = [], [], []
         for line in body.splitlines():
             meta, tab, path = line.partition("\t")
             if not tab:
@@ -217,7 +259,8 @@ def history(root: Path, agency_code: str, revs: Sequence[str] = ()) -> list[Comm
             elif meta.startswith(":"):
                 fields = meta[1:].split()
                 changes.append((fields[4][0], fields[2], fields[3], path))
-        commits.append(Commit(sha, parents.split(), author, message, changes, merged))
+                modes.append((fields[0], fields[1]))
+        commits.append(Commit(sha, parents.split(), author, message, changes, merged, modes))
     return commits
 
 
@@ -225,6 +268,59 @@ def _unquote(path: str) -> str:
     if len(path) >= 2 and path[0] == path[-1] == '"':
         return path[1:-1]
     return path
+
+
+# -- the upgrade of a repository to this casefile format (store/upgrade.py) ----------------------------
+UPGRADE_NOT_ONLY_MOVES = "upgrade-not-only-moves"
+
+
+def format_of(config: bytes | None, default: int = FORMAT_VERSION) -> int:
+    """The casefile format a `.cpcm/config.yaml` says (1 when it says none, as config.py reads it); `default` for
+    a tree without one, or one that cannot be read."""
+    if config is None:
+        return default
+    try:
+        return int((codec.loads(config) or {}).get("format", 1))
+    except Exception:  # a damaged config in history: its format is the one around it
+        return default
+
+
+def is_upgrade(commit: Commit) -> bool:
+    """Whether `commit` says it is the upgrade to this format (its message, one parent): then `upgrade_parts` tells
+    what of it is the upgrade."""
+    return commit.message == UPGRADE_MESSAGE and len(commit.parents) == 1
+
+
+def upgrade_parts(commit: Commit, blobs: Mapping[str, bytes]) -> tuple[set[str], list[str]]:
+    """What an upgrade commit (`is_upgrade`) does that is the upgrade: the paths of every file moved from its format-1
+    place to `layout.current_rel`'s with the same blob and mode (both paths), and `.cpcm/config.yaml` when its `format:`
+    line alone changed, from 1 to 2 (upgrade.config_text); and every other path it adds, changes or removes. `blobs`:
+    the config's versions (`upgrade_blobs`). Empty for any other commit."""
+    if not is_upgrade(commit):
+        return set(), []
+    removed = {path: (old, modes[0]) for (status, old, _, path), modes in zip(commit.changes, commit.modes) if status == "D"}
+    added = {path: (new, modes[1]) for (status, _, new, path), modes in zip(commit.changes, commit.modes) if status == "A"}
+    moves: set[str] = set()
+    for path, version in removed.items():
+        target = current_rel(path)
+        if target != path and added.get(target) == version:
+            moves.update((path, target))
+    others = []
+    for (status, old, new, path), (old_mode, new_mode) in zip(commit.changes, commit.modes):
+        if path in moves:
+            continue
+        if path == CONFIG and status == "M" and old_mode == new_mode and old in blobs and new in blobs and \
+                format_of(blobs[old], 0) == 1 and upgraded_config(blobs[old]) == blobs[new]:
+            moves.add(path)
+            continue
+        others.append(path)
+    return moves, others
+
+
+def upgrade_blobs(root: Path, commits: Iterable[Commit]) -> dict[str, bytes]:
+    """The versions of `.cpcm/config.yaml` the upgrade commits of `commits` change (`upgrade_parts`), in one read."""
+    return read_blobs(root, [blob for commit in commits if is_upgrade(commit)
+                             for status, old, new, path in commit.changes if path == CONFIG and status == "M" for blob in (old, new)])
 
 
 # -- signatures ----------------------------------------------------------------------------------
@@ -316,6 +412,7 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
         except ValueError:
             pass
     before_signing = set() if strict else _ancestors(commits, next((c.sha for c in commits if c.sha in signed), None))
+    upgrades = upgrade_blobs(root, commits)
     result: dict[str, Signature] = {}
     for commit in commits:
         sig = Signature(commit.sha)
@@ -385,13 +482,17 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
         if received and not any(status == "A" and path.endswith(f"/{received['folder']}/{RECIPIENTS}")
                                 for status, _, _, path in commit.changes):
             received = None  # a folder that was there before: not a case received
+        # the upgrade to this casefile format moves records and changes the config's format line: any worker's to make
+        moved = upgrade_parts(commit, upgrades)[0]
         for status, _, _new, path in commit.changes:
-            match = FOLDER_FILE.match(path)
-            record = RECORD_FILE.match(match["name"]) if match else None
-            if record and received and match["folder"] == received["folder"] and record["id"] < received["record"]:
+            if path in moved:
+                continue
+            match = in_folder(path)
+            record = RECORD_FILE.match(match[2]) if match else None
+            if record and received and match[1] == received["folder"] and record["id"] < received["record"]:
                 continue  # imported: its approvals were made by that agency's supervisors, not by who received it
             if record and status == "A" and record["kind"] in ROLE_KINDS and not member.has_role(*ROLE_KINDS[record["kind"]]):
-                add(NOT_ALLOWED, f"commit {short} adds an {record['kind']} record ({match['folder']}) but its signer "
+                add(NOT_ALLOWED, f"commit {short} adds an {record['kind']} record ({match[1]}) but its signer "
                     f"{worker.id} is not a {' or '.join(ROLE_KINDS[record['kind']])}")
             elif path in MANAGER_FILES and before is not None and not member.has_role(*OVERSIGHT):
                 add(NOT_ALLOWED, f"commit {short} changes {path} but its signer {worker.id} is not a supervisor or manager")
@@ -481,7 +582,7 @@ def after_removal(checked: Iterable[tuple[Signature, Commit]]) -> list[dict]:
     for sig, commit in checked:
         if sig.good and sig.after_removal and sig.signer:
             paths = [p for _, _, _, p in commit.changes] + [p for _, _, p in commit.merge_changes]
-            folders = {top: sorted({m["folder"] for m in map(FOLDER_FILE.match, paths) if m and m["top"] == top})
+            folders = {top: sorted({m[1] for m in map(in_folder, paths) if m and m[0] == top})
                        for top in (CASES, CONFERENCES)}
             found.append({"commit": sig.sha[:10], "worker": sig.signer, "removed": sig.after_removal,
                           "cases": folders[CASES], "conferences": folders[CONFERENCES]})
@@ -787,6 +888,7 @@ class Audit:
         self.signatures(commits)
         team: Team | None = None
         recovery: tuple[str, ...] = tuple(self.config.recovery_recipients)
+        fmt = FORMAT_VERSION  # the casefile format of the tree walked (its config's `format:`): where its cases are
         team_blobs, config_blobs = {}, {}
         for commit in commits:  # the team and config files as they change
             for status, _, new, path in commit.changes:
@@ -795,93 +897,135 @@ class Audit:
                 elif path == CONFIG and status != "D":
                     config_blobs[new] = None
         loaded = read_blobs(self.root, [*team_blobs, *config_blobs])
-        recipients_blob: dict[str, str] = {}  # folder (cases/ID) -> its recipients blob now
+        upgrades = upgrade_blobs(self.root, commits)
+        recipients_blob: dict[str, str] = {}  # folder (cases/4F/ID, as the tree walked has it) -> its recipients blob now
         versions = []  # (path, blob, commit sha, recipients blob, team, recovery): every record version written
         deleted_reported: set[str] = set()
         plaintext_reported: set[str] = set()
         previous = None
         for commit in commits:
             # histories written apart: a commit whose parent is not the one walked before it starts
-            # from its parent's team, configuration and readers, read from the parent's tree
+            # from its parent's team, configuration, format and readers, read from the parent's tree
             first = commit.parents[0] if commit.parents else None
             if first is not None and (first != previous or len(commit.parents) > 1):
-                team, recovery, recipients_blob = self.state_at(first, team, recovery)
+                team, recovery, recipients_blob, fmt = self.state_at(first, team, recovery, fmt)
             previous = commit.sha
-            before = team
+            before, was = team, fmt  # a file it removes is where its parent's format has it; one it adds, its own
             for status, _, new, path in commit.changes:
                 if path == TEAM and status != "D":
                     team = team_from(loaded.get(new, b""))
                 elif path == CONFIG and status != "D":
                     recovery = recovery_from(loaded.get(new, b""))
+                    fmt = format_of(loaded.get(new), fmt)
                 elif path.endswith("/" + RECIPIENTS):
                     recipients_blob[path.rsplit("/", 1)[0]] = new
             member_team = before if before is not None else team
             member = member_team.get(commit.author) if (member_team and commit.author) else None
             touches = False
             receive = RECEIVE.match(commit.message)
+            # the upgrade to this format: each file moved keeps the commit that added it (and what was said of it)
+            moved, others = upgrade_parts(commit, upgrades)
+            if is_upgrade(commit):
+                self.upgrade(commit, others, moved)
+            for status, _, _, path in commit.changes:
+                if path in moved and status == "D":
+                    target = current_rel(path)
+                    if path in self.added:
+                        self.added[target] = self.added.pop(path)
+                    if path in plaintext_reported:
+                        plaintext_reported.add(target)
             for status, _, new, path in commit.changes:
-                match = FOLDER_FILE.match(path)
-                is_record = bool(match and RECORD_FILE.match(match["name"]))
+                if path in moved:
+                    touches = touches or in_folder(path) is not None
+                    continue
+                match = folder_file(path, was if status == "D" else fmt)
+                is_record = bool(match and RECORD_FILE.match(match[2]))
                 if match:
                     touches = True
                 if not is_record:
-                    if status != "D" and not PLAINTEXT.match(path) and path not in plaintext_reported:
+                    if status != "D" and not plaintext_ok(path, fmt) and path not in plaintext_reported:
                         plaintext_reported.add(path)
                         self.add("plaintext-committed", f"{shown_path(path, f'git show --stat {commit.sha[:10]}')} was committed "
                                  f"(commit {commit.sha[:10]}) but is not a file "
                                  "cpcm writes: it may hold personal data in plain text; remove it from the history",
-                                 match["folder"] if match else None, rule="privacy")
+                                 _folder_of(path), rule="privacy")
                     continue
-                folder = f"{match['top']}/{match['folder']}"
+                top, folder_id, _ = match
                 if status == "A":
                     self.added[path] = Added(commit.sha, commit.author,
-                                             receive["record"] if receive and receive["folder"] == match["folder"] else None)
+                                             receive["record"] if receive and receive["folder"] == folder_id else None)
                 elif status == "D":
                     deleted_reported.add(path)
                     self.add("record-deleted", f"{path} was deleted by commit {commit.sha[:10]} (records are never deleted)",
-                             match["folder"])
-                elif not _reencrypts(commit.message, match["top"], match["folder"]):
+                             folder_id)
+                elif not _reencrypts(commit.message, top, folder_id):
                     self.add("record-rewritten", f"{path} was changed by commit {commit.sha[:10]}, which is not a re-encryption "
-                             "(records are append-only; only re-encryption may touch them)", match["folder"])
+                             "(records are append-only; only re-encryption may touch them)", folder_id)
                 if status != "D":
-                    versions.append((path, new, commit.sha, recipients_blob.get(folder), team, recovery))
+                    versions.append((path, new, commit.sha, recipients_blob.get(path.rsplit("/", 1)[0]), team, recovery))
             if len(commit.parents) > 1:
-                team, recovery, recipients_blob = self.state_at(commit.sha, team, recovery)
+                team, recovery, recipients_blob, fmt = self.state_at(commit.sha, team, recovery, fmt)
             sync_merge = bool(SYNC_MERGE.match(commit.message))
             for statuses, new, path in commit.merge_changes:
-                match = FOLDER_FILE.match(path)
-                if match and RECORD_FILE.match(match["name"]) and sync_merge:
+                match = folder_file(path, fmt) if new != _ZERO else in_folder(path)
+                if match and RECORD_FILE.match(match[2]) and sync_merge:
                     touches = True
                     if new == _ZERO:
                         continue  # moved to a case's new folder: checked below with the rest
                     if set(statuses) == {"A"}:
-                        self.added[path] = self.moved(match["name"]) or Added(commit.sha, commit.author, None)
-                    versions.append((path, new, commit.sha, recipients_blob.get(f"{match['top']}/{match['folder']}"),
-                                     team, recovery))
-                elif match and RECORD_FILE.match(match["name"]):
+                        self.added[path] = self.moved(match[2]) or Added(commit.sha, commit.author, None)
+                    versions.append((path, new, commit.sha, recipients_blob.get(path.rsplit("/", 1)[0]), team, recovery))
+                elif match and RECORD_FILE.match(match[2]):
                     self.add("record-rewritten", f"{path} was changed by merge commit {commit.sha[:10]} itself (not taken "
-                             "from either side)", match["folder"])
+                             "from either side)", match[1])
                     if new != _ZERO:
-                        versions.append((path, new, commit.sha, recipients_blob.get(f"{match['top']}/{match['folder']}"),
-                                         team, recovery))
-                elif new != _ZERO and not PLAINTEXT.match(path) and path not in plaintext_reported:
+                        versions.append((path, new, commit.sha, recipients_blob.get(path.rsplit("/", 1)[0]), team, recovery))
+                elif new != _ZERO and not plaintext_ok(path, fmt) and path not in plaintext_reported:
                     plaintext_reported.add(path)
                     self.add("plaintext-committed", f"{shown_path(path, f'git show --stat {commit.sha[:10]}')} was committed "
                              f"(merge commit {commit.sha[:10]}) but is not a file "
-                             "cpcm writes", match["folder"] if match else None, rule="privacy")
+                             "cpcm writes", _folder_of(path), rule="privacy")
             if touches and member is None:
                 self.add("commit-author-not-member", f"commit {commit.sha[:10]} changes cases or conferences but its author "
                          f"({commit.author or 'not a cpcm worker address'}) was not an active team member then")
         # a record ever added must still be there (a merge can drop one without a deletion in any commit)
-        present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL])
+        present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", *TOPS])
                       .decode("utf-8", "replace").splitlines())
         names = {p.rsplit("/", 1)[1] for p in present}
         for path in self.added:
             if path not in present and path not in deleted_reported and path.rsplit("/", 1)[1] not in names:
-                match = FOLDER_FILE.match(path)
+                match = in_folder(path)
                 self.add("record-deleted", f"{path} was added to the history but is not in the last commit (records are never "
-                         "deleted)", match["folder"] if match else None)
+                         "deleted)", match[1] if match else None)
         self.headers(versions)
+
+    def upgrade(self, commit: Commit, others: list[str], moved: set[str]) -> None:
+        """An upgrade commit (`is_upgrade`) that is not only the upgrade (`upgrade_parts`): what else it adds, changes
+        or removes; the config's format line not changed from 1 to 2; a case left in format 1's place."""
+        short = commit.sha[:10]
+        said = f"commit {short} says it is the upgrade to casefile format {FORMAT_VERSION} ('{UPGRADE_MESSAGE}') but"
+        lister = f"git show --stat {short}"
+        how = {"A": "adds", "D": "removes"}
+        for (status, _, _, path) in commit.changes:
+            if path in others:
+                found = in_folder(path)
+                self.add(UPGRADE_NOT_ONLY_MOVES, f"{said} also {how.get(status, 'changes')} {shown_path(path, lister)}: an "
+                         "upgrade only moves each case's files to their new place, unchanged, and changes the format line "
+                         f"of {CONFIG}", found[1] if found else _folder_of(path))
+        if CONFIG not in moved and CONFIG not in others:
+            self.add(UPGRADE_NOT_ONLY_MOVES, f"{said} does not change the format line of {CONFIG} from 1 to {FORMAT_VERSION}")
+        try:
+            listing = _git_bytes(self.root, ["ls-tree", "-z", commit.sha, f"{CASES}/"]).decode("utf-8", "replace")
+        except GitError:
+            return  # reported by fsck or the history walk
+        for entry in listing.split("\0"):
+            meta, _, path = entry.partition("\t")
+            if meta.split()[1:2] == ["tree"] and current_rel(f"{path}/{RECIPIENTS}") != f"{path}/{RECIPIENTS}":
+                name = path.rsplit("/", 1)[1]
+                shown = path if re.fullmatch(_ID, name) else \
+                    f"a folder in {CASES} whose name is not shown (it may name someone: git ls-tree {short} {CASES}/ lists it)"
+                self.add(UPGRADE_NOT_ONLY_MOVES, f"{said} leaves {shown} where format 1 had it (a case folder is in "
+                         f"{CASES}/XX/ in format {FORMAT_VERSION})", name if re.fullmatch(_ID, name) else None)
 
     def signatures(self, commits: Sequence[Commit]) -> None:
         """Every commit's signature (check_signatures); the commits made before this repository's
@@ -935,8 +1079,8 @@ class Audit:
         that drew an ID already in use to its new folder, under the same file names)."""
         return next((added for path, added in self.added.items() if path.rsplit("/", 1)[1] == name), None)
 
-    def state_at(self, sha: str, team: Team | None, recovery: tuple[str, ...]):
-        """The team, recovery keys and each folder's readers blob in commit `sha`'s tree."""
+    def state_at(self, sha: str, team: Team | None, recovery: tuple[str, ...], fmt: int):
+        """The team, recovery keys, each folder's readers blob and the casefile format in commit `sha`'s tree."""
         out = _git_bytes(self.root, ["ls-tree", "-r", "-z", "--full-tree", sha]).decode("utf-8", "replace")
         blobs, readers = {}, {}
         for entry in out.split("\0"):
@@ -946,14 +1090,16 @@ class Audit:
                 continue
             if path in (TEAM, CONFIG):
                 blobs[path] = parts[2]
-            elif path.endswith("/" + RECIPIENTS) and path.count("/") == 2:
-                readers[path.rsplit("/", 1)[0]] = parts[2]
+            elif path.endswith("/" + RECIPIENTS):
+                readers[path] = parts[2]
         loaded = read_blobs(self.root, blobs.values())
         if TEAM in blobs:
             team = team_from(loaded.get(blobs[TEAM], b"")) or team
         if CONFIG in blobs:
             recovery = recovery_from(loaded.get(blobs[CONFIG], b""))
-        return team, recovery, readers
+            fmt = format_of(loaded.get(blobs[CONFIG]), fmt)
+        folders = {path.rsplit("/", 1)[0]: blob for path, blob in readers.items() if folder_file(path, fmt)}
+        return team, recovery, folders, fmt
 
     def headers(self, versions) -> None:
         """Every version of every record is a binary age file with one X25519 stanza per key of
@@ -965,7 +1111,7 @@ class Audit:
             if (path, blob) in seen:
                 continue
             seen.add((path, blob))
-            folder = FOLDER_FILE.match(path)["folder"]
+            folder = in_folder(path)[1]
             types = stanzas(blobs.get(blob, b""))
             if types is None:
                 self.add("plaintext-committed", f"{path} as committed in {sha[:10]} is not an age file: it may hold personal "
@@ -987,7 +1133,7 @@ class Audit:
 
     # each case and conference folder as it stands: readers, and every record the runner can read
     def folders(self) -> None:
-        for top in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL):
+        for top in TOPS:
             # a folder whose name is no case, conference or session ID holds nothing of cpcm's (its files are named,
             # unnamed, by working_tree or the history walk: its name may be someone's)
             names = [name for name in self.store.case_ids(top) if re.fullmatch(_ID, name)]
@@ -1009,7 +1155,7 @@ class Audit:
     def covers(self, case_id: str) -> dict[str, str]:
         """The covers a case's `recipients` file declares (layout.covers_from): they read it too."""
         try:
-            return covers_from(self.store.read_bytes(self.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace"))
+            return covers_from(self.store.read_bytes(case_dir(self.store.root, case_id) / RECIPIENTS).decode("utf-8", "replace"))
         except (OSError, KeyError, ValueError):
             return {}
 
@@ -1018,7 +1164,7 @@ class Audit:
         return case_restricted(self.store, case_id)
 
     def folder(self, top: str, folder: str) -> None:
-        rel = f"{top}/{folder}/{RECIPIENTS}"
+        rel = f"{folder_rel(top, folder)}/{RECIPIENTS}"
         readers, rekey = self.store.recipients_rekey(folder, top)
         if not readers:
             self.add("recipients-missing", f"{rel} is missing or empty", folder, rule="format")
@@ -1102,11 +1248,9 @@ def _reencrypts(message: str, top: str, folder: str) -> bool:
 
 
 def _folder_of(path: str) -> str | None:
-    match = FOLDER_FILE.match(path)
-    if match:
-        return match["folder"]
-    parts = path.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] in (CASES, CONFERENCES, SUPERVISION, COMPLAINTS, CONFIDENTIAL) and re.fullmatch(_ID, parts[1]) else None
+    """The ID of the case, conference, ... folder `path` lies in (`folder_path`), for a problem's `case_id`."""
+    folder = folder_path(path)
+    return folder.rsplit("/", 1)[1] if folder else None
 
 
 def verify(store, config, team: Team, worker: Worker, keys, mismatch: RestrictionMismatch | None = None) -> list[Problem]:

@@ -377,7 +377,8 @@ class Git:
         if added_only:
             # -c: a merge commit lists the files it added itself (new to every parent: a sync's
             # conflict records); a file one side brought stays with the commit that added it
-            args += ["--diff-filter=A", "-c"]
+            # -M: a file moved (the upgrade to format 2, store/upgrade.py) is no file added, whatever diff.renames says
+            args += ["--diff-filter=A", "-c", "-M"]
         if limit:
             args.append(f"-n{limit}")
         if self.head() is None:

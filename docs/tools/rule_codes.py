@@ -156,6 +156,10 @@ MEANINGS = {
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand (the message says "
                           "to restore it with `git checkout HEAD -- FILE`, or to move a file cpcm did not write out of the repository)",
     "record-rewritten": "a record file was changed after it was written, other than by a re-encryption",
+    "upgrade-not-only-moves": "a commit `upgrade format 2` (the upgrade of a format-1 repository, docs/case-format.md) does "
+                              "more than the upgrade: it adds, changes or removes a file other than by moving a case's file, "
+                              "unchanged, from cases/ID/ to cases/XX/ID/, changes `.cpcm/config.yaml` other than its `format:` "
+                              "line from 1 to 2, or leaves a case folder where format 1 had it",
     "recipients-missing": "a case's recipients file is missing or empty",
     "recipient-not-in-team": "a case's recipients file names workers who are not in the team",
     "commit-author-not-member": 'a commit that changes `cases/` or `conferences/` is by someone who was not an active team member then (by the team file in the history)',
