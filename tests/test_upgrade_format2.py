@@ -97,6 +97,8 @@ def test_upgrade__the_first_command_due_moves_every_case_in_one_commit_of_that_w
     logged = amina("log", ids[0], "--json")
     assert logged.code == 0, logged.stderr
     assert [e["message"].split()[0] for e in logged.json()] == ["register", "note"]
+    verified = cli_as("sup")("verify")  # the upgrade by a caseworker, and the history before it
+    assert verified.code == 0, verified.stdout
 
 
 def test_upgrade__the_first_command_show_of_another_worker(old, cli_as, repo):
@@ -129,17 +131,21 @@ def test_upgrade__the_first_command_a_write_lands_in_format_2_after_the_upgrade(
 
 def _steps(repo, *done: str) -> None:
     """The upgrade's steps `done` run by hand as a killed command leaves them: holding the lock, the working tree
-    marked as being changed (the generation odd), and never marked done."""
+    marked as being changed (the generation odd), and never marked done. The commit is amina's, signed with her key
+    as the command signs it."""
+    from cpcm.crypto import identity, signing
     from cpcm.store import upgrade
     from cpcm.store.git import Git
     from cpcm.store.lock import RepoLock
+
+    signer = signing.for_identity(identity.load(repo.parent / "keys" / "amina.txt", lambda: None))
 
     lock = RepoLock(repo / LOCK)
     lock.__enter__()
     try:
         lock.begin_write()
         if "commit" in done:
-            assert upgrade._commit(Git(repo), "amina", "amina@test.cpcm.invalid")
+            assert upgrade._commit(Git(repo, signer), "amina", "amina@test.cpcm.invalid")
         if "move" in done:
             assert upgrade._move_folders(repo) == 3
         if "move one" in done:
@@ -164,6 +170,7 @@ def test_upgrade__killed_in_the_middle_the_next_command_finishes_it(old, cli_as,
     assert commit_count(repo) == before + 1 and len(_upgrades(repo)) == 1  # the commit is never made twice
     assert_format2(repo, files)
     assert cli_as("amina")("show", ids[0]).code == 0
+    assert cli_as("sup")("verify").code == 0
 
 
 @pytest.mark.parametrize("step, committed", [("git-update-ref", False), ("git-update-ref-done", True), ("atomic-written", True)])
