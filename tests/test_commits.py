@@ -6,7 +6,6 @@ from conftest import NOW, Cli, commit_count, git, git_status, head, last_commit,
 from cpcm.store.config import load_team, team_bytes
 from cpcm.store.layout import case_dir, case_rel
 from cpcm.domain.team import Team, Worker
-from cpcm.store.layout import case_dir, case_rel
 
 
 def assert_one_commit_by(root, before: int, worker: str, name: str | None = None, subject_starts: str = ""):

@@ -14,7 +14,6 @@ from conftest import CANARY, git, record_files, register, registration, signed_c
 from cpcm.errors import restore_hint
 from cpcm.store.layout import case_dir, case_rel
 from test_repair import damage
-from cpcm.store.layout import case_dir, case_rel
 
 OTHER = {"child": {"name": "Other Child", "sex": "male", "age_estimate": 9}}
 

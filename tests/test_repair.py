@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import NOW, CANARY, Cli, git, git_status, make_identity, record_files, register, signed_commit, stray_files
-from cpcm.store.layout import case_dir, case_rel
+from cpcm.store.layout import case_rel
 
 BROKEN = f"text: {CANARY} [never closed\n  - : {{".encode() + b"\xff\n"  # decrypts, but is not YAML
 
