@@ -10,10 +10,11 @@ import json
 from conftest import CANARY, git, git_status, head, record_files, register, register_many
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
+from cpcm.store.layout import case_dir
 
 
 def readers(repo, case_id) -> list[str]:
-    text = (repo / "cases" / case_id / "recipients").read_text()
+    text = (case_dir(repo, case_id) / "recipients").read_text()
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 

@@ -20,6 +20,7 @@ from cpcm.service import conferences
 from cpcm.store.casestore import CONFERENCES
 from memory_repo import MemoryRepo
 from test_assess_plan import COMPREHENSIVE, INITIAL, INITIAL_DATA, plan_doc
+from cpcm.store.layout import case_rel
 
 GOLDEN = Path(__file__).parent / "golden"
 CLOSE_NOW = "2026-11-30T13:00:00+03:00"
@@ -170,7 +171,7 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
         assert plan["content"]["goals"] == plan_doc()["goals"] or len(plan["content"]["goals"]) == 2
         kinds = [h["kind"] for h in shown["history"]]
         assert kinds[-2:] == ["plan", "conference"]
-        assert any(path.startswith(f"cases/{case_id}/") for path in changed)
+        assert any(path.startswith(f"{case_rel(case_id)}/") for path in changed)
     # the report is due for the chair, and goes once rendered
     due = [i for i in service.due(closer) if i.code == "conference-report"]
     assert [(i.case_id, i.owner) for i in due] == [(conf, "sup")]

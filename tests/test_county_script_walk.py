@@ -119,7 +119,7 @@ def batch_file(folder: Path, ids: list[str], name: str = "reviews.csv", **change
 
 def reviews_per_case(root: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for path in (root / "cases").glob("*/*.review.yaml.age"):
+    for path in (root / "cases").rglob("*.review.yaml.age"):
         counts[path.parent.name] = counts.get(path.parent.name, 0) + 1
     return counts
 

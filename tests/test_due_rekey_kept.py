@@ -8,6 +8,7 @@ from __future__ import annotations
 from conftest import Cli, library_session, register
 from test_key_rotate_unread_folders import _add, _due, _marked, _rotate
 from test_restriction_mismatch import AFTER, closed  # noqa: F401 - the fixture: a closed case, a manager
+from cpcm.store.layout import case_dir
 
 WEEK_LATER = "2033-12-01T09:00:00+03:00"
 
@@ -37,7 +38,7 @@ def _marked_case(closed, repo, cli_as, tmp_env):  # noqa: F811 - the fixture's v
     assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended").code == 0
     out, _new = _rotate(sup, tmp_env, "mgr")
     assert out["not_reencrypted"] == [case_id]
-    assert _marked(repo / "cases" / case_id / "recipients") == ["# rekey: mgr"]
+    assert _marked(case_dir(repo, case_id) / "recipients") == ["# rekey: mgr"]
     return case_id, Cli({**mgr2.env, "CPCM_NOW": WEEK_LATER}), sup
 
 
@@ -82,7 +83,7 @@ def test_due__a_marked_case_is_kept_and_a_warm_due_reads_and_decrypts_nothing(cl
     # a reader's team sync ends the mark, and the item with it
     synced = mgr2("team", "sync", "--json")
     assert synced.code == 0, synced.stderr
-    assert _marked(repo / "cases" / case_id / "recipients") == []
+    assert _marked(case_dir(repo, case_id) / "recipients") == []
     for _run in range(2):
         assert title not in [i["title"] for i in _due(mgr2, "--worker", "all")]
     assert other != case_id

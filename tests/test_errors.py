@@ -10,6 +10,7 @@ import pytest
 from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, registration, signed_commit
 
 import cpcm.service
+from cpcm.store.layout import case_dir, case_rel
 
 
 def assert_nothing_written(repo, before: str) -> None:
@@ -126,7 +127,7 @@ def test_show__a_damaged_record_file_gives_7_naming_the_file(cli, repo):
         damage(path, how)
         result = cli("show", case_id)
         assert result.code == 7, (how, result.stderr)
-        assert f"cases/{case_id}/{path.name}" in result.stderr, how
+        assert f"{case_rel(case_id)}/{path.name}" in result.stderr, how
         assert "git checkout" in result.stderr, how  # how to restore it
         assert "Traceback" not in result.stderr, how
 
@@ -134,7 +135,7 @@ def test_show__a_damaged_record_file_gives_7_naming_the_file(cli, repo):
 def test_show__a_record_that_decrypts_to_the_wrong_case_gives_7(cli, repo):
     first, second = register(cli), register(cli)
     (moved,) = record_files(repo, first)
-    moved.rename(repo / "cases" / second / moved.name)
+    moved.rename(case_dir(repo, second) / moved.name)
     result = cli("show", second)
     assert result.code == 7
     assert moved.name in result.stderr
@@ -151,11 +152,11 @@ def test_list__lists_the_other_cases_then_a_problem_line_and_exit_1_for_a_damage
     result = cli("list")
     assert result.code == 1
     assert good in result.stdout and bad not in result.stdout
-    assert f"problem: {bad}: cases/{bad}/{path.name} cannot be read" in result.stderr
+    assert f"problem: {bad}: {case_rel(bad)}/{path.name} cannot be read" in result.stderr
     as_json = cli("list", "--json")
     assert as_json.code == 1
     assert [c["case_id"] for c in json.loads(as_json.stdout)] == [good]  # the list only; the problem is on stderr
-    assert f"cases/{bad}/{path.name}" in as_json.stderr
+    assert f"{case_rel(bad)}/{path.name}" in as_json.stderr
 
 
 def test_list__describes_the_last_commit_and_check_notices_a_damaged_file(cli, repo):
@@ -169,7 +170,7 @@ def test_list__describes_the_last_commit_and_check_notices_a_damaged_file(cli, r
     assert result.code == 0 and good in result.stdout and bad in result.stdout
     for args in (("check",), ("show", bad)):
         found = cli(*args)
-        assert found.code != 0 and f"cases/{bad}/{path.name}" in found.stderr, args
+        assert found.code != 0 and f"{case_rel(bad)}/{path.name}" in found.stderr, args
 
 
 # -- 4: refused by a rule of the form; nothing written ----------------------------------------

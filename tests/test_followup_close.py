@@ -16,6 +16,7 @@ from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
 from test_assess_plan import COMPREHENSIVE, INITIAL, assessed, assessed_in, fields, plan_doc
+from cpcm.store.layout import case_rel
 
 GOALS_MET = ["--check", "child_safe", "--check", "wellbeing_supported", "--check", "no_further_concerns",
              "--check", "monitoring_followups_done", "--check", "child_and_family_took_part"]
@@ -55,7 +56,7 @@ def planned_cases(ctx, count: int, child=None) -> list[str]:
     `child(number)`: the child of the case so numbered (from 0), else conftest's registration's."""
     from conftest import registration
     from cpcm.domain.ids import new_case_id
-    from cpcm.store.layout import CASES, RECIPIENTS
+    from cpcm.store.layout import RECIPIENTS
 
     ids = []
     with service.transaction(ctx, "test-setup") as tx:
@@ -63,7 +64,7 @@ def planned_cases(ctx, count: int, child=None) -> list[str]:
             case_id = new_case_id()
             body = service.validate_registration(ctx, registration(child=child(number)) if child else registration())
             readers = ctx.team.case_readers(["amina"])
-            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", service.recipients_bytes(readers))
+            tx.replace_file(f"{case_rel(case_id)}/{RECIPIENTS}", service.recipients_bytes(readers))
             keys = service.keys_for(ctx, readers)
             after = ""
             for kind, data in (("registration", body), ("assessment", {"type": "initial", "risk": "high"}),

@@ -15,6 +15,7 @@ from conftest import record_files, register
 
 from cpcm.crypto import cipher
 from cpcm.errors import Refused
+from cpcm.store.layout import case_rel
 
 ME = x25519.Identity.generate()
 
@@ -87,5 +88,5 @@ def test_show__a_record_with_a_forged_long_header_gives_7_naming_the_file(cli, r
     path.write_bytes(with_grease(path.read_bytes(), 100_000))  # the age library alone: about 30 s
     result = cli("show", case_id)
     assert result.code == 7, result.stderr
-    assert f"cases/{case_id}/{path.name}" in result.stderr and "header is longer than 64 KiB" in result.stderr
+    assert f"{case_rel(case_id)}/{path.name}" in result.stderr and "header is longer than 64 KiB" in result.stderr
     assert "Traceback" not in result.stderr

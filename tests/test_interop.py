@@ -14,6 +14,7 @@ from conftest import CANARY, NOW, Cli, git, git_status, record_files, register, 
 from cpcm.crypto import agefile
 from cpcm.domain.ids import RecordIds, new_case_id
 from cpcm.store import codec
+from cpcm.store.layout import case_dir
 
 AGE = shutil.which("age")
 AGE_KEYGEN = shutil.which("age-keygen")
@@ -47,8 +48,8 @@ def write_case_with_age(repo, recipients: dict[str, str], body: dict, kind: str 
               f"recorded_at: '2026-11-20T10:05:00+03:00'\nby: {next(iter(recipients))}\n")
     # the body as a person or another tool would write it: JSON values are YAML flow values
     text = header + "".join(f"{key}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in body.items())
-    folder = repo / "cases" / case_id
-    folder.mkdir(exist_ok=True)
+    folder = case_dir(repo, case_id)
+    folder.mkdir(parents=True, exist_ok=True)
     args = []
     for recipient in recipients.values():
         args += ["-r", recipient]
@@ -85,7 +86,7 @@ def test_record_made_by_age__keeps_its_unknown_keys_through_a_reencryption(cli_a
     body["a_key_from_a_newer_version"] = {"kept": ["as", "it", "is"]}
     case_id, record_id = write_case_with_age(repo, {"amina": team["amina"][1], "sup": team["sup"][1]}, body)
     assert cli_as("sup")("assign", case_id, "--worker", "otieno").code == 0
-    path = repo / "cases" / case_id / f"{record_id}.registration.yaml.age"
+    path = case_dir(repo, case_id) / f"{record_id}.registration.yaml.age"
     record = codec.loads(age("-d", "-i", str(team["otieno"][0]), str(path)))
     assert record["a_key_from_a_newer_version"] == {"kept": ["as", "it", "is"]}
 

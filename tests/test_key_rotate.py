@@ -14,6 +14,7 @@ from test_conference import new_conference
 from test_sync import VISIT, Laptops
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
+from cpcm.store.layout import case_dir
 
 LATER = "2026-11-24T09:00:00+03:00"
 
@@ -31,7 +32,7 @@ def reads(path, identity_file) -> bool:
 
 
 def all_records(root):
-    return sorted(p for top in ("cases", "conferences") for p in (root / top).glob("*/*.yaml.age"))
+    return sorted(p for top in ("cases", "conferences") for p in (root / top).rglob("*.yaml.age"))
 
 
 def team_entry(root, worker):
@@ -188,18 +189,18 @@ def test_key_rotate__a_sync_re_encrypts_records_written_offline_to_the_old_key(r
     sup = laptops.cli("sup")
     # offline on the supervisor's laptop: a note to amina's case, encrypted to amina's old key
     assert sup("note", case_id, "--text", "called the school").code == 0
-    offline = sorted((laptops.clones["sup"] / "cases" / case_id).glob("*.yaml.age"))[-1].name
+    offline = sorted(case_dir(laptops.clones["sup"], case_id).glob("*.yaml.age"))[-1].name
     old_copy = tmp_env / "old-amina.txt"
     old_copy.write_bytes(team["amina"][0].read_bytes())
     assert amina("key", "rotate", "--no-passphrase").code == 0
     laptops.sync("amina")
     merged = laptops.sync("sup")  # the rotation arrives with the note still to the old key
     assert case_id in merged["reencrypted"] and merged["not_reencrypted"] == []
-    note = laptops.clones["sup"] / "cases" / case_id / offline
+    note = case_dir(laptops.clones["sup"], case_id) / offline
     assert reads(note, team["amina"][0]) and not reads(note, old_copy)
     laptops.sync("amina")
     assert amina("show", case_id, "--json").code == 0
-    mine = laptops.clones["amina"] / "cases" / case_id
+    mine = case_dir(laptops.clones["amina"], case_id)
     assert all(reads(p, team["amina"][0]) for p in mine.glob("*.yaml.age"))
     assert not any(reads(p, old_copy) for p in mine.glob("*.yaml.age"))
     verify = laptops.cli("sup")("verify")
@@ -222,7 +223,7 @@ def test_key_rotate__a_second_laptop_with_the_old_key_syncs_once_more(repo, team
     subprocess.run(["git", "clone", "-q", str(laptops.bare), str(second)], check=True, capture_output=True)
     two = Cli({"CPCM_REPO": str(second), "CPCM_IDENTITY": str(old_copy), "CPCM_NOW": NOW})
     assert two("followup", case_id, *VISIT).code == 0
-    written = sorted((second / "cases" / case_id).glob("*.yaml.age"))[-1].name
+    written = sorted(case_dir(second, case_id).glob("*.yaml.age"))[-1].name
     assert amina("key", "rotate", "--no-passphrase").code == 0
     laptops.sync("amina")
     done = two("sync", "--json")
@@ -230,7 +231,7 @@ def test_key_rotate__a_second_laptop_with_the_old_key_syncs_once_more(repo, team
     assert done.json()["pushed"] and case_id in done.json()["reencrypted"]
     assert any("your key was replaced" in n for n in done.json()["notes"])
     laptops.sync("amina")
-    visit = laptops.clones["amina"] / "cases" / case_id / written
+    visit = case_dir(laptops.clones["amina"], case_id) / written
     assert reads(visit, team["amina"][0]) and not reads(visit, old_copy)
     again = two("list")
     assert again.code == 5 and "your key was replaced" in again.stderr
@@ -322,17 +323,17 @@ def test_key_rotate__records_to_the_old_key_that_amina_cannot_read_are_re_encryp
     assert amina("key", "rotate", "--no-passphrase").code == 0  # not synced yet
     sup = laptops.cli("sup")
     assert sup("note", case_id, "--text", "called the school").code == 0
-    note = sorted((laptops.clones["sup"] / "cases" / case_id).glob("*.yaml.age"))[-1].name
+    note = sorted(case_dir(laptops.clones["sup"], case_id).glob("*.yaml.age"))[-1].name
     # the supervisor pushes first (before the rotation reached the remote)
     pushed = laptops.sync("sup")
     assert pushed["pushed"]
     merged = laptops.sync("amina")
     assert case_id in merged["not_reencrypted"]
-    assert not reads(laptops.clones["amina"] / "cases" / case_id / note, team["amina"][0])
+    assert not reads(case_dir(laptops.clones["amina"], case_id) / note, team["amina"][0])
     fixed = laptops.sync("sup")
     assert case_id in fixed["reencrypted"]
     laptops.sync("amina")
-    assert reads(laptops.clones["amina"] / "cases" / case_id / note, team["amina"][0])
+    assert reads(case_dir(laptops.clones["amina"], case_id) / note, team["amina"][0])
     assert amina("show", case_id).code == 0
 
 

@@ -17,6 +17,7 @@ from conftest import CANARY, NOW, Cli, git, git_status, make_identity, register,
 from test_key_rotate_unread import _opens
 from test_restriction_mismatch import AFTER, closed  # noqa: F401 - the fixture: a closed case, a manager
 from test_sync import Laptops
+from cpcm.store.layout import case_dir
 
 CASE_CODE, CONFERENCE_CODE, SESSION_CODE = "case-readers", "conference-readers", "supervision-readers"
 
@@ -61,7 +62,7 @@ def test_rekey__a_restricted_case_the_rotating_supervisor_cannot_read_comes_back
     mgr2, _key = _add(sup, tmp_env, "mgr2", "manager")
     restricted = mgr("retention", case_id, "--restrict", "--reason", "retention period ended")
     assert restricted.code == 0, restricted.stderr
-    recipients = repo / "cases" / case_id / "recipients"
+    recipients = case_dir(repo, case_id) / "recipients"
     before = recipients.read_text()
     assert "# restricted" in before and [r for r in before.splitlines() if not r.startswith("#")] == ["mgr", "mgr2"]
     old_key = tmp_env / "old-mgr.txt"

@@ -20,6 +20,7 @@ import pytest
 from conftest import CANARY, CLINIC, Cli, consent_both, git, make_identity, make_repo, private_env, register
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_followup_close import GOALS_MET
+from cpcm.store.layout import case_rel
 
 WORKERS = {"sue": "supervisor", "amina": "caseworker", "baraka": "caseworker"}
 # Days after the machine's clock on purpose: git dates each commit by the clock, the removal is dated
@@ -277,7 +278,7 @@ def test_what_she_can_still_read_is_what_security_md_says(walked):
     key = identity.load(team.keys["amina"][0], lambda: None).keys
     mine = team.copies["amina"]
     subprocess.run(["git", "-C", str(mine), "fetch", "-q", "origin"], check=True, capture_output=True)
-    path = [p for p in git(mine, "ls-tree", "-r", "--name-only", "HEAD", f"cases/{cases['plan']}").split()
+    path = [p for p in git(mine, "ls-tree", "-r", "--name-only", "HEAD", case_rel(cases['plan'])).split()
             if p.endswith(".age")][0]
     old = subprocess.run(["git", "-C", str(mine), "show", f"HEAD:{path}"], capture_output=True, check=True).stdout
     now = subprocess.run(["git", "-C", str(mine), "show", f"origin/HEAD:{path}"], capture_output=True).stdout or \

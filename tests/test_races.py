@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import NOW, Cli, git, git_status, make_identity, record_files, registration, stray_files
+from cpcm.store.layout import case_dir
 
 CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
           "--cost", "free"]
@@ -170,7 +171,7 @@ def test_team_remove_then_register__the_later_case_is_not_encrypted_to_the_remov
     assert [code for code, _, _ in results] == [0, 0], [e for _, _, e in results]
     for _, out, _ in results:
         case_id = registered_case(out)
-        assert worker not in (repo / "cases" / case_id / "recipients").read_text().split()
+        assert worker not in (case_dir(repo, case_id) / "recipients").read_text().split()
         for path in record_files(repo, case_id):
             assert not decrypts(repo, identity_path, path)
     assert git_status(repo) == [] and stray_files(repo) == []
@@ -183,7 +184,7 @@ def test_register_then_team_remove__the_case_registered_first_is_reencrypted_wit
         repo, (amina, ["register", "--from-file", "-", "--json"], json.dumps(registration())), (sup, ["team", "remove", worker]))
     assert (registered, removed) == (0, 0), (err, err2)
     case_id = registered_case(out)
-    assert worker not in (repo / "cases" / case_id / "recipients").read_text().split()
+    assert worker not in (case_dir(repo, case_id) / "recipients").read_text().split()
     assert not any(decrypts(repo, identity_path, p) for p in record_files(repo, case_id))
     assert git(repo, "log", "-1", "--format=%s").strip() == f"team remove {worker}"
 

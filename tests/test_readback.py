@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CLINIC, consent_both, register, registration, shared_repo
+from cpcm.store.layout import case_dir
 
 INITIAL = {"safe": "no", "safety_concerns": "the uncle hits the child", "basic_needs": {"food": "no", "shelter": "yes", "medical": "yes"},
            "interim_plan_needed": "no", "outcome": "proceed", "risk": "high"}
@@ -54,7 +55,7 @@ def decrypted(root: Path, case_id: str, record_id: str, key: Path) -> dict:
     from cpcm.domain.records import HEADER
     from ruamel.yaml import YAML
 
-    path = next((root / "cases" / case_id).glob(f"{record_id}.*.yaml.age"))
+    path = next(case_dir(root, case_id).glob(f"{record_id}.*.yaml.age"))
     text = cipher.decrypt(path.read_bytes(), identity.load(key, lambda: None).keys).decode()
     data = json.loads(json.dumps(YAML(typ="safe", pure=True).load(text), default=str))
     return {k: v for k, v in data.items() if k not in HEADER}

@@ -15,6 +15,7 @@ from conftest import CANARY, Cli, git, git_status, make_identity, signing_line
 from test_key_rotate_unread import _opens
 from test_key_rotate_unread_folders import _marked, _rotate
 from test_restriction_mismatch import AFTER, closed  # noqa: F401 - the fixture: a closed case, a manager
+from cpcm.store.layout import case_dir, case_rel
 
 SECRET = f"child: {CANARY}\n".encode()
 
@@ -38,7 +39,7 @@ def _marked_case(closed, repo, cli_as, tmp_env):
     old_key = tmp_env / "old-mgr.txt"
     old_key.write_bytes((tmp_env / "mgr.txt").read_bytes())
     _out, new_path = _rotate(sup, tmp_env, "mgr")
-    assert _marked(repo / "cases" / case_id / "recipients") == ["# rekey: mgr"]
+    assert _marked(case_dir(repo, case_id) / "recipients") == ["# rekey: mgr"]
     return case_id, mgr2, Cli({**mgr.env, "CPCM_IDENTITY": str(new_path)}), old_key, new_path
 
 
@@ -47,10 +48,10 @@ def _record_file(repo, case_id: str, data: bytes, kind: str = "note") -> tuple[s
     from cpcm.domain.ids import RecordIds
     from cpcm.store.layout import record_name
 
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     after = max(p.name.split(".")[0] for p in folder.glob("*.yaml.age"))
     record_id = RecordIds().new(int(time.time() * 1000), after=after)
-    rel = f"cases/{case_id}/{record_name(record_id, kind)}"
+    rel = f"{case_rel(case_id)}/{record_name(record_id, kind)}"
     (repo / rel).write_bytes(data)
     git(repo, "add", rel)
     git(repo, "-c", "user.name=mgr", "-c", "user.email=mgr@test.cpcm.invalid", "commit", "-qm", f"note {case_id} {record_id}")
@@ -73,7 +74,7 @@ def _told(result) -> str:
 
 def test_rekey_damaged__team_sync_encrypts_the_rest_names_the_damaged_file_and_the_line_goes(closed, repo, cli_as, tmp_env):
     case_id, mgr2, new_mgr, old_key, new_path = _marked_case(closed, repo, cli_as, tmp_env)
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     record_id, rel = _record_file(repo, case_id, _truncated(tmp_env, old_key, tmp_env / "keys" / "mgr2.txt"))
     damaged_bytes = (repo / rel).read_bytes()
     before = (folder / "recipients").read_text()
@@ -130,9 +131,9 @@ def test_rekey_damaged__team_sync_encrypts_the_rest_names_the_damaged_file_and_t
 
 def test_rekey_damaged__damaged_on_disk_only_keeps_the_line_and_says_to_restore_it(closed, repo, cli_as, tmp_env):
     case_id, mgr2, _new_mgr, old_key, new_path = _marked_case(closed, repo, cli_as, tmp_env)
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     bad = sorted(folder.glob("*.closure.yaml.age"))[0]
-    rel = f"cases/{case_id}/{bad.name}"
+    rel = f"{case_rel(case_id)}/{bad.name}"
     good = bad.read_bytes()
     bad.write_bytes(good[:-64])  # cut short on this disk; the last commit holds it whole
 
@@ -154,8 +155,8 @@ def test_rekey_damaged__damaged_on_disk_only_keeps_the_line_and_says_to_restore_
 
 def test_rekey_damaged__warning_on_disk_only_names_the_restore(closed, repo, cli_as, tmp_env):
     case_id, mgr2, _new_mgr, _old_key, _new_path = _marked_case(closed, repo, cli_as, tmp_env)
-    bad = sorted((repo / "cases" / case_id).glob("*.closure.yaml.age"))[0]
-    rel = f"cases/{case_id}/{bad.name}"
+    bad = sorted(case_dir(repo, case_id).glob("*.closure.yaml.age"))[0]
+    rel = f"{case_rel(case_id)}/{bad.name}"
     bad.write_bytes(bad.read_bytes()[:-64])
     synced = mgr2("team", "sync")
     assert synced.code == 0, _told(synced)
@@ -165,7 +166,7 @@ def test_rekey_damaged__warning_on_disk_only_names_the_restore(closed, repo, cli
 
 def test_rekey_damaged__a_record_on_a_key_the_reader_lacks_is_not_damaged_the_case_waits_whole(closed, repo, cli_as, tmp_env):
     case_id, mgr2, _new_mgr, old_key, new_path = _marked_case(closed, repo, cli_as, tmp_env)
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     from cpcm.crypto import cipher
     from cpcm.crypto import identity as identity_mod
 
@@ -195,7 +196,7 @@ def test_earlier_key_hint__chosen_from_the_problems_record_file_not_its_words(ca
     from cpcm.errors import CannotDecrypt
     from cpcm.service import context
 
-    rel = "cases/CP-AAAA-BBBB/01M93550JYT22PFWAWVCWHJY9X.closure.yaml.age"
+    rel = f"{case_rel('CP-AAAA-BBBB')}/01M93550JYT22PFWAWVCWHJY9X.closure.yaml.age"
     store = types.SimpleNamespace(recipients_rekey=lambda folder, top: (["mgr", "mgr2"], ["mgr"]),
                                   restorable=lambda rel: False)
     ctx = types.SimpleNamespace(worker=types.SimpleNamespace(id="mgr"), store=store,
@@ -219,7 +220,7 @@ def test_earlier_key_hint__the_store_sets_record_file_where_your_key_does_not_op
     try:
         service.context.read_case(ctx, case_id)
     except CannotDecrypt as exc:
-        assert exc.record_file and exc.record_file.startswith(f"cases/{case_id}/") and exc.message.startswith(exc.record_file)
+        assert exc.record_file and exc.record_file.startswith(f"{case_rel(case_id)}/") and exc.message.startswith(exc.record_file)
     else:
         raise AssertionError("read")
     listed = new_mgr("list")  # what it says is as it was
@@ -324,7 +325,7 @@ def test_rekey_damaged__a_readers_sync_encrypts_a_case_with_a_repaired_record_fo
     assert synced.code == 0, _told(synced)
     assert synced.json()["reencrypted"] == [case_id] and synced.json()["not_reencrypted"] == [], synced.json()
     assert CANARY not in _told(synced)
-    folder = laptop / "cases" / case_id
+    folder = case_dir(laptop, case_id)
     assert "mgr3" in (folder / "recipients").read_text().split()
     assert (laptop / rel).read_bytes() == damaged_bytes
     others = [p for p in folder.glob("*.yaml.age") if p.name != rel.rsplit("/", 1)[1]]
@@ -355,7 +356,7 @@ def test_rekey_damaged__a_merge_that_cannot_encrypt_a_case_again_does_not_list_t
     synced = mgr("sync", "--json")
     assert synced.code == 0, _told(synced)
     assert synced.json()["reencrypted"] == [] and synced.json()["not_reencrypted"] == [case_id], synced.json()
-    assert "mgr3" not in (laptop / "cases" / case_id / "recipients").read_text().split()
+    assert "mgr3" not in (case_dir(laptop, case_id) / "recipients").read_text().split()
     again = mgr2_laptop("team", "sync", "--json")
     assert again.code == 0, _told(again)
     assert case_id in again.json()["not_reencrypted"], again.json()
@@ -365,7 +366,7 @@ def test_rekey_damaged__key_rotate_by_a_reader_encrypts_a_case_with_a_repaired_r
     """After the repair, mgr2 (who reads the case) replaces mgr's key again: the case is encrypted to the newest key
     at once, the file the repair names left as it is, and no `# rekey:` line is written."""
     case_id, mgr2, new_mgr, _old_key, _new_path, rel, damaged_bytes, _sup = _repaired_case(closed, repo, cli_as, tmp_env)
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     (tmp_env / "again" / "keys").mkdir(parents=True)
     done, newest = _rotate(mgr2, tmp_env / "again", "mgr")
     assert case_id in done["reencrypted"]["cases"] and case_id not in done["not_reencrypted"], done
@@ -386,7 +387,7 @@ def test_rekey_damaged__key_rotate_by_a_reader_leaves_a_damaged_record_and_encry
     assert mgr2("team", "sync").code == 0
     _record_id, rel = _record_file(repo, case_id, _truncated(tmp_env, old_key, tmp_env / "keys" / "mgr2.txt"))
     damaged_bytes = (repo / rel).read_bytes()
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     (tmp_env / "again" / "keys").mkdir(parents=True)
     done, newest = _rotate(mgr2, tmp_env / "again", "mgr")
     assert case_id in done["reencrypted"]["cases"], done

@@ -28,6 +28,7 @@ import pytest
 
 from conftest import CANARY, CLINIC, consent_both, private_env, register
 from test_leaver_walk import Team as Walk
+from cpcm.store.layout import case_dir
 
 KISUMU = timezone(timedelta(hours=3))
 TODAY = datetime.now(KISUMU).replace(microsecond=0)
@@ -124,7 +125,7 @@ def walk(base: Path) -> tuple[Team, dict, dict]:
 
 
 def _readers(root: Path, case_id: str) -> list[str]:
-    return [line for line in (root / "cases" / case_id / "recipients").read_text().splitlines() if not line.startswith("#")]
+    return [line for line in (case_dir(root, case_id) / "recipients").read_text().splitlines() if not line.startswith("#")]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import NOW, CANARY, Cli, git, git_status, make_identity, record_files, register, signed_commit, stray_files
+from cpcm.store.layout import case_rel
 
 BROKEN = f"text: {CANARY} [never closed\n  - : {{".encode() + b"\xff\n"  # decrypts, but is not YAML
 
@@ -97,7 +98,7 @@ def test_repair__supersedes_the_damaged_record_then_the_case_reads_and_verify_is
     # one commit, `repair CASE RECORDID`, with one new file; the damaged file is untouched and still committed
     assert int(git(repo, "rev-list", "--count", "HEAD")) == int(before) + 1
     assert git(repo, "log", "-1", "--format=%s").strip() == f"repair {bad} {out['record_id']}"
-    assert git(repo, "show", "--name-status", "--format=", "HEAD").split() == ["A", f"cases/{bad}/{out['record_id']}.repair.yaml.age"]
+    assert git(repo, "show", "--name-status", "--format=", "HEAD").split() == ["A", f"{case_rel(bad)}/{out['record_id']}.repair.yaml.age"]
     assert (repo / rel).read_bytes() == damaged_bytes
     assert git(repo, "cat-file", "-t", f"HEAD:{rel}").strip() == "blob"
     assert git_status(repo) == [] and stray_files(repo) == []
@@ -210,7 +211,7 @@ def test_a_recipients_file_edited_by_hand__writes_stop_before_encrypting_to_it(c
     encrypted to that worker too, who could then read it. Now the write stops (exit 7), naming
     the file and the git command that restores it; nothing is written."""
     case_id = register(cli)
-    rel = f"cases/{case_id}/recipients"
+    rel = f"{case_rel(case_id)}/recipients"
     with open(repo / rel, "a", encoding="utf-8") as handle:
         handle.write("otieno\n")
     head = git(repo, "rev-parse", "HEAD")
@@ -243,7 +244,7 @@ def test_a_recipients_file_deleted_by_hand__show_names_the_restore_not_no_such_c
     'no case ... in this casefile repository' (exit 3), as if the case had never been. They now
     say the file is missing and how to restore it (exit 7); after it the case reads again."""
     case_id = register(cli)
-    rel = f"cases/{case_id}/recipients"
+    rel = f"{case_rel(case_id)}/recipients"
     (repo / rel).unlink()
     for args in (("show", case_id), ("note", case_id, "--text", "later")):
         stopped = cli(*args)

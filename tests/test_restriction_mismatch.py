@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CANARY, NOW, Cli, git, library_session, make_identity, register, signing_line
+from cpcm.store.layout import case_dir
 
 CHILD = {"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"}
 AFTER = "2033-11-24T09:00:00+03:00"  # the day after the 7 years since the closure (NOW) end
@@ -35,7 +36,7 @@ def _by_hand(repo, case_id: str, restricted: bool) -> None:
     by a worker who could not read the case leaves (the line of one copy, the records of both)."""
     from cpcm.store.layout import RESTRICTED_LINE
 
-    path = repo / "cases" / case_id / "recipients"
+    path = case_dir(repo, case_id) / "recipients"
     lines = [line for line in path.read_text().splitlines() if line != RESTRICTED_LINE]
     if restricted:
         lines.insert(1, RESTRICTED_LINE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CANARY, NOW, Cli, commit_count, git, make_identity, record_files, register, signing_line
+from cpcm.store.layout import case_dir
 
 CHILD = {"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"}
 BEFORE = "2033-09-22T09:00:00+03:00"  # two months before the 7 years since the closure (NOW) end
@@ -101,7 +102,7 @@ def test_retention__restrict_reencrypts_the_current_records_to_the_managers_only
     case_id, mgr = closed
     amina, sup = cli_as("amina"), cli_as("sup")
     later = {"CPCM_NOW": AFTER}
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     assert amina("show", case_id, env=later).code == 0  # her case: she reads it until it is restricted
     before = commit_count(repo)
     restricted = mgr("retention", case_id, "--restrict", "--reason", "retention period ended under the agency protocol",
@@ -239,7 +240,7 @@ def test_sync__a_restriction_lifted_on_one_copy_stands_when_the_other_wrote_to_t
     assert mgr("note", case_id, "--text", "file checked", env=later).code == 0
     synced = mgr("sync", env=later)
     assert synced.code == 0, synced.stderr
-    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(repo, case_id) / "recipients").read_text()
     assert "# restricted" not in recipients and "amina" in recipients.split()
     shown = cli_as("amina")("show", case_id, env=later)
     assert shown.code == 0, shown.stderr
@@ -318,7 +319,7 @@ def test_assign_cover__refused_on_a_restricted_case_nothing_written(closed, repo
     later = {"CPCM_NOW": AFTER}
     assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
     assert mgr("reopen", case_id, "--reason", "new information", env=later).code == 0
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     recipients, commits = (folder / "recipients").read_text(), commit_count(repo)
     refused = mgr("assign", case_id, "--cover", "otieno", "--until", "2033-12-31", "--json", env=later)
     assert refused.code == 4, refused.stdout + refused.stderr
@@ -361,7 +362,7 @@ def test_sync__a_reopening_on_one_copy_and_a_restriction_on_the_other_leave_the_
     assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
     synced = mgr("sync", env=later)
     assert synced.code == 0, synced.stderr
-    assert "# restricted" in (repo / "cases" / case_id / "recipients").read_text()
+    assert "# restricted" in (case_dir(repo, case_id) / "recipients").read_text()
     assert _entry_readers(repo, written) == ["mgr"]  # the entry follows its case's restriction in the merge
     assert ("restricted-open", case_id) in items(mgr, when=AFTER)
     assert ("restricted-open", case_id) in check_codes(mgr, AFTER)
@@ -383,7 +384,7 @@ def test_sync__an_entry_written_on_a_restricted_case_stays_the_managers_after_a_
     synced = mgr("sync", env=later)
     assert synced.code == 0, synced.stderr
     assert _entry_readers(repo, written) == ["mgr"]
-    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(repo, case_id) / "recipients").read_text()
     assert "# restricted" in recipients and [line for line in recipients.splitlines() if not line.startswith("#")] == ["mgr"]
 
 
@@ -404,7 +405,7 @@ def test_assign_batch__a_restricted_case_reopened_is_given_back_to_its_own_worke
     done = mgr("assign", "--batch", str(path), "--json", env=later)
     assert done.code == 0, done.stderr
     assert amina("show", case_id, env=later).code == 0
-    assert "# restricted" not in (repo / "cases" / case_id / "recipients").read_text()
+    assert "# restricted" not in (case_dir(repo, case_id) / "recipients").read_text()
     assert CANARY not in done.stdout + done.stderr
 
 
@@ -473,7 +474,7 @@ def test_sync__a_restriction_on_one_copy_ended_by_a_later_assignment_on_the_othe
     assert mgr2("sync", env={"CPCM_NOW": LATEST}).code == 0
     synced = mgr("sync", env={"CPCM_NOW": LATEST})
     assert synced.code == 0, synced.stderr
-    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(repo, case_id) / "recipients").read_text()
     assert "# restricted" not in recipients and "sup" in recipients.split()
     sup = cli_as("sup")
     shown = sup("show", case_id, "--json", env={"CPCM_NOW": LATEST})
@@ -500,7 +501,7 @@ def test_verify_assign__a_restriction_picked_by_a_sync_that_could_not_read_the_c
     assert mgr2("sync", env={"CPCM_NOW": LATEST}).code == 0
     synced = cli_as("amina")("sync", env={"CPCM_NOW": LATEST})
     assert synced.code == 0, synced.stderr
-    assert "# restricted" in (repo / "cases" / case_id / "recipients").read_text()  # the line, picked unread
+    assert "# restricted" in (case_dir(repo, case_id) / "recipients").read_text()  # the line, picked unread
     sup = cli_as("sup")
     assert sup("show", case_id, env={"CPCM_NOW": LATEST}).code == 5
     verified = mgr("verify", "--json", env={"CPCM_NOW": LATEST})
@@ -510,7 +511,7 @@ def test_verify_assign__a_restriction_picked_by_a_sync_that_could_not_read_the_c
     assert f"cpcm assign {case_id} --worker sup" in named[0]["message"]
     given = mgr("assign", case_id, "--worker", "sup", env={"CPCM_NOW": LATEST})
     assert given.code == 0, given.stderr
-    recipients = (repo / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(repo, case_id) / "recipients").read_text()
     assert "# restricted" not in recipients and "sup" in recipients.split()
     assert sup("show", case_id, env={"CPCM_NOW": LATEST}).code == 0
     again = mgr("verify", "--json", env={"CPCM_NOW": LATEST})
@@ -524,7 +525,7 @@ def test_retention__a_restriction_the_recipients_file_lost_is_written_again(clos
     case_id, mgr = closed
     later = {"CPCM_NOW": AFTER}
     assert mgr("retention", case_id, "--restrict", "--reason", "retention period ended", env=later).code == 0
-    recipients = repo / "cases" / case_id / "recipients"
+    recipients = case_dir(repo, case_id) / "recipients"
     recipients.write_text("".join(line + "\n" for line in recipients.read_text().splitlines()
                                   if not line.startswith("# restricted")))
     git(repo, "-c", "user.name=hand", "-c", "user.email=hand@example.org", "commit", "-qam", "recipients by hand")
@@ -626,7 +627,7 @@ def test_team_revoke__a_lost_managers_key_is_revoked_even_as_the_last_manager_an
     assert CANARY not in done.stdout + done.stderr
     assert "mgr" not in [w["id"] for w in sup("team", "list", "--json", env=later).json()]
     other = register(amina)
-    assert "mgr" not in (repo / "cases" / other / "recipients").read_text().split()
+    assert "mgr" not in (case_dir(repo, other) / "recipients").read_text().split()
 
 
 def test_team_revoke__json_names_the_restricted_cases_no_manager_reads_now(closed, cli_as):

@@ -12,14 +12,15 @@ import pytest
 
 from conftest import CANARY, git, head, register
 from test_conference import new_conference
+from cpcm.store.layout import CASES, CONFERENCES, folder_rel
 
 
 def _case(amina, sup) -> tuple[str, str]:
-    return "cases", register(amina)
+    return CASES, register(amina)
 
 
 def _conference(amina, sup) -> tuple[str, str]:
-    return "conferences", new_conference(sup)
+    return CONFERENCES, new_conference(sup)
 
 
 def _session(amina, sup) -> tuple[str, str]:
@@ -66,7 +67,7 @@ def test_show__not_found_3_not_a_reader_5_readers_file_deleted_by_hand_7(cli_as,
     assert "otieno" in refused.stderr and CANARY not in refused.stderr
 
     before = head(repo)
-    rel = f"{top}/{folder_id}/recipients"
+    rel = f"{folder_rel(top, folder_id)}/recipients"
     (repo / rel).unlink()  # deleted by hand: the last commit holds it
     for cli in (sup, otieno):
         damaged = cli(*command, folder_id)

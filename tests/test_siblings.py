@@ -8,6 +8,7 @@ import json
 import subprocess
 
 from conftest import CANARY, register
+from cpcm.store.layout import case_rel, split_rel
 
 FAMILY = {"location": "Nyalenda, Kisumu", "lives_with": "relatives", "caregiver_name": f"{CANARY} Carer",
           "caregiver_relationship": "grandmother", "contact": "0700 000 001", "identified_by": "community_member",
@@ -57,9 +58,9 @@ def test_register_sibling_of__three_siblings_share_the_family_part_and_nothing_e
     assert len(commits(repo)) == before + 2
     assert commits(repo)[0].startswith(f"register {third} ")
     files = changed(repo)
-    assert sum(f.startswith(f"cases/{third}/") and "case_link" in f for f in files) == 2
-    assert sum(f.startswith(f"cases/{first}/") and "case_link" in f for f in files) == 1
-    assert sum(f.startswith(f"cases/{second}/") and "case_link" in f for f in files) == 1
+    assert sum(f.startswith(f"{case_rel(third)}/") and "case_link" in f for f in files) == 2
+    assert sum(f.startswith(f"{case_rel(first)}/") and "case_link" in f for f in files) == 1
+    assert sum(f.startswith(f"{case_rel(second)}/") and "case_link" in f for f in files) == 1
     shown = {c: amina("show", c, "--json").json() for c in (first, second, third)}
     for case_id in (second, third):
         for key, value in FAMILY.items():
@@ -99,12 +100,12 @@ def test_register_sibling_of__the_empty_fields_of_a_blank_form_are_taken_from_th
 def test_register_sibling_of__a_case_the_worker_cannot_read_is_refused_and_nothing_written(cli_as, repo):
     first = eldest(cli_as("amina"))
     before = commits(repo)
-    folders = sorted(p.name for p in (repo / "cases").iterdir())
+    folders = sorted(str(p.relative_to(repo)) for p in (repo / "cases").rglob("*"))  # every folder and file
     refused = cli_as("otieno")("register", "--sibling-of", first, "--from-file", "-", "--no-input",
                                input=json.dumps(sibling_form(f"{CANARY} Two", "male", "2016-02-01")))
     assert refused.code == 5, refused.stderr
     assert first in refused.stderr and CANARY not in refused.stderr + refused.stdout
-    assert commits(repo) == before and sorted(p.name for p in (repo / "cases").iterdir()) == folders
+    assert commits(repo) == before and sorted(str(p.relative_to(repo)) for p in (repo / "cases").rglob("*")) == folders
     from cpcm.domain.ids import new_case_id
 
     missing = cli_as("amina")("register", "--sibling-of", new_case_id(), "--from-file", "-", "--no-input",
@@ -122,7 +123,7 @@ def test_register_sibling_of__a_sibling_case_the_worker_cannot_read_is_named_not
     new = done.stdout.strip()
     assert f"registered {new}, linked as a sibling of {first}\n" in done.stderr
     assert f"{theirs} is a sibling's case that you cannot read" in done.stderr and f"cpcm link {new} {theirs} --sibling" in done.stderr
-    assert not any(f.startswith(f"cases/{theirs}/") for f in changed(repo))
+    assert not any(f.startswith(f"{case_rel(theirs)}/") for f in changed(repo))
     assert sup("link", new, theirs, "--sibling").code == 0
     assert [x["case_id"] for x in sup("show", theirs, "--json").json()["links"]] == [first, new]
 
@@ -149,7 +150,7 @@ def test_link_sibling__two_registered_cases_one_commit_both_links(cli_as, repo):
     assert done.json() == {"case_id": a, "record_id": done.json()["record_id"], "kind": "case_link", "sibling": b,
                            "removed": False, "warnings": [], "next_steps": []}
     assert commits(repo)[0] == f"link {a} {b}" and len(commits(repo)) == before + 1
-    assert sorted(f.split("/")[1] for f in changed(repo)) == sorted([a, b])
+    assert sorted(split_rel(f)[1] for f in changed(repo)) == sorted([a, b])
     assert [(x["case_id"], x["relation"]) for x in amina("show", a, "--json").json()["links"]] == [(b, "sibling")]
     assert [(x["case_id"], x["relation"]) for x in amina("show", b, "--json").json()["links"]] == [(a, "sibling")]
     assert f"sibling of {a}" in amina("show", b).stdout
@@ -218,7 +219,7 @@ def test_link_remove__a_link_made_by_mistake_is_taken_out_of_both_cases_in_one_c
     assert done.code == 0, done.stderr
     assert done.json()["removed"] is True and done.json()["sibling"] == a
     assert commits(repo)[0] == f"unlink {b} {a}" and len(commits(repo)) == before + 1
-    assert sorted(f.split("/")[1] for f in changed(repo)) == sorted([a, b])
+    assert sorted(split_rel(f)[1] for f in changed(repo)) == sorted([a, b])
     assert amina("show", a, "--json").json()["links"] == [] and amina("show", a, "--json").json()["siblings"] == []
     assert [m["case_id"] for m in amina("show", b, "--json").json()["siblings"]] == [c]  # b and c stay siblings
     assert f"sibling of {b}" not in amina("show", a).stdout

@@ -7,6 +7,7 @@ import pytest
 from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, signing_line
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
+from cpcm.store.layout import case_dir
 
 
 def keys_of(path):
@@ -22,7 +23,7 @@ def can_decrypt(path, identity_file) -> bool:
 
 
 def readers(repo, case_id) -> list[str]:
-    text = (repo / "cases" / case_id / "recipients").read_text()
+    text = (case_dir(repo, case_id) / "recipients").read_text()
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import CANARY, Cli, commit_count, git, make_identity, register, signing_line
 from test_conference import minutes_doc, new_conference, planned_case
+from cpcm.store.layout import case_dir
 
 NOW = "2026-11-23T09:00:00+03:00"
 CLINIC = ["service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health",
@@ -270,7 +271,7 @@ def test_cover__the_colleague_writes_before_the_end_and_cannot_read_what_is_writ
     assert commit_count(root) == before + 1  # the cover record and the re-encryption: one commit
     assert git(root, "log", "-1", "--format=%s").strip() == f"assign {case_id} {covered.json()['record_id']}"
     assert covered.json()["until"] == "2026-11-30T23:59:59+03:00"
-    recipients = (root / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(root, case_id) / "recipients").read_text()
     assert "# cover: baraka until 2026-11-30T23:59:59+03:00" in recipients
     assert [line for line in recipients.splitlines() if not line.startswith("#")] == ["amina", "baraka", "sup"]
     shown = amina("show", case_id, "--json").json()
@@ -287,7 +288,7 @@ def test_cover__the_colleague_writes_before_the_end_and_cannot_read_what_is_writ
     back = after("note", case_id, "--text", "back from leave", "--json")
     assert back.code == 0, back.stderr
     assert git(root, "log", "-1", "--format=%s").strip() == f"note {case_id} {back.json()['record_id']} (cover ended)"
-    recipients = (root / "cases" / case_id / "recipients").read_text()
+    recipients = (case_dir(root, case_id) / "recipients").read_text()
     assert "baraka" not in recipients
     late = nairobi("baraka", CPCM_NOW="2026-12-01T09:00:00+03:00")
     assert late("show", case_id).code == 5
@@ -311,7 +312,7 @@ def test_cover__team_sync_ends_it_when_no_one_writes(nairobi):
     later = nairobi("sup", CPCM_NOW="2026-11-24T12:01:00+03:00")
     assert later("team", "sync", "--json").json()["reencrypted"] == 1
     assert git(root, "log", "-1", "--format=%s").strip() == "team sync 1 cases"
-    assert "baraka" not in (root / "cases" / case_id / "recipients").read_text()
+    assert "baraka" not in (case_dir(root, case_id) / "recipients").read_text()
     assert nairobi("baraka", CPCM_NOW="2026-11-24T12:01:00+03:00")("show", case_id).code == 5
     assert later("verify").code == 0
 
@@ -350,7 +351,7 @@ def test_cover__a_reassignment_keeps_the_cover(nairobi):
     case_id = register(amina)
     assert amina("assign", case_id, "--cover", "baraka", "--until", "2026-12-01").code == 0
     assert sup("assign", case_id, "--worker", "otieno").code == 0
-    lines = (root / "cases" / case_id / "recipients").read_text().splitlines()
+    lines = (case_dir(root, case_id) / "recipients").read_text().splitlines()
     assert [line for line in lines if not line.startswith("# worker")] == [
         "# cover: baraka until 2026-12-01T23:59:59+03:00", "otieno", "baraka", "sup"]
     assert sup("verify").code == 0
@@ -527,7 +528,7 @@ def test_cover__writes_to_many_cases_end_an_ended_cover_and_verify_accepts_them(
     later = service.open_repo(root, nairobi.keys["sup"], now=clock.parse_datetime("2026-12-01T08:00:00+03:00"))
     service.review_batch(later, [dict(REVIEW, case=covered), dict(REVIEW, case=other)])
     assert git(root, "log", "-1", "--format=%s").strip() == "review batch 2 cases (cover ended)"
-    assert "baraka" not in (root / "cases" / covered / "recipients").read_text()
+    assert "baraka" not in (case_dir(root, covered) / "recipients").read_text()
     assert nairobi("baraka", CPCM_NOW="2026-12-01T09:00:00+03:00")("show", covered).code == 5
     verified = nairobi("sup", CPCM_NOW="2026-12-01T09:00:00+03:00")("verify")
     assert verified.code == 0, verified.stdout + verified.stderr

@@ -526,14 +526,15 @@ def damaged_left(entry: Mapping[str, Any]) -> str:
     """The warning for a record file a re-encryption left as it is because no key opens it (`context.damaged_left`:
     the folder's ID and the file's name, never what it holds): where cpcm verify names it, and what puts it right."""
     from cpcm.errors import restore_hint
-    from cpcm.store.layout import CASES, RECORD_FILE
+    from cpcm.store.layout import CASES, RECORD_FILE, split_rel
 
     rel, folder = entry["file"], entry["folder"]
     said = f"{folder}: {rel} cannot be decrypted (damaged): it was left as it is, the other records were re-encrypted"
     if entry.get("restorable"):
         return f"{said}; {restore_hint(rel)}, then cpcm team sync again"
-    match = RECORD_FILE.match(rel.rsplit("/", 1)[-1])
-    if rel.startswith(f"{CASES}/") and match:
+    split = split_rel(rel)
+    match = RECORD_FILE.match(split[2]) if split else None
+    if split and split[0] == CASES and match:
         return (f"{said}; cpcm verify names it; if git holds no good copy of it: cpcm repair {folder} {match['id']} "
                 "--reason TEXT (the repair is encrypted to the case's readers as they are now)")
     return f"{said}; cpcm verify names it"
@@ -544,19 +545,20 @@ def report_problems(ctx) -> None:
     on stderr naming the case and the file only, then exit 1 (docs/exit-codes.md)."""
     from cpcm.errors import restore_hint
     from cpcm.service import context
+    from cpcm.store.layout import CASES, split_rel
 
     for problem in ctx.problems:
         path = getattr(problem, "path", None) or ""
-        parts = path.split("/")
-        if len(parts) == 3 and parts[0] == "cases" and ctx.store.restorable(path):
-            say(f"problem: {parts[1]}: {path} differs from the last commit (deleted or changed by hand?); the case is left "
+        split = split_rel(path)  # (top, folder ID, file name) of a file in a folder; None for another path
+        if split and split[0] == CASES and ctx.store.restorable(path):
+            say(f"problem: {split[1]}: {path} differs from the last commit (deleted or changed by hand?); the case is left "
                 f"out ({restore_hint(path)})", "red")  # git holds a good copy: not a repair
-        elif len(parts) == 3 and parts[0] == "cases":
-            say(f"problem: {parts[1]}: {path} cannot be read; the case is left out "
-                f"(cpcm verify; cpcm repair {parts[1]} RECORD --reason TEXT)", "red")
-        elif len(parts) == 3:
-            say(f"problem: {parts[1]}: {path} cannot be read; it is left out (cpcm verify)", "red")
-        elif len(found := (getattr(problem, "record_file", None) or "").split("/")) == 3 and found[0] == "cases" \
+        elif split and split[0] == CASES:
+            say(f"problem: {split[1]}: {path} cannot be read; the case is left out "
+                f"(cpcm verify; cpcm repair {split[1]} RECORD --reason TEXT)", "red")
+        elif split:
+            say(f"problem: {split[1]}: {path} cannot be read; it is left out (cpcm verify)", "red")
+        elif (found := split_rel(getattr(problem, "record_file", None) or "")) and found[0] == CASES \
                 and context.earlier_key(ctx, found[1]):
             # a case you read whose records are still on an earlier key of yours: who brings it to your new key
             say(f"problem: {problem.message}; left out. {context.EARLIER_KEY_HINT}", "red")

@@ -78,7 +78,7 @@ class Apart:
         # the fields of a request of a kind (plan, closure) a decision stands on that differ between two bodies
         # (context.decided_changes); None: every field does
         self.decided = decided
-        self.case_id = folder.split("/", 1)[1]
+        self.case_id = folder.rsplit("/", 1)[-1]  # a folder's last name is its ID, in every format (layout.folder_rel)
         self.trees = (ours, theirs)
         mine, other, before = record_names(ours, folder), record_names(theirs, folder), record_names(base, folder)
         self.sides = (sorted(mine - other - before), sorted(other - mine - before))

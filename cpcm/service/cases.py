@@ -31,7 +31,7 @@ from cpcm.service.results import Written
 from cpcm.service.wording import wording
 from cpcm.service.worklist import due
 from cpcm.store import forms
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
+from cpcm.store.layout import RECIPIENTS, RECORD_FILE, case_dir, case_rel, history_rels
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
@@ -109,7 +109,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
             links, last = links + (mine, theirs), theirs.id
             linked.append(other_id)
     with transaction(ctx, "register") as tx:
-        tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", recipients_bytes(readers))
+        tx.replace_file(f"{case_rel(case_id)}/{RECIPIENTS}", recipients_bytes(readers))
         tx.write_record(record, keys_for(ctx, readers))
         for link in links:  # the sibling links ride in the registration's commit
             tx.write_record(link, keys_for(ctx, readers if link.case == case_id else ctx.store.recipients(link.case)))
@@ -224,7 +224,7 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
 
 def _taken(ctx: Context, case_id: str) -> bool:
     """A case (or a folder of that name) exists already: the one id drawn is looked up, not every case."""
-    if ctx.root is not None and (ctx.root / CASES / case_id).exists():
+    if ctx.root is not None and case_dir(ctx.root, case_id).exists():
         return True
     return ctx.store.exists(case_id) or (ctx.root is None and case_id in ctx.store.case_ids())
 
@@ -755,7 +755,7 @@ def log(ctx: Context, case_id: str) -> list[LogEntry]:
     check_on_disk(ctx, case_id, deleted_only=True)  # a record deleted by hand would drop out of the trail unsaid
     records, damaged = read_case(ctx, case_id, strict=False)
     added = {}
-    for commit in ctx.store.log([f"{CASES}/{case_id}"], added_only=True):
+    for commit in ctx.store.log(history_rels(case_id), added_only=True):
         for path in commit.files:
             added.setdefault(Path(path).name.split(".")[0], commit)
     added = _added_before_upgrade(ctx, case_id, added)

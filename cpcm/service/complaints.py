@@ -22,7 +22,7 @@ from cpcm.domain.ids import WORKER_ID, new_complaint_id, normalise_case_id, norm
 from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
 from cpcm.service import context, folders
 from cpcm.service.results import Written
-from cpcm.store.layout import CASES, COMPLAINTS, RECIPIENTS
+from cpcm.store.layout import COMPLAINTS, RECIPIENTS, case_rel
 from cpcm.workflow import complaints as rules
 
 WHAT = "the complaint"
@@ -131,7 +131,7 @@ def record(ctx, source: str | None, setting: str | None, summary: str | None, ca
         case_id = normalise_case_id(str(case))
         if case_id is None:
             errors.append(FieldError("case", "is not a case ID (they look like CP-4F7K-9X2N): case IDs only, never names"))
-        elif not ctx.store.has_file(f"{CASES}/{case_id}/{RECIPIENTS}"):
+        elif not ctx.store.has_file(f"{case_rel(case_id)}/{RECIPIENTS}"):
             errors.append(FieldError("case", f"{case_id} is not a case in this casefile repository (see cpcm list)"))
             case_id = None
     if errors:

@@ -31,7 +31,7 @@ from cpcm.service.planning import approvers_warning, said_settled, settles_step
 from cpcm.service.referrals import case_work_consent
 from cpcm.service.results import Written
 from cpcm.store.casestore import CONFERENCES
-from cpcm.store.layout import RECIPIENTS
+from cpcm.store.layout import RECIPIENTS, folder_rel
 from cpcm.workflow import conferences as rules
 from cpcm.workflow import approvals, plan_actions, transitions
 from cpcm.workflow.fold import before_cut, effective, fold as fold_case
@@ -374,7 +374,7 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     record = _record(ctx, "conference", conference_id, body)
     readers = _readers(ctx, chair, [])
     with context.transaction(ctx, "conference-new") as tx:
-        tx.replace_file(f"{CONFERENCES}/{conference_id}/{RECIPIENTS}", context.recipients_bytes(readers, CONFERENCES))
+        tx.replace_file(f"{folder_rel(CONFERENCES, conference_id)}/{RECIPIENTS}", context.recipients_bytes(readers, CONFERENCES))
         tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
         tx.commit(f"conference new {conference_id}")
     warnings = rules.timeline_warnings(checklist, date.fromisoformat(day[:10]), ctx.policy, ctx.now.date())
@@ -811,7 +811,7 @@ def _withdraw(ctx, conference_id: str, case_id: str, reason: str) -> Written:
         raise Refused(f"{conference_id} is closed: a case cannot be taken off its list any more; nothing was written",
                       _closed_hint(conference_id, case_id), rule="conference-closed")
     added, taken_off = f"conference add-case {conference_id} {case_id}", f"conference remove-case {conference_id} {case_id}"
-    latest = next((c for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"]) if c.message.strip() in (added, taken_off)), None)
+    latest = next((c for c in ctx.store.log([folder_rel(CONFERENCES, conference_id)]) if c.message.strip() in (added, taken_off)), None)
     nominations = sorted(f.rsplit("/", 1)[-1].split(".")[0] for f in (latest.files if latest is not None else ())
                          if f.rsplit("/", 1)[-1].split(".")[1:2] == ["nomination"])
     if latest is None or latest.message.strip() != added or not nominations:
@@ -904,7 +904,7 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     preparation = _checked_preparation(ctx, case_id, preparation)
     message, taken_off = f"conference add-case {conference_id} {case_id}", f"conference remove-case {conference_id} {case_id}"
-    latest = next((c.message.strip() for c in ctx.store.log([f"{CONFERENCES}/{conference_id}"])
+    latest = next((c.message.strip() for c in ctx.store.log([folder_rel(CONFERENCES, conference_id)])
                    if c.message.strip() in (message, taken_off)), None)
     if latest == message:  # (one taken off since may be nominated again)
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
@@ -1045,7 +1045,7 @@ def _write_agreement(ctx, tx, body: Mapping[str, Any], kind: str = "agreement", 
     readers = _register_readers(ctx)
     existing = rules.REGISTER_ID in ctx.store.case_ids(CONFERENCES)
     if not existing:
-        tx.replace_file(f"{CONFERENCES}/{rules.REGISTER_ID}/{RECIPIENTS}", context.recipients_bytes(readers, CONFERENCES))
+        tx.replace_file(f"{folder_rel(CONFERENCES, rules.REGISTER_ID)}/{RECIPIENTS}", context.recipients_bytes(readers, CONFERENCES))
     elif reshare and ctx.store.recipients(rules.REGISTER_ID, CONFERENCES) != readers:
         context.reencrypt(ctx, tx, rules.REGISTER_ID, readers, CONFERENCES)
     else:

@@ -41,8 +41,8 @@ from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import (CASES, FORMAT_VERSION, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, cover_lines, rekey_lines,
-                               covers_from)
+from cpcm.store.layout import (CASES, FORMAT_VERSION, COMPLAINTS, CONFIDENTIAL, RECIPIENTS, RECORD_FILE, RESTRICTED_LINE, case_dir,
+                               case_rel, cover_lines, covers_from, folder_rel, rekey_lines, split_rel)
 from cpcm.store.layout import case_restricted as layout_case_restricted
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as retention_rules
@@ -156,17 +156,27 @@ def _upgrade(ctx: Context) -> None:
 
     worker = ctx.worker
     if worker is None or worker.id == RECOVERY_READER:
-        raise Refused(f"this casefile repository is in format {ctx.config.format}; this cpcm reads format "
-                      f"{FORMAT_VERSION}, and moving it there is a commit by a worker of the team",
-                      "Run any cpcm command in it with a worker's key first (it moves the case folders, one commit), "
-                      "or copy the team's repository again (git clone).", rule="format-old")
+        raise format_old(ctx.config)
     sign_as(ctx)
     upgrade.upgrade(ctx.root, ctx.store.git, worker.name, commit_email(ctx.config, worker))
+    # opened while another cpcm wrote, the store reads the commit of then (`open_for_read`): of format 1. Read
+    # from here on as the upgrade left it, or the commit of a write under way now
+    ctx.store.unpin()
+    ctx.store.open_for_read()
     ctx.config = load_config(ctx.root)
     ctx.basis = ctx.store.generation()
     ctx.notices.append(f"This repository is now in casefile format {FORMAT_VERSION} (each case folder in cases/ moved "
                        "one level down; one commit, nothing re-encrypted). Upgrade cpcm on every computer of the team "
                        "before its next sync: an older cpcm refuses to read it.")
+
+
+def format_old(config: Config) -> Refused:
+    """What a key that is no worker of the team (the agency's recovery key, a newcomer's) is told in a repository of
+    an earlier casefile format (`_upgrade`): nothing is read or written."""
+    return Refused(f"this casefile repository is in format {config.format}; this cpcm reads format {FORMAT_VERSION}, and "
+                   "moving it there is a commit by a worker of the team",
+                   "Run any cpcm command in it with a worker's key first (it moves the case folders, one commit), "
+                   "or copy the team's repository again (git clone).", rule="format-old")
 
 
 def agency_now(config: Config, now: datetime | None = None) -> datetime:
@@ -563,7 +573,7 @@ def reencrypt(ctx: Context, tx, subject_id: str, readers: list[str], top: str = 
     of those are returned (`damaged_left`). So is, unnamed, one of a case your key does not open whose very bytes
     a repair supersedes (`read_case`). The file's `# rekey:` lines go (`rekey_kept`)."""
     damaged = reencrypt_records(ctx, tx, subject_id, keys_for(ctx, readers), top)
-    tx.replace_file(f"{top}/{subject_id}/{RECIPIENTS}",
+    tx.replace_file(f"{folder_rel(top, subject_id)}/{RECIPIENTS}",
                     recipients_bytes(readers, top, covers, restricted, rekey_kept(ctx, subject_id, top, damaged)))
     return damaged
 
@@ -631,7 +641,7 @@ def restricted_either(ctx: Context, case: Case) -> bool:
 def case_covers(ctx: Context, case_id: str) -> dict[str, str]:
     """The covers a case's `recipients` file declares (worker id -> until), in force or not."""
     try:
-        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8", "replace")
+        text = ctx.store.read_bytes(case_dir(ctx.store.root, case_id) / RECIPIENTS).decode("utf-8", "replace")
     except (OSError, KeyError, ValueError):
         return {}
     return covers_from(text)
@@ -680,7 +690,7 @@ def check_readable(ctx: Context, case_id: str) -> None:
     """NotFound when there is no such case; CannotDecrypt when you are not one of its readers."""
     worker = ctx.need_worker()
     if not ctx.store.exists(case_id):
-        raise not_there(ctx, f"{CASES}/{case_id}/{RECIPIENTS}",
+        raise not_there(ctx, f"{case_rel(case_id)}/{RECIPIENTS}",
                         NotFound(f"no case {case_id} in this casefile repository", "See cpcm list for the cases you can read."))
     if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
         if case_restricted(ctx, case_id):  # what its `recipients` file says to anyone with a copy
@@ -929,7 +939,7 @@ def left_out_changed_on_disk(ctx: Context) -> set[str]:
 def _check_changed(ctx: Context, changed: set[str], cases: dict[str, Case]) -> None:
     """`check_on_disk` of each case of `changed` (its committed files differ on disk) not noted
     yet: one that stops is left out of `cases` and noted in `ctx.problems`."""
-    noted = {exc.path.split("/")[1] for exc in ctx.problems if getattr(exc, "path", None) and exc.path.count("/") == 2}
+    noted = {split[1] for exc in ctx.problems if (split := split_rel(getattr(exc, "path", None) or "")) and split[0] == CASES}
     for case_id in sorted(changed - noted):
         try:
             check_on_disk(ctx, case_id)

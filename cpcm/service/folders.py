@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 from cpcm.domain.records import Record
 from cpcm.errors import CannotDecrypt, Corrupt, NotFound, UsageError
 from cpcm.service import context
-from cpcm.store.layout import RECIPIENTS
+from cpcm.store.layout import RECIPIENTS, folder_rel
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Folders:
         """NotFound where the repository has no such folder (no `recipients` file); Corrupt where
         that file was deleted by hand (the last commit holds it), as for a case
         (`context.not_there`). Nothing is decrypted."""
-        rel = f"{self.top}/{folder_id}/{RECIPIENTS}"
+        rel = f"{folder_rel(self.top, folder_id)}/{RECIPIENTS}"
         if not ctx.store.has_file(rel):
             raise context.not_there(ctx, rel, NotFound(f"no {self.missing} {folder_id} in this casefile repository",
                                                        f"See {self.listed_by}."))
@@ -92,7 +92,7 @@ class Folders:
         try:
             return self.fold(folder_id, ctx.store.read_records(folder_id, ctx.keys, self.top))
         except ValueError:
-            raise Corrupt(f"{self.top}/{folder_id} holds no {self.what} record", f"{self.top}/{folder_id}") from None
+            raise Corrupt(f"{folder_rel(self.top, folder_id)} holds no {self.what} record", folder_rel(self.top, folder_id)) from None
 
     def load(self, ctx, folder_id: str) -> Any:
         """A folder you read, folded (`readers`, then `folded`). One whose records your key cannot
@@ -138,7 +138,7 @@ class Folders:
             folder_id = new_id()
         entry = context.new_record(ctx, kind, folder_id, body, at)
         with context.transaction(ctx, verb.replace(" ", "-")) as tx:
-            tx.replace_file(f"{self.top}/{folder_id}/{RECIPIENTS}", recipients)
+            tx.replace_file(f"{folder_rel(self.top, folder_id)}/{RECIPIENTS}", recipients)
             tx.write_record(entry, context.keys_for(ctx, readers), self.top)
             tx.commit(f"{verb} {folder_id} {entry.id}")
         return folder_id, entry

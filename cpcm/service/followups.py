@@ -19,7 +19,7 @@ from cpcm.service.context import (Context, append, at_errors, case_covers, input
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
                                   locked, validate_form, writes)
 from cpcm.store import forms
-from cpcm.store.layout import CASES, RECIPIENTS, covers_from, readers_from
+from cpcm.store.layout import RECIPIENTS, case_dir, covers_from, readers_from
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
@@ -192,7 +192,7 @@ def _case_access(ctx: Context, case_id: str) -> tuple[list[str], dict[str, str]]
     worker is one of its readers; None when anything is otherwise (no such case, not a reader, a
     file that is not text): the caller then makes the usual checks, which say what is wrong."""
     try:
-        text = ctx.store.read_bytes(ctx.store.root / CASES / case_id / RECIPIENTS).decode("utf-8")
+        text = ctx.store.read_bytes(case_dir(ctx.store.root, case_id) / RECIPIENTS).decode("utf-8")
     except (OSError, KeyError, ValueError):
         return None
     readers = readers_from(text)

@@ -42,7 +42,7 @@ from cpcm.service.results import Written
 from cpcm.service.wording import wording
 from cpcm.store import forms
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE
+from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, case_rel, current_rel, split_rel
 from cpcm.store.sheets import Sheet
 from cpcm.workflow import rules
 from cpcm.workflow.duplicates import key_of, matches_among
@@ -114,7 +114,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
             with transaction(ctx, "import") as tx:
                 for row_number, case, record in checked.records:
                     readers = readers_for(ctx, case)
-                    tx.replace_file(f"{CASES}/{case.id}/{RECIPIENTS}", recipients_bytes(readers))
+                    tx.replace_file(f"{case_rel(case.id)}/{RECIPIENTS}", recipients_bytes(readers))
                     tx.write_record(record, keys_for(ctx, readers))
                     written.append({"row": row_number, "case_id": case.id, "record_id": record.id})
                     if progress:
@@ -202,8 +202,9 @@ def imported_before(ctx: Context, sheet: Sheet, digests: tuple[str, ...], dry_ru
     sha, at, count = found
     at = clock.iso(datetime.fromisoformat(at).astimezone(ctx.zone))
     names = git.run(["diff-tree", "--no-commit-id", "--name-only", "-r", "--root", sha, "--", CASES]).splitlines()
-    made = sorted((m["id"], path.split("/")[1]) for path in names
-                  if len(path.split("/")) == 3 and (m := RECORD_FILE.match(path.split("/")[2])) and m["kind"] == "registration")
+    # the commit may be older than the repository's format 2 (store/upgrade.py): its paths read as they are now
+    made = sorted((m["id"], split[1]) for path in names if (split := split_rel(current_rel(path))) and split[0] == CASES
+                  and (m := RECORD_FILE.match(split[2])) and m["kind"] == "registration")
     # the rows went in in the register's order (a command's record ids always increase), every one holding a child
     plan = _plan(ctx, sheet, mapping)
     rows = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows) if sheets.holds_a_child(line, plan)]

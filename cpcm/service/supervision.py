@@ -20,7 +20,7 @@ from cpcm.domain.ids import new_supervision_id, normalise_case_id, normalise_sup
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context, folders
 from cpcm.service.results import Written
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, SUPERVISION
+from cpcm.store.layout import RECIPIENTS, RECORD_FILE, SUPERVISION, case_rel
 from cpcm.workflow import supervision as rules
 
 WHAT = "the supervision session"
@@ -120,7 +120,7 @@ def _check_body(ctx, data: Mapping[str, Any], me, errors: list[FieldError], new:
         case_id = normalise_case_id(str(text))
         if case_id is None:
             errors.append(FieldError("cases", "is not a case ID (they look like CP-4F7K-9X2N): case IDs only, never names"))
-        elif not ctx.store.has_file(f"{CASES}/{case_id}/{RECIPIENTS}"):
+        elif not ctx.store.has_file(f"{case_rel(case_id)}/{RECIPIENTS}"):
             errors.append(FieldError("cases", f"{case_id} is not a case in this casefile repository (see cpcm list)"))
         elif case_id not in cases:
             cases.append(case_id)

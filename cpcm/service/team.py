@@ -21,7 +21,7 @@ from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
 from cpcm.store.git import Git
-from cpcm.store.layout import CASES, CONFIG, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM, with_rekey
+from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM, folder_rel, split_rel, with_rekey
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as retention_rules
 from cpcm.workflow.rules import off_team, unattended
@@ -499,7 +499,7 @@ def team_sync(ctx: Context) -> Written:
     damaged: list[dict[str, str]] = []  # record files no key opens, left as they are (only of folders you read)
     with transaction(ctx, "team-sync") as tx:
         skipped = _reencrypt_all(ctx, tx, ctx.store.case_ids(), damaged)
-        changed = len([p for p in tx.written if p.startswith(f"{CASES}/") and p.endswith(RECIPIENTS)])
+        changed = len([p for p in tx.written if (split := split_rel(p)) and split[0] == CASES and split[2] == RECIPIENTS])
         conferences, not_conferences = _reencrypt_conferences(ctx, tx, damaged)
         sessions = _reencrypt_supervision(ctx, tx, damaged)
         complaints = _reencrypt_complaints(ctx, tx, damaged)
@@ -538,7 +538,7 @@ def _reencrypt_supervision(ctx: Context, tx, damaged: list[dict[str, str]] | Non
             left = tx.reencrypt_records(ctx.store.record_files(session_id, SUPERVISION), ctx.keys, keys_for(ctx, readers))
         except (cipher.NotARecipient, CannotDecrypt):
             continue  # left for another who took part in it: nothing of it was written
-        rel = f"{SUPERVISION}/{session_id}/{RECIPIENTS}"
+        rel = f"{folder_rel(SUPERVISION, session_id)}/{RECIPIENTS}"
         tx.replace_file(rel, with_rekey(ctx.store.read_bytes(ctx.store.root / rel), rekey_kept(ctx, session_id, SUPERVISION, left)))
         if damaged is not None:
             damaged += damaged_left(session_id, left)
@@ -780,7 +780,7 @@ def _reencrypt_readers_of(ctx: Context, tx, worker_id: str) -> tuple[dict[str, l
             readers, rekey = ctx.store.recipients_rekey(folder, top)
             if worker_id not in readers:
                 continue
-            rel = f"{top}/{folder}/{RECIPIENTS}"
+            rel = f"{folder_rel(top, folder)}/{RECIPIENTS}"
             try:
                 # every record that opens, all read before any is written; a damaged one (no key opens it) and one of
                 # a case whose very bytes a repair supersedes are left as they are (as cpcm team sync leaves them)
@@ -846,6 +846,10 @@ def team_recover(root: Path, worker_id: str, recipient: str, recovery_identity: 
     from cpcm.service.context import open_repo
 
     ctx = open_repo(root, need_identity=False, now=now)
+    if ctx.config.format < FORMAT_VERSION:  # moved to this format by a worker's command first (context._upgrade)
+        from cpcm.service.context import format_old
+
+        raise format_old(ctx.config)
     ident = identity_mod.load(recovery_identity, ask_passphrase)
     if not ident.recipients & set(ctx.config.recovery_recipients):
         raise Refused("--recovery-identity is not one of the agency's recovery keys (init --recovery)",

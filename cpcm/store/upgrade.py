@@ -45,19 +45,30 @@ def upgrade(root: Path, git: Git, author: str, email: str) -> str | None:
     try:
         lock.begin_write()
         made = _commit(git, author, email)
-        moved = _move_folders(root)
-        if made or moved:
+        _move_folders(root)
+        # always, not only when this run committed or moved: a run killed after both left the index on the paths
+        # of before, and this step is what is left to do
+        if git.head() is not None:
             git.run(["read-tree", "HEAD"])
             # the index's record of each file's size and time is lost with the paths: taken again once, here,
             # so that later reads compare files by their stat data and not their content
             subprocess.run(git.command(["update-index", "-q", "--refresh"]), cwd=root, env=git_env(),
                            capture_output=True)
-        committed = git.run(["cat-file", "blob", f"HEAD:{CONFIG}"]).encode()
-        atomic.write(root / CONFIG, committed)
+        atomic.write(root / CONFIG, _config_on_disk(root, git))
         lock.end_write()
     finally:
         lock.release()
     return made
+
+
+def _config_on_disk(root: Path, git: Git) -> bytes:
+    """`.cpcm/config.yaml` as the upgrade leaves it on disk: the file there with its `format:` line changed
+    (`config_text`), so that an edit by hand not committed yet stays as it was (cpcm verify names it, as before);
+    the last commit's where there is none to read."""
+    try:
+        return config_text((root / CONFIG).read_bytes())
+    except OSError:
+        return git.run(["cat-file", "blob", f"HEAD:{CONFIG}"]).encode()
 
 
 def _commit(git: Git, author: str, email: str) -> str | None:

@@ -121,14 +121,14 @@ def mismatch_why(case: Case, line: bool) -> str:
     """What `cpcm due`'s item, `cpcm check`'s problem and `cpcm verify`'s say of a `mismatch` (case ID and worker id
     only): which way it goes, and the command a manager runs, which writes the file as the records have it: the
     assignment to its worker where the records ended the restriction, the restriction again where they hold it."""
-    file = f"cases/{case.id}/recipients"
+    # the file by its case, not its path: where a case's folder is, is the store's (store/layout.py `case_rel`)
     if line:
         worker = case.worker
-        said = (f"{file} says restricted to the managers (cpcm retention) but its records say the restriction ended with "
+        said = (f"the recipients file of {case.id} says restricted to the managers (cpcm retention) but its records say the restriction ended with "
                 f"its assignment{' to ' + worker if worker else ''}: its worker cannot read it")
         given = f"cpcm assign {case.id} --worker {worker or 'W'}"
     else:
-        said = (f"its records say {case.id} is restricted to the managers (cpcm retention) but {file} does not: more than "
+        said = (f"its records say {case.id} is restricted to the managers (cpcm retention) but its recipients file does not: more than "
                 "the managers may read it")
         given = f"cpcm retention {case.id} --restrict --reason ..."
     return (f"{said} (a sync merged by a worker who could not read the case); a manager runs {given}, which writes the "

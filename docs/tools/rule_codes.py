@@ -277,9 +277,11 @@ MEANINGS = {
     "withdraw-own-only": "only the author of a plan version, or the one who asked for a closure, can withdraw it while it waits "
                          "for a decision (`plan --withdraw`, `close --withdraw`)",
     "config-set-needs-supervisor": "only a supervisor or manager changes the repository's settings (`cpcm config set`)",
-    "format-old": "the repository is in casefile format 1 and the command was run without a worker's key (the recovery "
-                  "key, or none): its upgrade to format 2 is a commit by a worker of the team, who runs any command first",
     "format-too-new": "the repository, or the other copy a sync would merge, is in a casefile format newer than this cpcm: upgrade cpcm first",
+    "format-old": "the repository is in an earlier casefile format (1: every case folder directly in `cases/`) and the key "
+                  "running the command is no worker of the team (the agency's recovery key, or a key a sync or bundle apply is "
+                  "to let join): moving it to this format is a commit by a worker, so any command of a worker's moves it first "
+                  "(docs/case-format.md, 'Format 1 and the upgrade'); nothing was read or written",
     "cache-not-yours": "the worker's cache folder (`.cpcm/cache/<worker>`) is a symbolic link or another user's, or "
                        "`.cpcm/cache` is another user's and not sticky: its entries could be made up; remove it (docs/security.md)",
     "consent-override-needs-supervisor": "only a supervisor or manager can override consent",
