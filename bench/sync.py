@@ -120,7 +120,8 @@ def measure(size: int, records: int, out: Path) -> dict:
     if cache.is_dir():  # the laptops have used cpcm before: their caches as the bench repository's
         for laptop in laptops.values():
             shutil.copytree(cache, laptop / ".cpcm" / "cache", symlinks=True)
-    ids = sorted(p.name for p in (root / "cases").iterdir() if p.is_dir())
+    ids = sorted(p.name for level in (root / "cases").iterdir() if level.is_dir()  # cases/XX/ID
+                 for p in level.iterdir() if p.is_dir())
     random.Random(7).shuffle(ids)
     n = records
     if len(ids) < 3 * n:
