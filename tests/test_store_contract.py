@@ -19,7 +19,7 @@ from cpcm.store import codec
 from cpcm.store.casestore import CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.git import GitError
-from cpcm.store.layout import CASES, CPCM_DIR, RECIPIENTS, TEAM
+from cpcm.store.layout import CPCM_DIR, RECIPIENTS, TEAM, case_rel
 from cpcm.store.memory import MemoryStore
 
 WORKERS = ("sup", "amina", "otieno")
@@ -45,7 +45,7 @@ class Subject:
         case_id = new_case_id()
         record = self.record(case_id, "registration", worker="amina")
         with self.store.transaction("register", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
-            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", ("# readers\n" + "\n".join(readers) + "\n").encode())
+            tx.replace_file(f"{case_rel(case_id)}/{RECIPIENTS}", ("# readers\n" + "\n".join(readers) + "\n").encode())
             tx.write_record(record, [self.recipient(r) for r in readers])
             tx.commit(f"{message} {case_id} {record.id}")
         return case_id, record
@@ -70,7 +70,7 @@ class TestStoreContract:
         last = commits[0]
         assert last.message == f"register {case_id} {record.id}"
         assert (last.author, last.email) == ("Amina", "amina@test.cpcm.invalid")
-        assert set(last.files) == {f"{CASES}/{case_id}/{RECIPIENTS}", f"{CASES}/{case_id}/{record.id}.registration.yaml.age"}
+        assert set(last.files) == {f"{case_rel(case_id)}/{RECIPIENTS}", f"{case_rel(case_id)}/{record.id}.registration.yaml.age"}
 
     def test_a_record_reads_back_as_written_with_its_plaintext(self, subject):
         case_id, record = subject.add_case("amina")
@@ -79,7 +79,7 @@ class TestStoreContract:
         assert again == record and plaintext == codec.dumps(record.to_dict())
         [path] = subject.store.record_files(case_id)
         assert path.name == f"{record.id}.registration.yaml.age"
-        assert subject.store.rel(path) == f"{CASES}/{case_id}/{path.name}"
+        assert subject.store.rel(path) == f"{case_rel(case_id)}/{path.name}"
         assert subject.store.read_raw(path, subject.keys["amina"]) == (record, plaintext)
         assert subject.store.read_file(path, subject.keys["amina"]) == record
         assert subject.store.read_bytes(path)  # what is stored of it: ciphertext, or in memory the plaintext
@@ -111,7 +111,7 @@ class TestStoreContract:
         with subject.store.transaction("note", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
             names = tx.write_records([(n, [subject.recipient(r) for r in who]) for n, who in zip(notes, readers)])
             tx.commit("notes")
-        assert names == [f"{CASES}/{n.case}/{n.id}.note.yaml.age" for n in notes]
+        assert names == [f"{case_rel(n.case)}/{n.id}.note.yaml.age" for n in notes]
         assert subject.store.read_records(first, subject.keys["amina"])[1:] == [notes[0], notes[2]]
         assert subject.store.read_records(second, subject.keys["otieno"])[1:] == [notes[1]]
         with pytest.raises(CannotDecrypt):
@@ -125,7 +125,7 @@ class TestStoreContract:
         assert subject.store.recipients(first) == ["amina", "sup"]  # the comment line is not a reader
         [recipients_file] = [p for p in subject.store.log()[0].files if p.endswith(RECIPIENTS)]
         assert subject.store.read_bytes(subject.store.record_files(second)[0].parent / RECIPIENTS) == b"# readers\notieno\nsup\n"
-        assert recipients_file == f"{CASES}/{second}/{RECIPIENTS}"
+        assert recipients_file == f"{case_rel(second)}/{RECIPIENTS}"
         assert subject.store.recipients(new_case_id()) == []
         assert subject.store.record_files(new_case_id()) == []
 
@@ -133,7 +133,7 @@ class TestStoreContract:
         case_id, _ = subject.add_case("amina")
         with pytest.raises(CannotDecrypt) as refused:
             subject.store.read_records(case_id, subject.keys["otieno"])
-        assert f"{CASES}/{case_id}/" in str(refused.value) and "your key" in str(refused.value)
+        assert f"{case_rel(case_id)}/" in str(refused.value) and "your key" in str(refused.value)
 
     def test_records_are_append_only(self, subject):
         case_id, record = subject.add_case("amina")
@@ -153,8 +153,8 @@ class TestStoreContract:
         with pytest.raises(RuntimeError) if how == "an error" else nullcontext():
             with subject.store.transaction("note", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
                 tx.write_record(subject.record(case_id), [subject.recipient("amina")])
-                tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", b"otieno\n")
-                tx.replace_file(f"{CASES}/{other}/{RECIPIENTS}", b"amina\n")
+                tx.replace_file(f"{case_rel(case_id)}/{RECIPIENTS}", b"otieno\n")
+                tx.replace_file(f"{case_rel(other)}/{RECIPIENTS}", b"amina\n")
                 tx.write_record(subject.record(other), [subject.recipient("amina")])
                 if how == "an error":
                     raise RuntimeError("stopped half-way")
@@ -184,7 +184,7 @@ class TestStoreContract:
         with subject.store.transaction("assign", "sup", "Sup", "sup@test.cpcm.invalid") as tx:
             for path in subject.store.record_files(case_id):
                 tx.reencrypt(path, subject.keys["sup"], [subject.recipient("otieno"), subject.recipient("sup")])
-            tx.replace_file(f"{CASES}/{case_id}/{RECIPIENTS}", b"otieno\nsup\n")
+            tx.replace_file(f"{case_rel(case_id)}/{RECIPIENTS}", b"otieno\nsup\n")
             tx.commit(f"assign {case_id}")
         assert len(subject.store.log()) == before + 1
         assert subject.store.read_records(case_id, subject.keys["otieno"]) == [record]
@@ -210,9 +210,9 @@ class TestStoreContract:
         with subject.store.transaction("note", "amina", "Amina", "amina@test.cpcm.invalid") as tx:
             tx.write_record(note, [subject.recipient("amina")])
             tx.commit(f"note {case_id} {note.id}")
-        added = subject.store.log([f"{CASES}/{case_id}"], added_only=True)
+        added = subject.store.log([case_rel(case_id)], added_only=True)
         assert [c.message for c in added] == [f"note {case_id} {note.id}", f"register {case_id} {record.id}"]
-        assert added[0].files == (f"{CASES}/{case_id}/{note.id}.note.yaml.age",)
+        assert added[0].files == (f"{case_rel(case_id)}/{note.id}.note.yaml.age",)
 
     def test_a_case_version_changes_with_the_case_and_only_then(self, subject):
         first, _ = subject.add_case("amina")
@@ -269,8 +269,8 @@ class TestStoreContract:
     def test_has_file_finds_a_folders_recipients_and_records_under_either_top(self, subject):
         case_id, record = subject.add_case("amina")
         [path] = subject.store.record_files(case_id)
-        assert subject.store.has_file(f"{CASES}/{case_id}/{RECIPIENTS}") and subject.store.has_file(subject.store.rel(path))
-        assert not subject.store.has_file(f"{CASES}/{case_id}") and not subject.store.has_file(f"{CASES}/{new_case_id()}/{RECIPIENTS}")
+        assert subject.store.has_file(f"{case_rel(case_id)}/{RECIPIENTS}") and subject.store.has_file(subject.store.rel(path))
+        assert not subject.store.has_file(case_rel(case_id)) and not subject.store.has_file(f"{case_rel(new_case_id())}/{RECIPIENTS}")
         conference = "CC-0000-0000"
         with subject.store.transaction("conference-new", "sup", "Sup", "sup@test.cpcm.invalid") as tx:
             tx.replace_file(f"conferences/{conference}/{RECIPIENTS}", b"sup\n")
