@@ -23,7 +23,7 @@ from cpcm.service import fill
 from cpcm.store import codec, memo
 from cpcm.store.cache import blob_id, plain_json, record_shard
 from cpcm.store.casestore import CaseStore
-from cpcm.store.layout import CASES, RECORD_FILE
+from cpcm.store.layout import CASES, RECORD_FILE, case_dir, folder_dir
 
 _OLD_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -42,8 +42,9 @@ def old_from_dict(data) -> Record:
 
 
 def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
-    """(records, [(case id, blob id, JSON text)] for the record table) as the earlier code read a case."""
-    folder = root / top / case_id
+    """(records, [(case id, blob id, JSON text)] for the record table) as the earlier code read a case, in the
+    case's folder of format 2 (cases/XX/ID) as pathlib makes it."""
+    folder = folder_dir(root, top, case_id)
     try:
         with os.scandir(folder) as entries:
             names = sorted(e.name for e in entries if RECORD_FILE.match(e.name))
@@ -116,7 +117,7 @@ BAD_FILES = ("truncated", "flipped", "not-age", "empty-file", "other-key")
 
 
 def _case(root: pathlib.Path, case_id: str, readers: list[str]) -> pathlib.Path:
-    folder = root / CASES / case_id
+    folder = case_dir(root, case_id)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "recipients").write_text("# worker ids who may read this case\n" + "".join(f"{r}\n" for r in readers))
     return folder
@@ -239,17 +240,19 @@ def test_a_record_table_that_keeps_values_gets_its_own_copy(odd_repo):
     assert kept["concerns"] is not record.body["concerns"]
 
 
-@pytest.mark.parametrize("case_id", ["CP-A/../CP-B", "CP-B/", "./CP-B", "CP-B//", "CP-B/."])
+# the last three: IDs whose two characters after "CP-" (their folder in cases/, format 2) pathlib would change
+@pytest.mark.parametrize("case_id", ["CP-A/../CP-B", "CP-B/", "./CP-B", "CP-B//", "CP-B/.", "CP-.", "CP-", "CP-./B"])
 def test_a_case_id_pathlib_would_change_is_read_as_pathlib_reads_it(odd_repo, case_id):
     root, keys, registered, _ = odd_repo
     store = CaseStore(root)
     real = registered[0]
-    (root / CASES / "CP-A").mkdir()
-    (root / CASES / real).rename(root / CASES / "CP-B")
+    folder = case_dir(root, case_id)  # as pathlib makes it: cases/A/CP-A/../CP-B, cases/B/CP-B, cases/CP/CP-B, ...
+    os.makedirs(folder.parent, exist_ok=True)  # cases/A/CP-A for the first
+    case_dir(root, real).rename(folder)
     places = store._places_live(case_id, CASES)
     paths = store._files_live(case_id, CASES)
     assert places == [(store.rel(p), p.name, p.parent.name, p) for p in paths] and places
-    text = (root / CASES / case_id / "recipients").read_text()
+    text = (folder / "recipients").read_text()
     assert store.recipients(case_id) == [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert "amina" in store.recipients(case_id)
     assert outcome(lambda: store.read_records(case_id, keys)) == outcome(lambda: old_read(root, case_id, keys)[0])
@@ -341,7 +344,7 @@ def test_a_cold_fill_writes_each_record_to_the_record_table_with_the_text_of_bef
     ids = iter(f"01KB{n:022d}" for n in range(1000))
     for case_id, body in zip(registered, ("when: 2026-02-03\n", "ratio: .nan\n", "seen:\n- 2026-02-03T10:11:12+03:00\n")):
         record_id = next(ids)
-        _write(root / CASES / case_id, record_id, "note", HEAD.format(kind="note", id=record_id, case=case_id) + body, recipient)
+        _write(case_dir(root, case_id), record_id, "note", HEAD.format(kind="note", id=record_id, case=case_id) + body, recipient)
     git(root, "add", "-A", CASES)
     git(root, "-c", "user.name=t", "-c", "user.email=t@test.invalid", "commit", "-q", "-m", "notes")
     expected = {}

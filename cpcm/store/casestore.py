@@ -65,6 +65,12 @@ def _one_name(name: str) -> bool:
     return "/" not in name and name != "." and name != ""
 
 
+def _plain_folder(folder: str) -> bool:
+    """Every part of `folder` (a `folder_rel`: a case's has the ID's two characters after "CP-" too, which an odd
+    ID can make "." or "") is `_one_name`: the text of the path is the one pathlib makes of it."""
+    return all(_one_name(part) for part in folder.split("/"))
+
+
 class CaseStore:
     """The store of a casefile repository: age-encrypted record files in git (the contract it
     honours is store/contract.py)."""
@@ -295,10 +301,11 @@ class CaseStore:
         return readers_from(text), rekey_from(text)
 
     def _recipients_text(self, case_id: str, folder: str) -> str:
-        rel = f"{folder_rel(folder, case_id)}/{RECIPIENTS}"
+        place = folder_rel(folder, case_id)
+        rel = f"{place}/{RECIPIENTS}"
 
         # as text when it is the same path (pathlib's joins cost more than the read, case after case)
-        on_disk = f"{self.root}/{rel}" if _one_name(folder) and _one_name(case_id) else self.root / rel
+        on_disk = f"{self.root}/{rel}" if _plain_folder(place) else self.root / rel
 
         def live() -> str:
             try:
@@ -341,9 +348,9 @@ class CaseStore:
         file name, name of its folder, path on disk): what `_files_live` lists, in text when that
         is the same path (a cold fill opens tens of thousands of files: pathlib's joins cost more
         than the reads)."""
-        if not (_one_name(top) and _one_name(case_id)):
-            return [(self.rel(path), path.name, path.parent.name, path) for path in self._files_live(case_id, top)]
         folder = folder_rel(top, case_id)
+        if not _plain_folder(folder):
+            return [(self.rel(path), path.name, path.parent.name, path) for path in self._files_live(case_id, top)]
         on_disk = f"{self.root}/{folder}"
         return [(f"{folder}/{name}", name, case_id, f"{on_disk}/{name}") for name in _record_names(on_disk)]
 
