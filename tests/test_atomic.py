@@ -12,6 +12,7 @@ import pytest
 
 from conftest import CANARY, commit_count, git, git_status, head, make_identity, register, registration, stray_files
 from cpcm.store.git import Git
+from cpcm.store.layout import case_dir, case_rel
 
 CRASH = """
 import os, sys
@@ -52,6 +53,11 @@ def plaintext_anywhere(root) -> list[str]:
     return [str(p) for p in root.rglob("*") if p.is_file() and marker in p.read_bytes().lower()]
 
 
+def case_folders(repo) -> set:
+    """What cases/ holds: its second-level folders (cases/XX, format 2), the case folders in them, its .keep."""
+    return {*(repo / "cases").glob("*"), *(repo / "cases").glob("*/*")}
+
+
 def cases_listed(cli) -> list[dict]:
     result = cli("list", "--json")
     assert result.code == 0, result.stderr
@@ -61,7 +67,7 @@ def cases_listed(cli) -> list[dict]:
 def test_register__crash_between_temp_file_and_link_leaves_only_ciphertext_then_rolls_back(cli, repo, tmp_env):
     register(cli)
     before, listed = head(repo), cases_listed(cli)
-    folders = {p.name for p in (repo / "cases").iterdir()}
+    folders = case_folders(repo)
     crash(cli, "link", "register", "--from-file", "-", input=canary_doc())
     temps = [p for p in stray_files(repo) if p.name.startswith(".tmp-")]
     assert temps, "the crash should leave the record's temp file behind"
@@ -71,14 +77,14 @@ def test_register__crash_between_temp_file_and_link_leaves_only_ciphertext_then_
     new_id = register(cli)  # the next writer recovers, then writes
     assert commit_count(repo) == int(git(repo, "rev-list", "--count", before)) + 1
     assert git_status(repo) == [] and stray_files(repo) == []
-    assert {p.name for p in (repo / "cases").iterdir()} == folders | {new_id}
+    assert case_folders(repo) == folders | {case_dir(repo, new_id), case_dir(repo, new_id).parent}
     assert len(cases_listed(cli)) == len(listed) + 1
 
 
 def test_register__crash_between_rename_and_commit_leaves_no_partial_case(cli, repo, tmp_env):
     register(cli)
     before, listed = head(repo), cases_listed(cli)
-    folders = set((repo / "cases").iterdir())
+    folders = case_folders(repo)
     crash(cli, "commit", "register", "--from-file", "-", input=canary_doc())
     assert git_status(repo), "the crash should leave an uncommitted record behind"
     assert plaintext_anywhere(tmp_env) == []
@@ -86,7 +92,7 @@ def test_register__crash_between_rename_and_commit_leaves_no_partial_case(cli, r
     assert cli("team", "sync").code == 0  # any writer recovers; there is nothing else to do
     assert head(repo) == before
     assert git_status(repo) == [] and stray_files(repo) == []
-    assert set((repo / "cases").iterdir()) == folders
+    assert case_folders(repo) == folders
     assert cases_listed(cli) == listed
 
 
@@ -142,7 +148,7 @@ def test_assign__retried_after_a_crash_between_rename_and_commit_works(cli_as, r
 def test_recovery__pending_note_with_uncommitted_record_and_temp_file(cli, repo):
     case_id = register(cli)
     before, listed = head(repo), cases_listed(cli)
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     committed = sorted(p.name for p in folder.iterdir())
     (repo / ".cpcm" / "pending.json").write_text(json.dumps({"verb": "assess", "worker": "amina"}))
     (folder / "01M84N0603RNRR0YKKTW6RR3CG.assessment.yaml.age").write_bytes(b"age-encryption.org/v1\n-> X25519 half")
@@ -160,21 +166,21 @@ def test_recovery__a_new_case_folder_left_by_a_crash_is_removed(cli_as, repo, tm
     """Rolled back, a new case leaves no empty folder that later looks like an unreadable case."""
     amina = cli_as("amina")
     register(amina)
-    folders = sorted(p.name for p in (repo / "cases").iterdir())
+    folders = case_folders(repo)
     crash(amina, "commit", "register", "--from-file", "-", input=canary_doc())
     sup2 = make_identity(tmp_env / "keys" / "sup2.txt")
     result = cli_as("sup")("team", "add", "sup2", "--role", "supervisor", "--recipient", sup2, "--json")
     assert result.code == 0, result.stderr
     assert result.json()["not_reencrypted"] == []
     assert "warning" not in result.stderr
-    assert sorted(p.name for p in (repo / "cases").iterdir()) == folders
+    assert case_folders(repo) == folders
     assert git_status(repo) == [] and stray_files(repo) == []
 
 
 def test_commit_failure__rolls_back_the_files_in_process(cli, repo, monkeypatch):
     register(cli)
     before, listed = head(repo), cases_listed(cli)
-    folders = sorted(p.name for p in (repo / "cases").iterdir())
+    folders = case_folders(repo)
 
     def fail(self, *args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -186,7 +192,7 @@ def test_commit_failure__rolls_back_the_files_in_process(cli, repo, monkeypatch)
     monkeypatch.undo()
     assert head(repo) == before
     assert git_status(repo) == [] and stray_files(repo) == []
-    assert sorted(p.name for p in (repo / "cases").iterdir()) == folders
+    assert case_folders(repo) == folders
     assert cases_listed(cli) == listed
     assert register(cli)
 
@@ -239,7 +245,7 @@ def test_git_environment__of_the_caller_does_not_redirect_a_write(cli, repo, tmp
     case_id = result.json()["case_id"]
     assert commit_count(repo) == before + 1
     assert git(repo, "log", "-1", "--format=%s").startswith(f"register {case_id} ")
-    assert git(repo, "cat-file", "-e", f"HEAD:cases/{case_id}/recipients") == ""
+    assert git(repo, "cat-file", "-e", f"HEAD:{case_rel(case_id)}/recipients") == ""
     assert git_status(repo) == [] and stray_files(repo) == []
     assert (head(other), (other / ".git" / "index").read_bytes(), git_status(other),
             sorted(p.name for p in (other / ".git" / "objects").rglob("*"))) == other_state
@@ -259,7 +265,7 @@ def test_git_environment__global_configuration_is_not_read(cli, repo, tmp_env):
     before = commit_count(repo)
     case_id = register(cli)
     assert commit_count(repo) == before + 1
-    assert git(repo, "ls-tree", "--name-only", "HEAD", f"cases/{case_id}/").strip()
+    assert git(repo, "ls-tree", "--name-only", "HEAD", f"{case_rel(case_id)}/").strip()
     assert git_status(repo) == [] and stray_files(repo) == []
 
 
