@@ -23,6 +23,7 @@ import sys
 import pytest
 
 from conftest import CANARY, commit_count, git, git_status, head, register, registration, stray_files
+from cpcm.store.layout import case_dir, case_rel
 
 # (crash point, whether the write is committed when the process dies there)
 STEPS = [
@@ -136,13 +137,14 @@ def test_register__killed_before_the_first_file_of_a_new_case_leaves_no_empty_fo
     register(cli)
     done = run_killed(cli, {"CPCM_TEST_CRASH_AT": "atomic-written#2"}, "register", "--from-file", "-", input=canary_doc())
     assert done.returncode == -signal.SIGKILL, done.stderr
-    temps = [p for p in stray_files(repo) if p.name.startswith(".tmp-") and p.parent.parent.name == "cases"]
+    temps = [p for p in stray_files(repo) if p.name.startswith(".tmp-") and p.parent == case_dir(repo, p.parent.name)]
     assert len(temps) == 1
     temps[0].unlink()
     folder = temps[0].parent
     assert folder.is_dir() and not any(folder.iterdir())
     assert cli("list").code == 0  # the next command recovers
     assert not folder.exists() and leftovers(repo) == []
+    assert not folder.parent.exists() or any(folder.parent.iterdir())  # nor its cases/XX/ folder (format 2) left empty
     verified = cli("verify", "--json")
     assert verified.code == 0, verified.stdout + verified.stderr
 
@@ -155,7 +157,7 @@ def test_a_file_put_in_a_case_folder_by_hand_is_left_where_it_is_by_a_recovery(c
     command that recovered names it by its folder (its name may be a child's; never what it holds)
     and verify lists it."""
     case_id = register(cli)
-    folder = repo / "cases" / case_id
+    folder = case_dir(repo, case_id)
     mine = folder / f"{CANARY.split()[0]} scan notes.txt"
     mine.write_text(f"{CANARY}: notes typed by hand\n")
     conference_file = repo / "conferences" / "minutes.txt"
@@ -172,7 +174,7 @@ def test_a_file_put_in_a_case_folder_by_hand_is_left_where_it_is_by_a_recovery(c
     assert mine.read_text() == f"{CANARY}: notes typed by hand\n" and conference_file.read_text() == "typed by hand\n"
     said = "an interrupted write was undone and this file was left as it is, not a file cpcm writes"
     unnamed = "whose name is not shown (it may name someone: git status lists it)"
-    assert f"warning: a file in cases/{case_id} {unnamed}: {said}" in recovered.stderr, recovered.stderr
+    assert f"warning: a file in {case_rel(case_id)} {unnamed}: {said}" in recovered.stderr, recovered.stderr
     assert f"warning: a file in conferences {unnamed}: {said}" in recovered.stderr
     assert CANARY.split()[0] not in recovered.stderr + recovered.stdout
     assert "left as it is" not in cli("list").stderr  # named once, by the command that recovered
@@ -181,7 +183,7 @@ def test_a_file_put_in_a_case_folder_by_hand_is_left_where_it_is_by_a_recovery(c
         ("uncommitted-change", case_id), ("uncommitted-change", None)}
     assert all(CANARY.split()[0] not in p["message"] for p in problems)
     assert cli("note", case_id, "--text", "the next write lands").code == 0
-    assert mine.exists() and git_status(repo) == [f"?? \"cases/{case_id}/{mine.name}\"", "?? conferences/minutes.txt"]
+    assert mine.exists() and git_status(repo) == [f"?? \"{case_rel(case_id)}/{mine.name}\"", "?? conferences/minutes.txt"]
 
 
 def test_a_policy_edited_by_hand_is_left_as_it_is_by_a_recovery(cli_as, repo, tmp_env):
@@ -213,11 +215,12 @@ def test_what_a_recovery_takes_for_a_writes_own_file_by_its_name():
     from cpcm.store.casestore import written_by_cpcm
 
     record = "01M84N5AEN51ATC26YE94JZYAV.note.yaml.age"
-    for rel in (f"cases/CP-6KG7-M9F9/{record}", "cases/CP-6KG7-M9F9/recipients", f"conferences/CC-4F7K-9X2M/{record}",
-                "cases/CP-6KG7-M9F9/.tmp-0123456789abcdef", ".cpcm/.tmp-0123456789abcdef", ".cpcm/team.yaml"):
+    case = case_rel("CP-6KG7-M9F9")  # cases/6K/CP-6KG7-M9F9
+    for rel in (f"{case}/{record}", f"{case}/recipients", f"conferences/CC-4F7K-9X2M/{record}",
+                f"{case}/.tmp-0123456789abcdef", ".cpcm/.tmp-0123456789abcdef", ".cpcm/team.yaml"):
         assert written_by_cpcm(rel, "note"), rel
-    for rel in ("cases/CP-6KG7-M9F9/scan.pdf", "cases/CP-6KG7-M9F9/notes/visit.txt", "cases/notes.txt",
-                f"cases/CP-6KG7-M9F9/{record}.bak", "conferences/minutes.docx", ".cpcm/policy.yaml",
+    for rel in (f"{case}/scan.pdf", f"{case}/notes/visit.txt", "cases/notes.txt", "cases/6K/notes.txt",
+                f"{case}/{record}.bak", "conferences/minutes.docx", ".cpcm/policy.yaml",
                 ".cpcm/forms/registration.yaml"):
         assert not written_by_cpcm(rel, "note"), rel
     assert written_by_cpcm(".cpcm/policy.yaml", "policy-set") and written_by_cpcm(".cpcm/forms/registration.yaml", "form-set")
