@@ -11,25 +11,26 @@ from conftest import library_session, register_many
 
 from cpcm.errors import Corrupt
 from cpcm.store.cache import RecordCache, record_shard
+from cpcm.store.layout import case_dir, case_rel
 
 
 def test_a_case_folder_whose_name_is_not_utf8_is_reported_not_a_crash(cli):
-    """A committed folder `cases/CP-\\xff` (a copy of a case's files): reading it through the
-    record table must end in Corrupt (its record's case does not match the folder), as it did
+    """A committed folder `cases/\\xff/CP-\\xff` (format 2: in the folder of the ID's characters after "CP-"; a
+    copy of a case's files): reading it through the record table must end in Corrupt (its record's case does not match the folder), as it did
     with the table by blob id, not in UnicodeEncodeError from the shard's name."""
     from cpcm.service.context import load_cases, read_case
 
     case_id = register_many(cli, 1)[0]
     root = Path(cli.env["CPCM_REPO"])
-    odd = os.fsdecode(os.fsencode(root / "cases") + b"/CP-\xff")
-    shutil.copytree(root / "cases" / case_id, odd)
+    odd = case_dir(root, os.fsdecode(b"CP-\xff"))
+    shutil.copytree(case_dir(root, case_id), odd)
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
     subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "odd", "--no-verify"],
                    cwd=root, check=True, env=env)
     ctx = library_session(cli)
     assert list(load_cases(ctx)) == [case_id]
-    odd_rel = "cases/" + os.path.basename(odd) + "/"
+    odd_rel = case_rel(odd.name) + "/"
     assert [type(p) for p in ctx.problems if getattr(p, "path", "").startswith(odd_rel)] == [Corrupt]
     ctx = library_session(cli)
     cache = ctx.store.summaries(ctx.worker.id, ctx.identity.recipient, ctx.keys, "x")
