@@ -16,8 +16,8 @@ from cpcm.store.layout import case_dir, case_rel
 
 def test_a_case_folder_whose_name_is_not_utf8_is_reported_not_a_crash(cli):
     """A committed folder `cases/\\xff/CP-\\xff` (format 2: in the folder of the ID's characters after "CP-"; a
-    copy of a case's files): reading it through the record table must end in Corrupt (its record's case does not match the folder), as it did
-    with the table by blob id, not in UnicodeEncodeError from the shard's name."""
+    copy of a case's files): reading it through the record table must end in Corrupt (its record's case does not
+    match the folder), as it did with the table by blob id, not in UnicodeEncodeError from the shard's name."""
     from cpcm.service.context import load_cases, read_case
 
     case_id = register_many(cli, 1)[0]
