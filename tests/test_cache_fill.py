@@ -16,7 +16,7 @@ from cpcm.crypto import identity
 from cpcm.service import context, fill
 from cpcm.store import cache as cache_mod
 from cpcm.store import casestore, lock, memo
-from cpcm.store.layout import CASES
+from cpcm.store.layout import CASES, case_dir
 
 
 def _cache_dir(cli) -> pathlib.Path:
@@ -61,7 +61,7 @@ def test_a_write_that_starts_during_a_chunk_is_caught_and_the_chunk_read_from_th
     expected = _folded(cli)
     ctx, job = _job(cli, ids)
     root = pathlib.Path(cli.env["CPCM_REPO"])
-    victim = sorted((root / CASES / ids[2]).glob("*.yaml.age"))[0]
+    victim = sorted(case_dir(root, ids[2]).glob("*.yaml.age"))[0]
     writer = casestore.CaseStore(root).transaction("note", "amina", "amina", "amina@test.invalid")
     real = casestore.CaseStore._places_live
     started = []
@@ -186,8 +186,8 @@ def test_a_chunk_read_a_step_at_a_time_gives_what_each_case_read_alone_gives(cli
     for case_id in ids[:3]:
         assert cli("note", case_id, "--text", "visited the family").code == 0
     root = pathlib.Path(cli.env["CPCM_REPO"])
-    (root / CASES / ids[3] / "recipients").write_text("someone-else\n")  # not a case this worker reads
-    damaged = sorted((root / CASES / ids[4]).glob("*.yaml.age"))[0]
+    (case_dir(root, ids[3]) / "recipients").write_text("someone-else\n")  # not a case this worker reads
+    damaged = sorted(case_dir(root, ids[4]).glob("*.yaml.age"))[0]
     damaged.write_bytes(b"age-encryption.org/v1\n-> X25519 half")
     ctx, job = _job(cli, ids)
     trees = ctx.store.versions(CASES)

@@ -23,7 +23,7 @@ from cpcm.domain.case import Case, Entry
 from cpcm.service import fill, views
 from cpcm.store import atomic, casestore
 from cpcm.store import cache as cache_mod
-from cpcm.store.layout import CASES
+from cpcm.store.layout import CASES, case_dir
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def test_a_case_folders_record_files_are_listed_by_name_without_an_entry_for_eac
 def test_a_chunk_asks_for_the_worker_once_and_reads_what_each_case_read_alone_reads(cli, monkeypatch):
     ids = register_many(cli, 4)
     root = pathlib.Path(cli.env["CPCM_REPO"])
-    (root / CASES / ids[1] / "recipients").write_text("someone-else\n")  # not a case this worker reads
+    (case_dir(root, ids[1]) / "recipients").write_text("someone-else\n")  # not a case this worker reads
     ctx = library_session(cli)
     asked = []
     real = type(ctx).need_worker
