@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from cpcm.store.layout import case_dir
 from cpcm.store.git import Git, _read_head_and_tree, git_env
 
 
@@ -61,9 +62,10 @@ def test_tree_id_and_changed_names__a_folder_checked_whole_and_what_changed_name
     git(root, "init", "-q", "-b", "main")
     store = Git(root)
     assert store.tree_id("cases") is None  # before the first commit
-    for name in ("a", "b", "c"):
-        (root / "cases" / name).mkdir(parents=True)
-        (root / "cases" / name / "r.age").write_text(name)
+    a, b, c, d = "CP-AA00-0001", "CP-BB00-0002", "CP-AA00-0003", "CP-DD00-0004"  # a and c share a second-level folder
+    for name in (a, b, c):
+        case_dir(root, name).mkdir(parents=True)
+        (case_dir(root, name) / "r.age").write_text(name)
     (root / "other").write_text("x")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "one")
@@ -71,16 +73,17 @@ def test_tree_id_and_changed_names__a_folder_checked_whole_and_what_changed_name
     assert first == git(root, "rev-parse", "HEAD:cases").strip()
     assert store.tree_id("nowhere") is None
     (root / "other").write_text("y")  # outside the folder: its tree id stays
-    (root / "cases" / "b" / "r.age").write_text("changed")
-    (root / "cases" / "d").mkdir()
-    (root / "cases" / "d" / "r.age").write_text("d")
-    (root / "cases" / "c" / "r.age").unlink()
+    (case_dir(root, b) / "r.age").write_text("changed")
+    case_dir(root, d).mkdir(parents=True)
+    (case_dir(root, d) / "r.age").write_text("d")
+    (case_dir(root, c) / "r.age").unlink()
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "two")
     second = store.tree_id("cases")
     assert second != first and second == git(root, "rev-parse", "HEAD:cases").strip()
     assert store.tree_id("other") is None  # a file, not a folder
-    assert store.changed_names(first, second) == {"b", "c", "d"}  # changed, removed, added; not "a"
+    assert store.changed_names(first, second) == {b, c, d}  # changed, removed, added; not a
+    assert store.changed_entries(first, second)[c][1] is None and store.changed_entries(first, second)[d][0] is None
     assert store.changed_names(second, second) == set()
     assert git(root, "cat-file", "-t", second) == "tree\n"
     git(root, "gc", "-q")  # the trees move into a pack: git answers, the same

@@ -13,6 +13,7 @@ import pytest
 from conftest import git
 
 from cpcm.store import objects
+from cpcm.store.layout import case_dir
 from cpcm.store.git import Git
 
 
@@ -31,7 +32,7 @@ def _history(root, commits: int = 40) -> None:
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     for n in range(commits):
-        folder = root / "cases" / f"CP-{n % 7:04d}-0000"
+        folder = case_dir(root, f"CP-{n % 7:04d}-0000")  # cases/00/CP-...
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{n:04d}.note.yaml.age").write_bytes(b"line of a record\n" * (50 + n) + bytes([n]))
         (root / "cases" / "list.txt").write_text("".join(f"entry {i}\n" for i in range(300 + n)))
@@ -138,10 +139,10 @@ def test_folders_of_a_packed_commit_are_read_without_git_and_as_git_lists_them(t
     root = tmp_path / "repo"
     _history(root)
     # a folder whose name holds another's entry, as a name made by hand could
-    tricky = root / "cases" / "x 40000 CP-0001-0000"
+    tricky = root / "cases" / "00" / "CP-00x 40000 CP-0001-0000"
     tricky.mkdir()
     (tricky / "f").write_text("not a case\n")
-    alone = root / "cases" / "y 40000 CP-9999-0000"
+    alone = root / "cases" / "00" / "CP-00y 40000 CP-9999-0000"
     alone.mkdir()
     (alone / "g").write_text("not a case either\n")
     git(root, "add", "-A")
@@ -149,8 +150,9 @@ def test_folders_of_a_packed_commit_are_read_without_git_and_as_git_lists_them(t
     git(root, "gc", "-q")
     _only_packed(root)
     expected = {}
-    for folder in ["cases", "cases/CP-0001-0000", "cases/CP-0003-0000", "cases/x 40000 CP-0001-0000", "cases/CP-9999-0000"]:
-        listed = git(root, "ls-tree", "-z", f"HEAD:{folder}") if folder != "cases/CP-9999-0000" else ""
+    for folder in ["cases", "cases/00", "cases/00/CP-0001-0000", "cases/00/CP-0003-0000", "cases/00/CP-00x 40000 CP-0001-0000",
+                   "cases/00/CP-9999-0000"]:
+        listed = git(root, "ls-tree", "-z", f"HEAD:{folder}") if folder != "cases/00/CP-9999-0000" else ""
         expected[folder] = {line.partition("\t")[2]: line.split()[2] for line in listed.split("\0") if line and " blob " in line}
     store = Git(root)
 

@@ -1,4 +1,4 @@
-"""Tree objects read from their loose files (`git._tree_raw`, `_tree_entries`, `changed_names`)
+"""Tree objects read from their loose files (`git._tree_raw`, `_tree_entries`), and `changed_names`,
 give what git gives (`ls-tree`, `diff-tree`) for trees of any names and modes, and nothing (git
 answers instead) for an object that is not a tree as git writes it."""
 from __future__ import annotations
@@ -14,6 +14,8 @@ from cpcm.store import git as git_mod
 from cpcm.store.git import Git
 
 NAMES = ["a", "b", "CP-0000-0001", "CP-ZZZZ-9999", "with space", "é", "日本", ".keep", "x\ty", "-", "0", "a.b", "A"]
+CASE_NAMES = ["CP-QQ00-0001", "CP-QQZZ-9999", "CP-QQ with space", "CP-QQé", "CP-QQ日本", "CP-QQ", "CP-QQ\ty", "CP-QQ-",
+              "CP-QQ0", "CP-QQa.b", "CP-QQA"]
 
 
 def _ls_tree(root, tree: str) -> list[tuple[bytes, str, str]]:
@@ -55,8 +57,16 @@ def test_trees_read_from_their_files_are_what_git_lists_and_what_changed_is_what
         tree = _mktree(root, entries)
         assert git_mod._tree_entries(git_dir, tree) == _ls_tree(root, tree)
         trees.append(tree)
-    for old, new in zip(trees, trees[1:] + trees[:1]):
-        expected = {name for name in git(root, "diff-tree", "--name-only", "-z", old, new).split("\0") if name}
+    # `changed_names` compares two `cases` trees of two levels (store/layout.py): case folders named as oddly, in
+    # one second-level folder (QQ), with a file and a folder of no case at the top, which it leaves out
+    cases = []
+    for _ in range(30):
+        chosen = rng.sample(CASE_NAMES, rng.randint(0, len(CASE_NAMES)))
+        level = _mktree(root, {name: rng.choice([("040000", sub), ("040000", other), ("100644", blobs[2]), ("100755", blobs[3]),
+                                                 ("120000", blobs[0])]) for name in chosen})
+        cases.append((level, _mktree(root, {"QQ": ("040000", level), ".keep": ("100644", blobs[0]), "a": ("040000", sub)})))
+    for (old_level, old), (new_level, new) in zip(cases, cases[1:] + cases[:1]):
+        expected = {name for name in git(root, "diff-tree", "--name-only", "-z", old_level, new_level).split("\0") if name}
         assert store.changed_names(old, new) == expected
 
 
