@@ -16,6 +16,7 @@ import pytest
 
 from conftest import CANARY, NOW, Cli, register
 from cpcm.service import tables
+from cpcm.store.layout import case_dir
 from cpcm.workflow import intervals
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_followup_close import GOALS_MET, REVIEW, visit
@@ -153,7 +154,7 @@ def test_a_case_changed_on_disk_is_listed_as_committed_and_check_reports_it(cli,
     settled(cli, reads)
     commands = [("due", *args) for args in DUE] + [("report", "statistics", *args) for args in STATISTICS]
     committed = {args: cli(*args) for args in commands}
-    record = sorted((repo / "cases" / case_id).glob("*.age"))[0]
+    record = sorted(case_dir(repo, case_id).glob("*.age"))[0]
     record.write_bytes(b"damaged")
     for args in commands:
         now = cli(*args)

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import git, register_many
 from cpcm.service import dueview
+from cpcm.store.layout import case_dir
 from test_dueview_stream import DUE, _builder_pieces, _folder, ctx, described, entries, same  # noqa: F401 - ctx: a fixture
 from cpcm.service import views
 
@@ -326,7 +327,7 @@ def test_a_case_that_cannot_be_read_does_not_keep_due_from_the_view_as_it_is(cli
     monkeypatch.setattr(dueview, "OVERLAY_FROM", 0)
     good, bad = register_many(cli, 2)
     assert cli("due", "--worker", "all").code == 0
-    (path,) = sorted((repo / "cases" / bad).glob("*.age"))
+    (path,) = sorted(case_dir(repo, bad).glob("*.age"))
     path.write_bytes(b"damaged")
     git(repo, "add", "-A", "cases")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "damage")

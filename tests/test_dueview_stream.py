@@ -17,6 +17,7 @@ from cpcm.crypto import cipher
 from cpcm.service import context, dueview, views
 from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
+from cpcm.store.layout import case_dir, case_rel
 from test_table_rebuild import table, upgrade
 
 DUE = [("due", "--worker", "all"), ("due",), ("due", "--worker", "all", "--json"), ("due", "--overdue"),
@@ -209,7 +210,7 @@ def test_a_case_that_left_the_folder_leaves_the_view_made_anew_and_the_table(cli
     same(cli, without_views)
     gone = varied[2]
     assert gone in table(cli, "due")
-    git(repo, "rm", "-r", "-q", f"cases/{gone}")
+    git(repo, "rm", "-r", "-q", case_rel(gone))
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
     monkeypatch.setattr(views, "_code_fingerprint", lambda: "another release of the due view")  # the view made anew, the table kept
     assert cli("due", "--worker", "all").code == 0
@@ -241,7 +242,7 @@ def test_a_case_whose_text_is_not_in_the_table_is_computed_each_time(cli, varied
 
 def test_the_covers_read_from_one_listing_are_those_of_each_file(cli, repo, varied):
     ctx = context.open_repo(Path(cli.env["CPCM_REPO"]), Path(cli.env["CPCM_IDENTITY"]))
-    (repo / "cases" / varied[1] / "recipients").write_text("amina\n# cover: otieno until 2026-12-24\n")  # not committed
+    (case_dir(repo, varied[1]) / "recipients").write_text("amina\n# cover: otieno until 2026-12-24\n")  # not committed
     dirty = {varied[1]}
     covers_of = dueview._covers_reader(ctx, dirty)
     for case_id in ctx.store.case_ids():

@@ -10,6 +10,7 @@ from pathlib import Path
 from conftest import Cli, git, register, register_many
 from cpcm.crypto import cipher
 from cpcm.service import context, views
+from cpcm.store.layout import case_dir, case_rel
 from test_views import LIST, same
 
 COMMANDS = [("list", *a) for a in LIST]
@@ -128,9 +129,9 @@ def test_a_damaged_case_is_reported_once_when_the_changes_file_gives_way_to_a_wh
     assert cli("note", ids[0], "--text", "visited").code == 0
     assert cli("list").code == 0  # and a changes file
     assert (_views(cli) / "list-changes.view").exists()
-    damaged = sorted((repo / "cases" / ids[1]).glob("*.age"))[0]
+    damaged = sorted(case_dir(repo, ids[1]).glob("*.age"))[0]
     damaged.write_bytes(b"damaged")
-    git(repo, "rm", "-r", "-q", f"cases/{ids[2]}")  # a case with a row leaves: the view is made whole
+    git(repo, "rm", "-r", "-q", case_rel(ids[2]))  # a case with a row leaves: the view is made whole
     git(repo, "add", "-A", "cases")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "by hand")
     kept, computed = cli("list"), without_views(cli, "list")

@@ -16,6 +16,7 @@ from conftest import Cli, register, register_many
 from cpcm.service import context, fill, views
 from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
+from cpcm.store.layout import case_rel
 from test_views import LIST, same
 
 
@@ -191,7 +192,7 @@ def test_due_merges_the_due_table_when_a_view_made_anew_finds_it_in_many_segment
     assert {k for k in entries if not k.startswith(tables_mod.TEXT)} == set(ids)
     same(cli, without_views, commands)
     before = _due_table(cli)[0]
-    git(repo, "rm", "-r", "-q", f"cases/{ids[3]}")
+    git(repo, "rm", "-r", "-q", case_rel(ids[3]))
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
     counts = []
     for n in range(2):

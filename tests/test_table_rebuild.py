@@ -18,6 +18,7 @@ from cpcm.crypto import cipher
 from cpcm.service import context, fill, views
 from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
+from cpcm.store.layout import case_rel
 from test_transfer import REASON, consent
 
 COMMANDS = [("due", "--worker", "all"), ("due",), ("due", "--worker", "all", "--json"), ("report", "statistics"),
@@ -135,7 +136,7 @@ def gone_unread_and_merged(cli: Cli, cli_as, repo: Path, without_views, tmp_path
     consent(cli, transferred)
     same(cli, without_views)
     assert set(ids) | {transferred} <= set(table(cli, "due")) and set(ids) <= set(table(cli, "statistics"))
-    git(repo, "rm", "-r", "-q", f"cases/{ids[0]}")
+    git(repo, "rm", "-r", "-q", case_rel(ids[0]))
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
     assert sup("assign", ids[1], "--worker", "otieno").code == 0
     assert sup("merge-cases", ids[2], ids[3]).code == 0
@@ -145,10 +146,11 @@ def gone_unread_and_merged(cli: Cli, cli_as, repo: Path, without_views, tmp_path
     sent = cli("transfer", transferred, *REASON, "--check", "all", "--out", str(tmp_path / "bundle"), "--recipient", agency)
     assert sent.code == 0, sent.stderr
     trees = {}
-    for line in git(repo, "ls-tree", "HEAD:cases").splitlines():
-        meta, name = line.split("\t")
-        if meta.split()[1] == "tree":
-            trees[name] = meta.split()[2]
+    for line in git(repo, "ls-tree", "-r", "-d", "HEAD", "cases").splitlines():  # the shard folders and the case folders
+        meta, path = line.split("\t")
+        case_id = path.rsplit("/", 1)[-1]
+        if path == case_rel(case_id):
+            trees[case_id] = meta.split()[2]
     assert ids[0] not in trees and len(trees) == 5
     return ids, transferred, trees
 
@@ -199,7 +201,7 @@ def test_the_list_made_anew_from_the_row_table_forgets_a_case_gone(cli, repo, sm
     assert {r["case_id"] for r in listed} == set(ids)
     if whole:
         monkeypatch.setattr(cache_mod, "MERGE_FROM", 1)
-    git(repo, "rm", "-r", "-q", f"cases/{ids[0]}")
+    git(repo, "rm", "-r", "-q", case_rel(ids[0]))
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
     drop(cli, "views")
     assert cli("list", "--json", "--names").json() == [r for r in listed if r["case_id"] != ids[0]]

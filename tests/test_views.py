@@ -6,7 +6,6 @@ be read is reported by every command; a cold fill writes the due and statistics 
 What is compared is output, byte for byte: no time is measured here."""
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
@@ -16,6 +15,7 @@ from cpcm.crypto import cipher
 from cpcm.service import context, fill, views
 from cpcm.service import tables as tables_mod
 from cpcm.store import cache as cache_mod
+from cpcm.store.layout import case_dir, case_rel
 
 LIST = [(), ("--json",), ("--names",), ("--worker", "otieno"), ("--risk", "high", "--names"), ("--status", "open", "--json"),
         ("--stage", "registered",)]
@@ -82,7 +82,7 @@ def test_a_case_that_leaves_the_folder_leaves_every_view(cli, repo, without_view
     same(cli, without_views)
     gone = ids[1]
     assert any(gone.encode() in data for data in view_files(cli).values())
-    git(repo, "rm", "-r", "-q", f"cases/{gone}")
+    git(repo, "rm", "-r", "-q", case_rel(gone))
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "remove a case folder")
     same(cli, without_views)
     assert gone not in cli("list").stdout and gone not in cli("due", "--worker", "all").stdout
@@ -91,10 +91,50 @@ def test_a_case_that_leaves_the_folder_leaves_every_view(cli, repo, without_view
     assert all(ids[0].encode() in data for name, data in files.items() if not name.startswith("statistics"))
 
 
+def test_a_case_folder_moved_or_removed_in_its_second_level_is_named_gone_and_leaves_every_view(cli, repo, without_views):
+    """A case folder is in a folder of the second level (cases/XX/ID). The comparison of two `cases`
+    trees that brings a view up to date (`Git.changed_entries`) names a case whose folder left, with
+    that level's folder or from one that keeps another case, as (its tree then, None), and a folder
+    moved to another ID as gone under the old one and added under the new one; every view drops them."""
+    from cpcm.domain.ids import check_char
+    from cpcm.store.git import Git
+    from cpcm.store.layout import CASES, shard
+
+    ids = register_many(cli, 4, child={"name": CANARY, "sex": "female", "date_of_birth": "2011-04-04"})
+    same(cli, without_views)
+    store = Git(repo)
+    start, trees = store.tree_id(CASES), store.tree_ids(CASES)
+
+    def commit(message: str) -> str:
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", message)
+        return store.tree_id(CASES)
+
+    body = f"{shard(ids[1])}ZZZZZ"  # an ID in the folder of the second level that holds ids[1]
+    moved = f"CP-{body[:4]}-{body[4:]}{check_char(body)}"
+    git(repo, "mv", case_rel(ids[0]), case_rel(moved))
+    after_move = commit("move a case folder")
+    assert store.changed_entries(start, after_move) == {ids[0]: (trees[ids[0]], None), moved: (None, trees[ids[0]])}
+    assert store.changed_entries(after_move, start) == {ids[0]: (None, trees[ids[0]]), moved: (trees[ids[0]], None)}
+    same(cli, without_views)
+    assert not any(ids[0].encode() in data for data in view_files(cli).values())
+    git(repo, "rm", "-r", "-q", case_rel(moved), case_rel(ids[2]))
+    end = commit("remove two case folders")
+    alone = shard(ids[2]) not in {shard(ids[1]), shard(ids[3])}  # its level's folder left with it
+    assert bool(git(repo, "ls-tree", "HEAD", f"{CASES}/{shard(ids[2])}").strip()) == (not alone)
+    assert store.changed_entries(after_move, end) == {moved: (trees[ids[0]], None), ids[2]: (trees[ids[2]], None)}
+    assert store.changed_entries(start, end) == {ids[0]: (trees[ids[0]], None), ids[2]: (trees[ids[2]], None)}
+    assert store.changed_entries(end, start) == {ids[0]: (None, trees[ids[0]]), ids[2]: (None, trees[ids[2]])}
+    same(cli, without_views)
+    files = view_files(cli)
+    assert files and not any(gone.encode() in data for data in files.values() for gone in (ids[0], moved, ids[2]))
+    assert all(ids[1].encode() in data and ids[3].encode() in data for name, data in files.items()
+               if not name.startswith("statistics"))
+
+
 def test_a_case_damaged_in_the_commit_is_reported_by_every_command(cli, repo, without_views, reads):
     good, bad = register(cli), register(cli)
     same(cli, without_views)
-    (path,) = sorted((repo / "cases" / bad).glob("*.age"))
+    (path,) = sorted(case_dir(repo, bad).glob("*.age"))
     path.write_bytes(b"damaged")
     git(repo, "add", "-A", "cases")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "damage")
@@ -204,7 +244,7 @@ def test_a_view_not_stored_still_prints_every_form(cli, repo, without_views):
     import shutil
 
     ids = register_many(cli, 3)
-    (path,) = sorted((repo / "cases" / ids[0]).glob("*.age"))
+    (path,) = sorted(case_dir(repo, ids[0]).glob("*.age"))
     path.write_bytes(path.read_bytes()[:-10])
     shutil.rmtree(repo / ".cpcm" / "cache" / "amina" / views.FOLDER, ignore_errors=True)
     same(cli, without_views, [("list", "--json"), ("list",), ("list", "--names", "--risk", "high")])
