@@ -90,6 +90,20 @@ def test_a_cases_tree_of_format_1_against_one_of_format_2_names_every_case(repo,
     flat = git.run(["mktree"], input="".join(f"040000 tree {sha}\t{case_id}\n" for case_id, sha in
                                             git.tree_ids(CASES).items()).encode()).strip()
     assert git.changed_names(flat, git.tree_id(CASES)) == {A, B, C}
+    # each case named with its folder on both sides (the same tree: moved, not changed), none as gone nor new,
+    # so that a view kept from before the upgrade counts each case once
+    trees = git.tree_ids(CASES)
+    assert git.changed_entries(flat, git.tree_id(CASES)) == {case_id: (sha, sha) for case_id, sha in trees.items()}
+    assert git.changed_entries(git.tree_id(CASES), flat) == {case_id: (sha, sha) for case_id, sha in trees.items()}
+
+
+def test_a_write_killed_before_the_upgrade_is_known_by_its_files_names_in_format_1_too():
+    from cpcm.store.casestore import written_by_cpcm
+
+    for rel in (f"cases/{A}/{RECORD}", f"cases/{A}/recipients", f"cases/4F/{A}/{RECORD}", f"cases/4F/{A}/recipients"):
+        assert written_by_cpcm(rel, "note"), rel
+    for rel in (f"cases/{A}/notes.txt", f"cases/4F/{A}/notes.txt", "cases/4F/notes.txt", f"cases/{A}/x/{RECORD}"):
+        assert not written_by_cpcm(rel, "note"), rel
 
 
 def test_a_case_changed_on_disk_is_named_by_its_id(repo):

@@ -326,3 +326,24 @@ def test_upgrade__a_register_imported_in_format_1_is_known_as_imported_after_it(
     assert again.code == 0 and NOTICE in again.stderr, again.stderr
     assert [(c["row"], c["case_id"]) for c in again.json()["already_imported"]["cases"]] == made
     assert again.json()["imported"] == 0 and len(_upgrades(repo)) == 1 and git_status(repo) == []
+
+
+def test_upgrade__a_write_of_an_earlier_release_killed_before_the_upgrade_is_rolled_back_first(old, cli_as, repo):
+    """An earlier release's write, killed (its note left, a record half-written in the case's format-1 folder, a
+    temp file), then cpcm upgraded: the first command rolls that write back as cpcm's own, then upgrades; nothing
+    of it is left in a case folder, moved or not, and nothing is named as a person's file."""
+    ids, files, _said = old
+    folder = repo / CASES / ids[1]
+    (folder / "01JE0000000000000000000000.note.yaml.age").write_bytes(b"age-encryption.org/v1\nhalf")
+    (folder / ".tmp-note").write_bytes(b"age-encryption.org/v1\n")
+    (repo / ".cpcm" / "pending.json").write_text(json.dumps({"verb": "note", "worker": "amina"}))
+
+    due = cli_as("amina")("due")
+    assert due.code == 0, due.stderr
+    assert NOTICE in due.stderr and "left" not in due.stderr.lower(), due.stderr
+    assert len(_upgrades(repo)) == 1
+    assert_format2(repo, files)
+    assert not (repo / ".cpcm" / "pending.json").exists()
+    assert sorted(p.name for p in case_dir(repo, ids[1]).iterdir()) == sorted(
+        path.rsplit("/", 1)[1] for path in files if path.startswith(case_rel(ids[1]) + "/"))
+    assert cli_as("sup")("verify").code == 0

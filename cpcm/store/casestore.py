@@ -32,7 +32,7 @@ from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
 from cpcm.store.layout import (readers_from, rekey_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
-                               TMP_PREFIX, CONFERENCES, case_rel, folder_rel, readers_hint, record_name, shard, split_rel)
+                               TMP_PREFIX, CONFERENCES, case_rel, current_rel, folder_rel, readers_hint, record_name, shard, split_rel)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
 
@@ -945,7 +945,7 @@ def written_by_cpcm(rel: str, verb: str) -> bool:
     name = parts[-1]
     if name.startswith(TMP_PREFIX):
         return True
-    if split_rel(rel):
+    if split_rel(current_rel(rel)):  # a write of an earlier release, in format 1, killed before the upgrade too
         return name == RECIPIENTS or RECORD_FILE.match(name) is not None
     if rel in _SETTINGS_FILES:
         return True

@@ -568,7 +568,7 @@ class Git:
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
         """The case folders (IDs) of two versions of cases/ (two tree ids, as `tree_id` gives) whose content
         differs: added, removed or changed. Against a `cases` tree of format 1 (an upgrade between), every
-        case of the newer one."""
+        case of either: each one's folder is then named with its id in both trees."""
         return set(self.changed_entries(old_tree, new_tree))
 
     def changed_entries(self, old_tree: str, new_tree: str) -> dict[str, tuple[str | None, str | None]]:
@@ -581,8 +581,12 @@ class Git:
         found: dict[str, tuple[str | None, str | None]] = {}
         for meta, path in zip(fields[0::2], fields[1::2]):  # ":old mode new mode old id new id status", path
             level, slash, name = path.partition("/")
-            if not slash or "/" in name or shard(name) != level:
-                continue  # a second-level folder, a file, or what is no case folder (format 1's, after an upgrade)
+            if not slash:
+                if len(level) <= 4 or level.startswith("."):
+                    continue  # a second-level folder, or a file such as .keep
+                name = level  # a case folder of format 1 (a tree from before the upgrade): gone from there
+            elif "/" in name or shard(name) != level:
+                continue  # a file, or what is no case folder
             old_mode, new_mode, old_id, new_id = meta.lstrip(":").split()[:4]
             was, now = found.get(name, (None, None))  # a file that became a folder: two entries
             found[name] = (old_id if old_mode == TREE_MODE else was, new_id if new_mode == TREE_MODE else now)
