@@ -217,6 +217,11 @@ class Git:
         self.pack_when_due(tree)
         return sha
 
+    def move_head(self, sha: str, parent: str | None, message: str, author: str, email: str) -> None:
+        """Move the branch to `sha`, a commit made here (`commit_object`) whose parent is `parent`, by `author`
+        in the reflogs (`_move_head`)."""
+        self._move_head(sha, parent, f"commit: {message}", _ident_name(author), email)
+
     def _move_head(self, sha: str, parent: str | None, message: str, name: str, email: str) -> None:
         """Move the branch HEAD names from `parent` (None: no commit yet) to `sha`, as `git
         update-ref -m <message> HEAD <sha> <parent>` does, by `name <email>` in the reflogs.

@@ -105,7 +105,7 @@ def _commit(git: Git, author: str, email: str) -> str | None:
         except FileNotFoundError:
             pass
     commit = git.commit_object(tree, [head], MESSAGE, author, email)
-    git._move_head(commit, head, f"commit: {MESSAGE}", author, email)
+    git.move_head(commit, head, MESSAGE, author, email)
     return commit
 
 
