@@ -347,3 +347,30 @@ def test_upgrade__a_write_of_an_earlier_release_killed_before_the_upgrade_is_rol
     assert sorted(p.name for p in case_dir(repo, ids[1]).iterdir()) == sorted(
         path.rsplit("/", 1)[1] for path in files if path.startswith(case_rel(ids[1]) + "/"))
     assert cli_as("sup")("verify").code == 0
+
+
+def test_upgrade__the_first_command_after_it_decrypts_no_record_the_cache_held(old, cli_as, repo, monkeypatch):
+    """An upgrade of cpcm that comes with format 2 leaves the cache's record table (records by blob id, which the
+    upgrade keeps) and remakes the rest: the first command, the upgrade's, decrypts nothing it had read before."""
+    import shutil
+
+    from cpcm.store.cache import worker_folder
+    from cpcm.store.casestore import CaseStore
+
+    ids, _files, said = old
+    folder = worker_folder(repo, "amina")
+    assert (folder / "records").is_dir()
+    for entry in folder.iterdir():  # what an earlier release's views and tables are to this one: gone
+        if entry.name != "records":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    decrypted: list[str] = []
+    real = CaseStore._decrypt
+
+    def counted(self, rel, data, keys):
+        decrypted.append(rel)
+        return real(self, rel, data, keys)
+    monkeypatch.setattr(CaseStore, "_decrypt", counted)
+    due = cli_as("amina")("due", "--json")
+    assert due.code == 0 and NOTICE in due.stderr, due.stderr
+    assert due.stdout == said["due"]
+    assert decrypted == [], decrypted
