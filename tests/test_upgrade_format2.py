@@ -14,6 +14,8 @@ import pytest
 
 from conftest import CANARY, NOW, Cli, commit_count, git, git_status, make_identity, register, signing_line
 from format1 import rewrite_as_format1
+from test_due_rekey_kept import _decrypts
+from test_recovery_drill import agency  # noqa: F401  the fixture `old_agency` starts from
 from cpcm.store.layout import CASES, CONFIG, LOCK, case_dir, case_rel
 
 NOTICE = "now in casefile format 2"
@@ -227,21 +229,12 @@ def test_upgrade__a_format_1_config_without_a_format_key_is_upgraded_too(cli_as,
 
 
 @pytest.fixture
-def agency(tmp_env):
-    """A format-1 repository made by the manager 'mgr' with a recovery recipient, 'amina' a caseworker with a case.
-    Returns (root, {worker: identity path}, recovery identity path, the case)."""
-    keys = {w: tmp_env / "keys" / f"{w}.txt" for w in ("mgr", "amina")}
-    recipients = {w: make_identity(p) for w, p in keys.items()}
-    recovery = tmp_env / "safe" / "recovery.key"
-    recovery_recipient = make_identity(recovery)
-    root = tmp_env / "casefiles"
-    mgr = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["mgr"]), "CPCM_NOW": NOW})
-    assert mgr("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "mgr", "--role", "manager", "--timezone",
-               "Africa/Nairobi", "--recovery", recovery_recipient, "--recovery-signing-key", signing_line(recovery)).code == 0
-    assert mgr("team", "add", "amina", "--role", "caseworker", "--recipient", recipients["amina"],
-               "--signing-key", signing_line(keys["amina"])).code == 0
-    case_id = register(Cli({**mgr.env, "CPCM_IDENTITY": str(keys["amina"])}), child={"name": f"{CANARY} Four", "sex": "male",
-                                                                                 "age_estimate": 9})
+def old_agency(agency):
+    """The recovery drill's agency (the manager 'mgr' with a recovery recipient, 'amina' a caseworker), with a case of
+    amina's, made format 1. Returns (root, {worker: identity path}, recovery identity path, the case)."""
+    root, keys, recovery = agency
+    amina = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["amina"]), "CPCM_NOW": NOW})
+    case_id = register(amina, child={"name": f"{CANARY} Four", "sex": "male", "age_estimate": 9})
     rewrite_as_format1(root)
     return root, keys, recovery, case_id
 
@@ -254,8 +247,8 @@ def _refused_old(done, root, before: str) -> None:
     assert CANARY.split()[0] not in done.stdout + done.stderr
 
 
-def test_upgrade__the_recovery_key_reads_nothing_of_format_1_and_moves_nothing(agency):
-    root, keys, recovery, case_id = agency
+def test_upgrade__the_recovery_key_reads_nothing_of_format_1_and_moves_nothing(old_agency):
+    root, keys, recovery, case_id = old_agency
     before = git(root, "rev-parse", "HEAD").strip()
     reader = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(recovery), "CPCM_NOW": NOW})
     for args in (("show", case_id), ("list",), ("due",)):
@@ -274,8 +267,8 @@ def test_upgrade__the_recovery_key_reads_nothing_of_format_1_and_moves_nothing(a
     assert shown.code == 0 and shown.json()["case_id"] == case_id, shown.stderr
 
 
-def test_upgrade__a_newcomer_on_a_format_1_copy_is_refused_before_anything_is_read(agency, tmp_env):
-    root, _keys, _recovery, _case_id = agency
+def test_upgrade__a_newcomer_on_a_format_1_copy_is_refused_before_anything_is_read(old_agency, tmp_env):
+    root, _keys, _recovery, _case_id = old_agency
     before = git(root, "rev-parse", "HEAD").strip()
     newcomer = tmp_env / "keys" / "baraka.txt"
     make_identity(newcomer)
@@ -355,21 +348,13 @@ def test_upgrade__the_first_command_after_it_decrypts_no_record_the_cache_held(o
     import shutil
 
     from cpcm.store.cache import worker_folder
-    from cpcm.store.casestore import CaseStore
-
     ids, _files, said = old
     folder = worker_folder(repo, "amina")
     assert (folder / "records").is_dir()
     for entry in folder.iterdir():  # what an earlier release's views and tables are to this one: gone
         if entry.name != "records":
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    decrypted: list[str] = []
-    real = CaseStore._decrypt
-
-    def counted(self, rel, data, keys):
-        decrypted.append(rel)
-        return real(self, rel, data, keys)
-    monkeypatch.setattr(CaseStore, "_decrypt", counted)
+    decrypted = _decrypts(monkeypatch)
     due = cli_as("amina")("due", "--json")
     assert due.code == 0 and NOTICE in due.stderr, due.stderr
     assert due.stdout == said["due"]
