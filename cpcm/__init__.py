@@ -1,3 +1,3 @@
 """cpcm: child-protection case management with encrypted casefiles in git."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

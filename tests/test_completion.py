@@ -53,6 +53,19 @@ def test_case_ids_are_those_the_user_may_read(cli_as, team):
     assert complete(cli_as("amina"), f"cpcm show {mine[0][:7].lower()}") == [c for c in mine if c.startswith(mine[0][:7])]
 
 
+def test_case_ids_are_offered_in_a_repository_of_format_1_that_no_command_has_upgraded_yet(cli_as, team, repo):
+    """Completion writes nothing, so it does not upgrade a copy an earlier release left in format 1: it finds the
+    case folders where that format has them, and after the upgrade where format 2 has them."""
+    from format1 import rewrite_as_format1
+
+    mine = [register(cli_as("amina"), "--at", "2026-01-0%dT09:00:00+00:00" % day) for day in (1, 2)]
+    rewrite_as_format1(repo)
+    assert sorted(complete(cli_as("amina"), "cpcm show CP-")) == sorted(mine)
+    assert complete(cli_as("amina"), f"cpcm show {mine[0]}") == [mine[0]]
+    assert cli_as("amina")("list").code == 0  # upgraded
+    assert sorted(complete(cli_as("amina"), "cpcm show CP-")) == sorted(mine)
+
+
 def test_a_protected_identity_is_never_unlocked_to_complete(cli_as, team, tmp_env):
     """With a passphrase-protected key, the `.pub` file `cpcm key new` writes tells whose cases to offer."""
     case = register(cli_as("amina"), "--at", "2026-01-01T09:00:00+00:00")

@@ -318,3 +318,19 @@ def test_evacuate__counts_what_only_the_worker_reads_kind_by_kind_never_a_compla
         in done.stderr, done.stderr
     assert about_her.json()["complaint_id"] not in done.stdout + done.stderr
     assert "(s)" not in done.stderr.split("only reader of")[1].split(", and the agency")[0]
+
+
+def test_evacuate__the_upgrade_its_sync_makes_of_a_format_1_copy_is_said(repo, team, cli_as, tmp_env):
+    """Evacuating a copy an earlier release left in format 1: the sync before the key goes upgrades it (and pushes
+    the upgrade to the stick, which an older cpcm then refuses): the worker is told, as by any other command."""
+    from format1 import rewrite_as_format1
+
+    amina = cli_as("amina")
+    stick = with_remote(amina, tmp_env)
+    register(amina, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    rewrite_as_format1(repo)
+    done = amina("evacuate", "--sync", "usb", "--yes")
+    assert done.code == 0, done.stderr
+    assert "now in casefile format 2" in done.stderr, done.stderr
+    assert "upgrade format 2" in git(stick, "log", "--format=%s")
+    assert not leaks(done)

@@ -359,3 +359,43 @@ def test_upgrade__the_first_command_after_it_decrypts_no_record_the_cache_held(o
     assert due.code == 0 and NOTICE in due.stderr, due.stderr
     assert due.stdout == said["due"]
     assert decrypted == [], decrypted
+
+
+@pytest.mark.parametrize("line", [b"format: 1", b"format: 1  # the casefile format", b"format:1"])
+def test_upgrade__the_format_line_is_changed_where_it_is_whatever_its_line_endings_and_comment(line):
+    from cpcm.store.upgrade import config_text
+
+    for end in (b"\n", b"\r\n"):
+        text = end.join([b"# cpcm settings", line, b"agency:", b"  code: TEST", b""])
+        changed = config_text(text)
+        assert changed == text.replace(line, line.replace(b"1", b"2", 1).replace(b"format:2", b"format: 2")), changed
+        assert changed.count(b"format:") == 1
+    assert config_text(b"agency:\r\n  code: TEST\r\n") == b"format: 2\r\nagency:\r\n  code: TEST\r\n"
+
+
+def test_upgrade__a_copy_checked_out_with_windows_line_endings_is_upgraded_and_reads(old, cli_as, repo):
+    """A laptop whose git writes files with \\r\\n (core.autocrlf, git's default on Windows): the configuration on
+    disk keeps its line endings and gets one `format:` line; the commands after it read it."""
+    ids, files, said = old
+    git(repo, "config", "core.autocrlf", "true")
+    (repo / CONFIG).unlink()
+    git(repo, "checkout", "--", CONFIG)
+    on_disk = (repo / CONFIG).read_bytes()
+    assert b"\r\n" in on_disk and b"format: 1\r\n" in on_disk
+    due = cli_as("amina")("due", "--json")
+    assert due.code == 0, due.stderr
+    assert NOTICE in due.stderr and due.stdout == said["due"]
+    text = (repo / CONFIG).read_bytes()
+    assert text.count(b"format:") == 1 and b"format: 2\r\n" in text
+    assert cli_as("amina")("show", ids[0]).code == 0
+
+
+def test_upgrade__a_command_that_waited_while_another_upgraded_says_nothing_of_it(old, repo):
+    """Two commands at once on a format-1 copy: the one that waited for the lock finds everything done, makes
+    no commit and has nothing to say (the notice is the other's)."""
+    from cpcm.store import upgrade
+    from cpcm.store.git import Git
+
+    assert upgrade.upgrade(repo, Git(repo), "Amina", "amina@test.cpcm.invalid") is True
+    assert upgrade.upgrade(repo, Git(repo), "Amina", "amina@test.cpcm.invalid") is False
+    assert len(_upgrades(repo)) == 1

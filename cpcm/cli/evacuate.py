@@ -141,6 +141,8 @@ def _before(found, sync: str | None, remove_repository: bool) -> None:
 
 
 def _after(done: dict, synced, sync: str | None, found) -> None:
+    for notice in done.get("notices", ()):
+        warn(notice)
     if synced is not None:
         from cpcm.cli.sync import report_synced
 

@@ -62,9 +62,13 @@ def _folders(root: Path, top: str, prefix: str) -> list[Path]:
     (store/layout.py), only the one the prefix names once it is long enough to."""
     wanted = prefix.upper()
     levels = [root / top]
+    found = []
     if top == CASES:
-        levels = [p for p in _entries(root / top) if p.is_dir() and (len(wanted) < 5 or p.name == shard(wanted))]
-    return sorted(p for level in levels for p in _entries(level) if p.is_dir() and p.name.startswith(wanted))
+        entries = [p for p in _entries(root / top) if p.is_dir()]
+        levels = [p for p in entries if len(p.name) == 2 and (len(wanted) < 5 or p.name == shard(wanted))]
+        # a repository of format 1 (no command has upgraded it yet: completion writes nothing): its case folders
+        found = [p for p in entries if len(p.name) > 2 and p.name.startswith(wanted)]
+    return sorted(found + [p for level in levels for p in _entries(level) if p.is_dir() and p.name.startswith(wanted)])
 
 
 def case_ids(root: Path, prefix: str, identity_path: Path) -> list[str]:

@@ -33,6 +33,7 @@ from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repaired_away
+from cpcm import __version__
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
@@ -158,16 +159,17 @@ def _upgrade(ctx: Context) -> None:
     if worker is None or worker.id == RECOVERY_READER:
         raise format_old(ctx.config)
     sign_as(ctx)
-    upgrade.upgrade(ctx.root, ctx.store.git, worker.name, commit_email(ctx.config, worker))
+    done = upgrade.upgrade(ctx.root, ctx.store.git, worker.name, commit_email(ctx.config, worker))
     # opened while another cpcm wrote, the store reads the commit of then (`open_for_read`): of format 1. Read
     # from here on as the upgrade left it, or the commit of a write under way now
     ctx.store.unpin()
     ctx.store.open_for_read()
     ctx.config = load_config(ctx.root)
     ctx.basis = ctx.store.generation()
-    ctx.notices.append(f"This repository is now in casefile format {FORMAT_VERSION} (each case folder in cases/ moved "
-                       "one level down; one commit, nothing re-encrypted). Upgrade cpcm on every computer of the team "
-                       "before its next sync: an older cpcm refuses to read it.")
+    if done:  # not when another cpcm upgraded it while this one waited
+        ctx.notices.append(f"This repository is now in casefile format {FORMAT_VERSION} (each case folder in cases/ moved "
+                           "one level down; one commit, nothing re-encrypted). Upgrade cpcm on every computer of the team "
+                           f"to {__version__} or later before its next sync: an older cpcm refuses to read it.")
 
 
 def format_old(config: Config) -> Refused:

@@ -142,7 +142,7 @@ def evacuate(found: Evacuation, remote: str | None = None, remove_repository: bo
     local cache, and with `remove_repository` the casefile repository. (What was done, as JSON;
     the sync's report, `Synced`, or None); NotDestroyed (exit 74) when a file to destroy is still
     there at the end."""
-    done: dict = {"worker": found.worker, "synced": None, "sync_failed": None}
+    done: dict = {"worker": found.worker, "synced": None, "sync_failed": None, "notices": []}
     synced = key = None
     if remote is not None:
         from cpcm.service import sync as sync_mod
@@ -154,6 +154,7 @@ def evacuate(found: Evacuation, remote: str | None = None, remove_repository: bo
             key = ctx.identity
             synced = sync_mod.sync(ctx, remote, progress)
             done["synced"] = synced.to_json()
+            done["notices"] = list(ctx.notices)  # the repository's upgrade to this casefile format, say
         except CpcmError as exc:
             if not force:
                 raise Refused(f"the sync with {remote} did not complete: {exc.message}; nothing was destroyed",

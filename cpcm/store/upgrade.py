@@ -24,7 +24,8 @@ from cpcm.store.lock import RepoLock
 
 VERB = "upgrade"
 MESSAGE = f"{VERB} format {FORMAT_VERSION}"
-_FORMAT_LINE = re.compile(rb"^format:[ \t]*\S*[ \t]*$", re.M)
+# the value of the `format:` line (a comment after it, or the \r of a file checked out with Windows line endings, stays)
+_FORMAT_LINE = re.compile(rb"^format:[ \t]*[^\s#]*", re.M)
 _INDEX = "cpcm-upgrade-index"  # the temporary index the new tree is built in, in .git/
 
 
@@ -34,18 +35,18 @@ def config_text(data: bytes) -> bytes:
     line = f"format: {FORMAT_VERSION}".encode()
     if _FORMAT_LINE.search(data):
         return _FORMAT_LINE.sub(line, data, count=1)
-    return line + b"\n" + data
+    return line + (b"\r\n" if b"\r\n" in data else b"\n") + data
 
 
-def upgrade(root: Path, git: Git, author: str, email: str) -> str | None:
-    """Move the repository at `root` to format 2 (this module's docstring); the commit made, or None when the
-    last commit was already of format 2 (a run killed after it: only the rest was done)."""
+def upgrade(root: Path, git: Git, author: str, email: str) -> bool:
+    """Move the repository at `root` to format 2 (this module's docstring). Whether this run changed anything (False:
+    another cpcm did it all meanwhile, while this one waited for the lock)."""
     lock = RepoLock(root / LOCK)
     lock.__enter__()
     try:
         lock.begin_write()
         made = _commit(git, author, email)
-        _move_folders(root)
+        moved = _move_folders(root)
         # always, not only when this run committed or moved: a run killed after both left the index on the paths
         # of before, and this step is what is left to do
         if git.head() is not None:
@@ -54,11 +55,14 @@ def upgrade(root: Path, git: Git, author: str, email: str) -> str | None:
             # so that later reads compare files by their stat data and not their content
             subprocess.run(git.command(["update-index", "-q", "--refresh"]), cwd=root, env=git_env(),
                            capture_output=True)
-        atomic.write(root / CONFIG, _config_on_disk(root, git))
+        before = (root / CONFIG).read_bytes() if (root / CONFIG).exists() else None
+        after = _config_on_disk(root, git)
+        if after != before:
+            atomic.write(root / CONFIG, after)
         lock.end_write()
     finally:
         lock.release()
-    return made
+    return bool(made or moved or after != before)
 
 
 def _config_on_disk(root: Path, git: Git) -> bytes:
