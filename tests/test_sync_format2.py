@@ -269,3 +269,24 @@ def test_the_view_of_a_format_1_commit_is_the_tree_its_upgrade_commits_and_a_for
     # what arrived with the upgrade commit: nothing added (every file moved)
     arrived = remote.arrived(g, old, new)
     assert [(a.message, a.added) for a in arrived] == [("upgrade format 2", ())]
+
+
+def test_a_folder_a_person_put_in_cases_after_the_upgrade_does_not_stop_a_sync_nor_move(old_team):
+    """A commit is told format 1 or 2 by its configuration, never by the shape of its `cases` tree: a folder of
+    scans a person committed directly in cases/ after the upgrade is theirs, left where it is (verify names it),
+    and the sync merges as ever."""
+    laptops, case_id = old_team
+    amina, sup = laptops.cli("amina"), laptops.cli("sup")
+    assert sup("due").code == 0  # upgraded
+    scans = laptops.repo / CASES / "scans-2026"
+    scans.mkdir()
+    (scans / "a.txt").write_text("a scanned page\n")
+    signed_commit(laptops.repo, "sup", "add scans", f"{CASES}/scans-2026/a.txt")
+    assert amina("followup", case_id, *VISIT).code == 0  # her copy upgraded too
+    assert laptops.sync("amina")["pushed"]
+    got = laptops.sync("sup")
+    assert got["merged"] and got["conflicts"] == [] and got["reidentified"] == [] and got["records"] == 1
+    assert (laptops.repo / CASES / "scans-2026" / "a.txt").is_file()
+    assert git(laptops.repo, "ls-tree", "--name-only", "HEAD", f"{CASES}/scans-2026/").split() == [f"{CASES}/scans-2026/a.txt"]
+    back = laptops.sync("amina")
+    assert back["conflicts"] == [] and (laptops.clones["amina"] / CASES / "scans-2026" / "a.txt").is_file()

@@ -361,16 +361,47 @@ def test_upgrade__the_first_command_after_it_decrypts_no_record_the_cache_held(o
     assert decrypted == [], decrypted
 
 
-@pytest.mark.parametrize("line", [b"format: 1", b"format: 1  # the casefile format", b"format:1"])
-def test_upgrade__the_format_line_is_changed_where_it_is_whatever_its_line_endings_and_comment(line):
+@pytest.mark.parametrize("line, now", [(b"format: 1", b"format: 2"), (b"format:1", b"format: 2"),
+                                       (b"format: 1  # the casefile format", b"format: 2  # the casefile format"),
+                                       (b"format : 1", b"format: 2"), (b'"format": 1', b"format: 2"),
+                                       (b"'format': '1'", b"format: 2"), (b"format: !!int 1", b"'")])
+def test_upgrade__the_format_line_is_changed_where_it_is_whatever_its_line_endings_and_comment(line, now):
+    from cpcm.errors import Corrupt
+    from cpcm.store.layout import format_of
     from cpcm.store.upgrade import config_text
 
     for end in (b"\n", b"\r\n"):
         text = end.join([b"# cpcm settings", line, b"agency:", b"  code: TEST", b""])
+        if now == b"'":  # a value the line cannot be changed in place for (a YAML tag): refused, nothing changed
+            with pytest.raises(Corrupt) as refused:
+                config_text(text)
+            assert "format line" in refused.value.message
+            continue
+        assert format_of(text) == 1
         changed = config_text(text)
-        assert changed == text.replace(line, line.replace(b"1", b"2", 1).replace(b"format:2", b"format: 2")), changed
-        assert changed.count(b"format:") == 1
+        assert changed == text.replace(line, now) and format_of(changed) == 2, changed
     assert config_text(b"agency:\r\n  code: TEST\r\n") == b"format: 2\r\nagency:\r\n  code: TEST\r\n"
+
+
+def test_upgrade__a_folder_in_cases_that_is_no_case_is_left_where_it_is(old, cli_as, repo):
+    """Only case folders (named as case IDs) are moved: a folder a person committed in cases/ with another name,
+    whatever its characters, stays where it is (verify names it as a stray, not the upgrade as doing more)."""
+    from conftest import signed_commit
+
+    ids, files, _said = old
+    for name in ("old..notes", "abc.d", "scans-2026"):
+        (repo / CASES / name).mkdir()
+        (repo / CASES / name / "x.txt").write_text("by hand\n")
+    signed_commit(repo, "amina", "add notes", *(f"{CASES}/{name}/x.txt" for name in ("old..notes", "abc.d", "scans-2026")))
+    due = cli_as("amina")("due")
+    assert due.code == 0 and NOTICE in due.stderr, due.stderr
+    for name in ("old..notes", "abc.d", "scans-2026"):
+        assert (repo / CASES / name / "x.txt").is_file(), name
+        assert git(repo, "ls-tree", "--name-only", "HEAD", f"{CASES}/{name}/x.txt").strip() == f"{CASES}/{name}/x.txt"
+    assert not (repo / "old..notes").exists() and not (repo / CASES / ".d").exists()
+    assert all(case_dir(repo, case_id).is_dir() for case_id in ids)
+    checked = cli_as("sup")("verify", "--json")
+    assert "upgrade-not-only-moves" not in checked.stdout, checked.stdout
 
 
 def test_upgrade__a_copy_checked_out_with_windows_line_endings_is_upgraded_and_reads(old, cli_as, repo):

@@ -16,7 +16,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.errors import CpcmError
 from cpcm.store.config import load_team
 from cpcm.store import directory
-from cpcm.store.layout import CASES, RECIPIENTS, SERVICES, shard
+from cpcm.store.layout import CASES, RECIPIENTS, SERVICES, format1_case, shard
 
 CONFERENCES = "conferences"
 
@@ -67,7 +67,7 @@ def _folders(root: Path, top: str, prefix: str) -> list[Path]:
         entries = [p for p in _entries(root / top) if p.is_dir()]
         levels = [p for p in entries if len(p.name) == 2 and (len(wanted) < 5 or p.name == shard(wanted))]
         # a repository of format 1 (no command has upgraded it yet: completion writes nothing): its case folders
-        found = [p for p in entries if len(p.name) > 2 and p.name.startswith(wanted)]
+        found = [p for p in entries if format1_case(p.name) and p.name.startswith(wanted)]
     return sorted(found + [p for level in levels for p in _entries(level) if p.is_dir() and p.name.startswith(wanted)])
 
 

@@ -20,6 +20,7 @@ from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
 from cpcm.store.upgrade import MESSAGE as UPGRADE_MESSAGE, config_text as upgraded_config
+from cpcm.store.layout import format_of as layout_format_of
 from cpcm.store.layout import (CASES, CONFERENCES, CONFIG, FORMAT_VERSION, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM,
                                TMP_PREFIX, TOPS, case_dir, case_restricted, covers_from, current_rel, folder_rel, readers_from, split_rel)
 from cpcm.domain.problems import Problem
@@ -275,14 +276,9 @@ UPGRADE_NOT_ONLY_MOVES = "upgrade-not-only-moves"
 
 
 def format_of(config: bytes | None, default: int = FORMAT_VERSION) -> int:
-    """The casefile format a `.cpcm/config.yaml` says (1 when it says none, as config.py reads it); `default` for
-    a tree without one, or one that cannot be read."""
-    if config is None:
-        return default
-    try:
-        return int((codec.loads(config) or {}).get("format", 1))
-    except Exception:  # a damaged config in history: its format is the one around it
-        return default
+    """The casefile format a `.cpcm/config.yaml` says (`layout.format_of`: 1 when it says none); `default` for a
+    tree without one."""
+    return default if config is None else layout_format_of(config)
 
 
 def is_upgrade(commit: Commit) -> bool:

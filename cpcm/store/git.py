@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from cpcm.errors import CpcmError
 from cpcm.store import objects
 from cpcm.store.faults import crash_point
-from cpcm.store.layout import CASES, shard
+from cpcm.store.layout import CASES, format1_case, shard
 
 INDEX_LOCK = ".git/index.lock"
 
@@ -587,8 +587,8 @@ class Git:
         for meta, path in zip(fields[0::2], fields[1::2]):  # ":old mode new mode old id new id status", path
             level, slash, name = path.partition("/")
             if not slash:
-                if len(level) <= 4 or level.startswith("."):
-                    continue  # a second-level folder, or a file such as .keep
+                if not format1_case(level):
+                    continue  # a second-level folder, a file such as .keep, or no case's folder
                 name = level  # a case folder of format 1 (a tree from before the upgrade): gone from there
             elif "/" in name or shard(name) != level:
                 continue  # a file, or what is no case folder

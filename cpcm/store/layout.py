@@ -109,13 +109,33 @@ def folder_of(rel: str) -> str | None:
     return folder_rel(split[0], split[1]) if split else None
 
 
+# the name of a case folder as cpcm makes it (domain/ids.py): what format 1 kept directly in cases/
+_CASE_FOLDER = re.compile(r"^CP-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+
+
+def format1_case(name: str) -> bool:
+    """Whether `name`, directly in cases/, is a case folder of format 1 (a case ID), to be moved into its second
+    level; any other name there (a second-level folder, .keep, a folder a person put there) is left where it is."""
+    return _CASE_FOLDER.match(name) is not None
+
+
 def current_rel(rel: str) -> str:
     """A path of a tree of either format as it is in format 2 (`FORMAT_VERSION`): a format-1 case path
     (cases/CP-4F7K-9X2N/...) gets its second level; every other path is returned as it is."""
     parts = rel.split("/", 2)
-    if len(parts) == 3 and parts[0] == CASES and len(parts[1]) > 4 and "." not in parts[1][:1]:
+    if len(parts) == 3 and parts[0] == CASES and format1_case(parts[1]):
         return f"{CASES}/{parts[1][3:5]}/{parts[1]}/{parts[2]}"
     return rel
+
+
+_FORMAT_KEY = re.compile(rb"""^["']?format["']?[ \t]*:[ \t]*["']?(?P<value>[0-9]+)""", re.M)
+
+
+def format_of(config: bytes | None) -> int:
+    """The casefile format a `.cpcm/config.yaml` says (its `format:` line; none: 1, as releases before cpcm wrote
+    the key); what a commit of either format is told apart by, never the shape of its tree."""
+    found = _FORMAT_KEY.search(config or b"")
+    return int(found["value"]) if found else 1
 
 
 def inside(root: Path | None, path: Path) -> bool:

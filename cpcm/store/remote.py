@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from cpcm.store.git import Git, GitError, git_env, with_settings
-from cpcm.store.layout import CASES, CONFIG, current_rel, folder_rel, history_rels, split_rel
+from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, current_rel, folder_rel, format_of, history_rels, split_rel
 
 BRANCH = "main"
 INCOMING = "refs/cpcm/incoming"      # what a fetch or a bundle brought, until the sync ends
@@ -329,6 +329,8 @@ def current_tree(git: Git, commit: str) -> str:
     from cpcm.store.upgrade import config_text
 
     found = _batch(git, [f"{commit}:{CASES}", f"{commit}:{CONFIG}"])
+    if format_of(found.get(f"{commit}:{CONFIG}")) >= FORMAT_VERSION:
+        return commit  # told by its configuration, not by its tree: a folder a person put in cases/ stays theirs
     changes: dict[str, Entry | None] = {}
     moved: dict[str, list[str]] = {}  # cases/XX -> the entries of its tree, as `git mktree` reads them
     kept: list[tuple[str, str, str]] = []  # the other entries of `cases`

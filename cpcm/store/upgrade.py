@@ -17,15 +17,16 @@ import re
 import subprocess
 from pathlib import Path
 
-from cpcm.store import atomic
+from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
-from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, LOCK, current_rel, shard
+from cpcm.errors import Corrupt
+from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, LOCK, current_rel, format1_case, format_of, shard
 from cpcm.store.lock import RepoLock
 
 VERB = "upgrade"
 MESSAGE = f"{VERB} format {FORMAT_VERSION}"
 # the value of the `format:` line (a comment after it, or the \r of a file checked out with Windows line endings, stays)
-_FORMAT_LINE = re.compile(rb"^format:[ \t]*[^\s#]*", re.M)
+_FORMAT_LINE = re.compile(rb"""^["']?format["']?[ \t]*:[ \t]*[^\s#]*""", re.M)
 _INDEX = "cpcm-upgrade-index"  # the temporary index the new tree is built in, in .git/
 
 
@@ -34,8 +35,23 @@ def config_text(data: bytes) -> bytes:
     none); every other line, comments too, as it was."""
     line = f"format: {FORMAT_VERSION}".encode()
     if _FORMAT_LINE.search(data):
-        return _FORMAT_LINE.sub(line, data, count=1)
-    return line + (b"\r\n" if b"\r\n" in data else b"\n") + data
+        changed = _FORMAT_LINE.sub(line, data, count=1)
+    else:
+        changed = line + (b"\r\n" if b"\r\n" in data else b"\n") + data
+    if not _reads_as_format(changed):
+        raise Corrupt(f"{CONFIG}: its format line could not be changed to format {FORMAT_VERSION}; nothing was changed",
+                      CONFIG, f"Write the line as `format: 1` on a line of its own in {CONFIG} (commit it: git commit), "
+                      "then run the command again.")
+    return changed
+
+
+def _reads_as_format(data: bytes) -> bool:
+    """Whether a configuration changed by `config_text` reads (as config.py reads it) as this format."""
+    try:
+        loaded = codec.loads(data)
+    except codec.BadYaml:
+        return False
+    return isinstance(loaded, dict) and loaded.get("format") == FORMAT_VERSION and format_of(data) == FORMAT_VERSION
 
 
 def upgrade(root: Path, git: Git, author: str, email: str) -> bool:
@@ -122,8 +138,8 @@ def _move_folders(root: Path) -> int:
     except FileNotFoundError:
         return 0
     for entry in entries:
-        if not entry.is_dir(follow_symlinks=False) or len(entry.name) <= 4 or entry.name.startswith("."):
-            continue
+        if not entry.is_dir(follow_symlinks=False) or not format1_case(entry.name):
+            continue  # a second-level folder, or no case's: where it is (cpcm verify names what is no case's)
         target = root / CASES / shard(entry.name)
         target.mkdir(exist_ok=True)
         if (target / entry.name).exists():
