@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What a change of a few records costs git with the `cases` folder flat (`cases/CP-XXXX-XXXX/`,
-today's format) and in two levels (`cases/XX/CP-XXXX-XXXX/`, 1,024 folders named by the first two
-characters of the ID), at several repository sizes: git alone, no cpcm.
+casefile format 1) and in two levels (`cases/XX/CP-XXXX-XXXX/`, format 2 since cpcm 0.2.0: 1,024
+folders named by the first two characters of the ID), at several repository sizes: git alone, no
+cpcm.
 
     python3 bench/layout.py [--sizes 1000,10000,100000] [--records 10] [--runs 5] [--out bench/out]
 
