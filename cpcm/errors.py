@@ -116,7 +116,7 @@ class InvalidInput(Refused):
 
 class CannotDecrypt(CpcmError):
     """Wrong or missing identity, or the worker is not a recipient. `record_file`: where the store found a
-    record file your key does not open, its path in the repository (`cases/CP-…/01M….note.yaml.age`), for what
+    record file your key does not open, its path in the repository (`cases/6K/CP-6K…/01M….note.yaml.age`), for what
     a command says of it (cli/common.py `report_problems`), never read from the message's words; not in the
     JSON, which stays as it was."""
 

@@ -1296,7 +1296,7 @@ def _restricted_folded(ctx: Context, case_id: str, paths: list[str], merged: dic
 
 
 def _restricted_merged(folder: str, base: Tree, ours: Tree, theirs: Tree, known: dict[str, bytes]) -> bool:
-    """Whether the case in `folder` (cases/<id>) stands restricted to the managers after the merge, from
+    """Whether the case in `folder` (cases/<XX>/<id>) stands restricted to the managers after the merge, from
     the `# restricted` line of its `recipients` file on each side (layout.restricted_from): a restriction
     set, or lifted by an assignment, on one copy is so on both (a yes and a no: one of them changed it, and
     that one stands)."""

@@ -20,7 +20,7 @@ What a store promises:
 
 Paths: a record file is named by a `Path` (`record_files`), whose `.name` is the record's
 file name (`<record id>.<kind>.yaml.age`) and which `rel` turns into the repository-relative
-name used in transactions (`cases/<case id>/<file name>`).
+name used in transactions (`cases/<XX>/<case id>/<file name>`, store/layout.py).
 """
 from __future__ import annotations
 
