@@ -10,29 +10,8 @@ import pytest
 
 from conftest import register
 
-LATER = "2026-11-24T09:00:00+03:00"
-MONTHS_ON = "2027-03-01T09:00:00+03:00"  # past the 3 months of the post-closure visit
-
-
-def close(cli_as, case_id: str, reason: str) -> str:
-    """Closed by amina for `reason`, its checklist confirmed, approved by sup: what the approval says next."""
-    asked = cli_as("amina", CPCM_NOW=LATER)("close", case_id, "--reason", reason, "--check", "all")
-    assert asked.code == 0, asked.stderr
-    approved = cli_as("sup", CPCM_NOW=LATER)("approve", case_id, "closure")
-    assert approved.code == 0, approved.stderr
-    return approved.stderr
-
-
-def visits(cli_as, worker: str = "amina", *args: str) -> list[str]:
-    listed = cli_as(worker, CPCM_NOW=LATER)("due", "--within", "120", "--json", *args)
-    assert listed.code == 0, listed.stderr
-    return [item["case_id"] for item in listed.json() if item["code"] == "post-closure-visit"]
-
-
-def visit_clock(cli_as) -> dict:
-    report = cli_as("sup", CPCM_NOW=MONTHS_ON)("report", "timeliness", "--from", "2026-11-01", "--to", "2027-02-28", "--json")
-    assert report.code == 0, report.stderr
-    return next(c for c in report.json()["clocks"] if c["clock"] == "post_closure_visit")
+from test_merge_closed import LATER, MONTHS_ON, close, visits  # noqa: F401  the same closed-case steps
+from test_merge_closed import timeliness_visits as visit_clock
 
 
 def overdue_visits(cli_as) -> list[str]:
