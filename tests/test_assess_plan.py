@@ -46,11 +46,17 @@ INITIAL_DATA = {"safe": "yes", "basic_needs": {"food": "no", "shelter": "yes", "
                 "interim_plan_needed": "no", "outcome": "proceed"}
 
 
-def assessed(cli, risk="high"):
+def assessed_initial(cli, risk="high") -> str:
+    """A case registered and given its initial assessment at `risk`."""
     case_id = register(cli)
     result = cli("assess", case_id, "--type", "initial", "--risk", risk, *INITIAL,
                  *(["--risk-reason", "re-rated at the home visit"] if risk != "high" else []))
     assert result.code == 0, result.stderr
+    return case_id
+
+
+def assessed(cli, risk="high"):
+    case_id = assessed_initial(cli, risk)
     result = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE))
     assert result.code == 0, result.stderr
     return case_id

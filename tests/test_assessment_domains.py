@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import register
-from test_assess_plan import COMPREHENSIVE, INITIAL
+from test_assess_plan import COMPREHENSIVE, assessed_initial
 
 from cpcm.domain.forms import advice, validate
 from cpcm.store import forms
@@ -18,15 +17,8 @@ DOMAINS = {"caregiving": {"strengths": "Qvcare grandmother cooks every day", "co
                            "supports": "an aunt nearby helps with fees"}}
 
 
-def _assessed_initial(cli) -> str:
-    case_id = register(cli)
-    done = cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL)
-    assert done.code == 0, done.stderr
-    return case_id
-
-
 def test_cli__an_assessment_silent_on_two_domains_is_written_with_a_warning_naming_each(cli):
-    case_id = _assessed_initial(cli)
+    case_id = assessed_initial(cli)
     done = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", "--json", input=json.dumps(COMPREHENSIVE))
     assert done.code == 0, done.stderr
     warned = [w for w in done.json()["warnings"] if "ESARO Step 2" in w]
@@ -37,7 +29,7 @@ def test_cli__an_assessment_silent_on_two_domains_is_written_with_a_warning_nami
 
 
 def test_cli__the_domains_given_are_read_back_kept_from_the_childs_file_and_warn_of_nothing(cli):
-    case_id = _assessed_initial(cli)
+    case_id = assessed_initial(cli)
     done = cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", "--json",
                input=json.dumps(dict(COMPREHENSIVE, **DOMAINS)))
     assert done.code == 0, done.stderr

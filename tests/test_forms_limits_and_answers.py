@@ -11,14 +11,7 @@ import json
 import typer
 
 from conftest import CANARY, commit_count, register
-from test_assess_plan import COMPREHENSIVE, INITIAL
-
-
-def _assessed_initial(cli) -> str:
-    case_id = register(cli)
-    result = cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL)
-    assert result.code == 0, result.stderr
-    return case_id
+from test_assess_plan import COMPREHENSIVE, assessed_initial
 
 
 # -- 1. long texts ---------------------------------------------------------------------------------
@@ -34,7 +27,7 @@ def test_form_blank__says_how_many_characters_a_text_field_holds(cli):
 
 
 def test_assess__a_narrative_longer_than_its_field_is_refused_with_its_length_and_what_to_do(cli, repo):
-    case_id = _assessed_initial(cli)
+    case_id = assessed_initial(cli)
     paragraph = f"{CANARY} was seen at the clinic and the nurse said the child was well fed. " * 2
     doc = json.loads(json.dumps(COMPREHENSIVE))
     doc["dimensions"]["physical"]["narrative"] = "\n\n".join([paragraph] * 40)

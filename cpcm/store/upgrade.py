@@ -20,14 +20,13 @@ from pathlib import Path
 from cpcm.store import atomic, codec
 from cpcm.store.git import Git, GitError, git_env
 from cpcm.errors import Corrupt
-from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, LOCK, current_rel, format1_case, format_of, shard
+from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, LOCK, format1_case, format_of, shard
 from cpcm.store.lock import RepoLock
 
 VERB = "upgrade"
 MESSAGE = f"{VERB} format {FORMAT_VERSION}"
 # the value of the `format:` line (a comment after it, or the \r of a file checked out with Windows line endings, stays)
 _FORMAT_LINE = re.compile(rb"""^["']?format["']?[ \t]*:[ \t]*[^\s#]*""", re.M)
-_INDEX = "cpcm-upgrade-index"  # the temporary index the new tree is built in, in .git/
 
 
 def config_text(data: bytes) -> bytes:
@@ -92,38 +91,18 @@ def _config_on_disk(root: Path, git: Git) -> bytes:
 
 
 def _commit(git: Git, author: str, email: str) -> str | None:
-    """The upgrade's commit (HEAD's tree with every case path in format 2 and the config's format line
-    changed), made and put at HEAD; None when HEAD's config already says format 2."""
+    """The upgrade's commit (HEAD's tree as format 2 has it: store/remote.py `current_tree`, what a sync reads a
+    format-1 commit as, so the two are one rule), made and put at HEAD; None when HEAD's config already says
+    format 2."""
+    from cpcm.store import remote
+
     head = git.head()
     if head is None:
         return None
     config = git.run(["cat-file", "blob", f"HEAD:{CONFIG}"]).encode()
-    if config_text(config) == config:
+    if format_of(config) >= FORMAT_VERSION:
         return None
-    listing = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"])
-    lines = []
-    for entry in listing.split("\0"):
-        if not entry:
-            continue
-        meta, _, path = entry.partition("\t")
-        mode, kind, sha = meta.split()
-        if path == CONFIG:
-            sha = git.run(["hash-object", "-w", "--stdin"], input=config_text(config)).strip()
-        lines.append(f"{mode} {sha}\t{current_rel(path)}")
-    index = os.path.join(os.path.abspath(git.root), ".git", _INDEX)
-    try:
-        os.remove(index)
-    except FileNotFoundError:
-        pass
-    env = {"GIT_INDEX_FILE": index}
-    try:
-        git.run(["update-index", "-z", "--index-info"], env=env, input="\0".join(lines).encode() + b"\0")
-        tree = git.run(["write-tree"], env=env).strip()
-    finally:
-        try:
-            os.remove(index)
-        except FileNotFoundError:
-            pass
+    tree = remote.current_tree(git, head)
     commit = git.commit_object(tree, [head], MESSAGE, author, email)
     git.move_head(commit, head, MESSAGE, author, email)
     return commit
