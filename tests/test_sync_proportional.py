@@ -131,13 +131,38 @@ def _commit_tree(g: Git, tree: str, parent: str) -> str:
                  env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).strip()
 
 
-@pytest.mark.parametrize("named", [200, 0])  # the index entries asked for by path, or read whole
-def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_path, monkeypatch, named):
-    monkeypatch.setattr(remote, "PATHS_NAMED", named)
+def _git_verbs(monkeypatch) -> list[str]:
+    """The git commands run through `Git.run` from now on, by their verb."""
+    verbs: list[str] = []
+    run = Git.run
+
+    def counted(self, args, *rest, **kwargs):
+        verbs.append(args[0])
+        return run(self, args, *rest, **kwargs)
+    monkeypatch.setattr(Git, "run", counted)
+    return verbs
+
+
+# the files written here and the index told once (plain); git writing them (a setting that may convert
+# a file's bytes); the index entries asked of git (the index's cached trees not read: by path, or whole)
+WAYS = {"plain": ["update-index"], "git": ["update-index", "checkout-index"],
+        "asked by path": ["ls-files", "update-index"], "asked whole": ["ls-files", "update-index"]}
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_path, monkeypatch, way):
+    from cpcm.store import git as git_module
+
+    monkeypatch.setattr(remote, "PATHS_NAMED", 0 if way == "asked whole" else 200)
+    if way.startswith("asked"):
+        monkeypatch.setattr(git_module, "INDEX_ENTRIES_READ", -1)
     g, base, ours, theirs = sides
+    if way == "git":
+        git(g.root, "config", "core.autocrlf", "false")
     changes = {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}
     changes[f"{A}/01.note.yaml.age"] = None                     # with A/recipients left: the folder stays
     changes.update({f"{B}/01.note.yaml.age": None, f"{B}/recipients": None})  # B emptied: its folder goes
+    changes[f"{U}/run.sh"] = remote.Entry("100755", changes[TEAM].blob)  # an executable file
     new = _commit_tree(g, remote.tree_of(g, ours, changes), ours)
     twin = tmp_path / "twin"                                        # the same move by git's own two-tree merge
     git(tmp_path, "clone", "-q", str(g.root), str(twin))
@@ -148,10 +173,13 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     (g.root / f"{A}/03.note.yaml.age").touch()
     changed = remote.changed_files(g, ours, new)
     assert set(changed) == {f"{A}/01.note.yaml.age", f"{B}/01.note.yaml.age", f"{B}/02.note.yaml.age",
-                            f"{B}/recipients", f"{C}/recipients", f"{C}/01.registration.yaml.age", TEAM}
+                            f"{B}/recipients", f"{C}/recipients", f"{C}/01.registration.yaml.age", TEAM, f"{U}/run.sh"}
     assert changed[TEAM].old == full(g.root, ours)[TEAM] and changed[TEAM].new == full(g.root, theirs)[TEAM]
     assert changed[f"{C}/recipients"].old is None and changed[f"{B}/02.note.yaml.age"].new is None
+    assert g.index_holds(ours) is (not way.startswith("asked")) and not g.index_holds(new)
+    verbs = _git_verbs(monkeypatch)
     remote.check_out(g, ours, new, changed)
+    assert verbs == WAYS[way]                                       # one read and write of the index when it can
     git(g.root, "update-ref", "HEAD", new, ours)
 
     def files(root: Path) -> dict:
@@ -164,10 +192,30 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
         == sorted(p.relative_to(twin).as_posix() for p in (twin / "cases").glob("*/*")) == [A, C, U]
     assert sorted(p.name for p in (g.root / "cases").iterdir()) == ["AA", "CC", "WW"]  # B's folder gone, and the one it was in
     assert not (g.root / f"{B}/02.note.yaml.age").exists() and (g.root / f"{C}/recipients").read_text() == "amina\n"
-    written = [f"{C}/recipients", f"{C}/01.registration.yaml.age", TEAM]
+    assert (g.root / f"{U}/run.sh").stat().st_mode & 0o100
+    written = [f"{C}/recipients", f"{C}/01.registration.yaml.age", TEAM, f"{U}/run.sh"]
     debug = git(g.root, "ls-files", "--debug", "--", *written)     # stat data recorded, as git's check-out does
-    assert debug.count("  mtime: ") == 3 and "  mtime: 0:0" not in debug and "ino: 0\t" not in debug
+    assert debug.count("  mtime: ") == 4 and "  mtime: 0:0" not in debug and "ino: 0\t" not in debug
     assert git(g.root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_the_index_is_known_to_hold_a_commit_only_while_nothing_is_staged(sides):
+    g, base, ours, theirs = sides
+    assert g.index_holds(ours) and not g.index_holds(base) and not g.index_holds(theirs)
+    g.run(["update-index", "--split-index"])             # as cpcm's git writes it: the cached trees in the index's own file
+    assert list((g.root / ".git").glob("sharedindex.*"))
+    assert g.index_holds(ours)
+    write(g.root, f"{U}/02.note.yaml.age", "by hand")
+    git(g.root, "add", f"{U}/02.note.yaml.age")         # a new file staged
+    assert not g.index_holds(ours)
+    git(g.root, "reset", "-q", "--", f"{U}/02.note.yaml.age")
+    git(g.root, "write-tree")                             # the cached trees made again: as the commit
+    assert g.index_holds(ours)
+    (g.root / TEAM).write_text("team: staged\n")
+    git(g.root, "add", TEAM)                              # a changed file staged
+    assert not g.index_holds(ours)
+    (g.root / ".git" / "index").write_bytes(b"DIRC")      # not an index read here: git is asked
+    assert not g.index_holds(ours)
 
 
 @pytest.mark.parametrize("named", [200, 0])

@@ -618,6 +618,35 @@ class Git:
                 found.append(path)
         return found
 
+    def index_holds(self, commit: str) -> bool:
+        """Whether git's index holds exactly the files of `commit`, nothing staged or left out, as
+        the index's cached trees (its TREE extension) say: their top entry valid and the commit's
+        tree. git marks an entry of them invalid whenever a file under it is staged, and
+        `write-tree` trusts the valid ones. Read here from the index's own file, when it has at most
+        `INDEX_ENTRIES_READ` entries (a split index's shared part is not needed: its cached trees
+        are in this file); False otherwise, and when anything is not as git 2.x writes it: the
+        caller asks git."""
+        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        tree = _commit_tree(git_dir, commit)
+        path = os.path.join(git_dir, "index")
+        try:
+            with open(path, "rb") as handle:
+                header = handle.read(12)
+            if tree is None or len(header) < 12 or header[:4] != b"DIRC" \
+                    or struct.unpack_from(">I", header, 8)[0] > INDEX_ENTRIES_READ:
+                return False
+            found = _index_file(path)
+            if found is None or not found[1].get(b"TREE"):
+                return False
+            name, cached, _, _ = _cache_tree_node(found[1][b"TREE"], 0)
+        except (OSError, ValueError, struct.error, IndexError):
+            return False
+        return name == b"" and cached == tree
+
+    def files_plain(self) -> bool:
+        """Whether git writes the working tree's files as the bytes of their blobs (`_files_plain`)."""
+        return _files_plain(self.root, os.path.join(os.path.abspath(self.root), ".git"))
+
 
 _SHA = frozenset("0123456789abcdef")
 
@@ -924,6 +953,7 @@ def _reflog_message(message: str) -> str:
 
 
 INDEX_READ_LIMIT = 1 << 20  # bytes of index (and shared index) read in Python; git reads a larger one faster
+INDEX_ENTRIES_READ = 5000  # entries of the index's own file (not the shared part) `index_holds` reads in Python
 _PATHSPEC = frozenset("*?[]\\/:!")  # characters a pathspec would read as more than a name
 _PLAIN_ATTRIBUTES = frozenset({b"binary", b"-diff", b"-merge", b"-text"})
 _KNOWN_EXTENSIONS = frozenset({b"TREE", b"link", b"REUC", b"UNTR", b"EOIE", b"IEOT"})
@@ -934,16 +964,24 @@ _COMPARE_SETTINGS = (b"autocrlf", b"filemode=false", b"fsmonitor", b"sparsecheck
 
 
 def _index_comparable(root, git_dir: str) -> bool:
-    """Whether files compare with the index as plain bytes: no setting or attributes file that
-    converts them (line endings, filters) or changes what git checks."""
+    """Whether files compare with the index as plain bytes (`_files_plain`), and the index is small
+    enough to read here."""
     try:
-        with open(os.path.join(git_dir, "config"), "rb") as handle:
-            config = handle.read().lower().replace(b" ", b"").replace(b"\t", b"")
         sizes = os.stat(os.path.join(git_dir, "index")).st_size
     except OSError:
         return False
-    if any(word in config for word in _COMPARE_SETTINGS) or sizes > INDEX_READ_LIMIT \
-            or os.path.lexists(os.path.join(git_dir, "info", "attributes")):
+    return sizes <= INDEX_READ_LIMIT and _files_plain(root, git_dir)
+
+
+def _files_plain(root, git_dir: str) -> bool:
+    """Whether git writes and reads the working tree's files as the bytes of their blobs: no setting
+    or attributes file that converts them (line endings, filters) or changes what git checks."""
+    try:
+        with open(os.path.join(git_dir, "config"), "rb") as handle:
+            config = handle.read().lower().replace(b" ", b"").replace(b"\t", b"")
+    except OSError:
+        return False
+    if any(word in config for word in _COMPARE_SETTINGS) or os.path.lexists(os.path.join(git_dir, "info", "attributes")):
         return False
     try:
         with open(os.path.join(root, ".gitattributes"), "rb") as handle:
@@ -1072,31 +1110,32 @@ def _read_index(git_dir: str) -> tuple[dict[bytes, tuple], dict[bytes, bytes], i
     return merged, extensions, min(written)
 
 
+def _cache_tree_node(data: bytes, at: int) -> tuple[bytes, str | None, int, int]:
+    """The entry at `at` of the index's cached trees (its TREE extension): the folder's name, its
+    tree id (None when not valid: changed since the last `write-tree`), how many sub-folders follow
+    it, and where the next entry starts."""
+    nul = data.index(b"\0", at)
+    newline = data.index(b"\n", nul)
+    count, subtrees = data[nul + 1:newline].split(b" ")
+    path, at = data[at:nul], newline + 1
+    sha = None
+    if int(count) >= 0:
+        sha, at = data[at:at + 20].hex(), at + 20
+    return path, sha, int(subtrees), at
+
+
 def _cache_tree_child(data: bytes, name: bytes) -> str | None:
     """The tree id the index's cached trees (its TREE extension) hold for the top-level folder
     `name`; None when it is not cached or not valid (changed since the last `write-tree`)."""
-    at = 0
-
-    def node() -> tuple[bytes, str | None, int]:
-        nonlocal at
-        nul = data.index(b"\0", at)
-        newline = data.index(b"\n", nul)
-        count, subtrees = data[nul + 1:newline].split(b" ")
-        path, at = data[at:nul], newline + 1
-        sha = None
-        if int(count) >= 0:
-            sha, at = data[at:at + 20].hex(), at + 20
-        return path, sha, int(subtrees)
-
     if not data:
         return None
-    _, _, children = node()
+    _, _, children, at = _cache_tree_node(data, 0)
     for _ in range(children):
-        path, sha, pending = node()
+        path, sha, pending, at = _cache_tree_node(data, at)
         if path == name:
             return sha
         while pending:  # skip this child's own sub-trees (written in pre-order)
-            _, _, more = node()
+            _, _, more, at = _cache_tree_node(data, at)
             pending += more - 1
     return None
 
