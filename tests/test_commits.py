@@ -2,6 +2,8 @@
 none for reads; nothing is ever left uncommitted."""
 from __future__ import annotations
 
+import json
+
 from conftest import NOW, Cli, commit_count, git, git_status, head, last_commit, make_identity, register
 from cpcm.store.config import load_team, team_bytes
 from cpcm.store.layout import case_dir, case_rel
@@ -126,3 +128,30 @@ def test_refused_commands__make_no_commit(cli_as, repo):
     assert cli_as("sup")("team", "remove", "amina").code == 4
     assert head(repo) == before
     assert git_status(repo) == []
+
+
+def test_a_file_staged_by_hand_is_never_swept_into_a_commit(cli, repo):
+    """cpcm commits only what it writes: a file a person staged (`git add`, `git rm`) stops the command, which
+    changes nothing and says how to unstage it (the file could hold anything: a call list with names)."""
+    from conftest import CANARY, registration
+
+    case_id = register(cli)
+    (repo / "call-list.txt").write_text(f"{CANARY} 0712 000000\n")
+    git(repo, "add", "call-list.txt")
+    before, tip = commit_count(repo), head(repo)
+    refused = cli("note", case_id, "--text", "visited")
+    assert refused.code == 6
+    assert "staged by hand" in refused.stderr and "call-list.txt" in refused.stderr
+    assert "git restore --staged -- call-list.txt" in refused.stderr and CANARY not in refused.stderr
+    assert (commit_count(repo), head(repo)) == (before, tip)
+    assert git(repo, "diff", "--cached", "--name-only") == "call-list.txt\n"    # still staged, as the person left it
+    assert not [p for p in case_dir(repo, case_id).iterdir() if "note" in p.name]  # the note's file rolled back
+    git(repo, "restore", "--staged", "--", "call-list.txt")
+    assert cli("note", case_id, "--text", "visited").code == 0
+    assert "call-list.txt" not in git(repo, "ls-tree", "-r", "--name-only", "HEAD")
+    record = next(case_dir(repo, case_id).glob("*.age")).relative_to(repo).as_posix()
+    git(repo, "rm", "-q", "--cached", record)                                     # a record's removal staged
+    tip = head(repo)
+    refused = cli("register", "--from-file", "-", input=json.dumps(registration()))
+    assert refused.code == 6 and record in refused.stderr and head(repo) == tip
+    assert git(repo, "diff", "--cached", "--name-only") == f"{record}\n"

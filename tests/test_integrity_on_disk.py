@@ -238,7 +238,7 @@ def test_the_restore_hint__of_a_sync_refused_for_a_file_edited_by_hand(repo, tea
     laptops.sync("amina")
     (repo / services).write_text("services: [] # mine\n")
     refused = laptops.cli("sup")("sync", "--json")
-    assert refused.code == 6 and refused.json()["hint"] == restore_hint([services], "  (or commit the edit: git add; git commit); then sync again")
+    assert refused.code == 6 and refused.json()["hint"] == restore_hint([services], " (to keep an edit, copy the file elsewhere first and make the change again through cpcm after the sync: a commit made by hand is refused by the other copies); then sync again")
     (repo / services).write_text("services: []\n")
     assert laptops.cli("sup")("sync").code == 0
 

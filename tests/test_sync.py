@@ -203,7 +203,7 @@ def test_team_changes_on_both_sides_merge_by_worker(laptops, team, tmp_env):
 
 
 # -- a failed sync changes nothing -----------------------------------------------------------------
-@pytest.mark.parametrize("step", ["git-fast-import", "sync-files-written", "git-update-index-done", "sync-checked-out",
+@pytest.mark.parametrize("step", ["git-fast-import", "git-update-index-done", "git-checkout-index-done", "sync-checked-out",
                                   "git-update-ref"])
 def test_a_sync_that_fails_mid_merge_leaves_the_copy_as_it_was(laptops, step):
     amina = laptops.laptop("amina")

@@ -143,10 +143,9 @@ def _git_verbs(monkeypatch) -> list[str]:
     return verbs
 
 
-# the files written here and the index told once (plain); git writing them (a setting that may convert
-# a file's bytes); the index entries asked of git (the index's cached trees not read: by path, or whole)
-WAYS = {"plain": ["update-index"], "git": ["update-index", "checkout-index"],
-        "asked by path": ["ls-files", "update-index"], "asked whole": ["ls-files", "update-index"]}
+# nothing staged, as the index's cached trees say; or the index entries asked of git (by path, or whole)
+WAYS = {"known": ["update-index", "checkout-index"], "asked by path": ["ls-files", "update-index", "checkout-index"],
+        "asked whole": ["ls-files", "update-index", "checkout-index"]}
 
 
 @pytest.mark.parametrize("way", list(WAYS))
@@ -157,8 +156,6 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     if way.startswith("asked"):
         monkeypatch.setattr(git_module, "INDEX_ENTRIES_READ", -1)
     g, base, ours, theirs = sides
-    if way == "git":
-        git(g.root, "config", "core.autocrlf", "false")
     changes = {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}
     changes[f"{A}/01.note.yaml.age"] = None                     # with A/recipients left: the folder stays
     changes.update({f"{B}/01.note.yaml.age": None, f"{B}/recipients": None})  # B emptied: its folder goes
@@ -179,7 +176,7 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     assert g.index_holds(ours) is (not way.startswith("asked")) and not g.index_holds(new)
     verbs = _git_verbs(monkeypatch)
     remote.check_out(g, ours, new, changed)
-    assert verbs == WAYS[way]                                       # one read and write of the index when it can
+    assert verbs == WAYS[way]                                       # git's index not asked when its cached trees answer
     git(g.root, "update-ref", "HEAD", new, ours)
 
     def files(root: Path) -> dict:
@@ -216,6 +213,44 @@ def test_the_index_is_known_to_hold_a_commit_only_while_nothing_is_staged(sides)
     assert not g.index_holds(ours)
     (g.root / ".git" / "index").write_bytes(b"DIRC")      # not an index read here: git is asked
     assert not g.index_holds(ours)
+
+
+def test_the_check_out_writes_the_commits_bytes_in_a_copy_set_to_convert_line_endings(sides):
+    """`core.autocrlf` set in a copy: the files a sync writes are the commit's bytes, which cpcm compares
+    (`Git.edited`, the team and recipients checks): converted, every one of them looked edited by hand."""
+    g, base, ours, theirs = sides
+    git(g.root, "config", "core.autocrlf", "true")
+    new = _commit_tree(g, remote.tree_of(g, ours, {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}), ours)
+    changed = remote.changed_files(g, ours, new)
+    remote.check_out(g, ours, new, changed)
+    git(g.root, "update-ref", "HEAD", new, ours)
+    assert (g.root / TEAM).read_bytes() == b"team: 2\n" and (g.root / f"{C}/recipients").read_bytes() == b"amina\n"
+    assert g.edited({p: c.new.blob if c.new else None for p, c in changed.items()}) == []
+
+
+@pytest.mark.parametrize("flag", ["--skip-worktree", "--assume-unchanged"])
+def test_an_entry_flagged_by_hand_still_takes_what_arrived(sides, flag):
+    """An index entry a person flagged (the file as committed) is replaced by the arriving one: nothing staged
+    is left that a later write would commit."""
+    g, base, ours, theirs = sides
+    git(g.root, "update-index", flag, TEAM)
+    git(g.root, "write-tree")                                   # the cached trees valid again, as cpcm's next write leaves them
+    assert g.index_holds(ours)
+    new = _commit_tree(g, remote.tree_of(g, ours, {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}), ours)
+    remote.check_out(g, ours, new, remote.changed_files(g, ours, new))
+    git(g.root, "update-ref", "HEAD", new, ours)
+    assert git(g.root, "diff", "--cached", "--name-status", "HEAD") == ""
+    assert (g.root / TEAM).read_text() == "team: 2\n"
+
+
+def test_a_folder_that_becomes_a_file_is_checked_out(sides):
+    g, base, ours, theirs = sides
+    blob = full(g.root, ours)[TEAM].blob
+    new = _commit_tree(g, remote.tree_of(g, ours, {f"{U}/01.note.yaml.age": None, f"{U}/recipients": None,
+                                                  U: remote.Entry("100644", blob)}), ours)
+    remote.check_out(g, ours, new, remote.changed_files(g, ours, new))
+    git(g.root, "update-ref", "HEAD", new, ours)
+    assert (g.root / U).is_file() and git(g.root, "status", "--porcelain") == ""
 
 
 @pytest.mark.parametrize("named", [200, 0])

@@ -833,7 +833,10 @@ class Transaction:
         if dirty:  # an edit by hand: never overwritten, and never rolled back over
             held = [path for path in dirty if changed[path].old is not None]
             added = [path for path in dirty if changed[path].old is None]  # not in the last commit: nothing to restore
-            steps = [restore_hint(held, "  (or commit the edit: git add; git commit)")] if held else []
+            # never "commit it by hand": the other copies refuse an unsigned commit (docs/team.md)
+            steps = [restore_hint(held, " (to keep an edit, copy the file elsewhere first and make the change again "
+                                        "through cpcm after the sync: a commit made by hand is refused by the other "
+                                        "copies)")] if held else []
             if added:
                 steps.append(f"{'move' if held else 'Move'} {' '.join(added)} out of the repository (not in the last "
                              "commit; the sync brings its own)")

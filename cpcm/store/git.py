@@ -75,8 +75,11 @@ def git_env(extra: dict | None = None) -> dict[str, str]:
 # for a repository made before they were chosen, with no change to its .git/config):
 # a split index, so adding a file writes a small index instead of rewriting the whole of it
 # (an entry for every file of every case), and version 4 for a new index (shorter: paths
-# prefix-compressed). Both are local formats of git's index: nothing committed changes.
-_SETTINGS = (("core.splitIndex", "true"), ("index.version", "4"))
+# prefix-compressed). Both are local formats of git's index: nothing committed changes. And no
+# line-ending conversion of the files cpcm's git writes (a rollback's `checkout`) or reads: cpcm
+# compares a file with its commit by its bytes, so a `core.autocrlf` set in one copy would make every
+# file git wrote there look edited by hand.
+_SETTINGS = (("core.splitIndex", "true"), ("index.version", "4"), ("core.autocrlf", "false"))
 _CONFIG = {"GIT_CONFIG_COUNT": str(len(_SETTINGS))}
 for _n, (_key, _value) in enumerate(_SETTINGS):
     _CONFIG[f"GIT_CONFIG_KEY_{_n}"], _CONFIG[f"GIT_CONFIG_VALUE_{_n}"] = _key, _value
@@ -202,6 +205,7 @@ class Git:
         `update-ref` (a batch waits there for its files' flush, which ran while git staged them)."""
         paths = sorted(set(paths))
         parent, parent_tree = self._head_and_tree()
+        maybe_staged = parent is not None and not self.index_holds(parent)  # something staged by hand, perhaps
         if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
             self._stage_many(paths, parent)
         else:
@@ -210,12 +214,30 @@ class Git:
         tree = self.run(["write-tree"]).strip()
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
+        if maybe_staged:
+            self._refuse_staged_by_hand(parent_tree, tree, paths)
         sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
         if ready is not None:
             ready()
         self._move_head(sha, parent, f"commit: {message}", _ident_name(author), email)
         self.pack_when_due(tree)
         return sha
+
+    def _refuse_staged_by_hand(self, parent_tree: str, tree: str, paths: Sequence[str]) -> None:
+        """Refuse a commit whose tree changes a file besides `paths` (or the files in those of them
+        that are folders): a change a person staged by hand (`git add`, `git rm`), which cpcm never
+        commits. Asked only when the index's cached trees do not say it holds the last commit
+        (`index_holds`): one `diff-tree` of the two trees, in proportion to what changed."""
+        out = self.run(["diff-tree", "-r", "-z", "--no-renames", "--name-only", parent_tree, tree], env=self.tree_only())
+        ours = set(paths)
+        folders = tuple(p.rstrip("/") + "/" for p in paths if os.path.isdir(os.path.join(self.root, p)))
+        others = sorted(p for p in out.split("\0") if p and p not in ours and not p.startswith(folders))
+        if others:
+            raise GitError(f"{len(others)} file(s) staged by hand (git add or git rm) would go into this commit "
+                           f"(first: {others[0]}); cpcm commits only what it writes, and nothing was changed",
+                           "Unstage them: git restore --staged -- " + " ".join(others[:5])
+                           + (" …" if len(others) > 5 else "") + " (the files on disk stay as they are); "
+                           "then run the command again")
 
     def move_head(self, sha: str, parent: str | None, message: str, author: str, email: str) -> None:
         """Move the branch to `sha`, a commit made here (`commit_object`) whose parent is `parent`, by `author`
@@ -643,11 +665,6 @@ class Git:
             return False
         return name == b"" and cached == tree
 
-    def files_plain(self) -> bool:
-        """Whether git writes the working tree's files as the bytes of their blobs (`_files_plain`)."""
-        return _files_plain(self.root, os.path.join(os.path.abspath(self.root), ".git"))
-
-
 _SHA = frozenset("0123456789abcdef")
 
 
@@ -964,24 +981,16 @@ _COMPARE_SETTINGS = (b"autocrlf", b"filemode=false", b"fsmonitor", b"sparsecheck
 
 
 def _index_comparable(root, git_dir: str) -> bool:
-    """Whether files compare with the index as plain bytes (`_files_plain`), and the index is small
-    enough to read here."""
-    try:
-        sizes = os.stat(os.path.join(git_dir, "index")).st_size
-    except OSError:
-        return False
-    return sizes <= INDEX_READ_LIMIT and _files_plain(root, git_dir)
-
-
-def _files_plain(root, git_dir: str) -> bool:
-    """Whether git writes and reads the working tree's files as the bytes of their blobs: no setting
-    or attributes file that converts them (line endings, filters) or changes what git checks."""
+    """Whether files compare with the index as plain bytes: no setting or attributes file that
+    converts them (line endings, filters) or changes what git checks."""
     try:
         with open(os.path.join(git_dir, "config"), "rb") as handle:
             config = handle.read().lower().replace(b" ", b"").replace(b"\t", b"")
+        sizes = os.stat(os.path.join(git_dir, "index")).st_size
     except OSError:
         return False
-    if any(word in config for word in _COMPARE_SETTINGS) or os.path.lexists(os.path.join(git_dir, "info", "attributes")):
+    if any(word in config for word in _COMPARE_SETTINGS) or sizes > INDEX_READ_LIMIT \
+            or os.path.lexists(os.path.join(git_dir, "info", "attributes")):
         return False
     try:
         with open(os.path.join(root, ".gitattributes"), "rb") as handle:
