@@ -427,3 +427,32 @@ def test_register__a_case_changed_on_disk_still_counts_in_the_duplicate_and_case
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert changed and all(path.startswith(f"{case_rel(again.json()['case_id'])}/") for path in changed), changed
     assert rel.rstrip("/").startswith(case_rel(case_id))
+
+
+def test_a_sync_that_would_update_a_file_staged_by_hand_stops_and_keeps_it_staged(repo, team, tmp_env):
+    """A change a person staged (`git add`) of a file the sync would update, the file on disk as the last commit
+    has it: the sync stops before writing anything and says how to unstage it (a rollback used to unstage it
+    silently, after git's own words)."""
+    from test_sync import Laptops
+
+    laptops = Laptops(repo, team, tmp_env)
+    services = ".cpcm/services.yaml"
+    (repo / services).write_text("services: []\n")
+    signed_commit(repo, "sup", "services", services, key=team["sup"][0])
+    laptops.sync("sup")
+    laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    (root / services).write_text("services: [] # theirs\n")
+    signed_commit(root, "amina", "services", services, key=team["amina"][0])
+    laptops.sync("amina")
+    (repo / services).write_text("services: [] # staged\n")
+    git(repo, "add", services)
+    (repo / services).write_text("services: []\n")                     # on disk as the last commit has it
+    tip = git(repo, "rev-parse", "HEAD")
+    refused = laptops.cli("sup")("sync", "--json")
+    assert refused.code == 6 and "staged by hand" in refused.json()["message"]
+    assert refused.json()["hint"].startswith(f"Unstage them: git restore --staged -- {services} ")
+    assert git(repo, "rev-parse", "HEAD") == tip and git(repo, "diff", "--cached", "--name-only") == f"{services}\n"
+    git(repo, "restore", "--staged", "--", services)
+    assert laptops.cli("sup")("sync").code == 0
+    assert (repo / services).read_text() == "services: [] # theirs\n"

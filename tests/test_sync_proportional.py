@@ -143,9 +143,9 @@ def _git_verbs(monkeypatch) -> list[str]:
     return verbs
 
 
-# nothing staged, as the index's cached trees say; or the index entries asked of git (by path, or whole)
-WAYS = {"known": ["update-index", "checkout-index"], "asked by path": ["ls-files", "update-index", "checkout-index"],
-        "asked whole": ["ls-files", "update-index", "checkout-index"]}
+# the check for changes staged by hand: nothing staged, as the index's cached trees say; or the index entries
+# asked of git (by path, or whole)
+WAYS = {"known": [], "asked by path": ["ls-files"], "asked whole": ["ls-files"]}
 
 
 @pytest.mark.parametrize("way", list(WAYS))
@@ -175,8 +175,10 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     assert changed[f"{C}/recipients"].old is None and changed[f"{B}/02.note.yaml.age"].new is None
     assert g.index_holds(ours) is (not way.startswith("asked")) and not g.index_holds(new)
     verbs = _git_verbs(monkeypatch)
-    remote.check_out(g, ours, new, changed)
+    assert remote.staged_by_hand(g, ours, changed) == []
     assert verbs == WAYS[way]                                       # git's index not asked when its cached trees answer
+    remote.check_out(g, ours, new, changed)
+    assert verbs[len(WAYS[way]):] == ["update-index", "checkout-index"]
     git(g.root, "update-ref", "HEAD", new, ours)
 
     def files(root: Path) -> dict:
@@ -254,18 +256,17 @@ def test_a_folder_that_becomes_a_file_is_checked_out(sides):
 
 
 @pytest.mark.parametrize("named", [200, 0])
-def test_a_change_staged_by_hand_is_left_to_read_tree_which_refuses(sides, monkeypatch, named):
+def test_a_change_staged_by_hand_is_found(sides, monkeypatch, named):
     monkeypatch.setattr(remote, "PATHS_NAMED", named)
     g, base, ours, theirs = sides
     new = _commit_tree(g, remote.tree_of(g, ours, {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}), ours)
     write(g.root, TEAM, "team: staged\n")
     git(g.root, "add", TEAM)
-    write(g.root, TEAM, full_text := "team: 1\n")                   # the file as the last commit has it, the index not
-    with pytest.raises(remote.GitError):
-        remote.check_out(g, ours, new, remote.changed_files(g, ours, new))
-    assert (g.root / TEAM).read_text() == full_text
-    assert git(g.root, "diff", "--cached", "--name-only") == f"{TEAM}\n"
-    assert not (g.root / C).exists()
+    write(g.root, TEAM, "team: 1\n")                                # the file as the last commit has it, the index not
+    changed = remote.changed_files(g, ours, new)
+    assert remote.staged_by_hand(g, ours, changed) == [TEAM]
+    git(g.root, "add", TEAM)                                          # staged as the last commit has it again
+    assert remote.staged_by_hand(g, ours, changed) == []
 
 
 def test_the_transfer_settings_reach_the_git_that_packs_on_either_side(sides, tmp_path, monkeypatch):

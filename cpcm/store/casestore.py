@@ -842,6 +842,12 @@ class Transaction:
                              "commit; the sync brings its own)")
             raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
                            "nothing was changed", "; ".join(steps) + "; then sync again")
+        staged = remote.staged_by_hand(git, old, changed)
+        if staged:  # kept as the person staged it: refused before anything is written (a rollback would unstage it)
+            raise GitError(f"{len(staged)} file(s) the sync would update are staged by hand (git add or git rm; first: "
+                           f"{staged[0]}); nothing was changed",
+                           "Unstage them: git restore --staged -- " + " ".join(staged[:5]) + (" …" if len(staged) > 5 else "")
+                           + " (the files on disk stay as they are); then sync again")
         self.written.extend(changed)
         crash_point("sync-checkout")
         remote.check_out(git, old, commit, changed)
