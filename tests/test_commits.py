@@ -155,3 +155,51 @@ def test_a_file_staged_by_hand_is_never_swept_into_a_commit(cli, repo):
     refused = cli("register", "--from-file", "-", input=json.dumps(registration()))
     assert refused.code == 6 and record in refused.stderr and head(repo) == tip
     assert git(repo, "diff", "--cached", "--name-only") == f"{record}\n"
+
+
+def test_the_first_commit_takes_no_file_staged_by_hand(tmp_env, team):
+    """`cpcm init` in a folder where git was set up and a file staged (then deleted from the folder, as a person
+    does when told the folder must be empty): the signed `init` commit does not take it in."""
+    from conftest import CANARY
+
+    root = tmp_env / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "call-list.txt").write_text(f"{CANARY} 0712 000000\n")
+    git(root, "add", "call-list.txt")
+    (root / "call-list.txt").unlink()
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    refused = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor")
+    assert refused.code == 6 and "call-list.txt" in refused.stderr and CANARY not in refused.stderr
+    assert git(root, "rev-list", "--all") == ""                                  # no commit made
+    assert git(root, "diff", "--cached", "--name-only") == "call-list.txt\n"     # as the person left it, and only it
+    git(root, "rm", "-q", "--cached", "call-list.txt")
+    done = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor")
+    assert done.code == 0, done.stderr
+    assert "call-list.txt" not in git(root, "ls-tree", "-r", "--name-only", "HEAD")
+
+
+def test_a_rollback_names_its_paths_to_git_a_few_at_a_time(cli, repo, monkeypatch):
+    """A transaction of tens of thousands of files (a key rotation) rolled back: git is given its paths in chunks
+    (one command line of them all passed the system's limit, and every later command failed the same way)."""
+    from conftest import library_session
+    from cpcm.store import casestore
+    from cpcm.store.git import Git
+
+    case_id = register(cli)
+    folder = case_dir(repo, case_id)
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    before = {p: p.read_bytes() for p in files}
+    for p in files:
+        p.write_bytes(b"changed")
+    (folder / "extra.note.yaml.age").write_bytes(b"new")
+    paths = [p.relative_to(repo).as_posix() for p in [*files, folder / "extra.note.yaml.age"]]
+    git(repo, "add", "--", *paths)
+    verbs = []
+    run = Git.run
+    monkeypatch.setattr(Git, "run", lambda self, args, *a, **k: (verbs.append(args[0]), run(self, args, *a, **k))[1])
+    monkeypatch.setattr(casestore, "ROLLBACK_PATHS", 1)
+    casestore.rollback(library_session(cli).store, paths)
+    assert verbs.count("reset") == len(paths) and verbs.count("checkout") == len(files)
+    assert {p: p.read_bytes() for p in files} == before and not (folder / "extra.note.yaml.age").exists()
+    assert git_status(repo) == []

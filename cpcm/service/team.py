@@ -177,10 +177,33 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
         ".gitignore": GITIGNORE.encode(), ".gitattributes": GITATTRIBUTES.encode(),
         f"{CASES}/.keep": b"",
     }
-    for rel, data in files.items():
-        atomic.write(root / rel, data)
-    git.commit(list(files), f"init {agency_code}", worker.name, commit_email(config, worker))
+    try:
+        for rel, data in files.items():
+            atomic.write(root / rel, data)
+        git.commit(list(files), f"init {agency_code}", worker.name, commit_email(config, worker))
+    except BaseException:
+        _undo_init(root, git, files)
+        raise
     return config
+
+
+def _undo_init(root: Path, git: Git, files: Iterable[str]) -> None:
+    """Take back the files a refused or failed `init` wrote and staged (the folder as it was: a
+    file a person staged there stays staged)."""
+    try:
+        git.run(["rm", "-q", "--cached", "--ignore-unmatch", "--", *files])
+    except Exception:
+        pass  # no index yet, or git failing: the files still go
+    for rel in files:
+        try:
+            os.unlink(root / rel)
+        except OSError:
+            pass
+        if os.path.dirname(rel):
+            try:
+                os.rmdir(root / os.path.dirname(rel))  # a folder init made, when left empty
+            except OSError:
+                pass
 
 
 def check_policy_name(policy: str) -> None:

@@ -76,9 +76,10 @@ def git_env(extra: dict | None = None) -> dict[str, str]:
 # a split index, so adding a file writes a small index instead of rewriting the whole of it
 # (an entry for every file of every case), and version 4 for a new index (shorter: paths
 # prefix-compressed). Both are local formats of git's index: nothing committed changes. And no
-# line-ending conversion of the files cpcm's git writes (a rollback's `checkout`) or reads: cpcm
-# compares a file with its commit by its bytes, so a `core.autocrlf` set in one copy would make every
-# file git wrote there look edited by hand.
+# `core.autocrlf` conversion of the files cpcm's git writes (a sync's `checkout-index`, a rollback's
+# `checkout`): cpcm compares a file with its commit by its bytes, so an `autocrlf` set in one copy
+# made every file git wrote there look edited by hand. (`eol` and `text` attributes a person adds
+# still convert: no setting turns them off.)
 _SETTINGS = (("core.splitIndex", "true"), ("index.version", "4"), ("core.autocrlf", "false"))
 _CONFIG = {"GIT_CONFIG_COUNT": str(len(_SETTINGS))}
 for _n, (_key, _value) in enumerate(_SETTINGS):
@@ -205,7 +206,7 @@ class Git:
         `update-ref` (a batch waits there for its files' flush, which ran while git staged them)."""
         paths = sorted(set(paths))
         parent, parent_tree = self._head_and_tree()
-        maybe_staged = parent is not None and not self.index_holds(parent)  # something staged by hand, perhaps
+        maybe_staged = parent is None or not self.index_holds(parent)  # something staged by hand, perhaps
         if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
             self._stage_many(paths, parent)
         else:
@@ -215,7 +216,7 @@ class Git:
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
         if maybe_staged:
-            self._refuse_staged_by_hand(parent_tree, tree, paths)
+            self._refuse_staged_by_hand(parent_tree or _EMPTY_TREE, tree, paths)
         sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
         if ready is not None:
             ready()
