@@ -159,6 +159,14 @@ def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
     return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout HEAD -- {' '.join(rels)}{then}"
 
 
+def unstage_hint(rels: Sequence[str], then: str) -> str:
+    """The hint for files a person staged by hand (`git add`, `git rm`) that a command will not
+    commit or overwrite: one wording for every message that names the unstaging; `then`: what
+    to do after it."""
+    named = " ".join(rels[:5]) + (" …" if len(rels) > 5 else "")
+    return f"Unstage them: git restore --staged -- {named} (the files on disk stay as they are); then {then}"
+
+
 class NotDestroyed(CpcmError):
     """`cpcm evacuate` could not overwrite or remove a file or folder it had to destroy (another
     user's, a read-only disk): the message names it; everything else was destroyed. Exit 74, as a

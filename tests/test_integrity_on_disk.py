@@ -219,10 +219,9 @@ def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing
     assert sorted(p["message"].split()[0] for p in problems) == sorted([*on_disk, rel, ".cpcm/config.yaml"])
 
 
-def test_the_restore_hint__of_a_sync_refused_for_a_file_edited_by_hand(repo, team, tmp_env):
-    """A sync that would update a file edited by hand stops; its hint said 'undo it (git checkout --
-    FILE)' in its own words, even for a file the last commit does not hold (nothing to restore). A
-    file the last commit holds gets `restore_hint`; one it does not, to be moved out."""
+def _services_changed_on_amina(repo, team, tmp_env):
+    """The services file committed by sup and synced; amina's laptop with its own change of it, committed (not
+    synced yet). Returns the laptops and the file's path."""
     from test_sync import Laptops
 
     laptops = Laptops(repo, team, tmp_env)
@@ -234,6 +233,14 @@ def test_the_restore_hint__of_a_sync_refused_for_a_file_edited_by_hand(repo, tea
     root = laptops.clones["amina"]
     (root / services).write_text("services: [] # theirs\n")
     signed_commit(root, "amina", "services", services, key=team["amina"][0])
+    return laptops, services
+
+
+def test_the_restore_hint__of_a_sync_refused_for_a_file_edited_by_hand(repo, team, tmp_env):
+    """A sync that would update a file edited by hand stops; its hint said 'undo it (git checkout --
+    FILE)' in its own words, even for a file the last commit does not hold (nothing to restore). A
+    file the last commit holds gets `restore_hint`; one it does not, to be moved out."""
+    laptops, services = _services_changed_on_amina(repo, team, tmp_env)
     register(laptops.cli("amina"))
     laptops.sync("amina")
     (repo / services).write_text("services: [] # mine\n")
@@ -433,17 +440,7 @@ def test_a_sync_that_would_update_a_file_staged_by_hand_stops_and_keeps_it_stage
     """A change a person staged (`git add`) of a file the sync would update, the file on disk as the last commit
     has it: the sync stops before writing anything and says how to unstage it (a rollback used to unstage it
     silently, after git's own words)."""
-    from test_sync import Laptops
-
-    laptops = Laptops(repo, team, tmp_env)
-    services = ".cpcm/services.yaml"
-    (repo / services).write_text("services: []\n")
-    signed_commit(repo, "sup", "services", services, key=team["sup"][0])
-    laptops.sync("sup")
-    laptops.laptop("amina")
-    root = laptops.clones["amina"]
-    (root / services).write_text("services: [] # theirs\n")
-    signed_commit(root, "amina", "services", services, key=team["amina"][0])
+    laptops, services = _services_changed_on_amina(repo, team, tmp_env)
     laptops.sync("amina")
     (repo / services).write_text("services: [] # staged\n")
     git(repo, "add", services)

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, plain, record_damage
-from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
+from cpcm.errors import CannotDecrypt, Corrupt, restore_hint, unstage_hint
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
@@ -845,9 +845,7 @@ class Transaction:
         staged = remote.staged_by_hand(git, old, changed)
         if staged:  # kept as the person staged it: refused before anything is written (a rollback would unstage it)
             raise GitError(f"{len(staged)} file(s) the sync would update are staged by hand (git add or git rm; first: "
-                           f"{staged[0]}); nothing was changed",
-                           "Unstage them: git restore --staged -- " + " ".join(staged[:5]) + (" …" if len(staged) > 5 else "")
-                           + " (the files on disk stay as they are); then sync again")
+                           f"{staged[0]}); nothing was changed", unstage_hint(staged, "sync again"))
         self.written.extend(changed)
         crash_point("sync-checkout")
         remote.check_out(git, old, commit, changed)

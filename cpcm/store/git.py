@@ -23,7 +23,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Callable, Iterable, Mapping, Sequence
 
-from cpcm.errors import CpcmError
+from cpcm.errors import CpcmError, unstage_hint
 from cpcm.store import objects
 from cpcm.store.faults import crash_point
 from cpcm.store.layout import CASES, format1_case, shard
@@ -236,9 +236,7 @@ class Git:
         if others:
             raise GitError(f"{len(others)} file(s) staged by hand (git add or git rm) would go into this commit "
                            f"(first: {others[0]}); cpcm commits only what it writes, and nothing was changed",
-                           "Unstage them: git restore --staged -- " + " ".join(others[:5])
-                           + (" …" if len(others) > 5 else "") + " (the files on disk stay as they are); "
-                           "then run the command again")
+                           unstage_hint(others, "run the command again"))
 
     def move_head(self, sha: str, parent: str | None, message: str, author: str, email: str) -> None:
         """Move the branch to `sha`, a commit made here (`commit_object`) whose parent is `parent`, by `author`
@@ -665,6 +663,7 @@ class Git:
         except (OSError, ValueError, struct.error, IndexError):
             return False
         return name == b"" and cached == tree
+
 
 _SHA = frozenset("0123456789abcdef")
 

@@ -3,8 +3,8 @@ memory, bundles, and moving the branch to a merged commit.
 
 Every call goes through `Git.run` (cpcm's own environment, store/git.py). A merge is built as git
 objects and a temporary index inside `.git/`; only `CaseStore`'s transaction moves the branch and
-the working tree to it (`check_out`), so a sync that
-fails before that leaves the repository as it was (its refs, index and files).
+the working tree to it (`check_out`), so a sync that fails before that leaves the repository as it
+was (its refs, index and files).
 
 Remotes are git's own (`git remote add`, in `.git/config`): local to one laptop, never shared.
 """
@@ -642,8 +642,8 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
     has them (`Git.edited`) and that none of them is staged by hand (`staged_by_hand`). A path that
     is not a plain file is left to `read-tree`.
 
-    The entries of those paths are then set (`update-index --index-info`: the commit's entries, whatever flags
-    the old ones had), git writes their files from the index and records their stat data
+    The entries of those paths are then set (`update-index --index-info`: the commit's entries,
+    whatever flags the old ones had), git writes their files from the index and records their stat data
     (`checkout-index -f -u`), and the files that left are removed with the folders they leave empty.
     At 100,000 cases each of these git processes reads the whole index (240,000 entries): 0.24 s of
     CPU for the three, 0.17 s for two."""
@@ -669,7 +669,7 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
 
 def staged_by_hand(git: Git, old: str, changed: Mapping[str, Change]) -> list[str]:
     """The `changed` paths whose index entry is neither as the commit `old` nor as the newer one has
-    it: staged by hand (`git add`, `git rm`). None when the index's cached trees say it holds `old`
+    it: staged by hand (`git add`, `git rm`). Nothing when the index's cached trees say it holds `old`
     exactly (`Git.index_holds`, read here: no process); otherwise git's entries of those paths are
     read (`ls-files`: it reads the whole index, 0.05 s at 100,000 cases)."""
     if not changed or git.index_holds(old):
