@@ -184,7 +184,8 @@ def test_a_rollback_names_its_paths_to_git_a_few_at_a_time(cli, repo, monkeypatc
     (one command line of them all passed the system's limit, and every later command failed the same way)."""
     from conftest import library_session
     from cpcm.store import casestore
-    from cpcm.store.git import Git
+    from cpcm.store import git as git_module
+    from test_sync_proportional import git_verbs
 
     case_id = register(cli)
     folder = case_dir(repo, case_id)
@@ -195,10 +196,8 @@ def test_a_rollback_names_its_paths_to_git_a_few_at_a_time(cli, repo, monkeypatc
     (folder / "extra.note.yaml.age").write_bytes(b"new")
     paths = [p.relative_to(repo).as_posix() for p in [*files, folder / "extra.note.yaml.age"]]
     git(repo, "add", "--", *paths)
-    verbs = []
-    run = Git.run
-    monkeypatch.setattr(Git, "run", lambda self, args, *a, **k: (verbs.append(args[0]), run(self, args, *a, **k))[1])
-    monkeypatch.setattr(casestore, "ROLLBACK_PATHS", 1)
+    verbs = git_verbs(monkeypatch)
+    monkeypatch.setattr(git_module, "PATHS_PER_COMMAND", 1)
     casestore.rollback(library_session(cli).store, paths)
     assert verbs.count("reset") == len(paths) and verbs.count("checkout") == len(files)
     assert {p: p.read_bytes() for p in files} == before and not (folder / "extra.note.yaml.age").exists()

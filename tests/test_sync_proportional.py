@@ -131,7 +131,7 @@ def _commit_tree(g: Git, tree: str, parent: str) -> str:
                  env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}).strip()
 
 
-def _git_verbs(monkeypatch) -> list[str]:
+def git_verbs(monkeypatch) -> list[str]:
     """The git commands run through `Git.run` from now on, by their verb."""
     verbs: list[str] = []
     run = Git.run
@@ -174,7 +174,7 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     assert changed[TEAM].old == full(g.root, ours)[TEAM] and changed[TEAM].new == full(g.root, theirs)[TEAM]
     assert changed[f"{C}/recipients"].old is None and changed[f"{B}/02.note.yaml.age"].new is None
     assert g.index_holds(ours) is (not way.startswith("asked")) and not g.index_holds(new)
-    verbs = _git_verbs(monkeypatch)
+    verbs = git_verbs(monkeypatch)
     assert remote.staged_by_hand(g, ours, changed) == []
     assert verbs == WAYS[way]                                       # git's index not asked when its cached trees answer
     remote.check_out(g, ours, new, changed)

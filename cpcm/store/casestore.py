@@ -30,7 +30,7 @@ from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
-from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError
+from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError, in_chunks
 from cpcm.store.layout import (readers_from, rekey_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
                                TMP_PREFIX, CONFERENCES, case_rel, current_rel, folder_rel, readers_hint, record_name, shard, split_rel)
 from cpcm.store.lock import RepoLock, generation
@@ -914,32 +914,28 @@ def _remove_new(root: Path, rel: str) -> None:
         folder = folder.parent
 
 
-ROLLBACK_PATHS = 2000  # paths named on one git command line (past about 29,000, the system's limit is reached)
-
-
 def rollback(store: CaseStore, paths: Sequence[str]) -> None:
     """Undo uncommitted changes to `paths`: untracked files go, tracked ones are restored."""
     if not paths:
         return
     git = store.git
-    chunks = [list(paths[at:at + ROLLBACK_PATHS]) for at in range(0, len(paths), ROLLBACK_PATHS)]
     if git.head() is None:
-        for chunk in chunks:  # staged by the first commit, which did not happen
+        for chunk in in_chunks(paths):  # staged by the first commit, which did not happen
             git.run(["rm", "-q", "--cached", "--ignore-unmatch", "-r", "--", *chunk])
         for rel in paths:
             _remove_new(store.root, rel)
         return
     # in the last commit (not merely in the index: a write killed after `git add` staged its new files)
     tracked = set()
-    for chunk in chunks:
+    for chunk in in_chunks(paths):
         tracked |= set(git.run(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *chunk]).split("\0")) - {""}
         git.run(["reset", "-q", "--", *chunk])
     for rel in paths:
         if rel not in tracked:
             _remove_new(store.root, rel)
     restore = [rel for rel in paths if rel in tracked]
-    for at in range(0, len(restore), ROLLBACK_PATHS):
-        git.run(["checkout", "-q", "HEAD", "--", *restore[at:at + ROLLBACK_PATHS]])
+    for chunk in in_chunks(restore):
+        git.run(["checkout", "-q", "HEAD", "--", *chunk])
 
 
 # the plain files a write may make at the top or in .cpcm/ whatever its verb; an agency's policy and

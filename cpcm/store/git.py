@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.errors import CpcmError, unstage_hint
 from cpcm.store import objects
@@ -210,8 +210,8 @@ class Git:
         if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
             self._stage_many(paths, parent)
         else:
-            for start in range(0, len(paths), 2000):
-                self.run(["add", "-A", "--", *paths[start:start + 2000]])
+            for chunk in in_chunks(paths):
+                self.run(["add", "-A", "--", *chunk])
         tree = self.run(["write-tree"]).strip()
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
@@ -967,6 +967,15 @@ def _move_ref_as_git(git_dir: str, sha: str, old: str | None, message: str, name
 def _reflog_message(message: str) -> str:
     """A reflog message as git writes it: each run of white space one space, none at the ends."""
     return re.sub(r"[ \t\n\r]+", " ", message).strip(" ")
+
+
+PATHS_PER_COMMAND = 2000  # paths named on one git command line (past about 29,000, the system's limit is reached)
+
+
+def in_chunks(paths: Sequence[str]) -> Iterator[list[str]]:
+    """`paths` a command line's worth at a time (`PATHS_PER_COMMAND`)."""
+    for at in range(0, len(paths), PATHS_PER_COMMAND):
+        yield list(paths[at:at + PATHS_PER_COMMAND])
 
 
 INDEX_READ_LIMIT = 1 << 20  # bytes of index (and shared index) read in Python; git reads a larger one faster
