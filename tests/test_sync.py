@@ -5,12 +5,14 @@ clone per laptop (`Team.laptop`). Each conflict kind is built deterministically.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Cli, git, git_status, head, register, settling_said, signed_commit
+from conftest import NOW, Cli, Result, git, git_status, head, register, settling_said, signed_commit
 from cpcm.store.layout import FORMAT_VERSION, case_dir
 from test_assess_plan import plan_doc
 
@@ -203,15 +205,25 @@ def test_team_changes_on_both_sides_merge_by_worker(laptops, team, tmp_env):
 
 
 # -- a failed sync changes nothing -----------------------------------------------------------------
-@pytest.mark.parametrize("step", ["git-fast-import", "git-update-index-done", "git-checkout-index-done", "sync-checked-out",
-                                  "git-update-ref"])
+# a sync in a process whose check-out takes its two-process way (more paths than `remote.RESTORE_PATHS`)
+TWO_PROCESSES = ("import runpy, sys; import cpcm.store.remote as remote; remote.RESTORE_PATHS = 0; sys.argv[0] = 'cpcm'; "
+                 "runpy.run_module('cpcm', run_name='__main__')")
+
+
+@pytest.mark.parametrize("step", ["git-fast-import", "git-restore", "git-restore-done", "sync-checked-out",
+                                  "git-update-ref", "two:git-update-index-done", "two:git-checkout-index-done"])
 def test_a_sync_that_fails_mid_merge_leaves_the_copy_as_it_was(laptops, step):
     amina = laptops.laptop("amina")
     register(amina)
     laptops.sync("amina")
     register(laptops.cli("sup"))
     before = tree_state(laptops.repo)
-    crashed = laptops.cli("sup").process("sync", env={"CPCM_TEST_CRASH_AT": step})
+    if step.startswith("two:"):
+        env = {**os.environ, **laptops.cli("sup").env, "CPCM_TEST_CRASH_AT": step[4:]}
+        done = subprocess.run([sys.executable, "-c", TWO_PROCESSES, "sync"], env=env, capture_output=True, text=True)
+        crashed = Result(done.returncode, done.stdout, done.stderr)
+    else:
+        crashed = laptops.cli("sup").process("sync", env={"CPCM_TEST_CRASH_AT": step})
     assert crashed.code != 0
     # the next command rolls back whatever the killed sync left
     assert laptops.cli("sup")("list", "--json").code == 0

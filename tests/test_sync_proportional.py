@@ -148,8 +148,18 @@ def git_verbs(monkeypatch) -> list[str]:
 WAYS = {"known": [], "asked by path": ["ls-files"], "asked whole": ["ls-files"]}
 
 
+# the check-out's two ways: one git process for a few paths, two that name many in a list
+CHECK_OUTS = {"one process": ["restore"], "two processes": ["update-index", "checkout-index"]}
+
+
+@pytest.fixture(params=list(CHECK_OUTS))
+def check_out_way(request, monkeypatch):
+    monkeypatch.setattr(remote, "RESTORE_PATHS", 32 if request.param == "one process" else 0)
+    return request.param
+
+
 @pytest.mark.parametrize("way", list(WAYS))
-def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_path, monkeypatch, way):
+def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_path, monkeypatch, way, check_out_way):
     from cpcm.store import git as git_module
 
     monkeypatch.setattr(remote, "PATHS_NAMED", 0 if way == "asked whole" else 200)
@@ -178,7 +188,7 @@ def test_the_check_out_leaves_the_index_and_files_as_read_tree_does(sides, tmp_p
     assert remote.staged_by_hand(g, ours, changed) == []
     assert verbs == WAYS[way]                                       # git's index not asked when its cached trees answer
     remote.check_out(g, ours, new, changed)
-    assert verbs[len(WAYS[way]):] == ["update-index", "checkout-index"]
+    assert verbs[len(WAYS[way]):] == CHECK_OUTS[check_out_way]
     git(g.root, "update-ref", "HEAD", new, ours)
 
     def files(root: Path) -> dict:
@@ -217,7 +227,7 @@ def test_the_index_is_known_to_hold_a_commit_only_while_nothing_is_staged(sides)
     assert not g.index_holds(ours)
 
 
-def test_the_check_out_writes_the_commits_bytes_in_a_copy_set_to_convert_line_endings(sides):
+def test_the_check_out_writes_the_commits_bytes_in_a_copy_set_to_convert_line_endings(sides, check_out_way):
     """`core.autocrlf` set in a copy: the files a sync writes are the commit's bytes, which cpcm compares
     (`Git.edited`, the team and recipients checks): converted, every one of them looked edited by hand."""
     g, base, ours, theirs = sides
@@ -231,7 +241,7 @@ def test_the_check_out_writes_the_commits_bytes_in_a_copy_set_to_convert_line_en
 
 
 @pytest.mark.parametrize("flag", ["--skip-worktree", "--assume-unchanged"])
-def test_an_entry_flagged_by_hand_still_takes_what_arrived(sides, flag):
+def test_an_entry_flagged_by_hand_still_takes_what_arrived(sides, flag, check_out_way):
     """An index entry a person flagged (the file as committed) is replaced by the arriving one: nothing staged
     is left that a later write would commit."""
     g, base, ours, theirs = sides
@@ -245,7 +255,7 @@ def test_an_entry_flagged_by_hand_still_takes_what_arrived(sides, flag):
     assert (g.root / TEAM).read_text() == "team: 2\n"
 
 
-def test_a_folder_that_becomes_a_file_is_checked_out(sides):
+def test_a_folder_that_becomes_a_file_is_checked_out(sides, check_out_way):
     g, base, ours, theirs = sides
     blob = full(g.root, ours)[TEAM].blob
     new = _commit_tree(g, remote.tree_of(g, ours, {f"{U}/01.note.yaml.age": None, f"{U}/recipients": None,
@@ -253,6 +263,26 @@ def test_a_folder_that_becomes_a_file_is_checked_out(sides):
     remote.check_out(g, ours, new, remote.changed_files(g, ours, new))
     git(g.root, "update-ref", "HEAD", new, ours)
     assert (g.root / U).is_file() and git(g.root, "status", "--porcelain") == ""
+    back = _commit_tree(g, remote.tree_of(g, new, {U: None, f"{U}/recipients": remote.Entry("100644", blob)}), new)
+    remote.check_out(g, new, back, remote.changed_files(g, new, back))  # and a file that becomes a folder
+    git(g.root, "update-ref", "HEAD", back, new)
+    assert (g.root / U / "recipients").read_bytes() == (g.root / TEAM).read_bytes()
+    assert git(g.root, "status", "--porcelain") == ""
+
+
+def test_the_check_out_runs_no_hook_of_the_copy(sides):
+    """A sync's check-out is not a checkout the person asked for: their post-checkout hook is not run."""
+    g, base, ours, theirs = sides
+    hook = g.root / ".git" / "hooks" / "post-checkout"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(f"#!/bin/sh\ntouch '{g.root / 'hook-ran'}'\n")
+    hook.chmod(0o755)
+    git(g.root, "checkout", "-q", "--", TEAM)                        # git runs it for a checkout of paths
+    assert (g.root / "hook-ran").exists()
+    (g.root / "hook-ran").unlink()
+    new = _commit_tree(g, remote.tree_of(g, ours, {p: c.new for p, c in remote.changed_files(g, base, theirs).items()}), ours)
+    remote.check_out(g, ours, new, remote.changed_files(g, ours, new))
+    assert not (g.root / "hook-ran").exists() and (g.root / TEAM).read_text() == "team: 2\n"
 
 
 @pytest.mark.parametrize("named", [200, 0])

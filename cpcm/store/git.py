@@ -76,7 +76,7 @@ def git_env(extra: dict | None = None) -> dict[str, str]:
 # a split index, so adding a file writes a small index instead of rewriting the whole of it
 # (an entry for every file of every case), and version 4 for a new index (shorter: paths
 # prefix-compressed). Both are local formats of git's index: nothing committed changes. And no
-# `core.autocrlf` conversion of the files cpcm's git writes (a sync's `checkout-index`, a rollback's
+# `core.autocrlf` conversion of the files cpcm's git writes (a sync's check-out, a rollback's
 # `checkout`): cpcm compares a file with its commit by its bytes, so an `autocrlf` set in one copy
 # made every file git wrote there look edited by hand. (`eol` and `text` attributes a person adds
 # still convert: no setting turns them off.)

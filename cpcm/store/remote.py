@@ -26,6 +26,7 @@ MERGE_INDEX = "cpcm-merge-index"     # the temporary index a merge tree is built
 MERGE_TREE_REF = b"refs/cpcm/merge-tree"  # the ref of `tree_of`'s import while it runs: deleted in the same import
 FILE_MODES = ("100644", "100755")  # plain files, which `check_out` moves itself (anything else: read-tree)
 PATHS_NAMED = 200  # `check_out` asks git for the index entries of up to this many paths by name
+RESTORE_PATHS = 32  # `check_out` moves up to this many paths with one git process (`restore`), more with two
 REMOTE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # git's settings for the `pack-objects` that finds the objects to send (a push's here; a fetch's in
 # the remote's git, given them by `--upload-pack` when the remote is a folder). Without the "sparse"
@@ -642,17 +643,32 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
     has them (`Git.edited`) and that none of them is staged by hand (`staged_by_hand`). A path that
     is not a plain file is left to `read-tree`.
 
-    The entries of those paths are then set (`update-index --index-info`: the commit's entries,
-    whatever flags the old ones had), git writes their files from the index and records their stat data
-    (`checkout-index -f -u`), and the files that left are removed with the folders they leave empty.
-    At 100,000 cases each of these git processes reads the whole index (240,000 entries): 0.24 s of
-    CPU for the three, 0.17 s for two."""
+    Up to `RESTORE_PATHS` paths are set in the index and the working tree as `new` has them by one git
+    process (`restore --source --staged --worktree`, literal paths, sparse-checkout bits ignored): it
+    writes the files, removes those that left with the folders they leave empty, and records the
+    entries' stat data, reading and writing the whole index once (240,000 entries at 100,000 cases:
+    0.12-0.13 s of CPU for 20 paths). It matches every entry against every path, though (0.7 s for 400
+    paths there), so more paths take two processes that read it whole but name the paths in a list:
+    their entries are set (`update-index --index-info`: the commit's entries, whatever flags the old
+    ones had), git writes their files and records their stat data (`checkout-index -f -u`), and the
+    files that left are removed here with the folders they leave empty (0.17-0.18 s for 20 paths, 0.25
+    s for 2,000)."""
     if not changed:
         return
     if any(c.new is not None and c.new.mode not in FILE_MODES for c in changed.values()) or \
             any(c.old is not None and c.old.mode not in FILE_MODES for c in changed.values()):
         return read_tree(git, old, new)
     paths = sorted(changed)
+    # a path below another changed path (a folder that became a file, or the other way) is named by that
+    # one: git matches a path with what is below it, and one it has already replaced would match nothing
+    named = [path for path in paths if not any(folder in changed for folder in _folders_of(path))]
+    if len(named) <= RESTORE_PATHS:
+        # a person's post-checkout hook is not run: this is a sync's own step, not a checkout they asked for
+        git.run(["restore", f"--source={new}", "--staged", "--worktree", "--ignore-skip-worktree-bits",
+                 "--pathspec-from-file=-", "--pathspec-file-nul"],
+                input=b"".join(path.encode("utf-8") + b"\0" for path in named),
+                env={"GIT_LITERAL_PATHSPECS": "1", **with_settings(("core.hooksPath", os.devnull))})
+        return
     lines = []
     for path in paths:
         entry = changed[path].new
@@ -665,6 +681,13 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
     written = [path for path in paths if changed[path].new is not None]
     if written:
         git.run(["checkout-index", "-f", "-u", "-z", "--stdin"], input=b"".join(p.encode("utf-8") + b"\0" for p in written))
+
+
+def _folders_of(path: str) -> Iterator[str]:
+    """The folders `path` is in, nearest first ("a/b/c" -> "a/b", "a")."""
+    while "/" in path:
+        path = path.rpartition("/")[0]
+        yield path
 
 
 def staged_by_hand(git: Git, old: str, changed: Mapping[str, Change]) -> list[str]:
