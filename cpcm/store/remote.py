@@ -643,16 +643,17 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
     has them (`Git.edited`) and that none of them is staged by hand (`staged_by_hand`). A path that
     is not a plain file is left to `read-tree`.
 
-    Up to `RESTORE_PATHS` paths are set in the index and the working tree as `new` has them by one git
-    process (`restore --source --staged --worktree`, literal paths, sparse-checkout bits ignored): it
-    writes the files, removes those that left with the folders they leave empty, and records the
-    entries' stat data, reading and writing the whole index once (240,000 entries at 100,000 cases:
-    0.12-0.13 s of CPU for 20 paths). It matches every entry against every path, though (0.7 s for 400
-    paths there), so more paths take two processes that read it whole but name the paths in a list:
-    their entries are set (`update-index --index-info`: the commit's entries, whatever flags the old
-    ones had), git writes their files and records their stat data (`checkout-index -f -u`), and the
-    files that left are removed here with the folders they leave empty (0.17-0.18 s for 20 paths, 0.25
-    s for 2,000)."""
+    Up to `RESTORE_PATHS` paths, while the index holds `old` exactly (`Git.index_holds`), are set in
+    the index and the working tree as `new` has them by one git process (`restore --source --staged
+    --worktree`, literal paths, sparse-checkout bits ignored): it writes the files, removes those that
+    left with the folders they leave empty, and records the entries' stat data, reading and writing the
+    whole index once (240,000 entries at 100,000 cases: 0.10-0.13 s of CPU for 20 paths). It matches
+    every entry against every path, though (0.7 s for 400 paths there), so more paths, or an index that
+    may differ from `old`, take two processes that read it whole but name the paths in a list: their
+    entries are set (`update-index --index-info`: the commit's entries, whatever flags the old ones
+    had), git writes their files and records their stat data (`checkout-index -f -u`), and the files
+    that left are removed here with the folders they leave empty (0.14-0.18 s for 20 paths, 0.25 s for
+    2,000)."""
     if not changed:
         return
     if any(c.new is not None and c.new.mode not in FILE_MODES for c in changed.values()) or \
@@ -662,7 +663,9 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
     # a path below another changed path (a folder that became a file, or the other way) is named by that
     # one: git matches a path with what is below it, and one it has already replaced would match nothing
     named = [path for path in paths if not any(folder in changed for folder in _folders_of(path))]
-    if len(named) <= RESTORE_PATHS:
+    # `restore` names paths to git, and one in neither the index nor `new` matches nothing (a file the sync
+    # deletes that a person took out of the index, `git rm --cached`): only when the index holds `old` exactly
+    if len(named) <= RESTORE_PATHS and git.index_holds(old):
         # a person's post-checkout hook is not run: this is a sync's own step, not a checkout they asked for
         git.run(["restore", f"--source={new}", "--staged", "--worktree", "--ignore-skip-worktree-bits",
                  "--pathspec-from-file=-", "--pathspec-file-nul"],
