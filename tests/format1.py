@@ -1,6 +1,6 @@
 """A casefile repository of format 1 (every case folder directly in cases/), as the releases before format 2
 left them, made for tests from one of today's: every commit of its history written again with format-1 paths
-and `format: 1` in its configuration, by the same author, signed with that worker's test key (keys/<worker>.txt
+and `format: 1` in its configuration (`.gitattributes` as those releases wrote it), by the same author, signed with that worker's test key (keys/<worker>.txt
 next to the repository) when there is one, then the working tree and the index put to match."""
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def format1_rel(rel: str) -> str:
     if len(parts) == 4 and parts[0] == CASES and len(parts[1]) == 2:
         return f"{CASES}/{parts[2]}/{parts[3]}"
     return rel
+
+
+# `.gitattributes` as the releases of format 1 wrote it (no `* -text` line: a git converting line endings converted
+# the settings and `recipients` files of such a copy)
+ATTRIBUTES1 = b"# record files are age ciphertext: never diff or merge them as text\n*.age binary -diff\n"
 
 
 def _config1(data: bytes) -> bytes:
@@ -48,6 +53,8 @@ def rewrite_as_format1(repo: Path) -> str:
             if path == CONFIG:
                 data = plain.run(["cat-file", "blob", blob]).encode()
                 blob = plain.run(["hash-object", "-w", "--stdin"], input=_config1(data)).strip()
+            elif path == ".gitattributes":
+                blob = plain.run(["hash-object", "-w", "--stdin"], input=ATTRIBUTES1).strip()
             lines.append(f"{mode} {blob}\t{format1_rel(path)}")
         if os.path.exists(index):
             os.remove(index)
@@ -68,4 +75,6 @@ def rewrite_as_format1(repo: Path) -> str:
     plain.run(["read-tree", "HEAD"])
     plain.run(["update-index", "-q", "--refresh"])
     (repo / CONFIG).write_bytes(plain.run(["cat-file", "blob", f"HEAD:{CONFIG}"]).encode())
+    (repo / ".gitattributes").write_bytes(ATTRIBUTES1)
+    plain.run(["update-index", "-q", "--refresh"])
     return head

@@ -233,6 +233,24 @@ def test_a_sync_that_fails_mid_merge_leaves_the_copy_as_it_was(laptops, step):
     assert again["merged"]
 
 
+def test_a_copy_cloned_by_a_git_that_converts_line_endings_writes_and_syncs(laptops):
+    """A person's git set to convert line endings (`core.autocrlf`, Git for Windows' default) clones the
+    team's repository: `.gitattributes` (`* -text`) keeps every file as committed, so nothing looks edited
+    by hand and the copy writes and syncs."""
+    path = laptops.tmp / "laptop-amina"
+    subprocess.run(["git", "-c", "core.autocrlf=true", "clone", "-q", str(laptops.bare), str(path)], check=True,
+                   capture_output=True)
+    git(path, "config", "core.autocrlf", "true")
+    laptops.clones["amina"] = path
+    assert b"\r\n" not in (path / ".cpcm" / "team.yaml").read_bytes()
+    amina = laptops.cli("amina")
+    case = register(amina)
+    assert laptops.sync("amina")
+    assert git_status(path) == [] and b"\r\n" not in (case_dir(path, case) / "recipients").read_bytes()
+    laptops.sync("sup")                                              # the supervisor's copy reads it
+    assert case in {row["case_id"] for row in laptops.cli("sup")("list", "--json").json()}
+
+
 def test_a_settings_conflict_refuses_and_changes_nothing(laptops):
     amina = laptops.laptop("amina")
     for root, value in ((laptops.clones["amina"], 30), (laptops.repo, 12)):

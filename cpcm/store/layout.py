@@ -49,7 +49,9 @@ GITIGNORE = f"""# cpcm: local state that is never shared
 {TMP_PREFIX}*
 """
 
-GITATTRIBUTES = """# record files are age ciphertext: never diff or merge them as text
+GITATTRIBUTES = """# every file as committed, byte for byte: no line-ending conversion by any git (core.autocrlf in a copy)
+* -text
+# record files are age ciphertext: never diff or merge them as text
 *.age binary -diff
 """
 
