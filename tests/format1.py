@@ -1,7 +1,8 @@
 """A casefile repository of format 1 (every case folder directly in cases/), as the releases before format 2
-left them, made for tests from one of today's: every commit of its history written again with format-1 paths
-and `format: 1` in its configuration (`.gitattributes` as those releases wrote it), by the same author, signed with that worker's test key (keys/<worker>.txt
-next to the repository) when there is one, then the working tree and the index put to match."""
+left them, made for tests from one of today's: every commit of its history written again with format-1 paths,
+`format: 1` in its configuration and `.gitattributes` as those releases wrote it, by the same author, signed
+with that worker's test key (keys/<worker>.txt next to the repository) when there is one, then the working
+tree and the index put to match."""
 from __future__ import annotations
 
 import os
