@@ -196,14 +196,9 @@ def _undo_init(root: Path, git: Git, files: Iterable[str]) -> None:
         pass  # no index yet, or git failing: the files still go
     for rel in files:
         try:
-            os.unlink(root / rel)
+            atomic.remove_file(root, rel)  # and a folder init made, when left empty
         except OSError:
             pass
-        if os.path.dirname(rel):
-            try:
-                os.rmdir(root / os.path.dirname(rel))  # a folder init made, when left empty
-            except OSError:
-                pass
 
 
 def check_policy_name(policy: str) -> None:

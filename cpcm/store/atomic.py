@@ -118,6 +118,22 @@ def _no_step(name: str) -> None:
     pass
 
 
+def remove_file(root: Path | str, rel: str, keep_top: bool = False) -> None:
+    """Remove the file `rel` (a path under `root`; nothing to do when it is gone), then the folders it
+    leaves empty, up to `root`; with `keep_top`, not the top-level folder it is in (cases/)."""
+    try:
+        os.unlink(os.path.join(root, rel))
+    except FileNotFoundError:
+        pass
+    folder = os.path.dirname(rel)
+    while folder and not (keep_top and "/" not in folder):
+        try:
+            os.rmdir(os.path.join(root, folder))  # only when empty
+        except OSError:
+            break
+        folder = os.path.dirname(folder)
+
+
 def remove_strays(folder: Path) -> list[Path]:
     """Delete temp files an interrupted write left behind in `folder`."""
     removed = []

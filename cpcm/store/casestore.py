@@ -901,19 +901,6 @@ def _remove(path: Path) -> None:
         pass
 
 
-def _remove_new(root: Path, rel: str) -> None:
-    """Remove a file that was never committed, and the folders it leaves empty (a new case's
-    folder), up to but not including the top-level folder (cases/)."""
-    _remove(root / rel)
-    folder = (root / rel).parent
-    while folder.parent != root and folder.parent != folder:
-        try:
-            folder.rmdir()  # only when empty
-        except OSError:
-            break
-        folder = folder.parent
-
-
 def rollback(store: CaseStore, paths: Sequence[str]) -> None:
     """Undo uncommitted changes to `paths`: untracked files go, tracked ones are restored."""
     if not paths:
@@ -923,7 +910,7 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
         for chunk in in_chunks(paths):  # staged by the first commit, which did not happen
             git.run(["rm", "-q", "--cached", "--ignore-unmatch", "-r", "--", *chunk])
         for rel in paths:
-            _remove_new(store.root, rel)
+            atomic.remove_file(store.root, rel, keep_top=True)
         return
     # in the last commit (not merely in the index: a write killed after `git add` staged its new files)
     tracked = set()
@@ -932,7 +919,7 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
         git.run(["reset", "-q", "--", *chunk])
     for rel in paths:
         if rel not in tracked:
-            _remove_new(store.root, rel)
+            atomic.remove_file(store.root, rel, keep_top=True)
     restore = [rel for rel in paths if rel in tracked]
     for chunk in in_chunks(restore):
         git.run(["checkout", "-q", "HEAD", "--", *chunk])
@@ -1046,7 +1033,7 @@ def recover(store: CaseStore) -> dict | None:
             note["left_in_place"] = kept
     stray_tmp = [p for p in left if Path(p).name.startswith(TMP_PREFIX)]
     for rel in stray_tmp:
-        _remove_new(store.root, rel)
+        atomic.remove_file(store.root, rel, keep_top=True)
     rollback(store, [p for p in left if p not in stray_tmp])
     _remove_empty_folders(store.root)
     if note.get("verb") == "sync":  # what a killed sync fetched is dropped with its merge (store/remote.py)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from cpcm.store import atomic
 from cpcm.store.git import Git, GitError, git_env, with_settings
 from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, current_rel, folder_rel, format_of, history_rels, split_rel
 
@@ -677,10 +678,10 @@ def check_out(git: Git, old: str, new: str, changed: Mapping[str, Change]) -> No
         entry = changed[path].new
         lines.append(f"{entry.mode} {entry.blob}\t{path}" if entry else f"0 {'0' * 40}\t{path}")
     git.run(["update-index", "-z", "--index-info"], input="\0".join(lines).encode("utf-8") + b"\0")
-    root = Path(os.path.abspath(git.root))
+    root = os.path.abspath(git.root)
     for path in paths:
         if changed[path].new is None:
-            _remove(root, path)
+            atomic.remove_file(root, path)
     written = [path for path in paths if changed[path].new is not None]
     if written:
         git.run(["checkout-index", "-f", "-u", "-z", "--stdin"], input=b"".join(p.encode("utf-8") + b"\0" for p in written))
@@ -717,21 +718,6 @@ def staged_by_hand(git: Git, old: str, changed: Mapping[str, Change]) -> list[st
         if staged.get(path, []) not in wanted:
             found.append(path)
     return found
-
-
-def _remove(root: Path, path: str) -> None:
-    """Remove the file `path` of the working tree, and the folders it leaves empty."""
-    try:
-        os.unlink(root / path)
-    except FileNotFoundError:
-        pass
-    folder = os.path.dirname(path)
-    while folder:
-        try:
-            os.rmdir(root / folder)  # only when empty
-        except OSError:
-            break
-        folder = os.path.dirname(folder)
 
 
 def read_tree(git: Git, old: str, new: str) -> None:
