@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -942,6 +943,61 @@ def test_the_same_child_registered_on_two_laptops_is_reported_and_linked(laptops
     assert amina("merge-cases", mine, theirs).code == 4  # a caseworker does not
 
 
+@pytest.mark.parametrize("step", ["sync-merged", "sync-pushed"])
+def test_a_sync_stopped_after_its_merge_leaves_the_same_child_warning_to_the_next(laptops, step):
+    """Killed once the merge is the last commit (before or after its push), the sync never made the duplicate
+    check: the next sync, which brings nothing new, makes it of the cases that merge brought; then not again."""
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    mine = register(amina)
+    theirs = register(sup, "--worker", "amina")
+    laptops.sync("amina")
+    killed = sup.process("sync", env={"CPCM_TEST_CRASH_AT": step})
+    assert killed.code != 0 and "same child" not in killed.stdout + killed.stderr
+    noted = laptops.repo / ".git" / "cpcm-unchecked"
+    assert noted.read_text() == f"{mine}\n"                     # case IDs only
+    again = laptops.sync("sup")
+    assert again["records"] == 0
+    assert again["duplicates"] == [{"case": min(mine, theirs), "other": max(mine, theirs),
+                                    "reason": "same or similar name and the same birth year"}]
+    assert not noted.exists() and git_status(laptops.repo) == []
+    assert laptops.sync("sup")["duplicates"] == []              # said once
+
+
+def test_ctrl_c_after_a_sync_sent_its_commits_says_they_were_sent(laptops):
+    """A sync that only sends this copy's commits, stopped by Ctrl-C once the other copy holds them: not 'nothing
+    was written' (the other copy's branch has moved); the next sync ends it."""
+    amina = laptops.laptop("amina")
+    register(amina)
+    sent = head(laptops.clones["amina"])
+    proc = laptops.cli("amina").process("sync", wait=False, env={"CPCM_TEST_PAUSE_AT": "sync-pushed"})
+    proc.stdin.close()
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), "the sync ended before its push"
+    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signal.SIGCONT)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130
+    assert f"interrupted after your commits (up to {sent[:10]}) were sent to the other copy; they stand" in err, err
+    assert "nothing was written" not in err
+    assert git(laptops.bare, "rev-parse", "main").strip() == sent
+    assert laptops.sync("amina")["pushed"] is False                 # nothing left to send
+
+
+def test_cases_noted_for_the_check_that_are_not_in_the_copy_are_passed_over(laptops):
+    """A merge killed before its branch moved is rolled back; the cases it noted for the duplicate check are not in
+    the copy (nor anything but an ID), and the next sync checks the rest."""
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    mine = register(amina)
+    theirs = register(sup, "--worker", "amina")
+    laptops.sync("amina")
+    (laptops.repo / ".git" / "cpcm-unchecked").write_text("CP-0000-0000\nnot an id\n")
+    merged = laptops.sync("sup")
+    assert [pair["case"] for pair in merged["duplicates"]] == [min(mine, theirs)]
+    assert not (laptops.repo / ".git" / "cpcm-unchecked").exists()
+
+
 def same_id_on_two_copies(laptops, monkeypatch) -> tuple[Cli, Cli, str, str]:
     """amina's laptop and sup's copy, each registering a child under one case ID ("First Child" on amina's):
     (amina, sup, amina's case ID, sup's case ID)."""
@@ -1452,3 +1508,20 @@ def test_sync__a_session_recorded_while_its_worker_took_a_new_key_is_encrypted_t
     for worker in ("sup", "amina"):
         checked = laptops.cli(worker)("verify", "--json")
         assert checked.code == 0, checked.stdout + checked.stderr
+
+
+def test_the_report_names_twenty_cases_a_line_and_counts_the_rest(capsys):
+    """A sync after an import on another copy brings thousands of cases: the report names the first twenty of a
+    list and counts the others; its JSON lists every one."""
+    from cpcm.cli.sync import report_synced
+    from cpcm.service.sync import Synced
+
+    cases = [f"CP-{n:04d}-AAAA" for n in range(25)]
+    result = Synced(remote="origin", commits=25, records=25, cases=cases, reencrypted=cases[:3], by={"amina": 25})
+    report_synced(result, False, "sync")
+    said = capsys.readouterr()
+    text = said.out + said.err
+    assert f"  cases: {' '.join(cases[:20])} and 5 more\n" in text and cases[20] not in text
+    assert f"re-encrypted to their readers as they are now: {' '.join(cases[:3])}\n" in text
+    report_synced(result, True, "sync")
+    assert json.loads(capsys.readouterr().out)["cases"] == cases

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
         app = build(args[0] if args and not args[0].startswith("-") else None)
-    stdout, saved = _identity(1), len(_saved())  # the commits made before this command (the agent runs many)
+    stdout, saved = _identity(1), _done()  # the commits made and sent before this command (the agent runs many)
     opened = len(_opened())  # the same of the identities opened with a passphrase
     try:
         if run is not None:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
 
             options_named(exc)  # before the sessions are forgotten with their notices
             _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
-            code = _exit_code(exc, debug, args, _saved()[saved:])
+            code = _exit_code(exc, debug, args, _done(saved))
         except BrokenPipeError:
             code = _reader_gone()
         sys.exit(_tipped(_flushed(code, saved=saved), args, opened))
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     if code == 130:
         from cpcm.cli.common import say
 
-        say(f"interrupted{_after(_saved()[saved:])}")
+        say(f"interrupted{_after(_done(saved))}")
     sys.exit(_tipped(_flushed(code, notices=True, saved=saved), args, opened))
 
 
@@ -153,11 +153,11 @@ def _json_escapes() -> str:
     return "cpcm-json-escape"
 
 
-def _flushed(code, notices: bool = False, saved: int = 0):
+def _flushed(code, notices: bool = False, saved: tuple[int, int] = (0, 0)):
     """`code`, once what the command printed (and, with `notices`, its warnings) is written out;
     READER_GONE when the reader of its output went away meanwhile (`_reader_gone`), NO_ROOM
-    when the output could not be written (`_no_room`; `saved`: the commits made before the
-    command, as `main` counts them)."""
+    when the output could not be written (`_no_room`; `saved`: the commits made and sent before
+    the command, as `main` counts them, `_done`)."""
     try:
         sys.stdout.flush()
         if notices:
@@ -170,7 +170,7 @@ def _flushed(code, notices: bool = False, saved: int = 0):
         if code == NO_ROOM:  # said already
             _to_nothing(sys.stdout)
             return code
-        return _no_room(exc, _after(_saved()[saved:]), output=True)
+        return _no_room(exc, _after(_done(saved)), output=True)
     return code
 
 
@@ -250,20 +250,29 @@ def _notices(print_them: bool = True) -> None:
     common.flush_notices(print_them)
 
 
-def _saved() -> list[str]:
-    """The commits this process has made so far (store/casestore.py `SAVED`), when its store is loaded."""
-    store = sys.modules.get("cpcm.store.casestore")
-    return store.SAVED if store is not None else []
+def _done(since: tuple[int, int] | None = None):
+    """How many commits this process has made (store/casestore.py `SAVED`) and sent to another copy
+    (store/remote.py `PUSHED`) so far, when those modules are loaded; with `since` (counts as this gave
+    them), the commits made and those sent after it, as two lists."""
+    store, remote = sys.modules.get("cpcm.store.casestore"), sys.modules.get("cpcm.store.remote")
+    made, sent = store.SAVED if store is not None else [], remote.PUSHED if remote is not None else []
+    return (len(made), len(sent)) if since is None else (made[since[0]:], sent[since[1]:])
 
 
-def _after(saved: list[str]) -> str:
-    """How a message of an interruption or a bug ends: whether the command's change was saved."""
-    return f" after the change was saved in commit {saved[-1][:10]}; it stands" if saved else "; nothing was written"
+def _after(done: tuple[list[str], list[str]]) -> str:
+    """How a message of an interruption or a bug ends: whether the command's change was saved, or sent to
+    another copy (a sync stopped after its push: the other copy holds it; the next sync ends it as any)."""
+    made, sent = done
+    if made:
+        return f" after the change was saved in commit {made[-1][:10]}; it stands"
+    if sent:
+        return f" after your commits (up to {sent[-1][:10]}) were sent to the other copy; they stand"
+    return "; nothing was written"
 
 
-def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: list[str] = ()) -> int:
-    """The exit code of `exc`, its message said. `saved`: the commits the command made before it
-    (an interruption or a bug after a write: the write stands, and the message says so)."""
+def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[list[str], list[str]] = ([], [])) -> int:
+    """The exit code of `exc`, its message said. `saved`: the commits the command made and sent before it,
+    as `_done` gives them (an interruption or a bug after a write: the write stands, and the message says so)."""
     import typer
 
     from cpcm.cli.common import say

@@ -23,6 +23,16 @@ def _progress(json_out: bool) -> Iterator:
         yield lambda step: status.update(f"sync: {step}")
 
 
+NAMED = 20  # the IDs a line of the report names; more are counted (the report's JSON lists them all)
+
+
+def _named(ids: list[str]) -> str:
+    """`ids` for a line of the report: up to `NAMED` of them, the rest counted (a sync after an import on another
+    copy brings thousands of cases)."""
+    shown = " ".join(ids[:NAMED])
+    return shown if len(ids) <= NAMED else f"{shown} and {len(ids) - NAMED} more"
+
+
 def report_synced(result, json_out: bool, what: str) -> None:
     if json_out:
         print_json(result.to_json())
@@ -34,9 +44,9 @@ def report_synced(result, json_out: bool, what: str) -> None:
         say(f"{what}: {result.records} record(s) in {len(result.cases)} case(s) arrived" + (f" ({by})" if by else "")
             if result.records else f"{what}: {result.commits} commit(s) arrived, no new record")
         if result.cases:
-            say("  cases: " + " ".join(result.cases))
+            say("  cases: " + _named(result.cases))
         if result.conferences:
-            say("  conferences: " + " ".join(result.conferences))
+            say("  conferences: " + _named(result.conferences))
         if result.supervision:
             say("  supervision sessions: " + " ".join(result.supervision))
         if result.complaints:
@@ -61,7 +71,7 @@ def report_synced(result, json_out: bool, what: str) -> None:
     if result.assigned_away:
         say("  assigned to another worker, no longer yours: " + " ".join(result.assigned_away))
     if result.reencrypted:
-        say("  re-encrypted to their readers as they are now: " + " ".join(result.reencrypted))
+        say("  re-encrypted to their readers as they are now: " + _named(result.reencrypted))
     for conflict in result.conflicts:
         if conflict.get("conference") and conflict.get("compared") is False:  # this worker cannot read the conference
             warn(f"{conflict['conference']}: {conflict['code']} ({', '.join(conflict['records'])}) may be: you cannot read "

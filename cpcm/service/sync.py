@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from cpcm.crypto import cipher
-from cpcm.domain.ids import new_case_id
+from cpcm.domain.ids import is_id, new_case_id
 from cpcm.domain.records import Record
 from cpcm.domain.team import REVOKING_REASONS, Team, Worker
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
@@ -38,6 +38,7 @@ from cpcm.service.context import Context, case_restricted, decided_changes, keys
 from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
+from cpcm.store.faults import crash_point
 from cpcm.store.git import GitError
 from cpcm.store.layout import (CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, case_rel, covers_from,
                                current_rel, folder_of, readers_from, record_name, rekey_from, restricted_from, split_rel,
@@ -226,6 +227,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                         _integrate(ctx, tx, theirs, result, progress)
                 finally:
                     remote.drop_ref(git, remote.INCOMING)
+            crash_point("sync-merged")  # the merge is the last commit, not yet pushed (a stop point for the tests)
             head = git.head()
             held = _unpublished(ctx, theirs, head) if head and head != theirs else []
             if held:  # not pushed (`_refuse_unpublished`): the remote stays at what was fetched
@@ -241,6 +243,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
                 if not pushed:
                     continue  # the remote moved on while we merged: fetch and merge again
                 result.pushed = True
+                crash_point("sync-pushed")  # the remote holds it, not yet marked synced (a stop point for the tests)
             if head:
                 remote.set_ref(git, f"refs/remotes/{name}/{remote.BRANCH}", head)
                 remote.mark_synced(git, name, head)
@@ -609,6 +612,8 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             new = remote.commit_tree(git, tree_id, [ours, theirs], f"sync merge {theirs[:10]}", worker.name, email)
             result.merged = True
     progress("updating files")
+    if result.registered or result.reidentified:  # checked after the merge (`_after`), or by the next sync if this one stops
+        remote.note_unchecked(git, [*result.registered, *(r["new"] for r in result.reidentified)])
     tx.move_to(new)
     try:
         context.refresh(ctx)
@@ -1485,11 +1490,15 @@ def _after(ctx: Context, result: Synced) -> None:
     """The duplicate check over the cases registered on the other copy (those this worker can
     read), under the repository lock: asked of the worker's split index (service/lookup.py, brought
     up to date with the cases that changed), so it reads the arrived cases and their matches, not
-    every case. First, the conflicts that arrived (`_conflicts_arrived`)."""
+    every case. With them, the cases an earlier merge brought whose check was not made (that sync was stopped
+    after its merge: `remote.note_unchecked`); once made, none is left noted. First, the conflicts that arrived
+    (`_conflicts_arrived`)."""
     _conflicts_arrived(ctx, result)
     _workers_gone(ctx, result)
     _complaints_read(ctx, result)
+    git = _git(ctx)
     arrived = set(result.registered) | {r["new"] for r in result.reidentified}
+    arrived |= {case_id for case_id in remote.unchecked(git) if is_id(case_id, "CP")}
     if not arrived:
         return
     from cpcm.service import lookup
@@ -1511,7 +1520,8 @@ def _after(ctx: Context, result: Synced) -> None:
                 found.extend((case.id, other, reason) for other, reason in probable_duplicates(case, cases.values()))
             linked = {c: _linked(cases[c]) for c in {x for pair in found for x in pair[:2]}}
     except (CpcmError, lookup.Unusable, OSError):
-        return
+        return  # (the cases noted stay noted: the next sync checks them)
+    remote.checked(git)
     seen = set()
     for case_id, other, reason in found:
         pair = tuple(sorted((case_id, other)))

@@ -132,6 +132,35 @@ def mark_synced(git: Git, name: str, commit: str) -> None:
     git.run(["config", f"remote.{name}.{SYNCED_KEY}", commit])
 
 
+UNCHECKED = "cpcm-unchecked"  # inside .git/: cases registered on another copy that a merge brought, not yet checked
+
+
+def note_unchecked(git: Git, case_ids: Iterable[str]) -> None:
+    """Note, before a merge moves the branch, the cases registered on the other copy that it brings (with any
+    noted before and not yet checked): the duplicate check after the merge (service/sync.py `_after`) is
+    made again by the next sync or bundle when this one is stopped before it (Ctrl-C, a power cut).
+    Case IDs only, one a line, in git's own folder: local to this copy, never shared."""
+    wanted = sorted(set(unchecked(git)) | set(case_ids))
+    atomic.write(Path(git.root) / ".git" / UNCHECKED, "".join(f"{case_id}\n" for case_id in wanted).encode())
+
+
+def unchecked(git: Git) -> list[str]:
+    """The cases `note_unchecked` noted, the duplicate check not yet made of them (none: an empty list)."""
+    try:
+        text = (Path(git.root) / ".git" / UNCHECKED).read_text("utf-8", "replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [line for line in text.split() if line]
+
+
+def checked(git: Git) -> None:
+    """The duplicate check was made of every case `note_unchecked` noted."""
+    try:
+        os.unlink(Path(git.root) / ".git" / UNCHECKED)
+    except FileNotFoundError:
+        pass
+
+
 def synced(git: Git, name: str) -> tuple[str | None, str | None]:
     """(the commit the last sync with `name` ended at, or None; the commit this copy was made at
     by `git clone` of `name` when it has never synced with it, or None). A copy that synced
@@ -209,6 +238,9 @@ def _carried(git: Git, url: str) -> bool:
     return _is_folder(git, url) and (colon < 0 or 0 <= slash < colon)
 
 
+PUSHED: list[str] = []  # the commits this process's pushes made the remote's branch, newest last (cli.main says so)
+
+
 def push(git: Git, url: str, commit: str) -> bool:
     """Push `commit` as the remote's branch (never forced); False when the remote moved on.
     To a remote that is a folder the objects are carried without git's transport when it can be
@@ -217,11 +249,16 @@ def push(git: Git, url: str, commit: str) -> bool:
         from cpcm.store import carry
 
         try:
-            return carry.push(git.root, _folder_path(git, url), f"refs/heads/{BRANCH}", commit)
+            moved = carry.push(git.root, _folder_path(git, url), f"refs/heads/{BRANCH}", commit)
         except carry.NotHere:
             pass  # git's push, as before: nothing in the remote was changed
+        else:
+            if moved:
+                PUSHED.append(commit)
+            return moved
     try:
         git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"], env=with_settings(*TRANSFER))
+        PUSHED.append(commit)
         return True
     except GitError as exc:
         text = exc.message
