@@ -154,17 +154,19 @@ def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
     disk since), or for several (`rel` a sequence of paths): one wording for every message that
     names the restore; `then`: what follows it. From HEAD, not git's index: `git checkout -- FILE`
     takes the index's copy, which is the edit itself once it was staged (`git add`), and is
-    refused for a file removed with `git rm`."""
+    refused for a file removed with `git rm`. FILE among `rels`: a name not shown (store/audit.py `typed_paths`)."""
     rels = [rel] if isinstance(rel, str) else list(rel)
-    return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout HEAD -- {' '.join(rels)}{then}"
+    which = " (FILE: each that git status lists as changed)" if "FILE" in rels else ""
+    return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout HEAD -- {' '.join(rels)}{which}{then}"
 
 
 def unstage_hint(rels: Sequence[str], then: str) -> str:
     """The hint for files a person staged by hand (`git add`, `git rm`) that a command will not
     commit or overwrite: one wording for every message that names the unstaging; `then`: what
-    to do after it."""
+    to do after it. `rels` as a command types them: FILE for a name not shown (store/audit.py `typed_paths`)."""
     named = " ".join(rels[:5]) + (" …" if len(rels) > 5 else "")
-    return f"Unstage them: git restore --staged -- {named} (the files on disk stay as they are); then {then}"
+    which = "; FILE: each that git status lists as staged" if "FILE" in rels else ""
+    return f"Unstage them: git restore --staged -- {named} (the files on disk stay as they are{which}); then {then}"
 
 
 class NotDestroyed(CpcmError):

@@ -132,23 +132,27 @@ def test_refused_commands__make_no_commit(cli_as, repo):
 
 def test_a_file_staged_by_hand_is_never_swept_into_a_commit(cli, repo):
     """cpcm commits only what it writes: a file a person staged (`git add`, `git rm`) stops the command, which
-    changes nothing and says how to unstage it (the file could hold anything: a call list with names)."""
+    changes nothing and says how to unstage it (the file could hold anything: a call list with names). Its name,
+    which may be a child's, is not repeated: git status lists it."""
     from conftest import CANARY, registration
 
     case_id = register(cli)
-    (repo / "call-list.txt").write_text(f"{CANARY} 0712 000000\n")
-    git(repo, "add", "call-list.txt")
+    listed = f"call list {CANARY}.txt"
+    (repo / listed).write_text(f"{CANARY} 0712 000000\n")
+    git(repo, "add", listed)
     before, tip = commit_count(repo), head(repo)
     refused = cli("note", case_id, "--text", "visited")
     assert refused.code == 6
-    assert "staged by hand" in refused.stderr and "call-list.txt" in refused.stderr
-    assert "git restore --staged -- call-list.txt" in refused.stderr and CANARY not in refused.stderr
+    assert "staged by hand" in refused.stderr and "whose name is not shown (it may name someone: git status lists it)" \
+        in refused.stderr
+    assert "git restore --staged -- FILE (the files on disk stay as they are; FILE: each that git status lists as " \
+           "staged)" in refused.stderr and CANARY not in refused.stderr
     assert (commit_count(repo), head(repo)) == (before, tip)
-    assert git(repo, "diff", "--cached", "--name-only") == "call-list.txt\n"    # still staged, as the person left it
+    assert git(repo, "diff", "--cached", "--name-only") == f"{listed}\n"    # still staged, as the person left it
     assert not [p for p in case_dir(repo, case_id).iterdir() if "note" in p.name]  # the note's file rolled back
-    git(repo, "restore", "--staged", "--", "call-list.txt")
+    git(repo, "restore", "--staged", "--", listed)
     assert cli("note", case_id, "--text", "visited").code == 0
-    assert "call-list.txt" not in git(repo, "ls-tree", "-r", "--name-only", "HEAD")
+    assert listed not in git(repo, "ls-tree", "-r", "--name-only", "HEAD")
     record = next(case_dir(repo, case_id).glob("*.age")).relative_to(repo).as_posix()
     git(repo, "rm", "-q", "--cached", record)                                     # a record's removal staged
     tip = head(repo)
@@ -170,7 +174,8 @@ def test_the_first_commit_takes_no_file_staged_by_hand(tmp_env, team):
     (root / "call-list.txt").unlink()
     sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
     refused = sup("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "sup", "--role", "supervisor")
-    assert refused.code == 6 and "call-list.txt" in refused.stderr and CANARY not in refused.stderr
+    assert refused.code == 6 and "git status lists it" in refused.stderr and "call-list.txt" not in refused.stderr
+    assert CANARY not in refused.stderr
     assert git(root, "rev-list", "--all") == ""                                  # no commit made
     assert git(root, "diff", "--cached", "--name-only") == "call-list.txt\n"     # as the person left it, and only it
     git(root, "rm", "-q", "--cached", "call-list.txt")

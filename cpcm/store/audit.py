@@ -99,6 +99,12 @@ def shown_path(path: str, lister: str) -> str:
     return f"a file in {folder or 'the repository'} whose name is not shown (it may name someone: {lister} lists it)"
 
 
+def typed_paths(paths: Sequence[str]) -> list[str]:
+    """`paths` for a command to type in a message (`git restore --staged -- ...`): each as it is where `shown_path`
+    shows it so, else FILE (once), as git status lists it."""
+    return list(dict.fromkeys(path if shown_path(path, "") == path else "FILE" for path in paths))
+
+
 # the commits that may rewrite record files (re-encryption), each with the folders it may touch
 # (docs/case-format.md#git-one-commit-per-command)
 REENCRYPTIONS = (
@@ -833,7 +839,7 @@ class Audit:
             skip = "R" in status or "C" in status  # the next entry is the old name
             added = status[0] == "A"  # put in git's index by hand (git add), not in the last commit: nothing to restore
             shown = shown_path(path, "git status")
-            named = path if shown == path else "FILE"  # in a command to type: FILE, as git status lists it
+            named = typed_paths([path])[0]  # in a command to type: FILE, as git status lists it
             out = f"take it out of git's index (git rm --cached {named}) and move it out of the repository" if added \
                 else "move it out of the repository"
             if CONFIG_FILES.match(path):

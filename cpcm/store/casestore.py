@@ -830,9 +830,12 @@ class Transaction:
             raise GitError("sync needs a repository with at least one commit")
         changed = remote.changed_files(git, old, commit)
         dirty = git.edited({path: change.old.blob if change.old else None for path, change in changed.items()})
+        from cpcm.store.audit import shown_path, typed_paths  # a name cpcm does not make may be a child's
+
         if dirty:  # an edit by hand: never overwritten, and never rolled back over
-            held = [path for path in dirty if changed[path].old is not None]
-            added = [path for path in dirty if changed[path].old is None]  # not in the last commit: nothing to restore
+            held = typed_paths([path for path in dirty if changed[path].old is not None])
+            # not in the last commit: nothing to restore
+            added = typed_paths([path for path in dirty if changed[path].old is None])
             # never "commit it by hand": the other copies refuse an unsigned commit (docs/team.md)
             steps = [restore_hint(held, " (to keep an edit, copy the file elsewhere first and make the change again "
                                         "through cpcm after the sync: a commit made by hand is refused by the other "
@@ -840,12 +843,13 @@ class Transaction:
             if added:
                 steps.append(f"{'move' if held else 'Move'} {' '.join(added)} out of the repository (not in the last "
                              "commit; the sync brings its own)")
-            raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: {dirty[0]}); "
-                           "nothing was changed", "; ".join(steps) + "; then sync again")
+            raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit (first: "
+                           f"{shown_path(dirty[0], 'git status')}); nothing was changed", "; ".join(steps) + "; then sync again")
         staged = remote.staged_by_hand(git, old, changed)
         if staged:  # kept as the person staged it: refused before anything is written (a rollback would unstage it)
             raise GitError(f"{len(staged)} file(s) the sync would update are staged by hand (git add or git rm; first: "
-                           f"{staged[0]}); nothing was changed", unstage_hint(staged, "sync again"))
+                           f"{shown_path(staged[0], 'git status')}); nothing was changed",
+                           unstage_hint(typed_paths(staged), "sync again"))
         self.written.extend(changed)
         crash_point("sync-checkout")
         remote.check_out(git, old, commit, changed)

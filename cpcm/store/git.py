@@ -234,9 +234,11 @@ class Git:
         folders = tuple(p.rstrip("/") + "/" for p in paths if os.path.isdir(os.path.join(self.root, p)))
         others = sorted(p for p in out.split("\0") if p and p not in ours and not p.startswith(folders))
         if others:
+            from cpcm.store.audit import shown_path, typed_paths  # a name cpcm does not make may be a child's
+
             raise GitError(f"{len(others)} file(s) staged by hand (git add or git rm) would go into this commit "
-                           f"(first: {others[0]}); cpcm commits only what it writes, and nothing was changed",
-                           unstage_hint(others, "run the command again"))
+                           f"(first: {shown_path(others[0], 'git status')}); cpcm commits only what it writes, and nothing "
+                           "was changed", unstage_hint(typed_paths(others), "run the command again"))
 
     def move_head(self, sha: str, parent: str | None, message: str, author: str, email: str) -> None:
         """Move the branch to `sha`, a commit made here (`commit_object`) whose parent is `parent`, by `author`
