@@ -700,6 +700,17 @@ def test_a_followup_written_offline_after_another_closed_the_case(laptops):
     assert "record-after-closure" not in check_codes(sup, case_id)
 
 
+def test_approving_a_plan_that_has_not_arrived_yet_says_to_sync_first(laptops):
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    laptops.sync("amina")
+    early = sup("approve", case_id, "plan", "--json")
+    assert early.code == 4 and early.json()["rule"] == "nothing-to-approve"
+    assert early.json()["hint"].startswith("A plan written on another copy arrives with a sync: cpcm sync, then decide it")
+    laptops.sync("sup")
+    assert sup("approve", case_id, "plan").code == 0
+
+
 def test_two_plan_versions_written_apart_are_both_kept_and_numbered_in_order(laptops):
     amina, sup, case_id = shared_case(laptops)
     assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0

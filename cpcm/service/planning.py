@@ -512,7 +512,11 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                           f"Decide the closure first (cpcm approve|reject {case_id} closure): if it is rejected or withdrawn, "
                           f"the {words} waits for a decision again; if the case closes, it is not decided.",
                           rule="nothing-to-approve")
-        raise Refused(f"{case_id} has no {words} waiting for a decision", rule="nothing-to-approve")
+        # a worker's request written on their own laptop is not here until a sync brings it
+        apart = sum(1 for worker in ctx.team.workers if worker.active) > 1
+        raise Refused(f"{case_id} has no {words} waiting for a decision",
+                      f"A {words} written on another copy arrives with a sync: cpcm sync, then decide it (cpcm show "
+                      f"{case_id} shows the case as this copy has it)." if apart else None, rule="nothing-to-approve")
     if verdict.refusal == "self-approval":
         asked = approvals.asker(approvals.pending(case, subject) or {})
         corrected = verdict.own != "case" and actor.id != asked
