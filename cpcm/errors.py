@@ -160,6 +160,12 @@ def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
     return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout HEAD -- {' '.join(rels)}{which}{then}"
 
 
+# a file that differs from its commit only in its line endings: a copy whose git converts them (`Git.converted`)
+LINE_ENDINGS_HINT = ("This copy's git converts line endings (core.autocrlf, which Git for Windows sets): stop it here with "
+                     "git config core.autocrlf false, then put the files back as committed: git checkout HEAD -- FILE for "
+                     "each file named, or git checkout HEAD -- . for every file at once.")
+
+
 def unstage_hint(rels: Sequence[str], then: str) -> str:
     """The hint for files a person staged by hand (`git add`, `git rm`) that a command will not
     commit or overwrite: one wording for every message that names the unstaging; `then`: what

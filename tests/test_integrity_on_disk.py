@@ -453,3 +453,31 @@ def test_a_sync_that_would_update_a_file_staged_by_hand_stops_and_keeps_it_stage
     git(repo, "restore", "--staged", "--", services)
     assert laptops.cli("sup")("sync").code == 0
     assert (repo / services).read_text() == "services: [] # theirs\n"
+
+
+def test_a_file_that_differs_only_in_its_line_endings_is_said_so_with_the_way_out(cli, repo):
+    """A copy whose git converts line endings (`core.autocrlf`, in a repository made before `.gitattributes` had
+    `* -text`) writes the settings and `recipients` files with CRLF: the refusal says it is the line endings, not an
+    edit by hand, and how to stop it; done as it says, the copy works. A real edit is still an edit."""
+    from cpcm.errors import LINE_ENDINGS_HINT
+
+    case_id = register(cli)
+    team, recipients = repo / ".cpcm" / "team.yaml", case_dir(repo, case_id) / "recipients"
+
+    def converted(path):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    converted(team)
+    written = cli("note", case_id, "--text", "visited", "--json")
+    assert written.code == 7 and written.json()["message"] == (
+        ".cpcm/team.yaml differs from the last commit only in its line endings; nothing was written")
+    assert written.json()["hint"] == LINE_ENDINGS_HINT and "git config core.autocrlf false" in LINE_ENDINGS_HINT
+    converted(recipients)
+    shown = cli("show", case_id, "--json")
+    assert shown.code == 7 and shown.json()["message"] == (
+        f"{case_rel(case_id)}/recipients differs from the last commit only in its line endings: the case is not read as "
+        "it is") and shown.json()["hint"] == LINE_ENDINGS_HINT
+    git(repo, "checkout", "HEAD", "--", ".")                                     # as the hint says
+    assert cli("note", case_id, "--text", "visited").code == 0
+    team.write_bytes(team.read_bytes().replace(b"\n", b"\r\n") + b"# edited\r\n")   # more than the line endings
+    edited = cli("note", case_id, "--text", "visited", "--json")
+    assert edited.code == 7 and "edited by hand?" in edited.json()["message"]

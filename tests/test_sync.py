@@ -252,6 +252,25 @@ def test_a_copy_cloned_by_a_git_that_converts_line_endings_writes_and_syncs(lapt
     assert case in {row["case_id"] for row in laptops.cli("sup")("list", "--json").json()}
 
 
+def test_a_sync_over_files_a_git_converted_says_it_is_the_line_endings(laptops):
+    """A copy whose git converted a `recipients` file's line endings (a repository made before `* -text`): the sync
+    that would update it stops, changes nothing, and says it is the line endings and the way out."""
+    from cpcm.errors import LINE_ENDINGS_HINT
+
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("assign", case_id, "--worker", "otieno").code == 0     # its readers change
+    laptops.sync("sup")
+    recipients = case_dir(laptops.clones["amina"], case_id) / "recipients"
+    recipients.write_bytes(recipients.read_bytes().replace(b"\n", b"\r\n"))
+    before = tree_state(laptops.clones["amina"])
+    refused = amina("sync", "--json")
+    assert refused.code != 0 and "only in their line endings" in refused.json()["message"], refused.stdout
+    assert refused.json()["hint"] == LINE_ENDINGS_HINT
+    assert tree_state(laptops.clones["amina"]) == before
+    git(laptops.clones["amina"], "checkout", "HEAD", "--", ".")
+    assert laptops.sync("amina")["records"] >= 1
+
+
 def test_a_settings_conflict_refuses_and_changes_nothing(laptops):
     amina = laptops.laptop("amina")
     for root, value in ((laptops.clones["amina"], 30), (laptops.repo, 12)):

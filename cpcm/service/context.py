@@ -35,7 +35,7 @@ from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repaired_away
 from cpcm import __version__
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
-from cpcm.errors import Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
+from cpcm.errors import LINE_ENDINGS_HINT, Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
 from cpcm.store.cache import SummaryCache
 from cpcm.store.casestore import CONFERENCES, CaseStore
@@ -381,6 +381,9 @@ def transaction(ctx: Context, verb: str):
         worker = ctx.need_worker()
         edited = ctx.store.settings_edited()
         if edited:  # the team and the recovery keys decide whom a record is encrypted to
+            if ctx.store.line_endings_only(edited):
+                raise Corrupt(f"{edited[0]} differs from the last commit only in its line endings; nothing was written",
+                              edited[0], LINE_ENDINGS_HINT)
             raise Corrupt(f"{edited[0]} differs from the last commit (edited by hand?); nothing was written", edited[0],
                           restore_hint(edited[0], "  (the team changes with cpcm team ..., the settings with cpcm config set)"))
         sign_as(ctx)
@@ -743,6 +746,9 @@ def check_on_disk(ctx: Context, case_id: str, deleted_only: bool = False) -> Non
         edited = [rel for rel in edited if not ctx.store.has_file(rel)]
     if edited:
         rel = edited[0]
+        if ctx.store.line_endings_only(edited):
+            raise Corrupt(f"{rel} differs from the last commit only in its line endings: the case is not read as it is",
+                          rel, LINE_ENDINGS_HINT)
         raise Corrupt(f"{rel} differs from the last commit (deleted or changed by hand?): the case is not read as it is",
                       rel, restore_hint(rel))
 

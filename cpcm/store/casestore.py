@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, plain, record_damage
-from cpcm.errors import CannotDecrypt, Corrupt, restore_hint, unstage_hint
+from cpcm.errors import LINE_ENDINGS_HINT, CannotDecrypt, Corrupt, restore_hint, unstage_hint
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
 from cpcm.store.contract import read_each
@@ -331,6 +331,12 @@ class CaseStore:
         expected = {f"{folder}/{name}": blob for name, blob in self.git.file_ids(folder).items()
                     if RECORD_FILE.match(name) or name == RECIPIENTS}
         return self.git.edited(expected) if expected else []
+
+    def line_endings_only(self, rels: Sequence[str]) -> bool:
+        """Whether each file of `rels` differs from the last commit only in its line endings (`Git.converted`): a
+        copy whose git converts them, not an edit by hand."""
+        expected = {rel: self.git.file_ids(rel.rpartition("/")[0]).get(rel.rpartition("/")[2]) for rel in rels}
+        return bool(rels) and len(self.git.converted(expected)) == len(expected)
 
     def settings_edited(self) -> list[str]:
         """`.cpcm/team.yaml` and `.cpcm/config.yaml` when the working tree's differs from the last
@@ -832,6 +838,9 @@ class Transaction:
         dirty = git.edited({path: change.old.blob if change.old else None for path, change in changed.items()})
         from cpcm.store.audit import shown_path, typed_paths  # a name cpcm does not make may be a child's
 
+        if dirty and len(git.converted({path: changed[path].old.blob for path in dirty if changed[path].old})) == len(dirty):
+            raise GitError(f"{len(dirty)} file(s) the sync would update differ from the last commit only in their line "
+                           f"endings (first: {shown_path(dirty[0], 'git status')}); nothing was changed", LINE_ENDINGS_HINT)
         if dirty:  # an edit by hand: never overwritten, and never rolled back over
             held = typed_paths([path for path in dirty if changed[path].old is not None])
             # not in the last commit: nothing to restore

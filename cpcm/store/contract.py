@@ -178,6 +178,11 @@ class Store(Protocol):
         """`.cpcm/team.yaml` and `.cpcm/config.yaml` when they differ from the last commit."""
         ...
 
+    def line_endings_only(self, rels: Sequence[str]) -> bool:
+        """Whether each file of `rels` differs from the last commit only in its line endings (a git that converts them
+        wrote it), not by an edit."""
+        ...
+
     def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
         """The record files and `recipients` file of a case that the last commit holds and the
         working tree has deleted or changed since, repository-relative."""

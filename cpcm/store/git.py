@@ -641,6 +641,22 @@ class Git:
                 found.append(path)
         return found
 
+    def converted(self, expected: Mapping[str, str | None]) -> list[str]:
+        """The files of `expected` (path -> blob id) that differ from their blob only in their line endings: each LF
+        of it a CRLF on disk, as a git that converts them writes it (`core.autocrlf`, Git for Windows' default, in a
+        copy whose `.gitattributes` lacks `* -text`: layout.GITATTRIBUTES)."""
+        found = []
+        for path, blob in sorted(expected.items()):
+            try:
+                with open(os.path.join(self.root, path), "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            plain = data.replace(b"\r\n", b"\n")
+            if blob and plain != data and hashlib.sha1(b"blob %d\0" % len(plain) + plain).hexdigest() == blob:
+                found.append(path)
+        return found
+
     def index_holds(self, commit: str) -> bool:
         """Whether git's index holds exactly the files of `commit`, nothing staged or left out, as
         the index's cached trees (its TREE extension) say: their top entry valid and the commit's

@@ -180,6 +180,9 @@ class MemoryStore:
     def settings_edited(self) -> list[str]:
         return []
 
+    def line_endings_only(self, rels: Sequence[str]) -> bool:
+        return False  # nothing here is written by git
+
     # -- history ---------------------------------------------------------------------------
     def versions(self, top: str = CASES) -> dict[str, str]:
         """Each folder under `top` with the id of the last commit that changed it."""
