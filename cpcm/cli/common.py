@@ -643,7 +643,8 @@ def too_long_hint(what: str) -> str:
 
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
-           needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "") -> dict:
+           needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "",
+           first: Callable[[], Any] | None = None) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then the fields of `base`
     (dotted path -> value: what the record starts from, e.g. a sibling's family part) that none of
     these gave (an empty field counts as not given; a line names those taken, and `base_from`, where
@@ -653,7 +654,9 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     `needed(key, answers)`: why the command's own rule makes an optional field required, or None
     (prompts.fill asks it as a required question). Given only options, with no questions asked,
     a refused form says how its fields are given (`ctx.input_hint`), unless `hint` is off (a
-    command that asks its own questions, or has no --set)."""
+    command that asks its own questions, or has no --set). `first()`: what refuses the record
+    whatever its answers (the service's own check: a closed conference), run before the first
+    question, so nothing is typed for a record that cannot be written."""
     from cpcm.domain import text
     from cpcm.store import forms
     from cpcm.errors import UsageError
@@ -681,6 +684,8 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         from cpcm.cli.prompts import fill
         from cpcm.service.wording import wording
 
+        if first is not None:
+            first()
         form = forms.load(form_name, ctx.root)
         words = wording(ctx, form)
         try:
@@ -702,13 +707,16 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     return data
 
 
-def written(ctx, data: dict, write: Callable[[dict], Any]) -> Any:
+def written(ctx, data: dict, write: Callable[[dict], Any],
+            again: Callable[[dict, Any], dict | None] | None = None) -> Any:
     """`write(data)` (the service call that validates and writes the record `gather` gave). Where
     `gather` asked the questions on a terminal and the record is refused for fields of its form
     once every question was answered (the date of birth and an estimated age both given, say),
     the refusal is said and only the fields it names are asked again, every other answer kept,
     until it is written, refused for something else, or refused again with the same answers
-    (Ctrl-C stops: nothing is written)."""
+    (Ctrl-C stops: nothing is written). `again(data, refusal)`: how a command that asks its own
+    questions (`cpcm readiness`, domain by domain) asks the refused ones again, or None where it
+    cannot; it runs where `ctx.asked` says questions were asked."""
     from cpcm.cli.prompts import ask_again
     from cpcm.domain import text
     from cpcm.errors import InvalidInput, UsageError
@@ -721,14 +729,14 @@ def written(ctx, data: dict, write: Callable[[dict], Any]) -> Any:
                 raise
             form, needed, words = ctx.asked
             try:
-                again = ask_again(form, data, exc, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language, needed,
-                                  words)
+                answers = again(data, exc) if again is not None else ask_again(
+                    form, data, exc, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language, needed, words)
             except UnicodeDecodeError:
                 raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
-            if again is None or again == data:  # nothing answered differently: asking again would only repeat the refusal
+            if answers is None or answers == data:  # nothing answered differently: asking again would only repeat the refusal
                 raise
-            text.check_data(again, "the input", controls=True)
-            data = again
+            text.check_data(answers, "the input", controls=True)
+            data = answers
 
 
 def given(data: Mapping[str, Any], path: str) -> bool:

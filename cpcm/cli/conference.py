@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cpcm.cli.common import (FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, RepoOpt, SetOpt, gather, open_ctx, print_json,
-                             print_table, report_problems, report_written, say)
+                             print_table, report_problems, report_written, say, written)
 
 
 # a virtual conference's details (SOP §8.1), the same for `conference new` and `conference update`
@@ -300,8 +300,10 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
-        data = gather(ctx, "conference-minutes", from_file, set_, {}, no_input)
-        report_written(conferences.minutes(ctx, conference_id, data), json_out, f"minutes recorded for {conference_id}")
+        data = gather(ctx, "conference-minutes", from_file, set_, {}, no_input,
+                      first=lambda: conferences.check_minutes(ctx, conference_id))
+        report_written(written(ctx, data, lambda answers: conferences.minutes(ctx, conference_id, answers)), json_out,
+                       f"minutes recorded for {conference_id}")
 
     @group.command("close")
     def close(

@@ -2,6 +2,7 @@
 validates, so a prompt refuses exactly what the form refuses."""
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import typer
@@ -50,15 +51,24 @@ def long_text(field) -> str:
     return f" ({held}one line: for several paragraphs give the record in a file, --from-file FILE)"
 
 
+AGAIN = "Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written)."
+_ENTRY_FIELD = re.compile(r"^(?P<list>[^\[\]]+)\[(?P<number>[0-9]+)\]\.(?P<key>[^\[\]]+)$")
+
+
 def ask_again(form: Form, data: dict[str, Any], exc, today, workers, lang: str | None = None,
               needed: Callable[[str, dict], str | None] | None = None, wording: Wording = ENGLISH) -> dict[str, Any] | None:
     """The answers `data` with only the fields a refusal (`exc`, an InvalidInput raised once every
     question was answered) names asked again, and those of a rule naming one of them with them
-    (the date of birth with the estimated age: "not both"); every other answer kept. None where the
-    refusal names anything but the form's own fields (a list's entry, an option): asking cannot mend it."""
+    (the date of birth with the estimated age: "not both"); every other answer kept. A field of a
+    list's entry (`cases[2].case`: a case ID the conference does not hold) is asked again for that
+    entry alone. None where the refusal names anything else (a whole list, an option): asking
+    cannot mend it."""
     keys = [e.field for e in exc.errors]
-    if not keys or any(form.field(key) is None or form.field(key).type == "list" for key in keys):
+    entries = {key: _entry_field(form, data, key) for key in keys if form.field(key) is None}
+    if not keys or any(found is None for found in entries.values()) or any(
+            form.field(key) is not None and form.field(key).type == "list" for key in keys):
         return None
+    keys = [key for key in keys if key not in entries]
     for rule in form.rules:
         together = list(rule.get("not_both") or rule.get("require_one_of") or ())
         if set(together) & set(keys):
@@ -66,15 +76,44 @@ def ask_again(form: Form, data: dict[str, Any], exc, today, workers, lang: str |
     fields = tuple(f for f in form.fields if f.key in keys)
     lang = lang or wording.lang
     typer.echo(exc.message, err=True)
-    typer.echo("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written).", err=True)
-    out = dict(data)
-    for key in keys:
-        _drop(out, key)
+    typer.echo(AGAIN, err=True)
+    out = without(data, keys)
 
     def why(key: str) -> str | None:
         return required_by_rule(form, key, out) or (needed(key, out) if needed else None)
 
     _ask_fields(fields, {}, out, today, workers, lang, why=why, skip=lambda key: not_asked(form, key, out), wording=wording)
+    for key, (list_key, index, field) in entries.items():  # the entry copied: `data` keeps the answers refused
+        listed = [dict(entry) for entry in out[list_key]]
+        listed[index] = without(listed[index], [field.key])
+        listing = form.field(list_key)
+        typer.echo(wording.say(ENTRY) % {"label": listing.text(listing.label, lang), "number": index + 1}, err=True)
+        _ask_fields((field,), {}, listed[index], today, workers, lang, "  ", wording=wording)
+        out[list_key] = listed
+    return out
+
+
+def _entry_field(form: Form, data: dict[str, Any], key: str):
+    """(the list's key, the entry's index, the entry's field) a refusal's `key` names
+    (`cases[2].case`: the case ID of the second case discussed), when it is a field of an entry
+    `data` holds of a list at the top of the form, not itself a list; else None."""
+    found = _ENTRY_FIELD.match(key)
+    listed = form.field(found["list"]) if found else None
+    if listed is None or listed.type != "list" or not isinstance(data.get(found["list"]), list):
+        return None
+    index = int(found["number"]) - 1
+    field = next((f for f in listed.item if f.key == found["key"]), None)
+    if not 0 <= index < len(data[found["list"]]) or field is None or field.type == "list":
+        return None
+    return found["list"], index, field
+
+
+def without(data: dict[str, Any], keys) -> dict[str, Any]:
+    """A copy of `data` without the dotted fields `keys` (nor a group they leave empty); `data` is
+    left as it is."""
+    out = dict(data)
+    for key in keys:
+        _drop(out, key)
     return out
 
 

@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
-                             print_table, report_written, stdin_is_terminal)
+                             print_table, report_written, stdin_is_terminal, written)
 
 
 def register(app: typer.Typer) -> None:
@@ -46,8 +46,12 @@ def register(app: typer.Typer) -> None:
         case_id = service.parse_case_id(case)
         name = reintegration.readiness_form(ctx, form.strip().lower() if form else None)
         flags = {"occasion": Opt("--occasion", occasion), "consulted": Opt("--consulted", list(consulted) or None), "notes": Opt("--notes", notes)}
+        when = parse_at(at)
         guided = not no_input and not from_file and stdin_is_terminal()
+        if guided:  # refused whatever the answers (no such case, its stage, --at): said before the questions
+            reintegration.check_readiness(ctx, case_id, when, name)
         data = gather(ctx, name, from_file, set_, flags, True, hint=not guided)  # its own questions below
+        again = None
         if guided:
             from cpcm.domain import text
             from cpcm.errors import UsageError
@@ -57,7 +61,8 @@ def register(app: typer.Typer) -> None:
             except UnicodeDecodeError:
                 raise UsageError("an answer typed is not valid UTF-8 text", text.UTF8_HINT) from None
             text.check_data(data, "the input", controls=True)
-        result = reintegration.readiness(ctx, case_id, data, parse_at(at), form=name)
+            again = _asked(ctx, name)
+        result = written(ctx, data, lambda answers: reintegration.readiness(ctx, case_id, answers, when, form=name), again)
         if not json_out and "csi" in result.extra:
             print_csi(result.extra["csi"])
         elif not json_out and "graduation" in result.extra:
@@ -99,41 +104,62 @@ def print_csi(summary: dict) -> None:
                 title=f"Child Status Index {str(summary.get('date') or summary['at'])[:10]}{since}")
 
 
-def _guided(ctx, data: dict, name: str) -> dict:
-    """Domain by domain on a terminal: review it now or leave it; each item yes, no or na; a stop
-    answer says at once what it means; the domain's score against its pass mark after each; then
-    the other fields of the form."""
+def _questions(ctx, name: str):
+    """(the form, its wording, its scoring for a form asked domain by domain or None, the form of
+    the questions `fill` asks): what `_guided` asks from, and asks again from."""
     from dataclasses import replace
 
-    from cpcm.cli.prompts import fill
-    from cpcm.domain.forms import coerce
-    from cpcm.domain.records import flatten, set_path
     from cpcm.service import reintegration
     from cpcm.service.wording import wording
     from cpcm.store import forms
     from cpcm.workflow import readiness as rules
 
-    lang = ctx.config.language or "en"
     form = forms.load(name, ctx.root)
     words = wording(ctx, form)
     if form.kind == "csi":  # the Child Status Index: each item's rating in the form's order, then the grids
-        return fill(form, dict(data), ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)
+        return form, words, None, form
     table = reintegration.scoring(ctx, name)
     if rules.counts_benchmarks(table):  # the CPARA: its questions in the form's order, a gate answered no skipping its own
-        return fill(replace(form, fields=tuple(f for f in form.fields if f.key != "version")), dict(data), ctx.now.date(),
-                    [w.id for w in ctx.team.active], lang, wording=words)
+        return form, words, None, replace(form, fields=tuple(f for f in form.fields if f.key != "version"))
+    items = {".".join(p for p in (str(table.get("prefix") or ""), domain["key"], item) if p)
+             for domain in table["domains"] for bench in domain["benchmarks"] for item in bench["items"]}
+    return form, words, table, replace(form, fields=tuple(f for f in form.fields if f.key not in items and f.key != "version"))
+
+
+def _guided(ctx, data: dict, name: str) -> dict:
+    """Domain by domain on a terminal: review it now or leave it; each item yes, no or na; a stop
+    answer says at once what it means; the domain's score against its pass mark after each; then
+    the other fields of the form."""
+    from cpcm.cli.prompts import fill
+
+    lang = ctx.config.language or "en"
+    form, words, table, rest = _questions(ctx, name)
+    out = dict(data)
+    if table is not None:
+        typer.echo(f"{form.title.get(lang) or form.kind}: answer each item yes, no or na (not applicable); "
+                   "a domain is answered whole or left out.", err=True)
+        out = _domains(ctx, form, words, table, out)
+    return fill(rest, out, ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)
+
+
+def _domains(ctx, form, words, table: dict, data: dict) -> dict:
+    """The answers `data` with the domains of the scoring `table` asked, each not answered whole
+    yet: one left out is offered (review it now or leave it), the items one answered in part
+    lacks are asked; each item yes, no or na; a stop answer says at once what it means; the
+    domain's score against its pass mark after each."""
+    from cpcm.domain.forms import coerce
+    from cpcm.domain.records import flatten, set_path
+    from cpcm.workflow import readiness as rules
+
+    lang = ctx.config.language or "en"
     prefix = str(table.get("prefix") or "")
     stops = {str(s["item"]): s for s in table.get("stops") or ()}
     given = flatten(data)
     out = dict(data)
-    typer.echo(f"{form.title.get(lang) or form.kind}: answer each item yes, no or na (not applicable); "
-               "a domain is answered whole or left out.", err=True)
-    item_keys = set()
     for domain in table["domains"]:
         name = domain.get("label", {}).get(lang) or domain.get("label", {}).get("en") or domain["key"]
         keys = [(f"{domain['key']}.{item}", ".".join(p for p in (prefix, domain["key"], item) if p))
                 for bench in domain["benchmarks"] for item in bench["items"]]
-        item_keys.update(path for _, path in keys)
         missing = [(item, path) for item, path in keys if given.get(path) in (None, "")]
         if not missing:
             continue
@@ -159,5 +185,40 @@ def _guided(ctx, data: dict, name: str) -> dict:
         scored = rules.score(table, out).domain(domain["key"])
         typer.echo(f"  {name}: {scored.score} of {scored.maximum}, passes at {scored.pass_mark}: "
                    f"{'pass' if scored.passed else 'below the pass mark'}", err=True)
-    rest = replace(form, fields=tuple(f for f in form.fields if f.key not in item_keys and f.key != "version"))
-    return fill(rest, out, ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)
+    return out
+
+
+def _asked(ctx, name: str):
+    """After `_guided`: `ctx.asked` set to the questions `fill` asked, for `written` to ask again
+    the fields a refusal names; and, for a form asked domain by domain, how a refusal of the
+    benchmarks ("answer at least one domain") is asked again: the domains not answered whole
+    offered again, then the other fields it names, every other answer kept. None for the others
+    (their refused fields are asked again from `ctx.asked`)."""
+    from cpcm.cli.prompts import AGAIN, ask_again, fill, without
+
+    form, words, table, rest = _questions(ctx, name)
+    ctx.asked = (rest, None, words)
+    if table is None:
+        return None
+    lang = ctx.config.language or "en"
+    prefix = str(table.get("prefix") or "")
+    roots = {prefix} if prefix else {str(d["key"]) for d in table["domains"]}  # where the items are: benchmarks.education...
+
+    def again(data: dict, exc) -> dict | None:
+        keys = [e.field for e in exc.errors]
+        domains = [k for k in keys if k.split(".")[0] in roots]
+        if not domains:
+            return ask_again(rest, data, exc, ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)
+        others = [k for k in keys if k not in domains]
+        if any(rest.field(k) is None for k in others):
+            return None
+        typer.echo(exc.message, err=True)
+        typer.echo(AGAIN, err=True)
+        out = _domains(ctx, form, words, table, without(data, keys))
+        if others:  # only those asked: every other field is given (or was left empty) already
+            from dataclasses import replace
+
+            out = fill(replace(rest, fields=tuple(f for f in rest.fields if f.key in others)), out, ctx.now.date(),
+                       [w.id for w in ctx.team.active], lang, wording=words)
+        return out
+    return again

@@ -1258,9 +1258,7 @@ def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: s
 def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     """Record the minutes (Form 7): discussion notes, and per case the discussion, decisions and
     actions. A later version replaces an earlier one until the conference is closed."""
-    conference = _open(ctx, conference_id, "minutes")
-    _not_held_yet(ctx, conference, "minutes")
-    _refuse_minutes_apart(conference, "recording minutes")
+    conference = check_minutes(ctx, conference_id)
     body = _minutes_body(ctx, conference, data)
     seen = {entry["case"] for entry in body.get("cases") or []}
     patterns = _name_patterns(ctx, conference.case_ids)
@@ -1274,6 +1272,17 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     _write(ctx, conference, "minutes", record, f"conference minutes {conference_id} {record.id}")
     return Written(conference_id, record.id, "minutes", tuple(warnings),
                              (f"close the conference to copy the actions into each case's plan: cpcm conference close {conference_id}",))
+
+
+def check_minutes(ctx, conference_id: str) -> rules.Conference:
+    """The conference, once it may take minutes whatever they say: readable (NotFound,
+    CannotDecrypt), not closed, its meeting started, no minutes recorded on two copies apart
+    waiting to be agreed; Refused otherwise. `minutes` checks it, and `conference minutes` before
+    its questions, so a refusal comes before anything is typed."""
+    conference = _open(ctx, conference_id, "minutes")
+    _not_held_yet(ctx, conference, "minutes")
+    _refuse_minutes_apart(conference, "recording minutes")
+    return conference
 
 
 def _refuse_minutes_apart(conference: rules.Conference, what: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.records import Record
 from cpcm.errors import Corrupt
-from cpcm.service.context import Context, append, form_for, load_case, validate_form, writes
+from cpcm.service.context import Context, append, check_write, form_for, load_case, validate_form, writes
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import readiness as rules
@@ -133,11 +133,11 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     """Record the readiness benchmarks (Form 7A, or the form named: readiness-8a, the young
     person's Form 8A): the score per domain against its pass mark, whether the closure rule is
     met, and what to do now for an answer the form marks as a stop."""
-    case = load_case(ctx, case_id)
+    case = check_readiness(ctx, case_id, at, form)
     name = readiness_form(ctx, form)
     from cpcm.service import csi
 
-    if form is not None and name == csi.offered(ctx):  # the Child Status Index: ratings, no score
+    if record_kind(ctx, name, form) == csi.KIND:  # the Child Status Index: ratings, no score
         return csi.record(ctx, case, name, data, at)
     table = scoring(ctx, name)
     if rules.counts_benchmarks(table):
@@ -168,6 +168,27 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
         steps.append("not ready for closure: " + "; ".join(result.reasons))
     latest_record = rules.Latest(record.id, record.at, KIND, result, found)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(steps), extra={"readiness": latest_record.to_json()})
+
+
+def record_kind(ctx: Context, name: str, form: str | None = None) -> str:
+    """The kind of record `readiness` makes on the form `name` (`form`: as --form gave it): a
+    Child Status Index (csi), a household graduation (the CPARA) or a readiness record."""
+    from cpcm.service import csi
+
+    if form is not None and name == csi.offered(ctx):
+        return csi.KIND
+    return GRADUATION if rules.counts_benchmarks(scoring(ctx, name)) else KIND
+
+
+def check_readiness(ctx: Context, case_id: str, at: datetime | None = None, form: str | None = None):
+    """The case, once a record of the readiness form `form` may be written to it whatever its
+    answers (`check_write`: readable, its stage allows it, --at, a cover not ended); NotFound,
+    Refused or InvalidInput (--at) otherwise. `readiness` checks it, and `cpcm readiness` before
+    its questions, so a refusal comes before anything is typed."""
+    case = load_case(ctx, case_id)
+    kind = record_kind(ctx, readiness_form(ctx, form), form)
+    check_write(ctx, case, kind, kind, {}, at)
+    return case
 
 
 def _stopped(table: Mapping[str, Any], body: dict) -> tuple:

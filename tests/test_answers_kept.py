@@ -1,0 +1,145 @@
+"""Answers typed at a terminal are not lost when the record is refused: `conference minutes` and
+`readiness` ask again only the fields a refusal of the answers names, every other answer kept (as
+`register` and the other guided commands do, cli/common.py `written`); and a refusal that does not
+depend on the answers (a conference whose meeting has not started, a case that is not there, an
+--at to come) comes before the first question, not after every answer was typed.
+
+`cpcm transfer` asks no questions (its transfer form's fields are given with --from-file or --set
+only), so there are no typed answers of it to lose."""
+from __future__ import annotations
+
+import json
+
+import typer
+
+from conftest import CANARY, commit_count, register
+from cpcm.errors import InvalidInput, NotFound, Refused
+from test_conference import CLOSE_NOW, new_conference, planned_case
+
+
+def on_terminal(cli, monkeypatch, argv: list[str], answers: dict[str, list[str]], confirms: list[bool] | None = None,
+                env: dict | None = None):
+    """`cpcm ARGV` as `cli`'s worker on a terminal: each question answered by the next answer left
+    for the start of its text (else Enter), each yes-or-no question by the next of `confirms`
+    (else no); a readiness item with no answer left, yes. Returns (the result, the questions asked,
+    everything said to the worker)."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common, readiness
+    from cpcm.cli.app import build
+
+    asked, said = [], []
+    answers = {start: list(queue) for start, queue in answers.items()}
+    confirms = list(confirms or [])
+
+    def prompt(text, **_):
+        asked.append(text)
+        said.append(text)
+        assert len(asked) < 300, asked
+        queue = next((queue for start, queue in answers.items() if text.strip().startswith(start)), None)
+        return queue.pop(0) if queue else ("yes" if text.endswith("[yes, no, na]") else "")  # a readiness item: yes
+
+    def confirm(text, **_):
+        asked.append(text)
+        said.append(text)
+        return confirms.pop(0) if confirms else False
+
+    for module in (common, readiness):
+        monkeypatch.setattr(module, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "confirm", confirm)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    result = CliRunner().invoke(build(argv[0]), argv, env=dict(cli.env, CPCM_NO_AGENT="1", **(env or {})))
+    return result, asked, said
+
+
+# -- conference minutes ---------------------------------------------------------------------------------
+MINUTES = {"Minute-taker": ["Rotating member (case manager)"], "The chair reminded": ["yes"],
+           "Key issues": ["School fees and food insecurity."], "Challenges and service gaps": ["No counselling service."],
+           "Discussion": ["School attendance and food."], "Decisions": ["continue the plan"]}
+
+
+def test_conference_minutes__a_case_id_not_nominated_is_asked_again_alone_and_the_other_answers_are_kept(cli, cli_as, repo,
+                                                                                                       monkeypatch):
+    """Was: exit 4 once every question was answered (cases[1].case: not nominated), every answer
+    lost; now the refusal is said, only that entry's case ID is asked again, and the minutes are
+    written with every other answer."""
+    case_id = planned_case(cli, CANARY)
+    other = register(cli)  # a case of the team the conference does not hold
+    sup = cli_as("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    before = commit_count(repo)
+    result, asked, said = on_terminal(sup, monkeypatch, ["conference", "minutes", conf],
+                                      {**MINUTES, "Case ID": [other, case_id]}, env={"CPCM_NOW": CLOSE_NOW})
+    assert result.exit_code == 0, (result.output, said)
+    assert any(f"cases[1].case: {other} is not nominated for {conf}" in line for line in said), said
+    again = said[said.index("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written)."):]
+    assert [q for q in again if q in asked] == ["  Case ID (unique identifier)"], again
+    assert [q.split(" (")[0] for q in asked].count("Minute-taker") == 1  # asked once: the answer was kept
+    assert commit_count(repo) == before + 1
+    shown = cli_as("sup", CPCM_NOW=CLOSE_NOW)("conference", "show", conf, "--json").json()
+    minutes = shown["minutes"]
+    assert minutes["minute_taker"] == "Rotating member (case manager)" and minutes["key_issues"] == "School fees and food insecurity."
+    assert [(c["case"], c["discussion"], c["decisions"]) for c in minutes["cases"]] == \
+        [(case_id, "School attendance and food.", ["continue the plan"])]
+    assert not any(CANARY in line for line in said)
+
+
+def test_conference_minutes__a_meeting_not_started_is_refused_before_the_first_question(cli, cli_as, repo, monkeypatch):
+    """Was: every question of Form 7 asked, then refused (the meeting is on the 30th, today is the
+    23rd); now refused before anything is asked."""
+    case_id = planned_case(cli, CANARY)
+    sup = cli_as("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    before = commit_count(repo)
+    result, asked, said = on_terminal(sup, monkeypatch, ["conference", "minutes", conf], {**MINUTES, "Case ID": [case_id]})
+    assert isinstance(result.exception, Refused), (result.output, said)  # exit 4 through cpcm's main
+    assert "before the meeting has started" in result.exception.message and asked == [], asked
+    assert commit_count(repo) == before
+
+
+# -- readiness (Form 7A, domain by domain) ----------------------------------------------------------------
+def test_readiness__no_domain_answered_offers_the_domains_again_and_keeps_the_other_answers(cli, repo, monkeypatch):
+    """Every domain left out at a review: refused once the other questions were answered ("answer
+    at least one domain"); was exit 4 with the occasion, who took part and the notes lost; now the
+    refusal is said, the domains are offered again (not the other questions) and the record is
+    written with the answers kept."""
+    case_id = register(cli)
+    before = commit_count(repo)
+    leave_all, education_only = [False] * 6, [True] + [False] * 5
+    result, asked, said = on_terminal(cli, monkeypatch, ["readiness", case_id, "--json"],
+                                      {"Recorded at": ["review"], "Who took part": ["child, caregiver"],
+                                       "Notes": ["Met the child and the grandmother at home."]},
+                                      confirms=leave_all + education_only)
+    assert result.exit_code == 0, (result.output, said)
+    assert any("benchmarks: answer at least one domain of the benchmarks" in line for line in said), said
+    again = said[said.index("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written)."):]
+    assert len([q for q in again if q in asked]) == 6 + 11  # the six domains offered, the eleven items of the one reviewed
+    for start in ("Recorded at", "Who took part", "Notes"):
+        assert sum(q.startswith(start) for q in asked) == 1, (start, asked)
+    assert commit_count(repo) == before + 1
+    written = json.loads(result.stdout[result.stdout.index("{"):])
+    assert written["readiness"]["domains_passed"] == 1, written
+    shown = cli("show", case_id, "readiness", "--json").json()
+    assert shown["fields"]["occasion"] == "review" and shown["fields"]["consulted"] == ["child", "caregiver"], shown
+    assert shown["fields"]["notes"] == "Met the child and the grandmother at home."
+
+
+def test_readiness__a_case_that_is_not_there_is_refused_before_the_first_question(cli, repo, monkeypatch):
+    """Was: every domain offered and asked (up to 65 items), then 'no case'; now refused first."""
+    before = commit_count(repo)
+    result, asked, said = on_terminal(cli, monkeypatch, ["readiness", "CP-4F7K-9X2N"], {"Recorded at": ["review"]},
+                                      confirms=[True] * 6)
+    assert isinstance(result.exception, NotFound), (result.output, said)  # exit 3 through cpcm's main
+    assert "no case CP-4F7K-9X2N" in result.exception.message and asked == [], asked
+    assert commit_count(repo) == before
+
+
+def test_readiness__a_time_to_come_is_refused_before_the_first_question(cli, repo, monkeypatch):
+    case_id = register(cli)
+    result, asked, said = on_terminal(cli, monkeypatch, ["readiness", case_id, "--at", "2026-12-30"], {"Recorded at": ["review"]},
+                                      confirms=[True] * 6)
+    assert isinstance(result.exception, InvalidInput), (result.output, said)  # exit 4 through cpcm's main
+    assert [e.field for e in result.exception.errors] == ["at"] and asked == [], asked
