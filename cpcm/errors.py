@@ -161,9 +161,11 @@ def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
 
 
 # a file that differs from its commit only in its line endings: a copy whose git converts them (`Git.converted`)
+# (git takes a file it converted itself for unchanged: `git checkout HEAD -- FILE` alone leaves it as it is)
 LINE_ENDINGS_HINT = ("This copy's git converts line endings (core.autocrlf, which Git for Windows sets): stop it here with "
-                     "git config core.autocrlf false, then put the files back as committed: git checkout HEAD -- FILE for "
-                     "each file named, or git checkout HEAD -- . for every file at once.")
+                     "git config core.autocrlf false, then put the files back as committed: delete the file named and run "
+                     "git checkout HEAD -- FILE; or every file at once: git rm -r -q --cached . and then git reset -q --hard "
+                     "(an edit by hand to a file of the repository is undone with it: cpcm never commits one).")
 
 
 def unstage_hint(rels: Sequence[str], then: str) -> str:

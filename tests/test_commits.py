@@ -207,3 +207,13 @@ def test_a_rollback_names_its_paths_to_git_a_few_at_a_time(cli, repo, monkeypatc
     assert verbs.count("reset") == len(paths) and verbs.count("checkout") == len(files)
     assert {p: p.read_bytes() for p in files} == before and not (folder / "extra.note.yaml.age").exists()
     assert git_status(repo) == []
+
+
+def test_approving_with_nothing_waiting_in_a_copy_that_syncs_with_none_does_not_say_to_sync(cli_as, repo):
+    """Several workers on one copy, no remote: nothing can arrive by a sync, and the refusal does not say to sync
+    (tests/test_sync.py: a copy that syncs is told to)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    refused = sup("approve", case_id, "plan", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "nothing-to-approve"
+    assert "sync" not in (refused.json().get("hint") or "")

@@ -457,27 +457,47 @@ def test_a_sync_that_would_update_a_file_staged_by_hand_stops_and_keeps_it_stage
 
 def test_a_file_that_differs_only_in_its_line_endings_is_said_so_with_the_way_out(cli, repo):
     """A copy whose git converts line endings (`core.autocrlf`, in a repository made before `.gitattributes` had
-    `* -text`) writes the settings and `recipients` files with CRLF: the refusal says it is the line endings, not an
-    edit by hand, and how to stop it; done as it says, the copy works. A real edit is still an edit."""
+    `* -text`: here `* text=auto` in `.git/info/attributes`, which comes first) wrote the settings and `recipients`
+    files with CRLF, and its index takes them for unchanged: the refusal says it is the line endings, not an edit
+    by hand, and how to stop it; done as it says, the copy works. A real edit is still an edit."""
     from cpcm.errors import LINE_ENDINGS_HINT
 
     case_id = register(cli)
-    team, recipients = repo / ".cpcm" / "team.yaml", case_dir(repo, case_id) / "recipients"
+    team, recipients = ".cpcm/team.yaml", f"{case_rel(case_id)}/recipients"
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "attributes").write_text("* text=auto\n")
+    git(repo, "config", "core.autocrlf", "true")
 
-    def converted(path):
-        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    def converted(*rels):                     # written by the person's git, as a checkout or a clone writes them
+        for rel in rels:
+            (repo / rel).unlink()
+        git(repo, "checkout", "HEAD", "--", *rels)
+        assert all(b"\r\n" in (repo / rel).read_bytes() for rel in rels)
+        time.sleep(1.1)                       # then the index's times are not those of the files: git trusts them
+        git(repo, "update-index", "-q", "--refresh")
     converted(team)
     written = cli("note", case_id, "--text", "visited", "--json")
     assert written.code == 7 and written.json()["message"] == (
         ".cpcm/team.yaml differs from the last commit only in its line endings; nothing was written")
     assert written.json()["hint"] == LINE_ENDINGS_HINT and "git config core.autocrlf false" in LINE_ENDINGS_HINT
-    converted(recipients)
+    assert "delete the file named" in LINE_ENDINGS_HINT and "git rm -r -q --cached . and then git reset -q --hard" \
+        in LINE_ENDINGS_HINT                                                  # what puts back a file git converted
+    git(repo, "config", "core.autocrlf", "false")                            # as the hint says
+    git(repo, "checkout", "HEAD", "--", team)
+    assert b"\r\n" in (repo / team).read_bytes()                             # a checkout alone leaves it
+    (repo / team).unlink()
+    git(repo, "checkout", "HEAD", "--", team)
+    assert cli("note", case_id, "--text", "visited").code == 0
+    git(repo, "config", "core.autocrlf", "true")
+    converted(team, recipients)
     shown = cli("show", case_id, "--json")
     assert shown.code == 7 and shown.json()["message"] == (
-        f"{case_rel(case_id)}/recipients differs from the last commit only in its line endings: the case is not read as "
-        "it is") and shown.json()["hint"] == LINE_ENDINGS_HINT
-    git(repo, "checkout", "HEAD", "--", ".")                                     # as the hint says
-    assert cli("note", case_id, "--text", "visited").code == 0
-    team.write_bytes(team.read_bytes().replace(b"\n", b"\r\n") + b"# edited\r\n")   # more than the line endings
+        f"{recipients} differs from the last commit only in its line endings: the case is not read as it is")
+    assert shown.json()["hint"] == LINE_ENDINGS_HINT
+    git(repo, "config", "core.autocrlf", "false")
+    git(repo, "rm", "-r", "-q", "--cached", ".")                             # every file at once, as the hint says
+    git(repo, "reset", "-q", "--hard")
+    assert cli("note", case_id, "--text", "visited again").code == 0 and git(repo, "status", "--porcelain") == ""
+    (repo / team).write_bytes((repo / team).read_bytes() + b"# edited\n")    # more than the line endings
     edited = cli("note", case_id, "--text", "visited", "--json")
     assert edited.code == 7 and "edited by hand?" in edited.json()["message"]

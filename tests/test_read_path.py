@@ -21,7 +21,8 @@ from cpcm.domain.records import HEADER, Record, plain, record_damage
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import fill
 from cpcm.store import codec, memo
-from cpcm.store.cache import blob_id, plain_json, record_shard
+from cpcm.store.cache import plain_json, record_shard
+from cpcm.store.git import blob_id
 from cpcm.store.casestore import CaseStore
 from cpcm.store.layout import CASES, RECORD_FILE, case_dir, folder_dir
 

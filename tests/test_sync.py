@@ -267,7 +267,8 @@ def test_a_sync_over_files_a_git_converted_says_it_is_the_line_endings(laptops):
     assert refused.code != 0 and "only in their line endings" in refused.json()["message"], refused.stdout
     assert refused.json()["hint"] == LINE_ENDINGS_HINT
     assert tree_state(laptops.clones["amina"]) == before
-    git(laptops.clones["amina"], "checkout", "HEAD", "--", ".")
+    git(laptops.clones["amina"], "rm", "-r", "-q", "--cached", ".")        # every file back as committed, as it says
+    git(laptops.clones["amina"], "reset", "-q", "--hard")
     assert laptops.sync("amina")["records"] >= 1
 
 
@@ -992,6 +993,44 @@ def test_a_sync_stopped_after_its_merge_leaves_the_same_child_warning_to_the_nex
                                     "reason": "same or similar name and the same birth year"}]
     assert not noted.exists() and git_status(laptops.repo) == []
     assert laptops.sync("sup")["duplicates"] == []              # said once
+
+
+def test_a_copy_whose_git_folder_is_elsewhere_notes_and_checks_what_arrived(laptops):
+    """`.git` a file naming the git folder (`git clone --separate-git-dir`, a linked work tree): the note of the cases
+    a merge brings goes to that folder, and a sync stopped after its merge still leaves its check to the next."""
+    path = laptops.tmp / "laptop-amina"
+    subprocess.run(["git", "clone", "-q", "--separate-git-dir", str(laptops.tmp / "amina-git"), str(laptops.bare), str(path)],
+                   check=True, capture_output=True)
+    laptops.clones["amina"] = path
+    amina, sup = laptops.cli("amina"), laptops.cli("sup")
+    assert (path / ".git").is_file()
+    mine = register(amina)
+    theirs = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    killed = amina.process("sync", env={"CPCM_TEST_CRASH_AT": "sync-merged"})
+    assert killed.code != 0
+    assert (laptops.tmp / "amina-git" / "cpcm-unchecked").read_text() == f"{theirs}\n"
+    again = laptops.sync("amina")
+    assert [(pair["case"], pair["other"]) for pair in again["duplicates"]] == [(min(mine, theirs), max(mine, theirs))]
+    assert not (laptops.tmp / "amina-git" / "cpcm-unchecked").exists()
+
+
+def test_ctrl_c_while_the_other_copy_tidies_up_after_a_push_says_the_commits_were_sent(laptops, monkeypatch):
+    """The push to a folder has moved the other copy's branch; Ctrl-C while git tidies that copy up (its
+    `gc --auto`): the commits were sent, and the message says so."""
+    from cpcm.store import carry
+
+    amina = laptops.laptop("amina")
+    register(amina)
+    sent = head(laptops.clones["amina"])
+
+    def interrupted(_repo):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(carry, "_gc", interrupted)
+    stopped = amina("sync")
+    assert stopped.code == 130
+    assert f"interrupted after your commits (up to {sent[:10]}) were sent to the other copy" in stopped.stderr, stopped.stderr
+    assert git(laptops.bare, "rev-parse", "main").strip() == sent
 
 
 def test_ctrl_c_after_a_sync_sent_its_commits_says_they_were_sent(laptops):

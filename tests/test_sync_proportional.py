@@ -319,7 +319,7 @@ def test_a_change_staged_by_hand_is_found(sides, monkeypatch, named):
 def test_the_transfer_settings_reach_the_git_that_packs_on_either_side(sides, tmp_path, monkeypatch):
     from cpcm.store import carry
 
-    def not_here(*args):
+    def not_here(*args, **kwargs):
         raise carry.NotHere("git's transport, for this test")
     # git's own fetch and push (what a remote store/carry.py does not take gets)
     monkeypatch.setattr(carry, "push", not_here)

@@ -512,11 +512,10 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                           f"Decide the closure first (cpcm approve|reject {case_id} closure): if it is rejected or withdrawn, "
                           f"the {words} waits for a decision again; if the case closes, it is not decided.",
                           rule="nothing-to-approve")
-        # a worker's request written on their own laptop is not here until a sync brings it
-        apart = sum(1 for worker in ctx.team.workers if worker.active) > 1
         raise Refused(f"{case_id} has no {words} waiting for a decision",
                       f"A {words} written on another copy arrives with a sync: cpcm sync, then decide it (cpcm show "
-                      f"{case_id} shows the case as this copy has it)." if apart else None, rule="nothing-to-approve")
+                      f"{case_id} shows the case as this copy has it)." if _synced_with_others(ctx) else None,
+                      rule="nothing-to-approve")
     if verdict.refusal == "self-approval":
         asked = approvals.asker(approvals.pending(case, subject) or {})
         corrected = verdict.own != "case" and actor.id != asked
@@ -597,6 +596,17 @@ def _home_refusal(ctx: Context, case: Case, pending: Mapping[str, Any]) -> list[
     return [f"plan version {version} of {case_id} records the child's return home ({local_day(pending['at'], ctx.zone)}) before "
             f"its best-interests record ({local_day(made, ctx.zone)}): approved on that record, made after the decision it "
             "should come before (ESARO Principle 2)"]
+
+
+def _synced_with_others(ctx: Context) -> bool:
+    """Whether this copy syncs with others (a team of more than one, and a remote): a worker's request written on
+    their own laptop is not here until a sync brings it."""
+    git = getattr(ctx.store, "git", None)
+    if git is None or sum(1 for worker in ctx.team.workers if worker.active) < 2:
+        return False
+    from cpcm.store import remote
+
+    return bool(remote.remotes(git))
 
 
 def approved_again(case_id: str, request: Mapping[str, Any]) -> str:

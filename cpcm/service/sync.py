@@ -613,7 +613,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             result.merged = True
     progress("updating files")
     if result.registered or result.reidentified:  # checked after the merge (`_after`), or by the next sync if this one stops
-        remote.note_unchecked(git, [*result.registered, *(r["new"] for r in result.reidentified)])
+        remote.note_unchecked(git, [c for c in (*result.registered, *(r["new"] for r in result.reidentified)) if is_id(c, "CP")])
     tx.move_to(new)
     try:
         context.refresh(ctx)

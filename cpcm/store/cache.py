@@ -145,11 +145,6 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None) 
     return found
 
 
-def blob_id(data: bytes) -> str:
-    """git's id of a file with these bytes (what `git hash-object` prints)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 _PLAIN = frozenset((str, int, bool, type(None)))  # types that read back from JSON as they are
 
 

@@ -40,7 +40,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
@@ -495,11 +495,13 @@ def set_ref(repo: Repo, ref: str, new: str, old: str | None = None) -> bool:
     raise NotHere("git update-ref failed")
 
 
-def push(root, path: str, ref: str, commit: str) -> bool:
+def push(root, path: str, ref: str, commit: str, moved_now: Callable[[], object] | None = None) -> bool:
     """Make `commit` the remote's `ref` (a fast-forward only, as `git push` without force): True
     when it is (or already was), False when the remote's branch is not in `commit`'s history or
     moved while this ran. NotHere when the remote's branch was not moved (objects checked and moved
-    into its store stay there unnamed, as after a push git refused): use `git push`."""
+    into its store stay there unnamed, as after a push git refused): use `git push`. `moved_now()`:
+    called as soon as this moved the remote's branch, before anything else (an interruption after
+    it is told that the commits were sent)."""
     here, there = local(root), bare(path)
     old = branch(there, ref)
     if old == commit:
@@ -510,6 +512,8 @@ def push(root, path: str, ref: str, commit: str) -> bool:
     crash_point("carry-push-ref")
     moved = set_ref(there, ref, commit, old)
     if moved:
+        if moved_now is not None:
+            moved_now()
         _gc(there)  # what git's receive-pack does after a push
     return moved
 

@@ -27,10 +27,10 @@ from cpcm.crypto import cipher
 from cpcm.domain.records import Record, plain, record_damage
 from cpcm.errors import LINE_ENDINGS_HINT, CannotDecrypt, Corrupt, restore_hint, unstage_hint
 from cpcm.store import atomic, codec, emit, memo
-from cpcm.store.cache import RecordCache, SummaryCache, blob_id, record_shard
+from cpcm.store.cache import RecordCache, SummaryCache, record_shard
 from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
-from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError, in_chunks
+from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError, blob_id, in_chunks
 from cpcm.store.layout import (readers_from, rekey_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
                                TMP_PREFIX, CONFERENCES, case_rel, current_rel, folder_rel, readers_hint, record_name, shard, split_rel)
 from cpcm.store.lock import RepoLock, generation

@@ -31,6 +31,11 @@ from cpcm.store.layout import CASES, format1_case, shard
 INDEX_LOCK = ".git/index.lock"
 
 
+def blob_id(data: bytes) -> str:
+    """git's id of a file with these bytes (what `git hash-object` prints)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
 BULK_FROM = 64  # files in one commit from which they are staged together (`Git._stage_many`)
 TREES_REF = b"refs/cpcm/batch-trees"  # the ref of `_stage_many`'s import while it runs: deleted in the same import
 
@@ -581,7 +586,7 @@ class Git:
                     data = handle.read()
             except OSError:
                 return None
-            if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() != sha:
+            if blob_id(data) != sha:
                 found.add(sub)
         return {sub.decode("utf-8", "replace") for sub in found}
 
@@ -637,7 +642,7 @@ class Git:
             if data is None:
                 if blob is not None:
                     found.append(path)
-            elif blob is None or hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() != blob:
+            elif blob is None or blob_id(data) != blob:
                 found.append(path)
         return found
 
@@ -653,7 +658,7 @@ class Git:
             except OSError:
                 continue
             plain = data.replace(b"\r\n", b"\n")
-            if blob and plain != data and hashlib.sha1(b"blob %d\0" % len(plain) + plain).hexdigest() == blob:
+            if blob and plain != data and blob_id(plain) == blob:
                 found.append(path)
         return found
 

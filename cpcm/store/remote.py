@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from cpcm.store import atomic
-from cpcm.store.git import Git, GitError, git_env, with_settings
+from cpcm.store.git import Git, GitError, blob_id, git_env, with_settings
 from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, current_rel, folder_rel, format_of, history_rels, split_rel
 
 BRANCH = "main"
@@ -91,9 +91,7 @@ class Objects:
         self.pending: dict[str, bytes] = {}
 
     def put(self, data: bytes) -> str:
-        import hashlib
-
-        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        sha = blob_id(data)
         self.pending[sha] = data
         return sha
 
@@ -139,16 +137,20 @@ def note_unchecked(git: Git, case_ids: Iterable[str]) -> None:
     """Note, before a merge moves the branch, the cases registered on the other copy that it brings (with any
     noted before and not yet checked): the duplicate check after the merge (service/sync.py `_after`) is
     made again by the next sync or bundle when this one is stopped before it (Ctrl-C, a power cut).
-    Case IDs only, one a line, in git's own folder: local to this copy, never shared."""
+    Case IDs only (`case_ids` as the caller checked them), one a line, in git's own folder: local to this copy,
+    never shared. A note that cannot be written stops no sync: only its check after a stop is lost."""
     wanted = sorted(set(unchecked(git)) | set(case_ids))
-    atomic.write(Path(git.root) / ".git" / UNCHECKED, "".join(f"{case_id}\n" for case_id in wanted).encode())
+    try:
+        atomic.write(_unchecked_path(git), "".join(f"{case_id}\n" for case_id in wanted).encode())
+    except OSError:
+        pass
 
 
 def unchecked(git: Git) -> list[str]:
     """The cases `note_unchecked` noted, the duplicate check not yet made of them (none: an empty list)."""
     try:
-        text = (Path(git.root) / ".git" / UNCHECKED).read_text("utf-8", "replace")
-    except (FileNotFoundError, NotADirectoryError):
+        text = _unchecked_path(git).read_text("utf-8", "replace")
+    except (OSError, GitError):
         return []
     return [line for line in text.split() if line]
 
@@ -156,9 +158,18 @@ def unchecked(git: Git) -> list[str]:
 def checked(git: Git) -> None:
     """The duplicate check was made of every case `note_unchecked` noted."""
     try:
-        os.unlink(Path(git.root) / ".git" / UNCHECKED)
-    except FileNotFoundError:
+        os.unlink(_unchecked_path(git))
+    except (OSError, GitError):
         pass
+
+
+def _unchecked_path(git: Git) -> Path:
+    """Where `note_unchecked` keeps its note: in `.git/`, or, where `.git` is a file naming the git folder
+    (`--separate-git-dir`, a linked work tree), in the folder git names."""
+    here = Path(git.root) / ".git"
+    if here.is_dir():
+        return here / UNCHECKED
+    return Path(git.root) / git.run(["rev-parse", "--git-path", UNCHECKED]).strip()
 
 
 def synced(git: Git, name: str) -> tuple[str | None, str | None]:
@@ -249,13 +260,10 @@ def push(git: Git, url: str, commit: str) -> bool:
         from cpcm.store import carry
 
         try:
-            moved = carry.push(git.root, _folder_path(git, url), f"refs/heads/{BRANCH}", commit)
+            return carry.push(git.root, _folder_path(git, url), f"refs/heads/{BRANCH}", commit,
+                              moved_now=lambda: PUSHED.append(commit))
         except carry.NotHere:
             pass  # git's push, as before: nothing in the remote was changed
-        else:
-            if moved:
-                PUSHED.append(commit)
-            return moved
     try:
         git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"], env=with_settings(*TRANSFER))
         PUSHED.append(commit)
