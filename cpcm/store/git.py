@@ -631,15 +631,10 @@ class Git:
         (`git status` reads every folder: over a second at 10,000 cases)."""
         found = []
         for path, blob in sorted(expected.items()):
-            try:
-                with open(os.path.join(self.root, path), "rb") as handle:
-                    data = handle.read()
-            except FileNotFoundError:
-                data = None
-            except OSError:  # a folder where a file was, or unreadable: not what the commit holds
+            data = self._on_disk(path)
+            if isinstance(data, OSError):  # a folder where a file was, or unreadable: not what the commit holds
                 found.append(path)
-                continue
-            if data is None:
+            elif data is None:
                 if blob is not None:
                     found.append(path)
             elif blob is None or blob_id(data) != blob:
@@ -652,15 +647,22 @@ class Git:
         copy whose `.gitattributes` lacks `* -text`: layout.GITATTRIBUTES)."""
         found = []
         for path, blob in sorted(expected.items()):
-            try:
-                with open(os.path.join(self.root, path), "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                continue
-            plain = data.replace(b"\r\n", b"\n")
+            data = self._on_disk(path)
+            plain = data.replace(b"\r\n", b"\n") if isinstance(data, bytes) else data
             if blob and plain != data and blob_id(plain) == blob:
                 found.append(path)
         return found
+
+    def _on_disk(self, path: str) -> bytes | None | OSError:
+        """The bytes of the working tree's file `path`; None where there is none; the error where it cannot be read
+        (a folder where a file was, say)."""
+        try:
+            with open(os.path.join(self.root, path), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return exc
 
     def index_holds(self, commit: str) -> bool:
         """Whether git's index holds exactly the files of `commit`, nothing staged or left out, as
