@@ -10,6 +10,7 @@ from cpcm.crypto import identity as identity_mod
 from cpcm.service import context
 from cpcm.store import cache as cache_mod
 from cpcm.store.casestore import CaseStore
+from cpcm.store.git import blob_id
 from cpcm.store.layout import case_dir
 
 
@@ -65,6 +66,6 @@ def test_live_blobs_are_the_committed_files_under_cases(cli, repo):
     store = CaseStore(repo)
     files = [p for top in ("cases", "conferences") if (repo / top).is_dir() for p in (repo / top).rglob("*") if p.is_file()]
     assert store.record_files(case_id)[0] in files
-    assert store.live_blobs() == {cache_mod.blob_id(path.read_bytes()) for path in files}
+    assert store.live_blobs() == {blob_id(path.read_bytes()) for path in files}
     (case_dir(repo, case_id) / "uncommitted").write_bytes(b"not in git")
-    assert cache_mod.blob_id(b"not in git") not in store.live_blobs()
+    assert blob_id(b"not in git") not in store.live_blobs()
