@@ -86,6 +86,30 @@ def test_conference_minutes__a_case_id_not_nominated_is_asked_again_alone_and_th
     assert not any(CANARY in line for line in said)
 
 
+def test_conference_minutes__a_childs_name_typed_is_asked_again_alone_and_never_said(cli, cli_as, repo, monkeypatch):
+    """Minutes use case IDs only: a discussion that names the child was refused once every question was
+    answered, every answer lost; now only that field is asked again, and the name is in nothing said."""
+    case_id = planned_case(cli, CANARY)
+    sup = cli_as("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    before = commit_count(repo)
+    named = f"{CANARY} attends school again."
+    result, asked, said = on_terminal(sup, monkeypatch, ["conference", "minutes", conf],
+                                      {**MINUTES, "Case ID": [case_id], "Discussion": [named, "School attendance and food."]},
+                                      env={"CPCM_NOW": CLOSE_NOW})
+    assert result.exit_code == 0, (result.output, said)
+    assert any(f"cases[1].discussion: holds a name registered for {case_id}" in line for line in said), said
+    again = said[said.index("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written)."):]
+    asked_again = [q.strip() for q in again if q in asked]
+    assert len(asked_again) == 1 and asked_again[0].startswith("Discussion: ongoing issues"), again
+    assert commit_count(repo) == before + 1
+    minutes = cli_as("sup", CPCM_NOW=CLOSE_NOW)("conference", "show", conf, "--json").json()["minutes"]
+    assert minutes["key_issues"] == "School fees and food insecurity."
+    assert [c["discussion"] for c in minutes["cases"]] == ["School attendance and food."]
+    assert not any(CANARY in line for line in said) and CANARY not in result.output
+
+
 def test_conference_minutes__a_meeting_not_started_is_refused_before_the_first_question(cli, cli_as, repo, monkeypatch):
     """Was: every question of Form 7 asked, then refused (the meeting is on the 30th, today is the
     23rd); now refused before anything is asked."""

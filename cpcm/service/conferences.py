@@ -1244,14 +1244,19 @@ def _family(ctx, case_id: str, records: list[Record] | None = None) -> tuple[lis
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names",
-                  again: str = " and run it again", patterns: Mapping[str, list] | None = None) -> None:
+                  again: str = " and run it again", patterns: Mapping[str, list] | None = None, fields: bool = False) -> None:
     """Refused (exit 4) when a text holds a name registered for one of the cases; the message
-    names the field and the case, never the name."""
-    hits = rules.names_found(data, _name_patterns(ctx, case_ids) if patterns is None else patterns)
-    if hits:
-        raise Refused(f"{what} holds client names: {', '.join(hits)}",
-                      f"Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): {remedy}{again}.",
-                      rule="conference-no-names")
+    names the field and the case, never the name. `fields`: as the fields of a form (InvalidInput, its rule
+    the same), so that on a terminal only those are asked again (cli/common.py `written`)."""
+    hits = rules.name_hits(data, _name_patterns(ctx, case_ids) if patterns is None else patterns)
+    if not hits:
+        return
+    hint = f"Minutes and meeting documents use case IDs only (SOP Form 7; §5.1): {remedy}{again}."
+    if fields:
+        raise InvalidInput([FieldError(path, f"holds a name registered for {case_id}: use case IDs only",
+                                       rule="conference-no-names") for path, case_id in hits], what, hint)
+    raise Refused(f"{what} holds client names: {', '.join(f'{path} (a name registered for {case_id})' for path, case_id in hits)}",
+                  hint, rule="conference-no-names")
 
 
 @context.writes
@@ -1262,7 +1267,7 @@ def minutes(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
     body = _minutes_body(ctx, conference, data)
     seen = {entry["case"] for entry in body.get("cases") or []}
     patterns = _name_patterns(ctx, conference.case_ids)
-    _refuse_names(ctx, body, conference.case_ids, f"the minutes of {conference_id}", patterns=patterns)
+    _refuse_names(ctx, body, conference.case_ids, f"the minutes of {conference_id}", patterns=patterns, fields=True)
     warnings = _meeting_warnings(ctx, conference)
     warnings += _check_documents(ctx, conference, "the minutes are", patterns, minutes=False)  # (these minutes replace those)
     missing = [c for c in conference.case_ids if c not in seen]

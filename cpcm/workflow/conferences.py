@@ -1399,10 +1399,15 @@ def _texts(value: Any, path: str = ""):
 def names_found(data: Mapping[str, Any], patterns: Mapping[str, list[re.Pattern | WithAnother]]) -> list[str]:
     """Where a text of `data` holds a name registered for one of the cases (`patterns`: per
     case ID, from `name_patterns`): the field and the case, never the name."""
+    return [f"{path} (a name registered for {case_id})" for path, case_id in name_hits(data, patterns)]
+
+
+def name_hits(data: Mapping[str, Any], patterns: Mapping[str, list[re.Pattern | WithAnother]]) -> list[tuple[str, str]]:
+    """`names_found` as (the field's path, the case ID) pairs."""
     hits = []
     for path, text in _texts(data):
         for case_id, found in patterns.items():
             if any(p.search(text) for p in found):
-                hits.append(f"{path} (a name registered for {case_id})")
+                hits.append((path, case_id))
                 break
     return hits
