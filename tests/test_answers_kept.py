@@ -151,6 +151,24 @@ def test_readiness__no_domain_answered_offers_the_domains_again_and_keeps_the_ot
     assert shown["fields"]["notes"] == "Met the child and the grandmother at home."
 
 
+def test_readiness__at_a_case_conference_the_comment_is_asked_again_as_required(cli, repo, monkeypatch):
+    """At a case conference the comment may stand alone, but something must be given: no domain and no notes
+    was refused for the notes, which were asked again as optional (Enter repeated the refusal and lost every
+    answer); now they are asked as required (Enter asks again)."""
+    case_id = register(cli)
+    before = commit_count(repo)
+    comment = "Ready to go home once the school place is confirmed."
+    result, asked, said = on_terminal(cli, monkeypatch, ["readiness", case_id, "--json"],
+                                      {"Recorded at": ["case_conference"], "Who took part": ["child"],
+                                       "Notes": ["", "", comment]}, confirms=[False] * 6)
+    assert result.exit_code == 0, (result.output, said)
+    notes = [q for q in asked if q.startswith("Notes")]
+    assert len(notes) == 3 and "(optional)" in notes[0] and not any("(optional)" in q for q in notes[1:]), notes
+    assert commit_count(repo) == before + 1
+    shown = cli("show", case_id, "readiness", "--json").json()
+    assert shown["fields"]["notes"] == comment and shown["fields"]["occasion"] == "case_conference"
+
+
 def test_readiness__a_case_that_is_not_there_is_refused_before_the_first_question(cli, repo, monkeypatch):
     """Was: every domain offered and asked (up to 65 items), then 'no case'; now refused first."""
     before = commit_count(repo)

@@ -207,8 +207,10 @@ def _asked(ctx, name: str):
     def again(data: dict, exc) -> dict | None:
         keys = [e.field for e in exc.errors]
         domains = [k for k in keys if k.split(".")[0] in roots]
-        if not domains:
-            return ask_again(rest, data, exc, ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)
+        if not domains:  # each field named asked as a required one, saying why (notes at a case conference, no domain)
+            reasons = {e.field: e.reason for e in exc.errors}
+            return ask_again(rest, data, exc, ctx.now.date(), [w.id for w in ctx.team.active], lang,
+                             needed=lambda key, _answers: reasons.get(key), wording=words)
         others = [k for k in keys if k not in domains]
         if any(rest.field(k) is None for k in others):
             return None
