@@ -44,11 +44,17 @@ WAITING = b"waiting for the command the agent is running...\n"
 def main() -> None:
     no_core_files()
     standard_streams()
-    code = run_in_agent(sys.argv[1:])
-    if code is None:
-        from cpcm.cli import main as run_here
+    try:
+        code = run_in_agent(sys.argv[1:])
+        if code is None:
+            from cpcm.cli import main as run_here
 
-        run_here()
+            run_here()
+    except KeyboardInterrupt:  # Ctrl-C while cpcm starts (its imports), before the command's own handling
+        cli = sys.modules.get("cpcm.cli")
+        done = getattr(cli, "_done", None)
+        _write(2, f"interrupted{cli._after(done((0, 0))) if done else '; nothing was written'}\n".encode())
+        code = 130
     sys.exit(code)
 
 

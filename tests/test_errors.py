@@ -608,3 +608,18 @@ def test_close_and_register__the_file_hint_only_where_a_field_is_missing(cli, re
     assert from_file.code == 4 and "Only the options were given" not in from_file.stderr, from_file.stderr
     assert "Correct the fields named above" in from_file.stderr, from_file.stderr
     assert_nothing_written(repo, before)
+
+
+def test_ctrl_c_while_cpcm_starts_says_interrupted_without_a_traceback(cli, repo):
+    """Ctrl-C in the first tenths of a second (cpcm's imports, before the command handles it itself): 'interrupted;
+    nothing was written' and exit 130, as later, not Python's traceback."""
+    import subprocess
+    import sys
+
+    starting = ("import sys, cpcm.cli.fast as fast\n"
+                "def stopped(*args, **kwargs):\n    raise KeyboardInterrupt\n"
+                "fast.parse = stopped\nsys.argv = ['cpcm', 'list']\nfrom cpcm.launch import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", starting], env={**cli.env, "PATH": "/usr/bin:/bin", "CPCM_NO_AGENT": "1"},
+                          capture_output=True, text=True)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted; nothing was written\n"

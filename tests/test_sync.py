@@ -1053,6 +1053,30 @@ def test_ctrl_c_after_a_sync_sent_its_commits_says_they_were_sent(laptops):
     assert laptops.sync("amina")["pushed"] is False                 # nothing left to send
 
 
+def test_ctrl_c_once_the_merge_moved_the_branch_says_it_was_saved(laptops):
+    """Ctrl-C just after the branch moved to the merge, before the sync counted it: not 'nothing was written' (the
+    merge stands); the next sync sends it and reports the possible duplicate the merge brought."""
+    amina = laptops.laptop("amina")
+    sup = laptops.cli("sup")
+    mine = register(amina)
+    theirs = register(sup, "--worker", "amina")
+    laptops.sync("amina")
+    proc = sup.process("sync", wait=False, env={"CPCM_TEST_PAUSE_AT": "sync-moved"})
+    proc.stdin.close()
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), "the sync ended before its branch moved"
+    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signal.SIGCONT)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130
+    merged = head(laptops.repo)
+    assert git(laptops.repo, "log", "-1", "--format=%s", merged).startswith("sync merge")
+    assert f"interrupted after the change was saved in commit {merged[:10]}; it stands" in err, err
+    assert git_status(laptops.repo) == []
+    again = laptops.sync("sup")
+    assert again["pushed"] and [pair["case"] for pair in again["duplicates"]] == [min(mine, theirs)]
+
+
 def test_cases_noted_for_the_check_that_are_not_in_the_copy_are_passed_over(laptops):
     """A merge killed before its branch moved is rolled back; the cases it noted for the duplicate check are not in
     the copy (nor anything but an ID), and the next sync checks the rest."""

@@ -698,6 +698,7 @@ class Transaction:
         self._own_lock = store._held is None  # inside `store.locked()` the lock is already held
         self._lock = RepoLock(store.root / LOCK) if self._own_lock else store._held
         self._committed = False
+        self._head: str | None = None
         self._unflushed = False  # files written without their own fsync (a batch), flushed before the commit
 
     def __enter__(self) -> "Transaction":
@@ -708,6 +709,7 @@ class Transaction:
             self.store.unpin()
             self.store._writing = True
             self.recovered = recover(self.store)
+            self._head = self.store.git.head()  # what the branch named before: `__exit__` tells whether it moved
             if (self.store.root / INDEX_LOCK).exists():
                 # not a killed cpcm's (that one is gone with its note): some git command is or was running
                 self._lock.end_write()  # nothing was written
@@ -724,6 +726,8 @@ class Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
+            if exc_type is not None and not self._committed:
+                self._moved()
             if exc_type is not None or not self._committed:
                 rollback(self.store, self.written)
             _remove(self.store.root / PENDING)
@@ -733,6 +737,18 @@ class Transaction:
             self.store._writing = False
             if self._own_lock:
                 self._lock.release()
+
+    def _moved(self) -> None:
+        """Stopped (Ctrl-C, an error) once the branch had moved to the new commit, before this knew it (git's
+        `update-ref` done, say): the commit stands, and is counted as made (`SAVED`: the message says so). Its
+        files are the commit's, which the rollback that follows restores them to."""
+        try:
+            head = self.store.git.head()
+        except BaseException:  # noqa: BLE001 - unknown: as before, not counted
+            return
+        if head is not None and head != self._head:
+            self._committed = True
+            SAVED.append(head)
 
     def write_record(self, record: Record, recipients: Iterable[str], top: str = CASES) -> str:
         """Encrypt and write one new record file under `top` (cases/, or conferences/ for a
@@ -864,6 +880,7 @@ class Transaction:
         remote.check_out(git, old, commit, changed)
         crash_point("sync-checked-out")
         git.run(["update-ref", "-m", "cpcm sync", "HEAD", commit, old])
+        crash_point("sync-moved")  # the branch moved, not yet counted (a stop point for the tests: `_moved`)
         self._committed = True
         SAVED.append(commit)
 
