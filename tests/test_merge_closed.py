@@ -71,3 +71,24 @@ def test_merge_cases__a_duplicate_closed_after_the_merge_owes_no_visit_the_close
     assert clock["started"] == 1 and clock["overdue"] == 1  # KEEP's, not made
     assert f"{other} is closed; it was merged into {keep}, the child's case, so no post-closure visit is due on it" in said
     assert "a post-closure visit is due" not in said
+
+
+def test_a_closed_case_is_not_nominated_for_a_conference_and_the_refusal_names_the_childs_case(cli_as):
+    """Closing a conference puts its actions into each case's plan, which a closed case takes no more: its
+    nomination was taken, its minutes too, and the close was then refused with no way on. Now the nomination is
+    refused, naming the case the work on the child goes on in (merged), or the reopening."""
+    from test_conference import new_conference
+
+    amina, sup = cli_as("amina", CPCM_NOW=LATER), cli_as("sup", CPCM_NOW=LATER)
+    keep, other = register(amina, child=child()), register(amina, child=child())
+    alone = register(amina)
+    close(cli_as, other)
+    close(cli_as, alone, "declined")
+    assert sup("merge-cases", keep, other).code == 0
+    conf = new_conference(sup)
+    merged = sup("conference", "add-case", conf, other, "--reason", "especially_difficult", "--json")
+    assert merged.code == 4 and merged.json()["rule"] == "conference-case-not-open", merged.stdout
+    assert merged.json()["hint"].startswith(f"The work on the child goes on in {keep}: nominate that case")
+    closed = sup("conference", "add-case", conf, alone, "--reason", "especially_difficult", "--json")
+    assert closed.code == 4 and f"cpcm reopen {alone}" in closed.json()["hint"]
+    assert sup("conference", "add-case", conf, keep, "--reason", "especially_difficult").code == 0

@@ -644,6 +644,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     preparation = _checked_preparation(ctx, case_id, preparation)
     case = context.load_case(ctx, case_id)
+    _refuse_not_open(case, conference_id)
     if case_id in conference.case_ids:
         raise Refused(f"{case_id} is already nominated for {conference_id}; nothing was written",
                       f"A case is nominated once (see cpcm conference show {conference_id}); its discussion goes in the minutes.",
@@ -880,6 +881,19 @@ def _may_take_in(ctx, conference: rules.Conference, case_id: str) -> None:
                   rule="conference-not-chair")
 
 
+def _refuse_not_open(case, conference_id: str) -> None:
+    """A closed or transferred case is not nominated: closing the conference puts its actions into each case's plan,
+    which such a case takes no more (the close was refused then, with the minutes written). Refused
+    (conference-case-not-open), naming the case the work on the child goes on in where it was merged into one."""
+    if case.status == "open":
+        return
+    hint = (f"The work on the child goes on in {case.merged_into}: nominate that case (cpcm conference add-case "
+            f"{conference_id} {case.merged_into} --reason ...)." if case.merged_into else
+            f"If the child needs the conference, reopen the case first (cpcm reopen {case.id} --reason ...).")
+    raise Refused(f"{case.id} is {case.status}: a conference discusses open cases and puts its actions into their plans; "
+                  "nothing was written", hint, rule="conference-case-not-open")
+
+
 def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presentation: str | None,
              preparation: Mapping[str, Any] | None = None) -> Written:
     """A worker who does not read the conference nominates a case of their own (SOP Form 3
@@ -893,6 +907,7 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     the minutes (the one taking it in runs every check of a nomination)."""
     me = ctx.need_worker()
     case = context.load_case(ctx, case_id)  # exit 5 for a case you do not read
+    _refuse_not_open(case, conference_id)
     if case.worker != me.id:  # (a supervisor reads every case, but nominates one as a reader of the conference)
         raise CannotDecrypt(f"you ({me.id}) are not a recipient of {conference_id}, and {case_id} is not a case you work: "
                             "a worker who does not read a conference nominates only their own cases; nothing was written",
