@@ -731,6 +731,18 @@ def test_approving_a_plan_that_has_not_arrived_yet_says_to_sync_first(laptops):
     assert sup("approve", case_id, "plan").code == 0
 
 
+def test_approving_ones_own_plan_names_its_version_and_that_a_later_one_may_be_on_another_copy(laptops):
+    """The supervisor's own version waits here (the interim plan a conference close writes, say) while the
+    worker's later one is on her laptop: the refusal names the version it is about, and the sync."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert amina("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0   # not synced yet
+    own = sup("approve", case_id, "plan", "--json")
+    assert own.code == 4 and own.json()["rule"] == "self-approval"
+    assert own.json()["message"].endswith("someone else must approve this plan (version 1)"), own.json()
+    assert "A later version written on another copy arrives with a sync (cpcm sync)." in own.json()["hint"]
+
+
 def test_two_plan_versions_written_apart_are_both_kept_and_numbered_in_order(laptops):
     amina, sup, case_id = shared_case(laptops)
     assert sup("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
@@ -1033,20 +1045,26 @@ def test_ctrl_c_while_the_other_copy_tidies_up_after_a_push_says_the_commits_wer
     assert git(laptops.bare, "rev-parse", "main").strip() == sent
 
 
+def ctrl_c_at(cli: Cli, step: str) -> str:
+    """`cpcm sync` stopped at `step` (a pause point), then Ctrl-C: it ends with exit 130; what it said."""
+    proc = cli.process("sync", wait=False, env={"CPCM_TEST_PAUSE_AT": step})
+    proc.stdin.close()
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"the sync ended before {step}"
+    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signal.SIGCONT)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130, err
+    return err
+
+
 def test_ctrl_c_after_a_sync_sent_its_commits_says_they_were_sent(laptops):
     """A sync that only sends this copy's commits, stopped by Ctrl-C once the other copy holds them: not 'nothing
     was written' (the other copy's branch has moved); the next sync ends it."""
     amina = laptops.laptop("amina")
     register(amina)
     sent = head(laptops.clones["amina"])
-    proc = laptops.cli("amina").process("sync", wait=False, env={"CPCM_TEST_PAUSE_AT": "sync-pushed"})
-    proc.stdin.close()
-    _, status = os.waitpid(proc.pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status), "the sync ended before its push"
-    os.kill(proc.pid, signal.SIGINT)
-    os.kill(proc.pid, signal.SIGCONT)
-    err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 130
+    err = ctrl_c_at(laptops.cli("amina"), "sync-pushed")
     assert f"interrupted after your commits (up to {sent[:10]}) were sent to the other copy; they stand" in err, err
     assert "nothing was written" not in err
     assert git(laptops.bare, "rev-parse", "main").strip() == sent
@@ -1061,14 +1079,7 @@ def test_ctrl_c_once_the_merge_moved_the_branch_says_it_was_saved(laptops):
     mine = register(amina)
     theirs = register(sup, "--worker", "amina")
     laptops.sync("amina")
-    proc = sup.process("sync", wait=False, env={"CPCM_TEST_PAUSE_AT": "sync-moved"})
-    proc.stdin.close()
-    _, status = os.waitpid(proc.pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status), "the sync ended before its branch moved"
-    os.kill(proc.pid, signal.SIGINT)
-    os.kill(proc.pid, signal.SIGCONT)
-    err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 130
+    err = ctrl_c_at(sup, "sync-moved")
     merged = head(laptops.repo)
     assert git(laptops.repo, "log", "-1", "--format=%s", merged).startswith("sync merge")
     assert f"interrupted after the change was saved in commit {merged[:10]}; it stands" in err, err

@@ -523,7 +523,11 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         hint = f"The policy ({approvals.rule_of(subject)}.self_approval) needs another supervisor or manager."
         if corrected and subject == "plan":  # what they wrote is in it: the one who asked writes the next version from it
             hint += f" Or {asked} writes the next version from this one (cpcm plan {case_id} --from-current ...), which you decide."
-        raise Refused(f"you are {who}: someone else must {verb} this {words}", hint, rule="self-approval")
+        version = (approvals.pending(case, subject) or {}).get("version") if subject == "plan" else None
+        if version and _synced_with_others(ctx):  # a later version, written on another copy, may not be here yet
+            hint += " A later version written on another copy arrives with a sync (cpcm sync)."
+        raise Refused(f"you are {who}: someone else must {verb} this {words}" + (f" (version {version})" if version else ""),
+                      hint, rule="self-approval")
     if not verdict:
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
