@@ -314,9 +314,14 @@ MEANINGS = {
                                     "best-interests record is on file",
     "nothing-to-report": "the document asked for has nothing to report: no closure, or no transfer, on the case",
     "child-file-needs-supervisor": "the child's own file is given (`render child-file --given-to`) by a supervisor or manager, as the policy's `child_file.release_by_supervisor` says",
+    "conference-case-not-open": "`conference add-case` of a closed or transferred case: closing the conference puts its actions "
+                                "into each case's plan, which such a case takes no more; the hint names the case the work on "
+                                "the child goes on in (a case merged into another), or the reopening",
     "conference-closed": "the conference is closed: nothing more can be recorded in it",
     "conference-confidentiality-agreement": "a member who has not signed the confidentiality agreement cannot be recorded as present",
-    "conference-no-names": "conference minutes and notes hold client names: use case IDs (a presentation is replaced with "
+    "conference-no-names": "conference minutes and notes hold client names: use case IDs (the minutes' refusal names each "
+                           "field as a form's does, `cases[1].discussion: holds a name registered for CP-…`, and on a "
+                           "terminal only those fields are asked again; a presentation is replaced with "
                            "`cpcm conference update CONF --case CASE --presentation TEXT --reason TEXT`, the minutes of a "
                            "closed conference with `cpcm conference update CONF --minutes FILE --reason TEXT`)",
     "conference-not-chair": "the minutes, and a closed conference's venue or virtual meeting details, are replaced by the conference's chair or a "
