@@ -185,3 +185,31 @@ def test_readiness__a_time_to_come_is_refused_before_the_first_question(cli, rep
                                       confirms=[True] * 6)
     assert isinstance(result.exception, InvalidInput), (result.output, said)  # exit 4 through cpcm's main
     assert [e.field for e in result.exception.errors] == ["at"] and asked == [], asked
+
+
+def test_conference_close_with_a_case_whose_closure_was_asked_since_says_the_way_on(cli, cli_as):
+    """A case nominated, discussed in the minutes, and its closure asked since: closing the conference cannot put its
+    actions into its plan. The refusal says so and the way on (minutes again without it, off the list, close),
+    which works."""
+    from test_conference import MEMBERS, minutes_doc
+
+    going, staying = planned_case(cli, CANARY), planned_case(cli, "Other Child")
+    sup = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    conf = new_conference(cli_as("sup"))
+    for case_id in (going, staying):
+        assert cli_as("sup")("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    for institution, name, position in MEMBERS:
+        assert sup("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                   "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([going, staying]))).code == 0
+    asked = cli_as("amina", CPCM_NOW=CLOSE_NOW)("close", going, "--reason", "registered_in_error", "--check", "all",
+                                              "--explain-open", "the plan's open actions end with the case")
+    assert asked.code == 0, asked.stderr
+    refused = sup("conference", "close", conf, "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "transition-not-allowed", refused.stdout
+    assert refused.json()["message"].endswith(f"its actions in the minutes cannot go into its plan, so {conf} cannot be "
+                                              "closed with them; nothing was written")
+    assert f"cpcm conference add-case {conf} {going} --remove --reason TEXT" in refused.json()["hint"]
+    assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([staying]))).code == 0
+    assert sup("conference", "add-case", conf, going, "--remove", "--reason", "closure asked since").code == 0
+    assert sup("conference", "close", conf).code == 0

@@ -1411,8 +1411,16 @@ def close(ctx, conference_id: str) -> Written:
                 latest = plan_current(ctx, case_id)[1]
             except NotFound:
                 latest = None
-            transitions.advance(case.stage, "plan", case_id)
-            transitions.check_outcome(case, "plan")
+            try:
+                transitions.advance(case.stage, "plan", case_id)
+                transitions.check_outcome(case, "plan")
+            except Refused as exc:  # closed (or its closure asked) since its nomination: the way on, not only the rule
+                raise Refused(f"{exc.message}: its actions in the minutes cannot go into its plan, so {conference_id} "
+                              "cannot be closed with them; nothing was written",
+                              f"Record the minutes again without {case_id}'s entry (cpcm conference minutes {conference_id} "
+                              f"--from-file F), take it off the list (cpcm conference add-case {conference_id} {case_id} "
+                              f"--remove --reason TEXT), then close {conference_id}; or, if the child's case goes on, "
+                              f"settle its closure first (cpcm show {case_id}).", rule=exc.rule) from None
             if latest is None:  # no plan yet: the conference's actions start an interim plan
                 plan_body = rules.interim_plan(conference, entry)
                 interim.append(case_id)
