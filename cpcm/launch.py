@@ -53,7 +53,7 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C while cpcm starts (its imports), before the command's own handling
         cli = sys.modules.get("cpcm.cli")
         done = getattr(cli, "_done", None)
-        _write(2, f"interrupted{cli._after(done((0, 0))) if done else '; nothing was written'}\n".encode())
+        _write(2, f"interrupted{cli._after(done()) if done else '; nothing was written'}\n".encode())
         code = 130
     sys.exit(code)
 

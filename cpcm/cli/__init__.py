@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
 
         # `cpcm COMMAND ...` builds only COMMAND's module; `cpcm --help` and the like build them all
         app = build(args[0] if args and not args[0].startswith("-") else None)
-    stdout, saved = _identity(1), _done()  # the commits made and sent before this command (the agent runs many)
+    stdout, saved = _identity(1), _marks()  # the commits made and sent before this command (the agent runs many)
     opened = len(_opened())  # the same of the identities opened with a passphrase
     try:
         if run is not None:
@@ -157,7 +157,7 @@ def _flushed(code, notices: bool = False, saved: tuple[int, int] = (0, 0)):
     """`code`, once what the command printed (and, with `notices`, its warnings) is written out;
     READER_GONE when the reader of its output went away meanwhile (`_reader_gone`), NO_ROOM
     when the output could not be written (`_no_room`; `saved`: the commits made and sent before
-    the command, as `main` counts them, `_done`)."""
+    the command, as `main` counts them, `_marks`)."""
     try:
         sys.stdout.flush()
         if notices:
@@ -250,13 +250,23 @@ def _notices(print_them: bool = True) -> None:
     common.flush_notices(print_them)
 
 
-def _done(since: tuple[int, int] | None = None):
-    """How many commits this process has made (store/casestore.py `SAVED`) and sent to another copy
-    (store/remote.py `PUSHED`) so far, when those modules are loaded; with `since` (counts as this gave
-    them), the commits made and those sent after it, as two lists."""
+def _made_and_sent() -> tuple[list[str], list[str]]:
+    """The commits this process has made (store/casestore.py `SAVED`) and sent to another copy
+    (store/remote.py `PUSHED`) so far, when those modules are loaded."""
     store, remote = sys.modules.get("cpcm.store.casestore"), sys.modules.get("cpcm.store.remote")
-    made, sent = store.SAVED if store is not None else [], remote.PUSHED if remote is not None else []
-    return (len(made), len(sent)) if since is None else (made[since[0]:], sent[since[1]:])
+    return (store.SAVED if store is not None else []), (remote.PUSHED if remote is not None else [])
+
+
+def _marks() -> tuple[int, int]:
+    """How many commits this process has made and sent so far (`_made_and_sent`): where a command's own begin."""
+    made, sent = _made_and_sent()
+    return len(made), len(sent)
+
+
+def _done(since: tuple[int, int] = (0, 0)) -> tuple[list[str], list[str]]:
+    """The commits made and those sent since `since` (as `_marks` gave it)."""
+    made, sent = _made_and_sent()
+    return made[since[0]:], sent[since[1]:]
 
 
 def _after(done: tuple[list[str], list[str]]) -> str:
