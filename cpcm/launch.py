@@ -47,6 +47,9 @@ def main() -> None:
     try:
         code = run_in_agent(sys.argv[1:])
         if code is None:
+            from cpcm.store.faults import keep_interrupts
+
+            keep_interrupts()
             from cpcm.cli import main as run_here
 
             run_here()

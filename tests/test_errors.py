@@ -623,3 +623,28 @@ def test_ctrl_c_while_cpcm_starts_says_interrupted_without_a_traceback(cli, repo
                           capture_output=True, text=True)
     assert done.returncode == 130, done.stderr
     assert done.stderr == "interrupted; nothing was written\n"
+
+
+def test_a_ctrl_c_python_could_not_raise_stops_the_command_at_its_next_step(cli, repo):
+    """A Ctrl-C that lands while Python runs an object's `__del__` is printed as "Exception ignored" and
+    lost: the command ran on and wrote. It is kept and raised at the next step of the write
+    (store/faults.py `keep_interrupts`): 'interrupted; nothing was written', exit 130, no commit."""
+    import subprocess
+    import sys
+
+    case_id = register(cli)
+    before = commit_count(repo)
+    swallowed = ("import sys\nfrom cpcm.store import git\n"
+                 "class Late:\n    def __del__(self):\n        raise KeyboardInterrupt\n"
+                 "run = git.Git.run\n"
+                 "def first(self, args, *rest, **options):\n"
+                 "    if args[0] == 'add':\n        Late()\n"  # dropped at once: its __del__ raises, Python cannot pass it on
+                 "    return run(self, args, *rest, **options)\n"
+                 f"git.Git.run = first\nsys.argv = ['cpcm', 'note', '{case_id}', '--text', 'called the school']\n"
+                 "from cpcm.launch import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", swallowed], env={**cli.env, "PATH": "/usr/bin:/bin", "CPCM_NO_AGENT": "1"},
+                          capture_output=True, text=True)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.endswith("nothing was written\n") and "Exception ignored" not in done.stderr, done.stderr
+    assert commit_count(repo) == before
+    assert cli("note", case_id, "--text", "called the school").code == 0  # and the next command runs as ever
