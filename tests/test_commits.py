@@ -149,6 +149,9 @@ def test_a_file_staged_by_hand_is_never_swept_into_a_commit(cli, repo):
            "staged)" in refused.stderr and CANARY not in refused.stderr
     assert (commit_count(repo), head(repo)) == (before, tip)
     assert git(repo, "diff", "--cached", "--name-only") == f"{listed}\n"    # still staged, as the person left it
+    trees = [line.split()[0] for line in git(repo, "cat-file", "--batch-all-objects", "--batch-check").splitlines()
+             if line.split()[1] == "tree"]
+    assert not [t for t in trees if CANARY in git(repo, "ls-tree", t)]     # refused before a tree named the file
     assert not [p for p in case_dir(repo, case_id).iterdir() if "note" in p.name]  # the note's file rolled back
     git(repo, "restore", "--staged", "--", listed)
     assert cli("note", case_id, "--text", "visited").code == 0

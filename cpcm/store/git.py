@@ -212,6 +212,8 @@ class Git:
         paths = sorted(set(paths))
         parent, parent_tree = self._head_and_tree()
         maybe_staged = parent is None or not self.index_holds(parent)  # something staged by hand, perhaps
+        if maybe_staged:  # refused before any tree is made: a tree would hold the file's name (docs/security.md)
+            self._refuse_staged_by_hand(self._staged(parent_tree or _EMPTY_TREE), paths)
         if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
             self._stage_many(paths, parent)
         else:
@@ -220,8 +222,10 @@ class Git:
         tree = self.run(["write-tree"]).strip()
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
-        if maybe_staged:
-            self._refuse_staged_by_hand(parent_tree or _EMPTY_TREE, tree, paths)
+        if maybe_staged:  # and staged meanwhile, while ours were added
+            changed = self.run(["diff-tree", "-r", "-z", "--no-renames", "--name-only", parent_tree or _EMPTY_TREE, tree],
+                               env=self.tree_only())
+            self._refuse_staged_by_hand(changed.split("\0"), paths)
         sha = self.commit_object(tree, [parent] if parent else [], message, author, email)
         if ready is not None:
             ready()
@@ -229,15 +233,19 @@ class Git:
         self.pack_when_due(tree)
         return sha
 
-    def _refuse_staged_by_hand(self, parent_tree: str, tree: str, paths: Sequence[str]) -> None:
-        """Refuse a commit whose tree changes a file besides `paths` (or the files in those of them
-        that are folders): a change a person staged by hand (`git add`, `git rm`), which cpcm never
-        commits. Asked only when the index's cached trees do not say it holds the last commit
-        (`index_holds`): one `diff-tree` of the two trees, in proportion to what changed."""
-        out = self.run(["diff-tree", "-r", "-z", "--no-renames", "--name-only", parent_tree, tree], env=self.tree_only())
+    def _staged(self, parent_tree: str) -> list[str]:
+        """The files whose staged version differs from `parent_tree` (the last commit's tree), as
+        `diff-index --cached` lists them: no tree is written (about 0.05 s at 100,000 cases)."""
+        return self.run(["diff-index", "--cached", "-z", "--no-renames", "--name-only", parent_tree]).split("\0")
+
+    def _refuse_staged_by_hand(self, changed: Iterable[str], paths: Sequence[str]) -> None:
+        """Refuse a commit when `changed` (the files staged or committed against the last commit) holds a file
+        besides `paths` (or the files in those of them that are folders): a change a person staged by hand
+        (`git add`, `git rm`), which cpcm never commits. Asked only when the index's cached trees do not say it
+        holds the last commit (`index_holds`)."""
         ours = set(paths)
         folders = tuple(p.rstrip("/") + "/" for p in paths if os.path.isdir(os.path.join(self.root, p)))
-        others = sorted(p for p in out.split("\0") if p and p not in ours and not p.startswith(folders))
+        others = sorted(p for p in changed if p and p not in ours and not p.startswith(folders))
         if others:
             from cpcm.store.audit import shown_path, typed_paths  # a name cpcm does not make may be a child's
 
