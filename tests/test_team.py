@@ -79,9 +79,14 @@ def test_team_add__without_a_signing_key_says_how_it_gets_recorded(cli_as, repo,
     assert signing.code == 0, signing.stderr
     fresh = make_identity(path.parent / "w2.txt")
     line = Cli({"CPCM_REPO": str(repo), "CPCM_IDENTITY": str(path.parent / "w2.txt"), "CPCM_NOW": NOW})("key", "show", "--signing")
-    given = cli_as("sup")("team", "add", "w2", "--role", "caseworker", "--recipient", fresh, "--signing-key", line.stdout.strip())
+    given = cli_as("sup")("team", "add", "w2", "--role", "caseworker", "--recipient", fresh, "--signing-key", line.stdout.strip(),
+                          "--json")
     assert given.code == 0, given.stderr
-    assert "no signing key" not in given.stderr
+    assert "no signing key" not in given.stderr and given.json()["next_steps"] == []
+    scripted = cli_as("sup")("team", "add", "w3", "--role", "caseworker", "--json",
+                             "--recipient", make_identity(path.parent / "w3.txt"))
+    assert scripted.code == 0, scripted.stderr  # a script is told too: in the JSON's next_steps
+    assert [s[:47] for s in scripted.json()["next_steps"]] == ["no signing key is recorded for 'w3' yet: they r"]
 
 
 def test_team_add__the_new_supervisor_is_a_reader_of_cases_registered_afterwards(cli_as, repo, sup2):

@@ -131,10 +131,8 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         result = service.team_add(ctx, worker, role, recipient, name, signing_key, cadre)
         _report_team_change(result, json_out, f"'{worker}' added")
-        if not signing_key and not json_out:  # else their commits are unknown-signer to other copies (so not pushed) until it is
-            say(f"next: no signing key is recorded for '{worker}' yet: they run cpcm key publish once (until then their cpcm "
-                f"sync pushes nothing they write), or you record it: cpcm key publish --worker {worker} --signing-key LINE (the "
-                "line their cpcm key show --signing prints)")
+        for step in () if json_out else result.next_steps:  # in the JSON's next_steps
+            say(f"next: {step}")
 
     SHOWN = 10  # the case IDs a warning names before it counts the rest
 

@@ -270,7 +270,11 @@ def team_add(ctx: Context, worker_id: str, roles: Iterable[str], recipient: str,
 
     # more caseworkers per supervisor than the policy's ratio (IAG §2: about 1 for 5-6): a warning, never a refusal
     ratio = ratio_warning(team, ctx.policy)
-    return replace(written, warnings=(ratio,)) if ratio else written
+    # without a signing key their commits are unknown-signer to other copies (so not pushed) until it is recorded
+    steps = () if key else (f"no signing key is recorded for '{worker_id}' yet: they run cpcm key publish once (until then "
+                            f"their cpcm sync pushes nothing they write), or you record it: cpcm key publish --worker {worker_id} "
+                            "--signing-key LINE (the line their cpcm key show --signing prints)",)
+    return replace(written, warnings=(ratio,) if ratio else (), next_steps=steps, json_keys=("next_steps",))
 
 
 def _cadre_errors(cadre: str, required: bool = False) -> list[FieldError]:
