@@ -297,6 +297,32 @@ def test_complaint__recorded_apart_both_kept_responded_apart_both_kept_the_later
         assert files_with_marker(root) == [] and not leaks(git_log_patch(root))
 
 
+def test_complaint__a_file_not_encrypted_in_its_folder_is_named_by_a_sync_to_its_readers_only(laptops):
+    """amina saves a scan into the folder of a complaint about otieno and commits it with git, signed. The sync
+    that brings it names it to the supervisor, who reads the complaint (by the complaint's folder, never by the
+    scan's name); otieno's sync takes it in and says nothing of it: the complaint is not made known to him."""
+    from conftest import signed_commit
+
+    laptops.laptop("otieno")
+    amina = laptops.laptop("amina")
+    recorded = _record(amina, "--from", "child", "--setting", "residential", "--about-worker", "otieno", "--summary", CANARY)
+    assert recorded.code == 0, recorded.stderr
+    complaint_id = recorded.json()["complaint_id"]
+    root = laptops.clones["amina"]
+    (root / "complaints" / complaint_id / f"{CANARY}.pdf").write_text(f"{CANARY}\n")
+    commit = signed_commit(root, "amina", "scan", f"complaints/{complaint_id}/{CANARY}.pdf", key=laptops.keys["amina"][0])
+    laptops.sync("amina")
+    about = laptops.sync("otieno")
+    assert about["plaintext_committed"] == [] and not [n for n in about["notes"] if commit[:10] in n], about
+    assert complaint_id not in json.dumps(about)
+    told = laptops.sync("sup")
+    assert told["plaintext_committed"] == [{
+        "commit": commit[:10], "worker": "amina", "folder": complaint_id,
+        "file": f"a file in complaints/{complaint_id} whose name is not shown (it may name someone: git show --stat "
+                f"{commit[:10]} lists it)"}], told
+    assert len([n for n in told["notes"] if commit[:10] in n]) == 1 and not leaks(json.dumps(told).encode())
+
+
 def test_complaint__a_manager_added_on_one_copy_reads_a_complaint_recorded_on_the_other(laptops, tmp_env):
     amina, sup = laptops.laptop("amina"), laptops.cli("sup")
     _add_manager(laptops, tmp_env)  # on sup's copy, before amina's laptop hears of it

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Cli, Result, git, git_status, head, register, settling_said, signed_commit
-from cpcm.store.layout import FORMAT_VERSION, case_dir
+from conftest import CANARY, NOW, Cli, Result, git, git_status, head, register, settling_said, signed_commit
+from cpcm.store.layout import FORMAT_VERSION, case_dir, case_rel
 from test_assess_plan import plan_doc
 
 VISIT = ("--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school", "--visited-by",
@@ -1484,6 +1484,88 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     text = otieno("sync")
     assert text.code == 0, text.stderr
     assert f"warning: commit {after[:10]} by amina is dated after amina was removed from the team" in text.stderr, text.stderr
+
+
+def commit_plaintext_by_hand(laptops, worker: str, case_id: str) -> tuple[str, str]:
+    """A colleague drops a document named after the child into the case's folder, and a note in plain text under a
+    record's name, and commits them with plain git (signed, as their key would sign): (the commit, the record's path)."""
+    root = laptops.clones[worker]
+    (case_dir(root, case_id) / f"{CANARY}.docx").write_text(f"{CANARY} lives at the market\n")
+    fake = f"{case_rel(case_id)}/01M84N5AEN51ATC26YE94JZYAV.note.yaml.age"
+    (root / fake).write_text(f"kind: note\ntext: {CANARY}\n")
+    commit = signed_commit(root, worker, f"consent form of {CANARY}", f"{case_rel(case_id)}/{CANARY}.docx", fake,
+                           key=laptops.keys[worker][0])
+    return commit, fake
+
+
+def said_plaintext(report: dict, commit: str, worker: str, case_id: str, fake: str) -> None:
+    """The report names both files by the commit, its maker and the case, and neither by the name it was given."""
+    shown = f"a file in {case_rel(case_id)} whose name is not shown (it may name someone: git show --stat {commit[:10]} lists it)"
+    assert sorted(report["plaintext_committed"], key=lambda e: e["file"]) == [
+        {"commit": commit[:10], "worker": worker, "folder": case_id, "file": shown},
+        {"commit": commit[:10], "worker": worker, "folder": case_id, "file": fake}], report["plaintext_committed"]
+    said = [n for n in report["notes"] if commit[:10] in n]
+    assert len(said) == 2 and all("docs/security.md#a-file-committed-by-hand" in n and "cpcm verify" in n for n in said)
+
+
+GIT_KEEPS = ("index", "sharedindex.", "COMMIT_EDITMSG")  # git's own files in .git/ that name a file committed, or hold a message
+
+
+def no_canary(*outputs: str, roots: tuple[Path, ...] = ()) -> None:
+    """The name given to the file is in no output and in no file cpcm wrote: only in the files the colleague made (in
+    each copy's folder as git checked them out) and in what git keeps of them (its objects, its index, its log)."""
+    marks = [part.lower() for part in CANARY.split()]
+    assert not [o for o in outputs if any(m in o.lower() for m in marks)]
+    for root in roots:
+        for path in root.rglob("*"):
+            rel = path.relative_to(root)
+            if not path.is_file() or rel.parts[0] == ".git" and (rel.parts[1] in ("objects", "logs")
+                                                                  or rel.name.startswith(GIT_KEEPS)) \
+                    or path.parent.name.startswith("CP-") and ".git" not in rel.parts:
+                continue
+            assert not any(m in str(rel).lower() or m.encode() in path.read_bytes().lower() for m in marks), rel
+
+
+def test_a_file_not_encrypted_committed_by_hand_on_another_copy_is_named_by_the_sync_that_brings_it(laptops):
+    """amina saves a document named after the child into the case's folder (and a note in plain text under a
+    record's name) and commits them with git, signed: her sync sends them. The sync that brings them to another
+    copy takes them in and says so, on a warning line and in --json: the commit, amina, the case, each file as
+    cpcm verify shows it (never by the name it was given), and what to do. A sync of records says nothing of it."""
+    otieno = laptops.laptop("otieno")
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    ordinary = laptops.sync("sup")
+    assert ordinary["records"] == 1 and ordinary["plaintext_committed"] == [] and ordinary["notes"] == []
+    commit, fake = commit_plaintext_by_hand(laptops, "amina", case_id)
+    sent = amina("sync")
+    assert sent.code == 0, sent.stderr
+    got = laptops.cli("sup")("sync", "--json")
+    assert got.code == 0, got.stderr
+    said_plaintext(got.json(), commit, "amina", case_id, fake)
+    text = otieno("sync")
+    assert text.code == 0, text.stderr
+    warned = [line for line in text.stderr.splitlines() if line.startswith(f"warning: commit {commit[:10]} by amina committed")]
+    assert len(warned) == 2 and any(f"a file in {case_rel(case_id)} whose name is not shown" in w for w in warned), text.stderr
+    assert (case_dir(laptops.clones["otieno"], case_id) / f"{CANARY}.docx").exists()  # taken in
+    no_canary(sent.stdout, sent.stderr, got.stdout, got.stderr, text.stdout, text.stderr,
+              roots=(laptops.repo, laptops.clones["otieno"], laptops.tmp / "tmp", laptops.tmp / "home"))
+
+
+def test_bundle_apply_names_a_file_not_encrypted_that_the_bundle_brings(laptops, tmp_env):
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    commit, fake = commit_plaintext_by_hand(laptops, "amina", case_id)
+    bundle = tmp_env / "amina.bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    applied = laptops.cli("sup")("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    said_plaintext(applied.json(), commit, "amina", case_id, fake)
+    otieno = laptops.laptop("otieno")  # a copy from before: the shared place has none of it yet
+    text = otieno("bundle", "apply", str(bundle))
+    assert text.code == 0, text.stderr
+    assert text.stderr.count(f"warning: commit {commit[:10]} by amina committed") == 2, text.stderr
+    no_canary(applied.stdout, applied.stderr, text.stdout, text.stderr, roots=(laptops.repo, laptops.clones["otieno"]))
 
 
 def test_a_setting_changed_two_ways_names_the_command_that_sets_it_and_that_command_settles_it(laptops):

@@ -290,3 +290,5 @@ def test_a_folder_a_person_put_in_cases_after_the_upgrade_does_not_stop_a_sync_n
     assert git(laptops.repo, "ls-tree", "--name-only", "HEAD", f"{CASES}/scans-2026/").split() == [f"{CASES}/scans-2026/a.txt"]
     back = laptops.sync("amina")
     assert back["conflicts"] == [] and (laptops.clones["amina"] / CASES / "scans-2026" / "a.txt").is_file()
+    assert [(e["worker"], e["folder"], e["file"].split(" whose")[0]) for e in back["plaintext_committed"]] == [
+        ("sup", None, f"a file in {CASES}")]  # named by the sync that brings it, as verify names it

@@ -95,6 +95,8 @@ class Synced:
     # {commit, worker, removed, cases, conferences}: commits dated after their signer's removal, made on a copy
     # that had not heard of it, taken in (store/audit.py `after_removal`)
     after_removal: list[dict] = field(default_factory=list)
+    # {commit, worker, folder, file}: files not encrypted that arrived, taken in (store/audit.py `plaintext_arrived`)
+    plaintext_committed: list[dict] = field(default_factory=list)
     joined: bool = False          # this sync brought in a worker this copy's team did not list (`_newcomer`)
     roles: list[str] = field(default_factory=list)  # ... and the roles the team gives them
     arrived_conflicts: dict[str, set[str]] = field(default_factory=dict)  # case -> conflict records that arrived (not in JSON)
@@ -110,10 +112,13 @@ class Synced:
     # in JSON): counted in `commits`, and a team change among `team_changes`, only for a worker who reads one of them
     # (`_complaints_read`)
     private_commits: list[tuple[frozenset, str]] = field(default_factory=list)
+    # the files not encrypted that arrived in a complaint's or an entry's folder, each as the folder (top, ID) and its
+    # entry of `plaintext_committed` (not in JSON): named only to a worker who reads it (`_complaints_read`)
+    private_plaintext: list[tuple[tuple[str, str], dict]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors",
-                  "private_commits")
+                  "private_commits", "private_plaintext")
         return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
@@ -571,7 +576,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     _refuse_newer_format(git, theirs)
     theirs_team = audit.team_at(git.root, theirs)
     # for a joining worker too: the commit that added them included
-    late = _refuse_unverified(ctx, ours, theirs, theirs_team, result.remote)
+    late, arrived = _refuse_unverified(ctx, ours, theirs, theirs_team, result.remote)
     _refuse_revoked_here(ctx, ours, theirs, theirs_team)
     for entry in late:
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
@@ -579,6 +584,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             result.notes.append(f"{audit.after_removal_message(entry)}; check what it records (cpcm log CASE); if "
                                 f"{entry['worker']} should not have written it, cpcm team revoke {entry['worker']} --lost "
                                 "refuses what their key signs from now on")
+    _plaintext_arrived(git, arrived, result)
     progress("merging")
     _arrivals(git, ours, theirs, result)
     fast_forward = base == ours
@@ -702,16 +708,17 @@ def _refuse_newer_format(git, theirs: str) -> None:
 
 
 def _refuse_unverified(ctx: Context, ours: str, theirs: str, theirs_team: Team | None,
-                       remote_name: str | None = None) -> list[dict]:
+                       remote_name: str | None = None) -> tuple[list[dict], list[audit.Commit]]:
     """Every commit the other copy brings must be signed by a team member active then whose role
     allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
     nothing is merged. Names the commits by short id and problem code only. Returns the commits
-    that pass and are dated after their signer's removal (`audit.after_removal`), to be named.
+    that pass and are dated after their signer's removal (`audit.after_removal`), to be named, and
+    every commit it brings, with what each changed (`_plaintext_arrived`).
     `theirs_team`: the other copy's team file, read once for the merge. `remote_name`: the remote synced with (None for a bundle); a remote that holds a commit signed
     with a revoked key refuses every sync with it, so the supervisor is told how to move to another."""
     root = _git(ctx).root
-    found, late = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys,
-                                 theirs_team)
+    found, late, arrived = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team,
+                                          ctx.config.recovery_signing_keys, theirs_team)
     if found:
         listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
         overseer = ctx.worker is not None and not ctx.joining and ctx.worker.has_role("supervisor", "manager")
@@ -733,7 +740,28 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str, theirs_team: Team |
                 hint += " " + _keyless_hint(keyless, overseer, alone=False)
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
                       "nothing was merged", hint, rule="sync-unverified")
-    return late
+    return late, arrived
+
+
+def _plaintext_arrived(git, arrived: list[audit.Commit], result: Synced) -> None:
+    """The files not encrypted that the commits taken in write (`audit.plaintext_arrived`: what `cpcm verify` reports as
+    plaintext-committed), each named on a line of the report; one in a complaint's or a strictly confidential entry's
+    folder only to a worker who reads it, after the merge (`_complaints_read`). Taken in all the same: the commit is a
+    team member's, its file is already on the remote and on its maker's copy, and a refusal would stop every
+    colleague's sync until the history is rewritten (docs/team.md#a-file-not-encrypted-that-arrives)."""
+    for path, entry in audit.plaintext_arrived(git.root, arrived):
+        folder = audit.folder_path(path)  # (a file at any depth in it)
+        private = _private_folders((f"{folder}/{RECIPIENTS}",)) if folder else frozenset()
+        if private:
+            result.private_plaintext.append((next(iter(private)), entry))
+        else:
+            _plaintext_said(result, entry)
+
+
+def _plaintext_said(result: Synced, entry: dict) -> None:
+    if entry not in result.plaintext_committed:  # (a sync tried again after a push refused: said once)
+        result.plaintext_committed.append(entry)
+        result.notes.append(audit.plaintext_arrived_message(entry))
 
 
 def _revocations(team: Team | None) -> set[tuple[str, str, str]]:
@@ -750,7 +778,7 @@ def _refuse_revoked_here(ctx: Context, ours: str, theirs: str, theirs_team: Team
         return
     root = _git(ctx).root
     _refuse_removed(ctx, theirs_team)  # the copy of a worker removed, or of a key replaced as stolen: refused as such
-    found, _ = audit.incoming(root, ctx.config.agency_code, theirs, ours, theirs_team, ctx.config.recovery_signing_keys)
+    found, _, _ = audit.incoming(root, ctx.config.agency_code, theirs, ours, theirs_team, ctx.config.recovery_signing_keys)
     revoked = sorted({sha for sha, code, _ in found if code == audit.REVOKED})
     if not revoked:
         return
@@ -1464,6 +1492,9 @@ def _complaints_read(ctx: Context, result: Synced) -> None:
             except CpcmError:
                 readable[folder] = False
         return readable[folder]
+    for folder, entry in result.private_plaintext:
+        if reads(folder):
+            _plaintext_said(result, entry)
     for folders, message in result.private_commits:
         if any(reads(f) for f in folders):
             result.commits += 1

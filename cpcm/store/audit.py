@@ -70,6 +70,19 @@ def plaintext_ok(path: str, fmt: int = FORMAT_VERSION) -> bool:
     return bool(SETTINGS_FILES.match(path)) or (found is not None and found[2] == RECIPIENTS)
 
 
+def stray(path: str, fmt: int | None = None) -> bool:
+    """Whether `path` is a file a casefile repository of format `fmt` holds neither as a folder's record nor as a
+    plaintext file it may hold (`plaintext_ok`): what `cpcm verify` reports as plaintext-committed by its path alone.
+    `fmt` None: of neither format (the commits a sync brings, whose format is not worked out one by one)."""
+    return all(not _record_in(path, f) and not plaintext_ok(path, f) for f in ((fmt,) if fmt else (1, FORMAT_VERSION)))
+
+
+def _record_in(path: str, fmt: int | None = None) -> bool:
+    """Whether `path` is a record file of a folder in a tree of format `fmt` (None: of either format)."""
+    found = folder_file(path, fmt) if fmt else in_folder(path)
+    return bool(found and RECORD_FILE.match(found[2]))
+
+
 def folder_path(path: str) -> str | None:
     """The case, conference, session, complaint or entry folder that `path` lies in (at any depth), as the path names
     it, of either format: cases/4F/CP-4F7K-9X2N, cases/CP-4F7K-9X2N (format 1), conferences/CC-...; None for none."""
@@ -564,16 +577,17 @@ def _own_rotation(member: Worker, mine: Worker | None) -> bool:
     return replace(mine, recipient=member.recipient, past_keys=member.past_keys, signing_keys=member.signing_keys) == member
 
 
-def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team,
-             recovery_keys: Iterable[str] = (), theirs_team: Team | None = None) -> tuple[list[tuple[str, str, str]], list[dict]]:
+def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team, recovery_keys: Iterable[str] = (),
+             theirs_team: Team | None = None) -> tuple[list[tuple[str, str, str]], list[dict], list[Commit]]:
     """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
     message): what a sync refuses. Keys are those either copy's team records (a revocation on
     either side counts; `theirs_team`: the team file of `theirs`, when the caller has read it).
     With them, from the same check, the commits that pass and are dated after their signer's
-    removal (`after_removal`): taken in, and named."""
+    removal (`after_removal`): taken in, and named; and the commits themselves, with what each
+    changed (`plaintext_arrived` reads them)."""
     found = _incoming(root, agency_code, ours, theirs, local, recovery_keys, theirs_team)[0]
     problems = [(sha[:10], code, message) for sha, sig, _ in found for code, message in sig.problems]
-    return problems, after_removal((sig, commit) for _, sig, commit in found)
+    return problems, after_removal((sig, commit) for _, sig, commit in found), [commit for _, _, commit in found]
 
 
 def after_removal(checked: Iterable[tuple[Signature, Commit]]) -> list[dict]:
@@ -597,6 +611,36 @@ def after_removal_message(entry: dict) -> str:
     return (f"commit {entry['commit']} by {entry['worker']} is dated after {entry['worker']} was removed from the team "
             f"({entry['removed'][:10]}): it was made on a copy that had not heard of the removal, and was taken in"
             + (f" ({where})" if where else ""))
+
+
+def plaintext_arrived(root: Path, commits: Sequence[Commit]) -> list[tuple[str, dict]]:
+    """The files `commits` add or change that `cpcm verify` reports as plaintext-committed: one no casefile
+    repository holds (`stray`, in either format), or a record file that is not an age file (`stanzas`). Each path once,
+    as (path, {commit, worker, folder, file}): the short id of the first commit that writes it, that commit's author (a
+    worker id), the ID of the case, conference, ... folder it is in (None for none), and the path as `shown_path` shows
+    it (the path itself is for the caller, never to be shown). Reads the record files these commits write, and nothing
+    else of the repository."""
+    written = [(commit, new, path) for commit in commits for status, _, new, path in commit.changes if status != "D"]
+    written += [(commit, new, path) for commit in commits for _, new, path in commit.merge_changes if new != _ZERO]
+    blobs = read_blobs(root, [new for _, new, path in written if _record_in(path)])
+    found, seen = [], set()
+    for commit, new, path in written:
+        if path in seen or not (stray(path) or (_record_in(path) and stanzas(blobs.get(new, b"")) is None)):
+            continue
+        seen.add(path)
+        short = commit.sha[:10]
+        found.append((path, {"commit": short, "worker": commit.author, "folder": _folder_of(path),
+                             "file": shown_path(path, f"git show --stat {short}")}))
+    return found
+
+
+def plaintext_arrived_message(entry: dict) -> str:
+    """What a sync's report says of a file `plaintext_arrived` found (ids, a commit and a path as `shown_path` shows
+    it), and what to do."""
+    return (f"commit {entry['commit']} by {entry['worker'] or 'an author who is no cpcm worker'} committed {entry['file']}, "
+            "which is not encrypted (not a file cpcm writes, or a record that is not an age file): it may hold personal "
+            "data in plain text, and every copy that syncs takes it in. Remove it from the history of every copy "
+            "(docs/security.md#a-file-committed-by-hand); until then cpcm verify reports it (plaintext-committed)")
 
 
 def _incoming(root: Path, agency_code: str, ours: str | None, theirs: str, local: Team,
@@ -945,7 +989,7 @@ class Audit:
                 if match:
                     touches = True
                 if not is_record:
-                    if status != "D" and not plaintext_ok(path, fmt) and path not in plaintext_reported:
+                    if status != "D" and stray(path, fmt) and path not in plaintext_reported:
                         plaintext_reported.add(path)
                         self.add("plaintext-committed", f"{shown_path(path, f'git show --stat {commit.sha[:10]}')} was committed "
                                  f"(commit {commit.sha[:10]}) but is not a file "
@@ -982,7 +1026,7 @@ class Audit:
                              "from either side)", match[1])
                     if new != _ZERO:
                         versions.append((path, new, commit.sha, recipients_blob.get(path.rsplit("/", 1)[0]), team, recovery))
-                elif new != _ZERO and not plaintext_ok(path, fmt) and path not in plaintext_reported:
+                elif new != _ZERO and stray(path, fmt) and path not in plaintext_reported:
                     plaintext_reported.add(path)
                     self.add("plaintext-committed", f"{shown_path(path, f'git show --stat {commit.sha[:10]}')} was committed "
                              f"(merge commit {commit.sha[:10]}) but is not a file "
