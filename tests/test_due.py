@@ -115,9 +115,12 @@ def test_cli__a_caseworker_asking_for_another_workers_list_is_told_it_holds_only
     assert asked.code == 0 and asked.json() == []
     assert "warning: only the cases of amina's that you read are listed" in asked.stderr
     assert "warning" not in cli_as("otieno")("due", "--worker", "amina").stdout  # data on stdout only
-    for whose, args in (("sup", ("--worker", "amina")), ("amina", ()), ("amina", ("--worker", "amina")), ("otieno", ("--worker", "all"))):
+    for whose, args in (("sup", ("--worker", "amina")), ("amina", ()), ("amina", ("--worker", "amina")), ("sup", ("--worker", "all"))):
         done = cli_as(whose)("due", *args, "--json")
-        assert done.code == 0 and "only the cases of" not in done.stderr, (whose, args)
+        assert done.code == 0 and "only the cases" not in done.stderr, (whose, args)
+    everyone = cli_as("otieno")("due", "--worker", "all", "--json")  # the team's list, as far as a caseworker reads it
+    assert everyone.code == 0 and everyone.json() == []
+    assert "warning: only the cases you read are listed (yours and those you cover), not the whole team's" in everyone.stderr
     assert len(cli_as("sup")("due", "--worker", "amina", "--json").json()) == 2
 
 

@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
         closure or not, the domains below their pass marks, the children on the path of reintegration
         not yet assessed; case IDs, no names), and how referrals fare with each provider (referrals:
         sent, accepted, declined, waiting past the feedback limit, answered late, the median days to an
-        answer, the outcomes, each provider's agreement and its end), and the retention of closed cases
+        answer, the outcomes, each provider's agreement and its end), the complaints register (complaints: those you
+        read received and resolved in the period, by setting and whether about staff; counts only), and the retention of closed cases
         (retention, a snapshot now: by year of closure, within the retention period, ended with no
         decision, kept until a date, restricted; the cases to decide on). A county office adds up agencies' statistics returns
         with `combine`, hiding small cells only after the sum.

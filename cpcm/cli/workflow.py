@@ -92,7 +92,11 @@ def _partial_list(ctx, worker: str | None) -> None:
     from cpcm.cli.common import warn
     from cpcm.workflow.approvals import oversees
 
-    if worker in (None, "all") or ctx.worker is None or worker == ctx.worker.id or oversees(ctx.worker):
+    if worker is None or ctx.worker is None or worker == ctx.worker.id or oversees(ctx.worker):
+        return
+    if worker == "all":
+        warn("only the cases you read are listed (yours and those you cover), not the whole team's: a supervisor or "
+             "manager reads every case, and their cpcm due --worker all shows every worker's list")
         return
     warn(f"only the cases of {worker}'s that you read are listed (those you cover): a supervisor or manager reads every "
          f"case, and their cpcm due --worker {worker} shows the whole list")
