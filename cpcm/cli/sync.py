@@ -95,6 +95,16 @@ def report_synced(result, json_out: bool, what: str) -> None:
         warn(damaged_left(entry))
     for note in result.notes:
         warn(note)
+    for told in result.earlier:
+        report_synced(told, False, _stopped(told.stopped))
+
+
+def _stopped(stopped: dict) -> str:
+    """The head of the report of an earlier sync (or bundle apply) stopped after its merge, before it said what
+    arrived (service/sync.py `_retold`): its kind and when it ran."""
+    when = f"{stopped['date'][:10]} {stopped['date'][11:16]}"
+    what = f"the sync of {when}" if stopped["kind"] == "sync" else f"the bundle applied on {when}"
+    return f"{what}, which was stopped before it said what arrived (merge {stopped['commit'][:10]})"
 
 
 def _last_synced(row: dict) -> str:

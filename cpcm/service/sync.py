@@ -115,11 +115,16 @@ class Synced:
     # the files not encrypted that arrived in a complaint's or an entry's folder, each as the folder (top, ID) and its
     # entry of `plaintext_committed` (not in JSON): named only to a worker who reads it (`_complaints_read`)
     private_plaintext: list[tuple[tuple[str, str], dict]] = field(default_factory=list)
+    # the report of each earlier sync or bundle apply stopped after its merge, before it said what arrived (`_retold`)
+    earlier: list["Synced"] = field(default_factory=list)
+    stopped: dict | None = None  # of one of `earlier`: {kind: sync or bundle, date, commit: the merge it made}
 
     def to_json(self) -> dict:
         hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors",
                   "private_commits", "private_plaintext")
-        return {k: v for k, v in self.__dict__.items() if k not in hidden}
+        found = {k: v for k, v in self.__dict__.items() if k not in hidden}
+        found["earlier"] = [told.to_json() for told in self.earlier]
+        return found
 
 
 # -- remotes ---------------------------------------------------------------------------------------
@@ -214,6 +219,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
     url = urls[name]
     joining = ctx.joining
     with locked(ctx), _joined(ctx):
+        earlier = remote.unreported(git)  # merges of syncs stopped before they said what arrived: said by this one
         if ctx.joining:
             progress("fetching")
             with _named(url, name):
@@ -257,7 +263,7 @@ def sync(ctx: Context, name: str | None = None, progress: Progress = _quiet) -> 
             raise GitError("the remote kept changing while this sync pushed (three tries); nothing is lost: "
                            "the merge is in your copy", "Run cpcm sync again.")
         git.pack_when_due()  # the merge's trees, as a commit's
-        _after(ctx, result)
+        _after(ctx, result, earlier)
         _joined_now(ctx, joining, result)
         if push_failed is not None:
             _refuse_unpushed(push_failed, result)
@@ -485,6 +491,7 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
     result = Synced()
     joining = ctx.joining
     with locked(ctx), _joined(ctx):
+        earlier = remote.unreported(git)  # as for a sync
         if ctx.joining:  # a worker this copy's team does not list yet: only a bundle that adds them (`_newcomer`)
             _join(ctx, lambda: remote.bundle_read(git, plain))
         with context.transaction(ctx, "sync") as tx:
@@ -494,7 +501,7 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
             finally:
                 remote.drop_ref(git, remote.INCOMING)
         git.pack_when_due()
-        _after(ctx, result)
+        _after(ctx, result, earlier)
         _signing_key_missing(ctx, result)
         _joined_now(ctx, joining, result)
     return result
@@ -618,8 +625,11 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             new = remote.commit_tree(git, tree_id, [ours, theirs], f"sync merge {theirs[:10]}", worker.name, email)
             result.merged = True
     progress("updating files")
-    if result.registered or result.reidentified:  # checked after the merge (`_after`), or by the next sync if this one stops
-        remote.note_unchecked(git, [c for c in (*result.registered, *(r["new"] for r in result.reidentified)) if is_id(c, "CP")])
+    # what it brought is said after the merge, and the cases registered on the other copy checked (`_after`); or, if
+    # this sync stops first, by the next (`_retold`)
+    remote.note_merged(git, remote.Unreported("sync" if result.remote else "bundle", ctx.now.isoformat(timespec="minutes"),
+                                              ours, theirs, new),
+                       [c for c in (*result.registered, *(r["new"] for r in result.reidentified)) if is_id(c, "CP")])
     tx.move_to(new)
     try:
         context.refresh(ctx)
@@ -631,8 +641,14 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
             raise
         result.notes.append("your key was replaced on another copy (cpcm key rotate): this sync is done; use your new "
                             "identity from now on")
-    if any(not w.active for w in ctx.team.workers):  # a case registered by, or given to, one of them: `_workers_gone`
-        result.worker_gone |= {split[1] for p in merged if p not in trees[0] and (split := split_rel(p)) is not None
+    _placed_gone(ctx, trees[0], merged, result)
+
+
+def _placed_gone(ctx: Context, base: Tree, merged: dict[str, Entry], result: Synced) -> None:
+    """The cases a registration, assignment or receipt reached since the merge `base`, when the merged team has
+    removed a worker: each may be one of theirs (`_workers_gone`)."""
+    if any(not w.active for w in ctx.team.workers):
+        result.worker_gone |= {split[1] for p in merged if p not in base and (split := split_rel(p)) is not None
                                and split[0] == CASES and _is_record(p) and record_kind(split[2]) in PLACING}
 
 
@@ -842,11 +858,45 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 folders[top].add(folder_id)
                 if top == CASES and record_kind(name) == "registration":
                     registered.add(folder_id)
-                if top in (CASES, CONFERENCES) and record_kind(name) == "sync_conflict":  # found by the other copy's merge
-                    arrived = result.arrived_conflicts if top == CASES else result.arrived_conference_conflicts
-                    arrived.setdefault(folder_id, set()).add(name.split(".", 1)[0])
+                _conflict_arrived(result, top, folder_id, name)  # found by the other copy's merge
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
     result.supervision = sorted(sessions)
+
+
+def _conflict_arrived(result: Synced, top: str, folder_id: str, name: str) -> None:
+    """A record file that arrived, when it is a conflict a merge found in a case or a conference: its report says it
+    (`_conflicts_arrived`) while it is open."""
+    if top in (CASES, CONFERENCES) and record_kind(name) == "sync_conflict":
+        arrived = result.arrived_conflicts if top == CASES else result.arrived_conference_conflicts
+        arrived.setdefault(folder_id, set()).add(name.split(".", 1)[0])
+
+
+def _retold(ctx: Context, merge: remote.Unreported) -> Synced | None:
+    """The report of a merge that its sync (or bundle apply) did not give, stopped after it (`remote.note_merged`),
+    made again from its commits by the code that made it then: what arrived between `ours` and `theirs`
+    (`_arrivals`); the cases the merged commit made or stopped being the worker's, or has them cover; and the
+    conflicts in it (found by either copy's merge) still open now (`_told`). None when the merge is not in this
+    copy's history (its sync was stopped before the branch moved: nothing of it stands), or git cannot read it."""
+    git = _git(ctx)
+    head = git.head()
+    try:
+        base = remote.merge_base(git, merge.ours, merge.theirs)
+        if head is None or base is None or not remote.is_ancestor(git, merge.merged, head):
+            return None
+        result = Synced(stopped={"kind": merge.kind, "date": merge.date, "commit": merge.merged})
+        _arrivals(git, merge.ours, merge.theirs, result)
+        views = [remote.current_tree(git, commit) for commit in (base, merge.ours, merge.merged)]
+        older, ours, merged = remote.trees_of_change(git, *views, _folder, always=(TEAM,))
+    except GitError:
+        return None
+    _assignments(ctx, git, ours, merged, result)
+    _covers_given(ctx, git, ours, merged, result)
+    _placed_gone(ctx, older, merged, result)
+    for path in merged:  # the conflicts the merge itself found (with those that arrived)
+        if path not in ours and _is_record(path):
+            _conflict_arrived(result, *split_rel(path))
+    _told(ctx, result)
+    return result
 
 
 def _private_folders(paths: tuple[str, ...]) -> frozenset[tuple[str, str]]:
@@ -1517,17 +1567,26 @@ def _own_read(ctx: Context, result: Synced, top: str, arrived: dict[str, list[st
             result.by[author] = result.by.get(author, 0) + 1
 
 
-def _after(ctx: Context, result: Synced) -> None:
-    """The duplicate check over the cases registered on the other copy (those this worker can
-    read), under the repository lock: asked of the worker's split index (service/lookup.py, brought
-    up to date with the cases that changed), so it reads the arrived cases and their matches, not
-    every case. With them, the cases an earlier merge brought whose check was not made (that sync was stopped
-    after its merge: `remote.note_unchecked`); once made, none is left noted. First, the conflicts that arrived
-    (`_conflicts_arrived`)."""
+def _told(ctx: Context, result: Synced) -> None:
+    """What a merge's report says of what arrived as the copy stands after it: the conflicts still open
+    (`_conflicts_arrived`), the cases nobody has (`_workers_gone`), the complaints and entries this worker reads
+    (`_complaints_read`)."""
     _conflicts_arrived(ctx, result)
     _workers_gone(ctx, result)
     _complaints_read(ctx, result)
+
+
+def _after(ctx: Context, result: Synced, earlier: Iterable[remote.Unreported] = ()) -> None:
+    """The report of each merge of an earlier sync stopped before it said what arrived (`earlier`, as the note read when
+    this sync began: `_retold`), then none is left noted; what arrived now (`_told`); and the duplicate check over the cases
+    registered on the other copy (those this worker can read), under the repository lock: asked of the worker's split
+    index (service/lookup.py, brought up to date with the cases that changed), so it reads the arrived cases and their
+    matches, not every case. With them, the cases an earlier merge brought whose check was not made (that sync was
+    stopped after its merge: `remote.note_merged`); once made, none is left noted."""
     git = _git(ctx)
+    result.earlier = [told for merge in earlier if (told := _retold(ctx, merge)) is not None]
+    remote.reported(git)  # (this sync's own merges with them: said by its report)
+    _told(ctx, result)
     arrived = set(result.registered) | {r["new"] for r in result.reidentified}
     arrived |= {case_id for case_id in remote.unchecked(git) if is_id(case_id, "CP")}
     if not arrived:

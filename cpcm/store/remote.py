@@ -130,41 +130,95 @@ def mark_synced(git: Git, name: str, commit: str) -> None:
     git.run(["config", f"remote.{name}.{SYNCED_KEY}", commit])
 
 
-UNCHECKED = "cpcm-unchecked"  # inside .git/: cases registered on another copy that a merge brought, not yet checked
+UNCHECKED = "cpcm-unchecked"  # inside .git/: what a merge brought and its sync has not yet checked or said (`note_merged`)
+MERGE_KINDS = ("sync", "bundle")
+COMMIT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+NOTE_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(Z|[+-]\d\d:\d\d)?$")  # when the merge was made, to the minute
 
 
-def note_unchecked(git: Git, case_ids: Iterable[str]) -> None:
-    """Note, before a merge moves the branch, the cases registered on the other copy that it brings (with any
-    noted before and not yet checked): the duplicate check after the merge (service/sync.py `_after`) is
-    made again by the next sync or bundle when this one is stopped before it (Ctrl-C, a power cut).
-    Case IDs only (`case_ids` as the caller checked them), one a line, in git's own folder: local to this copy,
-    never shared. A note that cannot be written stops no sync: only its check after a stop is lost."""
-    wanted = sorted(set(unchecked(git)) | set(case_ids))
-    try:
-        atomic.write(_unchecked_path(git), "".join(f"{case_id}\n" for case_id in wanted).encode())
-    except OSError:
-        pass
+@dataclass(frozen=True)
+class Unreported:
+    """A merge whose report its sync (or bundle apply) has not given yet: what arrived between the commits `ours` and
+    `theirs`, merged as the commit `merged`; the `kind` of the command that made it (sync, bundle) and its `date`."""
+    kind: str
+    date: str
+    ours: str
+    theirs: str
+    merged: str
+
+    def line(self) -> str:
+        return f"{self.kind} {self.date} {self.ours} {self.theirs} {self.merged}"
+
+    @classmethod
+    def read(cls, words: list[str]) -> "Unreported | None":
+        """The merge a line of the note names (its words), or None for a line that is not one."""
+        if len(words) != 5 or words[0] not in MERGE_KINDS or not NOTE_DATE.match(words[1]) \
+                or not all(COMMIT_ID.match(word) for word in words[2:]):
+            return None
+        return cls(*words)
+
+
+def note_merged(git: Git, merge: Unreported, case_ids: Iterable[str]) -> None:
+    """Note, before a merge moves the branch, that its report is not given yet (`merge`), and the cases registered
+    on the other copy that it brings (`case_ids`, as the caller checked them): its sync (or bundle apply) stopped
+    after it (Ctrl-C, a power cut), the next one says what it brought (service/sync.py `_retold`) and makes the
+    duplicate check of those cases (`_after`). One small file in git's own folder, local to this copy, never shared,
+    with what was noted before and not yet said or checked: a case ID a line (a file of earlier releases holds only
+    these), and a line of IDs and a date for each merge. A note that cannot be written stops no sync: only what it
+    would have said after a stop is lost."""
+    cases, merges = _note(git)
+    _write_note(git, sorted(set(cases) | set(case_ids)), [*merges, merge])
 
 
 def unchecked(git: Git) -> list[str]:
-    """The cases `note_unchecked` noted, the duplicate check not yet made of them (none: an empty list)."""
-    try:
-        text = _unchecked_path(git).read_text("utf-8", "replace")
-    except (OSError, GitError):
-        return []
-    return [line for line in text.split() if line]
+    """The cases `note_merged` noted, the duplicate check not yet made of them (none: an empty list)."""
+    return _note(git)[0]
 
 
 def checked(git: Git) -> None:
-    """The duplicate check was made of every case `note_unchecked` noted."""
+    """The duplicate check was made of every case `note_merged` noted."""
+    cases, merges = _note(git)
+    if cases:
+        _write_note(git, [], merges)
+
+
+def unreported(git: Git) -> list[Unreported]:
+    """The merges `note_merged` noted whose report was not given yet, oldest first."""
+    return _note(git)[1]
+
+
+def reported(git: Git) -> None:
+    """What every merge `note_merged` noted brought was said."""
+    cases, merges = _note(git)
+    if merges:
+        _write_note(git, cases, [])
+
+
+def _note(git: Git) -> tuple[list[str], list[Unreported]]:
+    """The note's case IDs (one word a line) and merges (`Unreported.read`); a line that is neither is passed over."""
     try:
-        os.unlink(_unchecked_path(git))
+        text = _unchecked_path(git).read_text("utf-8", "replace")
+    except (OSError, GitError):
+        return [], []
+    lines = [line.split() for line in text.splitlines()]
+    merges = [merge for words in lines if (merge := Unreported.read(words)) is not None]
+    return [words[0] for words in lines if len(words) == 1], merges
+
+
+def _write_note(git: Git, cases: list[str], merges: list[Unreported]) -> None:
+    """The note as `cases` and `merges` (fsynced); no file when there is nothing in it. Never fails a sync."""
+    lines = [*cases, *(merge.line() for merge in merges)]
+    try:
+        if lines:
+            atomic.write(_unchecked_path(git), "".join(f"{line}\n" for line in lines).encode())
+        else:
+            os.unlink(_unchecked_path(git))
     except (OSError, GitError):
         pass
 
 
 def _unchecked_path(git: Git) -> Path:
-    """Where `note_unchecked` keeps its note: in `.git/`, or, where `.git` is a file naming the git folder
+    """Where `note_merged` keeps its note: in `.git/`, or, where `.git` is a file naming the git folder
     (`--separate-git-dir`, a linked work tree), in the folder git names."""
     here = Path(git.root) / ".git"
     if here.is_dir():
