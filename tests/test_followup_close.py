@@ -511,6 +511,32 @@ def test_reached_18__registering_a_child_within_the_notice_says_so_at_once():
                     "cpcm due lists it from 7 days before"), said
     young = service.register(amina, json.loads(json.dumps(registration_doc(child={"name": "y", "sex": "male", "age_estimate": 12}))))
     assert not [s for s in young.next_steps if "turns 18" in s]
+    assert not [w for w in young.warnings if "or older" in w]
+
+
+def test_registering_a_young_person_already_18_warns_and_says_the_birthday_passed(cli):
+    """A date of birth that makes the child 18 or more on the day registered (2003 typed for 2013): exit 0 with no
+    warning, and the next step said the child 'turns 18 on 2021-05-04 (in 0 days)'. Now a warning says so (and how to
+    correct the date or keep the case open), on a terminal and in --json, naming no age or date of birth; the next step
+    says the birthday passed; a child of 17 gets neither."""
+    from conftest import CANARY, registration
+
+    adult = registration(child={"name": CANARY, "sex": "female", "date_of_birth": "2003-05-04"})
+    done = cli("register", "--from-file", "-", "--json", input=json.dumps(adult))
+    assert done.code == 0, done.stderr
+    case_id = done.json()["case_id"]
+    [warned] = done.json()["warnings"]
+    assert warned.startswith(f"by the date of birth (or age) given, the child of {case_id} was 18 or older on the day "
+                             "registered") and f"cpcm update {case_id} --dob YYYY-MM-DD" in warned, warned
+    assert "2003" not in warned and CANARY not in done.stderr
+    [step] = [s for s in done.json()["next_steps"] if "reached_18" in s]
+    assert step.startswith("the child turned 18 on 2021-05-04, before this registration: propose closure now") \
+        and step.endswith("it is on cpcm due now"), step
+    shown = cli("register", "--from-file", "-", input=json.dumps(adult))
+    assert shown.code == 0 and "warning: by the date of birth (or age) given" in shown.stderr
+    young = registration(child={"name": "y", "sex": "female", "date_of_birth": "2009-01-15"})  # 17 on 2026-11-23
+    seventeen = cli("register", "--from-file", "-", "--json", input=json.dumps(young))
+    assert seventeen.code == 0 and not [w for w in seventeen.json()["warnings"] if "or older" in w]
 
 
 REACHED_18 = {"reason": "reached_18", "checklist": ["all"]}

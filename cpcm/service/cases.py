@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -36,6 +36,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
+from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, superseded_ids
 from cpcm.workflow import placements as path_rules
@@ -119,6 +120,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
+    warnings = [*warnings, *_over_age(ctx, case_id, case, parse_datetime(record.at).date())]
     steps = _registered_steps(ctx, case_id, body, record.at, case)
     steps += [f"{other_id} is a sibling's case that you cannot read, so it is not linked: its worker, a supervisor or a "
               f"manager links it: cpcm link {case_id} {other_id} --sibling" for other_id in unread]
@@ -126,7 +128,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
                    extra={"possible_duplicates": [{"case_id": c, "reason": r, "status": statuses.get(c) or _status_of(ctx, c)}
                                            for c, r in duplicates],
                           **({"sibling_of": sibling_of, "siblings": linked} if sibling_of is not None else {})},
-                   json_keys=("subject", "record_id", "warnings"))
+                   json_keys=("subject", "record_id", "warnings", "next_steps"))
 
 
 @writes
@@ -216,10 +218,27 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     for item in deadlines_mod.deadlines(case, ctx.policy, ctx.now):
         if item.code == "turning-18":
             soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
-            steps.append(f"{item.why} (in {max((item.due - ctx.now).days, 0)} days): propose closure from that day (cpcm close {case_id} "
-                         f"--reason reached_18 ...) or record why the case stays open (cpcm continue {case_id} --justification ...) "
-                         f"({ctx.policy.short_source(item.rule) or item.source}); cpcm due lists it from {soon.days} days before")
+            past = item.due <= ctx.now  # registered at the age limit or over it: `_over_age` warns
+            when = (f"the child turned {age_limit(ctx.policy)} on {item.due.date().isoformat()}, before this registration"
+                    if past else f"{item.why} (in {(item.due - ctx.now).days} days)")
+            steps.append(f"{when}: propose closure {'now' if past else 'from that day'} (cpcm close {case_id} --reason "
+                         f"reached_18 ...) or record why the case stays open (cpcm continue {case_id} --justification ...) "
+                         f"({ctx.policy.short_source(item.rule) or item.source}); "
+                         + ("it is on cpcm due now" if past else f"cpcm due lists it from {soon.days} days before"))
     return steps
+
+
+def _over_age(ctx: Context, case_id: str, case, day: date) -> list[str]:
+    """A warning when the child of a new case is, by the date of birth or age given, at the policy's age limit or
+    over it on `day`, the registration's (`child_age_limit`, IAG §1: a child is under 18): a year typed wrong is an
+    easy slip (2004 for 2014), or the young person is kept on past it. Names no age and no date of birth."""
+    years = age_limit(ctx.policy)
+    if not of_age(case, years, day):
+        return []
+    return [f"by the date of birth (or age) given, the child of {case_id} was {years} or older on the day registered, and cpcm's cases are of "
+            f"children under {years} (the policy's child_age_limit, IAG §1): if it is a slip, correct it now (cpcm update "
+            f"{case_id} --dob YYYY-MM-DD --reason ...); if the young person's case is to stay open, record why (cpcm continue "
+            f"{case_id} --justification ...)"]
 
 
 def _taken(ctx: Context, case_id: str) -> bool:
@@ -1829,8 +1848,6 @@ def _closure_corrected(ctx: Context, case_id: str, case: Case, records: Sequence
     (`reason_errors`); and a request for reached_18 judged on the day it is dated after the correction
     (its `--at`, else the day it was asked on), a correction that moves only its date included."""
     from cpcm.service.closure import closure_day, reason_errors
-    from cpcm.workflow.age import age_limit
-
     reason, changed = str(body.get("reason")), body.get("reason") != base.get("reason")
     moved = at is not None and reason == transitions.AGE_REASON
     if not moved and (body.get("reason"), body.get("checklist")) == (base.get("reason"), base.get("checklist")):
