@@ -82,6 +82,11 @@ def test_review_batch__each_case_says_what_its_review_decided_and_close_is_due_u
     assert f"next: {close}: the review decided to close: cpcm close {close} --reason ...; on the case worker's cpcm due" \
         in result.stderr
     assert going_on not in result.stderr
+    scripted = planned(cli, sup)  # a script's batch is told the same, in next_steps
+    (tmp_path / "more.json").write_text(json.dumps([dict(REVIEW, case=scripted, outcome="reassess")]))
+    told = sup("review", "--batch", str(tmp_path / "more.json"), "--json")
+    assert told.code == 0, told.stderr
+    assert [s.split(":")[:2] for s in told.json()["next_steps"]] == [[scripted, " the review decided to reassess"]]
     assert [i["title"] for i in decided(cli, close)] == ["request closure (the review decided to close)"]
     assert decided(cli, going_on) == []
     asked = cli("close", close, "--reason", "declined", "--check", "all", "--explain-open", "none")

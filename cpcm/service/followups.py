@@ -424,7 +424,7 @@ def _batch_written(rows: list, planned: list, warnings: list, written: list[dict
     if already:  # only when there are some, as `import`'s already_imported
         extra["already_recorded"] = already
     return Written(None, tuple(w["record_id"] for w in written), "review", tuple(warnings), steps, extra=extra,
-                   json_keys=("warnings",))
+                   json_keys=("warnings", "next_steps"))
 
 
 class _ReviewWriter:
