@@ -251,6 +251,37 @@ def test_an_unsigned_commit(laptops, team):
     refused_by_sync(laptops, sha, "unsigned-commit")
 
 
+def test_a_commit_made_with_git_itself_is_not_pushed_and_the_team_goes_on_syncing(laptops, team):
+    """amina commits a file with git itself (unsigned). Her sync pushed it without a word, and every other copy's sync
+    was refused from then on (unsigned-commit): one `git commit` stopped the whole team. Her sync now takes in what
+    arrived and sends nothing (own-commits-unverified, exit 4, naming the commit, never the file), and says how to undo
+    it; undone, her next sync sends her work and the supervisor's sync goes on."""
+    from conftest import CANARY
+
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    assert amina("note", case_id, "--text", "visited the school").code == 0
+    listed = f"{case_rel(case_id)}/{CANARY}.txt"
+    (root / listed).write_text("call list\n")
+    sha = hand_commit(root, "amina", "call list", [listed], None)
+    remote_before = git(laptops.bare, "rev-parse", "main").strip()
+    held = amina("sync", "--json")
+    assert held.code == 4, held.stdout
+    assert held.json()["rule"] == "own-commits-unverified" and f"{sha[:10]} unsigned-commit" in held.json()["message"]
+    assert "git reset --soft HEAD~1" in held.json()["hint"] and CANARY not in held.stdout + held.stderr
+    assert git(laptops.bare, "rev-parse", "main").strip() == remote_before  # nothing sent
+    assert sup("sync").code == 0                                                # and the team syncs on
+    git(root, "reset", "-q", "--soft", "HEAD~1")                               # undone as the hint says
+    git(root, "restore", "--staged", "--", listed)
+    (root / listed).unlink()
+    assert amina("sync").code == 0
+    assert sup("sync").code == 0 and sup("verify").code == 0
+    assert [e["kind"] for e in sup("log", case_id, "--json").json()].count("note") == 1  # amina's note arrived
+
+
 def test_a_commit_signed_by_a_stranger(laptops, team, tmp_env):
     sup = laptops.cli("sup")
     case_id = register(sup, "--worker", "amina")

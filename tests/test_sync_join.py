@@ -138,10 +138,17 @@ def test_a_team_that_lists_her_only_in_a_commit_that_does_not_verify_is_refused(
     assert f"{sha[:10]} {code}" in refused.stderr and "nothing was merged" in refused.stderr
     assert tree_state(root) == before
     assert njeri("list").code == 5
-    # the same forged history as a bundle (encrypted to her by the forged copy's team): refused the same way
+    # the same forged history as a bundle (encrypted to her by the forged copy's team): cpcm bundle create on the
+    # forged copy refuses to carry it (own-commits-unverified), so it is made as a forger would, from git's own bundle
+    held = laptops.cli("amina")("bundle", "create", str(tmp_env / "held.bundle"), "--json")
+    assert held.code == 4 and held.json()["rule"] == "own-commits-unverified" and f"{sha[:10]} {code}" in held.stdout
+    assert not (tmp_env / "held.bundle").exists()
+    from cpcm.crypto import cipher
+    from cpcm.store import remote
+    from cpcm.store.git import Git
+
     bundle = tmp_env / "forged.bundle"
-    made = laptops.cli("amina")("bundle", "create", str(bundle))
-    assert made.code == 0, made.stderr
+    bundle.write_bytes(cipher.encrypt(remote.bundle_create(Git(forged), None), [laptops.keys["njeri"][1]]))
     refused = njeri("bundle", "apply", str(bundle))
     assert refused.code == 4 and f"{sha[:10]} {code}" in refused.stderr, refused.stderr
     assert tree_state(root) == before
@@ -280,10 +287,11 @@ def test_a_bundle_does_not_carry_what_the_team_would_refuse(laptops, njeri, tmp_
     assert sup("verify").code == 0, sup("verify").stdout
 
 
-def test_a_team_that_records_no_signing_key_refuses_no_push(tmp_env, team):
-    """A repository made before cpcm signed commits, whose members have recorded no signing key
-    yet: a member's sync pushes as before (the refusal is for a worker whose colleagues' keys are
-    recorded)."""
+def test_a_team_that_records_no_signing_key_holds_a_push_until_the_key_is_recorded(tmp_env, team):
+    """A repository made before cpcm signed commits, whose members have recorded no signing key yet: each sync
+    pushed its signed commits, and the next copy's sync refused them (unknown-signer) and everything after them. A
+    sync now sends nothing of a worker whose key is not recorded (signing-key-unpublished, naming cpcm key publish);
+    once each has published it, their syncs send, and the other copies take it in."""
     import subprocess
 
     from cpcm import clock, service
@@ -294,13 +302,21 @@ def test_a_team_that_records_no_signing_key_refuses_no_push(tmp_env, team):
     assert sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1]).code == 0
     bare = tmp_env / "remote.git"
     assert sup("remote", "add", "origin", str(bare), "--create").code == 0
-    assert sup("sync").code == 0
+    first = sup("sync", "--json")  # the team add is signed by sup's key, which the team does not record
+    assert first.code == 4 and first.json()["rule"] == "signing-key-unpublished", first.stdout
+    assert sup("key", "publish").code == 0 and sup("sync").code == 0
     subprocess.run(["git", "clone", "-q", str(bare), str(tmp_env / "amina")], check=True, capture_output=True)
     amina = Cli({"CPCM_REPO": str(tmp_env / "amina"), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
     register(amina)
+    before = head(bare)
+    held = amina("sync", "--json")
+    assert held.code == 4 and held.json()["rule"] == "signing-key-unpublished", held.stdout
+    assert "cpcm key publish" in held.json()["hint"] and head(bare) == before
+    assert amina("key", "publish").code == 0
     sent = amina("sync", "--json")
     assert sent.code == 0 and sent.json()["pushed"], sent.stderr
     assert head(bare) == head(tmp_env / "amina")
+    assert sup("sync").code == 0 and head(root) == head(bare)
 
 
 def test_a_worker_added_without_a_signing_key_is_told_at_bundle_apply_too(laptops, njeri, tmp_env):

@@ -282,60 +282,69 @@ def _joined_now(ctx: Context, joining: bool, result: Synced) -> None:
 
 
 UNPUBLISHED = "signing-key-unpublished"
+OWN_UNVERIFIED = "own-commits-unverified"
 
 
 def _keyless_self(ctx: Context) -> Worker | None:
     """The worker at work, when the team records no signing key for them (added without
-    --signing-key, `cpcm key publish` not run yet) while it records another member's: every other
-    copy's sync refuses the commits they sign (unknown-signer, `audit.keyless_authors`). None
-    otherwise: a team that records nobody's key refuses nobody's for it."""
+    --signing-key, or in a repository made before cpcm signed; `cpcm key publish` not run yet):
+    every other copy's sync refuses the commits they sign (unknown-signer), so their sync does not
+    push them (`_unpublished`). None otherwise."""
     me = ctx.team.get(ctx.worker.id) if ctx.worker else None
-    if me is None or not me.active or me.signing_keys or not any(w.signing_key for w in ctx.team.workers if w.id != me.id):
-        return None
-    return me
+    return None if me is None or not me.active or me.signing_keys else me
 
 
-def _unpublished(ctx: Context, since: str | None, head: str) -> list[str]:
-    """The commits after `since` (None: the whole history) up to `head` that the worker at work
-    made while the team records no signing key for them (`_keyless_self`), which every other
-    copy's sync refuses as unknown-signer (`audit.keyless_authors`, the check `_refuse_unverified`
-    makes of what arrives), and with them everything the shared place holds from then on: a sync
-    does not push them and a bundle does not carry them until the key is recorded (rule
-    signing-key-unpublished, `_refuse_unpublished`). Short ids, oldest first."""
-    me = _keyless_self(ctx)
-    if me is None:
-        return []
-    found = audit.keyless_authors(_git(ctx).root, ctx.config.agency_code, since, head, ctx.team, ctx.config.recovery_signing_keys)
-    return [sha for sha, worker in found.items() if worker == me.id]
+def _unpublished(ctx: Context, since: str | None, head: str) -> list[tuple[str, str]]:
+    """The commits after `since` (None: the whole history) up to `head` that every other copy's sync
+    would refuse (`audit.incoming`, the check `_refuse_unverified` makes of what arrives), and with
+    them everything the shared place holds from then on: a sync does not push them and a bundle
+    does not carry them (`_refuse_unpublished`). Most often the worker's own, made while the team
+    records no signing key for them (`_keyless_self`: unknown-signer), or a commit made with git
+    itself rather than cpcm (unsigned-commit). (short id, code) each, once."""
+    found = audit.incoming(_git(ctx).root, ctx.config.agency_code, since, head, ctx.team, ctx.config.recovery_signing_keys)[0]
+    return list(dict.fromkeys((sha, code) for sha, code, _ in found))
 
 
 class NotPushed(Refused):
     """A sync that took in what arrived but did not push this copy's commits (`_unpublished`):
     the report of what arrived goes with the refusal (in JSON, under `sync`)."""
 
-    def __init__(self, message: str, hint: str, synced: Synced):
-        super().__init__(message, hint, rule=UNPUBLISHED)
+    def __init__(self, message: str, hint: str, synced: Synced, rule: str):
+        super().__init__(message, hint, rule=rule)
         self.synced = synced
 
     def to_json(self) -> dict:
         return {**super().to_json(), "sync": self.synced.to_json()}
 
 
-def _refuse_unpublished(ctx: Context, held: list[str], result: Synced | None, again: str) -> None:
-    """Refused (signing-key-unpublished, exit 4): the commits `held` (`_unpublished`) are not sent.
-    For a sync (`result`), what arrived is merged and stays, and their commits stay in this copy;
-    for a bundle, none is written. `again`: the command to run once the key is recorded."""
-    listed = ", ".join(f"{sha} {audit.UNKNOWN}" for sha in held[:10]) + (" …" if len(held) > 10 else "")
+def _refuse_unpublished(ctx: Context, held: list[tuple[str, str]], result: Synced | None, again: str) -> None:
+    """Refused (exit 4): the commits `held` (`_unpublished`) are not sent. For a sync (`result`), what
+    arrived is merged and stays, and their commits stay in this copy; for a bundle, none is written.
+    `again`: the command to run once they are mended. Commits made before the worker's signing key was
+    recorded (signing-key-unpublished) are mended by recording it; any other (own-commits-unverified), such
+    as one made with git itself, by taking it out of this copy's history."""
     me = ctx.worker.id
-    why = ("the team records no signing key for you yet, so every other copy's sync would refuse them, and with them "
-           "everything the shared place holds from then on")
-    hint = (f"Record your signing key: cpcm key publish, then {again} (or a supervisor records it: cpcm key publish --worker "
-            f"{me} --signing-key LINE, the line your cpcm key show --signing prints; then {again}).")
+    if {code for _, code in held} == {audit.UNKNOWN} and _keyless_self(ctx) is not None:
+        _held_back(held, result, "the team records no signing key for you yet, so every other copy's sync would refuse "
+                   "them, and with them everything the shared place holds from then on",
+                   f"Record your signing key: cpcm key publish, then {again} (or a supervisor records it: cpcm key publish "
+                   f"--worker {me} --signing-key LINE, the line your cpcm key show --signing prints; then {again}).",
+                   rule=UNPUBLISHED)
+    _held_back(held, result, "they do not verify (a commit made with git itself rather than cpcm is not signed), so every "
+               "other copy's sync would refuse them, and with them everything the shared place holds from then on",
+               "See what each holds, on your own screen only: git show --stat ID (cpcm verify says what is wrong with it). "
+               "One made by hand that is the last commit (git log -1) is undone with git reset --soft HEAD~1, its files then "
+               "unstaged (git restore --staged -- FILE) and moved out of the repository; else ask a supervisor "
+               f"(docs/security.md#a-file-committed-by-hand). Then {again}.", rule=OWN_UNVERIFIED)
+
+
+def _held_back(held: list[tuple[str, str]], result: Synced | None, why: str, hint: str, rule: str) -> None:
+    listed = ", ".join(f"{sha} {code}" for sha, code in held[:10]) + (" …" if len(held) > 10 else "")
     if result is None:
-        raise Refused(f"the bundle would carry {len(held)} commit(s) you made that other copies refuse: {listed}; {why}; "
-                      "no bundle was written", hint, rule=UNPUBLISHED)
+        raise Refused(f"the bundle would carry {len(held)} commit(s) that other copies refuse: {listed}; {why}; "
+                      "no bundle was written", hint, rule=rule)
     raise NotPushed(f"{len(held)} commit(s) of yours not pushed to {result.remote}: {listed}; {why}; they stay in your copy "
-                    "(nothing is lost), with what arrived merged", hint, result)
+                    "(nothing is lost), with what arrived merged", hint, result, rule)
 
 
 class PushFailed(GitError):

@@ -216,9 +216,13 @@ MEANINGS = {
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",
     "signing-key-recorded": "the worker already has a signing key recorded: `key publish` records a first key only",
     "signing-key-unpublished": "`cpcm sync` did not push, or `cpcm bundle create` did not write, commits you made while the "
-                               "team records no signing key for you and records others': every other copy refuses them "
+                               "team records no signing key for you: every other copy refuses them "
                                "(unknown-signer). A sync took in what arrived and keeps them in your copy: run `cpcm key "
                                "publish`, then the command again (docs/team.md)",
+    "own-commits-unverified": "`cpcm sync` did not push, or `cpcm bundle create` did not write, commits of this copy that "
+                              "do not verify (such as one made with git itself rather than cpcm: unsigned-commit): every "
+                              "other copy would refuse them, and everything after them. A sync took in what arrived and "
+                              "keeps them in your copy: take them out of its history (the hint says how), then run it again",
     "sync-unverified": "the other copy brings commits that do not verify (named by short id and code), or this copy holds "
                        "commits signed with a key the other copy's team has revoked (taken in before the revocation reached "
                        "it); nothing was merged",
