@@ -327,6 +327,44 @@ def test_probable_duplicates__same_year_different_name_is_not_checked_by_caregiv
     assert duplicates.probable_duplicates(new, [child("CP-1", "Brian Kip", "2016-05-05", "Mama")]) == []
 
 
+def test_probable_duplicates__a_middle_or_family_name_left_out_the_same_birth_year():
+    """The commonest way one child is registered twice: with and without a middle or family name.
+    difflib calls the names far apart (0.83 under 0.85); one holds every word of the other."""
+    assert not duplicates.similar(duplicates.normalise_name("Kevin Otieno Ouma"), duplicates.normalise_name("Kevin Otieno"))
+    new = child("CP-NEW", "Kevin Otieno", "2015-03-01")
+    cases = [child("CP-1", "Kevin Otieno Ouma", "2015-11-11"), child("CP-2", "Ouma Kevin Otieno Achieng", "2015-01-01"),
+             child("CP-3", "Kevin Otieno Ouma", "2014-11-11"), child("CP-4", "Kevin Ouma", "2015-11-11"),
+             child("CP-5", "Otieno Kevin", "2015-06-06")]
+    assert duplicates.probable_duplicates(new, cases) == [("CP-1", duplicates.SAME_YEAR), ("CP-2", duplicates.SAME_YEAR),
+                                                          ("CP-5", duplicates.SAME_YEAR)]
+    assert duplicates.probable_duplicates(cases[0], [new]) == [("CP-NEW", duplicates.SAME_YEAR)]  # either way round
+
+
+def test_probable_duplicates__one_word_shared_or_a_one_word_name_is_not_enough():
+    mary = child("CP-NEW", "Mary Achieng", "2015-03-01", "Mama Asha")
+    assert duplicates.probable_duplicates(mary, [child("CP-1", "Mary Wanjiru", "2015-03-01", "Mama Asha")]) == []
+    kevin = child("CP-NEW", "Kevin", "2015-03-01", "Mama Asha")  # every Kevin of the year would be one
+    assert duplicates.probable_duplicates(kevin, [child("CP-1", "Kevin Otieno", "2015-03-01", "Mama Asha"),
+                                                  child("CP-2", "Kevin Ouma", None, "Mama Asha")]) == []
+    twice = child("CP-NEW", "Kevin Kevin", "2015-03-01")  # a word held once is not held twice
+    assert duplicates.probable_duplicates(twice, [child("CP-1", "Kevin Otieno", "2015-03-01")]) == []
+    assert duplicates.probable_duplicates(twice, [child("CP-1", "Kevin Otieno Kevin", "2015-03-01")]) == [
+        ("CP-1", duplicates.SAME_YEAR)]
+
+
+def test_probable_duplicates__a_name_left_out_and_the_same_caregiver_when_the_years_differ_or_are_unknown():
+    new = child("CP-NEW", "Kevin Otieno", "2016-03-01", "Grace Achieng")
+    cases = [child("CP-1", "Kevin Otieno Ouma", "2014-01-01", "GRACE ACHIENG"), child("CP-2", "Kevin Otieno Ouma", None, "Baba"),
+             child("CP-3", "Kevin Otieno Ouma", None, "Grace Achieng"), child("CP-4", "Kevin Otieno", None, "Grace Achieng"),
+             child("CP-5", "Kevin Ouma", None, "Grace Achieng"), child("CP-6", "Kevin Otieno Ouma", "2014-01-01", None)]
+    assert duplicates.probable_duplicates(new, cases) == [
+        ("CP-1", "one name holds all the other's words and the same caregiver"),
+        ("CP-3", duplicates.WORDS_CAREGIVER), ("CP-4", duplicates.SAME_CAREGIVER)]
+    key, known = duplicates.key_of(new), [(c.id, duplicates.key_of(c)) for c in cases]
+    assert duplicates.matches_among([key], known) == [(duplicates.matches(key, known), [])]
+    assert duplicates.matches_among([k for _, k in known] + [key], [])[-1] == ([], [0, 2, 3])
+
+
 def test_probable_duplicates__no_name_no_search():
     assert duplicates.probable_duplicates(child("CP-NEW", ""), [child("CP-1", "", None)]) == []
     assert duplicates.probable_duplicates(Case("CP-NEW"), [child("CP-1", "A")]) == []

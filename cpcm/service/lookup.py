@@ -13,18 +13,19 @@ encrypted to the worker like the rest of the cache (the names in it are personal
   each possible duplicate) for each readable case with a name and a known or estimated birth
   year, in the bucket of a keyed hash of that year (a child is compared by name similarity only
   with those born the same year);
-- name buckets `n-NN`: the same, for each case with a name and a caregiver, in the bucket of a
-  keyed hash of its normalised name and caregiver (the other test: same name and caregiver, in
-  any year);
+- caregiver buckets `c-NN`: the same, for each case with a name and a caregiver, in the bucket
+  of a keyed hash of its normalised caregiver (the other test: the same caregiver and the same
+  name, or one that holds the other's words, in any year);
 - map shards `m-NN` (by case id): which buckets each case is in and the worker whose caseload it
   counts in, so that a case that changed is taken out of the buckets it was in.
 
 The hashes are keyed (HMAC with the key in `head`) so that which file a write touched does not
-tell a birth year or a name. A registration reads `head`, the year bucket and the name bucket of
-the new child, and, when the repository changed since the index was made, the map shards and
-buckets of the cases that changed (`git diff-tree` between the tree the index describes and the
-current one: proportional to the change) and those cases' records. Memory and time do not grow
-with the number of cases, only with the cases born the same year.
+tell a birth year or a name. A registration reads `head`, the year bucket and the caregiver
+bucket of the new child, and, when the repository changed since the index was made, the map
+shards and buckets of the cases that changed (`git diff-tree` between the tree the index
+describes and the current one: proportional to the change) and those cases' records. Memory and time do not grow
+with the number of cases, only with the cases born the same year (and those of the same
+caregiver: a few siblings, or the children of one home).
 
 The index is rebuilt from every case (`load_index`, through the summary cache) when there is
 none, when it was made by other code or with another key, when a file of it cannot be read, or
@@ -53,9 +54,9 @@ from cpcm.store.layout import CASES, case_dir
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
 
-FORMAT = 1
+FORMAT = 2  # 2: caregiver buckets in place of name buckets
 YEAR_BUCKETS = 64
-NAME_BUCKETS = 256
+CAREGIVER_BUCKETS = 256
 MAP_SHARDS = 64
 REBUILD_FROM = 200  # cases changed since the index was made from which it is rebuilt from the summary cache
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of a tree with nothing in it
@@ -166,10 +167,10 @@ class Lookup:
             return None
         return f"y-{self._bucket(b'year', str(key.year), YEAR_BUCKETS):02x}"
 
-    def name_bucket(self, key: Key) -> str | None:
+    def caregiver_bucket(self, key: Key) -> str | None:
         if not key.name or not key.caregiver:
             return None
-        return f"n-{self._bucket(b'name', key.name + chr(0) + key.caregiver, NAME_BUCKETS):02x}"
+        return f"c-{self._bucket(b'caregiver', key.caregiver, CAREGIVER_BUCKETS):02x}"
 
     @staticmethod
     def map_shard(case_id: str) -> str:
@@ -189,13 +190,13 @@ class Lookup:
         """A readable case, as it is now (after `remove` of what it was)."""
         key = duplicates.key_of(case)
         value = [key.name, key.caregiver, key.year, case.status]
-        year, name, worker = self.year_bucket(key), self.name_bucket(key), counted_worker(case)
-        for bucket in (year, name):
+        year, caregiver, worker = self.year_bucket(key), self.caregiver_bucket(key), counted_worker(case)
+        for bucket in (year, caregiver):
             if bucket is not None:
                 self._set(bucket, case_id, value)
         if worker:
             self.counts[worker] = self.counts.get(worker, 0) + 1
-        self._set(self.map_shard(case_id), case_id, [year, name, worker])
+        self._set(self.map_shard(case_id), case_id, [year, caregiver, worker])
 
     def remove(self, case_id: str) -> None:
         """Take a case out of the buckets and the caseload it was counted in."""
@@ -203,8 +204,8 @@ class Lookup:
         where = self._file(self.map_shard(case_id)).get(case_id)
         if where is None:
             return
-        year, name, worker = where
-        for bucket in (year, name):
+        year, caregiver, worker = where
+        for bucket in (year, caregiver):
             if bucket is not None:
                 self._set(bucket, case_id, None)
         if worker:
@@ -217,14 +218,13 @@ class Lookup:
 
     def _entries(self, key: Key) -> dict[str, list]:
         """Case id -> [name, caregiver, year, status] of the cases `duplicates.matches` may report
-        for a child of this key: those born the same year, and those with the same name and caregiver."""
+        for a child of this key: those born the same year, and those with the same caregiver."""
         found: dict[str, list] = {}
-        year, name = self.year_bucket(key), self.name_bucket(key)
+        year, caregiver = self.year_bucket(key), self.caregiver_bucket(key)
         if year is not None:
             found.update((case_id, entry) for case_id, entry in self._file(year).items() if entry[2] == key.year)
-        if name is not None:
-            found.update((case_id, entry) for case_id, entry in self._file(name).items()
-                         if entry[0] == key.name and entry[1] == key.caregiver)
+        if caregiver is not None:
+            found.update((case_id, entry) for case_id, entry in self._file(caregiver).items() if entry[1] == key.caregiver)
         return found
 
     def candidates(self, key: Key) -> list[tuple[str, Key]]:

@@ -1,29 +1,34 @@
 """Probable duplicates at registration: same or similar name with the same birth year, or the
-same name and the same caregiver. Pure; compares what the registering worker can read.
+same name and the same caregiver. A name that holds every word of the other (a middle or family
+name left out of one: "Kevin Otieno" and "Kevin Otieno Ouma"; the shorter of two words or more)
+counts as a similar name, and with the same caregiver too. Pure; compares what the registering
+worker can read.
 
 A case is compared through its `Key` (normalised name, normalised caregiver, birth year): the
 same key serves the full scan (`probable_duplicates`) and the split index a registration reads
 (service/lookup.py), which holds only keys (and each case's status) and offers, for a new child,
-the cases born the same year and those with the same name and caregiver: exactly the ones
-`matches` can report.
+the cases born the same year and those with the same caregiver: every one `matches` can report.
 
 Many children at once (`cpcm import cases`: the rows of a register against each other and
 against the cases) are compared by `matches_among`, which gives `matches`'s answers without
-comparing every pair: only the pairs that share a block (`Pieces`, below) are compared."""
+comparing every pair: only the pairs that share a block (`Blocks`, below) are compared."""
 from __future__ import annotations
 
 import difflib
 import math
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from functools import lru_cache
+from itertools import combinations
 from typing import Iterable, NamedTuple, Sequence
 
 from cpcm.domain.case import Case
 
 SAME_YEAR = "same or similar name and the same birth year"
 SAME_CAREGIVER = "same name and the same caregiver"
+WORDS_CAREGIVER = "one name holds all the other's words and the same caregiver"
 THRESHOLD = 0.85  # the least similarity ratio of two names that `matches` calls similar
+FEWEST_WORDS = 2  # the fewest words of the shorter name for `HoldsWords` (one alone would pair every Kevin of a year)
 
 
 # marks written for an apostrophe: the straight one, the curly ones a word processor or a
@@ -95,6 +100,36 @@ class SimilarTo:
         return difflib.SequenceMatcher(None, a, b).ratio() >= threshold
 
 
+class HoldsWords:
+    """For one normalised name against many others: one of the two holds every word of the other
+    (with its repeats, in any order: "kevin otieno" and "kevin ouma otieno"), the one with fewer
+    words having `FEWEST_WORDS` or more. A middle or family name left out of one registration of
+    a child makes names that difflib calls far apart ("Kevin Otieno" and "Kevin Otieno Ouma":
+    0.83); a single word held by a longer name ("kevin") is not enough."""
+
+    def __init__(self, name: str):
+        self.words = name.split()
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, other: str) -> bool:
+        known = self.seen.get(other)
+        if known is None:
+            known = self.seen[other] = self._holds(other)
+        return known
+
+    def _holds(self, other: str) -> bool:
+        count = other.count(" ") + 1  # its words (a normalised name has one space between two)
+        if min(count, len(self.words)) < FEWEST_WORDS:
+            return False
+        if count >= len(self.words):
+            if not all(word in other for word in self.words):  # a quick test first: each word somewhere in it
+                return False
+            shorter, longer = self.words, other.split()
+        else:
+            shorter, longer = other.split(), self.words
+        return set(shorter).issubset(longer) and not Counter(shorter) - Counter(longer)  # each word as many times
+
+
 class Key(NamedTuple):
     """What the duplicate check compares of a case: its child's name and caregiver's name
     normalised, and the child's birth year (known or estimated; None when neither is given)."""
@@ -110,20 +145,24 @@ def key_of(case: Case) -> Key:
 
 def matches(new: Key, others: Iterable[tuple[str, Key]]) -> list[tuple[str, str]]:
     """(case id, reason) for each (case id, key) in `others`, in their order, that looks like
-    the child of `new`: a similar name and the same birth year; or, when the years differ or
-    one is unknown, the same name and the same caregiver."""
+    the child of `new`: a similar name, or one that holds the other's words (`HoldsWords`), and
+    the same birth year; or, when the years differ or one is unknown, the same name, or one that
+    holds the other's words, and the same caregiver."""
     if not new.name:
         return []
     found = []
-    alike = SimilarTo(new.name)
+    alike, holds = SimilarTo(new.name), HoldsWords(new.name)
     for case_id, other in others:
         if not other.name:
             continue
         if new.year is not None and other.year is not None and new.year == other.year:
-            if alike(other.name):
+            if alike(other.name) or holds(other.name):
                 found.append((case_id, SAME_YEAR))
-        elif new.caregiver and new.caregiver == other.caregiver and new.name == other.name:
-            found.append((case_id, SAME_CAREGIVER))
+        elif new.caregiver and new.caregiver == other.caregiver:
+            if new.name == other.name:
+                found.append((case_id, SAME_CAREGIVER))
+            elif holds(other.name):
+                found.append((case_id, WORDS_CAREGIVER))
     return found
 
 
@@ -140,53 +179,99 @@ def matches_among(new: Sequence[Key], known: Sequence[tuple[str, Key]]) -> list[
     """For each key of `new`, in order: what `matches(key, known)` reports (case id, reason, in
     the order of `known`), and the positions in `new` of the earlier keys that `matches` reports
     for it (ascending). The same answers as comparing every pair, but only the pairs that share a
-    block are compared:
+    block (`Blocks`) are compared:
 
-    - the same name and the same caregiver (the only pairs `matches` reports when the birth years
-      differ or one is unknown);
     - the same birth year and a piece of one name found in the other near the same place
-      (`Pieces`: every pair of similar names has one).
+      (`Pieces`: every pair of similar names has one);
+    - the same birth year, or the same caregiver, and two words of one name found in the other
+      (`Words`: every pair where one name holds the other's words has them, `FEWEST_WORDS` being
+      two), or, for a name of one word, the same name (the only pairs `matches` reports when the
+      birth years differ or one is unknown are of the same caregiver).
 
     The work grows with the number of keys and the pairs that share a block, not with every pair."""
     answers: list[tuple[list[tuple[str, str]], list[int]]] = [([], []) for _ in new]
     near_cases: list[set[int]] = [set() for _ in new]
     near_rows: list[set[int]] = [set() for _ in new]
-    rows, cases = Pieces(), Pieces()
-    same_names: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    rows, cases = Blocks(), Blocks()
     for n, key in enumerate(new):
-        if key.name and key.year is not None:
-            rows.add(n, key.year, key.name)
+        if key.name:
+            rows.add(n, key)
     for n, key in enumerate(new):
-        if not key.name:
-            continue
-        if key.caregiver:
-            same = same_names[(key.name, key.caregiver)]
-            near_rows[n].update(same)  # the earlier rows of the same name and caregiver
-            same.append(n)
-        if key.year is not None:
-            for other in rows.near(key.year, key.name):
+        if key.name:
+            for other in rows.near(key):
                 if other != n:
                     near_rows[max(n, other)].add(min(n, other))
-    years = rows.years()
     for index, (_, key) in enumerate(known):
-        if not key.name:
-            continue
-        if key.caregiver:
-            for n in same_names.get((key.name, key.caregiver), ()):
-                near_cases[n].add(index)
-        if key.year in years:
-            cases.add(index, key.year, key.name)
-            for n in rows.near(key.year, key.name):  # rows whose name is as long as the case's or longer
+        if key.name and rows.may_meet(key):
+            cases.add(index, key)
+            for n in rows.near(key):  # rows whose name is as long as the case's or longer
                 near_cases[n].add(index)
     for n, key in enumerate(new):
         if not key.name:
             continue
-        if key.year is not None:
-            near_cases[n].update(cases.near(key.year, key.name))  # cases whose name is as long as the row's or longer
+        near_cases[n].update(cases.near(key))  # cases whose name is as long as the row's or longer
         found = matches(key, [known[i] for i in sorted(near_cases[n])]) if near_cases[n] else []
         earlier = [i for i, _ in matches(key, [(i, new[i]) for i in sorted(near_rows[n])])] if near_rows[n] else []
         answers[n] = (found, earlier)
     return answers
+
+
+class Blocks:
+    """Keys with a name, to find among them those `matches` may pair with a key without comparing
+    it with every one: `near(key)` gives every key added that `matches` can report for it where
+    its name is the shorter of the two (in characters for a similar name, in words for one that
+    holds the other's; of the same length, either), and some that it will not. A pair is found by
+    the shorter name's `near`."""
+
+    def __init__(self) -> None:
+        self.pieces = Pieces()  # similar names, by birth year
+        self.by_year = Words()  # names that hold another's words, by birth year
+        self.by_caregiver = Words()  # the same name, or one that holds the other's words, by caregiver
+
+    def add(self, ref: int, key: Key) -> None:
+        if key.year is not None:
+            self.pieces.add(ref, key.year, key.name)
+            self.by_year.add(ref, key.year, key.name)
+        if key.caregiver:
+            self.by_caregiver.add(ref, key.caregiver, key.name)
+
+    def may_meet(self, key: Key) -> bool:
+        """A key of that birth year or caregiver was added: one `near` may give."""
+        return key.year in self.by_year.groups or key.caregiver in self.by_caregiver.groups
+
+    def near(self, key: Key) -> set[int]:
+        found: set[int] = set()
+        if key.year is not None:
+            found |= self.pieces.near(key.year, key.name)
+            found.update(self.by_year.near(key.year, key.name))
+        if key.caregiver:
+            found.update(self.by_caregiver.near(key.caregiver, key.name))
+        return found
+
+
+class Words:
+    """Normalised names by a group (a birth year, a caregiver), under each pair of their words (a
+    name of one word: under that word): `near(group, name)` gives the names of the group under
+    the pair of its words that the fewest names have (under its one word), that is every name
+    that holds all of its words (and only the same name, for a name of one word), and some names
+    that do not. The words of a name being in order, a name that holds two words of another
+    holds them as one of its pairs."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple, list[int]] = {}
+        self.groups: set = set()
+
+    def add(self, ref: int, group, name: str) -> None:
+        words = name.split()
+        for pair in set(combinations(words, 2)) if len(words) > 1 else [tuple(words)]:
+            self.index.setdefault((group, pair), []).append(ref)
+        self.groups.add(group)
+
+    def near(self, group, name: str) -> list[int]:
+        words = name.split()
+        if len(words) < 2:
+            return self.index.get((group, tuple(words)), [])
+        return min((self.index.get((group, pair), []) for pair in combinations(words, 2)), key=len)
 
 
 def most_apart(total: int, threshold: float = THRESHOLD) -> int:
@@ -273,9 +358,6 @@ class Pieces:
         for number, (start, size) in enumerate(pieces_of(length)):
             self.index.setdefault((year, length, number), {}).setdefault(name[start:start + size], []).append(ref)
         self.lengths.setdefault(year, set()).add(length)
-
-    def years(self) -> set[int]:
-        return set(self.lengths)
 
     def near(self, year: int, name: str) -> set[int]:
         found: set[int] = set()
