@@ -57,12 +57,13 @@ class Refused(CpcmError):
     def __init__(self, message: str, hint: str | None = None, rule: str | None = None):
         super().__init__(message, hint)
         self.rule = rule
+        self.more: dict = {}  # what else its JSON says (an import refused: the columns it did not import)
 
     def to_json(self) -> dict:
         data = super().to_json()
         if self.rule:
             data["rule"] = self.rule
-        return data
+        return {**data, **self.more}
 
 
 # what a refused form's message ends with unless its refusal says what else to do

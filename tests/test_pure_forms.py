@@ -303,6 +303,18 @@ def test_near_field__a_usual_word_under_a_section_names_that_sections_field_only
     assert fm.near_field(key, keys) == meant
 
 
+@pytest.mark.parametrize("key, meant, slip", [
+    ("wroker", "worker", "worker"), ("gendre", "gender", "gender"), ("class", "alias", None), ("photo", "phone", None),
+    ("dob", "date_of_birth", "date_of_birth"),
+])
+def test_near_field__slips_only_names_a_usual_word_or_one_spelt_nearly_the_same(key, meant, slip):
+    """An import refuses a register heading near a field's: only a slip of the keyboard, not a
+    heading of its own that is loosely like one (a register's Class is no alias)."""
+    keys = ["name", "alias", "gender", "phone", "worker", "date_of_birth"]
+    assert fm.near_field(key, keys) == meant
+    assert fm.near_field(key, keys, slips_only=True) == slip
+
+
 def test_validate__unknown_keys_with_and_without_a_hint():
     doc = dict(GOOD, child={**GOOD["child"], "nmae": "x"}, zzz=1, **{"Weird Key!": 2})
     _, errs = fm.validate(FORM, doc, TODAY)

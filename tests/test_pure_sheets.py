@@ -131,6 +131,35 @@ def test_plan_columns__errors_of_the_mapping_and_of_the_sheet():
     assert plan == {0: "child.nam", 1: "Not A Field!", 2: "child.name"} and unmapped == []
 
 
+def test_plan_columns__a_heading_the_mapping_maps_to_nothing_is_left_out():
+    """`Gender: ~` where the register has Sex too: the duplicate's error said to map one 'to nothing',
+    and mapping it to nothing still mapped it by itself."""
+    mapping = sh.parse_mapping({"columns": {"Gender": None, "Remarks": ""}})[0]
+    assert mapping.columns == {} and mapping.left_out == {"gender", "remarks"}
+    assert sh.plan_columns(["Sex", "GENDER", "Remarks"], mapping, FORM) == ({0: "child.sex"}, ["GENDER", "Remarks"], [])
+
+
+def test_near_headings__a_slip_for_the_heading_of_a_field_no_column_holds():
+    headers = ["Name", "Gendre", "Hom area", "Shoe size", "Borm", "Sexx"]
+    plan, unmapped, _ = sh.plan_columns(headers, sh.ColumnMapping(), FORM)
+    assert unmapped == ["Gendre", "Hom area", "Shoe size", "Borm", "Sexx"]
+    assert errors(sh.near_headings(unmapped, plan, sh.ColumnMapping(), FORM)) == [
+        ("column Gendre", "is not imported: no field has that heading; did you mean 'gender' (child.sex)?"),
+        ("column Hom area", "is not imported: no field has that heading; did you mean 'home area' (location)?"),
+        ("column Sexx", "is not imported: no field has that heading; did you mean 'sex' (child.sex)?")]
+    # a field a column holds already is meant by none; nor is a heading the mapping leaves out
+    plan, unmapped, _ = sh.plan_columns(["Name", "Sex", "Sexx", "Gendre"], sh.ColumnMapping(), FORM)
+    assert sh.near_headings(unmapped, plan, sh.ColumnMapping(), FORM) == []
+    left_out = sh.parse_mapping({"columns": {"Gendre": None}})[0]
+    plan, unmapped, _ = sh.plan_columns(["Name", "Gendre"], left_out, FORM)
+    assert unmapped == ["Gendre"] and sh.near_headings(unmapped, plan, left_out, FORM) == []
+
+
+def test_column_place():
+    assert [sh.column_place(i) for i in (0, 11, 25, 26, 27, 701, 702)] == [
+        "column 1 (A)", "column 12 (L)", "column 26 (Z)", "column 27 (AA)", "column 28 (AB)", "column 702 (ZZ)", "column 703 (AAA)"]
+
+
 def test_plan_columns__a_long_key_is_not_repeated():
     mapping = sh.parse_mapping({"columns": {"A": "a" * 61}})[0]
     assert errors(sh.plan_columns(["A"], mapping, FORM)[2]) == [

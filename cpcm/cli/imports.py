@@ -27,8 +27,10 @@ def register(app: typer.Typer) -> None:
         """Register every child of a register file, in one commit.
 
         Every row is checked first: one bad cell and nothing is written, and every bad cell is
-        listed (sheet, row, column and why; never the value). Probable duplicates are flagged;
-        a row a case's registration already says (a register imported, then kept) is left out.
+        listed (sheet, row, column and why; never the value); so is a heading misspelt for a
+        field's (did you mean ...?) and a row that repeats a row before it exactly. Probable
+        duplicates are flagged; a row a case's registration already says (a register imported,
+        then kept) is left out. A dry run names rows, the cases having no ID yet.
         When every date of a column reads both as the date_format and with day and month swapped
         (every day is the 12th or before), some differently, the import is refused until
         --date-format states which is right.

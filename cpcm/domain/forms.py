@@ -632,7 +632,7 @@ USUAL_WORDS = {"dob": "date_of_birth", "birth_date": "date_of_birth", "birthdate
                "birthday": "date_of_birth", "date_birth": "date_of_birth", "born": "date_of_birth"}
 
 
-def near_field(key: str, known: Sequence[str], labels: Mapping[str, str] | None = None) -> str | None:
+def near_field(key: str, known: Sequence[str], labels: Mapping[str, str] | None = None, slips_only: bool = False) -> str | None:
     """The field a key not on the form was most likely meant as: the field a usual word names
     (`child.dob` for `child.date_of_birth`: USUAL_WORDS), one spelt nearly the same (a slip of
     the keyboard), else the one whose name or label (`labels`: field -> its label's words, in
@@ -642,7 +642,9 @@ def near_field(key: str, known: Sequence[str], labels: Mapping[str, str] | None 
     form's first such field, in the form's order. A usual word under a section names that
     section's field only: `caregiver.dob` is not the child's date of birth, and the caregiver has
     none on the form, so nothing is suggested (a field spelt nearly the same, `caregiver.name`,
-    is not what was meant either)."""
+    is not what was meant either). `slips_only`: a usual word or a slip of the keyboard only, where
+    a suggestion refuses what is not one (an import's register heading: `Wroker` for `worker`,
+    not `Class` for `alias`)."""
     head, _, last = key.rpartition(".")
     usual = USUAL_WORDS.get(last.lower().replace("-", "_").replace(" ", "_"))
     if usual:
@@ -651,7 +653,10 @@ def near_field(key: str, known: Sequence[str], labels: Mapping[str, str] | None 
         named = [f for f in known if f == usual] or [f for f in known if f.rsplit(".", 1)[-1] == usual]
         if named:
             return named[0]
-    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8) or [_by_words(key, known, labels or {})]
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8)
+    if close or slips_only:
+        return close[0] if close else None
+    close = [_by_words(key, known, labels or {})]
     if not close[0]:
         close = difflib.get_close_matches(key, sorted(known), n=1)
     if close:

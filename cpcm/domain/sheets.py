@@ -19,9 +19,9 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from cpcm.domain.forms import Form
+from cpcm.domain.forms import Form, near_field
 from cpcm.errors import FieldError
 
 AT = "at"  # the registration's date: the record's `at` (the date of admission or registration)
@@ -71,6 +71,7 @@ class ColumnMapping:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     date_format: str | None = None
     sheet: str | None = None
+    left_out: frozenset[str] = frozenset()  # the headings (`heading_key`) the mapping maps to nothing: not imported, knowingly
 
 
 MAPPING_KEYS = ("columns", "values", "defaults", "date_format", "sheet")
@@ -98,6 +99,7 @@ def parse_mapping(data: Any) -> tuple[ColumnMapping, list[FieldError]]:
         columns={str(k): str(v) for k, v in columns.items() if v not in (None, "")},
         values={str(k): {heading_key(c): str(w) for c, w in v.items()} for k, v in values.items()},
         defaults=dict(defaults), date_format=date_format, sheet=str(data["sheet"]) if data.get("sheet") else None,
+        left_out=frozenset(heading_key(k) for k, v in columns.items() if v in (None, "")),
     ), []
 
 
@@ -105,9 +107,9 @@ def field_keys(form: Form) -> set[str]:
     return {f.key for f in form.fields if f.type != "list"} | {AT}
 
 
-def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tuple[dict[int, str], list[str], list[FieldError]]:
-    """({column index: field key}, headings left unmapped, errors): a column maps to a field by
-    the mapping, else by itself (a field's key or label, or a common heading)."""
+def known_headings(form: Form) -> dict[str, str]:
+    """{heading (`heading_key`): field key} of the headings that map by themselves: a field's key,
+    its labels, the common headings (COMMON) of the fields the form has."""
     keys = field_keys(form)
     by_heading = {heading_key(k): k for k in keys}
     for f in form.fields:
@@ -117,6 +119,15 @@ def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tupl
     for heading, key in COMMON.items():
         if key in keys:
             by_heading.setdefault(heading, key)
+    return by_heading
+
+
+def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tuple[dict[int, str], list[str], list[FieldError]]:
+    """({column index: field key}, headings left unmapped, errors): a column maps to a field by
+    the mapping, else by itself (a field's key or label, or a common heading); one the mapping
+    maps to nothing (`left_out`) is left unmapped."""
+    keys = field_keys(form)
+    by_heading = known_headings(form)
     given = {heading_key(h): k for h, k in mapping.columns.items()}
     errors = []
     for heading, key in mapping.columns.items():
@@ -134,7 +145,7 @@ def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tupl
         heading = heading_key(raw)
         if not heading:
             continue
-        key = given.get(heading) or by_heading.get(heading)
+        key = None if heading in mapping.left_out else given.get(heading) or by_heading.get(heading)
         if key is None:
             unmapped.append(str(raw))
             continue
@@ -148,6 +159,34 @@ def plan_columns(headers: list[Any], mapping: ColumnMapping, form: Form) -> tupl
         if key not in keys:
             errors.append(FieldError("mapping: defaults", "names a field that is not a registration field"))
     return plan, unmapped, errors
+
+
+def column_place(index: int) -> str:
+    """A column named by its place, as a spreadsheet shows it ('column 12 (L)', 'column 28 (AB)'),
+    for one whose heading is not shown (a heading may hold personal details)."""
+    letters, n = "", index + 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"column {index + 1} ({letters})"
+
+
+def near_headings(unmapped: list[str], plan: Mapping[int, str], mapping: ColumnMapping, form: Form) -> list[FieldError]:
+    """The headings left unmapped (`plan_columns`) that are a slip of the keyboard for a heading
+    that maps by itself (`known_headings`), of a field no column holds: `Gendre` for `gender`,
+    `Wroker` for `worker` (`forms.near_field`, as a batch's unknown column is named). Each is an
+    error, naming the heading (near a known one, it is no child's data) and the one it was most
+    likely meant as; a heading the mapping maps to nothing (`left_out`), or near nothing, is none."""
+    held = set(plan.values())
+    known = {heading: key for heading, key in known_headings(form).items() if key not in held}
+    found = []
+    for raw in unmapped:
+        heading = heading_key(raw)
+        close = near_field(heading, list(known), slips_only=True) if heading not in mapping.left_out else None
+        if close:
+            field = f" ({known[close]})" if heading_key(known[close]) != close else ""
+            found.append(FieldError(f"column {raw}", f"is not imported: no field has that heading; did you mean '{close}'{field}?"))
+    return found
 
 
 def missing_columns(plan: Mapping[int, str], mapping: ColumnMapping, form: Form) -> list[FieldError]:
@@ -363,7 +402,7 @@ def misread_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mappi
         given = mapping.date_format
         tried = (f"as {source} {format_shown(given)} nor as YYYY-MM-DD" if given
                  else "as YYYY-MM-DD, and the mapping sets no date_format")
-        rows = ", ".join(str(n) for n in numbers[:SHOWN_ROWS]) + (", …" if len(numbers) > SHOWN_ROWS else "")
+        rows = _numbers(numbers)
         reason = f"{len(numbers)} of its {filled} dates did not read {tried} (rows {rows})"
         if len(fits) == 1:
             reason += (f"; every one reads as {fits[0]}: " + (f"run the import with --date-format \"{fits[0]}\"" if stated else
@@ -424,17 +463,17 @@ class TwoReadings:
         one reading unlikely, and how to say which is right. Formats, counts and row numbers only."""
         used, other = format_shown(self.used), format_shown(self.other)
         text = (f"each of its dates reads both as {used}, the date_format used, and as {other}, day and month swapped; "
-                f"{len(self.differ)} of its {self.dates} dates read differently ({_rows(self.differ)})")
+                f"{len(self.differ)} of its {self.dates} dates read differently ({row_numbers(self.differ)})")
         where = "a date of birth after the date of admission, or a date in the future"
         if self.against_used and not self.against_other:
-            text += (f"; read as {used}, {_rows(self.against_used)} {'has' if len(self.against_used) == 1 else 'have'} {where}, "
+            text += (f"; read as {used}, {row_numbers(self.against_used)} {'has' if len(self.against_used) == 1 else 'have'} {where}, "
                      f"and read as {other} none has: the register is most likely written {other}")
         elif self.against_other and not self.against_used:
-            text += (f"; read as {other}, {_rows(self.against_other)} would have {where}, and read as {used} none has: "
+            text += (f"; read as {other}, {row_numbers(self.against_other)} would have {where}, and read as {used} none has: "
                      f"{used} is most likely right")
         elif self.against_used:
-            text += (f"; either way some rows have {where} (read as {used}: {_rows(self.against_used)}; read as {other}: "
-                     f"{_rows(self.against_other)})")
+            text += (f"; either way some rows have {where} (read as {used}: {row_numbers(self.against_used)}; read as {other}: "
+                     f"{row_numbers(self.against_other)})")
         if stated:
             return text + f"; read as {used}, as --date-format states"
         say = (f"run the import with --date-format {used} if that is how the register writes its dates, or with "
@@ -443,12 +482,13 @@ class TwoReadings:
         return text + f"; say which is right: {say}" + (" (an import without --date-format is refused)" if dry_run else "")
 
 
-def _numbers(numbers: tuple[int, ...]) -> str:
-    return ", ".join(str(n) for n in numbers[:SHOWN_ROWS]) + (", …" if len(numbers) > SHOWN_ROWS else "")
+def _numbers(numbers: Sequence[int], shown: int = SHOWN_ROWS) -> str:
+    return ", ".join(str(n) for n in numbers[:shown]) + (", …" if len(numbers) > shown else "")
 
 
-def _rows(numbers: tuple[int, ...]) -> str:
-    return ("row " if len(numbers) == 1 else "rows ") + _numbers(numbers)
+def row_numbers(numbers: Sequence[int], shown: int = SHOWN_ROWS) -> str:
+    """'row 3', or 'rows 2, 4, 7, …' (the first `shown`)."""
+    return ("row " if len(numbers) == 1 else "rows ") + _numbers(numbers, shown)
 
 
 def two_way_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mapping[int, str], mapping: ColumnMapping,

@@ -1,7 +1,10 @@
 """cpcm import cases / import template: a children's home's register in, one case a row.
 
 Every row is read and validated first. Any bad row and nothing is written: every bad cell is
-named (sheet, row, column, why; never the value). A good file goes in as one commit. Probable
+named (sheet, row, column, why; never the value), a heading misspelt for a field's
+(`sheets.near_headings`) and a row that repeats a row before it exactly (`_repeated`) too, and
+the columns not imported are said with the refusal (`_not_imported_said`). A good file goes in as
+one commit. A dry run names rows, never the IDs its checks gave the cases. Probable
 duplicates (against the cases already in the repository, and between rows) are flagged, not
 refused: the worker decides, as at `cpcm register`. They are found by `duplicates.matches_among`,
 which compares only the pairs that share a block, not every row with every row and case.
@@ -32,7 +35,7 @@ from typing import Any, Callable, Mapping
 from cpcm import clock
 from cpcm.domain import sheets
 from cpcm.domain.case import Case
-from cpcm.domain.forms import validate
+from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import new_case_id
 from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
@@ -56,14 +59,24 @@ class Planned:
     at: datetime | None
 
 
+@dataclass(frozen=True)
+class Columns:
+    """A register's columns as the mapping reads them (`sheets.plan_columns`)."""
+    form: Form
+    mapping: sheets.ColumnMapping  # with --date-format's in place of its own
+    plan: dict[int, str]
+    unmapped: list[str]
+    errors: list[FieldError]  # the mapping's and the headings'
+    near: list[FieldError]  # the headings not imported that are a slip for a field's (`sheets.near_headings`): refused
+
+
 @dataclass
 class Checked:
     """A register read and checked: what to write, and what to warn of."""
     records: list[tuple[int, Case, Record]]  # (row number, the new case, its registration)
     warnings: list[str]
     duplicates: list[dict[str, Any]]
-    plan: dict[int, str]
-    unmapped: list[str]
+    columns: Columns
     two_way: dict[int, sheets.TwoReadings]  # date columns that read two ways (day, month)
     already_in: list[dict[str, Any]]  # the rows a case holds already (`_already_in`): left out, not imported again
 
@@ -93,13 +106,9 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     before = imported_before(ctx, sheet, digests, dry_run, mapping)
     if before is not None:
         return before
-    checked = _check(ctx, sheet, mapping, progress, date_format)
+    checked = _check(ctx, sheet, mapping, progress, date_format, dry_run)
     if checked.two_way and date_format is None and not dry_run:
-        raise Refused(f"the register's dates read two ways, day and month swapped ({len(checked.two_way)} column"
-                      f"{'s' if len(checked.two_way) != 1 else ''}):\n"
-                      + "\n".join(f"  - column {r.column}: {r.reason(False)}" for r in checked.two_way.values()),
-                      "State how the register writes its dates: run the import again with --date-format FORMAT "
-                      "(the mapping's date_format, or the other way round). Nothing was written.", rule="import-date-format")
+        raise _not_imported_said(_dates_two_ways(checked), sheet, checked.columns)
     crash_point("import-checked")  # the rows are checked, the lock not yet taken (a pause point for the tests)
     written: list[dict[str, Any]] = []
     if not dry_run:
@@ -108,7 +117,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                 before = imported_before(ctx, sheet, digests, mapping=mapping)  # the same register, imported by another run meanwhile
                 if before is not None:
                     return before
-                checked = _check(ctx, sheet, mapping, None, date_format)
+                checked = _check(ctx, sheet, mapping, None, date_format, dry_run)
             if not checked.records:  # every row is in the repository already: nothing to write
                 return _result(ctx, checked, sheet, written, dry_run)
             with transaction(ctx, "import") as tx:
@@ -123,25 +132,39 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     return _result(ctx, checked, sheet, written, dry_run)
 
 
+def _dates_two_ways(checked: Checked) -> Refused:
+    """The refusal of an import whose date columns read two ways (`checked.two_way`), --date-format not given."""
+    return Refused(f"the register's dates read two ways, day and month swapped ({len(checked.two_way)} column"
+                   f"{'s' if len(checked.two_way) != 1 else ''}):\n"
+                   + "\n".join(f"  - column {r.column}: {r.reason(False)}" for r in checked.two_way.values()),
+                   "State how the register writes its dates: run the import again with --date-format FORMAT "
+                   "(the mapping's date_format, or the other way round). Nothing was written.", rule="import-date-format")
+
+
 def _result(ctx: Context, checked: Checked, sheet: Sheet, written: list[dict[str, Any]], dry_run: bool) -> Written:
     from cpcm.workflow import consent as consent_rules
 
     # the cases registered with consent refused or not possible, which a supervisor's override lets the work go on
-    # with (`consent-refused` on due): said at once, with the one command that records it for them all
-    unsettled = [case.id for _row, case, _record in checked.records if consent_rules.case_work(case, ctx.policy, ctx.now)]
+    # with (`consent-refused` on due): said at once, with the one command that records it for them all; a dry run's
+    # by their rows, its cases having no ID yet (those its checks gave them are made up, and the import gives others)
+    said = bool(written) or dry_run
+    unsettled = [(row, case.id) for row, case, _record in checked.records
+                 if said and consent_rules.case_work(case, ctx.policy, ctx.now)]
+    ids = [case_id for _row, case_id in unsettled] if written else []
     roles = " or ".join(ctx.policy.get("consent", "override_roles") or ("supervisor", "manager"))
     have = ("has" if len(unsettled) == 1 else "have") if written else "would have"
-    steps = [f"{len(unsettled)} of {'these' if written else 'the'} cases {have} consent to "
-             f"registration refused or not possible: the work on them needs a {roles}'s override (legal mandate or best "
-             f"interests), for all of them in one command where the basis is the same: cpcm consent "
-             f"{' '.join(unsettled) if written else 'CASE ...'} --override --purpose registration --basis legal_mandate|best_interests "
-             "--reason ..."] if unsettled and (written or dry_run) else []
+    steps = [f"{len(unsettled)} of {'these' if written else 'the'} cases {have} consent to registration refused or not "
+             f"possible{'' if written else ' (' + sheets.row_numbers([row for row, _ in unsettled], 20) + ')'}: the work on "
+             f"them needs a {roles}'s override (legal mandate or best interests), for all of them in one command where the "
+             f"basis is the same: cpcm consent {' '.join(ids) if written else 'CASE ...'} --override --purpose registration "
+             "--basis legal_mandate|best_interests --reason ..."] if unsettled else []
     return Written(None, tuple(w["record_id"] for w in written), "registration", tuple(checked.warnings), tuple(steps),
                    extra={"imported": len(written), "checked": len(checked.records) + len(checked.already_in),
                           "dry_run": dry_run, "cases": written, "already_in": checked.already_in,
                           "possible_duplicates": checked.duplicates,
-                          "columns": {str(sheet.headers[i]): key for i, key in checked.plan.items()},
-                          "not_imported": checked.unmapped, "consent_unsettled": unsettled if (written or dry_run) else []},
+                          "columns": {str(sheet.headers[i]): key for i, key in checked.columns.plan.items()},
+                          "not_imported": checked.columns.unmapped, "consent_unsettled": ids,
+                          "consent_unsettled_rows": [row for row, _ in unsettled]},
                    json_keys=("warnings", "next_steps"))
 
 
@@ -228,11 +251,19 @@ def _plan(ctx: Context, sheet: Sheet, mapping: Any) -> dict[int, str]:
 
 
 def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], None] | None,
-           date_format: str | None = None) -> Checked:
+           date_format: str | None = None, dry_run: bool = False) -> Checked:
     """Every row read and validated (InvalidInput naming every bad cell when one is), made into
     its registration record, and compared with the cases and the rows before it. `date_format`:
-    the one stated on the command line, in place of the mapping's."""
-    me = ctx.need_worker()
+    the one stated on the command line, in place of the mapping's. A refusal says the columns
+    not imported too (`_not_imported_said`): one of them may be why."""
+    columns = _columns(ctx, sheet, mapping, date_format)
+    try:
+        return _check_rows(ctx, sheet, columns, progress, date_format, dry_run)
+    except Refused as refused:
+        raise _not_imported_said(refused, sheet, columns)
+
+
+def _columns(ctx: Context, sheet: Sheet, mapping: Any, date_format: str | None) -> Columns:
     form = forms.load("registration", ctx.root)
     parsed, errors = sheets.parse_mapping(mapping)
     if errors:
@@ -243,8 +274,41 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
                              "dates: %d the day, %m the month, %Y the year (\"%d/%m/%Y\" reads 14/03/2014).")
         parsed = replace(parsed, date_format=date_format)
     plan, unmapped, errors = sheets.plan_columns(sheet.headers, parsed, form)
-    if errors:
-        raise InvalidInput(errors, "the register's columns", "Correct the mapping file (cpcm import template writes one); nothing was written.")
+    # a line none of whose cells is a heading may be no headings at all (a child's row): none of it is shown
+    return Columns(form, parsed, plan, unmapped, errors, sheets.near_headings(unmapped, plan, parsed, form) if plan else [])
+
+
+def _not_imported_said(refused: Refused, sheet: Sheet, columns: Columns) -> Refused:
+    """`refused` (an import refused) with the register's columns not imported, in its hint and in
+    its JSON (`not_imported`): a heading misspelt for a field's by its heading (near a field's, it
+    holds nobody's details), as its problem names it; any other by its place only, as a refused
+    register's line of headings may be no headings at all (a child's row, when it has none)."""
+    near = {e.field.removeprefix("column ") for e in columns.near}
+    others = [sheets.column_place(i) for i, raw in enumerate(sheet.headers)
+              if i not in columns.plan and str(raw) in columns.unmapped and str(raw) not in near]
+    refused.more["not_imported"] = [heading for heading in columns.unmapped if heading in near] + others
+    if others and columns.plan:  # with no column imported at all, its refusal says so
+        refused.hint = (f"{len(others)} other column(s) not imported, their headings not shown: {', '.join(others[:20])}"
+                        f"{', …' if len(others) > 20 else ''} (map them in the mapping file if they hold a registration field). "
+                        + (refused.hint or "")).strip()
+    return refused
+
+
+def _not_imported(headings: list[str]) -> str:
+    """What an import that passes says of the columns it leaves out."""
+    return (f"{len(headings)} column(s) not imported: {', '.join(headings)[:300]} (map them in the mapping file if they hold a "
+            "registration field)")
+
+
+def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable[[int], None] | None,
+                date_format: str | None, dry_run: bool) -> Checked:
+    """`_check`, its columns read: every row checked (a row repeated in the register is refused:
+    `_repeated`), then compared with the cases and the rows before it."""
+    me = ctx.need_worker()
+    form, parsed, plan, unmapped, near = columns.form, columns.mapping, columns.plan, columns.unmapped, columns.near
+    if columns.errors:
+        raise InvalidInput(columns.errors + near, "the register's columns", "Correct the mapping file (cpcm import template "
+                           "writes one); nothing was written.")
     where = f"sheet {sheet.number}, " if sheet.name != "CSV" else ""  # never its name: it may be a child's
     if not plan:  # a title line above the headings, most often: it was read as the headings
         raise InvalidInput([FieldError(f"{where}row {sheet.heading_row}", "read as the headings, and none of its cells is a "
@@ -262,6 +326,7 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     named_rows: set[int] = set()  # the rows that name the case's worker
     found_in: list[tuple[str, FieldError]] = []  # (the column or field named, the error)
     unread_dates: dict[int, list[int]] = {}  # column index -> the rows whose date there did not read
+    seen: dict[str, int] = {}  # what a row registers -> its row: a row repeated is refused (`_repeated`)
     for row in sheets.rows(sheet.headers, sheet.rows, plan, parsed, form, sheet.heading_row + 1):
         body, invalid = validate(form, row.document, today, workers, words)
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
@@ -292,7 +357,13 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
         if named:
             named_rows.add(row.number)
         body.setdefault("worker", me.id)
-        planned.append(Planned(row.number, body, at))
+        item = Planned(row.number, body, at)
+        first = _repeated(seen, item)
+        if first is not None:
+            found_in.append(("", FieldError(f"{where}row {row.number}", f"is row {first} again, the same in every column imported: "
+                                            "delete one of the two rows (a child is registered once)")))
+            continue
+        planned.append(item)
     # a column of dates the mapping reads wrong (its date_format) is one error, not one a row; its
     # other errors in every row (a date read wrong, so in the future) are not named either
     misread = sheets.misread_date_columns(sheet.headers, sheet.rows, plan, parsed, unread_dates, date_format is not None)
@@ -304,19 +375,12 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
     said = [FieldError(f"{where}column {r.column}", r.reason(date_format is not None)) for r in two_way.values()
             if date_format is None or r.against_used]
     errors += [e for column, e in found_in if column not in named]
-    if missing or errors:
+    if missing or near or errors:
         errors[len(misread):len(misread)] = said
         rows = sum(1 for line in sheet.rows if sheets.holds_a_child(line, plan))  # as a dry run counts them: blank lines are no rows
-        raise InvalidInput(missing + errors, f"the register ({rows} row{'s' if rows != 1 else ''})",
-                           ("For a field no column holds: add a column, name one for it under columns: in the mapping "
-                            "file, or, only if it is true of every row, give it under defaults:. " if missing else "")
-                           + (("For a column of dates that did not read: give --date-format the way the register writes them. "
-                               if date_format is not None else "For a column of dates that did not read: set date_format in the "
-                               "mapping file (cpcm import template writes one). ") if misread else "")
-                           + ("For a column of dates that read two ways: run the import with --date-format FORMAT, the way "
-                              "the register writes them. " if said else "")
-                           + ("Correct the cells named above; n" if len(errors) > len(misread) + len(said) else "N")
-                           + "othing was written.")
+        raise InvalidInput(missing + near + errors, f"the register ({rows} row{'s' if rows != 1 else ''})",
+                           _what_to_do(bool(missing), bool(near), bool(misread), bool(said), len(errors) > len(misread) + len(said),
+                                       date_format is not None))
     if not planned:
         raise InvalidInput([FieldError("rows", "the register holds no rows under its headings")], "the register")
     existing = set(ctx.store.case_ids())
@@ -356,20 +420,43 @@ def _check(ctx: Context, sheet: Sheet, mapping: Any, progress: Callable[[int], N
             warnings.append(f"{where}row {row_number}: possibly the same child as row {before}")
     records = [entry for index, entry in enumerate(records) if index not in held]
     for row_number, case, _ in records:  # a worker's cadre that may not hold the case's risk (warned of; a named worker's
-        checks = assignment_checks(ctx, case.id, case.worker, risk=case.risk, caseload=False)[1]  # refusal is above)
+        # refusal is above); a dry run's case has no ID yet (the one it was given for the checks is made up)
+        subject, command = ("the row's case", "CASE") if dry_run else (case.id, case.id)
+        checks = assignment_checks(ctx, subject, case.worker, risk=case.risk, caseload=False)[1]
         warnings += [f"{where}row {row_number}: {warning}"
-                     for warning in new_case_checks(checks, case.id, named=row_number in named_rows)]
+                     for warning in new_case_checks(checks, command, named=row_number in named_rows)]
     warnings += _caseload(ctx, [case for _, case, _ in records], cases)
     left_out = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows)
                 if not sheets.holds_a_child(line, plan) and not all(sheets.blank(v) for v in line)]
     if left_out:
-        warnings.append(f"{where}{len(left_out)} row(s) left out, with nothing in the columns imported: "
-                        + ("row " if len(left_out) == 1 else "rows ")
-                        + ", ".join(str(n) for n in left_out[:5]) + (", …" if len(left_out) > 5 else ""))
+        warnings.append(f"{where}{len(left_out)} row(s) left out, with nothing in the columns imported: {sheets.row_numbers(left_out)}")
     if unmapped:
-        warnings.append(f"{len(unmapped)} column(s) not imported: {', '.join(unmapped)[:300]} (map them in the mapping file if they hold a registration field)")
+        warnings.append(_not_imported(unmapped))
     warnings = [f"{where}column {r.column}: {r.reason(date_format is not None, dry_run=True)}" for r in two_way.values()] + warnings
-    return Checked(records, warnings, duplicates, plan, unmapped, two_way, already_in)
+    return Checked(records, warnings, duplicates, columns, two_way, already_in)
+
+
+def _what_to_do(missing: bool, near: bool, misread: bool, said: bool, cells: bool, stated: bool) -> str:
+    """The hint of a register refused: what to do for each kind of its problems (fields no column holds,
+    headings misspelt, columns of dates read wrong or two ways, cells; `stated`: --date-format given)."""
+    return (("For a field no column holds: add a column, name one for it under columns: in the mapping file, or, only if it "
+             "is true of every row, give it under defaults:. " if missing else "")
+            + ("For a heading that is a field's misspelt: correct it in the register, or name the field it holds under "
+               "columns: in the mapping file (or ~ to leave the column out). " if near else "")
+            + (("For a column of dates that did not read: give --date-format the way the register writes them. " if stated
+                else "For a column of dates that did not read: set date_format in the mapping file (cpcm import template "
+                "writes one). ") if misread else "")
+            + ("For a column of dates that read two ways: run the import with --date-format FORMAT, the way the register "
+               "writes them. " if said else "")
+            + ("Correct the cells named above; n" if cells else "N") + "othing was written.")
+
+
+def _repeated(seen: dict[str, int], item: Planned) -> int | None:
+    """The row before `item` that registers exactly what it registers (every column imported the
+    same, and so its date and worker), or None; `item` is noted in `seen` (in memory only)."""
+    said = json.dumps([item.at.isoformat() if item.at else None, item.body], sort_keys=True, default=str, ensure_ascii=False)
+    first = seen.setdefault(said, item.row)
+    return first if first != item.row else None
 
 
 def _already_in(ctx: Context, rows: list[tuple[Planned, Record]],
@@ -380,22 +467,38 @@ def _already_in(ctx: Context, rows: list[tuple[Planned, Record]],
     gives one. That is the row imported before from a register since changed (a row added, a cell
     corrected, a row removed): its digest is another, and without this every child went in a second
     time, each only flagged. Only the probable duplicates are read, and only those you may read
-    (a case of a colleague's that you cannot read is left a warning). Compared in memory only."""
-    said: dict[str, list[tuple[str, str]]] = {}
+    (a case of a colleague's that you cannot read is left a warning). Compared in memory only.
+
+    One case holds one row: rows that say the same but for their worker match the same cases, and
+    each is named with the case it made. So the rows, in the register's order, each take the first
+    registered of their cases that no row before took (an import registers its rows in the
+    register's order, and record IDs increase); a row whose every such case a row before took is a
+    new row (imported, flagged as a probable duplicate)."""
+    said: dict[str, list[tuple[str, str, str]]] = {}  # case -> (registration record ID, its date, its fields)
     held: dict[int, str] = {}
+    taken: set[str] = set()  # the cases a row took
     for index, ((item, record), (same_as_cases, _)) in enumerate(zip(rows, found)):
-        mine = _what_it_says(record)
+        at, mine = _what_it_says(record)
+        matching = []
         for other, _reason in same_as_cases:
             if other not in said:
-                try:
-                    said[other] = [_what_it_says(r) for r in read_case(ctx, other, strict=False)[0]
-                                   if r.kind == "registration" and not any(k in r.body for k in CORRECTION_KEYS)]
-                except CpcmError:  # not yours to read, or damaged: the warning stays
-                    said[other] = []
-            if any(body == mine[1] and (item.at is None or at == mine[0]) for at, body in said[other]):
-                held[index] = other
-                break
+                said[other] = _registrations(ctx, other)
+            matching += [(record_id, other) for record_id, then, body in said[other]
+                         if other not in taken and body == mine and (item.at is None or then == at)]
+        if matching:
+            held[index] = min(matching)[1]
+            taken.add(held[index])
     return held
+
+
+def _registrations(ctx: Context, case_id: str) -> list[tuple[str, str, str]]:
+    """The case's registrations as first written (no correction): each (its record ID, `_what_it_says`);
+    none for a case you may not read, or damaged."""
+    try:
+        records = read_case(ctx, case_id, strict=False)[0]
+    except CpcmError:  # not yours to read, or damaged: the warning stays
+        return []
+    return [(r.id, *_what_it_says(r)) for r in records if r.kind == "registration" and not any(k in r.body for k in CORRECTION_KEYS)]
 
 
 def _what_it_says(record: Record) -> tuple[str, str]:
