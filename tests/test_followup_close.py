@@ -534,6 +534,11 @@ def test_registering_a_young_person_already_18_warns_and_says_the_birthday_passe
         and step.endswith("it is on cpcm due now"), step
     shown = cli("register", "--from-file", "-", input=json.dumps(adult))
     assert shown.code == 0 and "warning: by the date of birth (or age) given" in shown.stderr
+    late = registration(child={"name": "z", "sex": "female", "date_of_birth": "2008-06-01"})  # 18 since 2026-06-01
+    back = cli("register", "--from-file", "-", "--json", "--at", "2026-03-02", input=json.dumps(late))  # 17 that day
+    assert back.code == 0 and not [w for w in back.json()["warnings"] if "or older" in w], back.stdout
+    [step] = [s for s in back.json()["next_steps"] if "reached_18" in s]
+    assert step.startswith("the child turned 18 on 2026-06-01: propose closure now"), step
     young = registration(child={"name": "y", "sex": "female", "date_of_birth": "2009-01-15"})  # 17 on 2026-11-23
     seventeen = cli("register", "--from-file", "-", "--json", input=json.dumps(young))
     assert seventeen.code == 0 and not [w for w in seventeen.json()["warnings"] if "or older" in w]

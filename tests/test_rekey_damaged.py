@@ -43,8 +43,9 @@ def _marked_case(closed, repo, cli_as, tmp_env):
     return case_id, mgr2, Cli({**mgr.env, "CPCM_IDENTITY": str(new_path)}), old_key, new_path
 
 
-def _record_file(repo, case_id: str, data: bytes, kind: str = "note") -> tuple[str, str]:
-    """A record file of the case written and committed by hand: (its record id, its path in the repository)."""
+def _record_file(repo, case_id: str, data: bytes, kind: str = "note", key=None) -> tuple[str, str]:
+    """A record file of the case written and committed by hand: (its record id, its path in the repository). `key`:
+    the commit signed by mgr with it (a copy syncs on only what every copy takes in), else unsigned."""
     from cpcm.domain.ids import RecordIds
     from cpcm.store.layout import record_name
 
@@ -53,6 +54,11 @@ def _record_file(repo, case_id: str, data: bytes, kind: str = "note") -> tuple[s
     record_id = RecordIds().new(int(time.time() * 1000), after=after)
     rel = f"{case_rel(case_id)}/{record_name(record_id, kind)}"
     (repo / rel).write_bytes(data)
+    if key is not None:
+        from conftest import signed_commit
+
+        signed_commit(repo, "mgr", f"note {case_id} {record_id}", rel, key=key)
+        return record_id, rel
     git(repo, "add", rel)
     git(repo, "-c", "user.name=mgr", "-c", "user.email=mgr@test.cpcm.invalid", "commit", "-qm", f"note {case_id} {record_id}")
     return record_id, rel
@@ -283,7 +289,7 @@ def _repaired_case(closed, repo, cli_as, tmp_env):
     repair: (case id, mgr2's Cli, mgr's Cli with the new key, the old key's path, the new one's, the damaged file's
     path in the repository, its bytes, sup's Cli)."""
     case_id, mgr2, new_mgr, old_key, new_path = _marked_case(closed, repo, cli_as, tmp_env)
-    record_id, rel = _record_file(repo, case_id, _truncated(tmp_env, old_key, tmp_env / "keys" / "mgr2.txt"))
+    record_id, rel = _record_file(repo, case_id, _truncated(tmp_env, old_key, tmp_env / "keys" / "mgr2.txt"), key=new_path)
     assert mgr2("team", "sync").code == 0
     repaired = mgr2("repair", case_id, record_id, "--reason", "cut short in a copy")
     assert repaired.code == 0, _told(repaired)
@@ -343,14 +349,14 @@ def test_rekey_damaged__a_merge_that_cannot_encrypt_a_case_again_does_not_list_t
     from cpcm.crypto import cipher
     from cpcm.crypto import identity as identity_mod
 
-    case_id, mgr2, new_mgr, old_key, _new_path = _marked_case(closed, repo, cli_as, tmp_env)
+    case_id, mgr2, new_mgr, old_key, new_path = _marked_case(closed, repo, cli_as, tmp_env)
     assert mgr2("team", "sync").code == 0
     sup = Cli({**cli_as("sup").env, "CPCM_NOW": AFTER})
     mgr, laptop = _mgr_laptop(repo, sup, new_mgr, tmp_env)
     _add_mgr3(sup, tmp_env)
     assert sup("sync").code == 0
     # a record on mgr's earlier key only reaches the laptop's copy of the case (no repair names it)
-    _record_file(laptop, case_id, cipher.encrypt(SECRET, [identity_mod.load(old_key, lambda: None).recipient]))
+    _record_file(laptop, case_id, cipher.encrypt(SECRET, [identity_mod.load(old_key, lambda: None).recipient]), key=new_path)
     mgr2_laptop = Cli({**mgr2.env, "CPCM_REPO": str(laptop)})
 
     synced = mgr("sync", "--json")

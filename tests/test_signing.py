@@ -280,6 +280,13 @@ def test_a_commit_made_with_git_itself_is_not_pushed_and_the_team_goes_on_syncin
     assert amina("sync").code == 0
     assert sup("sync").code == 0 and sup("verify").code == 0
     assert [e["kind"] for e in sup("log", case_id, "--json").json()].count("note") == 1  # amina's note arrived
+    (root / listed).write_text("call list\n")                                 # again, and a merge comes on top of it
+    again = hand_commit(root, "amina", "call list", [listed], None)
+    assert sup("note", case_id, "--text", "phoned").code == 0 and sup("sync").code == 0
+    held = amina("sync", "--json")
+    assert held.code == 4 and held.json()["rule"] == "own-commits-unverified", held.stdout
+    assert f"1 commit(s) of this copy not pushed to origin: {again[:10]} unsigned-commit" in held.json()["message"]
+    assert "Ask a supervisor: it lies under later commits" in held.json()["hint"] and "reset" not in held.json()["hint"]
 
 
 def test_a_commit_signed_by_a_stranger(laptops, team, tmp_env):

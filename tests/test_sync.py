@@ -1044,6 +1044,19 @@ def test_a_sync_stopped_after_its_merge_leaves_what_it_brought_to_the_next_repor
     assert third["earlier"] == [] and third["assigned_to_you"] == []  # said once
 
 
+def test_a_sync_stopped_again_before_its_report_leaves_the_first_ones_report_to_the_next(laptops):
+    """The sync that works out a stopped sync's report is killed too, after its duplicate check, before it printed
+    anything: the note of the first merge stays, and the sync after it gives that report."""
+    amina = laptops.laptop("amina")
+    given = register(laptops.cli("sup"), "--worker", "amina")
+    laptops.sync("sup")
+    assert amina.process("sync", env={"CPCM_TEST_CRASH_AT": "sync-merged"}).code != 0
+    assert amina.process("sync", env={"CPCM_TEST_CRASH_AT": "sync-checked"}).code != 0
+    [told] = laptops.sync("amina")["earlier"]
+    assert told["assigned_to_you"] == [given]
+    assert laptops.sync("amina")["earlier"] == []
+
+
 def test_a_conflict_a_stopped_merge_found_is_said_by_the_next_sync_while_it_is_open(laptops):
     """The merge of a sync killed before its push found a conflict (one registration corrected on both copies): the
     next sync says it, as the stopped sync's; once a note settles it, a sync stopped again says nothing of it."""
@@ -1646,6 +1659,24 @@ def test_bundle_apply_names_a_file_not_encrypted_that_the_bundle_brings(laptops,
     assert text.code == 0, text.stderr
     assert text.stderr.count(f"warning: commit {commit[:10]} by amina committed") == 2, text.stderr
     no_canary(applied.stdout, applied.stderr, text.stdout, text.stderr, roots=(laptops.repo, laptops.clones["otieno"]))
+
+
+def test_a_file_not_encrypted_that_a_stopped_sync_brought_is_named_by_the_next(laptops):
+    """The sync that brings the file is killed after its merge, before its report: the next sync names it, under
+    the stopped sync's report (`earlier`), and the one after says nothing more of it."""
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    commit, fake = commit_plaintext_by_hand(laptops, "amina", case_id)
+    assert amina("sync").code == 0
+    sup = laptops.cli("sup")
+    assert sup.process("sync", env={"CPCM_TEST_CRASH_AT": "sync-merged"}).code != 0
+    told = sup("sync", "--json")
+    assert told.code == 0, told.stderr
+    [earlier] = told.json()["earlier"]
+    said_plaintext(earlier, commit, "amina", case_id, fake)
+    again = sup("sync", "--json")
+    assert again.code == 0 and again.json()["earlier"] == [] and again.json()["plaintext_committed"] == []
+    no_canary(told.stdout, told.stderr, again.stdout, again.stderr)
 
 
 def test_a_setting_changed_two_ways_names_the_command_that_sets_it_and_that_command_settles_it(laptops):

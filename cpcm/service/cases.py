@@ -218,9 +218,10 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     for item in deadlines_mod.deadlines(case, ctx.policy, ctx.now):
         if item.code == "turning-18":
             soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
-            past = item.due <= ctx.now  # registered at the age limit or over it: `_over_age` warns
-            when = (f"the child turned {age_limit(ctx.policy)} on {item.due.date().isoformat()}, before this registration"
-                    if past else f"{item.why} (in {(item.due - ctx.now).days} days)")
+            past = item.due <= ctx.now  # (before the day registered too: `_over_age` warns)
+            before = ", before this registration" if item.due.date() <= parse_datetime(at).date() else ""
+            when = (f"the child turned {age_limit(ctx.policy)} on {item.due.date().isoformat()}{before}" if past
+                    else f"{item.why} (in {(item.due - ctx.now).days} days)")
             steps.append(f"{when}: propose closure {'now' if past else 'from that day'} (cpcm close {case_id} --reason "
                          f"reached_18 ...) or record why the case stays open (cpcm continue {case_id} --justification ...) "
                          f"({ctx.policy.short_source(item.rule) or item.source}); "

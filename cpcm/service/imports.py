@@ -302,8 +302,9 @@ def _not_imported(headings: list[str]) -> str:
 
 def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable[[int], None] | None,
                 date_format: str | None, dry_run: bool) -> Checked:
-    """`_check`, its columns read: every row checked (a row repeated in the register is refused:
-    `_repeated`), then compared with the cases and the rows before it."""
+    """`_check`, its columns read: every row checked, then compared with the cases and the rows
+    before it; a row that repeats one before it is refused (`_repeated`), unless the two are rows
+    imported before (an earlier import made two cases of them: `_already_in` leaves both out)."""
     me = ctx.need_worker()
     form, parsed, plan, unmapped, near = columns.form, columns.mapping, columns.plan, columns.unmapped, columns.near
     if columns.errors:
@@ -327,6 +328,7 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     found_in: list[tuple[str, FieldError]] = []  # (the column or field named, the error)
     unread_dates: dict[int, list[int]] = {}  # column index -> the rows whose date there did not read
     seen: dict[str, int] = {}  # what a row registers -> its row: a row repeated is refused (`_repeated`)
+    repeats: dict[int, int] = {}  # a row repeated -> the row before it that it repeats
     for row in sheets.rows(sheet.headers, sheet.rows, plan, parsed, form, sheet.heading_row + 1):
         body, invalid = validate(form, row.document, today, workers, words)
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
@@ -360,9 +362,7 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
         item = Planned(row.number, body, at)
         first = _repeated(seen, item)
         if first is not None:
-            found_in.append(("", FieldError(f"{where}row {row.number}", f"is row {first} again, the same in every column imported: "
-                                            "delete one of the two rows (a child is registered once)")))
-            continue
+            repeats[row.number] = first  # refused below, unless both rows are in the repository already
         planned.append(item)
     # a column of dates the mapping reads wrong (its date_format) is one error, not one a row; its
     # other errors in every row (a date read wrong, so in the future) are not named either
@@ -402,6 +402,11 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
         warnings.append(f"{where}row {entry['row']}: in the repository already as {entry['case_id']} (its registration "
                         "says what the row says): left out, not imported again")
     rows_held = {records[index][0] for index in held}
+    repeated = [FieldError(f"{where}row {row}", f"is row {first} again, the same in every column imported: delete one of the "
+                           "two rows (a child is registered once)") for row, first in repeats.items() if row not in rows_held]
+    if repeated:  # (two such rows that an earlier import made two cases of are left out, as any row imported before)
+        raise InvalidInput(repeated, f"the register ({len(planned)} row{'s' if len(planned) != 1 else ''})",
+                           "Delete one of each two rows named; nothing was written.")
     for (row_number, _, _), (same_as_cases, same_as_rows) in zip(records, found):
         if row_number in rows_held:
             continue

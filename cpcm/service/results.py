@@ -3,8 +3,9 @@
 It names the case (or conference) written to, the record(s) written, their kind, warnings for
 the worker, the next steps (and the sync conflicts they say it settles: `settled`), and anything
 else the command reports (`extra`). `to_json` is the
-command's `--json` output: the standard keys the command has always carried (`json_keys`; scripts
-rely on them, so a command never gains or loses one), then `extra`.
+command's `--json` output: the standard keys the command carries (`json_keys`; scripts rely on
+them, so a command carries each in every run and never loses one: one is added only with its page
+of docs/commands saying so), then `extra`.
 """
 from __future__ import annotations
 
