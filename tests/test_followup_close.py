@@ -247,6 +247,12 @@ def test_review_batch__every_bad_row_is_reported_and_nothing_written():
     rows_named = {f.split(":")[0] for f in fields(refused.value)}
     assert rows_named == {"row 3", "row 4", "row 5", "row 6"}
     assert mem.commits() == before
+    # a row given twice is named with its own errors at once, not only once the repeat is taken out
+    rows = [dict(REVIEW, case=ids[0]), dict(REVIEW, case=ids[0], plan_still_right="maybe")]
+    with pytest.raises(InvalidInput) as twice:
+        service.review_batch(amina, rows)
+    assert fields(twice.value) == {"row 2: case", "row 2: plan_still_right"}, fields(twice.value)
+    assert mem.commits() == before
 
 
 def test_close__needs_checklist_approval_by_someone_else_and_open_items_explained():

@@ -354,6 +354,7 @@ def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
     errors: list[tuple[int, FieldError]] = []
     seen: set[str] = set()
     wanted: list[tuple[int, str, dict]] = []
+    repeated: list[tuple[int, str, dict]] = []  # a case's rows after its first: refused, their fields checked all the same
     for number, row in zip(numbers, rows):
         data = dict(row)
         raw_case = str(data.pop("case", "") or "").strip()
@@ -363,14 +364,15 @@ def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
             continue
         if case_id in seen:
             errors.append((number, FieldError(f"row {number}: case", f"{case_id} appears twice in the batch")))
+            repeated.append((number, case_id, data))
             continue
         seen.add(case_id)
         wanted.append((number, case_id, data))
     if len(wanted) >= SPREAD_FROM:
         # the record table loaded here, once, for the workers to inherit; a cold one filled on every core
         ctx.store.prefetch([case_id for _, case_id, _ in wanted], ctx.keys, ctx.progress)
-    if errors or dry_run or not wanted:
-        planned, warnings = _planned(ctx, cache, rows, errors, _checked_rows(ctx, wanted, progress, seal=False))
+    if errors or dry_run or not wanted:  # (a row repeated is an error: its other errors are named with it, at once)
+        planned, warnings = _planned(ctx, cache, rows, errors, _checked_rows(ctx, wanted + repeated, progress, seal=False))
         return _batch_written(rows, planned, warnings, [], dry_run, _decided(ctx, wanted, planned))
     # the reviews are written as their rows come back checked, while the others are checked; a row
     # found wrong and nothing more is written, and the transaction takes back what was
