@@ -222,3 +222,32 @@ def test_placement__corrected_into_a_setting_whose_consent_was_refused_is_refuse
     assert commit_count(kenya.root) == before
     kept = amina("correct", case_id, record_id, "--set", "address=Kondele", "--reason", "the address was wrong")
     assert kept.code == 0, kept.stderr
+
+
+def test_placement__recorded_on_consent_given_is_corrected_and_keeps_the_consent_it_relied_on(kenya):
+    """A placement that relied on consent given (its `consent_ids`, set by the check, not typed) is
+    corrected as any other: a field the worker typed is mended, the consent it relied on stays with
+    it; corrected into another setting, the consent is checked again and relied on anew."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    for giver in ("child", "caregiver"):
+        assert amina("consent", case_id, "--purpose", "placement", "--by", giver, "--status", "given",
+                     "--explained", "all").code == 0
+    placed = amina("placement", case_id, "--from-file", "-", "--json", input=json.dumps(KINSHIP_FIRST))
+    assert placed.code == 0, placed.stderr
+    record_id = placed.json()["record_id"]
+    relied = amina("show", case_id, record_id, "--json").json()["fields"]["consent_ids"]
+    assert relied  # the test can fail: the placement rests on the consent given
+
+    corrected = amina("correct", case_id, record_id, "--set", "address=Kondele, Kisumu", "--reason", "the address was wrong",
+                      "--json")
+    assert corrected.code == 0, corrected.stderr
+    new = amina("show", case_id, corrected.json()["record_id"], "--json").json()["fields"]
+    assert new["address"] == "Kondele, Kisumu" and new["consent_ids"] == relied
+
+    moved = amina("correct", case_id, corrected.json()["record_id"], "--set", "care_type=supported_independent_living",
+                  "--reason", "she lives on her own, supported", "--json")
+    assert moved.code == 0, moved.stderr
+    again = amina("show", case_id, moved.json()["record_id"], "--json").json()["fields"]
+    assert again["setting"] != new["setting"] and again["consent_ids"] == relied

@@ -66,6 +66,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
 
 # what `cpcm placement` works out itself: not typed by the worker, made again when a placement is corrected
 COMPUTED = ("setting", "reunification", "best_interests_override")
+RELIED_ON = ("consent_ids", "consent_override")  # the consent a move relied on (referrals.relied_on): kept, or checked again
 
 
 def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping[str, Any],
@@ -77,7 +78,7 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
     setting and the start of the reviews after reunification made again. A supervisor's reason to
     place without a best-interests record stays with it. (the body, its warnings)"""
     others = [r for r in effective(records) if r.id != original.id]  # the case without this placement (and what it corrects)
-    base = {k: v for k, v in original.body.items() if k not in COMPUTED and k not in CORRECTION_KEYS}
+    base = {k: v for k, v in original.body.items() if k not in COMPUTED + RELIED_ON and k not in CORRECTION_KEYS}
     # the best-interests record is found again for the corrected date, unless the correction names one
     decision = {k: v for k, v in (base.pop("decision", None) or {}).items() if k != "best_interests"}
     if decision:
@@ -89,8 +90,9 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
     if rules.is_move(current, body) and body["setting"] != original.body.get("setting"):
         # corrected into another setting: a decision of its own, whose consent is checked as `placement` checks it
         # (against the case without the placement corrected, whose use of an override then stands in for it again)
-        body.pop("consent_ids", None), body.pop("consent_override", None)
         warnings = [*warnings, *_move_consent(ctx, case_id, body, others)]
+    else:  # the same decision: it rests on the consent it relied on when it was recorded
+        body.update((key, original.body[key]) for key in RELIED_ON if key in original.body)
     return body, warnings
 
 
