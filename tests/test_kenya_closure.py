@@ -318,6 +318,35 @@ def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, t
         assert "\n\n\n" not in text, re.sub(r"\n{3,}", "<<here>>", text)
 
 
+def test_transfer__form_10a_s_next_followup_is_due_for_the_case_s_worker_here_then_at_the_receiving_agency(
+        kenya, receiving, tmp_env):
+    """Form 10A's date of the next follow-up plans it as a follow-up's date does: on the case's worker's
+    `cpcm due` while the case is here, and, the request going with the case, on the receiving worker's."""
+    amina, sup, wanjiru = kenya("amina"), kenya("sup"), receiving.as_("wanjiru")
+    assert sup("service", "add", "recv", "--provider", "Receiving CCI", "--sector", "alternative_care", "--offers",
+               "case management", "--recipient", receiving.keys["wanjiru"][1]).code == 0
+    case_id = register(amina)
+    for giver in ("child", "caregiver"):
+        assert amina("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
+                     "--by", giver).code == 0
+
+    def next_followups(cli) -> list[tuple[str, str, str]]:
+        due = cli("due", "--within", "60", "--json").json()
+        return [(i["case_id"], i["due"][:10], i["why"]) for i in due if i["code"] == "next-followup"]
+    assert next_followups(amina) == []
+    asked = amina("transfer", case_id, *TRANSFER, "--from-file", "-", "--json", input=json.dumps(FORM_10A))
+    assert asked.code == 0, asked.stderr
+    [(due_case, day, why)] = next_followups(amina)
+    assert (due_case, day) == (case_id, "2026-12-15") and why.startswith("the transfer request of 2026-11-23 planned the next on")
+    assert sup("approve", case_id, "transfer").code == 0
+    bundle = tmp_env / "k.transfer.age"
+    assert amina("transfer", case_id, *TRANSFER, "--out", str(bundle)).code == 0
+    assert next_followups(amina) == []  # transferred: no longer this agency's to follow up
+    received = wanjiru("receive", str(bundle), "--json")
+    assert received.code == 0, received.stderr
+    assert [(c, d) for c, d, _ in next_followups(wanjiru)] == [(received.json()["case_id"], "2026-12-15")]
+
+
 def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):
     case_id = register(cli)
     refused = cli("transfer", case_id, "--to", "recv", "--reason", "moved", "--reason-code", "relocation", "--check", "all",

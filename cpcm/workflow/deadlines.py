@@ -823,7 +823,8 @@ def _next_followup(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if due is None:
         return []
     planned_on = datetime.fromisoformat(plan["at"]).astimezone(zone).date().isoformat()
-    why = f"the follow-up of {planned_on} planned {followups.words(plan)}"
+    planner = "transfer request" if plan.get("by") == followups.BY_TRANSFER else "follow-up"
+    why = f"the {planner} of {planned_on} planned {followups.words(plan)}"
     return [Deadline(case.id, "next-followup", "next follow-up", due, None, case.worker, "followup_schedule",
                      f"{why}: cpcm followup {case.id} ... (--next-followup DATE or --every DURATION plans the one after)",
                      _parts(policy).source("followup_schedule"), case.risk)]

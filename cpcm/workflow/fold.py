@@ -329,7 +329,19 @@ def _transfer_request(case: Case, record: Record, sent: str = "") -> Case:
         # again for another agency) is kept under it too, approved as it was (approvals.approved_under):
         # the later approved goes instead; the later rejected or withdrawn leaves it standing
         request["earlier"] = before
-    return _changed(case, transfer_request=request)
+    return _changed(case, transfer_request=request, followup_plan=_transfer_followup(case, record))
+
+
+def _transfer_followup(case: Case, record: Record) -> Mapping[str, Any] | None:
+    """The follow-up plan after a transfer request or a transfer (the bundle written) whose form gives the date
+    of the next follow-up (Kenya Form 10A, `details.next_followup`): that date planned as a follow-up plans it, for
+    whoever holds the case (this agency's worker until the transfer, the receiving agency's after: the request
+    goes with the case); the plan as it was otherwise."""
+    details = record.body.get("details")
+    if not isinstance(details, Mapping) or not details.get(followups.NEXT):
+        return case.followup_plan
+    plan = followups.planned(case.followup_plan, {followups.NEXT: details[followups.NEXT]}, utc(record.at), record.id)
+    return dict(plan, by=followups.BY_TRANSFER) if plan is not case.followup_plan else plan
 
 
 def _approved_standing(request: Mapping[str, Any] | None, sent: str) -> bool:
@@ -753,7 +765,7 @@ def _placement(case: Case, record: Record) -> Case:
 def _transfer(case: Case, record: Record) -> Case:
     """The bundle written: the case's transfer out, waiting for the receiving agency's receipt."""
     return _changed(case, transfer_out={"record_id": record.id, "to": record.body.get("to"), "at": utc(record.at),
-                                        "acked_at": None, "ack_record": None})
+                                        "acked_at": None, "ack_record": None}, followup_plan=_transfer_followup(case, record))
 
 
 def _transfer_ack(case: Case, record: Record) -> Case:
