@@ -605,8 +605,10 @@ def test_urgent__risk_increased_until_re_rated():
     assert len(of(dl._urgent, case(events={"risk_increased": (INC,), "risk_checked": ("2026-11-22T05:59:59+00:00",)}))) == 1
     assert of(dl._urgent, case(status="closed", events={"risk_increased": (INC,)})) == []  # found before the closure
     closed = "2026-11-21T06:00:00+00:00"  # found by a post-closure visit: reopening is due at once
-    assert [d[1:4] for d in of(dl._urgent, case(status="closed", events={"closed": (closed,), "risk_increased": (INC,)}))] == [
+    after = of(dl._urgent, case(status="closed", events={"closed": (closed,), "risk_increased": (INC,)}))
+    assert [d[1:4] for d in after] == [
         ("risk-increased", "URGENT: the risk has increased since closure: reopen the case", "2026-11-22T09:00:00+03:00")]
+    assert after[0][7].startswith("a follow-up dated after the closure")  # a call, or written apart: not only a visit
     assert of(dl._urgent, case(status="closed", events={"closed": (INC,), "risk_increased": (closed,)})) == []
     assert of(dl._urgent, case(status="transferred", events={"closed": (closed,), "risk_increased": (INC,)})) == []
     assert of(dl._urgent, case()) == []

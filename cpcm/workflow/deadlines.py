@@ -1029,7 +1029,7 @@ _RISK_AFTER_CLOSURE = titled("risk-increased", "the risk has increased since clo
 
 
 def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
-    """A post-closure visit that found the risk increased: nothing else is due on a closed case, so
+    """A follow-up dated after the closure that found the risk increased: nothing else is due on a closed case, so
     the one way to act on it, reopening the case (IAG Step 6: at any time, back to assessment), is
     due at once, until the case is reopened (then the open case's item stands until the risk is
     checked again)."""
@@ -1039,8 +1039,9 @@ def _risk_after_closure(case: Case, policy: Policy, now: datetime) -> list[Deadl
         return []
     return [Deadline(case.id, "risk-increased", _RISK_AFTER_CLOSURE,
                      _t(increased, zone_of(now)), None, case.worker, "risk_response",
-                     f"a post-closure visit found the risk increased; reopen the case (cpcm reopen {case.id} --reason ...) "
-                     "and reassess it", _parts(policy).source("risk_response"), case.risk, asks=("reopen",))]
+                     "a follow-up dated after the closure (a post-closure visit, a call, or one written on a copy that had "
+                     f"not yet heard of the closure) found the risk increased; reopen the case (cpcm reopen {case.id} --reason "
+                     "...) and reassess it", _parts(policy).source("risk_response"), case.risk, asks=("reopen",))]
 
 
 _STEP_TITLE = "reintegration: "
