@@ -389,9 +389,13 @@ def test_readiness__a_stop_answer_says_what_to_do_and_is_urgent_on_due_until_a_c
     assert f"cpcm followup {case_id} --purpose crisis" in done.stderr
     urgent = next(i for i in amina("due", "--json").json() if i["case_id"] == case_id and i["code"] == "readiness-stop")
     assert urgent["title"].startswith("URGENT") and urgent["due"].startswith("2026-11-24T00:00")
+    # the supervisor's own list is told of it the same day, before it is overdue
+    told = "next: 1 URGENT item(s) on the team's lists, not yet overdue (1 case(s)): cpcm due --worker all"
+    assert told in kenya("sup")("due").stderr
     assert amina("followup", case_id, "--method", "home_visit", "--purpose", "crisis", "--purpose-detail", "protocol started",
                  "--visited-by", "professional", "--risk-increased", "no").code == 0
     assert "readiness-stop" not in due_codes(amina, case_id)
+    assert "URGENT item(s) on the team's lists" not in kenya("sup")("due").stderr
 
 
 def test_close__goals_met_refused_on_a_failing_readiness_allowed_after_a_passing_one(kenya):

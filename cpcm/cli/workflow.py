@@ -104,21 +104,28 @@ def _partial_list(ctx, worker: str | None) -> None:
 
 def _team_overdue(ctx, worker: str | None) -> None:
     """A supervisor's or manager's own list (the default) holds the approvals and conferences,
-    not the team's cases: say how many items are overdue on the others' lists, and how to see
-    them, so that an empty list is not read as a team with nothing overdue."""
+    not the team's cases: say how many items are overdue on the others' lists, and how many are
+    URGENT there and not yet overdue (a risk found increased, a readiness stop: the child not free of
+    violence), and how to see them, so that an empty list is not read as a team with nothing to watch."""
     from cpcm import service
     from cpcm.workflow.approvals import oversees
     from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
-    from cpcm.workflow.deadlines import OVERSEEN_CODES
+    from cpcm.workflow.deadlines import OVERSEEN_CODES, is_urgent
     from cpcm.workflow.rules import KEYWORKER_OFF_TEAM
 
     if worker is not None or not oversees(ctx.worker):
         return
-    others = [i for i in service.due_list(ctx, worker="all", overdue_only=True)
+    others = [i for i in service.due_list(ctx, worker="all")
               if i.owner not in (ctx.worker.id, SUPERVISORS, MANAGERS) and not getattr(i, "worker_removed", False)
               and i.code != KEYWORKER_OFF_TEAM and i.code not in OVERSEEN_CODES]  # those are on this list
-    if others:
-        say(f"next: {len(others)} item(s) overdue on the team's lists ({len({i.case_id for i in others})} case(s)): "
+    now = ctx.now
+    overdue = [i for i in others if now > i.due]
+    urgent = [i for i in others if is_urgent(i) and now <= i.due]
+    if urgent:
+        say(f"next: {len(urgent)} URGENT item(s) on the team's lists, not yet overdue ({len({i.case_id for i in urgent})} "
+            "case(s)): cpcm due --worker all")
+    if overdue:
+        say(f"next: {len(overdue)} item(s) overdue on the team's lists ({len({i.case_id for i in overdue})} case(s)): "
             "cpcm due --worker all --overdue")
 
 
