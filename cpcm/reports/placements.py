@@ -1,7 +1,9 @@
 """The alternative-care register (`cpcm report placements`): every child in alternative care now
 (the current placement of each open case, when it is not the child's own family), where, since
 when and under which order; every child who left residential care in the period, when and to
-where (the DCS `cci_exits` kinds); counts by care type and by exit. Kenya SOP App.2 (the ACC keeps
+where (the DCS `cci_exits` kinds); every closed case whose child was never recorded leaving alternative
+care (the policy's `closure_in_care`: the child still lives there as far as the case says, and no one
+follows the placement); counts by care type and by exit. Kenya SOP App.2 (the ACC keeps
 the register of children in alternative care) and §8.1 (records of the children who left
 institutions and where they were placed, and of those still in them).
 
@@ -40,19 +42,25 @@ def _decided(placement) -> str:
     return ", ".join(parts)
 
 
+def _in_care_row(case: Case, current, period: Period) -> dict:
+    """A child's placement in alternative care as the register lists it: case, care type, where, since, the order."""
+    return {"case_id": case.id, "care_type": current.get("care_type"), "setting": current.get("setting"),
+            "place": current.get("institution") or current.get("address") or "",
+            "since": period.local(current["at"]).date().isoformat(), "order": _order(current),
+            "order_expires": (current.get("court_order") or {}).get("expires"), "worker": case.worker or ""}
+
+
 def placements(cases: Iterable[Case], policy: Policy, start: date, end: date, now: datetime) -> dict:
     """The register: in care now (open cases), left residential care in the period, the counts."""
     period = Period.of(start, end, now.tzinfo)
     choices = [t for setting in rules.SETTINGS for t in (policy.get("placement", setting) or ())]
-    in_care, left = [], []
+    in_care, left, closed = [], [], []
     for case in sorted(cases, key=lambda c: c.id):
         current = case.placement
         if case.status == "open" and rules.in_care(current):
-            in_care.append({"case_id": case.id, "care_type": current.get("care_type"), "setting": current.get("setting"),
-                            "place": current.get("institution") or current.get("address") or "",
-                            "since": period.local(current["at"]).date().isoformat(), "order": _order(current),
-                            "order_expires": (current.get("court_order") or {}).get("expires"),
-                            "decided": _decided(current), "worker": case.worker or ""})
+            in_care.append(_in_care_row(case, current, period) | {"decided": _decided(current)})
+        elif case.status == "closed" and rules.left_in_care(case, (case.closure or {}).get("reason"), policy):
+            closed.append(_in_care_row(case, current, period) | {"reason": (case.closure or {}).get("reason") or ""})
         ordered = sorted(case.placements, key=lambda p: (p["at"], p["record_id"]))
         for before, after in zip(ordered, ordered[1:]):
             if before.get("setting") == "residential" and after.get("setting") != "residential" and period.holds(after["at"]):
@@ -67,8 +75,8 @@ def placements(cases: Iterable[Case], policy: Policy, start: date, end: date, no
     view = {
         "report": "placements", "title": TITLE, "as_of": now.isoformat(timespec="minutes"), "period": period.to_dict(),
         "policy": {"profile": policy.profile, "source": policy.source("placement")},
-        "in_care": in_care, "left": left,
-        "counts": {"in_care": len(in_care), "left": len(left),
+        "in_care": in_care, "left": left, "closed_in_care": closed,
+        "counts": {"in_care": len(in_care), "left": len(left), "closed_in_care": len(closed),
                    "by_care_type": {t: by_type.get(t, 0) for t in choices if t != "family"},
                    "by_exit": {k: exits.get(k, 0) for k in exit_kinds} | ({"not recorded": exits["not recorded"]}
                                                                           if exits.get("not recorded") else {})},
@@ -83,6 +91,11 @@ def placements(cases: Iterable[Case], policy: Policy, start: date, end: date, no
               [[r["case_id"], r["left_on"], (r["from"] or "").replace("_", " ") + (f" ({r['institution']})" if r["institution"] else ""),
                 (r["to"] or "").replace("_", " "), r["cci_exit"].replace("_", " "), r["place"], r["status"]] for r in left],
               note="" if left else "No child left residential care in the period."),
+        table("closed_in_care", f"Closed cases whose child was never recorded leaving care ({len(closed)})",
+              ["case", "care type", "where", "since", "court order", "closed for", "worker"],
+              [[r["case_id"], r["care_type"].replace("_", " "), r["place"], r["since"], r["order"], r["reason"].replace("_", " "),
+                r["worker"]] for r in closed],
+              note="" if closed else "No closed case leaves a child in care without a recorded move out."),
         table("by_care_type", "Children in alternative care now, by care type", ["care type", "children"],
               [[t.replace("_", " "), n] for t, n in view["counts"]["by_care_type"].items()] + [["total", len(in_care)]]),
         table("by_exit", "Children who left residential care in the period, by exit", ["exit", "children"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from cpcm.domain.dates import parse_datetime
+from cpcm.domain.dates import local_day, parse_datetime
 from cpcm.domain.forms import confirmed
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
@@ -83,6 +83,9 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
                                                          f"(pre_closure_monitoring): record the visit first (cpcm followup {case_id} "
                                                          "--purpose pre_closure ...)"))
     readiness_errors, warnings = _readiness_gate(ctx, case, records, body)
+    refused, in_care = in_care_problem(ctx, case, reason)
+    first += [FieldError("reason", refused, rule="closure-in-care")] if refused else []
+    warnings += in_care
     records_first += readiness_errors
     records_first += _sign_off_gate(ctx, case, records, body, signed_item)
     if signed_item and signed_item in given:
@@ -103,6 +106,30 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     hint = ("Record what is named above, in that order, and run the command again; nothing was written."
             if records_first else input_hint(ctx, form_errors))
     return body, [*first, *records_first, *fields], warnings, left, hint
+
+
+def in_care_problem(ctx: Context, case, reason: str | None) -> tuple[str | None, list[str]]:
+    """Closing the case of a child who still lives in alternative care (placements.left_in_care, the
+    policy's `closure_in_care`): (why the closure is refused for this reason, rule closure-in-care;
+    else None, the warning that says so), for `cpcm close` and `cpcm approve CASE closure`. Codes,
+    the case's and the placement's IDs and dates only: never the institution or the caregiver."""
+    placement = path_rules.left_in_care(case, reason, ctx.policy)
+    if placement is None:
+        return None, []
+    care_type, setting = placement.get("care_type"), placement.get("setting")
+    expires = (placement.get("court_order") or {}).get("expires")
+    where = (f"{case.id}: the child still lives in {care_type} ({setting.replace('_', '-')} care) since "
+             f"{local_day(placement['at'], ctx.zone)} (placement {placement['record_id']})"
+             + (f", under a court order expiring {str(expires)[:10]}" if expires else ""))
+    exit_kind = " --cci-exit KIND" if setting == "residential" else ""
+    move = (f"record where the child lives now first: cpcm placement {case.id} --care-type TYPE{exit_kind} ... "
+            "(docs/commands/placements.md)")
+    if path_rules.closure_in_care_refused(placement, reason, ctx.policy):
+        return (f"{where}: a case is not closed for '{reason}' while the child lives there ({ctx.policy.short_source('closure_in_care', 'refused')}): "
+                f"{move}, or close for the reason that fits"), []
+    return None, [f"{where}: closing the case leaves the child there with no one following the placement: {move}; "
+                  "or, if the child stays there, close knowing it: cpcm report placements lists the case among closed "
+                  "cases whose child is still in care (closure_in_care)"]
 
 
 def no_visit_words(case, reason: Any) -> str:

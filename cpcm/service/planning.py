@@ -544,6 +544,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                           f"Reject it (cpcm reject {case_id} closure --note ...) so that its worker asks again for the reason "
                           "that fits.", rule="closure-reason-unfit")
         _closure_age(ctx, case, pending, at)
+        late += _in_care(ctx, case, pending)
     body = {"subject": subject, "target": pending.get("record_id")}
     if approvals.own_request(subject, actor, case):  # allowed by the policy: only with the reason recorded
         if not (note or "").strip():
@@ -576,6 +577,20 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                          "decides where the child goes")
     return Written(case_id, record.id, record.kind, tuple(late), next_steps=tuple(steps) + settles_step(settled),
                    settled=said_settled(case_id, settled))
+
+
+def _in_care(ctx: Context, case: Case, pending: Mapping[str, Any]) -> list[str]:
+    """What the supervisor is told when the closure would leave the child in alternative care
+    (closure.in_care_problem): Refused where the policy refuses the request's reason there (the
+    child was placed after the request, say), else the warning `cpcm close` gave."""
+    from cpcm.service.closure import in_care_problem
+
+    refused, warnings = in_care_problem(ctx, case, str(pending.get("reason") or ""))
+    if refused:
+        raise Refused(f"the closure of {case.id} cannot be approved: {refused}",
+                      f"Reject it (cpcm reject {case.id} closure --note ...) so that its worker records the move or asks "
+                      "again for the reason that fits. Nothing was written.", rule="closure-in-care")
+    return warnings
 
 
 def _home_refusal(ctx: Context, case: Case, pending: Mapping[str, Any]) -> list[str]:

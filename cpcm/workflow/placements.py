@@ -321,6 +321,31 @@ def cci_exit_problem(current: Mapping[str, Any] | None, setting: str | None, cci
     return None
 
 
+def left_in_care(case: Case, reason: str | None, policy: Policy) -> Mapping[str, Any] | None:
+    """The placement a closure for `reason` leaves the child living in (the policy's
+    `closure_in_care`): the current placement when it is alternative care in one of the rule's
+    `settings`, not a permanent home (`permanent`: adoption, say), not set aside for this reason
+    (`not_for`: a death), and no later update of who the child lives with says otherwise
+    (`lives_with_now`); else None. Said at `cpcm close` and `cpcm approve CASE closure`; the
+    placements report lists a closed case it holds for."""
+    current = case.placement
+    if not in_care(current) or lives_with_now(case)["source"] != "placement":
+        return None
+    setting = current.get("setting")
+    aside = (policy.get("closure_in_care", "not_for") or {}).get(reason) or ()
+    if setting not in (policy.get("closure_in_care", "settings") or ()) or setting in aside \
+            or current.get("care_type") in (policy.get("closure_in_care", "permanent") or ()):
+        return None
+    return current
+
+
+def closure_in_care_refused(placement: Mapping[str, Any] | None, reason: str | None, policy: Policy) -> bool:
+    """Whether a closure for `reason` is refused while the child lives in `placement`
+    (`left_in_care`), by the policy's `closure_in_care.refused` (the kenya profile: goals_met in
+    residential care)."""
+    return placement is not None and placement.get("setting") in ((policy.get("closure_in_care", "refused") or {}).get(reason) or ())
+
+
 # -- what is due ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Visit:
