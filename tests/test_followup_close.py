@@ -298,6 +298,24 @@ def test_review__replan_points_to_a_new_version_from_the_one_in_force_and_the_co
     assert revised.kind == "plan" and revised.extra["version"] == 2
 
 
+def test_close__goals_met_is_refused_on_a_case_with_no_plan_and_nothing_is_written():
+    """Goals met are the plan's goals (IAG §1, Step 6): a case that never had a plan closes for the
+    reason that fits it, as a walk closed one for goals_met, whose report then said both that the
+    monitoring counted since the plan and that there was none."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.followup(amina, case_id, VISIT)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as no_plan:
+        service.close(amina, case_id, {"reason": "goals_met", "checklist": CHECKLIST, "open_items_explained": "none"})
+    [reason] = [e for e in no_plan.value.errors if e.field == "reason"]
+    assert "has no plan" in reason.reason and f"cpcm plan {case_id}" in reason.reason
+    assert mem.commits() == before
+    service.close(amina, case_id, DECLINED)  # the reason that fits is taken
+    assert service.load_records(amina, case_id)[-1].kind == "closure"
+
+
 def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
     mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
     sup = mem.as_("sup")

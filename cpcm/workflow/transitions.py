@@ -223,10 +223,19 @@ def stopped_by_outcome(case) -> tuple[str, str] | None:
     return found
 
 
+# the closure reasons that say the case plan's goals were met: a case with no plan has none (IAG §1, Step 6 [L936])
+PLAN_REASONS = frozenset({"goals_met"})
+
+
 def closure_reason_problem(case, reason: str) -> str | None:
-    """Why `reason` does not fit the case (a reason that says what the initial assessment concluded,
+    """Why `reason` does not fit the case (a reason that says the plan's goals were met, `PLAN_REASONS`, on a case
+    with no plan; a reason that says what the initial assessment concluded,
     `OUTCOME_REASONS`, when the latest initial assessment of the case's cycle concluded otherwise),
     in words for the closure's `reason` field; None when it fits."""
+    if reason in PLAN_REASONS and not case.plan:
+        return (f"'{reason}' closes a case whose plan's goals are met (IAG §1, Step 6 [L936]); {case.id} has no plan, "
+                f"so it has no goals to have met: write the plan first (cpcm plan {case.id} ...), or choose the reason that "
+                "fits")
     wanted = OUTCOME_REASONS.get(reason)
     if wanted is None:
         return None
