@@ -224,3 +224,14 @@ def test_closure_report__a_child_never_reunified_has_the_visits_in_all_since_the
             "(the policy asks for 1); 2 in all since the first plan.") in text, text
     sw = ok(cli("render", "closure-report", case_id, "--lang", "sw", "--format", "html")).stdout
     assert "; jumla ya 2 tangu mpango wa kwanza.</p>" in sw, sw
+
+
+def test_closure_report__follow_ups_of_a_case_with_no_plan_are_not_said_to_count_since_the_plan(cli, cli_as):
+    case_id = register(cli)
+    ok(cli("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+           "--risk-increased", "no"))
+    ok(cli("close", case_id, "--reason", "declined", "--check", "all", "--explain-open", "none"))
+    for fmt in ("md", "html"):
+        report = ok(cli_as("sup")("render", "closure-report", case_id, "--format", fmt)).stdout
+        assert "1 follow-up before closure" in report and "the case had no plan to count them from" in report
+        assert "since the plan" not in report
