@@ -16,10 +16,11 @@ The pure rules are `cpcm.workflow.complaints`.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from cpcm.domain.ids import WORKER_ID, new_complaint_id, normalise_case_id, normalise_complaint_id
-from cpcm.errors import FieldError, InvalidInput, Refused, UsageError
+from cpcm.domain.forms import laid_over
+from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context, folders
 from cpcm.service.results import Written
 from cpcm.store.layout import COMPLAINTS, RECIPIENTS, case_rel
@@ -31,6 +32,8 @@ NEEDS_RESPONDER = "complaint-needs-responder"  # a response is a supervisor's or
 ALREADY_RESOLVED = "complaint-resolved"
 SUMMARY_MAX = 4000
 RESPONSE_MAX = 4000
+REASON_MAX = 500  # a correction's reason: what was wrong
+RESPONSE_FIELDS = ("outcome", "response", "action")  # a response's own fields, as a correction of it lays them over
 JSON_KEYS = ("record_id", "kind", "warnings", "next_steps")
 READERS_HINT = ("A complaint is read only by the agency's supervisors and managers and the worker who recorded it, never by "
                 "a worker it is about.")
@@ -98,17 +101,9 @@ def text_field(errors: list[FieldError], name: str, value, limit: int, required:
     return text
 
 
-@context.writes
-def record(ctx, source: str | None, setting: str | None, summary: str | None, case: str | None = None,
-           about: Iterable[str] = (), concerns: Iterable[str] = (), disability: str | None = None,
-           at: datetime | None = None) -> Written:
-    """Record a complaint received (by any member of the team): who made it (`source`), the
-    setting, what it says (`summary`, encrypted only), the case it concerns (an ID, checked to
-    exist), the workers it is about (team ids) and what it concerns. Refused, with nothing
-    written, when nobody but you would read it (no supervisor or manager who is not named in it).
-    One commit; bad input changes nothing."""
-    me = ctx.need_worker()
-    errors: list[FieldError] = list(context.at_errors(ctx, None, at))
+def _complaint_body(ctx, errors: list[FieldError], source, setting, summary, case, about: Iterable[str] = (),
+                    concerns: Iterable[str] = (), disability=None) -> dict:
+    """The body of a complaint record from what was given, checked: every bad field in `errors`."""
     source = _choice(errors, "from", source, rules.SOURCES)
     setting = _choice(errors, "setting", setting, rules.SETTINGS)
     disability = _choice(errors, "disability", disability, rules.DISABILITY, required=False) or "unknown"
@@ -134,8 +129,34 @@ def record(ctx, source: str | None, setting: str | None, summary: str | None, ca
         elif not ctx.store.has_file(f"{case_rel(case_id)}/{RECIPIENTS}"):
             errors.append(FieldError("case", f"{case_id} is not a case in this casefile repository (see cpcm list)"))
             case_id = None
+    return {"from": source, "setting": setting, "summary": summary, "disability": disability,
+            **({"case_id": case_id} if case_id else {}), **({"about_workers": workers} if workers else {}),
+            **({"concerns": concerns_} if concerns_ else {})}
+
+
+def _response_body(errors: list[FieldError], outcome, response, action) -> dict:
+    """The body of a response from what was given, checked: every bad field in `errors`."""
+    outcome = _choice(errors, "outcome", outcome, rules.OUTCOMES)
+    text = text_field(errors, "response", response, RESPONSE_MAX)
+    action_text = text_field(errors, "action", action, RESPONSE_MAX, required=False)
+    return {"outcome": outcome, "response": text, **({"action": action_text} if action_text else {})}
+
+
+@context.writes
+def record(ctx, source: str | None, setting: str | None, summary: str | None, case: str | None = None,
+           about: Iterable[str] = (), concerns: Iterable[str] = (), disability: str | None = None,
+           at: datetime | None = None) -> Written:
+    """Record a complaint received (by any member of the team): who made it (`source`), the
+    setting, what it says (`summary`, encrypted only), the case it concerns (an ID, checked to
+    exist), the workers it is about (team ids) and what it concerns. Refused, with nothing
+    written, when nobody but you would read it (no supervisor or manager who is not named in it).
+    One commit; bad input changes nothing."""
+    me = ctx.need_worker()
+    errors: list[FieldError] = list(context.at_errors(ctx, None, at))
+    body = _complaint_body(ctx, errors, source, setting, summary, case, about, concerns, disability)
     if errors:
         raise InvalidInput(errors, WHAT, hint="cpcm complaint record --help gives the options and their values.")
+    workers = body.get("about_workers", [])
     readers = rules.readers(ctx.team, me.id, workers)
     if not rules.impartial(readers, me.id):
         raise Refused("nobody but you would read this complaint: the team has no supervisor or manager who is not named in it, "
@@ -143,9 +164,6 @@ def record(ctx, source: str | None, setting: str | None, summary: str | None, ca
                       "Add a supervisor or manager who is not named in it (cpcm team add WORKER --role manager ...), then "
                       "record it again; or take it to the agency's own route outside this team (the holder of its recovery "
                       "key, or its head office).", rule=NO_IMPARTIAL_READER)
-    body = {"from": source, "setting": setting, "summary": summary, "disability": disability,
-            **({"case_id": case_id} if case_id else {}), **({"about_workers": workers} if workers else {}),
-            **({"concerns": concerns_} if concerns_ else {})}
     complaint_id, entry = FOLDERS.create(ctx, new_complaint_id, rules.KIND, body, at, readers,
                                          context.recipients_bytes(readers, COMPLAINTS), "complaint record")
     warnings = []
@@ -157,35 +175,128 @@ def record(ctx, source: str | None, setting: str | None, summary: str | None, ca
                    {"complaint_id": complaint_id, "readers": len(readers)}, json_keys=JSON_KEYS)
 
 
+def _need_responder(ctx, complaint_id: str, readers: list[str], complaint: rules.Complaint, what: str,
+                    recorder_too: bool = False) -> None:
+    """Refused (`complaint-needs-responder`) unless you may respond to the complaint (a supervisor
+    or manager who reads it and is not named in it) or, with `recorder_too`, recorded it."""
+    me = ctx.need_worker()
+    if rules.may_respond(ctx.team.get(me.id), readers, complaint.about) or (
+            recorder_too and me.id == complaint.recorded_by and me.id not in complaint.about):
+        return
+    others = [r for r in readers if rules.may_respond(ctx.team.get(r), readers, complaint.about)]
+    who = "the worker who recorded it or " if recorder_too else ""
+    raise Refused(f"only {who}a supervisor or manager who is not named in {complaint_id} {what}; nothing was written",
+                  f"Ask {', '.join(others)}." if others else "Add a supervisor or manager (cpcm team add WORKER --role "
+                  "manager ...): the complaint is encrypted to them when they are added.", rule=NEEDS_RESPONDER)
+
+
 @context.writes
 def respond(ctx, complaint_id: str, outcome: str | None, response: str | None, action: str | None = None,
             at: datetime | None = None) -> Written:
     """Respond to a complaint (a supervisor or manager who reads it and is not named in it): the
     outcome, the response, the action taken. The complaint is then resolved. One commit."""
-    me = ctx.need_worker()
     readers = FOLDERS.readers(ctx, complaint_id)
     complaint = FOLDERS.load(ctx, complaint_id)
-    if not rules.may_respond(ctx.team.get(me.id), readers, complaint.about):
-        others = [r for r in readers if rules.may_respond(ctx.team.get(r), readers, complaint.about)]
-        raise Refused(f"only a supervisor or manager who is not named in {complaint_id} responds to it; nothing was written",
-                      f"Ask {', '.join(others)}." if others else "Add a supervisor or manager (cpcm team add WORKER --role "
-                      "manager ...): the complaint is encrypted to them when they are added.", rule=NEEDS_RESPONDER)
+    _need_responder(ctx, complaint_id, readers, complaint, "responds to it")
     if complaint.response:
         raise Refused(f"{complaint_id} was responded to already ({complaint.response.get('outcome')}); nothing was written",
-                      f"See cpcm complaint show {complaint_id}.", rule=ALREADY_RESOLVED)
+                      f"See cpcm complaint show {complaint_id}; a mistake in the response is corrected with cpcm complaint "
+                      f"respond {complaint_id} --corrects ... --reason ...", rule=ALREADY_RESOLVED)
     errors: list[FieldError] = list(context.at_errors(ctx, None, at))
-    outcome = _choice(errors, "outcome", outcome, rules.OUTCOMES)
-    text = text_field(errors, "response", response, RESPONSE_MAX)
-    action_text = text_field(errors, "action", action, RESPONSE_MAX, required=False)
+    body = _response_body(errors, outcome, response, action)
     if at is not None and at < datetime.fromisoformat(complaint.at):
         errors.append(FieldError("at", "is before the complaint was received"))
     if errors:
         raise InvalidInput(errors, f"the response to {complaint_id}", hint="cpcm complaint respond --help gives the options.")
-    body = {"outcome": outcome, "response": text, **({"action": action_text} if action_text else {})}
     entry = FOLDERS.add_record(ctx, complaint_id, rules.RESPONSE_KIND, body, at, complaint.history[-1]["record_id"], readers,
                                "complaint respond")
     return Written(complaint_id, entry.id, rules.RESPONSE_KIND, (), (f"cpcm complaint show {complaint_id}",),
-                   {"complaint_id": complaint_id, "outcome": outcome}, json_keys=JSON_KEYS)
+                   {"complaint_id": complaint_id, "outcome": body["outcome"]}, json_keys=JSON_KEYS)
+
+
+def _as_given(complaint: rules.Complaint) -> dict:
+    """The complaint record's fields as they stand, as a correction lays what is given over them."""
+    return {"from": complaint.source, "setting": complaint.setting, "summary": complaint.summary,
+            "disability": complaint.disability, **({"case_id": complaint.case} if complaint.case else {}),
+            **({"about_workers": list(complaint.about)} if complaint.about else {}),
+            **({"concerns": list(complaint.concerns)} if complaint.concerns else {})}
+
+
+def _corrected_complaint(ctx, complaint: rules.Complaint, data: Mapping[str, Any], at: datetime | None,
+                         errors: list[FieldError]) -> tuple[dict, dict]:
+    """(the complaint record's fields as they stand, those of its correction) with `data` laid over them, checked."""
+    if "about_workers" in data:
+        errors.append(FieldError("about-worker", "cannot be changed by a correction: who reads a complaint follows who it is "
+                                                 "about, and its records were encrypted to its readers; record the "
+                                                 "complaint again with the right workers named"))
+    base = _as_given(complaint)
+    merged = laid_over(base, {k: v for k, v in data.items() if k != "about_workers"})
+    body = _complaint_body(ctx, errors, merged.get("from"), merged.get("setting"), merged.get("summary"),
+                           merged.get("case_id"), merged.get("about_workers") or (), merged.get("concerns") or (),
+                           merged.get("disability"))
+    response_at = complaint.response.get("at") if complaint.response else None
+    if at is not None and response_at and at > datetime.fromisoformat(str(response_at)):
+        errors.append(FieldError("at", "is after the complaint was responded to"))
+    return base, body
+
+
+def _corrected_response(complaint: rules.Complaint, data: Mapping[str, Any], at: datetime | None,
+                        errors: list[FieldError]) -> tuple[dict, dict]:
+    """(the response's fields as they stand, those of its correction) with `data` laid over them, checked."""
+    base = {k: complaint.response[k] for k in RESPONSE_FIELDS if complaint.response.get(k)}
+    merged = laid_over(base, data)
+    body = _response_body(errors, merged.get("outcome"), merged.get("response"), merged.get("action"))
+    if at is not None and at < datetime.fromisoformat(complaint.at):
+        errors.append(FieldError("at", "is before the complaint was received"))
+    return base, body
+
+
+@context.writes
+def correct(ctx, complaint_id: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None,
+            response: bool = False) -> Written:
+    """Correct a complaint (a wrong case, who made it, the setting, what it concerns, a typo in
+    the summary; `at`: when it was received) or, with `response`, its response (the outcome, the
+    response given, the action; `at`: when it was given): a new record that supersedes the one
+    standing, holding its fields with `data` laid over them (a field given empty is removed), with
+    the reason. The original stays in the history. Who it is about is not changed: its readers
+    follow it. By the worker who recorded it or a supervisor or manager who is not named in it (a
+    response: by the latter only). One commit `complaint correct CM-… RECORD`; bad input changes
+    nothing."""
+    readers = FOLDERS.readers(ctx, complaint_id)
+    complaint = FOLDERS.load(ctx, complaint_id)
+    _need_responder(ctx, complaint_id, readers, complaint, "corrects its response" if response else "corrects it",
+                    recorder_too=not response)
+    if response and not complaint.response:
+        raise NotFound(f"{complaint_id} has no response to correct",
+                       f"A response is recorded with cpcm complaint respond {complaint_id} ...")
+    command = f"cpcm complaint {'respond ' + complaint_id + ' --corrects' if response else 'record --corrects ' + complaint_id}"
+    if not data and at is None:
+        raise UsageError(f"nothing to correct in {complaint_id}: no field was given and no --at",
+                         f"Give the fields to correct, e.g. {command} --{'response' if response else 'summary'} ... "
+                         "--reason ...; --help lists them.")
+    errors: list[FieldError] = list(context.at_errors(ctx, None, at))
+    text_field(errors, "reason", reason, REASON_MAX)
+    if response:
+        base, body = _corrected_response(complaint, data, at, errors)
+    else:
+        base, body = _corrected_complaint(ctx, complaint, data, at, errors)
+    if errors:
+        raise InvalidInput(errors, f"the correction of {complaint_id}", hint="Nothing was written. --reason says what was "
+                           f"wrong; cpcm complaint {'respond' if response else 'record'} --help gives the options.")
+    original = complaint.response if response else {"record_id": complaint.record_id, "at": complaint.at}
+    when = at or datetime.fromisoformat(str(original["at"]))
+    if body == base and when == datetime.fromisoformat(str(original["at"])):
+        raise Refused(f"the correction would change nothing in {complaint_id}; nothing was written",
+                      "Give the fields to correct with their right values.", rule="nothing-to-correct")
+    kind = rules.RESPONSE_KIND if response else rules.KIND
+    body = {**body, "supersedes": original["record_id"], rules.CORRECTION_REASON: reason.strip()}
+    entry = FOLDERS.add_record(ctx, complaint_id, kind, body, when, complaint.history[-1]["record_id"], readers,
+                               "complaint correct")
+    moved = () if response or base.get("case_id") == body.get("case_id") else (
+        f"{complaint_id} is now flagged on {body.get('case_id') or 'no case'} (cpcm show), no longer on "
+        f"{base.get('case_id') or 'no case'}",)
+    return Written(complaint_id, entry.id, kind, moved, (f"cpcm complaint show {complaint_id}",),
+                   {"complaint_id": complaint_id, "supersedes": original["record_id"]}, json_keys=JSON_KEYS)
 
 
 # -- team changes -------------------------------------------------------------------------------

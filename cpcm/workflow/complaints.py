@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
-from cpcm.domain.records import Record
+from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.domain.team import OVERSIGHT, Team, Worker
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
@@ -36,13 +36,14 @@ SETTINGS = ("residential", "family", "community", "other")
 DISABILITY = ("yes", "no", "unknown")
 OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "withdrawn", "referred")
 OPEN, RESOLVED = "open", "resolved"
+CORRECTION_REASON = CORRECTION_KEYS[1]  # a correction's reason (`supersedes`: the record it corrects)
 
 
 @dataclass(frozen=True)
 class Complaint:
-    """A complaint as its records stand: the complaint, and the latest response to it (two
-    responses written on two copies apart: the later one by record ID stands; both stay in the
-    history)."""
+    """A complaint as its records stand: the complaint (corrected, where it was), and the latest
+    response to it (corrected, where it was; two responses written on two copies apart: the later
+    one by record ID stands; both stay in the history)."""
     id: str
     at: str  # when it was received (ISO, UTC)
     recorded_by: str
@@ -53,7 +54,7 @@ class Complaint:
     setting: str
     disability: str
     summary: str
-    record_id: str
+    record_id: str  # the complaint record that stands: the original, or the correction of it in force
     response: Mapping[str, Any] | None = None  # the standing response's body, with its record id, at and by
     history: tuple[dict, ...] = field(default=())
 
@@ -78,25 +79,51 @@ class Complaint:
                 "history": [dict(h) for h in self.history]}
 
 
+def standing(records: list[Record]) -> Record | None:
+    """The record that stands of `records` (of one kind, by ID): the latest that no other
+    supersedes (a correction, `supersedes`: the one it corrects; two written on two copies apart:
+    the later one by record ID stands)."""
+    superseded = {str(r.body.get("supersedes")) for r in records if r.body.get("supersedes")}
+    kept = [r for r in records if r.id not in superseded] or records
+    return kept[-1] if kept else None
+
+
+def _first_of(record: Record, by_id: Mapping[str, Record]) -> Record:
+    """The record a chain of corrections began with: who wrote it and who responded stay theirs."""
+    seen = set()
+    while record.body.get("supersedes") in by_id and record.id not in seen:
+        seen.add(record.id)
+        record = by_id[record.body["supersedes"]]
+    return record
+
+
+def _history_entry(r: Record) -> dict:
+    return {"record_id": r.id, "kind": r.kind, "at": r.at, "recorded_at": r.recorded_at, "by": r.by,
+            **({"outcome": r.body.get("outcome")} if r.kind == RESPONSE_KIND else {}),
+            **({"supersedes": r.body["supersedes"], "reason": r.body.get(CORRECTION_REASON)} if r.body.get("supersedes") else {})}
+
+
 def fold(complaint_id: str, records: Iterable[Record]) -> Complaint:
-    """The complaint its records make: its first `complaint` record, and the latest response."""
-    ordered = sorted(records, key=lambda r: r.id)
+    """The complaint its records make: its `complaint` record as it stands (the original, or the
+    correction of it in force), recorded by who wrote the original; and the response as it stands.
+    Every record stays in the history, a correction with what it corrects and why."""
+    ordered = sorted((r for r in records if r.kind in (KIND, RESPONSE_KIND)), key=lambda r: r.id)
+    by_id = {r.id: r for r in ordered}
     received = [r for r in ordered if r.kind == KIND]
     if not received:
         raise ValueError(f"{complaint_id} holds no complaint record")
-    first = received[0]
-    body = first.body
-    responses = [r for r in ordered if r.kind == RESPONSE_KIND]
+    current = standing(received)
+    body = current.body
+    last = standing([r for r in ordered if r.kind == RESPONSE_KIND])
     response = None
-    if responses:
-        last = responses[-1]
-        response = {**{k: v for k, v in last.body.items()}, "record_id": last.id, "at": last.at, "by": last.by}
-    history = tuple({"record_id": r.id, "kind": r.kind, "at": r.at, "recorded_at": r.recorded_at, "by": r.by,
-                     **({"outcome": r.body.get("outcome")} if r.kind == RESPONSE_KIND else {})}
-                    for r in ordered if r.kind in (KIND, RESPONSE_KIND))
-    return Complaint(complaint_id, first.at, first.by, str(body.get("from") or "other"), body.get("case_id") or None,
-                     tuple(body.get("about_workers") or ()), tuple(body.get("concerns") or ()), str(body.get("setting") or "other"),
-                     str(body.get("disability") or "unknown"), str(body.get("summary") or ""), first.id, response, history)
+    if last is not None:
+        response = {**{k: v for k, v in last.body.items() if k not in CORRECTION_KEYS}, "record_id": last.id, "at": last.at,
+                    "by": _first_of(last, by_id).by}
+    history = tuple(_history_entry(r) for r in ordered)
+    return Complaint(complaint_id, current.at, _first_of(current, by_id).by, str(body.get("from") or "other"),
+                     body.get("case_id") or None, tuple(body.get("about_workers") or ()), tuple(body.get("concerns") or ()),
+                     str(body.get("setting") or "other"), str(body.get("disability") or "unknown"), str(body.get("summary") or ""),
+                     current.id, response, history)
 
 
 def oversees(worker: Worker | None) -> bool:

@@ -205,9 +205,11 @@ MEANINGS = {
     "complaint-no-impartial-reader": "`cpcm complaint record`: nobody but the recorder would read the complaint (no supervisor or "
                                      "manager who is not named in it): nothing was written; add a manager, or use the agency's "
                                      "route outside the team (docs/commands/complaints.md)",
-    "complaint-needs-responder": "`cpcm complaint respond` is a supervisor's or manager's who reads the complaint and is not named "
-                                 "in it",
-    "complaint-resolved": "`cpcm complaint respond` on a complaint responded to already: nothing was written",
+    "complaint-needs-responder": "`cpcm complaint respond` (and its `--corrects`) is a supervisor's or manager's who reads the "
+                                 "complaint and is not named in it; `cpcm complaint record --corrects` is theirs or the "
+                                 "recorder's",
+    "complaint-resolved": "`cpcm complaint respond` on a complaint responded to already: nothing was written; a mistake "
+                          "in the response is corrected with `--corrects`",
     "confidential-no-oversight": "`cpcm confidential add`: no supervisor or manager would read the strictly confidential entry "
                                  "(a caseworker excluded every one of them): nothing was written; exclude fewer, or add a "
                                  "manager (docs/commands/confidential.md)",
