@@ -652,12 +652,15 @@ def test_cli__edit_refuses_where_there_is_no_memory_file_system(cli, cli_as, mon
     assert refused.code == 2 and "memory file system" in refused.stderr
 
 
-def closed_by_the_only_supervisor(cli, cli_as, child: str):
+def closed_by_the_only_supervisor(cli, cli_as, repo, child: str):
     """A case whose plan the only supervisor approved, discussed at a conference that supervisor
-    minutes and closes (which writes plan version 2, which nobody else may approve): (the case,
-    the supervisor at the meeting, the close's result)."""
+    minutes and closes (which writes plan version 2), in an agency whose policy bars the chair from
+    approving the conference's version (plan_approval.conference_versions_by_chair: false; on in
+    both profiles, where the chair approves it: test_conference_chair_approval.py), so that nobody
+    may approve it: (the case, the supervisor at the meeting, the close's result)."""
     from test_conference import CLOSE_NOW, minutes_doc, new_conference, planned_case
 
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_approval:\n    conference_versions_by_chair: false\n")
     sup = cli_as("sup")
     case_id = planned_case(cli, child)
     assert sup("approve", case_id, "plan", "--note", "ok").code == 0
@@ -676,7 +679,7 @@ def closed_by_the_only_supervisor(cli, cli_as, child: str):
 def test_cli__the_only_supervisor_closing_a_conference_is_told_and_can_withdraw_the_version(cli, cli_as, repo):
     from test_conference import CLOSE_NOW
 
-    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, "Test Child Conf")
+    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, repo, "Test Child Conf")
     told = [w for w in closed.json()["warnings"] if "nobody in the team may approve plan version 2" in w]
     assert len(told) == 1 and case_id in told[0]
     # no next step says the version waits for a supervisor's approval: none may give it
@@ -695,7 +698,7 @@ def test_cli__the_only_supervisor_closing_a_conference_is_told_how_the_worker_ke
     case's worker carries them into a version the supervisor may approve, and that works as told."""
     from test_conference import CLOSE_NOW
 
-    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, "Test Child Keep")
+    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, repo, "Test Child Keep")
     hint = f"cpcm plan {case_id} --from-current --reason conference_decision"
     told = [w for w in closed.json()["warnings"] if hint in w]
     assert len(told) == 1 and "amina (the case's worker)" in told[0], closed.json()["warnings"]
@@ -719,7 +722,7 @@ def test_due__a_plan_version_nobody_may_approve_is_on_the_case_workers_list_with
     from test_conference import CLOSE_NOW
     from test_views import same
 
-    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, "Test Child Stuck")
+    case_id, closer, closed = closed_by_the_only_supervisor(cli, cli_as, repo, "Test Child Stuck")
     amina = cli_as("amina", CPCM_NOW=CLOSE_NOW)
     hint = f"cpcm plan {case_id} --from-current --reason ..."
 

@@ -154,14 +154,12 @@ def walk(home: Home) -> dict:
     said["reports"] = [ok(home("sue", day(20, hour))("render", "conference-report", conf)).stdout for hour in ("13:00", "14:00")]
     said["minutes"] = [ok(home("sue", day(20, hour))("render", "minutes", conf)).stdout for hour in ("13:00", "14:00")]
     said["sue_due_rendered"] = codes(home("sue", day(20, "15:00"))("due", "--json"))
-    # the conference's plan versions (written by the only supervisor, so nobody may approve them):
-    # each case's worker carries them on, and sue approves those
+    # the conference's plan versions: written by its close in the name of sue, the only supervisor, they are the
+    # conference's decision, which she approves (plan_approval.conference_versions_by_chair)
     amina = home("amina", day(21))
     said["amina_show_conference"] = ok(amina("show", cases["amina"])).stdout
     said["amina_log_conference"] = ok(amina("log", cases["amina"], "--json")).json()
-    said["amina_due_conference_plan"] = ok(amina("due", "--json")).json()  # what nobody may decide: on the worker's list
-    for worker in ("amina", "baraka"):
-        ok(home(worker, day(21, "09:30"))("plan", cases[worker], "--from-current", "--reason", "conference_decision"))
+    said["amina_due_conference_plan"] = ok(amina("due", "--json")).json()  # not hers to carry on: sue decides it
     said["sue_due_conference_plan"] = codes(home("sue", day(21, "10:00"))("due", "--json"))
     for worker in ("amina", "baraka"):
         ok(home("sue", day(21, "11:00"))("approve", cases[worker], "plan"))
@@ -276,10 +274,10 @@ def test_the_conference_s_decisions_are_read_back_in_the_case_s_show_and_log(mon
     assert shown[f"conference {conf}"].startswith(f"2026-11-20 (especially_difficult): decided: {DECIDED}; 1 action(s) into the plan")
     entry = [e for e in said["amina_log_conference"] if e["kind"] == "conference"]
     assert entry and entry[0]["what"] == conf
-    stuck = [i for i in said["amina_due_conference_plan"] if i["code"] == "plan-approval"]
-    assert [i["case_id"] for i in stuck] == [said["cases"]["amina"]]
-    assert all(i["nobody_may_decide"] for i in stuck)  # on amina's list: she carries it on (below)
-    assert (said["cases"]["amina"], "plan-approval") in said["sue_due_conference_plan"]
+    # the conference's version is not stuck on amina's list: it is sue's to approve (and she does, below)
+    assert not [i for i in said["amina_due_conference_plan"] if i["code"] == "plan-approval"]
+    for worker in ("amina", "baraka"):
+        assert (said["cases"][worker], "plan-approval") in said["sue_due_conference_plan"]
 
 
 # -- the month's reports and what is left -------------------------------------------------------------

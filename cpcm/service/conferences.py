@@ -21,6 +21,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
+from cpcm.domain.case import Case
 from cpcm.domain.dates import local_day
 from cpcm.domain.forms import not_a_date
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
@@ -1372,7 +1373,8 @@ def close(ctx, conference_id: str) -> Written:
     """Close the conference: each case's actions become a new version of its plan (reason
     conference_decision: the latest version's content with the actions appended), each case gets
     a record linking back to the conference, and the chair's list shows the report due within
-    24 hours. All in one commit.
+    24 hours. All in one commit. Each version is the conference's decision: its chair may approve
+    it (plan_approval.conference_versions_by_chair; the fold tells it by the link record).
 
     A case with actions but no plan yet gets an interim plan made of them (`interim_plan`: one goal,
     the conference's actions, the full plan to follow); a case whose stage takes no new plan
@@ -1456,6 +1458,7 @@ def close(ctx, conference_id: str) -> Written:
     warnings += rules.removed_in_minutes_warnings(conference, ctx.zone)
     written = []
     stuck_cases = set()  # cases whose new version nobody in the team may approve (the warnings say what to do)
+    yours = set()  # cases whose new version only you may approve (plan_approval.conference_versions_by_chair)
     with context.transaction(ctx, "conference-close") as tx:
         ended = ""
         for case, plan_body, entry, nomination in planned:
@@ -1468,16 +1471,6 @@ def close(ctx, conference_id: str) -> Written:
                 plan_record = context.new_record(ctx, "plan", case.id, plan_body, after=after)
                 tx.write_record(plan_record, keys)
                 plan_id = after = plan_record.id
-                folded = fold_case(case.id, records_of[case.id] + [plan_record])
-                stuck = approvers_warning(ctx, case.id, folded, f"plan version {folded.plan['version']}")
-                if stuck and folded.worker and folded.worker != ctx.worker.id and ctx.team.get(folded.worker) is not None:
-                    # withdrawing it drops the conference's actions: the worker can carry them into a version you approve
-                    stuck.append(f"{case.id}: to keep the conference's actions, {folded.worker} (the case's worker) writes the "
-                                 f"next version from this one: cpcm plan {case.id} --from-current --reason conference_decision; "
-                                 "you approve that one")
-                warnings += stuck
-                if stuck:
-                    stuck_cases.add(case.id)
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
                     "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
                     "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
@@ -1485,6 +1478,13 @@ def close(ctx, conference_id: str) -> Written:
                 link["child_took_part"] = plan_body["participants"]["child"] == "yes"
             link_record = context.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)
             tx.write_record(link_record, keys)
+            if plan_id is not None:  # as the fold reads it back: the version with its link (the conference's decision)
+                stuck, only_you = _version_deciders(ctx, fold_case(case.id, records_of[case.id] + [plan_record, link_record]))
+                warnings += stuck
+                if stuck:
+                    stuck_cases.add(case.id)
+                elif only_you:
+                    yours.add(case.id)
             written.append({"case_id": case.id, "plan_record_id": plan_id, "record_id": link_record.id,
                             "actions": len(entry.get("actions") or []), "interim": case.id in interim})
         # the minutes it is closed with: they stand, whatever a copy apart records after (workflow/conferences.py fold)
@@ -1496,12 +1496,38 @@ def close(ctx, conference_id: str) -> Written:
         tx.commit(f"conference close {conference_id}{ended}")
     steps = [f"the report with the action points is due within {ctx.policy.cited(rules.REPORT)}: "
              f"cpcm render conference-report {conference_id}"]
-    steps += [f"{w['case_id']}: plan version with {w['actions']} conference action(s) waits for a supervisor's approval"
+    steps += [_plan_step(w, w["case_id"] in yours)
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan") and w["case_id"] not in stuck_cases]
     steps += [f"{w['case_id']} had no plan: its actions start an interim plan; write the full plan after the comprehensive "
               f"assessment: cpcm plan {w['case_id']}" for w in written if w["interim"]]
     steps.append(_readiness_step(ctx, [case for case, *_ in planned]))
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
+
+
+def _version_deciders(ctx, folded: Case) -> tuple[list[str], bool]:
+    """Who may approve the plan version a conference's close wrote (`folded`: the case with it and
+    its link): the warning where nobody in the team may (`approvers_warning`: the policy's
+    plan_approval.conference_versions_by_chair off, say, and you the only supervisor), with how the
+    case's worker keeps its actions; and whether you are the only one who may."""
+    stuck = approvers_warning(ctx, folded.id, folded, f"plan version {folded.plan['version']}")
+    if stuck and folded.worker and folded.worker != ctx.worker.id and ctx.team.get(folded.worker) is not None:
+        # withdrawing it drops the conference's actions: the worker can carry them into a version you approve
+        stuck.append(f"{folded.id}: to keep the conference's actions, {folded.worker} (the case's worker) writes the "
+                     f"next version from this one: cpcm plan {folded.id} --from-current --reason conference_decision; "
+                     "you approve that one")
+    return stuck, approvals.deciders(ctx.policy, "plan", folded, ctx.team.active) == [ctx.worker.id]
+
+
+def _plan_step(written: Mapping[str, Any], yours: bool) -> str:
+    """What `conference close` says of a case's plan version it wrote: it waits for a supervisor's
+    approval or, where the one who closed it is the only one who may decide it (`yours`: a team
+    with one supervisor), for theirs, on their `cpcm due`."""
+    case_id = written["case_id"]
+    said = f"{case_id}: plan version with {written['actions']} conference action(s) waits for "
+    if not yours:
+        return said + "a supervisor's approval"
+    return (said + "your approval, as the conference's decision (plan_approval.conference_versions_by_chair), and is on "
+            f"your cpcm due: cpcm approve {case_id} plan")
 
 
 def _readiness_step(ctx, cases) -> str:

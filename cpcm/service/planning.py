@@ -162,7 +162,7 @@ def approve_command(ctx: Context, case_id: str, after: Case, subject: str) -> st
     (`--note`) that deciding one's own request needs where the policy allows it
     (approvals.own_request), when the one who asked may decide it."""
     command = f"cpcm approve {case_id} {subject}"
-    if approvals.own_request(subject, ctx.worker, after) and approvals.may_approve(ctx.policy, subject, ctx.worker, after):
+    if approvals.own_request(ctx.policy, subject, ctx.worker, after) and approvals.may_approve(ctx.policy, subject, ctx.worker, after):
         command += " --note ..."
     return command
 
@@ -546,7 +546,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         _closure_age(ctx, case, pending, at)
         late += _in_care(ctx, case, pending)
     body = {"subject": subject, "target": pending.get("record_id")}
-    if approvals.own_request(subject, actor, case):  # allowed by the policy: only with the reason recorded
+    if approvals.own_request(ctx.policy, subject, actor, case):  # allowed by the policy: only with the reason recorded
         if not (note or "").strip():
             raise InvalidInput([FieldError("note", f"is required: you are deciding your own {subject}, which the policy "
                                                    f"({approvals.rule_of(subject)}.self_approval) allows with a reason")],

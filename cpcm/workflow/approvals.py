@@ -6,7 +6,9 @@ of what a supervisor decided (`decision_of`, `may_correct`). Pure.
 Each subject has one policy rule, `<subject>_approval`, with `required` (false: the plan is in
 force, the case closed or the transfer sent at once) and `self_approval`. An active supervisor
 or manager decides; unless `self_approval` is true, not the one who asked for it and, for a
-closure, not the case's own worker either (IAG Step 6 [L942]). What waits for a decision is
+closure, not the case's own worker either (IAG Step 6 [L942]); a plan version a conference's close
+wrote does not bar its chair where `plan_approval.conference_versions_by_chair` says so
+(`barring_writers`). What waits for a decision is
 `waiting`: a request of an open case and, for a plan, only where the policy needs approval.
 """
 from __future__ import annotations
@@ -30,6 +32,8 @@ REQUEST_KINDS = {"plan": "plan", "closure": "closure", "transfer": "transfer_req
 # conference-plan`; its rule is `conference_plan_approval` (workflow/conferences.py: what the plan holds, who decides)
 CONFERENCE_PLAN = "conference_plan"
 # each subject in words, for people (reports and messages; `cpcm approve` takes the code, mandatory-report)
+# plan_approval's switch: a plan version a conference close wrote does not bar its chair (`barring_writers`)
+CONFERENCE_VERSIONS = "conference_versions_by_chair"
 SUBJECT_WORDS = {"plan": "plan", "closure": "closure", "transfer": "transfer", "mandatory_report": "decision not to report",
                  CONFERENCE_PLAN: "conference plan"}
 
@@ -216,8 +220,22 @@ def barred(policy: Policy, subject: str, case: Case) -> frozenset[str]:
 
 
 def barred_by(policy: Policy, subject: str, case: Case, request: Mapping[str, Any]) -> frozenset[str]:
-    """Who may not decide `request` (`barring`) for each of its `writers`."""
-    return frozenset().union(*(barring(policy, subject, case, writer) for writer in writers(request)))
+    """Who may not decide `request` (`barring`) for each of its `barring_writers`."""
+    return frozenset().union(*(barring(policy, subject, case, writer) for writer in barring_writers(policy, subject, request)))
+
+
+def barring_writers(policy: Policy, subject: str, request: Mapping[str, Any]) -> tuple[str, ...]:
+    """The `writers` of a request that it bars: all of them, except, for a plan version a
+    conference close wrote (the fold's `conference` mark) where the policy says so
+    (plan_approval.conference_versions_by_chair), the one who closed it: the version is the
+    conference's decision, not its chair's alone. One who corrected it since is barred, the chair
+    too; a version a person writes with the reason conference_decision bars them, as any other."""
+    found = writers(request)
+    made = request.get("conference") if subject == "plan" else None
+    if not made or made.get("by") != asker(request) or not policy.get(rule_of(subject), CONFERENCE_VERSIONS, False):
+        return found
+    corrector = request.get("by") if request.get("record_id") != made.get("record") else None
+    return tuple(w for w in found if w != made["by"] or w == corrector)
 
 
 def writers(request: Mapping[str, Any]) -> tuple[str, ...]:
@@ -301,14 +319,14 @@ def may_approve(policy: Policy, subject: str, actor: Worker | None, case: Case) 
     return Verdict(True)
 
 
-def own_request(subject: str, actor: Worker | None, case: Case) -> bool:
+def own_request(policy: Policy, subject: str, actor: Worker | None, case: Case) -> bool:
     """Whether the pending request is the actor's own: they asked for it or, for a closure, it is
     their case. Where the policy allows self-approval, deciding one's own request needs a reason
     (the decision's note), recorded with it."""
     request = pending(case, subject)
     if actor is None or request is None:
         return False
-    return actor.id in writers(request) or (subject == "closure" and actor.id == case.worker)
+    return actor.id in barring_writers(policy, subject, request) or (subject == "closure" and actor.id == case.worker)
 
 
 def withdrawal_refusal(policy: Policy, subject: str, actor: Worker | None, case: Case) -> str | None:

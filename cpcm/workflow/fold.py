@@ -929,6 +929,23 @@ def _asked_by(case: Case, firsts: Mapping[str, str], authors: Mapping[str, str])
     return _changed(case, **changes) if changes else case
 
 
+def _by_conference(case: Case, link: Record, records: list[Record], firsts: Mapping[str, str]) -> Case:
+    """The case with its plan version marked as a conference's decision (`conference`: the
+    conference's ID, who closed it, the version's record) where the `conference` link record
+    that `cpcm conference close` writes after it, in its commit, names it (`plan`) and the same
+    person wrote both. A version a person writes (cpcm plan, whatever its reason) has no such
+    link, and no command writes or corrects one. A correction of the version stands in its place
+    (`firsts`: a correction -> the record it stands in for) and keeps the mark; who corrected it is
+    told apart by its record (approvals.barring_writers)."""
+    plan, named = case.plan, link.body.get("plan")
+    if firsts.get(plan["record_id"], plan["record_id"]) != named:
+        return case
+    if next((r.by for r in records if r.id == named), None) != link.by:
+        return case
+    made = {"id": link.body.get("conference"), "by": link.by, "record": named}
+    return _changed(case, plan=dict(plan, conference=made))
+
+
 def fold(case_id: str, records: Iterable[Record]) -> Case:
     """The case its records make. The stage and status are kept aside while the records apply (no
     reducer reads them) and set once at the end: a new Case is made only when a reducer changes
@@ -949,6 +966,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     home_versions: dict[str, str] = {}  # plan record id -> its time, for the versions for reunification_done
     set_aside: list[str] = []  # the times of those rejected or withdrawn (placements.HOME_SET_ASIDE)
     next_stage, status_of, commands = transitions.next_stage, transitions.status_of, transitions.COMMANDS
+    firsts: dict[str, str] | None = None  # a correction -> the record it stands in for (`places`), once asked
     for record in effective(records):
         kind = record.kind
         command = transitions.command_of(kind, record.body)
@@ -1042,6 +1060,9 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             raised = [rises[r] for r in case.conflicts[-1]["records"] if r in rises]
             if raised:
                 unanswered = max(raised)
+        if kind == "conference" and case.plan and record.body.get("plan"):
+            firsts = places(records) if firsts is None else firsts
+            case = _by_conference(case, record, records, firsts)
         if kind == "conference" and record.body.get("plan") in with_child and record.body.get("child_took_part") is not True:
             # a version a conference made: the child took part only if the conference recorded the child there (its link
             # says so); before that was recorded, the version copied the participants of the one it started from
@@ -1105,7 +1126,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
         events[placements.HOME_SET_ASIDE] = set_aside
     if anomalies:
         anomalies = [a for a in anomalies if a not in answered(anomalies, records, case.conflicts)]
-    firsts = places(records)  # a correction -> the record it stands in for: who asked for a request corrected since
+    firsts = places(records) if firsts is None else firsts  # who asked for a request corrected since
     if firsts:
         case = _asked_by(case, firsts, {r.id: r.by for r in records})
     return _changed(case, history=tuple(history), events={k: tuple(v) for k, v in events.items()},

@@ -227,7 +227,7 @@ def _record_after_closure_message(case: Case, conflict, records: str) -> str:
 def _plan_settle_for_team(case: Case, policy: Policy, undecided: "NobodyDecides") -> str | None:
     """The way out of a plans-concurrent whose latest version waits for a decision nobody in the
     team may make (`approvals.barred`: its writer, the lone supervisor, say, as when they close a
-    conference; `NobodyDecides`): the case's worker's next version where someone may decide that
+    conference where plan_approval.conference_versions_by_chair is off; `NobodyDecides`): the case's worker's next version where someone may decide that
     (a plan version settles the conflict: fold.SETTLES), self-approval (the policy's
     plan_approval.self_approval) or a supervisor added; None where someone may decide the latest."""
     request = approvals.pending(case, "plan")
@@ -906,7 +906,7 @@ def sees_unattended(whose: str, oversees: bool, removed) -> bool:
 class NobodyDecides:
     """The one rule for a waiting approval nobody in the team may decide (`approvals.deciders`
     empty: in a one-supervisor agency, the plan version the supervisor wrote, as when they close a
-    conference, or the closure or transfer they asked for): `undecided(item)`. No supervisor's or
+    conference where plan_approval.conference_versions_by_chair is off, or the closure or transfer they asked for): `undecided(item)`. No supervisor's or
     manager's list holds it, so it is on the list of whoever can act on it (`holder`: the case's
     worker for a plan, the one who asked for a closure or a transfer) and every case's ('all'),
     marked (`nobody_may_decide`) with the ways out (`approvals.nobody_hint`). Told from who the
