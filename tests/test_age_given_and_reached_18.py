@@ -151,6 +151,12 @@ def test_born_on_29_february__of_age_on_the_28th_for_check_due_and_closure_alike
     on_27th = cli_as("amina", CPCM_NOW="2026-02-27T12:00:00+03:00")
     assert "reached-18-without-justification" not in [p["code"] for p in on_27th("check", case_id, "--json").json()]
     on_28th = cli_as("amina", CPCM_NOW="2026-02-28T12:00:00+03:00")
+    # the 28th is the day the child is of age, and the worker's to propose the closure: due by its end, not late
+    [item] = [i for i in on_28th("due", "--json").json() if i["case_id"] == case_id and i["code"] == "turning-18"]
+    assert item["due"].startswith("2026-02-28T23:59") and item["state"] != "overdue"
     codes = [p["code"] for p in on_28th("check", case_id, "--json").json()]
+    assert "turning-18-overdue" not in codes and "reached-18-without-justification" not in codes, codes
+    on_1st = cli_as("amina", CPCM_NOW="2026-03-01T08:00:00+03:00")
+    codes = [p["code"] for p in on_1st("check", case_id, "--json").json()]
     assert "turning-18-overdue" in codes and "reached-18-without-justification" in codes, codes
     assert on_28th("close", case_id, "--reason", "reached_18", "--check", "all", "--json").code == 0

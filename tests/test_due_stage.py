@@ -148,7 +148,7 @@ def _do(ctx, item, case):
         if "cpcm assess" in why:
             return service.assess(ctx, c, "comprehensive", COMPREHENSIVE)
         return service.followup(ctx, c, RERATED)
-    if code in ("risk-response", "concern", "monitoring-visit"):
+    if code in ("risk-response", "concern", "monitoring-visit", "next-followup"):  # next-followup: a transfer form's date
         return service.followup(ctx, c, VISIT)
     if code == "readiness-stop":
         return service.followup(ctx, c, dict(VISIT, purpose="crisis"))

@@ -520,7 +520,7 @@ def test_reached_18__the_due_list_proposes_closure_and_a_justification_keeps_it_
 
 def test_reached_18__registering_a_child_within_the_notice_says_so_at_once():
     """`cpcm due` lists the turning-18 item only in its last days (due_soon.within: 7 days), though
-    it is open from 90 days before (turning_18.notice): a child registered 52 days before their 18th
+    it is open from 90 days before (turning_18.notice): a child registered 53 days before their 18th
     birthday was on no default list until a week before it. The registration's next: lines say it,
     with the date, the two answers and the rule; not for a younger child."""
     mem = MemoryRepo()
@@ -530,7 +530,7 @@ def test_reached_18__registering_a_child_within_the_notice_says_so_at_once():
     case_id = written.subject_id
     assert "turning-18" not in {i.code for i in service.due(amina) if i.case_id == case_id}
     [said] = [s for s in written.next_steps if "turns 18" in s]
-    assert said == (f"the child turns 18 on 2027-01-15 (in 52 days): propose closure from that day (cpcm close {case_id} --reason reached_18 ...) "
+    assert said == (f"the child turns 18 on 2027-01-15 (in 53 days): propose closure from that day (cpcm close {case_id} --reason reached_18 ...) "
                     f"or record why the case stays open (cpcm continue {case_id} --justification ...) (IAG §1 and Step 6 [L939]); "
                     "cpcm due lists it from 7 days before"), said
     young = service.register(amina, json.loads(json.dumps(registration_doc(child={"name": "y", "sex": "male", "age_estimate": 12}))))

@@ -505,7 +505,7 @@ def test_turning_18__from_the_notice_until_a_continuation():
     c = case(child={"date_of_birth": "2009-02-20"})          # 18 on 2027-02-20; the notice (3 months counted forward: 89 days) opens 2026-11-23 00:00
     assert of(dl._turning_18, c) == [(
         "CP-0000-0000", "turning-18", "turns 18: propose closure (reached_18) or record why the case stays open",
-        "2027-02-20T00:00:00+03:00", None, "amina", "turning_18", "the child turns 18 on 2027-02-20", "S-turning", "high",
+        "2027-02-20T23:59:59+03:00", None, "amina", "turning_18", "the child turns 18 on 2027-02-20", "S-turning", "high",
         None, (), None)]
     opens = datetime(2026, 11, 23, 0, 0, tzinfo=EAT)
     assert len(of(dl._turning_18, c, now=opens)) == 1
@@ -538,10 +538,10 @@ def test_turning_18__a_closure_from_the_notice_on_meets_it_a_request_alone_does_
 def test_turning_18__another_age_limit_and_a_leap_day():
     c = case(child={"date_of_birth": "2008-02-29"})
     assert [(d[2], d[3], d[7]) for d in of(dl._turning_18, c, policy(child_age_limit={"years": 19}), datetime(2026, 12, 1, tzinfo=EAT))] == [(
-        "turns 19: propose closure (reached_18) or record why the case stays open", "2027-02-28T00:00:00+03:00",
+        "turns 19: propose closure (reached_18) or record why the case stays open", "2027-02-28T23:59:59+03:00",
         "the child turns 19 on 2027-02-28")]
     default = policy(child_age_limit=None)
-    assert [d[3] for d in of(dl._turning_18, case(child={"date_of_birth": "2009-02-20"}), default)] == ["2027-02-20T00:00:00+03:00"]
+    assert [d[3] for d in of(dl._turning_18, case(child={"date_of_birth": "2009-02-20"}), default)] == ["2027-02-20T23:59:59+03:00"]
 
 
 # --- referrals --------------------------------------------------------------------------------------

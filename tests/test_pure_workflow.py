@@ -694,7 +694,9 @@ def test_check_case__the_age_limit_on_the_birthday():
         return Case("CP-0000-0000", worker="amina", child={"date_of_birth": dob}, **extra)
     def age_problems(case):
         return [_fields(p) for p in rules.check_case(case, SHIPPED, NOW) if p.rule == "child_age_limit"]
-    problems = age_problems(aged("2008-11-23"))
+    # the birthday itself is the worker's to propose the closure (the turning-18 item is due by its end): from the next day
+    assert age_problems(aged("2008-11-23")) == []
+    problems = age_problems(aged("2008-11-22"))
     assert problems == [("reached-18-without-justification", "error",
                          "the child is 18 or older and the case is open with no recorded justification", "child_age_limit",
                          "CP-0000-0000", "amina")]
@@ -833,15 +835,15 @@ def test_check_case__each_problem_cites_its_rule_source():
 def test_check_case__the_age_limit_is_the_policy_s_and_18_without_one():
     younger, errors = build(policies.chain("inter-agency"), {"rules": {"child_age_limit": {"years": 17}}}, ".cpcm/policy.yaml")
     assert errors == []
-    case = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2009-11-23"})
+    case = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2009-11-22"})  # 17 since yesterday
     assert [p.message for p in rules.check_case(case, younger, NOW) if p.rule == "child_age_limit"] == [
         "the child is 17 or older and the case is open with no recorded justification"]
     assert [p for p in rules.check_case(case, SHIPPED, NOW) if p.rule == "child_age_limit"] == []
     bare = Policy("t", "t", {k: v for k, v in SHIPPED.rules.items() if k != "child_age_limit"}, SHIPPED.origins)
-    eighteen = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2008-11-23"}, events={"turning_18": ()})
+    eighteen = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2008-11-22"}, events={"turning_18": ()})
     assert [p.code for p in rules.check_case(eighteen, bare, NOW) if p.code == "reached-18-without-justification"] == [
         "reached-18-without-justification"]
-    not_yet = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2008-11-24"})
+    not_yet = Case("CP-0000-0000", worker="amina", child={"date_of_birth": "2008-11-23"})  # 18 today: the day is the worker's
     assert [p for p in rules.check_case(not_yet, bare, NOW) if p.code == "reached-18-without-justification"] == []
 
 

@@ -218,10 +218,11 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     for item in deadlines_mod.deadlines(case, ctx.policy, ctx.now):
         if item.code == "turning-18":
             soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
-            past = item.due <= ctx.now  # (before the day registered too: `_over_age` warns)
-            before = ", before this registration" if item.due.date() <= parse_datetime(at).date() else ""
-            when = (f"the child turned {age_limit(ctx.policy)} on {item.due.date().isoformat()}{before}" if past
-                    else f"{item.why} (in {(item.due - ctx.now).days} days)")
+            birthday = item.due.date()  # due by the end of it, in the zone of now
+            past = birthday <= ctx.now.date()  # (before the day registered too: `_over_age` warns)
+            before = ", before this registration" if birthday <= parse_datetime(at).date() else ""
+            when = (f"the child turned {age_limit(ctx.policy)} on {birthday.isoformat()}{before}" if past
+                    else f"{item.why} (in {(birthday - ctx.now.date()).days} days)")
             steps.append(f"{when}: propose closure {'now' if past else 'from that day'} (cpcm close {case_id} --reason "
                          f"reached_18 ...) or record why the case stays open (cpcm continue {case_id} --justification ...) "
                          f"({ctx.policy.short_source(item.rule) or item.source}); "

@@ -929,9 +929,11 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     parts = _parts(policy)
     years = parts.text(("child_age_limit",), lambda: age_limit(policy))
     birthday = case.turns(years)  # the one rule for the day, as a closure for reached_18 reads it (transitions)
-    due = datetime.combine(birthday, _MIDNIGHT, tzinfo=now.tzinfo)
+    # due by the end of the birthday: a closure for reached_18 is taken from that day, so the day is the worker's to act
+    due = end_of_day(birthday, now.tzinfo)
+    starts = datetime.combine(birthday, _MIDNIGHT, tzinfo=now.tzinfo)
     notice = parts.duration("turning_18", "notice")
-    opens = due - (notice.after(due) - due)
+    opens = starts - (notice.after(starts) - starts)
     if now < opens or _done(case, "turning-18", policy, opens.astimezone(timezone.utc).isoformat(timespec="seconds")):
         return []
     return [Deadline(case.id, "turning-18", f"turns {years}: propose closure (reached_18) or record why the case stays open", due,

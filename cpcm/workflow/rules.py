@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
 from cpcm.domain.case import Case
@@ -96,7 +96,9 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                                 f"been made since: record it (cpcm assess {case.id} --type best-interests)",
                                 "placement", policy.source("placement", "best_interests_required"), case.id, case.worker))
     limit = age_limit(policy)
-    if case.status == "open" and of_age(case, limit, now.date()) \
+    # from the day after the birthday: the birthday is the worker's to propose the closure (the turning-18 item is
+    # due by its end, deadlines._turning_18)
+    if case.status == "open" and of_age(case, limit, now.date() - timedelta(days=1)) \
             and not case.last("continuation") and not closure_answers(case):  # a closure proposed answers it while it waits
         problems.append(Problem("reached-18-without-justification", "error",
                                 f"the child is {limit} or older and the case is open with no recorded justification",
