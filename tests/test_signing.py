@@ -216,6 +216,36 @@ def test_a_caseworkers_forged_approval_dressed_as_a_receive(laptops, team):
     refused_by_sync(laptops, sha, "signer-not-allowed")
 
 
+def _supervisors_note(laptops: Laptops) -> tuple[str, Path, str]:
+    """sup's note on a case of amina's, synced, and amina's laptop: (case, amina's clone, the note's path)."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    assert sup("note", case_id, "--text", "seen at the office").code == 0
+    laptops.sync("sup")
+    laptops.laptop("amina")
+    root = laptops.clones["amina"]
+    [note] = [p for p in git(root, "ls-files").split() if p.endswith(".note.yaml.age")]
+    return case_id, root, note
+
+
+@pytest.mark.parametrize("how", ["deleted", "rewritten"])
+def test_a_members_signed_commit_that_deletes_or_rewrites_a_record_is_refused_by_sync(laptops, team, how):
+    """Records are append-only: a commit signed by a member that deletes someone else's record, or
+    puts other words in it, is refused by the others' sync as `cpcm verify` reports it (it was taken
+    in without a word: a supervisor's rejection could be made to vanish)."""
+    case_id, root, note = _supervisors_note(laptops)
+    if how == "deleted":
+        (root / note).unlink()
+    else:
+        forged = forge_record(root, case_id, "note", "sup", {"text": "nothing to worry about"})
+        (root / note).write_bytes((root / forged).read_bytes())
+        (root / forged).unlink()
+    sha = hand_commit(root, "amina", f"note {case_id} {Path(note).name.split('.')[0]}", [note], team["amina"][0])
+    assert f"record-{how}" in codes(laptops.cli("amina"))
+    push(root)
+    refused_by_sync(laptops, sha, f"record-{how}")
+
+
 def test_an_approval_by_a_supervisor_is_accepted(laptops, team):
     """The same hand-made commit, signed by the supervisor: nothing to report (so the test above
     fails for the caseworker's role, not for the way the commit is built)."""

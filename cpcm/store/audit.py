@@ -660,8 +660,35 @@ def _incoming(root: Path, agency_code: str, ours: str | None, theirs: str, local
     strict = ours is not None and any(signing.split_commit(data)[1] is not None
                                       for data in read_blobs(root, [ours], kind=b"commit").values())
     checked = check_signatures(root, commits, keys, strict, recovery_keys=recovery_keys)
+    _append_only(root, commits, checked)
     by_sha = {c.sha: c for c in commits}
     return [(sha, sig, by_sha[sha]) for sha, sig in checked.items()], keys
+
+
+def _append_only(root: Path, commits: Sequence[Commit], checked: Mapping[str, Signature]) -> None:
+    """Added to each commit's problems (`checked`), as `cpcm verify` says them of the whole history: a record it
+    deletes (record-deleted) or changes (record-rewritten) when it is not a re-encryption, nor the upgrade's move
+    (records are append-only). A sync refuses them whoever signed them: a member's signature does not make a
+    record's deletion, or a rewritten one, anything but lost work. A merge is left to its parents, each checked."""
+    upgrades = upgrade_blobs(root, commits)
+    for commit in commits:
+        if len(commit.parents) > 1:
+            continue
+        moved = upgrade_parts(commit, upgrades)[0]
+        for status, _, _, path in commit.changes:
+            match = in_folder(path) if status != "A" and path not in moved else None
+            if not match or not RECORD_FILE.match(match[2]):
+                continue
+            if status == "D":
+                code, what = "record-deleted", "deletes"
+            elif not _reencrypts(commit.message, match[0], match[1]):
+                code, what = "record-rewritten", "changes"
+            else:
+                continue
+            sig = checked[commit.sha]
+            sig.problems.append((code, f"commit {commit.sha[:10]} {what} the record {path} (records are append-only: "
+                                       "only a re-encryption rewrites one, and none is deleted)"))
+            sig.code = sig.code or code
 
 
 def keyless_authors(root: Path, agency_code: str, ours: str | None, theirs: str, local: Team,
