@@ -244,6 +244,9 @@ def test_a_members_signed_commit_that_deletes_or_rewrites_a_record_is_refused_by
     assert f"record-{how}" in codes(laptops.cli("amina"))
     push(root)
     refused_by_sync(laptops, sha, f"record-{how}")
+    # the supervisor is told how the team goes on while the shared place holds it
+    said = laptops.cli("sup")("sync").stderr
+    assert "cpcm remote add NEW PATH --create" in said and "cpcm remote remove origin" in said, said
 
 
 def test_an_approval_by_a_supervisor_is_accepted(laptops, team):

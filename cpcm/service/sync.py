@@ -773,11 +773,15 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str, theirs_team: Team |
             hint = (f"Do not take it in: {what}; each code is explained in docs/exit-codes.md. A commit signed with a revoked key "
                     "(revoked-key) is never taken in: what it holds is written again by a member. Your copy is unchanged."
                     if overseer else f"Ask a supervisor: {what}. Your copy is unchanged.")
-            if overseer and remote_name is not None and any(code == audit.REVOKED for _, code, _ in found):
-                hint += (f" While {remote_name} holds it, every sync with it is refused: move the team to a new shared place that "
-                         f"the revoked key's holder cannot reach (cpcm remote add NEW PATH --create, then cpcm sync NEW; each "
-                         f"colleague adds it and syncs with it too), stop using this one (cpcm remote remove {remote_name}), and "
-                         "take it out of use (docs/security.md#when-a-worker-leaves).")
+            if overseer and remote_name is not None:
+                # the shared place holds them, for every copy: the same way on whatever they are (no cpcm command takes a
+                # commit out of a shared place)
+                revoked = any(code == audit.REVOKED for _, code, _ in found)
+                hint += (f" While {remote_name} holds them, every sync with it is refused: move the team to a new shared place"
+                         + (" that the revoked key's holder cannot reach" if revoked else "") +
+                         f" (cpcm remote add NEW PATH --create, then cpcm sync NEW; each colleague adds it and syncs with it "
+                         f"too), stop using this one (cpcm remote remove {remote_name}), and take it out of use "
+                         "(docs/security.md#when-a-worker-leaves).")
             if keyless:
                 hint += " " + _keyless_hint(keyless, overseer, alone=False)
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
