@@ -1822,3 +1822,23 @@ def test_the_report_names_twenty_cases_a_line_and_counts_the_rest(capsys):
     assert f"re-encrypted to their readers as they are now: {' '.join(cases[:3])}\n" in text
     report_synced(result, True, "sync")
     assert json.loads(capsys.readouterr().out)["cases"] == cases
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="a folder another user owns is made by root")
+def test_a_shared_folder_another_user_owns_is_said_so_and_synced_once_the_user_trusts_it(laptops):
+    """An office's shared folder belongs to another user of the computer: git refuses it ("dubious
+    ownership") unless the user trusts it (`git config --global --add safe.directory PATH`), a
+    setting cpcm's git did not read, so the user could not get past a message about a USB stick."""
+    sup = laptops.cli("sup")
+    git(laptops.bare, "config", "core.sharedRepository", "group")  # a folder a group shares: git's own fetch and push
+    register(sup)  # something to send
+    for path in [laptops.bare, *laptops.bare.rglob("*")]:
+        os.lchown(path, 65534, 65534)
+    refused = sup("sync")
+    assert refused.code != 0 and "belongs to another user of this computer" in refused.stderr, refused.stderr
+    assert "git config --global --add safe.directory PATH" in refused.stderr and str(laptops.bare) not in refused.stderr
+    home = Path(os.environ["HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text(f"[user]\n\tname = someone\n[safe]\n\tdirectory = {laptops.bare}\n")
+    done = sup("sync")
+    assert done.code == 0, done.stderr

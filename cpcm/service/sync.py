@@ -465,6 +465,12 @@ def _named(url: str, name: str) -> Iterator[None]:
         yield
     except GitError as exc:
         verb = exc.message.split(" failed", 1)[0]
+        if "dubious ownership" in getattr(exc, "detail", exc.message):
+            raise GitError(f"cannot use remote '{name}' ({verb} failed): its folder belongs to another user of this "
+                           "computer, and git refuses a repository it does not own",
+                           "If it is the team's shared folder and you trust it, tell git so once: git config --global --add "
+                           f"safe.directory PATH, with the path cpcm remote list shows for {name} (cpcm reads that setting, "
+                           "and no other of your git settings); then sync again. Nothing was changed by this step.") from None
         raise GitError(f"cannot reach remote '{name}' ({verb} failed)",
                        "Check that the remote is reachable (the USB stick plugged in, the network up) and that cpcm remote "
                        "list shows the right place; nothing was changed by this step.") from None

@@ -10,6 +10,7 @@ Every call names the repository explicitly (`--git-dir`, `--work-tree`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -73,7 +74,49 @@ def git_env(extra: dict | None = None) -> dict[str, str]:
     env.update(_CONFIG)
     if extra:
         env.update(extra)
+    trusted = trusted_folders()
+    if trusted:  # after the command's own settings, numbered on from them
+        count = int(env["GIT_CONFIG_COUNT"])
+        for n, folder in enumerate(trusted, start=count):
+            env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = "safe.directory", folder
+        env["GIT_CONFIG_COUNT"] = str(count + len(trusted))
     return env
+
+
+def trusted_folders() -> tuple[str, ...]:
+    """The folders the user told git to trust though another user of the computer owns them (`git config --global
+    --add safe.directory PATH`: a shared folder on an office server, say), read from their own git configuration
+    (~/.gitconfig, or git/config under XDG_CONFIG_HOME): git refuses such a repository otherwise, and cpcm's git
+    reads no global configuration. Nothing else of that configuration is taken."""
+    home = os.environ.get("HOME")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else None)
+    files = []
+    for path in (os.path.join(xdg, "git", "config") if xdg else None, os.path.join(home, ".gitconfig") if home else None):
+        try:
+            files.append((path, os.stat(path).st_mtime_ns))  # read again when it changes (a long-lived process: the agent)
+        except (OSError, TypeError):
+            continue
+    return _trusted(tuple(files))
+
+
+@functools.lru_cache(maxsize=4)
+def _trusted(files: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    found: list[str] = []
+    for path, _ in files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                section = ""
+                for line in handle:
+                    line = line.strip()
+                    if line.startswith("["):
+                        section = line[1:line.find("]")].strip().lower() if "]" in line else ""
+                    elif section == "safe" and "=" in line:
+                        key, value = (part.strip() for part in line.split("=", 1))
+                        if key.lower() == "directory" and value:
+                            found.append(value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value)
+        except OSError:
+            continue
+    return tuple(dict.fromkeys(found))
 
 
 # Repository settings every git command of cpcm runs with (given in the environment, so they hold
@@ -180,7 +223,9 @@ class Git:
         text = " ".join(detail)
         if "index.lock" in text:
             return self.index_locked(args[0])
-        return GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(code)}")
+        failed = GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(code)}")
+        failed.detail = text  # all git said, for a caller that tells one cause from another (never shown whole)
+        return failed
 
     def index_locked(self, verb: str) -> GitError:
         return GitError(

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from cpcm.store import atomic
-from cpcm.store.git import Git, GitError, blob_id, git_env, with_settings
+from cpcm.store.git import Git, GitError, blob_id, git_env, trusted_folders, with_settings
 from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, current_rel, folder_rel, format_of, history_rels, split_rel
 
 BRANCH = "main"
@@ -276,13 +277,21 @@ def fetch(git: Git, url: str) -> str | None:
         # no submodules in a casefile repository: without saying so git reads the whole index to look for them
         args = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
         if _is_folder(git, url):  # (over ssh the other side runs git-upload-pack, as its server allows)
-            args.append("--upload-pack=git " + " ".join(f"-c {key}={value}" for key, value in TRANSFER) + " upload-pack")
+            args.append(f"--upload-pack={_on_the_folder('upload-pack', *TRANSFER)}")
         git.run([*args, url, f"+refs/heads/{BRANCH}:{INCOMING}"])
     except GitError as exc:
         if "couldn't find remote ref" in exc.message:
             return None
         raise
     return rev(git, INCOMING)
+
+
+def _on_the_folder(program: str, *settings: tuple[str, str]) -> str:
+    """The command git runs in a remote folder (upload-pack, receive-pack), with `settings` and the folders the user
+    trusts though another user owns them (`trusted_folders`): git gives that command none of the settings of the
+    environment, so they are on its command line."""
+    pairs = [*settings, *(("safe.directory", folder) for folder in trusted_folders())]
+    return " ".join(["git", *(f"-c {shlex.quote(f'{key}={value}')}" for key, value in pairs), program])
 
 
 def _is_folder(git: Git, url: str) -> bool:
@@ -319,7 +328,8 @@ def push(git: Git, url: str, commit: str) -> bool:
         except carry.NotHere:
             pass  # git's push, as before: nothing in the remote was changed
     try:
-        git.run(["push", "-q", url, f"{commit}:refs/heads/{BRANCH}"], env=with_settings(*TRANSFER))
+        other_side = [f"--receive-pack={_on_the_folder('receive-pack')}"] if _is_folder(git, url) else []
+        git.run(["push", "-q", *other_side, url, f"{commit}:refs/heads/{BRANCH}"], env=with_settings(*TRANSFER))
         PUSHED.append(commit)
         return True
     except GitError as exc:
