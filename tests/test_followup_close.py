@@ -316,6 +316,25 @@ def test_close__goals_met_is_refused_on_a_case_with_no_plan_and_nothing_is_writt
     assert service.load_records(amina, case_id)[-1].kind == "closure"
 
 
+def test_a_reason_typed_as_the_hint_shows_it_is_no_reason():
+    """`next:` lines show a reason's place as '...' (`cpcm approve CASE plan --note ...`); typed as
+    shown it was recorded as the self-approval's reason, for good (a decision is not corrected)."""
+    from cpcm.domain.text import said
+
+    assert not said("...") and not said(" … ") and not said(None) and said("no other supervisor this month")
+    mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
+    sup = mem.as_("sup")
+    case_id = assessed_in(mem, "sup")
+    service.plan(sup, case_id, plan_doc())
+    before = mem.commits()
+    for placeholder in ("...", "…"):
+        with pytest.raises(InvalidInput) as refused:
+            service.approve(sup, case_id, "plan", note=placeholder)
+        assert [e.field for e in refused.value.errors] == ["note"]
+    assert mem.commits() == before
+    service.approve(sup, case_id, "plan", note="the only supervisor this month")
+
+
 def test_close__the_cases_own_supervisor_worker_cannot_approve_it():
     mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})
     sup = mem.as_("sup")

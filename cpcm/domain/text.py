@@ -244,3 +244,9 @@ def days(value: float | None, option: str, maximum: int = MAX_DAYS) -> float | N
     if not math.isfinite(value) or value < 0 or value > maximum:
         raise UsageError(f"{option} takes a number of days from 0 to {maximum}", f"For example {option} 14")
     return value
+
+
+def said(text: str | None) -> bool:
+    """Whether a reason, a note or a justification typed holds words: not empty, nor only the '...' a hint shows in
+    their place (`--reason ...`), which, typed as shown, was recorded as the reason for good."""
+    return bool((text or "").strip().strip(".\u2026").strip())

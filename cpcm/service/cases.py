@@ -17,7 +17,7 @@ from cpcm.domain.forms import Form, is_empty, laid_over, validate, with_kept_cho
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
-from cpcm.domain.text import shown
+from cpcm.domain.text import said, shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
@@ -1585,7 +1585,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
                       rule="transition-not-allowed")
     given = {path: (None if is_empty(value) else value) for path, value in flatten(data).items()}
     errors = [FieldError(path, NOT_UPDATED[path.split(".")[0]]) for path in given if path.split(".")[0] in NOT_UPDATED]
-    if not (reason or "").strip():
+    if not said(reason):
         errors.append(FieldError("reason", "is required: say why the details changed"))
     if not given:
         errors.append(FieldError("(fields)", "none given: give the fields that change (flags, --set, or --from-file)"))
@@ -1895,7 +1895,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     if not data and at is None:  # not "every field given already has that value": none was given
         raise nothing_given(ctx, case_id, original)
     errors = []
-    if not (reason or "").strip():
+    if not said(reason):
         errors.append(FieldError("reason", "is required: say what was wrong"))
     errors += at_errors(ctx, None if original.kind == "registration" else case, at)  # a registration's time may move earlier
     base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
@@ -2086,7 +2086,7 @@ def repair(ctx: Context, case_id: str, record_id: str, reason: str, at: datetime
     `repair` record: the damaged file stays in git as it is, and the case is read without it.
     Only a supervisor or the case's worker repairs; one commit, `repair CASE RECORD-ID`."""
     actor = ctx.need_worker()
-    if not (reason or "").strip():
+    if not said(reason):
         raise InvalidInput([FieldError("reason", "is required: what is wrong with the record, and what was done about it")],
                            f"repair of {case_id}")
     check_readable(ctx, case_id)

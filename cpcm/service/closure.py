@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from cpcm.domain.dates import local_day, parse_datetime
 from cpcm.domain.forms import confirmed
+from cpcm.domain.text import said
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
@@ -387,7 +388,7 @@ def _needs_readiness(policy) -> bool:
 @writes
 def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
     """Reopen a closed or transferred case: same case ID, history kept, back to assessment."""
-    if not (reason or "").strip():
+    if not said(reason):
         raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], f"reopening of {case_id}")
     case = load_case(ctx, case_id)
     record = append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)
@@ -405,7 +406,7 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
 @writes
 def continue_(ctx: Context, case_id: str, justification: str, at: datetime | None = None) -> Written:
     """Keep a case open as the child reaches 18, with the recorded justification."""
-    if not (justification or "").strip():
+    if not said(justification):
         raise InvalidInput([FieldError("justification", "is required: why the young person still needs the service")],
                            f"continuation of {case_id}")
     case = load_case(ctx, case_id)

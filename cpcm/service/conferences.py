@@ -26,6 +26,7 @@ from cpcm.domain.dates import local_day
 from cpcm.domain.forms import not_a_date
 from cpcm.domain.ids import new_conference_id, normalise_case_id, normalise_conference_id
 from cpcm.domain.records import Record, utc
+from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import context, folders
 from cpcm.service.planning import approvers_warning, said_settled, settles_step
@@ -1560,7 +1561,7 @@ def decide_plan(ctx, conference_id: str, approve: bool, note: str | None = None)
     where the plan as it stands was already decided that way."""
     actor = ctx.need_worker()
     verb = "approve" if approve else "reject"
-    if not approve and not (note or "").strip():
+    if not approve and not said(note):
         raise InvalidInput([FieldError("note", "is required: say why, so the chair knows what to change")], "rejection")
     if note is not None and len(note.strip()) > 500:
         raise InvalidInput([FieldError("note", "is longer than 500 characters")], "approval" if approve else "rejection")

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from cpcm.domain.records import CORRECTION_KEYS, Record
+from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (Context, at_errors, check_cover, check_readable, end_expired_covers, keys_for, load_records,
                                   new_record, parse_case_id, transaction, writes)
@@ -122,7 +123,7 @@ def correct_misfiled(ctx: Context, case_id: str, ref: str, reason: str | None, t
     if not me.has_role("supervisor", "manager") and me.id not in {original.by, first.by, writer, moved_writer(original)}:
         raise Refused(f"record {original.id} of {case_id} was written by {writer}: only its writer or a supervisor marks it "
                       "as written in the wrong case", f"Ask {writer} or a supervisor.", rule="misfiled-writer-or-supervisor")
-    if not (reason or "").strip():
+    if not said(reason):
         raise InvalidInput([FieldError("reason", "is required: say why the record is not this case's (no names: the case IDs "
                                                  "say where it belongs)")], f"marking {original.id} of {case_id}")
     case = fold(case_id, records)

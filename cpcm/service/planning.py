@@ -8,6 +8,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import advice
 from cpcm.domain.ids import normalise_conference_id
 from cpcm.domain.records import CORRECTION_KEYS, Record, utc
+from cpcm.domain.text import said
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
@@ -312,7 +313,7 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
     --set gives them (`{'actions': {'A2': {'by': '2027-01-10'}}, 'contingency': ...}`, `new`,
     `new1` … for a new goal or action), `remove` the IDs to take out, and the reason for the
     version. Unchanged goals and actions keep their IDs; new ones take the next numbers."""
-    if not (reason or "").strip():
+    if not said(reason):
         raise InvalidInput([FieldError("reason", "is required: why this version (initial, after_reopening, review, crisis, "
                                                  "reunification_date_set, reunification_done, conference_decision, correction)")],
                            f"plan for {case_id}")
@@ -364,7 +365,7 @@ def take_back(ctx: Context, case_id: str, subject: str, reason: str, at: datetim
     the case's records before it and the record written."""
     me = ctx.need_worker()
     what = _REQUESTS[subject]
-    if not (reason or "").strip():
+    if not said(reason):
         raise InvalidInput([FieldError("reason", f"is required: say why the {what} is withdrawn")], f"withdrawal for {case_id}")
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
@@ -493,7 +494,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                          "Approve or reject: plan, closure, transfer or mandatory-report (of a case); conference-plan (of a "
                          "conference).")
     words = approvals.SUBJECT_WORDS[subject]  # for people: a decision not to report, not mandatory_report
-    if not approve and not (note or "").strip():
+    if not approve and not said(note):
         raise InvalidInput([FieldError("note", "is required: say why, so the worker knows what to change")], "rejection")
     if not approvals.oversees(actor):
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
@@ -547,7 +548,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         late += _in_care(ctx, case, pending)
     body = {"subject": subject, "target": pending.get("record_id")}
     if approvals.own_request(ctx.policy, subject, actor, case):  # allowed by the policy: only with the reason recorded
-        if not (note or "").strip():
+        if not said(note):
             raise InvalidInput([FieldError("note", f"is required: you are deciding your own {subject}, which the policy "
                                                    f"({approvals.rule_of(subject)}.self_approval) allows with a reason")],
                                f"{verb} of {case_id}")

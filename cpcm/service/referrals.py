@@ -8,6 +8,7 @@ from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.forms import Wording, confirmed, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
+from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
@@ -212,7 +213,7 @@ def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: st
     errors = []
     if basis not in rule.get("override_bases", ()):
         errors.append(FieldError("basis", f"is not one of: {', '.join(rule.get('override_bases', ()))}"))
-    if not (reason or "").strip():
+    if not said(reason):
         errors.append(FieldError("reason", "is required: why acting without consent is lawful or in the child's best interests"))
     if purpose in ("referral", "sharing", "transfer") and not agency:
         errors.append(FieldError("agency", f"is required for {purpose}"))

@@ -13,6 +13,7 @@ from cpcm.service.results import Written
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as rules
 from cpcm.workflow import transitions
+from cpcm.domain.text import said
 
 KIND = "retention"
 
@@ -45,7 +46,7 @@ def retention(ctx: Context, case_id: str, reason: str, keep_until: str | None = 
             if until <= ctx.now.date():
                 errors.append(FieldError("keep_until", f"must be after today ({ctx.now.date().isoformat()}): the day the "
                                                        "question of keeping the case comes back"))
-    if not (reason or "").strip():
+    if not said(reason):
         errors.append(FieldError("reason", "is required: why the case is kept or restricted (the agency's protocol, "
                                            "a court order, a pending claim)"))
     if errors:

@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.ids import new_supervision_id, normalise_case_id, normalise_supervision_id, record_id_millis
+from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context, folders
 from cpcm.service.results import Written
@@ -183,7 +184,7 @@ def correct(ctx, session_id: str, data: Mapping[str, Any], reason: str | None, a
         raise Refused(f"{session_id} was held by {session.held_by}: only they correct it", f"Ask {session.held_by}.",
                       rule=NEEDS_SUPERVISOR)
     errors: list[FieldError] = []
-    if not (reason or "").strip():
+    if not said(reason):
         errors.append(FieldError("reason", "is required: what was wrong"))
     elif len(reason) > 500:
         errors.append(FieldError("reason", "is longer than 500 characters"))
