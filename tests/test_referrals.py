@@ -398,6 +398,10 @@ def test_cli__referral_start_before_it_was_sent_exit_4_nothing_written(cli, repo
         "is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is no "
         "such month): check the day and the month"]
     assert commit_count(repo) == before
+    # what is missing is named by the option to type, as the other commands name theirs
+    bare = cli("referral", case_id, "R1", "--status", "accepted")
+    assert bare.code == 4 and "--start (start): is required" in bare.stderr, bare.stderr
+    assert "--expected-duration (expected_duration): is required" in bare.stderr and commit_count(repo) == before
     no_time = cli("referral", case_id, "R1", "--status", "accepted", "--start", "2027-02-03T25:00", "--json")
     assert no_time.code == 4, no_time.stdout
     [reason] = [f["reason"] for f in no_time.json()["fields"] if f["field"] == "start"]

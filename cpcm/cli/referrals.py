@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, option_values, parse_at,
                              print_json, print_table, report_written, say, written)
 
 
@@ -255,5 +255,8 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        # a refusal names the options typed (--start (start): is required), not only the record's fields
+        option_values(ctx, {"status": Opt("--status", status), "start": Opt("--start", start),
+                            "expected_duration": Opt("--expected-duration", expected_duration), "feedback": Opt("--feedback", feedback)})
         result = service.referral(ctx, case_id, ref, status, start, expected_duration, feedback, parse_at(at))
         report_written(result, json_out, f"referral {ref.upper()} of {case_id} is now {status}")
