@@ -605,3 +605,15 @@ def test_register__a_babys_assent_not_possible_asks_for_no_override_under_the_ag
         data = json.loads(json.dumps(registration(child=baby, consent={"child": "not_possible", "caregiver": "given"})))
         steps = service.register(amina, data).next_steps
         assert any("the child's assent to registration is 'not_possible'" in s for s in steps) is asked
+
+
+def test_cli__consent_a_word_left_over_after_the_case_id_is_named_as_such_not_the_case_id(cli, repo):
+    """`cpcm consent` takes several case IDs: a word left over (the '...' of a hint typed as shown)
+    was blamed on 'the case ID given', which was right."""
+    case_id = register(cli)
+    before = commit_count(repo)
+    left = cli("consent", case_id, "...", *CONSENT, "--by", "child")
+    assert left.code == 2 and "the 2nd case ID given is not a valid case ID" in left.stderr, left.stderr
+    assert "a word left over" in left.stderr and commit_count(repo) == before
+    alone = cli("consent", "CP-0000-000", *CONSENT, "--by", "child")
+    assert alone.code == 2 and "the case ID given is not a valid case ID" in alone.stderr, alone.stderr

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
 
         ctx = open_ctx(repo, identity)
-        case_ids = [service.parse_case_id(case) for case in cases]
+        case_ids = [service.parse_case_id(case, place if len(cases) > 1 else 0) for place, case in enumerate(cases, start=1)]
         if len(case_ids) > 1 and not override:
             raise UsageError("several cases go with --override only: consent is each child's and family's own answer",
                              "Record each case's consent with its own cpcm consent CASE ...")

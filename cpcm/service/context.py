@@ -970,15 +970,26 @@ def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missin
     return []
 
 
-def parse_case_id(text: str) -> str:
+def parse_case_id(text: str, place: int = 0) -> str:
+    """`place`: where it stands among several case IDs given (1 for the first), for a command that takes several: the
+    refusal names it, and says that a word after them that is not an option is read as one."""
     case_id = normalise_case_id(text)
+    which = f"the {ordinal(place)} case ID given" if place else "the case ID given"
     if case_id is None and normalise_conference_id(text) is not None:
-        raise UsageError("that is a conference ID, not a case ID",
+        raise UsageError(f"{which} is a conference ID, not a case ID" if place else "that is a conference ID, not a case ID",
                          "A conference is read with cpcm conference show CONF (its cases with cpcm show CASE).")
     if case_id is None:
-        raise UsageError("the case ID given is not a valid case ID (it is not echoed here, in case it was something else)",
-                         "Case IDs look like CP-4F7K-9X2N; the last character is a check character that catches typing slips.")
+        raise UsageError(f"{which} is not a valid case ID (it is not echoed here, in case it was something else)",
+                         "Case IDs look like CP-4F7K-9X2N; the last character is a check character that catches typing slips."
+                         + (" Every word after the case IDs that is not an option is read as one more: check the command "
+                            "for a word left over (such as the '...' of a hint)." if place > 1 else ""))
     return case_id
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 ASSESSMENT_FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive",
