@@ -403,7 +403,8 @@ RECOVER = re.compile(rf"^team recover {_WORKER}$")
 
 
 def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: bool = False,
-                     memo: dict[str, tuple[bytes, int]] | None = None, recovery_keys: Iterable[str] = ()) -> dict[str, Signature]:
+                     memo: dict[str, tuple[bytes, int]] | None = None, recovery_keys: Iterable[str] = (),
+                     upgrades: Mapping[str, bytes] | None = None) -> dict[str, Signature]:
     """Each commit's signature (read in one `git cat-file --batch`, checked here): made by a
     signing key that `keys` records (crypto/signing.py), not revoked or ended at the commit's
     time, of a worker who was a team member then (the team of the commit's parent; the first
@@ -411,7 +412,8 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
     An unsigned commit is a problem unless it is an ancestor of the first signed commit (history
     from before signing), and always when `strict` (signing began below `commits`). `memo`: the
     signatures already found good (sha -> (raw public key, commit time)): a commit id names its
-    bytes, signature included, so they are not read or checked again; the new ones are added."""
+    bytes, signature included, so they are not read or checked again; the new ones are added. `upgrades`: the
+    upgrade commits' config versions (`upgrade_blobs`), when the caller has read them."""
     from cpcm.crypto import signing
     from cpcm.domain.team import MANAGER_FILES, ROLE_KINDS, key_standing, retired_in, signed_after_removal
 
@@ -427,7 +429,7 @@ def check_signatures(root: Path, commits: Sequence[Commit], keys: Team, strict: 
         except ValueError:
             pass
     before_signing = set() if strict else _ancestors(commits, next((c.sha for c in commits if c.sha in signed), None))
-    upgrades = upgrade_blobs(root, commits)
+    upgrades = upgrade_blobs(root, commits) if upgrades is None else upgrades
     result: dict[str, Signature] = {}
     for commit in commits:
         sig = Signature(commit.sha)
@@ -659,18 +661,19 @@ def _incoming(root: Path, agency_code: str, ours: str | None, theirs: str, local
     # signing began on this copy (its last commit is signed): every commit brought in must be
     strict = ours is not None and any(signing.split_commit(data)[1] is not None
                                       for data in read_blobs(root, [ours], kind=b"commit").values())
-    checked = check_signatures(root, commits, keys, strict, recovery_keys=recovery_keys)
-    _append_only(root, commits, checked)
+    upgrades = upgrade_blobs(root, commits)  # read once, for both checks
+    checked = check_signatures(root, commits, keys, strict, recovery_keys=recovery_keys, upgrades=upgrades)
+    _append_only(commits, checked, upgrades)
     by_sha = {c.sha: c for c in commits}
     return [(sha, sig, by_sha[sha]) for sha, sig in checked.items()], keys
 
 
-def _append_only(root: Path, commits: Sequence[Commit], checked: Mapping[str, Signature]) -> None:
+def _append_only(commits: Sequence[Commit], checked: Mapping[str, Signature], upgrades: Mapping[str, bytes]) -> None:
     """Added to each commit's problems (`checked`), as `cpcm verify` says them of the whole history: a record it
     deletes (record-deleted) or changes (record-rewritten) when it is not a re-encryption, nor the upgrade's move
     (records are append-only). A sync refuses them whoever signed them: a member's signature does not make a
-    record's deletion, or a rewritten one, anything but lost work. A merge is left to its parents, each checked."""
-    upgrades = upgrade_blobs(root, commits)
+    record's deletion, or a rewritten one, anything but lost work. A merge is left to its parents, each checked.
+    `upgrades`: `upgrade_blobs` of `commits`."""
     for commit in commits:
         if len(commit.parents) > 1:
             continue
