@@ -44,9 +44,16 @@ class FieldError:
     field: str
     reason: str
     rule: str | None = None  # a rule of the policy or the workflow other than the form's (closure-readiness)
+    code: int | None = None  # the exit code of the error it stands for, when not the form's (a batch's row: `of`)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.reason}"
+
+    @classmethod
+    def of(cls, field: str, exc: "CpcmError") -> "FieldError":
+        """A row of a batch refused by what refuses one case (`exc`: not found, cannot be read, a
+        rule): its message, its rule and its exit code kept, so that a script can tell them apart."""
+        return cls(field, exc.message, getattr(exc, "rule", None), exc.exit_code)
 
 
 class Refused(CpcmError):
@@ -79,6 +86,9 @@ class InvalidInput(Refused):
                          rule="form-validation")
         if errors and errors[0].rule:
             self.rule = errors[0].rule
+        codes = {e.code for e in errors}
+        if len(codes) == 1 and None not in codes:  # every row refused for one cause: its exit code (3 not found, 5 not readable)
+            self.exit_code = codes.pop()
         self.errors = errors
         self.what = what
         self.options: dict[str, str] = {}  # field -> the option that gives it, where named (`naming`)
@@ -109,7 +119,8 @@ class InvalidInput(Refused):
     def to_json(self) -> dict:
         data = super().to_json()
         data["fields"] = [{"field": e.field, "reason": e.reason, **({"option": self.options[e.field]} if e.field in self.options else {}),
-                           **({"rule": e.rule} if e.rule else {})} for e in self.errors]
+                           **({"rule": e.rule} if e.rule else {}), **({"exit_code": e.code} if e.code else {})}
+                          for e in self.errors]
         if any(e.rule for e in self.errors):  # every rule the problems name, in their order
             data["rules"] = list(dict.fromkeys(e.rule or "form-validation" for e in self.errors))
         return data

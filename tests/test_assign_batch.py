@@ -120,9 +120,9 @@ def test_assign_batch__a_case_the_runner_cannot_read_is_a_bad_row_and_nothing_is
     path.write_text(json.dumps([{"case": mine, "worker": "otieno"}, {"case": theirs, "worker": "amina"}]))
     before = head(repo)
     result = cli_as("amina")("assign", "--batch", str(path), "--json")
-    assert result.code == 4, result.stdout
+    assert result.code == 5, result.stdout  # every wrong row is one the worker cannot read: as for one case
     (field,) = result.json()["fields"]
-    assert field["field"] == "row 2: case" and f"not a recipient of {theirs}" in field["reason"]
+    assert field["field"] == "row 2: case" and f"not a recipient of {theirs}" in field["reason"] and field["exit_code"] == 5
     assert head(repo) == before and git_status(repo) == []
     assert readers(repo, mine)[0] == "amina"
 

@@ -157,6 +157,21 @@ def test_a_batch_with_one_bad_row__names_the_row_and_field_and_writes_nothing(co
     assert git(county.root, "status", "--porcelain") == "" and reviews_per_case(county.root) == {}
 
 
+def test_a_batch_whose_rows_name_no_case__ends_with_not_found_as_one_case_would_and_says_it_per_row(county):
+    """A script tells a case that is not there (3) from a bad field (4): per row, and by the exit code when
+    every wrong row is wrong for that one cause (this once gave 4, form-validation, for an unknown case)."""
+    before = git(county.root, "rev-parse", "HEAD")
+    unknown = batch_file(county.base, [*county.ids[:3], "CP-0000-0000"], name="unknown.csv")
+    error = json_error(county.run("review", "--batch", str(unknown), "--json"), 3)
+    assert error["fields"] == [{"field": "row 5: case", "reason": "no case CP-0000-0000 in this casefile repository",
+                                "exit_code": 3}]
+    mixed = batch_file(county.base, [*county.ids[:3], "CP-0000-0000"], name="mixed.csv",
+                       **{county.ids[1]: {"attended.family": "maybe"}})
+    error = json_error(county.run("review", "--batch", str(mixed), "--json"), 4)
+    assert [(f["field"], f.get("exit_code")) for f in error["fields"]] == [("row 3: attended.family", None), ("row 5: case", 3)]
+    assert git(county.root, "rev-parse", "HEAD") == before and reviews_per_case(county.root) == {}
+
+
 def test_a_batch_killed_before_its_commit__the_next_run_writes_every_review_once(county):
     path = batch_file(county.base, county.ids)
     before = commits(county.root)

@@ -192,9 +192,10 @@ def _walk_month(office: Office, tmp_path: Path) -> dict[str, str]:
             for extra in ((), ("--dry-run",)):
                 refused = sup("review", "--batch", str(bad), "--json", *extra)
                 error = json_error(refused, 4)
-                assert error["rule"] == "form-validation"
+                assert error["rule"] == "transition-not-allowed"  # the row's own rule, as for one case
                 assert error["fields"] == [{"field": f"row {len(rows) + 2}: case",
-                                            "reason": f"{not_yet} is at stage 'registered': 'review' is not allowed there"}]
+                                            "reason": f"{not_yet} is at stage 'registered': 'review' is not allowed there",
+                                            "rule": "transition-not-allowed", "exit_code": 4}]
                 assert "nothing was written" in refused.stderr
             assert head(office) == before and git(office.root, "status", "--porcelain") == status
             # every bad row is reported: the family absent with no reason, an outcome not on the list
@@ -389,8 +390,8 @@ def test_a_scripts_mistakes__exit_codes_and_messages_as_the_docs_give_them(offic
     others = next(c for c, (who, step) in office.cases.items() if who == "otieno" and step == "approved")
     mine = next(c for c, (who, step) in office.cases.items() if who == "amina" and step == "approved")
     mixed = batch_file(tmp_path, "mixed.csv", [review_row(mine), review_row(others)])
-    fields = json_error(amina("review", "--batch", str(mixed), "--json"), 4)["fields"]
-    assert fields == [{"field": "row 3: case", "reason": f"you (amina) are not a recipient of {others}"}]
+    fields = json_error(amina("review", "--batch", str(mixed), "--json"), 5)["fields"]  # not readable, as for one case
+    assert fields == [{"field": "row 3: case", "reason": f"you (amina) are not a recipient of {others}", "exit_code": 5}]
     assert head(office) == before and git(office.root, "status", "--porcelain") == ""
 
 

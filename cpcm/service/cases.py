@@ -385,7 +385,7 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                 case = load_case(ctx, case_id)
                 transitions.advance(case.stage, "assignment", case_id)
             except (Refused, NotFound, CannotDecrypt) as exc:
-                row_errors.append(FieldError(f"row {number}: case", exc.message))
+                row_errors.append(FieldError.of(f"row {number}: case", exc))
                 case = None
         if case is not None and worker_id:
             # the checks of one assignment (`assignment_checks`), the caseloads counted as the rows before leave them

@@ -239,9 +239,9 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         if latest is not None:
             body["readiness"] = latest.summary()
     except InvalidInput as exc:
-        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason) for e in exc.errors], None, None
+        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason, e.rule) for e in exc.errors], None, None
     except (Refused, NotFound, CannotDecrypt) as exc:
-        return number, None, None, [], [FieldError(f"row {number}: case", exc.message)], None, None
+        return number, None, None, [], [FieldError.of(f"row {number}: case", exc)], None, None
     return number, case, body, row_warnings, [], access, _recorded_today(ctx, records, body)
 
 

@@ -194,7 +194,7 @@ def consent_override_each(ctx: Context, case_ids: Sequence[str], purpose: str, b
         try:
             cases.append(load_case(ctx, case_id))
         except (NotFound, CannotDecrypt) as exc:
-            errors.append(FieldError(f"case {number}", exc.message))
+            errors.append(FieldError.of(f"case {number}", exc))
     if errors:
         raise InvalidInput(errors, f"consent override for {len(case_ids)} cases", "Correct the cases named above; nothing was written.")
     records = append_each(ctx, [(case, body) for case in cases], "consent", "consent_override", at)
