@@ -123,3 +123,19 @@ def test_complaint_correct__nothing_to_correct_and_no_response_yet(cli_as, repo)
     assert unlinked.code == 0, unlinked.stderr
     assert commit_count(repo) == before + 1
     assert sup("complaint", "show", complaint_id, "--json").json()["case"] is None
+
+
+def test_complaint_correct__a_reason_typed_as_the_hint_shows_it_is_refused(cli_as, repo):
+    """`--reason ...` typed as the hint shows it is no reason, as everywhere else (`said`): refused, the
+    field named, nothing written; for the complaint and for its response."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    complaint_id, _ = _recorded(amina, register(amina))
+    assert sup("complaint", "respond", complaint_id, "--outcome", "upheld", "--response", "apology").code == 0
+    before = commit_count(repo)
+    for placeholder in ("...", "\u2026", " ... "):
+        record = amina("complaint", "record", "--corrects", complaint_id, "--setting", "family", "--reason", placeholder)
+        response = sup("complaint", "respond", complaint_id, "--corrects", "--outcome", "not_upheld", "--reason", placeholder)
+        for refused in (record, response):
+            assert refused.code == 4 and "reason: is required" in refused.stderr, refused.stderr
+    assert commit_count(repo) == before
+    assert amina("complaint", "record", "--corrects", complaint_id, "--setting", "family", "--reason", "a slip").code == 0

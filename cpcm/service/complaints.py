@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.ids import WORKER_ID, new_complaint_id, normalise_case_id, normalise_complaint_id
 from cpcm.domain.forms import laid_over
+from cpcm.domain.text import said
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context, folders
 from cpcm.service.results import Written
@@ -275,7 +276,10 @@ def correct(ctx, complaint_id: str, data: Mapping[str, Any], reason: str | None,
                          f"Give the fields to correct, e.g. {command} --{'response' if response else 'summary'} ... "
                          "--reason ...; --help lists them.")
     errors: list[FieldError] = list(context.at_errors(ctx, None, at))
-    text_field(errors, "reason", reason, REASON_MAX)
+    if not said(reason):
+        errors.append(FieldError("reason", "is required: what was wrong"))
+    else:
+        text_field(errors, "reason", reason, REASON_MAX)
     if response:
         base, body = _corrected_response(complaint, data, at, errors)
     else:
