@@ -410,6 +410,36 @@ def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, 
     assert "monitoring visit 1 after reunification" in ics2.read_text()
 
 
+def test_cli__a_crisis_home_visit_is_recorded_and_shown_and_the_planned_monitoring_visit_stays_due(kenya):
+    """A home visit made for a crisis (--purpose crisis) is no monitoring visit (placement_monitoring.not_counted):
+    it is in the case's log, and the first monitoring visit stays due a month after the placement; a home visit for
+    monitoring then counts, and the next one is due a month after it."""
+    later = kenya("amina", now="2026-12-20T09:00:00+03:00")
+    case_id = register(kenya("amina"))
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", "--at", "2026-11-30",
+                 input=json.dumps(BID)).code == 0
+    home = placed(later, case_id, {k: v for k, v in KINSHIP.items() if k != "cci_exit"}, "--at", "2026-12-01T10:00")
+    assert home.code == 0, home.stderr
+
+    def visit() -> dict:
+        items = later("due", "--within", "60", "--json").json()
+        return {i["code"]: i for i in items if i["case_id"] == case_id}["monitoring-visit"]
+
+    def followup(purpose: str, when: str) -> None:
+        done = later("followup", case_id, "--method", "home_visit", "--purpose", purpose, "--purpose-detail", "visit",
+                     "--visited-by", "professional", "--risk-increased", "no", "--at", when)
+        assert done.code == 0, done.stderr
+
+    followup("crisis", "2026-12-10T10:00")
+    assert (visit()["title"], visit()["due"]) == ("monitoring visit 1 after reunification", "2027-01-01T10:00+03:00")
+    logged = [(e["kind"], e["at"][:10]) for e in later("log", case_id, "--json").json() if e["kind"] == "followup"]
+    assert logged == [("followup", "2026-12-10")]
+    steps = {s["step"]: s for s in later("show", case_id, "--json").json()["reintegration"]["steps"]}
+    assert steps["monitoring"]["count"] == 0
+    followup("monitoring", "2026-12-15T10:00")
+    assert (visit()["title"], visit()["due"]) == ("monitoring visit 2 after reunification", "2027-01-15T10:00+03:00")
+
+
 def test_cli__show_gives_each_step_of_reintegration_on_its_day_in_the_agencys_zone(kenya):
     """Steps recorded with a date alone (--at 2026-11-25: midnight in Nairobi, 21:00 UTC the day
     before) and a placement at 01:30 show on their own days, in the text and in --json (with the

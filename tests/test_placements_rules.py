@@ -207,6 +207,24 @@ def test_monitoring_visit__a_home_visit_at_the_moment_of_the_reunification_count
     assert (visit.number, visit.due.isoformat(), visit.interval, visit.since) == (2, "2026-02-15T09:00:00+03:00", "1 month", day(14))
 
 
+def test_monitoring_visit__a_crisis_home_visit_does_not_put_off_the_next_planned_one():
+    """A crisis visit is an ad hoc visit, not the scheduled monitoring one (IAG Step 5 [L905-917]), and a family in
+    crisis needs more visits, not fewer (ESARO S5): it neither counts nor moves the next visit (`not_counted`)."""
+    for policy in (KENYA, INTER):
+        assert policy.get("placement_monitoring", "not_counted") == ["crisis"]
+        assert "IAG Step 5" in policy.source("placement_monitoring", "not_counted")
+    crisis = case([ADMITTED, HOME], reunification=[14], home_visit=[20, 40, 40], **{"home_visit.crisis": [40]})
+    visit = rules.monitoring_visit(crisis, KENYA, now(41))
+    assert (visit.number, visit.due.isoformat()) == (3, "2026-03-10T09:00:00+03:00")  # visits 1 and 2: days 20 and 40
+    only = case([ADMITTED, HOME], reunification=[14], home_visit=[20, 40], **{"home_visit.crisis": [40]})
+    visit = rules.monitoring_visit(only, KENYA, now(41))
+    assert (visit.number, visit.due.isoformat()) == (2, "2026-02-21T09:00:00+03:00")  # a month after day 20, not day 40
+    assert rules.pathway(only, KENYA, now(41))["steps"][6] == step("monitoring", [20])
+    counted = replace(KENYA, rules={**KENYA.rules, "placement_monitoring": {**KENYA.rules["placement_monitoring"],
+                                                                            "not_counted": []}})
+    assert rules.monitoring_visit(only, counted, now(41)).number == 3  # an agency that counts them
+
+
 def test_monitoring_visit__back_in_residential_care_at_the_moment_of_the_reunification_stops_them():
     back = case([ADMITTED, placed("P3", 14, "temporary_shelter", "residential")], reunification=[14])
     assert rules.monitoring_visit(back, KENYA, now(15)) is None

@@ -34,8 +34,9 @@ RENAMED: dict[tuple[str, str], tuple[str, str]] = {
     ("conference", "report"): ("conference_report", "limit"),
 }
 # Lists an agency may leave empty though the profile's names something: each purpose's steps of
-# `consent.checked_at` (an empty list: that purpose's consent is checked at no step).
-MAY_BE_EMPTY = ("rules.consent.checked_at.",)
+# `consent.checked_at` (an empty list: that purpose's consent is checked at no step); the purposes
+# of a home visit that is no monitoring visit (`placement_monitoring.not_counted`; empty: every one counts).
+MAY_BE_EMPTY = ("rules.consent.checked_at.", "rules.placement_monitoring.not_counted")
 # The steps `consent.checked_at` may name, by purpose: assessment types (cpcm assess --type) and
 # placement settings (the placement rule's groups of care types, workflow/placements.py).
 ASSESSMENT_TYPES = ("initial", "comprehensive", "best_interests")

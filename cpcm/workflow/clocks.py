@@ -157,8 +157,9 @@ CLOCKS: tuple[Clock, ...] = (
           "reintegration_steps", "reintegration_steps",
           asks=("tracing", "family_assessment", "assessment.best_interests", "preparation", "placement")),
     Clock("monitoring-visit", "monitoring_visit", "Monitoring visit after reunification", ("reunification", "home_visit"),
-          "reunification or a family- or community-based placement (cpcm placement), then each home visit", ("home_visit",),
-          "a home visit (followup --method home_visit)", "placement_monitoring", "placement_monitoring", asks=("followup",)),
+          "reunification or a family- or community-based placement (cpcm placement), then each home visit but a crisis visit",
+          ("home_visit",), "a home visit (followup --method home_visit), not one for a crisis (placement_monitoring.not_counted)",
+          "placement_monitoring", "placement_monitoring", asks=("followup",)),
     # ESARO Principle 2: a placement a supervisor made without a best-interests record (its override's reason) still
     # owes one, made at or after it (placements.best_interests_owed; only for the placement in force), and so does a
     # plan for reunification_done a supervisor wrote without one since it began (the child's return home)

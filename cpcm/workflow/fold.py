@@ -885,7 +885,9 @@ def derived_events(record: Record, command: str) -> list[str]:
     elif command == "readiness" and not comment_alone(body):  # the comment after a case conference, alone, clears no stop
         extra.append("readiness_clear")
     if command == "followup" and body.get("method") == "home_visit":
-        extra.append("home_visit")
+        extra.append(placements.HOME_VISIT)
+        if body.get("purpose"):  # what it was for: a crisis visit is no monitoring visit (placements.monitoring_visits)
+            extra.append(f"{placements.HOME_VISIT}.{body['purpose']}")
     if command == "followup" and (body.get(followups.EVERY) or body.get(followups.NEXT)):
         extra.append(followups.PLANNED)  # it planned the next follow-up (followups.py)
     if command == "tracing" and body.get("outcome") == "family_found":

@@ -10,6 +10,7 @@ The care types and their settings are the policy's (`placement`); the schedule o
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Mapping
@@ -23,6 +24,8 @@ from cpcm.domain.profiles import PLACEMENT_SETTINGS as SETTINGS  # one list: the
 # the settings a child lives in with a family or in the community: a placement into one of them
 # from elsewhere starts the reviews and visits after reunification
 MONITORED = ("family", "family_based", "community_based")
+# the fold's event of a follow-up made as a home visit, and `home_visit.PURPOSE` of its purpose (monitoring_visits)
+HOME_VISIT = "home_visit"
 OVERRIDE_ROLES = ("supervisor", "manager")
 
 
@@ -355,6 +358,21 @@ class Visit:
     since: str           # the placement (UTC)
 
 
+def monitoring_visits(case: Case, policy: Policy) -> tuple[str, ...]:
+    """The times of the home visits that count as monitoring visits: every home visit but those of
+    a purpose `placement_monitoring.not_counted` names (a crisis visit, ad hoc: recorded and shown,
+    it neither counts nor puts off the next planned visit; the fold's `home_visit.PURPOSE`)."""
+    left = Counter(t for purpose in policy.get("placement_monitoring", "not_counted") or ()
+                   for t in case.events.get(f"{HOME_VISIT}.{purpose}", ()))
+    kept = []
+    for t in case.events.get(HOME_VISIT, ()):
+        if left[t]:
+            left[t] -= 1
+        else:
+            kept.append(t)
+    return tuple(kept)
+
+
 def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
     """The next monitoring visit after reunification or a family- or community-based placement:
     every `first` during `first_period`, then every `then`, until `period` has passed (a home
@@ -372,7 +390,7 @@ def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
     end = policy.duration("placement_monitoring", "period").after(begin)
     if end <= begin:
         return None
-    visits = [t for t in case.events.get("home_visit", ()) if t >= start]
+    visits = [t for t in monitoring_visits(case, policy) if t >= start]
     base = parse_datetime(max(visits)).astimezone(zone) if visits else begin
     if case.reopened and case.reopened > start:  # a visit that fell due while the case was closed counts from the reopening
         base = max(base, parse_datetime(case.reopened).astimezone(zone))
@@ -450,7 +468,7 @@ STEPS = (
 # the child without one, later (best_interests_owed); not the step of the path that decides the way home.
 INTO_CARE, INTO_CARE_DECISIONS = "best_interests_into_care", ("alternative_care_placement", "removal")
 EVENTS = {"tracing": "tracing", "family_assessment": "family_assessment", "best_interests": "assessment.best_interests",
-          "preparation": "preparation", "reunification": "reunification", "monitoring": "home_visit", "readiness": "readiness",
+          "preparation": "preparation", "reunification": "reunification", "monitoring": HOME_VISIT, "readiness": "readiness",
           "closure": "closed"}
 
 
@@ -513,7 +531,8 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
             after = reunified if key in ("monitoring", "readiness", "closure") and reunified else since
             before = reunified if key in ("tracing", "family_assessment", "best_interests", "preparation") and reunified else None
             strict = key == "best_interests"  # the admission's own decision does not count for the way home
-            times = tuple(t for t in case.events.get(event, ())
+            found = monitoring_visits(case, policy) if key == "monitoring" else case.events.get(event, ())
+            times = tuple(t for t in found
                           if (after is None or t > after or (t == after and not strict)) and (before is None or t <= before))
             if strict and times and case.events.get(INTO_CARE):  # nor a decision to take the child into care
                 times = tuple(t for t in times if t not in case.events[INTO_CARE])
