@@ -39,6 +39,7 @@ from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, superseded_ids
+from cpcm.workflow.fold import conference_version
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.placements import lives_now, lives_with_now, update_stands
@@ -1777,15 +1778,19 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     if not changed:
         return
     first = first_of_chain(records, original)  # the record that asked
-    if approvals.may_correct(ctx.policy, original.kind, ctx.worker, case, first.by):
+    made = conference_version(records, first) if original.kind == "plan" else None  # a conference's close wrote it
+    if approvals.may_correct(ctx.policy, original.kind, ctx.worker, case, first.by, made):
         return
     decided = "approved" if decision.kind == "approval" else "rejected"
     what = {"plan": "plan version", "mandatory_report": "the decision not to report"}.get(original.kind, "closure request")
     message = (f"{what} {original.id} of {case_id} was {decided} by {decision.by} ({decision.id}): this correction would "
                f"change what was {decided} ({', '.join(changed)})")
-    barred = sorted(approvals.barring(ctx.policy, original.kind, case, first.by))
+    barred = sorted(approvals.barring_decided(ctx.policy, original.kind, case, first.by, made))
     who = ("only a supervisor or manager who may decide it" + (f" (not {' or '.join(barred)})" if barred else "")
            + " corrects it as it stands")
+    if made and made["by"] in barred:  # its chair, where the policy does not let her decide the conference's version
+        who += (f": plan_approval.{approvals.CONFERENCE_VERSIONS} is false here, so the chair of conference {made['id']} "
+                "does not decide the version its close wrote")
     if original.kind == "plan":
         flat = flatten(given)
         if any(isinstance(flat.get(name), list) for name in ("goals", "actions")):  # whole lists, from a file

@@ -283,14 +283,27 @@ def decision_of(records: Iterable[Record], subject: str, request_id: str) -> Rec
     return None
 
 
-def may_correct(policy: Policy, subject: str, actor: Worker | None, case: Case, asked_by: str | None) -> bool:
+def barring_decided(policy: Policy, subject: str, case: Case, asked_by: str | None,
+                    made: Mapping[str, Any] | None = None) -> frozenset[str]:
+    """Who may not correct what was decided in the case's `subject` request that `asked_by` asked
+    for (`barring`), except, for a plan version a conference's close wrote (`made`: the fold's
+    `conference` mark, fold.conference_version), its chair where the policy lets her approve it
+    (`barring_writers`): she corrects the version she approved as a supervisor corrects hers."""
+    if not made:
+        return barring(policy, subject, case, asked_by)
+    return barred_by(policy, subject, case, {"by": asked_by, "record_id": made.get("record"), "conference": made})
+
+
+def may_correct(policy: Policy, subject: str, actor: Worker | None, case: Case, asked_by: str | None,
+                made: Mapping[str, Any] | None = None) -> bool:
     """Whether `actor` may change, by a correction, what a supervisor decided on in the case's
     `subject` request that `asked_by` asked for and that was approved or rejected
     (`decision_of`): only one who may decide it (`may_decide`: an active supervisor or manager,
     not the one who asked nor, for a closure, the case's worker, unless the policy allows
-    self-approval). Anyone else writes what changed as a request of its own (a plan's next
-    version), which waits for a decision."""
-    return may_decide(actor.id if actor else None, approves(actor), barring(policy, subject, case, asked_by))
+    self-approval; `barring_decided`: the chair of the conference whose close wrote a plan
+    version `made`, where she may approve it). Anyone else writes what changed as a request of
+    its own (a plan's next version), which waits for a decision."""
+    return may_decide(actor.id if actor else None, approves(actor), barring_decided(policy, subject, case, asked_by, made))
 
 
 @dataclass(frozen=True)

@@ -942,10 +942,22 @@ def _by_conference(case: Case, link: Record, records: list[Record], firsts: Mapp
     plan, named = case.plan, link.body.get("plan")
     if firsts.get(plan["record_id"], plan["record_id"]) != named:
         return case
-    if next((r.by for r in records if r.id == named), None) != link.by:
-        return case
-    made = {"id": link.body.get("conference"), "by": link.by, "record": named}
-    return _changed(case, plan=dict(plan, conference=made))
+    made = _made_by(link, next((r for r in records if r.id == named), None))
+    return _changed(case, plan=dict(plan, conference=made)) if made else case
+
+
+def _made_by(link: Record, version: Record | None) -> dict | None:
+    """The `conference` mark of `version` (its conference's ID, who closed it, the version's
+    record) where the `conference` link record `link` names it and the same person wrote both."""
+    if version is None or link.body.get("plan") != version.id or version.by != link.by:
+        return None
+    return {"id": link.body.get("conference"), "by": link.by, "record": version.id}
+
+
+def conference_version(records: Iterable[Record], version: Record) -> dict | None:
+    """The `conference` mark of plan version `version` (`_by_conference`) where a conference's
+    close wrote it, or None: what approvals.barring_decided reads of a version decided already."""
+    return next((made for r in records if r.kind == "conference" and (made := _made_by(r, version))), None)
 
 
 def fold(case_id: str, records: Iterable[Record]) -> Case:
