@@ -460,3 +460,17 @@ def test_docs_commands__every_example_id_reads_as_an_id():
                     for found in shape.finditer(path.read_text(encoding="utf-8", errors="replace"))
                     if normalise_id(found.group(0), found.group(1)) != found.group(0)})
     assert not wrong, "an example ID whose check character is wrong:\n" + "\n".join(wrong)
+
+
+def test_docs_commands__the_register_pages_terminal_session_asks_the_forms_questions_in_its_order():
+    """The session shown in docs/commands/register.md is typed by people following it, answer by answer: a
+    question left out of it (the birth certificate, the place of registration, the eligibility criteria
+    once were) puts every later answer into the wrong field."""
+    from cpcm.store import forms
+
+    labels = [field.label["en"] for field in forms.load("registration").fields]
+    page = (ROOT / "docs" / "commands" / "register.md").read_text(encoding="utf-8")
+    session = page.split("$ cpcm register\n", 1)[1].split("```", 1)[0].splitlines()
+    asked = [next(label for label in labels if line.startswith(label + " ") or line.startswith(label + ":"))
+             for line in session if any(line.startswith(label + " ") or line.startswith(label + ":") for label in labels)]
+    assert list(dict.fromkeys(asked)) == labels

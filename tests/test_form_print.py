@@ -109,6 +109,15 @@ def test_form_blank__kept_and_follows_the_kenya_profile_only_when_asked_by_name(
     assert "case_categories" not in cli("form", "blank", "registration").stdout
 
 
+def test_form_blank_and_print__a_name_typed_with_capitals_or_spaces_is_the_form_a_path_is_refused(cli):
+    """`Registration` or `registration ` is the registration form, as every other choice takes any capitals
+    (it was refused as "not a path", exit 2); a path is still refused, and a name not in the list is not found."""
+    assert cli("form", "blank", "Registration").stdout == cli("form", "blank", "registration ").stdout == \
+        cli("form", "blank", "registration").stdout
+    assert cli("form", "print", " Readiness", "--format", "md").stdout == cli("form", "print", "readiness", "--format", "md").stdout
+    assert cli("form", "blank", "../registration").code == 2 and cli("form", "blank", "Nope").code == 3
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run `make test`")
 @pytest.mark.parametrize("name,lang", [("registration", "sw"), ("readiness", "en"), ("closure", "sw"), ("conference-report", "sw"),
                                        ("conference-checklist", "en")])

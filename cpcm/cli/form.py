@@ -46,13 +46,15 @@ def register(app: typer.Typer) -> None:
         from cpcm.store.config import resolve_repo
         from cpcm.domain.forms import skeleton
 
+        from cpcm.service.paper import form_name
+
         root = resolve_repo(str(repo) if repo else None)
-        name = kind
+        policy = None
         if (root / ".cpcm").is_dir():  # the form the repository's policy names for the record (kenya: registration-kenya)
             from cpcm.cli.common import open_ctx
-            from cpcm.service.paper import form_name
 
-            name = form_name(open_ctx(repo, None, need_identity=False).policy, kind, root)
+            policy = open_ctx(repo, None, need_identity=False).policy
+        name = form_name(policy, kind, root if root.exists() else None)
         typer.echo(skeleton(forms.load(name, root if root.exists() else None), _language(lang, root)), nl=False)
 
     @form.command("print")

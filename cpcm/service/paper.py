@@ -17,8 +17,10 @@ FORMATS = ("html", "md")
 
 def form_name(policy: Policy | None, name: str, root: Path | None = None) -> str:
     """The form definition printed for `name`: the one the policy names for that record (the
-    kenya profile's registration is registration-kenya), else the form of that name."""
-    mapped = policy.get("forms", (name or "").replace("-", "_")) if policy is not None else None
+    kenya profile's registration is registration-kenya), else the form of that name. The name as
+    typed: any capitals, spaces around it (`Registration`), as every other choice of cpcm."""
+    name = (name or "").strip().lower()
+    mapped = policy.get("forms", name.replace("-", "_")) if policy is not None else None
     return forms.check_name(str(mapped) if mapped else name, root)
 
 
