@@ -16,7 +16,7 @@ from pathlib import Path
 from cpcm.domain.dates import parse_datetime
 from cpcm.errors import UsageError
 
-__all__ = ["agency_zone", "check_zone_name", "fixed", "iso", "now", "parse_datetime", "system_zone_name"]
+__all__ = ["agency_zone", "check_zone_name", "commit_date", "fixed", "iso", "now", "parse_datetime", "system_zone_name"]
 
 
 def check_zone_name(name: str, field: str = "timezone") -> tzinfo:
@@ -70,7 +70,9 @@ def agency_zone(name: str | None) -> tzinfo:
         return timezone.utc
 
 
-FIXED_YEARS = (1900, 2999)  # what $CPCM_NOW may be: a year 1 or 9999 left no room for a deadline or a period
+# what $CPCM_NOW may be: a year 1 or 9999 left no room for a deadline or a period; and it dates cpcm's commits
+# (`commit_date`), which git dates from 1970 (a time in 1971, in any zone, is after 1970 began in UTC)
+FIXED_YEARS = (1971, 2999)
 
 
 def now(zone: tzinfo | None = None) -> datetime:
@@ -89,6 +91,14 @@ def now(zone: tzinfo | None = None) -> datetime:
 def fixed() -> bool:
     """Whether the time comes from $CPCM_NOW rather than the computer's clock."""
     return bool(os.environ.get("CPCM_NOW"))
+
+
+def commit_date(moment: datetime) -> datetime | None:
+    """What a command's commits are dated (store/git.py `Git.dated`): `moment`, the command's time, when
+    it comes from $CPCM_NOW, so that a run through weeks or months dates its commits as it dates its
+    records and the team file (a removal, a key's revocation: a signature is judged by its commit's date);
+    None, the computer's clock as each commit is made, otherwise."""
+    return moment if fixed() else None
 
 
 def iso(moment: datetime) -> str:

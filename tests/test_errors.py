@@ -368,18 +368,19 @@ def test_no_repository__a_file_given_as_the_repository_gives_3_and_init_there_4(
 def test_clock__a_cpcm_now_out_of_the_calendar_gives_2(cli, repo, tmp_env):
     """$CPCM_NOW in the year 1 or 9999 left no room for the deadlines, periods and ages counted
     from it: exit 70 from due, check, the reports and a batch (was); now a usage error naming
-    the variable, never its value."""
+    the variable, never its value. Nor before 1971: it dates cpcm's commits, and git dates none
+    before 1970 (a negative date is a commit `git fsck` refuses)."""
     register(cli)
     batch = tmp_env / "reviews.yaml"
     batch.write_text("[]")
-    for value in ("0001-01-01T00:00", "9999-12-31T23:59", "1899-12-31", "3000-01-01"):
+    for value in ("0001-01-01T00:00", "9999-12-31T23:59", "1899-12-31", "1970-12-31T23:59", "3000-01-01"):
         for argv in (("due", "--json"), ("check", "--json"), ("report", "statistics", "--json"), ("list", "--json"),
                      ("review", "--batch", str(batch), "--dry-run", "--json")):
             result = cli(*argv, env={"CPCM_NOW": value})
             assert result.code == 2, (value, argv, result.stderr)
-            assert result.json()["message"].startswith("CPCM_NOW: is not a time from the year 1900 to 2999"), result.stdout
+            assert result.json()["message"].startswith("CPCM_NOW: is not a time from the year 1971 to 2999"), result.stdout
             assert value not in result.stderr + result.stdout
-    for value in ("1900-01-01", "2999-12-31T23:59"):
+    for value in ("1971-01-01", "2999-12-31T23:59"):
         assert cli("due", "--json", env={"CPCM_NOW": value}).code in (0, 1)
 
 

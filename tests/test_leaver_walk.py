@@ -23,10 +23,8 @@ from test_followup_close import GOALS_MET
 from cpcm.store.layout import case_rel
 
 WORKERS = {"sue": "supervisor", "amina": "caseworker", "baraka": "caseworker"}
-# Days after the machine's clock on purpose: git dates each commit by the clock, the removal is dated
-# by CPCM_NOW; with days before the clock, every commit amina made before her removal would be taken
-# for one signed after it (`signed-after-removal`), which no real laptop's clock does. So the walk starts
-# a week after the day it runs.
+# A week after the day it runs (cpcm dates its commits by CPCM_NOW, as the removal; when git dated them by
+# the machine's clock, days before it took every commit amina made before her removal for one signed after it)
 START = date.today() + timedelta(days=7)
 
 

@@ -14,9 +14,10 @@ the bundle's report, `cpcm check`, the supervisors' `cpcm due` and the caseload 
 handover is run again, which picks them up; her commits dated after the removal are taken in and
 named. A second walk has amina's laptop sync before sue's removal reaches the shared folder.
 
-Clocks: git dates each commit by the machine's clock and the removal is dated by CPCM_NOW, so the
-removal here is dated by the clock at the moment sue makes it (what amina wrote before it is dated
-before it, what she wrote after it after it); the days around it count from the day the walk runs."""
+Clocks: the removal here is dated by the clock at the moment sue makes it (what amina wrote before it
+is dated before it, what she wrote after it after it); the days around it count from the day the walk
+runs. (cpcm dates each commit by CPCM_NOW, as its records; the walk was written when git dated them
+by the machine's clock.)"""
 from __future__ import annotations
 
 import json

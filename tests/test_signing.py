@@ -391,6 +391,69 @@ def test_a_revoked_key(laptops, team, tmp_env):
     assert "revoked-key" in codes(sup)
 
 
+def test_commits_are_dated_by_cpcm_now_as_the_records_are(tmp_env, team, repo, cli_as):
+    """CPCM_NOW dates cpcm's commits (author and committer, in the agency's zone) as it dates the
+    records and the team file: `init`'s and `team add`'s (the test repository's), a write's, and a
+    sync's merge; a CPCM_NOW without an offset is read in the agency's zone. The signature covers
+    the date, and verify finds it good. Without CPCM_NOW, the computer's clock dates them; a
+    CPCM_NOW earlier than the last commit dates a commit before its parent, which is taken too."""
+    def dates(root: Path, *revs: str) -> set[str]:
+        return set(git(root, "log", "--format=%aI %cI", *revs).split())
+
+    assert dates(repo) == {NOW}  # init and team add, made at NOW
+    amina = cli_as("amina", CPCM_NOW="2026-11-25T10:30")  # no offset: the agency's zone (Africa/Nairobi)
+    case_id = register(amina)
+    assert dates(repo, "-1") == {"2026-11-25T10:30:00+03:00"}
+    entry = amina("log", case_id, "--json").json()[0]  # the record and its commit: one time
+    assert datetime.fromisoformat(entry["recorded_at"]) == datetime.fromisoformat(entry["committed_at"])
+    assert entry["recorded_at"].startswith("2026-11-25T10:30:00") and entry["signed_by"] == "amina"
+    # a sync's merge commit, made on two copies that each wrote
+    laptops = Laptops(repo, team, tmp_env)
+    otieno = laptops.laptop("otieno")
+    assert register(laptops.cli("sup", CPCM_NOW="2026-11-26T08:00:00+03:00"))
+    laptops.sync("sup")
+    register(otieno)
+    done = laptops.cli("otieno", CPCM_NOW="2026-11-27T16:45:00+01:00")("sync", "--json")
+    assert done.code == 0 and done.json()["merged"], done.stderr
+    assert git(laptops.clones["otieno"], "log", "-1", "--format=%s %aI %cI").split()[-2:] == ["2026-11-27T18:45:00+03:00"] * 2
+    assert cli_as("sup")("verify", "--json").json() == []
+    # the computer's clock, without CPCM_NOW
+    before = int(time.time())
+    assert Cli({k: v for k, v in cli_as("amina").env.items() if k != "CPCM_NOW"})("note", case_id, "--text", "seen").code == 0
+    assert before <= int(git(repo, "log", "-1", "--format=%ct")) <= time.time() + 1
+    # CPCM_NOW before the last commit: a commit dated before the one it follows, which git and verify take
+    assert cli_as("amina")("note", case_id, "--text", "seen again").code == 0
+    assert dates(repo, "-1") == {NOW} and cli_as("sup")("verify", "--json").json() == []
+
+
+def test_a_walk_dated_by_cpcm_now_names_no_commit_after_a_removal_or_revocation_it_made_later(laptops, team, tmp_env):
+    """A walk through the days with CPCM_NOW (days before the computer's clock): amina and otieno
+    write on their laptops and sync; two days on, the supervisor hands their cases over, removes
+    amina and revokes otieno's key from that day (a lost laptop). What they wrote is dated before
+    both: verify names nothing, and the supervisor's other copy, last synced before all of it, takes
+    it in (was: each commit dated by the computer's clock, so after the removal and the revocation:
+    signed-after-removal, and revoked-key refusing the sync)."""
+    day1, day2, day3 = (f"2026-11-{d}T09:00:00+03:00" for d in (24, 25, 26))
+    spare = tmp_env / "sup-spare"  # the supervisor's second laptop, a copy from before the walk
+    subprocess.run(["git", "clone", "-q", str(laptops.bare), str(spare)], check=True, capture_output=True)
+    laptops.laptop("amina")
+    laptops.laptop("otieno")
+    cases = {w: register(laptops.cli(w, CPCM_NOW=day1)) for w in ("amina", "otieno")}
+    for worker in ("amina", "otieno"):
+        assert laptops.cli(worker, CPCM_NOW=day1)("sync").code == 0
+    office = laptops.cli("sup", CPCM_NOW=day2)
+    assert office("sync").code == 0
+    for case_id in cases.values():
+        assert office("assign", case_id, "--worker", "sup").code == 0
+    assert office("team", "remove", "amina").code == 0
+    assert office("team", "revoke", "otieno", "--lost", "--from", day2).code == 0
+    assert office("sync").code == 0
+    assert laptops.cli("sup", CPCM_NOW=day3)("verify", "--json").json() == []
+    done = Cli({**laptops.cli("sup").env, "CPCM_REPO": str(spare), "CPCM_NOW": day3})("sync", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["after_removal"] == [] and "revoked" not in done.stderr
+
+
 def test_a_worker_records_their_own_key_once(tmp_env, team, repo, cli_as):
     sup = cli_as("sup")
     path = tmp_env / "keys" / "njeri.txt"

@@ -1503,14 +1503,6 @@ def test_a_case_that_arrives_with_a_removed_worker_is_named_and_checked_until_it
     assert sup("verify").code == 0, sup("verify").stdout
 
 
-def _after_the_second(moment: int) -> None:
-    """Wait until the clock (which dates every commit cpcm makes) is past second `moment`."""
-    import time
-
-    while time.time() < moment + 1.05:
-        time.sleep(0.1)
-
-
 def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by_the_sync_and_verify(laptops, tmp_env):
     """amina left the agency: the supervisor removes her (`team remove`, not `revoke --lost`) at the
     office. Her laptop had not synced: a note she wrote before the removal and one she wrote after it
@@ -1518,9 +1510,8 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     the copy she wrote them on allowed them), and the one dated after the removal is named: by the
     office's `bundle apply` (a warning line, `after_removal` and `notes` in --json), by the next
     sync of a colleague who knew of the removal, and by `cpcm verify` (a note). What the office
-    writes after the removal is not encrypted to her."""
-    import time
-    from datetime import datetime, timezone
+    writes after the removal is not encrypted to her. (Each commit is dated by CPCM_NOW, as its records.)"""
+    from datetime import datetime
 
     from cpcm.crypto import cipher, identity
 
@@ -1530,8 +1521,8 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     amina = laptops.laptop("amina")
     assert amina("note", case_id, "--text", "seen before leaving").code == 0  # offline, before the removal
     before = head(laptops.clones["amina"])
-    removal = int(time.time()) + 1  # the removal's moment, by the clock that dates the commits
-    office = Cli({**sup.env, "CPCM_NOW": datetime.fromtimestamp(removal, timezone.utc).isoformat()})
+    removal = datetime.fromisoformat("2026-11-24T09:00:00+03:00")  # the day after her note (NOW)
+    office = Cli({**sup.env, "CPCM_NOW": removal.isoformat()})
     assert office("assign", case_id, "--worker", "otieno").code == 0
     assert office("team", "remove", "amina").code == 0
     assert office("note", case_id, "--text", "written at the office after the removal").code == 0
@@ -1545,8 +1536,8 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     for path in written:
         with pytest.raises(cipher.NotARecipient):
             cipher.decrypt(path.read_bytes(), keys)
-    _after_the_second(removal)
-    assert amina("note", case_id, "--text", "written after leaving").code == 0  # dated after the removal
+    amina = Cli({**amina.env, "CPCM_NOW": "2026-11-24T09:00:01+03:00"})  # a second after the removal
+    assert amina("note", case_id, "--text", "written after leaving").code == 0
     after = head(laptops.clones["amina"])
     assert amina("sync").code == 5  # removed: her copy merges nothing
     bundle = tmp_env / "amina.bundle"
@@ -1557,7 +1548,7 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     assert report["records"] == 2 and report["by"] == {"amina": 2}  # the note from before the removal too
     assert report["after_removal"] == [{"commit": after[:10], "worker": "amina", "removed": report["after_removal"][0]["removed"],
                                         "cases": [case_id], "conferences": []}], report["after_removal"]
-    assert datetime.fromisoformat(report["after_removal"][0]["removed"]).timestamp() == removal
+    assert datetime.fromisoformat(report["after_removal"][0]["removed"]) == removal
     said = [n for n in report["notes"] if after[:10] in n]
     assert len(said) == 1 and "dated after amina was removed from the team" in said[0] and case_id in said[0], report["notes"]
     assert "cpcm team revoke amina --lost" in said[0]

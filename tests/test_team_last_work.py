@@ -2,9 +2,8 @@
 made (`last_commit_at`) and their latest sync that merged (`last_sync_at`), and a supervisor's
 `cpcm due` warns of a colleague of whom the copy holds nothing recent (`team_sync.quiet_after`).
 
-The times are the commits' dates, which git takes from the machine's clock, while CPCM_NOW is the
-tool's clock: the expected times are read back from git, and a "later" day is counted from the
-machine's clock (the tests' NOW, 2026-11-23, is before any commit these tests make)."""
+The times are the commits' dates, which cpcm takes from its clock (CPCM_NOW, the tests' NOW, as it
+dates the records): the expected times are read back from git, and a "later" day is counted from NOW."""
 from __future__ import annotations
 
 import subprocess
@@ -14,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import git, register
+from conftest import NOW, git, register
 from test_sync import Laptops
 
 ZONE = ZoneInfo("Africa/Nairobi")  # the test repository's agency zone
@@ -33,8 +32,8 @@ def commit_times(root, worker: str) -> list[tuple[str, str]]:
 
 
 def later(days: int) -> str:
-    """CPCM_NOW `days` after the machine's clock (the commits' clock)."""
-    return (datetime.now(ZONE) + timedelta(days=days)).isoformat(timespec="seconds")
+    """CPCM_NOW `days` after NOW (when these tests' commits are made)."""
+    return (datetime.fromisoformat(NOW) + timedelta(days=days)).isoformat(timespec="seconds")
 
 
 def listed(cli) -> dict[str, dict]:
@@ -43,14 +42,16 @@ def listed(cli) -> dict[str, dict]:
     return {w["id"]: w for w in done.json()}
 
 
-def amina_works_and_syncs(laptops: Laptops) -> None:
+def amina_works_and_syncs(laptops: Laptops, at: str = NOW) -> None:
     """amina copies the shared place; the supervisor writes and syncs; amina writes and syncs (her
-    sync merges the supervisor's work: a `sync merge` commit of hers)."""
-    amina = laptops.laptop("amina")
+    sync merges the supervisor's work: a `sync merge` commit of hers), at `at`."""
+    laptops.laptop("amina")
+    amina = laptops.cli("amina", CPCM_NOW=at)
     register(laptops.cli("sup"))
     laptops.sync("sup")
     register(amina)
-    laptops.sync("amina")
+    done = amina("sync")
+    assert done.code == 0, done.stderr
 
 
 def test_team_list__shows_a_colleagues_last_work_once_it_reached_this_copy(laptops):
@@ -95,7 +96,7 @@ def test_team_list__all_shows_a_removed_workers_last_work(laptops):
 
 
 def test_due__a_supervisor_is_told_of_a_colleague_whose_work_has_not_reached_this_copy(laptops):
-    amina_works_and_syncs(laptops)
+    amina_works_and_syncs(laptops, later(8))
     laptops.sync("sup")
 
     def warned(worker: str, days: int, *extra: str) -> str:
@@ -103,16 +104,16 @@ def test_due__a_supervisor_is_told_of_a_colleague_whose_work_has_not_reached_thi
         assert done.code == 0, done.stderr
         return next((line for line in done.stderr.splitlines() if "team_sync.quiet_after" in line), "")
 
-    # ten days on: amina's work is recent; otieno joined on NOW and nothing of his is here
-    line = warned("sup", 10)
+    # fifteen days on: amina's work (day 8) is recent; otieno joined on NOW and nothing of his is here
+    line = warned("sup", 15)
     assert line.startswith("warning: no work of otieno has reached this copy in 14 days"), line
-    # twenty days on, amina's work is too old as well; the supervisor's own is never named
-    assert "no work of amina, otieno has reached" in warned("sup", 20)
-    assert "sup" not in warned("sup", 20).split("(")[0]
+    # twenty-five days on, amina's work is too old as well; the supervisor's own is never named
+    assert "no work of amina, otieno has reached" in warned("sup", 25)
+    assert "sup" not in warned("sup", 25).split("(")[0]
     # only a supervisor's or manager's own list, and the text: not a caseworker's, not --json, not another's list
-    assert warned("amina", 20) == ""
-    assert warned("sup", 20, "--json") == ""
-    assert warned("sup", 20, "--worker", "amina") == ""
+    assert warned("amina", 25) == ""
+    assert warned("sup", 25, "--json") == ""
+    assert warned("sup", 25, "--worker", "amina") == ""
 
 
 def test_due__the_quiet_time_is_the_agencys_to_set_or_turn_off(laptops, tmp_env):

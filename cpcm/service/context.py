@@ -395,9 +395,13 @@ def transaction(ctx: Context, verb: str):
 
 
 def sign_as(ctx: Context) -> None:
-    """Every commit of this command is signed with the acting worker's key (crypto/signing.py)."""
+    """Every commit of this command is signed with the acting worker's key (crypto/signing.py), and
+    dated by the command's time where that is $CPCM_NOW's (`clock.commit_date`)."""
     git = getattr(ctx.store, "git", None)
-    if git is not None and ctx.identity is not None:
+    if git is None:
+        return
+    git.dated = clock.commit_date(ctx.now)
+    if ctx.identity is not None:
         from cpcm.crypto import signing
 
         git.signer = signing.for_identity(ctx.identity)

@@ -168,7 +168,7 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     if signer is not None:
         worker = worker.with_signing_key(signer.line(), clock.iso(now))
     root.mkdir(parents=True, exist_ok=True)
-    git = Git(root, signer)
+    git = Git(root, signer, clock.commit_date(now))
     if not (root / ".git").exists():
         git.init()
     (root / CASES).mkdir(exist_ok=True)

@@ -20,6 +20,7 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from stat import S_ISREG
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -149,8 +150,11 @@ def _ident_name(name: str) -> str:
     return cleaned.strip(" .,:;'\"\\\t") or "cpcm"
 
 
-def _utc_offset() -> str:
-    offset = int(time.localtime().tm_gmtoff or 0) // 60
+def _utc_offset(seconds: float | None = None) -> str:
+    """An offset from UTC as git writes it ('+0300'): `seconds` east of UTC, else the computer's."""
+    if seconds is None:
+        seconds = time.localtime().tm_gmtoff or 0
+    offset = int(seconds / 60)  # toward zero: -00:44:30 is -0044
     sign = "-" if offset < 0 else "+"
     return f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
 
@@ -194,11 +198,14 @@ _RACED = b"unable to create temporary file"
 
 
 class Git:
-    def __init__(self, root: Path, signer=None):
+    def __init__(self, root: Path, signer=None, dated: datetime | None = None):
         self.root = root
         self.rev = "HEAD"  # the commit readers read (a pinned commit while another cpcm writes)
         # the acting worker's signing key (crypto/signing.py SigningKey): every commit is signed with it
         self.signer = signer
+        # the time every commit is dated (author and committer), where the service's clock is fixed ($CPCM_NOW:
+        # clock.commit_date), as the records and the team file it writes are; None: the computer's clock at each commit
+        self.dated = dated
 
     def command(self, args: Sequence[str]) -> list[str]:
         root = os.path.abspath(self.root)
@@ -368,7 +375,7 @@ class Git:
         is one: the object's text is built here and its SSH signature added as the `gpgsig`
         header, exactly as git does with `gpg.format=ssh`, then `git hash-object` stores it. No
         process signs and no secret key is written anywhere."""
-        stamp = f"{_ident_name(author)} <{email}> {int(time.time())} {_utc_offset()}"
+        stamp = f"{_ident_name(author)} <{email}> {self._date()}"
         lines = [f"tree {tree}", *(f"parent {p}" for p in parents), f"author {stamp}", f"committer {stamp}"]
         payload = ("\n".join(lines) + "\n\n" + message.rstrip("\n") + "\n").encode("utf-8")
         if self.signer is not None:
@@ -376,6 +383,14 @@ class Git:
 
             payload = commit_with_signature(payload, self.signer.sign(payload))
         return self._store_object(b"commit", payload)
+
+    def _date(self) -> str:
+        """A commit's date as git writes it: seconds since 1970 and the offset ('1795413600 +0300'), of
+        `self.dated` or, without it, of the computer's clock now. Inside the signed text: signed with it."""
+        if self.dated is None:
+            return f"{int(time.time())} {_utc_offset()}"
+        offset = self.dated.utcoffset()
+        return f"{int(self.dated.timestamp())} {_utc_offset(offset.total_seconds() if offset is not None else 0)}"
 
     def _store_object(self, kind: bytes, payload: bytes) -> str:
         """Store an object in git and return its id, as `git hash-object -t <kind> -w --stdin`
