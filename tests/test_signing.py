@@ -28,16 +28,19 @@ def key_of(path: Path):
     return signing.for_identity(identity.load(path, lambda: None))
 
 
-def hand_commit(root: Path, worker: str, message: str, paths: list[str], key_path: Path | None, when: int | None = None) -> str:
+def hand_commit(root: Path, worker: str, message: str, paths: list[str], key_path: Path | None, when: int | None = None,
+                merging: str | None = None) -> str:
     """A commit made without cpcm: staged with git, its object written by hand (signed with the key
-    of `key_path`, or unsigned), at `when` (unix seconds; default now), on top of HEAD."""
+    of `key_path`, or unsigned), at `when` (unix seconds; default now), on top of HEAD (and of
+    `merging`, a second parent: a merge, of the tree git's index holds)."""
     from cpcm.crypto import signing
 
     git(root, "add", "-A", "--", *paths)
     tree = git(root, "write-tree").strip()
     parent = head(root)
+    parents = "".join(f"parent {sha}\n" for sha in [parent, *([merging] if merging else [])])
     stamp = f"{worker} <{worker}@test.cpcm.invalid> {when or int(time.time())} +0000"
-    payload = f"tree {tree}\nparent {parent}\nauthor {stamp}\ncommitter {stamp}\n\n{message}\n".encode()
+    payload = f"tree {tree}\n{parents}author {stamp}\ncommitter {stamp}\n\n{message}\n".encode()
     if key_path is not None:
         payload = signing.commit_with_signature(payload, key_of(key_path).sign(payload))
     done = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"], cwd=root, input=payload,
@@ -247,6 +250,78 @@ def test_a_members_signed_commit_that_deletes_or_rewrites_a_record_is_refused_by
     # the supervisor is told how the team goes on while the shared place holds it
     said = laptops.cli("sup")("sync").stderr
     assert "cpcm remote add NEW PATH --create" in said and "cpcm remote remove origin" in said, said
+
+
+def _forged_over(root: Path, case_id: str, note: str) -> None:
+    """The record file `note` holds other words (a valid note of the case, claiming to be sup's)."""
+    forged = forge_record(root, case_id, "note", "sup", {"text": "nothing to worry about"})
+    (root / note).write_bytes((root / forged).read_bytes())
+    (root / forged).unlink()
+
+
+@pytest.mark.parametrize("how", ["dropped", "left-out", "rewritten", "rewritten-unlabelled"])
+def test_a_members_signed_merge_that_drops_or_rewrites_a_record_is_refused_by_sync(laptops, team, how):
+    """A merge made by hand with git, signed as cpcm signs and labelled as a sync's merge, whose tree leaves out a
+    record both sides hold (dropped), or one only the other side holds (left-out: git shows no change of the merge
+    itself), or puts other words in one (rewritten; or so, not labelled as a sync's merge, which may re-encrypt): the
+    others' sync took it in (a merge was left to its parents, each checked); it refuses it as it does such a commit,
+    checked against each parent."""
+    case_id, root, note = _supervisors_note(laptops)
+    sup, amina = laptops.cli("sup"), laptops.cli("amina")
+    assert sup("note", case_id, "--text", "phoned the school").code == 0
+    laptops.sync("sup")
+    assert amina("note", case_id, "--text", "visited").code == 0
+    git(root, "fetch", "-q", "origin")
+    theirs = git(root, "rev-parse", "origin/main").strip()
+    arrived = git(root, "diff", "--name-only", "--diff-filter=A", "HEAD", theirs).split()
+    [only_theirs] = [p for p in arrived if p.endswith(".note.yaml.age")]
+    git(root, "-c", "user.name=amina", "-c", "user.email=amina@test.cpcm.invalid", "merge", "-q", "--no-commit",
+        "--no-ff", theirs)
+    target = only_theirs if how == "left-out" else note
+    if how.startswith("rewritten"):
+        _forged_over(root, case_id, note)
+    else:
+        (root / target).unlink()
+    message = "merge" if how == "rewritten-unlabelled" else f"sync merge {theirs[:10]}"
+    sha = hand_commit(root, "amina", message, [target], team["amina"][0], merging=theirs)
+    git(root, "merge", "--quit")
+    push(root)
+    code = "record-rewritten" if how.startswith("rewritten") else "record-deleted"
+    refused_by_sync(laptops, sha, code)
+    assert laptops.cli("sup")("sync").stderr.count(f"{sha[:10]} {code}") == 1  # a record both sides hold: named once
+
+
+def test_a_rewrite_labelled_as_a_reencryption_is_refused_by_the_sync_of_a_copy_that_reads_it(laptops, team):
+    """A commit that says it re-encrypts (`team sync N cases`) may change a record's bytes, never what it holds: the
+    sync of a copy whose key opens both versions compares them, and refuses one that puts other words in it
+    (record-rewritten). A copy whose key does not open both cannot tell, and takes it in as before (docs/security.md)."""
+    case_id, root, note = _supervisors_note(laptops)
+    otieno = laptops.laptop("otieno")  # no reader of amina's case
+    _forged_over(root, case_id, note)
+    sha = hand_commit(root, "amina", "team sync 1 cases", [note], team["amina"][0])
+    push(root)
+    refused_by_sync(laptops, sha, "record-rewritten")
+    assert otieno("sync").code == 0
+
+
+def test_the_merges_and_reencryptions_cpcm_makes_are_taken_in(laptops, team, tmp_env):
+    """What the checks above refuse, cpcm's own commits never do: a supervisor added (every case re-encrypted, `team
+    add`), a note written apart on another copy meanwhile, its sync's merge (which encrypts that note again, to the new
+    reader), and the syncs that take them: each copy opens both versions of every record changed, and takes them in."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    assert amina("note", case_id, "--text", "visited").code == 0
+    recipient = make_identity(tmp_env / "keys" / "sup2.txt")
+    assert sup("team", "add", "sup2", "--role", "supervisor", "--recipient", recipient).code == 0
+    assert sup("note", case_id, "--text", "phoned").code == 0
+    laptops.sync("sup")
+    merged = laptops.sync("amina")
+    assert merged["merged"] and git(laptops.clones["amina"], "log", "-1", "--format=%s").startswith("sync merge")
+    laptops.sync("sup")
+    assert sup("verify").code == 0 and amina("verify").code == 0
+    assert [e["kind"] for e in sup("log", case_id, "--json").json()].count("note") == 2
 
 
 def test_an_approval_by_a_supervisor_is_accepted(laptops, team):

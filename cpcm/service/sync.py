@@ -766,9 +766,10 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str, theirs_team: Team |
     with a revoked key refuses every sync with it, so the supervisor is told how to move to another."""
     root = _git(ctx).root
     found, late, arrived = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team,
-                                          ctx.config.recovery_signing_keys, theirs_team)
+                                          ctx.config.recovery_signing_keys, theirs_team, ctx.keys)
     if found:
-        listed = ", ".join(f"{sha} {code}" for sha, code, _ in found[:10]) + (" …" if len(found) > 10 else "")
+        each = list(dict.fromkeys((sha, code) for sha, code, _ in found))  # (a commit that deletes two records: once)
+        listed = ", ".join(f"{sha} {code}" for sha, code in each[:10]) + (" …" if len(each) > 10 else "")
         overseer = ctx.worker is not None and not ctx.joining and ctx.worker.has_role("supervisor", "manager")
         keyless = (audit.keyless_authors(root, ctx.config.agency_code, ours, theirs, ctx.team, ctx.config.recovery_signing_keys)
                    if any(code == audit.UNKNOWN for _, code, _ in found) else {})

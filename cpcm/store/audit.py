@@ -12,7 +12,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.crypto import cipher
 from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
@@ -580,14 +580,16 @@ def _own_rotation(member: Worker, mine: Worker | None) -> bool:
 
 
 def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team, recovery_keys: Iterable[str] = (),
-             theirs_team: Team | None = None) -> tuple[list[tuple[str, str, str]], list[dict], list[Commit]]:
+             theirs_team: Team | None = None,
+             identities: Sequence = ()) -> tuple[list[tuple[str, str, str]], list[dict], list[Commit]]:
     """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
     message): what a sync refuses. Keys are those either copy's team records (a revocation on
     either side counts; `theirs_team`: the team file of `theirs`, when the caller has read it).
     With them, from the same check, the commits that pass and are dated after their signer's
     removal (`after_removal`): taken in, and named; and the commits themselves, with what each
-    changed (`plaintext_arrived` reads them)."""
-    found = _incoming(root, agency_code, ours, theirs, local, recovery_keys, theirs_team)[0]
+    changed (`plaintext_arrived` reads them). `identities`: this copy's, which open the records a commit that says it
+    re-encrypts changed, to check they hold what they held (`_append_only`)."""
+    found = _incoming(root, agency_code, ours, theirs, local, recovery_keys, theirs_team, identities)[0]
     problems = [(sha[:10], code, message) for sha, sig, _ in found for code, message in sig.problems]
     return problems, after_removal((sig, commit) for _, sig, commit in found), [commit for _, _, commit in found]
 
@@ -646,10 +648,11 @@ def plaintext_arrived_message(entry: dict) -> str:
 
 
 def _incoming(root: Path, agency_code: str, ours: str | None, theirs: str, local: Team,
-              recovery_keys: Iterable[str] = (), theirs_team: Team | None = None) -> tuple[list[tuple[str, Signature, Commit]], Team]:
+              recovery_keys: Iterable[str] = (), theirs_team: Team | None = None,
+              identities: Sequence = ()) -> tuple[list[tuple[str, Signature, Commit]], Team]:
     """Each commit `theirs` brings that `ours` lacks (every commit of `theirs` when `ours` is None:
     a copy that has none yet) with its signature, and the keys they were checked against (`keyring`
-    of both copies' teams)."""
+    of both copies' teams). `identities`: this copy's, to open what a re-encryption changed (`_append_only`)."""
     from cpcm.domain.team import keyring
 
     commits = history(root, agency_code, [theirs] + ([f"^{ours}"] if ours else []))
@@ -663,35 +666,140 @@ def _incoming(root: Path, agency_code: str, ours: str | None, theirs: str, local
                                       for data in read_blobs(root, [ours], kind=b"commit").values())
     upgrades = upgrade_blobs(root, commits)  # read once, for both checks
     checked = check_signatures(root, commits, keys, strict, recovery_keys=recovery_keys, upgrades=upgrades)
-    _append_only(commits, checked, upgrades)
+    _append_only(root, commits, checked, upgrades, identities)
     by_sha = {c.sha: c for c in commits}
     return [(sha, sig, by_sha[sha]) for sha, sig in checked.items()], keys
 
 
-def _append_only(commits: Sequence[Commit], checked: Mapping[str, Signature], upgrades: Mapping[str, bytes]) -> None:
+def _append_only(root: Path, commits: Sequence[Commit], checked: Mapping[str, Signature], upgrades: Mapping[str, bytes],
+                 identities: Sequence = ()) -> None:
     """Added to each commit's problems (`checked`), as `cpcm verify` says them of the whole history: a record it
     deletes (record-deleted) or changes (record-rewritten) when it is not a re-encryption, nor the upgrade's move
     (records are append-only). A sync refuses them whoever signed them: a member's signature does not make a
-    record's deletion, or a rewritten one, anything but lost work. A merge is left to its parents, each checked.
-    `upgrades`: `upgrade_blobs` of `commits`."""
+    record's deletion, or a rewritten one, anything but lost work. A merge is checked against each of its parents
+    (`_merge_changes`). A record a commit says it re-encrypts must still hold what it held, where `identities` (this
+    copy's) open both versions (`_not_reencrypted`). `upgrades`: `upgrade_blobs` of `commits`."""
+    reencrypted: list[tuple[Commit, str, str, str]] = []  # (commit, path, old blob, new blob): said to be re-encryptions
     for commit in commits:
         if len(commit.parents) > 1:
             continue
         moved = upgrade_parts(commit, upgrades)[0]
-        for status, _, _, path in commit.changes:
+        for status, old, new, path in commit.changes:
             match = in_folder(path) if status != "A" and path not in moved else None
             if not match or not RECORD_FILE.match(match[2]):
                 continue
             if status == "D":
-                code, what = "record-deleted", "deletes"
+                _against(checked, commit, "record-deleted", f"commit {commit.sha[:10]} deletes the record {path}")
             elif not _reencrypts(commit.message, match[0], match[1]):
-                code, what = "record-rewritten", "changes"
+                _against(checked, commit, "record-rewritten", f"commit {commit.sha[:10]} changes the record {path}")
             else:
-                continue
-            sig = checked[commit.sha]
-            sig.problems.append((code, f"commit {commit.sha[:10]} {what} the record {path} (records are append-only: "
-                                       "only a re-encryption rewrites one, and none is deleted)"))
-            sig.code = sig.code or code
+                reencrypted.append((commit, path, old, new))
+    merges = [commit for commit in commits if len(commit.parents) > 1]
+    for commit, code, message in _merge_changes(root, merges, reencrypted):
+        _against(checked, commit, code, message)
+    for commit, path in _not_reencrypted(root, reencrypted, identities):
+        _against(checked, commit, "record-rewritten", f"commit {commit.sha[:10]} says it re-encrypts the record {path} "
+                 "but changes what it holds")
+
+
+def _against(checked: Mapping[str, Signature], commit: Commit, code: str, what: str) -> None:
+    sig = checked[commit.sha]
+    sig.problems.append((code, f"{what} (records are append-only: only a re-encryption rewrites one, and none is deleted)"))
+    sig.code = sig.code or code
+
+
+def _merge_changes(root: Path, merges: Sequence[Commit], reencrypted: list) -> Iterator[tuple[Commit, str, str]]:
+    """What each of `merges` does to the records of its parents, each parent's tree against its own (one `git
+    diff-tree`): (merge, code, message) of a record a parent holds that it leaves out (record-deleted: but a record a
+    sync merge moves to a case's new ID, `Synced.reidentified`, which it holds under its file name elsewhere) or holds
+    otherwise than every parent (record-rewritten: but a sync merge's, added to `reencrypted` to be opened). A record
+    one parent holds as the merge does is taken from that side, whose commits are checked themselves."""
+    if not merges:
+        return
+    lines = [f"{merge.sha} {parent}" for merge in merges for parent in merge.parents]
+    out = _git_bytes(root, ["diff-tree", "--stdin", "--always", "-r", "--no-renames", "--no-abbrev", "--raw"],
+                     ("\n".join(lines) + "\n").encode()).decode("utf-8", "replace")
+    chunks = iter(_record_versions(out))
+    for merge in merges:
+        sides = [next(chunks) for _ in merge.parents]
+        sync = bool(SYNC_MERGE.match(merge.message))
+        added = {rel.rsplit("/", 1)[1] for side in sides for rel, (was, now) in side.items() if now and not was}
+        found: dict[str, tuple[str, str]] = {}  # record -> (code, a parent that holds it): a record both hold, once
+        for parent, side in zip(merge.parents, sides):
+            for rel, (was, now) in side.items():
+                if was is None or was == now:
+                    continue  # not in this parent, or as it has it (moved to format 2's place)
+                if now is None:
+                    if not (sync and rel.rsplit("/", 1)[1] in added):
+                        found.setdefault(rel, ("record-deleted", parent))
+                elif any(other.get(rel, (now,))[0] == now for other in sides if other is not side):
+                    continue  # as another parent has it: taken from that side
+                elif sync:
+                    reencrypted.append((merge, rel, was, now))
+                else:
+                    found.setdefault(rel, ("record-rewritten", parent))
+        for rel, (code, parent) in found.items():
+            yield merge, code, f"merge commit {merge.sha[:10]} " + (
+                f"leaves out the record {rel} that its parent {parent[:10]} holds" if code == "record-deleted"
+                else f"changes the record {rel} (as neither parent has it)")
+
+
+def _record_versions(out: str) -> Iterator[dict[str, tuple[str | None, str | None]]]:
+    """For each tree pair of `git diff-tree --stdin --always --raw` output, in order: each record path that differs
+    (as format 2 has it: a record moved from format 1's place is one path) -> (its blob in the first tree, in the
+    second), None where a tree lacks it."""
+    side: dict[str, tuple[str | None, str | None]] | None = None
+    for line in out.splitlines():
+        meta, tab, path = line.partition("\t")
+        if not line.startswith(":"):
+            if side is not None:
+                yield side
+            side = {}
+            continue
+        path = _unquote(path)
+        if side is None or not tab or not _record_in(path):
+            continue
+        fields = meta[1:].split()
+        status, old, new = fields[4][0], fields[2], fields[3]
+        rel = current_rel(path)
+        was, now = side.get(rel, (None, None))
+        side[rel] = (old if status != "A" else was, new if status != "D" else now)
+    if side is not None:
+        yield side
+
+
+def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]],
+                     keys: Sequence) -> list[tuple[Commit, str]]:
+    """The records of `changed` ((commit, path, old blob, new blob), each said to be a re-encryption) whose old version
+    `keys` (this copy's identity) open and whose new version holds something else, or is no whole age file any more.
+    A record `keys` do not open, either version (one this copy's worker does not read), is taken as its commit's
+    message says: nothing here can tell (docs/security.md#what-cpcm-does-not-protect-against); nor are the other
+    records of its folder that the commit changed. Each version is opened once (a merge's record is compared with each
+    parent's)."""
+    if not keys or not changed:
+        return []
+    blobs = read_blobs(root, [blob for _, _, old, new in changed for blob in (old, new)])
+    opened: dict[str, bytes | None] = {}
+
+    def plain(blob: str) -> bytes | None:  # None: these keys do not open it; b"": no whole age file (no key does)
+        if blob not in opened:
+            try:
+                opened[blob] = cipher.decrypt(blobs.get(blob, b""), keys)
+            except cipher.NotARecipient:
+                opened[blob] = None
+            except cipher.Damaged:
+                opened[blob] = b""
+        return opened[blob]
+    found = {}  # (commit, path): a merge's record, against each parent, once
+    unread: set[tuple[str, str]] = set()  # (commit, folder): the records of a folder are encrypted to its readers alike
+    for commit, path, old, new in changed:
+        folder = (commit.sha, path.rsplit("/", 1)[0])
+        before = plain(old) if folder not in unread else None
+        if before is None:
+            unread.add(folder)  # not read here: its other records are not tried (a failed open costs the most)
+        elif before and (after := plain(new)) is not None and after != before:
+            found[commit.sha, path] = (commit, path)
+    return list(found.values())
 
 
 def keyless_authors(root: Path, agency_code: str, ours: str | None, theirs: str, local: Team,

@@ -155,7 +155,9 @@ MEANINGS = {
     "by-not-signer": "a commit's author, or a record's `by`, is not the worker whose key signed it; `cpcm sync` refuses the commit too",
     "uncommitted-change": "a file differs from the last commit: an interrupted write, or an edit by hand (the message says "
                           "to restore it with `git checkout HEAD -- FILE`, or to move a file cpcm did not write out of the repository)",
-    "record-rewritten": "a record file was changed after it was written, other than by a re-encryption",
+    "record-rewritten": "a record file was changed after it was written, other than by a re-encryption (a merge commit "
+                        "counts as one only for a sync's merge); `cpcm sync` refuses such a commit (sync-unverified), and "
+                        "one that says it re-encrypts a record but changes what it holds, where its key opens both versions",
     "upgrade-not-only-moves": "a commit `upgrade format 2` (the upgrade of a format-1 repository, docs/case-format.md) does "
                               "more than the upgrade: it adds, changes or removes a file other than by moving a case's file, "
                               "unchanged, from cases/ID/ to cases/XX/ID/, changes `.cpcm/config.yaml` other than its `format:` "
@@ -181,7 +183,8 @@ MEANINGS = {
                         "its readers only: a supervisor or manager who reads it (a manager, for a case restricted to them; the "
                         "one who held it, for a session) runs `cpcm team sync`",
     "record-author-mismatch": "a record's `by` is not the worker whose commit added it",
-    "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one)',
+    "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one); '
+                      '`cpcm sync` refuses such a commit (sync-unverified), a merge that leaves out a record one of its parents holds too',
     "record-foreign-stanza": 'a version of a record is also encrypted to a key of another kind than age X25519 (a passphrase, an ssh key)',
     "record-recipients-mismatch": "a version of a record is encrypted to more or fewer keys than its folder's readers had at that commit",
     "record-unreadable": "a record file cannot be decrypted by its readers or is not a valid record in the right place",
