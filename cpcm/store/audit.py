@@ -768,6 +768,9 @@ def _record_versions(out: str) -> Iterator[dict[str, tuple[str | None, str | Non
         yield side
 
 
+OPENED_AT_ONCE = 2048  # records of a re-encryption read at once to be opened (`_not_reencrypted`)
+
+
 def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]],
                      keys: Sequence) -> list[tuple[Commit, str]]:
     """The records of `changed` ((commit, path, old blob, new blob), each said to be a re-encryption) whose old version
@@ -775,30 +778,32 @@ def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]]
     A record `keys` do not open, either version (one this copy's worker does not read), is taken as its commit's
     message says: nothing here can tell (docs/security.md#what-cpcm-does-not-protect-against); nor are the other
     records of its folder that the commit changed. Each version is opened once (a merge's record is compared with each
-    parent's)."""
+    parent's) among the `OPENED_AT_ONCE` records read together."""
     if not keys or not changed:
         return []
-    blobs = read_blobs(root, [blob for _, _, old, new in changed for blob in (old, new)])
-    opened: dict[str, bytes | None] = {}
-
-    def plain(blob: str) -> bytes | None:  # None: these keys do not open it; b"": no whole age file (no key does)
-        if blob not in opened:
-            try:
-                opened[blob] = cipher.decrypt(blobs.get(blob, b""), keys)
-            except cipher.NotARecipient:
-                opened[blob] = None
-            except cipher.Damaged:
-                opened[blob] = b""
-        return opened[blob]
     found = {}  # (commit, path): a merge's record, against each parent, once
     unread: set[tuple[str, str]] = set()  # (commit, folder): the records of a folder are encrypted to its readers alike
-    for commit, path, old, new in changed:
-        folder = (commit.sha, path.rsplit("/", 1)[0])
-        before = plain(old) if folder not in unread else None
-        if before is None:
-            unread.add(folder)  # not read here: its other records are not tried (a failed open costs the most)
-        elif before and (after := plain(new)) is not None and after != before:
-            found[commit.sha, path] = (commit, path)
+    for at in range(0, len(changed), OPENED_AT_ONCE):  # so many read at a time: memory stays flat in a re-encryption's size
+        part = changed[at:at + OPENED_AT_ONCE]
+        blobs = read_blobs(root, [blob for _, _, old, new in part for blob in (old, new)])
+        opened: dict[str, bytes | None] = {}
+
+        def plain(blob: str) -> bytes | None:  # None: these keys do not open it; b"": no whole age file (no key does)
+            if blob not in opened:
+                try:
+                    opened[blob] = cipher.decrypt(blobs.get(blob, b""), keys)
+                except cipher.NotARecipient:
+                    opened[blob] = None
+                except cipher.Damaged:
+                    opened[blob] = b""
+            return opened[blob]
+        for commit, path, old, new in part:
+            folder = (commit.sha, path.rsplit("/", 1)[0])
+            before = plain(old) if folder not in unread else None
+            if before is None:
+                unread.add(folder)  # not read here: its other records are not tried (a failed open costs the most)
+            elif before and (after := plain(new)) is not None and after != before:
+                found[commit.sha, path] = (commit, path)
     return list(found.values())
 
 
