@@ -706,3 +706,55 @@ def test_risk_response__a_placement_after_the_initial_assessment_is_a_response()
     service.placement(mem.as_("sup", now=at(1)), case_id, ADMISSION, override_reason="brought by police at night")
     case = service.load_case(mem.as_("sup"), case_id)
     assert "risk-response" not in {d.code for d in deadlines(case, KENYA, at(1))}
+
+
+REMOVAL = dict(BID, decision="removal", care_away_needed="yes", why_least_harmful="her mother's home is not safe; her aunt is near")
+AUNT = {"care_type": "kinship", "caregiver": {"name": "Akinyi Otieno", "relationship": "aunt"}, "address": "Kondele, Kisumu"}
+
+
+def test_cli__a_move_from_the_mothers_home_into_kinship_care_is_entry_into_care_not_a_reunification(kenya):
+    """A child registered living with her mother, a best-interests decision of removal, then kinship
+    care: the child goes into alternative care, so show names no reunification (nor a path of
+    reintegration that says the best-interests decision is not yet made), due asks no monitoring
+    visit after reunification, and the register lists her in care. Her return home from her aunt
+    later is the reunification, resting on its own best-interests decision, which show counts."""
+    amina = kenya("amina")
+    case_id = register(amina, lives_with="mother")
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(REMOVAL)).code == 0
+    into = placed(amina, case_id, AUNT)
+    assert into.code == 0 and into.json()["best_interests"] and not into.json()["reunification"], into.stderr
+    assert not any("after reunification" in s or "monitoring visits" in s for s in into.json()["next_steps"])
+    shown = amina("show", case_id, "--json").json()
+    assert shown["placement"]["best_interests"] == into.json()["best_interests"]
+    assert not (shown.get("reintegration") or {}).get("reunified")
+    assert "reunification" not in amina("show", case_id).stdout
+    due = kenya("amina", now="2027-01-10T09:00:00+03:00")("due", "--within", "90", "--json").json()
+    assert not [i for i in due if i["case_id"] == case_id and i["code"] == "monitoring-visit"]
+    register_view = amina("report", "placements", "--format", "json").json()
+    assert case_id in {r["case_id"] for r in register_view["in_care"]}
+    later = kenya("amina", now="2026-12-20T09:00:00+03:00")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    home = placed(later, case_id, {"care_type": "family", "caregiver": {"name": "Mama", "relationship": "mother"}})
+    assert home.code == 0 and home.json()["reunification"], home.stderr
+    path = later("show", case_id, "--json").json()["reintegration"]
+    assert path["reunified"] == "2026-12-20T09:00:00+03:00"
+    assert [s["done"] for s in path["steps"] if s["step"] == "best_interests"] == [True]
+
+
+def test_cli__show_counts_the_best_interests_decision_a_placement_out_of_residential_care_rests_on(kenya):
+    """A child admitted to a children's home, then a best-interests decision for family-based
+    alternative care and a foster placement resting on it: show's best-interests step is that
+    decision (done), not 'not yet' beside the reunification it decided."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert sup("placement", case_id, "--care-type", "institutional_care", "--override-reason", "court committal").code == 0
+    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    foster = dict(BID, decision="alternative_care_placement", chosen="foster_care")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(foster)).code == 0
+    home = placed(later, case_id, {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"},
+                                   "address": "Kondele", "cci_exit": "alternative_family_based_care"})
+    assert home.code == 0 and home.json()["reunification"] and home.json()["best_interests"], home.stderr
+    path = later("show", case_id, "--json").json()["reintegration"]
+    step = next(s for s in path["steps"] if s["step"] == "best_interests")
+    assert (step["done"], step["last"]) == (True, "2026-12-01T09:00:00+03:00")
+    assert "best interests 2026-12-01" in later("show", case_id).stdout

@@ -5,7 +5,8 @@ A placement into care, out of it or between placements rests on a best-interests
 since the current placement began (ESARO Principle 2); a supervisor or manager may place without
 one, with a reason. A plan version for reunification_done that is the return home itself keeps
 the same rule (`home_checked`, which `cpcm plan` asks). A placement with a family or in the
-community starts the reviews and the monitoring visits after reunification. The rules are
+community that brings the child from alternative care, or from apart from their family (not
+from their own home), starts the reviews and the monitoring visits after reunification. The rules are
 cpcm.workflow.placements; the care types and their settings are the policy's (`placement`).
 """
 from __future__ import annotations
@@ -155,9 +156,17 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     warnings = rests_on(ctx, case_id, PLACEMENT_MOVE, needed and not on_file, bids, current, when, override_reason, body,
                         kept_override, correcting)
     body["setting"] = setting
-    if rules.starts_monitoring(current, setting, body["care_type"]):
+    if rules.starts_monitoring(current, setting, body["care_type"], current is None and _apart(ctx, case, records, body)):
         body["reunification"] = True
     return body, warnings, current
+
+
+def _apart(ctx: Context, case, records: list, body: Mapping[str, Any]) -> bool:
+    """Whether the child of a first placement came to it from apart from their family
+    (`rules.came_apart`), by the decision of the best-interests record it rests on."""
+    rests_on = (body.get("decision") or {}).get("best_interests")
+    decided = next((r.body.get("decision") for r in effective(records) if r.id == rests_on), None)
+    return rules.came_apart(case, decided, ctx.policy.get("conference_readiness", "at_home", ()) or ())
 
 
 def best_interests_records(records: list) -> list[tuple[str, str]]:

@@ -20,9 +20,11 @@ from cpcm.domain.dates import local_iso, parse_datetime
 from cpcm.domain.durations import add_months
 from cpcm.domain.policy import Policy
 from cpcm.domain.profiles import PLACEMENT_SETTINGS as SETTINGS  # one list: the policy's consent checks name them too
+from cpcm.domain.records import utc
 
 # the settings a child lives in with a family or in the community: a placement into one of them
-# from elsewhere starts the reviews and visits after reunification
+# that brings the child from alternative care (or from apart from the family) starts the reviews
+# and visits after reunification (`starts_monitoring`); one from the child's own home does not
 MONITORED = ("family", "family_based", "community_based")
 # the fold's event of a follow-up made as a home visit, and `home_visit.PURPOSE` of its purpose (monitoring_visits)
 HOME_VISIT = "home_visit"
@@ -105,10 +107,28 @@ def separated(case: Case, at_home: Iterable[str]) -> bool:
     (TOWARD_FAMILY), or who the child lives with now (`lives_with_now`) not one of `at_home` (the
     policy's `conference_readiness.at_home`: parents, relatives) or not known. Every child, where
     `at_home` lists nothing."""
+    return bool(case.placements) or apart_unplaced(case, at_home)
+
+
+def apart_unplaced(case: Case, at_home: Iterable[str]) -> bool:
+    """Whether a child with no placement recorded is apart from their family: a step toward a
+    family taken (TOWARD_FAMILY), or the registration, as updated, saying the child lives with
+    none of `at_home` (`conference_readiness.at_home`; every child, where it lists nothing)."""
     at_home = tuple(at_home)
-    if not at_home or case.placements or any(case.events.get(step) for step in TOWARD_FAMILY):
+    if not at_home or any(case.events.get(step) for step in TOWARD_FAMILY):
         return True
-    return lives_with_now(case)["value"] not in at_home
+    return lives_with_now(case)["registered"] not in at_home
+
+
+def came_apart(case: Case, decided: str | None, at_home: Iterable[str]) -> bool:
+    """Whether the child of a first placement (none recorded before it) came to it from apart from
+    their family, so that it may be a return (`starts_monitoring`), by `decided`, the decision of
+    the best-interests record it rests on: not when it took the child into care (INTO_CARE_DECISIONS:
+    a removal from their home), yes when it decided the child's reintegration (HOME_DECISIONS),
+    else as the case shows (`apart_unplaced`)."""
+    if decided in INTO_CARE_DECISIONS:
+        return False
+    return decided in HOME_DECISIONS or apart_unplaced(case, at_home)
 
 
 def update_stands(updated: str | None, current: Mapping[str, Any] | None) -> bool:
@@ -201,12 +221,19 @@ def best_interests_for(current: Mapping[str, Any] | None, assessments: Iterable[
     return max(found)[1] if found else None
 
 
-def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, care_type: str | None) -> bool:
-    """A placement with a family or in the community, from anywhere else (residential care, the
-    street, another care type), starts the reviews and visits after reunification."""
+def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, care_type: str | None,
+                      apart: bool) -> bool:
+    """Whether a placement is a reunification, which starts the reviews and visits after it: one
+    with a family or in the community (MONITORED) that brings the child from alternative care (the
+    placement `current` in force before it, of another care type, is not the child's own family:
+    `in_care`) or, with none recorded before it, from apart from the family (`apart`:
+    `came_apart`). A move from the child's own home into kinship or foster care is entry into
+    alternative care, not a return."""
     if setting not in MONITORED:
         return False
-    return current is None or current.get("care_type") != care_type
+    if current is None:
+        return apart
+    return in_care(current) and current.get("care_type") != care_type
 
 
 def placement_at(placements: Iterable[Mapping[str, Any]], at: str) -> Mapping[str, Any] | None:
@@ -467,6 +494,8 @@ STEPS = (
 # list), the fold's event at its time: the decision an admission rests on, made with it or, after a supervisor placed
 # the child without one, later (best_interests_owed); not the step of the path that decides the way home.
 INTO_CARE, INTO_CARE_DECISIONS = "best_interests_into_care", ("alternative_care_placement", "removal")
+# the decision of a best-interests record (of the same list) that sends a child apart from their family back to it
+HOME_DECISIONS = ("reintegration",)
 EVENTS = {"tracing": "tracing", "family_assessment": "family_assessment", "best_interests": "assessment.best_interests",
           "preparation": "preparation", "reunification": "reunification", "monitoring": HOME_VISIT, "readiness": "readiness",
           "closure": "closed"}
@@ -498,6 +527,13 @@ def reunified_at(case: Case) -> str | None:
     readiness record must be of then or later (`readiness.closure_gaps`)."""
     entry = admission(case)
     return case.last("reunification", entry["at"] if entry else None)
+
+
+def rested_on(case: Case) -> set[str]:
+    """When the best-interests records were made (UTC) that the placements that brought the child
+    home record as their decision: the path's best-interests step, whatever the decision says."""
+    ids = {p["best_interests"] for p in case.placements if p.get("reunification") and p.get("best_interests")}
+    return {utc(e.at) for e in case.history if e.id in ids} if ids else set()
 
 
 def pathway(case: Case, policy: Policy, now: datetime) -> dict | None:
@@ -534,8 +570,9 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
             found = monitoring_visits(case, policy) if key == "monitoring" else case.events.get(event, ())
             times = tuple(t for t in found
                           if (after is None or t > after or (t == after and not strict)) and (before is None or t <= before))
-            if strict and times and case.events.get(INTO_CARE):  # nor a decision to take the child into care
-                times = tuple(t for t in times if t not in case.events[INTO_CARE])
+            if strict and times and case.events.get(INTO_CARE):  # nor a decision to take the child into care,
+                kept = rested_on(case)  # unless a placement that brought the child home rests on it
+                times = tuple(t for t in times if t not in case.events[INTO_CARE] or t in kept)
         step = {"step": key, "title": title, "done": bool(times), "count": len(times), "last": max(times) if times else None,
                 "command": command}
         if key == "tracing" and times:
