@@ -925,3 +925,29 @@ def test_cli__review_batch_csv_a_heading_twice_or_a_cell_under_a_blank_heading_i
     path.write_text("case,chair,attended.child,attended.family,plan_still_right,,decisions,outcome,\n"
                     f"{ids[0]},sup,yes,yes,yes,,keep the plan,continue,\n")
     assert cli("review", "--batch", str(path), "--dry-run", "--json").json()["checked"] == 1
+
+
+def test_approve__the_cases_own_worker_deciding_a_closure_another_asked_for_is_told_whose_request_it_is():
+    """Where the policy allows self-approval, the case's own worker (a supervisor) deciding a
+    closure a manager asked for gives the reason it needs, and is told it is the closure of their
+    own case that the manager asked for, not 'your own closure'."""
+    from pyrage import x25519
+
+    from cpcm.crypto.identity import Identity
+    from cpcm.domain.team import Team, Worker
+
+    mem = MemoryRepo(rules={"closure_approval": {"self_approval": True}})
+    mem.identities["mgr"] = Identity(keys=(x25519.Identity.generate(),), path="(in memory)")
+    mem.team = Team((*mem.team.workers, Worker(id="mgr", name="mgr", roles=("manager",), recipient=mem.identities["mgr"].recipient,
+                                               since="2026-01-01T00:00:00+03:00")))
+    sup = mem.as_("sup")
+    case_id = mem.register(sup)
+    service.close(mem.as_("mgr"), case_id, DECLINED)
+    with pytest.raises(InvalidInput) as unexplained:
+        service.approve(sup, case_id, "closure")
+    [error] = unexplained.value.errors
+    assert error.field == "note" and error.reason.startswith(
+        "is required: you are deciding the closure of your own case (mgr asked for it), which the policy "
+        "(closure_approval.self_approval) allows with a reason"), error.reason
+    service.approve(sup, case_id, "closure", note="the manager asked; I am the only supervisor")
+    assert service.load_records(sup, case_id)[-1].body["self_approval"] is True

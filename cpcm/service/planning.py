@@ -549,8 +549,9 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     body = {"subject": subject, "target": pending.get("record_id")}
     if approvals.own_request(ctx.policy, subject, actor, case):  # allowed by the policy: only with the reason recorded
         if not said(note):
-            raise InvalidInput([FieldError("note", f"is required: you are deciding your own {subject}, which the policy "
-                                                   f"({approvals.rule_of(subject)}.self_approval) allows with a reason")],
+            raise InvalidInput([FieldError("note", f"is required: you are deciding {_whose(subject, actor, pending)}, "
+                                                   f"which the policy ({approvals.rule_of(subject)}.self_approval) allows "
+                                                   "with a reason")],
                                f"{verb} of {case_id}")
         body["self_approval"] = True
     if note:
@@ -592,6 +593,18 @@ def _in_care(ctx: Context, case: Case, pending: Mapping[str, Any]) -> list[str]:
                       f"Reject it (cpcm reject {case.id} closure --note ...) so that its worker records the move or asks "
                       "again for the reason that fits. Nothing was written.", rule="closure-in-care")
     return warnings
+
+
+def _whose(subject: str, actor, pending: Mapping[str, Any]) -> str:
+    """What makes the request waiting the deciding actor's own (`approvals.own_request`), in words:
+    they asked for it, they corrected it since, or it is the closure of their own case that
+    someone else asked for."""
+    asked = approvals.asker(pending)
+    if actor.id == asked:
+        return f"your own {subject}"
+    if actor.id in approvals.writers(pending):
+        return f"{asked}'s {subject} (you corrected it)"
+    return f"the closure of your own case ({asked} asked for it)"
 
 
 def _home_refusal(ctx: Context, case: Case, pending: Mapping[str, Any]) -> list[str]:
