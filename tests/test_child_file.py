@@ -245,3 +245,25 @@ def test_child_file__a_supervisors_reason_to_move_the_child_first_is_left_out(ke
     own = ok(sup("render", "child-file", case_id))
     assert reason not in own.stdout and "Kisumu place of safety" in own.stdout
     assert "best_interests_override" not in own.stderr
+
+
+def test_child_file__lists_free_text_by_the_forms_field_types_not_codes(cli_as):
+    """What the worker must read before giving the file is the free text alone, by the forms'
+    field types: a closure's checklist items, a follow-up's frequency (2w) and a consent's
+    service id are codes, not listed; a follow-up whose purpose was typed in words is."""
+    sup, amina = cli_as("sup"), cli_as("amina")
+    ok(sup(*CLINIC))
+    case_id = register(amina)
+    ok(amina("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "child", "--status", "given",
+             "--explained", "all"))
+    every = ok(amina("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                     "--risk-increased", "no", "--every", "2w", "--json")).json()["record_id"]
+    typed = ok(amina("followup", case_id, "--method", "phone", "--purpose", "other", "--purpose-detail", f"{UNCLE} called",
+                     "--visited-by", "professional", "--risk-increased", "no", "--json")).json()["record_id"]
+    closing = ok(amina("close", case_id, "--reason", "declined", "--check", "all", "--json")).json()["record_id"]
+    screening = ok(amina("render", "child-file", case_id, "--json")).json()["screening"]
+    listed = {r["record_id"]: r for r in screening["free_text"]}
+    kept = {r["record_id"] for r in screening["left_out_records"]}
+    assert every not in listed and closing not in listed and typed in listed, screening["free_text"]
+    assert [r["kind"] for r in screening["free_text"] if r["kind"] in ("consent", "closure", "followup")] == ["followup"]
+    assert every not in kept and closing not in kept  # kept in the file, only not listed

@@ -78,7 +78,7 @@ def test_parse_form__defaults():
     ({"fields": [{"key": "a"}]}, "src: fields[0]: every field needs 'key' and 'type'"),
     ({"fields": [{"type": "text"}]}, "src: fields[0]: every field needs 'key' and 'type'"),
     ({"fields": [{"key": "a", "type": "text"}, {"key": "b", "type": "words"}]},
-     "src: fields[1]: type 'words' is not one of boolean, choice, choices, date, integer, list, longtext, text, text_list, worker"),
+     "src: fields[1]: type 'words' is not one of boolean, choice, choices, codes, date, duration, id, integer, list, longtext, text, text_list, worker"),
     ({"fields": [{"key": "a", "type": "choice", "list": "nope"}]}, "src: fields[0]: list 'nope' is not defined under 'lists'"),
     ({"fields": [{"key": "a", "type": "choice"}]}, "src: fields[0]: a choice field needs 'choices' or 'list'"),
     ({"fields": [{"key": "a", "type": "choices", "choices": []}]}, "src: fields[0]: a choices field needs 'choices' or 'list'"),
@@ -121,6 +121,21 @@ def test_field_text():
 def test_scalar():
     assert [fm._scalar(v) for v in ("x", 1, 1.5, date(2020, 1, 1), True)] == [True] * 5
     assert [fm._scalar(v) for v in (math.inf, math.nan, [1], {}, None, b"x", {1})] == [False] * 7
+
+
+def test_coerce__codes_are_read_as_text_and_refused_with_a_space_without_echoing_it():
+    """An ID, a duration and a list of codes (not free text: the child's file does not list them
+    for screening) are taken as the text or list they are written as, and refused when they hold
+    words, whose message never repeats them."""
+    assert fm.coerce(field("id", max_length=8), " clinic ", TODAY) == ("clinic", None)
+    assert fm.coerce(field("id", max_length=8), "clinic-of-kisumu", TODAY)[1] == "is 16 characters, longer than the 8 this field holds"
+    assert fm.coerce(field("id"), "Kisumu clinic", TODAY) == (None, "is not an ID: letters, digits, '.', '_' or '-', without spaces")
+    assert fm.coerce(field("duration"), "2w", TODAY) == ("2w", None)
+    assert fm.coerce(field("duration"), "every two weeks", TODAY)[0] is None
+    assert fm.coerce(field("codes"), "child_safe; all", TODAY) == (["child_safe", "all"], None)
+    assert "Grace" not in str(fm.coerce(field("codes"), ["child_safe", "Grace said so"], TODAY))
+    assert [fm.base_type(field(t)) for t in ("id", "duration", "codes", "longtext")] == ["text", "text", "text_list", "longtext"]
+    assert not set(fm.CODE_TYPES) & set(fm.FREE_TEXT)
 
 
 def test_coerce__text():

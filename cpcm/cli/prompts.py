@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import typer
 
-from cpcm.domain.forms import ENGLISH, Form, N_, Wording, choice_list, coerce, is_empty, not_asked, required_by_rule
+from cpcm.domain.forms import ENGLISH, Form, N_, Wording, base_type, choice_list, coerce, is_empty, not_asked, required_by_rule
 from cpcm.domain.records import flatten, set_path
 
 # The prompts' own words, in the repository's language where its catalog has them (`Wording.say`).
@@ -166,7 +166,7 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
         extra = choices_shown(field, wording)
         if field.type == "date":
             extra = " [YYYY-MM-DD]"
-        elif field.type == "text_list":
+        elif base_type(field) == "text_list":
             extra = f" {wording.say(SEVERAL_TEXTS)}"
         elif field.type == "longtext":  # said before a long text is typed, not only when it is refused
             extra = long_text(field)

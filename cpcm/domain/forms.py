@@ -11,7 +11,7 @@ A definition is a mapping loaded from ``cpcm/forms/<kind>.yaml`` (or an agency's
     fields:
       - key: child.sex            # dotted path in the record body
         type: choice              # text, longtext, date, integer, choice, choices, boolean,
-        list: sex                 #   text_list, worker
+        list: sex                 #   text_list, worker, list; codes: id, duration, codes
         required: true
         label: {en: Sex, sw: Jinsia}
         help: {en: ...}
@@ -32,7 +32,20 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from cpcm.domain.records import flatten, get_path, set_path
 from cpcm.errors import FieldError
 
-TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker", "list"}
+TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker", "list",
+         "id", "duration", "codes"}
+# the types whose answer is words a worker typed, which may name someone: what the child's file lists for the
+# worker to read before it is given (service/documents.py); a choice, a date, a number, a worker, an ID, a
+# duration or a list of codes is not
+FREE_TEXT = ("text", "longtext", "text_list")
+# the types whose answer is a code, read as the type it is written as (a text, a list of texts), then checked
+# as codes: `id` (a service id, an agency code, a record ID), `duration` (1d, 2w, 1mo; none), `codes` (a
+# checklist's items): letters, digits and '.', '_', ':', '+' or '-', without spaces
+CODE_TYPES = {"id": "text", "duration": "text", "codes": "text_list"}
+_CODE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")
+_NOT_CODE = {"id": "is not an ID: letters, digits, '.', '_' or '-', without spaces",
+             "duration": "is not a duration such as 1d, 2w or 1mo (or none)",
+             "codes": "holds an item that is not a code: letters, digits, '.', '_' or '-', without spaces"}
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
 
@@ -333,6 +346,20 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, date))
 
 
+def base_type(field: Field) -> str:
+    """The type a field's answer is written as: a code type's text or list of texts (CODE_TYPES)."""
+    return CODE_TYPES.get(field.type, field.type)
+
+
+def _code(field: Field, value: Any, today: date) -> tuple[Any, str | None]:
+    """A code type's answer (CODE_TYPES) as stored, or why it is not acceptable (never echoing it)."""
+    stored, reason = coerce(replace(field, type=base_type(field)), value, today)
+    items = stored if isinstance(stored, list) else [stored] if stored else []
+    if reason is None and not all(_CODE_VALUE.fullmatch(item) for item in items):
+        return None, _NOT_CODE[field.type]
+    return stored, reason
+
+
 def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
            wording: Wording = ENGLISH) -> tuple[Any, str | None]:
     """The value as stored, or the reason it is not acceptable. Strings from flags, CSV and
@@ -340,6 +367,8 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
     a list, a mapping or any other object is refused, never stored as its Python spelling.
     A choice (and a yes or no) may be answered by its code or by its words in `wording`'s
     language (`answer_code`); the reasons are in that language where its catalog has them."""
+    if field.type in CODE_TYPES:
+        return _code(field, value, today)
     if field.type in ("text", "longtext"):
         if not _scalar(value) or isinstance(value, bool):
             return None, "must be text" + (" (put it in quotes)" if isinstance(value, bool) else "")
@@ -957,7 +986,7 @@ def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_pref
             entry[first] = pad + "- " + entry[first][len(pad):]
             lines += [line if i <= first else "  " + line for i, line in enumerate(entry)]
             continue
-        empty = "[]" if field.type in ("choices", "text_list") else ""
+        empty = "[]" if base_type(field) in ("choices", "text_list") else ""
         if any(other.key.startswith(field.key + ".") for other in fields):
             # one text, or one per language below (child_words: {en: ..., sw: ...}): a key cannot be both
             lines.append(f"{indent}# {parts[-1]}: give one text here, or one per language below")
@@ -981,6 +1010,12 @@ def _describe(field: Field) -> str:
         return "yes or no"
     if field.type == "text_list":
         return "a list of short texts"
+    if field.type == "codes":
+        return "a list of codes"
+    if field.type == "id":
+        return "an ID"
+    if field.type == "duration":
+        return "a duration: 1d, 2w, 1mo"
     if field.type == "worker":
         return "a worker id from the team"
     if field.type == "list":

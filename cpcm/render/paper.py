@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
-from cpcm.domain.forms import Field, Form
+from cpcm.domain.forms import Field, Form, base_type
 
 INLINE = 4  # choices with at most this many options are printed on one line
 
@@ -43,7 +43,7 @@ def _field(form: Form, field: Field, lang: str, labels: Mapping[str, Mapping[str
     options = [{"value": value, "label": _text(named[value], lang) if value in named else None} for value in field.choices]
     if field.type == "boolean":
         options = [{"value": "yes", "label": None}, {"value": "no", "label": None}]
-    lines = {"longtext": 4, "text_list": 3}.get(field.type, 1)
+    lines = {"longtext": 4, "text_list": 3}.get(base_type(field), 1)
     if field.max_length and field.type == "longtext" and field.max_length <= 1000:
         lines = 3
     return {

@@ -234,9 +234,10 @@ def child_file(ctx: Context, case_id: str, lang: str, fmt: str, leave_out: Seque
 
 def _typed_answers(ctx: Context, entry: dict) -> dict:
     """A record's readable form with each answer marked `typed` where its form says the field is
-    free text (text, longtext, a list of texts, in a repeat too): what the worker must read
-    before the child's file is given. A field no form describes is left to the workflow's
-    reading of its value."""
+    free text (`forms.FREE_TEXT`: text, longtext, a list of texts, in a repeat too; not a choice,
+    a date, an ID, a duration or a list of codes): what the worker must read before the child's
+    file is given. A field no form describes is left to the workflow's reading of its value."""
+    from cpcm.domain.forms import FREE_TEXT
     from cpcm.store import forms as forms_store
 
     try:
@@ -245,14 +246,13 @@ def _typed_answers(ctx: Context, entry: dict) -> dict:
         form = None
     if form is None:
         return entry
-    free = ("text", "longtext", "text_list")
 
     def typed(spec, value) -> bool:
         if spec.item and isinstance(value, list):
             subs = {sub.key: sub for sub in spec.item}
-            return any(subs[a["field"]].type in free if a.get("field") in subs else False
+            return any(subs[a["field"]].type in FREE_TEXT if a.get("field") in subs else False
                        for item in value if isinstance(item, list) for a in item if isinstance(a, dict) and a.get("value"))
-        return spec.type in free
+        return spec.type in FREE_TEXT
 
     answers = []
     for answer in entry.get("answers") or []:

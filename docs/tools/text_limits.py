@@ -7,11 +7,13 @@ from __future__ import annotations
 
 
 def _limits(fields, prefix: str = "") -> list[tuple[str, int]]:
+    from cpcm.domain.forms import base_type
+
     out: list[tuple[str, int]] = []
     for field in fields:
         if field.type == "list":
             out += _limits(field.item, f"{prefix}{field.key}[].")
-        elif field.type in ("text", "longtext") and field.max_length:
+        elif base_type(field) in ("text", "longtext") and field.max_length:
             out.append((prefix + field.key, int(field.max_length)))
     return out
 
