@@ -347,6 +347,34 @@ def test_transfer__form_10a_s_next_followup_is_due_for_the_case_s_worker_here_th
     assert [(c, d) for c, d, _ in next_followups(wanjiru)] == [(received.json()["case_id"], "2026-12-15")]
 
 
+def test_transfer__with_no_approval_form_10a_goes_with_the_bundle_and_its_next_followup_is_due_at_the_receiving_agency(
+        kenya, receiving, tmp_env):
+    """Where the policy asks no approval of a transfer, the bundle is written at once, with no request
+    in it: Form 10A goes in the bundle all the same, the receiving agency's record of its arrival
+    holds it, and its date of the next follow-up is on the receiving worker's `cpcm due`."""
+    amina, sup, wanjiru = kenya("amina"), kenya("sup"), receiving.as_("wanjiru")
+    no_approval = tmp_env / "no-approval.yaml"
+    no_approval.write_text("rules:\n  transfer_approval:\n    required: false\n")
+    assert sup("policy", "set", str(no_approval)).code == 0
+    assert sup("service", "add", "recv", "--provider", "Receiving CCI", "--sector", "alternative_care", "--offers",
+               "case management", "--recipient", receiving.keys["wanjiru"][1]).code == 0
+    case_id = register(amina)
+    for giver in ("child", "caregiver"):
+        assert amina("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
+                     "--by", giver).code == 0
+    bundle = tmp_env / "k.transfer.age"
+    sent = amina("transfer", case_id, *TRANSFER, "--from-file", "-", "--out", str(bundle), "--json", input=json.dumps(FORM_10A))
+    assert sent.code == 0 and sent.json()["kind"] == "transfer", sent.stderr
+    received = wanjiru("receive", str(bundle), "--json")
+    assert received.code == 0, received.stderr
+    here = received.json()["case_id"]
+    due = [i for i in wanjiru("due", "--within", "60", "--json").json() if i["code"] == "next-followup"]
+    assert [(i["case_id"], i["due"][:10]) for i in due] == [(here, "2026-12-15")], due
+    assert due[0]["why"].startswith("the transfer form received on 2026-11-23 planned the next on 2026-12-15"), due[0]["why"]
+    arrived = wanjiru("show", here, "transfer_in", "--json").json()
+    assert arrived["fields"]["details"]["household_strengths"] == FORM_10A["household_strengths"]
+
+
 def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):
     case_id = register(cli)
     refused = cli("transfer", case_id, "--to", "recv", "--reason", "moved", "--reason-code", "relocation", "--check", "all",

@@ -514,6 +514,9 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
         "reason_code": summary.get("reason_code"), "manifest_sha256": bundle.manifest_sha256, "records": len(bundle.records),
         "worker": assignee,
     }
+    if isinstance(summary.get("details"), Mapping) and summary["details"]:
+        # the transfer form as sent (Form 10A): with no approval, no request in the bundle holds it (fold: its next follow-up)
+        body["details"] = dict(summary["details"])
     if alias:
         body.update({"alias": alias, "case_rewritten": True})
         if reserialised:

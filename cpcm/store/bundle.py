@@ -64,6 +64,7 @@ def summary_of(case: Case, transfer: Record, from_agency: Mapping[str, str]) -> 
         "checklist": list(body.get("checklist") or ()), "earlier_transfers": body.get("earlier_transfers", 0),
         "consent_ids": list(body.get("consent_ids") or ()), "consent_override": body.get("consent_override"),
         "approval": body.get("approval"),
+        "details": body.get("details"),  # the transfer form's fields (the kenya profile: Form 10A), when the policy names one
         "state": case.to_dict(),
     })
 

@@ -333,15 +333,18 @@ def _transfer_request(case: Case, record: Record, sent: str = "") -> Case:
 
 
 def _transfer_followup(case: Case, record: Record) -> Mapping[str, Any] | None:
-    """The follow-up plan after a transfer request or a transfer (the bundle written) whose form gives the date
-    of the next follow-up (Kenya Form 10A, `details.next_followup`): that date planned as a follow-up plans it, for
-    whoever holds the case (this agency's worker until the transfer, the receiving agency's after: the request
-    goes with the case); the plan as it was otherwise."""
+    """The follow-up plan after a transfer request, a transfer (the bundle written) or its arrival at the
+    receiving agency (transfer_in, which holds the form as sent) whose form gives the date of the next
+    follow-up (Kenya Form 10A, `details.next_followup`): that date planned as a follow-up plans it, for
+    whoever holds the case (this agency's worker until the transfer, the receiving agency's after: the
+    request, when one was asked, goes with the case, and the arrival plans it again, from the form as
+    sent, whether or not one was); the plan as it was otherwise."""
     details = record.body.get("details")
     if not isinstance(details, Mapping) or not details.get(followups.NEXT):
         return case.followup_plan
     plan = followups.planned(case.followup_plan, {followups.NEXT: details[followups.NEXT]}, utc(record.at), record.id)
-    return dict(plan, by=followups.BY_TRANSFER) if plan is not case.followup_plan else plan
+    by = followups.BY_RECEIVED if record.kind == "transfer_in" else followups.BY_TRANSFER
+    return dict(plan, by=by) if plan is not case.followup_plan else plan
 
 
 def _approved_standing(request: Mapping[str, Any] | None, sent: str) -> bool:
@@ -768,6 +771,12 @@ def _transfer(case: Case, record: Record) -> Case:
                                         "acked_at": None, "ack_record": None}, followup_plan=_transfer_followup(case, record))
 
 
+def _transfer_in(case: Case, record: Record) -> Case:
+    """The case's arrival from another agency: the next follow-up its transfer form planned (`_transfer_followup`)."""
+    plan = _transfer_followup(case, record)
+    return case if plan is case.followup_plan else _changed(case, followup_plan=plan)
+
+
 def _transfer_ack(case: Case, record: Record) -> Case:
     """The receiving agency's receipt for a transfer: it answers that transfer only (a receipt for an
     earlier transfer, before a reopening and a new transfer, leaves the latest waiting)."""
@@ -797,6 +806,7 @@ REDUCERS: dict[str, Callable[[Case, Record], Case]] = {
     "withdrawal": _withdrawal,
     "transfer_request": _transfer_request,
     "transfer": _transfer,
+    "transfer_in": _transfer_in,
     "transfer_ack": _transfer_ack,
     "mandatory_report": _mandatory_report,
     "keyworker": _keyworker,

@@ -20,6 +20,7 @@ from cpcm.domain.durations import parse_duration
 
 EVERY, NEXT = "followup_every", "next_followup"  # the follow-up form's fields
 BY_TRANSFER = "transfer_request"  # a plan (`planned`) made by a transfer request's next_followup (Kenya Form 10A)
+BY_RECEIVED = "transfer_in"  # one made by the transfer form a case arrived with from another agency (the same field)
 STOP = "none"  # `followup_every: none`: no frequency any more
 PLANNED = "followup_planned"  # the fold's event: a follow-up that planned the next one (clocks.py)
 
