@@ -297,7 +297,8 @@ def test_cli__an_interim_plan_asked_for_is_due_and_checked_until_a_plan_is_writt
     says by when; a follow-up answers the risk, not the plan; once overdue `check` reports
     interim-plan-overdue (exit 1); an interim plan written takes it away."""
     case_id = register(cli)
-    asked = cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--set", "interim_plan_needed=yes")
+    needed = [a.replace("interim_plan_needed=no", "interim_plan_needed=yes") for a in INITIAL]  # given twice: refused
+    asked = cli("assess", case_id, "--type", "initial", "--risk", "high", *needed)
     assert asked.code == 0, asked.stderr
     assert "record an interim plan now (by 2026-11-26 09:00 +03:00, IAG §3 Step 2 [L825])" in asked.stderr
     assert visit_(cli, case_id).code == 0  # the risk answered (a follow-up); the interim plan still to write

@@ -261,7 +261,9 @@ def test_coerce__choices():
 
 
 def test_coerce__list_worker_and_an_unknown_type():
-    assert fm.coerce(field("list"), [{}], TODAY) == (None, "is a list of entries: give it in a YAML file (--from-file)")
+    assert fm.coerce(field("list"), [{}], TODAY) == (None, "is a list of entries: give each entry's fields by its number (--set "
+                                                          "k.1.FIELD=... --set k.2.FIELD=...), or the list in a YAML file "
+                                                          "(--from-file), each entry starting with '- '")
     w = field("worker")
     assert fm.coerce(w, " amina ", TODAY, ["baraka", "amina"]) == ("amina", None)
     assert fm.coerce(w, "zed", TODAY, iter(["baraka", "amina"])) == (None, "is not a member of the team (amina, baraka)")
@@ -382,6 +384,10 @@ def test_validate__a_rule_about_a_refused_field_is_not_repeated():
     assert errors(fm.validate(FORM, doc, TODAY)[1]) == [("child.age", "must be at most 17")]
 
 
+PEOPLE_LIST = ("is a list of entries: give each entry's fields by its number (--set people.1.name=... --set people.2.name=...), "
+               "or the list in a YAML file (--from-file), each entry starting with '- '")
+
+
 def test_validate__lists_of_entries():
     doc = dict(GOOD, people=[{"rel": {"kind": "x"}}, "B", {"name": "C", "odd": 1}])
     body, errs = fm.validate(FORM, doc, TODAY)
@@ -392,8 +398,7 @@ def test_validate__lists_of_entries():
                         "cpcm form blank visit lists the fields)"),
     ]
     assert body["people"] == [{"rel": {"kind": "x"}}, {}, {"name": "C"}]
-    assert errors(fm.validate(FORM, dict(GOOD, people="B"), TODAY)[1]) == [
-        ("people", "must be a list of entries (each starting with '- ')")]
+    assert errors(fm.validate(FORM, dict(GOOD, people="B"), TODAY)[1]) == [("people", PEOPLE_LIST)]
     assert errors(fm.validate(FORM, dict(GOOD, people=[]), TODAY)[1]) == []
     assert "people" not in fm.validate(FORM, dict(GOOD, people=[]), TODAY)[0]
 
@@ -597,7 +602,7 @@ def test_validate__a_field_after_a_list_a_mapping_for_a_list_and_one_text_per_la
     body, found = fm.validate(form, {"people": [{"name": "A"}], "said": {"sw": "ndiyo"}}, TODAY)
     assert errors(found) == [("seen", "is required (seen)")] and body == {"people": [{"name": "A"}], "said": {"sw": "ndiyo"}}
     _, found = fm.validate(form, {"people": {"name": "A"}, "seen": "2026-11-01"}, TODAY)
-    assert errors(found) == [("people", "must be a list of entries (each starting with '- ')")]
+    assert errors(found) == [("people", PEOPLE_LIST)]
 
 
 def test_parse_form__an_entry_of_a_list_takes_its_choices_from_the_forms_lists():

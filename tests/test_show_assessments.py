@@ -30,7 +30,7 @@ def test_show__a_corrected_assessment_gives_way_to_its_correction_in_its_place(c
     case_id = register(cli)
     written = []
     for args, data in ((("--type", "initial", "--risk", "high", *INITIAL), None),
-                       (("--type", "initial", "--risk", "high", *INITIAL[:-2], "--set", "safe=no", "--outcome", "proceed"), None),
+                       (("--type", "initial", "--risk", "high", *[a.replace("safe=yes", "safe=no") for a in INITIAL]), None),
                        (("--type", "comprehensive", "--from-file", "-"), json.dumps(COMPREHENSIVE))):
         result = cli("assess", case_id, *args, "--json", input=data)
         assert result.code == 0, result.stderr

@@ -32,7 +32,7 @@ def __getattr__(name: str) -> Any:
         "FromFileOpt": Annotated[Optional[str], typer.Option("--from-file", "-f", help="Read the record from a YAML file ('-' for standard input).", show_default=False)],
         "NoInputOpt": Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")],
         "ForceOpt": Annotated[bool, typer.Option("--force", help="Replace the file it writes when that file exists (atomically).")],
-        "SetOpt": Annotated[Optional[list[str]], typer.Option("--set", help="Set any field of the form: --set path.to.field=value (repeat).", show_default=False)],
+        "SetOpt": Annotated[Optional[list[str]], typer.Option("--set", help="Set any field of the form: --set path.to.field=value (repeat). A list: --set again for each value; a list of entries: each entry's fields by number (people.1.name=...).", show_default=False)],
     }
     globals().update(options)
     return options[name]
@@ -642,6 +642,20 @@ def too_long_hint(what: str) -> str:
             f"a note holds up to {text.size(text.MAX_INPUT_BYTES)}).")
 
 
+def set_pairs(sets: list[str] | None, example: str) -> list[tuple[str, str]]:
+    """`--set PATH=VALUE` options as (path, value) pairs, in the order typed (`setpaths.put_pairs` lays
+    them over a record's fields); exit 2 for one with no `=` or no path (`example`: one for the command)."""
+    from cpcm.errors import UsageError
+
+    pairs = []
+    for pair in sets or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set takes path=value, e.g. --set {example}")
+        pairs.append((key.strip(), value))
+    return pairs
+
+
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
            needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "",
            first: Callable[[], Any] | None = None) -> dict:
@@ -658,6 +672,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     whatever its answers (the service's own check: a closed conference), run before the first
     question, so nothing is typed for a record that cannot be written."""
     from cpcm.domain import text
+    from cpcm.domain.setpaths import put_pairs
     from cpcm.store import forms
     from cpcm.errors import UsageError
 
@@ -667,11 +682,10 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         if loaded is not None and not isinstance(loaded, dict):
             raise UsageError("--from-file: the record is a YAML mapping (key: value)", f"cpcm form blank {form_name} prints one to fill in.")
         data = loaded or {}
-    for pair in sets or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError("--set takes path=value, e.g. --set child_views='...'")
-        text.put(data, key.strip(), value, "--set")
+    if sets:
+        form = forms.load(form_name, ctx.root)
+        pairs = set_pairs(sets, "child_views='...'")
+        put_pairs(form, data, pairs)
     for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
         if value is not None and value != []:
             text.put(data, key, value, "the options")

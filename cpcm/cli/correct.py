@@ -5,7 +5,8 @@ from typing import Any, Optional
 
 import typer
 
-from cpcm.cli.common import AtOpt, FromFileOpt, IdentityOpt, JsonOpt, RepoOpt, SetOpt, open_ctx, parse_at, read_yaml_input, report_written
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, RepoOpt, SetOpt, open_ctx, parse_at, read_yaml_input,
+                             report_written, set_pairs)
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +48,6 @@ def register(app: typer.Typer) -> None:
         Example: cpcm correct CP-4F7K-9X2N followup --misfiled --to CP-6KG7-M9F9 --keep-schedule --reason "his visit"
         """
         from cpcm import service
-        from cpcm.domain.records import set_path
         from cpcm.errors import UsageError
 
         if keep_schedule and not misfiled:  # a plain correction does not take it; with --misfiled, the service asks for --to
@@ -77,10 +77,5 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--from-file: a correction is a YAML mapping of the record's fields (key: value)",
                                  f"cpcm show {case_id} RECORD --json lists them under 'fields'.")
             data = loaded or {}
-        for pair in sets or []:
-            key, sep, value = pair.partition("=")
-            if not sep or not key.strip():
-                raise UsageError("--set takes path=value, e.g. --set observations='...'")
-            set_path(data, key.strip(), value)
-        result = service.correct(ctx, case_id, record, data, reason, parse_at(at))
+        result = service.correct(ctx, case_id, record, data, reason, parse_at(at), set_pairs(sets, "observations='...'"))
         report_written(result, json_out, f"{result.record_id} corrects {result.extra['supersedes']} of {case_id}")

@@ -66,9 +66,11 @@ def register(app: typer.Typer) -> None:
         repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Record family tracing: who was traced (name, relationship, found, willing), from
-        what, and the outcome. The people traced are a list: give them in a file or at the prompts.
+        what, and the outcome. The people traced are a list: give them in a file, at the prompts,
+        or entry by entry with --set people.1.name=... --set people.2.name=...
 
         Example: cpcm form blank tracing > tracing.yaml; cpcm tracing CP-4F7K-9X2N --from-file tracing.yaml
+        Example: cpcm tracing CP-4F7K-9X2N --outcome ongoing --source child --set people.1.name="..." --set people.1.relationship=aunt --set people.1.found=yes
         """
         from cpcm import service
 

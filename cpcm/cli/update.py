@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, open_ctx, option_values, parse_at, read_yaml_input,
-                             report_written, stdin_is_terminal)
+                             report_written, set_pairs, stdin_is_terminal)
 
 
 def register(app: typer.Typer) -> None:
@@ -43,8 +43,10 @@ def register(app: typer.Typer) -> None:
         Example: cpcm update CP-4F7K-9X2N --location "Kondele, Kisumu" --caregiver-relationship grandmother --reason "reunified"
         """
         from cpcm import service
-        from cpcm.domain.records import set_path
+        from cpcm.domain import text
+        from cpcm.domain.setpaths import put_pairs
         from cpcm.errors import UsageError
+        from cpcm.store import forms
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
@@ -57,11 +59,10 @@ def register(app: typer.Typer) -> None:
             data = loaded or {}
             if "reason" in data and reason is None:
                 reason = str(data.pop("reason") or "")
-        for pair in sets or []:
-            key, sep, value = pair.partition("=")
-            if not sep or not key.strip():
-                raise UsageError("--set takes path=value, e.g. --set caregiver.name='...'")
-            set_path(data, key.strip(), value)
+        if sets:
+            form = forms.load(service.form_for(ctx, "registration"), ctx.root)
+            pairs = set_pairs(sets, "caregiver.name='...'")
+            put_pairs(form, data, pairs)
         flags = {
             "child.name": Opt("--name", name), "child.sex": Opt("--sex", sex), "child.date_of_birth": Opt("--dob", dob), "child.age_estimate": Opt("--age", age),
             "child.birth_certificate": Opt("--birth-certificate", birth_certificate), "child.disability": Opt("--disability", disability), "location": Opt("--location", location),
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
         }
         for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
             if value is not None:
-                set_path(data, key, value)
+                text.put(data, key, value, "the options")
         if not no_input and stdin_is_terminal():
             if not data:
                 data = ask_changes(ctx, case_id)

@@ -441,7 +441,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
             return None, _not_in_list(field, bad, len(items), wording)
         return out, None
     if field.type == "list":
-        return None, "is a list of entries: give it in a YAML file (--from-file)"
+        return None, _numbered(field, None)[1]
     if field.type == "worker":
         if not isinstance(value, str):
             return None, "must be a worker id"
@@ -843,8 +843,9 @@ def _rule_fields(rule: Mapping[str, Any]) -> list[str]:
 
 def _validate_list(field: Field, value: Any, kind: str, today: date, workers: list[str], path: str, blank: str | None = None,
                    wording: Wording = ENGLISH):
-    if not isinstance(value, list):
-        return [], [FieldError(path, "must be a list of entries (each starting with '- ')")]
+    value, problem = _numbered(field, value)
+    if problem:
+        return [], [FieldError(path, problem)]
     errors, items = [], []
     for index, entry in enumerate(value):
         clean, entry_errors = _validate_fields(field.item, (), kind, entry, today, workers, f"{path}[{index + 1}].", blank,
@@ -854,6 +855,26 @@ def _validate_list(field: Field, value: Any, kind: str, today: date, workers: li
     if len(value) < field.min_items:
         errors.append(FieldError(path, f"needs at least {field.min_items} entr{'y' if field.min_items == 1 else 'ies'}"))
     return items, errors
+
+
+def _numbered(field: Field, value: Any) -> tuple[list, str | None]:
+    """A list field's entries: a list as a file gives it, or the entries `--set` gives by number
+    (`people.1.name=...`: {'1': {'name': ...}}), in the order of their numbers, which run from 1
+    with none left out (a refusal names an entry by its number: people[2].name); or the reason
+    the value is no list of entries."""
+    if isinstance(value, list):
+        return value, None
+    first = field.item[0].key if field.item else "FIELD"
+    said = (f"is a list of entries: give each entry's fields by its number (--set {field.key}.1.{first}=... --set "
+            f"{field.key}.2.{first}=...), or the list in a YAML file (--from-file), each entry starting with '- '")
+    if not isinstance(value, Mapping) or not value or not all(str(k).isdigit() for k in value):
+        return [], said
+    numbers = sorted(int(k) for k in value)
+    if numbers != list(range(1, len(numbers) + 1)):
+        missing = next(n for n in range(1, numbers[-1] + 1) if n not in numbers)
+        return [], (f"numbers its entries 1, 2, 3 … with none left out: entry {missing} is missing (--set "
+                    f"{field.key}.{missing}.{first}=...)")
+    return [value[k] for k in sorted(value, key=int)], None
 
 
 def _flatten_until(data: Mapping[str, Any], stop: set[str], prefix: str = "") -> dict[str, Any]:

@@ -120,6 +120,12 @@ def size(limit: int) -> str:
     return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // KIB} KiB"
 
 
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
 def put(data: dict[str, Any], path: str, value: Any, what: str) -> None:
     """Set `value` at a dotted field path, refusing a path that conflicts with what is there:
     a value where a group of fields already is (`child`, then `child.name`), or the reverse."""

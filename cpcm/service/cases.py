@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, laid_over, validate, with_kept_choices
+from cpcm.domain.setpaths import put_pairs
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
@@ -1872,13 +1873,21 @@ _SHOWN_PATH = re.compile(r"[A-Za-z0-9_]{1,40}(?:\.[A-Za-z0-9_]{1,40}){0,4}")  # 
 
 
 @writes
-def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
+def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None,
+            sets: Sequence[tuple[str, str]] = ()) -> Written:
     """Correct a record: a new record of the same kind with `supersedes: <its id>` and the
     reason, holding the original's fields with `data` laid over them (a field given empty is
-    removed), when it happened (`at`, default the original's). The original stays in git and in
-    `cpcm log`; the fold uses the correction in its place."""
+    removed), when it happened (`at`, default the original's). `sets`: the `--set` pairs, laid
+    over `data` as the record's form takes them (`setpaths.put_pairs`: a list given by repeating a
+    field, or entry by entry). The original stays in git and in `cpcm log`; the fold uses the
+    correction in its place."""
     records = load_records(ctx, case_id)
     original = find_record(case_id, records, ref, ctx.policy)
+    if sets:
+        from cpcm.store import forms as forms_store
+
+        form_name = _form_name(ctx, original)
+        data = put_pairs(forms_store.load(form_name, ctx.root) if form_name else None, dict(data), sets)
     what = f"correction of {original.id}"
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
     refuse_if_misfiled(case_id, records, original, ref)

@@ -35,6 +35,7 @@ from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repaired_away
 from cpcm import __version__
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
+from cpcm.domain.text import ordinal
 from cpcm.errors import LINE_ENDINGS_HINT, Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
 from cpcm.store import forms
 from cpcm.store.cache import SummaryCache
@@ -988,12 +989,6 @@ def parse_case_id(text: str, place: int = 0) -> str:
                          + (" Every word after the case IDs that is not an option is read as one more: check the command "
                             "for a word left over (such as the '...' of a hint)." if place > 1 else ""))
     return case_id
-
-
-def ordinal(number: int) -> str:
-    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
-    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
 
 
 ASSESSMENT_FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive",

@@ -1,0 +1,55 @@
+"""`--set PATH=VALUE` laid over a record's fields as the form's fields take them: a field that
+holds several values takes --set again for each value, a list of entries each entry's fields by its
+number (people.2.name), a field of one value once. Input only: the fold and the rules never read
+this (form validation reads the entries by number: `forms._numbered`)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from cpcm.domain.forms import Field, Form
+from cpcm.domain.records import get_path, set_path
+from cpcm.domain.text import ordinal, put
+from cpcm.errors import UsageError
+
+
+# fields that hold several values: a --set given again adds one (`put_pairs`)
+SEVERAL = ("text_list", "choices")
+
+
+def put_pairs(form: Form | None, data: dict, pairs: Sequence[tuple[str, str]], what: str = "--set") -> dict:
+    """`data` (what a file gave) with `--set PATH=VALUE` pairs laid over it, in order. A field that
+    holds several values (a text list, several choices) takes each --set of it as one more value
+    (given once, its text is split as before: 'a; b'); a list of entries takes each entry's fields
+    by its number (people.1.name=...: `forms._numbered`). Any other path given twice is refused, named
+    where it is a field of `form`, else by its place (a key typed may hold personal details)."""
+    fields = form.fields if form is not None else ()
+    several = {f.key for f in fields if f.type in SEVERAL}
+    seen: set[str] = set()
+    for number, (key, value) in enumerate(pairs, 1):
+        if key in seen and key in several:
+            held = get_path(data, key)
+            set_path(data, key, (held if isinstance(held, list) else [held]) + [value])
+        elif key in seen:
+            said = key if _field_at(fields, key) is not None else f"the path of the {ordinal(number)} {what}"
+            raise UsageError(f"{what}: {said} is given twice: it holds one value", f"Give it once. A field that holds a list takes "
+                             f"{what} again for each value; a list of entries takes each entry's fields by its number "
+                             f"(people.1.name=..., people.2.name=...).")
+        else:
+            put(data, key, value, what)
+            seen.add(key)
+    return data
+
+
+def _field_at(fields: Sequence[Field], key: str) -> Field | None:
+    """The field a path names: one of `fields`, or one of a list entry's by its number (people.2.name)."""
+    found = next((f for f in fields if f.key == key), None)
+    inner = _in_entry(fields, key) if found is None else None
+    return _field_at(inner[0].item, inner[1]) if inner else found
+
+
+def _in_entry(fields: Sequence[Field], key: str) -> tuple[Field, str] | None:
+    """The list field a path goes into by an entry's number, with the path in the entry
+    (people.2.name: people, 'name'); None for any other path."""
+    entries = next((f for f in fields if f.type == "list" and key.startswith(f.key + ".")), None)
+    number, _, rest = key[len(entries.key) + 1:].partition(".") if entries else ("", "", "")
+    return (entries, rest) if number.isdigit() and rest else None

@@ -1,0 +1,61 @@
+"""`--set` gives a list as the form's field types say: a field that holds several values (a text
+list, several choices) takes `--set` again for each value; a list of entries (a tracing's people, a
+review's progress) takes each entry's fields by its number (people.1.name=...); any other field
+given twice is refused, naming it, and nothing is written (the later one silently won before)."""
+from __future__ import annotations
+
+from conftest import CANARY, commit_count, register
+from test_assess_plan import INITIAL
+
+PEOPLE = ["--set", f"people.1.name={CANARY}", "--set", "people.1.relationship=aunt", "--set", "people.1.found=yes",
+          "--set", "people.2.name=Baraka", "--set", "people.2.relationship=uncle", "--set", "people.2.found=no"]
+
+
+def test_tracing__the_people_traced_entry_by_entry_and_the_sources_by_repeating_set(cli):
+    case_id = register(cli)
+    traced = cli("tracing", case_id, "--outcome", "ongoing", "--set", "sources=child", "--set", "sources=records", *PEOPLE,
+                 "--no-input", "--json")
+    assert traced.code == 0, traced.stderr
+    fields = cli("show", case_id, traced.json()["record_id"], "--json").json()["fields"]
+    assert fields["sources"] == ["child", "records"]
+    assert fields["people"] == [{"name": CANARY, "relationship": "aunt", "found": "yes"},
+                                {"name": "Baraka", "relationship": "uncle", "found": "no"}]
+
+
+def test_assess__a_text_list_takes_set_again_for_each_value_and_once_is_split_as_before(cli):
+    case_id = register(cli)
+    done = cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--set", "immediate_actions=moved to the aunt",
+               "--set", "immediate_actions=police told; school told", "--json")
+    assert done.code == 0, done.stderr
+    fields = cli("show", case_id, done.json()["record_id"], "--json").json()["fields"]
+    assert fields["immediate_actions"] == ["moved to the aunt", "police told; school told"]
+
+
+def test_set__a_field_of_one_value_given_twice_is_refused_naming_it_and_nothing_is_written(cli, repo):
+    case_id = register(cli)
+    before = commit_count(repo)
+    twice = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", *PEOPLE, "--set", "notes=first",
+                "--set", f"notes={CANARY}", "--no-input")
+    assert twice.code == 2 and "--set: notes is given twice: it holds one value" in twice.stderr, twice.stderr
+    again = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", *PEOPLE, "--set", "people.2.found=yes",
+                "--no-input")
+    assert again.code == 2 and "people.2.found is given twice" in again.stderr, again.stderr
+    assert CANARY not in twice.stderr + again.stderr and commit_count(repo) == before
+
+
+def test_set__entries_are_numbered_from_1_with_none_left_out_and_a_plain_value_says_how_to_give_them(cli, repo):
+    case_id = register(cli)
+    before = commit_count(repo)
+    gap = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", *PEOPLE[:6], "--set", f"people.3.name={CANARY}",
+              "--set", "people.3.relationship=uncle", "--set", "people.3.found=no", "--no-input", "--json")
+    assert gap.code == 4 and [f["field"] for f in gap.json()["fields"]] == ["people"], gap.stdout
+    assert "entry 2 is missing (--set people.2.name=...)" in gap.json()["fields"][0]["reason"]
+    plain = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", "--set", f"people={CANARY}", "--no-input")
+    assert plain.code == 4 and "--set people.1.name=... --set people.2.name=..." in plain.stderr, plain.stderr
+    assert CANARY not in gap.stdout + gap.stderr + plain.stderr and commit_count(repo) == before
+
+
+def test_update__a_value_and_a_field_under_it_are_refused_not_an_internal_error(cli):
+    case_id = register(cli)
+    both = cli("update", case_id, "--set", "child=x", "--set", f"child.name={CANARY}", "--reason", "typo")
+    assert both.code == 2 and "child is given a value, so it cannot also hold the field child.name" in both.stderr, both.stderr
