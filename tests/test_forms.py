@@ -194,7 +194,9 @@ def test_text__a_mapping_is_not_text():
 def test_unknown_key__named_with_a_hint_when_one_is_close(doc, key, hint):
     _, errors = check(registration(**doc))
     expected = "is not a field of the registration form" + (
-        f"; did you mean '{hint}'?" if hint else " (not shown, as a key may hold personal details; cpcm form blank registration lists the fields)")
+        f"; did you mean '{hint}'?" if hint else " (not shown, as a key may hold personal details; its fields: child.…, location, "
+        "lives_with, caregiver.…, contact, registration_place, identified_by, criteria, concerns, concerns_other, risk, "
+        "immediate_needs, worker, consent.…, notes; cpcm form blank registration prints them)")
     assert errors[key] == expected
 
 

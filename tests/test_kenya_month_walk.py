@@ -106,7 +106,7 @@ def test_assess__the_hint_for_keys_not_on_the_form_names_a_form_that_form_blank_
            "options": [{"option_kind": "kinship", "for_and_against": "willing", "favourite_colour": "blue"}]}
     refused = amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(doc))
     assert refused.code == 4
-    assert "cpcm form blank best-interests lists the fields" in refused.stderr, refused.stderr  # the key near nothing
+    assert "cpcm form blank best-interests prints them" in refused.stderr, refused.stderr  # the key near nothing
     # the keys whose words are those of a field's name or label are given it ('For and against')
     assert "options[1].option_kind: is not a field of the assessment form; did you mean 'options[1].kind'?" in refused.stderr
     assert "did you mean 'options[1].assessment'?" in refused.stderr, refused.stderr

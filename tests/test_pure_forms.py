@@ -338,7 +338,7 @@ def test_validate__unknown_keys_with_and_without_a_hint():
     assert errors(errs) == [
         ("child.nmae", "is not a field of the visit form; did you mean 'child.name'?"),
         ("…", "2 keys are not fields of the visit form (not shown, as a key may hold personal details; "
-              "cpcm form blank visit lists the fields)"),
+              "its fields: child.…, concerns, concern_other, words, people; cpcm form blank visit prints them)"),
     ]
     # a group of fields is not unknown; a near miss that is no field name is not repeated
     assert fm.validate(FORM, dict(GOOD, child={**GOOD["child"], "Name!": "x"}), TODAY)[1][0].field == "…"
@@ -395,7 +395,7 @@ def test_validate__lists_of_entries():
         ("people[1].name", "is required (name)"),
         ("people[2]", "must be a mapping of fields (key: value)"),
         ("people[3].…", "is not a field of the visit form (not shown, as a key may hold personal details; "
-                        "cpcm form blank visit lists the fields)"),
+                        "an entry's fields: name, rel.…; cpcm form blank visit prints them)"),
     ]
     assert body["people"] == [{"rel": {"kind": "x"}}, {}, {"name": "C"}]
     assert errors(fm.validate(FORM, dict(GOOD, people="B"), TODAY)[1]) == [("people", PEOPLE_LIST)]
@@ -410,7 +410,8 @@ def test_validate__at_least_some_entries():
     one = parse_form({"kind": "k", "fields": [{"key": "p", "type": "list", "min_items": 1, "item": [{"key": "n", "type": "text"}]}]})
     assert errors(fm.validate(one, {"p": ["x"]}, TODAY)[1]) == [("p[1]", "must be a mapping of fields (key: value)")]
     assert errors(fm.validate(one, {"p": [{"z": 1}]}, TODAY)[1]) == [
-        ("p[1].…", "is not a field of the k form (not shown, as a key may hold personal details; cpcm form blank k lists the fields)")]
+        ("p[1].…", "is not a field of the k form (not shown, as a key may hold personal details; an entry's fields: n; "
+                   "cpcm form blank k prints them)")]
 
 
 def test_validate__workers_are_passed_on():

@@ -672,7 +672,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     whatever its answers (the service's own check: a closed conference), run before the first
     question, so nothing is typed for a record that cannot be written."""
     from cpcm.domain import text
-    from cpcm.domain.setpaths import put_pairs
+    from cpcm.domain.setpaths import check_paths, put_pairs
     from cpcm.store import forms
     from cpcm.errors import UsageError
 
@@ -686,6 +686,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         form = forms.load(form_name, ctx.root)
         pairs = set_pairs(sets, "child_views='...'")
         put_pairs(form, data, pairs)
+        check_paths(form, pairs)  # a path given twice or clashing with another first (exit 2): what was typed
     for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
         if value is not None and value != []:
             text.put(data, key, value, "the options")

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm import service
         from cpcm.domain import text
-        from cpcm.domain.setpaths import put_pairs
+        from cpcm.domain.setpaths import check_paths, put_pairs
         from cpcm.errors import UsageError
         from cpcm.store import forms
 
@@ -63,6 +63,7 @@ def register(app: typer.Typer) -> None:
             form = forms.load(service.form_for(ctx, "registration"), ctx.root)
             pairs = set_pairs(sets, "caregiver.name='...'")
             put_pairs(form, data, pairs)
+            check_paths(form, pairs)
         flags = {
             "child.name": Opt("--name", name), "child.sex": Opt("--sex", sex), "child.date_of_birth": Opt("--dob", dob), "child.age_estimate": Opt("--age", age),
             "child.birth_certificate": Opt("--birth-certificate", birth_certificate), "child.disability": Opt("--disability", disability), "location": Opt("--location", location),

@@ -784,15 +784,16 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
             errors.append(FieldError(prefix + key, "is a group of fields, not one value: give its fields under it ("
                                      + ", ".join(group[:3]) + (", …" if len(group) > 3 else "") + ")"))
         elif key not in known and not group:
-            close = near_field(key, [f.key for f in fields], {f.key: " ".join(f.label.values()) for f in fields})
-            if close and FIELD_NAME.fullmatch(key):  # a typo of a field, or a field's last part (`sex`), is named
+            close = suggested_field(fields, key)
+            if close:  # a typo of a field, or a field's last part (`sex`), is named
                 errors.append(FieldError(prefix + key, f"is not a field of the {kind} form; did you mean '{prefix}{close}'?"))
             else:
                 unnamed += 1
     if unnamed:
         what = "is not a field" if unnamed == 1 else f"{unnamed} keys are not fields"
         errors.append(FieldError(prefix + "…", f"{what} of the {kind} form (not shown, as a key may hold personal "
-                                 f"details; cpcm form blank {blank or kind} lists the fields)"))
+                                 f"details; {'its' if not prefix else 'an entry' + chr(39) + 's'} fields: {fields_said(fields)}; "
+                                 f"cpcm form blank {blank or kind} prints them)"))
     body: dict[str, Any] = {}
     for field in fields:
         value = flat.get(field.key)
@@ -875,6 +876,18 @@ def _numbered(field: Field, value: Any) -> tuple[list, str | None]:
         return [], (f"numbers its entries 1, 2, 3 … with none left out: entry {missing} is missing (--set "
                     f"{field.key}.{missing}.{first}=...)")
     return [value[k] for k in sorted(value, key=int)], None
+
+
+def suggested_field(fields: Sequence[Field], key: str) -> str | None:
+    """The field a key not on the form was meant as, where the key may be shown (`near_field`: a
+    typo, a field's last part), else None: the key is then not repeated (it may be a name)."""
+    close = near_field(key, [f.key for f in fields], {f.key: " ".join(f.label.values()) for f in fields})
+    return close if close and FIELD_NAME.fullmatch(key) else None
+
+
+def fields_said(fields: Sequence[Field]) -> str:
+    """The fields of one level of a form as a refusal lists them: each group once (`child.…`)."""
+    return ", ".join(dict.fromkeys(f.key.split(".")[0] + (".…" if "." in f.key else "") for f in fields))
 
 
 def _flatten_until(data: Mapping[str, Any], stop: set[str], prefix: str = "") -> dict[str, Any]:

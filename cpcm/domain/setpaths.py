@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cpcm.domain.forms import Field, Form
+from cpcm.domain.forms import Field, Form, fields_said, suggested_field
 from cpcm.domain.records import get_path, set_path
 from cpcm.domain.text import ordinal, put
-from cpcm.errors import UsageError
+from cpcm.errors import FieldError, InvalidInput, UsageError
 
 
 # fields that hold several values: a --set given again adds one (`put_pairs`)
@@ -40,6 +40,20 @@ def put_pairs(form: Form | None, data: dict, pairs: Sequence[tuple[str, str]], w
     return data
 
 
+def check_paths(form: Form, pairs: Sequence[tuple[str, str]], what: str = "--set") -> None:
+    """InvalidInput naming, by its place, each `--set` whose path is no field of `form` (nor near
+    one by a name that may be shown: validation would count it without naming it, and the one
+    who typed several could not tell which), with the fields the form has."""
+    unknown = [n for n, (key, _) in enumerate(pairs, 1) if _hidden(form.fields, key)]
+    if unknown:
+        name = form.name or form.kind
+        raise InvalidInput([FieldError(f"{what} ({ordinal(n)})", f"names no field of the {name} form (its path is not shown, as "
+                                                                 f"a key may hold personal details); its fields: "
+                                                                 f"{fields_said(form.fields)}") for n in unknown],
+                           f"the {what} given", f"Give each {what} a field of the form (cpcm form blank {name} prints them); "
+                           "nothing was written.")
+
+
 def _field_at(fields: Sequence[Field], key: str) -> Field | None:
     """The field a path names: one of `fields`, or one of a list entry's by its number (people.2.name)."""
     found = next((f for f in fields if f.key == key), None)
@@ -53,3 +67,15 @@ def _in_entry(fields: Sequence[Field], key: str) -> tuple[Field, str] | None:
     entries = next((f for f in fields if f.type == "list" and key.startswith(f.key + ".")), None)
     number, _, rest = key[len(entries.key) + 1:].partition(".") if entries else ("", "", "")
     return (entries, rest) if number.isdigit() and rest else None
+
+
+def _hidden(fields: Sequence[Field], key: str) -> bool:
+    """Whether validation would refuse `key` without naming it: no field, no group of fields (child)
+    nor a field of a list's entry (people.1.name), and near none by a name that may be shown."""
+    if _field_at(fields, key) is not None or any(f.key.startswith(key + ".") for f in fields):
+        return False
+    inner = _in_entry(fields, key)
+    if inner is not None:
+        return _hidden(inner[0].item, inner[1])
+    # under a list otherwise (a plan's actions.A2.by; people.name): the form's own rules say what it is
+    return not any(f.type == "list" and key.startswith(f.key + ".") for f in fields) and suggested_field(fields, key) is None

@@ -24,7 +24,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, with_settled
+from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled
 from cpcm.service import lookup
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
@@ -1939,7 +1939,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         errors += problems
     elif original.kind == "note":
         body = laid_over(base, data)
-        if set(body) - {"seen", NOTE_SETTLES, MOVED_FROM} != {"text"} or not str(body.get("text") or "").strip():
+        unknown = [k for k in data if k not in ("text", "seen", NOTE_SETTLES, MOVED_FROM)]
+        if unknown:  # was said as an empty text, whatever the text given
+            errors.append(unnamed_keys(len(unknown), "a note", ("text",)))
+        if set(body) - {"seen", NOTE_SETTLES, MOVED_FROM} - set(unknown) != {"text"} or not str(body.get("text") or "").strip():
             errors.append(FieldError("text", "a note has one field, text, and it must not be empty"))
         # what its writer saw out of order and the conflicts open (cpcm note), where it was moved from (--misfiled --to)
         for key in ("seen", NOTE_SETTLES, MOVED_FROM):

@@ -991,6 +991,13 @@ def parse_case_id(text: str, place: int = 0) -> str:
     return case_id
 
 
+def unnamed_keys(count: int, what: str, fields: Sequence[str]) -> FieldError:
+    """The keys given that are no field of `what` (a note, a referral update), counted, never
+    repeated (a key typed may hold personal details), with the fields it has."""
+    return FieldError("…", f"{'is not a field' if count == 1 else f'{count} keys are not fields'} of {what} (not shown, as a key "
+                           f"may hold personal details; its fields: {', '.join(fields)})")
+
+
 ASSESSMENT_FORMS = {"initial": "assessment-initial", "comprehensive": "assessment-comprehensive",
                     "best_interests": "best-interests"}
 

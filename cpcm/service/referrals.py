@@ -12,7 +12,7 @@ from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
-from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock
+from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock, unnamed_keys
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.planning import said_settled, settles_step
@@ -556,12 +556,6 @@ REFERRAL_FIELDS = ("need", "urgent", "accompany")  # what the worker typed to `c
 _YES, _NO = ("yes", "true", "y", "1"), ("no", "false", "n", "0")
 
 
-def _unnamed(count: int, what: str) -> FieldError:
-    # a key typed is not repeated: it may hold personal details
-    return FieldError("…", f"{'is not a field' if count == 1 else f'{count} keys are not fields'} of {what} (not shown, as a key "
-                           f"may hold personal details)")
-
-
 def update_corrected(ctx: Context, case_id: str, records: list[Record], original: Record, data: Mapping[str, Any],
                      at: datetime | None) -> tuple[dict, list[FieldError]]:
     """A referral update as corrected (`cpcm correct CASE R1@declined --set status=accepted ...`):
@@ -597,7 +591,7 @@ def update_corrected(ctx: Context, case_id: str, records: list[Record], original
         else:
             unnamed += 1
     if unnamed:
-        errors.append(_unnamed(unnamed, "a referral update (they are: " + ", ".join(UPDATE_FIELDS) + ")"))
+        errors.append(unnamed_keys(unnamed, "a referral update", UPDATE_FIELDS))
     body = laid_over(base, given)
     if "start" in given and not is_empty_value(given["start"]):
         try:
@@ -699,7 +693,7 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
         else:
             unnamed += 1
     if unnamed:
-        errors.append(_unnamed(unnamed, "a referral (corrected: " + ", ".join(REFERRAL_FIELDS + ("action",)) + ")"))
+        errors.append(unnamed_keys(unnamed, "a referral", REFERRAL_FIELDS + ("action",)))
     if at is not None:
         errors.append(FieldError("at", "when a referral was sent is not corrected: the consent it was sent on and the provider's "
                                        "feedback clock count from it; close it and refer again with --at"))
