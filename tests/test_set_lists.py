@@ -59,3 +59,19 @@ def test_update__a_value_and_a_field_under_it_are_refused_not_an_internal_error(
     case_id = register(cli)
     both = cli("update", case_id, "--set", "child=x", "--set", f"child.name={CANARY}", "--reason", "typo")
     assert both.code == 2 and "child is given a value, so it cannot also hold the field child.name" in both.stderr, both.stderr
+
+
+def test_correct__an_entry_of_a_list_corrected_by_its_number_keeps_the_others_and_one_past_the_last_adds_one(cli):
+    """A worker corrects one fact of one person traced (--set people.2.found=yes) without typing the list again:
+    the other entries and fields stay as recorded (it was refused: entry 1 missing)."""
+    case_id = register(cli)
+    traced = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", *PEOPLE, "--no-input", "--json").json()["record_id"]
+    fixed = cli("correct", case_id, traced, "--set", "people.2.found=yes", "--set", "people.3.name=Achieng",
+                "--set", "people.3.relationship=grandmother", "--set", "people.3.found=no", "--reason", "found on the second visit",
+                "--json")
+    assert fixed.code == 0, fixed.stderr
+    fields = cli("show", case_id, fixed.json()["record_id"], "--json").json()["fields"]
+    assert fields["people"] == [{"name": CANARY, "relationship": "aunt", "found": "yes"},
+                                {"name": "Baraka", "relationship": "uncle", "found": "yes"},
+                                {"name": "Achieng", "relationship": "grandmother", "found": "no"}]
+    assert fields["sources"] == ["child"] and fields["outcome"] == "ongoing"

@@ -40,6 +40,16 @@ def put_pairs(form: Form | None, data: dict, pairs: Sequence[tuple[str, str]], w
     return data
 
 
+def numbered_from(form: Form | None, held: dict, pairs: Sequence[tuple[str, str]]) -> dict:
+    """For a correction: each list of entries that `pairs` reach into by an entry's number (people.2.found),
+    numbered from the entries the record `held` holds, so that the pairs change those entries' fields and
+    the others stay as they are (an entry one past the last adds one); {} when no pair does so."""
+    fields = form.fields if form is not None else ()
+    named = {inner[0].key for key, _ in pairs if (inner := _in_entry(fields, key)) is not None}
+    return {key: {str(n): dict(entry) if isinstance(entry, dict) else entry for n, entry in enumerate(get_path(held, key) or [], 1)}
+            for key in named if isinstance(get_path(held, key) or [], list)}
+
+
 def check_paths(form: Form, pairs: Sequence[tuple[str, str]], what: str = "--set") -> None:
     """InvalidInput naming, by its place, each `--set` whose path is no field of `form` (nor near
     one by a name that may be shown: validation would count it without naming it, and the one
