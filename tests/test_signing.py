@@ -259,11 +259,12 @@ def _forged_over(root: Path, case_id: str, note: str) -> None:
     (root / forged).unlink()
 
 
-@pytest.mark.parametrize("how", ["dropped", "left-out", "rewritten", "rewritten-unlabelled"])
+@pytest.mark.parametrize("how", ["dropped", "left-out", "rewritten", "rewritten-unlabelled", "added", "added-unlabelled"])
 def test_a_members_signed_merge_that_drops_or_rewrites_a_record_is_refused_by_sync(laptops, team, how):
     """A merge made by hand with git, signed as cpcm signs and labelled as a sync's merge, whose tree leaves out a
     record both sides hold (dropped), or one only the other side holds (left-out: git shows no change of the merge
-    itself), or puts other words in one (rewritten; or so, not labelled as a sync's merge, which may re-encrypt): the
+    itself), or puts other words in one (rewritten; or so, not labelled as a sync's merge, which may re-encrypt), or
+    holds a record neither side does (added: a caseworker's approval, which no commit of hers could add): the
     others' sync took it in (a merge was left to its parents, each checked); it refuses it as it does such a commit,
     checked against each parent."""
     case_id, root, note = _supervisors_note(laptops)
@@ -280,15 +281,19 @@ def test_a_members_signed_merge_that_drops_or_rewrites_a_record_is_refused_by_sy
     target = only_theirs if how == "left-out" else note
     if how.startswith("rewritten"):
         _forged_over(root, case_id, note)
+    elif how.startswith("added"):
+        target = forge_record(root, case_id, "approval", "sup", {"of": "plan", "decision": "approved"})
     else:
         (root / target).unlink()
-    message = "merge" if how == "rewritten-unlabelled" else f"sync merge {theirs[:10]}"
+    message = "merge" if how.endswith("-unlabelled") else f"sync merge {theirs[:10]}"
     sha = hand_commit(root, "amina", message, [target], team["amina"][0], merging=theirs)
     git(root, "merge", "--quit")
     push(root)
-    code = "record-rewritten" if how.startswith("rewritten") else "record-deleted"
+    code = "record-deleted" if how in ("dropped", "left-out") else "record-rewritten"
     refused_by_sync(laptops, sha, code)
     assert laptops.cli("sup")("sync").stderr.count(f"{sha[:10]} {code}") == 1  # a record both sides hold: named once
+    if how != "rewritten":  # verify does not open a sync merge's re-encryptions (docs/security.md)
+        assert code in codes(laptops.cli("amina"))  # and verify, on the copy that holds it, says so too
 
 
 def test_a_rewrite_labelled_as_a_reencryption_is_refused_by_the_sync_of_a_copy_that_reads_it(laptops, team):

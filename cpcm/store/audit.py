@@ -712,8 +712,9 @@ def _merge_changes(root: Path, merges: Sequence[Commit], reencrypted: list) -> I
     """What each of `merges` does to the records of its parents, each parent's tree against its own (one `git
     diff-tree`): (merge, code, message) of a record a parent holds that it leaves out (record-deleted: but a record a
     sync merge moves to a case's new ID, `Synced.reidentified`, which it holds under its file name elsewhere) or holds
-    otherwise than every parent (record-rewritten: but a sync merge's, added to `reencrypted` to be opened). A record
-    one parent holds as the merge does is taken from that side, whose commits are checked themselves."""
+    otherwise than every parent (record-rewritten: but a sync merge's, added to `reencrypted` to be opened), or holds
+    when no parent does (record-rewritten: `_added_itself`). A record one parent holds as the merge does is taken from
+    that side, whose commits are checked themselves."""
     if not merges:
         return
     lines = [f"{merge.sha} {parent}" for merge in merges for parent in merge.parents]
@@ -724,24 +725,45 @@ def _merge_changes(root: Path, merges: Sequence[Commit], reencrypted: list) -> I
         sides = [next(chunks) for _ in merge.parents]
         sync = bool(SYNC_MERGE.match(merge.message))
         added = {rel.rsplit("/", 1)[1] for side in sides for rel, (was, now) in side.items() if now and not was}
-        found: dict[str, tuple[str, str]] = {}  # record -> (code, a parent that holds it): a record both hold, once
+        found: dict[str, tuple[str, str]] = {}  # record -> (code, message): a record both hold, once
         for parent, side in zip(merge.parents, sides):
             for rel, (was, now) in side.items():
                 if was is None or was == now:
                     continue  # not in this parent, or as it has it (moved to format 2's place)
                 if now is None:
                     if not (sync and rel.rsplit("/", 1)[1] in added):
-                        found.setdefault(rel, ("record-deleted", parent))
+                        found.setdefault(rel, ("record-deleted", f"leaves out the record {rel} that its parent {parent[:10]} holds"))
                 elif any(other.get(rel, (now,))[0] == now for other in sides if other is not side):
                     continue  # as another parent has it: taken from that side
                 elif sync:
                     reencrypted.append((merge, rel, was, now))
                 else:
-                    found.setdefault(rel, ("record-rewritten", parent))
-        for rel, (code, parent) in found.items():
-            yield merge, code, f"merge commit {merge.sha[:10]} " + (
-                f"leaves out the record {rel} that its parent {parent[:10]} holds" if code == "record-deleted"
-                else f"changes the record {rel} (as neither parent has it)")
+                    found.setdefault(rel, ("record-rewritten", f"changes the record {rel} (as neither parent has it)"))
+        for rel in _added_itself(sides, sync):
+            found.setdefault(rel, ("record-rewritten", f"adds the record {rel} itself (neither parent holds it)"))
+        for rel, (code, message) in found.items():
+            yield merge, code, f"merge commit {merge.sha[:10]} {message}"
+
+
+# the records a sync's own merge writes (service/sync.py): what it found both sides did at once, and a case's new ID
+SYNC_WRITES = ("sync_conflict", "case_link")
+
+
+def _added_itself(sides: Sequence[Mapping[str, tuple[str | None, str | None]]], sync: bool) -> list[str]:
+    """The records a merge holds that none of its parents does (each side of `_record_versions`): written by the
+    merge itself, so checked by no commit of either side (whose signer's role, whose words). A sync's own merge
+    writes only `SYNC_WRITES` and moves a case's records to its new ID (under their file names, which a parent
+    holds elsewhere); any other merge writes none."""
+    gone = {rel.rsplit("/", 1)[1] for side in sides for rel, (was, now) in side.items() if was and now is None}
+    found = []
+    for rel, (was, now) in sides[0].items():
+        if was is not None or now is None or any(side.get(rel, ("held",))[0] is not None for side in sides[1:]):
+            continue
+        name = rel.rsplit("/", 1)[1]
+        record = RECORD_FILE.match(name)
+        if not (sync and (name in gone or (record and record["kind"] in SYNC_WRITES))):
+            found.append(rel)
+    return found
 
 
 def _record_versions(out: str) -> Iterator[dict[str, tuple[str | None, str | None]]]:
@@ -1162,7 +1184,12 @@ class Audit:
                     if new == _ZERO:
                         continue  # moved to a case's new folder: checked below with the rest
                     if set(statuses) == {"A"}:
-                        self.added[path] = self.moved(match[2]) or Added(commit.sha, commit.author, None)
+                        moved = self.moved(match[2])
+                        if moved is None and RECORD_FILE.match(match[2])["kind"] not in SYNC_WRITES:
+                            self.add("record-rewritten", f"{path} was added by merge commit {commit.sha[:10]} itself (neither "
+                                     "side holds it, and a sync's merge adds only its sync_conflict and case_link records)",
+                                     match[1])
+                        self.added[path] = moved or Added(commit.sha, commit.author, None)
                     versions.append((path, new, commit.sha, recipients_blob.get(path.rsplit("/", 1)[0]), team, recovery))
                 elif match and RECORD_FILE.match(match[2]):
                     self.add("record-rewritten", f"{path} was changed by merge commit {commit.sha[:10]} itself (not taken "
