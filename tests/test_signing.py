@@ -296,23 +296,57 @@ def test_a_members_signed_merge_that_drops_or_rewrites_a_record_is_refused_by_sy
         assert code in codes(laptops.cli("amina"))  # and verify, on the copy that holds it, says so too
 
 
-def test_a_rewrite_labelled_as_a_reencryption_is_refused_by_the_sync_of_a_copy_that_reads_it(laptops, team):
+def _identity(key_path: Path):
+    from pyrage import x25519
+
+    return x25519.Identity.from_str(next(line for line in key_path.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-")))
+
+
+def _encrypted_again(root: Path, case_id: str, rel: str, key_path: Path) -> None:
+    """The record file `rel` encrypted again to the case's readers, holding what it held (a re-encryption)."""
+    from cpcm.crypto import cipher
+    from cpcm.store.config import load_team
+
+    held = cipher.decrypt((root / rel).read_bytes(), [_identity(key_path)])
+    readers = [r for r in (case_dir(root, case_id) / "recipients").read_text().splitlines() if r and not r.startswith("#")]
+    (root / rel).write_bytes(cipher.encrypt(held, load_team(root).recipients_of(readers)))
+
+
+@pytest.mark.parametrize("at_once", [None, 1])  # 1: each record read and opened apart, on every core
+def test_a_rewrite_labelled_as_a_reencryption_is_refused_by_the_sync_of_a_copy_that_reads_it(laptops, team, monkeypatch,
+                                                                                              at_once):
     """A commit that says it re-encrypts (`team sync N cases`) may change a record's bytes, never what it holds: the
     sync of a copy whose key opens both versions compares them, and refuses one that puts other words in it
-    (record-rewritten). A copy whose key does not open both cannot tell, and takes it in as before (docs/security.md)."""
+    (record-rewritten), here after a record it re-encrypts as it should. A copy whose key does not open both cannot
+    tell, and takes it in as before (docs/security.md)."""
+    from cpcm.store import audit
+
+    if at_once:
+        monkeypatch.setattr(audit, "OPENED_AT_ONCE", at_once)
     case_id, root, note = _supervisors_note(laptops)
     otieno = laptops.laptop("otieno")  # no reader of amina's case
+    [registration] = [p for p in git(root, "ls-files").split() if p.endswith(".registration.yaml.age")]
+    assert registration < note  # compared first: the rewrite is found in the later piece
+    _encrypted_again(root, case_id, registration, team["sup"][0])
     _forged_over(root, case_id, note)
-    sha = hand_commit(root, "amina", "team sync 1 cases", [note], team["amina"][0])
+    sha = hand_commit(root, "amina", "team sync 1 cases", [registration, note], team["amina"][0])
+    [commit] = audit.history(root, "", [sha, f"^{sha}^"])  # the record it names is the one rewritten, in whichever piece
+    changed = [(commit, path, old, new) for status, old, new, path in commit.changes if status == "M"]
+    assert audit._not_reencrypted(root, changed, [_identity(team["sup"][0])]) == [(commit, note)]
     push(root)
     refused_by_sync(laptops, sha, "record-rewritten")
     assert otieno("sync").code == 0
 
 
-def test_the_merges_and_reencryptions_cpcm_makes_are_taken_in(laptops, team, tmp_env):
+@pytest.mark.parametrize("at_once", [None, 1])  # 1: each record read and opened apart, on every core
+def test_the_merges_and_reencryptions_cpcm_makes_are_taken_in(laptops, team, tmp_env, monkeypatch, at_once):
     """What the checks above refuse, cpcm's own commits never do: a supervisor added (every case re-encrypted, `team
     add`), a note written apart on another copy meanwhile, its sync's merge (which encrypts that note again, to the new
     reader), and the syncs that take them: each copy opens both versions of every record changed, and takes them in."""
+    from cpcm.store import audit
+
+    if at_once:
+        monkeypatch.setattr(audit, "OPENED_AT_ONCE", at_once)
     sup = laptops.cli("sup")
     case_id = register(sup, "--worker", "amina")
     laptops.sync("sup")

@@ -803,10 +803,10 @@ def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]]
     parent's) among the `OPENED_AT_ONCE` records read together."""
     if not keys or not changed:
         return []
-    found = {}  # (commit, path): a merge's record, against each parent, once
-    unread: set[tuple[str, str]] = set()  # (commit, folder): the records of a folder are encrypted to its readers alike
-    for at in range(0, len(changed), OPENED_AT_ONCE):  # so many read at a time: memory stays flat in a re-encryption's size
-        part = changed[at:at + OPENED_AT_ONCE]
+    from cpcm.store import parallel
+
+    def job(bounds: tuple[int, int]) -> list[int]:  # the places in `changed` of the records found rewritten
+        part = changed[bounds[0]:bounds[1]]
         blobs = read_blobs(root, [blob for _, _, old, new in part for blob in (old, new)])
         opened: dict[str, bytes | None] = {}
 
@@ -819,13 +819,20 @@ def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]]
                 except cipher.Damaged:
                     opened[blob] = b""
             return opened[blob]
-        for commit, path, old, new in part:
+        found, unread = [], set()  # unread: (commit, folder): the records of a folder are encrypted to its readers alike
+        for at, (commit, path, old, new) in enumerate(part, bounds[0]):
             folder = (commit.sha, path.rsplit("/", 1)[0])
             before = plain(old) if folder not in unread else None
             if before is None:
                 unread.add(folder)  # not read here: its other records are not tried (a failed open costs the most)
             elif before and (after := plain(new)) is not None and after != before:
-                found[commit.sha, path] = (commit, path)
+                found.append(at)
+        return found
+
+    # so many read and opened at a time (memory stays flat in a re-encryption's size), on every core when many
+    chunks = [(at, at + OPENED_AT_ONCE) for at in range(0, len(changed), OPENED_AT_ONCE)]
+    done = parallel.run_chunks(job, chunks) if len(chunks) > 1 else map(job, chunks)
+    found = {(changed[at][0].sha, changed[at][1]): changed[at][:2] for places in done for at in places}
     return list(found.values())
 
 
