@@ -75,3 +75,28 @@ def test_correct__an_entry_of_a_list_corrected_by_its_number_keeps_the_others_an
                                 {"name": "Baraka", "relationship": "uncle", "found": "yes"},
                                 {"name": "Achieng", "relationship": "grandmother", "found": "no"}]
     assert fields["sources"] == ["child"] and fields["outcome"] == "ongoing"
+
+
+def test_set__an_entry_numbered_0_or_one_number_written_twice_is_refused_naming_it_not_an_internal_error(cli, repo):
+    """people.0.name, or people.1 beside people.01, ended cpcm with an internal error (exit 70)."""
+    case_id = register(cli)
+    before = commit_count(repo)
+    zero = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", "--set", f"people.0.name={CANARY}",
+               "--set", "people.0.relationship=aunt", "--set", "people.0.found=no", "--no-input", "--json")
+    assert zero.code == 4 and "there is no entry 0" in zero.json()["fields"][0]["reason"], (zero.code, zero.stdout)
+    twice = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", *PEOPLE[:6], "--set", "people.01.name=Baraka",
+                "--no-input", "--json")
+    assert twice.code == 4 and "gives entry 1 twice, as 01 and 1" in twice.json()["fields"][0]["reason"], twice.stdout
+    assert CANARY not in zero.stdout + zero.stderr and commit_count(repo) == before
+
+
+def test_set__a_field_given_by_an_option_and_by_set_is_refused_naming_it_not_one_of_them_dropped(cli, repo):
+    """--source child beside --set sources=records kept only 'child' (a review's --outcome beside --set outcome=...
+    kept the option's), without a word: both were typed, so the worker is asked to give it once."""
+    case_id = register(cli)
+    before = commit_count(repo)
+    both = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", "--set", "sources=records", *PEOPLE, "--no-input")
+    assert both.code == 2 and "sources is given by an option and by --set: give it once" in both.stderr, both.stderr
+    update = cli("update", case_id, "--concern", "neglect", "--set", "concerns=child_labour", "--reason", "typo")
+    assert update.code == 2 and "concerns is given by an option and by --set" in update.stderr, update.stderr
+    assert commit_count(repo) == before

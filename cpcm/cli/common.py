@@ -656,6 +656,23 @@ def set_pairs(sets: list[str] | None, example: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def put_options(data: dict, values: Mapping[str, Any], pairs: Sequence[tuple[str, str]] = ()) -> None:
+    """The options' `values` (field path -> value, `option_values`) laid over `data`, what a file and the
+    --set `pairs` gave: an option wins over the file; a field an option and a --set both give is refused
+    (exit 2): both were typed on one line, and neither is dropped without a word."""
+    from cpcm.domain import text
+    from cpcm.errors import UsageError
+
+    for key, value in values.items():
+        if value is None or value == []:
+            continue
+        if any(k == key or k.startswith(key + ".") for k, _ in pairs):
+            raise UsageError(f"{key} is given by an option and by --set: give it once",
+                             "Give each field once, by its option or by --set (a field that holds a list takes "
+                             "--set again for each value).")
+        text.put(data, key, value, "the options")
+
+
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
            needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "",
            first: Callable[[], Any] | None = None) -> dict:
@@ -682,14 +699,13 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         if loaded is not None and not isinstance(loaded, dict):
             raise UsageError("--from-file: the record is a YAML mapping (key: value)", f"cpcm form blank {form_name} prints one to fill in.")
         data = loaded or {}
+    pairs: list[tuple[str, str]] = []
     if sets:
         form = forms.load(form_name, ctx.root)
         pairs = set_pairs(sets, "child_views='...'")
         put_pairs(form, data, pairs)
         check_paths(form, pairs)  # a path given twice or clashing with another first (exit 2): what was typed
-    for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
-        if value is not None and value != []:
-            text.put(data, key, value, "the options")
+    put_options(data, option_values(ctx, flags, only=not from_file and not sets), pairs)
     taken = [key for key in (base or {}) if not given(data, key)]
     for key in taken:
         text.put(data, key, base[key], "the fields taken over")

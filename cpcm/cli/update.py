@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, open_ctx, option_values, parse_at, read_yaml_input,
-                             report_written, set_pairs, stdin_is_terminal)
+                             put_options, report_written, set_pairs, stdin_is_terminal)
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +43,6 @@ def register(app: typer.Typer) -> None:
         Example: cpcm update CP-4F7K-9X2N --location "Kondele, Kisumu" --caregiver-relationship grandmother --reason "reunified"
         """
         from cpcm import service
-        from cpcm.domain import text
         from cpcm.domain.setpaths import check_paths, put_pairs
         from cpcm.errors import UsageError
         from cpcm.store import forms
@@ -59,6 +58,7 @@ def register(app: typer.Typer) -> None:
             data = loaded or {}
             if "reason" in data and reason is None:
                 reason = str(data.pop("reason") or "")
+        pairs = []
         if sets:
             form = forms.load(service.form_for(ctx, "registration"), ctx.root)
             pairs = set_pairs(sets, "caregiver.name='...'")
@@ -72,9 +72,7 @@ def register(app: typer.Typer) -> None:
             "concerns": Opt("--concern", list(concern) or None), "immediate_needs": Opt("--need", list(need) or None), "consent.child": Opt("--child-consent", child_consent),
             "consent.caregiver": Opt("--caregiver-consent", caregiver_consent),
         }
-        for key, value in option_values(ctx, flags, only=not from_file and not sets).items():
-            if value is not None:
-                text.put(data, key, value, "the options")
+        put_options(data, option_values(ctx, flags, only=not from_file and not sets), pairs)
         if not no_input and stdin_is_terminal():
             if not data:
                 data = ask_changes(ctx, case_id)

@@ -871,6 +871,12 @@ def _numbered(field: Field, value: Any) -> tuple[list, str | None]:
     if not isinstance(value, Mapping) or not value or not all(str(k).isdigit() for k in value):
         return [], said
     numbers = sorted(int(k) for k in value)
+    if numbers[0] < 1:
+        return [], f"numbers its entries from 1: there is no entry 0 (--set {field.key}.1.{first}=... for the first)"
+    twice = next((n for n, m in zip(numbers, numbers[1:]) if n == m), None)
+    if twice is not None:  # '1' and '01': digits only, so they may be shown
+        written = " and ".join(sorted(str(k) for k in value if int(k) == twice))
+        return [], f"gives entry {twice} twice, as {written}: number each entry once, without leading zeros"
     if numbers != list(range(1, len(numbers) + 1)):
         missing = next(n for n in range(1, numbers[-1] + 1) if n not in numbers)
         return [], (f"numbers its entries 1, 2, 3 … with none left out: entry {missing} is missing (--set "
