@@ -100,3 +100,16 @@ def test_set__a_field_given_by_an_option_and_by_set_is_refused_naming_it_not_one
     update = cli("update", case_id, "--concern", "neglect", "--set", "concerns=child_labour", "--reason", "typo")
     assert update.code == 2 and "concerns is given by an option and by --set" in update.stderr, update.stderr
     assert commit_count(repo) == before
+
+
+def test_close__a_list_of_codes_takes_set_again_for_each_item_as_a_text_list_does(cli):
+    """A closure's checklist is a list of codes (type codes, written as a text list): each --set of it adds an
+    item (it was refused as a field of one value given twice)."""
+    case_id = register(cli)
+    outcome = [a if a != "proceed" else "close_no_concerns" for a in INITIAL]
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *outcome).code == 0
+    closing = cli("close", case_id, "--reason", "no_concerns", "--set", "checklist=child_safe",
+                  "--set", "checklist=basic_needs_met", "--no-input", "--json")
+    assert closing.code == 0, closing.stderr
+    fields = cli("show", case_id, closing.json()["record_id"], "--json").json()["fields"]
+    assert fields["checklist"] == ["child_safe", "basic_needs_met"]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cpcm.domain.forms import Field, Form, fields_said, suggested_field
+from cpcm.domain.forms import Field, Form, base_type, fields_said, suggested_field
 from cpcm.domain.records import get_path, set_path
 from cpcm.domain.text import ordinal, put
 from cpcm.errors import FieldError, InvalidInput, UsageError
 
 
-# fields that hold several values: a --set given again adds one (`put_pairs`)
+# fields that hold several values (a list of codes too: `forms.base_type`): a --set given again adds one (`put_pairs`)
 SEVERAL = ("text_list", "choices")
 
 
@@ -23,7 +23,7 @@ def put_pairs(form: Form | None, data: dict, pairs: Sequence[tuple[str, str]], w
     by its number (people.1.name=...: `forms._numbered`). Any other path given twice is refused, named
     where it is a field of `form`, else by its place (a key typed may hold personal details)."""
     fields = form.fields if form is not None else ()
-    several = {f.key for f in fields if f.type in SEVERAL}
+    several = {f.key for f in fields if base_type(f) in SEVERAL}
     seen: set[str] = set()
     for number, (key, value) in enumerate(pairs, 1):
         if key in seen and key in several:
