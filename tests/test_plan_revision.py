@@ -421,6 +421,25 @@ def test_correct__a_plan_takes_goals_and_actions_by_id_as_from_current_does():
     assert mem.commits() == commits
 
 
+def test_correct__a_plan_action_named_by_a_number_in_set_is_refused_as_cpcm_plan_refuses_it():
+    """A plan's goals and actions are named by their IDs, never by a number (a tracing's people are): `cpcm correct
+    CASE plan --set actions.1.by=...` says there is no action 1 and which there are, as `cpcm plan` does (it said,
+    twice, that the actions' IDs cannot be changed)."""
+    mem = MemoryRepo()
+    case_id = approved_case(mem)
+    sup = mem.as_("sup")
+    commits = mem.commits()
+    sets = [("actions.1.by", "2027-02-01")]
+    with pytest.raises(InvalidInput) as refused:
+        service.correct(sup, case_id, "plan", {}, "date wrong", None, sets)
+    assert [(e.field, e.reason) for e in refused.value.errors] == [
+        ("actions (a key)", "no action with that ID in the current version (A1, A2; new, new1 … for a new one)")]
+    with pytest.raises(InvalidInput) as revised:  # the same path, the same answer
+        service.plan_revise(mem.as_("amina"), case_id, "review", {"actions": {"1": {"by": "2027-02-01"}}})
+    assert [(e.field, e.reason) for e in revised.value.errors] == [(e.field, e.reason) for e in refused.value.errors]
+    assert mem.commits() == commits
+
+
 def test_correct_and_show__plan_means_the_version_in_force_or_waiting_never_a_withdrawn_one():
     """`plan` (the short form) names the version `plan --from-current` starts from: the one
     waiting for a decision, and once its author withdrew it the version in force (was: the

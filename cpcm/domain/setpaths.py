@@ -43,9 +43,11 @@ def put_pairs(form: Form | None, data: dict, pairs: Sequence[tuple[str, str]], w
 def numbered_from(form: Form | None, held: dict, pairs: Sequence[tuple[str, str]]) -> dict:
     """For a correction: each list of entries that `pairs` reach into by an entry's number (people.2.found),
     numbered from the entries the record `held` holds, so that the pairs change those entries' fields and
-    the others stay as they are (an entry one past the last adds one); {} when no pair does so."""
+    the others stay as they are (an entry one past the last adds one); {} when no pair does so. A list whose
+    entries have an ID of their own (a plan's goals and actions: actions.A2.by) names them by it, never by number."""
     fields = form.fields if form is not None else ()
-    named = {inner[0].key for key, _ in pairs if (inner := _in_entry(fields, key)) is not None}
+    named = {inner[0].key for key, _ in pairs
+             if (inner := _in_entry(fields, key)) is not None and not any(f.key == "id" for f in inner[0].item)}
     return {key: {str(n): dict(entry) if isinstance(entry, dict) else entry for n, entry in enumerate(get_path(held, key) or [], 1)}
             for key in named if isinstance(get_path(held, key) or [], list)}
 
