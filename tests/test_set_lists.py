@@ -4,7 +4,12 @@ review's progress) takes each entry's fields by its number (people.1.name=...); 
 given twice is refused, naming it, and nothing is written (the later one silently won before)."""
 from __future__ import annotations
 
+import pytest
+
 from conftest import CANARY, commit_count, register
+from cpcm.domain.setpaths import put_pairs
+from cpcm.errors import UsageError
+from cpcm.store import forms
 from test_assess_plan import INITIAL
 
 PEOPLE = ["--set", f"people.1.name={CANARY}", "--set", "people.1.relationship=aunt", "--set", "people.1.found=yes",
@@ -113,3 +118,14 @@ def test_close__a_list_of_codes_takes_set_again_for_each_item_as_a_text_list_doe
     assert closing.code == 0, closing.stderr
     fields = cli("show", case_id, closing.json()["record_id"], "--json").json()["fields"]
     assert fields["checklist"] == ["child_safe", "basic_needs_met"]
+
+
+def test_set__a_field_of_several_values_in_an_entry_takes_set_again_for_each_value():
+    """The minutes' decisions for each case are a list of texts inside an entry: each --set of cases.1.decisions adds
+    one (it was refused as a field of one value given twice); a field of one value in an entry still may not be."""
+    minutes = forms.load("conference-minutes")
+    data = put_pairs(minutes, {}, [("cases.1.decisions", "stays with the aunt"), ("cases.1.decisions", "school in January")])
+    assert data["cases"]["1"]["decisions"] == ["stays with the aunt", "school in January"]
+    with pytest.raises(UsageError) as refused:
+        put_pairs(minutes, {}, [("cases.1.discussion", "first"), ("cases.1.discussion", CANARY)])
+    assert "cases.1.discussion is given twice" in str(refused.value) and CANARY not in str(refused.value)

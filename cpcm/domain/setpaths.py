@@ -19,18 +19,19 @@ SEVERAL = ("text_list", "choices")
 def put_pairs(form: Form | None, data: dict, pairs: Sequence[tuple[str, str]], what: str = "--set") -> dict:
     """`data` (what a file gave) with `--set PATH=VALUE` pairs laid over it, in order. A field that
     holds several values (a text list, several choices) takes each --set of it as one more value
-    (given once, its text is split as before: 'a; b'); a list of entries takes each entry's fields
-    by its number (people.1.name=...: `forms._numbered`). Any other path given twice is refused, named
-    where it is a field of `form`, else by its place (a key typed may hold personal details)."""
+    (given once, its text is split as before: 'a; b'), in an entry too (cases.1.decisions); a list of
+    entries takes each entry's fields by its number (people.1.name=...: `forms._numbered`). Any other
+    path given twice is refused, named where it is a field of `form`, else by its place (a key typed
+    may hold personal details)."""
     fields = form.fields if form is not None else ()
-    several = {f.key for f in fields if base_type(f) in SEVERAL}
     seen: set[str] = set()
     for number, (key, value) in enumerate(pairs, 1):
-        if key in seen and key in several:
+        field = _field_at(fields, key) if key in seen else None
+        if field is not None and base_type(field) in SEVERAL:
             held = get_path(data, key)
             set_path(data, key, (held if isinstance(held, list) else [held]) + [value])
         elif key in seen:
-            said = key if _field_at(fields, key) is not None else f"the path of the {ordinal(number)} {what}"
+            said = key if field is not None else f"the path of the {ordinal(number)} {what}"
             raise UsageError(f"{what}: {said} is given twice: it holds one value", f"Give it once. A field that holds a list takes "
                              f"{what} again for each value; a list of entries takes each entry's fields by its number "
                              f"(people.1.name=..., people.2.name=...).")
