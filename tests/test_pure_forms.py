@@ -129,7 +129,9 @@ def test_coerce__codes_are_read_as_text_and_refused_with_a_space_without_echoing
     words, whose message never repeats them."""
     assert fm.coerce(field("id", max_length=8), " clinic ", TODAY) == ("clinic", None)
     assert fm.coerce(field("id", max_length=8), "clinic-of-kisumu", TODAY)[1] == "is 16 characters, longer than the 8 this field holds"
-    assert fm.coerce(field("id"), "Kisumu clinic", TODAY) == (None, "is not an ID: letters, digits, '.', '_' or '-', without spaces")
+    assert fm.coerce(field("id"), "Kisumu clinic", TODAY) == (
+        None, "is not an ID: letters, digits, '.', '_', ':', '+' or '-', without spaces")
+    assert fm.coerce(field("id"), "svc:hiv+tb", TODAY) == ("svc:hiv+tb", None)  # as the message says: ':' and '+' are taken
     assert fm.coerce(field("duration"), "2w", TODAY) == ("2w", None)
     assert fm.coerce(field("duration"), "every two weeks", TODAY)[0] is None
     assert fm.coerce(field("codes"), "child_safe; all", TODAY) == (["child_safe", "all"], None)

@@ -43,9 +43,10 @@ FREE_TEXT = ("text", "longtext", "text_list")
 # checklist's items): letters, digits and '.', '_', ':', '+' or '-', without spaces
 CODE_TYPES = {"id": "text", "duration": "text", "codes": "text_list"}
 _CODE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")
-_NOT_CODE = {"id": "is not an ID: letters, digits, '.', '_' or '-', without spaces",
+_CODE_SAID = "letters, digits, '.', '_', ':', '+' or '-', without spaces"  # what _CODE_VALUE takes
+_NOT_CODE = {"id": f"is not an ID: {_CODE_SAID}",
              "duration": "is not a duration such as 1d, 2w or 1mo (or none)",
-             "codes": "holds an item that is not a code: letters, digits, '.', '_' or '-', without spaces"}
+             "codes": f"holds an item that is not a code: {_CODE_SAID}"}
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
 
