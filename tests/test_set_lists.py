@@ -129,3 +129,21 @@ def test_set__a_field_of_several_values_in_an_entry_takes_set_again_for_each_val
     with pytest.raises(UsageError) as refused:
         put_pairs(minutes, {}, [("cases.1.discussion", "first"), ("cases.1.discussion", CANARY)])
     assert "cases.1.discussion is given twice" in str(refused.value) and CANARY not in str(refused.value)
+
+
+def test_correct__an_entry_given_empty_is_taken_out_and_the_others_move_up(cli, repo):
+    """A person traced entered twice by mistake: --set people.1= takes that entry out of the correction (it said
+    'entry 1 is missing', and only a whole file could do it); an entry that is not there is refused, naming it."""
+    case_id = register(cli)
+    traced = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", *PEOPLE, "--no-input", "--json").json()["record_id"]
+    before = commit_count(repo)
+    missing = cli("correct", case_id, traced, "--set", "people.3=", "--reason", "entered twice")
+    assert missing.code == 2 and "takes out entry 3, which people does not have (2 entries)" in missing.stderr, missing.stderr
+    both = cli("correct", case_id, traced, "--set", "people.1=", "--set", "people.1.found=no", "--reason", "entered twice")
+    assert both.code == 2 and "entry 1 of people is both taken out and changed" in both.stderr, both.stderr
+    assert commit_count(repo) == before
+    fixed = cli("correct", case_id, traced, "--set", "people.1=", "--reason", "entered twice", "--json")
+    assert fixed.code == 0, fixed.stderr
+    fields = cli("show", case_id, fixed.json()["record_id"], "--json").json()["fields"]
+    assert fields["people"] == [{"name": "Baraka", "relationship": "uncle", "found": "no"}]
+    assert CANARY not in missing.stderr + both.stderr

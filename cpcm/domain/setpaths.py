@@ -4,7 +4,7 @@ number (people.2.name), a field of one value once. Input only: the fold and the 
 this (form validation reads the entries by number: `forms._numbered`)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from cpcm.domain.forms import Field, Form, base_type, fields_said, suggested_field
 from cpcm.domain.records import get_path, set_path
@@ -41,14 +41,53 @@ def put_pairs(form: Form | None, data: dict, pairs: Sequence[tuple[str, str]], w
     return data
 
 
-def numbered_from(form: Form | None, held: dict, pairs: Sequence[tuple[str, str]]) -> dict:
+def put_correction(form: Form | None, held: dict, data: dict, pairs: Sequence[tuple[str, str]]) -> dict:
+    """A correction's `--set` pairs laid over `data` (what a file gave) as `put_pairs` lays them, an entry
+    of a list named by its number taken from the entries the record `held` holds (`numbered_from`); an
+    entry given empty (`--set people.2=`) is taken out, the entries after it moving up one. UsageError
+    (exit 2) for an entry that is not there, or one both taken out and changed."""
+    fields = form.fields if form is not None else ()
+    lists = {f.key for f in fields if f.type == "list" and not any(i.key == "id" for i in f.item)}  # a plan's: by their IDs
+    out: dict[str, set[int]] = {}
+    kept = []
+    for key, value in pairs:
+        head, _, number = key.rpartition(".")
+        if head in lists and number.isdigit() and not value.strip():
+            out.setdefault(head, set()).add(int(number))
+        else:
+            kept.append((key, value))
+    for key, entries in numbered_from(form, held, kept, also=out).items():  # people.2.found: entry 2 of the record's list
+        if get_path(data, key) is None:
+            set_path(data, key, entries)
+    put_pairs(form, data, kept)
+    for key, numbers in out.items():
+        entries = get_path(data, key)
+        have = sorted(int(n) for n in entries) if isinstance(entries, dict) and all(str(n).isdigit() for n in entries) else []
+        for number in sorted(numbers):
+            if number not in have:
+                raise UsageError(f"--set {key}.{number}= takes out entry {number}, which {key} does not have "
+                                 f"({len(have)} entr{'y' if len(have) == 1 else 'ies'})", "cpcm show CASE RECORD lists the entries.")
+            if any(_entry_number(key, k) == number for k, _ in kept):
+                raise UsageError(f"--set: entry {number} of {key} is both taken out and changed", "Do one or the other.")
+        if have == list(range(1, len(have) + 1)):  # else the gap is refused as validation words it
+            set_path(data, key, [entries[n] for n in sorted(entries, key=int) if int(n) not in numbers])
+    return data
+
+
+def _entry_number(key: str, path: str) -> int | None:
+    """The number of the entry of list `key` a path goes into (people.2.found: 2), else None."""
+    number, _, rest = path[len(key) + 1:].partition(".") if path.startswith(key + ".") else ("", "", "")
+    return int(number) if number.isdigit() and rest else None
+
+
+def numbered_from(form: Form | None, held: dict, pairs: Sequence[tuple[str, str]], also: Iterable[str] = ()) -> dict:
     """For a correction: each list of entries that `pairs` reach into by an entry's number (people.2.found),
     numbered from the entries the record `held` holds, so that the pairs change those entries' fields and
     the others stay as they are (an entry one past the last adds one); {} when no pair does so. A list whose
     entries have an ID of their own (a plan's goals and actions: actions.A2.by) names them by it, never by number."""
     fields = form.fields if form is not None else ()
     named = {inner[0].key for key, _ in pairs
-             if (inner := _in_entry(fields, key)) is not None and not any(f.key == "id" for f in inner[0].item)}
+             if (inner := _in_entry(fields, key)) is not None and not any(f.key == "id" for f in inner[0].item)} | set(also)
     return {key: {str(n): dict(entry) if isinstance(entry, dict) else entry for n, entry in enumerate(get_path(held, key) or [], 1)}
             for key in named if isinstance(get_path(held, key) or [], list)}
 

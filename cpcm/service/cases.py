@@ -14,10 +14,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, laid_over, validate, with_kept_choices
-from cpcm.domain.setpaths import numbered_from, put_pairs
+from cpcm.domain.setpaths import put_correction
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
-from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, set_path, utc
+from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import said, shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
@@ -1888,11 +1888,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
 
         form_name = _form_name(ctx, original)
         form = forms_store.load(form_name, ctx.root) if form_name else None
-        data = dict(data)
-        for key, entries in numbered_from(form, original.body, sets).items():  # people.2.found: entry 2 of the record's list
-            if get_path(data, key) is None:
-                set_path(data, key, entries)
-        data = put_pairs(form, data, sets)
+        data = put_correction(form, original.body, dict(data), sets)
     what = f"correction of {original.id}"
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
     refuse_if_misfiled(case_id, records, original, ref)
