@@ -373,6 +373,8 @@ def test_transfer__with_no_approval_form_10a_goes_with_the_bundle_and_its_next_f
     assert due[0]["why"].startswith("the transfer form received on 2026-11-23 planned the next on 2026-12-15"), due[0]["why"]
     arrived = wanjiru("show", here, "transfer_in", "--json").json()
     assert arrived["fields"]["details"]["household_strengths"] == FORM_10A["household_strengths"]
+    shown = wanjiru("show", here).stdout  # said as due says it: no follow-up was made that day
+    assert "(planned by the transfer form received on 2026-11-23)" in shown, shown
 
 
 def test_transfer__the_inter_agency_profile_takes_no_transfer_form(cli, cli_as):

@@ -478,10 +478,10 @@ def print_case(data: dict, zone=None) -> None:
 
         rows.append(("placement", placement_words(data["placement"], zone)))
     if (planned := data.get("followup_plan")) and (planned.get("every") or planned.get("next")):
-        from cpcm.workflow.followups import words as followup_words
+        from cpcm.workflow.followups import planner, words as followup_words
 
         rows.append(("follow-up", f"{followup_words(planned) or 'nothing planned'} "
-                                  f"(planned at the follow-up of {local_day(planned['at'], zone)})"))
+                                  f"(planned by {planner(planned, local_day(planned['at'], zone))})"))
     if data.get("home_best_interests_owed"):  # the plan for reunification_done a supervisor wrote without one
         rows.append(("best interests", f"owed: the child's return home ({local_day(data['home_best_interests_owed']['at'], zone)}, "
                                        "a plan for reunification_done) was recorded without a best-interests record, on a "

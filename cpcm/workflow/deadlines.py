@@ -823,9 +823,7 @@ def _next_followup(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if due is None:
         return []
     planned_on = datetime.fromisoformat(plan["at"]).astimezone(zone).date().isoformat()
-    planner = {followups.BY_TRANSFER: f"the transfer request of {planned_on}",
-               followups.BY_RECEIVED: f"the transfer form received on {planned_on}"}.get(plan.get("by"), f"the follow-up of {planned_on}")
-    why = f"{planner} planned {followups.words(plan)}"
+    why = f"{followups.planner(plan, planned_on)} planned {followups.words(plan)}"
     return [Deadline(case.id, "next-followup", "next follow-up", due, None, case.worker, "followup_schedule",
                      f"{why}: cpcm followup {case.id} ... (--next-followup DATE or --every DURATION plans the one after)",
                      _parts(policy).source("followup_schedule"), case.risk)]

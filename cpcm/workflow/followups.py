@@ -25,6 +25,13 @@ STOP = "none"  # `followup_every: none`: no frequency any more
 PLANNED = "followup_planned"  # the fold's event: a follow-up that planned the next one (clocks.py)
 
 
+def planner(plan: Mapping[str, Any], day: str) -> str:
+    """What made a follow-up plan, as a sentence names it, `day` its date: the follow-up of that day, or
+    the transfer request (BY_TRANSFER) or the transfer form received (BY_RECEIVED) that planned it."""
+    return {BY_TRANSFER: f"the transfer request of {day}", BY_RECEIVED: f"the transfer form received on {day}"}.get(
+        plan.get("by"), f"the follow-up of {day}")
+
+
 def problems(body: Mapping[str, Any], day: str, is_open: bool, before: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """What is wrong with the next follow-up a follow-up of `body` plans, as (field, why): a
     frequency that is not one (`every_problem`), a date before the follow-up's own day (`day`,
