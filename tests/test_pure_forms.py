@@ -133,7 +133,11 @@ def test_coerce__codes_are_read_as_text_and_refused_with_a_space_without_echoing
         None, "is not an ID: letters, digits, '.', '_', ':', '+' or '-', without spaces")
     assert fm.coerce(field("id"), "svc:hiv+tb", TODAY) == ("svc:hiv+tb", None)  # as the message says: ':' and '+' are taken
     assert fm.coerce(field("duration"), "2w", TODAY) == ("2w", None)
-    assert fm.coerce(field("duration"), "every two weeks", TODAY)[0] is None
+    assert fm.coerce(field("duration"), "1mo 2w", TODAY) == ("1mo 2w", None)  # as every rule reads a duration
+    assert fm.coerce(field("duration"), "2 w", TODAY) == ("2 w", None) and fm.coerce(field("duration"), "none", TODAY)[1] is None
+    assert fm.coerce(field("duration"), "every two weeks, or so", TODAY)[0] is None
+    assert fm.coerce(field("duration"), "1mo 2w", TODAY) == ("1mo 2w", None)  # spaces as every rule reads a duration: its meaning
+    assert fm.coerce(field("duration"), "2 w", TODAY) == ("2 w", None)        # is the rule's to check (a follow-up's frequency)
     assert fm.coerce(field("codes"), "child_safe; all", TODAY) == (["child_safe", "all"], None)
     assert "Grace" not in str(fm.coerce(field("codes"), ["child_safe", "Grace said so"], TODAY))
     assert [fm.base_type(field(t)) for t in ("id", "duration", "codes", "longtext")] == ["text", "text", "text_list", "longtext"]

@@ -45,7 +45,7 @@ CODE_TYPES = {"id": "text", "duration": "text", "codes": "text_list"}
 _CODE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")
 _CODE_SAID = "letters, digits, '.', '_', ':', '+' or '-', without spaces"  # what _CODE_VALUE takes
 _NOT_CODE = {"id": f"is not an ID: {_CODE_SAID}",
-             "duration": "is not a duration such as 1d, 2w or 1mo (or none)",
+             "duration": "is not a duration: numbers and units, such as 1d, 2w, 1mo or 1mo 2w (or none)",
              "codes": f"holds an item that is not a code: {_CODE_SAID}"}
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
@@ -356,7 +356,8 @@ def _code(field: Field, value: Any, today: date) -> tuple[Any, str | None]:
     """A code type's answer (CODE_TYPES) as stored, or why it is not acceptable (never echoing it)."""
     stored, reason = coerce(replace(field, type=base_type(field)), value, today)
     items = stored if isinstance(stored, list) else [stored] if stored else []
-    if reason is None and not all(_CODE_VALUE.fullmatch(item) for item in items):
+    spaced = field.type == "duration"  # written as every rule reads one: '1mo 2w', '2 w' (what it means: the rule's own check)
+    if reason is None and not all(_CODE_VALUE.fullmatch(item.replace(" ", "") if spaced else item) for item in items):
         return None, _NOT_CODE[field.type]
     return stored, reason
 
