@@ -147,3 +147,13 @@ def test_correct__an_entry_given_empty_is_taken_out_and_the_others_move_up(cli, 
     fields = cli("show", case_id, fixed.json()["record_id"], "--json").json()["fields"]
     assert fields["people"] == [{"name": "Baraka", "relationship": "uncle", "found": "no"}]
     assert CANARY not in missing.stderr + both.stderr
+
+
+def test_correct__a_set_of_no_field_is_refused_by_its_place_as_a_new_records_is(cli, repo):
+    case_id = register(cli)
+    traced = cli("tracing", case_id, "--outcome", "ongoing", "--source", "child", *PEOPLE, "--no-input", "--json").json()["record_id"]
+    before = commit_count(repo)
+    wrong = cli("correct", case_id, traced, "--set", "people.2.found=yes", "--set", f"{CANARY.split()[0]}.x=1", "--reason", "typo",
+                "--json")
+    assert wrong.code == 4 and [f["field"] for f in wrong.json()["fields"]] == ["--set (2nd)"], wrong.stdout
+    assert CANARY.split()[0] not in wrong.stdout + wrong.stderr and commit_count(repo) == before

@@ -60,6 +60,8 @@ def put_correction(form: Form | None, held: dict, data: dict, pairs: Sequence[tu
         if get_path(data, key) is None:
             set_path(data, key, entries)
     put_pairs(form, data, kept)
+    if form is not None:
+        check_paths(form, kept)  # a key of no field, named by its place, as a new record's --set is
     for key, numbers in out.items():
         entries = get_path(data, key)
         have = sorted(int(n) for n in entries) if isinstance(entries, dict) and all(str(n).isdigit() for n in entries) else []
@@ -130,4 +132,4 @@ def _hidden(fields: Sequence[Field], key: str) -> bool:
     if inner is not None:
         return _hidden(inner[0].item, inner[1])
     # under a list otherwise (a plan's actions.A2.by; people.name): the form's own rules say what it is
-    return not any(f.type == "list" and key.startswith(f.key + ".") for f in fields) and suggested_field(fields, key) is None
+    return not any(f.type == "list" and key.startswith((f.key + ".", f.key + "[")) for f in fields) and suggested_field(fields, key) is None
