@@ -446,7 +446,7 @@ def test_correct__an_update_takes_its_fields_as_update_does_and_the_case_uses_th
     assert ok(cli("show", case_id, "--json")).json()["caregiver_name"] == registration()["caregiver"]["name"]
     # refused, naming the field and not repeating the value: a field the update did not change, a bad value, `previous`
     for pair, field in (("contact=Wanjiru 0700", "contact"), ("previous.location=Wanjiru", "previous"), ("location=", "changes"),
-                        ("Wanjiru Otieno=0700", "…"), ("previous.Wanjiru=x", "previous")):
+                        ("Wanjiru Otieno=0700", "--set (1st)"), ("previous.Wanjiru=x", "previous")):  # no field: by its place
         refused = cli("correct", case_id, "update", "--set", pair, "--reason", "r")
         assert refused.code == 4 and f"{field}: " in refused.stderr and "Wanjiru" not in refused.stderr, refused.stderr
     ok(cli("update", case_id, "--disability", "yes", "--reason", "seen by a doctor"))

@@ -4,7 +4,7 @@ number (people.2.name), a field of one value once. Input only: the fold and the 
 this (form validation reads the entries by number: `forms._numbered`)."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Container, Iterable, Sequence
 
 from cpcm.domain.forms import Field, Form, base_type, fields_said, suggested_field
 from cpcm.domain.records import get_path, set_path
@@ -60,8 +60,8 @@ def put_correction(form: Form | None, held: dict, data: dict, pairs: Sequence[tu
         if get_path(data, key) is None:
             set_path(data, key, entries)
     put_pairs(form, data, kept)
-    if form is not None:
-        check_paths(form, kept)  # a key of no field, named by its place, as a new record's --set is
+    if form is not None:  # a key of no field, named by its place, as a new record's --set is (not one the record holds:
+        check_paths(form, kept, held=held)  # an update's `previous`, which its own rules word)
     for key, numbers in out.items():
         entries = get_path(data, key)
         have = sorted(int(n) for n in entries) if isinstance(entries, dict) and all(str(n).isdigit() for n in entries) else []
@@ -94,11 +94,12 @@ def numbered_from(form: Form | None, held: dict, pairs: Sequence[tuple[str, str]
             for key in named if isinstance(get_path(held, key) or [], list)}
 
 
-def check_paths(form: Form, pairs: Sequence[tuple[str, str]], what: str = "--set") -> None:
+def check_paths(form: Form, pairs: Sequence[tuple[str, str]], what: str = "--set", held: Container[str] = ()) -> None:
     """InvalidInput naming, by its place, each `--set` whose path is no field of `form` (nor near
     one by a name that may be shown: validation would count it without naming it, and the one
-    who typed several could not tell which), with the fields the form has."""
-    unknown = [n for n, (key, _) in enumerate(pairs, 1) if _hidden(form.fields, key)]
+    who typed several could not tell which), with the fields the form has; but one under a key the
+    corrected record `held` holds, which its kind's own rules word."""
+    unknown = [n for n, (key, _) in enumerate(pairs, 1) if key.split(".")[0] not in held and _hidden(form.fields, key)]
     if unknown:
         name = form.name or form.kind
         raise InvalidInput([FieldError(f"{what} ({ordinal(n)})", f"names no field of the {name} form (its path is not shown, as "
