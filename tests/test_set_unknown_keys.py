@@ -41,3 +41,16 @@ def test_correct__a_note_given_a_key_of_no_field_says_so_not_that_its_text_is_em
     assert [(f["field"], f["reason"]) for f in refused.json()["fields"]] == [
         ("…", "is not a field of a note (not shown, as a key may hold personal details; its fields: text)")]
     assert CANARY not in refused.stdout + refused.stderr
+
+
+def test_set__two_keys_of_no_field_that_clash_are_refused_by_their_places_not_named_by_the_clash(cli, repo):
+    """--set NAME=1 --set NAME.x=2 (a name typed where a field belongs) was refused as a clash that named it
+    ('wanjiru is given a value, so it cannot also hold the field wanjiru.x'); a key of no field is now checked
+    first, and refused by its place."""
+    from conftest import CANARY, commit_count
+
+    before = commit_count(repo)
+    word = CANARY.split()[0].lower()
+    clash = cli("register", "--no-input", "--name", "A B", "--set", f"{word}=1", "--set", f"{word}.x=2", "--json")
+    assert clash.code == 4 and [f["field"] for f in clash.json()["fields"]] == ["--set (1st)", "--set (2nd)"], clash.stdout
+    assert word not in (clash.stdout + clash.stderr).lower() and commit_count(repo) == before

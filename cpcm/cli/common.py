@@ -703,8 +703,8 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     if sets:
         form = forms.load(form_name, ctx.root)
         pairs = set_pairs(sets, "child_views='...'")
-        put_pairs(form, data, pairs)
-        check_paths(form, pairs)  # a path given twice or clashing with another first (exit 2): what was typed
+        check_paths(form, pairs)  # a key of no field first, by its place: a clash would show it (it may be a name)
+        put_pairs(form, data, pairs)  # then a path given twice or clashing with another (exit 2)
     put_options(data, option_values(ctx, flags, only=not from_file and not sets), pairs)
     taken = [key for key in (base or {}) if not given(data, key)]
     for key in taken:

@@ -62,8 +62,8 @@ def register(app: typer.Typer) -> None:
         if sets:
             form = forms.load(service.form_for(ctx, "registration"), ctx.root)
             pairs = set_pairs(sets, "caregiver.name='...'")
+            check_paths(form, pairs)  # before a clash could show a key of no field (`gather`)
             put_pairs(form, data, pairs)
-            check_paths(form, pairs)
         flags = {
             "child.name": Opt("--name", name), "child.sex": Opt("--sex", sex), "child.date_of_birth": Opt("--dob", dob), "child.age_estimate": Opt("--age", age),
             "child.birth_certificate": Opt("--birth-certificate", birth_certificate), "child.disability": Opt("--disability", disability), "location": Opt("--location", location),

@@ -56,12 +56,12 @@ def put_correction(form: Form | None, held: dict, data: dict, pairs: Sequence[tu
             out.setdefault(head, set()).add(int(number))
         else:
             kept.append((key, value))
+    if form is not None:  # a key of no field, named by its place, as a new record's --set is (not one the record holds:
+        check_paths(form, kept, held=held)  # an update's `previous`, which its own rules word), before a clash shows it
     for key, entries in numbered_from(form, held, kept, also=out).items():  # people.2.found: entry 2 of the record's list
         if get_path(data, key) is None:
             set_path(data, key, entries)
     put_pairs(form, data, kept)
-    if form is not None:  # a key of no field, named by its place, as a new record's --set is (not one the record holds:
-        check_paths(form, kept, held=held)  # an update's `previous`, which its own rules word)
     for key, numbers in out.items():
         entries = get_path(data, key)
         have = sorted(int(n) for n in entries) if isinstance(entries, dict) and all(str(n).isdigit() for n in entries) else []
