@@ -318,17 +318,24 @@ def test_transfer__kenya_takes_form_10a_and_the_summary_prints_it(kenya, team, t
         assert "\n\n\n" not in text, re.sub(r"\n{3,}", "<<here>>", text)
 
 
-def test_transfer__form_10a_s_next_followup_is_due_for_the_case_s_worker_here_then_at_the_receiving_agency(
-        kenya, receiving, tmp_env):
-    """Form 10A's date of the next follow-up plans it as a follow-up's date does: on the case's worker's
-    `cpcm due` while the case is here, and, the request going with the case, on the receiving worker's."""
-    amina, sup, wanjiru = kenya("amina"), kenya("sup"), receiving.as_("wanjiru")
+def _to_be_transferred(amina, sup, receiving) -> str:
+    """A case of amina's, with the receiving agency in the service directory and the child's and the
+    caregiver's consent to transfer it there."""
     assert sup("service", "add", "recv", "--provider", "Receiving CCI", "--sector", "alternative_care", "--offers",
                "case management", "--recipient", receiving.keys["wanjiru"][1]).code == 0
     case_id = register(amina)
     for giver in ("child", "caregiver"):
         assert amina("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
                      "--by", giver).code == 0
+    return case_id
+
+
+def test_transfer__form_10a_s_next_followup_is_due_for_the_case_s_worker_here_then_at_the_receiving_agency(
+        kenya, receiving, tmp_env):
+    """Form 10A's date of the next follow-up plans it as a follow-up's date does: on the case's worker's
+    `cpcm due` while the case is here, and, the request going with the case, on the receiving worker's."""
+    amina, sup, wanjiru = kenya("amina"), kenya("sup"), receiving.as_("wanjiru")
+    case_id = _to_be_transferred(amina, sup, receiving)
 
     def next_followups(cli) -> list[tuple[str, str, str]]:
         due = cli("due", "--within", "60", "--json").json()
@@ -356,12 +363,7 @@ def test_transfer__with_no_approval_form_10a_goes_with_the_bundle_and_its_next_f
     no_approval = tmp_env / "no-approval.yaml"
     no_approval.write_text("rules:\n  transfer_approval:\n    required: false\n")
     assert sup("policy", "set", str(no_approval)).code == 0
-    assert sup("service", "add", "recv", "--provider", "Receiving CCI", "--sector", "alternative_care", "--offers",
-               "case management", "--recipient", receiving.keys["wanjiru"][1]).code == 0
-    case_id = register(amina)
-    for giver in ("child", "caregiver"):
-        assert amina("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
-                     "--by", giver).code == 0
+    case_id = _to_be_transferred(amina, sup, receiving)
     bundle = tmp_env / "k.transfer.age"
     sent = amina("transfer", case_id, *TRANSFER, "--from-file", "-", "--out", str(bundle), "--json", input=json.dumps(FORM_10A))
     assert sent.code == 0 and sent.json()["kind"] == "transfer", sent.stderr

@@ -47,7 +47,7 @@ def put_correction(form: Form | None, held: dict, data: dict, pairs: Sequence[tu
     entry given empty (`--set people.2=`) is taken out, the entries after it moving up one. UsageError
     (exit 2) for an entry that is not there, or one both taken out and changed."""
     fields = form.fields if form is not None else ()
-    lists = {f.key for f in fields if f.type == "list" and not any(i.key == "id" for i in f.item)}  # a plan's: by their IDs
+    lists = {f.key for f in fields if f.type == "list" and _by_number(f)}
     out: dict[str, set[int]] = {}
     kept = []
     for key, value in pairs:
@@ -76,6 +76,12 @@ def put_correction(form: Form | None, held: dict, data: dict, pairs: Sequence[tu
     return data
 
 
+def _by_number(field: Field) -> bool:
+    """Whether a list's entries are named by their number in a correction: not those with an ID of their own
+    (a plan's goals and actions: actions.A2.by)."""
+    return not any(item.key == "id" for item in field.item)
+
+
 def _entry_number(key: str, path: str) -> int | None:
     """The number of the entry of list `key` a path goes into (people.2.found: 2), else None."""
     number, _, rest = path[len(key) + 1:].partition(".") if path.startswith(key + ".") else ("", "", "")
@@ -89,7 +95,7 @@ def numbered_from(form: Form | None, held: dict, pairs: Sequence[tuple[str, str]
     entries have an ID of their own (a plan's goals and actions: actions.A2.by) names them by it, never by number."""
     fields = form.fields if form is not None else ()
     named = {inner[0].key for key, _ in pairs
-             if (inner := _in_entry(fields, key)) is not None and not any(f.key == "id" for f in inner[0].item)} | set(also)
+             if (inner := _in_entry(fields, key)) is not None and _by_number(inner[0])} | set(also)
     return {key: {str(n): dict(entry) if isinstance(entry, dict) else entry for n, entry in enumerate(get_path(held, key) or [], 1)}
             for key in named if isinstance(get_path(held, key) or [], list)}
 
