@@ -261,3 +261,22 @@ def test_override__every_problem_at_once_a_misspelt_rule_and_the_checks_across_r
 def test_override__a_rule_that_is_not_a_mapping_is_named_once_the_checks_across_rules_skip_it(override, field):
     found = errors_for(override)
     assert [f for f, _ in found] == [field], found  # once: by the check of values, not again by the check of keys
+
+
+def test_policy_check__a_misspelt_purpose_of_the_home_visits_not_counted_is_named_with_the_known_ones(cli, repo, tmp_path):
+    """A purpose `placement_monitoring.not_counted` names that no follow-up has (crisiss) would
+    leave every crisis visit counted as a monitoring visit, without a word: the check names the
+    key and the purposes of the follow-up form. An empty list (every visit counts) is valid."""
+    from cpcm.domain.profiles import FOLLOWUP_PURPOSES
+    from cpcm.store import forms
+
+    assert FOLLOWUP_PURPOSES == tuple(forms.load("followup").field("purpose").choices)  # one list: the form's
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  placement_monitoring:\n    not_counted: [crisiss]\n")
+    checked = cli("policy", "check", str(bad))
+    assert checked.code == 4, checked.stderr
+    assert "rules.placement_monitoring.not_counted: 'crisiss' is not a follow-up's purpose (cpcm followup --purpose) " \
+           "(monitoring, plan_action, crisis, pre_closure, post_closure, other)" in checked.stderr
+    for good in ("[crisis, other]", "[]"):
+        bad.write_text(f"rules:\n  placement_monitoring:\n    not_counted: {good}\n")
+        assert cli("policy", "check", str(bad)).code == 0

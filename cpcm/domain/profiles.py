@@ -45,6 +45,9 @@ CONSENT_STEPS = {"assessment": ASSESSMENT_TYPES, "placement": PLACEMENT_SETTINGS
 # what a consent records as explained (the consent form's `explained.ITEM`, cpcm consent --explained ITEM): the items
 # `consent.explained` may ask for before a consent counts
 CONSENT_EXPLAINED = ("information", "use", "sharing", "confidentiality_limits")
+# what a follow-up was for (the follow-up form's `purpose_kind`, cpcm followup --purpose): the purposes
+# `placement_monitoring.not_counted` may name as home visits that are no monitoring visit
+FOLLOWUP_PURPOSES = ("monitoring", "plan_action", "crisis", "pre_closure", "post_closure", "other")
 # Lists of entries rather than of names: path -> (the key that names an entry, the key of its words in each
 # language). `eligibility.criteria`: the agency's criteria, each an id and a label ({en: ..., sw: ...}); the
 # agency's list replaces the profile's whole; an empty one: no child is screened against criteria.
@@ -211,15 +214,15 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
         errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))
     errors += _consent_steps(_mapping(_mapping(rules.get("consent")).get("checked_at")))
-    explained = _mapping(rules.get("consent")).get("explained")
-    for item in explained if isinstance(explained, list) else ():  # a misspelt item would ask for nothing, without a word
-        if item not in CONSENT_EXPLAINED:
-            errors.append(FieldError("rules.consent.explained", f"'{shown(item)}' is not an item a consent records as explained "
-                                                                f"({', '.join(CONSENT_EXPLAINED)})"))
+    # a misspelt item would ask for nothing, without a word
+    errors += _unknown("rules.consent.explained", _mapping(rules.get("consent")).get("explained"), CONSENT_EXPLAINED,
+                       "an item a consent records as explained")
     for cadre, level in _mapping(_mapping(rules.get("cadre_risk")).get("max_risk")).items():
         if not isinstance(level, str) or level not in levels:  # the highest level a cadre may hold: one of the levels
             errors.append(FieldError(f"rules.cadre_risk.max_risk.{shown(cadre)}",
                                      f"'{shown(level)}' is not a risk level ({', '.join(shown(each) for each in levels)})"))
+    errors += _unknown("rules.placement_monitoring.not_counted", _mapping(rules.get("placement_monitoring")).get("not_counted"),
+                       FOLLOWUP_PURPOSES, "a follow-up's purpose (cpcm followup --purpose)")
     reasons = _mapping(rules.get("closure_reasons"))
     owed = _mapping(rules.get("post_closure_visit")).get("reasons")
     for reason in owed if isinstance(owed, list) else ():  # a misspelt reason would owe no visit, without a word
@@ -243,6 +246,13 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
         if target.after(start) > limit.after(start):
             errors.append(FieldError(f"rules.{rule}.target", "is later than the limit"))
     return errors
+
+
+def _unknown(path: str, names: Any, known: tuple[str, ...], what: str) -> list[FieldError]:
+    """An error for each of `names` (a list of the policy at `path`; anything else is check_values's)
+    that is not one of `known`: a misspelt name would match nothing, without a word."""
+    return [FieldError(path, f"'{shown(name)}' is not {what} ({', '.join(known)})")
+            for name in (names if isinstance(names, list) else ()) if name not in known]
 
 
 def _consent_steps(checked: Mapping[str, Any]) -> list[FieldError]:
