@@ -758,3 +758,34 @@ def test_cli__show_counts_the_best_interests_decision_a_placement_out_of_residen
     step = next(s for s in path["steps"] if s["step"] == "best_interests")
     assert (step["done"], step["last"]) == (True, "2026-12-01T09:00:00+03:00")
     assert "best interests 2026-12-01" in later("show", case_id).stdout
+
+
+def test_cli__a_best_interests_assessment_corrected_since_is_still_the_one_the_placement_rests_on(kenya):
+    """A foster placement out of a children's home rests on a best-interests decision for
+    alternative care, which is then corrected (`cpcm correct`: a new record in its place): show's
+    best-interests step stays done, the placement names the correction (an ID show opens), and a
+    later placement, or a correction of this one, naming the ID as it was before is found by it."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = register(amina)
+    assert sup("placement", case_id, "--care-type", "institutional_care", "--override-reason", "court committal").code == 0
+    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    foster = dict(BID, decision="alternative_care_placement", chosen="foster_care")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(foster)).code == 0
+    home = placed(later, case_id, {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"},
+                                   "address": "Kondele", "cci_exit": "alternative_family_based_care"})
+    assert home.code == 0, home.stderr
+    named = home.json()["best_interests"]
+    fixed = later("correct", case_id, named, "--set", "child_views=wants a family near her school", "--reason", "typo", "--json")
+    assert fixed.code == 0, fixed.stderr
+    correction = fixed.json()["record_id"]
+    shown = later("show", case_id, "--json").json()
+    assert shown["placement"]["best_interests"] == correction
+    assert [s["done"] for s in shown["reintegration"]["steps"] if s["step"] == "best_interests"] == [True]
+    assert "best interests 2026-12-01" in later("show", case_id).stdout
+    assert later("show", case_id, correction).code == 0
+    again = placed(kenya("amina", now="2026-12-03T09:00:00+03:00"), case_id,
+                   {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"},
+                    "address": "Oyugis", "decision": {"best_interests": named}})
+    assert again.code == 0 and again.json()["best_interests"] == correction, again.stderr
+    redone = later("correct", case_id, home.json()["record_id"], "--set", f"decision.best_interests={named}", "--reason", "named")
+    assert redone.code == 0, redone.stderr

@@ -24,7 +24,7 @@ from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import placements as rules
-from cpcm.workflow.fold import effective, fold, settled_by
+from cpcm.workflow.fold import effective, fold, in_force, settled_by
 
 KIND = "placement"
 RULE = "placement-best-interests"
@@ -86,7 +86,7 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
         base["decision"] = decision
     when = utc((at or datetime.fromisoformat(original.at)).isoformat())
     override = original.body.get("best_interests_override")
-    body, warnings, current = _checked(ctx, fold(case_id, others), others, laid_over(base, data), when, None,
+    body, warnings, current = _checked(ctx, fold(case_id, others), records, laid_over(base, data), when, None,
                                        kept_override=override if isinstance(override, Mapping) else None, correcting=True)
     if rules.is_move(current, body) and body["setting"] != original.body.get("setting"):
         # corrected into another setting: a decision of its own, whose consent is checked as `placement` checks it
@@ -109,7 +109,8 @@ def _move_consent(ctx: Context, case_id: str, body: dict, records: list) -> list
 
 def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
              kept_override: Mapping[str, Any] | None = None, correcting: bool = False) -> tuple[dict, list[str], Mapping[str, Any] | None]:
-    """A placement's body from `data`, checked at `when` (UTC) against `case` (the fold of `records`), with
+    """A placement's body from `data`, checked at `when` (UTC) against `case` (the fold of `records`, or, for a
+    correction, of them without the placement corrected: only their best-interests assessments are read), with
     its warnings and the placement it follows (the current one at `when`, or None). InvalidInput
     or Refused (the best-interests rule) when it may not be recorded. `kept_override`: a
     supervisor's reason to place without a best-interests record, recorded with the placement
@@ -136,6 +137,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     given = (body.get("decision") or {}).get("best_interests")
     if given:
         given = given.strip().upper()
+        given = in_force(records).get(given, given)  # one corrected since: the correction in its place
         match = next((b for b in bids if b[0] == given), None)
         if match is None:
             errors.append(FieldError("decision.best_interests", f"is not a best-interests assessment of this case "

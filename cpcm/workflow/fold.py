@@ -53,8 +53,26 @@ def _changed(case: Case, **changes: Any) -> Case:
     return made
 
 
-# the body key of each kind that names another record of the case: read through a correction
-REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target", "withdrawal": "target"}
+# the body key of each kind that names another record of the case (a dotted path within the body): read
+# through a correction; a placement names the best-interests assessment it rests on
+REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": "target", "withdrawal": "target",
+              "placement": "decision.best_interests"}
+
+
+def _referenced(body: Mapping[str, Any], path: str) -> Any:
+    """The value at `path` (a REFERENCES key, dotted) of a record's body, or None."""
+    *within, key = path.split(".")
+    for part in within:
+        body = body.get(part)
+        if not isinstance(body, Mapping):
+            return None
+    return body.get(key)
+
+
+def _referring(body: Mapping[str, Any], path: str, value: str) -> dict:
+    """A copy of a record's body with `value` at `path` (a REFERENCES key, dotted, that it holds)."""
+    key, _, rest = path.partition(".")
+    return {**body, key: _referring(body[key], rest, value) if rest else value}
 
 
 # MISFILED (cpcm/domain/records.py): the kind of the record that takes a record written in the wrong case out of it
@@ -133,17 +151,47 @@ def effective(records: Iterable[Record]) -> list[Record]:
     except that a record named by a later record's `supersedes` is left out and the latest
     record superseding it takes its place in that order (a correction of a registration is
     still the first record). A reference to a superseded record (a referral update's
-    `referral`, an approval's `target`) is read as a reference to the record that replaced it.
+    `referral`, an approval's `target`, the best-interests assessment a placement rests on:
+    REFERENCES) is read as a reference to the record that replaced it.
     The superseded record itself stays on disk, in git and in `cpcm log`. A record marked as written
     in the wrong case is left out with every correction of it (`misfiled`); the mark stays, in the
     order written, and changes nothing."""
+    ordered, place = _in_order(records)
+    if not place:
+        return ordered  # nothing superseded (nearly every case): the order written
+    replaced_by = _replaced_by(ordered, place)
+    out = []
+    for record in ordered:
+        if record.id in replaced_by:
+            continue
+        key = REFERENCES.get(record.kind)
+        if key and _referenced(record.body, key) in replaced_by:
+            record = replace(record, body=_referring(record.body, key, replaced_by[_referenced(record.body, key)]))
+        out.append(record)
+    return sorted(out, key=lambda r: (place.get(r.id, r.id), r.id))
+
+
+def in_force(records: Iterable[Record]) -> dict[str, str]:
+    """Each superseded record's ID -> the ID of the record in force in its place (the latest
+    correction of its chain), as `effective` reads a reference to it: an ID a worker names that
+    was corrected since (a best-interests assessment a placement rests on) is found by it."""
+    ordered, place = _in_order(records)
+    return _replaced_by(ordered, place) if place else {}
+
+
+def _in_order(records: Iterable[Record]) -> tuple[list[Record], dict[str, str]]:
+    """The records by record ID, less those written in the wrong case (`misfiled`), and `places`
+    of the corrections among them."""
     ordered = sorted(records, key=lambda r: r.id)
     if any(r.kind == MISFILED for r in ordered):
         withdrawn = misfiled(ordered)
         ordered = [r for r in ordered if r.id not in withdrawn]
-    place = places(ordered, {r.id for r in ordered})  # a correction -> the first record of its chain
-    if not place:
-        return ordered  # nothing superseded (nearly every case): the order written
+    return ordered, places(ordered, {r.id for r in ordered})  # a correction -> the first record of its chain
+
+
+def _replaced_by(ordered: list[Record], place: Mapping[str, str]) -> dict[str, str]:
+    """Each superseded record of `ordered` -> the record in force in its place: two corrections of
+    one record (offline copies merged), the later replaces the earlier."""
     replaced_by: dict[str, str] = {}  # a superseded record -> the record that superseded it
 
     def follow(record_id: str) -> str:
@@ -152,17 +200,9 @@ def effective(records: Iterable[Record]) -> list[Record]:
         return record_id
 
     for record in ordered:
-        if record.id in place:  # two corrections of one record (offline copies merged): the later replaces the earlier
+        if record.id in place:
             replaced_by[follow(record.body["supersedes"])] = record.id
-    out = []
-    for record in ordered:
-        if record.id in replaced_by:
-            continue
-        key = REFERENCES.get(record.kind)
-        if key and record.body.get(key) in replaced_by:
-            record = replace(record, body={**record.body, key: follow(record.body[key])})
-        out.append(record)
-    return sorted(out, key=lambda r: (place.get(r.id, r.id), r.id))
+    return {old: follow(old) for old in replaced_by}
 
 
 def places(records: Iterable[Record], known: set[str] | None = None) -> dict[str, str]:
