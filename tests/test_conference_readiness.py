@@ -5,7 +5,7 @@ the case conference" on its worker's `cpcm due` from the close, within the polic
 readiness record (its notes the comment) or a comprehensive assessment with its readiness comment;
 off in the inter-agency profile. The comment alone (a readiness record with occasion case_conference
 and notes, no benchmarks) is a record; it is asked only for a child apart from their family
-(conference_readiness.at_home: a child living with parents or relatives, never placed, is on no path
+(placement.at_home: a child living with parents or relatives, never placed, is on no path
 of reintegration)."""
 from __future__ import annotations
 

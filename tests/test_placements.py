@@ -789,3 +789,32 @@ def test_cli__a_best_interests_assessment_corrected_since_is_still_the_one_the_p
     assert again.code == 0 and again.json()["best_interests"] == correction, again.stderr
     redone = later("correct", case_id, home.json()["record_id"], "--set", f"decision.best_interests={named}", "--reason", "named")
     assert redone.code == 0, redone.stderr
+
+
+@pytest.mark.parametrize("before, after, reunified", [
+    ("kinship", "foster_care", False),           # between two kinds of alternative care: a change of placement
+    ("foster_care", "kinship", False),           # kinship care is alternative care too, not the child's own home
+    ("institutional_care", "kinship", True),     # out of residential care to a family: the path's reunification
+    ("institutional_care", "family", True),      # out of residential care to the child's own family
+    ("kinship", "family", True),                 # from alternative care back to the child's own family
+])
+def test_placement__only_a_return_to_the_family_or_a_way_out_of_residential_care_is_a_reunification(before, after, reunified):
+    """A child placed (on a supervisor's reason) in one setting, then moved on a best-interests
+    decision: the move is a reunification, which starts the reviews and monitoring visits after it
+    and is the one show and the reports count, only when it returns the child to their own family
+    or takes the child out of residential care to a family; kinship to foster care and back is not."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    first = {"care_type": before, **({"institution": "Tumaini"} if before == "institutional_care" else
+                                     {"caregiver": {"name": "First Carer", "relationship": "carer"}})}
+    assert not service.placement(mem.as_("sup"), case_id, first, override_reason="police brought her").extra["reunification"]
+    moved_at = mem.as_("amina", now=at(20))
+    service.assess(moved_at, case_id, "best-interests", BID)
+    move = {"care_type": after, "caregiver": {"name": "Next Carer", "relationship": "carer"},
+            **({"cci_exit": "family_reintegration"} if before == "institutional_care" else {})}
+    done = service.placement(moved_at, case_id, move)
+    assert done.extra["reunification"] is reunified
+    assert any("monitoring visits" in s for s in done.next_steps) is reunified
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert (case.last("reunification") == utc(at(20).isoformat())) is reunified
+    assert ("monitoring-visit" in {d.code for d in deadlines(case, KENYA, at(21))}) is reunified

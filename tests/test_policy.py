@@ -280,3 +280,23 @@ def test_policy_check__a_misspelt_purpose_of_the_home_visits_not_counted_is_name
     for good in ("[crisis, other]", "[]"):
         bad.write_text(f"rules:\n  placement_monitoring:\n    not_counted: {good}\n")
         assert cli("policy", "check", str(bad)).code == 0
+
+
+def test_override__who_lives_at_home_is_the_placement_rules_list_read_under_its_old_name_with_a_note():
+    """`placement.at_home` is the one list of who the child lives with at home, which the placements
+    and the readiness comment after a conference read: an agency's file that still names it under
+    the readiness rule keeps working, with a note; an empty list counts every child as apart."""
+    from cpcm.workflow.placements import family_home
+
+    kenya = policies.chain("kenya")
+    assert family_home(policies.load("kenya")) == ("both_parents", "mother", "father", "relatives")
+    assert "at_home" not in policies.load("kenya").rules["conference_readiness"]
+    policy, errors = build(kenya, {"rules": {"conference_readiness": {"at_home": ["both_parents"]}}}, ".cpcm/policy.yaml")
+    assert not errors and family_home(policy) == ("both_parents",)
+    assert policy.origins["placement.at_home"] == ".cpcm/policy.yaml"
+    assert "rules.conference_readiness.at_home" in policy.notes[0] and "rules.placement.at_home" in policy.notes[0]
+    for override in ({"placement": {"at_home": []}}, {"conference_readiness": {"at_home": []}}):
+        policy, errors = build(kenya, {"rules": override})
+        assert not errors and family_home(policy) == (), errors
+    found = errors_for({"rules": {"conference_readiness": {"at_home": ["mother"]}, "placement": {"at_home": ["father"]}}})
+    assert any(f == "rules.conference_readiness.at_home" and "rules.placement.at_home" in r for f, r in found), found

@@ -27,16 +27,19 @@ ENUMS = {"caseload.over_cap": ("warn", "refuse"), "cadre_risk.over_max": ("warn"
 # Keys an agency's override may still use under their old name: (rule, key) -> (rule, key).
 # Each approval is one rule `<subject>_approval` with `required` and `self_approval`; the
 # transfer's two switches used to sit in the `transfer` rule; the conference report's time, with
-# its own source (Form 3 item 8), in the `conference` rule.
+# its own source (Form 3 item 8), in the `conference` rule; who the child lives with at home, which the
+# placements read too, in the `conference_readiness` rule.
 RENAMED: dict[tuple[str, str], tuple[str, str]] = {
     ("transfer", "approval_required"): ("transfer_approval", "required"),
     ("transfer", "self_approval"): ("transfer_approval", "self_approval"),
     ("conference", "report"): ("conference_report", "limit"),
+    ("conference_readiness", "at_home"): ("placement", "at_home"),
 }
 # Lists an agency may leave empty though the profile's names something: each purpose's steps of
 # `consent.checked_at` (an empty list: that purpose's consent is checked at no step); the purposes
-# of a home visit that is no monitoring visit (`placement_monitoring.not_counted`; empty: every one counts).
-MAY_BE_EMPTY = ("rules.consent.checked_at.", "rules.placement_monitoring.not_counted")
+# of a home visit that is no monitoring visit (`placement_monitoring.not_counted`; empty: every one counts); who
+# the child lives with at home (`placement.at_home`; empty: every child counts as apart from their family).
+MAY_BE_EMPTY = ("rules.consent.checked_at.", "rules.placement_monitoring.not_counted", "rules.placement.at_home")
 # The steps `consent.checked_at` may name, by purpose: assessment types (cpcm assess --type) and
 # placement settings (the placement rule's groups of care types, workflow/placements.py).
 ASSESSMENT_TYPES = ("initial", "comprehensive", "best_interests")

@@ -1541,11 +1541,11 @@ def _readiness_step(ctx, cases) -> str:
     how = "cpcm readiness CASE --occasion case_conference --notes TEXT (it does not reopen the assessment)"
     if not ctx.policy.get("conference_readiness", "required", False):
         return f"each caseworker records the child's readiness for reintegration (SOP §4 step 7): {how}"
-    at_home = ctx.policy.get("conference_readiness", "at_home", ()) or ()
+    at_home = placements.family_home(ctx.policy)
     asked = [case.id for case in cases if placements.separated(case, at_home)]
     if not asked:
         return ("no readiness comment is asked: no child discussed is in care or on a path of reintegration (each lives "
-                "with parents or relatives and was never placed: conference_readiness.at_home)")
+                "with parents or relatives and was never placed: placement.at_home)")
     return (f"the caseworker of {', '.join(asked)} records the child's readiness for reintegration (SOP §4 step 7): {how}; "
             f"it is on their cpcm due within {ctx.policy.cited('conference_readiness', 'within')}")
 

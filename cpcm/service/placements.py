@@ -4,9 +4,11 @@ and the placements register read of them.
 A placement into care, out of it or between placements rests on a best-interests record made
 since the current placement began (ESARO Principle 2); a supervisor or manager may place without
 one, with a reason. A plan version for reunification_done that is the return home itself keeps
-the same rule (`home_checked`, which `cpcm plan` asks). A placement with a family or in the
-community that brings the child from alternative care, or from apart from their family (not
-from their own home), starts the reviews and the monitoring visits after reunification. The rules are
+the same rule (`home_checked`, which `cpcm plan` asks). The child's return to their family from
+alternative care, or a family- or community-based placement out of residential care (or, as the
+first placement, one that brings the child from apart from their family), is the reunification:
+it starts the reviews and the monitoring visits after it; a move between kinship, foster or
+community-based care is not, nor is one from the child's own home into care. The rules are
 cpcm.workflow.placements; the care types and their settings are the policy's (`placement`).
 """
 from __future__ import annotations
@@ -158,7 +160,7 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     warnings = rests_on(ctx, case_id, PLACEMENT_MOVE, needed and not on_file, bids, current, when, override_reason, body,
                         kept_override, correcting)
     body["setting"] = setting
-    if rules.starts_monitoring(current, setting, body["care_type"], current is None and _apart(ctx, case, records, body)):
+    if rules.starts_monitoring(current, setting, current is None and _apart(ctx, case, records, body)):
         body["reunification"] = True
     return body, warnings, current
 
@@ -168,7 +170,7 @@ def _apart(ctx: Context, case, records: list, body: Mapping[str, Any]) -> bool:
     (`rules.came_apart`), by the decision of the best-interests record it rests on."""
     rests_on = (body.get("decision") or {}).get("best_interests")
     decided = next((r.body.get("decision") for r in effective(records) if r.id == rests_on), None)
-    return rules.came_apart(case, decided, ctx.policy.get("conference_readiness", "at_home", ()) or ())
+    return rules.came_apart(case, decided, rules.family_home(ctx.policy))
 
 
 def best_interests_records(records: list) -> list[tuple[str, str]]:

@@ -144,7 +144,7 @@ CLOCKS: tuple[Clock, ...] = (
           "the outcome recorded", "referral_checks", "referral_checks", per_referral=True, asks=("referral_update",)),
     # Kenya SOP §4 step 7: after a conference that discussed the case, the child's readiness for reintegration commented on
     Clock("conference-readiness", "conference_readiness", "Readiness comment after a case conference", ("conference",),
-          "the close of a case conference that discussed the case (a child apart from their family: conference_readiness.at_home)",
+          "the close of a case conference that discussed the case (a child apart from their family: placement.at_home)",
           ("readiness", "readiness_commented"),
           "a readiness record (occasion case_conference, its notes the comment, alone or with benchmarks), or a comprehensive "
           "assessment with its readiness comment, after it",
@@ -157,7 +157,8 @@ CLOCKS: tuple[Clock, ...] = (
           "reintegration_steps", "reintegration_steps",
           asks=("tracing", "family_assessment", "assessment.best_interests", "preparation", "placement")),
     Clock("monitoring-visit", "monitoring_visit", "Monitoring visit after reunification", ("reunification", "home_visit"),
-          "reunification or a family- or community-based placement (cpcm placement), then each home visit but a crisis visit",
+          "a reunification (cpcm placement: a return to the family, or a family- or community-based placement out of "
+          "residential care), then each home visit but a crisis visit",
           ("home_visit",), "a home visit (followup --method home_visit), not one for a crisis (placement_monitoring.not_counted)",
           "placement_monitoring", "placement_monitoring", asks=("followup",)),
     # ESARO Principle 2: a placement a supervisor made without a best-interests record (its override's reason) still

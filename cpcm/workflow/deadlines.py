@@ -841,8 +841,8 @@ def _conference_readiness(case: Case, policy: Policy, now: datetime) -> list[Dea
                                                lambda: bool(policy.get("conference_readiness", "required", False))):
         return []
     discussed = case.last("conference", case.cycle_start)  # a conference before a reopening asks nothing of this cycle
-    if not discussed or not placements.separated(case, policy.get("conference_readiness", "at_home", ()) or ()):
-        return []  # a child never apart from their family is on no path of reintegration (conference_readiness.at_home)
+    if not discussed or not placements.separated(case, placements.family_home(policy)):
+        return []  # a child never apart from their family is on no path of reintegration (placement.at_home)
     met = case.last(CONFERENCE_MET, case.cycle_start) or discussed  # a comment made after the meeting, before its close, counts
     if _done(case, "conference-readiness", policy, met):
         return []
@@ -1054,9 +1054,9 @@ _STEP_ASKS = {"tracing": ("tracing",), "family_assessment": ("family_assessment"
 
 def _placements(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """The next step of reintegration while the child is in residential care; the next monitoring
-    visit after reunification or a family-based placement; the expiry of the court order behind
-    the current placement; the best-interests record a placement made without one still owes
-    (cpcm.workflow.placements)."""
+    visit after reunification (home, or family-based out of residential care); the expiry of the
+    court order behind the current placement; the best-interests record a placement made without
+    one still owes (cpcm.workflow.placements)."""
     items = []
     step = placements.next_step_due(case, policy, now)
     if step is not None:

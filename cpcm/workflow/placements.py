@@ -22,10 +22,12 @@ from cpcm.domain.policy import Policy
 from cpcm.domain.profiles import PLACEMENT_SETTINGS as SETTINGS  # one list: the policy's consent checks name them too
 from cpcm.domain.records import utc
 
-# the settings a child lives in with a family or in the community: a placement into one of them
-# that brings the child from alternative care (or from apart from the family) starts the reviews
-# and visits after reunification (`starts_monitoring`); one from the child's own home does not
+# the settings a child lives in with a family or in the community: the monitoring visits after a
+# reunification go on while the child lives in one of them (`monitoring_visit`)
 MONITORED = ("family", "family_based", "community_based")
+# the setting of the child's own family (the policy's `placement.family` care types): a placement into it from any
+# other setting is the child's return to their family (`starts_monitoring`)
+FAMILY = "family"
 # the fold's event of a follow-up made as a home visit, and `home_visit.PURPOSE` of its purpose (monitoring_visits)
 HOME_VISIT = "home_visit"
 OVERRIDE_ROLES = ("supervisor", "manager")
@@ -46,7 +48,7 @@ def unclassified(choices: Iterable[str], policy: Policy) -> list[str]:
 
 def in_care(placement: Mapping[str, Any] | None) -> bool:
     """Whether a placement is alternative care (anything but the child's own family)."""
-    return bool(placement) and placement.get("setting") not in (None, "family")
+    return bool(placement) and placement.get("setting") not in (None, FAMILY)
 
 
 def lives_now(case: Case) -> dict[str, Any]:
@@ -100,20 +102,27 @@ def in_residential_care(case: Case) -> bool:
 TOWARD_FAMILY = ("tracing", "family_assessment", "preparation")
 
 
+def family_home(policy: Policy) -> tuple[str, ...]:
+    """Who the child lives with (the registration's `lives_with`) that means the child lives with
+    their family, not apart from it: the policy's `placement.at_home` (parents, relatives), the one
+    list the placements and the readiness comment after a case conference read (`separated`,
+    `came_apart`). Empty: every child counts as apart."""
+    return tuple(policy.get("placement", "at_home", ()) or ())
+
+
 def separated(case: Case, at_home: Iterable[str]) -> bool:
     """Whether the child is, or has been, apart from their family, so on a path of reintegration
     (the Kenya SOP glossary: reintegration is a separated child's return to their family): a
     placement recorded (into alternative care, or home from it), a step toward a family taken
-    (TOWARD_FAMILY), or who the child lives with now (`lives_with_now`) not one of `at_home` (the
-    policy's `conference_readiness.at_home`: parents, relatives) or not known. Every child, where
-    `at_home` lists nothing."""
+    (TOWARD_FAMILY), or who the child lives with now (`lives_with_now`) not one of `at_home`
+    (`family_home`: parents, relatives) or not known. Every child, where `at_home` lists nothing."""
     return bool(case.placements) or apart_unplaced(case, at_home)
 
 
 def apart_unplaced(case: Case, at_home: Iterable[str]) -> bool:
     """Whether a child with no placement recorded is apart from their family: a step toward a
     family taken (TOWARD_FAMILY), or the registration, as updated, saying the child lives with
-    none of `at_home` (`conference_readiness.at_home`; every child, where it lists nothing)."""
+    none of `at_home` (`family_home`; every child, where it lists nothing)."""
     at_home = tuple(at_home)
     if not at_home or any(case.events.get(step) for step in TOWARD_FAMILY):
         return True
@@ -221,19 +230,22 @@ def best_interests_for(current: Mapping[str, Any] | None, assessments: Iterable[
     return max(found)[1] if found else None
 
 
-def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, care_type: str | None,
-                      apart: bool) -> bool:
-    """Whether a placement is a reunification, which starts the reviews and visits after it: one
-    with a family or in the community (MONITORED) that brings the child from alternative care (the
-    placement `current` in force before it, of another care type, is not the child's own family:
-    `in_care`) or, with none recorded before it, from apart from the family (`apart`:
-    `came_apart`). A move from the child's own home into kinship or foster care is entry into
-    alternative care, not a return."""
+def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, apart: bool) -> bool:
+    """Whether a placement into `setting` is a reunification, which starts the reviews and visits
+    after it: the child's return to their family (FAMILY) from alternative care (the placement
+    `current` in force before it is in another setting: `in_care`), or a placement with a family or
+    in the community (MONITORED) that takes the child out of residential care (the path of
+    reintegration's "reunification or family-based placement": ESARO Box 2 step 10, the SOP's
+    reviews after reunification or placement); with none recorded before it, one into a family or
+    the community that brings the child from apart from their family (`apart`: `came_apart`). A
+    move between two settings of alternative care outside residential care (kinship to foster
+    care, foster care to kinship) is a change of placement, and a move from the child's own home
+    into care is entry into it: neither is a return."""
     if setting not in MONITORED:
         return False
     if current is None:
         return apart
-    return in_care(current) and current.get("care_type") != care_type
+    return in_care(current) if setting == FAMILY else current.get("setting") == "residential"
 
 
 def placement_at(placements: Iterable[Mapping[str, Any]], at: str) -> Mapping[str, Any] | None:
@@ -401,7 +413,8 @@ def monitoring_visits(case: Case, policy: Policy) -> tuple[str, ...]:
 
 
 def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
-    """The next monitoring visit after reunification or a family- or community-based placement:
+    """The next monitoring visit after reunification (`starts_monitoring`: a return to the family, or a
+    family- or community-based placement out of residential care):
     every `first` during `first_period`, then every `then`, until `period` has passed (a home
     visit, `cpcm followup --method home_visit`, meets it). None where the policy has no such
     period, the case is not open, or the child is back in residential care."""
