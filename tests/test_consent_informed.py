@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import CANARY, commit_count, register
+from conftest import CANARY, commit_count, register, registration
 from test_assess_plan import COMPREHENSIVE, INITIAL
 from test_referrals import CLINIC
 
@@ -89,6 +89,27 @@ def test_registration_answers__are_not_judged_by_the_explanations_their_form_doe
     said = check.stdout + check.stderr + json.dumps(due.json())
     assert "consent to registration refused" in said or "consent-refused" in said, said
     assert "without explaining" not in said, said
+
+
+def test_registration__with_consent_given_but_not_explained_warns_that_it_is_not_informed_consent(cli):
+    """A registration answering `consent.explained: no` (what the information is for, who sees it and the
+    limits of confidentiality were not explained) with an answer `given` went in without a word: the
+    consent it records is not informed (ESARO P6). It is recorded as it was, with a warning naming the
+    givers whose answer is `given` and the command that records it again, explained."""
+    done = cli("register", "--from-file", "-", "--json", input=json.dumps(registration(
+        child={"name": CANARY, "sex": "female", "date_of_birth": "2015-03-02", "disability": "no"},
+        consent={"child": "given", "caregiver": "not_possible", "explained": False})))
+    assert done.code == 0, done.stderr
+    case_id = done.json()["case_id"]
+    assert (f"the child's consent for registration was given without explaining what information is kept, how it is used, who "
+            f"it is shared with and the limits of confidentiality: it is not informed consent (ESARO P6); explain, then record "
+            f"it again: cpcm consent {case_id} --purpose registration --by child --status given --explained all"
+            ) in done.json()["warnings"], done.json()["warnings"]
+    assert CANARY not in done.stdout + done.stderr
+    for explained in (True, None):  # explained, or the question not answered: nothing said
+        answers = {"child": "given", "caregiver": "given", **({"explained": explained} if explained is not None else {})}
+        told = cli("register", "--from-file", "-", "--json", input=json.dumps(registration(consent=answers)))
+        assert told.code == 0 and not any("informed" in w for w in told.json()["warnings"]), told.stdout
 
 
 def test_show__an_override_standing_in_for_consent_not_informed_is_named(repo, cli_as):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from conftest import CANARY as MARKER
 from conftest import commit_count, git, git_status, lock_held, register, registration, stray_files
 
 pytestmark = pytest.mark.e2e
@@ -168,7 +169,7 @@ def test_headings_map_by_name_and_by_the_mapping_file(cli, tmp_env):
     assert result["columns"] == {"Jina la mtoto": "child.name", "GENDER": "child.sex", "d.o.b.": "child.date_of_birth", "Admitted": "at",
                                  "Why here": "concerns", "Kijiji": "location", "Stays with": "lives_with", "Found by": "identified_by",
                                  "Risk level": "risk", "Child consent": "consent.child", "Caregiver consent": "consent.caregiver"}
-    assert result["not_imported"] == ["Shoe size"]
+    assert result["not_imported"] == ["column 12 (L)"]  # by its place, never its heading
     shown = cli("show", result["cases"][0]["case_id"], "--json").json()
     assert shown["child"]["sex"] == "female" and shown["child"]["date_of_birth"] == "2013-02-13"
     assert shown["concerns"] == ["abandonment"]
@@ -953,14 +954,14 @@ def test_a_heading_misspelt_for_a_fields_is_refused_with_what_it_was_meant_as_an
     mapping.write_text("columns:\n  Wroker: worker\n")
     done = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
     assert done.code == 0, done.stderr
-    assert done.json()["not_imported"] == ["Shoe size"]
+    assert done.json()["not_imported"] == ["column 13 (M)"]
     assert {cli_as("sup")("show", c["case_id"], "--json").json()["worker"] for c in done.json()["cases"]} == {"otieno"}
     # or left out knowingly, mapped to nothing: the rows are the importing worker's
     saved_as(path, [row + ["otieno", "32"] for row in [child(n) for n in range(10, 12)]], headings=HEADINGS + ["Wroker", "Shoe size"])
     mapping.write_text("columns:\n  Wroker: ~\n")
     left = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
     assert left.code == 0, left.stderr
-    assert left.json()["not_imported"] == ["Wroker", "Shoe size"]
+    assert left.json()["not_imported"] == ["column 12 (L)", "column 13 (M)"]
     assert {cli_as("sup")("show", c["case_id"], "--json").json()["worker"] for c in left.json()["cases"]} == {"amina"}
 
     # a column near no field's heading does not refuse; when a bad cell does, it is said with it
@@ -972,6 +973,55 @@ def test_a_heading_misspelt_for_a_fields_is_refused_with_what_it_was_meant_as_an
     assert "1 other column(s) not imported, their headings not shown: column 12 (L)" in bad.stderr
     assert bad.json()["not_imported"] == ["column 12 (L)"]
     assert CANARY.split()[0] not in bad.stdout + bad.stderr
+
+
+def test_rows_whose_consent_was_given_but_not_explained_are_said_to_be_not_informed_consent(cli, tmp_env):
+    """A register's `Consent explained` column saying no, with consent given, went in without a word: the
+    consent is not informed (ESARO P6), as `cpcm register` says of one. The rows are named (one warning
+    for the rows of the same givers), with the command that records it again for each case."""
+    rows = [child(n) + [said] for n, said in enumerate(["no", "yes", "", "No"])]
+    rows[3][-2] = "given"  # the caregiver's consent too
+    path = tmp_env / "register.csv"
+    saved_as(path, rows, headings=HEADINGS + ["Consent explained"])
+    what = ("given without explaining what information is kept, how it is used, who it is shared with and the limits of "
+            "confidentiality: it is not informed consent (ESARO P6); explain, then record it again: cpcm consent CASE "
+            "--purpose registration --by child")
+    for args in (("--dry-run",), ()):
+        done = cli("import", "cases", str(path), "--json", *args)
+        assert done.code == 0, done.stderr
+        warned = [w for w in done.json()["warnings"] if "not informed" in w]
+        assert warned == [f"row 2: the child's consent for registration was {what} --status given --explained all",
+                          f"row 5: the child's and the caregiver's consent for registration was {what} --by caregiver "
+                          "--status given --explained all"], done.json()["warnings"]
+
+
+def test_an_import_that_passes_names_the_columns_it_leaves_out_by_their_place_never_their_heading(cli, repo, tmp_env):
+    """An import that passed warned '1 column(s) not imported: <heading>', the heading word for word,
+    and its JSON listed the headings under not_imported: a register whose line of headings is, in
+    part or whole, a child's row (written without headings, or with them on another line) put that
+    child's details in the terminal and in a county script's log. Every message of the import (a dry
+    run, the import, its JSON, a refusal, the run that finds it imported already) names those columns
+    by their place only, and the child is nowhere on disk in plain text."""
+    rows = [child(n) + [MARKER] for n in range(3)]
+    rows[1][0] = MARKER  # a child's name, imported: in the case's encrypted record only
+    path = tmp_env / "register.csv"
+    saved_as(path, rows, headings=HEADINGS + [MARKER])
+    said = "1 column(s) not imported, their headings not shown: column 12 (L) (map them in the mapping file"
+    runs = [cli("import", "cases", str(path), *args) for args in (("--dry-run",), ("--dry-run", "--json"), ("--json",), ())]
+    assert [run.code for run in runs] == [0, 0, 0, 0], runs[0].stderr
+    assert said in runs[0].stderr and any(said in w for w in runs[1].json()["warnings"])
+    assert runs[2].json()["imported"] == 3 and runs[2].json()["not_imported"] == ["column 12 (L)"]
+    assert "this register was imported already" in runs[3].stderr + runs[3].stdout
+    spoilt = [row[:] for row in rows]
+    spoilt[2][1] = MARKER  # a bad cell, refused
+    saved_as(path, spoilt, headings=HEADINGS + [MARKER])
+    runs += [cli("import", "cases", str(path), *args) for args in (("--json",), ())]
+    assert [run.code for run in runs[4:]] == [4, 4] and runs[4].json()["not_imported"] == ["column 12 (L)"]
+    for run in runs:
+        assert not any(word in run.stdout + run.stderr for word in MARKER.split()), run.stdout + run.stderr
+    plain = [file for folder in (repo, tmp_env / "tmp", tmp_env / "home") for file in folder.rglob("*")
+             if file.is_file() and MARKER.encode() in file.read_bytes()]
+    assert plain == [] and MARKER not in git(repo, "log", "--all", "--format=%B")
 
 
 # -- a row repeated, and the rows a case holds one to one ---------------------------------------------------------

@@ -171,6 +171,14 @@ def column_place(index: int) -> str:
     return f"column {index + 1} ({letters})"
 
 
+SHOWN_COLUMNS = 20  # the columns a message names by their place (`columns_shown`)
+
+
+def columns_shown(places: Sequence[str], shown: int = SHOWN_COLUMNS) -> str:
+    """Columns named by their place (`column_place`): the first `shown`, then '…'."""
+    return ", ".join(places[:shown]) + (", …" if len(places) > shown else "")
+
+
 def near_headings(unmapped: list[str], plan: Mapping[int, str], mapping: ColumnMapping, form: Form) -> list[FieldError]:
     """The headings left unmapped (`plan_columns`) that are a slip of the keyboard for a heading
     that maps by itself (`known_headings`), of a field no column holds: `Gendre` for `gender`,

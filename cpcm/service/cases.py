@@ -122,7 +122,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
-    warnings = [*warnings, *_over_age(ctx, case_id, case, parse_datetime(record.at).date())]
+    warnings = [*warnings, *_over_age(ctx, case_id, case, parse_datetime(record.at).date()), *_not_informed(ctx, case_id, body)]
     steps = _registered_steps(ctx, case_id, body, record.at, case)
     steps += [f"{other_id} is a sibling's case that you cannot read, so it is not linked: its worker, a supervisor or a "
               f"manager links it: cpcm link {case_id} {other_id} --sibling" for other_id in unread]
@@ -190,6 +190,14 @@ def _status_of(ctx: Context, case_id: str) -> str | None:
         return load_case(ctx, case_id).status
     except CpcmError:
         return None
+
+
+def _not_informed(ctx: Context, case_id: str, body: Mapping[str, Any]) -> list[str]:
+    """A registration whose answers are `given` though what consent means was not explained (its form's
+    `consent.explained: no`): it is not informed consent (`consent_rules.registration_not_informed`), said
+    with the command that records it again, explained. Recorded as it was: the registration goes ahead."""
+    whose, missing = consent_rules.registration_not_informed(body, ctx.policy)
+    return [consent_rules.not_informed_text(case_id, "registration", whose, missing, relied_on="")] if whose else []
 
 
 def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any, case: Case) -> list[str]:

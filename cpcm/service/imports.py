@@ -163,7 +163,7 @@ def _result(ctx: Context, checked: Checked, sheet: Sheet, written: list[dict[str
                           "dry_run": dry_run, "cases": written, "already_in": checked.already_in,
                           "possible_duplicates": checked.duplicates,
                           "columns": {str(sheet.headers[i]): key for i, key in checked.columns.plan.items()},
-                          "not_imported": checked.columns.unmapped, "consent_unsettled": ids,
+                          "not_imported": _left_out(sheet, checked.columns), "consent_unsettled": ids,
                           "consent_unsettled_rows": [row for row, _ in unsettled]},
                    json_keys=("warnings", "next_steps"))
 
@@ -284,20 +284,28 @@ def _not_imported_said(refused: Refused, sheet: Sheet, columns: Columns) -> Refu
     holds nobody's details), as its problem names it; any other by its place only, as a refused
     register's line of headings may be no headings at all (a child's row, when it has none)."""
     near = {e.field.removeprefix("column ") for e in columns.near}
-    others = [sheets.column_place(i) for i, raw in enumerate(sheet.headers)
-              if i not in columns.plan and str(raw) in columns.unmapped and str(raw) not in near]
+    others = _left_out(sheet, columns, near)
     refused.more["not_imported"] = [heading for heading in columns.unmapped if heading in near] + others
     if others and columns.plan:  # with no column imported at all, its refusal says so
-        refused.hint = (f"{len(others)} other column(s) not imported, their headings not shown: {', '.join(others[:20])}"
-                        f"{', …' if len(others) > 20 else ''} (map them in the mapping file if they hold a registration field). "
+        refused.hint = (f"{len(others)} other column(s) not imported, their headings not shown: {sheets.columns_shown(others)} "
+                        "(map them in the mapping file if they hold a registration field). "
                         + (refused.hint or "")).strip()
     return refused
 
 
-def _not_imported(headings: list[str]) -> str:
-    """What an import that passes says of the columns it leaves out."""
-    return (f"{len(headings)} column(s) not imported: {', '.join(headings)[:300]} (map them in the mapping file if they hold a "
-            "registration field)")
+def _left_out(sheet: Sheet, columns: Columns, near: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The register's columns not imported, by their place ('column 12 (L)'), never their heading:
+    the line read as the headings may be a child's row (a register without headings, or with them
+    on another line), and what it holds would go to the terminal and to a script's log. A heading
+    misspelt for a field's (`near`, refused) is named by its problem, not here."""
+    return [sheets.column_place(i) for i, raw in enumerate(sheet.headers)
+            if i not in columns.plan and str(raw) in columns.unmapped and str(raw) not in near]
+
+
+def _not_imported(places: list[str]) -> str:
+    """What an import that passes says of the columns it leaves out (`_left_out`: by their place)."""
+    return (f"{len(places)} column(s) not imported, their headings not shown: {sheets.columns_shown(places)} "
+            "(map them in the mapping file if they hold a registration field)")
 
 
 def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable[[int], None] | None,
@@ -306,7 +314,7 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     before it; a row that repeats one before it is refused (`_repeated`), unless the two are rows
     imported before (an earlier import made two cases of them: `_already_in` leaves both out)."""
     me = ctx.need_worker()
-    form, parsed, plan, unmapped, near = columns.form, columns.mapping, columns.plan, columns.unmapped, columns.near
+    form, parsed, plan, near = columns.form, columns.mapping, columns.plan, columns.near
     if columns.errors:
         raise InvalidInput(columns.errors + near, "the register's columns", "Correct the mapping file (cpcm import template "
                            "writes one); nothing was written.")
@@ -430,15 +438,31 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
         checks = assignment_checks(ctx, subject, case.worker, risk=case.risk, caseload=False)[1]
         warnings += [f"{where}row {row_number}: {warning}"
                      for warning in new_case_checks(checks, command, named=row_number in named_rows)]
+    warnings += _not_informed(ctx, records, where)
     warnings += _caseload(ctx, [case for _, case, _ in records], cases)
     left_out = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows)
                 if not sheets.holds_a_child(line, plan) and not all(sheets.blank(v) for v in line)]
     if left_out:
         warnings.append(f"{where}{len(left_out)} row(s) left out, with nothing in the columns imported: {sheets.row_numbers(left_out)}")
-    if unmapped:
-        warnings.append(_not_imported(unmapped))
+    if left := _left_out(sheet, columns):
+        warnings.append(_not_imported(left))
     warnings = [f"{where}column {r.column}: {r.reason(date_format is not None, dry_run=True)}" for r in two_way.values()] + warnings
     return Checked(records, warnings, duplicates, columns, two_way, already_in)
+
+
+def _not_informed(ctx: Context, records: list[tuple[int, Case, Record]], where: str) -> list[str]:
+    """The rows whose consent to registration is `given` though what consent means was not explained (a
+    `consent.explained` column saying no: `consent_rules.registration_not_informed`), named by their rows, one
+    warning for the rows of the same givers, as `cpcm register` warns of one (each case's ID is in the list below)."""
+    from cpcm.workflow import consent as consent_rules
+
+    found: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+    for row_number, _case, record in records:
+        whose, missing = consent_rules.registration_not_informed(record.body, ctx.policy)
+        if whose:
+            found.setdefault((whose, missing), []).append(row_number)
+    return [f"{where}{sheets.row_numbers(rows)}: {consent_rules.not_informed_text('CASE', 'registration', whose, missing, relied_on='')}"
+            for (whose, missing), rows in found.items()]
 
 
 def _what_to_do(missing: bool, near: bool, misread: bool, said: bool, cells: bool, stated: bool) -> str:

@@ -76,13 +76,8 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
         missing = consent_rules.not_explained(body, ctx.policy) if body["status"] == "given" else []
         if missing:
             uninformed.setdefault(tuple(missing), []).append(body["given_by"])
-    for missing, whose in uninformed.items():
-        agency = f" --agency {bodies[0]['agency']}" if bodies[0].get("agency") else ""
-        givers_said = " and ".join(f"the {g}'s" for g in whose)
-        warnings.append(f"{givers_said} consent for {bodies[0]['purpose']} was given without "
-                        f"explaining {consent_rules.explained_text(missing)}: it is not informed consent (ESARO P6), and no step "
-                        f"relies on it; explain, then record it again: cpcm consent {case_id} --purpose {bodies[0]['purpose']}{agency} "
-                        f"{' '.join(f'--by {g}' for g in whose)} --status given --explained all")
+    warnings += [consent_rules.not_informed_text(case_id, bodies[0]["purpose"], whose, missing, bodies[0].get("agency"))
+                 for missing, whose in uninformed.items()]
     for body in bodies:
         if body["status"] != "given":
             agency = f" --agency {body['agency']}" if body.get("agency") else ""

@@ -258,7 +258,7 @@ def not_explained(body: Mapping[str, Any], policy: Policy) -> list[str]:
     """The items of `consent.explained` a consent's record says were not explained (`explained.ITEM` not
     true): a `given` answer with any of them is not informed consent (ESARO P6), and counts for nothing. An
     answer that records no explanations item by item (the registration's own answers: `case_work_records`,
-    its form asking one yes or no) is not judged by them."""
+    its form asking one yes or no) is not judged by them; its no is warned of (`registration_not_informed`)."""
     told = body.get("explained")
     if not isinstance(told, Mapping):
         return []
@@ -269,6 +269,29 @@ def explained_text(items: Sequence[str]) -> str:
     """`not_explained`'s items in words: 'how it is used and the limits of confidentiality'."""
     words = [EXPLAINED_WORDS.get(item, item) for item in items]
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def not_informed_text(case_id: str, purpose: str, whose: Sequence[str], missing: Sequence[str], agency: str | None = None,
+                      relied_on: str = ", and no step relies on it") -> str:
+    """What a `given` answer of `whose` (child, caregiver) with `missing` not explained (`not_explained`) is, and the
+    command that records it again, explained: the warning of the command that records it (`relied_on`: what no
+    longer goes ahead on it, where something does not)."""
+    givers = " and ".join(f"the {g}'s" for g in whose)
+    to = f" --agency {agency}" if agency else ""
+    return (f"{givers} consent for {purpose} was given without explaining {explained_text(missing)}: it is not informed "
+            f"consent (ESARO P6){relied_on}; explain, then record it again: cpcm consent {case_id} --purpose {purpose}{to} "
+            f"{' '.join(f'--by {g}' for g in whose)} --status given --explained all")
+
+
+def registration_not_informed(body: Mapping[str, Any], policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the givers, the policy's `consent.explained` items) of a registration (its document, `body`) whose answer
+    is `given` though its form's one yes or no for the four (`consent.explained`) is no: what consent means was
+    not explained, so it is not informed consent (ESARO P6; `consent.sources.explained`). ((), ()) when it was
+    explained or the question was not answered, when no answer is `given`, or when the policy asks for no item."""
+    answers = body.get("consent") or {}
+    items = tuple(policy.get("consent", "explained") or ())
+    whose = tuple(g for g in ("child", "caregiver") if answers.get(g) == "given")
+    return (whose, items) if answers.get("explained") is False and whose and items else ((), ())
 
 
 def _ended(record: Any, now: datetime) -> bool:
