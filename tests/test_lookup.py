@@ -195,6 +195,31 @@ def test_a_cold_start_an_interrupted_update_and_a_damaged_file_rebuild_the_index
     assert len(look.duplicates(Key("child same", "caregiver test", 2014))) == 3
 
 
+def test_a_home_whose_children_share_one_caregiver_is_not_one_bucket_read_whole_at_each_registration(cli):
+    """A children's home registers every child with the matron's name as the caregiver: the caregiver
+    bucket held all of them, so each registration of another of its children read and compared every
+    one. The index answers as the full scan still (the same name, or a name with a word left out, of
+    the same caregiver in another year, is found), and a child is offered only the cases of its own
+    birth year and those of the same caregiver that share a pair of its name's words."""
+    from cpcm import service
+
+    ctx = library_session(cli)
+    matron = {"name": "Matron Achieng Otieno", "relationship": "other"}
+    names = [f"{first} {family}" for first in ("Akinyi", "Baraka", "Chebet", "Dedan", "Ekai", "Faith", "Gitau", "Halima")
+             for family in ("Mwangi", "Njeri", "Odhiambo", "Wafula", "Kiprono")]
+    for n, name in enumerate(names + ["Kevin Otieno Ouma", "Kevin Otieno"]):
+        service.register(ctx, registration(child={"name": name, "sex": "female", "age_estimate": 3 + n % 14, "disability": "no"},
+                                           caregiver=matron))
+    agrees(cli)
+    again = register_doc(cli, registration(child={"name": "Otieno Kevin", "sex": "male", "date_of_birth": "2025-01-01",
+                                                  "disability": "no"}, caregiver=matron))
+    assert {d["reason"] for d in again["possible_duplicates"]} == {duplicates.SAME_CAREGIVER, duplicates.WORDS_CAREGIVER}
+    look = agrees(cli)
+    newcomer = Key("newchild number", duplicates.normalise_name(matron["name"]), 2025)
+    offered = [case_id for case_id, key in look.candidates(newcomer) if key.year != 2025]
+    assert len(offered) < 10, f"{len(offered)} of the home's {len(names) + 2} children offered"  # a bucket shared by chance
+
+
 def test_the_index_after_many_changes_at_once_is_rebuilt_from_the_cache(cli, monkeypatch):
     monkeypatch.setattr(lookup, "REBUILD_FROM", 3)
     register(cli)

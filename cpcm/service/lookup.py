@@ -14,18 +14,22 @@ encrypted to the worker like the rest of the cache (the names in it are personal
   year, in the bucket of a keyed hash of that year (a child is compared by name similarity only
   with those born the same year);
 - caregiver buckets `c-NN`: the same, for each case with a name and a caregiver, in the bucket
-  of a keyed hash of its normalised caregiver (the other test: the same caregiver and the same
-  name, or one that holds the other's words, in any year);
+  of a keyed hash of its normalised caregiver and each pair of its name's words (`caregiver_buckets`:
+  the other test, the same caregiver and the same name, or one that holds the other's words, in any
+  year; a name that holds another's words has each of its pairs). Not by the caregiver alone: a
+  home that registers every child with one caregiver's name (the matron's) had them all in one
+  bucket, read and compared whole at each registration of another of its children;
 - map shards `m-NN` (by case id): which buckets each case is in and the worker whose caseload it
   counts in, so that a case that changed is taken out of the buckets it was in.
 
 The hashes are keyed (HMAC with the key in `head`) so that which file a write touched does not
 tell a birth year or a name. A registration reads `head`, the year bucket and the caregiver
-bucket of the new child, and, when the repository changed since the index was made, the map
+buckets of the new child (one a pair of its name's words: one for a name of two words, three
+for three), and, when the repository changed since the index was made, the map
 shards and buckets of the cases that changed (`git diff-tree` between the tree the index
 describes and the current one: proportional to the change) and those cases' records. Memory and time do not grow
 with the number of cases, only with the cases born the same year (and those of the same
-caregiver: a few siblings, or the children of one home).
+caregiver that share two words of a name: a few siblings).
 
 The index is rebuilt from every case (`load_index`, through the summary cache) when there is
 none, when it was made by other code or with another key, when a file of it cannot be read, or
@@ -54,7 +58,7 @@ from cpcm.store.layout import CASES, case_dir
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
 
-FORMAT = 2  # 2: caregiver buckets in place of name buckets
+FORMAT = 3  # 2: caregiver buckets in place of name buckets; 3: by the caregiver and a pair of the name's words
 YEAR_BUCKETS = 64
 CAREGIVER_BUCKETS = 256
 MAP_SHARDS = 64
@@ -167,10 +171,16 @@ class Lookup:
             return None
         return f"y-{self._bucket(b'year', str(key.year), YEAR_BUCKETS):02x}"
 
-    def caregiver_bucket(self, key: Key) -> str | None:
+    def caregiver_buckets(self, key: Key) -> list[str]:
+        """The caregiver buckets of a key with a name and a caregiver: one for each pair of its name's words
+        (`duplicates.word_pairs`), by a keyed hash of the caregiver and the pair. A case is in each; a child
+        is compared with the cases of its own buckets, which hold every case of the same caregiver that
+        `duplicates.matches` can report (the same name, or one holding the other's words, has every pair of
+        the shorter name's), not every child of a home whose children share one caregiver (the matron)."""
         if not key.name or not key.caregiver:
-            return None
-        return f"c-{self._bucket(b'caregiver', key.caregiver, CAREGIVER_BUCKETS):02x}"
+            return []
+        return sorted({f"c-{self._bucket(b'caregiver', key.caregiver + chr(0) + ' '.join(pair), CAREGIVER_BUCKETS):02x}"
+                       for pair in duplicates.word_pairs(key.name)})
 
     @staticmethod
     def map_shard(case_id: str) -> str:
@@ -190,13 +200,12 @@ class Lookup:
         """A readable case, as it is now (after `remove` of what it was)."""
         key = duplicates.key_of(case)
         value = [key.name, key.caregiver, key.year, case.status]
-        year, caregiver, worker = self.year_bucket(key), self.caregiver_bucket(key), counted_worker(case)
-        for bucket in (year, caregiver):
-            if bucket is not None:
-                self._set(bucket, case_id, value)
+        year, caregivers, worker = self.year_bucket(key), self.caregiver_buckets(key), counted_worker(case)
+        for bucket in ([year] if year else []) + caregivers:
+            self._set(bucket, case_id, value)
         if worker:
             self.counts[worker] = self.counts.get(worker, 0) + 1
-        self._set(self.map_shard(case_id), case_id, [year, caregiver, worker])
+        self._set(self.map_shard(case_id), case_id, [year, caregivers, worker])
 
     def remove(self, case_id: str) -> None:
         """Take a case out of the buckets and the caseload it was counted in."""
@@ -204,10 +213,9 @@ class Lookup:
         where = self._file(self.map_shard(case_id)).get(case_id)
         if where is None:
             return
-        year, caregiver, worker = where
-        for bucket in (year, caregiver):
-            if bucket is not None:
-                self._set(bucket, case_id, None)
+        year, caregivers, worker = where
+        for bucket in ([year] if year else []) + caregivers:
+            self._set(bucket, case_id, None)
         if worker:
             left = self.counts.get(worker, 0) - 1
             if left > 0:
@@ -220,11 +228,11 @@ class Lookup:
         """Case id -> [name, caregiver, year, status] of the cases `duplicates.matches` may report
         for a child of this key: those born the same year, and those with the same caregiver."""
         found: dict[str, list] = {}
-        year, caregiver = self.year_bucket(key), self.caregiver_bucket(key)
+        year = self.year_bucket(key)
         if year is not None:
             found.update((case_id, entry) for case_id, entry in self._file(year).items() if entry[2] == key.year)
-        if caregiver is not None:
-            found.update((case_id, entry) for case_id, entry in self._file(caregiver).items() if entry[1] == key.caregiver)
+        for bucket in self.caregiver_buckets(key):
+            found.update((case_id, entry) for case_id, entry in self._file(bucket).items() if entry[1] == key.caregiver)
         return found
 
     def candidates(self, key: Key) -> list[tuple[str, Key]]:

@@ -262,8 +262,7 @@ class Words:
         self.groups: set = set()
 
     def add(self, ref: int, group, name: str) -> None:
-        words = name.split()
-        for pair in set(combinations(words, 2)) if len(words) > 1 else [tuple(words)]:
+        for pair in word_pairs(name):
             self.index.setdefault((group, pair), []).append(ref)
         self.groups.add(group)
 
@@ -272,6 +271,15 @@ class Words:
         if len(words) < 2:
             return self.index.get((group, tuple(words)), [])
         return min((self.index.get((group, pair), []) for pair in combinations(words, 2)), key=len)
+
+
+def word_pairs(name: str) -> set[tuple[str, ...]]:
+    """Each pair of a normalised name's words (in their order; a word the name has twice makes a pair of
+    itself), or, for a name of one word, that word. Of two names that `HoldsWords` pairs, or two same
+    names, the longer has every pair of the shorter's (`Words`; the split index's caregiver buckets,
+    service/lookup.py)."""
+    words = name.split()
+    return set(combinations(words, 2)) if len(words) > 1 else {tuple(words)}
 
 
 def most_apart(total: int, threshold: float = THRESHOLD) -> int:
