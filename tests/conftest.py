@@ -583,7 +583,7 @@ def stray_files(root: Path) -> list[Path]:
 # A test is pure when it asks for no temporary folder (directly or through a fixture such as `repo`);
 # while it runs, starting a process (git, age, chromium, cpcm) is an error, so the label cannot lie.
 # External tests start real programs other than git: the cpcm command, the `age` binary, chromium.
-EXTERNAL_MODULES = {"test_concurrency.py", "test_interop.py", "test_reports_browser.py", "test_races.py"}
+EXTERNAL_MODULES = {"test_concurrency.py", "test_demo.py", "test_interop.py", "test_reports_browser.py", "test_races.py"}
 DISK_FIXTURES = {"tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory"}
 
 
@@ -614,7 +614,7 @@ def pytest_collection_modifyitems(config, items):
 # A module's tests keep their order and stay together, so its module-scoped fixtures are made at
 # most once per worker. Only the order changes: no test depends on another's having run.
 LONG_FIRST = ("test_agent_serve.py", "test_due_table.py", "test_sync_simulation.py", "test_verify.py", "test_agent.py",
-              "test_agent_day_walk.py",
+              "test_agent_day_walk.py", "test_demo.py",
               "test_privacy.py", "test_import.py", "test_completion.py", "test_crash.py", "test_views.py",
               "test_generated_docs.py", "test_roundtrip.py", "test_errors.py", "test_architecture.py", "test_git_files.py",
               "test_cache_scale.py", "test_smoke.py", "test_form_print.py", "test_interop.py", "test_render_closure.py",
