@@ -198,7 +198,9 @@ def test_outputs__a_public_half_that_is_no_key_does_not_break_a_blank_forms_prin
 
 def test_outputs__every_time_listed_in_one_zone_whether_written_in_a_repository_or_not(cli, team, tmp_path):
     """A render's entry is timed in the agency's zone, a blank paper form's (no repository) in the
-    computer's: the list gives both in one zone, the computer's, so they read in order."""
+    computer's: the list gives both in one zone, so they read in order: the agency's, as every
+    other command shows times (not the offset $CPCM_NOW was given in); with no repository
+    at hand, the clock's own."""
     from conftest import Cli
 
     utc = Cli({**cli.env, "CPCM_NOW": "2026-11-23T06:00:00+00:00"})
@@ -208,4 +210,8 @@ def test_outputs__every_time_listed_in_one_zone_whether_written_in_a_repository_
     assert form.code == 0, form.stderr
     assert {e["command"] for e in utc("outputs", "list", "--json").json()} == {"render case-file", "form print registration"}
     rows = [line.split("\t") for line in utc("outputs", "list").stdout.splitlines()[1:3]]
+    assert [row[0] for row in rows] == ["2026-11-23 09:00 +03:00"] * 2, rows  # Africa/Nairobi, the repository's
+    assert utc("show", case_id).stdout.count("2026-11-23 09:00 +03:00") >= 1  # as show gives the registration's time
+    elsewhere = Cli({**utc.env, "CPCM_REPO": str(tmp_path / "no-repository")})
+    rows = [line.split("\t") for line in elsewhere("outputs", "list").stdout.splitlines()[1:3]]
     assert [row[0] for row in rows] == ["2026-11-23 06:00 +00:00"] * 2, rows

@@ -29,6 +29,25 @@ def _session(identity: Optional[Path]):
     return path, key.keys, key.recipient, clock.now()
 
 
+def _shown_now(now):
+    """`now` in the zone every other command shows times in: the agency's, of the repository a
+    command would open here (--repo aside: $CPCM_REPO, else the nearest one), as `agency_now`
+    gives it; the clock's own zone where there is none (the register has files written outside
+    any repository)."""
+    from cpcm.errors import CpcmError
+    from cpcm.service.context import agency_now
+    from cpcm.store.config import load_config, resolve_repo
+    from cpcm.store.layout import CONFIG
+
+    root = resolve_repo(None)
+    if not (root / CONFIG).is_file():
+        return now
+    try:
+        return agency_now(load_config(root), now)
+    except CpcmError:  # a configuration it cannot read: that repository's commands say what is wrong
+        return now
+
+
 def _days(value: Optional[str]) -> Optional[float]:
     from cpcm.domain.durations import parse_duration
     from cpcm.errors import UsageError
@@ -76,9 +95,10 @@ def register(app: typer.Typer) -> None:
         if not shown:
             say("no plaintext file cpcm wrote for you is on its list" + ("" if all_ else " (--all: those removed too)"))
             return
+        zone = _shown_now(now).tzinfo
         print_table(["written", "path", "state", "command", "cases"],
-                    # every time in one zone, this computer's (the register has files written outside any repository)
-                    [[local_text(e.at, now.tzinfo), e.path, e.state, e.command, " ".join(e.cases) if e.cases else "-"] for e in shown],
+                    # every time in one zone, as every other command shows times (`_shown_now`), so they read in order
+                    [[local_text(e.at, zone), e.path, e.state, e.command, " ".join(e.cases) if e.cases else "-"] for e in shown],
                     title=f"{len(shown)} plaintext file(s) cpcm wrote")
         there = sum(1 for e in shown if e.state in (outputs.THERE, outputs.CHANGED) and e.closed_at is None)
         if there:
