@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import library_session, register, registration as registration_doc
+from conftest import commit_count, library_session, register, registration as registration_doc
 from cpcm import service
 from cpcm.errors import InvalidInput, Refused
 from memory_repo import MemoryRepo
@@ -205,6 +205,73 @@ def test_review__every_problem_at_once_the_form_the_next_review_the_items_and_th
         service.review(amina, case_id, doc, at=amina.now + timedelta(days=2))
     assert fields(wrong.value) == {"progress[2].status", "progress[3].item", "next_review", "at"}, str(wrong.value)
     assert mem.commits() == before
+
+
+def test_review__an_action_given_two_statuses_is_refused_naming_the_entry_and_nothing_is_written():
+    """A progress entry that gives an action another status than --done gives it (done), or than
+    an earlier entry gives it, contradicts it: refused, naming the entry, the action and what to
+    do; a progress of done beside --done says the same twice and is taken."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as both:
+        service.review(amina, case_id, dict(REVIEW, progress=[{"item": "A1", "status": "in_progress"}]), done=["A1"])
+    assert fields(both.value) == {"progress[1].status"}
+    assert "is in_progress, but --done gives A1 the status done" in str(both.value)
+    assert "leave out --done A1, or make this status done" in str(both.value)
+    with pytest.raises(InvalidInput) as twice:
+        service.review(amina, case_id, dict(REVIEW, progress=[{"item": "A1", "status": "done"}, {"item": "G1", "status": "in_progress"},
+                                                             {"item": "a1", "status": "not_started"}]))
+    assert fields(twice.value) == {"progress[3].status"}
+    assert "but progress[1] gives A1 the status done" in str(twice.value) and "keep one entry for A1" in str(twice.value)
+    assert mem.commits() == before
+    service.review(amina, case_id, dict(REVIEW, progress=[{"item": "A1", "status": "done"}]), done=["A1"])
+    assert mem.commits() == before + 1
+
+
+def test_cli__review_with_set_progress_and_done_of_one_action_at_odds_is_refused(cli, cli_as, repo):
+    case_id = planned(cli, cli_as)
+    before = commit_count(repo)
+    review = ["review", case_id, "--chair", "sup", "--set", "attended.child=yes", "--set", "attended.family=yes",
+              "--set", "plan_still_right=yes", "--decision", "continue the plan", "--outcome", "continue", "--no-input"]
+    refused = cli(*review, "--set", "progress.1.item=A1", "--set", "progress.1.status=in_progress", "--done", "A1")
+    assert refused.code == 4, refused.stderr
+    assert "progress[1].status: is in_progress, but --done gives A1 the status done" in refused.stderr
+    assert commit_count(repo) == before
+
+
+def test_followup__every_bad_field_at_once_the_forms_the_frequency_the_risk_reason_and_done():
+    """A follow-up's own checks (how often, the reason for a new risk level, --done) are made
+    with the form's: one refusal names them all, rather than one after another is fixed."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    before = mem.commits()
+    visit = {k: v for k, v in VISIT.items() if k != "purpose_detail"}
+    with pytest.raises(InvalidInput) as wrong:
+        service.followup(amina, case_id, dict(visit, followup_every="12h", risk="low"), done=["A9"])
+    assert fields(wrong.value) == {"purpose_detail", "followup_every", "risk_reason", "done[1]"}, str(wrong.value)
+    assert mem.commits() == before
+
+
+def test_review__a_missing_field_and_an_action_not_of_the_plan_are_named_together():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    with pytest.raises(InvalidInput) as wrong:
+        service.review(amina, case_id, {k: v for k, v in REVIEW.items() if k != "chair"}, done=["A9"])
+    assert fields(wrong.value) == {"chair", "done[1]"}, str(wrong.value)
+
+
+def test_assess__a_missing_field_and_a_new_risk_level_without_its_reason_are_named_together():
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = planned_in(mem)
+    data = {k: v for k, v in COMPREHENSIVE.items() if k != "child_views"}
+    with pytest.raises(InvalidInput) as wrong:
+        service.assess(amina, case_id, "comprehensive", dict(data, risk="low"))
+    assert fields(wrong.value) == {"child_views", "risk_reason"}, str(wrong.value)
 
 
 def test_assess__a_bad_field_and_a_time_in_the_future_are_named_together():

@@ -1052,12 +1052,17 @@ def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
 
 
 def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str,
-                  also: Sequence[FieldError] = ()) -> dict:
+                  also: Sequence[FieldError] = (), then: Callable[[dict], list[FieldError]] | None = None) -> dict:
     """The record body `data` makes under the form, or InvalidInput naming every bad field,
-    together with `also` (what the caller found wrong beside the form, such as `at_errors`)."""
+    together with `also` (what the caller found wrong beside the form, such as `at_errors`) and
+    what `then(body)`, the caller's own checks of the body, finds: they run on the fields the form
+    found good even when it found others bad, so that one refusal names every bad field, not one
+    after another (a field the form named already is not named again)."""
     body, errors = form_problems(ctx, form_name, data)
-    if errors or also:
-        raise InvalidInput([*errors, *also], what, hint=input_hint(ctx, errors))
+    named = {e.field for e in errors}
+    more = [e for e in then(body) if e.field not in named] if then is not None else []
+    if errors or also or more:
+        raise InvalidInput([*errors, *also, *more], what, hint=input_hint(ctx, errors))
     return body
 
 

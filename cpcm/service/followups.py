@@ -29,14 +29,14 @@ from cpcm.workflow import transitions
 from cpcm.workflow.fold import fold, settled_by
 
 
-def _mark_done(ctx: Context, case: Case, body: dict, done: Iterable[str], what: str) -> None:
-    """`--done A3`: the plan actions this follow-up or review finds done, by ID, kept in the body
-    as `actions_done` (the fold marks them; they leave the due list); InvalidInput naming the
-    option when an ID is not an action of the plan."""
-    if not done:
-        return
+def _done_ids(ctx: Context, case: Case, done: Iterable[str]) -> tuple[list[str], list[FieldError]]:
+    """`--done A3`: the plan actions a follow-up or review finds done, by ID (kept in its body as
+    `actions_done`: the fold marks them; they leave the due list), and an error naming the option
+    for each ID that is not an action of the plan."""
     from cpcm.workflow import plan_actions
 
+    if not done:
+        return [], []
     ids = plan_actions.action_ids(case.plan, ctx.policy)
     wanted, errors = [], []
     for index, value in enumerate(done, start=1):
@@ -45,9 +45,14 @@ def _mark_done(ctx: Context, case: Case, body: dict, done: Iterable[str], what: 
             errors.append(FieldError(f"done[{index}]", plan_actions.not_an_action(ids)))
         elif action not in wanted:
             wanted.append(action)
-    if errors:
-        raise InvalidInput(errors, what)
-    body["actions_done"] = wanted
+    return wanted, errors
+
+
+def _with_done(body: dict, wanted: list[str]) -> dict:
+    """The body with the actions found done (`_done_ids`), when there are any."""
+    if wanted:
+        body["actions_done"] = wanted
+    return body
 
 
 @writes
@@ -55,10 +60,10 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     """Record a follow-up or monitoring contact (a post-closure visit on a closed case); `done`:
     the IDs of plan actions found done (--done A3)."""
     case = load_case(ctx, case_id)
-    body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at))
-    _mark_done(ctx, case, body, done, f"follow-up of {case_id}")
-    if errors := risk_reason_errors(case.risk, body) + schedule_errors(ctx, case, body, at):
-        raise InvalidInput(errors, f"follow-up of {case_id}")
+    wanted, done_errors = _done_ids(ctx, case, done)
+    body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at) + done_errors,
+                         then=lambda body: risk_reason_errors(case.risk, body) + schedule_errors(ctx, case, body, at))
+    _with_done(body, wanted)
     if case.status == "closed" and body.get("purpose") != "post_closure":
         raise Refused(f"{case_id} is closed: only a post-closure visit can be recorded",
                       "Use --purpose post_closure (collecting the child's and family's feedback), or reopen the case.",
@@ -100,12 +105,14 @@ def schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | str | N
 
 
 def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form | None = None,
-                 at: datetime | None = None) -> tuple[dict, list[str]]:
+                 at: datetime | None = None, done: Iterable[str] = ()) -> tuple[dict, list[str]]:
     """A validated review and its warnings; InvalidInput naming every bad field at once (the
-    form's, the next review's date, progress items that are not of the plan, the time `at`).
-    `form`: the review form when the caller has it loaded (a batch loads it once)."""
+    form's, the next review's date, progress items that are not of the plan or that contradict
+    each other or `done` (--done), the time `at`). `form`: the review form when the caller has it
+    loaded (a batch loads it once)."""
     body, errors = form_problems(ctx, form or form_for(ctx, "review"), data)
-    errors += at_errors(ctx, case, at)
+    wanted, done_errors = _done_ids(ctx, case, done)
+    errors += at_errors(ctx, case, at) + done_errors
     warnings = []
     if body.get("chair") == case.worker:
         warnings.append(f"{case.id}: the chair is the case's own worker; the guidelines ask for a manager or someone not involved")
@@ -116,10 +123,10 @@ def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form |
             errors.append(FieldError("next_review", f"is later than the policy allows ({interval.words()}: by {latest.isoformat()})"))
         elif body["next_review"] < ctx.now.date().isoformat():
             errors.append(FieldError("next_review", "is in the past"))
-    errors += _progress_errors(ctx, case, body.get("progress") or [])
+    errors += _progress_errors(ctx, case, body.get("progress") or []) + _status_clashes(body.get("progress") or [], wanted)
     if errors:
         raise InvalidInput(errors, f"review of {case.id}", hint=input_hint(ctx, errors))
-    return body, warnings
+    return _with_done(body, wanted), warnings
 
 
 def _progress_errors(ctx: Context, case: Case, progress: list) -> list[FieldError]:
@@ -135,6 +142,27 @@ def _progress_errors(ctx: Context, case: Case, progress: list) -> list[FieldErro
         if item and item not in goals and plan_actions.parse_action(item) not in actions:
             errors.append(FieldError(f"progress[{index}].item", "is not a goal or action of the plan (its goals: "
                                      f"{', '.join(goals) or 'none'}; its actions: {', '.join(actions) or 'none'})"))
+    return errors
+
+
+def _status_clashes(progress: list, done: Sequence[str]) -> list[FieldError]:
+    """A review gives each action of the plan one status: an error for each `progress` entry that
+    gives an action another status than `done` (--done: done) or an earlier entry gives it."""
+    from cpcm.workflow import plan_actions
+
+    said = {action: ("--done", "done") for action in done}  # an action -> where its status was first given, and it
+    errors = []
+    for index, entry in enumerate(progress, start=1):
+        action = plan_actions.parse_action((entry or {}).get("item") or "") if isinstance(entry, Mapping) else None
+        status = str(entry.get("status") or "").strip() if action else ""
+        if not status:
+            continue
+        where, first = said.setdefault(action, (f"progress[{index}]", status))
+        if status != first:
+            fix = (f"leave out --done {action}, or make this status done" if where == "--done"
+                   else f"keep one entry for {action}")
+            errors.append(FieldError(f"progress[{index}].status", f"is {status}, but {where} gives {action} the status "
+                                     f"{first}: an action has one status in a review ({fix})"))
     return errors
 
 
@@ -169,8 +197,7 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
     actions found done (--done A3)."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    body, warnings = _review_body(ctx, case, data, at=at)
-    _mark_done(ctx, case, body, done, f"review of {case_id}")
+    body, warnings = _review_body(ctx, case, data, at=at, done=done)
     steps = _review_steps(ctx, case, body)
     latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
     if latest is not None:

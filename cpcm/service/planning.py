@@ -29,11 +29,9 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     case = fold(case_id, records)
     what = f"{kind.replace('_', '-')} assessment of {case_id}"
     form = forms.load(form_for(ctx, kind), ctx.root)
-    body = validate_form(ctx, form, data, what, also=at_errors(ctx, case, at))
+    body = validate_form(ctx, form, data, what, also=at_errors(ctx, case, at), then=lambda body: risk_reason_errors(case.risk, body))
     advised = [f"{what}: {e.field}: {e.reason}" for e in advice(form, body)]  # a domain left out (ESARO Step 2)
     body = {"type": kind, **body}
-    if errors := risk_reason_errors(case.risk, body):
-        raise InvalidInput(errors, f"{kind} assessment of {case_id}")
     settles = settled_by(case, "assessment", body)  # the risk rated again after a sync found it rated apart (risk-concurrent)
     consented, warnings = _consent(ctx, case, kind, body, records)
     warnings = [*warnings, *advised]
