@@ -116,6 +116,32 @@ def test_consent__for_an_agency_not_in_the_directory_is_refused(mem):
     assert mem.commits() == before
 
 
+def test_consent__every_bad_field_at_once_the_forms_the_agency_the_end_date_and_the_time(mem):
+    """A consent's own checks (its agency, its end date, the time it is dated) are made with the
+    form's: one refusal names them all, rather than one after another is fixed."""
+    from datetime import timedelta
+
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        service.consent(amina, case_id, {"purpose": "referral", "agency": "nowhere", "given_by": "child", "status": "maybe",
+                                         "explained": EXPLAINED, "until": "2026-01-01"}, amina.now + timedelta(days=1))
+    assert {e.field for e in refused.value.errors} == {"status", "agency", "until", "at"}, str(refused.value)
+    assert mem.commits() == before
+
+
+def test_refer__the_need_the_checks_and_the_action_are_named_together(mem):
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        service.refer(amina, case_id, "clinic", " ", checks=ALL_CHECKS[:2], action="A9")
+    assert {e.field for e in refused.value.errors} == {"need", "action"} | {f"check.{c}" for c in ALL_CHECKS[2:]}, str(refused.value)
+    assert mem.commits() == before
+
+
 def test_consent__to_a_transfer_names_an_agency_code_and_an_override_an_agency_it_can_use(mem):
     """A transfer's consent names the receiving agency as `cpcm transfer --to` does (a code or a
     service id, never words: a name typed there would stay in the record); an override of

@@ -12,7 +12,7 @@ from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
-from cpcm.service.context import check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock, unnamed_keys
+from cpcm.service.context import at_errors, check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock, unnamed_keys
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.planning import said_settled, settles_step
@@ -64,6 +64,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
         except InvalidInput as exc:
             prefix = f"{giver}: " if len(givers) > 1 else ""
             errors += [FieldError(f"{prefix}{e.field}", e.reason) for e in exc.errors]
+    errors += at_errors(ctx, case, at)
     if errors:
         raise InvalidInput(errors, what)
     if len(bodies) == 1:
@@ -125,21 +126,24 @@ def consent_agency_errors(ctx: Context, purpose: str, agency: str | None) -> lis
 
 def _consent_body(ctx: Context, data: Mapping[str, Any], what: str, at: datetime | None = None) -> dict:
     """One giver's consent record body: the form, the policy's purposes, the agency, the dates
-    (an end before the day it is recorded for, `at` or today, would be an ended consent)."""
-    body = validate_form(ctx, form_for(ctx, "consent"), data, what)
+    (an end before the day it is recorded for, `at` or today, would be an ended consent), every
+    problem named at once."""
     day = (at or ctx.now).astimezone(ctx.zone).date().isoformat()
+    return validate_form(ctx, form_for(ctx, "consent"), data, what, then=lambda body: _consent_errors(ctx, body, day))
+
+
+def _consent_errors(ctx: Context, body: Mapping[str, Any], day: str) -> list[FieldError]:
+    """What is wrong with a consent body beside its form (`_consent_body`), on the fields the form found good."""
+    errors = []
     if body.get("until") and str(body["until"]) < day:
-        raise InvalidInput([FieldError("until", f"is before {day}, the day it is recorded for: give the last day it holds, "
-                                                "that day or later")], what)
+        errors.append(FieldError("until", f"is before {day}, the day it is recorded for: give the last day it holds, "
+                                          "that day or later"))
+    elif body.get("until") and body.get("one_off"):
+        errors.append(FieldError("until", "give a date or one-off, not both"))
     purposes = ctx.policy.get("consent", "purposes")
-    if purposes and body["purpose"] not in purposes:
-        raise InvalidInput([FieldError("purpose", f"is one of the policy's purposes: {', '.join(purposes)}")], what)
-    errors = consent_agency_errors(ctx, body["purpose"], body.get("agency"))
-    if errors:
-        raise InvalidInput(errors, what)
-    if body.get("until") and body.get("one_off"):
-        raise InvalidInput([FieldError("until", "give a date or one-off, not both")], what)
-    return body
+    if purposes and body.get("purpose") and body["purpose"] not in purposes:
+        errors.append(FieldError("purpose", f"is one of the policy's purposes: {', '.join(purposes)}"))
+    return errors + (consent_agency_errors(ctx, body["purpose"], body.get("agency")) if body.get("purpose") else [])
 
 
 def _append_together(ctx: Context, case, verb: str, kind: str, bodies: list[dict], at: datetime | None) -> list[Record]:
@@ -434,23 +438,23 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     from cpcm.workflow import referrals as referral_rules
 
     service = service_get(ctx, service_id)
-    if not (need or "").strip():
-        raise InvalidInput([FieldError("need", "is required: the need this referral answers, as a need")], "referral")
-    checks, errors = confirmed(checks, referral_rules.CHECKS[:4], "check")  # 'all' for the four
-    missing = [c for c in ctx.policy.get("referral_checks", "required") or () if c not in checks]
-    errors += [FieldError(f"check.{c}", "is required before referring (ESARO S4): confirm it with --check " + c) for c in missing]
-    if errors:
-        raise InvalidInput(errors, f"referral of {case_id}")
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    errors = [FieldError("need", "is required: the need this referral answers, as a need")] if not (need or "").strip() else []
+    checks, unconfirmed = confirmed(checks, referral_rules.CHECKS[:4], "check")  # 'all' for the four
+    missing = [c for c in ctx.policy.get("referral_checks", "required") or () if c not in checks]
+    errors += unconfirmed + [FieldError(f"check.{c}", "is required before referring (ESARO S4): confirm it with --check " + c)
+                             for c in missing]
     if action is not None:  # the action's ID (A2; a bare 2 means A2), in the latest plan version or the one in force
         from cpcm.workflow import plan_actions
 
         action = plan_actions.parse_action(action)
         ids = plan_actions.action_ids(case.plan, ctx.policy)
         if action not in ids:
-            raise InvalidInput([FieldError("action", plan_actions.not_an_action(ids))],
-                               f"referral of {case_id}")
+            errors.append(FieldError("action", plan_actions.not_an_action(ids)))
+    errors += at_errors(ctx, case, at)
+    if errors:
+        raise InvalidInput(errors, f"referral of {case_id}")
     consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
     unsettled = case_work_consent(ctx, case, "the referral")
     sector = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
