@@ -459,6 +459,23 @@ def test_plan__an_action_dated_before_the_plan_is_refused_naming_it_and_nothing_
     assert written.extra["actions"] == ["A1", "A2", "A3"] and written.warnings == ()
 
 
+def test_plan__a_missing_field_an_action_dated_before_the_plan_and_a_time_ahead_are_named_together():
+    """An action's date and the plan's --at are checked with the form: one refusal names them
+    all, rather than the date only once the missing field is given."""
+    from datetime import timedelta
+
+    mem = MemoryRepo()
+    case_id = assessed_in(mem)
+    amina = mem.as_("amina", now=LATE)
+    doc = {k: v for k, v in plan_doc().items() if k != "contingency"}
+    with pytest.raises(InvalidInput) as refused:
+        service.plan(amina, case_id, doc)
+    assert fields(refused.value) == {"contingency", "actions[1].by"}, str(refused.value)
+    with pytest.raises(InvalidInput) as ahead:
+        service.plan(amina, case_id, doc, at=amina.now + timedelta(days=1))
+    assert fields(ahead.value) == {"contingency", "at", "actions[1].by"}, str(ahead.value)
+
+
 def test_plan__a_new_version_keeping_an_open_late_action_is_written_with_a_warning_a_date_typed_in_it_is_checked():
     mem = MemoryRepo()
     case_id = assessed_in(mem)

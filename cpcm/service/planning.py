@@ -139,13 +139,14 @@ def _reason_said(error: FieldError) -> FieldError:
                       error.rule)
 
 
-def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, Any]) -> dict:
+def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, Any], at: datetime | None = None) -> dict:
     """The plan body `data` makes, with an ID on every goal and action (plan_actions: given ones
     kept, the same text keeps its ID, new ones take the next number); InvalidInput naming every
-    bad field, goal link and ID at once."""
+    bad field, goal link, ID and action date (`_late_errors`) and the time `at` at once."""
     what = f"plan for {case_id}"
     try:
-        body = validate_form(ctx, form_for(ctx, "plan"), data, what)
+        body = validate_form(ctx, form_for(ctx, "plan"), data, what, also=at_errors(ctx, case, at),
+                             then=lambda body: _late_errors(ctx, case, plan_actions.with_ids(body, case.plan), at))
     except InvalidInput as exc:
         named = {e.field for e in exc.errors}
         raise InvalidInput([_reason_said(e) for e in exc.errors] + [e for e in _link_errors(data) if e.field not in named],
@@ -223,21 +224,25 @@ def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iter
             f"{gone[0]}); if one is still needed, write it into the plan (cpcm plan {case_id} --from-current ...)"]
 
 
-def _late_actions(ctx: Context, case: Case, body: Mapping[str, Any], at: datetime | None) -> list[str]:
+def _late_errors(ctx: Context, case: Case, body: Mapping[str, Any], at: datetime | None) -> list[FieldError]:
     """Each action date typed in this version (a new action's, or one changed) that is before the
-    plan's own day (`at`, or today, in the agency's zone) refused, naming the action by its place and
-    its ID: such an action would be overdue the moment the plan is written. A plan agreed on an
+    plan's own day (`at`, or today, in the agency's zone), naming the action by its place and its
+    ID: such an action would be overdue the moment the plan is written. A plan agreed on an
     earlier day is recorded with --at that day. The open actions kept from the version before with
-    their dates passed (--from-current) are not refused: the warning returned names them."""
+    their dates passed (--from-current) are not refused: `_late_actions` names them."""
     day = (at or ctx.now).astimezone(ctx.zone).date()
-    typed, kept = plan_actions.dates_before(body, case.plan, ctx.policy, day)
-    if typed:
-        errors = at_errors(ctx, case, at) + [
-            FieldError(f"actions[{place}].by", f"({action_id}) is {by}, before the plan's own date ({day.isoformat()}): an action "
+    typed, _ = plan_actions.dates_before(body, case.plan, ctx.policy, day)
+    return [FieldError(f"actions[{place}].by", f"({action_id}) is {by}, before the plan's own date ({day.isoformat()}): an action "
                        f"is due on or after the day its plan is written: give a date from {day.isoformat()} on (a plan agreed "
                        "on an earlier day is recorded with --at that day)")
             for place, action_id, by in typed]
-        raise InvalidInput(errors, f"plan for {case.id}")
+
+
+def _late_actions(ctx: Context, case: Case, body: Mapping[str, Any], at: datetime | None) -> list[str]:
+    """The warning for the open actions kept from the version before with their dates before the
+    plan's own day (`_late_errors` refuses a date typed so)."""
+    day = (at or ctx.now).astimezone(ctx.zone).date()
+    _, kept = plan_actions.dates_before(body, case.plan, ctx.policy, day)
     if not kept:
         return []
     return [f"{case.id}: action(s) {', '.join(kept)} kept from the version before with a date before this plan's "
@@ -257,7 +262,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
         if current is None or current.id != based_on:
             raise Busy(f"another version of the plan of {case_id} was written while you edited it; nothing was written",
                        f"Start again from the current version: cpcm plan {case_id} --edit")
-    body = _numbered_body(ctx, case_id, case, data)
+    body = _numbered_body(ctx, case_id, case, data, at)
     late = _late_actions(ctx, case, body, at)
     if body.get("interim") is None and case.stage in ("registered", "initial_assessment", "reopened"):
         body["interim"] = True
