@@ -217,6 +217,22 @@ def test_placement__without_best_interests_refused_and_nothing_written():
     assert mem.commits() == commits
 
 
+def test_placement__every_bad_field_at_once_the_forms_the_court_order_and_the_time():
+    """How a placement was decided (its court order, its CCI exit, the best-interests record it
+    names) and its --at are checked with the form: one refusal names them all."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    amina = mem.as_("amina")
+    service.assess(amina, case_id, "best-interests", BID)
+    before = mem.commits()
+    doc = dict(ADMISSION, formal="perhaps", decision={"court_order": {"date": "2026-01-10", "expires": "2026-01-01"}})
+    with pytest.raises(InvalidInput) as bad:
+        service.placement(amina, case_id, doc, at=amina.now + timedelta(days=1))
+    assert {e.field for e in bad.value.errors} == {"formal", "decision.court_order.number", "decision.court_order.expires",
+                                                   "at"}, str(bad.value)
+    assert mem.commits() == before
+
+
 def test_placement__a_supervisor_overrides_with_a_reason_a_caseworker_cannot():
     mem = MemoryRepo("kenya")
     case_id = kenya_case(mem)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from cpcm.domain.dates import local_day
 from cpcm.domain.forms import laid_over
 from cpcm.domain.records import CORRECTION_KEYS, utc
-from cpcm.errors import Corrupt, FieldError, InvalidInput, Refused
-from cpcm.service.context import Context, append, form_for, load_records, validate_form, writes
+from cpcm.errors import Corrupt, FieldError, Refused
+from cpcm.service.context import Context, append, at_errors, form_for, load_records, validate_form, writes
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.store import forms
@@ -56,7 +56,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     when = utc((at or ctx.now).isoformat())
-    body, warnings, current = _checked(ctx, case, records, data, when, override_reason)
+    body, warnings, current = _checked(ctx, case, records, data, when, override_reason, also=at_errors(ctx, case, at))
     if rules.is_move(current, body):  # a decision: the consent its setting checks (consent.checked_at), as referral checks
         warnings = [*warnings, *_move_consent(ctx, case_id, body, records)]
     settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
@@ -110,7 +110,8 @@ def _move_consent(ctx: Context, case_id: str, body: dict, records: list) -> list
 
 
 def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
-             kept_override: Mapping[str, Any] | None = None, correcting: bool = False) -> tuple[dict, list[str], Mapping[str, Any] | None]:
+             kept_override: Mapping[str, Any] | None = None, correcting: bool = False,
+             also: Sequence[FieldError] = ()) -> tuple[dict, list[str], Mapping[str, Any] | None]:
     """A placement's body from `data`, checked at `when` (UTC) against `case` (the fold of `records`, or, for a
     correction, of them without the placement corrected: only their best-interests assessments are read), with
     its warnings and the placement it follows (the current one at `when`, or None). InvalidInput
@@ -120,39 +121,19 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     ctx.need_worker()
     policy = ctx.policy
     case_id = case.id
-    what = f"placement of {case_id}"
     care_types(ctx)
-    body = validate_form(ctx, form_for(ctx, KIND), data, what)
-    setting = rules.setting_of(body["care_type"], policy)
     current = rules.placement_at(case.placements, when)
-    errors = []
-    problem = rules.cci_exit_problem(current, setting, body.get("cci_exit"), case_id)
-    if problem:
-        errors.append(FieldError("cci_exit", problem))
-    order = (body.get("decision") or {}).get("court_order") or {}
-    if order and not order.get("number"):
-        errors.append(FieldError("decision.court_order.number", "is required with a court order's date or expiry"))
-    if order.get("expires") and order.get("date") and order["expires"] <= order["date"]:
-        errors.append(FieldError("decision.court_order.expires", "is not after the order's date"))
     bids = best_interests_records(records)
+    forward = in_force(records)  # an assessment corrected since: the correction in its place
+    body = validate_form(ctx, form_for(ctx, KIND), data, f"placement of {case_id}", also=also,
+                         then=lambda body: _decision_errors(ctx, case_id, body, current, bids, when, forward))
+    setting = rules.setting_of(body["care_type"], policy)
     needed = rules.needs_best_interests(current, body, policy)
     given = (body.get("decision") or {}).get("best_interests")
     if given:
         given = given.strip().upper()
-        given = in_force(records).get(given, given)  # one corrected since: the correction in its place
-        match = next((b for b in bids if b[0] == given), None)
-        if match is None:
-            errors.append(FieldError("decision.best_interests", f"is not a best-interests assessment of this case "
-                                                                f"(cpcm show {case_id} assessment@best-interests)"))
-        elif match[1] > when:
-            errors.append(FieldError("decision.best_interests", "was made after this placement's date"))
-        elif needed and current is not None and (match[1], match[0]) < (current["at"], current["record_id"]):
-            errors.append(FieldError("decision.best_interests", "was made before the current placement began: this decision "
-                                                                "needs its own best-interests record"))
-        body["decision"]["best_interests"] = given
-    if errors:
-        raise InvalidInput(errors, what)
-    if not given:
+        body["decision"]["best_interests"] = forward.get(given, given)
+    else:
         found = rules.best_interests_for(current, bids, when)
         if found and needed:
             body.setdefault("decision", {})["best_interests"] = found
@@ -163,6 +144,38 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     if rules.starts_monitoring(current, setting, current is None and _apart(ctx, case, records, body)):
         body["reunification"] = True
     return body, warnings, current
+
+
+def _decision_errors(ctx: Context, case_id: str, body: Mapping[str, Any], current: Mapping[str, Any] | None,
+                     bids: list[tuple[str, str]], when: str, forward: Mapping[str, str]) -> list[FieldError]:
+    """What is wrong with how a placement (`body`, the fields its form found good) was decided, at
+    `when` (UTC), after `current`: the CCI exit kind, the court order, the best-interests record
+    it names (one of `bids`, the case's; by an ID corrected since, as `forward` gives: `fold.in_force`)."""
+    errors = []
+    if "care_type" in body:
+        problem = rules.cci_exit_problem(current, rules.setting_of(body["care_type"], ctx.policy), body.get("cci_exit"), case_id)
+        if problem:
+            errors.append(FieldError("cci_exit", problem))
+    order = (body.get("decision") or {}).get("court_order") or {}
+    if order and not order.get("number"):
+        errors.append(FieldError("decision.court_order.number", "is required with a court order's date or expiry"))
+    if order.get("expires") and order.get("date") and order["expires"] <= order["date"]:
+        errors.append(FieldError("decision.court_order.expires", "is not after the order's date"))
+    given = str((body.get("decision") or {}).get("best_interests") or "").strip().upper()
+    if not given:
+        return errors
+    given = forward.get(given, given)
+    match = next((b for b in bids if b[0] == given), None)
+    if match is None:
+        errors.append(FieldError("decision.best_interests", f"is not a best-interests assessment of this case "
+                                                            f"(cpcm show {case_id} assessment@best-interests)"))
+    elif match[1] > when:
+        errors.append(FieldError("decision.best_interests", "was made after this placement's date"))
+    elif ("care_type" in body and rules.needs_best_interests(current, body, ctx.policy) and current is not None
+          and (match[1], match[0]) < (current["at"], current["record_id"])):
+        errors.append(FieldError("decision.best_interests", "was made before the current placement began: this decision "
+                                                            "needs its own best-interests record"))
+    return errors
 
 
 def _apart(ctx: Context, case, records: list, body: Mapping[str, Any]) -> bool:
