@@ -398,6 +398,20 @@ def test_participants__outside_five_to_ten_is_warned_at_minutes_and_close():
     assert "conference.participants" in warned(conferences.close(at_meeting, conf))
 
 
+def test_minutes__a_missing_field_and_a_case_not_nominated_are_named_together():
+    mem = MemoryRepo()
+    case_id, other = planned_in(mem), planned_in(mem)
+    conf = conference_in(mem.as_("sup"))
+    conferences.add_case(mem.as_("sup"), conf, case_id, "especially_difficult")
+    doc = minutes_doc([case_id, other])
+    del doc["cases"][0]["discussion"]
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        conferences.minutes(mem.as_("sup", now=CLOSE_NOW), conf, doc)
+    assert {e.field for e in refused.value.errors} == {"cases[1].discussion", "cases[2].case"}, str(refused.value)
+    assert mem.commits() == before
+
+
 def test_minutes__refused_when_they_hold_a_childs_name():
     mem = MemoryRepo()
     case_id = planned_in(mem, CANARY)

@@ -1324,7 +1324,13 @@ def _refuse_minutes_apart(conference: rules.Conference, what: str) -> None:
 def _minutes_body(ctx, conference: rules.Conference, data: Mapping[str, Any]) -> dict:
     """The minutes (Form 7) as the form validates them, each case's entry a case of the
     conference, once; exit 4 naming the field otherwise (`minutes` and `update --minutes`)."""
-    body = context.validate_form(ctx, "conference-minutes", data, f"the minutes of {conference.id}")
+    return context.validate_form(ctx, "conference-minutes", data, f"the minutes of {conference.id}",
+                                 then=lambda body: _minutes_case_errors(conference, body))
+
+
+def _minutes_case_errors(conference: rules.Conference, body: Mapping[str, Any]) -> list[FieldError]:
+    """Each entry of the minutes' `cases` (as the form found them) that is not a case of the
+    conference, or one named twice; each case ID found is written as cpcm writes it."""
     errors, seen = [], set()
     for index, entry in enumerate(body.get("cases") or [], start=1):
         case_id = normalise_case_id(str(entry.get("case", "")))
@@ -1342,9 +1348,7 @@ def _minutes_body(ctx, conference: rules.Conference, data: Mapping[str, Any]) ->
             errors.append(FieldError(f"cases[{index}].case", f"{case_id} appears twice"))
         seen.add(case_id)
         entry["case"] = case_id
-    if errors:
-        raise InvalidInput(errors, f"the minutes of {conference.id}")
-    return body
+    return errors
 
 
 def _meeting_warnings(ctx, conference: rules.Conference) -> list[str]:
