@@ -44,7 +44,8 @@ def old_from_dict(data) -> Record:
 
 def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
     """(records, [(case id, blob id, JSON text)] for the record table) as the earlier code read a case, in the
-    case's folder of format 2 (cases/XX/ID) as pathlib makes it."""
+    case's folder of format 2 (cases/XX/ID) as pathlib makes it; with the check of a record's kind against its file
+    name, added since."""
     folder = folder_dir(root, top, case_id)
     try:
         with os.scandir(folder) as entries:
@@ -71,8 +72,8 @@ def old_read(root: pathlib.Path, case_id: str, keys, top: str = CASES):
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Corrupt(f"{rel} decrypts but is not a valid record ({record_damage(exc)})", rel) from None
         match = RECORD_FILE.match(path.name)
-        if not match or match["id"] != record.id or path.parent.name != record.case:
-            raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
+        if not match or match["id"] != record.id or match["kind"] != record.kind or path.parent.name != record.case:
+            raise Corrupt(f"{rel} holds a record whose id, kind or case does not match its file name", rel)
         value = plain(loaded)
         if plain_json(value):
             found.append((case_id, blob_id(data), _OLD_COMPACT(value)))

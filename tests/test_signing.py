@@ -50,8 +50,10 @@ def hand_commit(root: Path, worker: str, message: str, paths: list[str], key_pat
     return sha
 
 
-def forge_record(root: Path, case_id: str, kind: str, by: str, body: dict) -> str:
-    """A valid record file of `kind` claiming to be by `by`, encrypted to the case's readers; not committed."""
+def forge_record(root: Path, case_id: str, kind: str, by: str, body: dict, record_id: str | None = None,
+                 named: str | None = None) -> str:
+    """A valid record file of `kind` claiming to be by `by`, encrypted to the case's readers; not committed. Its ID is
+    a new one, or `record_id`; its file is named as a record of `kind`, or of `named`."""
     from cpcm.crypto import cipher
     from cpcm.domain.ids import RecordIds
     from cpcm.domain.records import Record
@@ -61,9 +63,9 @@ def forge_record(root: Path, case_id: str, kind: str, by: str, body: dict) -> st
     folder = case_dir(root, case_id)
     last = sorted(folder.glob("*.yaml.age"))[-1].name.split(".")[0]
     readers = [r for r in (folder / "recipients").read_text().splitlines() if r and not r.startswith("#")]
-    record_id = RecordIds().new(int(time.time() * 1000), after=last)
+    record_id = record_id or RecordIds().new(int(time.time() * 1000), after=last)
     record = Record(kind=kind, schema=1, id=record_id, case=case_id, at=NOW, recorded_at=NOW, by=by, body=body)
-    rel = f"{case_rel(case_id)}/{record_id}.{kind}.yaml.age"
+    rel = f"{case_rel(case_id)}/{record_id}.{named or kind}.yaml.age"
     (root / rel).write_bytes(cipher.encrypt(codec.dumps(record.to_dict()), load_team(root).recipients_of(readers)))
     return rel
 
@@ -259,6 +261,65 @@ def _forged_over(root: Path, case_id: str, note: str) -> None:
     (root / forged).unlink()
 
 
+def _merging(laptops: Laptops) -> tuple[str, Path, str, str]:
+    """sup's note on a case of amina's, synced; a note of each written apart, and amina's merge of sup's, begun with git
+    (not committed): (the case, amina's clone, sup's first note, the commit merged)."""
+    case_id, root, note = _supervisors_note(laptops)
+    sup, amina = laptops.cli("sup"), laptops.cli("amina")
+    assert sup("note", case_id, "--text", "phoned the school").code == 0
+    laptops.sync("sup")
+    assert amina("note", case_id, "--text", "visited").code == 0
+    git(root, "fetch", "-q", "origin")
+    theirs = git(root, "rev-parse", "origin/main").strip()
+    git(root, "-c", "user.name=amina", "-c", "user.email=amina@test.cpcm.invalid", "merge", "-q", "--no-commit",
+        "--no-ff", theirs)
+    return case_id, root, note, theirs
+
+
+def _merged_by_hand(team, root: Path, theirs: str, paths: list[str], message: str | None = None) -> str:
+    """amina's merge begun by `_merging`, with `paths` as they are now, committed (signed with her key) as a sync's
+    merge, or with `message`, and pushed: the merge."""
+    sha = hand_commit(root, "amina", message or f"sync merge {theirs[:10]}", paths, team["amina"][0], merging=theirs)
+    git(root, "merge", "--quit")
+    push(root)
+    return sha
+
+
+@pytest.mark.parametrize("kind", ["sync_conflict", "case_link"])
+def test_a_record_a_sync_merge_adds_itself_is_the_kind_its_file_name_says(laptops, team, kind):
+    """A sync's merge may add the records a sync writes (`sync_conflict`, `case_link`: told by their file names, as
+    every check of a commit is). A merge made by hand with that message whose file so named holds a caseworker's
+    approval (which no commit of hers may add): every command reads it as damaged (its kind is not its name's), and
+    `cpcm verify` reports it (record-unreadable), as a record holding another record's ID or case; before, it counted
+    as the approval it holds."""
+    case_id, root, _, theirs = _merging(laptops)
+    forged = forge_record(root, case_id, "approval", "amina", {"subject": "closure", "decision": "approved"}, named=kind)
+    _merged_by_hand(team, root, theirs, [forged])
+    amina = laptops.cli("amina")
+    assert "record-unreadable" in codes(amina)
+    shown = amina("show", case_id, "--json")
+    assert shown.code == 7 and Path(forged).name in shown.stderr, (shown.code, shown.stderr)
+    assert laptops.cli("sup")("sync").code == 0  # taken in, as a damaged record of a signed commit is: the sync reads none
+
+
+def test_a_record_a_sync_merge_adds_under_the_name_of_one_left_where_it_was_is_the_merges(laptops, team):
+    """A sync's merge moves a case's records to a new folder under their own file names, so `cpcm verify` takes a record
+    a merge adds under the name of an earlier one as that one, added by whoever added it. A merge made by hand that
+    copies the name of sup's case_link (left where it was) for a link of its own in sup's name, whose case was merged
+    into another: verify compares its writer with the merge's signer (by-not-signer), as for a record added by a
+    commit; before, with sup, who added the record of that name."""
+    sup = laptops.cli("sup")
+    first, second = register(sup, "--worker", "amina"), register(sup, "--worker", "amina")
+    assert sup("link", first, second, "--sibling").code == 0
+    [link] = [p for p in git(laptops.repo, "ls-files", case_rel(first)).split() if p.endswith(".case_link.yaml.age")]
+    case_id, root, _, theirs = _merging(laptops)
+    forged = forge_record(root, case_id, "case_link", "sup", {"merged_into": first, "reason": "duplicate"},
+                          record_id=Path(link).name.split(".")[0])
+    sha = _merged_by_hand(team, root, theirs, [forged])
+    found = [p for p in laptops.cli("amina")("verify", "--json").json() if p["code"] == "by-not-signer"]
+    assert len(found) == 1 and sha[:10] in found[0]["message"] and found[0]["case_id"] == case_id, found
+
+
 @pytest.mark.parametrize("how", ["dropped", "left-out", "rewritten", "rewritten-unlabelled", "added", "added-unlabelled"])
 def test_a_members_signed_merge_that_drops_or_rewrites_a_record_is_refused_by_sync(laptops, team, how):
     """A merge made by hand with git, signed as cpcm signs and labelled as a sync's merge, whose tree leaves out a
@@ -267,17 +328,9 @@ def test_a_members_signed_merge_that_drops_or_rewrites_a_record_is_refused_by_sy
     holds a record neither side does (added: a caseworker's approval, which no commit of hers could add): the
     others' sync took it in (a merge was left to its parents, each checked); it refuses it as it does such a commit,
     checked against each parent."""
-    case_id, root, note = _supervisors_note(laptops)
-    sup, amina = laptops.cli("sup"), laptops.cli("amina")
-    assert sup("note", case_id, "--text", "phoned the school").code == 0
-    laptops.sync("sup")
-    assert amina("note", case_id, "--text", "visited").code == 0
-    git(root, "fetch", "-q", "origin")
-    theirs = git(root, "rev-parse", "origin/main").strip()
+    case_id, root, note, theirs = _merging(laptops)
     arrived = git(root, "diff", "--name-only", "--diff-filter=A", "HEAD", theirs).split()
     [only_theirs] = [p for p in arrived if p.endswith(".note.yaml.age")]
-    git(root, "-c", "user.name=amina", "-c", "user.email=amina@test.cpcm.invalid", "merge", "-q", "--no-commit",
-        "--no-ff", theirs)
     target = only_theirs if how == "left-out" else note
     if how.startswith("rewritten"):
         _forged_over(root, case_id, note)
@@ -285,10 +338,7 @@ def test_a_members_signed_merge_that_drops_or_rewrites_a_record_is_refused_by_sy
         target = forge_record(root, case_id, "approval", "sup", {"of": "plan", "decision": "approved"})
     else:
         (root / target).unlink()
-    message = "merge" if how.endswith("-unlabelled") else f"sync merge {theirs[:10]}"
-    sha = hand_commit(root, "amina", message, [target], team["amina"][0], merging=theirs)
-    git(root, "merge", "--quit")
-    push(root)
+    sha = _merged_by_hand(team, root, theirs, [target], "merge" if how.endswith("-unlabelled") else None)
     code = "record-deleted" if how in ("dropped", "left-out") else "record-rewritten"
     refused_by_sync(laptops, sha, code)
     assert laptops.cli("sup")("sync").stderr.count(f"{sha[:10]} {code}") == 1  # a record both sides hold: named once
@@ -336,6 +386,58 @@ def test_a_rewrite_labelled_as_a_reencryption_is_refused_by_the_sync_of_a_copy_t
     push(root)
     refused_by_sync(laptops, sha, "record-rewritten")
     assert otieno("sync").code == 0
+
+
+def _reworded_move(root: Path, rel: str, to: str, key_path: Path, change) -> str:
+    """The record file `rel` moved to the case folder `to` (a path, its file name kept), holding `change(its
+    fields)`, encrypted to that folder's readers: what a merge made by hand may hold in place of a sync's move."""
+    from cpcm.crypto import cipher
+    from cpcm.store import codec
+    from cpcm.store.config import load_team
+
+    fields = codec.loads(cipher.decrypt((root / rel).read_bytes(), [_identity(key_path)]))
+    readers = [r for r in (root / to / "recipients").read_text().splitlines() if r and not r.startswith("#")]
+    moved = f"{to}/{Path(rel).name}"
+    (root / rel).unlink()
+    (root / moved).write_bytes(cipher.encrypt(codec.dumps(change(fields)), load_team(root).recipients_of(readers)))
+    return moved
+
+
+@pytest.mark.parametrize("how", ["reworded", "into-another-case"])
+def test_a_merge_that_says_it_moves_a_case_to_a_new_id_moves_its_records_as_they_were(laptops, team, monkeypatch, how):
+    """Two cases registered under one ID: a sync's merge moves one to a new ID (its records, with that ID in them,
+    and a case_link). A merge made by hand with that message, signed with a member's key, that puts other words in a
+    moved record (reworded: the child's name), or moves them into a case that was there already (into-another-case:
+    out of their own case, into another child's) is refused by the sync of a copy that reads them, as a rewrite or
+    a deletion is, and the move into another case is reported by verify; before, a moved record was not compared
+    with the one it was moved from, nor its new folder looked at."""
+    from test_sync import same_id_on_two_copies
+
+    amina, sup, mine, theirs = same_id_on_two_copies(laptops, monkeypatch)
+    other = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    root = laptops.clones["amina"]
+    ours = head(root)
+    scratch = laptops.tmp / "scratch.git"  # the merge amina's sync makes, pushed where nobody else looks
+    shutil.copytree(laptops.bare, scratch)
+    assert amina("remote", "add", "scratch", str(scratch)).code == 0
+    [moved] = laptops.cli("amina")("sync", "scratch", "--json").json()["reidentified"]
+    merge, theirs_sha = head(root), git(root, "rev-parse", "HEAD^2").strip()
+    git(root, "reset", "-q", "--soft", ours)
+    new = case_rel(moved["new"])
+    [registration] = [p for p in git(root, "ls-files", new).split() if p.endswith(".registration.yaml.age")]
+    key = team["amina"][0]
+    if how == "reworded":
+        paths = [registration, _reworded_move(root, registration, new, key, lambda f: {
+            **f, "case": moved["new"], "child": {**f["child"], "name": "Another Name"}})]
+    else:
+        paths = [new, case_rel(other)] + [_reworded_move(root, p, case_rel(other), key, lambda f: {**f, "case": other})
+                                          for p in git(root, "ls-files", new).split() if p.endswith(".yaml.age")]
+    sha = hand_commit(root, "amina", git(root, "log", "-1", "--format=%s", merge).strip(), paths, key, merging=theirs_sha)
+    push(root)
+    refused_by_sync(laptops, sha, "record-rewritten" if how == "reworded" else "record-deleted")
+    if how == "into-another-case":  # verify, on the copy that holds it, says so too (it opens no moved record)
+        assert "record-deleted" in codes(amina)
 
 
 @pytest.mark.parametrize("at_once", [None, 1])  # 1: each record read and opened apart, on every core

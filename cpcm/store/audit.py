@@ -22,7 +22,8 @@ from cpcm.store.git import Git, GitError, git_env
 from cpcm.store.upgrade import MESSAGE as UPGRADE_MESSAGE, config_text as upgraded_config
 from cpcm.store.layout import format_of as layout_format_of
 from cpcm.store.layout import (CASES, CONFERENCES, CONFIG, FORMAT_VERSION, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM,
-                               TMP_PREFIX, TOPS, case_dir, case_restricted, covers_from, current_rel, folder_rel, readers_from, split_rel)
+                               TMP_PREFIX, TOPS, case_dir, case_restricted, covers_from, current_rel, folder_rel, history_rels, readers_from,
+                               split_rel)
 from cpcm.domain.problems import Problem
 from cpcm.domain.records import Record, repaired_away
 
@@ -720,19 +721,22 @@ def _merge_changes(root: Path, merges: Sequence[Commit], reencrypted: list) -> I
     lines = [f"{merge.sha} {parent}" for merge in merges for parent in merge.parents]
     out = _git_bytes(root, ["diff-tree", "--stdin", "--always", "-r", "--no-renames", "--no-abbrev", "--raw"],
                      ("\n".join(lines) + "\n").encode()).decode("utf-8", "replace")
-    chunks = iter(_record_versions(out))
-    for merge in merges:
-        sides = [next(chunks) for _ in merge.parents]
+    versions = iter(_record_versions(out))
+    chunks = [[next(versions) for _ in merge.parents] for merge in merges]
+    moves = _moves(root, merges, chunks)
+    for merge, sides in zip(merges, chunks):
         sync = bool(SYNC_MERGE.match(merge.message))
-        added = {rel.rsplit("/", 1)[1] for side in sides for rel, (was, now) in side.items() if now and not was}
         found: dict[str, tuple[str, str]] = {}  # record -> (code, message): a record both hold, once
         for parent, side in zip(merge.parents, sides):
             for rel, (was, now) in side.items():
                 if was is None or was == now:
                     continue  # not in this parent, or as it has it (moved to format 2's place)
                 if now is None:
-                    if not (sync and rel.rsplit("/", 1)[1] in added):
+                    moved = moves.get((merge.sha, rel.rsplit("/", 1)[1])) if sync else None
+                    if moved is None:
                         found.setdefault(rel, ("record-deleted", f"leaves out the record {rel} that its parent {parent[:10]} holds"))
+                    else:  # compared with what a sync writes of it in its new folder (`_not_reencrypted`)
+                        reencrypted.append((merge, moved[0], was, moved[1], _folder_of(rel)))
                 elif any(other.get(rel, (now,))[0] == now for other in sides if other is not side):
                     continue  # as another parent has it: taken from that side
                 elif sync:
@@ -743,6 +747,41 @@ def _merge_changes(root: Path, merges: Sequence[Commit], reencrypted: list) -> I
             found.setdefault(rel, ("record-rewritten", f"adds the record {rel} itself (neither parent holds it)"))
         for rel, (code, message) in found.items():
             yield merge, code, f"merge commit {merge.sha[:10]} {message}"
+
+
+def _moves(root: Path, merges: Sequence[Commit], chunks: Sequence[Sequence[Mapping[str, tuple[str | None, str | None]]]]
+           ) -> dict[tuple[str, str], tuple[str, str]]:
+    """(merge sha, record file name) -> (its path, its blob) in the merge, for each record a merge holds under the
+    name of one a parent holds and it leaves out, in a case folder that no parent holds: where a sync's merge moves
+    the records of a case that drew an ID already in use (service/sync.py `_reidentify`: a new ID, so a new folder).
+    `chunks`: each merge's sides (`_record_versions`). The parents' trees are read (one `git cat-file`) only for a
+    merge that moves records."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for merge, sides in zip(merges, chunks):
+        gone = {rel.rsplit("/", 1)[1] for side in sides for rel, (was, now) in side.items() if was and now is None}
+        for side in sides:
+            for rel, (was, now) in side.items():
+                match = in_folder(rel) if now and not was and rel.rsplit("/", 1)[1] in gone else None
+                if match and match[0] == CASES:
+                    found[(merge.sha, match[2])] = (rel, now)
+    parents = {merge.sha: merge.parents for merge in merges}
+    asked = {(sha, rel): _case_in(parents[sha], rel) for (sha, _), (rel, _) in found.items()}
+    held = _held(root, [line for each in asked.values() for line in each])
+    return {key: (rel, now) for key, (rel, now) in found.items() if held.isdisjoint(asked[(key[0], rel)])}
+
+
+def _case_in(revs: Sequence[str], rel: str) -> list[str]:
+    """`rev:path` of the case folder `rel` is in, in each of `revs`, in either format's place (for `_held`)."""
+    return [f"{rev}:{place}" for rev in revs for place in history_rels(in_folder(rel)[1])]
+
+
+def _held(root: Path, asked: Sequence[str]) -> set[str]:
+    """Those of `asked` (`rev:path`) that name something in the repository (one `git cat-file`)."""
+    lines = sorted(set(asked))
+    if not lines:
+        return set()
+    out = _git_bytes(root, ["cat-file", "--batch-check"], ("\n".join(lines) + "\n").encode()).decode("utf-8", "replace")
+    return {line for line, said in zip(lines, out.splitlines()) if not said.endswith(" missing")}
 
 
 # the records a sync's own merge writes (service/sync.py): what it found both sides did at once, and a case's new ID
@@ -793,10 +832,12 @@ def _record_versions(out: str) -> Iterator[dict[str, tuple[str | None, str | Non
 OPENED_AT_ONCE = 2048  # records of a re-encryption read at once to be opened (`_not_reencrypted`)
 
 
-def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]],
+def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str] | tuple[Commit, str, str, str, str]],
                      keys: Sequence) -> list[tuple[Commit, str]]:
-    """The records of `changed` ((commit, path, old blob, new blob), each said to be a re-encryption) whose old version
-    `keys` (this copy's identity) open and whose new version holds something else, or is no whole age file any more.
+    """The records of `changed` ((commit, path, old blob, new blob), each said to be a re-encryption; with the ID of
+    the case it moved from, a record a sync's merge moved to `path`, its case's new ID: `_moves`) whose old version
+    `keys` (this copy's identity) open and whose new version holds something else (a moved one: else than `_moved`
+    of it), or is no whole age file any more.
     A record `keys` do not open, either version (one this copy's worker does not read), is taken as its commit's
     message says: nothing here can tell (docs/security.md#what-cpcm-does-not-protect-against); nor are the other
     records of its folder that the commit changed. Each version is opened once (a merge's record is compared with each
@@ -807,7 +848,7 @@ def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]]
 
     def job(bounds: tuple[int, int]) -> list[int]:  # the places in `changed` of the records found rewritten
         part = changed[bounds[0]:bounds[1]]
-        blobs = read_blobs(root, [blob for _, _, old, new in part for blob in (old, new)])
+        blobs = read_blobs(root, [blob for _, _, old, new, *_ in part for blob in (old, new)])
         opened: dict[str, bytes | None] = {}
 
         def plain(blob: str) -> bytes | None:  # None: these keys do not open it; b"": no whole age file (no key does)
@@ -820,12 +861,12 @@ def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]]
                     opened[blob] = b""
             return opened[blob]
         found, unread = [], set()  # unread: (commit, folder): the records of a folder are encrypted to its readers alike
-        for at, (commit, path, old, new) in enumerate(part, bounds[0]):
+        for at, (commit, path, old, new, *moved) in enumerate(part, bounds[0]):
             folder = (commit.sha, path.rsplit("/", 1)[0])
             before = plain(old) if folder not in unread else None
             if before is None:
                 unread.add(folder)  # not read here: its other records are not tried (a failed open costs the most)
-            elif before and (after := plain(new)) is not None and after != before:
+            elif before and (after := plain(new)) is not None and after != (_moved(before, moved[0], path) if moved else before):
                 found.append(at)
         return found
 
@@ -834,6 +875,18 @@ def _not_reencrypted(root: Path, changed: Sequence[tuple[Commit, str, str, str]]
     done = parallel.run_chunks(job, chunks) if len(chunks) > 1 else map(job, chunks)
     found = {(changed[at][0].sha, changed[at][1]): changed[at][:2] for places in done for at in places}
     return list(found.values())
+
+
+def _moved(plaintext: bytes, case_id: str, path: str) -> bytes | None:
+    """What a sync's merge writes of the record `plaintext` of case `case_id` when it moves it to `path`, the folder of
+    the case's new ID (service/sync.py `_reidentify`): the same bytes but the case ID. None for no record (no move
+    holds it)."""
+    from cpcm.store.bundle import rewrite_case
+
+    try:
+        return rewrite_case(plaintext, case_id, in_folder(path)[1])[0]
+    except (codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def keyless_authors(root: Path, agency_code: str, ours: str | None, theirs: str, local: Team,
@@ -1120,6 +1173,7 @@ class Audit:
         versions = []  # (path, blob, commit sha, recipients blob, team, recovery): every record version written
         deleted_reported: set[str] = set()
         plaintext_reported: set[str] = set()
+        copies: dict[str, tuple[str, Commit]] = {}  # a sync merge's record under an earlier one's name -> (its path, the merge)
         previous = None
         for commit in commits:
             # histories written apart: a commit whose parent is not the one walked before it starts
@@ -1192,11 +1246,11 @@ class Audit:
                         continue  # moved to a case's new folder: checked below with the rest
                     if set(statuses) == {"A"}:
                         moved = self.moved(match[2])
-                        if moved is None and RECORD_FILE.match(match[2])["kind"] not in SYNC_WRITES:
-                            self.add("record-rewritten", f"{path} was added by merge commit {commit.sha[:10]} itself (neither "
-                                     "side holds it, and a sync's merge adds only its sync_conflict and case_link records)",
-                                     match[1])
-                        self.added[path] = moved or Added(commit.sha, commit.author, None)
+                        if moved is None:
+                            self.added_itself(commit, path, match[1])
+                        else:  # the merge's own, if the record of that name is still where it was (`copies`)
+                            copies[path] = (moved, commit)
+                        self.added[path] = self.added[moved] if moved else Added(commit.sha, commit.author, None)
                     versions.append((path, new, commit.sha, recipients_blob.get(path.rsplit("/", 1)[0]), team, recovery))
                 elif match and RECORD_FILE.match(match[2]):
                     self.add("record-rewritten", f"{path} was changed by merge commit {commit.sha[:10]} itself (not taken "
@@ -1215,6 +1269,7 @@ class Audit:
         present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", *TOPS])
                       .decode("utf-8", "replace").splitlines())
         names = {p.rsplit("/", 1)[1] for p in present}
+        self.copies(copies, present)
         for path in self.added:
             if path not in present and path not in deleted_reported and path.rsplit("/", 1)[1] not in names:
                 match = in_folder(path)
@@ -1297,10 +1352,36 @@ class Audit:
         except (OSError, GitError):
             pass  # verifying never fails because the local memo cannot be written
 
-    def moved(self, name: str) -> Added | None:
+    def moved(self, name: str) -> str | None:
         """Where a record file of this name was first added (a sync moves the records of a case
         that drew an ID already in use to its new folder, under the same file names)."""
-        return next((added for path, added in self.added.items() if path.rsplit("/", 1)[1] == name), None)
+        return next((path for path in self.added if path.rsplit("/", 1)[1] == name), None)
+
+    def copies(self, copies: Mapping[str, tuple[str, Commit]], present: set[str]) -> None:
+        """The records a sync's merge added under the name of an earlier one (path -> (that one's path, the merge)): the
+        merge's own where that one is still in the last commit (`added_itself`); else moved, and reported where moved
+        into a case either parent of the merge held (record-deleted: a sync moves a case's records to a new ID only)."""
+        moved = {path: found for path, found in copies.items()  # to format 2's place, or from where it is no more
+                 if current_rel(found[0]) == path or present.isdisjoint((found[0], current_rel(found[0])))}
+        elsewhere = {path: merge for path, (earlier, merge) in moved.items()
+                     if in_folder(path)[0] == CASES and _folder_of(path) != _folder_of(earlier)}
+        held = _held(self.root, [line for path, merge in elsewhere.items() for line in _case_in(merge.parents, path)])
+        for path, (earlier, merge) in copies.items():
+            if path not in moved:
+                self.added_itself(merge, path, _folder_of(path))
+                self.added[path] = Added(merge.sha, merge.author, None)
+            elif path in elsewhere and not held.isdisjoint(_case_in(merge.parents, path)):
+                self.add("record-deleted", f"{earlier} was moved by merge commit {merge.sha[:10]} into {_folder_of(path)}, "
+                         "a case that was there already (a sync's merge moves a case's records to a new case ID only)",
+                         _folder_of(earlier))
+
+    def added_itself(self, merge: Commit, path: str, folder: str | None) -> None:
+        """The record `path` that a sync's `merge` holds and neither side does (not moved: a record of that name, if any,
+        is still where it was), of the case or conference `folder`: reported (record-rewritten) but for the records a
+        sync's merge writes (`SYNC_WRITES`), which are the merge's, their `by` its signer (`folder`'s check)."""
+        if RECORD_FILE.match(path.rsplit("/", 1)[1])["kind"] not in SYNC_WRITES:
+            self.add("record-rewritten", f"{path} was added by merge commit {merge.sha[:10]} itself (neither "
+                     "side holds it, and a sync's merge adds only its sync_conflict and case_link records)", folder)
 
     def state_at(self, sha: str, team: Team | None, recovery: tuple[str, ...], fmt: int):
         """The team, recovery keys, each folder's readers blob and the casefile format in commit `sha`'s tree."""

@@ -32,7 +32,8 @@ from cpcm.store.contract import read_each
 from cpcm.store.faults import crash_point
 from cpcm.store.git import INDEX_LOCK, Background, Commit, Git, GitError, blob_id, in_chunks
 from cpcm.store.layout import (readers_from, rekey_from, restricted_from, CASES, CONFIG, CPCM_DIR, PENDING, POLICY, RECIPIENTS, RECORD_FILE, SERVICES, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, LOCK,
-                               TMP_PREFIX, CONFERENCES, case_rel, current_rel, folder_rel, readers_hint, record_name, shard, split_rel)
+                               TMP_PREFIX, CONFERENCES, case_rel, current_rel, folder_rel, named_as, readers_hint, record_name, shard,
+                               split_rel)
 from cpcm.store.lock import RepoLock, generation
 from cpcm.store.snapshot import Snapshot
 
@@ -457,9 +458,8 @@ class CaseStore:
             record = Record.from_plain(value)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _not_a_record(rel, exc) from None
-        match = RECORD_FILE.match(name)
-        if not match or match["id"] != record.id or folder != record.case:
-            raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
+        if not named_as(name, folder, record):
+            raise Corrupt(f"{rel} holds a record whose id, kind or case does not match its file name", rel)
         return record, value
 
     def read_records(self, case_id: str, keys: Sequence, top: str = CASES) -> list[Record]:

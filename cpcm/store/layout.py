@@ -60,6 +60,13 @@ def record_name(record_id: str, kind: str) -> str:
     return f"{record_id}.{kind}{SUFFIX}"
 
 
+def named_as(file_name: str, folder: str, record) -> bool:
+    """Whether a record file's name and the folder it is in are the record's it holds: its ID, its kind, its case (or
+    conference, ...). Every check of a commit judges a record by its file's name (who may add an approval, what a
+    sync's merge may add itself: store/audit.py), so a file that holds another kind of record is damaged, or forged."""
+    return file_name == record_name(record.id, record.kind) and folder == record.case
+
+
 def shard(case_id: str) -> str:
     """The folder of cases/ that holds the case `case_id` (format 2): the ID's first two characters after
     "CP-", random as the ID is (1,024 folders)."""

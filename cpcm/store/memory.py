@@ -20,7 +20,8 @@ from cpcm.errors import Busy, CannotDecrypt, Corrupt
 from cpcm.store import codec
 from cpcm.store.contract import read_each
 from cpcm.store.git import Commit, GitError
-from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, case_rel, folder_rel, split_rel, readers_hint, readers_from, record_name, rekey_from, restricted_from
+from cpcm.store.layout import (CASES, RECIPIENTS, RECORD_FILE, case_rel, folder_rel, split_rel, readers_hint, readers_from, named_as,
+                               record_name, rekey_from, restricted_from)
 
 # Not a folder on disk: a path of this store that leaked to code reading files fails loudly.
 ROOT = PurePosixPath("/cpcm-memory-store")
@@ -134,9 +135,8 @@ class MemoryStore:
             )
         record = Record.from_dict(copy.deepcopy(entry.source))
         name = PurePosixPath(rel)
-        match = RECORD_FILE.match(name.name)
-        if not match or match["id"] != record.id or name.parent.name != record.case:
-            raise Corrupt(f"{rel} holds a record whose id or case does not match its file name", rel)
+        if not named_as(name.name, name.parent.name, record):
+            raise Corrupt(f"{rel} holds a record whose id, kind or case does not match its file name", rel)
         return record, entry
 
     def read_raw(self, path, keys: Sequence) -> tuple[Record, bytes]:

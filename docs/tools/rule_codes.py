@@ -157,7 +157,8 @@ MEANINGS = {
                           "to restore it with `git checkout HEAD -- FILE`, or to move a file cpcm did not write out of the repository)",
     "record-rewritten": "a record file was changed after it was written, other than by a re-encryption (a merge commit "
                         "counts as one only for a sync's merge); `cpcm sync` refuses such a commit (sync-unverified), and "
-                        "one that says it re-encrypts a record but changes what it holds, where its key opens both versions",
+                        "one that says it re-encrypts a record but changes what it holds, or a sync's merge that moves a "
+                        "case's records to a new ID with other words in one, where its key opens both versions",
     "upgrade-not-only-moves": "a commit `upgrade format 2` (the upgrade of a format-1 repository, docs/case-format.md) does "
                               "more than the upgrade: it adds, changes or removes a file other than by moving a case's file, "
                               "unchanged, from cases/ID/ to cases/XX/ID/, changes `.cpcm/config.yaml` other than its `format:` "
@@ -184,10 +185,12 @@ MEANINGS = {
                         "one who held it, for a session) runs `cpcm team sync`",
     "record-author-mismatch": "a record's `by` is not the worker whose commit added it",
     "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one); '
-                      '`cpcm sync` refuses such a commit (sync-unverified), a merge that leaves out a record one of its parents holds too',
+                      '`cpcm sync` refuses such a commit (sync-unverified), a merge that leaves out a record one of its parents holds too, '
+                      "or moves it into a case either parent holds (a sync's merge moves a case's records only to a new case ID)",
     "record-foreign-stanza": 'a version of a record is also encrypted to a key of another kind than age X25519 (a passphrase, an ssh key)',
     "record-recipients-mismatch": "a version of a record is encrypted to more or fewer keys than its folder's readers had at that commit",
-    "record-unreadable": "a record file cannot be decrypted by its readers or is not a valid record in the right place",
+    "record-unreadable": "a record file cannot be decrypted by its readers or is not a valid record in the right place "
+                         "(its file name gives another record ID or kind, or its folder another case, than the record it holds)",
     # refused
     "form-validation": "the input breaks the form's rules; every bad field is named",
     "plaintext-in-repository": "an output file would be written in plaintext inside the casefile repository",
