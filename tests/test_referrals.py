@@ -535,6 +535,24 @@ def test_cli__consent_a_misspelt_explained_item_is_refused_beside_all_too(cli, r
     assert commit_count(repo) == before
 
 
+def test_cli__consent_a_name_typed_as_a_giver_is_named_by_its_place_never_repeated(cli, repo):
+    """A name typed in --by beside another giver (or in a file's given_by, as a list or a mapping)
+    is refused naming the giver by its place (exit 4), not echoed, and nothing is written."""
+    case_id = register(cli)
+    before = commit_count(repo)
+    refused = cli("consent", case_id, "--purpose", "registration", "--status", "given", "--explained", "all",
+                  "--by", "child", "--by", CANARY, "--json")
+    assert refused.code == 4, refused.stderr
+    assert refused.json()["fields"] == [{"field": "given_by[2]", "reason": "is not one of: child, caregiver", "option": "--by"}]
+    assert CANARY not in refused.stderr + refused.stdout
+    for given_by in ({CANARY: "child"}, ["caregiver", {CANARY: 1}]):
+        doc = {"purpose": "registration", "given_by": given_by, "status": "given"}
+        result = cli("consent", case_id, "--from-file", "-", input=json.dumps(doc))
+        assert result.code == 4, result.stderr
+        assert CANARY not in result.stderr + result.stdout
+    assert commit_count(repo) == before
+
+
 def test_service_import__a_bad_row_after_a_blank_line_is_named_as_a_spreadsheet_numbers_it(cli, repo, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("id,provider,sector,services\n"

@@ -46,7 +46,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     if errors:
         raise InvalidInput(errors, what)
     bodies = []
-    for giver, status in zip(givers, statuses):
+    for place, (giver, status) in enumerate(zip(givers, statuses), start=1):
         entry = {**dict(data), "given_by": giver, "status": status}
         if giver == "caregiver":
             lives = lives_now(case)  # the caregiver the child lives with now: the latest placement's, else the registration's
@@ -62,8 +62,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
         try:
             bodies.append(_consent_body(ctx, entry, what, at))
         except InvalidInput as exc:
-            prefix = f"{giver}: " if len(givers) > 1 else ""
-            errors += [FieldError(f"{prefix}{e.field}", e.reason) for e in exc.errors]
+            errors += _giver_errors(exc.errors, giver, place) if len(givers) > 1 else exc.errors
     errors += at_errors(ctx, case, at)
     if errors:
         raise InvalidInput(errors, what)
@@ -106,9 +105,19 @@ def _withdrawn_here(ctx: Context, case_id: str, written: Sequence[Record]) -> li
 
 
 def _givers(value: Any) -> list[str]:
+    """Who gave the answers (`given_by`: one, or a list), each as text for the form to check."""
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value] or [""]
-    return [value] if value is not None else [None]  # type: ignore[list-item]
+    return [value if isinstance(value, str) else str(value)] if value is not None else [None]  # type: ignore[list-item]
+
+
+def _giver_errors(errors: Sequence[FieldError], giver: str, place: int) -> list[FieldError]:
+    """The problems of one giver's answer among several, each named with the giver (`child: status`); a giver
+    the form refused by its place (`given_by[2]`), never as typed: a name typed in place of child or caregiver
+    would go to the terminal and a script's log."""
+    if not any(e.field == "given_by" for e in errors):
+        return [FieldError(f"{giver}: {e.field}", e.reason) for e in errors]
+    return [FieldError(f"given_by[{place}]" + ("" if e.field == "given_by" else f": {e.field}"), e.reason) for e in errors]
 
 
 def consent_agency_errors(ctx: Context, purpose: str, agency: str | None) -> list[FieldError]:
