@@ -916,6 +916,28 @@ def test_a_dry_run_names_rows_never_the_made_up_ids_its_checks_gave_the_cases(cl
 
 
 # -- columns not imported: a misspelt heading refuses, and every refusal says them --------------------------------
+def test_a_register_without_headings_whose_first_row_holds_a_name_near_a_heading_never_shows_it(cli, repo, tmp_env):
+    """A register saved without its heading row has a child's row read as the headings: one cell that is a heading
+    (`guardian`) maps a column, and a name spelt nearly as a heading (`James` as `names`) was refused word for word
+    ("column James: ... did you mean 'names'"), on the terminal and in --json. It is named by its place."""
+    path = tmp_env / "register.csv"
+    first, last = CANARY.split()
+    lines = [["James", first, "M", "2014-03-14", "2025-01-02", "neglect", "Kibos", "relatives", last, "guardian",
+              "authority", "medium", "given", "given"],
+             ["Fay", "Importchild", "F", "2013-05-01", "2025-01-03", "neglect", "Manyatta", "relatives", "Aunt Fay", "aunt",
+              "authority", "medium", "given", "given"]]
+    path.write_text("".join(",".join(line) + "\n" for line in lines))
+    before = commit_count(repo)
+    for args in (("--dry-run",), ("--dry-run", "--json"), ("--json",)):
+        done = cli("import", "cases", str(path), *args)
+        assert done.code == 4, done.stderr
+        said = done.stdout + done.stderr
+        assert "did you mean 'names'" in said
+        for word in ("James", first, last):
+            assert word not in said
+    assert commit_count(repo) == before
+
+
 def test_a_heading_misspelt_for_a_fields_is_refused_with_what_it_was_meant_as_and_every_refusal_names_the_columns_left_out(
         cli, cli_as, repo, tmp_env):
     """A register headed `Gendre` was refused for 'child.sex: is required' with nothing saying the
@@ -934,19 +956,20 @@ def test_a_heading_misspelt_for_a_fields_is_refused_with_what_it_was_meant_as_an
     gendre = cli("import", "cases", str(path), "--json")
     assert gendre.code == 4, gendre.stderr
     assert "- child.sex: is required (Sex) and no column holds it" in gendre.stderr
-    assert "- column Gendre: is not imported: no field has that heading; did you mean 'gender' (child.sex)?" in gendre.stderr
+    assert "- column 2 (B): is not imported: no field has that heading; did you mean 'gender' (child.sex)?" in gendre.stderr
     assert "1 other column(s) not imported, their headings not shown: column 12 (L)" in gendre.json()["hint"]
-    assert gendre.json()["not_imported"] == ["Gendre", "column 12 (L)"]
+    assert gendre.json()["not_imported"] == ["column 2 (B)", "column 12 (L)"]
 
     saved_as(path, [row + ["otieno", "32"] for row in rows], headings=HEADINGS + ["Wroker", "Shoe size"])
     for args in (("--dry-run",), ()):
         wroker = cli("import", "cases", str(path), "--json", *args)
         assert wroker.code == 4, wroker.stderr
-        assert [f["field"] for f in wroker.json()["fields"]] == ["column Wroker"]
+        assert [f["field"] for f in wroker.json()["fields"]] == ["column 12 (L)"]
         assert "did you mean 'worker'?" in wroker.stderr and "not imported, their headings not shown: column 13 (M)" in wroker.stderr
-        assert wroker.json()["not_imported"] == ["Wroker", "column 13 (M)"]
+        assert wroker.json()["not_imported"] == ["column 12 (L)", "column 13 (M)"]
     for refused in (gendre, wroker):
         assert CANARY.split()[0] not in refused.stdout + refused.stderr
+        assert "Gendre" not in refused.stdout + refused.stderr and "Wroker" not in refused.stdout + refused.stderr
     assert commit_count(repo) == before
 
     # the heading corrected in the register, or named in the mapping: the rows go to the worker named

@@ -143,16 +143,17 @@ def test_near_headings__a_slip_for_the_heading_of_a_field_no_column_holds():
     headers = ["Name", "Gendre", "Hom area", "Shoe size", "Borm", "Sexx"]
     plan, unmapped, _ = sh.plan_columns(headers, sh.ColumnMapping(), FORM)
     assert unmapped == ["Gendre", "Hom area", "Shoe size", "Borm", "Sexx"]
-    assert errors(sh.near_headings(unmapped, plan, sh.ColumnMapping(), FORM)) == [
-        ("column Gendre", "is not imported: no field has that heading; did you mean 'gender' (child.sex)?"),
-        ("column Hom area", "is not imported: no field has that heading; did you mean 'home area' (location)?"),
-        ("column Sexx", "is not imported: no field has that heading; did you mean 'sex' (child.sex)?")]
+    assert errors(sh.near_headings(headers, unmapped, plan, sh.ColumnMapping(), FORM)) == [  # by place, never the heading
+        ("column 2 (B)", "is not imported: no field has that heading; did you mean 'gender' (child.sex)?"),
+        ("column 3 (C)", "is not imported: no field has that heading; did you mean 'home area' (location)?"),
+        ("column 6 (F)", "is not imported: no field has that heading; did you mean 'sex' (child.sex)?")]
     # a field a column holds already is meant by none; nor is a heading the mapping leaves out
-    plan, unmapped, _ = sh.plan_columns(["Name", "Sex", "Sexx", "Gendre"], sh.ColumnMapping(), FORM)
-    assert sh.near_headings(unmapped, plan, sh.ColumnMapping(), FORM) == []
+    headers = ["Name", "Sex", "Sexx", "Gendre"]
+    plan, unmapped, _ = sh.plan_columns(headers, sh.ColumnMapping(), FORM)
+    assert sh.near_headings(headers, unmapped, plan, sh.ColumnMapping(), FORM) == []
     left_out = sh.parse_mapping({"columns": {"Gendre": None}})[0]
     plan, unmapped, _ = sh.plan_columns(["Name", "Gendre"], left_out, FORM)
-    assert unmapped == ["Gendre"] and sh.near_headings(unmapped, plan, left_out, FORM) == []
+    assert unmapped == ["Gendre"] and sh.near_headings(["Name", "Gendre"], unmapped, plan, left_out, FORM) == []
 
 
 def test_column_place():

@@ -179,21 +179,26 @@ def columns_shown(places: Sequence[str], shown: int = SHOWN_COLUMNS) -> str:
     return ", ".join(places[:shown]) + (", …" if len(places) > shown else "")
 
 
-def near_headings(unmapped: list[str], plan: Mapping[int, str], mapping: ColumnMapping, form: Form) -> list[FieldError]:
-    """The headings left unmapped (`plan_columns`) that are a slip of the keyboard for a heading
+def near_headings(headers: list[Any], unmapped: list[str], plan: Mapping[int, str], mapping: ColumnMapping,
+                  form: Form) -> list[FieldError]:
+    """The headings of `headers` left unmapped (`unmapped`, as `plan_columns` gives them) that are a slip of the keyboard for a heading
     that maps by itself (`known_headings`), of a field no column holds: `Gendre` for `gender`,
     `Wroker` for `worker` (`forms.near_field`, as a batch's unknown column is named). Each is an
-    error, naming the heading (near a known one, it is no child's data) and the one it was most
-    likely meant as; a heading the mapping maps to nothing (`left_out`), or near nothing, is none."""
+    error naming the column by its place (`column_place`), never its heading, and the heading it
+    was most likely meant as: the line read as the headings may be a child's row (a register
+    without headings), and a name can be near a heading ('James' for 'names'). A heading the
+    mapping maps to nothing (`left_out`), or near nothing, is none."""
     held = set(plan.values())
     known = {heading: key for heading, key in known_headings(form).items() if key not in held}
-    found = []
-    for raw in unmapped:
+    found, left = [], set(unmapped)
+    for index, raw in enumerate(headers):
         heading = heading_key(raw)
-        close = near_field(heading, list(known), slips_only=True) if heading not in mapping.left_out else None
+        if index in plan or str(raw) not in left or heading in mapping.left_out:
+            continue
+        close = near_field(heading, list(known), slips_only=True)
         if close:
             field = f" ({known[close]})" if heading_key(known[close]) != close else ""
-            found.append(FieldError(f"column {raw}", f"is not imported: no field has that heading; did you mean '{close}'{field}?"))
+            found.append(FieldError(column_place(index), f"is not imported: no field has that heading; did you mean '{close}'{field}?"))
     return found
 
 

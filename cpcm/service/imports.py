@@ -275,17 +275,17 @@ def _columns(ctx: Context, sheet: Sheet, mapping: Any, date_format: str | None) 
         parsed = replace(parsed, date_format=date_format)
     plan, unmapped, errors = sheets.plan_columns(sheet.headers, parsed, form)
     # a line none of whose cells is a heading may be no headings at all (a child's row): none of it is shown
-    return Columns(form, parsed, plan, unmapped, errors, sheets.near_headings(unmapped, plan, parsed, form) if plan else [])
+    return Columns(form, parsed, plan, unmapped, errors, sheets.near_headings(sheet.headers, unmapped, plan, parsed, form) if plan else [])
 
 
 def _not_imported_said(refused: Refused, sheet: Sheet, columns: Columns) -> Refused:
     """`refused` (an import refused) with the register's columns not imported, in its hint and in
-    its JSON (`not_imported`): a heading misspelt for a field's by its heading (near a field's, it
-    holds nobody's details), as its problem names it; any other by its place only, as a refused
-    register's line of headings may be no headings at all (a child's row, when it has none)."""
-    near = {e.field.removeprefix("column ") for e in columns.near}
+    its JSON (`not_imported`), each by its place only, as a refused register's line of headings may be
+    no headings at all (a child's row, when it has none); the hint leaves out a heading misspelt for a
+    field's, which its own problem names (`sheets.near_headings`)."""
+    near = {e.field for e in columns.near}
     others = _left_out(sheet, columns, near)
-    refused.more["not_imported"] = [heading for heading in columns.unmapped if heading in near] + others
+    refused.more["not_imported"] = _left_out(sheet, columns)
     if others and columns.plan:  # with no column imported at all, its refusal says so
         refused.hint = (f"{len(others)} other column(s) not imported, their headings not shown: {sheets.columns_shown(others)} "
                         "(map them in the mapping file if they hold a registration field). "
@@ -297,9 +297,9 @@ def _left_out(sheet: Sheet, columns: Columns, near: set[str] | frozenset[str] = 
     """The register's columns not imported, by their place ('column 12 (L)'), never their heading:
     the line read as the headings may be a child's row (a register without headings, or with them
     on another line), and what it holds would go to the terminal and to a script's log. A heading
-    misspelt for a field's (`near`, refused) is named by its problem, not here."""
+    misspelt for a field's (`near`: its place, refused) is named by its problem, not here."""
     return [sheets.column_place(i) for i, raw in enumerate(sheet.headers)
-            if i not in columns.plan and str(raw) in columns.unmapped and str(raw) not in near]
+            if i not in columns.plan and str(raw) in columns.unmapped and sheets.column_place(i) not in near]
 
 
 def _not_imported(places: list[str]) -> str:
