@@ -123,3 +123,136 @@ def test_show__an_override_standing_in_for_consent_not_informed_is_named(repo, c
     uninformed = [c for c in consents if c["state"] == "not_informed"]
     assert len(uninformed) == 2 and all(c["overridden_by_worker"] == "sup" for c in uninformed), consents
     assert "override" in amina("show", case_id).stdout
+
+
+NOT_EXPLAINED = {"child": "given", "caregiver": "given", "explained": False}
+CHILD = {"name": CANARY, "sex": "female", "date_of_birth": "2015-03-02", "disability": "no"}
+
+
+def _not_informed(cli, *args: str) -> list[dict]:
+    result = cli("due", "--json", *args)
+    assert result.code == 0, result.stderr
+    return [i for i in result.json() if i["code"] == "consent-not-informed"]
+
+
+def _check_codes(cli, case_id: str) -> list[str]:
+    result = cli("check", case_id, "--json")
+    assert result.code in (0, 1), result.stderr
+    return [p["code"] for p in result.json()]
+
+
+def test_walk__a_registration_given_without_explaining_consent_is_asked_about_until_it_is_recorded_again(cli_as, monkeypatch):
+    """The registration's answers are `given` but what consent means was not explained (`consent.explained: no`):
+    it is not informed consent, and no action relies on it until it is recorded again, explained. `cpcm due` lists
+    `consent-not-informed` for the case's worker (and the supervisors, who may override), due by the policy's
+    `consent_decision` limit after the registration, with what was not explained and the command that settles it;
+    `cpcm check` and `cpcm show` say it. Recorded again with everything explained, it is gone from all three."""
+    from test_due_keyworker_consent import same_without_tables
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    registered = amina("register", "--from-file", "-", input=json.dumps(registration(child=CHILD, consent=NOT_EXPLAINED)))
+    assert registered.code == 0, registered.stderr
+    assert ("next: consent to registration given without explaining it: cpcm due asks for it within 48 hours (cpcm's "
+            "choice; ESARO P6), and cpcm check reports it, until it is recorded again, explained, or a supervisor's or "
+            "manager's override is recorded (consent-not-informed)") in registered.stderr, registered.stderr
+    [item] = _not_informed(amina)
+    case_id = item["case_id"]
+    assert item["owner"] == "amina" and case_id in registered.stderr
+    assert [i["case_id"] for i in _not_informed(sup)] == [case_id]  # the override is a supervisor's to record
+    initial = next(i for i in amina("due", "--json").json() if i["code"] == "initial-assessment")
+    assert item["due"] == initial["due"] and item["rule"] == "consent_decision"  # 48 hours from the registration
+    assert ("the child's and the caregiver's consent for registration was given without explaining what information is "
+            "kept, how it is used, who it is shared with and the limits of confidentiality: it is not informed consent "
+            "(ESARO P6)") in item["why"], item["why"]
+    assert ("cpcm consent CASE --purpose registration --by child --by caregiver --status given --explained all"
+            ) in item["why"], item["why"]
+    assert "cpcm consent CASE --override --purpose registration" in item["why"] and case_id not in item["why"]
+    for cli in (amina, sup):
+        same_without_tables(cli, monkeypatch)  # the due tables keep the item as computed
+    checked = amina("check", case_id)
+    assert "consent-not-informed" in checked.stdout and f"cpcm consent {case_id} --purpose registration" in checked.stdout
+    assert amina("show", case_id, "--json").json()["registration_consent_state"] == "not_informed"
+    assert "not settled: not informed" in amina("show", case_id).stdout
+    said = [amina("due"), amina("due", "--json"), checked, sup("due", "--worker", "all")]
+    assert not any(CANARY in r.stdout + r.stderr for r in said)
+
+    again = amina("consent", case_id, "--purpose", "registration", "--by", "child", "--by", "caregiver", "--status", "given",
+                  "--explained", "all")
+    assert again.code == 0, again.stderr
+    assert _not_informed(amina) == [] and _not_informed(sup) == []
+    assert "consent-not-informed" not in _check_codes(amina, case_id)
+    assert amina("show", case_id, "--json").json()["registration_consent_state"] is None
+    for cli in (amina, sup):
+        same_without_tables(cli, monkeypatch)
+
+
+def test_an_override_settles_it_and_the_steps_that_share_the_childs_data_warn_until_then(cli_as, repo):
+    """Until then a referral (on valid referral consent) goes ahead with a warning naming `consent-not-informed`, and
+    an agency whose `consent_decision.at_sharing` is `refuse` refuses it; a supervisor's override for registration
+    settles it, as it does a refusal."""
+    from test_consent_refused_due import CLINIC, REFER
+    from conftest import consent_both
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, child=CHILD, consent=NOT_EXPLAINED)
+    assert sup(*CLINIC).code == 0
+    consent_both(amina, case_id)
+    referred = amina("refer", case_id, *REFER)
+    assert referred.code == 0, referred.stderr
+    assert "the referral goes ahead, but consent to registration is not settled (consent-not-informed)" in referred.stderr
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  consent_decision:\n    at_sharing: refuse\n")
+    refused = amina("refer", case_id, "--service", "clinic", "--need", "follow-up", "--check", "all", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "consent-not-informed", refused.stdout
+    assert sup("consent", case_id, "--override", "--purpose", "registration", "--basis", "best_interests",
+               "--reason", "the child needs the clinic now").code == 0
+    assert _not_informed(amina) == [] and "consent-not-informed" not in _check_codes(amina, case_id)
+    assert amina("refer", case_id, "--service", "clinic", "--need", "follow-up", "--check", "all").code == 0
+
+
+def test_explained_or_not_asked__nothing_is_due(cli):
+    """A registration that explained consent, or did not answer the question, is not listed."""
+    for answers in ({"child": "given", "caregiver": "given", "explained": True}, {"child": "given", "caregiver": "given"}):
+        case_id = register(cli, consent=answers)
+        assert "consent-not-informed" not in _check_codes(cli, case_id)
+    assert _not_informed(cli) == []
+
+
+def test_case_work__a_policy_that_lists_no_item_to_explain_asks_for_nothing():
+    """A profile without `consent.explained` (an agency's policy cannot empty it) asks for no explanation: a
+    registration answering no is settled, as before; with the items listed it is not informed."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from cpcm.workflow import consent as consent_rules
+
+    policy = policies.load("inter-agency")
+    bare = replace(policy, rules={**policy.rules, "consent": {k: v for k, v in policy.rules["consent"].items() if k != "explained"}})
+    case = SimpleNamespace(status="open", registration={"consent": NOT_EXPLAINED}, consents=(),
+                           history=[SimpleNamespace(id="20261123T060000Z-0001", kind="registration")])
+    now = datetime(2026, 11, 23, 6, tzinfo=timezone.utc)
+    assert consent_rules.case_work(case, bare, now) is None
+    found = consent_rules.case_work(case, policy, now)
+    assert (found.state, found.since) == ("not_informed", "20261123T060000Z-0001")
+
+
+def test_case_work__a_case_given_and_explained_with_no_consent_record_is_not_read_further(monkeypatch):
+    """The fast path (nearly every case): registration answers all `given`, explained or not asked, and no consent
+    record: `case_work` answers without building the records the one rule reads."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from cpcm.workflow import consent as consent_rules
+
+    def read(_case):
+        raise AssertionError("read further")
+
+    monkeypatch.setattr(consent_rules, "case_work_records", read)
+    policy = policies.load("inter-agency")
+    now = datetime(2026, 11, 23, 6, tzinfo=timezone.utc)
+    for answers in ({"child": "given", "caregiver": "given", "explained": True}, {"child": "given", "caregiver": "given"}):
+        case = SimpleNamespace(status="open", registration={"consent": answers}, consents=())
+        assert consent_rules.case_work(case, policy, now) is None
+    case = SimpleNamespace(status="open", registration={"consent": NOT_EXPLAINED}, consents=())
+    with pytest.raises(AssertionError, match="read further"):
+        consent_rules.case_work(case, policy, now)

@@ -380,6 +380,8 @@ def print_case(data: dict, zone=None) -> None:
     from cpcm.service.cases import records_text
 
     child, plan, items, consent = data["child"], data["plan"], data["due"], data["registration_consent"]
+    state = data.get("registration_consent_state")  # consent to the case's work not settled: refused, not informed, missing
+    unsettled = f"not settled: {state.replace('_', ' ')} (see the problems and what is due)" if state else ""
     caregiver, relationship = data["caregiver_name"] or "", data.get("caregiver_relationship")
     if relationship:  # the relationship alone where no name was recorded ("grandmother", not " (grandmother)")
         caregiver = f"{caregiver} ({relationship})" if caregiver else f"{relationship} (name not recorded)"
@@ -400,7 +402,7 @@ def print_case(data: dict, zone=None) -> None:
         ("case categories", ", ".join(data["case_categories"])),
         ("eligibility criteria", "; ".join(c["label"] for c in data.get("criteria") or ())),
         ("immediate needs", "; ".join(data["immediate_needs"])),
-        ("registration consent", ", ".join(f"{k} {_value(v)}" for k, v in consent.items())),
+        ("registration consent", "; ".join(filter(None, [", ".join(f"{k} {_value(v)}" for k, v in consent.items()), unsettled]))),
         ("notes", data["notes"]), ("records", records_text(data["records_total"], data["records_corrected"], data.get("records_misfiled", 0))),
     ]
     rows = [(k, v) for k, v in rows if v not in (None, "")]

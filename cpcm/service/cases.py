@@ -204,8 +204,9 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     """What comes after a registration: the initial assessment, by when, as `due` lists it
     (`deadlines.initial_assessment_due`: at once for a risk the policy wants answered the same
     day); for a consent refused or not possible, the recorded basis that acting without it
-    needs (IAG §1); and for a child already within the notice of turning 18 (`turning_18.notice`),
-    that decision, which the default `cpcm due` lists only in its last days (`due_soon.within`)."""
+    needs (IAG §1); for consent given without explaining it, that `due` asks for it; and for a
+    child already within the notice of turning 18 (`turning_18.notice`), that decision, which the
+    default `cpcm due` lists only in its last days (`due_soon.within`)."""
     steps = []
     risk = str(body["risk"]) if body.get("risk") else None
     zone = deadlines_mod.zone_of(ctx.now)  # the registration counted from in the agency's zone, as `due` counts it
@@ -225,6 +226,11 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
             steps.append(f"{words} to registration is '{consent[giver]}': acting without it needs a supervisor's or manager's "
                          f"recorded basis: cpcm consent {case_id} --override --purpose registration "
                          f"--basis legal_mandate|best_interests --reason ...{asked}")
+    unsettled = consent_rules.case_work(case, ctx.policy, ctx.now) if "consent_decision" in ctx.policy.rules else None
+    if unsettled and unsettled.state == "not_informed":  # the warning says what to record; this, that it is asked for
+        steps.append(f"consent to registration given without explaining it: cpcm due asks for it within "
+                     f"{ctx.policy.cited('consent_decision')}, and cpcm check reports it, until it is recorded again, "
+                     "explained, or a supervisor's or manager's override is recorded (consent-not-informed)")
     for item in deadlines_mod.deadlines(case, ctx.policy, ctx.now):
         if item.code == "turning-18":
             soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
@@ -937,6 +943,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     })
     soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
+    unsettled = consent_rules.case_work(folded, ctx.policy, ctx.now)  # consent to the case's work: refused, not informed, missing
+    data["registration_consent_state"] = unsettled.state if unsettled else None
     details = case_content(ctx, case_id, current)
     # what was recorded before the latest reopening, of the episode a closure ended (deadlines.before_reopening)
     data["reopened_at"] = json_time(folded.reopened, ctx.zone) if folded.reopened else None

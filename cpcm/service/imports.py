@@ -148,8 +148,8 @@ def _result(ctx: Context, checked: Checked, sheet: Sheet, written: list[dict[str
     # with (`consent-refused` on due): said at once, with the one command that records it for them all; a dry run's
     # by their rows, its cases having no ID yet (those its checks gave them are made up, and the import gives others)
     said = bool(written) or dry_run
-    unsettled = [(row, case.id) for row, case, _record in checked.records
-                 if said and consent_rules.case_work(case, ctx.policy, ctx.now)]
+    unsettled = [(row, case.id) for row, case, _record in checked.records  # not informed: warned of by row (`_not_informed`)
+                 if said and getattr(consent_rules.case_work(case, ctx.policy, ctx.now), "state", None) == "refused"]
     ids = [case_id for _row, case_id in unsettled] if written else []
     roles = " or ".join(ctx.policy.get("consent", "override_roles") or ("supervisor", "manager"))
     have = ("has" if len(unsettled) == 1 else "have") if written else "would have"

@@ -21,6 +21,7 @@ from cpcm.service.wording import wording
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold, settled_by
+from cpcm.workflow.deadlines import CASE_WORK_ITEMS
 from cpcm.workflow.placements import lives_now
 from cpcm.workflow.transfers import agency_errors
 
@@ -258,10 +259,12 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
 
 def case_work_consent(ctx: Context, case, what: str) -> list[str]:
     """A step that gives the child's data to others (`what`: a referral, a transfer, a conference nomination)
-    while consent to the case's work (registration) is refused, or not answered since the case was received,
-    and no supervisor's override stands in (workflow/consent.py `case_work`, the rule `cpcm due` and `cpcm check`
-    read): its warning, or, where the policy says so (`consent_decision.at_sharing: refuse`), Refused (exit 4,
-    `consent-refused` or `consent-missing`) with nothing written. [] otherwise, and where the policy has no such rule."""
+    while consent to the case's work (registration) is refused, given without explaining it (not informed), or
+    not answered since the case was received, and no supervisor's override stands in (workflow/consent.py
+    `case_work`, the rule `cpcm due` and `cpcm check` read): its warning, or, where the policy says so
+    (`consent_decision.at_sharing: refuse`), Refused (exit 4, the due item's code: `consent-refused`,
+    `consent-not-informed` or `consent-missing`) with nothing written. [] otherwise, and where the policy has no
+    such rule."""
     if "consent_decision" not in ctx.policy.rules:
         return []
     found = consent_rules.case_work(case, ctx.policy, ctx.now)
@@ -269,13 +272,15 @@ def case_work_consent(ctx: Context, case, what: str) -> list[str]:
         return []
     age = case.age_on(ctx.now.date()) if ctx.policy.get("consent", "child_from_age") else None
     text = consent_rules.case_work_text(case.id, found, ctx.policy, consent_rules.givers(ctx.policy, age))
-    rule = "consent-refused" if found.state == "refused" else "consent-missing"
+    rule = CASE_WORK_ITEMS[found.state][0]  # the due item's code
     if ctx.policy.get("consent_decision", "at_sharing") == "refuse":
         message = (f"{case.id}: {what} is refused while consent to registration is not settled ({found.result.why_not()}); "
                    "nothing was written")
         hint = f"{text}. Then run the command again (the agency's consent_decision.at_sharing is 'refuse')."
         if found.state == "refused":
             raise Refused(message, hint, rule="consent-refused")
+        if found.state == "not_informed":
+            raise Refused(message, hint, rule="consent-not-informed")
         raise Refused(message, hint, rule="consent-missing")
     return [f"{case.id}: {what} goes ahead, but consent to registration is not settled ({rule}): {text}"]
 

@@ -28,6 +28,9 @@ class ConsentCheck:
     override: str | None = None         # the override record id, when one was used
     # the givers whose latest answer is not `given` (refused or not possible): (giver, status, record id)
     refusals: tuple[tuple[str, str, str], ...] = ()
+    # the givers whose latest answer is `given` without what the policy lists explained (`not_explained`):
+    # (giver, the items not explained, record id)
+    uninformed: tuple[tuple[str, tuple[str, ...], str], ...] = ()
 
     def why_not(self) -> str:
         return "; ".join(self.reasons)
@@ -257,8 +260,9 @@ EXPLAINED_WORDS = {"information": "what information is kept", "use": "how it is 
 def not_explained(body: Mapping[str, Any], policy: Policy) -> list[str]:
     """The items of `consent.explained` a consent's record says were not explained (`explained.ITEM` not
     true): a `given` answer with any of them is not informed consent (ESARO P6), and counts for nothing. An
-    answer that records no explanations item by item (the registration's own answers: `case_work_records`,
-    its form asking one yes or no) is not judged by them; its no is warned of (`registration_not_informed`)."""
+    answer that records no explanations (`explained` not a mapping) is not judged by them; the registration's
+    own answers (its form asking one yes or no) are read as none explained where that answer is no
+    (`case_work_records`, `registration_not_informed`)."""
     told = body.get("explained")
     if not isinstance(told, Mapping):
         return []
@@ -323,7 +327,7 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
     latest: dict[str, Record] = {}
     for record in consents:
         latest[record.body.get("given_by")] = record
-    reasons, uses, refusals = [], [], []
+    reasons, uses, refusals, uninformed = [], [], [], []
     for giver in givers(policy, child_age):
         record = latest.get(giver)
         target = f" for {named or agency}" if purpose in AGENCY_PURPOSES else ""
@@ -335,6 +339,7 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
         elif missing := not_explained(record.body, policy):
             reasons.append(f"the {giver}'s consent for {purpose}{target} was given without explaining {explained_text(missing)}: "
                            "it is not informed consent (ESARO P6)")
+            uninformed.append((giver, tuple(missing), record.id))
         elif _ended(record, now):
             reasons.append(f"the {giver}'s consent for {purpose}{target} expired on {record.body.get('until')}")
         elif record.body.get("one_off") and record.id in used:
@@ -349,8 +354,9 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
         chosen = sorted(overrides, key=lambda r: r.id)[-1]
         # the override stands in for the givers whose answer is missing; the others' consent is relied on
         # as well (a child's one-off assent is used by this action, as it would be without the override)
-        return ConsentCheck(True, tuple(reasons), (*uses, chosen.id), override=chosen.id, refusals=tuple(refusals))
-    return ConsentCheck(False, tuple(reasons), refusals=tuple(refusals))
+        return ConsentCheck(True, tuple(reasons), (*uses, chosen.id), override=chosen.id, refusals=tuple(refusals),
+                            uninformed=tuple(uninformed))
+    return ConsentCheck(False, tuple(reasons), refusals=tuple(refusals), uninformed=tuple(uninformed))
 
 
 # what the fold keeps of a case's records for the one rule (`check`), so that `cpcm due` can say which consent a
@@ -418,17 +424,21 @@ def at_step(result: ConsentCheck, act_first: bool = False) -> str:
 # The registration records the child's assent and the caregiver's consent to it (the registration form's
 # `consent.child`, `consent.caregiver`): consent to the case being opened and worked on at all (ESARO P6, "permission to
 # proceed"). Unlike a purpose a step checks (`checked_at`) or an action towards an agency (referral, sharing, transfer),
-# no later step asks for it again, so a refusal, or no answer, is asked about until it is resolved (`case_work`).
+# no later step asks for it again, so a refusal, no answer, or an answer given without explaining what consent means
+# (not informed), is asked about until it is resolved (`case_work`).
 CASE_WORK = "registration"
 
 
 def case_work_records(case: Any) -> list[Any]:
     """What the one rule (`check`) reads for consent to registration: the registration's own answers, as
     consent records of the registration's id (a later `cpcm consent --purpose registration` answer replaces
-    them), with the case's consents, overrides and receipts of a transfer in (`Case.consents`)."""
+    them), with the case's consents, overrides and receipts of a transfer in (`Case.consents`). The form's one
+    yes or no for what consent means (`consent.explained`) answered no is read as none of the policy's items
+    explained (`not_explained`: a `given` answer is then not informed consent; ESARO P6)."""
     answers = (case.registration or {}).get("consent") or {}
     first = next((e.id for e in case.history if e.kind == "registration"), None)
-    kept = [Kept(first, "consent", {"purpose": CASE_WORK, "given_by": giver, "status": answers[giver]})
+    told = {"explained": {}} if answers.get("explained") is False else {}
+    kept = [Kept(first, "consent", {"purpose": CASE_WORK, "given_by": giver, "status": answers[giver], **told})
             for giver in ("child", "caregiver") if first is not None and answers.get(giver)]
     return kept + from_kept(case.consents)[0]
 
@@ -436,9 +446,11 @@ def case_work_records(case: Any) -> list[Any]:
 @dataclass(frozen=True)
 class CaseWork:
     """Consent to the case's work not settled (`case_work`): `refused` (a giver the policy asks refused, or
-    could not give it) or `missing` (no answer of a giver since the case was received from another agency:
-    what the sending agency was told does not carry over), the one rule's answer (`result`: its reasons and
-    refusals), and the record it runs from (`since`: the latest refusal's, or the receipt's)."""
+    could not give it), `not_informed` (a giver's answer is `given` without what the policy lists explained:
+    the registration's form answered no, or a `cpcm consent --purpose registration` recorded without them) or
+    `missing` (no answer of a giver since the case was received from another agency: what the sending agency
+    was told does not carry over), the one rule's answer (`result`: its reasons, refusals and answers not
+    informed), and the record it runs from (`since`: the latest refusal's, answer not informed's, or the receipt's)."""
     state: str
     result: ConsentCheck
     since: str | None
@@ -454,11 +466,13 @@ def case_work(case: Any, policy: Policy, now: datetime) -> CaseWork | None:
     """Whether consent to the case's work is unsettled on an open case: None where every giver the policy asks
     (`givers`) gave it, or a supervisor's override for registration stands in (it is never used up: it is the
     decision that the work goes on); else what is wrong. A case whose registration answers were all `given`
-    and that holds no consent record (nearly every case) is not read further."""
+    (and not said to be given without explaining what consent means) and that holds no consent record (nearly
+    every case) is not read further."""
     if case.status != "open":
         return None
     answers = (case.registration or {}).get("consent") or {}
-    if not case.consents and all(answers.get(g) == "given" for g in ("child", "caregiver")):
+    if (not case.consents and all(answers.get(g) == "given" for g in ("child", "caregiver"))
+            and answers.get("explained") is not False):
         return None
     records = case_work_records(case)
     age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
@@ -467,6 +481,8 @@ def case_work(case: Any, policy: Policy, now: datetime) -> CaseWork | None:
         return None
     if result.refusals:
         return CaseWork("refused", result, max(record_id for _giver, _status, record_id in result.refusals))
+    if result.uninformed:
+        return CaseWork("not_informed", result, max(record_id for _giver, _items, record_id in result.uninformed))
     received = max((r.id for r in records if r.kind == "transfer_in"), default=None)
     if received is None:
         return None  # ended or one-off answers: registration goes ahead on them, as a step does on consent only missing
@@ -480,6 +496,12 @@ def case_work_text(case_id: str, found: CaseWork, policy: Policy, givers_asked: 
     rule = policy.rules["consent"]
     roles, bases = " or ".join(rule.get("override_roles", ("supervisor", "manager"))), "|".join(rule.get("override_bases", ()))
     override = f"cpcm consent {case_id} --override --purpose {CASE_WORK} --basis {bases} --reason ..."
+    if found.state == "not_informed":
+        whose = [giver for giver, _items, _id in found.result.uninformed]
+        items = {item for _giver, missing, _id in found.result.uninformed for item in missing}
+        missing = [item for item in policy.get("consent", "explained") or () if item in items]
+        return (not_informed_text(case_id, CASE_WORK, whose, missing, relied_on=", so consent to the case's work is not settled")
+                + f"; or a {roles} records an override ({override})")
     if found.not_possible:
         return (f"{found.result.why_not()}: nobody refused, but it could not be given, and no override by a {roles} is "
                 f"recorded: the work on the case needs a recorded legal mandate or best-interests basis, with who decided "

@@ -1138,14 +1138,15 @@ def _consent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     return [Deadline(case.id, code, title, _t(written.get(record_id) or case.registered_at, zone), None, case.worker, "consent",
                      why, source, case.risk) for code, title, record_id, why in found]
 
-# Consent to the case's work (registration) refused, or not answered since the case was received, with no
-# supervisor's override (workflow/consent.py `case_work`): one item, the case's worker's, listed for every supervisor
-# and manager too (`OVERSEEN_CODES`, `for_worker`: they record the override), due `consent_decision.limit` after the
-# answer (or the receipt), until the answer is given or the override recorded. Its texts name no case (CASE for the
-# command): one text for every case.
+# Consent to the case's work (registration) refused, given without explaining what the policy lists (not informed), or
+# not answered since the case was received, with no supervisor's override (workflow/consent.py `case_work`): one item,
+# the case's worker's, listed for every supervisor and manager too (`OVERSEEN_CODES`, `for_worker`: they record the
+# override), due `consent_decision.limit` after the answer (or the receipt), until the answer is given (explained) or
+# the override recorded. Its texts name no case (CASE for the command): one text for every case.
 CASE_WORK_ITEMS = {
     "refused": ("consent-refused", "consent to registration refused: a supervisor's override, or the answer given again"),
     "missing": ("consent-missing", "consent to registration not recorded since the case was received"),
+    "not_informed": ("consent-not-informed", "consent to registration given without explaining it: record it again, explained"),
 }
 # the `consent-refused` item where nobody refused, but no giver could answer (`CaseWork.not_possible`): worded by state
 NOT_POSSIBLE_TITLE = "consent to registration not possible: a supervisor's override (best interests)"

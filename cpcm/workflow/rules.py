@@ -5,7 +5,7 @@
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
 `reached-18-without-justification`, `closed-reached-18-under-age`, `transition-out-of-order`, `referral-consent-corrected`,
 `referral-consent-withdrawn`, `transfer-consent-corrected`, `reunification-without-best-interests`,
-`consent-refused`, `consent-missing`.
+`consent-refused`, `consent-missing`, `consent-not-informed`.
 """
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
             said = f"{item.title}: {item.why.replace('CASE', case.id)}"
             if item.code == "consent-refused":
                 problems.append(Problem("consent-refused", "error", said, item.rule, item.source, case.id, item.owner))
+            elif item.code == "consent-not-informed":  # given, but not informed: recorded again, explained (a warning)
+                problems.append(Problem("consent-not-informed", "warning", said, item.rule, item.source, case.id, item.owner))
             else:
                 # nothing refused: the answers are asked for (a warning), as a step warns of consent only missing
                 problems.append(Problem("consent-missing", "warning", said, item.rule, item.source, case.id, item.owner))

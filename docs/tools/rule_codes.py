@@ -134,6 +134,13 @@ MEANINGS = {
                        "(what the sending agency was told does not carry over), and no override (warning, until the answers "
                        "or an override are recorded; also a `cpcm due` item, as `consent-refused`); refuses refer, transfer "
                        "and conference add-case where the policy says `consent_decision.at_sharing: refuse`",
+    "consent-not-informed": "the child's assent or the caregiver's consent to registration (the case's work) was given "
+                            "without explaining what the policy's `consent.explained` lists (the registration form's "
+                            "`consent.explained` answered no, or a `cpcm consent --purpose registration` recorded without "
+                            "them): it is not informed consent (ESARO P6), and no override is recorded (warning, until it is "
+                            "recorded again with everything explained or a supervisor's or manager's override is recorded; also "
+                            "a `cpcm due` item, as `consent-refused`); refuses refer, transfer and conference add-case where "
+                            "the policy says `consent_decision.at_sharing: refuse`",
     "transfer-consent-corrected": "a transfer request, waiting for a decision or approved and not carried out, was made on a "
                                   "consent that a correction (`cpcm correct`) says did not allow it (refused, not possible, "
                                   "another agency or ended): it has no valid consent (error, until the request is withdrawn, "
