@@ -523,6 +523,18 @@ def test_cli__consent_refer_referral_exit_codes_json_and_one_commit_each(cli, cl
     assert commit_count(repo) == before + 4
 
 
+def test_cli__refer_without_need_names_it_with_the_other_bad_fields_in_one_refusal(cli, repo):
+    """`--need` left out was a usage error of its own (exit 2), the bad --action and --at named only after it was
+    given; as docs/commands/referrals.md says, one refusal names them all and nothing is written."""
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    before = commit_count(repo)
+    refused = cli("refer", case_id, "--service", "clinic", "--check", "all", "--action", "A9", "--at", "2027-01-01", "--json")
+    assert refused.code == 4, refused.stderr
+    assert {"need", "action", "at"} <= {f["field"] for f in refused.json()["fields"]}, refused.json()
+    assert commit_count(repo) == before
+
+
 def test_cli__consent_a_misspelt_explained_item_is_refused_beside_all_too(cli, repo):
     assert cli(*CLINIC).code == 0
     case_id = register(cli)

@@ -219,7 +219,7 @@ def register(app: typer.Typer) -> None:
     def refer(
         case: str = typer.Argument(..., help="Case ID."),
         service_id: str = typer.Option(..., "--service", help="A service id from the directory."),
-        need: str = typer.Option(..., "--need", help="The need this referral answers."),
+        need: Optional[str] = typer.Option(None, "--need", help="The need this referral answers (required)."),
         urgent: bool = typer.Option(False, "--urgent"), accompany: bool = typer.Option(False, "--accompany", help="The worker goes with the child."),
         check: List[str] = typer.Option([], "--check", help="A check done before referring (repeat): eligibility_known, need_matched, cost_distance_considered, provider_told; 'all' for the four."),
         action: Optional[str] = typer.Option(None, "--action", help="The ID of the plan action (A1, A2 …) this referral carries out."),
