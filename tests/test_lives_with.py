@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 
 from conftest import NOW, register
-from test_placements import BID
+from test_placements import BID, KENYA
 
 from cpcm.domain.records import Record
 from cpcm.workflow import placements as rules
@@ -49,12 +49,12 @@ def test_lives_with_now__the_registration_until_a_placement_then_its_care_type()
     alone = fold("CP-TEST-0001", [registered()])
     assert rules.lives_with_now(alone) == {"value": "institution", "source": "registration", "registered": "institution",
                                            "placement": None}
-    assert rules.in_residential_care(alone)
+    assert rules.in_residential_care(alone, KENYA)
     placed = fold("CP-TEST-0001", [registered(), home()])
     now = rules.lives_with_now(placed)
     assert (now["value"], now["source"], now["registered"]) == ("family", "placement", "institution")
     assert now["placement"]["record_id"] == placed.placement["record_id"]
-    assert not rules.in_residential_care(placed)
+    assert not rules.in_residential_care(placed, KENYA)
 
 
 def test_lives_with_now__an_update_of_lives_with_after_the_placement_by_its_date_stands_one_before_does_not():
@@ -67,7 +67,7 @@ def test_lives_with_now__an_update_of_lives_with_after_the_placement_by_its_date
     assert rules.lives_with_now(moved)["value"] == "family"
     # back into an institution by a later update: residential care again, for the readiness check too
     back = fold("CP-TEST-0001", [registered("relatives"), home(10), update(12, lives_with="institution")])
-    assert rules.in_residential_care(back)
+    assert rules.in_residential_care(back, KENYA)
 
 
 # -- the command line ------------------------------------------------------------------------------

@@ -807,6 +807,37 @@ def test_cli__a_best_interests_assessment_corrected_since_is_still_the_one_the_p
     assert redone.code == 0, redone.stderr
 
 
+MOVED_ON = dict(BID, decision="change_of_placement")
+
+
+@pytest.mark.parametrize("lives_with, care_type, reunified", [
+    ("foster_family", "kinship", False),                       # foster to kinship care: a change of placement
+    ("foster_family", "supported_independent_living", False),  # foster to community-based care: the same
+    ("foster_family", "family", True),                         # from foster care to the child's own family
+    ("institution", "kinship", True),                          # out of residential care to a family
+    ("street", "kinship", True),                               # from no care to a family: the path's reunification
+    ("street", "foster_care", True),
+    ("mother", "kinship", False),                              # from home into care: entry into it
+    ("relatives", "kinship", False),                           # relatives are family (placement.at_home)
+])
+def test_cli__a_first_placement_is_read_as_a_move_from_where_the_registration_says_the_child_lives(
+        kenya, lives_with, care_type, reunified):
+    """A child's first placement, on a best-interests decision that neither removes the child nor
+    decides the reintegration, is a reunification as a later placement is from the one before it,
+    reading who the registration says the child lives with as the setting the child comes from
+    (placement.at_home, placement.lives_with): a foster family's child placed with kinship is
+    not reunified, and due asks no monitoring visit after reunification."""
+    amina = kenya("amina")
+    case_id = register(amina, lives_with=lives_with)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(MOVED_ON)).code == 0
+    done = placed(amina, case_id, {"care_type": care_type, "caregiver": {"name": "Next Carer", "relationship": "carer"}})
+    assert done.code == 0 and done.json()["best_interests"], done.stderr
+    assert bool(done.json()["reunification"]) is reunified
+    due = amina("due", "--within", "40", "--json").json()
+    visits = [i["due"] for i in due if i["case_id"] == case_id and i["code"] == "monitoring-visit"]
+    assert visits == (["2026-12-23T09:00+03:00"] if reunified else [])
+
+
 @pytest.mark.parametrize("before, after, reunified", [
     ("kinship", "foster_care", False),           # between two kinds of alternative care: a change of placement
     ("foster_care", "kinship", False),           # kinship care is alternative care too, not the child's own home

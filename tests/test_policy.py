@@ -282,6 +282,28 @@ def test_policy_check__a_misspelt_purpose_of_the_home_visits_not_counted_is_name
         assert cli("policy", "check", str(bad)).code == 0
 
 
+def test_override__who_the_child_lives_with_means_one_setting_an_agency_may_move_relatives_out_of_the_family():
+    """`placement.lives_with` puts the other answers of who the child lives with in a setting (the one a
+    first placement moves the child from; at_home is the family): an agency that reads living with
+    relatives as kinship care moves it there; one answer under two lists is refused, naming both, as is
+    a setting that is none."""
+    from cpcm.workflow.placements import registered_setting
+
+    kenya = policies.load("kenya")
+    assert [registered_setting(v, kenya) for v in ("relatives", "foster_family", "institution", "street", None)] == \
+        ["family", "family_based", "residential", "apart", "apart"]
+    moved = {"placement": {"at_home": ["both_parents", "mother", "father"],
+                           "lives_with": {"family_based": ["foster_family", "relatives"], "residential": []}}}
+    policy, errors = build(policies.chain("kenya"), {"rules": moved})
+    assert not errors and registered_setting("relatives", policy) == "family_based", errors
+    assert registered_setting("institution", policy) == "apart"
+    found = errors_for({"rules": {"placement": {"lives_with": {"family_based": ["foster_family", "relatives"]}}}})
+    assert ("rules.placement.lives_with.family_based", "'relatives' is listed under placement.at_home too: it means "
+            "one setting") in found, found
+    found = errors_for({"rules": {"placement": {"lives_with": {"family": ["relatives"]}}}})
+    assert any(f == "rules.placement.lives_with.family" for f, _ in found), found
+
+
 def test_override__who_lives_at_home_is_the_placement_rules_list_read_under_its_old_name_with_a_note():
     """`placement.at_home` is the one list of who the child lives with at home, which the placements
     and the readiness comment after a conference read: an agency's file that still names it under

@@ -38,8 +38,10 @@ RENAMED: dict[tuple[str, str], tuple[str, str]] = {
 # Lists an agency may leave empty though the profile's names something: each purpose's steps of
 # `consent.checked_at` (an empty list: that purpose's consent is checked at no step); the purposes
 # of a home visit that is no monitoring visit (`placement_monitoring.not_counted`; empty: every one counts); who
-# the child lives with at home (`placement.at_home`; empty: every child counts as apart from their family).
-MAY_BE_EMPTY = ("rules.consent.checked_at.", "rules.placement_monitoring.not_counted", "rules.placement.at_home")
+# the child lives with at home (`placement.at_home`; empty: every child counts as apart from their family), and
+# by setting otherwise (`placement.lives_with.SETTING`; empty: none means that setting).
+MAY_BE_EMPTY = ("rules.consent.checked_at.", "rules.placement_monitoring.not_counted", "rules.placement.at_home",
+                "rules.placement.lives_with.")
 # The steps `consent.checked_at` may name, by purpose: assessment types (cpcm assess --type) and
 # placement settings (the placement rule's groups of care types, workflow/placements.py).
 ASSESSMENT_TYPES = ("initial", "comprehensive", "best_interests")
@@ -224,6 +226,7 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
         if not isinstance(level, str) or level not in levels:  # the highest level a cadre may hold: one of the levels
             errors.append(FieldError(f"rules.cadre_risk.max_risk.{shown(cadre)}",
                                      f"'{shown(level)}' is not a risk level ({', '.join(shown(each) for each in levels)})"))
+    errors += _lives_with_twice(_mapping(rules.get("placement")))
     errors += _unknown("rules.placement_monitoring.not_counted", _mapping(rules.get("placement_monitoring")).get("not_counted"),
                        FOLLOWUP_PURPOSES, "a follow-up's purpose (cpcm followup --purpose)")
     reasons = _mapping(rules.get("closure_reasons"))
@@ -256,6 +259,25 @@ def _unknown(path: str, names: Any, known: tuple[str, ...], what: str) -> list[F
     that is not one of `known`: a misspelt name would match nothing, without a word."""
     return [FieldError(path, f"'{shown(name)}' is not {what} ({', '.join(known)})")
             for name in (names if isinstance(names, list) else ()) if name not in known]
+
+
+def _lives_with_twice(placement: Mapping[str, Any]) -> list[FieldError]:
+    """Each answer of who the child lives with is in one list only of `placement.at_home` (the family) and
+    `placement.lives_with` (a setting, or apart and in no care): one in two would mean two settings, and a
+    child's first placement would be read from the first found, without a word."""
+    lists = {"at_home": placement.get("at_home")}
+    lists.update((f"lives_with.{key}", names) for key, names in _mapping(placement.get("lives_with")).items() if key not in META)
+    errors, seen = [], {}
+    for where, names in lists.items():
+        for name in names if isinstance(names, list) else ():  # not a list, or not names: check_values names it
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                errors.append(FieldError(f"rules.placement.{where}", f"'{shown(name)}' is listed under "
+                                                                     f"placement.{seen[name]} too: it means one setting"))
+            else:
+                seen[name] = where
+    return errors
 
 
 def _consent_steps(checked: Mapping[str, Any]) -> list[FieldError]:

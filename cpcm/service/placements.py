@@ -141,7 +141,8 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     warnings = rests_on(ctx, case_id, PLACEMENT_MOVE, needed and not on_file, bids, current, when, override_reason, body,
                         kept_override, correcting)
     body["setting"] = setting
-    if rules.starts_monitoring(current, setting, current is None and _apart(ctx, case, records, body)):
+    if (rules.starts_monitoring(current.get("setting"), setting) if current
+            else _first_is_reunification(ctx, case, records, body, setting)):
         body["reunification"] = True
     return body, warnings, current
 
@@ -178,12 +179,12 @@ def _decision_errors(ctx: Context, case_id: str, body: Mapping[str, Any], curren
     return errors
 
 
-def _apart(ctx: Context, case, records: list, body: Mapping[str, Any]) -> bool:
-    """Whether the child of a first placement came to it from apart from their family
-    (`rules.came_apart`), by the decision of the best-interests record it rests on."""
+def _first_is_reunification(ctx: Context, case, records: list, body: Mapping[str, Any], setting: str | None) -> bool:
+    """Whether a first placement (`body`, into `setting`) is a reunification (`rules.first_is_reunification`),
+    by the decision of the best-interests record it rests on and where the child comes from."""
     rests_on = (body.get("decision") or {}).get("best_interests")
     decided = next((r.body.get("decision") for r in effective(records) if r.id == rests_on), None)
-    return rules.came_apart(case, decided, rules.family_home(ctx.policy))
+    return rules.first_is_reunification(case, setting, decided, ctx.policy)
 
 
 def best_interests_records(records: list) -> list[tuple[str, str]]:

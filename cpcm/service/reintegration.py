@@ -160,7 +160,7 @@ def readiness(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     if result.ready_for_closure:
         steps.append(f"the closure rule is met: {result.domains_passed} of {len(result.domains)} domains pass, "
                      "the required ones among them")
-        if in_residential_care(case):  # Form 7A reviews a child back in family care: closing now would leave them in the CCI
+        if in_residential_care(case, ctx.policy):  # Form 7A reviews a child back in family care: closing now would leave them in the CCI
             steps.append("the child is still in residential care: the benchmarks are for closing a reintegration once the "
                          f"child lives in family or community care, so the move out comes first (cpcm placement {case_id} "
                          "--care-type ... --cci-exit ...), and the benchmarks are recorded again after it")

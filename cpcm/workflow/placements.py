@@ -28,6 +28,9 @@ MONITORED = ("family", "family_based", "community_based")
 # the setting of the child's own family (the policy's `placement.family` care types): a placement into it from any
 # other setting is the child's return to their family (`starts_monitoring`)
 FAMILY = "family"
+# a child apart from their family and in no care (on the street, alone): the policy's `placement.lives_with.apart`, and
+# any answer of who the child lives with that it puts in no setting (`registered_setting`)
+APART = "apart"
 # the fold's event of a follow-up made as a home visit, and `home_visit.PURPOSE` of its purpose (monitoring_visits)
 HOME_VISIT = "home_visit"
 OVERRIDE_ROLES = ("supervisor", "manager")
@@ -88,14 +91,15 @@ def lives_with_now(case: Case) -> dict[str, Any]:
     return {"value": current["care_type"], "source": "placement", "registered": registered, "placement": latest}
 
 
-def in_residential_care(case: Case) -> bool:
+def in_residential_care(case: Case, policy: Policy) -> bool:
     """Whether the child lives in residential care now, by who the child lives with now
     (`lives_with_now`): the latest placement's setting is residential, or the registration (as
-    updated, with no placement or after the latest by its date) says an institution."""
+    updated, with no placement or after the latest by its date) says one the policy reads as
+    residential care (`registered_setting`: an institution)."""
     now = lives_with_now(case)
     if now["source"] == "placement":
         return case.placement.get("setting") == "residential"
-    return now["value"] == "institution"
+    return registered_setting(now["value"], policy) == "residential"
 
 
 # the steps toward a family that only a separated child takes (cpcm tracing, family-assessment, preparation)
@@ -106,7 +110,7 @@ def family_home(policy: Policy) -> tuple[str, ...]:
     """Who the child lives with (the registration's `lives_with`) that means the child lives with
     their family, not apart from it: the policy's `placement.at_home` (parents, relatives), the one
     list the placements and the readiness comment after a case conference read (`separated`,
-    `came_apart`). Empty: every child counts as apart."""
+    `registered_setting`). Empty: every child counts as apart."""
     return tuple(policy.get("placement", "at_home", ()) or ())
 
 
@@ -124,20 +128,47 @@ def apart_unplaced(case: Case, at_home: Iterable[str]) -> bool:
     family taken (TOWARD_FAMILY), or the registration, as updated, saying the child lives with
     none of `at_home` (`family_home`; every child, where it lists nothing)."""
     at_home = tuple(at_home)
-    if not at_home or any(case.events.get(step) for step in TOWARD_FAMILY):
+    if not at_home or toward_family(case):
         return True
     return lives_with_now(case)["registered"] not in at_home
 
 
-def came_apart(case: Case, decided: str | None, at_home: Iterable[str]) -> bool:
-    """Whether the child of a first placement (none recorded before it) came to it from apart from
-    their family, so that it may be a return (`starts_monitoring`), by `decided`, the decision of
-    the best-interests record it rests on: not when it took the child into care (INTO_CARE_DECISIONS:
-    a removal from their home), yes when it decided the child's reintegration (HOME_DECISIONS),
-    else as the case shows (`apart_unplaced`)."""
+def toward_family(case: Case) -> bool:
+    """Whether a step toward a family (TOWARD_FAMILY), which only a separated child takes, was taken."""
+    return any(case.events.get(step) for step in TOWARD_FAMILY)
+
+
+def registered_setting(lives_with: str | None, policy: Policy) -> str:
+    """The setting who the child lives with (a registration's `lives_with`) means: FAMILY for one of
+    the policy's `placement.at_home` (`family_home`), else the key of `placement.lives_with` that
+    lists it (residential, family_based, community_based, or APART: apart from the family and in
+    no care); APART for one listed nowhere, or none given."""
+    if lives_with in family_home(policy):
+        return FAMILY
+    listed = policy.get("placement", "lives_with") or {}
+    return next((key for key, names in listed.items() if key in (*SETTINGS, APART) and lives_with in (names or ())), APART)
+
+
+def came_from(case: Case, policy: Policy) -> str:
+    """The setting the child of a first placement (none recorded before it) comes from, read as the
+    placement before a later one is (`starts_monitoring`): the one the registration, as updated,
+    says (`registered_setting`), but APART for a child it says lives with their family for whom
+    a step toward a family was taken (`toward_family`: the child has been separated since)."""
+    setting = registered_setting(lives_with_now(case)["registered"], policy)
+    return APART if setting == FAMILY and toward_family(case) else setting
+
+
+def first_is_reunification(case: Case, setting: str | None, decided: str | None, policy: Policy) -> bool:
+    """Whether a first placement (none recorded before it) into `setting` is a reunification, by
+    `decided`, the decision of the best-interests record it rests on: never when it took the child
+    into care (INTO_CARE_DECISIONS: a removal from their home), one into a family or the community
+    (MONITORED) when it decided the child's reintegration (HOME_DECISIONS), else as a move from
+    where the child comes from (`came_from`) is (`starts_monitoring`)."""
     if decided in INTO_CARE_DECISIONS:
         return False
-    return decided in HOME_DECISIONS or apart_unplaced(case, at_home)
+    if decided in HOME_DECISIONS:
+        return setting in MONITORED
+    return starts_monitoring(came_from(case, policy), setting)
 
 
 def update_stands(updated: str | None, current: Mapping[str, Any] | None) -> bool:
@@ -230,22 +261,21 @@ def best_interests_for(current: Mapping[str, Any] | None, assessments: Iterable[
     return max(found)[1] if found else None
 
 
-def starts_monitoring(current: Mapping[str, Any] | None, setting: str | None, apart: bool) -> bool:
-    """Whether a placement into `setting` is a reunification, which starts the reviews and visits
-    after it: the child's return to their family (FAMILY) from alternative care (the placement
-    `current` in force before it is in another setting: `in_care`), or a placement with a family or
-    in the community (MONITORED) that takes the child out of residential care (the path of
-    reintegration's "reunification or family-based placement": ESARO Box 2 step 10, the SOP's
-    reviews after reunification or placement); with none recorded before it, one into a family or
-    the community that brings the child from apart from their family (`apart`: `came_apart`). A
-    move between two settings of alternative care outside residential care (kinship to foster
-    care, foster care to kinship) is a change of placement, and a move from the child's own home
-    into care is entry into it: neither is a return."""
+def starts_monitoring(before: str | None, setting: str | None) -> bool:
+    """Whether a move from the setting `before` (the placement's in force before it; for a first
+    placement, `came_from`) into `setting` is a reunification, which starts the reviews and visits
+    after it: the child's return to their family (FAMILY) from alternative care or from apart from
+    it (APART: in no care), or a placement with a family or in the community (MONITORED) that takes
+    the child out of residential care or out of no care (the path of reintegration's
+    "reunification or family-based placement": ESARO Box 2 step 10, the SOP's reviews after
+    reunification or placement). A move between two settings of alternative care outside
+    residential care (kinship to foster care, foster care to kinship) is a change of placement,
+    and a move from the child's own home into care is entry into it: neither is a return."""
     if setting not in MONITORED:
         return False
-    if current is None:
-        return apart
-    return in_care(current) if setting == FAMILY else current.get("setting") == "residential"
+    if setting == FAMILY:
+        return before not in (None, FAMILY)
+    return before in ("residential", APART)
 
 
 def placement_at(placements: Iterable[Mapping[str, Any]], at: str) -> Mapping[str, Any] | None:
