@@ -282,6 +282,25 @@ def test_policy_check__a_misspelt_purpose_of_the_home_visits_not_counted_is_name
         assert cli("policy", "check", str(bad)).code == 0
 
 
+def test_policy_check__a_misspelt_answer_of_who_the_child_lives_with_is_named_with_the_known_ones(cli, repo, tmp_path):
+    """`placement.at_home: [both_parents, mothr]` was valid: a child living with their mother then counted as apart
+    from their family, and a move to an uncle was marked a reunification. Each answer at_home and lives_with list
+    is one the registration asks."""
+    from cpcm.domain.profiles import LIVES_WITH
+    from cpcm.store import forms
+
+    assert LIVES_WITH == tuple(forms.load("registration").field("lives_with").choices)  # one list: the form's
+    bad = tmp_path / "bad.yaml"
+    for rules, where in (("at_home: [both_parents, mothr]", "at_home"), ("lives_with:\n      apart: [streat]", "lives_with.apart")):
+        bad.write_text(f"rules:\n  placement:\n    {rules}\n")
+        checked = cli("policy", "check", str(bad))
+        assert checked.code == 4, checked.stderr
+        assert f"rules.placement.{where}: '{rules.split('[')[1].split(']')[0].split(', ')[-1]}' is not who a child lives " \
+               "with (cpcm register: lives_with)" in checked.stderr, checked.stderr
+    bad.write_text("rules:\n  placement:\n    at_home: [both_parents, mother]\n")
+    assert cli("policy", "check", str(bad)).code == 0
+
+
 def test_override__who_the_child_lives_with_means_one_setting_an_agency_may_move_relatives_out_of_the_family():
     """`placement.lives_with` puts the other answers of who the child lives with in a setting (the one a
     first placement moves the child from; at_home is the family): an agency that reads living with

@@ -53,6 +53,10 @@ CONSENT_EXPLAINED = ("information", "use", "sharing", "confidentiality_limits")
 # what a follow-up was for (the follow-up form's `purpose_kind`, cpcm followup --purpose): the purposes
 # `placement_monitoring.not_counted` may name as home visits that are no monitoring visit
 FOLLOWUP_PURPOSES = ("monitoring", "plan_action", "crisis", "pre_closure", "post_closure", "other")
+# who the child lives with (the registration form's `lives_with`): the answers `placement.at_home` and
+# `placement.lives_with` may list
+LIVES_WITH = ("both_parents", "mother", "father", "relatives", "foster_family", "institution", "friends", "employer",
+              "alone", "street", "nobody", "other")
 # Lists of entries rather than of names: path -> (the key that names an entry, the key of its words in each
 # language). `eligibility.criteria`: the agency's criteria, each an id and a label ({en: ..., sw: ...}); the
 # agency's list replaces the profile's whole; an empty one: no child is screened against criteria.
@@ -226,7 +230,7 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
         if not isinstance(level, str) or level not in levels:  # the highest level a cadre may hold: one of the levels
             errors.append(FieldError(f"rules.cadre_risk.max_risk.{shown(cadre)}",
                                      f"'{shown(level)}' is not a risk level ({', '.join(shown(each) for each in levels)})"))
-    errors += _lives_with_twice(_mapping(rules.get("placement")))
+    errors += _lives_with_lists(_mapping(rules.get("placement")))
     errors += _unknown("rules.placement_monitoring.not_counted", _mapping(rules.get("placement_monitoring")).get("not_counted"),
                        FOLLOWUP_PURPOSES, "a follow-up's purpose (cpcm followup --purpose)")
     reasons = _mapping(rules.get("closure_reasons"))
@@ -261,14 +265,18 @@ def _unknown(path: str, names: Any, known: tuple[str, ...], what: str) -> list[F
             for name in (names if isinstance(names, list) else ()) if name not in known]
 
 
-def _lives_with_twice(placement: Mapping[str, Any]) -> list[FieldError]:
-    """Each answer of who the child lives with is in one list only of `placement.at_home` (the family) and
-    `placement.lives_with` (a setting, or apart and in no care): one in two would mean two settings, and a
-    child's first placement would be read from the first found, without a word."""
+def _lives_with_lists(placement: Mapping[str, Any]) -> list[FieldError]:
+    """Each answer of who the child lives with is one the registration asks (LIVES_WITH: a misspelt one would
+    match no child, and a child living with their mother could count as apart from their family), in one list
+    only of `placement.at_home` (the family) and `placement.lives_with` (a setting, or apart and in no care):
+    one in two would mean two settings, and a child's first placement would be read from the first found,
+    without a word."""
     lists = {"at_home": placement.get("at_home")}
     lists.update((f"lives_with.{key}", names) for key, names in _mapping(placement.get("lives_with")).items() if key not in META)
     errors, seen = [], {}
     for where, names in lists.items():
+        errors += _unknown(f"rules.placement.{where}", [n for n in names if isinstance(n, str)] if isinstance(names, list) else None,
+                           LIVES_WITH, "who a child lives with (cpcm register: lives_with)")
         for name in names if isinstance(names, list) else ():  # not a list, or not names: check_values names it
             if not isinstance(name, str):
                 continue
