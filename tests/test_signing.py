@@ -863,3 +863,24 @@ def test_the_command_the_signing_key_option_and_its_refusal_name_prints_the_line
     done = sup("key", "publish", "--worker", "njeri", "--signing-key", shown.stdout.strip(), "--json")
     assert done.code == 0, done.stderr
     assert done.json()["signing_key"] == signing_line(path)
+
+
+def test_a_syncs_own_reads_of_a_merge_take_a_record_whose_file_name_is_not_its_own_as_damaged(cli, repo):
+    """Every reader takes a record file holding another kind than its name's as damaged (`layout.named_as`); the
+    sync's merge-time reads did not (the records its conflict checks fold, and those a repair may supersede):
+    an approval in a file named as a note counted there as the approval it holds."""
+    from conftest import library_session
+    from cpcm.service import apart, sync
+    from cpcm.store.remote import Entry, Tree
+
+    case_id = register(cli)
+    honest = [p for p in git(repo, "ls-files", case_rel(case_id)).split() if p.endswith(".yaml.age")]
+    forged = forge_record(repo, case_id, "approval", "amina", {"subject": "closure", "decision": "approved"}, named="note")
+    entries = Tree({p: Entry("100644", git(repo, "hash-object", "-w", p).strip()) for p in [*honest, forged]})
+    ctx = library_session(cli)
+    assert [r.kind for r in sync._decrypted(ctx, entries, honest)] == ["registration"]
+    assert sync._decrypted(ctx, entries, [*honest, forged]) is None
+    folder = forged.rpartition("/")[0]
+    names = [p.rpartition("/")[2] for p in entries]
+    seen = apart.Apart(sync._git(ctx), ctx.keys, folder, Tree(), entries, entries)
+    assert set(seen.bodies(names, 0)) == {name.split(".")[0] for name in names if name != forged.rpartition("/")[2]}

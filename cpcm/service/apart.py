@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, utc
 from cpcm.store import codec, remote
-from cpcm.store.layout import RECORD_FILE
+from cpcm.store.layout import RECORD_FILE, named_as
 from cpcm.store.remote import Tree
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements as placement_rules
@@ -106,7 +106,15 @@ class Apart:
                 self._read[blob] = codec.loads(cipher.decrypt(contents[blob], self.keys))
             except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml):
                 self._read[blob] = None
-        return {name.split(".", 1)[0]: self._read[blob] for name, blob in blobs.items() if isinstance(self._read[blob], dict)}
+        return {name.split(".", 1)[0]: self._read[blob] for name, blob in blobs.items() if self._holds_own(name, self._read[blob])}
+
+    def _holds_own(self, name: str, data) -> bool:
+        """Whether `data` (a record file's parsed YAML) is the record the file's `name` says, in this folder
+        (`layout.named_as`): one under another record's name is damaged, as every reader has it."""
+        try:
+            return isinstance(data, dict) and named_as(name, self.case_id, Record.from_dict(data))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return False
 
     def written_apart(self, kind_: str) -> tuple[list[dict[str, dict]], bool]:
         """The records of `kind_` each side wrote apart that this worker can read ({record ID: its
