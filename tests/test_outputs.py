@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
+
 from conftest import CANARY, register
 
 
@@ -215,3 +217,18 @@ def test_outputs__every_time_listed_in_one_zone_whether_written_in_a_repository_
     elsewhere = Cli({**utc.env, "CPCM_REPO": str(tmp_path / "no-repository")})
     rows = [line.split("\t") for line in elsewhere("outputs", "list").stdout.splitlines()[1:3]]
     assert [row[0] for row in rows] == ["2026-11-23 06:00 +00:00"] * 2, rows
+    # a configuration that cannot be opened (its permissions): the clock's own zone, not an internal error
+    from datetime import datetime
+
+    from cpcm.cli import outputs
+    from cpcm.store import config
+
+    def unreadable(root):
+        raise PermissionError(13, "Permission denied")
+
+    now = datetime.fromisoformat("2026-11-23T06:00:00+00:00")
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setenv("CPCM_REPO", utc.env["CPCM_REPO"])
+        assert outputs._shown_now(now).utcoffset().total_seconds() == 3 * 3600
+        patched.setattr(config, "load_config", unreadable)
+        assert outputs._shown_now(now) == now

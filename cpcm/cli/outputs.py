@@ -44,7 +44,7 @@ def _shown_now(now):
         return now
     try:
         return agency_now(load_config(root), now)
-    except CpcmError:  # a configuration it cannot read: that repository's commands say what is wrong
+    except (CpcmError, OSError):  # a configuration it cannot read: that repository's commands say what is wrong
         return now
 
 
