@@ -766,22 +766,13 @@ def _moves(root: Path, merges: Sequence[Commit], chunks: Sequence[Sequence[Mappi
                     found[(merge.sha, match[2])] = (rel, now)
     parents = {merge.sha: merge.parents for merge in merges}
     asked = {(sha, rel): _case_in(parents[sha], rel) for (sha, _), (rel, _) in found.items()}
-    held = _held(root, [line for each in asked.values() for line in each])
+    held = Git(root).present(line for each in asked.values() for line in each)
     return {key: (rel, now) for key, (rel, now) in found.items() if held.isdisjoint(asked[(key[0], rel)])}
 
 
 def _case_in(revs: Sequence[str], rel: str) -> list[str]:
-    """`rev:path` of the case folder `rel` is in, in each of `revs`, in either format's place (for `_held`)."""
+    """`rev:path` of the case folder `rel` is in, in each of `revs`, in either format's place (for `Git.present`)."""
     return [f"{rev}:{place}" for rev in revs for place in history_rels(in_folder(rel)[1])]
-
-
-def _held(root: Path, asked: Sequence[str]) -> set[str]:
-    """Those of `asked` (`rev:path`) that name something in the repository (one `git cat-file`)."""
-    lines = sorted(set(asked))
-    if not lines:
-        return set()
-    out = _git_bytes(root, ["cat-file", "--batch-check"], ("\n".join(lines) + "\n").encode()).decode("utf-8", "replace")
-    return {line for line, said in zip(lines, out.splitlines()) if not said.endswith(" missing")}
 
 
 # the records a sync's own merge writes (service/sync.py): what it found both sides did at once, and a case's new ID
@@ -1365,7 +1356,7 @@ class Audit:
                  if current_rel(found[0]) == path or present.isdisjoint((found[0], current_rel(found[0])))}
         elsewhere = {path: merge for path, (earlier, merge) in moved.items()
                      if in_folder(path)[0] == CASES and _folder_of(path) != _folder_of(earlier)}
-        held = _held(self.root, [line for path, merge in elsewhere.items() for line in _case_in(merge.parents, path)])
+        held = Git(self.root).present(line for path, merge in elsewhere.items() for line in _case_in(merge.parents, path))
         for path, (earlier, merge) in copies.items():
             if path not in moved:
                 self.added_itself(merge, path, _folder_of(path))

@@ -509,6 +509,15 @@ class Git:
                          if shard(name) == level)
         return found
 
+    def present(self, names: Iterable[str]) -> set[str]:
+        """Those of the objects `names` (COMMIT:PATH, or any name git takes) that git finds, in one
+        `git cat-file --batch-check`."""
+        lines = sorted(set(names))
+        if not lines:
+            return set()
+        out = self.run(["cat-file", "--batch-check=%(objectname)"], input="".join(f"{name}\n" for name in lines).encode())
+        return {name for name, line in zip(lines, out.splitlines()) if not line.endswith(" missing")}
+
     def file_ids(self, folder: str) -> dict[str, str]:
         """name → blob id of each file (not sub-folder) in `folder` at the commit readers read;
         empty before the first commit or when the commit has no such folder."""

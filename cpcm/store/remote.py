@@ -609,7 +609,7 @@ def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
                 for old_path in _format1_of(path):
                     for parent in parents:
                         asked[f"{parent}:{old_path}"] = path
-    held = _present(git, list(asked))
+    held = git.present(asked)
     found = []
     for author, parents, message, added, paths in commits:
         if len(parents) > 1 and held:
@@ -623,14 +623,6 @@ def _format1_of(path: str) -> list[str]:
     """The format-1 path of a file of a case folder (cases/4F/CP-.../x -> cases/CP-.../x), as a list (none for another)."""
     split = split_rel(path)
     return [f"{history_rels(split[1])[1]}/{split[2]}"] if split is not None and split[0] == CASES else []
-
-
-def _present(git: Git, names: list[str]) -> set[str]:
-    """Those of the objects `names` (COMMIT:PATH) that git finds, in one `git cat-file --batch-check`."""
-    if not names:
-        return set()
-    out = git.run(["cat-file", "--batch-check=%(objectname)"], input="".join(f"{name}\n" for name in names).encode())
-    return {name for name, line in zip(names, out.splitlines()) if not line.endswith(" missing")}
 
 
 # -- bundles ---------------------------------------------------------------------------------------
