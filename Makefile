@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install tools demo test smoke bench catalogs untranslated clean docs mutation
 
+# -qq on the project's own install: errors only. Without it setuptools prints a banner about editable
+# installs, meant for package authors, that reads like a problem; a failed install still says why and stops.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install -qq -e '.[test]'
 	touch $(STAMP)
 
 # Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set, an editable install would

@@ -54,7 +54,8 @@ def main() -> None:
         path = out / f"{n:02d}.yaml"
         import json  # JSON is YAML: no YAML library needed to write it
         path.write_text(json.dumps(doc, indent=2))
-        at = today - timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 12))
+        morning = (today - timedelta(days=rng.randint(0, 60))).replace(hour=8, minute=0, second=0, microsecond=0)
+        at = min(morning + timedelta(minutes=30 * rng.randint(0, 12)), today - timedelta(hours=1))  # office hours, never ahead
         print(f"{path}\t{at.isoformat(timespec='seconds')}")
 
 
