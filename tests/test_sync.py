@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -1195,20 +1196,22 @@ def test_cases_noted_for_the_check_that_are_not_in_the_copy_are_passed_over(lapt
     assert not (laptops.repo / ".git" / "cpcm-unchecked").exists()
 
 
-def same_id_on_two_copies(laptops, monkeypatch) -> tuple[Cli, Cli, str, str]:
-    """amina's laptop and sup's copy, each registering a child under one case ID ("First Child" on amina's):
-    (amina, sup, amina's case ID, sup's case ID)."""
+def same_id_on_two_copies(laptops, monkeypatch, sup_first: bool = False) -> tuple[Cli, Cli, str, str]:
+    """amina's laptop and sup's copy, each registering a child under one case ID ("First Child" on amina's), amina's
+    first unless `sup_first`: (amina, sup, amina's case ID, sup's case ID)."""
     from cpcm.service import cases
 
     amina = laptops.laptop("amina")
     sup = laptops.cli("sup")
     fixed = cases.new_case_id()
     monkeypatch.setattr(cases, "new_case_id", lambda: fixed)
-    mine = register(amina, child={"name": "First Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
-    theirs = register(sup, "--worker", "amina",
-                      child={"name": "Other Child", "sex": "male", "date_of_birth": "2012-01-01", "disability": "no"})
+    registrations = {"amina": lambda: register(amina, child={"name": "First Child", "sex": "female",
+                                                             "date_of_birth": "2015-04-01", "disability": "no"}),
+                     "sup": lambda: register(sup, "--worker", "amina", child={"name": "Other Child", "sex": "male",
+                                                                              "date_of_birth": "2012-01-01", "disability": "no"})}
+    made = {who: registrations[who]() for who in (("sup", "amina") if sup_first else ("amina", "sup"))}
     monkeypatch.undo()
-    return amina, sup, mine, theirs
+    return amina, sup, made["amina"], made["sup"]
 
 
 def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
@@ -1226,6 +1229,45 @@ def test_two_cases_that_drew_the_same_id_are_told_apart(laptops, monkeypatch):
     assert [e["kind"] for e in kept["history"]].count("registration") == 1
     laptops.sync("amina")
     assert sup("verify").code == 0, sup("verify").stdout
+
+
+@pytest.mark.parametrize("sup_first", [False, True])
+def test_the_copy_a_case_id_clash_reaches_is_told_which_case_moved_and_counts_its_records_where_they_are(
+        laptops, monkeypatch, tmp_env, sup_first):
+    """The merge of two cases registered under one ID (on sup's copy, the second to sync) moves the later registration's
+    case to a new ID. amina's next sync says so, naming the two IDs, the reason, and whether the case that moved is hers
+    (`here`), and counts each record that arrived once, in the case it is in now: not as arrived in the old case too,
+    nor as written by whoever merged, nor at all when it is one of amina's own that moved. Before, it said 5 records in
+    2 cases arrived from sup, the old case among them, and nothing of the move. sup's own report counts amina's
+    records where they are now too, and says which copy's case moved."""
+    amina, sup, case_id, _ = same_id_on_two_copies(laptops, monkeypatch, sup_first)
+    for cli in (amina, sup):
+        assert cli("followup", case_id, *VISIT).code == 0
+    laptops.sync("amina")
+    merged = laptops.sync("sup")
+    [moved] = merged["reidentified"]
+    new = moved["new"]
+    assert moved == {"old": case_id, "new": new, "reason": "same-id", "here": not sup_first}, merged
+    assert merged["records"] == 2 and merged["by"] == {"amina": 2}
+    assert merged["cases"] == merged["registered"] == [new if sup_first else case_id]
+
+    twin = tmp_env / "laptop-amina-twin"  # amina's laptop as it is, to be synced once for the text and once for JSON
+    shutil.copytree(laptops.clones["amina"], twin)
+    told = amina("sync")
+    assert told.code == 0, told.stderr
+    arrived = Cli({**amina.env, "CPCM_REPO": str(twin)})("sync", "--json").json()
+    # sup's two records, and the case_link the merge wrote: amina's own two, moved, did not arrive
+    assert arrived["records"] == 3 and arrived["by"] == {"sup": 3}, arrived
+    assert arrived["cases"] == sorted([case_id, new] if sup_first else [new])
+    assert arrived["reidentified"] == [{"old": case_id, "new": new, "reason": "same-id", "here": sup_first}]
+    assert arrived["assigned_to_you"] == [case_id if sup_first else new]  # the case sup registered, for amina
+    assert f"3 record(s) in {len(arrived['cases'])} case(s) arrived (3 from sup)" in told.stderr, told.stderr
+    assert "cases: " + " ".join(arrived["cases"]) + "\n" in told.stderr
+    said = (f"case {case_id} of this copy is now {new}: another copy had registered a different case as {case_id} first"
+            if sup_first else f"two copies registered different cases as {case_id}: the one registered later, on another "
+            f"copy, moved to a new ID, {new}")
+    assert said in told.stderr and "Child" not in told.stderr
+    assert amina("show", new, "--json").json()["child"]["name"] == ("First Child" if sup_first else "Other Child")
 
 
 def test_an_unreachable_remote_is_named_not_echoed_and_changes_nothing(laptops, tmp_env):

@@ -84,7 +84,7 @@ def report_synced(result, json_out: bool, what: str) -> None:
             continue
         warn(f"{conflict['case']}: {conflict['code']} ({', '.join(conflict['records'])}); see cpcm check {conflict['case']}")
     for moved in result.reidentified:
-        warn(f"two copies registered different cases as {moved['old']}: the later one is now {moved['new']}")
+        warn(_moved_said(moved))
     for pair in result.duplicates:
         warn(f"{pair['case']} and {pair['other']} may be the same child ({pair['reason']}); if so: cpcm merge-cases "
              f"{pair['case']} {pair['other']}")
@@ -97,6 +97,19 @@ def report_synced(result, json_out: bool, what: str) -> None:
         warn(note)
     for told in result.earlier:
         report_synced(told, False, _stopped(told.stopped))
+
+
+def _moved_said(moved: dict) -> str:
+    """The line of a case a merge gave a new ID, two copies having registered different cases under one (service/sync.py
+    `_reidentify`): which case moved, whether it is one this copy held (`here`: registered here, or brought by an earlier
+    sync), and where its records are now."""
+    old, new = moved["old"], moved["new"]
+    if moved.get("here"):
+        return (f"case {old} of this copy is now {new}: another copy had registered a different case as {old} first, so "
+                f"this one, registered later, moved to a new ID with its records (use {new} from now on; {old} is the "
+                "other copy's case)")
+    return (f"two copies registered different cases as {old}: the one registered later, on another copy, moved to a new "
+            f"ID, {new}, with its records; {old} is the one registered first")
 
 
 def _stopped(stopped: dict) -> str:

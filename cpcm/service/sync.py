@@ -85,7 +85,9 @@ class Synced:
     not_reencrypted: list[str] = field(default_factory=list)  # cases that need someone who can read them
     # {folder, file}: record files no key opens, left as they are by a re-encryption in the merge (of folders you read)
     damaged: list[dict] = field(default_factory=list)
-    reidentified: list[dict] = field(default_factory=list)  # {old, new}: a case that drew an ID already used
+    # {old, new, reason: same-id, here: the case that moved is one this copy held}: a case that drew an ID already used,
+    # moved by this copy's merge or by another copy's that arrived (`_moves_arrived`)
+    reidentified: list[dict] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)     # cases registered on the other copy
     assigned_to_you: list[str] = field(default_factory=list)  # cases the merge made yours (an assignment on the other copy)
     assigned_away: list[str] = field(default_factory=list)    # cases that were yours and are now another worker's
@@ -688,21 +690,32 @@ def _assignments(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result
     """The cases whose worker (the first reader of `recipients`) the merge changes to or from the
     one who syncs: a case reassigned on the other copy, a new case assigned to them. Only where a
     registration, assignment or receipt arrived: a team change alone (a removed worker's closed
-    case) changes the first reader without giving the case to anyone."""
+    case) changes the first reader without giving the case to anyone. A case of this copy given a new ID (`here`:
+    `_reidentify`) was whoever's its old ID's was; the other copy's case that keeps that ID was nobody's here."""
     me = ctx.worker.id if ctx.worker else None
+    was: dict[str, str | None] = {}
+    for moved in (r for r in result.reidentified if r["here"]):
+        old = f"{case_rel(moved['old'])}/{RECIPIENTS}"
+        was.update({f"{case_rel(moved['new'])}/{RECIPIENTS}": old, old: None})
     placed = {_folder(p) for p in merged if p not in ours and _is_record(p) and record_kind(_name(p)) in PLACING}
     changed = {p: e for p, e in merged.items() if p.startswith(CASES + "/") and p.endswith("/" + RECIPIENTS) and _folder(p)
-               and ours.get(p) != e and _folder(p) in placed}
+               and _before(ours, was, p) != e and _folder(p) in placed}
     if me is None or not changed:
         return
-    blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, ours.get(p)) if x])
+    blobs = remote.read_blobs(git, [x.blob for p, e in changed.items() for x in (e, _before(ours, was, p)) if x])
 
     def worker(entry: Entry | None) -> str | None:
         return (readers_from(blobs.get(entry.blob)) or [None])[0] if entry else None
     for path, entry in sorted(changed.items()):
-        before, after = worker(ours.get(path)), worker(entry)
+        before, after = worker(_before(ours, was, path)), worker(entry)
         if before != after and me in (before, after):
             (result.assigned_to_you if after == me else result.assigned_away).append(_id_of(_folder(path)))
+
+
+def _before(ours: Tree, was: dict[str, str | None], path: str) -> Entry | None:
+    """This copy's entry of `path` before the merge, as `was` maps the files of a case given a new ID (`_assignments`)."""
+    path = was.get(path, path)
+    return ours.get(path) if path else None
 
 
 def _covers_given(ctx: Context, git, ours: Tree, merged: dict[str, Entry], result: Synced) -> None:
@@ -868,7 +881,9 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     cases, conferences, registered = set(result.cases), set(result.conferences), set(result.registered)
     sessions = set(result.supervision)
     folders = {CASES: cases, CONFERENCES: conferences, SUPERVISION: sessions}
-    for commit in remote.arrived(git, ours, theirs):
+    copies: dict[str, tuple[str, str]] = {}  # record file name -> (case, author): a case record a sync merge added itself
+    commits = remote.arrived(git, ours, theirs)
+    for commit in commits:
         private = _private_folders(commit.paths)
         if private:  # only complaints or entries: counted, and its message said, after the merge, where this worker
             result.private_commits.append((private, commit.message))  # reads one of them (`_complaints_read`)
@@ -880,6 +895,7 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 result.settings_changes.append(commit.message)
             elif commit.message.startswith("service "):
                 result.directory_changes.append(commit.message)
+        merge = audit.SYNC_MERGE.match(commit.message) is not None
         for path in commit.added:  # (as this casefile format names them: remote.arrived)
             split = split_rel(path)
             if split is None or not RECORD_FILE.match(split[2]):
@@ -895,9 +911,90 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
                 folders[top].add(folder_id)
                 if top == CASES and record_kind(name) == "registration":
                     registered.add(folder_id)
+                if merge and top == CASES and record_kind(name) != "sync_conflict":
+                    copies[name] = (folder_id, commit.author)  # (a record moved to a case's new ID, or its case_link)
                 _conflict_arrived(result, top, folder_id, name)  # found by the other copy's merge
+    if copies:
+        _moves_arrived(git, ours, commits, copies, result, cases, registered)
     result.cases, result.conferences, result.registered = sorted(cases), sorted(conferences), sorted(registered)
     result.supervision = sorted(sessions)
+
+
+def _moves_arrived(git, ours: str, commits: list[remote.Arrived], copies: dict[str, tuple[str, str]], result: Synced,
+                   cases: set[str], registered: set[str]) -> None:
+    """The cases another copy's merge gave a new ID (`_reidentify`), found by their records' file names, without opening
+    one: a record that merge added to the new case's folder (`copies`) holds the name of the record it moved, which
+    arrived in the old case's folder with the commit that wrote it (`_originals`), or was in this copy's own (the case
+    registered here is the one that moved: `_own_moved`). Each move is said as this copy's merge says its own
+    (`reidentified`, with `here`), and its records are counted once, where they are now: in the new case, by the
+    workers who wrote them; not as arrived in the old case too, nor as written by the worker who merged, nor at all when
+    they were this copy's already. The old case stays among those records arrived in only when others did."""
+    moved, stayed, registrations = _originals(commits, copies)
+    moves = {pair: (False, names) for pair, names in _by_move(moved, copies).items()}
+    moves.update(_own_moved(git, ours, copies, set(moved), registrations))
+    for (old, new), (here, names) in sorted(moves.items()):
+        result.records -= len(names)
+        for name in names:
+            merger = copies[name][1]
+            result.by[merger] -= 1
+            if not result.by[merger]:
+                del result.by[merger]
+        if old not in stayed:
+            cases.discard(old)
+        if old not in registrations:
+            registered.discard(old)
+        told = {"old": old, "new": new, "reason": "same-id", "here": here}
+        if told not in result.reidentified:  # (a sync tried again after a push refused: said once)
+            result.reidentified.append(told)
+
+
+def _originals(commits: list[remote.Arrived], copies: dict[str, tuple[str, str]]
+               ) -> tuple[dict[str, str], set[str], set[str]]:
+    """Of the case records the commits but sync merges added: the name -> case of each that a merge then moved to
+    another case (a copy of the same name there); the cases a record arrived in that stays there; and those of them a
+    registration arrived in."""
+    moved: dict[str, str] = {}
+    stayed: set[str] = set()
+    registrations: set[str] = set()
+    for commit in commits:
+        if audit.SYNC_MERGE.match(commit.message):
+            continue
+        for path in commit.added:
+            split = split_rel(path)
+            if split is None or split[0] != CASES or not RECORD_FILE.match(split[2]):
+                continue
+            if split[2] in copies and copies[split[2]][0] != split[1]:
+                moved[split[2]] = split[1]
+                continue
+            stayed.add(split[1])
+            if record_kind(split[2]) == "registration":
+                registrations.add(split[1])
+    return moved, stayed, registrations
+
+
+def _by_move(moved: dict[str, str], copies: dict[str, tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """The names of the records `moved` (name -> old case), by move: (old case, new case)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, old in sorted(moved.items()):
+        found.setdefault((old, copies[name][0]), []).append(name)
+    return found
+
+
+def _own_moved(git, ours: str, copies: dict[str, tuple[str, str]], matched: set[str],
+               clashed: set[str]) -> dict[tuple[str, str], tuple[bool, list[str]]]:
+    """The moves of a case registered on this copy (old, new) -> (True, the names of its records): the registration a
+    merge added to the new case's folder is one this copy holds in the folder of a case whose other registration
+    arrived (`clashed`); with it, those of the merge's other records this copy holds there (not its case_link). Looked
+    up in this copy's tree (`Git.present`), only when a merge added a registration that did not arrive itself."""
+    firsts = {new: name for name, (new, _) in copies.items() if name not in matched and record_kind(name) == "registration"}
+    asked = {f"{ours}:{case_rel(old)}/{name}": (old, new) for new, name in firsts.items() for old in clashed - {new}}
+    found = {asked[line] for line in git.present(asked)}
+    if not found:
+        return {}
+    names = {pair: [name for name, (new, _) in copies.items() if new == pair[1] and name not in matched] for pair in found}
+    held = git.present(f"{ours}:{case_rel(old)}/{name}" for (old, _), each in names.items() for name in each)
+    return {(old, new): (True, sorted(n for n in each if f"{ours}:{case_rel(old)}/{n}" in held))
+            for (old, new), each in names.items()}
 
 
 def _conflict_arrived(result: Synced, top: str, folder_id: str, name: str) -> None:
@@ -1544,7 +1641,10 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
         FILE_MODE, objects.put(cipher.encrypt(codec.dumps(alias.to_dict()), keys)))
     merged[f"{case_rel(new)}/{RECIPIENTS}"] = Entry(FILE_MODE, objects.put(recipients_bytes(wanted, CASES, kept)))
     # the moved folder is not a folder of either side: left alone by the recipients pass
-    result.reidentified.append({"old": old, "new": new})
+    result.reidentified.append({"old": old, "new": new, "reason": "same-id", "here": later is ours})
+    if later is theirs:  # what arrived in `old` was all the moved case's: it is in `new` now
+        result.cases, result.registered = (sorted({new if c == old else c for c in listed})
+                                           for listed in (result.cases, result.registered))
     _entries_left_behind(ctx, later, other, old, new, result)
 
 
