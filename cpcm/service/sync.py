@@ -1073,6 +1073,7 @@ def _merge(ctx: Context, base: Tree, ours: Tree, theirs: Tree, fast_forward: boo
     and conflict records added; and how many cases were re-encrypted."""
     git = _git(ctx)
     objects = remote.Objects(git)
+    base, ours, theirs = _follow_moves(ctx, base, ours, theirs, objects, result)
     merged: dict[str, Entry] = {}
     both_files: list[str] = []
     both_records: set[str] = set()
@@ -1606,8 +1607,6 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
                 result: Synced, objects, covers) -> None:
     """Two copies registered two cases under one ID: the case of the later registration moves
     to a new ID, its records rewritten with the new case ID, and records the old one as an alias."""
-    from cpcm.store.bundle import rewrite_case
-
     git = _git(ctx)
     old = _id_of(folder)
     later = max([(_registrations(ours, folder)[0], ours), (_registrations(theirs, folder)[0], theirs)], key=lambda p: p[0])[1]
@@ -1621,15 +1620,12 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
     readers = readers_from(remote.read_blobs(git, [readers_entry.blob])[readers_entry.blob]) if readers_entry else []
     wanted, kept = cover_rules.access(team, readers[0] if readers else None, covers(later, folder), ctx.now)
     keys = keys_for(ctx, wanted)
-    try:
-        plain = {p: rewrite_case(cipher.decrypt(contents[later[p].blob], ctx.keys), old, new)[0] for p in moving}
-    except (cipher.NotARecipient, cipher.Damaged):
-        raise Refused(f"two copies registered two different cases as {old}; you cannot read one of them, so cannot give it "
-                      "a new ID", "Ask a supervisor to sync these copies (they can read both cases); nothing was changed.",
-                      rule="sync-same-case-id") from None
-    for path, data in plain.items():
+    moved = _rewritten(ctx, {p: contents[later[p].blob] for p in moving}, old, new, keys, objects,
+                       f"two copies registered two different cases as {old}; you cannot read one of them, so cannot give it "
+                       "a new ID")
+    for path, entry in moved.items():
         merged.pop(path, None)
-        merged[f"{case_rel(new)}/{_name(path)}"] = Entry(FILE_MODE, objects.put(cipher.encrypt(data, keys)))
+        merged[f"{case_rel(new)}/{_name(path)}"] = entry
     # the case that keeps the old ID keeps its own records and readers
     for path in [p for p in merged if p.startswith(folder + "/")]:
         if path not in other:
@@ -1646,6 +1642,83 @@ def _reidentify(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree,
         result.cases, result.registered = (sorted({new if c == old else c for c in listed})
                                            for listed in (result.cases, result.registered))
     _entries_left_behind(ctx, later, other, old, new, result)
+
+
+def _rewritten(ctx: Context, contents: dict[str, bytes], old: str, new: str, keys: list[str], objects, cannot: str
+               ) -> dict[str, Entry]:
+    """The records `contents` (path -> encrypted record of case `old`) as they are in case `new`: the same bytes but the
+    case ID (`rewrite_case`), encrypted to `keys`. Refused (`cannot`: why, with the case IDs only) when this worker
+    cannot open one: nothing is changed."""
+    from cpcm.store.bundle import rewrite_case
+
+    try:
+        plain = {p: rewrite_case(cipher.decrypt(data, ctx.keys), old, new)[0] for p, data in contents.items()}
+    except (cipher.NotARecipient, cipher.Damaged):
+        raise Refused(cannot, "Ask a supervisor to sync these copies (they can read both cases); nothing was changed.",
+                      rule="sync-same-case-id") from None
+    return {p: Entry(FILE_MODE, objects.put(cipher.encrypt(data, keys))) for p, data in plain.items()}
+
+
+def _follow_moves(ctx: Context, base: Tree, ours: Tree, theirs: Tree, objects, result: Synced) -> tuple[Tree, Tree, Tree]:
+    """The three trees of a merge with the records one side wrote to a case after the other side's merge moved that case
+    to a new ID (`_reidentify`, on a copy the two share since `base`) taken to the new ID on that side and in `base`
+    (`_follow`). The three-way merge then keeps them in the case they were written to, not in the other child's case
+    that keeps the old ID."""
+    base, ours = _follow(ctx, base, theirs, ours, objects, result)
+    base, theirs = _follow(ctx, base, ours, theirs, objects, result)
+    return base, ours, theirs
+
+
+def _follow(ctx: Context, base: Tree, mover: Tree, other: Tree, objects, result: Synced) -> tuple[Tree, Tree]:
+    """`base` and `other` with each case `mover` moved to a new ID (`_moves_since`) in its new folder: the moved records
+    as the move wrote them, the records `other` wrote to the case since `base` rewritten as the move writes them
+    (`_rewritten`, encrypted to whom they were written to), the `recipients` files with them."""
+    git = _git(ctx)
+    for old_folder, new_folder, names in _moves_since(base, mover, other):
+        old, new = _id_of(old_folder), _id_of(new_folder)
+        late = {n: other[f"{old_folder}/{n}"] for n in record_names(other, old_folder) - record_names(base, old_folder)
+                if f"{old_folder}/{n}" not in mover}
+        readers = other.get(f"{old_folder}/{RECIPIENTS}")
+        contents = remote.read_blobs(git, [e.blob for e in late.values()] + ([readers.blob] if readers else []))
+        rewritten = _rewritten(ctx, {n: contents[e.blob] for n, e in late.items()}, old, new,
+                               keys_for(ctx, readers_from(contents[readers.blob]) if readers else []), objects,
+                               f"case {old} moved to {new} (two copies had registered different cases as {old}), and a "
+                               f"record written to it under {old} since is not readable with your key, so cannot go with it")
+        moved = {n: mover[f"{new_folder}/{n}"] for n in names}
+        base, other = (_moved_view(base, old_folder, new_folder, moved),
+                       _moved_view(other, old_folder, new_folder, {**moved, **rewritten}))
+        if late:
+            objects.flush()  # read again by the merge's conflict checks (from git, as every side's records)
+            result.notes.append(f"{len(late)} record(s) written to {old} on one copy after the other copy's sync moved that "
+                                f"case to {new} went with it to {new} ({old} is the other case now)")
+    return base, other
+
+
+def _moves_since(base: Tree, mover: Tree, other: Tree) -> list[tuple[str, str, set[str]]]:
+    """The case moves (`_reidentify`) `mover` holds that `other` does not: (old folder, new folder, the names of the
+    records moved), for each case folder of `base` whose records `mover` holds under their file names in a case folder
+    neither `base` nor `other` has (record file names are unique: the same name is the same record). The trees hold
+    every folder either side changed (`remote.trees_of_change`): a new one of `mover` that `other` has is among them."""
+    found = []
+    new_folders = [f for f in mover.folders() - base.folders() - other.folders() if f.startswith(CASES + "/")]
+    for folder in sorted(f for f in base.folders() if f.startswith(CASES + "/")):
+        gone = {n for n in record_names(base, folder) if f"{folder}/{n}" not in mover}
+        for new_folder in new_folders if gone else ():
+            names = gone & record_names(mover, new_folder)
+            if names:
+                found.append((folder, new_folder, names))
+    return found
+
+
+def _moved_view(tree: Tree, old_folder: str, new_folder: str, replaced: dict[str, Entry]) -> Tree:
+    """`tree` with the records `replaced` (name -> as the move writes it) of `old_folder`, and its `recipients`, in
+    `new_folder`."""
+    moving = {f"{old_folder}/{n}" for n in (*replaced, RECIPIENTS)} & set(tree)
+    view = Tree({p: e for p, e in tree.items() if p not in moving})
+    view.source = tree.source
+    for path in moving:
+        view[f"{new_folder}/{_name(path)}"] = replaced.get(_name(path), tree[path])
+    return view
 
 
 def _entries_left_behind(ctx: Context, later: Tree, other: Tree, old: str, new: str, result: Synced) -> None:

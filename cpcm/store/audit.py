@@ -754,6 +754,9 @@ def _moves(root: Path, merges: Sequence[Commit], chunks: Sequence[Sequence[Mappi
     """(merge sha, record file name) -> (its path, its blob) in the merge, for each record a merge holds under the
     name of one a parent holds and it leaves out, in a case folder that no parent holds: where a sync's merge moves
     the records of a case that drew an ID already in use (service/sync.py `_reidentify`: a new ID, so a new folder).
+    Or in one a parent holds, when that parent holds it as the merge does (`_taken`: its own line's move), or when it is
+    the folder a move on that parent's line made for the case the record left (`_moved_before`: a record written to the
+    case since, service/sync.py `_follow`).
     `chunks`: each merge's sides (`_record_versions`). The parents' trees are read (one `git cat-file`) only for a
     merge that moves records."""
     found: dict[tuple[str, str], tuple[str, str]] = {}
@@ -767,7 +770,31 @@ def _moves(root: Path, merges: Sequence[Commit], chunks: Sequence[Sequence[Mappi
     parents = {merge.sha: merge.parents for merge in merges}
     asked = {(sha, rel): _case_in(parents[sha], rel) for (sha, _), (rel, _) in found.items()}
     held = Git(root).present(line for each in asked.values() for line in each)
-    return {key: (rel, now) for key, (rel, now) in found.items() if held.isdisjoint(asked[(key[0], rel)])}
+    sides_of = {merge.sha: sides for merge, sides in zip(merges, chunks)}
+    return {key: (rel, now) for key, (rel, now) in found.items()
+            if held.isdisjoint(asked[(key[0], rel)]) or _moved_before(sides_of[key[0]], rel)
+            or _taken(sides_of[key[0]], rel)}
+
+
+def _taken(sides: Sequence[Mapping[str, tuple[str | None, str | None]]], rel: str) -> bool:
+    """Whether a parent of the merge holds the record `rel` as the merge does (`sides`: none of its `_record_versions`
+    names it): a move that parent's own line made (and its commits are checked themselves), taken from it."""
+    return any(rel not in side for side in sides)
+
+
+def _moved_before(sides: Sequence[Mapping[str, tuple[str | None, str | None]]], rel: str) -> bool:
+    """Whether a merge moved the record `rel` into a case folder that a parent of it holds because a sync's earlier
+    merge moved that case there (service/sync.py `_follow`: a record written to a case after another copy moved it to
+    a new ID goes with it): another record, which one parent holds in the case folder `rel` left (`sides`: the merge's
+    `_record_versions`), another parent holds in `rel`'s folder as the merge does."""
+    folder, _, name = rel.rpartition("/")
+    for side in sides:
+        left = {r.rpartition("/")[0] for r, (was, now) in side.items() if was and now is None and r.rpartition("/")[2] == name}
+        came = [r for r, (was, now) in side.items() if now and not was and r.rpartition("/")[0] == folder and r != rel]
+        if left and any(side.get(f"{f}/{r.rpartition('/')[2]}", (None, "held"))[1] is None and _taken(sides, r)
+                        for r in came for f in left):
+            return True
+    return False
 
 
 def _case_in(revs: Sequence[str], rel: str) -> list[str]:
@@ -1357,11 +1384,15 @@ class Audit:
         elsewhere = {path: merge for path, (earlier, merge) in moved.items()
                      if in_folder(path)[0] == CASES and _folder_of(path) != _folder_of(earlier)}
         held = Git(self.root).present(line for path, merge in elsewhere.items() for line in _case_in(merge.parents, path))
+        into_held = {path for path, merge in elsewhere.items() if not held.isdisjoint(_case_in(merge.parents, path))}
+        # a record written to a case after a sync's merge moved it to a new ID follows it there (a later merge moves it
+        # into the folder the first one made): a move between the two cases of a first move
+        made = {(_folder_of(moved[path][0]), _folder_of(path)) for path in elsewhere if path not in into_held}
         for path, (earlier, merge) in copies.items():
             if path not in moved:
                 self.added_itself(merge, path, _folder_of(path))
                 self.added[path] = Added(merge.sha, merge.author, None)
-            elif path in elsewhere and not held.isdisjoint(_case_in(merge.parents, path)):
+            elif path in into_held and (_folder_of(earlier), _folder_of(path)) not in made:
                 self.add("record-deleted", f"{earlier} was moved by merge commit {merge.sha[:10]} into {_folder_of(path)}, "
                          "a case that was there already (a sync's merge moves a case's records to a new case ID only)",
                          _folder_of(earlier))

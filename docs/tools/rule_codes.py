@@ -193,7 +193,8 @@ MEANINGS = {
     "record-author-mismatch": "a record's `by` is not the worker whose commit added it",
     "record-deleted": 'a record file was deleted by a commit, or was added once and is not in the last commit (a merge can drop one); '
                       '`cpcm sync` refuses such a commit (sync-unverified), a merge that leaves out a record one of its parents holds too, '
-                      "or moves it into a case either parent holds (a sync's merge moves a case's records only to a new case ID)",
+                      "or moves it into a case either parent holds (a sync's merge moves a case's records only to a new case ID, "
+                      "and a record written to that case since only to the ID it moved to)",
     "record-foreign-stanza": 'a version of a record is also encrypted to a key of another kind than age X25519 (a passphrase, an ssh key)',
     "record-recipients-mismatch": "a version of a record is encrypted to more or fewer keys than its folder's readers had at that commit",
     "record-unreadable": "a record file cannot be decrypted by its readers or is not a valid record in the right place "
@@ -408,7 +409,8 @@ MEANINGS = {
                               "was merged",
     "sync-file-conflict": "a file that is not a record was changed two ways on the two copies and has no merge: nothing was "
                           "merged",
-    "sync-same-case-id": "two copies registered two cases under one ID and you cannot read one of them: a supervisor syncs",
+    "sync-same-case-id": "two copies registered two cases under one ID and you cannot read one of them, or a record written to "
+                         "the one that moved to a new ID since: a supervisor syncs",
     "bundle-not-for-you": "the bundle is not encrypted to your key",
     "bundle-damaged": "the bundle file is damaged or not a cpcm bundle",
     "form-set-needs-supervisor": "only a supervisor or manager puts the agency's own forms in place (`cpcm form set`)",
