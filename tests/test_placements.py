@@ -198,6 +198,36 @@ def test_pathway__says_what_is_next_from_admission_to_closure():
     assert rules.pathway(fold("CP-TEST-0001", records[:1]), KENYA, at(2)) is None
 
 
+def test_pathway__follows_the_profile_no_monitoring_visits_nor_form_7a_where_it_has_none():
+    """After a child leaves a CCI for kinship care, the kenya profile's path goes on to the monitoring
+    visits, the readiness benchmarks (Form 7A) and closure; the inter-agency profile schedules no visits
+    (period 0d) and has no readiness instrument: its path names neither, and closure is next."""
+    case = fold("CP-TEST-0001", reunified_records())
+    kenya, inter = rules.pathway(case, KENYA, at(11)), rules.pathway(case, INTER, at(11))
+    assert [s["step"] for s in kenya["steps"]][-3:] == ["monitoring", "readiness", "closure"]
+    assert kenya["next"]["step"] == "monitoring"
+    assert "monitoring" not in [s["step"] for s in inter["steps"]] and "readiness" not in [s["step"] for s in inter["steps"]]
+    assert inter["next"] == {"step": "closure", "title": "closure", "command": "cpcm close CASE --reason goals_met"}
+    assert not rules.schedules_visits(INTER) and rules.schedules_visits(KENYA)
+
+
+@pytest.mark.parametrize("then, entered", [
+    ({"care_type": "kinship", "caregiver_name": "Aunt A", "court_order": {"number": "CC 2"}}, 1),  # an order renewed
+    ({"care_type": "kinship", "address": "Oyugis"}, 1),                                           # a new address, same carer
+    ({"care_type": "kinship", "caregiver_name": "Uncle B"}, 2),                                   # another caregiver
+    ({"care_type": "foster_care", "caregiver_name": "Aunt A"}, 2),                                # another care type
+])
+def test_stay__the_same_placement_recorded_again_goes_on_a_move_begins_a_new_one(then, entered):
+    placed = [{"record_id": "A", "at": "2026-11-01T06:00:00Z", "care_type": "institutional_care", "institution": "Home"},
+              {"record_id": "B", "at": "2026-11-20T06:00:00Z", "care_type": "kinship", "caregiver_name": "Aunt A",
+               "best_interests": "BID1", "court_order": {"number": "CC 1"}},
+              dict(then, record_id="C", at="2026-11-25T06:00:00Z")]
+    stay = rules.stay(placed)
+    assert stay["record_id"] == "C" and stay["entered_at"] == placed[entered]["at"] and stay.get("court_order") == then.get("court_order")
+    assert stay["best_interests"] == ("BID1" if entered == 1 else None)
+    assert rules.stay(placed, placed[1])["entered_record"] == "B" and rules.stay([]) is None
+
+
 # -- the service over the memory store -------------------------------------------------------------
 def kenya_case(mem: MemoryRepo) -> str:
     amina = mem.as_("amina")
@@ -805,6 +835,9 @@ def test_cli__a_best_interests_assessment_corrected_since_is_still_the_one_the_p
     assert again.code == 0 and again.json()["best_interests"] == correction, again.stderr
     redone = later("correct", case_id, home.json()["record_id"], "--set", f"decision.best_interests={named}", "--reason", "named")
     assert redone.code == 0, redone.stderr
+    one = later("show", case_id, home.json()["record_id"], "--json").json()  # the placement as stored, its reference corrected
+    assert one["fields"]["decision"]["best_interests"] == named and one["corrected_since"] == {"decision.best_interests": correction}
+    assert f"{named} (corrected since: {correction})" in later("show", case_id, home.json()["record_id"]).stdout
 
 
 MOVED_ON = dict(BID, decision="change_of_placement")
@@ -865,3 +898,59 @@ def test_placement__only_a_return_to_the_family_or_a_way_out_of_residential_care
     case = service.load_case(mem.as_("sup"), case_id)
     assert (case.last("reunification") == utc(at(20).isoformat())) is reunified
     assert ("monitoring-visit" in {d.code for d in deadlines(case, KENYA, at(21))}) is reunified
+
+
+def test_cli__a_renewed_court_order_keeps_the_day_the_child_entered_the_placement_and_its_decision(kenya):
+    """A child with her aunt since 2026-11-20 (a best-interests decision of removal, court order CC 1/2026),
+    the same placement recorded again on 2026-11-25 with the renewed order: show and the register keep
+    2026-11-20 and the best-interests record it rests on, and show the new order; the command says the stay
+    goes on. A child placed on a supervisor's reason owes the record still after her order is renewed."""
+    amina = kenya("amina", now="2026-11-20T09:00:00+03:00")
+    case_id = register(amina, lives_with="mother")
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(REMOVAL)).code == 0
+    into = placed(amina, case_id, AUNT, "--court-order", "CC 1/2026", "--court-order-expires", "2026-12-01")
+    assert into.code == 0, into.stderr
+    later = kenya("amina", now="2026-11-25T09:00:00+03:00")
+    again = later("placement", case_id, "--care-type", "kinship", "--caregiver", "Akinyi Otieno", "--court-order", "CC 12/2026",
+                  "--court-order-expires", "2027-05-25", "--json")
+    assert again.code == 0, again.stderr
+    assert any("stay in it since 2026-11-20 goes on" in s for s in again.json()["next_steps"])
+    shown = later("show", case_id, "--json").json()["placement"]
+    assert (shown["record_id"], shown["entered_record"]) == (again.json()["record_id"], into.json()["record_id"])
+    assert shown["entered_at"] == "2026-11-20T09:00:00+03:00" and shown["best_interests"] == into.json()["best_interests"]
+    assert shown["court_order"]["number"] == "CC 12/2026"
+    assert "since 2026-11-20 court order CC 12/2026 until 2027-05-25" in later("show", case_id).stdout
+    row = {r["case_id"]: r for r in later("report", "placements", "--format", "json").json()["in_care"]}[case_id]
+    assert (row["since"], row["decided"]) == ("2026-11-20", f"best interests {into.json()['best_interests']}")
+    assert row["order"] == "CC 12/2026 (expires 2027-05-25)"
+    closing = later("close", case_id, "--reason", "declined", "--check", "all", "--explain-open", "family withdrew", "--json")
+    assert closing.code == 0, closing.stderr
+    assert [w for w in closing.json()["warnings"] if f"(family-based care) since 2026-11-20 (placement {into.json()['record_id']})" in w]
+    other = register(amina)
+    assert kenya("sup", now="2026-11-20T09:00:00+03:00")("placement", other, "--care-type", "institutional_care", "--institution",
+                                                         "Tumaini", "--override-reason", "police brought her at night").code == 0
+    assert later("placement", other, "--care-type", "institutional_care", "--institution", "Tumaini", "--court-order",
+                 "CC 13/2026", "--court-order-expires", "2027-05-25").code == 0
+    owed = later("show", other, "--json").json()
+    assert owed["placement"]["best_interests_owed"] is True and "placement-best-interests" in {d["code"] for d in owed["due"]}
+    assert "since 2026-11-20" in later("show", other).stdout and "one is owed" in later("show", other).stdout
+
+
+def test_placement__a_best_interests_record_made_before_the_order_was_renewed_still_decides_the_move_after_it():
+    """With her aunt since day 0, a best-interests decision for her return home on day 2, the order renewed
+    on day 5 (the same placement recorded again): the return home on day 10 rests on the day-2 decision,
+    made since the stay began; a decision made before the stay began is still refused."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    service.assess(mem.as_("amina"), case_id, "best-interests", REMOVAL)
+    service.placement(mem.as_("amina"), case_id, AUNT)
+    decided = service.assess(mem.as_("amina", now=at(2)), case_id, "best-interests", BID).record_id
+    service.placement(mem.as_("amina", now=at(5)), case_id, dict(AUNT, decision={"court_order": {"number": "CC 9/2026"}}))
+    home = service.placement(mem.as_("amina", now=at(10)), case_id, {"care_type": "family", "caregiver": {"name": "Mama"}})
+    assert home.extra["best_interests"] == decided and home.extra["reunification"]
+    other = kenya_case(mem)
+    service.assess(mem.as_("amina"), other, "best-interests", REMOVAL)
+    service.placement(mem.as_("amina", now=at(1)), other, AUNT)
+    with pytest.raises(Refused) as refused:
+        service.placement(mem.as_("amina", now=at(10)), other, {"care_type": "family", "caregiver": {"name": "Mama"}})
+    assert "since the current placement began (2026-11-24)" in refused.value.message

@@ -101,12 +101,15 @@ def test_pathway__without_residential_care_it_runs_from_the_first_step_recorded(
     assert rules.pathway(case(home_visit=[5], readiness=[6]), KENYA, now(7)) is None  # no step of the way home
 
 
-def test_pathway__a_reunification_alone_starts_it_and_readiness_then_closure_follow_where_no_visits_are_due():
-    # inter-agency: no schedule of visits (period 0d)
+def test_pathway__a_reunification_alone_starts_it_and_closure_follows_where_the_profile_has_no_visits_nor_form_7a():
+    # inter-agency: no schedule of visits (period 0d), no readiness instrument (closure_readiness.required false): the
+    # path names neither step, nor counts a readiness record made all the same
     reunified = rules.pathway(case(reunification=[10]), INTER, now(11))
-    assert reunified["reunified"] == shown(10) and reunified["next"] == next_of("readiness")
-    ready = rules.pathway(case(reunification=[10], readiness=[12]), INTER, now(13))
-    assert ready["steps"][-2] == step("readiness", [12]) and ready["next"] == next_of("closure")
+    assert reunified["reunified"] == shown(10) and reunified["next"] == next_of("closure")
+    ready = rules.pathway(case(reunification=[10], readiness=[12], home_visit=[11]), INTER, now(13))
+    assert [s["step"] for s in ready["steps"]][-2:] == ["reunification", "closure"] and ready["next"] == next_of("closure")
+    kenya = rules.pathway(case(reunification=[10], readiness=[12]), KENYA, now(13))
+    assert kenya["steps"][-2] == step("readiness", [12])
 
 
 def test_pathway__a_new_stay_in_care_starts_the_path_again():

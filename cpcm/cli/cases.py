@@ -747,6 +747,8 @@ def print_record(data: dict, zone=None) -> None:
         elif answer.get("words"):  # the form's words for a choice, its code beside them (what --set takes)
             words, value = answer["words"], answer["value"]
             put(label, "; ".join(map(_with_code, words, value)) if isinstance(value, list) else _with_code(words, value))
+        elif answer.get("corrected_since"):  # a record it names corrected since: the one the case reads in its place
+            put(label, f"{_value(answer['value'])} (corrected since: {answer['corrected_since']})")
         elif "previous" in answer and answer["field"] != "reason":
             put(label, f"{_value(answer['value']) or '(removed)'}   (before: {_value(answer['previous']) or '(none)'})")
         else:

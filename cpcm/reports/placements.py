@@ -43,10 +43,11 @@ def _decided(placement) -> str:
 
 
 def _in_care_row(case: Case, current, period: Period) -> dict:
-    """A child's placement in alternative care as the register lists it: case, care type, where, since, the order."""
+    """A child's placement in alternative care as the register lists it: case, care type, where, since
+    (when the child entered it: `rules.stay`, the same placement recorded again restarts nothing), the order."""
     return {"case_id": case.id, "care_type": current.get("care_type"), "setting": current.get("setting"),
             "place": current.get("institution") or current.get("address") or "",
-            "since": period.local(current["at"]).date().isoformat(), "order": _order(current),
+            "since": period.local(current["entered_at"]).date().isoformat(), "order": _order(current),
             "order_expires": (current.get("court_order") or {}).get("expires"), "worker": case.worker or ""}
 
 
@@ -56,7 +57,7 @@ def placements(cases: Iterable[Case], policy: Policy, start: date, end: date, no
     choices = [t for setting in rules.SETTINGS for t in (policy.get("placement", setting) or ())]
     in_care, left, closed = [], [], []
     for case in sorted(cases, key=lambda c: c.id):
-        current = case.placement
+        current = rules.stay(case.placements)  # the latest placement, with how and since when its stay began
         if case.status == "open" and rules.in_care(current):
             in_care.append(_in_care_row(case, current, period) | {"decided": _decided(current)})
         elif case.status == "closed" and rules.left_in_care(case, (case.closure or {}).get("reason"), policy):

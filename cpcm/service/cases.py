@@ -995,9 +995,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["keyworker"] = keyworker_rules.current(current, folded.worker, off_team(ctx.team))
     data["keyworkers"] = keyworker_rules.history(current, folded.worker)  # every nomination, with its reason
     from cpcm.service.placements import current_placement
-    from cpcm.workflow.placements import pathway
+    from cpcm.workflow.placements import pathway, stay
 
-    data["placement"] = current_placement(folded.placement)
+    data["placement"] = current_placement(stay(folded.placements))  # since the child entered it, and how it was decided
     if data["placement"] is not None and data["placement"]["best_interests_override"]:  # is its record still owed?
         data["placement"]["best_interests_owed"] = path_rules.best_interests_owed(folded) is not None
     # the child sent home by a plan for reunification_done on a supervisor's reason: its best-interests record is owed
@@ -1553,6 +1553,8 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
                     if form and form.field(path) else None, "value": value,
                     "previous": (body.get("previous") or {}).get(path)} for path, value in (body.get("changes") or {}).items()]
         answers.append({"field": "reason", "label": None, "value": body.get("reason"), "previous": None})
+    corrected = _reference_corrected(records, record)  # the ID stays as written; the record in force in its place beside it
+    answers = [dict(a, corrected_since=corrected[a["field"]]) if a["field"] in corrected else a for a in answers]
     view = {
         "case_id": case_id, "record_id": record.id, "kind": record.kind, "what": _describe_all(records)[record.id],
         "at": record.at, "recorded_at": record.recorded_at, "by": record.by, "schema": record.schema,
@@ -1560,6 +1562,7 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
         "superseded_by": None if record.kind == MISFILED else superseded_by(records).get(record.id), "form": name,
         "fields": body, "labels": _labels(form, body), "answers": answers,
         "misfiled": _misfiled_view(records, record),
+        "corrected_since": corrected,
     }
     if record.kind == "graduation" and form is not None:  # the CPARA: its score, band and benchmarks not achieved
         from cpcm.workflow import readiness as readiness_rules
@@ -1584,6 +1587,19 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
         if view["ref"]:  # `fields` keeps the record as written, and this answer the record id beside the reference
             view["answers"] = [dict(a, value=view["ref"], record_id=target) if a["field"] == "referral" else a for a in answers]
     return view
+
+
+def _reference_corrected(records: list[Record], record: Record) -> dict[str, str]:
+    """The record `record` names (fold.REFERENCES: the best-interests assessment a placement rests
+    on, a referral update's referral, an approval's target), when it was corrected since: {the
+    field: the ID of the record in force in its place} (`fold.in_force`, as the case reads the
+    reference); {} otherwise. `show CASE RECORD` keeps the ID as written and says so beside it."""
+    from cpcm.workflow.fold import REFERENCES, in_force
+
+    key = REFERENCES.get(record.kind)
+    named = get_path(record.body, key) if key else None
+    replaced = in_force(records).get(named.strip()) if isinstance(named, str) and named.strip() else None
+    return {key: replaced} if replaced else {}
 
 
 # -- update and correct ------------------------------------------------------------------------------

@@ -119,8 +119,9 @@ def in_care_problem(ctx: Context, case, reason: str | None) -> tuple[str | None,
         return None, []
     care_type, setting = placement.get("care_type"), placement.get("setting")
     expires = (placement.get("court_order") or {}).get("expires")
+    entered, record_id = path_rules.began(placement)  # the day the child entered it: a renewed order restarts nothing
     where = (f"{case.id}: the child still lives in {care_type} ({setting.replace('_', '-')} care) since "
-             f"{local_day(placement['at'], ctx.zone)} (placement {placement['record_id']})"
+             f"{local_day(entered, ctx.zone)} (placement {record_id})"
              + (f", under a court order expiring {str(expires)[:10]}" if expires else ""))
     exit_kind = " --cci-exit KIND" if setting == "residential" else ""
     move = (f"record where the child lives now first: cpcm placement {case.id} --care-type TYPE{exit_kind} ... "

@@ -173,7 +173,7 @@ def _decision_errors(ctx: Context, case_id: str, body: Mapping[str, Any], curren
     elif match[1] > when:
         errors.append(FieldError("decision.best_interests", "was made after this placement's date"))
     elif ("care_type" in body and rules.needs_best_interests(current, body, ctx.policy) and current is not None
-          and (match[1], match[0]) < (current["at"], current["record_id"])):
+          and (match[1], match[0]) < rules.began(current)):
         errors.append(FieldError("decision.best_interests", "was made before the current placement began: this decision "
                                                             "needs its own best-interests record"))
     return errors
@@ -293,12 +293,12 @@ def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[t
         body["best_interests_override"] = dict(kept_override)  # the supervisor's reason, as recorded with the move
         return []
     roles = " or ".join(override_roles(ctx.policy))
-    since = f" since the current placement began ({local_day(current['at'], ctx.zone)})" if current else ""
+    since = f" since the current placement began ({local_day(rules.began(current)[0], ctx.zone)})" if current else ""
     needs = move.needs.format(case=case_id)
     if not reason:
         # one made after the move's date (a move recorded with an earlier --at, or a best-interests
         # record dated wrongly) is not one this move rests on: say so, not "none"
-        later = sorted(w for rid, w in bids if w > when and (current is None or (w, rid) > (current["at"], current["record_id"])))
+        later = sorted(w for rid, w in bids if w > when and (current is None or (w, rid) > rules.began(current)))
         if later:
             raise Refused(f"{needs}; {case_id} has none made by {move.dated} ({local_day(when, ctx.zone)}){since}: its "
                           f"best-interests record is dated {local_day(later[0], ctx.zone)}, {move.after}",
@@ -317,13 +317,17 @@ def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[t
 
 def _next_steps(ctx: Context, case_id: str, body: Mapping[str, Any], current) -> list[str]:
     policy, steps = ctx.policy, []
+    if current is not None and not rules.is_move(current, body):  # an order renewed: the stay goes on (rules.stay)
+        entered = local_day(rules.began(current)[0], ctx.zone)
+        steps.append(f"the same placement recorded again: the child's stay in it since {entered} goes on (cpcm show "
+                     f"{case_id} and the register keep that day and the decision it rests on)")
     if body.get("reunification"):
         period = policy.duration("review_after_reunification", "period")
         interval = policy.duration("review_after_reunification", "interval")
         start = datetime(2000, 1, 1)
         if period.after(start) > start:
             steps.append(f"a review every {interval.words()} for {period.words()} (review_after_reunification)")
-        if "placement_monitoring" in policy.rules and policy.duration("placement_monitoring", "period").after(start) > start:
+        if rules.schedules_visits(policy):
             first, then = policy.duration("placement_monitoring", "first"), policy.duration("placement_monitoring", "then")
             first_period = policy.duration("placement_monitoring", "first_period")
             steps.append(f"monitoring visits: a home visit every {first.words()} for the first {first_period.words()}, then "
@@ -338,17 +342,19 @@ def _next_steps(ctx: Context, case_id: str, body: Mapping[str, Any], current) ->
 
 
 def current_placement(placement: Mapping[str, Any] | None) -> dict | None:
-    """The current placement as `show` gives it (None when none is recorded)."""
+    """The current placement as `show` gives it (None when none is recorded): `placement` as `rules.stay`
+    gives it, its record's fields with when the child entered it (`entered_at`, `entered_record`) and how
+    its stay was decided."""
     if not placement:
         return None
-    return {k: placement.get(k) for k in ("record_id", "at", "care_type", "setting", "formal", "institution", "address",
-                                          "caregiver_name", "caregiver_relationship", "best_interests", "best_interests_override",
-                                          "court_order", "acc", "cci_exit", "reunification")}
+    return {k: placement.get(k) for k in ("record_id", "at", "entered_at", "entered_record", "care_type", "setting", "formal",
+                                          "institution", "address", "caregiver_name", "caregiver_relationship", "best_interests",
+                                          "best_interests_override", "court_order", "acc", "cci_exit", "reunification")}
 
 
 def words(placement: Mapping[str, Any] | None, zone: tzinfo | None = None) -> str:
     """One line for a worker: the care type, where, with whom, since when (the day in the agency's
-    `zone`), under which order."""
+    `zone` the child entered it: `rules.stay`), under which order."""
     if not placement:
         return "no placement recorded"
     parts = [str(placement.get("care_type") or "").replace("_", " ")]
@@ -358,7 +364,7 @@ def words(placement: Mapping[str, Any] | None, zone: tzinfo | None = None) -> st
     if placement.get("caregiver_name"):
         rel = f" ({placement['caregiver_relationship']})" if placement.get("caregiver_relationship") else ""
         parts.append(f"with {placement['caregiver_name']}{rel}")
-    parts.append(f"since {local_day(placement.get('at'), zone)}")
+    parts.append(f"since {local_day(placement.get('entered_at') or placement.get('at'), zone)}")
     order = placement.get("court_order") or {}
     if order.get("number"):
         parts.append(f"court order {order['number']}" + (f" until {order['expires']}" if order.get("expires") else ""))

@@ -253,10 +253,50 @@ def is_move(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
                 and institution.strip().lower() != str(current["institution"]).strip().lower())
 
 
+# how a stay was decided: what a placement recorded again keeps from the records of its stay before it when it gives
+# none itself (`stay`)
+DECIDED = ("best_interests", "best_interests_override", "acc")
+
+
+def stay(placements: Iterable[Mapping[str, Any]], current: Mapping[str, Any] | None = None) -> dict | None:
+    """The placement `current` (by default the latest by its date) as the stay it belongs to: the
+    one answer to "since when has the child been in this placement" that show and the register
+    read. The placements right before it that are the same placement recorded again (not
+    `is_move`: a court order renewed, a new address with the same caregiver) do not restart the
+    stay. Its own fields (the order shown is the latest), with `entered_at` and `entered_record`,
+    when and by which record the child entered it, and how it was decided (DECIDED): its own,
+    else the latest of its stay's that gives one. None without a placement."""
+    ordered = sorted(placements, key=lambda p: (p["at"], p["record_id"]))
+    current = current or (ordered[-1] if ordered else None)
+    if current is None:
+        return None
+    run = [current]
+    for before in reversed([p for p in ordered if (p["at"], p["record_id"]) < (current["at"], current["record_id"])]):
+        if is_move(before, _as_recorded(run[-1])):
+            break
+        run.append(before)
+    found = dict(current, entered_at=run[-1]["at"], entered_record=run[-1]["record_id"])
+    found.update((key, next((p[key] for p in run if p.get(key)), current.get(key))) for key in DECIDED)
+    return found
+
+
+def began(current: Mapping[str, Any]) -> tuple[str, str]:
+    """When the child entered the placement `current` (as `stay` gives it; else its own record),
+    and by which record (which orders two at the same time): where "since the current placement
+    began" counts from."""
+    return current.get("entered_at") or current["at"], current.get("entered_record") or current["record_id"]
+
+
+def _as_recorded(placement: Mapping[str, Any]) -> dict:
+    """A placement as the fold keeps it, in the shape of the record's body that `is_move` compares."""
+    return {"care_type": placement.get("care_type"), "institution": placement.get("institution"),
+            "caregiver": {"name": placement.get("caregiver_name")}}
+
+
 def best_interests_for(current: Mapping[str, Any] | None, assessments: Iterable[tuple[str, str]], at: str) -> str | None:
     """The best-interests record a placement at `at` rests on: the latest one (record id, its
-    time in UTC) made after the current placement began and not after `at`."""
-    since = (current["at"], current["record_id"]) if current else None  # the record id orders two at the same time
+    time in UTC) made after the current placement began (`began`) and not after `at`."""
+    since = began(current) if current else None
     found = [(when, rid) for rid, when in assessments if when <= at and (since is None or (when, rid) > since)]
     return max(found)[1] if found else None
 
@@ -280,9 +320,9 @@ def starts_monitoring(before: str | None, setting: str | None) -> bool:
 
 def placement_at(placements: Iterable[Mapping[str, Any]], at: str) -> Mapping[str, Any] | None:
     """The placement in force at `at` (UTC): the latest by its date not after it (the record id
-    orders two at the same time), or None."""
+    orders two at the same time), as the stay it belongs to (`stay`: when it began), or None."""
     earlier = [p for p in placements if p["at"] <= at]
-    return max(earlier, key=lambda p: (p["at"], p["record_id"])) if earlier else None
+    return stay(earlier) if earlier else None
 
 
 def _same_stay(plan: str, home: str, residential: Iterable[str]) -> bool:
@@ -399,8 +439,8 @@ def left_in_care(case: Case, reason: str | None, policy: Policy) -> Mapping[str,
     `settings`, not a permanent home (`permanent`: adoption, say), not set aside for this reason
     (`not_for`: a death), and no later update of who the child lives with says otherwise
     (`lives_with_now`); else None. Said at `cpcm close` and `cpcm approve CASE closure`; the
-    placements report lists a closed case it holds for."""
-    current = case.placement
+    placements report lists a closed case it holds for. As its stay (`stay`: since when, how decided)."""
+    current = stay(case.placements)
     if not in_care(current) or lives_with_now(case)["source"] != "placement":
         return None
     setting = current.get("setting")
@@ -501,14 +541,15 @@ def best_interests_owed(case: Case) -> str | None:
     has been made since (ESARO Principle 2: the record is still owed; open cases): the placement in
     force, made so (its override's reason), or a plan for reunification_done written so since it
     began (HOME_OVERRIDDEN), the latest of them. A later placement with its own record, or without
-    one on a new reason, is the one asked about then."""
-    current = case.placement
+    one on a new reason, is the one asked about then. The same placement recorded again (an order
+    renewed) begins no new stay (`stay`): the record is owed for the move that began it."""
+    current = stay(case.placements)
     if case.status != "open":
         return None
     overridden = standing(case.events.get(HOME_OVERRIDDEN, ()), case.events.get(HOME_SET_ASIDE, ()))
-    moved = [t for t in overridden if current is None or t >= current["at"]]
+    moved = [t for t in overridden if current is None or t >= current["entered_at"]]
     if current and current.get("best_interests_override"):
-        moved.append(current["at"])
+        moved.append(current["entered_at"])
     if not moved or case.last("assessment.best_interests", max(moved)):
         return None
     return max(moved)
@@ -516,9 +557,9 @@ def best_interests_owed(case: Case) -> str | None:
 
 def owed_for_plan(case: Case, owed: str | None) -> bool:
     """Whether the move `best_interests_owed` names is a plan for reunification_done (not a placement)."""
-    current = case.placement
+    current = stay(case.placements)
     return owed is not None and owed in case.events.get(HOME_OVERRIDDEN, ()) and not (
-        current and current.get("best_interests_override") and current["at"] == owed)
+        current and current.get("best_interests_override") and current["entered_at"] == owed)
 
 
 # -- the path of reintegration -------------------------------------------------------------------
@@ -533,6 +574,25 @@ STEPS = (
     ("readiness", "readiness benchmarks (Form 7A)", "cpcm readiness CASE"),
     ("closure", "closure", "cpcm close CASE --reason goals_met"),
 )
+
+
+def schedules_visits(policy: Policy) -> bool:
+    """Whether the profile schedules monitoring visits after reunification (`placement_monitoring`
+    with a period: none in the inter-agency profile, whose period is 0d)."""
+    start = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    return "placement_monitoring" in policy.rules and policy.duration("placement_monitoring", "period").after(start) > start
+
+
+def steps_of(policy: Policy) -> tuple[tuple[str, str, str], ...]:
+    """The steps of the path (STEPS) the profile has: the monitoring visits only where it schedules
+    them (`schedules_visits`), the readiness benchmarks (Form 7A) only where closure waits for
+    them (`closure_readiness.required`: the kenya profile). No step or form the policy lacks."""
+    lacks = {"monitoring"} if not schedules_visits(policy) else set()
+    if not policy.get("closure_readiness", "required", False):
+        lacks.add("readiness")
+    return tuple(step for step in STEPS if step[0] not in lacks)
+
+
 # Not a command: a best-interests record whose decision takes the child into care (its `decision`, of the form's
 # list), the fold's event at its time: the decision an admission rests on, made with it or, after a supervisor placed
 # the child without one, later (best_interests_owed); not the step of the path that decides the way home.
@@ -602,7 +662,7 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
         return None
     reunified = reunified_at(case)
     steps = []
-    for key, title, command in STEPS:
+    for key, title, command in steps_of(policy):
         if key == "admission":
             times = (entry["at"],) if entry else ()
         else:
@@ -634,7 +694,7 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
         if visit is not None:
             next_step = dict(by_key["monitoring"], due=visit.due.isoformat(timespec="minutes"), number=visit.number)
         else:
-            next_step = by_key["readiness"] if not by_key["readiness"]["done"] else by_key["closure"]
+            next_step = by_key["readiness"] if not by_key.get("readiness", {"done": True})["done"] else by_key["closure"]
     return {"since": since, "reunified": reunified, "steps": steps,
             "next": {k: next_step[k] for k in ("step", "title", "command", "due", "number") if k in next_step} if next_step else None}
 
