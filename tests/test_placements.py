@@ -787,10 +787,10 @@ def test_cli__a_move_from_the_mothers_home_into_kinship_care_is_entry_into_care_
     assert [s["done"] for s in path["steps"] if s["step"] == "best_interests"] == [True]
 
 
-def test_cli__show_counts_the_best_interests_decision_a_placement_out_of_residential_care_rests_on(kenya):
-    """A child admitted to a children's home, then a best-interests decision for family-based
-    alternative care and a foster placement resting on it: show's best-interests step is that
-    decision (done), not 'not yet' beside the reunification it decided."""
+def _fostered_out_of_a_home(kenya):
+    """A child admitted to a children's home (a supervisor's placement on a reason), then on 2026-12-01 a
+    best-interests decision for family-based alternative care and a foster placement resting on it: (amina then,
+    the case, the placement's result)."""
     amina, sup = kenya("amina"), kenya("sup")
     case_id = register(amina)
     assert sup("placement", case_id, "--care-type", "institutional_care", "--override-reason", "court committal").code == 0
@@ -799,6 +799,14 @@ def test_cli__show_counts_the_best_interests_decision_a_placement_out_of_residen
     assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(foster)).code == 0
     home = placed(later, case_id, {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"},
                                    "address": "Kondele", "cci_exit": "alternative_family_based_care"})
+    return later, case_id, home
+
+
+def test_cli__show_counts_the_best_interests_decision_a_placement_out_of_residential_care_rests_on(kenya):
+    """A child admitted to a children's home, then a best-interests decision for family-based
+    alternative care and a foster placement resting on it: show's best-interests step is that
+    decision (done), not 'not yet' beside the reunification it decided."""
+    later, case_id, home = _fostered_out_of_a_home(kenya)
     assert home.code == 0 and home.json()["reunification"] and home.json()["best_interests"], home.stderr
     path = later("show", case_id, "--json").json()["reintegration"]
     step = next(s for s in path["steps"] if s["step"] == "best_interests")
@@ -811,14 +819,7 @@ def test_cli__a_best_interests_assessment_corrected_since_is_still_the_one_the_p
     alternative care, which is then corrected (`cpcm correct`: a new record in its place): show's
     best-interests step stays done, the placement names the correction (an ID show opens), and a
     later placement, or a correction of this one, naming the ID as it was before is found by it."""
-    amina, sup = kenya("amina"), kenya("sup")
-    case_id = register(amina)
-    assert sup("placement", case_id, "--care-type", "institutional_care", "--override-reason", "court committal").code == 0
-    later = kenya("amina", now="2026-12-01T09:00:00+03:00")
-    foster = dict(BID, decision="alternative_care_placement", chosen="foster_care")
-    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(foster)).code == 0
-    home = placed(later, case_id, {"care_type": "foster_care", "caregiver": {"name": "A Foster", "relationship": "foster parent"},
-                                   "address": "Kondele", "cci_exit": "alternative_family_based_care"})
+    later, case_id, home = _fostered_out_of_a_home(kenya)
     assert home.code == 0, home.stderr
     named = home.json()["best_interests"]
     fixed = later("correct", case_id, named, "--set", "child_views=wants a family near her school", "--reason", "typo", "--json")
