@@ -440,6 +440,34 @@ def test_a_merge_that_says_it_moves_a_case_to_a_new_id_moves_its_records_as_they
         assert "record-deleted" in codes(amina)
 
 
+def test_a_merge_that_leaves_out_a_record_held_under_its_name_in_another_childs_case_is_refused_by_sync(laptops, team):
+    """A sync's merge takes a case's move to a new ID from the parent whose line made it. A merge made by hand with a
+    sync's message, signed by a member, that leaves out amina's note of one child's case, its other parent a commit of
+    hers that put that note (its case ID changed) under its file name in another child's case, one both parents hold,
+    is refused by the supervisor's sync (record-deleted), as a move into that case is; it passed as taken from that
+    parent."""
+    sup, amina = laptops.cli("sup"), laptops.laptop("amina")
+    case_id, other = register(sup, "--worker", "amina"), register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    laptops.sync("amina")
+    root, key = laptops.clones["amina"], team["amina"][0]
+    assert amina("note", case_id, "--text", "visited").code == 0
+    [note] = [p for p in git(root, "ls-files", case_rel(case_id)).split() if p.endswith(".note.yaml.age")]
+    base, message = head(root), git(root, "log", "-1", "--format=%s").strip().replace(case_id, other)
+    copied = _reworded_move(root, note, case_rel(other), key, lambda f: {**f, "case": other})
+    git(root, "checkout", "-q", "--", note)
+    theirs = hand_commit(root, "amina", message, [copied], key)
+    git(root, "reset", "-q", "--hard", base)
+    assert amina("note", case_id, "--text", "phoned").code == 0
+    git(root, "-c", "user.name=amina", "-c", "user.email=amina@test.cpcm.invalid", "merge", "-q", "--no-commit",
+        "--no-ff", theirs)
+    (root / note).unlink()
+    sha = hand_commit(root, "amina", f"sync merge {theirs[:10]}", [note], key, merging=theirs)
+    git(root, "merge", "--quit")
+    push(root)
+    refused_by_sync(laptops, sha, "record-deleted")
+
+
 @pytest.mark.parametrize("at_once", [None, 1])  # 1: each record read and opened apart, on every core
 def test_the_merges_and_reencryptions_cpcm_makes_are_taken_in(laptops, team, tmp_env, monkeypatch, at_once):
     """What the checks above refuse, cpcm's own commits never do: a supervisor added (every case re-encrypted, `team

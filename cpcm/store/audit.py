@@ -771,27 +771,31 @@ def _moves(root: Path, merges: Sequence[Commit], chunks: Sequence[Sequence[Mappi
     asked = {(sha, rel): _case_in(parents[sha], rel) for (sha, _), (rel, _) in found.items()}
     held = Git(root).present(line for each in asked.values() for line in each)
     sides_of = {merge.sha: sides for merge, sides in zip(merges, chunks)}
-    return {key: (rel, now) for key, (rel, now) in found.items()
-            if held.isdisjoint(asked[(key[0], rel)]) or _moved_before(sides_of[key[0]], rel)
-            or _taken(sides_of[key[0]], rel)}
+
+    def move(sha: str, rel: str) -> bool:  # into a folder no parent holds, or one a parent's line made (`_taken`...)
+        holds = [not held.isdisjoint(_case_in([parent], rel)) for parent in parents[sha]]  # rel's case folder, by parent
+        return not any(holds) or _moved_before(sides_of[sha], rel, holds) or _taken(sides_of[sha], rel, holds)
+    return {key: (rel, now) for key, (rel, now) in found.items() if move(key[0], rel)}
 
 
-def _taken(sides: Sequence[Mapping[str, tuple[str | None, str | None]]], rel: str) -> bool:
+def _taken(sides: Sequence[Mapping[str, tuple[str | None, str | None]]], rel: str, holds: Sequence[bool]) -> bool:
     """Whether a parent of the merge holds the record `rel` as the merge does (`sides`: none of its `_record_versions`
-    names it): a move that parent's own line made (and its commits are checked themselves), taken from it."""
-    return any(rel not in side for side in sides)
+    names it) and no other parent holds the case folder it is in (`holds`, by parent): a move that parent's own line
+    made (and its commits are checked themselves), taken from it. Not a record put under a moved record's file name in
+    a case the other parent has too: a case that was there already."""
+    return any(rel not in side for side in sides) and not any(held for side, held in zip(sides, holds) if rel in side)
 
 
-def _moved_before(sides: Sequence[Mapping[str, tuple[str | None, str | None]]], rel: str) -> bool:
+def _moved_before(sides: Sequence[Mapping[str, tuple[str | None, str | None]]], rel: str, holds: Sequence[bool]) -> bool:
     """Whether a merge moved the record `rel` into a case folder that a parent of it holds because a sync's earlier
     merge moved that case there (service/sync.py `_follow`: a record written to a case after another copy moved it to
     a new ID goes with it): another record, which one parent holds in the case folder `rel` left (`sides`: the merge's
-    `_record_versions`), another parent holds in `rel`'s folder as the merge does."""
+    `_record_versions`), another parent holds in `rel`'s folder as the merge does (`_taken`, `holds` its folder's)."""
     folder, _, name = rel.rpartition("/")
     for side in sides:
         left = {r.rpartition("/")[0] for r, (was, now) in side.items() if was and now is None and r.rpartition("/")[2] == name}
         came = [r for r, (was, now) in side.items() if now and not was and r.rpartition("/")[0] == folder and r != rel]
-        if left and any(side.get(f"{f}/{r.rpartition('/')[2]}", (None, "held"))[1] is None and _taken(sides, r)
+        if left and any(side.get(f"{f}/{r.rpartition('/')[2]}", (None, "held"))[1] is None and _taken(sides, r, holds)
                         for r in came for f in left):
             return True
     return False
