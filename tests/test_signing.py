@@ -440,12 +440,12 @@ def test_a_merge_that_says_it_moves_a_case_to_a_new_id_moves_its_records_as_they
         assert "record-deleted" in codes(amina)
 
 
-def test_a_merge_that_leaves_out_a_record_held_under_its_name_in_another_childs_case_is_refused_by_sync(laptops, team):
+def test_a_merge_that_leaves_out_a_record_held_under_its_name_in_another_childs_case_is_reported(laptops, team):
     """A sync's merge takes a case's move to a new ID from the parent whose line made it. A merge made by hand with a
     sync's message, signed by a member, that leaves out amina's note of one child's case, its other parent a commit of
     hers that put that note (its case ID changed) under its file name in another child's case, one both parents hold,
-    is refused by the supervisor's sync (record-deleted), as a move into that case is; it passed as taken from that
-    parent."""
+    is reported by verify and refused by the supervisor's sync (record-deleted), as a move into that case is. Before,
+    the sync took it as taken from that parent, and verify as still there (a record of its name anywhere)."""
     sup, amina = laptops.cli("sup"), laptops.laptop("amina")
     case_id, other = register(sup, "--worker", "amina"), register(sup, "--worker", "amina")
     laptops.sync("sup")
@@ -464,6 +464,7 @@ def test_a_merge_that_leaves_out_a_record_held_under_its_name_in_another_childs_
     (root / note).unlink()
     sha = hand_commit(root, "amina", f"sync merge {theirs[:10]}", [note], key, merging=theirs)
     git(root, "merge", "--quit")
+    assert "record-deleted" in codes(amina)
     push(root)
     refused_by_sync(laptops, sha, "record-deleted")
 

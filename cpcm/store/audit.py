@@ -1290,10 +1290,14 @@ class Audit:
         # a record ever added must still be there (a merge can drop one without a deletion in any commit)
         present = set(_git_bytes(self.root, ["ls-tree", "-r", "--name-only", head, "--", *TOPS])
                       .decode("utf-8", "replace").splitlines())
-        names = {p.rsplit("/", 1)[1] for p in present}
+        # still there: under its name in its folder (at either format's place), or where a sync's merge moved it (its
+        # case's new ID: `copies`, which reports a move into a case that was there already)
+        held = {(_folder_of(p), p.rsplit("/", 1)[1]) for p in present}
+        moved = {p.rsplit("/", 1)[1] for p in copies if p in present}
         self.copies(copies, present)
         for path in self.added:
-            if path not in present and path not in deleted_reported and path.rsplit("/", 1)[1] not in names:
+            name = path.rsplit("/", 1)[1]
+            if path not in present and path not in deleted_reported and (_folder_of(path), name) not in held and name not in moved:
                 match = in_folder(path)
                 self.add("record-deleted", f"{path} was added to the history but is not in the last commit (records are never "
                          "deleted)", match[1] if match else None)
