@@ -217,6 +217,20 @@ def test_explained_or_not_asked__nothing_is_due(cli):
     assert _not_informed(cli) == []
 
 
+def test_update__that_says_consent_was_not_explained_warns_as_the_registration_does(cli):
+    """`cpcm update CASE --set consent.explained=no` makes the registration's consent not informed (`due` asks for it
+    again) with the warning `cpcm register` gives, not silently; an update of something else says nothing of it."""
+    case_id = register(cli, consent={"child": "given", "caregiver": "given", "explained": True})
+    other = cli("update", case_id, "--set", "location=Kondele", "--reason", "moved", "--json")
+    assert other.code == 0 and not any("informed" in w for w in other.json()["warnings"]), other.stdout
+    told = cli("update", case_id, "--set", "consent.explained=no", "--reason", "it was not explained", "--json")
+    assert told.code == 0, told.stderr
+    assert any(w.startswith("the child's and the caregiver's consent for registration was given without explaining")
+               and f"cpcm consent {case_id} --purpose registration --by child --by caregiver" in w
+               for w in told.json()["warnings"]), told.json()["warnings"]
+    assert [i["case_id"] for i in _not_informed(cli)] == [case_id]
+
+
 def test_case_work__a_policy_that_lists_no_item_to_explain_asks_for_nothing():
     """A profile without `consent.explained` (an agency's policy cannot empty it) asks for no explanation: a
     registration answering no is settled, as before; with the items listed it is not informed."""

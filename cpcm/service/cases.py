@@ -1651,6 +1651,8 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
 
     aged = any(path in ("child", "child.date_of_birth", "child.age_estimate") for path in changes)
     warnings = tuple(age_corrected_warnings(ctx, case, load_case(ctx, case_id))) if aged else ()
+    if any(path.split(".")[0] == "consent" for path in changes):  # the answers as updated: warned of as at registration
+        warnings += tuple(_not_informed(ctx, case_id, body))
     return Written(case_id, record.id, "update", warnings=warnings, next_steps=steps, extra={"changed": sorted(changes)},
                    settled=said_settled(case_id, settles))
 
