@@ -126,6 +126,24 @@ def test_show__an_override_standing_in_for_consent_not_informed_is_named(repo, c
 
 
 NOT_EXPLAINED = {"child": "given", "caregiver": "given", "explained": False}
+
+
+def test_show__the_registration_consent_says_the_override_that_settles_it(cli_as):
+    """A registration whose caregiver could not consent reads 'caregiver not_possible' in show, as if the case's
+    consent were unsettled after a supervisor's override settled it: the line names the override, and --json has
+    `registration_consent_override` (None before it, and for a case whose answers were all given)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, consent={"child": "given", "caregiver": "not_possible", "explained": True})
+    before = amina("show", case_id, "--json").json()
+    assert (before["registration_consent_state"], before["registration_consent_override"]) == ("refused", None)
+    done = sup("consent", case_id, "--override", "--purpose", "registration", "--basis", "best_interests",
+               "--reason", "no caregiver can be found", "--json")
+    assert done.code == 0, done.stderr
+    after = amina("show", case_id, "--json").json()
+    assert (after["registration_consent_state"], after["registration_consent_override"]) == (None, done.json()["record_id"])
+    assert f"settled by an override ({done.json()['record_id']}" in amina("show", case_id).stdout
+    plain = amina("show", register(amina), "--json").json()
+    assert (plain["registration_consent_state"], plain["registration_consent_override"]) == (None, None)
 CHILD = {"name": CANARY, "sex": "female", "date_of_birth": "2015-03-02", "disability": "no"}
 
 

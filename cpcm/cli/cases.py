@@ -382,6 +382,8 @@ def print_case(data: dict, zone=None) -> None:
     child, plan, items, consent = data["child"], data["plan"], data["due"], data["registration_consent"]
     state = data.get("registration_consent_state")  # consent to the case's work not settled: refused, not informed, missing
     unsettled = f"not settled: {state.replace('_', ' ')} (see the problems and what is due)" if state else ""
+    if data.get("registration_consent_override"):
+        unsettled = f"settled by an override ({data['registration_consent_override']}, see the consents on file)"
     caregiver, relationship = data["caregiver_name"] or "", data.get("caregiver_relationship")
     if relationship:  # the relationship alone where no name was recorded ("grandmother", not " (grandmother)")
         caregiver = f"{caregiver} ({relationship})" if caregiver else f"{relationship} (name not recorded)"

@@ -462,28 +462,42 @@ class CaseWork:
         return self.state == "refused" and all(status == "not_possible" for _giver, status, _id in self.result.refusals)
 
 
-def case_work(case: Any, policy: Policy, now: datetime) -> CaseWork | None:
-    """Whether consent to the case's work is unsettled on an open case: None where every giver the policy asks
-    (`givers`) gave it, or a supervisor's override for registration stands in (it is never used up: it is the
-    decision that the work goes on); else what is wrong. A case whose registration answers were all `given`
-    (and not said to be given without explaining what consent means) and that holds no consent record (nearly
-    every case) is not read further."""
+def _case_work_check(case: Any, policy: Policy, now: datetime) -> ConsentCheck | None:
+    """The one rule's answer (`check`) for consent to the work of an open case; None for a case not open, or one whose
+    registration answers were all `given` (and not said to be given without explaining what consent means) and that
+    holds no consent record (nearly every case): it is not read further."""
     if case.status != "open":
         return None
     answers = (case.registration or {}).get("consent") or {}
     if (not case.consents and all(answers.get(g) == "given" for g in ("child", "caregiver"))
             and answers.get("explained") is not False):
         return None
-    records = case_work_records(case)
     age = case.age_on(now.date()) if policy.get("consent", "child_from_age") else None
-    result = check(records, CASE_WORK, None, policy, now, child_age=age, used=set())
-    if result.ok:
+    return check(case_work_records(case), CASE_WORK, None, policy, now, child_age=age, used=set())
+
+
+def case_work_override(case: Any, policy: Policy, now: datetime) -> str | None:
+    """The supervisor's or manager's override that stands in for consent to the case's work where an answer is
+    refused, not possible, not informed or missing (its record ID), or None: what `cpcm show` names beside the
+    registration's answers, which would otherwise read as unsettled."""
+    result = _case_work_check(case, policy, now)
+    return result.override if result is not None and result.ok else None
+
+
+def case_work(case: Any, policy: Policy, now: datetime) -> CaseWork | None:
+    """Whether consent to the case's work is unsettled on an open case: None where every giver the policy asks
+    (`givers`) gave it, or a supervisor's override for registration stands in (it is never used up: it is the
+    decision that the work goes on); else what is wrong. A case whose registration answers were all `given`
+    (and not said to be given without explaining what consent means) and that holds no consent record (nearly
+    every case) is not read further."""
+    result = _case_work_check(case, policy, now)
+    if result is None or result.ok:
         return None
     if result.refusals:
         return CaseWork("refused", result, max(record_id for _giver, _status, record_id in result.refusals))
     if result.uninformed:
         return CaseWork("not_informed", result, max(record_id for _giver, _items, record_id in result.uninformed))
-    received = max((r.id for r in records if r.kind == "transfer_in"), default=None)
+    received = max((r.id for r in case_work_records(case) if r.kind == "transfer_in"), default=None)
     if received is None:
         return None  # ended or one-off answers: registration goes ahead on them, as a step does on consent only missing
     return CaseWork("missing", result, received)
