@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, utc
 from cpcm.store import codec, remote
-from cpcm.store.layout import RECORD_FILE, named_as
+from cpcm.store.layout import RECORD_FILE, holds_own
 from cpcm.store.remote import Tree
 from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow import placements as placement_rules
@@ -110,9 +110,9 @@ class Apart:
 
     def _holds_own(self, name: str, data) -> bool:
         """Whether `data` (a record file's parsed YAML) is the record the file's `name` says, in this folder
-        (`layout.named_as`): one under another record's name is damaged, as every reader has it."""
+        (`layout.holds_own`): one under another record's name is damaged, as every reader has it."""
         try:
-            return isinstance(data, dict) and named_as(name, self.case_id, Record.from_dict(data))
+            return isinstance(data, dict) and holds_own(f"{self.folder}/{name}", Record.from_dict(data))
         except (AttributeError, KeyError, TypeError, ValueError):
             return False
 

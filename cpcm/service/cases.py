@@ -943,10 +943,10 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     })
     soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
     data["due"] = [i.to_json(ctx.now, soon) for i in due(ctx, case=folded)]
-    unsettled = consent_rules.case_work(folded, ctx.policy, ctx.now)  # consent to the case's work: refused, not informed, missing
+    # consent to the case's work: refused, not informed, missing; or the override that stands in for such an answer
+    unsettled, override = consent_rules.case_work_settled(folded, ctx.policy, ctx.now)
     data["registration_consent_state"] = unsettled.state if unsettled else None
-    # the override that stands in for an answer refused, not possible, not informed or missing, when one does
-    data["registration_consent_override"] = None if unsettled else consent_rules.case_work_override(folded, ctx.policy, ctx.now)
+    data["registration_consent_override"] = override
     details = case_content(ctx, case_id, current)
     # what was recorded before the latest reopening, of the episode a closure ended (deadlines.before_reopening)
     data["reopened_at"] = json_time(folded.reopened, ctx.zone) if folded.reopened else None

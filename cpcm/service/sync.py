@@ -41,7 +41,7 @@ from cpcm.store.audit import team_from
 from cpcm.store.faults import crash_point
 from cpcm.store.git import GitError
 from cpcm.store.layout import (CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, case_rel, covers_from,
-                               current_rel, folder_of, named_as, readers_from, record_name, rekey_from, restricted_from,
+                               current_rel, folder_of, holds_own, readers_from, record_name, rekey_from, restricted_from,
                                split_rel, with_rekey)
 from cpcm.store.merge import merge_file, pick
 from cpcm.store.remote import Entry, Tree
@@ -1221,7 +1221,7 @@ def _decrypted(ctx: Context, entries: dict[str, Entry], paths: Iterable[str],
     one of them, or one is damaged (cpcm verify names it). `read`: blob -> record, those of the
     folder decrypted already in this merge (a conference's, for its minutes check, then for its
     readers: one blob, one record): taken from there, and those decrypted here added to it. A record whose
-    file's name is not its own (`layout.named_as`: another ID, kind or case) is damaged, as every reader has it."""
+    file's name is not its own (`layout.holds_own`: another ID, kind or case) is damaged, as every reader has it."""
     paths = sorted(paths)
     read = {} if read is None else read
     wanted = list(dict.fromkeys(entries[p].blob for p in paths if entries[p].blob not in read))
@@ -1232,13 +1232,7 @@ def _decrypted(ctx: Context, entries: dict[str, Entry], paths: Iterable[str],
     except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
         return None
     records = [read[entries[p].blob] for p in paths]
-    return records if all(_holds_own(path, record) for path, record in zip(paths, records)) else None
-
-
-def _holds_own(path: str, record: Record) -> bool:
-    """Whether the record file at `path` (repository-relative) holds the record its name says (`layout.named_as`)."""
-    folder, _, name = path.rpartition("/")
-    return named_as(name, folder.rpartition("/")[2], record)
+    return records if all(holds_own(path, record) for path, record in zip(paths, records)) else None
 
 
 def _conference_conflicts(ctx: Context, folder: str, base: Tree, ours: Tree, theirs: Tree, result: Synced,
@@ -1502,7 +1496,7 @@ def _repaired_left(ctx: Context, merged: dict[str, Entry], paths: list[str], con
             record = Record.from_dict(codec.loads(cipher.decrypt(blobs[merged[path].blob], ctx.keys)))
         except (cipher.NotARecipient, cipher.Damaged, codec.BadYaml, AttributeError, KeyError, TypeError, ValueError):
             continue  # not opened, or damaged: supersedes nothing
-        if _holds_own(path, record):  # one under another record's name is damaged too
+        if holds_own(path, record):  # one under another record's name is damaged too
             records.append(record)
     return context.repaired_left(records, {path: blobs[merged[path].blob] for path in unopened})
 

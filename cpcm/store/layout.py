@@ -67,6 +67,13 @@ def named_as(file_name: str, folder: str, record) -> bool:
     return file_name == record_name(record.id, record.kind) and folder == record.case
 
 
+def holds_own(rel: str, record) -> bool:
+    """Whether the record file at `rel` (repository-relative: its folder's last name is the case's, conference's ...
+    ID, in every format) holds the record its name says (`named_as`)."""
+    folder, _, name = rel.rpartition("/")
+    return named_as(name, folder.rpartition("/")[2], record)
+
+
 def shard(case_id: str) -> str:
     """The folder of cases/ that holds the case `case_id` (format 2): the ID's first two characters after
     "CP-", random as the ID is (1,024 folders)."""

@@ -476,31 +476,32 @@ def _case_work_check(case: Any, policy: Policy, now: datetime) -> ConsentCheck |
     return check(case_work_records(case), CASE_WORK, None, policy, now, child_age=age, used=set())
 
 
-def case_work_override(case: Any, policy: Policy, now: datetime) -> str | None:
-    """The supervisor's or manager's override that stands in for consent to the case's work where an answer is
-    refused, not possible, not informed or missing (its record ID), or None: what `cpcm show` names beside the
-    registration's answers, which would otherwise read as unsettled."""
-    result = _case_work_check(case, policy, now)
-    return result.override if result is not None and result.ok else None
-
-
 def case_work(case: Any, policy: Policy, now: datetime) -> CaseWork | None:
     """Whether consent to the case's work is unsettled on an open case: None where every giver the policy asks
     (`givers`) gave it, or a supervisor's override for registration stands in (it is never used up: it is the
     decision that the work goes on); else what is wrong. A case whose registration answers were all `given`
     (and not said to be given without explaining what consent means) and that holds no consent record (nearly
     every case) is not read further."""
+    return case_work_settled(case, policy, now)[0]
+
+
+def case_work_settled(case: Any, policy: Policy, now: datetime) -> tuple[CaseWork | None, str | None]:
+    """(`case_work`, the record ID of the supervisor's or manager's override that stands in for an answer refused,
+    not possible, not informed or missing, or None), from one reading of the rule: what `cpcm show` says beside the
+    registration's answers, which would otherwise read as unsettled."""
     result = _case_work_check(case, policy, now)
-    if result is None or result.ok:
-        return None
+    if result is None:
+        return None, None
+    if result.ok:
+        return None, result.override
     if result.refusals:
-        return CaseWork("refused", result, max(record_id for _giver, _status, record_id in result.refusals))
+        return CaseWork("refused", result, max(record_id for _giver, _status, record_id in result.refusals)), None
     if result.uninformed:
-        return CaseWork("not_informed", result, max(record_id for _giver, _items, record_id in result.uninformed))
+        return CaseWork("not_informed", result, max(record_id for _giver, _items, record_id in result.uninformed)), None
     received = max((r.id for r in case_work_records(case) if r.kind == "transfer_in"), default=None)
     if received is None:
-        return None  # ended or one-off answers: registration goes ahead on them, as a step does on consent only missing
-    return CaseWork("missing", result, received)
+        return None, None  # ended or one-off answers: registration goes ahead on them, as a step does on consent only missing
+    return CaseWork("missing", result, received), None
 
 
 def case_work_text(case_id: str, found: CaseWork, policy: Policy, givers_asked: Sequence[str]) -> str:

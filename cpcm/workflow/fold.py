@@ -16,7 +16,7 @@ from dataclasses import fields, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case, Entry
-from cpcm.domain.records import CORRECTION_KEYS, MISFILED, Record, flatten, set_path, utc
+from cpcm.domain.records import CORRECTION_KEYS, MISFILED, Record, flatten, get_path, set_path, utc
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import followups
 from cpcm.workflow import keyworker as keyworker_rules
@@ -59,18 +59,9 @@ REFERENCES = {"referral_update": "referral", "approval": "target", "rejection": 
               "placement": "decision.best_interests"}
 
 
-def _referenced(body: Mapping[str, Any], path: str) -> Any:
-    """The value at `path` (a REFERENCES key, dotted) of a record's body, or None."""
-    *within, key = path.split(".")
-    for part in within:
-        body = body.get(part)
-        if not isinstance(body, Mapping):
-            return None
-    return body.get(key)
-
-
 def _referring(body: Mapping[str, Any], path: str, value: str) -> dict:
-    """A copy of a record's body with `value` at `path` (a REFERENCES key, dotted, that it holds)."""
+    """A copy of a record's body with `value` at `path` (a REFERENCES key, dotted, that it holds: `get_path` finds
+    it); the record's own body is not changed."""
     key, _, rest = path.partition(".")
     return {**body, key: _referring(body[key], rest, value) if rest else value}
 
@@ -165,8 +156,8 @@ def effective(records: Iterable[Record]) -> list[Record]:
         if record.id in replaced_by:
             continue
         key = REFERENCES.get(record.kind)
-        if key and _referenced(record.body, key) in replaced_by:
-            record = replace(record, body=_referring(record.body, key, replaced_by[_referenced(record.body, key)]))
+        if key and (named := get_path(record.body, key)) in replaced_by:
+            record = replace(record, body=_referring(record.body, key, replaced_by[named]))
         out.append(record)
     return sorted(out, key=lambda r: (place.get(r.id, r.id), r.id))
 
