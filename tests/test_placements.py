@@ -921,8 +921,11 @@ def test_cli__a_renewed_court_order_keeps_the_day_the_child_entered_the_placemen
     assert shown["entered_at"] == "2026-11-20T09:00:00+03:00" and shown["best_interests"] == into.json()["best_interests"]
     assert shown["court_order"]["number"] == "CC 12/2026"
     assert "since 2026-11-20 court order CC 12/2026 until 2027-05-25" in later("show", case_id).stdout
+    assert (shown["address"], shown["caregiver_relationship"]) == ("Kondele, Kisumu", "aunt")  # recorded again without them
+    assert later("show", case_id, "--json").json()["location"] == "Kondele, Kisumu"
     row = {r["case_id"]: r for r in later("report", "placements", "--format", "json").json()["in_care"]}[case_id]
-    assert (row["since"], row["decided"]) == ("2026-11-20", f"best interests {into.json()['best_interests']}")
+    assert (row["since"], row["decided"], row["place"]) == ("2026-11-20", f"best interests {into.json()['best_interests']}",
+                                                            "Kondele, Kisumu")
     assert row["order"] == "CC 12/2026 (expires 2027-05-25)"
     closing = later("close", case_id, "--reason", "declined", "--check", "all", "--explain-open", "family withdrew", "--json")
     assert closing.code == 0, closing.stderr
@@ -935,6 +938,30 @@ def test_cli__a_renewed_court_order_keeps_the_day_the_child_entered_the_placemen
     owed = later("show", other, "--json").json()
     assert owed["placement"]["best_interests_owed"] is True and "placement-best-interests" in {d["code"] for d in owed["due"]}
     assert "since 2026-11-20" in later("show", other).stdout and "one is owed" in later("show", other).stdout
+
+
+def test_lives_now__a_renewed_order_recorded_without_the_address_keeps_where_and_with_whom_the_child_lives():
+    """With her aunt at Kondele since day 0, the order renewed on day 5 naming the aunt only: the child still
+    lives at Kondele with her aunt (not at the registration's address, her mother's home), as show, the
+    register and the letters say. An update of where she lives between the two stands over the first record's
+    address (the renewal said nothing of it); a renewal with a new address gives it."""
+    registration = rec("registration", T0, child={"name": "x"}, risk="high", worker="amina", location="Nyalenda, Kisumu",
+                       caregiver={"name": "Mother M", "relationship": "mother"}, contact="0700 000000")
+    first = rec("placement", at(0.5), care_type="kinship", setting="family_based", address="Kondele, Kisumu",
+                caregiver={"name": "Akinyi Otieno", "relationship": "aunt"}, contact="0711 111111")
+    renewed = rec("placement", at(5), care_type="kinship", setting="family_based", caregiver={"name": "Akinyi Otieno"},
+                  decision={"court_order": {"number": "CC 12/2026"}})
+    case = fold("CP-TEST-0001", [registration, first, renewed])
+    assert rules.lives_now(case) == {"location": "Kondele, Kisumu", "caregiver": "Akinyi Otieno", "relationship": "aunt",
+                                     "contact": "0711 111111"}
+    current = rules.stay(case.placements)
+    assert (current["address"], current["caregiver_relationship"], current["record_id"]) == ("Kondele, Kisumu", "aunt", renewed.id)
+    assert "at Kondele, Kisumu with Akinyi Otieno (aunt)" in placement_words(current)
+    moved = rec("update", at(3), changes={"location": "Manyatta, Kisumu"}, reason="moved with the aunt")
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, first, moved, renewed]))["location"] == "Manyatta, Kisumu"
+    elsewhere = rec("placement", at(5), care_type="kinship", setting="family_based", caregiver={"name": "Akinyi Otieno"},
+                    address="Kibos, Kisumu")
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, first, elsewhere]))["location"] == "Kibos, Kisumu"
 
 
 def test_placement__a_best_interests_record_made_before_the_order_was_renewed_still_decides_the_move_after_it():

@@ -57,19 +57,26 @@ def in_care(placement: Mapping[str, Any] | None) -> bool:
 def lives_now(case: Case) -> dict[str, Any]:
     """Where and with whom the child lives now, and how to reach them (`location`, `caregiver`
     and the caregiver's `relationship`, `contact`): the latest placement's (its address, or a
-    residential placement's institution; its caregiver and phone, where it names them) unless
-    an update of the registration's location or caregiver came after it by its date; else the
+    residential placement's institution; its caregiver and phone, where it names them, or where
+    the records of its stay before it name them: `stay`) unless an update of the registration's
+    location or caregiver came after it by its date (after the record that named each); else the
     registration's. An update of the contact alone after it changes the phone only."""
     relationship = ((case.registration or {}).get("caregiver") or {}).get("relationship")
     now = {"location": case.location, "caregiver": case.caregiver_name, "relationship": relationship, "contact": case.contact}
-    current = case.placement
-    if update_stands(case.last("residence_updated"), current):
+    updated = case.last("residence_updated")
+    if update_stands(updated, case.placement):
         return now
-    where = current.get("address") or (current.get("institution") if current.get("setting") == "residential" else None)
-    caregiver = current.get("caregiver_name")
-    phone = now["contact"] if update_stands(case.last("contact_updated"), current) else current.get("contact") or now["contact"]
+    current = stay(case.placements, case.placement)  # a renewed order recorded without the address keeps its stay's
+
+    def placed(key: str, update: str | None = updated):
+        """The stay's `key`, unless an update of the registration is dated after the record that gave it."""
+        return None if update_stands(update, {"at": current["given_at"][key]}) else current.get(key)
+
+    where = placed("address") or (placed("institution") if current.get("setting") == "residential" else None)
+    caregiver = placed("caregiver_name")
+    phone = placed("contact", case.last("contact_updated")) or now["contact"]
     return {"location": where or now["location"], "caregiver": caregiver or now["caregiver"],
-            "relationship": current.get("caregiver_relationship") if caregiver else relationship, "contact": phone}
+            "relationship": placed("caregiver_relationship") if caregiver else relationship, "contact": phone}
 
 
 def lives_with_now(case: Case) -> dict[str, Any]:
@@ -253,9 +260,10 @@ def is_move(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
                 and institution.strip().lower() != str(current["institution"]).strip().lower())
 
 
-# how a stay was decided: what a placement recorded again keeps from the records of its stay before it when it gives
-# none itself (`stay`)
+# how a stay was decided, and where and with whom the child lives in it: what a placement recorded again (an order
+# renewed) keeps from the records of its stay before it when it gives none itself (`stay`)
 DECIDED = ("best_interests", "best_interests_override", "acc")
+WHERE = ("institution", "address", "caregiver_name", "caregiver_relationship", "contact")
 
 
 def stay(placements: Iterable[Mapping[str, Any]], current: Mapping[str, Any] | None = None) -> dict | None:
@@ -264,8 +272,10 @@ def stay(placements: Iterable[Mapping[str, Any]], current: Mapping[str, Any] | N
     read. The placements right before it that are the same placement recorded again (not
     `is_move`: a court order renewed, a new address with the same caregiver) do not restart the
     stay. Its own fields (the order shown is the latest), with `entered_at` and `entered_record`,
-    when and by which record the child entered it, and how it was decided (DECIDED): its own,
-    else the latest of its stay's that gives one. None without a placement."""
+    when and by which record the child entered it; how it was decided (DECIDED) and where and with
+    whom (WHERE: a renewed order recorded without the address still has it): its own, else the
+    latest of its stay's that gives one, with when that record was dated (`given_at`, by field of
+    WHERE: `lives_now` weighs an update of the registration against it). None without a placement."""
     ordered = sorted(placements, key=lambda p: (p["at"], p["record_id"]))
     current = current or (ordered[-1] if ordered else None)
     if current is None:
@@ -275,8 +285,12 @@ def stay(placements: Iterable[Mapping[str, Any]], current: Mapping[str, Any] | N
         if is_move(before, _as_recorded(run[-1])):
             break
         run.append(before)
-    found = dict(current, entered_at=run[-1]["at"], entered_record=run[-1]["record_id"])
-    found.update((key, next((p[key] for p in run if p.get(key)), current.get(key))) for key in DECIDED)
+    found = dict(current, entered_at=run[-1]["at"], entered_record=run[-1]["record_id"], given_at={})
+    for key in DECIDED + WHERE:
+        giver = next((p for p in run if p.get(key)), current)
+        found[key] = giver.get(key)
+        if key in WHERE:
+            found["given_at"][key] = giver["at"]
     return found
 
 
