@@ -881,6 +881,28 @@ def test_one_field_updated_to_two_values_apart_is_a_conflict_other_fields_are_no
     assert not [c for c in merge_both(laptops)["conflicts"] if c["case"] == case_id]
 
 
+def test_the_value_in_force_given_again_settles_updates_concurrent_once_and_then_changes_nothing(laptops):
+    """The location updated apart to two places; the supervisor checks with the family that the one
+    in force is right and gives it again (`cpcm update --set location=...`), as docs/team.md says:
+    written, though it changes no value, because it settles the clash, and it says so. Given again
+    with no clash open, it is refused as changing nothing."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("update", case_id, "--set", "location=Laptop Ward", "--reason", "moved").code == 0
+    assert sup("update", case_id, "--set", "location=Office Ward", "--reason", "moved").code == 0
+    merge_both(laptops)
+    in_force = sup("show", case_id, "--json").json()["location"]
+    assert in_force in ("Laptop Ward", "Office Ward") and "updates-concurrent" in check_codes(sup, case_id)
+    confirmed = sup("update", case_id, "--set", f"location={in_force}", "--reason", "checked with the mother", "--json")
+    assert confirmed.code == 0, confirmed.stderr
+    assert "this settles the sync conflict (updates-concurrent)" in confirmed.json()["next_steps"], confirmed.json()
+    assert "updates-concurrent" not in check_codes(sup, case_id)
+    body = sup("show", case_id, confirmed.json()["record_id"], "--json").json()["fields"]
+    assert body["changes"] == {"location": in_force} and body["previous"] == {"location": in_force}, body
+    assert sup("show", case_id, "--json").json()["location"] == in_force
+    again = sup("update", case_id, "--set", f"location={in_force}", "--reason", "checked again", "--json")
+    assert again.code == 4 and again.json()["rule"] == "nothing-to-update", again.stdout
+
+
 def test_a_note_settles_the_conflicts_open_where_it_is_written_whatever_its_clock_and_says_so(laptops):
     """Two copies update the child's location apart; the merge records `updates-concurrent`. A note
     amina wrote on her laptop before the conflict reached it (two hours after the merge found it, by

@@ -1636,16 +1636,17 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     if errors:
         raise InvalidInput(errors, what)
     before, after = flatten(case.registration), flatten(body)
-    changes, previous = {}, {}
-    for path in given:
-        keys = sorted({k for k in (*before, *after) if k == path or k.startswith(path + ".")}) or [path]
-        for key in keys:
-            if before.get(key) != after.get(key):
-                changes[key], previous[key] = after.get(key), before.get(key)
-    if not changes:
-        raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
-    # where the child lives now, updated after a sync found it placed on one copy and updated on the other
-    settles = settled_by(case, "update", {"changes": changes}, utc((at or ctx.now).isoformat()))
+    keys = [k for path in given for k in sorted({k for k in (*before, *after) if k == path or k.startswith(path + ".")}) or [path]]
+    changes = {key: after.get(key) for key in keys if before.get(key) != after.get(key)}
+    when = utc((at or ctx.now).isoformat())
+    if not changes:  # the value in force given again: written only to settle a clash a sync found over these fields
+        changes = {key: after.get(key) for key in keys}
+        if not settled_by(case, "update", {"changes": changes}, when):
+            raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
+    previous = {key: before.get(key) for key in changes}
+    # where the child lives now, updated after a sync found it placed on one copy and updated on the other; the
+    # fields two copies updated apart (updates-concurrent), given again once checked, the value in force included
+    settles = settled_by(case, "update", {"changes": changes}, when)
     steps = settles_step(settles) + _lives_with_step(ctx, case, changes, at)
     record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
     # the child's age changed: a closure for reached_18 it no longer lets stand
