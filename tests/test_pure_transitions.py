@@ -60,6 +60,21 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
         "preparation, readiness, readiness --form cpara, readiness --form csi, receive, referral, reject closure, reject mandatory-report, reject transfer, render child-file --given-to, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
 
 
+def test_advance__refusal_names_the_steps_to_a_stage_where_the_command_is_allowed():
+    """A review asked at the initial assessment: the refusal says which steps lead to a stage where
+    it is allowed (by the table; never through a closure), before what is allowed now."""
+    with pytest.raises(Refused) as error:
+        transitions.advance("initial_assessment", "review", "CP-0000-0000")
+    assert error.value.hint.startswith("'review' is allowed from stage 'planned': first assess --type comprehensive, then plan. "
+                                       "Allowed now: "), error.value.hint
+    assert transitions.way_to("comprehensive_assessment", "review") == [("plan", "planned")]
+    assert transitions.way_to("planned", "review") == []  # allowed now
+    assert transitions.way_to("registered", "reopen") == []  # only through a closure: no way named
+    with pytest.raises(Refused) as error:
+        transitions.advance("registered", "reopen", "CP-0000-0000")
+    assert error.value.hint.startswith("Allowed now: ")
+
+
 def test_advance__refusal_without_a_case_id():
     with pytest.raises(Refused) as error:
         transitions.advance(None, "note")

@@ -164,16 +164,44 @@ def next_stage(stage: str | None, command: str, before: str | None = None) -> st
 
 
 def advance(stage: str | None, command: str, case_id: str = "", before: str | None = None) -> str:
-    """The stage after `command` (see `next_stage`), or Refused naming the stage and what is
-    allowed there."""
+    """The stage after `command` (see `next_stage`), or Refused naming the stage, the steps that
+    lead to a stage where it is allowed (`way_to`) and what is allowed now."""
     after = next_stage(stage, command, before)
     if after is None:
         where = f"{case_id} is at stage '{stage}'" if case_id else f"at stage '{stage}'"
         status = STATUS.get(stage or "")
+        way = way_to(stage, command)
+        then = (f"'{_words(command)}' is allowed from stage '{way[-1][1]}': first "
+                f"{', then '.join(_words(step) for step, _ in way)}. " if way and stage is not None else "")
         hint = ("Closed and transferred cases take only reopening, post-closure visits and notes."
-                if status else f"Allowed now: {', '.join(sorted({_words(c) for c in allowed(stage)}))}.")
+                if status else f"{then}Allowed now: {', '.join(sorted({_words(c) for c in allowed(stage)}))}.")
         raise Refused(f"{where}: '{_words(command)}' is not allowed there", hint, rule="transition-not-allowed")
     return after
+
+
+# stages a way to another command does not pass through: a closure or a transfer ends the case's work here
+_NOT_ON_THE_WAY = ("closure_requested", *STATUS)
+
+
+def way_to(stage: str | None, command: str) -> list[tuple[str, str]]:
+    """The fewest steps (command, the stage it leads to) that take a case from `stage` to a stage
+    where `command` is allowed, by this table alone (what else a step needs, its own checks say),
+    not through a closure or a transfer; [] when it is allowed now or no such way exists."""
+    ways: dict[str | None, list[tuple[str, str]]] = {stage: []}
+    edges = sorted(((at, step, to) for (at, step), to in TABLE.items()
+                    if to != RETURN and to != at and to not in _NOT_ON_THE_WAY), key=lambda e: (str(e[0]), e[1]))
+    frontier = [stage]
+    while frontier:
+        for at in frontier:
+            if (at, command) in TABLE:
+                return ways[at]
+        reached = []
+        for at in frontier:
+            for _, step, to in (e for e in edges if e[0] == at and e[2] not in ways):
+                ways[to] = ways[at] + [(step, to)]
+                reached.append(to)
+        frontier = reached
+    return []
 
 
 # The initial assessment's outcomes that end the case's path at this agency (IAG Step 2 [L810]: continue to the
