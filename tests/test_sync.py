@@ -537,6 +537,7 @@ def test_a_closure_approved_on_one_copy_and_rejected_on_the_other_is_a_conflict_
     advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "decisions-concurrent")
     assert f"the first in the records' order stands (the approval, {decisions[0]}); the later ({decisions[1]}) decided nothing" in advice
     assert f"cpcm reopen {case_id} --reason" in advice and f"cpcm note {case_id}" in advice
+    assert "cpcm transfer" not in advice and "cpcm plan" not in advice  # a closure decided: only what undoes a closure
     assert sup("note", case_id, "--text", "closed as approved: the rejection was made on a stale copy").code == 0
     assert check_codes(sup, case_id) == [] and folded(laptops, "sup", case_id).status == "closed"
 
@@ -550,6 +551,7 @@ def test_a_plan_version_rejected_on_one_copy_and_approved_on_the_other_is_a_conf
     assert {"decisions-concurrent", "transition-out-of-order", "plan-not-approved"} <= set(check_codes(amina, case_id))
     advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "decisions-concurrent")
     assert f"(the rejection, {decisions[0]})" in advice and f"cpcm plan {case_id} --from-current --reason" in advice
+    assert "cpcm close" not in advice and "cpcm transfer" not in advice and "AGENCY" not in advice, advice  # a plan decided
     assert sup("note", case_id, "--text", "rejected: amina writes the next version").code == 0
     assert not {"decisions-concurrent", "transition-out-of-order"} & set(check_codes(sup, case_id))
 
@@ -854,6 +856,9 @@ def test_one_record_corrected_on_both_copies_is_a_conflict_check_reports(laptops
     conflicts = [c for c in merged["conflicts"] if c["case"] == case_id]
     assert [c["code"] for c in conflicts] == ["corrections-concurrent"] and len(conflicts[0]["records"]) == 2
     assert "corrections-concurrent" in check_codes(sup, case_id)
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "corrections-concurrent")
+    first, second = sorted(conflicts[0]["records"])
+    assert f"(cpcm show {case_id} {first}; cpcm show {case_id} {second})" in advice and "RECORD" not in advice, advice
     assert sup("note", case_id, "--text", "the phone correction stands; location corrected again").code == 0
     assert "corrections-concurrent" not in check_codes(sup, case_id)
 
@@ -1616,6 +1621,7 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     said = [n for n in report["notes"] if after[:10] in n]
     assert len(said) == 1 and "dated after amina was removed from the team" in said[0] and case_id in said[0], report["notes"]
     assert "cpcm team revoke amina --lost" in said[0]
+    assert f"check what it records (cpcm log {case_id})" in said[0] and "CASE" not in said[0], said  # its case named
     assert not [n for n in report["notes"] if before[:10] in n]  # written before the removal: nothing to say
     assert (case_dir(laptops.repo, case_id) / "recipients").read_text().split()[-2:] == ["otieno", "sup"]
     assert sup("show", case_id).code == 0
@@ -1624,6 +1630,7 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     assert done.code == 0, done.stdout
     notes = [p for p in json.loads(done.stdout) if p["code"] == "signed-after-removal"]
     assert len(notes) == 1 and notes[0]["severity"] == "note" and after[:10] in notes[0]["message"], notes
+    assert notes[0]["message"].endswith(f"check what it records (cpcm log {case_id})"), notes
     assert before[:10] not in notes[0]["message"]
     again = [p for p in json.loads(sup("verify", "--json").stdout) if p["code"] == "signed-after-removal"]
     assert again == notes  # the signatures it found good are remembered: named all the same

@@ -217,7 +217,7 @@ class Apart:
 
         def approved(key: tuple[str, str], side: int) -> set[bool]:
             return {kind == "approval" for kind in decisions[side][key].values()}
-        return [(TWO_DECISIONS, list(decisions[0][key]) + list(decisions[1][key]))
+        return [(TWO_DECISIONS, list(decisions[0][key]) + list(decisions[1][key]), {"subject": key[0]})  # what was decided
                 for key in sorted(decisions[0].keys() & decisions[1].keys())
                 if approved(key, 0) != approved(key, 1)]
 

@@ -622,7 +622,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     for entry in late:
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
             result.after_removal.append(entry)
-            result.notes.append(f"{audit.after_removal_message(entry)}; check what it records (cpcm log CASE); if "
+            result.notes.append(f"{audit.after_removal_message(entry)}; {audit.after_removal_check(entry)}; if "
                                 f"{entry['worker']} should not have written it, cpcm team revoke {entry['worker']} --lost "
                                 "refuses what their key signs from now on")
     _plaintext_arrived(git, arrived, result)

@@ -618,6 +618,13 @@ def after_removal_message(entry: dict) -> str:
             + (f" ({where})" if where else ""))
 
 
+def after_removal_check(entry: dict) -> str:
+    """How to see what a commit `after_removal` found records: the log of each case it wrote in,
+    and each conference (ids only); the commit itself where it wrote in neither."""
+    where = [f"cpcm log {case}" for case in entry["cases"]] + [f"cpcm conference show {c}" for c in entry["conferences"]]
+    return f"check what it records ({'; '.join(where) or 'git show --stat ' + entry['commit']})"
+
+
 def plaintext_arrived(root: Path, commits: Sequence[Commit]) -> list[tuple[str, dict]]:
     """The files `commits` add or change that `cpcm verify` reports as plaintext-committed: one no casefile
     repository holds (`stray`, in either format), or a record file that is not an age file (`stanzas`). Each path once,
@@ -1344,8 +1351,8 @@ class Audit:
             self.remember_signatures(memo)
         by_sha = {commit.sha: commit for commit in commits}
         for entry in after_removal((sig, by_sha[sha]) for sha, sig in self.signed.items() if sha in by_sha):
-            self.problems.append(problem(AFTER_REMOVAL, after_removal_message(entry) + "; check what it records (cpcm log "
-                                         "CASE)", None, SIGNING, "note"))
+            self.problems.append(problem(AFTER_REMOVAL, f"{after_removal_message(entry)}; {after_removal_check(entry)}", None,
+                                         SIGNING, "note"))
         before = sum(1 for sig in self.signed.values() if sig.pre_signing)
         if before:
             self.problems.append(problem(PRE_SIGNING, f"history before signing began: {before} commit(s), not signed (made "

@@ -745,6 +745,8 @@ def _sync_conflict(case: Case, record: Record) -> Case:
     if isinstance(record.body.get("moved_to"), list):  # where each mark of a corrections-concurrent moved the record
         entry["moved_to"] = [{k: str(m.get(k) or "") for k in ("mark", "case", "record")}
                              for m in record.body["moved_to"] if isinstance(m, Mapping)]
+    if record.body.get("subject") in ("plan", "closure", "transfer"):  # what a decisions-concurrent decided
+        entry["subject"] = record.body["subject"]
     for about in ("reported", "authorities"):  # the decisions to report, the authorities of a mandatory-reports-concurrent
         if isinstance(record.body.get(about), list):
             entry[about] = [str(r) for r in record.body[about]]

@@ -412,14 +412,21 @@ def _two_decisions_advice(case: Case, conflict) -> str:
     if not decisions:
         return f"check the case (cpcm log {case.id}), then add a note"
     first, later = decisions[0], ", ".join(decisions[1:]) or "the other"
+    # what undoes an approval, and what makes the request again, for each subject (one recorded before cpcm kept it: all)
+    undoes = {"closure": ("a closure", f"reopen the case (cpcm reopen {case.id} --reason ...)", f"cpcm close {case.id} ..."),
+              "transfer": ("a transfer", f"take it back (cpcm transfer {case.id} --withdraw --reason ...)",
+                           f"cpcm transfer {case.id} --to AGENCY ..."),
+              "plan": ("a plan version", f"write the next one (cpcm plan {case.id} --from-current --reason ...)",
+                       f"cpcm plan {case.id} --from-current --reason ...")}
+    subject = conflict.get("subject")
+    ways = [undoes[subject]] if subject in undoes else list(undoes.values())
     if kinds[first] == "approval":
         other = "withdrawal" if any(kinds[r] == "withdrawal" for r in decisions[1:]) else "rejection"
-        undo = (f"if the {other} was right, undo what was approved: a closure, reopen the case (cpcm reopen {case.id} "
-                f"--reason ...); a transfer, take it back (cpcm transfer {case.id} --withdraw --reason ...); a plan version, "
-                f"write the next one (cpcm plan {case.id} --from-current --reason ...)")
+        undo = (f"if the {other} was right, undo what was approved: " + (ways[0][1] if len(ways) == 1 else
+                "; ".join(f"{what}, {how}" for what, how, _ in ways)))
     else:
-        undo = (f"if the approval was right, the request is made again for a supervisor or manager to decide (cpcm close "
-                f"{case.id} ..., cpcm transfer {case.id} --to AGENCY ..., or cpcm plan {case.id} --from-current --reason ...)")
+        undo = (f"if the approval was right, the request is made again for a supervisor or manager to decide ("
+                + ", or ".join(again for _, _, again in ways) + ")")
     return (f"the first in the records' order stands (the {kinds[first]}, {first}); the later ({later}) decided nothing. "
             f"Check the case (cpcm show {case.id}); {undo}; then add a note (cpcm note {case.id} --text ...)")
 
@@ -482,8 +489,9 @@ def _corrections_concurrent_message(case: Case, conflict, records: str) -> str:
     case and copy), every case it went to is named: two of them hold its content."""
     marks = {e.id for e in case.history if e.kind == MISFILED} & set(conflict.get("records") or ())
     if not marks:
+        each = "; ".join(f"cpcm show {case.id} {r}" for r in sorted(conflict.get("records") or ())) or f"cpcm log {case.id}"
         return (f"one record was corrected on two copies apart ({records}); only the later correction is in force: check "
-                f"that it holds both changes (cpcm show {case.id} RECORD), correct it again if not, then add a note")
+                f"that it holds both changes ({each}), correct it again if not, then add a note")
     moves = [m for m in conflict.get("moved_to") or () if m.get("case")]
     if len(moves) > 1:
         went = " and ".join(f"{m['case']} (as {m['record']}, by {m['mark']})" for m in moves)
