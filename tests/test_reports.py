@@ -357,6 +357,40 @@ def test_statistics__carries_no_identifier():
     assert not re.search(r"\b(amina|otieno|sup)\b", text)
 
 
+def _closed_twice(first_reason: str | None) -> object:
+    """A child closed (reason `first_reason`; None: a closure record naming none), approved,
+    reopened, then closed again as no_longer_eligible and approved, in March 2026."""
+    records: list[Record] = []
+
+    def rec(kind, at, by="amina", **body):
+        records.append(Record(kind=kind, schema=1, id=f"01KREOPEN{len(records):017d}", case="CASE-REOPEN", at=at.isoformat(),
+                              recorded_at=at.isoformat(), by=by, body=body))
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=EAT)
+    rec("registration", start, child={"name": "Synthetic Child R", "sex": "female", "date_of_birth": "2016-01-01"},
+        risk="low", concerns=["neglect"])
+    rec("closure", start + 1 * D, **({"reason": first_reason} if first_reason else {}))
+    rec("approval", start + 2 * D, by="sup", subject="closure")
+    rec("reopen", start + 3 * D, reason="new concerns")
+    rec("closure", start + 4 * D, reason="no_longer_eligible")
+    rec("approval", start + 5 * D, by="sup", subject="closure")
+    return fold("CASE-REOPEN", records)
+
+
+def test_statistics__each_closure_of_a_reopened_case_keeps_its_reason_and_no_note_says_otherwise():
+    """Every report said "Closures of a case reopened since carry the reason 'not known'" while its
+    table showed each closure's own reason: the note is only for a closure whose records name none."""
+    view = statistics([_closed_twice("registered_in_error")], POLICY, date(2026, 3, 1), date(2026, 3, 31), EAT)
+    rows = {t["id"]: t for t in view["tables"]}["closures_by_reason_sex"]["rows"]
+    assert [r[0] for r in rows] == ["no longer eligible", "registered in error", "total"]
+    assert not any("not known" in note or "reopened" in note for note in view["notes"])
+
+    unnamed = statistics([_closed_twice(None)], POLICY, date(2026, 3, 1), date(2026, 3, 31), EAT)
+    rows = {t["id"]: t for t in unnamed["tables"]}["closures_by_reason_sex"]["rows"]
+    assert [r[0] for r in rows] == ["no longer eligible", "not known", "total"]
+    assert "Closures under the reason 'not known' are those whose records name no reason." in unnamed["notes"]
+
+
 # -- suppression, by hand -----------------------------------------------------------------------------
 def test_combine__returns_made_on_or_before_the_periods_last_day_are_not_over():
     """The day a return was made is its agency's (made_at keeps the offset): made late on the

@@ -29,17 +29,20 @@ from cpcm.domain.policy import Policy
 from cpcm.workflow import plan_actions
 
 DEFAULT_THRESHOLD = 5
-REASON_NOT_KEPT = "not_known"  # an earlier closure of a case reopened since: the fold keeps the latest reason only
+REASON_NOT_KEPT = "not_known"  # a closure whose records name no reason (the fold keeps each closure's own, past a reopening)
 REFERRAL_OUTCOMES = (("waiting", ("sent", "acknowledged")), ("accepted", ("accepted",)), ("delivered", ("delivered",)),
                      ("declined", ("declined",)), ("not_delivered", ("not_delivered",)), ("closed", ("closed",)))
 NOT_AVAILABLE: tuple = ()
 
 
 def _closure_reason(case: Case, when: str, latest: str) -> str:
-    """The reason of the closure at `when` (the fold keeps an event per closure and reason)."""
+    """The reason of the closure at `when` (the fold keeps an event per closure and reason, also
+    for a closure of a case reopened since); REASON_NOT_KEPT where its records name none (the
+    fold's `closed.None`, as deadlines.closure_reason reads it)."""
     for name, times in case.events.items():
         if name.startswith("closed.") and when in times:
-            return name.split(".", 1)[1]
+            reason = name.split(".", 1)[1]
+            return reason if reason and reason != "None" else REASON_NOT_KEPT
     return REASON_NOT_KEPT
 
 
@@ -318,6 +321,8 @@ def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:
     seen = {i["category"] for i in found["closures"]}
     reasons = [r for r in reasons if r in seen] + sorted(seen - set(reasons) - {REASON_NOT_KEPT}) + \
         ([REASON_NOT_KEPT] if REASON_NOT_KEPT in seen else [])
+    # each closure keeps its own reason, one of a case reopened since too: 'not known' only where its records name none
+    unnamed = ["Closures under the reason 'not known' are those whose records name no reason."] if REASON_NOT_KEPT in seen else []
     sectors = sorted({i["category"] for i in found["referrals"]} - {UNKNOWN}) + \
         ([UNKNOWN] if any(i["category"] == UNKNOWN for i in found["referrals"]) else [])
     outcomes = [name for name, _ in REFERRAL_OUTCOMES] + ([UNKNOWN] if any(i["outcome"] == UNKNOWN for i in found["referrals"]) else [])
@@ -360,8 +365,7 @@ def _view(found: dict[str, list[dict]], period: Period, policy: Policy) -> dict:
             "a child registered and closed in the period is in both.",
             "Age bands use the child's age on the day of the event, from the date of birth or the estimated age (the "
             "age on the day it was given: at registration, or by an update); 'unknown' when neither was recorded.",
-            "Closures of a case reopened since carry the reason 'not known': the case history keeps the latest "
-            "closure's reason only.",
+            *unnamed,
             "Referral outcomes are the referral's status today.",
             "Case plan versions count when they came into force: on the day a supervisor approved them where the policy "
             "needs approval, else on the day written. A version rejected is counted on its own, on the day rejected; one "
