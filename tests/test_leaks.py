@@ -482,6 +482,17 @@ def test_md_escape__is_idempotent():
     assert once == "&lt;a href='x'&gt;y&lt;/a&gt; & z" and md_escape(once) == once
 
 
+def test_md_escape__a_less_than_sign_that_opens_no_html_is_left_as_written():
+    """`<5` (the statistics' small-cell mark) read `&lt;5` in a terminal; every `<` that could open
+    raw HTML (a tag, a closing tag, a comment, an instruction) or ends a value is still escaped."""
+    from cpcm.render.env import md_escape
+
+    assert md_escape("<5, age < 5, <= 3") == "<5, age < 5, <= 3"
+    for raw in ("<script>", "</b", "<!-- x", "<?php", "<img src=x onerror=alert(1)>", "x <", "<\nb"):
+        escaped = md_escape(raw)
+        assert "<" not in escaped and ">" not in escaped and md_escape(escaped) == escaped, raw
+
+
 # -- a name typed where a field name belongs: the error names the place, never the key ---------------
 @pytest.mark.parametrize("document, expected", [
     (f"child:\n  name: x\n  {CANARY}: 1\n  {CANARY}: 2\n", "the key … appears twice in child"),

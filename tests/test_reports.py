@@ -628,6 +628,20 @@ def test_report__statistics_has_no_case_id_no_worker_and_no_name_in_any_format(c
         assert ["statistics", "summary", "Registrations", "count", "<5"] in rows
 
 
+def test_report__statistics_md_writes_the_small_cell_mark_as_it_reads_and_html_escapes_it(cli_as, small_repo):
+    """md is read in a terminal or a text editor: its cells and legend said `&lt;5` where the
+    table, the CSV and the JSON say `<5`. HTML still escapes it."""
+    args = ["report", "statistics", "--from", "2026-01-01", "--to", "2026-12-31", "--format"]
+    md = cli_as("sup")(*args, "md")
+    assert md.code == 0, md.stderr
+    assert "&lt;" not in md.stdout and "&gt;" not in md.stdout
+    assert "| Registrations | <5 |" in md.stdout  # the summary's cell
+    assert "- **<5**: fewer than 5 (1 to 4)" in md.stdout and "so that a '<5' cell cannot" in md.stdout  # the legend
+    html = cli_as("sup")(*args, "html")
+    assert html.code == 0, html.stderr
+    assert "&lt;5" in html.stdout and "<5" not in html.stdout
+
+
 def test_report__statistics_out_is_a_plain_shareable_file(cli_as, small_repo, tmp_path):
     out = tmp_path / "shared" / "county.html"
     out.parent.mkdir()

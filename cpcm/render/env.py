@@ -4,8 +4,9 @@
   Python internals (`().__class__`) nor change the data it is given.
 - `StrictUndefined`: a missing variable is an error, never a blank in a child's plan.
 - Autoescape for `.html` templates; in `.md` templates every value written is escaped for
-  Markdown (`<` and `>` as `&lt;` and `&gt;`), so text a worker typed (`<script>`, `<img ...>`)
-  is shown as text and never becomes HTML when the Markdown is viewed. The escape is idempotent,
+  Markdown (a `<` that could open HTML, and every `>`, as `&lt;` and `&gt;`: `md_escape`), so text
+  a worker typed (`<script>`, `<img ...>`) is shown as text and never becomes HTML when the
+  Markdown is viewed, while `<5` reads as written. The escape is idempotent,
   so a value passed through a macro is not escaped twice; HTML is escaped once, by autoescape.
 - Lookup: the casefile repository's `.cpcm/templates/` (agency overrides) first, then the
   templates shipped with cpcm.
@@ -361,9 +362,18 @@ def date_words(value: Any, lang: str = "en", weekday: bool = False, root: Path |
     return say(DATE) % parts
 
 
+# a `<` that can open raw HTML in Markdown (CommonMark: a tag `<b`, `</b`, a comment `<!--`, a declaration `<!X`,
+# an instruction `<?`, an HTML block `<div`) is escaped: every `<` but one before a digit, a space or `=`, which
+# opens nothing (`<5`, the statistics' small-cell mark; `age < 5`, `<= 3`), nor, every `>` escaped, an autolink.
+# A `<` that ends a value is escaped too: the next value could begin with a tag's name.
+_OPENS_HTML = re.compile(r"<(?![0-9 =])")
+
+
 def md_escape(value: Any) -> str:
-    """Text safe in Markdown: no raw HTML (`<` and `>` become `&lt;` and `&gt;`). Idempotent."""
-    return str(value).replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe in Markdown: no raw HTML (a `<` that could open it becomes `&lt;`, every `>`
+    `&gt;`); a `<` that opens nothing, as in `<5`, is left as written, to read in a terminal.
+    Idempotent."""
+    return _OPENS_HTML.sub("&lt;", str(value)).replace(">", "&gt;")
 
 
 def _finalize_in(context, value: Any) -> Any:
