@@ -278,6 +278,38 @@ def test_a_register_typed_by_hand_is_told_what_to_do_with_each_cell_never_its_va
     assert sorted(c["sex"] for c in shown) == ["female"] * 5 + ["male"]
 
 
+def test_a_date_in_the_registers_way_that_names_no_day_is_said_to_be_one_not_another_way_of_writing(cli, repo, tmp_env):
+    """A DOB 2013-02-31 and a date of admission 2026-13-01: each was 'not a date (YYYY-MM-DD; for
+    another way of writing dates set date_format in the mapping)', though written YYYY-MM-DD. It
+    is said as a form's date field says it (no such day: check the day and the month), and so is
+    31/02/2013 in a register written %d/%m/%Y. The cells' values are never printed."""
+    headings = ["Name", "Sex", "DOB", "Date of admission", "Reason for admission", "Home area", "Lives with",
+                "Identified by", "Risk", "Child consent", "Caregiver consent"]
+
+    def line(name, dob, admitted):
+        return [name, "F", dob, admitted, "neglect", "Manyatta", "institution", "authority", "medium", "given", "not_possible"]
+
+    calendar = ("is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is "
+                "no such month): check the day and the month")
+    path = tmp_env / "register.csv"
+    saved_as(path, [line("Baraka Ouma", "2013-02-31", "2026-09-02"), line("Zawadi Kiprono", "2013-02-28", "2026-13-01")],
+             headings=headings)
+    result = cli("import", "cases", str(path), "--dry-run")
+    assert result.code == 4, result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("- ")]
+    assert lines == [f"- row 2: column DOB: {calendar}", f"- row 3: column Date of admission: {calendar}"], result.stderr
+    assert "2013-02-31" not in result.stderr and "2026-13-01" not in result.stderr
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text('date_format: "%d/%m/%Y"\n')
+    saved_as(path, [line("Baraka Ouma", "31/02/2013", "14/09/2026")], headings=headings)
+    result = cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run")
+    assert result.code == 4, result.stderr
+    assert [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("- ")] == [
+        "- row 2: column DOB: is not a date of the calendar: it is in the shape of the mapping's date_format \"%d/%m/%Y\", "
+        "but that month has no such day (or there is no such month): check the day and the month"], result.stderr
+    assert "31/02/2013" not in result.stderr
+
+
 def test_a_title_line_above_the_headings_is_said_once(cli, tmp_env):
     """A register with its title on the first line: the title was read as the headings, and
     every required field was reported missing, the headings themselves as a child's row."""

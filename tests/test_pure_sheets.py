@@ -213,6 +213,25 @@ def test_cell_value__dates():
     assert sh.cell_value(" 02/01/2020 ", "at", FORM, M) == (date(2020, 1, 2), None)
 
 
+def test_cell_value__a_date_written_the_registers_way_that_names_no_day_is_said_so_as_a_forms_date_field_says_it():
+    """2013-02-31 (YYYY-MM-DD, always read) or 31/02/2013 under %d/%m/%Y was told to set a
+    date_format, or that it is not in the date_format: it is, and the day is what to check."""
+    from cpcm.domain.forms import not_a_calendar_date, not_a_date
+
+    iso = not_a_date("2013-02-31")
+    assert iso == not_a_calendar_date() and "check the day and the month" in iso
+    for mapping in (sh.ColumnMapping(), M):
+        assert sh.cell_value("2013-02-31", "child.date_of_birth", FORM, mapping) == (None, iso)
+        assert sh.cell_value("2026-13-01", "at", FORM, mapping) == (None, iso)
+    in_format = not_a_calendar_date("of the mapping's date_format \"%d/%m/%Y\"")
+    assert sh.cell_value("31/02/2013", "child.date_of_birth", FORM, M) == (None, in_format)
+    assert sh.cell_value("15/13/2026", "at", FORM, M) == (None, in_format)
+    # read the other way round, it is a date: that is said instead; not the register's shape: as before
+    assert sh.cell_value("01/13/2026", "at", FORM, M)[1].endswith("write it as the rest of the register is written")
+    assert sh.cell_value("31-02-2013", "at", FORM, M) == (None, "is not a date in the mapping's date_format, nor YYYY-MM-DD")
+    assert sh.in_shape("1/2/13", "%d/%m/%y") and not sh.in_shape("31 Feb 2013", "%d %b %Y")
+
+
 # --- rows -----------------------------------------------------------------------------------------------
 
 def test_rows__documents_dates_and_errors_by_column():

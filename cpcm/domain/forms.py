@@ -487,14 +487,21 @@ def date_problem(text: str) -> str:
     return "time" if day != value else "shape"  # a right date alone was not what was refused
 
 
+def not_a_calendar_date(shape: str = "YYYY-MM-DD") -> str:
+    """Why a text written in the shape a date is asked in (`shape`: YYYY-MM-DD, or a register's
+    date_format as an import names it) is refused when it names no day of the calendar (2027-02-30,
+    a 13th month): the one wording of it, for a form's field, an option and an imported cell."""
+    return (f"is not a date of the calendar: it is in the shape {shape}, but that month has no such day (or there is "
+            "no such month): check the day and the month")
+
+
 def not_a_date(text: str, allow_time: bool = False) -> str:
     """Why `text` is refused where a date is asked for (or a date-time too, `allow_time`): exactly
     YYYY-MM-DD and no day of the calendar; a right date with a time that is not a time of day; or not
     in the shape asked for. The value itself is never repeated (it may be a child's date of birth)."""
     kind = date_problem(text)
     if kind == "calendar":
-        return ("is not a date of the calendar: it is in the shape YYYY-MM-DD, but that month has no such day (or there is "
-                "no such month): check the day and the month")
+        return not_a_calendar_date()
     if kind == "time":
         return ("is not a date-time: the date is right, but the time after it is not a time of day (use HH:MM from 00:00 to "
                 "23:59, e.g. 2026-03-01T14:30, with an offset written in full if any, e.g. +03:00)")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
-from cpcm.domain.forms import Form, near_field
+from cpcm.domain.forms import Form, date_problem, near_field, not_a_calendar_date, not_a_date
 from cpcm.errors import FieldError
 
 AT = "at"  # the registration's date: the record's `at` (the date of admission or registration)
@@ -261,6 +261,8 @@ def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
         return date.fromisoformat(text[:10]), None
     except ValueError:
         pass
+    if date_problem(text) == "calendar":  # YYYY-MM-DD (always read) naming no day: as a form's date field says it
+        return None, not_a_date(text)
     if date_format:
         try:
             return datetime.strptime(text, date_format).date(), None
@@ -272,6 +274,9 @@ def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
                 raise ValueError
             datetime.strptime(text, swapped)
         except ValueError:
+            if in_shape(text, date_format):  # written as the register writes dates, naming no day (31/02/2013)
+                shown = format_shown(date_format)
+                return None, not_a_calendar_date("of the mapping's date_format" + (f" {shown}" if shown != "(not shown)" else ""))
             return None, "is not a date in the mapping's date_format, nor YYYY-MM-DD"
         return None, ("is not a date in the mapping's date_format, nor YYYY-MM-DD; it reads with the day and the month "
                       "the other way round: write it as the rest of the register is written")
@@ -447,6 +452,24 @@ def format_shown(date_format: str) -> str:
     """A date_format as a message may show it: codes and separators only (anything else may be
     something else typed there, and is not shown)."""
     return f"\"{date_format}\"" if len(date_format) <= 40 and _FORMAT.fullmatch(date_format) else "(not shown)"
+
+
+_NUMBER_CODES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}"}
+
+
+def in_shape(text: str, date_format: str) -> bool:
+    """Whether `text` is written as `date_format` writes a date, whatever its numbers (31/02/2013
+    and 15/13/2026 are, for %d/%m/%Y): one that does not read names no day of the calendar. Only
+    for a format of numbers (%d, %m, %Y, %y and what stands between them); False for another."""
+    pattern = []
+    for part in re.split(r"(%.)", date_format):
+        if part.startswith("%") and len(part) == 2:
+            if part not in _NUMBER_CODES:
+                return False
+            pattern.append(_NUMBER_CODES[part])
+        else:
+            pattern.append(re.escape(part))
+    return re.fullmatch("".join(pattern), text) is not None
 
 
 def swapped_format(date_format: str) -> str | None:
