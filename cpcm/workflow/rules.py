@@ -425,7 +425,7 @@ def _two_decisions_advice(case: Case, conflict) -> str:
         undo = (f"if the {other} was right, undo what was approved: " + (ways[0][1] if len(ways) == 1 else
                 "; ".join(f"{what}, {how}" for what, how, _ in ways)))
     else:
-        undo = (f"if the approval was right, the request is made again for a supervisor or manager to decide ("
+        undo = ("if the approval was right, the request is made again for a supervisor or manager to decide ("
                 + ", or ".join(again for _, _, again in ways) + ")")
     return (f"the first in the records' order stands (the {kinds[first]}, {first}); the later ({later}) decided nothing. "
             f"Check the case (cpcm show {case.id}); {undo}; then add a note (cpcm note {case.id} --text ...)")
