@@ -76,8 +76,22 @@ def test_kenya__a_comprehensive_assessment_with_its_readiness_comment_meets_it_a
 
 
 def test_inter_agency__no_readiness_comment_is_asked(cli, cli_as):
+    """The inter-agency profile asks no readiness comment after a conference: `cpcm due` lists none,
+    and `conference close` does not ask the caseworkers for one either."""
     case_id = planned_case(cli, "Qvchild Elsewhere", lives_with="institution")
-    discussed(lambda worker, now=None: cli_as(worker, **({"CPCM_NOW": now} if now else {})), case_id)
+    sup = cli_as("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    closer = cli_as("sup", CPCM_NOW=CLOSE_NOW)
+    from test_conference import MEMBERS, minutes_doc
+
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([case_id]))).code == 0
+    closed = closer("conference", "close", conf, "--json")
+    assert closed.code == 0, closed.stderr
+    assert not [s for s in closed.json()["next_steps"] if "readiness" in s], closed.json()["next_steps"]
     assert readiness_items(cli_as("amina", CPCM_NOW="2026-12-01T09:00:00+03:00")) == []
 
 

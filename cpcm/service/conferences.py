@@ -1505,7 +1505,7 @@ def close(ctx, conference_id: str) -> Written:
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan") and w["case_id"] not in stuck_cases]
     steps += [f"{w['case_id']} had no plan: its actions start an interim plan; write the full plan after the comprehensive "
               f"assessment: cpcm plan {w['case_id']}" for w in written if w["interim"]]
-    steps.append(_readiness_step(ctx, [case for case, *_ in planned]))
+    steps += _readiness_step(ctx, [case for case, *_ in planned])
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
 
 
@@ -1535,23 +1535,24 @@ def _plan_step(written: Mapping[str, Any], yours: bool) -> str:
             f"your cpcm due: cpcm approve {case_id} plan")
 
 
-def _readiness_step(ctx, cases) -> str:
+def _readiness_step(ctx, cases) -> list[str]:
     """What `conference close` says of the comment on each child's readiness for reintegration
     (SOP §4 step 7): where the policy asks it (`conference_readiness.required`), for the cases of a
     child apart from their family (`placements.separated`, the one rule `cpcm due` applies), named;
-    a child living with parents or relatives and never in care is asked none."""
+    a child living with parents or relatives and never in care is asked none. Where the policy asks
+    none, nothing (`cpcm due` asks none either)."""
     from cpcm.workflow import placements
 
-    how = "cpcm readiness CASE --occasion case_conference --notes TEXT (it does not reopen the assessment)"
     if not ctx.policy.get("conference_readiness", "required", False):
-        return f"each caseworker records the child's readiness for reintegration (SOP §4 step 7): {how}"
+        return []
+    how = "cpcm readiness CASE --occasion case_conference --notes TEXT (it does not reopen the assessment)"
     at_home = placements.family_home(ctx.policy)
     asked = [case.id for case in cases if placements.separated(case, at_home)]
     if not asked:
-        return ("no readiness comment is asked: no child discussed is in care or on a path of reintegration (each lives "
-                "with parents or relatives and was never placed: placement.at_home)")
-    return (f"the caseworker of {', '.join(asked)} records the child's readiness for reintegration (SOP §4 step 7): {how}; "
-            f"it is on their cpcm due within {ctx.policy.cited('conference_readiness', 'within')}")
+        return ["no readiness comment is asked: no child discussed is in care or on a path of reintegration (each lives "
+                "with parents or relatives and was never placed: placement.at_home)"]
+    return [f"the caseworker of {', '.join(asked)} records the child's readiness for reintegration (SOP §4 step 7): {how}; "
+            f"it is on their cpcm due within {ctx.policy.cited('conference_readiness', 'within')}"]
 
 
 # -- the conference plan's approval (Form 3 item 4) ------------------------------------------------------
