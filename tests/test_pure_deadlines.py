@@ -12,6 +12,7 @@ import pytest
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
 from cpcm.workflow import deadlines as dl
+from cpcm.workflow import plan_actions
 from cpcm.workflow.deadlines import Deadline
 
 EAT = timezone(timedelta(hours=3))
@@ -444,6 +445,37 @@ def test_plan_actions__after_a_reopening_only_those_of_a_plan_in_force_since():
     twice = ("2026-10-01T06:00:00+00:00", reopened)  # the latest reopening counts
     assert codes(case(plan=plan("2026-10-15T06:00:00+00:00", "2026-10-15T06:00:00+00:00"), events={"reopen": twice})) == []
 
+
+
+def test_plan_actions__a_mark_before_the_reopening_does_not_finish_an_action_of_a_plan_written_since():
+    """An action marked done (or dropped) before the latest reopening was finished for the plan of
+    before: a version written since the reopening that has an action of that ID lists it due until
+    it is marked again after the reopening (`plan_actions.marks_since`); a version written before
+    the reopening (kept in force where the policy keeps its actions due) keeps every mark."""
+    reopened = "2026-11-22T06:00:00+00:00"
+    before, after = "2026-11-01T06:00:00+00:00", "2026-11-22T07:00:00+00:00"
+    actions = [{"id": "A1", "by": "2026-11-15", "who": "teacher"}, {"id": "A2", "by": "2026-11-16", "who": "family"}]
+
+    def plan(at, **status):
+        return {"version": 2, "at": at, "approved_at": at, "record_id": "01P", "actions": actions,
+                "status": {k: {"status": v[0], "at": v[1], "by": "amina"} for k, v in status.items()}}
+
+    def titles(c, p=P):
+        return [d[2] for d in of(dl._plan_actions, c, p)]
+    events = {"reopen": (reopened,)}
+    marked = {"A1": ("done", "2026-11-10T06:00:00+00:00"), "A2": ("dropped", "2026-11-21T06:00:00+00:00")}
+    both = ["plan action A1 (teacher)", "plan action A2 (family)"]
+    assert titles(case(plan=plan(after, **marked), events=events)) == both
+    assert titles(case(plan=plan(reopened, **marked), events=events)) == both  # written at the reopening: since it
+    assert titles(case(plan=plan(after, **marked))) == []  # never reopened: every mark counts
+    since = {"A1": ("done", "2026-11-22T06:30:00+00:00"), "A2": ("done", reopened)}  # marked again since the reopening
+    assert titles(case(plan=plan(after, **since), events=events)) == []
+    keeps = policy(plan_action={"due_after_reopening": True})  # the plan of before stays in force: its marks stand
+    assert titles(case(plan=plan(before, **marked), events=events), keeps) == []
+    assert plan_actions.marks_since(after, reopened) == reopened and plan_actions.marks_since(before, reopened) is None
+    assert plan_actions.marks_since("2026-11-22T09:00:00+03:00", reopened) == reopened  # the same instant, in another zone
+    assert plan_actions.marks_since("2026-11-22T08:59:59+03:00", reopened) is None
+    assert plan_actions.marks_since(after, None) is None and plan_actions.marks_since(None, reopened) is None
 
 # --- after closure, the 18th birthday -------------------------------------------------------------
 

@@ -128,6 +128,44 @@ def test_reopened__a_new_plan_waiting_does_not_say_the_old_one_stays_in_force(cl
     assert rejected.code == 0 and "version 1 stays in force" not in rejected.stdout + rejected.stderr
 
 
+def test_reopened__a_new_plans_action_is_due_though_one_of_its_id_was_done_before_the_reopening(cli, cli_as):
+    """An action marked done before the reopening was done for the plan of before: the new plan's
+    action with that ID, given (A1) or kept for the same text (A2), is due by its own date on
+    `due`, `check` and `show`, and open when the case closes again, until marked done after the
+    reopening (plan_actions.marks_since)."""
+    from cpcm.service.context import load_records
+    from cpcm.workflow.fold import fold
+    from cpcm.workflow.open_items import unfinished
+
+    sup = cli_as("sup")
+    case_id = _reopened_at_the_visit(cli, sup)  # A1 and A2 of version 1 marked done before the closure
+    worker = at(cli, NEXT_DAY)
+    assert worker("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    new_plan = plan_doc("after_reopening", actions=[
+        {"id": "A1", "what": "Attend the clinic", "who": "family", "by": "2027-04-20", "mode": "direct", "goal": "G1"},
+        {"what": "Go to school", "who": "child", "by": "2027-04-22", "mode": "direct", "goal": "G1"}])
+    written = worker("plan", case_id, "--from-file", "-", input=json.dumps(new_plan))
+    assert written.code == 0 and "actions A1, A2" in written.stderr, written.stderr
+    assert at(sup, "2027-03-12T09:00:00+03:00")("approve", case_id, "plan").code == 0
+    later = at(cli, "2027-04-25T09:00:00+03:00")
+    due = [(i["title"], i["due"][:10], i["state"]) for i in later("due", "--json").json()
+           if i["case_id"] == case_id and i["code"] == "plan-action"]
+    assert due == [("plan action A1 (family)", "2027-04-20", "overdue"), ("plan action A2 (child)", "2027-04-22", "overdue")]
+    check = later("check", case_id, "--json")
+    assert [p["code"] for p in check.json()].count("plan-action-overdue") == 2, check.stdout
+    shown = later("show", case_id, "--json").json()
+    assert [(a["item"], a["late"]) for a in shown["open_actions"]] == [("A1", True), ("A2", True)]
+    records = load_records(library_session(later), case_id)
+    assert unfinished(fold(case_id, records), records)["actions"] == ["A1", "A2"]
+    # marked done since the reopening: done for this plan
+    done = later("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check clinic",
+                 "--visited-by", "professional", "--risk-increased", "no", "--done", "A1")
+    assert done.code == 0, done.stderr
+    assert [i["title"] for i in later("due", "--json").json() if i["case_id"] == case_id and i["code"] == "plan-action"] == [
+        "plan action A2 (child)"]
+    assert [a["item"] for a in later("show", case_id, "--json").json()["open_actions"]] == ["A2"]
+
+
 @pytest.mark.parametrize("reason", ["crisis", "after_reopening"])
 def test_reopened_and_closed_again__the_reports_count_both_episodes(cli, cli_as, reason):
     """The second episode to a new plan, approval and a second closure: timeliness counts each

@@ -1757,7 +1757,7 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
                 warnings.append(f"the {field} of {case_id} holds a name registered for a case of {conference.id}: the report leaves "
                                 f"it out (correct it: cpcm update {case_id} --set {field}=TEXT --reason TEXT)")
                 location, other = (None, other) if field == "location" else (location, None)
-        actions = plan_actions.to_date(effective(records), case.plan, ctx.policy)
+        actions = plan_actions.to_date(effective(records), case.plan, ctx.policy, case.reopened)
         named = [a["id"] for a in actions if a["what"] and rules.names_found({"what": a["what"]}, patterns)]
         if named:  # the plan's own words may name the child or a caregiver: the report gives the rest
             warnings.append(f"plan action {', '.join(named)} of {case_id} holds a name registered for a case of {conference.id}: "

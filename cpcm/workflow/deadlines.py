@@ -769,7 +769,8 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     """Each action of the plan in force with a date (`by`), until it is marked done or dropped:
     due at the end of that day. The item names the action by its ID only (its text stays in the
     plan), so the due list and its calendar file carry no personal data. After a reopening, only
-    once a plan is in force again (`plan_before_reopening`)."""
+    once a plan is in force again (`plan_before_reopening`), and a mark made before the reopening
+    does not finish an action of a version written since it (`plan_actions.marks_since`)."""
     if case.status != "open" or not plan_actions_due(case, policy):
         return []
     parts = _parts(policy)
@@ -777,7 +778,7 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     zone = zone_of(now)
     version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
     carried, ended = _carried_by_referral(case, policy)
-    for action in plan_actions.open_actions(case.plan, policy):
+    for action in plan_actions.open_actions(case.plan, policy, case.reopened):
         if not action.get("by") or action["id"] in carried:
             continue
         try:

@@ -35,10 +35,12 @@ def progress(records: Iterable[Record], plan_record: Record | None,
     that gave it (before `before`, a record id, when given), and the last review after the plan.
 
     Items are named by their IDs, which last from version to version (plan_actions): an action
-    found done under an earlier version and kept in this one is still done. A review of a
-    version written before action IDs named an action by its position in that version; that is
-    read as the action's ID. A follow-up's or review's `actions_done` (`--done A3`) is a 'done'
-    entry."""
+    found done under an earlier version and kept in this one is still done, unless the case was
+    reopened in between: a version written since the latest reopening (before `before`) counts
+    only the entries made since it (`plan_actions.marks_since`, as `cpcm due` reads the fold's). A
+    review of a version written before action IDs named an action by its position in that
+    version; that is read as the action's ID. A follow-up's or review's `actions_done` (`--done
+    A3`) is a 'done' entry."""
     status: dict[str, tuple[Record, Mapping[str, Any]]] = {}
     last = None
     if plan_record is None:
@@ -48,6 +50,9 @@ def progress(records: Iterable[Record], plan_record: Record | None,
     ordered = sorted(effective(records), key=lambda r: (place.get(r.id, r.id), r.id))
     before = place.get(before, before) if before else before
     since = place.get(plan_record.id, plan_record.id)
+    reopened = max((utc(r.at) for r in ordered if r.kind == "reopen" and not (before and place.get(r.id, r.id) > before)),
+                   default=None)
+    marks_since = plan_actions.marks_since(plan_record.at, reopened)
     ids = plan_actions.ids_by_version(ordered)
     version: Record | None = None
     for record in ordered:
@@ -60,6 +65,8 @@ def progress(records: Iterable[Record], plan_record: Record | None,
             continue
         if record.kind == "review" and place.get(record.id, record.id) > since:
             last = record
+        if marks_since and utc(record.at) < marks_since:  # of the episode before the reopening: not this version's
+            continue
         positions = (ids.get(version.id, {}).get("actions") or []) if version is not None and not plan_actions.stored(version.body) else []
         for item in (record.body.get("progress") or []) if record.kind == "review" else []:
             key = str(item.get("item") or "").strip().upper()

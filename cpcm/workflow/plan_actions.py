@@ -5,7 +5,8 @@ Every action of a case's plan has an ID, `A1`, `A2` …, and every goal one, `G1
 short id a worker gave it). An ID names the same action in every later version and is never
 given to another action of the case, not even after its action was taken out of the plan. So a
 referral linked to `A2` is linked to that action for good, and a review's or follow-up's "A3
-done" means the same thing in every version.
+done" means the same thing in every version, until the case is reopened: a version written since
+the reopening counts only the marks made since (`marks_since`).
 
 Plan versions written since IDs exist carry them (`id` on each goal and action). An older plan
 version has none: its IDs are worked out by the same rule the service uses to number a version
@@ -304,39 +305,59 @@ def waiting_over(plan: Mapping[str, Any] | None, policy: Policy) -> Mapping[str,
     return current if current is not None and plan is not None and current.get("record_id") != plan.get("record_id") else None
 
 
-def action_status(plan: Mapping[str, Any] | None, action_id: str) -> str | None:
+def marks_since(version_at: str | None, reopened: str | None) -> str | None:
+    """From when the marks on a plan version's goals and actions (`--done`, a review's progress)
+    count for it: from the case's latest reopening (`reopened`, UTC) for a version written since
+    it, else from the start (None). A reopened case is planned again (IAG Step 6 [L946]): an action
+    marked done before the reopening was done for the plan of before, and the new plan's action of
+    that ID (given, or kept for the same text) is open until marked after the reopening. THE rule
+    the fold's marks (`open_actions`, `to_date`) and the records' (`open_items.progress`) read."""
+    if not reopened or not version_at:
+        return None
+    return reopened if utc(version_at) >= reopened else None
+
+
+def action_status(plan: Mapping[str, Any] | None, action_id: str, since: str | None = None) -> str | None:
+    """The latest mark on action `action_id` (None: none yet); `since` (UTC): only a mark made
+    at or after it counts (`marks_since`)."""
     entry = ((plan or {}).get("status") or {}).get(action_id)
-    return entry.get("status") if entry else None
+    if not entry or (since and entry.get("at") and utc(entry["at"]) < since):
+        return None
+    return entry.get("status")
 
 
 def is_open(status: Any) -> bool:
     return (str(status).strip() if status is not None else None) not in DONE
 
 
-def open_actions(plan: Mapping[str, Any] | None, policy: Policy) -> list[Mapping[str, Any]]:
+def open_actions(plan: Mapping[str, Any] | None, policy: Policy, reopened: str | None = None) -> list[Mapping[str, Any]]:
     """The actions of the plan in force not marked done or dropped, in the plan's order, each
-    {id, by, who, goal, status}."""
+    {id, by, who, goal, status}. `reopened`: the case's latest reopening (`Case.reopened`): a
+    version written since it counts only the marks made since (`marks_since`)."""
     current = in_force(plan, policy)
     if not current:
         return []
-    return [dict(a, status=action_status(plan, a["id"])) for a in current.get("actions") or []
-            if is_open(action_status(plan, a["id"]))]
+    since = marks_since(current.get("at"), reopened)
+    return [dict(a, status=action_status(plan, a["id"], since)) for a in current.get("actions") or []
+            if is_open(action_status(plan, a["id"], since))]
 
 
-def to_date(records: Iterable[Record], plan: Mapping[str, Any] | None, policy: Policy) -> list[dict[str, Any]]:
+def to_date(records: Iterable[Record], plan: Mapping[str, Any] | None, policy: Policy,
+            reopened: str | None = None) -> list[dict[str, Any]]:
     """Every action of the plan version in force, in the plan's order, with its status as the
-    case's reviews and follow-ups left it (the status `open_actions` reads; None: none given
-    yet): [{id, what, by, status}]. `records`: the case's records (the version's own text is in
-    its record). The Kenya SOP Form 8's "progress and actions to date"."""
+    case's reviews and follow-ups left it (the status `open_actions` reads, `reopened` as there;
+    None: none given yet): [{id, what, by, status}]. `records`: the case's records (the version's
+    own text is in its record). The Kenya SOP Form 8's "progress and actions to date"."""
     current = in_force(plan, policy)
     if not current:
         return []
+    since = marks_since(current.get("at"), reopened)
     body = next((r.body for r in records if r.id == current.get("record_id")), None) or {}
     texts = [a for a in body.get("actions") or [] if isinstance(a, Mapping)]
     out = []
     for index, action in enumerate(current.get("actions") or []):
         what = str(texts[index].get("what") or "").strip() if index < len(texts) else ""
-        out.append({"id": action["id"], "what": what, "by": action.get("by"), "status": action_status(plan, action["id"])})
+        out.append({"id": action["id"], "what": what, "by": action.get("by"), "status": action_status(plan, action["id"], since)})
     return out
 
 
