@@ -280,6 +280,25 @@ def test_case_plan__a_plan_written_after_it_waits_for_approval():
               policy(plan_approval={"required": False})) == []
 
 
+def test_a_version_rejected_after_a_reopening__none_is_in_force_unless_the_policy_keeps_the_old_plan():
+    """The version approved before the latest reopening is not in force after it
+    (`plan_action.due_after_reopening: false`): a version rejected since is one rejected with no
+    version in force, the case-plan item within the risk's response time (`_interim_rejected`),
+    not a revision turned down while version 1 stays in force (`_plan_revision`)."""
+    reopened, rejected = "2026-11-22T06:00:00+00:00", "2026-11-23T05:00:00+00:00"
+    old = {"version": 1, "record_id": "01A", "at": "2026-09-01T06:00:00+00:00", "approved_at": "2026-09-02T06:00:00+00:00"}
+    plan = {"version": 2, "record_id": "01B", "at": "2026-11-22T07:00:00+00:00", "rejected_at": rejected, "previous": old}
+    c = case(plan=plan, risk="immediate", events={"reopen": (reopened,)})
+    revision = {"limit": "9d", "source": "S-revision"}
+    p = policy(plan_revision=revision)
+    assert of(dl._plan_revision, c, p) == []
+    assert [(d[1], d[2], d[3], d[6], d[8]) for d in of(dl._case_plan, c, p)] == [
+        ("case-plan", "write a new plan version (the last was rejected)", "2026-11-24T00:00:00+03:00", "case_plan", "S-risk")]
+    assert dl.plan_in_force(c, p) is None and dl.plan_in_force(case(plan=plan), p) is old
+    keeps = policy(plan_action={"due_after_reopening": True}, plan_revision=revision)  # the old plan stays in force
+    assert dl.plan_in_force(c, keeps) is old and of(dl._case_plan, c, keeps) == []
+    assert [d[1] for d in of(dl._plan_revision, c, keeps)] == ["plan-revision"]  # a revision turned down
+
 def test_review_interval__after_reunification_during_its_period():
     assert dl.review_interval(case(), P, NOW)[1] == "review"
     assert dl.review_interval(case(), P, NOW)[0].text == "3mo"

@@ -36,16 +36,16 @@ def at(cli: Cli, now: str) -> Cli:
 CONSENT = ("--purpose", "assessment", "--status", "given", "--explained", "all", "--by", "caregiver")
 
 
-def _closed(cli: Cli, sup: Cli, consent: bool = False) -> str:
-    """A case assessed, planned (approved), its actions done at a monitoring visit, closed as goals
-    met and the closure approved on CLOSED_AT (`consent`: the caregiver's consent to the assessment
-    recorded first)."""
+def _closed(cli: Cli, sup: Cli, consent: bool = False, approval_note: str | None = None) -> str:
+    """A case assessed, planned (approved, with `approval_note` when given), its actions done at a
+    monitoring visit, closed as goals met and the closure approved on CLOSED_AT (`consent`: the
+    caregiver's consent to the assessment recorded first)."""
     case_id = register(cli)
     assert not consent or cli("consent", case_id, *CONSENT).code == 0
     assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
     assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
     assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
-    assert sup("approve", case_id, "plan").code == 0
+    assert sup("approve", case_id, "plan", *(("--note", approval_note) if approval_note else ())).code == 0
     worker = at(cli, CLOSED_AT)
     visited = worker("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
                      "--visited-by", "professional", "--risk-increased", "no", "--done", "A1", "--done", "A2")
@@ -164,6 +164,47 @@ def test_reopened__a_new_plans_action_is_due_though_one_of_its_id_was_done_befor
     assert [i["title"] for i in later("due", "--json").json() if i["case_id"] == case_id and i["code"] == "plan-action"] == [
         "plan action A2 (child)"]
     assert [a["item"] for a in later("show", case_id, "--json").json()["open_actions"]] == ["A2"]
+
+
+@pytest.mark.parametrize("keeps_due", [False, True])
+def test_reopened__a_new_version_rejected_is_rejected_with_no_plan_in_force(cli, cli_as, repo, keeps_due):
+    """The version approved before the reopening is not in force after it (unless the policy keeps
+    its actions due, `plan_action.due_after_reopening`), so an interim plan rejected after the
+    reopening puts "write a new plan version (the last was rejected)" on `cpcm due` within the
+    response time of the risk (immediate: the same day), not the revision item that said version 1
+    stays in force and sent the worker to a case review the stage refuses; `show`'s `plan approval`
+    row says the same as its plan row."""
+    sup = cli_as("sup")
+    case_id = _closed(cli, sup, approval_note="on condition the fees are paid")
+    assert at(cli, VISIT_AT)("reopen", case_id, "--reason", "new report from the school").code == 0
+    if keeps_due:
+        (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  plan_action:\n    due_after_reopening: true\n", encoding="utf-8")
+    worker = at(cli, NEXT_DAY)
+    assessed = worker("assess", case_id, "--type", "initial", "--risk", "immediate", "--risk-reason", "violence at home",
+                      "--set", "safe=no", "--set", "basic_needs.food=no", "--set", "basic_needs.shelter=yes",
+                      "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=yes", "--outcome", "proceed")
+    assert assessed.code == 0, assessed.stderr
+    interim = plan_doc("after_reopening", interim="yes", actions=[{"what": "Attend the clinic", "who": "family",
+                                                                   "by": "2027-03-20", "mode": "direct", "goal": "G1"}])
+    assert worker("plan", case_id, "--from-file", "-", input=json.dumps(interim)).code == 0
+    rejected = at(sup, "2027-03-11T10:00:00+03:00")("reject", case_id, "plan", "--note", "add the clinic visit")
+    assert rejected.code == 0, rejected.stderr
+    later = at(cli, "2027-03-11T11:00:00+03:00")
+    items = {i["code"]: i for i in later("due", "--within", "30", "--json").json() if i["case_id"] == case_id}
+    row = [line.split("\t", 1)[1] for line in later("show", case_id).stdout.splitlines() if line.startswith("plan approval\t")]
+    if keeps_due:  # version 1 stays in force: a revision turned down
+        assert items["plan-revision"]["due"].startswith("2027-03-25T10:00") and "case-plan" not in items, items
+        assert row == ["version 1, in force: by sup on 2026-11-23: on condition the fees are paid"], row
+        return
+    assert "plan-revision" not in items, items
+    plan = items["case-plan"]
+    assert (plan["title"], plan["due"], plan["rule"]) == ("write a new plan version (the last was rejected)",
+                                                          "2027-03-12T00:00+03:00", "case_plan"), plan  # by midnight
+    assert "no plan is in force" in plan["why"] and "stays in force" not in plan["why"] and "cpcm review" not in plan["why"]
+    assert row == ["version 1, approved before the reopening, not in force: by sup on 2026-11-23: on condition the fees are "
+                   "paid"], row
+    shown = " ".join(later("show", case_id).stdout.split())
+    assert "version 1, approved before the reopening, is not in force" in shown and ", in force:" not in shown
 
 
 @pytest.mark.parametrize("reason", ["crisis", "after_reopening"])

@@ -434,7 +434,9 @@ def print_case(data: dict, zone=None) -> None:
             rows.append(("plan approval", f"by {approval['by']} on {local_text(approval['at'], zone)[:10]}: {approval['note']}"))
         elif (kept.get("approval") or {}).get("note"):  # while a new version waits: those of the version in force
             held = kept["approval"]
-            rows.append(("plan approval", f"version {kept.get('version')}, in force: by {held['by']} on "
+            # one approved before the reopening is not in force since (the plan row says so)
+            kept_state = "approved before the reopening, not in force" if plan.get("before_reopening") else "in force"
+            rows.append(("plan approval", f"version {kept.get('version')}, {kept_state}: by {held['by']} on "
                                           f"{local_text(held['at'], zone)[:10]}: {held['note']}"))
         for goal in content.get("goals", []):
             rows.append((f"goal {goal.get('id')}", f"[{goal.get('term')}] {goal.get('goal')}"))

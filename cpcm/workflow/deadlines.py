@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import end_of_day, is_date_only, local, local_day, parse_datetime
@@ -270,6 +270,17 @@ def plan_actions_due(case: Case, policy: Policy) -> bool:
     return due_after_reopening(policy) or not plan_before_reopening(case, policy)
 
 
+def plan_in_force(case: Case, policy: Policy) -> Mapping[str, Any] | None:
+    """The plan version in force (`plan_actions.in_force`), unless it came into force before the
+    case's latest reopening and the policy does not keep it (`plan_actions_due`): then none is, as
+    `cpcm show`, `cpcm plan` and `cpcm reject` say ("approved before the reopening, not in force
+    since"), and a version rejected after the reopening is one rejected with no version in force
+    (`_interim_rejected`), not a revision turned down while another stays in force
+    (`_plan_revision`)."""
+    plan = plan_actions.in_force(case.plan, policy)
+    return plan if plan and plan_actions_due(case, policy) else None
+
+
 def due_after_reopening(policy: Policy) -> bool:
     """Whether what the cycle before a reopening left open stays due after it: the actions of the
     plan in force before it, and the referrals not moved on since (`plan_action.due_after_reopening`,
@@ -486,7 +497,7 @@ def _interim_rejected(case: Case, policy: Policy, now: datetime) -> list[Deadlin
     if not plan or not plan.get("rejected_at"):  # most cases: no cycle start read (tests/test_rules_cheaper.py)
         return []
     start = case.cycle_start
-    if (start and plan["at"] < start) or plan_actions.in_force(plan, policy):
+    if (start and plan["at"] < start) or plan_in_force(case, policy):  # one from before the reopening is not in force
         return []
     limit = policy.risk_response(case.risk) if case.risk else None
     if limit is None:
@@ -510,12 +521,13 @@ def _plan_revision(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     recorded after it (where the worker keeps the version in force) takes it away. A rejected
     version with none in force, or one the case-plan clock covers (the version in force is older
     than the latest comprehensive assessment), is the case-plan item's (`_case_plan`,
-    `_interim_rejected`); not one from before the latest reopening."""
+    `_interim_rejected`), and so is one rejected after a reopening while the version from before
+    it is not in force (`plan_in_force`); not one from before the latest reopening."""
     plan = case.plan
     if case.status != "open" or not plan or not plan.get("rejected_at"):  # most cases: nothing read further
         return []
     rejected = plan["rejected_at"]
-    in_force = plan_actions.in_force(plan, policy)
+    in_force = plan_in_force(case, policy)
     if not in_force or in_force.get("record_id") == plan.get("record_id") or before_reopening(case, rejected):
         return []
     assessed = case.last("assessment.comprehensive", case.cycle_start) if "assessment.comprehensive" in case.events else None
