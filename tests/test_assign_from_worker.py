@@ -117,7 +117,7 @@ def test_assign_from_worker__the_caseload_warning_is_said_once_for_all_the_cases
     done = sup("assign", "--from-worker", "amina", "--worker", "otieno", "--json")
     assert done.code == 0, done.stderr
     warnings = [w for w in done.json()["warnings"] if w.startswith("caseload:")]
-    assert warnings == ["caseload: otieno this makes 4 open cases; the cap is 3 (" + warnings[0].split("(", 1)[1]]
+    assert warnings == ["caseload: otieno: this makes 4 open cases; the cap is 3 (" + warnings[0].split("(", 1)[1]]
 
 
 def test_assign_from_worker__a_caseworker_may_not_and_wrong_options_are_refused(cli_as, repo):

@@ -185,6 +185,7 @@ def test_a_mapping_that_names_no_field_is_refused(cli, tmp_env):
     assert result.code == 4
     assert "mapping: columns: Name" in result.stderr and "not a registration field" in result.stderr
     assert "mapping: columns: Missing column" in result.stderr and "the sheet does not have" in result.stderr
+    assert "error: the mapping of the register's columns is not valid (2 problems)" in result.stderr, result.stderr
 
 
 def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp_env):
@@ -322,6 +323,7 @@ def test_a_title_line_above_the_headings_is_said_once(cli, tmp_env):
     assert result.json()["fields"] == [{"field": "row 1", "reason": "read as the headings, and none of its cells is a "
                                                                    "registration field's heading"}]
     assert "delete any title line above them" in result.json()["hint"]
+    assert result.json()["message"].startswith("the register's heading row is not valid"), result.json()["message"]
     spreadsheet_csv(path, rows[1:])
     assert cli("import", "cases", str(path), "--dry-run").code == 0
 

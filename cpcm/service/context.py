@@ -1126,7 +1126,7 @@ def assignment_checks(ctx: Context, case_id: str, worker_id: str | None, case: C
             count = rules.caseloads((load_index(ctx) if cases is None else cases).values()).get(worker_id, 0)
         verdict, message = rules.caseload_verdict(ctx.team.get(worker_id), count, ctx.policy)
         if verdict != "ok":
-            checks.append(AssignCheck(rule=CASELOAD_OVER_CAP, refuse=verdict == "refuse", message=f"caseload: {worker_id} {message}",
+            checks.append(AssignCheck(rule=CASELOAD_OVER_CAP, refuse=verdict == "refuse", message=f"caseload: {worker_id}: {message}",
                                       hint=CASELOAD_HINT))
     return confirms, checks
 

@@ -128,7 +128,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
                     written.append({"row": row_number, "case_id": case.id, "record_id": record.id})
                     if progress:
                         progress(1)
-                tx.commit(f"import {len(written)} cases (register {digest})")
+                tx.commit(f"import {len(written)} cases (register {digest})")  # one form for every count: IMPORT_COMMIT reads it
     return _result(ctx, checked, sheet, written, dry_run)
 
 
@@ -316,12 +316,12 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     me = ctx.need_worker()
     form, parsed, plan, near = columns.form, columns.mapping, columns.plan, columns.near
     if columns.errors:
-        raise InvalidInput(columns.errors + near, "the register's columns", "Correct the mapping file (cpcm import template "
+        raise InvalidInput(columns.errors + near, "the mapping of the register's columns", "Correct the mapping file (cpcm import template "
                            "writes one); nothing was written.")
     where = f"sheet {sheet.number}, " if sheet.name != "CSV" else ""  # never its name: it may be a child's
     if not plan:  # a title line above the headings, most often: it was read as the headings
         raise InvalidInput([FieldError(f"{where}row {sheet.heading_row}", "read as the headings, and none of its cells is a "
-                                       "registration field's heading")], "the register's columns",
+                                       "registration field's heading")], "the register's heading row",
                            "The headings must be on the register's first line that is not empty: delete any title line above "
                            "them, or name your columns in the mapping file (cpcm import template writes one). Nothing was written.")
     missing = sheets.missing_columns(plan, parsed, form)
