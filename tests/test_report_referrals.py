@@ -130,6 +130,25 @@ def test_service_add__an_agreement_ending_before_it_starts_is_refused_naming_the
                                                                               "end": "2027-06-30"}
 
 
+def test_service_add__from_a_file_takes_the_files_id_and_refuses_two_ids_that_differ(cli, repo, tmp_path):
+    """`cpcm form blank service` asks for `id:`, to give with --from-file: the file's id names the entry
+    (SERVICE_ID may be left out); given both ways and different, refused, nothing written (was: SERVICE_ID
+    required, the file's id silently replaced by it); neither way, refused."""
+    path = tmp_path / "svc.yaml"
+    path.write_text("id: gulu-rrh\nprovider: Gulu Regional Hospital\nsector: health\nservices: [child health]\n")
+    before = commit_count(repo)
+    twice = cli("service", "add", "other-id", "--from-file", str(path), "--json")
+    assert twice.code == 2 and "given twice" in twice.json()["message"] and "gulu-rrh" not in twice.stdout + twice.stderr
+    assert commit_count(repo) == before
+    added = cli("service", "add", "--from-file", str(path), "--json")
+    assert added.code == 0, added.stderr
+    assert added.json()["id"] == "gulu-rrh" and cli("service", "show", "gulu-rrh").code == 0
+    assert cli("service", "add", "gulu-rrh", "--from-file", str(path)).code != 2  # the same id both ways: not refused as twice
+    path.write_text("provider: Another Clinic\nsector: health\nservices: [care]\n")
+    missing = cli("service", "add", "--from-file", str(path), "--json")
+    assert missing.code == 2 and missing.json()["message"] == "the service's id is missing", missing.stdout
+
+
 def test_refer__to_a_service_whose_agreement_has_ended_warns_naming_it_and_its_end_and_is_recorded(cli, repo):
     assert cli("service", "add", "lapsed", "--provider", "Old Partner", "--sector", "health", "--offers", "care",
                "--contract-start", "2025-01-01", "--contract-end", "2026-10-31").code == 0

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
 
     @directory.command("add")
     def add(
-        service_id: str = typer.Argument(..., help="A short id, e.g. kisumu-clinic."),
+        service_id: Optional[str] = typer.Argument(None, help="A short id, e.g. kisumu-clinic (or the file's id: with --from-file)."),
         provider: Optional[str] = typer.Option(None, "--provider"), sector: Optional[str] = typer.Option(None, "--sector"),
         offers: List[str] = typer.Option([], "--offers", help="A service offered (repeat)."),
         eligibility: Optional[str] = typer.Option(None, "--eligibility"), location: Optional[str] = typer.Option(None, "--location"),
@@ -106,15 +106,25 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm service add kisumu-clinic --provider "Kisumu County Clinic" --sector health --offers "child health" --cost free
         Example: cpcm service add safe-house --provider "Tumaini Safe House" --sector shelter --offers "emergency shelter" --contract-reference MOU-2026-04 --contract-start 2026-01-01 --contract-end 2026-12-31
+        Example: cpcm service add --from-file clinic.yaml   (cpcm form blank service > clinic.yaml; its id: names it)
         """
         from cpcm import service
+        from cpcm.errors import UsageError
 
         ctx = open_ctx(repo, identity)
-        flags = {"id": service_id, "provider": Opt("--provider", provider), "sector": Opt("--sector", sector), "services": Opt("--offers", list(offers) or None), "eligibility": Opt("--eligibility", eligibility),
+        flags = {"provider": Opt("--provider", provider), "sector": Opt("--sector", sector), "services": Opt("--offers", list(offers) or None), "eligibility": Opt("--eligibility", eligibility),
                  "location": Opt("--location", location), "coverage": Opt("--coverage", coverage), "cost": Opt("--cost", cost), "contact": Opt("--contact", contact), "how_to_refer": Opt("--how-to-refer", how_to_refer),
                  "languages": Opt("--language", list(language) or None), "recipient": Opt("--recipient", recipient), "contract.reference": Opt("--contract-reference", contract_reference),
                  "contract.start": Opt("--contract-start", contract_start), "contract.end": Opt("--contract-end", contract_end), "contract.terms": Opt("--contract-terms", contract_terms)}
-        entry = service.service_add(ctx, gather(ctx, service.form_for(ctx, "service"), from_file, None, flags, True, hint=False))
+        data = gather(ctx, service.form_for(ctx, "service"), from_file, None, flags, True, hint=False)
+        named = data.get("id")
+        if service_id is not None and named not in (None, "", service_id):
+            raise UsageError("the service's id is given twice, as SERVICE_ID and as id: in the file, and they differ",
+                             "Give one: leave SERVICE_ID out to take the file's, or make them the same.")
+        if service_id is None and named in (None, ""):
+            raise UsageError("the service's id is missing", "Give it as SERVICE_ID (cpcm service add kisumu-clinic ...) or "
+                             "as id: in the file given with --from-file.")
+        entry = service.service_add(ctx, {**data, "id": service_id or named})
         if json_out:
             print_json(entry)
         else:
