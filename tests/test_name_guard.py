@@ -587,3 +587,98 @@ def test_cli__a_presentation_checked_and_replaced_the_child_s_name_nowhere_in_ou
     assert not leaks(git(repo, "log", "--all", "--format=%B").encode())
     assert not files_with_marker(repo) and not files_with_marker(tmp_env / "tmp")
     assert not leaks(git_objects(repo))
+
+
+# -- a caregiver that is an institution (a child in a CCI) ------------------------------------------------
+def test_institution_caregiver__its_staff_are_professionals_its_words_usable_a_family_still_hidden():
+    """A child in a CCI registered with the caregiver "Tumaini CCI staff" (relationship
+    institution): the CCI's case manager recorded at the conference (institution "Tumaini CH") was
+    taken for family (its word "Tumaini" is a word of the caregiver's name): kept off the Form 5
+    register, counted and not named in the minutes; the presentation "in the CCI" and the venue
+    "Tumaini boardroom" were refused. The institution is matched only whole now; a real family
+    member, by name, phone or an institution naming them, is still counted and never named."""
+    from cpcm import service
+    from test_conference import MEMBERS, member
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    cci = mem.register(amina, lives_with="institution", caregiver={"name": "Tumaini CCI staff", "relationship": "institution"})
+    home = mem.register(amina, caregiver={"name": "Zqmother Wbvfamily", "relationship": "mother"}, contact="0722 333444")
+    sup = mem.as_("sup")
+    conf = conference_in(sup, venue="Tumaini boardroom")
+    conferences.add_case(sup, conf, cci, "especially_difficult", presentation="Settled in the CCI; the Tumaini staff report progress.")
+    conferences.add_case(sup, conf, home, "especially_difficult")
+    with pytest.raises(Refused) as whole:  # the institution's registered name, whole, is still refused
+        conferences.update(sup, conf, {"venue": "the tumaini  CCI staff room"})
+    assert f"venue (a name registered for {cci})" in whole.value.message
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS[:4]:
+        conferences.attend(closer, conf, member(institution, name, position))
+    staff = conferences.attend(closer, conf, member("Tumaini CH", "Wanjiru K", "Case manager"))
+    assert staff.extra["signed_now"] is True
+    family = [conferences.attend(closer, conf, member("Community", "Zqmother", "parent")),
+              conferences.attend(closer, conf, dict(member("Self", "Neighbour", "relative"), contact="0722333444")),
+              conferences.attend(closer, conf, member("Family of Wbvfamily", "Officer Six", "relative"))]
+    assert [w.extra["signed_now"] for w in family] == [False, False, False]
+    register = [r["name"] for r in conferences.register_list(closer)]
+    assert "Wanjiru K" in register and "Zqmother" not in register and "Neighbour" not in register
+    doc = minutes_doc([cci, home])
+    doc["cases"][1]["discussion"] = "Wbvfamily agreed to the plan."
+    with pytest.raises(Refused) as named:  # the family's names are refused as before
+        conferences.minutes(closer, conf, doc)
+    assert "cases[2].discussion" in named.value.message
+    conferences.minutes(closer, conf, minutes_doc([cci, home]))
+    text = service.render(closer, "minutes", conf).text
+    assert "Wanjiru K" in text and "Tumaini CH" in text
+    assert "Children and family members present: 3 (not named here)" in text
+    assert "Zqmother" not in text and "Wbvfamily" not in text and "0722" not in text and "Neighbour" not in text
+
+
+def test_institution_caregiver__told_by_its_relationship_or_name_a_person_s_name_stays_a_name():
+    """`client_names` marks a caregiver that is an institution (by the policy's institution words,
+    in its relationship or its name) so the guard matches it only whole; a person's name stays
+    matched word by word, and so does the institution's where the same name is also a person's."""
+    from cpcm.domain.case import Case
+    from cpcm.store import policies
+    from cpcm.workflow.conferences import client_names, institution_words
+
+    words = institution_words(policies.load("kenya"))
+
+    def names(caregiver: str, relationship: str, placed: str | None = None):
+        placements = ({"caregiver_name": placed, "caregiver_relationship": "grandmother"},) if placed else ()
+        case = Case("CP-TEST", child={"name": "Zqxcanary Wbvmarker"}, caregiver_name=caregiver,
+                    registration={"caregiver": {"name": caregiver, "relationship": relationship}}, placements=placements)
+        return name_patterns(client_names(case, [], words)[0])
+
+    def refused(patterns, text):
+        return bool(names_found({"venue": text}, {"CP-TEST": patterns}))
+
+    by_relationship, by_name = names("Tumaini Otieno", "institution"), names("Tumaini Children's Home", "other")
+    for patterns in (by_relationship, by_name):
+        assert not refused(patterns, "Tumaini boardroom") and refused(patterns, "Zqxcanary's room")
+    assert refused(by_relationship, "tumaini otieno's office") and refused(by_name, "Tumaini Children's Home")
+    assert not refused(by_name, "the Home's hall")
+    person = names("Tumaini Otieno", "aunt")
+    assert refused(person, "Tumaini boardroom") and refused(person, "Otieno's office")
+    also_placed = names("Tumaini Otieno", "institution", placed="Tumaini Otieno")  # privacy first: a person's name too
+    assert refused(also_placed, "Tumaini boardroom")
+    unmarked = Case("CP-TEST", caregiver_name="Tumaini CCI staff",
+                    registration={"caregiver": {"name": "Tumaini CCI staff", "relationship": "institution"}})
+    assert refused(name_patterns(client_names(unmarked, [])[0]), "in the CCI")  # without the words: word by word, as before
+
+
+def test_attend__an_institution_holding_a_common_word_of_a_caregiver_s_name_alone_is_a_professional_s():
+    """At `attend` the institution and position are read as the minutes' check reads a text, with
+    the common words of the documents' language: a caregiver whose surname is Family does not make
+    "Family Health Options" family; the same institution with another word of the name does."""
+    from test_conference import member
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, caregiver={"name": "Zqmother Family", "relationship": "mother"})
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    assert conferences.attend(closer, conf, member("Family Health Options", "Officer One", "Nurse")).extra["signed_now"] is True
+    assert conferences.attend(closer, conf, member("Family of Zqmother", "Officer Two", "relative")).extra["signed_now"] is False

@@ -1257,7 +1257,8 @@ def _family(ctx, case_id: str, records: list[Record] | None = None) -> tuple[lis
     """The names and phones of the child and family the case records (rules.client_names);
     `records`: the case's, where they were read already."""
     records = context.load_records(ctx, case_id) if records is None else records
-    return rules.client_names(fold_case(case_id, records), effective(records))  # the fold applies corrections itself
+    return rules.client_names(fold_case(case_id, records), effective(records),  # the fold applies corrections itself
+                              rules.institution_words(ctx.policy))
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names",
@@ -1694,10 +1695,12 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
 
 # -- documents ----------------------------------------------------------------------------------------
 def _clients(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[list[str], list[str]]] | None = None) -> list[dict]:
-    """The names and contacts registered for each case you can read: an attendance entry that
-    holds one is a family member's, counted in the documents and never named."""
+    """The names and contacts registered for each case you can read, with the patterns the
+    documents' check finds its names by (`_name_patterns`): an attendance entry that holds one is
+    a family member's, counted in the documents and never named."""
     families = _families(ctx, case_ids) if families is None else families
-    return [{"names": names, "contacts": contacts} for names, contacts in families.values()]
+    patterns = _name_patterns(ctx, (), families)
+    return [{"names": names, "contacts": contacts, "patterns": patterns[case_id]} for case_id, (names, contacts) in families.items()]
 
 
 def _at_meeting(ctx, conference: rules.Conference, case_ids: Iterable[str]) -> dict:

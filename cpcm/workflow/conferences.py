@@ -1186,9 +1186,13 @@ def _words(text: Any) -> list[str]:
 def same_name(name: Any, registered: Any) -> bool:
     """Whether an attendance entry's name (`name`) is a registered name (`registered`): every word of
     it is a word of the registered name ("Amani" for Amani Otieno), or the registered name is
-    within it ("Amani Otieno Junior"); in any case and spacing."""
+    within it ("Amani Otieno Junior"); in any case and spacing. An institution registered as a
+    caregiver (`WholeName`) only by the second: "Staff" is not "Tumaini CCI staff"."""
     words, theirs = _words(name), _words(registered)
-    return bool(words and theirs) and (set(words) <= set(theirs) or f" {' '.join(theirs)} " in f" {' '.join(words)} ")
+    within = f" {' '.join(theirs)} " in f" {' '.join(words)} "
+    if isinstance(registered, WholeName):
+        return bool(words and theirs) and within
+    return bool(words and theirs) and (set(words) <= set(theirs) or within)
 
 
 def took_part(conference: Conference, case: Case, records: Iterable[Record], elsewhere: Iterable[str] = ()) -> dict[str, str]:
@@ -1290,14 +1294,42 @@ def form5_rows(conference: Conference, register: Mapping[tuple[str, str], dict],
 
 
 # -- names must not reach the minutes -------------------------------------------------------------
-def client_names(case: Case, records: Iterable[Record]) -> tuple[list[str], list[str]]:
+class WholeName(str):
+    """A registered caregiver's name that is an institution's, not a family member's ("Tumaini CCI
+    staff", relationship institution: `is_institution`). The name guard matches it only whole
+    (`name_patterns`) and an attendee's name only where it holds it whole (`same_name`): its single
+    words ("Tumaini", "CCI") are how the institution itself, its staff and its rooms are named."""
+
+
+def institution_words(policy: Policy) -> tuple[str, ...]:
+    """The words that tell a caregiver that is an institution (the policy's
+    `conference_names.institution_words`, any language), in lower case."""
+    return tuple(str(w).casefold() for w in policy.get(NAMES_RULE, "institution_words") or ())
+
+
+def is_institution(name: Any, relationship: Any, words: Iterable[str]) -> bool:
+    """Whether a caregiver registered under `name` with `relationship` is an institution: either
+    holds one of `words` (institution_words) as a whole word, in any case ("CCI staff", "Children's Home")."""
+    return bool(set(_words(name) + _words(relationship)) & {str(w).casefold() for w in words})
+
+
+def client_names(case: Case, records: Iterable[Record], institutions: Iterable[str] = ()) -> tuple[list[str], list[str]]:
     """The names and phone numbers of the child and the family that a case records, which no
     meeting document may hold: the registration's (the child's names, the caregiver, the
     contact), each placement's caregiver and phone, the people found by family tracing, the
-    caregiver of a family assessment, a caregiver named on a consent."""
-    names = [case.child.get(k) for k in ("name", "other_names", "nickname")] + [case.caregiver_name]
+    caregiver of a family assessment, a caregiver named on a consent. A caregiver that is an
+    institution (`is_institution` by `institutions`, the policy's institution_words) is a
+    `WholeName`, unless the same name is also registered for a person (privacy first)."""
+    institutions = tuple(institutions)
+
+    def caregiver(name: Any, relationship: Any) -> Any:
+        return WholeName(str(name)) if name and institutions and is_institution(name, relationship, institutions) else name
+
+    registered = case.registration.get("caregiver") if isinstance(case.registration.get("caregiver"), Mapping) else {}
+    names = [case.child.get(k) for k in ("name", "other_names", "nickname")]
+    names.append(caregiver(case.caregiver_name, registered.get("relationship")))
     contacts = [case.contact]
-    names += [p.get("caregiver_name") for p in case.placements]
+    names += [caregiver(p.get("caregiver_name"), p.get("caregiver_relationship")) for p in case.placements]
     contacts += [p.get("contact") for p in case.placements]
     for record in records:
         body = record.body
@@ -1306,14 +1338,17 @@ def client_names(case: Case, records: Iterable[Record]) -> tuple[list[str], list
             names += [p.get("name") for p in people]
             contacts += [p.get("contact") for p in people]
         elif record.kind == "family_assessment":
-            names.append((body.get("caregiver") or {}).get("name"))
+            assessed = body.get("caregiver") or {}
+            names.append(caregiver(assessed.get("name"), assessed.get("relationship")))
         elif record.kind == "consent":
-            names.append(body.get("caregiver_name"))
+            names.append(caregiver(body.get("caregiver_name"), body.get("caregiver_relationship")))
     clean = lambda values: [str(v).strip() for v in dict.fromkeys(values) if v and str(v).strip()]  # noqa: E731
-    return clean(names), clean(contacts)
+    whole = set(clean(v for v in names if isinstance(v, WholeName)))
+    whole -= set(clean(v for v in names if not isinstance(v, WholeName)))  # a name registered for a person too stays one
+    return [WholeName(n) if n in whole else n for n in clean(names)], clean(contacts)
 
 
-NAMES_RULE = "conference_names"  # the common words of a language that a name may also be (policy)
+NAMES_RULE = "conference_names"  # the common words of a language that a name may also be, the words of an institution (policy)
 
 
 @dataclass(frozen=True)
@@ -1356,6 +1391,9 @@ def name_patterns(names: Iterable[str | None], common: Iterable[str] = ()) -> li
       longer name) is matched as a whole word written as a name: starting with a capital letter
       ("Amani", "AMANI"). In lower case inside a sentence it is an ordinary word: "amani"
       (Kiswahili: peace) stays usable when a caregiver is called Amani;
+    - an institution registered as a caregiver (a `WholeName`: "Tumaini CCI staff") is matched
+      only whole, as a name of two or more words or a one-word name is: "in the CCI" and
+      "Tumaini boardroom" stay usable;
     - a word of a longer name that is one of `common` (the common words of the document's
       language, policy `conference_names`: "mtoto", child) is matched as a name only where the
       text also holds another word of that name that is not a common word, in any case
@@ -1366,6 +1404,12 @@ def name_patterns(names: Iterable[str | None], common: Iterable[str] = ()) -> li
     phrases, words, paired = set(), set(), {}
     for name in names:
         parts = str(name or "").split()
+        if isinstance(name, WholeName):  # an institution registered as a caregiver: only whole, its words are the institution's
+            if len(parts) > 1:
+                phrases.add(" ".join(parts))
+            elif parts:
+                words.add(parts[0])
+            continue
         if len(parts) > 1:
             phrases.add(" ".join(parts))
         own = [w for w in parts if len(w) >= 3 or len(parts) == 1]
