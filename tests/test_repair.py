@@ -253,3 +253,39 @@ def test_a_recipients_file_deleted_by_hand__show_names_the_restore_not_no_such_c
     assert cli("show", "CP-ZZZZ-ZZZZ").code in (2, 3)
     git(repo, "checkout", "--", rel)
     assert cli("show", case_id).code == 0
+
+
+def test_a_record_damaged_in_the_last_commit_itself__show_names_the_earlier_good_copy_else_repair(cli, repo, team):
+    """A note truncated and committed so (the damage in the last commit itself): show said
+    'Restore it from git: git checkout HEAD -- FILE', which changed nothing (HEAD holds the damaged
+    bytes). It now names the earlier commit that holds a good copy, and committing that restore
+    makes the case read again; a record committed damaged from the start (no good copy in git)
+    gets `cpcm repair`, as list, due and the reports say."""
+    case_id = register(cli)
+    assert cli("note", case_id, "--text", "the visit went well").code == 0
+    good = git(repo, "rev-parse", "HEAD").strip()
+    path = next(p for p in record_files(repo, case_id) if p.name.endswith(".note.yaml.age"))
+    rel, record_id = str(path.relative_to(repo)), path.name.split(".")[0]
+    path.write_bytes(path.read_bytes()[:100])
+    signed_commit(repo, "amina", "damage", rel)
+    shown = cli("show", case_id, "--json")
+    assert shown.code == 7, shown.stderr
+    hint = shown.json()["hint"]
+    assert f"git checkout {good[:10]} -- {rel}" in hint and "git checkout HEAD" not in hint, hint
+    assert f"git commit -m \"restore {record_id}\" -- {rel}" in hint and f"cpcm repair {case_id} {record_id}" in hint
+    assert CANARY not in shown.stdout + shown.stderr
+    git(repo, "checkout", good[:10], "--", rel)  # as the hint says (committed here as a test commits)
+    signed_commit(repo, "amina", f"restore {record_id}", rel)
+    assert cli("show", case_id, record_id).code == 0
+    # committed damaged from the start: git holds no good copy, so repair
+    from cpcm.crypto import cipher
+    from cpcm.domain.ids import RecordIds
+    from cpcm.store.layout import record_name
+
+    second = RecordIds().new(int(time.time() * 1000), after=record_id)
+    added = f"{case_rel(case_id)}/{record_name(second, 'note')}"
+    (repo / added).write_bytes(cipher.encrypt(b"kind: note", [team["amina"][1]])[:100])
+    signed_commit(repo, "amina", f"note {case_id} {second}", added)
+    stopped = cli("show", case_id)
+    assert stopped.code == 7 and "git checkout" not in stopped.stderr, stopped.stderr
+    assert f"cpcm repair {case_id} {second} --reason TEXT" in stopped.stderr

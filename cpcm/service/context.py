@@ -786,12 +786,25 @@ def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Rec
         superseded = superseded_ids(records)
         for record_id, exc in damaged.items():
             if record_id not in superseded:
-                if not exc.hint and exc.path and ctx.store.restorable(exc.path):  # damaged on disk after its commit
-                    raise Corrupt(exc.message, exc.path, restore_hint(exc.path, "  (it differs from the last commit)"))
-                raise Corrupt(exc.message, exc.path, exc.hint or f"If git holds no good copy of it: cpcm repair {case_id} "
-                              f"{record_id} --reason TEXT (the file stays in git; the case reads without it)")
+                raise Corrupt(exc.message, exc.path, damaged_hint(ctx, case_id, record_id, exc.path))
         damaged = {k: v for k, v in damaged.items() if k in superseded}
     return records, damaged
+
+
+def damaged_hint(ctx: Context, case_id: str, record_id: str, rel: str | None) -> str:
+    """What puts right a damaged record of a case that no record supersedes (docs/exit-codes.md §1): a
+    file damaged on disk since the last commit is restored from it; one the last commit holds as
+    damaged, from the newest earlier commit holding a good copy (`store.good_copy`), then committed,
+    since the last commit would bring the damage back; with none, `cpcm repair`."""
+    repair = f"cpcm repair {case_id} {record_id} --reason TEXT (the file stays in git; the case reads without it)"
+    if rel and ctx.store.restorable(rel):  # damaged on disk after its commit
+        return restore_hint(rel, "  (it differs from the last commit)")
+    good = ctx.store.good_copy(rel, ctx.keys) if rel else None
+    if good:
+        return (f"The last commit holds it damaged; commit {good[:10]} holds a good copy. "
+                + restore_hint(rel, f", then commit it: git commit -m \"restore {record_id}\" -- {rel}  (or leave it: {repair})",
+                               commit=good[:10]))
+    return f"Git holds no good copy of it (it was committed damaged): {repair}"
 
 
 def record_table(ctx: Context):

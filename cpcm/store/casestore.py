@@ -571,6 +571,35 @@ class CaseStore:
         blob = self._head_blob(rel)
         return blob is not None and bool(self.git.edited({rel: blob}))
 
+    def good_copy(self, rel: str, keys: Sequence) -> str | None:
+        """Where the last commit holds the record file `rel` damaged (as the working tree does: not
+        `restorable`): the newest earlier commit whose copy of it reads (`keys` open it, and it holds
+        its own record), found as `cpcm verify` reads a record's versions in history (`audit.read_blobs`);
+        None when git holds no good copy (it was committed that way): `git checkout SHA -- rel`."""
+        from cpcm.store.audit import read_blobs
+
+        head = self._head_blob(rel)
+        if head is None or not RECORD_FILE.match(rel.rsplit("/", 1)[-1]):
+            return None
+        out = self.git.run(["log", "--format=%H", "--raw", "--no-abbrev", "--no-renames", "HEAD", "--", rel])
+        versions, sha = [], None  # (the commit that wrote a version, its blob), newest first
+        for line in out.splitlines():
+            if line.startswith(":"):
+                blob = line.split("\t", 1)[0].split()[3]
+                if sha and blob != head and blob.strip("0"):
+                    versions.append((sha, blob))
+            elif line.strip():
+                sha = line.strip()
+        blobs = read_blobs(self.root, [blob for _, blob in versions])
+        folder, name = rel.rsplit("/", 2)[-2:]
+        for sha, blob in versions:
+            try:
+                self._decode_raw(rel, name, folder, blobs.get(blob, b""), keys, blob)
+            except (Corrupt, CannotDecrypt):
+                continue
+            return sha
+        return None
+
     def _head_blob(self, rel: str) -> str | None:
         try:
             return self.git.run(["rev-parse", "--verify", "-q", f"HEAD:{rel}"]).strip() or None

@@ -174,6 +174,12 @@ class Store(Protocol):
         from (changed or deleted by hand since): `git checkout HEAD -- rel` brings it back."""
         ...
 
+    def good_copy(self, rel: str, keys: Sequence) -> str | None:
+        """Where the last commit holds the record file `rel` damaged: the newest earlier commit
+        holding a copy of it that `keys` read (`git checkout SHA -- rel` brings it back); None when
+        there is none."""
+        ...
+
     def settings_edited(self) -> list[str]:
         """`.cpcm/team.yaml` and `.cpcm/config.yaml` when they differ from the last commit."""
         ...

@@ -174,6 +174,9 @@ class MemoryStore:
     def restorable(self, rel: str) -> bool:
         return False  # nothing here is changed by hand
 
+    def good_copy(self, rel: str, keys: Sequence) -> str | None:
+        return None  # nothing here is committed damaged
+
     def edited_by_hand(self, case_id: str, top: str = CASES) -> list[str]:
         return []
 
