@@ -161,17 +161,15 @@ class Corrupt(CpcmError):
         return data
 
 
-def restore_hint(rel: str | Sequence[str], then: str = "", commit: str = "HEAD") -> str:
+def restore_hint(rel: str | Sequence[str], then: str = "") -> str:
     """The hint for a file whose last commit holds a good copy (deleted, changed or damaged on
     disk since), or for several (`rel` a sequence of paths): one wording for every message that
-    names the restore; `then`: what follows it; `commit`: an earlier one that holds the good copy
-    where the last commit holds the damage (`store.good_copy`). From a commit, not git's index:
-    `git checkout -- FILE` takes the index's copy, which is the edit itself once it was staged
-    (`git add`), and is refused for a file removed with `git rm`. FILE among `rels`: a name not
-    shown (store/audit.py `typed_paths`)."""
+    names the restore; `then`: what follows it. From HEAD, not git's index: `git checkout -- FILE`
+    takes the index's copy, which is the edit itself once it was staged (`git add`), and is
+    refused for a file removed with `git rm`. FILE among `rels`: a name not shown (store/audit.py `typed_paths`)."""
     rels = [rel] if isinstance(rel, str) else list(rel)
     which = " (FILE: each that git status lists as changed)" if "FILE" in rels else ""
-    return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout {commit} -- {' '.join(rels)}{which}{then}"
+    return f"Restore {'it' if len(rels) == 1 else 'them'} from git: git checkout HEAD -- {' '.join(rels)}{which}{then}"
 
 
 # a file that differs from its commit only in its line endings: a copy whose git converts them (`Git.converted`)

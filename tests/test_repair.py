@@ -258,9 +258,10 @@ def test_a_recipients_file_deleted_by_hand__show_names_the_restore_not_no_such_c
 def test_a_record_damaged_in_the_last_commit_itself__show_names_the_earlier_good_copy_else_repair(cli, repo, team):
     """A note truncated and committed so (the damage in the last commit itself): show said
     'Restore it from git: git checkout HEAD -- FILE', which changed nothing (HEAD holds the damaged
-    bytes). It now names the earlier commit that holds a good copy, and committing that restore
-    makes the case read again; a record committed damaged from the start (no good copy in git)
-    gets `cpcm repair`, as list, due and the reports say."""
+    bytes). It now names the earlier commit that holds a good copy and the way back that stays
+    signed (the damaging commit, the latest, undone: a restore committed with git would never be
+    pushed), which makes the case read again; a record committed damaged from the start (no good
+    copy in git) gets `cpcm repair`, as list, due and the reports say."""
     case_id = register(cli)
     assert cli("note", case_id, "--text", "the visit went well").code == 0
     good = git(repo, "rev-parse", "HEAD").strip()
@@ -271,12 +272,14 @@ def test_a_record_damaged_in_the_last_commit_itself__show_names_the_earlier_good
     shown = cli("show", case_id, "--json")
     assert shown.code == 7, shown.stderr
     hint = shown.json()["hint"]
-    assert f"git checkout {good[:10]} -- {rel}" in hint and "git checkout HEAD" not in hint, hint
-    assert f"git commit -m \"restore {record_id}\" -- {rel}" in hint and f"cpcm repair {case_id} {record_id}" in hint
+    assert f"commit {good[:10]} holds a good copy" in hint, hint
+    # the way that stays signed: the damaging commit undone (a restore committed with git would not be pushed)
+    assert f"git reset --soft HEAD~1, then git checkout HEAD -- {rel}" in hint and "git commit" not in hint, hint
+    assert f"cpcm repair {case_id} {record_id}" in hint
     assert CANARY not in shown.stdout + shown.stderr
-    git(repo, "checkout", good[:10], "--", rel)  # as the hint says (committed here as a test commits)
-    signed_commit(repo, "amina", f"restore {record_id}", rel)
-    assert cli("show", case_id, record_id).code == 0
+    git(repo, "reset", "--soft", "HEAD~1")  # as the hint says
+    git(repo, "checkout", "HEAD", "--", rel)
+    assert cli("show", case_id, record_id).code == 0 and git(repo, "rev-parse", "HEAD").strip() == good
     # committed damaged from the start: git holds no good copy, so repair
     from cpcm.crypto import cipher
     from cpcm.domain.ids import RecordIds

@@ -794,16 +794,18 @@ def read_case(ctx: Context, case_id: str, strict: bool = True) -> tuple[list[Rec
 def damaged_hint(ctx: Context, case_id: str, record_id: str, rel: str | None) -> str:
     """What puts right a damaged record of a case that no record supersedes (docs/exit-codes.md §1): a
     file damaged on disk since the last commit is restored from it; one the last commit holds as
-    damaged, from the newest earlier commit holding a good copy (`store.good_copy`), then committed,
-    since the last commit would bring the damage back; with none, `cpcm repair`."""
+    damaged, where an earlier commit holds a good copy (`store.good_copy`), by undoing the commit
+    that damaged it while it is this copy's latest and never synced (a restore committed with git
+    would not be signed, and no sync would push it: own-commits-unverified), else `cpcm repair`;
+    with no good copy, `cpcm repair`."""
     repair = f"cpcm repair {case_id} {record_id} --reason TEXT (the file stays in git; the case reads without it)"
     if rel and ctx.store.restorable(rel):  # damaged on disk after its commit
         return restore_hint(rel, "  (it differs from the last commit)")
     good = ctx.store.good_copy(rel, ctx.keys) if rel else None
     if good:
-        return (f"The last commit holds it damaged; commit {good[:10]} holds a good copy. "
-                + restore_hint(rel, f", then commit it: git commit -m \"restore {record_id}\" -- {rel}  (or leave it: {repair})",
-                               commit=good[:10]))
+        return (f"The last commit holds it damaged; commit {good[:10]} holds a good copy. If the commit that damaged it is "
+                f"this copy's latest and was never synced (git show --stat HEAD), undo it: git reset --soft HEAD~1, then "
+                f"git checkout HEAD -- {rel}. Otherwise: {repair}; what commit {good[:10]} held can be recorded again")
     return f"Git holds no good copy of it (it was committed damaged): {repair}"
 
 
