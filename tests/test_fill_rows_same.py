@@ -342,9 +342,10 @@ def test_made_rows__due_and_statistics_entries_as_computed_plainly(plainly, monk
 
 def test_made_rows__times_in_an_hour_a_clock_repeats_or_skips(plainly, monkeypatch):
     """An increased risk found in the second 01:30 of the night New York's clock goes back (due
-    at once: that time, fold=1) and a review three months after a plan approved then; a court
-    order and an 18th birthday on the day Santiago's clock skips midnight: each stored so as to
-    read back as the same local time, as the plain computation gives it."""
+    at once: that time, fold=1) and a review three months after a plan approved then; a review
+    three months after a plan approved at midnight, a court order and an 18th birthday on the day
+    Santiago's clock skips midnight: each stored so as to read back as the same local time, as the
+    plain computation gives it."""
     def rec(kind, id_, at, **body):
         return Record(kind, 1, id_, "CP-TEST-9000", at, at, "amina", body)
 
@@ -366,11 +367,18 @@ def test_made_rows__times_in_an_hour_a_clock_repeats_or_skips(plainly, monkeypat
                {"child": {"name": "Test Child", "date_of_birth": "2008-09-06"}, "risk": "low", "worker": "amina"}),
         Record("placement", 1, "0002", "CP-TEST-9001", "2026-06-02T10:00:00-04:00", "2026-06-02T14:00:00+00:00", "amina",
                {"care_type": "kinship", "setting": "family_based", "decision": {"court_order": {"expires": "2026-09-06"}}}),
+        rec("assessment", "0003", "2026-06-03T10:00:00-04:00", type="initial"),
+        rec("assessment", "0004", "2026-06-04T10:00:00-04:00", type="comprehensive"),
+        rec("plan", "0005", "2026-06-05T23:50:00-04:00", goals=[{"goal": "g"}], actions=[]),
+        rec("approval", "0006", "2026-06-06T00:00:00-04:00", subject="plan"),
     ])
     seen = compare(skipped, "inter-agency", "santiago", datetime(2026, 8, 20, 12, 0, tzinfo=timezone.utc), _session(
         ALL_ZONES["santiago"], "santiago"), plainly, monkeypatch)
     gap = [v for v in seen["values"] if v[3][0].startswith("2026-09-06T00:00")]
-    assert {v[1] for v in gap} == {"court-order"}  # (turning-18 is due by the end of the birthday, 23:59)
+    assert {v[1] for v in gap} == {"review"}
+    # the court order and the 18th birthday are due by the end of their day, 23:59:59
+    assert {v[1]: v[3][0] for v in seen["values"] if v[1] in ("court-order", "turning-18")} == {
+        "court-order": "2026-09-06T23:59:59-03:00", "turning-18": "2026-09-06T23:59:59-03:00"}
 
 
 def test_made_rows__a_zone_equal_as_a_value_gives_its_own_times(monkeypatch):

@@ -168,7 +168,8 @@ def test_court_order__its_expiry_is_due_with_a_target_a_month_before():
     assert item.due.date().isoformat() == "2027-03-01" and item.target.date().isoformat() == "2027-02-01"
     assert item.state(at(2), timedelta(days=7)) == "upcoming"
     assert item.state(datetime.fromisoformat("2027-02-15T09:00:00+03:00"), timedelta(days=7)) == "target_missed"
-    assert item.state(datetime.fromisoformat("2027-03-01T09:00:00+03:00"), timedelta(days=7)) == "overdue"
+    assert item.state(datetime.fromisoformat("2027-03-01T09:00:00+03:00"), timedelta(days=7)) == "target_missed"  # its day
+    assert item.state(datetime.fromisoformat("2027-03-02T00:00:00+03:00"), timedelta(days=7)) == "overdue"
     renewed = records + [rec("placement", at(60), care_type="institutional_care", setting="residential",
                              decision={"court_order": {"number": "CC 2", "expires": "2027-09-01"}})]
     assert codes(fold("CP-TEST-0001", renewed), KENYA, at(61))["court-order"].due.date().isoformat() == "2027-09-01"
@@ -437,7 +438,7 @@ def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, 
     assert admitted.code == 0, admitted.stderr
     assert any("court order expires on 2026-12-20" in s for s in admitted.json()["next_steps"])
     due = {i["code"]: i for i in amina("due", "--within", "60", "--json").json() if i["case_id"] == case_id}
-    assert due["court-order"]["due"].startswith("2026-12-20T00:00") and due["court-order"]["target"].startswith("2026-11-20")
+    assert due["court-order"]["due"].startswith("2026-12-20T23:59") and due["court-order"]["target"].startswith("2026-11-20")
     assert due["court-order"]["state"] == "target_missed" and due["reintegration-step"]["title"] == "reintegration: family tracing"
     ics = tmp_path / "due.ics"
     assert amina("due", "--within", "60", "--ics", str(ics)).code == 0
@@ -455,6 +456,27 @@ def test_cli__court_order_expiry_and_monitoring_visits_on_due_and_in_ics(kenya, 
     assert later("due", "--within", "40", "--ics", str(ics2)).code == 0
     assert "monitoring visit 1 after reunification" in ics2.read_text()
 
+
+def test_cli__a_court_order_falls_due_at_the_end_of_its_expiry_day_not_its_start(kenya):
+    """An order expiring 2026-12-20 is due on that day (docs/commands/placements.md), a date alone falling due at
+    23:59:59 there (docs/commands/repository.md): at 10:00 that morning it is not overdue on due, show or check,
+    and it is from the next day on; the target is a month before, at the end of that day too."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert amina("placement", case_id, "--care-type", "institutional_care", "--institution", "Tumaini Children's Home",
+                 "--court-order", "CC 7/2026", "--court-order-expires", "2026-12-20").code == 0
+    morning = kenya("amina", now="2026-12-20T10:00:00+03:00")
+    (item,) = [i for i in morning("due", "--json").json() if i["case_id"] == case_id and i["code"] == "court-order"]
+    assert (item["state"], item["due"], item["target"]) == ("target_missed", "2026-12-20T23:59+03:00", "2026-11-20T23:59+03:00")
+    assert item["title"] == "court order expires: renew it or end the placement" and "lapses on this day" in item["why"]
+    shown = morning("show", case_id)
+    assert [i for i in morning("show", case_id, "--json").json()["due"] if i["code"] == "court-order"] == [item]
+    assert re.search(r"court order expires: renew it or end the placement.*2026-12-20 23:59 \+03:00", shown.stdout), shown.stdout
+    assert "court-order-overdue" not in {p["code"] for p in morning("check", "--json").json()}
+    after = kenya("amina", now="2026-12-21T00:00:00+03:00")
+    assert [i["state"] for i in after("due", "--json").json() if i["case_id"] == case_id and i["code"] == "court-order"] == ["overdue"]
+    assert "court-order-overdue" in {p["code"] for p in after("check", "--json").json()}
 
 def test_cli__a_crisis_home_visit_is_recorded_and_shown_and_the_planned_monitoring_visit_stays_due(kenya):
     """A home visit made for a crisis (--purpose crisis) is no monitoring visit (placement_monitoring.not_counted):

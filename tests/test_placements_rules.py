@@ -251,18 +251,18 @@ def ordered(expires: str) -> Case:
     return case([placed("P1", 1, "institutional_care", "residential", court_order={"number": "CC 1", "expires": expires})])
 
 
-def test_court_order_expiry__the_start_of_its_day_and_a_target_in_months_days_and_hours_before():
+def test_court_order_expiry__the_end_of_its_day_and_a_target_in_months_days_and_hours_before():
     policy = replace(KENYA, rules={**KENYA.rules, "court_order": {"target": "1mo2d3h"}})
     order = rules.court_order_expiry(ordered("2027-03-01"), policy, now(2))
-    assert order.expires.isoformat() == "2027-03-01T00:00:00+03:00"
-    assert order.target.isoformat() == "2027-01-29T21:00:00+03:00"
+    assert order.expires.isoformat() == "2027-03-01T23:59:59+03:00"  # due on the expiry day, as a date alone is
+    assert order.target.isoformat() == "2027-01-30T20:59:59+03:00"
     assert order.placement == "P1"
 
 
 def test_court_order_expiry__an_expiry_written_with_a_time_is_read_by_its_date_and_no_target_without_the_rule():
     policy = replace(KENYA, rules={k: v for k, v in KENYA.rules.items() if k != "court_order"})
     order = rules.court_order_expiry(ordered("2027-03-01T15:30:00+03:00"), policy, now(2))
-    assert order.expires.isoformat() == "2027-03-01T00:00:00+03:00" and order.target is None
+    assert order.expires.isoformat() == "2027-03-01T23:59:59+03:00" and order.target is None
 
 
 # -- placing a child -------------------------------------------------------------------------------

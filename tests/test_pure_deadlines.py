@@ -754,8 +754,8 @@ def test_placements__a_court_order_expiry():
     placed = {"record_id": "01A", "at": "2026-11-01T06:00:00+00:00", "setting": "family_based", "care_type": "foster_care",
               "court_order": {"expires": "2027-03-31"}}
     assert of(dl._placements, case(placements=(placed,)), p) == [(
-        "CP-0000-0000", "court-order", "court order expires: renew it or end the placement", "2027-03-31T00:00:00+03:00",
-        "2027-02-28T00:00:00+03:00", "amina", "court_order",
+        "CP-0000-0000", "court-order", "court order expires: renew it or end the placement", "2027-03-31T23:59:59+03:00",
+        "2027-02-28T23:59:59+03:00", "amina", "court_order",
         "the court order behind the current placement lapses on this day; record the renewed order (cpcm placement "
         "CP-0000-0000 ... --court-order-expires DATE) or the new placement", "S-court", "high", None, (), None)]
     assert of(dl._placements, case(), p) == []

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import local_iso, parse_datetime
+from cpcm.domain.dates import end_of_day, local_iso, parse_datetime
 from cpcm.domain.durations import add_months
 from cpcm.domain.policy import Policy
 from cpcm.domain.profiles import PLACEMENT_SETTINGS as SETTINGS  # one list: the policy's consent checks name them too
@@ -537,12 +537,13 @@ class OrderExpiry:
 
 def court_order_expiry(case: Case, policy: Policy, now: datetime) -> OrderExpiry | None:
     """The expiry of the court order behind the current placement (open cases): renew it, or end
-    the placement, before it lapses (the start of its expiry day, in the zone of `now`)."""
+    the placement, before it lapses. It is due on its expiry day: a date alone, it falls due at the end
+    of that day in the zone of `now`, as every deadline given as a date does (`end_of_day`)."""
     current = case.placement
     if case.status != "open" or not current or not (current.get("court_order") or {}).get("expires"):
         return None
     zone = now.tzinfo or timezone.utc
-    expires = datetime.combine(date.fromisoformat(str(current["court_order"]["expires"])[:10]), time(0, 0), tzinfo=zone)
+    expires = end_of_day(date.fromisoformat(str(current["court_order"]["expires"])[:10]), zone)
     target = None
     if policy.get("court_order", "target"):
         ahead = policy.duration("court_order", "target")  # how long before the expiry: calendar months back
