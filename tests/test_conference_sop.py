@@ -329,6 +329,30 @@ def test_due__a_child_placed_in_a_cci_by_cpcm_placement_is_due_for_a_conference_
     assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
 
 
+def test_show__lists_the_conference_after_an_admission_as_due_does_until_the_case_is_taken_to_one():
+    """`cpcm show`'s Due lists the deadlines the policy sets for the case (docs/commands/cases.md): the SOP §5.3
+    conference after an admission to a CCI as `cpcm due` lists it, for the case's worker and a supervisor, while
+    a caseworker's nomination waits to be taken in; not once the case is taken into a conference."""
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina, lives_with="street")
+    service.placement(sup, case_id, {"care_type": "institutional_care", "institution": "Tumaini Children's Home",
+                                     "formal": "formal"}, override_reason="emergency admission")
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+
+    def shown(ctx) -> list[dict]:
+        return [i for i in service.show(ctx, case_id)["due"] if i["code"] == "conference-after-admission"]
+
+    listed = [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
+    assert [i["case_id"] for i in listed] == [case_id]
+    assert shown(amina) == listed and shown(sup) == listed
+    conf = conferences.new(sup, "internal", "2026-12-01").subject_id
+    conferences.add_case(amina, conf, case_id, "reintegration_decision")
+    assert shown(amina) == listed == [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
+    conferences.add_case(sup, conf, case_id, None)
+    assert shown(amina) == [] and shown(sup) == []
+
 def test_minutes_and_close__refused_before_the_meeting_with_the_rule_and_what_to_do():
     mem = MemoryRepo()
     case_id = planned_in(mem)

@@ -1634,6 +1634,28 @@ def problems(ctx) -> list:
 
 
 # -- the due list -----------------------------------------------------------------------------------
+def taken_to(ctx, found: Iterable[rules.Conference]) -> dict[str, list[str]]:
+    """The conferences of `found` each case was taken to: case id -> their meetings' start times
+    (UTC), what `rules.admission_conference_due` reads as `conferenced`."""
+    conferenced: dict[str, list[str]] = {}
+    for conference in found:
+        start = rules.meeting_start(conference, ctx.policy, ctx.now.tzinfo).astimezone(timezone.utc).isoformat()
+        for case_id in conference.case_ids:
+            conferenced.setdefault(case_id, []).append(start)
+    return conferenced
+
+
+def admission_due(ctx, case) -> list:
+    """One case's conference after an admission to a CCI (`conference_after_admission`), as the due
+    list gives it (`due_items`): for `cpcm show`, whose Due lists the case's deadlines as `cpcm due`
+    does. The conferences you read are read only when the item would be due without them."""
+    since = rules.profile_start(ctx.config.policy_since)
+    if not rules.admission_conference_due(case, ctx.policy, ctx.now, (), since):
+        return []
+    return rules.admission_conference_due(case, ctx.policy, ctx.now, taken_to(ctx, list_conferences(ctx)).get(case.id, ()),
+                                          since)
+
+
 def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, cases: Mapping[str, Any] | None = None,
               admission: Callable[[Mapping[str, list[str]]], list] | None = None) -> list:
     """Conference items for `whose` ('all': every item you can see): the report due after a
@@ -1668,11 +1690,7 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
         items = [replace(item, owner=SUPERVISORS) if item.owner in gone else item for item in items]
     case_items: list = []  # a case's: its worker's, or nobody's when they are no longer on the team
     if cases or admission is not None:
-        conferenced: dict[str, list[str]] = {}
-        for conference in found:
-            start = rules.meeting_start(conference, ctx.policy, ctx.now.tzinfo).astimezone(timezone.utc).isoformat()
-            for case_id in conference.case_ids:
-                conferenced.setdefault(case_id, []).append(start)
+        conferenced = taken_to(ctx, found)
         if admission is not None:
             case_items += admission(conferenced)
         for case in (cases or {}).values():

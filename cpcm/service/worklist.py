@@ -56,9 +56,11 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
         # an approval nobody may decide marked so; what waits on a closure with its ways out for this team
         return undecided.marked(item, case_worker) if undecided(item) else undecided.told(item)
 
-    if case is not None:  # one case: everything on it, whoever it is for and however far ahead
+    if case is not None:  # one case: everything on it, whoever it is for and however far ahead (the conference after
+        # an admission too, as the list below has it: conferences.due_items)
         items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now) + mismatch(ctx, case, manages)
-                 + rekey(ctx, case) if (not overdue_only or overdue(item)) and (manages or item.owner != MANAGERS)]
+                 + rekey(ctx, case) + conferences.admission_due(ctx, case)
+                 if (not overdue_only or overdue(item)) and (manages or item.owner != MANAGERS)]
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     rows = tables.due_rows(ctx)
     items = []
