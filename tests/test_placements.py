@@ -539,6 +539,46 @@ def test_cli__show_gives_each_step_of_reintegration_on_its_day_in_the_agencys_zo
     assert visit["due"] == "2027-01-01T01:30+03:00" and "after the placement of 2026-12-01 " in visit["why"]
 
 
+def test_cli__a_home_visit_or_a_readiness_comment_while_the_child_is_in_care_is_no_step_of_the_path(kenya):
+    """A child in a CCI, traced on 2026-12-03: the family assessment is due a month after it. A home visit for a
+    plan action (2026-12-25) is no monitoring visit before the child went home, and a readiness comment after a
+    case conference (2026-12-28) made in care is no readiness step (docs/kenya-readiness.md): neither is done on
+    show's path, nor restarts the month of the `reintegration-step` clock (docs/workflow.md). Once the child is
+    home, a home visit is the monitoring step."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert amina("placement", case_id, "--care-type", "institutional_care", "--institution", "Tumaini Children's Home").code == 0
+    traced = kenya("amina", now="2026-12-03T10:00:00+03:00")("tracing", case_id, "--from-file", "-", input=json.dumps(TRACING))
+    assert traced.code == 0, traced.stderr
+
+    def path(cli: Cli) -> tuple[dict, list]:
+        shown = cli("show", case_id, "--json").json()
+        return ({s["step"]: s["done"] for s in shown["reintegration"]["steps"]},
+                [i["due"] for i in shown["due"] if i["code"] == "reintegration-step"])
+
+    visited = kenya("amina", now="2026-12-25T10:00:00+03:00")
+    assert visited("followup", case_id, "--method", "home_visit", "--purpose", "plan_action", "--purpose-detail", "school fees",
+                   "--visited-by", "professional", "--risk-increased", "no", "--no-input").code == 0
+    steps, due = path(visited)
+    assert not steps["monitoring"] and due == ["2027-01-03T10:00+03:00"]
+    assert "monitoring" not in [line for line in visited("show", case_id).stdout.splitlines() if line.startswith("reintegration")][0]
+    commented = kenya("amina", now="2026-12-28T10:00:00+03:00")
+    assert commented("readiness", case_id, "--occasion", "case_conference", "--consulted", "child", "--notes", "settling",
+                     "--no-input").code == 0
+    steps, due = path(commented)
+    assert not steps["readiness"] and not steps["monitoring"] and due == ["2027-01-03T10:00+03:00"]
+    listed = [i["due"] for i in commented("due", "--within", "60", "--json").json()
+              if i["case_id"] == case_id and i["code"] == "reintegration-step"]
+    assert listed == ["2027-01-03T10:00+03:00"]
+    home = kenya("amina", now="2027-01-02T10:00:00+03:00")
+    assert home("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert placed(home, case_id, KINSHIP).code == 0
+    assert home("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "first visit",
+                "--visited-by", "professional", "--risk-increased", "no", "--no-input").code == 0
+    steps, due = path(home)
+    assert steps["reunification"] and steps["monitoring"] and not steps["readiness"] and due == []
+
 def test_cli__a_plan_for_reunification_done_confirms_the_placement_home_and_starts_no_clock_again(kenya):
     """A kinship placement at 10:00 on 1 December, then a plan for reunification_done the next day,
     approved: one reunification (show says it once), the first monitoring visit a month after the

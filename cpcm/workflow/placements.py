@@ -614,6 +614,11 @@ def steps_of(policy: Policy) -> tuple[tuple[str, str, str], ...]:
 INTO_CARE, INTO_CARE_DECISIONS = "best_interests_into_care", ("alternative_care_placement", "removal")
 # the decision of a best-interests record (of the same list) that sends a child apart from their family back to it
 HOME_DECISIONS = ("reintegration",)
+# The steps that follow the child's return home: none is done before it. A home visit while the child is in care is no
+# monitoring visit, and a readiness record made then (a comment after a case conference too) does not say that the
+# reintegration holds (Form 7A reviews the child with the caregiver after placement: docs/kenya-readiness.md); so
+# neither is a step of the path, nor restarts the month the next step is due in (`next_step_due`).
+AFTER_HOME = ("monitoring", "readiness")
 EVENTS = {"tracing": "tracing", "family_assessment": "family_assessment", "best_interests": "assessment.best_interests",
           "preparation": "preparation", "reunification": "reunification", "monitoring": HOME_VISIT, "readiness": "readiness",
           "closure": "closed"}
@@ -682,10 +687,11 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
             times = (entry["at"],) if entry else ()
         else:
             event = EVENTS[key]
-            after = reunified if key in ("monitoring", "readiness", "closure") and reunified else since
+            after = reunified if key in (*AFTER_HOME, "closure") and reunified else since
             before = reunified if key in ("tracing", "family_assessment", "best_interests", "preparation") and reunified else None
             strict = key == "best_interests"  # the admission's own decision does not count for the way home
-            found = monitoring_visits(case, policy) if key == "monitoring" else case.events.get(event, ())
+            found = (() if key in AFTER_HOME and not reunified else  # not before the child went home
+                     monitoring_visits(case, policy) if key == "monitoring" else case.events.get(event, ()))
             times = tuple(t for t in found
                           if (after is None or t > after or (t == after and not strict)) and (before is None or t <= before))
             if strict and times and case.events.get(INTO_CARE):  # nor a decision to take the child into care,
