@@ -312,13 +312,39 @@ def test_review_batch__every_bad_row_is_reported_and_nothing_written():
     with pytest.raises(InvalidInput) as refused:
         service.review_batch(amina, rows)
     rows_named = {f.split(":")[0] for f in fields(refused.value)}
-    assert rows_named == {"row 3", "row 4", "row 5", "row 6"}
+    assert rows_named == {"row 1", "row 3", "row 4", "row 5", "row 6"}  # row 1: its case is given again in row 6
     assert mem.commits() == before
     # a row given twice is named with its own errors at once, not only once the repeat is taken out
     rows = [dict(REVIEW, case=ids[0]), dict(REVIEW, case=ids[0], plan_still_right="maybe")]
     with pytest.raises(InvalidInput) as twice:
         service.review_batch(amina, rows)
-    assert fields(twice.value) == {"row 2: case", "row 2: plan_still_right"}, fields(twice.value)
+    assert fields(twice.value) == {"row 1: case", "row 2: case", "row 2: plan_still_right"}, fields(twice.value)
+    assert mem.commits() == before
+
+
+def test_review_batch__a_bad_row_lists_all_its_errors_and_a_case_given_twice_names_each_of_its_rows():
+    """A row whose case is not found had only 'no case', not its bad outcome; a row with a bad
+    field at a stage that takes no review had only the field, not the stage; a case given twice
+    named its second row only. Each bad row now lists all its errors, a case given twice every
+    row of it; and still nothing is written."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    planned_id = planned_cases(amina, 1)[0]
+    registered = mem.register(amina)
+    rows = [dict(REVIEW, case="CP-0000-0000", outcome="bogus"),
+            dict(REVIEW, case=planned_id),
+            dict(REVIEW, case=planned_id, attended={"child": "maybe", "family": "yes"}, outcome="bogus"),
+            dict(REVIEW, case=registered, attended={"child": "maybe", "family": "yes"})]
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        service.review_batch(amina, rows, numbers=[2, 3, 4, 5])
+    named = [(e.field, e.reason) for e in refused.value.errors]
+    assert {field for field, _ in named} == {"row 2: case", "row 2: outcome", "row 3: case", "row 4: case",
+                                             "row 4: attended.child", "row 4: outcome", "row 5: case",
+                                             "row 5: attended.child"}, named
+    twice = [reason for field, reason in named if field in ("row 3: case", "row 4: case")]
+    assert twice == [f"{planned_id} appears twice in the batch (rows 3, 4)"] * 2, named
+    assert any(field == "row 5: case" and "'review' is not allowed there" in reason for field, reason in named), named
     assert mem.commits() == before
 
 

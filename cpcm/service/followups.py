@@ -257,8 +257,17 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         access = _case_access(ctx, case_id)
         records = load_records(ctx, case_id) if access is None else read_case(ctx, case_id)[0]
         case = fold(case_id, records)
-        body, row_warnings = _review_body(ctx, case, data, form)
+    except (Refused, NotFound, CannotDecrypt) as exc:
+        # the case not read: the row's fields are checked against the form all the same, so that
+        # the row lists all its errors at once (the batch promises it)
+        return number, None, None, [], [FieldError.of(f"row {number}: case", exc)] + _form_errors(ctx, number, data, form), None, None
+    errors = []
+    try:
         transitions.advance(case.stage, "review", case_id)
+    except Refused as exc:  # a stage that takes no review, named beside the row's bad fields
+        errors.append(FieldError.of(f"row {number}: case", exc))
+    try:
+        body, row_warnings = _review_body(ctx, case, data, form)
         behind = clock_behind(ctx, case, None)  # a batch is dated now: as note_clock warns of one review
         if behind is not None:
             row_warnings.append(behind)
@@ -266,10 +275,23 @@ def _check_review_row(ctx: Context, number: int, case_id: str, data: dict, form:
         if latest is not None:
             body["readiness"] = latest.summary()
     except InvalidInput as exc:
-        return number, None, None, [], [FieldError(f"row {number}: {e.field}", e.reason, e.rule) for e in exc.errors], None, None
+        return number, None, None, [], errors + _in_row(number, exc.errors), None, None
     except (Refused, NotFound, CannotDecrypt) as exc:
-        return number, None, None, [], [FieldError.of(f"row {number}: case", exc)], None, None
+        return number, None, None, [], errors + [FieldError.of(f"row {number}: case", exc)], None, None
+    if errors:
+        return number, None, None, [], errors, None, None
     return number, case, body, row_warnings, [], access, _recorded_today(ctx, records, body)
+
+
+def _in_row(number: int, errors: Iterable[FieldError]) -> list[FieldError]:
+    """A review's errors as a batch names them: each field under its row (`row 3: outcome`)."""
+    return [FieldError(f"row {number}: {e.field}", e.reason, e.rule) for e in errors]
+
+
+def _form_errors(ctx: Context, number: int, data: Mapping[str, Any], form: Form | None = None) -> list[FieldError]:
+    """A batch row's fields checked against the review form alone, for a row whose case is not
+    given or cannot be read: its other errors are listed with the case's."""
+    return _in_row(number, form_problems(ctx, form or form_for(ctx, "review"), data)[1])
 
 
 def _readers_kept(ctx: Context, case: Case, access: tuple[list[str], dict[str, str]] | None = None) -> list[str] | None:
@@ -379,22 +401,23 @@ def _review_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
                   numbers: Sequence[int]) -> Written:
     cache = record_table(ctx)
     errors: list[tuple[int, FieldError]] = []
-    seen: set[str] = set()
+    given: dict[str, list[int]] = {}  # a case -> the numbers of its rows
     wanted: list[tuple[int, str, dict]] = []
     repeated: list[tuple[int, str, dict]] = []  # a case's rows after its first: refused, their fields checked all the same
     for number, row in zip(numbers, rows):
         data = dict(row)
         raw_case = str(data.pop("case", "") or "").strip()
         case_id = normalise_case_id(raw_case) if raw_case else None
-        if case_id is None:
-            errors.append((number, FieldError(f"row {number}: case", "is missing or not a valid case ID")))
+        if case_id is None:  # its fields are checked all the same: the row lists all its errors
+            errors += [(number, e) for e in [FieldError(f"row {number}: case", "is missing or not a valid case ID")]
+                       + _form_errors(ctx, number, data)]
             continue
-        if case_id in seen:
-            errors.append((number, FieldError(f"row {number}: case", f"{case_id} appears twice in the batch")))
-            repeated.append((number, case_id, data))
-            continue
-        seen.add(case_id)
-        wanted.append((number, case_id, data))
+        (repeated if case_id in given else wanted).append((number, case_id, data))
+        given.setdefault(case_id, []).append(number)
+    for case_id, given_in in given.items():  # a case given twice: each of its rows is named, the first too
+        if len(given_in) > 1:
+            errors += [(number, FieldError(f"row {number}: case", f"{case_id} appears twice in the batch "
+                                                                  f"(rows {', '.join(map(str, given_in))})")) for number in given_in]
     if len(wanted) >= SPREAD_FROM:
         # the record table loaded here, once, for the workers to inherit; a cold one filled on every core
         ctx.store.prefetch([case_id for _, case_id, _ in wanted], ctx.keys, ctx.progress)
