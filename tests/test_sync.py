@@ -312,6 +312,26 @@ def test_bundle_round_trip_and_applying_twice(laptops, tmp_env):
     assert sup("bundle", "apply", str(small), "--json").json()["records"] == 1
 
 
+def test_bundle_create_since_the_last_commit_writes_nothing_and_says_so_exit_0(laptops, tmp_env):
+    """Nothing after --since to carry: exit 6 ('busy / git failed') said so as a failure of git;
+    nothing new is no failure. Exit 0, no file written, a message (and --json) saying so."""
+    amina = laptops.laptop("amina")
+    register(amina)
+    since = head(laptops.clones["amina"])
+    bundle = tmp_env / "usb" / "none.bundle"
+    bundle.parent.mkdir()
+    made = amina("bundle", "create", str(bundle), "--since", since)
+    assert made.code == 0, made.stderr
+    assert "no commit after --since" in made.stderr and "no bundle written" in made.stderr, made.stderr
+    assert not bundle.exists()
+    as_json = amina("bundle", "create", str(bundle), "--since", since, "--json")
+    assert as_json.code == 0 and as_json.json()["written"] is False and as_json.json()["bytes"] == 0, as_json.stdout
+    assert not bundle.exists()
+    register(amina)  # a commit after it: a bundle again
+    again = amina("bundle", "create", str(bundle), "--since", since, "--json")
+    assert again.code == 0 and again.json()["written"] is True and bundle.exists(), again.stderr
+
+
 def test_a_bundle_for_another_team_is_refused(laptops, tmp_env):
     from conftest import make_identity
 

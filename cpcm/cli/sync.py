@@ -219,11 +219,15 @@ def register(app: typer.Typer) -> None:
         try:
             path = check_output(None, file, "FILE", force, plaintext=False)
             data, about = sync.bundle_create(ctx, since)
-            atomic.write_private(path, data)
+            if data is not None:
+                atomic.write_private(path, data)
         except CpcmError as exc:
             raise typed_paths(exc, FILE=file) from None
         if json_out:
-            print_json({**about, "bytes": len(data)})
+            print_json({**about, "bytes": len(data or b""), "written": data is not None})
+        elif data is None:  # nothing after --since: nothing to carry, no failure (exit 0)
+            say(f"nothing to put in the bundle: this copy has no commit after --since ({about['since'][:10]}); no bundle "
+                "written, and none is needed until there is new work to carry")
         else:
             say(f"bundle written ({len(data)} bytes, encrypted to {about['recipients']} key(s)); on the other laptop: "
                 "cpcm bundle apply FILE" + ("" if since else "; a laptop with no copy yet (a new worker's): cpcm bundle clone "

@@ -479,9 +479,11 @@ def _named(url: str, name: str) -> Iterator[None]:
 
 
 # -- bundles ---------------------------------------------------------------------------------------
-def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes, dict]:
+def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes | None, dict]:
     """The repository's history (after `since`, a commit) as one git bundle, age-encrypted to
-    every active team member and the recovery keys; in memory (the CLI writes the file)."""
+    every active team member and the recovery keys; in memory (the CLI writes the file). None
+    when no commit comes after `since`: there is nothing to carry, which is no failure (no file
+    is written, and the command ends with 0)."""
     ctx.need_worker()
     git = _git(ctx)
     if since is not None:
@@ -490,6 +492,8 @@ def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes, dict]:
             raise UsageError("--since: not a commit of this repository", "Give a commit id from cpcm log or git log.")
         since = resolved
     head = git.head()
+    if since is not None and head and remote.is_ancestor(git, head, since):
+        return None, {"commit": head, "since": since, "recipients": 0}
     held = _unpublished(ctx, since, head) if head else []
     if held:
         _refuse_unpublished(ctx, held, None, "cpcm bundle create FILE")
