@@ -332,6 +332,28 @@ def test_bundle_create_since_the_last_commit_writes_nothing_and_says_so_exit_0(l
     assert again.code == 0 and again.json()["written"] is True and bundle.exists(), again.stderr
 
 
+def test_a_bundle_made_after_the_worker_was_removed_names_the_removal(laptops, tmp_env):
+    """A worker removed on the supervisor's copy, whose laptop has not heard of it, applies a bundle
+    made since: the refusal named another team or joining late, and said to ask for a new bundle
+    once the supervisor's copy lists him, which it never will. It names the removal among the
+    reasons, and what to do then. A copy whose team lists him removed says he was removed, where it
+    said to ask a supervisor to add him (a worker id is never used again)."""
+    otieno = laptops.laptop("otieno")
+    sup = laptops.cli("sup")
+    assert sup("team", "remove", "otieno").code == 0
+    bundle = tmp_env / "after.bundle"
+    assert sup("bundle", "create", str(bundle)).code == 0
+    refused = otieno("bundle", "apply", str(bundle))
+    assert refused.code == 4 and "after you were removed from it" in refused.stderr, refused.stderr
+    assert "no bundle will be made for you" in refused.stderr and "A worker removed on another copy" in refused.stderr
+    # his copy told of the removal (its team file lists him removed)
+    sup_there = Cli({**otieno.env, "CPCM_IDENTITY": str(laptops.keys["sup"][0])})
+    assert sup_there("team", "remove", "otieno").code == 0
+    here = otieno("bundle", "apply", str(bundle))
+    assert here.code == 5 and "you (otieno) were removed from the team" in here.stderr, here.stderr
+    assert "under a new id" in here.stderr and "cpcm team add" not in here.stderr
+
+
 def test_a_bundle_for_another_team_is_refused(laptops, tmp_env):
     from conftest import make_identity
 

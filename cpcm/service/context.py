@@ -203,6 +203,13 @@ def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] 
     if worker is None and replaced is not None:
         raise CannotDecrypt(f"your key was replaced: it is an earlier key of '{replaced.id}' (cpcm key rotate)",
                             "Use the new identity (cpcm key rotate put it where the old one was: copy it to this computer).")
+    removed = next((w for w in team.workers if not w.active and w.recipient in ident.recipients), None)
+    if worker is None and removed is not None:  # the advice to be added does not work: a worker id is never used again
+        raise CannotDecrypt(
+            f"you ({removed.id}) were removed from the team: your key ({ident.recipient[:16]}…) is not a member of this team",
+            "A worker id is never used again: to work in the team again, ask a supervisor to add you under a new id. What "
+            "you wrote on a copy that had not heard of the removal reaches the team by a bundle made there (cpcm bundle "
+            "create FILE) that a supervisor applies. See docs/team.md, 'A worker removed on another copy'.")
     if worker is None:
         raise CannotDecrypt(
             f"your key ({ident.recipient[:16]}…) is not a member of this team",

@@ -508,9 +508,16 @@ def _opened_bundle(data: bytes, keys, then: str = "cpcm bundle apply FILE") -> b
     try:
         return cipher.decrypt(data, keys)
     except cipher.NotARecipient:
-        raise Refused("the bundle is not encrypted to your key: it was made for another team, or before you joined it",
-                      "Ask a supervisor to make a new bundle once their copy lists you (after cpcm team add, or a sync that "
-                      f"brought it): cpcm bundle create FILE, without --since; then {then} with the new one.",
+        # this copy's team lists you (a worker it lists as removed is refused on opening it, `member_of`), or has
+        # never known your key (joining): whether the bundle's team removed you cannot be told here (the bundle
+        # does not name its readers), so removal is named among the reasons, with what to do in either case
+        raise Refused("the bundle is not encrypted to your key: it was made for another team, before you joined it, "
+                      "or after you were removed from it",
+                      "On the team: ask a supervisor to make a new bundle once their copy lists you (after cpcm team add, "
+                      f"or a sync that brought it): cpcm bundle create FILE, without --since; then {then} with the new one. "
+                      "Removed (a supervisor can tell you; cpcm sync says so where it reaches the team's shared place): no "
+                      "bundle will be made for you; see docs/team.md, 'A worker removed on another copy', for what you "
+                      "wrote since your last sync.",
                       rule="bundle-not-for-you") from None
     except cipher.Damaged:
         raise Refused("the bundle file is damaged or not a cpcm bundle; nothing was changed",
