@@ -160,3 +160,24 @@ def test_born_on_29_february__of_age_on_the_28th_for_check_due_and_closure_alike
     codes = [p["code"] for p in on_1st("check", case_id, "--json").json()]
     assert "turning-18-overdue" in codes and "reached-18-without-justification" in codes, codes
     assert on_28th("close", case_id, "--reason", "reached_18", "--check", "all", "--json").code == 0
+
+
+def test_update_dob_of_a_child_registered_with_an_estimated_age_says_how_to_replace_the_estimate(cli_as, repo):
+    """`update --dob` of a child registered with an estimated age was refused as giving both, with
+    'The fields missing are given by their options: --age': nothing was missing. The refusal says
+    the case holds the estimate and how to replace it (`--set child.age_estimate=` with --dob); the
+    other way round (an age given where the case holds a date of birth) alike."""
+    case_id = register(cli_as("amina"), child=_child(estimate=9))
+    amina = cli_as("amina")
+    refused = amina("update", case_id, "--dob", "2017-06-01", "--reason", "birth certificate found")
+    assert refused.code == 4, refused.stderr
+    assert "missing" not in refused.stderr and "--set child.age_estimate=" in refused.stderr, refused.stderr
+    assert "the case holds" in refused.stderr and "child.date_of_birth" in refused.stderr, refused.stderr
+    as_json = amina("update", case_id, "--dob", "2017-06-01", "--reason", "birth certificate found", "--json").json()
+    assert [f["field"] for f in as_json["fields"]] == ["child.age_estimate"], as_json
+    done = amina("update", case_id, "--dob", "2017-06-01", "--set", "child.age_estimate=", "--reason", "birth certificate found",
+                 "--json")
+    assert done.code == 0 and done.json()["changed"] == ["child.age_estimate", "child.date_of_birth"], done.stderr
+    back = amina("update", case_id, "--age", "9", "--reason", "asked again")
+    assert back.code == 4 and "--set child.date_of_birth=" in back.stderr and "missing" not in back.stderr, back.stderr
+    _no_name(refused, done, back)

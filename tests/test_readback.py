@@ -313,7 +313,9 @@ def test_update__needs_a_reason_a_real_change_and_valid_values(cli, repo):
     same = cli("update", case_id, "--location", "Nyalenda, Kisumu", "--reason", "checked")
     assert same.code == 4 and "nothing to update" in same.stderr
     both = cli("update", case_id, "--age", "9", "--reason", "no papers", "--json")  # the date of birth is on file
-    assert both.code == 4 and any(f["field"] == "child.age_estimate" for f in both.json()["fields"])
+    # the field named is the one the case holds, to be given empty with the age (--set child.date_of_birth=)
+    assert both.code == 4 and [f["field"] for f in both.json()["fields"]] == ["child.date_of_birth"], both.stdout
+    assert "--set child.date_of_birth=" in both.json()["hint"]
     worker = cli("update", case_id, "--set", "worker=otieno", "--reason", "x", "--json")
     assert worker.code == 4 and worker.json()["fields"][0]["field"] == "worker"
     assert commit_count(repo) == before

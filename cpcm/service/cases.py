@@ -1631,8 +1631,15 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
 
     # the criteria the child was found to meet stay valid after the policy drops one (with_kept_choices)
     form = with_kept_choices(forms_store.load(form_for(ctx, "registration"), ctx.root), case.registration or {})
-    body, errors = validate(form, apply_update(case.registration, given), ctx.now.date(), [w.id for w in ctx.team.active],
-                            wording(ctx, form))
+    held = _held_not_both(form, case.registration, given)
+    # the fields the case holds that clash with those given are checked as the update would leave them once
+    # removed: their clash is said once, as such, with the form's other problems
+    body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in held}}), ctx.now.date(),
+                            [w.id for w in ctx.team.active], wording(ctx, form))
+    if held:
+        raise InvalidInput(list(held.values()) + errors, what, hint=(
+            f"To replace what the case holds, give it empty with the update: {' '.join(f'--set {key}=' for key in held)} "
+            "(docs/commands/update-correct.md); nothing was written."))
     if errors:
         raise InvalidInput(errors, what)
     before, after = flatten(case.registration), flatten(body)
@@ -1658,6 +1665,25 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
         warnings += tuple(_not_informed(ctx, case_id, body))
     return Written(case_id, record.id, "update", warnings=warnings, next_steps=steps, extra={"changed": sorted(changes)},
                    settled=said_settled(case_id, settles))
+
+
+def _held_not_both(form: Form, registration: Mapping[str, Any] | None, given: Mapping[str, Any]) -> dict[str, FieldError]:
+    """The fields the case holds that an update may not keep beside what it gives: a `not_both`
+    rule of the form (a date of birth or an estimated age, not both) with a field given a value
+    and another held by the case and not given. The form would refuse them as both given, naming
+    the held one as if it were missing; each is named as held, with how to replace it (given
+    empty with the update: `--set child.age_estimate=` with `--dob`)."""
+    held = flatten(registration or {})
+    found: dict[str, FieldError] = {}
+    for rule in form.rules:
+        keys = list(rule.get("not_both") or ())
+        new = [key for key in keys if given.get(key) is not None]
+        kept = [key for key in keys if not is_empty(held.get(key))
+                and not any(key == path or key.startswith(path + ".") for path in given)]
+        for key in kept if new else ():
+            found[key] = FieldError(key, f"the case holds it, and this update gives {', '.join(new)}: the form takes only one "
+                                         "of them")
+    return found
 
 
 def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: datetime | None) -> tuple[str, ...]:
