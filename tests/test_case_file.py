@@ -352,6 +352,115 @@ def test_case_file__the_readiness_domains_a_closure_keeps_in_words(world):
     assert "Uthabiti wa kiuchumi" in domains
 
 
+def _english_names(value) -> set[str]:
+    """Every key of a record body, at any depth, as the case file would print it without words
+    for it (templates/_values.j2 macro `label`: the key with "_" as a space)."""
+    if isinstance(value, dict):
+        return {str(k).replace("_", " ") for k in value} | {n for v in value.values() for n in _english_names(v)}
+    if isinstance(value, list):
+        return {n for v in value for n in _english_names(v)}
+    return set()
+
+
+def _labels(text: str, fmt: str) -> set[str]:
+    """The field labels a rendered case file prints (Markdown or HTML)."""
+    pattern = r"^\s*- \*\*([^*]+):\*\*" if fmt == "md" else r"<tr><th>([^<]+)</th>"
+    return {unescape(label) for label in re.findall(pattern, text, re.M)}
+
+
+def test_case_file__kiswahili_names_the_fields_of_an_approval_a_follow_up_a_referral_and_a_conference():
+    """A Kiswahili case file printed English field names where the record's form has no label:
+    an approval of one's own request ('self approval'), a follow-up's and a review's --done
+    ('actions done'), a referral's shared contact ('contact'), and the case's record of a conference
+    ('conference kind', 'discussion', 'decisions', its actions' 'responsible', 'timeline', 'who',
+    'goal', and 'child took part'); every field now has words in Kiswahili, in both formats."""
+    from cpcm import service
+    from cpcm.service import conferences
+    from cpcm.workflow.referrals import CHECKS
+    from memory_repo import MemoryRepo
+    from test_conference import CLOSE_NOW, minutes_doc, minuted_with, planned_in
+    from test_referral_letter import CLINIC, EXPLAINED
+
+    mem = MemoryRepo(rules={"plan_approval": {"self_approval": True}})  # the agency's only supervisor writes and approves
+    case_id = planned_in(mem, worker="sup")
+    sup = mem.as_("sup")
+    service.approve(sup, case_id, "plan", note="the only supervisor of the agency")
+    service.followup(sup, case_id, FOLLOWUP, done=["A2"])
+    service.review(sup, case_id, REVIEW, done=["A1"])
+    service.service_add(sup, CLINIC)
+    for giver in ("child", "caregiver"):
+        service.consent(sup, case_id, {"purpose": "referral", "agency": "clinic", "given_by": giver, "status": "given",
+                                       "explained": EXPLAINED})
+    service.refer(sup, case_id, "clinic", "treatment for malnutrition", checks=CHECKS[:4])
+    minutes = minutes_doc([case_id])
+    minutes["cases"][0]["actions"][1].update(who="service", resources="bus fare to the office")
+    conferences.close(mem.as_("sup", now=CLOSE_NOW), minuted_with(mem, case_id, cases=minutes["cases"]))
+    later = mem.as_("sup", now="2026-12-01T10:00:00+03:00")
+    records = service.load_records(later, case_id)
+    kinds = {r.kind for r in records}
+    assert {"approval", "followup", "review", "referral", "conference"} <= kinds, kinds
+    english = set().union(*(_english_names(r.body) for r in records))
+    for fmt in ("md", "html"):
+        text = service.render(later, "case-file", case_id, lang="sw", fmt=fmt).text
+        labels = _labels(text, fmt)
+        for name in ("self approval", "actions done", "contact", "conference kind", "discussion", "decisions",
+                     "responsible", "timeline", "who", "goal", "child took part", "mode", "resources"):
+            assert name in english and name not in labels, (fmt, name)
+        assert not labels & english, (fmt, sorted(labels & english))
+        assert "mtoto alishiriki" in labels and "aliidhinisha ombi lake mwenyewe" in labels and "hatua zilizokamilika" in labels
+
+
+def test_case_file__kiswahili_names_the_fields_cpcm_writes_without_a_form():
+    """The fields of the kinds written without a form (a cover, a keyworker, a repair, a note's
+    `seen` and `settles`, a retention decision, a transfer and its Form 10A details, a case taken in
+    under another ID, the links between cases, a sync's conflicts) and those cpcm adds to a form's
+    answers (a placement's setting and reunification, the actions from before a reopening a closure
+    keeps) read in Kiswahili, each as docs/case-format.md describes the record, not as English names."""
+    from datetime import date
+
+    from cpcm.domain.records import flatten
+    from cpcm.render import env, views
+    from cpcm.service.context import load_case
+    from memory_repo import MemoryRepo
+
+    other, rid = "CP-6KG7-M9F9", "01M8NR1Z2TSBGG36QSEGH2Q9NV"
+    bodies = {
+        "cover": {"worker": "baraka", "until": "2026-03-01T23:59:59+03:00", "case_worker": "amina"},
+        "keyworker": {"name": "Grace A.", "role": "teacher", "contact": "Kondele Primary School", "reason": "she trusts her",
+                      "case_worker": "amina"},
+        "note": {"text": "seen both visits", "seen": [rid], "settles": [rid]},
+        "repair": {"reason": "saved with a bad character", "file": f"{rid}.note.yaml.age", "sha256": "9f2c"},
+        "retention": {"decision": "keep", "until": "2031-01-01", "reason": "a court case is open"},
+        "placement": {"setting": "family_based", "reunification": True,
+                      "best_interests_override": {"reason": "no time for an assessment", "by": "sup"}},
+        "referral": {"shared": {"medical": {"disability": "no"}}},
+        "transfer": {"to": "recv", "recipients": ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"],
+                     "details": {"reason": "moved_out_of_area", "removed_by": "the court", "new_placement": "with an uncle",
+                                 "case_manager_contact": "0700 000000", "household_strengths": "a farm",
+                                 "ongoing_needs": "school fees", "final_assistance": "a bus fare",
+                                 "new_services": "school bursary", "next_followup": "2027-01-10"}},
+        "transfer_in": {"alias": other, "case_rewritten": True, "reserialised": [rid]},
+        "case_link": {"merged_into": other, "sibling": other, "removed": "not her brother", "returned_as": other},
+        "sync_conflict": {"code": "mandatory-reports-concurrent", "records": [rid], "fields": ["location"], "reported": [rid],
+                          "authorities": ["police"]},
+        "closure": {"open_items": {"referrals": [], "actions": [], "actions_before_reopening": ["A1"]}},
+    }
+    mem = MemoryRepo()
+    ctx = mem.as_("amina")
+    case = load_case(ctx, mem.register(ctx))
+    entries = [{"record_id": f"01M8NR1Z2TSBGG36QSEGH2Q9{n:02d}", "kind": kind, "at": "2026-11-20T10:00:00+03:00", "by": "amina",
+                "fields": body, "answers": [{"field": k, "label": None, "value": v} for k, v in flatten(body).items()]}
+               for n, (kind, body) in enumerate(bodies.items())]
+    english = set().union(*(_english_names(body) for body in bodies.values()))
+    for fmt in ("md", "html"):
+        text = env.render("case-file", "sw", fmt, views.case_file_view(case, entries, "sw", today=date(2026, 11, 23),
+                                                                      names={"amina": "Amina", "sup": "Sue"}, agency={"code": "T", "name": "T"}))
+        labels = _labels(text, fmt)
+        assert not labels & english, (fmt, sorted(labels & english))
+        assert {"mazingira ya malezi", "hadi", "funguo za shirika linalopokea", "Mamlaka ya kisheria iliyomwondoa mtoto",
+                "kesi ya kaka au dada", "maamuzi ya kuripoti", "ulemavu", "iliamuliwa na"} <= labels, (fmt, sorted(labels))
+
+
 def test_case_file__html_shows_typed_brackets_as_text_never_as_markup(cli):
     """Text typed between < and > (a quoted phrase, a script) prints as typed in the HTML case file
     and the Markdown one: never dropped by a browser as a tag, never run."""
