@@ -21,6 +21,20 @@ def test_cited__the_number_with_the_citation_and_whose_number_it_is():
     assert changed.cited("case_plan") == "10 days (this agency's setting; IAG §3 Step 3 [L837])"
 
 
+def test_short_source__says_whose_the_number_is_in_due_check_and_the_reports_as_the_next_line_does():
+    """`cpcm due`, `check`, the timeliness report and the calendar print a deadline's citation alone
+    (`short_source`): it left out that the referral's feedback time is cpcm's choice, or that an
+    agency set the supervision cadence, which `show` and --json said, so a supervisor read the
+    guidelines as giving numbers they do not give."""
+    policy = MemoryRepo().policy
+    assert policy.short_source("referral_feedback") == "cpcm's choice; IAG Step 4"
+    assert policy.short_source("case_plan") == "IAG §3 Step 3 [L837]"  # the guidance's own number
+    changed = MemoryRepo(rules={"case_plan": {"limit": "10d"}}).policy
+    assert changed.short_source("case_plan") == "this agency's setting; IAG §3 Step 3 [L837]"
+    assert changed.whose("case_plan") == changed.whose("case_plan", "limit") == "this agency's setting"
+    assert changed.whose("referral_feedback") == "cpcm's choice" and changed.whose("case_plan", "other") == ""
+
+
 def test_next__register_comprehensive_assessment_and_refer_give_the_deadlines_source():
     mem = MemoryRepo()
     amina = mem.as_("amina")

@@ -59,7 +59,7 @@ def test_short_source():
     p = Policy("p", "P", RULES)
     assert p.short_source("initial_assessment") == "IAG Step 2"
     assert p.short_source("risk_response") == "IAG"
-    assert p.short_source("review") == "S-review"
+    assert p.short_source("review") == "cpcm's choice; S-review"  # choice: true, said in tables too
     assert p.short_source("nothing") == ""
     assert Policy("p", "P", {"r": {"source": " A ; b"}}).short_source("r") == "A"
 

@@ -59,11 +59,10 @@ class Policy:
         where it has one. `rule` may name the key itself ('conference.invitations')."""
         if key is None and "." in rule:
             rule, key = rule.split(".", 1)
-        block = self.rules.get(rule, {})
-        text = self._own_source(rule, key)
-        if rule in self._changed_here if key is None else self.origins.get(f"{rule}.{key}", "").startswith(".cpcm"):
+        text, whose = self._own_source(rule, key), self.whose(rule, key)
+        if whose == "this agency's setting":
             text += " (changed by this agency in .cpcm/policy.yaml)"
-        elif block.get("choice"):
+        elif whose:
             text += " (cpcm's choice where the guidance gives no number)"
         return text
 
@@ -77,24 +76,34 @@ class Policy:
                 found.update(key[:at] for at, char in enumerate(key) if char == ".")
         return frozenset(found)
 
+    def whose(self, rule: str, key: str | None = None) -> str:
+        """Whose the number is, where the guidance does not give it: "this agency's setting" (the
+        agency changed the rule, or its `key` when named), "cpcm's choice" (the rule is marked
+        `choice`), else "" (the guidance's own): what `source` says in full, in a few words."""
+        if key is None and "." in rule:
+            rule, key = rule.split(".", 1)
+        if rule in self._changed_here if key is None else self.origins.get(f"{rule}.{key}", "").startswith(".cpcm"):
+            return "this agency's setting"
+        return "cpcm's choice" if self.rules.get(rule, {}).get("choice") else ""
+
     def short_source(self, rule: str, key: str | None = None) -> str:
-        """The citation alone ('IAG §3 Step 2 [L796]'), for tables: of `key`, where the rule gives
-        it a source of its own (`rule` may name the key itself: 'conference.invitations')."""
+        """The citation alone ('IAG §3 Step 2 [L796]'), for tables and one-line messages, after
+        whose the number is where the guidance does not give it (`whose`: "cpcm's choice; IAG Step
+        4"): of `key`, where the rule gives it a source of its own (`rule` may name the key itself:
+        'conference.invitations')."""
         if key is None and "." in rule:
             rule, key = rule.split(".", 1)
         text = self._own_source(rule, key)
         for stop in (";", " ("):
             text = text.split(stop)[0]
-        return text.strip()
+        return "; ".join(part for part in (self.whose(rule, key), text.strip()) if part)
 
     def cited(self, rule: str, key: str = "limit", also: str = "") -> str:
         """A number of the policy in words with its source as `cpcm due` shows it, for a next:
         line ('14 days (IAG §3 Step 3 [L837])'); saying so where the number is cpcm's choice
         ('14 days (cpcm's choice; IAG Step 4)') or this agency's ('… (this agency's setting; …)');
         `also` goes first in the brackets ('48 hours (target 24 hours; IAG §3 Step 2 [L796])')."""
-        whose = ("this agency's setting" if self.origins.get(f"{rule}.{key}", "").startswith(".cpcm")
-                 else "cpcm's choice" if self.rules.get(rule, {}).get("choice") else "")
-        cite = "; ".join(part for part in (also, whose, self.short_source(rule, key)) if part)
+        cite = "; ".join(part for part in (also, self.short_source(rule, key)) if part)
         words = self.duration(rule, key).words()
         return f"{words} ({cite})" if cite else words
 
