@@ -678,6 +678,12 @@ def test_cli__a_plaintext_register_warns_that_it_lists_children_not_caseloads(cl
     assert "caseloads" not in written.stderr
     caseload = cli("report", "caseload", "--out", str(tmp_path / "caseload.csv"), "--plaintext")
     assert caseload.code == 0 and "it names workers and their caseloads" in caseload.stderr
+    # the retention report lists case IDs, the complaints report counts only: each warning says what it holds
+    retention = cli("report", "retention", "--out", str(tmp_path / "retention.md"), "--plaintext")
+    assert retention.code == 0 and "unencrypted: it lists children's cases, by case ID" in retention.stderr, retention.stderr
+    complaints = cli("report", "complaints", "--out", str(tmp_path / "complaints.md"), "--plaintext")
+    assert complaints.code == 0 and "unencrypted: it counts the complaints" in complaints.stderr, complaints.stderr
+    assert "caseloads" not in retention.stderr + complaints.stderr
 
 
 # -- a placement corrected: its date, checked again ------------------------------------------------

@@ -386,7 +386,10 @@ def _period(start: str | None, end: str | None, today: date, said_after_today: b
 # what an unencrypted --out file of each report holds, for the warning written with it
 UNENCRYPTED_HOLDS = {"placements": "it lists children's cases and where each is placed",
                      "readiness": "it lists children's cases and how each scores on the readiness benchmarks",
-                     "referrals": "it lists children's cases whose referrals wait past the feedback limit"}
+                     "referrals": "it lists children's cases whose referrals wait past the feedback limit",
+                     "retention": "it lists children's cases, by case ID, with when each closed and its retention ended",
+                     "complaints": "it counts the complaints received and resolved, small counts hidden, with how many "
+                                   "you read"}
 
 
 def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool, kind: str = "") -> None:
@@ -397,5 +400,5 @@ def _said_written(path: Path, encrypted: bool, readers: int, shareable: bool, ki
     elif shareable:
         say("wrote the --out file (counts only, small counts hidden: safe to share)")
     else:
-        holds = UNENCRYPTED_HOLDS.get(kind, "it names workers and their caseloads")
+        holds = UNENCRYPTED_HOLDS.get(kind, "it names workers and their caseloads")  # caseload, timeliness
         warn(f"wrote the --out file unencrypted: {holds}; keep it within the agency")
