@@ -198,6 +198,54 @@ def test_full_conference__actions_reach_each_case_plan_and_the_documents_hold_no
     assert not [c for c in mem.store.commits if "Zqxcanary" in c.message]
 
 
+def test_minutes_replaced_after_closing__a_case_the_chair_cannot_read_is_warned_and_brought_in_line_by_a_supervisor():
+    """The chair (a caseworker) replaces a closed conference's minutes: her case's conference record is corrected
+    in the update's commit; a case she cannot read is named in a warning (IDs only) with who brings it in line,
+    and a supervisor giving the same minutes again corrects it, leaving hers as it is. The plan version the
+    close wrote stays the conference's decision though another corrected its link."""
+    from cpcm.service import context
+    from cpcm.workflow.fold import effective, fold
+
+    mem = MemoryRepo()
+    hers, other = planned_in(mem, f"{CANARY} One"), planned_in(mem, f"{CANARY} Two", worker="otieno")
+    sup = mem.as_("sup")
+    conf = conference_in(sup, chair="amina")
+    for case_id in (hers, other):
+        conferences.add_case(sup, conf, case_id, "especially_difficult")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([hers, other]))
+    conferences.close(closer, conf)
+
+    def link(case_id: str):
+        records = context.load_records(sup, case_id)
+        return records, next(r for r in effective(records) if r.kind == "conference")
+
+    closed_links = {case_id: link(case_id)[1].id for case_id in (hers, other)}
+    mended = minutes_doc([hers, other])
+    for entry in mended["cases"]:
+        entry["actions"][0]["timeline"] = "2027-02-20"
+    chair = mem.as_("amina", now=LATER)
+    written = in_one_commit(mem, lambda: conferences.update(chair, conf, {"minutes": mended}, reason="timeline mistyped"))
+    assert [(c["case_id"], c["supersedes"]) for c in written.extra["corrected"]] == [(hers, closed_links[hers])]
+    [unread] = [w for w in written.warnings if w.startswith(f"{other}:") and "conference record" in w]
+    assert "you (amina) cannot read it" in unread and f"cpcm conference update {conf} --minutes FILE" in unread
+    assert "Zqxcanary" not in warned(written)
+    assert link(other)[1].id == closed_links[other]
+    records, corrected = link(hers)
+    assert corrected.by == "amina" and corrected.body["actions"][0]["timeline"] == "2027-02-20"
+    assert fold(hers, records).plan["conference"] == {"id": conf, "by": "sup", "record": corrected.body["plan"]}
+
+    again = in_one_commit(mem, lambda: conferences.update(mem.as_("sup", now=LATER), conf, {"minutes": mended},
+                                                          reason="the other case's record"))
+    assert [c["case_id"] for c in again.extra["corrected"]] == [other] and not again.warnings
+    assert link(other)[1].body["actions"][0]["timeline"] == "2027-02-20" and link(hers)[1].id == corrected.id
+    with pytest.raises(Refused) as nothing:  # every record in line: the same minutes again are nothing to update
+        conferences.update(mem.as_("sup", now=LATER), conf, {"minutes": mended}, reason="again")
+    assert nothing.value.rule == "nothing-to-update"
+
+
 def minuted_with(mem: MemoryRepo, case_id: str, others: tuple = (), **minutes) -> str:
     """An internal conference of `case_id`, held: attended by MEMBERS (and `others`: attendance
     entries) and minuted (`minutes`: fields over `minutes_doc`) by the supervisor."""
@@ -748,6 +796,63 @@ def test_cli__assign_by_one_who_cannot_read_a_conference_of_the_case_warns_what_
     assert amina("conference", "show", conf).code == 5  # left as it was
     assert sup("team", "sync").code == 0
     assert amina("conference", "show", conf).code == 0 and otieno("conference", "show", conf).code == 5
+    verified = sup("verify", "--json")
+    assert verified.code == 0 and verified.json() == [], verified.stdout
+
+
+def test_cli__minutes_replaced_after_closing_correct_the_conference_record_of_each_case_whose_part_changed(kenya):
+    """A closed conference's minutes replaced (`conference update --minutes`) with an action's timeline mended:
+    in the same commit the conference record its close wrote in that case is corrected as `cpcm correct` corrects
+    a record, so `show CASE RECORD` and the case file read the new timeline and say it was corrected; a case whose
+    part of the minutes did not change gets nothing; the plan keeps what closing copied into it, and the next
+    step names the version to correct."""
+    amina, sup = kenya("amina"), kenya("sup")
+    mended, same = cases = [planned_case(amina, f"{CANARY} One"), planned_case(amina, f"{CANARY} Two")]
+    conf = new_conference(sup)
+    for case_id in cases:
+        assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    chair = kenya("sup", CLOSE_NOW)
+    closed_through_cli(chair, conf, cases)
+
+    def links(case_id: str) -> list[dict]:
+        return [e for e in amina("log", case_id, "--json").json() if e["kind"] == "conference"]
+
+    [link] = links(mended)
+    version = amina("show", mended, "--json").json()["plan"]["record_id"]
+    minutes = minutes_doc(cases)
+    minutes["cases"][0]["actions"][1]["timeline"] = "2027-02-20"
+    replaced = one_commit(kenya.root, lambda: chair("conference", "update", conf, "--minutes", "-", "--reason",
+                                                    "timeline mistyped", "--json", input=json.dumps(minutes)))
+    said = replaced.json()
+    [corrected] = said["corrected"]
+    assert (corrected["case_id"], corrected["supersedes"]) == (mended, link["record_id"]), said
+    assert git(kenya.root, "log", "-1", "--format=%s").strip() == f"conference update {conf} {said['record_id']}"
+    assert [s for s in said["next_steps"] if s.startswith(f"{mended}: its plan keeps the actions")
+            and f"cpcm correct {mended} {version} --set" in s], said["next_steps"]
+    assert not [s for s in said["next_steps"] if s.startswith(f"{same}:")]
+
+    shown = amina("show", mended, corrected["record_id"], "--json").json()
+    assert shown["supersedes"] == link["record_id"] and f"the minutes of {conf} replaced" in shown["correction_reason"]
+    assert [a["timeline"] for a in shown["fields"]["actions"]] == ["2026-12-15", "2027-02-20"]
+    assert shown["fields"]["plan"] == version and shown["fields"]["decisions"] == ["Decision 1"]
+    original = amina("show", mended, link["record_id"])
+    assert f"CORRECTED by {corrected['record_id']}" in original.stdout, original.stdout
+    assert "2027-02-20" in amina("show", mended, corrected["record_id"]).stdout
+    case_file = amina("render", "case-file", mended)
+    assert case_file.code == 0, case_file.stderr
+    assert f"Corrected by record {corrected['record_id']}" in case_file.stdout
+    assert f"Corrects record {link['record_id']}" in case_file.stdout and "20 February 2027" in case_file.stdout
+    # corrected by replacing the minutes, as `cpcm correct` refuses it, saying so
+    refused = sup("correct", mended, corrected["record_id"], "--set", "actions.1.timeline=2027-02-21", "--reason", "x", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "correction-not-supported", refused.stderr
+    assert f"cpcm conference update {conf} --minutes FILE --reason TEXT" in refused.json()["hint"]
+    # the plan keeps what closing copied into it
+    plan = amina("show", mended, "--json").json()["plan"]
+    assert plan["record_id"] == version and "2027-02-20" not in json.dumps(plan)
+    # the case whose part did not change: its record as its close wrote it
+    [kept] = links(same)
+    assert not kept.get("superseded_by") and "2027-02-20" not in amina("show", same, kept["record_id"]).stdout
+    assert "Zqxcanary" not in replaced.stdout + replaced.stderr
     verified = sup("verify", "--json")
     assert verified.code == 0 and verified.json() == [], verified.stdout
 

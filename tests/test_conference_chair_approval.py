@@ -55,6 +55,18 @@ def test_fold__a_correction_of_the_conferences_version_bars_its_corrector_the_ch
     assert barred_writers(FIRST, version, link, by_chair) == ("sup",)
 
 
+def test_fold__the_link_corrected_by_another_when_the_minutes_were_replaced_keeps_the_mark_its_close_made():
+    version, link = rec("plan", "01A1", "sup", **PLAN), rec("conference", "01A2", "sup", conference="CC-1", plan="01A1")
+    corrected = rec("conference", "01A3", "amina", conference="CC-1", plan="01A1", supersedes="01A2",
+                    correction_reason="the minutes of CC-1 replaced")
+    assert barred_writers(FIRST, version, link, corrected) == ()
+    assert fold("CP-1", [FIRST, version, link, corrected]).plan["conference"] == {"id": "CC-1", "by": "sup", "record": "01A1"}
+    # the link its close wrote decides: one by another hand marks nothing, corrected or not
+    by_amina = rec("conference", "01A2", "amina", conference="CC-1", plan="01A1")
+    by_sup = rec("conference", "01A3", "sup", conference="CC-1", plan="01A1", supersedes="01A2", correction_reason="x")
+    assert barred_writers(FIRST, version, by_amina, by_sup) == ("sup",)
+
+
 def test_may_correct__the_chair_corrects_the_conferences_version_she_may_approve_where_the_policy_says_so():
     from cpcm.domain.case import Case
     from cpcm.domain.team import Worker

@@ -132,7 +132,11 @@ def register(app: typer.Typer) -> None:
             raise UsageError("nothing to update: give at least one option", "See cpcm conference update --help.")
         result = conferences.update(ctx, conference_id, changes, reason)
         changed = [f"{key} of {result.extra['case_id']}" if key in ("presentation", "preparation") else key for key in result.extra["changed"]]
-        report_written(result, json_out, f"{conference_id} updated: {', '.join(changed)}")
+        said = f"{conference_id} updated: {', '.join(changed)}"
+        if result.extra.get("corrected"):  # the minutes replaced after closing: each case's conference record in line
+            said += "; corrected with them: " + ", ".join(f"the conference record of {c['case_id']} ({c['record_id']})"
+                                                          for c in result.extra["corrected"])
+        report_written(result, json_out, said)
 
     @group.command("sign")
     def sign(

@@ -1964,9 +1964,14 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
                       rule="already-corrected")
     if original.kind not in CORRECTABLE:
         kind = original.kind.replace("_", " ")
-        raise Refused(f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} record cannot be corrected with cpcm correct",
-                      "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, an assignment "
-                      "or a cover by cpcm assign.", rule="correction-not-supported")
+        # a case's conference record holds its part of the conference's minutes: replacing them corrects it
+        hint = (f"It reads as the minutes of {original.body.get('conference')}: replace them (cpcm conference update "
+                f"{original.body.get('conference')} --minutes FILE --reason TEXT) and this record is corrected with them."
+                if original.kind == "conference" and original.body.get("conference") else
+                "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, an assignment "
+                "or a cover by cpcm assign.")
+        raise Refused(f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} record cannot be corrected with cpcm correct", hint,
+                      rule="correction-not-supported")
     case = fold(case_id, records)
     if case.status == "transferred":
         raise Refused(f"{case_id} was transferred: it is read-only here", rule="transition-not-allowed")

@@ -281,16 +281,17 @@ def _last_id(conference: rules.Conference) -> str:
 
 
 def _write(ctx, conference: rules.Conference, verb: str, record: Record, message: str,
-           readers: list[str] | None = None) -> None:
+           readers: list[str] | None = None, also: Callable[[Any], str] | None = None) -> None:
     """One record into the conference's folder (re-encrypting its records first when its
-    readers change), in one commit."""
+    readers change), in one commit; `also(tx)`: what goes into the cases in the same commit,
+    returning what the commit message ends with (a cover ended: context.COVER_ENDED)."""
     current = ctx.store.recipients(conference.id, CONFERENCES)
     readers = readers or current
     with context.transaction(ctx, f"conference-{verb}") as tx:
         if readers != current:
             context.reencrypt(ctx, tx, conference.id, readers, CONFERENCES)
         tx.write_record(record, context.keys_for(ctx, readers), CONFERENCES)
-        tx.commit(message)
+        tx.commit(message + (also(tx) if also else ""))
 
 
 def _date_text(value: str | None, field_name: str, errors: list[FieldError], allow_time: bool = False) -> str | None:
@@ -418,7 +419,13 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
     conference's venue by the chair or a supervisor or manager, with a reason): the report is
     rendered then, and the name guard checks them again at every render, so a conference closed
     with a name in them (recorded by a worker who could not read the case it names, or before the
-    guard checked them again) is mended here. The plans keep what closing copied into them."""
+    guard checked them again) is mended here. The plans keep what closing copied into them.
+
+    Minutes replaced after closing reach the cases in the same commit: each case whose
+    `conference` record (written by `close`) no longer reads as its part of the minutes
+    (`rules.case_part`) gets a correction of it, as `cpcm correct` writes one (`_in_line`), so
+    its history says what the minutes now say and that it was corrected; a case you cannot read
+    is named in a warning."""
     given = {key for key, value in changes.items() if value is not None}
     conference = load(ctx, conference_id) if given and given <= rules.AFTER_CLOSING else _open(ctx, conference_id, "update")
     errors: list[FieldError] = []
@@ -518,7 +525,12 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
             changed[rules.PREPARATION] = {"case_id": case_id, **({"answers": answers} if answers else {})}
             previous[rules.PREPARATION] = {"case_id": case_id}
     settling = bool(new_minutes is not None and rules.open_conflicts(conference, rules.MINUTES_CONCURRENT))
-    if new_minutes is not None and (new_minutes != conference.minutes or settling):  # the ones standing, agreed: written again
+    behind: list[tuple[Case, list[Record], Record, dict]] = []
+    unread: list[str] = []
+    if new_minutes is not None and conference.closed_at:  # each case's conference record, as its close wrote it
+        behind, unread = _records_behind(ctx, conference, new_minutes)
+    # the ones standing, agreed (or for a case's record still holding others: _records_behind), written again
+    if new_minutes is not None and (new_minutes != conference.minutes or settling or behind):
         _may_mend(ctx, conference, "the minutes")
         refuse_names({"minutes": new_minutes})
         changed[rules.MINUTES] = new_minutes
@@ -540,7 +552,9 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
                       rule="conference-date-after-minutes")
     body = {"changes": changed, "previous": previous, "reason": reason}
     record = _record(ctx, "conference_update", conference_id, body, after=_last_id(conference))
-    _write(ctx, conference, "update", record, f"conference update {conference_id} {record.id}")
+    corrected: list[dict] = []
+    _write(ctx, conference, "update", record, f"conference update {conference_id} {record.id}",
+           also=(lambda tx: _in_line(ctx, tx, behind, conference_id, record.id, reason, corrected)) if behind else None)
     after = rules.fold(conference_id, [*load_records(ctx, conference_id)])
     warnings = []
     if set(changed) - {rules.PRESENTATION, rules.MINUTES, "virtual"} and not conference.closed_at:  # the Form 3 timeline, where a Form 3 value changed
@@ -549,19 +563,105 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         warnings += [w for w in (rules.presentations_missing(after, ctx.policy), rules.recording_warning(after, ctx.policy)) if w]
     if rules.MINUTES in changed and patterns is not None:  # the new minutes were checked against the cases you read only
         warnings += _unchecked(ctx, conference, patterns)
+    warnings += unread
     steps = []
+    kept = [step for entry in behind if (step := _plan_kept_step(*entry))]  # closing copied the actions into the plans
     if rules.MINUTES in changed and settling:
         steps += [f"{step}: these minutes stand" for step in settles_step([rules.MINUTES_CONCURRENT])]
-        if conference.closed_at:  # closing copied the actions of the minutes it closed with into the plans
+        if conference.closed_at and not kept:
             steps.append("the plans keep the actions the conference was closed with: where the minutes agreed change an action, "
                          "change the case's plan too (cpcm plan CASE --from-current ...)")
+    steps += kept
     if "date" in changed:
         steps.append(f"tell the participants of the new date (and record it: cpcm conference update {conference_id} --notice-sent DATE)")
     steps += _plan_reopened(ctx, conference, after)
     return Written(conference_id, record.id, "conference_update", tuple(warnings), tuple(steps),
                    {"changed": sorted(changed), **({"case_id": presented[0]} if rules.PRESENTATION in changed else {}),
+                    **({"corrected": corrected} if rules.MINUTES in changed and conference.closed_at else {}),
                     **({"case_id": prepared[0]} if rules.PREPARATION in changed else {})},
                    settled=said_settled(conference_id, [rules.MINUTES_CONCURRENT] if rules.MINUTES in changed and settling else []))
+
+
+def _records_behind(ctx, conference: rules.Conference, minutes: Mapping[str, Any]
+                    ) -> tuple[list[tuple[Case, list[Record], Record, dict]], list[str]]:
+    """The cases of a closed conference whose `conference` record (the one in force: as its close
+    wrote it, or as last corrected) does not read as `minutes` say of them (`rules.case_part`):
+    (the case, its records, that record, its part of `minutes`); a case whose part reads the same
+    is left out. And the warnings, by IDs only, for a case whose part of the minutes changes that
+    cannot be brought in line by you: one you cannot read (a supervisor or manager, who reads every
+    case, gives the minutes again), one transferred (read-only here)."""
+    me = ctx.need_worker()
+    now = {entry["case"]: entry for entry in minutes.get("cases") or []}
+    was = {entry["case"]: entry for entry in (conference.minutes or {}).get("cases") or []}
+    behind, warnings = [], []
+    for case_id in conference.case_ids:
+        part = rules.case_part(now.get(case_id) or {})
+        records = None
+        if me.id in ctx.store.recipients(case_id):
+            try:
+                records = context.load_records(ctx, case_id)
+            except (CannotDecrypt, NotFound):
+                pass
+        if records is None:
+            if part != rules.case_part(was.get(case_id) or {}):
+                warnings.append(f"{case_id}: you ({me.id}) cannot read it, so its conference record still reads as the minutes "
+                                f"{conference.id} had before; a supervisor or manager brings it in line by giving these minutes "
+                                f"again: cpcm conference update {conference.id} --minutes FILE --reason TEXT")
+            continue
+        link = next((r for r in effective(records) if r.kind == "conference" and r.body.get("conference") == conference.id), None)
+        if link is None or rules.case_part(link.body) == part:
+            continue
+        case = fold_case(case_id, records)
+        if case.status == "transferred":
+            warnings.append(f"{case_id} was transferred: it is read-only here, and its conference record ({link.id}) keeps the "
+                            f"minutes {conference.id} had before")
+            continue
+        behind.append((case, records, link, part))
+    return behind, warnings
+
+
+def _in_line(ctx, tx, behind: list[tuple[Case, list[Record], Record, dict]], conference_id: str, update_id: str,
+             reason: str, corrected: list[dict]) -> str:
+    """Correct, in `tx`, each case's `conference` record that does not read as the minutes
+    replaced by update `update_id` (`_records_behind`), as `cpcm correct` corrects a record: a new
+    record of its kind, `supersedes` the one in force, a `correction_reason` (the update and its
+    reason), dated as it, its other fields kept and its part of the minutes as they now stand. The
+    fold (`fold.effective`), `cpcm show CASE RECORD` ("CORRECTED by", "corrects") and the case file
+    read it in its place; the original stays. Each is added to `corrected`; returns what the commit
+    message ends with (a cover ended on a case)."""
+    from cpcm.domain.records import CORRECTION_KEYS
+
+    ended = ""
+    for case, records, link, part in behind:
+        readers, ended_here = context.end_expired_covers(ctx, tx, case)
+        ended = ended or ended_here
+        kept = {k: v for k, v in link.body.items() if k not in CORRECTION_KEYS}
+        body = {"supersedes": link.id, "correction_reason": f"the minutes of {conference_id} replaced ({update_id}): {reason}",
+                **kept, **part}
+        record = context.new_record(ctx, "conference", case.id, {k: v for k, v in body.items() if v is not None},
+                                    datetime.fromisoformat(link.at), schema=link.schema, after=max(r.id for r in records))
+        tx.write_record(record, context.keys_for(ctx, readers))
+        corrected.append({"case_id": case.id, "record_id": record.id, "supersedes": link.id})
+    return ended
+
+
+def _plan_kept_step(case: Case, records: list[Record], link: Record, part: Mapping[str, Any]) -> str | None:
+    """What replacing the minutes says of a case's plan where its actions changed: the plan keeps
+    what closing copied into it, and is mended by correcting the version the close wrote (the
+    record in force in its place, `fold.in_force`), or, where the case had no actions then, by a
+    new version."""
+    from cpcm.workflow.fold import in_force
+
+    if rules.case_part(link.body)["actions"] == part["actions"]:
+        return None
+    version = link.body.get("plan")
+    if not version:
+        return (f"{case.id}: {link.body.get('conference')} was closed with no actions for it, so its plan has none of them: to "
+                f"take them in, cpcm plan {case.id} --from-current --reason conference_decision")
+    version = in_force(records).get(version, version)
+    return (f"{case.id}: its plan keeps the actions the conference was closed with (plan version {version}): where an action "
+            f"changed, correct it there: cpcm correct {case.id} {version} --set actions.ID.FIELD=VALUE --reason TEXT "
+            f"(cpcm show {case.id} plan lists the action IDs; a timeline is `by`)")
 
 
 def _presentation_given(conference: rules.Conference, value: Any, errors: list[FieldError]) -> tuple[str, str | None] | None:
@@ -1478,8 +1578,7 @@ def close(ctx, conference_id: str) -> Written:
                 tx.write_record(plan_record, keys)
                 plan_id = after = plan_record.id
             link = {"conference": conference_id, "conference_kind": conference.kind, "date": conference.date,
-                    "reason": nomination.get("reason"), "summary": entry.get("summary"), "discussion": entry.get("discussion"),
-                    "decisions": entry.get("decisions") or [], "actions": entry.get("actions") or [], "plan": plan_id}
+                    "reason": nomination.get("reason"), **rules.case_part(entry), "plan": plan_id}
             if plan_body is not None:  # what the fold counts the version by (workflow/fold.py `derived_events`)
                 link["child_took_part"] = plan_body["participants"]["child"] == "yes"
             link_record = context.new_record(ctx, "conference", case.id, {k: v for k, v in link.items() if v is not None}, after=after)

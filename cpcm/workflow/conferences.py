@@ -1157,6 +1157,15 @@ def start_of(conference: Conference, policy: Policy) -> datetime:
     return datetime.combine(meeting_day(conference), time(hour, minute))
 
 
+def case_part(entry: Mapping[str, Any]) -> dict:
+    """A case's part of the minutes (its entry in `cases`) as its `conference` record holds it: the
+    summary and the discussion (None when not given), the decisions and the actions (lists). What
+    `conference close` writes into the case, and what replacing the minutes after closing compares
+    that record with, so a case whose part did not change is left as it is."""
+    return {"summary": entry.get("summary"), "discussion": entry.get("discussion"),
+            "decisions": list(entry.get("decisions") or []), "actions": list(entry.get("actions") or [])}
+
+
 def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
     """The interim plan a conference's actions start for a case that has no plan yet (the plan
     form's fields; the actions are added by the caller): one short-term goal, the conference's

@@ -979,9 +979,13 @@ def _by_conference(case: Case, link: Record, records: list[Record], firsts: Mapp
     conference's ID, who closed it, the version's record) where the `conference` link record
     that `cpcm conference close` writes after it, in its commit, names it (`plan`) and the same
     person wrote both. A version a person writes (cpcm plan, whatever its reason) has no such
-    link, and no command writes or corrects one. A correction of the version stands in its place
+    link, and no command writes one. A correction of the version stands in its place
     (`firsts`: a correction -> the record it stands in for) and keeps the mark; who corrected it is
-    told apart by its record (approvals.barring_writers)."""
+    told apart by its record (approvals.barring_writers). A correction of the link (the minutes
+    replaced after closing: `conference update --minutes`, by whoever replaced them) is read as
+    the link its close wrote: the first of its chain decides the mark."""
+    if link.id in firsts:
+        link = next((r for r in records if r.id == firsts[link.id]), link)
     plan, named = case.plan, link.body.get("plan")
     if firsts.get(plan["record_id"], plan["record_id"]) != named:
         return case
