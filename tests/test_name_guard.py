@@ -635,14 +635,16 @@ def test_institution_caregiver__its_staff_are_professionals_its_words_usable_a_f
 
 
 def test_institution_caregiver__told_by_its_relationship_or_name_a_person_s_name_stays_a_name():
-    """`client_names` marks a caregiver that is an institution (by the policy's institution words,
-    in its relationship or its name) so the guard matches it only whole; a person's name stays
-    matched word by word, and so does the institution's where the same name is also a person's."""
+    """`client_names` marks a caregiver that is an institution (its whole relationship one of the
+    policy's institution_relationships) so the guard matches it only whole; a person's name stays
+    matched word by word, a family member's whose relationship or name holds an institution's word
+    too ("foster home", "mother (at the shelter)"), and so does the institution's where the same
+    name is also a person's."""
     from cpcm.domain.case import Case
     from cpcm.store import policies
-    from cpcm.workflow.conferences import client_names, institution_words
+    from cpcm.workflow.conferences import client_names, institution_relationships
 
-    words = institution_words(policies.load("kenya"))
+    words = institution_relationships(policies.load("kenya"))
 
     def names(caregiver: str, relationship: str, placed: str | None = None):
         placements = ({"caregiver_name": placed, "caregiver_relationship": "grandmother"},) if placed else ()
@@ -653,13 +655,17 @@ def test_institution_caregiver__told_by_its_relationship_or_name_a_person_s_name
     def refused(patterns, text):
         return bool(names_found({"venue": text}, {"CP-TEST": patterns}))
 
-    by_relationship, by_name = names("Tumaini Otieno", "institution"), names("Tumaini Children's Home", "other")
-    for patterns in (by_relationship, by_name):
+    by_relationship, staff = names("Tumaini Otieno", "institution"), names("Tumaini CCI staff", "CCI Staff")
+    for patterns in (by_relationship, staff):
         assert not refused(patterns, "Tumaini boardroom") and refused(patterns, "Zqxcanary's room")
-    assert refused(by_relationship, "tumaini otieno's office") and refused(by_name, "Tumaini Children's Home")
-    assert not refused(by_name, "the Home's hall")
+    assert refused(by_relationship, "tumaini otieno's office") and refused(staff, "the Tumaini CCI staff room")
+    assert not refused(staff, "Settled in the CCI")
     person = names("Tumaini Otieno", "aunt")
     assert refused(person, "Tumaini boardroom") and refused(person, "Otieno's office")
+    # a family member whose relationship holds an institution's word, or whose name does, stays a person: word by word
+    for caregiver, relationship in (("Jane Wanjiru", "foster home"), ("Grace Wanjiru", "mother (at Tumaini shelter)"),
+                                    ("Akinyi Staff", "grandmother, works from home"), ("Tumaini Children's Home", "other")):
+        assert refused(names(caregiver, relationship), f"{caregiver.split()[0]} attended"), (caregiver, relationship)
     also_placed = names("Tumaini Otieno", "institution", placed="Tumaini Otieno")  # privacy first: a person's name too
     assert refused(also_placed, "Tumaini boardroom")
     unmarked = Case("CP-TEST", caregiver_name="Tumaini CCI staff",

@@ -1358,7 +1358,7 @@ def _family(ctx, case_id: str, records: list[Record] | None = None) -> tuple[lis
     `records`: the case's, where they were read already."""
     records = context.load_records(ctx, case_id) if records is None else records
     return rules.client_names(fold_case(case_id, records), effective(records),  # the fold applies corrections itself
-                              rules.institution_words(ctx.policy))
+                              rules.institution_relationships(ctx.policy))
 
 
 def _refuse_names(ctx, data: Mapping[str, Any], case_ids: Iterable[str], what: str, remedy: str = "remove the names",

@@ -1310,16 +1310,18 @@ class WholeName(str):
     words ("Tumaini", "CCI") are how the institution itself, its staff and its rooms are named."""
 
 
-def institution_words(policy: Policy) -> tuple[str, ...]:
-    """The words that tell a caregiver that is an institution (the policy's
-    `conference_names.institution_words`, any language), in lower case."""
-    return tuple(str(w).casefold() for w in policy.get(NAMES_RULE, "institution_words") or ())
+def institution_relationships(policy: Policy) -> tuple[str, ...]:
+    """The relationships that tell a caregiver that is an institution (the policy's
+    `conference_names.institution_relationships`, any language), as `is_institution` compares them."""
+    return tuple(" ".join(_words(w)) for w in policy.get(NAMES_RULE, "institution_relationships") or ())
 
 
-def is_institution(name: Any, relationship: Any, words: Iterable[str]) -> bool:
-    """Whether a caregiver registered under `name` with `relationship` is an institution: either
-    holds one of `words` (institution_words) as a whole word, in any case ("CCI staff", "Children's Home")."""
-    return bool(set(_words(name) + _words(relationship)) & {str(w).casefold() for w in words})
+def is_institution(name: Any, relationship: Any, relationships: Iterable[str]) -> bool:
+    """Whether a caregiver registered with `relationship` is an institution: the relationship is, as
+    a whole, one of `relationships` (institution_relationships), in any case and spacing
+    ("institution", "CCI staff"). Never by a word within a longer relationship ("mother (at the
+    shelter)") nor by the caregiver's name: a family member's name must stay matched word by word."""
+    return bool(relationship) and " ".join(_words(relationship)) in {" ".join(_words(w)) for w in relationships}
 
 
 def client_names(case: Case, records: Iterable[Record], institutions: Iterable[str] = ()) -> tuple[list[str], list[str]]:
@@ -1327,7 +1329,7 @@ def client_names(case: Case, records: Iterable[Record], institutions: Iterable[s
     meeting document may hold: the registration's (the child's names, the caregiver, the
     contact), each placement's caregiver and phone, the people found by family tracing, the
     caregiver of a family assessment, a caregiver named on a consent. A caregiver that is an
-    institution (`is_institution` by `institutions`, the policy's institution_words) is a
+    institution (`is_institution` by `institutions`, the policy's institution_relationships) is a
     `WholeName`, unless the same name is also registered for a person (privacy first)."""
     institutions = tuple(institutions)
 
