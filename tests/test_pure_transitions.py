@@ -73,6 +73,13 @@ def test_advance__refusal_names_the_steps_to_a_stage_where_the_command_is_allowe
     with pytest.raises(Refused) as error:
         transitions.advance("registered", "reopen", "CP-0000-0000")
     assert error.value.hint.startswith("Allowed now: ")
+    # a closure asked for: the way back is the request taken back (to the stage it was made at), never a transfer taken in
+    assert transitions.way_to("closure_requested", "plan") == []
+    assert transitions.way_to("closure_requested", "plan", before="implementation") == [("withdrawal.closure", "implementation")]
+    with pytest.raises(Refused) as error:
+        transitions.advance("closure_requested", "plan", "CP-0000-0000", before="implementation")
+    assert error.value.hint.startswith("'plan' is allowed from stage 'implementation': first close --withdraw. "), error.value.hint
+    assert "receive" not in error.value.hint.split("Allowed now")[0]
 
 
 def test_advance__refusal_without_a_case_id():

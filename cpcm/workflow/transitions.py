@@ -170,7 +170,7 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
     if after is None:
         where = f"{case_id} is at stage '{stage}'" if case_id else f"at stage '{stage}'"
         status = STATUS.get(stage or "")
-        way = way_to(stage, command)
+        way = way_to(stage, command, before)
         then = (f"'{_words(command)}' is allowed from stage '{way[-1][1]}': first "
                 f"{', then '.join(_words(step) for step, _ in way)}. " if way and stage is not None else "")
         hint = ("Closed and transferred cases take only reopening, post-closure visits and notes."
@@ -179,17 +179,23 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
     return after
 
 
-# stages a way to another command does not pass through: a closure or a transfer ends the case's work here
+# stages a way to another command does not pass through: a closure or a transfer ends the case's work here; and steps
+# that are no way a worker takes (a case taken in from another agency, registered)
 _NOT_ON_THE_WAY = ("closure_requested", *STATUS)
+_NO_WAY = ("transfer_in", "registration")
 
 
-def way_to(stage: str | None, command: str) -> list[tuple[str, str]]:
+def way_to(stage: str | None, command: str, before: str | None = None) -> list[tuple[str, str]]:
     """The fewest steps (command, the stage it leads to) that take a case from `stage` to a stage
     where `command` is allowed, by this table alone (what else a step needs, its own checks say),
-    not through a closure or a transfer; [] when it is allowed now or no such way exists."""
+    not through a closure or a transfer; a request taken back (RETURN) leads to `before`, the stage
+    the case had when it was made (unknown: no way through it); [] when it is allowed now or no
+    such way exists."""
     ways: dict[str | None, list[tuple[str, str]]] = {stage: []}
-    edges = sorted(((at, step, to) for (at, step), to in TABLE.items()
-                    if to != RETURN and to != at and to not in _NOT_ON_THE_WAY), key=lambda e: (str(e[0]), e[1]))
+    edges = sorted(((at, step, before if to == RETURN else to) for (at, step), to in TABLE.items()
+                    if step not in _NO_WAY and (to != RETURN or before) and (before if to == RETURN else to) != at
+                    and (before if to == RETURN else to) not in _NOT_ON_THE_WAY),
+                   key=lambda e: (str(e[0]), e[1].startswith("rejection."), e[1]))  # a worker's own step before a decision
     frontier = [stage]
     while frontier:
         for at in frontier:
