@@ -767,15 +767,19 @@ def test_report__usage_errors(cli_as, small_repo):
 
 def test_report__a_period_near_the_calendars_start_and_one_upside_down(cli_as, small_repo):
     """--to in the calendar's first year, without --from: the default twelve months begin with the
-    calendar (was: exit 70, a month before the year 1); a --from after --to says how to mend it,
-    --to being today when it is not given (was: the bare fact)."""
+    calendar (was: exit 70, a month before the year 1); a --from after --to says how to mend it
+    (was: the bare fact). Without --to, a --from after today says today, as with --to (was:
+    '--from is after --to', naming an option not given)."""
     sup = cli_as("sup")
     early = sup("report", "statistics", "--to", "0001-03-15", "--json")
     assert early.code == 0, early.stderr
     assert early.json()["period"] == {"from": "0001-01-01", "to": "0001-03-15"}
+    today = sup("report", "statistics", "--json").json()["period"]["to"]
     late = sup("report", "statistics", "--from", "2999-01-01", "--json")
-    assert late.code == 2 and late.json()["message"] == "--from is after --to"
-    assert "without --to, the period ends today" in late.json()["hint"]
+    assert late.code == 2 and late.json()["message"] == f"--from is after today ({today})", late.stderr
+    upside_down = sup("report", "timeliness", "--from", "2026-05-01", "--to", "2026-04-01", "--json")
+    assert upside_down.code == 2 and upside_down.json()["message"] == "--from is after --to"
+    assert "Give --from on or before --to" in upside_down.json()["hint"]
 
 
 

@@ -372,8 +372,8 @@ def _period(start: str | None, end: str | None, today: date, said_after_today: b
     else:
         index = last.year * 12 + last.month - 1 - 11
         first = date(index // 12, index % 12 + 1, 1) if index >= 12 else date.min  # the calendar's first day at most
-    if first > last:
-        raise UsageError("--from is after --to", "Give --from on or before --to (both days count); without --to, the period ends today.")
+    if first > last and end:  # without --to the period ends today: that is the check below, and it says today
+        raise UsageError("--from is after --to", "Give --from on or before --to (both days count).")
     if first > today:  # with --to too: a period still to come holds no event, and its report would be all noughts
         raise UsageError(f"--from is after today ({today.isoformat()})", "A report counts what has happened: give a period that has begun.")
     if last > today and said_after_today:
