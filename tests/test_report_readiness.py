@@ -122,6 +122,24 @@ def test_report_readiness__usage(kenya):
     assert empty["counts"]["cases"] == 0 and empty["assessed"] == [] and empty["domains"] == []
 
 
+def test_report_readiness__the_path_table_says_none_is_on_it_or_each_was_assessed(kenya):
+    """The table of children on the path of reintegration with no assessment, when it is empty:
+    with no child on the path it said 'Every child on the path of reintegration was assessed in the
+    period.', a claim of full coverage of no one; it now says no child is on the path, and says
+    each was assessed only when some are on it."""
+    amina = kenya("amina")
+    nobody = amina("report", "readiness")  # the repository as made: no case, so none on the path
+    assert nobody.code == 0, nobody.stderr
+    said = nobody.stdout + nobody.stderr  # a table's note is said on stderr, under the table
+    assert "No child is on the path of reintegration." in said and "Every child on the path" not in said
+    home = reunified(kenya)
+    assert record(amina, home, answers()).code == 0
+    everyone = amina("report", "readiness", "--format", "md")
+    assert everyone.code == 0, everyone.stderr
+    assert "Every child on the path of reintegration was assessed in the period." in everyone.stdout
+    assert "No child is on the path" not in everyone.stdout
+
+
 def test_report_readiness__a_young_persons_form_8a_is_counted_by_its_own_pass_marks(kenya):
     """Form 8A's psychosocial domain passes at 13 of 14 (Form 7A's at 14 of 16): a young person
     who scores 13 passes it, and each form's mark is shown."""

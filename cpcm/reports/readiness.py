@@ -172,7 +172,8 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
         table("not_assessed", f"On the path of reintegration, no readiness assessment in the period ({len(missing)})",
               ["case", "worker", "in care since", "home since", "next step"],
               [[m["case_id"], m["worker"], m["in_care_since"], m["home_since"], m["next_title"]] for m in missing],
-              note="" if missing else "Every child on the path of reintegration was assessed in the period."),
+              note="" if missing else "Every child on the path of reintegration was assessed in the period." if on_path
+              else "No child is on the path of reintegration."),
     ]
     if bands:
         grad = view["graduation"]
