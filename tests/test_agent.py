@@ -180,6 +180,20 @@ def test_refusals(protected, tmp_env):
     assert refused.returncode == 4 and "nothing to unlock" in refused.stderr
 
 
+def test_unlock_with_no_terminal_and_no_passphrase_file_says_how_a_script_gives_it(protected):
+    """`cpcm unlock --for 8h </dev/null` with a protected key and no $CPCM_PASSPHRASE_FILE: it said
+    a command's refusal, 'passphrase-protected and no passphrase was given', with the hint 'unlock
+    it once for the day (cpcm unlock)' (exit 5), sending cpcm unlock back to itself; it now says
+    what docs/commands/keys.md's errors table says (exit 2), and how a script gives it."""
+    key, secret, recipient, env = protected
+    refused = run(env, "unlock", "--for", "8h")
+    assert refused.returncode == 2, refused.stderr
+    assert "error: a passphrase is needed and there is no terminal to ask for it" in refused.stderr
+    assert "$CPCM_PASSPHRASE_FILE" in refused.stderr and "(cpcm unlock)" not in refused.stderr
+    assert Cli(env)("lock").stderr.strip() == "your key was not unlocked"
+    assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "8h").returncode == 0  # a script's way
+
+
 def typed_at_a_terminal(env: dict, answer: str, *args: str) -> tuple[str, int]:
     """cpcm on a pseudo-terminal (stdin, stdout and stderr), `answer` typed at its passphrase
     prompt: (what the terminal showed, the exit code)."""

@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--for: from 1min to 1d", "Use for example 30min, 2h or 8h.")
         path = identity_path(identity)
         try:
-            recipient = service.unlock(path, ask_passphrase, seconds, program="cpcm.cli.resident")  # it also runs commands
+            recipient = service.unlock(path, _asked_for_unlock, seconds, program="cpcm.cli.resident")  # it also runs commands
         except CpcmError as exc:
             raise typed_paths(exc, **{"--identity": identity}) from None
         if json_out:
@@ -147,6 +147,19 @@ def register(app: typer.Typer) -> None:
             say("the agent is running a command: it forgets your key and stops as soon as that command is done")
         else:
             say("your key is locked" if held else "your key was not unlocked")
+
+
+def _asked_for_unlock() -> str | None:
+    """The passphrase `cpcm unlock` opens the key with, typed at its prompt. Asked for only when
+    neither the agent nor $CPCM_PASSPHRASE_FILE gives it (crypto/identity.load); with no terminal,
+    the refusal of docs/commands/keys.md (exit 2): the hint of a command's refusal, 'unlock it once
+    for the day (cpcm unlock)', would send `cpcm unlock` back to itself."""
+    from cpcm.errors import UsageError
+
+    if not stdin_is_terminal():
+        raise UsageError("a passphrase is needed and there is no terminal to ask for it",
+                         "Run cpcm unlock on a terminal to type it; a script sets $CPCM_PASSPHRASE_FILE to a file holding it.")
+    return ask_passphrase()
 
 
 def new_passphrase(no_passphrase: bool) -> str | None:
