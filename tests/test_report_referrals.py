@@ -108,6 +108,26 @@ def test_report_referrals__names_no_child_in_any_format_or_file(cli_as, tmp_path
     assert CANARY not in (tmp_path / "referrals.md.age").read_bytes().decode("latin-1")
 
 
+def test_report_referrals__the_heading_lists_the_flagged_agreements_and_says_whose_cases_are_counted(cli_as):
+    """The printed tables' heading lacked the flagged agreements (only --format md and html had
+    them), and with --worker the heading and meta.coverage said 'All 5 cases of the repository'
+    though only that worker's were counted: the heading's lines are now the view's, one text for
+    every format, and the coverage names the worker and how many of the repository's are counted."""
+    caseload(cli_as)
+    sup, flagged = cli_as("sup"), "Agreements ended or ending within 30 days: school (ends soon 2026-12-10)."
+    plain = sup("report", "referrals", "--worker", "amina")
+    assert plain.code == 0, plain.stderr
+    top = plain.stdout.split("\n\n")[0].splitlines()
+    assert top[1:] == ["# Test Agency (TEST); The 4 cases of amina, of 5 in the repository", f"# {flagged}"], top
+    assert report(sup, "--worker", "amina")["meta"]["coverage"] == "The 4 cases of amina, of 5 in the repository"
+    assert report(sup)["meta"]["coverage"] == "All 5 cases of the repository"
+    assert report(cli_as("amina"), "--worker", "amina")["meta"]["coverage"] == "The 4 cases of amina you can read, of 5 in the repository"
+    for fmt in ("md", "html"):
+        shown = sup("report", "referrals", "--worker", "amina", "--format", fmt)
+        assert shown.code == 0 and shown.stdout.count(flagged) == 1, (fmt, shown.stdout)
+        assert "The 4 cases of amina, of 5 in the repository" in shown.stdout, fmt
+
+
 def test_service_add__an_agreement_ending_before_it_starts_is_refused_naming_the_field_nothing_written(cli, repo):
     before = commit_count(repo)
     services = (repo / ".cpcm" / "services.yaml")

@@ -325,7 +325,8 @@ def print_tables(view: dict) -> None:
 
 def heading(view: dict) -> list[str]:
     """What a printed report is: its title with its period (or the time it was made as of), the
-    agency and which cases it counts, as the HTML and Markdown formats head it."""
+    agency and which cases it counts, then the report's own `heading` lines, as the HTML and
+    Markdown formats head it."""
     from cpcm.domain.dates import local_text
 
     period, meta = view.get("period") or {}, view.get("meta") or {}
@@ -336,7 +337,7 @@ def heading(view: dict) -> list[str]:
     about = [f"{agency.get('name')} ({agency.get('code')})" if agency.get("name") else "", meta.get("coverage") or ""]
     if any(about):
         lines.append("; ".join(part for part in about if part))
-    return lines
+    return lines + list(view.get("heading") or [])  # what the report adds to it (referrals: the flagged agreements)
 
 
 # -- options -----------------------------------------------------------------------------------

@@ -118,6 +118,11 @@ def referrals(cases: Iterable[Case], services: list[Mapping[str, Any]], policy: 
         "contracts_flagged": [{"service": r["service"], "end": r["contract"]["end"], "state": r["contract"]["state"]}
                               for r in flagged],
     }
+    # the heading's line after its coverage, one text for every format: the printed tables' heading
+    # (cli/report.py `heading`), the Markdown and the HTML
+    view["heading"] = [f"Agreements ended or ending within {notice.words()}: "
+                       + "; ".join(f"{c['service']} ({c['state']} {c['end']})" for c in view["contracts_flagged"]) + "."
+                       ] if flagged else []
     limit = view["policy"]["feedback_limit"]
     view["tables"] = [
         table("by_service", f"Referrals sent from {period.start} to {period.end}, by service ({totals['sent']})",

@@ -379,7 +379,7 @@ def _referrals(ctx: Context, start: date, end: date, worker: str | None) -> dict
         raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
     cases, total = load_cases_counted(ctx)  # as last committed, as list, due and the other reports read them
     view = reports.referrals(cases.values(), directory.load(ctx.store), ctx.policy, start, end, ctx.now, worker)
-    return _with_meta(ctx, "referrals", view, len(cases), total)
+    return _with_meta(ctx, "referrals", view, len(cases), total, worker, view["counts"]["cases"])
 
 
 def _may_hold_readiness(case: Case) -> bool:
@@ -409,13 +409,18 @@ def _only_yours(ctx: Context, read: int) -> str | None:
     return None if approvals.oversees(worker) or read >= len(ctx.store.case_ids()) else worker.id
 
 
-def _with_meta(ctx: Context, kind: str, view: dict, read: int, total: int | None = None) -> dict:
+def _with_meta(ctx: Context, kind: str, view: dict, read: int, total: int | None = None, worker: str | None = None,
+               counted: int = 0) -> dict:
     """The view with what the templates show about where it comes from (`read`: the cases read;
-    `total`: the cases in the repository, counted when not given)."""
+    `total`: the cases in the repository, counted when not given; `worker`: the --worker whose
+    `counted` cases of those read are the only ones counted)."""
     if total is None:
         total = len(ctx.store.case_ids())
-    coverage = (f"All {total} cases of the repository" if read == total
-                else f"The {read} cases you can read, of {total} in the repository")
+    if worker is not None:
+        coverage = f"The {counted} cases of {worker}{'' if read == total else ' you can read'}, of {total} in the repository"
+    else:
+        coverage = (f"All {total} cases of the repository" if read == total
+                    else f"The {read} cases you can read, of {total} in the repository")
     meta = {"agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             "generated_at": ctx.now.isoformat(timespec="minutes"), "coverage": coverage,
             "cases_read": read, "cases_in_repository": total}
