@@ -950,6 +950,23 @@ def test_the_value_in_force_given_again_settles_updates_concurrent_once_and_then
     assert again.code == 4 and again.json()["rule"] == "nothing-to-update", again.stdout
 
 
+def test_a_clash_over_two_fields_is_settled_by_one_changed_and_the_other_given_as_it_stands(laptops):
+    """Location and contact updated apart to other values on each copy; the supervisor settles it with
+    the location that is right and the contact in force given again, in one update: both are written
+    (the contact unchanged), and the clash is settled."""
+    amina, sup, case_id = shared_case(laptops)
+    assert amina("update", case_id, "--set", "location=Laptop Ward", "--set", "contact=0700 000 001", "--reason", "moved").code == 0
+    assert sup("update", case_id, "--set", "location=Office Ward", "--set", "contact=0700 000 002", "--reason", "moved").code == 0
+    merge_both(laptops)
+    assert "updates-concurrent" in check_codes(sup, case_id)
+    contact = sup("show", case_id, "--json").json()["contact"]
+    done = sup("update", case_id, "--set", "location=Market Ward", "--set", f"contact={contact}", "--reason", "checked", "--json")
+    assert done.code == 0 and "this settles the sync conflict (updates-concurrent)" in done.json()["next_steps"], done.stdout
+    body = sup("show", case_id, done.json()["record_id"], "--json").json()["fields"]
+    assert body["changes"] == {"location": "Market Ward", "contact": contact}, body
+    assert "updates-concurrent" not in check_codes(sup, case_id)
+
+
 def test_a_note_settles_the_conflicts_open_where_it_is_written_whatever_its_clock_and_says_so(laptops):
     """Two copies update the child's location apart; the merge records `updates-concurrent`. A note
     amina wrote on her laptop before the conflict reached it (two hours after the merge found it, by

@@ -1646,10 +1646,13 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     keys = [k for path in given for k in sorted({k for k in (*before, *after) if k == path or k.startswith(path + ".")}) or [path]]
     changes = {key: after.get(key) for key in keys if before.get(key) != after.get(key)}
     when = utc((at or ctx.now).isoformat())
-    if not changes:  # the value in force given again: written only to settle a clash a sync found over these fields
-        changes = {key: after.get(key) for key in keys}
-        if not settled_by(case, "update", {"changes": changes}, when):
-            raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
+    given_all = {key: after.get(key) for key in keys}
+    # a value in force given again (beside changed ones, or alone) is written where it settles a clash a sync found
+    # over these fields (updates-concurrent: every field named, the one in force included)
+    if set(settled_by(case, "update", {"changes": given_all}, when)) - set(settled_by(case, "update", {"changes": changes}, when)):
+        changes = given_all
+    if not changes:
+        raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
     previous = {key: before.get(key) for key in changes}
     # where the child lives now, updated after a sync found it placed on one copy and updated on the other; the
     # fields two copies updated apart (updates-concurrent), given again once checked, the value in force included
