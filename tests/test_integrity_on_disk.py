@@ -165,7 +165,7 @@ def test_list__a_record_damaged_in_the_commit_stays_reported_when_the_cache_is_w
     for listed in runs:
         assert listed.code == 1 and case_id not in listed.stdout and other in listed.stdout, listed.stderr
         assert problem_lines(listed.stderr) == [f"problem: {case_id}: {rel} cannot be read; the case is left out "
-                                                f"(cpcm verify; cpcm repair {case_id} RECORD --reason TEXT)"]
+                                                f"(cpcm show {case_id} says how to put it right; cpcm verify)"]
 
 
 def test_the_restore_hint__is_spelt_one_way_wherever_a_file_git_holds_is_missing_or_changed(cli, repo, team):

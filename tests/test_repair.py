@@ -44,7 +44,7 @@ def damaged(cli, repo, team):
 def problem_line(stderr: str, case_id: str, rel: str) -> None:
     lines = [line for line in stderr.splitlines() if line.startswith("problem:")]
     assert lines == [f"problem: {case_id}: {rel} cannot be read; the case is left out "
-                     f"(cpcm verify; cpcm repair {case_id} RECORD --reason TEXT)"], stderr
+                     f"(cpcm show {case_id} says how to put it right; cpcm verify)"], stderr
     assert CANARY not in stderr and "Traceback" not in stderr
 
 
@@ -288,7 +288,12 @@ def test_a_record_damaged_in_the_last_commit_itself__show_names_the_earlier_good
     second = RecordIds().new(int(time.time() * 1000), after=record_id)
     added = f"{case_rel(case_id)}/{record_name(second, 'note')}"
     (repo / added).write_bytes(cipher.encrypt(b"kind: note", [team["amina"][1]])[:100])
+    untracked = cli("show", case_id)  # put in the folder by hand, never committed: not "committed damaged"
+    assert untracked.code == 7 and "does not hold it (added by hand?): move it out" in untracked.stderr, untracked.stderr
+    assert "committed damaged" not in untracked.stderr
+    listed = cli("list")  # list's line sends to show, which says how to put it right (one place)
+    assert f"(cpcm show {case_id} says how to put it right; cpcm verify)" in listed.stderr, listed.stderr
     signed_commit(repo, "amina", f"note {case_id} {second}", added)
     stopped = cli("show", case_id)
     assert stopped.code == 7 and "git checkout" not in stopped.stderr, stopped.stderr
-    assert f"cpcm repair {case_id} {second} --reason TEXT" in stopped.stderr
+    assert f"cpcm repair {case_id} {second} --reason TEXT" in stopped.stderr and "committed damaged" in stopped.stderr

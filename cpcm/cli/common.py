@@ -555,7 +555,7 @@ def report_problems(ctx) -> None:
                 f"out ({restore_hint(path)})", "red")  # git holds a good copy: not a repair
         elif split and split[0] == CASES:
             say(f"problem: {split[1]}: {path} cannot be read; the case is left out "
-                f"(cpcm verify; cpcm repair {split[1]} RECORD --reason TEXT)", "red")
+                f"(cpcm show {split[1]} says how to put it right; cpcm verify)", "red")  # context.damaged_hint
         elif split:
             say(f"problem: {split[1]}: {path} cannot be read; it is left out (cpcm verify)", "red")
         elif (found := split_rel(getattr(problem, "record_file", None) or "")) and found[0] == CASES \

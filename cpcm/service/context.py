@@ -808,11 +808,15 @@ def damaged_hint(ctx: Context, case_id: str, record_id: str, rel: str | None) ->
     repair = f"cpcm repair {case_id} {record_id} --reason TEXT (the file stays in git; the case reads without it)"
     if rel and ctx.store.restorable(rel):  # damaged on disk after its commit
         return restore_hint(rel, "  (it differs from the last commit)")
+    if rel and not ctx.store.committed(rel):  # put in the folder by hand, never committed
+        return (f"The last commit does not hold it (added by hand?): move it out of the case folder; if it is a record "
+                f"that belongs here, {repair}")
     good = ctx.store.good_copy(rel, ctx.keys) if rel else None
     if good:
         return (f"The last commit holds it damaged; commit {good[:10]} holds a good copy. If the commit that damaged it is "
-                f"this copy's latest and was never synced (git show --stat HEAD), undo it: git reset --soft HEAD~1, then "
-                f"git checkout HEAD -- {rel}. Otherwise: {repair}; what commit {good[:10]} held can be recorded again")
+                f"this copy's latest, was never synced and changed this file alone (git show --stat HEAD), undo it: "
+                f"git reset --soft HEAD~1, then git checkout HEAD -- {rel}. Otherwise: {repair}; what commit {good[:10]} "
+                f"held can be recorded again")
     return f"Git holds no good copy of it (it was committed damaged): {repair}"
 
 

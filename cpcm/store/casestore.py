@@ -571,6 +571,10 @@ class CaseStore:
         blob = self._head_blob(rel)
         return blob is not None and bool(self.git.edited({rel: blob}))
 
+    def committed(self, rel: str) -> bool:
+        """Whether the last commit holds `rel` at all (a file added by hand is not)."""
+        return self._head_blob(rel) is not None
+
     def good_copy(self, rel: str, keys: Sequence) -> str | None:
         """Where the last commit holds the record file `rel` damaged (as the working tree does: not
         `restorable`): the newest earlier commit whose copy of it reads (`keys` open it, and it holds

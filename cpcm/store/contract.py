@@ -174,6 +174,10 @@ class Store(Protocol):
         from (changed or deleted by hand since): `git checkout HEAD -- rel` brings it back."""
         ...
 
+    def committed(self, rel: str) -> bool:
+        """Whether the last commit holds `rel` at all (a file added by hand is not)."""
+        ...
+
     def good_copy(self, rel: str, keys: Sequence) -> str | None:
         """Where the last commit holds the record file `rel` damaged: the newest earlier commit
         holding a copy of it that `keys` read (`git checkout SHA -- rel` brings it back); None when

@@ -174,6 +174,9 @@ class MemoryStore:
     def restorable(self, rel: str) -> bool:
         return False  # nothing here is changed by hand
 
+    def committed(self, rel: str) -> bool:
+        return True  # every file here is written by a commit
+
     def good_copy(self, rel: str, keys: Sequence) -> str | None:
         return None  # nothing here is committed damaged
 
