@@ -495,6 +495,18 @@ def test_plan_actions__a_mark_before_the_reopening_does_not_finish_an_action_of_
     assert plan_actions.marks_since("2026-11-22T09:00:00+03:00", reopened) == reopened  # the same instant, in another zone
     assert plan_actions.marks_since("2026-11-22T08:59:59+03:00", reopened) is None
     assert plan_actions.marks_since(after, None) is None and plan_actions.marks_since(None, reopened) is None
+    # reopened again later with no version since: the version's marks still count from the reopening before it
+    again = "2026-12-01T06:00:00+00:00"
+    assert plan_actions.marks_since(after, (again, reopened)) == reopened
+    twice = {"reopen": (reopened, again)}
+    assert titles(case(plan=plan(after, **marked), events=twice), keeps) == both  # marked before the first: not this plan's
+    # the debrief of a conference's action reads the marks by the same rule
+    from datetime import datetime as _dt
+    in_force = plan(after, A1=("done", "2026-11-10T06:00:00+00:00"))
+    in_force["known"] = {plan_actions.ACTION: {plan_actions.key("teacher"): "A1"}}
+    done_before = plan_actions.conference_action(in_force, None, 1, 0, "teacher", keeps, _dt.fromisoformat(after), (reopened,))
+    assert done_before["status"] != "done", done_before
+    assert plan_actions.conference_action(in_force, None, 1, 0, "teacher", keeps, _dt.fromisoformat(after))["status"] == "done"
 
 # --- after closure, the 18th birthday -------------------------------------------------------------
 

@@ -115,6 +115,11 @@ class Case:
         return (max(reopened) or None) if reopened else None
 
     @property
+    def reopenings(self) -> tuple[str, ...]:
+        """Every reopening of the case (as UTC, like every event), in no order."""
+        return tuple(self.events.get("reopen") or ())
+
+    @property
     def cycle_start(self) -> str | None:
         """The registration, or the latest reopening (as UTC, like every event): clocks run from here."""
         return self.reopened or (utc(self.registered_at) if self.registered_at else None)

@@ -134,7 +134,9 @@ def debrief(ctx, conference: rules.Conference) -> dict:
             continue
         link = max((r for r in effective(records) if r.kind == "conference" and r.body.get("conference") == previous.id),
                    key=lambda r: r.id, default=None)
-        tracked[case_id] = {"plan": fold_case(case_id, records).plan, "version": link.body.get("plan") if link else None}
+        folded = fold_case(case_id, records)
+        tracked[case_id] = {"plan": folded.plan, "version": link.body.get("plan") if link else None,
+                            "reopened": folded.reopenings}
     out = rules.debrief(previous, tracked, ctx.policy, ctx.now)
     out["not_read"] = len([c for c in unreadable_conferences(ctx) if c["closed"]])
     return out
@@ -1877,7 +1879,7 @@ def form8_facts(ctx, conference: rules.Conference, case_ids: Iterable[str], lang
                 warnings.append(f"the {field} of {case_id} holds a name registered for a case of {conference.id}: the report leaves "
                                 f"it out (correct it: cpcm update {case_id} --set {field}=TEXT --reason TEXT)")
                 location, other = (None, other) if field == "location" else (location, None)
-        actions = plan_actions.to_date(effective(records), case.plan, ctx.policy, case.reopened)
+        actions = plan_actions.to_date(effective(records), case.plan, ctx.policy, case.reopenings)
         named = [a["id"] for a in actions if a["what"] and rules.names_found({"what": a["what"]}, patterns)]
         if named:  # the plan's own words may name the child or a caregiver: the report gives the rest
             warnings.append(f"plan action {', '.join(named)} of {case_id} holds a name registered for a case of {conference.id}: "

@@ -206,8 +206,8 @@ def _schedule(record: Record) -> list[str]:
 def reopened_actions(before, after, policy) -> list[str]:
     """The IDs of the plan actions open in the case `after` (folded) that were not in `before`: a
     follow-up taken out had ticked them off."""
-    was_open = {action["id"] for action in plan_actions.open_actions(before.plan, policy, before.reopened)}
-    return [action["id"] for action in plan_actions.open_actions(after.plan, policy, after.reopened) if action["id"] not in was_open]
+    was_open = {action["id"] for action in plan_actions.open_actions(before.plan, policy, before.reopenings)}
+    return [action["id"] for action in plan_actions.open_actions(after.plan, policy, after.reopenings) if action["id"] not in was_open]
 
 
 def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str, keep_schedule: bool = False):

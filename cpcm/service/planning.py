@@ -216,7 +216,7 @@ def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iter
     if not plan_actions_due(case, ctx.policy):  # a plan from before a reopening: its actions were not due
         return []
     kept = {a["id"] for a in after.plan["actions"]} | {str(r).strip().upper() for r in removed}
-    gone = [a["id"] for a in plan_actions.open_actions(case.plan, ctx.policy, case.reopened) if a["id"] not in kept]
+    gone = [a["id"] for a in plan_actions.open_actions(case.plan, ctx.policy, case.reopenings) if a["id"] not in kept]
     if not gone:
         return []
     return [f"{case_id}: open action(s) {', '.join(gone)} of the plan in force are not in this version and not recorded as done: "

@@ -1117,7 +1117,8 @@ def debrief(previous: Conference | None, tracked: Mapping[str, Mapping[str, Any]
     the action, who is responsible, its date (the plan's where the action is in it, else the
     minutes' timeline), whether it was carried into the case's plan and its status now
     (`plan_actions.conference_action`, the one rule). `tracked`: per case ID, for each case its
-    reader can read, {plan: the fold's case.plan, version: the plan version the close wrote}; a
+    reader can read, {plan: the fold's case.plan, version: the plan version the close wrote,
+    reopened: the case's reopenings}; a
     case not in it keeps what the minutes say and its status is `not_readable`."""
     if previous is None:
         return {"conference": None, "actions": []}
@@ -1132,7 +1133,7 @@ def debrief(previous: Conference | None, tracked: Mapping[str, Mapping[str, Any]
                    "timeline": timeline, "due": timeline, "action_id": None, "carried": None, "status": "not_readable"}
             if case is not None:
                 now_ = plan_actions.conference_action(case.get("plan"), case.get("version"), len(given), index,
-                                                      action.get("action"), policy, now)
+                                                      action.get("action"), policy, now, case.get("reopened"))
                 out.update(action_id=now_["action_id"], carried=now_["carried"], status=now_["status"],
                            due=str(now_["by"])[:10] if now_["by"] else timeline)
             actions.append(out)

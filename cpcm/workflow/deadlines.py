@@ -790,7 +790,7 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     zone = zone_of(now)
     version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
     carried, ended = _carried_by_referral(case, policy)
-    for action in plan_actions.open_actions(case.plan, policy, case.reopened):
+    for action in plan_actions.open_actions(case.plan, policy, case.reopenings):
         if not action.get("by") or action["id"] in carried:
             continue
         try:

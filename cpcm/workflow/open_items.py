@@ -50,8 +50,7 @@ def progress(records: Iterable[Record], plan_record: Record | None,
     ordered = sorted(effective(records), key=lambda r: (place.get(r.id, r.id), r.id))
     before = place.get(before, before) if before else before
     since = place.get(plan_record.id, plan_record.id)
-    reopened = max((utc(r.at) for r in ordered if r.kind == "reopen" and not (before and place.get(r.id, r.id) > before)),
-                   default=None)
+    reopened = [utc(r.at) for r in ordered if r.kind == "reopen" and not (before and place.get(r.id, r.id) > before)]
     marks_since = plan_actions.marks_since(plan_record.at, reopened)
     ids = plan_actions.ids_by_version(ordered)
     version: Record | None = None

@@ -305,16 +305,20 @@ def waiting_over(plan: Mapping[str, Any] | None, policy: Policy) -> Mapping[str,
     return current if current is not None and plan is not None and current.get("record_id") != plan.get("record_id") else None
 
 
-def marks_since(version_at: str | None, reopened: str | None) -> str | None:
+def marks_since(version_at: str | None, reopened: Iterable[str] | str | None) -> str | None:
     """From when the marks on a plan version's goals and actions (`--done`, a review's progress)
-    count for it: from the case's latest reopening (`reopened`, UTC) for a version written since
-    it, else from the start (None). A reopened case is planned again (IAG Step 6 [L946]): an action
+    count for it: from the case's latest reopening at or before the version (`reopened`: the
+    case's reopenings, UTC, as the fold's `reopen` events, or one) for a version written since one,
+    else from the start (None). A reopened case is planned again (IAG Step 6 [L946]): an action
     marked done before the reopening was done for the plan of before, and the new plan's action of
-    that ID (given, or kept for the same text) is open until marked after the reopening. THE rule
-    the fold's marks (`open_actions`, `to_date`) and the records' (`open_items.progress`) read."""
+    that ID (given, or kept for the same text) is open until marked after the reopening; a later
+    reopening with no version since leaves the version's marks as they were. THE rule the fold's
+    marks (`open_actions`, `to_date`, `conference_action`) and the records' (`open_items.progress`) read."""
     if not reopened or not version_at:
         return None
-    return reopened if utc(version_at) >= reopened else None
+    at = utc(version_at)
+    earlier = [r for r in ([reopened] if isinstance(reopened, str) else reopened) if r and r <= at]
+    return max(earlier) if earlier else None
 
 
 def action_status(plan: Mapping[str, Any] | None, action_id: str, since: str | None = None) -> str | None:
@@ -330,10 +334,10 @@ def is_open(status: Any) -> bool:
     return (str(status).strip() if status is not None else None) not in DONE
 
 
-def open_actions(plan: Mapping[str, Any] | None, policy: Policy, reopened: str | None = None) -> list[Mapping[str, Any]]:
+def open_actions(plan: Mapping[str, Any] | None, policy: Policy, reopened: Iterable[str] | None = None) -> list[Mapping[str, Any]]:
     """The actions of the plan in force not marked done or dropped, in the plan's order, each
-    {id, by, who, goal, status}. `reopened`: the case's latest reopening (`Case.reopened`): a
-    version written since it counts only the marks made since (`marks_since`)."""
+    {id, by, who, goal, status}. `reopened`: the case's reopenings (`Case.reopenings`): a version
+    written since one counts only the marks made since (`marks_since`)."""
     current = in_force(plan, policy)
     if not current:
         return []
@@ -343,7 +347,7 @@ def open_actions(plan: Mapping[str, Any] | None, policy: Policy, reopened: str |
 
 
 def to_date(records: Iterable[Record], plan: Mapping[str, Any] | None, policy: Policy,
-            reopened: str | None = None) -> list[dict[str, Any]]:
+            reopened: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Every action of the plan version in force, in the plan's order, with its status as the
     case's reviews and follow-ups left it (the status `open_actions` reads, `reopened` as there;
     None: none given yet): [{id, what, by, status}]. `records`: the case's records (the version's
@@ -533,12 +537,13 @@ DEBRIEF_STATUSES = ("done", "in_progress", "not_started", "dropped", "overdue", 
 
 
 def conference_action(plan: Mapping[str, Any] | None, version: str | None, count: int, index: int, what: Any,
-                      policy: Policy, now: datetime) -> dict[str, Any]:
+                      policy: Policy, now: datetime, reopened: Iterable[str] | None = None) -> dict[str, Any]:
     """One of a conference's actions for a case as it stands in the case's plan now: {action_id,
     carried, status, by}. `plan`: the case's plan summary (the fold's `case.plan`); `version`: the
     plan version the conference's close wrote (its link record's `plan`); `count`: how many actions
     the conference gave the case, appended in order at the end of that version; `index`: this one's
-    place among them; `what`: its text (what names it where the version is not known).
+    place among them; `what`: its text (what names it where the version is not known); `reopened`:
+    the case's reopenings, as `open_actions` reads them.
 
     The status is the plan's tracking (a follow-up's or review's `--done`, a review's progress):
     `done` and `dropped` as marked; otherwise `overdue` once its date (`by`, the end of that day in
@@ -560,7 +565,7 @@ def conference_action(plan: Mapping[str, Any] | None, version: str | None, count
         found = next((a for a in plan.get("actions") or [] if a.get("id") == action_id), None)
         carried = CARRIED_WAITING if found is not None else CARRIED_NO
     by = (found or {}).get("by")
-    marked = action_status(plan, action_id) if action_id else None
+    marked = action_status(plan, action_id, marks_since(current.get("at"), reopened)) if action_id else None
     marked = str(marked).strip() if marked is not None else None
     if marked in DONE:
         status = marked
