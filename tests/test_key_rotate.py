@@ -299,6 +299,32 @@ def test_key_rotate__a_laptop_whose_key_was_replaced_as_compromised_is_told_how_
     assert kinds.count("note") == 1
 
 
+def test_key_rotate__a_bundle_made_for_the_earlier_key_applies_with_the_earlier_identity_kept(repo, team, tmp_env):
+    """amina's bundle is encrypted to the team's keys as her copy knows them; the supervisor replaces their key before
+    applying it. The earlier identity kept beside the new one (cpcm key rotate) opens it, for that file only: the merge
+    is the current key's."""
+    laptops = Laptops(repo, team, tmp_env)
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    bundle = tmp_env / "amina.bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    sup = laptops.cli("sup")
+    assert sup("key", "rotate", "--no-passphrase").code == 0
+    earlier = next(team["sup"][0].parent.glob(f"{team['sup'][0].name}.old-*"))
+    assert not reads(bundle, team["sup"][0]) and reads(bundle, earlier)
+    applied = sup("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["cases"] == [case_id] and applied.json()["by"] == {"amina": 1}, applied.json()
+    subject, email = git(repo, "log", "-1", "--format=%s|%ae").strip().split("|")
+    assert subject.startswith("sync merge ") and email == "sup@test.cpcm.invalid"
+    # her records, on the supervisor's earlier key, are brought to the new one by her next sync (docs/team.md, 'Keys
+    # that change'), not by this merge: the earlier key opened the bundle only
+    assert applied.json()["not_reencrypted"] == [case_id]
+    assert git_status(repo) == []
+    # the merge is signed with the current key: what verify reports is that case alone, until her sync
+    assert [line.split("\t")[0] for line in sup("verify").stdout.splitlines()[1:]] == ["record-unreadable"]
+
+
 def test_key_rotate__an_own_rotation_for_a_compromised_key_revokes_nothing_and_verifies(cli_as, repo):
     """Her own rotation is signed with the old key: it ends that key and revokes none of it, or
     the rotation itself (and what she signed just before it) would be refused."""

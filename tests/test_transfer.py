@@ -316,6 +316,43 @@ def test_receive__says_the_records_the_bundle_carried_and_those_the_case_holds_h
     assert CANARY not in got.stderr
 
 
+def test_receive__a_bundle_made_for_a_key_replaced_since_opens_with_the_earlier_identity_kept(
+        sending, receiving, cli_as, tmp_env):
+    """The receiving caseworker replaces her key (cpcm key rotate) while the bundle, made for the earlier one,
+    travels: the earlier identity kept beside the new one opens it, read without being named or given with
+    --identity, for that file only: the case is written to the current key, by it. An earlier key given whose
+    current identity is not beside it is refused, saying so."""
+    import shutil
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    wanjiru = receiving.as_("wanjiru")
+    bundle, receipt = tmp_env / "bundle.age", tmp_env / "receipt.age"
+    case_id = approved_case(amina, sup)
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle)).code == 0
+    assert wanjiru("key", "rotate", "--no-passphrase").code == 0
+    wanjiru_key = receiving.keys["wanjiru"][0]
+    earlier = next(wanjiru_key.parent.glob(f"{wanjiru_key.name}.old-*"))
+    elsewhere = tmp_env / "elsewhere.key"
+    shutil.copy(earlier, elsewhere)
+    given = wanjiru("receive", str(bundle), "--identity", str(elsewhere))
+    assert given.code == 5 and "your current identity is not where cpcm key rotate put it" in given.stderr, given.stderr
+    assert str(elsewhere) not in given.stderr
+
+    got = wanjiru("receive", str(bundle), "--receipt", str(receipt), "--identity", str(earlier), "--json")
+    assert got.code == 0, got.stderr
+    assert got.json()["worker"] == "wanjiru"
+    records = sorted(case_dir(receiving.root, case_id).glob("*.yaml.age"))
+    assert records and all(decrypt(p.read_bytes(), wanjiru_key) for p in records)
+    from cpcm.crypto import cipher
+
+    with pytest.raises(cipher.NotARecipient):
+        decrypt(records[-1].read_bytes(), earlier)
+    assert wanjiru("show", case_id).code == 0 and receiving.as_("kim")("verify").code == 0
+    # the same bundle, without naming the earlier key: it opens (and is known as received)
+    again = wanjiru("receive", str(bundle), "--json")
+    assert again.code == 4 and again.json()["rule"] == "transfer-already-received", again.stderr
+
+
 def test_receive__a_case_id_already_used_here_gets_a_new_one_with_the_old_as_alias(sending, receiving, cli_as, tmp_env):
     amina, sup = cli_as("amina"), cli_as("sup")
     wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")

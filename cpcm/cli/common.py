@@ -276,6 +276,16 @@ def ask_passphrase() -> str | None:
     return typer.prompt("Passphrase for your cpcm identity", hide_input=True)
 
 
+def ask_other_passphrase(what: str) -> str | None:
+    """The passphrase of another identity of yours (`what`: an earlier one `cpcm key rotate` kept, say), typed at a
+    prompt that names it (None without a terminal)."""
+    if not stdin_is_terminal():
+        return None
+    import typer
+
+    return typer.prompt(f"Passphrase for {what}", hide_input=True)
+
+
 def state_dir() -> Path:
     """The user's cpcm state folder: $XDG_STATE_HOME/cpcm, else ~/.local/state/cpcm."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
@@ -378,16 +388,19 @@ def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException
 _opened: list = []
 
 
-def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True, joining: bool = False):
+def open_ctx(repo: Path | None, identity: Path | None, need_identity: bool = True, joining: bool = False,
+             earlier: bool = False):
     """The session of a command (service.open_repo). `joining` (sync, bundle apply): a key the
-    team has never known opens it too, for the sync that brings a newly added worker in."""
+    team has never known opens it too, for the sync that brings a newly added worker in. `earlier`
+    (receive, transfer-ack, bundle apply): the file it reads may be for an earlier key of yours, kept
+    by cpcm key rotate (given as --identity, or beside yours)."""
     from cpcm import service
     from cpcm.errors import CpcmError
     from cpcm.store.config import resolve_repo
 
     try:
         ctx = service.open_repo(resolve_repo(str(repo) if repo else None), identity_path(identity), ask_passphrase, need_identity,
-                                joining=joining)
+                                joining=joining, earlier=earlier, ask_other=ask_other_passphrase)
     except CpcmError as exc:
         raise typed_paths(exc, **{"--repo": repo, "--identity": identity}) from None
     ctx.store.one_command = True  # a pin (a write moved the generation while it read) lasts for the rest of this command

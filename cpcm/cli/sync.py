@@ -243,7 +243,8 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import NotFound
         from cpcm.service import sync
 
-        ctx = open_ctx(repo, identity, joining=True)  # as for sync: a worker added since this copy was made
+        # as for sync: a worker added since this copy was made; and a bundle made for an earlier key of yours
+        ctx = open_ctx(repo, identity, joining=True, earlier=True)
         try:
             data = file.expanduser().read_bytes()
         except OSError:

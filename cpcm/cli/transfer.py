@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
         from cpcm import service
 
         a_file(receipt, "--receipt")
-        ctx = open_ctx(repo, identity)
+        ctx = open_ctx(repo, identity, earlier=True)  # a bundle sent before your key was replaced opens with the earlier one
         result = service.receive(ctx, _read(file, "bundle"), worker, receipt.expanduser() if receipt else None)
         for message in result.warnings:
             warn(message)
@@ -157,6 +157,6 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm import service
 
-        ctx = open_ctx(repo, identity)
+        ctx = open_ctx(repo, identity, earlier=True)  # as for receive: a receipt made for an earlier key of yours
         result = service.transfer_ack(ctx, _read(file, "receipt"), parse_at(at))
         report_written(result, json_out, f"handover of {result.case_id} acknowledged by the receiving agency")

@@ -59,6 +59,27 @@ def public_path(path: Path) -> Path:
     return path.with_name(path.name + ".pub")
 
 
+# `cpcm key rotate` keeps the identity it replaced beside the new one as `<name>.old-<date>`, until every copy of the
+# team has synced (docs/commands/keys.md): it still opens a file made for the earlier key (a transfer bundle, a receipt)
+EARLIER = ".old-"
+
+
+def earlier_paths(path: Path) -> list[Path]:
+    """The earlier identities `cpcm key rotate` kept beside the identity at `path` (`<name>.old-<date>`), newest first."""
+    try:
+        beside = list(path.parent.iterdir())
+    except OSError:
+        return []
+    return sorted((p for p in beside if p.name.startswith(path.name + EARLIER) and not p.is_dir()), reverse=True)
+
+
+def current_path(path: Path) -> Path | None:
+    """For an earlier identity `cpcm key rotate` kept (`<name>.old-<date>`), the place of the identity that replaced
+    it (`<name>`, beside it); None for a file not so named."""
+    name, found, stamp = path.name.rpartition(EARLIER)
+    return path.with_name(name) if found and name and stamp else None
+
+
 def _exists(path: Path) -> UsageError:
     return UsageError(f"an identity already exists at {path}", "Choose another path with --out, or use the one you have (cpcm key show).")
 

@@ -102,6 +102,13 @@ class Context:
     # worker who copied the repository before a supervisor added them. `worker` stays None until a
     # verified incoming history lists the key (service/sync.py `_newcomer`)
     joining: bool = False
+    # the acting worker's earlier keys, which open a file made for them before `cpcm key rotate` replaced them (a
+    # transfer bundle, a receipt, a team bundle), for reading it only (`earlier_keys`); None until first needed
+    earlier: tuple | None = None
+    earlier_unread: int = 0  # the earlier identities kept beside the worker's that could not be opened (`earlier_keys`)
+    # asks for the passphrase of another identity of the worker's (an earlier one kept beside theirs), `what` naming
+    # it (None: nobody is asked); $CPCM_PASSPHRASE_FILE is tried first
+    ask_other: Callable[[str], str | None] | None = None
 
     _policy: Any = None
     _locked: bool = False  # inside `locked(ctx)`: holding the repository lock, state re-read
@@ -129,11 +136,37 @@ class Context:
     def keys(self):
         return self.identity.keys if self.identity else ()
 
+    def earlier_keys(self) -> tuple:
+        """The acting worker's earlier keys (`past_keys`), for a file made for them before `cpcm key rotate` replaced
+        them: the one given as the identity (`open_repo(earlier=True)`), else those `cpcm key rotate` kept beside the
+        identity (`<name>.old-DATE`) that the team lists as theirs; read once, when a file does not open with the
+        current key. One that cannot be opened (a passphrase not given or wrong: it is the one it had before) is left
+        out, and `earlier_unread` counts it."""
+        if self.earlier is None:
+            self.earlier, self.earlier_unread = (), 0
+            worker = self.worker
+            past = {k.recipient for k in worker.past_keys} if worker and self.identity else set()
+            for path in identity_mod.earlier_paths(Path(self.identity.path)) if past else ():
+                stamp = path.name.rpartition(identity_mod.EARLIER)[2]
+                try:
+                    kept = identity_mod.load(path, lambda: self.ask_other and self.ask_other(
+                        f"your earlier cpcm identity (kept by cpcm key rotate, {stamp})"))
+                except CannotDecrypt:
+                    self.earlier_unread += 1
+                    continue
+                self.earlier += tuple(k for k in kept.keys if str(k.to_public()) in past)
+        return self.earlier
+
 
 def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Callable[[], str | None] = lambda: None,
-              need_identity: bool = True, now: datetime | None = None, joining: bool = False) -> Context:
+              need_identity: bool = True, now: datetime | None = None, joining: bool = False, earlier: bool = False,
+              ask_other: Callable[[str], str | None] | None = None) -> Context:
     """`joining` (sync, bundle apply): an identity whose key the team has never known opens the
-    repository with no worker (`Context.joining`) instead of being refused."""
+    repository with no worker (`Context.joining`) instead of being refused. `earlier` (receive,
+    transfer-ack, bundle apply: commands that open a file made for the worker, maybe before their
+    key was replaced): an earlier key of a worker given as the identity opens it as that worker, with
+    the identity that replaced it (`current_for_earlier`), and reads that file only
+    (`Context.earlier_keys`). `ask_other` asks for the passphrase of such another identity."""
     store = CaseStore(root)
     store.open_for_read()  # never waits: rolls back an interrupted write, or reads the last commit during one
     basis = store.generation()  # before anything is read: a write from here on moves it
@@ -142,6 +175,9 @@ def open_repo(root: Path, identity_path: Path | None = None, ask_passphrase: Cal
                   live_clock=now is None and not clock.fixed())
     if need_identity:
         ident = identity_mod.load(identity_path or identity_mod.default_path(), ask_passphrase)
+        ctx.ask_other = ask_other
+        if earlier:
+            ident = current_for_earlier(ctx, ident)
         ctx.identity = ident
         ctx.joining = joining and newcomer(ctx.team, ident, ctx.config.recovery_recipients)
         if not ctx.joining:
@@ -218,6 +254,45 @@ def member_of(team: Team, ident: identity_mod.Identity, recovery: Iterable[str] 
             "run cpcm sync here (or cpcm bundle apply FILE of a bundle they made since). " + replace_key_hint(ident.recipient),
         )
     return worker
+
+
+def current_for_earlier(ctx: Context, ident: identity_mod.Identity) -> identity_mod.Identity:
+    """For an identity that is an earlier key of a worker of the team (`cpcm key rotate` replaced it), the identity
+    that replaced it, where `cpcm key rotate` put it (`<name>` of the `<name>.old-DATE` it kept), the earlier key kept
+    in `ctx.earlier` to open the file the command reads; what the command writes is the current key's. Any other
+    identity as it is (`member_of` decides). CannotDecrypt when the current identity is not there."""
+    if ctx.team.by_recipient(ident.recipients) is not None:
+        return ident
+    replaced = next((w for w in ctx.team.active for k in w.past_keys if k.recipient in ident.recipients), None)
+    if replaced is None:
+        return ident
+    place = identity_mod.current_path(Path(ident.path))
+    current = None
+    if place is not None and place.is_file():
+        current = identity_mod.load(place, lambda: ctx.ask_other and ctx.ask_other("your current cpcm identity (the one "
+                                                                                     "that replaced the one given)"))
+    if current is None or getattr(ctx.team.by_recipient(current.recipients), "id", None) != replaced.id:
+        raise CannotDecrypt(f"your key was replaced: it is an earlier key of '{replaced.id}' (cpcm key rotate), and your "
+                            "current identity is not where cpcm key rotate put it, beside it",
+                            "Give your current identity with --identity: a file made for your earlier key opens with the "
+                            "earlier identity cpcm key rotate kept beside it (its name followed by .old-DATE).")
+    ctx.earlier = tuple(k for k in ident.keys if str(k.to_public()) in {p.recipient for p in replaced.past_keys})
+    return current
+
+
+def open_for_me(ctx: Context, data: bytes) -> bytes:
+    """A file made for the acting worker outside the repository (a transfer bundle, a receipt, a team bundle)
+    decrypted with their key, or, made before `cpcm key rotate` replaced it, with an earlier key of theirs
+    (`Context.earlier_keys`): docs/commands/keys.md keeps the earlier identity for that. It is read only: what
+    the command writes is encrypted and signed as the current key. cipher.NotARecipient when no key of theirs
+    opens it; cipher.Damaged as `cipher.decrypt`."""
+    try:
+        return cipher.decrypt(data, ctx.keys)
+    except cipher.NotARecipient:
+        earlier = ctx.earlier_keys()
+        if not earlier:
+            raise
+    return cipher.decrypt(data, earlier)
 
 
 def replace_key_hint(recipient: str) -> str:

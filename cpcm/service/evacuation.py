@@ -220,7 +220,7 @@ def _secrets(path: Path) -> list[Path]:
         beside = sorted(path.parent.iterdir())
     except OSError:
         beside = []
-    found += [p for p in beside if p.name.startswith((f"{path.name}.old-", f"{path.name}.new-")) and not p.is_dir()]
+    found += [p for p in beside if p.name.startswith((f"{path.name}{identity_mod.EARLIER}", f"{path.name}.new-")) and not p.is_dir()]
     passphrase = os.environ.get("CPCM_PASSPHRASE_FILE")
     if passphrase and os.path.lexists(passphrase) and not os.path.isdir(passphrase):
         found.append(Path(passphrase).expanduser())

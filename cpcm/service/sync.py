@@ -502,11 +502,12 @@ def bundle_create(ctx: Context, since: str | None = None) -> tuple[bytes | None,
     return cipher.encrypt(data, recipients), {"commit": git.head(), "since": since, "recipients": len(recipients)}
 
 
-def _opened_bundle(data: bytes, keys, then: str = "cpcm bundle apply FILE") -> bytes:
-    """A bundle file decrypted with `keys`; Refused when it is not for them or not a bundle. The
-    refusal says what to do next (`then`: the command to run with the new bundle)."""
+def _opened_bundle(data: bytes, keys, then: str = "cpcm bundle apply FILE", ctx: Context | None = None) -> bytes:
+    """A bundle file decrypted with `keys`, or with the session's (`ctx`): the worker's key, or an earlier key
+    of theirs kept by `cpcm key rotate` for a bundle made before (`context.open_for_me`); Refused when it is not
+    for them or not a bundle. The refusal says what to do next (`then`: the command to run with the new bundle)."""
     try:
-        return cipher.decrypt(data, keys)
+        return context.open_for_me(ctx, data) if ctx is not None else cipher.decrypt(data, keys)
     except cipher.NotARecipient:
         # this copy's team lists you (a worker it lists as removed is refused on opening it, `member_of`), or has
         # never known your key (joining): whether the bundle's team removed you cannot be told here (the bundle
@@ -517,7 +518,8 @@ def _opened_bundle(data: bytes, keys, then: str = "cpcm bundle apply FILE") -> b
                       f"or a sync that brought it): cpcm bundle create FILE, without --since; then {then} with the new one. "
                       "Removed (a supervisor can tell you; cpcm sync says so where it reaches the team's shared place): no "
                       "bundle will be made for you; see docs/team.md, 'A worker removed on another copy', for what you "
-                      "wrote since your last sync.",
+                      "wrote since your last sync. Made before your key was replaced (cpcm key rotate)? It opens while the "
+                      "earlier identity is kept beside the new one.",
                       rule="bundle-not-for-you") from None
     except cipher.Damaged:
         raise Refused("the bundle file is damaged or not a cpcm bundle; nothing was changed",
@@ -532,7 +534,7 @@ def bundle_apply(ctx: Context, data: bytes, progress: Progress = _quiet) -> Sync
     them, as `sync` does."""
     _need_identity(ctx)
     git = _git(ctx)
-    plain = _opened_bundle(data, ctx.keys)
+    plain = _opened_bundle(data, ctx.keys, ctx=ctx)
     result = Synced()
     joining = ctx.joining
     with locked(ctx), _joined(ctx):

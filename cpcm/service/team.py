@@ -838,9 +838,9 @@ def key_rotate_own(ctx: Context, identity_path: Path, passphrase: str | None, re
     except BaseException:
         pending.unlink(missing_ok=True)
         raise
-    kept = identity_path.with_name(f"{identity_path.name}.old-{ctx.now.date().isoformat()}")
+    kept = identity_path.with_name(f"{identity_path.name}{identity_mod.EARLIER}{ctx.now.date().isoformat()}")
     if kept.exists():
-        kept = identity_path.with_name(f"{identity_path.name}.old-{stamp}")
+        kept = identity_path.with_name(f"{identity_path.name}{identity_mod.EARLIER}{stamp}")
     _keep_copy(identity_path, kept)
     os.replace(pending, identity_path)
     os.chmod(kept, 0o600)

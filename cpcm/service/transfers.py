@@ -418,11 +418,16 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
 
 # -- receive ------------------------------------------------------------------------------------
 def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
+    """The bundle or receipt opened with the acting worker's key, or an earlier key of theirs kept by `cpcm key
+    rotate` when it was made for that one (`context.open_for_me`)."""
     try:
-        return cipher.decrypt(data, ctx.keys)
+        return context.open_for_me(ctx, data)
     except cipher.NotARecipient:
+        unread = (f" ({ctx.earlier_unread} earlier identity(ies) kept beside yours could not be opened: each keeps the "
+                  "passphrase it had before cpcm key rotate)") if ctx.earlier_unread else ""
         raise CannotDecrypt(f"the {what} is not encrypted to your key",
-                            f"A {what} opens only for the keys it was made for: check --identity.") from None
+                            f"A {what} opens only for the keys it was made for; a key replaced since (cpcm key rotate) opens it "
+                            f"while its earlier identity is kept beside the new one{unread}: check --identity.") from None
     except cipher.Damaged as exc:
         raise Corrupt(f"the {what} file is damaged or truncated ({exc}); nothing was written", None,
                       f"Ask for a new copy of the {what}.") from None
