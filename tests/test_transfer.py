@@ -353,6 +353,41 @@ def test_receive__a_bundle_made_for_a_key_replaced_since_opens_with_the_earlier_
     assert again.code == 4 and again.json()["rule"] == "transfer-already-received", again.stderr
 
 
+def test_transfer_ack__a_receipt_opens_for_the_case_readers_when_it_was_sent_a_key_replaced_since_too(
+        sending, receiving, cli_as, tmp_env):
+    """The receipt goes back to the keys of the sending worker and of the case's readers then (its supervisor): the
+    supervisor records it, though they replaced their key (cpcm key rotate) before it came back, with the earlier
+    identity kept beside the new one (which keeps its own passphrase). A refusal says whose keys open it."""
+    import pyrage
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    bundle, receipt = tmp_env / "bundle.age", tmp_env / "receipt.age"
+    case_id = approved_case(amina, sup)
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(bundle)).code == 0
+    assert receiving.as_("wanjiru")("receive", str(bundle), "--receipt", str(receipt)).code == 0
+    refused = cli_as("otieno")("transfer-ack", str(receipt))  # not a reader of the case
+    assert refused.code == 5 and "the receipt is not encrypted to your key" in refused.stderr, refused.stderr
+    assert "the sending worker and of the case's readers when it was sent" in refused.stderr, refused.stderr
+
+    assert sup("key", "rotate", "--no-passphrase").code == 0
+    sup_key = sending.keys["sup"][0]
+    earlier = next(sup_key.parent.glob(f"{sup_key.name}.old-*"))
+    earlier.write_bytes(pyrage.passphrase.encrypt(earlier.read_bytes(), "earlier passphrase"))
+    secret = tmp_env / "secret"
+    secret.write_text("earlier passphrase\n")
+    secret.chmod(0o600)
+    shut = sup("transfer-ack", str(receipt))  # no terminal, no passphrase file: the earlier identity stays shut
+    assert shut.code == 5 and "1 earlier identity(ies) kept beside yours could not be opened" in shut.stderr, shut.stderr
+
+    acked = sup("transfer-ack", str(receipt), "--json", env={"CPCM_PASSPHRASE_FILE": str(secret)})
+    assert acked.code == 0, acked.stderr
+    assert last_commit(sending.root)["message"] == f"transfer-ack {case_id} {acked.json()['record_id']}"
+    ack_file = next(case_dir(sending.root, case_id).glob(f"{acked.json()['record_id']}.*"))
+    assert decrypt(ack_file.read_bytes(), sup_key)
+    assert amina("show", case_id, "--json").json()["history"][-1]["kind"] == "transfer_ack"
+    assert sup("verify").code == 0
+
+
 def test_receive__a_case_id_already_used_here_gets_a_new_one_with_the_old_as_alias(sending, receiving, cli_as, tmp_env):
     amina, sup = cli_as("amina"), cli_as("sup")
     wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")

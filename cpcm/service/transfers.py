@@ -417,6 +417,15 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
 
 
 # -- receive ------------------------------------------------------------------------------------
+# whose keys a file opens for, said when yours does not: the bundle, the receiving agency's the sender gave
+# (`bundle_recipients`); the receipt, those the bundle carried for it (`return_recipients`): the sending worker's and
+# the case's readers' when it was sent, its supervisors and managers among them, so that it outlives the worker who sent it
+FOR_WHOM = {"bundle": "the receiving agency's keys the sending agency encrypted it to (its service directory entry, or "
+                      "--recipient)",
+            "receipt": "the keys of the sending worker and of the case's readers when it was sent (its supervisors and "
+                       "managers): one of them records it"}
+
+
 def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
     """The bundle or receipt opened with the acting worker's key, or an earlier key of theirs kept by `cpcm key
     rotate` when it was made for that one (`context.open_for_me`)."""
@@ -426,7 +435,7 @@ def _decrypt(ctx: context.Context, data: bytes, what: str) -> bytes:
         unread = (f" ({ctx.earlier_unread} earlier identity(ies) kept beside yours could not be opened: each keeps the "
                   "passphrase it had before cpcm key rotate)") if ctx.earlier_unread else ""
         raise CannotDecrypt(f"the {what} is not encrypted to your key",
-                            f"A {what} opens only for the keys it was made for; a key replaced since (cpcm key rotate) opens it "
+                            f"A {what} opens only for {FOR_WHOM[what]}; a key replaced since (cpcm key rotate) opens it "
                             f"while its earlier identity is kept beside the new one{unread}: check --identity.") from None
     except cipher.Damaged as exc:
         raise Corrupt(f"the {what} file is damaged or truncated ({exc}); nothing was written", None,
