@@ -27,6 +27,7 @@ from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GRO
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
 from cpcm.domain.policy import Policy
 from cpcm.workflow import plan_actions
+from cpcm.workflow.deadlines import closure_reason
 
 DEFAULT_THRESHOLD = 5
 REASON_NOT_KEPT = "not_known"  # a closure whose records name no reason (the fold keeps each closure's own, past a reopening)
@@ -35,15 +36,11 @@ REFERRAL_OUTCOMES = (("waiting", ("sent", "acknowledged")), ("accepted", ("accep
 NOT_AVAILABLE: tuple = ()
 
 
-def _closure_reason(case: Case, when: str, latest: str) -> str:
-    """The reason of the closure at `when` (the fold keeps an event per closure and reason, also
-    for a closure of a case reopened since); REASON_NOT_KEPT where its records name none (the
-    fold's `closed.None`, as deadlines.closure_reason reads it)."""
-    for name, times in case.events.items():
-        if name.startswith("closed.") and when in times:
-            reason = name.split(".", 1)[1]
-            return reason if reason and reason != "None" else REASON_NOT_KEPT
-    return REASON_NOT_KEPT
+def _closure_reason(case: Case, when: str) -> str:
+    """The reason of the closure at `when` (deadlines.closure_reason: the fold keeps an event per
+    closure and reason, also for a closure of a case reopened since); REASON_NOT_KEPT where its
+    records name none."""
+    return closure_reason(case, when) or REASON_NOT_KEPT
 
 
 MEASURE_KEYS = ("registrations", "closures", "reopenings", "transfers", "referrals", "consent_overrides", "consent_refusals",
@@ -121,7 +118,7 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     closures = sorted(case.events.get("closed", ()))
     for when in closures:
         if when:
-            add("closures", when, _closure_reason(case, when, closures[-1]))
+            add("closures", when, _closure_reason(case, when))
     if not _COUNTED_NAMES.isdisjoint(case.events):  # most cases have none of them
         for name, key in _COUNTED:
             for when in case.events.get(name, ()):
