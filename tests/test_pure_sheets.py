@@ -230,6 +230,9 @@ def test_cell_value__a_date_written_the_registers_way_that_names_no_day_is_said_
     assert sh.cell_value("01/13/2026", "at", FORM, M)[1].endswith("write it as the rest of the register is written")
     assert sh.cell_value("31-02-2013", "at", FORM, M) == (None, "is not a date in the mapping's date_format, nor YYYY-MM-DD")
     assert sh.in_shape("1/2/13", "%d/%m/%y") and not sh.in_shape("31 Feb 2013", "%d %b %Y")
+    # a mapping whose format is shaped as YYYY-DD-MM reads its dates first: the calendar check is for what it cannot read
+    swapped = sh.ColumnMapping(date_format="%Y-%d-%m")
+    assert sh.cell_value("2013-25-02", "child.date_of_birth", FORM, swapped) == (date(2013, 2, 25), None)
 
 
 # --- rows -----------------------------------------------------------------------------------------------

@@ -261,13 +261,14 @@ def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
         return date.fromisoformat(text[:10]), None
     except ValueError:
         pass
-    if date_problem(text) == "calendar":  # YYYY-MM-DD (always read) naming no day: as a form's date field says it
-        return None, not_a_date(text)
     if date_format:
         try:
             return datetime.strptime(text, date_format).date(), None
         except ValueError:
             pass
+    if date_problem(text) == "calendar":  # YYYY-MM-DD (always read) naming no day, nor read by the mapping's format
+        return None, not_a_date(text)
+    if date_format:
         swapped = swapped_format(date_format)
         try:
             if swapped is None:
