@@ -699,6 +699,63 @@ def test_a_walk_dated_by_cpcm_now_names_no_commit_after_a_removal_or_revocation_
     assert done.json()["after_removal"] == [] and "revoked" not in done.stderr
 
 
+def test_a_revocation_dated_before_work_this_copy_took_in_is_refused_and_the_team_moves_to_a_new_place(
+        laptops, team, tmp_env):
+    """otieno registers a child on his laptop in the morning and syncs; the office takes it in (it
+    verifies) and hands his case over; in the afternoon his laptop is lost and the supervisor revokes his
+    key from that day. His commit, dated after midnight, is history this copy took in before the
+    revocation: revoked from then, the office's own history would fail verify and no shared place, not even
+    a new one, would take it (was: the revocation was made; verify exit 1, revoked-key, and `sync NEW`
+    pushed nothing, own-commits-unverified). It is refused, naming the commit and the moment after it; from
+    then it is made, verify is clean, the team moves to a new shared place, and what the lost laptop signs
+    later is refused."""
+    morning, afternoon = "2026-11-25T10:00:00+03:00", "2026-11-25T15:00:00+03:00"
+    laptops.laptop("otieno")
+    on_laptop = laptops.cli("otieno", CPCM_NOW=morning)
+    case_id = register(on_laptop)
+    assert on_laptop("sync").code == 0
+    office = laptops.cli("sup", CPCM_NOW=afternoon)
+    assert office("sync").code == 0
+    assert office("assign", case_id, "--worker", "sup").code == 0
+    sha = git(laptops.repo, "log", "-1", "--format=%H", "--author=otieno@").strip()
+    before = tree_state(laptops.repo)
+    refused = office("team", "revoke", "otieno", "--lost", "--from", "2026-11-25", "--json")
+    assert refused.code == 4 and refused.json()["rule"] == "revoke-before-held", refused.stdout
+    assert f"{sha[:10]} ({morning})" in refused.json()["message"]
+    assert "--from 2026-11-25T10:00:01+03:00" in refused.json()["hint"] and case_id not in refused.stdout
+    assert "docs/security.md#a-lost-laptop-team-revoke" in refused.json()["hint"]
+    assert tree_state(laptops.repo) == before
+    # as the refusal says
+    done = office("team", "revoke", "otieno", "--lost", "--from", "2026-11-25T10:00:01", "--json")
+    assert done.code == 0 and done.json()["revoked_from"] == "2026-11-25T10:00:01+03:00", done.stderr
+    assert office("verify", "--json").json() == []
+    fresh = tmp_env / "fresh.git"
+    assert office("remote", "add", "fresh", str(fresh), "--create").code == 0
+    moved = office("sync", "fresh")
+    assert moved.code == 0 and git(fresh, "rev-parse", "main").strip() == head(laptops.repo), moved.stderr
+    # the lost laptop's key signs a commit after that, pushed to the old place: refused
+    root = laptops.clones["otieno"]
+    rel = forge_record(root, case_id, "note", "otieno", {"text": "seen"})
+    when = int(datetime.fromisoformat("2026-11-25T12:00:00+03:00").timestamp())
+    forged = hand_commit(root, "otieno", f"note {case_id} {Path(rel).name.split('.')[0]}", [rel], team["otieno"][0], when)
+    push(root)
+    taken = office("sync", "origin")
+    assert taken.code == 4 and f"{forged[:10]} revoked-key" in taken.stderr, taken.stderr
+
+
+def test_a_revocation_from_now_counts_from_after_a_commit_this_copy_holds_dated_as_late(cli_as, repo):
+    """otieno's commit and the supervisor's revocation of his key (no --from: now) in the same second (or
+    his laptop's clock ahead of the office's): the revocation counts from the second after his commit, so
+    this copy's history still verifies (was: from now, and verify reported his commit: revoked-key)."""
+    case_id = register(cli_as("otieno"))
+    sup = cli_as("sup")
+    assert sup("assign", "--from-worker", "otieno", "--worker", "sup").code == 0
+    done = sup("team", "revoke", "otieno", "--lost", "--json")
+    assert done.code == 0, done.stderr
+    assert datetime.fromisoformat(done.json()["revoked_from"]) > datetime.fromisoformat(NOW)
+    assert sup("verify", "--json").json() == [] and case_id
+
+
 def test_a_worker_records_their_own_key_once(tmp_env, team, repo, cli_as):
     sup = cli_as("sup")
     path = tmp_env / "keys" / "njeri.txt"

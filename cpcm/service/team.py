@@ -435,7 +435,8 @@ def _receipts_left(ctx: Context, theirs: list, team: Team) -> list[str]:
 def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> Written:
     """A lost or stolen laptop: remove the worker (as `team_remove`, with re-encryption) and revoke
     their signing keys from `since` (default now): a commit signed by them at or after it is
-    refused by sync and reported by verify."""
+    refused by sync and reported by verify. Not at or before a commit of theirs this copy holds
+    (`_held_after`): now counts from after those."""
     actor = _need_team_manager(ctx)
     worker = ctx.team.get(worker_id, include_removed=True)
     if worker is None:
@@ -451,6 +452,12 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
         restricted = restricted_left(ctx, worker_id)
         worker = replace(worker, removed=clock.iso(ctx.now))
     revoked = worker.revoke_signing_keys(moment)
+    held = _held_after(ctx, worker, revoked, moment)
+    if held and since is not None:
+        raise _revoking_held(ctx, worker_id, held, moment)
+    if held:  # now, and a commit this copy holds dated as late (the same second, or their laptop's clock ahead)
+        moment = clock.iso(_after_held(ctx, held))
+        revoked = worker.revoke_signing_keys(moment)
     team = Team(tuple(revoked if w.id == worker_id else w for w in ctx.team.workers))
     result = _change_team(ctx, actor, team, f"team revoke {worker_id}")
     result.extra["keyworker_of"] = keyworker_of
@@ -466,6 +473,43 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
                 f"{shown}; now {after_last_manager(ctx, done=True)} (docs/security.md, 'A lost laptop')")
         result = replace(result, warnings=(*result.warnings, told))
     return result
+
+
+def _held_after(ctx: Context, worker: Worker, revoked: Worker, moment: str) -> list[tuple[str, int]]:
+    """The commits this copy holds (its history) signed with a key of `worker` that `revoked` revokes from
+    `moment`, dated at or after it ((sha, unix time), oldest first). A revocation counts from its date (domain/team.py
+    `key_standing`), and a commit this copy holds stays in its history whatever a revocation says after: revoked
+    from before one of them, the copy's own history would fail `cpcm verify` (revoked-key) and no shared place, old
+    or new, would take it (sync.py `_unpublished`). They were taken in and verified before the revocation: what the
+    lost key may still sign is what arrives after it."""
+    keys = {k.key for k, new in zip(worker.signing_keys, revoked.signing_keys) if k.revoked != new.revoked}
+    git = getattr(ctx.store, "git", None)
+    if not keys or git is None or git.head() is None:
+        return []
+    from cpcm.store import audit
+
+    return audit.signed_from(ctx.root, keys, datetime.fromisoformat(moment).timestamp(), git.rev)
+
+
+def _after_held(ctx: Context, held: list[tuple[str, int]]) -> datetime:
+    """The second after the last of the commits `held` (`_held_after`)."""
+    return datetime.fromtimestamp(held[-1][1] + 1, ctx.zone)
+
+
+def _revoking_held(ctx: Context, worker_id: str, held: list[tuple[str, int]], moment: str) -> Refused:
+    """`team revoke --from` at or before commits this copy holds (`_held_after`): refused, naming them (short id
+    and date), and the date after them."""
+    listed = ", ".join(f"{sha[:10]} ({clock.iso(datetime.fromtimestamp(when, ctx.zone))})" for sha, when in held[:10])
+    after = _after_held(ctx, held)
+    instead = f"--from {clock.iso(after)}" if after <= ctx.now else "no --from: it then counts from after them"
+    return Refused(
+        f"this copy holds {len(held)} commit(s) signed with {worker_id}'s key and dated at or after {moment}: "
+        f"{listed}{' …' if len(held) > 10 else ''}; revoked from then, its own history would fail cpcm verify "
+        "(revoked-key) and no shared place would take it",
+        f"They are history this copy took in before the revocation: revoke from after the last of them ({instead}). "
+        "Where the laptop was lost before one of them, revoke from after them all the same, and look at what each "
+        f"records (cpcm log CASE; git show --stat ID): a correction or a note puts right what {worker_id} did not "
+        "write (docs/security.md#a-lost-laptop-team-revoke).", rule="revoke-before-held")
 
 
 def team_signers(ctx: Context) -> str:

@@ -962,6 +962,33 @@ def signers(root: Path, shas: Iterable[str], keys: Team) -> dict[str, tuple[str 
     return found
 
 
+def signed_from(root: Path, keys: Iterable[str], since: float, rev: str = "HEAD") -> list[tuple[str, int]]:
+    """The commits of `rev`'s history signed by one of `keys` (signing-key lines) and dated at or after
+    unix time `since`, by the date `key_standing` judges (the committer's), as (sha, time), oldest
+    first: what a revocation of those keys from `since` would have `cpcm verify` report here
+    (`team revoke`). One `git log` of the dates; only the commits dated from `since` are read and checked."""
+    from cpcm.crypto import signing
+
+    wanted = set(keys)
+    dated = {}
+    for line in _git_bytes(root, ["log", "--format=%H %ct", rev, "--"]).decode("ascii", "replace").splitlines():
+        sha, _, seconds = line.partition(" ")
+        if seconds.strip().lstrip("-").isdigit() and int(seconds) >= since:
+            dated[sha] = int(seconds)
+    found = []
+    for sha, data in read_blobs(root, dated, kind=b"commit").items():
+        payload, armored = signing.split_commit(data)
+        if armored is None:
+            continue
+        try:
+            raw_key = signing.verify(armored, payload)
+        except signing.BadSignature:
+            continue
+        if signing.public_line(raw_key) in wanted:
+            found.append((sha, dated[sha]))
+    return sorted(found, key=lambda item: item[1])
+
+
 def team_at(root: Path, rev: str) -> Team | None:
     """The team file of commit `rev`; None when it has none, or one that cannot be read."""
     out = _git_bytes(root, ["cat-file", "--batch"], f"{rev}:{TEAM}\n".encode())

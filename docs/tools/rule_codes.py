@@ -227,6 +227,9 @@ MEANINGS = {
     "confidential-no-oversight": "`cpcm confidential add`: no supervisor or manager would read the strictly confidential entry "
                                  "(a caseworker excluded every one of them): nothing was written; exclude fewer, or add a "
                                  "manager (docs/commands/confidential.md)",
+    "revoke-before-held": "`cpcm team revoke --from DATE` at or before a commit this copy holds signed with the worker's "
+                          "key: revoked from then, this copy's own history would fail `cpcm verify`; the refusal names each "
+                          "commit and the `--from` after the last of them (docs/security.md#a-lost-laptop-team-revoke)",
     "revoke-self": "a supervisor cannot revoke their own signing key: another supervisor or manager does",
     "signing-key-exists": "that signing key is already recorded for another worker",
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",
