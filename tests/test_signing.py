@@ -708,7 +708,7 @@ def test_a_revocation_dated_before_work_this_copy_took_in_is_refused_and_the_tea
     a new one, would take it (was: the revocation was made; verify exit 1, revoked-key, and `sync NEW`
     pushed nothing, own-commits-unverified). It is refused, naming the commit and the moment after it; from
     then it is made, verify is clean, the team moves to a new shared place, and what the lost laptop signs
-    later is refused."""
+    later is refused. A date from before his key was recorded names no commit of his: refused too."""
     morning, afternoon = "2026-11-25T10:00:00+03:00", "2026-11-25T15:00:00+03:00"
     laptops.laptop("otieno")
     on_laptop = laptops.cli("otieno", CPCM_NOW=morning)
@@ -724,6 +724,8 @@ def test_a_revocation_dated_before_work_this_copy_took_in_is_refused_and_the_tea
     assert f"{sha[:10]} ({morning})" in refused.json()["message"]
     assert "--from 2026-11-25T10:00:01+03:00" in refused.json()["hint"] and case_id not in refused.stdout
     assert "docs/security.md#a-lost-laptop-team-revoke" in refused.json()["hint"]
+    early = office("team", "revoke", "otieno", "--lost", "--from", "2020-01-01")
+    assert early.code != 0 and f"not earlier than {NOW}" in early.stderr, early.stderr
     assert tree_state(laptops.repo) == before
     # as the refusal says
     done = office("team", "revoke", "otieno", "--lost", "--from", "2026-11-25T10:00:01", "--json")
@@ -741,6 +743,16 @@ def test_a_revocation_dated_before_work_this_copy_took_in_is_refused_and_the_tea
     push(root)
     taken = office("sync", "origin")
     assert taken.code == 4 and f"{forged[:10]} revoked-key" in taken.stderr, taken.stderr
+
+
+def test_a_revocation_from_before_the_workers_key_was_recorded_is_refused(cli_as, repo):
+    """A --from years before amina's key was recorded (a mistyped year) names no commit of hers: refused, saying
+    from when it may count, and nothing is written (was: revoked from 2020 for a key recorded in 2026)."""
+    sup = cli_as("sup")
+    before = head(repo)
+    early = sup("team", "revoke", "amina", "--lost", "--from", "2020-01-01")
+    assert early.code != 0 and f"not earlier than {NOW}" in early.stderr and head(repo) == before, early.stderr
+    assert sup("team", "revoke", "amina", "--lost", "--from", NOW).code == 0
 
 
 def test_a_revocation_from_now_counts_from_after_a_commit_this_copy_holds_dated_as_late(cli_as, repo):

@@ -211,6 +211,16 @@ def key_standing(worker: Worker, key: SigningKey, when: float) -> str | None:
     return None
 
 
+def revocable_from(worker: Worker) -> str:
+    """The earliest date a revocation of `worker`'s signing keys counts from (`team revoke --from`): when
+    their first signing key was recorded (when they joined, for keys the team file does not date; "" when
+    neither is known). An earlier date names no commit of theirs: a mistyped year, not a lost laptop."""
+    dated = [k.since for k in worker.signing_keys if _seconds(k.since) is not None]
+    if not dated:
+        return worker.since if _seconds(worker.since) is not None else ""
+    return min(dated, key=lambda moment: _seconds(moment) or 0)
+
+
 # a commit signed by a worker and dated after their removal (`team remove`), made on a copy that had not
 # heard of it: taken in, as the team that copy showed allowed it, and named (a sync's report, `cpcm verify`'s
 # note). Not refused: a removal is judged by membership, not by dates (`key_standing`); a key that must sign

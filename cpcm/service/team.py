@@ -435,8 +435,8 @@ def _receipts_left(ctx: Context, theirs: list, team: Team) -> list[str]:
 def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> Written:
     """A lost or stolen laptop: remove the worker (as `team_remove`, with re-encryption) and revoke
     their signing keys from `since` (default now): a commit signed by them at or after it is
-    refused by sync and reported by verify. Not at or before a commit of theirs this copy holds
-    (`_held_after`): now counts from after those."""
+    refused by sync and reported by verify. Not from before their first key (`revocable_from`), nor at or
+    before a commit of theirs this copy holds (`_held_after`): now counts from after those."""
     actor = _need_team_manager(ctx)
     worker = ctx.team.get(worker_id, include_removed=True)
     if worker is None:
@@ -444,6 +444,10 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     moment = clock.iso(since or ctx.now)
     if since is not None and since > ctx.now:
         raise InvalidInput([FieldError("from", "is a date not later than now")], "from")
+    first = team_rules.revocable_from(worker)
+    if since is not None and first and since.timestamp() < datetime.fromisoformat(first).timestamp():
+        raise InvalidInput([FieldError("from", f"is a date not earlier than {first}, when the team recorded "
+                                               f"{worker_id}'s signing key: an earlier one names no commit of theirs")], "from")
     theirs, keyworker_of, restricted = [], [], []
     if worker.active:
         if worker.id == actor.id:
