@@ -634,6 +634,12 @@ def test_a_revoked_key(laptops, team, tmp_env):
     git(laptops.repo, "fetch", "-q", str(root), "main")
     git(laptops.repo, "-c", "user.name=x", "-c", "user.email=x@x", "merge", "-q", "--no-edit", "FETCH_HEAD")
     assert "revoked-key" in codes(sup)
+    # and no sync pushes it: the supervisor is told how the copy goes on, not sent to a supervisor (was: 'Ask a
+    # supervisor: it lies under later commits', pointing to the section on a file committed by hand)
+    held = sup("sync")
+    assert held.code == 4 and f"{sha[:10]} revoked-key" in held.stderr, held.stderr
+    assert "Ask a supervisor" not in held.stderr and "a-file-committed-by-hand" not in held.stderr, held.stderr
+    assert "git clone PATH FOLDER" in held.stderr and "docs/security.md#a-lost-laptop-team-revoke" in held.stderr
 
 
 def test_commits_are_dated_by_cpcm_now_as_the_records_are(tmp_env, team, repo, cli_as):

@@ -339,7 +339,8 @@ def _refuse_unpublished(ctx: Context, held: list[tuple[str, str]], result: Synce
     `again`: the command to run once they are mended. The worker's own, made before their signing key
     was recorded (signing-key-unpublished), are mended by recording it; any other (own-commits-unverified),
     such as one made with git itself, by taking it out of this copy's history: undone with git when it is
-    the last commit, else with a supervisor's help."""
+    the last commit, else with a supervisor's help; one signed with a revoked key (revoked-key), by a new
+    copy from the shared place."""
     me = ctx.worker.id
     if {code for _, code in held} == {audit.UNKNOWN} and _keyless_self(ctx) is not None:
         _held_back(held, result, "of yours", "the team records no signing key for you yet, so every other copy's sync "
@@ -351,6 +352,18 @@ def _refuse_unpublished(ctx: Context, held: list[tuple[str, str]], result: Synce
     undo = ("It is the last commit: undo it with git reset --soft HEAD~1, then unstage its files (git restore --staged -- "
             "FILE) and move them out of the repository" if last else "Ask a supervisor: it lies under later commits "
             "(docs/security.md#a-file-committed-by-hand)")
+    if any(code == audit.REVOKED for _, code in held):
+        # signed with a key this copy's team revoked, dated after the revocation (taken in with plain git, or held here
+        # under a revocation dated before it, which `team revoke` no longer makes): no copy that knows of the revocation
+        # takes it in, and no cpcm command takes it out; the way on is a colleague's copy's (`_refuse_revoked_here`)
+        overseer = ctx.worker.has_role("supervisor", "manager")
+        undo = ("A commit signed with a revoked key, dated after its revocation (revoked-key), is never taken in by a copy "
+                "that knows of the revocation: keep this copy as it is (nothing in it is lost), make a new copy from the "
+                "team's shared place (git clone PATH FOLDER), and write again there what this copy holds since its last "
+                "sync with the team (cpcm log CASE in this copy shows it)"
+                + (", a revocation made here among it (cpcm team revoke ID --lost --from DATE: from after that copy's "
+                   "commits of the worker)" if overseer else "; tell a supervisor") + " (docs/security.md#a-lost-laptop-team-revoke)")
+        again = ("cpcm sync" if result is not None else again) + " in the new copy"
     _held_back(held, result, "of this copy", "they do not verify (docs/exit-codes.md says what each code means; a commit "
                "made with git itself rather than cpcm is not signed: unsigned-commit), so every other copy's sync would "
                "refuse them, and with them everything the shared place holds from then on", f"See what each holds, on your own screen only: git show --stat ID (cpcm verify says what is wrong "
