@@ -616,12 +616,15 @@ def test_institution_caregiver__its_staff_are_professionals_its_words_usable_a_f
         conferences.attend(closer, conf, member(institution, name, position))
     staff = conferences.attend(closer, conf, member("Tumaini CH", "Wanjiru K", "Case manager"))
     assert staff.extra["signed_now"] is True
+    # recorded under the caregiver institution's own name, as its staff write it: a professional too
+    named_as_registered = conferences.attend(closer, conf, member("Tumaini CCI staff", "John Kamau", "social worker"))
+    assert named_as_registered.extra["signed_now"] is True
     family = [conferences.attend(closer, conf, member("Community", "Zqmother", "parent")),
               conferences.attend(closer, conf, dict(member("Self", "Neighbour", "relative"), contact="0722333444")),
               conferences.attend(closer, conf, member("Family of Wbvfamily", "Officer Six", "relative"))]
     assert [w.extra["signed_now"] for w in family] == [False, False, False]
     register = [r["name"] for r in conferences.register_list(closer)]
-    assert "Wanjiru K" in register and "Zqmother" not in register and "Neighbour" not in register
+    assert "Wanjiru K" in register and "John Kamau" in register and "Zqmother" not in register and "Neighbour" not in register
     doc = minutes_doc([cci, home])
     doc["cases"][1]["discussion"] = "Wbvfamily agreed to the plan."
     with pytest.raises(Refused) as named:  # the family's names are refused as before

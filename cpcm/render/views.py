@@ -1158,16 +1158,18 @@ def _digits(text: Any) -> str:
 def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] = ()) -> bool:
     """Whether an attendance entry is a child's or family member's, not a professional's: recorded
     so (`role: family`), or its name or contact is one registered for a case of the conference
-    (`clients`: {"names": [...], "contacts": [...], "patterns": [...]} per case): every word of the
+    (`clients`: {"names": [...], "contacts": [...], "people": [...]} per case): every word of the
     attendee's name is a word of one registered name, or a registered name is within it (an
     institution registered as a caregiver only so: conference_rules.same_name), or the phone
     numbers (7 digits or more) are the same; or its institution or position holds a registered
-    name as the minutes' check finds one (`patterns`, from workflow/conferences.name_patterns with
-    the documents' common words; without them, the names' patterns with none)."""
+    name of a person as the minutes' check finds one (`people`, from workflow/conferences.name_patterns
+    with the documents' common words, an institution registered as a caregiver left out: its staff
+    are recorded under its name; without them, the names' patterns with none)."""
     if attendee.get("role") == "family":
         return True
     patterns = [p for client in clients for p in (
-        client["patterns"] if "patterns" in client else conference_rules.name_patterns(client.get("names") or ()))]
+        client["people"] if "people" in client else conference_rules.name_patterns(
+            [n for n in client.get("names") or () if not isinstance(n, conference_rules.WholeName)]))]
     if conference_rules.names_found({k: _text(attendee.get(k)) for k in ("institution", "position")}, {"": patterns}):
         return True  # recorded as a professional, but "Family of <child>", "<child>'s aunt": a client's name, as the minutes see one
     digits = _digits(attendee.get("contact"))

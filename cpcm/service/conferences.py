@@ -1815,11 +1815,14 @@ def due_items(ctx, whose: str, horizon: datetime, overdue_only: bool, soon, case
 # -- documents ----------------------------------------------------------------------------------------
 def _clients(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[list[str], list[str]]] | None = None) -> list[dict]:
     """The names and contacts registered for each case you can read, with the patterns the
-    documents' check finds its names by (`_name_patterns`): an attendance entry that holds one is
-    a family member's, counted in the documents and never named."""
+    documents' check finds the names of its people by (`_name_patterns`; `people`): an attendance
+    entry that holds one is a family member's, counted in the documents and never named."""
     families = _families(ctx, case_ids) if families is None else families
-    patterns = _name_patterns(ctx, (), families)
-    return [{"names": names, "contacts": contacts, "patterns": patterns[case_id]} for case_id, (names, contacts) in families.items()]
+    # an attendee's institution and position are checked against the family's names, not an institution registered
+    # as the child's caregiver: its staff are recorded under its name ("Tumaini CCI staff")
+    people = _name_patterns(ctx, (), {case_id: ([n for n in names if not isinstance(n, rules.WholeName)], contacts)
+                                      for case_id, (names, contacts) in families.items()})
+    return [{"names": names, "contacts": contacts, "people": people[case_id]} for case_id, (names, contacts) in families.items()]
 
 
 def _at_meeting(ctx, conference: rules.Conference, case_ids: Iterable[str]) -> dict:
