@@ -54,6 +54,8 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
     assert error.value.message == "CP-0000-0000 is at stage 'closure_requested': 'assess --type initial' is not allowed there"
     assert error.value.rule == "transition-not-allowed"
     assert error.value.hint == (
+        "'assess --type initial' may be allowed once the request is taken back (close --withdraw or reject closure: back "
+        "to the stage it was asked at). "
         "Allowed now: approve closure, approve mandatory-report, approve transfer, assess --type best-interests, assign, assign --cover, "
         "assign --keyworker, "
         "close --withdraw, consent, consent --override, continue, correct --misfiled, family-assessment, followup, mandatory-report, note, placement, "
@@ -80,6 +82,10 @@ def test_advance__refusal_names_the_steps_to_a_stage_where_the_command_is_allowe
         transitions.advance("closure_requested", "plan", "CP-0000-0000", before="implementation")
     assert error.value.hint.startswith("'plan' is allowed from stage 'implementation': first close --withdraw. "), error.value.hint
     assert "receive" not in error.value.hint.split("Allowed now")[0]
+    with pytest.raises(Refused) as error:  # as the commands call it: the stage before the request not known
+        transitions.advance("closure_requested", "plan", "CP-0000-0000")
+    assert error.value.hint.startswith("'plan' may be allowed once the request is taken back (close --withdraw or reject "
+                                       "closure: back to the stage it was asked at). Allowed now: "), error.value.hint
 
 
 def test_advance__refusal_without_a_case_id():

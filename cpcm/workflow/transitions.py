@@ -171,8 +171,14 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
         where = f"{case_id} is at stage '{stage}'" if case_id else f"at stage '{stage}'"
         status = STATUS.get(stage or "")
         way = way_to(stage, command, before)
-        then = (f"'{_words(command)}' is allowed from stage '{way[-1][1]}': first "
-                f"{', then '.join(_words(step) for step, _ in way)}. " if way and stage is not None else "")
+        back = sorted({c for (at, c), to in TABLE.items() if at == stage and to == RETURN}, key=lambda c: (c.startswith("rejection."), c))
+        if way and stage is not None:
+            then = f"'{_words(command)}' is allowed from stage '{way[-1][1]}': first {', then '.join(_words(step) for step, _ in way)}. "
+        elif back and any((at, command) in TABLE for at in _ACTIVE):  # the stage before the request is not known here
+            then = (f"'{_words(command)}' may be allowed once the request is taken back ({' or '.join(_words(c) for c in back)}: "
+                    "back to the stage it was asked at). ")
+        else:
+            then = ""
         hint = ("Closed and transferred cases take only reopening, post-closure visits and notes."
                 if status else f"{then}Allowed now: {', '.join(sorted({_words(c) for c in allowed(stage)}))}.")
         raise Refused(f"{where}: '{_words(command)}' is not allowed there", hint, rule="transition-not-allowed")
