@@ -356,6 +356,9 @@ def test_key_rotate__records_to_the_old_key_that_amina_cannot_read_are_re_encryp
     merged = laptops.sync("amina")
     assert case_id in merged["not_reencrypted"]
     assert not reads(case_dir(laptops.clones["amina"], case_id) / note, team["amina"][0])
+    stopped = amina("show", case_id)  # she reads the case: the refusal says the record is on her earlier key, and who fixes it
+    assert stopped.code == 5 and "written to your earlier key" in stopped.stderr and "next cpcm sync" in stopped.stderr, stopped.stderr
+    assert "Only the case's worker" not in stopped.stderr
     fixed = laptops.sync("sup")
     assert case_id in fixed["reencrypted"]
     laptops.sync("amina")
