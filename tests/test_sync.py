@@ -330,6 +330,14 @@ def test_bundle_create_since_the_last_commit_writes_nothing_and_says_so_exit_0(l
     register(amina)  # a commit after it: a bundle again
     again = amina("bundle", "create", str(bundle), "--since", since, "--json")
     assert again.code == 0 and again.json()["written"] is True and bundle.exists(), again.stderr
+    # a script that reuses one file name: nothing new is no failure, the file there left as it is; something new
+    # and the file there is refused as before (--force replaces it)
+    kept = bundle.read_bytes()
+    latest = head(laptops.clones["amina"])
+    nothing = amina("bundle", "create", str(bundle), "--since", latest)
+    assert nothing.code == 0 and "no bundle written" in nothing.stderr and bundle.read_bytes() == kept, nothing.stderr
+    refused = amina("bundle", "create", str(bundle), "--since", since)
+    assert refused.code == 2 and "already exists" in refused.stderr and bundle.read_bytes() == kept, refused.stderr
 
 
 def test_a_bundle_made_after_the_worker_was_removed_names_the_removal(laptops, tmp_env):

@@ -210,15 +210,22 @@ def register(app: typer.Typer) -> None:
 
         Example: cpcm bundle create /media/usb/amina.cpcm-bundle
         """
-        from cpcm.errors import CpcmError
+        from cpcm.errors import CpcmError, UsageError
         from cpcm.service import sync
         from cpcm.store import atomic
 
         a_file(file, "FILE")  # a bundle is a file, never standard output
         ctx = open_ctx(repo, identity)
         try:
-            path = check_output(None, file, "FILE", force, plaintext=False)
+            try:
+                path, taken = check_output(None, file, "FILE", force, plaintext=False), None
+            except UsageError as exc:  # FILE there already: no failure when nothing is to be written (--since, nothing after)
+                if since is None:
+                    raise
+                path, taken = None, exc
             data, about = sync.bundle_create(ctx, since)
+            if data is not None and taken is not None:
+                raise taken
             if data is not None:
                 atomic.write_private(path, data)
         except CpcmError as exc:
