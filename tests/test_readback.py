@@ -335,6 +335,19 @@ def test_update__from_a_file_and_the_latest_value_wins(cli):
     assert ok(cli("show", case_id, "update@1", "--json")).json()["fields"]["changes"] == {"location": "First move"}
 
 
+def test_update__another_caregiver_named_without_a_relationship_says_the_old_relationship_stays(cli):
+    """The caregiver changed by name alone (--caregiver): the relationship of the one before stays on
+    the registration (show then put the aunt as 'mother'); the next step says so and how to give it,
+    naming the field, never its value. Given with it, nothing is said."""
+    case_id = register(cli)
+    named = ok(cli("update", case_id, "--caregiver", "Testaunt Kin", "--reason", "told by chief", "--json")).json()
+    said = [s for s in named["next_steps"] if "caregiver.relationship" in s]
+    assert len(said) == 1 and "stays as recorded before" in said[0], named["next_steps"]
+    both = ok(cli("update", case_id, "--caregiver", "Other Kin", "--set", "caregiver.relationship=aunt", "--reason", "told",
+                  "--json")).json()
+    assert not [s for s in both["next_steps"] if "caregiver.relationship" in s], both["next_steps"]
+
+
 def test_update_and_correct__a_file_that_is_not_a_mapping_is_named_by_its_option_not_its_path(cli, tmp_path):
     case_id = register(cli)
     path = tmp_path / "Amina Wanjiru visit.yaml"  # a file name may hold a child's name

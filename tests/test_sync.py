@@ -968,6 +968,9 @@ def test_a_clash_over_two_fields_is_settled_by_one_changed_and_the_other_given_a
     merge_both(laptops)
     assert "updates-concurrent" in check_codes(sup, case_id)
     contact = sup("show", case_id, "--json").json()["contact"]
+    one = sup("update", case_id, "--set", f"contact={contact}", "--reason", "checked", "--json")  # one field at a time: told how
+    assert one.code == 4 and one.json()["rule"] == "nothing-to-update", one.stdout
+    assert "updates-concurrent" in one.json()["hint"] and "contact, location" in one.json()["hint"], one.json()
     done = sup("update", case_id, "--set", "location=Market Ward", "--set", f"contact={contact}", "--reason", "checked", "--json")
     assert done.code == 0 and "this settles the sync conflict (updates-concurrent)" in done.json()["next_steps"], done.stdout
     body = sup("show", case_id, done.json()["record_id"], "--json").json()["fields"]

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, laid_over, validate, with_kept_choices
@@ -1652,12 +1652,17 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     if set(settled_by(case, "update", {"changes": given_all}, when)) - set(settled_by(case, "update", {"changes": changes}, when)):
         changes = given_all
     if not changes:
-        raise Refused(f"nothing to update on {case_id}: every field given already has that value", rule="nothing-to-update")
+        raise Refused(f"nothing to update on {case_id}: every field given already has that value", _clash_fields(case, keys),
+                      rule="nothing-to-update")
     previous = {key: before.get(key) for key in changes}
     # where the child lives now, updated after a sync found it placed on one copy and updated on the other; the
     # fields two copies updated apart (updates-concurrent), given again once checked, the value in force included
     settles = settled_by(case, "update", {"changes": changes}, when)
     steps = settles_step(settles) + _lives_with_step(ctx, case, changes, at)
+    if "caregiver.name" in changes and not any(k in ("caregiver", "caregiver.relationship") for k in given) \
+            and before.get("caregiver.relationship"):  # another caregiver named: the relationship of the one before stays
+        steps += (f"the caregiver's relationship to the child (caregiver.relationship) stays as recorded before: give it "
+                  f"with this caregiver's if it changed (cpcm update {case_id} --caregiver-relationship ... --reason ...)",)
     record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
     # the child's age changed: a closure for reached_18 it no longer lets stand
     from cpcm.service.closure import age_corrected_warnings
@@ -1687,6 +1692,20 @@ def _held_not_both(form: Form, registration: Mapping[str, Any] | None, given: Ma
             found[key] = FieldError(key, f"the case holds it, and this update gives {', '.join(new)}: the form takes only one "
                                          "of them")
     return found
+
+
+def _clash_fields(case: Case, keys: Iterable[str]) -> str | None:
+    """For an update refused as changing nothing: where a sync's clash over these fields is open
+    (updates-concurrent), that it is settled by one update giving every field it names, the values in
+    force included (field names only)."""
+    given = {str(k).split(".")[0] for k in keys}
+    for conflict in case.conflicts:
+        fields = [str(f) for f in conflict.get("fields") or ()]
+        if conflict["settled_by"] is None and conflict["code"] == "updates-concurrent" and given & {f.split(".")[0] for f in fields}:
+            return (f"The sync conflict updates-concurrent ({', '.join(conflict['records'])}) names {', '.join(fields)}: give "
+                    f"every one of them in one update (the values in force included) to settle it, or add a note "
+                    f"(cpcm note {case.id} --text ...) once checked.")
+    return None
 
 
 def _lives_with_step(ctx: Context, case: Case, changes: Mapping[str, Any], at: datetime | None) -> tuple[str, ...]:
