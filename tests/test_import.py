@@ -188,6 +188,13 @@ def test_a_mapping_that_names_no_field_is_refused(cli, tmp_env):
     assert "error: the mapping of the register's columns is not valid (2 problems)" in result.stderr, result.stderr
 
 
+def test_one_row_imported_is_said_as_one_case(cli, tmp_env):
+    path = tmp_env / "register.csv"
+    write_csv(path, [child(1)])
+    done = cli("import", "cases", str(path))
+    assert done.code == 0 and "1 case registered in one commit" in done.stderr + done.stdout, done.stderr
+
+
 def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp_env):
     existing = register(cli, child={"name": "Child Number001 Example", "sex": "female", "date_of_birth": "2010-01-18"})
     rows = [child(1), child(2), child(1)]

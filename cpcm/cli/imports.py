@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                    if held else "every one can be imported") + " (nothing written; run again without --dry-run)")
         else:
             held = len(result.extra["already_in"])
-            say(f"{result.extra['imported']} cases registered in one commit"
+            say(f"{result.extra['imported']} case{'' if result.extra['imported'] == 1 else 's'} registered in one commit"
                 + (f"; {held} rows in the repository already (above) were left out" if held else ""))
             for entry in result.extra["cases"]:
                 typer.echo(f"row {entry['row']}\t{entry['case_id']}")

@@ -266,8 +266,8 @@ def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
             return datetime.strptime(text, date_format).date(), None
         except ValueError:
             pass
-    if date_problem(text) == "calendar":  # YYYY-MM-DD (always read) naming no day, nor read by the mapping's format
-        return None, not_a_date(text)
+    if date_problem(text) == "calendar" and not (date_format and in_shape(text, date_format)):
+        return None, not_a_date(text)  # YYYY-MM-DD (always read) naming no day, not in the shape of the mapping's format
     if date_format:
         swapped = swapped_format(date_format)
         try:

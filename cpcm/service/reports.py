@@ -417,7 +417,8 @@ def _with_meta(ctx: Context, kind: str, view: dict, read: int, total: int | None
     if total is None:
         total = len(ctx.store.case_ids())
     if worker is not None:
-        coverage = f"The {counted} cases of {worker}{'' if read == total else ' you can read'}, of {total} in the repository"
+        coverage = (f"The {counted} case{'' if counted == 1 else 's'} of {worker}{'' if read == total else ' you can read'}, "
+                    f"of {total} in the repository")
     else:
         coverage = (f"All {total} cases of the repository" if read == total
                     else f"The {read} cases you can read, of {total} in the repository")
