@@ -1027,6 +1027,12 @@ def test_lives_now__a_renewed_order_recorded_without_the_address_keeps_where_and
     assert "at Kondele, Kisumu with Akinyi Otieno (aunt)" in placement_words(current)
     moved = rec("update", at(3), changes={"location": "Manyatta, Kisumu"}, reason="moved with the aunt")
     assert rules.lives_now(fold("CP-TEST-0001", [registration, first, moved, renewed]))["location"] == "Manyatta, Kisumu"
+    # field by field: the location (and phone) updated after the placement leave its caregiver standing, not the registration's
+    both = rec("update", at(6), changes={"location": "Ahero, Kisumu", "contact": "0733 555666"}, reason="moved with the aunt")
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, first, renewed, both])) == {
+        "location": "Ahero, Kisumu", "caregiver": "Akinyi Otieno", "relationship": "aunt", "contact": "0733 555666"}
+    another = rec("update", at(7), changes={"caregiver": {"name": "Mother M", "relationship": "mother"}}, reason="went home")
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, first, renewed, both, another]))["caregiver"] == "Mother M"
     elsewhere = rec("placement", at(5), care_type="kinship", setting="family_based", caregiver={"name": "Akinyi Otieno"},
                     address="Kibos, Kisumu")
     assert rules.lives_now(fold("CP-TEST-0001", [registration, first, elsewhere]))["location"] == "Kibos, Kisumu"

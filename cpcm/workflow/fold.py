@@ -902,7 +902,8 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append(INTERIM_PLAN_NEEDED)  # it asked for an interim plan (deadlines._interim_plan)
     changed = {str(k).split(".")[0] for k in body.get("changes") or {}} if command == "update" else set()
     if changed & {"location", "caregiver"}:
-        extra.append("residence_updated")  # where the child lives, told by an update after a placement (placements.lives_now)
+        extra.append("residence_updated")  # where or with whom the child lives, told by an update (a sync's clash with a placement)
+    extra += [f"{field}_updated" for field in ("location", "caregiver") if field in changed]  # each for placements.lives_now
     if "contact" in changed:
         extra.append("contact_updated")  # how to reach them, told by an update after a placement (placements.lives_now)
     if "lives_with" in changed:

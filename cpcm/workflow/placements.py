@@ -58,25 +58,26 @@ def lives_now(case: Case) -> dict[str, Any]:
     """Where and with whom the child lives now, and how to reach them (`location`, `caregiver`
     and the caregiver's `relationship`, `contact`): the latest placement's (its address, or a
     residential placement's institution; its caregiver and phone, where it names them, or where
-    the records of its stay before it name them: `stay`) unless an update of the registration's
-    location or caregiver came after it by its date (after the record that named each); else the
-    registration's. An update of the contact alone after it changes the phone only."""
+    the records of its stay before it name them: `stay`), field by field: where an update of the
+    registration's location, caregiver or contact came after the record that named it by its date,
+    the registration's (an update of the location alone leaves the caregiver to the placement)."""
     relationship = ((case.registration or {}).get("caregiver") or {}).get("relationship")
     now = {"location": case.location, "caregiver": case.caregiver_name, "relationship": relationship, "contact": case.contact}
-    updated = case.last("residence_updated")
-    if update_stands(updated, case.placement):
+    if case.placement is None:
         return now
     current = stay(case.placements, case.placement)  # a renewed order recorded without the address keeps its stay's
 
-    def placed(key: str, update: str | None = updated):
-        """The stay's `key`, unless an update of the registration is dated after the record that gave it."""
+    def placed(key: str, update: str | None):
+        """The stay's `key`, unless an update of the registration's field is dated after the record that gave it."""
         return None if update_stands(update, {"at": current["given_at"][key]}) else current.get(key)
 
-    where = placed("address") or (placed("institution") if current.get("setting") == "residential" else None)
-    caregiver = placed("caregiver_name")
-    phone = placed("contact", case.last("contact_updated")) or now["contact"]
+    # field by field: an update of the location leaves the caregiver to the placement, and one of the caregiver the place
+    moved, other, rang = case.last("location_updated"), case.last("caregiver_updated"), case.last("contact_updated")
+    where = placed("address", moved) or (placed("institution", moved) if current.get("setting") == "residential" else None)
+    caregiver = placed("caregiver_name", other)
+    phone = placed("contact", rang) or now["contact"]
     return {"location": where or now["location"], "caregiver": caregiver or now["caregiver"],
-            "relationship": placed("caregiver_relationship") if caregiver else relationship, "contact": phone}
+            "relationship": placed("caregiver_relationship", other) if caregiver else relationship, "contact": phone}
 
 
 def lives_with_now(case: Case) -> dict[str, Any]:
