@@ -461,6 +461,48 @@ def test_case_file__kiswahili_names_the_fields_cpcm_writes_without_a_form():
                 "kesi ya kaka au dada", "maamuzi ya kuripoti", "ulemavu", "iliamuliwa na"} <= labels, (fmt, sorted(labels))
 
 
+def _printed(kind: str, field: str, label: str, values, lang: str, fmt: str, extra=None) -> dict[str, str]:
+    """What a case file in `lang` prints for `field` (named `label` in that language) of records of
+    `kind`, one record per value (value -> the printed text), as the case file's view reads it back."""
+    from datetime import date
+
+    from cpcm.domain.records import flatten
+    from cpcm.render import env, views
+    from cpcm.service.context import load_case
+    from memory_repo import MemoryRepo
+
+    mem = MemoryRepo()
+    ctx = mem.as_("amina")
+    case = load_case(ctx, mem.register(ctx))
+    bodies = [{**(extra or {}), field: value} for value in values]
+    entries = [{"record_id": f"01M8NR1Z2TSBGG36QSEGH2Q9{n:02d}", "kind": kind, "at": f"2026-11-20T10:{n:02d}:00+03:00",
+                "by": "amina", "fields": body, "answers": [{"field": k, "label": None, "value": v} for k, v in flatten(body).items()]}
+               for n, body in enumerate(bodies)]
+    text = env.render("case-file", lang, fmt, views.case_file_view(case, entries, lang, today=date(2026, 11, 23),
+                                                                  names={"amina": "Amina"}, agency={"code": "T", "name": "T"}))
+    pattern = (rf"^\s*- \*\*{re.escape(label)}:\*\* (.+)$" if fmt == "md"
+               else rf"<tr><th>{re.escape(label)}</th><td class=\"text\">([^<]*)</td></tr>")
+    printed = [unescape(v) for v in re.findall(pattern, text, re.M)]
+    assert len(printed) == len(bodies), (lang, fmt, printed)
+    return dict(zip(values, printed))
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_case_file__a_placement_s_care_setting_in_words(fmt):
+    """A placement's care setting, which cpcm adds to the form's answers, was printed as its code in
+    a Kiswahili case file ('mazingira ya malezi: residential') and an English one; every setting of
+    the policy's placement rule reads in words, as the placement's care type does."""
+    from cpcm.domain.profiles import PLACEMENT_SETTINGS
+
+    for lang, words in (("en", {"residential": "residential care", "family_based": "family-based alternative care",
+                                "community_based": "community-based care", "family": "family"}),
+                        ("sw", {"residential": "malezi ya kituo", "family_based": "malezi mbadala ya kifamilia",
+                                "community_based": "malezi ya kijamii", "family": "familia"})):
+        label = "care setting" if lang == "en" else "mazingira ya malezi"
+        printed = _printed("placement", "setting", label, PLACEMENT_SETTINGS, lang, fmt, {"care_type": "kinship"})
+        assert printed == words, (lang, printed)
+
+
 def test_case_file__html_shows_typed_brackets_as_text_never_as_markup(cli):
     """Text typed between < and > (a quoted phrase, a script) prints as typed in the HTML case file
     and the Markdown one: never dropped by a browser as a tag, never run."""
