@@ -503,6 +503,28 @@ def test_case_file__a_placement_s_care_setting_in_words(fmt):
         assert printed == words, (lang, printed)
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_case_file__a_case_s_conference_record_names_its_kind_and_reason_in_words(fmt):
+    """The case's record of a conference printed the conference's kind and the nomination's reason
+    as codes ('aina ya mkutano: internal', 'sababu: especially_difficult'); every kind and reason
+    reads in the words the conference documents (agenda, minutes, report) use."""
+    from cpcm.workflow.conferences import KINDS, REASONS
+
+    link = {"conference": "CC-5358-4SX5", "date": "2026-11-22"}
+    for lang, kind_label, reason_label, kind, reason in (
+            ("en", "kind of conference", "reason", "internal (staff only)", "especially difficult to resolve"),
+            ("sw", "aina ya mkutano", "sababu", "wa ndani (wafanyakazi tu)", "kesi ngumu sana kutatua")):
+        kinds = _printed("conference", "conference_kind", kind_label, KINDS, lang, fmt, {**link, "reason": "especially_difficult"})
+        reasons = _printed("conference", "reason", reason_label, REASONS, lang, fmt, {**link, "conference_kind": "internal"})
+        assert kinds["internal"] == kind and reasons["especially_difficult"] == reason, (lang, kinds, reasons)
+        for code, words in {**kinds, **reasons}.items():
+            assert words != code and "_" not in words, (lang, code, words)
+    # the conference documents' words: one list (templates/_values.j2)
+    from cpcm.render import env
+    sw = env.translations("sw")
+    assert sw.gettext("sub-county AAC/ACC") == kinds["aac"] and sw.gettext("reintegration decision") == reasons["reintegration_decision"]
+
+
 def test_case_file__html_shows_typed_brackets_as_text_never_as_markup(cli):
     """Text typed between < and > (a quoted phrase, a script) prints as typed in the HTML case file
     and the Markdown one: never dropped by a browser as a tag, never run."""
