@@ -525,6 +525,23 @@ def test_case_file__a_case_s_conference_record_names_its_kind_and_reason_in_word
     assert sw.gettext("sub-county AAC/ACC") == kinds["aac"] and sw.gettext("reintegration decision") == reasons["reintegration_decision"]
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_case_file__a_keyworker_s_role_and_a_sharing_s_purpose_in_words(fmt):
+    """Who a keyworker outside the team is to the child ('teacher') and why data was shared
+    ('export') were printed as codes in a Kiswahili case file; each reads in words, English too."""
+    from cpcm.workflow.keyworker import ROLES
+
+    for lang, role_label, purpose_label, teacher, export in (
+            ("en", "who they are to the child", "purpose", "a teacher", "an export of case data"),
+            ("sw", "uhusiano na mtoto", "madhumuni", "mwalimu", "kutoa taarifa za kesi")):
+        roles = _printed("keyworker", "role", role_label, ROLES, lang, fmt, {"name": "Grace A.", "reason": "she trusts her"})
+        purposes = _printed("sharing", "purpose", purpose_label, ["export"], lang, fmt, {"agency": "county-cpims"})
+        assert roles["teacher"] == teacher and purposes == {"export": export}, (lang, roles, purposes)
+        for code, words in roles.items():  # 'other' is its own English word
+            assert "_" not in words and (lang == "en" or words != code), (lang, code, words)
+        assert len(set(roles.values())) == len(ROLES), roles  # no two roles read alike
+
+
 def test_case_file__html_shows_typed_brackets_as_text_never_as_markup(cli):
     """Text typed between < and > (a quoted phrase, a script) prints as typed in the HTML case file
     and the Markdown one: never dropped by a browser as a tag, never run."""
