@@ -300,7 +300,7 @@ def test_cli__an_interim_plan_asked_for_is_due_and_checked_until_a_plan_is_writt
     needed = [a.replace("interim_plan_needed=no", "interim_plan_needed=yes") for a in INITIAL]  # given twice: refused
     asked = cli("assess", case_id, "--type", "initial", "--risk", "high", *needed)
     assert asked.code == 0, asked.stderr
-    assert "record an interim plan now (by 2026-11-26 09:00 +03:00, IAG §3 Step 2 [L825])" in asked.stderr
+    assert "record an interim plan now (by 2026-11-26 09:00 +03:00, cpcm's choice; IAG §3 Step 2 [L825])" in asked.stderr
     assert visit_(cli, case_id).code == 0  # the risk answered (a follow-up); the interim plan still to write
 
     def interim(env=None):

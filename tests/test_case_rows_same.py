@@ -31,7 +31,7 @@ def _case_rows_before(case, zone=None):
     closures = sorted(case.events.get("closed", ()))
     for when in closures:
         if when:
-            add("closures", when, statistics._closure_reason(case, when, closures[-1]))
+            add("closures", when, statistics._closure_reason(case, when))
     for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
                       ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
                       ("review", "reviews"), ("review_with_child", "reviews_with_child"), ("plan_rejected", "plans_rejected"),

@@ -195,7 +195,7 @@ def _plain_case_rows(case: Case, zone=None) -> list[list]:
     closures = sorted(case.events.get("closed", ()))
     for when in closures:
         if when:
-            add("closures", when, statistics._closure_reason(case, when, closures[-1]))
+            add("closures", when, statistics._closure_reason(case, when))
     for name, key in (("reopen", "reopenings"), ("transfer", "transfers"), ("consent_override", "consent_overrides"),
                       ("consent_refused", "consent_refusals"), ("plan", "plans"), ("plan_with_child", "plans_with_child"),
                       ("review", "reviews"), ("review_with_child", "reviews_with_child"), ("plan_rejected", "plans_rejected"),

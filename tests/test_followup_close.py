@@ -643,7 +643,7 @@ def test_reached_18__registering_a_child_within_the_notice_says_so_at_once():
     assert "turning-18" not in {i.code for i in service.due(amina) if i.case_id == case_id}
     [said] = [s for s in written.next_steps if "turns 18" in s]
     assert said == (f"the child turns 18 on 2027-01-15 (in 53 days): propose closure from that day (cpcm close {case_id} --reason reached_18 ...) "
-                    f"or record why the case stays open (cpcm continue {case_id} --justification ...) (IAG §1 and Step 6 [L939]); "
+                    f"or record why the case stays open (cpcm continue {case_id} --justification ...) (cpcm's choice; IAG §1 and Step 6 [L939]); "
                     "cpcm due lists it from 7 days before"), said
     young = service.register(amina, json.loads(json.dumps(registration_doc(child={"name": "y", "sex": "male", "age_estimate": 12}))))
     assert not [s for s in young.next_steps if "turns 18" in s]
