@@ -312,9 +312,9 @@ def test_due__a_child_admitted_to_a_cci_is_due_for_a_conference_after_the_reasse
     assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
 
 
-def test_due__a_child_placed_in_a_cci_by_cpcm_placement_is_due_for_a_conference_after_the_reassessment():
-    """Registered living on the street, then admitted with `cpcm placement --care-type
-    institutional_care`: the admission (the placement, not lives_with) starts the SOP §5.3 item."""
+def _admitted_and_reassessed():
+    """A kenya repository in memory with a child registered living on the street, admitted to a CCI
+    with `cpcm placement` (a supervisor's override) and assessed again: (mem, amina, sup, case ID)."""
     mem = MemoryRepo(profile="kenya")
     amina, sup = mem.as_("amina"), mem.as_("sup")
     case_id = mem.register(amina, lives_with="street")
@@ -322,6 +322,13 @@ def test_due__a_child_placed_in_a_cci_by_cpcm_placement_is_due_for_a_conference_
                                      "formal": "formal"}, override_reason="emergency admission")
     service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
     service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+    return mem, amina, sup, case_id
+
+
+def test_due__a_child_placed_in_a_cci_by_cpcm_placement_is_due_for_a_conference_after_the_reassessment():
+    """Registered living on the street, then admitted with `cpcm placement --care-type
+    institutional_care`: the admission (the placement, not lives_with) starts the SOP §5.3 item."""
+    mem, amina, sup, case_id = _admitted_and_reassessed()
     items = [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
     assert [(i["case_id"], i["owner"]) for i in items] == [(case_id, "amina")]
     conf = conferences.new(sup, "internal", "2026-12-01").subject_id
@@ -333,13 +340,7 @@ def test_show__lists_the_conference_after_an_admission_as_due_does_until_the_cas
     """`cpcm show`'s Due lists the deadlines the policy sets for the case (docs/commands/cases.md): the SOP §5.3
     conference after an admission to a CCI as `cpcm due` lists it, for the case's worker and a supervisor, while
     a caseworker's nomination waits to be taken in; not once the case is taken into a conference."""
-    mem = MemoryRepo(profile="kenya")
-    amina, sup = mem.as_("amina"), mem.as_("sup")
-    case_id = mem.register(amina, lives_with="street")
-    service.placement(sup, case_id, {"care_type": "institutional_care", "institution": "Tumaini Children's Home",
-                                     "formal": "formal"}, override_reason="emergency admission")
-    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"))
-    service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+    mem, amina, sup, case_id = _admitted_and_reassessed()
 
     def shown(ctx) -> list[dict]:
         return [i for i in service.show(ctx, case_id)["due"] if i["code"] == "conference-after-admission"]
