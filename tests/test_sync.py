@@ -338,6 +338,8 @@ def test_bundle_create_since_the_last_commit_writes_nothing_and_says_so_exit_0(l
     assert nothing.code == 0 and "no bundle written" in nothing.stderr and bundle.read_bytes() == kept, nothing.stderr
     refused = amina("bundle", "create", str(bundle), "--since", since)
     assert refused.code == 2 and "already exists" in refused.stderr and bundle.read_bytes() == kept, refused.stderr
+    nowhere = amina("bundle", "create", str(tmp_env / "not-mounted" / "x.bundle"), "--since", latest)  # a stick not there
+    assert nowhere.code == 2 and "does not exist" in nowhere.stderr, nowhere.stderr
 
 
 def test_a_bundle_made_after_the_worker_was_removed_names_the_removal(laptops, tmp_env):

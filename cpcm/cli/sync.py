@@ -220,8 +220,9 @@ def register(app: typer.Typer) -> None:
             try:
                 path, taken = check_output(None, file, "FILE", force, plaintext=False), None
             except UsageError as exc:  # FILE there already: no failure when nothing is to be written (--since, nothing after)
-                if since is None:
+                if since is None or force or not file.is_file():
                     raise
+                check_output(None, file, "FILE", True, plaintext=False)  # every other check of FILE still holds
                 path, taken = None, exc
             data, about = sync.bundle_create(ctx, since)
             if data is not None and taken is not None:
