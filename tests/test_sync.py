@@ -1976,3 +1976,28 @@ def test_a_shared_folder_another_user_owns_is_said_so_and_synced_once_the_user_t
     (home / ".gitconfig").write_text(f"[user]\n\tname = someone\n[safe]\n\tdirectory = {laptops.bare}\n")
     done = sup("sync")
     assert done.code == 0, done.stderr
+
+
+def test_an_update_settles_every_clash_over_its_fields_not_only_those_its_changes_alone_settle():
+    """Two clashes open: one over the location, one over the location and the contact. The location
+    changed and the contact given as it stands settles both (one written with the contact too); before,
+    both clashes had one code, so the one its changes alone settled hid the other, left open."""
+    from cpcm import service
+    from cpcm.service import context
+    from cpcm.service.cases import update
+    from memory_repo import MemoryRepo
+
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    case_id = mem.register(sup)
+    case = service.load_case(sup, case_id)
+    with context.transaction(sup, "sync") as tx:
+        for records, fields in ((["01A", "01B"], ["location"]), (["01C", "01D"], ["contact", "location"])):
+            record = context.new_record(sup, "sync_conflict", case_id, {"code": "updates-concurrent", "records": records,
+                                                                       "fields": fields}, None, after=case.history[-1].id)
+            tx.write_record(record, context.keys_for(sup, sup.store.recipients(case_id)))
+        tx.commit(f"sync {case_id}")
+    contact = service.load_case(sup, case_id).contact
+    done = update(sup, case_id, {"location": "Market Ward", "contact": contact}, "checked both")
+    assert sorted(service.show(sup, case_id, done.record_id)["fields"]["changes"]) == ["contact", "location"]
+    assert not [c for c in service.load_case(sup, case_id).conflicts if c["settled_by"] is None]

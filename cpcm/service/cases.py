@@ -39,7 +39,7 @@ from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.duplicates import key_of, probable_duplicates
-from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, superseded_ids
+from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, settled_conflicts, superseded_ids
 from cpcm.workflow.fold import conference_version
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
@@ -1649,7 +1649,9 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     given_all = {key: after.get(key) for key in keys}
     # a value in force given again (beside changed ones, or alone) is written where it settles a clash a sync found
     # over these fields (updates-concurrent: every field named, the one in force included)
-    if set(settled_by(case, "update", {"changes": given_all}, when)) - set(settled_by(case, "update", {"changes": changes}, when)):
+    def settled(by: Mapping[str, Any]) -> set:
+        return {tuple(c["records"]) for c in settled_conflicts(case, "update", {"changes": by}, when)}
+    if settled(given_all) - settled(changes):
         changes = given_all
     if not changes:
         raise Refused(f"nothing to update on {case_id}: every field given already has that value", _clash_fields(case, keys),
