@@ -1033,6 +1033,10 @@ def test_lives_now__a_renewed_order_recorded_without_the_address_keeps_where_and
         "location": "Ahero, Kisumu", "caregiver": "Akinyi Otieno", "relationship": "aunt", "contact": "0733 555666"}
     another = rec("update", at(7), changes={"caregiver": {"name": "Mother M", "relationship": "mother"}}, reason="went home")
     assert rules.lives_now(fold("CP-TEST-0001", [registration, first, renewed, both, another]))["caregiver"] == "Mother M"
+    # another caregiver named alone: another household, not the placement's address and phone with the mother
+    home = rec("update", at(7), changes={"caregiver": {"name": "Mother M", "relationship": "mother"}}, reason="went home")
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, first, renewed, home])) == {
+        "location": "Nyalenda, Kisumu", "caregiver": "Mother M", "relationship": "mother", "contact": "0700 000000"}
     elsewhere = rec("placement", at(5), care_type="kinship", setting="family_based", caregiver={"name": "Akinyi Otieno"},
                     address="Kibos, Kisumu")
     assert rules.lives_now(fold("CP-TEST-0001", [registration, first, elsewhere]))["location"] == "Kibos, Kisumu"

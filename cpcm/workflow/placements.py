@@ -60,7 +60,8 @@ def lives_now(case: Case) -> dict[str, Any]:
     residential placement's institution; its caregiver and phone, where it names them, or where
     the records of its stay before it name them: `stay`), field by field: where an update of the
     registration's location, caregiver or contact came after the record that named it by its date,
-    the registration's (an update of the location alone leaves the caregiver to the placement)."""
+    the registration's. An update of the location (or phone) alone leaves the caregiver to the
+    placement; one of the caregiver takes the address and phone with it (another household)."""
     relationship = ((case.registration or {}).get("caregiver") or {}).get("relationship")
     now = {"location": case.location, "caregiver": case.caregiver_name, "relationship": relationship, "contact": case.contact}
     if case.placement is None:
@@ -71,8 +72,10 @@ def lives_now(case: Case) -> dict[str, Any]:
         """The stay's `key`, unless an update of the registration's field is dated after the record that gave it."""
         return None if update_stands(update, {"at": current["given_at"][key]}) else current.get(key)
 
-    # field by field: an update of the location leaves the caregiver to the placement, and one of the caregiver the place
-    moved, other, rang = case.last("location_updated"), case.last("caregiver_updated"), case.last("contact_updated")
+    # field by field: an update of the location (or the phone) leaves the caregiver to the placement; one of the caregiver
+    # is another household, so the placement's address and phone (its caregiver's) stop standing too
+    other = case.last("caregiver_updated")
+    moved, rang = (max(filter(None, (case.last(event), other)), default=None) for event in ("location_updated", "contact_updated"))
     where = placed("address", moved) or (placed("institution", moved) if current.get("setting") == "residential" else None)
     caregiver = placed("caregiver_name", other)
     phone = placed("contact", rang) or now["contact"]
