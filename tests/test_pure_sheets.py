@@ -233,6 +233,8 @@ def test_cell_value__a_date_written_the_registers_way_that_names_no_day_is_said_
     # a mapping whose format is shaped as YYYY-DD-MM reads its dates first: the calendar check is for what it cannot read
     swapped = sh.ColumnMapping(date_format="%Y-%d-%m")
     assert sh.cell_value("2013-25-02", "child.date_of_birth", FORM, swapped) == (date(2013, 2, 25), None)
+    assert sh.cell_value("2013-05-02", "child.date_of_birth", FORM, swapped) == (date(2013, 2, 5), None)  # its format, not ISO
+    assert sh.cell_value("2013-05-02", "child.date_of_birth", FORM, sh.ColumnMapping()) == (date(2013, 5, 2), None)
     said = sh.cell_value("2013-31-02", "child.date_of_birth", FORM, swapped)[1]  # no day: said in the mapping's shape
     assert "of the mapping's date_format" in said and "YYYY-MM-DD" not in said, said
 

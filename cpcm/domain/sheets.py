@@ -257,16 +257,14 @@ def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
     if isinstance(value, date):
         return value, None
     text = str(value).strip()
-    try:
-        return date.fromisoformat(text[:10]), None
-    except ValueError:
-        pass
-    if date_format:
+    shaped = bool(date_format) and in_shape(text, date_format)  # written as the mapping says the register writes dates
+    # in the mapping's shape, read by its format first (a YYYY-DD-MM register's 2013-05-02 is 5 February), else YYYY-MM-DD
+    for fmt in ([date_format] if shaped else []) + [None] + ([date_format] if date_format and not shaped else []):
         try:
-            return datetime.strptime(text, date_format).date(), None
+            return (datetime.strptime(text, fmt).date() if fmt else date.fromisoformat(text[:10])), None
         except ValueError:
             pass
-    if date_problem(text) == "calendar" and not (date_format and in_shape(text, date_format)):
+    if date_problem(text) == "calendar" and not shaped:
         return None, not_a_date(text)  # YYYY-MM-DD (always read) naming no day, not in the shape of the mapping's format
     if date_format:
         swapped = swapped_format(date_format)
