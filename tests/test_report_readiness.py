@@ -82,6 +82,7 @@ def test_report_readiness__a_supervisor_counts_every_case_and_worker_narrows_it(
     assert (protection["assessed"], protection["below"]) == (4, 1)
     hers = report(sup, "--worker", "amina")
     assert hers["worker"] == "amina" and hers["counts"]["cases"] == 5 and ids["own"] not in {r["case_id"] for r in hers["assessed"]}
+    assert hers["meta"]["coverage"].startswith("The 5 cases of amina, of "), hers["meta"]  # not "All N cases", as referrals
     closed = report(sup, "--status", "closed")
     assert closed["counts"]["cases"] == 0 and closed["assessed"] == []
 

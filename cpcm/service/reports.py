@@ -363,7 +363,7 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
                 assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
     view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands,
                              csi_table, rated)
-    return _with_meta(ctx, "readiness", view, len(cases), total)
+    return _with_meta(ctx, "readiness", view, len(cases), total, worker, len(counted))
 
 
 def _referrals(ctx: Context, start: date, end: date, worker: str | None) -> dict:
