@@ -772,6 +772,21 @@ def test_a_revocation_from_now_counts_from_after_a_commit_this_copy_holds_dated_
     assert done.code == 0, done.stderr
     assert datetime.fromisoformat(done.json()["revoked_from"]) > datetime.fromisoformat(NOW)
     assert sup("verify", "--json").json() == [] and case_id
+    assert "ahead of now" not in done.stderr  # the same second: nothing to say
+
+
+def test_a_revocation_from_now_after_a_commit_dated_months_ahead_says_the_key_still_signs_until_then(cli_as, repo):
+    """otieno's laptop clock set nine months ahead, his commit taken in: a revocation from now counts from
+    after it, so this copy's history verifies, and the supervisor is told that until then what the key
+    signs is still taken in (was: said nothing, the revocation doing nothing for nine months)."""
+    ahead = cli_as("otieno", CPCM_NOW="2027-09-01T09:00:00+03:00")
+    register(ahead)
+    sup = cli_as("sup")
+    assert sup("assign", "--from-worker", "otieno", "--worker", "sup").code == 0
+    done = sup("team", "revoke", "otieno", "--lost", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["revoked_from"].startswith("2027-09-01"), done.json()
+    assert "revoked only from 2027-09-01" in done.stderr and "still taken in" in done.stderr, done.stderr
 
 
 def test_a_worker_records_their_own_key_once(tmp_env, team, repo, cli_as):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -476,7 +476,17 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
         told = (f"{count} {'was' if verb == 'is' else 'were'} read by no active manager but '{worker_id}': "
                 f"{shown}; now {after_last_manager(ctx, done=True)} (docs/security.md, 'A lost laptop')")
         result = replace(result, warnings=(*result.warnings, told))
+    ahead = datetime.fromisoformat(moment) - ctx.now
+    if held and ahead > CLOCK_SLACK:  # dated ahead of now by their laptop's clock: the key still signs until then
+        result = replace(result, warnings=(*result.warnings, (
+            f"{worker_id}'s key is revoked only from {moment}, after commit {held[-1][0][:10]} of theirs this copy holds, "
+            f"dated ahead of now by their laptop's clock: until then what the key signs is still taken in, so check "
+            f"every commit that arrives signed by {worker_id} (cpcm verify; docs/security.md#a-lost-laptop-team-revoke)")))
     return result
+
+
+# how far ahead of now a commit held may be dated for a revocation from now to count from after it without a word
+CLOCK_SLACK = timedelta(minutes=10)
 
 
 def _held_after(ctx: Context, worker: Worker, revoked: Worker, moment: str) -> list[tuple[str, int]]:
