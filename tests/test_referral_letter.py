@@ -106,6 +106,28 @@ def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_la
     assert service.show(later, case_id)["location"] == "Kondele, Kisumu"
 
 
+def test_update__another_caregiver_after_a_placement_says_where_and_how_to_reach_stay_the_registrations():
+    """With the grandmother by placement, an update naming the aunt alone: the aunt is another household, so
+    show, the case file and the letters read the registration's location and phone again; the next step says so
+    and which options give hers (fields only, never values). Given with them, or the same caregiver again,
+    nothing is said."""
+    mem = MemoryRepo()
+    case_id = referred_in(mem)
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    service.placement(sup, case_id, {"care_type": "kinship", "caregiver": {"name": "Grace Atieno", "relationship": "grandmother"},
+                                     "address": "Nyakach, Kisumu", "contact": "0711 000111"}, override_reason="kinship care")
+    later = mem.as_("amina", now="2026-11-24T09:00:00+03:00")
+    aunt = service.update(later, case_id, {"caregiver": {"name": "Mary Auma"}}, "the aunt took over")
+    said = [s for s in aunt.next_steps if "stay as the registration records them" in s]
+    assert len(said) == 1 and "caregiver.relationship, location, contact" in said[0] and "--location ... --contact ..." in said[0]
+    assert "Nyalenda" not in said[0] and "0711" not in said[0], said
+    hers = service.update(mem.as_("amina", now="2026-11-25T09:00:00+03:00"), case_id,
+                          {"caregiver": {"name": "Rose Auma", "relationship": "aunt"}, "location": "Kibos", "contact": "0733 444555"},
+                          "the aunt's sister")
+    assert not [s for s in hers.next_steps if "stay as the registration records them" in s], hers.next_steps
+    assert service.show(amina, case_id)["location"] == "Kibos"
+
+
 def test_referral_letter__codes_are_words_in_the_letters_language():
     """A school's letter in Kiswahili said 'Jinsia: female' and 'Wasiwasi: out_of_school': the
     stored codes, not words, to a provider who never sees cpcm."""

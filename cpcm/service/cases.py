@@ -1661,10 +1661,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     # fields two copies updated apart (updates-concurrent), given again once checked, the value in force included
     settles = settled_by(case, "update", {"changes": changes}, when)
     steps = settles_step(settles) + _lives_with_step(ctx, case, changes, at)
-    if "caregiver.name" in changes and not any(k in ("caregiver", "caregiver.relationship") for k in given) \
-            and before.get("caregiver.relationship"):  # another caregiver named: the relationship of the one before stays
-        steps += (f"the caregiver's relationship to the child (caregiver.relationship) stays as recorded before: give it "
-                  f"with this caregiver's if it changed (cpcm update {case_id} --caregiver-relationship ... --reason ...)",)
+    steps += _another_caregiver_step(case, before, after, set(given))
     record = append(ctx, case, "update", "update", {"changes": changes, "previous": previous, "reason": reason.strip()}, at)
     # the child's age changed: a closure for reached_18 it no longer lets stand
     from cpcm.service.closure import age_corrected_warnings
@@ -1694,6 +1691,22 @@ def _held_not_both(form: Form, registration: Mapping[str, Any] | None, given: Ma
             found[key] = FieldError(key, f"the case holds it, and this update gives {', '.join(new)}: the form takes only one "
                                          "of them")
     return found
+
+
+def _another_caregiver_step(case: Case, before: Mapping[str, Any], after: Mapping[str, Any], given: set[str]) -> tuple[str, ...]:
+    """What an update naming another caregiver leaves as it was, said with the fields to give (never their values):
+    the relationship recorded before it; after a placement, where the child lives and how to reach them too, which
+    are the registration's again (placements.lives_now: another household), unless given with it."""
+    if before.get("caregiver.name") == after.get("caregiver.name") or "caregiver" in given:
+        return ()
+    kept = [(field, option) for field, option in (("caregiver.relationship", "--caregiver-relationship"),
+                                                  ("location", "--location"), ("contact", "--contact"))
+            if field not in given and (field == "caregiver.relationship" or case.placement is not None) and before.get(field)]
+    if not kept:
+        return ()
+    where = " (after the placement, the registration's, as before it)" if case.placement is not None and len(kept) > 1 else ""
+    return (f"for this caregiver, {', '.join(f for f, _ in kept)} stay as the registration records them{where}: give "
+            f"this caregiver's if they differ (cpcm update {case.id} {' '.join(o + ' ...' for _, o in kept)} --reason ...)",)
 
 
 def _clash_fields(case: Case, keys: Iterable[str]) -> str | None:
