@@ -787,6 +787,8 @@ def test_a_revocation_from_now_after_a_commit_dated_months_ahead_says_the_key_st
     assert done.code == 0, done.stderr
     assert done.json()["revoked_from"].startswith("2027-09-01"), done.json()
     assert "revoked only from 2027-09-01" in done.stderr and "still taken in" in done.stderr, done.stderr
+    again = sup("team", "revoke", "otieno", "--lost", "--json")  # revoked already: said so (was: exit 6, nothing to commit)
+    assert again.code == 4 and again.json()["rule"] == "already-revoked" and "2027-09-01" in again.json()["message"], again.stdout
 
 
 def test_a_worker_records_their_own_key_once(tmp_env, team, repo, cli_as):

@@ -648,9 +648,12 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     for entry in late:
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
             result.after_removal.append(entry)
-            result.notes.append(f"{audit.after_removal_message(entry)}; {audit.after_removal_check(entry)}; if "
-                                f"{entry['worker']} should not have written it, cpcm team revoke {entry['worker']} --lost "
-                                "refuses what their key signs from now on")
+            signer = ctx.team.get(entry["worker"], include_removed=True)
+            revoked = min((k.revoked for k in signer.signing_keys if k.revoked), default="") if signer else ""
+            result.notes.append(f"{audit.after_removal_message(entry)}; {audit.after_removal_check(entry)}; " + (
+                f"their key is revoked from {revoked}: what it signs from then is refused" if revoked else
+                f"if {entry['worker']} should not have written it, cpcm team revoke {entry['worker']} --lost refuses what "
+                "their key signs from now on"))
     _plaintext_arrived(git, arrived, result)
     progress("merging")
     _arrivals(git, ours, theirs, result)

@@ -231,6 +231,8 @@ MEANINGS = {
                           "key: revoked from then, this copy's own history would fail `cpcm verify`; the refusal names each "
                           "commit and the `--from` after the last of them (docs/security.md#a-lost-laptop-team-revoke)",
     "revoke-self": "a supervisor cannot revoke their own signing key: another supervisor or manager does",
+    "already-revoked": "`cpcm team revoke` of a worker whose signing key is revoked already, from as early: nothing to "
+                       "record; the refusal says from when (docs/security.md#a-lost-laptop-team-revoke)",
     "signing-key-exists": "that signing key is already recorded for another worker",
     "signing-key-not-yours": "`key publish --signing-key` for yourself names a key that is not your identity's",
     "signing-key-recorded": "the worker already has a signing key recorded: `key publish` records a first key only",
