@@ -559,6 +559,8 @@ def test_report__a_caseworkers_caseload_shows_their_own_row_not_colleagues_with_
     rows = {line.split("\t")[0]: line.split("\t") for line in first.splitlines() if "\t" in line}
     assert set(rows) == {"worker", "amina", "total"} and rows["amina"][1] == "2" and rows["total"][1] == "2"
     assert head.splitlines()[1] == "# Test Agency (TEST); The 2 cases you can read, of 3 in the repository"
+    theirs = cli_as("otieno")("report", "caseload").stdout.split("\n\n")[0]  # otieno reads one: said as one
+    assert theirs.splitlines()[1] == "# Test Agency (TEST); The 1 case you can read, of 3 in the repository", theirs
     assert "Only your own row" in table.stderr and "a supervisor's report shows them" in table.stderr
     assert "# Approvals each supervisor" not in table.stdout  # what sup may decide comes from cases amina cannot read
     view = amina("report", "caseload", "--json").json()

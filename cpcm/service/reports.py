@@ -421,7 +421,7 @@ def _with_meta(ctx: Context, kind: str, view: dict, read: int, total: int | None
                     f"of {total} in the repository")
     else:
         coverage = (f"All {total} cases of the repository" if read == total
-                    else f"The {read} cases you can read, of {total} in the repository")
+                    else f"The {read} case{'' if read == 1 else 's'} you can read, of {total} in the repository")
     meta = {"agency": {"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             "generated_at": ctx.now.isoformat(timespec="minutes"), "coverage": coverage,
             "cases_read": read, "cases_in_repository": total}
