@@ -1126,3 +1126,27 @@ def test_a_row_repeated_in_a_register_is_refused_and_each_row_imported_before_is
     old = cli("import", "cases", str(path), "--json")
     assert old.code == 0 and old.json()["cases"] == [], old.stdout
     assert sorted(c["case_id"] for c in old.json()["already_in"] if c["row"] in (2, 6)) == sorted([made[2], made[6]])
+
+
+def test_a_mapping_whose_date_format_is_written_yyyy_dd_mm_is_not_read_silently_as_yyyy_mm_dd(cli, repo, tmp_env):
+    """A register written YYYY-DD-MM (date_format "%Y-%d-%m"), every day the 12th or before: each date reads both as
+    the format and as YYYY-MM-DD, which was taken as one reading only, so nothing was said; it is said now, and the
+    import waits for --date-format. A cell's own error names --date-format where the command line gave it."""
+    rows = days_at_most_12([child(n) for n in range(6)])
+    path = tmp_env / "register.csv"
+    saved_as(path, [[f"{v.year:04d}-{v.day:02d}-{v.month:02d}" if isinstance(v, date) else v for v in row] for row in rows])
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text('date_format: "%Y-%d-%m"\n')
+    dry = cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run", "--json")
+    said = [w for w in dry.json().get("warnings", []) if "day and month swapped" in w]
+    assert dry.code == 0 and said and said[0].startswith("column DOB: each of its dates reads both as \"%Y-%d-%m\""), dry.stdout
+    assert cli("import", "cases", str(path), "--mapping", str(mapping)).code == 4
+    stated = cli("import", "cases", str(path), "--date-format", "%Y-%d-%m", "--dry-run")
+    assert stated.code == 0, stated.stderr
+    bad = tmp_env / "bad.csv"
+    spoilt = [list(row) for row in rows]
+    saved_as(bad, [[f"{v.year:04d}-{v.day:02d}-{v.month:02d}" if isinstance(v, date) else v for v in row] for row in spoilt][:1]
+             + [["Child Number099 Example", "F", "2013-31-02", "2024-01-01", "neglect", "Ward 1", "institution", "authority",
+                 "low", "given", "not_possible"]])
+    named = cli("import", "cases", str(bad), "--date-format", "%Y-%d-%m", "--dry-run")
+    assert named.code == 4 and "of --date-format" in named.stderr and "the mapping's date_format" not in named.stderr, named.stderr

@@ -72,6 +72,12 @@ class ColumnMapping:
     date_format: str | None = None
     sheet: str | None = None
     left_out: frozenset[str] = frozenset()  # the headings (`heading_key`) the mapping maps to nothing: not imported, knowingly
+    stated: bool = False  # the date_format is the command line's --date-format, not the mapping file's: named so
+
+    @property
+    def date_source(self) -> str:
+        """Where the date_format came from, as messages name it."""
+        return "--date-format" if self.stated else "the mapping's date_format"
 
 
 MAPPING_KEYS = ("columns", "values", "defaults", "date_format", "sheet")
@@ -228,7 +234,7 @@ def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tupl
     form_field = form.field(key)
     kind = "date" if is_date(key, form) else (form_field.type if form_field else "text")
     if kind == "date":
-        clean, reason = _date(value, mapping.date_format)
+        clean, reason = _date(value, mapping.date_format, mapping.date_source)
         if reason and YEAR_ALONE.fullmatch(str(value).strip()):  # a register that knows only the year of birth
             reason = ("is a year alone, not a date: write the whole date"
                       + ("; when only the year of birth is known, leave it empty and give the estimated age in years "
@@ -251,7 +257,7 @@ def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tupl
 YEAR_ALONE = re.compile(r"(19|20)\d\d")  # a four-digit year in a date column, where a date was wanted
 
 
-def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
+def _date(value: Any, date_format: str | None, source: str = "the mapping's date_format") -> tuple[Any, str | None]:
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
@@ -275,9 +281,9 @@ def _date(value: Any, date_format: str | None) -> tuple[Any, str | None]:
         except ValueError:
             if in_shape(text, date_format):  # written as the register writes dates, naming no day (31/02/2013)
                 shown = format_shown(date_format)
-                return None, not_a_calendar_date("of the mapping's date_format" + (f" {shown}" if shown != "(not shown)" else ""))
-            return None, "is not a date in the mapping's date_format, nor YYYY-MM-DD"
-        return None, ("is not a date in the mapping's date_format, nor YYYY-MM-DD; it reads with the day and the month "
+                return None, not_a_calendar_date(f"of {source}" + (f" {shown}" if shown != "(not shown)" else ""))
+            return None, f"is not a date in {source}, nor YYYY-MM-DD"
+        return None, (f"is not a date in {source}, nor YYYY-MM-DD; it reads with the day and the month "
                       "the other way round: write it as the rest of the register is written")
     return None, "is not a date (YYYY-MM-DD; for another way of writing dates set date_format in the mapping)"
 
@@ -580,16 +586,19 @@ def two_way_date_columns(headers: list[Any], cells: list[list[Any]], plan: Mappi
 
 
 def _both(value: Any, used: str, other: str) -> tuple[date | None, date | None]:
-    """A date cell read as `used` and as `other` (a spreadsheet date or YYYY-MM-DD reads the same either way)."""
+    """A date cell read as `used` and as `other` (a spreadsheet date, or YYYY-MM-DD where `used` is not in its
+    shape, reads the same either way)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     this, reason = _date(value, used)
     if reason or this is None:
         return None, None
-    if isinstance(value, (date, datetime)) or _date(value, None)[1] is None:
+    text = str(value).strip()
+    # YYYY-MM-DD reads one way only, unless the date_format itself is written in that shape (%Y-%d-%m)
+    if isinstance(value, (date, datetime)) or (not in_shape(text, used) and _date(value, None)[1] is None):
         return this, this
     try:
-        return this, datetime.strptime(str(value).strip(), other).date()
+        return this, datetime.strptime(text, other).date()
     except ValueError:
         return this, None
 

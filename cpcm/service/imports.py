@@ -272,7 +272,7 @@ def _columns(ctx: Context, sheet: Sheet, mapping: Any, date_format: str | None) 
         if sheets.parse_mapping({"date_format": date_format})[1]:
             raise UsageError("--date-format must be a strftime pattern such as %d/%m/%Y", "Give how the register writes its "
                              "dates: %d the day, %m the month, %Y the year (\"%d/%m/%Y\" reads 14/03/2014).")
-        parsed = replace(parsed, date_format=date_format)
+        parsed = replace(parsed, date_format=date_format, stated=True)
     plan, unmapped, errors = sheets.plan_columns(sheet.headers, parsed, form)
     # a line none of whose cells is a heading may be no headings at all (a child's row): none of it is shown
     return Columns(form, parsed, plan, unmapped, errors, sheets.near_headings(sheet.headers, unmapped, plan, parsed, form) if plan else [])
