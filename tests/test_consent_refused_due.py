@@ -223,6 +223,7 @@ def test_consent_not_possible_is_worded_as_not_possible_and_asks_for_the_overrid
         case_id = service.register(amina, json.loads(json.dumps(registration(child=baby, consent=consent)))).subject_id
         item = next(i for i in service.due_list(amina) if i.case_id == case_id and i.code == "consent-refused")
         assert ("not possible" in item.title and "refused" not in item.title) is not_possible, (consent, item.title)
+        assert item.title.endswith("is owed") is not_possible, item.title  # owed, not read as given
         assert ("--status given" not in item.why and "--override" in item.why) is not_possible, (consent, item.why)
         assert "--override --purpose registration --basis" in item.why
 

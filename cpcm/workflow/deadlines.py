@@ -1162,7 +1162,7 @@ CASE_WORK_ITEMS = {
     "not_informed": ("consent-not-informed", "consent to registration given without explaining it: record it again, explained"),
 }
 # the `consent-refused` item where nobody refused, but no giver could answer (`CaseWork.not_possible`): worded by state
-NOT_POSSIBLE_TITLE = "consent to registration not possible: a supervisor's override (best interests)"
+NOT_POSSIBLE_TITLE = "consent to registration not possible: a supervisor's override (best interests) is owed"
 # the items of a case's worker that every supervisor's and manager's list holds too
 OVERSEEN_CODES = frozenset(code for code, _title in CASE_WORK_ITEMS.values())
 
