@@ -202,7 +202,12 @@ def test_supervision__a_session_is_corrected_after_its_worker_left(cli_as):
     assert sup("team", "remove", "otieno").code == 0
     corrected = sup("supervision", "record", "--corrects", session_id, "--kind", "clinical", "--reason", "wrong kind", "--json")
     assert corrected.code == 0, corrected.stderr
-    assert sup("supervision", "show", session_id, "--json").json()["kinds"] == ["clinical"]
+    shown = sup("supervision", "show", session_id, "--json").json()
+    assert shown["kinds"] == ["clinical"]
+    assert {"discussed", "decisions", "actions", "wellbeing", "operational_issues"} <= set(shown), shown  # stable keys
+    listed = sup("supervision", "list")  # the table says it was corrected, as --json does
+    assert "\tcorrected" in listed.stdout and any(line.startswith(session_id) and line.endswith("\tyes")
+                                                  for line in listed.stdout.splitlines()), listed.stdout
     moved = sup("supervision", "record", "--corrects", session_id, "--worker", "amina", "--reason", "wrong worker")
     assert moved.code == 4 and "- --worker (workers): cannot be changed by a correction" in moved.stderr
 

@@ -79,9 +79,10 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         found = supervision.list_sessions(ctx, worker)
-        print_list(ctx, found, json_out, lambda s: s.summary(), ["session", "date", "held by", "workers", "format", "kinds", "cases"],
+        print_list(ctx, found, json_out, lambda s: s.summary(),
+                   ["session", "date", "held by", "workers", "format", "kinds", "cases", "corrected"],
                    lambda s: [s.id, day(s.at, ctx.zone), s.held_by, ", ".join(s.workers), "group" if s.group else "individual",
-                              ", ".join(s.kinds), len(s.cases)],
+                              ", ".join(s.kinds), len(s.cases), "yes" if s.summary()["corrected"] else "no"],
                    f"{len(found)} supervision session(s)")
 
     @group.command("show")

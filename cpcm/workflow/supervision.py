@@ -58,7 +58,8 @@ class Session:
                 "corrected": len(self.history) > 1}
 
     def to_dict(self) -> dict:
-        content = {key: self.body.get(key) for key in CONTENT if self.body.get(key) not in (None, "", [])}
+        # every field, None where it was not given or was taken out (stable keys for a script)
+        content = {key: self.body.get(key) if self.body.get(key) not in (None, "", []) else None for key in CONTENT}
         return {"session_id": self.id, "at": self.at, "held_by": self.held_by, "workers": list(self.workers),
                 "format": "group" if self.group else "individual", "kinds": list(self.kinds), "cases": list(self.cases),
                 **content, "record_id": self.record_id, "history": [dict(h) for h in self.history]}
