@@ -856,6 +856,10 @@ def test_export__to_a_recipient_is_an_age_file_they_can_read(cli_as, team, small
     assert "not you: you cannot read it back" in result.stderr, result.stderr  # sup did not name herself
     mine = cli_as("sup")("export", "--format", "csv", "--recipient", "sup", "--out", str(tmp_path / "mine.csv.age"))
     assert mine.code == 0 and "you are one of them" in mine.stderr, mine.stderr
+    sup = cli_as("sup")
+    assert sup("assign", "--from-worker", "otieno", "--worker", "amina").code == 0 and sup("team", "remove", "otieno").code == 0
+    gone = sup("export", "--format", "csv", "--recipient", "otieno", "--out", str(tmp_path / "gone.csv.age"))
+    assert gone.code == 2 and "a worker removed from the team" in gone.stderr, gone.stderr  # not "not an age recipient"
 
 
 def test_export__identifying_fields_leave_only_with_consent_for_sharing(cli_as, small_repo, tmp_path):

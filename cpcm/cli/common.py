@@ -934,6 +934,9 @@ def write_output(ctx, out: Path, data: bytes, encrypt: bool, extra: list[str], i
         if member is not None:
             recipients.append(member.recipient)
             continue
+        if ctx is not None and ctx.team.get(value.strip(), include_removed=True) is not None:
+            raise UsageError("--recipient: a worker removed from the team: nothing is encrypted to them any more",
+                             "Give a current team member's id (cpcm team list) or an age recipient (age1...).")
         try:
             cipher.parse_recipient(value)
         except ValueError as exc:
