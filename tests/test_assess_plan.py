@@ -314,7 +314,9 @@ def test_cli__an_interim_plan_asked_for_is_due_and_checked_until_a_plan_is_writt
     assert checked.code == 1
     assert [p["rule"] for p in checked.json() if p["code"] == "interim-plan-overdue"] == ["interim_plan"]
     assert [i["state"] for i in interim(late)] == ["overdue"]
-    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc(interim="yes")), env=late).code == 0
+    written = cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc(interim="yes")), env=late)
+    assert written.code == 0 and "an interim plan (before the comprehensive assessment)" in written.stderr, written.stderr
+    assert f"cpcm assess {case_id} --type comprehensive, then cpcm plan {case_id}" in written.stderr
     assert interim(late) == []
     assert "interim-plan-overdue" not in {p["code"] for p in cli("check", case_id, "--json", env=late).json()}
 

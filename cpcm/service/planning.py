@@ -272,6 +272,10 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     after = fold(case_id, records + [record])
     version = after.plan["version"]
     steps = list(home_steps)
+    if body.get("interim") and case.stage in ("registered", "initial_assessment", "reopened"):  # said, as show says it
+        steps.append(f"an interim plan (before the comprehensive assessment): the case stays at stage '{case.stage}'; the "
+                     f"case plan comes after that assessment (cpcm assess {case_id} --type comprehensive, then cpcm plan "
+                     f"{case_id}), and reviews with it")
     nobody = approvers_warning(ctx, case_id, after, f"plan version {version}")
     warnings = home + _left_out(ctx, case_id, case, after, removed) + late + nobody
     if approvals.required(ctx.policy, "plan"):
