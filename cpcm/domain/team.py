@@ -160,6 +160,11 @@ class Worker:
     def with_signing_key(self, key: str, since: str) -> "Worker":
         return replace(self, signing_keys=self.signing_keys + (SigningKey(key, since),))
 
+    @property
+    def revoked_from(self) -> str:
+        """The earliest moment any of the worker's signing keys is revoked from ("" for none), by time, not text."""
+        return min((k.revoked for k in self.signing_keys if k.revoked), key=lambda r: _seconds(r) or 0, default="")
+
     def revoke_signing_keys(self, moment: str) -> "Worker":
         """Every key not already revoked earlier is revoked from `moment`."""
         at = _seconds(moment)

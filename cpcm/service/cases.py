@@ -39,7 +39,7 @@ from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.duplicates import key_of, probable_duplicates
-from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, settled_conflicts, superseded_ids
+from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, settled_conflicts, superseded_ids, UPDATES_CONCURRENT
 from cpcm.workflow.fold import conference_version
 from cpcm.workflow import placements as path_rules
 from cpcm.workflow import readiness as readiness_rules
@@ -1716,8 +1716,8 @@ def _clash_fields(case: Case, keys: Iterable[str]) -> str | None:
     given = {str(k).split(".")[0] for k in keys}
     for conflict in case.conflicts:
         fields = [str(f) for f in conflict.get("fields") or ()]
-        if conflict["settled_by"] is None and conflict["code"] == "updates-concurrent" and given & {f.split(".")[0] for f in fields}:
-            return (f"The sync conflict updates-concurrent ({', '.join(conflict['records'])}) names {', '.join(fields)}: give "
+        if conflict["settled_by"] is None and conflict["code"] == UPDATES_CONCURRENT and given & {f.split(".")[0] for f in fields}:
+            return (f"The sync conflict {UPDATES_CONCURRENT} ({', '.join(conflict['records'])}) names {', '.join(fields)}: give "
                     f"every one of them in one update (the values in force included) to settle it, or add a note "
                     f"(cpcm note {case.id} --text ...) once checked.")
     return None

@@ -649,7 +649,7 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
             result.after_removal.append(entry)
             signer = ctx.team.get(entry["worker"], include_removed=True)
-            revoked = min((k.revoked for k in signer.signing_keys if k.revoked), default="") if signer else ""
+            revoked = signer.revoked_from if signer else ""
             result.notes.append(f"{audit.after_removal_message(entry)}; {audit.after_removal_check(entry)}; " + (
                 f"their key is revoked from {revoked}: what it signs from then is refused" if revoked else
                 f"if {entry['worker']} should not have written it, cpcm team revoke {entry['worker']} --lost refuses what "

@@ -463,8 +463,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
         moment = clock.iso(_after_held(ctx, held))
         revoked = worker.revoke_signing_keys(moment)
     if revoked == ctx.team.get(worker_id, include_removed=True):  # revoked already, from as early: nothing to record
-        since_then = min((k.revoked for k in revoked.signing_keys if k.revoked), default="")
-        raise Refused(f"{worker_id}'s signing key is already revoked, from {since_then}: every sync refuses what it signs "
+        raise Refused(f"{worker_id}'s signing key is already revoked, from {revoked.revoked_from}: every sync refuses what it signs "
                       "from then (revoked-key); nothing was written",
                       f"A commit of theirs dated before that and taken in after the removal is named by the sync and by "
                       f"cpcm verify (signed-after-removal): look at what it records (cpcm log CASE) and correct it where "
