@@ -234,8 +234,8 @@ def test_parse_action(typed, action_id):
 
 def test_due_at__the_end_of_the_day_in_the_zone_given():
     zone = timezone(timedelta(hours=3))
-    assert pa.due_at("2026-12-01", zone) == datetime(2026, 12, 1, 23, 59, tzinfo=zone)
-    assert pa.due_at("2026-12-01T08:00:00+00:00", zone).isoformat() == "2026-12-01T23:59:00+03:00"
+    assert pa.due_at("2026-12-01", zone) == datetime(2026, 12, 1, 23, 59, 59, tzinfo=zone)
+    assert pa.due_at("2026-12-01T08:00:00+00:00", zone).isoformat() == "2026-12-01T23:59:59+03:00"
 
 
 # -- revising a version ----------------------------------------------------------------------------

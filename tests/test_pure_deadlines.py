@@ -388,10 +388,10 @@ def test_plan_actions__each_open_action_with_a_date():
                         {"id": "A2", "by": "2026-12-05"}, {"id": "A5", "by": "2026-12-09"}],
             "status": {"A5": {"status": "done"}}}
     assert of(dl._plan_actions, case(plan=plan)) == [
-        ("CP-0000-0000", "plan-action", "plan action A1 (teacher)", "2026-12-01T23:59:00+03:00", None, "amina", "plan_action",
+        ("CP-0000-0000", "plan-action", "plan action A1 (teacher)", "2026-12-01T23:59:59+03:00", None, "amina", "plan_action",
          "the case plan (version 4) sets action A1 for 2026-12-01; when it is done: cpcm followup CP-0000-0000 ... --done A1",
          "S-plan-action", "high", None, (), None),
-        ("CP-0000-0000", "plan-action", "plan action A2", "2026-12-05T23:59:00+03:00", None, "amina", "plan_action",
+        ("CP-0000-0000", "plan-action", "plan action A2", "2026-12-05T23:59:59+03:00", None, "amina", "plan_action",
          "the case plan (version 4) sets action A2 for 2026-12-05; when it is done: cpcm followup CP-0000-0000 ... --done A2",
          "S-plan-action", "high", None, (), None),
     ]

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
-from cpcm.domain.dates import local_day, local_text
+from cpcm.domain.dates import end_of_day, local_day, local_text
 from cpcm.domain.durations import parse_duration
 from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.records import Record, utc
@@ -1147,7 +1147,7 @@ def meeting_end(conference: Conference, zone: tzinfo) -> str:
     They are records of the meeting: a re-rating after it is not what the meeting saw, whenever
     they are rendered; one before it, after the nomination, is (the nomination holds the risk when
     the case was put forward)."""
-    return utc(datetime.combine(meeting_day(conference), time(23, 59, 59), tzinfo=zone).isoformat())
+    return utc(end_of_day(meeting_day(conference), zone).isoformat())
 
 
 def start_of(conference: Conference, policy: Policy) -> datetime:

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
+from cpcm.domain.dates import end_of_day
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import Record, utc
 from cpcm.workflow import approvals
@@ -394,8 +395,9 @@ def goal_ids(plan: Mapping[str, Any] | None, policy: Policy) -> list[str]:
 
 
 def due_at(by: str, zone: tzinfo) -> datetime:
-    """A date-only `by`: the end of that day in the zone of `now`."""
-    return datetime.combine(date.fromisoformat(by[:10]), time(23, 59), tzinfo=zone)
+    """A date-only `by`: the end of that day in the zone of `now` (`dates.end_of_day`, as every
+    deadline given as a date)."""
+    return end_of_day(date.fromisoformat(by[:10]), zone)
 
 
 # -- the dates of a new version's actions -----------------------------------------------------------
