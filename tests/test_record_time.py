@@ -58,6 +58,32 @@ def test_at_errors__future_or_before_the_cycle(at, events, expected):
         assert ("in the future" if expected == "future" else f"before the case was {expected}") in found[0].reason
 
 
+TWICE = {"reopen": ["2026-05-20T08:00:00+00:00", "2026-05-01T08:00:00+00:00"]}
+
+
+@pytest.mark.parametrize("dated, at, expected", [
+    ("2026-04-01T08:00:00+00:00", datetime(2026, 4, 15, tzinfo=timezone.utc), None),  # within its own cycle
+    ("2026-04-01T08:00:00+00:00", datetime(2026, 5, 2, tzinfo=timezone.utc), "after the case was reopened"),
+    ("2026-04-01T08:00:00+00:00", datetime(2026, 2, 28, tzinfo=timezone.utc), "before the case was registered"),
+    ("2026-05-10T08:00:00+00:00", datetime(2026, 5, 5, tzinfo=timezone.utc), None),
+    ("2026-05-10T08:00:00+00:00", datetime(2026, 4, 30, tzinfo=timezone.utc), "before the case was reopened"),
+    ("2026-05-10T08:00:00+00:00", datetime(2026, 5, 25, tzinfo=timezone.utc), "after the case was reopened"),
+    ("2026-05-21T08:00:00+00:00", datetime(2026, 5, 30, tzinfo=timezone.utc), None),
+    ("2026-05-21T08:00:00+00:00", datetime(2026, 5, 10, tzinfo=timezone.utc), "before the case was reopened"),
+])
+def test_at_errors__a_correction_moves_a_record_within_its_own_cycle(dated, at, expected):
+    """A correction's `--at` (`dated`: the time of the record it corrects) is checked against the
+    cycle that record belongs to: after a reopening, a follow-up of before it can still have its
+    time corrected, within that earlier cycle (not moved into the reopened one)."""
+    ctx = SimpleNamespace(now=datetime(2026, 6, 1, tzinfo=timezone.utc), zone=ZoneInfo("Africa/Nairobi"))
+    case = Case("CP-0000-0000", registered_at="2026-03-01T08:00:00+00:00", events=TWICE)
+    found = at_errors(ctx, case, at, dated=dated)
+    if expected is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].field == "at" and expected in found[0].reason, found
+
+
 def test_a_consent_that_ended_before_the_day_it_is_recorded_for_is_refused(cli, cli_as, repo):
     """`--until` is the last day a consent holds: one before the day it is recorded for would be
     on the case as already expired (shown as given, then expired)."""

@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 import pytest
 
-from conftest import Cli, library_session, register, registration, reunified
+from conftest import Cli, commit_count, library_session, register, registration, reunified
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_followup_close import GOALS_MET
 
@@ -205,6 +205,21 @@ def test_reopened__a_new_version_rejected_is_rejected_with_no_plan_in_force(cli,
                    "paid"], row
     shown = " ".join(later("show", case_id).stdout.split())
     assert "version 1, approved before the reopening, is not in force" in shown and ", in force:" not in shown
+
+
+def test_reopened__a_records_time_from_before_the_reopening_is_corrected_within_its_cycle(cli, cli_as, repo):
+    """`cpcm correct CASE followup@1 --at`: the monitoring visit of before the closure moved to
+    another time before the reopening is taken; moved into the reopened case, refused naming --at
+    and the reopening, nothing written."""
+    sup = cli_as("sup")
+    case_id = _reopened_at_the_visit(cli, sup)
+    worker = at(cli, NEXT_DAY)
+    moved = worker("correct", case_id, "followup@1", "--at", "2027-01-19T15:00", "--reason", "time wrong")
+    assert moved.code == 0, moved.stderr
+    commits = commit_count(repo)
+    refused = worker("correct", case_id, "followup@1", "--at", "2027-03-10T12:00", "--reason", "time wrong")
+    assert refused.code == 4 and "--at (at): is after the case was reopened (2027-03-10 09:00 +03:00)" in refused.stderr, refused.stderr
+    assert commit_count(repo) == commits
 
 
 @pytest.mark.parametrize("reason", ["crisis", "after_reopening"])

@@ -2017,7 +2017,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     errors = []
     if not said(reason):
         errors.append(FieldError("reason", "is required: say what was wrong"))
-    errors += at_errors(ctx, None if original.kind == "registration" else case, at)  # a registration's time may move earlier
+    # a registration's time may move earlier; another record's stays within its cycle (the reopening it followed)
+    errors += at_errors(ctx, None if original.kind == "registration" else case, at, dated=utc(original.at))
     base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
     name = _form_name(ctx, original)
     warned: list[str] = []  # the record checked again as its command checks it: a placement's warnings, a readiness record's stops

@@ -32,7 +32,7 @@ from cpcm.domain.case import Case, case_index
 from cpcm.domain.forms import Form, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
-from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repaired_away
+from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repaired_away, utc
 from cpcm import __version__
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.domain.text import ordinal
@@ -516,25 +516,47 @@ def new_record(ctx: Context, kind: str, case_id: str, body: Mapping[str, Any], a
     )
 
 
-def at_errors(ctx: Context, case: Case | None, at: datetime | None) -> list[FieldError]:
+def at_errors(ctx: Context, case: Case | None, at: datetime | None, dated: str | None = None) -> list[FieldError]:
     """What is wrong with the time a record is dated at (`--at`) on `case`: in the future, or
     before the case's cycle began (its registration, or its latest reopening), from which every
-    deadline counts: a record dated earlier would not count for them."""
+    deadline counts: a record dated earlier would not count for them. `dated` (a correction's:
+    the time of the record it corrects, UTC): the cycle is the one that record belongs to, and the
+    new time stays in it, before the reopening that ended it too: a correction moves a record
+    within its own cycle, where its deadlines were counted."""
     if at is None:
         return []
     if at > ctx.now:
         return [FieldError("at", "is in the future")]
-    start = case.cycle_start if case is not None else None
-    if start and at < datetime.fromisoformat(start):
-        from cpcm.domain.dates import local_text
+    from cpcm.domain.dates import local_text
 
-        if case.reopened:
+    if case is None:
+        return []
+    start, end = _cycle_of(case, dated)
+    if end and at >= datetime.fromisoformat(end):
+        return [FieldError("at", f"is after the case was reopened ({local_text(end, ctx.zone)}), and the record belongs to "
+                                 f"the time before: give a time before then, or write a new record for the reopened case")]
+    if start and at < datetime.fromisoformat(start):
+        if start in case.reopenings:
             return [FieldError("at", f"is before the case was reopened ({local_text(start, ctx.zone)}): "
                                      "a record of it is dated then or later")]
         return [FieldError("at", f"is before the case was registered ({local_text(start, ctx.zone)}): a record of it is "
                                  f"dated then or later (if the case began earlier, correct the registration's time first: "
                                  f"cpcm correct {case.id} registration --at WHEN --reason ...)")]
     return []
+
+
+def _cycle_of(case: Case, dated: str | None) -> tuple[str | None, str | None]:
+    """(when the cycle of a record dated `dated` began: the registration or the reopening before
+    it; the reopening that ended that cycle, None for the current one), as UTC; `dated` None:
+    the current cycle."""
+    if dated is None or not case.reopenings:
+        return case.cycle_start, None
+    moment = datetime.fromisoformat(dated)
+    before = [r for r in case.reopenings if datetime.fromisoformat(r) <= moment]
+    after = [r for r in case.reopenings if datetime.fromisoformat(r) > moment]
+    registered = utc(case.registered_at) if case.registered_at else None
+    start = max(before, key=datetime.fromisoformat) if before else registered
+    return start, (min(after, key=datetime.fromisoformat) if after else None)
 
 
 def risk_reason_errors(before: str | None, body: Mapping[str, Any]) -> list[FieldError]:
