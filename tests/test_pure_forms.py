@@ -273,6 +273,8 @@ def test_coerce__list_worker_and_an_unknown_type():
     w = field("worker")
     assert fm.coerce(w, " amina ", TODAY, ["baraka", "amina"]) == ("amina", None)
     assert fm.coerce(w, "zed", TODAY, iter(["baraka", "amina"])) == (None, "is not a member of the team (amina, baraka)")
+    # a correction gives the team and the worker the record named, who is often in it too: named once
+    assert fm.coerce(w, "zed", TODAY, ["amina", "sup", "amina"]) == (None, "is not a member of the team (amina, sup)")
     assert fm.coerce(w, "anyone", TODAY) == ("anyone", None)
     assert fm.coerce(w, 5, TODAY) == (None, "must be a worker id")
     assert fm.coerce(field("odd"), "x", TODAY) == (None, "unknown field type odd")

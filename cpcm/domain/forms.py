@@ -448,7 +448,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         if not isinstance(value, str):
             return None, "must be a worker id"
         worker = value.strip()
-        known = list(workers)
+        known = set(workers)  # a correction's: the team and the worker the record named, who may be in it too
         if known and worker not in known:
             return None, f"is not a member of the team ({', '.join(sorted(known))})"
         return worker, None
