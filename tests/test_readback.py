@@ -460,10 +460,13 @@ def test_correct__an_update_takes_its_fields_as_update_does_and_the_case_uses_th
     ok(cli("correct", case_id, "update", "--set", "caregiver.name=", "--reason", "not traced after all"))
     assert ok(cli("show", case_id, "--json")).json()["caregiver_name"] == registration()["caregiver"]["name"]
     # refused, naming the field and not repeating the value: a field the update did not change, a bad value, `previous`
-    for pair, field in (("contact=Wanjiru 0700", "contact"), ("previous.location=Wanjiru", "previous"), ("location=", "changes"),
+    for pair, field in (("contact=Wanjiru 0700", "contact"), ("previous.location=Wanjiru", "previous"), ("location=", "location"),
                         ("Wanjiru Otieno=0700", "--set (1st)"), ("previous.Wanjiru=x", "previous")):  # no field: by its place
         refused = cli("correct", case_id, "update", "--set", pair, "--reason", "r")
         assert refused.code == 4 and f"{field}: " in refused.stderr and "Wanjiru" not in refused.stderr, refused.stderr
+    # the only field left taken out: named, with the way to take the change back (not an internal `changes`)
+    emptied = cli("correct", case_id, "update", "--set", "location=", "--reason", "r").stderr
+    assert "location: is all this update changed" in emptied and "to the value before the update" in emptied, emptied
     ok(cli("update", case_id, "--disability", "yes", "--reason", "seen by a doctor"))
     refused = cli("correct", case_id, "update", "--set", "child.disability=Wanjiru", "--reason", "r")
     assert refused.code == 4 and "child.disability: is not one of" in refused.stderr and "Wanjiru" not in refused.stderr

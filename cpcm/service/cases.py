@@ -1801,6 +1801,11 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
             previous.pop(path, None)
         else:
             changes[path] = value
+    emptied = [path for path, value in given.items() if path in base.get("changes", {}) and is_empty(value)]
+    if emptied and not changes:  # an update of nothing: what it changed is put back by giving the value before it
+        errors.append(FieldError(", ".join(emptied), f"{'is' if len(emptied) == 1 else 'are'} all this update changed: taken "
+                                 f"out, it would change nothing. To take the change back, correct {'it' if len(emptied) == 1 else 'them'} "
+                                 f"to the value before the update (cpcm show {case_id} RECORD shows it): --set FIELD=VALUE"))
     if unnamed:
         errors.append(FieldError("…", f"{'is not a field' if unnamed == 1 else f'{unnamed} keys are not fields'} of the registration "
                                       "form (not shown, as a key may hold personal details; cpcm form blank registration lists them)"))
@@ -2025,7 +2030,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     if original.kind == "update":
         body, problems = _update_corrected(ctx, case_id, case, base, data)
         errors += problems
-        if not isinstance(body.get("changes"), Mapping) or not body["changes"]:
+        if not problems and (not isinstance(body.get("changes"), Mapping) or not body["changes"]):
             errors.append(FieldError("changes", "must hold at least one field"))
     elif original.kind == "placement":
         from cpcm.service import placements as placement_service
