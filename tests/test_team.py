@@ -111,6 +111,25 @@ def test_team_remove__refused_while_the_worker_has_open_cases(cli_as, repo):
     assert "history" in removed.stderr  # the warning about old ciphertexts in git history
 
 
+def test_team_remove__the_children_the_worker_registered_are_still_updated_and_corrected(cli_as, repo):
+    """The registration names the worker who registered the child; once she has left, an update
+    (validated against the registration as it would stand) was refused on every field with
+    'worker: is not a member of the team'. Staff move on; their children do not (docs/team.md)."""
+    case_id = register(cli_as("amina"))
+    sup, otieno = cli_as("sup"), cli_as("otieno")
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("team", "remove", "amina").code == 0
+    for argv in (("update", case_id, "--location", "Migosi", "--reason", "moved"),
+                 ("update", case_id, "--set", "child.disability=yes", "--reason", "seen by a doctor"),
+                 ("correct", case_id, "update@1", "--set", "location=Migosi, Kisumu", "--reason", "typo")):
+        done = otieno(*argv)
+        assert done.code == 0, (argv, done.stderr)
+    assert otieno("show", case_id, "--json").json()["location"] == "Migosi, Kisumu"
+    # a new worker named is still one of the team
+    refused = otieno("correct", case_id, "registration", "--set", "worker=nobody", "--reason", "r")
+    assert refused.code == 4 and "worker: is not a member of the team" in refused.stderr, refused.stderr
+
+
 def test_team_remove__refused_for_more_cases_than_it_names_says_how_to_list_them_all(cli_as, repo):
     """The refusal names five of a leaving worker's open cases: the hint says how the supervisor
     sees every one of them, and what is due on each, to hand them over."""

@@ -24,7 +24,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled
+from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled, workers_taken
 from cpcm.service import lookup
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
@@ -1635,7 +1635,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     # the fields the case holds that clash with those given are checked as the update would leave them once
     # removed: their clash is said once, as such, with the form's other problems
     body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in held}}), ctx.now.date(),
-                            [w.id for w in ctx.team.active], wording(ctx, form))
+                            workers_taken(ctx, form, case.registration), wording(ctx, form))
     if held:
         raise InvalidInput(list(held.values()) + errors, what, hint=(
             f"To replace what the case holds, give it empty with the update: {' '.join(f'--set {key}=' for key in held)} "
@@ -1810,7 +1810,7 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
         errors.append(FieldError("…", f"{'is not a field' if unnamed == 1 else f'{unnamed} keys are not fields'} of the registration "
                                       "form (not shown, as a key may hold personal details; cpcm form blank registration lists them)"))
     if given and not errors:
-        after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), [w.id for w in ctx.team.active],
+        after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), workers_taken(ctx, form, case.registration),
                                    wording(ctx, form))
         errors += problems
         checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
@@ -2077,11 +2077,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             if data[key] != extras[key]:
                 errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
         merged = laid_over({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
-        # a worker field keeps the worker it named when the record was written, who may since have
-        # left the team or be of the agency the case was transferred from; a new value is a member
-        kept = [get_path(base, f.key) for f in form.fields if f.type == "worker"]
-        workers = [w.id for w in ctx.team.active] + [v for v in kept if isinstance(v, str) and v]
-        body, form_errors = validate(form, merged, ctx.now.date(), workers, wording(ctx, form))
+        body, form_errors = validate(form, merged, ctx.now.date(), workers_taken(ctx, form, base), wording(ctx, form))
         errors += form_errors
         body = {**extras, **body}
         if original.kind == "closure" and not form_errors:

@@ -1191,6 +1191,15 @@ def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
     return None
 
 
+def workers_taken(ctx: Context, form: Form, kept: Mapping[str, Any] | None = None) -> list[str]:
+    """The worker IDs a form's worker fields take: the team's members, and those `kept` (a record
+    as written: a registration an update lays changes over, an original a correction corrects)
+    names in them, who may since have left the team or be of the agency the case was transferred
+    from: what was written stands, a new value is a member."""
+    named = [get_path(kept, f.key) for f in form.fields if f.type == "worker"] if kept else []
+    return [w.id for w in ctx.team.active] + [v for v in named if isinstance(v, str) and v]
+
+
 def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str,
                   also: Sequence[FieldError] = (), then: Callable[[dict], list[FieldError]] | None = None) -> dict:
     """The record body `data` makes under the form, or InvalidInput naming every bad field,
