@@ -220,6 +220,10 @@ def test_reopened__a_records_time_from_before_the_reopening_is_corrected_within_
     refused = worker("correct", case_id, "followup@1", "--at", "2027-03-10T12:00", "--reason", "time wrong")
     assert refused.code == 4 and "--at (at): is after the case was reopened (2027-03-10 09:00 +03:00)" in refused.stderr, refused.stderr
     assert commit_count(repo) == commits
+    # the reopening's own reason is not corrected: the refusal says how to put it right (a note), in words
+    refused = worker("correct", case_id, "reopen", "--set", "reason=risk found", "--reason", "r")
+    assert refused.code == 4 and f"cpcm note {case_id} --text TEXT" in refused.stderr and "referral update," in refused.stderr, refused.stderr
+    assert commit_count(repo) == commits
 
 
 @pytest.mark.parametrize("reason", ["crisis", "after_reopening"])

@@ -2010,8 +2010,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         hint = (f"It reads as the minutes of {original.body.get('conference')}: replace them (cpcm conference update "
                 f"{original.body.get('conference')} --minutes FILE --reason TEXT) and this record is corrected with them."
                 if original.kind == "conference" and original.body.get("conference") else
-                "Corrected here: " + ", ".join(CORRECTABLE) + ". A decision is changed by a new decision, an assignment "
-                "or a cover by cpcm assign.")
+                "Corrected here: " + ", ".join(k.replace("_", " ") for k in CORRECTABLE) + ". A decision is changed by a "
+                "new decision, an assignment or a cover by cpcm assign. What this record says wrongly is put right "
+                f"beside it in a note, which stays in the case's history with it: cpcm note {case_id} --text TEXT")
         raise Refused(f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} record cannot be corrected with cpcm correct", hint,
                       rule="correction-not-supported")
     case = fold(case_id, records)
