@@ -141,6 +141,9 @@ def test_an_approved_closure__its_reason_and_checklist_are_not_corrected_by_the_
     assert cli("correct", case_id, "closure", "--set", "summary=Back in school, fed.", "--reason", "summary").code == 0
     assert sup("approve", case_id, "closure").code == 0
     before = commit_count(repo)
+    # the reason alone: refused as a change of what was decided, not by the new reason's checklist first
+    alone = _refused(cli("correct", case_id, "closure", "--set", "reason=declined", "--reason", "x", "--json"))
+    assert "was approved by sup" in alone["message"] and "checklist" not in alone["message"] + alone.get("hint", "")
     error = _refused(cli("correct", case_id, "closure", "--set", "reason=declined", "--set",
                          "checklist=decision_respected;no_grounds_to_override;child_safe_enough", "--reason", "x", "--json"))
     assert "closure request" in error["message"] and "was approved by sup" in error["message"]

@@ -2081,6 +2081,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body, form_errors = validate(form, merged, ctx.now.date(), workers_taken(ctx, form, base), wording(ctx, form))
         errors += form_errors
         body = {**extras, **body}
+        if original.kind == "closure" and merged.get("reason") != base.get("reason"):
+            # a reason changed where it may not be is refused as such first, not by the new reason's checklist
+            if original.kind in DECIDED:
+                _check_decided(ctx, case_id, case, records, original, base, merged, given)
+            _check_reason_changed(ctx, case_id, case, records, original)
         if original.kind == "closure" and not form_errors:
             errors += _closure_corrected(ctx, case_id, case, records, original, base, body, at)
         if original.kind == "sign_off":
