@@ -499,7 +499,7 @@ class TwoReadings:
     against_used: tuple[int, ...]    # rows with a date of birth after admission, or a date in the future, read as `used` only
     against_other: tuple[int, ...]   # the same read as `other` only
 
-    def reason(self, stated: bool, dry_run: bool = False) -> str:
+    def reason(self, stated: bool) -> str:
         """What to say of the column: the two readings, how many rows differ, the rows that make
         one reading unlikely, and how to say which is right. Formats, counts and row numbers only."""
         used, other = format_shown(self.used), format_shown(self.other)
@@ -520,7 +520,7 @@ class TwoReadings:
         say = (f"run the import with --date-format {used} if that is how the register writes its dates, or with "
                f"--date-format {other} if it writes them the other way"
                if "(not shown)" not in (used, other) else "run the import with --date-format and the way the register writes its dates")
-        return text + f"; say which is right: {say}" + (" (an import without --date-format is refused)" if dry_run else "")
+        return text + f"; say which is right: {say}"
 
 
 def _numbers(numbers: Sequence[int], shown: int = SHOWN_ROWS) -> str:

@@ -107,7 +107,7 @@ def import_cases(ctx: Context, sheet: Sheet, mapping: Any = None, dry_run: bool 
     if before is not None:
         return before
     checked = _check(ctx, sheet, mapping, progress, date_format, dry_run)
-    if checked.two_way and date_format is None and not dry_run:
+    if checked.two_way and date_format is None:  # a dry run too: it says what the import would do
         raise _not_imported_said(_dates_two_ways(checked), sheet, checked.columns)
     crash_point("import-checked")  # the rows are checked, the lock not yet taken (a pause point for the tests)
     written: list[dict[str, Any]] = []
@@ -446,7 +446,7 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
         warnings.append(f"{where}{len(left_out)} row(s) left out, with nothing in the columns imported: {sheets.row_numbers(left_out)}")
     if left := _left_out(sheet, columns):
         warnings.append(_not_imported(left))
-    warnings = [f"{where}column {r.column}: {r.reason(date_format is not None, dry_run=True)}" for r in two_way.values()] + warnings
+    warnings = [f"{where}column {r.column}: {r.reason(date_format is not None)}" for r in two_way.values()] + warnings
     return Checked(records, warnings, duplicates, columns, two_way, already_in)
 
 
