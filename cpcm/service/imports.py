@@ -164,7 +164,7 @@ def _result(ctx: Context, checked: Checked, sheet: Sheet, written: list[dict[str
                           "possible_duplicates": checked.duplicates,
                           "columns": {str(sheet.headers[i]): key for i, key in checked.columns.plan.items()},
                           "not_imported": _left_out(sheet, checked.columns), "consent_unsettled": ids,
-                          "consent_unsettled_rows": [row for row, _ in unsettled]},
+                          "consent_unsettled_rows": [row for row, _ in unsettled], "already_imported": None},
                    json_keys=("warnings", "next_steps"))
 
 
@@ -234,10 +234,11 @@ def imported_before(ctx: Context, sheet: Sheet, digests: tuple[str, ...], dry_ru
     numbers: list[int | None] = rows if len(rows) == len(made) else [None] * len(made)
     cases = [{"row": row, "case_id": case_id, "record_id": record_id} for row, (record_id, case_id) in zip(numbers, made)]
     return Written(None, tuple(c["record_id"] for c in cases), "registration", (),
-                   extra={"imported": 0, "checked": 0, "dry_run": dry_run, "cases": [],
-                          "already_imported": {"commit": sha, "at": at, "count": count, "cases": cases},
-                          "possible_duplicates": [], "columns": {}, "not_imported": []},
-                   json_keys=("warnings",))
+                   extra={"imported": 0, "checked": 0, "dry_run": dry_run, "cases": [], "already_in": [],
+                          "possible_duplicates": [], "columns": {}, "not_imported": [], "consent_unsettled": [],
+                          "consent_unsettled_rows": [],
+                          "already_imported": {"commit": sha, "at": at, "count": count, "cases": cases}},
+                   json_keys=("warnings", "next_steps"))  # every key an import's answer has (`_result`), a script reads either
 
 
 def _plan(ctx: Context, sheet: Sheet, mapping: Any) -> dict[int, str]:
