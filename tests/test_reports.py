@@ -311,6 +311,48 @@ def test_timeliness__the_review_limit_names_the_interval_after_reunification_whe
     assert inter["limit_short"] == "3mo" and inter["limit"] == "every 3 months"
 
 
+def _received_case() -> object:
+    """A child registered at another agency (its initial assessment late there), assessed, planned
+    and approved there, then received here on 5 March 2026 and given to wanjiru, who reviews the
+    plan on 20 March. Its records are the other agency's and then this agency's, in one history."""
+    records: list[Record] = []
+
+    def rec(kind, at, by="otieno", **body):
+        records.append(Record(kind=kind, schema=1, id=f"01KRECV{len(records):019d}", case="CASE-RECV", at=at.isoformat(),
+                              recorded_at=at.isoformat(), by=by, body=body))
+
+    start = datetime(2026, 2, 2, 9, 0, tzinfo=EAT)
+    rec("registration", start, worker="otieno", child={"name": "Synthetic Child T", "sex": "female", "date_of_birth": "2016-01-01"},
+        risk="high", concerns=["neglect"])
+    rec("assessment", start + 60 * H, type="initial", risk="high")
+    rec("followup", start + 4 * D, method="home_visit")
+    rec("assessment", start + 6 * D, type="comprehensive")
+    rec("plan", start + 10 * D, reason="initial", closure_criteria=["safe at home"])
+    rec("approval", start + 12 * D, by="sup", subject="plan")
+    arrived = datetime(2026, 3, 5, 9, 0, tzinfo=EAT)
+    rec("transfer_in", arrived, by="wanjiru", **{"from": "OTHER"})
+    rec("assignment", arrived, by="wanjiru", worker="wanjiru")
+    rec("review", datetime(2026, 3, 20, 9, 0, tzinfo=EAT), by="wanjiru")
+    return fold("CASE-RECV", records)
+
+
+def test_timeliness__a_received_case_counts_only_the_clocks_started_since_it_came():
+    """The timeliness report credited the receiving agency, and its worker, with the sending
+    agency's clocks (a late initial assessment, a plan there) and, for a child sent back, counted
+    the agency's own earlier work again under the new case ID. A received case counts only the
+    clocks started since it came, as the statistics count only what happened since."""
+    case = _received_case()
+    view = timeliness([case], POLICY, date(2026, 1, 1), date(2026, 6, 30), datetime(2026, 4, 1, 9, 0, tzinfo=EAT))
+    started = {c["clock"]: c["started"] for c in view["clocks"] if c["started"]}
+    assert started == {"review": 1}, started  # the next review, from wanjiru's; the one she met started there
+    assert view["by_worker"] == [{"worker": "wanjiru", **view["totals"]}] and view["totals"]["started"] == 1
+    assert (view["totals"]["late"], view["totals"]["open"]) == (0, 1)
+    # the statistics count nothing of it either: the registration and the plan were the other agency's
+    totals = {row[0]: row[-1] for row in next(t for t in statistics([case], POLICY, date(2026, 1, 1), date(2026, 6, 30))["tables"]
+                                              if t["id"] == "summary")["rows"]}
+    assert totals["Registrations"] == 0 and totals[IN_FORCE] == 0 and totals["Case reviews"] != 0  # hers (a small cell)
+
+
 def test_statistics__known_numbers_suppression_and_golden():
     view = statistics(CASES, POLICY, date(2026, 1, 1), date(2026, 12, 31))
     golden("statistics", view)

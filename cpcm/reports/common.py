@@ -65,6 +65,19 @@ def moment(text: str | None) -> datetime | None:
     return parse_datetime(text) if text else None
 
 
+RECEIVED = "transfer_in"  # the fold's event of a case received from another agency (`cpcm receive`)
+
+
+def received_at(case) -> datetime | None:
+    """When a case received from another agency came here (its latest arrival); None for one
+    registered here. THE rule of what the reports count of a received case: only what happened
+    since it came (`report statistics` its events, `report timeliness` the clocks that started).
+    What happened before was done there (or, for a child sent back, here under its earlier case ID,
+    counted under that ID): not this agency's to count again (docs/commands/transfer.md)."""
+    return max((when if isinstance(when, datetime) else parse_datetime(when)
+                for when in case.events.get(RECEIVED, ()) if when), default=None)
+
+
 def age_band(age: int | None) -> str:
     if age is None or age < 0:
         return UNKNOWN

@@ -23,7 +23,7 @@ from typing import Iterable
 from cpcm.domain.case import Case
 from cpcm.domain.dates import parse_datetime
 from cpcm.reports.common import (AGE_BANDS, DISABILITY_GROUPS, OVER_AGE, SEX_GROUPS, UNKNOWN, Period, age_band, period_over,
-                                 disability_group, sex_group)
+                                 disability_group, received_at, sex_group)
 from cpcm.reports.disclosure import SECONDARY, linked_tables, marker
 from cpcm.domain.policy import Policy
 from cpcm.workflow import plan_actions
@@ -78,9 +78,6 @@ def in_force(found: dict[str, list], policy: Policy) -> dict[str, list]:
     return out
 
 
-RECEIVED = "transfer_in"  # the fold's event of a case received from another agency
-
-
 def _moment(when) -> datetime:
     return when if isinstance(when, datetime) else parse_datetime(when)
 
@@ -96,9 +93,8 @@ def case_rows(case: Case, zone: tzinfo | None = None) -> list[list]:
     sex, disability = sex_group(case.child.get("sex")), disability_group(case.child.get("disability"))
     born: list = []  # the date of birth (`case.birth_date()`), once a row needs it
 
-    # a case received from another agency (`cpcm receive`): what happened before it came here was done
-    # there (or, for a child sent back, here under its earlier case ID, counted there): not this agency's
-    received = max((_moment(w) for w in case.events.get(RECEIVED, ()) if w), default=None)
+    # a case received from another agency (`cpcm receive`): only what happened since it came (`received_at`)
+    received = received_at(case)
 
     def add(measure: str, when: str, category: str | None = None, outcome: str | None = None) -> None:
         moment = _moment(when)

@@ -15,7 +15,10 @@ back:
 | referral feedback | each referral | the provider's answer (accepted, declined or closed) | referral_feedback |
 | post-closure visit | each closure (approved, or immediate where the policy allows) for a reason the policy owes the visit after (`post_closure_visit.reasons`), not of a case merged into another (`deadlines.post_closure_visit_owed`) | a post-closure follow-up | post_closure_visit |
 
-A clock counts in the period when it *starts* in the period (its date in the zone of `now`). Its
+A clock counts in the period when it *starts* in the period (its date in the zone of `now`); of a
+case received from another agency, only a clock started since it came, as the statistics count
+only what happened since (`received_at`; the sending agency's clocks are its own, and a child sent
+back counts them once, under the earlier case ID). Its
 limit is counted as `due` counts it, from the start in that zone (`deadlines.limit_end`): 'the same
 day' is the agency's day, not the UTC day. Its outcome:
 `on_time` (met within the limit), `late` (met after it), `overdue` (not met and the limit has
@@ -35,7 +38,7 @@ from typing import Iterable
 
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
-from cpcm.reports.common import Period, chart, hours_text, median, moment, percent, table
+from cpcm.reports.common import Period, chart, hours_text, median, moment, percent, received_at, table
 from cpcm.workflow.clocks import BY_CODE, MEASURED, done_events, start_events
 from cpcm.workflow.deadlines import initial_assessment_due, limit_end, post_closure_visit_owed, review_interval, zone_of
 
@@ -181,6 +184,16 @@ def case_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list
     return clocks
 
 
+def counted_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list[Clock]:
+    """The clocks of `case` the report counts (`case_clocks`): of a case received from another
+    agency, only those started since it came (`received_at`, the rule the statistics count by);
+    those started before were the sending agency's (or this agency's, under the earlier case ID of
+    a child sent back), not this agency's or its worker's to count again."""
+    clocks = case_clocks(case, policy, zone)
+    received = received_at(case)
+    return clocks if received is None else [c for c in clocks if c.start >= received]
+
+
 def _after_reunification(policy: Policy):
     """The review interval after reunification and its period, where the policy has one that
     differs from the ordinary interval (kenya: every 6 months for 2 years); else None."""
@@ -234,7 +247,7 @@ def timeliness(cases: Iterable[Case], policy: Policy, start, end, now: datetime)
     """How many of each clock started in the period were met on time, late, or are still open;
     the median time taken and the median delay past the limit."""
     period = Period.of(start, end, now.tzinfo)
-    clocks = [c for case in cases for c in case_clocks(case, policy, zone_of(now)) if period.holds(c.start)]
+    clocks = [c for case in cases for c in counted_clocks(case, policy, zone_of(now)) if period.holds(c.start)]
     rows = []
     for rule, title, begins in CLOCKS:
         mine = [c for c in clocks if c.clock == rule]
