@@ -58,8 +58,8 @@ def test_advance__refusal_at_an_open_stage_names_the_case_stage_and_what_is_allo
         "to the stage it was asked at). "
         "Allowed now: approve closure, approve mandatory-report, approve transfer, assess --type best-interests, assign, assign --cover, "
         "assign --keyworker, "
-        "close --withdraw, consent, consent --override, continue, correct --misfiled, family-assessment, followup, mandatory-report, note, placement, "
-        "preparation, readiness, readiness --form cpara, readiness --form csi, receive, referral, reject closure, reject mandatory-report, reject transfer, render child-file --given-to, repair, review, sharing, sign-off, tracing, transfer, transfer --withdraw, update.")
+        "close --withdraw, consent, consent --override, continue, correct --misfiled, export with identifying fields, family-assessment, followup, mandatory-report, note, placement, "
+        "preparation, readiness, readiness --form cpara, readiness --form csi, receive, referral, reject closure, reject mandatory-report, reject transfer, render child-file --given-to, repair, review, sign-off, tracing, transfer, transfer --withdraw, update.")
 
 
 def test_advance__refusal_names_the_steps_to_a_stage_where_the_command_is_allowed():
@@ -95,12 +95,29 @@ def test_advance__refusal_without_a_case_id():
     assert error.value.hint == "Allowed now: register."
 
 
+TAKES = {"closed": "A closed case takes only: correct --misfiled, export with identifying fields, followup --purpose post_closure, "
+                   "note, render child-file --given-to, reopen, repair, retention.",
+         "transferred": "A transferred case takes only: correct --misfiled, export with identifying fields, note, "
+                        "render child-file --given-to, reopen, repair, retention, transfer-ack."}
+
+
 @pytest.mark.parametrize("stage", ["closed", "transferred"])
 def test_advance__refusal_on_a_closed_or_transferred_case(stage):
     with pytest.raises(Refused) as error:
         transitions.advance(stage, "plan", "CP-0000-0000")
     assert error.value.message == f"CP-0000-0000 is at stage '{stage}': 'plan' is not allowed there"
-    assert error.value.hint == "Closed and transferred cases take only reopening, post-closure visits and notes."
+    assert error.value.hint == TAKES[stage]
+
+
+def test_advance__a_post_closure_visit_refused_on_a_transferred_case_is_not_offered_in_the_hint():
+    """A post-closure visit on a transferred case was refused with "Closed and transferred cases take
+    only reopening, post-closure visits and notes": the hint offered what had just been refused. It
+    says what the stage takes, from the table (workflow.md's stage table)."""
+    with pytest.raises(Refused) as error:
+        transitions.advance("transferred", "followup.post_closure", "CP-0000-0000")
+    assert error.value.message == "CP-0000-0000 is at stage 'transferred': 'followup --purpose post_closure' is not allowed there"
+    assert error.value.hint == TAKES["transferred"] and "post_closure" not in error.value.hint
+    assert "transfer-ack" in error.value.hint and "reopen" in error.value.hint
 
 
 def test_status_of():

@@ -181,6 +181,20 @@ def test_render__no_closure_or_no_transfer_exits_4_without_personal_data(cli, cl
     assert cli("render", "closure-report", registered).code == 4
 
 
+def test_closure_report__a_transferred_case_is_refused_saying_it_was_transferred(sending, receiving, cli_as, tmp_path):  # noqa: F811
+    """A transferred case's closure report said "it is not closed and no closure is requested ...
+    Request closure first: cpcm close ...", which a transferred case cannot do. It says the case
+    was transferred, and where its transfer is reported."""
+    cli = cli_as("amina")
+    case_id = transferred_case(cli, cli_as, receiving, tmp_path)
+    result = cli("render", "closure-report", case_id)
+    assert result.code == 4, result.stderr
+    assert f"{case_id} has no closure to report: it was transferred to agency recv, not closed" in result.stderr
+    assert f"cpcm render transfer-summary {case_id}" in result.stderr
+    assert "cpcm close" not in result.stderr and "Request closure" not in result.stderr
+    assert json.loads(cli("render", "closure-report", case_id, "--json").stdout)["rule"] == "nothing-to-report"
+
+
 # -- --out ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("document", ["closure-report", "transfer-summary"])
 def test_render__out_without_plaintext_writes_an_age_file(document, sending, receiving, cli_as, team, tmp_path):  # noqa: F811

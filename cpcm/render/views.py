@@ -546,12 +546,18 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     post-closure visit (due by the policy's limit, or done), and the readiness record (Form 7A)
     the request was made on, with a supervisor's reason where it did not meet the rule.
 
-    Refused (exit 4) when the case has no closure request (never closed, or reopened since).
+    Refused (exit 4) when the case has no closure request (never closed, or reopened since), or
+    was transferred to another agency (saying so: it is not closed, and cannot be, here).
     `services`: service id -> provider name; `agency`: {code, name} of this agency; `parties`: an
     external approver's code -> its words in `lang` (the sign-off form's choice_labels).
     """
     names, services = names or {}, services or {}
     ordered = _ordered(records)
+    if case.status == "transferred":  # its work went to another agency: no closure here (one asked before is not decided)
+        to = _text((case.transfer_out or {}).get("to"))
+        raise _refused(f"{case.id} has no closure to report: it was transferred to {f'agency {to}' if to else 'another agency'}, "
+                       "not closed", f"A transferred case is not closed here; its transfer is reported by: "
+                       f"cpcm render transfer-summary {case.id}", "nothing-to-report")
     if not case.closure or case.closure["record_id"] < _received_at(ordered):  # a request made at another agency
         raise _refused(f"{case.id} has no closure to report: it is not closed and no closure is requested",
                        f"Request closure first: cpcm close {case.id} --reason REASON --check ITEM ...", "nothing-to-report")

@@ -143,7 +143,7 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
           "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to",
           "graduation": "readiness --form cpara", "csi": "readiness --form csi", "retention": "retention",
-          "misfiled": "correct --misfiled"}
+          "misfiled": "correct --misfiled", "sharing": "export with identifying fields"}
 
 
 def _words(command: str) -> str:
@@ -179,8 +179,9 @@ def advance(stage: str | None, command: str, case_id: str = "", before: str | No
                     "back to the stage it was asked at). ")
         else:
             then = ""
-        hint = ("Closed and transferred cases take only reopening, post-closure visits and notes."
-                if status else f"{then}Allowed now: {', '.join(sorted({_words(c) for c in allowed(stage)}))}.")
+        # a closed or transferred case: what its stage takes, from the table (a post-closure visit only once closed)
+        now = ", ".join(sorted({_words(c) for c in allowed(stage)}))
+        hint = f"A {stage} case takes only: {now}." if status else f"{then}Allowed now: {now}."
         raise Refused(f"{where}: '{_words(command)}' is not allowed there", hint, rule="transition-not-allowed")
     return after
 
