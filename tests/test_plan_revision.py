@@ -369,6 +369,9 @@ def test_cli__from_current_withdraw_done_one_commit_each_due_json_and_ics_withou
     by_place = cli("correct", case_id, "plan", "--set", "actions[1].by=2026-12-19", "--reason", "date wrong", "--json")
     assert by_place.code == 4 and by_place.json()["fields"][0]["field"] == "actions"
     assert "--set actions.A1.by=" in by_place.json()["fields"][0]["reason"] and commit_count(repo) == before + 2
+    # a bad value is named as --set reached it (actions.A2.by), not by the entry's place in the form (actions[2].by)
+    bad_date = cli("correct", case_id, "plan", "--set", "actions.A2.by=2025-13-01", "--reason", "date wrong", "--json")
+    assert bad_date.code == 4 and [f["field"] for f in bad_date.json()["fields"]] == ["actions.A2.by"], bad_date.stdout
     both = cli("plan", case_id, "--from-current", "--edit", "--reason", "review")
     assert both.code == 2
     withdrawn = cli("plan", case_id, "--withdraw", "--reason", "typed the wrong date")

@@ -157,3 +157,17 @@ def test_correct__a_set_of_no_field_is_refused_by_its_place_as_a_new_records_is(
                 "--json")
     assert wrong.code == 4 and [f["field"] for f in wrong.json()["fields"]] == ["--set (2nd)"], wrong.stdout
     assert CANARY.split()[0] not in wrong.stdout + wrong.stderr and commit_count(repo) == before
+
+
+@pytest.mark.parametrize("field, expected", [
+    ("actions[3].by", "actions.A3.by"), ("goals[1]", "goals.G1"), ("people[1].found", "people.1.found"),
+    ("people[4].found", "people.4.found"), ("child.name", "child.name"), ("cases[2].decisions", "cases.2.decisions"),
+])
+def test_as_set__an_entrys_field_named_as_set_reaches_it(field, expected):
+    """A correction's refusal names an entry's field as `--set` reaches it: by its ID where the entry has one
+    (a plan's goals and actions), else by its number; the form's `actions[3].by` is a path --set refuses."""
+    from cpcm.domain.setpaths import as_set
+
+    body = {"actions": [{"id": "A1"}, {"id": "A2"}, {"id": "A3"}], "goals": [{"id": "G1"}],
+            "people": [{"found": "maybe"}], "cases": [{}, {}]}
+    assert as_set(field, body) == expected

@@ -4,7 +4,8 @@ number (people.2.name), a field of one value once. Input only: the fold and the 
 this (form validation reads the entries by number: `forms._numbered`)."""
 from __future__ import annotations
 
-from typing import Container, Iterable, Sequence
+import re
+from typing import Any, Container, Iterable, Mapping, Sequence
 
 from cpcm.domain.forms import Field, Form, base_type, fields_said, suggested_field
 from cpcm.domain.records import get_path, set_path
@@ -98,6 +99,23 @@ def numbered_from(form: Form | None, held: dict, pairs: Sequence[tuple[str, str]
              if (inner := _in_entry(fields, key)) is not None and _by_number(inner[0])} | set(also)
     return {key: {str(n): dict(entry) if isinstance(entry, dict) else entry for n, entry in enumerate(get_path(held, key) or [], 1)}
             for key in named if isinstance(get_path(held, key) or [], list)}
+
+
+_ENTRY = re.compile(r"^(?P<list>[A-Za-z0-9_]+)\[(?P<n>\d+)\](?P<rest>\..*)?$")
+
+
+def as_set(field: str, body: Mapping[str, Any]) -> str:
+    """A field of a list's entry as a form names it (`actions[3].by`, `people[1].found`) written as
+    `--set` reaches it in a correction: an entry with an ID of its own by it (`actions.A3.by`), another
+    by its number (`people.1.found`). Any other field as it is."""
+    match = _ENTRY.match(field)
+    if match is None:
+        return field
+    entries = body.get(match["list"])
+    n = int(match["n"])
+    entry = entries[n - 1] if isinstance(entries, list) and 0 < n <= len(entries) else None
+    own = entry.get("id") if isinstance(entry, Mapping) and match["list"] in ("goals", "actions") else None
+    return f"{match['list']}.{own if isinstance(own, str) and own else n}{match['rest'] or ''}"
 
 
 def check_paths(form: Form, pairs: Sequence[tuple[str, str]], what: str = "--set", held: Container[str] = ()) -> None:

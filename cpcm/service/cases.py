@@ -7,14 +7,14 @@ import hashlib
 import re
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.forms import Form, is_empty, laid_over, validate, with_kept_choices
-from cpcm.domain.setpaths import put_correction
+from cpcm.domain.setpaths import as_set, put_correction
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
@@ -2079,7 +2079,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
                 errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
         merged = laid_over({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
         body, form_errors = validate(form, merged, ctx.now.date(), workers_taken(ctx, form, base), wording(ctx, form))
-        errors += form_errors
+        # an entry's field named as --set reaches it (actions.A3.by, people.1.found), not as the form numbers it
+        errors += [replace(e, field=as_set(e.field, merged)) for e in form_errors]
         body = {**extras, **body}
         if original.kind == "closure" and merged.get("reason") != base.get("reason"):
             # a reason changed where it may not be is refused as such first, not by the new reason's checklist
