@@ -70,6 +70,13 @@ def test_walk__outside_keyworker_nominated_read_back_changed_corrected_and_never
     again = amina("show", case_id, "--json").json()["keyworkers"]
     assert again[0]["name"] == f"{CANARY} Jr" and again[0]["corrects"] == first and again[0]["role"] == "teacher"
     assert keyworker_of(amina, case_id)["worker"] == "otieno"  # the later nomination still stands
+    # a correction refused names the record's fields as --set gives them, not cpcm assign's options
+    latest = again[0]["record_id"]  # the correction in force
+    refused = amina("correct", case_id, latest, "--set", "role=astronaut", "--reason", "r")
+    assert refused.code == 4 and "  - role: is not one of" in refused.stderr and "keyworker_role" not in refused.stderr, refused.stderr
+    refused = amina("correct", case_id, latest, "--set", "worker=nobody", "--reason", "r")
+    assert refused.code == 4 and "  - worker: " in refused.stderr and "--set name=" in refused.stderr, refused.stderr
+    assert "--keyworker" not in refused.stderr
 
     # refused, nothing written: every message names the field, never the value typed
     commits = commit_count(repo)

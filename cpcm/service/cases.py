@@ -1845,7 +1845,7 @@ def _keyworker_corrected(ctx: Context, base: Mapping[str, Any], data: Mapping[st
         merged.pop("worker", None)
     body = keyworker_rules.body_of(*(merged.get(k) if isinstance(merged.get(k), str) else None for k in keyworker_rules.FIELDS))
     active = [w.id for w in ctx.team.active] + ([str(base["worker"])] if isinstance(base.get("worker"), str) else [])
-    errors += [FieldError(field, why) for field, why in keyworker_rules.problems(body, active)]
+    errors += [FieldError(field, why) for field, why in keyworker_rules.problems(body, active, correcting=True)]
     if "case_worker" in base:
         body["case_worker"] = base["case_worker"]
     return body, errors

@@ -39,40 +39,45 @@ def body_of(worker: str | None = None, name: str | None = None, role: str | None
     return {key: _text(value) for key, value in given.items() if _text(value)}
 
 
-def problems(body: Mapping[str, Any], active: Iterable[str]) -> list[tuple[str, str]]:
+def problems(body: Mapping[str, Any], active: Iterable[str], correcting: bool = False) -> list[tuple[str, str]]:
     """What is wrong with a nomination's body: (field, why) pairs, each field named as its option
-    (OPTIONS). `active`: the ids of the team's active workers. A value typed is never repeated (a
-    worker id that is no worker may be a name typed in the wrong option)."""
+    (OPTIONS), or with `correcting` as the record's field a correction's --set gives (FIELDS), and
+    the other fields named the same way. `active`: the ids of the team's active workers. A value
+    typed is never repeated (a worker id that is no worker may be a name typed in the wrong option)."""
     out: list[tuple[str, str]] = []
+    field = {k: k for k in FIELDS} if correcting else OPTIONS
+    # how a field is given: a correction's --set, or `cpcm assign`'s options
+    name_opt, role_opt = ("--set name=", "--set role=") if correcting else ("--keyworker-name", "--keyworker-role")
+    give = ({"worker": "--set worker=WORKER", "name": "--set name=NAME", "role": "--set role=ROLE"} if correcting else
+            {"worker": "--keyworker WORKER", "name": "--keyworker-name NAME", "role": "--keyworker-role ROLE"})
     worker, name, role, contact = (_text(body.get(k)) for k in ("worker", "name", "role", "contact"))
     if worker and (name or role):
-        out.append((OPTIONS["worker"], "is a worker of the team: give it alone, or someone outside the team with "
-                                       "--keyworker-name and --keyworker-role, not both"))
+        out.append((field["worker"], f"is a worker of the team: give it alone, or someone outside the team with "
+                                     f"{name_opt} and {role_opt}, not both"))
     elif not worker and not name:
-        out.append((OPTIONS["worker"], "is required: a worker of the team (--keyworker WORKER), or someone outside it "
-                                       "(--keyworker-name NAME --keyworker-role ROLE)"))
+        out.append((field["worker"], f"is required: a worker of the team ({give['worker']}), or someone outside it "
+                                     f"({give['name']} {give['role']})"))
     if worker and worker not in set(active):
-        out.append((OPTIONS["worker"], "is no active worker of the team (cpcm team list); someone outside the team is "
-                                       "given with --keyworker-name and --keyworker-role"))
+        out.append((field["worker"], f"is no active worker of the team (cpcm team list); someone outside the team is "
+                                     f"given with {name_opt} and {role_opt}"))
     if name and len(name) > NAME_MAX:
-        out.append((OPTIONS["name"], f"is longer than {NAME_MAX} characters"))
+        out.append((field["name"], f"is longer than {NAME_MAX} characters"))
     if not worker and name and not role:
-        out.append((OPTIONS["role"], "is required with --keyworker-name: who they are to the child, one of "
-                                     + ", ".join(ROLES)))
+        out.append((field["role"], f"is required with {name_opt}: who they are to the child, one of " + ", ".join(ROLES)))
     if role and not worker and role not in ROLES:
-        out.append((OPTIONS["role"], "is not one of " + ", ".join(ROLES)))
+        out.append((field["role"], "is not one of " + ", ".join(ROLES)))
     if role and not name and not worker:
-        out.append((OPTIONS["name"], "is required with --keyworker-role: the name of the person outside the team"))
+        out.append((field["name"], f"is required with {role_opt}: the name of the person outside the team"))
     if contact and len(contact) > CONTACT_MAX:
-        out.append((OPTIONS["contact"], f"is longer than {CONTACT_MAX} characters"))
+        out.append((field["contact"], f"is longer than {CONTACT_MAX} characters"))
     if contact and not name:
-        out.append((OPTIONS["contact"], "goes with --keyworker-name: how to reach someone outside the team"))
+        out.append((field["contact"], f"goes with {name_opt}: how to reach someone outside the team"))
     reason = _text(body.get("reason"))
     if not reason:
-        out.append((OPTIONS["reason"], "is required: why this keyworker (for example, the child trusts them more, "
-                                       "the relationship broke down, the child needs a female worker)"))
+        out.append((field["reason"], "is required: why this keyworker (for example, the child trusts them more, "
+                                     "the relationship broke down, the child needs a female worker)"))
     elif len(reason) > REASON_MAX:
-        out.append((OPTIONS["reason"], f"is longer than {REASON_MAX} characters"))
+        out.append((field["reason"], f"is longer than {REASON_MAX} characters"))
     return out
 
 
