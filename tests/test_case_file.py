@@ -337,8 +337,72 @@ def test_case_file__the_readiness_a_closure_keeps_in_words_with_its_domains(worl
     for english in ("record id", "at", "version", "domains", "maximum", "pass mark", "passed", "reasons"):
         assert english not in labels, english
     assert "2026-11-21T" not in closure and "21 Novemba 2026 09:00" in closure
-    assert not re.search(r"^\s*- \*\*[^*]+:\*\* *\n(?! +1\.)", closure, re.M), "a field printed empty"
+    lines = closure.splitlines() + [""]
+    for line, after in zip(lines, lines[1:]):  # a label alone heads its entries (1.) or its group's fields, indented below it
+        if re.fullmatch(r"\s*- \*\*[^*]+:\*\* *", line):
+            assert len(after) - len(after.lstrip()) > len(line) - len(line.lstrip()), f"a field printed empty: {line}"
     assert closure.count("**eneo:**") == 6  # every readiness domain, with its score
+
+
+def test_case_file__the_readiness_a_closure_keeps_reads_under_its_own_heading(world):
+    """The readiness a closure keeps followed the closure's feedback with no heading ('record: 01M...',
+    'date', 'version', 'ready for closure', 'domains'), as if the closure's own; `cpcm show` names
+    each by its group ('readiness.record id'). Its fields now read under the group's name, in
+    both languages, and the closure's own answers stay where they were."""
+    base, root, case_id, as_ = world
+    for lang, heading, record, ready, summary in (("en", "readiness", "record", "ready for closure", "Closing summary"),
+                                                  ("sw", "utayari", "rekodi", "tayari kufungwa", None)):
+        text = ok(as_("amina")("render", "case-file", case_id, "--lang", lang)).stdout
+        closure = next(part for part in text.split("\n### ") if part.split("\n")[0].endswith(
+            (". Closure", ". Kufunga kesi")))
+        group = re.search(rf"^- \*\*{heading}:\*\*\n((?: {{4}}.*\n)+)", closure, re.M)
+        assert group, (lang, closure)
+        inside = group.group(1)
+        assert re.search(rf"^ {{4}}- \*\*{record}:\*\* [0-9A-Z]{{26}}$", inside, re.M), (lang, inside)
+        assert f"    - **{ready}:** " in inside and re.search(r"^ {8}6\.$", inside, re.M), (lang, inside)  # its domains too
+        outside = closure.replace(group.group(0), "")
+        assert not re.search(rf"\*\*({record}|{ready}):\*\*", outside), (lang, outside)
+        if summary:
+            assert re.search(rf"^- \*\*{summary}[^*]*:\*\* back in school$", outside, re.M), closure
+
+
+def test_case_file__fields_named_alike_in_two_groups_are_told_apart():
+    """A received case's record printed 'code', 'name', 'reason' and 'reason' (msimbo, jina, sababu
+    twice in Kiswahili): the agency it came from and the transfer form's reason lost their group,
+    which `cpcm show CASE RECORD` names ('from agency.code', 'details.reason'). Each field of a
+    group reads under the group's name, in both languages and both formats; a field of the record
+    itself stays outside any group."""
+    from datetime import date
+
+    from cpcm.domain.records import flatten
+    from cpcm.render import env, views
+    from cpcm.service.context import load_case
+    from memory_repo import MemoryRepo
+
+    body = {"from_agency": {"code": "KSM-CCI", "name": "Kisumu Children's Home"}, "to_agency": "nkr-cci",
+            "reason": "family moved to Nakuru", "reason_code": "relocation",
+            "details": {"reason": "moved_out_of_area", "ongoing_needs": "school transfer"}}
+    mem = MemoryRepo()
+    ctx = mem.as_("amina")
+    case = load_case(ctx, mem.register(ctx))
+    entries = [{"record_id": "01M8NR1Z2TSBGG36QSEGH2Q901", "kind": "transfer_in", "at": "2026-11-20T10:00:00+03:00",
+                "by": "amina", "fields": body, "answers": [{"field": k, "label": None, "value": v} for k, v in flatten(body).items()]}]
+    words = {"en": ("from the agency", "code", "name", "to the agency", "Transfer form (Form 10A)", "reason",
+                    "moved out of the area", "Ongoing needs"),
+             "sw": ("kutoka shirika", "msimbo", "jina", "kwa shirika", "Fomu ya uhamisho (Fomu 10A)", "sababu",
+                    "alihamia nje ya eneo", "Mahitaji yanayoendelea")}
+    for lang, (agency, code, name, to, form, reason, moved, needs) in words.items():
+        view = views.case_file_view(case, entries, lang, today=date(2026, 11, 23), names={"amina": "Amina"},
+                                    agency={"code": "T", "name": "T"})
+        md = env.render("case-file", lang, "md", view)
+        assert (f"- **{agency}:**\n    - **{code}:** KSM-CCI\n    - **{name}:** Kisumu Children's Home\n"
+                f"- **{to}:** nkr-cci\n") in md, (lang, md)
+        assert f"- **{form}:**\n    - **{reason}:** {moved}\n    - **{needs}:** school transfer\n" in md, (lang, md)
+        assert f"\n- **{reason}:** family moved to Nakuru\n" in md, (lang, md)  # the record's own reason, in no group
+        html = unescape(env.render("case-file", lang, "html", view))
+        for group, first, value in ((agency, code, "KSM-CCI"), (form, reason, moved)):
+            assert re.search(rf"<tr><th>{re.escape(group)}</th><td><table class=\"facts answers\">\s*"
+                             rf"<tr><th>{re.escape(first)}</th><td class=\"text\">{re.escape(value)}</td></tr>", html), (lang, group)
 
 
 def test_case_file__the_readiness_domains_a_closure_keeps_in_words(world):
@@ -415,7 +479,9 @@ def test_case_file__kiswahili_names_the_fields_cpcm_writes_without_a_form():
     `seen` and `settles`, a retention decision, a transfer and its Form 10A details, a case taken in
     under another ID, the links between cases, a sync's conflicts) and those cpcm adds to a form's
     answers (a placement's setting and reunification, the actions from before a reopening a closure
-    keeps) read in Kiswahili, each as docs/case-format.md describes the record, not as English names."""
+    keeps) read in Kiswahili, each as docs/case-format.md describes the record, not as English names;
+    so do the groups they are kept in, which head their fields (the transfer form, a placement's
+    override, what a referral shared, the agency that received a case, a closure's open items)."""
     from datetime import date
 
     from cpcm.domain.records import flatten
@@ -440,6 +506,7 @@ def test_case_file__kiswahili_names_the_fields_cpcm_writes_without_a_form():
                                  "ongoing_needs": "school fees", "final_assistance": "a bus fare",
                                  "new_services": "school bursary", "next_followup": "2027-01-10"}},
         "transfer_in": {"alias": other, "case_rewritten": True, "reserialised": [rid]},
+        "transfer_ack": {"receiving_agency": {"code": "RECV", "name": "Receiving Home"}, "received_by": "otieno"},
         "case_link": {"merged_into": other, "sibling": other, "removed": "not her brother", "returned_as": other},
         "sync_conflict": {"code": "mandatory-reports-concurrent", "records": [rid], "fields": ["location"], "reported": [rid],
                           "authorities": ["police"]},
@@ -459,6 +526,9 @@ def test_case_file__kiswahili_names_the_fields_cpcm_writes_without_a_form():
         assert not labels & english, (fmt, sorted(labels & english))
         assert {"mazingira ya malezi", "hadi", "funguo za shirika linalopokea", "Mamlaka ya kisheria iliyomwondoa mtoto",
                 "kesi ya kaka au dada", "maamuzi ya kuripoti", "ulemavu", "iliamuliwa na"} <= labels, (fmt, sorted(labels))
+        # the groups fields are kept in head them (views._grouped), in words too
+        assert {"Fomu ya uhamisho (Fomu 10A)", "kuwekwa bila rekodi ya maslahi bora (uamuzi wa msimamizi)",
+                "taarifa zilizotumwa pamoja na rufaa", "matibabu", "shirika linalopokea", "mambo yaliyobaki wazi"} <= labels, (fmt, sorted(labels))
 
 
 def _printed(kind: str, field: str, label: str, values, lang: str, fmt: str, extra=None) -> dict[str, str]:

@@ -944,6 +944,28 @@ def _shown(kind: str, answer: Mapping[str, Any]) -> bool:
     return "previous" in answer or not empty
 
 
+def _grouped(answers: list[dict], prefix: str = "") -> list[dict]:
+    """A record's answers with each field of a group that its form does not label (a field kept
+    in a mapping: the agency a case came from, `from_agency.code`; the transfer form's
+    `details.reason`; the readiness a closure keeps) under its group's heading, as `cpcm show CASE
+    RECORD` names it by its path: two fields named alike in two groups ("code", "reason") are told
+    apart. A group is an answer of kind `group` (`field`: its path, `value`: its answers in order,
+    a group in a group the same way); labelled answers stay where they are."""
+    out: list[dict] = []
+    for answer in answers:
+        head, nested, _ = answer["field"][len(prefix):].partition(".")
+        if answer["label"] or not nested:
+            out.append(answer)
+            continue
+        path = prefix + head
+        if out and out[-1]["kind"] == "group" and out[-1]["field"] == path:
+            out[-1]["value"].append(answer)
+        else:
+            out.append({"field": path, "label": None, "kind": "group", "value": [answer], "words": None, "previous": None,
+                        "changed": False})
+    return [dict(a, value=_grouped(a["value"], a["field"] + ".")) if a["kind"] == "group" else a for a in out]
+
+
 def _when(at: str) -> dict:
     """A stored time as the worker wrote it: its day and its clock time (in the time zone it was
     written in)."""
@@ -964,7 +986,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
     """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
     case now stands, then every record (corrected and repaired ones too) in order of `at` (the
     order written where two have the same time), each with every answer and its question's label
-    in the document's language.
+    in the document's language (the fields of a group its form does not label under the group's
+    name, as `cpcm show` names them by their path: `_grouped`).
 
     `entries`: each record's readable form, as `cpcm show CASE RECORD --json` gives it
     (service.cases.record_view: kind, what, at, by, supersedes, superseded_by, answers...).
@@ -1016,8 +1039,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             if e["kind"] == "consent" and e["record_id"] in overridden else None,
             # an assessment, consent, referral or review of the episode before the latest reopening, as `cpcm show` marks it
             "before_reopening": e["kind"] in EPISODE_MARKED and deadlines.before_reopening(case, e["at"]),
-            "answers": [_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")), nested)
-                        for a in e.get("answers") or [] if _shown(e["kind"], a)],
+            "answers": _grouped([_answer(a, (choices.get(e.get("form") or "") or {}).get(str(a.get("field") or "")), nested)
+                                 for a in e.get("answers") or [] if _shown(e["kind"], a)]),
             # a household graduation record (the CPARA) scored: the benchmarks achieved, the band, those not achieved
             "graduation": _graduation(e.get("graduation")),
             # a Child Status Index: its ratings, those rated 1 or 2 (needs attention), the change since the one before
