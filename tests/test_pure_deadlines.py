@@ -834,10 +834,18 @@ def test_turning_18__the_notice_is_compared_in_utc_whatever_the_machines_zone(mo
         clock.tzset()
 
 
-def test_review__a_review_before_a_reopening_does_not_count():
-    c = case(registered_at=OLD, stage="planned", plan=IN_FORCE,
-             events={"review": ("2026-10-01T06:00:00+00:00",), "reopen": ("2026-10-15T06:00:00+00:00",)})
-    assert [d[3] for d in of(dl._review, c)] == ["2026-12-02T09:00:00+03:00"]
+def test_review__none_from_a_plan_or_a_review_before_a_reopening_until_a_plan_comes_into_force_since():
+    """The plan in force before the reopening starts no review clock after it, nor does a review
+    of that episode, whether or not the policy keeps the old plan's actions due; a plan approved
+    since the reopening does, from its approval."""
+    events = {"review": ("2026-10-01T06:00:00+00:00",), "reopen": ("2026-10-15T06:00:00+00:00",)}
+    waiting = {"version": 3, "at": "2026-10-20T06:00:00+00:00", "previous": IN_FORCE}
+    for p in (P, policy(plan_action={"due_after_reopening": True})):
+        assert of(dl._review, case(registered_at=OLD, stage="planned", plan=IN_FORCE, events=events), p) == []
+        assert of(dl._review, case(registered_at=OLD, stage="planned", plan=waiting, events=events), p) == []
+    approved = dict(waiting, approved_at="2026-10-21T06:00:00+00:00")
+    c = case(registered_at=OLD, stage="planned", plan=approved, events=events)
+    assert [d[3] for d in of(dl._review, c)] == ["2027-01-21T09:00:00+03:00"]
 
 
 def test_review__a_set_date_given_with_a_time_is_due_at_the_end_of_that_day():

@@ -166,6 +166,32 @@ def test_reopened__a_new_plans_action_is_due_though_one_of_its_id_was_done_befor
     assert [a["item"] for a in later("show", case_id, "--json").json()["open_actions"]] == ["A2"]
 
 
+def test_reopened__no_review_is_due_from_the_old_plan_while_the_new_one_waits_for_approval(cli, cli_as):
+    """Planned again after the reopening, with the new version waiting for approval: the version
+    approved before the reopening is not in force, so no review clock runs from it (`due` listed a
+    review three months after its approval, `check` called it overdue) and `check` says the new
+    version is not approved (it took the old one as in force); `due`, `show` and `check` agree.
+    Once the new version is approved, the review is due from that approval."""
+    sup = cli_as("sup")
+    case_id = _reopened_at_the_visit(cli, sup)  # version 1 approved 2026-11-23: its review fell due 2027-02-23
+    worker = at(cli, NEXT_DAY)
+    assert worker("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert worker("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    new_plan = plan_doc("after_reopening", actions=[{"what": "Attend the clinic", "who": "family", "by": "2027-04-20",
+                                                     "mode": "direct", "goal": "G1"}])
+    assert worker("plan", case_id, "--from-file", "-", input=json.dumps(new_plan)).code == 0
+    assert _codes(worker, case_id) == ["case-plan"]  # the approval is on the supervisors' list
+    assert "review" not in [i["code"] for i in worker("show", case_id, "--json").json()["due"]]
+    check = worker("check", case_id, "--json")
+    assert [(p["code"], p["message"]) for p in check.json()] == [
+        ("plan-not-approved", "plan version 2 waits for approval: it is not in force")], check.stdout
+    assert at(sup, "2027-03-12T09:00:00+03:00")("approve", case_id, "plan").code == 0
+    later = at(cli, "2027-03-13T09:00:00+03:00")
+    review = [i for i in later("due", "--within", "400", "--json").json() if i["case_id"] == case_id and i["code"] == "review"]
+    assert [i["due"] for i in review] == ["2027-06-12T09:00+03:00"], review  # three months from the new approval
+    assert later("check", case_id, "--json").json() == []
+
+
 @pytest.mark.parametrize("keeps_due", [False, True])
 def test_reopened__a_new_version_rejected_is_rejected_with_no_plan_in_force(cli, cli_as, repo, keeps_due):
     """The version approved before the reopening is not in force after it (unless the policy keeps
@@ -194,6 +220,8 @@ def test_reopened__a_new_version_rejected_is_rejected_with_no_plan_in_force(cli,
     row = [line.split("\t", 1)[1] for line in later("show", case_id).stdout.splitlines() if line.startswith("plan approval\t")]
     if keeps_due:  # version 1 stays in force: a revision turned down
         assert items["plan-revision"]["due"].startswith("2027-03-25T10:00") and "case-plan" not in items, items
+        assert "cpcm review" not in items["plan-revision"]["why"]  # the stage (initial_assessment) refuses a review
+        assert "review" not in items and later("check", case_id, "--json").json() == []  # no review from version 1
         assert row == ["version 1, in force: by sup on 2026-11-23: on condition the fees are paid"], row
         return
     assert "plan-revision" not in items, items

@@ -542,8 +542,9 @@ def _plan_revision(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     # due list, its --json or its calendar file, as a plan action is named by its ID only
     why = (f"plan version {version} was rejected{by} on {at.date().isoformat()}, with a note saying what to change "
            f"(cpcm show {case.id} shows it); version {kept} stays in force. Write the next version with what the note asks "
-           f"(cpcm plan {case.id} --from-current --reason ...) within {limit.words()} of the rejection; to keep version "
-           f"{kept} instead, record it at a case review (cpcm review {case.id} ...)")
+           f"(cpcm plan {case.id} --from-current --reason ...) within {limit.words()} of the rejection")
+    if transitions.next_stage(case.stage, "review") is not None:  # not at a stage that refuses a review (a reopened case)
+        why += f"; to keep version {kept} instead, record it at a case review (cpcm review {case.id} ...)"
     return [Deadline(case.id, "plan-revision", f"write the next plan version (version {version} was rejected)",
                      limit.after(at), None, case.worker, "plan_revision", why, _parts(policy).source("plan_revision"), case.risk)]
 
@@ -659,8 +660,15 @@ def review_interval(case: Case, policy: Policy, start: datetime):
 
 
 def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
+    """The next case review: from the plan's coming into force or the last review of the cycle,
+    whichever is later, while the case is planned. After a reopening, none until a plan comes into
+    force since it (`before_reopening`, whatever `plan_action.due_after_reopening` keeps due): the
+    reopened case is planned again (IAG Step 6 [L946]), and a clock from the plan of the episode
+    the closure ended would fall due, or overdue, as soon as the case is planned again."""
     in_force = plan_in_force_at(case, policy)
     if case.status != "open" or not in_force or case.stage not in ("planned", "implementation", "closure_requested"):
+        return []
+    if before_reopening(case, in_force):
         return []
     last_review = case.last("review", case.cycle_start)
     start = max(in_force, last_review or in_force)

@@ -18,11 +18,11 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
-from cpcm.workflow import approvals, consent, placements, plan_actions, retention, transitions
+from cpcm.workflow import approvals, consent, placements, retention, transitions
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
-                                     closure_answers, closure_wait, deadlines, soon_window)
+                                     closure_answers, closure_wait, deadlines, plan_in_force, soon_window)
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -84,8 +84,10 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
             problems.append(Problem("plan-missing-closure-criteria", "error",
                                     f"plan version {plan['version']} says nothing of when the case can close",
                                     "case_plan", policy.source("case_plan"), case.id, case.worker))
-        # a newer version waiting (or rejected, or withdrawn) while an approved one stays in force is not a fault
-        waiting_over = plan_actions.waiting_over(plan, policy)
+        # a newer version waiting (or rejected, or withdrawn) while an approved one stays in force is not a fault; one
+        # approved before the latest reopening is not in force since (deadlines.plan_in_force)
+        in_force = plan_in_force(case, policy)
+        waiting_over = in_force is not None and in_force.get("record_id") != plan.get("record_id")
         if approvals.required(policy, "plan") and not plan.get("approved_at") and not waiting_over:
             state = ("was rejected" if plan.get("rejected_at") else "was withdrawn by its author" if plan.get("withdrawn_at")
                      else "waits for approval")
