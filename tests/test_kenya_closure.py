@@ -66,6 +66,39 @@ def test_close__goals_met_waits_for_the_scco_sign_off_that_a_supervisor_enters(k
     assert [o["name"] for o in shown["fields"]["sign_offs"]] == ["J. Mwangi"]
 
 
+def test_close__after_a_reopening_only_an_scco_approval_dated_since_it_lets_the_closure_through(kenya):
+    """The Sub-County Children's Officer's approval must be one given since the case was last
+    reopened, by the approval's own date: one dated before the reopening, entered after it, was for
+    the earlier closure (the gate read when it was entered and let it close the new episode). The
+    refusal says none since the reopening while the earlier one is on the case; the sign-off
+    dated before it says so when it is entered; one dated the day of the reopening counts."""
+    case_id = reunified(kenya)  # the sign-off of the first closure, dated 2026-11-20
+    amina, sup = kenya("amina"), kenya("sup")
+    assert record(amina, case_id, answers()).code == 0
+    assert amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    assert kenya("amina", "2027-05-01T09:00:00+03:00")("reopen", case_id, "--reason", "new report from the school").code == 0
+    worker, supervisor = kenya("amina", "2027-05-03T09:00:00+03:00"), kenya("sup", "2027-05-03T09:00:00+03:00")
+    assert record(worker, case_id, answers()).code == 0
+    close = ("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on", "--json")
+    refused = worker(*close)
+    assert refused.code == 4 and [f["field"] for f in refused.json()["fields"]] == ["sign_off"], refused.stdout
+    said = refused.json()["fields"][0]["reason"]
+    assert "none given since the case was reopened on 2027-05-01 is on the case" in said and "none is on the case" not in said
+    dated_before = supervisor("sign-off", case_id, *SCCO[:-1], "2027-04-30")
+    assert dated_before.code == 0 and "dated before the case was reopened (2027-05-01)" in dated_before.stderr, dated_before.stderr
+    assert "the closure can be requested now" not in dated_before.stdout + dated_before.stderr
+    still = worker(*close)
+    assert still.code == 4 and still.json()["rule"] == "closure-sign-off", still.stdout
+    signed = supervisor("sign-off", case_id, *SCCO[:-1], "2027-05-01")
+    assert signed.code == 0 and "dated before" not in signed.stderr and "the closure can be requested now" in signed.stdout + signed.stderr
+    closed = worker(*close)
+    assert closed.code == 0, closed.stdout
+    kept = supervisor("show", case_id, "closure", "--json").json()["fields"]
+    assert "scco_final_approval" in kept["checklist"]
+    assert [o["date"] for o in kept["sign_offs"]] == ["2027-05-01"]  # not the one dated before the reopening
+
+
 def test_close__every_problem_in_one_refusal_the_records_to_make_first(kenya):
     """A Form 9A closure asked for with nothing ready (no readiness record, no sign-off, no
     feedback, open items unexplained) is refused once, naming every problem, each with the rule

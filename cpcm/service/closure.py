@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from cpcm.domain.dates import local_day, parse_datetime
+from cpcm.domain.dates import as_date, end_of_day, local_day, parse_datetime
 from cpcm.domain.forms import confirmed
 from cpcm.domain.text import said
 from cpcm.errors import FieldError, InvalidInput, Refused
@@ -243,14 +243,34 @@ def sign_off_item(policy, reason: str) -> str | None:
     return str(policy.get("closure_sign_off", "item"))
 
 
-def closure_sign_offs(records) -> list:
-    """The approving external sign-offs for closure recorded since the case was last reopened
-    or taken in (older ones were for an earlier closure, or another agency's)."""
+def closure_sign_offs(case, records, zone) -> list:
+    """The approving external sign-offs for closure given since the case was last reopened or
+    taken in: recorded since (older ones were for an earlier closure, or another agency's) and,
+    after a reopening, dated since it (`_signed_before_reopening`): an approval dated before the
+    reopening and entered after it was given for the closure that ended the earlier episode."""
+    return [r for r in _approving_sign_offs(records, since_boundary=True) if not _signed_before_reopening(case, r, zone)]
+
+
+def _approving_sign_offs(records, since_boundary: bool) -> list:
+    """The approving external sign-offs for closure on the case (each as corrected), those
+    recorded since the case was last reopened or taken in where `since_boundary`."""
     records = effective(records)  # a corrected sign-off by its correction, in the place of the one it corrected
-    boundary = max((r.id for r in records if r.kind in ("reopen", "transfer_in")), default="")
+    boundary = max((r.id for r in records if r.kind in ("reopen", "transfer_in")), default="") if since_boundary else ""
     place = places(records)
     return [r for r in records if r.kind == "sign_off" and place.get(r.id, r.id) > boundary
             and r.body.get("subject") == "closure" and r.body.get("decision") == "approved"]
+
+
+def _signed_before_reopening(case, record, zone) -> bool:
+    """Whether sign-off `record` was given before the case's latest reopening, by the approval's
+    own date (`date`: a date alone stands for its whole day in `zone`, as a deadline given as a
+    date does, dates.end_of_day), not by when it was entered; the one comparison with the
+    reopening (deadlines.before_reopening). A sign-off without a date goes by its record's time."""
+    try:
+        given = end_of_day(as_date(record.body["date"]), zone).isoformat()
+    except (KeyError, ValueError):
+        given = record.at
+    return deadlines.before_reopening(case, given)
 
 
 def may_sign_off(ctx: Context) -> None:
@@ -281,15 +301,19 @@ def _sign_off_gate(ctx: Context, case, records, body: dict, item: str | None) ->
     """Keeps every approving sign-off for closure on the closure; where the policy needs one by
     its `party` for this reason (closure_sign_off), the problem when there is none (rule
     closure-sign-off), else its checklist item is confirmed by it."""
-    signed = closure_sign_offs(records)
+    signed = closure_sign_offs(case, records, ctx.zone)
     if signed:
         body["sign_offs"] = [sign_off_summary(r) for r in signed]
     if item is None:
         return []
     party = str(ctx.policy.get("closure_sign_off", "party"))
     if not any(r.body.get("party") == party for r in signed):
+        # one given for the closure before the latest reopening is on the case, but counts for none since
+        earlier = case.reopened and any(r.body.get("party") == party for r in _approving_sign_offs(records, since_boundary=False))
+        none = (f"none given since the case was reopened on {local_day(case.reopened, ctx.zone)} is on the case (one dated "
+                "before the reopening was for the earlier closure)" if earlier else "none is on the case")
         return [FieldError("sign_off", f"closing for '{body['reason']}' needs the final approval of the {party_words(ctx, party)} "
-                                       f"(checklist item {item}), recorded as an external sign-off, and none is on the case: "
+                                       f"(checklist item {item}), recorded as an external sign-off, and {none}: "
                                        f"a supervisor or manager records it, with the approver's name, title and date: cpcm sign-off "
                                        f"{case.id} --for closure --party {party} --name NAME --title TITLE --date YYYY-MM-DD "
                                        "(closure_sign_off)", rule="closure-sign-off")]
@@ -329,11 +353,14 @@ def sign_off(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     case = load_case(ctx, case_id)
     body = validate_form(ctx, form_for(ctx, "sign_off"), data, f"sign-off of {case_id}")
     record = append(ctx, case, "sign-off", "sign_off", body, at)
-    steps = ()
-    if body["subject"] == "closure" and body["decision"] == "approved" and case.stage != "closure_requested":
+    steps, warnings = (), ()
+    earlier = body["subject"] == "closure" and _signed_before_reopening(case, record, ctx.zone)
+    if body["subject"] == "closure" and body["decision"] == "approved" and case.stage != "closure_requested" and not earlier:
         steps = (f"the closure can be requested now: cpcm close {case_id} --reason REASON --check ...",)
-    warnings = ()
-    if body["subject"] == "closure" and case.stage == "closure_requested":
+    if earlier:
+        warnings = (f"this sign-off is dated before the case was reopened ({local_day(case.reopened, ctx.zone)}): it is kept on "
+                    "the case, but a closure since the reopening needs one given since",)
+    elif body["subject"] == "closure" and case.stage == "closure_requested":
         warnings = ("closure was already requested: this sign-off is kept on the case; the closure request holds the sign-offs "
                     "recorded before it",)
     return Written(case_id, record.id, "sign_off", warnings, next_steps=steps)
