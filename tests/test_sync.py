@@ -1460,6 +1460,45 @@ def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
     assert laptops.sync("amina")["settings_changes"] == ["config set timezone"]
 
 
+@pytest.mark.parametrize("how", ["sync", "bundle"])
+def test_records_that_arrive_in_a_conference_are_counted_in_it_not_among_the_cases(laptops, tmp_env, how):
+    """A note on amina's case, then a conference and its nomination of that case, on the supervisor's copy: amina's sync
+    (or her bundle apply) says 1 record arrived in 1 case and 2 in 1 conference (team.md: how many records in how many
+    cases ... conferences); `records_in` counts them by where they are, adding up to `records`. Before, both said 3
+    records in 1 case."""
+    from test_conference import new_conference
+
+    amina, sup, case_id = shared_case(laptops)
+    since = head(laptops.repo)
+    assert sup("note", case_id, "--text", "phoned the school").code == 0
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, case_id, "--reason", "especially_difficult").code == 0
+    laptops.sync("sup")
+    bundle = tmp_env / "usb" / "office.bundle"
+    if how == "bundle":
+        bundle.parent.mkdir()
+        assert sup("bundle", "create", str(bundle), "--since", since).code == 0
+    twin = tmp_env / "laptop-amina-twin"  # amina's laptop as it is, for the JSON
+    shutil.copytree(laptops.clones["amina"], twin)
+    args = ("sync",) if how == "sync" else ("bundle", "apply", str(bundle))
+    told = amina(*args)
+    assert told.code == 0, told.stderr
+    what = "sync origin" if how == "sync" else "bundle"
+    assert f"{what}: 1 record(s) in 1 case(s), 2 in 1 conference(s) arrived (3 from sup)\n" in told.stderr, told.stderr
+    assert f"  cases: {case_id}\n" in told.stderr and f"  conferences: {conf}\n" in told.stderr, told.stderr
+    arrived = Cli({**amina.env, "CPCM_REPO": str(twin)})(*args, "--json").json()
+    assert arrived["records"] == 3 and arrived["records_in"] == {"cases": 1, "conferences": 2}, arrived
+    assert arrived["cases"] == [case_id] and arrived["conferences"] == [conf] and arrived["by"] == {"sup": 3}, arrived
+    # a supervision session's record alone: counted in its session, never as '1 record(s) in 0 case(s)'
+    assert sup("supervision", "record", "--worker", "amina", "--kind", "clinical", "--no-input").code == 0
+    laptops.sync("sup")
+    if how == "bundle":
+        assert sup("bundle", "create", str(bundle), "--since", head(laptops.clones["amina"]), "--force").code == 0
+    told = amina(*args)
+    assert told.code == 0, told.stderr
+    assert f"{what}: 1 record(s) in 1 supervision session(s) arrived (1 from sup)\n" in told.stderr, told.stderr
+
+
 def test_a_copy_in_a_newer_casefile_format_is_not_merged_nor_worked_in(laptops):
     """A later release that lays cases out otherwise marks the repository's format: this one
     merges nothing from such a copy, and refuses to work in a repository that took it."""

@@ -33,6 +33,21 @@ def _named(ids: list[str]) -> str:
     return shown if len(ids) <= NAMED else f"{shown} and {len(ids) - NAMED} more"
 
 
+# the top folders records arrive in (service/sync.py `Synced.records_in`, each also the report's list of those folders),
+# with the words of a count of them
+_ARRIVED_IN = (("cases", "case(s)"), ("conferences", "conference(s)"), ("supervision", "supervision session(s)"),
+               ("complaints", "complaint(s)"), ("confidential", "strictly confidential entr(ies)"))
+
+
+def _arrived_counted(result) -> str:
+    """How many records arrived in how many folders of each kind, for the first line of a sync's or a bundle's report
+    (docs/team.md): '1 record(s) in 1 case(s), 2 in 1 conference(s)'. A conference's records are counted in its
+    conferences, never among the cases' (a conference and its nominations are not records of the case nominated); a
+    kind no record arrived in is left out."""
+    counts = [(n, len(getattr(result, top)), words) for top, words in _ARRIVED_IN if (n := result.records_in.get(top))]
+    return ", ".join(f"{n}{' record(s)' if not i else ''} in {folders} {words}" for i, (n, folders, words) in enumerate(counts))
+
+
 def report_synced(result, json_out: bool, what: str) -> None:
     if json_out:
         print_json(result.to_json())
@@ -41,7 +56,7 @@ def report_synced(result, json_out: bool, what: str) -> None:
         say(f"{what}: nothing new arrived" + (" (pushed your commits)" if result.pushed else ""))
     else:
         by = ", ".join(f"{n} from {who}" for who, n in sorted(result.by.items()))
-        say(f"{what}: {result.records} record(s) in {len(result.cases)} case(s) arrived" + (f" ({by})" if by else "")
+        say(f"{what}: {_arrived_counted(result)} arrived" + (f" ({by})" if by else "")
             if result.records else f"{what}: {result.commits} commit(s) arrived, no new record")
         if result.cases:
             say("  cases: " + _named(result.cases))

@@ -70,6 +70,9 @@ class Synced:
     pushed: bool = False
     commits: int = 0
     records: int = 0
+    # the records that arrived by the top folder they arrived in (cases, conferences, supervision, complaints, confidential;
+    # each kind of folder none arrived in left out): a conference's records are not a case's (docs/team.md)
+    records_in: dict[str, int] = field(default_factory=dict)
     cases: list[str] = field(default_factory=list)
     conferences: list[str] = field(default_factory=list)
     supervision: list[str] = field(default_factory=list)  # supervision sessions (their IDs) records arrived in
@@ -120,6 +123,15 @@ class Synced:
     # the report of each earlier sync or bundle apply stopped after its merge, before it said what arrived (`_retold`)
     earlier: list["Synced"] = field(default_factory=list)
     stopped: dict | None = None  # of one of `earlier`: {kind: sync or bundle, date, commit: the merge it made}
+
+    def counted(self, top: str, author: str, n: int = 1) -> None:
+        """`n` records by `author` that arrived in a folder of `top` (cases, conferences...), in every count of them:
+        `records`, `records_in` and `by` (a negative `n` takes back records counted twice: `_moves_arrived`)."""
+        self.records += n
+        for counts, key in ((self.records_in, top), (self.by, author)):
+            counts[key] = counts.get(key, 0) + n
+            if not counts[key]:
+                del counts[key]
 
     def to_json(self) -> dict:
         hidden = ("arrived_conflicts", "arrived_conference_conflicts", "worker_gone", "complaint_authors", "confidential_authors",
@@ -935,8 +947,7 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
             elif top == CONFIDENTIAL:
                 result.confidential_authors.setdefault(folder_id, []).append(commit.author)
             elif top in folders:
-                result.records += 1
-                result.by[commit.author] = result.by.get(commit.author, 0) + 1
+                result.counted(top, commit.author)
                 folders[top].add(folder_id)
                 if top == CASES and record_kind(name) == "registration":
                     registered.add(folder_id)
@@ -962,12 +973,8 @@ def _moves_arrived(git, ours: str, commits: list[remote.Arrived], copies: dict[s
     moves = {pair: (False, names) for pair, names in _by_move(moved, copies).items()}
     moves.update(_own_moved(git, ours, copies, set(moved), registrations))
     for (old, new), (here, names) in sorted(moves.items()):
-        result.records -= len(names)
         for name in names:
-            merger = copies[name][1]
-            result.by[merger] -= 1
-            if not result.by[merger]:
-                del result.by[merger]
+            result.counted(CASES, copies[name][1], -1)
         if old not in stayed:
             cases.discard(old)
         if old not in registrations:
@@ -1807,9 +1814,8 @@ def _own_read(ctx: Context, result: Synced, top: str, arrived: dict[str, list[st
         if me is None or me not in readers:
             continue
         told.append(folder_id)
-        result.records += len(authors)
         for author in authors:
-            result.by[author] = result.by.get(author, 0) + 1
+            result.counted(top, author)
 
 
 def _told(ctx: Context, result: Synced) -> None:
