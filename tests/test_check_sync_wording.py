@@ -71,6 +71,22 @@ def test_record_after_closure__the_wording_is_true_to_the_case_as_it_stands():
     assert "(01C) decided nothing" in said and "the case is open, at stage implementation" in said, said
 
 
+def test_record_after_closure__the_closures_own_records_are_not_named_among_those_written_while_it_closed():
+    """The merge names a closure written apart and its approval first, then what the other copy wrote (a follow-up):
+    `check` tells them apart, the follow-up as written on one copy, the closure and its approval as the other's."""
+    history = (entry("01A", "closure"), entry("01B", "approval"), entry("01C", "followup"))
+    closed = Case("CP-0000-0000", worker="amina", status="closed", stage="closed", history=history,
+                  conflicts=({"code": "record-after-closure", "records": ["01A", "01B", "01C"]},))
+    said = messages(closed)["record-after-closure"]
+    assert "written on one copy (01C) while the case was closed on another (01A, 01B), and it stays closed" in said, said
+    waiting = Case("CP-0000-0000", worker="amina", stage="closure_requested", history=history[::2],
+                   conflicts=({"code": "record-after-closure", "records": ["01A", "01C"]},),
+                   closure={"record_id": "01A", "at": "2026-11-20T06:00:00Z", "by": "amina", "decided_at": None,
+                            "approved": None})
+    said = messages(waiting)["record-after-closure"]
+    assert "written on one copy (01C) while the case's closure was asked for on another (01A), and it still waits" in said, said
+
+
 def test_transition_out_of_order__no_conflict_names_it__check_asks_for_a_note_which_answers_it():
     case = Case("CP-0000-0000", worker="amina", stage="implementation", anomalies=("01C",),
                 history=(entry("01A", "note"), entry("01B", "plan"), entry("01C", "approval")))

@@ -760,17 +760,26 @@ def test_log_names_the_merge_commit_and_its_signer_for_a_record_the_merge_added(
 
 
 def test_a_followup_written_offline_after_another_closed_the_case(laptops):
+    """The supervisor approves amina's closure on one copy while amina, on hers, writes a follow-up: a conflict,
+    record-after-closure, until a note. `check` names the follow-up as the record written on one copy and the closure's
+    approval as the other copy's (it was named among the records written while the case was closed, before)."""
     amina, sup, case_id = shared_case(laptops)
     assert amina("close", case_id, *CLOSE).code == 0
     laptops.sync("amina")
     laptops.sync("sup")
-    assert sup("approve", case_id, "closure").code == 0  # the case is closed on the supervisor's copy
-    assert amina("followup", case_id, *VISIT).code == 0  # and visited, on amina's, not knowing
+    approval = sup("approve", case_id, "closure", "--json")  # the case is closed on the supervisor's copy
+    assert approval.code == 0, approval.stderr
+    followup = amina("followup", case_id, *VISIT, "--json")  # and visited, on amina's, not knowing
+    assert followup.code == 0, followup.stderr
     merged = merge_both(laptops)
     assert [c["code"] for c in merged["conflicts"]] == ["record-after-closure"]
     shown = sup("show", case_id, "--json").json()
     assert "followup" in [e["kind"] for e in shown["history"]]  # nothing dropped
     assert "record-after-closure" in check_codes(sup, case_id)
+    [said] = [p["message"] for p in sup("check", case_id, "--json").json() if p["code"] == "record-after-closure"]
+    # (the closure request came to both copies before they went apart: only its approval was written apart)
+    assert (f"records were written on one copy ({followup.json()['record_id']}) while the case was closed on another "
+            f"({approval.json()['record_id']}), and it stays closed") in said, said
     assert sup("note", case_id, "--text", "seen: the visit was before the closure").code == 0
     assert "record-after-closure" not in check_codes(sup, case_id)
 

@@ -200,19 +200,33 @@ def conflict_message(case: Case, conflict: Mapping, policy: Policy | None = None
     return message(case, conflict, records)
 
 
+def _after_closure_sides(case: Case, conflict) -> tuple[str, str]:
+    """The records a record-after-closure conflict names, told apart: those written on the copy that went on with the
+    case, and those of its closure on the other (its closures and their approvals, which the merge names first:
+    service/apart.py `Apart.closures`, where a closure or an approval written on the copy that went on never counts
+    against it). Each joined for a message, in the conflict's order."""
+    kinds = {e.id: e.kind for e in case.history}
+    named = list(conflict.get("records") or ())
+    closing = [r for r in named if kinds.get(r) in ("closure", "approval")]
+    return ", ".join(r for r in named if r not in closing), ", ".join(closing)
+
+
 def _record_after_closure_message(case: Case, conflict, records: str) -> str:
     """What `check` says of records written on one copy while the other closed the case, true to
     the case as the merged records leave it: its closure still waiting, the case closed, or no
     closure standing (the request was withdrawn, on the first copy, before the other decided it:
-    that decision decided nothing, and the case is open)."""
+    that decision decided nothing, and the case is open). The records written while it closed are
+    named apart from the closure's own (its request, its approval), written on the other copy."""
+    written, closing = _after_closure_sides(case, conflict)
+    written, closing = f" ({written})" if written else "", f" ({closing})" if closing else ""
     if approvals.pending(case, "closure"):
-        return (f"records were written on one copy while the case's closure was asked for on another ({records}), and "
-                f"it still waits: decide the closure (cpcm approve|reject {case.id} closure), let whoever asked for it "
+        return (f"records were written on one copy{written} while the case's closure was asked for on another{closing}, "
+                f"and it still waits: decide the closure (cpcm approve|reject {case.id} closure), let whoever asked for it "
                 f"withdraw it (cpcm close {case.id} --withdraw --reason ...), or add a note (cpcm note {case.id} --text ...)")
     if case.status == "closed":
-        return (f"records were written on one copy while the case was closed on another ({records}), and it stays closed: "
-                f"reopen it if they show it should not be (cpcm reopen {case.id} --reason ...), or add a note once they are "
-                f"checked (cpcm note {case.id} --text ...)")
+        return (f"records were written on one copy{written} while the case was closed on another{closing}, and it stays "
+                f"closed: reopen it if they show it should not be (cpcm reopen {case.id} --reason ...), or add a note once "
+                f"they are checked (cpcm note {case.id} --text ...)")
     if case.status == "open":
         named = set(conflict.get("records") or ())
         withdrawn = [e.id for e in case.history if e.kind == "withdrawal" and e.id in named]
@@ -227,7 +241,7 @@ def _record_after_closure_message(case: Case, conflict, records: str) -> str:
                 f"no closure stands, and the case is open, at stage {case.stage}. Add a note once the records are checked "
                 f"(cpcm note {case.id} --text ...); if the case should close, ask for its closure again (cpcm close "
                 f"{case.id} --reason ...)")
-    return f"records were written on one copy while the case was closed on another ({records}): add a note"
+    return f"records were written on one copy{written} while the case was closed on another{closing}: add a note"
 
 
 def _plan_settle_for_team(case: Case, policy: Policy, undecided: "NobodyDecides") -> str | None:
