@@ -358,6 +358,19 @@ def test_update_and_correct__a_file_that_is_not_a_mapping_is_named_by_its_option
         assert "Wanjiru" not in refused.stderr
 
 
+def test_correct__a_files_reason_is_the_corrections_where_the_record_has_no_field_of_that_name(cli, tmp_path):
+    """`cpcm update --from-file` takes `reason:` from the file; a registration's correction refused it as
+    a key of no field (not shown) beside 'reason: is required'. Given twice, differently: refused naming reason."""
+    case_id = register(cli)
+    path = tmp_path / "fix.yaml"
+    path.write_text("reason: the other names were left out\nchild:\n  other_names: Akinyi\n")
+    done = ok(cli("correct", case_id, "registration@1", "--from-file", str(path), "--json"))
+    assert ok(cli("show", case_id, done.json()["record_id"], "--json")).json()["fields"]["correction_reason"] == \
+        "the other names were left out"
+    twice = cli("correct", case_id, done.json()["record_id"], "--from-file", str(path), "--reason", "another")
+    assert twice.code == 4 and "reason: is given twice" in twice.stderr, twice.stderr
+
+
 # -- correct -----------------------------------------------------------------------------------------
 def test_correct__the_fold_uses_the_correction_log_keeps_the_original(cli, repo):
     case_id = register(cli, "--at", "2026-11-01")  # registered before the visit below

@@ -1919,6 +1919,25 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     raise Refused(message, hint, rule="correction-changes-decided")
 
 
+def _reason_from_file(ctx: Context, original: Record, data: Mapping[str, Any], reason: str | None) -> tuple[dict, str | None]:
+    """A correction file's `reason:` where the record has no field of that name (a registration, a
+    follow-up): the correction's reason, as `cpcm update --from-file` takes an update's; it was
+    refused as a key of no field, not shown, beside 'reason: is required'. Given with another
+    --reason too: InvalidInput naming reason."""
+    if "reason" not in data or "reason" in original.body:
+        return dict(data), reason
+    from cpcm.store import forms as forms_store
+
+    name = _form_name(ctx, original)
+    if name and any(f.key == "reason" for f in forms_store.load(name, ctx.root).fields):
+        return dict(data), reason
+    typed = data["reason"] if isinstance(data["reason"], str) else None
+    if said(reason) and said(typed) and reason.strip() != typed.strip():
+        raise InvalidInput([FieldError("reason", "is given twice, in the file and with --reason: give the correction's "
+                                                 "reason once")], f"correction of {original.id}")
+    return {k: v for k, v in data.items() if k != "reason"}, reason if said(reason) else typed
+
+
 def first_of_chain(records: Sequence[Record], record: Record) -> Record:
     """The first record of `record`'s chain of corrections (the one it, or the one it corrects, corrects)."""
     by_id = {r.id: r for r in records}
@@ -1995,6 +2014,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         form = forms_store.load(form_name, ctx.root) if form_name else None
         data = put_correction(form, original.body, dict(data), sets)
     what = f"correction of {original.id}"
+    data, reason = _reason_from_file(ctx, original, data, reason)
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
     refuse_if_misfiled(case_id, records, original, ref)
     superseded = superseded_by(records)
