@@ -249,3 +249,19 @@ def test_closure_report__follow_ups_of_a_case_with_no_plan_are_not_said_to_count
         report = ok(cli_as("sup")("render", "closure-report", case_id, "--format", fmt)).stdout
         assert "1 follow-up before closure" in report and "the case had no plan to count them from" in report
         assert "since the plan" not in report
+
+
+def test_closure_report__an_approved_request_corrected_since_is_still_approved(cli, cli_as):
+    """A correction stands in its original's place: the approval of the request is read through
+    the chain (fold.effective), as `cpcm show` reads it, not looked up by the correction's ID."""
+    case_id = closed_case(cli, cli_as)
+    ok(cli("correct", case_id, "closure", "--set", "summary=Back in school.", "--reason", "typo",
+           "--at", "2026-11-22T09:00:00+03:00"))
+    ok(cli("correct", case_id, "closure", "--set", "notes=Seen by the head teacher.", "--reason", "added"))
+    text = ok(cli("render", "closure-report", case_id)).stdout
+    assert "Approved on 22 November 2026 by sup. The case is closed." in text, text
+    assert '**Approved:** on 22 November 2026 by sup: "Goals met; agreed."' in text
+    assert "Not closed" not in text and "waiting for approval" not in text.lower()
+    assert "Due by **Monday 22 February 2027**" in text and "Due once the closure is approved" not in text
+    sw = ok(cli("render", "closure-report", case_id, "--lang", "sw", "--format", "html")).stdout
+    assert "Inasubiri kuidhinishwa" not in sw

@@ -19,7 +19,7 @@ from cpcm.errors import Refused
 from cpcm.workflow import approvals, deadlines, open_items, placements, plan_actions
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import readiness as readiness_rules
-from cpcm.workflow.fold import places
+from cpcm.workflow.fold import effective, places
 
 YES = ("yes", True)
 NO = ("no", False)
@@ -548,11 +548,13 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
 
     Refused (exit 4) when the case has no closure request (never closed, or reopened since), or
     was transferred to another agency (saying so: it is not closed, and cannot be, here).
+    `records`: all of the case's records, corrected ones too (`CASE_VIEWS`).
     `services`: service id -> provider name; `agency`: {code, name} of this agency; `parties`: an
     external approver's code -> its words in `lang` (the sign-off form's choice_labels).
     """
     names, services = names or {}, services or {}
-    ordered = _ordered(records)
+    applied = effective(records)  # as the fold applies them: a correction in its original's place
+    ordered = _ordered(applied)
     if case.status == "transferred":  # its work went to another agency: no closure here (one asked before is not decided)
         to = _text((case.transfer_out or {}).get("to"))
         raise _refused(f"{case.id} has no closure to report: it was transferred to {f'agency {to}' if to else 'another agency'}, "
@@ -576,7 +578,8 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
         entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
 
-    decision = approvals.decision_on(ordered, "closure", record.id)
+    # a request corrected since it was decided is decided by its original's decision (read through the chain)
+    decision = approvals.decision_on(applied, "closure", record.id)
     if body.get("immediate"):
         state, closed_record = "not_required", record
     elif decision is None:
@@ -715,7 +718,8 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     when it says another day, as in the case plan.
     """
     names, services, agency = names or {}, services or {}, dict(agency or {})
-    ordered = _ordered(records)
+    applied = effective(records)  # as the fold applies them: a correction in its original's place
+    ordered = _ordered(applied)
     here = _received_at(ordered)  # a transfer asked for at the agency the case came from is not this one's
     sent = next((r for r in reversed(ordered) if r.kind == "transfer" and r.id > here), None)
     asked = next((r for r in reversed(ordered) if r.kind == "transfer_request" and r.id > here), None)
@@ -736,7 +740,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in items] + [{"item": i, "confirmed": True} for i in given
                                                                          if i not in items]
-    decision = approvals.decision_on(ordered, "transfer", request.id) if request is not None else None
+    decision = approvals.decision_on(applied, "transfer", request.id) if request is not None else None
     required = approvals.required(policy, "transfer")
     if decision is not None:
         approval_state = "approved" if decision.kind == "approval" else "rejected"
@@ -1099,7 +1103,8 @@ VIEWS = {
 }
 
 # Documents about the whole case file (not one plan version): view(case, records, policy, lang,
-# today=, names=, services=, agency=).
+# today=, names=, services=, agency=); `records`: all of the case's records, as written (each view
+# reads them as the fold applies them, fold.effective, and a correction where its first original was).
 CASE_VIEWS = {
     "closure-report": closure_report_view,
     "transfer-summary": transfer_summary_view,

@@ -119,7 +119,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
     case = fold(case_id, records)
     if template in views.CASE_VIEWS:  # closure-report, transfer-summary: the whole file (exit 4 when there is none)
         view = views.CASE_VIEWS[template](
-            case, effective(records), ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
+            case, records, ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
             services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
             **({"parties": form_choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
             **({"next_review": _review_when_left(ctx, case, records)} if template == "transfer-summary" else {}),
