@@ -265,3 +265,21 @@ def test_closure_report__an_approved_request_corrected_since_is_still_approved(c
     assert "Due by **Monday 22 February 2027**" in text and "Due once the closure is approved" not in text
     sw = ok(cli("render", "closure-report", case_id, "--lang", "sw", "--format", "html")).stdout
     assert "Inasubiri kuidhinishwa" not in sw
+
+
+def test_closure_report__a_visit_before_the_plan_corrected_twice_is_not_counted_since_the_plan(cli, cli_as):
+    """A correction counts where its original was, a correction of a correction too: the visit of
+    20 November, corrected twice after plan version 2, is still a visit from before that version."""
+    case_id = worked_case(cli, cli_as)
+    ok(cli("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A4.by=2027-03-31",
+           "--at", "2026-11-21T12:00:00+03:00"))
+    ok(cli_as("sup")("approve", case_id, "plan", "--at", "2026-11-21T13:00:00+03:00"))
+    ok(cli("correct", case_id, "followup", "--set", "purpose_detail=check food", "--reason", "typo"))
+    ok(cli("correct", case_id, "followup", "--set", "purpose_detail=check food and school", "--reason", "typo again"))
+    ok(cli("followup", case_id, "--method", "phone", "--purpose", "pre_closure", "--purpose-detail", "school",
+           "--visited-by", "professional", "--risk-increased", "no", "--at", "2026-11-21T14:00:00+03:00"))
+    ok(cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "The clinic follows up itself.",
+           "--at", "2026-11-22T09:00:00+03:00"))
+    text = ok(cli("render", "closure-report", case_id)).stdout
+    assert ("1 monitoring visit since plan version 2 of 21 November 2026, the last on 21 November 2026 "
+            "(the policy asks for 1); 2 in all since the first plan.") in text, text

@@ -61,3 +61,39 @@ def test_sign_off__what_was_signed_off_by_whom_and_the_decision_are_not_correcte
     assert sorted(f["field"] for f in refused.json()["fields"]) == ["decision", "party", "subject"]
     assert all(f"cpcm sign-off {case_id}" in f["reason"] for f in refused.json()["fields"])
     assert commit_count(kenya.root) == commits
+
+
+def test_sign_off__corrected_twice_after_the_closure_request_the_report_prints_the_latest(kenya):
+    """The closure keeps the sign-off it was asked on; a correction of its correction is found
+    through the chain's first record (fold.places of all the records), not left out."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya, sign_off=False)
+    assert record(amina, case_id, answers()).code == 0
+    assert sup("sign-off", case_id, *WRONG).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    for name in ("J. Mwang", "J. Mwangi"):
+        fixed = sup("correct", case_id, "sign-off", "--set", f"name={name}", "--reason", "misspelt")
+        assert fixed.code == 0, fixed.stderr
+    report = sup("render", "closure-report", case_id).stdout
+    assert "Signed off by J. Mwangi" in report and "Mwagni" not in report, report
+
+
+def test_sign_off__of_the_closure_before_a_reopening_corrected_twice_does_not_sign_off_the_next(kenya):
+    """A correction of a correction stands where its first original was: a sign-off of the closure
+    before the case was reopened, corrected twice since, still signed off that closure only (dated
+    the day of the reopening, it is not told apart by its date)."""
+    amina, sup = kenya("amina"), kenya("sup")
+    case_id = reunified(kenya, sign_off=False)
+    assert record(amina, case_id, answers()).code == 0
+    assert sup("sign-off", case_id, *WRONG[:-4], "--date", "2026-11-23", *WRONG[-2:]).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    assert sup("approve", case_id, "closure").code == 0
+    reopened = sup("reopen", case_id, "--reason", "new concern")
+    assert reopened.code == 0, reopened.stderr
+    for name in ("J. Mwang", "J. Mwangi"):
+        fixed = sup("correct", case_id, "sign-off", "--set", f"name={name}", "--reason", "misspelt")
+        assert fixed.code == 0, fixed.stderr
+    again = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
+    assert again.code != 0 and "sign-off" in again.stderr, again.stderr

@@ -514,14 +514,16 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
     }
 
 
-def _sign_offs(body: Mapping[str, Any], parties: Mapping[str, str], records: list[Record]) -> list[dict]:
+def _sign_offs(body: Mapping[str, Any], parties: Mapping[str, str], records: list[Record],
+               place: Mapping[str, str]) -> list[dict]:
     """The external sign-offs (an approver outside the team, Form 9A) a closure request kept, each
-    as its latest correction says where it was corrected since (`records`: the case's, in the
-    order written); `parties`: each approver's words (the sign-off form's choice_labels), else
-    its code."""
-    place = places(records)
+    as its latest correction says where it was corrected since (`records`: the case's in force, in
+    the order written; `place`: each correction's first original, `places` of all the records, so
+    that a sign-off kept as a correction and corrected again is found by the chain's first record);
+    `parties`: each approver's words (the sign-off form's choice_labels), else its code."""
     latest = {place.get(r.id, r.id): r.body for r in records if r.kind == "sign_off"}
-    kept = [latest.get(str(o.get("record_id")), o) for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
+    kept = [latest.get(place.get(str(o.get("record_id")), str(o.get("record_id"))), o)
+            for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
     return [{"party": _text(o.get("party")) or None, "party_words": parties.get(_text(o.get("party"))) or _text(o.get("party")) or None,
              "name": _text(o.get("name")) or None, "title": _text(o.get("title")) or None,
              "on": _day(o.get("date")), "reference": _text(o.get("reference")) or None}
@@ -553,8 +555,13 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     external approver's code -> its words in `lang` (the sign-off form's choice_labels).
     """
     names, services = names or {}, services or {}
+    records = records if isinstance(records, list) else list(records)
     applied = effective(records)  # as the fold applies them: a correction in its original's place
     ordered = _ordered(applied)
+    # a corrected record counts where the first record of its chain was (a correction of a correction
+    # too: `places` of all the records): a follow-up corrected after the request is still a visit before
+    # it, one made after a plan version that was corrected later is since it
+    place = places(records)
     if case.status == "transferred":  # its work went to another agency: no closure here (one asked before is not decided)
         to = _text((case.transfer_out or {}).get("to"))
         raise _refused(f"{case.id} has no closure to report: it was transferred to {f'agency {to}' if to else 'another agency'}, "
@@ -573,7 +580,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     given = [str(i) for i in body.get("checklist") or []]
     checklist = [{"item": i, "confirmed": i in given} for i in needed]
     checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
-    sign_offs = _sign_offs(body, parties or {}, ordered)
+    sign_offs = _sign_offs(body, parties or {}, ordered, place)
     signed_item, party = policy.get("closure_sign_off", "item"), policy.get("closure_sign_off", "party")
     for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
         entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
@@ -591,16 +598,13 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     closed_on = _day(closed_record.at) if closed_record else None
 
     plan_record = _latest_plan(case, ordered)
-    status, last_review = _progress(ordered, plan_record, before=record.id)
-    goals, actions = _plan_items(plan_record, status, open_items.action_ids(ordered, plan_record))
+    status, last_review = _progress(records, plan_record, before=record.id)
+    goals, actions = _plan_items(plan_record, status, open_items.action_ids(records, plan_record))
     by_number = {f"A{a['number']}": a for a in actions}
     referrals = [_referral(r, services) for r in case.referrals]
     by_ref = {r["ref"]: r for r in referrals}
     left = body.get("open_items") or {}
 
-    # a corrected record counts where the one it corrects was: a follow-up corrected after the request
-    # is still a visit before it, one made after a plan version that was corrected later is since it
-    place = places(ordered)
     where = lambda r: place.get(r.id, r.id)  # noqa: E731
     since = where(plan_record) if plan_record else ""
     followups = sorted((r for r in ordered if r.kind == "followup" and where(r) < where(record)
@@ -718,6 +722,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     when it says another day, as in the case plan.
     """
     names, services, agency = names or {}, services or {}, dict(agency or {})
+    records = records if isinstance(records, list) else list(records)
     applied = effective(records)  # as the fold applies them: a correction in its original's place
     ordered = _ordered(applied)
     here = _received_at(ordered)  # a transfer asked for at the agency the case came from is not this one's
@@ -773,8 +778,8 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
 
     plan_record = _latest_plan(case, ordered)
     planned_review = _day(plan_record.body.get("review_date")) if plan_record else None
-    status, _last = _progress(ordered, plan_record, before=subject.id)
-    goals, actions = _plan_items(plan_record, status, open_items.action_ids(ordered, plan_record))
+    status, _last = _progress(records, plan_record, before=subject.id)
+    goals, actions = _plan_items(plan_record, status, open_items.action_ids(records, plan_record))
     open_actions = [a for a in actions if open_items.item_open(a["progress"]["status"])]
     referrals = [_referral(r, services) for r in case.referrals]
     if subject.kind == "transfer":

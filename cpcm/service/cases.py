@@ -1954,7 +1954,7 @@ def _closure_cycle(case_id: str, records: Sequence[Record], original: Record, ca
     if not any(r.kind == "reopen" and r.id > first.id for r in records):
         return case
     applied = effective(records)
-    place = places(applied)  # a record corrected since stands where the record it corrected was
+    place = places(records)  # a record corrected since stands where the first record of its chain was
     return fold(case_id, [r for r in applied if place.get(r.id, r.id) < first.id])
 
 

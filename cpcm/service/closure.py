@@ -254,9 +254,10 @@ def closure_sign_offs(case, records, zone) -> list:
 def _approving_sign_offs(records, since_boundary: bool) -> list:
     """The approving external sign-offs for closure on the case (each as corrected), those
     recorded since the case was last reopened or taken in where `since_boundary`."""
+    records = records if isinstance(records, list) else list(records)
+    place = places(records)  # of all the records: a correction of a correction stands where its first original was
     records = effective(records)  # a corrected sign-off by its correction, in the place of the one it corrected
     boundary = max((r.id for r in records if r.kind in ("reopen", "transfer_in")), default="") if since_boundary else ""
-    place = places(records)
     return [r for r in records if r.kind == "sign_off" and place.get(r.id, r.id) > boundary
             and r.body.get("subject") == "closure" and r.body.get("decision") == "approved"]
 

@@ -201,9 +201,10 @@ def places(records: Iterable[Record], known: set[str] | None = None) -> dict[str
     ID to compare: for a record superseding another (a correction, a repair) the ID of the record
     it stands in for, the first of the chain, so that "before the closure request" or "since the
     plan" reads a correction where its original was; any other record's place is its own ID (left
-    out). `records` may be all of a case's records or the `effective` ones (where a correction's
-    original is left out, the ID it names is its place); `known`: only a `supersedes` naming one
-    of these IDs counts (`effective`'s own use). Read as `places(records).get(record.id, record.id)`."""
+    out). `records`: all of a case's records, corrected ones too: the `effective` ones alone leave
+    out what a correction of a correction corrects, and its place would be that correction's ID, not
+    its first original's; `known`: only a `supersedes` naming one of these IDs counts (`effective`'s
+    own use). Read as `places(records).get(record.id, record.id)`."""
     original: dict[str, str] = {}
     for record in records:
         target = record.body.get("supersedes")
