@@ -616,3 +616,18 @@ def test_render__a_goals_indicator_and_the_transition_to_aftercare_are_written_a
     plan = cli("show", case_id, "plan", "--json").json()
     assert plan["fields"]["goals"][0]["indicator"] == "attends school four days a week for a term"
     assert plan["fields"]["aftercare"].startswith("a room near the college")
+
+
+def test_render__a_plan_corrected_by_the_supervisor_is_still_written_by_its_worker(cli, cli_as, planned):
+    """A plan version's writer is the writer of its first record (approvals.asker): the supervisor
+    who corrected a date is not said to have written it, in the documents nor in `show --json`."""
+    fixed = cli_as("sup")("correct", planned, "plan", "--set", "actions.A1.by=2026-12-16", "--reason", "date wrong",
+                                  "--json")
+    assert fixed.code == 0, fixed.stderr
+    for fmt in ("md", "html"):
+        shown = cli("render", "case-plan", planned, "--format", fmt).stdout
+        assert "written on 16 November 2026 by amina" in shown and "by sup" not in shown.split("Approved on")[0], shown
+    sw = cli("render", "case-plan", planned, "--lang", "sw").stdout
+    assert "uliandikwa tarehe 16 Novemba 2026 na amina" in sw, sw
+    plan = cli("show", planned, "--json").json()["plan"]
+    assert plan["by"] == "amina" and plan["record_id"] == fixed.json()["record_id"], plan

@@ -283,3 +283,13 @@ def test_closure_report__a_visit_before_the_plan_corrected_twice_is_not_counted_
     text = ok(cli("render", "closure-report", case_id)).stdout
     assert ("1 monitoring visit since plan version 2 of 21 November 2026, the last on 21 November 2026 "
             "(the policy asks for 1); 2 in all since the first plan.") in text, text
+
+
+def test_closure_report__a_request_corrected_by_the_supervisor_was_still_asked_for_by_its_worker(cli, cli_as):
+    """Who asked for a closure is the writer of the request's first record (approvals.asker), as the
+    one who asked takes it back: the supervisor who corrected its summary did not request it."""
+    case_id = closed_case(cli, cli_as)
+    ok(cli_as("sup")("correct", case_id, "closure", "--set", "summary=Back in school.", "--reason", "typo"))
+    text = ok(cli("render", "closure-report", case_id)).stdout
+    assert "- **Requested:** on 22 November 2026 by amina" in text, text
+    assert ok(cli("show", case_id, "--json")).json()["closure"]["by"] == "amina"

@@ -181,7 +181,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "reason": _text(body.get("reason")) or None,
             "interim": bool(body.get("interim")),
             "written_on": plan_record.at[:10],
-            "written_by": _person(plan_record.by, names),
+            "written_by": _person(_asked_by(case.plan, plan_record), names),  # not who corrected it
             "permanency_goal": _text(body.get("permanency_goal")) or None,
             "aftercare": _text(body.get("aftercare")) or None,
             "review_date": planned_review,
@@ -202,6 +202,15 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
         "other_actions": [a for a in actions if a["goal"] not in goal_ids],
         "actions": actions,
     }
+
+
+def _asked_by(request: Mapping[str, Any] | None, record: Record) -> str | None:
+    """Who wrote the request `record` (a plan version, a closure or a transfer request): the writer
+    of the first record of its chain, also when someone else corrected it since (approvals.asker of
+    the fold's `request`, where that is this record); else the record's own writer."""
+    if request and request.get("record_id") == record.id:
+        return approvals.asker(request) or record.by
+    return record.by
 
 
 def _version_of(case: Case, plan_record: Record) -> int | None:
@@ -649,7 +658,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
             "summary": _text(body.get("summary")) or None,
             "notes": _text(body.get("notes")) or None,
             "requested_on": _day(record.at),
-            "requested_by": _person(record.by, names),
+            "requested_by": _person(_asked_by(case.closure, record), names),
             "state": state,
             "closed": closed_record is not None,
             "closed_on": closed_on,
@@ -799,7 +808,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
             "reason_code": body.get("reason_code"),
             "earlier_transfers": int(body.get("earlier_transfers") or 0),
             "requested_on": _day(request.at) if request else None,
-            "requested_by": _person(request.by, names) if request else None,
+            "requested_by": _person(_asked_by(case.transfer_request, request), names) if request else None,
             "sent_on": _day(subject.at) if subject.kind == "transfer" else None,
             "sent_by": _person(subject.by, names) if subject.kind == "transfer" else None,
             "details": _transfer_details(body),

@@ -897,7 +897,7 @@ def closure_request(records: Sequence[Record], closure: Mapping[str, Any] | None
         return None
     decision = _decision(records, "closure", closure.get("record_id")) if closure.get("decided_at") else None
     state = "waiting" if closure.get("decided_at") is None else "approved" if closure.get("approved") else "rejected"
-    return {"record_id": closure.get("record_id"), "at": closure.get("at"), "by": closure.get("by"),
+    return {"record_id": closure.get("record_id"), "at": closure.get("at"), "by": approvals.asker(closure),
             "reason": closure.get("reason"), "state": state, "decision": decision}
 
 
@@ -969,7 +969,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["mandatory_reports"] = marked(mandatory_reports(current, folded.mandatory_report))
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
-    data["plan"] = dict(folded.plan, content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),
+    # who wrote the version: the writer of its first record, not whoever corrected it (approvals.asker)
+    data["plan"] = dict(folded.plan, by=approvals.asker(folded.plan), content=details["plan"], rejection=_plan_decided(current, folded.plan, "rejected"),
                         approval=_plan_decided(current, folded.plan, "approved"),
                         before_reopening=not deadlines_mod.plan_actions_due(folded, ctx.policy)) if folded.plan else None
     if data["plan"] and data["plan"].get("previous"):  # the version in force while the latest waits: its conditions too
