@@ -143,6 +143,24 @@ def test_case_file__kiswahili_labels_and_values(world):
     assert "Ufuatiliaji" in text and "ziara ya nyumbani" in text and "malezi ya jamaa" in text
 
 
+def test_case_file__a_corrected_referral_and_its_update_keep_r1_and_a_keyworker_is_headed_in_words(cli, cli_as):
+    """Headings: the referral and its outcome as first written keep their reference once the
+    referral is corrected (the case knows it by the record in force in its place, fold.in_force),
+    and a keyworker nomination is headed in words, not by its kind's code."""
+    ok(cli_as("sup")(*CLINIC))
+    case_id = register(cli)
+    consent_both(cli, case_id)
+    ok(cli("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all"))
+    ok(cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-24", "--expected-duration", "3mo"))
+    ok(cli("correct", case_id, "R1", "--set", "need=a full check-up", "--reason", "need mistyped"))
+    ok(cli("assign", case_id, "--keyworker-name", "Grace A.", "--keyworker-role", "teacher", "--reason", "she trusts her"))
+    for lang, referral, outcome, keyworker in (("en", "Referral R1 (County Clinic)", "Referral outcome R1", "Keyworker"),
+                                               ("sw", "Rufaa R1 (County Clinic)", "Matokeo ya rufaa R1", "Mhudumu mkuu wa mtoto")):
+        headings = re.findall(r"^### \d+\. (.+)$", ok(cli("render", "case-file", case_id, "--lang", lang)).stdout, re.M)
+        assert headings.count(referral) == 2 and headings.count(outcome) == 1, (lang, headings)
+        assert keyworker in headings and "keyworker" not in headings, (lang, headings)
+
+
 def test_case_file__checklists_in_words_in_the_document_s_language(world, sending, cli_as):
     """A closure's and a transfer request's checklists are printed in words (the closure report's and
     the transfer summary's, templates/_checklist_words.j2), in each language; never as codes."""

@@ -1582,13 +1582,15 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
             made = csi.summary(table, effective(records), record, lang, name)
             view["csi"] = {key: made[key] for key in ("ratings", "needs_attention", "changes")}
             view["csi"]["previous"] = (made["previous"] or {}).get("record_id")
-    if record.kind == "referral":
-        view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == record.id), None)
-    elif record.kind == "referral_update":  # the referral by its reference (R1), as every command names it
-        target = str(body.get("referral") or "")
-        view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == target), None)
-        if view["ref"]:  # `fields` keeps the record as written, and this answer the record id beside the reference
-            view["answers"] = [dict(a, value=view["ref"], record_id=target) if a["field"] == "referral" else a for a in answers]
+    if record.kind in ("referral", "referral_update"):  # the referral by its reference (R1), as every command names it
+        # a referral corrected since keeps its reference: the case knows it by the record in force in its place
+        from cpcm.workflow.fold import in_force
+
+        target = record.id if record.kind == "referral" else str(body.get("referral") or "")
+        wanted = in_force(records).get(target, target)
+        view["ref"] = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == wanted), None)
+    if record.kind == "referral_update" and view["ref"]:  # `fields` keeps it as written; this answer the ID beside the R-number
+        view["answers"] = [dict(a, value=view["ref"], record_id=target) if a["field"] == "referral" else a for a in answers]
     return view
 
 
