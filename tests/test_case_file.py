@@ -154,11 +154,15 @@ def test_case_file__a_corrected_referral_and_its_update_keep_r1_and_a_keyworker_
     ok(cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-11-24", "--expected-duration", "3mo"))
     ok(cli("correct", case_id, "R1", "--set", "need=a full check-up", "--reason", "need mistyped"))
     ok(cli("assign", case_id, "--keyworker-name", "Grace A.", "--keyworker-role", "teacher", "--reason", "she trusts her"))
-    for lang, referral, outcome, keyworker in (("en", "Referral R1 (County Clinic)", "Referral outcome R1", "Keyworker"),
-                                               ("sw", "Rufaa R1 (County Clinic)", "Matokeo ya rufaa R1", "Mhudumu mkuu wa mtoto")):
+    ok(cli_as("sup")("assign", case_id, "--cover", "otieno", "--until", "2026-12-31"))
+    for lang, referral, outcome, keyworker, cover in (
+            ("en", "Referral R1 (County Clinic)", "Referral outcome R1", "Keyworker", "Cover by another worker"),
+            ("sw", "Rufaa R1 (County Clinic)", "Matokeo ya rufaa R1", "Mhudumu mkuu wa mtoto",
+             "Kushikiliwa kwa kesi na mfanyakazi mwingine")):
         headings = re.findall(r"^### \d+\. (.+)$", ok(cli("render", "case-file", case_id, "--lang", lang)).stdout, re.M)
         assert headings.count(referral) == 2 and headings.count(outcome) == 1, (lang, headings)
-        assert keyworker in headings and "keyworker" not in headings, (lang, headings)
+        assert keyworker in headings and cover in headings, (lang, headings)
+        assert not [h for h in headings if h[:1].islower()], (lang, headings)  # no kind's code (keyworker, cover)
 
 
 def test_case_file__checklists_in_words_in_the_document_s_language(world, sending, cli_as):
