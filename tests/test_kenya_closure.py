@@ -99,6 +99,26 @@ def test_close__after_a_reopening_only_an_scco_approval_dated_since_it_lets_the_
     assert [o["date"] for o in kept["sign_offs"]] == ["2027-05-01"]  # not the one dated before the reopening
 
 
+def test_close__after_a_reopening_a_readiness_record_of_before_it_does_not_count(kenya):
+    """Form 7A recorded before the case was reopened reviewed the time before the new concern: the
+    closure of the reopened case needs one since, as the officer's sign-off does (it let the case
+    close again, while still recent enough). The refusal says so; recorded again, it closes."""
+    case_id = reunified(kenya)
+    amina, sup = kenya("amina"), kenya("sup")
+    assert record(amina, case_id, answers()).code == 0
+    assert amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    assert kenya("amina", "2026-11-25T09:00:00+03:00")("reopen", case_id, "--reason", "new report from the school").code == 0
+    worker, supervisor = kenya("amina", "2026-11-26T09:00:00+03:00"), kenya("sup", "2026-11-26T09:00:00+03:00")
+    assert supervisor("sign-off", case_id, *SCCO[:-1], "2026-11-25").code == 0
+    close = ("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "the family carries on", "--json")
+    refused = worker(*close)
+    assert refused.code == 4 and [f["field"] for f in refused.json()["fields"]] == ["readiness"], refused.stdout
+    assert "was made before the case was reopened (2026-11-25)" in refused.json()["fields"][0]["reason"]
+    assert record(worker, case_id, answers()).code == 0
+    assert worker(*close).code == 0
+
+
 def test_close__every_problem_in_one_refusal_the_records_to_make_first(kenya):
     """A Form 9A closure asked for with nothing ready (no readiness record, no sign-off, no
     feedback, open items unexplained) is refused once, naming every problem, each with the rule

@@ -379,7 +379,7 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> tuple[list[Field
     if latest is not None:
         body["readiness"] = latest.summary()
     reunified = path_rules.reunified_at(case)  # a readiness record from before the child went home does not count
-    problems = readiness_rules.closure_problems(latest, reason, policy, ctx.now, reunified)  # in English, for the messages
+    problems = readiness_rules.closure_problems(latest, reason, policy, ctx.now, reunified, case.reopened)  # in English, for the messages
     override = body.get("readiness_override")
     warnings = []
     if problems and not override:
@@ -394,7 +394,7 @@ def _readiness_gate(ctx: Context, case, records, body: dict) -> tuple[list[Field
                                                      "the closure rule (" + "; ".join(problems) + "): ask your supervisor, or record "
                                                      f"the benchmarks: cpcm readiness {case.id}", rule="closure-readiness")], []
         # as codes, not the messages' English: a document says them in its own language
-        body["readiness_problems"] = readiness_rules.closure_gaps(latest, reason, policy, ctx.now, reunified)
+        body["readiness_problems"] = readiness_rules.closure_gaps(latest, reason, policy, ctx.now, reunified, case.reopened)
         warnings.append("closing without a readiness record that meets the closure rule, on a supervisor's reason: "
                         + "; ".join(problems))
     elif override:

@@ -150,6 +150,7 @@ NO_RECORD = "no_readiness_record"
 RECORD_TOO_OLD = "readiness_record_too_old"
 RECORD_NOT_READY = "readiness_record_not_ready"
 RECORD_BEFORE_REUNIFICATION = "readiness_record_before_reunification"
+RECORD_BEFORE_REOPENING = "readiness_record_before_reopening"
 
 
 def _failed_reason(domain: DomainScore) -> dict:
@@ -195,6 +196,9 @@ def problem_words(problem: Any, names: Mapping[str, str] | None = None) -> str:
     if code == RECORD_BEFORE_REUNIFICATION:
         return (f"the latest readiness record ({at}) was made before the child went home ({problem.get('reunified_at')}): "
                 "Form 7A reviews the child with the caregiver after placement; record it again")
+    if code == RECORD_BEFORE_REOPENING:
+        return (f"the latest readiness record ({at}) was made before the case was reopened ({problem.get('reopened_at')}): "
+                "it reviewed the time before the new concern; record it again")
     if code == RECORD_NOT_READY:
         return (f"the latest readiness record ({at}) does not meet the closure rule: "
                 + "; ".join(reason_words(r, names) for r in problem.get("reasons") or ()))
@@ -255,13 +259,15 @@ class Latest:
 
 
 def closure_gaps(latest: Latest | None, reason: str | None, policy, now: datetime,
-                 reunified: str | None = None) -> list[dict]:
+                 reunified: str | None = None, reopened: str | None = None) -> list[dict]:
     """Why closing for `reason` may not go ahead under the policy's `closure_readiness` rule
     (empty when it may), as codes a record keeps: no readiness record, a record that does not
     meet the closure rule, one older than `max_age` at `now`, or one made before the child went
     home (`reunified`, `placements.reunified_at`): Form 7A is the child and caregiver case review
     after placement (the reviews for two years after it), so one made while the child was still in
-    care does not say the reintegration holds, as the path of reintegration does not count it."""
+    care does not say the reintegration holds, as the path of reintegration does not count it; nor
+    one made before the case was last `reopened` (a new concern), as the Sub-County Children's
+    Officer's sign-off counts only since then."""
     if not policy.get("closure_readiness", "required", False):
         return []
     if reason not in (policy.get("closure_readiness", "reasons") or ()):
@@ -275,23 +281,26 @@ def closure_gaps(latest: Latest | None, reason: str | None, policy, now: datetim
         problems.append({"code": RECORD_TOO_OLD, "record_at": latest.at[:10], "max_age": str(max_age)})
     if made_before(latest.at, reunified):
         problems.append({"code": RECORD_BEFORE_REUNIFICATION, "record_at": latest.at[:10], "reunified_at": reunified[:10]})
+    if made_before(latest.at, reopened):
+        problems.append({"code": RECORD_BEFORE_REOPENING, "record_at": latest.at[:10], "reopened_at": reopened[:10]})
     if not latest.result.ready_for_closure:
         problems.append({"code": RECORD_NOT_READY, "record_at": latest.at[:10],
                          "reasons": [dict(r) for r in latest.result.why_not]})
     return problems
 
 
-def made_before(at: str, reunified: str | None) -> bool:
-    """Whether a readiness record made `at` is from before the child went home (`reunified`,
-    `placements.reunified_at`): then it does not count for closure (`closure_gaps`)."""
-    return bool(reunified) and parse_datetime(at) < parse_datetime(reunified)
+def made_before(at: str, since: str | None) -> bool:
+    """Whether a readiness record made `at` is from before `since`: the child went home
+    (`placements.reunified_at`) or the case was last reopened; then it does not count for closure
+    (`closure_gaps`)."""
+    return bool(since) and parse_datetime(at) < parse_datetime(since)
 
 
 def closure_problems(latest: Latest | None, reason: str | None, policy, now: datetime,
-                     reunified: str | None = None) -> list[str]:
+                     reunified: str | None = None, reopened: str | None = None) -> list[str]:
     """closure_gaps in English words, for messages."""
     names = {d.key: d.name() for d in latest.result.domains} if latest is not None else {}
-    return [problem_words(p, names) for p in closure_gaps(latest, reason, policy, now, reunified)]
+    return [problem_words(p, names) for p in closure_gaps(latest, reason, policy, now, reunified, reopened)]
 
 
 def check_scoring(scoring: Any) -> list[str]:
