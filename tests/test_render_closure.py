@@ -276,6 +276,8 @@ def test_closure_report__a_visit_before_the_plan_corrected_twice_is_not_counted_
     ok(cli_as("sup")("approve", case_id, "plan", "--at", "2026-11-21T13:00:00+03:00"))
     ok(cli("correct", case_id, "followup", "--set", "purpose_detail=check food", "--reason", "typo"))
     ok(cli("correct", case_id, "followup", "--set", "purpose_detail=check food and school", "--reason", "typo again"))
+    # the first version corrected after the second: still the first plan, by its place (not the second by its ID)
+    ok(cli_as("sup")("correct", case_id, "plan@1", "--set", "aftercare=Monthly calls from the school.", "--reason", "typo"))
     ok(cli("followup", case_id, "--method", "phone", "--purpose", "pre_closure", "--purpose-detail", "school",
            "--visited-by", "professional", "--risk-increased", "no", "--at", "2026-11-21T14:00:00+03:00"))
     ok(cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "The clinic follows up itself.",

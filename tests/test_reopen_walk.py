@@ -91,6 +91,28 @@ def test_reopened_at_the_post_closure_visit__due_check_log_list_say_it_starts_ag
     assert (listed[case_id]["status"], listed[case_id]["stage"]) == ("open", "reopened")
 
 
+def test_reopened__a_version_rejected_before_the_closure_is_not_asked_for_again(cli, cli_as):
+    """Version 2 was rejected while version 1 stayed in force, then the case was closed and reopened:
+    `cpcm check` does not warn that version 2 'was rejected: it is not in force', a version of the
+    episode the closure ended, while the reopened case waits to be assessed and planned again."""
+    sup = cli_as("sup")
+    case_id = register(cli)
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    assert cli("assess", case_id, "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(plan_doc())).code == 0
+    assert sup("approve", case_id, "plan").code == 0
+    assert cli("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A1.by=2027-01-10").code == 0
+    assert sup("reject", case_id, "plan", "--note", "keep the first dates").code == 0
+    worker = at(cli, CLOSED_AT)
+    assert worker("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
+                  "--visited-by", "professional", "--risk-increased", "no", "--done", "A1", "--done", "A2").code == 0
+    assert worker("close", case_id, "--reason", "goals_met", *GOALS_MET).code == 0
+    assert at(sup, "2027-01-20T10:00:00+03:00")("approve", case_id, "closure").code == 0
+    assert at(cli, VISIT_AT)("reopen", case_id, "--reason", "new concern").code == 0
+    check = at(cli, NEXT_DAY)("check", case_id, "--json")
+    assert "plan-not-approved" not in [p["code"] for p in check.json()], check.stdout
+
+
 def test_reopened__show_and_the_plan_document_say_the_old_plan_is_not_in_force(cli, cli_as):
     """The plan approved before the closure is kept on the file, but it is not the plan in force
     of the reopened case (its actions are not due, `plan_action.due_after_reopening`): `show` and

@@ -96,4 +96,6 @@ def test_sign_off__of_the_closure_before_a_reopening_corrected_twice_does_not_si
         fixed = sup("correct", case_id, "sign-off", "--set", f"name={name}", "--reason", "misspelt")
         assert fixed.code == 0, fixed.stderr
     again = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none", "--json")
-    assert again.code != 0 and "sign-off" in again.stderr, again.stderr
+    assert again.code == 4 and "sign_off" in [f["field"] for f in again.json()["fields"]], again.stdout
+    said = next(f for f in again.json()["fields"] if f["field"] == "sign_off")
+    assert said["rule"] == "closure-sign-off" and "given before the reopening, or recorded before it" in said["reason"], said

@@ -623,7 +623,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     # same follow-ups since the reunification (the path's monitoring), else since the first plan,
     # say how many there were in all
     reunified = max((t for t in case.events.get("reunification", ()) if t <= utc(record.at)), default=None)
-    first_plan = next((r for r in ordered if r.kind == "plan"), None)
+    first_plan = min((r for r in ordered if r.kind == "plan"), key=where, default=None)  # by its place: v1 corrected since
     if reunified:
         in_all = [r for r in followups if utc(r.at) >= reunified]
     else:

@@ -1847,7 +1847,7 @@ def _keyworker_corrected(ctx: Context, base: Mapping[str, Any], data: Mapping[st
     if given.get("name") and "worker" not in given:  # someone outside the team instead of a team worker
         merged.pop("worker", None)
     body = keyworker_rules.body_of(*(merged.get(k) if isinstance(merged.get(k), str) else None for k in keyworker_rules.FIELDS))
-    active = [w.id for w in ctx.team.active] + ([str(base["worker"])] if isinstance(base.get("worker"), str) else [])
+    active = workers_taken(ctx, None, base, keys=("worker",))  # the worker it named stands, who may have left the team
     errors += [FieldError(field, why) for field, why in keyworker_rules.problems(body, active, correcting=True)]
     if "case_worker" in base:
         body["case_worker"] = base["case_worker"]

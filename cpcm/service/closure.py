@@ -311,8 +311,8 @@ def _sign_off_gate(ctx: Context, case, records, body: dict, item: str | None) ->
     if not any(r.body.get("party") == party for r in signed):
         # one given for the closure before the latest reopening is on the case, but counts for none since
         earlier = case.reopened and any(r.body.get("party") == party for r in _approving_sign_offs(records, since_boundary=False))
-        none = (f"none given since the case was reopened on {local_day(case.reopened, ctx.zone)} is on the case (one dated "
-                "before the reopening was for the earlier closure)" if earlier else "none is on the case")
+        none = (f"none given since the case was reopened on {local_day(case.reopened, ctx.zone)} is on the case (one given "
+                "before the reopening, or recorded before it, was for the earlier closure)" if earlier else "none is on the case")
         return [FieldError("sign_off", f"closing for '{body['reason']}' needs the final approval of the {party_words(ctx, party)} "
                                        f"(checklist item {item}), recorded as an external sign-off, and {none}: "
                                        f"a supervisor or manager records it, with the approver's name, title and date: cpcm sign-off "

@@ -1191,12 +1191,14 @@ def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
     return None
 
 
-def workers_taken(ctx: Context, form: Form, kept: Mapping[str, Any] | None = None) -> list[str]:
-    """The worker IDs a form's worker fields take: the team's members, and those `kept` (a record
-    as written: a registration an update lays changes over, an original a correction corrects)
-    names in them, who may since have left the team or be of the agency the case was transferred
-    from: what was written stands, a new value is a member."""
-    named = [get_path(kept, f.key) for f in form.fields if f.type == "worker"] if kept else []
+def workers_taken(ctx: Context, form: Form | None, kept: Mapping[str, Any] | None = None, keys: Sequence[str] = ()) -> list[str]:
+    """The worker IDs a form's worker fields (or the fields `keys`, of a record written without a
+    form) take: the team's members, and those `kept` (a record as written: a registration an
+    update lays changes over, an original a correction corrects) names in them, who may since have
+    left the team or be of the agency the case was transferred from: what was written stands, a
+    new value is a member."""
+    fields = [f.key for f in form.fields if f.type == "worker"] if form is not None else list(keys)
+    named = [get_path(kept, key) for key in fields] if kept else []
     return [w.id for w in ctx.team.active] + [v for v in named if isinstance(v, str) and v]
 
 

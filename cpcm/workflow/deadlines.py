@@ -668,7 +668,7 @@ def _review(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     in_force = plan_in_force_at(case, policy)
     if case.status != "open" or not in_force or case.stage not in ("planned", "implementation", "closure_requested"):
         return []
-    if before_reopening(case, in_force):
+    if plan_before_reopening(case, policy):
         return []
     last_review = case.last("review", case.cycle_start)
     start = max(in_force, last_review or in_force)

@@ -22,7 +22,8 @@ from cpcm.workflow import approvals, consent, placements, retention, transitions
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
-                                     closure_answers, closure_wait, deadlines, plan_in_force, soon_window)
+                                     before_reopening, closure_answers, closure_wait, deadlines, plan_in_force,
+                                     soon_window)
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -85,10 +86,12 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                                     f"plan version {plan['version']} says nothing of when the case can close",
                                     "case_plan", policy.source("case_plan"), case.id, case.worker))
         # a newer version waiting (or rejected, or withdrawn) while an approved one stays in force is not a fault; one
-        # approved before the latest reopening is not in force since (deadlines.plan_in_force)
+        # approved before the latest reopening is not in force since (deadlines.plan_in_force), and a version of that
+        # episode is not this one's to approve: the reopened case is assessed and planned again
         in_force = plan_in_force(case, policy)
         waiting_over = in_force is not None and in_force.get("record_id") != plan.get("record_id")
-        if approvals.required(policy, "plan") and not plan.get("approved_at") and not waiting_over:
+        earlier = before_reopening(case, plan.get("at"))
+        if approvals.required(policy, "plan") and not plan.get("approved_at") and not waiting_over and not earlier:
             state = ("was rejected" if plan.get("rejected_at") else "was withdrawn by its author" if plan.get("withdrawn_at")
                      else "waits for approval")
             problems.append(Problem("plan-not-approved", "warning", f"plan version {plan['version']} {state}: it is not in force",
