@@ -96,6 +96,42 @@ def test_refer__expired_consent_counts_as_none(mem):
     assert refused.value.rule == "consent-required" and "expired" in refused.value.message
 
 
+def test_refer__at_judges_the_consent_and_the_childs_age_as_they_stood_then():
+    """A referral recorded late (`--at`) is sent on the consent as it was recorded then, and the
+    child's age is counted on its day: the caregiver's consent alone sufficed while the child was
+    under the agency's `consent.child_from_age`; a consent given since did not exist yet; one whose
+    last day has passed since still held."""
+    repo = MemoryRepo(rules={"consent": {"child_from_age": 5}})
+    amina = repo.as_("amina")
+    service.service_add(amina, CLINIC_ENTRY)
+    child = {"name": "Test Child", "sex": "female", "date_of_birth": "2021-11-25", "disability": "no"}  # 5 on 2026-11-25
+    young = repo.register(amina, at="2026-11-01T09:00:00+03:00", child=child,
+                          consent={"child": "not_possible", "caregiver": "given", "explained": True})
+    service.consent(amina, young, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "given",
+                                   "explained": EXPLAINED}, at("2026-11-20T10:00:00+03:00"))
+    later = repo.as_("amina", now="2026-11-26T09:00:00+03:00")  # 5 now, 4 on the day it was sent
+    assert refer(later, young, when=at("2026-11-24T15:00:00+03:00")).kind == "referral"
+    with pytest.raises(Refused) as refused:  # sent today, she is asked too
+        refer(later, young, need="a second opinion")
+    assert "no child consent" in refused.value.message
+    # a consent given after the time the referral is recorded for did not allow it
+    case_id = repo.register(amina, at="2026-11-01T09:00:00+03:00")
+    consented(amina, case_id)
+    before = repo.commits()
+    with pytest.raises(Refused) as refused:
+        refer(amina, case_id, when=at("2026-11-05T10:00:00+03:00"))
+    assert refused.value.rule == "consent-required" and "no child consent" in refused.value.message
+    assert repo.commits() == before
+    # a consent that held on the day of the referral, ended since
+    ended = repo.register(amina, at="2026-11-01T09:00:00+03:00")
+    consented(amina, ended, when=at("2026-11-02T09:00:00+03:00"), until="2026-11-30")
+    december = repo.as_("amina", now="2026-12-02T09:00:00+03:00")
+    assert refer(december, ended, when=at("2026-11-30T10:00:00+03:00")).kind == "referral"
+    with pytest.raises(Refused) as refused:
+        refer(december, ended, need="a second opinion")
+    assert "expired on 2026-11-30" in refused.value.message
+
+
 def test_refer__consent_for_another_agency_does_not_count(mem):
     amina = mem.as_("amina")
     service.service_add(amina, {"id": "school", "provider": "Primary School", "sector": "education", "services": ["schooling"]})

@@ -236,14 +236,19 @@ def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: st
 
 
 def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None,
-                  named: str | None = None):
+                  named: str | None = None, at: datetime | None = None):
     """The one consent rule every sharing action calls; Refused (exit 4) with the reasons. The
-    message names the agency as `named` (default: `agency`, a service id of the directory)."""
+    message names the agency as `named` (default: `agency`, a service id of the directory).
+    `at`: the time the action is recorded for (`--at`), at which the consent and the child's age
+    are judged as they stood then (workflow.md: a referral is sent on the consent as it was
+    recorded then; the age is counted on the day of the action): an answer dated later was not
+    given yet, an `until` passed since still held (`consent.as_of`)."""
     from cpcm.workflow import consent as consent_rule
 
     records = load_records(ctx, case_id) if records is None else records
-    age = fold(case_id, records).age_on(ctx.now.date()) if ctx.policy.get("consent", "child_from_age") else None
-    result = consent_rule.check(records, purpose, agency, ctx.policy, ctx.now, named, age)
+    moment = at or ctx.now
+    age = fold(case_id, records).age_on(moment.astimezone(ctx.zone).date()) if ctx.policy.get("consent", "child_from_age") else None
+    result = consent_rule.check(consent_rule.as_of(records, at) if at else records, purpose, agency, ctx.policy, moment, named, age)
     if not result.ok:
         shown = named or agency
         rule = ctx.policy.rules["consent"]
@@ -469,7 +474,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
     errors += at_errors(ctx, case, at)
     if errors:
         raise InvalidInput(errors, f"referral of {case_id}")
-    consent_ok = check_consent(ctx, case_id, "referral", service_id, records)
+    consent_ok = check_consent(ctx, case_id, "referral", service_id, records, at=at)
     unsettled = case_work_consent(ctx, case, "the referral")
     sector = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
     groups, left_out = (sector, []) if consent_ok.override else \

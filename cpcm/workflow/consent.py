@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
-from cpcm.domain.records import Record
+from cpcm.domain.records import Record, utc
 from cpcm.domain.policy import Policy
 
 AGENCY_PURPOSES = ("referral", "sharing", "transfer")
@@ -307,6 +307,15 @@ def _ended(record: Any, now: datetime) -> bool:
         return False
     after = date.fromisoformat(str(until)[:10]) + timedelta(days=1)
     return now >= datetime.combine(after, time(0), tzinfo=now.tzinfo)
+
+
+def as_of(records: Sequence[Record], moment: datetime) -> list[Record]:
+    """The case's records with its consent as it stood at `moment` (an action recorded late, `--at`):
+    a consent answer dated after it (its own time, `at`) was not given yet and does not count, for
+    or against. The other records stay: an action recorded since still used a one-off consent
+    (`used_ids`), and an override (recorded when it is decided) stands in as it would now."""
+    then = utc(moment)
+    return [r for r in records if r.kind != "consent" or utc(r.at) <= then]
 
 
 def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Policy, now: datetime,
