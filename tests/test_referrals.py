@@ -142,6 +142,21 @@ def test_refer__consent_for_another_agency_does_not_count(mem):
     assert refused.value.rule == "consent-required"
 
 
+def test_consent__with_two_givers_the_reason_goes_on_the_refused_answer_only(mem):
+    """`--by child --by caregiver --status given --status refused --reason ...`: the reason is why the
+    caregiver refused; the child's assent, given, does not carry it."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": ["child", "caregiver"],
+                                     "status": ["given", "refused"], "reason": CANARY, "explained": EXPLAINED})
+    bodies = {r.body["given_by"]: r.body for r in service.load_records(amina, case_id) if r.kind == "consent"}
+    assert "reason" not in bodies["child"] and bodies["caregiver"]["reason"] == CANARY
+    other = mem.register(amina)  # both not possible: each carries it
+    service.consent(amina, other, {"purpose": "referral", "agency": "clinic", "given_by": ["child", "caregiver"],
+                                   "status": "not_possible", "reason": "not traced yet", "explained": EXPLAINED})
+    assert [r.body.get("reason") for r in service.load_records(amina, other) if r.kind == "consent"] == ["not traced yet"] * 2
+
+
 def test_consent__for_an_agency_not_in_the_directory_is_refused(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)

@@ -26,11 +26,15 @@ from cpcm.workflow.placements import lives_now
 from cpcm.workflow.transfers import agency_errors
 
 
+REFUSING = ("refused", "not_possible")  # the answers that carry their reason (workflow.md: "with the reason for the last two")
+
+
 @writes
 def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
     """Record consent or assent for one purpose, from the child or the caregiver, or from both
     together (`given_by: [child, caregiver]`, with one `status` for both or one per giver in
-    that order): one record per giver, in one commit. A caregiver's record names the caregiver
+    that order): one record per giver, in one commit. Where one answer is refused or not
+    possible and another given, the `reason` goes on the refused or not-possible one only. A caregiver's record names the caregiver
     who gave it and their relationship to the child (`caregiver_name`, `caregiver_relationship`;
     by default the caregiver the child lives with now, `placements.lives_now`: the latest
     placement's, else the registration's)."""
@@ -47,8 +51,11 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     if errors:
         raise InvalidInput(errors, what)
     bodies = []
+    refusing = any(status in REFUSING for status in statuses)
     for place, (giver, status) in enumerate(zip(givers, statuses), start=1):
         entry = {**dict(data), "given_by": giver, "status": status}
+        if refusing and status not in REFUSING:  # the reason is the refused or not-possible answer's, not a given one's
+            entry.pop("reason", None)
         if giver == "caregiver":
             lives = lives_now(case)  # the caregiver the child lives with now: the latest placement's, else the registration's
             if not entry.get("caregiver_name") and lives["caregiver"]:
