@@ -292,6 +292,22 @@ def test_correct__a_consent_a_referral_was_sent_on_corrected_to_refused_warns_an
     assert again.value.rule == "consent-required"
 
 
+def test_due__a_consent_corrected_away_is_due_from_the_correction_not_the_consents_own_time(mem):
+    """The caregiver's consent, given on 23 November, is corrected to refused on 22 December: the
+    referral's `referral-consent-corrected` item is due from the correction (commands/workflow.md: 'due
+    from the answer or the correction that took the consent away'), not 49 days late at once."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    refer(amina, case_id)
+    caregiver = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "caregiver"][0]
+    mem.now = at("2026-12-22T10:00:00+03:00")
+    later = mem.as_("amina")
+    service.correct(later, case_id, caregiver, {"status": "refused", "reason": "she had said no"}, "recorded wrong")
+    item = next(i for i in service.due(later) if i.case_id == case_id and i.code == "referral-consent-corrected")
+    assert item.due == at("2026-12-22T10:00:00+03:00"), item.due
+
+
 def withdrawn_problems(ctx, case_id: str) -> list:
     return [p for p in service.check(ctx, case_id) if p.code == "referral-consent-withdrawn"]
 

@@ -1128,8 +1128,9 @@ NOT_OPEN_CODES = frozenset({"post-closure-visit", "transfer-ack"})
 # An action taken on a consent that is no longer valid for it (workflow/consent.py, as the fold keeps them: a referral
 # whose consent its giver answered otherwise since, or that a correction took away; a transfer request asked for on a
 # consent a correction took away): `cpcm check` reports each (an error, of the same code) and `due` lists it for the
-# case's worker, due from when the consent went (the answer or the correction), so overdue from then on. The words are
-# the consent rule's own (`withdrawn_text`, `corrected_away_text`): what happened and the commands to put it right.
+# case's worker, due from when the consent went (the answer, at its own time; the correction, when it was written: it
+# keeps the time of the consent it corrects), so overdue from then on. The words are the consent rule's own
+# (`withdrawn_text`, `corrected_away_text`): what happened and the commands to put it right.
 CONSENT_CODES = frozenset({"referral-consent-withdrawn", "referral-consent-corrected", "transfer-consent-corrected"})
 
 
@@ -1140,24 +1141,25 @@ def _consent(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if not case.referrals and not request:  # most cases: nothing read further
         return []
     found = []
+    answered = {entry.id: entry.at for entry in case.history}  # an answer: when it was given (its --at)
+    corrected = {entry.id: entry.recorded_at for entry in case.history}  # a correction: when it was written
     for ref in case.referrals:
         name = f"referral {ref['ref']} ({ref.get('service')})"
         for item in consent_rules.open_withdrawn(ref):
-            found.append(("referral-consent-withdrawn", f"{name}: its consent withdrawn", item["answer"],
+            found.append(("referral-consent-withdrawn", f"{name}: its consent withdrawn", answered.get(item["answer"]),
                           consent_rules.withdrawn_text(case.id, ref["ref"], item)))
         for item in consent_rules.open_corrected_away(ref):
-            found.append(("referral-consent-corrected", f"{name}: its consent corrected away", item["correction"],
+            found.append(("referral-consent-corrected", f"{name}: its consent corrected away", corrected.get(item["correction"]),
                           consent_rules.corrected_away_text(case.id, ref["ref"], item)))
     for item in consent_rules.open_corrected_away(request):
-        found.append(("transfer-consent-corrected", "transfer request: its consent corrected away", item["correction"],
-                      consent_rules.corrected_away_text(case.id, request["record_id"], item)))
+        found.append(("transfer-consent-corrected", "transfer request: its consent corrected away",
+                      corrected.get(item["correction"]), consent_rules.corrected_away_text(case.id, request["record_id"], item)))
     if not found:
         return []
     zone = zone_of(now)
-    written = {entry.id: entry.at for entry in case.history}
     source = _parts(policy).source("consent")
-    return [Deadline(case.id, code, title, _t(written.get(record_id) or case.registered_at, zone), None, case.worker, "consent",
-                     why, source, case.risk) for code, title, record_id, why in found]
+    return [Deadline(case.id, code, title, _t(since or case.registered_at, zone), None, case.worker, "consent",
+                     why, source, case.risk) for code, title, since, why in found]
 
 # Consent to the case's work (registration) refused, given without explaining what the policy lists (not informed), or
 # not answered since the case was received, with no supervisor's override (workflow/consent.py `case_work`): one item,
