@@ -130,7 +130,7 @@ def test_walk__a_referrals_consent_withdrawn_is_on_due_until_it_is_given_again(r
     assert "referral-consent-withdrawn" not in [code for code, _case, _owner in codes(amina, "--worker", "all")]
 
     refused = amina("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "caregiver", "--status",
-                    "refused", "--explained", "all")
+                    "refused", "--reason", "changed their mind", "--explained", "all")
     assert refused.code == 0, refused.stderr
     assert ("referral-consent-withdrawn", case_id, "amina") in codes(amina)
     assert ("referral-consent-withdrawn", case_id, "amina") in codes(sup, "--worker", "all")
@@ -165,7 +165,7 @@ def test_a_consent_overridden_names_who_overrode_it_in_show_and_the_case_file(re
     assert amina(*CLINIC).code == 0
     case_id = register(amina, child=CHILD)
     refused = amina("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "caregiver", "--status",
-                    "refused", "--explained", "all", "--json")
+                    "refused", "--reason", "changed their mind", "--explained", "all", "--json")
     assert refused.code == 0, refused.stderr
     override = sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis",
                    "best_interests", "--reason", "the child needs the treatment", "--json")
@@ -197,7 +197,7 @@ def test_walk__a_consent_refused_for_a_step_is_on_due_until_an_override_or_the_a
     assert not [i for i in amina("due", "--json").json() if i["code"].startswith("step-consent")]
     assert not [p for p in amina("check", case_id, "--json").json() if "consent" in p["code"]]
     refused = amina("consent", case_id, "--purpose", "assessment", "--by", "caregiver", "--status", "refused",
-                    "--explained", "all")
+                    "--reason", "changed their mind", "--explained", "all")
     assert refused.code == 0, refused.stderr
     item = next(i for i in amina("due", "--json").json() if i["code"] == "step-consent-refused")
     step = next(i for i in amina("due", "--json").json() if i["code"] == "comprehensive-assessment")
@@ -219,7 +219,7 @@ def test_walk__a_consent_refused_for_a_step_is_on_due_until_an_override_or_the_a
 
     other = register(amina, child=CHILD)
     assert amina("consent", other, "--purpose", "assessment", "--by", "caregiver", "--status", "refused",
-                 "--explained", "all").code == 0
+                 "--reason", "changed their mind", "--explained", "all").code == 0
     assert ("step-consent-refused", other, "amina") in codes(amina)
     consent_both(amina, other, purpose="assessment", agency="")
     assert ("step-consent-refused", other, "amina") not in codes(amina, "--worker", "all")

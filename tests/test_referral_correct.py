@@ -179,7 +179,7 @@ def test_a_referrals_need_is_corrected_and_its_letter_carries_it_the_service_and
 def test_a_referral_corrected_after_its_consent_was_withdrawn_and_overridden_stays_overridden(cli, cli_as, repo):
     case_id = _referred(cli)
     refusal = cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "caregiver", "--status", "refused",
-                  "--explained", "all")
+                  "--reason", "changed their mind", "--explained", "all")
     assert refusal.code == 0, refusal.stderr
     assert any(p["code"] == "referral-consent-withdrawn" for p in cli("check", case_id, "--json").json())
     sup = cli_as("sup")

@@ -182,6 +182,28 @@ def test_consent__every_bad_field_at_once_the_forms_the_agency_the_end_date_and_
     assert mem.commits() == before
 
 
+def test_consent__refused_or_not_possible_needs_its_reason(mem):
+    """workflow.md: 'given, refused or not_possible, with the reason for the last two'. Without one,
+    the answer is refused naming `reason` (with two givers, the giver whose answer needs it), and
+    nothing is written."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    before = mem.commits()
+    for status in ("refused", "not_possible"):
+        with pytest.raises(InvalidInput) as refused:
+            service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": status,
+                                             "explained": EXPLAINED})
+        assert [e.field for e in refused.value.errors] == ["reason"], str(refused.value)
+    with pytest.raises(InvalidInput) as refused:
+        service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": ["child", "caregiver"],
+                                         "status": ["given", "refused"], "explained": EXPLAINED})
+    assert [e.field for e in refused.value.errors] == ["caregiver: reason"], str(refused.value)
+    assert mem.commits() == before
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "refused",
+                                     "reason": "changed their mind", "explained": EXPLAINED})
+    assert mem.commits() == before + 1
+
+
 def test_refer__the_need_the_checks_and_the_action_are_named_together(mem):
     amina = mem.as_("amina")
     case_id = mem.register(amina)
@@ -270,7 +292,7 @@ def test_correct__a_consent_a_referral_was_sent_on_corrected_to_refused_warns_an
     refer(amina, case_id, need="a second opinion")  # R2, on the same consent
     assert consent_problems(amina, case_id) == []
     caregivers = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "caregiver"]
-    corrected = service.correct(amina, case_id, caregivers[0], {"status": "refused"}, "the caregiver had in fact refused")
+    corrected = service.correct(amina, case_id, caregivers[0], {"status": "refused", "reason": "no"}, "the caregiver had in fact refused")
     assert [w.split(" was sent on ")[0] for w in corrected.warnings] == ["referral R1 (clinic)", "referral R2 (clinic)"]
     assert all(f"caregiver's consent {caregivers[0]}" in w and f"correction {corrected.record_id} says it was 'refused'" in w
                and "without valid consent" in w for w in corrected.warnings)
@@ -378,10 +400,11 @@ def test_correct__a_consent_corrected_back_to_given_or_never_relied_on_raises_no
                                      "explained": EXPLAINED})  # a later answer, relied on by no referral yet
     refer(amina, case_id)
     first = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "child"][0]
-    unused = service.correct(amina, case_id, first, {"status": "refused"}, "wrong giver's answer")  # the referral used the later one
+    # the referral used the later one
+    unused = service.correct(amina, case_id, first, {"status": "refused", "reason": "no"}, "wrong giver's answer")
     assert unused.warnings == () and consent_problems(amina, case_id) == []
     caregiver = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "caregiver"][0]
-    wrong = service.correct(amina, case_id, caregiver, {"status": "not_possible"}, "typed the wrong answer")
+    wrong = service.correct(amina, case_id, caregiver, {"status": "not_possible", "reason": "away"}, "typed the wrong answer")
     assert len(wrong.warnings) == 1 and "it was 'not_possible'" in wrong.warnings[0] and len(consent_problems(amina, case_id)) == 1
     back = service.correct(amina, case_id, wrong.record_id, {"status": "given"}, "it was given after all")
     assert back.warnings == () and consent_problems(amina, case_id) == []

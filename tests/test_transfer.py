@@ -634,7 +634,7 @@ def test_correct__a_consent_a_transfer_request_relied_on_corrected_to_refused_wa
     asked = transfer_in(amina, case_id)
     assert asked.kind == "transfer_request" and consent_problems(amina, case_id) == []
     consent_id = caregivers_consent(amina, case_id)
-    corrected = service.correct(amina, case_id, consent_id, {"status": "refused"}, "the caregiver had in fact refused")
+    corrected = service.correct(amina, case_id, consent_id, {"status": "refused", "reason": "no"}, "the caregiver had in fact refused")
     assert len(corrected.warnings) == 1, corrected.warnings
     warned = corrected.warnings[0]
     assert warned.startswith(f"transfer request {asked.record_id} was made on the caregiver's consent {consent_id}, and correction "
@@ -650,7 +650,7 @@ def test_correct__a_consent_a_transfer_request_relied_on_corrected_to_refused_wa
     case_id = mem.register(amina)
     consented_in(amina, case_id)
     transfer_in(amina, case_id)
-    service.correct(amina, case_id, caregivers_consent(amina, case_id), {"status": "not_possible"}, "the caregiver was away")
+    service.correct(amina, case_id, caregivers_consent(amina, case_id), {"status": "not_possible", "reason": "away"}, "the caregiver was away")
     assert len(consent_problems(amina, case_id)) == 1
     service.reject(sup, case_id, "transfer", note="no consent")
     assert consent_problems(amina, case_id) == []
@@ -680,7 +680,7 @@ def test_correct__a_consent_no_open_transfer_request_relies_on_raises_nothing(me
     consented_in(amina, case_id)
     transfer_in(amina, case_id)
     service.transfer_withdraw(amina, case_id, "the family stays")
-    done = service.correct(amina, case_id, caregivers_consent(amina, case_id), {"status": "refused"}, "refused after all")
+    done = service.correct(amina, case_id, caregivers_consent(amina, case_id), {"status": "refused", "reason": "no"}, "refused after all")
     assert done.warnings == () and consent_problems(amina, case_id) == []
     back = service.correct(amina, case_id, done.record_id, {"status": "given"}, "it was given")
     assert back.warnings == ()
