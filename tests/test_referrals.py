@@ -132,6 +132,30 @@ def test_refer__at_judges_the_consent_and_the_childs_age_as_they_stood_then():
     assert "expired on 2026-11-30" in refused.value.message
 
 
+def test_refer__the_refusal_asks_only_for_the_answers_missing_or_not_valid(mem):
+    """The caregiver's consent holds until June; the child's is missing, or not possible: the hint
+    asks for the child's answer only (following one naming both replaced the caregiver's dated
+    consent). A step's warning names only the missing giver too."""
+    from cpcm.service.referrals import check_step_consent
+
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "given",
+                                     "explained": EXPLAINED, "until": "2027-06-30"})
+    for answer in (None, "not_possible"):
+        if answer:
+            service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "child", "status": answer,
+                                             "reason": "too unwell to be asked", "explained": EXPLAINED})
+        with pytest.raises(Refused) as refused:
+            refer(amina, case_id)
+        assert f"cpcm consent {case_id} --purpose referral --agency clinic --by child --status given" in refused.value.hint
+        assert "--by caregiver" not in refused.value.hint
+    service.consent(amina, case_id, {"purpose": "assessment", "given_by": "caregiver", "status": "given", "explained": EXPLAINED})
+    _result, warnings = check_step_consent(amina, case_id, "comprehensive", service.load_records(amina, case_id))
+    assert [w.split("record it: ")[1] for w in warnings] == [
+        f"cpcm consent {case_id} --purpose assessment --by child --status given --explained all"]
+
+
 def test_refer__consent_for_another_agency_does_not_count(mem):
     amina = mem.as_("amina")
     service.service_add(amina, {"id": "school", "provider": "Primary School", "sector": "education", "services": ["schooling"]})

@@ -262,7 +262,8 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
         roles, bases = rule.get("override_roles", ("supervisor", "manager")), rule.get("override_bases", ())
         to = "" if not agency else f" --agency {agency}" if named is None else " --agency AGENCY"  # one typed: not repeated
         raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + shown if shown else ''}: {result.why_not()}",
-                      f"Record it: cpcm consent {case_id} --purpose {purpose}{to} --by child --by caregiver --status given ...; "
+                      f"Record it: cpcm consent {case_id} --purpose {purpose}{to} {' '.join(f'--by {g}' for g in result.wanting)} "
+                      "--status given ...; "
                       f"or, where it is refused or not possible, a {' or '.join(roles)} records an override: cpcm consent "
                       f"{case_id} --override --purpose {purpose}{to} --basis {'|'.join(bases)} --reason ...",
                       rule="consent-required")
@@ -337,9 +338,8 @@ def check_step_consent(ctx: Context, case_id: str, step: str | None, records: li
     if result.refusals:  # act_first: the child's safety comes first
         return result, [f"consent for {purpose}: {result.why_not()}: {what} goes ahead, the child's safety first "
                         f"(IAG §3 Step 2); acting on without it: {override}"]
-    missing = consent_rules.givers(ctx.policy, age)
     return result, [f"no valid consent for {purpose} on file ({result.why_not()}): {what} goes ahead; record it: cpcm consent "
-                    f"{case_id} --purpose {purpose} {' '.join(f'--by {g}' for g in missing)} --status given --explained all"]
+                    f"{case_id} --purpose {purpose} {' '.join(f'--by {g}' for g in result.wanting)} --status given --explained all"]
 
 
 def relied_on(body: dict, result: consent_rules.ConsentCheck | None) -> dict:

@@ -31,6 +31,9 @@ class ConsentCheck:
     # the givers whose latest answer is `given` without what the policy lists explained (`not_explained`):
     # (giver, the items not explained, record id)
     uninformed: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+    # the givers whose answer does not allow the action (none recorded, refused or not possible, not informed,
+    # expired, one-off used): those a hint asks to record again, never one whose consent holds
+    wanting: tuple[str, ...] = ()
 
     def why_not(self) -> str:
         return "; ".join(self.reasons)
@@ -336,7 +339,7 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
     latest: dict[str, Record] = {}
     for record in consents:
         latest[record.body.get("given_by")] = record
-    reasons, uses, refusals, uninformed = [], [], [], []
+    reasons, uses, refusals, uninformed, wanting = [], [], [], [], []
     for giver in givers(policy, child_age):
         record = latest.get(giver)
         target = f" for {named or agency}" if purpose in AGENCY_PURPOSES else ""
@@ -355,6 +358,8 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
             reasons.append(f"the {giver}'s one-off consent for {purpose}{target} was already used")
         else:
             uses.append(record.id)
+            continue
+        wanting.append(giver)
     if not reasons:
         return ConsentCheck(True, (), tuple(uses))
     overrides = [r for r in records if r.kind == "consent_override" and _matches(r, purpose, agency) and r.id not in used
@@ -364,8 +369,8 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
         # the override stands in for the givers whose answer is missing; the others' consent is relied on
         # as well (a child's one-off assent is used by this action, as it would be without the override)
         return ConsentCheck(True, tuple(reasons), (*uses, chosen.id), override=chosen.id, refusals=tuple(refusals),
-                            uninformed=tuple(uninformed))
-    return ConsentCheck(False, tuple(reasons), refusals=tuple(refusals), uninformed=tuple(uninformed))
+                            uninformed=tuple(uninformed), wanting=tuple(wanting))
+    return ConsentCheck(False, tuple(reasons), refusals=tuple(refusals), uninformed=tuple(uninformed), wanting=tuple(wanting))
 
 
 # what the fold keeps of a case's records for the one rule (`check`), so that `cpcm due` can say which consent a
