@@ -8,6 +8,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import CANARY, make_identity, register
 from cpcm import service
 from cpcm.workflow.referrals import CHECKS
@@ -145,6 +147,36 @@ def test_referral_letter__codes_are_words_in_the_letters_language():
         assert not re.search(r"\bfemale\b|out_of_school|child_labour", swahili), swahili
     english = service.render(amina, "referral-letter", case_id, "R1").text
     assert "out of school" in english and "out_of_school" not in english
+
+
+def test_referral_letter__not_made_once_its_consent_is_withdrawn_or_corrected_away():
+    """workflow.md: after a later refusal of the consent a referral was sent on, nothing more goes to the
+    service on it; the letter, the child's data for the provider, is refused (exit 4, the check's code)
+    until the answer is given again or a supervisor's override stands in. So is a consent corrected away."""
+    from cpcm.errors import Refused
+
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = referred_in(mem)
+    service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "refused",
+                                     "reason": "moving away", "explained": EXPLAINED})
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        service.render(amina, "referral-letter", case_id, "R1")
+    assert refused.value.rule == "referral-consent-withdrawn" and "nothing more goes to the service" in refused.value.message
+    assert f"cpcm referral {case_id} R1 --status closed" in refused.value.hint and CANARY not in str(refused.value)
+    assert mem.commits() == before
+    service.consent_override(sup, case_id, "referral", "best_interests", "the treatment goes on", "clinic")
+    assert CANARY in service.render(amina, "referral-letter", case_id, "R1").text
+    # a consent a correction took away, in another repository
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    other = referred_in(mem)
+    caregiver = next(r.id for r in service.load_records(amina, other) if r.kind == "consent" and r.body["given_by"] == "caregiver")
+    service.correct(amina, other, caregiver, {"status": "refused", "reason": "she had said no"}, "recorded wrong")
+    with pytest.raises(Refused) as refused:
+        service.render(amina, "referral-letter", other, "R1")
+    assert refused.value.rule == "referral-consent-corrected"
 
 
 def test_cli__the_letter_out_is_encrypted_to_the_provider_by_default(cli, tmp_env):

@@ -154,6 +154,7 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
     entry = case.referral(ref)
     if entry is None:
         raise NotFound(f"{case_id} has no referral by that reference", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
+    _consent_taken_away(case_id, entry)
     record = next(r for r in records if r.id == entry["record_id"])
     provider = directory.find(directory.load(ctx.store), entry["service"])
     limit = ctx.policy.duration("referral_feedback", "limit")
@@ -164,6 +165,31 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
         keyworker=keyworker_rules.current(effective(records), case.worker, off_team(ctx.team)),
     )
     return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
+
+
+def _consent_taken_away(case_id: str, entry: dict) -> None:
+    """Refused (exit 4, the `cpcm check` error's code) for the letter of a referral whose consent its
+    giver answered otherwise since (`referral-consent-withdrawn`) or a correction took away
+    (`referral-consent-corrected`), with no supervisor's override standing in (the fold keeps those:
+    workflow/consent.py `withdrawn_after`, `corrected_away`): the letter carries the child's data to the
+    provider, and nothing more goes to the service on it (docs/workflow.md, Consent). Open, the hint is
+    the rule's own words (close it, an override, the answer given again); closed, what the service was
+    told stands."""
+    from cpcm.workflow import consent as consent_rules
+
+    withdrawn, corrected = list(entry.get("consent_withdrawn") or ()), list(entry.get("consent_corrected") or ())
+    if not withdrawn and not corrected:
+        return
+    ref = entry["ref"]
+    how = "withdrawn by its giver since" if withdrawn else "corrected away since (cpcm correct)"
+    if entry.get("status") == "closed":
+        hint = f"Referral {ref} is closed: what the service was told stands (cpcm show {case_id} {ref})."
+    else:
+        hint = " ".join([consent_rules.withdrawn_text(case_id, ref, item) for item in withdrawn]
+                        + [consent_rules.corrected_away_text(case_id, ref, item) for item in corrected])
+    raise Refused(f"{case_id}: the letter of referral {ref} is not made: the consent it was sent on was {how}, and no "
+                  "supervisor's override stands in: nothing more goes to the service on it; nothing was written", hint,
+                  rule="referral-consent-withdrawn" if withdrawn else "referral-consent-corrected")
 
 
 def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
