@@ -6,6 +6,7 @@ codes, the --json shape and one commit per command end to end through the CLI, g
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -574,6 +575,24 @@ def test_referral__the_next_steps_say_acknowledged_leaves_the_feedback_due(mem):
     acknowledged = service.referral(amina, case_id, "R1", "acknowledged")
     assert any("still expected within 14 days" in step for step in acknowledged.next_steps), acknowledged.next_steps
     assert "referral-feedback" in {i.code for i in service.due(amina) if i.case_id == case_id}
+
+
+def test_referral__declined_while_closure_is_requested_suggests_no_command_the_stage_refuses(mem):
+    """After a decline the next step is another service or a new plan; with the closure requested, the
+    stage allows neither a new referral nor a plan version: the step says so rather than suggest them."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    refer(amina, case_id)
+    refer(amina, case_id, need="a second opinion")
+    steps = service.referral(amina, case_id, "R1", "declined", feedback="full").next_steps
+    assert steps == ("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan",)
+    service.close(amina, case_id, {"reason": "declined", "checklist": ["decision_respected", "no_grounds_to_override",
+                                                                       "child_safe_enough"], "open_items_explained": "family left"})
+    assert service.show(amina, case_id)["stage"] == "closure_requested"
+    steps = service.referral(amina, case_id, "R2", "declined", feedback="family left").next_steps
+    assert len(steps) == 1 and not re.search(r"cpcm refer(?!ral)|cpcm plan", steps[0]), steps
+    assert f"cpcm close {case_id} --withdraw" in steps[0] and f"cpcm referral {case_id} R2 --status closed" in steps[0]
 
 
 def test_refer__the_six_checks_are_asked_for(mem):

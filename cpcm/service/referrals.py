@@ -570,9 +570,23 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
         steps.append(f"the provider's feedback (accepted or declined) is still expected within {ctx.policy.cited('referral_feedback')} of the "
                      f"referral, and stays on cpcm due until then: cpcm referral {case_id} {found['ref']} --status accepted|declined ...")
     if status in referral_rules.NEEDS_WORKER:
-        steps.append("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan")
+        steps.append(_another_way(case_id, found["ref"], transitions.next_stage(case.stage, "referral_update") or case.stage))
     return Written(case_id, record.id, "referral_update", next_steps=tuple(steps) + settles_step(settles),
                    settled=said_settled(case_id, settles))
+
+
+def _another_way(case_id: str, ref: str, stage: str | None) -> str:
+    """The next step after a referral declined or not delivered: find another service or replan, with
+    only the commands the case's `stage` allows (transitions.TABLE: a closure requested allows no new
+    referral nor plan version; workflow.md, Only what the stage allows)."""
+    ways = [words for command, words in (("referral", "cpcm refer"), ("plan", "cpcm plan"))
+            if transitions.next_stage(stage, command) is not None]
+    if ways:
+        return f"find another service or replan; the case stays yours: {', '.join(['cpcm service list', *ways])}"
+    first = (f"reject the closure first (or, as the one who asked for it, withdraw the request: cpcm close {case_id} --withdraw "
+             "--reason ...)" if stage == "closure_requested" else "see what it allows: cpcm show " + case_id)
+    return (f"the case's stage ({stage}) allows no new referral nor plan version: to find another service or replan, {first}; "
+            f"or close the referral with the reason: cpcm referral {case_id} {ref} --status closed")
 
 
 # -- corrections (cpcm correct CASE R1@declined / RECORD-ID; service/cases.py correct) ---------------
