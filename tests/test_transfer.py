@@ -565,6 +565,23 @@ def test_transfer__refused_without_consent_for_that_agency_and_allowed_with_a_su
     assert transfer_in(amina, case_id).kind == "transfer_request"
 
 
+def test_transfer__at_is_judged_on_the_consent_as_it_stood_then(mem):
+    """`cpcm transfer --at`: a consent recorded after that time was not given yet (as `cpcm refer
+    --at` judges it, referrals.check_consent)."""
+    from datetime import timedelta
+
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    later = mem.as_("amina", now=mem.now + timedelta(days=3))
+    consented_in(later, case_id)
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as refused:
+        transfer_in(later, case_id, at=mem.now + timedelta(days=1))
+    assert [e.rule for e in refused.value.errors][:1] == ["consent-required"], refused.value
+    assert mem.commits() == before
+    assert transfer_in(later, case_id, at=mem.now + timedelta(days=3)).kind == "transfer_request"
+
+
 def test_transfer__the_consent_refusal_repeats_no_agency_typed_outside_the_directory(mem):
     """--to may hold a name typed by mistake: the refusal names 'the receiving agency (--to)',
     as consent --agency repeats none; a service id of the directory is named."""

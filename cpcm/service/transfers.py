@@ -281,7 +281,7 @@ def _problems(ctx: context.Context, case, records: Sequence[Record], to: str, gi
     first, fields, hint, form_wrong = [], list(errors), None, False
     consent_ok = details = None
     try:
-        consent_ok = check_consent(ctx, case.id, "transfer", to, records, named)
+        consent_ok = check_consent(ctx, case.id, "transfer", to, records, named, at=at)  # as it stood then
     except Refused as exc:
         first.append(FieldError("consent", f"{exc.message.removeprefix(case.id + ': ')}: {exc.hint}", rule=exc.rule))
         hint = "Record the consent named above first, then run the command again; nothing was written."
