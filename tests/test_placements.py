@@ -224,7 +224,9 @@ def test_stay__the_same_placement_recorded_again_goes_on_a_move_begins_a_new_one
                "best_interests": "BID1", "court_order": {"number": "CC 1"}},
               dict(then, record_id="C", at="2026-11-25T06:00:00Z")]
     stay = rules.stay(placed)
-    assert stay["record_id"] == "C" and stay["entered_at"] == placed[entered]["at"] and stay.get("court_order") == then.get("court_order")
+    assert stay["record_id"] == "C" and stay["entered_at"] == placed[entered]["at"]
+    # the order is the latest the stay gives: a new address recorded without one stands under CC 1; a move begins without it
+    assert stay.get("court_order") == (then.get("court_order") or {"number": "CC 1"} if entered == 1 else None)
     assert stay["best_interests"] == ("BID1" if entered == 1 else None)
     assert rules.stay(placed, placed[1])["entered_record"] == "B" and rules.stay([]) is None
 
@@ -1006,6 +1008,35 @@ def test_cli__a_renewed_court_order_keeps_the_day_the_child_entered_the_placemen
     owed = later("show", other, "--json").json()
     assert owed["placement"]["best_interests_owed"] is True and "placement-best-interests" in {d["code"] for d in owed["due"]}
     assert "since 2026-11-20" in later("show", other).stdout and "one is owed" in later("show", other).stdout
+
+
+def test_cli__the_same_placement_recorded_again_without_the_order_keeps_its_court_order_and_expiry(kenya):
+    """With her aunt since 2026-11-20 under court order CC 1/2026 (expiring 2027-06-18), the same placement
+    recorded again on 2026-11-25 with a new address and no order: the child still stands under that order, as
+    the address carries over a renewal that names none. Show, the register and the expiry on due keep it, and
+    the command says so; a record that gives another order replaces it."""
+    amina = kenya("amina", now="2026-11-20T09:00:00+03:00")
+    case_id = register(amina, lives_with="mother")
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(REMOVAL)).code == 0
+    assert placed(amina, case_id, AUNT, "--court-order", "CC 1/2026", "--court-order-expires", "2027-06-18").code == 0
+    later = kenya("amina", now="2026-11-25T09:00:00+03:00")
+    again = later("placement", case_id, "--care-type", "kinship", "--caregiver", "Akinyi Otieno", "--relationship", "aunt",
+                  "--address", "Kisian B, Kisumu", "--reason", "aunt moved house", "--json")
+    assert again.code == 0, again.stderr
+    assert any("its court order, expiring 2027-06-18 (on cpcm due)" in s for s in again.json()["next_steps"]), again.json()
+    shown = later("show", case_id, "--json").json()
+    assert shown["placement"]["record_id"] == again.json()["record_id"] and shown["placement"]["address"] == "Kisian B, Kisumu"
+    assert shown["placement"]["court_order"] == {"number": "CC 1/2026", "expires": "2027-06-18"}
+    assert [d["due"][:10] for d in shown["due"] if d["code"] == "court-order"] == ["2027-06-18"]
+    assert "court order CC 1/2026 until 2027-06-18" in later("show", case_id).stdout
+    row = {r["case_id"]: r for r in later("report", "placements", "--format", "json").json()["in_care"]}[case_id]
+    assert (row["place"], row["order"]) == ("Kisian B, Kisumu", "CC 1/2026 (expires 2027-06-18)")
+    renewed = kenya("amina", now="2026-12-01T09:00:00+03:00")
+    assert renewed("placement", case_id, "--care-type", "kinship", "--caregiver", "Akinyi Otieno", "--court-order",
+                   "CC 12/2026", "--court-order-expires", "2027-12-01").code == 0
+    shown = renewed("show", case_id, "--json").json()
+    assert shown["placement"]["court_order"] == {"number": "CC 12/2026", "expires": "2027-12-01"}
+    assert [d["due"][:10] for d in shown["due"] if d["code"] == "court-order"] == ["2027-12-01"]
 
 
 def test_lives_now__a_renewed_order_recorded_without_the_address_keeps_where_and_with_whom_the_child_lives():

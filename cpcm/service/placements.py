@@ -319,8 +319,13 @@ def _next_steps(ctx: Context, case_id: str, body: Mapping[str, Any], current) ->
     policy, steps = ctx.policy, []
     if current is not None and not rules.is_move(current, body):  # an order renewed: the stay goes on (rules.stay)
         entered = local_day(rules.began(current)[0], ctx.zone)
+        kept = "that day and the decision it rests on"
+        order = {} if (body.get("decision") or {}).get("court_order") else current.get("court_order") or {}
+        if order.get("number"):  # recorded without an order, it stays under its stay's (rules.stay)
+            kept = ("that day, the decision it rests on and its court order" +
+                    (f", expiring {order['expires']} (on cpcm due)" if order.get("expires") else ""))
         steps.append(f"the same placement recorded again: the child's stay in it since {entered} goes on (cpcm show "
-                     f"{case_id} and the register keep that day and the decision it rests on)")
+                     f"{case_id} and the register keep {kept})")
     if body.get("reunification"):
         period = policy.duration("review_after_reunification", "period")
         interval = policy.duration("review_after_reunification", "interval")

@@ -264,9 +264,10 @@ def is_move(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
                 and institution.strip().lower() != str(current["institution"]).strip().lower())
 
 
-# how a stay was decided, and where and with whom the child lives in it: what a placement recorded again (an order
-# renewed) keeps from the records of its stay before it when it gives none itself (`stay`)
-DECIDED = ("best_interests", "best_interests_override", "acc")
+# how a stay was decided (with the court order it stands under, whose expiry `cpcm due` lists), and where and with whom
+# the child lives in it: what a placement recorded again (an order renewed, a new address) keeps from the records of its
+# stay before it when it gives none itself (`stay`); a record that gives its own (another order) replaces it
+DECIDED = ("best_interests", "best_interests_override", "acc", "court_order")
 WHERE = ("institution", "address", "caregiver_name", "caregiver_relationship", "contact")
 
 
@@ -275,9 +276,10 @@ def stay(placements: Iterable[Mapping[str, Any]], current: Mapping[str, Any] | N
     one answer to "since when has the child been in this placement" that show and the register
     read. The placements right before it that are the same placement recorded again (not
     `is_move`: a court order renewed, a new address with the same caregiver) do not restart the
-    stay. Its own fields (the order shown is the latest), with `entered_at` and `entered_record`,
-    when and by which record the child entered it; how it was decided (DECIDED) and where and with
-    whom (WHERE: a renewed order recorded without the address still has it): its own, else the
+    stay. Its own fields, with `entered_at` and `entered_record`, when and by which record the
+    child entered it; how it was decided and under which court order (DECIDED: a new address
+    recorded without the order still stands under it; the order shown is the latest given) and
+    where and with whom (WHERE: a renewed order recorded without the address still has it): its own, else the
     latest of its stay's that gives one, with when that record was dated (`given_at`, by field of
     WHERE: `lives_now` weighs an update of the registration against it). None without a placement."""
     ordered = sorted(placements, key=lambda p: (p["at"], p["record_id"]))
@@ -541,9 +543,11 @@ class OrderExpiry:
 
 def court_order_expiry(case: Case, policy: Policy, now: datetime) -> OrderExpiry | None:
     """The expiry of the court order behind the current placement (open cases): renew it, or end
-    the placement, before it lapses. It is due on its expiry day: a date alone, it falls due at the end
-    of that day in the zone of `now`, as every deadline given as a date does (`end_of_day`)."""
-    current = case.placement
+    the placement, before it lapses. The order is its stay's (`stay`): the same placement recorded
+    again without an order (a new address) still stands under it. It is due on its expiry day: a date
+    alone, it falls due at the end of that day in the zone of `now`, as every deadline given as a date
+    does (`end_of_day`)."""
+    current = stay(case.placements)
     if case.status != "open" or not current or not (current.get("court_order") or {}).get("expires"):
         return None
     zone = now.tzinfo or timezone.utc
