@@ -647,6 +647,25 @@ def test_cli__the_register_lists_children_in_care_and_those_who_left_with_counts
         assert rendered.code == 0 and ids[1] in rendered.stdout, fmt
 
 
+def test_cli__the_register_names_the_cci_a_child_left_after_a_renewal_recorded_without_its_name(kenya):
+    """Admitted to Tumaini Children's Home, the order renewed without --institution (the same placement
+    recorded again), then home to the grandmother: the register's row of the child who left residential care
+    names the CCI of the stay, as show does, not the renewal's empty field."""
+    amina = kenya("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert placed(amina, case_id, ADMISSION).code == 0
+    renewal = kenya("amina", now="2026-11-30T09:00:00+03:00")("placement", case_id, "--care-type", "institutional_care",
+                                                              "--court-order", "CC 2/2026", "--court-order-expires", "2027-12-01")
+    assert renewal.code == 0, renewal.stderr
+    later = kenya("amina", now="2026-12-05T09:00:00+03:00")
+    assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+    assert placed(later, case_id, KINSHIP).code == 0
+    row = {r["case_id"]: r for r in later("report", "placements", "--format", "json").json()["left"]}[case_id]
+    assert (row["from"], row["institution"], row["to"]) == ("institutional_care", "Tumaini Children's Home", "kinship")
+    assert "institutional care (Tumaini Children's Home)" in later("report", "placements").stdout
+
+
 def test_cli__steps_and_show_tell_where_the_case_stands_and_what_is_next(kenya):
     amina, sup = kenya("amina"), kenya("sup")
     case_id = register(amina)

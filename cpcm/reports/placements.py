@@ -65,8 +65,9 @@ def placements(cases: Iterable[Case], policy: Policy, start: date, end: date, no
         ordered = sorted(case.placements, key=lambda p: (p["at"], p["record_id"]))
         for before, after in zip(ordered, ordered[1:]):
             if before.get("setting") == "residential" and after.get("setting") != "residential" and period.holds(after["at"]):
+                stayed = rules.stay(case.placements, before)  # a renewal recorded without the CCI's name keeps its stay's
                 left.append({"case_id": case.id, "left_on": period.local(after["at"]).date().isoformat(),
-                             "from": before.get("care_type"), "institution": before.get("institution") or "",
+                             "from": stayed.get("care_type"), "institution": stayed.get("institution") or "",
                              "to": after.get("care_type"), "cci_exit": after.get("cci_exit") or "",
                              "place": after.get("address") or after.get("institution") or "", "status": case.status})
     left.sort(key=lambda r: (r["left_on"], r["case_id"]))
