@@ -793,6 +793,23 @@ def test_cli__a_placement_recorded_on_the_wrong_day_is_corrected_and_due_counts_
     assert kenya("sup")("verify").code == 0
 
 
+def test_cli__show_on_a_closed_case_says_no_best_interests_record_was_made_after_a_supervisors_override(kenya):
+    """A child placed in a CCI on a supervisor's reason, no best-interests record ever made, the case closed:
+    a closed case owes the record no longer, and show says that none was made, not that one was made since."""
+    sup = kenya("sup")
+    case_id = register(kenya("amina"))
+    assert placed(sup, case_id, ADMISSION, "--override-reason", "brought by police at night").code == 0
+    assert "one is owed" in sup("show", case_id).stdout
+    closing = kenya("amina")("close", case_id, "--reason", "no_longer_eligible", "--check", "all", "--explain-open", "moved away",
+                             "--json")
+    assert closing.code == 0, closing.stderr
+    assert sup("approve", case_id, "closure").code == 0
+    text = sup("show", case_id).stdout
+    assert "on a supervisor's reason; none was made while the case was open)" in text and "one was made since" not in text
+    shown = sup("show", case_id, "--json").json()["placement"]
+    assert (shown["best_interests"], shown["best_interests_owed"], shown["best_interests_made"]) == (None, False, False)
+
+
 def test_override__the_best_interests_record_a_supervisor_placed_without_is_due_then_overdue_until_made():
     """A child placed at night on a supervisor's reason (ESARO Principle 2): the best-interests
     record is still owed, on the worker's `due` within `placement_best_interests.limit` of the
@@ -812,7 +829,7 @@ def test_override__the_best_interests_record_a_supervisor_placed_without_is_due_
     service.assess(mem.as_("amina", now=at(2)), case_id, "best-interests", dict(BID, decision="alternative_care_placement"))
     shown = service.show(mem.as_("sup", now=at(3)), case_id)
     assert "placement-best-interests" not in {d["code"] for d in shown["due"]}
-    assert shown["placement"]["best_interests_owed"] is False
+    assert shown["placement"]["best_interests_owed"] is False and shown["placement"]["best_interests_made"] is True
     assert placement_words(shown["placement"]).endswith("(placed without a best-interests record, on a supervisor's "
                                                         "reason; one was made since)")
     path = shown["reintegration"]

@@ -1003,6 +1003,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["placement"] = current_placement(stay(folded.placements))  # since the child entered it, and how it was decided
     if data["placement"] is not None and data["placement"]["best_interests_override"]:  # is its record still owed?
         data["placement"]["best_interests_owed"] = path_rules.best_interests_owed(folded) is not None
+        # made since: on a closed case, which owes none, whether it was made all the same (show says which)
+        data["placement"]["best_interests_made"] = path_rules.best_interests_missing(folded) is None
     # the child sent home by a plan for reunification_done on a supervisor's reason: its best-interests record is owed
     owed = path_rules.best_interests_owed(folded)
     data["home_best_interests_owed"] = {"at": owed} if path_rules.owed_for_plan(folded, owed) else None

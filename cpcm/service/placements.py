@@ -373,8 +373,10 @@ def words(placement: Mapping[str, Any] | None, zone: tzinfo | None = None) -> st
     order = placement.get("court_order") or {}
     if order.get("number"):
         parts.append(f"court order {order['number']}" + (f" until {order['expires']}" if order.get("expires") else ""))
+    # the record it owes: still owed (an open case), made since, or never made (a closed or transferred case owes none)
     if placement.get("best_interests_override"):
         parts.append("(placed without a best-interests record, on a supervisor's reason" + (
             ": one is owed)" if placement.get("best_interests_owed") else
-            "; one was made since)" if placement.get("best_interests_owed") is False else ")"))
+            "; one was made since)" if placement.get("best_interests_made") else
+            "; none was made while the case was open)" if placement.get("best_interests_made") is False else ")"))
     return " ".join(parts)

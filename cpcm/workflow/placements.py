@@ -565,10 +565,16 @@ def best_interests_owed(case: Case) -> str | None:
     force, made so (its override's reason), or a plan for reunification_done written so since it
     began (HOME_OVERRIDDEN), the latest of them. A later placement with its own record, or without
     one on a new reason, is the one asked about then. The same placement recorded again (an order
-    renewed) begins no new stay (`stay`): the record is owed for the move that began it."""
+    renewed) begins no new stay (`stay`): the record is owed for the move that began it. A closed
+    case owes none; whether one was made all the same is `best_interests_missing`."""
+    return best_interests_missing(case) if case.status == "open" else None
+
+
+def best_interests_missing(case: Case) -> str | None:
+    """`best_interests_owed` whatever the case's status: when the child was moved without a
+    best-interests record on a supervisor's reason, if none has been made since. On a closed (or
+    transferred) case it is owed no longer, but `cpcm show` says none was made rather than that one was."""
     current = stay(case.placements)
-    if case.status != "open":
-        return None
     overridden = standing(case.events.get(HOME_OVERRIDDEN, ()), case.events.get(HOME_SET_ASIDE, ()))
     moved = [t for t in overridden if current is None or t >= current["entered_at"]]
     if current and current.get("best_interests_override"):
