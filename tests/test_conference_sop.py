@@ -336,6 +336,35 @@ def test_due__a_child_placed_in_a_cci_by_cpcm_placement_is_due_for_a_conference_
     assert not [i for i in due_conference_items(amina) if i["code"] == "conference-after-admission"]
 
 
+def test_due__no_conference_after_admission_once_the_child_has_left_residential_care():
+    """SOP §5.3: the conference is the institution's, as soon as the child enters it, to start the work toward the
+    way out. A child admitted to emergency care and home before the first comprehensive assessment is owed none
+    after it; one admitted and reassessed in the CCI is owed it there, and no longer once home (the reviews and
+    monitoring after reunification follow the child); back in a CCI, it is owed again for the new admission."""
+    mem = MemoryRepo(profile="kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    home = {"care_type": "family", "caregiver": {"name": "Father F", "relationship": "father"}, "cci_exit": "family_reintegration"}
+
+    def owed(repo: MemoryRepo, case_id: str, now: str) -> list[str]:
+        items = due_conference_items(repo.as_("amina", now=now))
+        return [i["case_id"] for i in items if i["code"] == "conference-after-admission" and i["case_id"] == case_id]
+
+    early = mem.register(amina, lives_with="street")
+    service.placement(sup, early, {"care_type": "emergency_care", "institution": "Place of safety"}, override_reason="at night")
+    service.assess(amina, early, "initial", dict(INITIAL_DATA, risk="high"))
+    service.placement(mem.as_("sup", now="2026-11-24T09:00:00+03:00"), early, home, override_reason="father came for him")
+    service.assess(mem.as_("amina", now="2026-11-25T09:00:00+03:00"), early, "comprehensive", COMPREHENSIVE)
+    assert owed(mem, early, "2026-11-25T10:00:00+03:00") == []
+    mem, _, _, stayed = _admitted_and_reassessed()
+    assert owed(mem, stayed, NOW) == [stayed]
+    service.placement(mem.as_("sup", now="2026-11-24T09:00:00+03:00"), stayed, home, override_reason="father came for him")
+    assert owed(mem, stayed, "2026-11-24T10:00:00+03:00") == []
+    service.placement(mem.as_("sup", now="2026-12-01T09:00:00+03:00"), stayed, {"care_type": "institutional_care",
+                      "institution": "Tumaini Children's Home"}, override_reason="the home broke down")
+    service.assess(mem.as_("amina", now="2026-12-02T09:00:00+03:00"), stayed, "comprehensive", COMPREHENSIVE)
+    assert owed(mem, stayed, "2026-12-02T10:00:00+03:00") == [stayed]
+
+
 def test_show__lists_the_conference_after_an_admission_as_due_does_until_the_case_is_taken_to_one():
     """`cpcm show`'s Due lists the deadlines the policy sets for the case (docs/commands/cases.md): the SOP §5.3
     conference after an admission to a CCI as `cpcm due` lists it, for the case's worker and a supervisor, while

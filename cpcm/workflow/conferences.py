@@ -22,7 +22,7 @@ from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.records import Record, utc
 from cpcm.domain.problems import Problem
 from cpcm.domain.team import Team, Worker
-from cpcm.workflow import approvals, plan_actions
+from cpcm.workflow import approvals, placements, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 from cpcm.domain.policy import Policy
@@ -1048,12 +1048,16 @@ def admission_conference_due(case: Case, policy: Policy, now: datetime, conferen
     until the case is nominated to, or discussed at, a conference held at or after the admission
     (`conferenced`: those meeting times, UTC). A child assessed before the profile that asks for it
     took effect (`profile_since`, `profile_start`: a repository switched to kenya later) is due
-    `within` of that time instead, as the first internal conference is (`cadence_due`)."""
+    `within` of that time instead, as the first internal conference is (`cadence_due`). Owed only
+    while the child is in residential care (`placements.in_residential_care`): the conference is the
+    institution's, to start the work toward the child's way out of it as soon as the child enters;
+    a child who has left it (home, or in kinship or foster care) is past it, and the reviews and
+    monitoring after reunification follow them instead."""
     block = policy.rules.get(AFTER_ADMISSION) or {}
     if not block.get("required") or case.status != "open":
         return []
     admitted = admitted_at(case, policy)
-    if admitted is None:
+    if admitted is None or not placements.in_residential_care(case, policy):
         return []
     assessed = [t for t in (case.first(event, admitted) for event in block.get("after") or ("assessment.comprehensive",)) if t]
     if not assessed:
