@@ -167,8 +167,9 @@ def test_a_placement_dated_late_and_a_visit_on_the_wrong_day(kenya):
     best-interests record is refused, and the refusal said the case had no best-interests record at all."""
     case_id = build_planned(kenya)
     amina = kenya("amina", LATER)
-    assert amina("assess", case_id, "--type", "best-interests", "--from-file", "-", "--at", "2026-11-24T10:00:00+03:00",
-                 input=json.dumps(BID)).code == 0
+    assessed = amina("assess", case_id, "--type", "best-interests", "--from-file", "-", "--at", "2026-11-24T10:00:00+03:00",
+                     "--json", input=json.dumps(BID))
+    assert assessed.code == 0, assessed.stderr
     home = ("placement", case_id, "--care-type", "kinship", "--caregiver", "Test Caregiver", "--relationship", "grandmother",
             "--address", "Nyakach", "--no-input")
     assert amina(*home, "--at", "2026-11-26T10:00:00+03:00").code == 0
@@ -182,7 +183,7 @@ def test_a_placement_dated_late_and_a_visit_on_the_wrong_day(kenya):
     said = _flat(early.stderr)
     assert "has none made by the placement's date (2026-11-23)" in said, said
     assert "its best-interests record is dated 2026-11-24, after the placement" in said
-    assert f"cpcm correct {case_id} assessment@best-interests --at WHEN" in said
+    assert f"cpcm correct {case_id} {assessed.json()['record_id']} --at WHEN" in said  # that record, by its ID
 
     visit = ("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check",
              "--visited-by", "professional", "--risk-increased", "no")

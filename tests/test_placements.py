@@ -266,6 +266,22 @@ def test_placement__every_bad_field_at_once_the_forms_the_court_order_and_the_ti
     assert mem.commits() == before
 
 
+def test_placement__recorded_before_its_best_interests_record_the_hint_names_that_record_by_its_id():
+    """A move recorded late (--at before the decision's date), on a case with two best-interests
+    records after it: the refusal names the first of them, and its hint corrects that one by its ID,
+    not `assessment@best-interests` (the latest, which a later move may rest on)."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    amina = mem.as_("amina", now=at(30))
+    named = service.assess(amina, case_id, "best-interests", BID, at=at(5))
+    latest = service.assess(amina, case_id, "best-interests", BID, at=at(20))
+    with pytest.raises(Refused) as refused:
+        service.placement(amina, case_id, ADMISSION, at=at(2))
+    assert "its best-interests record is dated 2026-11-28, after the placement" in refused.value.message
+    assert f"cpcm correct {case_id} {named.record_id} --at WHEN --reason" in refused.value.hint
+    assert latest.record_id not in refused.value.hint and "assessment@best-interests" not in refused.value.hint
+
+
 def test_placement__a_supervisor_overrides_with_a_reason_a_caseworker_cannot():
     mem = MemoryRepo("kenya")
     case_id = kenya_case(mem)

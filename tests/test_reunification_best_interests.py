@@ -282,7 +282,8 @@ def test_cli__a_return_home_corrected_to_a_day_before_its_best_interests_record_
     said = (f"{plan_case} has none made by this version's date (2026-11-24) since the current placement began (2026-11-24): "
             "its best-interests record is dated 2026-11-25, after it")
     assert text.code == 4 and said in text.stderr, text.stderr
-    assert f"cpcm correct {plan_case} assessment@best-interests --at WHEN --reason" in text.stderr
+    bid = sup("show", plan_case, "assessment@best-interests", "--json").json()["record_id"]  # the case's only one
+    assert f"cpcm correct {plan_case} {bid} --at WHEN --reason" in text.stderr  # that record, by its ID
     assert said.replace(plan_case, placement_case).replace("this version's date", "the placement's date").replace(
         "after it", "after the placement") in moved.stderr  # the placement's refusal, in its own words
     kept = sup("correct", plan_case, "plan", "--at", "2026-11-25T09:00", "--reason", "an hour earlier")

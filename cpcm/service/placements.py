@@ -241,7 +241,7 @@ class Move:
     needs: str     # what the rule asks, leading each refusal
     dated: str     # the move's date, in words
     after: str     # where a best-interests record dated after the move stands
-    redate: str    # the hint then
+    redate: str    # the hint then (`{record}`: that record's ID)
     record: str    # the hint when there is none
     only: str      # what only a supervisor or manager may do without one
     ask: str       # the hint to a worker who may not
@@ -254,7 +254,7 @@ PLACEMENT_MOVE = Move(
           "(ESARO Principle 2)",
     dated="the placement's date", after="after the placement",
     redate="If the placement's date is right and the decision was made before it, correct that record's date: cpcm correct "
-           "{case} assessment@best-interests --at WHEN --reason ...; otherwise give the placement's own date with --at.",
+           "{case} {record} --at WHEN --reason ...; otherwise give the placement's own date with --at.",
     record="Record it: cpcm assess {case} --type best-interests; or a {roles} places the child with --override-reason TEXT.",
     only="place a child", ask="Record it first: cpcm assess {case} --type best-interests; or ask your supervisor.",
     done="placed")
@@ -264,7 +264,7 @@ HOME_MOVE = Move(
           "record first, as a placement home does (ESARO Principle 2)",
     dated="this version's date", after="after it",
     redate="If the decision was made before the return home, correct that record's date: cpcm correct {case} "
-           "assessment@best-interests --at WHEN --reason ...; otherwise give this version's own date with --at. Nothing was "
+           "{record} --at WHEN --reason ...; otherwise give this version's own date with --at. Nothing was "
            "written.",
     record="Record it: cpcm assess {case} --type best-interests, then write this version again; or a {roles} writes it with "
            "--override-reason TEXT. Nothing was written.",
@@ -297,12 +297,13 @@ def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[t
     needs = move.needs.format(case=case_id)
     if not reason:
         # one made after the move's date (a move recorded with an earlier --at, or a best-interests
-        # record dated wrongly) is not one this move rests on: say so, not "none"
-        later = sorted(w for rid, w in bids if w > when and (current is None or (w, rid) > rules.began(current)))
+        # record dated wrongly) is not one this move rests on: say so, not "none"; the hint names that
+        # record by its ID (a short form such as assessment@best-interests names the latest, maybe another)
+        later = sorted((w, rid) for rid, w in bids if w > when and (current is None or (w, rid) > rules.began(current)))
         if later:
             raise Refused(f"{needs}; {case_id} has none made by {move.dated} ({local_day(when, ctx.zone)}){since}: its "
-                          f"best-interests record is dated {local_day(later[0], ctx.zone)}, {move.after}",
-                          move.redate.format(case=case_id), rule=move.rule)
+                          f"best-interests record is dated {local_day(later[0][0], ctx.zone)}, {move.after}",
+                          move.redate.format(case=case_id, record=later[0][1]), rule=move.rule)
         hint = (f"Record it first: cpcm assess {case_id} --type best-interests, then correct again (a correction takes no "
                 f"--override-reason). Nothing was written." if correcting else move.record.format(case=case_id, roles=roles))
         raise Refused(f"{needs}; {case_id} has none{since}", hint, rule=move.rule)
