@@ -282,6 +282,23 @@ def test_placement__recorded_before_its_best_interests_record_the_hint_names_tha
     assert latest.record_id not in refused.value.hint and "assessment@best-interests" not in refused.value.hint
 
 
+def test_placement__on_a_closed_case_says_the_stage_first_for_a_caseworker_as_for_a_supervisor():
+    """A closed case takes no placement: the refusal says so (reopen it), not that a best-interests
+    record is needed first, which the closed case would refuse to record too."""
+    mem = MemoryRepo("kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina)
+    service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed"]})
+    service.approve(sup, case_id, "closure")
+    commits = mem.commits()
+    for worker, override in ((amina, None), (sup, "brought by police at night")):
+        with pytest.raises(Refused) as refused:
+            service.placement(worker, case_id, ADMISSION, override_reason=override)
+        assert refused.value.rule == "transition-not-allowed", refused.value.message
+        assert f"{case_id} is at stage 'closed': 'placement' is not allowed there" in refused.value.message
+    assert mem.commits() == commits
+
+
 def test_placement__a_supervisor_overrides_with_a_reason_a_caseworker_cannot():
     mem = MemoryRepo("kenya")
     case_id = kenya_case(mem)

@@ -26,6 +26,7 @@ from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import placements as rules
+from cpcm.workflow import transitions
 from cpcm.workflow.fold import effective, fold, in_force, settled_by
 
 KIND = "placement"
@@ -55,6 +56,9 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     decision) and, for a child leaving residential care, the CCI exit kind."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    # the stage first (a closed case takes no placement: reopen it), for a caseworker as for a supervisor,
+    # before the best-interests rule asks for a record the stage would refuse too (`append` checks it again)
+    transitions.advance(case.stage, KIND, case_id)
     when = utc((at or ctx.now).isoformat())
     body, warnings, current = _checked(ctx, case, records, data, when, override_reason, also=at_errors(ctx, case, at))
     if rules.is_move(current, body):  # a decision: the consent its setting checks (consent.checked_at), as referral checks
