@@ -801,6 +801,28 @@ def test_correct__a_supervisors_reason_to_place_without_best_interests_stays_who
     assert same.value.rule == "nothing-to-correct"
 
 
+def test_correct__placement_names_the_placement_in_force_not_a_move_recorded_late_and_says_which():
+    """`placement` is the placement in force, the latest by its date, as `cpcm show` says where the
+    child lives: a move to another home recorded later with an earlier --at is not it (it is named
+    by its ID or placement@N). The correction says which placement it corrected: its day, its care type."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    amina = mem.as_("amina")
+    service.assess(amina, case_id, "best-interests", BID)
+    service.placement(amina, case_id, ADMISSION)
+    service.assess(mem.as_("amina", now=at(20)), case_id, "best-interests", BID)
+    home = service.placement(mem.as_("amina", now=at(20)), case_id, KINSHIP)
+    late = service.placement(mem.as_("sup", now=at(30)), case_id, dict(ADMISSION, institution="Upendo Home"), at=at(3),
+                             override_reason="moved to another home that week, recorded late")
+    assert service.show(amina, case_id, "placement")["record_id"] == home.record_id
+    done = service.correct(mem.as_("amina", now=at(31)), case_id, "placement", {"address": "Oyugis"}, "the address was mistyped")
+    assert done.extra["supersedes"] == home.record_id
+    assert done.extra["placement"] == {"at": "2026-12-13", "care_type": "kinship"}
+    assert service.show(amina, case_id, "placement@3")["record_id"] == late.record_id  # the one written third, by its number
+    case = service.load_case(mem.as_("sup"), case_id)
+    assert case.placement["record_id"] == done.record_id and case.placement["address"] == "Oyugis"
+
+
 def test_cli__a_placement_recorded_on_the_wrong_day_is_corrected_and_due_counts_from_the_right_one(kenya):
     """A move home recorded a week late: `cpcm correct CASE placement --at DAY` moves the monitoring
     visit on `due`, `show` says the new day, `log` keeps both, and the history verifies."""
@@ -820,8 +842,10 @@ def test_cli__a_placement_recorded_on_the_wrong_day_is_corrected_and_due_counts_
     visit = {i["code"]: i for i in wrong("due", "--within", "60", "--json").json() if i["case_id"] == case_id}["monitoring-visit"]
     assert visit["due"].startswith("2027-01-01T10:00")
     assert "since 2026-12-01" in wrong("show", case_id).stdout
+    said = wrong("correct", case_id, "placement", "--set", "address=Oyugis", "--reason", "the address was mistyped")
+    assert said.code == 0 and said.stderr.rstrip().endswith(f"of {case_id}: the placement of 2026-12-01 (kinship)"), said.stderr
     logged = {e["record_id"]: e for e in wrong("log", case_id, "--json").json() if e["kind"] == "placement"}
-    assert len(logged) == 3 and logged[fixed.json()["record_id"]]["supersedes"] in logged
+    assert len(logged) == 4 and logged[fixed.json()["record_id"]]["supersedes"] in logged
     assert logged[logged[fixed.json()["record_id"]]["supersedes"]]["superseded_by"] == fixed.json()["record_id"]
     assert kenya("sup")("verify").code == 0
 

@@ -78,4 +78,6 @@ def register(app: typer.Typer) -> None:
                                  f"cpcm show {case_id} RECORD --json lists them under 'fields'.")
             data = loaded or {}
         result = service.correct(ctx, case_id, record, data, reason, parse_at(at), set_pairs(sets, "observations='...'"))
-        report_written(result, json_out, f"{result.record_id} corrects {result.extra['supersedes']} of {case_id}")
+        placed = result.extra.get("placement")  # a placement: which one, by its day and care type
+        said = f": the placement of {placed['at']} ({str(placed['care_type'] or '').replace('_', ' ')})" if placed else ""
+        report_written(result, json_out, f"{result.record_id} corrects {result.extra['supersedes']} of {case_id}{said}")

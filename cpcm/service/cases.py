@@ -1238,7 +1238,7 @@ def open_actions(records: list[Record], case: Case, now: datetime, policy=None) 
 SHORT_FORMS = ("a record ID (26 characters, as cpcm log lists them)", "last (the last record written)",
                "R1, R2 ... (a referral)", "R1@declined (its update to that status), R1@2 (its second update)",
                "KIND (the latest, e.g. assessment, followup, review, consent, update; plan: the version waiting or in force)",
-               "KIND@N (the Nth of that kind, e.g. plan@2)",
+               "placement (the one in force: the latest by its date)", "KIND@N (the Nth of that kind, e.g. plan@2)",
                "assessment@initial, assessment@comprehensive, assessment@best-interests (the latest of that type)")
 
 
@@ -1346,6 +1346,11 @@ def find_record(case_id: str, records: list[Record], ref: str, policy: Policy) -
         of_kind = [r for r in of_kind if r.body.get("type", "initial") == variant]
     if not of_kind:
         raise _not_found(case_id, f": it has no {(which or kind).replace('_', ' ')} record")
+    if kind == "placement" and not which:
+        # the placement in force (where the child lives now): the latest by its date, not the last written, which
+        # may be a move recorded late with an earlier --at; placement@N names the Nth written
+        in_force_now = fold(case_id, records).placement["record_id"]
+        return next(r for r in of_kind if r.id == in_force_now)
     if kind == "plan" and not which:
         from cpcm.workflow import plan_actions
 
@@ -2176,7 +2181,10 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
     from cpcm.service.closure import age_corrected_warnings
 
     aged = tuple(age_corrected_warnings(ctx, folded, after)) if original.kind in ("registration", "update") else ()
-    return Written(case_id, record.id, original.kind, extra={"supersedes": original.id},
+    extra: dict[str, Any] = {"supersedes": original.id}
+    if original.kind == "placement":  # which placement was corrected, as a worker knows it: its day and care type
+        extra["placement"] = {"at": local_day(original.at, ctx.zone), "care_type": base.get("care_type")}
+    return Written(case_id, record.id, original.kind, extra=extra,
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
                    + tuple(warned) + tuple(reopened) + aged)
 
