@@ -231,6 +231,25 @@ def test_stay__the_same_placement_recorded_again_goes_on_a_move_begins_a_new_one
     assert rules.stay(placed, placed[1])["entered_record"] == "B" and rules.stay([]) is None
 
 
+def test_renamed__a_caregivers_name_alone_put_right_is_the_same_caregiver_for_the_stay():
+    """A correction of the caregiver's name alone (the same relationship, address and care type) is a
+    misspelt name put right: the fold keeps the name it corrected, and either record of the stay, the
+    one corrected or the other, names the same caregiver. A name changed with the relationship is not."""
+    aunt = {"care_type": "kinship", "caregiver": {"name": "Aunt A", "relationship": "aunt"}, "address": "Oyugis"}
+    fixed = dict(aunt, caregiver={"name": "Aunt Ann", "relationship": "aunt"})
+    assert rules.renamed(aunt, fixed) and not rules.renamed(aunt, aunt)
+    assert not rules.renamed(aunt, dict(fixed, caregiver={"name": "Aunt Ann", "relationship": "grandmother"}))
+    assert not rules.renamed(aunt, dict(fixed, address="Kisian"))
+    first = {"record_id": "B", "at": "2026-11-20T06:00:00Z", "care_type": "kinship", "caregiver_name": "Aunt A"}
+    renewed = {"record_id": "C", "at": "2026-11-25T06:00:00Z", "care_type": "kinship", "caregiver_name": "Aunt Ann",
+               rules.CAREGIVER_WAS: ("Aunt A",)}
+    assert rules.stay([first, renewed])["entered_record"] == "B"
+    first_fixed = dict(first, caregiver_name="Aunt Ann", caregiver_was=("Aunt A",))
+    assert rules.stay([first_fixed, dict(renewed, caregiver_name="Aunt A", caregiver_was=None)])["entered_record"] == "B"
+    assert rules.stay([first, dict(renewed, caregiver_was=None)])["entered_record"] == "C"  # another name: another caregiver
+    assert rules.still_misspelt([first, renewed], "C") == ["B"] and rules.still_misspelt([first, renewed], "B") == []
+
+
 # -- the service over the memory store -------------------------------------------------------------
 def kenya_case(mem: MemoryRepo) -> str:
     amina = mem.as_("amina")
@@ -821,6 +840,46 @@ def test_correct__placement_names_the_placement_in_force_not_a_move_recorded_lat
     assert service.show(amina, case_id, "placement@3")["record_id"] == late.record_id  # the one written third, by its number
     case = service.load_case(mem.as_("sup"), case_id)
     assert case.placement["record_id"] == done.record_id and case.placement["address"] == "Oyugis"
+
+
+KIN_ORDER = {"care_type": "kinship", "caregiver": {"name": "Jane Achola", "relationship": "aunt"}, "address": "Kisian",
+        "decision": {"court_order": {"number": "CC 95/2026", "expires": "2027-06-18"}}}
+
+
+@pytest.mark.parametrize("first", ["placement@1", "placement"])
+def test_correct__a_caregivers_name_put_right_on_one_record_of_a_stay_keeps_the_stay_and_its_decision(first):
+    """Kinship care renewed (the same placement recorded again): the aunt's name, misspelt on both
+    records, is put right on one, then the other, in either order. A correction of the caregiver's
+    name alone (the same relationship, address and care type) is the same caregiver: the stay still
+    runs from the first record, on its best-interests record, and the later record's correction
+    needs no decision of its own. A new placement with another name, or a correction that changes
+    the relationship with the name, is still a change of caregiver."""
+    mem = MemoryRepo("kenya")
+    case_id = kenya_case(mem)
+    amina = mem.as_("amina", now=at(30))
+    bid = service.assess(mem.as_("amina"), case_id, "best-interests", BID)
+    entered = service.placement(mem.as_("amina"), case_id, KIN_ORDER)
+    service.placement(mem.as_("amina", now=at(20)), case_id,
+                      dict(KIN_ORDER, decision={"court_order": {"number": "CC 120/2026", "expires": "2027-12-18"}}))
+    name, entry = {"caregiver": {"name": "Janet Achola"}}, entered.record_id
+    for number, ref in enumerate((first, "placement@1" if first == "placement" else "placement")):
+        other = service.find_record(case_id, service.load_records(amina, case_id),
+                                    "placement" if ref == "placement@1" else "placement@1", amina.policy).id
+        done = service.correct(amina, case_id, ref, name, "the aunt's name was mistyped")
+        # the other record of the stay, named by its ID until it is put right too (never the name)
+        assert [other in step and "Jane" not in step for step in done.next_steps] == [True] * (number == 0), done.next_steps
+        entry = done.record_id if ref == "placement@1" else entry  # the first record, or its correction in its place
+        shown = service.show(amina, case_id)["placement"]
+        assert (shown["entered_record"], shown["best_interests"]) == (entry, bid.record_id), ref
+        assert not any("best-interests" in w for w in done.warnings)
+    assert shown["caregiver_name"] == "Janet Achola" and shown["court_order"]["number"] == "CC 120/2026"
+    with pytest.raises(Refused) as moved:  # another caregiver (not a name put right) is a move, as before
+        service.placement(mem.as_("amina", now=at(31)), case_id,
+                          dict(KIN_ORDER, caregiver={"name": "Mary Atieno", "relationship": "aunt"}))
+    assert moved.value.rule == "placement-best-interests"
+    with pytest.raises(Refused) as other:  # nor is a name changed with the relationship a spelling put right
+        service.correct(amina, case_id, "placement", {"caregiver": {"name": "Jane Achola", "relationship": "grandmother"}}, "x")
+    assert other.value.rule == "placement-best-interests"
 
 
 def test_cli__a_placement_recorded_on_the_wrong_day_is_corrected_and_due_counts_from_the_right_one(kenya):

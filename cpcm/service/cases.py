@@ -2182,9 +2182,13 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
 
     aged = tuple(age_corrected_warnings(ctx, folded, after)) if original.kind in ("registration", "update") else ()
     extra: dict[str, Any] = {"supersedes": original.id}
+    steps: tuple[str, ...] = ()
     if original.kind == "placement":  # which placement was corrected, as a worker knows it: its day and care type
+        from cpcm.service.placements import renamed_steps
+
         extra["placement"] = {"at": local_day(original.at, ctx.zone), "care_type": base.get("care_type")}
-    return Written(case_id, record.id, original.kind, extra=extra,
+        steps = tuple(renamed_steps(case_id, after, record.id))
+    return Written(case_id, record.id, original.kind, extra=extra, next_steps=steps,
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
                    + tuple(warned) + tuple(reopened) + aged)
 

@@ -92,15 +92,34 @@ def corrected(ctx: Context, case_id: str, records: list, original, data: Mapping
         base["decision"] = decision
     when = utc((at or datetime.fromisoformat(original.at)).isoformat())
     override = original.body.get("best_interests_override")
-    body, warnings, current = _checked(ctx, fold(case_id, others), records, laid_over(base, data), when, None,
-                                       kept_override=override if isinstance(override, Mapping) else None, correcting=True)
-    if rules.is_move(current, body) and body["setting"] != original.body.get("setting"):
+    given = laid_over(base, data)
+    # the caregiver's name alone put right (a misspelt name): the same caregiver, so the same decision as the record
+    # corrected, judged under the names it had too (rules.renamed; the fold keeps them for the records of its stay)
+    was = ((*rules.renamed_caregivers(records).get(original.id, ()), original.body["caregiver"]["name"])
+           if rules.renamed(original.body, given) else ())
+    body, warnings, current = _checked(ctx, fold(case_id, others), records, given, when, None,
+                                       kept_override=override if isinstance(override, Mapping) else None, correcting=True,
+                                       caregiver_was=was)
+    if rules.is_move(current, dict(body, **{rules.CAREGIVER_WAS: was})) and body["setting"] != original.body.get("setting"):
         # corrected into another setting: a decision of its own, whose consent is checked as `placement` checks it
         # (against the case without the placement corrected, whose use of an override then stands in for it again)
         warnings = [*warnings, *_move_consent(ctx, case_id, body, others)]
     else:  # the same decision: it rests on the consent it relied on when it was recorded
         body.update((key, original.body[key]) for key in RELIED_ON if key in original.body)
     return body, warnings
+
+
+def renamed_steps(case_id: str, case, record_id: str) -> list[str]:
+    """After a correction (`record_id`, in `case`) that put a caregiver's name right: the records of
+    its stay that still give the name as it was (`rules.still_misspelt`), by ID (never the name)."""
+    left = rules.still_misspelt(case.placements, record_id)
+    if not left:
+        return []
+    which = f"record {left[0]} of the same stay still gives" if len(left) == 1 else \
+        f"records {', '.join(left)} of the same stay still give"
+    return [f"the caregiver's name is put right on this record only: {which} it as before (the same caregiver: the stay "
+            f"goes on); where it is misspelt there too, correct it (cpcm correct {case_id} {left[-1]} --set "
+            "caregiver.name=... --reason ...)"]
 
 
 def _move_consent(ctx: Context, case_id: str, body: dict, records: list) -> list[str]:
@@ -115,13 +134,15 @@ def _move_consent(ctx: Context, case_id: str, body: dict, records: list) -> list
 
 def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: str, override_reason: str | None,
              kept_override: Mapping[str, Any] | None = None, correcting: bool = False,
-             also: Sequence[FieldError] = ()) -> tuple[dict, list[str], Mapping[str, Any] | None]:
+             also: Sequence[FieldError] = (),
+             caregiver_was: Sequence[str] = ()) -> tuple[dict, list[str], Mapping[str, Any] | None]:
     """A placement's body from `data`, checked at `when` (UTC) against `case` (the fold of `records`, or, for a
     correction, of them without the placement corrected: only their best-interests assessments are read), with
     its warnings and the placement it follows (the current one at `when`, or None). InvalidInput
     or Refused (the best-interests rule) when it may not be recorded. `kept_override`: a
     supervisor's reason to place without a best-interests record, recorded with the placement
-    being corrected; it stands, whoever corrects the placement."""
+    being corrected; it stands, whoever corrects the placement. `caregiver_was`: a correction of the
+    caregiver's name alone (`rules.renamed`), the names it puts right: the same caregiver (`rules.is_move`)."""
     ctx.need_worker()
     policy = ctx.policy
     case_id = case.id
@@ -129,10 +150,14 @@ def _checked(ctx: Context, case, records: list, data: Mapping[str, Any], when: s
     current = rules.placement_at(case.placements, when)
     bids = best_interests_records(records)
     forward = in_force(records)  # an assessment corrected since: the correction in its place
+
+    def judged(body: Mapping[str, Any]) -> dict:  # as the move rules compare it: under the names put right too
+        return dict(body, **{rules.CAREGIVER_WAS: tuple(caregiver_was)}) if caregiver_was else dict(body)
+
     body = validate_form(ctx, form_for(ctx, KIND), data, f"placement of {case_id}", also=also,
-                         then=lambda body: _decision_errors(ctx, case_id, body, current, bids, when, forward))
+                         then=lambda body: _decision_errors(ctx, case_id, judged(body), current, bids, when, forward))
     setting = rules.setting_of(body["care_type"], policy)
-    needed = rules.needs_best_interests(current, body, policy)
+    needed = rules.needs_best_interests(current, judged(body), policy)
     given = (body.get("decision") or {}).get("best_interests")
     if given:
         given = given.strip().upper()

@@ -1142,6 +1142,11 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
             # each closure's reason, kept past a reopening (which clears case.closure)
             events.setdefault(f"closed.{case.closure.get('reason')}", []).append(at)
         history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))
+    # the caregivers' names corrections put right: the same caregiver for the records of their stay (placements.is_move)
+    renamed = placements.renamed_caregivers(records) if case.placements else None
+    if renamed:
+        case = _changed(case, placements=tuple(dict(p, **{placements.CAREGIVER_WAS: renamed[p["record_id"]]})
+                                               if p["record_id"] in renamed else p for p in case.placements))
     # the reunifications: the placements that brought the child home, and the plans no such placement accounts
     # for, less those a supervisor rejected or their author withdrew (they sent no one home)
     if case.placements or "reunification_done" in events:

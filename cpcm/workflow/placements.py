@@ -251,17 +251,85 @@ def is_move(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """Whether a placement changes where or with whom the child lives (a decision: the first
     placement recorded, a change of care type, of caregiver or of institution), as against the
     same placement recorded again (an order renewed, a new address with the same caregiver). The
-    best-interests record and the consent a placement checks are for a decision."""
+    best-interests record and the consent a placement checks are for a decision. A caregiver's
+    name a correction put right (CAREGIVER_WAS, on either) is the same caregiver under either name."""
     if current is None:
         return True
     if current.get("care_type") != new.get("care_type"):
         return True
     caregiver = (new.get("caregiver") or {}).get("name")
-    if caregiver and current.get("caregiver_name") and caregiver.strip().lower() != str(current["caregiver_name"]).strip().lower():
+    if caregiver and current.get("caregiver_name") and not (
+            _names(caregiver, new.get(CAREGIVER_WAS)) & _names(current["caregiver_name"], current.get(CAREGIVER_WAS))):
         return True
     institution = new.get("institution")
     return bool(institution and current.get("institution")
                 and institution.strip().lower() != str(current["institution"]).strip().lower())
+
+
+# A placement record's caregiver's names that corrections put right (`renamed_caregivers`): the misspelt names it was
+# corrected from, on the fold's entry (and on what `is_move` compares), so that the records of its stay still name one
+# caregiver whichever of them was corrected. A misspelt name corrected is not a change of caregiver.
+CAREGIVER_WAS = "caregiver_was"
+
+
+def _names(name: Any, was: Iterable[str] | None) -> set[str]:
+    """A caregiver's name and the names a correction put right (`was`), as compared: less case and outer spaces."""
+    return {str(n).strip().lower() for n in (name, *(was or ())) if n}
+
+
+def _caregiver(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A placement record's `caregiver` (its body's), {} when it gives none."""
+    return body.get("caregiver") if isinstance(body.get("caregiver"), Mapping) else {}
+
+
+def renamed(original: Mapping[str, Any], corrected: Mapping[str, Any]) -> bool:
+    """Whether a correction of a placement (`corrected`, its body, of `original`'s) puts right the
+    caregiver's name alone: another name, with the same care type, caregiver's relationship,
+    address and institution. That is a misspelt name, the same caregiver (cpcm's rule): the
+    correction keeps the stay the record belongs to, and needs no decision of its own (`is_move`)."""
+    def norm(value: Any) -> str | None:
+        return " ".join(value.split()).lower() if isinstance(value, str) and value.strip() else None
+
+    before, after = _caregiver(original), _caregiver(corrected)
+    names = _names(before.get("name"), ()), _names(after.get("name"), ())  # as `is_move` compares them
+    if not all(names) or names[0] == names[1]:
+        return False
+    return (norm(before.get("relationship")) == norm(after.get("relationship"))
+            and all(norm(original.get(key)) == norm(corrected.get(key)) for key in ("care_type", "address", "institution")))
+
+
+def renamed_caregivers(records: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    """Each placement record whose caregiver's name a correction put right (`renamed`) -> the names it
+    was corrected from (CAREGIVER_WAS), through a chain of corrections: one that keeps the name keeps
+    them too. `records`: a case's records, corrected ones included (by record ID, a correction after
+    what it corrects)."""
+    placed = {r.id: r for r in records if r.kind == "placement"}
+    was: dict[str, tuple[str, ...]] = {}
+    for record in sorted(placed.values(), key=lambda r: r.id):
+        target = record.body.get("supersedes")
+        original = placed.get(target) if isinstance(target, str) else None
+        if original is None:
+            continue
+        before, after = _caregiver(original.body).get("name"), _caregiver(record.body).get("name")
+        if renamed(original.body, record.body):
+            was[record.id] = (*was.get(original.id, ()), before)
+        elif original.id in was and _names(before, ()) == _names(after, ()):
+            was[record.id] = was[original.id]
+    return was
+
+
+def still_misspelt(placements: Iterable[Mapping[str, Any]], record_id: str) -> list[str]:
+    """The placement records of the stay of `record_id` (a correction that put its caregiver's name
+    right, CAREGIVER_WAS) that still give a name it put right: the same caregiver (`is_move`), but
+    `cpcm show` gives the latest record's name, as written. Their record IDs, by date."""
+    placed = sorted(placements, key=lambda p: (p["at"], p["record_id"]))
+    corrected = next((p for p in placed if p["record_id"] == record_id), None)
+    if corrected is None or not corrected.get(CAREGIVER_WAS):
+        return []
+    entered = stay(placed, corrected)["entered_record"]
+    wrong = _names(None, corrected[CAREGIVER_WAS]) - _names(corrected.get("caregiver_name"), ())
+    return [p["record_id"] for p in placed if p["record_id"] != record_id and _names(p.get("caregiver_name"), ()) & wrong
+            and stay(placed, p)["entered_record"] == entered]
 
 
 # how a stay was decided (with the court order it stands under, whose expiry `cpcm due` lists), and where and with whom
@@ -310,7 +378,7 @@ def began(current: Mapping[str, Any]) -> tuple[str, str]:
 def _as_recorded(placement: Mapping[str, Any]) -> dict:
     """A placement as the fold keeps it, in the shape of the record's body that `is_move` compares."""
     return {"care_type": placement.get("care_type"), "institution": placement.get("institution"),
-            "caregiver": {"name": placement.get("caregiver_name")}}
+            "caregiver": {"name": placement.get("caregiver_name")}, CAREGIVER_WAS: placement.get(CAREGIVER_WAS)}
 
 
 def best_interests_for(current: Mapping[str, Any] | None, assessments: Iterable[tuple[str, str]], at: str) -> str | None:
