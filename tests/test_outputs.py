@@ -159,6 +159,26 @@ def test_evacuate__removes_the_registered_plaintext_files_and_names_those_gone(c
     assert said.code == 0
 
 
+def test_evacuate__a_register_it_cannot_read_is_said_without_the_identitys_path(repo, tmp_path):
+    """A passphrase-protected identity, no passphrase given (a script's --yes): the warning that the
+    register of plaintext files could not be read said why in the identity's own words, its path
+    with it ('the identity at leak/Zqxcanary-key is passphrase-protected'); a file name may be a name."""
+    from conftest import NOW, Cli
+
+    secret = tmp_path / "pass.txt"
+    secret.write_text("a long enough passphrase\n")
+    secret.chmod(0o600)
+    key = tmp_path / f"{CANARY.split()[0]}-key"
+    made = Cli({"CPCM_REPO": str(repo), "CPCM_NOW": NOW, "CPCM_PASSPHRASE_FILE": str(secret)})
+    for turn, (args, env) in enumerate(((("-i", str(key)), {}), ((), {"CPCM_IDENTITY": str(key)}))):
+        assert made("key", "new", "--out", str(key)).code == 0
+        assert made("form", "print", "registration", "--out", str(tmp_path / f"f{turn}.html"), "-i", str(key)).code == 0
+        done = Cli({"CPCM_REPO": str(repo), "CPCM_NOW": NOW, **env})("evacuate", *args, "--yes", *(("--json",) if turn else ()))
+        assert done.code == 0, done.stderr
+        said = done.json()["plaintext_unread"] if turn else done.stderr
+        assert "passphrase" in said and CANARY.split()[0] not in done.stderr + done.stdout, said
+
+
 def test_evacuate__a_registered_file_it_cannot_remove_is_named_and_exit_74(cli, team, tmp_path, monkeypatch):
     _, out = _registered_render(cli, tmp_path)
     unlink = os.unlink

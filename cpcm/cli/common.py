@@ -364,21 +364,27 @@ def typed_paths(exc: BaseException, **given: Path | str | None) -> BaseException
     from cpcm.errors import CpcmError
 
     if isinstance(exc, CpcmError):
-        # the paths given through the environment, after the options (an option given overrides its variable)
-        given = {**given, **{f"${name}": os.environ.get(name) for name in ("CPCM_REPO", "CPCM_IDENTITY", "CPCM_PASSPHRASE_FILE")}}
-        for option, value in given.items():
-            if not value:
-                continue
-            expanded = Path(value).expanduser()
-            forms = {str(value), str(expanded), str(_absolute(expanded)), str(expanded.resolve())}
-            if option.startswith("$"):  # set once for every command: a short relative value ('casefiles') is a word of
-                forms = {f for f in forms if os.path.isabs(f) and f != "/"}  # messages too, so only its full path
-            for form in sorted(forms, key=len, reverse=True):
-                if form and form in exc.message:
-                    exc.message = exc.message.replace(form, f"the {option} path")
-                if form and exc.hint and form in exc.hint:
-                    exc.hint = exc.hint.replace(form, f"the {option} path")
+        exc.message = typed_text(exc.message, **given)
+        exc.hint = typed_text(exc.hint, **given) if exc.hint else exc.hint
     return exc
+
+
+def typed_text(text: str, **given: Path | str | None) -> str:
+    """`text` (a message, or what a command reports of a step that failed) with every path the user
+    typed replaced by the option's or the variable's name, as `typed_paths` does for an error."""
+    # the paths given through the environment, after the options (an option given overrides its variable)
+    given = {**given, **{f"${name}": os.environ.get(name) for name in ("CPCM_REPO", "CPCM_IDENTITY", "CPCM_PASSPHRASE_FILE")}}
+    for option, value in given.items():
+        if not value:
+            continue
+        expanded = Path(value).expanduser()
+        forms = {str(value), str(expanded), str(_absolute(expanded)), str(expanded.resolve())}
+        if option.startswith("$"):  # set once for every command: a short relative value ('casefiles') is a word of
+            forms = {f for f in forms if os.path.isabs(f) and f != "/"}  # messages too, so only its full path
+        for form in sorted(forms, key=len, reverse=True):
+            if form and form in text:
+                text = text.replace(form, f"the {option} path")
+    return text
 
 
 # The sessions this command opened (one, for nearly every command): `parse_at` reads an --at

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 
 from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, folders_counted, identity_path, print_json, say, stdin_is_terminal,
-                             typed_paths, warn)
+                             typed_paths, typed_text, warn)
 
 WORD = "destroy"  # typed in full to go on: not a key pressed by accident
 NOT_CONFIRMED = "evacuate-not-confirmed"
@@ -86,14 +86,25 @@ def register(app: typer.Typer) -> None:
             done, synced = run(found, sync, remove_repository, force, ask_passphrase)
         except NotDestroyed as exc:
             if not json_out:
-                _said_plaintext(exc.done)  # the files left, named to the worker here, not in the message
+                _said_plaintext(_typed(exc.done, given))  # the files left, named to the worker here, not in the message
             raise typed_paths(exc, **given) from None
         except CpcmError as exc:
             raise typed_paths(exc, **given) from None
+        done = _typed(done, given)
         if json_out:
             print_json(done)
             return
         _after(done, synced, sync, found)
+
+
+def _typed(done: dict, given: dict) -> dict:
+    """What the evacuation reports, the paths the worker gave named by their option (the identity's
+    file name may be a name), as an error's message names them (`typed_text`): why the register of
+    plaintext files or the sync could not be read, and the secret files destroyed (the identity,
+    the earlier keys beside it, `the --identity path.old-2026-11-01`; the passphrase file)."""
+    texts = {key: typed_text(done[key], **given) for key in ("plaintext_unread", "sync_failed") if isinstance(done.get(key), str)}
+    paths = {key: [typed_text(str(p), **given) for p in done[key]] for key in ("destroyed", "removed") if done.get(key)}
+    return {**done, **texts, **paths}
 
 
 def _before(found, sync: str | None, remove_repository: bool) -> None:
