@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
         result = service.team_remove(ctx, worker)
         _report_team_change(result, json_out, f"'{worker}' removed", worker)
         if not json_out:
-            warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
+            _history_warning()
             _next_cache(result, worker)
             _next_sync(ctx, worker)
 
@@ -242,6 +242,7 @@ def register(app: typer.Typer) -> None:
         _report_team_change(result, json_out, f"'{worker}' removed; their signing key is revoked from {result.extra['revoked_from']}",
                             worker)
         if not json_out:
+            _history_warning()  # a lost key reads the old records still: the reminder matters most here
             _next_cache(result, worker)
             _next_sync(ctx, worker)
 
@@ -323,6 +324,11 @@ def _now_in(timezone: str | None):
     except UsageError:
         zone = None
     return clock.now(zone)
+
+
+def _history_warning() -> None:
+    """After a worker is removed (team remove, team revoke): what re-encryption cannot reach."""
+    warn("copies of old records in git history stay readable with the removed worker's key (see docs/security.md)")
 
 
 def _next_cache(result, removed: str) -> None:
