@@ -37,10 +37,10 @@ def test_next_stage_and_allowed():
     assert transitions.next_stage("planned", "review") == "implementation"
     assert transitions.next_stage("closed", "plan") is None
     assert transitions.allowed(None) == ["registration"]
-    assert transitions.allowed("transferred") == ["child_file_release", "misfiled", "note", "reopen", "repair", "retention",
-                                                  "sharing", "transfer_ack"]
-    assert transitions.allowed("closed") == ["child_file_release", "followup.post_closure", "misfiled", "note", "reopen", "repair",
-                                             "retention", "sharing"]
+    assert transitions.allowed("transferred") == ["child_file_release", "consent.sharing", "consent_override.sharing", "misfiled",
+                                                  "note", "reopen", "repair", "retention", "sharing", "transfer_ack"]
+    assert transitions.allowed("closed") == ["child_file_release", "consent.sharing", "consent_override.sharing",
+                                             "followup.post_closure", "misfiled", "note", "reopen", "repair", "retention", "sharing"]
 
 
 def test_advance__the_next_stage():
@@ -95,10 +95,12 @@ def test_advance__refusal_without_a_case_id():
     assert error.value.hint == "Allowed now: register."
 
 
-TAKES = {"closed": "A closed case takes only: correct --misfiled, export with identifying fields, followup --purpose post_closure, "
-                   "note, render child-file --given-to, reopen, repair, retention.",
-         "transferred": "A transferred case takes only: correct --misfiled, export with identifying fields, note, "
-                        "render child-file --given-to, reopen, repair, retention, transfer-ack."}
+TAKES = {"closed": "A closed case takes only: consent --override --purpose sharing, consent --purpose sharing, correct --misfiled, "
+                   "export with identifying fields, followup --purpose post_closure, note, render child-file --given-to, reopen, "
+                   "repair, retention.",
+         "transferred": "A transferred case takes only: consent --override --purpose sharing, consent --purpose sharing, "
+                        "correct --misfiled, export with identifying fields, note, render child-file --given-to, reopen, repair, "
+                        "retention, transfer-ack."}
 
 
 @pytest.mark.parametrize("stage", ["closed", "transferred"])

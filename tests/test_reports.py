@@ -1041,6 +1041,28 @@ def test_statistics__plan_versions_are_those_in_force_and_rejected_ones_are_coun
     assert not {"plans_approved", "plans_with_child_approved"} & set(cells)
 
 
+def test_export__a_closed_case_for_a_court_on_a_supervisors_override_of_consent_to_share(cli, cli_as, tmp_path):
+    """A closed case exported with names (for a court): the consent to share, or a supervisor's
+    override of it, is recorded at the closed stage as the export's own record is (it was refused
+    there: 'consent --override' is not allowed at 'closed', and the export's hint named it)."""
+    from cpcm.workflow import transitions
+    from test_reopen_walk import _closed, at
+
+    sup = cli_as("sup")
+    case_id = _closed(cli, sup)
+    assert sup("service", "add", "court", "--provider", "Children's Court", "--sector", "justice", "--offers", "hearings").code == 0
+    later = at(sup, "2027-02-01T09:00:00+03:00")
+    override = later("consent", case_id, "--override", "--purpose", "sharing", "--agency", "court", "--basis", "legal_mandate",
+                     "--reason", "a court order to produce the file")
+    assert override.code == 0, override.stderr
+    done = later("export", "--format", "json", "--fields", "case_id,name", "--agency", "court", "--recipient", "sup",
+                 "--out", str(tmp_path / "court.json.age"), "--json")
+    assert done.code == 0 and done.json()["cases"] == 1, done.stdout
+    # the variants of the stage table: to share at any stage, the rest of consent while the case is open
+    assert transitions.next_stage("transferred", "consent_override.sharing") == "transferred"
+    assert transitions.next_stage("closed", "consent.sharing") == "closed" and transitions.next_stage("closed", "consent") is None
+
+
 def test_export__records_the_disclosure_and_uses_up_a_one_off_consent(cli_as, small_repo, tmp_path):
     sup = cli_as("sup")
     assert sup("service", "add", "county", "--provider", "County Children's Office", "--sector", "social_protection",

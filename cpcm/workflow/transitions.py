@@ -95,8 +95,12 @@ _allow(["transferred"], "transfer_ack")
 # a manager's decision once a closed or transferred case's retention period has ended (cpcm retention): kept
 # longer until a date, or restricted to the managers; it changes no stage (workflow/retention.py)
 _allow(["closed", "transferred"], "retention")
-# a record of what was disclosed (an export with identifying fields) can be made at any stage
+# a record of what was disclosed (an export with identifying fields) can be made at any stage, and so can the
+# consent to share (or a supervisor's override of it) that such an export needs: a closed or transferred case
+# exported for a court, with no consent left from before the closure, is otherwise a dead end (reports.md)
 _allow(STAGES, "sharing")
+_allow(STAGES, "consent.sharing")
+_allow(STAGES, "consent_override.sharing")
 # the child's own file given to the child, a young person who has left care or their
 # representative (cpcm render child-file --given-to): at any stage, a closed case's too
 _allow(STAGES, "child_file_release")
@@ -127,6 +131,8 @@ def command_of(kind: str, body: dict) -> str:
         return "closure.immediate"
     if kind == "withdrawal" and body.get("subject") in ("closure", "transfer"):
         return f"withdrawal.{body['subject']}"
+    if kind in ("consent", "consent_override") and body.get("purpose") == "sharing":
+        return f"{kind}.sharing"
     return kind
 
 
@@ -143,7 +149,8 @@ _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensi
           "mandatory_report": "mandatory-report", "approval.mandatory_report": "approve mandatory-report",
           "rejection.mandatory_report": "reject mandatory-report", "child_file_release": "render child-file --given-to",
           "graduation": "readiness --form cpara", "csi": "readiness --form csi", "retention": "retention",
-          "misfiled": "correct --misfiled", "sharing": "export with identifying fields"}
+          "misfiled": "correct --misfiled", "sharing": "export with identifying fields",
+          "consent.sharing": "consent --purpose sharing", "consent_override.sharing": "consent --override --purpose sharing"}
 
 
 def _words(command: str) -> str:
@@ -152,7 +159,10 @@ def _words(command: str) -> str:
 
 
 def allowed(stage: str | None) -> list[str]:
-    return sorted(command for (at, command) in TABLE if at == stage)
+    """The commands `stage` allows, a variant left out where its command is allowed whole (consent
+    to share, where consent is)."""
+    found = sorted(command for (at, command) in TABLE if at == stage)
+    return [c for c in found if not (c.endswith(".sharing") and c.rpartition(".")[0] in found)]
 
 
 def next_stage(stage: str | None, command: str, before: str | None = None) -> str | None:

@@ -62,6 +62,8 @@ COMMANDS = {
     "transfer": "`transfer`",
     "transfer_ack": "`transfer-ack`",
     "transfer_in": "`receive`",
+    "consent.sharing": "`consent --purpose sharing`",
+    "consent_override.sharing": "`consent --override --purpose sharing`",
     "sharing": "`export` with identifying fields",
     "child_file_release": "`render child-file --given-to`",
     "retention": "`retention` (a manager)",
@@ -82,8 +84,8 @@ def by_stage() -> str:
         stays, moves = [], []
         for (at, command), after in sorted(TABLE.items(), key=lambda item: list(COMMANDS).index(item[0][1])
                                            if item[0][1] in COMMANDS else 99):
-            if at != stage:
-                continue
+            if at != stage or (command.endswith(".sharing") and (stage, command.rpartition(".")[0]) in TABLE):
+                continue  # consent to share where consent is allowed whole: said once, as consent
             if after == stage:
                 stays.append(name(command))
             elif after == RETURN:
