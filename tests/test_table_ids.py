@@ -27,3 +27,18 @@ def test_an_id_column_is_known_by_its_values():
         assert ID_LIKE.match(value)
     for value in ("A2 → R1", "amina", "2026-12-02", "CP-4F7K"):
         assert not ID_LIKE.match(value)
+
+
+def test_show_on_a_terminal_prints_what_was_typed_with_brackets_as_it_is(cli, monkeypatch):
+    """A value with square brackets was read as rich's markup in a drawn table: 'Kondele [near market]'
+    lost its brackets' words, and a caregiver's name with '[/b]' in it ended `cpcm show` with exit 70."""
+    from cpcm.cli import common
+
+    case_id = register(cli)
+    assert cli("update", case_id, "--no-input", "--set", "location=Kondele [near market]", "--set", "caregiver.name=Mama [/b] Eko",
+               "--reason", "correction").code == 0
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = cli("show", case_id)
+    assert shown.code == 0, shown.stderr
+    assert "Kondele [near market]" in shown.stdout and "Mama [/b] Eko" in shown.stdout, shown.stdout

@@ -229,6 +229,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
     if drawn(len(rows)):
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title, header_style="bold", show_lines=False)
         for at, column in enumerate(columns):
@@ -238,7 +239,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
             else:
                 table.add_column(column)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(v) for v in row))  # as typed: '[near market]' is no markup of rich's, nor '[/b]'
         Console().print(table)
     else:
         print("\t".join(columns))
