@@ -61,13 +61,14 @@ def test_closed_case__takes_only_reopening_post_closure_visits_and_notes():
     # and the record of a disclosure (an export), the repair of a damaged record and the giving of
     # the child's own file (a young person who has left care asks for it), which must be possible
     # whatever the stage; and a manager's decision once its retention period has ended (cpcm retention); and the
-    # mark of a record written in the wrong case (cpcm correct --misfiled), which takes a sibling's note out of a closed case too
+    # mark of a record written in the wrong case (cpcm correct --misfiled), which takes a sibling's note out of a closed case too;
+    # and the consent to share (or its override) that an export with identifying fields needs
     assert set(transitions.allowed("closed")) == {"reopen", "note", "followup.post_closure", "sharing", "repair", "child_file_release",
-                                                  "retention", "misfiled"}
+                                                  "retention", "misfiled", "consent.sharing", "consent_override.sharing"}
     try:
         transitions.advance("closed", "plan", "CP-TEST-0000")
     except Refused as exc:
-        assert exc.rule == "transition-not-allowed" and "reopening" in exc.hint
+        assert exc.rule == "transition-not-allowed" and "reopen," in exc.hint
     else:
         raise AssertionError("a plan on a closed case was allowed")
 

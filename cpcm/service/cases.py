@@ -2113,10 +2113,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         errors += [replace(e, field=as_set(e.field, merged)) for e in form_errors]
         body = {**extras, **body}
         if original.kind == "closure" and merged.get("reason") != base.get("reason"):
-            # a reason changed where it may not be is refused as such first, not by the new reason's checklist
-            if original.kind in DECIDED:
-                _check_decided(ctx, case_id, case, records, original, base, merged, given)
-            _check_reason_changed(ctx, case_id, case, records, original)
+            # the reason of a request decided already is refused as a change of what was decided first, not by the
+            # new reason's checklist (a request still waiting is checked as cpcm close checks it, below)
+            _check_decided(ctx, case_id, case, records, original, base, merged, given)
         if original.kind == "closure" and not form_errors:
             errors += _closure_corrected(ctx, case_id, case, records, original, base, body, at)
         if original.kind == "sign_off":
