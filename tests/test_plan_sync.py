@@ -38,3 +38,32 @@ def test_a_version_written_apart_from_the_approval_of_the_one_before_leaves_that
     assert len(settling_said(decided, "plans-concurrent")) == 1, decided.json()
     codes = check_codes(sup, case_id)
     assert "plans-concurrent" not in codes and "transition-out-of-order" not in codes, codes
+
+
+def test_approving_the_latest_version_written_apart_names_the_open_actions_of_the_version_in_force_it_leaves_out(laptops, team):
+    """The office's version 2 (an action added: a conference's, say) was approved there, while amina
+    moved a date on her laptop from version 1, which never held it. The merge's advice names the action
+    the latest leaves out, and approving it as the advice says warns of it, as writing it would have."""
+    sup = laptops.cli("sup")
+    amina = laptops.laptop("amina")
+    case_id = planned_case(amina, "Zqxcanary Plan")
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert sup("approve", case_id, "plan").code == 0  # version 1: A1, A2
+    merge_both(laptops)
+    amina_office = Cli({"CPCM_REPO": str(laptops.repo), "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    added = amina_office("plan", case_id, "--from-current", "--reason", "conference_decision",
+                         "--set", "actions.new.what=Meet the head teacher", "--set", "actions.new.who=caseworker",
+                         "--set", "actions.new.by=2026-12-07", "--set", "actions.new.mode=direct", "--json")
+    assert added.code == 0 and added.json()["new_actions"] == ["A3"], added.stderr
+    assert sup("approve", case_id, "plan").code == 0  # version 2, with A3, in force at the office
+    moved = amina("plan", case_id, "--from-current", "--reason", "review", "--set", "actions.A1.by=2026-12-20", "--json")
+    assert moved.code == 0 and moved.json()["actions"] == ["A1", "A2"], moved.stderr  # from version 1, on her laptop
+    merge_both(laptops)
+    advice = next(p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "plans-concurrent")
+    assert "leaves out open action(s) A3 of the version in force" in advice, advice
+    decided = sup("approve", case_id, "plan", "--json")
+    assert decided.code == 0, decided.stderr
+    assert any(w.startswith(f"{case_id}: open action(s) A3 of the plan in force until now are not in plan version 3, in force now")
+               for w in decided.json()["warnings"]), decided.json()
+    assert "plans-concurrent" not in check_codes(sup, case_id)

@@ -15,7 +15,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, 
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import approvals, plan_actions, transitions
-from cpcm.workflow.deadlines import plan_actions_due, post_closure_visit_owed
+from cpcm.workflow.deadlines import left_out_actions, plan_actions_due, post_closure_visit_owed
 from cpcm.workflow.fold import effective, fold, settled_by
 
 
@@ -208,20 +208,22 @@ def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | Non
     return _write_plan(ctx, case_id, data, at, based_on, override_reason=override_reason)
 
 
-def _left_out(ctx: Context, case_id: str, case: Case, after: Case, removed: Iterable[str]) -> list[str]:
-    """The warning for the open actions of the plan in force (not marked done or dropped) that the
-    new version leaves out without being told to (`removed`: --remove): they leave cpcm due, and
-    an action a whole version leaves out (an interim plan's medical check, say) should not do so
-    unnoticed."""
-    if not plan_actions_due(case, ctx.policy):  # a plan from before a reopening: its actions were not due
-        return []
-    kept = {a["id"] for a in after.plan["actions"]} | {str(r).strip().upper() for r in removed}
-    gone = [a["id"] for a in plan_actions.open_actions(case.plan, ctx.policy, case.reopenings) if a["id"] not in kept]
+def _left_out(ctx: Context, case_id: str, case: Case, kept: Iterable[str], approved: Any = None) -> list[str]:
+    """The warning for the open actions of the plan in force (not marked done or dropped) that a
+    plan version leaves out (`deadlines.left_out_actions`; `kept`: the IDs of its actions, and
+    those --remove named, taken out on purpose): they leave cpcm due once it is in force, and an
+    action a whole version leaves out (an interim plan's medical check; a conference's action that
+    a version written apart on another copy never held) should not do so unnoticed. `approved`:
+    the version's number, said by the approval that puts it in force (`case`: before it)."""
+    gone = left_out_actions(case, ctx.policy, kept)
     if not gone:
         return []
-    return [f"{case_id}: open action(s) {', '.join(gone)} of the plan in force are not in this version and not recorded as done: "
-            f"once it is in force they leave cpcm due. If one was done, record it (cpcm followup {case_id} ... --done "
-            f"{gone[0]}); if one is still needed, write it into the plan (cpcm plan {case_id} --from-current ...)"]
+    what = (f"until now are not in plan version {approved}, in force now, and not recorded as done: they leave cpcm due"
+            if approved is not None else
+            "are not in this version and not recorded as done: once it is in force they leave cpcm due")
+    return [f"{case_id}: open action(s) {', '.join(gone)} of the plan in force {what}. If one was done, record it (cpcm "
+            f"followup {case_id} ... --done {gone[0]}); if one is still needed, write it into the plan (cpcm plan {case_id} "
+            "--from-current ...)"]
 
 
 def _late_errors(ctx: Context, case: Case, body: Mapping[str, Any], at: datetime | None) -> list[FieldError]:
@@ -277,7 +279,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
                      f"case plan comes after that assessment (cpcm assess {case_id} --type comprehensive, then cpcm plan "
                      f"{case_id}), and reviews with it")
     nobody = approvers_warning(ctx, case_id, after, f"plan version {version}")
-    warnings = home + _left_out(ctx, case_id, case, after, removed) + late + nobody
+    warnings = home + _left_out(ctx, case_id, case, [a["id"] for a in after.plan["actions"]] + list(removed)) + late + nobody
     if approvals.required(ctx.policy, "plan"):
         if not nobody:  # else nobody may run `cpcm approve` on it: the warning names the ways out
             steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
@@ -540,6 +542,8 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
         raise Refused(f"only a supervisor or manager can {verb} a {words}", "Ask your supervisor.", rule="approval-needs-supervisor")
     pending = approvals.pending(case, subject)
     late = _home_refusal(ctx, case, pending) if subject == "plan" and approve else []
+    if subject == "plan" and approve:  # what it leaves out of the version in force leaves cpcm due, as cpcm plan warns
+        late += _left_out(ctx, case_id, case, [a["id"] for a in pending.get("actions") or []], pending.get("version"))
     if subject == "transfer" and approve:  # no key on file for the receiving agency: the bundle's last step would stop
         from cpcm.service.transfers import no_key_warning, request_recipients
 

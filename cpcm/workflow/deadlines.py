@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import end_of_day, is_date_only, local, local_day, parse_datetime
@@ -268,6 +268,19 @@ def plan_actions_due(case: Case, policy: Policy) -> bool:
     if not case.reopened:
         return True
     return due_after_reopening(policy) or not plan_before_reopening(case, policy)
+
+
+def left_out_actions(case: Case, policy: Policy, kept: Iterable[str]) -> list[str]:
+    """The IDs of the open actions of the plan in force (not marked done or dropped) that a plan
+    version holding the actions `kept` (their IDs) leaves out: once that version is in force they
+    leave `cpcm due`. None for a plan from before a reopening (its actions are not due:
+    `plan_actions_due`). THE rule `cpcm plan` warns by when it writes such a version, `cpcm
+    approve` when it puts one in force, and `check`'s plans-concurrent names, where approving the
+    latest version written apart would (docs/commands/assess-plan.md)."""
+    if not plan_actions_due(case, policy):
+        return []
+    kept = {str(k).strip().upper() for k in kept}
+    return [a["id"] for a in plan_actions.open_actions(case.plan, policy, case.reopenings) if a["id"] not in kept]
 
 
 def plan_in_force(case: Case, policy: Policy) -> Mapping[str, Any] | None:

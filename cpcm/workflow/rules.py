@@ -22,8 +22,8 @@ from cpcm.workflow import approvals, consent, placements, retention, transitions
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
-                                     before_reopening, closure_answers, closure_wait, deadlines, plan_in_force,
-                                     soon_window)
+                                     before_reopening, closure_answers, closure_wait, deadlines, left_out_actions,
+                                     plan_in_force, soon_window)
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -198,8 +198,9 @@ def conflict_message(case: Case, conflict: Mapping, policy: Policy | None = None
     if not values and "values" in conflict:
         conflict = {k: v for k, v in conflict.items() if k != "values"}
     records = ", ".join(conflict.get("records") or ())
-    if conflict.get("code") == "plans-concurrent" and policy is not None and undecided is not None:
-        return _plans_concurrent_message(case, conflict, records, _plan_settle_for_team(case, policy, undecided))
+    if conflict.get("code") == "plans-concurrent" and policy is not None:
+        return _plans_concurrent_message(case, conflict, records, _plan_settle_for_team(case, policy, undecided)
+                                         if undecided is not None else None, policy)
     return message(case, conflict, records)
 
 
@@ -268,11 +269,22 @@ def _plan_settle_for_team(case: Case, policy: Policy, undecided: "NobodyDecides"
             "team add); or add a note")
 
 
-def _plans_concurrent_message(case: Case, conflict, records: str, for_team: str | None = None) -> str:
+def _plans_concurrent_message(case: Case, conflict, records: str, for_team: str | None = None,
+                              policy: Policy | None = None) -> str:
+    """`policy` (where given): the open actions of the version in force that the latest, waiting,
+    leaves out are named (`deadlines.left_out_actions`, as `cpcm approve` warns of them): written
+    apart, it may never have held them (a conference's action, say)."""
+    waiting = approvals.pending(case, "plan")
     settle = (for_team or f"approve or reject the latest (cpcm approve|reject {case.id} plan), or add a note"
-              if approvals.pending(case, "plan") else
+              if waiting else
               "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
               f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
+    gone = left_out_actions(case, policy, [a["id"] for a in waiting.get("actions") or []]) if waiting and policy else []
+    if gone:
+        settle += (f". The latest (version {waiting.get('version')}) leaves out open action(s) {', '.join(gone)} of the "
+                   f"version in force, not recorded as done: approved as it is, they leave cpcm due (cpcm approve names "
+                   f"them). If one is still needed, reject it, or write the next version with it (cpcm plan {case.id} "
+                   "--from-current ...), which settles this too")
     corrected = [str(r) for r in conflict.get("corrected") or ()]
     if corrected:  # a version corrected on one copy while the other wrote the next from it uncorrected
         return (f"a plan version was corrected on one copy ({', '.join(corrected)}) while the next version was written from "
