@@ -341,3 +341,18 @@ def test_number__a_text_written_twice_keeps_its_id_once_and_a_goals_short_id_fou
                          before)
     assert [g["id"] for g in numbered["goals"]] == ["safety", "G1"]
     assert [a["id"] for a in numbered["actions"]] == ["A1", "A2"]
+
+
+def test_clashes__an_id_each_copy_gave_apart_to_another_new_action_and_nothing_else():
+    shared = [{"actions": [{"id": "A1", "what": "Pay fees"}, {"id": "A2", "what": "Go to school"}]}]
+
+    def side(*actions):
+        return [{"actions": [{"id": "A1", "what": "Pay fees"}, {"id": "A2", "what": "Go to school"}, *actions]}]
+    uniform, counselling = {"id": "A3", "what": "Buy school uniform"}, {"id": "A3", "what": "Refer to counselling"}
+    assert pa.clashes(shared, (side(uniform), side(counselling))) == ["A3"]
+    assert pa.clashes(shared, (side(uniform), side({"id": "A3", "what": " buy  School uniform"}))) == []  # the same action
+    reworded = [{"actions": [{"id": "A1", "what": "Pay the fees by bursary"}, {"id": "A2", "what": "Go to school"}]}]
+    assert pa.clashes(shared, (reworded, side())) == []  # an action both had keeps its ID, reworded or not
+    conflict = rec("sync_conflict", "01K0000000000000000000000Z", code="plans-concurrent", records=["x", "y"], actions=["A3"])
+    assert pa.clashed(conflict) == ["A3"] and pa.clashed(rec("sync_conflict", "01K0000000000000000000000Y",
+                                                             code="two-assignments", actions=["A3"])) == []

@@ -19,6 +19,7 @@ from cpcm.store import codec, remote
 from cpcm.store.layout import RECORD_FILE, holds_own
 from cpcm.store.remote import Tree
 from cpcm.workflow import mandatory_report as mandatory_rules
+from cpcm.workflow import plan_actions
 from cpcm.workflow import placements as placement_rules
 from cpcm.workflow.approvals import REQUEST_KINDS
 from cpcm.workflow import transfers as transfer_rules
@@ -246,8 +247,8 @@ class Apart:
             corrected = [[i for i, body in read[side].items() if isinstance(body.get("supersedes"), str)] for side in (0, 1)]
             written = [[i for i, body in read[side].items() if not isinstance(body.get("supersedes"), str)] for side in (0, 1)]
             lacking = sorted((corrected[0] if written[1] else []) + (corrected[1] if written[0] else []))
-            return [(TWO_PLANS, versions[0] + versions[1], {"corrected": lacking})] if lacking else \
-                [(TWO_PLANS, versions[0] + versions[1])]
+            about = {**({"corrected": lacking} if lacking else {}), **self._clashed_actions(versions, read)}
+            return [(TWO_PLANS, versions[0] + versions[1], about)] if about else [(TWO_PLANS, versions[0] + versions[1])]
         found = []
         for written, other in ((0, 1), (1, 0)):
             if not versions[written]:
@@ -262,6 +263,22 @@ class Apart:
             if decisions:
                 found.append((TWO_PLANS, versions[written] + decisions))
         return found
+
+    def _clashed_actions(self, versions: list[list[str]], read: list[dict[str, dict]]) -> dict[str, list[str]]:
+        """{'actions': IDs} of the action IDs the two copies each gave to a different new action
+        (`plan_actions.clashes`: numbered from the versions both held, each copy's next took the
+        same number), for the fold to count no mark of them made apart; {} when there is none, or
+        this worker cannot read every version (then it cannot tell)."""
+        if any(len(read[side]) < len(versions[side]) for side in (0, 1)):
+            return {}
+        shared = sorted(n for n in record_names(self.trees[0], self.folder) & record_names(self.trees[1], self.folder)
+                        if record_kind(n) == "plan")
+        before = self.bodies(shared, 0)
+        if len(before) < len(shared):
+            return {}
+        found = plan_actions.clashes([before[i] for i in sorted(before)], ([read[0][i] for i in sorted(read[0])],
+                                                                           [read[1][i] for i in sorted(read[1])]))
+        return {plan_actions.CLASHED: found} if found else {}
 
     def corrected_approved(self) -> list[Found]:
         """A plan version or a closure request corrected on one copy while a supervisor approved it on

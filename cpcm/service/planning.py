@@ -208,20 +208,24 @@ def plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | Non
     return _write_plan(ctx, case_id, data, at, based_on, override_reason=override_reason)
 
 
-def _left_out(ctx: Context, case_id: str, case: Case, kept: Iterable[str], approved: Any = None) -> list[str]:
+def _left_out(ctx: Context, case_id: str, case: Case, actions: Iterable[Mapping[str, Any]], removed: Iterable[str] = (),
+              approved: Any = None) -> list[str]:
     """The warning for the open actions of the plan in force (not marked done or dropped) that a
-    plan version leaves out (`deadlines.left_out_actions`; `kept`: the IDs of its actions, and
-    those --remove named, taken out on purpose): they leave cpcm due once it is in force, and an
-    action a whole version leaves out (an interim plan's medical check; a conference's action that
-    a version written apart on another copy never held) should not do so unnoticed. `approved`:
-    the version's number, said by the approval that puts it in force (`case`: before it)."""
-    gone = left_out_actions(case, ctx.policy, kept)
+    plan version leaves out (`deadlines.left_out_actions`; `actions`: its summary's actions,
+    `removed`: those --remove named, taken out on purpose): they leave cpcm due once it is in
+    force, and an action a whole version leaves out (an interim plan's medical check; a
+    conference's action that a version written apart on another copy never held) should not do so
+    unnoticed. `approved`: the version's number, said by the approval that puts it in force
+    (`case`: before it)."""
+    gone = left_out_actions(case, ctx.policy, actions, removed)
     if not gone:
         return []
+    held = {str(a.get("id")) for a in actions}
+    named = ", ".join(f"{i} (not the {i} of this version: numbered apart on another copy)" if i in held else i for i in gone)
     what = (f"until now are not in plan version {approved}, in force now, and not recorded as done: they leave cpcm due"
             if approved is not None else
             "are not in this version and not recorded as done: once it is in force they leave cpcm due")
-    return [f"{case_id}: open action(s) {', '.join(gone)} of the plan in force {what}. If one was done, record it (cpcm "
+    return [f"{case_id}: open action(s) {named} of the plan in force {what}. If one was done, record it (cpcm "
             f"followup {case_id} ... --done {gone[0]}); if one is still needed, write it into the plan (cpcm plan {case_id} "
             "--from-current ...)"]
 
@@ -279,7 +283,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
                      f"case plan comes after that assessment (cpcm assess {case_id} --type comprehensive, then cpcm plan "
                      f"{case_id}), and reviews with it")
     nobody = approvers_warning(ctx, case_id, after, f"plan version {version}")
-    warnings = home + _left_out(ctx, case_id, case, [a["id"] for a in after.plan["actions"]] + list(removed)) + late + nobody
+    warnings = home + _left_out(ctx, case_id, case, after.plan["actions"], removed) + late + nobody
     if approvals.required(ctx.policy, "plan"):
         if not nobody:  # else nobody may run `cpcm approve` on it: the warning names the ways out
             steps.append(f"plan version {version} is in force once a supervisor approves it: {approve_command(ctx, case_id, after, 'plan')}")
@@ -543,7 +547,7 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
     pending = approvals.pending(case, subject)
     late = _home_refusal(ctx, case, pending) if subject == "plan" and approve else []
     if subject == "plan" and approve:  # what it leaves out of the version in force leaves cpcm due, as cpcm plan warns
-        late += _left_out(ctx, case_id, case, [a["id"] for a in pending.get("actions") or []], pending.get("version"))
+        late += _left_out(ctx, case_id, case, pending.get("actions") or [], approved=pending.get("version"))
     if subject == "transfer" and approve:  # no key on file for the receiving agency: the bundle's last step would stop
         from cpcm.service.transfers import no_key_warning, request_recipients
 

@@ -270,17 +270,23 @@ def plan_actions_due(case: Case, policy: Policy) -> bool:
     return due_after_reopening(policy) or not plan_before_reopening(case, policy)
 
 
-def left_out_actions(case: Case, policy: Policy, kept: Iterable[str]) -> list[str]:
+def left_out_actions(case: Case, policy: Policy, actions: Iterable[Mapping[str, Any]], removed: Iterable[str] = ()) -> list[str]:
     """The IDs of the open actions of the plan in force (not marked done or dropped) that a plan
-    version holding the actions `kept` (their IDs) leaves out: once that version is in force they
-    leave `cpcm due`. None for a plan from before a reopening (its actions are not due:
-    `plan_actions_due`). THE rule `cpcm plan` warns by when it writes such a version, `cpcm
-    approve` when it puts one in force, and `check`'s plans-concurrent names, where approving the
-    latest version written apart would (docs/commands/assess-plan.md)."""
+    version whose actions are `actions` (its summary's, {id, key}) leaves out, but those `removed`
+    (--remove: taken out on purpose): once that version is in force they leave `cpcm due`. An ID
+    two copies gave to different actions apart (a plans-concurrent's `actions`:
+    plan_actions.clashes) is kept only where the version gives it the same action (its text). None
+    for a plan from before a reopening (its actions are not due: `plan_actions_due`). THE rule
+    `cpcm plan` warns by when it writes such a version, `cpcm approve` when it puts one in force,
+    and `check`'s plans-concurrent names, where approving the latest version written apart would
+    (docs/commands/assess-plan.md)."""
     if not plan_actions_due(case, policy):
         return []
-    kept = {str(k).strip().upper() for k in kept}
-    return [a["id"] for a in plan_actions.open_actions(case.plan, policy, case.reopenings) if a["id"] not in kept]
+    removed = {str(r).strip().upper() for r in removed}
+    held = {str(a.get("id")): a.get("key") for a in actions}
+    clashed = {i for c in case.conflicts for i in c.get(plan_actions.CLASHED) or ()}
+    return [a["id"] for a in plan_actions.open_actions(case.plan, policy, case.reopenings) if a["id"] not in removed
+            and (a["id"] not in held or a["id"] in clashed and held[a["id"]] != a.get("key"))]
 
 
 def plan_in_force(case: Case, policy: Policy) -> Mapping[str, Any] | None:

@@ -746,6 +746,8 @@ def _sync_conflict(case: Case, record: Record) -> Case:
     if isinstance(record.body.get("moved_to"), list):  # where each mark of a corrections-concurrent moved the record
         entry["moved_to"] = [{k: str(m.get(k) or "") for k in ("mark", "case", "record")}
                              for m in record.body["moved_to"] if isinstance(m, Mapping)]
+    if plan_actions.clashed(record):  # the action IDs a plans-concurrent's two copies gave to different actions
+        entry["actions"] = plan_actions.clashed(record)
     if record.body.get("subject") in ("plan", "closure", "transfer"):  # what a decisions-concurrent decided
         entry["subject"] = record.body["subject"]
     for about in ("reported", "authorities"):  # the decisions to report, the authorities of a mandatory-reports-concurrent
@@ -1074,7 +1076,10 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
                 anomalies.append(record.id)  # the same for a transfer request (which changes no stage)
         if command in ("withdrawal.closure", "rejection.closure") and after is not None and waiting_closures(case.closure):
             after = stage  # one of two closure requests merged from copies apart: the other still waits
-        if case.plan and kind in ("followup", "review", "withdrawal"):  # actions marked done; a withdrawn version
+        if case.plan and (kind in ("followup", "review", "withdrawal") or kind == "sync_conflict" and case.conflicts
+                          and case.conflicts[-1]["record_id"] == record.id):
+            # actions marked done; a withdrawn version; the marks of an action ID two copies gave to two actions apart
+            # (plan_actions.clashed: a new conflict, not the same one found by a second merge, after marks seeing both)
             plan = plan_actions.track(case.plan, record)
             if plan is not case.plan:
                 if plan.get("withdrawn_at") and not case.plan.get("withdrawn_at") and plan["record_id"] in home_versions:

@@ -40,7 +40,8 @@ def progress(records: Iterable[Record], plan_record: Record | None,
     only the entries made since it (`plan_actions.marks_since`, as `cpcm due` reads the fold's). A
     review of a version written before action IDs named an action by its position in that
     version; that is read as the action's ID. A follow-up's or review's `actions_done` (`--done
-    A3`) is a 'done' entry."""
+    A3`) is a 'done' entry. An action ID a sync found given to two actions on two copies apart
+    (`plan_actions.clashed`) has no entry from before that merge, as the fold has none."""
     status: dict[str, tuple[Record, Mapping[str, Any]]] = {}
     last = None
     if plan_record is None:
@@ -54,11 +55,17 @@ def progress(records: Iterable[Record], plan_record: Record | None,
     marks_since = plan_actions.marks_since(plan_record.at, reopened)
     ids = plan_actions.ids_by_version(ordered)
     version: Record | None = None
+    merged: set[tuple] = set()  # the plans-concurrent conflicts met (their records)
     for record in ordered:
         if before and place.get(record.id, record.id) > before:
             continue
         if record.kind == "plan":
             version = record
+            continue
+        if plan_actions.clashed(record) and tuple(record.body.get("records") or ()) not in merged:
+            merged.add(tuple(record.body.get("records") or ()))  # the same conflict found by a second merge: once
+            for key in plan_actions.clashed(record):  # marked before the merge: of which of two actions, not known
+                status.pop(key, None)
             continue
         if record.kind not in ("review", "followup"):
             continue

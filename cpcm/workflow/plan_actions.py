@@ -6,7 +6,9 @@ short id a worker gave it). An ID names the same action in every later version a
 given to another action of the case, not even after its action was taken out of the plan. So a
 referral linked to `A2` is linked to that action for good, and a review's or follow-up's "A3
 done" means the same thing in every version, until the case is reopened: a version written since
-the reopening counts only the marks made since (`marks_since`).
+the reopening counts only the marks made since (`marks_since`). Two copies apart may each give
+their next number to an action of their own: the sync names such IDs, and the marks of them
+made before it count for neither action (`clashes`, `clashed`).
 
 Plan versions written since IDs exist carry them (`id` on each goal and action). An older plan
 version has none: its IDs are worked out by the same rule the service uses to number a version
@@ -253,7 +255,9 @@ def _stored_ids(plan: Mapping[str, Any] | None) -> bool:
 
 def track(plan: Mapping[str, Any] | None, record: Record) -> Mapping[str, Any] | None:
     """The fold's `case.plan` after any record: a follow-up's or review's marks on actions, a
-    withdrawal of the waiting version. Other records leave it as it is."""
+    withdrawal of the waiting version, a sync's plans-concurrent that found an action ID given to
+    two actions apart (the marks of it before count for neither: `clashed`). Other records leave
+    it as it is."""
     if not plan:
         return plan
     if record.kind in ("followup", "review"):
@@ -263,10 +267,54 @@ def track(plan: Mapping[str, Any] | None, record: Record) -> Mapping[str, Any] |
             for action_id, value in found.items():
                 status[action_id] = {"status": value, "at": utc(record.at), "by": record.by}
             return {**plan, "status": status}
+    unmarked = [i for i in clashed(record) if i in (plan.get("status") or {})]
+    if unmarked:  # marked on either copy before the merge: of one of two actions numbered alike, which is not known
+        return {**plan, "status": {k: v for k, v in plan["status"].items() if k not in unmarked}}
     if record.kind == "withdrawal" and record.body.get("subject", "plan") == "plan" \
             and record.body.get("target") in (None, plan.get("record_id")) and approvals.waiting_version(plan):
         return {**plan, "withdrawn_at": utc(record.at), "withdrawn_by": record.by}
     return plan
+
+
+# -- one action ID given apart to two actions (plans-concurrent) ---------------------------------------
+PLANS_CONCURRENT = "plans-concurrent"
+CLASHED = "actions"  # a plans-concurrent's field: the action IDs the two copies gave to different actions
+
+
+def clashes(shared: Iterable[Mapping[str, Any]], apart: tuple[Iterable[Mapping[str, Any]], Iterable[Mapping[str, Any]]]) -> list[str]:
+    """The action IDs two copies each gave, apart, to a different action: numbered from the same
+    versions (`shared`: the plan bodies both copies held, in the order written), each copy's next
+    new action takes the same next number (`apart`: each copy's plan bodies written apart, in
+    order), so A3 is the school uniform on one copy and the counselling referral on the other. An
+    ID counts when neither copy had it before and the texts they gave it differ (the same action
+    added on both is none; an action both had, reworded on one, keeps its ID as it should)."""
+    before: Mapping[str, Any] | None = None
+    for body in shared:
+        before = number(body, before)
+    last = int(((before or {}).get("last") or {}).get(ACTION) or 0)
+    given: list[dict[str, set[str]]] = []
+    for side in apart:
+        texts: dict[str, set[str]] = {}
+        numbered = before
+        for body in side:
+            numbered = number(body, numbered)
+            for action in numbered["actions"]:
+                if (id_number(action["id"], ACTION) or 0) > last:
+                    texts.setdefault(action["id"], set()).add(action["key"])
+        given.append(texts)
+    both = [i for i in given[0].keys() & given[1].keys() if given[0][i] != given[1][i]]
+    return sorted(both, key=lambda i: id_number(i, ACTION) or 0)
+
+
+def clashed(record: Record) -> list[str]:
+    """The action IDs a sync's plans-concurrent record names as given to different actions on two
+    copies apart (`clashes`). What either copy marked of them before the merge (a follow-up's or
+    review's `--done`, a review's progress) was of its own action, and the fold cannot tell which
+    copy marked it: those marks count for neither (`track`, open_items.progress), and the action
+    in force is open until it is marked again, seeing both."""
+    if record.kind != "sync_conflict" or record.body.get("code") != PLANS_CONCURRENT:
+        return []
+    return [str(i).strip().upper() for i in record.body.get(CLASHED) or () if id_number(i, ACTION)]
 
 
 def stored(body: Mapping[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
-from cpcm.workflow import approvals, consent, placements, retention, transitions
+from cpcm.workflow import approvals, consent, placements, plan_actions, retention, transitions
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
@@ -279,12 +279,22 @@ def _plans_concurrent_message(case: Case, conflict, records: str, for_team: str 
               if waiting else
               "the latest does not wait for a decision (withdrawn, or the policy asks for none), and a newer version "
               f"replaced the earlier: write the version that should be in force (cpcm plan {case.id} ...), or add a note")
-    gone = left_out_actions(case, policy, [a["id"] for a in waiting.get("actions") or []]) if waiting and policy else []
+    gone = left_out_actions(case, policy, waiting.get("actions") or []) if waiting and policy else []
     if gone:
         settle += (f". The latest (version {waiting.get('version')}) leaves out open action(s) {', '.join(gone)} of the "
                    f"version in force, not recorded as done: approved as it is, they leave cpcm due (cpcm approve names "
                    f"them). If one is still needed, reject it, or write the next version with it (cpcm plan {case.id} "
                    "--from-current ...), which settles this too")
+    clashed = [str(i) for i in conflict.get(plan_actions.CLASHED) or ()]
+    if clashed:  # each copy's next new action took the same number apart (plan_actions.clashes)
+        one = clashed[0]
+        settle += (f". Action ID(s) {', '.join(clashed)} were given to a different new action on each copy: a mark of {one} "
+                   f"made on either copy before the merge (a follow-up's or review's --done, a review's progress) counts for "
+                   f"neither, so the {one} of the version in force is open until it is marked again, and the latest's {one} is "
+                   f"not the earlier's (approving the latest puts it in force in place of the other). Once the version that "
+                   f"stands is decided, record again what was done (cpcm followup {case.id} ... --done {one}), and write the "
+                   f"other action in as a new one if it is still needed (cpcm plan {case.id} --from-current --set "
+                   "actions.new.what=...): it takes a number of its own")
     corrected = [str(r) for r in conflict.get("corrected") or ()]
     if corrected:  # a version corrected on one copy while the other wrote the next from it uncorrected
         return (f"a plan version was corrected on one copy ({', '.join(corrected)}) while the next version was written from "
