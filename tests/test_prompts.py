@@ -3,9 +3,11 @@ is asked as a required one, saying why, instead of the whole record being refuse
 question is answered (and everything typed lost)."""
 from __future__ import annotations
 
+from datetime import date
+
 import typer
 
-from conftest import library_session, register
+from conftest import NOW, library_session, register
 from cpcm.cli import prompts
 from cpcm.domain.forms import validate
 from cpcm.store import forms
@@ -108,3 +110,48 @@ def test_update_on_a_terminal__the_reason_is_asked_again_and_values_are_shown_as
 def ok_json(result):
     assert result.code == 0, result.stderr
     return result.json()
+
+
+TODAY = date.fromisoformat(NOW[:10])
+
+
+def answering_by_label(monkeypatch, answers):
+    """typer.prompt answered by the first of `answers` (label's start -> answer) the question
+    starts with (its indent aside), else Enter; typer.confirm: no. What was asked, as a list."""
+    said = []
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 200, said[-3:]  # a required question asked again and again: the test's answers miss it
+        return next((answer for start, answer in answers.items() if text.strip().startswith(start)), "")
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "confirm", lambda text, **_: said.append(text) or False)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    return said
+
+
+PLAN_ANSWERS = {"Why this plan version": "initial", "Term": "short", "Goal id": "", "Goal": "Safe at home",
+                "Assessed need": "to feel safe", "What": "home visit", "Who [": "caseworker", "By when": "2026-12-10",
+                "Direct or by referral": "direct", "When the case can close": "safe at home", "Contingency plan": "call",
+                "Did the child take part": "yes", "Did the caregivers take part": "yes"}
+
+
+def test_fill__the_childs_words_as_one_text_and_in_another_language_are_both_kept(monkeypatch):
+    """The plan's "The goal in the child's words" answered as one text and then in Kiswahili was a
+    TypeError (exit 70, every answer lost): the one text is the repository's language's, as the form
+    reads a plain text, so both are kept ({en: ..., sw: ...}), and the English question is not asked."""
+    form = forms.load("plan")
+    said = answering_by_label(monkeypatch, {**PLAN_ANSWERS, "The goal in the child's words (for": "I will be safe",
+                                            "The goal in the child's words, in Kiswahili": "Nitakuwa salama"})
+    data = prompts.fill(form, {}, TODAY, ["amina"])
+    assert data["goals"][0]["child_words"] == {"en": "I will be safe", "sw": "Nitakuwa salama"}
+    assert not [line for line in said if "child's words, in English" in line], said
+    assert validate(form, data, TODAY, ["amina"])[1] == []
+    # given one per language already (--set contingency_child_words.sw=...): the one text is not asked over it
+    said = answering_by_label(monkeypatch, {**PLAN_ANSWERS, "If something goes wrong": "call the teacher"})
+    data = prompts.fill(form, {"contingency_child_words": {"sw": "mpigie mwalimu"}}, TODAY, ["amina"])
+    assert data["contingency_child_words"] == {"sw": "mpigie mwalimu", "en": "call the teacher"}
+    assert [line for line in said if line.startswith("If something goes wrong")] == [
+        "If something goes wrong, in words a child understands, in English" + prompts.long_text(
+            form.field("contingency_child_words.en")) + " (optional)"], said

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import typer
 
 from cpcm.domain.forms import ENGLISH, Form, N_, Wording, base_type, choice_list, coerce, is_empty, not_asked, required_by_rule
-from cpcm.domain.records import flatten, set_path
+from cpcm.domain.records import flatten, get_path, set_path
 
 # The prompts' own words, in the repository's language where its catalog has them (`Wording.say`).
 INTRO = N_("%(title)s: answer each question; press Enter to skip an optional one.")
@@ -147,6 +147,8 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
             continue
         if not field.required and not indent and skip(field.key):
             continue  # wanted only when an earlier answer says so ('other' concerns), and it did not
+        if _said_otherwise(fields, field.key, out, lang):
+            continue  # one text or one per language: the form takes one or the other
         label = field.text(field.label, lang)
         if field.type == "list":
             entries = []
@@ -184,5 +186,29 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
             if reason:
                 typer.echo(f"  {reason}", err=True)
                 continue
+            _beside_one_text(fields, field.key, out, lang)
             set_path(out, field.key, value)
             break
+
+
+def _said_otherwise(fields, key: str, out: dict[str, Any], lang: str) -> bool:
+    """Whether the question on `key` is answered already by a text given one per language or as
+    one text (`child_words`, then `child_words.en`, `child_words.sw`: the form takes one text or one
+    per language, a key cannot be both): the one text once a language's text is given; a language's
+    text once the one text is given, and it is in that language (a plain text is in the
+    repository's language, `lang`: docs/commands/assess-plan.md)."""
+    if any(other.key.startswith(key + ".") for other in fields):
+        return isinstance(get_path(out, key), dict)
+    one, _, language = key.rpartition(".")
+    return language == lang and any(other.key == one for other in fields) and not is_empty(get_path(out, one)) \
+        and not isinstance(get_path(out, one), dict)
+
+
+def _beside_one_text(fields, key: str, out: dict[str, Any], lang: str) -> None:
+    """Before a language's text (`child_words.sw`) is put where one text was given (`child_words`):
+    that text made the repository's language's (`{en: ...}`), so both are kept, as the form reads
+    them, rather than one put inside the other (was: a TypeError, every answer lost)."""
+    one = key.rpartition(".")[0]
+    held = get_path(out, one) if one and any(other.key == one for other in fields) else None
+    if held is not None and not isinstance(held, dict):
+        set_path(out, one, {} if is_empty(held) else {lang: held})
