@@ -124,6 +124,36 @@ def test_conference_minutes__a_meeting_not_started_is_refused_before_the_first_q
     assert commit_count(repo) == before
 
 
+# -- assess --type comprehensive ------------------------------------------------------------------------
+def test_assess_comprehensive__no_dimension_assessed_asks_the_dimensions_again_and_keeps_the_other_answers(cli, repo,
+                                                                                                         monkeypatch):
+    """Every wellbeing dimension left empty: refused once every question was answered ("dimensions:
+    assess at least one wellbeing dimension"); was exit 4 with every answer lost, each of the 32
+    dimension questions having said only "(optional)"; now the form's rule is said before the
+    first of them, the refusal asks the dimensions again (not the other questions), and the
+    assessment is written with the answers kept."""
+    from test_assess_plan import assessed_initial
+
+    case_id = assessed_initial(cli)
+    before = commit_count(repo)
+    result, asked, said = on_terminal(cli, monkeypatch, ["assess", case_id, "--type", "comprehensive"],
+                                      {"Physical: risks": ["", "underweight"], "The child's wishes": ["wants to go to school"],
+                                       "Was the outcome explained": ["yes"], "Who was consulted": ["child"],
+                                       "Needs": ["to go to school"]})
+    assert result.exit_code == 0, (result.output, said)
+    rule = "Assess at least one wellbeing dimension (its risks, strengths or what was found):"
+    assert said[said.index(rule) + 1].startswith("Physical: risks"), said
+    assert any("dimensions: assess at least one wellbeing dimension" in line for line in said), said
+    again = said[said.index("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written)."):]
+    assert [q for q in again if q in asked] == asked[:32] and all(q.startswith("Physical: ") for q in asked[:4]), again
+    for start in ("The child's wishes", "Who was consulted", "Needs"):
+        assert sum(q.startswith(start) for q in asked) == 1, (start, asked)
+    assert commit_count(repo) == before + 1
+    shown = cli("show", case_id, "assessment", "--json").json()
+    assert shown["fields"]["dimensions"] == {"physical": {"risks": "underweight"}}, shown
+    assert shown["fields"]["child_views"] == "wants to go to school" and shown["fields"]["needs"] == ["to go to school"]
+
+
 # -- readiness (Form 7A, domain by domain) ----------------------------------------------------------------
 def test_readiness__no_domain_answered_offers_the_domains_again_and_keeps_the_other_answers(cli, repo, monkeypatch):
     """Every domain left out at a review: refused once the other questions were answered ("answer

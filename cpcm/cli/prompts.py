@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 import typer
 
-from cpcm.domain.forms import ENGLISH, Form, N_, Wording, base_type, choice_list, coerce, is_empty, not_asked, required_by_rule
+from cpcm.domain.forms import (ENGLISH, Form, N_, Wording, base_type, choice_list, coerce, group_fields, group_heading, is_empty,
+                               not_asked, required_by_rule)
 from cpcm.domain.records import flatten, get_path, set_path
 
 # The prompts' own words, in the repository's language where its catalog has them (`Wording.say`).
@@ -40,7 +41,7 @@ def fill(form: Form, data: dict[str, Any], today, workers, lang: str | None = No
         return required_by_rule(form, key, out) or (needed(key, out) if needed else None)
 
     _ask_fields(form.fields, given, out, today, workers, lang, why=why, skip=lambda key: not_asked(form, key, out),
-                wording=wording)
+                wording=wording, heading=lambda key: group_heading(form, key, out))
     return out
 
 
@@ -61,9 +62,10 @@ def ask_again(form: Form, data: dict[str, Any], exc, today, workers, lang: str |
     question was answered) names asked again, and those of a rule naming one of them with them
     (the date of birth with the estimated age: "not both"); every other answer kept. A field of a
     list's entry (`cases[2].case`: a case ID the conference does not hold) is asked again for that
-    entry alone. None where the refusal names anything else (a whole list, an option): asking
-    cannot mend it."""
-    keys = [e.field for e in exc.errors]
+    entry alone; a group the form wants at least one of ("dimensions: assess at least one
+    wellbeing dimension"), its fields. None where the refusal names anything else (a whole list, an
+    option): asking cannot mend it."""
+    keys = [key for e in exc.errors for key in group_fields(form, e.field) or [e.field]]
     entries = {key: _entry_field(form, data, key) for key in keys if form.field(key) is None}
     if not keys or any(found is None for found in entries.values()) or any(
             form.field(key) is not None and form.field(key).type == "list" for key in keys):
@@ -141,7 +143,7 @@ def choices_shown(field, wording: Wording = ENGLISH) -> str:
 
 
 def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None, skip=lambda key: False,
-                wording: Wording = ENGLISH):
+                wording: Wording = ENGLISH, heading=lambda key: None):
     for field in fields:
         if not is_empty(given.get(field.key)):
             continue
@@ -149,6 +151,9 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
             continue  # wanted only when an earlier answer says so ('other' concerns), and it did not
         if _said_otherwise(fields, field.key, out, lang):
             continue  # one text or one per language: the form takes one or the other
+        said = None if indent else heading(field.key)
+        if said:  # the first of a group the form wants at least one of: its questions are optional one by one only
+            typer.echo(said[:1].upper() + said[1:] + ":", err=True)
         label = field.text(field.label, lang)
         if field.type == "list":
             entries = []

@@ -955,6 +955,40 @@ def not_asked(form: Form, key: str, answers: Mapping[str, Any]) -> bool:
     return True
 
 
+def group_fields(form: Form, key: str) -> list[str]:
+    """The fields a refusal of an `at_least_one_of_prefix` rule names by its first prefix `key`
+    ("dimensions: assess at least one wellbeing dimension"): every field of the form under the
+    rule's prefixes, in the form's order, for a prompt to ask them again; [] where `key` is a field
+    or no such rule's."""
+    if form.field(key) is not None:
+        return []
+    for rule in form.rules:
+        if "at_least_one_of_prefix" in rule and not rule.get("advise") and _prefixes(rule)[0] == key:
+            return _under(form, _prefixes(rule))
+    return []
+
+
+def group_heading(form: Form, key: str, answers: Mapping[str, Any]) -> str | None:
+    """What to say before the question on `key` where it is the first of a group of optional
+    fields the form wants at least one of (a refusing `at_least_one_of_prefix` rule that applies
+    to the answers so far, and is not met yet): its message ("assess at least one wellbeing
+    dimension ..."), so the group's questions are optional one by one only, as the form says; else
+    None (a rule on one field alone: its question is the field's)."""
+    flat = flatten(answers)
+    for rule in form.rules:
+        if "at_least_one_of_prefix" not in rule or rule.get("advise"):
+            continue
+        under = _under(form, _prefixes(rule))
+        if len(under) > 1 and under[0] == key and _check_rule(rule, flat):
+            return _check_rule(rule, flat)[0].reason
+    return None
+
+
+def _under(form: Form, prefixes: Sequence[str]) -> list[str]:
+    """The keys of the form's fields under any of `prefixes` (a prefix or a group of it), in order."""
+    return [f.key for f in form.fields if any(f.key == p or f.key.startswith(p + ".") for p in prefixes)]
+
+
 def _met(when: Mapping[str, Any], current: Any) -> bool:
     """Whether the answer `current` meets a `required_if` rule's condition (`when`): it is one of
     the values named, or, for a list, holds one of them."""
