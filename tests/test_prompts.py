@@ -107,6 +107,48 @@ def test_update_on_a_terminal__the_reason_is_asked_again_and_values_are_shown_as
     assert shown["fields"]["changes"] == {"location": "Kondele, Kisumu"} and shown["fields"]["reason"] == "moved to the aunt's"
 
 
+
+def test_update_on_a_terminal__a_required_field_left_empty_is_asked_again_at_once(cli, monkeypatch):
+    """`cpcm update` at a terminal: '-' on the sex was taken, and the update refused once every
+    field had been gone through (child.sex: is required), every change typed lost; now it is
+    refused at once and asked again. "Other concern (when 'other' is chosen)" was asked of a case
+    with no concern 'other'; now only once a concern typed is 'other', and then it cannot be
+    left empty."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import update
+    from cpcm.cli.app import build
+
+    case_id = register(cli)  # concerns: neglect
+    said, answers = [], {"Sex": ["-", ""], "Where the child lives now": ["Kondele, Kisumu"], "Why did the details change": ["moved"]}
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 100, said
+        queue = next((queue for start, queue in answers.items() if text.startswith(start)), None)
+        return queue.pop(0) if queue else ""
+
+    monkeypatch.setattr(update, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    result = CliRunner().invoke(build("update"), ["update", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, (result.output, said)
+    sex = [i for i, text in enumerate(said) if text.startswith("Sex")]
+    assert len(sex) == 2 and said[sex[0] + 1] == "  this one is required", said
+    assert not [text for text in said if text.startswith("Other concern")], said
+    shown = ok_json(cli("show", case_id, "update", "--json"))
+    assert shown["fields"]["changes"] == {"location": "Kondele, Kisumu"}
+    # a concern 'other' typed: the other concern is asked, and Enter (the case holds none) asks it again
+    said.clear()
+    answers.update({"Initial protection concerns": ["neglect, other"], "Other concern": ["", "sold goods at night"],
+                    "Why did the details change": ["the social worker learnt more"]})
+    result = CliRunner().invoke(build("update"), ["update", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, (result.output, said)
+    other = [i for i, text in enumerate(said) if text.startswith("Other concern")]
+    assert len(other) == 2 and said[other[0] + 1] == "  say what the other concern is", said
+    shown = ok_json(cli("show", case_id, "update", "--json"))
+    assert shown["fields"]["changes"] == {"concerns": ["neglect", "other"], "concerns_other": "sold goods at night"}, shown
+
 def ok_json(result):
     assert result.code == 0, result.stderr
     return result.json()

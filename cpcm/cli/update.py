@@ -87,9 +87,15 @@ def register(app: typer.Typer) -> None:
 
 def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     """Guided prompts: each registration field with its current value; Enter keeps it, '-'
-    removes it."""
+    removes it; a field that is required (by the form, or by a rule on the answers: the other
+    concern once a concern is 'other') and would be left empty is refused at once and asked again,
+    not once every field is gone through. A field the form wants only for an answer the case does
+    not hold ("Other concern" when no concern is 'other') is not asked."""
+    from dataclasses import replace
+
     from cpcm import service
-    from cpcm.domain.forms import choice_list, coerce
+    from cpcm.cli.prompts import STILL_REQUIRED
+    from cpcm.domain.forms import choice_list, coerce, is_empty, not_asked, required_by_rule
     from cpcm.domain.records import flatten, set_path
     from cpcm.service.cases import NOT_UPDATED
     from cpcm.service.wording import wording
@@ -100,9 +106,15 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     lang = ctx.config.language or "en"
     words = wording(ctx, form)
     typer.echo("Each field shows its value now: press Enter to keep it, type a new value, or '-' to remove it.", err=True)
+    # when a field is asked: by the form's required_if rules only (a not_both rule would leave out the date of
+    # birth of a case holding an age: replacing one by the other is what an update is for)
+    asked_when = replace(form, rules=tuple(rule for rule in form.rules if "required_if" in rule))
     changes: dict[str, Any] = {}
     for field in form.fields:
         if field.key in NOT_UPDATED or field.type == "list":
+            continue
+        answers = {**current, **flatten(changes)}  # the case as it will be, the changes typed so far included
+        if not_asked(asked_when, field.key, answers):
             continue
         now = current.get(field.key)
         shown = ("; ".join(map(str, now)) if isinstance(now, list) else "" if now is None
@@ -111,10 +123,15 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
         while True:
             answer = typer.prompt(f"{field.text(field.label, lang)}{extra} (now: {shown or '-'})", default="", show_default=False,
                                   err=True).strip()
-            if not answer:
-                break
-            if answer == "-":
-                set_path(changes, field.key, None)
+            if not answer or answer == "-":  # kept or removed: refused at once where the field cannot be left empty
+                left = now if not answer else None
+                because = None if not is_empty(left) else (
+                    words.say(STILL_REQUIRED) if field.required else required_by_rule(form, field.key, {**answers, field.key: None}))
+                if because:
+                    typer.echo(f"  {because}", err=True)
+                    continue
+                if answer:
+                    set_path(changes, field.key, None)
                 break
             value, reason = coerce(field, answer, ctx.now.date(), [w.id for w in ctx.team.active], words)
             if reason:
