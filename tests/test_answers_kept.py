@@ -243,3 +243,53 @@ def test_conference_close_with_a_case_whose_closure_was_asked_since_says_the_way
     assert sup("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([staying]))).code == 0
     assert sup("conference", "add-case", conf, going, "--remove", "--reason", "closure asked since").code == 0
     assert sup("conference", "close", conf).code == 0
+
+
+# -- every command that asks a form's questions: a refusal whatever the answers comes first --------------
+def _closed(cli, cli_as) -> str:
+    from test_followup_close import GOALS_MET, planned, visit
+
+    case_id = planned(cli, cli_as)
+    assert visit(cli, case_id).code == 0
+    assert cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "done by the family").code == 0
+    assert cli_as("sup")("approve", case_id, "closure").code == 0
+    return case_id
+
+
+def test_assess_and_plan__a_closed_case_is_refused_before_the_first_question(cli, cli_as, repo, monkeypatch):
+    """Was: every question of the assessment (or the plan) asked, then "is at stage 'closed':
+    'assess --type initial' is not allowed there"; now refused before anything is asked."""
+    case_id = _closed(cli, cli_as)
+    before = commit_count(repo)
+    for argv in (["assess", case_id, "--type", "initial"], ["plan", case_id]):
+        result, asked, said = on_terminal(cli, monkeypatch, argv, {})
+        assert isinstance(result.exception, Refused), (argv, result.output, said)  # exit 4 through cpcm's main
+        assert "is at stage 'closed'" in result.exception.message and asked == [], (argv, asked)
+    assert commit_count(repo) == before
+
+
+def test_review__a_stage_that_takes_no_review_is_refused_before_the_first_question(cli, repo, monkeypatch):
+    case_id = register(cli)  # registered: no review before the plan
+    result, asked, said = on_terminal(cli, monkeypatch, ["review", case_id], {"Chair": ["sup"]})
+    assert isinstance(result.exception, Refused), (result.output, said)
+    assert "'review' is not allowed there" in result.exception.message and asked == [], asked
+
+
+def test_followup__an_at_before_the_registration_is_refused_before_the_first_question(cli, repo, monkeypatch):
+    case_id = register(cli)
+    result, asked, said = on_terminal(cli, monkeypatch, ["followup", case_id, "--at", "2020-01-06"], {})
+    assert isinstance(result.exception, InvalidInput), (result.output, said)
+    assert [e.field for e in result.exception.errors] == ["at"] and asked == [], asked
+
+
+def test_followup__a_closed_case_still_asks_for_a_post_closure_visit(cli, cli_as, repo, monkeypatch):
+    """A follow-up of a closed case depends on the answer (a post-closure visit is allowed): it is
+    asked, not refused before the questions, and written."""
+    case_id = _closed(cli, cli_as)
+    before = commit_count(repo)
+    result, asked, said = on_terminal(cli, monkeypatch, ["followup", case_id, "--method", "home_visit", "--visited-by", "professional",
+                                                         "--risk-increased", "no"],
+                                      {"Purpose": ["post_closure"], "What the visit is for": ["feedback from the family"]})
+    assert result.exit_code == 0, (result.output, said)
+    assert any(q.startswith("Purpose") for q in asked), asked
+    assert commit_count(repo) == before + 1

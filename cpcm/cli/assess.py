@@ -39,10 +39,11 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--type is one of: initial, comprehensive, best-interests")
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        when = parse_at(at)
         data = gather(ctx, service.form_for(ctx, type_.replace("-", "_")), from_file, set_,
                       {"risk": Opt("--risk", risk), "risk_reason": Opt("--risk-reason", risk_reason), "outcome": Opt("--outcome", outcome), "immediate_actions": Opt("--action", list(action) or None)},
-                      no_input, risk_reason_needed(ctx, case_id))
-        when = parse_at(at)
+                      no_input, risk_reason_needed(ctx, case_id),
+                      first=lambda _given: service.check_writable(ctx, case_id, "assessment", {"type": type_.replace("-", "_")}, when))
         result = written(ctx, data, lambda answers: service.assess(ctx, case_id, type_, answers, when))
         report_written(result, json_out, f"{type_} assessment recorded for {case_id}")
 
@@ -105,8 +106,9 @@ def register(app: typer.Typer) -> None:
                 say("nothing changed: nothing was written")
                 return
         else:
-            data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": Opt("--reason", reason)}, no_input)
             when = parse_at(at)
+            data = gather(ctx, service.form_for(ctx, "plan"), from_file, set_, {"reason": Opt("--reason", reason)}, no_input,
+                          first=lambda given: service.check_writable(ctx, case_id, "plan", given, when))
             result = written(ctx, data, lambda answers: service.plan(ctx, case_id, answers, when, override_reason=override_reason))
         version = result.extra.get("version")
         report_written(result, json_out, f"plan version {version} recorded for {case_id}: actions {', '.join(result.extra.get('actions') or [])}")

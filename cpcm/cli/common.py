@@ -695,7 +695,7 @@ def put_options(data: dict, values: Mapping[str, Any], pairs: Sequence[tuple[str
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
            needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "",
-           first: Callable[[], Any] | None = None) -> dict:
+           first: Callable[[dict], Any] | None = None) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then the fields of `base`
     (dotted path -> value: what the record starts from, e.g. a sibling's family part) that none of
     these gave (an empty field counts as not given; a line names those taken, and `base_from`, where
@@ -705,9 +705,11 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     `needed(key, answers)`: why the command's own rule makes an optional field required, or None
     (prompts.fill asks it as a required question). Given only options, with no questions asked,
     a refused form says how its fields are given (`ctx.input_hint`), unless `hint` is off (a
-    command that asks its own questions, or has no --set). `first()`: what refuses the record
-    whatever its answers (the service's own check: a closed conference), run before the first
-    question, so nothing is typed for a record that cannot be written."""
+    command that asks its own questions, or has no --set). `first(given)`: what refuses the record
+    whatever its answers (the service's own check: a closed conference; `service.check_writable`:
+    no such case, a stage that takes no such record, an --at before the case's registration or
+    to come), given the fields known before the questions, run before the first question, so
+    nothing is typed for a record that cannot be written."""
     from cpcm.domain import text
     from cpcm.domain.setpaths import check_paths, put_pairs
     from cpcm.store import forms
@@ -736,7 +738,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         from cpcm.service.wording import wording
 
         if first is not None:
-            first()
+            first(data)
         form = forms.load(form_name, ctx.root)
         words = wording(ctx, form)
         try:

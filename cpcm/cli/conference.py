@@ -305,7 +305,7 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         conference_id = conferences.parse_conference_id(conf)
         data = gather(ctx, "conference-minutes", from_file, set_, {}, no_input,
-                      first=lambda: conferences.check_minutes(ctx, conference_id))
+                      first=lambda _given: conferences.check_minutes(ctx, conference_id))
         report_written(written(ctx, data, lambda answers: conferences.minutes(ctx, conference_id, answers)), json_out,
                        f"minutes recorded for {conference_id}")
 

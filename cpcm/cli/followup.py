@@ -36,12 +36,13 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        when = parse_at(at)
         data = gather(ctx, service.form_for(ctx, "followup"), from_file, set_,
                       {"method": Opt("--method", method), "purpose": Opt("--purpose", purpose), "purpose_detail": Opt("--purpose-detail", purpose_detail), "visited_by": Opt("--visited-by", visited_by),
                        "risk_increased": Opt("--risk-increased", risk_increased), "risk": Opt("--risk", risk), "risk_reason": Opt("--risk-reason", risk_reason),
                        "next_followup": Opt("--next-followup", next_followup), "followup_every": Opt("--every", every)}, no_input,
-                      risk_reason_needed(ctx, case_id))
-        when = parse_at(at)
+                      risk_reason_needed(ctx, case_id),  # a closed case: a post-closure visit, if that is the purpose answered
+                      first=lambda given: service.check_writable(ctx, case_id, "followup", given, when, maybe=({"purpose": "post_closure"},)))
         report_written(written(ctx, data, lambda answers: service.followup(ctx, case_id, answers, when, done)), json_out,
                        f"follow-up recorded for {case_id}")
 
@@ -84,9 +85,10 @@ def register(app: typer.Typer) -> None:
         if not case:
             raise UsageError("give a case ID, or --batch FILE")
         case_id = service.parse_case_id(case)
-        data = gather(ctx, service.form_for(ctx, "review"), from_file, set_,
-                      {"chair": Opt("--chair", chair), "outcome": Opt("--outcome", outcome), "decisions": Opt("--decision", list(decision) or None), "next_review": Opt("--next-review", next_review)}, no_input)
         when = parse_at(at)
+        data = gather(ctx, service.form_for(ctx, "review"), from_file, set_,
+                      {"chair": Opt("--chair", chair), "outcome": Opt("--outcome", outcome), "decisions": Opt("--decision", list(decision) or None), "next_review": Opt("--next-review", next_review)}, no_input,
+                      first=lambda given: service.check_writable(ctx, case_id, "review", given, when))
         report_written(written(ctx, data, lambda answers: service.review(ctx, case_id, answers, when, done)), json_out,
                        f"review recorded for {case_id}")
 
@@ -165,11 +167,11 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        when = parse_at(at)
         data = gather(ctx, service.form_for(ctx, "sign_off"), from_file, set_,
                       {"subject": Opt("--for", for_), "party": Opt("--party", party), "name": Opt("--name", name), "title": Opt("--title", title), "date": Opt("--date", date),
                        "decision": Opt("--decision", decision or (None if from_file or any(p.startswith("decision=") for p in set_ or []) else "approved")), "reference": Opt("--reference", reference), "note": Opt("--note", note)},
-                      no_input)
-        when = parse_at(at)
+                      no_input, first=lambda given: service.check_writable(ctx, case_id, "sign_off", given, when))
         report_written(written(ctx, data, lambda answers: service.sign_off(ctx, case_id, answers, when)), json_out,
                        f"sign-off recorded for {case_id}")
 

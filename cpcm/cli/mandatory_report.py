@@ -44,8 +44,9 @@ def register(app: typer.Typer) -> None:
         flags = {"concerns": Opt("--concern", list(concern) or None), "concern_other": Opt("--concern-other", concern_other), "decision": Opt("--decision", decision), "to": Opt("--to", to),
                  "to_other": Opt("--to-other", to_other), "reported_on": Opt("--reported-on", reported_on), "reference": Opt("--reference", reference), "basis": Opt("--basis", basis),
                  "rationale": Opt("--rationale", rationale), "law_explained": Opt("--law-explained", law_explained)}
-        data = gather(ctx, service.form_for(ctx, "mandatory_report"), from_file, set_, flags, no_input)
         when = parse_at(at)
+        data = gather(ctx, service.form_for(ctx, "mandatory_report"), from_file, set_, flags, no_input,
+                      first=lambda given: service.check_writable(ctx, case_id, "mandatory_report", given, when))
         result = written(ctx, data, lambda answers: service.mandatory_report(ctx, case_id, answers, when))
         decided = "reported" if result.extra.get("decision") == "reported" else "not reported"
         waits = "; it waits for a supervisor's decision" if result.extra.get("needs_approval") else ""

@@ -50,8 +50,9 @@ def register(app: typer.Typer) -> None:
                  "decision.best_interests": Opt("--best-interests", best_interests), "decision.court_order.number": Opt("--court-order", court_order),
                  "decision.court_order.date": Opt("--court-order-date", court_order_date), "decision.court_order.expires": Opt("--court-order-expires", court_order_expires),
                  "decision.acc": Opt("--acc", acc), "decision.acc_date": Opt("--acc-date", acc_date), "cci_exit": Opt("--cci-exit", cci_exit), "reason": Opt("--reason", reason)}
-        data = gather(ctx, service.form_for(ctx, "placement"), from_file, set_, flags, no_input)
         when = parse_at(at)
+        data = gather(ctx, service.form_for(ctx, "placement"), from_file, set_, flags, no_input,
+                      first=lambda given: service.check_writable(ctx, case_id, "placement", given, when))
         result = written(ctx, data, lambda answers: service.placement(ctx, case_id, answers, when, override_reason))
         report_written(result, json_out, f"placement recorded for {case_id}: {result.extra['care_type']}")
 
@@ -76,10 +77,11 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        when = parse_at(at)
         data = gather(ctx, service.form_for(ctx, "tracing"), from_file, set_,
                       {"outcome": Opt("--outcome", outcome), "sources": Opt("--source", list(source) or None), "no_trace_proof": Opt("--no-trace-proof", no_trace_proof), "notes": Opt("--notes", notes)},
-                      no_input)
-        when = parse_at(at)
+                      no_input,
+                      first=lambda given: service.check_writable(ctx, case_id, "tracing", given, when))
         report_written(written(ctx, data, lambda answers: service.tracing(ctx, case_id, answers, when)), json_out, f"family tracing recorded for {case_id}")
 
     @app.command("family-assessment")
@@ -100,9 +102,10 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        data = gather(ctx, service.form_for(ctx, "family_assessment"), from_file, set_,
-                      {"family": Opt("--family", family), "recommendation": Opt("--recommendation", recommendation)}, no_input)
         when = parse_at(at)
+        data = gather(ctx, service.form_for(ctx, "family_assessment"), from_file, set_,
+                      {"family": Opt("--family", family), "recommendation": Opt("--recommendation", recommendation)}, no_input,
+                      first=lambda given: service.check_writable(ctx, case_id, "family_assessment", given, when))
         report_written(written(ctx, data, lambda answers: service.family_assessment(ctx, case_id, answers, when)), json_out,
                        f"family assessment recorded for {case_id}")
 
@@ -127,8 +130,9 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
+        when = parse_at(at)
         data = gather(ctx, service.form_for(ctx, "preparation"), from_file, set_,
                       {"with": Opt("--with", list(with_) or None), "method": Opt("--method", method), "what_was_done": Opt("--done", done), "child_agrees": Opt("--child-agrees", child_agrees),
-                       "family_agrees": Opt("--family-agrees", family_agrees), "next_step": Opt("--next-step", next_step)}, no_input)
-        when = parse_at(at)
+                       "family_agrees": Opt("--family-agrees", family_agrees), "next_step": Opt("--next-step", next_step)}, no_input,
+                      first=lambda given: service.check_writable(ctx, case_id, "preparation", given, when))
         report_written(written(ctx, data, lambda answers: service.preparation(ctx, case_id, answers, when)), json_out, f"preparation recorded for {case_id}")

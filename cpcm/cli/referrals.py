@@ -76,8 +76,9 @@ def register(app: typer.Typer) -> None:
                  "caregiver_name": Opt("--caregiver-name", caregiver_name), "caregiver_relationship": Opt("--relationship", relationship)}
         for item in EXPLAINED:  # each item's field is given by --explained ITEM; 'all' gives the four
             flags[f"explained.{item}"] = Opt(f"--explained {item}", True if item in told else False if told else None, takes_all=True)
-        data = gather(ctx, service.form_for(ctx, "consent"), from_file, set_, flags, no_input)
         when = parse_at(at)
+        data = gather(ctx, service.form_for(ctx, "consent"), from_file, set_, flags, no_input,  # a closed case: consent to share
+                      first=lambda given: service.check_writable(ctx, case_id, "consent", given, when, maybe=({"purpose": "sharing"},)))
         result = written(ctx, data, lambda answers: service.consent(ctx, case_id, answers, when))
         givers = result.extra.get("given_by")
         report_written(result, json_out, f"consent recorded for {case_id}" + (f" ({' and '.join(givers)}, {len(givers)} records)"

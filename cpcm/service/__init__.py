@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.evacuation import evacuate
     from cpcm.service.retaining import retention
     from cpcm.service.outputs import outputs_list, outputs_remove
-    from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, commit_email, form_for,
+    from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, case_content, caseload_warnings, check_readable, check_writable, commit_email, form_for,
                                       keys_for, load_case, load_cases, load_records, locked, new_record, open_repo, parse_case_id, read_case,
                                       readers_for, recipients_bytes, reencrypt, transaction, validate_form, writes)
     from cpcm.service.followups import followup, review, review_batch
@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
 __all__ = [
     # the session
     "Context", "open_repo", "writes", "locked", "transaction", "new_record", "append", "read_case", "reencrypt", "readers_for", "keys_for", "recipients_bytes",
-    "check_readable", "load_records", "load_case", "load_cases", "case_content", "parse_case_id", "form_for", "validate_form",
+    "check_readable", "check_writable", "load_records", "load_case", "load_cases", "case_content", "parse_case_id", "form_for", "validate_form",
     "caseload_warnings", "commit_email", "ASSESSMENT_FORMS",
     # results
     "Written", "LogEntry",
@@ -99,7 +99,7 @@ _MODULES = {
                      "link_siblings"), "cases"),
     **dict.fromkeys(("close", "close_withdraw", "continue_", "reopen", "sign_off", "unfinished"), "closure"),
     **dict.fromkeys(("Document", "document_names", "render"), "documents"),
-    **dict.fromkeys(("ASSESSMENT_FORMS", "Context", "append", "case_content", "caseload_warnings", "check_readable", "commit_email",
+    **dict.fromkeys(("ASSESSMENT_FORMS", "Context", "append", "case_content", "caseload_warnings", "check_readable", "check_writable", "commit_email",
                      "form_for", "keys_for", "load_case", "load_cases", "load_records", "locked", "new_record", "open_repo",
                      "parse_case_id", "read_case", "readers_for", "recipients_bytes", "reencrypt", "transaction", "validate_form",
                      "writes"), "context"),

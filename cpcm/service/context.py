@@ -585,6 +585,30 @@ def check_write(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[st
     transitions.check_outcome(case, command)
 
 
+def check_writable(ctx: Context, case_id: str, kind: str, given: Mapping[str, Any] | None = None, at: datetime | None = None,
+                   maybe: Sequence[Mapping[str, Any]] = ()) -> Case:
+    """The case, once a record of `kind` may be written to it whatever the answers still to come
+    (`check_write`: readable, its stage allows it, --at, a cover not ended); NotFound, Refused or
+    InvalidInput (--at) otherwise. `given`: the record's fields known so far (the options, --set);
+    `maybe`: fields an answer may still give that make it another record (a follow-up on a closed
+    case may be a post-closure visit): refused only when it is refused as each, with the refusal of
+    `given`. A command that asks questions checks it before the first (`gather`'s `first`, `cpcm
+    readiness`), so a refusal that does not depend on the answers comes before anything is typed."""
+    case = load_case(ctx, case_id)
+    given = dict(given or {})
+    try:
+        check_write(ctx, case, kind, kind, given, at)
+    except Refused:
+        for other in maybe:  # tried even where `given` holds the field: a value as typed, not yet read as a choice
+            try:
+                check_write(ctx, case, kind, kind, {**given, **other}, at)
+                return case
+            except Refused:
+                continue
+        raise
+    return case
+
+
 def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None,
            schema: int = 1) -> Record:
     """Check the write (`check_write`), then write one record to the case in one commit."""

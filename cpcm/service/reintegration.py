@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.records import Record
 from cpcm.errors import Corrupt
-from cpcm.service.context import Context, append, check_write, form_for, load_case, validate_form, writes
+from cpcm.service.context import Context, append, check_writable, form_for, load_case, validate_form, writes
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import readiness as rules
@@ -182,13 +182,10 @@ def record_kind(ctx: Context, name: str, form: str | None = None) -> str:
 
 def check_readiness(ctx: Context, case_id: str, at: datetime | None = None, form: str | None = None):
     """The case, once a record of the readiness form `form` may be written to it whatever its
-    answers (`check_write`: readable, its stage allows it, --at, a cover not ended); NotFound,
+    answers (`check_writable`: readable, its stage allows it, --at, a cover not ended); NotFound,
     Refused or InvalidInput (--at) otherwise. `readiness` checks it, and `cpcm readiness` before
     its questions, so a refusal comes before anything is typed."""
-    case = load_case(ctx, case_id)
-    kind = record_kind(ctx, readiness_form(ctx, form), form)
-    check_write(ctx, case, kind, kind, {}, at)
-    return case
+    return check_writable(ctx, case_id, record_kind(ctx, readiness_form(ctx, form), form), {}, at)
 
 
 def _stopped(table: Mapping[str, Any], body: dict) -> tuple:
