@@ -204,3 +204,50 @@ def test_every_choice_the_kiswahili_paper_form_prints_is_taken_as_its_code():
     sentence = words.choices(criteria)["abuse_or_great_need"]
     assert "," in sentence
     assert coerce(criteria, f"{sentence}; reintegration", None, (), words) == (["abuse_or_great_need", "reintegration"], None)
+
+
+def _yes_or_no(monkeypatch, answers: list[str]) -> list[str]:
+    """typer.prompt answered from `answers` in turn; what was said (questions and messages)."""
+    said, queue = [], list(answers)
+    monkeypatch.setattr(typer, "prompt", lambda text, **_: said.append(text) or queue.pop(0))
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    return said
+
+
+def test_add_another_entry__takes_ndiyo_and_hapana_in_kiswahili_and_says_what_is_wanted(sw, monkeypatch):
+    """A list's "ongeza kipengele kingine? [y/N]" refused ndiyo with click's "Error: invalid input"
+    (in English, and not saying what was wanted); now it is read as a yes-or-no field's answer is,
+    shows the words, and a refusal says, in Kiswahili, that a yes or no is wanted."""
+    from conftest import library_session
+    from cpcm.cli.prompts import confirmed
+    from cpcm.service.wording import wording
+
+    words = wording(library_session(sw), forms.load("plan"))
+    said = _yes_or_no(monkeypatch, ["ndiyo"])
+    assert confirmed("Malengo: ongeza kipengele kingine?", False, words) is True
+    assert said == ["Malengo: ongeza kipengele kingine? [ndiyo/HAPANA]"], said
+    said = _yes_or_no(monkeypatch, ["labda", "Hapana"])
+    assert confirmed("Malengo: ongeza kipengele kingine?", True, words) is False
+    assert said[1] == "  si ndiyo wala hapana", said
+    said = _yes_or_no(monkeypatch, ["y", ""])
+    assert confirmed("Malengo: ongeza kipengele?", False, words) is True and confirmed("Malengo: ongeza kipengele?", False, words) is False
+
+
+def test_add_another_entry__in_english_takes_yes_and_no_words_and_says_what_is_wanted(monkeypatch):
+    from cpcm.cli.prompts import confirmed
+
+    said = _yes_or_no(monkeypatch, ["maybe", "Yes"])
+    assert confirmed("Goals: add another entry?", False) is True
+    assert said == ["Goals: add another entry? [y/N]", "  is not yes or no", "Goals: add another entry? [y/N]"], said
+    said = _yes_or_no(monkeypatch, ["NO", ""])
+    assert confirmed("Goals: add an entry?", True) is False and confirmed("Goals: add an entry?", True) is True
+
+
+def test_a_choice_of_yes_or_no__takes_y_and_n_as_a_yes_or_no_field_does():
+    """"Did the child take part in planning? [yes, no]: y" was refused (is not one of: yes, no),
+    where a [yes/no] question takes y."""
+    from cpcm.domain.forms import coerce
+
+    field = forms.load("plan").field("participants.child")
+    assert coerce(field, "y", None) == ("yes", None) and coerce(field, "N", None) == ("no", None)
+    assert coerce(field, "perhaps", None)[1].startswith("is not one of: yes, no")

@@ -14,13 +14,13 @@ from cpcm.store import forms
 
 
 def answering(monkeypatch, answers):
-    """typer.prompt answered from `answers` in turn (typer.confirm: no); what was said to the
-    worker (questions and messages) as a list of lines."""
+    """typer.prompt answered from `answers` in turn (typer.confirm, and a list's "add an entry?
+    [y/N]": no); what was said to the worker (questions and messages) as a list of lines."""
     said, queue = [], list(answers)
 
     def prompt(text, **_):
         said.append(text)
-        return queue.pop(0)
+        return "n" if text.endswith(("[y/N]", "[Y/n]")) else queue.pop(0)
 
     monkeypatch.setattr(typer, "prompt", prompt)
     monkeypatch.setattr(typer, "confirm", lambda text, **_: said.append(text) or False)

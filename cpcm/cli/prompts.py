@@ -7,8 +7,8 @@ from typing import Any, Callable
 
 import typer
 
-from cpcm.domain.forms import (ENGLISH, Form, N_, Wording, base_type, choice_list, coerce, group_fields, group_heading, is_empty,
-                               not_asked, required_by_rule)
+from cpcm.domain.forms import (ENGLISH, Field, Form, N_, Wording, answer_code, base_type, choice_list, coerce, group_fields,
+                               group_heading, is_empty, not_asked, required_by_rule)
 from cpcm.domain.records import flatten, get_path, set_path
 
 # The prompts' own words, in the repository's language where its catalog has them (`Wording.say`).
@@ -142,6 +142,31 @@ def choices_shown(field, wording: Wording = ENGLISH) -> str:
     return ""
 
 
+_YES_OR_NO = Field("answer", "boolean", True, (), {}, {})  # a question of the questions themselves, read as a yes-or-no field
+
+
+def confirmed(question: str, default: bool, wording: Wording = ENGLISH) -> bool:
+    """A yes-or-no question of the questions themselves (a list's "add another entry?"), read as a
+    yes-or-no field's answer is (`answer_code`: yes, y, no or n, any capitals, and the words of
+    `wording`'s language: ndiyo or hapana in Kiswahili); Enter takes `default`. Any other answer is
+    refused, saying so in `wording`'s language ("is not yes or no"), and asked again. It shows
+    [y/N] in English, the words elsewhere ([ndiyo/HAPANA]): the default in capitals."""
+    if wording.lang in ("", "en"):
+        yes, no = "y", "n"
+    else:
+        words = wording.choices(_YES_OR_NO)
+        yes, no = words.get("yes", "yes"), words.get("no", "no")
+    shown = f"{yes.upper()}/{no}" if default else f"{yes}/{no.upper()}"
+    while True:
+        answer = typer.prompt(f"{question} [{shown}]", default="", show_default=False, err=True)
+        if not answer.strip():
+            return default
+        value, reason = answer_code(_YES_OR_NO, answer, wording)
+        if reason is None:
+            return value
+        typer.echo(f"  {reason}", err=True)
+
+
 def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None, skip=lambda key: False,
                 wording: Wording = ENGLISH, heading=lambda key: None):
     for field in fields:
@@ -158,9 +183,9 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
         if field.type == "list":
             entries = []
             while True:
-                wanted = len(entries) < field.min_items or typer.confirm(
+                wanted = len(entries) < field.min_items or confirmed(
                     indent + wording.say(ADD_ANOTHER if entries else ADD_FIRST) % {"label": label},
-                    default=not entries and field.required, err=True)
+                    not entries and field.required, wording)
                 if not wanted:
                     break
                 typer.echo(indent + wording.say(ENTRY) % {"label": label, "number": len(entries) + 1}, err=True)

@@ -536,6 +536,8 @@ def _match(field: Field, value: Any, wording: Wording) -> tuple[str | None, list
             value = "yes" if value else "no"
         word = str(value).strip().lower().replace(" ", "_").replace("-", "_")
         code = word if word in field.choices else None
+        if code is None and {"yes", "no"} <= set(field.choices):  # a choice of yes or no reads `y` as a yes-or-no field does
+            code = "yes" if word in _TRUE else "no" if word in _FALSE else None
     if code is not None:
         return code, []
     typed = _plain(value)
