@@ -118,6 +118,31 @@ def test_register__nothing_given_is_said_as_nothing_not_as_only_options(cli, rep
     assert commit_count(repo) == before
 
 
+def test_close_on_a_terminal__says_it_asks_no_questions_and_to_give_its_options(cli, repo, monkeypatch):
+    """`cpcm close` on a terminal was refused with "no questions asked, as standard input is no
+    terminal or --no-input was given ... (on a terminal, without --no-input, cpcm asks for them)":
+    both false, as cpcm close asks no questions; now it says so, and to give its options."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+    from cpcm.errors import InvalidInput
+
+    case_id = register(cli)
+    before = commit_count(repo)
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    result = CliRunner().invoke(build("close"), ["close", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert isinstance(result.exception, InvalidInput), result.output  # exit 4 through cpcm's main
+    assert "reason" in [e.field for e in result.exception.errors]
+    hint = result.exception.hint
+    assert hint.startswith("Nothing was given (no file, no --set, no option), and cpcm close asks no questions: give its "
+                           "options (cpcm close --help lists them)"), hint
+    assert "terminal" not in hint and "--no-input" not in hint, hint
+    assert commit_count(repo) == before
+    said = _refused(cli("close", case_id, "--no-input"))  # off a terminal: the same, with the option missing named first
+    assert "The fields missing are given by their options: --reason" in said and "cpcm close asks no questions" in said, said
+
+
 def test_correct__last_naming_a_misfiled_mark_is_said_as_a_mark_with_the_record_it_marked(cli):
     case_id, other = register(cli), register(cli)
     note = cli("note", case_id, "--text", "about the brother", "--json").json()["record_id"]

@@ -695,7 +695,7 @@ def put_options(data: dict, values: Mapping[str, Any], pairs: Sequence[tuple[str
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
            needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "",
-           first: Callable[[dict], Any] | None = None) -> dict:
+           first: Callable[[dict], Any] | None = None, no_questions: str = "") -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then the fields of `base`
     (dotted path -> value: what the record starts from, e.g. a sibling's family part) that none of
     these gave (an empty field counts as not given; a line names those taken, and `base_from`, where
@@ -709,7 +709,9 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     whatever its answers (the service's own check: a closed conference; `service.check_writable`:
     no such case, a stage that takes no such record, an --at before the case's registration or
     to come), given the fields known before the questions, run before the first question, so
-    nothing is typed for a record that cannot be written."""
+    nothing is typed for a record that cannot be written. `no_questions`: the command, where it
+    asks no questions at all (`cpcm close`, on a terminal too): the refusal says so and to give
+    its options, not that standard input is no terminal."""
     from cpcm.domain import text
     from cpcm.domain.setpaths import check_paths, put_pairs
     from cpcm.store import forms
@@ -750,12 +752,19 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         from cpcm.domain.records import flatten
 
         ctx.input_given = frozenset(flatten(data))  # a refusal of these only is of a value given, not of fields missing
-        said = ("Only the options were given, and no questions asked" if data else  # nothing at all: not 'only the options'
-                "Nothing was given (no file, no --set, no option) and no questions asked, as standard input is no terminal "
-                "or --no-input was given")
-        ctx.input_hint = (f"{said}: give the form's fields in a file with "
-                          f"--from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set PATH=VALUE "
-                          "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
+        if no_questions:  # a command that asks none, whatever standard input is: its options give the fields
+            said = (f"{'Only the options were given' if data else 'Nothing was given (no file, no --set, no option)'}, "
+                    f"and {no_questions} asks no questions")
+            ctx.input_hint = (f"{said}: give its options ({no_questions} --help lists them), or the form's fields in a file "
+                              f"with --from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set "
+                              "PATH=VALUE. Nothing was written.")
+        else:
+            said = ("Only the options were given, and no questions asked" if data else  # nothing at all: not 'only the options'
+                    "Nothing was given (no file, no --set, no option) and no questions asked, as standard input is no terminal "
+                    "or --no-input was given")
+            ctx.input_hint = (f"{said}: give the form's fields in a file with "
+                              f"--from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set PATH=VALUE "
+                              "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
     text.check_data(data, "the input", controls=True)
     return data
 

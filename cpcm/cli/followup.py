@@ -140,7 +140,8 @@ def register(app: typer.Typer) -> None:
                 feedback[f"feedback.{who}_given"], feedback[f"feedback.{who}"] = "yes", text
         data = gather(ctx, service.form_for(ctx, "closure"), from_file, set_,
                       {"reason": Opt("--reason", reason), "checklist": Opt("--check", list(check) or None), "open_items_explained": Opt("--explain-open", explain), "summary": Opt("--summary", summary),
-                       "readiness_override": Opt("--override-readiness", override_readiness), **feedback}, True)
+                       "readiness_override": Opt("--override-readiness", override_readiness), **feedback}, True,
+                      no_questions="cpcm close")
         report_written(service.close(ctx, case_id, data, parse_at(at)), json_out, f"closure recorded for {case_id}")
 
     @app.command("sign-off")
