@@ -42,3 +42,41 @@ def test_show_on_a_terminal_prints_what_was_typed_with_brackets_as_it_is(cli, mo
     shown = cli("show", case_id)
     assert shown.code == 0, shown.stderr
     assert "Kondele [near market]" in shown.stdout and "Mama [/b] Eko" in shown.stdout, shown.stdout
+
+
+@pytest.mark.parametrize("columns", ["60", "80"])
+def test_due_and_show_on_a_narrow_terminal_keep_each_date_whole(cli, cli_as, monkeypatch, columns):
+    """`cpcm due` at 80 columns cut the due date to '2026-12…' (at 60, '202…'), show's consents at
+    60 to '2026…': a date column now keeps the date's width (its time on the line under it), a
+    text column is cut instead, and the table still fits the terminal."""
+    import re
+
+    from cpcm.cli import common
+
+    from conftest import CLINIC, consent_both
+
+    assert cli_as("sup")(*CLINIC).code == 0
+    case_id = register(cli)
+    consent_both(cli, case_id)
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", columns)
+    due = cli("due", "--json").json()
+    days = {item["due"][:10] for item in due}
+    done = cli("due")
+    assert done.code == 0, done.stderr
+    shown = set(re.findall(r"│ ([0-9]{4}-[0-9]{2}-[0-9]{2}) +│", done.stdout))
+    assert days and days <= shown, (days, done.stdout)
+    assert max(map(len, done.stdout.splitlines())) <= int(columns), done.stdout
+    show = cli("show", case_id)
+    assert show.code == 0, show.stderr
+    consents = show.stdout[show.stdout.index("Consents on file"):]
+    assert "2026-11-23" in consents.split("┘")[0] and max(map(len, show.stdout.splitlines())) <= int(columns), show.stdout
+
+
+def test_a_date_column_is_known_by_its_values():
+    from cpcm.cli.common import DATE_LIKE
+
+    for value in ("2026-12-02", "2026-12-02 09:00", "2026-12-02 09:00 +03:00", "2026-12-02 09:00:00 -05:00"):
+        assert DATE_LIKE.match(value)
+    for value in ("one-off", "2026-12-02 (late)", "in 8 days", "2026-12"):
+        assert not DATE_LIKE.match(value)

@@ -214,6 +214,8 @@ def print_json_of(rows: Any, items: Callable[[], Iterable[Any]]) -> None:
 
 # a case, conference or record ID (CP-4F7K-9X2N, 01JD...) alone in a cell
 ID_LIKE = re.compile(r"^(?:[A-Z]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}|[0-9A-HJKMNP-TV-Z]{26})$")
+# a date, or a date-time as `local_text` writes it ('2026-12-01 09:00 +03:00')
+DATE_LIKE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?: [+-][0-9]{2}:[0-9]{2})?)?$")
 
 
 def drawn(count: int) -> bool:
@@ -232,14 +234,19 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
         from rich.text import Text
 
         table = Table(title=title, header_style="bold", show_lines=False)
+        dated = set()
         for at, column in enumerate(columns):
             ids = [row[at] for row in rows if at < len(row) and row[at]]
             if ids and all(ID_LIKE.match(v) for v in ids):  # an ID is copied, never cut: the other columns wrap instead
                 table.add_column(column, no_wrap=True, min_width=max(map(len, ids)))
+            elif ids and all(DATE_LIKE.match(v) for v in ids):  # a date is read whole (`due`'s, show's): never cut, its
+                table.add_column(column, no_wrap=True)  # time on a line under it; a text column is cut in its place
+                dated.add(at)
             else:
                 table.add_column(column)
         for row in rows:
-            table.add_row(*(Text(v) for v in row))  # as typed: '[near market]' is no markup of rich's, nor '[/b]'
+            # as typed ('[near market]' is no markup of rich's, nor '[/b]'); a date's time under it
+            table.add_row(*(Text(v.replace(" ", "\n", 1) if at in dated else v) for at, v in enumerate(row)))
         Console().print(table)
     else:
         print("\t".join(columns))
