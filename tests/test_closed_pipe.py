@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from conftest import commit_count, register
+from conftest import commit_count, git_status, register, stray_files
 
 from cpcm.domain.ids import new_case_id
 from cpcm.launch import READER_GONE
@@ -133,5 +133,40 @@ def test_a_full_disk_under_the_repository_is_said_and_nothing_is_written(cli, re
     assert "the disk is full (No space left on device); nothing was written" in done.stderr
     assert "internal error" not in done.stderr
     assert commit_count(repo) == before
+    assert cli("verify").code == 0
+    assert cli("note", case, "--text", "called the school").code == 0
+
+
+# what git 2.x says when the index it writes does not fit on the disk: it names the lock it was writing
+GIT_NO_ROOM = b"error: sha1 file '.git/index.lock' write error. Out of diskspace\nfatal: unable to write new index file\n"
+
+
+def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli, repo, monkeypatch):
+    """git stopped by a full disk (its `git add`, then the rollback's `git reset` while the new files
+    still take the room) is the disk full, exit 74: never an index.lock to remove, which is not there.
+    The rollback removes the write's new files first, so it has the room to finish: nothing is left."""
+    from cpcm.launch import NO_ROOM
+    from cpcm.store.git import Git
+
+    case = register(cli)
+    before = commit_count(repo)
+    real = Git.run
+
+    def full_disk(self, args, env=None, input=None):
+        named = args[args.index("--") + 1:] if "--" in args else []
+        if args[0] == "add" or (args[0] == "reset" and any((self.root / rel).exists() for rel in named)):
+            raise self._failed(args, 128, GIT_NO_ROOM)
+        return real(self, args, env, input)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Git, "run", full_disk)
+        done = cli("note", case, "--text", "called the school", "--json")
+    assert done.code == NO_ROOM, done.stderr
+    assert "the disk is full: git add could not write" in done.stderr and "index.lock" not in done.stderr
+    assert "Make room on the disk" in done.stderr
+    assert done.json()["exit_code"] == NO_ROOM
+    assert commit_count(repo) == before
+    assert git_status(repo) == [] and stray_files(repo) == []
+    assert not (repo / ".cpcm" / "pending.json").exists()
     assert cli("verify").code == 0
     assert cli("note", case, "--text", "called the school").code == 0

@@ -969,20 +969,23 @@ def rollback(store: CaseStore, paths: Sequence[str]) -> None:
     if not paths:
         return
     git = store.git
+    # the new files go before git writes its index again: a write that stopped on a full disk needs the room
+    # they take for that (git reset on a full disk fails too, and would leave them all there)
     if git.head() is None:
-        for chunk in in_chunks(paths):  # staged by the first commit, which did not happen
-            git.run(["rm", "-q", "--cached", "--ignore-unmatch", "-r", "--", *chunk])
         for rel in paths:
             atomic.remove_file(store.root, rel, keep_top=True)
+        for chunk in in_chunks(paths):  # staged by the first commit, which did not happen
+            git.run(["rm", "-q", "--cached", "--ignore-unmatch", "-r", "--", *chunk])
         return
     # in the last commit (not merely in the index: a write killed after `git add` staged its new files)
     tracked = set()
     for chunk in in_chunks(paths):
         tracked |= set(git.run(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *chunk]).split("\0")) - {""}
-        git.run(["reset", "-q", "--", *chunk])
     for rel in paths:
         if rel not in tracked:
             atomic.remove_file(store.root, rel, keep_top=True)
+    for chunk in in_chunks(paths):
+        git.run(["reset", "-q", "--", *chunk])
     restore = [rel for rel in paths if rel in tracked]
     for chunk in in_chunks(restore):
         git.run(["checkout", "-q", "HEAD", "--", *chunk])

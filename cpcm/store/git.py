@@ -46,6 +46,20 @@ class GitError(CpcmError):
     exit_code = 6
 
 
+class DiskFull(GitError):
+    """A git command could not write its files (the index, an object) because the disk is full: said as
+    such, with exit 74 as for any file of the repository that could not be written (docs/exit-codes.md),
+    never as a lock to remove."""
+
+    exit_code = 74
+
+
+# what git's stderr says when a file it writes does not fit: its own words for ENOSPC ("sha1 file
+# '.git/index.lock' write error. Out of diskspace"), the system's, and a write that failed outright
+_NO_ROOM = ("No space left on device", "Out of diskspace", "Disk quota exceeded", "write error")
+NO_ROOM_HINT = "Make room on the disk that holds the casefile repository and run the command again."
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str
@@ -228,7 +242,9 @@ class Git:
         # git's stderr names only paths and refs, which hold no personal data
         detail = stderr.decode("utf-8", "replace").strip().splitlines()
         text = " ".join(detail)
-        if "index.lock" in text:
+        if any(words in text for words in _NO_ROOM):  # before the lock: git names index.lock when it cannot write it
+            return DiskFull(f"the disk is full: git {args[0]} could not write to the casefile repository", NO_ROOM_HINT)
+        if "index.lock': File exists" in text:  # another git holds it; not a lock git could not create (a read-only folder)
             return self.index_locked(args[0])
         failed = GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(code)}")
         failed.detail = text  # all git said, for a caller that tells one cause from another (never shown whole)
