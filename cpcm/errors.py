@@ -145,6 +145,14 @@ class Busy(CpcmError):
     exit_code = 6
 
 
+class NotWritable(CpcmError):
+    """The casefile repository's folder cannot be written at all (a read-only disk, another user's
+    folder): its lock file cannot be made, so no write starts. Exit 74, as a file of the
+    repository that cannot be written (sysexits' EX_IOERR); commands that only read still work."""
+
+    exit_code = 74
+
+
 class Corrupt(CpcmError):
     """A file on disk cannot be read as what it should be; the message names the file."""
 

@@ -170,3 +170,35 @@ def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli
     assert not (repo / ".cpcm" / "pending.json").exists()
     assert cli("verify").code == 0
     assert cli("note", case, "--text", "called the school").code == 0
+
+
+def test_a_read_only_repository_is_said_as_such_and_reads_still_work(cli, repo, monkeypatch):
+    """A repository folder on a read-only disk (or another user's): the lock file cannot be opened
+    for writing, so a write stops before it starts, with exit 74 and what to do (the error JSON with
+    --json), not as an internal error; commands that only read still work."""
+    import errno
+
+    from cpcm.launch import NO_ROOM
+    from cpcm.store import lock
+
+    case = register(cli)
+    before = commit_count(repo)
+    real = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and os.fspath(path).startswith(os.fspath(repo)):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+        return real(path, flags, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lock.os, "open", read_only)
+        done = cli("note", case, "--text", "called the school", "--json")
+        assert done.code == NO_ROOM, done.stderr
+        assert f"the casefile repository {repo} is on a read-only disk; nothing was written" in done.stderr
+        assert "mount the disk read-write" in done.stderr and "internal error" not in done.stderr
+        shown = done.json()
+        assert (shown["error"], shown["exit_code"]) == ("NotWritable", NO_ROOM)
+        assert cli("show", case).code == 0
+        (repo / ".cpcm" / "pending.json").write_text("{}")  # an interrupted write: it cannot be rolled back here
+        assert cli("show", case).code == 0 and cli("list").code == 0
+    assert commit_count(repo) == before

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from cpcm.crypto import cipher
 from cpcm.domain.records import Record, plain, record_damage
-from cpcm.errors import LINE_ENDINGS_HINT, CannotDecrypt, Corrupt, restore_hint, unstage_hint
+from cpcm.errors import LINE_ENDINGS_HINT, CannotDecrypt, Corrupt, NotWritable, restore_hint, unstage_hint
 from cpcm.store import atomic, codec, emit, memo
 from cpcm.store.cache import RecordCache, SummaryCache, record_shard
 from cpcm.store.contract import read_each
@@ -106,7 +106,11 @@ class CaseStore:
         if not (self.root / PENDING).exists() and generation(lock_path) % 2 == 0:
             return
         lock = RepoLock(lock_path)
-        if not lock.try_acquire():
+        try:
+            acquired = lock.try_acquire()
+        except NotWritable:  # a read-only repository: nothing can be rolled back; the last commit is read
+            acquired = False
+        if not acquired:
             self.pin()  # a live writer: neither wait nor touch its files
             return
         try:

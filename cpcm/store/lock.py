@@ -8,12 +8,13 @@ instead of the working tree. The counter is a number: it holds no personal data.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
 from pathlib import Path
 
-from cpcm.errors import Busy
+from cpcm.errors import Busy, NotWritable
 
 _WIDTH = 20
 
@@ -49,6 +50,21 @@ def _timeout_from_env() -> float:
     return seconds
 
 
+def _not_writable(root: Path, code: int) -> NotWritable:
+    """The lock file cannot be made or opened for writing: the repository's folder is on a read-only
+    disk (EROFS) or is not the user's to write in (EACCES, EPERM). Said as such, with what to do."""
+    if code == errno.EROFS:
+        return NotWritable(
+            f"the casefile repository {root} is on a read-only disk; nothing was written",
+            "Commands that only read (show, list, due, verify) still work. To write, mount the disk read-write "
+            "again (or copy the repository to a disk that can be written) and run the command again.")
+    return NotWritable(
+        f"the casefile repository {root} cannot be written: you may not write in its folder (permission denied); "
+        "nothing was written",
+        "Commands that only read (show, list, due, verify) still work. To write, run cpcm as the user the folder "
+        "belongs to, or have them let you write in it (.cpcm/ and .git/ too), and run the command again.")
+
+
 class RepoLock:
     def __init__(self, path: Path, timeout: float | None = None):
         self.path = path
@@ -56,8 +72,13 @@ class RepoLock:
         self._fd: int | None = None
 
     def _open(self) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            raise _not_writable(self.path.parent.parent, exc.errno) from None
 
     def try_acquire(self) -> bool:
         """Take the lock if no other cpcm command holds it; never waits."""
