@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, registration, signed_commit
+from conftest import NOW, Cli, commit_count, git, git_status, head, make_identity, record_files, register, registration, signed_commit
 
 import cpcm.service
 from cpcm.store.layout import case_dir, case_rel
@@ -454,6 +454,34 @@ def test_init__refuses_a_folder_that_is_not_empty(tmp_env, team):
     result = sup("init", "--agency", "TEST", "--name", "Test", "--worker", "sup")
     assert result.code == 4
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_init__an_init_stopped_before_its_commit_is_started_over(tmp_env, team):
+    """`cpcm init` killed before its commit left its files, a git repository with no commit and git's
+    index.lock: init again said it was a casefile repository already ("use it as it is"), which no
+    command could use (was). Now init starts over in it; with a file of a person's there too, it stops
+    and says so, and removes nothing."""
+    root = tmp_env / "half-made"
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    args = ("init", "--agency", "TEST", "--name", "Test", "--worker", "sup", "--role", "supervisor")
+    assert sup(*args).code == 0
+    shutil.rmtree(root / ".git")  # the state it was killed in: git made, the files written and staged, no commit
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".cpcm/config.yaml", ".gitignore")
+    (root / ".git" / "index.lock").write_bytes(b"")
+    (root / ".cpcm" / ".tmp-team.yaml").write_bytes(b"")
+    (root / "notes.txt").write_text("mine")
+    refused = sup(*args, "--json")
+    assert refused.code == 4, refused.stderr
+    assert refused.json()["rule"] == "init-not-empty" and "cpcm init that did not finish" in refused.stderr
+    assert (root / "notes.txt").read_text() == "mine" and (root / ".cpcm" / "config.yaml").exists()
+    (root / "notes.txt").unlink()
+    made = sup(*args)
+    assert made.code == 0, made.stderr
+    assert commit_count(root) == 1 and git_status(root) == []
+    assert not (root / ".git" / "index.lock").exists() and not (root / ".cpcm" / ".tmp-team.yaml").exists()
+    assert sup("verify").code == 0
+    assert sup(*args).code == 4  # made: never again
 
 
 def test_init__says_how_the_next_commands_find_a_repository_made_elsewhere(tmp_env, team, monkeypatch):

@@ -20,8 +20,9 @@ from cpcm.service.context import (Context, case_covers, case_restricted, commit_
 from cpcm.service.results import Written
 from cpcm.store import atomic
 from cpcm.store.config import Config, config_bytes, team_bytes
-from cpcm.store.git import Git
-from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, GITATTRIBUTES, GITIGNORE, RECIPIENTS, TEAM, folder_rel, split_rel, with_rekey
+from cpcm.store.git import INDEX_LOCK, Git
+from cpcm.store.layout import (CASES, CONFIG, FORMAT_VERSION, GITATTRIBUTES, GITIGNORE, LOCK, RECIPIENTS, TEAM, TMP_PREFIX,
+                               folder_rel, split_rel, with_rekey)
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import retention as retention_rules
 from cpcm.workflow.rules import off_team, unattended
@@ -138,13 +139,18 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     (default: the system's, else UTC). `signer`: the founder's signing key (crypto/signing.py),
     recorded in the team and signing the first commit. `cadre`: the founder's job category
     (CADRES; "": not known), as `team_add` takes it."""
-    if (root / CONFIG).exists():
+    unfinished = (root / CONFIG).exists() and not _init_committed(root)
+    if unfinished and _left_by_init(root)[1]:
+        raise Refused(f"{root} holds a cpcm init that did not finish (it made no commit) and files that are not init's",
+                      "Move the other files out of the folder and run cpcm init again (it starts over), or choose an "
+                      "empty or new folder for the casefile repository.", rule="init-not-empty")
+    if (root / CONFIG).exists() and not unfinished:
         raise Refused(f"{root} is already a casefile repository", "Use it as it is; cpcm init never overwrites one.", rule="init-exists")
     there = next((p for p in (root, *root.parents) if p.exists()), None)  # the path itself, or the folder to make it in
     if there is not None and not there.is_dir():
         raise Refused(f"{there} is a file, not a folder", "Choose an empty or new folder for the casefile repository.",
                       rule="init-not-empty")
-    if root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
+    if not unfinished and root.exists() and any(p.name not in (".git",) for p in root.iterdir()):
         raise Refused(f"{root} is not empty", "Choose an empty or new folder for the casefile repository.", rule="init-not-empty")
     if not AGENCY_CODE.match(agency_code):
         raise InvalidInput([FieldError("agency", "use letters, digits, '.', '_' or '-', at most 32")], "agency code")
@@ -169,6 +175,9 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
         worker = worker.with_signing_key(signer.line(), clock.iso(now))
     root.mkdir(parents=True, exist_ok=True)
     git = Git(root, signer, clock.commit_date(now))
+    if unfinished:  # an init stopped before its commit (killed, the power gone): it starts over, as it was given now
+        _remove_index_lock(root)  # its git's, killed while it staged the files
+        _undo_init(root, git, _left_by_init(root)[0])
     if not (root / ".git").exists():
         git.init()
     (root / CASES).mkdir(exist_ok=True)
@@ -185,6 +194,49 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
         _undo_init(root, git, files)
         raise
     return config
+
+
+# the files `init` writes, in its one commit
+INIT_FILES = (CONFIG, TEAM, ".gitignore", ".gitattributes", f"{CASES}/.keep")
+
+
+def _init_committed(root: Path) -> bool:
+    """Whether init's commit was made in `root`: the last commit holds its settings. A folder whose
+    .cpcm/config.yaml no commit holds is an init stopped before its commit (killed, the power gone,
+    a full disk), which a later init finishes."""
+    if not (root / ".git").exists():
+        return False
+    git = Git(root)
+    if git.head() is None:
+        return False
+    return bool(git.run(["ls-tree", "--name-only", "HEAD", "--", CONFIG]).strip())
+
+
+def _left_by_init(root: Path) -> tuple[list[str], list[str]]:
+    """The files in `root` outside .git: those an interrupted init leaves (its files and temp files;
+    a command's lock file is let be), and the others (a person's: a folder as `NAME/`), which a later
+    init never removes."""
+    own, others = [], []
+    for folder, folders, names in os.walk(root):
+        at = os.path.relpath(folder, root).replace(os.sep, "/")
+        under = "" if at == "." else at + "/"
+        for name in names:
+            rel = under + name
+            if rel in INIT_FILES or name.startswith(TMP_PREFIX):
+                own.append(rel)
+            elif rel != LOCK:
+                others.append(rel)
+        kept = [name for name in folders if any(f.startswith(under + name + "/") for f in INIT_FILES)]
+        others += [under + name + "/" for name in folders if name not in kept and not (at == "." and name == ".git")]
+        folders[:] = kept
+    return own, others
+
+
+def _remove_index_lock(root: Path) -> None:
+    try:
+        os.unlink(root / INDEX_LOCK)
+    except FileNotFoundError:
+        pass
 
 
 def _undo_init(root: Path, git: Git, files: Iterable[str]) -> None:
