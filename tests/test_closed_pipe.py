@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import commit_count, git_status, register, stray_files
 
 from cpcm.domain.ids import new_case_id
@@ -202,3 +204,21 @@ def test_a_read_only_repository_is_said_as_such_and_reads_still_work(cli, repo, 
         (repo / ".cpcm" / "pending.json").write_text("{}")  # an interrupted write: it cannot be rolled back here
         assert cli("show", case).code == 0 and cli("list").code == 0
     assert commit_count(repo) == before
+
+
+def test_git_failed__a_broken_pipe_is_no_full_disk_and_a_sync_says_a_disk_full_as_such():
+    """'write error' alone is what git says of a closed pipe too (a push cut off): not the disk full.
+    A full disk met by a sync's fetch or push is said as a full disk (exit 74), not as a remote that
+    cannot be reached (plug in the stick), and a push's names the remote's disk as well as this one."""
+    from cpcm.service.sync import _named
+    from cpcm.store.git import DiskFull, Git
+
+    git = Git.__new__(Git)
+    pipe = git._failed(["push"], 128, b"fatal: sha1 file '<stdout>' write error: Broken pipe\n")
+    assert not isinstance(pipe, DiskFull)
+    assert isinstance(git._failed(["add"], 128, GIT_NO_ROOM), DiskFull)
+    for verb in ("fetch", "push"):
+        with pytest.raises(DiskFull) as said, _named("/media/usb/casefiles.git", "usb"):
+            raise git._failed([verb], 128, b"error: file write error: No space left on device\n")
+        assert said.value.exit_code == 74 and "cannot reach" not in said.value.message
+        assert ("remote 'usb'" in said.value.message) == (verb == "push") and "/media/usb" not in said.value.message

@@ -103,6 +103,7 @@ def test_apply_update__set_replace_and_remove_paths():
     ("consent", {"status": "refused"}, ["consent_refused"]),
     ("consent", {"status": "not_possible"}, ["consent_refused"]),
     ("consent", {"status": "given"}, []),
+    ("consent", {"status": "refused", "purpose": "sharing"}, ["consent_refused"]),  # to share: counted as any consent
     ("review", {"attended": {"child": "yes"}}, ["review_with_child"]),
     ("review", {"attended": {"child": "no"}}, []),
     ("review", {}, []),
@@ -380,6 +381,19 @@ def test_fold__events_in_order_as_utc():
     assert case.events["followup"] == ("2026-11-24T06:00:00+00:00", "2026-11-25T12:00:00+00:00")
     assert case.events["risk_checked"] == ("2026-11-24T06:00:00+00:00",)
     assert case.events["concern"] == ("2026-11-25T12:00:00+00:00",)
+
+
+def test_fold__consent_to_share_on_a_closed_case_is_taken_and_counted_as_any_consent():
+    """The stage table reads consent to share as its own line (every stage takes it: an export of a
+    closed case), while what it counts as stays consent: the statistics' consent_override and
+    consent_refused events."""
+    closed = [REG, rec("closure", "01B", immediate=True, reason="died")]
+    override = rec("consent_override", "01C", purpose="sharing", basis="legal_mandate", reason="a court order")
+    refused = rec("consent", "01D", purpose="sharing", given_by="caregiver", status="refused", reason="no")
+    case = fold(CASE, [*closed, override, refused])
+    assert case.stage == "closed"
+    assert len(case.events["consent_override"]) == 1 and len(case.events["consent_refused"]) == 1
+    assert "consent_override.sharing" not in case.events
 
 
 def test_fold__a_referral_outcome_keeps_the_feedback():

@@ -580,7 +580,7 @@ def check_write(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[st
     transition (the stage allows it, and the outcome it records)."""
     check_at(ctx, case, at, verb)
     check_cover(ctx, case)
-    command = transitions.command_of(kind, dict(body))
+    command = transitions.stage_command(kind, dict(body))
     transitions.advance(case.stage, command, case.id)
     transitions.check_outcome(case, command)
 

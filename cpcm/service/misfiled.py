@@ -238,7 +238,7 @@ def _moved(ctx: Context, case_id: str, original: Record, to: str, writer: str, k
     for key in left_out:
         del body[key]
     body[MOVED_FROM] = {"case": case_id, "record": original.id, "by": writer, **({"left_out": left_out} if left_out else {})}
-    transitions.advance(target.stage, transitions.command_of(original.kind, body), other)
+    transitions.advance(target.stage, transitions.stage_command(original.kind, body), other)
     at = datetime.fromisoformat(original.at)
     errors = at_errors(ctx, target, at)
     if errors:

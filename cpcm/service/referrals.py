@@ -174,7 +174,7 @@ def _append_together(ctx: Context, case, verb: str, kind: str, bodies: list[dict
         readers, ended = end_expired_covers(ctx, tx, case)
         after = case.history[-1].id if case.history else ""
         for body in bodies:
-            transitions.advance(case.stage, transitions.command_of(kind, dict(body)), case.id)
+            transitions.advance(case.stage, transitions.stage_command(kind, dict(body)), case.id)
             record = new_record(ctx, kind, case.id, body, at, after=after)
             tx.write_record(record, keys_for(ctx, readers))
             records.append(record)

@@ -39,7 +39,7 @@ from cpcm.store import codec, remote
 from cpcm.store import audit
 from cpcm.store.audit import team_from
 from cpcm.store.faults import crash_point
-from cpcm.store.git import GitError
+from cpcm.store.git import DiskFull, GitError
 from cpcm.store.layout import (CASES, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM, case_rel, covers_from,
                                current_rel, folder_of, holds_own, readers_from, record_name, rekey_from, restricted_from,
                                split_rel, with_rekey)
@@ -490,6 +490,12 @@ def _named(url: str, name: str) -> Iterator[None]:
     """git's messages with the remote's URL (a path typed by someone) replaced by its name."""
     try:
         yield
+    except DiskFull as exc:  # a disk full is no unreachable remote: a push's may be the remote's (a USB stick)
+        if " push " in exc.message:
+            raise DiskFull(f"a disk is full: git push could not write to remote '{name}' or to this computer",
+                           "Make room on the remote's disk (the USB stick) or on this computer's, and sync again; nothing "
+                           "was changed by this step.") from None
+        raise
     except GitError as exc:
         verb = exc.message.split(" failed", 1)[0]
         if "dubious ownership" in getattr(exc, "detail", exc.message):

@@ -56,7 +56,9 @@ class DiskFull(GitError):
 
 # what git's stderr says when a file it writes does not fit: its own words for ENOSPC ("sha1 file
 # '.git/index.lock' write error. Out of diskspace"), the system's, and a write that failed outright
-_NO_ROOM = ("No space left on device", "Out of diskspace", "Disk quota exceeded", "write error")
+# git's words for a full disk ('sha1 file ... write error. Out of diskspace'); not 'write error' alone, which a push to a
+# closed pipe says too ('write error: Broken pipe')
+_NO_ROOM = ("No space left on device", "Out of diskspace", "Disk quota exceeded")
 NO_ROOM_HINT = "Make room on the disk that holds the casefile repository and run the command again."
 
 

@@ -131,9 +131,18 @@ def command_of(kind: str, body: dict) -> str:
         return "closure.immediate"
     if kind == "withdrawal" and body.get("subject") in ("closure", "transfer"):
         return f"withdrawal.{body['subject']}"
-    if kind in ("consent", "consent_override") and body.get("purpose") == "sharing":
-        return f"{kind}.sharing"
     return kind
+
+
+def stage_command(kind: str, body: dict) -> str:
+    """The command the stage table is read for (`next_stage`, `advance`): `command_of`, and consent
+    to share (or a supervisor's override of it) its own (`consent.sharing`), which every stage
+    takes, as the export that needs it. What the record counts as (the fold's events, the
+    statistics, a correction's kind) stays `command_of`'s."""
+    command = command_of(kind, body)
+    if command in ("consent", "consent_override") and body.get("purpose") == "sharing":
+        return f"{command}.sharing"
+    return command
 
 
 _WORDS = {"assessment.initial": "assess --type initial", "assessment.comprehensive": "assess --type comprehensive",
