@@ -293,3 +293,17 @@ def test_followup__a_closed_case_still_asks_for_a_post_closure_visit(cli, cli_as
     assert result.exit_code == 0, (result.output, said)
     assert any(q.startswith("Purpose") for q in asked), asked
     assert commit_count(repo) == before + 1
+
+
+def test_followup__a_closed_case_with_another_purpose_given_is_refused_before_the_first_question(cli, cli_as, repo, monkeypatch):
+    """--purpose routine given already: no answer makes it a post-closure visit, so it is refused before
+    anything is asked (the purpose it might have been was tried over the one given)."""
+    case_id = _closed(cli, cli_as)
+    result, asked, said = on_terminal(cli, monkeypatch, ["followup", case_id, "--purpose", "monitoring"], {})
+    assert isinstance(result.exception, Refused), (result.output, said)
+    assert "is at stage 'closed'" in result.exception.message and asked == [], asked
+    # given in words that read as post_closure, it is still asked
+    result, asked, said = on_terminal(cli, monkeypatch, ["followup", case_id, "--purpose", "post closure", "--method", "home_visit",
+                                                         "--visited-by", "professional", "--risk-increased", "no"],
+                                      {"What the visit is for": ["feedback from the family"]})
+    assert result.exit_code == 0, (result.output, said)

@@ -29,7 +29,7 @@ from cpcm import clock
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.domain.case import Case, case_index
-from cpcm.domain.forms import Form, validate
+from cpcm.domain.forms import Form, is_empty, validate
 from cpcm.domain.ids import RecordIds, normalise_case_id, normalise_conference_id
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repaired_away, utc
@@ -600,6 +600,8 @@ def check_writable(ctx: Context, case_id: str, kind: str, given: Mapping[str, An
         check_write(ctx, case, kind, kind, given, at)
     except Refused:
         for other in maybe:  # tried even where `given` holds the field: a value as typed, not yet read as a choice
+            if _answered_otherwise(ctx, kind, given, other):
+                continue  # ... but one that reads as another choice already (--purpose routine): no answer changes it
             try:
                 check_write(ctx, case, kind, kind, {**given, **other}, at)
                 return case
@@ -607,6 +609,22 @@ def check_writable(ctx: Context, case_id: str, kind: str, given: Mapping[str, An
                 continue
         raise
     return case
+
+
+def _answered_otherwise(ctx: Context, kind: str, given: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Whether a field of `other` (a record an answer may still make) is given already, as a choice
+    of the record's form that reads as another value: then no answer makes that record."""
+    from cpcm.domain.forms import answer_code
+    from cpcm.service.wording import wording
+
+    form = forms.load(form_for(ctx, kind), ctx.root)
+    for key, value in other.items():
+        field = form.field(key) if key in given and not is_empty(given[key]) else None
+        if field is not None and field.type == "choice":
+            code, reason = answer_code(field, given[key], wording(ctx, form))
+            if reason is None and code != value:
+                return True
+    return False
 
 
 def append(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[str, Any], at: datetime | None,
