@@ -138,3 +138,41 @@ def test_reviews_written_before_a_later_row_is_found_wrong_are_taken_back(cli, r
         assert written  # the chunks come back in order: the first ones were written before the last was checked
     assert head(repo) == before_head and commit_count(repo) == count
     assert leftovers(repo) == []  # no file, no staged entry, no note
+
+
+@pytest.mark.parametrize("where", ["written", "folder-fsync"])
+def test_a_ctrl_c_just_after_a_review_file_is_written_leaves_nothing_the_next_command_keeps(cli, repo, batch, monkeypatch, where):
+    """Ctrl-C once a record file is on disk and before the transaction has noted it (just after `atomic.write`
+    returned, or inside it, the file linked and its folder being fsynced): the transaction's own roll-back takes
+    the file back with the others, so that no record file is left uncommitted once its note is gone (no later
+    command would roll it back, and the batch run again would count that review as recorded)."""
+    from cpcm.store import casestore
+
+    ids, path = batch
+    before_head, count = head(repo), commit_count(repo)
+    reviews = []
+    real_write, real_fsync_dir = atomic.write, atomic.fsync_dir
+
+    def write(target, data, *args, **kwargs):
+        real_write(target, data, *args, **kwargs)
+        if str(target).endswith(".review.yaml.age"):
+            reviews.append(target)
+            if where == "written" and len(reviews) == DURABLE_EACH + 2:  # past the files fsynced one by one
+                raise KeyboardInterrupt
+
+    def fsync_dir(folder):
+        real_fsync_dir(folder)
+        if len(reviews) == 0 and any(name.endswith(".review.yaml.age") for name in os.listdir(folder)):
+            raise KeyboardInterrupt  # the first review linked in its case's folder, `atomic.write` not yet returned
+    with monkeypatch.context() as patch:
+        patch.setattr(casestore.atomic, "write", write)
+        patch.setattr(casestore.atomic, "fsync_dir", fsync_dir)
+        stopped = cli("review", "--batch", str(path))
+    assert stopped.code == 130 and "nothing was written" in stopped.stderr
+    assert head(repo) == before_head and commit_count(repo) == count
+    assert leftovers(repo) == []  # the transaction took the file back itself...
+    assert cli("list").code == 0 and leftovers(repo) == []  # ...and the next command finds nothing to roll back
+    again = cli("review", "--batch", str(path), "--json")
+    assert again.code == 0, again.stderr
+    assert again.json()["reviewed"] == CASES and "already_recorded" not in again.json()
+    assert commit_count(repo) == count + 1 and leftovers(repo) == []

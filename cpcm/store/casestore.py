@@ -730,6 +730,10 @@ class Transaction:
         self.worker = worker
         self.author = author
         self.email = email
+        # the files this transaction changes, each noted before it is written or removed: what `__exit__` rolls back
+        # before it removes the note (pending.json), after which no later command would. A file noted after it was
+        # written would stay uncommitted for good when stopped between the two (Ctrl-C, or an error once it is in
+        # place: its folder's fsync); one noted and not written yet is nothing to roll back
         self.written: list[str] = []
         self.recovered: dict | None = None
         self._own_lock = store._held is None  # inside `store.locked()` the lock is already held
@@ -799,8 +803,13 @@ class Transaction:
 
     def _write_sealed(self, record: Record, data: bytes, top: str) -> str:
         rel = f"{folder_rel(top, record.case)}/{record_name(record.id, record.kind)}"
-        atomic.write(self.store.root / rel, data, exclusive=True, durable=self._durable_each())
-        self.written.append(rel)
+        durable = self._durable_each()
+        self.written.append(rel)  # noted before it is written (`self.written`)
+        try:
+            atomic.write(self.store.root / rel, data, exclusive=True, durable=durable)
+        except FileExistsError:
+            self.written.remove(rel)  # another's file, left as it is: a record is never overwritten, nor rolled back
+            raise
         return rel
 
     def write_records(self, items: Sequence[tuple[Record, Iterable[str]]], top: str = CASES) -> list[str]:
@@ -847,13 +856,14 @@ class Transaction:
         return damaged
 
     def replace_file(self, rel: str, data: bytes) -> str:
-        atomic.write(self.store.root / rel, data, durable=self._durable_each())
-        self.written.append(rel)
+        durable = self._durable_each()
+        self.written.append(rel)  # noted before it is written (`self.written`)
+        atomic.write(self.store.root / rel, data, durable=durable)
         return rel
 
     def delete_file(self, rel: str) -> str:
+        self.written.append(rel)  # noted before it is removed (`self.written`)
         _remove(self.store.root / rel)
-        self.written.append(rel)
         return rel
 
     def commit(self, message: str) -> str:
