@@ -21,6 +21,7 @@ import os
 import struct
 import sys
 
+import _signal  # imported by Python at start: the signal module itself builds enums
 import _socket as socket  # the socket type itself, without socket.py's enums
 
 # the commands the agent may run: reads and register, none that asks for a passphrase, edits a
@@ -52,12 +53,23 @@ def main() -> None:
             keep_interrupts()
             from cpcm.cli import main as run_here
 
-            run_here()
+            run_here()  # exits with the command's code
+    except SystemExit as ended:
+        code = ended.code
     except KeyboardInterrupt:  # Ctrl-C while cpcm starts (its imports), before the command's own handling
         cli = sys.modules.get("cpcm.cli")
         done = getattr(cli, "_done", None)
         _write(2, f"interrupted{cli._after(done()) if done else '; nothing was written'}\n".encode())
         code = 130
+    ended_with(code)
+
+
+def ended_with(code) -> None:
+    """Exit with `code`, the command over and what it did said: a Ctrl-C from here on is ignored. Python's own
+    end (freeing every object of a command that imported much: tens of milliseconds) gives Ctrl-C its default
+    action back, which killed the process (exit 130) with no word that the change it had printed was saved, and a
+    script trusting the code did it again (docs/exit-codes.md, 130). An ignored signal stays ignored there."""
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     sys.exit(code)
 
 

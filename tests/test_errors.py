@@ -677,3 +677,22 @@ def test_a_ctrl_c_python_could_not_raise_stops_the_command_at_its_next_step(cli,
     assert done.stderr.endswith("nothing was written\n") and "Exception ignored" not in done.stderr, done.stderr
     assert commit_count(repo) == before
     assert cli("note", case_id, "--text", "called the school").code == 0  # and the next command runs as ever
+
+
+def test_a_ctrl_c_once_the_command_has_ended_leaves_its_exit_code(cli, repo):
+    """A Ctrl-C while Python ends the process, the command done and its result printed (Python frees every object
+    of it then, with Ctrl-C's default action back): the command's own code, 0, not a death by SIGINT (130) with no
+    word that the change was saved, after which a script would register the child again."""
+    import subprocess
+    import sys
+
+    before = commit_count(repo)
+    ended = ("import os, signal, sys\n"
+             "class Late:\n"  # freed as Python clears __main__, after it has let go of Ctrl-C
+             "    def __del__(self, kill=os.kill, pid=os.getpid(), sigint=signal.SIGINT):\n        kill(pid, sigint)\n"
+             "late = Late()\nsys.argv = ['cpcm', 'register', '--from-file', '-']\n"
+             "from cpcm.launch import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", ended], env={**cli.env, "PATH": "/usr/bin:/bin", "CPCM_NO_AGENT": "1"},
+                          input=json.dumps(registration()), capture_output=True, text=True)
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert commit_count(repo) == before + 1 and "registered CP-" in done.stderr
