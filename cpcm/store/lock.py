@@ -50,16 +50,17 @@ def _timeout_from_env() -> float:
     return seconds
 
 
-def _not_writable(root: Path, code: int) -> NotWritable:
+def _not_writable(code: int) -> NotWritable:
     """The lock file cannot be made or opened for writing: the repository's folder is on a read-only
-    disk (EROFS) or is not the user's to write in (EACCES, EPERM). Said as such, with what to do."""
+    disk (EROFS) or is not the user's to write in (EACCES, EPERM). Said as such, with what to do; not
+    by its path, which the worker gave (--repo, $CPCM_REPO) and a folder's name may be a name."""
     if code == errno.EROFS:
         return NotWritable(
-            f"the casefile repository {root} is on a read-only disk; nothing was written",
+            "the casefile repository is on a read-only disk; nothing was written",
             "Commands that only read (show, list, due, verify) still work. To write, mount the disk read-write "
             "again (or copy the repository to a disk that can be written) and run the command again.")
     return NotWritable(
-        f"the casefile repository {root} cannot be written: you may not write in its folder (permission denied); "
+        "the casefile repository cannot be written: you may not write in its folder (permission denied); "
         "nothing was written",
         "Commands that only read (show, list, due, verify) still work. To write, run cpcm as the user the folder "
         "belongs to, or have them let you write in it (.cpcm/ and .git/ too), and run the command again.")
@@ -78,7 +79,7 @@ class RepoLock:
         except OSError as exc:
             if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
-            raise _not_writable(self.path.parent.parent, exc.errno) from None
+            raise _not_writable(exc.errno) from None
 
     def try_acquire(self) -> bool:
         """Take the lock if no other cpcm command holds it; never waits."""
