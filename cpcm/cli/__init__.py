@@ -395,15 +395,20 @@ def _command_path(args: list[str]) -> str:
 
 def _said_once(message: str) -> str:
     """Click's message with its suggestion once: click 8.2 and later suggest a command for a typo
-    themselves, and typer adds its own after ("Did you mean 'list'? Did you mean 'list'?")."""
+    themselves, and typer adds its own after ("Did you mean 'list'? Did you mean 'list'?", or
+    "Did you mean 'plan'? (Did you mean one of: 'plan'?)")."""
     import re
 
-    return re.sub(r"( Did you mean [^?]*\?)(?:\1)+", r"\1", message)
+    message = re.sub(r"( Did you mean [^?]*\?)(?:\1)+", r"\1", message)
+    return re.sub(r"(Did you mean [^?]*\?.*?)\s*\(Did you mean one of: [^)]*\?\)", r"\1", message, flags=re.S)
 
 
 def _scrub(message: str, args: list[str]) -> str:
     """A usage message without the values the user typed (a name typed in the wrong place
     must not be echoed): every non-option word of the command line is masked."""
+    import re
+
     for word in sorted({a for a in args if not a.startswith("-") and len(a) > 1}, key=len, reverse=True):
-        message = message.replace(word, "…")
+        # the word as a whole only: 'place' typed is masked, not the 'place' of a suggestion 'placement'
+        message = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", "…", message)
     return f"usage error: {message}"
