@@ -121,7 +121,9 @@ def test_refer__at_judges_the_consent_and_the_childs_age_as_they_stood_then():
     before = repo.commits()
     with pytest.raises(Refused) as refused:
         refer(amina, case_id, when=at("2026-11-05T10:00:00+03:00"))
-    assert refused.value.rule == "consent-required" and "no child consent" in refused.value.message
+    # not "none is recorded" (recording it again changes nothing): it is on file, dated after; its time is corrected
+    assert refused.value.rule == "consent-required" and "the consent on file is dated after it" in refused.value.message
+    assert "cpcm correct" in refused.value.hint and "--at WHEN" in refused.value.hint
     assert repo.commits() == before
     # a consent that held on the day of the referral, ended since
     ended = repo.register(amina, at="2026-11-01T09:00:00+03:00")
