@@ -229,6 +229,13 @@ def test_consent__refused_or_not_possible_needs_its_reason(mem):
     service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "caregiver", "status": "refused",
                                      "reason": "changed their mind", "explained": EXPLAINED})
     assert mem.commits() == before + 1
+    # a consent corrected to refused: the record's own reason is named as --set gives it (--reason is the correction's)
+    given = service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": "child", "status": "given",
+                                             "explained": EXPLAINED})
+    with pytest.raises(InvalidInput) as refused:
+        service.correct(amina, case_id, given.record_id, {}, "recorded wrongly", sets=[("status", "refused")])
+    (error,) = [e for e in refused.value.errors if e.field == "reason"]
+    assert "--set reason=TEXT" in error.reason, error
 
 
 def test_refer__the_need_the_checks_and_the_action_are_named_together(mem):

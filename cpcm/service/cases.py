@@ -2110,7 +2110,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         merged = laid_over({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
         body, form_errors = validate(form, merged, ctx.now.date(), workers_taken(ctx, form, base), wording(ctx, form))
         # an entry's field named as --set reaches it (actions.A3.by, people.1.found), not as the form numbers it
-        errors += [replace(e, field=as_set(e.field, merged)) for e in form_errors]
+        errors += [replace(e, field=as_set(e.field, merged), reason=e.reason + (
+            " (the record's own reason: --set reason=TEXT; --reason says why you correct it)" if e.field == "reason" else ""))
+            for e in form_errors]
         body = {**extras, **body}
         if original.kind == "closure" and merged.get("reason") != base.get("reason"):
             # the reason of a request decided already is refused as a change of what was decided first, not by the
