@@ -527,6 +527,23 @@ def test_close__a_supervisor_overrides_with_a_reason_a_caseworker_cannot(kenya):
     assert "not ready for closure" in report.stdout
 
 
+def test_close__an_override_of_a_stale_record_that_passes_does_not_say_the_rule_is_met(kenya):
+    """A record whose scores pass, older than the rule's max_age, closed on a supervisor's reason: the
+    report said 'The closure rule is met.' and then 'Closed without meeting the readiness rule.'"""
+    sup = kenya("sup")
+    case_id = reunified(kenya)
+    assert record(kenya("amina"), case_id, answers()).code == 0
+    later = kenya("sup", now="2027-03-01T09:00:00+03:00")
+    assert later("followup", case_id, "--method", "phone", "--purpose", "monitoring", "--visited-by", "professional",
+                 "--risk-increased", "no").code == 0
+    done = later("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none",
+                 "--override-readiness", "the review is booked with the officer")
+    assert done.code == 0, done.stderr
+    report = sup("render", "closure-report", case_id).stdout
+    assert "The closure rule is met." not in report and "the record does not count for this closure" in report, report
+    assert "Closed without meeting the readiness rule" in report and "older than" in report
+
+
 def _closure_sections(text: str) -> list[str]:
     return [part for part in text.split("\n### ") if part.split("\n")[0].endswith((". Kufunga kesi", ". Closure"))]
 

@@ -1,0 +1,1 @@
+ID=CP-TZS7-A2MK
