@@ -239,8 +239,8 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
             ids = [row[at] for row in rows if at < len(row) and row[at]]
             if ids and all(ID_LIKE.match(v) for v in ids):  # an ID is copied, never cut: the other columns wrap instead
                 table.add_column(column, no_wrap=True, min_width=max(map(len, ids)))
-            elif ids and all(DATE_LIKE.match(v) for v in ids):  # a date is read whole (`due`'s, show's): never cut, its
-                table.add_column(column, no_wrap=True)  # time on a line under it; a text column is cut in its place
+            elif ids and all(DATE_LIKE.match(v) for v in ids):  # a date is read whole (`due`'s, show's): as wide as the
+                table.add_column(column, min_width=10)  # day, its time on a line under it; the text columns wrap, not cut
                 dated.add(at)
             else:
                 table.add_column(column)
