@@ -200,3 +200,17 @@ def test_fill__the_childs_words_as_one_text_and_in_another_language_are_both_kep
     assert [line for line in said if line.startswith("If something goes wrong")] == [
         "If something goes wrong, in words a child understands, in English" + prompts.long_text(
             form.field("contingency_child_words.en")) + " (optional)"], said
+
+
+def test_said_otherwise__the_repositorys_language_question_is_not_asked_once_the_one_text_was_put_beside_another():
+    """In a Kiswahili repository the one text is Kiswahili's: answered, then the English question, the
+    Kiswahili question was still asked (the one text had become {sw: ...} beside the English) and its
+    answer replaced the one text, lost without a word."""
+    from cpcm.cli.prompts import _said_otherwise
+
+    goal = forms.load("plan").field("goals").item
+    for out in ({"child_words": "nataka kwenda shule"}, {"child_words": {"sw": "nataka kwenda shule", "en": "I want school"}}):
+        assert _said_otherwise(goal, "child_words.sw", out, "sw"), out
+    assert not _said_otherwise(goal, "child_words.sw", {"child_words": {"en": "I want school"}}, "sw")
+    assert not _said_otherwise(goal, "child_words.sw", {}, "sw")
+    assert not _said_otherwise(goal, "child_words.en", {"child_words": {"sw": "nataka"}}, "sw")

@@ -230,8 +230,10 @@ def _said_otherwise(fields, key: str, out: dict[str, Any], lang: str) -> bool:
     if any(other.key.startswith(key + ".") for other in fields):
         return isinstance(get_path(out, key), dict)
     one, _, language = key.rpartition(".")
-    return language == lang and any(other.key == one for other in fields) and not is_empty(get_path(out, one)) \
-        and not isinstance(get_path(out, one), dict)
+    if language != lang or not any(other.key == one for other in fields):
+        return False
+    held = get_path(out, one)  # the one text, or (once another language's text was put beside it) {lang: it, ...}
+    return not is_empty(held.get(lang) if isinstance(held, dict) else held)
 
 
 def _beside_one_text(fields, key: str, out: dict[str, Any], lang: str) -> None:
