@@ -223,3 +223,23 @@ def test_git_failed__a_broken_pipe_is_no_full_disk_and_a_sync_says_a_disk_full_a
             raise git._failed([verb], 128, b"error: file write error: No space left on device\n")
         assert said.value.exit_code == 74 and "cannot reach" not in said.value.message
         assert ("remote 'usb'" in said.value.message) == (verb == "push") and "/media/usb" not in said.value.message
+
+
+def test_a_sync_whose_push_meets_a_full_disk_ends_74_saying_to_make_room(cli, tmp_env, monkeypatch):
+    """The push after a sync's merge stopped by a full disk (the USB stick's) was said as a stick pulled
+    out: exit 6, 'Plug the USB stick in again'. It is a full disk: exit 74, make room; nothing is lost."""
+    from cpcm.store import remote
+    from test_evacuate import with_remote
+
+    with_remote(cli, tmp_env)
+    assert cli("sync", "usb").code == 0
+    register(cli)
+
+    def full(git, url, head):
+        raise git._failed(["push"], 1, b"error: file write error: No space left on device\n")
+
+    monkeypatch.setattr(remote, "push", full)
+    done = cli("sync", "usb", "--json")
+    assert done.code == 74, done.stderr
+    assert "Make room" in done.json()["hint"] and "Plug the USB stick" not in done.stderr + done.stdout, done.stderr
+    assert "your commits were not sent; nothing is lost" in done.json()["message"]

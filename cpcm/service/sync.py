@@ -409,9 +409,13 @@ def _refuse_unpushed(failed: GitError, result: Synced) -> None:
     """PushFailed (exit 6): the push after the merge failed (`failed`, already naming the remote). What
     arrived is in this copy, and the commits to send stay there for the next sync."""
     kept = "what arrived is merged into your copy (above), and " if result.commits else ""
-    raise PushFailed(f"{failed.message}: {kept}your commits were not sent; nothing is lost, they stay in your copy",
-                     f"Plug the USB stick in again (or reach the shared folder) and run cpcm sync {result.remote}: it sends "
-                     "them. Leave the stick in until the sync reports it pushed.", result)
+    full = isinstance(failed, DiskFull)  # no stick pulled out: a disk with no room (exit 74, as for any disk full)
+    refused = PushFailed(f"{failed.message}: {kept}your commits were not sent; nothing is lost, they stay in your copy",
+                         failed.hint if full else f"Plug the USB stick in again (or reach the shared folder) and run cpcm "
+                         f"sync {result.remote}: it sends them. Leave the stick in until the sync reports it pushed.", result)
+    if full:
+        refused.exit_code = DiskFull.exit_code
+    raise refused
 
 
 def _signing_key_missing(ctx: Context, result: Synced) -> None:
