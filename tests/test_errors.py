@@ -483,6 +483,13 @@ def test_init__an_init_stopped_before_its_commit_is_started_over(tmp_env, team):
     assert not (root / ".git" / "index.lock").exists() and not (root / ".cpcm" / ".tmp-team.yaml").exists()
     assert sup("verify").code == 0
     assert sup(*args).code == 4  # made: never again
+    # stopped sooner: its git made (no commit) and its cases folder, nothing else: started over too (was: 'not empty')
+    sooner = tmp_env / "sooner"
+    git(tmp_env, "init", "-q", "-b", "main", str(sooner))
+    (sooner / "cases").mkdir()
+    done = Cli({**sup.env, "CPCM_REPO": str(sooner)})(*args)
+    assert done.code == 0, done.stderr
+    assert commit_count(sooner) == 1 and git_status(sooner) == []
 
 
 def test_init__says_how_the_next_commands_find_a_repository_made_elsewhere(tmp_env, team, monkeypatch):

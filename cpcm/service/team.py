@@ -139,7 +139,8 @@ def init(root: Path, agency_code: str, agency_name: str, worker_id: str, worker_
     (default: the system's, else UTC). `signer`: the founder's signing key (crypto/signing.py),
     recorded in the team and signing the first commit. `cadre`: the founder's job category
     (CADRES; "": not known), as `team_add` takes it."""
-    unfinished = (root / CONFIG).exists() and not _init_committed(root)
+    # an init stopped before its commit: its settings written, or (stopped sooner) its git and its cases folder made
+    unfinished = ((root / CONFIG).exists() or ((root / ".git").exists() and (root / CASES).is_dir())) and not _init_committed(root)
     if unfinished and _left_by_init(root)[1]:
         raise Refused(f"{root} holds a cpcm init that did not finish (it made no commit) and files that are not init's",
                       "Move the other files out of the folder and run cpcm init again (it starts over), or choose an "
