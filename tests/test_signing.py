@@ -760,6 +760,7 @@ def test_a_revocation_from_before_the_workers_key_was_recorded_is_refused(cli_as
     before = head(repo)
     early = sup("team", "revoke", "amina", "--lost", "--from", "2020-01-01")
     assert early.code != 0 and f"not earlier than {NOW}" in early.stderr and head(repo) == before, early.stderr
+    assert "  - --from: must not be earlier than" in early.stderr, early.stderr  # the option, as typed
     assert sup("team", "revoke", "amina", "--lost", "--from", NOW).code == 0
 
 

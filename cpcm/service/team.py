@@ -496,11 +496,12 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
         raise NotFound("no worker by that id in the team", "See cpcm team list --all.")
     moment = clock.iso(since or ctx.now)
     if since is not None and since > ctx.now:
-        raise InvalidInput([FieldError("from", "is a date not later than now")], "from")
+        raise InvalidInput([FieldError("--from", "must not be later than now")], "the revocation")
     first = team_rules.revocable_from(worker)
     if since is not None and first and since.timestamp() < datetime.fromisoformat(first).timestamp():
-        raise InvalidInput([FieldError("from", f"is a date not earlier than {first}, when the team recorded "
-                                               f"{worker_id}'s signing key: an earlier one names no commit of theirs")], "from")
+        raise InvalidInput([FieldError("--from", f"must not be earlier than {first}, when the team recorded "
+                                                 f"{worker_id}'s signing key: an earlier one names no commit of theirs")],
+                           "the revocation")
     theirs, keyworker_of, restricted = [], [], []
     if worker.active:
         if worker.id == actor.id:
