@@ -66,6 +66,24 @@ def test_assess__comprehensive_refused_without_override_exits_4_writes_nothing_t
     assert again.code == 4 and again.json()["rule"] == "consent-required"
 
 
+def test_assess__recorded_late_is_judged_on_the_consent_as_it_stood_then(repo, cli_as):
+    """An assessment recorded late (--at) checks the consent as it stood then, as a referral does: a
+    refusal given after that time did not hold it up (it was judged as of now, and refused)."""
+    from conftest import Cli
+
+    amina = cli_as("amina")
+    case_id = register(amina)
+    assert amina("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL).code == 0
+    later = Cli({**amina.env, "CPCM_NOW": "2026-11-25T09:00:00+03:00"})
+    assert later("consent", case_id, "--purpose", "assessment", "--by", "caregiver", "--status", "refused", "--explained", "all",
+                 "--reason", "does not agree", "--at", "2026-11-24T15:00").code == 0
+    done = comprehensive(later, case_id, "--at", "2026-11-24T10:00")
+    assert done.code == 0, done.stdout + done.stderr
+    assert any("no valid consent for assessment on file" in w for w in done.json()["warnings"]), done.json()
+    refused = comprehensive(later, case_id)  # now: the refusal holds
+    assert refused.code == 4 and refused.json()["rule"] == "consent-required", refused.stdout
+
+
 def test_assess__consent_never_recorded_goes_ahead_with_a_warning_and_the_initial_is_not_checked(repo, cli_as):
     amina = cli_as("amina")
     case_id = register(amina)

@@ -62,7 +62,7 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
     when = utc((at or ctx.now).isoformat())
     body, warnings, current = _checked(ctx, case, records, data, when, override_reason, also=at_errors(ctx, case, at))
     if rules.is_move(current, body):  # a decision: the consent its setting checks (consent.checked_at), as referral checks
-        warnings = [*warnings, *_move_consent(ctx, case_id, body, records)]
+        warnings = [*warnings, *_move_consent(ctx, case_id, body, records, at)]
     settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
@@ -122,12 +122,12 @@ def renamed_steps(case_id: str, case, record_id: str) -> list[str]:
             "caregiver.name=... --reason ...)"]
 
 
-def _move_consent(ctx: Context, case_id: str, body: dict, records: list) -> list[str]:
+def _move_consent(ctx: Context, case_id: str, body: dict, records: list, at: datetime | None = None) -> list[str]:
     """The consent a move into `body`'s setting checks (referrals.check_step_consent: Refused where
     it was refused and no override stands in), recorded in `body` as relied on; its warnings."""
     from cpcm.service.referrals import check_step_consent, relied_on
 
-    consented, warnings = check_step_consent(ctx, case_id, body["setting"], records, what=MOVE_WORDS.get(body["setting"]))
+    consented, warnings = check_step_consent(ctx, case_id, body["setting"], records, what=MOVE_WORDS.get(body["setting"]), at=at)
     relied_on(body, consented)
     return warnings
 

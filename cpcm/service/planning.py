@@ -33,7 +33,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     advised = [f"{what}: {e.field}: {e.reason}" for e in advice(form, body)]  # a domain left out (ESARO Step 2)
     body = {"type": kind, **body}
     settles = settled_by(case, "assessment", body)  # the risk rated again after a sync found it rated apart (risk-concurrent)
-    consented, warnings = _consent(ctx, case, kind, body, records)
+    consented, warnings = _consent(ctx, case, kind, body, records, at)
     warnings = [*warnings, *advised]
     record = append(ctx, case, "assess", "assessment", body, at)
     steps = []
@@ -58,7 +58,8 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
                    settled=said_settled(case_id, settles))
 
 
-def _consent(ctx: Context, case: Case, kind: str, body: dict, records: list[Record]) -> tuple[Any, list[str]]:
+def _consent(ctx: Context, case: Case, kind: str, body: dict, records: list[Record],
+             at: datetime | None = None) -> tuple[Any, list[str]]:
     """The consent an assessment of this type checks where the policy lists it (`consent.checked_at`:
     the comprehensive and best-interests assessments check `assessment`): Refused where it was
     refused with no override; the records it relies on go into `body`. An initial assessment of a
@@ -69,7 +70,7 @@ def _consent(ctx: Context, case: Case, kind: str, body: dict, records: list[Reco
     act_first = kind == "initial" and any(
         (limit := ctx.policy.risk_response(str(risk))) is not None and limit.same_day
         for risk in (case.risk, body.get("risk")) if risk)
-    result, warnings = check_step_consent(ctx, case.id, kind, records, act_first)
+    result, warnings = check_step_consent(ctx, case.id, kind, records, act_first, at=at)  # as it stood then (--at)
     relied_on(body, result)
     return result, warnings
 

@@ -310,20 +310,24 @@ STEP_WORDS = consent_rules.STEP_WORDS  # the steps in words (workflow/consent.py
 
 
 def check_step_consent(ctx: Context, case_id: str, step: str | None, records: list[Record], act_first: bool = False,
-                       what: str | None = None) -> tuple[consent_rules.ConsentCheck | None, list[str]]:
+                       what: str | None = None, at: datetime | None = None) -> tuple[consent_rules.ConsentCheck | None, list[str]]:
     """The consent a step of the case checks where the policy lists it (`consent.checked_at`: an
     assessment of a type, a placement into a setting), by the one rule referral calls
     (workflow/consent.py `check`, `at_step`): (the rule's answer, or None where the step checks
     none; the warnings for the worker). Refused (exit 4, `consent-required`) where the child or
     the caregiver refused, or could not give it, and no supervisor's override stands in; consent
     never recorded goes ahead with a warning. `act_first`: the child's safety comes first (an
-    initial assessment at a risk answered the same day): never refused. `what`: the step in words."""
+    initial assessment at a risk answered the same day): never refused. `what`: the step in words.
+    `at`: the time the step is recorded for (`--at`): the consent and the child's age as they stood
+    then, as `check_consent` judges a referral's (`consent.as_of`)."""
     purpose = consent_rules.checked_purpose(ctx.policy, step)
     if purpose is None:
         return None, []
     what = what or STEP_WORDS.get(str(step), f"this {step}")
-    age = fold(case_id, records).age_on(ctx.now.date()) if ctx.policy.get("consent", "child_from_age") else None
-    result = consent_rules.check(records, purpose, None, ctx.policy, ctx.now, child_age=age)
+    moment = at or ctx.now
+    age = fold(case_id, records).age_on(moment.astimezone(ctx.zone).date()) if ctx.policy.get("consent", "child_from_age") else None
+    result = consent_rules.check(consent_rules.as_of(records, at) if at else records, purpose, None, ctx.policy, moment,
+                                 child_age=age)
     verdict = consent_rules.at_step(result, act_first)
     rule = ctx.policy.rules["consent"]
     roles, bases = rule.get("override_roles", ("supervisor", "manager")), rule.get("override_bases", ())
