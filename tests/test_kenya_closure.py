@@ -523,3 +523,20 @@ def test_closure_report__the_visits_since_the_plan_version_the_rule_counts_and_a
         sw = sup("render", "closure-report", case_id, "--format", fmt, "--lang", "sw").stdout
         assert ("Ziara za ufuatiliaji tangu toleo la 3 la mpango (la tarehe 1 Februari 2027): 1; ya mwisho ilikuwa "
                 "tarehe 10 Februari 2027 (sera inataka angalau 1); jumla ya 6 tangu mtoto arudi kwa familia.") in sw, sw
+
+
+def test_sign_off__dated_before_the_case_was_received_here_is_not_this_agencys():
+    """An approval dated before the case came from another agency (entered here after) was for a closure
+    there: it counts for none here, as one dated before a reopening counts for none since."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from cpcm.domain.case import Case
+    from cpcm.service.closure import _signed_before_reopening
+
+    zone = ZoneInfo("Africa/Nairobi")
+    case = Case("CP-0000-0000", registered_at="2026-01-05T08:00:00+00:00", events={"transfer_in": ["2026-06-01T08:00:00+00:00"]})
+    signed = lambda day: SimpleNamespace(body={"date": day}, at="2026-06-10T08:00:00+00:00")  # noqa: E731
+    assert _signed_before_reopening(case, signed("2026-05-20"), zone)
+    assert not _signed_before_reopening(case, signed("2026-06-01"), zone)  # the day it came: its whole day
+    assert not _signed_before_reopening(Case("CP-0000-0000", registered_at="2026-01-05T08:00:00+00:00"), signed("2026-05-20"), zone)

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from cpcm.domain.dates import as_date, end_of_day, local_day, parse_datetime
 from cpcm.domain.forms import confirmed
+from cpcm.domain.records import utc
 from cpcm.domain.text import said
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
@@ -263,15 +264,17 @@ def _approving_sign_offs(records, since_boundary: bool) -> list:
 
 
 def _signed_before_reopening(case, record, zone) -> bool:
-    """Whether sign-off `record` was given before the case's latest reopening, by the approval's
-    own date (`date`: a date alone stands for its whole day in `zone`, as a deadline given as a
-    date does, dates.end_of_day), not by when it was entered; the one comparison with the
-    reopening (deadlines.before_reopening). A sign-off without a date goes by its record's time."""
+    """Whether sign-off `record` was given before the case's latest reopening, or before it was
+    received from another agency (an approval of there), by the approval's own date (`date`: a
+    date alone stands for its whole day in `zone`, as a deadline given as a date does,
+    dates.end_of_day), not by when it was entered; the one comparison with the reopening
+    (deadlines.before_reopening). A sign-off without a date goes by its record's time."""
     try:
         given = end_of_day(as_date(record.body["date"]), zone).isoformat()
     except (KeyError, ValueError):
         given = record.at
-    return deadlines.before_reopening(case, given)
+    received = case.last("transfer_in")  # the fold's event of a case received (`cpcm receive`)
+    return deadlines.before_reopening(case, given) or bool(received) and utc(given) < received
 
 
 def may_sign_off(ctx: Context) -> None:
