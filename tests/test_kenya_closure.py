@@ -115,6 +115,9 @@ def test_close__after_a_reopening_a_readiness_record_of_before_it_does_not_count
     refused = worker(*close)
     assert refused.code == 4 and [f["field"] for f in refused.json()["fields"]] == ["readiness"], refused.stdout
     assert "was made before the case was reopened (2026-11-25)" in refused.json()["fields"][0]["reason"]
+    # cpcm show says it of the latest readiness record, as it says one made before the child went home
+    assert "made before the case was reopened (2026-11-25), so it does not count for closure" in worker("show", case_id).stdout
+    assert worker("show", case_id, "--json").json()["readiness"]["reopened_at"].startswith("2026-11-25")
     assert record(worker, case_id, answers()).code == 0
     assert worker(*close).code == 0
 

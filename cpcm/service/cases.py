@@ -963,6 +963,8 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
         reunified = path_rules.reunified_at(folded)
         if readiness_rules.made_before(data["readiness"]["at"], reunified):  # made before the child went home: not this
             data["readiness"] = dict(data["readiness"], reunified_at=json_time(reunified, ctx.zone))
+        if readiness_rules.made_before(data["readiness"]["at"], folded.reopened):  # of the time before the reopening either
+            data["readiness"] = dict(data["readiness"], reopened_at=json_time(folded.reopened, ctx.zone))
     from cpcm.service.mandatory_reports import decisions as mandatory_reports
 
     # each decision, report or not, and its supervisor's (or why none is needed: reported on another copy apart)

@@ -298,6 +298,9 @@ def words(summary: Mapping[str, Any] | None) -> str:
     if summary.get("reunified_at"):  # `cpcm show`: made while the child was in care (readiness.made_before)
         verdict += (f"; made before the child went home ({str(summary['reunified_at'])[:10]}), so it does not count "
                     "for closure: record it again")
+    elif summary.get("reopened_at"):  # made before the case was reopened: the closure gate counts it no more either
+        verdict += (f"; made before the case was reopened ({str(summary['reopened_at'])[:10]}), so it does not count "
+                    "for closure: record it again")
     return f"{str(summary['at'])[:10]}: {scores}: {verdict}"
 
 
