@@ -6,7 +6,6 @@ from typing import Any, Mapping
 
 from cpcm.domain.dates import as_date, end_of_day, local_day, parse_datetime
 from cpcm.domain.forms import confirmed
-from cpcm.domain.records import utc
 from cpcm.domain.text import said
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
@@ -273,8 +272,10 @@ def _signed_before_reopening(case, record, zone) -> bool:
         given = end_of_day(as_date(record.body["date"]), zone).isoformat()
     except (KeyError, ValueError):
         given = record.at
-    received = case.last("transfer_in")  # the fold's event of a case received (`cpcm receive`)
-    return deadlines.before_reopening(case, given) or bool(received) and utc(given) < received
+    from cpcm.reports.common import received_at  # the one rule of when a received case came here
+
+    received = received_at(case)
+    return deadlines.before_reopening(case, given) or received is not None and parse_datetime(given) < received
 
 
 def may_sign_off(ctx: Context) -> None:
