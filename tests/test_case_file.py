@@ -477,7 +477,7 @@ def test_case_file__kiswahili_names_the_fields_of_an_approval_a_follow_up_a_refe
     for giver in ("child", "caregiver"):
         service.consent(sup, case_id, {"purpose": "referral", "agency": "clinic", "given_by": giver, "status": "given",
                                        "explained": EXPLAINED})
-    service.refer(sup, case_id, "clinic", "treatment for malnutrition", checks=CHECKS[:4])
+    service.refer(sup, case_id, {"service": "clinic", "need": "treatment for malnutrition", "checks": dict.fromkeys(CHECKS[:4], True)})
     minutes = minutes_doc([case_id])
     minutes["cases"][0]["actions"][1].update(who="service", resources="bus fare to the office")
     conferences.close(mem.as_("sup", now=CLOSE_NOW), minuted_with(mem, case_id, cases=minutes["cases"]))

@@ -53,7 +53,7 @@ def _consent(ctx, case_id, purpose, agency):
 
 def _refer(ctx, case_id):
     _consent(ctx, case_id, "referral", "clinic")
-    service.refer(ctx, case_id, "clinic", "treatment for malnutrition", checks=CHECKS[:4])
+    service.refer(ctx, case_id, {"service": "clinic", "need": "treatment for malnutrition", "checks": dict.fromkeys(CHECKS[:4], True)})
 
 
 def _referral_answer(ctx, case_id, status):

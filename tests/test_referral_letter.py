@@ -31,7 +31,7 @@ def referred_in(mem: MemoryRepo) -> str:
     for giver in ("child", "caregiver"):
         service.consent(amina, case_id, {"purpose": "referral", "agency": "clinic", "given_by": giver, "status": "given",
                                          "explained": EXPLAINED})
-    service.refer(amina, case_id, "clinic", "treatment for malnutrition", checks=CHECKS[:4])  # what `--check all` stands for
+    service.refer(amina, case_id, {"service": "clinic", "need": "treatment for malnutrition", "checks": dict.fromkeys(CHECKS[:4], True)})  # what `--check all` stands for
     return case_id
 
 
@@ -140,7 +140,7 @@ def test_referral_letter__codes_are_words_in_the_letters_language():
     for giver in ("child", "caregiver"):
         service.consent(amina, case_id, {"purpose": "referral", "agency": "school", "given_by": giver, "status": "given",
                                          "explained": EXPLAINED})
-    service.refer(amina, case_id, "school", "back to school", checks=CHECKS[:4])
+    service.refer(amina, case_id, {"service": "school", "need": "back to school", "checks": dict.fromkeys(CHECKS[:4], True)})
     for fmt in ("md", "html"):
         swahili = service.render(amina, "referral-letter", case_id, "R1", lang="sw", fmt=fmt).text
         assert "wa kike" in swahili and "hayuko shuleni" in swahili, swahili

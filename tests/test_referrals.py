@@ -46,7 +46,7 @@ def consented(ctx, case_id: str, agency: str = "clinic", when: datetime | None =
 
 
 def refer(ctx, case_id: str, need: str = "treatment for malnutrition", checks=ALL_CHECKS, when: datetime | None = None):
-    return service.refer(ctx, case_id, "clinic", need, checks=checks, at=when)
+    return service.refer(ctx, case_id, {"service": "clinic", "need": need, "checks": dict.fromkeys(checks, True)}, when)
 
 
 # -- the rules, at the service level ---------------------------------------------------------------
@@ -244,8 +244,8 @@ def test_refer__the_need_the_checks_and_the_action_are_named_together(mem):
     consented(amina, case_id)
     before = mem.commits()
     with pytest.raises(InvalidInput) as refused:
-        service.refer(amina, case_id, "clinic", " ", checks=ALL_CHECKS[:2], action="A9")
-    assert {e.field for e in refused.value.errors} == {"need", "action"} | {f"check.{c}" for c in ALL_CHECKS[2:]}, str(refused.value)
+        service.refer(amina, case_id, {"service": "clinic", "need": " ", "checks": dict.fromkeys(ALL_CHECKS[:2], True), "action": "A9"})
+    assert {e.field for e in refused.value.errors} == {"need", "action"} | {f"checks.{c}" for c in ALL_CHECKS[2:]}, str(refused.value)
     assert mem.commits() == before
 
 
@@ -609,7 +609,7 @@ def test_refer__the_six_checks_are_asked_for(mem):
     case_id = mem.register(amina)
     with pytest.raises(InvalidInput) as refused:
         refer(amina, case_id, need="x", checks=["eligibility_known"])
-    assert {e.field for e in refused.value.errors} == {f"check.{c}" for c in ("need_matched", "cost_distance_considered",
+    assert {e.field for e in refused.value.errors} == {f"checks.{c}" for c in ("need_matched", "cost_distance_considered",
                                                                                 "provider_told")}
 
 
@@ -633,7 +633,7 @@ def test_cli__consent_refer_referral_exit_codes_json_and_one_commit_each(cli, cl
     refused = cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all", "--json")
     assert refused.code == 4 and refused.json()["rule"] == "consent-required" and "consent" in refused.json()["message"]
     missing = cli("refer", case_id, "--service", "clinic", "--need", "x", "--check", "eligibility_known")
-    assert missing.code == 4 and "check.provider_told" in missing.stderr
+    assert missing.code == 4 and "checks.provider_told" in missing.stderr
     own = cli("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests",
               "--reason", "x")
     assert own.code == 4 and "supervisor" in own.stderr
@@ -645,7 +645,7 @@ def test_cli__consent_refer_referral_exit_codes_json_and_one_commit_each(cli, cl
         typo = cli("refer", case_id, "--service", "clinic", "--need", "treatment", *[a for c in checks for a in ("--check", c)],
                    "--json")  # a misspelt check is refused, beside 'all' too
         assert typo.code == 4 and [f["field"] for f in typo.json()["fields"]] == ["check"] + (
-            ["check.eligibility_known"] if "all" not in checks else [])
+            ["checks.eligibility_known"] if "all" not in checks else [])
         assert typo.json()["fields"][0]["reason"] == ("is not one of: eligibility_known, need_matched, cost_distance_considered, "
                                                       "provider_told (or all); did you mean 'eligibility_known'?")
     assert commit_count(repo) == before + 2
@@ -815,3 +815,60 @@ def test_cli__consent_a_word_left_over_after_the_case_id_is_named_as_such_not_th
     assert "a word left over" in left.stderr and commit_count(repo) == before
     alone = cli("consent", "CP-0000-000", *CONSENT, "--by", "child")
     assert alone.code == 2 and "the case ID given is not a valid case ID" in alone.stderr, alone.stderr
+
+
+def test_cli__a_referral_from_a_file_with_set_or_at_the_questions(cli, repo, tmp_path, monkeypatch):
+    """CLI.md: every record can be given as flags, as a YAML file (--from-file) or, on a terminal,
+    through the questions; `cpcm refer` took its options only. The referral form (`cpcm form blank
+    referral`) gives the same record as the options: read back by `cpcm show CASE R1`; a check the
+    policy requires, left out of the file, is named by its field and refused, nothing written."""
+    import typer
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    blank = cli("form", "blank", "referral")
+    assert blank.code == 0 and "need:" in blank.stdout and "provider_told:" in blank.stdout, blank.stdout
+    filled = tmp_path / "referral.yaml"
+    filled.write_text("service: clinic\nneed: treatment for malnutrition\nurgent: yes\n"
+                      "checks:\n  eligibility_known: yes\n  need_matched: yes\n  cost_distance_considered: yes\n")
+    before = commit_count(repo)
+    missing = cli("refer", case_id, "--from-file", str(filled), "--json")
+    assert missing.code == 4 and [f["field"] for f in missing.json()["fields"]] == ["checks.provider_told"], missing.stdout
+    assert commit_count(repo) == before
+    filled.write_text(filled.read_text() + "  provider_told: yes\n")
+    assert cli("refer", case_id, "--from-file", str(filled)).code == 0
+    sent = cli("show", case_id, "R1", "--json").json()["fields"]
+    assert (sent["service"], sent["need"], sent["urgent"], sent["accompany"]) == ("clinic", "treatment for malnutrition", True, False)
+    assert sent["checks"] == dict.fromkeys(ALL_CHECKS, True)
+    by_set = cli("refer", case_id, "--set", "service=clinic", "--set", "need=a second opinion", "--set", "accompany=yes",
+                 "--check", "all")
+    assert by_set.code == 0, by_set.stderr
+    assert cli("show", case_id, "R2", "--json").json()["fields"]["accompany"] is True
+    unknown = cli("refer", case_id, "--set", "service=nowhere", "--set", "need=x", "--check", "all", "--json")
+    assert unknown.code == 4 and [f["field"] for f in unknown.json()["fields"]] == ["service"]
+    # on a terminal, the questions: the service, the need, each check the policy asks
+    said, answers = [], {"The service referred to": ["clinic"], "The need this referral answers": ["catch-up feeding"]}
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 60, said
+        queue = next((queue for start, queue in answers.items() if text.startswith(start)), None)
+        if queue is not None:
+            return queue.pop(0) if queue else ""
+        return "yes" if "[yes/no]" in text and not text.startswith(("Urgent", "The worker goes")) else ""
+
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    asked = CliRunner().invoke(build("refer"), ["refer", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert asked.exit_code == 0, (asked.output, said)
+    assert any(text.startswith("The provider was told in advance") for text in said), said
+    third = cli("show", case_id, "R3", "--json").json()["fields"]
+    assert (third["need"], third["urgent"], third["checks"]) == ("catch-up feeding", False, dict.fromkeys(ALL_CHECKS, True))
+    assert commit_count(repo) == before + 3

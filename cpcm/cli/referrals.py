@@ -229,23 +229,39 @@ def register(app: typer.Typer) -> None:
     @app.command("refer")
     def refer(
         case: str = typer.Argument(..., help="Case ID."),
-        service_id: str = typer.Option(..., "--service", help="A service id from the directory."),
+        service_id: Optional[str] = typer.Option(None, "--service", help="A service id from the directory (cpcm service list)."),
         need: Optional[str] = typer.Option(None, "--need", help="The need this referral answers (required)."),
         urgent: bool = typer.Option(False, "--urgent"), accompany: bool = typer.Option(False, "--accompany", help="The worker goes with the child."),
         check: List[str] = typer.Option([], "--check", help="A check done before referring (repeat): eligibility_known, need_matched, cost_distance_considered, provider_told; 'all' for the four."),
         action: Optional[str] = typer.Option(None, "--action", help="The ID of the plan action (A1, A2 …) this referral carries out."),
-        at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+        from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Refer a case to a service: needs valid consent for that agency (or an override) and
-        carries only what the policy allows that sector to see.
+        carries only what the policy allows that sector to see. The fields come from the options,
+        a file (cpcm form blank referral) or, on a terminal, the questions.
 
         Example: cpcm refer CP-4F7K-9X2N --service kisumu-clinic --need "treatment for malnutrition" --check all --action A3
+        Example: cpcm form blank referral > referral.yaml; cpcm refer CP-4F7K-9X2N --from-file referral.yaml
         """
         from cpcm import service
+        from cpcm.domain.forms import confirmed
+        from cpcm.workflow.referrals import CHECKS
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
-        result = service.refer(ctx, case_id, service_id, need, urgent, accompany, check, action, parse_at(at))
+        told, unknown = confirmed(check, CHECKS[:4], "check")  # 'all' for the four; a word that is none of them is named with the rest
+        flags = {"service": Opt("--service", service_id), "need": Opt("--need", need), "urgent": Opt("--urgent", True if urgent else None),
+                 "accompany": Opt("--accompany", True if accompany else None), "action": Opt("--action", action)}
+        for item in CHECKS[:4]:  # each check's field is given by --check ITEM; 'all' gives the four
+            flags[f"checks.{item}"] = Opt(f"--check {item}", True if item in told else None, takes_all=True)
+        required = ctx.policy.get("referral_checks", "required") or ()
+        when = parse_at(at)
+        data = gather(ctx, service.form_for(ctx, "referral"), from_file, set_, flags, no_input,
+                      needed=lambda key, _answers: "the policy asks it before every referral (ESARO S4)"
+                      if key.startswith("checks.") and key.partition(".")[2] in required else None,
+                      first=lambda given: service.check_writable(ctx, case_id, "referral", given, when))
+        result = written(ctx, data, lambda answers: service.refer(ctx, case_id, answers, when, also=unknown))
         report_written(result, json_out, f"referral recorded for {case_id}")
 
     @app.command("referral")

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
-from cpcm.domain.forms import Wording, confirmed, laid_over, not_a_date, validate
+from cpcm.domain.forms import Wording, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -469,39 +469,34 @@ def service_gaps(ctx: Context) -> list[dict]:
 
 
 @writes
-def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool = False, accompany: bool = False,
-          checks: Iterable[str] = (), action: int | str | None = None, at: datetime | None = None) -> Written:
-    """Refer a case to a service: only with valid consent for that agency (or an override), and
-    carrying only what the policy's sharing rule allows for the service's sector."""
-    from cpcm.workflow import referrals as referral_rules
+def refer(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None = None,
+          also: Sequence[FieldError] = ()) -> Written:
+    """Refer a case to a service, from the referral form's fields (`cpcm form blank referral`:
+    `service`, `need`, `urgent`, `accompany`, `checks.<check>`, `action`), as the options, a
+    file or the questions give them: only with valid consent for that agency (or an override),
+    and carrying only what the policy's sharing rule allows for the service's sector. `also`:
+    what the command found wrong beside the form (a --check that is none of the checks), named in
+    the same refusal."""
+    from cpcm.workflow import plan_actions, referrals as referral_rules
 
-    service = service_get(ctx, service_id)
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
-    errors = [FieldError("need", "is required: the need this referral answers, as a need")] if not (need or "").strip() else []
-    checks, unconfirmed = confirmed(checks, referral_rules.CHECKS[:4], "check")  # 'all' for the four
-    missing = [c for c in ctx.policy.get("referral_checks", "required") or () if c not in checks]
-    errors += unconfirmed + [FieldError(f"check.{c}", "is required before referring (ESARO S4): confirm it with --check " + c)
-                             for c in missing]
-    if action is not None:  # the action's ID (A2; a bare 2 means A2), in the latest plan version or the one in force
-        from cpcm.workflow import plan_actions
-
-        action = plan_actions.parse_action(action)
-        ids = plan_actions.action_ids(case.plan, ctx.policy)
-        if action not in ids:
-            errors.append(FieldError("action", plan_actions.not_an_action(ids)))
-    errors += at_errors(ctx, case, at)
-    if errors:
-        raise InvalidInput(errors, f"referral of {case_id}")
-    consent_ok = check_consent(ctx, case_id, "referral", service_id, records, at=at)
+    body = validate_form(ctx, form_for(ctx, "referral"), data, f"referral of {case_id}", also=[*also, *at_errors(ctx, case, at)],
+                         then=lambda body: _referral_errors(ctx, case, body))
+    service = service_get(ctx, body["service"])
+    need = body["need"].strip()
+    action = plan_actions.parse_action(body["action"]) if body.get("action") else None
+    checks = [c for c in referral_rules.CHECKS[:4] if (body.get("checks") or {}).get(c) is True]
+    consent_ok = check_consent(ctx, case_id, "referral", service["id"], records, at=at)
     unsettled = case_work_consent(ctx, case, "the referral")
     sector = referral_rules.fields_to_share(ctx.policy, service.get("sector", ""))
     groups, left_out = (sector, []) if consent_ok.override else \
         referral_rules.within_consent(sector, [r for r in records if r.id in consent_ok.uses])
+    urgent = body.get("urgent") is True
     body = {
-        "service": service_id, "sector": service.get("sector"), "need": need.strip(), "urgent": urgent, "accompany": accompany,
-        "checks": {c: True for c in checks}, "consent_ids": list(consent_ok.uses), "shared_groups": groups,
-        "shared": referral_rules.shared_view(groups, case, need.strip(), urgent, ctx.now.date()),
+        "service": service["id"], "sector": service.get("sector"), "need": need, "urgent": urgent,
+        "accompany": body.get("accompany") is True, "checks": {c: True for c in checks}, "consent_ids": list(consent_ok.uses),
+        "shared_groups": groups, "shared": referral_rules.shared_view(groups, case, need, urgent, ctx.now.date()),
     }
     if consent_ok.override:
         body["consent_override"] = consent_ok.override
@@ -513,7 +508,7 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
                 f"gives the {body['sector'] or 'default'} sector: "
                 + "; ".join(f"the {c.body.get('given_by')}'s consent ({c.id}) does not list {', '.join(e)} as shareable" for c, e in left_out)
                 + f". It carries {', '.join(groups) or 'nothing about the child'}. Where more was agreed, record that consent "
-                f"(cpcm consent {case_id} --purpose referral --agency {service_id} --share GROUP ...) before the next referral; "
+                f"(cpcm consent {case_id} --purpose referral --agency {service['id']} --share GROUP ...) before the next referral; "
                 "docs/workflow.md (Sharing)"] if left_out else []
     return Written(case_id, record.id, "referral",
                    warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed)
@@ -521,6 +516,26 @@ def refer(ctx: Context, case_id: str, service_id: str, need: str, urgent: bool =
                    next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
                                f"{ctx.policy.cited('referral_feedback')}: cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))
+
+
+def _referral_errors(ctx: Context, case, body: Mapping[str, Any]) -> list[FieldError]:
+    """What is wrong with a referral beside its form (`refer`), on the fields the form found good: a
+    service that is not in the directory (the value is not repeated), a check the policy requires
+    before referring (`referral_checks.required`, ESARO S4) not confirmed, a plan action that is
+    none of the plan's (its latest version's or the one in force)."""
+    from cpcm.workflow import plan_actions
+
+    errors = []
+    if body.get("service") and directory.find(directory.load(ctx.store), body["service"]) is None:
+        errors.append(FieldError("service", "is not a service id in the directory (cpcm service list; cpcm service add adds one)"))
+    confirmed_ = body.get("checks") or {}
+    errors += [FieldError(f"checks.{c}", "is required before referring (ESARO S4)")
+               for c in ctx.policy.get("referral_checks", "required") or () if confirmed_.get(c) is not True]
+    if body.get("action"):  # the action's ID (A2; a bare 2 means A2)
+        ids = plan_actions.action_ids(case.plan, ctx.policy)
+        if plan_actions.parse_action(body["action"]) not in ids:
+            errors.append(FieldError("action", plan_actions.not_an_action(ids)))
+    return errors
 
 
 def contract_ended(ctx: Context, service: Mapping[str, Any], sent: str) -> list[str]:
