@@ -251,3 +251,38 @@ def test_a_choice_of_yes_or_no__takes_y_and_n_as_a_yes_or_no_field_does():
     field = forms.load("plan").field("participants.child")
     assert coerce(field, "y", None) == ("yes", None) and coerce(field, "N", None) == ("no", None)
     assert coerce(field, "perhaps", None)[1].startswith("is not one of: yes, no")
+
+
+def test_readiness_on_a_terminal__review_this_domain_now_takes_ndiyo_and_hapana(sw, monkeypatch):
+    """`cpcm readiness` at a terminal in a Kiswahili repository: 'review this domain now?' took only
+    English y/n (typer's own confirm: 'ndiyo' was "Error: invalid input"); it reads yes or no as
+    every other yes-or-no question of the questions does, in the repository's language."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common, readiness
+    from cpcm.cli.app import build
+
+    registered = sw("register", *SW_SETS, *REST, "--json")
+    assert registered.code == 0, registered.stderr
+    case_id = registered.json()["case_id"]
+    said, domains = [], ["ndiyo", "hapana", "HAPANA", "hapana", "hapana", "hapana"]
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 200, said
+        if "[NDIYO/hapana]" in text:
+            return domains.pop(0)
+        if text.startswith("Imerekodiwa wakati wa"):
+            return "mapitio"
+        return "ndiyo" if "ndiyo" in text.split("[")[-1] else ""
+
+    for module in (common, readiness):
+        monkeypatch.setattr(module, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    result = CliRunner().invoke(build("readiness"), ["readiness", case_id, "--json"], env=dict(sw.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, (result.output, said)
+    assert domains == [] and sum("[NDIYO/hapana]" in text for text in said) == 6, said
+    assert "  Elimu: 11 kati ya 11, kinafaulu kwa 11: imefaulu" in said, said  # the domain's score in Kiswahili too
+    written = json.loads(result.stdout[result.stdout.index("{"):])
+    assert written["readiness"]["domains_passed"] == 1, written

@@ -9,6 +9,7 @@ only), so there are no typed answers of it to lose."""
 from __future__ import annotations
 
 import json
+import re
 
 import typer
 
@@ -36,6 +37,8 @@ def on_terminal(cli, monkeypatch, argv: list[str], answers: dict[str, list[str]]
         asked.append(text)
         said.append(text)
         assert len(asked) < 300, asked
+        if re.search(r"\[[^\]/ ]+/[^\]/ ]+\]$", text):  # a yes-or-no question of the questions ([Y/n], [ndiyo/HAPANA])
+            return ("y" if confirms.pop(0) else "n") if confirms else "n"
         queue = next((queue for start, queue in answers.items() if text.strip().startswith(start)), None)
         return queue.pop(0) if queue else ("yes" if text.endswith("[yes, no, na]") else "")  # a readiness item: yes
 

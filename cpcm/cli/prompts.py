@@ -22,6 +22,17 @@ ADD_FIRST = N_("%(label)s: add an entry?")
 ADD_ANOTHER = N_("%(label)s: add another entry?")
 # Translators: the heading of one entry of a list (its number) before its questions.
 ENTRY = N_("%(label)s, entry %(number)s:")
+# The reintegration readiness benchmarks asked domain by domain (`cpcm readiness`).
+DOMAINS_INTRO = N_("%(title)s: answer each item yes, no or na (not applicable); a domain is answered whole or left out.")
+# Translators: offered before a domain of the readiness benchmarks none of whose items is answered yet.
+REVIEW_DOMAIN = N_("%(domain)s: review this domain now (%(items)s items, passes at %(mark)s)?")
+DOMAIN_WHOLE = N_("this one is required: the domain is answered whole")
+# Translators: a domain's score after its items are answered; %(result)s is DOMAIN_PASSED or DOMAIN_BELOW.
+DOMAIN_SCORE = N_("%(domain)s: %(score)s of %(maximum)s, passes at %(mark)s: %(result)s")
+DOMAIN_PASSED = N_("pass")
+DOMAIN_BELOW = N_("below the pass mark")
+# Translators: an item answered with a stop answer (the benchmark's own words: what it means, what to do).
+DOMAIN_STOP = N_("STOP: %(says)s. What to do: %(action)s")
 
 
 def fill(form: Form, data: dict[str, Any], today, workers, lang: str | None = None,

@@ -130,14 +130,13 @@ def _guided(ctx, data: dict, name: str) -> dict:
     """Domain by domain on a terminal: review it now or leave it; each item yes, no or na; a stop
     answer says at once what it means; the domain's score against its pass mark after each; then
     the other fields of the form."""
-    from cpcm.cli.prompts import fill
+    from cpcm.cli.prompts import DOMAINS_INTRO, fill
 
     lang = ctx.config.language or "en"
     form, words, table, rest = _questions(ctx, name)
     out = dict(data)
     if table is not None:
-        typer.echo(f"{form.title.get(lang) or form.kind}: answer each item yes, no or na (not applicable); "
-                   "a domain is answered whole or left out.", err=True)
+        typer.echo(words.say(DOMAINS_INTRO) % {"title": form.title.get(lang) or form.kind}, err=True)
         out = _domains(ctx, form, words, table, out)
     return fill(rest, out, ctx.now.date(), [w.id for w in ctx.team.active], lang, wording=words)
 
@@ -147,6 +146,7 @@ def _domains(ctx, form, words, table: dict, data: dict) -> dict:
     yet: one left out is offered (review it now or leave it), the items one answered in part
     lacks are asked; each item yes, no or na; a stop answer says at once what it means; the
     domain's score against its pass mark after each."""
+    from cpcm.cli.prompts import DOMAIN_BELOW, DOMAIN_PASSED, DOMAIN_SCORE, DOMAIN_STOP, DOMAIN_WHOLE, REVIEW_DOMAIN, choices_shown, confirmed
     from cpcm.domain.forms import coerce
     from cpcm.domain.records import flatten, set_path
     from cpcm.workflow import readiness as rules
@@ -163,17 +163,18 @@ def _domains(ctx, form, words, table: dict, data: dict) -> dict:
         missing = [(item, path) for item, path in keys if given.get(path) in (None, "")]
         if not missing:
             continue
-        if len(missing) == len(keys) and not typer.confirm(
-                f"{name}: review this domain now ({len(keys)} items, passes at {domain['pass_mark']})?", default=True, err=True):
+        if len(missing) == len(keys) and not confirmed(  # yes or no in the worker's language (ndiyo, hapana)
+                words.say(REVIEW_DOMAIN) % {"domain": name, "items": len(keys), "mark": domain["pass_mark"]}, True, words):
             continue
         for item, path in missing:
             field = form.field(path)
             label = field.text(field.label, lang) if field else path
             while True:
-                answer = typer.prompt(f"  {label} [{', '.join(field.choices if field else ('yes', 'no', 'na'))}]", err=True)
+                shown = choices_shown(field, words) if field else " [yes, no, na]"  # the choices in the worker's language
+                answer = typer.prompt(f"  {label}{shown}", err=True)
                 value, reason = coerce(field, answer, ctx.now.date(), wording=words) if field else (answer.strip(), None)
                 if reason or value in (None, ""):
-                    typer.echo(f"  {reason or 'this one is required: the domain is answered whole'}", err=True)
+                    typer.echo(f"  {reason or words.say(DOMAIN_WHOLE)}", err=True)
                     continue
                 break
             set_path(out, path, value)
@@ -181,10 +182,11 @@ def _domains(ctx, form, words, table: dict, data: dict) -> dict:
             if stop and str(value).lower() in [str(a).lower() for a in stop.get("answers") or ()]:
                 says = stop.get("says", {}).get(lang) or stop.get("says", {}).get("en")
                 action = stop.get("action", {}).get(lang) or stop["action"]["en"]
-                typer.secho(f"  STOP: {says}. What to do: {action}", err=True, fg="red")
+                typer.secho("  " + words.say(DOMAIN_STOP) % {"says": says, "action": action}, err=True, fg="red")
         scored = rules.score(table, out).domain(domain["key"])
-        typer.echo(f"  {name}: {scored.score} of {scored.maximum}, passes at {scored.pass_mark}: "
-                   f"{'pass' if scored.passed else 'below the pass mark'}", err=True)
+        typer.echo("  " + words.say(DOMAIN_SCORE) % {"domain": name, "score": scored.score, "maximum": scored.maximum,
+                                                      "mark": scored.pass_mark,
+                                                      "result": words.say(DOMAIN_PASSED if scored.passed else DOMAIN_BELOW)}, err=True)
     return out
 
 
