@@ -246,6 +246,35 @@ def test_minutes_replaced_after_closing__a_case_the_chair_cannot_read_is_warned_
     assert nothing.value.rule == "nothing-to-update"
 
 
+def test_minutes_replaced_after_closing__a_later_version_in_force_is_the_one_the_next_step_names():
+    """After a later conference's close (its version approved, in force) copied the first
+    conference's actions on, the first's minutes are mended: the next step names the version in
+    force now, with the action's ID, and says the actions continue there (was: the version the
+    first close wrote, superseded, whose correction changed neither the plan in force nor `cpcm
+    due`). The mend with no later version names the close's own version (the test above)."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem, f"{CANARY} One")
+    sup = mem.as_("sup", now=LATER)
+    first = closed_with(mem, case_id)
+    service.approve(sup, case_id, "plan")
+    closed_version = service.show(sup, case_id, "plan")["record_id"]
+    later_minutes = minutes_doc([case_id])
+    for action in later_minutes["cases"][0]["actions"]:
+        action["action"] += " (next conference)"
+    conferences.close(mem.as_("sup", now=CLOSE_NOW), minuted_with(mem, case_id, cases=later_minutes["cases"]))
+    service.approve(sup, case_id, "plan")
+    in_force = service.show(sup, case_id, "plan")
+    assert in_force["record_id"] != closed_version
+    mended = minutes_doc([case_id])
+    mended["cases"][0]["actions"][0]["timeline"] = "2027-02-20"  # Enrol in school (1): A3 in both versions
+    written = conferences.update(sup, first, {"minutes": mended}, reason="timeline mistyped")
+    [step] = [s for s in written.next_steps if s.startswith(f"{case_id}:")]
+    assert f"superseded by plan version 3 ({in_force['record_id']}), in force now" in step, step
+    assert f"cpcm correct {case_id} {in_force['record_id']} --set actions.A3.FIELD=VALUE" in step, step
+    assert f"cpcm correct {case_id} {closed_version}" not in step and "continue (A3)" in step, step
+    assert "2027-02-20" not in step and "Zqxcanary" not in step
+
+
 def minuted_with(mem: MemoryRepo, case_id: str, others: tuple = (), **minutes) -> str:
     """An internal conference of `case_id`, held: attended by MEMBERS (and `others`: attendance
     entries) and minuted (`minutes`: fields over `minutes_doc`) by the supervisor."""

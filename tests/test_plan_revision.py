@@ -470,6 +470,30 @@ def test_correct_and_show__plan_means_the_version_in_force_or_waiting_never_a_wi
     assert service.plan_current(amina, case_id)[0] == fixed.record_id  # still withdrawn, still not in force
 
 
+def test_correct__a_version_superseded_by_one_in_force_is_corrected_with_a_warning_naming_the_one_in_force():
+    """A plan version corrected after a later version came into force (a review's, a later
+    conference's): the correction is written, but the plan in force and `cpcm due` keep the later
+    version's date, so a warning names that version's record and the line that corrects it, with
+    the same --set fields and never their values (was: accepted silently, the overdue action left
+    as it was). A correction of the version in force warns nothing."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    first = service.show(amina, case_id, "plan")["record_id"]
+    service.plan_revise(amina, case_id, "review", {"actions": {"A2": {"by": "2027-02-01"}}})
+    service.approve(sup, case_id, "plan")
+    second = service.show(amina, case_id, "plan")["record_id"]
+    fixed = service.correct(sup, case_id, first, {}, "date mistyped", sets=[("actions.A1.by", "2027-03-31")])
+    [warning] = [w for w in fixed.warnings if "is not the plan in force" in w]
+    assert f"plan version 1 ({fixed.record_id}) of {case_id}" in warning and f"version 2 ({second})" in warning
+    assert f"cpcm correct {case_id} {second} --set actions.A1.by=... --reason TEXT" in warning
+    assert "2027-03-31" not in warning
+    assert str(actions_of(amina, case_id)[0]["by"]) != "2027-03-31"  # the version in force as it was
+    in_force = service.correct(sup, case_id, second, {}, "date mistyped", sets=[("actions.A1.by", "2027-03-31")])
+    assert not [w for w in in_force.warnings if "is not the plan in force" in w]
+    assert str(actions_of(amina, case_id)[0]["by"]) == "2027-03-31"
+
+
 def test_show_plan__a_case_whose_only_version_was_withdrawn_has_no_plan_a_worker_means():
     mem = MemoryRepo()
     amina = mem.as_("amina")

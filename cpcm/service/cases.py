@@ -2191,9 +2191,32 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
 
         extra["placement"] = {"at": local_day(original.at, ctx.zone), "care_type": base.get("care_type")}
         steps = tuple(renamed_steps(case_id, after, record.id))
+    if original.kind == "plan":
+        warned = [*warned, *_superseded_plan(ctx, case_id, after, record.id, given)]
     return Written(case_id, record.id, original.kind, extra=extra, next_steps=steps,
                    warnings=tuple(_consent_corrected_away(case_id, [*records, record], record.id))
                    + tuple(warned) + tuple(reopened) + aged)
+
+
+def _superseded_plan(ctx: Context, case_id: str, case: Case, corrected: str, given: Mapping[str, Any]) -> list[str]:
+    """The warning of a plan version corrected though a later version is in force
+    (`plan_actions.superseded_in_force`: a later conference's close or a plan of the worker's
+    copied its actions on): the correction is written, but the plan in force, `cpcm due` and
+    `cpcm check` read the later version, which it does not change. Names that version's record
+    and the line that corrects it, with the same `--set` fields (never their values)."""
+    from cpcm.workflow import plan_actions
+
+    later = plan_actions.superseded_in_force(case.plan, corrected, ctx.policy)
+    if later is None:
+        return []
+    flat = flatten(given)
+    sets = "" if any(isinstance(flat.get(name), list) for name in ("goals", "actions")) else \
+        " ".join(f"--set {p}=..." for p in flat if _SHOWN_PATH.fullmatch(p))
+    number = list((case.plan or {}).get("versions") or {}).index(corrected) + 1  # superseded_in_force found it there
+    return [f"plan version {number} ({corrected}) of {case_id} is not the plan in force: "
+            f"version {later.get('version')} ({later['record_id']}), written since, is, and this correction does not change it "
+            f"(cpcm due and cpcm check read that one); to correct it too: cpcm correct {case_id} {later['record_id']} "
+            f"{sets or '--set FIELD=...'} --reason TEXT"]
 
 
 def nothing_given(ctx: Context, case_id: str, original: Record) -> UsageError:

@@ -567,7 +567,7 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
         warnings += _unchecked(ctx, conference, patterns)
     warnings += unread
     steps = []
-    kept = [step for entry in behind if (step := _plan_kept_step(*entry))]  # closing copied the actions into the plans
+    kept = [step for entry in behind if (step := _plan_kept_step(*entry, ctx.policy, ctx.now))]  # closing copied the actions into the plans
     if rules.MINUTES in changed and settling:
         steps += [f"{step}: these minutes stand" for step in settles_step([rules.MINUTES_CONCURRENT])]
         if conference.closed_at and not kept:
@@ -647,23 +647,45 @@ def _in_line(ctx, tx, behind: list[tuple[Case, list[Record], Record, dict]], con
     return ended
 
 
-def _plan_kept_step(case: Case, records: list[Record], link: Record, part: Mapping[str, Any]) -> str | None:
+def _plan_kept_step(case: Case, records: list[Record], link: Record, part: Mapping[str, Any], policy, now: datetime
+                    ) -> str | None:
     """What replacing the minutes says of a case's plan where its actions changed: the plan keeps
     what closing copied into it, and is mended by correcting the version the close wrote (the
-    record in force in its place, `fold.in_force`), or, where the case had no actions then, by a
-    new version."""
+    record in force in its place, `fold.in_force`), or, where a later version (a later
+    conference's close, the worker's `cpcm plan`) is in force since and carries the actions on
+    (`plan_actions.superseded_in_force`), that version: a correction of the superseded one would
+    change neither the plan in force nor `cpcm due`. Where the case had no actions then, by a new
+    version."""
     from cpcm.workflow.fold import in_force
 
-    if rules.case_part(link.body)["actions"] == part["actions"]:
+    was, given = rules.case_part(link.body)["actions"], part["actions"]
+    if was == given:
         return None
     version = link.body.get("plan")
     if not version:
         return (f"{case.id}: {link.body.get('conference')} was closed with no actions for it, so its plan has none of them: to "
                 f"take them in, cpcm plan {case.id} --from-current --reason conference_decision")
     version = in_force(records).get(version, version)
-    return (f"{case.id}: its plan keeps the actions the conference was closed with (plan version {version}): where an action "
-            f"changed, correct it there: cpcm correct {case.id} {version} --set actions.ID.FIELD=VALUE --reason TEXT "
-            f"(cpcm show {case.id} plan lists the action IDs; a timeline is `by`)")
+    later = plan_actions.superseded_in_force(case.plan, version, policy)
+    if later is None:
+        return (f"{case.id}: its plan keeps the actions the conference was closed with (plan version {version}): where an action "
+                f"changed, correct it there: cpcm correct {case.id} {version} --set actions.ID.FIELD=VALUE --reason TEXT "
+                f"(cpcm show {case.id} plan lists the action IDs; a timeline is `by`)")
+    # the actions of the minutes as the close wrote them that now read otherwise, as the plan in force holds them
+    changed = [(index, action) for index, action in enumerate(was) if index >= len(given) or given[index] != action]
+    held = [plan_actions.conference_action(case.plan, version, len(was), index, (action or {}).get("action"), policy, now,
+                                           case.reopenings) for index, action in changed]
+    carried = sorted({h["action_id"] for h in held if h["carried"] == plan_actions.CARRIED_YES and h["action_id"]})
+    superseded = (f"{case.id}: the plan version the conference was closed with ({version}) was superseded by plan version "
+                  f"{later.get('version')} ({later['record_id']}), in force now")
+    if not carried and changed:
+        return (f"{superseded}, which no longer holds the actions that changed: nothing in the plan in force to mend "
+                f"(cpcm show {case.id} plan)")
+    named = f" ({', '.join(carried)})" if carried else ""
+    path = f"actions.{carried[0]}.FIELD" if len(carried) == 1 else "actions.ID.FIELD"
+    return (f"{superseded}, where the conference's actions continue{named}: where an action changed, correct it there: "
+            f"cpcm correct {case.id} {later['record_id']} --set {path}=VALUE --reason TEXT (cpcm show {case.id} plan lists "
+            f"the action IDs; a timeline is `by`; correcting {version} would not change the plan in force)")
 
 
 def _presentation_given(conference: rules.Conference, value: Any, errors: list[FieldError]) -> tuple[str, str | None] | None:

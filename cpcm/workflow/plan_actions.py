@@ -354,6 +354,21 @@ def waiting_over(plan: Mapping[str, Any] | None, policy: Policy) -> Mapping[str,
     return current if current is not None and plan is not None and current.get("record_id") != plan.get("record_id") else None
 
 
+def superseded_in_force(plan: Mapping[str, Any] | None, record_id: str | None, policy: Policy) -> Mapping[str, Any] | None:
+    """The version in force where a later version than `record_id` (a plan version's record in
+    force: the correction, for one corrected) is: written since by a later conference's close or
+    the worker's `cpcm plan`, and in force. None when `record_id` is the version in force, a later
+    version is not in force (it waits, was rejected or withdrawn), or the case holds no such
+    version. THE rule the hint after mending a closed conference's minutes names the version to
+    correct by, and `cpcm correct` of a plan version warns by: a correction of a superseded
+    version changes neither the plan in force nor what `cpcm due` and `cpcm check` read."""
+    current = in_force(plan, policy)
+    order = list((plan or {}).get("versions") or {})  # each version's record in force, in the order written
+    if not current or not record_id or record_id not in order or current.get("record_id") not in order:
+        return None
+    return current if order.index(current["record_id"]) > order.index(record_id) else None
+
+
 def marks_since(version_at: str | None, reopened: Iterable[str] | str | None) -> str | None:
     """From when the marks on a plan version's goals and actions (`--done`, a review's progress)
     count for it: from the case's latest reopening at or before the version (`reopened`: the
