@@ -233,6 +233,27 @@ def test_policy_set__commits_a_file_put_in_place_by_hand_and_mends_a_broken_one(
     assert sup("due").code == 0 and git_status(repo) == []
 
 
+def test_policy_set__mends_a_broken_file_in_place_with_the_committed_one_without_a_commit(cli_as, repo, tmp_path):
+    """The hint of a command stopped by a broken .cpcm/policy.yaml says: cpcm policy set FILE. Given
+    the file the last commit holds, the one on disk is put back, with no commit (workflow.md: a
+    file already committed changes nothing); it failed with 'git commit failed: nothing to commit'
+    (exit 6), though the file was put back."""
+    from conftest import commit_count, git_status
+
+    sup = cli_as("sup")
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(POLICY_TEXT)
+    assert sup("policy", "set", str(ours)).code == 0
+    commits = commit_count(repo)
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  review:\n    interval: monthly\n")  # broken by hand
+    assert sup("due").code == 4
+    mended = sup("policy", "set", str(ours), "--json")
+    assert mended.code == 0, mended.stderr
+    assert mended.json()["commit"] is None and commit_count(repo) == commits
+    assert (repo / ".cpcm" / "policy.yaml").read_text() == POLICY_TEXT and git_status(repo) == []
+    assert sup("due").code == 0 and sup("verify").code == 0
+
+
 def test_policy_check__the_file_in_place_not_yet_committed_points_to_policy_set(cli_as, repo):
     """A lone worker follows workflow.md: edits .cpcm/policy.yaml, runs `cpcm policy check`, and was
     told only 'valid'; the file was in force on that laptop alone and `cpcm verify` failed."""

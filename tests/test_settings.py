@@ -92,6 +92,22 @@ def test_form_set__a_supervisor_puts_a_checked_form_in_place(cli, cli_as, repo, 
     assert commit_count(repo) == commits + 2 and git_status(repo) == []
 
 
+def test_form_set__mends_a_broken_form_in_place_with_the_committed_one_without_a_commit(cli, cli_as, repo, tmp_path):
+    """A form in .cpcm/forms/ broken by hand is put back by giving the file the last commit holds:
+    no commit (nothing changes), not 'git commit failed: nothing to commit' (exit 6)."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration-home.yaml"
+    ours.write_text(FORM)
+    assert sup("form", "set", str(ours)).code == 0
+    commits = commit_count(repo)
+    (repo / ".cpcm" / "forms" / "registration-home.yaml").write_text("fields: [\n")  # broken by hand
+    mended = sup("form", "set", str(ours), "--json")
+    assert mended.code == 0, mended.stderr
+    assert mended.json()["commit"] is None and commit_count(repo) == commits
+    assert (repo / ".cpcm" / "forms" / "registration-home.yaml").read_text() == FORM and git_status(repo) == []
+    assert "school:" in cli("form", "blank", "registration-home").stdout
+
+
 @pytest.mark.parametrize("text, kind, named", [
     ("", "registration", "fields: holds no field"),  # an empty file
     ("hello: world\n", "followup", "hello: is not a key of a form definition"),

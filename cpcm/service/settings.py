@@ -26,13 +26,9 @@ def _need_oversight(ctx: Context, what: str, command: str, rule: str) -> None:
 
 
 def _put(ctx: Context, rel: str, raw: bytes, verb: str, message: str) -> str | None:
-    """`raw` as the plain file `rel`, in one commit; None when it is in place and committed
-    already (one put there by hand is committed now)."""
-    if ctx.store.read_plain(rel) == raw and ctx.store.is_committed(rel):
-        return None
-    with transaction(ctx, verb) as tx:
-        tx.replace_file(rel, raw)
-        return tx.commit(message)
+    """`raw` as the plain file `rel`, in one commit; None when the last commit holds it already
+    (one put there by hand is committed now; one broken by hand since is put back: `_put_all`)."""
+    return _put_all(ctx, [(rel, raw)], verb, message)
 
 
 @writes
@@ -75,8 +71,16 @@ def _listed(ctx: Context, after, config):
 
 
 def _put_all(ctx: Context, files: list[tuple[str, bytes]], verb: str, message: str) -> str | None:
-    """Each (rel, raw) as a plain file, in one commit; None when they are all in place and committed."""
-    if all(ctx.store.read_plain(rel) == raw and ctx.store.is_committed(rel) for rel, raw in files):
+    """Each (rel, raw) as a plain file, in one commit; None when the last commit holds them all
+    as they are already. A copy on disk changed by hand since (a .cpcm/policy.yaml broken so that
+    every command stops, mended with the file committed: workflow.md) is then put back as that
+    commit has it, with no commit: there is nothing to commit."""
+    if all(ctx.store.read_committed(rel) == raw for rel, raw in files):
+        edited = [(rel, raw) for rel, raw in files if not ctx.store.is_committed(rel)]
+        if edited:
+            with transaction(ctx, verb) as tx:  # not committed: its files end as the last commit has them
+                for rel, raw in edited:
+                    tx.replace_file(rel, raw)
         return None
     with transaction(ctx, verb) as tx:
         for rel, raw in files:
