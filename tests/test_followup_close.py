@@ -454,6 +454,18 @@ def test_close__check_all_confirms_every_item_of_the_reason_as_refer_and_transfe
                                                                      "child_safe_enough"]
 
 
+def test_close__an_item_that_is_not_a_code_is_named_and_the_items_given_beside_it_are_not_called_missing():
+    """`--check error_confirmed --check "told the referrer"`: the form refuses the checklist for the
+    item that is not a code; the close said besides that error_confirmed was required, as if not given."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    with pytest.raises(InvalidInput) as refused:
+        service.close(amina, case_id, {"reason": "registered_in_error", "checklist": ["error_confirmed", "told the referrer"]})
+    assert [e.field for e in refused.value.errors] == ["checklist"], refused.value.errors
+    assert "not a code" in refused.value.errors[0].reason
+
+
 DECLINED = {"reason": "declined", "checklist": ["decision_respected", "no_grounds_to_override", "child_safe_enough"]}
 
 

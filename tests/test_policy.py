@@ -44,6 +44,23 @@ def test_invalid_override__refused_with_key_and_reason(override, field, reason_p
     assert any(f == field and reason_part in r for f, r in found), found
 
 
+def test_override__a_closure_checklist_item_is_a_code_listed_once_named_by_its_place_not_its_words(cli, repo, tmp_path):
+    """`cpcm close --check` takes codes: an item with a space was valid in the policy, and then no
+    --check could confirm it (nor the items beside it); only --check all closed."""
+    found = errors_for({"rules": {"closure_reasons": {
+        "registered_in_error": ["error_confirmed", "Supervisor told the referrer"],
+        "no_concerns": ["child_safe", "child_safe"]}}})
+    assert {f for f, _ in found} == {"rules.closure_reasons.registered_in_error[1]", "rules.closure_reasons.no_concerns[1]"}, found
+    words = dict(found)["rules.closure_reasons.registered_in_error[1]"]
+    assert "is not a code" in words and "Supervisor" not in words
+    assert "'child_safe' is listed twice" in dict(found)["rules.closure_reasons.no_concerns[1]"]
+    spaced = tmp_path / "spaced.yaml"
+    spaced.write_text('rules:\n  closure_reasons:\n    registered_in_error: [error_confirmed, "Supervisor told the referrer"]\n')
+    checked = cli("policy", "check", str(spaced))
+    assert checked.code == 4 and "rules.closure_reasons.registered_in_error[1]: is not a code" in checked.stderr
+    assert "Supervisor" not in checked.stderr
+
+
 def test_override__changes_a_single_value_and_says_where(tmp_path):
     (tmp_path / ".cpcm").mkdir()
     (tmp_path / ".cpcm" / "policy.yaml").write_text("rules:\n  review:\n    interval: 2mo\n")

@@ -43,10 +43,16 @@ FREE_TEXT = ("text", "longtext", "text_list")
 # checklist's items): letters, digits and '.', '_', ':', '+' or '-', without spaces
 CODE_TYPES = {"id": "text", "duration": "text", "codes": "text_list"}
 _CODE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")
-_CODE_SAID = "letters, digits, '.', '_', ':', '+' or '-', without spaces"  # what _CODE_VALUE takes
-_NOT_CODE = {"id": f"is not an ID: {_CODE_SAID}",
+CODE_SAID = "letters, digits, '.', '_', ':', '+' or '-', without spaces"  # what _CODE_VALUE takes
+_NOT_CODE = {"id": f"is not an ID: {CODE_SAID}",
              "duration": "is not a duration: numbers and units, such as 1d, 2w, 1mo or 1mo 2w (or none)",
-             "codes": f"holds an item that is not a code: {_CODE_SAID}"}
+             "codes": f"holds an item that is not a code: {CODE_SAID}"}
+
+
+def is_code(value: Any) -> bool:
+    """Whether `value` is a code as a `codes` answer holds one (CODE_SAID): what a list the policy
+    gives to such a field may hold (a closure reason's checklist: the closure form's `checklist`)."""
+    return isinstance(value, str) and bool(_CODE_VALUE.fullmatch(value))
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
 

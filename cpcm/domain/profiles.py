@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from cpcm.domain.durations import parse_duration
-from cpcm.domain.forms import FIELD_NAME
+from cpcm.domain.forms import CODE_SAID, FIELD_NAME, is_code
 from cpcm.domain.policy import Policy
 from cpcm.domain.team import OVERSIGHT
 from cpcm.errors import FieldError
@@ -234,6 +234,7 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
     errors += _unknown("rules.placement_monitoring.not_counted", _mapping(rules.get("placement_monitoring")).get("not_counted"),
                        FOLLOWUP_PURPOSES, "a follow-up's purpose (cpcm followup --purpose)")
     reasons = _mapping(rules.get("closure_reasons"))
+    errors += _checklists(reasons)
     owed = _mapping(rules.get("post_closure_visit")).get("reasons")
     for reason in owed if isinstance(owed, list) else ():  # a misspelt reason would owe no visit, without a word
         if reason not in reasons or reason in META:
@@ -255,6 +256,28 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
         start = datetime(2000, 1, 1, tzinfo=timezone.utc)
         if target.after(start) > limit.after(start):
             errors.append(FieldError(f"rules.{rule}.target", "is later than the limit"))
+    return errors
+
+
+def _checklists(reasons: Mapping[str, Any]) -> list[FieldError]:
+    """Each item of a closure reason's checklist is a code, listed once: the closure form's
+    `checklist` holds codes (`cpcm close --check ITEM`), so an item with a space could never be
+    confirmed, and the case never closed for that reason but with --check all. An item is named
+    by its place in the list, counted from 0 (`shown`: one that is not a code may be words)."""
+    errors = []
+    for reason, items in reasons.items():
+        if reason in META or not isinstance(items, list):
+            continue  # not a list: check_values names it
+        seen: set[str] = set()
+        for number, item in enumerate(items):
+            at = f"rules.closure_reasons.{shown(reason)}[{number}]"
+            if not is_code(item):
+                errors.append(FieldError(at, f"is not a code ({CODE_SAID}): a checklist item is confirmed with "
+                                             "cpcm close --check ITEM"))
+            elif item in seen:
+                errors.append(FieldError(at, f"'{shown(item)}' is listed twice: each item once"))
+            else:
+                seen.add(item)
     return errors
 
 

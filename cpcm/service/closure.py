@@ -74,6 +74,8 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     checked = reason_errors(ctx, case, reason, given, on=closure_day(ctx, at))
     first = [e for e in checked if e.field == "reason"]  # the reason does not fit the case: choose another first
     fields = [e for e in checked if e.field != "reason"]
+    if any(e.field == "checklist" for e in form_errors):  # not read (an item that is not a code: named by the form):
+        fields = [e for e in fields if not e.field.startswith("checklist.")]  # what it lacks is not known, nor claimed
     records_first: list[FieldError] = []
     if reason == "goals_met":
         wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
