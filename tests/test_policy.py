@@ -61,6 +61,20 @@ def test_override__a_closure_checklist_item_is_a_code_listed_once_named_by_its_p
     assert "Supervisor" not in checked.stderr
 
 
+def test_policy_check__a_cap_alone_below_the_profiles_warn_from_says_which_value_and_what_to_add(cli, repo, tmp_path):
+    """`cpcm policy check` of a file with `caseload: {cap: 3}` alone said only 'rules.caseload.warn_from: is
+    above the cap', a key the file does not hold."""
+    capped = tmp_path / "pol-cap.yaml"
+    capped.write_text("rules:\n  caseload:\n    cap: 3\n")
+    checked = cli("policy", "check", str(capped))
+    warn_from = policies.load("inter-agency").get("caseload", "warn_from")
+    assert checked.code == 4
+    assert (f"rules.caseload.warn_from: is above the cap: the profile's warn_from ({warn_from}) is above the cap the file "
+            "sets (3); set warn_from in the file too, at most the cap") in checked.stderr, checked.stderr
+    capped.write_text("rules:\n  caseload:\n    cap: 3\n    warn_from: 3\n")
+    assert cli("policy", "check", str(capped)).code == 0
+
+
 def test_override__changes_a_single_value_and_says_where(tmp_path):
     (tmp_path / ".cpcm").mkdir()
     (tmp_path / ".cpcm" / "policy.yaml").write_text("rules:\n  review:\n    interval: 2mo\n")

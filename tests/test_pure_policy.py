@@ -295,15 +295,28 @@ def test_build__each_kind_of_error_stops_it():
     assert errors(pr.build(CHAIN, {"rules": {"reviews": {}}})[1]) == [
         ("rules.reviews", "is not a rule of the profile; did you mean 'rules.review'?")]
     assert pr.build(CHAIN, {"rules": {"reviews": {}}})[0] is None
-    assert errors(pr.build(CHAIN, {"rules": {"caseload": {"cap": -2}}})[1]) == [
-        ("rules.caseload.cap", "must not be negative"), ("rules.caseload.warn_from", "is above the cap")]
-    assert pr.build(CHAIN, {"rules": {"caseload": {"cap": 10}}}) == (None, [
-        pr.FieldError("rules.caseload.warn_from", "is above the cap")])
+    assert [e.field for e in pr.build(CHAIN, {"rules": {"caseload": {"cap": -2}}})[1]] == [
+        "rules.caseload.cap", "rules.caseload.warn_from"]
+    assert errors(pr.build(CHAIN, {"rules": {"caseload": {"cap": -2}}})[1])[0] == ("rules.caseload.cap", "must not be negative")
     bad_base = [("x", {"rules": {"caseload": {"cap": 5, "warn_from": 6}, "review": {"interval": "3mo"}}})]
     assert errors(pr.build(bad_base, None)[1]) == [("rules.caseload.warn_from", "is above the cap")]
     assert errors(pr.build(bad_base, {})[1]) == [("rules.caseload.warn_from", "is above the cap")]
     assert errors(pr.build(CHAIN, {"rules": None})[1]) == [("rules", "must be a mapping of rules")]
     assert pr.build(CHAIN, {"rules": {}})[0].rules["caseload"]["cap"] == 20
+
+
+def test_build__a_cap_set_alone_below_the_profiles_warn_from_names_that_value_and_the_way_out():
+    """`caseload: {cap: 3}` alone was refused with 'rules.caseload.warn_from: is above the cap', a
+    key the file does not hold: the profile's warn_from (CHAIN: 15) is named, and what to add."""
+    cap = CHAIN[0][1]["rules"]["caseload"]["cap"]
+    assert pr.build(CHAIN, {"rules": {"caseload": {"cap": 3}}}) == (None, [pr.FieldError(
+        "rules.caseload.warn_from", "is above the cap: the profile's warn_from (15) is above the cap the file sets (3); "
+                                    "set warn_from in the file too, at most the cap")])
+    assert pr.build(CHAIN, {"rules": {"caseload": {"warn_from": cap + 1}}}) == (None, [pr.FieldError(
+        "rules.caseload.warn_from", f"is above the cap: the profile's cap is {cap}; set a lower warn_from, or the cap in the file too")])
+    assert errors(pr.build(CHAIN, {"rules": {"caseload": {"cap": 3, "warn_from": 4}}})[1]) == [
+        ("rules.caseload.warn_from", "is above the cap")]  # both in the file: both are the reader's own
+    assert pr.build(CHAIN, {"rules": {"caseload": {"cap": 3, "warn_from": 3}}})[0].rules["caseload"]["cap"] == 3
 
 
 def test_build__an_unknown_key_and_a_bad_value_are_named_together():

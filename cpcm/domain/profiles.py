@@ -205,9 +205,10 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
+def check_consistency(rules: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> list[FieldError]:
     """The checks across values of the rules, on whatever parts of them are well formed (a
-    malformed part is named by check_values and skipped here)."""
+    malformed part is named by check_values and skipped here). `origins` (`build`'s: where each
+    value was set) lets a check say which of two values at odds the override did not set."""
     errors = []
     levels = _mapping(rules.get("risk_levels")).get("levels") or []
     levels = levels if isinstance(levels, list) else []
@@ -221,7 +222,7 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
                                      f"'{shown(level)}' is not a risk level ({', '.join(shown(each) for each in levels)})"))
     caseload = _mapping(rules.get("caseload"))
     if isinstance(caseload.get("warn_from"), int) and isinstance(caseload.get("cap"), int) and caseload["warn_from"] > caseload["cap"]:
-        errors.append(FieldError("rules.caseload.warn_from", "is above the cap"))
+        errors.append(FieldError("rules.caseload.warn_from", "is above the cap" + _caseload_whose(caseload, origins or {})))
     errors += _consent_steps(_mapping(_mapping(rules.get("consent")).get("checked_at")))
     # a misspelt item would ask for nothing, without a word
     errors += _unknown("rules.consent.explained", _mapping(rules.get("consent")).get("explained"), CONSENT_EXPLAINED,
@@ -257,6 +258,20 @@ def check_consistency(rules: Mapping[str, Any]) -> list[FieldError]:
         if target.after(start) > limit.after(start):
             errors.append(FieldError(f"rules.{rule}.target", "is later than the limit"))
     return errors
+
+
+def _caseload_whose(caseload: Mapping[str, Any], origins: Mapping[str, str]) -> str:
+    """What to add to 'is above the cap' where the override set one of `caseload.warn_from` and
+    `caseload.cap` and the profile the other: that one is not in the file, so name its value
+    and how the file settles it (a file setting `cap: 3` alone was refused over a warn_from it
+    does not hold)."""
+    profile = {key: origins.get(f"caseload.{key}", "profile").startswith("profile") for key in ("warn_from", "cap")}
+    if profile["warn_from"] and not profile["cap"]:
+        return (f": the profile's warn_from ({caseload['warn_from']}) is above the cap the file sets ({caseload['cap']}); "
+                "set warn_from in the file too, at most the cap")
+    if profile["cap"] and not profile["warn_from"]:
+        return f": the profile's cap is {caseload['cap']}; set a lower warn_from, or the cap in the file too"
+    return ""
 
 
 def _checklists(reasons: Mapping[str, Any]) -> list[FieldError]:
@@ -386,7 +401,7 @@ def build(chain: list[tuple[str, Mapping[str, Any]]], override: Mapping[str, Any
     else:
         errors = check_values(merged, prefix="rules.")
     named = {e.field for e in errors}  # a check across rules says nothing more of a part already named
-    errors += [e for e in check_consistency(merged) if not any(e.field == n or e.field.startswith(n + ".") for n in named)]
+    errors += [e for e in check_consistency(merged, origins) if not any(e.field == n or e.field.startswith(n + ".") for n in named)]
     if errors:
         return None, errors
     return Policy(profile=profile, title=title, rules=merged, origins=origins, notes=tuple(notes)), []
