@@ -334,6 +334,26 @@ def test_policy_check__a_misspelt_purpose_of_the_home_visits_not_counted_is_name
         assert cli("policy", "check", str(bad)).code == 0
 
 
+def test_policy_check__a_referral_check_required_is_one_cpcm_refer_can_confirm(cli, repo, tmp_path):
+    """`referral_checks.required: [provider_tol]` was valid, and then every referral was refused for a
+    check no `--check` (nor the referral form's `checks`) could confirm: the check names the key and
+    the four checks of the referral form."""
+    from cpcm.domain.profiles import REFERRAL_CHECKS
+    from cpcm.store import forms
+
+    form = forms.load("referral")
+    assert REFERRAL_CHECKS == tuple(f.key.partition(".")[2] for f in form.fields if f.key.startswith("checks."))  # one list
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  referral_checks:\n    required: [need_matched, provider_tol]\n")
+    checked = cli("policy", "check", str(bad))
+    assert checked.code == 4, checked.stderr
+    assert "rules.referral_checks.required: 'provider_tol' is not a check done before referring (cpcm refer --check) " \
+           "(eligibility_known, need_matched, cost_distance_considered, provider_told)" in checked.stderr
+    for good in ("[need_matched, provider_told]", "[eligibility_known]"):
+        bad.write_text(f"rules:\n  referral_checks:\n    required: {good}\n")
+        assert cli("policy", "check", str(bad)).code == 0
+
+
 def test_policy_check__a_misspelt_answer_of_who_the_child_lives_with_is_named_with_the_known_ones(cli, repo, tmp_path):
     """`placement.at_home: [both_parents, mothr]` was valid: a child living with their mother then counted as apart
     from their family, and a move to an uncle was marked a reunification. Each answer at_home and lives_with list

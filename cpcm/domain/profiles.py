@@ -52,6 +52,9 @@ CONSENT_STEPS = {"assessment": ASSESSMENT_TYPES, "placement": PLACEMENT_SETTINGS
 CONSENT_EXPLAINED = ("information", "use", "sharing", "confidentiality_limits")
 # what a follow-up was for (the follow-up form's `purpose_kind`, cpcm followup --purpose): the purposes
 # `placement_monitoring.not_counted` may name as home visits that are no monitoring visit
+# The checks a worker confirms before referring (ESARO S4; `cpcm refer --check`, the referral form's
+# `checks`): what the policy's referral_checks.required may name.
+REFERRAL_CHECKS = ("eligibility_known", "need_matched", "cost_distance_considered", "provider_told")
 FOLLOWUP_PURPOSES = ("monitoring", "plan_action", "crisis", "pre_closure", "post_closure", "other")
 # who the child lives with (the registration form's `lives_with`): the answers `placement.at_home` and
 # `placement.lives_with` may list
@@ -234,6 +237,8 @@ def check_consistency(rules: Mapping[str, Any], origins: Mapping[str, str] | Non
     errors += _lives_with_lists(_mapping(rules.get("placement")))
     errors += _unknown("rules.placement_monitoring.not_counted", _mapping(rules.get("placement_monitoring")).get("not_counted"),
                        FOLLOWUP_PURPOSES, "a follow-up's purpose (cpcm followup --purpose)")
+    errors += _unknown("rules.referral_checks.required", _mapping(rules.get("referral_checks")).get("required"), REFERRAL_CHECKS,
+                       "a check done before referring (cpcm refer --check)")  # a misspelt check could never be confirmed
     reasons = _mapping(rules.get("closure_reasons"))
     errors += _checklists(reasons)
     owed = _mapping(rules.get("post_closure_visit")).get("reasons")

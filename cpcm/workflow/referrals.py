@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
+from cpcm.domain.profiles import REFERRAL_CHECKS
 from cpcm.errors import FieldError, Refused
 from cpcm.workflow import placements
 
@@ -20,8 +21,7 @@ LIFECYCLE: dict[str, tuple[str, ...]] = {
 }
 WAITING = ("sent", "acknowledged")           # feedback expected from the provider
 NEEDS_WORKER = ("declined", "not_delivered")  # the worker must find another way
-CHECKS = ("eligibility_known", "need_matched", "cost_distance_considered", "provider_told",
-          "accepted_with_start_and_duration", "tracked_to_outcome")
+CHECKS = REFERRAL_CHECKS + ("accepted_with_start_and_duration", "tracked_to_outcome")  # the first four before referring
 
 
 def next_status(current: str, wanted: str, ref: str) -> str:
