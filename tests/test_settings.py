@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_count, git_status, last_commit, register, registration
+from conftest import commit_count, git_status, last_commit, library_session, register, registration
 
 pytestmark = pytest.mark.e2e
 
@@ -162,6 +162,33 @@ def test_form_set__an_agency_form_extends_cpcms_own_of_its_name(cli, cli_as, rep
     missing = cli("register", "--from-file", "-", "--json", input=json.dumps(registration()))
     assert missing.code == 4 and "school" in missing.stderr
     register(cli, school="Mji Primary")
+
+
+def test_form_set__a_field_removed_from_the_agencys_form_stays_on_older_cases_and_their_updates_are_written(cli, cli_as, repo, tmp_path):
+    """The agency's registration form loses a field of its own: an update of a case registered
+    with it lays the changes over the registration as it stands, keeping the field as written
+    (not checked again against a form that no longer has it); a field given that the form does
+    not have is still refused, and one given empty is removed."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration.yaml"
+    ours.write_text("extends: registration\ninsert_after: registration_place\nfields:\n"
+                    "  - key: school_name\n    type: text\n    label: {en: Name of school}\n")
+    assert sup("form", "set", str(ours)).code == 0
+    case_id = register(cli, school_name="Mji Primary")
+    ours.write_text("extends: registration\ninsert_after: registration_place\nfields:\n"
+                    "  - key: chief_informed\n    type: boolean\n    label: {en: Area chief informed}\n")
+    assert sup("form", "set", str(ours)).code == 0
+    done = cli("update", case_id, "--contact", "0700 000000", "--reason", "phone number given", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["changed"] == ["contact"]
+    from cpcm import service
+
+    held = service.load_case(library_session(cli), case_id).registration
+    assert held["school_name"] == "Mji Primary" and held["contact"] == "0700 000000"  # kept as written
+    given = cli("update", case_id, "--set", "school_name=Other Primary", "--reason", "moved school", "--json")
+    assert given.code == 4 and "is not a field of the registration form" in given.json()["message"], given.stdout
+    assert cli("update", case_id, "--set", "school_name=", "--reason", "no longer kept", "--json").code == 0
+    assert "school_name" not in service.load_case(library_session(cli), case_id).registration
 
 
 def test_every_shipped_form_passes_the_checks_of_form_set():

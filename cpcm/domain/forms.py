@@ -339,6 +339,16 @@ def with_kept_choices(form: Form, recorded: Mapping[str, Any]) -> Form:
     return replace(form, fields=tuple(fields)) if kept else form
 
 
+def not_on_form(form: Form, recorded: Mapping[str, Any]) -> list[str]:
+    """The fields `recorded` holds (flattened as `validate` reads them) that `form` has no field
+    for: one an agency's form held when the record was written and has dropped since (`cpcm form
+    set`). Kept as written where a command lays changes over the record, never checked again."""
+    list_keys = {f.key for f in form.fields if f.type == "list"}
+    known = {f.key for f in form.fields}
+    return [key for key in _flatten_until(recorded, list_keys)
+            if key not in known and not any(k.startswith(key + ".") for k in known)]
+
+
 def _decided(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{where}: decided is true or false")

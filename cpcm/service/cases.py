@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.case import Case
-from cpcm.domain.forms import Form, is_empty, laid_over, validate, with_kept_choices
+from cpcm.domain.forms import Form, is_empty, laid_over, not_on_form, validate, with_kept_choices
 from cpcm.domain.setpaths import as_set, put_correction
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
@@ -1644,10 +1644,14 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     # the criteria the child was found to meet stay valid after the policy drops one (with_kept_choices)
     form = with_kept_choices(forms_store.load(form_for(ctx, "registration"), ctx.root), case.registration or {})
     held = _held_not_both(form, case.registration, given)
+    # a field the registration holds that the agency's form has dropped since (form set) stays as written and is
+    # not checked again; one given is checked (refused with a value, removed when given empty)
+    dropped = [key for key in not_on_form(form, case.registration or {})
+               if not any(key == path or key.startswith(path + ".") for path in given)]
     # the fields the case holds that clash with those given are checked as the update would leave them once
     # removed: their clash is said once, as such, with the form's other problems
-    body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in held}}), ctx.now.date(),
-                            workers_taken(ctx, form, case.registration), wording(ctx, form))
+    body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in [*held, *dropped]}}),
+                            ctx.now.date(), workers_taken(ctx, form, case.registration), wording(ctx, form))
     if held:
         raise InvalidInput(list(held.values()) + errors, what, hint=(
             f"To replace what the case holds, give it empty with the update: {' '.join(f'--set {key}=' for key in held)} "
