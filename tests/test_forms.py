@@ -236,7 +236,7 @@ def test_form_blank__unknown_kind_gives_3(cli, repo):
 
 
 def test_parse_form__a_bad_definition_names_the_key():
-    with pytest.raises(ValueError, match=r"fields\[0\].*'key' and 'type'"):
+    with pytest.raises(ValueError, match=r"fields\[1\].*'key' and 'type'"):
         parse_form({"kind": "x", "fields": [{"type": "text"}]})
     with pytest.raises(ValueError, match="type 'colour'"):
         parse_form({"kind": "x", "fields": [{"key": "a", "type": "colour"}]})

@@ -75,17 +75,17 @@ def test_parse_form__defaults():
 
 
 @pytest.mark.parametrize("definition, message", [
-    ({"fields": [{"key": "a"}]}, "src: fields[0]: every field needs 'key' and 'type'"),
-    ({"fields": [{"type": "text"}]}, "src: fields[0]: every field needs 'key' and 'type'"),
+    ({"fields": [{"key": "a"}]}, "src: fields[1]: every field needs 'key' and 'type'"),
+    ({"fields": [{"type": "text"}]}, "src: fields[1]: every field needs 'key' and 'type'"),
     ({"fields": [{"key": "a", "type": "text"}, {"key": "b", "type": "words"}]},
-     "src: fields[1]: type 'words' is not one of boolean, choice, choices, codes, date, duration, id, integer, list, longtext, text, text_list, worker"),
-    ({"fields": [{"key": "a", "type": "choice", "list": "nope"}]}, "src: fields[0]: list 'nope' is not defined under 'lists'"),
-    ({"fields": [{"key": "a", "type": "choice"}]}, "src: fields[0]: a choice field needs 'choices' or 'list'"),
-    ({"fields": [{"key": "a", "type": "choices", "choices": []}]}, "src: fields[0]: a choices field needs 'choices' or 'list'"),
-    ({"fields": [{"key": "a", "type": "list"}]}, "src: fields[0]: a list field needs 'item' (the fields of each entry)"),
+     "src: fields[2]: type 'words' is not one of boolean, choice, choices, codes, date, duration, id, integer, list, longtext, text, text_list, worker"),
+    ({"fields": [{"key": "a", "type": "choice", "list": "nope"}]}, "src: fields[1]: list 'nope' is not defined under 'lists'"),
+    ({"fields": [{"key": "a", "type": "choice"}]}, "src: fields[1]: a choice field needs 'choices' or 'list'"),
+    ({"fields": [{"key": "a", "type": "choices", "choices": []}]}, "src: fields[1]: a choices field needs 'choices' or 'list'"),
+    ({"fields": [{"key": "a", "type": "list"}]}, "src: fields[1]: a list field needs 'item' (the fields of each entry)"),
     ({"fields": [{"key": "a", "type": "list", "item": [{"key": "b", "type": "text"}, {"key": "c"}]}]},
-     "src: fields[0].item[1]: every field needs 'key' and 'type'"),
-    ({"fields": [{"repeat": {"prefix": "w", "over": "dims", "fields": []}}]}, "src: repeat over 'dims', which is not defined under 'lists'"),
+     "src: fields[1].item[2]: every field needs 'key' and 'type'"),
+    ({"fields": [{"repeat": {"prefix": "w", "over": "dims", "fields": []}}]}, "src: fields[1]: repeat over 'dims', which is not defined under 'lists'"),
 ])
 def test_parse_form__a_bad_definition_names_where(definition, message):
     with pytest.raises(ValueError) as raised:
@@ -96,7 +96,7 @@ def test_parse_form__a_bad_definition_names_where(definition, message):
 def test_parse_form__the_default_source_name():
     with pytest.raises(ValueError) as raised:
         parse_form({"fields": [{"key": "a"}]})
-    assert str(raised.value) == "form: fields[0]: every field needs 'key' and 'type'"
+    assert str(raised.value) == "form: fields[1]: every field needs 'key' and 'type'"
 
 
 def test_parse_form__a_list_with_empty_choices_given_by_a_list():
@@ -104,7 +104,7 @@ def test_parse_form__a_list_with_empty_choices_given_by_a_list():
     assert form.fields[0].choices == ("a",)
     with pytest.raises(ValueError) as raised:
         parse_form({"lists": {"x": []}, "fields": [{"key": "a", "type": "choice", "list": "x"}]}, "s")
-    assert str(raised.value) == "s: fields[0]: a choice field needs 'choices' or 'list'"
+    assert str(raised.value) == "s: fields[1]: a choice field needs 'choices' or 'list'"
 
 
 def test_parse_form__a_repeat_without_fields_adds_none():

@@ -191,6 +191,23 @@ def test_form_set__a_field_removed_from_the_agencys_form_stays_on_older_cases_an
     assert "school_name" not in service.load_case(library_session(cli), case_id).registration
 
 
+def test_form_set__a_bad_field_is_counted_as_the_agencys_file_has_it_not_in_the_form_it_extends(cli, cli_as, repo, tmp_path):
+    """The one field of a form laid over cpcm's registration is fields[1], not its place among the
+    registration's fields; the same in place, edited by hand, with how to mend it."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration.yaml"
+    ours.write_text("extends: registration\nfields:\n  - key: school_status\n    type: choice\n    list: school_statuses\n")
+    refused = sup("form", "set", str(ours))
+    assert refused.code == 4 and "fields[1]: list 'school_statuses' is not defined under 'lists'" in refused.stderr, refused.stderr
+    ours.write_text("extends: registration\nfields:\n  - key: school\n    type: text\n")
+    assert sup("form", "set", str(ours)).code == 0
+    (repo / ".cpcm" / "forms" / "registration.yaml").write_text(
+        "extends: registration\nfields:\n  - key: school\n    type: text\n  - key: chief_informed\n    type: bool\n")
+    broken = cli("form", "blank", "registration")
+    assert broken.code == 7 and "registration.yaml: fields[2]: type 'bool' is not one of" in broken.stderr, broken.stderr
+    assert "cpcm form set FILE --kind registration" in broken.stderr
+
+
 def test_every_shipped_form_passes_the_checks_of_form_set():
     """What `form set` refuses, no shipped form holds: each, set as itself, is taken as it is."""
     from cpcm.store import forms

@@ -158,13 +158,9 @@ def parse_form(data: Mapping[str, Any], source: str = "form") -> Form:
     a dimension by adding a name to the list."""
     lists = {name: tuple(str(v) for v in values) for name, values in (data.get("lists") or {}).items()}
     labels = data.get("labels") or {}
-    raw_fields: list[Mapping[str, Any]] = []
-    for raw in data.get("fields") or []:
-        if "repeat" in raw:
-            raw_fields += _expand(raw["repeat"], lists, labels, source)
-        else:
-            raw_fields.append(raw)
-    fields = tuple(_parse_field(raw, lists, f"{source}: fields[{i}]") for i, raw in enumerate(raw_fields))
+    # counted from 1 as the file has them (a repeat is one entry, whatever it makes)
+    fields = tuple(field for number, raw in enumerate(data.get("fields") or [], start=1)
+                   for field in _read_field(raw, lists, labels, f"{source}: fields[{number}]"))
     return Form(
         kind=str(data.get("kind")), schema=int(data.get("schema", 1)), title=data.get("title") or {},
         fields=fields, rules=tuple(data.get("rules") or ()), lists=lists,
@@ -261,6 +257,33 @@ def kept_problems(form: Form, shipped: Form) -> list[FieldError]:
     return problems
 
 
+def unreadable_fields(data: Mapping[str, Any], lists: Mapping[str, Any], labels: Mapping[str, Any]) -> list[FieldError]:
+    """Every field of the definition `data` (as its file holds it, before what it `extends:` is
+    laid under it) that `parse_form` could not read, each with its first problem, counted from 1
+    as the file has them (`fields[3]`): a form laid over another is read with the other's fields
+    before its own, which would count them otherwise. `lists` and `labels`: those of the form as
+    it is read (the base's with its own)."""
+    lists = {name: tuple(str(v) for v in values or ()) for name, values in lists.items()}
+    fields = data.get("fields")
+    problems: list[FieldError] = []
+    for number, raw in enumerate(fields if isinstance(fields, list) else [], start=1):
+        if not isinstance(raw, Mapping):
+            continue  # not a field at all: definition_problems says so
+        try:
+            _read_field(raw, lists, labels, f"fields[{number}]")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            where, _, reason = str(exc).partition(": ") if isinstance(exc, ValueError) else (f"fields[{number}]", "", "")
+            problems.append(FieldError(where, reason or "is not laid out as a field (docs/case-format.md)"))
+    return problems
+
+
+def _read_field(raw: Mapping[str, Any], lists, labels, where: str) -> list[Field]:
+    """The fields one entry of a definition's `fields` makes: itself, or those its `repeat:` makes."""
+    if "repeat" in raw:
+        return [_parse_field(field, lists, f"{where}.repeat") for field in _expand(raw["repeat"], lists, labels, where)]
+    return [_parse_field(raw, lists, where)]
+
+
 def _expand(repeat: Mapping[str, Any], lists, labels, source: str) -> list[dict]:
     over = repeat.get("over")
     if over not in lists:
@@ -301,7 +324,7 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
     if raw["type"] == "list":
         if not raw.get("item"):
             raise ValueError(f"{where}: a list field needs 'item' (the fields of each entry)")
-        item = tuple(_parse_field(sub, lists, f"{where}.item[{i}]") for i, sub in enumerate(raw["item"]))
+        item = tuple(_parse_field(sub, lists, f"{where}.item[{i}]") for i, sub in enumerate(raw["item"], start=1))
     return Field(
         key=str(raw["key"]), type=str(raw["type"]), required=bool(raw.get("required", False)),
         choices=tuple(str(c) for c in choices), label=raw.get("label") or {"en": raw["key"]},

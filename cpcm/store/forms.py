@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from cpcm.domain.forms import Form, definition_problems, kept_problems, parse_form, with_policy_lists
+from cpcm.domain.forms import Form, definition_problems, kept_problems, parse_form, unreadable_fields, with_policy_lists
 from cpcm.errors import Corrupt, NotFound, UsageError
 
 HERE = Path(__file__).parent.parent / "forms"  # the shipped definitions (package data)
@@ -62,11 +62,16 @@ def _load(kind: str, root: Path | None = None) -> Form:
     for path in candidates:
         if path.is_file():
             if _extends(path):  # laid over the form it extends (the agency's, if any)
+                definition = _definition(kind, root) or {}
                 try:
-                    return parse_form(_definition(kind, root) or {}, path.name)
+                    return parse_form(definition, path.name)
                 except ValueError as exc:
-                    raise Corrupt(f"form definition {path.name}: {exc}", str(path)) from None
-            return _parse(str(path), path.stat().st_mtime_ns)
+                    # its own fields counted as the file has them, not among the fields of the form it extends
+                    own = unreadable_fields(_raw(str(path), path.stat().st_mtime_ns), definition.get("lists") or {},
+                                            definition.get("labels") or {})
+                    said = f"{path.name}: {own[0].field}: {own[0].reason}" if own else str(exc)
+                    raise Corrupt(f"form definition {path.name}: {said}", str(path), hint=_hint(kind, root)) from None
+            return _parse(str(path), path.stat().st_mtime_ns, None if path.parent == HERE else _hint(kind, root))
     raise NotFound("no form by that name", f"Forms: {', '.join(available(root))}.")
 
 
@@ -87,6 +92,7 @@ def check_text(kind: str, text: str, root: Path | None = None) -> Form:
     if not isinstance(data, dict):
         raise InvalidInput([FieldError(name, "must be a mapping (fields:, lists:, labels: ...)")], f"form {name}")
     problems = definition_problems(data, kind)
+    given = data  # as the file holds it, before what it extends is laid under it
     form = None
     try:
         base_name = data.get("extends")
@@ -102,8 +108,10 @@ def check_text(kind: str, text: str, root: Path | None = None) -> Form:
         form = parse_form(data, name)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         if not problems:  # else it is one of them, or shows once they are mended
+            # a field of its own counted as the file has it, not among the fields of the form it extends
+            own = unreadable_fields(given, data.get("lists") or {}, data.get("labels") or {}) if isinstance(data, dict) else []
             reason = str(exc) if isinstance(exc, ValueError) else "is not laid out as a form definition (docs/case-format.md)"
-            problems.append(FieldError(name, reason[len(name) + 2:] if reason.startswith(name + ": ") else reason))
+            problems += own or [FieldError(name, reason[len(name) + 2:] if reason.startswith(name + ": ") else reason)]
     if form is not None:
         if not form.fields:
             problems.append(FieldError("fields", "holds no field: a form needs at least one (- key: ..., type: ...)"))
@@ -219,11 +227,20 @@ def _extend(base: dict, data: dict) -> dict:
     return out
 
 
+def _hint(kind: str, root: Path | None) -> str | None:
+    """How to mend an agency's form in `.cpcm/forms/` that cannot be read, as a wrong policy override is mended."""
+    if root is None or not (root / ".cpcm" / "forms" / f"{kind}.yaml").is_file():
+        return None
+    return (f"Correct .cpcm/forms/{kind}.yaml and commit it with 'cpcm form set .cpcm/forms/{kind}.yaml', or put a "
+            f"checked file in its place: cpcm form set FILE --kind {kind} (a supervisor or manager); each names "
+            "everything wrong at once.")
+
+
 @lru_cache(maxsize=64)
-def _parse(path: str, _mtime: int) -> Form:
+def _parse(path: str, _mtime: int, hint: str | None = None) -> Form:
     from cpcm.store import codec, shipped
 
     try:
         return parse_form(shipped.read(Path(path)) or {}, Path(path).name)
     except (codec.BadYaml, ValueError) as exc:
-        raise Corrupt(f"form definition {Path(path).name}: {exc}", path) from None
+        raise Corrupt(f"form definition {Path(path).name}: {exc}", path, hint=hint) from None
