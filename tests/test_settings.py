@@ -148,6 +148,22 @@ def test_form_set__every_problem_named_at_once_and_a_required_field_kept(cli_as,
     assert "colour: is not a key of a form definition" in refused.stderr
 
 
+def test_form_set__what_the_form_leaves_out_of_cpcms_own_is_named_with_a_field_it_cannot_read(cli_as, repo, tmp_path):
+    """A misspelt key, a type that is none, an insert_after that is no field and the risk's choices cut:
+    every one named in the one refusal, not the last once the others are mended."""
+    bad = tmp_path / "registration.yaml"
+    bad.write_text("extends: registration\ninsert_after: registraton_place\nfields:\n"
+                   "  - key: school_name\n    type: txt\n    lable: {en: Name of school}\n"
+                   "  - key: school_status\n    type: choice\n    list: school_statuses\n"
+                   "  - key: risk\n    type: choice\n    choices: [high, low]\n    required: true\n")
+    refused = cli_as("sup")("form", "set", str(bad), "--json")
+    assert refused.code == 4
+    assert [f["field"] for f in refused.json()["fields"]] == [
+        "fields[1].lable", "fields[1].type", "insert_after", "fields[2]", "risk"], refused.stdout
+    assert "lacks immediate, medium" in refused.json()["fields"][-1]["reason"]
+    assert not (repo / ".cpcm" / "forms").exists()
+
+
 def test_form_set__an_agency_form_extends_cpcms_own_of_its_name(cli, cli_as, repo, tmp_path):
     """`extends: registration` in the agency's registration: cpcm's own registration with the
     agency's fields laid over it, used by `register` and shown by `form blank`."""

@@ -269,11 +269,14 @@ def unreadable_fields(data: Mapping[str, Any], lists: Mapping[str, Any], labels:
     for number, raw in enumerate(fields if isinstance(fields, list) else [], start=1):
         if not isinstance(raw, Mapping):
             continue  # not a field at all: definition_problems says so
+        at = f"fields[{number}]"
         try:
-            _read_field(raw, lists, labels, f"fields[{number}]")
+            _read_field(raw, lists, labels, at)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            where, _, reason = str(exc).partition(": ") if isinstance(exc, ValueError) else (f"fields[{number}]", "", "")
-            problems.append(FieldError(where, reason or "is not laid out as a field (docs/case-format.md)"))
+            where, _, reason = str(exc).partition(": ")
+            if not isinstance(exc, ValueError) or not (where == at or where.startswith(at + ".")):
+                where, reason = at, "is not laid out as a field (docs/case-format.md)"
+            problems.append(FieldError(where, reason))
     return problems
 
 

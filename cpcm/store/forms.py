@@ -93,9 +93,10 @@ def check_text(kind: str, text: str, root: Path | None = None) -> Form:
         raise InvalidInput([FieldError(name, "must be a mapping (fields:, lists:, labels: ...)")], f"form {name}")
     problems = definition_problems(data, kind)
     given = data  # as the file holds it, before what it extends is laid under it
-    form = None
+    form, left_out = None, []
     try:
         base_name = data.get("extends")
+        base = None
         if base_name:
             base = _base(str(base_name), kind, root, (kind,))  # not the file it replaces
             if base is None:
@@ -104,19 +105,30 @@ def check_text(kind: str, text: str, root: Path | None = None) -> Form:
             after = data.get("insert_after")
             if after is not None and after not in [f.get("key") for f in base.get("fields") or []]:
                 problems.append(FieldError("insert_after", f"is not a field of the form it extends ({base_name})"))
-            data = _extend(base, data)
-        form = parse_form(data, name)
+        # every field of its own that cannot be read (a list not defined, a choice without choices), counted as the
+        # file has them, with the lists and labels of the form it extends; one definition_problems named already for
+        # its key or type is not said twice
+        lists, labels = ({**((base or {}).get(key) or {}), **(data.get(key) or {})} for key in ("lists", "labels"))
+        own = unreadable_fields(given, lists, labels)
+        said = {p.field for p in problems}
+        problems += [p for p in own if p.field not in said and f"{p.field}.type" not in said]
+        # the form is read without them, so that what it leaves out of cpcm's own is named with them, all at once
+        bad = {int(p.field[len("fields["):p.field.index("]")]) for p in own}
+        if isinstance(given.get("fields"), list):
+            left_out = [raw for number, raw in enumerate(given["fields"], start=1) if number in bad or not isinstance(raw, dict)]
+            readable = {**given, "fields": [raw for raw in given["fields"] if not any(raw is gone for gone in left_out)]}
+            data = readable
+        form = parse_form(_extend(base, data) if base is not None else data, name)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         if not problems:  # else it is one of them, or shows once they are mended
-            # a field of its own counted as the file has it, not among the fields of the form it extends
-            own = unreadable_fields(given, data.get("lists") or {}, data.get("labels") or {}) if isinstance(data, dict) else []
             reason = str(exc) if isinstance(exc, ValueError) else "is not laid out as a form definition (docs/case-format.md)"
-            problems += own or [FieldError(name, reason[len(name) + 2:] if reason.startswith(name + ": ") else reason)]
+            problems.append(FieldError(name, reason[len(name) + 2:] if reason.startswith(name + ": ") else reason))
     if form is not None:
-        if not form.fields:
+        if not form.fields and not left_out:
             problems.append(FieldError("fields", "holds no field: a form needs at least one (- key: ..., type: ...)"))
-        elif kind in _shipped():
-            problems += kept_problems(form, load(kind))  # cpcm's own: no repository given
+        elif kind in _shipped():  # cpcm's own: no repository given; a field left out above is named already
+            gone = {str(raw.get("key")) for raw in left_out if isinstance(raw, dict)}
+            problems += [p for p in kept_problems(form, load(kind)) if p.field not in gone]
     if problems:
         raise InvalidInput(problems, f"form {name}")
     return form
