@@ -270,3 +270,18 @@ def test_form_blank__the_registration_the_repository_s_policy_names(cli, cli_as,
     blank = cli("form", "blank", "registration", "--lang", "sw")
     assert blank.code == 0, blank.stderr
     assert "case_categories:" in blank.stdout and "Fomu ya Kumbukumbu ya Kesi ya DCS" in blank.stdout
+
+
+def test_form_blank__in_kiswahili_the_comments_are_kiswahili_not_only_the_labels(cli):
+    """`--lang sw` printed the labels in Kiswahili and every other word of the comments in English:
+    they come from the catalog now, the values to give (the choices' codes, YYYY-MM-DD) as typed."""
+    blank = cli("form", "blank", "followup", "--lang", "sw")
+    assert blank.code == 0, blank.stderr
+    lines = blank.stdout.splitlines()
+    assert lines[:2] == ["# Ufuatiliaji: jaza kisha uipe cpcm kwa --from-file FILE",
+                         "# Mistari inayoanza na # ni maelezo. Acha sehemu wazi isipohusika."]
+    assert "# Njia (lazima, mojawapo ya: home_visit, phone, office, provider, community)" in lines
+    for english in ("fill in", "required", "optional", "one of", "a date", "text, up to", "yes or no"):
+        assert english not in blank.stdout, english
+    assert "tarehe, YYYY-MM-DD" in blank.stdout
+    assert "# How (required, one of: home_visit" in cli("form", "blank", "followup", "--lang", "en").stdout

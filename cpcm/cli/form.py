@@ -54,8 +54,12 @@ def register(app: typer.Typer) -> None:
             from cpcm.cli.common import open_ctx
 
             policy = open_ctx(repo, None, need_identity=False).policy
-        name = form_name(policy, kind, root if root.exists() else None)
-        typer.echo(skeleton(forms.load(name, root if root.exists() else None), _language(lang, root)), nl=False)
+        from cpcm.service.wording import wording_for
+
+        here = root if root.exists() else None
+        definition, language = forms.load(form_name(policy, kind, here), here), _language(lang, root)
+        # the comments' own words from the catalog of the language (the agency's first), as the refusals are said
+        typer.echo(skeleton(definition, language, wording_for(here, language, definition, policy).say), nl=False)
 
     @form.command("print")
     def print_(name: str = typer.Argument(..., help="The form: registration, initial, comprehensive, best-interests, readiness, "

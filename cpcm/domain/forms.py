@@ -1080,16 +1080,50 @@ def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldE
     return []
 
 
-def skeleton(form: Form, lang: str = "en") -> str:
-    """A commented YAML document with every field, ready to fill in."""
+# The comments of `cpcm form blank`, in the language asked where its catalog has them (`skeleton`); the
+# values to give (a choice's codes, YYYY-MM-DD, 1d) stay as they are typed.
+BLANK_TITLE = N_("%(title)s: fill in and give to cpcm with --from-file FILE")
+BLANK_COMMENTS = N_("Lines starting with # are comments. Leave a field empty when it does not apply.")
+# Translators: after a field's label in a blank form: whether it must be filled in, then what it takes.
+BLANK_REQUIRED = N_("(required, %(what)s)")
+BLANK_OPTIONAL = N_("(optional, %(what)s)")
+# Translators: under a group of fields in a blank form (a text with its words in each language below it).
+BLANK_ONE_TEXT = N_("%(key)s: give one text here, or one per language below")
+DESCRIBE_CHOICE = N_("one of: %(choices)s")
+DESCRIBE_CHOICES = N_("a list of: %(choices)s")
+DESCRIBE_DATE = N_("a date, YYYY-MM-DD")
+# Translators: added after "a date, YYYY-MM-DD" in a blank form.
+DESCRIBE_NOT_FUTURE = N_(", not in the future")
+# Translators: added after "a date, YYYY-MM-DD" in a blank form.
+DESCRIBE_YEARS_AGO = N_(", at most %(years)s years ago")
+DESCRIBE_NUMBER = N_("a whole number")
+DESCRIBE_NUMBER_FROM = N_("a whole number from %(min)s")
+DESCRIBE_NUMBER_TO = N_("a whole number to %(max)s")
+DESCRIBE_NUMBER_RANGE = N_("a whole number from %(min)s to %(max)s")
+# Translators: the answers a yes-or-no field takes, as they are typed.
+DESCRIBE_BOOLEAN = N_("yes or no")
+DESCRIBE_TEXT_LIST = N_("a list of short texts")
+DESCRIBE_CODES = N_("a list of codes")
+DESCRIBE_ID = N_("an ID")
+DESCRIBE_DURATION = N_("a duration: 1d, 2w, 1mo")
+DESCRIBE_WORKER = N_("a worker id from the team")
+DESCRIBE_LIST = N_("a list; each entry has the fields below")
+DESCRIBE_LIST_AT_LEAST = N_("a list; each entry has the fields below, at least %(count)s")
+DESCRIBE_TEXT = N_("text")
+DESCRIBE_TEXT_UP_TO = N_("text, up to %(count)s characters")
+
+
+def skeleton(form: Form, lang: str = "en", say: Callable[[str], str] = _same) -> str:
+    """A commented YAML document with every field, ready to fill in: the labels and help in `lang`
+    (the form's words), the comments' own words through `say` (the catalog of `lang`: `Wording.say`)."""
     title = form.title.get(lang) or form.title.get("en") or form.kind
-    lines = [f"# {title}: fill in and give to cpcm with --from-file FILE",
-             "# Lines starting with # are comments. Leave a field empty when it does not apply.", ""]
-    lines += _skeleton_fields(form.fields, lang, 0)
+    lines = [f"# {say(BLANK_TITLE) % {'title': title}}", f"# {say(BLANK_COMMENTS)}", ""]
+    lines += _skeleton_fields(form.fields, lang, 0, say=say)
     return "\n".join(lines) + "\n"
 
 
-def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_prefix: str = "") -> list[str]:
+def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_prefix: str = "",
+                     say: Callable[[str], str] = _same) -> list[str]:
     lines: list[str] = []
     written: list[str] = []
     for field in fields:
@@ -1100,14 +1134,14 @@ def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_pref
                 written.append(group)
                 lines.append(f"{'  ' * (base + depth)}{parts[depth]}:")
         indent = "  " * (base + len(parts) - 1)
-        flags = "required" if field.required else "optional"
-        lines.append(f"{indent}# {field.text(field.label, lang)} ({flags}, {_describe(field)})")
+        flags = say(BLANK_REQUIRED if field.required else BLANK_OPTIONAL) % {"what": _describe(field, say)}
+        lines.append(f"{indent}# {field.text(field.label, lang)} {flags}")
         help_text = field.text(field.help, lang)
         for help_line in help_text.strip().splitlines() if help_text else ():
             lines.append(f"{indent}#   {help_line}")
         if field.type == "list":
             lines.append(f"{indent}{parts[-1]}:")
-            entry = _skeleton_fields(field.item, lang, base + len(parts))
+            entry = _skeleton_fields(field.item, lang, base + len(parts), say=say)
             first = next(i for i, line in enumerate(entry) if not line.lstrip().startswith("#"))
             pad = "  " * (base + len(parts))
             entry[first] = pad + "- " + entry[first][len(pad):]
@@ -1116,35 +1150,30 @@ def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_pref
         empty = "[]" if base_type(field) in ("choices", "text_list") else ""
         if any(other.key.startswith(field.key + ".") for other in fields):
             # one text, or one per language below (child_words: {en: ..., sw: ...}): a key cannot be both
-            lines.append(f"{indent}# {parts[-1]}: give one text here, or one per language below")
+            lines.append(f"{indent}# {say(BLANK_ONE_TEXT) % {'key': parts[-1]}}")
             continue
         lines.append(f"{indent}{parts[-1]}: {empty}".rstrip())
     return lines
 
 
-def _describe(field: Field) -> str:
-    if field.type == "choice":
-        return "one of: " + ", ".join(field.choices)
-    if field.type == "choices":
-        return "a list of: " + ", ".join(field.choices)
+def _describe(field: Field, say: Callable[[str], str] = _same) -> str:
+    """What a field takes, for its comment in a blank form, through `say` (`skeleton`)."""
+    if field.type in ("choice", "choices"):
+        return say(DESCRIBE_CHOICE if field.type == "choice" else DESCRIBE_CHOICES) % {"choices": ", ".join(field.choices)}
     if field.type == "date":
-        return ("a date, YYYY-MM-DD" + (", not in the future" if field.not_future else "")
-                + (f", at most {field.max_years_ago} years ago" if field.max_years_ago is not None else ""))
+        return (say(DESCRIBE_DATE) + (say(DESCRIBE_NOT_FUTURE) if field.not_future else "")
+                + (say(DESCRIBE_YEARS_AGO) % {"years": field.max_years_ago} if field.max_years_ago is not None else ""))
     if field.type == "integer":
-        bounds = [f"from {field.minimum}" if field.minimum is not None else "", f"to {field.maximum}" if field.maximum is not None else ""]
-        return ("a whole number " + " ".join(b for b in bounds if b)).strip()
-    if field.type == "boolean":
-        return "yes or no"
-    if field.type == "text_list":
-        return "a list of short texts"
-    if field.type == "codes":
-        return "a list of codes"
-    if field.type == "id":
-        return "an ID"
-    if field.type == "duration":
-        return "a duration: 1d, 2w, 1mo"
-    if field.type == "worker":
-        return "a worker id from the team"
+        low, high = field.minimum is not None, field.maximum is not None
+        message = (DESCRIBE_NUMBER_RANGE if low and high else DESCRIBE_NUMBER_FROM if low else DESCRIBE_NUMBER_TO if high
+                   else DESCRIBE_NUMBER)
+        return say(message) % {"min": field.minimum, "max": field.maximum}
     if field.type == "list":
-        return "a list; each entry has the fields below" + (f", at least {field.min_items}" if field.min_items else "")
-    return "text" + (f", up to {field.max_length} characters" if field.max_length else "")
+        return say(DESCRIBE_LIST_AT_LEAST) % {"count": field.min_items} if field.min_items else say(DESCRIBE_LIST)
+    if field.type in _DESCRIBED:
+        return say(_DESCRIBED[field.type])
+    return say(DESCRIBE_TEXT_UP_TO) % {"count": field.max_length} if field.max_length else say(DESCRIBE_TEXT)
+
+
+_DESCRIBED = {"boolean": DESCRIBE_BOOLEAN, "text_list": DESCRIBE_TEXT_LIST, "codes": DESCRIBE_CODES, "id": DESCRIBE_ID,
+              "duration": DESCRIBE_DURATION, "worker": DESCRIBE_WORKER}
