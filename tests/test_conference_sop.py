@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 from pyrage import x25519
 
-from conftest import NOW, Cli, commit_count, git, last_commit, make_repo, register, signed_commit, signing_line
+from conftest import CANARY, NOW, Cli, commit_count, git, last_commit, make_repo, register, signed_commit, signing_line
 from cpcm import service
 from cpcm.crypto.identity import Identity
 from cpcm.domain.records import Record
@@ -522,6 +522,32 @@ def test_form5__a_member_signs_once_for_every_conference():
     attend_in(mem, "sup", second, "Member Two")
     assert conferences.load(sup, second).attendees[1]["confidentiality_signed"] == "verbal"
     assert rules.REGISTER_ID not in [c.id for c in conferences.list_conferences(sup)]
+
+
+def test_form5__a_child_or_family_member_is_neither_signed_nor_barred_onto_the_register():
+    """conference.md, Form 5: a child or family member is never put on the register. `sign` and
+    `register --bar` have no conference: every case the worker reads is checked, the refusal names
+    the field and the case, never the name, and nothing is written."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem, name=CANARY)
+    sup = mem.as_("sup")
+    before = mem.commits()
+    for data, field in (({"name": CANARY, "institution": "Home", "position": "aunt"}, "name"),
+                        ({"name": "Test Caregiver", "institution": "Home", "position": "grandmother"}, "name"),
+                        ({"name": "A. Member", "institution": f"Family of {CANARY}", "position": "aunt"}, "institution"),
+                        ({"name": "A. Member", "institution": "Agency", "position": "Officer", "contact": f"ask for {CANARY}"},
+                         "contact")):
+        with pytest.raises(Refused) as refused:
+            conferences.sign(sup, data)
+        said_ = refused.value.message + (refused.value.hint or "")
+        assert refused.value.rule == "conference-no-names" and f"{field} (a name or phone registered for {case_id})" in said_
+        assert CANARY not in said_ and "Test Caregiver" not in said_
+    with pytest.raises(Refused) as barred:
+        conferences.bar(sup, {"name": CANARY, "institution": "Home"}, "breach")
+    assert barred.value.rule == "conference-no-names"
+    assert mem.commits() == before
+    conferences.sign(sup, {"name": "Member One", "institution": "Agency", "position": "Officer"})  # a professional signs
+    assert [r["name"] for r in conferences.register_list(sup)] == ["Member One"]
 
 
 def test_form5__a_barred_member_cannot_attend_and_only_a_supervisor_bars():

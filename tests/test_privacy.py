@@ -284,16 +284,20 @@ def run_the_cycle(s: "Session", base: Path, amina, sup, case_id: str) -> None:
     # the marker typed as a professional's name or a venue is shown on stdout by design (names_allowed); never on
     # stderr, in a file name, a commit message or plaintext on disk
     s.run(sup, "conference", "show", conf, names_allowed=True)
-    s.run(sup, "conference", "sign", "--name", f"{CANARY} member", "--institution", "Agency", "--position", "Officer",
-          "--contact", f"{CANARY} phone")
+    # the child's name is never put on the register (refused naming the field and the case); a professional's is
     s.run(sup, "conference", "sign", "--name", f"{CANARY} member", "--institution", "Agency", "--position", "Officer", expect=4)
-    s.run(sup, "conference", "register", "--bar", "--name", f"{CANARY} member", "--institution", "Agency", "--reason",
+    s.run(sup, "conference", "register", "--bar", "--name", CANARY, "--institution", "Agency", "--reason", "breach", expect=4)
+    s.run(sup, "conference", "sign", "--name", "Officer One", "--institution", "Agency", "--position", "Officer",
+          "--contact", f"{CANARY} phone", expect=4)  # the contact holds the child's name
+    s.run(sup, "conference", "sign", "--name", "Officer One", "--institution", "Agency", "--position", "Officer")
+    s.run(sup, "conference", "sign", "--name", "Officer One", "--institution", "Agency", "--position", "Officer", expect=4)
+    s.run(sup, "conference", "register", "--bar", "--name", "Officer One", "--institution", "Agency", "--reason",
           f"told {CANARY} about a case")
-    s.run(sup, "conference", "attend", conf, "--institution", "Agency", "--name", f"{CANARY} member", "--position", "Officer",
+    s.run(sup, "conference", "attend", conf, "--institution", "Agency", "--name", "Officer One", "--position", "Officer",
           "--contact", "0700", expect=4)  # barred
-    s.run(amina, "conference", "register", "--lift", "--name", f"{CANARY} member", "--institution", "Agency", "--reason",
+    s.run(amina, "conference", "register", "--lift", "--name", "Officer One", "--institution", "Agency", "--reason",
           f"{CANARY}", expect=4)  # a supervisor lifts a bar
-    s.run(sup, "conference", "register", "--lift", "--name", f"{CANARY} member", "--institution", "Agency", "--reason",
+    s.run(sup, "conference", "register", "--lift", "--name", "Officer One", "--institution", "Agency", "--reason",
           f"{CANARY} retrained")
     s.run(sup, "conference", "register", names_allowed=True)
     s.run(sup, "conference", "register", "--json", names_allowed=True)

@@ -1210,6 +1210,32 @@ def _member_fields(data: Mapping[str, Any], errors: list[FieldError], keys=("nam
     return out
 
 
+def _refuse_clients_on_register(ctx, member: Mapping[str, Any], what: str) -> None:
+    """Refused (exit 4) when `member` is a child or family member of a case you read, as `attend`
+    tells one (`is_family`: a registered name or phone, or a name in the institution or position):
+    the register is the agency's, encrypted to every member of the team, and never holds a child's
+    or family member's name (SOP §5.1 asks professionals to sign). With no conference to name the
+    cases, every case you read is checked. The message names the fields and the cases, never the
+    value."""
+    from cpcm.render.views import is_family
+
+    families = _families(ctx, ctx.store.case_ids())
+    if not families:
+        return
+    clients = dict(zip(families, _clients(ctx, (), families)))
+    # each field alone, so that the refusal names it; a contact is checked for a registered phone, and
+    # for a name in its text as the institution and position are ("ask for <child>")
+    hits = [(key, case_id) for key in ("name", "contact", "institution", "position") if member.get(key)
+            for case_id, client in clients.items()
+            if is_family({key: member[key]}, [client]) or (key == "contact" and is_family({"position": member[key]}, [client]))]
+    if hits:
+        raise Refused(f"{what}: {', '.join(f'{key} (a name or phone registered for {case_id})' for key, case_id in hits)}: "
+                      "a child or family member is never put on the confidentiality register; nothing was written",
+                      "The register (Form 5) holds the professionals who sign the agreement. A child or family member present "
+                      "at a conference is recorded with cpcm conference attend CONF --family --name NAME, counted and never named.",
+                      rule="conference-no-names")
+
+
 @context.writes
 def sign(ctx, data: Mapping[str, Any]) -> Written:
     """A member signs the confidentiality agreement (Form 5) on the standing register: once, for
@@ -1228,6 +1254,7 @@ def sign(ctx, data: Mapping[str, Any]) -> Written:
         errors.append(FieldError("date", "is in the future"))
     if errors:
         raise InvalidInput(errors, "the confidentiality agreement")
+    _refuse_clients_on_register(ctx, {**body, "contact": contact}, "the confidentiality agreement")
     register = _register(ctx)
     entry = rules.register_entry(register, body)
     if entry and entry.get("signed_on"):
@@ -1258,6 +1285,8 @@ def bar(ctx, data: Mapping[str, Any], reason: str | None, lift: bool = False) ->
         errors.append(FieldError("reason", "is longer than 1000 characters"))
     if errors:
         raise InvalidInput(errors, "the bar" if not lift else "lifting the bar")
+    if not lift:  # lifting writes no one new onto the register
+        _refuse_clients_on_register(ctx, body, "the bar")
     entry = rules.register_entry(_register(ctx), body)
     if lift and not (entry and entry.get("barred")):
         raise Refused("this member is not barred; nothing was written", rule="conference-not-barred")

@@ -348,7 +348,9 @@ MEANINGS = {
                            "field as a form's does, `cases[1].discussion: holds a name registered for CP-…`, and on a "
                            "terminal only those fields are asked again; a presentation is replaced with "
                            "`cpcm conference update CONF --case CASE --presentation TEXT --reason TEXT`, the minutes of a "
-                           "closed conference with `cpcm conference update CONF --minutes FILE --reason TEXT`)",
+                           "closed conference with `cpcm conference update CONF --minutes FILE --reason TEXT`); "
+                           "`conference sign` and `register --bar` refuse a child's or family member's name or phone "
+                           "for the Form 5 register, naming the field and the case",
     "conference-not-chair": "the minutes, and a closed conference's venue or virtual meeting details, are replaced by the conference's chair or a "
                             "supervisor or manager",
     "conference-written-presentation": "a virtual conference's agenda waits until every case on it has a written presentation "
