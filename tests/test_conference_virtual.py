@@ -205,6 +205,30 @@ def test_virtual__warned_at_minutes_and_close_while_a_case_has_no_written_presen
     assert "Minute-taker:** Rotating member (case manager)" in text  # the minutes name another: they stand
 
 
+def test_virtual__the_written_presentation_goes_out_with_the_agenda_and_the_minutes_as_it_stands():
+    """conference.md, Replacing a presentation: the agenda, the minutes and the report use the
+    text as it stands; the written presentation the rule asks for before the agenda goes out is
+    printed in it (Form 1), by case ID, in both languages and formats."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    sup = mem.as_("sup")
+    conf = conference_in(sup, virtual={"virtual": True, "platform": "Zoom", "record_keeper": "amina"})
+    conferences.add_case(sup, conf, case_id, "reintegration_decision", presentation="Kinship care, a reunification question")
+    for lang, heading in (("en", "Case presentation (Form 1)"), ("sw", "Uwasilishaji wa kesi (Fomu 1)")):
+        for fmt in ("md", "html"):
+            agenda = service.render(sup, "agenda", conf, lang=lang, fmt=fmt).text
+            assert heading in agenda and "Kinship care, a reunification question" in agenda, (lang, fmt)
+    conferences.update(sup, conf, {"presentation": (case_id, "School fees paid, tracing continues")}, reason="out of date")
+    closer = mem.as_("sup", now=CLOSE_NOW)
+    for institution, name, position in MEMBERS:
+        conferences.attend(closer, conf, member(institution, name, position))
+    conferences.minutes(closer, conf, minutes_doc([case_id]))
+    for template in ("agenda", "minutes"):
+        for fmt in ("md", "html"):
+            text = service.render(mem.as_("sup", now=LATER), template, conf, fmt=fmt).text
+            assert "School fees paid, tracing continues" in text and "reunification question" not in text, (template, fmt)
+
+
 def test_virtual__an_agency_may_turn_the_written_presentation_rule_off():
     from dataclasses import replace
 
