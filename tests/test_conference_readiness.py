@@ -225,3 +225,29 @@ def test_kenya__a_child_living_with_relatives_never_in_care_is_asked_no_readines
                                                         "--override-reason", "emergency removal", "--no-input")
     assert placed.code == 0, placed.stderr  # admitted to a CCI: apart from the family now
     assert len(readiness_items(after)) == 1
+
+
+def test_kenya__the_close_names_a_child_at_home_beside_a_child_in_care(kenya):
+    """conference.md: a child who lives with relatives and was never placed is asked none
+    (`conference close` says so): said of that case by its ID where another case of the same
+    conference is asked one, not only where none is."""
+    amina = kenya("amina")
+    cared = planned_case(amina, "Qvchild Cared", lives_with="institution")
+    home = planned_case(amina, "Qvchild Kin")  # lives with relatives
+    sup = kenya("sup")
+    conf = new_conference(sup)
+    for case_id, reason in ((cared, "especially_difficult"), (home, "reintegration_decision")):
+        assert sup("conference", "add-case", conf, case_id, "--reason", reason).code == 0
+    closer = kenya("sup", CLOSE_NOW)
+    from test_conference import MEMBERS, minutes_doc
+
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([cared, home]))).code == 0
+    closed = closer("conference", "close", conf)
+    assert closed.code == 0, closed.stderr
+    assert f"the caseworker of {cared} records the child's readiness" in closed.stderr, closed.stderr
+    assert f"no readiness comment is asked of {home}: " in closed.stderr and "relatives" in closed.stderr, closed.stderr
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    assert [i["case_id"] for i in readiness_items(after)] == [cared]  # what close says is what due asks
