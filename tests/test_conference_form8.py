@@ -86,8 +86,12 @@ def test_render__form8_every_item_from_what_cpcm_holds_and_blanks_where_it_has_n
         part2 = text.split("Part II")[1]
         assert "The bursary office asks for a birth certificate first." in part2
         assert "Summary 1, identified by case ID only" in part2 and "Bursary form, transport" in part2
+        # one heading, one meaning: Part I's table gives the presentation and the summary under its own heading;
+        # "progress and actions to date" is each case's plan actions with their status, once per case
+        assert "Presentation and summary" in text.split(first)[0] and text.count("Progress and actions to date") == 2
         sw = kenya("sup", LATER)("render", "conference-report", conf, "--format", fmt, "--lang", "sw")
         assert sw.code == 0 and "Zqxcanary" not in sw.stdout, sw.stderr
+        assert "Uwasilishaji na muhtasari" in sw.stdout and sw.stdout.count("Maendeleo na hatua hadi sasa") == 2
         assert "Msimamizi" in sw.stdout and "wilaya Kisumu East; wadi Nyalenda B; kijiji Kanyakwar" in sw.stdout
         assert "umri wa miaka 10-14" in sw.stdout and "Vikwazo na changamoto" in sw.stdout
 

@@ -1308,8 +1308,9 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "stage": nomination.get("stage"), "summary": _text(entry.get("summary")) or None,
             "discussion": _text(entry.get("discussion")) or None, "decisions": [_text(d) for d in entry.get("decisions") or []],
             "actions": case_actions, "minuted": bool(entry),
-            # Form 8 Part I, "progress and actions to date": what the caseworker presented, and the
-            # minutes' summary of the case (both checked for names when written)
+            # the report's Part I table, "presentation and summary": what the caseworker presented, and the
+            # minutes' summary of the case (both checked for names when written); Form 8's "progress and
+            # actions to date" is the plan's actions with their status (`facts`)
             "progress": [t for t in (_text(nomination.get("presentation")), _text(entry.get("summary"))) if t],
             # Form 8: Part I's successes and challenges to date, Part II's bottlenecks (the minutes' optional fields)
             "successes": _text(entry.get("successes")) or None, "challenges": _text(entry.get("challenges")) or None,
