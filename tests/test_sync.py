@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -1435,6 +1436,37 @@ def test_the_duplicate_check_after_a_sync_gives_the_same_answer_from_the_index_a
     assert after(True) == after(False) == expected
     assert sup("merge-cases", mine, theirs).code == 0
     assert after(True) == after(False) == []   # linked now: not reported again
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_the_duplicate_check_after_a_sync_names_first_the_case_registered_first_the_one_to_keep(laptops, monkeypatch, tie):
+    """`cpcm merge-cases KEEP OTHER` keeps the first (docs/team.md); the sync's line names first the case
+    registered first (on a tie, the one holding more records), whatever their IDs: here the later ID. Before,
+    the two were in ID order, and following the line made the child's case the alias of a later one."""
+    from datetime import datetime, timedelta
+
+    from conftest import library_session, registration
+    from cpcm import service
+    from cpcm.domain.ids import new_case_id
+    from cpcm.service import cases as cases_service, context, sync as sync_service
+
+    sup = laptops.cli("sup")
+    ctx = library_session(sup)
+    first, later = new_case_id(lambda bits: (1 << bits) - 1), new_case_id(lambda bits: 0)  # the first, the last ID
+    earlier = None if tie else datetime.fromisoformat(NOW) - timedelta(days=30)
+    for case_id, at in ((first, earlier), (later, None)):
+        monkeypatch.setattr(cases_service, "new_case_id", lambda case_id=case_id: case_id)
+        assert service.register(ctx, registration(), at).subject_id == case_id
+    monkeypatch.undo()
+    if tie:  # registered at the same time: the child's work is in the one with more records
+        assert sup("note", first, "--text", "home visit done").code == 0
+    ctx = library_session(sup)
+    for locked in (True, False):
+        result = sync_service.Synced(registered=[later])
+        with context.locked(ctx) if locked else nullcontext():
+            sync_service._after(ctx, result)
+        assert result.duplicates == [{"case": first, "other": later,
+                                      "reason": "same or similar name and the same birth year"}]
 
 
 def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):

@@ -1861,7 +1861,7 @@ def _duplicates_arrived(ctx: Context, result: Synced) -> None:
     if not arrived:
         return
     from cpcm.service import lookup
-    from cpcm.workflow.duplicates import key_of, probable_duplicates
+    from cpcm.workflow.duplicates import key_of, kept_first, probable_duplicates
 
     found: list[tuple[str, str, str]] = []  # (arrived case, other case, reason)
     try:
@@ -1871,23 +1871,23 @@ def _duplicates_arrived(ctx: Context, result: Synced) -> None:
             for case in loaded.values():
                 look, matched = lookup.duplicates_of(ctx, look, key_of(case), exclude=case.id)
                 found.extend((case.id, other, reason) for other, reason in matched)
-            linked = {c: _linked(loaded[c] if c in loaded else context.load_case(ctx, c))
-                      for c in {x for pair in found for x in pair[:2]}}
+            involved = {c: loaded[c] if c in loaded else context.load_case(ctx, c)
+                        for c in {x for pair in found for x in pair[:2]}}
         else:
             cases = context.load_cases(ctx)
             for case in _registered(ctx, arrived, lambda _, case_id: cases[case_id]):
                 found.extend((case.id, other, reason) for other, reason in probable_duplicates(case, cases.values()))
-            linked = {c: _linked(cases[c]) for c in {x for pair in found for x in pair[:2]}}
+            involved = {c: cases[c] for c in {x for pair in found for x in pair[:2]}}
     except (CpcmError, lookup.Unusable, OSError):
         return  # (the cases noted stay noted: the next sync checks them)
     remote.checked(git)
     seen = set()
     for case_id, other, reason in found:
-        pair = tuple(sorted((case_id, other)))
-        if pair in seen or other in linked[case_id] or case_id in linked[other]:
+        keep, alias = kept_first(involved[case_id], involved[other])  # merge-cases KEEP OTHER: the child's first case first
+        if (keep.id, alias.id) in seen or alias.id in _linked(keep) or keep.id in _linked(alias):
             continue
-        seen.add(pair)
-        result.duplicates.append({"case": pair[0], "other": pair[1], "reason": reason})
+        seen.add((keep.id, alias.id))
+        result.duplicates.append({"case": keep.id, "other": alias.id, "reason": reason})
 
 
 def _conflicts_arrived(ctx: Context, result: Synced) -> None:

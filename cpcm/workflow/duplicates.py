@@ -23,6 +23,7 @@ from itertools import combinations
 from typing import Iterable, NamedTuple, Sequence
 
 from cpcm.domain.case import Case
+from cpcm.domain.records import utc
 
 SAME_YEAR = "same or similar name and the same birth year"
 SAME_CAREGIVER = "same name and the same caregiver"
@@ -172,6 +173,16 @@ def probable_duplicates(new: Case, cases: Iterable[Case]) -> list[tuple[str, str
         return []
     return matches(key_of(new), ((other.id, key_of(other)) for other in cases
                                  if other.id != new.id and other.child.get("name")))
+
+
+def kept_first(a: Case, b: Case) -> tuple[Case, Case]:
+    """Two cases of one child as `cpcm merge-cases KEEP OTHER` takes them: first the case the work
+    goes on in, the one registered first (its registration's time, as UTC: the child's case before the
+    other was opened), on a tie the one holding more records (the work done in it), then by case ID;
+    second its alias (docs/team.md: two cases of one child)."""
+    def order(case: Case) -> tuple:
+        return (utc(case.registered_at) if case.registered_at else "\uffff", -len(case.history), case.id)
+    return (a, b) if order(a) <= order(b) else (b, a)
 
 
 # -- many children at once -------------------------------------------------------------------------
