@@ -92,3 +92,54 @@ def test_a_closed_case_is_not_nominated_for_a_conference_and_the_refusal_names_t
     closed = sup("conference", "add-case", conf, alone, "--reason", "especially_difficult", "--json")
     assert closed.code == 4 and f"cpcm reopen {alone}" in closed.json()["hint"]
     assert sup("conference", "add-case", conf, keep, "--reason", "especially_difficult").code == 0
+
+
+def test_a_registration_names_the_childs_case_once_not_each_case_merged_into_it(cli_as, monkeypatch):
+    """The child registered three times, two of them merged into the first (one closed as registered in error), then
+    registered again: one warning, for the child's case, naming the cases merged into it; not one per alias, and not
+    'reopen' the closed alias (nothing is merged into a case merged away: docs/commands/sync.md#cpcm-merge-cases)."""
+    import json
+
+    from conftest import library_session, registration
+    from cpcm import service
+    from cpcm.service import lookup
+
+    amina, sup = cli_as("amina", CPCM_NOW=LATER), cli_as("sup", CPCM_NOW=LATER)
+    keep, closed, other = (register(amina, child=child()) for _ in range(3))
+    close(cli_as, closed)
+    for alias in (closed, other):
+        assert sup("merge-cases", keep, alias).code == 0
+    expected = [{"case_id": keep, "reason": "same or similar name and the same birth year", "status": "open",
+                 "through": sorted([closed, other])}]
+    again = amina("register", "--from-file", "-", input=json.dumps(registration(child=child())))
+    assert again.code == 0, again.stderr
+    warned = [line for line in again.stderr.splitlines() if "possible duplicate" in line]
+    assert warned == [f"warning: possible duplicate of {keep} (same or similar name and the same birth year; "
+                      f"{', '.join(sorted([closed, other]))} were merged into it); check before working on both; if it is "
+                      f"the same child, a supervisor or manager links them: cpcm merge-cases {keep} "
+                      f"{again.stdout.split()[-1]}"], again.stderr
+    expected.append({"case_id": again.stdout.split()[-1], "reason": expected[0]["reason"], "status": "open"})
+    for usable in (True, False):  # the split index, and every case read
+        if not usable:
+            monkeypatch.setattr(lookup, "usable", lambda ctx: False)
+        written = service.register(library_session(amina), registration(child=child()))
+        assert sorted(written.extra["possible_duplicates"], key=lambda d: d["case_id"]) == sorted(
+            expected, key=lambda d: d["case_id"]), usable
+        expected.append({**expected[-1], "case_id": written.subject_id})
+
+
+def test_reopening_a_case_merged_into_another_names_the_childs_case(cli_as):
+    """A case merged into another and closed as registered in error, reopened: written, with a warning that the
+    child's work goes on in the case it was merged into, and, that one being closed, that it is the one to reopen."""
+    amina, sup = cli_as("amina", CPCM_NOW=LATER), cli_as("sup", CPCM_NOW=LATER)
+    keep, other = register(amina, child=child()), register(amina, child=child())
+    close(cli_as, keep, "declined")
+    close(cli_as, other)
+    assert sup("merge-cases", keep, other).code == 0
+    reopened = amina("reopen", other, "--reason", "new report", "--json")
+    assert reopened.code == 0, reopened.stderr
+    assert reopened.json()["warnings"] == [
+        f"{other} was merged into {keep}, the child's case: the work on the child goes on in {keep}, and nothing is "
+        f"merged into {other} again; {keep} is closed: if the child needs the service again, reopen that one instead "
+        f"(cpcm reopen {keep} --reason ...)"]
+    assert amina("reopen", keep, "--reason", "new report", "--json").json()["warnings"] == []

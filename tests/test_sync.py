@@ -1469,6 +1469,27 @@ def test_the_duplicate_check_after_a_sync_names_first_the_case_registered_first_
                                       "reason": "same or similar name and the same birth year"}]
 
 
+def test_the_duplicate_check_after_a_sync_names_a_case_merged_away_by_the_case_it_lives_on_in(laptops):
+    """Two registrations merged into the child's case, then the child registered again: the sync names the child's
+    case once (sync.md: nothing is merged into a case merged away), and two cases merged into the same one are no
+    pair. Before, it named each alias, and its merge-cases lines were refused (merge-cases-merged-away)."""
+    from conftest import library_session
+    from cpcm.service import context, sync as sync_service
+
+    sup = laptops.cli("sup")
+    keep, first, second = (register(sup, "--worker", "amina") for _ in range(3))
+    for alias in (first, second):
+        assert sup("merge-cases", keep, alias).code == 0
+    again = register(sup, "--worker", "amina")
+    ctx = library_session(sup)
+    for locked in (True, False):
+        result = sync_service.Synced(registered=sorted([first, second, again]))
+        with context.locked(ctx) if locked else nullcontext():
+            sync_service._after(ctx, result)
+        assert result.duplicates == [{"case": keep, "other": again,
+                                      "reason": "same or similar name and the same birth year"}], locked
+
+
 def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
     """Commits that add no file (the agency's rules, the team, the service directory) arrive too,
     and the worker is told: not 'nothing new arrived' while the rules changed under them."""

@@ -65,13 +65,16 @@ def register(app: typer.Typer) -> None:
         for message in result.warnings:
             warn(message)
         for duplicate in result.extra["possible_duplicates"]:
+            through = duplicate.get("through") or []  # cases found that were merged into it: named by the child's case
+            reason = duplicate["reason"] + (f"; {', '.join(through)} {'was' if len(through) == 1 else 'were'} merged "
+                                             "into it" if through else "")
             if duplicate.get("status") in ("closed", "transferred"):  # the child's earlier case: reopen it (IAG Step 6)
-                warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}), which is {duplicate['status']}; "
+                warn(f"possible duplicate of {duplicate['case_id']} ({reason}), which is {duplicate['status']}; "
                      f"if it is the same child, reopen it rather than work on a new case (cpcm reopen {duplicate['case_id']} "
                      f"--reason ...), and a supervisor or manager links the two: cpcm merge-cases {duplicate['case_id']} "
                      f"{result.subject_id}")
                 continue
-            warn(f"possible duplicate of {duplicate['case_id']} ({duplicate['reason']}); check before working on both; "
+            warn(f"possible duplicate of {duplicate['case_id']} ({reason}); check before working on both; "
                  f"if it is the same child, a supervisor or manager links them: cpcm merge-cases {duplicate['case_id']} "
                  f"{result.subject_id}")
         if json_out:

@@ -198,8 +198,10 @@ INDEX_CHILD = ("name", "date_of_birth", "age_estimate")
 
 def case_index(case: Case) -> dict:
     """The fields of a case that every write may need: who holds it and whether it is open (the
-    caseload), and the child's name, birth and caregiver (the duplicate check). Here, with the
+    caseload), the child's name, birth and caregiver (the duplicate check) and the case it was merged
+    into (a duplicate warning names the case the child's work goes on in). Here, with the
     fold, because the cache's index table is tagged with the fold's digest alone
     (`fold_fingerprint`): a change to these fields makes the index again."""
     return {"id": case.id, "status": case.status, "worker": case.worker, "registered_at": case.registered_at,
-            "caregiver_name": case.caregiver_name, "child": {k: case.child[k] for k in INDEX_CHILD if k in case.child}}
+            "caregiver_name": case.caregiver_name, "child": {k: case.child[k] for k in INDEX_CHILD if k in case.child},
+            "merged_into": case.merged_into}

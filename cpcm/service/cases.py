@@ -85,13 +85,13 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     if look is not None:  # the split index (service/lookup.py): the new child's buckets and the caseloads
         look, found = lookup.duplicates_of(ctx, look, key_of(case), exclude=case_id)
         duplicates = tuple(found)
-        statuses = look.statuses(key_of(case))  # each duplicate's status as the index holds it: no case read again
+        about = look.about  # each duplicate's status and merged_into as the index holds them: no case read again
         _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk,
                                       count=lookup.caseload(look, case.worker) if case.worker else 0)
     else:
         cases = load_index(ctx)  # every case, with only the fields of the checks (its status too)
         duplicates = tuple(probable_duplicates(case, cases.values()))
-        statuses = {c: cases[c].status for c, _ in duplicates if c in cases}
+        about = lambda c: (cases[c].status, cases[c].merged_into) if c in cases else None  # noqa: E731
         _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk, cases=cases)
     warnings = new_case_checks(checks, case_id, named=isinstance(data, Mapping) and bool(data.get("worker")))
     readers = readers_for(ctx, case)
@@ -127,8 +127,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     steps += [f"{other_id} is a sibling's case that you cannot read, so it is not linked: its worker, a supervisor or a "
               f"manager links it: cpcm link {case_id} {other_id} --sibling" for other_id in unread]
     return Written(case_id, record.id, "registration", tuple(warnings), tuple(steps),
-                   extra={"possible_duplicates": [{"case_id": c, "reason": r, "status": statuses.get(c) or _status_of(ctx, c)}
-                                           for c, r in duplicates],
+                   extra={"possible_duplicates": _duplicates_said(ctx, duplicates, about),
                           **({"sibling_of": sibling_of, "siblings": linked} if sibling_of is not None else {})},
                    json_keys=("subject", "record_id", "warnings", "next_steps"))
 
@@ -182,14 +181,32 @@ def link_siblings(ctx: Context, case_id: str, other_id: str, removed: str | None
     return Written(case_id, (a.id, b.id), "case_link", extra={"sibling": other_id, "removed": removed is not None})
 
 
-def _status_of(ctx: Context, case_id: str) -> str | None:
-    """A possible duplicate's status (open, closed, transferred): a closed one is the child's
-    earlier case, which can be reopened instead of working on a new one (IAG Step 6). Read from
-    the case where the index that found it does not give it; None where it cannot be read now."""
-    try:
-        return load_case(ctx, case_id).status
-    except CpcmError:
-        return None
+def _duplicates_said(ctx: Context, found: Iterable[tuple[str, str]],
+                     about: Callable[[str], tuple[str | None, str | None] | None]) -> list[dict]:
+    """The possible duplicates a registration names: each case found, or, for one merged into another
+    (`merge-cases KEEP THIS`), the case the child's work goes on in (`lives_on_in`: nothing is merged
+    into a case merged away, nor is it reopened for the work), once for the child, with the cases found
+    that were merged into it (`through`); each with its status (open, closed, transferred: a closed one is
+    the child's earlier case, which can be reopened instead of working on a new one, IAG Step 6; None where
+    it cannot be read now). `about`: a case's (status, merged_into) as the index that found it holds them,
+    None where it holds none (the case is read then)."""
+    def known(case_id: str) -> Case | None:
+        status, into = about(case_id) or (None, None)
+        if status is None:  # not in the index, or no status there: the case itself
+            try:
+                return load_case(ctx, case_id)
+            except CpcmError:
+                return None
+        return Case(case_id, status=status, merged_into=into)
+
+    said: dict[str, dict] = {}
+    for case_id, reason in found:
+        case = known(case_id)
+        home = lives_on_in(case, known) if case is not None else Case(case_id, status=None)
+        entry = said.setdefault(home.id, {"case_id": home.id, "reason": reason, "status": home.status})
+        if case_id != home.id:
+            entry.setdefault("through", []).append(case_id)
+    return list(said.values())
 
 
 def _not_informed(ctx: Context, case_id: str, body: Mapping[str, Any]) -> list[str]:
@@ -1078,6 +1095,24 @@ LINK_WORDS = {"merged_with": "merged with {case}: {case} is its alias", "alias_o
               "work goes on there", "former_id": "was {case} (a sync gave it a new ID: that one was taken)",
               "sibling": "sibling of {case}: a brother or sister's case",
               "returned_as": "came back as {case}: the child's case was received here again under that ID; work goes on there"}
+
+
+def lives_on_in(case: Case, load: Callable[[str], Case | None]) -> Case:
+    """The case the work on `case`'s child goes on in: `case` itself, or, for a case merged into another
+    (`merge-cases KEEP THIS`), the case it was merged into, its own `merged_into` followed in turn, as far
+    as `load` gives them (None, or CpcmError: one this worker cannot read, where the last one known is
+    given). What a duplicate warning names, so that it never sends the work to a case merged away."""
+    seen = {case.id}
+    while case.merged_into and case.merged_into not in seen:
+        try:
+            into = load(case.merged_into)
+        except CpcmError:
+            into = None
+        if into is None:
+            break
+        case = into
+        seen.add(case.id)
+    return case
 
 
 def case_links(records: list[Record]) -> list[dict]:

@@ -422,20 +422,40 @@ def _needs_readiness(policy) -> bool:
 
 @writes
 def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) -> Written:
-    """Reopen a closed or transferred case: same case ID, history kept, back to assessment."""
+    """Reopen a closed or transferred case: same case ID, history kept, back to assessment. A case merged
+    into another (`merge-cases KEEP THIS`) is reopened with a warning naming the case the child's work goes
+    on in (docs/commands/sync.md#cpcm-merge-cases): nothing is merged into it again, so work done in it is
+    apart from the child's case."""
     if not said(reason):
         raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], f"reopening of {case_id}")
     case = load_case(ctx, case_id)
     record = append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)
+    warnings = _merged_away(ctx, case)
     zone = deadlines.zone_of(ctx.now)  # the reopening counted from in the agency's zone, as `due` will list it
     _due, _target, response = deadlines.initial_assessment_due(ctx.policy, case.risk, parse_datetime(record.at), zone)
     within = ("within " + ctx.policy.cited("initial_assessment") if response is None
               else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk; "
                    f"{ctx.policy.short_source('risk_response')})")
-    return Written(case_id, record.id, "reopen", next_steps=(
+    return Written(case_id, record.id, "reopen", warnings, next_steps=(
         f"the clocks restart: initial assessment {within}",
         f"assess the child again (cpcm assess {case_id} --type initial, then --type comprehensive) and write a new plan: "
         f"cpcm plan {case_id} --from-file F, reason after_reopening"))
+
+
+def _merged_away(ctx: Context, case) -> list[str]:
+    """The warning of a reopening of a case merged into another: where the child's work goes on (its
+    `merged_into` followed, as far as the worker reads), and, that case being closed or transferred, that
+    it is the one to reopen."""
+    from cpcm.service.cases import lives_on_in
+
+    if case.merged_into is None:
+        return []
+    home = lives_on_in(case, lambda into: load_case(ctx, into))
+    where = case.merged_into if home.id == case.merged_into else f"{case.merged_into}, which lives on in {home.id}"
+    said_home = (f"; {home.id} is {home.status}: if the child needs the service again, reopen that one instead (cpcm "
+                 f"reopen {home.id} --reason ...)" if home.id != case.id and home.status in ("closed", "transferred") else "")
+    return [f"{case.id} was merged into {where}, the child's case: the work on the child goes on in {home.id}, and "
+            f"nothing is merged into {case.id} again{said_home}"]
 
 
 @writes

@@ -9,8 +9,8 @@ encrypted to the worker like the rest of the cache (the names in it are personal
   cases that could not be read (read again at every update, so that each command reports them
   as `load_index` does);
 - year buckets `y-NN`: case id -> its duplicate key (duplicates.Key: normalised name, normalised
-  caregiver, birth year) and its status (open, closed, transferred: what a registration says of
-  each possible duplicate) for each readable case with a name and a known or estimated birth
+  caregiver, birth year), its status (open, closed, transferred: what a registration says of
+  each possible duplicate) and the case it was merged into, if it was (a registration names that one) for each readable case with a name and a known or estimated birth
   year, in the bucket of a keyed hash of that year (a child is compared by name similarity only
   with those born the same year);
 - caregiver buckets `c-NN`: the same, for each case with a name and a caregiver, in the bucket
@@ -58,7 +58,8 @@ from cpcm.store.layout import CASES, case_dir
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
 
-FORMAT = 3  # 2: caregiver buckets in place of name buckets; 3: by the caregiver and a pair of the name's words
+FORMAT = 4  # 2: caregiver buckets in place of name buckets; 3: by the caregiver and a pair of the name's words;
+# 4: each case's merged_into with its status
 YEAR_BUCKETS = 64
 CAREGIVER_BUCKETS = 256
 MAP_SHARDS = 64
@@ -199,7 +200,7 @@ class Lookup:
     def add(self, case_id: str, case: Case) -> None:
         """A readable case, as it is now (after `remove` of what it was)."""
         key = duplicates.key_of(case)
-        value = [key.name, key.caregiver, key.year, case.status]
+        value = [key.name, key.caregiver, key.year, case.status, case.merged_into]
         year, caregivers, worker = self.year_bucket(key), self.caregiver_buckets(key), counted_worker(case)
         for bucket in ([year] if year else []) + caregivers:
             self._set(bucket, case_id, value)
@@ -225,7 +226,7 @@ class Lookup:
         self._set(self.map_shard(case_id), case_id, None)
 
     def _entries(self, key: Key) -> dict[str, list]:
-        """Case id -> [name, caregiver, year, status] of the cases `duplicates.matches` may report
+        """Case id -> [name, caregiver, year, status, merged_into] of the cases `duplicates.matches` may report
         for a child of this key: those born the same year, and those with the same caregiver."""
         found: dict[str, list] = {}
         year = self.year_bucket(key)
@@ -243,6 +244,19 @@ class Lookup:
     def statuses(self, key: Key) -> dict[str, str]:
         """Case id -> status of the same cases, as the index holds them (no case is read)."""
         return {case_id: entry[3] for case_id, entry in self._entries(key).items() if entry[3]}
+
+    def about(self, case_id: str) -> tuple[str | None, str | None] | None:
+        """(status, the case it was merged into) of a case as the index holds it, found through its map
+        shard (no case is read); None for one the index has in no bucket (no name, or not read here)."""
+        where = self._file(self.map_shard(case_id)).get(case_id)
+        if where is None:
+            return None
+        year, caregivers, _worker = where
+        for bucket in ([year] if year else []) + caregivers:
+            entry = self._file(bucket).get(case_id)
+            if entry is not None:
+                return entry[3] or None, entry[4] if len(entry) > 4 else None
+        return None
 
     def duplicates(self, key: Key, exclude: str = "") -> list[tuple[str, str]]:
         return duplicates.matches(key, [(c, k) for c, k in self.candidates(key) if c != exclude])

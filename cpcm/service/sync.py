@@ -1861,6 +1861,7 @@ def _duplicates_arrived(ctx: Context, result: Synced) -> None:
     if not arrived:
         return
     from cpcm.service import lookup
+    from cpcm.service.cases import lives_on_in
     from cpcm.workflow.duplicates import key_of, kept_first, probable_duplicates
 
     found: list[tuple[str, str, str]] = []  # (arrived case, other case, reason)
@@ -1873,17 +1874,24 @@ def _duplicates_arrived(ctx: Context, result: Synced) -> None:
                 found.extend((case.id, other, reason) for other, reason in matched)
             involved = {c: loaded[c] if c in loaded else context.load_case(ctx, c)
                         for c in {x for pair in found for x in pair[:2]}}
+            load = lambda case_id: involved.get(case_id) or context.load_case(ctx, case_id)  # noqa: E731
         else:
             cases = context.load_cases(ctx)
             for case in _registered(ctx, arrived, lambda _, case_id: cases[case_id]):
                 found.extend((case.id, other, reason) for other, reason in probable_duplicates(case, cases.values()))
             involved = {c: cases[c] for c in {x for pair in found for x in pair[:2]}}
+            load = cases.get
     except (CpcmError, lookup.Unusable, OSError):
         return  # (the cases noted stay noted: the next sync checks them)
     remote.checked(git)
     seen = set()
     for case_id, other, reason in found:
-        keep, alias = kept_first(involved[case_id], involved[other])  # merge-cases KEEP OTHER: the child's first case first
+        # a case merged into another is named by the case it lives on in (nothing is merged into it again:
+        # merge-cases-merged-away); the child's first case first, as merge-cases KEEP OTHER takes them
+        homes = [lives_on_in(involved[c], load) for c in (case_id, other)]
+        if homes[0].id == homes[1].id:
+            continue  # one child's cases, linked already
+        keep, alias = kept_first(*homes)
         if (keep.id, alias.id) in seen or alias.id in _linked(keep) or keep.id in _linked(alias):
             continue
         seen.add((keep.id, alias.id))
@@ -1965,16 +1973,13 @@ def _merged_into(ctx: Context, case_id: str) -> str | None:
 def _home(ctx: Context, case_id: str) -> str:
     """The case the work on `case_id`'s child goes on in: its merged_into links followed, as far
     as this worker reads them."""
-    seen = {case_id}
-    while True:
-        try:
-            into = _merged_into(ctx, case_id)
-        except CpcmError:  # a case this worker cannot read (or damaged): the last one known
-            return case_id
-        if into is None or into in seen:
-            return case_id
-        seen.add(into)
-        case_id = into
+    from cpcm.service.cases import lives_on_in
+
+    try:
+        case = context.load_case(ctx, case_id)
+    except CpcmError:  # a case this worker cannot read (or damaged): the last one known
+        return case_id
+    return lives_on_in(case, lambda into: context.load_case(ctx, into)).id
 
 
 def _refuse_merged_away(ctx: Context, keep: str, other: str) -> None:
