@@ -475,3 +475,33 @@ def test_approve_with_no_decision_waiting_says_so_in_words(agency, cli_as):
     assert "mandatory_report" not in none.stderr
     refused = amina("approve", case_id, "mandatory-report")
     assert refused.code == 4 and "only a supervisor or manager can approve a decision not to report" in refused.stderr
+
+
+def test_a_supervisor_who_corrects_a_caseworkers_decision_not_to_report_still_decides_it_and_she_stays_its_author(agency, cli_as):
+    """amina decides not to report; sup, the one supervisor, corrects its rationale while it waits.
+    The decision is still amina's (the one who recorded it may not decide it): show names her, the
+    due list says she asked for it, and sup approves it. A correction of an approved decision keeps
+    its author too."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, concerns=["sexual_abuse"])
+    record_id = amina("mandatory-report", case_id, *NOT_REPORTED, "--json").json()["record_id"]
+    fixed = sup("correct", case_id, record_id, "--set", "rationale=the uncle would retaliate", "--reason", "fuller wording")
+    assert fixed.code == 0, fixed.stderr
+    assert [(m["by"], m["supervisor"]) for m in reports(sup, case_id)] == [("amina", {"decision": "waiting"})]
+    waiting = [i for i in sup("due", "--json", "--worker", "all").json() if i["case_id"] == case_id
+               and i["code"] == "mandatory-report-approval"]
+    assert len(waiting) == 1 and "asked for by amina" in waiting[0]["why"] and "nobody" not in waiting[0]["why"], waiting
+    refused = amina("approve", case_id, "mandatory-report")
+    assert refused.code == 4 and "only a supervisor or manager" in refused.stderr
+    approved = sup("approve", case_id, "mandatory-report", "--note", "agreed")
+    assert approved.code == 0, approved.stderr
+    shown = reports(sup, case_id)
+    assert [(m["by"], m["supervisor"]["decision"], m["supervisor"]["by"]) for m in shown] == [("amina", "approved", "sup")]
+
+    # corrected again once approved (by the supervisor who may decide it): still amina's decision
+    again = sup("correct", case_id, shown[0]["record_id"], "--set", "basis=best_interests", "--reason", "basis mistyped")
+    assert again.code == 0, again.stderr
+    assert [(m["by"], m["basis"], m["supervisor"]["decision"]) for m in reports(sup, case_id)] == [
+        ("amina", "best_interests", "approved")]
+    row = next(line for line in sup("show", case_id).stdout.splitlines() if "not_reported" in line)
+    assert row.split("\t")[1] == "amina", row

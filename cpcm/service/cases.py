@@ -985,7 +985,10 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     from cpcm.service.mandatory_reports import decisions as mandatory_reports
 
     # each decision, report or not, and its supervisor's (or why none is needed: reported on another copy apart)
-    data["mandatory_reports"] = marked(mandatory_reports(current, folded.mandatory_report))
+    # who recorded each: the writer of its first record, not whoever corrected it (as the plan's `by`)
+    authors = {r.id: r.by for r in records}
+    recorded_by = {later: authors[first] for later, first in places(records).items() if first in authors}
+    data["mandatory_reports"] = marked(mandatory_reports(current, folded.mandatory_report, recorded_by))
     data["referrals"] = marked(folded.referrals)  # sent before the reopening
     data["reviews"] = marked(reviews_on_file(current, ctx.team))  # a correction in the place of what it corrected
     # who wrote the version: the writer of its first record, not whoever corrected it (approvals.asker)

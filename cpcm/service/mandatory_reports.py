@@ -59,9 +59,12 @@ def mandatory_report(ctx: Context, case_id: str, data: Mapping[str, Any], at: da
                    extra={"decision": body.get("decision"), "needs_approval": bool(needs)})
 
 
-def decisions(records: Sequence[Record], latest: Mapping[str, Any] | None = None) -> list[dict]:
+def decisions(records: Sequence[Record], latest: Mapping[str, Any] | None = None,
+              recorded_by: Mapping[str, str] | None = None) -> list[dict]:
     """Each mandatory-reporting decision the case uses (`records`: a correction in the place of what
-    it corrected), in the order written, with the supervisor's decision of one not to report:
+    it corrected), in the order written, with who recorded it (`recorded_by`: a correction -> the
+    writer of the first record of its chain, not whoever corrected it since) and the supervisor's
+    decision of one not to report:
     codes, dates and ids (the rationale is read with `cpcm show CASE RECORD`). `latest`: the case's
     decision as folded (`Case.mandatory_report`): one not to report that a report made on another
     copy apart left waiting for nobody (workflow.mandatory_report.reported_apart) says so (`not_needed`, naming it).
@@ -73,7 +76,8 @@ def decisions(records: Sequence[Record], latest: Mapping[str, Any] | None = None
         if record.kind != KIND:
             continue
         b = record.body
-        entry = {"record_id": record.id, "at": record.at, "by": record.by, "decision": b.get("decision"),
+        by = (recorded_by or {}).get(record.id, record.by)
+        entry = {"record_id": record.id, "at": record.at, "by": by, "decision": b.get("decision"),
                  "concerns": list(b.get("concerns") or []), "to": b.get("to"), "to_other": b.get("to_other"),
                  "reported_on": b.get("reported_on"),
                  "reference": b.get("reference"), "basis": b.get("basis"), "law_explained": b.get("law_explained"),

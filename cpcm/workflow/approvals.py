@@ -229,7 +229,12 @@ def barring_writers(policy: Policy, subject: str, request: Mapping[str, Any]) ->
     conference close wrote (the fold's `conference` mark) where the policy says so
     (plan_approval.conference_versions_by_chair), the one who closed it: the version is the
     conference's decision, not its chair's alone. One who corrected it since is barred, the chair
-    too; a version a person writes with the reason conference_decision bars them, as any other."""
+    too; a version a person writes with the reason conference_decision bars them, as any other.
+    A decision not to report bars only the one who recorded it (docs/commands/mandatory-report.md):
+    a correction changes its wording, never the decision, and a supervisor or manager who corrected
+    it is the chain of supervision, whose own decision not to report needs no approval."""
+    if subject == mandatory_rules.SUBJECT:
+        return tuple(w for w in (asker(request),) if w)
     found = writers(request)
     made = request.get("conference") if subject == "plan" else None
     if not made or made.get("by") != asker(request) or not policy.get(rule_of(subject), CONFERENCE_VERSIONS, False):

@@ -961,7 +961,8 @@ def superseded_ids(records: Iterable[Record]) -> set[str]:
 
 def _asked_by(case: Case, firsts: Mapping[str, str], authors: Mapping[str, str]) -> Case:
     """The case with `asked_by` on each request (the plan version, the closure or transfer request,
-    and those they were made over) that a correction by someone else stands in for: the author of
+    and those they were made over, a caseworker's decision not to report) that a correction by
+    someone else stands in for: the author of
     the record it corrects (`firsts`: a correction -> the first record of its chain). The one who
     asked takes it back (approvals.withdrawable); neither they nor the one who corrected it (`by`)
     decides it where the policy bars self-approval (approvals.barred)."""
@@ -973,7 +974,7 @@ def _asked_by(case: Case, firsts: Mapping[str, str], authors: Mapping[str, str])
         earlier = mark(out.get("earlier"))
         return dict(out, earlier=earlier) if earlier is not out.get("earlier") else out
 
-    changes = {name: mark(getattr(case, name)) for name in ("plan", "closure", "transfer_request")}
+    changes = {name: mark(getattr(case, name)) for name in ("plan", "closure", "transfer_request", "mandatory_report")}
     changes = {name: value for name, value in changes.items() if value is not getattr(case, name)}
     return _changed(case, **changes) if changes else case
 
