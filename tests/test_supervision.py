@@ -276,3 +276,29 @@ def test_supervision__report_caseload_counts_sessions_in_its_period(cli_as):
     own = cli_as("amina")("report", "caseload", "--from", "2026-08-01", "--json")
     assert own.code == 0, own.stderr
     assert "supervision" not in own.json() and "--from and --to are not used" in own.stderr
+
+
+def test_supervision__a_group_session_is_corrected_after_the_owner_of_one_of_its_actions_left(cli_as, tmp_path):
+    """otieno owned an action of a group session and left the team: what was written stands, so the
+    session's time and notes are corrected; an action given to him anew is refused (a new value is a member)."""
+    sup = cli_as("sup")
+    session = tmp_path / "session.yaml"
+    session.write_text("workers: [amina, otieno]\nkinds: [clinical]\n"
+                       "actions:\n  - {action: draft tracing request, owner: otieno, by: 2026-11-30}\n")
+    recorded = _record(sup, "--from-file", str(session), "--at", "2026-11-20T10:00")
+    assert recorded.code == 0, recorded.stderr
+    session_id = recorded.json()["session_id"]
+    assert sup("team", "remove", "otieno").code == 0
+    timed = sup("supervision", "record", "--corrects", session_id, "--at", "2026-11-20T16:00", "--reason", "time", "--no-input")
+    assert timed.code == 0, timed.stderr
+    noted = sup("supervision", "record", "--corrects", session_id, "--discussed", "group review of admissions",
+                "--reason", "typo", "--no-input")
+    assert noted.code == 0, noted.stderr
+    shown = sup("supervision", "show", session_id, "--json").json()
+    assert [a["owner"] for a in shown["actions"]] == ["otieno"] and shown["discussed"] == "group review of admissions"
+
+    more = tmp_path / "more.yaml"
+    more.write_text("actions:\n  - {action: draft tracing request, owner: otieno, by: 2026-11-30}\n"
+                    "  - {action: call the school, owner: otieno, by: 2026-12-02}\n")
+    added = sup("supervision", "record", "--corrects", session_id, "--from-file", str(more), "--reason", "x", "--no-input")
+    assert added.code == 4 and "actions[2].owner" in added.stderr and "actions[1].owner" not in added.stderr, added.stderr

@@ -1214,13 +1214,15 @@ def _same_items(before: Any, after: Any) -> bool:
     return False
 
 
-def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
+def form_problems(ctx: Context, form_name: str | Form, data: Mapping[str, Any],
+                  kept: Mapping[str, Any] | None = None) -> tuple[dict, list[FieldError]]:
     """The record body `data` makes under the form (by name, or loaded once by a caller that
-    validates many rows) and every problem of it: the caller adds its own checks and raises."""
+    validates many rows) and every problem of it: the caller adds its own checks and raises.
+    `kept`: the record a correction corrects, whose workers stand (`workers_taken`)."""
     from cpcm.service.wording import wording
 
     form = forms.load(form_name, ctx.root) if isinstance(form_name, str) else form_name
-    return validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active], wording(ctx, form))
+    return validate(form, data, ctx.now.date(), workers_taken(ctx, form, kept), wording(ctx, form))
 
 
 def input_hint(ctx: Context, errors: Sequence[FieldError]) -> str | None:
@@ -1238,10 +1240,26 @@ def workers_taken(ctx: Context, form: Form | None, kept: Mapping[str, Any] | Non
     form) take: the team's members, and those `kept` (a record as written: a registration an
     update lays changes over, an original a correction corrects) names in them, who may since have
     left the team or be of the agency the case was transferred from: what was written stands, a
-    new value is a member."""
+    new value is a member. A list's entries count too (a supervision session's `actions[].owner`):
+    the worker each entry as written names (`kept_in_lists` tells a new entry from a kept one)."""
     fields = [f.key for f in form.fields if f.type == "worker"] if form is not None else list(keys)
     named = [get_path(kept, key) for key in fields] if kept else []
+    named += [owner for owners in kept_in_lists(form, kept).values() for owner in owners]
     return [w.id for w in ctx.team.active] + [v for v in named if isinstance(v, str) and v]
+
+
+def kept_in_lists(form: Form | None, kept: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """The workers the entries of `kept`'s lists name in their worker fields, per field as
+    `LIST[].FIELD` (`actions[].owner`: one per entry that names one, in order): what a correction
+    keeps of who was named, one who has left the team since too (`workers_taken`)."""
+    found: dict[str, list[str]] = {}
+    for field in form.fields if form is not None and kept else ():
+        entries = kept.get(field.key) if field.type == "list" else None
+        for item in (field.item if isinstance(entries, list) else ()):
+            if item.type == "worker":
+                found[f"{field.key}[].{item.key}"] = [str(e[item.key]) for e in entries
+                                                      if isinstance(e, Mapping) and isinstance(e.get(item.key), str) and e[item.key]]
+    return found
 
 
 def validate_form(ctx: Context, form_name: str | Form, data: Mapping[str, Any], what: str,

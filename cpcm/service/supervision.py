@@ -13,6 +13,7 @@ The pure rules are `cpcm.workflow.supervision`.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
@@ -21,6 +22,7 @@ from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, Corrupt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service import context, folders
 from cpcm.service.results import Written
+from cpcm.store import forms
 from cpcm.store.layout import RECIPIENTS, RECORD_FILE, SUPERVISION, case_rel
 from cpcm.workflow import supervision as rules
 
@@ -100,12 +102,17 @@ def _need_holder(ctx, verb: str):
     return me
 
 
-def _check_body(ctx, data: Mapping[str, Any], me, errors: list[FieldError], new: bool = True) -> dict:
+def _check_body(ctx, data: Mapping[str, Any], me, errors: list[FieldError], new: bool = True,
+                kept: Mapping[str, Any] | None = None) -> dict:
     """The body of a session from `data` (the form's fields), checked: every bad field in `errors`.
     `new`: a session being recorded, whose workers must be active members of the team (a
-    correction keeps the workers it was recorded with, one who has left since too)."""
-    body, problems = context.form_problems(ctx, "supervision", data)
+    correction keeps the workers it was recorded with, one who has left since too). `kept`: the
+    session a correction corrects: the owner of an action it names stands, one who has left the
+    team since too; an action given to someone anew is given to a member (`_new_owners`)."""
+    body, problems = context.form_problems(ctx, "supervision", data, kept)
     errors += problems
+    named = {e.field for e in problems}
+    errors += [e for e in _new_owners(ctx, body, kept) if e.field not in named] if kept is not None else []
     workers = [str(w).strip() for w in (body.get("workers") or []) if str(w).strip()]
     for worker in workers if new else ():
         if ctx.team.get(worker) is None:
@@ -166,6 +173,26 @@ def _dated_before_joining(ctx, session_id: str, workers: Iterable[str], at: date
             for worker, start in rules.joined_after(ctx.team, workers, at)]
 
 
+def _new_owners(ctx, body: Mapping[str, Any], kept: Mapping[str, Any]) -> list[FieldError]:
+    """A correction's actions owned by someone not in the team now, beyond the actions the session
+    as written gave them (`context.workers_taken`: what was written stands, a new value is a
+    member): the field of each, naming the active members."""
+    form = forms.load("supervision", ctx.root)
+    left = Counter(context.kept_in_lists(form, kept).get("actions[].owner", []))
+    active = {w.id for w in ctx.team.active}
+    errors = []
+    for index, action in enumerate(body.get("actions") or [], 1):
+        owner = action.get("owner") if isinstance(action, Mapping) else None
+        if not owner or owner in active:
+            continue
+        if left[owner] > 0:
+            left[owner] -= 1
+            continue
+        errors.append(FieldError(f"actions[{index}].owner", f"is not a member of the team ({', '.join(sorted(active))}): an "
+                                                             "action given anew is given to a member"))
+    return errors
+
+
 def _recipients_bytes(readers: Iterable[str]) -> bytes:
     return ("# worker ids who may read this supervision session: who held it, then who was supervised\n"
             + "\n".join(readers) + "\n").encode()
@@ -197,7 +224,7 @@ def correct(ctx, session_id: str, data: Mapping[str, Any], reason: str | None, a
     merged = {k: v for k, v in merged.items() if v not in (None, "", [])}
     if at is not None:
         errors += context.at_errors(ctx, None, at)
-    body = _check_body(ctx, {**merged, "workers": list(session.workers)}, me, errors, new=False)
+    body = _check_body(ctx, {**merged, "workers": list(session.workers)}, me, errors, new=False, kept=session.body)
     if errors:
         raise InvalidInput(errors, f"the correction of {session_id}")
     body = {k: v for k, v in body.items() if v not in (None, "", [])}
