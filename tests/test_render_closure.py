@@ -295,3 +295,23 @@ def test_closure_report__a_request_corrected_by_the_supervisor_was_still_asked_f
     text = ok(cli("render", "closure-report", case_id)).stdout
     assert "- **Requested:** on 22 November 2026 by amina" in text, text
     assert ok(cli("show", case_id, "--json")).json()["closure"]["by"] == "amina"
+
+
+def test_closure_report__visits_are_reported_against_the_rule_only_where_the_rule_asks_for_them(cli, cli_as):
+    """pre_closure_monitoring counts the visits before a closure for goals_met (docs/workflow.md):
+    a case closed for another reason, with no plan and no visit, owed none, and the report does not
+    say the policy asked for one; nor does it of a planned case closed for another reason."""
+    case_id = register(cli)
+    ok(cli("close", case_id, "--reason", "declined", "--check", "all", "--explain-open", "none"))
+    for fmt in ("md", "html"):
+        report = ok(cli_as("sup")("render", "closure-report", case_id, "--format", fmt)).stdout
+        assert "No follow-ups before closure; the case had no plan to count them from." in report, report
+        assert "the policy asks" not in report and "since the plan" not in report, report
+    sw = ok(cli_as("sup")("render", "closure-report", case_id, "--lang", "sw")).stdout
+    assert "Hakuna ufuatiliaji kabla ya kufunga" in sw, sw
+
+    planned = worked_case(cli, cli_as, name="Achieng Otieno")
+    ok(cli("close", planned, "--reason", "declined", "--check", "all", "--explain-open", "none", "--at", "2026-11-22T09:00:00+03:00"))
+    report = ok(cli_as("sup")("render", "closure-report", planned)).stdout
+    assert "1 monitoring visit since plan version 1 of" in report and "the policy asks" not in report, report
+

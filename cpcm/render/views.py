@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.domain.records import Record, utc
 from cpcm.errors import Refused
-from cpcm.workflow import approvals, deadlines, open_items, placements, plan_actions
+from cpcm.workflow import approvals, deadlines, open_items, placements, plan_actions, transitions
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow.fold import effective, places
@@ -676,7 +676,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         },
         "monitoring": {
             "visits": len(monitoring),
-            "wanted": int(policy.get("pre_closure_monitoring", "followups", 0) or 0),
+            "wanted": transitions.pre_closure_followups(policy, reason),  # none where no rule asks for visits
             "last_on": _day(monitoring[-1].at) if monitoring else None,
             # the plan version the rule counts from
             "plan_version": (case.plan or {}).get("version") if plan_record else None,

@@ -77,8 +77,8 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     if any(e.field == "checklist" for e in form_errors):  # not read (an item that is not a code: named by the form):
         fields = [e for e in fields if not e.field.startswith("checklist.")]  # what it lacks is not known, nor claimed
     records_first: list[FieldError] = []
-    if reason == "goals_met":
-        wanted = int(ctx.policy.get("pre_closure_monitoring", "followups") or 0)
+    wanted = transitions.pre_closure_followups(ctx.policy, reason)
+    if wanted:
         since = (case.plan or {}).get("at")
         done = len([t for t in case.events.get("followup", ()) if since is None or t >= since])
         if done < wanted:

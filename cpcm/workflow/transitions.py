@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from cpcm.domain.policy import Policy
 from cpcm.errors import Refused
 from cpcm.workflow.age import of_age
 
@@ -285,6 +286,16 @@ def stopped_by_outcome(case) -> tuple[str, str] | None:
 
 # the closure reasons that say the case plan's goals were met: a case with no plan has none (IAG §1, Step 6 [L936])
 PLAN_REASONS = frozenset({"goals_met"})
+
+
+def pre_closure_followups(policy: Policy, reason: str | None) -> int:
+    """How many follow-ups since the latest plan version the policy asks for before a closure for
+    `reason` (pre_closure_monitoring.followups, IAG Step 6): only for a closure that says the plan's
+    goals were met (`PLAN_REASONS`); none for any other reason. What `cpcm close` checks and the
+    closure report reports the visits against."""
+    if reason not in PLAN_REASONS:
+        return 0
+    return int(policy.get("pre_closure_monitoring", "followups", 0) or 0)
 
 
 def closure_reason_problem(case, reason: str) -> str | None:
