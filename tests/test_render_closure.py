@@ -315,3 +315,27 @@ def test_closure_report__visits_are_reported_against_the_rule_only_where_the_rul
     report = ok(cli_as("sup")("render", "closure-report", planned)).stdout
     assert "1 monitoring visit since plan version 1 of" in report and "the policy asks" not in report, report
 
+
+def _add_to_goals_met(cli_as, tmp_path, item: str) -> None:
+    """The supervisor puts in force a policy whose goals_met checklist has one item more."""
+    path = tmp_path / f"policy-{item}.yaml"
+    path.write_text("rules:\n  closure_reasons:\n    goals_met: [child_safe, wellbeing_supported, no_further_concerns, "
+                    f"monitoring_followups_done, child_and_family_took_part, {item}]\n")
+    done = cli_as("sup")("policy", "set", str(path))
+    assert done.code == 0, done.stderr
+
+
+def test_closure_report__an_item_the_policy_added_after_the_request_is_not_on_its_checklist(cli, cli_as, tmp_path):
+    """The report shows the checklist the closure was judged against, as its request confirmed it:
+    an item the agency added to the reason's list after the closure (or while it waited, its
+    approval deciding the request as written) is not printed as 'not confirmed'."""
+    closed = closed_case(cli, cli_as)
+    waiting = closed_case(cli, cli_as, name="Achieng Atieno", approve=False)
+    _add_to_goals_met(cli_as, tmp_path, "chief_told")
+    ok(cli_as("sup")("approve", waiting, "closure", "--note", "agreed", "--at", "2026-11-22T15:00:00+03:00"))
+    for case_id in (closed, waiting):
+        for fmt in ("md", "html"):
+            report = ok(cli_as("sup")("render", "closure-report", case_id, "--format", fmt)).stdout
+            assert "not confirmed" not in report and "chief_told" not in report, report
+        md = ok(cli_as("sup")("render", "closure-report", case_id)).stdout
+        assert md.count("- [x] ") == 5, md

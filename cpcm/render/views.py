@@ -587,7 +587,11 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     reason = _text(body.get("reason")) or None
     needed = [str(i) for i in (policy.get("closure_reasons", reason) or [])] if reason else []
     given = [str(i) for i in body.get("checklist") or []]
-    checklist = [{"item": i, "confirmed": i in given} for i in needed]
+    # the checklist the request was judged against is the one it confirmed: cpcm close (and a correction
+    # that changes it) refuses one that leaves out an item of the reason's list then in force, and the
+    # approval decides the request as written; an item the agency added to the list since is not its
+    # own. In the order of the list in force, then the items it no longer lists.
+    checklist = [{"item": i, "confirmed": True} for i in needed if i in given]
     checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
     sign_offs = _sign_offs(body, parties or {}, ordered, place)
     signed_item, party = policy.get("closure_sign_off", "item"), policy.get("closure_sign_off", "party")
