@@ -191,6 +191,6 @@ def test_the_forms_say_what_a_decision_stands_on():
     assert {"reason", "checklist", "open_items_explained"} <= set(closure.decided)
     assert not {"notes", "summary", "feedback.child"} & set(closure.decided)
     field = {"key": "goal", "type": "text", "decided": "yes"}
-    with pytest.raises(ValueError, match=r"fields\[0\]: decided is true or false"):
+    with pytest.raises(ValueError, match=r"fields\[1\]: decided is true or false"):
         parse_form({"kind": "plan", "fields": [field]})
     assert definition_problems({"kind": "plan", "fields": [dict(field, decided=True)]}, "plan") == []
