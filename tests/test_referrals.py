@@ -872,3 +872,39 @@ def test_cli__a_referral_from_a_file_with_set_or_at_the_questions(cli, repo, tmp
     third = cli("show", case_id, "R3", "--json").json()["fields"]
     assert (third["need"], third["urgent"], third["checks"]) == ("catch-up feeding", False, dict.fromkeys(ALL_CHECKS, True))
     assert commit_count(repo) == before + 3
+
+
+def test_cli__refer_on_a_terminal_asks_nothing_given_all_and_is_refused_for_consent_before_the_first_question(cli, repo,
+                                                                                                           monkeypatch):
+    """`cpcm refer` on a terminal: with the service, the need and the checks given, nothing is asked
+    (the urgency and the plan action were asked, where the command asked nothing before); a service
+    given that the case has no consent for is refused before the first question (it was refused
+    once every question was answered, the answers lost)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    asked = []
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+
+    def prompt(text, **_):
+        asked.append(text)
+        assert len(asked) < 30, asked  # a required question left empty is asked again
+        return ""
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    env = dict(cli.env, CPCM_NO_AGENT="1")
+    before = commit_count(repo)
+    refused = CliRunner().invoke(build("refer"), ["refer", case_id, "--service", "clinic"], env=env)
+    assert isinstance(refused.exception, Refused) and asked == [], (refused.output, asked)  # exit 4 through cpcm's main
+    assert refused.exception.rule == "consent-required" and "no valid consent for referral to clinic" in refused.exception.message
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver, "--no-input").code == 0
+    sent = CliRunner().invoke(build("refer"), ["refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all"],
+                              env=env)
+    assert sent.exit_code == 0 and asked == [], (sent.output, asked)
+    assert commit_count(repo) == before + 3

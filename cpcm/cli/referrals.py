@@ -257,10 +257,13 @@ def register(app: typer.Typer) -> None:
             flags[f"checks.{item}"] = Opt(f"--check {item}", True if item in told else None, takes_all=True)
         required = ctx.policy.get("referral_checks", "required") or ()
         when = parse_at(at)
-        data = gather(ctx, service.form_for(ctx, "referral"), from_file, set_, flags, no_input,
+        # the options give all a referral needs (the service, the need, the checks the policy asks): nothing is asked, as
+        # before the questions came; the questions ask what is missing
+        complete = bool(service_id and need and need.strip() and all(item in told for item in required))
+        data = gather(ctx, service.form_for(ctx, "referral"), from_file, set_, flags, no_input or complete,
                       needed=lambda key, _answers: "the policy asks it before every referral (ESARO S4)"
                       if key.startswith("checks.") and key.partition(".")[2] in required else None,
-                      first=lambda given: service.check_writable(ctx, case_id, "referral", given, when))
+                      first=lambda given: service.check_referable(ctx, case_id, given, when))
         result = written(ctx, data, lambda answers: service.refer(ctx, case_id, answers, when, also=unknown))
         report_written(result, json_out, f"referral recorded for {case_id}")
 

@@ -518,6 +518,20 @@ def refer(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))
 
 
+def check_referable(ctx: Context, case_id: str, given: Mapping[str, Any], at: datetime | None = None) -> None:
+    """What refuses a referral whatever the answers still to come, for `cpcm refer` to say before
+    its first question (`gather`'s `first`): the case and its stage (`check_writable`) and, where
+    the service is given already (an option, --set) and is in the directory, the consent for it
+    (`check_consent`): no answer to the need or the checks changes either. A service not in the
+    directory is left to the form's refusal, which asks it again."""
+    from cpcm.service.context import check_writable
+
+    check_writable(ctx, case_id, "referral", given, at)
+    found = directory.find(directory.load(ctx.store), given["service"]) if isinstance(given.get("service"), str) else None
+    if found is not None:
+        check_consent(ctx, case_id, "referral", found["id"], at=at)
+
+
 def _referral_errors(ctx: Context, case, body: Mapping[str, Any]) -> list[FieldError]:
     """What is wrong with a referral beside its form (`refer`), on the fields the form found good: a
     service that is not in the directory (the value is not repeated), a check the policy requires
