@@ -236,6 +236,58 @@ def test_a_sync_that_fails_mid_merge_leaves_the_copy_as_it_was(laptops, step):
     assert again["merged"]
 
 
+def test_a_sync_killed_while_git_set_its_fetched_ref_leaves_a_lock_the_next_sync_removes(laptops):
+    """`timeout -s KILL` kills git with cpcm: a `git update-ref` of the fetched ref killed halfway
+    leaves `.git/refs/cpcm/incoming.lock`, which made every later fetch fail as "cannot reach
+    remote". The next command's recovery removes it with the rest of what the sync left."""
+    amina = laptops.laptop("amina")
+    register(amina)
+    laptops.sync("amina")
+    crashed = laptops.cli("sup").process("sync", env={"CPCM_TEST_CRASH_AT": "carry-checked"})
+    assert crashed.code != 0
+    lock = laptops.repo / ".git" / "refs" / "cpcm" / "incoming.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(head(laptops.repo) + "\n")  # what git's killed update-ref leaves
+    assert laptops.sync("sup")["records"] == 1
+    assert not lock.exists()
+
+
+def test_a_lock_of_cpcms_own_ref_left_without_a_write_note_is_removed_by_the_next_sync_or_bundle_apply(laptops, tmp_env):
+    """No git but cpcm's, holding the repository lock, writes `refs/cpcm/*`: a `.lock` of one found
+    then is a killed command's, whatever note it left."""
+    amina = laptops.laptop("amina")
+    register(amina)
+    bundle = tmp_env / "amina.cpcm-bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    laptops.sync("amina")
+    lock = laptops.repo / ".git" / "refs" / "cpcm" / "incoming.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(head(laptops.repo) + "\n")
+    applied = laptops.cli("sup")("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["commits"] and not lock.exists()
+    lock.write_text(head(laptops.repo) + "\n")
+    laptops.sync("sup")
+    assert not lock.exists()
+
+
+def test_a_ref_lock_cpcm_does_not_remove_is_named_by_its_ref_not_its_path(laptops):
+    """A `.lock` of a ref outside cpcm's own (the remote's last-synced branch): the sync says which
+    ref is locked and which file to remove, within `.git`, never the folder's path (it may hold a
+    name), and not git's last line ("remove the file manually to continue"), nor an unreachable remote."""
+    amina = laptops.laptop("amina")
+    register(amina)
+    laptops.sync("amina")
+    lock = laptops.repo / ".git" / "refs" / "remotes" / "origin" / "main.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(head(laptops.repo) + "\n")
+    failed = laptops.cli("sup")("sync")
+    assert failed.code == 6
+    assert "ref refs/remotes/origin/main of the casefile repository is locked" in failed.stderr, failed.stderr
+    assert ".git/refs/remotes/origin/main.lock" in failed.stderr and str(laptops.tmp) not in failed.stderr
+    assert "cannot reach" not in failed.stderr and "manually" not in failed.stderr
+
+
 def test_a_copy_cloned_by_a_git_that_converts_line_endings_writes_and_syncs(laptops):
     """A person's git set to convert line endings (`core.autocrlf`, Git for Windows' default) clones the
     team's repository: `.gitattributes` (`* -text`) keeps every file as committed, so nothing looks edited

@@ -501,6 +501,8 @@ def _named(url: str, name: str) -> Iterator[None]:
                            "was changed by this step.") from None
         raise
     except GitError as exc:
+        if getattr(exc, "locked_ref", None):  # a ref of this copy locked (store/git.py `ref_locked`): no remote's fault
+            raise
         verb = exc.message.split(" failed", 1)[0]
         if "dubious ownership" in getattr(exc, "detail", exc.message):
             raise GitError(f"cannot use remote '{name}' ({verb} failed): its folder belongs to another user of this "

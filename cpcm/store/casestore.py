@@ -137,6 +137,7 @@ class CaseStore:
         lock = RepoLock(self.root / LOCK)
         lock.__enter__()
         try:
+            _remove_own_ref_locks(self.root)  # a killed git's, as the lock now proves (a joining sync fetches here)
             if (self.root / PENDING).exists() or generation(self.root / LOCK) % 2:
                 lock.begin_write()
                 recover(self)  # raises when it cannot: the generation stays odd, the next command retries
@@ -1047,6 +1048,17 @@ def _remove_strays(root: Path) -> None:
         atomic.remove_strays(folder)
 
 
+def _remove_own_ref_locks(root: Path) -> None:
+    """The `.lock` files of cpcm's own refs (`refs/cpcm/*`: what a sync fetched, an import's trees)
+    that a killed git left: git takes one while it sets such a ref (`update-ref`, `fetch`,
+    `fast-import`), and killed with cpcm (`timeout -s KILL`, a laptop switched off) leaves it, after
+    which every git command setting that ref fails. No git but cpcm's sets those refs, and cpcm only
+    while it holds the repository lock: called under that lock, a `.lock` among them is a killed
+    one's, whether or not a write note was left (a sync fetches before its transaction too)."""
+    for ref_lock in (root / ".git" / "refs" / "cpcm").rglob("*.lock"):
+        _remove(ref_lock)
+
+
 def _remove_empty_folders(root: Path) -> None:
     """Case and conference folders an interrupted write made and left empty (killed between
     making a new case's folder and writing its first file, or while a recovery was removing
@@ -1076,7 +1088,8 @@ def recover(store: CaseStore) -> dict | None:
     that take `.git/index.lock` (add, write-tree, reset, checkout) only while holding that lock;
     its read-only git commands run with GIT_OPTIONAL_LOCKS=0 and take no lock. So an
     `index.lock` found here, with the write note left, is a killed cpcm's, and is removed; so is
-    a branch's `.lock` (from `git update-ref`, the last step of a commit).
+    a branch's `.lock` (from `git update-ref`, the last step of a commit). A `.lock` of cpcm's own
+    refs is removed with or without the note (`_remove_own_ref_locks`).
     (Whether some other git process is using the repository cannot be known in general; a
     person running git by hand in a casefile repository while cpcm writes is outside this.)
     Only the files a cpcm write makes are removed or restored (`written_by_cpcm`, by their
@@ -1085,6 +1098,7 @@ def recover(store: CaseStore) -> dict | None:
     `cpcm verify` reports it as uncommitted-change or config-uncommitted).
     """
     _remove_strays(store.root)
+    _remove_own_ref_locks(store.root)  # before the note's sync drops its fetched ref, which the lock would stop
     pending = store.root / PENDING
     if not pending.exists():
         return None

@@ -213,6 +213,38 @@ _RETRIED = frozenset({"add", "write-tree", "update-index", "hash-object", "mktre
 _RACED = b"unable to create temporary file"
 
 
+# git's words for a ref it could not lock: "cannot lock ref 'REF': Unable to create 'PATH/.git/REF.lock': File exists"
+_LOCKED_REF = re.compile(r"cannot lock ref '([^']+)': Unable to create '(.*)': File exists")
+
+
+def locked_ref(lines: Sequence[str]) -> tuple[str, str] | None:
+    """The ref of this repository that git could not set because a `.lock` file exists (another
+    git sets it, or one killed halfway left the file), and that file within `.git` (the ref's own
+    `.lock`, or `packed-refs.lock`); None when git said no such thing. A remote's words (`remote:
+    ...`, from the git that ran in the remote's folder) are about the remote, not this repository."""
+    for line in lines:
+        found = _LOCKED_REF.search(line)
+        if found and not line.startswith("remote:"):
+            ref, path = found.groups()
+            inside = path.rfind("/.git/")  # the path without the folders above the repository's (a person's name, perhaps)
+            return ref, (".git/" + path[inside + 6:] if inside >= 0 else f".git/{ref}.lock")
+    return None
+
+
+def ref_locked(verb: str, ref: str, lock: str, text: str) -> GitError:
+    """A ref of the casefile repository locked: named by the ref as git names it (`refs/...`) and its
+    lock file within `.git`, never by the whole path git said. `locked_ref` on the error: for a
+    caller that tells this from a remote's trouble."""
+    failed = GitError(
+        f"git {verb} failed: ref {ref} of the casefile repository is locked ({lock} exists)",
+        f"Another git command may be running in the casefile repository. If none is (no git and no cpcm running "
+        f"there), a git stopped halfway left the file: remove {lock} in the casefile repository, and run the command "
+        f"again (cpcm removes the .lock files of its own refs, refs/cpcm/, itself).")
+    failed.detail = text
+    failed.locked_ref = ref
+    return failed
+
+
 class Git:
     def __init__(self, root: Path, signer=None, dated: datetime | None = None):
         self.root = root
@@ -248,6 +280,9 @@ class Git:
             return DiskFull(f"the disk is full: git {args[0]} could not write to the casefile repository", NO_ROOM_HINT)
         if "index.lock': File exists" in text:  # another git holds it; not a lock git could not create (a read-only folder)
             return self.index_locked(args[0])
+        locked = locked_ref(detail)
+        if locked is not None:
+            return ref_locked(args[0], *locked, text)
         failed = GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(code)}")
         failed.detail = text  # all git said, for a caller that tells one cause from another (never shown whole)
         return failed
