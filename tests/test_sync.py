@@ -1441,6 +1441,63 @@ def test_an_unreachable_remote_is_named_not_echoed_and_changes_nothing(laptops, 
     assert tree_state(laptops.repo) == before
 
 
+def test_a_branch_lock_left_on_the_remote_is_named_with_what_to_do_not_as_an_unreachable_remote(laptops):
+    """A stick pulled out while a push held its branch's lock leaves `refs/heads/main.lock` there:
+    every push fails until it goes. The sync says the remote is locked and which file, within the
+    remote's folder, to remove; not "plug the USB stick in again", which never helped."""
+    amina = laptops.laptop("amina")
+    register(amina)
+    laptops.sync("amina")
+    register(amina)
+    lock = laptops.bare / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    failed = amina("sync")
+    assert failed.code == 6
+    assert "remote 'origin' is locked (git push failed): refs/heads/main.lock is there (" in failed.stderr, failed.stderr
+    assert "remove that file: refs/heads/main.lock inside the remote's folder" in failed.stderr
+    assert "cannot reach" not in failed.stderr and "Plug the USB stick" not in failed.stderr
+    assert str(laptops.tmp) not in failed.stderr
+    lock.unlink()
+    assert laptops.sync("amina")["pushed"]
+
+
+def _damage(bare: Path, how: str) -> None:
+    """An object of the remote's branch half-copied (a stick pulled out) or gone."""
+    tip = git(bare, "rev-parse", "refs/heads/main").strip()
+    sha = tip if how == "tip" else git(bare, "diff-tree", "-r", tip + "~1", tip).split()[3]  # a blob the last commit added
+    path = bare / "objects" / sha[:2] / sha[2:]
+    if how == "tip":
+        path.unlink()
+    else:
+        data = path.read_bytes()
+        path.chmod(0o644)
+        path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("how", ["blob", "tip"])
+def test_a_damaged_copy_on_the_remote_is_said_to_be_damaged_with_how_to_make_a_new_one(laptops, how):
+    """A half-copied or missing object on the stick: a fetch that needs it, and a push onto a branch
+    whose commit is gone, say the copy there is damaged and how to make a new one; not "cannot
+    reach", whose hint (plug the stick in, sync again) never helped."""
+    amina = laptops.laptop("amina")
+    register(amina)
+    laptops.sync("amina")
+    _damage(laptops.bare, how)
+    before = tree_state(laptops.repo)
+    failed = laptops.cli("sup")("sync")
+    assert failed.code == 6
+    assert "the copy on remote 'origin' is damaged (git fetch failed)" in failed.stderr, failed.stderr
+    assert "cpcm remote add NEW PATH --create" in failed.stderr and "Nothing was changed" in failed.stderr
+    assert "cannot reach" not in failed.stderr and str(laptops.tmp) not in failed.stderr
+    assert tree_state(laptops.repo) == before
+    if how == "tip":  # amina has the commit the stick lost: nothing arrives, and the push onto it fails
+        register(amina)
+        pushed = amina("sync")
+        assert pushed.code == 6
+        assert "the copy on remote 'origin' is damaged (git push failed)" in pushed.stderr, pushed.stderr
+        assert "your commits were not sent" in pushed.stderr and "Plug the USB stick" not in pushed.stderr
+
+
 def test_an_edit_by_hand_in_a_file_the_sync_would_update_is_kept_and_the_sync_refused(laptops):
     amina = laptops.laptop("amina")
     root = laptops.clones["amina"]

@@ -411,7 +411,7 @@ def _refuse_unpushed(failed: GitError, result: Synced) -> None:
     kept = "what arrived is merged into your copy (above), and " if result.commits else ""
     full = isinstance(failed, DiskFull)  # no stick pulled out: a disk with no room (exit 74, as for any disk full)
     refused = PushFailed(f"{failed.message}: {kept}your commits were not sent; nothing is lost, they stay in your copy",
-                         failed.hint if full else f"Plug the USB stick in again (or reach the shared folder) and run cpcm "
+                         failed.hint if full or getattr(failed, "own_hint", False) else f"Plug the USB stick in again (or reach the shared folder) and run cpcm "
                          f"sync {result.remote}: it sends them. Leave the stick in until the sync reports it pushed.", result)
     if full:
         refused.exit_code = DiskFull.exit_code
@@ -510,9 +510,33 @@ def _named(url: str, name: str) -> Iterator[None]:
                            "If it is the team's shared folder and you trust it, tell git so once: git config --global --add "
                            f"safe.directory PATH, with the path cpcm remote list shows for {name} (cpcm reads that setting, "
                            "and no other of your git settings); then sync again. Nothing was changed by this step.") from None
+        trouble = getattr(exc, "remote_trouble", None)  # reached, but not usable as it is (store/remote.py `_diagnose`)
+        changed = " Nothing was changed by this step." if verb == "git fetch" else ""
+        if trouble == "locked":
+            raise _as_it_is(
+                f"remote '{name}' is locked ({verb} failed): {exc.remote_lock} is there (a file git keeps while a "
+                "sync writes to the remote, which one stopped halfway, a USB stick pulled out, leaves behind)",
+                f"Another laptop's sync may be writing to it now: wait a minute and run cpcm sync {name} again. If it "
+                f"says so again and no other laptop is syncing with it, remove that file: {exc.remote_lock} inside the "
+                f"remote's folder (cpcm remote list shows where); then run cpcm sync {name} again.{changed}") from None
+        if trouble == "damaged":
+            raise _as_it_is(
+                f"the copy on remote '{name}' is damaged ({verb} failed): an object its branch needs is corrupt or "
+                "missing there (a file half-written to a USB stick pulled out)",
+                "Syncing again will not mend it. Make a new copy from yours: cpcm remote add NEW PATH --create (a new "
+                f"folder, on this stick or another), cpcm sync NEW, then cpcm remote remove {name}; each colleague adds "
+                f"the new one and syncs with it too, which brings what only they had sent.{changed}") from None
         raise GitError(f"cannot reach remote '{name}' ({verb} failed)",
                        "Check that the remote is reachable (the USB stick plugged in, the network up) and that cpcm remote "
                        "list shows the right place; nothing was changed by this step.") from None
+
+
+def _as_it_is(message: str, hint: str) -> GitError:
+    """A remote reached that cannot be used as it is (exit 6, as any git failure): its hint stands
+    after a failed push too (`_refuse_unpushed`), where an unreachable one's says to plug the stick in."""
+    failed = GitError(message, hint)
+    failed.own_hint = True
+    return failed
 
 
 # -- bundles ---------------------------------------------------------------------------------------

@@ -282,9 +282,9 @@ class Git:
             return self.index_locked(args[0])
         locked = locked_ref(detail)
         if locked is not None:
-            return ref_locked(args[0], *locked, text)
+            return ref_locked(args[0], *locked, "\n".join(detail))
         failed = GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(code)}")
-        failed.detail = text  # all git said, for a caller that tells one cause from another (never shown whole)
+        failed.detail = "\n".join(detail)  # all git said, for a caller that tells one cause from another (never shown whole)
         return failed
 
     def index_locked(self, verb: str) -> GitError:

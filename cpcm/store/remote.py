@@ -282,8 +282,59 @@ def fetch(git: Git, url: str) -> str | None:
     except GitError as exc:
         if "couldn't find remote ref" in exc.message:
             return None
+        _diagnose(git, url, exc)
         raise
     return rev(git, INCOMING)
+
+
+# what git says of a remote it reached that cannot be used as it is: the words of the git that ran
+# in the remote's folder (`remote: ...` lines, its upload-pack's, a push's `[remote rejected]`), and a
+# fetch's check of what the remote sent
+_FROM_THE_REMOTE = ("remote:", "remote error", "upload-pack", "remote side", "[remote rejected]",
+                    "did not send all necessary objects")
+_DAMAGED = ("corrupt", "bad object", "missing necessary objects", "did not send all necessary objects", "missing object")
+_NOT_OURS = re.compile(r"not our ref ([0-9a-f]{40})")
+_REMOTE_LOCK = re.compile(r"Unable to create '(.*\.lock)': File exists")
+
+
+def _diagnose(git: Git, url: str, failed: GitError) -> None:
+    """Tell from git's stderr (`failed.detail`) a remote that was reached but cannot be used as it
+    is from one that was not reached, and say so on `failed`: `remote_trouble` "locked" (a `.lock`
+    file of one of its refs exists: another copy's push under way, or left by one stopped halfway,
+    a USB stick pulled out), with `remote_lock` the file within the remote's folder; or "damaged"
+    (an object its branch needs is corrupt or missing there: a file half-copied to a stick pulled
+    out). Syncing again mends neither, where it mends an unreachable remote. Nothing is set
+    otherwise. Only ref and object names are kept from what git said."""
+    said = [line for line in getattr(failed, "detail", "").splitlines()
+            if any(mark in line for mark in _FROM_THE_REMOTE)]
+    for line in said:
+        locked = _REMOTE_LOCK.search(line)
+        if locked:
+            failed.remote_trouble = "locked"
+            folder = os.path.normpath(_folder_path(git, url)) if _is_folder(git, url) else None
+            path = os.path.normpath(locked.group(1))
+            failed.remote_lock = (os.path.relpath(path, folder) if folder and path.startswith(folder + os.sep)
+                                  else f"refs/heads/{BRANCH}.lock")
+            return
+    if any(word in line for line in said for word in _DAMAGED):
+        failed.remote_trouble = "damaged"
+        return
+    for line in said:  # its branch names a commit it does not hold, or another copy moved the branch meanwhile
+        missing = _NOT_OURS.search(line)
+        if missing and _is_folder(git, url) and not _holds(_folder_path(git, url), missing.group(1)):
+            failed.remote_trouble = "damaged"
+            return
+
+
+def _holds(folder: str, sha: str) -> bool:
+    """Whether the repository in `folder` holds object `sha`."""
+    from cpcm.store import carry
+
+    try:
+        carry.Repo(os.path.abspath(folder)).run(["cat-file", "-e", sha])
+    except carry.NotHere:
+        return False
+    return True
 
 
 def _on_the_folder(program: str, *settings: tuple[str, str]) -> str:
@@ -336,6 +387,7 @@ def push(git: Git, url: str, commit: str) -> bool:
         text = exc.message
         if "rejected" in text or "non-fast-forward" in text or "fetch first" in text:
             return False
+        _diagnose(git, url, exc)
         raise
 
 
