@@ -90,7 +90,8 @@ def test_fold__minutes_written_apart_stay_a_conflict_until_the_minutes_as_agreed
     assert [i.owner for i in conf.minutes_conflict_due(chairless, POLICY, EAT)] == [conf.SUPERVISORS]
     # found twice (two merges of the same copies): one conflict
     again = rec("sync_conflict", "01F", code="minutes-concurrent", records=["01C", "01D"])
-    assert len(conf.fold("CC-1", records + [again]).conflicts) == 1
+    twice = conf.fold("CC-1", records + [again]).conflicts
+    assert len(twice) == 1 and twice[0]["also"] == ["01F"]  # with both its records (the sync's report says it once)
     assert conf.fold("CC-1", records + [rec("minutes", "01F", key_issues="again")]).conflicts[0]["settled_by"] is None
     agreed = records + [rec("conference_update", "01G", changes={"minutes": {"key_issues": "both"}}, previous={}, reason="agreed")]
     settled = conf.fold("CC-1", agreed)

@@ -66,3 +66,33 @@ def test_two_ratings_apart_conflict_only_when_they_differ_and_other_follow_ups_a
     assert "this settles the sync conflict (risk-concurrent)" in rated.json()["next_steps"], rated.json()
     assert len(settling_said(rated, "risk-concurrent")) == 1, rated.json()
     assert "risk-concurrent" not in _codes(amina, case_id)
+
+
+def test_one_conflict_found_by_both_copies_applying_each_others_bundle_is_said_once_on_each(laptops, team, tmp_path):
+    """Two laptops swap bundles: each one's merge finds the same risk-concurrent and records it (two
+    records, both kept: neither copy could know of the other's). Each copy's merge said it; when
+    they meet (a sync), the other's record of it tells nobody anything new, so no warning repeats
+    it; `check` lists it once, and one rating settles it."""
+    amina, sup, office, case_id = _apart(laptops, team)
+    raised = office("followup", case_id, *VISIT, "--risk-increased", "yes", "--json")
+    lowered = amina("followup", case_id, *VISIT, "--risk-increased", "no", "--risk", "medium", "--risk-reason", "calmer",
+                    "--json")
+    assert raised.code == 0 and lowered.code == 0, raised.stderr + lowered.stderr
+    pair = sorted([raised.json()["record_id"], lowered.json()["record_id"]])
+    bundles = {who: tmp_path / f"{who}.cpcm-bundle" for who in ("amina", "sup")}
+    assert amina("bundle", "create", str(bundles["amina"])).code == 0
+    assert office("bundle", "create", str(bundles["sup"])).code == 0
+    for cli, other in ((amina, "sup"), (office, "amina")):
+        applied = cli("bundle", "apply", str(bundles[other]), "--json")
+        assert applied.code == 0, applied.stderr
+        assert [(c["code"], c["records"]) for c in applied.json()["conflicts"]] == [("risk-concurrent", pair)]
+    for worker in ("amina", "sup", "amina"):
+        done = laptops.cli(worker)("sync", "--json")
+        assert done.code == 0, done.stderr
+        assert done.json()["conflicts"] == [] and "risk-concurrent" not in done.stderr, (worker, done.json())
+    for cli in (amina, office):
+        assert _codes(cli, case_id).count("risk-concurrent") == 1
+    again = amina("followup", case_id, *VISIT, "--risk-increased", "no", "--risk", "high", "--risk-reason", "seen both",
+                  "--json")
+    assert again.code == 0 and len(settling_said(again, "risk-concurrent")) == 1, again.stdout
+    assert "risk-concurrent" not in _codes(amina, case_id)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from cpcm.crypto import cipher
 from cpcm.domain.ids import is_id, new_case_id
@@ -1936,7 +1936,7 @@ def _conflicts_arrived(ctx: Context, result: Synced) -> None:
             continue
         for conflict in case.conflicts:
             found = {"case": case_id, "code": conflict["code"], "records": sorted(conflict["records"])}
-            if conflict["record_id"] in record_ids and conflict["settled_by"] is None and found not in result.conflicts:
+            if _new_here(conflict, record_ids) and conflict["settled_by"] is None and found not in result.conflicts:
                 result.conflicts.append(found)
     if not result.arrived_conference_conflicts:
         return
@@ -1949,8 +1949,16 @@ def _conflicts_arrived(ctx: Context, result: Synced) -> None:
             continue
         for conflict in conference_rules.open_conflicts(conference):
             found = {"conference": conference_id, "code": conflict["code"], "records": sorted(conflict["records"])}
-            if conflict["record_id"] in record_ids and found not in result.conflicts:
+            if _new_here(conflict, record_ids) and found not in result.conflicts:
                 result.conflicts.append(found)
+
+
+def _new_here(conflict: Mapping[str, Any], arrived: set[str]) -> bool:
+    """Whether a conflict as the fold holds it is new to this copy: every record of it arrived now (`arrived`: the
+    `sync_conflict` records that did). One found by two merges is one conflict with both records (`also`): two copies
+    that applied each other's bundle each recorded it and said it then, and the other's record, when they meet, tells
+    neither of them anything new."""
+    return conflict["record_id"] in arrived and all(other in arrived for other in conflict.get("also", ()))
 
 
 def _workers_gone(ctx: Context, result: Synced) -> None:

@@ -305,8 +305,11 @@ def fold(conference_id: str, records: Iterable[Record]) -> Conference:
         elif record.kind == "sync_conflict":
             found = {"record_id": record.id, "code": body.get("code"), "records": list(body.get("records") or []),
                      "at": utc(record.at), "settled_by": None}
-            if not any(c["code"] == found["code"] and c["records"] == found["records"] for c in conflicts):  # two merges found it
+            same = next((c for c in conflicts if c["code"] == found["code"] and c["records"] == found["records"]), None)
+            if same is None:
                 conflicts.append(found)
+            else:  # two merges found it (each copy applying the other's bundle): one conflict, with both its records
+                same["also"] = [*same.get("also", ()), record.id]
         elif record.kind in ("approval", "rejection") and body.get("subject") == PLAN_SUBJECT:
             decisions.append({"record_id": record.id, "decision": record.kind, "at": utc(record.at), "by": record.by,
                               "note": body.get("note"), "plan": body.get("plan") if isinstance(body.get("plan"), Mapping) else None})
