@@ -135,6 +135,36 @@ def test_refer__at_judges_the_consent_and_the_childs_age_as_they_stood_then():
     assert "expired on 2026-11-30" in refused.value.message
 
 
+def test_refer__at_judges_a_consent_whose_time_was_corrected_by_its_correction(mem):
+    """The child's consent, recorded on 2 November, is corrected: she gave it on the 10th. A
+    referral recorded late, for the 5th, is refused (update-correct.md: the case is worked out with
+    the correction in the original's place; referrals.md: an answer dated after the time given does
+    not count), naming the correction, as if the consent had been recorded on the 10th (was: the
+    original, dated before, still counted, and the referral relied on it)."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, at="2026-11-01T09:00:00+03:00")
+    consented(amina, case_id, when=at("2026-11-02T09:00:00+03:00"))
+    child = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "child"][0]
+    corrected = service.correct(amina, case_id, child, {}, "she gave it on the 10th", at("2026-11-10T10:00:00+03:00"))
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        refer(amina, case_id, when=at("2026-11-05T10:00:00+03:00"))
+    assert refused.value.rule == "consent-required"
+    assert f"the consent on file is dated after it ({corrected.record_id})" in refused.value.message, refused.value.message
+    assert mem.commits() == before
+    # its correction corrected again, to the 11th: the message names the correction in force, not the one it replaced
+    again = service.correct(amina, case_id, corrected.record_id, {}, "on the 11th", at("2026-11-11T10:00:00+03:00"))
+    with pytest.raises(Refused) as refused:
+        refer(amina, case_id, when=at("2026-11-05T10:00:00+03:00"))
+    assert f"dated after it ({again.record_id})" in refused.value.message, refused.value.message
+    # a consent corrected to an earlier time holds from then
+    other = mem.register(amina, at="2026-11-01T09:00:00+03:00")
+    consented(amina, other, when=at("2026-11-10T09:00:00+03:00"))
+    for record in [r["record_id"] for r in service.show(amina, other)["consents"]]:
+        service.correct(amina, other, record, {}, "given on the 2nd", at("2026-11-02T09:00:00+03:00"))
+    assert refer(amina, other, when=at("2026-11-05T10:00:00+03:00")).kind == "referral"
+
+
 def test_refer__the_refusal_asks_only_for_the_answers_missing_or_not_valid(mem):
     """The caregiver's consent holds until June; the child's is missing, or not possible: the hint
     asks for the child's answer only (following one naming both replaced the caregiver's dated

@@ -261,8 +261,9 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
         rule = ctx.policy.rules["consent"]
         roles, bases = rule.get("override_roles", ("supervisor", "manager")), rule.get("override_bases", ())
         to = "" if not agency else f" --agency {agency}" if named is None else " --agency AGENCY"  # one typed: not repeated
+        replaced = {r.body.get("supersedes") for r in records if r.kind == "consent"}  # named by its correction
         later = [r.id for r in records if r.kind == "consent" and at and r.body.get("purpose") == purpose
-                 and r.body.get("agency") == agency and utc(r.at) > utc(at)]
+                 and r.body.get("agency") == agency and utc(r.at) > utc(at) and r.id not in replaced]
         if later and consent_rule.check(records, purpose, agency, ctx.policy, moment, named, age).ok:
             # the consent is on file, dated after the time given: not "none is recorded", and recording it again changes nothing
             raise Refused(f"{case_id}: no valid consent for {purpose}{' to ' + shown if shown else ''} at the time given "

@@ -84,6 +84,20 @@ def _closed_referrals(ordered: Sequence[Record]) -> tuple[dict[str, str], set[st
     return closed, set(replaced)
 
 
+def _replaced_by(ordered: Sequence[Record], by_id: Mapping[str, Record]) -> dict[str, str]:
+    """Each consent a correction replaced -> the correction that did (`ordered`: the records by id).
+    Two corrections of one consent (written on two copies apart): the later replaces the earlier,
+    as in the fold."""
+    replaced_by: dict[str, str] = {}
+    for record in ordered:
+        target = record.body.get("supersedes")
+        if record.kind == "consent" and isinstance(target, str) and target in by_id and target < record.id:
+            while target in replaced_by:
+                target = replaced_by[target]
+            replaced_by[target] = record.id
+    return replaced_by
+
+
 def corrected_away(records: Sequence[Record]) -> list[dict]:
     """The referrals sent, and the transfer requests made, on a consent that a later correction
     says did not allow them (the correction says it was refused or not possible, for another
@@ -99,13 +113,7 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
         return []  # no consent corrected (nearly every case): nothing sorted
     ordered = sorted(records, key=lambda r: r.id)
     by_id = {r.id: r for r in ordered}
-    replaced_by: dict[str, str] = {}
-    for record in ordered:
-        target = record.body.get("supersedes")
-        if record.kind == "consent" and isinstance(target, str) and target in by_id and target < record.id:
-            while target in replaced_by:
-                target = replaced_by[target]
-            replaced_by[target] = record.id
+    replaced_by = _replaced_by(ordered, by_id)
     if not replaced_by:
         return []  # no consent corrected (nearly every case)
     relied: set[str] = set()
@@ -315,10 +323,21 @@ def _ended(record: Any, now: datetime) -> bool:
 def as_of(records: Sequence[Record], moment: datetime) -> list[Record]:
     """The case's records with its consent as it stood at `moment` (an action recorded late, `--at`):
     a consent answer dated after it (its own time, `at`) was not given yet and does not count, for
-    or against. The other records stay: an action recorded since still used a one-off consent
+    or against. A consent corrected is dated by its correction in force (update-correct.md: the
+    correction in the original's place): corrected to a time after `moment`, the original does not
+    count either. The other records stay: an action recorded since still used a one-off consent
     (`used_ids`), and an override (recorded when it is decided) stands in as it would now."""
     then = utc(moment)
-    return [r for r in records if r.kind != "consent" or utc(r.at) <= then]
+    ordered = sorted((r for r in records if r.kind == "consent"), key=lambda r: r.id)
+    by_id = {r.id: r for r in ordered}
+    replaced_by = _replaced_by(ordered, by_id) if any(r.body.get("supersedes") for r in ordered) else {}
+
+    def dated(record: Record) -> datetime:
+        while record.id in replaced_by:
+            record = by_id[replaced_by[record.id]]
+        return utc(record.at)
+
+    return [r for r in records if r.kind != "consent" or dated(r) <= then]
 
 
 def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Policy, now: datetime,
