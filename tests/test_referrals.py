@@ -378,6 +378,27 @@ def test_correct__a_consent_a_referral_was_sent_on_corrected_to_refused_warns_an
     assert again.value.rule == "consent-required"
 
 
+def test_correct__a_consent_a_referral_was_sent_on_corrected_to_a_time_after_it_warns_and_is_a_problem(mem):
+    """The referral went on 5 November on the child's consent of the 2nd; a correction says she
+    gave it on the 10th: the referral went without valid consent, as a consent corrected to an end
+    before it did (update-correct.md: the correction in the original's place; was: written with no
+    warning, and `check` said nothing). A correction of its time to another before the referral is
+    not."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, at="2026-11-01T09:00:00+03:00")
+    consented(amina, case_id, when=at("2026-11-02T09:00:00+03:00"))
+    refer(amina, case_id, when=at("2026-11-05T10:00:00+03:00"))
+    child, caregiver = ([r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == g][0]
+                        for g in ("child", "caregiver"))
+    earlier = service.correct(amina, case_id, caregiver, {}, "given in the morning", at("2026-11-04T08:00:00+03:00"))
+    assert earlier.warnings == () and consent_problems(amina, case_id) == []
+    corrected = service.correct(amina, case_id, child, {}, "she gave it on the 10th", at("2026-11-10T10:00:00+03:00"))
+    assert [w.split(" was sent on ")[0] for w in corrected.warnings] == ["referral R1 (clinic)"], corrected.warnings
+    assert (f"child's consent {child}, and correction {corrected.record_id} says it was given on 2026-11-10, after the "
+            "referral was sent: the referral went without valid consent") in corrected.warnings[0]
+    assert [p.message for p in consent_problems(amina, case_id)] == list(corrected.warnings)
+
+
 def test_due__a_consent_corrected_away_is_due_from_the_correction_not_the_consents_own_time(mem):
     """The caregiver's consent, given on 23 November, is corrected to refused on 22 December: the
     referral's `referral-consent-corrected` item is due from the correction (commands/workflow.md: 'due

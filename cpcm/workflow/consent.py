@@ -101,7 +101,8 @@ def _replaced_by(ordered: Sequence[Record], by_id: Mapping[str, Record]) -> dict
 def corrected_away(records: Sequence[Record]) -> list[dict]:
     """The referrals sent, and the transfer requests made, on a consent that a later correction
     says did not allow them (the correction says it was refused or not possible, for another
-    purpose or agency, or ended before the action): the action went without valid consent. One
+    purpose or agency, ended before the action, or given after it: its time corrected to after
+    the action's): the action went without valid consent. One
     entry per action and consent, in the order written: the action's record id under its kind
     (`referral` or `transfer_request`) and its agency under the field that names it (`service`
     or `to`, RELYING), `consent` (the record it relied on), `correction` (the latest one of
@@ -139,6 +140,8 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
                 why = f"it was not consent to a {purpose} to that {'service' if field == 'service' else 'agency'}"
             elif _expired(corrected, date.fromisoformat(action.at[:10])):
                 why = f"it ended on {corrected.body.get('until')}, before {done}"
+            elif utc(corrected.at) > utc(action.at):  # given after the action: not there when it relied on it (`as_of`)
+                why = f"it was given on {corrected.at[:10]}, after {done}"
             else:
                 continue
             until = closed.get(action.id, "~")  # a referral closed takes no override recorded after it was closed

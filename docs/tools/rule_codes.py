@@ -116,8 +116,8 @@ MEANINGS = {
                            "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
                            "(error, until `cpcm assign`; docs/team.md)",
     "referral-consent-corrected": "a referral was sent on a consent that a correction (`cpcm correct`) says did not allow it "
-                                  "(refused, not possible, another agency or ended): it went without valid consent (error, until "
-                                  "the referral is closed or a supervisor records an override for referral to that service; also an item "
+                                  "(refused, not possible, another agency, ended, or given after it): it went without valid "
+                                  "consent (error, until the referral is closed or a supervisor records an override for referral to that service; also an item "
                                   "of the case's worker's `cpcm due`, under the same code)",
     "referral-consent-withdrawn": "a referral was sent on a consent whose giver answered otherwise since for that service "
                                   "(refused or not possible, after the referral or on a copy apart and brought in by a sync): "
@@ -143,8 +143,8 @@ MEANINGS = {
                             "the policy says `consent_decision.at_sharing: refuse`",
     "transfer-consent-corrected": "a transfer request, waiting for a decision or approved and not carried out, was made on a "
                                   "consent that a correction (`cpcm correct`) says did not allow it (refused, not possible, "
-                                  "another agency or ended): it has no valid consent (error, until the request is withdrawn, "
-                                  "rejected or carried out, or a supervisor records an override for transfer to that agency; also "
+                                  "another agency, ended, or given after it): it has no valid consent (error, until the "
+                                  "request is withdrawn, rejected or carried out, or a supervisor records an override for transfer to that agency; also "
                                   "an item of the case's worker's `cpcm due`, under the same code)",
     "reunification-without-best-interests": "a plan version for `reunification_done` recorded the child's return home "
                                             "with no best-interests record made before it and no supervisor's reason (written "
