@@ -11,8 +11,9 @@ letter carries the corrected need; its service and its time are not."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from conftest import CANARY, Cli, commit_count, register
+from conftest import CANARY, NOW, Cli, commit_count, make_repo, register
 from test_referrals import CLINIC, CONSENT
 
 LATER = "2026-11-26T10:00:00+03:00"  # when the worker finds the mistake
@@ -174,6 +175,34 @@ def test_a_referrals_need_is_corrected_and_its_letter_carries_it_the_service_and
     assert accepted.code == 0, accepted.stderr
     assert worker("show", case_id, "--json").json()["referrals"][0]["status"] == "accepted"
     assert f"[corrected by {done.json()['record_id']}]" in "\n".join(_log_lines(worker, case_id).values())
+
+
+def test_a_referrals_yes_or_no_is_corrected_in_the_repositorys_language_as_refer_takes_it(tmp_env, team, tmp_path):
+    """In a Kiswahili repository `cpcm refer --set urgent=hapana` is taken, and so is the same answer
+    to `cpcm correct CASE R1` (--set and --from-file), as the referral form's yes-or-no fields read
+    it (register.md: a yes-or-no as ndiyo or hapana, everywhere a record is typed); a refusal is in
+    Kiswahili and never repeats the value. Was: exit 4, "urgent: is yes or no" (English words only)."""
+    sw = Cli({"CPCM_REPO": str(make_repo(tmp_env / "kiswahili", team, "--language", "sw")),
+              "CPCM_IDENTITY": str(team["amina"][0]), "CPCM_NOW": NOW})
+    assert sw(*CLINIC).code == 0
+    case_id = register(sw, child={"name": CANARY, "sex": "female", "date_of_birth": "2015-03-02", "disability": "no"})
+    for giver in ("child", "caregiver"):
+        assert sw("consent", case_id, *CONSENT, "--by", giver).code == 0
+    sent = sw("refer", case_id, "--service", "clinic", "--need", "a check-up", "--check", "all", "--set", "urgent=ndiyo")
+    assert sent.code == 0, sent.stderr
+    worker = at(sw, LATER)
+    done = worker("correct", case_id, "R1", "--set", "urgent=hapana", "--set", "accompany=Ndiyo", "--reason", "x", "--json")
+    assert done.code == 0, done.stderr
+    fixed = tmp_path / "swfix.yaml"
+    fixed.write_text("urgent: ndiyo\naccompany: hapana\n")
+    again = worker("correct", case_id, done.json()["record_id"], "--from-file", str(fixed), "--reason", "x", "--json")
+    assert again.code == 0, again.stderr
+    fields = worker("show", case_id, again.json()["record_id"], "--json").json()["fields"]
+    assert (fields["urgent"], fields["accompany"]) == (True, False)  # the record holds the code
+    before = commit_count(Path(sw.env["CPCM_REPO"]))
+    refused = worker("correct", case_id, "R1", "--set", "urgent=labda", "--reason", "x")
+    assert refused.code == 4 and "- urgent: si ndiyo wala hapana" in refused.stderr and "labda" not in refused.stderr, refused.stderr
+    assert commit_count(Path(sw.env["CPCM_REPO"])) == before
 
 
 def test_a_referral_corrected_after_its_consent_was_withdrawn_and_overridden_stays_overridden(cli, cli_as, repo):

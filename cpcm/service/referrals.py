@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from cpcm import clock
 from cpcm.domain.dates import local_day, local_text
-from cpcm.domain.forms import Wording, laid_over, not_a_date, validate
+from cpcm.domain.forms import Field, Wording, coerce, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
@@ -634,7 +634,6 @@ def _another_way(case_id: str, ref: str, stage: str | None) -> str:
 # -- corrections (cpcm correct CASE R1@declined / RECORD-ID; service/cases.py correct) ---------------
 UPDATE_FIELDS = ("status", "start", "expected_duration", "feedback")  # what `cpcm referral` records: a correction gives these
 REFERRAL_FIELDS = ("need", "urgent", "accompany")  # what the worker typed to `cpcm refer`; the rest is the directory's or computed
-_YES, _NO = ("yes", "true", "y", "1"), ("no", "false", "n", "0")
 
 
 def update_corrected(ctx: Context, case_id: str, records: list[Record], original: Record, data: Mapping[str, Any],
@@ -744,7 +743,8 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
     """A referral as corrected (`cpcm correct CASE R1 --set need=...`): what the worker typed to
     `cpcm refer` (`need`, `urgent`, `accompany`, and `action`: the plan action it carries out, or
     empty for none), with what it shares made again from them (the need and the urgency its letter
-    carries, where the referral shares them). The service is not
+    carries, where the referral shares them). A yes-or-no is read as the referral form reads it, in
+    the repository's language (ndiyo, hapana in Kiswahili). The service is not
     corrected (a referral to another service is another referral), nor what `cpcm refer` set
     from the directory, the consent and the policy, nor when it was sent: the consent it was sent
     on and the provider's feedback clock count from then. (the body, the field errors)"""
@@ -786,15 +786,16 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
         elif not need:
             errors.append(FieldError("need", "is required: the need this referral answers, as a need"))
         body["need"] = need
-    for key in ("urgent", "accompany"):
+    form = forms.load(form_for(ctx, "referral"), ctx.root)
+    for key in ("urgent", "accompany"):  # read as `cpcm refer` reads them: the form's yes-or-no, in the repository's language
         if key in given:
-            value = given[key]
-            if isinstance(value, bool):
+            field = form.field(key)
+            field = field if field is not None and field.type == "boolean" else Field(key, "boolean", False, (), {}, {})
+            value, reason = coerce(field, given[key], ctx.now.date(), wording=wording(ctx, form))
+            if reason is None:
                 body[key] = value
-            elif str(value).strip().lower() in _YES + _NO:
-                body[key] = str(value).strip().lower() in _YES
             else:
-                errors.append(FieldError(key, "is yes or no"))
+                errors.append(FieldError(key, reason))
     if "action" in given:
         errors += _action_corrected(ctx, fold(case_id, records), body, given["action"])
     shared = dict(base.get("shared") or {})
