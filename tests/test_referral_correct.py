@@ -205,6 +205,21 @@ def test_a_referrals_yes_or_no_is_corrected_in_the_repositorys_language_as_refer
     assert commit_count(Path(sw.env["CPCM_REPO"])) == before
 
 
+def test_a_referrals_checks_are_not_corrected_and_the_refusal_says_why_truly(cli, repo):
+    """The checks before referring are the worker's answers (ESARO S4), not set from the directory,
+    the consent or the policy: `--set checks.provider_told=no` is refused (update-correct.md: the
+    referral was sent on them) with that reason and the note that puts a check not done right,
+    nothing written. Was: "it is set by cpcm refer from the directory, the consent and the policy"."""
+    case_id = _referred(cli)
+    before = commit_count(repo)
+    refused = at(cli, LATER)("correct", case_id, "R1", "--set", "checks.provider_told=no", "--reason", "x", "--json")
+    assert refused.code == 4, refused.stdout
+    [field] = refused.json()["fields"]
+    assert field["field"] == "checks" and "confirmed before R1 was sent (ESARO S4)" in field["reason"], field
+    assert f"cpcm note {case_id} --text" in field["reason"] and "directory" not in field["reason"]
+    assert commit_count(repo) == before
+
+
 def test_a_referral_corrected_after_its_consent_was_withdrawn_and_overridden_stays_overridden(cli, cli_as, repo):
     case_id = _referred(cli)
     refusal = cli("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "caregiver", "--status", "refused",

@@ -745,9 +745,10 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
     empty for none), with what it shares made again from them (the need and the urgency its letter
     carries, where the referral shares them). A yes-or-no is read as the referral form reads it, in
     the repository's language (ndiyo, hapana in Kiswahili). The service is not
-    corrected (a referral to another service is another referral), nor what `cpcm refer` set
-    from the directory, the consent and the policy, nor when it was sent: the consent it was sent
-    on and the provider's feedback clock count from then. (the body, the field errors)"""
+    corrected (a referral to another service is another referral), nor the checks confirmed before
+    it was sent (it was sent on them), nor what `cpcm refer` set from the directory, the consent and
+    the policy, nor when it was sent: the consent it was sent on and the provider's feedback clock
+    count from then. (the body, the field errors)"""
     base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
     ref = next((r["ref"] for r in fold(case_id, records).referrals if r["record_id"] == original.id), "R1")
     errors, given, unnamed = [], {}, 0
@@ -768,6 +769,10 @@ def referral_corrected(ctx: Context, case_id: str, records: list[Record], origin
             errors.append(FieldError("service", f"is not corrected: a referral to another service is another referral; close "
                                                 f"this one (cpcm referral {case_id} {ref} --status closed) and refer again "
                                                 f"(cpcm refer {case_id} --service ...)"))
+        elif key == "checks":  # answered by the worker, but the referral was sent on them (ESARO S4, referral_checks.required)
+            errors.append(FieldError("checks", f"are not corrected: they are what was confirmed before {ref} was sent (ESARO S4), "
+                                               f"and it was sent on them; a check found not done is put right beside it in a "
+                                               f"note (cpcm note {case_id} --text ...)"))
         elif key in base:
             errors.append(FieldError(key, "cannot be changed by a correction (it is set by cpcm refer from the directory, "
                                           "the consent and the policy)"))
