@@ -137,6 +137,19 @@ def test_after_start__a_date_alone_ends_at_the_end_of_the_local_day():
     assert dl._after_start("2026-01-14T05:00:00+00:00", parse_duration("2w"), EAT).isoformat() == "2026-01-28T08:00:00+03:00"
 
 
+
+def test_after_start__same_day_from_a_date_alone_ends_at_the_end_of_that_day_as_0w_does():
+    """An accepted referral's `--expected-duration same_day` from `--start 2026-12-07` has its outcome
+    due at the end of 7 December, as `0w` has (durations.py: same_day ends at midnight at the end
+    of the day it starts). Was: the end of 8 December. A same_day limit counted from a moment (an
+    immediate risk's response) still ends at the midnight that ends its day."""
+    from cpcm.domain.durations import parse_duration
+    same_day, none = parse_duration("same_day"), parse_duration("0w")
+    assert dl._after_start("2026-12-07", same_day, EAT).isoformat() == "2026-12-07T23:59:59+03:00"
+    assert dl._after_start("2026-12-07", same_day, EAT) == dl._after_start("2026-12-07", none, EAT)
+    assert dl._after_start("2026-12-07T10:00:00+03:00", same_day, EAT).isoformat() == "2026-12-08T00:00:00+03:00"
+    assert same_day.after(datetime(2026, 12, 7, 10, tzinfo=EAT)).isoformat() == "2026-12-08T00:00:00+03:00"
+
 def test_plan_in_force_at():
     assert dl.plan_in_force_at(case(), P) is None
     plan = {"version": 1, "at": "2026-11-21T06:00:00+00:00", "approved_at": "2026-11-22T06:00:00+00:00"}

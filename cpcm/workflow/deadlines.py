@@ -214,8 +214,12 @@ _PARTS_KEPT = 8
 def _after_start(start: str, duration, zone: tzinfo) -> datetime:
     """The end of a period from a start: from a date alone (a service started on 14 January),
     the end of the local day the period ends on (two weeks: 28 January, 23:59:59 local), not
-    midnight UTC; from a date-time, the moment the period ends."""
+    midnight UTC; from a date-time, the moment the period ends. `same_day` from a date alone ends
+    with that day, as `0w` does (durations.py: at midnight at the end of the day it starts; the
+    day after it starts is not the day it ends on)."""
     if is_date_only(start):
+        if duration.same_day:
+            return end_of_day(local(start, zone).date(), zone)
         return end_of_day(duration.after(local(start, zone)).date(), zone)
     return duration.after(_t(start, zone))
 
