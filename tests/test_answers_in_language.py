@@ -142,6 +142,47 @@ def test_prompts__ask_in_kiswahili_show_the_choices_in_words_and_take_them(sw, m
     assert held(sw, case_id) == {**CODES, "disability": "no"}
 
 
+def test_consent_prompts__the_caregivers_name_is_not_asked_of_the_childs_assent_and_says_when_it_is(sw, monkeypatch):
+    """`cpcm consent` on a terminal in a Kiswahili repository: after "Imetolewa na: mtoto" (given by the
+    child) the caregiver's name and relationship were asked, with no word that they are the caregiver's
+    only, then refused (caregiver_name: goes with a caregiver's consent) and asked again. Now they are
+    not asked of the child's assent, and are asked of the caregiver's consent, saying so."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+
+    from conftest import register
+
+    case_id = register(sw)
+    said, queue = [], []
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 60, said
+        return queue.pop(0) if queue else ""
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "confirm", lambda text, **_: said.append(text) or False)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    env = dict(sw.env, CPCM_NO_AGENT="1")
+    named = ("Jina la mlezi", "Uhusiano wa mlezi")
+    queue[:] = ["usajili", "mtoto", "imetolewa", "ndiyo", "ndiyo", "ndiyo", "ndiyo"]
+    result = CliRunner().invoke(build("consent"), ["consent", case_id, "--json"], env=env)
+    assert result.exit_code == 0, (result.output, said)
+    assert not [line for line in said if line.startswith(named)], said
+    assert not any("caregiver_name" in line for line in said), said
+    queue[:] = ["usajili", "mlezi", "imetolewa", CANARY, "bibi", "ndiyo", "ndiyo", "ndiyo", "ndiyo"]
+    said.clear()
+    result = CliRunner().invoke(build("consent"), ["consent", case_id, "--json"], env=env)
+    assert result.exit_code == 0, (result.output, said)
+    assert [line for line in said if line.startswith(named)] == [
+        "Jina la mlezi aliyetoa idhini, ikiwa imetolewa na mlezi (si lazima)",
+        "Uhusiano wa mlezi na mtoto, ikiwa imetolewa na mlezi (si lazima)"], said
+    consents = sw("show", case_id, "--json").json()["consents"]
+    assert [(c["purpose"], c["given_by"]) for c in consents] == [("registration", "child"), ("registration", "caregiver")]
+
+
 def test_csv_batch__rows_in_kiswahili_words_are_recorded_as_codes(sw, tmp_path):
     from conftest import library_session
     from test_followup_close import planned_cases

@@ -214,3 +214,22 @@ def test_said_otherwise__the_repositorys_language_question_is_not_asked_once_the
     assert not _said_otherwise(goal, "child_words.sw", {"child_words": {"en": "I want school"}}, "sw")
     assert not _said_otherwise(goal, "child_words.sw", {}, "sw")
     assert not _said_otherwise(goal, "child_words.en", {"child_words": {"sw": "nataka"}}, "sw")
+
+
+def test_fill__the_caregivers_name_is_asked_of_a_caregivers_consent_only(monkeypatch):
+    """The consent's questions asked for the caregiver's name and relationship after "Given by: child", and
+    the record was then refused for them (caregiver_name: goes with a caregiver's consent) and both asked
+    again; now they are asked only once the consent is given by the caregiver."""
+    form = forms.load("consent")
+    rest = ["yes", "yes", "yes", "yes", "", "", "", "", ""]  # the four explained … notes
+    said = answering(monkeypatch, ["registration", "child", "given", *rest])
+    data = prompts.fill(form, {}, None, [])
+    assert not [line for line in said if line.startswith(("The caregiver who gave it", "The caregiver's relationship"))], said
+    assert validate(form, data, None, [])[1] == [] and "caregiver_name" not in data
+    said = answering(monkeypatch, ["registration", "caregiver", "given", "Grace Atieno", "grandmother", *rest])
+    data = prompts.fill(form, {}, None, [])
+    assert [line for line in said if line.startswith(("The caregiver who gave it", "The caregiver's relationship"))] == [
+        "The caregiver who gave it (their name), when given by the caregiver (optional)",
+        "The caregiver's relationship to the child (grandmother, uncle ...), when given by the caregiver (optional)"], said
+    assert (data["caregiver_name"], data["caregiver_relationship"]) == ("Grace Atieno", "grandmother")
+    assert validate(form, data, None, [])[1] == []

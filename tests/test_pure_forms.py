@@ -652,3 +652,21 @@ def test_not_asked__a_field_of_a_not_both_rule_once_another_is_answered():
     assert fm.not_asked(form, "age", {"dob": "2015-01-01"}) and fm.not_asked(form, "dob", {"age": 9})
     assert not fm.not_asked(form, "age", {}) and not fm.not_asked(form, "age", {"dob": ""})
     assert not fm.not_asked(form, "other", {"dob": "2015-01-01", "age": 9})
+
+
+def test_only_if__a_field_for_one_answer_is_not_asked_and_is_refused_beside_another():
+    """An `only_if` rule: the field goes with one answer of another field only (the caregiver's name,
+    with a consent given by the caregiver). Once that field is answered otherwise, a prompt leaves it
+    out and a record holding it is refused; unanswered, the field may yet go with it."""
+    form = parse_form({"kind": "k", "lists": {"by": ["child", "caregiver"]},
+                       "fields": [{"key": "by", "type": "choice", "list": "by"}, {"key": "name", "type": "text"}],
+                       "rules": [{"only_if": {"field": "name", "when": {"field": "by", "in": ["caregiver"]}},
+                                  "message": "goes with a caregiver's answer only"}]})
+    assert fm.not_asked(form, "name", {"by": "child"})
+    assert not fm.not_asked(form, "name", {"by": "caregiver"}) and not fm.not_asked(form, "name", {})
+    assert not fm.not_asked(form, "by", {"by": "child", "name": "A"})
+    assert errors(fm.validate(form, {"by": "child", "name": "A"}, TODAY)[1]) == [("name", "goes with a caregiver's answer only")]
+    assert fm.validate(form, {"by": "caregiver", "name": "A"}, TODAY) == ({"by": "caregiver", "name": "A"}, [])
+    assert fm.validate(form, {"by": "child"}, TODAY)[1] == [] and fm.validate(form, {"name": "A"}, TODAY)[1] == []
+    bare = {"only_if": {"field": "name", "when": {"field": "by", "in": ["caregiver"]}}}  # no message: the rule says it
+    assert fm._check_rule(bare, {"by": "child", "name": "A"})[0].reason == "goes only with by caregiver"

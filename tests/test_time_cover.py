@@ -430,6 +430,31 @@ def test_consent__joint_refusals_write_nothing(nairobi):
     assert commit_count(root) == before
 
 
+def test_consent__a_caregivers_name_with_the_childs_assent_alone_is_refused_by_the_form(nairobi):
+    """The caregiver's name and relationship go on a caregiver's record only (the consent form's
+    `only_if` rules): given with `--by child` alone, in a file, or by a correction of the child's record,
+    they are refused, naming the fields, never the values."""
+    amina = nairobi("amina")
+    case_id = register(amina)
+    flags = amina("consent", case_id, "--purpose", "placement", "--by", "child", "--status", "given", "--explained", "all",
+                  "--caregiver-name", CANARY, "--relationship", f"{CANARY} aunt", "--no-input")
+    assert flags.code == 4, flags.stderr
+    assert "--caregiver-name (caregiver_name): goes with a caregiver's consent only (given_by: caregiver)" in flags.stderr
+    assert "--relationship (caregiver_relationship): goes with a caregiver's consent only" in flags.stderr
+    assert CANARY not in flags.stderr
+    doc = {"purpose": "placement", "given_by": "child", "status": "given", "caregiver_relationship": "aunt",
+           "explained": {"information": True, "use": True, "sharing": True, "confidentiality_limits": True}}
+    filed = amina("consent", case_id, "--from-file", "-", "--no-input", input=json.dumps(doc))
+    assert filed.code == 4 and "(caregiver_relationship): goes with a caregiver's consent only" in filed.stderr, filed.stderr
+    doc.pop("caregiver_relationship")
+    written = amina("consent", case_id, "--from-file", "-", "--no-input", "--json", input=json.dumps(doc))
+    assert written.code == 0, written.stderr
+    corrected = amina("correct", case_id, written.json()["record_id"], "--set", f"caregiver_name={CANARY}",
+                      "--reason", "named the caregiver")
+    assert corrected.code == 4 and "caregiver_name: goes with a caregiver's consent only" in corrected.stderr, corrected.stderr
+    assert CANARY not in corrected.stderr
+
+
 # -- the rules, pure ------------------------------------------------------------------------------
 def test_dates__a_date_alone_is_due_at_the_end_of_that_local_day():
     from datetime import date, timezone

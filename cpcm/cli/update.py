@@ -106,9 +106,9 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     lang = ctx.config.language or "en"
     words = wording(ctx, form)
     typer.echo("Each field shows its value now: press Enter to keep it, type a new value, or '-' to remove it.", err=True)
-    # when a field is asked: by the form's required_if rules only (a not_both rule would leave out the date of
-    # birth of a case holding an age: replacing one by the other is what an update is for)
-    asked_when = replace(form, rules=tuple(rule for rule in form.rules if "required_if" in rule))
+    # when a field is asked: by the form's required_if and only_if rules only (a not_both rule would leave out the
+    # date of birth of a case holding an age: replacing one by the other is what an update is for)
+    asked_when = replace(form, rules=tuple(rule for rule in form.rules if "required_if" in rule or "only_if" in rule))
     changes: dict[str, Any] = {}
     for field in form.fields:
         if field.key in NOT_UPDATED or field.type == "list":

@@ -890,8 +890,9 @@ def _rule_fields(rule: Mapping[str, Any]) -> list[str]:
     for key in ("require_one_of", "not_both"):
         if key in rule:
             return list(rule[key])
-    if "required_if" in rule:
-        return [rule["required_if"]["field"], rule["required_if"]["when"]["field"]]
+    for key in ("required_if", "only_if"):
+        if key in rule:
+            return [rule[key]["field"], rule[key]["when"]["field"]]
     return []
 
 
@@ -980,11 +981,15 @@ def not_asked(form: Form, key: str, answers: Mapping[str, Any]) -> bool:
     met ("Other concern (when 'other' is chosen)" once the concerns chosen hold no 'other'). A
     prompt leaves it out; the file and flags may still give it. So is a field of a `not_both` rule
     once another of its fields is answered ("Estimated age" once a date of birth is given): both
-    would be refused at the end."""
+    would be refused at the end; and the field of an `only_if` rule whose condition field is
+    answered and not met (the caregiver's name once a consent is given by the child): it would be
+    refused at the end."""
     flat = flatten(answers)
     for rule in form.rules:
         others = [k for k in rule.get("not_both") or () if k != key]
         if len(others) < len(rule.get("not_both") or ()) and any(not is_empty(flat.get(k)) for k in others):
+            return True
+        if (rule.get("only_if") or {}).get("field") == key and _ruled_out(rule["only_if"]["when"], flat):
             return True
     conditions = [rule["required_if"]["when"] for rule in form.rules
                   if (rule.get("required_if") or {}).get("field") == key]
@@ -1033,6 +1038,13 @@ def _under(form: Form, prefixes: Sequence[str]) -> list[str]:
     return [f.key for f in form.fields if any(f.key == p or f.key.startswith(p + ".") for p in prefixes)]
 
 
+def _ruled_out(when: Mapping[str, Any], flat: Mapping[str, Any]) -> bool:
+    """Whether the answers `flat` rule out an `only_if` rule's condition (`when`): its field is
+    answered, and not with one of the values named (unanswered, the field may yet go with it)."""
+    current = flat.get(when.get("field"))
+    return not is_empty(current) and not _met(when, current)
+
+
 def _met(when: Mapping[str, Any], current: Any) -> bool:
     """Whether the answer `current` meets a `required_if` rule's condition (`when`): it is one of
     the values named, or, for a list, holds one of them."""
@@ -1077,6 +1089,11 @@ def _check_rule(rule: Mapping[str, Any], flat: Mapping[str, Any]) -> list[FieldE
         current = flat.get(when["field"])
         if _met(when, current) and is_empty(flat.get(key)):
             return [FieldError(key, rule.get("message") or f"is required when {when['field']} is {current}")]
+    if "only_if" in rule:  # a field that goes with one answer only (the caregiver's name, with a caregiver's consent)
+        cond = rule["only_if"]
+        key, when = cond["field"], cond["when"]
+        if not is_empty(flat.get(key)) and _ruled_out(when, flat):
+            return [FieldError(key, rule.get("message") or f"goes only with {when['field']} {', '.join(map(str, when.get('in', [])))}")]
     return []
 
 

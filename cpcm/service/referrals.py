@@ -37,7 +37,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     possible and another given, the `reason` goes on the refused or not-possible one only. A caregiver's record names the caregiver
     who gave it and their relationship to the child (`caregiver_name`, `caregiver_relationship`;
     by default the caregiver the child lives with now, `placements.lives_now`: the latest
-    placement's, else the registration's)."""
+    placement's, else the registration's); a child's record names none (the form's `only_if` rules)."""
     case = load_case(ctx, case_id)
     what = f"consent for {case_id}"
     givers = _givers(data.get("given_by"))
@@ -62,10 +62,8 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
                 entry["caregiver_name"] = lives["caregiver"]
                 if not entry.get("caregiver_relationship") and lives["relationship"]:
                     entry["caregiver_relationship"] = lives["relationship"]
-        else:
+        elif "caregiver" in givers:  # the caregiver's name is the caregiver's record's; given with no caregiver, the form refuses it
             for key in ("caregiver_name", "caregiver_relationship"):
-                if entry.get(key) and "caregiver" not in givers:
-                    errors.append(FieldError(key, "goes with a caregiver's consent (--by caregiver)"))
                 entry.pop(key, None)
         try:
             bodies.append(_consent_body(ctx, entry, what, at))
