@@ -59,8 +59,8 @@ def _refer(ctx, case_id):
 def _referral_answer(ctx, case_id, status):
     case = service.load_case(ctx, case_id)
     for ref in case.referrals:
-        service.referral(ctx, case_id, ref["ref"], status, **({"start": ctx.now.date().isoformat(), "expected_duration": "2w"}
-                                                               if status == "accepted" else {}))
+        service.referral(ctx, case_id, ref["ref"], {"status": status, **({"start": ctx.now.date().isoformat(), "expected_duration": "2w"}
+                                                                          if status == "accepted" else {})})
 
 
 def _details(ctx):
@@ -164,8 +164,8 @@ def _do(ctx, item, case):
         return service.close(ctx, c, DECLINED)
     if code in ("referral-feedback", "referral-follow-up", "referral-outcome"):
         ref = title.split("referral ", 1)[1].split()[0]
-        return service.referral(ctx, c, ref, "closed" if code == "referral-follow-up" else
-                                "accepted" if code == "referral-feedback" else "delivered")
+        return service.referral(ctx, c, ref, {"status": "closed" if code == "referral-follow-up" else
+                                              "accepted" if code == "referral-feedback" else "delivered"})
     if code == "post-closure-visit":
         return service.followup(ctx, c, dict(VISIT, purpose="post_closure", purpose_detail="feedback", child_feedback="happy"))
     if code == "turning-18":

@@ -49,7 +49,7 @@ def test_next__register_comprehensive_assessment_and_refer_give_the_deadlines_so
     consented(amina, case_id)
     sent = refer(amina, case_id, need="x")
     assert "is expected within 14 days (cpcm's choice; IAG Step 4): cpcm referral" in sent.next_steps[0], sent.next_steps
-    acknowledged = service.referral(amina, case_id, "R1", "acknowledged")
+    acknowledged = service.referral(amina, case_id, "R1", {"status": "acknowledged"})
     assert any("still expected within 14 days (cpcm's choice; IAG Step 4) of the referral" in step
                for step in acknowledged.next_steps), acknowledged.next_steps
 

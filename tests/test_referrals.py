@@ -367,11 +367,11 @@ def test_correct__a_consent_a_referral_was_sent_on_corrected_to_refused_warns_an
     shown = [p for p in service.show(amina, case_id)["problems"] if p["code"] == "referral-consent-corrected"]
     assert shown == [p.to_json() for p in problems]
     # R1 is closed; a supervisor's override stands in for R2's consent, once: it is not there for a new referral
-    service.referral(amina, case_id, "R1", "closed")
+    service.referral(amina, case_id, "R1", {"status": "closed"})
     service.consent_override(sup, case_id, "referral", "best_interests", "the child needed treatment", "clinic")
     assert consent_problems(amina, case_id) == []
     assert [r["state"] for r in service.show(amina, case_id)["consents"] if r["kind"] == "consent_override"] == ["used"]
-    service.referral(amina, case_id, "R2", "closed")  # closed after the override stood in: the override stays used
+    service.referral(amina, case_id, "R2", {"status": "closed"})  # closed after the override stood in: the override stays used
     assert [r["state"] for r in service.show(amina, case_id)["consents"] if r["kind"] == "consent_override"] == ["used"]
     with pytest.raises(Refused) as again:
         refer(amina, case_id)
@@ -441,7 +441,7 @@ def test_consent__refused_after_a_referral_was_sent_warns_and_is_an_error_until_
     problems = withdrawn_problems(amina, case_id)
     assert [(p.severity, p.message) for p in problems] == [("error", w) for w in refused.warnings]
     assert [p["code"] for p in service.show(amina, case_id)["problems"]].count("referral-consent-withdrawn") == 2
-    service.referral(amina, case_id, "R1", "closed")
+    service.referral(amina, case_id, "R1", {"status": "closed"})
     service.consent_override(sup, case_id, "referral", "best_interests", "the child needs the treatment", "clinic")
     assert withdrawn_problems(amina, case_id) == []  # R1 closed, the override stands in for R2's consent
     with pytest.raises(Refused) as again:  # the override was used by R2: none is left for a new referral
@@ -549,19 +549,19 @@ def test_referral__lifecycle_refuses_jumps_and_needs_start_and_duration(mem):
     refer(amina, case_id)
     before = mem.commits()
     with pytest.raises(Refused) as jump:
-        service.referral(amina, case_id, "R1", "delivered", feedback="done")
+        service.referral(amina, case_id, "R1", {"status": "delivered", "feedback": "done"})
     assert jump.value.rule == "referral-lifecycle"
     assert "cannot become 'delivered'" in jump.value.message and "accepted" in jump.value.hint
     with pytest.raises(InvalidInput) as bare:
-        service.referral(amina, case_id, "R1", "accepted")
+        service.referral(amina, case_id, "R1", {"status": "accepted"})
     assert {e.field for e in bare.value.errors} == {"start", "expected_duration"}
     assert mem.commits() == before
-    service.referral(amina, case_id, "R1", "accepted", start="2026-11-25", expected_duration="6w")
-    service.referral(amina, case_id, "R1", "delivered", feedback="treated")
+    service.referral(amina, case_id, "R1", {"status": "accepted", "start": "2026-11-25", "expected_duration": "6w"})
+    service.referral(amina, case_id, "R1", {"status": "delivered", "feedback": "treated"})
     shown = service.show(amina, case_id)
     assert [h["status"] for h in shown["referrals"][0]["history"]] == ["sent", "accepted", "delivered"]
     with pytest.raises(NotFound):
-        service.referral(amina, case_id, "R9", "closed")
+        service.referral(amina, case_id, "R9", {"status": "closed"})
 
 
 def test_referral__a_start_before_the_day_it_was_sent_is_refused_naming_that_day(mem):
@@ -572,12 +572,12 @@ def test_referral__a_start_before_the_day_it_was_sent_is_refused_naming_that_day
     before = mem.commits()
     for start in ("2026-11-09", "2026-12-01"):  # the second is the day it was sent in UTC, not in the agency's zone
         with pytest.raises(InvalidInput) as early:
-            service.referral(amina, case_id, "R1", "accepted", start=start, expected_duration="3mo")
+            service.referral(amina, case_id, "R1", {"status": "accepted", "start": start, "expected_duration": "3mo"})
         assert [(e.field, e.reason) for e in early.value.errors] == [
             ("start", "is before 2026-12-02, the day the referral was sent: give the day the service starts, that day or later")]
         assert mem.commits() == before
     assert service.show(amina, case_id)["referrals"][0]["status"] == "sent"
-    service.referral(amina, case_id, "R1", "accepted", start="2026-12-02", expected_duration="3mo")
+    service.referral(amina, case_id, "R1", {"status": "accepted", "start": "2026-12-02", "expected_duration": "3mo"})
     assert mem.commits() == before + 1
 
 
@@ -618,7 +618,7 @@ def test_due__referral_waiting_for_feedback_past_the_policy_time_and_declines_ra
     items = {i.code: i for i in service.due(amina) if i.case_id == case_id}
     feedback = items["referral-feedback"]
     assert feedback.due.date().isoformat() == "2026-10-16" and feedback.due < amina.now  # overdue
-    service.referral(amina, case_id, "R1", "declined", feedback="no places")
+    service.referral(amina, case_id, "R1", {"status": "declined", "feedback": "no places"})
     codes = {i.code for i in service.due(amina) if i.case_id == case_id}
     assert "referral-feedback" not in codes and "referral-follow-up" in codes
 
@@ -632,7 +632,7 @@ def test_referral__the_next_steps_say_acknowledged_leaves_the_feedback_due(mem):
     consented(amina, case_id, when=at("2026-10-01T10:00:00+03:00"))
     sent = refer(amina, case_id, need="x", when=at("2026-10-02T09:00:00+03:00"))
     assert "--status accepted|declined ..." in sent.next_steps[0] and "acknowledged|" not in sent.next_steps[0], sent.next_steps
-    acknowledged = service.referral(amina, case_id, "R1", "acknowledged")
+    acknowledged = service.referral(amina, case_id, "R1", {"status": "acknowledged"})
     assert any("still expected within 14 days" in step for step in acknowledged.next_steps), acknowledged.next_steps
     assert "referral-feedback" in {i.code for i in service.due(amina) if i.case_id == case_id}
 
@@ -645,12 +645,12 @@ def test_referral__declined_while_closure_is_requested_suggests_no_command_the_s
     consented(amina, case_id)
     refer(amina, case_id)
     refer(amina, case_id, need="a second opinion")
-    steps = service.referral(amina, case_id, "R1", "declined", feedback="full").next_steps
+    steps = service.referral(amina, case_id, "R1", {"status": "declined", "feedback": "full"}).next_steps
     assert steps == ("find another service or replan; the case stays yours: cpcm service list, cpcm refer, cpcm plan",)
     service.close(amina, case_id, {"reason": "declined", "checklist": ["decision_respected", "no_grounds_to_override",
                                                                        "child_safe_enough"], "open_items_explained": "family left"})
     assert service.show(amina, case_id)["stage"] == "closure_requested"
-    steps = service.referral(amina, case_id, "R2", "declined", feedback="family left").next_steps
+    steps = service.referral(amina, case_id, "R2", {"status": "declined", "feedback": "family left"}).next_steps
     assert len(steps) == 1 and not re.search(r"cpcm refer(?!ral)|cpcm plan", steps[0]), steps
     assert f"cpcm close {case_id} --withdraw" in steps[0] and f"cpcm referral {case_id} R2 --status closed" in steps[0]
 
@@ -931,6 +931,12 @@ def test_cli__refer_on_a_terminal_asks_nothing_given_all_and_is_refused_for_cons
     (the urgency and the plan action were asked, where the command asked nothing before); a service
     given that the case has no consent for is refused before the first question (it was refused
     once every question was answered, the answers lost)."""
+def test_cli__a_referral_update_from_a_file_with_set_or_at_the_questions(cli, repo, tmp_path, monkeypatch):
+    """CLI.md: every record can be given as flags, as a YAML file (--from-file) or, on a terminal,
+    through the questions; `cpcm referral` took its options only (a missing --status was a usage
+    error, a missing feedback refused, not asked). The referral-update form (`cpcm form blank
+    referral-update`) gives the same update as the options; the questions ask what the status
+    needs, and what refuses the update whatever the answers is said before the first question."""
     import typer
     from typer.testing import CliRunner
 
@@ -959,3 +965,76 @@ def test_cli__refer_on_a_terminal_asks_nothing_given_all_and_is_refused_for_cons
                               env=env)
     assert sent.exit_code == 0 and asked == [], (sent.output, asked)
     assert commit_count(repo) == before + 3
+    from cpcm.store import forms
+    from cpcm.workflow.referrals import STATUSES
+
+    assert tuple(forms.load("referral-update").lists["status"]) == STATUSES[1:]  # the lifecycle's, after 'sent'
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    for _ in range(3):
+        assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    blank = cli("form", "blank", "referral-update")
+    assert blank.code == 0 and "status:" in blank.stdout and "expected_duration:" in blank.stdout, blank.stdout
+    filled = tmp_path / "update.yaml"
+    filled.write_text("status: accepted\nstart: 2026-11-30\n")
+    before = commit_count(repo)
+    missing = cli("referral", case_id, "R1", "--from-file", str(filled), "--json")
+    assert missing.code == 4 and [f["field"] for f in missing.json()["fields"]] == ["expected_duration"], missing.stdout
+    assert commit_count(repo) == before
+    filled.write_text(filled.read_text() + "expected_duration: 6w\n")
+    done = cli("referral", case_id, "R1", "--from-file", str(filled))
+    assert done.code == 0 and f"referral R1 of {case_id} is now accepted" in done.stderr, done.stderr
+    by_set = cli("referral", case_id, "R1", "--set", "status=delivered", "--set", "feedback=treated", "--json")
+    assert by_set.code == 0 and by_set.json()["status"] == "delivered", by_set.stderr
+    first = cli("show", case_id, "--json").json()["referrals"][0]
+    assert [h["status"] for h in first["history"]] == ["sent", "accepted", "delivered"], first
+    assert (first["start"], first["expected_duration"], first["feedback"]) == ("2026-11-30", "6w", "treated"), first
+    jump = cli("referral", case_id, "R2", "--set", "status=delivered", "--set", "feedback=done")  # the lifecycle still holds
+    assert jump.code == 4 and "cannot become 'delivered'" in jump.stderr
+    no_status = cli("referral", case_id, "R2")  # no terminal: refused naming the option, not a usage error
+    assert no_status.code == 4 and "--status (status): is required" in no_status.stderr, no_status.stderr
+    assert commit_count(repo) == before + 2
+    # on a terminal, the questions: the status, then what it needs, asked as required
+    said, answers = [], {}
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 40, said
+        queue = next((queue for start, queue in answers.items() if text.startswith(start)), None)
+        return queue.pop(0) if queue else ""
+
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+
+    def asked(*args):
+        said.clear()
+        return CliRunner().invoke(build("referral"), ["referral", case_id, *args], env=dict(cli.env, CPCM_NO_AGENT="1"))
+
+    answers.update({"The referral's status now": ["accepted"], "The date the service starts": ["", "2026-12-01"],
+                    "How long the service is expected to last": ["3mo"]})
+    result = asked("R2")
+    assert result.exit_code == 0, (result.output, said)
+    assert "  is required when a referral is accepted (the date the service starts)" in said, said
+    assert not any(text.startswith("How long") and text.endswith("(optional)") for text in said), said
+    answers.update({"What the provider said": ["no places this term"]})
+    result = asked("R3", "--status", "declined")
+    assert result.exit_code == 0, (result.output, said)
+    assert not any(text.startswith("The referral's status now") for text in said), said
+    referrals = cli("show", case_id, "--json").json()["referrals"]
+    assert [r["status"] for r in referrals] == ["delivered", "accepted", "declined"]
+    assert (referrals[1]["start"], referrals[1]["expected_duration"], referrals[2]["feedback"]) == ("2026-12-01", "3mo",
+                                                                                                     "no places this term")
+    assert commit_count(repo) == before + 4
+    # refused whatever the answers: before the first question, nothing typed
+    for args, refusal, words in ((("R9",), NotFound, "has no referral by that reference"), (("R1", "--status", "closed"), None, ""),
+                                 (("R1",), Refused, "it cannot become"), (("R3", "--status", "delivered"), Refused, "cannot become 'delivered'")):
+        result = asked(*args)
+        if refusal is None:
+            assert result.exit_code == 0, (args, result.output, said)
+            continue
+        assert isinstance(result.exception, refusal) and words in result.exception.message, (args, result.exception)
+        assert not any(text.startswith(("The referral's status now", "What the provider")) for text in said), (args, said)
+    assert commit_count(repo) == before + 5

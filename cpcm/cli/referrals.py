@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, option_values, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              print_json, print_table, report_written, say, written)
 
 
@@ -271,22 +271,33 @@ def register(app: typer.Typer) -> None:
     def referral(
         case: str = typer.Argument(..., help="Case ID."),
         ref: str = typer.Argument(..., help="The referral: R1, R2, … (see cpcm show)."),
-        status: str = typer.Option(..., "--status", help="acknowledged, accepted, declined, delivered, not_delivered or closed."),
+        status: Optional[str] = typer.Option(None, "--status", help="acknowledged, accepted, declined, delivered, not_delivered or closed (required)."),
         start: Optional[str] = typer.Option(None, "--start", help="With accepted: the date the service starts."),
         expected_duration: Optional[str] = typer.Option(None, "--expected-duration", help="With accepted: e.g. 6w, 3mo."),
-        feedback: Optional[str] = typer.Option(None, "--feedback", help="What the provider said."),
-        at: AtOpt = None, repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
+        feedback: Optional[str] = typer.Option(None, "--feedback", help="What the provider said (with declined, delivered, not_delivered)."),
+        from_file: FromFileOpt = None, set_: SetOpt = None, at: AtOpt = None, no_input: NoInputOpt = False,
+        repo: RepoOpt = None, identity: IdentityOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Track a referral to its outcome (delivered before accepted is refused, with the reason).
+        The fields come from the options, a file (cpcm form blank referral-update) or, on a
+        terminal, the questions, which ask what the status needs.
 
         Example: cpcm referral CP-4F7K-9X2N R1 --status accepted --start 2026-12-01 --expected-duration 3mo
+        Example: cpcm form blank referral-update > update.yaml; cpcm referral CP-4F7K-9X2N R1 --from-file update.yaml
         """
         from cpcm import service
+        from cpcm.workflow.referrals import update_problems
 
         ctx = open_ctx(repo, identity)
         case_id = service.parse_case_id(case)
         # a refusal names the options typed (--start (start): is required), not only the record's fields
-        option_values(ctx, {"status": Opt("--status", status), "start": Opt("--start", start),
-                            "expected_duration": Opt("--expected-duration", expected_duration), "feedback": Opt("--feedback", feedback)})
-        result = service.referral(ctx, case_id, ref, status, start, expected_duration, feedback, parse_at(at))
-        report_written(result, json_out, f"referral {ref.upper()} of {case_id} is now {status}")
+        flags = {"status": Opt("--status", status), "start": Opt("--start", start),
+                 "expected_duration": Opt("--expected-duration", expected_duration), "feedback": Opt("--feedback", feedback)}
+        when = parse_at(at)
+        data = gather(ctx, service.form_for(ctx, "referral_update"), from_file, set_, flags, no_input,
+                      # what the status answered needs (an acceptance its start and duration, an outcome the feedback): asked as required
+                      needed=lambda key, answers: next((e.reason for e in update_problems(str(answers.get("status") or ""), answers)
+                                                        if e.field == key), None),
+                      first=lambda given: service.referral_writable(ctx, case_id, ref, given, when))
+        result = written(ctx, data, lambda answers: service.referral(ctx, case_id, ref, answers, when))
+        report_written(result, json_out, f"referral {ref.upper()} of {case_id} is now {result.extra['status']}")

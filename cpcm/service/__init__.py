@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.reintegration import family_assessment, preparation, readiness, tracing
     from cpcm.service.planning import approve, assess, plan, plan_current, plan_revise, plan_withdraw, reject
     from cpcm.service.referrals import (check_consent, check_referable, consent, consent_override, consent_override_each, refer, referral,
-                                        service_add, service_gaps, service_get, service_import, service_update)
+                                        referral_writable, service_add, service_gaps, service_get, service_import, service_update)
     from cpcm.service.reports import MAX_RETURN_BYTES, Exported, Report, export, report, report_combine, report_return
     from cpcm.service.results import Written
     from cpcm.service.settings import config_set, form_set, policy_set
@@ -75,7 +75,7 @@ __all__ = [
     "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",
     # consent, the directory, referrals
     "consent", "consent_override", "consent_override_each", "check_consent", "service_add", "service_import", "service_get", "service_gaps", "service_update", "refer",
-    "check_referable", "referral",
+    "check_referable", "referral", "referral_writable",
     # following up, closing
     "followup", "review", "review_batch", "readiness", "unfinished", "close", "close_withdraw", "sign_off", "reopen", "continue_", "retention",
     # placements and the steps of reintegration
@@ -108,8 +108,8 @@ _MODULES = {
     "verify": "integrity", "correct_misfiled": "misfiled", "evacuate": "evacuation", "retention": "retaining", "outputs_list": "outputs", "outputs_remove": "outputs", "placement": "placements", "mandatory_report": "mandatory_reports",
     **dict.fromkeys(("family_assessment", "preparation", "readiness", "tracing"), "reintegration"),
     **dict.fromkeys(("approve", "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "reject"), "planning"),
-    **dict.fromkeys(("check_consent", "check_referable", "consent", "consent_override", "consent_override_each", "refer", "referral", "service_add", "service_gaps",
-                     "service_get", "service_import", "service_update"), "referrals"),
+    **dict.fromkeys(("check_consent", "check_referable", "consent", "consent_override", "consent_override_each", "refer", "referral",
+                     "referral_writable", "service_add", "service_gaps", "service_get", "service_import", "service_update"), "referrals"),
     **dict.fromkeys(("MAX_RETURN_BYTES", "Exported", "Report", "export", "report", "report_combine", "report_return"), "reports"),
     "Written": "results",
     **dict.fromkeys(("init", "key_new", "key_publish", "key_rotate", "key_rotate_own", "key_show", "key_signing", "lock", "team_add",

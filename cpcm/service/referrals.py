@@ -568,41 +568,91 @@ def contract_ended(ctx: Context, service: Mapping[str, Any], sent: str) -> list[
             f"replace the agreement (cpcm service update {service['id']} --set contract.end=DATE; cpcm report referrals)"]
 
 
-@writes
-def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | None = None,
-             expected_duration: str | None = None, feedback: str | None = None, at: datetime | None = None) -> Written:
-    """Move a referral along its lifecycle (acknowledged, accepted, declined, delivered,
-    not_delivered, closed), with the provider's feedback."""
+def referral_writable(ctx: Context, case_id: str, ref: str, given: Mapping[str, Any] | None = None,
+                      at: datetime | None = None) -> dict:
+    """The referral `ref` of the case, once an update of it may be written whatever the answers
+    still to come (`cpcm referral`'s questions, `gather`'s `first`): NotFound for no such case or
+    referral; Refused where the case's stage takes no referral update, where the referral is closed
+    (it takes no update), or where a status given (`given`, the options and --set) is one its
+    lifecycle does not allow next; InvalidInput for an --at before the case's registration or its
+    latest update. So nothing is typed for an update that cannot be written."""
+    from cpcm.service.context import check_write
     from cpcm.workflow import referrals as referral_rules
-    from cpcm.domain.durations import parse_duration
 
     case = load_case(ctx, case_id)
+    found = _found_referral(case, case_id, ref)
+    check_write(ctx, case, "referral", "referral_update", {}, at)
+    status = (given or {}).get("status")
+    if isinstance(status, str) and status.strip() in referral_rules.STATUSES:  # a code as typed (a label is read by the form)
+        referral_rules.next_status(found["status"], status.strip(), found["ref"])
+    elif not referral_rules.LIFECYCLE.get(found["status"]):
+        referral_rules.next_status(found["status"], "closed", found["ref"])  # closed: it can become nothing
+    errors = _update_dated(ctx, found, at)
+    if errors:
+        raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
+    return found
+
+
+def _found_referral(case, case_id: str, ref: str) -> dict:
+    """The referral `ref` (R1, r1) of `case`, or NotFound naming its referrals."""
     found = case.referral(ref)
     if found is None:
         raise NotFound(f"{case_id} has no referral by that reference", f"Its referrals: {', '.join(r['ref'] for r in case.referrals) or 'none'}.")
-    referral_rules.next_status(found["status"], status, found["ref"])
-    body: dict[str, Any] = {"referral": found["record_id"], "status": status}
-    errors = []
-    if start:
-        try:
-            body["start"] = clock.parse_datetime(start, "start").date().isoformat()
-        except UsageError:
-            errors.append(FieldError("start", not_a_date(str(start))))
-    if expected_duration:
-        try:
-            body["expected_duration"] = str(parse_duration(expected_duration))
-        except ValueError as exc:
-            errors.append(FieldError("expected_duration", str(exc)))
-    if feedback:
-        body["feedback"] = feedback.strip()
+    return found
+
+
+def _update_dated(ctx: Context, found: Mapping[str, Any], at: datetime | None) -> list[FieldError]:
+    """The error of an update of the referral `found` dated `at` (--at) before its sending or its
+    latest update, as a correction of an update is (`_dated_between`)."""
+    if at is None:
+        return []
+    latest = found["history"][-1]
+    return _dated_between(ctx, found["ref"], at, [(found["at"], "the referral was sent", -1)] + (
+        [(latest["at"], "its latest update", -1)] if len(found["history"]) > 1 else []))
+
+
+@writes
+def referral(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], at: datetime | None = None) -> Written:
+    """Move a referral along its lifecycle (acknowledged, accepted, declined, delivered,
+    not_delivered, closed), with the provider's feedback, from the referral-update form's fields
+    (`cpcm form blank referral-update`: `status`, `start`, `expected_duration`, `feedback`) as the
+    options, a file or the questions give them. A status the referral cannot take next is refused
+    (rule `referral-lifecycle`) before any field is judged: what it needs depends on it."""
+    from cpcm.domain.durations import parse_duration
+    from cpcm.workflow import referrals as referral_rules
+
+    case = load_case(ctx, case_id)
+    found = _found_referral(case, case_id, ref)
     sent = local_day(found["at"], ctx.zone)  # the day it was sent, in the agency's time zone
-    errors += [e for e in referral_rules.update_problems(status, body, sent) if e.field not in {x.field for x in errors}]
-    if at is not None:  # after its sending and its latest update, as a correction of an update is (`_dated_between`)
-        latest = found["history"][-1]
-        errors += _dated_between(ctx, found["ref"], at, [(found["at"], "the referral was sent", -1)] + (
-            [(latest["at"], "its latest update", -1)] if len(found["history"]) > 1 else []))
-    if errors:
-        raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
+
+    def checked(body: Mapping[str, Any]) -> list[FieldError]:
+        status = str(body.get("status") or "")
+        if status:
+            referral_rules.next_status(found["status"], status, found["ref"])
+        errors = []
+        typed = data.get("start")
+        if isinstance(typed, str) and len(typed.strip()) > 10:  # a date-time: its date, once its time reads as one
+            try:
+                clock.parse_datetime(typed.strip(), "start")
+            except UsageError:
+                errors.append(FieldError("start", not_a_date(typed)))
+        if body.get("expected_duration"):
+            try:
+                parse_duration(body["expected_duration"])
+            except ValueError as exc:
+                errors.append(FieldError("expected_duration", str(exc)))
+        return errors + [e for e in referral_rules.update_problems(status, body, sent) if e.field not in {x.field for x in errors}]
+
+    form = validate_form(ctx, form_for(ctx, "referral_update"), data, f"referral {found['ref']} of {case_id}",
+                         also=_update_dated(ctx, found, at), then=checked)
+    status = form["status"]
+    body: dict[str, Any] = {"referral": found["record_id"], "status": status}
+    if form.get("start"):
+        body["start"] = str(form["start"])
+    if form.get("expected_duration"):
+        body["expected_duration"] = str(parse_duration(form["expected_duration"]))
+    if form.get("feedback"):
+        body["feedback"] = form["feedback"]
     settles = settled_by(case, "referral_update", body)  # the referral updated again after a sync found it updated apart
     record = append(ctx, case, "referral", "referral_update", body, at)
     steps = []
@@ -612,7 +662,7 @@ def referral(ctx: Context, case_id: str, ref: str, status: str, start: str | Non
     if status in referral_rules.NEEDS_WORKER:
         steps.append(_another_way(case_id, found["ref"], transitions.next_stage(case.stage, "referral_update") or case.stage))
     return Written(case_id, record.id, "referral_update", next_steps=tuple(steps) + settles_step(settles),
-                   settled=said_settled(case_id, settles))
+                   extra={"status": status}, settled=said_settled(case_id, settles))
 
 
 def _another_way(case_id: str, ref: str, stage: str | None) -> str:
