@@ -63,7 +63,8 @@ def long_text(field) -> str:
     return f" ({held}one line: for several paragraphs give the record in a file, --from-file FILE)"
 
 
-AGAIN = "Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written)."
+# Translators: said after a refusal of the answers, before the questions it names are asked again.
+AGAIN = N_("Answer these again; every other answer is kept (Ctrl-C stops, and nothing is written).")
 _ENTRY_FIELD = re.compile(r"^(?P<list>[^\[\]]+)\[(?P<number>[0-9]+)\]\.(?P<key>[^\[\]]+)$")
 
 
@@ -89,7 +90,7 @@ def ask_again(form: Form, data: dict[str, Any], exc, today, workers, lang: str |
     fields = tuple(f for f in form.fields if f.key in keys)
     lang = lang or wording.lang
     typer.echo(exc.message, err=True)
-    typer.echo(AGAIN, err=True)
+    typer.echo(wording.say(AGAIN), err=True)
     out = without(data, keys)
 
     def why(key: str) -> str | None:

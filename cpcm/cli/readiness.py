@@ -171,8 +171,9 @@ def _domains(ctx, form, words, table: dict, data: dict) -> dict:
             label = field.text(field.label, lang) if field else path
             while True:
                 shown = choices_shown(field, words) if field else " [yes, no, na]"  # the choices in the worker's language
-                answer = typer.prompt(f"  {label}{shown}", err=True)
-                value, reason = coerce(field, answer, ctx.now.date(), wording=words) if field else (answer.strip(), None)
+                answer = typer.prompt(f"  {label}{shown}", default="", show_default=False, err=True)  # Enter: said why
+                value, reason = (None, None) if not answer.strip() else \
+                    coerce(field, answer, ctx.now.date(), wording=words) if field else (answer.strip(), None)
                 if reason or value in (None, ""):
                     typer.echo(f"  {reason or words.say(DOMAIN_WHOLE)}", err=True)
                     continue
@@ -217,7 +218,7 @@ def _asked(ctx, name: str):
         if any(rest.field(k) is None for k in others):
             return None
         typer.echo(exc.message, err=True)
-        typer.echo(AGAIN, err=True)
+        typer.echo(words.say(AGAIN), err=True)
         out = _domains(ctx, form, words, table, without(data, keys))
         if others:  # only those asked: every other field is given (or was left empty) already
             from dataclasses import replace
