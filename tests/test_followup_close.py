@@ -1056,3 +1056,26 @@ def test_approve__the_cases_own_worker_deciding_a_closure_another_asked_for_is_t
         "(closure_approval.self_approval) allows with a reason"), error.reason
     service.approve(sup, case_id, "closure", note="the manager asked; I am the only supervisor")
     assert service.load_records(sup, case_id)[-1].body["self_approval"] is True
+
+
+def test_close__asks_about_the_actions_of_the_version_in_force_after_an_older_version_was_corrected():
+    """A correction of plan version 1, written after version 2, is the highest record ID of the
+    plans: closing read its actions (all done) instead of version 2's, recorded "open items:
+    none" and the closure report said every action was finished, while `show` listed one open."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = planned_in(mem)
+    service.plan_revise(amina, case_id, "review", {"actions": {"new": {"what": "Buy a uniform", "who": "caseworker",
+                                                                       "by": "2027-02-20", "mode": "direct", "goal": "G1"}}})
+    service.approve(sup, case_id, "plan")
+    corrected = service.correct(amina, case_id, "plan@1", {"notes": "typed on the day"}, "note added")
+    assert any("not the plan in force" in w for w in corrected.warnings)
+    service.followup(amina, case_id, VISIT, done=["A1", "A2"])
+    assert [a["item"] for a in service.show(amina, case_id)["open_actions"]] == ["A3"]
+    before = mem.commits()
+    with pytest.raises(InvalidInput) as unexplained:
+        service.close(amina, case_id, {"reason": "goals_met", "checklist": CHECKLIST})
+    assert fields(unexplained.value) == {"open_items_explained"} and "(action A3)" in str(unexplained.value)
+    assert mem.commits() == before
+    service.close(amina, case_id, {"reason": "goals_met", "checklist": CHECKLIST, "open_items_explained": "the family buys it"})
+    assert service.load_records(amina, case_id)[-1].body["open_items"]["actions"] == ["A3"]

@@ -388,6 +388,10 @@ def test_referral_open_and_item_open():
 def test_latest_plan():
     assert open_items.latest_plan([rec("plan", "01B"), rec("plan", "01C"), rec("review", "01D"), rec("plan", "01A")]).id == "01C"
     assert open_items.latest_plan([rec("review", "01D")]) is None
+    # a correction of version 1 written after version 2 stands where version 1 was: version 2 is still the latest
+    corrected = rec("plan", "01E", supersedes="01A")
+    assert open_items.latest_plan([rec("plan", "01A"), rec("plan", "01C"), corrected]).id == "01C"
+    assert open_items.latest_plan([rec("plan", "01A"), corrected]).id == "01E"
 
 
 def test_progress__latest_entry_of_each_item_after_the_plan_and_before():

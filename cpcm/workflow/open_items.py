@@ -26,7 +26,11 @@ def item_open(status: Any) -> bool:
 
 
 def latest_plan(records: Iterable[Record]) -> Record | None:
-    return max((r for r in records if r.kind == "plan"), key=lambda r: r.id, default=None)
+    """The latest plan version as the fold reads it (its `case.plan`): the last plan record in the
+    order the fold applies them (`effective`), not the highest record ID: a correction of an
+    earlier version stands where that version was, and changes neither the latest version nor
+    the one in force (`plan_actions.superseded_in_force`)."""
+    return next((r for r in reversed(effective(records)) if r.kind == "plan"), None)
 
 
 def progress(records: Iterable[Record], plan_record: Record | None,
