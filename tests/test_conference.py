@@ -275,6 +275,40 @@ def test_minutes_replaced_after_closing__a_later_version_in_force_is_the_one_the
     assert "2027-02-20" not in step and "Zqxcanary" not in step
 
 
+def test_minutes_replaced_after_closing__a_later_version_waiting_with_the_changed_action_is_named_too():
+    """After a later conference's close wrote a version that copies the first conference's actions
+    on and waits for approval, the first's minutes are mended: the next step names the version in
+    force (the first close's) and the waiting one, with the action's ID, to be corrected as well
+    (was: only the version in force, and approving the waiting one put the old date back in force)."""
+    mem = MemoryRepo()
+    case_id = planned_in(mem, f"{CANARY} One")
+    sup = mem.as_("sup", now=LATER)
+    first = closed_with(mem, case_id)
+    service.approve(sup, case_id, "plan")
+    closed_version = service.show(sup, case_id, "plan")["record_id"]
+    later_minutes = minutes_doc([case_id])
+    for action in later_minutes["cases"][0]["actions"]:
+        action["action"] += " (next conference)"
+    conferences.close(mem.as_("sup", now=CLOSE_NOW), minuted_with(mem, case_id, cases=later_minutes["cases"]))
+    waiting = service.show(sup, case_id, "plan")["record_id"]
+    assert waiting != closed_version
+    mended = minutes_doc([case_id])
+    mended["cases"][0]["actions"][0]["timeline"] = "2027-02-20"  # Enrol in school (1): A3 in both versions
+    written = conferences.update(sup, first, {"minutes": mended}, reason="timeline mistyped")
+    [step] = [s for s in written.next_steps if s.startswith(f"{case_id}:")]
+    assert f"cpcm correct {case_id} {closed_version} --set actions.ID.FIELD=VALUE" in step, step
+    assert f"plan version 3 ({waiting}), waiting for approval, holds them too (A3)" in step, step
+    assert f"cpcm correct {case_id} {waiting} --set actions.A3.FIELD=VALUE" in step, step
+    assert "2027-02-20" not in step and "Zqxcanary" not in step
+    # as the step says (the waiting one by the case's worker, so that the supervisor may approve it): the approval
+    # keeps the mended date in force
+    for ctx, record in ((sup, closed_version), (mem.as_("amina", now=LATER), waiting)):
+        service.correct(ctx, case_id, record, {}, "timeline mistyped", sets=[("actions.A3.by", "2027-02-20")])
+    service.approve(sup, case_id, "plan")
+    [a3] = [a for a in service.plan_current(sup, case_id)[1]["actions"] if a["id"] == "A3"]
+    assert str(a3["by"]) == "2027-02-20"
+
+
 def minuted_with(mem: MemoryRepo, case_id: str, others: tuple = (), **minutes) -> str:
     """An internal conference of `case_id`, held: attended by MEMBERS (and `others`: attendance
     entries) and minuted (`minutes`: fields over `minutes_doc`) by the supervisor."""

@@ -494,6 +494,28 @@ def test_correct__a_version_superseded_by_one_in_force_is_corrected_with_a_warni
     assert str(actions_of(amina, case_id)[0]["by"]) == "2027-03-31"
 
 
+def test_correct__the_version_in_force_while_a_later_one_waits_holding_the_action_warns_to_correct_that_one_too():
+    """The version in force corrected while a later version waits for approval: the waiting one
+    copied the action as it was, and its approval would put the old date back in force, so a
+    warning names its record and the line that corrects it, with the same --set fields, never
+    their values (was: silent, and approving it undid the correction). A correction of an action
+    the waiting version no longer holds warns nothing of it."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    first = service.show(amina, case_id, "plan")["record_id"]
+    service.plan_revise(amina, case_id, "review", {"actions": {"A2": {"by": "2027-02-01"}}}, remove=["A1"])
+    waiting = service.show(amina, case_id, "plan")["record_id"]
+    assert waiting != first
+    fixed = service.correct(sup, case_id, first, {}, "date mistyped", sets=[("actions.A2.by", "2027-03-31")])
+    [warning] = [w for w in fixed.warnings if "waits for approval" in w]
+    assert f"plan version 2 ({waiting}) of {case_id}" in warning, warning
+    assert f"cpcm correct {case_id} {waiting} --set actions.A2.by=... --reason TEXT" in warning, warning
+    assert "2027-03-31" not in warning
+    gone = service.correct(sup, case_id, fixed.record_id, {}, "date mistyped", sets=[("actions.A1.by", "2027-03-30")])
+    assert not [w for w in gone.warnings if "waits for approval" in w or "not the plan in force" in w]
+
+
 def test_show_plan__a_case_whose_only_version_was_withdrawn_has_no_plan_a_worker_means():
     mem = MemoryRepo()
     amina = mem.as_("amina")

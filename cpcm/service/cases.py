@@ -2245,20 +2245,41 @@ def _superseded_plan(ctx: Context, case_id: str, case: Case, corrected: str, giv
     (`plan_actions.superseded_in_force`: a later conference's close or a plan of the worker's
     copied its actions on): the correction is written, but the plan in force, `cpcm due` and
     `cpcm check` read the later version, which it does not change. Names that version's record
-    and the line that corrects it, with the same `--set` fields (never their values)."""
+    and the line that corrects it, with the same `--set` fields (never their values). Likewise
+    where a later version waits for approval (`plan_actions.waiting_after`) and holds what was
+    corrected: it copied it as it was, and its approval would put that back in force."""
     from cpcm.workflow import plan_actions
 
     later = plan_actions.superseded_in_force(case.plan, corrected, ctx.policy)
-    if later is None:
+    pending = plan_actions.waiting_after(case.plan, later["record_id"] if later else corrected, ctx.policy)
+    if later is None and pending is None:
         return []
     flat = flatten(given)
-    sets = "" if any(isinstance(flat.get(name), list) for name in ("goals", "actions")) else \
-        " ".join(f"--set {p}=..." for p in flat if _SHOWN_PATH.fullmatch(p))
+    whole = any(isinstance(flat.get(name), list) for name in ("goals", "actions"))
     number = list((case.plan or {}).get("versions") or {}).index(corrected) + 1  # superseded_in_force found it there
-    return [f"plan version {number} ({corrected}) of {case_id} is not the plan in force: "
-            f"version {later.get('version')} ({later['record_id']}), written since, is, and this correction does not change it "
-            f"(cpcm due and cpcm check read that one); to correct it too: cpcm correct {case_id} {later['record_id']} "
-            f"{sets or '--set FIELD=...'} --reason TEXT"]
+    warnings = []
+    if later is not None:
+        sets = "" if whole else " ".join(f"--set {p}=..." for p in flat if _SHOWN_PATH.fullmatch(p))
+        warnings.append(f"plan version {number} ({corrected}) of {case_id} is not the plan in force: "
+                        f"version {later.get('version')} ({later['record_id']}), written since, is, and this correction does not "
+                        f"change it (cpcm due and cpcm check read that one); to correct it too: cpcm correct {case_id} "
+                        f"{later['record_id']} {sets or '--set FIELD=...'} --reason TEXT")
+    held = None if pending is None else _held_paths(flat, pending)
+    if held is not None and (whole or held):
+        sets = "" if whole else " ".join(f"--set {p}=..." for p in held if _SHOWN_PATH.fullmatch(p))
+        warnings.append(f"plan version {pending.get('version')} ({pending['record_id']}) of {case_id}, written since, waits for "
+                        f"approval and holds what this correction changes as it was: once approved it is the plan in force, "
+                        f"and this correction does not change it; to correct it too: cpcm correct {case_id} "
+                        f"{pending['record_id']} {sets or '--set FIELD=...'} --reason TEXT")
+    return warnings
+
+
+def _held_paths(flat: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
+    """The corrected paths (`flat`: the correction's fields by path) a later plan version
+    (`version`: its summary) holds: those of an action it no longer has (`actions.A1.by`, A1
+    removed since) are left out, as a correction of that version could not name it."""
+    ids = {str(a.get("id")).upper() for a in version.get("actions") or []}
+    return [p for p in flat if not (p.startswith("actions.") and p.split(".")[1].upper() not in ids)]
 
 
 def nothing_given(ctx: Context, case_id: str, original: Record) -> UsageError:

@@ -654,8 +654,10 @@ def _plan_kept_step(case: Case, records: list[Record], link: Record, part: Mappi
     record in force in its place, `fold.in_force`), or, where a later version (a later
     conference's close, the worker's `cpcm plan`) is in force since and carries the actions on
     (`plan_actions.superseded_in_force`), that version: a correction of the superseded one would
-    change neither the plan in force nor `cpcm due`. Where the case had no actions then, by a new
-    version."""
+    change neither the plan in force nor `cpcm due`. Where a later version waits for approval
+    and holds the changed actions too (`plan_actions.waiting_after`), it names that one as well:
+    its approval would put the actions back in force as they were. Where the case had no actions
+    then, by a new version."""
     from cpcm.workflow.fold import in_force
 
     was, given = rules.case_part(link.body)["actions"], part["actions"]
@@ -667,25 +669,44 @@ def _plan_kept_step(case: Case, records: list[Record], link: Record, part: Mappi
                 f"take them in, cpcm plan {case.id} --from-current --reason conference_decision")
     version = in_force(records).get(version, version)
     later = plan_actions.superseded_in_force(case.plan, version, policy)
-    if later is None:
-        return (f"{case.id}: its plan keeps the actions the conference was closed with (plan version {version}): where an action "
-                f"changed, correct it there: cpcm correct {case.id} {version} --set actions.ID.FIELD=VALUE --reason TEXT "
-                f"(cpcm show {case.id} plan lists the action IDs; a timeline is `by`)")
-    # the actions of the minutes as the close wrote them that now read otherwise, as the plan in force holds them
+    # the actions of the minutes as the close wrote them that now read otherwise, as the plan holds them
     changed = [(index, action) for index, action in enumerate(was) if index >= len(given) or given[index] != action]
     held = [plan_actions.conference_action(case.plan, version, len(was), index, (action or {}).get("action"), policy, now,
                                            case.reopenings) for index, action in changed]
+    waiting = _waiting_holds(case, later["record_id"] if later else version, [h["action_id"] for h in held], policy)
+    if later is None:
+        return (f"{case.id}: its plan keeps the actions the conference was closed with (plan version {version}): where an action "
+                f"changed, correct it there: cpcm correct {case.id} {version} --set actions.ID.FIELD=VALUE --reason TEXT "
+                f"(cpcm show {case.id} plan lists the action IDs; a timeline is `by`){waiting}")
     carried = sorted({h["action_id"] for h in held if h["carried"] == plan_actions.CARRIED_YES and h["action_id"]})
     superseded = (f"{case.id}: the plan version the conference was closed with ({version}) was superseded by plan version "
                   f"{later.get('version')} ({later['record_id']}), in force now")
     if not carried and changed:
         return (f"{superseded}, which no longer holds the actions that changed: nothing in the plan in force to mend "
-                f"(cpcm show {case.id} plan)")
+                f"(cpcm show {case.id} plan){waiting}")
     named = f" ({', '.join(carried)})" if carried else ""
     path = f"actions.{carried[0]}.FIELD" if len(carried) == 1 else "actions.ID.FIELD"
     return (f"{superseded}, where the conference's actions continue{named}: where an action changed, correct it there: "
             f"cpcm correct {case.id} {later['record_id']} --set {path}=VALUE --reason TEXT (cpcm show {case.id} plan lists "
-            f"the action IDs; a timeline is `by`; correcting {version} would not change the plan in force)")
+            f"the action IDs; a timeline is `by`; correcting {version} would not change the plan in force){waiting}")
+
+
+def _waiting_holds(case: Case, record_id: str, action_ids: Iterable[str | None], policy) -> str:
+    """The end of the mend's next step where a version written after the one in force (`record_id`)
+    waits for approval and holds changed actions (`plan_actions.waiting_after`): it copied them
+    as they were, and its approval would put them back in force, so it is corrected as well (its
+    record, the IDs it holds). Empty where none waits, or it holds none of them."""
+    pending = plan_actions.waiting_after(case.plan, record_id, policy)
+    if pending is None:
+        return ""
+    ids = {a.get("id") for a in pending.get("actions") or []}
+    kept = sorted({i for i in action_ids if i and i in ids}, key=lambda i: plan_actions.id_number(i, plan_actions.ACTION) or 0)
+    if not kept:
+        return ""
+    path = f"actions.{kept[0]}.FIELD" if len(kept) == 1 else "actions.ID.FIELD"
+    return (f"; plan version {pending.get('version')} ({pending['record_id']}), waiting for approval, holds them too "
+            f"({', '.join(kept)}) as they were, and its approval would put them back in force: correct it as well: "
+            f"cpcm correct {case.id} {pending['record_id']} --set {path}=VALUE --reason TEXT")
 
 
 def _presentation_given(conference: rules.Conference, value: Any, errors: list[FieldError]) -> tuple[str, str | None] | None:

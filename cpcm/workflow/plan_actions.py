@@ -369,6 +369,20 @@ def superseded_in_force(plan: Mapping[str, Any] | None, record_id: str | None, p
     return current if order.index(current["record_id"]) > order.index(record_id) else None
 
 
+def waiting_after(plan: Mapping[str, Any] | None, record_id: str | None, policy: Policy) -> Mapping[str, Any] | None:
+    """The latest version where it waits for a decision (`approvals.waiting_version`: the policy
+    needs approval, and it is neither approved, rejected nor withdrawn) and was written after
+    `record_id` (a plan version's record in force); else None. THE rule the hint after mending a
+    closed conference's minutes, and `cpcm correct` of a plan version, name a waiting version by:
+    it copied the actions as they were, and its approval puts them back in force, so a correction
+    of an earlier version alone is undone by that approval."""
+    order = list((plan or {}).get("versions") or {})  # each version's record in force, in the order written
+    if waiting_over(plan, policy) is None or not approvals.waiting_version(plan) or not record_id or record_id not in order:
+        return None
+    latest = (plan or {}).get("record_id")
+    return plan if latest in order and order.index(latest) > order.index(record_id) else None
+
+
 def marks_since(version_at: str | None, reopened: Iterable[str] | str | None) -> str | None:
     """From when the marks on a plan version's goals and actions (`--done`, a review's progress)
     count for it: from the case's latest reopening at or before the version (`reopened`: the
