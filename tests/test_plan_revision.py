@@ -516,6 +516,28 @@ def test_correct__the_version_in_force_while_a_later_one_waits_holding_the_actio
     assert not [w for w in gone.warnings if "waits for approval" in w or "not the plan in force" in w]
 
 
+def test_correct__a_superseded_version_whose_action_the_version_in_force_removed_says_nothing_there_to_mend():
+    """Version 2, in force, removed A1; correcting A1 in version 1 warns that the version in force
+    no longer holds it, nothing there to mend (was: a line correcting version 2's A1, which cpcm
+    correct refuses: no action with that ID). An action it still holds is named in the line."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = approved_case(mem)
+    service.plan_revise(amina, case_id, "review", {"actions": {"A2": {"by": "2027-02-01"}}}, remove=["A1"])
+    service.approve(sup, case_id, "plan")
+    second = service.show(amina, case_id, "plan")["record_id"]
+    fixed = service.correct(sup, case_id, "plan@1", {}, "minutes mended", sets=[("actions.A1.by", "2027-01-29")])
+    [warning] = [w for w in fixed.warnings if "is not the plan in force" in w]
+    assert f"version 2 ({second}), written since, is, and no longer holds the actions corrected (A1)" in warning, warning
+    assert "nothing in the plan in force to mend" in warning and "cpcm correct" not in warning, warning
+    assert "2027-01-29" not in warning
+    both = service.correct(sup, case_id, fixed.record_id, {}, "minutes mended",
+                           sets=[("actions.A1.by", "2027-01-30"), ("actions.A2.by", "2027-01-31")])
+    [warning] = [w for w in both.warnings if "is not the plan in force" in w]
+    assert f"cpcm correct {case_id} {second} --set actions.A2.by=... --reason TEXT" in warning, warning
+    assert "actions.A1" not in warning
+
+
 def test_show_plan__a_case_whose_only_version_was_withdrawn_has_no_plan_a_worker_means():
     mem = MemoryRepo()
     amina = mem.as_("amina")

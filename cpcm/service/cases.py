@@ -2245,7 +2245,8 @@ def _superseded_plan(ctx: Context, case_id: str, case: Case, corrected: str, giv
     (`plan_actions.superseded_in_force`: a later conference's close or a plan of the worker's
     copied its actions on): the correction is written, but the plan in force, `cpcm due` and
     `cpcm check` read the later version, which it does not change. Names that version's record
-    and the line that corrects it, with the same `--set` fields (never their values). Likewise
+    and the line that corrects it, with the same `--set` fields (never their values), or, where it
+    no longer holds the actions corrected, says there is nothing in it to mend. Likewise
     where a later version waits for approval (`plan_actions.waiting_after`) and holds what was
     corrected: it copied it as it was, and its approval would put that back in force."""
     from cpcm.workflow import plan_actions
@@ -2259,11 +2260,17 @@ def _superseded_plan(ctx: Context, case_id: str, case: Case, corrected: str, giv
     number = list((case.plan or {}).get("versions") or {}).index(corrected) + 1  # superseded_in_force found it there
     warnings = []
     if later is not None:
-        sets = "" if whole else " ".join(f"--set {p}=..." for p in flat if _SHOWN_PATH.fullmatch(p))
-        warnings.append(f"plan version {number} ({corrected}) of {case_id} is not the plan in force: "
-                        f"version {later.get('version')} ({later['record_id']}), written since, is, and this correction does not "
-                        f"change it (cpcm due and cpcm check read that one); to correct it too: cpcm correct {case_id} "
-                        f"{later['record_id']} {sets or '--set FIELD=...'} --reason TEXT")
+        superseded = (f"plan version {number} ({corrected}) of {case_id} is not the plan in force: version {later.get('version')} "
+                      f"({later['record_id']}), written since, is")
+        kept = flat if whole else _held_paths(flat, later)
+        if flat and not kept:  # every path an action the version in force no longer has: a line correcting it would be refused
+            gone = sorted({p.split(".")[1] for p in flat}, key=lambda i: plan_actions.id_number(i, plan_actions.ACTION) or 0)
+            warnings.append(f"{superseded}, and no longer holds the actions corrected ({', '.join(gone)}): nothing in the plan "
+                            f"in force to mend (cpcm show {case_id} plan)")
+        else:
+            sets = "" if whole else " ".join(f"--set {p}=..." for p in kept if _SHOWN_PATH.fullmatch(p))
+            warnings.append(f"{superseded}, and this correction does not change it (cpcm due and cpcm check read that one); to "
+                            f"correct it too: cpcm correct {case_id} {later['record_id']} {sets or '--set FIELD=...'} --reason TEXT")
     held = None if pending is None else _held_paths(flat, pending)
     if held is not None and (whole or held):
         sets = "" if whole else " ".join(f"--set {p}=..." for p in held if _SHOWN_PATH.fullmatch(p))
