@@ -143,3 +143,36 @@ def test_reopening_a_case_merged_into_another_names_the_childs_case(cli_as):
         f"merged into {other} again; {keep} is closed: if the child needs the service again, reopen that one instead "
         f"(cpcm reopen {keep} --reason ...)"]
     assert amina("reopen", keep, "--reason", "new report", "--json").json()["warnings"] == []
+
+
+def test_a_registration_names_the_childs_case_merged_into_even_when_the_worker_cannot_read_it(cli_as, monkeypatch):
+    """The child's case is otieno's (amina cannot read it); amina's registration of the child was merged into it; amina
+    registers the child again: the warning names the child's case, as the alias's link names it (register.md: its
+    merged_into followed), with a merge-cases line that is not refused. Before, it named the alias amina reads, and
+    its merge-cases line was refused (merge-cases-merged-away)."""
+    import json
+
+    from conftest import library_session, registration
+    from cpcm import service
+    from cpcm.service import lookup
+
+    amina, sup = cli_as("amina", CPCM_NOW=LATER), cli_as("sup", CPCM_NOW=LATER)
+    keep = register(cli_as("otieno", CPCM_NOW=LATER), child=child())
+    alias = register(amina, child=child())
+    assert sup("merge-cases", keep, alias).code == 0
+    assert amina("show", keep).code != 0  # not amina's to read
+    again = amina("register", "--from-file", "-", input=json.dumps(registration(child=child())))
+    assert again.code == 0, again.stderr
+    new = again.stdout.split()[-1]
+    warned = [line for line in again.stderr.splitlines() if "possible duplicate" in line]
+    assert warned == [f"warning: possible duplicate of {keep} (same or similar name and the same birth year; {alias} was "
+                      f"merged into it); check before working on both; if it is the same child, a supervisor or manager "
+                      f"links them: cpcm merge-cases {keep} {new}"], again.stderr
+    assert sup("merge-cases", keep, new).code == 0  # the line it gives is taken
+    for usable in (True, False):  # the split index, and every case read
+        if not usable:
+            monkeypatch.setattr(lookup, "usable", lambda ctx: False)
+        written = service.register(library_session(amina), registration(child=child()))
+        assert [d for d in written.extra["possible_duplicates"] if d["case_id"] == keep] == [
+            {"case_id": keep, "reason": "same or similar name and the same birth year", "status": None,
+             "through": sorted([alias, new])}], usable

@@ -1599,6 +1599,28 @@ def test_the_duplicate_check_after_a_sync_names_a_case_merged_away_by_the_case_i
                                       "reason": "same or similar name and the same birth year"}], locked
 
 
+def test_the_duplicate_check_after_a_sync_names_the_childs_case_merged_into_that_the_worker_cannot_read(cli_as):
+    """The child's case is otieno's, amina's registration of the child was merged into it, and the child registered
+    again by amina arrives: amina's check names the child's case, as the alias's link names it, kept first (the
+    merge kept it), though she cannot read it. Before, it named the alias, and its merge-cases line was refused
+    (merge-cases-merged-away)."""
+    from conftest import library_session
+    from cpcm.service import context, sync as sync_service
+
+    amina, sup = cli_as("amina"), cli_as("sup")
+    keep = register(cli_as("otieno"))
+    alias = register(amina)
+    assert sup("merge-cases", keep, alias).code == 0
+    again = register(amina)
+    ctx = library_session(amina)
+    for locked in (True, False):
+        result = sync_service.Synced(registered=[again])
+        with context.locked(ctx) if locked else nullcontext():
+            sync_service._after(ctx, result)
+        assert result.duplicates == [{"case": keep, "other": again,
+                                      "reason": "same or similar name and the same birth year"}], locked
+
+
 def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
     """Commits that add no file (the agency's rules, the team, the service directory) arrive too,
     and the worker is told: not 'nothing new arrived' while the rules changed under them."""

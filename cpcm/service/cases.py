@@ -1103,8 +1103,9 @@ LINK_WORDS = {"merged_with": "merged with {case}: {case} is its alias", "alias_o
 def lives_on_in(case: Case, load: Callable[[str], Case | None]) -> Case:
     """The case the work on `case`'s child goes on in: `case` itself, or, for a case merged into another
     (`merge-cases KEEP THIS`), the case it was merged into, its own `merged_into` followed in turn, as far
-    as `load` gives them (None, or CpcmError: one this worker cannot read, where the last one known is
-    given). What a duplicate warning names, so that it never sends the work to a case merged away."""
+    as `load` gives them. One that `load` does not give (None, or CpcmError: a case this worker cannot read)
+    is given by the ID the last link read names, with no status (its own links unknown): the link says the
+    work goes on there. What a duplicate warning names, so that it never sends the work to a case merged away."""
     seen = {case.id}
     while case.merged_into and case.merged_into not in seen:
         try:
@@ -1112,7 +1113,7 @@ def lives_on_in(case: Case, load: Callable[[str], Case | None]) -> Case:
         except CpcmError:
             into = None
         if into is None:
-            break
+            return Case(case.merged_into, status=None)
         case = into
         seen.add(case.id)
     return case

@@ -1917,7 +1917,8 @@ def _duplicates_arrived(ctx: Context, result: Synced) -> None:
         homes = [lives_on_in(involved[c], load) for c in (case_id, other)]
         if homes[0].id == homes[1].id:
             continue  # one child's cases, linked already
-        keep, alias = kept_first(*homes)
+        unread = [home for home in homes if home.status is None]  # named by a merge link only: the case that merge kept
+        keep, alias = (unread[0], homes[1 - homes.index(unread[0])]) if len(unread) == 1 else kept_first(*homes)
         if (keep.id, alias.id) in seen or alias.id in _linked(keep) or keep.id in _linked(alias):
             continue
         seen.add((keep.id, alias.id))
