@@ -71,6 +71,8 @@ def test_merge_cases__a_duplicate_closed_after_the_merge_owes_no_visit_the_close
     assert clock["started"] == 1 and clock["overdue"] == 1  # KEEP's, not made
     assert f"{other} is closed; it was merged into {keep}, the child's case, so no post-closure visit is due on it" in said
     assert "a post-closure visit is due" not in said
+    assert "when that case is closed" not in said  # KEEP is closed already: its visit follows its own closure
+    assert f"the visit is {keep}'s, after that case's own closure" in said
 
 
 def test_a_closed_case_is_not_nominated_for_a_conference_and_the_refusal_names_the_childs_case(cli_as):
@@ -143,6 +145,32 @@ def test_reopening_a_case_merged_into_another_names_the_childs_case(cli_as):
         f"merged into {other} again; {keep} is closed: if the child needs the service again, reopen that one instead "
         f"(cpcm reopen {keep} --reason ...)"]
     assert amina("reopen", keep, "--reason", "new report", "--json").json()["warnings"] == []
+
+
+def test_reopening_a_case_merged_into_another_sends_the_next_steps_to_the_childs_case(cli_as):
+    """The next: lines of a reopening of a case merged into another name the case the child's work goes on in (to
+    reopen where it is closed, then assess and plan there), and the closing again of the case reopened; not
+    'cpcm assess ALIAS' and 'cpcm plan ALIAS', which sent the work to the alias (sync.md: nothing is merged into it)."""
+    amina, sup = cli_as("amina", CPCM_NOW=LATER), cli_as("sup", CPCM_NOW=LATER)
+    keep, other = register(amina, child=child()), register(amina, child=child())
+    close(cli_as, keep, "declined")
+    close(cli_as, other)
+    assert sup("merge-cases", keep, other).code == 0
+    reopened = amina("reopen", other, "--reason", "new report", "--json")
+    assert reopened.code == 0, reopened.stderr
+    steps = reopened.json()["next_steps"]
+    assert not [step for step in steps if f"cpcm assess {other}" in step or f"cpcm plan {other}" in step], steps
+    assert steps[0].startswith(f"the clocks restart on {other}: initial assessment within ")
+    assert steps[0].endswith(f"until it is closed again: cpcm close {other} --reason registered_in_error --check error_confirmed")
+    assert steps[1] == (f"the work on the child goes on in {keep}, which is closed: reopen it (cpcm reopen {keep} --reason "
+                        f"...), then assess the child again (cpcm assess {keep} --type initial, then --type comprehensive) "
+                        f"and write a new plan: cpcm plan {keep} --from-file F, reason after_reopening")
+    assert amina("reopen", keep, "--reason", "new report").code == 0
+    close(cli_as, other)
+    again = amina("reopen", other, "--reason", "another report", "--json").json()["next_steps"]
+    assert again[1] == f"the work on the child goes on in {keep}: assess and plan there (cpcm show {keep})"
+    # the steps it gives are taken: the alias closed again as registered in error
+    assert close(cli_as, other) is not None
 
 
 def test_a_registration_names_the_childs_case_merged_into_even_when_the_worker_cannot_read_it(cli_as, monkeypatch):

@@ -148,9 +148,10 @@ def no_visit_words(case, reason: Any) -> str:
 
 
 def merged_away_words(case) -> str:
-    """What closing a case merged into another leaves to do: nothing here (deadlines.post_closure_visit_owed)."""
+    """What closing a case merged into another leaves to do: nothing here (deadlines.post_closure_visit_owed).
+    Words true whether the child's case is closed already or not: its visit follows its own closure."""
     return (f"{case.id} is closed; it was merged into {case.merged_into}, the child's case, so no post-closure visit is due "
-            f"on it: the visit is {case.merged_into}'s when that case is closed")
+            f"on it: the visit is {case.merged_into}'s, after that case's own closure")
 
 
 def _approver_words(ctx: Context, case) -> str:
@@ -436,10 +437,33 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     within = ("within " + ctx.policy.cited("initial_assessment") if response is None
               else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk; "
                    f"{ctx.policy.short_source('risk_response')})")
+    if case.merged_into is not None:  # the work goes on in the child's case, not in this alias (merge-cases)
+        return Written(case_id, record.id, "reopen", warnings, next_steps=_merged_away_steps(ctx, case, within))
     return Written(case_id, record.id, "reopen", warnings, next_steps=(
         f"the clocks restart: initial assessment {within}",
         f"assess the child again (cpcm assess {case_id} --type initial, then --type comprehensive) and write a new plan: "
         f"cpcm plan {case_id} --from-file F, reason after_reopening"))
+
+
+def _merged_away_steps(ctx: Context, case, within: str) -> tuple[str, ...]:
+    """What comes after reopening a case merged into another: the assessments and the plan are the child's case's
+    (its `merged_into` followed, as far as the worker reads): reopened first where it is closed or transferred;
+    this case's clocks run until it is closed again as registered in error (merge-cases: an open duplicate keeps
+    its clocks, deadlines.post_closure_visit_owed)."""
+    from cpcm.service.cases import lives_on_in
+
+    home = lives_on_in(case, lambda into: load_case(ctx, into))
+    work = (f"assess the child again (cpcm assess {home.id} --type initial, then --type comprehensive) and write a new "
+            f"plan: cpcm plan {home.id} --from-file F, reason after_reopening")
+    if home.status in ("closed", "transferred"):
+        there = f"the work on the child goes on in {home.id}, which is {home.status}: reopen it (cpcm reopen {home.id} --reason ...), then {work}"
+    elif home.status is None:
+        there = (f"the work on the child goes on in {home.id}, which you cannot read: its worker, a supervisor or a manager "
+                 "takes it on there")
+    else:
+        there = f"the work on the child goes on in {home.id}: assess and plan there (cpcm show {home.id})"
+    return (f"the clocks restart on {case.id}: initial assessment {within}, until it is closed again: cpcm close {case.id} "
+            "--reason registered_in_error --check error_confirmed", there)
 
 
 def _merged_away(ctx: Context, case) -> list[str]:
