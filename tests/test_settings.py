@@ -164,6 +164,39 @@ def test_form_set__what_the_form_leaves_out_of_cpcms_own_is_named_with_a_field_i
     assert not (repo / ".cpcm" / "forms").exists()
 
 
+def test_form_set__a_field_whose_settings_cannot_be_read_is_refused_each_named_at_once(cli, cli_as, repo, tmp_path):
+    """A length or a bound that is not a whole number (a crash at the first registration that gives
+    the field), one below what it means something at (every text refused), a flag not true or false
+    (`required: maybe` read as required), a key given twice (asked twice, refused as two types):
+    every one refused in the one refusal, by its place in the file, never its value. In place
+    already, edited by hand, the form stops the commands with how to mend it (exit 7), not exit 70."""
+    sup = cli_as("sup")
+    bad = tmp_path / "registration.yaml"
+    bad.write_text("extends: registration\ninsert_after: contact\nfields:\n"
+                   "  - key: school_name\n    type: text\n    max_length: \"Zqxcanary\"\n    label: {en: School}\n"
+                   "  - key: siblings\n    type: integer\n    min: \"Wbvmarker\"\n"
+                   "  - key: school_class\n    type: text\n    max_length: -5\n"
+                   "  - key: chief_informed\n    type: boolean\n    required: maybe\n"
+                   "  - key: household_size\n    type: integer\n    min: 9\n    max: 1\n"
+                   "  - key: school_name\n    type: integer\n")
+    refused = sup("form", "set", str(bad), "--json")
+    assert refused.code == 4, refused.stdout
+    assert {f["field"]: f["reason"] for f in refused.json()["fields"]} == {
+        "fields[1]": "max_length is a whole number, 1 or more",
+        "fields[2]": "min is a whole number",
+        "fields[3]": "max_length is a whole number, 1 or more",
+        "fields[4]": "required is true or false",
+        "fields[5]": "min is more than max: no number would be taken",
+        "fields[6].key": "is the key of fields[1] too: give each field its own key"}, refused.stdout
+    assert "Zqxcanary" not in refused.stdout and "Wbvmarker" not in refused.stdout and not (repo / ".cpcm" / "forms").exists()
+    (repo / ".cpcm" / "forms").mkdir()
+    (repo / ".cpcm" / "forms" / "registration.yaml").write_text(
+        "extends: registration\nfields:\n  - key: school_name\n    type: text\n    max_length: \"abc\"\n")
+    broken = cli("register", "--from-file", "-", "--json", input=json.dumps(registration(school_name="Kito School")))
+    assert broken.code == 7 and "registration.yaml: fields[1]: max_length is a whole number" in broken.stderr, broken.stderr
+    assert "cpcm form set FILE --kind registration" in broken.stderr
+
+
 def test_form_set__an_agency_form_extends_cpcms_own_of_its_name(cli, cli_as, repo, tmp_path):
     """`extends: registration` in the agency's registration: cpcm's own registration with the
     agency's fields laid over it, used by `register` and shown by `form blank`."""

@@ -182,9 +182,9 @@ REPEAT_KEYS = ("prefix", "over", "fields")
 def definition_problems(data: Mapping[str, Any], name: str) -> list[FieldError]:
     """What a form definition typed by a person (`data`, as its file reads, before what it
     `extends:` is laid under it) holds that no reader reads: unknown keys at the top, in a
-    field, a list entry's fields or a `repeat:`, every one at once; `name`: the form it is
-    set as, which a `form:` line must not contradict. Fields are counted from 1 as the file
-    has them."""
+    field, a list entry's fields or a `repeat:`, and a key two fields of one list have, every
+    one at once; `name`: the form it is set as, which a `form:` line must not contradict.
+    Fields are counted from 1 as the file has them."""
     problems = _unknown_keys(data, DEFINITION_KEYS, "", "a form definition")
     if "form" in data and data["form"] != name:
         problems.append(FieldError("form", f"names another form than the one it is set as ({name}): "
@@ -199,6 +199,7 @@ def definition_problems(data: Mapping[str, Any], name: str) -> list[FieldError]:
 
 def _field_problems(fields: list, where: str) -> list[FieldError]:
     problems: list[FieldError] = []
+    seen: dict[str, int] = {}  # each key, and the first field that has it
     for number, raw in enumerate(fields, start=1):
         at = f"{where}[{number}]"
         if not isinstance(raw, Mapping):
@@ -218,6 +219,12 @@ def _field_problems(fields: list, where: str) -> list[FieldError]:
                 problems.append(FieldError(f"{at}.type", f"is not one of {', '.join(sorted(TYPES))}"))
             if isinstance(raw.get("item"), list):
                 problems += _field_problems(raw["item"], f"{at}.item")
+            key = raw.get("key")
+            if isinstance(key, (str, int)) and not isinstance(key, bool):
+                if str(key) in seen:  # read twice: asked twice, and each refusing what the other takes
+                    problems.append(FieldError(f"{at}.key", f"is the key of {where}[{seen[str(key)]}] too: "
+                                                            "give each field its own key"))
+                seen.setdefault(str(key), number)
     return problems
 
 
@@ -320,6 +327,9 @@ def _parse_field(raw: Mapping[str, Any], lists, where: str) -> Field:
                          "'list' or 'choices'")
     if raw["type"] in ("choice", "choices") and not choices and policy_list is None:
         raise ValueError(f"{where}: a {raw['type']} field needs 'choices' or 'list'")
+    settings = _setting_problems(raw)
+    if settings:  # read as they stand, they would refuse every value, or stop a command at the first (a crash)
+        raise ValueError(f"{where}: {'; '.join(settings)}")
     years = raw.get("max_years_ago")
     if years is not None and (raw["type"] != "date" or isinstance(years, bool) or not isinstance(years, int) or years < 0):
         raise ValueError(f"{where}: max_years_ago is a whole number of years, on a date field")
@@ -373,6 +383,34 @@ def not_on_form(form: Form, recorded: Mapping[str, Any]) -> list[str]:
     known = {f.key for f in form.fields}
     return [key for key in _flatten_until(recorded, list_keys)
             if key not in known and not any(k.startswith(key + ".") for k in known)]
+
+
+# a field's settings that are true or false, and those that are whole numbers, with the least each
+# means something at (None: any; a text of at most 0 characters would take nothing)
+_FLAGS = ("required", "not_future")
+_WHOLE = {"min": None, "max": None, "max_length": 1, "min_items": 0}
+
+
+def _setting_problems(raw: Mapping[str, Any]) -> list[str]:
+    """What a field's settings (docs/case-format.md) hold that cannot be read as what they are: a
+    flag that is not true or false (`required: maybe`, `required: no`, which bool() would read as
+    required), a number that is not a whole number (`max_length: "abc"`) or is below the least it
+    means something at (`max_length: -5`, which refuses every text), a `min` above the `max`. Each
+    named by its setting, never by the value written."""
+    problems = [f"{name} is true or false" for name in _FLAGS
+                if raw.get(name) is not None and not isinstance(raw[name], bool)]
+    whole = {}
+    for name, least in _WHOLE.items():
+        value = raw.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or (least is not None and value < least):
+            problems.append(f"{name} is a whole number" + (f", {least} or more" if least is not None else ""))
+        else:
+            whole[name] = value
+    if "min" in whole and "max" in whole and whole["min"] > whole["max"]:
+        problems.append("min is more than max: no number would be taken")
+    return problems
 
 
 def _decided(value: Any, where: str) -> bool:

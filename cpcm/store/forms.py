@@ -78,7 +78,8 @@ def _load(kind: str, root: Path | None = None) -> Form:
 def check_text(kind: str, text: str, root: Path | None = None) -> Form:
     """The form `text` (a definition typed by a person) would make as `.cpcm/forms/<kind>.yaml`, laid
     over the form it `extends:` as `load` lays it; InvalidInput naming everything wrong at once
-    (a typed value is not repeated): keys no reader reads, a `form:` that names another form, an
+    (a typed value is not repeated): keys no reader reads, a field that cannot be read (its settings
+    too: `_setting_problems`), a key two fields have, a `form:` that names another form, an
     `insert_after` that is not a field, no field at all, and, in place of a form cpcm ships, a
     field that form requires not kept as it is (`kept_problems`)."""
     from cpcm.errors import FieldError, InvalidInput
