@@ -240,6 +240,30 @@ def test_form_set__a_field_removed_from_the_agencys_form_stays_on_older_cases_an
     assert "school_name" not in service.load_case(library_session(cli), case_id).registration
 
 
+def test_form_set__a_field_tightened_since_stands_as_written_on_an_update_that_does_not_give_it(cli, cli_as, repo, tmp_path):
+    """The agency's form holds a text shorter than a case holds already: an update of other fields
+    lays them over the registration as it stands, the field as written (not checked again); a value
+    given for it is checked against the form as it is now."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration.yaml"
+    ours.write_text("extends: registration\ninsert_after: contact\nfields:\n"
+                    "  - key: school_name\n    type: text\n    label: {en: School}\n")
+    assert sup("form", "set", str(ours)).code == 0
+    case_id = register(cli, school_name="Manyatta Primary")  # 16 characters
+    ours.write_text(ours.read_text() + "    max_length: 10\n")
+    assert sup("form", "set", str(ours)).code == 0
+    done = cli("update", case_id, "--location", "Kondele ward", "--reason", "moved again", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["changed"] == ["location"]
+    from cpcm import service
+
+    held = service.load_case(library_session(cli), case_id).registration
+    assert held["school_name"] == "Manyatta Primary" and held["location"] == "Kondele ward"  # kept as written
+    given = cli("update", case_id, "--set", "school_name=Kisumu Day School", "--reason", "moved school", "--json")
+    assert given.code == 4 and "school_name: is 17 characters, longer than the 10 this field holds" in given.stderr, given.stderr
+    assert cli("update", case_id, "--set", "school_name=Kito", "--reason", "moved school").code == 0
+
+
 def test_form_set__a_bad_field_is_counted_as_the_agencys_file_has_it_not_in_the_form_it_extends(cli, cli_as, repo, tmp_path):
     """The one field of a form laid over cpcm's registration is fields[1], not its place among the
     registration's fields; the same in place, edited by hand, with how to mend it."""

@@ -846,11 +846,16 @@ def laid_over(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
 
 
 def validate(form: Form, data: Mapping[str, Any], today: date, workers: Iterable[str] = (),
-             wording: Wording = ENGLISH) -> tuple[dict, list[FieldError]]:
+             wording: Wording = ENGLISH, as_written: Iterable[str] = ()) -> tuple[dict, list[FieldError]]:
     """The clean body and every problem at once (unknown fields, missing required fields,
     bad values, cross-field rules). The body holds only what was given. `wording`: the language
-    the answers may be given in (a choice by its words: `answer_code`) and the refusals are said in."""
-    return _validate_fields(form.fields, form.rules, form.kind, data, today, list(workers), "", form.name or form.kind, wording)
+    the answers may be given in (a choice by its words: `answer_code`) and the refusals are said in.
+    `as_written`: the fields of `data` that hold what a record holds already and are not changed
+    (an update's registration as it stands, beside the fields it gives): a value the form refuses
+    now (a `max_length` the agency tightened since: `cpcm form set`) stands as written, in the body
+    as it is and not refused; the rules across fields still read it."""
+    return _validate_fields(form.fields, form.rules, form.kind, data, today, list(workers), "", form.name or form.kind, wording,
+                            frozenset(as_written))
 
 
 def required_reason(field: Field, wording: Wording = ENGLISH) -> str:
@@ -860,8 +865,8 @@ def required_reason(field: Field, wording: Wording = ENGLISH) -> str:
 
 def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[str, Any], today: date,
                      workers: list[str], prefix: str, blank: str | None = None,
-                     wording: Wording = ENGLISH) -> tuple[dict, list[FieldError]]:
-    """`blank`: the name `cpcm form blank` knows the form by (default `kind`)."""
+                     wording: Wording = ENGLISH, as_written: frozenset[str] = frozenset()) -> tuple[dict, list[FieldError]]:
+    """`blank`: the name `cpcm form blank` knows the form by (default `kind`); `as_written`: `validate`'s."""
     errors: list[FieldError] = []
     if not isinstance(data, Mapping):
         return {}, [FieldError(prefix.rstrip(".") or "(document)", "must be a mapping of fields (key: value)")]
@@ -895,12 +900,16 @@ def _validate_fields(fields: tuple[Field, ...], rules, kind: str, data: Mapping[
             continue
         if field.type == "list":
             items, item_errors = _validate_list(field, value, kind, today, workers, path, blank, wording)
+            if item_errors and path in as_written:  # what was written stands: not given, not checked again
+                items, item_errors = value, []
             errors += item_errors
             if items:
                 set_path(body, field.key, items)
             continue
         clean, reason = coerce(field, value, today, workers, wording)
-        if reason:
+        if reason and path in as_written:  # what was written stands: not given, not checked again
+            set_path(body, field.key, value)
+        elif reason:
             errors.append(FieldError(path, reason))
         elif not is_empty(clean):
             set_path(body, field.key, clean)

@@ -1687,10 +1687,14 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     # not checked again; one given is checked (refused with a value, removed when given empty)
     dropped = [key for key in not_on_form(form, case.registration or {})
                if not any(key == path or key.startswith(path + ".") for path in given)]
+    # a field of the form the update does not give stands as written, even where the form refuses it now (a
+    # max_length tightened since): only the changes given are checked against the form as it is
+    untouched = [f.key for f in form.fields
+                 if not any(f.key == path or f.key.startswith(path + ".") or path.startswith(f.key + ".") for path in given)]
     # the fields the case holds that clash with those given are checked as the update would leave them once
     # removed: their clash is said once, as such, with the form's other problems
     body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in [*held, *dropped]}}),
-                            ctx.now.date(), workers_taken(ctx, form, case.registration), wording(ctx, form))
+                            ctx.now.date(), workers_taken(ctx, form, case.registration), wording(ctx, form), untouched)
     if held:
         raise InvalidInput(list(held.values()) + errors, what, hint=(
             f"To replace what the case holds, give it empty with the update: {' '.join(f'--set {key}=' for key in held)} "
