@@ -550,6 +550,41 @@ def test_form5__a_child_or_family_member_is_neither_signed_nor_barred_onto_the_r
     assert [r["name"] for r in conferences.register_list(sup)] == ["Member One"]
 
 
+def test_form5__a_registered_phone_in_any_field_keeps_a_family_member_off_the_register_and_the_minutes():
+    """conference.md, Form 5: anyone whose name or phone is registered for a case is never put on
+    the register. A registered phone typed as the name or within the institution or position
+    (its digits however spaced, with or without the country code) was signed, barred and attended
+    as a professional's: on the team-wide register and in the minutes' attendance register."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, contact="+254 712 345 678")
+    sup = mem.as_("sup")
+    before = mem.commits()
+    for data, field in (({"name": "0712345678", "institution": "County office", "position": "Officer"}, "name"),
+                        ({"name": "Member One", "institution": "Kondele 0712 345 678", "position": "Officer"}, "institution"),
+                        ({"name": "Member One", "institution": "Agency", "position": "Officer (+254) 712-345-678"}, "position")):
+        with pytest.raises(Refused) as refused:
+            conferences.sign(sup, data)
+        said_ = refused.value.message + (refused.value.hint or "")
+        assert refused.value.rule == "conference-no-names" and f"{field} (a name or phone registered for {case_id})" in said_
+        assert "345" not in said_
+    with pytest.raises(Refused) as barred:
+        conferences.bar(sup, {"name": "Member One", "institution": "712 345 678"}, "breach")
+    assert barred.value.rule == "conference-no-names"
+    assert mem.commits() == before
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    written = conferences.attend(mem.as_("sup", now=CLOSE_NOW), conf, {
+        "institution": "Ward office", "name": "0712 345 678", "position": "Officer", "contact": "0700111222",
+        "confidentiality_signed": "yes", "present": "no", "role": None})
+    assert written.extra["signed_now"] is False  # counted as family: never on the register
+    assert conferences.register_list(sup) == []
+    assert "345" not in service.render(mem.as_("sup"), "form-5", conf).text
+    conferences.sign(sup, {"name": "Member One", "institution": "Box 4512-40100", "position": "Officer",
+                           "contact": "0733 000 111"})  # a professional's own numbers sign
+    assert [r["name"] for r in conferences.register_list(sup)] == ["Member One"]
+
+
 def test_form5__a_barred_member_cannot_attend_and_only_a_supervisor_bars():
     mem = MemoryRepo()
     sup, amina = mem.as_("sup"), mem.as_("amina")

@@ -447,6 +447,21 @@ def test_is_family__whole_names_and_phones_not_shared_first_names():
     assert not is_family({"name": "Amanita Officer"}, clients)
 
 
+def test_is_family__a_registered_phone_in_the_name_institution_or_position_is_a_family_members():
+    """conference.md: an entry whose name or phone number is one registered for a case is counted,
+    never named. The phone was looked for in the contact only: typed as the name or within the
+    institution, the minutes' attendance register printed it."""
+    from cpcm.render.views import is_family
+
+    clients = [{"names": ["Amani Child"], "contacts": ["+254 712 345 678"]}]
+    assert is_family({"name": "0712345678", "institution": "County office", "position": "Officer"}, clients)
+    assert is_family({"name": "Mary Otiende", "institution": "Kondele 0712 345 678"}, clients)
+    assert is_family({"name": "Officer One", "position": "relative, 254-712-345-678"}, clients)
+    assert is_family({"name": "Officer One", "contact": "call 0712 345 678 after 5"}, clients)
+    assert not is_family({"name": "Officer One", "institution": "Box 4512-40100 Kisumu", "position": "Officer 2"}, clients)
+    assert not is_family({"name": "Officer One", "institution": "Ward 5", "contact": "0733 000 111"}, clients)
+
+
 def test_is_family__an_institution_or_position_naming_a_client_is_counted_not_named():
     """A relative recorded as a professional, the child named in the institution or position
     ("Family of ...", "aunt of ..."): the minutes listed that row, and the child's name with it."""

@@ -1207,13 +1207,24 @@ def _digits(text: Any) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
 
+_PHONE = re.compile(r"\+?\d[\d\s().-]*\d")
+
+
+def _phones(text: Any) -> list[str]:
+    """The phone numbers written in a text, each as its digits (7 or more): a run of digits that
+    spaces, dashes, dots or brackets may break, with or without a leading + ("Kondele 0712 345 678",
+    "+254 (712) 345-678")."""
+    return [d for d in (_digits(run) for run in _PHONE.findall(str(text or ""))) if len(d) >= 7]
+
+
 def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] = ()) -> bool:
     """Whether an attendance entry is a child's or family member's, not a professional's: recorded
     so (`role: family`), or its name or contact is one registered for a case of the conference
     (`clients`: {"names": [...], "contacts": [...], "people": [...]} per case): every word of the
     attendee's name is a word of one registered name, or a registered name is within it (an
-    institution registered as a caregiver only so: conference_rules.same_name), or the phone
-    numbers (7 digits or more) are the same; or its institution or position holds a registered
+    institution registered as a caregiver only so: conference_rules.same_name), or a registered
+    phone (7 digits or more, by its last 9) is its contact or is written in its name, institution,
+    position or contact (`_phones`); or its institution or position holds a registered
     name of a person as the minutes' check finds one (`people`, from workflow/conferences.name_patterns
     with the documents' common words, an institution registered as a caregiver left out: its staff
     are recorded under its name; without them, the names' patterns with none)."""
@@ -1224,13 +1235,17 @@ def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] 
             [n for n in client.get("names") or () if not isinstance(n, conference_rules.WholeName)]))]
     if conference_rules.names_found({k: _text(attendee.get(k)) for k in ("institution", "position")}, {"": patterns}):
         return True  # recorded as a professional, but "Family of <child>", "<child>'s aunt": a client's name, as the minutes see one
-    digits = _digits(attendee.get("contact"))
+    # a registered phone in any field, not only the contact: typed as the name, or in the institution
+    # or position ("Kondele 0712 345 678"), it tells the family member as the contact does
+    numbers = [_digits(attendee.get("contact")), *(n for k in ("name", "institution", "position", "contact")
+                                                   for n in _phones(attendee.get(k)))]
+    numbers = [n for n in numbers if len(n) >= 7]
     for client in clients:
         if any(conference_rules.same_name(attendee.get("name"), name) for name in client.get("names") or ()):
             return True
         for contact in client.get("contacts") or ():
             theirs = _digits(contact)
-            if len(digits) >= 7 and len(theirs) >= 7 and (digits[-9:] in theirs or theirs[-9:] in digits):
+            if len(theirs) >= 7 and any(digits[-9:] in theirs or theirs[-9:] in digits for digits in numbers):
                 return True
     return False
 
