@@ -251,3 +251,29 @@ def test_kenya__the_close_names_a_child_at_home_beside_a_child_in_care(kenya):
     assert f"no readiness comment is asked of {home}: " in closed.stderr and "relatives" in closed.stderr, closed.stderr
     after = kenya("amina", "2026-12-01T09:00:00+03:00")
     assert [i["case_id"] for i in readiness_items(after)] == [cared]  # what close says is what due asks
+
+
+def test_kenya__a_child_registered_in_an_institution_and_gone_home_is_asked_the_comment(kenya):
+    """conference.md: the comment is asked when the child is or has been apart from their family.
+    A child registered living in an institution (a child admitted to a CCI, as
+    conference_after_admission reads the registration) who went home to relatives by an update of
+    the registration was read as "never placed" and asked none: the same registration read two ways."""
+    amina = kenya("amina")
+    home = planned_case(amina, "Qvchild Gone Home", lives_with="institution")
+    updated = amina("update", home, "--set", "lives_with=relatives", "--reason", "went home to his aunt")
+    assert updated.code == 0, updated.stderr
+    sup = kenya("sup")
+    conf = new_conference(sup)
+    assert sup("conference", "add-case", conf, home, "--reason", "reintegration_decision").code == 0
+    closer = kenya("sup", CLOSE_NOW)
+    from test_conference import MEMBERS, minutes_doc
+
+    for institution, name, position in MEMBERS:
+        assert closer("conference", "attend", conf, "--institution", institution, "--name", name, "--position", position,
+                      "--contact", "0700 000000", "--confidentiality-signed", "yes").code == 0
+    assert closer("conference", "minutes", conf, "--from-file", "-", input=json.dumps(minutes_doc([home]))).code == 0
+    closed = closer("conference", "close", conf)
+    assert closed.code == 0, closed.stderr
+    assert f"the caseworker of {home} records the child's readiness" in closed.stderr, closed.stderr
+    after = kenya("amina", "2026-12-01T09:00:00+03:00")
+    assert [i["case_id"] for i in readiness_items(after)] == [home]  # what close says is what due asks

@@ -365,6 +365,30 @@ def test_due__no_conference_after_admission_once_the_child_has_left_residential_
     assert owed(mem, stayed, "2026-12-02T10:00:00+03:00") == [stayed]
 
 
+def test_a_registration_in_an_institution_is_read_one_way_by_the_admission_and_the_readiness_comment():
+    """A child registered living in an institution was admitted to a CCI then
+    (conference_after_admission) and so has been apart from their family (placements.separated,
+    the readiness comment after a conference): both read the registration and its updates through
+    placements.registered_lives_with. Gone home to relatives by an update, the child was read as
+    never apart; updated into an institution, the admission is the update's."""
+    from cpcm.workflow import placements
+    from cpcm.workflow.fold import fold
+
+    mem = MemoryRepo(profile="kenya")
+    amina = mem.as_("amina")
+    at_home = placements.family_home(KENYA)
+    cci = mem.register(amina, lives_with="institution")
+    service.update(mem.as_("amina", now="2026-11-25T09:00:00+03:00"), cci, {"lives_with": "relatives"}, "went home to his aunt")
+    case = fold(cci, mem.store.read_records(cci, amina.keys))
+    assert case.registration["lives_with"] == "relatives" and placements.separated(case, at_home)
+    assert rules.admitted_at(case, KENYA) == "2026-11-23T06:00:00+00:00"  # registered in it (NOW)
+    kin = mem.register(amina, lives_with="relatives")
+    assert not placements.separated(fold(kin, mem.store.read_records(kin, amina.keys)), at_home)
+    service.update(mem.as_("amina", now="2026-11-25T09:00:00+03:00"), kin, {"lives_with": "institution"}, "admitted to a CCI")
+    case = fold(kin, mem.store.read_records(kin, amina.keys))
+    assert placements.separated(case, at_home) and rules.admitted_at(case, KENYA) == "2026-11-25T06:00:00+00:00"
+
+
 def test_show__lists_the_conference_after_an_admission_as_due_does_until_the_case_is_taken_to_one():
     """`cpcm show`'s Due lists the deadlines the policy sets for the case (docs/commands/cases.md): the SOP §5.3
     conference after an admission to a CCI as `cpcm due` lists it, for the case's worker and a supervisor, while

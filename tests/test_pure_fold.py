@@ -108,6 +108,12 @@ def test_apply_update__set_replace_and_remove_paths():
     ("review", {"attended": {"child": "no"}}, []),
     ("review", {}, []),
     ("note", {"immediate_actions": [1], "stops": [1], "status": "refused"}, []),
+    # who the registration, or an update of it, said the child lives with (placements.registered_lives_with)
+    ("registration", {"lives_with": "institution"}, ["lives_with.institution"]),
+    ("registration", {}, []),
+    ("update", {"changes": {"lives_with": "relatives"}}, ["lives_with_updated", "lives_with.relatives"]),
+    ("update", {"changes": {"lives_with": None}}, ["lives_with_updated"]),
+    ("update", {"changes": {"location": "X"}}, ["residence_updated", "location_updated"]),
 ])
 def test_derived_events(command, body, events):
     assert derived_events(rec("x", "01B", **body), command) == events

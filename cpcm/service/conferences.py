@@ -1713,9 +1713,9 @@ def _readiness_step(ctx, cases) -> list[str]:
     """What `conference close` says of the comment on each child's readiness for reintegration
     (SOP §4 step 7): where the policy asks it (`conference_readiness.required`), for the cases of a
     child apart from their family (`placements.separated`, the one rule `cpcm due` applies), named;
-    a child living with parents or relatives and never in care is asked none, and `close` says so,
-    naming the case (conference.md: "`conference close` says so"), beside those asked. Where the
-    policy asks none, nothing (`cpcm due` asks none either)."""
+    a child living with parents or relatives, never in care nor registered apart, is asked none,
+    and `close` says so, naming the case (conference.md: "`conference close` says so"), beside
+    those asked. Where the policy asks none, nothing (`cpcm due` asks none either)."""
     from cpcm.workflow import placements
 
     if not ctx.policy.get("conference_readiness", "required", False):
@@ -1725,13 +1725,14 @@ def _readiness_step(ctx, cases) -> list[str]:
     asked = [case.id for case in cases if placements.separated(case, at_home)]
     if not asked:
         return ["no readiness comment is asked: no child discussed is in care or on a path of reintegration (each lives "
-                "with parents or relatives and was never placed: placement.at_home)"]
+                "with parents or relatives, was never placed and was never registered living apart: placement.at_home)"]
     steps = [f"the caseworker of {', '.join(asked)} records the child's readiness for reintegration (SOP §4 step 7): {how}; "
              f"it is on their cpcm due within {ctx.policy.cited('conference_readiness', 'within')}"]
     home = [case.id for case in cases if case.id not in asked]
     if home:  # named too, so that a case left out is not taken for one forgotten
         steps.append(f"no readiness comment is asked of {', '.join(home)}: not in care or on a path of reintegration (the "
-                     "child lives with parents or relatives and was never placed: placement.at_home)")
+                     "child lives with parents or relatives, was never placed and was never registered living apart: "
+                     "placement.at_home)")
     return steps
 
 

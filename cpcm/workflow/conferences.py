@@ -1033,12 +1033,13 @@ def cadence_due(conferences: Iterable[Conference], policy: Policy, now: datetime
 
 def admitted_at(case: Case, policy: Policy) -> str | None:
     """When the child was admitted to a CCI (or a place of safety), by the policy's
-    `conference_after_admission` rule: registered living in an institution (`lives_with`), or an
-    event of the case's fold it names (`events`, a placement into residential care); the latest."""
+    `conference_after_admission` rule: registered living in an institution (`lives_with`: when the
+    registration, or an update of it, said so, as `placements.registered_lives_with` reads it for
+    whether the child has been apart from their family), or an event of the case's fold it names
+    (`events`, a placement into residential care); the latest."""
     block = policy.rules.get(AFTER_ADMISSION) or {}
-    times = []
-    if (case.registration or {}).get("lives_with") in (block.get("lives_with") or ()) and case.registered_at:
-        times.append(utc(case.registered_at))
+    lived = placements.registered_lives_with(case)
+    times = [lived[answer] for answer in block.get("lives_with") or () if answer in lived]
     times += [t for t in (case.last(event) for event in block.get("events") or ()) if t]
     return max(times) if times else None
 

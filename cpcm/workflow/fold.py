@@ -911,6 +911,9 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("contact_updated")  # how to reach them, told by an update after a placement (placements.lives_now)
     if "lives_with" in changed:
         extra.append("lives_with_updated")  # who the child lives with, told by an update after a placement (placements.lives_with_now)
+    lived = body.get("lives_with") if command == "registration" else (body.get("changes") or {}).get("lives_with") if changed else None
+    if lived:  # who the registration, or an update of it, said the child lives with, and when (placements.registered_lives_with)
+        extra.append(f"{placements.LIVES_WITH}{lived}")
     if command == "assessment.best_interests" and body.get("decision") in placements.INTO_CARE_DECISIONS:
         extra.append(placements.INTO_CARE)  # not the path of reintegration's step (placements.pathway)
     if command == "plan" and body.get("reason") == placements.REUNIFICATION_DONE:

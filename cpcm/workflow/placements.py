@@ -125,13 +125,31 @@ def family_home(policy: Policy) -> tuple[str, ...]:
     return tuple(policy.get("placement", "at_home", ()) or ())
 
 
+# the fold's event of who the registration, or an update of it, said the child lives with: `lives_with.<answer>`
+LIVES_WITH = "lives_with."
+
+
+def registered_lives_with(case: Case) -> dict[str, str]:
+    """Who the registration and each update of it said the child lives with (its `lives_with`
+    answers, a corrected record as corrected), each with the latest time it was said (UTC): where
+    the child lived before, as well as now. The one reading of a registration's living arrangement
+    over time: a child registered in an institution was in care (`separated`), and was admitted to
+    it then (conferences.admitted_at)."""
+    return {name[len(LIVES_WITH):]: times[-1] for name, times in case.events.items()
+            if name.startswith(LIVES_WITH) and times}
+
+
 def separated(case: Case, at_home: Iterable[str]) -> bool:
     """Whether the child is, or has been, apart from their family, so on a path of reintegration
     (the Kenya SOP glossary: reintegration is a separated child's return to their family): a
     placement recorded (into alternative care, or home from it), a step toward a family taken
-    (TOWARD_FAMILY), or who the child lives with now (`lives_with_now`) not one of `at_home`
-    (`family_home`: parents, relatives) or not known. Every child, where `at_home` lists nothing."""
-    return bool(case.placements) or apart_unplaced(case, at_home)
+    (TOWARD_FAMILY), who the child lives with now (`lives_with_now`) not one of `at_home`
+    (`family_home`: parents, relatives) or not known, or who the registration or an update of it
+    said the child lived with before (`registered_lives_with`: an institution, the street) not one
+    of `at_home`. Every child, where `at_home` lists nothing."""
+    at_home = tuple(at_home)
+    return bool(case.placements) or apart_unplaced(case, at_home) or any(
+        answer not in at_home for answer in registered_lives_with(case))
 
 
 def apart_unplaced(case: Case, at_home: Iterable[str]) -> bool:
