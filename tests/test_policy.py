@@ -285,6 +285,30 @@ def test_policy_set__mends_a_broken_file_in_place_with_the_committed_one_without
     assert sup("due").code == 0 and sup("verify").code == 0
 
 
+def test_policy_set__the_committed_file_over_one_edited_by_hand_says_it_was_put_back(cli_as, repo, tmp_path):
+    """A valid edit to .cpcm/policy.yaml, then `cpcm policy set` given the file the last commit
+    holds: the edit is replaced by the committed file (what was asked), and the message says so;
+    it said 'no change: ... is that file already' while the edit on disk was gone."""
+    from conftest import commit_count, git_status
+
+    sup = cli_as("sup")
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(POLICY_TEXT)
+    assert sup("policy", "set", str(ours)).code == 0
+    commits = commit_count(repo)
+    assert "no change: .cpcm/policy.yaml is that file already" in sup("policy", "set", str(ours)).stderr
+    assert sup("policy", "set", str(ours), "--json").json()["put_back"] is False
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: 12\n")  # valid, by hand
+    mended = sup("policy", "set", str(ours))
+    assert mended.code == 0, mended.stderr
+    assert "put back: .cpcm/policy.yaml as the last commit holds it, in place of the one changed by hand (no commit;" in mended.stderr
+    assert "no change" not in mended.stderr
+    assert (repo / ".cpcm" / "policy.yaml").read_text() == POLICY_TEXT and git_status(repo) == []
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: 12\n")
+    result = sup("policy", "set", str(ours), "--json").json()
+    assert result["put_back"] is True and result["commit"] is None and commit_count(repo) == commits
+
+
 def test_policy_check__the_file_in_place_not_yet_committed_points_to_policy_set(cli_as, repo):
     """A lone worker follows workflow.md: edits .cpcm/policy.yaml, runs `cpcm policy check`, and was
     told only 'valid'; the file was in force on that laptop alone and `cpcm verify` failed."""

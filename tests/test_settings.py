@@ -108,6 +108,26 @@ def test_form_set__mends_a_broken_form_in_place_with_the_committed_one_without_a
     assert "school:" in cli("form", "blank", "registration-home").stdout
 
 
+def test_form_set__the_committed_form_over_one_edited_by_hand_says_it_was_put_back(cli_as, repo, tmp_path):
+    """A form in .cpcm/forms/ edited by hand (validly), then the file the last commit holds given:
+    the edit is replaced, and the message says so, not 'no change: ... is that file already'."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration-home.yaml"
+    ours.write_text(FORM)
+    assert sup("form", "set", str(ours)).code == 0
+    commits = commit_count(repo)
+    assert "no change: the agency's form registration-home is that file already" in sup("form", "set", str(ours)).stderr
+    (repo / ".cpcm" / "forms" / "registration-home.yaml").write_text(FORM.replace("School attended", "School"))
+    mended = sup("form", "set", str(ours))
+    assert mended.code == 0, mended.stderr
+    assert ("put back: the agency's form registration-home as the last commit holds it, in place of the one changed by hand "
+            "(no commit)") in mended.stderr
+    assert (repo / ".cpcm" / "forms" / "registration-home.yaml").read_text() == FORM and git_status(repo) == []
+    (repo / ".cpcm" / "forms" / "registration-home.yaml").write_text("fields: [\n")
+    result = sup("form", "set", str(ours), "--json").json()
+    assert result["put_back"] is True and result["commit"] is None and commit_count(repo) == commits
+
+
 @pytest.mark.parametrize("text, kind, named", [
     ("", "registration", "fields: holds no field"),  # an empty file
     ("hello: world\n", "followup", "hello: is not a key of a form definition"),

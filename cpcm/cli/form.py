@@ -147,5 +147,7 @@ def register(app: typer.Typer) -> None:
             raise NotFound("FILE: no such file")
         name = kind if kind is not None else (file.name[:-len(".yaml")] if file.name.endswith(".yaml") else file.name)
         result = service.form_set(open_ctx(repo, identity), name, read_input(str(file), "FILE"))
-        report_setting(result, json_out, f"no change: the agency's form {name} is that file already",
+        report_setting(result, json_out, (f"put back: the agency's form {name} as the last commit holds it, in place of the one "
+                                          "changed by hand (no commit)") if result["put_back"] else
+                       f"no change: the agency's form {name} is that file already",
                        lambda commit: f"form {name} set: {result['fields']} field(s) (commit {commit}); cpcm form blank {name} shows it")

@@ -238,7 +238,9 @@ def register(app: typer.Typer) -> None:
                            None if file is not None else "Give the file to put in place: cpcm policy set FILE.")
         result = service.policy_set(ctx, read_input(str(path), "FILE" if file is not None else POLICY))
         changed = ", ".join(result["changed"]) or "nothing: every value is the profile's"
-        report_setting(result, json_out, f"no change: .cpcm/policy.yaml is that file already (changing {changed})",
+        report_setting(result, json_out, (f"put back: .cpcm/policy.yaml as the last commit holds it, in place of the one changed "
+                                          f"by hand (no commit; changing {changed})") if result["put_back"] else
+                       f"no change: .cpcm/policy.yaml is that file already (changing {changed})",
                        lambda commit: f"policy set: profile {result['profile']}, changing {changed} (commit {commit})")
         if result["listed_now"] and result["commit"] and not json_out:
             say(f"mandatory report: {', '.join(result['listed_now'])} reportable from now: a case that recorded it before "

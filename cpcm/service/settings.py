@@ -28,7 +28,7 @@ def _need_oversight(ctx: Context, what: str, command: str, rule: str) -> None:
 def _put(ctx: Context, rel: str, raw: bytes, verb: str, message: str) -> str | None:
     """`raw` as the plain file `rel`, in one commit; None when the last commit holds it already
     (one put there by hand is committed now; one broken by hand since is put back: `_put_all`)."""
-    return _put_all(ctx, [(rel, raw)], verb, message)
+    return _put_all(ctx, [(rel, raw)], verb, message)[0]
 
 
 @writes
@@ -44,9 +44,10 @@ def policy_set(ctx: Context, text: str) -> dict:
     config = _listed(ctx, policy, ctx.config)
     files = [(POLICY, text.encode("utf-8"))] + ([(CONFIG, config_bytes(config))] if config != ctx.config else [])
     listed_now = [c for c, at in config.reportable_since.items() if ctx.config.reportable_since.get(c) != at]
+    commit, put_back = _put_all(ctx, files, "policy-set", message)
     return {"profile": policy.profile, "changed": changed, "notes": list(policy.notes),
             "reportable_since": dict(config.reportable_since), "listed_now": listed_now,
-            "commit": _put_all(ctx, files, "policy-set", message)}
+            "commit": commit, "put_back": put_back}
 
 
 def _listed(ctx: Context, after, config):
@@ -70,22 +71,23 @@ def _listed(ctx: Context, after, config):
     return replace(config, reportable_since=times)
 
 
-def _put_all(ctx: Context, files: list[tuple[str, bytes]], verb: str, message: str) -> str | None:
-    """Each (rel, raw) as a plain file, in one commit; None when the last commit holds them all
-    as they are already. A copy on disk changed by hand since (a .cpcm/policy.yaml broken so that
-    every command stops, mended with the file committed: workflow.md) is then put back as that
-    commit has it, with no commit: there is nothing to commit."""
+def _put_all(ctx: Context, files: list[tuple[str, bytes]], verb: str, message: str) -> tuple[str | None, bool]:
+    """Each (rel, raw) as a plain file, in one commit: (the commit, False); (None, ...) when the
+    last commit holds them all as they are already. A copy on disk changed by hand since (a
+    .cpcm/policy.yaml broken so that every command stops, mended with the file committed:
+    workflow.md) is then put back as that commit has it, with no commit: there is nothing to
+    commit, and (None, True) says a copy was put back (the one changed by hand is gone)."""
     if all(ctx.store.read_committed(rel) == raw for rel, raw in files):
         edited = [(rel, raw) for rel, raw in files if not ctx.store.is_committed(rel)]
         if edited:
             with transaction(ctx, verb) as tx:  # not committed: its files end as the last commit has them
                 for rel, raw in edited:
                     tx.replace_file(rel, raw)
-        return None
+        return None, bool(edited)
     with transaction(ctx, verb) as tx:
         for rel, raw in files:
             tx.replace_file(rel, raw)
-        return tx.commit(message)
+        return tx.commit(message), False
 
 
 @writes
@@ -99,8 +101,8 @@ def form_set(ctx: Context, kind: str, text: str) -> dict:
         raise UsageError("the form's name: lower-case letters, digits, '-' or '_' (the file's name, or --kind)",
                          "For example: cpcm form set registration.yaml")
     form = forms.check_text(kind, text, ctx.root)
-    return {"form": kind, "fields": len(form.fields), "commit": _put(ctx, f"{CPCM_DIR}/forms/{kind}.yaml", text.encode("utf-8"), "form-set",
-                                                                      f"form set {kind}")}
+    commit, put_back = _put_all(ctx, [(f"{CPCM_DIR}/forms/{kind}.yaml", text.encode("utf-8"))], "form-set", f"form set {kind}")
+    return {"form": kind, "fields": len(form.fields), "commit": commit, "put_back": put_back}
 
 
 @writes
