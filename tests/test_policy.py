@@ -309,6 +309,35 @@ def test_policy_set__the_committed_file_over_one_edited_by_hand_says_it_was_put_
     assert result["put_back"] is True and result["commit"] is None and commit_count(repo) == commits
 
 
+def test_policy_set__a_caseworker_puts_back_the_committed_file_over_a_broken_one_but_changes_nothing(cli, cli_as, repo, tmp_path):
+    """A caseworker whose own .cpcm/policy.yaml is broken (every command stops) was refused
+    'only a supervisor or manager changes the agency's rules' when giving the file the last commit
+    holds, though putting it back changes no rule and makes no commit (a supervisor's policy set on
+    her own copy cannot reach this file). Anyone may put it back; a change still needs the role."""
+    from conftest import commit_count, git_status
+
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(POLICY_TEXT)
+    assert cli_as("sup")("policy", "set", str(ours)).code == 0
+    commits = commit_count(repo)
+    (repo / ".cpcm" / "policy.yaml").write_text("rules: [\n")  # broken by hand
+    stopped = cli("due")
+    assert stopped.code == 4 and "git checkout HEAD -- .cpcm/policy.yaml" in stopped.stderr
+    assert "anyone puts back the file the last commit holds" in stopped.stderr
+    mended = cli("policy", "set", str(ours), "--json")  # amina, a caseworker
+    assert mended.code == 0, mended.stderr
+    assert mended.json()["put_back"] is True and mended.json()["commit"] is None and commit_count(repo) == commits
+    assert (repo / ".cpcm" / "policy.yaml").read_text() == POLICY_TEXT and git_status(repo) == []
+    assert cli("due").code == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(POLICY_TEXT.replace("cap: 15", "cap: 14"))
+    refused = cli("policy", "set", str(changed))
+    assert refused.code == 4 and "only a supervisor or manager changes the agency's rules" in refused.stderr
+    (repo / ".cpcm" / "policy.yaml").write_text("rules: [\n")
+    assert cli("policy", "set", str(changed)).code == 4  # refused before the file is checked, the broken one left as it is
+    assert commit_count(repo) == commits
+
+
 def test_policy_check__the_file_in_place_not_yet_committed_points_to_policy_set(cli_as, repo):
     """A lone worker follows workflow.md: edits .cpcm/policy.yaml, runs `cpcm policy check`, and was
     told only 'valid'; the file was in force on that laptop alone and `cpcm verify` failed."""

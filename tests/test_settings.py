@@ -128,6 +128,30 @@ def test_form_set__the_committed_form_over_one_edited_by_hand_says_it_was_put_ba
     assert result["put_back"] is True and result["commit"] is None and commit_count(repo) == commits
 
 
+def test_form_set__a_caseworker_puts_back_the_committed_form_over_a_broken_one_but_changes_nothing(cli, cli_as, repo, tmp_path):
+    """A caseworker whose own copy of an agency's form is broken was refused when giving the file
+    the last commit holds: putting it back changes nothing and makes no commit, so anyone may; a
+    change still needs a supervisor or manager."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration-home.yaml"
+    ours.write_text(FORM)
+    assert sup("form", "set", str(ours)).code == 0
+    commits = commit_count(repo)
+    (repo / ".cpcm" / "forms" / "registration-home.yaml").write_text("fields: [\n")  # broken by hand
+    stopped = cli("form", "blank", "registration-home")
+    assert stopped.code == 7 and "git checkout HEAD -- .cpcm/forms/registration-home.yaml" in stopped.stderr
+    mended = cli("form", "set", str(ours), "--json")  # amina, a caseworker
+    assert mended.code == 0, mended.stderr
+    assert mended.json()["put_back"] is True and mended.json()["commit"] is None and commit_count(repo) == commits
+    assert (repo / ".cpcm" / "forms" / "registration-home.yaml").read_text() == FORM and git_status(repo) == []
+    assert "school:" in cli("form", "blank", "registration-home").stdout
+    changed = tmp_path / "registration-home2.yaml"
+    changed.write_text(FORM.replace("School attended", "School"))
+    refused = cli("form", "set", str(changed), "--kind", "registration-home")
+    assert refused.code == 4 and "only a supervisor or manager changes the agency's forms" in refused.stderr
+    assert commit_count(repo) == commits
+
+
 @pytest.mark.parametrize("text, kind, named", [
     ("", "registration", "fields: holds no field"),  # an empty file
     ("hello: world\n", "followup", "hello: is not a key of a form definition"),

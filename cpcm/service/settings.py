@@ -6,7 +6,8 @@
 - `config_set`: a setting of `.cpcm/config.yaml` (`cpcm config set`).
 
 Each is checked first, as the commands that read it will read it, and nothing is written when it
-is wrong or already in place (committed).
+is wrong or already in place (committed). The file the last commit holds puts back a copy
+changed by hand since, with no commit: anyone may do that (`_committed`).
 """
 from __future__ import annotations
 
@@ -37,13 +38,19 @@ def policy_set(ctx: Context, text: str) -> dict:
     as .cpcm/policy.yaml, once it is valid as `cpcm policy check` checks it."""
     from cpcm.store import policies
 
-    _need_oversight(ctx, "the agency's rules", "policy set", rule="policy-set-needs-supervisor")
+    def need_oversight() -> None:
+        _need_oversight(ctx, "the agency's rules", "policy set", rule="policy-set-needs-supervisor")
+
+    if not _committed(ctx, [(POLICY, text.encode("utf-8"))]):  # a change needs the role (asked before the file is checked); putting back the committed file does not: `_committed`
+        need_oversight()
     policy = policies.with_override(ctx.config.policy, text)
     changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
     message = "policy set: " + (", ".join(changed) if changed else "the profile as shipped")
     config = _listed(ctx, policy, ctx.config)
     files = [(POLICY, text.encode("utf-8"))] + ([(CONFIG, config_bytes(config))] if config != ctx.config else [])
     listed_now = [c for c, at in config.reportable_since.items() if ctx.config.reportable_since.get(c) != at]
+    if not _committed(ctx, files):
+        need_oversight()
     commit, put_back = _put_all(ctx, files, "policy-set", message)
     return {"profile": policy.profile, "changed": changed, "notes": list(policy.notes),
             "reportable_since": dict(config.reportable_since), "listed_now": listed_now,
@@ -71,13 +78,22 @@ def _listed(ctx: Context, after, config):
     return replace(config, reportable_since=times)
 
 
+def _committed(ctx: Context, files: list[tuple[str, bytes]]) -> bool:
+    """Whether the last commit holds each (rel, raw) as it is. Putting such files in place changes
+    no setting and makes no commit (at most a copy changed by hand since is put back: `_put_all`),
+    so anyone may: a caseworker whose own copy of .cpcm/policy.yaml or of a form is broken, which
+    stops her commands, mends it so; a supervisor's `policy set` on another copy cannot reach it,
+    and a sync leaves it as it is. Only a change needs a supervisor or manager."""
+    return all(ctx.store.read_committed(rel) == raw for rel, raw in files)
+
+
 def _put_all(ctx: Context, files: list[tuple[str, bytes]], verb: str, message: str) -> tuple[str | None, bool]:
     """Each (rel, raw) as a plain file, in one commit: (the commit, False); (None, ...) when the
     last commit holds them all as they are already. A copy on disk changed by hand since (a
     .cpcm/policy.yaml broken so that every command stops, mended with the file committed:
     workflow.md) is then put back as that commit has it, with no commit: there is nothing to
     commit, and (None, True) says a copy was put back (the one changed by hand is gone)."""
-    if all(ctx.store.read_committed(rel) == raw for rel, raw in files):
+    if _committed(ctx, files):
         edited = [(rel, raw) for rel, raw in files if not ctx.store.is_committed(rel)]
         if edited:
             with transaction(ctx, verb) as tx:  # not committed: its files end as the last commit has them
@@ -96,12 +112,15 @@ def form_set(ctx: Context, kind: str, text: str) -> dict:
     .cpcm/forms/<kind>.yaml, once it makes a form (laid over the one it `extends:`) as the commands that use it read it."""
     from cpcm.store import forms
 
-    _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor")
     if not isinstance(kind, str) or not forms.NAME.fullmatch(kind):
+        _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor")
         raise UsageError("the form's name: lower-case letters, digits, '-' or '_' (the file's name, or --kind)",
                          "For example: cpcm form set registration.yaml")
+    files = [(f"{CPCM_DIR}/forms/{kind}.yaml", text.encode("utf-8"))]
+    if not _committed(ctx, files):  # putting back the form the last commit holds: anyone (`_committed`)
+        _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor")
     form = forms.check_text(kind, text, ctx.root)
-    commit, put_back = _put_all(ctx, [(f"{CPCM_DIR}/forms/{kind}.yaml", text.encode("utf-8"))], "form-set", f"form set {kind}")
+    commit, put_back = _put_all(ctx, files, "form-set", f"form set {kind}")
     return {"form": kind, "fields": len(form.fields), "commit": commit, "put_back": put_back}
 
 

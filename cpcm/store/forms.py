@@ -245,7 +245,8 @@ def _hint(kind: str, root: Path | None) -> str | None:
     if root is None or not (root / ".cpcm" / "forms" / f"{kind}.yaml").is_file():
         return None
     return (f"Correct .cpcm/forms/{kind}.yaml and commit it with 'cpcm form set .cpcm/forms/{kind}.yaml', or put a "
-            f"checked file in its place: cpcm form set FILE --kind {kind} (a supervisor or manager); each names "
+            f"checked file in its place: cpcm form set FILE --kind {kind} (a supervisor or manager; anyone puts back "
+            f"the file the last commit holds so, or with git checkout HEAD -- .cpcm/forms/{kind}.yaml); each names "
             "everything wrong at once.")
 
 

@@ -31,7 +31,8 @@ def _hint(name: str) -> str:
     """What to do when the policy file `name` is wrong."""
     if name == OVERRIDE:
         return (f"Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its place: "
-                "cpcm policy set FILE (a supervisor or manager). 'cpcm policy show' lists every rule and its value.")
+                "cpcm policy set FILE (a supervisor or manager; anyone puts back the file the last commit holds so, "
+                f"or with git checkout HEAD -- {OVERRIDE}). 'cpcm policy show' lists every rule and its value.")
     return f"Correct {name}; 'cpcm policy show' lists every rule and its value."
 
 
