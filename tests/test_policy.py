@@ -338,6 +338,20 @@ def test_policy_set__a_caseworker_puts_back_the_committed_file_over_a_broken_one
     assert commit_count(repo) == commits
 
 
+def test_policy_set__without_file_names_the_file_in_place_in_its_errors(cli_as, repo):
+    """`cpcm policy set` with no FILE checks the .cpcm/policy.yaml in place; a wrong one was called
+    'FILE' ('the policy (... with FILE) is not valid ... Correct FILE'), which was never typed;
+    its errors name .cpcm/policy.yaml, as `cpcm policy check` does (workflow.md)."""
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: many\n")
+    sup = cli_as("sup")
+    checked = sup("policy", "check")
+    refused = sup("policy", "set")
+    assert refused.code == checked.code == 4
+    assert "with .cpcm/policy.yaml) is not valid" in refused.stderr and "Correct .cpcm/policy.yaml" in refused.stderr
+    assert "FILE" not in refused.stderr.replace("cpcm policy set FILE", "")
+    assert refused.stderr == checked.stderr
+
+
 def test_policy_check__the_file_in_place_not_yet_committed_points_to_policy_set(cli_as, repo):
     """A lone worker follows workflow.md: edits .cpcm/policy.yaml, runs `cpcm policy check`, and was
     told only 'valid'; the file was in force on that laptop alone and `cpcm verify` failed."""

@@ -236,7 +236,8 @@ def register(app: typer.Typer) -> None:
         if not path.is_file():
             raise NotFound("FILE: no such file" if file is not None else f"no {POLICY} in place",
                            None if file is not None else "Give the file to put in place: cpcm policy set FILE.")
-        result = service.policy_set(ctx, read_input(str(path), "FILE" if file is not None else POLICY))
+        name = "FILE" if file is not None else POLICY  # what its errors name it, as cpcm policy check does
+        result = service.policy_set(ctx, read_input(str(path), name), name)
         changed = ", ".join(result["changed"]) or "nothing: every value is the profile's"
         report_setting(result, json_out, (f"put back: .cpcm/policy.yaml as the last commit holds it, in place of the one changed "
                                           f"by hand (no commit; changing {changed})") if result["put_back"] else

@@ -33,9 +33,10 @@ def _put(ctx: Context, rel: str, raw: bytes, verb: str, message: str) -> str | N
 
 
 @writes
-def policy_set(ctx: Context, text: str) -> dict:
+def policy_set(ctx: Context, text: str, name: str = "FILE") -> dict:
     """`text` (a policy file, comments and all, read through the input gate: `cli.common.read_input`)
-    as .cpcm/policy.yaml, once it is valid as `cpcm policy check` checks it."""
+    as .cpcm/policy.yaml, once it is valid as `cpcm policy check` checks it. `name`: the file as its
+    errors name it, `FILE` (never the path typed), or .cpcm/policy.yaml when it is the one in place."""
     from cpcm.store import policies
 
     def need_oversight() -> None:
@@ -43,7 +44,7 @@ def policy_set(ctx: Context, text: str) -> dict:
 
     if not _committed(ctx, [(POLICY, text.encode("utf-8"))]):  # a change needs the role (asked before the file is checked); putting back the committed file does not: `_committed`
         need_oversight()
-    policy = policies.with_override(ctx.config.policy, text)
+    policy = policies.with_override(ctx.config.policy, text, name)
     changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
     message = "policy set: " + (", ".join(changed) if changed else "the profile as shipped")
     config = _listed(ctx, policy, ctx.config)
