@@ -394,7 +394,7 @@ def test_policy_check__a_misspelt_purpose_of_the_home_visits_not_counted_is_name
     bad.write_text("rules:\n  placement_monitoring:\n    not_counted: [crisiss]\n")
     checked = cli("policy", "check", str(bad))
     assert checked.code == 4, checked.stderr
-    assert "rules.placement_monitoring.not_counted: 'crisiss' is not a follow-up's purpose (cpcm followup --purpose) " \
+    assert "rules.placement_monitoring.not_counted[0]: 'crisiss' is not a follow-up's purpose (cpcm followup --purpose) " \
            "(monitoring, plan_action, crisis, pre_closure, post_closure, other)" in checked.stderr
     for good in ("[crisis, other]", "[]"):
         bad.write_text(f"rules:\n  placement_monitoring:\n    not_counted: {good}\n")
@@ -414,11 +414,29 @@ def test_policy_check__a_referral_check_required_is_one_cpcm_refer_can_confirm(c
     bad.write_text("rules:\n  referral_checks:\n    required: [need_matched, provider_tol]\n")
     checked = cli("policy", "check", str(bad))
     assert checked.code == 4, checked.stderr
-    assert "rules.referral_checks.required: 'provider_tol' is not a check done before referring (cpcm refer --check) " \
+    assert "rules.referral_checks.required[1]: 'provider_tol' is not a check done before referring (cpcm refer --check) " \
            "(eligibility_known, need_matched, cost_distance_considered, provider_told)" in checked.stderr
     for good in ("[need_matched, provider_told]", "[eligibility_known]"):
         bad.write_text(f"rules:\n  referral_checks:\n    required: {good}\n")
         assert cli("policy", "check", str(bad)).code == 0
+
+
+def test_policy_check__each_unknown_entry_of_a_list_of_names_is_named_by_its_place(cli, repo, tmp_path):
+    """Entries written as words (`Need_Matched`, `cost distance considered`) are shown as '…', so two
+    bad ones gave two identical lines and nothing said which: each is named by its place in the
+    list, counted from 0, as a closure checklist's items are."""
+    bad = tmp_path / "bad.yaml"
+    for rule, names, places in (
+            ("referral_checks:\n    required", "[eligibility_known, Need_Matched, cost distance considered, provider_told]",
+             ["rules.referral_checks.required[1]", "rules.referral_checks.required[2]"]),
+            ("placement_monitoring:\n    not_counted", "[Crisis, post closure]",
+             ["rules.placement_monitoring.not_counted[0]", "rules.placement_monitoring.not_counted[1]"])):
+        bad.write_text(f"rules:\n  {rule}: {names}\n")
+        checked = cli("policy", "check", str(bad))
+        assert checked.code == 4, checked.stderr
+        named = [line.strip().partition(": ")[0] for line in checked.stderr.splitlines() if line.strip().startswith("- rules.")]
+        assert named == [f"- {place}" for place in places], checked.stderr
+        assert "Need" not in checked.stderr and "post closure" not in checked.stderr and "Crisis" not in checked.stderr
 
 
 def test_policy_check__a_misspelt_answer_of_who_the_child_lives_with_is_named_with_the_known_ones(cli, repo, tmp_path):
@@ -430,7 +448,7 @@ def test_policy_check__a_misspelt_answer_of_who_the_child_lives_with_is_named_wi
 
     assert LIVES_WITH == tuple(forms.load("registration").field("lives_with").choices)  # one list: the form's
     bad = tmp_path / "bad.yaml"
-    for rules, where in (("at_home: [both_parents, mothr]", "at_home"), ("lives_with:\n      apart: [streat]", "lives_with.apart")):
+    for rules, where in (("at_home: [both_parents, mothr]", "at_home[1]"), ("lives_with:\n      apart: [streat]", "lives_with.apart[0]")):
         bad.write_text(f"rules:\n  placement:\n    {rules}\n")
         checked = cli("policy", "check", str(bad))
         assert checked.code == 4, checked.stderr

@@ -302,10 +302,13 @@ def _checklists(reasons: Mapping[str, Any]) -> list[FieldError]:
 
 
 def _unknown(path: str, names: Any, known: tuple[str, ...], what: str) -> list[FieldError]:
-    """An error for each of `names` (a list of the policy at `path`; anything else is check_values's)
-    that is not one of `known`: a misspelt name would match nothing, without a word."""
-    return [FieldError(path, f"'{shown(name)}' is not {what} ({', '.join(known)})")
-            for name in (names if isinstance(names, list) else ()) if name not in known]
+    """An error for each of `names` (a list of the policy at `path`; anything else, or an entry
+    that is not a name, is check_values's) that is not one of `known`: a misspelt name would match
+    nothing, without a word. Each is named by its place in the list, counted from 0, as a closure
+    checklist's items are (`_checklists`): `shown` makes two entries that are words alike."""
+    return [FieldError(f"{path}[{number}]", f"'{shown(name)}' is not {what} ({', '.join(known)})")
+            for number, name in enumerate(names if isinstance(names, list) else ())
+            if isinstance(name, str) and name not in known]
 
 
 def _lives_with_lists(placement: Mapping[str, Any]) -> list[FieldError]:
@@ -318,8 +321,7 @@ def _lives_with_lists(placement: Mapping[str, Any]) -> list[FieldError]:
     lists.update((f"lives_with.{key}", names) for key, names in _mapping(placement.get("lives_with")).items() if key not in META)
     errors, seen = [], {}
     for where, names in lists.items():
-        errors += _unknown(f"rules.placement.{where}", [n for n in names if isinstance(n, str)] if isinstance(names, list) else None,
-                           LIVES_WITH, "who a child lives with (cpcm register: lives_with)")
+        errors += _unknown(f"rules.placement.{where}", names, LIVES_WITH, "who a child lives with (cpcm register: lives_with)")
         for name in names if isinstance(names, list) else ():  # not a list, or not names: check_values names it
             if not isinstance(name, str):
                 continue
