@@ -294,7 +294,11 @@ def register(app: typer.Typer) -> None:
         flags = {"status": Opt("--status", status), "start": Opt("--start", start),
                  "expected_duration": Opt("--expected-duration", expected_duration), "feedback": Opt("--feedback", feedback)}
         when = parse_at(at)
-        data = gather(ctx, service.form_for(ctx, "referral_update"), from_file, set_, flags, no_input,
+        # the options give the status and what it needs (the start and duration of an acceptance, an outcome's feedback):
+        # nothing is asked, as before the questions came; the questions ask what is missing
+        complete = bool(status) and not update_problems(status, {"start": start, "expected_duration": expected_duration,
+                                                                  "feedback": feedback})
+        data = gather(ctx, service.form_for(ctx, "referral_update"), from_file, set_, flags, no_input or complete,
                       # what the status answered needs (an acceptance its start and duration, an outcome the feedback): asked as required
                       needed=lambda key, answers: next((e.reason for e in update_problems(str(answers.get("status") or ""), answers)
                                                         if e.field == key), None),
