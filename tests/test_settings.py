@@ -308,6 +308,35 @@ def test_form_set__a_field_tightened_since_stands_as_written_on_an_update_that_d
     assert cli("update", case_id, "--set", "school_name=Kito", "--reason", "moved school").code == 0
 
 
+def test_form_set__a_field_tightened_since_stands_as_written_on_a_correction_that_does_not_give_it(cli, cli_as, repo, tmp_path):
+    """The agency's form holds a text shorter than a case holds already: a correction of the
+    registration, or of an update, checks the fields it gives against the form as it is now; the
+    others stand as written (not refused over a field nobody touched)."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration.yaml"
+    ours.write_text("extends: registration\ninsert_after: contact\nfields:\n"
+                    "  - key: school_name\n    type: text\n    label: {en: School}\n")
+    assert sup("form", "set", str(ours)).code == 0
+    case_id = register(cli, school_name="Manyatta Primary")  # 16 characters
+    ours.write_text(ours.read_text() + "    max_length: 10\n")
+    assert sup("form", "set", str(ours)).code == 0
+    from cpcm import service
+
+    records = service.load_records(library_session(cli), case_id)
+    registration = next(r for r in records if r.kind == "registration").id
+    done = cli("correct", case_id, registration, "--set", "location=Kondele ward", "--reason", "typo")
+    assert done.code == 0, done.stderr
+    held = service.load_case(library_session(cli), case_id).registration
+    assert held["school_name"] == "Manyatta Primary" and held["location"] == "Kondele ward"  # kept as written
+    assert cli("update", case_id, "--location", "Manyatta ward", "--reason", "moved").code == 0
+    update = next(r for r in service.load_records(library_session(cli), case_id) if r.kind == "update").id
+    mended = cli("correct", case_id, update, "--set", "location=Manyatta B ward", "--reason", "typo")
+    assert mended.code == 0, mended.stderr
+    corrected = [r.id for r in service.load_records(library_session(cli), case_id) if r.kind == "registration"][-1]
+    given = cli("correct", case_id, corrected, "--set", "school_name=Kisumu Day School", "--reason", "typo")
+    assert given.code == 4 and "school_name: is 17 characters, longer than the 10 this field holds" in given.stderr, given.stderr
+
+
 def test_form_set__a_bad_field_is_counted_as_the_agencys_file_has_it_not_in_the_form_it_extends(cli, cli_as, repo, tmp_path):
     """The one field of a form laid over cpcm's registration is fields[1], not its place among the
     registration's fields; the same in place, edited by hand, with how to mend it."""

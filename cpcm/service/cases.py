@@ -1659,6 +1659,15 @@ def _reference_corrected(records: list[Record], record: Record) -> dict[str, str
 NOT_UPDATED = {"worker": "is changed with cpcm assign", "risk": "is re-rated by an assessment or a follow-up (--risk)"}
 
 
+def not_given(form, given: Iterable[str]) -> list[str]:
+    """The fields of `form` none of the paths `given` reaches: an update or a correction keeps them as
+    written, also where the form refuses them now (a `max_length` the agency tightened since), and
+    checks only the values given against the form as it is now (`validate`'s `as_written`)."""
+    given = list(given)
+    return [f.key for f in form.fields
+            if not any(f.key == path or f.key.startswith(path + ".") or path.startswith(f.key + ".") for path in given)]
+
+
 @writes
 def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Change registration details (a new address, a caregiver traced, a birth certificate):
@@ -1689,8 +1698,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
                if not any(key == path or key.startswith(path + ".") for path in given)]
     # a field of the form the update does not give stands as written, even where the form refuses it now (a
     # max_length tightened since): only the changes given are checked against the form as it is
-    untouched = [f.key for f in form.fields
-                 if not any(f.key == path or f.key.startswith(path + ".") or path.startswith(f.key + ".") for path in given)]
+    untouched = not_given(form, given)
     # the fields the case holds that clash with those given are checked as the update would leave them once
     # removed: their clash is said once, as such, with the form's other problems
     body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in [*held, *dropped]}}),
@@ -1869,8 +1877,9 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
         errors.append(FieldError("…", f"{'is not a field' if unnamed == 1 else f'{unnamed} keys are not fields'} of the registration "
                                       "form (not shown, as a key may hold personal details; cpcm form blank registration lists them)"))
     if given and not errors:
+        # the fields the correction does not give stand as written, as an update's do (`not_given`)
         after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), workers_taken(ctx, form, case.registration),
-                                   wording(ctx, form))
+                                   wording(ctx, form), not_given(form, given))
         errors += problems
         checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
         changes = {path: None if value is None else checked.get(path, value) for path, value in changes.items()}
@@ -2157,7 +2166,9 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             if data[key] != extras[key]:
                 errors.append(FieldError(key, "cannot be changed by a correction (it is set by the command that wrote the record)"))
         merged = laid_over({k: v for k, v in base.items() if k not in extras}, {k: v for k, v in data.items() if k not in extras})
-        body, form_errors = validate(form, merged, ctx.now.date(), workers_taken(ctx, form, base), wording(ctx, form))
+        # the fields the correction does not give stand as written, as an update's do (`not_given`)
+        body, form_errors = validate(form, merged, ctx.now.date(), workers_taken(ctx, form, base), wording(ctx, form),
+                                     not_given(form, flatten(data)))
         # an entry's field named as --set reaches it (actions.A3.by, people.1.found), not as the form numbers it
         errors += [replace(e, field=as_set(e.field, merged), reason=e.reason + (
             " (the record's own reason: --set reason=TEXT; --reason says why you correct it)" if e.field == "reason" else ""))
