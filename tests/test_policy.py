@@ -323,7 +323,7 @@ def test_policy_set__a_caseworker_puts_back_the_committed_file_over_a_broken_one
     (repo / ".cpcm" / "policy.yaml").write_text("rules: [\n")  # broken by hand
     stopped = cli("due")
     assert stopped.code == 4 and "git checkout HEAD -- .cpcm/policy.yaml" in stopped.stderr
-    assert "anyone puts back the file the last commit holds" in stopped.stderr
+    assert "Anyone puts back the file the last commit holds" in stopped.stderr
     mended = cli("policy", "set", str(ours), "--json")  # amina, a caseworker
     assert mended.code == 0, mended.stderr
     assert mended.json()["put_back"] is True and mended.json()["commit"] is None and commit_count(repo) == commits
@@ -336,6 +336,31 @@ def test_policy_set__a_caseworker_puts_back_the_committed_file_over_a_broken_one
     (repo / ".cpcm" / "policy.yaml").write_text("rules: [\n")
     assert cli("policy", "set", str(changed)).code == 4  # refused before the file is checked, the broken one left as it is
     assert commit_count(repo) == commits
+
+
+def test_policy_set__a_caseworker_refused_over_her_broken_copy_is_told_how_anyone_puts_it_back(cli, cli_as, repo, tmp_path):
+    """A caseworker whose .cpcm/policy.yaml is broken ran 'cpcm policy set', the first way the
+    error that stops her commands offered, and was told only to ask a supervisor, whose policy set
+    on another copy cannot reach this file. The error offers anyone's way first, and the refusal
+    says this copy differs from the last commit and how to put that back."""
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(POLICY_TEXT)
+    assert cli_as("sup")("policy", "set", str(ours)).code == 0
+    (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: thirty\n")  # broken by hand
+    stopped = cli("due")
+    assert stopped.code == 4, stopped.stderr
+    hint = stopped.stderr[stopped.stderr.index("Anyone"):]  # anyone's way first, then a supervisor's
+    assert "git checkout HEAD -- .cpcm/policy.yaml" in hint and hint.index("git checkout") < hint.index("Correct .cpcm/policy.yaml")
+    refused = cli("policy", "set")  # amina, a caseworker
+    assert refused.code == 4 and "only a supervisor or manager changes the agency's rules" in refused.stderr
+    assert ".cpcm/policy.yaml on this copy differs from the last commit" in refused.stderr, refused.stderr
+    assert f"git -C {repo} checkout HEAD -- .cpcm/policy.yaml" in refused.stderr
+    assert f"git -C {repo} show HEAD:.cpcm/policy.yaml > FILE, then cpcm policy set FILE" in refused.stderr
+    (repo / ".cpcm" / "policy.yaml").write_text(POLICY_TEXT)  # as committed: nothing to put back, nothing said of it
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(POLICY_TEXT.replace("cap: 15", "cap: 14"))
+    refused = cli("policy", "set", str(changed))
+    assert refused.code == 4 and "differs from the last commit" not in refused.stderr
 
 
 def test_policy_set__without_file_names_the_file_in_place_in_its_errors(cli_as, repo):

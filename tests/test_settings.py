@@ -152,6 +152,24 @@ def test_form_set__a_caseworker_puts_back_the_committed_form_over_a_broken_one_b
     assert commit_count(repo) == commits
 
 
+def test_form_set__a_caseworker_refused_over_her_broken_form_is_told_how_anyone_puts_it_back(cli, cli_as, repo, tmp_path):
+    """A caseworker giving cpcm form set her own broken copy of an agency's form was told only to
+    ask a supervisor; the refusal says this copy differs from the last commit and how anyone puts
+    it back, and the error that stops her commands gives that way first."""
+    sup = cli_as("sup")
+    ours = tmp_path / "registration-home.yaml"
+    ours.write_text(FORM)
+    assert sup("form", "set", str(ours)).code == 0
+    (repo / ".cpcm" / "forms" / "registration-home.yaml").write_text("fields: [\n")  # broken by hand
+    stopped = cli("form", "blank", "registration-home")
+    hint = stopped.stderr[stopped.stderr.index("Anyone"):]
+    assert hint.index("git checkout HEAD -- .cpcm/forms/registration-home.yaml") < hint.index("Correct .cpcm/forms"), stopped.stderr
+    refused = cli("form", "set", str(repo / ".cpcm" / "forms" / "registration-home.yaml"))  # amina, a caseworker
+    assert refused.code == 4 and "only a supervisor or manager changes the agency's forms" in refused.stderr
+    assert ".cpcm/forms/registration-home.yaml on this copy differs from the last commit" in refused.stderr, refused.stderr
+    assert f"git -C {repo} checkout HEAD -- .cpcm/forms/registration-home.yaml" in refused.stderr
+
+
 @pytest.mark.parametrize("text, kind, named", [
     ("", "registration", "fields: holds no field"),  # an empty file
     ("hello: world\n", "followup", "hello: is not a key of a form definition"),

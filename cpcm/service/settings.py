@@ -21,9 +21,19 @@ from cpcm.store.config import CONFIG_KEYS, config_bytes
 from cpcm.store.layout import CONFIG, CPCM_DIR, POLICY
 
 
-def _need_oversight(ctx: Context, what: str, command: str, rule: str) -> None:
+def _need_oversight(ctx: Context, what: str, command: str, rule: str, rel: str | None = None, set_with: str = "") -> None:
+    """Refused unless the worker is a supervisor or manager. `rel`: the file the command puts in
+    place; where this copy of it differs from the last commit (changed or broken by hand), the
+    refusal says so and how anyone puts back the committed one, which needs no role (`_committed`):
+    a supervisor's command on another copy cannot reach this file. `set_with`: the command that
+    takes a FILE (`form set FILE --kind KIND`)."""
     if not ctx.need_worker().has_role(*OVERSIGHT):
-        raise Refused(f"only a supervisor or manager changes {what}", f"Ask one to run cpcm {command}.", rule=rule)
+        hint = f"Ask one to run cpcm {command}."
+        if rel and ctx.store.restorable(rel):
+            hint = (f"{rel} on this copy differs from the last commit (changed by hand); anyone puts back the one the last "
+                    f"commit holds, which changes nothing: git -C {ctx.root} checkout HEAD -- {rel} (or git -C {ctx.root} "
+                    f"show HEAD:{rel} > FILE, then cpcm {set_with or command + ' FILE'}). To change it: {hint}")
+        raise Refused(f"only a supervisor or manager changes {what}", hint, rule=rule)
 
 
 def _put(ctx: Context, rel: str, raw: bytes, verb: str, message: str) -> str | None:
@@ -40,7 +50,7 @@ def policy_set(ctx: Context, text: str, name: str = "FILE") -> dict:
     from cpcm.store import policies
 
     def need_oversight() -> None:
-        _need_oversight(ctx, "the agency's rules", "policy set", rule="policy-set-needs-supervisor")
+        _need_oversight(ctx, "the agency's rules", "policy set", rule="policy-set-needs-supervisor", rel=POLICY)
 
     if not _committed(ctx, [(POLICY, text.encode("utf-8"))]):  # a change needs the role (asked before the file is checked); putting back the committed file does not: `_committed`
         need_oversight()
@@ -119,7 +129,8 @@ def form_set(ctx: Context, kind: str, text: str) -> dict:
                          "For example: cpcm form set registration.yaml")
     files = [(f"{CPCM_DIR}/forms/{kind}.yaml", text.encode("utf-8"))]
     if not _committed(ctx, files):  # putting back the form the last commit holds: anyone (`_committed`)
-        _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor")
+        _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor", rel=files[0][0],
+                        set_with=f"form set FILE --kind {kind}")
     form = forms.check_text(kind, text, ctx.root)
     commit, put_back = _put_all(ctx, files, "form-set", f"form set {kind}")
     return {"form": kind, "fields": len(form.fields), "commit": commit, "put_back": put_back}

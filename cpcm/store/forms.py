@@ -244,10 +244,11 @@ def _hint(kind: str, root: Path | None) -> str | None:
     """How to mend an agency's form in `.cpcm/forms/` that cannot be read, as a wrong policy override is mended."""
     if root is None or not (root / ".cpcm" / "forms" / f"{kind}.yaml").is_file():
         return None
-    return (f"Correct .cpcm/forms/{kind}.yaml and commit it with 'cpcm form set .cpcm/forms/{kind}.yaml', or put a "
-            f"checked file in its place: cpcm form set FILE --kind {kind} (a supervisor or manager; anyone puts back "
-            f"the file the last commit holds so, or with git checkout HEAD -- .cpcm/forms/{kind}.yaml); each names "
-            "everything wrong at once.")
+    # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's form set elsewhere
+    return (f"Anyone puts back the file the last commit holds, which changes no form: git checkout HEAD -- "
+            f".cpcm/forms/{kind}.yaml in the repository. Correct .cpcm/forms/{kind}.yaml and commit it with 'cpcm form "
+            f"set .cpcm/forms/{kind}.yaml', or put a checked file in its place: cpcm form set FILE --kind {kind} (a "
+            "supervisor or manager); each names everything wrong at once.")
 
 
 @lru_cache(maxsize=64)

@@ -30,9 +30,10 @@ def _read(path: Path, name: str | None = None) -> Any:
 def _hint(name: str) -> str:
     """What to do when the policy file `name` is wrong."""
     if name == OVERRIDE:
-        return (f"Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its place: "
-                "cpcm policy set FILE (a supervisor or manager; anyone puts back the file the last commit holds so, "
-                f"or with git checkout HEAD -- {OVERRIDE}). 'cpcm policy show' lists every rule and its value.")
+        # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's policy set elsewhere
+        return (f"Anyone puts back the file the last commit holds, which changes no rule: git checkout HEAD -- {OVERRIDE} "
+                f"in the repository. Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its "
+                "place: cpcm policy set FILE (a supervisor or manager). 'cpcm policy show' lists every rule and its value.")
     return f"Correct {name}; 'cpcm policy show' lists every rule and its value."
 
 
