@@ -464,6 +464,25 @@ def test_policy_check__each_unknown_entry_of_a_list_of_names_is_named_by_its_pla
         assert "Need" not in checked.stderr and "post closure" not in checked.stderr and "Crisis" not in checked.stderr
 
 
+def test_policy_check__an_entry_of_a_list_of_names_that_is_not_a_name_is_named_by_its_place(cli, repo, tmp_path):
+    """`required: [eligibility_known, 5, true]` was refused as 'must be a non-empty list of names',
+    which the list is not, and named no entry: each entry that is not a name is named by its place,
+    beside a misspelt one, and 'non-empty' is said only of an empty list."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  referral_checks:\n    required: [eligibility_known, 5, true]\n")
+    checked = cli("policy", "check", str(bad))
+    assert checked.code == 4, checked.stderr
+    assert "rules.referral_checks.required[1]: is not a name" in checked.stderr
+    assert "rules.referral_checks.required[2]: is not a name" in checked.stderr
+    assert "non-empty" not in checked.stderr
+    bad.write_text("rules:\n  referral_checks:\n    required: [eligibility_known, need_matchd, 5]\n")
+    checked = cli("policy", "check", str(bad))
+    named = [line.strip().partition(": ")[0] for line in checked.stderr.splitlines() if line.strip().startswith("- rules.")]
+    assert sorted(named) == ["- rules.referral_checks.required[1]", "- rules.referral_checks.required[2]"], checked.stderr
+    bad.write_text("rules:\n  referral_checks:\n    required: []\n")
+    assert "rules.referral_checks.required: must be a non-empty list of names" in cli("policy", "check", str(bad)).stderr
+
+
 def test_policy_check__a_misspelt_answer_of_who_the_child_lives_with_is_named_with_the_known_ones(cli, repo, tmp_path):
     """`placement.at_home: [both_parents, mothr]` was valid: a child living with their mother then counted as apart
     from their family, and a move to an uncle was marked a reunification. Each answer at_home and lives_with list

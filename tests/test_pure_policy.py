@@ -145,9 +145,9 @@ def test_check_values__each_type():
     assert errors(pr.check_values({"caseload": {"cap": True}}, BASE)) == [("caseload.cap", "must be a whole number")]
     assert errors(pr.check_values({"plan_approval": {"required": 1}}, BASE)) == [("plan_approval.required", "must be true or false")]
     assert errors(pr.check_values({"consent": {"required_from": "child"}}, BASE)) == [
-        ("consent.required_from", "must be a non-empty list of names")]
-    assert errors(pr.check_values({"consent": {"required_from": ["child", 3]}}, BASE)) == [
-        ("consent.required_from", "must be a non-empty list of names")]
+        ("consent.required_from", "must be a list of names")]
+    assert errors(pr.check_values({"consent": {"required_from": ["child", 3, True]}}, BASE)) == [
+        ("consent.required_from[1]", "is not a name"), ("consent.required_from[2]", "is not a name")]
     assert errors(pr.check_values({"review": {"interval": "-1d"}}, BASE)) == [
         ("review.interval", str(_duration_error("-1d")))]
 

@@ -150,8 +150,13 @@ def check_values(rules: Mapping[str, Any], base: Mapping[str, Any] | None = None
             # a list the profile leaves empty (mandatory_report.concerns: none until the agency lists
             # them) may stay empty; any other must name at least one
             empty_ok = not model or path.startswith(MAY_BE_EMPTY)
-            if not isinstance(value, list) or (not value and not empty_ok) or not all(isinstance(v, str) for v in value):
-                errors.append(FieldError(path, "must be a non-empty list of names" if model else "must be a list of names"))
+            if not isinstance(value, list):
+                errors.append(FieldError(path, "must be a list of names"))
+            elif not value and not empty_ok:
+                errors.append(FieldError(path, "must be a non-empty list of names"))
+            else:  # each entry that is not a name by its place, counted from 0, as `_unknown` names a misspelt one
+                errors += [FieldError(f"{path}[{number}]", "is not a name") for number, name in enumerate(value)
+                           if not isinstance(name, str)]
         elif isinstance(model, str) and _is_duration(model):
             try:
                 parse_duration(value)
