@@ -301,7 +301,9 @@ def test_policy_set__the_committed_file_over_one_edited_by_hand_says_it_was_put_
     (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: 12\n")  # valid, by hand
     mended = sup("policy", "set", str(ours))
     assert mended.code == 0, mended.stderr
-    assert "put back: .cpcm/policy.yaml as the last commit holds it, in place of the one changed by hand (no commit;" in mended.stderr
+    # the put-back names no change: what it undid is the hand edit, not the committed file's changes from the profile
+    assert "put back: .cpcm/policy.yaml as the last commit holds it, in place of the one changed by hand (no commit)\n" in mended.stderr
+    assert "changing" not in mended.stderr
     assert "no change" not in mended.stderr
     assert (repo / ".cpcm" / "policy.yaml").read_text() == POLICY_TEXT and git_status(repo) == []
     (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  caseload:\n    cap: 12\n")

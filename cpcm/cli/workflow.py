@@ -239,8 +239,9 @@ def register(app: typer.Typer) -> None:
         name = "FILE" if file is not None else POLICY  # what its errors name it, as cpcm policy check does
         result = service.policy_set(ctx, read_input(str(path), name), name)
         changed = ", ".join(result["changed"]) or "nothing: every value is the profile's"
-        report_setting(result, json_out, (f"put back: .cpcm/policy.yaml as the last commit holds it, in place of the one changed "
-                                          f"by hand (no commit; changing {changed})") if result["put_back"] else
+        # a put-back names no change: the rules as committed stand, and what it undid is the edit by hand
+        report_setting(result, json_out, "put back: .cpcm/policy.yaml as the last commit holds it, in place of the one changed "
+                                         "by hand (no commit)" if result["put_back"] else
                        f"no change: .cpcm/policy.yaml is that file already (changing {changed})",
                        lambda commit: f"policy set: profile {result['profile']}, changing {changed} (commit {commit})")
         if result["listed_now"] and result["commit"] and not json_out:
