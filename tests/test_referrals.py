@@ -919,7 +919,10 @@ def test_cli__a_referral_from_a_file_with_set_or_at_the_questions(cli, repo, tmp
     monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
     asked = CliRunner().invoke(build("refer"), ["refer", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
     assert asked.exit_code == 0, (asked.output, said)
-    assert any(text.startswith("The provider was told in advance") for text in said), said
+    asked_order = [next(i for i, text in enumerate(said) if text.startswith(start)) for start in
+                   ("The service referred to", "The need this referral answers", "The provider was told in advance", "Urgent",
+                    "The plan action")]
+    assert asked_order == sorted(asked_order), said  # the service, the need, the checks, then the urgency and the action
     third = cli("show", case_id, "R3", "--json").json()["fields"]
     assert (third["need"], third["urgent"], third["checks"]) == ("catch-up feeding", False, dict.fromkeys(ALL_CHECKS, True))
     assert commit_count(repo) == before + 3
