@@ -759,6 +759,11 @@ def test_consent_corrected_away__each_reason_and_an_override_after_the_correctio
         corrected = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, **change})]
         assert consent.corrected_away(corrected) == [{"referral": "01C", "service": "health-1", "consent": "01A",
                                                       "correction": "01D", "giver": "caregiver", "why": why, "override": None}]
+    # the child's consent corrected to the caregiver's: the referral had no answer of the child's
+    giver = records + [rec("consent", "01D", given_by="caregiver", supersedes="01B", **given)]
+    assert consent.corrected_away(giver) == [{"referral": "01C", "service": "health-1", "consent": "01B", "correction": "01D",
+                                              "giver": "child", "why": "it was given by the caregiver, not the child",
+                                              "override": None}]
     refused = records + [rec("consent", "01D", given_by="caregiver", supersedes="01A", **{**given, "status": "refused"})]
     back = refused + [rec("consent", "01E", given_by="caregiver", supersedes="01D", **given)]
     assert consent.corrected_away(back) == []  # the correction corrected back: the consent stands

@@ -399,6 +399,22 @@ def test_correct__a_consent_a_referral_was_sent_on_corrected_to_a_time_after_it_
     assert [p.message for p in consent_problems(amina, case_id)] == list(corrected.warnings)
 
 
+def test_correct__the_childs_consent_a_referral_was_sent_on_corrected_to_the_caregivers_warns_and_is_a_problem(mem):
+    """The referral went on the child's and the caregiver's consent; a correction says the child's
+    was the caregiver's (`given_by`): the referral had no answer of the child's, and went without
+    valid consent (update-correct.md; was: written with no warning, and `check` said nothing)."""
+    amina = mem.as_("amina")
+    case_id = mem.register(amina)
+    consented(amina, case_id)
+    refer(amina, case_id)
+    child = [r["record_id"] for r in service.show(amina, case_id)["consents"] if r["given_by"] == "child"][0]
+    corrected = service.correct(amina, case_id, child, {"given_by": "caregiver"}, "wrong giver")
+    assert [w.split(" was sent on ")[0] for w in corrected.warnings] == ["referral R1 (clinic)"], corrected.warnings
+    assert (f"child's consent {child}, and correction {corrected.record_id} says it was given by the caregiver, not the "
+            "child: the referral went without valid consent") in corrected.warnings[0]
+    assert [p.message for p in consent_problems(amina, case_id)] == list(corrected.warnings)
+
+
 def test_due__a_consent_corrected_away_is_due_from_the_correction_not_the_consents_own_time(mem):
     """The caregiver's consent, given on 23 November, is corrected to refused on 22 December: the
     referral's `referral-consent-corrected` item is due from the correction (commands/workflow.md: 'due

@@ -100,13 +100,14 @@ def _replaced_by(ordered: Sequence[Record], by_id: Mapping[str, Record]) -> dict
 
 def corrected_away(records: Sequence[Record]) -> list[dict]:
     """The referrals sent, and the transfer requests made, on a consent that a later correction
-    says did not allow them (the correction says it was refused or not possible, for another
-    purpose or agency, ended before the action, or given after it: its time corrected to after
-    the action's): the action went without valid consent. One
+    says did not allow them (the correction says it was refused or not possible, given by
+    another giver (the action relied on this giver's answer), for another purpose or agency,
+    ended before the action, or given after it: its time corrected to after the action's): the
+    action went without valid consent. One
     entry per action and consent, in the order written: the action's record id under its kind
     (`referral` or `transfer_request`) and its agency under the field that names it (`service`
     or `to`, RELYING), `consent` (the record it relied on), `correction` (the latest one of
-    it), `giver`, `why` and `override`: a supervisor's override for that purpose and agency
+    it), `giver` (whose answer it relied on), `why` and `override`: a supervisor's override for that purpose and agency
     recorded after the correction and not relied on by anything else (nor recorded after a
     referral was closed), which stands in for that consent, once, or None. Whether a transfer
     request is still to be carried out is the fold's (workflow/transfers.py `current_request`)."""
@@ -134,8 +135,11 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
                 latest = replaced_by[latest]
             corrected = by_id[latest]
             status = corrected.body.get("status")
+            giver = by_id[consent_id].body.get("given_by") if consent_id in by_id else corrected.body.get("given_by")
             if status != "given":
                 why = f"it was '{status}'"
+            elif corrected.body.get("given_by") != giver:  # another giver: the action had no answer of this one
+                why = f"it was given by the {corrected.body.get('given_by')}, not the {giver}"
             elif not _matches(corrected, purpose, agency):
                 why = f"it was not consent to a {purpose} to that {'service' if field == 'service' else 'agency'}"
             elif _expired(corrected, date.fromisoformat(action.at[:10])):
@@ -150,7 +154,7 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
             if override:
                 taken.add(override)
             out.append({action.kind: action.id, field: agency, "consent": consent_id, "correction": latest,
-                        "giver": corrected.body.get("given_by"), "why": why, "override": override})
+                        "giver": giver, "why": why, "override": override})
     return out
 
 
