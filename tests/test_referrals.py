@@ -1065,3 +1065,59 @@ def test_cli__a_referral_update_from_a_file_with_set_or_at_the_questions(cli, re
         assert isinstance(result.exception, refusal) and words in result.exception.message, (args, result.exception)
         assert not any(text.startswith(("The referral's status now", "What the provider")) for text in said), (args, said)
     assert commit_count(repo) == before + 5
+
+
+def _on_a_terminal(cli, monkeypatch, case_id, answers):
+    """`cpcm referral CASE …` on a terminal: each question answered from `answers` (its label's
+    start -> the answers in turn, Enter once they run out); what was said, and the run."""
+    import typer
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+
+    said = []
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 40, said
+        queue = next((queue for start, queue in answers.items() if text.startswith(start)), None)
+        return queue.pop(0) if queue else ""
+
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+
+    def asked(*args):
+        said.clear()
+        return CliRunner().invoke(build("referral"), ["referral", case_id, *args], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    return said, asked
+
+
+def test_cli__a_referral_update_holds_a_start_and_duration_with_an_acceptance_only(cli, repo, monkeypatch):
+    """referrals.md: the questions ask the status and then what it needs; the start and expected
+    duration are an acceptance's. They were asked for every status (a delivered referral's too,
+    `--status declined` given), and a not_delivered update given them by its options stored them.
+    The form's `only_if` rules: not asked for another status, and refused naming the field."""
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    for _ in range(2):
+        assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    assert cli("referral", case_id, "R1", "--status", "accepted", "--start", "2026-12-01", "--expected-duration", "3mo").code == 0
+    before = commit_count(repo)
+    stored = cli("referral", case_id, "R1", "--status", "not_delivered", "--feedback", "x", "--start", "2026-12-10",
+                 "--expected-duration", "3mo", "--no-input", "--json")
+    assert stored.code == 4 and sorted(f["field"] for f in stored.json()["fields"]) == ["expected_duration", "start"], stored.stdout
+    assert "goes with an accepted referral only" in stored.stdout and "2026-12-10" not in stored.stdout, stored.stdout
+    assert commit_count(repo) == before
+    said, asked = _on_a_terminal(cli, monkeypatch, case_id, {"What the provider said": ["no places this term", "seen twice"]})
+    result = asked("R2", "--status", "declined")
+    assert result.exit_code == 0, (result.output, said)
+    assert not any(text.startswith(("The date the service starts", "How long")) for text in said), said
+    result = asked("R1", "--status", "delivered")
+    assert result.exit_code == 0, (result.output, said)
+    assert not any(text.startswith(("The date the service starts", "How long")) for text in said), said
+    referrals = cli("show", case_id, "--json").json()["referrals"]
+    assert [r["status"] for r in referrals] == ["delivered", "declined"] and referrals[1]["start"] is None, referrals
