@@ -1121,3 +1121,25 @@ def test_cli__a_referral_update_holds_a_start_and_duration_with_an_acceptance_on
     assert not any(text.startswith(("The date the service starts", "How long")) for text in said), said
     referrals = cli("show", case_id, "--json").json()["referrals"]
     assert [r["status"] for r in referrals] == ["delivered", "declined"] and referrals[1]["start"] is None, referrals
+
+
+def test_cli__the_status_question_offers_only_the_statuses_the_referral_can_take_next(cli, repo, monkeypatch):
+    """referrals.md: a status the referral cannot take was refused only after every other answer
+    (exit 4, every answer lost); the status question now offers only the statuses the referral can
+    take next, so one it cannot take is refused at the question, naming those, and asked again.
+    The options' refusal stays as it was for scripts (exit 4, rule referral-lifecycle)."""
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    for giver in ("child", "caregiver"):
+        assert cli("consent", case_id, *CONSENT, "--by", giver).code == 0
+    assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    by_option = cli("referral", case_id, "R1", "--status", "delivered", "--feedback", "fb", "--no-input")
+    assert by_option.code == 4 and "cannot become 'delivered'" in by_option.stderr, by_option.stderr
+    said, asked = _on_a_terminal(cli, monkeypatch, case_id, {"The referral's status now": ["delivered", "declined"],
+                                                            "What the provider said": ["no places this term"]})
+    result = asked("R1")
+    assert result.exit_code == 0, (result.output, said)
+    questions = [text for text in said if text.startswith("The referral's status now")]
+    assert len(questions) == 2 and "[acknowledged, accepted, declined, closed]" in questions[0], said
+    assert any("is not one of: acknowledged, accepted, declined, closed" in text for text in said), said
+    assert [r["status"] for r in cli("show", case_id, "--json").json()["referrals"]] == ["declined"]

@@ -702,7 +702,8 @@ def put_options(data: dict, values: Mapping[str, Any], pairs: Sequence[tuple[str
 
 def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, flags: dict[str, Any], no_input: bool,
            needed=None, hint: bool = True, base: Mapping[str, Any] | None = None, base_from: str = "",
-           first: Callable[[dict], Any] | None = None, no_questions: str = "") -> dict:
+           first: Callable[[dict], Any] | None = None, no_questions: str = "",
+           narrow: Callable[[Any, Any], Any] | None = None) -> dict:
     """A record's fields from a YAML file, then --set pairs and flags, then the fields of `base`
     (dotted path -> value: what the record starts from, e.g. a sibling's family part) that none of
     these gave (an empty field counts as not given; a line names those taken, and `base_from`, where
@@ -718,7 +719,10 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     to come), given the fields known before the questions, run before the first question, so
     nothing is typed for a record that cannot be written. `no_questions`: the command, where it
     asks no questions at all (`cpcm close`, on a terminal too): the refusal says so and to give
-    its options, not that standard input is no terminal."""
+    its options, not that standard input is no terminal. `narrow(form, found)`: the form the
+    questions ask, given what `first` returned (the choices the record can take there: a
+    referral's next statuses), so an answer it cannot take is asked again at once, not refused
+    once every question is answered."""
     from cpcm.domain import text
     from cpcm.domain.setpaths import check_paths, put_pairs
     from cpcm.store import forms
@@ -746,9 +750,10 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         from cpcm.cli.prompts import fill
         from cpcm.service.wording import wording
 
-        if first is not None:
-            first(data)
+        found = first(data) if first is not None else None
         form = forms.load(form_name, ctx.root)
+        if narrow is not None:
+            form = narrow(form, found)
         words = wording(ctx, form)
         try:
             data = fill(form, data, ctx.now.date(), [w.id for w in ctx.team.active], ctx.config.language, needed, words)

@@ -302,6 +302,21 @@ def register(app: typer.Typer) -> None:
                       # what the status answered needs (an acceptance its start and duration, an outcome the feedback): asked as required
                       needed=lambda key, answers: next((e.reason for e in update_problems(str(answers.get("status") or ""), answers)
                                                         if e.field == key), None),
-                      first=lambda given: service.referral_writable(ctx, case_id, ref, given, when))
+                      first=lambda given: service.referral_writable(ctx, case_id, ref, given, when),
+                      narrow=_next_statuses)
         result = written(ctx, data, lambda answers: service.referral(ctx, case_id, ref, answers, when))
         report_written(result, json_out, f"referral {ref.upper()} of {case_id} is now {result.extra['status']}")
+
+
+def _next_statuses(form, found):
+    """The referral-update form as its questions ask it of the referral `found`: its status question
+    offers only the statuses the referral can take next (workflow/referrals.py LIFECYCLE), so a status
+    it cannot take is refused at the question, naming those it can, and asked again, rather than
+    after every other answer."""
+    from dataclasses import replace
+
+    from cpcm.workflow.referrals import LIFECYCLE
+
+    allowed = LIFECYCLE.get(found["status"], ())
+    return replace(form, fields=tuple(replace(f, choices=tuple(c for c in f.choices if c in allowed)) if f.key == "status" else f
+                                      for f in form.fields))
