@@ -210,6 +210,22 @@ def test_duplicates_are_flagged_against_the_repository_and_between_rows(cli, tmp
     assert {"row": 4, "row_before": 2, "reason": "possibly the same child"} in found
 
 
+def test_a_row_of_a_child_whose_cases_were_merged_names_the_case_the_work_goes_on_in(cli, cli_as, tmp_env):
+    """The child registered twice and the second merged into the first (merge-cases KEEP OTHER): a row of the child
+    names KEEP, once, with OTHER merged into it; never OTHER, which is not merged again (as at cpcm register)."""
+    same = {"name": "Child Number001 Example", "sex": "female", "date_of_birth": "2010-01-18"}
+    keep, other = register(cli, child=same), register(cli, child=same)
+    assert cli_as("sup")("merge-cases", keep, other).code == 0
+    path = tmp_env / "register.csv"
+    write_csv(path, [child(1)])
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    reason = "same or similar name and the same birth year"
+    assert done.json()["possible_duplicates"] == [{"row": 2, "case_id": keep, "reason": reason, "through": [other]}]
+    warned = [w for w in done.json()["warnings"] if "possibly the same child" in w]
+    assert warned == [f"row 2: possibly the same child as {keep} ({reason}; {other} was merged into it)"], warned
+
+
 def test_a_required_field_no_column_holds_is_named_once_not_once_a_row(cli, tmp_env):
     """A register with no consent, risk or 'lives with' column: each such field was named in
     every row (six lines a row: 240 for 40 children), the missing column never said."""

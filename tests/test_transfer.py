@@ -431,6 +431,24 @@ def test_receive__a_case_id_already_used_here_gets_a_new_one_with_the_old_as_ali
     assert wanjiru("transfer-ack", str(receipt)).code == 0
 
 
+def test_receive__a_child_whose_cases_here_were_merged_is_said_a_possible_duplicate_of_the_case_the_work_goes_on_in(
+        sending, receiving, cli_as, tmp_env):
+    """The child registered twice at the receiving agency and the second merged into the first (merge-cases KEEP OTHER):
+    receiving the child's case warns of KEEP, once, with OTHER merged into it; never OTHER (as at cpcm register)."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    wanjiru, kim = receiving.as_("wanjiru"), receiving.as_("kim")
+    keep, other = register(wanjiru, **canary()), register(wanjiru, **canary())
+    assert kim("merge-cases", keep, other).code == 0
+    case_id = approved_case(amina, sup, **canary())
+    there = tmp_env / "there.age"
+    assert amina("transfer", case_id, *REASON, "--check", "all", "--out", str(there)).code == 0
+    got = wanjiru("receive", str(there), "--json")
+    assert got.code == 0, got.stderr
+    warned = [w for w in got.json()["warnings"] if w.startswith("possible duplicate")]
+    assert warned == [f"possible duplicate: {keep} (same or similar name and the same birth year; {other} was merged "
+                      "into it)"], warned
+
+
 # -- a bundle that is not what was sent --------------------------------------------------------------
 def _refused_and_nothing_written(receiving, data: bytes, tmp_env, *reason: str) -> None:
     wanjiru = receiving.as_("wanjiru")

@@ -7,6 +7,7 @@ import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
                              print_json, say, warn, written)
+from cpcm.service.cases import duplicate_reason
 
 
 def register(app: typer.Typer) -> None:
@@ -65,9 +66,7 @@ def register(app: typer.Typer) -> None:
         for message in result.warnings:
             warn(message)
         for duplicate in result.extra["possible_duplicates"]:
-            through = duplicate.get("through") or []  # cases found that were merged into it: named by the child's case
-            reason = duplicate["reason"] + (f"; {', '.join(through)} {'was' if len(through) == 1 else 'were'} merged "
-                                             "into it" if through else "")
+            reason = duplicate_reason(duplicate)  # with the cases found that were merged into it: named by the child's case
             if duplicate.get("status") in ("closed", "transferred"):  # the child's earlier case: reopen it (IAG Step 6)
                 warn(f"possible duplicate of {duplicate['case_id']} ({reason}), which is {duplicate['status']}; "
                      f"if it is the same child, reopen it rather than work on a new case (cpcm reopen {duplicate['case_id']} "

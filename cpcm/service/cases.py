@@ -127,7 +127,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     steps += [f"{other_id} is a sibling's case that you cannot read, so it is not linked: its worker, a supervisor or a "
               f"manager links it: cpcm link {case_id} {other_id} --sibling" for other_id in unread]
     return Written(case_id, record.id, "registration", tuple(warnings), tuple(steps),
-                   extra={"possible_duplicates": _duplicates_said(ctx, duplicates, about),
+                   extra={"possible_duplicates": duplicates_said(ctx, duplicates, about),
                           **({"sibling_of": sibling_of, "siblings": linked} if sibling_of is not None else {})},
                    json_keys=("subject", "record_id", "warnings", "next_steps"))
 
@@ -181,9 +181,10 @@ def link_siblings(ctx: Context, case_id: str, other_id: str, removed: str | None
     return Written(case_id, (a.id, b.id), "case_link", extra={"sibling": other_id, "removed": removed is not None})
 
 
-def _duplicates_said(ctx: Context, found: Iterable[tuple[str, str]],
-                     about: Callable[[str], tuple[str | None, str | None] | None]) -> list[dict]:
-    """The possible duplicates a registration names: each case found, or, for one merged into another
+def duplicates_said(ctx: Context, found: Iterable[tuple[str, str]],
+                    about: Callable[[str], tuple[str | None, str | None] | None]) -> list[dict]:
+    """The possible duplicates a registration names (and `cpcm import cases` and `cpcm receive`, of the child
+    of a row or of a case received): each case found, or, for one merged into another
     (`merge-cases KEEP THIS`), the case the child's work goes on in (`lives_on_in`: nothing is merged
     into a case merged away, nor is it reopened for the work), once for the child, with the cases found
     that were merged into it (`through`); each with its status (open, closed, transferred: a closed one is
@@ -207,6 +208,13 @@ def _duplicates_said(ctx: Context, found: Iterable[tuple[str, str]],
         if case_id != home.id:
             entry.setdefault("through", []).append(case_id)
     return list(said.values())
+
+
+def duplicate_reason(duplicate: Mapping[str, Any]) -> str:
+    """Why a case `duplicates_said` gives may be the same child, with the cases found that were merged into it."""
+    through = duplicate.get("through") or []
+    return duplicate["reason"] + (f"; {', '.join(through)} {'was' if len(through) == 1 else 'were'} merged into it"
+                                  if through else "")
 
 
 def _not_informed(ctx: Context, case_id: str, body: Mapping[str, Any]) -> list[str]:

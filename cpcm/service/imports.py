@@ -41,6 +41,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (CASELOAD_OVER_CAP, Context, assignment_checks, keys_for, new_case_checks, load_index, locked, new_record, read_case, readers_for,
                                   recipients_bytes, transaction)
+from cpcm.service.cases import duplicate_reason, duplicates_said
 from cpcm.service.results import Written
 from cpcm.service.wording import wording
 from cpcm.store import forms
@@ -403,6 +404,7 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
         record = new_record(ctx, "registration", case_id, item.body, item.at)
         records.append((item.row, fold(case_id, [record]), record))
     warnings, duplicates = [], []
+    about = lambda c: (cases[c].status, cases[c].merged_into) if c in cases else None  # noqa: E731
     known = [(case.id, key_of(case)) for case in cases.values()]
     found = matches_among([key_of(case) for _, case, _ in records], known)
     held = _already_in(ctx, [(item, record) for item, (_, _, record) in zip(planned, records)], found)
@@ -419,14 +421,16 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     for (row_number, _, _), (same_as_cases, same_as_rows) in zip(records, found):
         if row_number in rows_held:
             continue
-        for other, reason in same_as_cases:
-            duplicates.append({"row": row_number, "case_id": other, "reason": reason})
-            warnings.append(f"{where}row {row_number}: possibly the same child as {other} ({reason})")
+        # a case merged into another is named by the case the child's work goes on in, once (as at `cpcm register`)
+        named = duplicates_said(ctx, same_as_cases, about)
+        for said in named:
+            duplicates.append({"row": row_number, **{k: v for k, v in said.items() if k != "status"}})
+            warnings.append(f"{where}row {row_number}: possibly the same child as {said['case_id']} ({duplicate_reason(said)})")
         for earlier in same_as_rows:
             before = records[earlier][0]
             if before in rows_held:  # that row is left out: its case is the one to compare with
                 before_case = held[earlier]
-                if before_case not in [other for other, _ in same_as_cases]:
+                if before_case not in [said["case_id"] for said in named]:
                     duplicates.append({"row": row_number, "case_id": before_case, "reason": "possibly the same child"})
                     warnings.append(f"{where}row {row_number}: possibly the same child as {before_case}")
                 continue

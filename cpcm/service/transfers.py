@@ -466,6 +466,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     its case ID (or a new one, keeping the old as `alias`), re-encrypt every record to this
     team's readers, assign it, and record `transfer_in`; all in one commit. Optionally write a
     receipt for the sending agency."""
+    from cpcm.service.cases import duplicate_reason, duplicates_said
     from cpcm.workflow.duplicates import probable_duplicates
 
     me = ctx.need_worker()
@@ -506,8 +507,12 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     # the worker who receives it as `register` does (the case escalated at once where their cadre may not hold it)
     _, checks = context.assignment_checks(ctx, case_id, assignee, risk=imported.risk)
     warnings = context.new_case_checks(checks, case_id, named=bool(worker))
-    found = probable_duplicates(replace(imported, id=case_id), context.load_cases(ctx).values())
-    warnings += [f"possible duplicate: {other} ({why})" for other, why in found]
+    cases = context.load_cases(ctx)
+    found = probable_duplicates(replace(imported, id=case_id), cases.values())
+    about = lambda c: (cases[c].status, cases[c].merged_into) if c in cases else None  # noqa: E731
+    # a case merged into another is named by the case the child's work goes on in, once (as at `cpcm register`)
+    warnings += [f"possible duplicate: {said['case_id']} ({duplicate_reason(said)})"
+                 for said in duplicates_said(ctx, found, about)]
     times = earlier_transfers(r for r, _ in bundle.records) + 1
     if times > 1:
         warnings.append(f"this child has now been transferred {times} times; each transfer raises the risk of dropping out of care")
