@@ -332,3 +332,42 @@ def test_readiness_on_a_terminal__review_this_domain_now_takes_ndiyo_and_hapana(
     assert said.count("  hili ni la lazima: kikoa kinajibiwa chote") == 1, said  # Enter on an item: said why, once
     written = json.loads(result.stdout[result.stdout.index("{"):])
     assert written["readiness"]["domains_passed"] == 1, written
+
+
+# -- the conference commands' yes-or-no options ------------------------------------------------------
+def test_conference_options__take_ndiyo_and_hapana_and_refuse_in_kiswahili(sw, team, tmp_env):
+    """`--recorded` of `conference new` and `update`, `--present` and `--confidentiality-signed` of
+    `conference attend` take ndiyo and hapana as a form's yes-or-no does (was: "recorded: is yes
+    or no", English only); yes and no still; anything else refused in Kiswahili, not repeated."""
+    root = Path(sw.env["CPCM_REPO"])
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    online = ("--virtual", "--platform", "Google Meet", "--record-keeper", "amina")
+    made = sup("conference", "new", "--kind", "internal", "--date", "2026-11-30", "--notice-sent", "2026-11-23",
+               "--invitations-sent", "2026-11-23", *online, "--recorded", "NDIYO", "--recording-held-by", "Lead social worker",
+               "--json")
+    assert made.code == 0, made.stderr
+    conf = made.json()["conference_id"]
+    assert sup("conference", "show", conf, "--json").json()["virtual"]["recorded"] is True
+    updated = sup("conference", "update", conf, "--recorded", "hapana", "--not-recorded-reason", "no network")
+    assert updated.code == 0, updated.stderr
+    assert sup("conference", "show", conf, "--json").json()["virtual"]["recorded"] is False
+    assert sup("conference", "update", conf, "--recorded", "yes", "--recording-held-by", "Lead").code == 0  # English still
+    before = commit_count(root)
+    refused = sup("conference", "update", conf, "--recorded", CANARY, "--recording-held-by", "Lead")
+    assert refused.code != 0 and "recorded: si ndiyo wala hapana" in refused.stderr, refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before
+    # attendance, on the meeting's day
+    closer = Cli(dict(sup.env, CPCM_NOW="2026-11-30T13:00:00+03:00"))
+    person = ("--institution", "Children's office", "--position", "SCCO", "--contact", "0700")
+    for name, signed, present, held in (("Officer One", "ndiyo", "ndiyo", True), ("Nurse Two", "hapana", "HAPANA", False),
+                                        ("Teacher Three", "yes", "no", False)):
+        attended = closer("conference", "attend", conf, *person, "--name", name, "--confidentiality-signed", signed,
+                          "--present", present, "--json")
+        assert attended.code == 0, attended.stderr
+        record = next(a for a in closer("conference", "show", conf, "--json").json()["attendees"] if a["name"] == name)
+        assert (record["present"], record["confidentiality_signed"]) == (held, {"ndiyo": "yes", "hapana": "no"}.get(signed, signed))
+    before = commit_count(root)
+    refused = closer("conference", "attend", conf, *person, "--name", "Officer Six", "--confidentiality-signed", "yes",
+                     "--present", CANARY)
+    assert refused.code != 0 and "present: si ndiyo wala hapana" in refused.stderr, refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before

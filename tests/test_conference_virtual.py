@@ -104,7 +104,7 @@ def test_cli__a_virtual_conference_from_planning_to_its_report(cli, cli_as, repo
     ((*ONLINE, "--recorded", "yes"), "recording-held-by", "is required with --recorded yes"),
     ((*ONLINE, "--recorded", "yes", "--recording-held-by", "www.example.org/recordings"), "recording-held-by", "holds a link"),
     ((*ONLINE, "--recorded", "no"), "not-recorded-reason", "is required with --recorded no"),
-    ((*ONLINE, "--recorded", "maybe"), "recorded", "is yes or no"),
+    ((*ONLINE, "--recorded", "maybe"), "recorded", "is not yes or no"),
     ((*ONLINE, "--recording-held-by", "Lead social worker"), "recording-held-by", "goes with --recorded yes"),
     ((*ONLINE, "--recorded", "yes", "--recording-held-by", "Lead", "--not-recorded-reason", "x"), "not-recorded-reason",
      "goes with --recorded no"),
@@ -247,7 +247,7 @@ def test_virtual__an_agency_may_turn_the_written_presentation_rule_off():
 # -- the details, pure --------------------------------------------------------------------------------
 def test_virtual_details__a_new_answer_to_recorded_drops_what_went_with_the_old_one():
     current = {"platform": "Zoom", "record_keeper": "amina", "recorded": True, "recording_held_by": "Lead"}
-    changed, errors = rules.virtual_details(current, {"recorded": "no", "not_recorded_reason": "no network"})
+    changed, errors = rules.virtual_details(current, {"recorded": False, "not_recorded_reason": "no network"})
     assert errors == [] and changed == {"platform": "Zoom", "record_keeper": "amina", "recorded": False,
                                         "not_recorded_reason": "no network"}
     same, errors = rules.virtual_details(current, {"platform": " Zoom "})

@@ -32,6 +32,7 @@ from cpcm.service import context, folders
 from cpcm.service.planning import approvers_warning, said_settled, settles_step
 from cpcm.service.referrals import case_work_consent
 from cpcm.service.results import Written
+from cpcm.service.wording import option_code
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS, folder_rel
 from cpcm.workflow import conferences as rules
@@ -346,7 +347,7 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     `external_chair`: (name, title) of a chair from outside the team (SOP §5.4: DCS, usually the
     SCCO, co-chairs with the lead social worker; §5.5: DCS chairs the sub-county AAC); `chair` is
     the team member who convenes it and keeps its record. `virtual`: a conference held online
-    (SOP §8.1): {"virtual": True, "platform", "record_keeper", "recorded" ("yes"/"no"),
+    (SOP §8.1): {"virtual": True, "platform", "record_keeper", "recorded" (yes or no, in the repository's language),
     "recording_held_by", "not_recorded_reason"}, as `rules.virtual_details` checks them; cpcm keeps
     no recording, only whether there is one and who holds it."""
     me = ctx.need_worker()
@@ -366,7 +367,7 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
         errors.append(FieldError("venue", "is longer than 200 characters"))
     outside = {"co_chair": _person_outside(*co_chair, "co-chair", errors),
                "external_chair": _person_outside(*external_chair, "external-chair", errors)}
-    online, wrong = rules.virtual_details(None, virtual or {})
+    online, wrong = rules.virtual_details(None, _recorded(ctx, virtual or {}, errors))
     errors += wrong
     if errors:
         raise InvalidInput(errors, "the conference")
@@ -385,6 +386,21 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     warnings = rules.timeline_warnings(checklist, date.fromisoformat(day[:10]), ctx.policy, ctx.now.date())
     return Written(conference_id, record.id, "conference", tuple(warnings),
                              (f"nominate cases: cpcm conference add-case {conference_id} CASE --reason ...",))
+
+
+_SIGNED = ("yes", "no", "verbal")  # Form 5: signed, not signed, or consent given aloud where signing is impossible
+
+
+def _recorded(ctx, virtual: Mapping[str, Any], errors: list[FieldError]) -> Mapping[str, Any]:
+    """`virtual` with its `recorded` (`--recorded`) read as a yes-or-no in the repository's
+    language (ndiyo or hapana in Kiswahili; yes or no always): True or False for
+    `rules.virtual_details`; anything else is refused in that language, never repeating it."""
+    if virtual.get("recorded") is None:
+        return virtual
+    value, reason = option_code(ctx, "recorded", virtual["recorded"])
+    if reason is not None:
+        errors.append(FieldError("recorded", reason))
+    return dict(virtual, recorded=value)
 
 
 def _open(ctx, conference_id: str, verb: str) -> rules.Conference:
@@ -468,7 +484,8 @@ def update(ctx, conference_id: str, changes: Mapping[str, Any], reason: str | No
             if person is not None:
                 new_values[key] = person
         elif key == "virtual":  # held online, or no longer (`in_person`): the details as they stand after this update
-            online, wrong = rules.virtual_details(conference.virtual, value, bool(value.get("in_person")))
+            given = _recorded(ctx, value, errors)
+            online, wrong = rules.virtual_details(conference.virtual, given, bool(value.get("in_person")))
             errors += wrong
             if not wrong:
                 new_values["virtual"] = online
@@ -1123,9 +1140,11 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
             errors.append(FieldError(key, f"is longer than {limit} characters"))
         body[key] = value
     signed = str(data.get("confidentiality_signed") or ("verbal" if family else "")).strip().lower()
-    present = str(data.get("present") or "yes").strip().lower()
-    if present not in ("yes", "no"):
-        errors.append(FieldError("present", "is yes or no"))
+    # a yes-or-no in the repository's language (ndiyo or hapana in Kiswahili), as a form's is read
+    answer, reason = option_code(ctx, "present", data["present"]) if data.get("present") not in (None, "") else (True, None)
+    if reason is not None:
+        errors.append(FieldError("present", reason))
+    present = "yes" if answer else "no"
     entry = None
     if not family and not errors:
         register = _register(ctx, need=present == "yes")
@@ -1138,7 +1157,9 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
                           rule="conference-member-barred")
         if not signed and entry and entry.get("signed_on"):
             signed = "verbal" if entry.get("how") == "verbal" else "yes"
-    if signed not in ("yes", "no", "verbal"):
+    if signed and signed not in _SIGNED:  # its words in the repository's language too (ndiyo, hapana in Kiswahili)
+        signed = option_code(ctx, "confidentiality_signed", signed, _SIGNED)[0] or signed
+    if signed not in _SIGNED:
         errors.append(FieldError("confidentiality_signed", "is required: yes, no, or verbal (consent noted where signing is impossible); "
                                                            "not needed for a member who signed Form 5 before (cpcm conference register)"))
     if errors:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from cpcm.domain.forms import Field, Form, Wording
+from cpcm.domain.forms import Field, Form, Wording, answer_code
 from cpcm.errors import Corrupt
 
 
@@ -50,6 +50,18 @@ def wording(ctx, form: Form) -> Wording:
     lang = getattr(ctx.config, "language", None)
     found = ctx.wordings.setdefault((form.name, lang), {})
     return wording_for(ctx.root, lang, form, _Policy(ctx), found)
+
+
+def option_code(ctx, key: str, value: Any, choices: tuple[str, ...] = ()) -> tuple[Any, str | None]:
+    """An option's answer read as a form's field is (`answer_code`), in the repository's language:
+    a yes-or-no (no `choices`: `cpcm conference attend --present`, `--recorded`) as yes or no, or
+    ndiyo or hapana in Kiswahili, a bool as it is; a choice of `choices` (`--confidentiality-signed
+    yes|no|verbal`) as its code or its words. (the code, or True or False; None) or (None, the
+    refusal in that language, never repeating the value)."""
+    if isinstance(value, bool) and not choices:
+        return value, None
+    field = Field(key, "choice" if choices else "boolean", True, tuple(choices), {}, {})
+    return answer_code(field, value, wording(ctx, Form(key, 1, {}, (field,), (), {})))
 
 
 class _Policy:

@@ -536,7 +536,7 @@ def virtual_details(current: Mapping[str, Any] | None, given: Mapping[str, Any],
                     ) -> tuple[dict | None, list[FieldError]]:
     """A virtual conference's details (SOP §8.1) as they stand after `new` or `update` gives
     some: `given` holds `virtual` (true: held online) and any of VIRTUAL_KEYS (None: not given;
-    `recorded`: "yes" or "no"); `in_person` takes a conference off line. Returns the details (None
+    `recorded`: True or False, the service's reading of the worker's yes or no); `in_person` takes a conference off line. Returns the details (None
     for a meeting in person) and the errors, each naming its option: the platform and the record
     keeper are required, a recording needs who holds it, a session not recorded needs why; a
     platform or a holder written as a link is refused."""
@@ -554,11 +554,10 @@ def virtual_details(current: Mapping[str, Any] | None, given: Mapping[str, Any],
         return None, errors
     out = {k: v for k, v in (current or {}).items() if k in VIRTUAL_KEYS}
     if "recorded" in details:
-        recorded = str(details["recorded"]).strip().lower()
-        if recorded not in ("yes", "no"):
+        if not isinstance(details["recorded"], bool):  # read in the repository's language by the service
             errors.append(FieldError("recorded", "is yes or no"))
         else:
-            out["recorded"] = recorded == "yes"
+            out["recorded"] = details["recorded"]
             out.pop("recording_held_by", None)  # a new answer: what went with the old one goes
             out.pop("not_recorded_reason", None)
     for key in ("platform", "record_keeper", "recording_held_by", "not_recorded_reason"):
