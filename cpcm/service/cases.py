@@ -91,7 +91,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     else:
         cases = load_index(ctx)  # every case, with only the fields of the checks (its status too)
         duplicates = tuple(probable_duplicates(case, cases.values()))
-        about = lambda c: (cases[c].status, cases[c].merged_into) if c in cases else None  # noqa: E731
+        about = held_about(cases)
         _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk, cases=cases)
     warnings = new_case_checks(checks, case_id, named=isinstance(data, Mapping) and bool(data.get("worker")))
     readers = readers_for(ctx, case)
@@ -179,6 +179,12 @@ def link_siblings(ctx: Context, case_id: str, other_id: str, removed: str | None
         tx.write_record(b, keys_for(ctx, ctx.store.recipients(other_id)))
         tx.commit(f"{'link' if removed is None else 'unlink'} {case_id} {other_id}")
     return Written(case_id, (a.id, b.id), "case_link", extra={"sibling": other_id, "removed": removed is not None})
+
+
+def held_about(cases: Mapping[str, Case]) -> Callable[[str], tuple[str | None, str | None] | None]:
+    """`duplicates_said`'s `about` over cases read already (`cases`, by ID): a case's (status,
+    merged_into), None for one not among them."""
+    return lambda c: (cases[c].status, cases[c].merged_into) if c in cases else None
 
 
 def duplicates_said(ctx: Context, found: Iterable[tuple[str, str]],
@@ -1978,8 +1984,7 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
         if any(isinstance(flat.get(name), list) for name in ("goals", "actions")):  # whole lists, from a file
             line = f"cpcm plan {case_id} --edit --reason correction"
         else:
-            sets = " ".join(f"--set {p}=..." for p in flat if _SHOWN_PATH.fullmatch(p)) or "--set FIELD=..."
-            line = f"cpcm plan {case_id} --from-current --reason correction {sets}"
+            line = f"cpcm plan {case_id} --from-current --reason correction {_set_line(flat)}"
         starts = ("" if (case.plan or {}).get("record_id") == original.id
                   else f"; it starts from the current version, not this one: cpcm show {case_id} plan")
         hint = (f"Write the change as the next version: {line} (it waits for a supervisor's decision while the version "
@@ -2070,6 +2075,12 @@ def _closure_corrected(ctx: Context, case_id: str, case: Case, records: Sequence
 
 
 _SHOWN_PATH = re.compile(r"[A-Za-z0-9_]{1,40}(?:\.[A-Za-z0-9_]{1,40}){0,4}")  # a --set path named in a hint (field names and IDs)
+
+
+def _set_line(paths) -> str:
+    """The `--set` options of a hint that corrects `paths` again, with no values: only the paths a
+    hint may name (`_SHOWN_PATH`: field names and IDs, never words typed as keys), else `--set FIELD=...`."""
+    return " ".join(f"--set {p}=..." for p in paths if _SHOWN_PATH.fullmatch(p)) or "--set FIELD=..."
 
 
 @writes
@@ -2292,16 +2303,16 @@ def _superseded_plan(ctx: Context, case_id: str, case: Case, corrected: str, giv
             warnings.append(f"{superseded}, and no longer holds the actions corrected ({', '.join(gone)}): nothing in the plan "
                             f"in force to mend (cpcm show {case_id} plan)")
         else:
-            sets = "" if whole else " ".join(f"--set {p}=..." for p in kept if _SHOWN_PATH.fullmatch(p))
+            sets = _set_line(() if whole else kept)
             warnings.append(f"{superseded}, and this correction does not change it (cpcm due and cpcm check read that one); to "
-                            f"correct it too: cpcm correct {case_id} {later['record_id']} {sets or '--set FIELD=...'} --reason TEXT")
+                            f"correct it too: cpcm correct {case_id} {later['record_id']} {sets} --reason TEXT")
     held = None if pending is None else _held_paths(flat, pending)
     if held is not None and (whole or held):
-        sets = "" if whole else " ".join(f"--set {p}=..." for p in held if _SHOWN_PATH.fullmatch(p))
+        sets = _set_line(() if whole else held)
         warnings.append(f"plan version {pending.get('version')} ({pending['record_id']}) of {case_id}, written since, waits for "
                         f"approval and holds what this correction changes as it was: once approved it is the plan in force, "
                         f"and this correction does not change it; to correct it too: cpcm correct {case_id} "
-                        f"{pending['record_id']} {sets or '--set FIELD=...'} --reason TEXT")
+                        f"{pending['record_id']} {sets} --reason TEXT")
     return warnings
 
 

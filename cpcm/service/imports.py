@@ -41,7 +41,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (CASELOAD_OVER_CAP, Context, assignment_checks, keys_for, new_case_checks, load_index, locked, new_record, read_case, readers_for,
                                   recipients_bytes, transaction)
-from cpcm.service.cases import duplicate_reason, duplicates_said
+from cpcm.service.cases import duplicate_reason, duplicates_said, held_about
 from cpcm.service.results import Written
 from cpcm.service.wording import wording
 from cpcm.store import forms
@@ -404,7 +404,7 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
         record = new_record(ctx, "registration", case_id, item.body, item.at)
         records.append((item.row, fold(case_id, [record]), record))
     warnings, duplicates = [], []
-    about = lambda c: (cases[c].status, cases[c].merged_into) if c in cases else None  # noqa: E731
+    about = held_about(cases)
     known = [(case.id, key_of(case)) for case in cases.values()]
     found = matches_among([key_of(case) for _, case, _ in records], known)
     held = _already_in(ctx, [(item, record) for item, (_, _, record) in zip(planned, records)], found)

@@ -251,8 +251,7 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
     from cpcm.workflow import consent as consent_rule
 
     records = load_records(ctx, case_id) if records is None else records
-    moment = at or ctx.now
-    age = fold(case_id, records).age_on(moment.astimezone(ctx.zone).date()) if ctx.policy.get("consent", "child_from_age") else None
+    moment, age = _judged_at(ctx, case_id, records, at)
     result = consent_rule.check(consent_rule.as_of(records, at) if at else records, purpose, agency, ctx.policy, moment, named, age)
     if not result.ok:
         shown = named or agency
@@ -275,6 +274,15 @@ def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None =
                       f"{case_id} --override --purpose {purpose}{to} --basis {'|'.join(bases)} --reason ...",
                       rule="consent-required")
     return result
+
+
+def _judged_at(ctx: Context, case_id: str, records: list[Record], at: datetime | None) -> tuple[datetime, int | None]:
+    """When a consent is judged for a step (`at`, the time it is recorded for, else now) and the
+    child's age on that day, where the policy reads it (`consent.child_from_age`; else None)."""
+    moment = at or ctx.now
+    if not ctx.policy.get("consent", "child_from_age"):
+        return moment, None
+    return moment, fold(case_id, records).age_on(moment.astimezone(ctx.zone).date())
 
 
 def case_work_consent(ctx: Context, case, what: str) -> list[str]:
@@ -323,8 +331,7 @@ def check_step_consent(ctx: Context, case_id: str, step: str | None, records: li
     if purpose is None:
         return None, []
     what = what or STEP_WORDS.get(str(step), f"this {step}")
-    moment = at or ctx.now
-    age = fold(case_id, records).age_on(moment.astimezone(ctx.zone).date()) if ctx.policy.get("consent", "child_from_age") else None
+    moment, age = _judged_at(ctx, case_id, records, at)
     result = consent_rules.check(consent_rules.as_of(records, at) if at else records, purpose, None, ctx.policy, moment,
                                  child_age=age)
     verdict = consent_rules.at_step(result, act_first)
@@ -480,9 +487,10 @@ def refer(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    services = directory.load(ctx.store)  # read once: the check of the service named and the service itself
     body = validate_form(ctx, form_for(ctx, "referral"), data, f"referral of {case_id}", also=[*also, *at_errors(ctx, case, at)],
-                         then=lambda body: _referral_errors(ctx, case, body))
-    service = service_get(ctx, body["service"])
+                         then=lambda body: _referral_errors(ctx, case, body, services))
+    service = directory.find(services, body["service"])  # in it: _referral_errors names a service that is not
     need = body["need"].strip()
     action = plan_actions.parse_action(body["action"]) if body.get("action") else None
     checks = [c for c in referral_rules.CHECKS[:4] if (body.get("checks") or {}).get(c) is True]
@@ -523,15 +531,16 @@ def check_referable(ctx: Context, case_id: str, given: Mapping[str, Any], at: da
     the service is given already (an option, --set) and is in the directory, the consent for it
     (`check_consent`): no answer to the need or the checks changes either. A service not in the
     directory is left to the form's refusal, which asks it again."""
-    from cpcm.service.context import check_writable
+    from cpcm.service.context import check_write
 
-    check_writable(ctx, case_id, "referral", given, at)
+    records = load_records(ctx, case_id)  # read once, for the stage and the consent (`check_writable`'s check, `check_consent`)
+    check_write(ctx, fold(case_id, records), "referral", "referral", dict(given), at)
     found = directory.find(directory.load(ctx.store), given["service"]) if isinstance(given.get("service"), str) else None
     if found is not None:
-        check_consent(ctx, case_id, "referral", found["id"], at=at)
+        check_consent(ctx, case_id, "referral", found["id"], records, at=at)
 
 
-def _referral_errors(ctx: Context, case, body: Mapping[str, Any]) -> list[FieldError]:
+def _referral_errors(ctx: Context, case, body: Mapping[str, Any], services: list[dict]) -> list[FieldError]:
     """What is wrong with a referral beside its form (`refer`), on the fields the form found good: a
     service that is not in the directory (the value is not repeated), a check the policy requires
     before referring (`referral_checks.required`, ESARO S4) not confirmed, a plan action that is
@@ -539,7 +548,7 @@ def _referral_errors(ctx: Context, case, body: Mapping[str, Any]) -> list[FieldE
     from cpcm.workflow import plan_actions
 
     errors = []
-    if body.get("service") and directory.find(directory.load(ctx.store), body["service"]) is None:
+    if body.get("service") and directory.find(services, body["service"]) is None:
         errors.append(FieldError("service", "is not a service id in the directory (cpcm service list; cpcm service add adds one)"))
     confirmed_ = body.get("checks") or {}
     errors += [FieldError(f"checks.{c}", "is required before referring (ESARO S4)")

@@ -36,12 +36,6 @@ def _need_oversight(ctx: Context, what: str, command: str, rule: str, rel: str |
         raise Refused(f"only a supervisor or manager changes {what}", hint, rule=rule)
 
 
-def _put(ctx: Context, rel: str, raw: bytes, verb: str, message: str) -> str | None:
-    """`raw` as the plain file `rel`, in one commit; None when the last commit holds it already
-    (one put there by hand is committed now; one broken by hand since is put back: `_put_all`)."""
-    return _put_all(ctx, [(rel, raw)], verb, message)[0]
-
-
 @writes
 def policy_set(ctx: Context, text: str, name: str = "FILE") -> dict:
     """`text` (a policy file, comments and all, read through the input gate: `cli.common.read_input`)
@@ -52,7 +46,8 @@ def policy_set(ctx: Context, text: str, name: str = "FILE") -> dict:
     def need_oversight() -> None:
         _need_oversight(ctx, "the agency's rules", "policy set", rule="policy-set-needs-supervisor", rel=POLICY)
 
-    if not _committed(ctx, [(POLICY, text.encode("utf-8"))]):  # a change needs the role (asked before the file is checked); putting back the committed file does not: `_committed`
+    held = _committed(ctx, [(POLICY, text.encode("utf-8"))])
+    if not held:  # a change needs the role (asked before the file is checked); putting back the committed file does not: `_committed`
         need_oversight()
     policy = policies.with_override(ctx.config.policy, text, name)
     changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
@@ -60,9 +55,9 @@ def policy_set(ctx: Context, text: str, name: str = "FILE") -> dict:
     config = _listed(ctx, policy, ctx.config)
     files = [(POLICY, text.encode("utf-8"))] + ([(CONFIG, config_bytes(config))] if config != ctx.config else [])
     listed_now = [c for c, at in config.reportable_since.items() if ctx.config.reportable_since.get(c) != at]
-    if not _committed(ctx, files):
+    if held and len(files) > 1:  # the committed policy, but the config it lists changes: a change
         need_oversight()
-    commit, put_back = _put_all(ctx, files, "policy-set", message)
+    commit, put_back = _put_all(ctx, files, "policy-set", message, committed=held if len(files) == 1 else None)
     return {"profile": policy.profile, "changed": changed, "notes": list(policy.notes),
             "reportable_since": dict(config.reportable_since), "listed_now": listed_now,
             "commit": commit, "put_back": put_back}
@@ -98,13 +93,15 @@ def _committed(ctx: Context, files: list[tuple[str, bytes]]) -> bool:
     return all(ctx.store.read_committed(rel) == raw for rel, raw in files)
 
 
-def _put_all(ctx: Context, files: list[tuple[str, bytes]], verb: str, message: str) -> tuple[str | None, bool]:
+def _put_all(ctx: Context, files: list[tuple[str, bytes]], verb: str, message: str,
+             committed: bool | None = None) -> tuple[str | None, bool]:
     """Each (rel, raw) as a plain file, in one commit: (the commit, False); (None, ...) when the
     last commit holds them all as they are already. A copy on disk changed by hand since (a
     .cpcm/policy.yaml broken so that every command stops, mended with the file committed:
     workflow.md) is then put back as that commit has it, with no commit: there is nothing to
-    commit, and (None, True) says a copy was put back (the one changed by hand is gone)."""
-    if _committed(ctx, files):
+    commit, and (None, True) says a copy was put back (the one changed by hand is gone).
+    `committed`: `_committed(ctx, files)` where the caller knows it already."""
+    if _committed(ctx, files) if committed is None else committed:
         edited = [(rel, raw) for rel, raw in files if not ctx.store.is_committed(rel)]
         if edited:
             with transaction(ctx, verb) as tx:  # not committed: its files end as the last commit has them
@@ -128,11 +125,12 @@ def form_set(ctx: Context, kind: str, text: str) -> dict:
         raise UsageError("the form's name: lower-case letters, digits, '-' or '_' (the file's name, or --kind)",
                          "For example: cpcm form set registration.yaml")
     files = [(f"{CPCM_DIR}/forms/{kind}.yaml", text.encode("utf-8"))]
-    if not _committed(ctx, files):  # putting back the form the last commit holds: anyone (`_committed`)
+    held = _committed(ctx, files)
+    if not held:  # putting back the form the last commit holds: anyone (`_committed`)
         _need_oversight(ctx, "the agency's forms", "form set", rule="form-set-needs-supervisor", rel=files[0][0],
                         set_with=f"form set FILE --kind {kind}")
     form = forms.check_text(kind, text, ctx.root)
-    commit, put_back = _put_all(ctx, files, "form-set", f"form set {kind}")
+    commit, put_back = _put_all(ctx, files, "form-set", f"form set {kind}", committed=held)
     return {"form": kind, "fields": len(form.fields), "commit": commit, "put_back": put_back}
 
 
@@ -180,5 +178,5 @@ def config_set(ctx: Context, key: str, value: str) -> dict:
         changed = replace(ctx.config, agency_name=value)
     before = {"timezone": ctx.config.timezone, "language": ctx.config.language, "policy": ctx.config.policy,
               "agency.name": ctx.config.agency_name}[key]
-    commit = None if value == before else _put(ctx, CONFIG, config_bytes(changed), "config-set", f"config set {key}")
+    commit = None if value == before else _put_all(ctx, [(CONFIG, config_bytes(changed))], "config-set", f"config set {key}")[0]
     return {"key": key, "before": before if key != "agency.name" else None, "commit": commit}

@@ -466,7 +466,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     its case ID (or a new one, keeping the old as `alias`), re-encrypt every record to this
     team's readers, assign it, and record `transfer_in`; all in one commit. Optionally write a
     receipt for the sending agency."""
-    from cpcm.service.cases import duplicate_reason, duplicates_said
+    from cpcm.service.cases import duplicate_reason, duplicates_said, held_about
     from cpcm.workflow.duplicates import probable_duplicates
 
     me = ctx.need_worker()
@@ -509,7 +509,7 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     warnings = context.new_case_checks(checks, case_id, named=bool(worker))
     cases = context.load_cases(ctx)
     found = probable_duplicates(replace(imported, id=case_id), cases.values())
-    about = lambda c: (cases[c].status, cases[c].merged_into) if c in cases else None  # noqa: E731
+    about = held_about(cases)
     # a case merged into another is named by the case the child's work goes on in, once (as at `cpcm register`)
     warnings += [f"possible duplicate: {said['case_id']} ({duplicate_reason(said)})"
                  for said in duplicates_said(ctx, found, about)]

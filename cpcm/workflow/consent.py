@@ -135,7 +135,7 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
                 latest = replaced_by[latest]
             corrected = by_id[latest]
             status = corrected.body.get("status")
-            giver = by_id[consent_id].body.get("given_by") if consent_id in by_id else corrected.body.get("given_by")
+            giver = by_id[consent_id].body.get("given_by")  # in by_id: `_replaced_by` keeps only the consents it holds
             if status != "given":
                 why = f"it was '{status}'"
             elif corrected.body.get("given_by") != giver:  # another giver: the action had no answer of this one

@@ -746,8 +746,9 @@ def _sync_conflict(case: Case, record: Record) -> Case:
     if isinstance(record.body.get("moved_to"), list):  # where each mark of a corrections-concurrent moved the record
         entry["moved_to"] = [{k: str(m.get(k) or "") for k in ("mark", "case", "record")}
                              for m in record.body["moved_to"] if isinstance(m, Mapping)]
-    if plan_actions.clashed(record):  # the action IDs a plans-concurrent's two copies gave to different actions
-        entry["actions"] = plan_actions.clashed(record)
+    clashed = plan_actions.clashed(record)
+    if clashed:  # the action IDs a plans-concurrent's two copies gave to different actions
+        entry["actions"] = clashed
     if record.body.get("subject") in ("plan", "closure", "transfer"):  # what a decisions-concurrent decided
         entry["subject"] = record.body["subject"]
     for about in ("reported", "authorities"):  # the decisions to report, the authorities of a mandatory-reports-concurrent
