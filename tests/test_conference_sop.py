@@ -574,6 +574,34 @@ def test_form5__a_child_or_family_member_is_neither_signed_nor_barred_onto_the_r
     assert [r["name"] for r in conferences.register_list(sup)] == ["Member One"]
 
 
+def test_form5__sign_checks_a_relative_named_only_by_tracing_and_reads_no_records_of_a_case_that_names_none(monkeypatch):
+    """`sign` checks every case the worker reads: a relative whom only a tracing record names is
+    refused (the field and the case named, never the name), and the records of a case whose summary
+    shows none that names a family member (tracing, family assessment, consent) are not read: at
+    thousands of cases a signature took seconds of decrypting every record."""
+    mem = MemoryRepo()
+    traced = planned_in(mem)
+    service.tracing(mem.as_("amina"), traced, {"sources": ["child"], "outcome": "family_found",
+                                               "people": [{"name": "Wbvaunt Qxtraced", "relationship": "aunt", "found": "yes",
+                                                           "willing": "yes", "contact": "0722 333444"}]})
+    plain = mem.register(mem.as_("amina"))
+    sup = mem.as_("sup")
+    given = {}  # case id -> the records its names were taken from
+    real = rules.client_names
+    monkeypatch.setattr(rules, "client_names", lambda case, records, *a: given.setdefault(case.id, list(records)) and None
+                        or real(case, records, *a))
+    before = mem.commits()
+    with pytest.raises(Refused) as refused:
+        conferences.sign(sup, {"name": "Wbvaunt Qxtraced", "institution": "Home", "position": "aunt"})
+    said_ = refused.value.message + (refused.value.hint or "")
+    assert f"name (a name or phone registered for {traced})" in said_ and "Wbvaunt" not in said_
+    assert mem.commits() == before
+    assert "tracing" in [r.kind for r in given[traced]]
+    assert given[plain] == []
+    conferences.sign(sup, {"name": "Member One", "institution": "Agency", "position": "Officer"})
+    assert [r["name"] for r in conferences.register_list(sup)] == ["Member One"]
+
+
 def test_form5__a_registered_phone_in_any_field_keeps_a_family_member_off_the_register_and_the_minutes():
     """conference.md, Form 5: anyone whose name or phone is registered for a case is never put on
     the register. A registered phone typed as the name or within the institution or position

@@ -474,6 +474,32 @@ def test_is_family__an_institution_or_position_naming_a_client_is_counted_not_na
     assert not is_family({"name": "Officer One", "institution": "Ward office", "position": "amani committee"}, clients)
 
 
+def test_might_be_family__never_false_where_is_family_finds_the_entry_a_family_members():
+    """The register's quick first test (`might_be_family`, before the names' patterns of every case
+    are made) lets through every entry `is_family` finds, and drops one that shares no word and no
+    phone with the case."""
+    import itertools
+
+    from cpcm.render.views import is_family, might_be_family
+    from cpcm.workflow.conferences import WholeName
+
+    names = ["Amani Child", "Mary Wanjiku Amani", "N'Dour Ökö", WholeName("Tumaini CCI staff"), "Wanjiru Mtoto"]
+    contacts = ["+254 712 345 678", "0733-000-111"]
+    texts = ["Amani", "amani", "MARY WANJIKU", "Mrs Mary Wanjiku Amani", "n'dour", "ÖKÖ", "Tumaini CCI Staff", "Mtoto wanjiru",
+             "0712345678", "Kondele 0712 345 678", "254-712-345-678", "call 0733 000 111", "County office", "Officer 2",
+             "Box 4512-40100", "Ward 5", "Amanita", "Mary-Jane Otieno", ""]
+    client = {"names": names, "contacts": contacts}
+    found = 0
+    for key, text in itertools.product(("name", "contact", "institution", "position"), texts):
+        entry = {key: text}
+        if is_family(entry, [client]):
+            found += 1
+            assert might_be_family(entry, names, contacts), entry
+    assert found > 20
+    assert not might_be_family({"name": "Officer One", "institution": "County office", "position": "nurse"}, names, contacts)
+    assert not might_be_family({"name": "Officer One", "contact": "0700 111 222"}, names, [])
+
+
 # -- Markdown escapes raw HTML; HTML is escaped once -------------------------------------------------
 def test_markdown__raw_html_in_a_field_is_escaped(conference):
     sup, conf = conference

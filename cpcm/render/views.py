@@ -1217,6 +1217,23 @@ def _phones(text: Any) -> list[str]:
     return [d for d in (_digits(run) for run in _PHONE.findall(str(text or ""))) if len(d) >= 7]
 
 
+def _tokens(text: Any) -> set[str]:
+    return set(re.split(r"\W+", str(text or "").casefold())) - {""}
+
+
+def might_be_family(attendee: Mapping[str, Any], names: Iterable[Any], contacts: Iterable[Any]) -> bool:
+    """Whether `is_family` could find the entry a family member's of a case that registers `names`
+    and `contacts`: a word of one of the names is a word of one of its fields (in any case), or it
+    holds a phone number and the case a contact. Never False where `is_family` is True, each of
+    whose tests needs one or the other: a quick first test, before the names' patterns are made,
+    for an entry checked against every case (the confidentiality register)."""
+    words = set().union(*(_tokens(attendee.get(k)) for k in ("name", "contact", "institution", "position")))
+    if any(words & _tokens(name) for name in names):
+        return True
+    numbered = _digits(attendee.get("contact")) or any(_phones(attendee.get(k)) for k in ("name", "institution", "position"))
+    return bool(numbered) and any(contacts)
+
+
 def is_family(attendee: Mapping[str, Any], clients: Iterable[Mapping[str, Any]] = ()) -> bool:
     """Whether an attendance entry is a child's or family member's, not a professional's: recorded
     so (`role: family`), or its name or contact is one registered for a case of the conference

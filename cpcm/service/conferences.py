@@ -1257,11 +1257,11 @@ def _refuse_clients_on_register(ctx, member: Mapping[str, Any], what: str) -> No
     tells one (`is_family`: a registered name or phone, or a name in the institution or position):
     the register is the agency's, encrypted to every member of the team, and never holds a child's
     or family member's name (SOP §5.1 asks professionals to sign). With no conference to name the
-    cases, every case you read is checked. The message names the fields and the cases, never the
-    value."""
-    from cpcm.render.views import is_family
+    cases, every case you read is checked (`_every_family`). The message names the fields and the
+    cases, never the value."""
+    from cpcm.render.views import is_family, might_be_family
 
-    families = _families(ctx, ctx.store.case_ids())
+    families = {case_id: family for case_id, family in _every_family(ctx).items() if might_be_family(member, *family)}
     if not families:
         return
     clients = dict(zip(families, _clients(ctx, (), families)))
@@ -1377,6 +1377,28 @@ def _families(ctx, case_ids: Iterable[str]) -> dict[str, tuple[list[str], list[s
     """For each case you can read: the names and phones of its child and family (`_family`)."""
     me = ctx.need_worker()
     return {case_id: _family(ctx, case_id) for case_id in case_ids if me.id in ctx.store.recipients(case_id)}
+
+
+NAMING_KINDS = ("tracing", "family_assessment", "consent")  # the records besides the case's summary that name family (client_names)
+
+
+def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
+    """`_families` of every case you read, as `list` reads them: each case's summary from the
+    cache, and its records (through the cache's record table, not decrypted again) only where it
+    holds one that names a family member (`NAMING_KINDS`): at thousands of cases a few seconds
+    rather than a decryption of every record. A case that cannot be read is noted in
+    `ctx.problems` (told as a warning), as a listing notes it: its names were not checked."""
+    institutions = rules.institution_relationships(ctx.policy)
+    families = {}
+    with context.committed_cases(ctx) as (cases, _):
+        for case in cases.values():
+            try:
+                records = effective(context.read_case(ctx, case.id)[0]) if any(k in case.events for k in NAMING_KINDS) else []
+            except (Corrupt, CannotDecrypt) as exc:
+                ctx.problems.append(exc)
+                continue
+            families[case.id] = rules.client_names(case, records, institutions)
+    return families
 
 
 def _name_patterns(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[list[str], list[str]]] | None = None
