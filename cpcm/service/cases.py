@@ -1673,13 +1673,19 @@ def _reference_corrected(records: list[Record], record: Record) -> dict[str, str
 NOT_UPDATED = {"worker": "is changed with cpcm assign", "risk": "is re-rated by an assessment or a follow-up (--risk)"}
 
 
+def _reaches(path: str, key: str) -> bool:
+    """Whether a path given (`--set caregiver`) reaches a field's key: the key itself, or one within it
+    (`caregiver.name`)."""
+    return key == path or key.startswith(path + ".")
+
+
 def not_given(form, given: Iterable[str]) -> list[str]:
     """The fields of `form` none of the paths `given` reaches: an update or a correction keeps them as
     written, also where the form refuses them now (a `max_length` the agency tightened since), and
     checks only the values given against the form as it is now (`validate`'s `as_written`)."""
     given = list(given)
     return [f.key for f in form.fields
-            if not any(f.key == path or f.key.startswith(path + ".") or path.startswith(f.key + ".") for path in given)]
+            if not any(_reaches(path, f.key) or _reaches(f.key, path) for path in given)]
 
 
 @writes
@@ -1709,7 +1715,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     # a field the registration holds that the agency's form has dropped since (form set) stays as written and is
     # not checked again; one given is checked (refused with a value, removed when given empty)
     dropped = [key for key in not_on_form(form, case.registration or {})
-               if not any(key == path or key.startswith(path + ".") for path in given)]
+               if not any(_reaches(path, key) for path in given)]
     # a field of the form the update does not give stands as written, even where the form refuses it now (a
     # max_length tightened since): only the changes given are checked against the form as it is
     untouched = not_given(form, given)
@@ -1724,7 +1730,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     if errors:
         raise InvalidInput(errors, what)
     before, after = flatten(case.registration), flatten(body)
-    keys = [k for path in given for k in sorted({k for k in (*before, *after) if k == path or k.startswith(path + ".")}) or [path]]
+    keys = [k for path in given for k in sorted({k for k in (*before, *after) if _reaches(path, k)}) or [path]]
     changes = {key: after.get(key) for key in keys if before.get(key) != after.get(key)}
     when = utc((at or ctx.now).isoformat())
     given_all = {key: after.get(key) for key in keys}
@@ -1767,7 +1773,7 @@ def _held_not_both(form: Form, registration: Mapping[str, Any] | None, given: Ma
         keys = list(rule.get("not_both") or ())
         new = [key for key in keys if given.get(key) is not None]
         kept = [key for key in keys if not is_empty(held.get(key))
-                and not any(key == path or key.startswith(path + ".") for path in given)]
+                and not any(_reaches(path, key) for path in given)]
         for key in kept if new else ():
             found[key] = FieldError(key, f"the case holds it, and this update gives {', '.join(new)}: the form takes only one "
                                          "of them")
