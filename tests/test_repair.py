@@ -297,3 +297,16 @@ def test_a_record_damaged_in_the_last_commit_itself__show_names_the_earlier_good
     stopped = cli("show", case_id)
     assert stopped.code == 7 and "git checkout" not in stopped.stderr, stopped.stderr
     assert f"cpcm repair {case_id} {second} --reason TEXT" in stopped.stderr and "committed damaged" in stopped.stderr
+
+
+def test_conference_sign__a_damaged_case_is_named_in_a_warning_and_the_others_still_checked(cli, cli_as, damaged):
+    """`conference sign` checks the member against every case the worker reads: a damaged case was
+    a failure of the whole signature (or, read as `list` reads, left out without a word); it is named
+    in a warning (its names not checked), and a family member of another case is still refused."""
+    bad, good, _, _ = damaged
+    signed = cli("conference", "sign", "--name", "Member One", "--institution", "Agency", "--position", "Officer", "--json")
+    assert signed.code == 0, signed.stderr
+    assert any(bad in w and "not checked" in w for w in signed.json()["warnings"])
+    assert all(good not in w for w in signed.json()["warnings"])
+    refused = cli("conference", "sign", "--name", "Other Child", "--institution", "Agency", "--position", "Officer")
+    assert refused.code == 4 and f"name (a name or phone registered for {good})" in refused.stderr

@@ -34,7 +34,7 @@ from cpcm.service.referrals import case_work_consent
 from cpcm.service.results import Written
 from cpcm.service.wording import option_code
 from cpcm.store.casestore import CONFERENCES
-from cpcm.store.layout import RECIPIENTS, folder_rel
+from cpcm.store.layout import RECIPIENTS, folder_rel, split_rel
 from cpcm.workflow import conferences as rules
 from cpcm.workflow import approvals, plan_actions, transitions
 from cpcm.workflow.fold import before_cut, effective, fold as fold_case
@@ -1252,18 +1252,25 @@ def _member_fields(data: Mapping[str, Any], errors: list[FieldError], keys=("nam
     return out
 
 
-def _refuse_clients_on_register(ctx, member: Mapping[str, Any], what: str) -> None:
+def _refuse_clients_on_register(ctx, member: Mapping[str, Any], what: str) -> list[str]:
     """Refused (exit 4) when `member` is a child or family member of a case you read, as `attend`
     tells one (`is_family`: a registered name or phone, or a name in the institution or position):
     the register is the agency's, encrypted to every member of the team, and never holds a child's
     or family member's name (SOP §5.1 asks professionals to sign). With no conference to name the
     cases, every case you read is checked (`_every_family`). The message names the fields and the
-    cases, never the value."""
+    cases, never the value. Returns a warning naming each case that could not be read (its names
+    not checked), so that one damaged case does not stop the register."""
     from cpcm.render.views import is_family, might_be_family
 
+    before = len(ctx.problems)
     families = {case_id: family for case_id, family in _every_family(ctx).items() if might_be_family(member, *family)}
+    unread = sorted({split[1] for exc in ctx.problems[before:]
+                     if (split := split_rel(getattr(exc, "path", None) or getattr(exc, "record_file", None) or ""))})
+    del ctx.problems[before:]  # told here, as the write's warning
+    warnings = [f"{', '.join(unread)}: cannot be read, so the names registered for {'it' if len(unread) == 1 else 'them'} "
+                "were not checked against this member (cpcm verify names the damage)"] if unread else []
     if not families:
-        return
+        return warnings
     clients = dict(zip(families, _clients(ctx, (), families)))
     # each field alone, so that the refusal names it; a contact is checked for a registered phone, and
     # for a name in its text as the institution and position are ("ask for <child>")
@@ -1276,6 +1283,7 @@ def _refuse_clients_on_register(ctx, member: Mapping[str, Any], what: str) -> No
                       "The register (Form 5) holds the professionals who sign the agreement. A child or family member present "
                       "at a conference is recorded with cpcm conference attend CONF --family --name NAME, counted and never named.",
                       rule="conference-no-names")
+    return warnings
 
 
 @context.writes
@@ -1296,7 +1304,7 @@ def sign(ctx, data: Mapping[str, Any]) -> Written:
         errors.append(FieldError("date", "is in the future"))
     if errors:
         raise InvalidInput(errors, "the confidentiality agreement")
-    _refuse_clients_on_register(ctx, {**body, "contact": contact}, "the confidentiality agreement")
+    unchecked = _refuse_clients_on_register(ctx, {**body, "contact": contact}, "the confidentiality agreement")
     register = _register(ctx)
     entry = rules.register_entry(register, body)
     if entry and entry.get("signed_on"):
@@ -1306,7 +1314,7 @@ def sign(ctx, data: Mapping[str, Any]) -> Written:
         record = _write_agreement(ctx, tx, {**body, "contact": contact, "signed_on": day, "how": how}, reshare=True)
         tx.commit(f"conference sign {rules.REGISTER_ID} {record.id}")
     warnings = ["this member is barred after a breach: signing again does not lift the bar"] if entry and entry.get("barred") else []
-    return Written(rules.REGISTER_ID, record.id, "agreement", tuple(warnings))
+    return Written(rules.REGISTER_ID, record.id, "agreement", (*unchecked, *warnings))
 
 
 @context.writes
@@ -1327,8 +1335,7 @@ def bar(ctx, data: Mapping[str, Any], reason: str | None, lift: bool = False) ->
         errors.append(FieldError("reason", "is longer than 1000 characters"))
     if errors:
         raise InvalidInput(errors, "the bar" if not lift else "lifting the bar")
-    if not lift:  # lifting writes no one new onto the register
-        _refuse_clients_on_register(ctx, body, "the bar")
+    unchecked = _refuse_clients_on_register(ctx, body, "the bar") if not lift else []  # lifting writes no one new onto the register
     entry = rules.register_entry(_register(ctx), body)
     if lift and not (entry and entry.get("barred")):
         raise Refused("this member is not barred; nothing was written", rule="conference-not-barred")
@@ -1339,7 +1346,7 @@ def bar(ctx, data: Mapping[str, Any], reason: str | None, lift: bool = False) ->
     with context.transaction(ctx, f"conference-{'lift' if lift else 'bar'}") as tx:
         record = _write_agreement(ctx, tx, {**body, "reason": reason}, kind=kind, reshare=True)
         tx.commit(f"conference {'lift' if lift else 'bar'} {rules.REGISTER_ID} {record.id}")
-    return Written(rules.REGISTER_ID, record.id, kind)
+    return Written(rules.REGISTER_ID, record.id, kind, unchecked)
 
 
 @context.writes
