@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 
+IO_ERROR = 74  # a file that could not be written (sysexits' EX_IOERR); launch.NO_ROOM, the same, is restated there to start small
+
+
 class CpcmError(Exception):
     exit_code = 1
 
@@ -150,7 +153,7 @@ class NotWritable(CpcmError):
     folder): its lock file cannot be made, so no write starts. Exit 74, as a file of the
     repository that cannot be written (sysexits' EX_IOERR); commands that only read still work."""
 
-    exit_code = 74
+    exit_code = IO_ERROR
 
 
 class Corrupt(CpcmError):
@@ -202,7 +205,7 @@ class NotDestroyed(CpcmError):
     user's, a read-only disk): the message names it; everything else was destroyed. Exit 74, as a
     file that cannot be written (sysexits' EX_IOERR)."""
 
-    exit_code = 74
+    exit_code = IO_ERROR
 
     def __init__(self, message: str, hint: str | None = None, done: dict | None = None):
         super().__init__(message, hint)

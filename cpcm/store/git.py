@@ -25,7 +25,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from cpcm.errors import CpcmError, unstage_hint
+from cpcm.errors import IO_ERROR, CpcmError, unstage_hint
 from cpcm.store import objects
 from cpcm.store.faults import crash_point
 from cpcm.store.layout import CASES, format1_case, shard
@@ -51,7 +51,7 @@ class DiskFull(GitError):
     such, with exit 74 as for any file of the repository that could not be written (docs/exit-codes.md),
     never as a lock to remove."""
 
-    exit_code = 74
+    exit_code = IO_ERROR
 
 
 # what git's stderr says when a file it writes does not fit: its own words for ENOSPC ("sha1 file
