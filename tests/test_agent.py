@@ -194,6 +194,22 @@ def test_unlock_with_no_terminal_and_no_passphrase_file_says_how_a_script_gives_
     assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "8h").returncode == 0  # a script's way
 
 
+def test_unlock_while_unlocked_asks_the_passphrase_again_so_the_time_given_cannot_be_stretched_without_it(protected):
+    """keys.md: the agent forgets the key when the time is up, and unlocking needs the passphrase. With
+    the key held, `cpcm unlock --for 1d </dev/null` took it from the agent itself and started it again
+    for a day, no passphrase given: any process of the user could keep the key unlocked for ever."""
+    key, secret, recipient, env = protected
+    from cpcm.crypto import agent
+
+    assert run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "1min").returncode == 0
+    again = run(env, "unlock", "--for", "1d")
+    assert again.returncode == 2 and "a passphrase is needed" in again.stderr, again.stderr
+    assert agent.status(key) <= 60  # still the minute given with the passphrase
+    longer = run({**env, "CPCM_PASSPHRASE_FILE": str(secret)}, "unlock", "--for", "1h")
+    assert longer.returncode == 0, longer.stderr
+    assert agent.status(key) > 60
+
+
 def typed_at_a_terminal(env: dict, answer: str, *args: str) -> tuple[str, int]:
     """cpcm on a pseudo-terminal (stdin, stdout and stderr), `answer` typed at its passphrase
     prompt: (what the terminal showed, the exit code)."""

@@ -172,9 +172,11 @@ def parse(text: str, path: str) -> Identity:
     return Identity(tuple(keys), path)
 
 
-def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
+def load(path: Path, ask_passphrase: Callable[[], str | None], held: bool = True) -> Identity:
     """Load an identity; a protected one needs the passphrase from $CPCM_PASSPHRASE_FILE or
-    from `ask_passphrase` (a prompt on a terminal; None when there is no terminal)."""
+    from `ask_passphrase` (a prompt on a terminal; None when there is no terminal), unless the
+    agent holds it unlocked (`held`; False for `cpcm unlock` itself: the passphrase is what lets
+    the agent hold it longer, so a key held already is not unlocked again without it)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -188,7 +190,7 @@ def load(path: Path, ask_passphrase: Callable[[], str | None]) -> Identity:
         return parse(data.decode("utf-8", "replace"), str(path))
     from cpcm.crypto import agent
 
-    unlocked = agent.fetch(path)  # `cpcm unlock` holds it in memory: no passphrase, no scrypt
+    unlocked = agent.fetch(path) if held else None  # `cpcm unlock` holds it in memory: no passphrase, no scrypt
     if unlocked is not None and agent.held_for(unlocked, data):  # the key opened from this file, not one it held before
         try:
             return parse(unlocked, str(path))

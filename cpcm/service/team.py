@@ -108,7 +108,7 @@ def unlock(path: Path, ask_passphrase: Callable[[], str | None], seconds: int, p
     if data and not identity_mod.is_protected(data):
         raise Refused("the identity has no passphrase: there is nothing to unlock", "cpcm unlock is for a passphrase-protected key.",
                       rule="unlock-unprotected")
-    identity = identity_mod.load(path, ask_passphrase)
+    identity = identity_mod.load(path, ask_passphrase, held=False)  # unlocked already or not: the passphrase again
     try:
         agent.start(path, agent.held_text(identity_mod.secret_text(identity), data), seconds, program)
     except OSError as exc:
