@@ -371,3 +371,33 @@ def test_conference_options__take_ndiyo_and_hapana_and_refuse_in_kiswahili(sw, t
                      "--present", CANARY)
     assert refused.code != 0 and "present: si ndiyo wala hapana" in refused.stderr, refused.stderr
     assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before
+
+
+def test_shipped_forms__no_kiswahili_words_of_a_choice_repeat_its_code_and_the_location_asks_its_parts_in_order():
+    """A choice is shown as its words and its code ("Ulezi wa mtoto (custody)"): words that held the
+    code already showed it twice. The location's question is read by the Form 8 report as village,
+    ward, sub-county between commas: in Kiswahili it did not say so, and "Kibera, Nairobi" made
+    Nairobi a ward."""
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    import cpcm
+
+    def walk(node, found):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, dict) and isinstance(value.get("sw"), str) and f"({key})" in value["sw"]:
+                    found.append(key)
+                walk(value, found)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, found)
+        return found
+
+    folder = Path(cpcm.__file__).parent / "forms"
+    for path in sorted(folder.glob("*.yaml")):
+        assert walk(YAML(typ="safe").load(path.read_text(encoding="utf-8")), []) == [], path.name
+    location = next(f for f in YAML(typ="safe").load((folder / "registration.yaml").read_text(encoding="utf-8"))["fields"]
+                    if f["key"] == "location")
+    assert "(kijiji, wadi, kaunti ndogo)" in location["label"]["sw"]
