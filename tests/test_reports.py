@@ -992,6 +992,34 @@ def test_statistics__counts_consent_refusals_and_the_childs_participation():
     assert totals[IN_FORCE] == 2 and totals[IN_FORCE_WITH_CHILD] == 1 and totals["Case plan versions rejected"] == 0
 
 
+def test_statistics__counts_the_consent_refused_or_not_possible_at_registration_and_by_an_update():
+    """The registration's answers are where consent is most often refused or not possible: the
+    report counted only `cpcm consent` records, and said 0 in a month of two such registrations.
+    Each answer counts (the child's and the caregiver's), as each `cpcm consent` record does."""
+    from cpcm.domain.profiles import build
+    from cpcm.domain.records import Record
+    from cpcm.workflow.fold import fold
+
+    policy, errors = build(policies.chain("inter-agency"), {"rules": {"reporting": {"small_cell_threshold": 0}}})
+    assert not errors
+    at = "2026-03-01T10:00:00+00:00"
+
+    def rec(case, n, kind, **body):
+        return Record(kind, 1, f"01H{n:023d}", case, at, at, "amina", body)
+
+    child = {"sex": "female", "date_of_birth": "2015-01-01"}
+    cases = [fold("CP-AAAA-0001", [rec("CP-AAAA-0001", 1, "registration", risk="low", child=child,
+                                       consent={"child": "given", "caregiver": "refused"})]),
+             fold("CP-AAAA-0002", [rec("CP-AAAA-0002", 2, "registration", risk="low", child=child,
+                                       consent={"child": "not_possible", "caregiver": "not_possible"})]),
+             fold("CP-AAAA-0003", [rec("CP-AAAA-0003", 3, "registration", risk="low", child=child,
+                                       consent={"child": "given", "caregiver": "given"}),
+                                   rec("CP-AAAA-0003", 4, "update", changes={"consent.caregiver": "refused"}, reason="changed her mind")])]
+    view = statistics(cases, policy, date(2026, 1, 1), date(2026, 12, 31))
+    totals = {row[0]: row[-1] for row in next(t for t in view["tables"] if t["id"] == "summary")["rows"]}
+    assert totals["Consent refused or not possible"] == 4
+
+
 IN_FORCE = "Case plan versions in force (approved, where the policy needs approval)"
 IN_FORCE_WITH_CHILD = "Case plan versions in force the child took part in"
 

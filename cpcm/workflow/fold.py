@@ -947,6 +947,11 @@ def derived_events(record: Record, command: str) -> list[str]:
         extra.append("closed")
     if command == "consent" and body.get("status") in ("refused", "not_possible"):
         extra.append("consent_refused")
+    elif command in ("registration", "update"):  # the registration's answers (consent.child, consent.caregiver), or an update's
+        answers = body.get("consent") if command == "registration" else {
+            key.partition(".")[2]: value for key, value in (body.get("changes") or {}).items() if key.startswith("consent.")}
+        if isinstance(answers, Mapping):
+            extra += ["consent_refused" for giver in ("child", "caregiver") if answers.get(giver) in ("refused", "not_possible")]
     if command == "plan" and (body.get("participants") or {}).get("child") == "yes":
         extra.append("plan_with_child")
     if command == "review" and (body.get("attended") or {}).get("child") == "yes":
