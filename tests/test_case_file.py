@@ -647,3 +647,38 @@ def test_case_file__html_shows_typed_brackets_as_text_never_as_markup(cli):
     assert typed in unescape(html.stdout)
     md = cli("render", "case-file", case_id)
     assert "mother said &lt;he will come back&gt; & &lt;script&gt;alert(1)&lt;/script&gt;" in md.stdout, md.stdout
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_case_file__a_record_written_a_day_or_more_after_its_date_says_when_and_by_whom(cli_as, fmt):
+    """A correction keeps the time of what it corrects, and a record entered late from paper is dated
+    back: the case file says when each was recorded and by whom, as `cpcm show` does ("recorded"), so
+    that the worker who took a case over is not read as writing on a day before it was his; a record
+    written when it happened reads as before, its date and its writer."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina, "--at", "2026-11-03T09:00:00+03:00")
+    ok(amina("note", case_id, "--text", "the aunt called", "--at", "2026-11-22T10:00:00+03:00"))  # 23 hours: not apart
+    ok(amina("note", case_id, "--text", "home visit on paper", "--at", "2026-11-20T10:00:00+03:00"))  # entered late
+    ok(sup("assign", case_id, "--worker", "otieno"))  # amina leaves
+    later = cli_as("otieno", CPCM_NOW="2026-12-04T14:00:00+03:00")
+    ok(later("correct", case_id, "registration", "--set", "location=Ward 6A, Kisumu East", "--reason", "ward misheard"))
+    log = ok(later("log", case_id, "--json")).json()
+    correction = next(e for e in log if e["kind"] == "registration" and e.get("supersedes"))
+    paper, same_day = sorted((e for e in log if e["kind"] == "note"), key=lambda e: e["at"])
+    assert correction["at"].startswith("2026-11-03")  # dated as the registration it corrects
+    assert "recorded 2026-12-04 14:00" in ok(later("show", case_id, correction["record_id"])).stdout
+    for lang, words in (("en", ("recorded 4 December 2026 14:00 by otieno", "recorded 23 November 2026 09:00 by amina",
+                                "by amina")),
+                        ("sw", ("ilirekodiwa tarehe 4 Desemba 2026 14:00 na otieno",
+                                "ilirekodiwa tarehe 23 Novemba 2026 09:00 na amina", "na amina"))):
+        rendered = ok(later("render", "case-file", case_id, "--format", fmt, "--lang", lang)).stdout
+        text = unescape(re.sub(r"<[^>]+>", "", rendered))  # the HTML's lines as they read
+        lines = {e["record_id"]: next(line for line in text.splitlines() if e["record_id"] in line and "·" in line)
+                 for e in log}
+        # shown where it happened, under the registration's date, and when and by whom it was written
+        assert lines[correction["record_id"]].split("·")[0].strip() in ("3 November 2026 09:00", "3 Novemba 2026 09:00")
+        assert words[0] in lines[correction["record_id"]], (lang, fmt, lines[correction["record_id"]])
+        assert words[1] in lines[paper["record_id"]], (lang, fmt, lines[paper["record_id"]])
+        # written when it happened, or less than a day after: its date and its writer, as before
+        assert words[1].split(" ")[0] not in lines[same_day["record_id"]], (lang, fmt, lines[same_day["record_id"]])
+        assert f"· {words[2]} ·" in lines[same_day["record_id"]], (lang, fmt, lines[same_day["record_id"]])

@@ -10,7 +10,7 @@ Must not import: service, store, crypto, cli.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
@@ -995,6 +995,24 @@ def _when(at: str) -> dict:
     return {"date": text[:10] or None, "time": text[11:16] or None}
 
 
+# a record written this long or longer after (or before) the time it is dated at: the case file says when it was
+# recorded and by whom, as `cpcm show` and `cpcm log` say it (`recorded`), so that a correction (which keeps the
+# time of what it corrects) or a record entered late from paper is not read as written on the day it is dated
+RECORDED_APART = timedelta(days=1)
+
+
+def _recorded(at: str, recorded_at: str | None) -> dict | None:
+    """When a record was written (`_when`, on the clock of its own `at`, so that the two read alike), where that is a
+    day or more apart from the time it is dated at (RECORDED_APART); else None: its `at` says it."""
+    try:
+        moment, written = _moment(at), _moment(recorded_at or "")
+        if abs(written - moment) < RECORDED_APART:
+            return None
+        return _when(written.astimezone(moment.tzinfo).isoformat())
+    except (TypeError, ValueError):  # a time without its offset, or none: nothing to tell apart
+        return None
+
+
 # the records the case file (and `cpcm show`) marks when they came before the case's latest reopening
 EPISODE_MARKED = ("assessment", "consent", "consent_override", "referral", "review")
 
@@ -1045,6 +1063,8 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "what": e.get("what") or "",
             "at": _when(e["at"]),
             "recorded_at": _when(e.get("recorded_at") or ""),
+            # written a day or more apart from `at` (a correction, a record entered late): when, else None
+            "recorded": _recorded(e["at"], e.get("recorded_at")),
             "by": _person(e.get("by"), names),
             "version": versions.get(e["record_id"]) if e["kind"] == "plan" else None,
             "ref": e.get("ref") or (referral_refs.get(str(referral)) if referral else None),
