@@ -637,6 +637,20 @@ def test_form5__a_registered_phone_in_any_field_keeps_a_family_member_off_the_re
     assert [r["name"] for r in conferences.register_list(sup)] == ["Member One"]
 
 
+def test_form5__a_member_on_the_register_with_another_answer_refused_is_told_only_that_answer():
+    """`attend --present labda` for a member who signed Form 5: the refusal named `present`, and also
+    `confidentiality_signed` as required, which a member on the register never gives."""
+    mem = MemoryRepo()
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.sign(sup, {"name": "Member One", "institution": "Agency", "position": "Officer"})
+    with pytest.raises(InvalidInput) as refused:
+        attend_in(mem, "sup", conf, "Member One", present="maybe")
+    assert fields(refused.value) == {"present"}
+    attend_in(mem, "sup", conf, "Member One")
+    assert conferences.load(sup, conf).attendees[0]["confidentiality_signed"] == "yes"
+
+
 def test_form5__a_barred_member_cannot_attend_and_only_a_supervisor_bars():
     mem = MemoryRepo()
     sup, amina = mem.as_("sup"), mem.as_("amina")

@@ -1146,10 +1146,10 @@ def attend(ctx, conference_id: str, data: Mapping[str, Any]) -> Written:
         errors.append(FieldError("present", reason))
     present = "yes" if answer else "no"
     entry = None
-    if not family and not errors:
-        register = _register(ctx, need=present == "yes")
+    if not family:  # read with another field refused too: a member who signed is not also told to give confidentiality_signed
+        register = _register(ctx, need=present == "yes" and not errors)
         entry = rules.register_entry(register, body) if register is not None else None
-        if entry and entry.get("barred") and present == "yes":
+        if entry and entry.get("barred") and present == "yes" and not errors:
             raise Refused(f"{conference_id}: this member is barred from case conferences after a breach of the confidentiality "
                           "agreement; nothing was written",
                           "SOP §5.1: a member who breaches the agreement attends no further conference. A supervisor or manager "
