@@ -428,6 +428,53 @@ def test_a_bundle_for_another_team_is_refused(laptops, tmp_env):
     assert refused.code != 0
 
 
+def test_a_note_to_the_readers_of_before_in_a_bundle_the_new_worker_applies_says_the_whole_case_is_left_out(laptops, tmp_env):
+    """Amina writes a note on her copy on a case the supervisor has since handed to otieno, and otieno applies
+    her bundle: the note is encrypted to the readers amina knew, not to him, and stays so (he cannot read it).
+    The bundle's warning said only that the case needs re-encrypting, and list, due and check named one file
+    'left out', while the whole case, its deadlines with it, was gone from them. The warning says the case is
+    left out of his list and due until then; each problem line names the case, says the whole case is left out
+    and what puts it right; show's refusal names the case. A supervisor's sync puts it right, as they say."""
+    from test_key_rotate import reads
+
+    amina = laptops.laptop("amina")
+    case_id = register(amina)
+    laptops.sync("amina")
+    laptops.sync("sup")
+    assert amina("note", case_id, "--text", "called the aunt").code == 0  # on her copy: to sup and amina
+    note = sorted(case_dir(laptops.clones["amina"], case_id).glob("*.note.yaml.age"))[-1].name
+    sup = laptops.cli("sup")
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    laptops.sync("sup")
+    otieno = laptops.laptop("otieno")
+    assert case_id in {item["case_id"] for item in otieno("due", "--json").json()}  # its initial assessment
+    bundle = tmp_env / "amina.bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    applied = otieno("bundle", "apply", str(bundle))
+    assert applied.code == 0, applied.stderr
+    assert (f"need re-encrypting by someone who can read them (their next sync, or cpcm team sync); until then, where "
+            f"you are not among a record's readers, its whole case is left out of your cpcm list and cpcm due: {case_id}"
+            ) in applied.stderr, applied.stderr
+    assert not reads(case_dir(laptops.clones["otieno"], case_id) / note, laptops.keys["otieno"][0])
+    line = (f"problem: {case_id}: {case_rel(case_id)}/{note} is not encrypted to your key; the whole case, with its "
+            f"deadlines, is left out of your cpcm list, due and check until it is: a colleague who reads it encrypts it "
+            f"to your key at their next cpcm sync (or a supervisor with cpcm team sync); then sync again (cpcm show "
+            f"{case_id} says why)")
+    for argv in (("list",), ("due",), ("check",)):
+        done = otieno(*argv)
+        assert done.code == 1 and case_id not in done.stdout, (argv, done.stdout)
+        assert done.stderr.strip().splitlines() == [line], (argv, done.stderr)
+    shown = otieno("show", case_id)
+    assert shown.code == 5 and f"You read {case_id}, but this record" in shown.stderr, shown.stderr
+    assert "the whole case, with its deadlines, is left out of your cpcm list, due and check" in shown.stderr
+    laptops.sync("otieno")  # the note reaches the supervisor, who reads it and re-encrypts it
+    assert case_id in laptops.sync("sup")["reencrypted"]
+    laptops.sync("otieno")
+    assert reads(case_dir(laptops.clones["otieno"], case_id) / note, laptops.keys["otieno"][0])
+    listed = otieno("list")
+    assert listed.code == 0 and case_id in listed.stdout, listed.stderr
+
+
 def test_bundle_clone__a_new_laptop_starts_its_copy_from_a_bundle_and_exchanges_bundles(laptops, tmp_env):
     from conftest import make_identity
 

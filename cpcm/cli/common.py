@@ -589,6 +589,12 @@ def report_problems(ctx) -> None:
                 and context.earlier_key(ctx, found[1]):
             # a case you read whose records are still on an earlier key of yours: who brings it to your new key
             say(f"problem: {problem.message}; left out. {context.EARLIER_KEY_HINT}", "red")
+        elif found and found[0] == CASES and context.reads_case(ctx, found[1]):
+            # a case you read, a record of which was written to its readers of before (a leaver's bundle applied, say):
+            # the whole case is out, its deadlines with it, until one who reads the record encrypts it to your key
+            say(f"problem: {found[1]}: {problem.record_file} is not encrypted to your key; the whole case, with its "
+                f"deadlines, is left out of your cpcm list, due and check until it is: {context.NOT_YET_YOURS_FIX} "
+                f"(cpcm show {found[1]} says why)", "red")
         else:
             say(f"problem: {problem.message}; left out (cpcm verify)", "red")
     if ctx.problems:

@@ -104,8 +104,13 @@ def report_synced(result, json_out: bool, what: str) -> None:
         warn(f"{pair['case']} and {pair['other']} may be the same child ({pair['reason']}); if so: cpcm merge-cases "
              f"{pair['case']} {pair['other']}")
     if result.not_reencrypted:
+        from cpcm.workflow.rules import folders_by_kind
+
+        # a case you read holding a record not encrypted to you is left out whole of what you list (report_problems)
+        until = ("; until then, where you are not among a record's readers, its whole case is left out of your cpcm list "
+                 "and cpcm due" if folders_by_kind(result.not_reencrypted)["cases"] else "")
         warn(f"{folders_counted(result.not_reencrypted)} hold records written to other readers and need re-encrypting by "
-             "someone who can read them (their next sync, or cpcm team sync): " + " ".join(result.not_reencrypted))
+             f"someone who can read them (their next sync, or cpcm team sync){until}: " + " ".join(result.not_reencrypted))
     for entry in result.damaged:
         warn(damaged_left(entry))
     for note in result.notes:
