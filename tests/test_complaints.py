@@ -127,6 +127,19 @@ def test_complaint__refused_when_nobody_but_the_recorder_would_read_it(cli_as, r
     assert files_with_marker(repo) == []
 
 
+def test_complaint__the_refusal_says_why_nobody_else_reads_it_the_other_supervisors_named_or_none_at_all(cli_as, repo):
+    """A caseworker names the team's only supervisor: every other supervisor is named in it. The only
+    supervisor records one: the team has none but her, and nobody is named in it; the refusal said
+    "no supervisor or manager who is not named in it", sending her to look for a name that is not there."""
+    named = cli_as("amina")("complaint", "record", "--from", "child", "--setting", "residential", "--about-worker", "sup",
+                            "--summary", "x")
+    assert named.code == 4 and "every other supervisor or manager of the team is named in it" in named.stderr, named.stderr
+    alone = cli_as("sup")("complaint", "record", "--from", "caregiver", "--setting", "family", "--concerns", "service",
+                          "--summary", "no visit since May")
+    assert alone.code == 4 and "the team has no supervisor or manager but you" in alone.stderr, alone.stderr
+    assert "named" not in alone.stderr.split("\n")[0]
+
+
 def test_complaint__bad_input_names_each_field_and_changes_nothing(cli_as, repo):
     amina = cli_as("amina")
     before = head(repo)

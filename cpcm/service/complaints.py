@@ -160,7 +160,10 @@ def record(ctx, source: str | None, setting: str | None, summary: str | None, ca
     workers = body.get("about_workers", [])
     readers = rules.readers(ctx.team, me.id, workers)
     if not rules.impartial(readers, me.id):
-        raise Refused("nobody but you would read this complaint: the team has no supervisor or manager who is not named in it, "
+        # the one reader is you: either the team has no other supervisor or manager, or each other one is named in it
+        others = [w for w in rules.readers(ctx.team, me.id, ()) if w != me.id]
+        why = "every other supervisor or manager of the team is named in it" if others else "the team has no supervisor or manager but you"
+        raise Refused(f"nobody but you would read this complaint: {why}, "
                       "so it would have no impartial route; nothing was written",
                       "Add a supervisor or manager who is not named in it (cpcm team add WORKER --role manager ...), then "
                       "record it again; or take it to the agency's own route outside this team (the holder of its recovery "
