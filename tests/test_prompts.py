@@ -108,6 +108,25 @@ def test_update_on_a_terminal__the_reason_is_asked_again_and_values_are_shown_as
 
 
 
+def test_update_on_a_terminal__every_value_kept_is_nothing_to_update_without_asking_the_reason(cli, monkeypatch):
+    """Enter at every question of `cpcm update` at a terminal: it asked nothing more, then refused
+    with "reason: is required" (never asked) and "give the fields that change (flags, --set, or
+    --from-file)" (after the questions). It is nothing to update (exit 4), the reason not asked."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import update
+    from cpcm.cli.app import build
+
+    case_id = register(cli)
+    said = []
+    monkeypatch.setattr(update, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", lambda text, **_: said.append(text) or "")
+    result = CliRunner().invoke(build("update"), ["update", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert len(said) < 60
+    assert not [t for t in said if t.startswith("Why did the details change")]
+    assert getattr(result.exception, "rule", None) == "nothing-to-update", (result.exception, result.output)
+
+
 def test_update_on_a_terminal__a_required_field_left_empty_is_asked_again_at_once(cli, monkeypatch):
     """`cpcm update` at a terminal: '-' on the sex was taken, and the update refused once every
     field had been gone through (child.sex: is required), every change typed lost; now it is

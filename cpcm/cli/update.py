@@ -7,6 +7,7 @@ import typer
 
 from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, open_ctx, option_values, parse_at, read_yaml_input,
                              put_options, report_written, set_pairs, stdin_is_terminal)
+from cpcm.errors import Refused
 
 
 def register(app: typer.Typer) -> None:
@@ -76,6 +77,9 @@ def register(app: typer.Typer) -> None:
         if not no_input and stdin_is_terminal():
             if not data:
                 data = ask_changes(ctx, case_id)
+                if not data:  # every value kept: no reason to ask, nothing to write
+                    raise Refused(f"nothing to update on {case_id}: every value was kept; nothing was written",
+                                  rule="nothing-to-update")
             while data and not (reason or "").strip():  # required: asked again, so that the changes typed are not lost
                 reason = typer.prompt("Why did the details change (the reason is kept with the update)", default="", show_default=False,
                                       err=True)
