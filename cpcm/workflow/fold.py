@@ -1045,7 +1045,7 @@ def fold(case_id: str, records: Iterable[Record]) -> Case:
     for record in effective(records):
         kind = record.kind
         command = transitions.command_of(kind, record.body)
-        after = next_stage(stage, transitions.stage_command(kind, record.body), requested_from)
+        after = next_stage(stage, transitions.stage_of_command(command, record.body), requested_from)
         if command in _DECISIONS and _decided_alike(case, command, record.body):
             # the same decision again (made twice apart): it decides nothing, settles nothing, and is no fault
             history.append(Entry(record.id, kind, record.at, record.recorded_at, record.by))

@@ -140,7 +140,11 @@ def stage_command(kind: str, body: dict) -> str:
     to share (or a supervisor's override of it) its own (`consent.sharing`), which every stage
     takes, as the export that needs it. What the record counts as (the fold's events, the
     statistics, a correction's kind) stays `command_of`'s."""
-    command = command_of(kind, body)
+    return stage_of_command(command_of(kind, body), body)
+
+
+def stage_of_command(command: str, body: dict) -> str:
+    """`stage_command` of a record whose `command_of` is known already (the fold's, once a record)."""
     if command in ("consent", "consent_override") and body.get("purpose") == "sharing":
         return f"{command}.sharing"
     return command
