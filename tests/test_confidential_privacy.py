@@ -175,8 +175,9 @@ def test_confidential_add__a_removed_worker_excluded_is_refused_and_the_help_say
 def test_sync__a_team_sync_of_a_complaint_about_you_arrives_unsaid(laptops, tmp_env):
     """A complaint about sup (amina and mgr read it). On mgr's laptop, sup adds a second manager
     and cannot re-encrypt it; mgr's `team sync` there brings it in line: a commit touching that
-    complaint only, its message counting complaints. sup's sync takes it in without saying so: not
-    in `team_changes`, not among the `commits`; amina, a reader, is told of it."""
+    complaint only, its message counting complaints; then sup sets otieno's cadre there. sup's sync
+    takes the team sync in without saying so: not in `team_changes`, not among the `commits`;
+    amina, a reader, is told of it, among the team changes where it was made (oldest first)."""
     from conftest import NOW, Cli, make_identity, signing_line
 
     _add_manager(laptops, tmp_env)
@@ -198,9 +199,12 @@ def test_sync__a_team_sync_of_a_complaint_about_you_arrives_unsaid(laptops, tmp_
     message = subprocess.run(["git", "-C", str(laptops.clones["mgr"]), "log", "-1", "--format=%s"], capture_output=True,
                              text=True, check=True).stdout.strip()
     assert message == "team sync 0 cases", message  # never a count of complaints: every copy reads it
+    assert sup_there("team", "cadre", "otieno", "officer").code == 0
     laptops.sync("mgr")
     told = laptops.sync("sup")
-    assert told["team_changes"] == ["team add mgr2"] and told["commits"] == 1, told  # his own, made on mgr's laptop
+    # his own, made on mgr's laptop
+    assert told["team_changes"] == ["team add mgr2", "team cadre otieno officer"] and told["commits"] == 2, told
     assert complaint_id not in json.dumps(told), told
     brought = laptops.sync("amina")
-    assert brought["team_changes"] == ["team add mgr2", message] and brought["commits"] == 2, brought
+    assert brought["team_changes"] == ["team add mgr2", message, "team cadre otieno officer"], brought
+    assert brought["commits"] == 3, brought

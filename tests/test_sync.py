@@ -1700,6 +1700,27 @@ def test_a_sync_says_what_arrived_when_no_record_did(laptops, tmp_path):
     assert laptops.sync("amina")["settings_changes"] == ["config set timezone"]
 
 
+def test_a_sync_says_the_team_changes_in_the_order_they_were_made(laptops, tmp_env):
+    """sup adds eve, then removes her: a sync says the two oldest first, as they were made, so that its last team line
+    says eve has left (docs/commands/sync.md); `team_changes` lists them so. Before, they were said newest first:
+    `team: remove eve`, then `team: add eve`."""
+    from conftest import make_identity, signing_line
+
+    amina = laptops.laptop("amina")
+    laptops.laptop("otieno")
+    sup = laptops.cli("sup")
+    key = tmp_env / "keys" / "eve.txt"
+    assert sup("team", "add", "eve", "--role", "caseworker", "--recipient", make_identity(key),
+               "--signing-key", signing_line(key)).code == 0
+    assert sup("team", "remove", "eve").code == 0
+    laptops.sync("sup")
+    told = amina("sync")
+    assert told.code == 0, told.stderr
+    assert [line for line in told.stderr.splitlines() if line.startswith("  team:")] == [
+        "  team: add eve", "  team: remove eve"], told.stderr
+    assert laptops.sync("otieno")["team_changes"] == ["team add eve", "team remove eve"]
+
+
 @pytest.mark.parametrize("how", ["sync", "bundle"])
 def test_records_that_arrive_in_a_conference_are_counted_in_it_not_among_the_cases(laptops, tmp_env, how):
     """A note on amina's case, then a conference and its nomination of that case, on the supervisor's copy: amina's sync

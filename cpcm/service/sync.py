@@ -113,10 +113,10 @@ class Synced:
     complaint_authors: dict[str, list[str]] = field(default_factory=dict)
     # the same of each strictly confidential entry (not in JSON): only for a worker who reads it
     confidential_authors: dict[str, list[str]] = field(default_factory=dict)
-    # the commits that arrived touching complaints or entries only, each as the folders it touches and its message (not
-    # in JSON): counted in `commits`, and a team change among `team_changes`, only for a worker who reads one of them
-    # (`_complaints_read`)
-    private_commits: list[tuple[frozenset, str]] = field(default_factory=list)
+    # the commits that arrived touching complaints or entries only, each as the folders it touches, its message and how
+    # many of `team_changes` arrived before it (not in JSON): counted in `commits`, and a team change among
+    # `team_changes` in the order made, only for a worker who reads one of them (`_complaints_read`)
+    private_commits: list[tuple[frozenset, str, int]] = field(default_factory=list)
     # the files not encrypted that arrived in a complaint's or an entry's folder, each as the folder (top, ID) and its
     # entry of `plaintext_committed` (not in JSON): named only to a worker who reads it (`_complaints_read`)
     private_plaintext: list[tuple[tuple[str, str], dict]] = field(default_factory=list)
@@ -962,8 +962,9 @@ def _arrivals(git, ours: str, theirs: str, result: Synced) -> None:
     commits = remote.arrived(git, ours, theirs)
     for commit in commits:
         private = _private_folders(commit.paths)
-        if private:  # only complaints or entries: counted, and its message said, after the merge, where this worker
-            result.private_commits.append((private, commit.message))  # reads one of them (`_complaints_read`)
+        if private:  # only complaints or entries: counted, and its message said where the team changes before it
+            # end, after the merge, where this worker reads one of them (`_complaints_read`)
+            result.private_commits.append((private, commit.message, len(result.team_changes)))
         else:
             result.commits += 1
             if commit.message.startswith("team "):
@@ -1833,11 +1834,13 @@ def _complaints_read(ctx: Context, result: Synced) -> None:
     for folder, entry in result.private_plaintext:
         if reads(folder):
             _plaintext_said(result, entry)
-    for folders, message in result.private_commits:
+    told = 0  # the team changes of these told so far: each goes where it was made among the others (oldest first)
+    for folders, message, before in result.private_commits:
         if any(reads(f) for f in folders):
             result.commits += 1
             if message.startswith("team "):  # a team sync that brought only complaints or entries into line
-                result.team_changes.append(message)
+                result.team_changes.insert(before + told, message)
+                told += 1
 
 
 def _own_read(ctx: Context, result: Synced, top: str, arrived: dict[str, list[str]], told: list[str]) -> None:

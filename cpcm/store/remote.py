@@ -633,17 +633,20 @@ class Arrived:
 
 def arrived(git: Git, old: str | None, new: str) -> list[Arrived]:
     """The commits in `new` that `old` did not have (first parents and merged sides alike), each
-    with the files it added. Every one of them: one that adds no file (a policy or team change)
-    arrived too (a filter on added files would leave it out). A merge commit's added files are
-    those in none of its parents (`-c`: a conflict record its merge found), not those it took
-    from a side, which arrive with that side's own commits.
+    with the files it added, oldest first (a commit after its parents, the others in the order they
+    were made): what a sync says of them (a team change, a setting) reads in the order it was done,
+    so a worker added and then removed ends on the removal. Every one of them: one that adds no
+    file (a policy or team change) arrived too (a filter on added files would leave it out). A
+    merge commit's added files are those in none of its parents (`-c`: a conflict record its merge
+    found), not those it took from a side, which arrive with that side's own commits.
 
     A file moved by the upgrade to format 2 (store/upgrade.py) is not added: the upgrade's commit
     deletes cases/CP-.../x and adds cases/4F/CP-.../x, the same file. Nor is one a merge of a side of
     format 1 holds at its format-1 path (the merge holds it at its format-2 path, in none of its
     parents by name)."""
     span = [new] if old is None else [new, f"^{old}"]
-    out = git.run(["log", "--no-renames", "--format=\x1e%ae\x1f%P\x1f%s", "-c", "--name-status", *span])
+    out = git.run(["log", "--date-order", "--reverse", "--no-renames", "--format=\x1e%ae\x1f%P\x1f%s", "-c", "--name-status",
+                   *span])
     commits = []
     for chunk in out.split("\x1e")[1:]:
         head, _, body = chunk.partition("\n")
