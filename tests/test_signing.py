@@ -764,6 +764,24 @@ def test_a_revocation_from_before_the_workers_key_was_recorded_is_refused(cli_as
     assert sup("team", "revoke", "amina", "--lost", "--from", NOW).code == 0
 
 
+def test_revoking_the_key_of_a_worker_removed_already_says_the_key_is_revoked_not_that_they_were_removed(cli_as, repo):
+    """otieno left (`team remove`, on 2026-11-23); later his laptop is lost and his key is revoked: the revocation says
+    that it revoked the key, and that the removal was an earlier one (was: `'otieno' removed; ...` a second time, as
+    though this command had removed him). amina, on the team until now, is said to be removed by hers."""
+    sup = cli_as("sup")
+    assert sup("team", "remove", "otieno").code == 0
+    later = cli_as("sup", CPCM_NOW="2026-12-01T09:00:00+03:00")
+    done = later("team", "revoke", "otieno", "--lost")
+    assert done.code == 0, done.stderr
+    assert done.stderr.startswith("'otieno' was removed from the team already (2026-11-23); their signing key is "
+                                  "revoked from 2026-12-01T09:00:00+03:00\n"), done.stderr
+    assert "'otieno' removed" not in done.stdout + done.stderr
+    now = later("team", "revoke", "amina", "--lost", "--json")
+    assert now.code == 0 and now.json()["removed_now"] and now.json()["removed"].startswith("2026-12-01"), now.stdout
+    assert later("team", "revoke", "amina", "--lost", "--from", "2026-11-30").stderr.startswith(
+        "'amina' was removed from the team already (2026-12-01)")
+
+
 def test_a_revocation_from_now_counts_from_after_a_commit_this_copy_holds_dated_as_late(cli_as, repo):
     """otieno's commit and the supervisor's revocation of his key (no --from: now) in the same second (or
     his laptop's clock ahead of the office's): the revocation counts from the second after his commit, so

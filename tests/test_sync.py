@@ -1951,7 +1951,11 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     the copy she wrote them on allowed them), and the one dated after the removal is named: by the
     office's `bundle apply` (a warning line, `after_removal` and `notes` in --json), by the next
     sync of a colleague who knew of the removal, and by `cpcm verify` (a note). What the office
-    writes after the removal is not encrypted to her. (Each commit is dated by CPCM_NOW, as its records.)"""
+    writes after the removal is not encrypted to her. (Each commit is dated by CPCM_NOW, as its records.)
+    Her sync told her of the removal, and she wrote on: the warning does not say her copy had not heard of it
+    (either may be so). Then her key is revoked: a colleague's sync that brings the revocation with a later note of
+    hers says the key is revoked, not that revoking it would refuse what it signs (was: that advice, in the same sync
+    that reported `team: revoke amina`)."""
     from datetime import datetime
 
     from cpcm.crypto import cipher, identity
@@ -2011,6 +2015,23 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     text = otieno("sync")
     assert text.code == 0, text.stderr
     assert f"warning: commit {after[:10]} by amina is dated after amina was removed from the team" in text.stderr, text.stderr
+    assert ("made on a copy that had not heard of the removal, or after amina was told of it (the commit does not say "
+            "which)") in text.stderr, text.stderr
+    # she writes on; her bundle comes in, then her key is revoked, and both reach otieno's copy in one sync
+    amina = Cli({**amina.env, "CPCM_NOW": "2026-11-24T09:00:02+03:00"})
+    assert amina("note", case_id, "--text", "written later still").code == 0
+    later = head(laptops.clones["amina"])
+    assert amina("bundle", "create", str(tmp_env / "amina-2.bundle")).code == 0
+    applied = sup("bundle", "apply", str(tmp_env / "amina-2.bundle"))
+    assert applied.code == 0 and "cpcm team revoke amina --lost refuses" in applied.stderr, applied.stderr  # not yet
+    revoked = Cli({**sup.env, "CPCM_NOW": "2026-11-25T09:00:00+03:00"})("team", "revoke", "amina", "--lost")
+    assert revoked.code == 0, revoked.stderr
+    laptops.sync("sup")
+    text = otieno("sync")
+    assert text.code == 0 and "  team: revoke amina" in text.stderr, text.stderr
+    warned = [line for line in text.stderr.splitlines() if f"commit {later[:10]} by amina" in line]
+    assert len(warned) == 1 and "their key is revoked from 2026-11-25" in warned[0], text.stderr
+    assert "cpcm team revoke" not in warned[0], warned
 
 
 def commit_plaintext_by_hand(laptops, worker: str, case_id: str) -> tuple[str, str]:

@@ -239,7 +239,10 @@ def register(app: typer.Typer) -> None:
         ctx = open_ctx(repo, identity)
         since = parse_at(from_, "--from", ctx.zone)
         result = service.team_revoke(ctx, worker, since)
-        _report_team_change(result, json_out, f"'{worker}' removed; their signing key is revoked from {result.extra['revoked_from']}",
+        revoked = f"their signing key is revoked from {result.extra['revoked_from']}"
+        # removed by an earlier team remove (or revoke): only the key is this command's doing, and said so
+        _report_team_change(result, json_out, f"'{worker}' removed; {revoked}" if result.extra["removed_now"] else
+                            f"'{worker}' was removed from the team already ({result.extra['removed'][:10]}); {revoked}",
                             worker)
         if not json_out:
             _history_warning()  # a lost key reads the old records still: the reminder matters most here

@@ -226,10 +226,11 @@ def revocable_from(worker: Worker) -> str:
     return min(dated, key=lambda moment: _seconds(moment) or 0)
 
 
-# a commit signed by a worker and dated after their removal (`team remove`), made on a copy that had not
-# heard of it: taken in, as the team that copy showed allowed it, and named (a sync's report, `cpcm verify`'s
-# note). Not refused: a removal is judged by membership, not by dates (`key_standing`); a key that must sign
-# nothing more is revoked (`team revoke --lost`), and then what it signs from that date is refused.
+# a commit signed by a worker and dated after their removal (`team remove`), made on a copy whose team still
+# listed them (the removal had not reached it, or they wrote on after a refused sync told them of it): taken in, as
+# the team that copy showed allowed it, and named (a sync's report, `cpcm verify`'s note). Not refused: a removal
+# is judged by membership, not by dates (`key_standing`); a key that must sign nothing more is revoked (`team revoke
+# --lost`), and then what it signs from that date is refused.
 AFTER_REMOVAL = "signed-after-removal"
 
 

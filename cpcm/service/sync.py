@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from cpcm.crypto import cipher
 from cpcm.domain.ids import is_id, new_case_id
 from cpcm.domain.records import Record
-from cpcm.domain.team import REVOKING_REASONS, Team, Worker
+from cpcm.domain.team import REVOKING_REASONS, Team, Worker, keyring
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.apart import Apart, record_kind, record_names
@@ -98,7 +98,7 @@ class Synced:
     duplicates: list[dict] = field(default_factory=list)    # {case, other, reason}: probable same child
     notes: list[str] = field(default_factory=list)
     # {commit, worker, removed, cases, conferences}: commits dated after their signer's removal, made on a copy
-    # that had not heard of it, taken in (store/audit.py `after_removal`)
+    # that had not heard of it or after they were told of it, taken in (store/audit.py `after_removal`)
     after_removal: list[dict] = field(default_factory=list)
     # {commit, worker, folder, file}: files not encrypted that arrived, taken in (store/audit.py `plaintext_arrived`)
     plaintext_committed: list[dict] = field(default_factory=list)
@@ -693,10 +693,12 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     # for a joining worker too: the commit that added them included
     late, arrived = _refuse_unverified(ctx, ours, theirs, theirs_team, result.remote)
     _refuse_revoked_here(ctx, ours, theirs, theirs_team)
+    # whose key is revoked, on either copy (the revocation may arrive with this very sync): no advice to revoke it
+    keys = keyring(ctx.team, theirs_team)
     for entry in late:
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
             result.after_removal.append(entry)
-            signer = ctx.team.get(entry["worker"], include_removed=True)
+            signer = keys.get(entry["worker"], include_removed=True)
             revoked = signer.revoked_from if signer else ""
             result.notes.append(f"{audit.after_removal_message(entry)}; {audit.after_removal_check(entry)}; " + (
                 f"their key is revoked from {revoked}: what it signs from then is refused" if revoked else

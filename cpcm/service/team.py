@@ -503,6 +503,7 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
                                                  f"{worker_id}'s signing key: an earlier one names no commit of theirs")],
                            "the revocation")
     theirs, keyworker_of, restricted = [], [], []
+    removed_now = worker.active  # a worker removed already: their keys only (the removal stands as it was)
     if worker.active:
         if worker.id == actor.id:
             raise Refused("you cannot revoke your own key", "Ask another supervisor or manager.", rule="revoke-self")
@@ -530,6 +531,8 @@ def team_revoke(ctx: Context, worker_id: str, since: datetime | None = None) -> 
     result.extra["cache"] = _forget_cache(ctx, worker_id)
     result.extra["revoked_from"] = moment
     result.extra["signing_keys_revoked"] = len(revoked.signing_keys)
+    result.extra["removed_now"] = removed_now
+    result.extra["removed"] = revoked.removed
     result.extra["restricted_left"] = restricted
     if restricted:
         count, verb, shown = _restricted_words(restricted, " (all of them in --json: restricted_left)")

@@ -596,8 +596,8 @@ def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team, 
 
 
 def after_removal(checked: Iterable[tuple[Signature, Commit]]) -> list[dict]:
-    """Each commit whose signature stands and is dated after its signer's removal (a copy that had not
-    heard of it: domain/team.py AFTER_REMOVAL): its short id, the worker, the removal's moment, and the
+    """Each commit whose signature stands and is dated after its signer's removal (made on a copy whose team
+    still listed them: domain/team.py AFTER_REMOVAL): its short id, the worker, the removal's moment, and the
     cases and conferences it writes to (ids only)."""
     found = []
     for sig, commit in checked:
@@ -611,10 +611,14 @@ def after_removal(checked: Iterable[tuple[Signature, Commit]]) -> list[dict]:
 
 
 def after_removal_message(entry: dict) -> str:
-    """What a sync's report and `cpcm verify` say of a commit `after_removal` found (ids and a date only)."""
+    """What a sync's report and `cpcm verify` say of a commit `after_removal` found (ids and a date only). Which copy
+    made it is not guessed: one the removal had not reached, or the worker's own after a sync told them of it (a
+    refused sync leaves their copy as it was, still listing them)."""
     where = " ".join(entry["cases"] + entry["conferences"])
-    return (f"commit {entry['commit']} by {entry['worker']} is dated after {entry['worker']} was removed from the team "
-            f"({entry['removed'][:10]}): it was made on a copy that had not heard of the removal, and was taken in"
+    worker = entry["worker"]
+    return (f"commit {entry['commit']} by {worker} is dated after {worker} was removed from the team "
+            f"({entry['removed'][:10]}): it was made on a copy that had not heard of the removal, or after {worker} was "
+            "told of it (the commit does not say which), and was taken in"
             + (f" ({where})" if where else ""))
 
 
