@@ -427,21 +427,26 @@ def test_a_team_that_gives_a_supervisor_a_strangers_key_brings_nobody_in(laptops
     commit's own team file gives `sup` besides his own. A key counts for a member only as the team
     the commit was made on records it (or their own rotation in that commit): her sync, and any
     member's, refuses it (unknown-signer), and `verify` of a copy that has it names it."""
-    import yaml
+    import io
 
+    from ruamel.yaml import YAML  # a dependency of cpcm's own, where PyYAML is not
+
+    yaml = YAML(typ="safe", pure=True)
     mallory = tmp_env / "keys" / "mallory.txt"
     make_identity(mallory)
     otieno = laptops.laptop("otieno")  # a member's copy, made before the forged commit
     laptops.laptop("amina")
     forged = laptops.clones["amina"]
     team_path = forged / ".cpcm" / "team.yaml"
-    data = yaml.safe_load(team_path.read_text())
+    data = yaml.load(team_path.read_text())
     sup = next(w for w in data["workers"] if w["id"] == "sup")
     sup["signing_keys"].append({"key": signing_line(mallory), "since": sup["since"]})
     path, recipient = laptops.keys["njeri"]
     data["workers"].append({"id": "njeri", "name": "njeri", "roles": ["caseworker"], "recipient": recipient,
                             "since": sup["since"], "signing_keys": [{"key": signing_line(path), "since": sup["since"]}]})
-    team_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = io.StringIO()
+    yaml.dump(data, out)
+    team_path.write_text(out.getvalue())
     sha = hand_commit(forged, "sup", "team add njeri", [".cpcm/team.yaml"], mallory)
     push(forged)
     root = laptops.clones["njeri"]
