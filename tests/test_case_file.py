@@ -682,3 +682,25 @@ def test_case_file__a_record_written_a_day_or_more_after_its_date_says_when_and_
         # written when it happened, or less than a day after: its date and its writer, as before
         assert words[1].split(" ")[0] not in lines[same_day["record_id"]], (lang, fmt, lines[same_day["record_id"]])
         assert f"· {words[2]} ·" in lines[same_day["record_id"]], (lang, fmt, lines[same_day["record_id"]])
+
+
+def test_case_file__a_record_typed_in_utc_just_after_local_midnight_is_given_in_the_agency_s_day_and_time(cli):
+    # 21:30 UTC (a machine on UTC, or a time typed so) is 00:30 the next day in Nairobi, the agency's zone
+    case_id = register(cli, "--at", "2026-11-20T10:00:00+03:00")
+    ok(cli("note", case_id, "--text", "Called the school.", "--at", "2026-11-21T21:30:00+00:00"))
+    text = ok(cli("render", "case-file", case_id)).stdout
+    line = next(line for line in text.splitlines() if "00:30" in line or "21:30" in line)
+    assert "22 November 2026 00:30" in line, line
+
+
+def test_conference_report__closed_just_after_local_midnight_is_the_agency_s_day():
+    from dataclasses import replace
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from cpcm.render import views
+    from cpcm.store import policies
+
+    closed = replace(_conference([]), closed_at="2026-02-05T21:30:00+00:00", closed_by="sup")  # kept in UTC: 00:30 on 6 February
+    view = views.conference_view(closed, policies.load("kenya"), "en", date(2026, 2, 6), {}, zone=ZoneInfo("Africa/Nairobi"))
+    assert view["conference"]["closed_on"] == "2026-02-06"

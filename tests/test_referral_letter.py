@@ -191,3 +191,21 @@ def test_cli__the_letter_out_is_encrypted_to_the_provider_by_default(cli, tmp_en
     provider = identity.load(provider_key, lambda: None)
     assert CANARY in cipher.decrypt(data, provider.keys).decode()
     assert cli("render", "referral-letter", case_id, "R7").code == 3
+
+
+def test_referral_letter__sent_on_is_the_agency_s_day_for_a_referral_just_after_local_midnight():
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from cpcm.domain.case import Case
+    from cpcm.domain.records import Record
+    from cpcm.render.views import referral_letter_view
+
+    at = "2026-11-21T21:30:00+00:00"  # typed in UTC: 00:30 on 22 November in Nairobi
+    record = Record(kind="referral", schema=1, id="01JD0000000000000000000001", case="CP-0000-0000", at=at, recorded_at=at,
+                    by="amina", body={"service": "clinic", "shared_groups": ["need"], "shared": {"need": "treatment"}})
+    case = Case(id="CP-0000-0000", worker="amina", child={}, registered_at="2026-11-20T10:00:00+03:00",
+                referrals=({"record_id": record.id, "ref": "R1"},))
+    view = referral_letter_view(case, record, CLINIC, "en", today=date(2026, 11, 23), names={}, agency={"code": "TEST"},
+                                feedback_days=14, zone=ZoneInfo("Africa/Nairobi"))
+    assert view["sent_on"] == "2026-11-22"

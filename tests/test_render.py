@@ -147,6 +147,27 @@ def test_render__a_plan_waiting_for_approval_says_it_is_not_in_force(cli, cli_as
     assert "Approved on 18 November 2026 by sup. This plan is in force." in golden
 
 
+def test_render__a_decision_just_after_local_midnight_is_dated_the_agency_s_day(cli, cli_as):
+    # 00:30 in Nairobi is 21:30 UTC the day before: the fold keeps the decision's time in UTC, the
+    # plan gives its day in the agency's zone, as `cpcm show` does ("A time is never UTC presented as local")
+    approved = planned_case(cli, cli_as, approve=False)
+    assert cli_as("sup")("approve", approved, "plan", "--at", "2026-11-18T00:30:00+03:00").code == 0
+    assert "Approved on 18 November 2026 by sup." in cli("render", "case-plan", approved).stdout
+    assert "Umeidhinishwa tarehe 18 Novemba 2026" in cli("render", "case-plan", approved, "--lang", "sw").stdout
+    returned = planned_case(cli, cli_as, approve=False)
+    assert cli_as("sup")("reject", returned, "plan", "--note", "add the school", "--at", "2026-11-18T00:30:00+03:00").code == 0
+    assert "Returned by the supervisor on 18 November 2026." in cli("render", "case-plan", returned).stdout
+
+
+def test_render__a_plan_written_in_utc_before_the_agency_set_its_zone_is_dated_the_local_day(cli, cli_as):
+    # a plan typed with a UTC time (a machine on UTC, before `cpcm config set timezone`): 21:30 UTC is 00:30 in Nairobi
+    case_id = planned_case(cli, cli_as, approve=False)
+    later = dict(PLAN, reason="review")
+    assert cli("plan", case_id, "--from-file", "-", "--at", "2026-11-19T21:30:00+00:00", input=json.dumps(later)).code == 0
+    text = cli("render", "case-plan", case_id).stdout
+    assert "written on 20 November 2026 by amina" in text, text
+
+
 def test_render__a_name_ending_in_a_full_stop_takes_no_second_one(cli, cli_as, tmp_env):
     """A supervisor known as "Wanjiku M." approves: the documents say "by Wanjiku M. This plan is in
     force", not "by Wanjiku M.. This plan…"."""
@@ -528,6 +549,35 @@ def test_views__approval_states():
     from dataclasses import replace
     later = replace(case, plan=dict(case.plan, record_id="01JD0000000000000000000009"))
     assert approval_view(later, record)["state"] == "superseded"
+
+
+def test_views__the_days_of_stored_times_are_the_agency_s_local_days():
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from cpcm.render.views import _day, _referral, _when, approval_view, case_plan_view
+
+    nairobi = ZoneInfo("Africa/Nairobi")
+    just_after_midnight = "2026-11-17T21:30:00+00:00"  # 00:30 on 18 November in Nairobi
+    case, record = _case_and_plan(approved=True)
+    case = replace(case, plan=dict(case.plan, approved_at=just_after_midnight))  # as the fold keeps it: UTC
+    assert approval_view(case, record, zone=nairobi)["decided_on"] == "2026-11-18"
+    case, record = _case_and_plan(rejected=True)
+    case = replace(case, plan=dict(case.plan, rejected_at=just_after_midnight))
+    assert approval_view(case, record, zone=nairobi)["decided_on"] == "2026-11-18"
+    case, record = _case_and_plan()
+    view = case_plan_view(case, replace(record, at=just_after_midnight), "en", zone=nairobi)
+    assert (view["plan"]["written_on"], view["today"]) == ("2026-11-18", "2026-11-18")
+    # a referral as the fold keeps it (its times in UTC), with and without its history
+    entry = {"ref": "R1", "service": "clinic", "at": just_after_midnight, "status": "accepted", "status_at": just_after_midnight,
+             "start": "2026-11-25"}
+    assert [_referral(entry, {}, nairobi)[k] for k in ("sent_on", "status_on", "start")] == ["2026-11-18", "2026-11-18", "2026-11-25"]
+    entry["history"] = [{"status": "sent", "at": just_after_midnight}, {"status": "accepted", "at": "2026-11-18T21:05:00+00:00"}]
+    assert [_referral(entry, {}, nairobi)[k] for k in ("sent_on", "status_on")] == ["2026-11-18", "2026-11-19"]
+    # a record of the case file: its day and its clock time in the agency's zone
+    assert _when(just_after_midnight, nairobi) == {"date": "2026-11-18", "time": "00:30"}
+    assert _day("2026-11-18", nairobi) == "2026-11-18"  # a date alone is that date
+    assert _day(None, nairobi) is None
 
 
 def test_views__the_child_plan_splits_the_actions_and_keeps_to_the_first_name():

@@ -339,3 +339,28 @@ def test_closure_report__an_item_the_policy_added_after_the_request_is_not_on_it
             assert "not confirmed" not in report and "chief_told" not in report, report
         md = ok(cli_as("sup")("render", "closure-report", case_id)).stdout
         assert md.count("- [x] ") == 5, md
+
+
+def test_closure_report__a_request_and_its_approval_just_after_local_midnight_are_dated_the_agency_s_day(cli, cli_as):
+    # typed with UTC times (21:30 UTC is 00:30 the next day in Nairobi): each day is the agency's, not the UTC one
+    case_id = worked_case(cli, cli_as)
+    ok(cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--summary", SUMMARY,
+           "--explain-open", "The clinic follows up the treatment itself; Neema now goes to school on her own.",
+           "--at", "2026-11-21T21:30:00+00:00"))
+    ok(cli_as("sup")("approve", case_id, "closure", "--note", "Goals met; agreed.", "--at", "2026-11-22T21:10:00+00:00"))
+    text = ok(cli("render", "closure-report", case_id)).stdout
+    assert "on 22 November 2026 by amina" in text, text  # requested
+    assert "Approved on 23 November 2026 by sup. The case is closed." in text
+    sw = ok(cli("render", "closure-report", case_id, "--lang", "sw")).stdout
+    assert "22 Novemba 2026" in sw and "23 Novemba 2026" in sw
+
+
+def test_transfer_summary__a_request_just_after_local_midnight_is_dated_the_agency_s_day(cli, cli_as):
+    case_id = worked_case(cli, cli_as)
+    for giver in ("child", "caregiver"):
+        ok(cli("consent", case_id, "--purpose", "transfer", "--agency", "recv", "--status", "given", "--explained", "all",
+               "--by", giver, "--at", "2026-11-21T12:00:00+03:00"))
+    # typed in UTC: 21:30 UTC on 21 November is 00:30 on 22 November in Nairobi
+    ok(cli("transfer", case_id, *REASON, "--check", "all", "--at", "2026-11-21T21:30:00+00:00"))
+    text = ok(cli("render", "transfer-summary", case_id)).stdout
+    assert "on 22 November 2026 by amina" in text, text

@@ -10,10 +10,11 @@ Must not import: service, store, crypto, cli.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.case import Case
+from cpcm.domain.dates import local, local_day
 from cpcm.domain.records import Record, utc
 from cpcm.errors import Refused
 from cpcm.workflow import approvals, deadlines, open_items, placements, plan_actions, transitions
@@ -59,14 +60,17 @@ def first_name(name: str | None) -> str | None:
 
 # -- the plan's approval --------------------------------------------------------------------------
 def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | None = None,
-                  approval_required: bool = True, before_reopening: bool = False, note: str | None = None) -> dict:
+                  approval_required: bool = True, before_reopening: bool = False, note: str | None = None,
+                  zone: tzinfo | None = None) -> dict:
     """Whether this plan version is in force: approved, in force without approval (where the
     policy needs none), waiting for a supervisor, returned (rejected), or superseded by a later
     version. `before_reopening`: the plan came into force before the case's latest reopening and
     its actions are not due (`deadlines.plan_actions_due`: the reopened case goes back to
     assessment and a new plan, IAG Step 6 [L946]); approved then, it is not in force now. `note`:
     the supervisor's note on the decision of this version (the conditions of an approval, what a
-    rejection asks to change), printed with an approval or a rejection."""
+    rejection asks to change), printed with an approval or a rejection. `decided_on`: the day of the
+    decision in the agency's `zone` (the fold keeps its time in UTC: an approval at 01:00 in
+    Nairobi is on the evening before in UTC)."""
     names = names or {}
     latest = case.plan or {}
     decided_on = decided_by = None
@@ -87,7 +91,7 @@ def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | No
         "state": state,
         "in_force": state in ("approved", "in_force"),
         "required": bool(approval_required),
-        "decided_on": decided_on[:10] if decided_on else None,
+        "decided_on": _day(decided_on, zone),
         "decided_by": decided_by,
         "note": (_text(note) or None) if state in ("approved", "rejected") else None,
     }
@@ -139,7 +143,8 @@ def _age(case: Case, on: date) -> dict:
 
 def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
                    names: Mapping[str, str] | None = None, approval_required: bool = True,
-                   next_review: str | None = None, before_reopening: bool = False, decision_note: str | None = None) -> dict:
+                   next_review: str | None = None, before_reopening: bool = False, decision_note: str | None = None,
+                   zone: tzinfo | None = None) -> dict:
     """The worker's copy of a case plan version: who the child is, the plan's version, reason
     and approval, its goals each with its actions, review date, closure criteria, contingency and
     who took part.
@@ -152,10 +157,11 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
     `review_date` where no review clock runs (a plan waiting for approval); `review_set_in_plan`,
     the plan's own date when it says another day than the clock (a later review moved it).
     `decision_note`: the supervisor's note on the approval or rejection of this version.
+    `zone`: the agency's time zone, the days of stored times are given in (`_day`).
     """
     names = names or {}
     body = plan_record.body
-    today = today or date.fromisoformat(plan_record.at[:10])
+    today = today or _local_date(plan_record.at, zone)
     actions = [_action(a, n, lang=lang) for n, a in enumerate(body.get("actions") or [], start=1)]
     goals = [dict(goal, need=_text(raw.get("need")) or None, indicator=_text(raw.get("indicator")) or None,
                   child_words=_any_child_words(raw.get("child_words"), lang))
@@ -180,7 +186,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "version": _version_of(case, plan_record),
             "reason": _text(body.get("reason")) or None,
             "interim": bool(body.get("interim")),
-            "written_on": plan_record.at[:10],
+            "written_on": _day(plan_record.at, zone),
             "written_by": _person(_asked_by(case.plan, plan_record), names),  # not who corrected it
             "permanency_goal": _text(body.get("permanency_goal")) or None,
             "aftercare": _text(body.get("aftercare")) or None,
@@ -197,7 +203,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "child_copy_given": _yes_no(body.get("child_copy_given")),
             "notes": _text(body.get("notes")) or None,
         },
-        "approval": approval_view(case, plan_record, names, approval_required, before_reopening, decision_note),
+        "approval": approval_view(case, plan_record, names, approval_required, before_reopening, decision_note, zone),
         "goals": goals,
         "other_actions": [a for a in actions if a["goal"] not in goal_ids],
         "actions": actions,
@@ -273,7 +279,7 @@ def in_child_plan(raw: Mapping[str, Any]) -> bool:
 def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | None = None,
                     names: Mapping[str, str] | None = None, approval_required: bool = True,
                     next_review: str | None = None, typed_lang: str | None = None, before_reopening: bool = False,
-                    decision_note: str | None = None) -> dict:
+                    decision_note: str | None = None, zone: tzinfo | None = None) -> dict:
     """The child's copy: first name only, what the child will do (actions for `child`), who will
     help (the other actions the child has a part in: `in_child_plan`), when we meet again, and
     what to do if something goes wrong.
@@ -294,7 +300,8 @@ def child_plan_view(case: Case, plan_record: Record, lang: str, *, today: date |
     """
     names = names or {}
     worker = case_plan_view(case, plan_record, lang, today=today, names=names, approval_required=approval_required,
-                            next_review=next_review, before_reopening=before_reopening, decision_note=decision_note)
+                            next_review=next_review, before_reopening=before_reopening, decision_note=decision_note,
+                            zone=zone)
     body = plan_record.body
     plan = worker["plan"]
     typed = (typed_lang or "en") == lang
@@ -379,10 +386,16 @@ def _refused(message: str, hint: str, rule: str) -> Refused:
     return Refused(message, hint, rule=rule)
 
 
-def _day(at: Any) -> str | None:
-    """The date part of a stored time, as written (the worker's own day, not UTC)."""
-    text = _text(at)
-    return text[:10] or None
+def _day(at: Any, zone: tzinfo | None = None) -> str | None:
+    """The day of a stored time in the agency's `zone` (`dates.local_day`: never the day in UTC,
+    nor in a zone the time was written in before the agency set its own); a date alone is that
+    date. Without a zone, the day as written."""
+    return local_day(_text(at), zone) or None
+
+
+def _local_date(at: str, zone: tzinfo | None) -> date:
+    """The day of a stored time in `zone`, as a date (a document's date when no `today` is given)."""
+    return local(at, zone).date()
 
 
 def _moment(at: str) -> datetime:
@@ -404,12 +417,13 @@ def _latest_plan(case: Case, records: list[Record]) -> Record | None:
     return next((r for r in records if r.id == wanted), None) if wanted else None
 
 
-def _progress(records: list[Record], plan_record: Record | None, before: str | None = None) -> tuple[dict, Record | None]:
+def _progress(records: list[Record], plan_record: Record | None, before: str | None = None,
+              zone: tzinfo | None = None) -> tuple[dict, Record | None]:
     """The latest status of each plan item (G1, A1) from the reviews since the plan (before
     `before`, a record id, when given), as cpcm close counts unfinished actions
     (open_items.progress); and the last review."""
     found, last = open_items.progress(records, plan_record, before)
-    status = {key: {"status": _text(item.get("status")) or None, "note": _text(item.get("note")) or None, "on": _day(record.at)}
+    status = {key: {"status": _text(item.get("status")) or None, "note": _text(item.get("note")) or None, "on": _day(record.at, zone)}
               for key, (record, item) in found.items()}
     return status, last
 
@@ -441,7 +455,7 @@ def _goals(body: Mapping[str, Any], actions: list[dict]) -> list[dict]:
     return goals
 
 
-def _referral(entry: Mapping[str, Any], services: Mapping[str, str]) -> dict:
+def _referral(entry: Mapping[str, Any], services: Mapping[str, str], zone: tzinfo | None = None) -> dict:
     history = list(entry.get("history") or [])
     service = _text(entry.get("service"))
     return {
@@ -451,17 +465,17 @@ def _referral(entry: Mapping[str, Any], services: Mapping[str, str]) -> dict:
         "sector": entry.get("sector"),
         "need": _text(entry.get("need")) or None,
         "urgent": bool(entry.get("urgent")),
-        "sent_on": _day(history[0]["at"]) if history else _day(entry.get("at")),
+        "sent_on": _day(history[0]["at"], zone) if history else _day(entry.get("at"), zone),
         "status": entry.get("status"),
-        "status_on": _day(history[-1]["at"]) if history else _day(entry.get("status_at")),
-        "start": _day(entry.get("start")),
+        "status_on": _day(history[-1]["at"], zone) if history else _day(entry.get("status_at"), zone),
+        "start": _day(entry.get("start"), zone),
         "feedback": _text(entry.get("feedback")) or None,
         "plan_action": entry.get("plan_action"),
         "open": open_items.referral_open(entry.get("status")),
     }
 
 
-def _case_facts(case: Case, on: date, names: Mapping[str, str]) -> dict:
+def _case_facts(case: Case, on: date, names: Mapping[str, str], zone: tzinfo | None = None) -> dict:
     return {
         "id": case.id,
         "name": case.child.get("name") or None,
@@ -471,7 +485,7 @@ def _case_facts(case: Case, on: date, names: Mapping[str, str]) -> dict:
         "stage": case.stage,
         "status": case.status,
         "worker": _person(case.worker, names),
-        "registered_on": _day(case.registered_at),
+        "registered_on": _day(case.registered_at, zone),
     }
 
 
@@ -491,17 +505,17 @@ def keyworker_facts(keyworker: Mapping[str, Any] | None, names: Mapping[str, str
             "is_caseworker": bool(keyworker.get("is_caseworker")), "off_team": bool(keyworker.get("off_team"))}
 
 
-def _decided(record: Record | None, names: Mapping[str, str]) -> dict | None:
+def _decided(record: Record | None, names: Mapping[str, str], zone: tzinfo | None = None) -> dict | None:
     if record is None:
         return None
-    return {"by": _person(record.by, names), "on": _day(record.at), "note": _text(record.body.get("note")) or None}
+    return {"by": _person(record.by, names), "on": _day(record.at, zone), "note": _text(record.body.get("note")) or None}
 
 
 def _duration_parts(duration) -> dict:
     return {"months": duration.months, "days": duration.days + duration.minutes // 1440, "same_day": duration.same_day}
 
 
-def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
+def _closure_readiness(body: Mapping[str, Any], zone: tzinfo | None = None) -> dict | None:
     """The latest readiness record (Form 7A) as the closure request kept it, and a supervisor's
     reason to close without one that meets the rule; None when the closure has neither."""
     summary = body.get("readiness") if isinstance(body.get("readiness"), Mapping) else None
@@ -512,7 +526,7 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
                 "pass_mark": d.get("pass_mark"), "passed": bool(d.get("passed"))} for d in (summary or {}).get("domains") or ()]
     return {
         "recorded": summary is not None,
-        "on": _day(summary.get("at")) if summary else None,
+        "on": _day(summary.get("at"), zone) if summary else None,
         "ready": bool(summary.get("ready_for_closure")) if summary else False,
         "domains_passed": summary.get("domains_passed") if summary else 0,
         "total": len(domains),
@@ -524,7 +538,7 @@ def _closure_readiness(body: Mapping[str, Any]) -> dict | None:
 
 
 def _sign_offs(body: Mapping[str, Any], parties: Mapping[str, str], records: list[Record],
-               place: Mapping[str, str]) -> list[dict]:
+               place: Mapping[str, str], zone: tzinfo | None = None) -> list[dict]:
     """The external sign-offs (an approver outside the team, Form 9A) a closure request kept, each
     as its latest correction says where it was corrected since (`records`: the case's in force, in
     the order written; `place`: each correction's first original, `places` of all the records, so
@@ -535,7 +549,7 @@ def _sign_offs(body: Mapping[str, Any], parties: Mapping[str, str], records: lis
             for o in body.get("sign_offs") or () if isinstance(o, Mapping)]
     return [{"party": _text(o.get("party")) or None, "party_words": parties.get(_text(o.get("party"))) or _text(o.get("party")) or None,
              "name": _text(o.get("name")) or None, "title": _text(o.get("title")) or None,
-             "on": _day(o.get("date")), "reference": _text(o.get("reference")) or None}
+             "on": _day(o.get("date"), zone), "reference": _text(o.get("reference")) or None}
             for o in kept]
 
 
@@ -550,7 +564,8 @@ def _closure_feedback(body: Mapping[str, Any]) -> dict | None:
 
 def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                         names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
-                        agency: Mapping[str, str] | None = None, parties: Mapping[str, str] | None = None) -> dict:
+                        agency: Mapping[str, str] | None = None, parties: Mapping[str, str] | None = None,
+                        zone: tzinfo | None = None) -> dict:
     """The worker's file copy of a case's closure: the child, the reason and its checklist, the
     closing summary, the open items left and why, who asked and who approved (or that it waits),
     the last plan's goals with the reviews' progress, the referrals and their outcomes, the
@@ -562,6 +577,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     `records`: all of the case's records, corrected ones too (`CASE_VIEWS`).
     `services`: service id -> provider name; `agency`: {code, name} of this agency; `parties`: an
     external approver's code -> its words in `lang` (the sign-off form's choice_labels).
+    `zone`: the agency's time zone, the days of stored times are given in (`_day`).
     """
     names, services = names or {}, services or {}
     records = records if isinstance(records, list) else list(records)
@@ -583,7 +599,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     if record is None:
         raise _refused(f"{case.id}: the closure record is missing", "Run cpcm check on the case.", "nothing-to-report")
     body = record.body
-    today = today or date.fromisoformat(record.at[:10])
+    today = today or _local_date(record.at, zone)
     reason = _text(body.get("reason")) or None
     needed = [str(i) for i in (policy.get("closure_reasons", reason) or [])] if reason else []
     given = [str(i) for i in body.get("checklist") or []]
@@ -593,7 +609,7 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     # own. In the order of the list in force, then the items it no longer lists.
     checklist = [{"item": i, "confirmed": True} for i in needed if i in given]
     checklist += [{"item": i, "confirmed": True} for i in given if i not in needed]
-    sign_offs = _sign_offs(body, parties or {}, ordered, place)
+    sign_offs = _sign_offs(body, parties or {}, ordered, place, zone)
     signed_item, party = policy.get("closure_sign_off", "item"), policy.get("closure_sign_off", "party")
     for entry in checklist:  # the item an external sign-off confirms (Form 9A item 5) names who signed
         entry["sign_off"] = next((o for o in sign_offs if o["party"] == party), None) if entry["item"] == signed_item else None
@@ -608,13 +624,13 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         state, closed_record = "approved", decision
     else:
         state, closed_record = "rejected", None
-    closed_on = _day(closed_record.at) if closed_record else None
+    closed_on = _day(closed_record.at, zone) if closed_record else None
 
     plan_record = _latest_plan(case, ordered)
-    status, last_review = _progress(records, plan_record, before=record.id)
+    status, last_review = _progress(records, plan_record, before=record.id, zone=zone)
     goals, actions = _plan_items(plan_record, status, open_items.action_ids(records, plan_record))
     by_number = {f"A{a['number']}": a for a in actions}
-    referrals = [_referral(r, services) for r in case.referrals]
+    referrals = [_referral(r, services, zone) for r in case.referrals]
     by_ref = {r["ref"]: r for r in referrals}
     left = body.get("open_items") or {}
 
@@ -638,14 +654,14 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     owed = deadlines.post_closure_visit_owed(case, policy, reason=reason)
     if closed_record is not None and owed:
         limit = policy.duration("post_closure_visit", "limit")
-        due = limit.after(_moment(closed_record.at)).date()
+        due = local(limit.after(_moment(closed_record.at)), zone).date()  # its day in the agency's zone, as `today` is
         done = next((r for r in ordered if r.kind == "followup" and where(r) > where(closed_record)
                      and r.body.get("purpose") == "post_closure"), None)
         visit = {
             "due": due.isoformat(),
             "within": _duration_parts(limit),
             "done": done is not None,
-            "done_on": _day(done.at) if done else None,
+            "done_on": _day(done.at, zone) if done else None,
             "done_by": _person(done.by, names) if done else None,
             "child_feedback": _text(done.body.get("child_feedback")) or None if done else None,
             "caregiver_feedback": _text(done.body.get("caregiver_feedback")) or None if done else None,
@@ -655,18 +671,18 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         "lang": lang,
         "today": today.isoformat(),
         "agency": dict(agency or {}),
-        "case": _case_facts(case, today, names),
+        "case": _case_facts(case, today, names, zone),
         "closure": {
             "reason": reason,
             "checklist": checklist,
             "summary": _text(body.get("summary")) or None,
             "notes": _text(body.get("notes")) or None,
-            "requested_on": _day(record.at),
+            "requested_on": _day(record.at, zone),
             "requested_by": _person(_asked_by(case.closure, record), names),
             "state": state,
             "closed": closed_record is not None,
             "closed_on": closed_on,
-            "decision": _decided(decision, names),
+            "decision": _decided(decision, names, zone),
             "sign_offs": sign_offs,
             "feedback": _closure_feedback(body),
         },
@@ -681,10 +697,10 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         "monitoring": {
             "visits": len(monitoring),
             "wanted": transitions.pre_closure_followups(policy, reason),  # none where no rule asks for visits
-            "last_on": _day(monitoring[-1].at) if monitoring else None,
+            "last_on": _day(monitoring[-1].at, zone) if monitoring else None,
             # the plan version the rule counts from
             "plan_version": (case.plan or {}).get("version") if plan_record else None,
-            "plan_on": _day(plan_record.at) if plan_record else None,
+            "plan_on": _day(plan_record.at, zone) if plan_record else None,
             # more follow-ups than the rule counts: how many in all, and since when
             "in_all": len(in_all) if len(in_all) > len(monitoring) else None,
             "in_all_since": "reunification" if reunified else "first_plan",
@@ -692,16 +708,16 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
         "plan": {
             "exists": plan_record is not None,
             "version": (case.plan or {}).get("version"),
-            "written_on": _day(plan_record.at) if plan_record else None,
+            "written_on": _day(plan_record.at, zone) if plan_record else None,
             "goals": goals,
             "other_actions": [a for a in actions if a["goal"] not in {g["id"] for g in goals}],
-            "last_review": {"on": _day(last_review.at), "outcome": last_review.body.get("outcome"),
+            "last_review": {"on": _day(last_review.at, zone), "outcome": last_review.body.get("outcome"),
                             "chair": _text(last_review.body.get("chair")) or None} if last_review else None,
         },
         "referrals": referrals,
         "post_closure_visit": visit,
         "post_closure_visit_owed": owed,
-        "readiness": _closure_readiness(body),
+        "readiness": _closure_readiness(body, zone),
     }
 
 
@@ -721,7 +737,8 @@ def _transfer_details(body: Mapping[str, Any]) -> list[dict] | None:
 
 def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: str, *, today: date | None = None,
                           names: Mapping[str, str] | None = None, services: Mapping[str, str] | None = None,
-                          agency: Mapping[str, str] | None = None, next_review: str | None = None) -> dict:
+                          agency: Mapping[str, str] | None = None, next_review: str | None = None,
+                          zone: tzinfo | None = None) -> dict:
     """The summary of a case's transfer to another agency: the child, from and to, the reason,
     the file-review checklist, the consent (or override) relied on, the approval, the bundle
     (manifest checksum, number of records), whether the receipt came back, the current risk,
@@ -732,7 +749,8 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
 
     `next_review`: the review clock's date as `cpcm due` has it, given by the service (while the
     case is open here, or as it was when the case left); the plan's own date is given beside it
-    when it says another day, as in the case plan.
+    when it says another day, as in the case plan. `zone`: the agency's time zone, the days of
+    stored times are given in (`_day`).
     """
     names, services, agency = names or {}, services or {}, dict(agency or {})
     records = records if isinstance(records, list) else list(records)
@@ -752,7 +770,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
                        f"Request one first: cpcm transfer {case.id} --to AGENCY --reason TEXT --reason-code CODE --check all",
                        "nothing-to-report")
     body = subject.body
-    today = today or date.fromisoformat(subject.at[:10])
+    today = today or _local_date(subject.at, zone)
     to = _text(body.get("to")) or None
     items = [str(i) for i in policy.get("transfer", "checklist") or []]
     given = [str(i) for i in body.get("checklist") or []]
@@ -771,9 +789,9 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
         b = record.body
         if record.kind == "consent_override":
             return {"kind": "override", "given_by": None, "status": None, "basis": b.get("basis"),
-                    "reason": _text(b.get("reason")) or None, "by": _person(record.by, names), "on": _day(record.at)}
+                    "reason": _text(b.get("reason")) or None, "by": _person(record.by, names), "on": _day(record.at, zone)}
         return {"kind": "consent", "given_by": b.get("given_by"), "status": b.get("status"), "basis": None, "reason": None,
-                "by": _person(record.by, names), "on": _day(record.at)}
+                "by": _person(record.by, names), "on": _day(record.at, zone)}
 
     if subject.kind == "transfer":
         used = set(body.get("consent_ids") or ())
@@ -790,11 +808,11 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     receiving = (ack.body.get("receiving_agency") or {}) if ack else {}
 
     plan_record = _latest_plan(case, ordered)
-    planned_review = _day(plan_record.body.get("review_date")) if plan_record else None
-    status, _last = _progress(records, plan_record, before=subject.id)
+    planned_review = _day(plan_record.body.get("review_date"), zone) if plan_record else None
+    status, _last = _progress(records, plan_record, before=subject.id, zone=zone)
     goals, actions = _plan_items(plan_record, status, open_items.action_ids(records, plan_record))
     open_actions = [a for a in actions if open_items.item_open(a["progress"]["status"])]
-    referrals = [_referral(r, services) for r in case.referrals]
+    referrals = [_referral(r, services, zone) for r in case.referrals]
     if subject.kind == "transfer":
         state = "acknowledged" if ack else "sent"
     else:
@@ -802,7 +820,7 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
     return {
         "lang": lang,
         "today": today.isoformat(),
-        "case": _case_facts(case, today, names),
+        "case": _case_facts(case, today, names, zone),
         "transfer": {
             "state": state,
             "sent": subject.kind == "transfer",
@@ -811,9 +829,9 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
             "reason": _text(body.get("reason")) or None,
             "reason_code": body.get("reason_code"),
             "earlier_transfers": int(body.get("earlier_transfers") or 0),
-            "requested_on": _day(request.at) if request else None,
+            "requested_on": _day(request.at, zone) if request else None,
             "requested_by": _person(_asked_by(case.transfer_request, request), names) if request else None,
-            "sent_on": _day(subject.at) if subject.kind == "transfer" else None,
+            "sent_on": _day(subject.at, zone) if subject.kind == "transfer" else None,
             "sent_by": _person(subject.by, names) if subject.kind == "transfer" else None,
             "details": _transfer_details(body),
         },
@@ -826,18 +844,18 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
         "approval": {
             "required": required,
             "state": approval_state,
-            "decision": _decided(decision, names),
+            "decision": _decided(decision, names, zone),
         },
         "bundle": {
             "manifest_sha256": body.get("manifest_sha256"),
             "records": body.get("records"),
         } if subject.kind == "transfer" else None,
         "receipt": {
-            "received_on": _day(ack.body.get("received_at")),
+            "received_on": _day(ack.body.get("received_at"), zone),
             "received_by": _text(ack.body.get("received_by")) or None,
             "agency": {"code": receiving.get("code"), "name": receiving.get("name")},
             "received_as": ack.body.get("received_as"),
-            "recorded_on": _day(ack.at),
+            "recorded_on": _day(ack.at, zone),
         } if ack else None,
         "plan": {
             "exists": plan_record is not None,
@@ -845,8 +863,8 @@ def transfer_summary_view(case: Case, records: Iterable[Record], policy, lang: s
             # the review clock's date as cpcm due has it (`next_review`: while the case is open here, or as it was
             # when the case left), else the plan's own date or a review's; the plan's own date beside it when it
             # says another day (a later review moved the next one), as the case plan gives it
-            "review_date": _day(next_review) or planned_review or _day(case.next_review),
-            "review_set_in_plan": planned_review if next_review and planned_review and planned_review != _day(next_review) else None,
+            "review_date": _day(next_review, zone) or planned_review or _day(case.next_review, zone),
+            "review_set_in_plan": planned_review if next_review and planned_review and planned_review != _day(next_review, zone) else None,
         },
         "open_actions": open_actions,
         "open_referrals": [r for r in referrals if r["open"]],
@@ -988,10 +1006,15 @@ def _grouped(answers: list[dict], prefix: str = "") -> list[dict]:
     return [dict(a, value=_grouped(a["value"], a["field"] + ".")) if a["kind"] == "group" else a for a in out]
 
 
-def _when(at: str) -> dict:
-    """A stored time as the worker wrote it: its day and its clock time (in the time zone it was
-    written in)."""
+def _when(at: str, zone: tzinfo | None = None) -> dict:
+    """A stored time for a document: its day and its clock time in the agency's `zone` (without a
+    zone, as the worker wrote it, in the zone it was written in)."""
     text = _text(at)
+    if text and zone is not None and len(text) > 10:
+        try:
+            text = local(text, zone).isoformat(timespec="minutes")
+        except ValueError:
+            pass  # not a time: as written
     return {"date": text[:10] or None, "time": text[11:16] or None}
 
 
@@ -1001,14 +1024,15 @@ def _when(at: str) -> dict:
 RECORDED_APART = timedelta(days=1)
 
 
-def _recorded(at: str, recorded_at: str | None) -> dict | None:
-    """When a record was written (`_when`, on the clock of its own `at`, so that the two read alike), where that is a
-    day or more apart from the time it is dated at (RECORDED_APART); else None: its `at` says it."""
+def _recorded(at: str, recorded_at: str | None, zone: tzinfo | None = None) -> dict | None:
+    """When a record was written (`_when`, in the agency's `zone`, else on the clock of its own `at`, so that the two
+    read alike), where that is a day or more apart from the time it is dated at (RECORDED_APART); else None: its `at`
+    says it."""
     try:
         moment, written = _moment(at), _moment(recorded_at or "")
         if abs(written - moment) < RECORDED_APART:
             return None
-        return _when(written.astimezone(moment.tzinfo).isoformat())
+        return _when(written.astimezone(zone or moment.tzinfo).isoformat())
     except (TypeError, ValueError):  # a time without its offset, or none: nothing to tell apart
         return None
 
@@ -1022,7 +1046,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
                    agency: Mapping[str, str] | None = None, next_review: str | None = None,
                    choices: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
                    siblings: Iterable[Mapping[str, Any]] = (), keyworker: Mapping[str, Any] | None = None,
-                   overridden: Mapping[str, tuple[str, str | None]] | None = None) -> dict:
+                   overridden: Mapping[str, tuple[str, str | None]] | None = None, zone: tzinfo | None = None) -> dict:
     """The whole case file, as a supervisor reviews it or a court asks for it: the child as the
     case now stands, then every record (corrected and repaired ones too) in order of `at` (the
     order written where two have the same time), each with every answer and its question's label
@@ -1038,6 +1062,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
     `keyworker`: the case's keyworker now (workflow/keyworker.py `current`; `keyworker_facts`).
     `overridden`: each consent refused or not possible that a supervisor's override stands in for, as
     `cpcm show` lists them (consent record id -> (the override's record id, who recorded it)).
+    `zone`: the agency's time zone, each record's day and time are given in (`_when`).
     """
     names, services, choices, overridden = names or {}, services or {}, choices or {}, overridden or {}
     rows = sorted(entries, key=lambda e: (_moment(e["at"]), e["record_id"]))
@@ -1061,16 +1086,16 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
             "kind": e["kind"],
             "type": _text(fields.get("type")) or None if e["kind"] == "assessment" else None,
             "what": e.get("what") or "",
-            "at": _when(e["at"]),
-            "recorded_at": _when(e.get("recorded_at") or ""),
+            "at": _when(e["at"], zone),
+            "recorded_at": _when(e.get("recorded_at") or "", zone),
             # written a day or more apart from `at` (a correction, a record entered late): when, else None
-            "recorded": _recorded(e["at"], e.get("recorded_at")),
+            "recorded": _recorded(e["at"], e.get("recorded_at"), zone),
             "by": _person(e.get("by"), names),
             "version": versions.get(e["record_id"]) if e["kind"] == "plan" else None,
             "ref": e.get("ref") or (referral_refs.get(str(referral)) if referral else None),
             "service": services.get(_text(fields.get("service"))) or _text(fields.get("service")) or None,
             # the other end of a correction may not be in this copy (the child's own file leaves records out): then unnamed
-            "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], "")),
+            "supersedes": {"record_id": e["supersedes"], "at": _when(at_of.get(e["supersedes"], ""), zone),
                            "shown": e["supersedes"] in at_of} if e.get("supersedes") else None,
             "correction_reason": _text(e.get("correction_reason")) or None,
             "superseded_by": e.get("superseded_by") or None,
@@ -1098,7 +1123,7 @@ def case_file_view(case: Case, entries: Iterable[Mapping[str, Any]], lang: str, 
         "lang": lang,
         "today": today.isoformat(),
         "agency": dict(agency or {}),
-        "case": dict(_case_facts(case, today, names), reopened_on=reopened_on, location=lives["location"] or None,
+        "case": dict(_case_facts(case, today, names, zone), reopened_on=reopened_on, location=lives["location"] or None,
                      caregiver=lives["caregiver"] or None, lives_with=who["value"] or None, closed=case.status == "closed",
                      keyworker=keyworker_facts(keyworker, names),
                      other_names=_text((registration.get("child") or {}).get("other_names")) or None),
@@ -1161,7 +1186,8 @@ def documents() -> Iterable[str]:
 
 def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang: str, *, today: date,
                          names: Mapping[str, str], agency: Mapping[str, str], feedback_days: int,
-                         signer: str | None = None, keyworker: Mapping[str, Any] | None = None) -> dict:
+                         signer: str | None = None, keyworker: Mapping[str, Any] | None = None,
+                         zone: tzinfo | None = None) -> dict:
     """A referral letter: exactly the groups the policy let this referral carry (stored with the
     referral when it was made), the need and urgency, and who to answer. Nothing else of the
     case is put into the view, so nothing else can reach the letter. The child's details in
@@ -1192,7 +1218,7 @@ def referral_letter_view(case, referral, service: Mapping[str, Any] | None, lang
         "date": today.isoformat(),
         "case_id": case.id,
         "ref": entry.get("ref", ""),
-        "sent_on": referral.at[:10],
+        "sent_on": _day(referral.at, zone),  # in the agency's `zone`
         "to": {"id": body.get("service"), "provider": (service or {}).get("provider") or body.get("service"),
                "contact": (service or {}).get("contact"), "how_to_refer": (service or {}).get("how_to_refer")},
         "from": {"id": signer or referral.by, "name": names.get(signer or referral.by, signer or referral.by)},
@@ -1401,7 +1427,7 @@ def conference_view(conference: conference_rules.Conference, policy, lang: str, 
             "co_chair": dict(conference.co_chair) if conference.co_chair else None,
             "external_chair": dict(conference.external_chair) if conference.external_chair else None,
             "virtual": virtual,
-            "closed_on": conference.closed_at[:10] if conference.closed_at else None,
+            "closed_on": _day(conference.closed_at, zone),  # kept in UTC: its day in the agency's zone
             # Form 8 "report compiled": the first print after closing (a reprint keeps its day), else today
             "compiled_on": (datetime.fromisoformat(conference.report_compiled_at).astimezone(zone).date().isoformat()
                             if conference.report_compiled_at and zone else

@@ -120,7 +120,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
     if template in views.CASE_VIEWS:  # closure-report, transfer-summary: the whole file (exit 4 when there is none)
         view = views.CASE_VIEWS[template](
             case, records, ctx.policy, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
-            services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
+            services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name}, zone=ctx.zone,
             **({"parties": form_choice_words(ctx, {"sign-off"}, lang).get("sign-off", {}).get("party")} if template == "closure-report" else {}),
             **({"next_review": _review_when_left(ctx, case, records)} if template == "transfer-summary" else {}),
         )
@@ -135,7 +135,7 @@ def document(ctx: Context, template: str, case_id: str, lang: str, fmt: str) -> 
         extra["typed_lang"] = ctx.config.language or "en"
     view = views.VIEWS[template](
         case, plan_record, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
-        approval_required=approvals.required(ctx.policy, "plan"), **extra,
+        approval_required=approvals.required(ctx.policy, "plan"), zone=ctx.zone, **extra,
         before_reopening=not deadlines_mod.plan_actions_due(case, ctx.policy),  # as `cpcm show` says it
     )
     return env.render(template, lang, fmt, view, ctx.root)
@@ -162,7 +162,7 @@ def referral_letter(ctx: Context, case_id: str, ref: str | None, lang: str, fmt:
         case, record, provider, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
         feedback_days=(limit.after(ctx.now) - ctx.now).days, signer=ctx.need_worker().id,
-        keyworker=keyworker_rules.current(effective(records), case.worker, off_team(ctx.team)),
+        keyworker=keyworker_rules.current(effective(records), case.worker, off_team(ctx.team)), zone=ctx.zone,
     )
     return env.render("referral-letter", lang, fmt, view, ctx.root), (provider or {}).get("recipient")
 
@@ -210,7 +210,7 @@ def case_file(ctx: Context, case_id: str, lang: str, fmt: str) -> str:
         next_review=_next_review(ctx, case), choices=form_choice_words(ctx, {e.get("form") for e in entries}, lang),
         siblings=sibling_group(ctx, case_id, effective(records)),
         keyworker=keyworker_rules.current(effective(records), case.worker, off_team(ctx.team)),
-        overridden=_overridden(ctx, records),
+        overridden=_overridden(ctx, records), zone=ctx.zone,
     )
     return env.render(views.CASE_FILE, lang, fmt, view, ctx.root)
 
@@ -253,7 +253,7 @@ def child_file(ctx: Context, case_id: str, lang: str, fmt: str, leave_out: Seque
         case, screened.kept, lang, today=ctx.now.date(), names={w.id: w.name for w in ctx.team.workers},
         services=_service_names(ctx), agency={"code": ctx.config.agency_code, "name": ctx.config.agency_name},
         next_review=_next_review(ctx, case), choices=form_choice_words(ctx, {e.get("form") for e in screened.kept}, lang),
-        left_out=screened.summary(), given_to=given_to,
+        left_out=screened.summary(), given_to=given_to, zone=ctx.zone,
     )
     return env.render(CHILD_FILE, lang, fmt, view, ctx.root), screened
 
