@@ -364,3 +364,29 @@ def test_transfer_summary__a_request_just_after_local_midnight_is_dated_the_agen
     ok(cli("transfer", case_id, *REASON, "--check", "all", "--at", "2026-11-21T21:30:00+00:00"))
     text = ok(cli("render", "transfer-summary", case_id)).stdout
     assert "on 22 November 2026 by amina" in text, text
+
+
+# -- the plan of a case that has ended ---------------------------------------------------------------
+def test_case_plan__of_a_closed_case_says_it_was_in_force_when_the_case_was_closed(cli, cli_as):
+    # as `cpcm show` says it ("approved; was in force when the case was closed"), and no review is due
+    case_id = closed_case(cli, cli_as)
+    text = ok(cli("render", "case-plan", case_id)).stdout
+    assert "Approved on 18 November 2026 by sup. This plan was in force when the case was closed." in text
+    assert "This plan is in force" not in text and "review interval" not in text
+    assert "The case is closed: no review is due." in text
+    sw = ok(cli("render", "case-plan", case_id, "--lang", "sw")).stdout
+    assert "Mpango huu ulikuwa ukitumika kesi ilipofungwa." in sw and "Kesi imefungwa: hakuna mapitio yanayosubiriwa." in sw
+    assert "Mpango huu unatumika" not in sw
+    html = ok(cli("render", "case-plan", case_id, "--format", "html")).stdout
+    assert "No longer in force" in html and "none is due: the case is closed" in html and "This plan is in force" not in html
+    assert "Your case is closed." in ok(cli("render", "child-plan", case_id)).stdout
+
+
+def test_case_plan__of_a_transferred_case_says_it_was_in_force_when_the_case_was_transferred(sending, receiving, cli_as, tmp_path):  # noqa: F811
+    cli = cli_as("amina")
+    case_id = transferred_case(cli, cli_as, receiving, tmp_path, acknowledge=False)
+    text = ok(cli("render", "case-plan", case_id)).stdout
+    assert "This plan was in force when the case was transferred." in text and "This plan is in force" not in text
+    assert "The case was transferred to another agency: no review is due here." in text
+    sw = ok(cli("render", "case-plan", case_id, "--lang", "sw")).stdout
+    assert "Mpango huu ulikuwa ukitumika kesi ilipohamishwa." in sw

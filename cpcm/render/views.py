@@ -68,7 +68,10 @@ def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | No
     its actions are not due (`deadlines.plan_actions_due`: the reopened case goes back to
     assessment and a new plan, IAG Step 6 [L946]); approved then, it is not in force now. `note`:
     the supervisor's note on the decision of this version (the conditions of an approval, what a
-    rejection asks to change), printed with an approval or a rejection. `decided_on`: the day of the
+    rejection asks to change), printed with an approval or a rejection. `ended_with`: 'closed' or
+    'transferred' when the case ended with this version approved (or in force without approval):
+    it was in force when the case was closed (transferred) and is not now, as `cpcm show` says.
+    `decided_on`: the day of the
     decision in the agency's `zone` (the fold keeps its time in UTC: an approval at 01:00 in
     Nairobi is on the evening before in UTC)."""
     names = names or {}
@@ -87,9 +90,11 @@ def approval_view(case: Case, plan_record: Record, names: Mapping[str, str] | No
         state = "waiting"
     if before_reopening and state in ("approved", "in_force"):
         state = "before_reopening"
+    ended = case.status if case.status in ("closed", "transferred") and state in ("approved", "in_force") else None
     return {
         "state": state,
         "in_force": state in ("approved", "in_force"),
+        "ended_with": ended,
         "required": bool(approval_required),
         "decided_on": _day(decided_on, zone),
         "decided_by": decided_by,
@@ -180,6 +185,7 @@ def case_plan_view(case: Case, plan_record: Record, lang: str, *, today: date | 
             "age": _age(case, today),
             "risk": case.risk,
             "stage": case.stage,
+            "status": case.status,  # closed or transferred: no review is due (here)
             "worker": _person(case.worker, names),
         },
         "plan": {
