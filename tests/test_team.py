@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import NOW, Cli, commit_count, git_status, head, make_identity, record_files, register, signing_line
+from conftest import NOW, Cli, commit_count, git_status, head, make_identity, make_repo, record_files, register, signing_line
 from cpcm.crypto import cipher
 from cpcm.crypto import identity as identity_mod
 from cpcm.store.layout import case_dir
@@ -296,6 +296,21 @@ def test_team_list__needs_no_identity(cli, repo, tmp_env):
     assert result.code == 0, result.stderr
     assert [(w["id"], w["roles"]) for w in result.json()] == [
         ("sup", ["supervisor"]), ("amina", ["caseworker"]), ("otieno", ["caseworker"])]
+
+
+def test_team_list__since_is_the_day_in_the_agency_s_zone_now_whatever_zone_it_was_written_in(tmp_env, team):
+    # `cpcm init` on a UTC machine at 21:25 UTC, then `cpcm config set timezone Africa/Nairobi` (the docs' next
+    # step), then a colleague added three minutes later (00:28 in Nairobi): both joined on 7 December there
+    root = make_repo(tmp_env / "utc", team, timezone="UTC", now="2026-12-06T21:25:00+00:00", workers={"sup": "supervisor"})
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": "2026-12-06T21:26:00+00:00"})
+    assert sup("config", "set", "timezone", "Africa/Nairobi").code == 0
+    added = sup("team", "add", "amina", "--role", "caseworker", "--recipient", team["amina"][1],
+                "--signing-key", signing_line(team["amina"][0]), env={"CPCM_NOW": "2026-12-06T21:28:00+00:00"})
+    assert added.code == 0, added.stderr
+    listed = sup("team", "list")
+    assert listed.code == 0, listed.stderr
+    rows = {line.split("\t")[0]: line.split("\t") for line in listed.stdout.splitlines()[1:]}
+    assert rows["sup"][5] == rows["amina"][5] == "2026-12-07", listed.stdout
 
 
 def test_team_change__that_fails_leaves_the_session_with_the_team_as_it_was(monkeypatch):

@@ -294,6 +294,7 @@ def register(app: typer.Typer) -> None:
         Example: cpcm team list --json
         """
         from cpcm import service
+        from cpcm.domain.dates import local_day
         from cpcm.domain.team import cadre_words
 
         ctx = open_ctx(repo, None, need_identity=False)
@@ -301,10 +302,13 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(workers)
             return
+        # each day in the agency's zone now, whatever zone the time was written in (a team made on a UTC
+        # machine before `cpcm config set timezone`): never the UTC day shown as local
+        zone = ctx.zone
         print_table(["id", "name", "roles", "cadre", "recipient", "since", "removed", "last work here", "last sync"],
                     [[w["id"], w["name"], ",".join(w["roles"]), cadre_words(w.get("cadre") or ""), w["recipient"],
-                      w["since"][:10], w.get("removed", "")[:10],
-                      (w["last_commit_at"] or "none")[:10], (w["last_sync_at"] or "")[:10]] for w in workers])
+                      local_day(w["since"], zone), local_day(w.get("removed", ""), zone),
+                      local_day(w["last_commit_at"], zone) or "none", local_day(w["last_sync_at"], zone)] for w in workers])
 
 
 def _next_sync(ctx, worker: str) -> None:
