@@ -2034,6 +2034,40 @@ def test_what_a_removed_worker_writes_after_the_removal_comes_in_and_is_named_by
     assert "cpcm team revoke" not in warned[0], warned
 
 
+def test_a_case_re_encrypted_on_the_other_copy_is_not_re_encrypted_again_by_the_sync_that_takes_it(laptops, tmp_env):
+    """otieno applies the bundle of amina, who left after her case was handed to him: her note is encrypted to her and
+    sup, so his merge cannot re-encrypt it and the case's `recipients` file lists the three of them. The supervisor's
+    next sync re-encrypts it to otieno and sup (one commit). otieno's sync that takes that commit finds every record of
+    the case encrypted to its readers as they are now: it re-encrypts nothing, writes no commit and says nothing of it
+    (it judged the records his copy held unchanged by his own union list)."""
+    sup = laptops.cli("sup")
+    case_id = register(sup, "--worker", "amina")
+    laptops.sync("sup")
+    amina = laptops.laptop("amina")
+    otieno = laptops.laptop("otieno")
+    assert sup("assign", case_id, "--worker", "otieno").code == 0
+    assert sup("team", "remove", "amina").code == 0
+    laptops.sync("sup")
+    assert amina("note", case_id, "--text", "called by the aunt").code == 0  # her copy has not heard of it
+    bundle = tmp_env / "amina.bundle"
+    assert amina("bundle", "create", str(bundle)).code == 0
+    assert laptops.sync("otieno")["reencrypted"] == []
+    applied = otieno("bundle", "apply", str(bundle), "--json")
+    assert applied.code == 0, applied.stderr
+    assert applied.json()["not_reencrypted"] == [case_id]  # her note opens for her and sup only
+    assert (case_dir(laptops.clones["otieno"], case_id) / "recipients").read_text().split()[-3:] == ["otieno", "sup", "amina"]
+    laptops.sync("otieno")
+    assert laptops.sync("sup")["reencrypted"] == [case_id]
+    assert (case_dir(laptops.repo, case_id) / "recipients").read_text().split()[-2:] == ["otieno", "sup"]
+    fixed = head(laptops.repo)
+    took = otieno("sync", "--json")
+    assert took.code == 0, took.stderr
+    assert took.json()["reencrypted"] == [] and took.json()["fast_forward"], took.json()
+    assert head(laptops.clones["otieno"]) == fixed  # no commit that rewrites the case for nothing
+    assert "re-encrypted" not in otieno("sync").stderr
+    assert otieno("show", case_id).code == 0 and otieno("verify").code == 0
+
+
 def commit_plaintext_by_hand(laptops, worker: str, case_id: str) -> tuple[str, str]:
     """A colleague drops a document named after the child into the case's folder, and a note in plain text under a
     record's name, and commits them with plain git (signed, as their key would sign): (the commit, the record's path)."""

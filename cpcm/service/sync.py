@@ -1476,9 +1476,16 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     merged_keys = team.recipients_of(wanted)
     for path in paths:
         entry = merged[path]
-        side, side_team = ((r_ours, team_ours) if ours.get(path) == entry else (r_theirs, team_theirs) if theirs.get(path) == entry
-                           else (r_base, team_base))
-        if path in both_records or side != wanted or side_team.recipients_of(side) != merged_keys:
+        # the very bytes may be held by more than one side, each `recipients` file naming every reader its records are
+        # encrypted to (more where they differ: `_held`): they are encrypted to the readers wanted where one of them
+        # lists just those (a fast-forward over a case the other copy re-encrypted holds its records as this copy did,
+        # under this copy's earlier list), whatever the order; and to their keys as they are now where no side holding
+        # them has another key of one of those readers (a merge that could not re-encrypt them lists no key)
+        holding = [(side, side_team) for side, side_team, tree in ((r_ours, team_ours, ours), (r_theirs, team_theirs, theirs),
+                                                                    (r_base, team_base, base)) if tree.get(path) == entry]
+        side, side_team = holding[0] if holding else (r_base, team_base)
+        if path in both_records or not any(set(held) == set(wanted) for held, _ in holding) \
+                or any(set(held_team.recipients_of(wanted)) != set(merged_keys) for _, held_team in holding):
             stale.append(path)
             moved += [w for w in side if w in wanted and side_team.recipients_of([w]) != team.recipients_of([w])]
     forced = bool(rekey) and not stale  # stale by its `# rekey:` lines only: its readers are those wanted
