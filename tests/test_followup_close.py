@@ -594,6 +594,41 @@ def test_reopen__says_when_the_initial_assessment_is_due_as_the_due_list_has_it(
     assert item["due"].startswith(due)
 
 
+def test_reopen__a_case_whose_worker_left_the_team_says_to_assign_it(cli_as):
+    """otieno closed his case and left the team; the supervisor reopens it. The case is nobody's, its clocks running
+    (`case-worker-removed`, rules.unattended): a `next:` line says so and how it is assigned, in the words of `cpcm
+    check` (docs/team.md: reopened and then assigned), and --json carries it among its next steps. A case whose
+    worker is on the team is reopened with no such line."""
+    otieno, amina, sup = cli_as("otieno"), cli_as("amina"), cli_as("sup")
+    case_id = register(otieno)
+    assert otieno("close", case_id, "--reason", "declined", "--check", "all").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    assert sup("team", "remove", "otieno").code == 0
+    reopened = sup("reopen", case_id, "--reason", "new report from the school")
+    assert reopened.code == 0, reopened.stderr
+    nobody = (f"its worker (otieno) is no longer on the team, and nobody has the case: assign it to another worker "
+              f"(cpcm assign {case_id} --worker OTHER), or every open case of otieno at once (cpcm assign --from-worker "
+              "otieno --worker OTHER)")
+    lines = [line for line in reopened.stderr.splitlines() if line.startswith("next: ")]
+    assert lines[0].startswith("next: the clocks restart") and lines[1] == f"next: {nobody}" and len(lines) == 3, lines
+    check = [p["message"] for p in json.loads(sup("check", case_id, "--json").stdout) if p["code"] == "case-worker-removed"]
+    assert check == [nobody]  # the one rule, in one wording
+    assert sup("assign", case_id, "--worker", "amina").code == 0  # what it says works
+    assert "case-worker-removed" not in [p["code"] for p in json.loads(sup("check", case_id, "--json").stdout)]
+    # --json, and a case whose worker is on the team
+    assert amina("close", case_id, "--reason", "declined", "--check", "all").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    again = sup("reopen", case_id, "--reason", "the school calls again", "--json")
+    assert again.code == 0, again.stderr
+    assert len(again.json()["next_steps"]) == 2 and not any("nobody" in s for s in again.json()["next_steps"])
+    assert amina("close", case_id, "--reason", "declined", "--check", "all").code == 0
+    assert sup("approve", case_id, "closure").code == 0
+    assert sup("team", "remove", "amina").code == 0
+    gone = sup("reopen", case_id, "--reason", "a third report", "--json")
+    assert gone.code == 0, gone.stderr
+    assert gone.json()["next_steps"][1] == nobody.replace("otieno", "amina"), gone.json()["next_steps"]
+
+
 LATE = "2026-11-23T22:30:00+03:00"  # 19:30 UTC: the agency's day ends in 90 minutes, the UTC day in 4.5 hours
 
 

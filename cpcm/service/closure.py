@@ -12,7 +12,7 @@ from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, said_settled, settled_in, settles_step, take_back
 from cpcm.service.results import Written
-from cpcm.workflow import approvals, deadlines, transitions
+from cpcm.workflow import approvals, deadlines, rules, transitions
 from cpcm.workflow.age import age_limit
 from cpcm.workflow import readiness as readiness_rules
 from cpcm.workflow import placements as path_rules
@@ -429,7 +429,8 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     apart from the child's case."""
     if not said(reason):
         raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], f"reopening of {case_id}")
-    case = load_case(ctx, case_id)
+    records = load_records(ctx, case_id)
+    case = fold(case_id, records)
     record = append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)
     warnings = _merged_away(ctx, case)
     zone = deadlines.zone_of(ctx.now)  # the reopening counted from in the agency's zone, as `due` will list it
@@ -439,8 +440,12 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
                    f"{ctx.policy.short_source('risk_response')})")
     if case.merged_into is not None:  # the work goes on in the child's case, not in this alias (merge-cases)
         return Written(case_id, record.id, "reopen", warnings, next_steps=_merged_away_steps(ctx, case, within))
+    # a case whose worker has left the team is nobody's once reopened, its clocks running: it is assigned first
+    # (docs/team.md; the one rule of `cpcm check`'s case-worker-removed, rules.unattended)
+    reopened, absent = fold(case_id, [*records, record]), rules.off_team(ctx.team)
+    nobody = (rules.unattended_text(reopened, absent),) if rules.unattended(reopened, absent, ctx.policy, ctx.now) else ()
     return Written(case_id, record.id, "reopen", warnings, next_steps=(
-        f"the clocks restart: initial assessment {within}",
+        f"the clocks restart: initial assessment {within}", *nobody,
         f"assess the child again (cpcm assess {case_id} --type initial, then --type comprehensive) and write a new plan: "
         f"cpcm plan {case_id} --from-file F, reason after_reopening"))
 

@@ -652,9 +652,7 @@ def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: dateti
     the receiving agency's receipt is recorded, or the case reopened)."""
     absent = off_team(team)
     cases = list(cases)
-    return [Problem("case-worker-removed", "error", f"its worker ({case.worker}) is {absent.standing(case.worker)}, and nobody "
-                    f"{_NOT_OPEN.get(case.status, (None, 'has the case'))[1]}: "
-                    f"{unattended_hint(_NOT_OPEN.get(case.status, (None,))[0], case.id, absent.leaver(case.worker))}", "team",
+    return [Problem("case-worker-removed", "error", unattended_text(case, absent), "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
             for case in cases if unattended(case, absent, policy, now)] + [
         # the child's and family's main point of contact who has left: no one's contact now (IAG Step 3 [L864-866])
@@ -852,6 +850,15 @@ def unattended_hint(code: str | None, case_id: str, leaver: str | None = None) -
     if (code or "") in _NOT_OPEN_HINTS:
         return _NOT_OPEN_HINTS[code or ""].format(case=case_id)
     return ASSIGN_HINT.format(case=case_id) + (LEAVER_HINT.format(worker=leaver) if leaver else "")
+
+
+def unattended_text(case: Case, absent: "NotOnTeam") -> str:
+    """What a case nobody has (`unattended`; `absent`: `off_team`) is, and what a supervisor or manager does for
+    it (`unattended_hint`): `cpcm check`'s `case-worker-removed` message, and the `next:` line of a reopening of
+    a case whose worker has left (`cpcm reopen`: docs/team.md, reopened and then assigned)."""
+    code, left = _NOT_OPEN.get(case.status, (None, "has the case"))
+    return (f"its worker ({case.worker}) is {absent.standing(case.worker)}, and nobody {left}: "
+            f"{unattended_hint(code, case.id, absent.leaver(case.worker))}")
 
 
 class NotOnTeam:
