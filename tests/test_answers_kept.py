@@ -310,3 +310,24 @@ def test_followup__a_closed_case_with_another_purpose_given_is_refused_before_th
                                                          "--visited-by", "professional", "--risk-increased", "no"],
                                       {"What the visit is for": ["feedback from the family"]})
     assert result.exit_code == 0, (result.output, said)
+
+
+def test_a_closed_case_is_refused_for_its_stage_before_the_fields_given_in_a_file_or_options(cli, cli_as, repo):
+    """Was: `assess CASE --type initial -f FILE` on a closed case refused first for a field
+    (risk_reason: required when the risk changes) and, once that was put right, for the stage; a
+    step the case cannot take now says so first, whatever its fields (a file, --set or options:
+    no questions asked), as it does before the first question on a terminal."""
+    case_id = _closed(cli, cli_as)
+    before = commit_count(repo)
+    initial = {"safe": "yes", "basic_needs": {"food": "yes", "shelter": "yes", "medical": "unknown"}, "risk": "medium",
+               "interim_plan_needed": "no", "outcome": "proceed"}  # re-rated with no risk_reason: a bad field too
+    for argv, given in ((["assess", case_id, "--type", "initial", "--from-file", "-"], initial),
+                        (["plan", case_id, "--from-file", "-"], {"reason": "review"}),
+                        (["followup", case_id, "--from-file", "-"], {"purpose": "monitoring"}),
+                        (["review", case_id, "--from-file", "-"], {"chair": "sup"}),
+                        (["refer", case_id, "--from-file", "-"], {"service": "kisumu-clinic"}),
+                        (["close", case_id, "--reason", "goals_met"], None)):
+        result = cli(*argv, "--json", input=json.dumps(given) if given is not None else None)
+        assert result.code == 4 and result.json()["rule"] == "transition-not-allowed", (argv, result.stdout)
+        assert f"{case_id} is at stage 'closed'" in result.json()["message"], (argv, result.stdout)
+    assert commit_count(repo) == before

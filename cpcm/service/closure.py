@@ -9,7 +9,7 @@ from cpcm.domain.forms import confirmed
 from cpcm.domain.text import said
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
-from cpcm.service.context import Context, append, at_errors, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
+from cpcm.service.context import Context, append, at_errors, check_step, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, said_settled, settled_in, settles_step, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines, rules, transitions
@@ -27,6 +27,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     is refused at once, in the order they are put right (`closure_problems`); nothing is written."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    check_step(ctx, case, "closure")  # the stage before the form: no field makes a step allowed
     body, errors, warnings, left, hint = closure_problems(ctx, case, records, data, at)
     if errors:
         raise InvalidInput(errors, f"closure of {case_id}", hint=hint)
@@ -359,6 +360,7 @@ def sign_off(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     supervisor or manager (closure_sign_off.enter_roles). The approver is not a team member."""
     may_sign_off(ctx)
     case = load_case(ctx, case_id)
+    check_step(ctx, case, "sign_off")  # the stage before the form: no field makes a step allowed
     body = validate_form(ctx, form_for(ctx, "sign_off"), data, f"sign-off of {case_id}")
     record = append(ctx, case, "sign-off", "sign_off", body, at)
     steps, warnings = (), ()

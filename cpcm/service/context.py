@@ -595,20 +595,31 @@ def check_writable(ctx: Context, case_id: str, kind: str, given: Mapping[str, An
     `given`. A command that asks questions checks it before the first (`gather`'s `first`, `cpcm
     readiness`), so a refusal that does not depend on the answers comes before anything is typed."""
     case = load_case(ctx, case_id)
+    check_step(ctx, case, kind, given, maybe)
+    check_at(ctx, case, at, kind)
+    return case
+
+
+def check_step(ctx: Context, case: Case, kind: str, given: Mapping[str, Any] | None = None,
+               maybe: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Refused where a record of `kind` may not be written to `case` whatever its fields (`check_write`
+    less --at: a cover ended, a stage that takes no such record, the outcome the initial assessment
+    concluded); `given` and `maybe` as for `check_writable`. A step command checks it before its form
+    (`validate_form`), so that a step the case cannot take is refused for that, not first for a field
+    that putting right would not make it allowed (--at stays named with the form's fields)."""
     given = dict(given or {})
     try:
-        check_write(ctx, case, kind, kind, given, at)
+        check_write(ctx, case, kind, kind, given, None)
     except Refused:
         for other in maybe:  # tried even where `given` holds the field: a value as typed, not yet read as a choice
             if _answered_otherwise(ctx, kind, given, other):
                 continue  # ... but one that reads as another choice already (--purpose routine): no answer changes it
             try:
-                check_write(ctx, case, kind, kind, {**given, **other}, at)
-                return case
+                check_write(ctx, case, kind, kind, {**given, **other}, None)
+                return
             except Refused:
                 continue
         raise
-    return case
 
 
 def _answered_otherwise(ctx: Context, kind: str, given: Mapping[str, Any], other: Mapping[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from cpcm.domain.records import Record, plain
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, at_errors, case_covers, input_hint, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
+from cpcm.service.context import (Context, append, at_errors, case_covers, check_step, input_hint, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
                                   locked, validate_form, writes)
 from cpcm.store import forms
@@ -60,6 +60,7 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     """Record a follow-up or monitoring contact (a post-closure visit on a closed case); `done`:
     the IDs of plan actions found done (--done A3)."""
     case = load_case(ctx, case_id)
+    check_step(ctx, case, "followup", data, maybe=({"purpose": "post_closure"},))  # the stage before the form
     wanted, done_errors = _done_ids(ctx, case, done)
     body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at) + done_errors,
                          then=lambda body: risk_reason_errors(case.risk, body) + schedule_errors(ctx, case, body, at))
@@ -197,6 +198,7 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
     actions found done (--done A3)."""
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    check_step(ctx, case, "review")  # the stage before the form: no field makes a step allowed
     body, warnings = _review_body(ctx, case, data, at=at, done=done)
     steps = _review_steps(ctx, case, body)
     latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from cpcm.domain.records import Record
 from cpcm.errors import FieldError, InvalidInput
-from cpcm.service.context import Context, append, at_errors, form_for, form_problems, input_hint, load_case, writes
+from cpcm.service.context import Context, append, at_errors, check_step, form_for, form_problems, input_hint, load_case, writes
 from cpcm.service.results import Written
 from cpcm.workflow import approvals
 from cpcm.workflow import mandatory_report as rules
@@ -29,6 +29,7 @@ def mandatory_report(ctx: Context, case_id: str, data: Mapping[str, Any], at: da
     where the policy says so (mandatory_report_approval.required)."""
     actor = ctx.need_worker()
     case = load_case(ctx, case_id)
+    check_step(ctx, case, KIND)  # the stage before the form: no field makes a step allowed
     what = f"mandatory-report decision of {case_id}"
     body, errors = form_problems(ctx, form_for(ctx, KIND), data)
     errors += [FieldError(key, why) for key, why in rules.authority_errors(ctx.policy, body)]

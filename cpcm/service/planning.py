@@ -10,7 +10,7 @@ from cpcm.domain.ids import normalise_conference_id
 from cpcm.domain.records import CORRECTION_KEYS, Record, utc
 from cpcm.domain.text import said
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, form_for, load_case, load_records, risk_reason_errors,
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, check_step, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.store import forms
@@ -27,6 +27,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
         raise UsageError("--type is one of: initial, comprehensive, best-interests")
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    check_step(ctx, case, "assessment", {"type": kind})  # the stage before the form: no field makes a step allowed
     what = f"{kind.replace('_', '-')} assessment of {case_id}"
     form = forms.load(form_for(ctx, kind), ctx.root)
     body = validate_form(ctx, form, data, what, also=at_errors(ctx, case, at), then=lambda body: risk_reason_errors(case.risk, body))
@@ -264,6 +265,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    check_step(ctx, case, "plan")  # the stage before the form: no field makes a step allowed
     if based_on is not None:
         current = plan_actions.current_body(effective(records), case.plan, ctx.policy)
         if current is None or current.id != based_on:

@@ -12,7 +12,7 @@ from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
-from cpcm.service.context import at_errors, check_at, check_cover, end_expired_covers, keys_for, new_record, note_clock, unnamed_keys
+from cpcm.service.context import at_errors, check_at, check_cover, check_step, end_expired_covers, keys_for, new_record, note_clock, unnamed_keys
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.planning import said_settled, settles_step
@@ -39,6 +39,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     by default the caregiver the child lives with now, `placements.lives_now`: the latest
     placement's, else the registration's); a child's record names none (the form's `only_if` rules)."""
     case = load_case(ctx, case_id)
+    check_step(ctx, case, "consent", data, maybe=({"purpose": "sharing"},))  # the stage before the form (sharing: every stage)
     what = f"consent for {case_id}"
     givers = _givers(data.get("given_by"))
     statuses = data.get("status")
@@ -487,6 +488,7 @@ def refer(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
+    check_step(ctx, case, "referral")  # the stage before the form: no field makes a step allowed
     services = directory.load(ctx.store)  # read once: the check of the service named and the service itself
     body = validate_form(ctx, form_for(ctx, "referral"), data, f"referral of {case_id}", also=[*also, *at_errors(ctx, case, at)],
                          then=lambda body: _referral_errors(ctx, case, body, services))
@@ -632,6 +634,7 @@ def referral(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], at: 
 
     case = load_case(ctx, case_id)
     found = _found_referral(case, case_id, ref)
+    check_step(ctx, case, "referral_update")  # the stage before the form: no field makes a step allowed
     sent = local_day(found["at"], ctx.zone)  # the day it was sent, in the agency's time zone
 
     def checked(body: Mapping[str, Any]) -> list[FieldError]:

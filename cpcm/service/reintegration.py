@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from cpcm.domain.records import Record
 from cpcm.errors import Corrupt
-from cpcm.service.context import Context, append, check_writable, form_for, load_case, validate_form, writes
+from cpcm.service.context import Context, append, check_step, check_writable, form_for, load_case, validate_form, writes
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import readiness as rules
@@ -314,6 +314,7 @@ def _step(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: da
     from cpcm.workflow import placements as path_rules
 
     case = load_case(ctx, case_id)
+    check_step(ctx, case, kind)  # the stage before the form: no field makes a step allowed
     body = validate_form(ctx, form_for(ctx, kind), data, f"{STEP_KINDS[kind]} of {case_id}")
     record = append(ctx, case, kind.replace("_", "-"), kind, body, at)
     after = load_case(ctx, case_id)
