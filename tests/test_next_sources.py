@@ -127,3 +127,32 @@ def test_conference_invitations__an_agency_override_keeps_its_key_and_the_key_ke
     assert changed.cited("conference", "invitations") == "10 days (this agency's setting; Kenya case-conferencing SOP Form 3 items 4, 6)"
     assert changed.source("conference", "confirmation").startswith("Kenya case-conferencing SOP Form 3 item 7")
     assert changed.source("conference", "confirmation").endswith("(changed by this agency in .cpcm/policy.yaml)")
+
+
+def test_next__a_step_dated_back_says_when_its_clock_is_due_as_due_lists_it_not_within():
+    """Was: `register --at` five days back said "the initial assessment within 48 hours" while
+    `cpcm due` listed it overdue since three days; a next line of a step dated back (--at) now gives
+    the due time of `due`'s own item: 'was due by WHEN (overdue)' once passed, else 'is due by WHEN'.
+    Dated now, it still says 'within'."""
+    from datetime import timedelta
+
+    from cpcm.domain.dates import local_text
+
+    mem = MemoryRepo()
+    amina = mem.as_("amina")
+    back = mem.now - timedelta(days=5)
+    registered = service.register(amina, json.loads(json.dumps(registration(risk="medium"))), back)
+    case_id = registered.subject_id
+    [item] = [i for i in service.due(amina) if i.case_id == case_id and i.code == "initial-assessment"]
+    assert item.due < mem.now
+    assert (f"the initial assessment was due by {local_text(item.due, amina.zone)} (overdue): cpcm assess {case_id} --type initial"
+            in registered.next_steps), registered.next_steps
+    assert not any("within 48 hours" in step for step in registered.next_steps), registered.next_steps
+    # the comprehensive assessment dated back a day: the case plan is still to come, by its date
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="medium", risk_reason="x"), back + timedelta(hours=1))
+    assessed = service.assess(amina, case_id, "comprehensive", COMPREHENSIVE, mem.now - timedelta(days=1))
+    [plan] = [i for i in service.due(amina, within_days=30) if i.case_id == case_id and i.code == "case-plan"]
+    assert f"case plan is due by {local_text(plan.due, amina.zone)}: cpcm plan {case_id}" in assessed.next_steps, assessed.next_steps
+    # dated now: 'within', as before
+    now = service.register(amina, json.loads(json.dumps(registration(risk="medium"))), None)
+    assert any(step.startswith("the initial assessment within 48 hours") for step in now.next_steps), now.next_steps

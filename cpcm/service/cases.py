@@ -24,7 +24,7 @@ from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotF
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled, workers_taken
+from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, clock_said, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled, workers_taken
 from cpcm.service import lookup
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
@@ -123,7 +123,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
     warnings = [*warnings, *_over_age(ctx, case_id, case, parse_datetime(record.at).date()), *_not_informed(ctx, case_id, body)]
-    steps = _registered_steps(ctx, case_id, body, record.at, case)
+    steps = _registered_steps(ctx, case_id, body, record.at, case, dated=at)
     steps += [f"{other_id} is a sibling's case that you cannot read, so it is not linked: its worker, a supervisor or a "
               f"manager links it: cpcm link {case_id} {other_id} --sibling" for other_id in unread]
     return Written(case_id, record.id, "registration", tuple(warnings), tuple(steps),
@@ -231,23 +231,26 @@ def _not_informed(ctx: Context, case_id: str, body: Mapping[str, Any]) -> list[s
     return [consent_rules.not_informed_text(case_id, "registration", whose, missing, relied_on="")] if whose else []
 
 
-def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any, case: Case) -> list[str]:
+def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: Any, case: Case,
+                      dated: datetime | None = None) -> list[str]:
     """What comes after a registration: the initial assessment, by when, as `due` lists it
     (`deadlines.initial_assessment_due`: at once for a risk the policy wants answered the same
-    day); for a consent refused or not possible, the recorded basis that acting without it
-    needs (IAG §1); for consent given without explaining it, that `due` asks for it; and for a
-    child already within the notice of turning 18 (`turning_18.notice`), that decision, which the
-    default `cpcm due` lists only in its last days (`due_soon.within`)."""
+    day; a registration dated back, `dated` (--at): its due time, `clock_said`); for a consent
+    refused or not possible, the recorded basis that acting without it needs (IAG §1); for consent
+    given without explaining it, that `due` asks for it; and for a child already within the notice
+    of turning 18 (`turning_18.notice`), that decision, which the default `cpcm due` lists only in
+    its last days (`due_soon.within`)."""
     steps = []
     risk = str(body["risk"]) if body.get("risk") else None
     zone = deadlines_mod.zone_of(ctx.now)  # the registration counted from in the agency's zone, as `due` counts it
     _due, _target, response = deadlines_mod.initial_assessment_due(ctx.policy, risk, parse_datetime(at), zone)
     if response is not None and response.same_day:
-        steps.append(f"{risk} risk: act before the child leaves your care, and assess now (the initial assessment is due the "
-                     f"same day): cpcm assess {case_id} --type initial")
+        steps.append(f"{risk} risk: act before the child leaves your care, and assess now (the initial assessment "
+                     f"{clock_said(ctx, lambda: case, 'initial-assessment', 'is due the same day', dated)}): cpcm assess {case_id} --type initial")
     else:
         target = ctx.policy.duration("initial_assessment", "target")
-        steps.append(f"the initial assessment within {ctx.policy.cited('initial_assessment', also=f'target {target.words()}')}: "
+        within = f"within {ctx.policy.cited('initial_assessment', also=f'target {target.words()}')}"
+        steps.append(f"the initial assessment {clock_said(ctx, lambda: case, 'initial-assessment', within, dated)}: "
                      f"cpcm assess {case_id} --type initial")
     consent, needed = body.get("consent") or {}, consent_rules.givers(ctx.policy, case.age_on(ctx.now.date()))
     for giver, words in (("child", "the child's assent"), ("caregiver", "the caregiver's consent")):

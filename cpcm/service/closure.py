@@ -9,7 +9,7 @@ from cpcm.domain.forms import confirmed
 from cpcm.domain.text import said
 from cpcm.errors import FieldError, InvalidInput, Refused
 from cpcm.service import reintegration as readiness_mod
-from cpcm.service.context import Context, append, at_errors, check_step, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
+from cpcm.service.context import Context, append, at_errors, check_step, clock_said, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, said_settled, settled_in, settles_step, take_back
 from cpcm.service.results import Written
 from cpcm.workflow import approvals, deadlines, rules, transitions
@@ -36,7 +36,9 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
         body["immediate"] = True
     record = append(ctx, case, "close", "closure", body, at)
     if body.get("immediate"):
-        steps = ((f"the case is closed; a post-closure visit is due within {ctx.policy.cited('post_closure_visit')}",)
+        visit = clock_said(ctx, lambda: fold(case_id, records + [record]), "post-closure-visit",
+                           f"is due within {ctx.policy.cited('post_closure_visit')}", at)
+        steps = ((f"the case is closed; a post-closure visit {visit}",)
                  if deadlines.post_closure_visit_owed(case, ctx.policy, reason=body.get("reason"))
                  else (no_visit_words(case, body.get("reason")),))
     else:
@@ -440,6 +442,7 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     within = ("within " + ctx.policy.cited("initial_assessment") if response is None
               else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk; "
                    f"{ctx.policy.short_source('risk_response')})")
+    within = clock_said(ctx, lambda: load_case(ctx, case_id), "initial-assessment", within, at)  # dated back: its due time
     if case.merged_into is not None:  # the work goes on in the child's case, not in this alias (merge-cases)
         return Written(case_id, record.id, "reopen", warnings, next_steps=_merged_away_steps(ctx, case, within))
     # a case whose worker has left the team is nobody's once reopened, its clocks running: it is assigned first

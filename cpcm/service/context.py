@@ -700,6 +700,24 @@ def clock_behind(ctx: Context, case: Case, at: datetime | None) -> str | None:
             f"({last}); the record is kept in the order written: check the date and time")
 
 
+def clock_said(ctx: Context, after: Callable[[], Case], code: str, within: str, at: datetime | None) -> str:
+    """How a next step states the clock a step starts: `within` (the policy's words, 'within 48
+    hours (...)'), which counts from now; for a step dated back (`at`, --at), the due time `cpcm due`
+    lists for that clock (the deadline `code` of the case as it is after the step, `after()`: the one
+    rule, workflow/deadlines.py), as 'was due by WHEN (overdue)' once it has passed, else 'is due by
+    WHEN': counted from the time the step is dated, 'within' would promise time that has gone."""
+    if at is None:
+        return within
+    from cpcm.domain.dates import local_text
+    from cpcm.workflow import deadlines
+
+    item = next((i for i in deadlines.deadlines(after(), ctx.policy, ctx.now) if i.code == code), None)
+    if item is None:
+        return within
+    when = local_text(item.due, ctx.zone)
+    return f"was due by {when} (overdue)" if ctx.now > item.due else f"is due by {when}"
+
+
 def readers_for(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:
     """The worker ids who read a case: its worker (or `assigned`), then supervisors and managers."""
     worker = assigned or (case.worker if case else None)

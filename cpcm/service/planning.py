@@ -10,7 +10,7 @@ from cpcm.domain.ids import normalise_conference_id
 from cpcm.domain.records import CORRECTION_KEYS, Record, utc
 from cpcm.domain.text import said
 from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, check_step, form_for, load_case, load_records, risk_reason_errors,
+from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, check_step, clock_said, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
 from cpcm.service.results import Written
 from cpcm.store import forms
@@ -48,8 +48,8 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     elif kind == "comprehensive":
         # the first plan after a reopening says so (reason after_reopening), as `cpcm reopen` suggested
         again = case.reopened and not case.last("plan", case.reopened)
-        steps.append(f"case plan within {ctx.policy.cited('case_plan')}: cpcm plan {case_id}"
-                     + (" (reason after_reopening)" if again else ""))
+        within = clock_said(ctx, lambda: fold(case_id, records + [record]), "case-plan", f"within {ctx.policy.cited('case_plan')}", at)
+        steps.append(f"case plan {within}: cpcm plan {case_id}" + (" (reason after_reopening)" if again else ""))
     elif kind == "best_interests":  # a step of the path of reintegration, as tracing and preparation are
         from cpcm.service.reintegration import path_next
         from cpcm.workflow import placements
