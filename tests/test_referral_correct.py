@@ -314,3 +314,24 @@ def test_plan_action_carried_out_by_a_referral_leaves_due_until_the_referral_end
     assert late("referral", case_id, "R1", "--status", "declined", "--feedback", "no places this term").code == 0
     (why,) = actions()
     assert "action A1 for 2026-12-15; its referral R1 ended 'declined': find another service or replan" in why, why
+
+
+def test_show__a_plan_action_a_referral_carries_out_is_not_late_until_it_is_due_again(cli, cli_as):
+    """Was: `show --json` marked A1 `"late": true` (the table `(late)`) past its date while its
+    referral R1 was still open, though `due` and `check` leave A1 out (cases.md: late is "its date
+    has passed and it is due"); `show` now reads the rule `due` lists plan actions by. Declined, A1
+    is due again, and late."""
+    case_id = _referred_for_action(cli, cli_as, "bursary")
+    late = at(cli, "2026-12-20T09:00:00+03:00")  # A1 was for 2026-12-15
+
+    def shown() -> tuple[dict, str]:
+        data = late("show", case_id, "--json").json()
+        table = late("show", case_id).stdout
+        line = next(line for line in table.splitlines() if "A1 → R1" in line)
+        return {a["item"]: a["late"] for a in data["open_actions"]}, line
+
+    marks, line = shown()
+    assert marks["A1"] is False and "(late)" not in line, (marks, line)
+    assert late("referral", case_id, "R1", "--status", "declined", "--feedback", "no places this term").code == 0
+    marks, line = shown()
+    assert marks["A1"] is True and "(late)" in line, (marks, line)

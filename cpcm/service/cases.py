@@ -1265,19 +1265,20 @@ def reviews_on_file(records: Sequence[Record], team=None) -> list[dict]:
     return out
 
 
-def open_actions(records: list[Record], case: Case, now: datetime, policy=None) -> list[dict]:
+def open_actions(records: list[Record], case: Case, now: datetime, policy: Policy) -> list[dict]:
     """The actions of the plan in force (else of the latest version) not yet done or dropped (a
     review's progress, or a follow-up's or review's --done), each by its ID with its date and
-    whether that date has passed."""
+    whether it is late: due and its date passed, by the rule `cpcm due` lists them by
+    (`deadlines.late_actions`)."""
     from cpcm.workflow import plan_actions
 
-    current = plan_actions.in_force(case.plan, policy) if policy is not None else None
+    current = plan_actions.in_force(case.plan, policy)
     wanted = (current or case.plan or {}).get("record_id")
     plan_record = next((r for r in records if r.id == wanted), None)
     if plan_record is None:
         return []
-    # not late when not due: the actions of a plan from before the latest reopening (as `cpcm due` says)
-    due = policy is None or deadlines_mod.plan_actions_due(case, policy)
+    # late as `cpcm due` lists it: not when not due (a referral carries it out, a plan from before the latest reopening)
+    late = deadlines_mod.late_actions(case, policy, now)
     status, _last = open_items.progress(records, plan_record)
     out = []
     for action_id, action in zip(open_items.action_ids(records, plan_record), plan_record.body.get("actions") or []):
@@ -1288,7 +1289,7 @@ def open_actions(records: list[Record], case: Case, now: datetime, policy=None) 
         by = str(action.get("by"))[:10] if action.get("by") else None
         out.append({"item": action_id, "what": action.get("what"), "who": action.get("who"), "by": by,
                     "goal": action.get("goal"), "progress": progress,
-                    "late": due and bool(by) and by < now.date().isoformat()})
+                    "late": action_id in late})
     return out
 
 

@@ -814,20 +814,11 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     plan), so the due list and its calendar file carry no personal data. After a reopening, only
     once a plan is in force again (`plan_before_reopening`), and a mark made before the reopening
     does not finish an action of a version written since it (`plan_actions.marks_since`)."""
-    if case.status != "open" or not plan_actions_due(case, policy):
-        return []
     parts = _parts(policy)
     items = []
-    zone = zone_of(now)
     version = (plan_actions.in_force(case.plan, policy) or {}).get("version")
-    carried, ended = _carried_by_referral(case, policy)
-    for action in plan_actions.open_actions(case.plan, policy, case.reopenings):
-        if not action.get("by") or action["id"] in carried:
-            continue
-        try:
-            due = plan_actions.due_at(action["by"], zone)
-        except ValueError:
-            continue
+    listed, ended = _listed_actions(case, policy, zone_of(now))
+    for action, due in listed:
         who = f" ({action['who']})" if action.get("who") else ""
         said = ended.get(action["id"])
         why = "" if not said else (f"; its referral {said[0]} was delivered: mark the action done" if said[1] == "delivered" else
@@ -836,6 +827,34 @@ def _plan_actions(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
                               f"the case plan (version {version}) sets action {action['id']} for {action['by']}{why}; when it is "
                               f"done: cpcm followup {case.id} ... --done {action['id']}", parts.source("plan_action"), case.risk))
     return items
+
+
+def _listed_actions(case: Case, policy: Policy,
+                    zone: tzinfo) -> tuple[list[tuple[Mapping[str, Any], datetime]], dict[str, tuple[str, str]]]:
+    """The plan actions `due` lists (`_plan_actions`), each with its due time (the end of its day in
+    `zone`): those of the plan in force of an open case, while they are due at all
+    (`plan_actions_due`), open, dated, and not carried out by an open referral
+    (`_carried_by_referral`, whose `ended` comes with them)."""
+    if case.status != "open" or not plan_actions_due(case, policy):
+        return [], {}
+    carried, ended = _carried_by_referral(case, policy)
+    listed = []
+    for action in plan_actions.open_actions(case.plan, policy, case.reopenings):
+        if not action.get("by") or action["id"] in carried:
+            continue
+        try:
+            listed.append((action, plan_actions.due_at(action["by"], zone)))
+        except ValueError:
+            continue
+    return listed, ended
+
+
+def late_actions(case: Case, policy: Policy, now: datetime) -> set[str]:
+    """The IDs of the plan actions that are late: due (`_listed_actions`, the items `due` lists)
+    and past their date. What `cpcm show` marks `late`: an action a referral still carries out, or
+    of a plan from before the latest reopening, is not due, so never late."""
+    listed, _ended = _listed_actions(case, policy, zone_of(now))
+    return {str(action["id"]) for action, due in listed if due < now}
 
 
 def _carried_by_referral(case: Case, policy: Policy) -> tuple[set[str], dict[str, tuple[str, str]]]:
