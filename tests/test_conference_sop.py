@@ -651,6 +651,20 @@ def test_form5__a_member_on_the_register_with_another_answer_refused_is_told_onl
     assert conferences.load(sup, conf).attendees[0]["confidentiality_signed"] == "yes"
 
 
+def test_add_case__the_day_a_case_was_opened_is_the_agency_s_not_as_written_in_another_zone():
+    """A registration typed in UTC just before midnight there (00:30 the next day in the agency's
+    zone): the conference's case list said it opened the day before."""
+    mem = MemoryRepo()
+    ctx = mem.as_("amina")
+    case_id = mem.register(ctx, at="2026-11-20T21:30:00+00:00",
+                           child={"name": "Test Child", "sex": "female", "date_of_birth": "2015-04-01", "disability": "no"})
+    service.assess(ctx, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    assert conferences.load(sup, conf).cases[0]["opened"] == "2026-11-21"
+
+
 def test_form5__a_barred_member_cannot_attend_and_only_a_supervisor_bars():
     mem = MemoryRepo()
     sup, amina = mem.as_("sup"), mem.as_("amina")

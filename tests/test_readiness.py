@@ -238,6 +238,15 @@ def test_closure_problems__a_record_made_before_the_child_went_home_does_not_cou
     assert readiness.closure_problems(early, "goals_met", KENYA, DAY) == []  # never reunified: the rule as before
 
 
+def test_closure_gaps__each_day_kept_is_the_agency_s_not_utc_s():
+    """The days a closure keeps (and its report prints) were cut from the stored times: a reopening
+    at 01:00 in Nairobi, kept in UTC, was said to be the day before."""
+    reopened = "2027-01-09T22:30:00+00:00"  # 01:30 on 10 January in Nairobi (DAY's zone)
+    early = latest(answers(), at="2027-01-09T21:30:00+00:00")  # 00:30 on 10 January there, an hour before
+    assert readiness.closure_gaps(early, "goals_met", KENYA, DAY, reopened=reopened) == [
+        {"code": readiness.RECORD_BEFORE_REOPENING, "record_at": "2027-01-10", "reopened_at": "2027-01-10"}]
+
+
 def test_closure_problems__other_reasons_and_the_inter_agency_profile_are_not_gated():
     assert readiness.closure_problems(None, "declined", KENYA, DAY) == []
     assert readiness.closure_problems(None, "goals_met", INTER, DAY) == []

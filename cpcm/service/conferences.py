@@ -851,7 +851,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
         warnings.append(rules.presentations_missing(conference, ctx.policy, [case_id])
                         + f"; the agenda is refused until it has one (cpcm render agenda {conference_id})")
     body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
-            "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage,
+            "opened": local_day(case.registered_at, ctx.zone) or None, "risk": case.risk, "stage": case.stage,
             "proposal": proposal["record_id"] if proposal is not None else None, **({"preparation": preparation} if preparation else {})}
     record = _record(ctx, "nomination", conference_id, body, after=_last_id(conference))
     readers = _readers(ctx, conference.chair, [*conference.case_ids, case_id])
@@ -1097,7 +1097,7 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
         warnings.append(f"{case_id} has no case plan yet: the SOP takes a case to conference after its plan (§5.3); "
                         "closing the conference makes its actions an interim plan")
     body = {"case_id": case_id, "reason": reason, "presentation": presentation, "worker": case.worker,
-            "opened": (case.registered_at or "")[:10] or None, "risk": case.risk, "stage": case.stage, "proposed": True,
+            "opened": local_day(case.registered_at, ctx.zone) or None, "risk": case.risk, "stage": case.stage, "proposed": True,
             **({"preparation": preparation} if preparation else {})}
     ids = sorted(n.split(".")[0] for n in names)
     record = _record(ctx, "nomination", conference_id, body, after=ids[-1] if ids else "")

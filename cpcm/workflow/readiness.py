@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from cpcm.domain.dates import parse_datetime
+from cpcm.domain.dates import local_day, parse_datetime
 from cpcm.domain.durations import parse_duration
 
 
@@ -277,14 +277,15 @@ def closure_gaps(latest: Latest | None, reason: str | None, policy, now: datetim
     problems = []
     when = parse_datetime(latest.at)
     max_age = policy.duration("closure_readiness", "max_age")
+    day = local_day(latest.at, now.tzinfo)  # each day the closure keeps, the agency's (`now`'s zone), never UTC's
     if max_age.after(when) < now:
-        problems.append({"code": RECORD_TOO_OLD, "record_at": latest.at[:10], "max_age": str(max_age)})
+        problems.append({"code": RECORD_TOO_OLD, "record_at": day, "max_age": str(max_age)})
     if made_before(latest.at, reunified):
-        problems.append({"code": RECORD_BEFORE_REUNIFICATION, "record_at": latest.at[:10], "reunified_at": reunified[:10]})
+        problems.append({"code": RECORD_BEFORE_REUNIFICATION, "record_at": day, "reunified_at": local_day(reunified, now.tzinfo)})
     if made_before(latest.at, reopened):
-        problems.append({"code": RECORD_BEFORE_REOPENING, "record_at": latest.at[:10], "reopened_at": reopened[:10]})
+        problems.append({"code": RECORD_BEFORE_REOPENING, "record_at": day, "reopened_at": local_day(reopened, now.tzinfo)})
     if not latest.result.ready_for_closure:
-        problems.append({"code": RECORD_NOT_READY, "record_at": latest.at[:10],
+        problems.append({"code": RECORD_NOT_READY, "record_at": day,
                          "reasons": [dict(r) for r in latest.result.why_not]})
     return problems
 
