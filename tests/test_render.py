@@ -392,7 +392,7 @@ def test_render__out_without_plaintext_writes_an_age_file_for_the_worker(cli, cl
     assert not [p for p in out.parent.iterdir() if p.name != "plan.md.age"]  # no temp file left
 
 
-@pytest.mark.parametrize("name", ["plan.html", "Plan.HTML", "plan.md", "plan.txt", "plan.pdf"])
+@pytest.mark.parametrize("name", ["plan.html", "Plan.HTML", "plan.md", "plan.markdown"])
 def test_render__an_encrypted_out_file_named_as_a_readable_document_is_refused(cli, cli_as, tmp_path, name):
     """Without --plaintext the --out file is age ciphertext: a name a worker double-clicks to read
     (plan.html) is refused before anything is written, saying which flag writes it readable and
@@ -414,6 +414,34 @@ def test_render__an_encrypted_out_file_named_as_a_readable_document_is_refused(c
     assert as_age.code == 0 and as_age.json()["encrypted"] is True, as_age.stderr
     plain = cli("render", "child-plan", case_id, "--out", str(folder / name), "--plaintext", "--json")
     assert plain.code == 0 and plain.json()["encrypted"] is False, plain.stderr
+
+
+@pytest.mark.parametrize("name, options, example", [("plan.pdf", [], "document.html.age"), ("plan.txt", [], "document.html.age"),
+                                                     ("plan.pdf", ["--plaintext"], "document.html"),
+                                                     ("plan.PDF.age", [], "document.html.age"),
+                                                     ("plan.html", ["--format", "md", "--plaintext"], "document.md")])
+def test_render__an_out_name_whose_extension_is_not_a_format_it_writes_is_refused(cli, cli_as, tmp_path, name, options, example):
+    """`render --out plan.pdf` was refused for its encryption with a hint (plan.pdf.age, or
+    --plaintext) that wrote Markdown under a .pdf name. Now a name whose extension, before any .age,
+    is neither Markdown's nor HTML's (or not --format's) is refused (exit 2, nothing written),
+    naming --out, the extensions it takes and a name that works: the hint's example, run, writes
+    that format. The name typed is not repeated."""
+    case_id = planned_case(cli, cli_as)
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    word = CANARY.split()[0]
+    refused = cli("render", "child-plan", case_id, "--out", str(folder / f"{word}-{name}"), *options, "--json")
+    assert refused.code == 2, refused.stdout
+    said = refused.json()["message"] + " " + refused.json()["hint"]
+    extension = "." + name.lower().removesuffix(".age").rsplit(".", 1)[1]
+    assert said.startswith(f"--out: a file whose name ends in {extension} ") and "nothing was written" in said
+    assert "Markdown (.md) or HTML (.html)" in said or "--format md" in said
+    assert word.lower() not in (refused.stdout + refused.stderr).lower() and list(folder.iterdir()) == []
+    hinted = re.search(r"--out (\S+?)\)", refused.json()["hint"]).group(1)
+    assert hinted == example
+    done = cli("render", "child-plan", case_id, "--out", str(folder / hinted), *options, "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["format"] == example.split(".")[1] and done.json()["encrypted"] is example.endswith(".age")
 
 
 def test_render__recipients_can_read_the_file_too(cli, cli_as, team, tmp_path):

@@ -708,9 +708,44 @@ def test_report__json_with_out_describes_the_file_its_name_picks_the_format(cli_
     assert out.read_text(encoding="utf-8").startswith(starts)
     assert result.json() == {"report": "statistics", "format": name.rsplit(".", 1)[1], "out": str(out.resolve()), "encrypted": False,
                              "period_over": False}  # the default period ends today
-    named = tmp_path / "county.txt"  # a name that picks no format: --format does
+    named = tmp_path / "county"  # a name with no extension picks no format: --format does
     assert cli_as("sup")("report", "statistics", "--out", str(named), "--format", "json", "--json").json()["format"] == "json"
     assert named.read_text(encoding="utf-8").startswith("{")
+
+
+@pytest.mark.parametrize("kind, name, options, example", [
+    ("statistics", "q3.pdf", [], "report.html"),                       # shared as it is: plain
+    ("statistics", "q3.txt", ["--format", "md"], "report.md"),
+    ("statistics", "q3.csv", ["--format", "md"], "report.md"),          # the name says CSV, --format Markdown
+    ("caseload", "caseload.pdf", [], "report.html.age"),                # encrypted: the .age after the extension
+    ("caseload", "caseload.pdf.age", [], "report.html.age"),
+    ("caseload", "caseload.pdf", ["--plaintext"], "report.html"),
+    ("statistics", "q3.docx", ["--recipient", "otieno"], "report.html.age"),
+])
+def test_report__an_out_name_whose_extension_is_not_a_format_it_writes_is_refused(cli_as, small_repo, tmp_path, kind, name,
+                                                                                   options, example):
+    """`report statistics --out q3.pdf` wrote Markdown into a file named .pdf and exited 0 (a PDF
+    reader calls it damaged); `report caseload --out caseload.pdf` was refused for its encryption
+    with a hint (caseload.pdf.age, or --plaintext) that wrote Markdown under .pdf all the same. Now
+    a name whose extension (before any .age) is not that of a format the report writes, or not
+    --format's, is refused (exit 2, nothing written, nothing read), naming --out, the extensions
+    it takes and a name that works: the hint's own example, run, writes that format. The name
+    typed is not repeated."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    word = CANARY.split()[0]
+    refused = cli_as("sup")("report", kind, "--out", str(folder / f"{word}-{name}"), *options, "--json")
+    assert refused.code == 2, refused.stdout
+    said = refused.json()["message"] + " " + refused.json()["hint"]
+    extension = "." + name.removesuffix(".age").rsplit(".", 1)[1]
+    assert said.startswith(f"--out: a file whose name ends in {extension} ") and "nothing was written" in said
+    assert ("(.md), HTML (.html), CSV (.csv) or JSON (.json)" in said) or ("--format md" in said)
+    assert word.lower() not in (refused.stdout + refused.stderr).lower() and list(folder.iterdir()) == []
+    hinted = re.search(r"--out (\S+?)\)", refused.json()["hint"]).group(1)
+    assert hinted == example
+    done = cli_as("sup")("report", kind, "--out", str(folder / hinted), *options, "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["format"] == example.split(".")[1] and done.json()["encrypted"] is example.endswith(".age")
 
 
 def test_report__caseload_out_without_plaintext_writes_an_age_file(cli_as, team, small_repo, tmp_path):

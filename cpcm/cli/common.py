@@ -890,6 +890,63 @@ def check_encrypted_name(out: Path, option: str = "--out", holds: str = "persona
                          f"{holds} (keep it safe, delete it when done).")
 
 
+# the formats a report or document is written in: what each is called, and the extensions its file's
+# name may end in (the first is the one a hint gives)
+OUT_FORMATS = {"md": ("Markdown", (".md", ".markdown")), "html": ("HTML", (".html", ".htm")), "csv": ("CSV", (".csv",)),
+               "json": ("JSON", (".json",))}
+# what is taken for a file name's extension: letters and digits after the last dot, one letter at least
+# (`caseload.2026-11` has none: its format is the command's default or --format)
+_EXTENSION = re.compile(r"\.[a-z0-9]*[a-z][a-z0-9]*")
+
+
+def out_format(out: Path | None, fmt: str | None, formats: Sequence[str], encrypted: bool, stem: str = "report",
+               option: str = "--out") -> str | None:
+    """The format of the file `out` names: `fmt` (--format, checked by the caller) when given, else the
+    one its name's extension picks, before any `.age` (`caseload.csv.age`: csv), else None (a name with
+    no extension: the command's default). A name whose extension is not that of one of `formats` (`.pdf`,
+    `.txt`), or is another format's than --format's, is refused (exit 2, before anything is read or
+    written): the file would hold one format under another's name, and open as damaged
+    (docs/commands/reports.md, render.md). The hint gives a name that works (`stem` and the extension,
+    with `.age` after it when the file is `encrypted`); the name typed is never repeated, only its
+    extension (it can be a child's name)."""
+    from cpcm.errors import UsageError
+
+    if out is None:
+        return fmt
+    name = out.name.lower()
+    name = name[:-len(".age")] if name.endswith(".age") else name
+    extension = Path(name).suffix
+    if not _EXTENSION.fullmatch(extension):
+        return fmt
+    picked = next((key for key in formats if extension in OUT_FORMATS[key][1]), None)
+    age = ".age" if encrypted else ""
+    if picked is None:
+        if fmt is not None:
+            hint = f"--format {fmt} writes {OUT_FORMATS[fmt][0]}: end the name in {OUT_FORMATS[fmt][1][0]}{age} " \
+                   f"(e.g. {option} {stem}{OUT_FORMATS[fmt][1][0]}{age})."
+        else:
+            example = OUT_FORMATS["html" if "html" in formats else formats[0]][1][0]
+            hint = f"End the name in {_or(OUT_FORMATS[key][1][0] + age for key in formats)} (e.g. {option} {stem}{example}{age}): " \
+                   "the name picks the format."
+        if extension == ".pdf" and "html" in formats:
+            hint += " For a PDF, write HTML and print it to PDF from a browser."
+        writes = _or(f"{OUT_FORMATS[key][0]} ({OUT_FORMATS[key][1][0]})" for key in formats)
+        raise UsageError(f"{option}: a file whose name ends in {extension} is not one this command writes (it writes {writes}); "
+                         "nothing was written", hint)
+    if fmt is not None and picked != fmt:
+        raise UsageError(f"{option}: a file whose name ends in {extension} holds {OUT_FORMATS[picked][0]}, but --format {fmt} "
+                         f"writes {OUT_FORMATS[fmt][0]}; nothing was written",
+                         f"End the name in {OUT_FORMATS[fmt][1][0]}{age} (e.g. {option} {stem}{OUT_FORMATS[fmt][1][0]}{age}), "
+                         "or leave --format out: the name picks the format.")
+    return picked
+
+
+def _or(items: Iterable[str]) -> str:
+    """`a, b or c`."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 # `--out -`: the conventional name for standard output. A command that prints without --out
 # prints for it as without --out (`to_stdout`); one that only writes a file refuses it (`a_file`,
 # and `check_output` for every file written), so that no file named `-` is ever written.

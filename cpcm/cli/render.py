@@ -14,11 +14,8 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, register_plain, say, to_stdout,
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, out_format, print_json, register_plain, say, to_stdout,
                               warn, write_output)
-
-HTML_SUFFIXES = (".html", ".htm", ".html.age", ".htm.age")
-
 
 def _listing_help():
     """The render command's class: its help lists the documents there are, from the same source
@@ -92,7 +89,7 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
 
         out = to_stdout(out)  # --out -: printed, as without --out
-        fmt = _format(format_, out)
+        fmt = _format(format_, out, not plaintext)
         if out is None and (recipient or plaintext):
             raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE",
                              "Without --out the document is printed to standard output.")
@@ -171,13 +168,16 @@ def _say_screening(case_id: str, screening: dict, release: str | None, given_to:
             f"--given-to child|young_person|representative")
 
 
-def _format(option: str | None, out: Path | None) -> str:
+def _format(option: str | None, out: Path | None, encrypted: bool) -> str:
+    """--format, else the format the --out file's name picks (.md, .html, with or without .age
+    after), else Markdown; a name whose extension is neither, or not --format's, is refused
+    (common.out_format: `plan.pdf` would hold Markdown)."""
     from cpcm.errors import UsageError
     from cpcm.render.env import FORMATS
 
-    if option is None:
-        return "html" if out is not None and out.name.lower().endswith(HTML_SUFFIXES) else "md"
-    fmt = option.strip().lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"--format is one of: {', '.join(FORMATS)}")
-    return fmt
+    fmt = None
+    if option is not None:
+        fmt = option.strip().lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format is one of: {', '.join(FORMATS)}")
+    return out_format(out, fmt, tuple(FORMATS), encrypted, stem="document") or "md"

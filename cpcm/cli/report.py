@@ -19,10 +19,9 @@ from typing import List, Optional
 import typer
 
 from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, print_table,
-                             a_file, register_plain, report_problems, say, stdout_is_terminal, to_stdout, warn, write_output)
+                             a_file, out_format, register_plain, report_problems, say, stdout_is_terminal, to_stdout, warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
-SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
 
 
 def register(app: typer.Typer) -> None:
@@ -89,15 +88,16 @@ def register(app: typer.Typer) -> None:
             raise UsageError("there is no report by that name", f"Reports: {', '.join(REPORTS)}.")
         if status is not None and status.strip().lower() not in STATUSES:
             raise UsageError(f"--status is one of: {', '.join(STATUSES)}")
-        # with --out, --json describes the file written: the file's name (or --format) picks its format
-        fmt = "json" if json_out and format_ is None and out is None else _format(format_, out)
         if out is None and (recipient or plaintext):
             raise UsageError(f"{'--recipient' if recipient else '--plaintext'} needs --out FILE", "Without --out the report is printed.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
+        encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
+        # with --out, --json describes the file written: the file's name (or --format) picks its format
+        fmt = "json" if json_out and format_ is None and out is None else _format(format_, out, encrypt)
         if out is not None and fmt is None:
             fmt = "md"
-        if out is not None and (bool(recipient) if kind in SHAREABLE else not plaintext):
+        if out is not None and encrypt:
             # before the report is made; caseload and timeliness hold no child's data (docs/commands/reports.md)
             check_encrypted_name(out, holds="workers' names and how each is doing" if kind in ("caseload", "timeliness")
                                  else "personal data")
@@ -123,7 +123,6 @@ def register(app: typer.Typer) -> None:
             if out is None:
                 _print(kind, fmt, text, json_out, over)
             else:
-                encrypt = bool(recipient) if kind in SHAREABLE else not plaintext
                 path, encrypted, readers = write_output(ctx, out, text.encode("utf-8"), encrypt, recipient, include_self=True, force=force)
                 if not encrypted:  # every case read counts in it (placements and readiness name them): no list of IDs
                     register_plain(path, text.encode("utf-8"), f"report {kind}", ctx=ctx, case_data=kind not in SHAREABLE)
@@ -256,7 +255,7 @@ def _combine(returns: list[Path], format_, out, recipient, force, identity, json
         except OSError:
             raise UsageError(f"file {number} cannot be read") from None
     key = identity_mod.load(identity_path(identity), ask_passphrase)
-    fmt = "json" if json_out and format_ is None else _format(format_, out)
+    fmt = "json" if json_out and format_ is None else _format(format_, out, bool(recipient))
     if out is not None and fmt is None:
         fmt = "md"
     built = service.report_combine(data, key, clock.now(), fmt)
@@ -341,20 +340,17 @@ def heading(view: dict) -> list[str]:
 
 
 # -- options -----------------------------------------------------------------------------------
-def _format(option: str | None, out: Path | None) -> str | None:
+def _format(option: str | None, out: Path | None, encrypted: bool) -> str | None:
+    """--format, else the format the --out file's name picks (None: neither says); a name whose
+    extension is not one of FORMATS', or not --format's, is refused (common.out_format)."""
     from cpcm.errors import UsageError
 
+    fmt = None
     if option is not None:
         fmt = option.strip().lower()
         if fmt not in FORMATS:
             raise UsageError(f"--format is one of: {', '.join(FORMATS)}")
-        return fmt
-    if out is None:
-        return None
-    name = out.name.lower()
-    if name.endswith(".age"):
-        name = name[:-4]
-    return SUFFIXES.get(Path(name).suffix)
+    return out_format(out, fmt, FORMATS, encrypted)
 
 
 def _period(start: str | None, end: str | None, today: date, said_after_today: bool = True) -> tuple[date, date]:
