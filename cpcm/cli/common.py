@@ -27,6 +27,10 @@ def __getattr__(name: str) -> Any:
     options = {
         "RepoOpt": Annotated[Optional[Path], typer.Option("--repo", help="Casefile repository (default: $CPCM_REPO, the nearest parent with .cpcm/, or ./casefiles).", show_default=False)],
         "IdentityOpt": Annotated[Optional[Path], typer.Option("--identity", "-i", help="Your age identity file (default: $CPCM_IDENTITY or ~/.config/cpcm/identity).", show_default=False)],
+        # every command takes --repo and --identity (docs/README.md, "Settings that every command reads"), so that a
+        # script can give both to every call: a command that reads no repository, or opens no key, takes and ignores it
+        "UnusedRepoOpt": Annotated[Optional[Path], typer.Option("--repo", help="Taken as by every command, and not used: this command reads no casefile repository.", show_default=False)],
+        "UnusedIdentityOpt": Annotated[Optional[Path], typer.Option("--identity", "-i", help="Taken as by every command, and not used: this command opens no key of yours.", show_default=False)],
         "JsonOpt": Annotated[bool, typer.Option("--json", help="Print JSON for scripts (stable snake_case keys).")],
         "AtOpt": Annotated[Optional[str], typer.Option("--at", help="When it happened (ISO date or date-time; default now).", show_default=False)],
         "FromFileOpt": Annotated[Optional[str], typer.Option("--from-file", "-f", help="Read the record from a YAML file ('-' for standard input).", show_default=False)],
@@ -38,7 +42,7 @@ def __getattr__(name: str) -> Any:
     return options[name]
 
 
-_OPTIONS = ("RepoOpt", "IdentityOpt", "JsonOpt", "AtOpt", "FromFileOpt", "NoInputOpt", "ForceOpt", "SetOpt")
+_OPTIONS = ("RepoOpt", "IdentityOpt", "UnusedRepoOpt", "UnusedIdentityOpt", "JsonOpt", "AtOpt", "FromFileOpt", "NoInputOpt", "ForceOpt", "SetOpt")
 
 
 def stdout_is_terminal() -> bool:

@@ -13,6 +13,8 @@ import shlex
 
 import typer
 
+from cpcm.cli.common import UnusedIdentityOpt, UnusedRepoOpt
+
 COMPLETE_VAR = "_CPCM_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
 
@@ -23,7 +25,8 @@ OPTIONS = {"--worker": "worker", "--cover": "worker", "--service": "service"}
 
 def register(app: typer.Typer) -> None:
     @app.command("completion")
-    def completion(shell: str = typer.Argument(..., help="bash, zsh or fish.")) -> None:
+    def completion(shell: str = typer.Argument(..., help="bash, zsh or fish."), repo: UnusedRepoOpt = None,
+                   identity: UnusedIdentityOpt = None) -> None:
         """Print the completion script for your shell.
 
         Example: echo 'eval "$(cpcm completion bash)"' >> ~/.bashrc

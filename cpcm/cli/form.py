@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt
+from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, UnusedIdentityOpt
 
 
 def identity_path_of(option: Optional[Path]) -> Path:
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     def blank(kind: str = typer.Argument(..., help="The record kind, e.g. registration."),
               lang: Optional[str] = typer.Option(None, "--lang", help="Language of the comments: en or sw (default: the repository's "
                                                                        "language, else en).", show_default=False),
-              repo: RepoOpt = None) -> None:
+              repo: RepoOpt = None, identity: UnusedIdentityOpt = None) -> None:
         """Print a commented YAML skeleton for a record kind, ready to fill in.
 
         Example: cpcm form blank registration > child.yaml
@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
         say("blank form written to the --out file")
 
     @form.command("list")
-    def list_(repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+    def list_(repo: RepoOpt = None, identity: UnusedIdentityOpt = None, json_out: JsonOpt = False) -> None:
         """The forms available (shipped, and the agency's own in .cpcm/forms/); the Kenya
         case-conferencing SOP's forms with their number.
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, folders_counted, given_path, identity_path,
+from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, UnusedRepoOpt, a_file, ask_passphrase, folders_counted, given_path, identity_path,
                              print_json, say, stdin_is_terminal, warn)
 
 
@@ -16,10 +16,12 @@ def register(app: typer.Typer) -> None:
 
     @key.command("new")
     def new(
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write it (default: $CPCM_IDENTITY or ~/.config/cpcm/identity)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write it (default: --identity, $CPCM_IDENTITY or ~/.config/cpcm/identity)."),
         no_passphrase: bool = typer.Option(False, "--no-passphrase", help="Leave the identity unprotected (for scripts on a trusted machine)."),
         label: str = typer.Option("", "--label", help="A comment written into the file."),
-        json_out: JsonOpt = False,
+        identity: Optional[Path] = typer.Option(None, "--identity", "-i", help="Where to write it when there is no --out: the "
+                                                "identity file the other commands then read with the same option.", show_default=False),
+        repo: UnusedRepoOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Make a new age identity, protected by a passphrase.
 
@@ -32,25 +34,31 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import CpcmError
 
         a_file(out)  # an identity is never printed
-        path = identity_path(out)
+        a_file(identity, "--identity")
+        # --out, else --identity (a script that gives -i to every command makes the key it reads after), else as every command
+        option, given = ("--out", out) if out else ("--identity", identity)
+        path = identity_path(given)
         try:
             check_free(path)  # before the passphrase is asked for (twice) or the unprotected key is warned of
         except CpcmError as exc:
-            raise typed_paths(exc, **{"--out": out}) from None
+            raise typed_paths(exc, **{option: given}) from None
         passphrase = new_passphrase(no_passphrase)
         try:
             recipient = service.key_new(path, passphrase, clock.now(), label)
         except CpcmError as exc:
-            raise typed_paths(exc, **{"--out": out}) from None
+            raise typed_paths(exc, **{option: given}) from None
         if json_out:
             print_json({"path": str(path), "recipient": recipient, "protected": passphrase is not None})
         else:
-            say(f"identity written to {given_path(out, '--out', 'CPCM_IDENTITY') or path}")
+            say(f"identity written to {given_path(given, option, 'CPCM_IDENTITY') or path}")
             typer.echo(recipient)
 
     @key.command("show")
     def show(identity: IdentityOpt = None,
              signing: bool = typer.Option(False, "--signing", help="Print your signing key (ssh-ed25519 ...) instead."),
+             repo: Optional[Path] = typer.Option(None, "--repo", help="Read only for the team: the signing key line's comment names "
+                                                 "your worker id there (default: $CPCM_REPO, the nearest parent with .cpcm/).",
+                                                 show_default=False),
              json_out: JsonOpt = False) -> None:
         """Print your public recipient (age1...), or with --signing your signing key: what you give to your team.
 
@@ -66,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
         path = identity_path(identity)
         try:
-            recipient, line = service.key_signing(path, ask_passphrase, _worker_of(path))
+            recipient, line = service.key_signing(path, ask_passphrase, _worker_of(path, repo))
         except CpcmError as exc:
             raise typed_paths(exc, **{"--identity": identity}) from None
         if json_out:
@@ -101,7 +109,7 @@ def register(app: typer.Typer) -> None:
     @app.command("unlock")
     def unlock(
         for_: str = typer.Option("8h", "--for", help="How long to keep it unlocked: 30min, 2h, 8h, 1d (at most 1d)."),
-        identity: IdentityOpt = None, json_out: JsonOpt = False,
+        identity: IdentityOpt = None, repo: UnusedRepoOpt = None, json_out: JsonOpt = False,
     ) -> None:
         """Type your passphrase once: an agent keeps your key unlocked, in memory only, for a while.
 
@@ -133,7 +141,7 @@ def register(app: typer.Typer) -> None:
             say(f"your key is unlocked for {for_}: 'cpcm lock' locks it now")
 
     @app.command("lock")
-    def lock(identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+    def lock(identity: IdentityOpt = None, repo: UnusedRepoOpt = None, json_out: JsonOpt = False) -> None:
         """Make the agent forget your key now (after 'cpcm unlock').
 
         Example: cpcm lock
@@ -262,15 +270,16 @@ def rotate(
         else:
             say(f"'{extra['worker']}' now uses the key made on their laptop; the old one can be destroyed once every laptop "
                 "has synced")
-def _worker_of(path: Path) -> str:
-    """The worker id of this identity in the casefile repository at hand (for the key line's
-    comment), read from its public half without the passphrase; '' when there is none."""
+def _worker_of(path: Path, repo: Path | None = None) -> str:
+    """The worker id of this identity in the casefile repository at hand (--repo, else as every
+    command finds it; for the key line's comment), read from its public half without the
+    passphrase; '' when there is none."""
     try:
         from cpcm.crypto.identity import public_path
         from cpcm.store.config import load_team, resolve_repo
 
         recipient = (public_path(path).read_text(encoding="utf-8").split() or [""])[0]
-        worker = load_team(resolve_repo(None)).by_recipient([recipient])
+        worker = load_team(resolve_repo(str(repo) if repo else None)).by_recipient([recipient])
         return worker.id if worker else ""
     except Exception:  # noqa: BLE001 - only a comment: no repository, no public file
         return ""

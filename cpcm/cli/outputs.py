@@ -10,6 +10,9 @@ import typer
 
 from cpcm.cli.common import IdentityOpt, JsonOpt
 
+# what --repo says here: the register is the worker's, beside their key, whichever repository the files came from
+REPO_HELP = "Taken as by every command, and not used: your register of plaintext files is kept beside your key, not in a repository."
+
 
 def _session(identity: Optional[Path]):
     """(identity path, its keys, its public key, now) for the register's commands: the key opens
@@ -70,6 +73,7 @@ def register(app: typer.Typer) -> None:
         all_: bool = typer.Option(False, "--all", help="Also the files cpcm removed, and those written over by a later file of the same name."),
         older_than: Optional[str] = typer.Option(None, "--older-than", help="Only files written at least this long ago (7d, 24h, 2w, 3mo).", show_default=False),
         identity: IdentityOpt = None, json_out: JsonOpt = False,
+        repo: Optional[Path] = typer.Option(None, "--repo", help=REPO_HELP, show_default=False),
     ) -> None:
         """The plaintext files cpcm wrote for you, from your register: where each is, when it was
         written, by which command, which cases it holds, and whether it is still there as written
@@ -110,6 +114,7 @@ def register(app: typer.Typer) -> None:
         all_: bool = typer.Option(False, "--all", help="Every registered file still there and unchanged."),
         older_than: Optional[str] = typer.Option(None, "--older-than", help="Only files written at least this long ago (7d, 24h, 2w, 3mo).", show_default=False),
         identity: IdentityOpt = None, json_out: JsonOpt = False,
+        repo: Optional[Path] = typer.Option(None, "--repo", help=REPO_HELP, show_default=False),
     ) -> None:
         """Overwrite with random bytes and delete plaintext files cpcm wrote for you: those named
         (even when changed since), or with --all or --older-than every one still there as cpcm

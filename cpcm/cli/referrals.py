@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, gather, open_ctx, parse_at,
+from cpcm.cli.common import (AtOpt, FromFileOpt, IdentityOpt, JsonOpt, NoInputOpt, Opt, RepoOpt, SetOpt, UnusedIdentityOpt, gather, open_ctx, parse_at,
                              print_json, print_table, report_written, say, written)
 
 
@@ -178,7 +178,8 @@ def register(app: typer.Typer) -> None:
             say(f"{len(entries)} service(s) {'checked, nothing written (--dry-run)' if dry_run else 'imported'}")
 
     @directory.command("list")
-    def list_(sector: Optional[str] = typer.Option(None, "--sector"), repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+    def list_(sector: Optional[str] = typer.Option(None, "--sector"), repo: RepoOpt = None, identity: UnusedIdentityOpt = None,
+              json_out: JsonOpt = False) -> None:
         """The services in the directory.
 
         Example: cpcm service list --sector health
@@ -195,7 +196,8 @@ def register(app: typer.Typer) -> None:
                           s.get("contact")] for s in services])
 
     @directory.command("show")
-    def show(service_id: str = typer.Argument(...), repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+    def show(service_id: str = typer.Argument(...), repo: RepoOpt = None, identity: UnusedIdentityOpt = None,
+             json_out: JsonOpt = False) -> None:
         """One service with everything the directory knows of it.
 
         Example: cpcm service show kisumu-clinic

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, ask_passphrase, damaged_left, folders_counted, given_path, identity_path, open_ctx,
+from cpcm.cli.common import (IdentityOpt, JsonOpt, RepoOpt, UnusedIdentityOpt, ask_passphrase, damaged_left, folders_counted, given_path, identity_path, open_ctx,
                              print_json, print_table, say, warn)
 
 
@@ -187,6 +187,8 @@ def register(app: typer.Typer) -> None:
         signing_key: str = typer.Option("", "--signing-key", help="Their new signing key ('cpcm key show --signing' with the new "
                                         "key); needed when the team records one for them."),
         repo: RepoOpt = None, json_out: JsonOpt = False,
+        identity: Optional[Path] = typer.Option(None, "--identity", "-i", help="Taken as by every command, and not used: the key "
+                                                "this command opens is --recovery-identity's.", show_default=False),
     ) -> None:
         """When every supervisor's and manager's key is lost: the agency's recovery key gives one of them a new key.
 
@@ -250,7 +252,7 @@ def register(app: typer.Typer) -> None:
             _next_sync(ctx, worker)
 
     @team.command("signers")
-    def signers(repo: RepoOpt = None) -> None:
+    def signers(repo: RepoOpt = None, identity: UnusedIdentityOpt = None) -> None:
         """Print the team's allowed-signers file, for checking cpcm's commits with plain git.
 
         Example: cpcm team signers > signers && git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=signers verify-commit HEAD
@@ -287,7 +289,7 @@ def register(app: typer.Typer) -> None:
 
     @team.command("list")
     def list_(all_: bool = typer.Option(False, "--all", help="Include removed workers."), repo: RepoOpt = None,
-              json_out: JsonOpt = False) -> None:
+              identity: UnusedIdentityOpt = None, json_out: JsonOpt = False) -> None:
         """The team: id, name, roles, cadre ('not known' where none was given), recipient, and when each worker's
         last work here was made.
 

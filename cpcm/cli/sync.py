@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, a_file, ask_passphrase, check_output, damaged_left, err_console, folders_counted,
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, UnusedIdentityOpt, UnusedRepoOpt, a_file, ask_passphrase, check_output, damaged_left, err_console, folders_counted,
                              identity_path, open_ctx, print_json, print_table, say, typed_paths, warn)
 
 
@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
     def add(name: str = typer.Argument(..., help="A short name: usb, office, ..."),
             url: str = typer.Argument(..., help="A path to a bare git repository, or an ssh/https git URL."),
             create: bool = typer.Option(False, "--create", help="Make an empty bare repository at that path first."),
-            repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+            repo: RepoOpt = None, identity: UnusedIdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Add a remote to sync with.
 
         Example: cpcm remote add usb /media/usb/kisumu.git --create
@@ -175,7 +175,7 @@ def register(app: typer.Typer) -> None:
         say(f"remote '{name}' added; sync with: cpcm sync {name}")
 
     @remote.command("list")
-    def list_(repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+    def list_(repo: RepoOpt = None, identity: UnusedIdentityOpt = None, json_out: JsonOpt = False) -> None:
         """The remotes, with the commit each was last synced at (never, for a copy made by git clone
         and not synced since: the commit it was copied at).
 
@@ -190,7 +190,8 @@ def register(app: typer.Typer) -> None:
             print_table(["name", "url", "last synced"], [[r["name"], r["url"], _last_synced(r)] for r in rows])
 
     @remote.command("remove")
-    def remove(name: str = typer.Argument(..., help="The remote's name."), repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+    def remove(name: str = typer.Argument(..., help="The remote's name."), repo: RepoOpt = None, identity: UnusedIdentityOpt = None,
+               json_out: JsonOpt = False) -> None:
         """Forget a remote (nothing in it is touched).
 
         Example: cpcm remote remove usb
@@ -284,7 +285,9 @@ def register(app: typer.Typer) -> None:
     @bundle.command("clone")
     def clone(file: Path = typer.Argument(..., help="A bundle made by cpcm bundle create (without --since)."),
               path: Path = typer.Argument(..., help="A new or empty folder for your copy."),
-              identity: IdentityOpt = None, json_out: JsonOpt = False) -> None:
+              identity: IdentityOpt = None, json_out: JsonOpt = False,
+              repo: Optional[Path] = typer.Option(None, "--repo", help="Taken as by every command, and not used: the copy is "
+                                                  "made in PATH.", show_default=False)) -> None:
         """Start your copy of the team's repository from a bundle (a laptop that never meets the
         shared place); from then on, exchange bundles with bundle create and bundle apply.
 

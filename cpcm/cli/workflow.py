@@ -30,9 +30,10 @@ def _typer() -> None:
     read from them), imported only when the commands are built: `due_command` needs neither."""
     import typer
 
-    from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt
+    from cpcm.cli.common import ForceOpt, IdentityOpt, JsonOpt, RepoOpt, UnusedIdentityOpt
 
-    globals().update(typer=typer, ForceOpt=ForceOpt, IdentityOpt=IdentityOpt, JsonOpt=JsonOpt, RepoOpt=RepoOpt)
+    globals().update(typer=typer, ForceOpt=ForceOpt, IdentityOpt=IdentityOpt, JsonOpt=JsonOpt, RepoOpt=RepoOpt,
+                     UnusedIdentityOpt=UnusedIdentityOpt)
 
 
 def due_command(within: float | None, worker: str | None, overdue: bool, ics: Path | None, force: bool,
@@ -193,7 +194,7 @@ def register(app: typer.Typer) -> None:
 
     @policy.command("show")
     def show(repo: RepoOpt = None, profile: Optional[str] = typer.Option(None, "--profile", help="Show a profile as shipped, without a repository."),
-             json_out: JsonOpt = False) -> None:
+             identity: UnusedIdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Every rule in force, its value, where it was set and its source.
 
         Example: cpcm policy show
@@ -252,7 +253,7 @@ def register(app: typer.Typer) -> None:
 
     @policy.command("check")
     def check_policy(file: Optional[Path] = typer.Argument(None, help="An override file to check (default: the repository's .cpcm/policy.yaml)."),
-                     repo: RepoOpt = None, json_out: JsonOpt = False) -> None:
+                     repo: RepoOpt = None, identity: UnusedIdentityOpt = None, json_out: JsonOpt = False) -> None:
         """Validate a policy override file against the repository's profile; exit 4 naming every bad key.
 
         Example: cpcm policy check .cpcm/policy.yaml
