@@ -340,6 +340,36 @@ def test_policy_set__a_caseworker_puts_back_the_committed_file_over_a_broken_one
     assert commit_count(repo) == commits
 
 
+def test_policy__a_broken_override_never_committed_is_removed_or_corrected_not_restored_from_git(cli, cli_as, repo, tmp_path):
+    """A .cpcm/policy.yaml made by hand on a copy whose last commit holds none, and broken, stopped
+    every command with the hint `git checkout HEAD -- .cpcm/policy.yaml`, which git refuses
+    ("pathspec ... did not match"). Now the hint says the last commit holds none, and to delete it
+    (the rules are then the profile's, as committed) or have it corrected and committed; one
+    committed broken is not offered git's copy either (it is the same file)."""
+    from conftest import signed_commit
+
+    override = repo / ".cpcm" / "policy.yaml"
+    assert not override.exists()
+    override.write_text("foo: [unclosed\n")
+    stopped = cli("due", "--json")
+    assert stopped.code == 4, stopped.stderr
+    hint = stopped.json()["hint"]
+    assert "git checkout" not in hint and "The last commit holds no .cpcm/policy.yaml" in hint, hint
+    assert "rm .cpcm/policy.yaml" in hint and "cpcm policy set" in hint
+    override.unlink()  # as the hint says
+    assert cli("due").code == 0
+    override.write_text("rules: [\n")
+    signed_commit(repo, "sup", "policy by hand", ".cpcm/policy.yaml")  # committed broken: git holds it as it is
+    hint = cli("due", "--json").json()["hint"]
+    assert "git checkout" not in hint and hint.startswith("The last commit holds .cpcm/policy.yaml as it is."), hint
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(POLICY_TEXT)
+    assert cli_as("sup")("policy", "set", str(ours)).code == 0
+    override.write_text("rules: [\n")  # changed by hand since its commit: git's copy is put back, as before
+    hint = cli("due", "--json").json()["hint"]
+    assert hint.startswith("Anyone puts back the file the last commit holds") and "git checkout HEAD -- .cpcm/policy.yaml" in hint
+
+
 def test_policy_set__a_caseworker_refused_over_her_broken_copy_is_told_how_anyone_puts_it_back(cli, cli_as, repo, tmp_path):
     """A caseworker whose .cpcm/policy.yaml is broken ran 'cpcm policy set', the first way the
     error that stops her commands offered, and was told only to ask a supervisor, whose policy set

@@ -152,6 +152,36 @@ def test_form_set__a_caseworker_puts_back_the_committed_form_over_a_broken_one_b
     assert commit_count(repo) == commits
 
 
+def test_form__a_broken_agency_form_never_committed_is_removed_or_corrected_not_restored_from_git(cli, cli_as, repo):
+    """An agency's form made by hand in .cpcm/forms/ and never committed, broken, got the hint `git
+    checkout HEAD -- .cpcm/forms/KIND.yaml`, which git refuses (the last commit holds no such file).
+    Now the hint says so, and to delete it or have it corrected and committed."""
+    form = repo / ".cpcm" / "forms" / "registration-home.yaml"
+    form.parent.mkdir(exist_ok=True)
+    form.write_text("fields: [\n")
+    stopped = cli("form", "blank", "registration-home")
+    assert stopped.code == 7, stopped.stderr
+    hint = stopped.stderr
+    assert "git checkout" not in hint and "The last commit holds no .cpcm/forms/registration-home.yaml" in hint, hint
+    assert "rm .cpcm/forms/registration-home.yaml" in hint and "cpcm form set" in hint
+    form.unlink()  # as the hint says: no agency form by that name, as the last commit has it
+    assert cli("form", "blank", "registration").code == 0
+
+
+def test_settings__a_broken_config_never_committed_is_not_restored_from_git(cli, repo):
+    """The hint for an unreadable .cpcm/config.yaml offers git's copy only where the last commit
+    holds one the file differs from; committed broken, it says to fix it by hand."""
+    from conftest import signed_commit
+
+    config = repo / ".cpcm" / "config.yaml"
+    good = config.read_text()
+    config.write_text(good + "agency: [\n")
+    assert "git checkout HEAD -- .cpcm/config.yaml" in cli("list", "--json").json()["hint"]
+    signed_commit(repo, "sup", "config by hand", ".cpcm/config.yaml")
+    hint = cli("list", "--json").json()["hint"]
+    assert "git checkout" not in hint and hint.startswith("Fix it by hand: the last commit holds it as it is"), hint
+
+
 def test_form_set__a_caseworker_refused_over_her_broken_form_is_told_how_anyone_puts_it_back(cli, cli_as, repo, tmp_path):
     """A caseworker giving cpcm form set her own broken copy of an agency's form was told only to
     ask a supervisor; the refusal says this copy differs from the last commit and how anyone puts

@@ -49,7 +49,7 @@ def policy_set(ctx: Context, text: str, name: str = "FILE") -> dict:
     held = _committed(ctx, [(POLICY, text.encode("utf-8"))])
     if not held:  # a change needs the role (asked before the file is checked); putting back the committed file does not: `_committed`
         need_oversight()
-    policy = policies.with_override(ctx.config.policy, text, name)
+    policy = policies.with_override(ctx.config.policy, text, name, ctx.root)
     changed = sorted(key for key, origin in policy.origins.items() if not origin.startswith("profile"))
     message = "policy set: " + (", ".join(changed) if changed else "the profile as shipped")
     config = _listed(ctx, policy, ctx.config)

@@ -89,10 +89,23 @@ def _read_yaml(root: Path, rel: str) -> Any:
         except FileNotFoundError:
             raise
         except codec.BadYaml as exc:
-            raise Corrupt(f"{rel}: {exc}", rel, restore_hint(rel, "  (or fix it by hand)")) from None
+            raise Corrupt(f"{rel}: {exc}", rel, _mend_hint(root, rel)) from None
         if key is not None and key == memo.file_key(path):  # not replaced while it was read
             memo.FILES.put(key, known)
     return copy.deepcopy(known)
+
+
+def _mend_hint(root: Path, rel: str) -> str:
+    """How to mend a settings file of the repository `root` that cannot be read: restored from git
+    where the last commit holds a copy the file on disk differs from, else fixed by hand (git holds
+    none, or holds it as it is: `git checkout HEAD -- rel` would put nothing back)."""
+    from cpcm.store.git import against_head
+
+    held = against_head(root, rel)
+    if held == "differs":
+        return restore_hint(rel, "  (or fix it by hand)")
+    return (f"Fix it by hand: the last commit holds {'no copy of it' if held == 'absent' else 'it as it is'}, so git has "
+            "none to put back.")
 
 
 def load_config(root: Path) -> Config:
@@ -116,18 +129,18 @@ def load_config(root: Path) -> Config:
         extra={k: v for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
         recovery_signing_keys=tuple(str(k) for k in data.get("recovery_signing_keys") or ()),
         policy_since=str(data.get("policy_since") or ""),
-        reportable_since=_reportable_since(data.get("reportable_since")),
+        reportable_since=_reportable_since(data.get("reportable_since"), root),
     )
 
 
-def _reportable_since(value: Any) -> dict[str, str]:
+def _reportable_since(value: Any, root: Path) -> dict[str, str]:
     """The config's `reportable_since` (concern code -> ISO time), checked: a file edited by hand
     into another shape is named, as a setting cpcm cannot read."""
     if value in (None, {}):
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()):
         raise Corrupt(f"{CONFIG}: reportable_since is not a list of concern codes, each with the time it became reportable",
-                      CONFIG, restore_hint(CONFIG, "  (or fix it by hand)"))
+                      CONFIG, _mend_hint(root, CONFIG))
     return dict(value)
 
 

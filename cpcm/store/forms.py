@@ -71,7 +71,12 @@ def _load(kind: str, root: Path | None = None) -> Form:
                                             definition.get("labels") or {})
                     said = f"{path.name}: {own[0].field}: {own[0].reason}" if own else str(exc)
                     raise Corrupt(f"form definition {path.name}: {said}", str(path), hint=_hint(kind, root)) from None
-            return _parse(str(path), path.stat().st_mtime_ns, None if path.parent == HERE else _hint(kind, root))
+            try:
+                return _parse(str(path), path.stat().st_mtime_ns)
+            except Corrupt as exc:  # the agency's form: how to mend it, asked of git only now
+                if path.parent != HERE:
+                    exc.hint = _hint(kind, root)
+                raise
     raise NotFound("no form by that name", f"Forms: {', '.join(available(root))}.")
 
 
@@ -241,21 +246,31 @@ def _extend(base: dict, data: dict) -> dict:
 
 
 def _hint(kind: str, root: Path | None) -> str | None:
-    """How to mend an agency's form in `.cpcm/forms/` that cannot be read, as a wrong policy override is mended."""
-    if root is None or not (root / ".cpcm" / "forms" / f"{kind}.yaml").is_file():
+    """How to mend an agency's form in `.cpcm/forms/` that cannot be read, as a wrong policy override
+    is mended: by what the last commit holds of it (git's copy is put back only where there is one
+    the file on disk differs from; one made by hand and never committed is removed or corrected)."""
+    from cpcm.store.git import against_head
+
+    rel = f".cpcm/forms/{kind}.yaml"
+    if root is None or not (root / rel).is_file():
         return None
+    fix = (f"Correct {rel} and commit it with 'cpcm form set {rel}', or put a checked file in its place: cpcm form set "
+           f"FILE --kind {kind} (a supervisor or manager); each names everything wrong at once.")
+    held = against_head(root, rel)
+    if held == "absent":  # anyone's way first, as below: without the file the forms are the last commit's
+        return (f"The last commit holds no {rel} (this one was made by hand): git has none to put back. Anyone removes it, "
+                f"which leaves the forms the last commit holds: delete it (rm {rel} in the repository). Or: {fix}")
+    if held == "same":  # committed as it is: nothing to put back
+        return f"The last commit holds {rel} as it is. {fix}"
     # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's form set elsewhere
-    return (f"Anyone puts back the file the last commit holds, which changes no form: git checkout HEAD -- "
-            f".cpcm/forms/{kind}.yaml in the repository. Correct .cpcm/forms/{kind}.yaml and commit it with 'cpcm form "
-            f"set .cpcm/forms/{kind}.yaml', or put a checked file in its place: cpcm form set FILE --kind {kind} (a "
-            "supervisor or manager); each names everything wrong at once.")
+    return f"Anyone puts back the file the last commit holds, which changes no form: git checkout HEAD -- {rel} in the repository. {fix}"
 
 
 @lru_cache(maxsize=64)
-def _parse(path: str, _mtime: int, hint: str | None = None) -> Form:
+def _parse(path: str, _mtime: int) -> Form:
     from cpcm.store import codec, shipped
 
     try:
         return parse_form(shipped.read(Path(path)) or {}, Path(path).name)
     except (codec.BadYaml, ValueError) as exc:
-        raise Corrupt(f"form definition {Path(path).name}: {exc}", path, hint=hint) from None
+        raise Corrupt(f"form definition {Path(path).name}: {exc}", path) from None

@@ -38,6 +38,26 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+def against_head(root: Path, rel: str) -> str:
+    """How the file `rel` of the repository at `root` stands against the last commit, for the hint
+    on mending it: "differs" (the last commit holds a copy the file on disk differs from: changed,
+    broken or deleted by hand since; `git checkout HEAD -- rel` puts it back), "same" (held as it
+    is on disk: broken as committed, nothing to put back) or "absent" (the last commit holds no such
+    file: made by hand and never committed; no commit, repository or git, too: git cannot put it
+    back). Asked only on an error's way out: it runs git."""
+    try:
+        head = Git(root).run(["rev-parse", "--verify", "-q", f"HEAD:{rel}"]).strip()
+    except GitError:
+        return "absent"
+    if not head:
+        return "absent"
+    try:
+        data = (root / rel).read_bytes()
+    except OSError:
+        return "differs"
+    return "same" if blob_id(data) == head else "differs"
+
+
 BULK_FROM = 64  # files in one commit from which they are staged together (`Git._stage_many`)
 TREES_REF = b"refs/cpcm/batch-trees"  # the ref of `_stage_many`'s import while it runs: deleted in the same import
 

@@ -15,26 +15,38 @@ HERE = Path(__file__).parent.parent / "policies"  # the shipped profiles (packag
 OVERRIDE = ".cpcm/policy.yaml"
 
 
-def _read(path: Path, name: str | None = None) -> Any:
+def _read(path: Path, name: str | None = None, root: Path | None = None) -> Any:
     """A policy file's parsed text; InvalidInput naming it `name` (default: the file's own name,
-    for a shipped profile) when it is not YAML."""
+    for a shipped profile) when it is not YAML (`root`: the repository it is the override of)."""
     from cpcm.store import codec, shipped
 
     name = name or path.name
     try:
         return shipped.read(path)
     except codec.BadYaml as exc:
-        raise InvalidInput([_err(name, str(exc))], f"policy {name}", hint=_hint(name)) from None
+        raise InvalidInput([_err(name, str(exc))], f"policy {name}", hint=_hint(name, root)) from None
 
 
-def _hint(name: str) -> str:
-    """What to do when the policy file `name` is wrong."""
-    if name == OVERRIDE:
-        # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's policy set elsewhere
-        return (f"Anyone puts back the file the last commit holds, which changes no rule: git checkout HEAD -- {OVERRIDE} "
-                f"in the repository. Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its "
-                "place: cpcm policy set FILE (a supervisor or manager). 'cpcm policy show' lists every rule and its value.")
-    return f"Correct {name}; 'cpcm policy show' lists every rule and its value."
+def _hint(name: str, root: Path | None = None) -> str:
+    """What to do when the policy file `name` is wrong; for the override of the repository `root`,
+    by what the last commit holds of it: git's copy is put back only where there is one the file
+    on disk differs from (a file made by hand and never committed is removed or corrected instead)."""
+    if name != OVERRIDE:
+        return f"Correct {name}; 'cpcm policy show' lists every rule and its value."
+    from cpcm.store.git import against_head
+
+    fix = (f"Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its place: cpcm policy set "
+           "FILE (a supervisor or manager). 'cpcm policy show' lists every rule and its value.")
+    held = "differs" if root is None else against_head(root, OVERRIDE)
+    if held == "absent":  # anyone's way first, as below: without the file the rules are the last commit's (the profile's)
+        return (f"The last commit holds no {OVERRIDE} (this one was made by hand): git has none to put back. Anyone removes "
+                f"it, which leaves the rules the last commit holds (the profile's): delete it (rm {OVERRIDE} in the "
+                f"repository). Or: {fix}")
+    if held == "same":  # committed as it is: nothing to put back
+        return f"The last commit holds {OVERRIDE} as it is. {fix}"
+    # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's policy set elsewhere
+    return (f"Anyone puts back the file the last commit holds, which changes no rule: git checkout HEAD -- {OVERRIDE} "
+            f"in the repository. {fix}")
 
 
 def _err(field: str, reason: str):
@@ -69,8 +81,8 @@ def load(profile: str, root: Path | None = None) -> Policy:
     if known is not None:
         return known
     if path is not None and path.is_file():
-        override = _read(path, OVERRIDE) or {}
-    policy = _built(profile, override, OVERRIDE)
+        override = _read(path, OVERRIDE, root) or {}
+    policy = _built(profile, override, OVERRIDE, root)
     if key == (profile, memo.file_key(path) if path is not None else None):
         memo.POLICIES.put(key, policy)  # the same Policy again while its files stay as they are
     return policy
@@ -98,21 +110,22 @@ def in_force(root: Path | None, config: Any = None) -> Policy:
     return replace(policy, reportable_since=times) if times else policy
 
 
-def with_override(profile: str, text: str, name: str = "FILE") -> Policy:
+def with_override(profile: str, text: str, name: str = "FILE", root: Path | None = None) -> Policy:
     """The policy `profile` with the override `text` (a policy file typed by a person, through the
-    input gate): InvalidInput (exit 4) naming every bad key, as `load` does."""
+    input gate): InvalidInput (exit 4) naming every bad key, as `load` does (`root`: the repository
+    whose override it is, when `name` is that file's)."""
     from cpcm.store import codec
 
     try:
         override = codec.load_input(text, typed_numbers=False) or {}  # cap: 030 is the number 30
     except codec.BadYaml as exc:
-        raise InvalidInput([_err(name, str(exc))], f"policy {name}", hint=_hint(name)) from None
-    return _built(profile, override, name)
+        raise InvalidInput([_err(name, str(exc))], f"policy {name}", hint=_hint(name, root)) from None
+    return _built(profile, override, name, root)
 
 
-def _built(profile: str, override: Any, name: str) -> Policy:
+def _built(profile: str, override: Any, name: str, root: Path | None = None) -> Policy:
     policy, errors = build(chain(profile), override, name)
     if errors:
         raise InvalidInput(errors, f"the policy ({profile} with {name})" if override else f"the policy profile {profile}",
-                           hint=_hint(name))
+                           hint=_hint(name, root))
     return policy
