@@ -1143,3 +1143,21 @@ def test_cli__the_status_question_offers_only_the_statuses_the_referral_can_take
     assert len(questions) == 2 and "[acknowledged, accepted, declined, closed]" in questions[0], said
     assert any("is not one of: acknowledged, accepted, declined, closed" in text for text in said), said
     assert [r["status"] for r in cli("show", case_id, "--json").json()["referrals"]] == ["declined"]
+
+
+def test_refer__dated_back_says_when_the_providers_feedback_is_due_as_due_lists_it_not_within(mem):
+    """`cpcm refer --at` weeks back said feedback "is expected within 14 days", while `cpcm due`
+    listed it overdue: a referral dated back names the due time of due's own item."""
+    from datetime import timedelta
+
+    from cpcm.domain.dates import local_text
+
+    amina = mem.as_("amina")
+    case_id = mem.register(amina, at=(mem.now - timedelta(days=40)).isoformat())
+    consented(amina, case_id, when=mem.now - timedelta(days=30))
+    sent = refer(amina, case_id, when=mem.now - timedelta(days=30))
+    [item] = [i for i in service.due(amina) if i.case_id == case_id and i.code == "referral-feedback"]
+    assert item.due < mem.now
+    assert any(f"was due by {local_text(item.due, amina.zone)} (overdue): cpcm referral {case_id} R1" in s for s in sent.next_steps), \
+        sent.next_steps
+    assert any("is expected within" in s for s in refer(amina, case_id).next_steps)

@@ -708,14 +708,19 @@ def clock_said(ctx: Context, after: Callable[[], Case], code: str, within: str, 
     WHEN': counted from the time the step is dated, 'within' would promise time that has gone."""
     if at is None:
         return within
-    from cpcm.domain.dates import local_text
     from cpcm.workflow import deadlines
 
     item = next((i for i in deadlines.deadlines(after(), ctx.policy, ctx.now) if i.code == code), None)
-    if item is None:
-        return within
-    when = local_text(item.due, ctx.zone)
-    return f"was due by {when} (overdue)" if ctx.now > item.due else f"is due by {when}"
+    return within if item is None else due_said(ctx, item.due)
+
+
+def due_said(ctx: Context, due: datetime) -> str:
+    """A clock's due time as a next step says it, for a step dated back (`clock_said`): 'was due by
+    WHEN (overdue)' once it has passed, else 'is due by WHEN', in the agency's zone."""
+    from cpcm.domain.dates import local_text
+
+    when = local_text(due, ctx.zone)
+    return f"was due by {when} (overdue)" if ctx.now > due else f"is due by {when}"
 
 
 def readers_for(ctx: Context, case: Case | None, assigned: str | None = None) -> list[str]:

@@ -12,7 +12,8 @@ from cpcm.domain.text import said
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
-from cpcm.service.context import at_errors, check_at, check_cover, check_step, end_expired_covers, keys_for, new_record, note_clock, unnamed_keys
+from cpcm.service.context import (at_errors, check_at, check_cover, check_step, due_said, end_expired_covers, keys_for, new_record, note_clock,
+                                  unnamed_keys)
 from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.planning import said_settled, settles_step
@@ -21,7 +22,7 @@ from cpcm.service.wording import wording
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold, settled_by
-from cpcm.workflow.deadlines import CASE_WORK_ITEMS
+from cpcm.workflow.deadlines import CASE_WORK_ITEMS, feedback_due
 from cpcm.workflow.placements import lives_now
 from cpcm.workflow.transfers import agency_errors
 
@@ -522,8 +523,10 @@ def refer(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     return Written(case_id, record.id, "referral",
                    warnings=tuple([f"consent overridden ({consent_ok.why_not()})"] if consent_ok.override else []) + tuple(narrowed)
                    + tuple(contract_ended(ctx, service, utc(record.at))) + tuple(unsettled),
-                   next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) is expected within "
-                               f"{ctx.policy.cited('referral_feedback')}: cpcm referral {case_id} {ref} --status accepted|declined ... "
+                   next_steps=(f"referral {ref}: feedback from the provider (accepted or declined) "
+                               + (f"is expected within {ctx.policy.cited('referral_feedback')}" if at is None else  # dated back:
+                                  due_said(ctx, feedback_due({"at": record.at}, ctx.policy, ctx.zone)))  # its due time
+                               + f": cpcm referral {case_id} {ref} --status accepted|declined ... "
                                f"('acknowledged' records only that it arrived: the feedback stays due)",))
 
 
