@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from conftest import CANARY, NOW, Cli, commit_count, make_repo, registration
+from conftest import CANARY, NOW, Cli, commit_count, make_repo, register, registration
 from cpcm.store import forms
 
 # what a worker copies from the Kiswahili paper form, for the choices the tester was refused
@@ -401,3 +401,34 @@ def test_shipped_forms__no_kiswahili_words_of_a_choice_repeat_its_code_and_the_l
     location = next(f for f in YAML(typ="safe").load((folder / "registration.yaml").read_text(encoding="utf-8"))["fields"]
                     if f["key"] == "location")
     assert "(kijiji, wadi, kaunti ndogo)" in location["label"]["sw"]
+
+
+def test_consent_override__takes_the_purposes_words_records_the_code_and_refuses_any_other_purpose(sw, team):
+    """`cpcm consent CASE --override --purpose usajili` in a Kiswahili repository records `registration`,
+    the override the rules read: `due` no longer asks for it. A purpose that is none of a consent's is
+    refused (exit 4) in Kiswahili, naming the purposes with their words, never repeating it, and nothing is
+    written. Was: any text was written as the purpose (exit 0), and the override was still owed."""
+    root = Path(sw.env["CPCM_REPO"])
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    case_id = register(sw, consent={"child": "not_possible", "caregiver": "not_possible", "explained": True})
+
+    def owed() -> list[str]:
+        due = sup("due", "--json", "--worker", "all")
+        assert due.code == 0, due.stderr
+        return [i["code"] for i in due.json() if i["case_id"] == case_id and i["code"].startswith("consent-")]
+
+    assert owed() == ["consent-refused"]
+    override = ("--basis", "best_interests", "--reason", "Mtoto anaishi peke yake", "--no-input")
+    before = commit_count(root)
+    for purpose in ("xyzzy", CANARY):
+        refused = sup("consent", case_id, "--override", "--purpose", purpose, *override)
+        assert refused.code == 4, refused.stderr
+        assert "purpose: si mojawapo ya: usajili (registration), tathmini (assessment), rufaa (referral)" in refused.stderr
+        assert purpose not in refused.stdout + refused.stderr
+    assert commit_count(root) == before and owed() == ["consent-refused"]
+    done = sup("consent", case_id, "--override", "--purpose", "Usajili", *override)
+    assert done.code == 0, done.stderr
+    shown = sup("show", case_id, "--json").json()["consents"]
+    assert [(c["kind"], c["purpose"]) for c in shown] == [("consent_override", "registration")], shown
+    assert owed() == []
+    assert sup("consent", case_id, "--override", "--purpose", "assessment", *override).code == 0  # the code still

@@ -18,7 +18,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
-from cpcm.service.wording import wording
+from cpcm.service.wording import option_code, wording
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold, settled_by
@@ -219,14 +219,20 @@ def consent_override_each(ctx: Context, case_ids: Sequence[str], purpose: str, b
 
 
 def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: str, agency: str | None) -> dict:
-    """An override's record, checked: the actor may override (`consent.override_roles`), the basis is one of
-    the policy's, a reason is given, and an agency where the purpose goes to one."""
+    """An override's record, checked: the actor may override (`consent.override_roles`), the purpose is one a
+    consent takes (`_override_purposes`), typed as its code or its words in the repository's language as a
+    form's choice is (`option_code`: "usajili" in Kiswahili) and recorded as the code, the basis is one of the
+    policy's, a reason is given, and an agency where the purpose goes to one. Was: any purpose was written as
+    typed, and no rule read it."""
     actor = ctx.need_worker()
     rule = ctx.policy.rules["consent"]
     if not actor.has_role(*rule.get("override_roles", ("supervisor", "manager"))):
         raise Refused("only a supervisor or manager can override consent", "Ask your supervisor to record the override.",
                       rule="consent-override-needs-supervisor")
     errors = []
+    purpose, why = option_code(ctx, "purpose", purpose, _override_purposes(ctx))
+    if why is not None:
+        errors.append(FieldError("purpose", why))
     if basis not in rule.get("override_bases", ()):
         errors.append(FieldError("basis", f"is not one of: {', '.join(rule.get('override_bases', ()))}"))
     if not said(reason):
@@ -240,6 +246,16 @@ def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: st
     if agency:
         body["agency"] = agency
     return body
+
+
+def _override_purposes(ctx: Context) -> tuple[str, ...]:
+    """The purposes an override is recorded for: those a consent takes (`cpcm consent --purpose`), the consent
+    form's list as far as the policy lists them (`consent.purposes`), so that an override stands in for a
+    consent the rules read."""
+    listed = forms.load(form_for(ctx, "consent"), ctx.root).field("purpose")
+    purposes = ctx.policy.get("consent", "purposes")
+    choices = tuple(listed.choices) if listed is not None else tuple(purposes or ())
+    return tuple(p for p in choices if not purposes or p in purposes)
 
 
 def check_consent(ctx: Context, case_id: str, purpose: str, agency: str | None = None, records: list[Record] | None = None,
