@@ -432,3 +432,89 @@ def test_consent_override__takes_the_purposes_words_records_the_code_and_refuses
     assert [(c["kind"], c["purpose"]) for c in shown] == [("consent_override", "registration")], shown
     assert owed() == []
     assert sup("consent", case_id, "--override", "--purpose", "assessment", *override).code == 0  # the code still
+
+
+def test_options_of_a_fixed_list__take_the_words_the_documents_print_and_refuse_in_kiswahili(sw, team):
+    """`consent --override --basis`, `conference new --kind` and `conference add-case --reason` take their
+    codes or their words in the repository's language, the words the case file and the agenda print
+    ("maslahi bora", "wa ndani (wafanyakazi tu)", "kesi ngumu sana kutatua"), and record the code;
+    anything else is refused in Kiswahili, naming the choices with their words, never repeating it.
+    Was: codes only, refused in English ("basis: is not one of: legal_mandate, best_interests")."""
+    root = Path(sw.env["CPCM_REPO"])
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    case_id = register(sw, consent={"child": "not_possible", "caregiver": "not_possible", "explained": True})
+    override = ("--override", "--purpose", "registration", "--reason", "Mtoto anaishi peke yake", "--no-input")
+    before = commit_count(root)
+    refused = sup("consent", case_id, *override, "--basis", CANARY)
+    assert refused.code == 4, refused.stderr
+    assert "basis: si mojawapo ya: mamlaka ya kisheria (legal_mandate), maslahi bora (best_interests)" in refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before
+    assert sup("consent", case_id, *override, "--basis", "Maslahi  bora").code == 0
+    shown = sup("show", case_id, "--json").json()["consents"]
+    assert [(c["kind"], c["basis"]) for c in shown] == [("consent_override", "best_interests")], shown
+
+    planned = ("--date", "2026-11-30", "--notice-sent", "2026-11-23", "--invitations-sent", "2026-11-23", "--json")
+    before = commit_count(root)
+    refused = sup("conference", "new", "--kind", CANARY, *planned)
+    assert refused.code == 4 and "kind: si mojawapo ya: wa ndani (wafanyakazi tu) (internal)" in refused.stderr, refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before
+    made = sup("conference", "new", "--kind", "wa ndani (wafanyakazi tu)", *planned)
+    assert made.code == 0, made.stderr
+    conf = made.json()["conference_id"]
+    assert sup("conference", "show", conf, "--json").json()["kind"] == "internal"
+
+    before = commit_count(root)
+    refused = sup("conference", "add-case", conf, case_id, "--reason", CANARY)
+    assert refused.code == 4, refused.stderr
+    assert ("reason: si mojawapo ya: njia za huduma zimekwisha (service_options_exhausted), wasiwasi wa ulinzi ambao "
+            "haujatatuliwa (unresolved_protection_concern), kesi ngumu sana kutatua (especially_difficult)") in refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before
+    added = sup("conference", "add-case", conf, case_id, "--reason", "Kesi ngumu sana kutatua")
+    assert added.code == 0, added.stderr
+    assert [c["reason"] for c in sup("conference", "show", conf, "--json").json()["cases"]] == ["especially_difficult"]
+
+
+def test_transfer_reason_code_keyworker_role_and_given_to__take_their_words_and_refuse_in_kiswahili(sw, team, tmp_path):
+    """`transfer --reason-code`, `assign --keyworker-role` and `render child-file --given-to` take the
+    words the documents print for their codes ("kuhamia mahali pengine" for relocation, "mwalimu" for
+    teacher, "mwakilishi wa mtoto" for representative) and record the code; anything else is refused
+    in Kiswahili, naming the choices with their words, never repeating it. Was: codes only, refused in
+    English."""
+    root = Path(sw.env["CPCM_REPO"])
+    case_id = register(sw)
+    for giver in ("child", "caregiver"):
+        given = sw("consent", case_id, "--purpose", "uhamisho", "--agency", "NRB.CO", "--by", giver, "--status", "given",
+                   "--explained", "all", "--no-input")
+        assert given.code == 0, given.stderr
+    asked = ("transfer", case_id, "--to", "NRB.CO", "--reason", "familia imehamia Nairobi", "--check", "all")
+    before = commit_count(root)
+    refused = sw(*asked, "--reason-code", CANARY)
+    assert refused.code == 4, refused.stderr
+    assert "reason_code: si mojawapo ya: huduma bora zaidi (better_service), kuhamia mahali pengine (relocation)" in refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before
+    requested = sw(*asked, "--reason-code", "Kuhamia mahali pengine", "--json")
+    assert requested.code == 0, requested.stderr
+    record = sw("show", case_id, requested.json()["record_id"], "--json").json()["fields"]
+    assert record["reason_code"] == "relocation"
+
+    before = commit_count(root)
+    keyworker = ("assign", case_id, "--keyworker-name", CANARY, "--reason", "anamwamini")
+    refused = sw(*keyworker, "--keyworker-role", "mwalim")
+    assert refused.code == 4, refused.stderr
+    assert "keyworker_role: si mojawapo ya: mwalimu (teacher), mjitolea wa jamii (community_volunteer)" in refused.stderr
+    assert "ulimaanisha 'mwalimu (teacher)'?" in refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before
+    named = sw(*keyworker, "--keyworker-role", "Mwalimu", "--json")
+    assert named.code == 0, named.stderr
+    assert sw("show", case_id, named.json()["record_id"], "--json").json()["fields"]["role"] == "teacher"
+
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    out = tmp_path / "faili.md.age"
+    before = commit_count(root)
+    refused = sup("render", "child-file", case_id, "--given-to", CANARY, "--out", str(out))
+    assert refused.code == 4, refused.stderr
+    assert "--given-to: si mojawapo ya: " in refused.stderr and "mwakilishi wa mtoto (representative)" in refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr and commit_count(root) == before and not out.exists()
+    given = sup("render", "child-file", case_id, "--given-to", "Mwakilishi wa mtoto", "--out", str(out), "--json")
+    assert given.code == 0, given.stderr
+    assert sup("show", case_id, given.json()["release_id"], "--json").json()["fields"]["given_to"] == "representative"

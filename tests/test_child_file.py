@@ -152,7 +152,7 @@ def test_child_file__given_by_a_supervisor_is_recorded(world):
 
 @pytest.mark.parametrize("worker, args, rule, says", [
     ("amina", ("--given-to", "child"), "child-file-needs-supervisor", "only a supervisor or manager gives a child their own file"),
-    ("sup", ("--given-to", "neighbour"), "form-validation", "--given-to: must be one of: child, young_person, representative"),
+    ("sup", ("--given-to", "neighbour"), "form-validation", "--given-to: is not one of: child, young_person, representative"),
     ("sup", ("--leave-out", "Qvsibling", "--given-to", "child"), "form-validation", "--leave-out: value 1 is not a record ID"),
 ])
 def test_child_file__refused_changes_nothing(world, tmp_path, worker, args, rule, says):

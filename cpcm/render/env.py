@@ -211,6 +211,19 @@ def code_words(lang: str, root: Path | None = None) -> dict[str, str]:
         raise TemplateFailed(f"{_where(exc, '_choices.j2')} failed ({type(exc).__name__})", "_choices.j2") from None
 
 
+def field_words(lang: str, root: Path | None = None) -> dict[str, dict[str, str]]:
+    """The words of the codes whose words depend on the field that holds them, by the field's name,
+    in `lang` (`templates/_values.j2`: `by_field`, the agency's own templates and catalog first): a
+    conference's kind (`conference_kind`), why a case was nominated (`reason`), as the documents
+    print them; what a worker may type for such an option besides its code (service/wording.py
+    `option_code`)."""
+    try:
+        lists = environment(root, lang).get_template("_values.j2").module.by_field
+        return {str(name): {str(code): str(words) for code, words in dict(own).items()} for name, own in dict(lists).items()}
+    except Exception as exc:  # noqa: BLE001 - a broken word list: named by its template, never any data
+        raise TemplateFailed(f"{_where(exc, '_values.j2')} failed ({type(exc).__name__})", "_values.j2") from None
+
+
 # -- catalogs ------------------------------------------------------------------------------------------
 class Translations(gettext.GNUTranslations):
     """A compiled catalog; `translated` holds the (context, message) pairs it, or a catalog

@@ -29,7 +29,7 @@ from cpcm.service import lookup
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
 from cpcm.service.results import Written
-from cpcm.service.wording import wording
+from cpcm.service.wording import option_code, wording
 from cpcm.service.worklist import due
 from cpcm.store import forms
 from cpcm.store.layout import RECIPIENTS, RECORD_FILE, case_dir, case_rel, history_rels
@@ -715,7 +715,9 @@ def assign_keyworker(ctx: Context, case_id: str, worker: str | None = None, name
         raise Refused(f"only the case's worker, a supervisor or a manager nominates the keyworker of {case_id}",
                       f"Ask {case.worker or 'its worker'} or a supervisor.", rule="keyworker-needs-worker-or-supervisor")
     body = keyworker_rules.body_of(worker, name, role, contact, reason)
-    errors = [FieldError(field, why) for field, why in keyworker_rules.problems(body, [w.id for w in ctx.team.active])]
+    refused = _keyworker_role(ctx, body, keyworker_rules.OPTIONS["role"])
+    errors = refused + [FieldError(field, why) for field, why in keyworker_rules.problems(body, [w.id for w in ctx.team.active])
+                        if not (refused and field == keyworker_rules.OPTIONS["role"])]
     errors += at_errors(ctx, case, at)
     if errors:
         raise InvalidInput(errors, f"keyworker of {case_id}")
@@ -1937,10 +1939,29 @@ def _keyworker_corrected(ctx: Context, base: Mapping[str, Any], data: Mapping[st
         merged.pop("worker", None)
     body = keyworker_rules.body_of(*(merged.get(k) if isinstance(merged.get(k), str) else None for k in keyworker_rules.FIELDS))
     active = workers_taken(ctx, None, base, keys=("worker",))  # the worker it named stands, who may have left the team
-    errors += [FieldError(field, why) for field, why in keyworker_rules.problems(body, active, correcting=True)]
+    refused = _keyworker_role(ctx, body, "role")
+    errors += refused + [FieldError(field, why) for field, why in keyworker_rules.problems(body, active, correcting=True)
+                         if not (refused and field == "role")]
     if "case_worker" in base:
         body["case_worker"] = base["case_worker"]
     return body, errors
+
+
+def _keyworker_role(ctx: Context, body: dict, role_field: str) -> list[FieldError]:
+    """The role of someone outside the team in a nomination's `body`, typed as its code or its words in
+    the repository's language, as the documents print them (`option_code`: "mwalimu" for teacher in
+    Kiswahili): the code put in its place; one that is neither refused in that language (named
+    `role_field`), naming the roles with their words, in the place of the rule's own refusal of it
+    (`keyworker.problems`, which then reads the code)."""
+    from cpcm.workflow import keyworker as keyworker_rules
+
+    if not body.get("role") or body.get("worker"):
+        return []
+    code, why = option_code(ctx, "role", body["role"], keyworker_rules.ROLES, field_words="role")
+    if why is not None:
+        return [FieldError(role_field, why)]
+    body["role"] = code
+    return []
 
 
 def _risk_before(case_id: str, records: Sequence[Record], original: Record) -> str | None:

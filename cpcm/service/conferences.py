@@ -353,8 +353,9 @@ def new(ctx, kind: str, when: str, chair: str | None = None, venue: str | None =
     me = ctx.need_worker()
     kinds = tuple(ctx.policy.get(rules.RULE, "kinds") or rules.KINDS)
     errors = []
-    if kind not in kinds:
-        errors.append(FieldError("kind", f"is not one of: {', '.join(kinds)}"))
+    kind, why = option_code(ctx, "kind", kind, kinds, field_words="conference_kind")  # or its words, as the agenda prints them
+    if why is not None:
+        errors.append(FieldError("kind", why))
     day = _date_text(when, "date", errors, allow_time=True)
     if day is None and not any(e.field == "date" for e in errors):
         errors.append(FieldError("date", "is required: the day of the conference"))
@@ -805,7 +806,7 @@ def add_case(ctx, conference_id: str, case_id: str, reason: str | None, presenta
             presentation = proposal.get("presentation")
         if preparation is None:
             preparation = proposal.get("preparation")
-    presentation = _checked_nomination(ctx, conference_id, reason, presentation)
+    reason, presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     preparation = _checked_preparation(ctx, case_id, preparation)
     case = context.load_case(ctx, case_id)
     _refuse_not_open(case, conference_id)
@@ -1014,20 +1015,25 @@ def _nomination_texts(presentation: str | None, preparation: Mapping[str, Any] |
     return {k: v for k, v in (("presentation", presentation), ("preparation", preparation)) if v}
 
 
-def _checked_nomination(ctx, conference_id: str, reason: str | None, presentation: str | None) -> str | None:
-    """The presentation of a nomination, trimmed (None when empty), once its reason is one of the
-    policy's and the presentation not too long; InvalidInput naming each field otherwise."""
+def _checked_nomination(ctx, conference_id: str, reason: str | None, presentation: str | None) -> tuple[str, str | None]:
+    """(the reason's code, the presentation trimmed: None when empty) of a nomination, once its reason
+    is one of the policy's and the presentation not too long; InvalidInput naming each field otherwise.
+    The reason is typed as its code or as its words in the repository's language, as a form's choice
+    is (`option_code`: "kesi ngumu sana kutatua", the words the agenda prints, in Kiswahili)."""
     errors = []
     reasons = reasons_of(ctx.policy)
-    if reason not in reasons:
-        errors.append(FieldError("reason", f"is not one of: {', '.join(reasons)}" if reason else
-                                 f"is required: one of {', '.join(reasons)}"))
+    if not reason:
+        errors.append(FieldError("reason", f"is required: one of {', '.join(reasons)}"))
+    else:
+        reason, why = option_code(ctx, "reason", reason, reasons, field_words="reason")
+        if why is not None:
+            errors.append(FieldError("reason", why))
     presentation = (presentation or "").strip() or None
     if presentation and len(presentation) > 4000:
         errors.append(FieldError("presentation", "is longer than 4000 characters"))
     if errors:
         raise InvalidInput(errors, f"the nomination to {conference_id}")
-    return presentation
+    return reason, presentation
 
 
 def _may_take_in(ctx, conference: rules.Conference, case_id: str) -> None:
@@ -1080,7 +1086,7 @@ def _propose(ctx, conference_id: str, case_id: str, reason: str | None, presenta
     names = [f.name for f in ctx.store.record_files(conference_id, CONFERENCES)]
     if _closed_by_names(names):  # the kinds are in the file names
         raise Refused(f"{conference_id} is closed: 'add-case' is not allowed any more", rule="conference-closed")
-    presentation = _checked_nomination(ctx, conference_id, reason, presentation)
+    reason, presentation = _checked_nomination(ctx, conference_id, reason, presentation)
     preparation = _checked_preparation(ctx, case_id, preparation)
     message, taken_off = f"conference add-case {conference_id} {case_id}", f"conference remove-case {conference_id} {case_id}"
     latest = next((c.message.strip() for c in ctx.store.log([folder_rel(CONFERENCES, conference_id)])

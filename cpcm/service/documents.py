@@ -306,11 +306,13 @@ def give_child_file(ctx: Context, subject: str, lang: str | None, fmt: str, dest
     when the record cannot be."""
     from cpcm.workflow import child_file as rules
 
+    from cpcm.service.wording import option_code
+
     case_id = parse_case_id(subject)
-    given = (given_to or "").strip().lower().replace("-", "_")
-    if given not in rules.GIVEN_TO:
-        raise InvalidInput([FieldError("--given-to", f"must be one of: {', '.join(rules.GIVEN_TO)} (who receives the file)")],
-                           f"the child's file of {case_id}")
+    # who receives it: a code, or its words in the repository's language ("mwakilishi wa mtoto" in Kiswahili)
+    given, why = option_code(ctx, "given_to", (given_to or "").strip(), rules.GIVEN_TO)
+    if why is not None:
+        raise InvalidInput([FieldError("--given-to", why)], f"the child's file of {case_id}")
     worker = ctx.need_worker()
     if ctx.policy.get("child_file", "release_by_supervisor", True) and not approvals.approves(worker):
         raise Refused(f"only a supervisor or manager gives a child their own file (policy child_file.release_by_supervisor; "

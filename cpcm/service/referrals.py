@@ -220,10 +220,10 @@ def consent_override_each(ctx: Context, case_ids: Sequence[str], purpose: str, b
 
 def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: str, agency: str | None) -> dict:
     """An override's record, checked: the actor may override (`consent.override_roles`), the purpose is one a
-    consent takes (`_override_purposes`), typed as its code or its words in the repository's language as a
-    form's choice is (`option_code`: "usajili" in Kiswahili) and recorded as the code, the basis is one of the
-    policy's, a reason is given, and an agency where the purpose goes to one. Was: any purpose was written as
-    typed, and no rule read it."""
+    consent takes (`_override_purposes`) and the basis one of the policy's (`consent.override_bases`), each
+    typed as its code or its words in the repository's language as a form's choice is (`option_code`: "usajili",
+    "maslahi bora" in Kiswahili, the words the case file prints) and recorded as the code, a reason is given,
+    and an agency where the purpose goes to one. Was: any purpose was written as typed, and no rule read it."""
     actor = ctx.need_worker()
     rule = ctx.policy.rules["consent"]
     if not actor.has_role(*rule.get("override_roles", ("supervisor", "manager"))):
@@ -233,8 +233,9 @@ def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: st
     purpose, why = option_code(ctx, "purpose", purpose, _override_purposes(ctx))
     if why is not None:
         errors.append(FieldError("purpose", why))
-    if basis not in rule.get("override_bases", ()):
-        errors.append(FieldError("basis", f"is not one of: {', '.join(rule.get('override_bases', ()))}"))
+    basis, why = option_code(ctx, "basis", basis, tuple(rule.get("override_bases", ())))
+    if why is not None:
+        errors.append(FieldError("basis", why))
     if not said(reason):
         errors.append(FieldError("reason", "is required: why acting without consent is lawful or in the child's best interests"))
     if purpose in ("referral", "sharing", "transfer") and not agency:

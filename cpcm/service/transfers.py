@@ -30,7 +30,8 @@ from cpcm.store.bundle import (BUNDLE_SUFFIX, BundleError, build_bundle, build_r
 from cpcm.store.layout import RECIPIENTS, case_rel, inside, record_name
 from cpcm.workflow import approvals, transitions
 from cpcm.workflow.fold import fold, misfiled_out
-from cpcm.workflow.transfers import approval_state, check_request, earlier_transfers, request_problems
+from cpcm.service.wording import option_code
+from cpcm.workflow.transfers import REASON_CODES, approval_state, earlier_transfers, request_problems
 
 def read_plain(ctx: context.Context, case_id: str) -> list[tuple[Record, bytes]]:
     """Every record of a case with its decrypted bytes as stored, read once."""
@@ -322,6 +323,19 @@ def _write(ctx: context.Context, planned: Sequence[_Planned], bundles: Mapping[s
             raise
 
 
+def _request_problems(ctx: context.Context, to: str, reason: str, reason_code: str,
+                      checks: Iterable[str]) -> tuple[str, list[str], list[FieldError]]:
+    """(the reason's code, the confirmed checklist, every bad field of the request: `request_problems`),
+    the reason's code typed as its code or its words in the repository's language, as the transfer
+    summary prints them (`option_code`: "kuhamia mahali pengine" for relocation in Kiswahili); one
+    that is neither is refused in that language, naming the codes with their words."""
+    code, why = option_code(ctx, "reason_code", reason_code, REASON_CODES)
+    checks, errors = request_problems(ctx.policy, to, reason, reason_code if why else code, checks)
+    if why is not None:
+        errors = [FieldError("reason_code", why) if e.field == "reason_code" else e for e in errors]
+    return (reason_code if why else code), checks, errors
+
+
 def _check_at(at: datetime | None, now: datetime) -> None:
     if at is not None and at > now:
         raise InvalidInput([FieldError("at", "is in the future")], "transfer")
@@ -341,7 +355,7 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     _check_at(at, ctx.now)
     _check_out(ctx, out)
     _no_details(ctx, details)
-    checks, errors = request_problems(ctx.policy, to, reason, reason_code, checks)  # refused with the case's own below
+    reason_code, checks, errors = _request_problems(ctx, to, reason, reason_code, checks)  # refused with the case's own below
     keys, warnings = bundle_recipients(ctx, to, recipients)
     typed = any(r and r.strip() for r in recipients)
     planned = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details, errors, typed_keys=typed)
@@ -382,7 +396,9 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
     ctx.need_worker()
     _check_at(at, ctx.now)
     _no_details(ctx, details)
-    checks = check_request(ctx.policy, to, reason, reason_code, checks)
+    reason_code, checks, errors = _request_problems(ctx, to, reason, reason_code, checks)
+    if errors:
+        raise InvalidInput(errors, "transfer")
     recipients = list(recipients)
     typed = any(r and r.strip() for r in recipients)
     keys, warnings = bundle_recipients(ctx, to, recipients)

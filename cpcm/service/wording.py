@@ -10,6 +10,7 @@ the words it compares with, and only when an answer is not a code: a script that
 no catalog and no template."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -52,16 +53,42 @@ def wording(ctx, form: Form) -> Wording:
     return wording_for(ctx.root, lang, form, _Policy(ctx), found)
 
 
-def option_code(ctx, key: str, value: Any, choices: tuple[str, ...] = ()) -> tuple[Any, str | None]:
+def option_code(ctx, key: str, value: Any, choices: tuple[str, ...] = (),
+                field_words: str | None = None) -> tuple[Any, str | None]:
     """An option's answer read as a form's field is (`answer_code`), in the repository's language:
     a yes-or-no (no `choices`: `cpcm conference attend --present`, `--recorded`) as yes or no, or
     ndiyo or hapana in Kiswahili, a bool as it is; a choice of `choices` (`--confidentiality-signed
-    yes|no|verbal`) as its code or its words. (the code, or True or False; None) or (None, the
-    refusal in that language, never repeating the value)."""
+    yes|no|verbal`, `consent --override --basis`) as its code or its words: those the documents print
+    for it, the words of a field named `field_words` where a code's words depend on its field
+    (`_values.j2` `by_field`: `reason` for `conference add-case --reason`, "kesi ngumu sana kutatua"
+    in Kiswahili), else the code's. (the code, or True or False; None) or (None, the refusal in that
+    language, naming the choices with their words, never repeating the value)."""
     if isinstance(value, bool) and not choices:
         return value, None
     field = Field(key, "choice" if choices else "boolean", True, tuple(choices), {}, {})
-    return answer_code(field, value, wording(ctx, Form(key, 1, {}, (field,), (), {})))
+    said = wording(ctx, Form(key, 1, {}, (field,), (), {}))
+    if field_words:  # read only when an answer is not a code, as the rest of the words
+        def words(f: Field, code_words=said.choices, lang=said.lang) -> dict[str, str]:
+            own = _field_words(ctx, lang).get(field_words, {})
+            return {code: own.get(code) or text for code, text in code_words(f).items()}
+
+        said = replace(said, choices=words)
+    return answer_code(field, value, said)
+
+
+def _field_words(ctx, lang: str) -> dict[str, dict[str, str]]:
+    """The words of the codes by the field that holds them in `lang` (`env.field_words`), read once
+    per command; none when the word list cannot be read (an agency's broken template: the codes are
+    still taken, and `cpcm render` names the template)."""
+    found = ctx.wordings.setdefault(("by_field", lang), {})
+    if "fields" not in found:
+        from cpcm.render import env
+
+        try:
+            found["fields"] = env.field_words(lang, ctx.root)
+        except Corrupt:
+            found["fields"] = {}
+    return found["fields"]
 
 
 class _Policy:
