@@ -514,6 +514,41 @@ def test_close__actions_for_a_case_without_a_plan_start_an_interim_plan():
     assert any("cpcm plan" in step for step in closed.next_steps)
 
 
+@pytest.mark.parametrize("lang, others, goal, closure", [
+    ("en", "case conference {conf} (30 November 2026)", "Carry out the actions agreed at case conference {conf} (30 November 2026)",
+     "Not an interim plan's to set"),
+    ("sw", "mkutano wa kesi {conf} (30 Novemba 2026)", "Kutekeleza hatua zilizokubaliwa katika mkutano wa kesi {conf} (30 Novemba 2026)",
+     "Haviwekwi na mpango wa muda"),
+])
+def test_close__writes_the_plans_words_in_the_repositorys_language_and_its_day_in_words(lang, others, goal, closure):
+    """The plan `close` writes is free text printed as it is written (the case plan, the case file,
+    `cpcm show`): who else took part, and an interim plan's goal, closure criteria and contingency,
+    are in the repository's language, the conference's day in words as the documents write a date."""
+    import dataclasses
+
+    mem = MemoryRepo()
+    mem.config = dataclasses.replace(mem.config, language=lang)
+    sup = mem.as_("sup")
+    case_id = mem.register(sup)
+    conf = conference_in(sup)
+    conferences.add_case(sup, conf, case_id, "especially_difficult")
+    doc = minutes_doc([case_id])
+    for action in doc["cases"][0]["actions"]:
+        action.pop("goal", None)
+    at_meeting = mem.as_("sup", now=CLOSE_NOW)
+    conferences.minutes(at_meeting, conf, doc)
+    conferences.close(at_meeting, conf)
+    content = service.show(sup, case_id)["plan"]["content"]
+    assert content["participants"]["others"] == others.format(conf=conf)
+    assert content["goals"][0]["goal"] == goal.format(conf=conf)
+    assert content["closure_criteria"][0].startswith(closure)
+    assert conf in content["contingency"] and "2026-11-30" not in str(content)
+    if lang == "sw":
+        assert "case conference" not in str(content)
+        plan = service.render(mem.as_("sup", now=CLOSE_NOW), "case-plan", case_id).text
+        assert f"Wengine: mkutano wa kesi {conf} (30 Novemba 2026)" in plan and "case conference" not in plan
+
+
 # -- Form 5: the standing register, in memory ----------------------------------------------------------------
 def attend_in(mem: MemoryRepo, worker: str, conf: str, name: str, signed: str | None = None, present: str = "yes"):
     """Attendance on the day of the meeting (conference_in's 2026-11-30): refused before it."""

@@ -1604,6 +1604,20 @@ def _plan_action(ctx, action: Mapping[str, Any]) -> dict:
     return out
 
 
+def _plan_words(ctx, conference: rules.Conference) -> tuple[str | None, Callable[[str], str]]:
+    """What the plan versions `close` writes say of the conference, in the repository's language
+    (the plan is free text, printed as written): its day as the documents write a date (in
+    words; the ISO date where the language's catalog has no month names), and the catalog's words
+    for the texts of `rules.interim_plan` and `rules.conference_named`."""
+    from cpcm.render import env
+    from cpcm.service.wording import wording
+    from cpcm.store import forms
+
+    lang = getattr(ctx.config, "language", None) or env.SOURCE_LANGUAGE
+    day = env.date_words(str(conference.date)[:10], lang, root=ctx.root) if conference.date else None
+    return day, wording(ctx, forms.load(context.form_for(ctx, "plan"), ctx.root)).say
+
+
 @context.writes
 def close(ctx, conference_id: str) -> Written:
     """Close the conference: each case's actions become a new version of its plan (reason
@@ -1634,6 +1648,7 @@ def close(ctx, conference_id: str) -> Written:
     # each case's child and family names: for who took part, and for the documents' check below (you read every
     # case, so nothing is left unchecked)
     families = {case_id: _family(ctx, case_id, records_of[case_id]) for case_id in conference.case_ids}
+    day, say = _plan_words(ctx, conference)
     for case_id in conference.case_ids:
         records = records_of[case_id]
         case = fold_case(case_id, records)
@@ -1660,7 +1675,7 @@ def close(ctx, conference_id: str) -> Written:
                               f"--remove --reason TEXT), then close {conference_id}; or, if the child's case goes on, "
                               f"settle its closure first (cpcm show {case_id}).", rule=exc.rule) from None
             if latest is None:  # no plan yet: the conference's actions start an interim plan
-                plan_body = rules.interim_plan(conference, entry)
+                plan_body = rules.interim_plan(conference, entry, day, say)
                 interim.append(case_id)
             else:
                 plan_body = copy.deepcopy(dict(latest))
@@ -1669,7 +1684,7 @@ def close(ctx, conference_id: str) -> Written:
             # one attendance register for every case: a name that fits another case's child or family tells nothing
             elsewhere = [name for other, (names, _phones) in families.items() if other != case_id for name in names]
             plan_body["participants"] = {**rules.took_part(conference, case, effective(records), elsewhere),
-                                         "others": f"case conference {conference.id} ({str(conference.date or '')[:10]})"}
+                                         "others": rules.conference_named(conference, day, say)}
             goal_ids = [g.get("id") for g in plan_body.get("goals") or []]
             for number, action in enumerate(actions, start=1):
                 if action.get("goal") and action["goal"] not in goal_ids:

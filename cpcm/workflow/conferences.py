@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import end_of_day, local_day, local_text
 from cpcm.domain.durations import parse_duration
+from cpcm.domain.forms import N_
 from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.records import Record, utc
 from cpcm.domain.problems import Problem
@@ -1174,25 +1175,49 @@ def case_part(entry: Mapping[str, Any]) -> dict:
             "decisions": list(entry.get("decisions") or []), "actions": list(entry.get("actions") or [])}
 
 
-def interim_plan(conference: Conference, entry: Mapping[str, Any]) -> dict:
+# What `conference close` writes into a case's plan: free text of the record, so in the repository's language
+# (the catalog: said by the service, `say`), the conference's day as the documents write a date (in words)
+# Translators: who else took part in a plan version a case conference made (participants.others).
+CONFERENCE_NAMED = N_("case conference %(conference)s (%(date)s)")
+# Translators: the one goal of the interim plan a case conference starts for a case with no plan yet.
+INTERIM_GOAL = N_("Carry out the actions agreed at case conference %(conference)s (%(date)s)")
+INTERIM_NEED = N_("as discussed at the conference")
+INTERIM_CLOSURE = N_("Not an interim plan's to set: the full case plan, written after the comprehensive assessment, "
+                     "replaces this one")
+INTERIM_CONTINGENCY = N_("None agreed at case conference %(conference)s: set it in the full case plan; until then bring the "
+                         "case back to the next conference if the actions cannot be carried out.")
+
+
+def _same(message: str) -> str:
+    return message
+
+
+def conference_named(conference: Conference, day: str | None = None, say: Callable[[str], str] = _same) -> str:
+    """Who else took part in a plan version the conference made (`participants.others`): the
+    conference and its day, in `say`'s language (the repository's, given by the service); `day`:
+    the day as the documents write it (in words, in that language), else as the record has it."""
+    return say(CONFERENCE_NAMED) % {"conference": conference.id, "date": day or str(conference.date or "")[:10]}
+
+
+def interim_plan(conference: Conference, entry: Mapping[str, Any], day: str | None = None,
+                 say: Callable[[str], str] = _same) -> dict:
     """The interim plan a conference's actions start for a case that has no plan yet (the plan
     form's fields; the actions are added by the caller): one short-term goal, the conference's
     decisions; closure criteria and contingency say plainly that the full plan is still to come.
     Who took part (nobody of the family, here) is then set by the caller from the attendance
-    (`took_part`), as for every version a conference makes."""
+    (`took_part`), as for every version a conference makes. Its words in `say`'s language, the
+    conference's day as `day` (`conference_named`): the plan's text is printed as it is written."""
     needs = list(dict.fromkeys(str(a.get("need")).strip() for a in entry.get("actions") or [] if a.get("need")))
-    day = str(conference.date or "")[:10]
+    named = {"conference": conference.id, "date": day or str(conference.date or "")[:10]}
     return {
         "reason": "conference_decision",
         "interim": True,
-        "goals": [{"id": "G1", "term": "short", "goal": f"Carry out the actions agreed at case conference {conference.id} ({day})",
-                   "need": "; ".join(needs) or "as discussed at the conference"}],
+        "goals": [{"id": "G1", "term": "short", "goal": say(INTERIM_GOAL) % named,
+                   "need": "; ".join(needs) or say(INTERIM_NEED)}],
         "actions": [],
-        "closure_criteria": ["Not an interim plan's to set: the full case plan, written after the comprehensive assessment, "
-                             "replaces this one"],
-        "contingency": f"None agreed at case conference {conference.id}: set it in the full case plan; until then bring the case "
-                       "back to the next conference if the actions cannot be carried out.",
-        "participants": {"child": "no", "caregivers": "no", "others": f"case conference {conference.id} ({day})"},
+        "closure_criteria": [say(INTERIM_CLOSURE)],
+        "contingency": say(INTERIM_CONTINGENCY) % named,
+        "participants": {"child": "no", "caregivers": "no", "others": conference_named(conference, day, say)},
     }
 
 
