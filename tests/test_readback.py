@@ -545,3 +545,36 @@ def test_show__a_caregiver_known_by_relationship_only(cli):
     lines = {case_id: cli("show", case_id).stdout.splitlines() for case_id in (nameless, named)}
     assert "caregiver\tgrandmother (name not recorded)" in lines[nameless]
     assert "caregiver\tTest Caregiver (grandmother)" in lines[named]
+
+
+def test_show_record__a_choice_reads_in_the_repositorys_language_with_its_code(cli_as):
+    """In a Kiswahili repository `show CASE RECORD` gave the form's labels in Kiswahili but each
+    choice as its code (`Jinsia: female`, `Njia: home_visit`), while the Kenyan case categories read
+    in words. Every choice of a record with a form now reads as its words with its code beside them
+    (what --set takes), in an entry of a list and an update's change too; --json keeps the codes,
+    and an English repository reads as it did."""
+    amina, sup = cli_as("amina"), cli_as("sup")
+    case_id = register(amina)
+    for kind, data in (("initial", INITIAL), ("comprehensive", COMPREHENSIVE)):
+        ok(amina("assess", case_id, "--type", kind, "--from-file", "-", input=json.dumps(data)))
+    ok(amina("plan", case_id, "--from-file", "-", input=json.dumps(PLAN)))
+    ok(amina("followup", case_id, "--from-file", "-", input=json.dumps(FOLLOWUP)))
+    ok(amina("update", case_id, "--lives-with", "mother", "--reason", "moved"))
+    assert "Sex: female" in ok(amina("show", case_id, "registration")).stdout.splitlines()
+    ok(sup("config", "set", "language", "sw"))
+
+    def lines(ref: str) -> list[str]:
+        return [line.strip() for line in ok(amina("show", case_id, ref)).stdout.splitlines()]
+
+    registered = lines("registration")
+    for line in ("Jinsia: wa kike (female)", "Mtoto anaishi na nani: jamaa (relatives)", "Kiwango cha hatari cha awali: juu (high)",
+                 "Mtoto alitambuliwa vipi: mwanajamii (community_member)", "Wasiwasi wa awali wa ulinzi: kutelekezwa (neglect)",
+                 "Ridhaa ya mtoto kwa usajili: imetolewa (given)", "Maelezo yalitolewa: ndiyo (yes)", "Ulemavu: hapana (no)"):
+        assert line in registered, (line, registered)
+    assert "Matokeo: endelea (proceed)" in lines("assessment@initial")
+    assert "Njia: ziara ya nyumbani (home_visit)" in lines("followup")
+    assert "Nani: afisa wa kesi (caseworker)" in lines("plan")  # an action's, in the list of actions
+    assert "Mtoto anaishi na nani: mama (mother)   (before: jamaa (relatives))" in lines("update")
+    shown = ok(amina("show", case_id, "registration", "--json")).json()
+    assert {a["field"]: a["value"] for a in shown["answers"]}["child.sex"] == "female"
+    assert shown["fields"]["risk"] == "high"

@@ -694,6 +694,16 @@ def _with_code(words: str, code) -> str:
     return text if text.split(" ", 1)[0] == str(code) else f"{text} ({code})"
 
 
+def _said(value, words) -> str:
+    """A value as `show CASE RECORD` prints it: a choice with words (`words`, aligned with it) in
+    those words with its code beside them (`_with_code`), else as it is (`_value`)."""
+    if not words:
+        return _value(value)
+    if isinstance(value, list):
+        return "; ".join(map(_with_code, words, map(_value, value)))
+    return _with_code(words, _value(value))
+
+
 def print_record(data: dict, zone=None) -> None:
     """`cpcm show CASE RECORD` for a person: the header, then every answer with its question."""
     import typer
@@ -732,7 +742,8 @@ def print_record(data: dict, zone=None) -> None:
             for number, entry in enumerate(value, start=1):
                 lines.append(f"{indent}  {number}.")
                 for part in entry:
-                    put(part["label"] or part["field"], part["value"], indent + "     ")
+                    put(part["label"] or part["field"], _said(part["value"], part["words"]) if part.get("words") else part["value"],
+                        indent + "     ")
             return
         text = "none" if value == [] else _value(value)  # an empty list kept in the record (no open referral left)
         if "\n" in text.strip():
@@ -748,13 +759,13 @@ def print_record(data: dict, zone=None) -> None:
         if answer["field"] in (readiness.KEPT_REASONS, readiness.KEPT_PROBLEMS) and isinstance(answer["value"], list) and answer["value"]:
             words = readiness.reason_words if answer["field"] == readiness.KEPT_REASONS else readiness.problem_words
             put(label, "; ".join(words(item) for item in answer["value"]))  # kept as codes: in words
+        elif "previous" in answer and answer["field"] != "reason":  # an update's change: a choice in its words, as below
+            put(label, f"{_said(answer['value'], answer.get('words')) or '(removed)'}   "
+                       f"(before: {_said(answer['previous'], answer.get('previous_words')) or '(none)'})")
         elif answer.get("words"):  # the form's words for a choice, its code beside them (what --set takes)
-            words, value = answer["words"], answer["value"]
-            put(label, "; ".join(map(_with_code, words, value)) if isinstance(value, list) else _with_code(words, value))
+            put(label, _said(answer["value"], answer["words"]))
         elif answer.get("corrected_since"):  # a record it names corrected since: the one the case reads in its place
             put(label, f"{_value(answer['value'])} (corrected since: {answer['corrected_since']})")
-        elif "previous" in answer and answer["field"] != "reason":
-            put(label, f"{_value(answer['value']) or '(removed)'}   (before: {_value(answer['previous']) or '(none)'})")
         else:
             put(label, _local_time(answer["field"], answer["value"], zone))
     typer.echo("\n".join(lines))

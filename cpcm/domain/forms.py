@@ -672,15 +672,22 @@ def _words_shown(wording: Wording) -> bool:
 SHOWN_WORDS = 40  # words longer than this (an eligibility criterion's sentence) are not listed: the code is
 
 
-def named_choice(field: Field, code: str, wording: Wording = ENGLISH) -> str:
-    """A choice as a worker is shown it: its words and its code ("mama (mother)") where its words
-    in `wording`'s language are not the code's own, else the code (also for words of more than
-    `SHOWN_WORDS` characters: a list of sentences does not read as a list of choices; they are
-    still taken as an answer)."""
+def shown_words(field: Field, code: str, wording: Wording = ENGLISH) -> str | None:
+    """The words a worker is shown beside a choice's code (`named_choice`), or None where the code
+    is shown alone: in English, where its words in `wording`'s language are the code's own, and
+    for words of more than `SHOWN_WORDS` characters (a list of sentences does not read as a list
+    of choices; they are still taken as an answer)."""
     words = wording.choices(field).get(code) if _words_shown(wording) else None
     if not words or _plain(words) == _plain(code.replace("_", " ")) or len(words) > SHOWN_WORDS:
-        return code
-    return wording.say(CHOICE_NAMED) % {"words": words, "code": code}
+        return None
+    return words
+
+
+def named_choice(field: Field, code: str, wording: Wording = ENGLISH) -> str:
+    """A choice as a worker is shown it: its words and its code ("mama (mother)") where it has
+    words to show (`shown_words`), else the code."""
+    words = shown_words(field, code, wording)
+    return wording.say(CHOICE_NAMED) % {"words": words, "code": code} if words else code
 
 
 def choice_list(field: Field, wording: Wording = ENGLISH) -> str:

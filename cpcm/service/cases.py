@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.case import Case
-from cpcm.domain.forms import Form, is_empty, laid_over, not_on_form, validate, with_kept_choices
+from cpcm.domain.forms import Form, is_empty, laid_over, not_on_form, shown_words, validate, with_kept_choices
 from cpcm.domain.setpaths import as_set, put_correction
 from cpcm.domain.policy import Policy
 from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
@@ -1596,7 +1596,8 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
     that replaced it, its fields exactly as written (`fields`), the form's label of each field
     (`labels`, every language the form has) and every value with its label in the repository's
     language (or in `lang`), in the form's order (`answers`); a choice the form names in words
-    (its choice_labels) has them as `words`."""
+    (its choice_labels) has them as `words`, and so, in a language other than English, has every
+    other choice (`_choice_words`): `show CASE RECORD` prints them with the code beside them."""
     from cpcm.store import forms as forms_store
 
     name = _form_name(ctx, record)
@@ -1624,6 +1625,8 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
                     if form and form.field(path) else None, "value": value,
                     "previous": (body.get("previous") or {}).get(path)} for path, value in (body.get("changes") or {}).items()]
         answers.append({"field": "reason", "label": None, "value": body.get("reason"), "previous": None})
+    if form is not None:  # every other choice in its words in that language, as a worker answering the form is shown it
+        answers = _choice_words(ctx, form, answers, lang)
     corrected = _reference_corrected(records, record)  # the ID stays as written; the record in force in its place beside it
     answers = [dict(a, corrected_since=corrected[a["field"]]) if a["field"] in corrected else a for a in answers]
     view = {
@@ -1660,6 +1663,49 @@ def record_view(ctx: Context, case_id: str, records: list[Record], record: Recor
     if record.kind == "referral_update" and view["ref"]:  # `fields` keeps it as written; this answer the ID beside the R-number
         view["answers"] = [dict(a, value=view["ref"], record_id=target) if a["field"] == "referral" else a for a in answers]
     return view
+
+
+def _choice_words(ctx: Context, form: Form, answers: list[dict], lang: str) -> list[dict]:
+    """`answers` with the words of each answer to a choice of `form` (a yes-or-no too; in an entry
+    of a list too) in `lang`, as a worker answering the form is shown them beside the code
+    (`shown_words`: the form's choice_labels, else the catalog's words for the code; none in
+    English): `words`, aligned with `value` as the words of a choice the form names in words (a
+    Kenyan case category) are, which keeps its own; an update's value before as `previous_words`.
+    A value with no words to show is its code among them; an answer with none has no `words`."""
+    if lang in ("", "en"):
+        return answers
+    words = wording(ctx, form, lang)
+
+    def said(field, value):
+        codes = value if isinstance(value, list) else [value]
+        if field.type == "boolean":
+            codes = [("yes" if c else "no") if isinstance(c, bool) else c for c in codes]
+        if not codes or not all(isinstance(c, str) for c in codes):
+            return None
+        shown = [shown_words(field, c, words) for c in codes]
+        if not any(shown):
+            return None
+        out = [w or c for w, c in zip(shown, codes)]
+        return out if isinstance(value, list) else out[0]
+
+    def worded(answer: dict, field) -> dict:
+        if field is None or "words" in answer:
+            return answer
+        value = answer.get("value")
+        if field.item and isinstance(value, list):  # a list of entries: each entry's choices
+            subs = {sub.key: sub for sub in field.item}
+            return dict(answer, value=[[worded(part, subs.get(part.get("field"))) for part in entry] if isinstance(entry, list)
+                                       else entry for entry in value])
+        if field.type not in ("choice", "choices", "boolean"):
+            return answer
+        out = dict(answer)
+        for key, words_key in (("value", "words"), ("previous", "previous_words")):
+            found = said(field, answer.get(key)) if key in answer else None
+            if found is not None:
+                out[words_key] = found
+        return out
+
+    return [worded(answer, form.field(str(answer.get("field") or ""))) for answer in answers]
 
 
 def _reference_corrected(records: list[Record], record: Record) -> dict[str, str]:

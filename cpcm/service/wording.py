@@ -45,10 +45,11 @@ def wording_for(root: Path | None, lang: str | None, form: Form, policy: Any = N
     return Wording(lang=lang, choices=words, say=say)
 
 
-def wording(ctx, form: Form) -> Wording:
-    """The `Wording` of `form` in the repository's language (`ctx.config.language`); what it reads
-    is read once per command and form (`Context.wordings`: a batch of many rows reads it once)."""
-    lang = getattr(ctx.config, "language", None)
+def wording(ctx, form: Form, lang: str | None = None) -> Wording:
+    """The `Wording` of `form` in the repository's language (`ctx.config.language`), or in `lang`;
+    what it reads is read once per command, form and language (`Context.wordings`: a batch of many
+    rows reads it once)."""
+    lang = lang or getattr(ctx.config, "language", None)
     found = ctx.wordings.setdefault((form.name, lang), {})
     return wording_for(ctx.root, lang, form, _Policy(ctx), found)
 
