@@ -10,6 +10,16 @@ from dataclasses import dataclass
 from typing import Sequence
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogs (`make catalogs` extracts it; babel.cfg); it is said in the
+    worker's language where it is used (`Wording.say`, service/wording.py)."""
+    return message
+
+
+def _same(message: str) -> str:
+    return message
+
+
 IO_ERROR = 74  # a file that could not be written (sysexits' EX_IOERR); launch.NO_ROOM, the same, is restated there to start small
 
 
@@ -77,7 +87,18 @@ class Refused(CpcmError):
 
 
 # what a refused form's message ends with unless its refusal says what else to do
-FIELDS_HINT = "Correct the fields named above and run the command again; nothing was written."
+FIELDS_HINT = N_("Correct the fields named above and run the command again; nothing was written.")
+# Translators: said before FIELDS_HINT where only options were given: the options (--by, --check need_matched) as typed.
+MISSING_BY_OPTIONS = N_("The fields missing are given by their options: %(options)s.")
+# Translators: what a command interrupted before it wrote anything says (Ctrl-C; Ctrl-D at a question).
+INTERRUPTED = N_("interrupted; nothing was written")
+# Translators: the first line of a refused form, above its problems; %(what)s names the record (registration,
+# CP-XXXX-XXXX assessment) as cpcm names it, in English, and is kept as it is.
+NOT_VALID = N_("%(what)s is not valid (%(count)s problem):")
+NOT_VALID_MANY = N_("%(what)s is not valid (%(count)s problems):")
+# Translators: as "is not valid", for a refusal that gathers a rule of the policy or the workflow with the fields.
+REFUSED = N_("%(what)s is refused (%(count)s problem):")
+REFUSED_MANY = N_("%(what)s is refused (%(count)s problems):")
 
 
 class InvalidInput(Refused):
@@ -99,10 +120,24 @@ class InvalidInput(Refused):
     @staticmethod
     def _message(errors: Sequence[FieldError], what: str, options: dict[str, str]) -> str:
         lines = "\n".join(f"  - {options[e.field]} ({e.field}): {e.reason}" if e.field in options else f"  - {e}" for e in errors)
+        return f"{InvalidInput._first(errors, what)}\n{lines}"
+
+    @staticmethod
+    def _first(errors: Sequence[FieldError], what: str, say=_same) -> str:
+        """The message's first line, in the language of `say` (`Wording.say`; English by default)."""
         # a refusal that gathers the rules of the policy with the fields (cpcm close) is refused, not only invalid,
         # and its rule is the first problem's: what to do first
         ruled = any(e.rule for e in errors)
-        return f"{what} {'is refused' if ruled else 'is not valid'} ({len(errors)} problem{'s' if len(errors) != 1 else ''}):\n{lines}"
+        first = (REFUSED if ruled else NOT_VALID) if len(errors) == 1 else (REFUSED_MANY if ruled else NOT_VALID_MANY)
+        return say(first) % {"what": what, "count": len(errors)}
+
+    def said(self, say) -> str:
+        """The message as said at the terminal in the repository's language (`say`: its `Wording.say`): its
+        first line in that language, the problems as their reasons were said; the JSON's is as it is (`to_json`)."""
+        first, sep, rest = self.message.partition("\n")
+        if first != self._first(self.errors, self.what):  # a message made otherwise since: as it is
+            return self.message
+        return self._first(self.errors, self.what, say) + sep + rest
 
     def naming(self, options: dict[str, str]) -> list[str]:
         """The message with each field an option gives (`options`: field -> option, the command's)

@@ -518,3 +518,101 @@ def test_transfer_reason_code_keyworker_role_and_given_to__take_their_words_and_
     given = sup("render", "child-file", case_id, "--given-to", "Mwakilishi wa mtoto", "--out", str(out), "--json")
     assert given.code == 0, given.stderr
     assert sup("show", case_id, given.json()["release_id"], "--json").json()["fields"]["given_to"] == "representative"
+
+
+# -- the refusals' and the prompts' other words ---------------------------------------------------------
+BAD = ["--set", "child.date_of_birth=12/03/2019", "--set", "concerns=xx, yy", "--set", "child.birth_certificate=" + "7" * 60]
+OTHERS = [part for pair in zip(REST[::2], REST[1::2]) if not pair[1].startswith(("child.age_estimate=", "concerns="))
+          for part in pair]  # the rest of a registration, without an age (a date of birth is given) nor concerns
+ENGLISH_SETS = ["--set", "child.sex=male", "--set", "lives_with=mother", "--set", "identified_by=community_member",
+                "--set", "risk=medium"]
+
+
+def test_a_refused_registration__is_said_in_kiswahili_around_its_problems_and_in_english_in_json(sw):
+    """A date not in the shape asked, two values of a list that are no choice, a text longer than its
+    field: refused in English beside Kiswahili refusals ("values 1 and 2 of 2 are not one of",
+    "registration is not valid (3 problems):", "Correct the fields named above ..."). Now in
+    Kiswahili; the JSON a script reads stays in English, and no value typed is repeated."""
+    args = [*SW_SETS, *OTHERS, *BAD]
+    assert "child.age_estimate=9" not in args and args.count("--set") * 2 == len(args)
+    before = commit_count(Path(sw.env["CPCM_REPO"]))
+    result = sw("register", *args)
+    assert result.code == 4, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: registration si sahihi (matatizo 3):", lines
+    assert "(child.date_of_birth): si tarehe (andika YYYY-MM-DD)" in result.stderr
+    assert "(concerns): majibu ya 1 na 2 kati ya 2 si mojawapo ya: " in result.stderr
+    assert "  - child.birth_certificate: ina herufi 60, zaidi ya 50 ambazo sehemu hii inachukua" in result.stderr
+    assert "Sahihisha sehemu zilizotajwa hapo juu kisha endesha amri tena; hakuna kilichoandikwa." in result.stderr
+    assert "A text longer than its field holds" in result.stderr  # the too-long refusal still found, in Kiswahili
+    assert "7" * 60 not in result.stderr and "12/03/2019" not in result.stderr and "xx" not in result.stderr
+    assert commit_count(Path(sw.env["CPCM_REPO"])) == before
+    refused = sw("register", *args, "--json")
+    assert refused.code == 4
+    error = refused.json()
+    assert error["message"].startswith("registration is not valid (3 problems):\n"), error
+    assert error["hint"].endswith("Correct the fields named above and run the command again; nothing was written.")
+
+
+def test_a_refused_registration__in_english_is_said_as_it_was(cli):
+    refused = cli("register", *ENGLISH_SETS, *OTHERS, *BAD)
+    assert refused.code == 4
+    assert refused.stderr.splitlines()[0] == "error: registration is not valid (3 problems):"
+    assert "(child.date_of_birth): is not a date (use YYYY-MM-DD)\n" in refused.stderr
+    assert "(concerns): values 1 and 2 of 2 are not one of: " in refused.stderr
+    assert "  - child.birth_certificate: is 60 characters, longer than the 50 this field holds\n" in refused.stderr
+    assert refused.stderr.rstrip().endswith("Correct the fields named above and run the command again; nothing was written.")
+
+
+def test_dates_lists_frequencies_and_long_texts__are_refused_and_asked_in_kiswahili():
+    """The messages built in the pure core (a date of no calendar, one value of a list of several, a
+    frequency of follow-up) and the prompt's hint on a long text, through the Kiswahili catalog."""
+    from cpcm.cli.prompts import long_text
+    from cpcm.domain.forms import coerce, is_too_long, too_long
+    from cpcm.service.wording import wording_for
+    from cpcm.workflow.followups import every_problem
+
+    form = forms.load("registration")
+    words = wording_for(None, "sw", form)
+    born = form.field("child.date_of_birth")
+    assert coerce(born, "2026-13-01", None, (), words)[1].startswith("si tarehe ya kalenda: imeandikwa kwa umbo la YYYY-MM-DD")
+    assert coerce(born, "2026-13-01", None)[1].startswith("is not a date of the calendar: it is in the shape YYYY-MM-DD")
+    concerns = form.field("concerns")
+    assert coerce(concerns, "neglect, xx", None, (), words)[1].startswith("jibu la 2 kati ya 2 si mojawapo ya: ")
+    assert coerce(concerns, "neglect, xx", None)[1].startswith("value 2 of 2 is not one of: ")
+    assert is_too_long(too_long(18, 10, words.say), words.say) and not is_too_long("si tarehe", words.say)
+    assert every_problem("wiki2", words.say).startswith("si kipindi cha ufuatiliaji: andika siku, wiki au miezi (1d, 2w, 1mo)")
+    assert every_problem("wiki2").startswith("is not a frequency: write days, weeks or months")
+    notes = form.field("notes")
+    assert long_text(notes, words) == (" (herufi zisizozidi 4000, mstari mmoja: kwa aya kadhaa, toa rekodi katika faili, "
+                                       "--from-file FILE)")
+    assert long_text(notes) == " (up to 4000 characters, one line: for several paragraphs give the record in a file, --from-file FILE)"
+
+
+def test_ctrl_d_at_a_question__says_in_kiswahili_that_nothing_was_written(sw, monkeypatch):
+    from cpcm.cli import common
+
+    def ended(text, **_):
+        raise typer.Abort()  # Ctrl-D (or Ctrl-C) at typer's prompt
+
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", ended)
+    result = sw("register", *SW_SETS)
+    assert result.code == 130, result.stderr
+    assert result.stderr.splitlines()[-1] == "imekatizwa; hakuna kilichoandikwa", result.stderr
+
+
+def test_a_check_the_policy_asks_before_referring__is_refused_in_kiswahili(sw):
+    """`refer` without a check the policy asks (need_matched) said "checks.need_matched: is required
+    before referring (ESARO S4)" in English; now in Kiswahili, the standard named as it is."""
+    from conftest import register
+
+    case_id = register(sw)
+    assert sw("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health").code == 0
+    assert sw("consent", case_id, "--purpose", "referral", "--agency", "clinic", "--by", "child", "--status", "given",
+              "--explained", "all").code == 0
+    refused = sw("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "eligibility_known",
+                 "--check", "cost_distance_considered", "--check", "provider_told", "--no-input")
+    assert refused.code == 4, refused.stderr
+    assert "(checks.need_matched): ni lazima kabla ya kutoa rufaa (ESARO S4)" in refused.stderr, refused.stderr
+    assert "Sehemu zinazokosekana hutolewa kwa chaguo zake: --check need_matched. Sahihisha" in refused.stderr

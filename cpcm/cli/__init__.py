@@ -62,11 +62,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_reader_gone())
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
         try:
-            from cpcm.cli.common import options_named
+            from cpcm.cli.common import options_named, said_in_language
 
             options_named(exc)  # before the sessions are forgotten with their notices
+            words = said_in_language()  # the repository's language, the same
             _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
-            code = _exit_code(exc, debug, args, _done(saved))
+            code = _exit_code(exc, debug, args, _done(saved), words)
         except BrokenPipeError:
             code = _reader_gone()
         sys.exit(_tipped(_flushed(code, saved=saved), args, opened))
@@ -74,9 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     # makes Ctrl-C such an exit, with 130
     code = returned if isinstance(returned, int) else 0
     if code == 130:
-        from cpcm.cli.common import say
+        from cpcm.cli.common import said_in_language, say
 
-        say(f"interrupted{_after(_done(saved))}")
+        say(_interrupted(_after(_done(saved)), said_in_language()))
     sys.exit(_tipped(_flushed(code, notices=True, saved=saved), args, opened))
 
 
@@ -277,23 +278,38 @@ def _after(done: tuple[list[str], list[str]]) -> str:
         return f" after the change was saved in commit {made[-1][:10]}; it stands"
     if sent:
         return f" after your commits (up to {sent[-1][:10]}) were sent to the other copy; they stand"
-    return "; nothing was written"
+    return NOTHING_WRITTEN
 
 
-def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[list[str], list[str]] = ([], [])) -> int:
+NOTHING_WRITTEN = "; nothing was written"  # how `_after` ends a message where the command wrote nothing
+
+
+def _interrupted(after: str, words=None) -> str:
+    """What an interrupted command says (Ctrl-C, or Ctrl-D at a question): that nothing was written in
+    the repository's language (`words`: its `Wording.say`), else whether its change was saved (`_after`)."""
+    from cpcm.errors import INTERRUPTED
+
+    return words(INTERRUPTED) if words is not None and after == NOTHING_WRITTEN else f"interrupted{after}"
+
+
+def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[list[str], list[str]] = ([], []),
+               words=None) -> int:
     """The exit code of `exc`, its message said. `saved`: the commits the command made and sent before it,
-    as `_done` gives them (an interruption or a bug after a write: the write stands, and the message says so)."""
+    as `_done` gives them (an interruption or a bug after a write: the write stands, and the message says so).
+    `words`: the repository's language's (`cli.common.said_in_language`), a refused form's lines and an
+    interruption are said in; the JSON stays in English."""
     import typer
 
-    from cpcm.cli.common import say
+    from cpcm.cli.common import said_refusal, say
     from cpcm.errors import CpcmError
 
     if debug:
         _debug_traceback(exc, args)
     if isinstance(exc, CpcmError):
-        say(f"error: {exc.message}", "red")
-        if exc.hint:
-            say(f"  {exc.hint}")
+        message, hint = said_refusal(exc, words) if words is not None else (exc.message, exc.hint)
+        say(f"error: {message}", "red")
+        if hint:
+            say(f"  {hint}")
         if "--json" in args:
             _json_error(exc.to_json())
         return exc.exit_code
@@ -301,7 +317,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[li
     if _disk_full(exc):
         return _no_room(exc, after)
     if isinstance(exc, (typer.Abort, KeyboardInterrupt, EOFError)):
-        say(f"interrupted{after}")
+        say(_interrupted(after, words))
         return 130
     if isinstance(exc, typer.Exit):
         return exc.exit_code

@@ -634,7 +634,7 @@ def options_named(exc: BaseException) -> BaseException:
     field named by its option as well (`--purpose-detail (purpose_detail): ...`): the user typed
     the option, not the field. Where the refusal says to give the form's fields in a file or with
     --set (only options were given), it says first that the options named give theirs."""
-    from cpcm.errors import FIELDS_HINT, InvalidInput
+    from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, InvalidInput
 
     if not isinstance(exc, InvalidInput):
         return exc
@@ -658,12 +658,52 @@ def options_named(exc: BaseException) -> BaseException:
         said = [name + (" " + ", ".join(w for w in words if w) if any(words) else "")
                 + (f" (or {name} all)" if name in takes_all and len(words) > 1 else "") for name, words in groups.items()]
         joined = "; ".join(said) if any(" " in one for one in said) else ", ".join(said)
-        exc.hint = f"The fields missing are given by their options: {joined}. " + exc.hint
-    from cpcm.domain.forms import TOO_LONG_SAID
+        exc.hint = MISSING_BY_OPTIONS % {"options": joined} + " " + exc.hint
+        exc.missing_options = joined  # said in the repository's language at the terminal (`said_refusal`)
+    from cpcm.domain.forms import is_too_long
 
-    if any(TOO_LONG_SAID.fullmatch(e.reason) for e in exc.errors):
+    say = said_in_language()
+    if any(is_too_long(e.reason, say) for e in exc.errors):
         exc.hint = too_long_hint(exc.what) + " " + exc.hint
     return exc
+
+
+def said_in_language():
+    """The words of the repository's language for a message marked for the catalogs (`Wording.say`)
+    of the session this command opened last; English (the message as it is) where none was opened or
+    its catalog cannot be read (an agency's broken one: the error is said all the same). What says a
+    refusal at the terminal (cli.main) asks it before the sessions are forgotten."""
+    from cpcm.errors import CpcmError
+
+    if not _opened:
+        return lambda message: message
+    from cpcm.service.wording import say_for
+
+    found = say_for(_opened[-1])
+
+    def said(message: str) -> str:
+        try:
+            return found(message)
+        except (CpcmError, OSError):
+            return message
+    return said
+
+
+def said_refusal(exc, say) -> tuple[str, str | None]:
+    """(the message, the hint) of an error as said at the terminal, in the language of `say`
+    (`said_in_language`): a refused form's first line, the hint that ends it (`FIELDS_HINT`) and the
+    options that give the fields missing (`options_named`) in that language; its problems as their
+    reasons were said. Its JSON keeps them in English."""
+    from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, InvalidInput
+
+    message = exc.said(say) if isinstance(exc, InvalidInput) else exc.message
+    hint = exc.hint
+    if hint and hint.endswith(FIELDS_HINT):
+        hint = hint[:-len(FIELDS_HINT)] + say(FIELDS_HINT)
+    missing = getattr(exc, "missing_options", None)
+    if hint and missing:
+        hint = hint.replace(MISSING_BY_OPTIONS % {"options": missing}, say(MISSING_BY_OPTIONS) % {"options": missing}, 1)
+    return message, hint
 
 
 def too_long_hint(what: str) -> str:

@@ -56,11 +56,17 @@ def fill(form: Form, data: dict[str, Any], today, workers, lang: str | None = No
     return out
 
 
-def long_text(field) -> str:
+# Translators: after the question on a long text: how much it holds, and that an answer is one line (Enter ends it).
+LONG_TEXT = N_("(one line: for several paragraphs give the record in a file, --from-file FILE)")
+LONG_TEXT_UP_TO = N_("(up to %(count)s characters, one line: for several paragraphs give the record in a file, --from-file FILE)")
+
+
+def long_text(field, wording: Wording = ENGLISH) -> str:
     """What a question on a long text field says after its label: how much it holds, and that an
-    answer is one line (Enter ends it), so several paragraphs are given in a file."""
-    held = f"up to {field.max_length} characters, " if field.max_length else ""
-    return f" ({held}one line: for several paragraphs give the record in a file, --from-file FILE)"
+    answer is one line (Enter ends it), so several paragraphs are given in a file; in `wording`'s language."""
+    if field.max_length:
+        return " " + wording.say(LONG_TEXT_UP_TO) % {"count": field.max_length}
+    return " " + wording.say(LONG_TEXT)
 
 
 # Translators: said after a refusal of the answers, before the questions it names are asked again.
@@ -89,7 +95,7 @@ def ask_again(form: Form, data: dict[str, Any], exc, today, workers, lang: str |
             keys += [k for k in together if k not in keys]
     fields = tuple(f for f in form.fields if f.key in keys)
     lang = lang or wording.lang
-    typer.echo(exc.message, err=True)
+    typer.echo(exc.said(wording.say), err=True)
     typer.echo(wording.say(AGAIN), err=True)
     out = without(data, keys)
 
@@ -213,7 +219,7 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
         elif base_type(field) == "text_list":
             extra = f" {wording.say(SEVERAL_TEXTS)}"
         elif field.type == "longtext":  # said before a long text is typed, not only when it is refused
-            extra = long_text(field)
+            extra = long_text(field, wording)
         because = None if field.required or indent else why(field.key)
         required = field.required or because is not None
         while True:

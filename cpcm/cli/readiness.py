@@ -217,7 +217,7 @@ def _asked(ctx, name: str):
         others = [k for k in keys if k not in domains]
         if any(rest.field(k) is None for k in others):
             return None
-        typer.echo(exc.message, err=True)
+        typer.echo(exc.said(words.say), err=True)
         typer.echo(words.say(AGAIN), err=True)
         out = _domains(ctx, form, words, table, without(data, keys))
         if others:  # only those asked: every other field is given (or was left empty) already

@@ -248,6 +248,8 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm import service
         from cpcm.domain.forms import confirmed
+        from cpcm.service.referrals import CHECK_ASKED
+        from cpcm.service.wording import say_for
         from cpcm.workflow.referrals import CHECKS
 
         ctx = open_ctx(repo, identity)
@@ -263,7 +265,7 @@ def register(app: typer.Typer) -> None:
         # before the questions came; the questions ask what is missing
         complete = bool(service_id and need and need.strip() and all(item in told for item in required))
         data = gather(ctx, service.form_for(ctx, "referral"), from_file, set_, flags, no_input or complete,
-                      needed=lambda key, _answers: "the policy asks it before every referral (ESARO S4)"
+                      needed=lambda key, _answers: say_for(ctx)(CHECK_ASKED)
                       if key.startswith("checks.") and key.partition(".")[2] in required else None,
                       first=lambda given: service.check_referable(ctx, case_id, given, when))
         result = written(ctx, data, lambda answers: service.refer(ctx, case_id, answers, when, also=unknown))

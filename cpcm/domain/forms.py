@@ -30,7 +30,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.records import flatten, get_path, set_path
-from cpcm.errors import FieldError
+from cpcm.errors import N_, FieldError
 
 TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker", "list",
          "id", "duration", "codes"}
@@ -57,12 +57,6 @@ _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
 
 
-def N_(message: str) -> str:
-    """Marks a message for the catalogs (`make catalogs` extracts it; babel.cfg); it is said in the
-    worker's language where it is used (`Wording.say`)."""
-    return message
-
-
 # What a worker typing a record is told, in the repository's language where its catalog has the words
 # (cpcm/render/locale/<lang>/LC_MESSAGES/cpcm.po); the words in %(...)s are the form's, never the answer typed.
 REQUIRED = N_("is required (%(question)s)")
@@ -74,6 +68,29 @@ NOT_YES_OR_NO = N_("is not yes or no")
 AMBIGUOUS = N_("is the words of more than one choice (%(choices)s): give the one meant by its code")
 # Translators: a choice named by its words, then its code: "mama (mother)".
 CHOICE_NAMED = N_("%(words)s (%(code)s)")
+# Translators: a date typed in another shape than the one asked for; YYYY-MM-DD is the shape, kept as it is.
+NOT_A_DATE = N_("is not a date (use YYYY-MM-DD)")
+NOT_A_DATE_OR_TIME = N_("is not a date (use YYYY-MM-DD) or YYYY-MM-DDTHH:MM")
+# Translators: 2027-02-30 or a 13th month; %(shape)s is YYYY-MM-DD (or an imported register's own date format).
+NOT_A_CALENDAR_DATE = N_("is not a date of the calendar: it is in the shape %(shape)s, but that month has no such day (or there "
+                         "is no such month): check the day and the month")
+# Translators: a text longer than its field holds: its length and the field's, never the text.
+TOO_LONG = N_("is %(length)s characters, longer than the %(limit)s this field holds")
+# Translators: a list of choices, some of whose values are none of them, by their place in the list
+# ("values 1 and 3 of 4"); %(choices)s lists the choices.
+VALUE_NOT_ONE_OF = N_("value %(number)s of %(count)s is not one of: %(choices)s")
+VALUES_NOT_ONE_OF = N_("values %(numbers)s and %(last)s of %(count)s are not one of: %(choices)s")
+# Translators: as above, for a field whose choices are the policy's list (%(list)s: eligibility, kept as it is).
+VALUE_NOT_CRITERION = N_("value %(number)s of %(count)s is not one of the policy's %(list)s criteria "
+                         "(rules.%(list)s.criteria; cpcm policy show): %(choices)s")
+VALUES_NOT_CRITERION = N_("values %(numbers)s and %(last)s of %(count)s are not one of the policy's %(list)s criteria "
+                          "(rules.%(list)s.criteria; cpcm policy show): %(choices)s")
+NOT_CRITERION = N_("is not one of the policy's %(list)s criteria (rules.%(list)s.criteria; cpcm policy show): %(choices)s")
+# Translators: after "values 1 and 3 of 4 are not one of: ...": the choices nearest them ("'mama (mother)' for value 3").
+DID_YOU_MEAN_ANY = N_("did you mean %(choices)s?")
+NEAR_VALUE = N_("'%(choice)s' for value %(number)s")
+# Translators: a value of a list that is the words of two choices or more: its place in the list, then why.
+VALUE_OF = N_("value %(number)s of %(count)s: %(reason)s")
 
 
 @dataclass(frozen=True)
@@ -457,7 +474,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         text = value.isoformat() if isinstance(value, date) else str(value)
         text = text.strip()
         if field.max_length and len(text) > field.max_length:
-            return None, too_long(len(text), field.max_length)
+            return None, too_long(len(text), field.max_length, wording.say)
         return text, None
     if field.type == "text_list":
         items = value if isinstance(value, list) else [v for v in str(value).split(";")] if _scalar(value) else None
@@ -469,11 +486,11 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         if isinstance(value, datetime):
             value = value.date()
         if not _scalar(value) or isinstance(value, bool):
-            return None, "is not a date (use YYYY-MM-DD)"
+            return None, wording.say(NOT_A_DATE)
         try:
             parsed = value if isinstance(value, date) else date.fromisoformat(str(value).strip()[:10])
         except ValueError:
-            return None, not_a_date(str(value))
+            return None, not_a_date(str(value), say=wording.say)
         if field.not_future and parsed > today:
             return None, f"is in the future (today is {today.isoformat()})"
         if field.max_years_ago is not None and today is not None and (today - parsed).days > field.max_years_ago * 366:
@@ -514,7 +531,8 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
                 continue
             chosen, reason = answer_code(field, item, wording)
             if reason and len(_match(field, item, wording)[1]) > 1:  # words that are two choices': name both
-                return None, (f"value {number} of {len(items)}: " if len(items) > 1 else "") + reason
+                return None, wording.say(VALUE_OF) % {"number": number, "count": len(items), "reason": reason} \
+                    if len(items) > 1 else reason
             if reason:
                 bad.append((number, item))
             elif chosen not in out:
@@ -537,8 +555,6 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
 
 # a date in the shape asked for, exactly (YYYY-MM-DD), and a date-time's separator after it
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATE_SHAPE_MESSAGE = "is not a date (use YYYY-MM-DD)"
-_DATE_TIME_SUFFIX = " or YYYY-MM-DDTHH:MM"
 
 
 # A text longer than its field holds: its length and the field's, never the text (TOO_LONG_SAID finds it
@@ -546,9 +562,16 @@ _DATE_TIME_SUFFIX = " or YYYY-MM-DDTHH:MM"
 TOO_LONG_SAID = re.compile(r"is \d+ characters, longer than the \d+ this field holds")
 
 
-def too_long(length: int, limit: int) -> str:
-    """Why a text of `length` characters is refused by a field holding `limit` (its form's `max_length`)."""
-    return f"is {length} characters, longer than the {limit} this field holds"
+def too_long(length: int, limit: int, say: Callable[[str], str] = _same) -> str:
+    """Why a text of `length` characters is refused by a field holding `limit` (its form's `max_length`),
+    in the language of `say` (`Wording.say`)."""
+    return say(TOO_LONG) % {"length": length, "limit": limit}
+
+
+def is_too_long(reason: str, say: Callable[[str], str] = _same) -> bool:
+    """Whether `reason` is `too_long`'s, in English or in the language of `say`."""
+    said = re.escape(say(TOO_LONG)).replace(re.escape("%(length)s"), r"\d+").replace(re.escape("%(limit)s"), r"\d+")
+    return bool(TOO_LONG_SAID.fullmatch(reason) or re.fullmatch(said, reason))
 
 
 def date_problem(text: str) -> str:
@@ -567,25 +590,26 @@ def date_problem(text: str) -> str:
     return "time" if day != value else "shape"  # a right date alone was not what was refused
 
 
-def not_a_calendar_date(shape: str = "YYYY-MM-DD") -> str:
+def not_a_calendar_date(shape: str = "YYYY-MM-DD", say: Callable[[str], str] = _same) -> str:
     """Why a text written in the shape a date is asked in (`shape`: YYYY-MM-DD, or a register's
     date_format as an import names it) is refused when it names no day of the calendar (2027-02-30,
-    a 13th month): the one wording of it, for a form's field, an option and an imported cell."""
-    return (f"is not a date of the calendar: it is in the shape {shape}, but that month has no such day (or there is "
-            "no such month): check the day and the month")
+    a 13th month): the one wording of it, for a form's field, an option and an imported cell; in the
+    language of `say` (`Wording.say`)."""
+    return say(NOT_A_CALENDAR_DATE) % {"shape": shape}
 
 
-def not_a_date(text: str, allow_time: bool = False) -> str:
+def not_a_date(text: str, allow_time: bool = False, say: Callable[[str], str] = _same) -> str:
     """Why `text` is refused where a date is asked for (or a date-time too, `allow_time`): exactly
     YYYY-MM-DD and no day of the calendar; a right date with a time that is not a time of day; or not
-    in the shape asked for. The value itself is never repeated (it may be a child's date of birth)."""
+    in the shape asked for. The value itself is never repeated (it may be a child's date of birth).
+    In the language of `say` (`Wording.say`) where its catalog has the words."""
     kind = date_problem(text)
     if kind == "calendar":
-        return not_a_calendar_date()
+        return not_a_calendar_date(say=say)
     if kind == "time":
         return ("is not a date-time: the date is right, but the time after it is not a time of day (use HH:MM from 00:00 to "
                 "23:59, e.g. 2026-03-01T14:30, with an offset written in full if any, e.g. +03:00)")
-    return _DATE_SHAPE_MESSAGE + (_DATE_TIME_SUFFIX if allow_time else "")
+    return say(NOT_A_DATE_OR_TIME if allow_time else NOT_A_DATE)
 
 
 def _range_words(field: Field) -> str:
@@ -722,18 +746,22 @@ def _not_in_list(field: Field, bad: Sequence[tuple[int, str]], count: int, wordi
     if count == 1 and not field.policy_list:
         return answer_code(field, bad[0][1], wording)[1] or ""
     numbers = [str(number) for number, _ in bad]
-    which = f"value {numbers[0]} of {count}" if len(bad) == 1 else f"values {', '.join(numbers[:-1])} and {numbers[-1]} of {count}"
-    if count == 1:  # the one value given: no place to say
-        which = ""
-    what = (f"the policy's {field.policy_list} criteria (rules.{field.policy_list}.criteria; cpcm policy show)"
-            if field.policy_list else "")
+    choices = choice_list(field, wording)
+    named = {"number": numbers[0], "numbers": ", ".join(numbers[:-1]), "last": numbers[-1], "count": count,
+             "list": field.policy_list, "choices": choices}
+    if count == 1:  # the one value given (of the policy's list): no place to say
+        message = NOT_CRITERION
+    elif field.policy_list:
+        message = VALUE_NOT_CRITERION if len(bad) == 1 else VALUES_NOT_CRITERION
+    else:
+        message = VALUE_NOT_ONE_OF if len(bad) == 1 else VALUES_NOT_ONE_OF
     near = []
     for number, item in bad:
         code = _nearest(field, item, wording)
         if code:
-            near.append(f"'{named_choice(field, code, wording)}'" + (f" for value {number}" if len(bad) > 1 else ""))
-    return (f"{which + ' ' if which else ''}{'is' if len(bad) == 1 else 'are'} not one of{' ' + what if what else ''}: "
-            f"{choice_list(field, wording)}" + (f"; did you mean {', '.join(near)}?" if near else ""))
+            near.append(wording.say(NEAR_VALUE) % {"choice": named_choice(field, code, wording), "number": number}
+                        if len(bad) > 1 else f"'{named_choice(field, code, wording)}'")
+    return wording.say(message) % named + ("; " + wording.say(DID_YOU_MEAN_ANY) % {"choices": ", ".join(near)} if near else "")
 
 
 def not_one_of(word: str, choices: Sequence[str], also: str = "") -> str:

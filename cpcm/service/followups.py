@@ -22,6 +22,7 @@ from cpcm.store import forms
 from cpcm.store.layout import RECIPIENTS, case_dir, covers_from, readers_from
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
+from cpcm.service.wording import say_for
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import followups as followup_rules
@@ -99,7 +100,8 @@ def schedule_errors(ctx: Context, case: Case, body: dict, at: datetime | str | N
     a follow-up at `at` (now when None); `body`'s frequency is written as a duration's text (`2W` ->
     `2w`). `cpcm followup` and `cpcm correct` of a follow-up (`before`: the record as it was) ask it."""
     moment = datetime.fromisoformat(at) if isinstance(at, str) else (at or ctx.now)
-    found = followup_rules.problems(body, moment.astimezone(ctx.zone).date().isoformat(), case.status == "open", before)
+    found = followup_rules.problems(body, moment.astimezone(ctx.zone).date().isoformat(), case.status == "open", before,
+                                    say_for(ctx))
     if body.get(followup_rules.EVERY) is not None and not any(f == followup_rules.EVERY for f, _ in found):
         body[followup_rules.EVERY] = str(body[followup_rules.EVERY]).strip().lower()
     return [FieldError(field, why) for field, why in found]

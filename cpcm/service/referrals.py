@@ -9,7 +9,7 @@ from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.forms import Field, Wording, coerce, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.domain.text import said
-from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.errors import N_, CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
 from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
 from cpcm.service.context import (at_errors, check_at, check_cover, check_step, due_said, end_expired_covers, keys_for, new_record, note_clock,
@@ -18,7 +18,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import transitions
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
-from cpcm.service.wording import option_code, wording
+from cpcm.service.wording import option_code, say_for, wording
 from cpcm.store import directory, forms
 from cpcm.store.layout import SERVICES
 from cpcm.workflow.fold import fold, settled_by
@@ -562,6 +562,12 @@ def check_referable(ctx: Context, case_id: str, given: Mapping[str, Any], at: da
         check_consent(ctx, case_id, "referral", found["id"], records, at=at)
 
 
+# Translators: a check the policy asks before every referral (need_matched, say) not confirmed: the refusal, and
+# what the question on it says when it is left unconfirmed; ESARO S4 (the standard) is kept as it is.
+CHECK_REQUIRED = N_("is required before referring (ESARO S4)")
+CHECK_ASKED = N_("the policy asks it before every referral (ESARO S4)")
+
+
 def _referral_errors(ctx: Context, case, body: Mapping[str, Any], services: list[dict]) -> list[FieldError]:
     """What is wrong with a referral beside its form (`refer`), on the fields the form found good: a
     service that is not in the directory (the value is not repeated), a check the policy requires
@@ -573,7 +579,7 @@ def _referral_errors(ctx: Context, case, body: Mapping[str, Any], services: list
     if body.get("service") and directory.find(services, body["service"]) is None:
         errors.append(FieldError("service", "is not a service id in the directory (cpcm service list; cpcm service add adds one)"))
     confirmed_ = body.get("checks") or {}
-    errors += [FieldError(f"checks.{c}", "is required before referring (ESARO S4)")
+    errors += [FieldError(f"checks.{c}", say_for(ctx)(CHECK_REQUIRED))
                for c in ctx.policy.get("referral_checks", "required") or () if confirmed_.get(c) is not True]
     if body.get("action"):  # the action's ID (A2; a bare 2 means A2)
         ids = plan_actions.action_ids(case.plan, ctx.policy)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from cpcm.domain.forms import Field, Form, Wording, answer_code
 from cpcm.errors import Corrupt
@@ -52,6 +52,17 @@ def wording(ctx, form: Form, lang: str | None = None) -> Wording:
     lang = lang or getattr(ctx.config, "language", None)
     found = ctx.wordings.setdefault((form.name, lang), {})
     return wording_for(ctx.root, lang, form, _Policy(ctx), found)
+
+
+_NO_FORM = Form("", 1, {}, (), (), {})  # what a message of no form's is said through: the catalog only
+
+
+def say_for(ctx) -> Callable[[str], str]:
+    """The repository's language's words for a message marked for the catalogs (`Wording.say`): what a
+    refusal built beside a form's (a check the policy asks before referring, a frequency of follow-up)
+    and the lines around a refusal are said in; the catalog is read once per command."""
+    lang = getattr(ctx.config, "language", None)
+    return wording_for(ctx.root, lang, _NO_FORM, found=ctx.wordings.setdefault((None, lang), {})).say
 
 
 def option_code(ctx, key: str, value: Any, choices: tuple[str, ...] = (),

@@ -13,10 +13,11 @@ follow-up; any later follow-up meets it and plans the next in turn.
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from cpcm.domain.dates import end_of_day
 from cpcm.domain.durations import parse_duration
+from cpcm.errors import N_
 
 EVERY, NEXT = "followup_every", "next_followup"  # the follow-up form's fields
 BY_TRANSFER = "transfer_request"  # a plan (`planned`) made by a transfer request's next_followup (Kenya Form 10A)
@@ -32,15 +33,17 @@ def planner(plan: Mapping[str, Any], day: str) -> str:
         plan.get("by"), f"the follow-up of {day}")
 
 
-def problems(body: Mapping[str, Any], day: str, is_open: bool, before: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+def problems(body: Mapping[str, Any], day: str, is_open: bool, before: Mapping[str, Any] | None = None,
+             say: Callable[[str], str] = lambda message: message) -> list[tuple[str, str]]:
     """What is wrong with the next follow-up a follow-up of `body` plans, as (field, why): a
     frequency that is not one (`every_problem`), a date before the follow-up's own day (`day`,
     YYYY-MM-DD in the agency's zone), or either on a case that is not open. Both `cpcm followup`
     and `cpcm correct` of a follow-up ask it; a correction gives the record as it was (`before`):
-    a plan it keeps as it was is no new plan of a closed case."""
+    a plan it keeps as it was is no new plan of a closed case. `say`: the repository's language's words
+    (`Wording.say`) a frequency that is not one is refused in."""
     out = []
     every, upcoming = body.get(EVERY), body.get(NEXT)
-    if every is not None and (problem := every_problem(every)):
+    if every is not None and (problem := every_problem(every, say)):
         out.append((EVERY, problem))
     if upcoming and str(upcoming)[:10] < day:
         out.append((NEXT, f"is before this follow-up ({day}): the next one comes after it"))
@@ -51,17 +54,24 @@ def problems(body: Mapping[str, Any], day: str, is_open: bool, before: Mapping[s
     return out
 
 
-def every_problem(value: Any) -> str | None:
-    """Why `value` is not a frequency of follow-up (a duration of at least a day, or `none`), or None."""
+# Translators: a frequency of follow-up typed as no duration; 1d, 2w, 1mo and %(stop)s (none) are typed as they are.
+NOT_A_FREQUENCY = N_("is not a frequency: write days, weeks or months (1d, 2w, 1mo), or %(stop)s to stop following up at a set "
+                     "frequency")
+LESS_THAN_A_DAY = N_("is less than a day: follow up at least a day apart (1d), or give the date of the next one (next_followup)")
+
+
+def every_problem(value: Any, say: Callable[[str], str] = lambda message: message) -> str | None:
+    """Why `value` is not a frequency of follow-up (a duration of at least a day, or `none`), or None;
+    in the language of `say` (`Wording.say`)."""
     text = str(value).strip().lower()
     if text == STOP:
         return None
     try:
         duration = parse_duration(text)
     except ValueError:
-        return f"is not a frequency: write days, weeks or months (1d, 2w, 1mo), or {STOP} to stop following up at a set frequency"
+        return say(NOT_A_FREQUENCY) % {"stop": STOP}
     if duration.same_day or (duration.months == 0 and duration.days == 0):
-        return "is less than a day: follow up at least a day apart (1d), or give the date of the next one (next_followup)"
+        return say(LESS_THAN_A_DAY)
     return None
 
 
