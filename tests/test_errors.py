@@ -276,7 +276,7 @@ def test_forms__given_only_options_off_a_terminal_the_refusal_says_how_the_field
     case_id = register(cli)
     before = head(repo)
     for command in (("readiness", case_id, "--occasion", "review"), ("assess", case_id, "--type", "initial"),
-                    ("review", case_id)):
+                    ("followup", case_id)):  # review: a registered case is refused for its stage first
         refused = cli(*command)
         assert refused.code == 4, (command, refused.stderr)
         assert "--from-file FILE (cpcm form blank" in refused.stderr and "--set PATH=VALUE" in refused.stderr, refused.stderr
