@@ -391,6 +391,22 @@ def test_review__replan_points_to_a_new_version_from_the_one_in_force_and_the_co
     assert revised.kind == "plan" and revised.extra["version"] == 2
 
 
+def test_review__dated_back_says_when_the_decisions_step_is_due_as_due_lists_it_not_within():
+    """A review typed in from paper weeks later (--at) said the replan was on due "within 14 days"
+    while `cpcm due` listed it overdue: it names the due time of due's own item."""
+    from datetime import timedelta
+
+    from cpcm.domain.dates import local_text
+
+    mem = MemoryRepo()
+    case_id = planned_in(mem)
+    amina = mem.as_("amina", now=mem.now + timedelta(days=30))  # the paper review of day 5 typed in on day 30
+    written = service.review(amina, case_id, dict(REVIEW, plan_still_right="no", outcome="replan"), mem.now + timedelta(days=5))
+    [item] = [i for i in service.due(amina) if i.case_id == case_id and i.code == "review-decision"]
+    [step] = written.next_steps
+    assert step.endswith(f"on your cpcm due until it is recorded (it was due by {local_text(item.due, amina.zone)} (overdue))"), step
+
+
 def test_close__goals_met_is_refused_on_a_case_with_no_plan_and_nothing_is_written():
     """Goals met are the plan's goals (IAG §1, Step 6): a case that never had a plan closes for the
     reason that fits it, as a walk closed one for goals_met, whose report then said both that the

@@ -15,7 +15,7 @@ from cpcm.domain.records import Record, plain
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
 from cpcm.service import reintegration
-from cpcm.service.context import (Context, append, at_errors, case_covers, check_step, input_hint, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
+from cpcm.service.context import (Context, append, at_errors, case_covers, check_step, clock_said, input_hint, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
                                   locked, validate_form, writes)
 from cpcm.store import forms
@@ -169,16 +169,20 @@ def _status_clashes(progress: list, done: Sequence[str]) -> list[FieldError]:
     return errors
 
 
-def _review_steps(ctx: Context, case: Case, body: Mapping[str, Any]) -> tuple[str, ...]:
+def _review_steps(ctx: Context, case: Case, body: Mapping[str, Any], after: Callable[[], Case] | None = None,
+                  at: datetime | None = None) -> tuple[str, ...]:
     """What a review that decided to replan, reassess or close asks, and who sees it: the case's
-    worker, on their `cpcm due` until the step is recorded (deadlines._review_decision)."""
+    worker, on their `cpcm due` until the step is recorded (deadlines._review_decision); a review
+    dated back (`at`, with the case as it is `after` it) gives the due time `due` lists."""
     step = deadlines_mod.review_decision_step(body.get("outcome"), case.id)
     if step is None:
         return ()
     me = ctx.worker.id if ctx.worker is not None else None
     whose = ("your" if case.worker and case.worker == me else f"{case.worker}'s" if case.worker else "the case worker's")
-    return (f"{step}; on {whose} cpcm due within {ctx.policy.cited('review_decision')} until it is recorded"
-            + ("" if whose == "your" else ", where they see it"),)
+    within = f"within {ctx.policy.cited('review_decision')}"
+    clock = within if at is None or after is None else clock_said(ctx, after, "review-decision", within, at)
+    when = f" {within} until it is recorded" if clock == within else f" until it is recorded (it {clock})"
+    return (f"{step}; on {whose} cpcm due{when}" + ("" if whose == "your" else ", where they see it"),)
 
 
 def batch_review_steps(ctx: Context, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[str, ...]:
@@ -202,12 +206,13 @@ def review(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | N
     case = fold(case_id, records)
     check_step(ctx, case, "review")  # the stage before the form: no field makes a step allowed
     body, warnings = _review_body(ctx, case, data, at=at, done=done)
-    steps = _review_steps(ctx, case, body)
     latest = reintegration.latest(ctx, records) if reintegration.recorded(records) else None
     if latest is not None:
         body["readiness"] = latest.summary()
-        steps = (f"latest readiness (Form 7A) {reintegration.words(body['readiness'])}",) + steps
     record = append(ctx, case, "review", "review", body, at)
+    steps = _review_steps(ctx, case, body, lambda: fold(case_id, records + [record]), at)
+    if latest is not None:
+        steps = (f"latest readiness (Form 7A) {reintegration.words(body['readiness'])}",) + steps
     extra = {"readiness": body["readiness"]} if latest is not None else {}
     return Written(case_id, record.id, "review", tuple(warnings), steps, extra=extra)
 
