@@ -25,6 +25,7 @@ from cpcm.workflow import conferences as rules
 from cpcm.workflow.deadlines import soon_window
 from memory_repo import MemoryRepo
 from test_assess_plan import COMPREHENSIVE, INITIAL_DATA, fields
+from test_followup_close import VISIT
 from test_conference import (CLOSE_NOW, conference_in, in_one_commit, last_message, minutes_doc, new_conference, one_commit,
                              planned_in)
 
@@ -512,6 +513,58 @@ def test_close__actions_for_a_case_without_a_plan_start_an_interim_plan():
     assert all(a["goal"] == "G1" for a in content["actions"])
     assert shown["stage"] == "registered"  # an interim plan before the assessments keeps the stage
     assert any("cpcm plan" in step for step in closed.next_steps)
+
+
+@pytest.mark.parametrize("kept", [False, True])
+def test_close__a_reopened_case_whose_plan_is_from_before_the_reopening_gets_an_interim_plan(kept):
+    """A plan approved, its actions marked done, the case closed and reopened, assessed again: that
+    plan is not in force since the reopening and its actions are not due (docs/workflow.md,
+    Reopening; `deadlines.plan_in_force`, as `cpcm show` says it). Closing a conference on the case
+    makes its actions an interim plan, as for a case with none, not a version that carries the old
+    goals and actions (done in the earlier episode) back into force, overdue. A policy that keeps
+    the old plan in force after a reopening (plan_action.due_after_reopening) goes on from it."""
+    mem = MemoryRepo(rules={"plan_action": {"due_after_reopening": True}} if kept else None)
+    case_id = planned_in(mem)
+    service.approve(mem.as_("sup"), case_id, "plan")
+    amina = mem.as_("amina", now="2026-11-24T09:00:00+03:00")
+    service.followup(amina, case_id, dict(VISIT, purpose="plan_action"), done=["A1", "A2"])
+    service.close(amina, case_id, {"reason": "declined",
+                                   "checklist": ["decision_respected", "no_grounds_to_override", "child_safe_enough"]})
+    service.approve(mem.as_("sup", now="2026-11-24T10:00:00+03:00"), case_id, "closure")
+    again = mem.as_("amina", now="2026-11-25T09:00:00+03:00")
+    service.reopen(again, case_id, "new report from the school")
+    service.assess(again, case_id, "initial", dict(INITIAL_DATA, risk="high"))
+    service.assess(again, case_id, "comprehensive", COMPREHENSIVE)
+    sup = mem.as_("sup")
+    conf = conference_in(sup)
+    conferences.add_case(mem.as_("sup", now="2026-11-25T10:00:00+03:00"), conf, case_id, "especially_difficult")
+    doc = minutes_doc([case_id])
+    for action in doc["cases"][0]["actions"]:
+        action.pop("goal", None)
+    at_meeting = mem.as_("sup", now=CLOSE_NOW)
+    conferences.minutes(at_meeting, conf, doc)
+    closed = conferences.close(at_meeting, conf)
+    assert closed.extra["cases"][0]["interim"] is not kept
+    assert (f"{case_id} had no plan in force since its reopening: its actions start an interim plan" in " ".join(closed.next_steps)) \
+        is not kept, closed.next_steps
+    shown = service.show(at_meeting, case_id)
+    content = shown["plan"]["content"]
+    assert shown["plan"]["version"] == 2 and content["reason"] == "conference_decision"
+    whats = [a["what"] for a in content["actions"]]
+    if kept:  # the old plan stays in force: the conference's actions go on from it
+        assert whats == ["Pay fees through the bursary", "Go to school", "Enrol in school (1)", "Food support referral (1)"]
+        return
+    assert whats == ["Enrol in school (1)", "Food support referral (1)"] and content["interim"] is True
+    assert [g["id"] for g in content["goals"]] == ["G1"] and "Back in school" not in str(content)
+    assert [a["id"] for a in content["actions"]] == ["A3", "A4"]  # new IDs: none of the earlier episode's marks
+    item = next(d for d in shown["due"] if d["code"] == "case-plan")  # the version waits: the case plan's clock runs
+    assert "waits for a supervisor's approval" in item["why"], item
+    service.approve(at_meeting, case_id, "plan")
+    later = mem.as_("amina", now="2027-02-01T09:00:00+03:00")
+    due = [d for d in service.show(later, case_id)["due"] if d["code"] == "plan-action"]
+    assert [d["title"] for d in due] == ["plan action A3 (caseworker)", "plan action A4 (other)"]
+    overdue = [p.message for p in service.check(later, case_id) if p.code == "plan-action-overdue"]
+    assert [m.split(" was due")[0] for m in overdue] == ["plan action A3 (caseworker)", "plan action A4 (other)"], overdue
 
 
 @pytest.mark.parametrize("lang, others, goal, closure", [

@@ -36,7 +36,7 @@ from cpcm.service.wording import option_code
 from cpcm.store.casestore import CONFERENCES
 from cpcm.store.layout import RECIPIENTS, folder_rel, split_rel
 from cpcm.workflow import conferences as rules
-from cpcm.workflow import approvals, plan_actions, transitions
+from cpcm.workflow import approvals, deadlines, plan_actions, transitions
 from cpcm.workflow.fold import before_cut, effective, fold as fold_case
 
 # Form 1, steps for presenting a case (SOP L1730-1742), and the main prompts of Form 2
@@ -1627,7 +1627,8 @@ def close(ctx, conference_id: str) -> Written:
     it (plan_approval.conference_versions_by_chair; the fold tells it by the link record).
 
     A case with actions but no plan yet gets an interim plan made of them (`interim_plan`: one goal,
-    the conference's actions, the full plan to follow); a case whose stage takes no new plan
+    the conference's actions, the full plan to follow), and so does a reopened case whose plan is
+    from before the reopening (`_before_reopening`); a case whose stage takes no new plan
     (closed, closure requested) is refused. Refused before the meeting has started."""
     conference = _open(ctx, conference_id, "close")
     _not_held_yet(ctx, conference, "closing")
@@ -1639,6 +1640,7 @@ def close(ctx, conference_id: str) -> Written:
     by_case = {entry["case"]: entry for entry in conference.minutes.get("cases") or []}
     nominations = {c["case_id"]: c for c in conference.cases}
     planned, errors, interim = [], [], []
+    reopened = set()  # of those, the cases whose plan is from before their latest reopening
     records_of: dict[str, list[Record]] = {}
     for case_id in conference.case_ids:
         if me.id not in ctx.store.recipients(case_id):
@@ -1661,9 +1663,12 @@ def close(ctx, conference_id: str) -> Written:
             from cpcm.service.planning import plan_current
 
             try:
-                latest = plan_current(ctx, case_id)[1]
+                start, latest = plan_current(ctx, case_id)
             except NotFound:
-                latest = None
+                start, latest = None, None
+            if start is not None and _before_reopening(ctx, case, records, start):
+                latest = None  # the plan of the episode before the reopening is no plan to go on from
+                reopened.add(case_id)
             try:
                 transitions.advance(case.stage, "plan", case_id)
                 transitions.check_outcome(case, "plan")
@@ -1674,7 +1679,7 @@ def close(ctx, conference_id: str) -> Written:
                               f"--from-file F), take it off the list (cpcm conference add-case {conference_id} {case_id} "
                               f"--remove --reason TEXT), then close {conference_id}; or, if the child's case goes on, "
                               f"settle its closure first (cpcm show {case_id}).", rule=exc.rule) from None
-            if latest is None:  # no plan yet: the conference's actions start an interim plan
+            if latest is None:  # no plan yet (or one from before the reopening): the conference's actions start an interim plan
                 plan_body = rules.interim_plan(conference, entry, day, say)
                 interim.append(case_id)
             else:
@@ -1748,10 +1753,29 @@ def close(ctx, conference_id: str) -> Written:
              f"cpcm render conference-report {conference_id}"]
     steps += [_plan_step(w, w["case_id"] in yours)
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan") and w["case_id"] not in stuck_cases]
-    steps += [f"{w['case_id']} had no plan: its actions start an interim plan; write the full plan after the comprehensive "
-              f"assessment: cpcm plan {w['case_id']}" for w in written if w["interim"]]
+    steps += [f"{w['case_id']} had no plan{' in force since its reopening' if w['case_id'] in reopened else ''}: its actions "
+              f"start an interim plan; write the full plan after the comprehensive assessment: cpcm plan {w['case_id']}"
+              for w in written if w["interim"]]
     steps += _readiness_step(ctx, [case for case, *_ in planned])
     return Written(conference_id, record.id, "conference_close", tuple(warnings), tuple(steps), {"cases": written})
+
+
+def _before_reopening(ctx, case: Case, records: list[Record], version_id: str) -> bool:
+    """Whether the plan version `version_id` (the one a revision starts from, `plan_current`) is of
+    the episode before the case's latest reopening: written before it (`deadlines.before_reopening`,
+    the one comparison with the reopening) and not the plan in force (`deadlines.plan_in_force`,
+    as `cpcm show` says it: one from before the reopening is not, unless the policy keeps its
+    actions due, `plan_action.due_after_reopening`). The reopened case starts again at assessment and a new plan
+    (IAG Step 6 [L946]): `close` makes the conference's actions an interim plan, as for a case with
+    no plan, rather than a version that carries the old goals and actions (done in the earlier
+    episode, not marked since) back into force."""
+    if not case.reopened or deadlines.due_after_reopening(ctx.policy):
+        return False
+    in_force = deadlines.plan_in_force(case, ctx.policy)
+    if in_force is not None and in_force.get("record_id") == version_id:  # written before, approved since: in force
+        return False
+    written = next((r.at for r in effective(records) if r.id == version_id), None)
+    return deadlines.before_reopening(case, written)
 
 
 def _version_deciders(ctx, folded: Case) -> tuple[list[str], bool]:
