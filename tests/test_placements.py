@@ -1225,6 +1225,44 @@ def test_lives_now__a_renewed_order_recorded_without_the_address_keeps_where_and
     assert rules.lives_now(fold("CP-TEST-0001", [registration, first, elsewhere]))["location"] == "Kibos, Kisumu"
 
 
+def test_lives_now__a_cci_placement_naming_no_caregiver_is_not_the_registered_mother_nor_her_phone():
+    """Registered with her mother (and the mother's phone), then admitted to a CCI naming no caregiver: the child
+    lives at the CCI with none the registration names, so show, the case file, the letters and an export give
+    the institution, no caregiver and no phone (the CCI's own where the placement gives one), not the mother she
+    was removed from. The registration keeps the mother, as the duplicate check and the conference name guard
+    read her; an update after the placement, and a return home naming no caregiver, give the registration's."""
+    from cpcm.reports.export import FIELDS
+    from cpcm.workflow.conferences import client_names
+    from cpcm.workflow.duplicates import key_of
+
+    registration = rec("registration", T0, child={"name": "x"}, risk="high", worker="amina", location="Nyalenda, Kisumu",
+                       caregiver={"name": "Mother M", "relationship": "mother"}, contact="0700 000000")
+    cci = rec("placement", at(1), care_type="institutional_care", setting="residential", institution="Tumaini")
+    case = fold("CP-TEST-0001", [registration, cci])
+    assert rules.lives_now(case) == {"location": "Tumaini", "caregiver": None, "relationship": None, "contact": None}
+    assert [FIELDS[f][0](case, at(2)) for f in ("location", "caregiver_name", "contact")] == ["Tumaini", None, None]
+    # the registration keeps the mother and her phone, for what reads the family
+    assert (case.caregiver_name, case.contact) == ("Mother M", "0700 000000")
+    assert key_of(case).caregiver == key_of(fold("CP-TEST-0001", [registration])).caregiver != ""
+    names, phones = client_names(case, [registration, cci])
+    assert "Mother M" in names and "0700 000000" in phones
+    # the CCI's own phone, given with the placement, and kept by its renewal naming none
+    phoned = rec("placement", at(1), care_type="institutional_care", setting="residential", institution="Tumaini",
+                 contact="0720 123123")
+    renewed = rec("placement", at(5), care_type="institutional_care", setting="residential", institution="Tumaini",
+                  decision={"court_order": {"number": "CC 1/2027"}})
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, phoned, renewed])) == {
+        "location": "Tumaini", "caregiver": None, "relationship": None, "contact": "0720 123123"}
+    # an update of the caregiver after the placement by its date stands: the registration's (as updated), with its phone
+    named = rec("update", at(3), changes={"caregiver": {"name": "Aunt A", "relationship": "aunt"}}, reason="the aunt visits")
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, cci, named])) == {
+        "location": "Nyalenda, Kisumu", "caregiver": "Aunt A", "relationship": "aunt", "contact": "0700 000000"}
+    # home to the family naming no caregiver: the family the child went home to, as registered
+    home = rec("placement", at(20), care_type="family", setting="family", address="Ahero")
+    assert rules.lives_now(fold("CP-TEST-0001", [registration, cci, home])) == {
+        "location": "Ahero", "caregiver": "Mother M", "relationship": "mother", "contact": "0700 000000"}
+
+
 def test_placement__a_best_interests_record_made_before_the_order_was_renewed_still_decides_the_move_after_it():
     """With her aunt since day 0, a best-interests decision for her return home on day 2, the order renewed
     on day 5 (the same placement recorded again): the return home on day 10 rests on the day-2 decision,

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, make_identity, register
+from conftest import CANARY, make_identity, register, registration
 from cpcm import service
+from cpcm.workflow.duplicates import SAME_CAREGIVER
 from cpcm.workflow.referrals import CHECKS
 from memory_repo import MemoryRepo
 
@@ -106,6 +107,34 @@ def test_referral_letter_and_case_file__where_the_child_lives_now_follows_the_la
     again = service.render(later, "referral-letter", case_id, "R1").text
     assert "Kondele, Kisumu" in again and "Nyakach, Kisumu" not in again
     assert service.show(later, case_id)["location"] == "Kondele, Kisumu"
+
+
+def test_referral_letter_case_file_and_show__a_cci_naming_no_caregiver_is_where_the_child_lives_not_the_registered_caregiver():
+    """Admitted to a children's home naming no caregiver (`cpcm placement --care-type institutional_care
+    --institution ...`), the child no longer lives with the registered caregiver: show, the case file and the
+    letter give the institution and no caregiver nor the registered phone (the family the child was placed away
+    from). The registration keeps them: `cpcm show CASE registration`, a caregiver's consent by default, and the
+    duplicate check of the same child registered again."""
+    mem = MemoryRepo()
+    case_id = referred_in(mem)
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    service.placement(sup, case_id, {"care_type": "institutional_care", "institution": "Tumaini Test Home"},
+                      override_reason="police brought her at night")
+    shown = service.show(amina, case_id)
+    assert (shown["location"], shown["caregiver_name"], shown["caregiver_relationship"], shown["contact"]) == \
+        ("Tumaini Test Home", None, None, None), shown
+    case_file = service.render(amina, "case-file", case_id).text
+    assert "Where the child lives now:** Tumaini Test Home" in case_file and "Caregiver:** Test Caregiver" not in case_file
+    letter = service.render(amina, "referral-letter", case_id, "R1").text
+    assert "Tumaini Test Home" in letter and "Test Caregiver" not in letter and "0700 111222" not in letter
+    registered = service.show(amina, case_id, "registration")["fields"]
+    assert (registered["caregiver"]["name"], registered["contact"]) == ("Test Caregiver", "0700 111222"), registered
+    given = service.consent(amina, case_id, {"purpose": "sharing", "agency": "clinic", "given_by": "caregiver", "status": "given",
+                                             "explained": EXPLAINED})  # the family's consent: the caregiver registered
+    assert service.show(amina, case_id, given.record_id)["fields"]["caregiver_name"] == "Test Caregiver"
+    again = service.register(amina, registration(child={"name": CANARY, "sex": "female", "date_of_birth": "2014-04-01",
+                                                        "disability": "no"}))  # another year: found by the same caregiver
+    assert [d["reason"] for d in again.extra["possible_duplicates"] if d["case_id"] == case_id] == [SAME_CAREGIVER], again.extra
 
 
 def test_update__another_caregiver_after_a_placement_says_where_and_how_to_reach_stay_the_registrations():

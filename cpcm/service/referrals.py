@@ -38,7 +38,8 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     possible and another given, the `reason` goes on the refused or not-possible one only. A caregiver's record names the caregiver
     who gave it and their relationship to the child (`caregiver_name`, `caregiver_relationship`;
     by default the caregiver the child lives with now, `placements.lives_now`: the latest
-    placement's, else the registration's); a child's record names none (the form's `only_if` rules)."""
+    placement's, else the registration's, which a placement in a CCI naming none leaves for it); a
+    child's record names none (the form's `only_if` rules)."""
     case = load_case(ctx, case_id)
     check_step(ctx, case, "consent", data, maybe=({"purpose": "sharing"},))  # the stage before the form (sharing: every stage)
     what = f"consent for {case_id}"
@@ -60,6 +61,8 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
             entry.pop("reason", None)
         if giver == "caregiver":
             lives = lives_now(case)  # the caregiver the child lives with now: the latest placement's, else the registration's
+            if not lives["caregiver"]:  # in a CCI naming no caregiver: the family's, as registered (the child's parent)
+                lives = {"caregiver": case.caregiver_name, "relationship": (case.registration.get("caregiver") or {}).get("relationship")}
             if not entry.get("caregiver_name") and lives["caregiver"]:
                 entry["caregiver_name"] = lives["caregiver"]
                 if not entry.get("caregiver_relationship") and lives["relationship"]:

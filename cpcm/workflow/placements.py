@@ -61,7 +61,11 @@ def lives_now(case: Case) -> dict[str, Any]:
     the records of its stay before it name them: `stay`), field by field: where an update of the
     registration's location, caregiver or contact came after the record that named it by its date,
     the registration's. An update of the location (or phone) alone leaves the caregiver to the
-    placement; one of the caregiver takes the address and phone with it (another household)."""
+    placement; one of the caregiver takes the address and phone with it (another household).
+    A placement in alternative care whose stay names no caregiver (a CCI's: `unnamed_in_care`) is
+    none of the registration's either: no caregiver, and its own phone or none, not the family's
+    the child was placed away from, until an update after it names them. The registration keeps
+    its caregiver and phone (`Case.caregiver_name`, `Case.contact`) for what reads the family."""
     relationship = ((case.registration or {}).get("caregiver") or {}).get("relationship")
     now = {"location": case.location, "caregiver": case.caregiver_name, "relationship": relationship, "contact": case.contact}
     if case.placement is None:
@@ -72,15 +76,30 @@ def lives_now(case: Case) -> dict[str, Any]:
         """The stay's `key`, unless an update of the registration's field is dated after the record that gave it."""
         return None if update_stands(update, {"at": current["given_at"][key]}) else current.get(key)
 
+    def registered(key: str, update: str | None) -> bool:
+        """Whether the registration's field stands where the stay gives none (its `key`, of WHERE): beside the
+        child's own family, or an update of it dated after the placement; in alternative care naming no caregiver, not."""
+        return not unnamed_in_care(current) or update_stands(update, {"at": current["given_at"][key]})
+
     # field by field: an update of the location (or the phone) leaves the caregiver to the placement; one of the caregiver
     # is another household, so the placement's address and phone (its caregiver's) stop standing too
     other = case.last("caregiver_updated")
     moved, rang = (max(filter(None, (case.last(event), other)), default=None) for event in ("location_updated", "contact_updated"))
     where = placed("address", moved) or (placed("institution", moved) if current.get("setting") == "residential" else None)
     caregiver = placed("caregiver_name", other)
-    phone = placed("contact", rang) or now["contact"]
+    phone = placed("contact", rang) or (now["contact"] if registered("contact", rang) else None)
+    if not caregiver and not registered("caregiver_name", other):  # a CCI's stay naming none: no one the registration names
+        return {"location": where or now["location"], "caregiver": None, "relationship": None, "contact": phone}
     return {"location": where or now["location"], "caregiver": caregiver or now["caregiver"],
             "relationship": placed("caregiver_relationship", other) if caregiver else relationship, "contact": phone}
+
+
+def unnamed_in_care(current: Mapping[str, Any]) -> bool:
+    """Whether a placement (its stay, `stay`) is in alternative care (`in_care`: a CCI, foster care ...) and names
+    no caregiver: the child lives with none the registration names (the family the child was placed away from),
+    so `lives_now` gives no caregiver and only the placement's own phone. One into the child's own family that names
+    none leaves the registration's caregiver and phone standing (the family the child went home to)."""
+    return in_care(current) and not current.get("caregiver_name")
 
 
 def lives_with_now(case: Case) -> dict[str, Any]:
