@@ -32,7 +32,8 @@ MARKERS = tuple(part.lower() for part in CANARY.split())
 SHOWS_RECORDS = {"show", "list", "log", "service show", "service list", "conference show", "conference list", "render",
                  "supervision show", "complaint show", "confidential show",
                  "conference register",
-                 "report", "team list", "due", "check", "policy show", "form blank", "key show"}
+                 "report", "team list", "due", "check", "policy show", "form blank", "key show",
+                 "remote list"}  # the remotes' URLs as given: the world's `remote add` case gave one the canary
 
 
 def leaked(text: str) -> list[str]:
