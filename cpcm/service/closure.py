@@ -442,12 +442,13 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     within = ("within " + ctx.policy.cited("initial_assessment") if response is None
               else f"{'' if response.same_day else 'within '}{response.words()} ({case.risk} risk; "
                    f"{ctx.policy.short_source('risk_response')})")
-    within = clock_said(ctx, lambda: load_case(ctx, case_id), "initial-assessment", within, at)  # dated back: its due time
+    reopened = fold(case_id, [*records, record])
+    within = clock_said(ctx, lambda: reopened, "initial-assessment", within, at)  # dated back: its due time
     if case.merged_into is not None:  # the work goes on in the child's case, not in this alias (merge-cases)
         return Written(case_id, record.id, "reopen", warnings, next_steps=_merged_away_steps(ctx, case, within))
     # a case whose worker has left the team is nobody's once reopened, its clocks running: it is assigned first
     # (docs/team.md; the one rule of `cpcm check`'s case-worker-removed, rules.unattended)
-    reopened, absent = fold(case_id, [*records, record]), rules.off_team(ctx.team)
+    absent = rules.off_team(ctx.team)
     nobody = (rules.unattended_text(reopened, absent),) if rules.unattended(reopened, absent, ctx.policy, ctx.now) else ()
     return Written(case_id, record.id, "reopen", warnings, next_steps=(
         f"the clocks restart: initial assessment {within}", *nobody,

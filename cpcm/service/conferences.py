@@ -1392,13 +1392,10 @@ def _families(ctx, case_ids: Iterable[str]) -> dict[str, tuple[list[str], list[s
     return {case_id: _family(ctx, case_id) for case_id in case_ids if me.id in ctx.store.recipients(case_id)}
 
 
-NAMING_KINDS = ("tracing", "family_assessment", "consent")  # the records besides the case's summary that name family (client_names)
-
-
 def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
     """`_families` of every case you read, as `list` reads them: each case's summary from the
     cache, and its records (through the cache's record table, not decrypted again) only where it
-    holds one that names a family member (`NAMING_KINDS`): at thousands of cases a few seconds
+    holds one that names a family member (`rules.NAMING_KINDS`): at thousands of cases a few seconds
     rather than a decryption of every record. A case that cannot be read is noted in
     `ctx.problems` (told as a warning), as a listing notes it: its names were not checked."""
     institutions = rules.institution_relationships(ctx.policy)
@@ -1406,7 +1403,7 @@ def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
     with context.committed_cases(ctx) as (cases, _):
         for case in cases.values():
             try:
-                records = effective(context.read_case(ctx, case.id)[0]) if any(k in case.events for k in NAMING_KINDS) else []
+                records = effective(context.read_case(ctx, case.id)[0]) if any(k in case.events for k in rules.NAMING_KINDS) else []
             except (Corrupt, CannotDecrypt) as exc:
                 ctx.problems.append(exc)
                 continue
@@ -1610,12 +1607,11 @@ def _plan_words(ctx, conference: rules.Conference) -> tuple[str | None, Callable
     words; the ISO date where the language's catalog has no month names), and the catalog's words
     for the texts of `rules.interim_plan` and `rules.conference_named`."""
     from cpcm.render import env
-    from cpcm.service.wording import wording
-    from cpcm.store import forms
+    from cpcm.service.wording import say_for
 
     lang = getattr(ctx.config, "language", None) or env.SOURCE_LANGUAGE
     day = env.date_words(str(conference.date)[:10], lang, root=ctx.root) if conference.date else None
-    return day, wording(ctx, forms.load(context.form_for(ctx, "plan"), ctx.root)).say
+    return day, say_for(ctx)
 
 
 @context.writes

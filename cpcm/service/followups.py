@@ -169,7 +169,7 @@ def _status_clashes(progress: list, done: Sequence[str]) -> list[FieldError]:
     return errors
 
 
-def _review_steps(ctx: Context, case: Case, body: Mapping[str, Any], after: Callable[[], Case] | None = None,
+def _review_steps(ctx: Context, case: Case, body: Mapping[str, Any], after: Callable[[], Case],
                   at: datetime | None = None) -> tuple[str, ...]:
     """What a review that decided to replan, reassess or close asks, and who sees it: the case's
     worker, on their `cpcm due` until the step is recorded (deadlines._review_decision); a review
@@ -180,7 +180,7 @@ def _review_steps(ctx: Context, case: Case, body: Mapping[str, Any], after: Call
     me = ctx.worker.id if ctx.worker is not None else None
     whose = ("your" if case.worker and case.worker == me else f"{case.worker}'s" if case.worker else "the case worker's")
     within = f"within {ctx.policy.cited('review_decision')}"
-    clock = within if at is None or after is None else clock_said(ctx, after, "review-decision", within, at)
+    clock = clock_said(ctx, after, "review-decision", within, at)
     when = f" {within} until it is recorded" if clock == within else f" until it is recorded (it {clock})"
     return (f"{step}; on {whose} cpcm due{when}" + ("" if whose == "your" else ", where they see it"),)
 

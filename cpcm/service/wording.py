@@ -61,8 +61,7 @@ def say_for(ctx) -> Callable[[str], str]:
     """The repository's language's words for a message marked for the catalogs (`Wording.say`): what a
     refusal built beside a form's (a check the policy asks before referring, a frequency of follow-up)
     and the lines around a refusal are said in; the catalog is read once per command."""
-    lang = getattr(ctx.config, "language", None)
-    return wording_for(ctx.root, lang, _NO_FORM, found=ctx.wordings.setdefault((None, lang), {})).say
+    return wording(ctx, _NO_FORM).say
 
 
 def option_code(ctx, key: str, value: Any, choices: tuple[str, ...] = (),

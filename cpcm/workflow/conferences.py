@@ -1357,6 +1357,9 @@ def is_institution(name: Any, relationship: Any, relationships: Iterable[str]) -
     return bool(relationship) and " ".join(_words(relationship)) in {" ".join(_words(w)) for w in relationships}
 
 
+NAMING_KINDS = ("tracing", "family_assessment", "consent")  # the records `client_names` reads besides the folded case
+
+
 def client_names(case: Case, records: Iterable[Record], institutions: Iterable[str] = ()) -> tuple[list[str], list[str]]:
     """The names and phone numbers of the child and the family that a case records, which no
     meeting document may hold: the registration's (the child's names, the caregiver, the
@@ -1375,7 +1378,7 @@ def client_names(case: Case, records: Iterable[Record], institutions: Iterable[s
     contacts = [case.contact]
     names += [caregiver(p.get("caregiver_name"), p.get("caregiver_relationship")) for p in case.placements]
     contacts += [p.get("contact") for p in case.placements]
-    for record in records:
+    for record in (r for r in records if r.kind in NAMING_KINDS):
         body = record.body
         if record.kind == "tracing":
             people = [p for p in body.get("people") or [] if isinstance(p, Mapping)]
