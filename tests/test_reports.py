@@ -748,6 +748,15 @@ def test_report__an_out_name_whose_extension_is_not_a_format_it_writes_is_refuse
     assert done.json()["format"] == example.split(".")[1] and done.json()["encrypted"] is example.endswith(".age")
 
 
+def test_report__an_out_name_whose_extension_is_a_name_is_refused_without_saying_it(cli_as, small_repo, tmp_path):
+    """`--out Otieno.Wanjiru`: the refusal said "a file whose name ends in .wanjiru", the name typed
+    back in the message (and its JSON). The extension is said only where it is a document's."""
+    refused = cli_as("sup")("report", "statistics", "--out", str(tmp_path / "Otieno.Wanjiru"), "--json")
+    assert refused.code == 2, refused.stdout
+    assert "wanjiru" not in (refused.stdout + refused.stderr).lower()
+    assert refused.json()["message"].startswith("--out: a file whose name has an extension that is not one this command writes")
+
+
 def test_report__caseload_out_without_plaintext_writes_an_age_file(cli_as, team, small_repo, tmp_path):
     from cpcm.crypto import cipher, identity
 

@@ -975,7 +975,9 @@ def out_format(out: Path | None, fmt: str | None, formats: Sequence[str], encryp
         if extension == ".pdf" and "html" in formats:
             hint += " For a PDF, write HTML and print it to PDF from a browser."
         writes = _or(f"{OUT_FORMATS[key][0]} ({OUT_FORMATS[key][1][0]})" for key in formats)
-        raise UsageError(f"{option}: a file whose name ends in {extension} is not one this command writes (it writes {writes}); "
+        # the extension is said only where it is a document's (a fixed list): `Otieno.Wanjiru` is a name, not a format
+        ending = f"ends in {extension}" if extension in READABLE_SUFFIXES else "has an extension that"
+        raise UsageError(f"{option}: a file whose name {ending} is not one this command writes (it writes {writes}); "
                          "nothing was written", hint)
     if fmt is not None and picked != fmt:
         raise UsageError(f"{option}: a file whose name ends in {extension} holds {OUT_FORMATS[picked][0]}, but --format {fmt} "
