@@ -374,6 +374,7 @@ def test_case_plan__of_a_closed_case_says_it_was_in_force_when_the_case_was_clos
     assert "Approved on 18 November 2026 by sup. This plan was in force when the case was closed." in text
     assert "This plan is in force" not in text and "review interval" not in text
     assert "The case is closed: no review is due." in text
+    assert "- **Review:** none is due: the case is closed" in text  # the summary too, as the HTML's row
     sw = ok(cli("render", "case-plan", case_id, "--lang", "sw")).stdout
     assert "Mpango huu ulikuwa ukitumika kesi ilipofungwa." in sw and "Kesi imefungwa: hakuna mapitio yanayosubiriwa." in sw
     assert "Mpango huu unatumika" not in sw
