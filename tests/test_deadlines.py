@@ -205,6 +205,57 @@ def test_review__a_clock_started_before_the_reunification_takes_the_6_month_inte
         start.replace(month=start.month + 3), "review")
 
 
+def _home_then_back_in_care():
+    """Kenya: a child admitted to a CCI, gone home (the reunification) and back in the CCI after a
+    breakdown, the case open all the while; (records, when the child went back)."""
+    records, start = _planned()
+    records.append(rec("placement", start - D, care_type="institutional_care", setting="residential"))
+    home = start + 20 * D
+    records.append(rec("placement", home, care_type="family", setting="family", reunification=True))
+    back = home + 30 * D
+    records.append(rec("placement", back, care_type="institutional_care", setting="residential"))
+    return records, back
+
+
+def test_review__a_child_back_in_residential_care_after_a_breakdown_is_reviewed_every_3_months():
+    """IAG §3 Step 5 [L921]: a child in care is reviewed at least every 3 months; the 6 months of the
+    Kenya SOP glossary run while the child is home, the same rule that stops the monitoring visits
+    (`placements.home_since`), not from a reunification the child has come back from."""
+    records, back = _home_then_back_in_care()
+    plan = back + D
+    records += [rec("plan", plan, closure_criteria=["x"]), rec("approval", plan, subject="plan", by="sup")]
+    found = items(records, KENYA, plan + D)
+    assert (found["review"].due, found["review"].rule) == (plan.replace(month=plan.month + 3), "review")
+    assert "every 3 months" in found["review"].why and "monitoring-visit" not in found
+    # a clock that started while the child was home: the child is in care now, 3 months from its start
+    records, back = _home_then_back_in_care()
+    review = items(records, KENYA, back + D)["review"]
+    assert review.rule == "review", review
+
+
+def test_review__a_reopened_case_of_a_child_back_in_residential_care_is_reviewed_every_3_months():
+    """After a reopening (IAG Step 6) the child went back to the CCI: the reunification of the
+    closed episode no longer sets the interval (IAG §3 Step 5: every 3 months)."""
+    records, start = _planned()
+    records.append(rec("placement", start - D, care_type="institutional_care", setting="residential"))
+    home = start + 10 * D
+    records.append(rec("placement", home, care_type="family", setting="family", reunification=True))
+    closed = home + 40 * D
+    records += [rec("closure", closed - D, reason="goals_met"), rec("approval", closed, subject="closure", by="sup")]
+    reopened = closed + 60 * D
+    records += [rec("reopen", reopened, reason="new concern"), rec("assessment", reopened + H, type="initial"),
+                rec("placement", reopened + 2 * H, care_type="institutional_care", setting="residential"),
+                rec("assessment", reopened + 5 * D, type="comprehensive")]
+    plan = reopened + 6 * D
+    records += [rec("plan", plan, reason="after_reopening", closure_criteria=["x"]), rec("approval", plan, subject="plan", by="sup")]
+    found = items(records, KENYA, plan + D)
+    assert (found["review"].due, found["review"].rule) == (plan.replace(month=plan.month + 3), "review")
+    assert "monitoring-visit" not in found
+    # the same reopened case with the child still at home keeps the 6 months of the reunification
+    records = [r for r in records if not (r.kind == "placement" and r.at == (reopened + 2 * H).isoformat())]
+    assert items(records, KENYA, plan + D)["review"].rule == "review_after_reunification"
+
+
 def test_post_closure_visit__within_3_months_of_closure():
     """IAG Step 6 [L944]; ESARO S6."""
     records, start = _planned()

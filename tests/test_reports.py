@@ -299,6 +299,33 @@ def test_timeliness__a_report_in_utc_counts_the_utc_day():
     assert (initial["initial_assessment"]["on_time"], initial["initial_assessment"]["late"]) == (1, 0)
 
 
+def test_timeliness__a_review_clock_is_measured_by_whether_the_child_was_home_when_it_started():
+    """Kenya: 6 months for a review clock that started while the child was home, 3 months (IAG §3
+    Step 5) for one that started once the child was back in residential care after a breakdown,
+    as `due` said each then; the child's return to care does not shorten the clocks before it."""
+    from cpcm.reports.timeliness import case_clocks
+    records: list[Record] = []
+
+    def rec(kind, at, **body):
+        records.append(Record(kind=kind, schema=1, id=f"01K{len(records):023d}", case="CASE-KE", at=at.isoformat(),
+                              recorded_at=at.isoformat(), by="amina", body=body))
+
+    rec("registration", T0, worker="amina", child={"name": "Synthetic", "date_of_birth": "2015-01-01"}, risk="medium")
+    rec("assessment", T0 + H, type="initial", risk="medium")
+    rec("placement", T0 + 2 * H, care_type="institutional_care", setting="residential")
+    rec("assessment", T0 + 5 * D, type="comprehensive")
+    rec("plan", T0 + 6 * D, closure_criteria=["x"])
+    rec("approval", T0 + 6 * D, subject="plan", by="sup")
+    rec("placement", T0 + 20 * D, care_type="family", setting="family", reunification=True)
+    home_review, back = T0 + 30 * D, T0 + 60 * D
+    rec("review", home_review)
+    rec("placement", back, care_type="institutional_care", setting="residential")
+    rec("review", back + D)
+    clocks = {c.start: c for c in case_clocks(fold("CASE-KE", records), policies.load("kenya"), EAT) if c.clock == "review"}
+    assert clocks[home_review].due == home_review.replace(month=home_review.month + 6)
+    assert clocks[back + D].due == (back + D).replace(month=(back + D).month + 3)
+
+
 def test_timeliness__the_review_limit_names_the_interval_after_reunification_where_the_policy_has_one():
     """Kenya reviews a reunified case every 6 months for 2 years (and counts it so): the limit
     column and its words say so, with the rule's source, not only the ordinary 3 months."""

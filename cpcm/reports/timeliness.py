@@ -38,6 +38,7 @@ from typing import Iterable
 
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
+from cpcm.domain.records import utc
 from cpcm.reports.common import Period, chart, hours_text, median, moment, percent, received_at, table
 from cpcm.workflow.clocks import BY_CODE, MEASURED, done_events, start_events
 from cpcm.workflow.deadlines import initial_assessment_due, limit_end, post_closure_visit_owed, review_interval, zone_of
@@ -153,7 +154,8 @@ def case_clocks(case: Case, policy: Policy, zone: tzinfo = timezone.utc) -> list
                              for t in times.all((name,), assessments[0], following))
             for index, (anchor, _) in enumerate(anchors):
                 nxt = anchors[index + 1] if index + 1 < len(anchors) else None
-                interval, _rule = review_interval(case, policy, anchor.astimezone(zone))  # in the zone, as `due` asks it
+                # in the zone, as `due` asks it; whether the child was home then (back in care: the ordinary interval)
+                interval, _rule = review_interval(case, policy, anchor.astimezone(zone), utc(anchor))
                 met = nxt[0] if nxt and nxt[1] in met_by else None
                 add("review", anchor, limit_end(interval, anchor, zone), met, nxt[0] if nxt else open_until)
 

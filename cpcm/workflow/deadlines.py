@@ -659,24 +659,29 @@ def _recorded_after_review(case: Case, kinds: tuple[str, ...], reviewed: str) ->
     return False
 
 
-def reunification_period(case: Case, policy: Policy, zone: tzinfo) -> tuple[datetime, datetime] | None:
+def reunification_period(case: Case, policy: Policy, zone: tzinfo, at: str | None = None) -> tuple[datetime, datetime] | None:
     """The period after the latest reunification (`review_after_reunification.period`), its start
-    and its end, in `zone` (calendar months and years counted there); None without a reunification."""
-    reunified = case.last("reunification")
+    and its end, in `zone` (calendar months and years counted there); None without a reunification,
+    or while the child is no longer home (`placements.home_since`, at `at`, UTC, or now: back in
+    residential care after a breakdown or a reopening), whose reviews are due at the ordinary
+    interval (IAG §3 Step 5), as the monitoring visits stop."""
+    reunified = placements.home_since(case, at)
     if not reunified:
         return None
     begin = _t(reunified, zone)
     return begin, _parts(policy).duration("review_after_reunification", "period").after(begin)
 
 
-def review_interval(case: Case, policy: Policy, start: datetime):
+def review_interval(case: Case, policy: Policy, start: datetime, at: str | None = None):
     """The review interval of a review clock that starts at `start` (the plan's coming into force
     or the last review), and its rule: the after-reunification one when the clock starts before
     the period after the latest reunification ends (a clock that started before the reunification
-    included), else the ordinary one. The clock's start decides, not `now`: a review that fell due
-    under the after-reunification interval stays due on that day once the period is over, and the
-    ordinary interval counts from the first clock that starts after it (docs/workflow.md)."""
-    period = reunification_period(case, policy, zone_of(start))
+    included) and the child is home (`placements.home_since`: at `at`, UTC, or now), else the
+    ordinary one. The clock's start decides, not `now`: a review that fell due under the
+    after-reunification interval stays due on that day once the period is over, and the ordinary
+    interval counts from the first clock that starts after it (docs/workflow.md). A child back in
+    residential care is reviewed at the ordinary interval."""
+    period = reunification_period(case, policy, zone_of(start), at)
     if period is not None and period[0] < period[1] and start < period[1]:
         return _parts(policy).duration("review_after_reunification", "interval"), "review_after_reunification"
     return _parts(policy).duration("review", "interval"), "review"

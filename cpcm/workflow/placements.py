@@ -607,6 +607,25 @@ def monitoring_visits(case: Case, policy: Policy) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def home_since(case: Case, at: str | None = None) -> str | None:
+    """When the child went home (the latest reunification, UTC) while the child still lives there:
+    at `at` (UTC), or now without it (the latest placement). None without a reunification, or once
+    a placement made since it took the child out of a family and the community (MONITORED): back
+    to residential care after a breakdown, on an open case or after a reopening, or apart. The
+    one rule of "the child is home": the monitoring visits go on (`monitoring_visit`) and the
+    reviews run at the interval after reunification (`deadlines.review_interval`) only while it
+    holds, as `cpcm show` counts a child back in residential care as not yet reunified
+    (`reunified_at`)."""
+    start = case.last("reunification")
+    if not start:
+        return None
+    placed = [p for p in case.placements if at is None or p["at"] <= at]
+    current = max(placed, key=lambda p: (p["at"], p["record_id"])) if placed else None
+    if current is not None and current.get("setting") not in MONITORED and current["at"] >= start:
+        return None
+    return start
+
+
 def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
     """The next monitoring visit after reunification (`starts_monitoring`: a return to the family, or a
     family- or community-based placement out of residential care):
@@ -614,11 +633,8 @@ def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
     visit, `cpcm followup --method home_visit`, meets it). None where the policy has no such
     period, the case is not open, or the child is back in residential care."""
     rule = policy.rules.get("placement_monitoring")
-    start = case.last("reunification")
+    start = home_since(case)
     if not rule or not start or case.status != "open":
-        return None
-    current = case.placement
-    if current is not None and current.get("setting") not in MONITORED and current["at"] >= start:
         return None
     zone = now.tzinfo or timezone.utc
     begin = parse_datetime(start).astimezone(zone)
