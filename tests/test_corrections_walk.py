@@ -198,7 +198,7 @@ def test_a_placement_dated_late_and_a_visit_on_the_wrong_day(kenya):
 def test_corrected_after_the_closure_request__the_closure_report_still_counts_the_visit_and_the_review(cli, cli_as):
     """A follow-up corrected (its day) after the closure was requested, and the plan corrected
     after it was reviewed: each correction stands where its original was. The closure report said
-    "No monitoring visits since plan version 1", lost the actions the visit found done and said
+    "No monitoring visits since plan version 1" (now "No follow-ups"), lost the actions the visit found done and said
     "The plan was not reviewed before closure": it compared the records' IDs, and a correction's is
     the moment it was written."""
     from test_followup_close import GOALS_MET
@@ -224,6 +224,6 @@ def test_corrected_after_the_closure_request__the_closure_report_still_counts_th
                "--reason", "wording")
     assert at(sup, "2026-12-05T10:00:00+03:00")("approve", case_id, "closure").code == 0
     report = _flat(at(cli, "2026-12-06T09:00:00+03:00")("render", "closure-report", case_id).stdout)
-    assert "1 monitoring visit since plan version 1 of 23 November 2026, the last on 3 December 2026" in report, report
+    assert "1 follow-up since plan version 1 of 23 November 2026, the last on 3 December 2026" in report, report
     assert "| A1 | Pay fees through the bursary | a service | done |" in report
     assert "The plan was not reviewed before closure" not in report

@@ -500,9 +500,9 @@ def test_case_file__the_sign_offs_a_closure_keeps_in_words(kenya):
 
 def test_closure_report__the_visits_since_the_plan_version_the_rule_counts_and_all_since_the_reunification(kenya):
     """A plan version that only moved a date starts the rule's count again: the report says the
-    visits since that version (what pre_closure_monitoring counts) and how many there were in all
-    since the reunification, here every one a home visit as `show` counts them (was: "1 monitoring
-    visit since the plan" beside `monitoring x6`), in both languages and formats."""
+    follow-ups since that version (what pre_closure_monitoring counts) and how many there were in all
+    since the reunification, here every one a home visit, and the monitoring visits as `show` counts
+    them (was: "1 monitoring visit since the plan" beside `monitoring x6`), in both languages and formats."""
     case_id = reunified(kenya)
     visit = ("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail", "check school",
              "--visited-by", "professional", "--risk-increased", "no")
@@ -521,11 +521,40 @@ def test_closure_report__the_visits_since_the_plan_version_the_rule_counts_and_a
     sup = kenya("sup", "2027-02-11T10:00:00+03:00")
     for fmt in ("md", "html"):
         text = sup("render", "closure-report", case_id, "--format", fmt).stdout
-        assert ("1 monitoring visit since plan version 3 of 1 February 2027, the last on 10 February 2027 "
-                "(the policy asks for 1); 6 in all since the reunification.") in text, text
+        assert ("1 follow-up since plan version 3 of 1 February 2027, the last on 10 February 2027 "
+                "(the policy asks for 1); 6 in all since the reunification. Monitoring visits (home visits) since the "
+                "child went home on 23 November 2026: 6, the last on 10 February 2027.") in text, text
         sw = sup("render", "closure-report", case_id, "--format", fmt, "--lang", "sw").stdout
-        assert ("Ziara za ufuatiliaji tangu toleo la 3 la mpango (la tarehe 1 Februari 2027): 1; ya mwisho ilikuwa "
-                "tarehe 10 Februari 2027 (sera inataka angalau 1); jumla ya 6 tangu mtoto arudi kwa familia.") in sw, sw
+        assert ("Ufuatiliaji tangu toleo la 3 la mpango (la tarehe 1 Februari 2027): 1; wa mwisho ulikuwa "
+                "tarehe 10 Februari 2027 (sera inataka angalau 1); jumla ya 6 tangu mtoto arudi kwa familia. Ziara za "
+                "ufuatiliaji (ziara za nyumbani) tangu mtoto arudi kwa familia tarehe 23 Novemba 2026: 6; ya mwisho "
+                "ilikuwa tarehe 10 Februari 2027.") in sw, sw
+
+
+def test_closure_report__a_phone_call_and_an_office_contact_are_follow_ups_not_monitoring_visits(kenya):
+    """The report called every follow-up since the plan a monitoring visit ("6 monitoring visits"
+    beside `monitoring x3` on `show`): it gives the follow-ups the pre_closure_monitoring rule
+    counts (a phone call and an office contact too) as follow-ups, and the monitoring visits (home
+    visits since the child went home) as `show` counts them, by the one count
+    (`placements.monitoring_visits_since`)."""
+    case_id = reunified(kenya)
+    contact = ("--visited-by", "professional", "--risk-increased", "no")
+    amina = kenya("amina", "2026-12-01T10:00:00+03:00")
+    assert amina("followup", case_id, "--method", "phone", "--purpose", "monitoring", *contact).code == 0
+    amina = kenya("amina", "2026-12-02T10:00:00+03:00")
+    assert amina("followup", case_id, "--method", "office", "--purpose", "plan_action", *contact).code == 0
+    amina = kenya("amina", "2026-12-10T10:00:00+03:00")
+    assert amina("followup", case_id, "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail",
+                 "check school", *contact).code == 0
+    assert record(amina, case_id, answers()).code == 0
+    closed = amina("close", case_id, "--reason", "goals_met", *KENYA_GOALS_MET, "--explain-open", "none")
+    assert closed.code == 0, closed.stderr
+    assert "monitoring x2" in amina("show", case_id).stdout
+    text = kenya("sup", "2026-12-11T10:00:00+03:00")("render", "closure-report", case_id).stdout
+    assert ("4 follow-ups since plan version 2 of 23 November 2026, the last on 10 December 2026 (the policy asks "
+            "for 1). Monitoring visits (home visits) since the child went home on 23 November 2026: 2, the last on "
+            "10 December 2026.") in text, text
+    assert "monitoring visits since" not in text, text
 
 
 def test_sign_off__dated_before_the_case_was_received_here_is_not_this_agencys():

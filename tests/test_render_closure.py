@@ -234,7 +234,7 @@ def test_closure_report__a_child_never_reunified_has_the_visits_in_all_since_the
     ok(cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "The clinic follows up itself.",
            "--at", "2026-11-22T09:00:00+03:00"))
     text = ok(cli("render", "closure-report", case_id)).stdout
-    assert ("1 monitoring visit since plan version 2 of 21 November 2026, the last on 21 November 2026 "
+    assert ("1 follow-up since plan version 2 of 21 November 2026, the last on 21 November 2026 "
             "(the policy asks for 1); 2 in all since the first plan.") in text, text
     sw = ok(cli("render", "closure-report", case_id, "--lang", "sw", "--format", "html")).stdout
     assert "; jumla ya 2 tangu mpango wa kwanza.</p>" in sw, sw
@@ -283,7 +283,7 @@ def test_closure_report__a_visit_before_the_plan_corrected_twice_is_not_counted_
     ok(cli("close", case_id, "--reason", "goals_met", *GOALS_MET, "--explain-open", "The clinic follows up itself.",
            "--at", "2026-11-22T09:00:00+03:00"))
     text = ok(cli("render", "closure-report", case_id)).stdout
-    assert ("1 monitoring visit since plan version 2 of 21 November 2026, the last on 21 November 2026 "
+    assert ("1 follow-up since plan version 2 of 21 November 2026, the last on 21 November 2026 "
             "(the policy asks for 1); 2 in all since the first plan.") in text, text
 
 
@@ -313,7 +313,7 @@ def test_closure_report__visits_are_reported_against_the_rule_only_where_the_rul
     planned = worked_case(cli, cli_as, name="Achieng Otieno")
     ok(cli("close", planned, "--reason", "declined", "--check", "all", "--explain-open", "none", "--at", "2026-11-22T09:00:00+03:00"))
     report = ok(cli_as("sup")("render", "closure-report", planned)).stdout
-    assert "1 monitoring visit since plan version 1 of" in report and "the policy asks" not in report, report
+    assert "1 follow-up since plan version 1 of" in report and "the policy asks" not in report, report
 
 
 def _add_to_goals_met(cli_as, tmp_path, item: str) -> None:

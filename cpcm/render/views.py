@@ -644,11 +644,15 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
     since = where(plan_record) if plan_record else ""
     followups = sorted((r for r in ordered if r.kind == "followup" and where(r) < where(record)
                         and r.body.get("purpose") != "post_closure"), key=lambda r: (where(r), r.id))
-    monitoring = [r for r in followups if since < where(r)]
-    # the rule's count starts again at every plan version (one that only moved a date too): the
-    # same follow-ups since the reunification (the path's monitoring), else since the first plan,
+    counted = [r for r in followups if since < where(r)]
+    # the rule's count (follow-ups of any kind) starts again at every plan version (one that only
+    # moved a date too): the same follow-ups since the reunification, else since the first plan,
     # say how many there were in all
     reunified = max((t for t in case.events.get("reunification", ()) if t <= utc(record.at)), default=None)
+    # the monitoring visits (home visits since the child went home) as `cpcm show` counts them, where the
+    # profile schedules them: not the follow-ups the rule counts, which a phone call or an office contact meets
+    visits = (placements.monitoring_visits_since(case, policy, reunified, utc(record.at))
+              if reunified and placements.schedules_visits(policy) else None)
     first_plan = min((r for r in ordered if r.kind == "plan"), key=where, default=None)  # by its place: v1 corrected since
     if reunified:
         in_all = [r for r in followups if utc(r.at) >= reunified]
@@ -701,15 +705,20 @@ def closure_report_view(case: Case, records: Iterable[Record], policy, lang: str
             "explained": _text(body.get("open_items_explained")) or None,
         },
         "monitoring": {
-            "visits": len(monitoring),
+            # the follow-ups since the latest plan version, as the pre_closure_monitoring rule counts them
+            "followups": len(counted),
             "wanted": transitions.pre_closure_followups(policy, reason),  # none where no rule asks for visits
-            "last_on": _day(monitoring[-1].at, zone) if monitoring else None,
+            "last_on": _day(counted[-1].at, zone) if counted else None,
             # the plan version the rule counts from
             "plan_version": (case.plan or {}).get("version") if plan_record else None,
             "plan_on": _day(plan_record.at, zone) if plan_record else None,
             # more follow-ups than the rule counts: how many in all, and since when
-            "in_all": len(in_all) if len(in_all) > len(monitoring) else None,
+            "in_all": len(in_all) if len(in_all) > len(counted) else None,
             "in_all_since": "reunification" if reunified else "first_plan",
+            # the monitoring visits since the child went home (None: not reunified, or no visits scheduled)
+            "visits": len(visits) if visits is not None else None,
+            "visits_last_on": _day(max(visits), zone) if visits else None,
+            "reunified_on": _day(reunified, zone) if visits is not None else None,
         },
         "plan": {
             "exists": plan_record is not None,

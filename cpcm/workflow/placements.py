@@ -607,6 +607,15 @@ def monitoring_visits(case: Case, policy: Policy) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def monitoring_visits_since(case: Case, policy: Policy, reunified: str, until: str | None = None) -> tuple[str, ...]:
+    """The monitoring visits (`monitoring_visits`) made since the child went home at `reunified`
+    (UTC), up to `until` when given: a home visit while the child was still in care (a preparation
+    visit) is none (AFTER_HOME), nor is a phone call or an office contact. The one count of them:
+    the next visit's number (`monitoring_visit`), the path's "monitoring xN" on `cpcm show`, and the
+    closure report beside the follow-ups the pre-closure rule counts."""
+    return tuple(t for t in monitoring_visits(case, policy) if t >= reunified and (until is None or t <= until))
+
+
 def home_since(case: Case, at: str | None = None) -> str | None:
     """When the child went home (the latest reunification, UTC) while the child still lives there:
     at `at` (UTC), or now without it (the latest placement). None without a reunification, or once
@@ -641,7 +650,7 @@ def monitoring_visit(case: Case, policy: Policy, now: datetime) -> Visit | None:
     end = policy.duration("placement_monitoring", "period").after(begin)
     if end <= begin:
         return None
-    visits = [t for t in monitoring_visits(case, policy) if t >= start]
+    visits = monitoring_visits_since(case, policy, start)
     base = parse_datetime(max(visits)).astimezone(zone) if visits else begin
     if case.reopened and case.reopened > start:  # a visit that fell due while the case was closed counts from the reopening
         base = max(base, parse_datetime(case.reopened).astimezone(zone))
@@ -826,7 +835,7 @@ def _path(case: Case, policy: Policy, now: datetime) -> dict | None:
             before = reunified if key in ("tracing", "family_assessment", "best_interests", "preparation") and reunified else None
             strict = key == "best_interests"  # the admission's own decision does not count for the way home
             found = (() if key in AFTER_HOME and not reunified else  # not before the child went home
-                     monitoring_visits(case, policy) if key == "monitoring" else case.events.get(event, ()))
+                     monitoring_visits_since(case, policy, reunified) if key == "monitoring" else case.events.get(event, ()))
             times = tuple(t for t in found
                           if (after is None or t > after or (t == after and not strict)) and (before is None or t <= before))
             if strict and times and case.events.get(INTO_CARE):  # nor a decision to take the child into care,
