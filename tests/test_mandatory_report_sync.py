@@ -99,14 +99,24 @@ def test_not_reported_on_a_laptop_while_reported_at_the_office_is_named__the_app
 
 def test_reported_after_a_decision_not_to_report_written_apart_is_named_too(laptops, tmp_env):
     """The other way round: the report is the later in the records. It stands as the case's
-    decision (as on one copy); the merge names both all the same, and a new decision settles it."""
+    decision (as on one copy); the merge names both all the same, and says of the decision not to
+    report what it says when that one is the later: reported on another copy, waiting for nobody
+    (not "replaced by a later decision"); a new decision settles it."""
     amina, sup, case_id = _shared(laptops, tmp_env)
     decision = _record(amina, case_id, *NOT_REPORTED)
     report = _record(sup, case_id, *reported())
+    assert decision < report  # the report is the later record
     merged = merge_both(laptops)
     assert [(c["code"], c["records"]) for c in merged["conflicts"]] == [(CODE, sorted([report, decision]))]
     assert "mandatory-report-approval" not in due_codes(sup, case_id)
-    assert f"the latest in the records' order stands ({report})" in _message(amina, case_id)
+    for cli in (sup, amina):
+        message = _message(cli, case_id)
+        assert f"a decision not to report ({decision}) waits for no supervisor any more, and none is owed again: the " \
+               f"concern was reported ({report}), which cannot be taken back" in message, message
+        assert "the latest in the records' order stands" not in message
+        shown = {m["record_id"]: m["supervisor"] for m in cli("show", case_id, "--json").json()["mandatory_reports"]}
+        assert shown[decision] == {"decision": "not_needed", "reported": report} and shown[report] is None
+        assert f"not needed: reported on another copy ({report})" in " ".join(cli("show", case_id).stdout.split())
     _record(sup, case_id, *reported())  # the supervisor records the decision that stands, seeing both
     assert CODE not in check_codes(sup, case_id)
     merge_both(laptops)
@@ -168,3 +178,27 @@ def test_the_rule_of_a_clash__two_authorities_named_with_other_are_two__each_cop
     assert clash({"01A": police, "01C": {"decision": "not_reported"}}, {"01B": dict(police, to="child_protection_authority")}) == (
         ["01B", "01C"], {"reported": ["01B"]})
     assert clash({"01A": {"decision": "not_reported"}}, {"01B": {"decision": "not_reported"}}) == ([], {})
+
+
+def test_the_rule_of_a_decision_not_to_report_set_aside__the_same_whichever_of_the_two_is_later():
+    """workflow.mandatory_report: the report written apart sets aside a decision not to report
+    that waits (or was rejected), whether it is the later record or the earlier; one approved on its
+    copy stands, even where the approval comes after the report in the records' order."""
+    from cpcm.domain.records import Record
+    from cpcm.workflow.mandatory_report import decided, reported_apart, set_aside, summary
+
+    def record(record_id: str, decision: str) -> Record:
+        return Record("mandatory_report", 1, record_id, "CP-X", "2026-11-23T06:00:00Z", "2026-11-23T06:00:00Z", "amina",
+                      {"decision": decision, "needs_approval": decision == "not_reported"})
+
+    records, reported = ["01A", "01B"], ["01B"]
+    later_decision = summary(record("01A", "not_reported"), summary(record("01B", "reported")))
+    later_report = summary(record("01B", "reported"), summary(record("01A", "not_reported")))
+    for latest in (later_decision, later_report):
+        assert set_aside(reported_apart(latest, records, reported)) == ("01A", "01B")
+    # the report later, and the approval of the decision not to report on its copy later still: it stands
+    approved = decided(later_report, "01A", "2026-11-23T07:00:00Z", "sup", True)
+    assert set_aside(reported_apart(approved, records, reported)) is None
+    assert approved["record_id"] == "01B" and approved["replaced"]["approved"] is True
+    rejected = decided(later_report, "01A", "2026-11-23T07:00:00Z", "sup", False)  # "report it": it was
+    assert set_aside(reported_apart(rejected, records, reported)) == ("01A", "01B")

@@ -68,11 +68,12 @@ def decisions(records: Sequence[Record], latest: Mapping[str, Any] | None = None
     decision of one not to report:
     codes, dates and ids (the rationale is read with `cpcm show CASE RECORD`). `latest`: the case's
     decision as folded (`Case.mandatory_report`): one not to report that a report made on another
-    copy apart left waiting for nobody (workflow.mandatory_report.reported_apart) says so (`not_needed`, naming it).
-    One not to report that a later decision replaced before a supervisor decided it waits for nobody
-    either (`replaced`, naming the decision after it)."""
+    copy apart left waiting for nobody (workflow.mandatory_report.set_aside), whichever of the two is
+    later, says so (`not_needed`, naming it). One not to report that a later decision replaced before
+    a supervisor decided it waits for nobody either (`replaced`, naming the decision after it)."""
     out = []
     later = [r.id for r in records if r.kind == KIND]  # the decisions, in the order written
+    aside = rules.set_aside(latest)
     for record in records:
         if record.kind != KIND:
             continue
@@ -89,8 +90,8 @@ def decisions(records: Sequence[Record], latest: Mapping[str, Any] | None = None
             entry["supervisor"] = ({"decision": "approved" if decision.kind == "approval" else "rejected",
                                     "record_id": decision.id, "at": decision.at, "by": decision.by,
                                     "note": decision.body.get("note")} if decision is not None else {"decision": "waiting"})
-            if decision is None and latest and latest.get("record_id") == record.id and latest.get("reported_apart"):
-                entry["supervisor"] = {"decision": "not_needed", "reported": latest["reported_apart"]}
+            if decision is None and aside and aside[0] == record.id:
+                entry["supervisor"] = {"decision": "not_needed", "reported": aside[1]}
             elif decision is None and record.id != later[-1]:  # a later decision stands in its place
                 entry["supervisor"] = {"decision": "replaced", "by_decision": later[later.index(record.id) + 1]}
         out.append(entry)

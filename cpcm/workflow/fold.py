@@ -328,7 +328,7 @@ def _keyworker(case: Case, record: Record) -> Case:
 
 
 def _mandatory_report(case: Case, record: Record) -> Case:
-    return _changed(case, mandatory_report=mandatory_rules.summary(record))
+    return _changed(case, mandatory_report=mandatory_rules.summary(record, case.mandatory_report))
 
 
 def _decided_again(plan: Mapping[str, Any] | None, record: Record) -> bool:

@@ -25,13 +25,19 @@ DECISIONS = ("reported", "not_reported")
 OTHER = "other"  # an authority not on the policy's list, named in `to_other`
 
 
-def summary(record: Record) -> dict[str, Any]:
+def summary(record: Record, before: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The fold's summary of a decision record: which, when, by whom, whether it waits for a
     supervisor (`needs_approval`, written by the command for a caseworker's decision not to
-    report), and no decision of it yet."""
+    report), and no decision of it yet. `before`: the case's decision it follows. One not to report
+    sent up the chain and not approved (waiting, or rejected) is kept as `replaced`: a report
+    written on another copy apart may be the later record, and the decision not to report before
+    it waits for nobody all the same (`reported_apart`, whichever of the two is later)."""
     body = record.body
-    return {"record_id": record.id, "at": utc(record.at), "by": record.by, "decision": body.get("decision"),
-            "needs_approval": bool(body.get("needs_approval")), "decided_at": None, "decided_by": None, "approved": None}
+    found = {"record_id": record.id, "at": utc(record.at), "by": record.by, "decision": body.get("decision"),
+             "needs_approval": bool(body.get("needs_approval")), "decided_at": None, "decided_by": None, "approved": None}
+    if before and before.get("decision") == "not_reported" and before.get("needs_approval") and before.get("approved") is not True:
+        found["replaced"] = {k: v for k, v in before.items() if k != "replaced"}
+    return found
 
 
 def waiting(report: Mapping[str, Any] | None) -> bool:
@@ -41,7 +47,12 @@ def waiting(report: Mapping[str, Any] | None) -> bool:
 
 def decided(report: Mapping[str, Any], target: Any, at: str, by: str, approved: bool) -> Mapping[str, Any]:
     """`report` after a supervisor's decision of it, at `at` by `by`: the same object when the
-    decision is of another record (an earlier decision, replaced by this one) or it did not wait."""
+    decision is of another record (an earlier decision, replaced by this one) or it did not wait.
+    A decision of the one it replaced (`replaced`: decided on its copy, after this one in the
+    records' order) is kept there: an approved one stands on its own, reported apart or not."""
+    held = report.get("replaced")
+    if held and target is not None and target == held.get("record_id") and waiting(held):
+        return dict(report, replaced=dict(held, decided_at=at, decided_by=by, approved=approved))
     if not waiting(report) or target not in (None, report.get("record_id")):
         return report
     return dict(report, decided_at=at, decided_by=by, approved=approved)
@@ -206,15 +217,32 @@ def clash(mine: Mapping[str, Mapping[str, Any]], theirs: Mapping[str, Mapping[st
 
 
 def reported_apart(report: Mapping[str, Any] | None, records: Any, reported: Any) -> Mapping[str, Any] | None:
-    """The case's latest decision after a merge found it clashing with a decision to report written
-    apart (the conflict's `records`, and its `reported`): a decision not to report that waits for a
-    supervisor, or that one rejected, stands aside. The concern was reported, which cannot be taken
-    back, so no supervisor's approval is needed any more, and nothing is owed again after a rejection
-    ("report it": it was); the conflict asks a supervisor to look at both (rules.CONFLICT_PROBLEMS).
-    `reported_apart` names the report. The same object otherwise: a decision approved already stands."""
+    """The case's latest decision after a merge found a decision not to report clashing with a
+    decision to report written apart (the conflict's `records`, and its `reported`), whichever of
+    the two is later in the records' order: a decision not to report that waits for a supervisor,
+    or that one rejected, stands aside (the latest itself, or the one the later report `replaced`).
+    The concern was reported, which cannot be taken back, so no supervisor's approval is needed any
+    more, and nothing is owed again after a rejection ("report it": it was); the conflict asks a
+    supervisor to look at both (rules.CONFLICT_PROBLEMS). `reported_apart` on that decision names
+    the report (`set_aside` reads it). The same object otherwise: a decision approved already stands."""
     named = [str(r) for r in reported or () if str(r) in (records or ())]
-    if not report or report.get("decision") != "not_reported" or report.get("record_id") not in (records or ()) or not named:
+    if not report or not named:
         return report
-    if not waiting(report) and report.get("approved") is not False:
+    held = report if report.get("decision") == "not_reported" else report.get("replaced")
+    if not held or held.get("decision") != "not_reported" or held.get("record_id") not in (records or ()):
         return report
-    return dict(report, needs_approval=False, decided_at=None, decided_by=None, approved=None, reported_apart=named[-1])
+    if not waiting(held) and held.get("approved") is not False:
+        return report
+    aside = dict(held, needs_approval=False, decided_at=None, decided_by=None, approved=None, reported_apart=named[-1])
+    return aside if held is report else dict(report, replaced=aside)
+
+
+def set_aside(report: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """The decision not to report that a report written on another copy apart left waiting for
+    nobody (`reported_apart`), and that report: (the decision's record ID, the report's), whichever
+    of the two is later in the records' order; None where there is none. What `cpcm show`, `cpcm
+    check` and a refused `cpcm approve|reject CASE mandatory-report` say of it."""
+    for held in (report, (report or {}).get("replaced")):
+        if held and held.get("reported_apart"):
+            return str(held["record_id"]), str(held["reported_apart"])
+    return None

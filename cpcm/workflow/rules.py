@@ -18,7 +18,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
-from cpcm.workflow import approvals, consent, placements, plan_actions, retention, transitions
+from cpcm.workflow import approvals, consent, mandatory_report, placements, plan_actions, retention, transitions
 from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
@@ -506,9 +506,10 @@ def _mandatory_reports_message(case: Case, conflict, records: str) -> str:
     told = []
     if len(set(conflict.get("records") or ()) - set(reported)):
         report = case.mandatory_report or {}
-        stands = (f"a decision not to report ({report['record_id']}) waits for no supervisor any more, and none is owed "
+        aside = mandatory_report.set_aside(report)  # whichever of the two is later in the records' order
+        stands = (f"a decision not to report ({aside[0]}) waits for no supervisor any more, and none is owed "
                   f"again: the concern was reported ({', '.join(reported)}), which cannot be taken back"
-                  if report.get("reported_apart") else
+                  if aside and aside[0] in (conflict.get("records") or ()) else
                   f"the latest in the records' order stands ({report.get('record_id') or 'none'})")
         told.append(f"the concern was reported on one copy and a decision not to report it made on the other, apart "
                     f"({records}): {stands}. A supervisor or manager reads both (cpcm show {case.id} RECORD: each "
