@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import CANARY, NOW, Cli, git, register
 from test_sync import check_codes, due_codes, laptops, merge_both  # noqa: F401 (laptops: a fixture)
 
@@ -89,7 +91,7 @@ def test_not_reported_on_a_laptop_while_reported_at_the_office_is_named__the_app
     assert shown[decision] == {"decision": "not_needed", "reported": report} and shown[report] is None
     assert "not needed: reported on another copy" in " ".join(sup("show", case_id).stdout.split())
     refused = sup("approve", case_id, "mandatory-report")
-    assert refused.code == 4 and "waiting" in refused.stderr  # nothing waits to be approved
+    assert refused.code == 4 and "waits for no decision" in refused.stderr  # nothing waits to be approved
     checked = sup("check", case_id)
     _no_words(laptops, text.stdout, text.stderr, checked.stdout, checked.stderr, message)
 
@@ -124,6 +126,34 @@ def test_reported_after_a_decision_not_to_report_written_apart_is_named_too(lapt
     _record(amina, case_id, *NOT_REPORTED)
     _record(sup, case_id, *NOT_REPORTED)
     assert merge_both(laptops)["conflicts"] == []
+
+
+@pytest.mark.parametrize("report_later", [False, True])
+def test_approving_a_decision_not_to_report_set_aside_by_a_report_apart_says_why__not_to_sync(laptops, tmp_env, report_later):
+    """The decision not to report has arrived with the sync: the supervisor who tries to decide it
+    is told it waits for nobody because the concern was reported on the other copy (both IDs), and
+    is sent to the problem `cpcm check` names, not to sync again; once a note settles that, the
+    refusal says so."""
+    amina, sup, case_id = _shared(laptops, tmp_env)
+    if report_later:
+        decision = _record(amina, case_id, *NOT_REPORTED)
+        report = _record(sup, case_id, *reported())
+    else:
+        report = _record(sup, case_id, *reported())
+        decision = _record(amina, case_id, *NOT_REPORTED)
+    merge_both(laptops)
+    for args in (("approve", case_id, "mandatory-report", "--note", "ok"), ("reject", case_id, "mandatory-report", "--note", "no")):
+        refused = sup(*args)
+        said = " ".join(refused.stderr.split())
+        assert refused.code == 4, refused.stderr
+        assert f"decision not to report ({decision}) is here and waits for no decision: the concern was reported on " \
+               f"another copy ({report})" in said, said
+        assert f"cpcm check {case_id}" in said and CODE in said and f"cpcm note {case_id}" in said
+        assert "cpcm sync" not in said and "has no decision not to report" not in said
+        _no_words(laptops, refused.stdout, refused.stderr)
+    assert sup("note", case_id, "--text", "both read: the child is safe").code == 0
+    said = " ".join(sup("approve", case_id, "mandatory-report", "--note", "ok").stderr.split())
+    assert f"reported on another copy ({report})" in said and "settled" in said and "cpcm sync" not in said
 
 
 def test_a_decision_not_to_report_rejected_at_the_office_is_owed_no_more_once_the_report_made_apart_arrives(laptops, tmp_env):

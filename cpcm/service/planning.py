@@ -15,6 +15,7 @@ from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, 
 from cpcm.service.results import Written
 from cpcm.store import forms
 from cpcm.workflow import approvals, plan_actions, transitions
+from cpcm.workflow import mandatory_report as mandatory_rules
 from cpcm.workflow.deadlines import left_out_actions, plan_actions_due, post_closure_visit_owed
 from cpcm.workflow.fold import effective, fold, settled_by
 
@@ -529,6 +530,11 @@ def _decide(ctx: Context, case_id: str, subject: str, approve: bool, note: str |
                           f"Decide the closure first (cpcm approve|reject {case_id} closure): if it is rejected or withdrawn, "
                           f"the {words} waits for a decision again; if the case closes, it is not decided.",
                           rule="nothing-to-approve")
+        aside = mandatory_rules.set_aside(case.mandatory_report) if subject == mandatory_rules.SUBJECT else None
+        if aside:  # arrived, and reported apart: it waits for nobody, whichever is later (mandatory_report.reported_apart)
+            raise Refused(f"{case_id}'s {words} ({aside[0]}) is here and waits for no decision: the concern was reported "
+                          f"on another copy ({aside[1]}), which cannot be taken back",
+                          _reported_apart_hint(case, aside), rule="nothing-to-approve")
         raise Refused(f"{case_id} has no {words} waiting for a decision",
                       f"A {words} written on another copy arrives with a sync: cpcm sync, then decide it (cpcm show "
                       f"{case_id} shows the case as this copy has it)." if _synced_with_others(ctx) else None,
@@ -658,6 +664,18 @@ def _synced_with_others(ctx: Context) -> bool:
     from cpcm.store import remote
 
     return bool(remote.remotes(git))
+
+
+def _reported_apart_hint(case: Case, aside: tuple[str, str]) -> str:
+    """Where a supervisor goes instead of deciding a decision not to report that a report written
+    apart set aside (`aside`: their record IDs): the sync conflict `cpcm check` names, while open."""
+    if any(c["code"] == mandatory_rules.MANDATORY_REPORTS_CONCURRENT and c.get("settled_by") is None
+           and aside[0] in (c.get("records") or ()) for c in case.conflicts):
+        return (f"What is asked instead is the {mandatory_rules.MANDATORY_REPORTS_CONCURRENT} problem of cpcm check "
+                f"{case.id}: read both (cpcm show {case.id} RECORD), look at the child's safety now that the authority "
+                f"knows, then record the decision that is right, seeing both (cpcm mandatory-report {case.id} ...), or "
+                f"add a note (cpcm note {case.id} --text ...)")
+    return f"Both are on the case (cpcm show {case.id}); the clash of the two was settled since."
 
 
 def approved_again(case_id: str, request: Mapping[str, Any]) -> str:
