@@ -71,9 +71,16 @@ def test_due__retention_ended_is_listed_for_a_manager_only_once_closed_for_has_p
     assert f"cpcm retention {case_id} --keep-until" in item["why"] and "--restrict" in item["why"]
     text = mgr("due", env={"CPCM_NOW": AFTER})
     assert "retention period: decide: keep or restrict" in text.stdout and CANARY not in text.stdout + text.stderr
-    # cpcm check: a warning, for any reader of the case, from then on
+    # cpcm check: a warning, from then on, for the managers only (as their due): nobody else acts on it
     assert ("retention-ended", case_id) in check_codes(mgr, AFTER)
     assert ("retention-ended", case_id) not in check_codes(mgr, BEFORE)
+    for other in (amina, sup):  # the case's own worker, and a supervisor: readers of the case, not its deciders
+        assert wanted not in check_codes(other, AFTER)
+        shown = other("check", case_id, "--json", env={"CPCM_NOW": AFTER})
+        assert "retention-ended" not in shown.stdout, shown.stdout
+        assert "retention-ended" not in other("show", case_id, "--json", env={"CPCM_NOW": AFTER}).stdout
+    assert "retention-ended" in mgr("check", case_id, "--json", env={"CPCM_NOW": AFTER}).stdout
+    assert "retention-ended" in mgr("show", case_id, "--json", env={"CPCM_NOW": AFTER}).stdout
 
 
 def test_retention__keep_until_takes_the_item_off_until_that_day(closed, repo):

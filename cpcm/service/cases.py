@@ -30,7 +30,7 @@ from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
 from cpcm.service.results import Written
 from cpcm.service.wording import option_code, wording
-from cpcm.service.worklist import due
+from cpcm.service.worklist import due, manages_list
 from cpcm.store import forms
 from cpcm.store.layout import RECIPIENTS, RECORD_FILE, case_dir, case_rel, history_rels
 from cpcm.workflow import consent as consent_rules
@@ -1059,7 +1059,9 @@ def show(ctx: Context, case_id: str, record: str | None = None) -> dict:
     data["received"] = received_from(current)
     if data["plan"] is not None:  # a closed or transferred case: its plan is this agency's last, in force no more
         data["plan"]["ended_with"] = folded.status if folded.status in ("closed", "transferred") else None
-    data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team))]
+    # as `cpcm check` tells them: the managers' items (a closed case's retention) to a manager only
+    manages = ctx.worker is not None and manages_list(ctx, ctx.worker.id)
+    data["problems"] = [p.to_json() for p in rules.check_case(folded, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team), manages)]
     # every `at` and `..._at` time in the agency's zone, as `list --json` gives them (the due
     # items keep their own form, as `due --json` has it)
     return {key: value if key == "due" else json_times(value, ctx.zone) for key, value in data.items()}

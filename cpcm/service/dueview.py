@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
-from cpcm.workflow.clocks import MANAGERS
 from cpcm.workflow.deadlines import URGENT, Deadline
 
 if TYPE_CHECKING:
@@ -501,7 +500,7 @@ def _listed(item: Deadline, ctx, whose: str, oversees: bool, horizon: datetime, 
     from cpcm.workflow import cover as cover_rules
     from cpcm.workflow import deadlines as deadlines_mod
 
-    if item.owner == MANAGERS and not manages:
+    if not deadlines_mod.told_to(item, manages):  # the managers' items: their lists only
         return False, None
     if tables.instant(item.target or item.due) > tables.instant(horizon):
         return False, None

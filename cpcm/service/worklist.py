@@ -12,7 +12,6 @@ from cpcm.service.context import Context, case_covers, case_restricted, load_cas
 from cpcm.workflow import deadlines as deadlines_mod
 from cpcm.workflow import approvals, rules
 from cpcm.workflow import cover as cover_rules
-from cpcm.workflow.clocks import MANAGERS
 
 
 def due(ctx: Context, worker: str | None = None, within_days: float | None = None, overdue_only: bool = False,
@@ -33,7 +32,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
     def listed(item, when: int, covered: bool, case_worker: str | None) -> tuple[bool, str | None]:
         """Whether a case's item goes on the list, by whom it is for and `when` (its target, else
         its due time, as a `tables.instant`), and who it names as covering the case."""
-        if item.owner == MANAGERS and not manages:
+        if not deadlines_mod.told_to(item, manages):
             return False, None  # a closed case's retention: the managers' lists only (workflow/retention.py)
         if unattended and rules.unattended_item(item, removed):
             return True, None  # whenever it falls: the case has nobody (`rules.sees_unattended`)
@@ -60,7 +59,7 @@ def due(ctx: Context, worker: str | None = None, within_days: float | None = Non
         # an admission too, as the list below has it: conferences.due_items)
         items = [marked(item, case.worker) for item in deadlines_mod.deadlines(case, policy, now) + mismatch(ctx, case, manages)
                  + rekey(ctx, case) + conferences.admission_due(ctx, case)
-                 if (not overdue_only or overdue(item)) and (manages or item.owner != MANAGERS)]
+                 if (not overdue_only or overdue(item)) and deadlines_mod.told_to(item, manages)]
         return sorted(items, key=lambda i: deadlines_mod.urgency(i, now, soon))
     rows = tables.due_rows(ctx)
     items = []
@@ -169,17 +168,18 @@ def due_list(ctx: Context, worker: str | None = None, within_days: float | None 
 def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     """Every rule problem in one case, or in every case you can read plus the caseloads."""
     me = ctx.need_worker()
-    manages = manages_list(ctx, me.id)  # a restriction's mismatch: a manager's to put right, and told to them only
+    # a restriction's mismatch, a closed case's retention: a manager's to put right, and told to them only
+    manages = manages_list(ctx, me.id)
     if case_id:
         case = load_case(ctx, case_id)
-        return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team))
+        return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team), manages)
                 + rules.check_restriction(mismatch(ctx, case, manages))
                 + rules.check_workers([case], ctx.team, ctx.policy, ctx.now) + rules.check_cadres([case], ctx.team, ctx.policy))
     cases = load_cases(ctx, on_disk=True)
     problems = []
     undecided = rules.NobodyDecides(ctx.team)
     for case in cases.values():
-        problems += rules.check_case(case, ctx.policy, ctx.now, undecided)
+        problems += rules.check_case(case, ctx.policy, ctx.now, undecided, manages)
         problems += rules.check_restriction(mismatch(ctx, case, manages))
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_cadres(cases.values(), ctx.team, ctx.policy)

@@ -1514,6 +1514,14 @@ def urgency(item: Deadline, now: datetime, soon: timedelta) -> tuple:
     return (not is_urgent(item), STATES.index(item.state(now, soon)), item.due, risk_rank(item.risk), item.case_id)
 
 
+def told_to(item: Deadline, manages: bool) -> bool:
+    """Whether `item` is told to one who is an active manager (`manages`) or is not: an item only a
+    manager acts on (`MANAGERS`: a closed case's retention, a restricted case) is on the managers'
+    `cpcm due` and `cpcm check` only (docs/workflow.md#retention-of-closed-cases); every other item
+    is told to whoever reads the case, each list keeping those it is for (`for_worker`)."""
+    return manages or item.owner != MANAGERS
+
+
 def for_worker(item: Deadline, worker: str, oversees: bool, manages: bool = False) -> bool:
     """Whether `worker` is the one to act (`oversees`: whether they are an active supervisor or
     manager, `approvals.approves`; `manages`: an active manager): the case's worker, or, for an
@@ -1524,5 +1532,5 @@ def for_worker(item: Deadline, worker: str, oversees: bool, manages: bool = Fals
     if item.owner == SUPERVISORS:
         return approvals.may_decide(worker, oversees, item.barred)
     if item.owner == MANAGERS:
-        return manages
+        return told_to(item, manages)
     return item.owner == worker or (oversees and item.code in OVERSEEN_CODES)

@@ -23,7 +23,7 @@ from cpcm.workflow.age import age_limit, of_age
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
                                      before_reopening, closure_answers, closure_wait, deadlines, left_out_actions,
-                                     plan_in_force, soon_window)
+                                     plan_in_force, soon_window, told_to)
 from cpcm.domain.policy import Policy
 from cpcm.domain.problems import Problem
 
@@ -37,9 +37,12 @@ def check_restriction(items: Iterable[Deadline]) -> list[Problem]:
             for item in items]
 
 
-def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDecides | None" = None) -> list[Problem]:
+def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDecides | None" = None,
+               manages: bool = True) -> list[Problem]:
     """The case's problems. `undecided`: the team's `NobodyDecides`, which words the ways out of a
-    closure's wait in an item's text for that team (`NobodyDecides.told`), as `due` does."""
+    closure's wait in an item's text for that team (`NobodyDecides.told`), as `due` does. `manages`:
+    whether the one who asks is an active manager: the managers' items (a closed case's retention,
+    a restricted case open) are told to them only, as `due` lists them (`deadlines.told_to`)."""
     problems = []
     soon = soon_window(policy, now)
     zone = now.tzinfo  # the agency's: times in a problem are shown as everywhere else, local with their offset
@@ -61,6 +64,8 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                 problems.append(Problem("consent-missing", "warning", said, item.rule, item.source, case.id, item.owner))
             continue
         if item.owner == MANAGERS:
+            if not told_to(item, manages):
+                continue  # only a manager acts on it: on no one else's `cpcm due` nor `cpcm check`
             if item.code == retention.OPEN_CODE:  # an open case still restricted: nobody holds its deadlines
                 problems.append(Problem("restricted-open", "error", f"{item.title} ({item.why})", item.rule, item.source,
                                         case.id, item.owner))  # the item's code (workflow/retention.py OPEN_CODE)

@@ -96,13 +96,13 @@ MEANINGS = {
     "retention-ended": "a closed or transferred case whose retention period (the policy's `retention.closed_for`, from the "
                        "closure's approval or the transfer; IAG Record Keeping [L687] [L948], the number the agency's) has "
                        "ended, or the day a manager kept it until has come: a manager keeps it longer or restricts it "
-                       "(`cpcm retention`) (warning, `cpcm check`; also an item of every manager's `cpcm due`, and of no "
-                       "one else's, under the same code)",
+                       "(`cpcm retention`) (warning, `cpcm check` run by a manager; also an item of every manager's `cpcm "
+                       "due`, and of no one else's, under the same code)",
     "restricted-open": "a case restricted to the managers (`cpcm retention --restrict`) that is open: reopened and given "
                        "to no worker, or reopened on one copy while restricted on another (a sync keeps the restriction); "
                        "nobody but the managers reads it and no worker holds its deadlines: a manager gives it to a "
-                       "worker (`cpcm assign CASE --worker W`) (error, `cpcm check`; also an item of every manager's "
-                       "`cpcm due`, and of no one else's, under the same code)",
+                       "worker (`cpcm assign CASE --worker W`) (error, `cpcm check` run by a manager; also an item of every "
+                       "manager's `cpcm due`, and of no one else's, under the same code)",
     "keyworker-off-team": "an open case's keyworker, a colleague nominated (`cpcm assign CASE --keyworker`), has left the "
                           "team: the child and family have no point of contact there (warning, `cpcm check` over every "
                           "case, until another is nominated; also an item of the case's worker's and every supervisor's "
