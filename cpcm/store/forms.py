@@ -249,21 +249,14 @@ def _hint(kind: str, root: Path | None) -> str | None:
     """How to mend an agency's form in `.cpcm/forms/` that cannot be read, as a wrong policy override
     is mended: by what the last commit holds of it (git's copy is put back only where there is one
     the file on disk differs from; one made by hand and never committed is removed or corrected)."""
-    from cpcm.store.git import against_head
+    from cpcm.store.git import mend_hint
 
     rel = f".cpcm/forms/{kind}.yaml"
     if root is None or not (root / rel).is_file():
         return None
-    fix = (f"Correct {rel} and commit it with 'cpcm form set {rel}', or put a checked file in its place: cpcm form set "
-           f"FILE --kind {kind} (a supervisor or manager); each names everything wrong at once.")
-    held = against_head(root, rel)
-    if held == "absent":  # anyone's way first, as below: without the file the forms are the last commit's
-        return (f"The last commit holds no {rel} (this one was made by hand): git has none to put back. Anyone removes it, "
-                f"which leaves the forms the last commit holds: delete it (rm {rel} in the repository). Or: {fix}")
-    if held == "same":  # committed as it is: nothing to put back
-        return f"The last commit holds {rel} as it is. {fix}"
-    # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's form set elsewhere
-    return f"Anyone puts back the file the last commit holds, which changes no form: git checkout HEAD -- {rel} in the repository. {fix}"
+    return mend_hint(root, rel, f"Correct {rel} and commit it with 'cpcm form set {rel}', or put a checked file in its place: "
+                     f"cpcm form set FILE --kind {kind} (a supervisor or manager); each names everything wrong at once.",
+                     "form", "the forms the last commit holds")
 
 
 @lru_cache(maxsize=64)

@@ -58,6 +58,22 @@ def against_head(root: Path, rel: str) -> str:
     return "same" if blob_id(data) == head else "differs"
 
 
+def mend_hint(root: Path | None, rel: str, fix: str, changes: str, leaves: str) -> str:
+    """How anyone mends an agency's settings file `rel` that cannot be read (the policy override, a
+    form), by what the last commit holds of it (`against_head`; `root` None: as where it differs):
+    git's copy put back, which `changes` nothing of what it sets, where there is one the file on disk
+    differs from; one made by hand and never committed removed (which `leaves` what the last commit
+    holds) or corrected; `fix`: the supervisor's way, said after anyone's."""
+    held = "differs" if root is None else against_head(root, rel)
+    if held == "absent":  # anyone's way first, as below: without the file, what the last commit holds
+        return (f"The last commit holds no {rel} (this one was made by hand): git has none to put back. Anyone removes it, "
+                f"which leaves {leaves}: delete it (rm {rel} in the repository). Or: {fix}")
+    if held == "same":  # committed as it is: nothing to put back
+        return f"The last commit holds {rel} as it is. {fix}"
+    # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's set elsewhere
+    return f"Anyone puts back the file the last commit holds, which changes no {changes}: git checkout HEAD -- {rel} in the repository. {fix}"
+
+
 BULK_FROM = 64  # files in one commit from which they are staged together (`Git._stage_many`)
 TREES_REF = b"refs/cpcm/batch-trees"  # the ref of `_stage_many`'s import while it runs: deleted in the same import
 

@@ -33,20 +33,11 @@ def _hint(name: str, root: Path | None = None) -> str:
     on disk differs from (a file made by hand and never committed is removed or corrected instead)."""
     if name != OVERRIDE:
         return f"Correct {name}; 'cpcm policy show' lists every rule and its value."
-    from cpcm.store.git import against_head
+    from cpcm.store.git import mend_hint
 
-    fix = (f"Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its place: cpcm policy set "
-           "FILE (a supervisor or manager). 'cpcm policy show' lists every rule and its value.")
-    held = "differs" if root is None else against_head(root, OVERRIDE)
-    if held == "absent":  # anyone's way first, as below: without the file the rules are the last commit's (the profile's)
-        return (f"The last commit holds no {OVERRIDE} (this one was made by hand): git has none to put back. Anyone removes "
-                f"it, which leaves the rules the last commit holds (the profile's): delete it (rm {OVERRIDE} in the "
-                f"repository). Or: {fix}")
-    if held == "same":  # committed as it is: nothing to put back
-        return f"The last commit holds {OVERRIDE} as it is. {fix}"
-    # anyone's way first: a caseworker's own copy is put back by her, not by a supervisor's policy set elsewhere
-    return (f"Anyone puts back the file the last commit holds, which changes no rule: git checkout HEAD -- {OVERRIDE} "
-            f"in the repository. {fix}")
+    return mend_hint(root, OVERRIDE, f"Correct {OVERRIDE} and commit it with 'cpcm policy set', or put a checked file in its place: "
+                     "cpcm policy set FILE (a supervisor or manager). 'cpcm policy show' lists every rule and its value.",
+                     "rule", "the rules the last commit holds (the profile's)")
 
 
 def _err(field: str, reason: str):
