@@ -136,12 +136,16 @@ def _walk(env, key, secret, laptop, sup, tmp_env, team, agent, identity):
     shown, code = typed_at_a_terminal(env, PASSPHRASE, "show", case)
     assert code == 0 and "Passphrase" in shown and case in shown, shown
 
-    # unlock, unlock again (the key from the agent: nothing asked), lock, and a command after it
+    # unlock, unlock again (only the passphrase gives the agent more time: without it, refused), lock, and a command after it
     unlock(env, secret)
     again = subprocess.run([sys.executable, "-m", "cpcm", "unlock", "--for", "2h"], env=env, capture_output=True, text=True,
                            stdin=subprocess.DEVNULL)
+    assert again.returncode == 2 and "a passphrase is needed" in again.stderr, again.stderr
+    assert 0 < agent.status(key) <= 10 * 60  # still the ten minutes given with the passphrase
+    again = subprocess.run([sys.executable, "-m", "cpcm", "unlock", "--for", "2h"], env={**env, "CPCM_PASSPHRASE_FILE": str(secret)},
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert again.returncode == 0 and "unlocked for 2h" in again.stderr, again.stderr
-    assert 0 < agent.status(key) <= 2 * 3600 and sorted(os.listdir(sock.parent)) == [sock.name]
+    assert 10 * 60 < agent.status(key) <= 2 * 3600 and sorted(os.listdir(sock.parent)) == [sock.name]
     out, err, code, _ = run(env, "lock")
     assert code == 0 and b"locked" in err
     out, err, code, _ = run(env, "list")
