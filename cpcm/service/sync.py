@@ -1473,7 +1473,11 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
     stale = []
     moved: list[str] = []  # readers whose key a stale record is encrypted to is not the merged team's
     team_base, team_ours, team_theirs = side_teams or (team, team, team)
-    merged_keys = team.recipients_of(wanted)
+    merged_keys = set(team.recipients_of(wanted))
+    sides = ((r_ours, team_ours, ours), (r_theirs, team_theirs, theirs), (r_base, team_base, base))
+    # of each side, the same for every path: whether its list names just the readers wanted, and its team has their keys
+    lists_wanted = [set(listed_) == set(wanted) for listed_, _, _ in sides]
+    keys_now = [set(side_team_.recipients_of(wanted)) == merged_keys for _, side_team_, _ in sides]
     for path in paths:
         entry = merged[path]
         # the very bytes may be held by more than one side, each `recipients` file naming every reader its records are
@@ -1481,11 +1485,9 @@ def _recipients(ctx: Context, folder: str, paths: list[str], base: Tree, ours: T
         # lists just those (a fast-forward over a case the other copy re-encrypted holds its records as this copy did,
         # under this copy's earlier list), whatever the order; and to their keys as they are now where no side holding
         # them has another key of one of those readers (a merge that could not re-encrypt them lists no key)
-        holding = [(side, side_team) for side, side_team, tree in ((r_ours, team_ours, ours), (r_theirs, team_theirs, theirs),
-                                                                    (r_base, team_base, base)) if tree.get(path) == entry]
-        side, side_team = holding[0] if holding else (r_base, team_base)
-        if path in both_records or not any(set(held) == set(wanted) for held, _ in holding) \
-                or any(set(held_team.recipients_of(wanted)) != set(merged_keys) for _, held_team in holding):
+        holding = [n for n, (_, _, tree) in enumerate(sides) if tree.get(path) == entry]
+        side, side_team = sides[holding[0]][:2] if holding else (r_base, team_base)
+        if path in both_records or not any(lists_wanted[n] for n in holding) or not all(keys_now[n] for n in holding):
             stale.append(path)
             moved += [w for w in side if w in wanted and side_team.recipients_of([w]) != team.recipients_of([w])]
     forced = bool(rekey) and not stale  # stale by its `# rekey:` lines only: its readers are those wanted
