@@ -802,8 +802,13 @@ def test_cli__followup_close_approve_exit_codes_and_one_commit_each(cli, cli_as,
 
 
 def _planned_cases(repo: Path, identity: Path, count: int) -> list[str]:
-    """Many planned cases in the casefile repository on disk, in one commit."""
-    return planned_cases(service.open_repo(repo, identity), count)
+    """Many planned cases in the casefile repository on disk, in one commit, written at the time
+    the CLI's commands run (NOW): a later clock would register them after the reviews' time."""
+    from datetime import datetime
+
+    from conftest import NOW
+
+    return planned_cases(service.open_repo(repo, identity, now=datetime.fromisoformat(NOW)), count)
 
 
 def test_cli__review_batch_in_one_commit(cli, repo, team, tmp_path):
@@ -846,13 +851,18 @@ def test_cli__review_batch_csv_rows_are_numbered_as_a_spreadsheet_shows_them_bla
 def test_cli__review_batch_warns_of_a_clock_behind_the_cases_as_one_review_does(cli, repo, team, tmp_path):
     """A batch is dated now: where the clock ($CPCM_NOW in a script) is earlier than a case's
     latest record, each such case is named in a warning, on standard error and in `warnings`,
-    as `cpcm review CASE` warns (was: the batch wrote its reviews before them without a word)."""
-    ids = planned_cases(library_session(cli), 2)
+    as `cpcm review CASE` warns (was: the batch wrote its reviews before them without a word). The
+    cases are registered before that clock (a clock before a registration is refused: test_time_cover)."""
+    from conftest import Cli
+
+    ids = planned_cases(library_session(Cli({**cli.env, "CPCM_NOW": "2026-11-23T07:00:00+03:00"})), 2)
+    for case_id in ids:
+        assert cli("note", case_id, "--text", "a call").code == 0  # the latest record: at NOW
     path = tmp_path / "reviews.yaml"
     path.write_text(json.dumps([dict(REVIEW, case=case_id) for case_id in ids]))
     on_time = cli("review", "--batch", str(path), "--dry-run", "--json")
     assert on_time.code == 0 and on_time.json()["warnings"] == [] and on_time.stderr == ""
-    earlier = {"CPCM_NOW": "2026-11-23T08:00:00+03:00"}  # an hour before the cases' records
+    earlier = {"CPCM_NOW": "2026-11-23T08:00:00+03:00"}  # an hour before the cases' latest records
     for extra in (["--dry-run"], []):
         result = cli("review", "--batch", str(path), *extra, "--json", env=earlier)
         assert result.code == 0, result.stderr

@@ -189,6 +189,32 @@ def test_a_time_earlier_than_the_cases_latest_record_is_warned_and_written(nairo
     assert "(2026-11-23 09:30:40 +03:00)" in close.stderr
 
 
+def test_a_step_dated_now_before_the_case_was_registered_is_refused_as_its_at_is(nairobi):
+    """A clock behind the case's registration (a dead clock battery, or a registration from a laptop
+    whose clock was ahead) would date the step before its cycle began, where it counts for no clock
+    (the initial assessment still listed as due): refused as the same --at is, saying what the clock
+    reads, with nothing written. A clock behind the latest record, not the registration, is warned."""
+    from test_assess_plan import INITIAL
+
+    amina = nairobi("amina")
+    case_id = register(amina)  # 2026-11-23 09:00 +03:00
+    root = nairobi.root
+    before = commit_count(root)
+    back = nairobi("amina", CPCM_NOW="2026-11-22T09:00:00+03:00")
+    result = back("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--no-input")
+    assert result.code == 4, result.stderr
+    assert ("--at (at): is not given, and the time now ($CPCM_NOW) is 2026-11-22 09:00 +03:00, before the case was "
+            "registered (2026-11-23 09:00 +03:00)") in result.stderr, result.stderr
+    assert f"cpcm correct {case_id} registration --at WHEN" in result.stderr, result.stderr
+    assert back("note", case_id, "--text", "a call").code == 4
+    assert commit_count(root) == before
+    assert "\tinitial assessment\t" in amina("due").stdout
+    # the registration's time corrected first: the step dated then counts, and stops its clock
+    assert amina("correct", case_id, "registration", "--at", "2026-11-21T09:00", "--reason", "the clock was ahead").code == 0
+    assert back("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--no-input").code == 0
+    assert "\tinitial assessment\t" not in amina("due").stdout
+
+
 def _listed_dates(cli) -> dict[str, str]:
     """The registration date `cpcm list` prints (as a pipe gets it) for each case."""
     result = cli("list")
@@ -549,7 +575,7 @@ def test_cover__writes_to_many_cases_end_an_ended_cover_and_verify_accepts_them(
     root = nairobi.root
     sup = service.open_repo(root, nairobi.keys["sup"], now=clock.parse_datetime("2026-11-24T09:00:00+03:00"))
     covered, other = planned_cases(sup, 2)  # written by the supervisor, who may approve their plans
-    assert nairobi("sup")("assign", covered, "--cover", "baraka", "--until", "2026-11-30").code == 0
+    assert nairobi("sup", CPCM_NOW="2026-11-24T10:00:00+03:00")("assign", covered, "--cover", "baraka", "--until", "2026-11-30").code == 0
     later = service.open_repo(root, nairobi.keys["sup"], now=clock.parse_datetime("2026-12-01T08:00:00+03:00"))
     service.review_batch(later, [dict(REVIEW, case=covered), dict(REVIEW, case=other)])
     assert git(root, "log", "-1", "--format=%s").strip() == "review batch 2 cases (cover ended)"

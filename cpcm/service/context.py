@@ -522,9 +522,12 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None, dated: str |
     deadline counts: a record dated earlier would not count for them. `dated` (a correction's:
     the time of the record it corrects, UTC): the cycle is the one that record belongs to, and the
     new time stays in it, before the reopening that ended it too: a correction moves a record
-    within its own cycle, where its deadlines were counted."""
+    within its own cycle, where its deadlines were counted. `at` None: the record is dated now
+    (a correction's keeps the original's time), so the clock is checked against the cycle's start as
+    --at is: a clock that is behind it (a dead clock battery, a registration from a laptop whose clock
+    was ahead) would date a record that counts for no clock."""
     if at is None:
-        return []
+        return [] if dated is not None or case is None else _clock_errors(ctx, case)
     if at > ctx.now:
         return [FieldError("at", "is in the future")]
     from cpcm.domain.dates import local_text
@@ -543,6 +546,36 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None, dated: str |
                                  f"dated then or later (if the case began earlier, correct the registration's time first: "
                                  f"cpcm correct {case.id} registration --at WHEN --reason ...)")]
     return []
+
+
+def _clock_errors(ctx: Context, case: Case) -> list[FieldError]:
+    """`at_errors` of a record dated now: the time now before the case's cycle began (its
+    registration, or its latest reopening), said with what the clock reads."""
+    from cpcm.domain.dates import local_text
+
+    start = case.cycle_start
+    if not start or ctx.now >= datetime.fromisoformat(start):
+        return []
+    what = "reopened" if start in case.reopenings else "registered"
+    # no --at helps while the clock is behind: any time from the cycle's start is in the future by it
+    first = ("" if what == "reopened" else f"; if the case began earlier, correct the registration's time first "
+                                           f"(cpcm correct {case.id} registration --at WHEN --reason ...)")
+    return [FieldError("at", f"is not given, and {clock_reads(ctx)}, before the case was {what} ({local_text(start, ctx.zone)}): "
+                             f"a record dated now would count for no clock: check the computer's date and time{first}")]
+
+
+def clock_reads(ctx: Context) -> str:
+    """What the time now is, in the agency's zone, named by where it comes from: 'the computer's
+    clock reads WHEN', or with $CPCM_NOW 'the time now ($CPCM_NOW) is WHEN'. A time refused
+    against it says it, so a clock that is wrong is seen (`clock_behind` names it the same way)."""
+    from cpcm.domain.dates import local_text
+
+    return f"{clock_named()} {'is' if clock.fixed() else 'reads'} {local_text(ctx.now, ctx.zone)}"
+
+
+def clock_named() -> str:
+    """Where the time now comes from: $CPCM_NOW, or the computer's clock."""
+    return "the time now ($CPCM_NOW)" if clock.fixed() else "the computer's clock"
 
 
 def _cycle_of(case: Case, dated: str | None) -> tuple[str | None, str | None]:
@@ -579,6 +612,12 @@ def check_write(ctx: Context, case: Case, verb: str, kind: str, body: Mapping[st
     """What a record written to `case` must pass (`append`, `append_each`): its time, a cover's, and the
     transition (the stage allows it, and the outcome it records)."""
     check_at(ctx, case, at, verb)
+    _check_taken(ctx, case, kind, body)
+
+
+def _check_taken(ctx: Context, case: Case, kind: str, body: Mapping[str, Any]) -> None:
+    """`check_write` less the time: a cover not ended, and the transition (the stage allows it,
+    and the outcome it records)."""
     check_cover(ctx, case)
     command = transitions.stage_command(kind, dict(body))
     transitions.advance(case.stage, command, case.id)
@@ -609,13 +648,13 @@ def check_step(ctx: Context, case: Case, kind: str, given: Mapping[str, Any] | N
     that putting right would not make it allowed (--at stays named with the form's fields)."""
     given = dict(given or {})
     try:
-        check_write(ctx, case, kind, kind, given, None)
+        _check_taken(ctx, case, kind, given)
     except Refused:
         for other in maybe:  # tried even where `given` holds the field: a value as typed, not yet read as a choice
             if _answered_otherwise(ctx, kind, given, other):
                 continue  # ... but one that reads as another choice already (--purpose routine): no answer changes it
             try:
-                check_write(ctx, case, kind, kind, {**given, **other}, None)
+                _check_taken(ctx, case, kind, {**given, **other})
                 return
             except Refused:
                 continue
@@ -692,7 +731,7 @@ def clock_behind(ctx: Context, case: Case, at: datetime | None) -> str | None:
     latest = before_latest(moment, times)
     if latest is None:
         return None
-    what = "--at" if at is not None else ("the time now ($CPCM_NOW)" if clock.fixed() else "the computer's clock")
+    what = "--at" if at is not None else clock_named()
     shown, last = local_text(moment, ctx.zone), local_text(latest, ctx.zone)
     if shown == last:  # within one minute: the seconds tell them apart
         shown, last = local_text(moment, ctx.zone, seconds=True), local_text(latest, ctx.zone, seconds=True)
