@@ -140,6 +140,27 @@ def test_a_case_written_with_mistakes__each_correction_is_what_show_due_list_and
     assert CANARY not in future.stderr + elsewhere.stderr
 
 
+def test_a_registration_moved_after_the_cases_first_record_is_refused(cli, repo):
+    """A registration's time may move earlier (update-correct.md), or up to the case's earliest
+    record, not past it: the records then dated before the registration would count for no clock
+    (the initial assessment listed as due again). Refused naming `at` and the record, nothing written."""
+    from test_assess_plan import INITIAL
+
+    case_id = register(cli, "--at", "2026-11-20T10:20")
+    assert cli("assess", case_id, "--type", "initial", "--risk", "high", *INITIAL, "--at", "2026-11-20T11:20").code == 0
+    assessment = next(r["record_id"] for r in cli("log", case_id, "--json").json() if r["kind"] == "assessment")
+    commits = commit_count(repo)
+    later = cli("correct", case_id, "registration", "--at", "2026-11-20T12:00", "--reason", "the time was mistyped")
+    assert later.code == 4, later.stderr
+    assert (f"--at (at): is after the case's earliest record, the assessment {assessment} (2026-11-20 11:20 +03:00)"
+            in later.stderr), later.stderr
+    assert commit_count(repo) == commits
+    assert "initial assessment" not in _due(cli, case_id)
+    moved = cli("correct", case_id, "registration", "--at", "2026-11-20T11:20", "--reason", "the time was mistyped")
+    assert moved.code == 0, moved.stderr
+    assert "initial assessment" not in _due(cli, case_id)
+
+
 def test_a_referral_outcome_recorded_wrongly_is_corrected_as_its_update_not_as_the_referral(cli, cli_as):
     """A referral's status is recorded by its updates (`cpcm referral`): 'declined' recorded by
     mistake is corrected as that update (`R1@declined`), which the refusal of the referral

@@ -2155,6 +2155,31 @@ def _closure_corrected(ctx: Context, case_id: str, case: Case, records: Sequence
     return errors
 
 
+def _registration_after_records(ctx: Context, case, records: list[Record], registration: Record,
+                                at: datetime | None) -> list[FieldError]:
+    """A registration's time corrected (`at`) to after the earliest record of its cycle (those
+    dated from the `registration` in force to the first reopening): refused, as a record's --at
+    before the registration is (`at_errors`): that record would count for no clock (the initial
+    assessment listed as due again). It may move earlier, or up to that record. A record dated
+    before the registration already (written under a clock behind it) does not stop it: it is
+    corrected on its own."""
+    if at is None:
+        return []
+    from cpcm.domain.dates import local_text
+
+    began = datetime.fromisoformat(registration.at)
+    ended = min((datetime.fromisoformat(r) for r in case.reopenings), default=None)
+    dated = [r for r in effective(records) if r.kind != "registration" and datetime.fromisoformat(r.at) >= began
+             and (ended is None or datetime.fromisoformat(r.at) < ended)]
+    first = min(dated, key=lambda r: datetime.fromisoformat(r.at), default=None)
+    if first is None or at <= datetime.fromisoformat(first.at):
+        return []
+    return [FieldError("at", f"is after the case's earliest record, the {first.kind.replace('_', ' ')} {first.id} "
+                             f"({local_text(first.at, ctx.zone)}): a registration's time may move earlier, or up to that "
+                             f"record, not past it (a record dated before the registration counts for no clock); if that "
+                             f"record's time is wrong, correct it first: cpcm correct {case.id} {first.id} --at WHEN --reason ...")]
+
+
 _SHOWN_PATH = re.compile(r"[A-Za-z0-9_]{1,40}(?:\.[A-Za-z0-9_]{1,40}){0,4}")  # a --set path named in a hint (field names and IDs)
 
 
@@ -2213,6 +2238,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         errors.append(FieldError("reason", "is required: say what was wrong"))
     # a registration's time may move earlier; another record's stays within its cycle (the reopening it followed)
     errors += at_errors(ctx, None if original.kind == "registration" else case, at, dated=utc(original.at))
+    if original.kind == "registration":
+        errors += _registration_after_records(ctx, case, records, original, at)
     base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
     name = _form_name(ctx, original)
     warned: list[str] = []  # the record checked again as its command checks it: a placement's warnings, a readiness record's stops
