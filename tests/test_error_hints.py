@@ -166,7 +166,8 @@ def test_record_time__a_refused_time_is_named_by_the_option_that_gave_it(cli, re
     early = _refused(cli("note", case_id, "--text", "a visit", "--at", "2020-01-01"))
     assert "  - --at (at): is before the case was registered" in early, early
     fields = cli("note", case_id, "--text", "a visit", "--at", "2027-01-01", "--json").json()["fields"]
-    assert fields == [{"field": "at", "reason": "is in the future", "option": "--at"}], fields
+    assert fields == [{"field": "at", "reason": "is in the future: the time now ($CPCM_NOW) is 2026-11-23 09:00 +03:00",
+                       "option": "--at"}], fields
     missing = _refused(cli("followup", case_id, "--method", "home_visit", "--at", "2027-01-01", "--no-input"))
     assert "  - --at (at): is in the future" in missing and "given by their options: --purpose, " in missing, missing
     assert "--at." not in missing and "--at," not in missing, missing  # the time is given, never missing

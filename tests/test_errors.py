@@ -242,6 +242,24 @@ def test_register__event_time_in_the_future_gives_4(cli, repo):
     assert_nothing_written(repo, before)
 
 
+def test_an_at_in_the_future_says_what_the_clock_reads(cli, repo):
+    """A time refused as in the future says what "now" is, in the agency's zone: under a clock that
+    is wrong (a dead clock battery reads 2019) the true time is refused, and the refusal shows why."""
+    case_id = register(cli)
+    before = head(repo)
+    said = "--at (at): is in the future: the time now ($CPCM_NOW) is 2026-11-23 09:00 +03:00"
+    registered = cli("register", "--from-file", "-", "--at", "2026-12-01", input=json.dumps(registration()))
+    corrected = cli("correct", case_id, "registration", "--at", "2026-12-05T09:00", "--reason", "the clock was wrong")
+    transferred = cli("transfer", case_id, "--to", "KSM-CCI", "--reason", "moved", "--at", "2026-12-05")
+    for result in (registered, corrected, transferred):
+        assert result.code == 4 and said in result.stderr, result.stderr
+    clock = Cli({k: v for k, v in cli.env.items() if k != "CPCM_NOW"})  # the computer's clock
+    ahead = clock("note", case_id, "--text", "a visit", "--at", "2099-01-01")
+    assert ahead.code == 4 and "--at (at): is in the future: the computer's clock reads 20" in ahead.stderr, ahead.stderr
+    assert "+03:00" in ahead.stderr, ahead.stderr
+    assert_nothing_written(repo, before)
+
+
 # -- 2: usage -----------------------------------------------------------------------------------
 def test_register__malformed_yaml_gives_2_and_writes_nothing(cli, repo):
     before = head(repo)

@@ -74,8 +74,9 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     if sibling_of is not None:
         check_readable(ctx, sibling_of)  # before anything: a case the worker cannot read is not linked to
     body = validate_registration(ctx, data)
-    if at is not None and at > ctx.now:
-        raise InvalidInput([FieldError("at", "is in the future")], "registration")
+    late = at_errors(ctx, None, at)  # in the future (a new case has no cycle yet)
+    if late:
+        raise InvalidInput(late, "registration")
     case_id = new_case_id()
     while _taken(ctx, case_id):
         case_id = new_case_id()

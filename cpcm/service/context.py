@@ -528,8 +528,8 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None, dated: str |
     was ahead) would date a record that counts for no clock."""
     if at is None:
         return [] if dated is not None or case is None else _clock_errors(ctx, case)
-    if at > ctx.now:
-        return [FieldError("at", "is in the future")]
+    if at > ctx.now:  # what the clock reads: a clock that is wrong (a dead clock battery) is seen
+        return [FieldError("at", f"is in the future: {clock_reads(ctx)}")]
     from cpcm.domain.dates import local_text
 
     if case is None:

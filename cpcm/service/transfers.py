@@ -336,9 +336,11 @@ def _request_problems(ctx: context.Context, to: str, reason: str, reason_code: s
     return (reason_code if why else code), checks, errors
 
 
-def _check_at(at: datetime | None, now: datetime) -> None:
-    if at is not None and at > now:
-        raise InvalidInput([FieldError("at", "is in the future")], "transfer")
+def _check_at(ctx: context.Context, at: datetime | None) -> None:
+    """A transfer's --at in the future is refused (`at_errors`), before the case is read."""
+    errors = context.at_errors(ctx, None, at)
+    if errors:
+        raise InvalidInput(errors, "transfer")
 
 
 @context.writes
@@ -352,7 +354,7 @@ def transfer(ctx: context.Context, case_id: str, to: str, reason: str, reason_co
     fields of the policy's transfer form (the kenya profile: Form 10A); the run that writes the
     bundle may leave them out and the approved request's are used."""
     ctx.need_worker()
-    _check_at(at, ctx.now)
+    _check_at(ctx, at)
     _check_out(ctx, out)
     _no_details(ctx, details)
     reason_code, checks, errors = _request_problems(ctx, to, reason, reason_code, checks)  # refused with the case's own below
@@ -394,7 +396,7 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
     case's consent and approval are checked; those allowed get a bundle each in `out_dir`, those
     without a request get one, the rest are reported with the reason. One commit."""
     ctx.need_worker()
-    _check_at(at, ctx.now)
+    _check_at(ctx, at)
     _no_details(ctx, details)
     reason_code, checks, errors = _request_problems(ctx, to, reason, reason_code, checks)
     if errors:
