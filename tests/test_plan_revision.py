@@ -85,6 +85,47 @@ def test_from_current__bad_changes_name_the_path_and_write_nothing():
     assert mem.commits() == before
 
 
+def test_from_current__one_field_of_a_group_changes_and_every_other_field_of_the_group_stays():
+    """--set contingency_child_words.sw=..., actions.A1.child_words.sw=... and participants.child=no
+    change that one answer of the current version (assess-plan.md: "changed only where you say"),
+    as `cpcm correct` lays them over (was: the whole group replaced, so the English child's words
+    were lost and the child's plan printed the worker's own contingency and action instead)."""
+    mem = MemoryRepo()
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = assessed_in(mem)
+    doc = plan_doc(contingency_child_words={"en": "Tell your teacher or call 116."},
+                   participants={"child": "yes", "caregivers": "yes", "others": "the aunt"})
+    doc["actions"][1]["child_words"] = {"en": "You will go to school every day."}
+    service.plan(amina, case_id, doc)
+    service.approve(sup, case_id, "plan")
+    service.plan_revise(amina, case_id, "review", {"contingency_child_words": {"sw": "Mwambie mwalimu."},
+                                                   "actions": {"A2": {"child_words": {"sw": "Utaenda shule kila siku."}}}})
+    service.approve(sup, case_id, "plan")
+    body = service.plan_current(amina, case_id)[1]
+    assert body["contingency_child_words"] == {"en": "Tell your teacher or call 116.", "sw": "Mwambie mwalimu."}
+    assert body["actions"][1]["child_words"] == {"en": "You will go to school every day.", "sw": "Utaenda shule kila siku."}
+    assert body["actions"][1]["what"] == "Go to school" and body["contingency"] == doc["contingency"]
+    english = service.render(amina, "child-plan", case_id, lang="en").text
+    assert "Tell your teacher or call 116." in english and "You will go to school every day." in english
+    assert doc["contingency"] not in english  # the worker's own text stays out of the child's copy
+    assert "Mwambie mwalimu." in service.render(amina, "child-plan", case_id, lang="sw").text
+    service.plan_revise(amina, case_id, "review", {"participants": {"child": "no"}})  # assess-plan.md's own example
+    assert service.plan_current(amina, case_id)[1]["participants"] == {"child": "no", "caregivers": "yes", "others": "the aunt"}
+
+
+def test_cli__from_current_set_of_one_participant_keeps_the_others(cli, cli_as):
+    """`cpcm plan CASE --from-current --set participants.child=no`, as assess-plan.md gives it: was
+    refused for participants.caregivers, which version 1 holds."""
+    case_id = assessed(cli)
+    doc = plan_doc(participants={"child": "yes", "caregivers": "yes", "others": "the aunt"})
+    assert cli("plan", case_id, "--from-file", "-", input=json.dumps(doc)).code == 0
+    assert cli_as("sup")("approve", case_id, "plan").code == 0
+    revised = cli("plan", case_id, "--from-current", "--reason", "review", "--set", "participants.child=no")
+    assert revised.code == 0, revised.stderr
+    fields = cli("show", case_id, "plan", "--json").json()["fields"]
+    assert fields["participants"] == {"child": "no", "caregivers": "yes", "others": "the aunt"}
+
+
 def test_fold__plans_written_before_ids_keep_an_action_id_by_its_text_and_an_old_link_stays_with_its_action():
     """The walk's B3: the hospital referral linked to action 2 of the interim plan; version 2's
     second action is the reunification. Old records carry no IDs: the fold works them out."""

@@ -35,6 +35,7 @@ from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
 from cpcm.domain.dates import end_of_day
+from cpcm.domain.forms import laid_over
 from cpcm.domain.policy import Policy
 from cpcm.domain.records import Record, utc
 from cpcm.workflow import approvals
@@ -531,9 +532,12 @@ def revise(body: Mapping[str, Any], ids: Mapping[str, list[str]], changes: Mappi
     """The next version from `body` (the current version, its goal and action IDs in `ids`
     {'goals': [...], 'actions': [...]}) and `changes`: `{field: value}` for a plan field,
     `{'goals': {'G1': {field: value}}}` and `{'actions': {'A2': {'by': ...}}}` for an item's
-    fields, `new`, `new1`, `new2` … for a new goal or action (an action may name a new goal by
-    that word), and `remove`: the IDs of goals or actions to take out. `last`: the highest goal
-    and action numbers the case has used ({'A': n, 'G': n}): new items take the next ones.
+    fields, each laid over what the version holds as a correction lays it (`forms.laid_over`:
+    `{'participants': {'child': 'no'}}` changes that answer only, every other one of the group
+    stays; an empty value takes the field out), `new`, `new1`, `new2` … for a new goal or
+    action (an action may name a new goal by that word), and `remove`: the IDs of goals or
+    actions to take out. `last`: the highest goal and action numbers the case has used
+    ({'A': n, 'G': n}): new items take the next ones.
     Returns the body (every item with its ID) and the problems as (field path, reason)."""
     counters = {ACTION: int((last or {}).get(ACTION) or 0), GOAL: int((last or {}).get(GOAL) or 0)}
     problems: list[tuple[str, str]] = []
@@ -571,11 +575,10 @@ def revise(body: Mapping[str, Any], ids: Mapping[str, list[str]], changes: Mappi
                 have = ", ".join(str(i["id"]) for i in lists[name]) or "none"
                 problems.append((path, f"no {name[:-1]} with that ID in the current version ({have}; new, new1 … for a new one)"))
                 continue
-            for field, value in fields.items():
-                if value is None or value == "":
-                    target.pop(field, None)
-                else:
-                    target[field] = value
+            merged = laid_over(target, fields)  # actions.A1.child_words.sw: A1's other words stay
+            target.clear()
+            target.update(merged)
+    plain: dict[str, Any] = {}
     for field, value in changes.items():
         if field in ("goals", "actions"):
             continue
@@ -585,10 +588,8 @@ def revise(body: Mapping[str, Any], ids: Mapping[str, list[str]], changes: Mappi
             problems.append((name, f"takes {item} by its ID, not by its place in the list: --set {example}=... "
                                    f"(the IDs: {', '.join(str(i['id']) for i in lists[name]) or 'none'})"))
             continue
-        if value is None or value == "":
-            out.pop(field, None)
-        else:
-            out[field] = value
+        plain[field] = value
+    out = laid_over(out, plain)  # participants.child: the other participants stay, as a correction keeps them
     for item_id in remove:
         wanted = str(item_id).strip().upper()
         name = "actions" if wanted.startswith(ACTION) else "goals"
