@@ -782,6 +782,24 @@ def test_reached_18__a_closure_proposed_or_a_continuation_meets_the_turning_18_i
         assert items[0].state(later.now, timedelta(0)) == "overdue"
 
 
+def test_continue__recorded_before_the_turning_18_item_opens_warns_that_it_does_not_answer_it():
+    """followup-close.md: a justification clears the turning-18 item only when recorded once the item
+    opens (its notice before the birthday). Recorded earlier, `continue` said only "stays open" and the
+    item came back overdue after the birthday; now it warns, naming the day the item opens (not the
+    child's date of birth), and one recorded from that day on is not warned of."""
+    mem = MemoryRepo()
+    amina = mem.as_("amina")  # 2026-11-23 09:00 +03:00
+    case_id = mem.register(amina, child={"name": "x", "sex": "male", "date_of_birth": "2009-03-31"})  # 18 on 2027-03-31
+    early = service.continue_(amina, case_id, "still in school")
+    assert early.warnings == (f"{case_id}: this justification is recorded before the turning-18 item opens on 2026-12-31, so it "
+                              f"does not answer it: record it again from then (cpcm continue {case_id} --justification ...)",)
+    after = mem.as_("sup", now=datetime(2027, 4, 1, 9, 0, tzinfo=mem.now.tzinfo))
+    assert "turning-18-overdue" in {p.code for p in service.check(after, case_id)}  # as the warning said
+    on_time = mem.as_("amina", now=datetime(2026, 12, 31, 0, 0, tzinfo=mem.now.tzinfo))
+    assert service.continue_(on_time, case_id, "still in school").warnings == ()
+    assert "turning-18-overdue" not in {p.code for p in service.check(after, case_id)}
+
+
 # -- end to end: the CLI, git and age --------------------------------------------------------------
 def test_cli__followup_close_approve_exit_codes_and_one_commit_each(cli, cli_as, repo):
     case_id = planned(cli, cli_as)

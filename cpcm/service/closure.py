@@ -495,10 +495,16 @@ def _merged_away(ctx: Context, case) -> list[str]:
 
 @writes
 def continue_(ctx: Context, case_id: str, justification: str, at: datetime | None = None) -> Written:
-    """Keep a case open as the child reaches 18, with the recorded justification."""
+    """Keep a case open as the child reaches 18, with the recorded justification. Recorded before
+    the turning-18 item opens (deadlines.turning_18_opens), it does not meet that item: a warning
+    says when it opens, and that the justification is recorded again from then."""
     if not said(justification):
         raise InvalidInput([FieldError("justification", "is required: why the young person still needs the service")],
                            f"continuation of {case_id}")
     case = load_case(ctx, case_id)
     record = append(ctx, case, "continue", "continuation", {"justification": justification.strip()}, at)
-    return Written(case_id, record.id, "continuation")
+    opens = deadlines.turning_18_opens(case, ctx.policy, ctx.zone)
+    early = () if opens is None or (at or ctx.now) >= opens else (
+        f"{case_id}: this justification is recorded before the turning-18 item opens on {opens.date().isoformat()}, so it "
+        f"does not answer it: record it again from then (cpcm continue {case_id} --justification ...)",)
+    return Written(case_id, record.id, "continuation", warnings=early)

@@ -990,6 +990,19 @@ def _post_closure_visit(case: Case, policy: Policy, now: datetime) -> list[Deadl
 _MIDNIGHT = time(0, 0)
 
 
+def turning_18_opens(case: Case, policy: Policy, zone: tzinfo | None) -> datetime | None:
+    """When the case's turning-18 item opens, in `zone`: the policy's notice (`turning_18.notice`)
+    before the start of the birthday. A continuation (cpcm continue) or closure recorded before
+    then does not meet the item; None for a case with no date of birth."""
+    if case.birth_date() is None:
+        return None
+    parts = _parts(policy)
+    birthday = case.turns(parts.text(("child_age_limit",), lambda: age_limit(policy)))
+    starts = datetime.combine(birthday, _MIDNIGHT, tzinfo=zone)
+    notice = parts.duration("turning_18", "notice")
+    return starts - (notice.after(starts) - starts)
+
+
 def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     if case.status != "open" or case.birth_date() is None:
         return []
@@ -998,9 +1011,7 @@ def _turning_18(case: Case, policy: Policy, now: datetime) -> list[Deadline]:
     birthday = case.turns(years)  # the one rule for the day, as a closure for reached_18 reads it (transitions)
     # due by the end of the birthday: a closure for reached_18 is taken from that day, so the day is the worker's to act
     due = end_of_day(birthday, now.tzinfo)
-    starts = datetime.combine(birthday, _MIDNIGHT, tzinfo=now.tzinfo)
-    notice = parts.duration("turning_18", "notice")
-    opens = starts - (notice.after(starts) - starts)
+    opens = turning_18_opens(case, policy, now.tzinfo)
     if now < opens or _done(case, "turning-18", policy, opens.astimezone(timezone.utc).isoformat(timespec="seconds")):
         return []
     return [Deadline(case.id, "turning-18", f"turns {years}: propose closure (reached_18) or record why the case stays open", due,
