@@ -267,3 +267,28 @@ def test_child_file__lists_free_text_by_the_forms_field_types_not_codes(cli_as):
     assert every not in listed and closing not in listed and typed in listed, screening["free_text"]
     assert [r["kind"] for r in screening["free_text"] if r["kind"] in ("consent", "closure", "followup")] == ["followup"]
     assert every not in kept and closing not in kept  # kept in the file, only not listed
+
+
+def test_child_file__a_closed_case_says_its_stage_once_and_an_agency_named_by_its_code_once():
+    """The child's file of a closed case printed "Stage: closed (closed)": the stage's words and the
+    status's are the same. Both are said once where they read the same, as an agency's name and code
+    are (one helper, env.aside), in the child's file and the case file, in Markdown, HTML and Kiswahili."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from cpcm import service
+    from memory_repo import MemoryRepo
+
+    mem = MemoryRepo()
+    mem.config = replace(mem.config, agency_name="TEST")  # the agency named by its code
+    case_id = mem.register(mem.as_("amina"), child={"name": "x", "sex": "male", "date_of_birth": "2009-01-15"})
+    on = datetime(2027, 1, 15, 10, 0, tzinfo=mem.now.tzinfo)  # the 18th birthday
+    service.close(mem.as_("amina", now=on), case_id, {"reason": "reached_18", "checklist": ["all"]})
+    service.approve(mem.as_("sup", now=on), case_id, "closure")
+    sup = mem.as_("sup", now=on)
+    for template in ("child-file", "case-file"):
+        text = service.render(sup, template, case_id).text
+        assert "- **Stage:** closed\n" in text and "- **Agency:** TEST\n" in text, template
+        page = service.render(sup, template, case_id, fmt="html").text
+        assert "<td>closed</td>" in page and "<td>TEST</td>" in page, template
+        assert "- **Hatua ya kesi:** imefungwa\n" in service.render(sup, template, case_id, lang="sw").text, template

@@ -422,6 +422,17 @@ def before_stop(value: Any) -> str:
     return text[:-1] if text.endswith(".") and not text.endswith("..") else text
 
 
+def aside(words: Any, other: Any) -> str:
+    """`words (other)`: a thing's words with its code, or another word for it, in brackets (an
+    agency's name and code, a closed case's stage and status); the words alone where the other
+    reads the same ("closed", not "closed (closed)") or there is none, the other alone where there
+    are no words. The one rule for a document's "words (code)"."""
+    said, more = str(words or "").strip(), str(other or "").strip()
+    if not said or not more or said.casefold() == more.casefold():
+        return said or more
+    return f"{said} ({more})"
+
+
 def _filters(root: Path | None = None) -> dict:
     from jinja2 import pass_context
 
@@ -436,4 +447,5 @@ def _filters(root: Path | None = None) -> dict:
         "md_escape": md_escape,
         "sentence": sentence,
         "before_stop": before_stop,
+        "aside": aside,
     }
