@@ -1167,3 +1167,27 @@ def test_a_mapping_whose_date_format_is_written_yyyy_dd_mm_is_not_read_silently_
                  "low", "given", "not_possible"]])
     named = cli("import", "cases", str(bad), "--date-format", "%Y-%d-%m", "--dry-run")
     assert named.code == 4 and "of --date-format" in named.stderr and "the mapping's date_format" not in named.stderr, named.stderr
+
+
+# -- the dates of a row: a child 18 or older, born after admission -----------------------------------------
+def test_a_row_whose_child_is_18_or_older_on_the_day_of_admission_is_warned_of_as_register_warns(cli, repo, tmp_env):
+    """A date of birth that made the child 20 on the day of admission went in with no warning ("warnings": []), in the
+    dry run too, where `cpcm register` warns of the same child. Each such row is warned of now, by its row and its
+    case (the dry run's by its row, its cases having no ID yet), naming no age or date of birth."""
+    rows = [child(n) for n in range(3)]
+    rows[1][2] = date(2004, 6, 5)  # 19 on the day of admission
+    path = tmp_env / "register.csv"
+    saved_as(path, rows)
+    dry = cli("import", "cases", str(path), "--dry-run", "--json")
+    assert dry.code == 0, dry.stderr
+    [warned] = [w for w in dry.json()["warnings"] if "or older" in w]
+    assert warned.startswith("row 3: by the date of birth (or age) given, the child of the row's case was 18 or older on "
+                             "the day registered") and "cpcm update CASE --dob YYYY-MM-DD" in warned, warned
+    done = cli("import", "cases", str(path), "--json")
+    assert done.code == 0, done.stderr
+    case_id = {c["row"]: c["case_id"] for c in done.json()["cases"]}[3]
+    [warned] = [w for w in done.json()["warnings"] if "or older" in w]
+    assert warned.startswith(f"row 3: by the date of birth (or age) given, the child of {case_id} was 18 or older") \
+        and f"cpcm update {case_id} --dob YYYY-MM-DD" in warned, warned
+    assert "2004" not in done.stdout + dry.stdout
+

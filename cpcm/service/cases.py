@@ -123,7 +123,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
             lookup.after_register(ctx, look, case_id, case, ctx.need_worker().id in readers)
         except (OSError, lookup.Unusable):
             pass  # the index is a cache: the next registration brings it up to date, or makes it again
-    warnings = [*warnings, *_over_age(ctx, case_id, case, parse_datetime(record.at).date()), *_not_informed(ctx, case_id, body)]
+    warnings = [*warnings, *over_age(ctx, case_id, case, parse_datetime(record.at).date()), *_not_informed(ctx, case_id, body)]
     steps = _registered_steps(ctx, case_id, body, record.at, case, dated=at)
     steps += [f"{other_id} is a sibling's case that you cannot read, so it is not linked: its worker, a supervisor or a "
               f"manager links it: cpcm link {case_id} {other_id} --sibling" for other_id in unread]
@@ -270,7 +270,7 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
         if item.code == "turning-18":
             soon = deadlines_mod.soon_window(ctx.policy, ctx.now)
             birthday = item.due.date()  # due by the end of it, in the zone of now
-            past = birthday <= ctx.now.date()  # (before the day registered too: `_over_age` warns)
+            past = birthday <= ctx.now.date()  # (before the day registered too: `over_age` warns)
             before = ", before this registration" if birthday <= parse_datetime(at).date() else ""
             when = (f"the child turned {age_limit(ctx.policy)} on {birthday.isoformat()}{before}" if past
                     else f"{item.why} (in {(birthday - ctx.now.date()).days} days)")
@@ -281,17 +281,20 @@ def _registered_steps(ctx: Context, case_id: str, body: Mapping[str, Any], at: A
     return steps
 
 
-def _over_age(ctx: Context, case_id: str, case, day: date) -> list[str]:
+def over_age(ctx: Context, case_id: str, case, day: date, command: str | None = None) -> list[str]:
     """A warning when the child of a new case is, by the date of birth or age given, at the policy's age limit or
     over it on `day`, the registration's (`child_age_limit`, IAG §1: a child is under 18): a year typed wrong is an
-    easy slip (2004 for 2014), or the young person is kept on past it. Names no age and no date of birth."""
+    easy slip (2004 for 2014), or the young person is kept on past it. Names no age and no date of birth. `cpcm
+    register` and `cpcm import cases` (each row's) warn of it; `command`: the case as its commands name it, where
+    `case_id` is not (an import's dry run: its cases have no ID yet)."""
     years = age_limit(ctx.policy)
     if not of_age(case, years, day):
         return []
+    command = command or case_id
     return [f"by the date of birth (or age) given, the child of {case_id} was {years} or older on the day registered, and cpcm's cases are of "
             f"children under {years} (the policy's child_age_limit, IAG §1): if it is a slip, correct it now (cpcm update "
-            f"{case_id} --dob YYYY-MM-DD --reason ...); if the young person's case is to stay open, record why (cpcm continue "
-            f"{case_id} --justification ...)"]
+            f"{command} --dob YYYY-MM-DD --reason ...); if the young person's case is to stay open, record why (cpcm continue "
+            f"{command} --justification ...)"]
 
 
 def _taken(ctx: Context, case_id: str) -> bool:

@@ -41,7 +41,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (CASELOAD_OVER_CAP, Context, assignment_checks, keys_for, new_case_checks, load_index, locked, new_record, read_case, readers_for,
                                   recipients_bytes, transaction)
-from cpcm.service.cases import duplicate_reason, duplicates_said, held_about
+from cpcm.service.cases import duplicate_reason, duplicates_said, held_about, over_age
 from cpcm.service.results import Written
 from cpcm.service.wording import wording
 from cpcm.store import forms
@@ -437,12 +437,15 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
             duplicates.append({"row": row_number, "row_before": before, "reason": "possibly the same child"})
             warnings.append(f"{where}row {row_number}: possibly the same child as row {before}")
     records = [entry for index, entry in enumerate(records) if index not in held]
-    for row_number, case, _ in records:  # a worker's cadre that may not hold the case's risk (warned of; a named worker's
+    for row_number, case, record in records:  # a worker's cadre that may not hold the case's risk (warned of; a named worker's
         # refusal is above); a dry run's case has no ID yet (the one it was given for the checks is made up)
         subject, command = ("the row's case", "CASE") if dry_run else (case.id, case.id)
         checks = assignment_checks(ctx, subject, case.worker, risk=case.risk, caseload=False)[1]
         warnings += [f"{where}row {row_number}: {warning}"
                      for warning in new_case_checks(checks, command, named=row_number in named_rows)]
+        # a child 18 or older on the day of admission, by the row's date of birth or age: as `cpcm register` warns
+        warnings += [f"{where}row {row_number}: {warning}"
+                     for warning in over_age(ctx, subject, case, clock.parse_datetime(record.at).date(), command)]
     warnings += _not_informed(ctx, records, where)
     warnings += _caseload(ctx, [case for _, case, _ in records], cases)
     left_out = [sheet.heading_row + 1 + n for n, line in enumerate(sheet.rows)
