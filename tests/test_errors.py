@@ -729,3 +729,19 @@ def test_a_ctrl_c_once_the_command_has_ended_leaves_its_exit_code(cli, repo):
                           input=json.dumps(registration()), capture_output=True, text=True)
     assert done.returncode == 0, (done.returncode, done.stderr)
     assert commit_count(repo) == before + 1 and "registered CP-" in done.stderr
+
+
+def test_register__born_after_the_day_registered_gives_4(cli, repo):
+    """`register --at 2019-01-01` of a child born in 2020 wrote a case registered before the child was born.
+    It is refused now, the date of birth named and neither date shown (the rule an import's rows are checked by)."""
+    before = head(repo)
+    late = registration(child={"name": "Test Child", "sex": "female", "date_of_birth": "2020-10-10"})
+    result = cli("register", "--from-file", "-", "--at", "2019-01-01", "--json", input=json.dumps(late))
+    assert result.code == 4, result.stdout
+    assert [(f["field"], f["reason"]) for f in result.json()["fields"]] == [
+        ("child.date_of_birth", "is after the date of registration (--at): a child is registered on or after the day "
+                                "they were born; correct whichever of the two is wrong")]
+    assert "2020" not in result.stdout and "2019" not in result.stdout
+    assert_nothing_written(repo, before)
+    same_day = cli("register", "--from-file", "-", "--at", "2020-10-10", input=json.dumps(late))
+    assert same_day.code == 0, same_day.stderr

@@ -1191,3 +1191,20 @@ def test_a_row_whose_child_is_18_or_older_on_the_day_of_admission_is_warned_of_a
         and f"cpcm update {case_id} --dob YYYY-MM-DD" in warned, warned
     assert "2004" not in done.stdout + dry.stdout
 
+
+def test_a_row_whose_child_was_born_after_the_day_of_admission_is_refused(cli, repo, tmp_env):
+    """A date of birth after the date of admission went in: a case registered before its child was born. It is
+    refused as `cpcm register --at` refuses it, by its row and column, neither date shown."""
+    rows = [child(n) for n in range(3)]
+    rows[1][2], rows[1][3] = date(2020, 10, 10), date(2019, 1, 1)
+    path = tmp_env / "register.csv"
+    saved_as(path, rows)
+    before = commit_count(repo)
+    for args in (("--dry-run",), ()):
+        refused = cli("import", "cases", str(path), "--json", *args)
+        assert refused.code == 4, refused.stdout
+        assert [(f["field"], f["reason"]) for f in refused.json()["fields"]] == [
+            ("row 3: column DOB", "is after the date of registration (column Date of admission): a child is registered on or "
+                                  "after the day they were born; correct whichever of the two is wrong")]
+        assert "2020" not in refused.stdout and "2019" not in refused.stdout
+    assert commit_count(repo) == before

@@ -56,6 +56,19 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     return body
 
 
+def born_after(body: Mapping[str, Any], day: date, registered: str) -> FieldError | None:
+    """A registration (`body`, validated) whose date of birth is after `day`, the day it is dated
+    (`cpcm register --at`, an import's date of admission): a child is registered once born, so one
+    of the two dates is wrong (a year typed wrong, or day and month read the wrong way round).
+    Refused at `cpcm register` and `cpcm import cases` alike, the date of birth named (by its field;
+    the import names it by its column), never either date. `registered`: how the day was given."""
+    born = get_path(body, "child.date_of_birth")
+    if not born or date.fromisoformat(str(born)[:10]) <= day:
+        return None
+    return FieldError("child.date_of_birth", f"is after the date of registration ({registered}): a child is registered "
+                                             "on or after the day they were born; correct whichever of the two is wrong")
+
+
 def sibling_fields(ctx: Context, case_id: str) -> dict[str, Any]:
     """The family and home part of `case_id`'s registration, as updated (`siblings.family_part`:
     where the child lives, who with, the caregiver, the contact, how identified, where registered),
@@ -77,6 +90,8 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     late = at_errors(ctx, None, at)  # in the future (a new case has no cycle yet)
     if late:
         raise InvalidInput(late, "registration")
+    if at is not None and (before := born_after(body, at.astimezone(ctx.zone).date(), "--at")):
+        raise InvalidInput([before], "registration")
     case_id = new_case_id()
     while _taken(ctx, case_id):
         case_id = new_case_id()

@@ -41,7 +41,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (CASELOAD_OVER_CAP, Context, assignment_checks, keys_for, new_case_checks, load_index, locked, new_record, read_case, readers_for,
                                   recipients_bytes, transaction)
-from cpcm.service.cases import duplicate_reason, duplicates_said, held_about, over_age
+from cpcm.service.cases import born_after, duplicate_reason, duplicates_said, held_about, over_age
 from cpcm.service.results import Written
 from cpcm.service.wording import wording
 from cpcm.store import forms
@@ -339,6 +339,7 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     unread_dates: dict[int, list[int]] = {}  # column index -> the rows whose date there did not read
     seen: dict[str, int] = {}  # what a row registers -> its row: a row repeated is refused (`_repeated`)
     repeats: dict[int, int] = {}  # a row repeated -> the row before it that it repeats
+    born_late: dict[int, FieldError] = {}  # a row whose date of birth is after its date of admission -> its error
     for row in sheets.rows(sheet.headers, sheet.rows, plan, parsed, form, sheet.heading_row + 1):
         body, invalid = validate(form, row.document, today, workers, words)
         unread = {e.field for e in row.errors}  # a cell that could not be read is named once, not again by the form's rules
@@ -354,6 +355,11 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
                 found.append((column, FieldError(f"{where}row {row.number}: {column}", "is in the future")))
             else:
                 at = clock.parse_datetime(row.at.isoformat(), "date of registration", ctx.zone)  # midnight there, as --at DATE
+                column = _column("child.date_of_birth", row.columns)  # a child registered before being born (`born_after`)
+                if column not in unread and column not in [c for c, _ in found] and \
+                        (before := born_after(body, row.at, _column(sheets.AT, row.columns))):
+                    born_late[row.number] = FieldError(f"{where}row {row.number}: {column}", before.reason)
+                    found.append((column, born_late[row.number]))
         named = bool(body.get("worker"))
         if named and not found:  # a worker named: refused where their cadre may not hold the risk, as `assign` refuses one
             column = _column("worker", row.columns)
@@ -384,7 +390,12 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     two_way = sheets.two_way_date_columns(sheet.headers, sheet.rows, plan, parsed, form, today, sheet.heading_row + 1)
     said = [FieldError(f"{where}column {r.column}", r.reason(date_format is not None)) for r in two_way.values()
             if date_format is None or r.against_used]
-    errors += [e for column, e in found_in if column not in named]
+    # a date of birth after admission read so only by a date_format not stated, whose columns read two ways, is that
+    # reading's evidence (said with them, `TwoReadings.against_used`), not a cell to correct: the import waits for
+    # --date-format, and the row is checked again as it states
+    evidence = {number for r in two_way.values() for number in r.against_used} if date_format is None else set()
+    errors += [e for column, e in found_in if column not in named
+               and not any(e is born_late.get(number) for number in evidence)]
     if missing or near or errors:
         errors[len(misread):len(misread)] = said
         rows = sum(1 for line in sheet.rows if sheets.holds_a_child(line, plan))  # as a dry run counts them: blank lines are no rows
