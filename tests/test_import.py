@@ -1208,3 +1208,23 @@ def test_a_row_whose_child_was_born_after_the_day_of_admission_is_refused(cli, r
                                   "after the day they were born; correct whichever of the two is wrong")]
         assert "2020" not in refused.stdout and "2019" not in refused.stdout
     assert commit_count(repo) == before
+
+
+def test_a_date_and_time_cell_in_the_date_format_is_read_as_its_date_as_one_in_yyyy_mm_dd_is(cli, repo, tmp_env):
+    """A spreadsheet's date-and-time cell saved as CSV (`05/01/2026 14:30`) was refused as 'not a date in the mapping's
+    date_format' while `2026-01-05 14:30` went in as its date. Both are read as their date now, the time not kept."""
+    rows = day_first([child(n) for n in range(3)])
+    rows[0][3], rows[1][3] = "05/01/2026 14:30", "2026-01-05 14:30"
+    rows[2][2], rows[2][3] = "10/10/2015 00:00", "05/01/2026 2:30 PM"
+    path = tmp_env / "register.csv"
+    saved_as(path, rows)
+    mapping = tmp_env / "mapping.yaml"
+    mapping.write_text('date_format: "%d/%m/%Y"\n')
+    dry = cli("import", "cases", str(path), "--mapping", str(mapping), "--dry-run")
+    assert dry.code == 0, dry.stderr
+    done = cli("import", "cases", str(path), "--mapping", str(mapping), "--json")
+    assert done.code == 0 and done.json()["imported"] == 3, done.stderr
+    for made in done.json()["cases"]:
+        shown = cli("show", made["case_id"], "--json").json()
+        assert shown["registered_at"].startswith("2026-01-05T00:00"), shown["registered_at"]
+    assert shown["child"]["date_of_birth"] == "2015-10-10"

@@ -257,12 +257,27 @@ def cell_value(value: Any, key: str, form: Form, mapping: ColumnMapping) -> tupl
 YEAR_ALONE = re.compile(r"(19|20)\d\d")  # a four-digit year in a date column, where a date was wanted
 
 
+# a time of day after a date (a spreadsheet's date-and-time cell saved as CSV: 05/01/2026 14:30, 2026-01-05T14:30)
+_TIME_AFTER = re.compile(r"(?:[ T]+|\s*,\s*)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?$")
+_TIME_CODES = re.compile(r"%[HIMSpfXcTR]")  # a date_format that writes a time itself reads it itself
+
+
+def without_time(text: str, date_format: str | None) -> str:
+    """`text` without a time of day written after its date: a date-and-time cell is read as its
+    date, in the date_format as in YYYY-MM-DD (the time is not kept: the registration is dated the
+    start of the day, as `register --at DATE`). Unless the date_format itself writes a time."""
+    if date_format and _TIME_CODES.search(date_format):
+        return text
+    match = _TIME_AFTER.search(text)
+    return text[:match.start()] if match and match.start() > 0 else text
+
+
 def _date(value: Any, date_format: str | None, source: str = "the mapping's date_format") -> tuple[Any, str | None]:
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
         return value, None
-    text = str(value).strip()
+    text = without_time(str(value).strip(), date_format)
     shaped = bool(date_format) and in_shape(text, date_format)  # written as the mapping says the register writes dates
     # in the mapping's shape, read by its format first (a YYYY-DD-MM register's 2013-05-02 is 5 February), else YYYY-MM-DD
     for fmt in ([date_format] if shaped else []) + [None] + ([date_format] if date_format and not shaped else []):
@@ -445,7 +460,7 @@ def _reads(text: str, date_format: str) -> bool:
     """Whether `text` is a date written in `date_format` (a year before 1900 is a year written in
     two digits read with four: not a way the register writes them)."""
     try:
-        return datetime.strptime(text, date_format).year >= 1900
+        return datetime.strptime(without_time(text, date_format), date_format).year >= 1900
     except ValueError:
         return False
 
@@ -593,7 +608,7 @@ def _both(value: Any, used: str, other: str) -> tuple[date | None, date | None]:
     this, reason = _date(value, used)
     if reason or this is None:
         return None, None
-    text = str(value).strip()
+    text = without_time(str(value).strip(), used)
     # YYYY-MM-DD reads one way only, unless the date_format itself is written in that shape (%Y-%d-%m)
     if isinstance(value, (date, datetime)) or (not in_shape(text, used) and _date(value, None)[1] is None):
         return this, this
