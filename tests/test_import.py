@@ -1228,3 +1228,20 @@ def test_a_date_and_time_cell_in_the_date_format_is_read_as_its_date_as_one_in_y
         shown = cli("show", made["case_id"], "--json").json()
         assert shown["registered_at"].startswith("2026-01-05T00:00"), shown["registered_at"]
     assert shown["child"]["date_of_birth"] == "2015-10-10"
+
+
+def test_a_row_repeated_is_said_in_the_same_run_as_the_registers_other_problems(cli, repo, tmp_env):
+    """A register with a bad cell and a row that is a row before it again: the dry run named only the cell, and the
+    row repeated came in a run of its own once the cell was corrected. Both are said at once now."""
+    rows = [child(n) for n in range(5)]
+    rows[1][1] = CANARY  # a bad Sex: row 3
+    path = tmp_env / "register.csv"
+    saved_as(path, rows + [rows[3]])
+    for args in (("--dry-run",), ()):
+        refused = cli("import", "cases", str(path), "--json", *args)
+        assert refused.code == 4, refused.stdout
+        assert [f["field"] for f in refused.json()["fields"]] == ["row 3: column Sex", "row 7"], refused.stdout
+        assert refused.json()["fields"][1]["reason"].startswith("is row 5 again, the same in every column imported")
+        assert "For a row that is a row before it again: delete one of the two." in refused.json()["hint"]
+        assert CANARY.split()[0] not in refused.stdout
+    assert case_count(cli) == 0

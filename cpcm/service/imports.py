@@ -396,12 +396,18 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     evidence = {number for r in two_way.values() for number in r.against_used} if date_format is None else set()
     errors += [e for column, e in found_in if column not in named
                and not any(e is born_late.get(number) for number in evidence)]
-    if missing or near or errors:
+    bad = bool(missing or near or errors)
+
+    def refused(repeated: list[FieldError]) -> InvalidInput:
+        """The register's problems at once: its cells' and its rows repeated (`repeated`), in one run."""
         errors[len(misread):len(misread)] = said
         rows = sum(1 for line in sheet.rows if sheets.holds_a_child(line, plan))  # as a dry run counts them: blank lines are no rows
-        raise InvalidInput(missing + near + errors, f"the register ({rows} row{'s' if rows != 1 else ''})",
-                           _what_to_do(bool(missing), bool(near), bool(misread), bool(said), len(errors) > len(misread) + len(said),
-                                       date_format is not None))
+        return InvalidInput(missing + near + errors + repeated, f"the register ({rows} row{'s' if rows != 1 else ''})",
+                            _what_to_do(bool(missing), bool(near), bool(misread), bool(said), len(errors) > len(misread) + len(said),
+                                        date_format is not None, bool(repeated)))
+
+    if bad and not repeats:
+        raise refused([])
     if not planned:
         raise InvalidInput([FieldError("rows", "the register holds no rows under its headings")], "the register")
     existing = set(ctx.store.case_ids())
@@ -426,6 +432,8 @@ def _check_rows(ctx: Context, sheet: Sheet, columns: Columns, progress: Callable
     rows_held = {records[index][0] for index in held}
     repeated = [FieldError(f"{where}row {row}", f"is row {first} again, the same in every column imported: delete one of the "
                            "two rows (a child is registered once)") for row, first in repeats.items() if row not in rows_held]
+    if bad:  # a row repeated is said with the other problems, not in a run of its own once they are corrected
+        raise refused(repeated)
     if repeated:  # (two such rows that an earlier import made two cases of are left out, as any row imported before)
         raise InvalidInput(repeated, f"the register ({len(planned)} row{'s' if len(planned) != 1 else ''})",
                            "Delete one of each two rows named; nothing was written.")
@@ -484,9 +492,9 @@ def _not_informed(ctx: Context, records: list[tuple[int, Case, Record]], where: 
             for (whose, missing), rows in found.items()]
 
 
-def _what_to_do(missing: bool, near: bool, misread: bool, said: bool, cells: bool, stated: bool) -> str:
+def _what_to_do(missing: bool, near: bool, misread: bool, said: bool, cells: bool, stated: bool, repeated: bool = False) -> str:
     """The hint of a register refused: what to do for each kind of its problems (fields no column holds,
-    headings misspelt, columns of dates read wrong or two ways, cells; `stated`: --date-format given)."""
+    headings misspelt, columns of dates read wrong or two ways, cells, rows repeated; `stated`: --date-format given)."""
     return (("For a field no column holds: add a column, name one for it under columns: in the mapping file, or, only if it "
              "is true of every row, give it under defaults:. " if missing else "")
             + ("For a heading that is a field's misspelt: correct it in the register, or name the field it holds under "
@@ -496,6 +504,7 @@ def _what_to_do(missing: bool, near: bool, misread: bool, said: bool, cells: boo
                 "writes one). ") if misread else "")
             + ("For a column of dates that read two ways: run the import with --date-format FORMAT, the way the register "
                "writes them. " if said else "")
+            + ("For a row that is a row before it again: delete one of the two. " if repeated else "")
             + ("Correct the cells named above; n" if cells else "N") + "othing was written.")
 
 
