@@ -248,3 +248,16 @@ def test_corrected_after_the_closure_request__the_closure_report_still_counts_th
     assert "1 follow-up since plan version 1 of 23 November 2026, the last on 3 December 2026" in report, report
     assert "| A1 | Pay fees through the bursary | a service | done |" in report
     assert "The plan was not reviewed before closure" not in report
+
+
+def test_a_refused_correction_of_a_registration_corrected_before_names_the_registration(cli):
+    """`cpcm correct CASE registration --set lives_with=x` on a registration corrected before said 'correction of
+    <the earlier correction's ID> is not valid', not the registration asked for. It names the registration now, with
+    the correction that stands for it, and the field, never the value typed."""
+    case_id = register(cli)
+    first = _corrected(cli, case_id, "registration", "--set", "location=Kondele", "--reason", "village mistyped")
+    registration = next(r["record_id"] for r in cli("log", case_id, "--json").json() if r["superseded_by"] == first)
+    refused = cli("correct", case_id, "registration", "--set", f"lives_with={CANARY}", "--reason", "x")
+    assert refused.code == 4, refused.stderr
+    assert f"correction of {registration} (corrected by {first}) is not valid" in refused.stderr, refused.stderr
+    assert "lives_with" in refused.stderr and CANARY not in refused.stderr

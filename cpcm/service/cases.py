@@ -2100,7 +2100,8 @@ def _check_decided(ctx: Context, case_id: str, case: Case, records: Sequence[Rec
     raise Refused(message, hint, rule="correction-changes-decided")
 
 
-def _reason_from_file(ctx: Context, original: Record, data: Mapping[str, Any], reason: str | None) -> tuple[dict, str | None]:
+def _reason_from_file(ctx: Context, original: Record, data: Mapping[str, Any], reason: str | None,
+                      what: str) -> tuple[dict, str | None]:
     """A correction file's `reason:` where the record has no field of that name (a registration, a
     follow-up): the correction's reason, as `cpcm update --from-file` takes an update's; it was
     refused as a key of no field, not shown, beside 'reason: is required'. Given with another
@@ -2115,8 +2116,16 @@ def _reason_from_file(ctx: Context, original: Record, data: Mapping[str, Any], r
     typed = data["reason"] if isinstance(data["reason"], str) else None
     if said(reason) and said(typed) and reason.strip() != typed.strip():
         raise InvalidInput([FieldError("reason", "is given twice, in the file and with --reason: give the correction's "
-                                                 "reason once")], f"correction of {original.id}")
+                                                 "reason once")], what)
     return {k: v for k, v in data.items() if k != "reason"}, reason if said(reason) else typed
+
+
+def correction_named(records: Sequence[Record], original: Record) -> str:
+    """The record a correction's refusal names as the one corrected: `original` by its ID, or, where it is itself a
+    correction (`registration` finds the correction in force), the record first written, which the worker asked to
+    correct, with the correction that stands for it ('01REG… (corrected by 01COR…)'), as `already-corrected` names both."""
+    first = first_of_chain(records, original)
+    return original.id if first is original else f"{first.id} (corrected by {original.id})"
 
 
 def first_of_chain(records: Sequence[Record], record: Record) -> Record:
@@ -2225,8 +2234,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         form_name = _form_name(ctx, original)
         form = forms_store.load(form_name, ctx.root) if form_name else None
         data = put_correction(form, original.body, dict(data), sets)
-    what = f"correction of {original.id}"
-    data, reason = _reason_from_file(ctx, original, data, reason)
+    what = f"correction of {correction_named(records, original)}"
+    data, reason = _reason_from_file(ctx, original, data, reason, what)
     given = data  # as typed: the fields a refused correction names (a plan's `--set` paths)
     refuse_if_misfiled(case_id, records, original, ref)
     superseded = superseded_by(records)

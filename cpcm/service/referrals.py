@@ -748,7 +748,9 @@ def update_corrected(ctx: Context, case_id: str, records: list[Record], original
     if entry is None:
         raise NotFound(f"{case_id}: the referral {original.id} moves along is not among its referrals",
                        f"See cpcm log {case_id}.")
-    ref, what = entry["ref"], f"correction of {original.id}"
+    from cpcm.service.cases import correction_named
+
+    ref, what = entry["ref"], f"correction of {correction_named(records, original)}"
     base = {k: v for k, v in original.body.items() if k not in CORRECTION_KEYS}
     errors, given, unnamed = [], {}, 0
     for key, value in data.items():
