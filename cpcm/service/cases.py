@@ -453,8 +453,6 @@ def _assign_batch(ctx: Context, rows: list[Mapping[str, Any]], dry_run: bool, pr
             try:
                 case = load_case(ctx, case_id)
                 transitions.advance(case.stage, "assignment", case_id)
-                # the batch is dated now: refused before the case began, as one assignment is (`check_at`)
-                row_errors += [replace(e, field=f"row {number}: {e.field}") for e in at_errors(ctx, case, None)]
             except (Refused, NotFound, CannotDecrypt) as exc:
                 row_errors.append(FieldError.of(f"row {number}: case", exc))
                 case = None

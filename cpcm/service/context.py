@@ -522,12 +522,11 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None, dated: str |
     deadline counts: a record dated earlier would not count for them. `dated` (a correction's:
     the time of the record it corrects, UTC): the cycle is the one that record belongs to, and the
     new time stays in it, before the reopening that ended it too: a correction moves a record
-    within its own cycle, where its deadlines were counted. `at` None: the record is dated now
-    (a correction's keeps the original's time), so the clock is checked against the cycle's start as
-    --at is: a clock that is behind it (a dead clock battery, a registration from a laptop whose clock
-    was ahead) would date a record that counts for no clock."""
+    within its own cycle, where its deadlines were counted. `at` None: the record is dated now, and
+    a clock behind the cycle's start is warned of, not refused (`clock_behind`): a colleague's laptop
+    whose clock was ahead registered the case, and a supervisor's assignment or a note must still go."""
     if at is None:
-        return [] if dated is not None or case is None else _clock_errors(ctx, case)
+        return []
     if at > ctx.now:  # what the clock reads: a clock that is wrong (a dead clock battery) is seen
         return [FieldError("at", f"is in the future: {clock_reads(ctx)}")]
     from cpcm.domain.dates import local_text
@@ -548,20 +547,20 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None, dated: str |
     return []
 
 
-def _clock_errors(ctx: Context, case: Case) -> list[FieldError]:
-    """`at_errors` of a record dated now: the time now before the case's cycle began (its
-    registration, or its latest reopening), said with what the clock reads."""
+def _before_cycle(ctx: Context, case: Case) -> str | None:
+    """Of a record dated now: where the time now is before the case's cycle began (its registration,
+    or its latest reopening), what the warning adds: the record counts for no clock, and what mends it."""
     from cpcm.domain.dates import local_text
 
     start = case.cycle_start
     if not start or ctx.now >= datetime.fromisoformat(start):
-        return []
+        return None
     what = "reopened" if start in case.reopenings else "registered"
     # no --at helps while the clock is behind: any time from the cycle's start is in the future by it
     first = ("" if what == "reopened" else f"; if the case began earlier, correct the registration's time first "
                                            f"(cpcm correct {case.id} registration --at WHEN --reason ...)")
-    return [FieldError("at", f"is not given, and {clock_reads(ctx)}, before the case was {what} ({local_text(start, ctx.zone)}): "
-                             f"a record dated now would count for no clock: check the computer's date and time{first}")]
+    return (f"; it is before the case was {what} ({local_text(start, ctx.zone)}), so this record counts for no clock "
+            f"(cpcm due still lists what it does){first}")
 
 
 def clock_reads(ctx: Context) -> str:
@@ -736,7 +735,8 @@ def clock_behind(ctx: Context, case: Case, at: datetime | None) -> str | None:
     if shown == last:  # within one minute: the seconds tell them apart
         shown, last = local_text(moment, ctx.zone, seconds=True), local_text(latest, ctx.zone, seconds=True)
     return (f"{what} ({shown}) is earlier than the latest record of {case.id} "
-            f"({last}); the record is kept in the order written: check the date and time")
+            f"({last}); the record is kept in the order written: check the date and time"
+            + ((_before_cycle(ctx, case) or "") if at is None else ""))
 
 
 def clock_said(ctx: Context, after: Callable[[], Case], code: str, within: str, at: datetime | None) -> str:
