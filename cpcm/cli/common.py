@@ -945,7 +945,7 @@ _EXTENSION = re.compile(r"\.[a-z0-9]*[a-z][a-z0-9]*")
 
 def out_format(out: Path | None, fmt: str | None, formats: Sequence[str], encrypted: bool, stem: str = "report",
                option: str = "--out") -> str | None:
-    """The format of the file `out` names: `fmt` (--format, checked by the caller) when given, else the
+    """The format of the file `out` names: `fmt` (--format as typed: one of `formats`, else exit 2) when given, else the
     one its name's extension picks, before any `.age` (`caseload.csv.age`: csv), else None (a name with
     no extension: the command's default). A name whose extension is not that of one of `formats` (`.pdf`,
     `.txt`), or is another format's than --format's, is refused (exit 2, before anything is read or
@@ -955,6 +955,10 @@ def out_format(out: Path | None, fmt: str | None, formats: Sequence[str], encryp
     extension (it can be a child's name)."""
     from cpcm.errors import UsageError
 
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in formats:
+            raise UsageError(f"--format is one of: {', '.join(formats)}")
     if out is None:
         return fmt
     name = out.name.lower()

@@ -170,14 +170,8 @@ def _say_screening(case_id: str, screening: dict, release: str | None, given_to:
 
 def _format(option: str | None, out: Path | None, encrypted: bool) -> str:
     """--format, else the format the --out file's name picks (.md, .html, with or without .age
-    after), else Markdown; a name whose extension is neither, or not --format's, is refused
-    (common.out_format: `plan.pdf` would hold Markdown)."""
-    from cpcm.errors import UsageError
+    after), else Markdown; a --format none of these, or a name whose extension is neither, or not
+    --format's, is refused (common.out_format: `plan.pdf` would hold Markdown)."""
     from cpcm.render.env import FORMATS
 
-    fmt = None
-    if option is not None:
-        fmt = option.strip().lower()
-        if fmt not in FORMATS:
-            raise UsageError(f"--format is one of: {', '.join(FORMATS)}")
-    return out_format(out, fmt, tuple(FORMATS), encrypted, stem="document") or "md"
+    return out_format(out, option, tuple(FORMATS), encrypted, stem="document") or "md"

@@ -341,16 +341,10 @@ def heading(view: dict) -> list[str]:
 
 # -- options -----------------------------------------------------------------------------------
 def _format(option: str | None, out: Path | None, encrypted: bool) -> str | None:
-    """--format, else the format the --out file's name picks (None: neither says); a name whose
-    extension is not one of FORMATS', or not --format's, is refused (common.out_format)."""
-    from cpcm.errors import UsageError
-
-    fmt = None
-    if option is not None:
-        fmt = option.strip().lower()
-        if fmt not in FORMATS:
-            raise UsageError(f"--format is one of: {', '.join(FORMATS)}")
-    return out_format(out, fmt, FORMATS, encrypted)
+    """--format, else the format the --out file's name picks (None: neither says); a --format not one
+    of FORMATS, or a name whose extension is not one of theirs, or not --format's, is refused
+    (common.out_format)."""
+    return out_format(out, option, FORMATS, encrypted)
 
 
 def _period(start: str | None, end: str | None, today: date, said_after_today: bool = True) -> tuple[date, date]:
