@@ -734,10 +734,7 @@ def assign_keyworker(ctx: Context, case_id: str, worker: str | None = None, name
         raise Refused(f"only the case's worker, a supervisor or a manager nominates the keyworker of {case_id}",
                       f"Ask {case.worker or 'its worker'} or a supervisor.", rule="keyworker-needs-worker-or-supervisor")
     body = keyworker_rules.body_of(worker, name, role, contact, reason)
-    refused = _keyworker_role(ctx, body, keyworker_rules.OPTIONS["role"])
-    errors = refused + [FieldError(field, why) for field, why in keyworker_rules.problems(body, [w.id for w in ctx.team.active])
-                        if not (refused and field == keyworker_rules.OPTIONS["role"])]
-    errors += at_errors(ctx, case, at)
+    errors = _keyworker_errors(ctx, body, [w.id for w in ctx.team.active]) + at_errors(ctx, case, at)
     if errors:
         raise InvalidInput(errors, f"keyworker of {case_id}")
     transitions.advance(case.stage, keyworker_rules.KIND, case_id)
@@ -2006,12 +2003,22 @@ def _keyworker_corrected(ctx: Context, base: Mapping[str, Any], data: Mapping[st
         merged.pop("worker", None)
     body = keyworker_rules.body_of(*(merged.get(k) if isinstance(merged.get(k), str) else None for k in keyworker_rules.FIELDS))
     active = workers_taken(ctx, None, base, keys=("worker",))  # the worker it named stands, who may have left the team
-    refused = _keyworker_role(ctx, body, "role")
-    errors += refused + [FieldError(field, why) for field, why in keyworker_rules.problems(body, active, correcting=True)
-                         if not (refused and field == "role")]
+    errors += _keyworker_errors(ctx, body, active, correcting=True)
     if "case_worker" in base:
         body["case_worker"] = base["case_worker"]
     return body, errors
+
+
+def _keyworker_errors(ctx: Context, body: dict, active: Sequence[str], correcting: bool = False) -> list[FieldError]:
+    """What is wrong with a nomination's `body` (`keyworker.problems`), its role read first as the
+    documents print it (`_keyworker_role`): a role refused there is named once, in the repository's
+    language, not again by the rule; the role field is the option's name, or `role` when correcting."""
+    from cpcm.workflow import keyworker as keyworker_rules
+
+    role_field = "role" if correcting else keyworker_rules.OPTIONS["role"]
+    refused = _keyworker_role(ctx, body, role_field)
+    return refused + [FieldError(field, why) for field, why in keyworker_rules.problems(body, active, correcting=correcting)
+                      if not (refused and field == role_field)]
 
 
 def _keyworker_role(ctx: Context, body: dict, role_field: str) -> list[FieldError]:
