@@ -284,16 +284,15 @@ def _after(done: tuple[list[str], list[str]]) -> str:
 NOTHING_WRITTEN = "; nothing was written"  # how `_after` ends a message where the command wrote nothing
 
 
-def _interrupted(after: str, words=None) -> str:
+def _interrupted(after: str, words) -> str:
     """What an interrupted command says (Ctrl-C, or Ctrl-D at a question): that nothing was written in
     the repository's language (`words`: its `Wording.say`), else whether its change was saved (`_after`)."""
     from cpcm.errors import INTERRUPTED
 
-    return words(INTERRUPTED) if words is not None and after == NOTHING_WRITTEN else f"interrupted{after}"
+    return words(INTERRUPTED) if after == NOTHING_WRITTEN else f"interrupted{after}"
 
 
-def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[list[str], list[str]] = ([], []),
-               words=None) -> int:
+def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[list[str], list[str]], words) -> int:
     """The exit code of `exc`, its message said. `saved`: the commits the command made and sent before it,
     as `_done` gives them (an interruption or a bug after a write: the write stands, and the message says so).
     `words`: the repository's language's (`cli.common.said_in_language`), a refused form's lines and an
@@ -306,7 +305,7 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[li
     if debug:
         _debug_traceback(exc, args)
     if isinstance(exc, CpcmError):
-        message, hint = said_refusal(exc, words) if words is not None else (exc.message, exc.hint)
+        message, hint = said_refusal(exc, words)
         say(f"error: {message}", "red")
         if hint:
             say(f"  {hint}")
