@@ -111,3 +111,17 @@ def test_due_codes__every_code_a_due_item_can_have_is_in_the_json_table():
     made = {c.code for c in CLOCKS} | {f"{s}-approval" for s in ("plan", "closure", "transfer")} | set(
         re.findall(r'Deadline\([^,]+, "([a-z0-9-]+)"', sources))
     assert made - listed == set(), made - listed
+
+
+def test_clocks_table__a_clock_due_when_it_starts_names_no_policy_value_as_its_time():
+    """The clocks table said a declined referral's follow-up was set by `referral_feedback.limit`
+    (14 days), while `cpcm due` lists it due at once, at the decline: an agency changing that value
+    expecting to move it would be misled. A clock due when it starts says so instead."""
+    from pathlib import Path
+
+    from cpcm.workflow.clocks import BY_CODE
+
+    assert BY_CODE["referral-follow-up"].on_start
+    row = next(line for line in (Path(__file__).parent.parent / "docs" / "workflow.md").read_text().splitlines()
+               if "(`referral-follow-up`)" in line and line.startswith("|"))
+    assert "due **at once**" in row and "referral_feedback.limit" not in row, row

@@ -57,6 +57,7 @@ class Clock:
     per_referral: bool = False
     also: tuple[str, ...] = ()  # other rules whose values move its due time (for the docs' clocks table)
     at_once: bool = False     # due when it starts, whatever the policy's values (an urgent item: deadlines._urgent)
+    on_start: bool = False    # due when it starts too, but not urgent (a declined referral: find another way now)
     # the commands (the stage table's, transitions.TABLE) its item asks for, any one of which does it: the item is
     # listed only at a stage that allows one of them (deadlines.at_stage; an item that asks otherwise says so: Deadline.asks)
     asks: tuple[str, ...] = ()
@@ -138,7 +139,7 @@ CLOCKS: tuple[Clock, ...] = (
     Clock("referral-follow-up", "referral_follow_up", "A declined or undelivered referral", NEEDS_WORKER,
           "the provider declined the referral or did not deliver the service", ("closed",),
           "the referral closed with the reason (another service or a new plan)", "referral_feedback", "referral_feedback",
-          per_referral=True, asks=("referral_update", "referral")),
+          per_referral=True, asks=("referral_update", "referral"), on_start=True),
     Clock("referral-outcome", "referral_outcome", "Outcome of a referral", ("accepted",),
           "the service's start, with its expected duration", ("delivered", "not_delivered", "closed"),
           "the outcome recorded", "referral_checks", "referral_checks", per_referral=True, asks=("referral_update",)),

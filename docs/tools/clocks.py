@@ -47,6 +47,8 @@ def table() -> str:
         set_by = settings[0][1] if len(settings) == 1 else "<br>".join(f"{p}: {t}" for p, t in settings)
         if clock.at_once:  # due when it starts: no value moves it (the rule's values are the response it asks for)
             set_by = "no policy value: due **at once**, listed first (urgent)"
+        elif clock.on_start:  # due when it starts, not urgent: the rule named is the one it applies, not its time
+            set_by = "no policy value: due **at once**"
         sources: list[str] = []
         for rule in rules:
             for policy in profiles.values():
