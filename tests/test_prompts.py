@@ -3,6 +3,7 @@ is asked as a required one, saying why, instead of the whole record being refuse
 question is answered (and everything typed lost)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import typer
@@ -167,6 +168,48 @@ def test_update_on_a_terminal__a_required_field_left_empty_is_asked_again_at_onc
     assert len(other) == 2 and said[other[0] + 1] == "  say what the other concern is", said
     shown = ok_json(cli("show", case_id, "update", "--json"))
     assert shown["fields"]["changes"] == {"concerns": ["neglect", "other"], "concerns_other": "sold goods at night"}, shown
+
+def test_register_on_a_terminal__an_answer_not_utf8_is_asked_again_at_once_every_other_answer_kept(cli, monkeypatch):
+    """A Latin-1 terminal under LANG=C typing "José": Python gives the byte 0xE9 as a lone
+    surrogate ('\\udce9'; in a UTF-8 locale, a UnicodeDecodeError). The answer was taken, every
+    other question asked, and the whole registration refused at the end ("child.name is not valid
+    UTF-8 text", exit 2), every answer lost; now the question refuses it at once, saying how to
+    type it and never repeating it, and asks it again."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import common
+    from cpcm.cli.app import build
+
+    said, answers = [], {"Child's name": ["Latinone Jos\udce9", "Latinone Jose"],
+                         "Where the child lives now": [UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid"), "Manyatta"],
+                         "Child's assent": ["given"], "Caregiver's consent": ["given"]}
+
+    def prompt(text, **_):
+        said.append(text)
+        assert len(said) < 100, said
+        queue = next((queue for start, queue in answers.items() if text.startswith(start)), None)
+        answer = queue.pop(0) if queue else ""
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
+    result = CliRunner().invoke(build("register"), ["register", "--sex", "female", "--age", "7", "--lives-with", "mother",
+                                                    "--identified-by", "family", "--concern", "neglect", "--risk", "low"],
+                                env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert result.exit_code == 0, (result.output, said)
+    refusal = "  " + prompts.NOT_UTF8
+    for question in ("Child's name", "Where the child lives now"):
+        asked = [i for i, text in enumerate(said) if text.startswith(question)]
+        assert len(asked) == 2 and said[asked[0] + 1] == refusal, said
+    assert not [text for text in said + [result.output] if "Latinone" in text or "\udce9" in text], said  # never the answer
+    case_id = re.search(r"CP-[A-Z0-9]{4}-[A-Z0-9]{4}", result.output + "".join(said))[0]
+    shown = ok_json(cli("show", case_id, "--json"))
+    assert shown["child"]["name"] == "Latinone Jose" and shown["location"] == "Manyatta", shown
+    assert shown["child"]["sex"] == "female" and shown["lives_with"] == "mother", shown
+
 
 def ok_json(result):
     assert result.code == 0, result.stderr

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import typer
 
+from cpcm.domain import text
 from cpcm.domain.forms import (ENGLISH, Field, Form, N_, Wording, answer_code, base_type, choice_list, coerce, group_fields,
                                group_heading, is_empty, not_asked, required_by_rule)
 from cpcm.domain.records import flatten, get_path, set_path
@@ -33,6 +34,9 @@ DOMAIN_PASSED = N_("pass")
 DOMAIN_BELOW = N_("below the pass mark")
 # Translators: an item answered with a stop answer (the benchmark's own words: what it means, what to do).
 DOMAIN_STOP = N_("STOP: %(says)s. What to do: %(action)s")
+# Translators: an answer holding bytes that are not UTF-8 (a terminal set to Latin-1 typing an accent); the answer is never repeated.
+NOT_UTF8 = N_("the terminal sent characters that are not UTF-8, so this answer cannot be kept: set the terminal to "
+              "UTF-8 (LANG=C.UTF-8, say) or type it without accents")
 
 
 def fill(form: Form, data: dict[str, Any], today, workers, lang: str | None = None,
@@ -176,13 +180,29 @@ def confirmed(question: str, default: bool, wording: Wording = ENGLISH) -> bool:
         yes, no = words.get("yes", "yes"), words.get("no", "no")
     shown = f"{yes.upper()}/{no}" if default else f"{yes}/{no.upper()}"
     while True:
-        answer = typer.prompt(f"{question} [{shown}]", default="", show_default=False, err=True)
+        answer = typed(f"{question} [{shown}]", wording)
         if not answer.strip():
             return default
         value, reason = answer_code(_YES_OR_NO, answer, wording)
         if reason is None:
             return value
         typer.echo(f"  {reason}", err=True)
+
+
+def typed(question: str, wording: Wording = ENGLISH) -> str:
+    """The answer typed to `question` ("" for Enter), asked again at once, saying why (`NOT_UTF8`,
+    in `wording`'s language, never the answer), while it is not valid UTF-8: a terminal sending
+    another encoding (Latin-1 under LANG=C), whose bytes Python gives as lone surrogates (or, in a
+    UTF-8 locale, as a UnicodeDecodeError), which no record can hold. Checked as typed, like any
+    answer, rather than refusing the whole record once every question is answered."""
+    while True:
+        try:
+            answer = typer.prompt(question, default="", show_default=False, err=True)
+        except UnicodeDecodeError:  # at a terminal the line is read whole before it is decoded: it is asked again
+            answer = None
+        if answer is not None and text.invalid_offset(answer) is None:
+            return answer
+        typer.echo(f"  {wording.say(NOT_UTF8)}", err=True)
 
 
 def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda key: None, skip=lambda key: False,
@@ -223,8 +243,7 @@ def _ask_fields(fields, given, out, today, workers, lang, indent="", why=lambda 
         because = None if field.required or indent else why(field.key)
         required = field.required or because is not None
         while True:
-            answer = typer.prompt(f"{indent}{label}{extra}{'' if required else ' ' + wording.say(OPTIONAL)}", default="",
-                                  show_default=False, err=True)
+            answer = typed(f"{indent}{label}{extra}{'' if required else ' ' + wording.say(OPTIONAL)}", wording)
             if not answer.strip():
                 if required:
                     typer.echo(f"  {because}" if because else f"  {wording.say(STILL_REQUIRED)}", err=True)

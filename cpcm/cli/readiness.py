@@ -146,7 +146,8 @@ def _domains(ctx, form, words, table: dict, data: dict) -> dict:
     yet: one left out is offered (review it now or leave it), the items one answered in part
     lacks are asked; each item yes, no or na; a stop answer says at once what it means; the
     domain's score against its pass mark after each."""
-    from cpcm.cli.prompts import DOMAIN_BELOW, DOMAIN_PASSED, DOMAIN_SCORE, DOMAIN_STOP, DOMAIN_WHOLE, REVIEW_DOMAIN, choices_shown, confirmed
+    from cpcm.cli.prompts import (DOMAIN_BELOW, DOMAIN_PASSED, DOMAIN_SCORE, DOMAIN_STOP, DOMAIN_WHOLE, REVIEW_DOMAIN, choices_shown,
+                                  confirmed, typed)
     from cpcm.domain.forms import coerce
     from cpcm.domain.records import flatten, set_path
     from cpcm.workflow import readiness as rules
@@ -171,7 +172,7 @@ def _domains(ctx, form, words, table: dict, data: dict) -> dict:
             label = field.text(field.label, lang) if field else path
             while True:
                 shown = choices_shown(field, words) if field else " [yes, no, na]"  # the choices in the worker's language
-                answer = typer.prompt(f"  {label}{shown}", default="", show_default=False, err=True)  # Enter: said why
+                answer = typed(f"  {label}{shown}", words)  # Enter: said why
                 value, reason = (None, None) if not answer.strip() else \
                     coerce(field, answer, ctx.now.date(), wording=words) if field else (answer.strip(), None)
                 if reason or value in (None, ""):

@@ -80,9 +80,10 @@ def register(app: typer.Typer) -> None:
                 if not data:  # every value kept: no reason to ask, nothing to write
                     raise Refused(f"nothing to update on {case_id}: every value was kept; nothing was written",
                                   rule="nothing-to-update")
+            from cpcm.cli.prompts import typed
+
             while data and not (reason or "").strip():  # required: asked again, so that the changes typed are not lost
-                reason = typer.prompt("Why did the details change (the reason is kept with the update)", default="", show_default=False,
-                                      err=True)
+                reason = typed("Why did the details change (the reason is kept with the update)")
                 if not reason.strip():
                     typer.echo("  this one is required: say why the details changed", err=True)
         result = service.update(ctx, case_id, data, reason, parse_at(at))
@@ -98,7 +99,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     from dataclasses import replace
 
     from cpcm import service
-    from cpcm.cli.prompts import STILL_REQUIRED
+    from cpcm.cli.prompts import STILL_REQUIRED, typed
     from cpcm.domain.forms import choice_list, coerce, is_empty, not_asked, required_by_rule
     from cpcm.domain.records import flatten, set_path
     from cpcm.service.cases import NOT_UPDATED
@@ -125,8 +126,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
                  else ("yes" if now else "no") if isinstance(now, bool) else str(now))
         extra = f" [{choice_list(field, words)}]" if field.choices else ""
         while True:
-            answer = typer.prompt(f"{field.text(field.label, lang)}{extra} (now: {shown or '-'})", default="", show_default=False,
-                                  err=True).strip()
+            answer = typed(f"{field.text(field.label, lang)}{extra} (now: {shown or '-'})", words).strip()
             if not answer or answer == "-":  # kept or removed: refused at once where the field cannot be left empty
                 left = now if not answer else None
                 because = None if not is_empty(left) else (
