@@ -180,7 +180,7 @@ def test_on_a_terminal_the_agent_prints_what_the_command_prints(shared, tmp_env)
         screen, code, who = on_terminal(env, *args, local=True)
         assert who == "local", args
         assert (served_screen, served_code) == (screen, code), args
-    table = on_terminal(env, "list")[0]
+    table = on_terminal(env, "show", case)[0]  # `list` is too wide for 60 columns: printed plain, with a note
     assert "┃".encode() in table or "│".encode() in table  # rich's table: the command knew it was on a terminal
     visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", table.decode())
     assert 50 < max(len(line) for line in visible.splitlines()) <= 60  # drawn to the terminal's width, not rich's default 80

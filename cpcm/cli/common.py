@@ -222,6 +222,9 @@ ID_LIKE = re.compile(r"^(?:[A-Z]{2}-[0-9A-Z]{4}-[0-9A-Z]{4}|[0-9A-HJKMNP-TV-Z]{2
 DATE_LIKE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?: [+-][0-9]{2}:[0-9]{2})?)?$")
 
 
+FOLD_AT = 10  # a drawn table's free-text column is never narrower than this (or its longest word): 'why' at 1 character was unreadable
+
+
 def drawn(count: int) -> bool:
     """Whether a table of `count` rows is drawn with lines (rich, on a terminal) rather than
     printed plain, tab-separated (a file or a pipe, or a long list: rich costs about 1 ms a row).
@@ -231,31 +234,59 @@ def drawn(count: int) -> bool:
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    """`rows` under `columns`: a table drawn with lines on a terminal, tab-separated lines otherwise
+    (`drawn`). A drawn table never shows a cell cut or a column dropped: an ID, a code, a date or a
+    number is kept whole, free text wraps at its spaces (a word longer than FOLD_AT folds), and a
+    table that cannot fit the terminal so is printed as the tab-separated lines, with a note on stderr."""
     rows = [["" if v is None else str(v) for v in row] for row in rows]
     if drawn(len(rows)):
+        from rich.cells import cell_len
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=title, header_style="bold", show_lines=False)
-        dated = set()
+        console = Console()
+        dated, whole = set(), set()
         for at, column in enumerate(columns):
             ids = [row[at] for row in rows if at < len(row) and row[at]]
             if ids and all(ID_LIKE.match(v) for v in ids):  # an ID is copied, never cut: the other columns wrap instead
-                table.add_column(column, no_wrap=True, min_width=max(map(len, ids)))
+                whole.add(at)
             elif ids and all(DATE_LIKE.match(v) for v in ids):  # a date is read whole (`due`'s, show's): as wide as the
-                table.add_column(column, min_width=10)  # day, its time on a line under it; the text columns wrap, not cut
-                dated.add(at)
-            else:
-                table.add_column(column)
-        for row in rows:
-            # as typed ('[near market]' is no markup of rich's, nor '[/b]'); a date's time under it
-            table.add_row(*(Text(v.replace(" ", "\n", 1) if at in dated else v) for at, v in enumerate(row)))
-        Console().print(table)
-    else:
-        print("\t".join(columns))
-        for row in rows:
-            print("\t".join(v.replace("\t", " ").replace("\n", " ") for v in row))
+                dated.add(at)  # day, its time on a line under it
+        cells = [[column] + [row[at] for row in rows if at < len(row)] for at, column in enumerate(columns)]
+        # free text (a cell of several words) folds a word longer than FOLD_AT; an ID, a code, a date, a number
+        # is kept whole: the narrowest each column can be so, and the width it takes unwrapped
+        free = {at for at, texts in enumerate(cells) if at not in whole | dated and any(" " in v for v in texts[1:])}
+        least = [min(max(cell_len(word) for v in texts for word in (v.split() or [""])), FOLD_AT if at in free else 999)
+                 for at, texts in enumerate(cells)]
+        most = [max(cell_len(line) for v in texts for line in (v.replace(" ", "\n", 1) if at in dated else v).split("\n"))
+                for at, texts in enumerate(cells)]
+        frame = 3 * len(columns) + 1  # a border and a space each side of each column, and the last border
+        if sum(least) + frame > console.width:
+            sys.stdout.flush()  # the note after what is already printed (a report's heading), here and through the agent
+            warn(f"the terminal is {console.width} columns wide, too narrow for this table "
+                 f"({sum(least) + frame}): it is printed as plain tab-separated lines")
+            if title:
+                print(f"# {title}")
+        else:
+            widths, spare = least[:], console.width - frame - sum(least)
+            while spare > 0 and any(w < m for w, m in zip(widths, most)):  # the room left to the columns short of it most
+                at = max(range(len(widths)), key=lambda i: most[i] - widths[i])
+                widths[at] += 1
+                spare -= 1
+            table = Table(title=title, header_style="bold", show_lines=False)
+            for at, column in enumerate(columns):
+                table.add_column(column, width=widths[at], no_wrap=at not in free | dated, overflow="fold")
+            for row in rows:
+                # as typed ('[near market]' is no markup of rich's, nor '[/b]'); a date's time under it
+                table.add_row(*(Text(v.replace(" ", "\n", 1) if at in dated else v) for at, v in enumerate(row)))
+            console.print(table)
+            return
+    print("\t".join(columns))
+    for row in rows:
+        print("\t".join(v.replace("\t", " ").replace("\n", " ") for v in row))
+    if drawn(len(rows)):  # on a terminal, printed before what comes after it on stderr, as a drawn table is
+        sys.stdout.flush()
 
 
 def print_text(rows: Any, columns: Sequence[str], *args: Any) -> bool:
