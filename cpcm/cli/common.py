@@ -261,8 +261,12 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
                  for at, texts in enumerate(cells)]
         most = [max(cell_len(line) for v in texts for line in (v.replace(" ", "\n", 1) if at in dated else v).split("\n"))
                 for at, texts in enumerate(cells)]
-        frame = 3 * len(columns) + 1  # a border and a space each side of each column, and the last border
-        if sum(least) + frame > console.width:
+        # drawn with lines (a border and a space each side of each column, and the last border), else, on a narrower
+        # terminal (an old laptop's 80 columns), without them: the columns a space apart
+        layouts = ((3 * len(columns) + 1, {}),
+                   (len(columns) - 1, {"box": None, "padding": (0, 1, 0, 0), "pad_edge": False, "show_edge": False}))
+        frame, style = next(((f, s) for f, s in layouts if sum(least) + f <= console.width), (layouts[-1][0], None))
+        if style is None:
             sys.stdout.flush()  # the note after what is already printed (a report's heading), here and through the agent
             warn(f"the terminal is {console.width} columns wide, too narrow for this table "
                  f"({sum(least) + frame}): it is printed as plain tab-separated lines")
@@ -274,7 +278,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
                 at = max(range(len(widths)), key=lambda i: most[i] - widths[i])
                 widths[at] += 1
                 spare -= 1
-            table = Table(title=title, header_style="bold", show_lines=False)
+            table = Table(title=title, header_style="bold", show_lines=False, **style)
             for at, column in enumerate(columns):
                 table.add_column(column, width=widths[at], no_wrap=at not in free | dated, overflow="fold")
             for row in rows:
