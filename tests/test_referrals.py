@@ -986,11 +986,6 @@ def test_cli__a_referral_update_from_a_file_with_set_or_at_the_questions(cli, re
     error, a missing feedback refused, not asked). The referral-update form (`cpcm form blank
     referral-update`) gives the same update as the options; the questions ask what the status
     needs, and what refuses the update whatever the answers is said before the first question."""
-    import typer
-    from typer.testing import CliRunner
-
-    from cpcm.cli import common
-    from cpcm.cli.app import build
     from cpcm.store import forms
     from cpcm.workflow.referrals import STATUSES
 
@@ -1023,22 +1018,8 @@ def test_cli__a_referral_update_from_a_file_with_set_or_at_the_questions(cli, re
     assert no_status.code == 4 and "--status (status): is required" in no_status.stderr, no_status.stderr
     assert commit_count(repo) == before + 2
     # on a terminal, the questions: the status, then what it needs, asked as required
-    said, answers = [], {}
-
-    def prompt(text, **_):
-        said.append(text)
-        assert len(said) < 40, said
-        queue = next((queue for start, queue in answers.items() if text.startswith(start)), None)
-        return queue.pop(0) if queue else ""
-
-    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
-    monkeypatch.setattr(typer, "prompt", prompt)
-    monkeypatch.setattr(typer, "echo", lambda text="", **_: said.append(str(text)))
-
-    def asked(*args):
-        said.clear()
-        return CliRunner().invoke(build("referral"), ["referral", case_id, *args], env=dict(cli.env, CPCM_NO_AGENT="1"))
-
+    answers = {}
+    said, asked = _on_a_terminal(cli, monkeypatch, case_id, answers)
     answers.update({"The referral's status now": ["accepted"], "The date the service starts": ["", "2026-12-01"],
                     "How long the service is expected to last": ["3mo"]})
     result = asked("R2")
