@@ -616,3 +616,23 @@ def test_a_check_the_policy_asks_before_referring__is_refused_in_kiswahili(sw):
     assert refused.code == 4, refused.stderr
     assert "(checks.need_matched): ni lazima kabla ya kutoa rufaa (ESARO S4)" in refused.stderr, refused.stderr
     assert "Sehemu zinazokosekana hutolewa kwa chaguo zake: --check need_matched. Sahihisha" in refused.stderr
+
+
+def test_refusals__of_a_date_a_number_and_a_worker_are_in_kiswahili_too(sw):
+    """A date of birth in the future or a century back, an age that is no number in range and a
+    worker not of the team: each reason in Kiswahili (was: English beside the Kiswahili questions);
+    the values typed are never repeated, the form's limits and today's date are."""
+    before = commit_count(Path(sw.env["CPCM_REPO"]))
+    no_age = [a for pair in zip(REST[::2], REST[1::2]) if not pair[1].startswith("child.age") for a in pair]
+    future = no_age + ["--set", "child.date_of_birth=2030-01-01"]
+    result = sw("register", *SW_SETS, *future, "--worker", "zed")
+    assert result.code == 4, result.stderr
+    assert "(child.date_of_birth): ni ya siku zijazo (leo ni 2026-11-23)" in result.stderr, result.stderr
+    assert "(worker): si mwanachama wa timu (" in result.stderr
+    far = [a if a != "child.date_of_birth=2030-01-01" else "child.date_of_birth=1930-01-01" for a in future]
+    assert "ni zaidi ya miaka 25 iliyopita: angalia mwaka" in sw("register", *SW_SETS, *far).stderr
+    aged = sw("register", *SW_SETS, *no_age, "--set", "child.age_estimate=40")
+    assert "(child.age_estimate): lazima isizidi 17" in aged.stderr, aged.stderr
+    assert "is in the future" not in result.stderr and "is not a member" not in result.stderr
+    assert CANARY not in result.stderr + aged.stderr
+    assert commit_count(Path(sw.env["CPCM_REPO"])) == before

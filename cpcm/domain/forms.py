@@ -91,6 +91,25 @@ DID_YOU_MEAN_ANY = N_("did you mean %(choices)s?")
 NEAR_VALUE = N_("'%(choice)s' for value %(number)s")
 # Translators: a value of a list that is the words of two choices or more: its place in the list, then why.
 VALUE_OF = N_("value %(number)s of %(count)s: %(reason)s")
+MUST_BE_TEXT = N_("must be text")
+# Translators: a yes or no (true, false) given where words are asked: in a YAML file, words in quotes stay words.
+MUST_BE_TEXT_QUOTED = N_("must be text (put it in quotes)")
+MUST_BE_TEXTS = N_("must be a list of short texts")
+# Translators: a date after today where the field asks for one that has happened; %(today)s is YYYY-MM-DD.
+IN_THE_FUTURE = N_("is in the future (today is %(today)s)")
+# Translators: a date further back than the field takes (a date of birth: a mistyped year).
+YEARS_AGO = N_("is more than %(years)s years ago: check the year")
+NOT_WHOLE = N_("is not a whole number")
+# Translators: %(low)s and %(high)s are the numbers an answer may be, "from 1 to 4".
+NOT_WHOLE_FROM_TO = N_("is not a whole number from %(low)s to %(high)s")
+NOT_WHOLE_AT_LEAST = N_("is not a whole number (at least %(low)s)")
+NOT_WHOLE_AT_MOST = N_("is not a whole number (at most %(high)s)")
+AT_LEAST = N_("must be at least %(low)s")
+AT_MOST = N_("must be at most %(high)s")
+MUST_BE_CHOICES = N_("must be a list of: %(choices)s")
+MUST_BE_WORKER = N_("must be a worker id")
+# Translators: %(workers)s lists the team's worker ids, kept as they are.
+NOT_IN_TEAM = N_("is not a member of the team (%(workers)s)")
 
 
 @dataclass(frozen=True)
@@ -470,7 +489,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         return _code(field, value, today)
     if field.type in ("text", "longtext"):
         if not _scalar(value) or isinstance(value, bool):
-            return None, "must be text" + (" (put it in quotes)" if isinstance(value, bool) else "")
+            return None, wording.say(MUST_BE_TEXT_QUOTED if isinstance(value, bool) else MUST_BE_TEXT)
         text = value.isoformat() if isinstance(value, date) else str(value)
         text = text.strip()
         if field.max_length and len(text) > field.max_length:
@@ -479,7 +498,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
     if field.type == "text_list":
         items = value if isinstance(value, list) else [v for v in str(value).split(";")] if _scalar(value) else None
         if items is None or not all(_scalar(v) and not isinstance(v, bool) for v in items):
-            return None, "must be a list of short texts"
+            return None, wording.say(MUST_BE_TEXTS)
         items = [(v.isoformat() if isinstance(v, date) else str(v)).strip() for v in items]
         return [v for v in items if v], None
     if field.type == "date":
@@ -492,21 +511,21 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         except ValueError:
             return None, not_a_date(str(value), say=wording.say)
         if field.not_future and parsed > today:
-            return None, f"is in the future (today is {today.isoformat()})"
+            return None, wording.say(IN_THE_FUTURE) % {"today": today.isoformat()}
         if field.max_years_ago is not None and today is not None and (today - parsed).days > field.max_years_ago * 366:
-            return None, f"is more than {field.max_years_ago} years ago: check the year"
+            return None, wording.say(YEARS_AGO) % {"years": field.max_years_ago}
         return parsed.isoformat(), None
     if field.type == "integer":
         if not _scalar(value) or isinstance(value, (bool, date)):
-            return None, "is not a whole number" + _range_words(field)
+            return None, _not_whole(field, wording.say)
         try:
             number = int(str(value).strip())
         except ValueError:
-            return None, "is not a whole number" + _range_words(field)
+            return None, _not_whole(field, wording.say)
         if field.minimum is not None and number < field.minimum:
-            return None, f"must be at least {field.minimum}"
+            return None, wording.say(AT_LEAST) % {"low": field.minimum}
         if field.maximum is not None and number > field.maximum:
-            return None, f"must be at most {field.maximum}"
+            return None, wording.say(AT_MOST) % {"high": field.maximum}
         return number, None
     if field.type == "boolean":
         if isinstance(value, bool):
@@ -524,7 +543,7 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
     if field.type == "choices":
         items = value if isinstance(value, list) else _choice_items(field, str(value), wording) if _scalar(value) else None
         if items is None or not all(_scalar(v) for v in items):
-            return None, f"must be a list of: {', '.join(field.choices)}"
+            return None, wording.say(MUST_BE_CHOICES) % {"choices": ", ".join(field.choices)}
         out, bad = [], []
         for number, item in enumerate((str(v).strip() for v in items), 1):
             if not item:
@@ -544,11 +563,11 @@ def coerce(field: Field, value: Any, today: date, workers: Iterable[str] = (),
         return None, _numbered(field, None)[1]
     if field.type == "worker":
         if not isinstance(value, str):
-            return None, "must be a worker id"
+            return None, wording.say(MUST_BE_WORKER)
         worker = value.strip()
         known = set(workers)  # a correction's: the team and the worker the record named, who may be in it too
         if known and worker not in known:
-            return None, f"is not a member of the team ({', '.join(sorted(known))})"
+            return None, wording.say(NOT_IN_TEAM) % {"workers": ", ".join(sorted(known))}
         return worker, None
     return None, f"unknown field type {field.type}"
 
@@ -612,15 +631,12 @@ def not_a_date(text: str, allow_time: bool = False, say: Callable[[str], str] = 
     return say(NOT_A_DATE_OR_TIME if allow_time else NOT_A_DATE)
 
 
-def _range_words(field: Field) -> str:
-    """The whole numbers an integer field takes, for the message refusing another value: ' from 1 to 4'."""
-    if field.minimum is not None and field.maximum is not None:
-        return f" from {field.minimum} to {field.maximum}"
-    if field.minimum is not None:
-        return f" (at least {field.minimum})"
-    if field.maximum is not None:
-        return f" (at most {field.maximum})"
-    return ""
+def _not_whole(field: Field, say: Callable[[str], str]) -> str:
+    """Why an integer field refuses a value, with the whole numbers it takes: 'is not a whole number from 1 to 4'."""
+    low, high = field.minimum, field.maximum
+    message = NOT_WHOLE if low is None and high is None else NOT_WHOLE_AT_MOST if low is None else \
+        NOT_WHOLE_AT_LEAST if high is None else NOT_WHOLE_FROM_TO
+    return say(message) % {"low": low, "high": high}
 
 
 def _plain(text: Any) -> str:
