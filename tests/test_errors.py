@@ -745,3 +745,36 @@ def test_register__born_after_the_day_registered_gives_4(cli, repo):
     assert_nothing_written(repo, before)
     same_day = cli("register", "--from-file", "-", "--at", "2020-10-10", input=json.dumps(late))
     assert same_day.code == 0, same_day.stderr
+
+
+def test_update_and_correct__a_date_of_birth_after_the_day_registered_gives_4(cli, repo):
+    """`cpcm update --dob`, and `cpcm correct` of the registration (its date of birth or its --at) or of an
+    update, wrote a date of birth after the day the child was registered, which `register --at` and
+    `import cases` refuse. Each is refused now by the same rule (`born_after`), the field named with the way
+    out, neither date shown, and nothing written; the day registered itself is accepted."""
+    case_id = register(cli, "--at", "2026-01-10")
+    late = "2026-05-01"
+    before = head(repo)
+    refusals = {
+        "update": cli("update", case_id, "--dob", late, "--reason", "birth certificate seen", "--json"),
+        "correct registration": cli("correct", case_id, "registration", "--set", f"child.date_of_birth={late}",
+                                    "--reason", "typed wrong", "--json"),
+        "correct --at": cli("correct", case_id, "registration", "--at", "2015-01-01", "--reason", "typed wrong", "--json"),
+    }
+    assert_nothing_written(repo, before)
+    assert cli("update", case_id, "--dob", "2016-01-01", "--reason", "birth certificate seen").code == 0
+    after_update = head(repo)
+    refusals["correct update"] = cli("correct", case_id, "update", "--set", f"child.date_of_birth={late}",
+                                     "--reason", "typed wrong", "--json")
+    # the registration's time moved before the date of birth in force: the update's (2016), not the registration's own
+    refusals["correct --at, updated"] = cli("correct", case_id, "registration", "--at", "2015-06-01", "--reason", "typed wrong",
+                                            "--json")
+    assert_nothing_written(repo, after_update)
+    for name, result in refusals.items():
+        assert result.code == 4, (name, result.stdout, result.stderr)
+        fields = result.json()["fields"]
+        assert [f["field"] for f in fields] == ["child.date_of_birth"], (name, fields)
+        assert fields[0]["reason"].startswith("is after the date of registration ("), (name, fields)
+        assert "correct whichever of the two is wrong" in fields[0]["reason"] and "--at WHEN" in fields[0]["reason"], name
+        assert late not in result.stdout + result.stderr and "2026-01-10" not in result.stdout + result.stderr, name
+    assert cli("update", case_id, "--dob", "2026-01-10", "--reason", "birth certificate seen").code == 0  # the day registered

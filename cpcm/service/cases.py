@@ -69,6 +69,22 @@ def born_after(body: Mapping[str, Any], day: date, registered: str) -> FieldErro
                                              "on or after the day they were born; correct whichever of the two is wrong")
 
 
+def born_after_registered(ctx: Context, case: Case, body: Mapping[str, Any], day: date | None = None,
+                          given_by: str = "the case's registration", how: str | None = None) -> list[FieldError]:
+    """`born_after` for a date of birth that an update or a correction gives (`body`: the registration
+    as it would stand) against the day `case` was registered (`day`: a registration's time as
+    corrected, else the case's, in the agency's time zone): neither writes what `cpcm register` and
+    `cpcm import cases` refuse. The way out (`how`; by default the registration's time, corrected,
+    where the date of birth is right) is said after the rule's words; the field named, no date."""
+    if day is None and not case.registered_at:
+        return []
+    before = born_after(body, day or date.fromisoformat(local_day(case.registered_at, ctx.zone)), given_by)
+    if before is None:
+        return []
+    how = how or f"if the date of birth is right, the registration's time is wrong: cpcm correct {case.id} registration --at WHEN --reason ..."
+    return [replace(before, reason=f"{before.reason} ({how})")]
+
+
 def sibling_fields(ctx: Context, case_id: str) -> dict[str, Any]:
     """The family and home part of `case_id`'s registration, as updated (`siblings.family_part`:
     where the child lives, who with, the caregiver, the contact, how identified, where registered),
@@ -1793,6 +1809,8 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     # removed: their clash is said once, as such, with the form's other problems
     body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in [*held, *dropped]}}),
                             ctx.now.date(), workers_taken(ctx, form, case.registration), wording(ctx, form), untouched)
+    if any(_reaches(path, "child.date_of_birth") for path in given):  # not after the day registered, as register refuses it
+        errors += born_after_registered(ctx, case, body)
     if held:
         raise InvalidInput(list(held.values()) + errors, what, hint=(
             f"To replace what the case holds, give it empty with the update: {' '.join(f'--set {key}=' for key in held)} "
@@ -1971,6 +1989,8 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
         after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), workers_taken(ctx, form, case.registration),
                                    wording(ctx, form), not_given(form, given))
         errors += problems
+        if not problems and any(_reaches(path, "child.date_of_birth") for path in given):  # as `update` checks it
+            errors += born_after_registered(ctx, case, after)
         checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
         changes = {path: None if value is None else checked.get(path, value) for path, value in changes.items()}
     body["changes"], body["previous"] = changes, previous
@@ -2334,6 +2354,17 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             " (the record's own reason: --set reason=TEXT; --reason says why you correct it)" if e.field == "reason" else ""))
             for e in form_errors]
         body = {**extras, **body}
+        if original.kind == "registration" and not form_errors and \
+                (at is not None or any(_reaches(path, "child.date_of_birth") for path in flatten(data))):
+            # a date of birth after the day registered, as corrected (either date): refused, as `cpcm register --at` refuses it;
+            # a time moved is checked against the date of birth in force too (an update's, since)
+            day = (at or datetime.fromisoformat(original.at)).astimezone(ctx.zone).date()
+            for held in (body, case.registration) if at is not None else (body,):
+                found = born_after_registered(ctx, case, held, day, "--at" if at is not None else "the registration's time",
+                                              "correct the date of birth, or the registration's time with --at WHEN")
+                if found:
+                    errors += found
+                    break
         if original.kind == "closure" and merged.get("reason") != base.get("reason"):
             # the reason of a request decided already is refused as a change of what was decided first, not by the
             # new reason's checklist (a request still waiting is checked as cpcm close checks it, below)
