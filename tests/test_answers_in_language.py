@@ -636,3 +636,50 @@ def test_refusals__of_a_date_a_number_and_a_worker_are_in_kiswahili_too(sw):
     assert "is in the future" not in result.stderr and "is not a member" not in result.stderr
     assert CANARY not in result.stderr + aged.stderr
     assert commit_count(Path(sw.env["CPCM_REPO"])) == before
+
+
+def test_consent_override__a_purpose_stored_before_it_was_read_is_checked_and_corrected_to_its_code(sw, team):
+    """An override written before `consent --override` read its purpose holds what was typed (`usajili`, a
+    misspelling, words about someone): no rule reads it, and `cpcm check` said nothing of it while `due` still
+    asked for the override; `cpcm correct` refused it as a record kind it does not correct. Check warns of it now
+    (consent-override-purpose), naming the case, the record and the field, never the text stored; a supervisor
+    corrects the purpose as the command takes it (the Kiswahili words, recorded as the code), a caseworker is
+    refused as at the command, and once corrected check says nothing and due no longer asks for it."""
+    from datetime import datetime
+
+    from cpcm import service
+
+    root = Path(sw.env["CPCM_REPO"])
+    sup = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(team["sup"][0]), "CPCM_NOW": NOW})
+    case_id = register(sw, consent={"child": "not_possible", "caregiver": "not_possible", "explained": True})
+    ctx = service.open_repo(root, team["sup"][0], now=datetime.fromisoformat(NOW))
+    stored = {"purpose": f"usajili {CANARY}", "basis": "best_interests", "reason": "Mtoto anaishi peke yake"}
+    old = service.append(ctx, service.load_case(ctx, case_id), "consent", "consent_override", stored, None)
+
+    def flagged() -> list[dict]:
+        found = []
+        for checked in (sup("check", case_id, "--json"), sup("check", "--json")):  # one case, and every case
+            assert CANARY not in checked.stdout + checked.stderr
+            found.append([p for p in checked.json() if p["code"] == "consent-override-purpose"])
+        assert found[0] == found[1], found
+        return found[0]
+
+    def owed() -> list[str]:
+        return [i["code"] for i in sup("due", "--json", "--worker", "all").json()
+                if i["case_id"] == case_id and i["code"].startswith("consent-")]
+
+    [problem] = flagged()
+    assert (problem["case_id"], problem["severity"]) == (case_id, "warning")
+    assert f"consent override {old.id}: its purpose is none of a consent's" in problem["message"]
+    assert f"cpcm correct {case_id} {old.id} --set purpose=PURPOSE --reason ..." in problem["message"]
+    assert owed() == ["consent-refused"]
+    before = commit_count(root)
+    caseworker = sw("correct", case_id, old.id, "--set", "purpose=usajili", "--reason", "kosa la kuandika")
+    assert caseworker.code == 4 and commit_count(root) == before, caseworker.stderr
+    wrong = sup("correct", case_id, old.id, "--set", "purpose=xyzzy", "--reason", "kosa la kuandika")
+    assert wrong.code == 4 and commit_count(root) == before, wrong.stderr
+    assert "purpose: si mojawapo ya: usajili (registration)" in wrong.stderr and CANARY not in wrong.stderr
+    done = sup("correct", case_id, old.id, "--set", "purpose=usajili", "--reason", "kosa la kuandika", "--json")
+    assert done.code == 0, done.stderr
+    assert sup("show", case_id, done.json()["record_id"], "--json").json()["fields"]["purpose"] == "registration"
+    assert flagged() == [] and owed() == []

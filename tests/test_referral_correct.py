@@ -335,3 +335,27 @@ def test_show__a_plan_action_a_referral_carries_out_is_not_late_until_it_is_due_
     assert late("referral", case_id, "R1", "--status", "declined", "--feedback", "no places this term").code == 0
     marks, line = shown()
     assert marks["A1"] is True and "(late)" in line, (marks, line)
+
+
+def test_an_override_a_referral_went_on_keeps_its_purpose_and_agency_when_corrected(cli, cli_as, repo):
+    """A consent override is corrected as `cpcm consent --override` records one (by a supervisor: its reason, say),
+    but not into another purpose or agency once a referral went on it: the referral would be left resting on an
+    override for something else. Refused naming the field, nothing written; another is an override of its own."""
+    assert cli(*CLINIC).code == 0
+    case_id = register(cli)
+    sup = cli_as("sup")
+    override = sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests",
+                   "--reason", "urgent treatment", "--json")
+    assert override.code == 0, override.stderr
+    record = override.json()["record_id"]
+    assert cli("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all").code == 0
+    before = commit_count(repo)
+    for field, value in (("purpose", "assessment"), ("agency", "")):
+        moved = sup("correct", case_id, record, "--set", f"{field}={value}", "--reason", "typed wrong", "--json")
+        assert moved.code == 4, (field, moved.stdout)
+        assert (field, f"an action relied on this override for its {field}: it is not corrected; for another, a supervisor or "
+                       f"manager records an override of its own (cpcm consent {case_id} --override ...)"
+                ) in [(f["field"], f["reason"]) for f in moved.json()["fields"]], moved.json()
+    assert commit_count(repo) == before
+    assert sup("correct", case_id, record, "--set", "reason=urgent treatment, the caregiver unreachable",
+               "--reason", "reason incomplete").code == 0

@@ -1924,7 +1924,8 @@ CORRECTABLE = ("registration", "update", "assessment", "plan", "consent", "follo
                "mandatory_report",  # not its decision (reported or not): a new decision is a record of its own
                "keyworker",  # a name or role mistyped: checked as `cpcm assign --keyworker` checks a nomination
                "readiness", "graduation", "csi",  # on the form they were made on; stops and the CSI's date as the command makes them
-               "sign_off")  # by a supervisor or manager, as entered: not what was signed off, by whom, nor the decision
+               "sign_off",  # by a supervisor or manager, as entered: not what was signed off, by whom, nor the decision
+               "consent_override")  # as `cpcm consent --override` checks one (service/referrals.py override_corrected)
 
 
 def _plan_items(records: list[Record], case: Case, original: Record, base: Mapping[str, Any],
@@ -2317,6 +2318,11 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         errors += problems
     elif original.kind == "keyworker":
         body, problems = _keyworker_corrected(ctx, base, data)
+        errors += problems
+    elif original.kind == "consent_override":
+        from cpcm.service.referrals import override_corrected
+
+        body, problems = override_corrected(ctx, case_id, records, original, base, data)
         errors += problems
     elif original.kind == "note":
         body = laid_over(base, data)

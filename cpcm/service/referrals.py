@@ -223,7 +223,7 @@ def consent_override_each(ctx: Context, case_ids: Sequence[str], purpose: str, b
 
 def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: str, agency: str | None) -> dict:
     """An override's record, checked: the actor may override (`consent.override_roles`), the purpose is one a
-    consent takes (`_override_purposes`) and the basis one of the policy's (`consent.override_bases`), each
+    consent takes (`override_purposes`) and the basis one of the policy's (`consent.override_bases`), each
     typed as its code or its words in the repository's language as a form's choice is (`option_code`: "usajili",
     "maslahi bora" in Kiswahili, the words the case file prints) and recorded as the code, a reason is given,
     and an agency where the purpose goes to one. Was: any purpose was written as typed, and no rule read it."""
@@ -233,7 +233,7 @@ def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: st
         raise Refused("only a supervisor or manager can override consent", "Ask your supervisor to record the override.",
                       rule="consent-override-needs-supervisor")
     errors = []
-    purpose, why = option_code(ctx, "purpose", purpose, _override_purposes(ctx))
+    purpose, why = option_code(ctx, "purpose", purpose, override_purposes(ctx))
     if why is not None:
         errors.append(FieldError("purpose", why))
     basis, why = option_code(ctx, "basis", basis, tuple(rule.get("override_bases", ())))
@@ -252,7 +252,39 @@ def _override_body(ctx: Context, what: str, purpose: str, basis: str, reason: st
     return body
 
 
-def _override_purposes(ctx: Context) -> tuple[str, ...]:
+OVERRIDE_FIELDS = ("purpose", "basis", "reason", "agency")  # what `cpcm consent --override` records
+
+
+def override_corrected(ctx: Context, case_id: str, records: Sequence[Record], original: Record, base: Mapping[str, Any],
+                       data: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:
+    """A consent override's correction (`cpcm correct CASE RECORD`): its fields (OVERRIDE_FIELDS) laid over the
+    original's and checked as `cpcm consent --override` checks an override (`_override_body`: by one the policy
+    lets override, the purpose and basis each its code or its words in the repository's language, recorded as the
+    code): an override stored with a purpose that is none of a consent's, written before the command read it
+    (`cpcm check`'s `consent-override-purpose`), is mended so. An override an action relied on already (a referral,
+    a transfer: `used_ids`) keeps the purpose and agency the action went on (another is another override, as a
+    referral's service is another referral). A key that is none of the fields is counted, never named."""
+    errors: list[FieldError] = []
+    unknown = [k for k in data if k not in OVERRIDE_FIELDS]
+    if unknown:
+        errors.append(unnamed_keys(len(unknown), "a consent override", OVERRIDE_FIELDS))
+    merged = laid_over({k: v for k, v in base.items() if k in OVERRIDE_FIELDS},
+                       {k: v for k, v in data.items() if k in OVERRIDE_FIELDS})
+    try:
+        checked = _override_body(ctx, case_id, str(merged.get("purpose") or ""), str(merged.get("basis") or ""),
+                                 str(merged.get("reason") or ""), str(merged.get("agency") or "") or None)
+    except InvalidInput as exc:
+        checked = dict(merged)
+        errors += exc.errors
+    body = {**{k: v for k, v in base.items() if k not in OVERRIDE_FIELDS}, **checked}
+    if original.id in consent_rules.used_ids(records):
+        errors += [FieldError(key, f"an action relied on this override for its {key}: it is not corrected; for another, a "
+                                   f"supervisor or manager records an override of its own (cpcm consent {case_id} --override ...)")
+                   for key in ("purpose", "agency") if body.get(key) != base.get(key)]
+    return body, errors
+
+
+def override_purposes(ctx: Context) -> tuple[str, ...]:
     """The purposes an override is recorded for: those a consent takes (`cpcm consent --purpose`), the consent
     form's list as far as the policy lists them (`consent.purposes`), so that an override stands in for a
     consent the rules read."""

@@ -167,12 +167,16 @@ def due_list(ctx: Context, worker: str | None = None, within_days: float | None 
 
 def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     """Every rule problem in one case, or in every case you can read plus the caseloads."""
+    from cpcm.service.referrals import override_purposes
+
     me = ctx.need_worker()
     # a restriction's mismatch, a closed case's retention: a manager's to put right, and told to them only
     manages = manages_list(ctx, me.id)
+    purposes = override_purposes(ctx)  # an override stored with a purpose the command refuses now
     if case_id:
         case = load_case(ctx, case_id)
         return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team), manages)
+                + rules.check_override_purposes(case, ctx.policy, purposes)
                 + rules.check_restriction(mismatch(ctx, case, manages))
                 + rules.check_workers([case], ctx.team, ctx.policy, ctx.now) + rules.check_cadres([case], ctx.team, ctx.policy))
     cases = load_cases(ctx, on_disk=True)
@@ -180,6 +184,7 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     undecided = rules.NobodyDecides(ctx.team)
     for case in cases.values():
         problems += rules.check_case(case, ctx.policy, ctx.now, undecided, manages)
+        problems += rules.check_override_purposes(case, ctx.policy, purposes)
         problems += rules.check_restriction(mismatch(ctx, case, manages))
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)
     problems += rules.check_cadres(cases.values(), ctx.team, ctx.policy)

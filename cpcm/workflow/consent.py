@@ -247,6 +247,18 @@ def withdrawn_text(case_id: str, ref: str, item: dict) -> str:
             f"(cpcm consent {case_id} --purpose referral --agency {service} --by {item['giver']} --status given --explained all)")
 
 
+def overrides_of_no_purpose(consents: Iterable[Mapping[str, Any]], purposes: Sequence[str]) -> list[str]:
+    """The supervisor's overrides in force among `consents` (the fold's `Case.consents`: `kept`) whose purpose is
+    none of `purposes` (those `cpcm consent --override` takes now, as their codes): written before the command
+    read its purpose, when any text was recorded (a word in Kiswahili, a misspelling), such an override stands
+    in for no consent, as the rule matches the purpose's code (`_matches`). Their record ids, in the order written;
+    one a correction replaced is not among them."""
+    consents = list(consents)
+    replaced = {c["body"].get("supersedes") for c in consents if c["body"].get("supersedes")}
+    return sorted(c["id"] for c in consents if c["kind"] == "consent_override" and c["id"] not in replaced
+                  and c["body"].get("purpose") not in purposes)
+
+
 def _matches(record: Record, purpose: str, agency: str | None) -> bool:
     if record.body.get("purpose") != purpose:
         return False

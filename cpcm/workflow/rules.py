@@ -5,7 +5,7 @@
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
 `reached-18-without-justification`, `closed-reached-18-under-age`, `transition-out-of-order`, `referral-consent-corrected`,
 `referral-consent-withdrawn`, `transfer-consent-corrected`, `reunification-without-best-interests`,
-`consent-refused`, `consent-missing`, `consent-not-informed`.
+`consent-refused`, `consent-missing`, `consent-not-informed`, `consent-override-purpose`.
 """
 from __future__ import annotations
 
@@ -35,6 +35,18 @@ def check_restriction(items: Iterable[Deadline]) -> list[Problem]:
     return [Problem("restriction-mismatch", "error", f"{item.title} ({item.why})", item.rule, item.source, item.case_id,
                     item.owner)  # the item's code (workflow/retention.py MISMATCH_CODE)
             for item in items]
+
+
+def check_override_purposes(case: Case, policy: Policy, purposes: tuple[str, ...]) -> list[Problem]:
+    """`consent-override-purpose`: each override of `case` whose stored purpose is none of `purposes` (those
+    `cpcm consent --override` takes: `consent.overrides_of_no_purpose`), written before the command read it. It
+    stands in for no consent; a supervisor or manager corrects it to the purpose meant. Named by the case and
+    record ID and the field, never the text stored (it may be words about someone)."""
+    return [Problem("consent-override-purpose", "warning",
+                    f"consent override {record_id}: its purpose is none of a consent's ({', '.join(purposes)}), so it stands "
+                    f"in for no consent; a supervisor or manager corrects it to the purpose meant: cpcm correct {case.id} "
+                    f"{record_id} --set purpose=PURPOSE --reason ...", "consent", policy.source("consent"), case.id, case.worker)
+            for record_id in consent.overrides_of_no_purpose(case.consents, purposes)]
 
 
 def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDecides | None" = None,

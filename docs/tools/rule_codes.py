@@ -134,6 +134,10 @@ MEANINGS = {
                        "(what the sending agency was told does not carry over), and no override (warning, until the answers "
                        "or an override are recorded; also a `cpcm due` item, as `consent-refused`); refuses refer, transfer "
                        "and conference add-case where the policy says `consent_decision.at_sharing: refuse`",
+    "consent-override-purpose": "a supervisor's consent override holds a purpose that is none of a consent's (written before "
+                                "`cpcm consent --override` read its purpose: a word in another language, a misspelling), so it "
+                                "stands in for no consent; named by its case and record, never the text stored (warning, until a "
+                                "supervisor or manager corrects its purpose: `cpcm correct CASE RECORD --set purpose=PURPOSE`)",
     "consent-not-informed": "the child's assent or the caregiver's consent to registration (the case's work) was given "
                             "without explaining what the policy's `consent.explained` lists (the registration form's "
                             "`consent.explained` answered no, or a `cpcm consent --purpose registration` recorded without "
