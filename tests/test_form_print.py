@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CANARY
 from test_reports_browser import CHROMIUM, chromium, console_messages, screenshot
 
 from cpcm.render import env
@@ -101,6 +102,24 @@ def test_form_print__bad_names_and_options_are_refused_and_out_is_never_overwrit
     assert cli("form", "print", "review", "--out", str(out)).code == 0 and out.read_text().startswith("<!DOCTYPE html>")
     assert cli("form", "print", "review", "--out", str(out)).code == 2
     assert cli("form", "print", "review", "--out", str(out), "--force").code == 0
+
+
+def test_form_print__an_out_name_of_another_format_is_refused_and_the_name_picks_the_format(cli, tmp_env):
+    """`form print review --out blank.md` wrote HTML (the default --format) under a Markdown name,
+    and `--out blank.pdf` HTML under a PDF's; `--format html --out blank.md` too. The name now
+    picks the format, as a report's --out does, and a name of another format than --format's, or
+    of none it writes, is refused (common.out_format: exit 2, nothing written), without repeating
+    the name typed."""
+    markdown = tmp_env / "blank.md"
+    assert cli("form", "print", "review", "--out", str(markdown)).code == 0
+    assert markdown.read_text(encoding="utf-8") == cli("form", "print", "review", "--format", "md").stdout
+    word = CANARY.split()[0]
+    for name, options in ((f"{word}.md", ["--format", "html"]), (f"{word}.pdf", []), (f"{word}.html", ["--format", "md"]),
+                          (f"Otieno.{word}", [])):
+        refused = cli("form", "print", "review", "--out", str(tmp_env / name), *options)
+        assert refused.code == 2 and "nothing was written" in refused.stderr, refused.stderr
+        assert word.lower() not in refused.stderr.lower() and not (tmp_env / name).exists()
+    assert "For a PDF, write HTML" in cli("form", "print", "review", "--out", str(tmp_env / "blank.pdf")).stderr
 
 
 def test_form_blank__kept_and_follows_the_kenya_profile_only_when_asked_by_name(cli):

@@ -1032,6 +1032,37 @@ def test_export__unknown_field_is_a_usage_error(cli_as, small_repo, tmp_path):
     assert result.code == 2 and "field 2 of 2" in result.stderr and "shoe_size" not in result.stderr
 
 
+@pytest.mark.parametrize("name, options, example", [
+    ("cases.pdf", ["--format", "csv", "--plaintext"], "export.csv"),
+    ("cases.json", ["--format", "csv", "--plaintext"], "export.csv"),           # the name says JSON, --format CSV
+    ("cases.xlsx.age", ["--format", "csv", "--recipient", "otieno"], "export.csv.age"),
+    ("cases.md", ["--plaintext"], "export.csv"),                                # no --format: not a format it writes
+])
+def test_export__an_out_name_whose_extension_is_not_the_format_it_writes_is_refused(cli_as, small_repo, tmp_path, name, options,
+                                                                                     example):
+    """`export --format csv --out cases.pdf` (or cases.json) wrote CSV under a PDF's (a JSON file's)
+    name and exited 0; it is refused as a report's --out is (common.out_format: exit 2, nothing
+    written), without repeating the name typed; without --format the name picks csv or json, and a
+    name with neither and no --format is refused."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    word = CANARY.split()[0]
+    sup = cli_as("sup")
+    refused = sup("export", "--out", str(folder / f"{word}-{name}"), *options, "--json")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    extension = "." + name.removesuffix(".age").rsplit(".", 1)[1]
+    assert refused.json()["message"].startswith(f"--out: a file whose name ends in {extension} ")
+    assert "nothing was written" in refused.json()["message"] and list(folder.iterdir()) == []
+    assert word.lower() not in (refused.stdout + refused.stderr).lower()
+    assert f"--out {example})" in refused.json()["hint"]
+    done = sup("export", "--out", str(folder / example), *options)  # the hint's name, run, is written
+    assert done.code == 0, done.stderr
+    named = sup("export", "--out", str(folder / "cases.json"), "--plaintext")  # the name picks the format
+    assert named.code == 0 and json.loads((folder / "cases.json").read_text(encoding="utf-8"))["cases"], named.stderr
+    neither = sup("export", "--out", str(folder / "cases"), "--plaintext", "--json")
+    assert neither.code == 2 and neither.json()["message"].startswith("--format is needed") and not (folder / "cases").exists()
+
+
 def test_statistics__counts_consent_refusals_and_the_childs_participation():
     from cpcm.store import policies
     from cpcm.domain.records import Record

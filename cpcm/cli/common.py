@@ -985,7 +985,7 @@ def out_format(out: Path | None, fmt: str | None, formats: Sequence[str], encryp
     no extension: the command's default). A name whose extension is not that of one of `formats` (`.pdf`,
     `.txt`), or is another format's than --format's, is refused (exit 2, before anything is read or
     written): the file would hold one format under another's name, and open as damaged
-    (docs/commands/reports.md, render.md). The hint gives a name that works (`stem` and the extension,
+    (docs/commands/reports.md, render.md, forms.md: report, render, export and form print). The hint gives a name that works (`stem` and the extension,
     with `.age` after it when the file is `encrypted`); the name typed is never repeated, only its
     extension (it can be a child's name)."""
     from cpcm.errors import UsageError

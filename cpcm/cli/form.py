@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
                                                       "followup, review, consent, closure, sign-off, conference-minutes... ('cpcm form list')."),
                lang: Optional[str] = typer.Option(None, "--lang", help="The language: en or sw (any language with a catalog; default: "
                                                                       "the repository's language, else en).", show_default=False),
-               fmt: str = typer.Option("html", "--format", help="html (A4, to print from a browser) or md."),
+               fmt: Optional[str] = typer.Option(None, "--format", help="html (A4, to print from a browser) or md (default: the one "
+                                                                        "the --out file's name ends in, else html).", show_default=False),
                profile: Optional[str] = typer.Option(None, "--profile", help="The policy profile whose forms and closure checklists are printed "
                                                                              "(default: the repository's, else inter-agency)."),
                out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (a new file; --force to replace it) instead of standard output."),
@@ -77,13 +78,16 @@ def register(app: typer.Typer) -> None:
         Example: cpcm form print registration --lang sw --out usajili.html
         Example: cpcm form print readiness --profile kenya --format md
         """
-        from cpcm.service.paper import form_print
+        from cpcm.service.paper import FORMATS, form_print
         from cpcm.store import policies
         from cpcm.store.config import resolve_repo
 
-        from cpcm.cli.common import to_stdout
+        from cpcm.cli.common import out_format, to_stdout
 
         out = to_stdout(out)  # --out -: printed, as without --out
+        # --format, else the format the --out file's name picks; `--out blank.md` with HTML in it, or `--out blank.pdf`,
+        # is refused, as a report's --out is (common.out_format: one format under another's name); a blank is never encrypted
+        fmt = out_format(out, fmt, FORMATS, False, stem="form") or "html"
         root = resolve_repo(str(repo) if repo else None)
         root = root if (root / ".cpcm").is_dir() else None
         if profile:
@@ -94,7 +98,7 @@ def register(app: typer.Typer) -> None:
             policy = open_ctx(repo, None, need_identity=False).policy
         else:
             policy = policies.load("inter-agency")
-        text = form_print(name, _language(lang, root).strip().lower(), fmt.strip().lower(), policy=policy, root=root)
+        text = form_print(name, _language(lang, root).strip().lower(), fmt, policy=policy, root=root)
         if out is None:
             typer.echo(text, nl=False)
             return

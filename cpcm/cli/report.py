@@ -22,6 +22,7 @@ from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encr
                              a_file, out_format, register_plain, report_problems, say, stdout_is_terminal, to_stdout, warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
+EXPORT_FORMATS = ("csv", "json")  # cpcm export writes these
 
 
 def register(app: typer.Typer) -> None:
@@ -135,7 +136,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     def export(
-        format_: str = typer.Option(..., "--format", help="csv or json."),
+        format_: Optional[str] = typer.Option(None, "--format", help="csv or json (default: the one the --out file's name ends in, "
+                                                                    ".csv or .json, with or without .age after).", show_default=False),
         out: Path = typer.Option(..., "--out", "-o", help="The file to write."),
         recipient: List[str] = typer.Option([], "--recipient", "-r", help="Encrypt to this age recipient (age1...) or team member id (repeat); required unless --plaintext."),
         plaintext: bool = typer.Option(False, "--plaintext", help="Write the file unencrypted (it holds case data: keep it safe)."),
@@ -161,15 +163,17 @@ def register(app: typer.Typer) -> None:
         from cpcm.errors import UsageError
         from cpcm.reports import export as export_mod
 
-        fmt = format_.strip().lower()
-        if fmt not in ("csv", "json"):
-            raise UsageError("--format is csv or json")
+        a_file(out)  # an export is always a file
+        # the format --format or the file's name says: `--format csv --out cases.pdf` (or cases.json) is refused, as a
+        # report's --out is (common.out_format: the file would hold one format under another's name)
+        fmt = out_format(out, format_, EXPORT_FORMATS, not plaintext, stem="export")
+        if fmt is None:
+            raise UsageError("--format is needed: csv or json (or end the --out file's name in .csv or .json)")
         if not plaintext and not recipient:
             raise UsageError("an export is encrypted to a named recipient: give --recipient AGE1... (or a team member id)",
                              "Or write it unencrypted with --plaintext, if you must; it holds case data.")
         if plaintext and recipient:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
-        a_file(out)  # an export is always a file
         if not plaintext:
             check_encrypted_name(out)  # before anything is read
         if primero and cpims:
