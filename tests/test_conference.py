@@ -331,6 +331,26 @@ def closed_with(mem: MemoryRepo, case_id: str) -> str:
     return conf
 
 
+def test_close__days_after_the_meeting_says_when_the_report_is_due_as_due_lists_it_not_within():
+    """Was: a conference closed three days after its meeting said "the report with the action points
+    is due within 24 hours" while `cpcm due` listed the report overdue since the day after the
+    meeting (Form 3 item 8 counts from the meeting's start, never from the close). The next step
+    now gives the due time of `due`'s own item (context.due_said): 'was due by WHEN (overdue)' once
+    passed, else 'is due by WHEN', with the rule and its source."""
+    from cpcm.domain.dates import local_text
+
+    mem = MemoryRepo()
+    for closing, said in (("2026-12-03T10:00:00+03:00", "was due by {} (overdue)"), (CLOSE_NOW, "is due by {}")):
+        conf = minuted_with(mem, planned_in(mem))
+        closer = mem.as_("sup", now=closing)
+        closed = conferences.close(closer, conf)
+        [item] = [i for i in service.due(closer) if i.code == "conference-report" and i.case_id == conf]
+        assert closed.next_steps[0] == (f"the report with the action points, 24 hours after the meeting's start (Kenya "
+                                        f"case-conferencing SOP Form 3 item 8), {said.format(local_text(item.due, closer.zone))}: "
+                                        f"cpcm render conference-report {conf}"), closed.next_steps
+        assert "within" not in closed.next_steps[0]
+
+
 def test_minutes_and_report__a_team_member_responsible_is_printed_by_name_not_worker_id():
     """The minutes take the responsible person as a worker id (`amina`); the minutes (Form 7) and
     the report (Form 8) print the name colleagues know, and an institution as written."""

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import NOW, Cli, commit_count, register
 from memory_repo import MemoryRepo
-from test_assess_plan import INITIAL_DATA, plan_doc
+from test_assess_plan import COMPREHENSIVE, INITIAL_DATA, plan_doc
 
 from cpcm import service
 from cpcm.domain.records import Record, utc
@@ -331,6 +331,38 @@ def test_placement__a_supervisor_overrides_with_a_reason_a_caseworker_cannot():
     assert shown["placement"]["best_interests_override"] and shown["placement"]["care_type"] == "institutional_care"
     record = service.show(mem.as_("sup"), case_id, "placement")
     assert record["fields"]["best_interests_override"] == {"reason": "brought by police at night", "by": "sup"}
+
+
+def test_placement__dated_back_on_a_supervisors_reason_says_when_the_record_is_due_as_due_lists_it_not_within():
+    """Was: a placement dated back five days (--at) on a supervisor's reason said "record one within
+    72 hours, on cpcm due" while `cpcm due` listed the record overdue since two days; a plan
+    version for the return home dated back said the same. Now a move dated back gives the due
+    time of `due`'s own item (context.clock_said): 'was due by WHEN (overdue)' once passed, else
+    'is due by WHEN'. Dated now, it still says 'within'."""
+    from cpcm.domain.dates import local_text
+
+    mem = MemoryRepo("kenya")
+    amina, sup = mem.as_("amina"), mem.as_("sup")
+    case_id = mem.register(amina, at=at(-10).isoformat())
+    service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk="high"), at(-9))
+
+    def owed() -> str:
+        [item] = [i for i in service.due(amina) if i.case_id == case_id and i.code == "placement-best-interests"]
+        return local_text(item.due, amina.zone)
+
+    placed = service.placement(sup, case_id, ADMISSION, at(-5), override_reason="brought by police at night")
+    assert (f"placed without a best-interests record, on a supervisor's reason: record one: it was due by {owed()} (overdue), "
+            f"on cpcm due (cpcm assess {case_id} --type best-interests)") in placed.warnings, placed.warnings
+    assert not any("within 72 hours" in w for w in placed.warnings), placed.warnings
+    service.assess(amina, case_id, "comprehensive", COMPREHENSIVE, at(-4))
+    service.plan(amina, case_id, plan_doc(), at(-4))
+    home = service.plan(sup, case_id, plan_doc("reunification_done"), at(-1), override_reason="the court sent her home")
+    assert (f"the child's return home recorded without a best-interests record, on a supervisor's reason: record one: it is "
+            f"due by {owed()}, on cpcm due (cpcm assess {case_id} --type best-interests)") in home.warnings, home.warnings
+    assert not any("within 72 hours" in w for w in home.warnings), home.warnings
+    # dated now: 'within', as before
+    now = service.placement(sup, kenya_case(mem), ADMISSION, override_reason="brought by police at night")
+    assert any("record one within 72 hours, on cpcm due" in w for w in now.warnings), now.warnings
 
 
 def test_placement__uses_the_best_interests_record_made_since_the_current_placement():

@@ -316,7 +316,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Close the conference: each case's actions go into its plan as a new version (reason
         conference_decision), each case gets a record linking to the conference, and the report is
-        due within 24 hours. One commit.
+        due 24 hours after the meeting's start (the next: line says when). One commit.
 
         Example: cpcm conference close CC-4F7K-9X2N
         """

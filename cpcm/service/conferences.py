@@ -1618,9 +1618,10 @@ def _plan_words(ctx, conference: rules.Conference) -> tuple[str | None, Callable
 def close(ctx, conference_id: str) -> Written:
     """Close the conference: each case's actions become a new version of its plan (reason
     conference_decision: the latest version's content with the actions appended), each case gets
-    a record linking back to the conference, and the chair's list shows the report due within
-    24 hours. All in one commit. Each version is the conference's decision: its chair may approve
-    it (plan_approval.conference_versions_by_chair; the fold tells it by the link record).
+    a record linking back to the conference, and the chair's list shows the report due 24 hours
+    after the meeting's start (the next step gives that time). All in one commit. Each version is
+    the conference's decision: its chair may approve it (plan_approval.conference_versions_by_chair;
+    the fold tells it by the link record).
 
     A case with actions but no plan yet gets an interim plan made of them (`interim_plan`: one goal,
     the conference's actions, the full plan to follow), and so does a reopened case whose plan is
@@ -1745,7 +1746,11 @@ def close(ctx, conference_id: str) -> Written:
         record = _record(ctx, "conference_close", conference_id, closing, after=_last_id(conference))
         tx.write_record(record, context.keys_for(ctx, ctx.store.recipients(conference_id, CONFERENCES)), CONFERENCES)
         tx.commit(f"conference close {conference_id}{ended}")
-    steps = [f"the report with the action points is due within {ctx.policy.cited(rules.REPORT)}: "
+    # its clock counts from the meeting's start, never from the close (Form 3 item 8): its due time as `cpcm due` lists
+    # it (rules.report_by), not 'within', which counted from now promises time gone (a conference closed days after)
+    steps = [f"the report with the action points, {ctx.policy.duration(rules.REPORT, 'limit').words()} after the meeting's start "
+             f"({ctx.policy.short_source(rules.REPORT)}), "
+             f"{context.due_said(ctx, rules.report_by(conference, ctx.policy, ctx.now.tzinfo))}: "
              f"cpcm render conference-report {conference_id}"]
     steps += [_plan_step(w, w["case_id"] in yours)
               for w in written if w["plan_record_id"] and approvals.required(ctx.policy, "plan") and w["case_id"] not in stuck_cases]

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from cpcm.domain.dates import local_day
 from cpcm.domain.forms import laid_over
 from cpcm.domain.records import CORRECTION_KEYS, utc
 from cpcm.errors import Corrupt, FieldError, Refused
-from cpcm.service.context import Context, append, at_errors, form_for, load_records, validate_form, writes
+from cpcm.service.context import Context, append, at_errors, clock_said, form_for, load_records, validate_form, writes
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.results import Written
 from cpcm.store import forms
@@ -65,6 +65,8 @@ def placement(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime 
         warnings = [*warnings, *_move_consent(ctx, case_id, body, records, at)]
     settles = settled_by(case, "placement", body, when)  # where the child lives now, recorded after a sync found it recorded apart
     record = append(ctx, case, "placement", KIND, body, at)
+    warnings = [*overridden(ctx, PLACEMENT_MOVE, case_id, body, override_reason, lambda: fold(case_id, records + [record]), at),
+                *warnings]
     return Written(case_id, record.id, KIND, tuple(warnings), tuple(_next_steps(ctx, case_id, body, current)) + settles_step(settles),
                    settled=said_settled(case_id, settles),
                    extra={"care_type": body["care_type"], "setting": body["setting"], "reunification": bool(body.get("reunification")),
@@ -314,7 +316,8 @@ def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[t
     recorded in `body` as `best_interests_override` (who gave it) and the record is owed; else
     Refused, saying when a record of the case (`bids`: record id, its time in UTC) is dated
     after the move. A reason given where none is missing is not recorded. `correcting`: the move is
-    a correction's (`cpcm correct`, which takes no reason): the refusal says so. (warnings)"""
+    a correction's (`cpcm correct`, which takes no reason): the refusal says so. (warnings; the
+    one a reason recorded here calls for is `overridden`'s, said once the move is written)"""
     reason = (override_reason or "").strip()
     if not missing:
         return [NOT_NEEDED] if reason else []
@@ -341,7 +344,23 @@ def rests_on(ctx: Context, case_id: str, move: Move, missing: bool, bids: list[t
         raise Refused(f"only a {roles} can {move.only} without a best-interests record", move.ask.format(case=case_id),
                       rule=move.rule)
     body["best_interests_override"] = {"reason": reason, "by": worker.id}
-    return [f"{move.done} without a best-interests record, on a supervisor's reason: record one {owed_words(ctx.policy)} "
+    return []
+
+
+def overridden(ctx: Context, move: Move, case_id: str, body: Mapping[str, Any], override_reason: str | None,
+               after: Callable[[], Any], at: datetime | None) -> list[str]:
+    """The warning after a move written without a best-interests record on the supervisor's reason
+    given now (`override_reason`, which `rests_on` recorded in `body`): by when the record is
+    owed, as `cpcm due` lists it (the placement-best-interests clock of the case as it is `after`
+    the move): within the policy's limit, or for a move dated back (`at`, --at) its due time
+    (`clock_said`): counted from the move's date, 'within' would promise time that has gone."""
+    reason = (override_reason or "").strip()
+    if not reason or (body.get("best_interests_override") or {}).get("reason") != reason:
+        return []
+    owed = owed_words(ctx.policy)
+    said = clock_said(ctx, after, "placement-best-interests", owed, at)
+    when = f" {owed}" if said == owed else f": it {said}, on cpcm due"
+    return [f"{move.done} without a best-interests record, on a supervisor's reason: record one{when} "
             f"(cpcm assess {case_id} --type best-interests)"]
 
 

@@ -262,7 +262,7 @@ def _late_actions(ctx: Context, case: Case, body: Mapping[str, Any], at: datetim
 
 def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | None, based_on: str | None,
                 removed: Iterable[str] = (), override_reason: str | None = None) -> Written:
-    from cpcm.service.placements import home_checked
+    from cpcm.service.placements import HOME_MOVE, home_checked, overridden
 
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
@@ -280,6 +280,7 @@ def _write_plan(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetim
     home, home_steps = home_checked(ctx, case, records, body, utc((at or ctx.now).isoformat()), override_reason)
     record = append(ctx, case, "plan", "plan", body, at)
     after = fold(case_id, records + [record])
+    home = overridden(ctx, HOME_MOVE, case_id, body, override_reason, lambda: after, at) + home  # by when the record is owed
     version = after.plan["version"]
     steps = list(home_steps)
     if body.get("interim") and case.stage in ("registered", "initial_assessment", "reopened"):  # said, as show says it
