@@ -214,3 +214,33 @@ def test_due__a_child_registered_at_immediate_risk_is_assessed_the_same_day_as_r
     (repo / ".cpcm" / "policy.yaml").write_text("rules:\n  risk_response:\n    limit:\n      immediate: 12h\n")
     again = [i for i in cli("due", "--json", env=env).json() if i["case_id"] == case_id and i["code"] == "initial-assessment"]
     assert [(i["title"], i["due"]) for i in again] == [("initial assessment", "2026-11-25T09:00+03:00")]
+
+
+def test_due__a_supervisors_own_list_counts_the_teams_urgent_and_overdue_items_from_the_view(cli, cli_as, without_views,
+                                                                                            monkeypatch):
+    """A supervisor's own `due` says how many items are URGENT and how many overdue on the team's
+    lists: counted from the due view's columns, the view read once for both lists, no item made for
+    each (was: every item of every case's list made as a Deadline, and the view read and decrypted a
+    second time: at 100,000 cases 2.0 s of CPU and 345 MB of a `due` that took 0.6 s). What it says is
+    what it says without views."""
+    from cpcm.service import views
+
+    cases = _old_cases(cli_as)
+    assert cli("followup", cases[1], *RISK_INCREASED, env={"CPCM_NOW": WRITE}).code == 0  # URGENT, overdue an hour later
+    register(cli_as("amina", CPCM_NOW=WRITE), risk="immediate")  # URGENT: its response due today, not yet overdue
+    sup = cli_as("sup")
+    assert sup("due", "--worker", "all", env=LATER).code == 0  # the view made
+    reads = []
+    real_read = views.read_view
+    monkeypatch.setattr(views, "read_view", lambda *a, **k: reads.append(a[0]) or real_read(*a, **k))
+
+    def made_one_by_one(self):
+        raise AssertionError("the team's items made one by one")
+    with monkeypatch.context() as patch:
+        patch.setattr(duelines.DueView, "__iter__", made_one_by_one)
+        own = sup("due", env=LATER)
+    assert own.code == 0, own.stderr
+    assert "next: 1 URGENT item(s) on the team's lists, not yet overdue (1 case(s)): cpcm due --worker all\n" in own.stderr
+    assert "next: 7 item(s) overdue on the team's lists (3 case(s)): cpcm due --worker all --overdue\n" in own.stderr
+    assert len(reads) == 1, reads  # one view, read once for the two lists
+    _same(sup, without_views, [()])

@@ -110,23 +110,15 @@ def _team_overdue(ctx, worker: str | None) -> None:
     violence), and how to see them, so that an empty list is not read as a team with nothing to watch."""
     from cpcm import service
     from cpcm.workflow.approvals import oversees
-    from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
-    from cpcm.workflow.deadlines import OVERSEEN_CODES, is_urgent
-    from cpcm.workflow.rules import KEYWORKER_OFF_TEAM
 
     if worker is not None or not oversees(ctx.worker):
         return
-    others = [i for i in service.due_list(ctx, worker="all")
-              if i.owner not in (ctx.worker.id, SUPERVISORS, MANAGERS) and not getattr(i, "worker_removed", False)
-              and i.code != KEYWORKER_OFF_TEAM and i.code not in OVERSEEN_CODES]  # those are on this list
-    now = ctx.now
-    overdue = [i for i in others if now > i.due]
-    urgent = [i for i in others if is_urgent(i) and now <= i.due]
+    urgent, overdue = service.team_lists(ctx)  # each item's case
     if urgent:
-        say(f"next: {len(urgent)} URGENT item(s) on the team's lists, not yet overdue ({len({i.case_id for i in urgent})} "
+        say(f"next: {len(urgent)} URGENT item(s) on the team's lists, not yet overdue ({len(set(urgent))} "
             "case(s)): cpcm due --worker all")
     if overdue:
-        say(f"next: {len(overdue)} item(s) overdue on the team's lists ({len({i.case_id for i in overdue})} case(s)): "
+        say(f"next: {len(overdue)} item(s) overdue on the team's lists ({len(set(overdue))} case(s)): "
             "cpcm due --worker all --overdue")
 
 

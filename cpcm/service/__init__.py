@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # what the names below are; imported on first use (`__getattr
     from cpcm.service.team import (init, key_new, key_publish, key_rotate, key_rotate_own, key_show, key_signing, lock, team_add,
                                    team_cadre, team_list, team_recover, team_remove, team_revoke, team_signers, team_sync, unlock, unlocked_for)
     from cpcm.service.transfers import bundle_recipients, receive, transfer, transfer_ack, transfer_batch, transfer_withdraw
-    from cpcm.service.worklist import check, due, due_list, policy_rows
+    from cpcm.service.worklist import check, due, due_list, policy_rows, team_lists
 
 __all__ = [
     # the session
@@ -87,7 +87,7 @@ __all__ = [
     # documents
     "render", "Document", "document_names",
     # due, rules, verify, exports
-    "due", "due_list", "check", "policy_rows", "policy_set", "form_set", "verify", "report", "report_return", "report_combine", "MAX_RETURN_BYTES", "export", "Report", "Exported",
+    "due", "due_list", "team_lists", "check", "policy_rows", "policy_set", "form_set", "verify", "report", "report_return", "report_combine", "MAX_RETURN_BYTES", "export", "Report", "Exported",
 ]
 
 # each name above -> the module that defines it: a command imports only the modules it uses
@@ -116,7 +116,7 @@ _MODULES = {
                      "team_cadre", "team_list", "team_recover", "team_remove", "team_revoke", "team_signers", "team_sync", "unlock", "unlocked_for"),
                     "team"),
     **dict.fromkeys(("bundle_recipients", "receive", "transfer", "transfer_ack", "transfer_batch", "transfer_withdraw"), "transfers"),
-    **dict.fromkeys(("check", "due", "due_list", "policy_rows"), "worklist"),
+    **dict.fromkeys(("check", "due", "due_list", "team_lists", "policy_rows"), "worklist"),
     **dict.fromkeys(("config_set", "form_set", "policy_set"), "settings"),
 }
 

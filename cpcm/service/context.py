@@ -90,6 +90,9 @@ class Context:
     # the words of each form's choices and the messages in the repository's language, as read for this
     # command ((form name, language) -> what service/wording.py read): read once for a batch of rows
     wordings: dict = field(default_factory=dict)
+    # the views this command read (service/dueview.py `_load`), by their file's identity: a supervisor's `due` reads
+    # the due view for their own list and the team's, once
+    views: dict = field(default_factory=dict)
     # the option that gives each form field the command maps one to (cli.common.Opt): a refusal names it too
     input_options: dict = field(default_factory=dict)
     options_given: set = field(default_factory=set)  # those of these options the command was given

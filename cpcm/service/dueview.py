@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from cpcm.domain.policy import risk_rank
 from cpcm.service import tables, views
+from cpcm.store.memo import file_key
 from cpcm.workflow.deadlines import URGENT, Deadline
 
 if TYPE_CHECKING:
@@ -283,12 +284,27 @@ def _case_pieces(ctx, session, case) -> tuple[Any, list[tuple] | None]:
     return entry[1], _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
 
 
-def _load(place, keys) -> tuple[dict, Callable[[], ViewBody]] | None:
+def _load(place, keys, read: dict | None = None) -> tuple[dict, Callable[[], ViewBody]] | None:
+    """The view's head and what reads its body, None where there is none of `place`'s tag. `read`:
+    the views this command read (`Context.views`), each kept by its file's identity and tag (a view
+    written since is read again), its body made once."""
+    key = (file_key(place.path), place.tag)
+    if read is not None and key[0] is not None and key in read:
+        return read[key]
     found = views.read_view(place.path, keys, place.tag)  # of another tag (an upgrade): its first chunk read, no more
     if found is None:
         return None
     head, data = found
-    return head, lambda: ViewBody(head["body"], data)
+    made: list[ViewBody] = []
+
+    def body() -> ViewBody:
+        if not made:
+            made.append(ViewBody(head["body"], data))
+        return made[0]
+    if read is not None and key[0] is not None:
+        read.clear()  # one view kept: the latest
+        read[key] = (head, body)
+    return head, body
 
 
 def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta, overdue_only: bool) -> DueView | None:
@@ -308,7 +324,7 @@ def due_view(ctx, whose: str, oversees: bool, horizon: datetime, soon: timedelta
         return None
     now = ctx.now
     now_us = tables.instant(now)
-    loaded = _load(place, ctx.keys)
+    loaded = _load(place, ctx.keys, ctx.views)
     head = body = None
     live: list = []
     if loaded is not None:

@@ -75,7 +75,7 @@ def read_view(path: Path, keys: Sequence, tag: str | None = None) -> tuple[dict,
             pyrage.decrypt_io(handle, plain, list(keys))
         except (OSError, cipher.NotARecipient, cipher.Damaged, ValueError, pyrage.DecryptError, _OtherView):
             return None
-    return _parsed_view(plain.data, tag)
+    return _parsed_view(plain.data, tag, plain.head)
 
 
 class _OtherView(Exception):
@@ -89,6 +89,7 @@ class _Plain(io.RawIOBase):
         self.data = bytearray()
         self.tag = tag
         self.checked = tag is None
+        self.head: dict | None = None  # the head, read once its line is whole (a large JSON line: parsed once)
 
     def writable(self) -> bool:
         return True
@@ -100,7 +101,8 @@ class _Plain(io.RawIOBase):
             end = self.data.find(b"\n", start)
             if end >= 0:
                 self.checked = True
-                if _head_of(bytes(self.data[:end]), self.tag) is None:
+                self.head = _head_of(bytes(self.data[:end]), self.tag)
+                if self.head is None:
                     raise _OtherView
         return len(chunk)
 
@@ -115,9 +117,11 @@ def _head_of(line: bytes, tag: str | None) -> dict | None:
     return head
 
 
-def _parsed_view(data: bytes | bytearray, tag: str | None) -> tuple[dict, memoryview] | None:
+def _parsed_view(data: bytes | bytearray, tag: str | None, head: dict | None = None) -> tuple[dict, memoryview] | None:
+    """The view's head (`head`, where it was read already: `_Plain`) and the bytes after its line."""
     end = data.find(b"\n")
-    head = _head_of(bytes(data[:end]), tag) if end >= 0 else None
+    if head is None:
+        head = _head_of(bytes(data[:end]), tag) if end >= 0 else None
     if head is None:
         return None
     return head, memoryview(data)[end + 1:]

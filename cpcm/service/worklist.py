@@ -165,6 +165,30 @@ def due_list(ctx: Context, worker: str | None = None, within_days: float | None 
     return found if found is not None else due(ctx, worker, within_days, overdue_only)
 
 
+def team_lists(ctx: Context) -> tuple[list[str], list[str]]:
+    """What a supervisor's or manager's own `due` says of the team's lists: the case of each item on
+    every case's list that is URGENT and not yet overdue, and of each overdue one, but those their
+    own list holds (their own items, the approvals and conferences, the case-work items every
+    overseer's list holds: `deadlines.OVERSEEN_CODES`, a keyworker off the team) and those of a
+    case nobody has (`worker_removed`). From the due view's columns where there is one (no item
+    made for each: `DueView.tally`)."""
+    from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
+
+    me = ctx.need_worker().id
+
+    def counted(owner: str, code: str, removed: bool) -> bool:
+        return owner not in (me, SUPERVISORS, MANAGERS) and not removed and code != rules.KEYWORKER_OFF_TEAM \
+            and code not in deadlines_mod.OVERSEEN_CODES
+    items = due_list(ctx, worker="all")
+    tally = getattr(items, "tally", None)
+    if tally is not None:
+        return tally(counted)
+    now = ctx.now
+    others = [i for i in items if counted(i.owner, i.code, bool(getattr(i, "worker_removed", False)))]
+    return ([i.case_id for i in others if deadlines_mod.is_urgent(i) and now <= i.due],
+            [i.case_id for i in others if now > i.due])
+
+
 def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     """Every rule problem in one case, or in every case you can read plus the caseloads."""
     from cpcm.service.referrals import override_purposes
