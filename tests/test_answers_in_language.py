@@ -554,6 +554,21 @@ def test_a_refused_registration__is_said_in_kiswahili_around_its_problems_and_in
     assert error["hint"].endswith("Correct the fields named above and run the command again; nothing was written.")
 
 
+def test_a_refused_registration__finds_the_repository_s_words_once(sw, monkeypatch):
+    """What says a refusal at the terminal found the repository's language's words twice per error
+    (`said_in_language`: once to name the options, once for the lines around the problems); once now,
+    and both are said in it."""
+    from cpcm.cli import common
+
+    asked = []
+    found = common.said_in_language
+    monkeypatch.setattr(common, "said_in_language", lambda: asked.append(1) or found())
+    result = sw("register", *SW_SETS, *OTHERS, *BAD)
+    assert result.code == 4, result.stderr
+    assert result.stderr.startswith("error: registration si sahihi") and "Sahihisha sehemu" in result.stderr
+    assert len(asked) == 1, asked
+
+
 def test_a_refused_registration__in_english_is_said_as_it_was(cli):
     refused = cli("register", *ENGLISH_SETS, *OTHERS, *BAD)
     assert refused.code == 4

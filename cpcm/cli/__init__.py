@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             from cpcm.cli.common import options_named, said_in_language
 
-            options_named(exc)  # before the sessions are forgotten with their notices
-            words = said_in_language()  # the repository's language, the same
+            words = said_in_language()  # the repository's language, before the sessions are forgotten with their notices
+            options_named(exc, words)
             _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
             code = _exit_code(exc, debug, args, _done(saved), words)
         except BrokenPipeError:

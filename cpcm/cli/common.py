@@ -664,11 +664,12 @@ def option_values(ctx, flags: Mapping[str, Any], only: bool = False) -> dict[str
     return {k: v.value if isinstance(v, Opt) else v for k, v in flags.items()}
 
 
-def options_named(exc: BaseException) -> BaseException:
+def options_named(exc: BaseException, say: Callable[[str], str]) -> BaseException:
     """A refused form (`InvalidInput`) whose fields the command's options give, with each such
     field named by its option as well (`--purpose-detail (purpose_detail): ...`): the user typed
     the option, not the field. Where the refusal says to give the form's fields in a file or with
-    --set (only options were given), it says first that the options named give theirs."""
+    --set (only options were given), it says first that the options named give theirs. `say`: the
+    repository's language's words (`said_in_language`, asked once by cli.main for the error)."""
     from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, InvalidInput
 
     if not isinstance(exc, InvalidInput):
@@ -697,7 +698,6 @@ def options_named(exc: BaseException) -> BaseException:
         exc.missing_options = joined  # said in the repository's language at the terminal (`said_refusal`)
     from cpcm.domain.forms import is_too_long
 
-    say = said_in_language()
     if any(is_too_long(e.reason, say) for e in exc.errors):
         exc.hint = too_long_hint(exc.what) + " " + exc.hint
     return exc
