@@ -116,6 +116,7 @@ class InvalidInput(Refused):
         self.errors = errors
         self.what = what
         self.options: dict[str, str] = {}  # field -> the option that gives it, where named (`naming`)
+        self.said_hint: str | None = None  # the hint in the repository's language, made beside `hint` (cli/common.py options_named)
 
     @staticmethod
     def _message(errors: Sequence[FieldError], what: str, options: dict[str, str]) -> str:

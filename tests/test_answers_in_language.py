@@ -569,6 +569,28 @@ def test_a_refused_registration__finds_the_repository_s_words_once(sw, monkeypat
     assert len(asked) == 1, asked
 
 
+def test_a_refusal_s_hint__is_made_in_english_and_in_the_repository_s_language_where_it_is_built(monkeypatch):
+    """`options_named` builds the hint of a form refused with only options given twice: in English for the
+    JSON, and in the repository's language for the terminal (`said_hint`), which `said_refusal` says as it
+    is: no English text of it is looked for and replaced."""
+    from types import SimpleNamespace
+
+    from cpcm.cli import common
+    from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, FieldError, InvalidInput
+
+    words = {FIELDS_HINT: "Sahihisha sehemu zilizotajwa.", MISSING_BY_OPTIONS: "Sehemu hutolewa kwa chaguo zake: %(options)s."}
+    ran = SimpleNamespace(input_options={"services": "--offers"}, options_given=set(), options_all=set(), options_only=True)
+    monkeypatch.setattr(common, "_opened", [ran])
+    def say(message):
+        return words.get(message, message)
+
+    refused = common.options_named(InvalidInput([FieldError("services", "is required")], "service"), say)
+    assert refused.hint == "The fields missing are given by their options: --offers. " + FIELDS_HINT
+    assert refused.said_hint == "Sehemu hutolewa kwa chaguo zake: --offers. Sahihisha sehemu zilizotajwa."
+    assert common.said_refusal(refused, say)[1] == refused.said_hint
+    assert refused.to_json()["hint"] == refused.hint
+
+
 def test_a_refused_registration__in_english_is_said_as_it_was(cli):
     refused = cli("register", *ENGLISH_SETS, *OTHERS, *BAD)
     assert refused.code == 4

@@ -668,12 +668,17 @@ def options_named(exc: BaseException, say: Callable[[str], str]) -> BaseExceptio
     """A refused form (`InvalidInput`) whose fields the command's options give, with each such
     field named by its option as well (`--purpose-detail (purpose_detail): ...`): the user typed
     the option, not the field. Where the refusal says to give the form's fields in a file or with
-    --set (only options were given), it says first that the options named give theirs. `say`: the
-    repository's language's words (`said_in_language`, asked once by cli.main for the error)."""
+    --set (only options were given), it says first that the options named give theirs. Its hint is
+    made twice, where it is built: in English (`hint`, for the JSON) and in the repository's language
+    (`said_hint`, for the terminal: `said_refusal`); `say`: that language's words (`said_in_language`,
+    asked once by cli.main for the error)."""
     from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, InvalidInput
 
     if not isinstance(exc, InvalidInput):
         return exc
+    said_hint = exc.hint  # a command's own hint (`input_hint`) stays in English; FIELDS_HINT, which ends the rest, is said
+    if said_hint and said_hint.endswith(FIELDS_HINT):  # (after what a command put first: an import's columns not imported)
+        said_hint = said_hint[:-len(FIELDS_HINT)] + say(FIELDS_HINT)
     options = {"at": "--at"}  # a record's time: every command's --at (never a form's field)
     for ctx in _opened:
         options.update(getattr(ctx, "input_options", None) or {})
@@ -695,11 +700,13 @@ def options_named(exc: BaseException, say: Callable[[str], str]) -> BaseExceptio
                 + (f" (or {name} all)" if name in takes_all and len(words) > 1 else "") for name, words in groups.items()]
         joined = "; ".join(said) if any(" " in one for one in said) else ", ".join(said)
         exc.hint = MISSING_BY_OPTIONS % {"options": joined} + " " + exc.hint
-        exc.missing_options = joined  # said in the repository's language at the terminal (`said_refusal`)
+        said_hint = say(MISSING_BY_OPTIONS) % {"options": joined} + " " + said_hint
     from cpcm.domain.forms import is_too_long
 
     if any(is_too_long(e.reason, say) for e in exc.errors):
         exc.hint = too_long_hint(exc.what) + " " + exc.hint
+        said_hint = too_long_hint(exc.what) + " " + said_hint
+    exc.said_hint = said_hint
     return exc
 
 
@@ -726,19 +733,14 @@ def said_in_language():
 
 def said_refusal(exc, say) -> tuple[str, str | None]:
     """(the message, the hint) of an error as said at the terminal, in the language of `say`
-    (`said_in_language`): a refused form's first line, the hint that ends it (`FIELDS_HINT`) and the
-    options that give the fields missing (`options_named`) in that language; its problems as their
-    reasons were said. Its JSON keeps them in English."""
-    from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, InvalidInput
+    (`said_in_language`): a refused form's first line in that language, and its hint as
+    `options_named` made it in that language (`said_hint`: the options that give the fields missing,
+    `FIELDS_HINT`); its problems as their reasons were said. Its JSON keeps them in English."""
+    from cpcm.errors import InvalidInput
 
-    message = exc.said(say) if isinstance(exc, InvalidInput) else exc.message
-    hint = exc.hint
-    if hint and hint.endswith(FIELDS_HINT):
-        hint = hint[:-len(FIELDS_HINT)] + say(FIELDS_HINT)
-    missing = getattr(exc, "missing_options", None)
-    if hint and missing:
-        hint = hint.replace(MISSING_BY_OPTIONS % {"options": missing}, say(MISSING_BY_OPTIONS) % {"options": missing}, 1)
-    return message, hint
+    if not isinstance(exc, InvalidInput):
+        return exc.message, exc.hint
+    return exc.said(say), exc.said_hint if exc.said_hint is not None else exc.hint
 
 
 def too_long_hint(what: str) -> str:
