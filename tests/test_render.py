@@ -278,6 +278,24 @@ def test_env__a_view_model_without_a_key_fails_the_shipped_template():
     assert "contingency" in failed.value.message
 
 
+def test_env__the_word_lists_are_read_and_an_agency_s_broken_one_is_named_by_its_template(tmp_path):
+    """`code_words` and `field_words` read their word list the same way (`_word_list`): the shipped
+    words, and an agency's list of another shape refused as its template (exit 7), never with its words."""
+    from cpcm.render.env import TemplateFailed, code_words, field_words
+
+    assert code_words("en")["mother"] == "mother" and code_words("sw")["mother"] == "mama"
+    assert all(isinstance(words, dict) for words in field_words("en").values()) and "reason" in field_words("en")
+    root = tmp_path / "repo"
+    (root / ".cpcm" / "templates").mkdir(parents=True)
+    (root / ".cpcm" / "templates" / "_choices.j2").write_text("{% set choice = ['mother'] %}\n")
+    (root / ".cpcm" / "templates" / "_values.j2").write_text("{% set codes = {} %}{% set by_field = {'reason': 'x'} %}\n")
+    for read, template in ((code_words, "_choices.j2"), (field_words, "_values.j2")):
+        with pytest.raises(TemplateFailed) as failed:
+            read("en", root)
+        assert failed.value.exit_code == 7 and failed.value.message.startswith(f"template {template}"), failed.value.message
+        assert "mother" not in failed.value.message
+
+
 def test_env__the_sandbox_refuses_python_internals():
     from jinja2.exceptions import SecurityError
 

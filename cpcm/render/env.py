@@ -30,7 +30,7 @@ import gettext
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from cpcm.domain.dates import as_date
 from cpcm.errors import Corrupt, NotFound
@@ -205,10 +205,7 @@ def code_words(lang: str, root: Path | None = None) -> dict[str, str]:
     """The words of the codes stored in records in `lang`, as the printed forms give them
     (`templates/_choices.j2`: `choice`, the agency's own templates and catalog first): what a
     worker may type for a choice besides its code (service/wording.py)."""
-    try:
-        return {str(code): str(words) for code, words in environment(root, lang).get_template("_choices.j2").module.choice.items()}
-    except Exception as exc:  # noqa: BLE001 - a broken word list: named by its template, never any data
-        raise TemplateFailed(f"{_where(exc, '_choices.j2')} failed ({type(exc).__name__})", "_choices.j2") from None
+    return _word_list(lang, root, "_choices.j2", "choice", lambda codes: {str(code): str(words) for code, words in codes.items()})
 
 
 def field_words(lang: str, root: Path | None = None) -> dict[str, dict[str, str]]:
@@ -217,11 +214,18 @@ def field_words(lang: str, root: Path | None = None) -> dict[str, dict[str, str]
     conference's kind (`conference_kind`), why a case was nominated (`reason`), as the documents
     print them; what a worker may type for such an option besides its code (service/wording.py
     `option_code`)."""
+    return _word_list(lang, root, "_values.j2", "by_field", lambda lists: {
+        str(name): {str(code): str(words) for code, words in dict(own).items()} for name, own in dict(lists).items()})
+
+
+def _word_list(lang: str, root: Path | None, template: str, name: str, read: Callable[[Any], dict]):
+    """`read` of the word list `name` the template `template` sets, in `lang` (the agency's own
+    templates and catalog first): what `code_words` and `field_words` give; a list that cannot be
+    read (an agency's broken template, or a list of another shape) is refused naming the template."""
     try:
-        lists = environment(root, lang).get_template("_values.j2").module.by_field
-        return {str(name): {str(code): str(words) for code, words in dict(own).items()} for name, own in dict(lists).items()}
+        return read(getattr(environment(root, lang).get_template(template).module, name))
     except Exception as exc:  # noqa: BLE001 - a broken word list: named by its template, never any data
-        raise TemplateFailed(f"{_where(exc, '_values.j2')} failed ({type(exc).__name__})", "_values.j2") from None
+        raise TemplateFailed(f"{_where(exc, template)} failed ({type(exc).__name__})", template) from None
 
 
 # -- catalogs ------------------------------------------------------------------------------------------
