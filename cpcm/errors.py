@@ -16,7 +16,9 @@ def N_(message: str) -> str:
     return message
 
 
-def _same(message: str) -> str:
+def in_english(message: str) -> str:
+    """A message marked for the catalogs (`N_`) as it is written, in English: what says it where no
+    language is asked (the default `say` of the domain's messages, `Wording.say`, and of these errors)."""
     return message
 
 
@@ -124,7 +126,7 @@ class InvalidInput(Refused):
         return f"{InvalidInput._first(errors, what)}\n{lines}"
 
     @staticmethod
-    def _first(errors: Sequence[FieldError], what: str, say=_same) -> str:
+    def _first(errors: Sequence[FieldError], what: str, say=in_english) -> str:
         """The message's first line, in the language of `say` (`Wording.say`; English by default)."""
         # a refusal that gathers the rules of the policy with the fields (cpcm close) is refused, not only invalid,
         # and its rule is the first problem's: what to do first

@@ -670,3 +670,19 @@ def test_only_if__a_field_for_one_answer_is_not_asked_and_is_refused_beside_anot
     assert fm.validate(form, {"by": "child"}, TODAY)[1] == [] and fm.validate(form, {"name": "A"}, TODAY)[1] == []
     bare = {"only_if": {"field": "name", "when": {"field": "by", "in": ["caregiver"]}}}  # no message: the rule says it
     assert fm._check_rule(bare, {"by": "child", "name": "A"})[0].reason == "goes only with by caregiver"
+
+
+def test_english__the_domain_the_workflow_and_the_errors_say_a_message_as_written_by_one_function():
+    """What says a message in English where no language is asked was written three times (`_same` in
+    errors.py, domain/forms.py and workflow/conferences.py); it is `errors.in_english`, which every
+    layer may import (errors import nothing of cpcm), and says the message as it is."""
+    import inspect
+
+    from cpcm.errors import FIELDS_HINT, InvalidInput, in_english
+    from cpcm.workflow import conferences
+
+    assert in_english(FIELDS_HINT) is FIELDS_HINT
+    assert fm.ENGLISH.say is in_english and fm.Wording().say is in_english
+    for said in (fm.too_long, fm.is_too_long, fm.not_a_calendar_date, fm.not_a_date, fm.skeleton,
+                 conferences.conference_named, InvalidInput._first):
+        assert inspect.signature(said).parameters["say"].default is in_english, said

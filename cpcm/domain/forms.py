@@ -30,7 +30,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cpcm.domain.records import flatten, get_path, set_path
-from cpcm.errors import N_, FieldError
+from cpcm.errors import N_, FieldError, in_english
 
 TYPES = {"text", "longtext", "date", "integer", "choice", "choices", "boolean", "text_list", "worker", "list",
          "id", "duration", "codes"}
@@ -164,10 +164,6 @@ def _no_words(field: Field) -> Mapping[str, str]:
     return {}
 
 
-def _same(message: str) -> str:
-    return message
-
-
 @dataclass(frozen=True)
 class Wording:
     """The language a worker answers a form in: `lang`; `choices(field)`: the words of each of the
@@ -178,7 +174,7 @@ class Wording:
 
     lang: str = "en"
     choices: Callable[[Field], Mapping[str, str]] = _no_words
-    say: Callable[[str], str] = _same
+    say: Callable[[str], str] = in_english
 
 
 ENGLISH = Wording()
@@ -581,13 +577,13 @@ _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TOO_LONG_SAID = re.compile(r"is \d+ characters, longer than the \d+ this field holds")
 
 
-def too_long(length: int, limit: int, say: Callable[[str], str] = _same) -> str:
+def too_long(length: int, limit: int, say: Callable[[str], str] = in_english) -> str:
     """Why a text of `length` characters is refused by a field holding `limit` (its form's `max_length`),
     in the language of `say` (`Wording.say`)."""
     return say(TOO_LONG) % {"length": length, "limit": limit}
 
 
-def is_too_long(reason: str, say: Callable[[str], str] = _same) -> bool:
+def is_too_long(reason: str, say: Callable[[str], str] = in_english) -> bool:
     """Whether `reason` is `too_long`'s, in English or in the language of `say`."""
     said = re.escape(say(TOO_LONG)).replace(re.escape("%(length)s"), r"\d+").replace(re.escape("%(limit)s"), r"\d+")
     return bool(TOO_LONG_SAID.fullmatch(reason) or re.fullmatch(said, reason))
@@ -609,7 +605,7 @@ def date_problem(text: str) -> str:
     return "time" if day != value else "shape"  # a right date alone was not what was refused
 
 
-def not_a_calendar_date(shape: str = "YYYY-MM-DD", say: Callable[[str], str] = _same) -> str:
+def not_a_calendar_date(shape: str = "YYYY-MM-DD", say: Callable[[str], str] = in_english) -> str:
     """Why a text written in the shape a date is asked in (`shape`: YYYY-MM-DD, or a register's
     date_format as an import names it) is refused when it names no day of the calendar (2027-02-30,
     a 13th month): the one wording of it, for a form's field, an option and an imported cell; in the
@@ -617,7 +613,7 @@ def not_a_calendar_date(shape: str = "YYYY-MM-DD", say: Callable[[str], str] = _
     return say(NOT_A_CALENDAR_DATE) % {"shape": shape}
 
 
-def not_a_date(text: str, allow_time: bool = False, say: Callable[[str], str] = _same) -> str:
+def not_a_date(text: str, allow_time: bool = False, say: Callable[[str], str] = in_english) -> str:
     """Why `text` is refused where a date is asked for (or a date-time too, `allow_time`): exactly
     YYYY-MM-DD and no day of the calendar; a right date with a time that is not a time of day; or not
     in the shape asked for. The value itself is never repeated (it may be a child's date of birth).
@@ -1228,7 +1224,7 @@ DESCRIBE_TEXT = N_("text")
 DESCRIBE_TEXT_UP_TO = N_("text, up to %(count)s characters")
 
 
-def skeleton(form: Form, lang: str = "en", say: Callable[[str], str] = _same) -> str:
+def skeleton(form: Form, lang: str = "en", say: Callable[[str], str] = in_english) -> str:
     """A commented YAML document with every field, ready to fill in: the labels and help in `lang`
     (the form's words), the comments' own words through `say` (the catalog of `lang`: `Wording.say`)."""
     title = form.title.get(lang) or form.title.get("en") or form.kind
@@ -1238,7 +1234,7 @@ def skeleton(form: Form, lang: str = "en", say: Callable[[str], str] = _same) ->
 
 
 def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_prefix: str = "",
-                     say: Callable[[str], str] = _same) -> list[str]:
+                     say: Callable[[str], str] = in_english) -> list[str]:
     lines: list[str] = []
     written: list[str] = []
     for field in fields:
@@ -1271,7 +1267,7 @@ def _skeleton_fields(fields: tuple[Field, ...], lang: str, base: int, first_pref
     return lines
 
 
-def _describe(field: Field, say: Callable[[str], str] = _same) -> str:
+def _describe(field: Field, say: Callable[[str], str] = in_english) -> str:
     """What a field takes, for its comment in a blank form, through `say` (`skeleton`)."""
     if field.type in ("choice", "choices"):
         return say(DESCRIBE_CHOICE if field.type == "choice" else DESCRIBE_CHOICES) % {"choices": ", ".join(field.choices)}

@@ -27,7 +27,7 @@ from cpcm.workflow import approvals, placements, plan_actions
 from cpcm.workflow.clocks import SUPERVISORS
 from cpcm.workflow.deadlines import Deadline
 from cpcm.domain.policy import Policy
-from cpcm.errors import FieldError
+from cpcm.errors import FieldError, in_english
 
 KINDS = ("internal", "external", "aac", "acc")
 REASONS = ("service_options_exhausted", "unresolved_protection_concern", "especially_difficult", "reintegration_decision")
@@ -1188,11 +1188,7 @@ INTERIM_CONTINGENCY = N_("None agreed at case conference %(conference)s: set it 
                          "case back to the next conference if the actions cannot be carried out.")
 
 
-def _same(message: str) -> str:
-    return message
-
-
-def conference_named(conference: Conference, day: str | None = None, say: Callable[[str], str] = _same) -> str:
+def conference_named(conference: Conference, day: str | None = None, say: Callable[[str], str] = in_english) -> str:
     """Who else took part in a plan version the conference made (`participants.others`): the
     conference and its day, in `say`'s language (the repository's, given by the service); `day`:
     the day as the documents write it (in words, in that language), else as the record has it."""
@@ -1200,7 +1196,7 @@ def conference_named(conference: Conference, day: str | None = None, say: Callab
 
 
 def interim_plan(conference: Conference, entry: Mapping[str, Any], day: str | None = None,
-                 say: Callable[[str], str] = _same) -> dict:
+                 say: Callable[[str], str] = in_english) -> dict:
     """The interim plan a conference's actions start for a case that has no plan yet (the plan
     form's fields; the actions are added by the caller): one short-term goal, the conference's
     decisions; closure criteria and contingency say plainly that the full plan is still to come.
