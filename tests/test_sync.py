@@ -164,6 +164,29 @@ def test_sync_round_trip_reports_what_arrived(laptops):
     assert "Test Child" not in json.dumps(got)
 
 
+def test_a_sync_builds_the_keyring_of_both_teams_once(laptops, monkeypatch):
+    """A sync that brings commits checked them against both copies' teams (`keyring`), then built the
+    same keyring again to name a late signer's revocation; it is built once now, and used for both."""
+    from cpcm.domain import team
+    from cpcm.service import sync
+
+    amina = laptops.laptop("amina")
+    register(amina)
+    laptops.sync("amina")
+    built, made = [], team.keyring
+
+    def keyring(*teams):
+        built.append(len(teams))
+        return made(*teams)
+
+    monkeypatch.setattr(team, "keyring", keyring)
+    if hasattr(sync, "keyring"):
+        monkeypatch.setattr(sync, "keyring", keyring)
+    got = laptops.sync("sup")
+    assert got["fast_forward"] and got["records"] == 1
+    assert built == [2], built
+
+
 def test_offline_work_on_both_sides_merges_as_a_union(laptops, repo):
     amina = laptops.laptop("amina")
     sup = laptops.cli("sup")

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from cpcm.crypto import cipher
 from cpcm.domain.ids import is_id, new_case_id
 from cpcm.domain.records import Record
-from cpcm.domain.team import REVOKING_REASONS, Team, Worker, keyring
+from cpcm.domain.team import REVOKING_REASONS, Team, Worker
 from cpcm.errors import CannotDecrypt, CpcmError, NotFound, Refused, UsageError
 from cpcm.service import context
 from cpcm.service.apart import Apart, record_kind, record_names
@@ -691,10 +691,10 @@ def _integrate(ctx: Context, tx, theirs: str, result: Synced, progress: Progress
     _refuse_newer_format(git, theirs)
     theirs_team = audit.team_at(git.root, theirs)
     # for a joining worker too: the commit that added them included
-    late, arrived = _refuse_unverified(ctx, ours, theirs, theirs_team, result.remote)
+    late, arrived, keys = _refuse_unverified(ctx, ours, theirs, theirs_team, result.remote)
     _refuse_revoked_here(ctx, ours, theirs, theirs_team)
     # whose key is revoked, on either copy (the revocation may arrive with this very sync): no advice to revoke it
-    keys = keyring(ctx.team, theirs_team)
+    # (`keys`: both copies' teams, as the commits were checked against them)
     for entry in late:
         if entry not in result.after_removal:  # (a sync tried again after a push refused: said once)
             result.after_removal.append(entry)
@@ -848,17 +848,18 @@ def _refuse_newer_format(git, theirs: str) -> None:
 
 
 def _refuse_unverified(ctx: Context, ours: str, theirs: str, theirs_team: Team | None,
-                       remote_name: str | None = None) -> tuple[list[dict], list[audit.Commit]]:
+                       remote_name: str | None = None) -> tuple[list[dict], list[audit.Commit], Team]:
     """Every commit the other copy brings must be signed by a team member active then whose role
     allows what it records (store/audit.py `incoming`, the checks of `cpcm verify`); otherwise
     nothing is merged. Names the commits by short id and problem code only. Returns the commits
-    that pass and are dated after their signer's removal (`audit.after_removal`), to be named, and
-    every commit it brings, with what each changed (`_plaintext_arrived`).
+    that pass and are dated after their signer's removal (`audit.after_removal`), to be named,
+    every commit it brings, with what each changed (`_plaintext_arrived`), and the keys they were
+    checked against (`keyring` of both copies' teams: a late signer's revocation is named from them).
     `theirs_team`: the other copy's team file, read once for the merge. `remote_name`: the remote synced with (None for a bundle); a remote that holds a commit signed
     with a revoked key refuses every sync with it, so the supervisor is told how to move to another."""
     root = _git(ctx).root
-    found, late, arrived = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team,
-                                          ctx.config.recovery_signing_keys, theirs_team, ctx.keys)
+    found, late, arrived, keys = audit.incoming(root, ctx.config.agency_code, ours, theirs, ctx.team,
+                                                ctx.config.recovery_signing_keys, theirs_team, ctx.keys)
     if found:
         each = list(dict.fromkeys((sha, code) for sha, code, _ in found))  # (a commit that deletes two records: once)
         listed = ", ".join(f"{sha} {code}" for sha, code in each[:10]) + (" …" if len(each) > 10 else "")
@@ -885,7 +886,7 @@ def _refuse_unverified(ctx: Context, ours: str, theirs: str, theirs_team: Team |
                 hint += " " + _keyless_hint(keyless, overseer, alone=False)
         raise Refused(f"the other copy brings {len({sha for sha, _, _ in found})} commit(s) that do not verify: {listed}; "
                       "nothing was merged", hint, rule="sync-unverified")
-    return late, arrived
+    return late, arrived, keys
 
 
 def _plaintext_arrived(git, arrived: list[audit.Commit], result: Synced) -> None:
@@ -923,7 +924,7 @@ def _refuse_revoked_here(ctx: Context, ours: str, theirs: str, theirs_team: Team
         return
     root = _git(ctx).root
     _refuse_removed(ctx, theirs_team)  # the copy of a worker removed, or of a key replaced as stolen: refused as such
-    found, _, _ = audit.incoming(root, ctx.config.agency_code, theirs, ours, theirs_team, ctx.config.recovery_signing_keys)
+    found = audit.incoming(root, ctx.config.agency_code, theirs, ours, theirs_team, ctx.config.recovery_signing_keys)[0]
     revoked = sorted({sha for sha, code, _ in found if code == audit.REVOKED})
     if not revoked:
         return

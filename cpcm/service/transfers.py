@@ -330,10 +330,12 @@ def _request_problems(ctx: context.Context, to: str, reason: str, reason_code: s
     summary prints them (`option_code`: "kuhamia mahali pengine" for relocation in Kiswahili); one
     that is neither is refused in that language, naming the codes with their words."""
     code, why = option_code(ctx, "reason_code", reason_code, REASON_CODES)
-    checks, errors = request_problems(ctx.policy, to, reason, reason_code if why else code, checks)
+    if why is not None:  # neither a code nor its words: checked as typed, and refused in that language
+        code = reason_code
+    checks, errors = request_problems(ctx.policy, to, reason, code, checks)
     if why is not None:
         errors = [FieldError("reason_code", why) if e.field == "reason_code" else e for e in errors]
-    return (reason_code if why else code), checks, errors
+    return code, checks, errors
 
 
 def _check_at(ctx: context.Context, at: datetime | None) -> None:

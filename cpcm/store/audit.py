@@ -582,17 +582,18 @@ def _own_rotation(member: Worker, mine: Worker | None) -> bool:
 
 def incoming(root: Path, agency_code: str, ours: str, theirs: str, local: Team, recovery_keys: Iterable[str] = (),
              theirs_team: Team | None = None,
-             identities: Sequence = ()) -> tuple[list[tuple[str, str, str]], list[dict], list[Commit]]:
+             identities: Sequence = ()) -> tuple[list[tuple[str, str, str]], list[dict], list[Commit], Team]:
     """The problems of the commits `theirs` brings that `ours` lacks, each (short sha, code,
     message): what a sync refuses. Keys are those either copy's team records (a revocation on
     either side counts; `theirs_team`: the team file of `theirs`, when the caller has read it).
     With them, from the same check, the commits that pass and are dated after their signer's
-    removal (`after_removal`): taken in, and named; and the commits themselves, with what each
-    changed (`plaintext_arrived` reads them). `identities`: this copy's, which open the records a commit that says it
-    re-encrypts changed, to check they hold what they held (`_append_only`)."""
-    found = _incoming(root, agency_code, ours, theirs, local, recovery_keys, theirs_team, identities)[0]
+    removal (`after_removal`): taken in, and named; the commits themselves, with what each
+    changed (`plaintext_arrived` reads them); and the keys they were checked against (`keyring`,
+    built once: the sync names a late signer's revocation from it). `identities`: this copy's, which
+    open the records a commit that says it re-encrypts changed, to check they hold what they held (`_append_only`)."""
+    found, keys = _incoming(root, agency_code, ours, theirs, local, recovery_keys, theirs_team, identities)
     problems = [(sha[:10], code, message) for sha, sig, _ in found for code, message in sig.problems]
-    return problems, after_removal((sig, commit) for _, sig, commit in found), [commit for _, _, commit in found]
+    return problems, after_removal((sig, commit) for _, sig, commit in found), [commit for _, _, commit in found], keys
 
 
 def after_removal(checked: Iterable[tuple[Signature, Commit]]) -> list[dict]:
