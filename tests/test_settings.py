@@ -182,6 +182,22 @@ def test_settings__a_broken_config_never_committed_is_not_restored_from_git(cli,
     assert "git checkout" not in hint and hint.startswith("Fix it by hand: the last commit holds it as it is"), hint
 
 
+def test_settings__a_broken_config_committed_so_and_differing_only_in_line_endings_is_not_restored_from_git(cli, repo):
+    """A config committed broken whose file on disk differs from the commit only in its line endings
+    (CRLF for LF: a git or an editor that converts them) was said to differ, with `git checkout HEAD --`
+    as the way: git's copy reads the same, as broken. It is said to be held as it is: fix it by hand."""
+    from conftest import signed_commit
+
+    config = repo / ".cpcm" / "config.yaml"
+    config.write_text(config.read_text() + "agency: [\n")
+    signed_commit(repo, "sup", "config by hand", ".cpcm/config.yaml")
+    config.write_bytes(config.read_bytes().replace(b"\n", b"\r\n"))
+    hint = cli("list", "--json").json()["hint"]
+    assert "git checkout" not in hint and hint.startswith("Fix it by hand: the last commit holds it as it is"), hint
+    config.write_bytes(config.read_bytes() + b"# edited\r\n")  # more than the line endings: git's copy is put back
+    assert "git checkout HEAD -- .cpcm/config.yaml" in cli("list", "--json").json()["hint"]
+
+
 def test_form_set__a_caseworker_refused_over_her_broken_form_is_told_how_anyone_puts_it_back(cli, cli_as, repo, tmp_path):
     """A caseworker giving cpcm form set her own broken copy of an agency's form was told only to
     ask a supervisor; the refusal says this copy differs from the last commit and how anyone puts

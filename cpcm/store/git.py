@@ -38,11 +38,20 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+def line_endings_only(data: bytes, blob: str) -> bool:
+    """Whether `data` (a file's bytes on disk) differs from the blob `blob` only in its line endings:
+    each LF of it a CRLF, as a git that converts them writes it (`core.autocrlf`)."""
+    plain = data.replace(b"\r\n", b"\n")
+    return plain != data and blob_id(plain) == blob
+
+
 def against_head(root: Path, rel: str) -> str:
     """How the file `rel` of the repository at `root` stands against the last commit, for the hint
     on mending it: "differs" (the last commit holds a copy the file on disk differs from: changed,
     broken or deleted by hand since; `git checkout HEAD -- rel` puts it back), "same" (held as it
-    is on disk: broken as committed, nothing to put back) or "absent" (the last commit holds no such
+    is on disk: broken as committed, nothing to put back; so too where the two differ only in their
+    line endings, `line_endings_only`: a settings file reads the same either way, and a git that
+    converts them would write the CRLF again) or "absent" (the last commit holds no such
     file: made by hand and never committed; no commit, repository or git, too: git cannot put it
     back). Asked only on an error's way out: it runs git."""
     try:
@@ -55,7 +64,7 @@ def against_head(root: Path, rel: str) -> str:
         data = (root / rel).read_bytes()
     except OSError:
         return "differs"
-    return "same" if blob_id(data) == head else "differs"
+    return "same" if blob_id(data) == head or line_endings_only(data, head) else "differs"
 
 
 def mend_hint(root: Path | None, rel: str, fix: str, changes: str, leaves: str) -> str:
@@ -814,8 +823,7 @@ class Git:
         found = []
         for path, blob in sorted(expected.items()):
             data = self._on_disk(path)
-            plain = data.replace(b"\r\n", b"\n") if isinstance(data, bytes) else data
-            if blob and plain != data and blob_id(plain) == blob:
+            if blob and isinstance(data, bytes) and line_endings_only(data, blob):
                 found.append(path)
         return found
 
