@@ -12,7 +12,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.forms import confirmed
 from cpcm.domain.ids import AGENCY_CODE
 from cpcm.domain.records import Record
-from cpcm.errors import FieldError, InvalidInput, Refused
+from cpcm.errors import FieldError, Refused
 
 REASON_CODES = ("better_service", "relocation", "agency_exit", "specialised_service", "difficult_case", "other")
 
@@ -31,18 +31,11 @@ def agency_errors(agency: str | None, field: str) -> list[FieldError]:
                               "(letters, digits, '.', '_' or '-', at most 32)")]
 
 
-def check_request(policy, to: str, reason: str, reason_code: str, checks: Iterable[str]) -> list[str]:
-    """The confirmed checklist, or InvalidInput naming every bad field, or Refused when the only
-    reason is one the policy refuses (that the case is difficult)."""
-    checks, errors = request_problems(policy, to, reason, reason_code, checks)
-    if errors:
-        raise InvalidInput(errors, "transfer")
-    return checks
-
-
 def request_problems(policy, to: str, reason: str, reason_code: str, checks: Iterable[str]) -> tuple[list[str], list[FieldError]]:
     """(the confirmed checklist, every bad field of the request); Refused when the request is
-    well formed and its only reason is one the policy refuses (that the case is difficult)."""
+    well formed and its only reason is one the policy refuses (that the case is difficult). The
+    service refuses the bad fields (service/transfers.py `_request_problems`): with the case's own
+    problems, and the reason's code in the repository's language."""
     items = checklist_of(policy)
     checks, unknown = confirmed(checks, items, "check")
     errors = []
