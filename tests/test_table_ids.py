@@ -152,3 +152,59 @@ def test_list_log_check_and_due_on_a_narrow_terminal_show_every_cell_whole(cli, 
         missing = {word for word in _whole_words(plain) if word not in done.stdout}
         assert not missing and "…" not in done.stdout, (args, missing, done.stdout)
         monkeypatch.delenv("COLUMNS")
+
+
+def test_list_of_every_stage_is_drawn_whole_at_80_columns(capsys, monkeypatch):
+    """`cpcm list` needed 83 columns drawn, its stage a code as wide as 'comprehensive_assessment': on an old
+    laptop's 80 it was printed plain with a note, every day. Its stage is drawn in words (`worded`), each word
+    whole on its line; the piped lines keep the code."""
+    from cpcm.cli import common
+    from cpcm.workflow.transitions import STAGES, STATUS
+
+    header = ["case id", "status", "stage", "risk", "worker", "sex", "age", "registered at"]
+    rows = [[f"CP-KD3C-AA{n:02d}", STATUS.get(stage, "open"), stage, risk, worker, sex, age, "2026-11-23"]
+            for n, (stage, risk, worker, sex, age) in enumerate(zip(
+                STAGES, ["immediate", "high", "medium", "low"] * 3, ["otieno", "amina", "wanjiru"] * 3,
+                ["female", "male", "other", "unknown"] * 3, ["17", "9", "0", "12", ""] * 2))]
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: False)
+    common.print_table(header, rows, worded=("stage",))
+    assert capsys.readouterr().out.splitlines()[1:] == ["\t".join(row) for row in rows]  # piped: the codes
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    common.print_table(header, rows, title=f"{len(rows)} case(s)", worded=("stage",))
+    shown = capsys.readouterr()
+    assert "too narrow" not in shown.err and "\t" not in shown.out, shown  # drawn, not printed plain
+    assert max(map(len, shown.out.splitlines())) <= 80 and "…" not in shown.out, shown.out
+    words = {word for line in shown.out.splitlines() for word in line.split()}
+    for row in rows:
+        assert {*row[:2], *row[3:]} - {""} <= words, (row, shown.out)
+        assert set(row[2].split("_")) <= words, (row[2], shown.out)  # 'comprehensive' never 'comprehens' + 'ive'
+
+
+@pytest.mark.parametrize("columns", ["80", "100"])
+def test_list_on_an_80_column_terminal_is_drawn_with_its_stages_in_words(cli, monkeypatch, columns):
+    """`cpcm list` of cases at their assessments (sex unknown, risk immediate) needed 84 columns drawn, and on an
+    80-column terminal was printed plain with a note; --json and the piped lines keep the stage's code."""
+    import json
+
+    from cpcm.cli import common
+
+    from test_assess_plan import COMPREHENSIVE, INITIAL
+
+    child = {"name": "Wanjiru Akinyi Otieno-Ochieng", "sex": "unknown", "age_estimate": 12}
+    cases = [register(cli, child=child, risk="immediate") for _ in range(3)]
+    for case_id in cases[1:]:
+        assert cli("assess", case_id, "--type", "initial", "--risk", "immediate", *INITIAL).code == 0
+    assert cli("assess", cases[2], "--type", "comprehensive", "--from-file", "-", input=json.dumps(COMPREHENSIVE)).code == 0
+    stages = dict(zip(cases, ["registered", "initial_assessment", "comprehensive_assessment"]))
+    assert {row["case_id"]: row["stage"] for row in cli("list", "--json").json()} == stages
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: False)
+    assert {line.split("\t")[0]: line.split("\t")[2] for line in cli("list").stdout.splitlines()[1:]} == stages
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", columns)
+    done = cli("list")
+    assert done.code == 0 and "too narrow" not in done.stderr and "\t" not in done.stdout, (done.stderr, done.stdout)
+    assert max(map(len, done.stdout.splitlines())) <= int(columns) and "…" not in done.stdout, done.stdout
+    words = {word for line in done.stdout.splitlines() for word in line.split()}
+    assert set(cases) | {"immediate", "unknown", "12", "registered", "initial", "comprehensive", "assessment"} <= words, \
+        done.stdout

@@ -48,9 +48,11 @@ def list_cases(status: str | None, risk: str | None, worker: str | None, stage: 
     if json_out:
         print_json_of(rows, lambda: rows)
     elif not print_text(rows, [c.replace("_", " ") for c in columns]):
+        # the stage in words on a terminal ('comprehensive assessment', wrapping at its space): as the code
+        # 'comprehensive_assessment' the table took 83 columns and was printed plain on an old laptop's 80
         print_table([c.replace("_", " ") for c in columns],
                     ([r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows),
-                    title=f"{len(rows)} case(s)")
+                    title=f"{len(rows)} case(s)", worded=("stage",))
     report_problems(ctx)
 
 

@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
+from typing import Annotated, Any, Callable, Collection, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 from cpcm import clock
 
@@ -233,11 +233,15 @@ def drawn(count: int) -> bool:
     return stdout_is_terminal() and count <= 200
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
+                worded: Collection[str] = ()) -> None:
     """`rows` under `columns`: a table drawn with lines on a terminal, tab-separated lines otherwise
     (`drawn`). A drawn table never shows a cell cut or a column dropped: an ID, a code, a date or a
     number is kept whole, free text wraps at its spaces (a word longer than FOLD_AT folds), and a
-    table that cannot fit the terminal so is printed as the tab-separated lines, with a note on stderr."""
+    table that cannot fit the terminal so is printed as the tab-separated lines, with a note on stderr.
+    A column named in `worded` holds codes that the drawn table shows in words ('comprehensive_assessment'
+    as 'comprehensive assessment', wrapping at its space rather than as wide as the code); the tab-separated
+    lines keep the code."""
     rows = [["" if v is None else str(v) for v in row] for row in rows]
     if drawn(len(rows)):
         from rich.cells import cell_len
@@ -246,18 +250,21 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
         from rich.text import Text
 
         console = Console()
+        words = {at for at, column in enumerate(columns) if column in worded}
+        shown = [[v.replace("_", " ") if at in words else v for at, v in enumerate(row)] for row in rows]
         dated, whole = set(), set()
         for at, column in enumerate(columns):
-            ids = [row[at] for row in rows if at < len(row) and row[at]]
+            ids = [row[at] for row in shown if at < len(row) and row[at]]
             if ids and all(ID_LIKE.match(v) for v in ids):  # an ID is copied, never cut: the other columns wrap instead
                 whole.add(at)
             elif ids and all(DATE_LIKE.match(v) for v in ids):  # a date is read whole (`due`'s, show's): as wide as the
                 dated.add(at)  # day, its time on a line under it
-        cells = [[column] + [row[at] for row in rows if at < len(row)] for at, column in enumerate(columns)]
+        cells = [[column] + [row[at] for row in shown if at < len(row)] for at, column in enumerate(columns)]
         # free text (a cell of several words) folds a word longer than FOLD_AT; an ID, a code, a date, a number
-        # is kept whole: the narrowest each column can be so, and the width it takes unwrapped
+        # is kept whole, and a code in words each word whole: the narrowest each column can be so, and the width it
+        # takes unwrapped
         free = {at for at, texts in enumerate(cells) if at not in whole | dated and any(" " in v for v in texts[1:])}
-        least = [min(max(cell_len(word) for v in texts for word in (v.split() or [""])), FOLD_AT if at in free else 999)
+        least = [min(max(cell_len(word) for v in texts for word in (v.split() or [""])), FOLD_AT if at in free - words else 999)
                  for at, texts in enumerate(cells)]
         most = [max(cell_len(line) for v in texts for line in (v.replace(" ", "\n", 1) if at in dated else v).split("\n"))
                 for at, texts in enumerate(cells)]
@@ -281,7 +288,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
             table = Table(title=title, header_style="bold", show_lines=False, **style)
             for at, column in enumerate(columns):
                 table.add_column(column, width=widths[at], no_wrap=at not in free | dated, overflow="fold")
-            for row in rows:
+            for row in shown:
                 # as typed ('[near market]' is no markup of rich's, nor '[/b]'); a date's time under it
                 table.add_row(*(Text(v.replace(" ", "\n", 1) if at in dated else v) for at, v in enumerate(row)))
             console.print(table)
