@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import CANARY, commit_count, register, registration
+from conftest import CANARY, commit_count, library_session, register, registration
 from test_cci_month_sync_walk import Home, day
 
 
@@ -181,3 +181,42 @@ def test_update_dob_of_a_child_registered_with_an_estimated_age_says_how_to_repl
     back = amina("update", case_id, "--age", "9", "--reason", "asked again")
     assert back.code == 4 and "--set child.date_of_birth=" in back.stderr and "missing" not in back.stderr, back.stderr
     _no_name(refused, done, back)
+
+
+def test_check__a_date_of_birth_stored_after_the_day_registered_is_warned_of_until_it_is_corrected(cli_as, repo):
+    """A date of birth after the day the case was registered, which register, import, update and correct refuse
+    (`age.born_after`), held by a case written before they did (here an update stored as it was then) or brought by
+    a sync: `cpcm check` said nothing of it. It warns now (born-after-registration), for the case and among every
+    case alike, naming the case and the field, never either date nor the child, with the way out whichever date is
+    wrong; the date of birth updated, or the registration's time corrected, clears it."""
+    from cpcm import service
+
+    amina = cli_as("amina")
+
+    def flagged(case_id: str) -> list[dict]:
+        found = []
+        for checked in (amina("check", case_id, "--json"), amina("check", "--json")):  # the case, and every case
+            _no_name(checked)
+            found.append([p for p in checked.json() if p["code"] == "born-after-registration" and p["case_id"] == case_id])
+            assert not any(day in p["message"] for p in found[-1] for day in ("2026-05-01", "2026-01-10")), found
+        assert found[0] == found[1], found
+        return found[0]
+
+    cases = [register(amina, "--at", "2026-01-10", child=_child("2015-04-01")) for _ in range(2)]
+    session = library_session(amina)
+    for case_id in cases:
+        assert flagged(case_id) == []
+        service.append(session, service.load_case(session, case_id), "update", "update",
+                       {"changes": {"child.date_of_birth": "2026-05-01"}, "previous": {"child.date_of_birth": "2015-04-01"},
+                        "reason": "birth certificate seen"}, None)
+        [problem] = flagged(case_id)
+        assert problem["severity"] == "warning", problem
+        assert problem["message"].startswith("child.date_of_birth: is after the date of registration"), problem
+        assert f"if the date of birth is wrong: cpcm update {case_id} --dob DATE --reason ..." in problem["message"], problem
+        assert f"if the registration's time is: cpcm correct {case_id} registration --at WHEN --reason ..." in problem["message"]
+    dob_wrong, time_wrong = cases
+    assert amina("update", dob_wrong, "--dob", "2015-04-01", "--reason", "birth certificate read again").code == 0
+    assert flagged(dob_wrong) == []
+    moved = amina("correct", time_wrong, "registration", "--at", "2026-05-01", "--reason", "registered later than typed")
+    assert moved.code == 0, moved.stderr
+    assert flagged(time_wrong) == []

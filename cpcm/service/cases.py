@@ -37,7 +37,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
-from cpcm.workflow.age import age_limit, of_age
+from cpcm.workflow.age import age_limit, born_after, of_age
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, settled_conflicts, superseded_ids, UPDATES_CONCURRENT
 from cpcm.workflow.fold import conference_version
@@ -54,19 +54,6 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
         raise InvalidInput(errors, "registration", hint=input_hint(ctx, errors))
     body.setdefault("worker", ctx.need_worker().id)
     return body
-
-
-def born_after(body: Mapping[str, Any], day: date, registered: str) -> FieldError | None:
-    """A registration (`body`, validated) whose date of birth is after `day`, the day it is dated
-    (`cpcm register --at`, an import's date of admission): a child is registered once born, so one
-    of the two dates is wrong (a year typed wrong, or day and month read the wrong way round).
-    Refused at `cpcm register` and `cpcm import cases` alike, the date of birth named (by its field;
-    the import names it by its column), never either date. `registered`: how the day was given."""
-    born = get_path(body, "child.date_of_birth")
-    if not born or date.fromisoformat(str(born)[:10]) <= day:
-        return None
-    return FieldError("child.date_of_birth", f"is after the date of registration ({registered}): a child is registered "
-                                             "on or after the day they were born; correct whichever of the two is wrong")
 
 
 def born_after_registered(ctx: Context, case: Case, body: Mapping[str, Any], day: date | None = None,

@@ -41,7 +41,7 @@ from cpcm.domain.records import CORRECTION_KEYS, Record
 from cpcm.errors import CpcmError, FieldError, InvalidInput, Refused, UsageError
 from cpcm.service.context import (CASELOAD_OVER_CAP, Context, assignment_checks, keys_for, new_case_checks, load_index, locked, new_record, read_case, readers_for,
                                   recipients_bytes, transaction)
-from cpcm.service.cases import born_after, duplicate_reason, duplicates_said, held_about, over_age
+from cpcm.service.cases import duplicate_reason, duplicates_said, held_about, over_age
 from cpcm.service.results import Written
 from cpcm.service.wording import wording
 from cpcm.store import forms
@@ -49,6 +49,7 @@ from cpcm.store.faults import crash_point
 from cpcm.store.layout import CASES, RECIPIENTS, RECORD_FILE, case_rel, current_rel, split_rel
 from cpcm.store.sheets import Sheet
 from cpcm.workflow import rules
+from cpcm.workflow.age import born_after
 from cpcm.workflow.duplicates import key_of, matches_among
 from cpcm.workflow.fold import fold
 

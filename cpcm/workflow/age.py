@@ -1,10 +1,16 @@
 """The age limit (the policy's child_age_limit, IAG §1: a child is under 18) and whether a child
 has reached it on a day: one rule for the turning-18 item of `cpcm due`, `cpcm check`
 (reached-18-without-justification, closed-reached-18-under-age) and a closure for reached_18
-(`transitions.closure_age_problem`). Pure: the day is given."""
+(`transitions.closure_age_problem`); and a date of birth after the day registered (`born_after`).
+Pure: the day is given."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
+from typing import Any, Mapping
+
+from cpcm.domain.dates import local_day
+from cpcm.domain.records import get_path
+from cpcm.errors import FieldError
 
 
 def age_limit(policy) -> int:
@@ -18,3 +24,30 @@ def of_age(case, years: int, day: date) -> bool | None:
     birth the case holds, known or estimated. None when the case holds neither."""
     birthday = case.turns(years)
     return None if birthday is None else day >= birthday
+
+
+def born_after(body: Mapping[str, Any], day: date, registered: str) -> FieldError | None:
+    """A registration (`body`, validated) whose date of birth is after `day`, the day it is dated
+    (`cpcm register --at`, an import's date of admission): a child is registered once born, so one
+    of the two dates is wrong (a year typed wrong, or day and month read the wrong way round).
+    Refused at `cpcm register` and `cpcm import cases` alike, and by `cpcm update` and `cpcm correct`
+    (service/cases.py `born_after_registered`); a case that holds one, written before, is reported by
+    `cpcm check` (`registered_before_birth`). The date of birth named (by its field; the import names
+    it by its column), never either date. `registered`: how the day was given."""
+    born = get_path(body, "child.date_of_birth")
+    if not born or date.fromisoformat(str(born)[:10]) <= day:
+        return None
+    return FieldError("child.date_of_birth", f"is after the date of registration ({registered}): a child is registered "
+                                             "on or after the day they were born; correct whichever of the two is wrong")
+
+
+def registered_before_birth(case, zone: tzinfo | None) -> FieldError | None:
+    """`born_after` for what `case` holds: its date of birth in force (the registration as updated)
+    against the day it was registered (`registered_at`, in the agency's `zone`; a CCI child's date
+    of admission). Written before `cpcm update` and `cpcm correct` refused it, or brought by a sync
+    from a copy that did not: `cpcm check`'s `born-after-registration`. None where the case holds
+    no date of birth, or none after that day."""
+    if not case.registered_at:
+        return None
+    return born_after(case.registration or {}, date.fromisoformat(local_day(case.registered_at, zone)),
+                      "the case's registration")

@@ -5,7 +5,7 @@
 `plan-missing-closure-criteria`, `plan-not-approved`, `caseload-over-cap`, `caseload-near-cap`,
 `reached-18-without-justification`, `closed-reached-18-under-age`, `transition-out-of-order`, `referral-consent-corrected`,
 `referral-consent-withdrawn`, `transfer-consent-corrected`, `reunification-without-best-interests`,
-`consent-refused`, `consent-missing`, `consent-not-informed`, `consent-override-purpose`.
+`consent-refused`, `consent-missing`, `consent-not-informed`, `consent-override-purpose`, `born-after-registration`.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
+from cpcm.errors import FieldError
 from cpcm.workflow import approvals, consent, mandatory_report, placements, plan_actions, retention, transitions
-from cpcm.workflow.age import age_limit, of_age
+from cpcm.workflow.age import age_limit, of_age, registered_before_birth
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
 from cpcm.workflow.deadlines import (CONSENT_CODES, NOT_OPEN_CODES, STEP_CONSENT_CODES, WAITING_ON_CLOSURE, Deadline,
                                      before_reopening, closure_answers, closure_wait, deadlines, left_out_actions,
@@ -135,6 +136,10 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                                 f"child was under {limit} that day: a supervisor or manager reopens it (cpcm reopen {case.id} "
                                 "--reason ...), or, if the age on file is wrong, corrects it", "child_age_limit",
                                 policy.source("child_age_limit"), case.id, case.worker))
+    born = registered_before_birth(case, zone) if case.status != "transferred" else None  # read-only here: not ours to mend
+    if born is not None:
+        problems.append(Problem("born-after-registration", "warning", _born_after_text(case, born), "registration",
+                                "docs/commands/register.md (--at)", case.id, case.worker))
     for referral in case.referrals:  # sent on a consent a correction took away, or answered otherwise since (workflow/consent.py)
         for item in consent.open_corrected_away(referral):
             problems.append(Problem("referral-consent-corrected", "error", consent.corrected_away_text(case.id, referral["ref"], item),
@@ -151,6 +156,20 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                                 "transitions", "the case-management steps (IAG Figure 1)", case.id, case.worker))
     problems += check_conflicts(case, policy, undecided)
     return problems
+
+
+def _born_after_text(case: Case, born: FieldError) -> str:
+    """What `check` says of a case whose date of birth in force is after the day it was registered
+    (`born-after-registration`: `age.registered_before_birth`, the rule `cpcm register`, `cpcm
+    import cases`, `cpcm update` and `cpcm correct` refuse it by, written before they did): the
+    field and the rule's words, never either date, and the way out whichever of the two is wrong.
+    The date of birth is updated while the case is open (`cpcm update --dob`, which the same rule
+    checks); a closed case's, which takes no update, is corrected on the record that gave it."""
+    dob = (f"cpcm update {case.id} --dob DATE --reason ..." if case.status == "open" else
+           f"cpcm correct {case.id} RECORD --set child.date_of_birth=DATE --reason ..., RECORD the registration or the "
+           "update that gave it")
+    return (f"{born.field}: {born.reason} (if the date of birth is wrong: {dob}; if the registration's time is: "
+            f"cpcm correct {case.id} registration --at WHEN --reason ...)")
 
 
 # a record's kind as the worker knows it, for the message of a record out of order

@@ -21,6 +21,11 @@ MEANINGS = {
     "closed-reached-18-under-age": "a case closed for `reached_18` whose date of birth (or estimated age) now on file makes the "
                                    "child under 18 on the day it closed: the age was corrected after the closure, here or on a "
                                    "copy apart (error, until the case is reopened or the age corrected again)",
+    "born-after-registration": "the child's date of birth now on file is after the day the case was registered (or admitted), "
+                               "which register, import cases, update and correct refuse, held by a case written before they "
+                               "did or brought by a sync; named by its case and field, never either date (warning, until the "
+                               "date of birth is updated or corrected, or the registration's time corrected: `cpcm correct "
+                               "CASE registration --at WHEN`)",
     "transition-out-of-order": "a record was written on one copy while another, apart, had moved the case to a stage that "
                                "does not allow it, and a sync merged them (warning, until the sync conflict that names it is "
                                "settled or, where none names it, a note; docs/team.md)",
