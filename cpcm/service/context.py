@@ -1149,13 +1149,23 @@ PREFETCH_FROM = 200  # cases missing from the cache before their records are rea
 
 
 def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False, cache=None) -> dict[str, Case]:
+    """Every case the worker reads, folded (or with only the fields of `case_index`), as
+    `load_cases` describes them; held for the rest of the command out of the cyclic collector's
+    sight (`memo.held_long`)."""
+    from cpcm.store import memo
+
+    ids = ctx.store.case_ids()
+    with memo.held_long(len(ids) >= memo.HELD_FROM):
+        return _loaded_cases(ctx, index_only, ids, on_disk, cache)
+
+
+def _loaded_cases(ctx: Context, index_only: bool, ids: list[str], on_disk: bool = False, cache=None) -> dict[str, Case]:
     from cpcm.service import tables
 
     worker = ctx.need_worker()
     trees = ctx.store.versions(CASES)
     if cache is None:
         cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
-    ids = ctx.store.case_ids()
     cases: dict[str, Case] = {}
     missing: list[str] = []
     for case_id in ids:

@@ -8,8 +8,10 @@ record by its ciphertext's digest and the public keys of the identity that decry
 never gets from here what their own key could not decrypt)."""
 from __future__ import annotations
 
+import gc
 import os
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import Any, Hashable
 
 
@@ -62,3 +64,34 @@ def forget_records() -> None:
     case data outlives the command that read it. (The configuration, team and policy kept hold
     none, and stay right by their files' identity.)"""
     RECORDS.clear()
+
+
+HELD_FROM = 2_000  # cases loaded at once from which `held_long` takes them out of the collector's sight
+
+
+@contextmanager
+def held_long(many: bool = True):
+    """Around the making of many objects that live until the command ends (every folded case a
+    report or `check` reads: about ten million objects at 100,000 cases): the cyclic collector is
+    paused while they are made, and they are then put out of its sight (`gc.freeze`), so that the
+    full collections the rest of the command triggers do not walk them again and again (a third of
+    `report caseload`'s CPU time at 100,000 cases, docs/performance.md). Reference counting still
+    frees each of them once unused; `let_go` at the command's end gives them back to the collector
+    (a process that runs several commands: the unlock agent, a test run). Not `many` (fewer cases
+    than `HELD_FROM`): nothing is done, the collections are few and short."""
+    if not many:
+        yield
+        return
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if paused:
+            gc.enable()
+
+
+def let_go() -> None:
+    """The objects `held_long` put out of the collector's sight given back to it: when a command ends."""
+    gc.unfreeze()
