@@ -95,12 +95,59 @@ MISSING_BY_OPTIONS = N_("The fields missing are given by their options: %(option
 # Translators: what a command interrupted before it wrote anything says (Ctrl-C; Ctrl-D at a question).
 INTERRUPTED = N_("interrupted; nothing was written")
 # Translators: the first line of a refused form, above its problems; %(what)s names the record (registration,
-# CP-XXXX-XXXX assessment) as cpcm names it, in English, and is kept as it is.
+# update of CP-XXXX-XXXX), in this language where RECORD_NAMES has its words, else in English.
 NOT_VALID = N_("%(what)s is not valid (%(count)s problem):")
 NOT_VALID_MANY = N_("%(what)s is not valid (%(count)s problems):")
 # Translators: as "is not valid", for a refusal that gathers a rule of the policy or the workflow with the fields.
 REFUSED = N_("%(what)s is refused (%(count)s problem):")
 REFUSED_MANY = N_("%(what)s is refused (%(count)s problems):")
+
+
+# A record's name in the first line of a refused form (the %(what)s of NOT_VALID), by its kind (the kind as
+# records keep it; an assessment's by its type too): the one place these names are marked for the catalogs.
+# A kind not here is named in English in every language (`Named`).
+RECORD_NAMES = {
+    "registration": N_("registration"),
+    # Translators: a record's name in the first line of a refused form (these and those below); %(case)s is a
+    # case ID and %(ref)s a referral's reference (R1), kept as they are.
+    "update": N_("update of %(case)s"),
+    "initial_assessment": N_("initial assessment of %(case)s"),
+    "comprehensive_assessment": N_("comprehensive assessment of %(case)s"),
+    "plan": N_("plan for %(case)s"),
+    "consent": N_("consent for %(case)s"),
+    "referral": N_("referral of %(case)s"),
+    "referral_update": N_("referral %(ref)s of %(case)s"),
+    "followup": N_("follow-up of %(case)s"),
+    "review": N_("review of %(case)s"),
+    "closure": N_("closure of %(case)s"),
+    "reopen": N_("reopening of %(case)s"),
+}
+
+
+class Named(str):
+    """A record's name as a refused form's first line says it (`InvalidInput.what`): the text is the
+    English one (what the JSON gives, and what any other use of it reads), and it keeps its message
+    of RECORD_NAMES and the data of its `%(...)s`, so that the terminal says it in the repository's
+    language (`said`). Made by `named_record`."""
+
+    message: str
+    data: dict
+
+    def __new__(cls, message: str, **data: str) -> "Named":
+        made = super().__new__(cls, message % data)
+        made.message, made.data = message, data
+        return made
+
+    def said(self, say=in_english) -> str:
+        """The name in the language of `say` (`Wording.say`); English by default."""
+        return say(self.message) % self.data
+
+
+def named_record(kind: str, **data: str) -> Named | None:
+    """The name of a record of `kind` (a key of RECORD_NAMES) with its `data` (case=, ref=) for a
+    refusal's first line; None for a kind RECORD_NAMES does not name (the caller names it in English)."""
+    message = RECORD_NAMES.get(kind)
+    return Named(message, **data) if message is not None else None
 
 
 class InvalidInput(Refused):
@@ -132,7 +179,7 @@ class InvalidInput(Refused):
         # and its rule is the first problem's: what to do first
         ruled = any(e.rule for e in errors)
         first = (REFUSED if ruled else NOT_VALID) if len(errors) == 1 else (REFUSED_MANY if ruled else NOT_VALID_MANY)
-        return say(first) % {"what": what, "count": len(errors)}
+        return say(first) % {"what": what.said(say) if isinstance(what, Named) else what, "count": len(errors)}
 
     def said(self, say) -> str:
         """The message as said at the terminal in the repository's language (`say`: its `Wording.say`): its

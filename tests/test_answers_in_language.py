@@ -539,7 +539,7 @@ def test_a_refused_registration__is_said_in_kiswahili_around_its_problems_and_in
     result = sw("register", *args)
     assert result.code == 4, result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == "error: registration si sahihi (matatizo 3):", lines
+    assert lines[0] == "error: usajili si sahihi (matatizo 3):", lines
     assert "(child.date_of_birth): si tarehe (andika YYYY-MM-DD)" in result.stderr
     assert "(concerns): majibu ya 1 na 2 kati ya 2 si mojawapo ya: " in result.stderr
     assert "  - child.birth_certificate: ina herufi 60, zaidi ya 50 ambazo sehemu hii inachukua" in result.stderr
@@ -554,6 +554,43 @@ def test_a_refused_registration__is_said_in_kiswahili_around_its_problems_and_in
     assert error["hint"].endswith("Correct the fields named above and run the command again; nothing was written.")
 
 
+def test_a_refused_record__is_named_in_kiswahili_in_the_first_line_and_in_english_in_json(sw):
+    """The record's name in a refusal's first line was English beside the Kiswahili words around it
+    ("registration si sahihi", "update of CP-… si sahihi"). Now the kinds the catalog has words for are
+    named in Kiswahili (`errors.RECORD_NAMES`), the case ID kept; the JSON a script reads stays English."""
+    from conftest import register
+
+    case_id = register(sw)
+    before = commit_count(Path(sw.env["CPCM_REPO"]))
+    update = ["update", case_id, "--set", "child.date_of_birth=2030-01-01", "--set", "child.age_estimate=", "--reason", "typo"]
+    refused = sw(*update)
+    assert refused.code == 4, refused.stderr
+    first = refused.stderr.splitlines()[0]
+    assert first.endswith(f"mabadiliko ya {case_id} si sahihi (tatizo 1):"), refused.stderr
+    assert "update of" not in refused.stderr
+    assert sw(*update, "--json").json()["message"].startswith(f"update of {case_id} is not valid (1 problem):")
+    followup = sw("followup", case_id, "--set", "method=barua", "--no-input")
+    assert f"ufuatiliaji wa {case_id} si sahihi" in followup.stderr.splitlines()[0], followup.stderr
+    assert "follow-up of" not in followup.stderr
+    assert commit_count(Path(sw.env["CPCM_REPO"])) == before
+
+
+def test_a_record_s_name__is_english_where_no_language_is_asked_and_in_json():
+    """`Named` is the English text everywhere a string is read (the JSON, a hint that finds the case ID in
+    it); only the first line said through a catalog is in its words; a kind with no words is None."""
+    from cpcm.errors import FieldError, InvalidInput, Named, named_record
+    from cpcm.service.wording import wording_for
+
+    name = named_record("referral_update", ref="R2", case="CP-AAAA-BBBB")
+    assert isinstance(name, Named) and name == "referral R2 of CP-AAAA-BBBB"
+    assert named_record("sync_conflict", case="CP-AAAA-BBBB") is None
+    refused = InvalidInput([FieldError("status", "is required")], name)
+    assert refused.message.startswith("referral R2 of CP-AAAA-BBBB is not valid (1 problem):")
+    say = wording_for(None, "sw", forms.load("registration")).say
+    assert refused.said(say).startswith("rufaa R2 ya CP-AAAA-BBBB si sahihi (tatizo 1):")
+    assert refused.to_json()["message"] == refused.message
+
+
 def test_a_refused_registration__finds_the_repository_s_words_once(sw, monkeypatch):
     """What says a refusal at the terminal found the repository's language's words twice per error
     (`said_in_language`: once to name the options, once for the lines around the problems); once now,
@@ -565,7 +602,7 @@ def test_a_refused_registration__finds_the_repository_s_words_once(sw, monkeypat
     monkeypatch.setattr(common, "said_in_language", lambda: asked.append(1) or found())
     result = sw("register", *SW_SETS, *OTHERS, *BAD)
     assert result.code == 4, result.stderr
-    assert result.stderr.startswith("error: registration si sahihi") and "Sahihisha sehemu" in result.stderr
+    assert result.stderr.startswith("error: usajili si sahihi") and "Sahihisha sehemu" in result.stderr
     assert len(asked) == 1, asked
 
 

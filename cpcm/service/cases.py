@@ -20,7 +20,7 @@ from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import said, shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
-from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
+from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record, restore_hint
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
@@ -51,7 +51,7 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     form = forms.load(form_for(ctx, "registration"), ctx.root)
     body, errors = validate(form, data, ctx.now.date(), [w.id for w in ctx.team.active], wording(ctx, form))
     if errors:  # where a field is missing and only options were given: how the form's fields are given
-        raise InvalidInput(errors, "registration", hint=input_hint(ctx, errors))
+        raise InvalidInput(errors, named_record("registration"), hint=input_hint(ctx, errors))
     body.setdefault("worker", ctx.need_worker().id)
     return body
 
@@ -92,9 +92,9 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     body = validate_registration(ctx, data)
     late = at_errors(ctx, None, at)  # in the future (a new case has no cycle yet)
     if late:
-        raise InvalidInput(late, "registration")
+        raise InvalidInput(late, named_record("registration"))
     if at is not None and (before := born_after(body, at.astimezone(ctx.zone).date(), "--at")):
-        raise InvalidInput([before], "registration")
+        raise InvalidInput([before], named_record("registration"))
     case_id = new_case_id()
     while _taken(ctx, case_id):
         case_id = new_case_id()
@@ -1767,7 +1767,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     one `update` record holding each changed field's new value, its value before and the
     reason. A field given empty (or null) is removed. The fold takes the latest value; the
     registration and every earlier update keep theirs."""
-    what = f"update of {case_id}"
+    what = named_record("update", case=case_id)
     case = load_case(ctx, case_id)
     if case.status == "transferred":
         raise Refused(f"{case_id} was transferred: it is read-only here", "The receiving agency updates it now.",

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from cpcm.domain.dates import as_date, end_of_day, local_day, parse_datetime
 from cpcm.domain.forms import confirmed
 from cpcm.domain.text import said
-from cpcm.errors import FieldError, InvalidInput, Refused
+from cpcm.errors import FieldError, InvalidInput, Refused, named_record
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, check_step, clock_said, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, said_settled, settled_in, settles_step, take_back
@@ -30,7 +30,7 @@ def close(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     check_step(ctx, case, "closure")  # the stage before the form: no field makes a step allowed
     body, errors, warnings, left, hint = closure_problems(ctx, case, records, data, at)
     if errors:
-        raise InvalidInput(errors, f"closure of {case_id}", hint=hint)
+        raise InvalidInput(errors, named_record("closure", case=case_id), hint=hint)
     body["open_items"] = left
     if not approvals.required(ctx.policy, "closure"):
         body["immediate"] = True
@@ -63,7 +63,7 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
     case_id = case.id
     body, form_errors = form_problems(ctx, form_for(ctx, "closure"), data)
     if any(e.field == "reason" for e in form_errors) or not body.get("reason"):
-        raise InvalidInput([*form_errors, *at_errors(ctx, case, at)], f"closure of {case_id}", hint=input_hint(ctx, form_errors))
+        raise InvalidInput([*form_errors, *at_errors(ctx, case, at)], named_record("closure", case=case_id), hint=input_hint(ctx, form_errors))
     reason = body["reason"]
     needed = list(ctx.policy.get("closure_reasons", reason) or [])
     signed_item = sign_off_item(ctx.policy, reason)
@@ -432,7 +432,7 @@ def reopen(ctx: Context, case_id: str, reason: str, at: datetime | None = None) 
     on in (docs/commands/sync.md#cpcm-merge-cases): nothing is merged into it again, so work done in it is
     apart from the child's case."""
     if not said(reason):
-        raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], f"reopening of {case_id}")
+        raise InvalidInput([FieldError("reason", "is required: the new information or changed situation")], named_record("reopen", case=case_id))
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     record = append(ctx, case, "reopen", "reopen", {"reason": reason.strip()}, at)

@@ -13,7 +13,7 @@ from cpcm.domain.ids import normalise_case_id
 from cpcm.domain.policy import risk_rank
 from cpcm.domain.records import Record, plain
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused
+from cpcm.errors import CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, named_record
 from cpcm.service import reintegration
 from cpcm.service.context import (Context, append, at_errors, case_covers, check_step, clock_said, input_hint, clock_behind, end_expired_covers, form_for, form_problems, keys_for,
                                   load_case, load_records, new_record, read_case, record_table, risk_reason_errors, transaction,
@@ -63,7 +63,7 @@ def followup(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime |
     case = load_case(ctx, case_id)
     check_step(ctx, case, "followup", data, maybe=({"purpose": "post_closure"},))  # the stage before the form
     wanted, done_errors = _done_ids(ctx, case, done)
-    body = validate_form(ctx, form_for(ctx, "followup"), data, f"follow-up of {case_id}", also=at_errors(ctx, case, at) + done_errors,
+    body = validate_form(ctx, form_for(ctx, "followup"), data, named_record("followup", case=case_id), also=at_errors(ctx, case, at) + done_errors,
                          then=lambda body: risk_reason_errors(case.risk, body) + schedule_errors(ctx, case, body, at))
     _with_done(body, wanted)
     if case.status == "closed" and body.get("purpose") != "post_closure":
@@ -128,7 +128,7 @@ def _review_body(ctx: Context, case: Case, data: Mapping[str, Any], form: Form |
             errors.append(FieldError("next_review", "is in the past"))
     errors += _progress_errors(ctx, case, body.get("progress") or []) + _status_clashes(body.get("progress") or [], wanted)
     if errors:
-        raise InvalidInput(errors, f"review of {case.id}", hint=input_hint(ctx, errors))
+        raise InvalidInput(errors, named_record("review", case=case.id), hint=input_hint(ctx, errors))
     return _with_done(body, wanted), warnings
 
 

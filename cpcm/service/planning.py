@@ -9,7 +9,7 @@ from cpcm.domain.forms import advice
 from cpcm.domain.ids import normalise_conference_id
 from cpcm.domain.records import CORRECTION_KEYS, Record, utc
 from cpcm.domain.text import said
-from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.errors import Busy, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record
 from cpcm.service.context import (ASSESSMENT_FORMS, Context, append, at_errors, check_step, clock_said, form_for, load_case, load_records, risk_reason_errors,
                                   validate_form, writes)
 from cpcm.service.results import Written
@@ -29,7 +29,7 @@ def assess(ctx: Context, case_id: str, kind: str, data: Mapping[str, Any], at: d
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     check_step(ctx, case, "assessment", {"type": kind})  # the stage before the form: no field makes a step allowed
-    what = f"{kind.replace('_', '-')} assessment of {case_id}"
+    what = named_record(f"{kind}_assessment", case=case_id) or f"{kind.replace('_', '-')} assessment of {case_id}"
     form = forms.load(form_for(ctx, kind), ctx.root)
     body = validate_form(ctx, form, data, what, also=at_errors(ctx, case, at), then=lambda body: risk_reason_errors(case.risk, body))
     advised = [f"{what}: {e.field}: {e.reason}" for e in advice(form, body)]  # a domain left out (ESARO Step 2)
@@ -146,7 +146,7 @@ def _numbered_body(ctx: Context, case_id: str, case: Case, data: Mapping[str, An
     """The plan body `data` makes, with an ID on every goal and action (plan_actions: given ones
     kept, the same text keeps its ID, new ones take the next number); InvalidInput naming every
     bad field, goal link, ID and action date (`_late_errors`) and the time `at` at once."""
-    what = f"plan for {case_id}"
+    what = named_record("plan", case=case_id)
     try:
         body = validate_form(ctx, form_for(ctx, "plan"), data, what, also=at_errors(ctx, case, at),
                              then=lambda body: _late_errors(ctx, case, plan_actions.with_ids(body, case.plan), at))
@@ -334,14 +334,14 @@ def plan_revise(ctx: Context, case_id: str, reason: str | None, changes: Mapping
     if not said(reason):
         raise InvalidInput([FieldError("reason", "is required: why this version (initial, after_reopening, review, crisis, "
                                                  "reunification_date_set, reunification_done, conference_decision, correction)")],
-                           f"plan for {case_id}")
+                           named_record("plan", case=case_id))
     based_on, body = plan_current(ctx, case_id)
     records = load_records(ctx, case_id)
     case = fold(case_id, records)
     ids = {name: [str(item["id"]) for item in body[name]] for name in ("goals", "actions")}
     revised, problems = plan_actions.revise(body, ids, changes, remove, (case.plan or {}).get("last"))
     if problems:
-        raise InvalidInput([FieldError(path, why) for path, why in problems], f"plan for {case_id}")
+        raise InvalidInput([FieldError(path, why) for path, why in problems], named_record("plan", case=case_id))
     revised["reason"] = reason.strip()
     for key in ("interim",):  # a revision is no interim plan unless it says so
         if key in revised and "interim" not in changes and case.stage not in ("registered", "initial_assessment", "reopened"):

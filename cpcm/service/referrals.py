@@ -9,7 +9,7 @@ from cpcm.domain.dates import local_day, local_text
 from cpcm.domain.forms import Field, Wording, coerce, laid_over, not_a_date, validate
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.domain.text import said
-from cpcm.errors import N_, CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError
+from cpcm.errors import N_, CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record
 from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
                                   validate_form, writes)
 from cpcm.service.context import (at_errors, check_at, check_cover, check_step, due_said, end_expired_covers, keys_for, new_record, note_clock,
@@ -42,7 +42,7 @@ def consent(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | 
     child's record names none (the form's `only_if` rules)."""
     case = load_case(ctx, case_id)
     check_step(ctx, case, "consent", data, maybe=({"purpose": "sharing"},))  # the stage before the form (sharing: every stage)
-    what = f"consent for {case_id}"
+    what = named_record("consent", case=case_id)
     givers = _givers(data.get("given_by"))
     statuses = data.get("status")
     statuses = list(statuses) if isinstance(statuses, (list, tuple)) else [statuses] * len(givers)
@@ -543,7 +543,7 @@ def refer(ctx: Context, case_id: str, data: Mapping[str, Any], at: datetime | No
     case = fold(case_id, records)
     check_step(ctx, case, "referral")  # the stage before the form: no field makes a step allowed
     services = directory.load(ctx.store)  # read once: the check of the service named and the service itself
-    body = validate_form(ctx, form_for(ctx, "referral"), data, f"referral of {case_id}", also=[*also, *at_errors(ctx, case, at)],
+    body = validate_form(ctx, form_for(ctx, "referral"), data, named_record("referral", case=case_id), also=[*also, *at_errors(ctx, case, at)],
                          then=lambda body: _referral_errors(ctx, case, body, services))
     service = directory.find(services, body["service"])  # in it: _referral_errors names a service that is not
     need = body["need"].strip()
@@ -661,7 +661,7 @@ def referral_writable(ctx: Context, case_id: str, ref: str, given: Mapping[str, 
         referral_rules.next_status(found["status"], "closed", found["ref"])  # closed: it can become nothing
     errors = _update_dated(ctx, found, at)
     if errors:
-        raise InvalidInput(errors, f"referral {found['ref']} of {case_id}")
+        raise InvalidInput(errors, named_record("referral_update", ref=found['ref'], case=case_id))
     return found
 
 
@@ -716,7 +716,7 @@ def referral(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], at: 
                 errors.append(FieldError("expected_duration", str(exc)))
         return errors + [e for e in referral_rules.update_problems(status, body, sent) if e.field not in {x.field for x in errors}]
 
-    form = validate_form(ctx, form_for(ctx, "referral_update"), data, f"referral {found['ref']} of {case_id}",
+    form = validate_form(ctx, form_for(ctx, "referral_update"), data, named_record("referral_update", ref=found['ref'], case=case_id),
                          also=_update_dated(ctx, found, at), then=checked)
     status = form["status"]
     body: dict[str, Any] = {"referral": found["record_id"], "status": status}
