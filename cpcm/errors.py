@@ -103,6 +103,23 @@ REFUSED = N_("%(what)s is refused (%(count)s problem):")
 REFUSED_MANY = N_("%(what)s is refused (%(count)s problems):")
 
 
+# Translators: how an error begins at the terminal (exit 1 and more); %(message)s is the error's own message.
+ERROR = N_("error: %(message)s")
+# Translators: how a command line refused before the command ran begins (exit 2); %(message)s is what is wrong.
+USAGE_ERROR = N_("usage error: %(message)s")
+# Translators: the line after a usage error; %(command)s is the command typed (cpcm register), kept as it is.
+TRY_HELP = N_("Try '%(command)s --help'.")
+# Translators: an option that takes a number given something else (cpcm register --age abc); %(option)s is the
+# option (--age) and %(meaning)s what it is, in the words of its help (in English), both kept as they are.
+WHOLE_NUMBER = N_("%(option)s takes a whole number written in figures, such as 7 (%(meaning)s): what was given is not "
+                  "a whole number")
+WHOLE_NUMBER_ONLY = N_("%(option)s takes a whole number written in figures, such as 7: what was given is not a whole "
+                       "number")
+NUMBER = N_("%(option)s takes a number written in figures, such as 7 or 1.5 (%(meaning)s): what was given is not a "
+            "number")
+NUMBER_ONLY = N_("%(option)s takes a number written in figures, such as 7 or 1.5: what was given is not a number")
+
+
 # A record's name in the first line of a refused form (the %(what)s of NOT_VALID), by its kind (the kind as
 # records keep it; an assessment's by its type too): the one place these names are marked for the catalogs.
 # A kind not here is named in English in every language (`Named`).

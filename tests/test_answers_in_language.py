@@ -539,7 +539,7 @@ def test_a_refused_registration__is_said_in_kiswahili_around_its_problems_and_in
     result = sw("register", *args)
     assert result.code == 4, result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == "error: usajili si sahihi (matatizo 3):", lines
+    assert lines[0] == "kosa: usajili si sahihi (matatizo 3):", lines
     assert "(child.date_of_birth): si tarehe (andika YYYY-MM-DD)" in result.stderr
     assert "(concerns): majibu ya 1 na 2 kati ya 2 si mojawapo ya: " in result.stderr
     assert "  - child.birth_certificate: ina herufi 60, zaidi ya 50 ambazo sehemu hii inachukua" in result.stderr
@@ -575,6 +575,30 @@ def test_a_refused_record__is_named_in_kiswahili_in_the_first_line_and_in_englis
     assert commit_count(Path(sw.env["CPCM_REPO"])) == before
 
 
+def test_an_option_of_the_wrong_type__and_the_error_s_first_word_are_said_in_kiswahili(sw):
+    """`cpcm register --age abc` said "usage error: --age takes a whole number written in figures, such as 7
+    ..." and "Try 'cpcm register --help'." in English, and every refusal began "error:". Click refuses
+    the command line before any session is opened: it is said in the language of the repository the
+    command line names ($CPCM_REPO, or --repo); the JSON stays English, the value typed is never repeated."""
+    refused = sw("register", "--age", CANARY)
+    assert refused.code == 2, refused.stderr
+    first, second = refused.stderr.splitlines()[:2]
+    assert first == ("kosa la amri: --age inachukua namba kamili iliyoandikwa kwa tarakimu, kama 7 (estimated age in "
+                     "years, when the date of birth is not known): kilichotolewa si namba kamili"), refused.stderr
+    assert second == "Jaribu 'cpcm register --help'."
+    assert "usage error" not in refused.stderr and "takes a whole number" not in refused.stderr and "Try " not in refused.stderr
+    assert CANARY not in refused.stderr
+    by_option = Cli({**sw.env, "CPCM_REPO": ""})("due", "--within", "abc", "--repo", sw.env["CPCM_REPO"])
+    assert by_option.code == 2 and by_option.stderr.startswith("kosa la amri: --within inachukua namba iliyoandikwa kwa "
+                                                               "tarakimu, kama 7 au 1.5 ("), by_option.stderr
+    data = sw("register", "--age", CANARY, "--json").json()
+    assert data["message"].startswith("--age takes a whole number written in figures, such as 7 (")
+    assert data["hint"] == "Try 'cpcm register --help'."
+    missing = sw("show", "CP-XXXX-XXXX")
+    assert missing.code != 0 and missing.stderr.startswith("kosa: "), missing.stderr
+    assert not missing.stderr.startswith("error:")
+
+
 def test_a_record_s_name__is_english_where_no_language_is_asked_and_in_json():
     """`Named` is the English text everywhere a string is read (the JSON, a hint that finds the case ID in
     it); only the first line said through a catalog is in its words; a kind with no words is None."""
@@ -602,7 +626,7 @@ def test_a_refused_registration__finds_the_repository_s_words_once(sw, monkeypat
     monkeypatch.setattr(common, "said_in_language", lambda: asked.append(1) or found())
     result = sw("register", *SW_SETS, *OTHERS, *BAD)
     assert result.code == 4, result.stderr
-    assert result.stderr.startswith("error: usajili si sahihi") and "Sahihisha sehemu" in result.stderr
+    assert result.stderr.startswith("kosa: usajili si sahihi") and "Sahihisha sehemu" in result.stderr
     assert len(asked) == 1, asked
 
 

@@ -308,14 +308,14 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[li
     interruption are said in; the JSON stays in English."""
     import typer
 
-    from cpcm.cli.common import said_refusal, say
-    from cpcm.errors import CpcmError
+    from cpcm.cli.common import said_in_repository, said_refusal, say
+    from cpcm.errors import ERROR, TRY_HELP, USAGE_ERROR, CpcmError
 
     if debug:
         _debug_traceback(exc, args)
     if isinstance(exc, CpcmError):
         message, hint = said_refusal(exc, words)
-        say(f"error: {message}", "red")
+        say(words(ERROR) % {"message": message}, "red")
         if hint:
             say(f"  {hint}")
         if "--json" in args:
@@ -333,25 +333,31 @@ def _exit_code(exc: BaseException, debug: bool, args: list[str], saved: tuple[li
         print(exc.format_message(), file=sys.stderr)
         return 2
     if _is_usage_error(exc):  # click's usage errors (bundled or not)
-        message = _usage_message(exc, args)
-        say(message, "red")
+        # refused before the command ran, so before any session: the language of the repository the command names
+        words = said_in_repository(args)
+        say(words(USAGE_ERROR) % {"message": _usage_message(exc, args, words)}, "red")
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or _command_path(args)
-        say(f"Try '{command} --help'.")
-        if "--json" in args:  # as a CpcmError's: a script reads what went wrong on stdout
+        say(words(TRY_HELP) % {"command": command})
+        if "--json" in args:  # as a CpcmError's: a script reads what went wrong on stdout, in English
             # the message as every error's JSON gives it: without the prefix that stderr puts first
-            _json_error({"error": "UsageError", "message": message.removeprefix("usage error: "), "exit_code": 2,
-                         "hint": f"Try '{command} --help'."})
+            _json_error({"error": "UsageError", "message": _usage_message(exc, args), "exit_code": 2,
+                         "hint": TRY_HELP % {"command": command}})
         return 2
     say(f"internal error ({type(exc).__name__}){after}. Run again with --debug for the details.", "red")
     return 70
 
 
-def _usage_message(exc: BaseException, args: list[str]) -> str:
-    """A usage error's message as said: click's, without the values typed (`_scrub`), or for a
-    number option given something else (click's "'…' is not a valid float") what the option takes,
-    in the words of its help: one message for every whole-number and number option."""
+def _usage_message(exc: BaseException, args: list[str], words=None) -> str:
+    """A usage error's message as said, without the prefix (`USAGE_ERROR`): click's, without the
+    values typed (`_scrub`), or for a number option given something else (click's "'…' is not a
+    valid float") what the option takes, in the words of its help: one message for every
+    whole-number and number option, in the language of `words` (`Wording.say`; English by default:
+    the JSON's and --debug's). Click's own messages are English in every language."""
     import click
 
+    from cpcm.errors import NUMBER, NUMBER_ONLY, WHOLE_NUMBER, WHOLE_NUMBER_ONLY, in_english
+
+    say = words or in_english
     param = getattr(exc, "param", None)
     if isinstance(exc, click.BadParameter) and isinstance(param, click.Option) \
             and isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType)) \
@@ -360,9 +366,8 @@ def _usage_message(exc: BaseException, args: list[str]) -> str:
         whole = isinstance(param.type, click.types.IntParamType)
         meaning = (param.help or "").split(" (")[0].rstrip(".")
         meaning = meaning[:1].lower() + meaning[1:]
-        return (f"usage error: {option} takes {'a whole number' if whole else 'a number'} written in figures, such as "
-                f"{'7' if whole else '7 or 1.5'}" + (f" ({meaning})" if meaning else "") + ": what was given is not "
-                + ("a whole number" if whole else "a number"))
+        message = (WHOLE_NUMBER if meaning else WHOLE_NUMBER_ONLY) if whole else (NUMBER if meaning else NUMBER_ONLY)
+        return say(message) % {"option": option, "meaning": meaning}
     return _scrub(_said_once(exc.format_message()), args)
 
 
@@ -380,7 +385,7 @@ def _debug_traceback(exc: BaseException, args: list[str]) -> None:
     if isinstance(exc, CpcmError):
         message = exc.message  # as said below: the paths the user gave already masked (cli.common.typed_paths)
     elif _is_usage_error(exc) and type(exc).__name__ != "NoArgsIsHelpError":
-        message = _usage_message(exc, args).removeprefix("usage error: ")
+        message = _usage_message(exc, args)
     else:
         message = None  # a bug's own text may hold anything it was given: its type says what it was
     # the paths the user gave, masked where a frame's file lies under one: every word typed (an option's
@@ -435,4 +440,4 @@ def _scrub(message: str, args: list[str]) -> str:
     for word in sorted({a for a in args if not a.startswith("-") and len(a) > 1}, key=len, reverse=True):
         # the word as a whole only: 'place' typed is masked, not the 'place' of a suggestion 'placement'
         message = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", "…", message)
-    return f"usage error: {message}"
+    return message

@@ -738,6 +738,38 @@ def said_in_language():
     return said
 
 
+def said_in_repository(args: Sequence[str]):
+    """`said_in_language` where a session was opened; else the words of the language of the repository
+    the command line `args` names (--repo, else $CPCM_REPO, else the nearest parent holding .cpcm/), its
+    settings read and nothing decrypted: what a command line refused before the command ran (click's
+    usage errors, cli.main) is said in. English where there is no repository or it cannot be read."""
+    from cpcm.errors import CpcmError
+
+    if _opened:
+        return said_in_language()
+    repo = None
+    for at, word in enumerate(args):
+        if word == "--repo" and at + 1 < len(args):
+            repo = args[at + 1]
+        elif word.startswith("--repo="):
+            repo = word.partition("=")[2]
+    try:
+        from cpcm.service.wording import say_in
+        from cpcm.store.config import load_config, resolve_repo
+
+        root = resolve_repo(repo)
+        found = say_in(root, load_config(root).language)
+    except (CpcmError, OSError, ValueError):
+        return lambda message: message
+
+    def said(message: str) -> str:
+        try:
+            return found(message)
+        except (CpcmError, OSError):
+            return message
+    return said
+
+
 def said_refusal(exc, say) -> tuple[str, str | None]:
     """(the message, the hint) of an error as said at the terminal, in the language of `say`
     (`said_in_language`): a refused form's first line in that language, and its hint as

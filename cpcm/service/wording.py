@@ -64,6 +64,13 @@ def say_for(ctx) -> Callable[[str], str]:
     return wording(ctx, _NO_FORM).say
 
 
+def say_in(root: Path | None, lang: str | None) -> Callable[[str], str]:
+    """`lang`'s words for a message marked for the catalogs, the catalog of the repository at `root`
+    first: what is said where no command's session is open (a command line refused before the command
+    ran: cli.common.said_in_repository); the catalog is read when a message is first said."""
+    return wording_for(root, lang, _NO_FORM).say
+
+
 def option_code(ctx, key: str, value: Any, choices: tuple[str, ...] = (),
                 field_words: str | None = None) -> tuple[Any, str | None]:
     """An option's answer read as a form's field is (`answer_code`), in the repository's language:
