@@ -92,6 +92,27 @@ class Refused(CpcmError):
 FIELDS_HINT = N_("Correct the fields named above and run the command again; nothing was written.")
 # Translators: said before FIELDS_HINT where only options were given: the options (--by, --check need_matched) as typed.
 MISSING_BY_OPTIONS = N_("The fields missing are given by their options: %(options)s.")
+# How a form's fields are given, where only its options were (or nothing was) and no questions were asked
+# (cli/common.py gather): the hint of its refusal for a field missing. %(form)s is the form's name (registration)
+# and %(command)s the command (cpcm close), kept as they are; --from-file, --set, --no-input are options.
+# Translators: the hint of a refused form where only options were given and no questions asked (a pipe, --no-input).
+OPTIONS_ONLY_HINT = N_("Only the options were given, and no questions asked: give the form's fields in a file with "
+                       "--from-file FILE (cpcm form blank %(form)s prints one to fill in) or with --set PATH=VALUE (on a "
+                       "terminal, without --no-input, cpcm asks for them). Nothing was written.")
+# Translators: as above, where nothing at all was given.
+NOTHING_GIVEN_HINT = N_("Nothing was given (no file, no --set, no option) and no questions asked, as standard input is "
+                        "no terminal or --no-input was given: give the form's fields in a file with --from-file FILE "
+                        "(cpcm form blank %(form)s prints one to fill in) or with --set PATH=VALUE (on a terminal, "
+                        "without --no-input, cpcm asks for them). Nothing was written.")
+# Translators: as above, of a command that asks no questions at all; %(command)s is it (cpcm close).
+OPTIONS_ONLY_NO_QUESTIONS = N_("Only the options were given, and %(command)s asks no questions: give its options "
+                               "(%(command)s --help lists them), or the form's fields in a file with --from-file FILE "
+                               "(cpcm form blank %(form)s prints one to fill in) or with --set PATH=VALUE. Nothing was "
+                               "written.")
+NOTHING_GIVEN_NO_QUESTIONS = N_("Nothing was given (no file, no --set, no option), and %(command)s asks no questions: "
+                                "give its options (%(command)s --help lists them), or the form's fields in a file with "
+                                "--from-file FILE (cpcm form blank %(form)s prints one to fill in) or with --set "
+                                "PATH=VALUE. Nothing was written.")
 # Translators: what a command interrupted before it wrote anything says (Ctrl-C; Ctrl-D at a question).
 INTERRUPTED = N_("interrupted; nothing was written")
 # Translators: the first line of a refused form, above its problems; %(what)s names the record (registration,

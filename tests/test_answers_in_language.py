@@ -599,6 +599,27 @@ def test_an_option_of_the_wrong_type__and_the_error_s_first_word_are_said_in_kis
     assert not missing.stderr.startswith("error:")
 
 
+def test_only_options_given__the_hint_on_giving_the_form_s_fields_is_in_kiswahili(sw):
+    """A form refused where only its options were given and no questions asked ended with "Only the
+    options were given, and no questions asked: give the form's fields in a file with --from-file FILE
+    ..." in English, after the Kiswahili line naming the options; so did a command that asks no questions
+    (`cpcm close`). Now in Kiswahili, the form's name and the command kept; the JSON's hint stays English."""
+    from conftest import register
+
+    refused = sw("register", "--sex", "male", "--no-input")
+    assert refused.code == 4, refused.stderr
+    assert ("Chaguo pekee ndizo zilizotolewa, na hakuna swali lililoulizwa: toa sehemu za fomu katika faili kwa --from-file "
+            "FILE (cpcm form blank registration inachapisha moja ya kujaza)") in refused.stderr, refused.stderr
+    assert "Only the options were given" not in refused.stderr and "Nothing was written" not in refused.stderr
+    hint = sw("register", "--sex", "male", "--no-input", "--json").json()["hint"]
+    assert "Only the options were given, and no questions asked: give the form's fields in a file" in hint
+    case_id = register(sw)
+    closed = sw("close", case_id)
+    assert closed.code == 4, closed.stderr
+    assert "Hakuna kilichotolewa (hakuna faili, --set wala chaguo), na cpcm close haiulizi maswali" in closed.stderr, closed.stderr
+    assert "asks no questions" not in closed.stderr
+
+
 def test_a_record_s_name__is_english_where_no_language_is_asked_and_in_json():
     """`Named` is the English text everywhere a string is read (the JSON, a hint that finds the case ID in
     it); only the first line said through a catalog is in its words; a kind with no words is None."""

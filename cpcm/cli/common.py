@@ -683,9 +683,13 @@ def options_named(exc: BaseException, say: Callable[[str], str]) -> BaseExceptio
 
     if not isinstance(exc, InvalidInput):
         return exc
-    said_hint = exc.hint  # a command's own hint (`input_hint`) stays in English; FIELDS_HINT, which ends the rest, is said
+    said_hint = exc.hint  # a command's own hint stays in English; FIELDS_HINT, which ends the rest, is said
     if said_hint and said_hint.endswith(FIELDS_HINT):  # (after what a command put first: an import's columns not imported)
         said_hint = said_hint[:-len(FIELDS_HINT)] + say(FIELDS_HINT)
+    for ctx in _opened:  # how the form's fields are given (`gather`): said as it was made, from its message
+        made = getattr(ctx, "input_hint_said", None)
+        if made is not None and exc.hint == ctx.input_hint:
+            said_hint = say(made[0]) % made[1]
     options = {"at": "--at"}  # a record's time: every command's --at (never a form's field)
     for ctx in _opened:
         options.update(getattr(ctx, "input_options", None) or {})
@@ -889,20 +893,16 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
     elif hint and not from_file and not sets:  # only the options, and no questions asked: say how the form's fields are given
         from cpcm.domain.records import flatten
 
+        from cpcm.errors import NOTHING_GIVEN_HINT, NOTHING_GIVEN_NO_QUESTIONS, OPTIONS_ONLY_HINT, OPTIONS_ONLY_NO_QUESTIONS
+
         ctx.input_given = frozenset(flatten(data))  # a refusal of these only is of a value given, not of fields missing
         if no_questions:  # a command that asks none, whatever standard input is: its options give the fields
-            said = (f"{'Only the options were given' if data else 'Nothing was given (no file, no --set, no option)'}, "
-                    f"and {no_questions} asks no questions")
-            ctx.input_hint = (f"{said}: give its options ({no_questions} --help lists them), or the form's fields in a file "
-                              f"with --from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set "
-                              "PATH=VALUE. Nothing was written.")
-        else:
-            said = ("Only the options were given, and no questions asked" if data else  # nothing at all: not 'only the options'
-                    "Nothing was given (no file, no --set, no option) and no questions asked, as standard input is no terminal "
-                    "or --no-input was given")
-            ctx.input_hint = (f"{said}: give the form's fields in a file with "
-                              f"--from-file FILE (cpcm form blank {form_name} prints one to fill in) or with --set PATH=VALUE "
-                              "(on a terminal, without --no-input, cpcm asks for them). Nothing was written.")
+            message = OPTIONS_ONLY_NO_QUESTIONS if data else NOTHING_GIVEN_NO_QUESTIONS
+        else:  # nothing at all: not 'only the options'
+            message = OPTIONS_ONLY_HINT if data else NOTHING_GIVEN_HINT
+        words = {"form": form_name, "command": no_questions}
+        ctx.input_hint = message % words  # English, for the JSON; the terminal says it in the repository's language
+        ctx.input_hint_said = (message, words)
     text.check_data(data, "the input", controls=True)
     return data
 

@@ -83,6 +83,9 @@ class Context:
     # what a refused form says to do instead of "correct the fields named above": set by the
     # command line when it could ask no questions and was given no file or --set (cli.common.gather)
     input_hint: str | None = None
+    # `input_hint` as its message marked for the catalogs and that message's data, which the terminal says
+    # in the repository's language (cli.common.options_named); the JSON keeps `input_hint`, in English
+    input_hint_said: tuple[str, dict] | None = None
     input_given: frozenset = frozenset()  # the fields the options gave, where `input_hint` is set (`input_hint()`)
     # the questions the command line asked on a terminal (cli.common.gather): what `cli.common.written`
     # asks again, only the fields a refusal names, rather than losing every answer
