@@ -620,6 +620,25 @@ def test_only_options_given__the_hint_on_giving_the_form_s_fields_is_in_kiswahil
     assert "asks no questions" not in closed.stderr
 
 
+def test_show_update__labels_its_reason_in_kiswahili_and_keeps_the_json(sw, cli):
+    """`cpcm show CASE update` gave each changed field its Kiswahili question and its reason "reason:", in
+    English (no form labels it). Now "sababu:" as the documents name it; the JSON's label stays null, and an
+    English repository says "reason:" as it did. Its dates are printed as every date of `show` is (ISO, the
+    agency's time zone), in every language: no date on these pages is said in words."""
+    from conftest import register
+
+    for run, said, other in ((sw, "sababu: ", "reason: "), (cli, "reason: ", "sababu: ")):
+        case_id = register(run)
+        assert run("update", case_id, "--set", "location=Nyalenda", "--reason", "moved house").code == 0
+        shown = run("show", case_id, "update")
+        assert shown.code == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert f"{said}moved house" in lines, lines
+        assert not any(line.startswith(other) for line in lines), lines
+        reason = [a for a in run("show", case_id, "update", "--json").json()["answers"] if a["field"] == "reason"]
+        assert reason == [{"field": "reason", "label": None, "value": "moved house", "previous": None}]
+
+
 def test_a_record_s_name__is_english_where_no_language_is_asked_and_in_json():
     """`Named` is the English text everywhere a string is read (the JSON, a hint that finds the case ID in
     it); only the first line said through a catalog is in its words; a kind with no words is None."""

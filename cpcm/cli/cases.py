@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from cpcm.domain.dates import local_day, local_text
+from cpcm.errors import N_, in_english
 from cpcm.cli.common import open_ctx, parse_at, print_json, print_json_items, print_json_of, print_table, print_text, report_problems, say, warn
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ def show_case(case: str, record: str | None, repo: Path | None, identity: Path |
     if json_out:
         print_json(data)
     elif record is not None:
-        print_record(data, ctx.zone)
+        from cpcm.service.wording import say_for
+
+        print_record(data, ctx.zone, say_for(ctx))
     else:
         print_case(data, ctx.zone)
 
@@ -706,8 +709,15 @@ def _said(value, words) -> str:
     return _with_code(words, _value(value))
 
 
-def print_record(data: dict, zone=None) -> None:
-    """`cpcm show CASE RECORD` for a person: the header, then every answer with its question."""
+# the label of the reason an update of the registration gives, which no form labels (the documents name it so too:
+# `field_words` in templates/_values.j2)
+UPDATE_REASON = N_("reason")
+
+
+def print_record(data: dict, zone=None, say=in_english) -> None:
+    """`cpcm show CASE RECORD` for a person: the header, then every answer with its question (the
+    form's, in the repository's language; an update's reason by UPDATE_REASON in the language of
+    `say`, its `Wording.say`)."""
     import typer
 
     lines = [f"{data['kind'].replace('_', ' ')}" + (f": {data['what']}" if data["what"] else ""),
@@ -757,7 +767,8 @@ def print_record(data: dict, zone=None) -> None:
     from cpcm.workflow import readiness
 
     for answer in data["answers"]:
-        label = answer["label"] or answer["field"].replace("_", " ")
+        label = answer["label"] or (say(UPDATE_REASON) if data["kind"] == "update" and answer["field"] == "reason"
+                                    else answer["field"].replace("_", " "))
         if answer["field"] in (readiness.KEPT_REASONS, readiness.KEPT_PROBLEMS) and isinstance(answer["value"], list) and answer["value"]:
             words = readiness.reason_words if answer["field"] == readiness.KEPT_REASONS else readiness.problem_words
             put(label, "; ".join(words(item) for item in answer["value"]))  # kept as codes: in words
