@@ -10,15 +10,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        _main(argv)
-    finally:
-        memo = sys.modules.get("cpcm.store.memo")
-        if memo is not None:
-            memo.let_go()  # what the command held out of the collector's sight (`memo.held_long`): the agent runs many
-
-
-def _main(argv: list[str] | None) -> None:
+    memo = sys.modules.get("cpcm.store.memo")
+    if memo is not None:  # a process that runs many commands (the unlock agent, a test run)
+        memo.let_go()  # what the command before held out of the collector's sight (`memo.held_long`)
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):  # fast path: no imports beyond the version
         from cpcm import __version__

@@ -197,6 +197,7 @@ def _forget() -> None:
     from cpcm.store import emit, memo
 
     memo.forget_records()  # no case data kept from one command to the next
+    memo.let_go()  # what the command held out of the collector's sight (`memo.held_long`): collectable again
     emit.forget()  # nor the short texts of records (names) the YAML writer and reader keep
     common.forget_console()
     common.flush_notices(print_them=False)  # the sessions a command opened

@@ -76,8 +76,8 @@ def held_long(many: bool = True):
     paused while they are made, and they are then put out of its sight (`gc.freeze`), so that the
     full collections the rest of the command triggers do not walk them again and again (a third of
     `report caseload`'s CPU time at 100,000 cases, docs/performance.md). Reference counting still
-    frees each of them once unused; `let_go` at the command's end gives them back to the collector
-    (a process that runs several commands: the unlock agent, a test run). Not `many` (fewer cases
+    frees each of them once unused; `let_go` gives them back to the collector (the unlock agent,
+    after each command it runs; `cpcm.cli.main`, before a command, in a process that runs many: a test run). Not `many` (fewer cases
     than `HELD_FROM`): nothing is done, the collections are few and short."""
     if not many:
         yield
@@ -93,5 +93,5 @@ def held_long(many: bool = True):
 
 
 def let_go() -> None:
-    """The objects `held_long` put out of the collector's sight given back to it: when a command ends."""
+    """The objects `held_long` put out of the collector's sight given back to it: a command's are, once it ended."""
     gc.unfreeze()
