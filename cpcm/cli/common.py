@@ -726,13 +726,17 @@ def said_in_language():
     of the session this command opened last; English (the message as it is) where none was opened or
     its catalog cannot be read (an agency's broken one: the error is said all the same). What says a
     refusal at the terminal (cli.main) asks it before the sessions are forgotten."""
-    from cpcm.errors import CpcmError
-
     if not _opened:
         return lambda message: message
     from cpcm.service.wording import say_for
 
-    found = say_for(_opened[-1])
+    return _or_as_written(say_for(_opened[-1]))
+
+
+def _or_as_written(found):
+    """`found` (the words of a language for a message), the message as written where its catalog
+    cannot be read (an agency's broken one: the error is said all the same)."""
+    from cpcm.errors import CpcmError
 
     def said(message: str) -> str:
         try:
@@ -765,13 +769,7 @@ def said_in_repository(args: Sequence[str]):
         found = say_in(root, load_config(root).language)
     except (CpcmError, OSError, ValueError):
         return lambda message: message
-
-    def said(message: str) -> str:
-        try:
-            return found(message)
-        except (CpcmError, OSError):
-            return message
-    return said
+    return _or_as_written(found)
 
 
 def said_refusal(exc, say) -> tuple[str, str | None]:

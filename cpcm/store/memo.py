@@ -77,18 +77,19 @@ def held_long(many: bool = True):
     full collections the rest of the command triggers do not walk them again and again (a third of
     `report caseload`'s CPU time at 100,000 cases, docs/performance.md). Reference counting still
     frees each of them once unused; `let_go` gives them back to the collector (the unlock agent,
-    after each command it runs; `cpcm.cli.main`, before a command, in a process that runs many: a test run). Not `many` (fewer cases
-    than `HELD_FROM`): nothing is done, the collections are few and short."""
+    after each command it runs; `cpcm.cli.main`, before each command of a process that runs many:
+    a test run). Not `many` (fewer cases than `HELD_FROM`): nothing is done, the collections are
+    few and short."""
     if not many:
         yield
         return
-    paused = gc.isenabled()
+    enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         gc.freeze()
-        if paused:
+        if enabled:
             gc.enable()
 
 
