@@ -89,9 +89,10 @@ _compact = cache_mod.json_encoder(allow_nan=False)  # refuses NaN and infinities
 
 
 ROWS = CaseTable("rows", "row", list_row, rows_tag)
+INDEX = CaseTable("index", "index", lambda ctx, case: case_index(case))
 TABLES: list[CaseTable] = [
     CaseTable("summary", "case", lambda ctx, case: case),  # the case itself, as `Case.to_dict()`: see `dumps`
-    CaseTable("index", "index", lambda ctx, case: case_index(case)),
+    INDEX,
     ROWS,
 ]
 
