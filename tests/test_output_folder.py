@@ -122,3 +122,28 @@ def test_out_dash_for_a_command_that_only_writes_a_file_is_refused(cli, repo, tm
     assert "Give a file name" in done.json()["hint"]
     assert not (tmp_path / "-").exists()
     assert head(repo) == before
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "--plaintext", "--out", "{folder}/cases.csv.age"],
+    ["report", "caseload", "--plaintext", "--out", "{folder}/caseload.csv.age"],
+    ["render", "case-file", "{case}", "--plaintext", "--out", "{folder}/file.md.age"],
+    ["form", "print", "review", "--out", "{folder}/blank.html.AGE"],
+    ["due", "--ics", "{folder}/due.ics.age"],
+])
+def test_a_readable_file_named_as_an_encrypted_one_is_refused_and_nothing_is_written(cli, repo, tmp_path, args):
+    """A file written unencrypted under `cases.csv.age` would be taken for an age-encrypted file, safe
+    to pass on, while anyone can read it: refused (exit 2) before anything is written, the name
+    never repeated; without .age it is written. Was: written, exit 0."""
+    case_id = register(cli)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    done = cli(*[a.format(folder=folder, case=case_id) for a in args])
+    assert done.code == 2, (done.code, done.stderr)
+    said = done.stderr
+    assert "ends in .age is taken for an age-encrypted file" in said and "Leave .age off the name" in said, said
+    assert str(folder) not in said and "cases" not in said and list(folder.iterdir()) == []
+    plain = [a[:-len(".age")] if a.lower().endswith(".age") else a for a in args]
+    written = cli(*[a.format(folder=folder, case=case_id) for a in plain])
+    assert written.code == 0, (written.code, written.stderr)
+    assert len(list(folder.iterdir())) == 1

@@ -1008,6 +1008,21 @@ def check_encrypted_name(out: Path, option: str = "--out", holds: str = "persona
                          f"{holds} (keep it safe, delete it when done).")
 
 
+def check_plain_name(out: Path, option: str = "--out", encryptable: bool = True) -> None:
+    """A file written unencrypted is never given an age-encrypted file's name (`cases.csv.age`): exit 2
+    before anything is written. A colleague would take it for an encrypted file, safe to pass on,
+    while anyone can read it (and `age -d` refuses it). `encryptable`: the command writes the file
+    encrypted without --plaintext (the hint offers it). The name typed is never repeated."""
+    from cpcm.errors import UsageError
+
+    if out.name.lower().endswith(".age"):
+        why = "--plaintext writes it unencrypted" if encryptable else "this command writes it unencrypted"
+        raise UsageError(f"{option}: a file whose name ends in .age is taken for an age-encrypted file, but {why}; "
+                         "nothing was written",
+                         "Leave .age off the name (the file is readable: keep it safe, delete it when done)"
+                         + (", or leave --plaintext out to have it encrypted." if encryptable else "."))
+
+
 # the formats a report or document is written in: what each is called, and the extensions its file's
 # name may end in (the first is the one a hint gives)
 OUT_FORMATS = {"md": ("Markdown", (".md", ".markdown")), "html": ("HTML", (".html", ".htm")), "csv": ("CSV", (".csv",)),
@@ -1104,6 +1119,8 @@ def check_output(root: Path | None, out: Path, option: str, force: bool, plainte
     a_file(out, option)
     if not plaintext:
         check_encrypted_name(out, option)
+    else:
+        check_plain_name(out, option, encryptable)
     path = out.expanduser().resolve()
     if path.is_dir():
         raise UsageError(f"{option} names a folder", f"Give a file name, e.g. {option} document.html.age")
