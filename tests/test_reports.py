@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CANARY, NOW, register
+from test_due_unattended import orphaned  # noqa: F401 - a fixture
 from cpcm.store import policies
 from cpcm.domain.records import Record
 from cpcm.domain.team import Team, Worker
@@ -1209,3 +1210,90 @@ def test_export__records_the_disclosure_and_uses_up_a_one_off_consent(cli_as, sm
     again = sup("export", "--format", "json", "--fields", "case_id,name", "--agency", "county", "--recipient", "sup",
                 "--out", str(tmp_path / "two.json.age"), "--json")
     assert again.code == 0 and again.json()["cases"] == 0  # the one-off consent was used
+
+
+# -- the caseload report from the tables ------------------------------------------------------------
+CASELOAD_FORMS = [(), ("--json",), ("--format", "md"), ("--format", "html"), ("--format", "csv"), ("--format", "json")]
+
+
+def _caseload_same(who, without_views, env=None) -> None:
+    """`report caseload` read from the list rows and the due table is the report folded from every case, in every format."""
+    for args in CASELOAD_FORMS:
+        kept, folded = who("report", "caseload", *args, env=env), without_views(who, "report", "caseload", *args, env=env)
+        assert kept.code == 0, kept.stderr
+        assert (kept.code, kept.stdout, kept.stderr) == (folded.code, folded.stdout, folded.stderr), args
+
+
+def _caseload_cases(cli_as) -> dict[str, str]:
+    """Cases in many stages and risks: assessments overdue for months, one whose target passed and not its
+    limit, one assessed and rated, plans and a closure waiting for a supervisor, otieno's that amina does not read."""
+    from conftest import library_session
+    from cpcm import service
+    from test_assess_plan import COMPREHENSIVE, INITIAL_DATA, plan_doc
+    from test_followup_close import DECLINED
+
+    cases = {}
+    cases["overdue"] = register(cli_as("amina", CPCM_NOW="2026-03-02T09:00:00+03:00"), risk="medium")
+    cases["target_missed"] = register(cli_as("amina", CPCM_NOW="2026-11-22T03:00:00+03:00"))
+    planned, closing = register(cli_as("amina", CPCM_NOW="2026-10-01T09:00:00+03:00")), \
+        register(cli_as("amina", CPCM_NOW="2026-10-01T09:00:00+03:00"), risk="low")
+    amina = library_session(cli_as("amina", CPCM_NOW="2026-10-02T09:00:00+03:00"))
+    for case_id, risk in ((planned, "high"), (closing, "medium")):
+        service.assess(amina, case_id, "initial", dict(INITIAL_DATA, risk=risk, risk_reason="rated at the assessment"))
+        service.assess(amina, case_id, "comprehensive", COMPREHENSIVE)
+    service.plan(library_session(cli_as("amina", CPCM_NOW="2026-10-20T09:00:00+03:00")), planned, plan_doc())
+    service.close(library_session(cli_as("amina", CPCM_NOW="2026-11-10T09:00:00+03:00")), closing, DECLINED)
+    cases.update(planned=planned, closing=closing, assessed=register(cli_as("amina", CPCM_NOW="2026-11-01T09:00:00+03:00")))
+    service.assess(library_session(cli_as("amina", CPCM_NOW="2026-11-01T15:00:00+03:00")), cases["assessed"], "initial",
+                   dict(INITIAL_DATA, risk="immediate", risk_reason="rated at the assessment"))
+    theirs = cli_as("otieno", CPCM_NOW="2026-09-01T09:00:00+03:00")
+    cases["otieno"] = register(theirs, risk="high")
+    cases["otieno_planned"] = register(theirs)
+    otieno = library_session(cli_as("otieno", CPCM_NOW="2026-09-02T09:00:00+03:00"))
+    service.assess(otieno, cases["otieno_planned"], "initial", dict(INITIAL_DATA, risk="low", risk_reason="rated"))
+    service.assess(otieno, cases["otieno_planned"], "comprehensive", COMPREHENSIVE)
+    service.plan(library_session(cli_as("otieno", CPCM_NOW="2026-09-20T09:00:00+03:00")), cases["otieno_planned"], plan_doc())
+    return cases
+
+
+def test_report__caseload_from_the_tables_is_the_report_folded_from_every_case(cli_as, without_views):
+    """`report caseload` reads each case's list row and its deadlines from the due table, and the
+    folded case only for an approval waiting (when it was asked for), instead of folding every
+    case: the report is the same as the one made from every folded case, in every format, for a
+    supervisor and for a caseworker who reads only some cases, and after a case changed since the
+    tables were written."""
+    from cpcm.service import reports as reports_mod
+
+    cases = _caseload_cases(cli_as)
+    sup, amina, otieno = cli_as("sup"), cli_as("amina"), cli_as("otieno")
+    view = sup("report", "caseload", "--json").json()
+    assert view["totals"]["approvals_waiting"] == 3 and view["totals"]["overdue"] > 0
+    assert sum(w["target_missed"] for w in view["workers"]) > 0
+    assert {a["subject"]: a["waiting"] for a in view["approvals"]} == {"plan": 2, "closure": 1, "transfer": 0, "mandatory_report": 0}
+    assert amina("report", "caseload", "--json").json()["workers_shown"] == "yours"  # otieno's cases: not hers to read
+    folded = []
+    real = reports_mod.load_cases_counted
+    with pytest.MonkeyPatch.context() as patch:  # the tables are read, not every case folded
+        patch.setattr(reports_mod, "load_cases_counted", lambda *a, **k: folded.append(1) or real(*a, **k))
+        assert sup("report", "caseload").code == 0 and amina("report", "caseload").code == 0 and not folded
+    for who in (sup, amina, otieno):
+        _caseload_same(who, without_views)
+    for who in (sup, amina):
+        _caseload_same(who, without_views, env={"CPCM_NOW": "2026-12-24T09:00:00+03:00"})  # later: more overdue
+    # a case changed since the tables were written: its row and deadlines as the last commit holds them
+    assert amina("followup", cases["planned"], "--method", "home_visit", "--purpose", "monitoring", "--purpose-detail",
+                 "check school", "--visited-by", "professional", "--risk-increased", "yes").code == 0
+    assert sup("approve", cases["otieno_planned"], "plan").code == 0
+    for who in (sup, amina, otieno):
+        _caseload_same(who, without_views)
+
+
+def test_report__caseload_from_the_tables_keeps_a_removed_workers_cases_nobodys(orphaned, without_views):
+    """A case brought in after its worker was removed from the team (on another copy) is nobody's
+    on the caseload report read from the tables, as on the one folded from every case."""
+    laptops, case_id = orphaned
+    sup = laptops.cli("sup")
+    view = sup("report", "caseload", "--json").json()
+    assert {w["worker"]: w["state"] for w in view["workers"]}["otieno"] == "off_team"
+    _caseload_same(sup, without_views)
+    _caseload_same(laptops.cli("amina"), without_views)

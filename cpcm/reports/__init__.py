@@ -5,7 +5,9 @@ the policy and the dates, and returns a plain dict: the view model its templates
 (`templates/reports/<report>.<format>`). No I/O here, no clock: `now` is an argument.
 
 - `caseload(cases, team, policy, now)`: open cases per worker against the cap, by stage and
-  risk, approvals waiting for supervisors, overdue items per worker.
+  risk, approvals waiting for supervisors, overdue items per worker. It also takes each case's
+  status, stage, risk and worker alone (`caseload.Held`) with its deadlines and the times its
+  approvals were asked for given by the caller (`items`, `asked_at`): the rules stay in workflow.
 - `timeliness(cases, policy, start, end, now)`: each clock of the policy, how often it was met.
 - `statistics(cases, policy, start, end)`: counts safe to share outside the agency (no names,
   no case IDs, no worker ids; small cells suppressed).

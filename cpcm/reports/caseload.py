@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from cpcm.domain.case import Case
 from cpcm.domain.dates import parse_datetime
@@ -14,7 +14,7 @@ from cpcm.domain.team import CADRES, Team, cadre_words
 from cpcm.reports.common import NOT_RATED, chart, table
 from cpcm.workflow import approvals, clocks
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
-from cpcm.workflow.deadlines import deadlines, for_worker, soon_window
+from cpcm.workflow.deadlines import Deadline, deadlines, for_worker, soon_window
 from cpcm.workflow.rules import NobodyDecides, caseload_limits, caseload_state, has_cap, off_team
 from cpcm.workflow.transitions import STAGES
 
@@ -34,10 +34,28 @@ ONLY_YOURS = ("Only your own row: you cannot read every case of the repository, 
               "the open cases you can read.")
 
 
-def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, reader: str | None = None,
-             supervision: dict | None = None) -> dict:
+class Held(NamedTuple):
+    """What the report reads of a case besides its deadlines: its id, status, stage, risk and
+    worker (the case's own fields, as `cpcm list` keeps them in its row)."""
+
+    id: str
+    status: str
+    stage: str
+    risk: str | None
+    worker: str | None
+
+
+def caseload(cases: Iterable[Case | Held], team: Team, policy: Policy, now: datetime, reader: str | None = None,
+             supervision: dict | None = None, items: Callable[[Case | Held], Iterable[Deadline]] | None = None,
+             asked_at: Callable[[Case | Held, str], str | None] | None = None) -> dict:
     """Open cases per worker by stage and risk, against the cap; overdue items per worker;
     approvals waiting for supervisors.
+
+    `cases`: folded cases, or `Held` rows of them with `items` and `asked_at`. `items(case)`: the
+    case's deadlines at `now` (default: `deadlines` of the folded case; a caller that keeps them,
+    e.g. the due table, gives them instead); items owned by the managers are left out here either
+    way. `asked_at(case, code)`: when the approval `code` waiting on the case was asked for
+    (default: from the folded case, `requested_at`).
 
     `reader`: the worker whose report it is, when `cases` are only some of the repository's (a
     caseworker's, who reads their own cases, not every colleague's): then the per-worker rows are
@@ -55,12 +73,15 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
     open_cases = [c for c in cases if c.status == "open"]
 
     # a closed case's retention is the managers' decision, no worker's caseload (workflow/retention.py)
-    pairs = [(case, item) for case in cases for item in deadlines(case, policy, now) if item.owner != MANAGERS]
-    items = [item for _, item in pairs]
-    overdue = [i for i in items if i.owner != SUPERVISORS and i.state(now, soon) == "overdue"]
-    missed = [i for i in items if i.owner != SUPERVISORS and i.state(now, soon) == "target_missed"]
-    waiting = [i for i in items if i.owner == SUPERVISORS]
-    asked = {(case.id, item.code): _requested_at(case, item.code) for case, item in pairs if item.owner == SUPERVISORS}
+    def computed(case: Case) -> list[Deadline]:
+        return deadlines(case, policy, now)
+    items, asked_at = items or computed, asked_at or requested_at
+    pairs = [(case, item) for case in cases for item in items(case) if item.owner != MANAGERS]
+    listed = [item for _, item in pairs]
+    overdue = [i for i in listed if i.owner != SUPERVISORS and i.state(now, soon) == "overdue"]
+    missed = [i for i in listed if i.owner != SUPERVISORS and i.state(now, soon) == "target_missed"]
+    waiting = [i for i in listed if i.owner == SUPERVISORS]
+    asked = {(case.id, item.code): asked_at(case, item.code) for case, item in pairs if item.owner == SUPERVISORS}
 
     codes = OVERDUE_CODES + tuple(sorted({i.code for i in overdue} - set(OVERDUE_CODES)))  # a clock added since
     holders = {c.worker or UNASSIGNED for c in open_cases} | {i.owner or UNASSIGNED for i in overdue}
@@ -154,7 +175,8 @@ def caseload(cases: Iterable[Case], team: Team, policy: Policy, now: datetime, r
     return view
 
 
-def _requested_at(case: Case, code: str) -> str | None:
+def requested_at(case: Case, code: str) -> str | None:
+    """When the approval of clock `code` waiting on the folded case was asked for (its request's time)."""
     request = approvals.pending(case, clocks.BY_CODE[code].subject)
     return (request or {}).get("at")
 

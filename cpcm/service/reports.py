@@ -1,7 +1,9 @@
 """Reports and exports: cpcm report and cpcm export.
 
 Reports are built from every case you can read, each decrypted once (through the local
-summary cache), by the pure functions in cpcm.reports, and rendered with the sandboxed Jinja
+summary cache), by the pure functions in cpcm.reports (the statistics report from each case's
+statistics rows, and the caseload report from each case's list row and its deadlines in the due
+table, where the session keeps them), and rendered with the sandboxed Jinja
 environment of cpcm.render.env from `templates/reports/<report>.<format>`. An export carries
 identifying fields only for cases with consent for sharing with the receiving agency, and
 notes the disclosure in each of them.
@@ -52,6 +54,8 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
         view = _referrals(ctx, start, end, worker)
     elif kind == "complaints":
         view = _complaints(ctx, start, end)
+    elif kind == "caseload" and (held := _caseload_held(ctx)) is not None:
+        view = _caseload(ctx, *held, start, end)
     else:
         cases, total = load_cases_counted(ctx)  # as last committed, as list, due and statistics read them
         view = _build(ctx, kind, list(cases.values()), start, end, total)
@@ -269,9 +273,8 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: 
     from cpcm import reports
 
     if kind == "caseload":
-        reader = _only_yours(ctx, len(cases))
-        view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now, reader, None if reader else _supervision(ctx, start, end))
-    elif kind == "placements":
+        return _caseload(ctx, cases, None, None, total, start, end)
+    if kind == "placements":
         view = reports.placements(cases, ctx.policy, start, end, ctx.now)
     elif kind == "timeliness":
         view = reports.timeliness(cases, ctx.policy, start, end, ctx.now)
@@ -280,6 +283,52 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: 
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
     return _with_meta(ctx, kind, view, len(cases), total)
+
+
+def _caseload(ctx: Context, cases: list, items, asked_at, total: int | None, start: date, end: date) -> dict:
+    """The caseload report of `cases` (folded, or `reports.caseload.Held` rows with what gives each one's
+    deadlines and approvals' times: `_caseload_held`)."""
+    from cpcm import reports
+
+    reader = _only_yours(ctx, len(cases))
+    view = reports.caseload(cases, ctx.team, ctx.policy, ctx.now, reader, None if reader else _supervision(ctx, start, end),
+                            items=items, asked_at=asked_at)
+    return _with_meta(ctx, "caseload", view, len(cases), total)
+
+
+def _caseload_held(ctx: Context) -> tuple[list, Callable, Callable, int] | None:
+    """What the caseload report reads of every readable case without folding them all: each case's
+    list row (status, stage, risk, worker: `fill.case_rows`), its deadlines at `now` from the due
+    table (`tables.due_rows`: what `deadlines` gives, which the report takes as it would compute
+    them), and, for the few approvals waiting, when each was asked for, from that one case read
+    (`load_case`; as last committed: a case changed on disk since is never read from the due table
+    but folded as committed, and given with its row). None where the session keeps no tables (a
+    repository in memory), or where the two reads did not give the same cases (one could not be
+    read): then the report folds every case, as it always did, and notes the cases that fail once."""
+    from cpcm.reports.caseload import Held, requested_at
+    from cpcm.service.context import load_case
+    from cpcm.service.fill import case_rows
+
+    noted = len(ctx.problems)
+    info: dict = {}
+    found = tables.due_rows(ctx, info)
+    if found is None:
+        return None
+    rows = case_rows(ctx, tables.session(ctx).dirty())  # the cases changed on disk as due_rows found them
+    due = info["values"]
+    if info["failed"] or len(rows) != len(due) or any(case_id not in due for case_id in rows):
+        del ctx.problems[noted:]  # noted again by the fold of every case
+        return None
+    held = [Held(case_id, row[0], row[1], row[2], row[3]) for case_id, row in rows.items()]
+    folded = {row.case_id: row.case for row in found if row.case is not None}
+
+    def items(case: Held) -> list:
+        row = due[case.id]
+        return [row.deadline(entry) for entry in row.items]
+
+    def asked_at(case: Held, code: str) -> str | None:
+        return requested_at(folded.get(case.id) or load_case(ctx, case.id), code)
+    return held, items, asked_at, info["total"]
 
 
 def _complaints(ctx: Context, start: date, end: date) -> dict:

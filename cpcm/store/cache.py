@@ -627,6 +627,11 @@ class SummaryCache:
             self._dirty = dirty_cases(self.root)
         return self._dirty
 
+    @dirty.setter
+    def dirty(self, found: set[str]) -> None:
+        """The same cases as found by the caller in this command (`dirty_cases`): git is not asked again."""
+        self._dirty = found
+
     @property
     def entries(self) -> dict[str, dict[str, Any]]:
         return self.summary.load().entries
