@@ -75,8 +75,8 @@ def test_the_agent_keeps_no_record_from_one_command_to_the_next(cli_as):
 
 def test_the_cases_a_report_loads_are_held_out_of_the_collectors_sight_until_the_command_ends(cli, monkeypatch):
     """Every folded case a report or `check` loads lives until the command ends: put out of the cyclic
-    collector's sight once loaded (`memo.held_long`: a third of `report caseload`'s CPU time at 100,000
-    cases went on full collections walking them again), and given back when the next command starts
+    collector's sight once loaded (`memo.held_long`: about a third of `report timeliness`'s CPU time at
+    100,000 cases went on full collections walking them again), and given back when the next command starts
     (or, in the unlock agent, once the command ended), so that a process running many commands
     collects what they leave."""
     import gc
@@ -86,16 +86,16 @@ def test_the_cases_a_report_loads_are_held_out_of_the_collectors_sight_until_the
     register(cli)
     monkeypatch.setattr(memo, "HELD_FROM", 1)  # as many cases as a large agency's (2,000 and more)
     seen = []
-    real = reports.caseload
-    monkeypatch.setattr(reports, "caseload", lambda *a, **k: seen.append((gc.get_freeze_count(), gc.isenabled())) or real(*a, **k))
+    real = reports.timeliness
+    monkeypatch.setattr(reports, "timeliness", lambda *a, **k: seen.append((gc.get_freeze_count(), gc.isenabled())) or real(*a, **k))
     assert gc.get_freeze_count() == 0
-    assert cli("report", "caseload").code == 0
+    assert cli("report", "timeliness").code == 0
     assert seen and seen[0][0] > 0 and seen[0][1], seen  # held while the report is made, the collector running
     assert gc.isenabled()
-    monkeypatch.setattr(reports, "caseload", real)
+    monkeypatch.setattr(reports, "timeliness", real)
     assert cli("--version").code == 0 and gc.get_freeze_count() == 0  # given back when the next command starts
-    monkeypatch.setattr(reports, "caseload", lambda *a, **k: seen.append((gc.get_freeze_count(), gc.isenabled())) or real(*a, **k))
+    monkeypatch.setattr(reports, "timeliness", lambda *a, **k: seen.append((gc.get_freeze_count(), gc.isenabled())) or real(*a, **k))
     monkeypatch.setattr(memo, "HELD_FROM", 2)
     seen.clear()
-    assert cli("report", "caseload").code == 0
+    assert cli("report", "timeliness").code == 0
     assert seen == [(0, True)]  # fewer cases: nothing held apart

@@ -74,8 +74,8 @@ def held_long(many: bool = True):
     """Around the making of many objects that live until the command ends (every folded case a
     report or `check` reads: about ten million objects at 100,000 cases): the cyclic collector is
     paused while they are made, and they are then put out of its sight (`gc.freeze`), so that the
-    full collections the rest of the command triggers do not walk them again and again (a third of
-    `report caseload`'s CPU time at 100,000 cases, docs/performance.md). Reference counting still
+    full collections the rest of the command triggers do not walk them again and again (about a
+    third of `report timeliness`'s CPU time at 100,000 cases, docs/performance.md). Reference counting still
     frees each of them once unused; `let_go` gives them back to the collector (the unlock agent,
     after each command it runs; `cpcm.cli.main`, before each command of a process that runs many:
     a test run). Not `many` (fewer cases than `HELD_FROM`): nothing is done, the collections are
