@@ -821,3 +821,54 @@ def test_consent_override__a_purpose_stored_before_it_was_read_is_checked_and_co
     assert done.code == 0, done.stderr
     assert sup("show", case_id, done.json()["record_id"], "--json").json()["fields"]["purpose"] == "registration"
     assert flagged() == [] and owed() == []
+
+
+def test_a_date_of_birth_after_registration_and_a_time_in_the_future__are_refused_and_warned_of_in_kiswahili(sw, team):
+    """In a Kiswahili repository `update --dob`, `correct registration` and `register --at` refused a date of birth
+    after the day registered, `--at` after now was refused, and `check` warned of such a case, all in English words
+    between Kiswahili lines (as was an update given no reason). Each is said in Kiswahili now, the commands and the
+    case ID kept; `check --json` stays English; neither date nor the child's name is said."""
+    from datetime import datetime
+
+    from cpcm import service
+
+    root = Path(sw.env["CPCM_REPO"])
+    case_id = register(sw, "--at", "2026-11-10", child={"name": CANARY, "sex": "female", "date_of_birth": "2015-04-01"})
+    before = commit_count(root)
+    updated = sw("update", case_id, "--dob", "2026-11-15", "--reason", "cheti cha kuzaliwa")
+    assert updated.code == 4, updated.stderr
+    assert ("(child.date_of_birth): ni baada ya tarehe ya usajili (usajili wa kesi): mtoto husajiliwa siku aliyozaliwa au "
+            "baadaye; sahihisha tarehe iliyokosewa kati ya hizo mbili (ikiwa tarehe ya kuzaliwa ni sahihi, wakati wa usajili "
+            f"umekosewa: cpcm correct {case_id} registration --at WHEN --reason ...)") in updated.stderr, updated.stderr
+    corrected = sw("correct", case_id, "registration", "--set", "child.date_of_birth=2026-11-15", "--reason", "cheti")
+    assert corrected.code == 4, corrected.stderr
+    assert ("ni baada ya tarehe ya usajili (wakati wa usajili): mtoto husajiliwa siku aliyozaliwa au baadaye; sahihisha "
+            "tarehe iliyokosewa kati ya hizo mbili (sahihisha tarehe ya kuzaliwa, au wakati wa usajili kwa --at WHEN)") \
+        in corrected.stderr, corrected.stderr
+    late = registration(child={"name": CANARY, "sex": "female", "date_of_birth": "2026-11-15"})
+    registered = sw("register", "--from-file", "-", "--at", "2026-11-10", input=json.dumps(late))
+    assert registered.code == 4 and "ni baada ya tarehe ya usajili (--at): mtoto husajiliwa" in registered.stderr, \
+        registered.stderr
+    future = sw("placement", case_id, "--care-type", "kinship", "--at", "2030-01-01")
+    assert future.code == 4, future.stderr
+    assert "(at): ni ya siku zijazo: wakati wa sasa ($CPCM_NOW) ni 2026-11-23 09:00 +03:00" in future.stderr, future.stderr
+    no_reason = sw("update", case_id, "--dob", "2015-04-02", "--no-input")
+    assert "  - reason: ni lazima: eleza kwa nini taarifa zilibadilika" in no_reason.stderr, no_reason.stderr
+    said = updated.stderr + corrected.stderr + registered.stderr + future.stderr + no_reason.stderr
+    assert not any(english in said for english in ("is after the date", "is in the future", "clock reads", "is required:"))
+    assert "2026-11-15" not in said and CANARY not in said
+    assert commit_count(root) == before
+    # a case written before the rule (an update stored as it was then): check warns in Kiswahili, its JSON in English
+    ctx = service.open_repo(root, team["amina"][0], now=datetime.fromisoformat(NOW))
+    service.append(ctx, service.load_case(ctx, case_id), "update", "update",
+                   {"changes": {"child.date_of_birth": "2026-11-15"}, "previous": {"child.date_of_birth": "2015-04-01"},
+                    "reason": "cheti cha kuzaliwa"}, None)
+    checked = sw("check", case_id)
+    [line] = [line for line in checked.stdout.splitlines() if "born-after-registration" in line]
+    assert ("child.date_of_birth: ni baada ya tarehe ya usajili (usajili wa kesi): mtoto husajiliwa siku aliyozaliwa au "
+            f"baadaye; sahihisha tarehe iliyokosewa kati ya hizo mbili (ikiwa tarehe ya kuzaliwa imekosewa: cpcm update "
+            f"{case_id} --dob DATE --reason ...; ikiwa wakati wa usajili ndio umekosewa: cpcm correct {case_id} registration "
+            "--at WHEN --reason ...)") in line, line
+    [problem] = [p for p in sw("check", case_id, "--json").json() if p["code"] == "born-after-registration"]
+    assert problem["message"].startswith("child.date_of_birth: is after the date of registration (the case's registration)")
+    assert "2026-11-15" not in checked.stdout + problem["message"] and CANARY not in checked.stdout

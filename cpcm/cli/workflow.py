@@ -168,8 +168,12 @@ def register(app: typer.Typer) -> None:
         """
         from cpcm import service
 
+        from cpcm.errors import in_english
+        from cpcm.service.wording import say_for
+
         ctx = open_ctx(repo, identity)
-        problems = service.check(ctx, service.parse_case_id(case) if case else None)
+        # at the terminal, the problems marked for the catalogs in the repository's language; the JSON in English
+        problems = service.check(ctx, service.parse_case_id(case) if case else None, in_english if json_out else say_for(ctx))
         if json_out:
             print_json_items(p.to_json() for p in problems)
         else:

@@ -20,7 +20,7 @@ from cpcm.domain.ids import new_case_id, normalise_case_id, record_id_millis
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import said, shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
-from cpcm.errors import CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record, restore_hint
+from cpcm.errors import N_, CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record, restore_hint
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
@@ -29,7 +29,7 @@ from cpcm.service import lookup
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
 from cpcm.service.results import Written
-from cpcm.service.wording import option_code, wording
+from cpcm.service.wording import option_code, say_for, wording
 from cpcm.service.worklist import due, manages_list
 from cpcm.store import forms
 from cpcm.store.layout import RECIPIENTS, RECORD_FILE, case_dir, case_rel, history_rels
@@ -37,7 +37,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
-from cpcm.workflow.age import age_limit, born_after, of_age
+from cpcm.workflow.age import BY_REGISTRATION, BY_REGISTRATION_TIME, age_limit, born_after, of_age
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, settled_conflicts, superseded_ids, UPDATES_CONCURRENT
 from cpcm.workflow.fold import conference_version
@@ -56,20 +56,32 @@ def validate_registration(ctx: Context, data: Mapping[str, Any]) -> dict:
     return body
 
 
+# Translators: the way out of BORN_AFTER (workflow/age.py) where an update gives the date of birth, said after it in
+# brackets; %(case)s is a case ID, and the command after the colon is kept as it is.
+BORN_AFTER_TIME_WRONG = N_("if the date of birth is right, the registration's time is wrong: cpcm correct %(case)s "
+                           "registration --at WHEN --reason ...")
+# Translators: as above, where a correction of the registration gives either date; --at WHEN is kept as it is.
+BORN_AFTER_EITHER = N_("correct the date of birth, or the registration's time with --at WHEN")
+# Translators: an update of a case's details given no --reason.
+REASON_REQUIRED = N_("is required: say why the details changed")
+
+
 def born_after_registered(ctx: Context, case: Case, body: Mapping[str, Any], day: date | None = None,
-                          given_by: str = "the case's registration", how: str | None = None) -> list[FieldError]:
+                          given_by: str = BY_REGISTRATION, how: str = BORN_AFTER_TIME_WRONG) -> list[FieldError]:
     """`born_after` for a date of birth that an update or a correction gives (`body`: the registration
     as it would stand) against the day `case` was registered (`day`: a registration's time as
     corrected, else the case's, in the agency's time zone): neither writes what `cpcm register` and
     `cpcm import cases` refuse. The way out (`how`; by default the registration's time, corrected,
-    where the date of birth is right) is said after the rule's words; the field named, no date."""
+    where the date of birth is right) is said after the rule's words; the field named, no date. Said
+    in the repository's language (`say_for`): `given_by` and `how` are messages marked for the
+    catalogs (an option, --at, is said as it is)."""
     if day is None and not case.registered_at:
         return []
-    before = born_after(body, day or date.fromisoformat(local_day(case.registered_at, ctx.zone)), given_by)
+    say = say_for(ctx)
+    before = born_after(body, day or date.fromisoformat(local_day(case.registered_at, ctx.zone)), say(given_by), say)
     if before is None:
         return []
-    how = how or f"if the date of birth is right, the registration's time is wrong: cpcm correct {case.id} registration --at WHEN --reason ..."
-    return [replace(before, reason=f"{before.reason} ({how})")]
+    return [replace(before, reason=f"{before.reason} ({say(how) % {'case': case.id}})")]
 
 
 def sibling_fields(ctx: Context, case_id: str) -> dict[str, Any]:
@@ -93,7 +105,7 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
     late = at_errors(ctx, None, at)  # in the future (a new case has no cycle yet)
     if late:
         raise InvalidInput(late, named_record("registration"))
-    if at is not None and (before := born_after(body, at.astimezone(ctx.zone).date(), "--at")):
+    if at is not None and (before := born_after(body, at.astimezone(ctx.zone).date(), "--at", say_for(ctx))):
         raise InvalidInput([before], named_record("registration"))
     case_id = new_case_id()
     while _taken(ctx, case_id):
@@ -1775,7 +1787,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     given = {path: (None if is_empty(value) else value) for path, value in flatten(data).items()}
     errors = [FieldError(path, NOT_UPDATED[path.split(".")[0]]) for path in given if path.split(".")[0] in NOT_UPDATED]
     if not said(reason):
-        errors.append(FieldError("reason", "is required: say why the details changed"))
+        errors.append(FieldError("reason", say_for(ctx)(REASON_REQUIRED)))
     if not given:
         errors.append(FieldError("(fields)", "none given: give the fields that change (flags, --set, or --from-file)"))
     if errors:
@@ -2353,8 +2365,8 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             # a time moved is checked against the date of birth in force too (an update's, since)
             day = (at or datetime.fromisoformat(original.at)).astimezone(ctx.zone).date()
             for held in (body, case.registration) if at is not None else (body,):
-                found = born_after_registered(ctx, case, held, day, "--at" if at is not None else "the registration's time",
-                                              "correct the date of birth, or the registration's time with --at WHEN")
+                found = born_after_registered(ctx, case, held, day, "--at" if at is not None else BY_REGISTRATION_TIME,
+                                              BORN_AFTER_EITHER)
                 if found:
                     errors += found
                     break

@@ -36,7 +36,7 @@ from cpcm.domain.records import HEADER, Record, changed_fields, get_path, repair
 from cpcm import __version__
 from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.domain.text import ordinal
-from cpcm.errors import LINE_ENDINGS_HINT, Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, restore_hint
+from cpcm.errors import N_, LINE_ENDINGS_HINT, Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, in_english, restore_hint
 from cpcm.store import forms
 from cpcm.store.cache import SummaryCache
 from cpcm.store.casestore import CONFERENCES, CaseStore
@@ -534,7 +534,10 @@ def at_errors(ctx: Context, case: Case | None, at: datetime | None, dated: str |
     if at is None:
         return []
     if at > ctx.now:  # what the clock reads: a clock that is wrong (a dead clock battery) is seen
-        return [FieldError("at", f"is in the future: {clock_reads(ctx)}")]
+        from cpcm.service.wording import say_for
+
+        say = say_for(ctx)
+        return [FieldError("at", say(AT_IN_THE_FUTURE) % {"clock": clock_reads(ctx, say)})]
     from cpcm.domain.dates import local_text
 
     if case is None:
@@ -569,13 +572,22 @@ def _before_cycle(ctx: Context, case: Case) -> str | None:
             f"(cpcm due still lists what it does){first}")
 
 
-def clock_reads(ctx: Context) -> str:
+# Translators: a record's time (--at) after now; %(clock)s is CLOCK_READS or CLOCK_IS below.
+AT_IN_THE_FUTURE = N_("is in the future: %(clock)s")
+# Translators: what the time now is, where a time is refused against it; %(when)s is a date and time
+# (2026-11-23 09:00 +03:00), and $CPCM_NOW the setting that fixes the time now, both kept as they are.
+CLOCK_READS = N_("the computer's clock reads %(when)s")
+CLOCK_IS = N_("the time now ($CPCM_NOW) is %(when)s")
+
+
+def clock_reads(ctx: Context, say: Callable[[str], str] = in_english) -> str:
     """What the time now is, in the agency's zone, named by where it comes from: 'the computer's
     clock reads WHEN', or with $CPCM_NOW 'the time now ($CPCM_NOW) is WHEN'. A time refused
-    against it says it, so a clock that is wrong is seen (`clock_behind` names it the same way)."""
+    against it says it, so a clock that is wrong is seen (`clock_behind` names it the same way).
+    In the language of `say` (`Wording.say`; English by default)."""
     from cpcm.domain.dates import local_text
 
-    return f"{clock_named()} {'is' if clock.fixed() else 'reads'} {local_text(ctx.now, ctx.zone)}"
+    return say(CLOCK_IS if clock.fixed() else CLOCK_READS) % {"when": local_text(ctx.now, ctx.zone)}
 
 
 def clock_named() -> str:

@@ -131,6 +131,12 @@ def _giver_errors(errors: Sequence[FieldError], giver: str, place: int) -> list[
     return [FieldError(f"given_by[{place}]" + ("" if e.field == "given_by" else f": {e.field}"), e.reason) for e in errors]
 
 
+# Translators: a service or an agency named that the directory does not hold (the value is never repeated); the
+# commands in brackets are kept as they are.
+NOT_A_SERVICE = N_("is not a service id in the directory (cpcm service list)")
+NOT_A_SERVICE_ADD = N_("is not a service id in the directory (cpcm service list; cpcm service add adds one)")
+
+
 def consent_agency_errors(ctx: Context, purpose: str, agency: str | None) -> list[FieldError]:
     """The agency a consent or an override names: for a transfer, the receiving agency's code or
     service id (transfers.agency_errors, as `cpcm transfer --to`); otherwise a service id of the
@@ -140,7 +146,7 @@ def consent_agency_errors(ctx: Context, purpose: str, agency: str | None) -> lis
     if purpose == "transfer":
         return agency_errors(agency, "agency")
     if directory.find(directory.load(ctx.store), agency) is None:
-        return [FieldError("agency", "is not a service id in the directory (cpcm service list)")]
+        return [FieldError("agency", say_for(ctx)(NOT_A_SERVICE))]
     return []
 
 
@@ -612,7 +618,7 @@ def _referral_errors(ctx: Context, case, body: Mapping[str, Any], services: list
 
     errors = []
     if body.get("service") and directory.find(services, body["service"]) is None:
-        errors.append(FieldError("service", "is not a service id in the directory (cpcm service list; cpcm service add adds one)"))
+        errors.append(FieldError("service", say_for(ctx)(NOT_A_SERVICE_ADD)))
     confirmed_ = body.get("checks") or {}
     errors += [FieldError(f"checks.{c}", say_for(ctx)(CHECK_REQUIRED))
                for c in ctx.policy.get("referral_checks", "required") or () if confirmed_.get(c) is not True]

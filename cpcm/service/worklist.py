@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Mapping, Sequence
 
 from cpcm.domain.case import Case
-from cpcm.errors import NotFound
+from cpcm.errors import NotFound, in_english
 from cpcm.service import complaints, conferences, confidential, dueview, supervision, tables
 from cpcm.service.context import Context, case_covers, case_restricted, load_case, load_cases
 from cpcm.workflow import deadlines as deadlines_mod
@@ -189,8 +189,10 @@ def team_lists(ctx: Context) -> tuple[list[str], list[str]]:
             [i.case_id for i in others if now > i.due])
 
 
-def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
-    """Every rule problem in one case, or in every case you can read plus the caseloads."""
+def check(ctx: Context, case_id: str | None = None, say=in_english) -> list[rules.Problem]:
+    """Every rule problem in one case, or in every case you can read plus the caseloads; those marked
+    for the catalogs said in the language of `say` (`say_for`, at the terminal; English by default:
+    the JSON's)."""
     from cpcm.service.referrals import override_purposes
 
     me = ctx.need_worker()
@@ -199,7 +201,7 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     purposes = override_purposes(ctx)  # an override stored with a purpose the command refuses now
     if case_id:
         case = load_case(ctx, case_id)
-        return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team), manages)
+        return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team), manages, say)
                 + rules.check_override_purposes(case, ctx.policy, purposes)
                 + rules.check_restriction(mismatch(ctx, case, manages))
                 + rules.check_workers([case], ctx.team, ctx.policy, ctx.now) + rules.check_cadres([case], ctx.team, ctx.policy))
@@ -207,7 +209,7 @@ def check(ctx: Context, case_id: str | None = None) -> list[rules.Problem]:
     problems = []
     undecided = rules.NobodyDecides(ctx.team)
     for case in cases.values():
-        problems += rules.check_case(case, ctx.policy, ctx.now, undecided, manages)
+        problems += rules.check_case(case, ctx.policy, ctx.now, undecided, manages, say)
         problems += rules.check_override_purposes(case, ctx.policy, purposes)
         problems += rules.check_restriction(mismatch(ctx, case, manages))
     problems += rules.check_workers(cases.values(), ctx.team, ctx.policy, ctx.now)

@@ -10,7 +10,16 @@ from typing import Any, Mapping
 
 from cpcm.domain.dates import local_day
 from cpcm.domain.records import get_path
-from cpcm.errors import FieldError
+from cpcm.errors import N_, FieldError, in_english
+
+# Translators: a date of birth after the day the case was registered (its field is named before it, never a date);
+# %(registered)s is how that day was given: an option (--at) or a column, kept as they are, or the words below.
+BORN_AFTER = N_("is after the date of registration (%(registered)s): a child is registered on or after the day they were "
+                "born; correct whichever of the two is wrong")
+# Translators: how the day a case was registered was given, in BORN_AFTER: by the case's registration as it stands,
+# and by a registration's time as corrected.
+BY_REGISTRATION = N_("the case's registration")
+BY_REGISTRATION_TIME = N_("the registration's time")
 
 
 def age_limit(policy) -> int:
@@ -26,28 +35,28 @@ def of_age(case, years: int, day: date) -> bool | None:
     return None if birthday is None else day >= birthday
 
 
-def born_after(body: Mapping[str, Any], day: date, registered: str) -> FieldError | None:
+def born_after(body: Mapping[str, Any], day: date, registered: str, say=in_english) -> FieldError | None:
     """A registration (`body`, validated) whose date of birth is after `day`, the day it is dated
     (`cpcm register --at`, an import's date of admission): a child is registered once born, so one
     of the two dates is wrong (a year typed wrong, or day and month read the wrong way round).
     Refused at `cpcm register` and `cpcm import cases` alike, and by `cpcm update` and `cpcm correct`
     (service/cases.py `born_after_registered`); a case that holds one, written before, is reported by
     `cpcm check` (`registered_before_birth`). The date of birth named (by its field; the import names
-    it by its column), never either date. `registered`: how the day was given."""
+    it by its column), never either date. `registered`: how the day was given, as said; the reason in the
+    language of `say` (`Wording.say`; English by default)."""
     born = get_path(body, "child.date_of_birth")
     if not born or date.fromisoformat(str(born)[:10]) <= day:
         return None
-    return FieldError("child.date_of_birth", f"is after the date of registration ({registered}): a child is registered "
-                                             "on or after the day they were born; correct whichever of the two is wrong")
+    return FieldError("child.date_of_birth", say(BORN_AFTER) % {"registered": registered})
 
 
-def registered_before_birth(case, zone: tzinfo | None) -> FieldError | None:
+def registered_before_birth(case, zone: tzinfo | None, say=in_english) -> FieldError | None:
     """`born_after` for what `case` holds: its date of birth in force (the registration as updated)
     against the day it was registered (`registered_at`, in the agency's `zone`; a CCI child's date
     of admission). Written before `cpcm update` and `cpcm correct` refused it, or brought by a sync
     from a copy that did not: `cpcm check`'s `born-after-registration`. None where the case holds
-    no date of birth, or none after that day."""
+    no date of birth, or none after that day. In the language of `say` (`Wording.say`; English by default)."""
     if not case.registered_at:
         return None
     return born_after(case.registration or {}, date.fromisoformat(local_day(case.registered_at, zone)),
-                      "the case's registration")
+                      say(BY_REGISTRATION), say)

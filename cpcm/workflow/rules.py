@@ -18,7 +18,7 @@ from cpcm.domain.case import Case
 from cpcm.domain.dates import local_text
 from cpcm.domain.records import MISFILED
 from cpcm.domain.team import Team, Worker, cadre_words
-from cpcm.errors import FieldError
+from cpcm.errors import N_, FieldError, in_english
 from cpcm.workflow import approvals, consent, mandatory_report, placements, plan_actions, retention, transitions
 from cpcm.workflow.age import age_limit, of_age, registered_before_birth
 from cpcm.workflow.clocks import MANAGERS, SUPERVISORS
@@ -51,11 +51,13 @@ def check_override_purposes(case: Case, policy: Policy, purposes: tuple[str, ...
 
 
 def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDecides | None" = None,
-               manages: bool = True) -> list[Problem]:
+               manages: bool = True, say=in_english) -> list[Problem]:
     """The case's problems. `undecided`: the team's `NobodyDecides`, which words the ways out of a
     closure's wait in an item's text for that team (`NobodyDecides.told`), as `due` does. `manages`:
     whether the one who asks is an active manager: the managers' items (a closed case's retention,
-    a restricted case open) are told to them only, as `due` lists them (`deadlines.told_to`)."""
+    a restricted case open) are told to them only, as `due` lists them (`deadlines.told_to`). `say`:
+    the words of the language the problems marked for the catalogs are said in (`Wording.say`: the
+    terminal's; English by default, as the JSON gives them)."""
     problems = []
     soon = soon_window(policy, now)
     zone = now.tzinfo  # the agency's: times in a problem are shown as everywhere else, local with their offset
@@ -136,9 +138,9 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
                                 f"child was under {limit} that day: a supervisor or manager reopens it (cpcm reopen {case.id} "
                                 "--reason ...), or, if the age on file is wrong, corrects it", "child_age_limit",
                                 policy.source("child_age_limit"), case.id, case.worker))
-    born = registered_before_birth(case, zone) if case.status != "transferred" else None  # read-only here: not ours to mend
+    born = registered_before_birth(case, zone, say) if case.status != "transferred" else None  # read-only here: not ours to mend
     if born is not None:
-        problems.append(Problem("born-after-registration", "warning", _born_after_text(case, born), "registration",
+        problems.append(Problem("born-after-registration", "warning", _born_after_text(case, born, say), "registration",
                                 "docs/commands/register.md (--at)", case.id, case.worker))
     for referral in case.referrals:  # sent on a consent a correction took away, or answered otherwise since (workflow/consent.py)
         for item in consent.open_corrected_away(referral):
@@ -158,18 +160,27 @@ def check_case(case: Case, policy: Policy, now: datetime, undecided: "NobodyDeci
     return problems
 
 
-def _born_after_text(case: Case, born: FieldError) -> str:
+# Translators: the way out of a case whose date of birth is after the day it was registered (check's
+# born-after-registration), said after the rule's words (workflow/age.py BORN_AFTER); %(dob)s is a command
+# (cpcm update CASE --dob DATE ...) or CORRECT_DOB below, and %(case)s a case ID, the commands kept as they are.
+BORN_AFTER_WAYS = N_("if the date of birth is wrong: %(dob)s; if the registration's time is: cpcm correct %(case)s "
+                     "registration --at WHEN --reason ...")
+# Translators: how a closed case's date of birth is corrected; the command is kept as it is (RECORD, DATE too).
+CORRECT_DOB = N_("cpcm correct %(case)s RECORD --set child.date_of_birth=DATE --reason ..., RECORD the registration or "
+                 "the update that gave it")
+
+
+def _born_after_text(case: Case, born: FieldError, say=in_english) -> str:
     """What `check` says of a case whose date of birth in force is after the day it was registered
     (`born-after-registration`: `age.registered_before_birth`, the rule `cpcm register`, `cpcm
     import cases`, `cpcm update` and `cpcm correct` refuse it by, written before they did): the
     field and the rule's words, never either date, and the way out whichever of the two is wrong.
     The date of birth is updated while the case is open (`cpcm update --dob`, which the same rule
-    checks); a closed case's, which takes no update, is corrected on the record that gave it."""
+    checks); a closed case's, which takes no update, is corrected on the record that gave it. In
+    the language of `say` (`Wording.say`; English by default), as `born` was said."""
     dob = (f"cpcm update {case.id} --dob DATE --reason ..." if case.status == "open" else
-           f"cpcm correct {case.id} RECORD --set child.date_of_birth=DATE --reason ..., RECORD the registration or the "
-           "update that gave it")
-    return (f"{born.field}: {born.reason} (if the date of birth is wrong: {dob}; if the registration's time is: "
-            f"cpcm correct {case.id} registration --at WHEN --reason ...)")
+           say(CORRECT_DOB) % {"case": case.id})
+    return f"{born.field}: {born.reason} ({say(BORN_AFTER_WAYS) % {'dob': dob, 'case': case.id}})"
 
 
 # a record's kind as the worker knows it, for the message of a record out of order
