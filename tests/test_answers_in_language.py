@@ -872,3 +872,25 @@ def test_a_date_of_birth_after_registration_and_a_time_in_the_future__are_refuse
     [problem] = [p for p in sw("check", case_id, "--json").json() if p["code"] == "born-after-registration"]
     assert problem["message"].startswith("child.date_of_birth: is after the date of registration (the case's registration)")
     assert "2026-11-15" not in checked.stdout + problem["message"] and CANARY not in checked.stdout
+
+
+def test_an_error_raised_before_the_command_opened_its_session__begins_as_every_refusal_in_kiswahili(sw, cli, tmp_path):
+    """`due --within 99999` and the --out names refused before anything is read (export, form print) began
+    "error:" in a Kiswahili repository, where every other refusal begins "kosa:": they were raised before the
+    command opened its session, whose language the first word is said in. They are said in the language of the
+    repository the command line names now, as a usage error is; English where the repository is English or
+    none is named, and the JSON as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    refused = [sw("due", "--within", "99999"), sw("export", "--recipient", "amina", "--out", str(out / "a.pdf")),
+               sw("form", "print", "review", "--out", str(out / "b.pdf")), sw("export", "--out", str(out / "c.csv")),
+               Cli({**sw.env, "CPCM_REPO": ""})("due", "--within", "99999", "--repo", sw.env["CPCM_REPO"])]
+    for result in refused:
+        assert result.code == 2 and result.stderr.startswith("kosa: "), result.stderr
+    assert refused[0].stderr.startswith("kosa: --within takes a number of days from 0 to 3660"), refused[0].stderr
+    assert list(out.iterdir()) == []
+    data = sw("due", "--within", "99999", "--json").json()
+    assert data == {"error": "UsageError", "message": "--within takes a number of days from 0 to 3660", "exit_code": 2,
+                    "hint": "For example --within 14"}
+    english = cli("due", "--within", "99999")
+    assert english.code == 2 and english.stderr.startswith("error: --within takes"), english.stderr

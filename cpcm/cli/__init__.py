@@ -65,9 +65,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_reader_gone())
     except BaseException as exc:  # noqa: BLE001 - the one place errors become exit codes
         try:
-            from cpcm.cli.common import options_named, said_in_language
+            from cpcm.cli.common import options_named, said_in_language, said_in_repository
+            from cpcm.errors import CpcmError
 
-            words = said_in_language()  # the repository's language, before the sessions are forgotten with their notices
+            # the repository's language, before the sessions are forgotten with their notices; an error of cpcm's
+            # raised before the command opened its session (`due --within 99999`, an --out name refused before
+            # anything is read) in the language of the repository the command line names, as a usage error is
+            words = said_in_repository(args) if isinstance(exc, CpcmError) else said_in_language()
             options_named(exc, words)
             _notices(print_them=type(exc).__name__ == "Exit")  # typer.Exit: the command ran (exit 1 with problems, say)
             code = _exit_code(exc, debug, args, _done(saved), words)
