@@ -90,8 +90,15 @@ class Refused(CpcmError):
 
 # what a refused form's message ends with unless its refusal says what else to do
 FIELDS_HINT = N_("Correct the fields named above and run the command again; nothing was written.")
+# Translators: what a refusal that names records to make first ends with (cpcm close: a review, a follow-up), in
+# place of FIELDS_HINT.
+RECORDS_HINT = N_("Record what is named above, in that order, and run the command again; nothing was written.")
 # Translators: said before FIELDS_HINT where only options were given: the options (--by, --check need_matched) as typed.
 MISSING_BY_OPTIONS = N_("The fields missing are given by their options: %(options)s.")
+# Translators: after the words of an option that gives several fields (--explained use, sharing), in MISSING_BY_OPTIONS:
+# that the option takes them all at once; %(option)s is the option (--explained), kept as it is, and "all" is the
+# word the option takes, typed as it is.
+OR_ALL = N_("(or %(option)s all)")
 # How a form's fields are given, where only its options were (or nothing was) and no questions were asked
 # (cli/common.py gather): the hint of its refusal for a field missing. %(form)s is the form's name (registration)
 # and %(command)s the command (cpcm close), kept as they are; --from-file, --set, --no-input are options.

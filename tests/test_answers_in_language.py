@@ -894,3 +894,27 @@ def test_an_error_raised_before_the_command_opened_its_session__begins_as_every_
                     "hint": "For example --within 14"}
     english = cli("due", "--within", "99999")
     assert english.code == 2 and english.stderr.startswith("error: --within takes"), english.stderr
+
+
+def test_an_option_of_several_fields_and_a_rule_refusal_s_last_line__are_said_in_kiswahili(sw):
+    """The Kiswahili line naming the options that give the fields missing said "(or --explained all)" and "(or
+    --check all)" in English in its middle, and a refusal naming records to make first (`cpcm close`) ended
+    "Record what is named above, in that order, ..." in English, where a form's ends "Sahihisha ...". Both are
+    said in Kiswahili now, the option and its word `all` kept; the JSON's hint stays English."""
+    case_id = register(sw)
+    consent = ["consent", case_id, "--purpose", "referral", "--by", "child", "--status", "given", "--no-input"]
+    refused = sw(*consent)
+    assert refused.code == 4, refused.stderr
+    assert "--explained information, use, sharing, confidentiality_limits (au --explained all); --agency." in refused.stderr, \
+        refused.stderr
+    assert "(or " not in refused.stderr
+    assert "(or --explained all)" in sw(*consent, "--json").json()["hint"]
+    referred = sw("refer", case_id, "--service", "clinic", "--no-input")
+    assert referred.code == 4 and "(au --check all)" in referred.stderr and "(or " not in referred.stderr, referred.stderr
+    closed = sw("close", case_id, "--reason", "goals_met")
+    assert closed.code == 4, closed.stderr
+    assert closed.stderr.splitlines()[-1] == ("  Rekodi kilichotajwa hapo juu, kwa mpangilio huo, kisha endesha amri tena; "
+                                              "hakuna kilichoandikwa."), closed.stderr
+    assert "Record what is named above" not in closed.stderr
+    assert sw("close", case_id, "--reason", "goals_met", "--json").json()["hint"] == (
+        "Record what is named above, in that order, and run the command again; nothing was written.")

@@ -679,13 +679,14 @@ def options_named(exc: BaseException, say: Callable[[str], str]) -> BaseExceptio
     made twice, where it is built: in English (`hint`, for the JSON) and in the repository's language
     (`said_hint`, for the terminal: `said_refusal`); `say`: that language's words (`said_in_language`,
     asked once by cli.main for the error)."""
-    from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, InvalidInput
+    from cpcm.errors import FIELDS_HINT, MISSING_BY_OPTIONS, OR_ALL, RECORDS_HINT, InvalidInput, in_english
 
     if not isinstance(exc, InvalidInput):
         return exc
-    said_hint = exc.hint  # a command's own hint stays in English; FIELDS_HINT, which ends the rest, is said
-    if said_hint and said_hint.endswith(FIELDS_HINT):  # (after what a command put first: an import's columns not imported)
-        said_hint = said_hint[:-len(FIELDS_HINT)] + say(FIELDS_HINT)
+    said_hint = exc.hint  # a command's own hint stays in English; FIELDS_HINT or RECORDS_HINT, which ends the rest, is said
+    for ending in (FIELDS_HINT, RECORDS_HINT):  # (after what a command put first: an import's columns not imported)
+        if said_hint and said_hint.endswith(ending):
+            said_hint = said_hint[:-len(ending)] + say(ending)
     for ctx in _opened:  # how the form's fields are given (`gather`): said as it was made, from its message
         made = getattr(ctx, "input_hint_said", None)
         if made is not None and exc.hint == ctx.input_hint:
@@ -707,11 +708,15 @@ def options_named(exc: BaseException, say: Callable[[str], str]) -> BaseExceptio
         for option in missing:
             name, _, word = option.partition(" ")
             groups.setdefault(name, []).append(word)
-        said = [name + (" " + ", ".join(w for w in words if w) if any(words) else "")
-                + (f" (or {name} all)" if name in takes_all and len(words) > 1 else "") for name, words in groups.items()]
-        joined = "; ".join(said) if any(" " in one for one in said) else ", ".join(said)
-        exc.hint = MISSING_BY_OPTIONS % {"options": joined} + " " + exc.hint
-        said_hint = say(MISSING_BY_OPTIONS) % {"options": joined} + " " + said_hint
+        def named_options(words_of) -> str:
+            """The options missing, in the language of `words_of`: an option of several fields named once, with
+            its words and that it takes them all (`OR_ALL`)."""
+            said = [name + (" " + ", ".join(w for w in words if w) if any(words) else "")
+                    + (" " + words_of(OR_ALL) % {"option": name} if name in takes_all and len(words) > 1 else "")
+                    for name, words in groups.items()]
+            return "; ".join(said) if any(" " in one for one in said) else ", ".join(said)
+        exc.hint = MISSING_BY_OPTIONS % {"options": named_options(in_english)} + " " + exc.hint
+        said_hint = say(MISSING_BY_OPTIONS) % {"options": named_options(say)} + " " + said_hint
     from cpcm.domain.forms import is_too_long
 
     if any(is_too_long(e.reason, say) for e in exc.errors):

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from cpcm.domain.dates import as_date, end_of_day, local_day, parse_datetime
 from cpcm.domain.forms import confirmed
 from cpcm.domain.text import said
-from cpcm.errors import FieldError, InvalidInput, Refused, named_record
+from cpcm.errors import RECORDS_HINT, FieldError, InvalidInput, Refused, named_record
 from cpcm.service import reintegration as readiness_mod
 from cpcm.service.context import Context, append, at_errors, check_step, clock_said, form_for, form_problems, input_hint, load_case, load_records, validate_form, writes
 from cpcm.service.planning import approve_command, approvers_warning, said_settled, settled_in, settles_step, take_back
@@ -109,8 +109,7 @@ def closure_problems(ctx: Context, case, records, data: Mapping[str, Any],
         fields.append(FieldError("open_items_explained", f"open items remain ({items}): resolve them or explain why they can be left (--explain-open TEXT)"))
     fields += at_errors(ctx, case, at)
     # what to do: the records in the order listed; else, where the form's fields were wrong, how they are given
-    hint = ("Record what is named above, in that order, and run the command again; nothing was written."
-            if records_first else input_hint(ctx, form_errors))
+    hint = RECORDS_HINT if records_first else input_hint(ctx, form_errors)
     return body, [*first, *records_first, *fields], warnings, left, hint
 
 
