@@ -918,3 +918,20 @@ def test_an_option_of_several_fields_and_a_rule_refusal_s_last_line__are_said_in
     assert "Record what is named above" not in closed.stderr
     assert sw("close", case_id, "--reason", "goals_met", "--json").json()["hint"] == (
         "Record what is named above, in that order, and run the command again; nothing was written.")
+
+
+def test_show_update__says_the_value_before_a_change_in_kiswahili(sw, cli):
+    """`cpcm show CASE update` in Kiswahili gave each change its Kiswahili question and "sababu:", but "(before:
+    (none))" and "(removed)" in English on the same lines. They are said in the repository's language now; an
+    English repository says them as it did, and the JSON is unchanged."""
+    for run, before, none, removed in ((sw, "awali", "(hakuna)", "(imeondolewa)"), (cli, "before", "(none)", "(removed)")):
+        case_id = register(run, caregiver=None)
+        assert run("update", case_id, "--set", "caregiver.name=Mama Test", "--reason", "amepatikana").code == 0
+        lines = run("show", case_id, "update").stdout.splitlines()
+        assert any(line.endswith(f": Mama Test   ({before}: {none})") for line in lines), lines
+        assert run("update", case_id, "--set", "caregiver.name=", "--reason", "si mlezi").code == 0
+        lines = run("show", case_id, "update").stdout.splitlines()
+        assert any(line.endswith(f": {removed}   ({before}: Mama Test)") for line in lines), lines
+        assert not any("(before:" in line or "(none)" in line for line in lines) or run is cli, lines
+        changes = run("show", case_id, "update", "--json").json()["fields"]
+        assert changes["changes"] == {"caregiver.name": None} and changes["previous"] == {"caregiver.name": "Mama Test"}

@@ -574,7 +574,7 @@ def test_show_record__a_choice_reads_in_the_repositorys_language_with_its_code(c
     assert "Matokeo: endelea (proceed)" in lines("assessment@initial")
     assert "Njia: ziara ya nyumbani (home_visit)" in lines("followup")
     assert "Nani: afisa wa kesi (caseworker)" in lines("plan")  # an action's, in the list of actions
-    assert "Mtoto anaishi na nani: mama (mother)   (before: jamaa (relatives))" in lines("update")
+    assert "Mtoto anaishi na nani: mama (mother)   (awali: jamaa (relatives))" in lines("update")
     shown = ok(amina("show", case_id, "registration", "--json")).json()
     assert {a["field"]: a["value"] for a in shown["answers"]}["child.sex"] == "female"
     assert shown["fields"]["risk"] == "high"

@@ -712,12 +712,18 @@ def _said(value, words) -> str:
 # the label of the reason an update of the registration gives, which no form labels (the documents name it so too:
 # `field_words` in templates/_values.j2)
 UPDATE_REASON = N_("reason")
+# Translators: an update's change in `cpcm show CASE update`, after the new value: the value before it; %(value)s is
+# that value (a code and its words, as the record holds it) or NO_VALUE below.
+BEFORE = N_("(before: %(value)s)")
+# Translators: the value of a field an update removed (REMOVED) or had none before (NO_VALUE), in `cpcm show CASE update`.
+REMOVED = N_("(removed)")
+NO_VALUE = N_("(none)")
 
 
 def print_record(data: dict, zone=None, say=in_english) -> None:
     """`cpcm show CASE RECORD` for a person: the header, then every answer with its question (the
-    form's, in the repository's language; an update's reason by UPDATE_REASON in the language of
-    `say`, its `Wording.say`)."""
+    form's, in the repository's language; an update's reason by UPDATE_REASON, and each change's
+    value before it by BEFORE, in the language of `say`, its `Wording.say`)."""
     import typer
 
     lines = [f"{data['kind'].replace('_', ' ')}" + (f": {data['what']}" if data["what"] else ""),
@@ -773,8 +779,8 @@ def print_record(data: dict, zone=None, say=in_english) -> None:
             words = readiness.reason_words if answer["field"] == readiness.KEPT_REASONS else readiness.problem_words
             put(label, "; ".join(words(item) for item in answer["value"]))  # kept as codes: in words
         elif "previous" in answer and answer["field"] != "reason":  # an update's change: a choice in its words, as below
-            put(label, f"{_said(answer['value'], answer.get('words')) or '(removed)'}   "
-                       f"(before: {_said(answer['previous'], answer.get('previous_words')) or '(none)'})")
+            before = _said(answer['previous'], answer.get('previous_words')) or say(NO_VALUE)
+            put(label, f"{_said(answer['value'], answer.get('words')) or say(REMOVED)}   {say(BEFORE) % {'value': before}}")
         elif answer.get("words"):  # the form's words for a choice, its code beside them (what --set takes)
             put(label, _said(answer["value"], answer["words"]))
         elif answer.get("corrected_since"):  # a record it names corrected since: the one the case reads in its place
