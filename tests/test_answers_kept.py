@@ -312,6 +312,29 @@ def test_followup__a_closed_case_with_another_purpose_given_is_refused_before_th
     assert result.exit_code == 0, (result.output, said)
 
 
+def test_update__a_closed_case_is_refused_for_its_stage_before_its_date_of_birth_and_named_correct(cli, cli_as, repo,
+                                                                                                   monkeypatch):
+    """Was: `update CASE --dob` on a closed case refused first for the date of birth (after the day registered)
+    and, once that was put right, for the stage, whose hint named only `correct --misfiled` of the corrections.
+    The stage is said first now, whatever the fields (with options, and before the first question on a
+    terminal), and its hint names `cpcm correct` on the record that gave the field, which works."""
+    case_id = _closed(cli, cli_as)
+    before = commit_count(repo)
+    for argv in (["--dob", "2026-11-30", "--reason", "cheti"], ["--dob", "2026-11-23", "--location", "Mathare"]):
+        result = cli("update", case_id, *argv, "--json")
+        assert result.code == 4, result.stderr
+        data = result.json()
+        assert data["rule"] == "transition-not-allowed" and "is at stage 'closed': 'update' is not allowed" in data["message"]
+        assert (f"Its details are corrected on the record that gave them: cpcm correct {case_id} RECORD --set FIELD=VALUE "
+                "--reason ..., RECORD the registration or the update that gave the field.") in data["hint"], data
+    result, asked, said = on_terminal(cli, monkeypatch, ["update", case_id], {})
+    assert isinstance(result.exception, Refused), (result.output, said)
+    assert "is at stage 'closed'" in result.exception.message and asked == [], asked
+    assert commit_count(repo) == before
+    corrected = cli("correct", case_id, "registration", "--set", "child.date_of_birth=2015-04-02", "--reason", "cheti")
+    assert corrected.code == 0, corrected.stderr
+
+
 def test_a_closed_case_is_refused_for_its_stage_before_the_fields_given_in_a_file_or_options(cli, cli_as, repo):
     """Was: `assess CASE --type initial -f FILE` on a closed case refused first for a field
     (risk_reason: required when the risk changes) and, once that was put right, for the stage; a

@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
         put_options(data, option_values(ctx, flags, only=not from_file and not sets), pairs)
         if not no_input and stdin_is_terminal():
             if not data:
+                service.check_updatable(ctx, service.load_case(ctx, case_id))  # a closed case: refused before the first question
                 data = ask_changes(ctx, case_id)
                 if not data:  # every value kept: no reason to ask, nothing to write
                     raise Refused(f"nothing to update on {case_id}: every value was kept; nothing was written",

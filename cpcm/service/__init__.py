@@ -69,7 +69,7 @@ __all__ = [
     "unlock", "lock", "unlocked_for", "evacuate", "outputs_list", "outputs_remove", "init", "config_set", "team_add", "team_cadre", "team_remove", "team_sync", "team_list",
     "import_cases", "import_template",
     # cases
-    "validate_registration", "register", "sibling_fields", "link_siblings", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "correct",
+    "validate_registration", "register", "sibling_fields", "link_siblings", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "show", "case_summary", "list_", "list_rows", "log", "note", "update", "check_updatable", "correct",
     "correct_misfiled", "repair", "find_record", "records_text", "SHORT_FORMS",
     # assessing and planning
     "assess", "plan", "plan_current", "plan_revise", "plan_withdraw", "approve", "reject",
@@ -95,7 +95,7 @@ __all__ = [
 _MODULES = {
     "completion": None, "conferences": None, "parse_conference_id": "conferences", "supervision": None,
     **dict.fromkeys(("SHORT_FORMS", "LogEntry", "assign", "assign_batch", "assign_cover", "assign_from_worker", "assign_keyworker", "case_summary", "correct", "find_record", "list_", "list_rows", "log",
-                     "note", "records_text", "register", "repair", "show", "update", "validate_registration", "sibling_fields",
+                     "note", "records_text", "register", "repair", "show", "update", "check_updatable", "validate_registration", "sibling_fields",
                      "link_siblings"), "cases"),
     **dict.fromkeys(("close", "close_withdraw", "continue_", "reopen", "sign_off", "unfinished"), "closure"),
     **dict.fromkeys(("Document", "document_names", "render"), "documents"),

@@ -24,7 +24,7 @@ from cpcm.errors import N_, CannotDecrypt, CpcmError, FieldError, InvalidInput, 
 from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
                                   load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
-from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, clock_said, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled, workers_taken
+from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, check_step, clock_said, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled, workers_taken
 from cpcm.service import lookup
 from cpcm.service.planning import said_settled, settles_step
 from cpcm.service.misfiled import refuse_if_misfiled
@@ -1773,6 +1773,25 @@ def not_given(form, given: Iterable[str]) -> list[str]:
             if not any(_reaches(path, f.key) or _reaches(f.key, path) for path in given)]
 
 
+def check_updatable(ctx: Context, case: Case) -> None:
+    """Refused where `case` takes no update whatever its fields: transferred (read-only here), or at a
+    stage that takes none (`check_step`), a closed case's. `update` checks it before the form, and
+    `cpcm update` on a terminal before the first question, so that the stage is said first, not
+    after a field that putting right would not make the update allowed. A closed case's details are
+    corrected instead, on the record that gave them: its refusal names `cpcm correct` (as `check`
+    does of a date of birth after the day registered, rules._born_after_text)."""
+    if case.status == "transferred":
+        raise Refused(f"{case.id} was transferred: it is read-only here", "The receiving agency updates it now.",
+                      rule="transition-not-allowed")
+    try:
+        check_step(ctx, case, "update")
+    except Refused as refused:
+        if case.status == "closed" and refused.rule == "transition-not-allowed":
+            refused.hint = (f"{refused.hint} Its details are corrected on the record that gave them: cpcm correct {case.id} "
+                            "RECORD --set FIELD=VALUE --reason ..., RECORD the registration or the update that gave the field.")
+        raise
+
+
 @writes
 def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | None, at: datetime | None = None) -> Written:
     """Change registration details (a new address, a caregiver traced, a birth certificate):
@@ -1781,9 +1800,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     registration and every earlier update keep theirs."""
     what = named_record("update", case=case_id)
     case = load_case(ctx, case_id)
-    if case.status == "transferred":
-        raise Refused(f"{case_id} was transferred: it is read-only here", "The receiving agency updates it now.",
-                      rule="transition-not-allowed")
+    check_updatable(ctx, case)  # the stage before the form: no field makes an update allowed
     given = {path: (None if is_empty(value) else value) for path, value in flatten(data).items()}
     errors = [FieldError(path, NOT_UPDATED[path.split(".")[0]]) for path in given if path.split(".")[0] in NOT_UPDATED]
     if not said(reason):
