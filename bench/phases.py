@@ -80,7 +80,7 @@ def main() -> None:
             selected = sorted(cases.values(), key=lambda c: (c.registered_at or "", c.id))
         today = ctx.now.date()
         with timer("case_summary rows (ages)"):
-            rows = [case_summary(c, today, False) for c in selected]
+            rows = [case_summary(c, today, False, ctx.zone) for c in selected]
         columns = ["case_id", "status", "stage", "risk", "worker", "sex", "age", "registered_at"]
         table = [[r[c] if c != "registered_at" else (r[c] or "")[:10] for c in columns] for r in rows]
         with timer("print, piped (tab-separated)"), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):

@@ -211,7 +211,8 @@ def register_rows(count: int, seed: int = 2026, today: date | None = None) -> li
         born = date(today.year - age - 1, rng.randint(1, 12), rng.randint(1, 28))
         dob, estimated = (born.isoformat(), "") if rng.random() < 0.7 else ("", str(age))
         cared = rng.random() < 0.5
-        admitted = today - timedelta(days=rng.randint(30, 2000))
+        # admitted after birth (import refuses a birth date after the admission): up to about five years ago
+        admitted = today - timedelta(days=rng.randint(30, min(2000, (today - born).days - 1)))
         rows.append([name, rng.choice("FM"), dob, estimated, admitted.isoformat(), rng.choice(("neglect", "abandonment")),
                      f"Ward {rng.randint(1, 30)}", "relatives" if cared else "institution", made_up_name(rng) if cared else "",
                      "aunt" if cared else "", "authority", rng.choice(("low", "medium", "high")), "given",
@@ -223,7 +224,7 @@ def register_file(out: Path, count: int) -> Path:
     """A CSV register of `count` rows under OUT/inputs (made once, then re-used)."""
     import csv
 
-    path = out / "inputs" / f"register-{count}.csv"
+    path = out / "inputs" / f"register-{count}-v2.csv"  # v2: no child admitted before birth (a v1 file is left)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="", encoding="utf-8") as handle:
