@@ -48,7 +48,9 @@ def test_a_case_registered_with_an_earlier_date_takes_records_from_then(cli, rep
     (datetime(2026, 9, 1, tzinfo=timezone.utc), {}, "future"),
 ])
 def test_at_errors__future_or_before_the_cycle(at, events, expected):
-    ctx = SimpleNamespace(now=datetime(2026, 6, 1, tzinfo=timezone.utc), zone=ZoneInfo("Africa/Nairobi"))
+    # what a refusal is said through: the repository's language (English here), its catalog read once a command
+    ctx = SimpleNamespace(now=datetime(2026, 6, 1, tzinfo=timezone.utc), zone=ZoneInfo("Africa/Nairobi"),
+                          config=SimpleNamespace(language="en"), root=None, wordings={})
     case = Case("CP-0000-0000", registered_at="2026-03-01T08:00:00+00:00", events=events)
     found = at_errors(ctx, case, at)
     if expected is None:
