@@ -208,3 +208,23 @@ def test_list_on_an_80_column_terminal_is_drawn_with_its_stages_in_words(cli, mo
     words = {word for line in done.stdout.splitlines() for word in line.split()}
     assert set(cases) | {"immediate", "unknown", "12", "registered", "initial", "comprehensive", "assessment"} <= words, \
         done.stdout
+
+
+def test_a_table_that_fits_unwrapped_keeps_each_row_on_one_line(capsys, monkeypatch):
+    """Where the rows fit a terminal on one line each, without the table's lines if need be, they are
+    drawn so before a cell wraps: `cpcm list` at 100 columns was drawn with lines and its stage in words
+    wrapped onto a second line of each row (two lines a case) where it had fit on one without the lines.
+    A narrower terminal still wraps the stage's words (at 80 columns: the test above)."""
+    from cpcm.cli import common
+
+    header = ["case id", "status", "stage", "risk", "worker", "sex", "age", "registered at"]
+    rows = [[f"CP-KD3C-AA{n:02d}", "open", stage, "immediate", "wanjiru", "unknown", "12", "2026-11-23"]
+            for n, stage in enumerate(["comprehensive_assessment", "initial_assessment", "registered"])]
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    common.print_table(header, rows, worded=("stage",))
+    shown = capsys.readouterr().out.splitlines()
+    assert max(map(len, shown)) <= 100
+    for row in rows:
+        line = next(line for line in shown if row[0] in line)
+        assert row[2].replace("_", " ") in line, (row[2], shown)  # the stage's words on the case's own line

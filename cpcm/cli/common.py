@@ -269,10 +269,12 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
         most = [max(cell_len(line) for v in texts for line in (v.replace(" ", "\n", 1) if at in dated else v).split("\n"))
                 for at, texts in enumerate(cells)]
         # drawn with lines (a border and a space each side of each column, and the last border), else, on a narrower
-        # terminal (an old laptop's 80 columns), without them: the columns a space apart
+        # terminal (an old laptop's 80 columns), without them: the columns a space apart; each row on one line where
+        # it can be (every cell as wide as it takes, `most`), with lines, then without, before a cell wraps (`least`)
         layouts = ((3 * len(columns) + 1, {}),
                    (len(columns) - 1, {"box": None, "padding": (0, 1, 0, 0), "pad_edge": False, "show_edge": False}))
-        frame, style = next(((f, s) for f, s in layouts if sum(least) + f <= console.width), (layouts[-1][0], None))
+        frame, style = next(((f, s) for need in (most, least) for f, s in layouts if sum(need) + f <= console.width),
+                            (layouts[-1][0], None))
         if style is None:
             sys.stdout.flush()  # the note after what is already printed (a report's heading), here and through the agent
             warn(f"the terminal is {console.width} columns wide, too narrow for this table "
