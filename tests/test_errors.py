@@ -778,3 +778,18 @@ def test_update_and_correct__a_date_of_birth_after_the_day_registered_gives_4(cl
         assert "correct whichever of the two is wrong" in fields[0]["reason"] and "--at WHEN" in fields[0]["reason"], name
         assert late not in result.stdout + result.stderr and "2026-01-10" not in result.stdout + result.stderr, name
     assert cli("update", case_id, "--dob", "2026-01-10", "--reason", "birth certificate seen").code == 0  # the day registered
+
+
+def test_correct_registration_at__is_checked_against_the_date_of_birth_in_force(cli, repo):
+    """The registration's time moved back (`correct CASE registration --at`, what `check`'s
+    born-after-registration says to do) is checked against the date of birth in force: an update's,
+    where one replaced the registration's own. Was: refused by the registration's replaced date (2015)
+    though the child was born in 2012 by the update in force, so the fix `check` gives failed."""
+    case_id = register(cli, child={"name": "Achieng", "sex": "female", "date_of_birth": "2015-03-04"})
+    assert cli("update", case_id, "--dob", "2012-01-01", "--reason", "birth certificate seen").code == 0
+    moved = cli("correct", case_id, "registration", "--at", "2014-06-01", "--reason", "registered on paper long ago")
+    assert moved.code == 0, moved.stderr
+    before = head(repo)
+    too_early = cli("correct", case_id, "registration", "--at", "2011-06-01", "--reason", "typed wrong", "--json")
+    assert too_early.code == 4 and [f["field"] for f in too_early.json()["fields"]] == ["child.date_of_birth"]
+    assert_nothing_written(repo, before)

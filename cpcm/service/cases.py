@@ -84,6 +84,12 @@ def born_after_registered(ctx: Context, case: Case, body: Mapping[str, Any], day
     return [replace(before, reason=f"{before.reason} ({say(how) % {'case': case.id}})")]
 
 
+def _born_on(registration: Mapping[str, Any] | None) -> Any:
+    """The date of birth a registration (as recorded, or as updated) gives, None where it gives none."""
+    child = (registration or {}).get("child")
+    return child.get("date_of_birth") if isinstance(child, Mapping) else None
+
+
 def sibling_fields(ctx: Context, case_id: str) -> dict[str, Any]:
     """The family and home part of `case_id`'s registration, as updated (`siblings.family_part`:
     where the child lives, who with, the caregiver, the contact, how identified, where registered),
@@ -2378,15 +2384,14 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
         body = {**extras, **body}
         if original.kind == "registration" and not form_errors and \
                 (at is not None or any(_reaches(path, "child.date_of_birth") for path in flatten(data))):
-            # a date of birth after the day registered, as corrected (either date): refused, as `cpcm register --at` refuses it;
-            # a time moved is checked against the date of birth in force too (an update's, since)
+            # a date of birth after the day registered, as corrected (either date): refused, as `cpcm register --at` refuses it.
+            # The date of birth in force after the correction is checked: an update's since, where one changed it
+            # (the registration's own, replaced, no longer says when the child was born), else the registration's as corrected
             day = (at or datetime.fromisoformat(original.at)).astimezone(ctx.zone).date()
-            for held in (body, case.registration) if at is not None else (body,):
-                found = born_after_registered(ctx, case, held, day, "--at" if at is not None else BY_REGISTRATION_TIME,
-                                              BORN_AFTER_EITHER)
-                if found:
-                    errors += found
-                    break
+            updated_since = _born_on(case.registration) != _born_on(base)
+            found = born_after_registered(ctx, case, case.registration if updated_since else body, day,
+                                          "--at" if at is not None else BY_REGISTRATION_TIME, BORN_AFTER_EITHER)
+            errors += found
         if original.kind == "closure" and merged.get("reason") != base.get("reason"):
             # the reason of a request decided already is refused as a change of what was decided first, not by the
             # new reason's checklist (a request still waiting is checked as cpcm close checks it, below)
