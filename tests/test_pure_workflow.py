@@ -920,3 +920,26 @@ def test_cadre_escalation__dated_when_the_case_went_above_the_cadre_and_overdue_
     ahead = rules.cadre_escalation_item("CP-1", "otieno", "high", team, cadres, NOW, "2026-12-01T00:00:00+00:00")
     assert ahead.due == NOW
     assert rules.cadre_escalation_item("CP-1", "otieno", "medium", team, cadres, NOW, rules.cadre_since(case)) is None
+
+
+def test_consent_corrected_away__an_override_a_referral_relied_on_corrected_on_a_copy_apart():
+    """A supervisor corrects an override's purpose (referral -> sharing) on one laptop while a caseworker
+    sends a referral on it on another: on one copy the correction is refused once a referral relied on
+    the override, but written apart both stand after the sync, and the referral rested on an override
+    for another purpose with nothing said. It is an action on a consent corrected away now: `check`'s
+    referral-consent-corrected and `due`'s item, until a new override stands in. The corrected purpose
+    is never repeated (stored before it was checked, it may be any words)."""
+    override = dict(purpose="referral", agency="health-1", basis="best_interests")
+    records = [rec("consent_override", "01A", **override), rec("referral", "01C", service="health-1", consent_ids=["01A"])]
+    assert consent.corrected_away(records) == []
+    apart = records + [rec("consent_override", "01B", supersedes="01A", **{**override, "purpose": "usajili-Otieno"})]
+    found = consent.corrected_away(apart)
+    assert found == [{"referral": "01C", "service": "health-1", "consent": "01A", "correction": "01B", "giver": "supervisor",
+                      "why": "it is an override for another purpose or service now, not for this referral", "override": None}]
+    text = consent.corrected_away_text("CP-0000-0000", "R1", found[0])
+    assert text.startswith("referral R1 (health-1) was sent on the supervisor's override 01A, and correction 01B says")
+    assert "Otieno" not in text and "usajili" not in text
+    basis = records + [rec("consent_override", "01B", supersedes="01A", **{**override, "basis": "legal_mandate"})]
+    assert consent.corrected_away(basis) == []  # its basis corrected: still an override for that referral
+    stands_in = apart + [rec("consent_override", "01D", **override)]
+    assert consent.corrected_away(stands_in)[0]["override"] == "01D" and "01D" in consent.used_ids(stands_in)

@@ -2379,3 +2379,29 @@ def test_an_update_settles_every_clash_over_its_fields_not_only_those_its_change
     done = update(sup, case_id, {"location": "Market Ward", "contact": contact}, "checked both")
     assert sorted(service.show(sup, case_id, done.record_id)["fields"]["changes"]) == ["contact", "location"]
     assert not [c for c in service.load_case(sup, case_id).conflicts if c["settled_by"] is None]
+
+
+def test_an_override_corrected_apart_while_a_referral_relied_on_it_is_a_check_problem(laptops):
+    """sup corrects an override's purpose (referral -> sharing) on the office copy while amina sends a referral on
+    that override on her laptop: each copy took its own write (on one copy the correction would be refused once the
+    referral relied on it), and after the sync the referral rested on an override for sharing with `check` silent.
+    It is `referral-consent-corrected` now, until a supervisor records an override for that referral again."""
+    amina, sup, case_id = shared_case(laptops)
+    assert sup("service", "add", "clinic", "--provider", "County Clinic", "--sector", "health", "--offers", "child health").code == 0
+    override = sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis",
+                   "best_interests", "--reason", "no caregiver can be asked", "--json")
+    assert override.code == 0, override.stderr
+    override_id = override.json()["record_id"]
+    merge_both(laptops)
+    corrected = sup("correct", case_id, override_id, "--set", "purpose=sharing", "--reason", "it was for sharing")
+    assert corrected.code == 0, corrected.stderr
+    sent = amina("refer", case_id, "--service", "clinic", "--need", "treatment", "--check", "all", "--json")
+    assert sent.code == 0, sent.stderr
+    merge_both(laptops)
+    for cli in (sup, amina):
+        problems = [p for p in json.loads(cli("check", case_id, "--json").stdout) if p["code"] == "referral-consent-corrected"]
+        assert len(problems) == 1, problems
+        assert f"was sent on the supervisor's override {override_id}" in problems[0]["message"], problems
+    assert sup("consent", case_id, "--override", "--purpose", "referral", "--agency", "clinic", "--basis", "best_interests",
+               "--reason", "the referral needs it").code == 0
+    assert "referral-consent-corrected" not in check_codes(sup, case_id)

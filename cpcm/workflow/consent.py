@@ -84,18 +84,25 @@ def _closed_referrals(ordered: Sequence[Record]) -> tuple[dict[str, str], set[st
     return closed, set(replaced)
 
 
+CORRECTED_KINDS = ("consent", "consent_override")  # what an action relies on, corrected by a record of its kind
+
+
 def _replaced_by(ordered: Sequence[Record], by_id: Mapping[str, Record]) -> dict[str, str]:
-    """Each consent a correction replaced -> the correction that did (`ordered`: the records by id).
-    Two corrections of one consent (written on two copies apart): the later replaces the earlier,
-    as in the fold."""
+    """Each consent or override a correction replaced -> the correction that did (`ordered`: the
+    records by id). Two corrections of one (written on two copies apart): the later replaces the
+    earlier, as in the fold."""
     replaced_by: dict[str, str] = {}
     for record in ordered:
         target = record.body.get("supersedes")
-        if record.kind == "consent" and isinstance(target, str) and target in by_id and target < record.id:
+        if record.kind in CORRECTED_KINDS and isinstance(target, str) and target in by_id and target < record.id \
+                and by_id[target].kind == record.kind:
             while target in replaced_by:
                 target = replaced_by[target]
             replaced_by[target] = record.id
     return replaced_by
+
+
+OVERRIDE_GIVER = "supervisor"  # whose decision an override is, in `corrected_away`'s entries (`giver`)
 
 
 def corrected_away(records: Sequence[Record]) -> list[dict]:
@@ -111,7 +118,7 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
     recorded after the correction and not relied on by anything else (nor recorded after a
     referral was closed), which stands in for that consent, once, or None. Whether a transfer
     request is still to be carried out is the fold's (workflow/transfers.py `current_request`)."""
-    if not any(r.kind == "consent" and r.body.get("supersedes") for r in records):
+    if not any(r.kind in CORRECTED_KINDS and r.body.get("supersedes") for r in records):
         return []  # no consent corrected (nearly every case): nothing sorted
     ordered = sorted(records, key=lambda r: r.id)
     by_id = {r.id: r for r in ordered}
@@ -136,7 +143,15 @@ def corrected_away(records: Sequence[Record]) -> list[dict]:
             corrected = by_id[latest]
             status = corrected.body.get("status")
             giver = by_id[consent_id].body.get("given_by")  # in by_id: `_replaced_by` keeps only the consents it holds
-            if status != "given":
+            if corrected.kind == "consent_override":  # a supervisor's: corrected on a copy apart from the action relying
+                # on it (on one copy, an override relied on keeps its purpose and agency: service/referrals.py)
+                giver = OVERRIDE_GIVER
+                if _matches(corrected, purpose, agency):
+                    continue
+                # its purpose and agency as corrected are not said: stored before they were checked, they may be any words
+                why = f"it is an override for another purpose or {'service' if field == 'service' else 'agency'} " \
+                      f"now, not for this {purpose}"
+            elif status != "given":
                 why = f"it was '{status}'"
             elif corrected.body.get("given_by") != giver:  # another giver: the action had no answer of this one
                 why = f"it was given by the {corrected.body.get('given_by')}, not the {giver}"
@@ -168,19 +183,24 @@ def open_corrected_away(action: Mapping[str, Any] | None) -> list[dict]:
     return list(action.get("consent_corrected") or ())
 
 
+def _consent_word(item: dict) -> str:
+    """What an action of `corrected_away` relied on: a consent, or a supervisor's override."""
+    return "override" if item.get("giver") == OVERRIDE_GIVER else "consent"
+
+
 def corrected_away_text(case_id: str, ref: str, item: dict) -> str:
     """What an action on a consent corrected away (`corrected_away`) means, and the ways to
     deal with it: what `cpcm check` says and `cpcm correct` warns. A referral is named by its
     reference and service; a transfer request by its record id, never by the agency it names
     (typed outside the directory, that may be a name: workflow/transfers.py agency_errors)."""
     if "transfer_request" in item:
-        return (f"transfer request {ref} was made on the {item['giver']}'s consent {item['consent']}, and correction "
+        return (f"transfer request {ref} was made on the {item['giver']}'s {_consent_word(item)} {item['consent']}, and correction "
                 f"{item['correction']} says {item['why']}: the request has no valid consent and cannot be carried out on it. "
                 f"Withdraw it while it waits for a decision (cpcm transfer {case_id} --withdraw --reason ...), or a "
                 f"supervisor records an override for transfer to the agency it names (cpcm consent {case_id} --override "
                 f"--purpose transfer --agency AGENCY --basis legal_mandate|best_interests --reason ...)")
     service = item["service"]
-    return (f"referral {ref} ({service}) was sent on the {item['giver']}'s consent {item['consent']}, and correction "
+    return (f"referral {ref} ({service}) was sent on the {item['giver']}'s {_consent_word(item)} {item['consent']}, and correction "
             f"{item['correction']} says {item['why']}: the referral went without valid consent. Close it (cpcm referral "
             f"{case_id} {ref} --status closed) or a supervisor records an override (cpcm consent {case_id} --override "
             f"--purpose referral --agency {service} --basis legal_mandate|best_interests --reason ...)")

@@ -121,7 +121,8 @@ MEANINGS = {
                            "them, on a copy that did not know a supervisor had removed them, and a sync brought it in "
                            "(error, until `cpcm assign`; docs/team.md)",
     "referral-consent-corrected": "a referral was sent on a consent that a correction (`cpcm correct`) says did not allow it "
-                                  "(refused, not possible, another agency, ended, or given after it): it went without valid "
+                                  "(refused, not possible, another agency, ended, or given after it; or on an override "
+                                  "corrected on a copy apart to another purpose or service): it went without valid "
                                   "consent (error, until the referral is closed or a supervisor records an override for referral to that service; also an item "
                                   "of the case's worker's `cpcm due`, under the same code)",
     "referral-consent-withdrawn": "a referral was sent on a consent whose giver answered otherwise since for that service "
