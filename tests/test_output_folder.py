@@ -147,3 +147,17 @@ def test_a_readable_file_named_as_an_encrypted_one_is_refused_and_nothing_is_wri
     written = cli(*[a.format(folder=folder, case=case_id) for a in plain])
     assert written.code == 0, (written.code, written.stderr)
     assert len(list(folder.iterdir())) == 1
+
+
+def test_a_readable_file_named_as_an_encrypted_one_is_refused_before_a_case_is_read(cli, repo, tmp_path, monkeypatch):
+    """`export --plaintext` and `report --plaintext` to a name ending in .age are refused before any case is
+    read (at 100,000 cases an export reads every one), as an encrypted file named as a readable one is."""
+    from cpcm.service import context
+
+    register(cli)
+    monkeypatch.setattr(context, "_load_cases", lambda *a, **k: (_ for _ in ()).throw(AssertionError("cases read")))
+    for args in (["export", "--plaintext", "--out", f"{tmp_path}/cases.csv.age"],
+                 ["report", "timeliness", "--plaintext", "--out", f"{tmp_path}/t.md.age"],
+                 ["report", "statistics", "--out", f"{tmp_path}/s.md.age"]):
+        done = cli(*args)
+        assert done.code == 2 and "ends in .age is taken for an age-encrypted file" in done.stderr, (args, done.stderr)

@@ -18,8 +18,9 @@ from typing import List, Optional
 
 import typer
 
-from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, open_ctx, print_json, print_table,
-                             a_file, out_format, register_plain, report_problems, say, stdout_is_terminal, to_stdout, warn, write_output)
+from cpcm.cli.common import (ForceOpt, IdentityOpt, JsonOpt, RepoOpt, check_encrypted_name, check_plain_name, open_ctx, print_json,
+                             print_table, a_file, out_format, register_plain, report_problems, say, stdout_is_terminal, to_stdout,
+                             warn, write_output)
 
 FORMATS = ("md", "html", "csv", "json")
 EXPORT_FORMATS = ("csv", "json")  # cpcm export writes these
@@ -102,6 +103,8 @@ def register(app: typer.Typer) -> None:
             # before the report is made; caseload and timeliness hold no child's data (docs/commands/reports.md)
             check_encrypted_name(out, holds="workers' names and how each is doing" if kind in ("caseload", "timeliness")
                                  else "personal data")
+        elif out is not None:
+            check_plain_name(out, encryptable=kind not in SHAREABLE or bool(recipient))  # before the report is made too
         ctx = open_ctx(repo, identity)
         ctx.need_worker()
         today = ctx.now.date()
@@ -176,6 +179,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--plaintext and --recipient do not go together", "Recipients are for an encrypted file.")
         if not plaintext:
             check_encrypted_name(out)  # before anything is read
+        else:
+            check_plain_name(out)
         if primero and cpims:
             raise UsageError("--primero and --cpims do not go together", "One national system's codes per file.")
         if status and status not in ("open", "closed", "transferred"):
