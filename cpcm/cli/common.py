@@ -733,8 +733,10 @@ def said_in_language():
     of the session this command opened last; English (the message as it is) where none was opened or
     its catalog cannot be read (an agency's broken one: the error is said all the same). What says a
     refusal at the terminal (cli.main) asks it before the sessions are forgotten."""
+    from cpcm.errors import in_english
+
     if not _opened:
-        return lambda message: message
+        return in_english
     from cpcm.service.wording import say_for
 
     return _or_as_written(say_for(_opened[-1]))
@@ -758,7 +760,7 @@ def said_in_repository(args: Sequence[str]):
     the command line `args` names (--repo, else $CPCM_REPO, else the nearest parent holding .cpcm/), its
     settings read and nothing decrypted: what a command line refused before the command ran (click's
     usage errors, cli.main) is said in. English where there is no repository or it cannot be read."""
-    from cpcm.errors import CpcmError
+    from cpcm.errors import CpcmError, in_english
 
     if _opened:
         return said_in_language()
@@ -775,7 +777,7 @@ def said_in_repository(args: Sequence[str]):
         root = resolve_repo(repo)
         found = say_in(root, load_config(root).language)
     except (CpcmError, OSError, ValueError):
-        return lambda message: message
+        return in_english
     return _or_as_written(found)
 
 

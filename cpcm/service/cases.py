@@ -84,12 +84,6 @@ def born_after_registered(ctx: Context, case: Case, body: Mapping[str, Any], day
     return [replace(before, reason=f"{before.reason} ({say(how) % {'case': case.id}})")]
 
 
-def _born_on(registration: Mapping[str, Any] | None) -> Any:
-    """The date of birth a registration (as recorded, or as updated) gives, None where it gives none."""
-    child = (registration or {}).get("child")
-    return child.get("date_of_birth") if isinstance(child, Mapping) else None
-
-
 def sibling_fields(ctx: Context, case_id: str) -> dict[str, Any]:
     """The family and home part of `case_id`'s registration, as updated (`siblings.family_part`:
     where the child lives, who with, the caregiver, the contact, how identified, where registered),
@@ -2388,7 +2382,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             # The date of birth in force after the correction is checked: an update's since, where one changed it
             # (the registration's own, replaced, no longer says when the child was born), else the registration's as corrected
             day = (at or datetime.fromisoformat(original.at)).astimezone(ctx.zone).date()
-            updated_since = _born_on(case.registration) != _born_on(base)
+            updated_since = get_path(case.registration or {}, "child.date_of_birth") != get_path(base, "child.date_of_birth")
             found = born_after_registered(ctx, case, case.registration if updated_since else body, day,
                                           "--at" if at is not None else BY_REGISTRATION_TIME, BORN_AFTER_EITHER)
             errors += found

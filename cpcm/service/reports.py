@@ -327,7 +327,9 @@ def _caseload_held(ctx: Context) -> tuple[list, Callable, Callable, int] | None:
         return [row.deadline(entry) for entry in row.items]
 
     def asked_at(case: Held, code: str) -> str | None:
-        return requested_at(folded.get(case.id) or load_case(ctx, case.id), code)
+        if case.id not in folded:  # folded once, for each of its approvals waiting
+            folded[case.id] = load_case(ctx, case.id)
+        return requested_at(folded[case.id], code)
     return held, items, asked_at, info["total"]
 
 
