@@ -37,7 +37,7 @@ from cpcm.workflow import consent as consent_rules
 from cpcm.workflow import cover as cover_rules
 from cpcm.workflow import approvals, open_items, rules, siblings, transitions
 from cpcm.workflow import deadlines as deadlines_mod
-from cpcm.workflow.age import BY_REGISTRATION, BY_REGISTRATION_TIME, age_limit, born_after, of_age
+from cpcm.workflow.age import BY_REGISTRATION, BY_REGISTRATION_TIME, age_limit, born_after, of_age, registered_before_birth
 from cpcm.workflow.duplicates import key_of, probable_duplicates
 from cpcm.workflow.fold import MISFILED, MOVED_FROM, NOTE_SCHEMA, NOTE_SETTLES, apply_update, effective, fold, misfiled, places, settled_by, settled_conflicts, superseded_ids, UPDATES_CONCURRENT
 from cpcm.workflow.fold import conference_version
@@ -75,10 +75,8 @@ def born_after_registered(ctx: Context, case: Case, body: Mapping[str, Any], day
     where the date of birth is right) is said after the rule's words; the field named, no date. Said
     in the repository's language (`say_for`): `given_by` and `how` are messages marked for the
     catalogs (an option, --at, is said as it is)."""
-    if day is None and not case.registered_at:
-        return []
     say = say_for(ctx)
-    before = born_after(body, day or date.fromisoformat(local_day(case.registered_at, ctx.zone)), say(given_by), say)
+    before = registered_before_birth(case, ctx.zone, say, body, day, given_by)
     if before is None:
         return []
     return [replace(before, reason=f"{before.reason} ({say(how) % {'case': case.id}})")]

@@ -50,13 +50,16 @@ def born_after(body: Mapping[str, Any], day: date, registered: str, say=in_engli
     return FieldError("child.date_of_birth", say(BORN_AFTER) % {"registered": registered})
 
 
-def registered_before_birth(case, zone: tzinfo | None, say=in_english) -> FieldError | None:
+def registered_before_birth(case, zone: tzinfo | None, say=in_english, body: Mapping[str, Any] | None = None,
+                            day: date | None = None, given_by: str = BY_REGISTRATION) -> FieldError | None:
     """`born_after` for what `case` holds: its date of birth in force (the registration as updated)
     against the day it was registered (`registered_at`, in the agency's `zone`; a CCI child's date
     of admission). Written before `cpcm update` and `cpcm correct` refused it, or brought by a sync
     from a copy that did not: `cpcm check`'s `born-after-registration`. None where the case holds
-    no date of birth, or none after that day. In the language of `say` (`Wording.say`; English by default)."""
-    if not case.registered_at:
+    no date of birth, or none after that day. `body` and `day`: a registration as an update or a
+    correction would leave it, and its day as corrected (`given_by`: how that day was given, a
+    message marked for the catalogs). In the language of `say` (`Wording.say`; English by default)."""
+    if day is None and not case.registered_at:
         return None
-    return born_after(case.registration or {}, date.fromisoformat(local_day(case.registered_at, zone)),
-                      say(BY_REGISTRATION), say)
+    return born_after(case.registration or {} if body is None else body,
+                      day or date.fromisoformat(local_day(case.registered_at, zone)), say(given_by), say)
