@@ -1756,6 +1756,11 @@ def _reference_corrected(records: list[Record], record: Record) -> dict[str, str
 NOT_UPDATED = {"worker": "is changed with cpcm assign", "risk": "is re-rated by an assessment or a follow-up (--risk)"}
 
 
+def _gives_birth_date(paths) -> bool:
+    """Whether the fields given (`paths`, dotted) reach the child's date of birth."""
+    return any(_reaches(path, "child.date_of_birth") for path in paths)
+
+
 def _reaches(path: str, key: str) -> bool:
     """Whether a path given (`--set caregiver`) reaches a field's key: the key itself, or one within it
     (`caregiver.name`)."""
@@ -1823,7 +1828,7 @@ def update(ctx: Context, case_id: str, data: Mapping[str, Any], reason: str | No
     # removed: their clash is said once, as such, with the form's other problems
     body, errors = validate(form, apply_update(case.registration, {**given, **{key: None for key in [*held, *dropped]}}),
                             ctx.now.date(), workers_taken(ctx, form, case.registration), wording(ctx, form), untouched)
-    if any(_reaches(path, "child.date_of_birth") for path in given):  # not after the day registered, as register refuses it
+    if _gives_birth_date(given):  # not after the day registered, as register refuses it
         errors += born_after_registered(ctx, case, body)
     if held:
         raise InvalidInput(list(held.values()) + errors, what, hint=(
@@ -2004,7 +2009,7 @@ def _update_corrected(ctx: Context, case_id: str, case: Case, base: Mapping[str,
         after, problems = validate(form, apply_update(case.registration, changes), ctx.now.date(), workers_taken(ctx, form, case.registration),
                                    wording(ctx, form), not_given(form, given))
         errors += problems
-        if not problems and any(_reaches(path, "child.date_of_birth") for path in given):  # as `update` checks it
+        if not problems and _gives_birth_date(given):  # as `update` checks it
             errors += born_after_registered(ctx, case, after)
         checked = flatten(after)  # the values as the form reads them ('yes' for a yes/no, a date as a date)
         changes = {path: None if value is None else checked.get(path, value) for path, value in changes.items()}
@@ -2375,7 +2380,7 @@ def correct(ctx: Context, case_id: str, ref: str, data: Mapping[str, Any], reaso
             for e in form_errors]
         body = {**extras, **body}
         if original.kind == "registration" and not form_errors and \
-                (at is not None or any(_reaches(path, "child.date_of_birth") for path in flatten(data))):
+                (at is not None or _gives_birth_date(flatten(data))):
             # a date of birth after the day registered, as corrected (either date): refused, as `cpcm register --at` refuses it.
             # The date of birth in force after the correction is checked: an update's since, where one changed it
             # (the registration's own, replaced, no longer says when the child was born), else the registration's as corrected

@@ -56,13 +56,14 @@ def used_ids(records: Iterable[Record]) -> set[str]:
     used.update(item["override"] for item in withdrawn_after(records) if item["override"])
     # a correction is the consent written again: used when what it corrects was (a correction comes after it)
     for record in sorted(records, key=lambda r: r.id):
-        if record.kind in ("consent", "consent_override") and record.body.get("supersedes") in used:
+        if record.kind in CORRECTED_KINDS and record.body.get("supersedes") in used:
             used.add(record.id)
     return used
 
 
 # the actions that rely on consent a correction can take away: the record's kind, the purpose of
 # the consent it relies on, the field naming that purpose's agency, and what the action did
+CORRECTED_KINDS = ("consent", "consent_override")  # what an action relies on, corrected by a record of its kind
 RELYING = {"referral": ("referral", "service", "the referral was sent"),
            "transfer_request": ("transfer", "to", "the transfer was requested")}
 
@@ -82,9 +83,6 @@ def _closed_referrals(ordered: Sequence[Record]) -> tuple[dict[str, str], set[st
     closed = {follow(r.body.get("referral")): r.id for r in ordered
               if r.kind == "referral_update" and r.id not in replaced and r.body.get("status") == "closed"}
     return closed, set(replaced)
-
-
-CORRECTED_KINDS = ("consent", "consent_override")  # what an action relies on, corrected by a record of its kind
 
 
 def _replaced_by(ordered: Sequence[Record], by_id: Mapping[str, Record]) -> dict[str, str]:
@@ -220,7 +218,7 @@ def withdrawn_after(records: Sequence[Record]) -> list[dict]:
         return []  # every answer given (nearly every case): nothing sorted
     ordered = sorted(records, key=lambda r: r.id)
     by_id = {r.id: r for r in ordered}
-    replaced = {r.body["supersedes"] for r in ordered if r.kind in ("consent", "consent_override") and r.body.get("supersedes")}
+    replaced = {r.body["supersedes"] for r in ordered if r.kind in CORRECTED_KINDS and r.body.get("supersedes")}
     relied = {i for r in ordered for i in r.body.get("consent_ids") or ()}
     closed, superseded = _closed_referrals(ordered)
     taken: set[str] = set()
@@ -388,11 +386,11 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
     records already relied on (`used_ids` of every record: the fold keeps both, `kept`)."""
     used = used_ids(records) if used is None else used
     # a consent a correction replaced counts no more: corrected to another purpose, agency or giver, it is not left standing
-    replaced = {r.body["supersedes"] for r in records if r.kind in ("consent", "consent_override") and r.body.get("supersedes")}
+    replaced = {r.body["supersedes"] for r in records if r.kind in CORRECTED_KINDS and r.body.get("supersedes")}
     records = [r for r in records if r.id not in replaced]
     # consent given to another agency before this one received the case does not carry over
     received = max((r.id for r in records if r.kind == "transfer_in"), default="")
-    records = [r for r in records if r.id > received or r.kind not in ("consent", "consent_override")]
+    records = [r for r in records if r.id > received or r.kind not in CORRECTED_KINDS]
     consents = [r for r in sorted(records, key=lambda r: r.id) if r.kind == "consent" and _matches(r, purpose, agency)]
     latest: dict[str, Record] = {}
     for record in consents:
