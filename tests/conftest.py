@@ -657,14 +657,37 @@ def pytest_runtest_call(item):
 # disk, a few milliseconds each, four a write, thousands of writes a run. tests/test_atomic.py
 # checks that each write asks for both fsyncs, in their place.
 REAL_FSYNC = os.fsync
+REAL_SEAL = None  # cpcm's own crypto/identity.py `seal`, kept at the start of the session
 
 
+# -- a protected identity made in a test: scrypt of a low work factor -------------------------------
+# `cpcm key new` and the other commands that protect an identity seal it with pyrage, whose work
+# factor is about a second of this machine's time (crypto/identity.py `seal`), and so is every
+# opening of it after, in this process or in a `cpcm` process the test starts: tens of seconds of a
+# run in all. A key made in a test process is sealed the same way at 2^10 (tests/agemade.py), a file
+# every reader opens as it opens the other. The tests of what `key new` writes ask for `real_scrypt`.
 def pytest_sessionstart(session):
+    from agemade import protect
+    from cpcm.crypto import identity
+
+    global REAL_SEAL
     os.fsync = lambda fd: None
+    REAL_SEAL, identity.seal = identity.seal, protect
 
 
 def pytest_sessionfinish(session, exitstatus):
+    from cpcm.crypto import identity
+
     os.fsync = REAL_FSYNC
+    identity.seal = REAL_SEAL
+
+
+@pytest.fixture
+def real_scrypt(monkeypatch):
+    """Identities sealed as cpcm seals them, with pyrage's work factor (about a second)."""
+    from cpcm.crypto import identity
+
+    monkeypatch.setattr(identity, "seal", REAL_SEAL)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyrage import passphrase, x25519
 
+from agemade import age_file, b64, body, scrypt_stanza
 from cpcm.crypto import agefile, cipher
 
 ME, OTHER, THIRD = (x25519.Identity.generate() for _ in range(3))
@@ -132,20 +133,6 @@ def test_a_process_opening_many_files_opens_them_the_quick_way(monkeypatch):
 # (a byte altered in a file made by pyrage breaks its MAC; these keep the MAC right, so that only
 # the rules of the header and the payload decide)
 
-def _b64(data: bytes) -> bytes:
-    import base64
-
-    return base64.b64encode(data).rstrip(b"=")
-
-
-def _body(data: bytes) -> bytes:
-    text = _b64(data)
-    lines = [text[i:i + 64] for i in range(0, len(text), 64)]
-    if not lines or len(lines[-1]) == 64:
-        lines.append(b"")  # a body's last line is shorter than 64 characters, if need be empty
-    return b"\n".join(lines) + b"\n"
-
-
 def _stanza_to(file_key: bytes, public: bytes, extra: bytes = b"", wrapped_extra: bytes = b"") -> bytes:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -156,24 +143,7 @@ def _stanza_to(file_key: bytes, public: bytes, extra: bytes = b"", wrapped_extra
     share = ephemeral.public_key().public_bytes_raw()
     wrap_key = hkdf_sha256(ephemeral.exchange(X25519PublicKey.from_public_bytes(public)), agefile.X25519_LABEL, salt=share + public)
     wrapped = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None) + wrapped_extra
-    return b"-> X25519 " + _b64(share) + extra + b"\n" + _body(wrapped)
-
-
-def _made(stanzas: bytes, file_key: bytes, chunks=((b"a record", True),), tail: bytes = b"") -> bytes:
-    import hmac
-    import os
-
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-    from cpcm.crypto.signing import hkdf_sha256
-
-    header = agefile.VERSION_LINE + stanzas + b"---"
-    mac = hmac.digest(hkdf_sha256(file_key, b"header"), header, "sha256")
-    nonce = os.urandom(16)
-    payload = ChaCha20Poly1305(hkdf_sha256(file_key, b"payload", salt=nonce))
-    sealed = b"".join(payload.encrypt(i.to_bytes(11, "big") + (b"\x01" if last else b"\x00"), chunk, None)
-                      for i, (chunk, last) in enumerate(chunks))
-    return header + b" " + _b64(mac) + b"\n" + nonce + sealed + tail
+    return b"-> X25519 " + b64(share) + extra + b"\n" + body(wrapped)
 
 
 def test_files_made_by_hand_with_a_right_mac_open_only_as_pyrage_opens_them():
@@ -185,24 +155,24 @@ def test_files_made_by_hand_with_a_right_mac_open_only_as_pyrage_opens_them():
     share_text = ours.split(b" ")[2].split(b"\n")[0]
     flipped = share_text[:-1] + (b"B" if share_text[-1:] == b"A" else b"A")  # the last character's spare bits set, or another key
     cases = {  # name: (the file, whether age opens it)
-        "as age writes it": (_made(ours, key), True),
-        "an unknown stanza with arguments and a 48-byte body": (_made(b"-> grease a b\n" + _body(os.urandom(48)) + ours, key), True),
-        "an unknown stanza with an empty body": (_made(ours + b"-> grease\n\n", key), True),
-        "a stanza with no type": (_made(b"-> \n\n" + ours, key), False),
-        "a body line short before a full one": (_made(b"-> grease\n" + _b64(os.urandom(30)) + b"\n" + _b64(os.urandom(30)) + b"\n" + ours, key), False),
-        "an X25519 stanza with a third argument": (_made(_stanza_to(key, mine, extra=b" more"), key), False),
-        "a wrapped key of 33 bytes": (_made(_stanza_to(key, mine, wrapped_extra=b"x"), key), False),
-        "a file key of 32 bytes": (_made(_stanza_to(os.urandom(32), mine), key), False),
-        "a share not in canonical base64": (_made(ours.replace(share_text, flipped), key), False),
-        "a passphrase stanza beside ours": (_made(ours + b"-> scrypt " + _b64(os.urandom(16)) + b" 10\n" + _body(os.urandom(32)), key), False),
-        "the empty payload": (_made(ours, key, chunks=((b"", True),)), True),
-        "one full last chunk": (_made(ours, key, chunks=((b"a" * agefile.CHUNK, True),)), True),
-        "a full chunk, then an empty last one": (_made(ours, key, chunks=((b"a" * agefile.CHUNK, False), (b"", True))), False),
-        "no chunk marked last": (_made(ours, key, chunks=((b"a record", False),)), False),
-        "a byte after the last chunk": (_made(ours, key, tail=b"z"), False),
-        "a first stanza of ours holding another file key": (_made(_stanza_to(os.urandom(16), mine) + ours, key), False),
+        "as age writes it": (age_file(ours, key), True),
+        "an unknown stanza with arguments and a 48-byte body": (age_file(b"-> grease a b\n" + body(os.urandom(48)) + ours, key), True),
+        "an unknown stanza with an empty body": (age_file(ours + b"-> grease\n\n", key), True),
+        "a stanza with no type": (age_file(b"-> \n\n" + ours, key), False),
+        "a body line short before a full one": (age_file(b"-> grease\n" + b64(os.urandom(30)) + b"\n" + b64(os.urandom(30)) + b"\n" + ours, key), False),
+        "an X25519 stanza with a third argument": (age_file(_stanza_to(key, mine, extra=b" more"), key), False),
+        "a wrapped key of 33 bytes": (age_file(_stanza_to(key, mine, wrapped_extra=b"x"), key), False),
+        "a file key of 32 bytes": (age_file(_stanza_to(os.urandom(32), mine), key), False),
+        "a share not in canonical base64": (age_file(ours.replace(share_text, flipped), key), False),
+        "a passphrase stanza beside ours": (age_file(ours + b"-> scrypt " + b64(os.urandom(16)) + b" 10\n" + body(os.urandom(32)), key), False),
+        "the empty payload": (age_file(ours, key, chunks=((b"", True),)), True),
+        "one full last chunk": (age_file(ours, key, chunks=((b"a" * agefile.CHUNK, True),)), True),
+        "a full chunk, then an empty last one": (age_file(ours, key, chunks=((b"a" * agefile.CHUNK, False), (b"", True))), False),
+        "no chunk marked last": (age_file(ours, key, chunks=((b"a record", False),)), False),
+        "a byte after the last chunk": (age_file(ours, key, tail=b"z"), False),
+        "a first stanza of ours holding another file key": (age_file(_stanza_to(os.urandom(16), mine) + ours, key), False),
     }
-    made = _made(ours, key)
+    made = age_file(ours, key)
     mac_end = made.index(b"\n", made.index(b"\n--- ") + 5)
     cases["a MAC padded with ="] = (made[:mac_end] + b"=" + made[mac_end:], False)
     for name, (data, opens) in cases.items():
@@ -214,18 +184,6 @@ def test_files_made_by_hand_with_a_right_mac_open_only_as_pyrage_opens_them():
 
 
 # -- passphrase-protected files (a protected identity): opened with a fixed bound on scrypt's work --
-
-def _scrypt_stanza(file_key: bytes, secret: str, work: int, salt: bytes | None = None, work_text: bytes | None = None) -> bytes:
-    import hashlib
-    import os
-
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-    salt = os.urandom(16) if salt is None else salt
-    wrap_key = hashlib.scrypt(secret.encode(), salt=agefile.SCRYPT_LABEL + salt, n=1 << work, r=8, p=1, maxmem=2 ** 30, dklen=32)
-    wrapped = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
-    return b"-> scrypt " + _b64(salt) + b" " + (work_text or str(work).encode()) + b"\n" + _body(wrapped)
-
 
 def pyrage_opens_with(data: bytes, secret: str) -> bytes | None:
     try:
@@ -246,16 +204,16 @@ def test_passphrase_files_made_by_hand_open_only_as_pyrage_opens_them():
     import os
 
     key = os.urandom(16)
-    ours = _scrypt_stanza(key, "pass", 10)
+    ours = scrypt_stanza(key, "pass", 10)
     cases = {  # name: (the file, whether age opens it)
-        "as age writes it": (_made(ours, key), True),
-        "a second stanza beside it": (_made(ours + _stanza_to(key, agefile._key(ME).public), key), False),
-        "a work factor with a leading zero": (_made(_scrypt_stanza(key, "pass", 10, work_text=b"010"), key), False),
-        "a salt of 15 bytes": (_made(_scrypt_stanza(key, "pass", 10, salt=os.urandom(15)), key), False),
-        "a byte after the last chunk": (_made(ours, key, tail=b"z"), False),
-        "no chunk marked last": (_made(ours, key, chunks=((b"a record", False),)), False),
+        "as age writes it": (age_file(ours, key), True),
+        "a second stanza beside it": (age_file(ours + _stanza_to(key, agefile._key(ME).public), key), False),
+        "a work factor with a leading zero": (age_file(scrypt_stanza(key, "pass", 10, work_text=b"010"), key), False),
+        "a salt of 15 bytes": (age_file(scrypt_stanza(key, "pass", 10, salt=os.urandom(15)), key), False),
+        "a byte after the last chunk": (age_file(ours, key, tail=b"z"), False),
+        "no chunk marked last": (age_file(ours, key, chunks=((b"a record", False),)), False),
     }
-    made = _made(ours, key)
+    made = age_file(ours, key)
     cases["the payload altered"] = (made[:-1] + bytes([made[-1] ^ 1]), False)
     for name, (data, opens) in cases.items():
         expected = pyrage_opens_with(data, "pass")
@@ -271,8 +229,8 @@ def test_a_work_factor_above_the_bound_is_left_to_pyrage():
     import os
 
     key = os.urandom(16)
-    above = _scrypt_stanza(key, "pass", 10, work_text=str(agefile.SCRYPT_MAX_WORK + 1).encode())  # not worked out: refused first
-    assert agefile.open_scrypt(_made(above, key), "pass") is None
+    above = scrypt_stanza(key, "pass", 10, work_text=str(agefile.SCRYPT_MAX_WORK + 1).encode())  # not worked out: refused first
+    assert agefile.open_scrypt(age_file(above, key), "pass") is None
 
 
 def test_a_protected_identity_opens_where_pyrage_would_time_its_work_as_too_much(tmp_path, monkeypatch):

@@ -26,24 +26,11 @@ import pytest
 
 from conftest import NOW, Cli, commit_count, git, git_status, last_commit, registration
 from test_agent import typed_at_a_terminal
-from test_agefile import _made, _scrypt_stanza
-from test_agent_serve import PASSPHRASE, run, unlock
+from test_agent_serve import PASSPHRASE, protected, run, unlock
 from test_assess_plan import COMPREHENSIVE, INITIAL, plan_doc
 from test_referrals import CLINIC, CONSENT
 
 pytestmark = pytest.mark.external
-
-
-def protected(plain, to) -> None:
-    """`plain`'s key at `to`, protected by PASSPHRASE with scrypt's work factor 2^10."""
-    from cpcm.crypto import identity
-
-    file_key = os.urandom(16)
-    text = identity.secret_text(identity.load(plain, lambda: None)).encode()
-    to.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(_made(_scrypt_stanza(file_key, PASSPHRASE, 10), file_key, chunks=((text, True),)))
 
 
 def ok(env: dict, *args: str, who: str | None = None) -> bytes:

@@ -36,24 +36,11 @@ PROBE = textwrap.dedent("""
 """)
 
 
-_PROTECTED: dict[bytes, bytes] = {}  # a key file's bytes -> the same key protected by PASSPHRASE
-
-
 def protected(plain: Path, to: Path) -> None:
-    """`plain`'s key protected by PASSPHRASE, at `to`: scrypt run once per key and test process
-    (about a second each), the file copied after that (with its private mode)."""
+    """`plain`'s key protected by PASSPHRASE, at `to` (its scrypt of a test's work factor: tests/agemade.py)."""
     from cpcm.crypto import identity
 
-    source = plain.read_bytes()
-    if source not in _PROTECTED:
-        made = to.parent / (to.name + ".made")
-        identity.save(made, identity.secret_text(identity.load(plain, lambda: None)), PASSPHRASE)
-        _PROTECTED[source] = made.read_bytes()
-        made.unlink()
-    to.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(_PROTECTED[source])
+    identity.save(to, identity.secret_text(identity.load(plain, lambda: None)), PASSPHRASE)
 
 
 def unlock(env: dict, secret: Path) -> None:
@@ -354,7 +341,7 @@ def test_a_command_needing_another_protected_identity_is_refused_before_it_runs(
     reads standard input, stops before doing anything, and the agent answers NO."""
     from cpcm import launch
     from cpcm.cli import resident
-    from cpcm.crypto import agent, identity
+    from cpcm.crypto import agent
 
     other = tmp_env / "keys" / "other-protected.txt"
     protected(team["otieno"][0], other)

@@ -121,6 +121,23 @@ def test_protected_identity_from_key_new__works_with_cpcm(cli_as, repo, tmp_env)
     assert without.code == 5 and "passphrase" in without.stderr
 
 
+def test_key_new__seals_with_the_work_factor_age_would_use(cli, tmp_env, real_scrypt):
+    """Outside the tests a protected identity is sealed by pyrage, whose scrypt takes about a second
+    of the machine's time (2^18 and more here; age itself writes 2^18): the tests' quick seal
+    (tests/agemade.py) is theirs only. Opened as cpcm opens it."""
+    phrase = tmp_env / "phrase"
+    phrase.write_text("a long enough passphrase\n")
+    path = tmp_env / "keys" / "sealed.txt"
+    made = cli("key", "new", "--out", str(path), "--json", env={"CPCM_PASSPHRASE_FILE": str(phrase)})
+    assert made.code == 0, made.stderr
+    data = path.read_bytes()
+    (stanza,) = [line for line in data.split(b"\n") if line.startswith(b"-> ")]
+    kind, _salt, work = stanza[3:].split(b" ")
+    assert kind == b"scrypt" and int(work) >= 14, stanza
+    opened = agefile.open_scrypt(data, "a long enough passphrase")
+    assert opened is not None and f"# public key: {made.json()['recipient']}" in opened.decode()
+
+
 def test_key_new__refuses_a_short_passphrase_and_needs_one_without_a_terminal(cli, tmp_env):
     phrase = tmp_env / "phrase"
     phrase.write_text("short\n")

@@ -91,9 +91,15 @@ def check_free(path: Path) -> None:
         raise _exists(path)
 
 
+def seal(plaintext: bytes, passphrase: str) -> bytes:
+    """`plaintext` encrypted with `passphrase` as `age -p` does: scrypt of the work factor pyrage sets
+    to about a second of this machine's time, so that guessing passphrases is that slow too."""
+    return pyrage.passphrase.encrypt(plaintext, passphrase)
+
+
 def save(path: Path, text: str, passphrase: str | None) -> None:
     """Write the identity (encrypted when a passphrase is given), never over an existing one."""
-    data = pyrage.passphrase.encrypt(text.encode(), passphrase) if passphrase else text.encode()
+    data = seal(text.encode(), passphrase) if passphrase else text.encode()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
