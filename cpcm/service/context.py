@@ -1150,31 +1150,43 @@ def load_index(ctx: Context) -> dict[str, Case]:
     return _as_committed(ctx, index_only=True)[0]
 
 
-def _as_committed(ctx: Context, index_only: bool) -> tuple[dict[str, Case], int]:
+def each_indexed(ctx: Context, each: Callable[[str, Case], None]) -> None:
+    """`load_index` a case at a time: `each(case_id, case)` for every case the worker can read, with only the fields
+    of `case_index`, none kept here, and the index table read a segment at a time (`cache.newest_entries`): what a
+    split index is made again from (service/lookup.py), where holding every case and the whole table took 350 MB
+    at 100,000 cases. The cases come in no set order."""
+    _as_committed(ctx, index_only=True, each=each)
+
+
+def _as_committed(ctx: Context, index_only: bool, each: Callable[[str, Case], None] | None = None
+                  ) -> tuple[dict[str, Case], int]:
     """`_load_cases` with the case folders changed on disk since the last commit read from it,
     and the number of case folders of the last commit (one deleted on disk since included)."""
     cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     if not isinstance(cache, SummaryCache):  # a repository in memory: no working tree to differ from the commit
-        return _load_cases(ctx, index_only=index_only), len(ctx.store.case_ids())
+        return _load_cases(ctx, index_only=index_only, each=each), len(ctx.store.case_ids())
     with ctx.store.read_as_committed(cache.dirty):
-        return _load_cases(ctx, index_only=index_only, cache=cache), len(ctx.store.case_ids())
+        return _load_cases(ctx, index_only=index_only, cache=cache, each=each), len(ctx.store.case_ids())
 
 
 PREFETCH_FROM = 200  # cases missing from the cache before their records are read on every core
 
 
-def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False, cache=None) -> dict[str, Case]:
+def _load_cases(ctx: Context, index_only: bool, on_disk: bool = False, cache=None,
+                each: Callable[[str, Case], None] | None = None) -> dict[str, Case]:
     """Every case the worker reads, folded (or with only the fields of `case_index`), as
     `load_cases` describes them; held for the rest of the command out of the cyclic collector's
-    sight (`memo.held_long`)."""
+    sight (`memo.held_long`). With `each` (and `index_only`), each case is given to it instead
+    (`each_indexed`): none is kept, nothing is returned."""
     from cpcm.store import memo
 
     ids = ctx.store.case_ids()
-    with memo.held_long(len(ids) >= memo.HELD_FROM):
-        return _loaded_cases(ctx, index_only, ids, on_disk, cache)
+    with memo.held_long(len(ids) >= memo.HELD_FROM and each is None):
+        return _loaded_cases(ctx, index_only, ids, on_disk, cache, each)
 
 
-def _loaded_cases(ctx: Context, index_only: bool, ids: list[str], on_disk: bool = False, cache=None) -> dict[str, Case]:
+def _loaded_cases(ctx: Context, index_only: bool, ids: list[str], on_disk: bool = False, cache=None,
+                  each: Callable[[str, Case], None] | None = None) -> dict[str, Case]:
     from cpcm.service import tables
 
     worker = ctx.need_worker()
@@ -1182,27 +1194,31 @@ def _loaded_cases(ctx: Context, index_only: bool, ids: list[str], on_disk: bool 
     if cache is None:
         cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     cases: dict[str, Case] = {}
+    keep = cases.__setitem__ if each is None else each
+    served = _streamed_index(cache, trees, keep) if index_only and each is not None else None
     missing: list[str] = []
     for case_id in ids:
+        if served is not None and case_id in served:
+            continue
         tree = trees.get(case_id)
-        if index_only:
+        if index_only and served is None:
             entry = cache.get_index(case_id, tree)
             if entry is not None:
                 if entry["index"] is not None:
-                    cases[case_id] = Case.from_dict(entry["index"])
+                    keep(case_id, Case.from_dict(entry["index"]))
                 continue
         entry = cache.get(case_id, tree)
         if entry is not None:
             if entry["case"] is not None:
                 case = Case.from_dict(entry["case"])
-                cases[case_id] = case
+                keep(case_id, case)
                 cache.put_index(case_id, tree, case_index(case))
             else:
                 cache.put_index(case_id, tree, None)
             continue
         missing.append(case_id)
     if len(missing) >= PREFETCH_FROM and isinstance(cache, SummaryCache):
-        missing = _fill_cases(ctx, cache, trees, missing, cases, index_only)
+        missing = _fill_cases(ctx, cache, trees, missing, keep, index_only)
     readable = [c for c in missing if worker.id in ctx.store.recipients(c) or worker.id == RECOVERY_READER]
     for case_id in missing:
         tree = trees.get(case_id)
@@ -1213,7 +1229,7 @@ def _loaded_cases(ctx: Context, index_only: bool, ids: list[str], on_disk: bool 
         case = folded_or_noted(ctx, case_id)
         if case is None:
             continue
-        cases[case_id] = case
+        keep(case_id, case)
         cache.put(case_id, tree, case.to_dict(), case_index(case))
         tables.put(ctx, cache, case_id, tree, case)
     if on_disk:
@@ -1258,10 +1274,10 @@ def _check_changed(ctx: Context, changed: set[str], cases: dict[str, Case]) -> N
             cases.pop(case_id, None)
 
 
-def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missing: list[str], cases: dict[str, Case],
-                index_only: bool = False) -> list[str]:
+def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missing: list[str],
+                keep: Callable[[str, Case], None], index_only: bool = False) -> list[str]:
     """A cold fill of the cases missing from the cache (service/fill.py: on every core, every
-    table written as the cases come); the folded cases go into `cases`, with `index_only` only
+    table written as the cases come); the folded cases go to `keep(case_id, case)`, with `index_only` only
     the fields of `case_index` (what a write's duplicate and caseload checks read: a `register`
     right after an upgrade at 100,000 cases held every folded case, 940 MB). Returns the cases
     left to read one by one (none)."""
@@ -1271,8 +1287,29 @@ def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missin
         for table in (cache.summary, cache.index):
             table.entries.pop(item.case_id, None)  # the fill wrote newer entries: a merge must not put these back
         if item.values is not None:
-            cases[item.case_id] = Case.from_dict(fill.value(item, fill.INDEX)) if index_only else item.case
+            keep(item.case_id, Case.from_dict(fill.value(item, fill.INDEX)) if index_only else item.case)
     return []
+
+
+def _streamed_index(cache, trees: dict[str, str], keep: Callable[[str, Case], None]) -> set[str] | None:
+    """The cases whose index entry describes their tree of the last commit, read from the index table a segment and an
+    entry at a time (`cache.newest_entries`), each readable one given to `keep` with only its index fields: the
+    case ids served so (one the worker cannot read among them). None where the table is not the cache's on disk
+    (a repository in memory) or was read already in this command (what it holds then may not be saved yet): the
+    caller reads it whole."""
+    from cpcm.store.cache import newest_entries
+
+    if not isinstance(cache, SummaryCache) or cache.index.loaded:
+        return None
+    served: set[str] = set()
+    for case_id, entry in newest_entries(cache.index):
+        tree = trees.get(case_id)
+        if tree is None or not isinstance(entry, dict) or entry.get("tree") != tree:
+            continue
+        served.add(case_id)
+        if entry.get("index") is not None:
+            keep(case_id, Case.from_dict(entry["index"]))
+    return served
 
 
 def parse_case_id(text: str, place: int = 0) -> str:

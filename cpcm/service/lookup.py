@@ -31,7 +31,7 @@ describes and the current one: proportional to the change) and those cases' reco
 with the number of cases, only with the cases born the same year (and those of the same
 caregiver that share two words of a name: a few siblings).
 
-The index is rebuilt from every case (`load_index`, through the summary cache) when there is
+The index is rebuilt from every case (`each_indexed`, through the summary cache) when there is
 none, when it was made by other code or with another key, when a file of it cannot be read, or
 when more than `REBUILD_FROM` cases changed at once (a sync bringing many cases). While it is
 being brought up to date `head` is removed first and written last: an update interrupted midway
@@ -310,14 +310,19 @@ def duplicates_of(ctx, look: Lookup, key: Key, exclude: str = "") -> tuple[Looku
 
 
 def rebuild(ctx, look: Lookup, tree: str | None) -> Lookup:
-    """The index made again from every case the worker reads (through the summary cache)."""
-    from cpcm.service.context import load_index
+    """The index made again from every case the worker reads (through the summary cache), a case at a time: only
+    the index's own entries are held, not the cases they come from."""
+    from cpcm.service.context import each_indexed
 
     look.clear()
-    cases = load_index(ctx)
-    for case_id, case in cases.items():
+    added: set[str] = set()
+
+    def add(case_id: str, case: Case) -> None:
         look.add(case_id, case)
-    look.damaged = {c for c in ctx.store.case_ids() if c not in cases and _readable(ctx, c)}
+        added.add(case_id)
+
+    each_indexed(ctx, add)
+    look.damaged = {c for c in ctx.store.case_ids() if c not in added and _readable(ctx, c)}
     look.save(tree)
     return look
 
