@@ -411,3 +411,22 @@ def test_a_rebuilt_index_answers_as_the_full_scan_after_an_upgrade(cli, monkeypa
     monkeypatch.setattr(context, "fold_fingerprint", lambda: "another fold")
     monkeypatch.setattr(context, "PREFETCH_FROM", 1)
     agrees(cli)
+
+
+def test_a_rebuild_holds_each_entry_as_text_until_written_then_reads_the_files(cli, monkeypatch):
+    """An index made anew keeps each file's entries as their JSON text until `save` (a rebuild at 100,000 cases
+    held 90 MB more as lists and strings), and answers from the files written."""
+    for child, caregiver in CHILDREN:
+        register_doc(cli, doc(child, caregiver))
+    shutil.rmtree(library_session(cli).root / ".cpcm" / "cache" / "amina" / "lookup")
+    held: list[tuple] = []
+    real_save = lookup.Lookup.save
+
+    def save(self, tree):
+        held.append((dict(self.files), sum(len(entries) for entries in (self.made or {}).values())))
+        real_save(self, tree)
+    monkeypatch.setattr(lookup.Lookup, "save", save)
+    look = agrees(cli)  # made anew, then asked as a registration asks it
+    files, texts = held[0]
+    assert files == {} and texts >= 2 * len(CHILDREN), held  # a bucket and a map shard each, at least
+    assert look.made is None and look.files  # read back from the files when asked

@@ -67,6 +67,9 @@ REBUILD_FROM = 200  # cases changed since the index was made from which it is re
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of a tree with nothing in it
 
 
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
+
+
 class Unusable(Exception):
     """A file of the index cannot be read (another key, damaged, of other code): rebuild it."""
 
@@ -97,6 +100,9 @@ class Lookup:
         self.damaged: set[str] = set()
         self.files: dict[str, dict[str, Any]] = {}
         self.changed: set[str] = set()
+        # an index made anew (`clear`): each file's entries as JSON text, as they come, until `save` writes them (a
+        # rebuild at 100,000 cases held every entry as lists and strings: 90 MB more); None otherwise
+        self.made: dict[str, list[str]] | None = None
 
     # -- files ---------------------------------------------------------------------------
     def _read(self, name: str) -> dict[str, Any] | None:
@@ -119,10 +125,10 @@ class Lookup:
             self.files[name] = self._read(name) or {}
         return self.files[name]
 
-    def _write(self, name: str, data: dict[str, Any]) -> None:
+    def _write(self, name: str, data: dict[str, Any] | str) -> None:
         # no fsync: a cache lost in a power cut is rebuilt
-        atomic.write_local(self.folder / f"{name}.age",
-                           cipher.encrypt(json.dumps(data, separators=(",", ":")).encode(), [self.recipient]))
+        text = data if isinstance(data, str) else _JSON(data)
+        atomic.write_local(self.folder / f"{name}.age", cipher.encrypt(text.encode(), [self.recipient]))
 
     def open(self) -> bool:
         """Read `head`; False when there is none usable (of other code or format)."""
@@ -147,7 +153,7 @@ class Lookup:
             except OSError:
                 pass
         self.tree, self.key, self.counts, self.damaged = None, secrets.token_bytes(32), {}, set()
-        self.files, self.changed = {}, set()
+        self.files, self.changed, self.made = {}, set(), {}
 
     def save(self, tree: str | None) -> None:
         """Write what changed, `head` last (removed first: an interrupted save leaves no head)."""
@@ -158,7 +164,9 @@ class Lookup:
             pass
         for name in sorted(self.changed):
             self._write(name, self.files[name])
-        self.changed = set()
+        for name, entries in sorted((self.made or {}).items()):
+            self._write(name, "{" + ",".join(entries) + "}")  # read back from the file when asked
+        self.changed, self.made = set(), None
         self._write("head", {"format": FORMAT, "tag": self.tag, "tree": tree, "key": self.key.hex(),
                              "counts": self.counts, "damaged": sorted(self.damaged)})
 
@@ -188,6 +196,10 @@ class Lookup:
         return f"m-{hashlib.sha256(case_id.encode()).digest()[0] % MAP_SHARDS:02x}"
 
     def _set(self, name: str, case_id: str, value: Any) -> None:
+        if self.made is not None:  # made anew: each case is added once, nothing is removed
+            if value is not None:
+                self.made.setdefault(name, []).append(f"{_JSON(case_id)}:{_JSON(value)}")
+            return
         entries = self._file(name)
         if value is None:
             if case_id not in entries:
