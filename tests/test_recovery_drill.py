@@ -196,10 +196,10 @@ def test_recovery_drill__the_commands_of_docs_team_md_run_as_written(tmp_env):
     env.update({"CPCM_NOW": NOW, "CPCM_PASSPHRASE_FILE": str(passphrase), "HOME": str(tmp_env / "laptop"),
                 "PATH": f"{Path(cpcm).parent}{os.pathsep}{env.get('PATH', '')}"})
     recovery = tmp_env / "safe" / "recovery.key"
-    made = subprocess.run([cpcm, "key", "new", "--out", str(recovery), "--json"], env=env, capture_output=True, text=True)
-    assert made.returncode == 0, made.stderr
-    recovery_signing = subprocess.run([cpcm, "key", "show", "--signing", "--identity", str(recovery)], env=env,
-                                      capture_output=True, text=True).stdout.strip()
+    # made here, before the drill (its scrypt of a test's work factor: tests/agemade.py), opened by each command of it
+    made = Cli(env)("key", "new", "--out", str(recovery), "--json")
+    assert made.code == 0, made.stderr
+    recovery_signing = Cli(env)("key", "show", "--signing", "--identity", str(recovery)).stdout.strip()
     root = tmp_env / "casefiles"
     mgr = Cli({"CPCM_REPO": str(root), "CPCM_IDENTITY": str(keys["wanjiru"]), "CPCM_NOW": NOW})
     assert mgr("init", "--agency", "TEST", "--name", "Test Agency", "--worker", "wanjiru", "--role", "manager", "--timezone",
