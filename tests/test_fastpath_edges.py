@@ -4,7 +4,6 @@ file never does, so the header grammar is only exercised here), and documents ne
 for Python's recursion limit to matter."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -17,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyrage import x25519
 
+from agemade import b64
+from agemade import body as body_lines
 from cpcm.crypto import agefile
 from cpcm.store import codec
 from test_codec_quick import check, outcome
@@ -25,20 +26,9 @@ ME, OTHER = x25519.Identity.generate(), x25519.Identity.generate()
 LABEL = b"age-encryption.org/v1/X25519"
 
 
-def b64(raw: bytes) -> bytes:
-    return base64.b64encode(raw).rstrip(b"=")
-
-
 def hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
     prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
     return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
-
-
-def wrapped(body: bytes) -> bytes:
-    text, out = b64(body), b""
-    while len(text) >= 64:
-        out, text = out + text[:64] + b"\n", text[64:]
-    return out + text + b"\n"
 
 
 def x25519_stanza(identity, file_key: bytes) -> bytes:
@@ -47,7 +37,7 @@ def x25519_stanza(identity, file_key: bytes) -> bytes:
     share = ephemeral.public_key().public_bytes_raw()
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public))
     body = ChaCha20Poly1305(hkdf(shared, share + public, LABEL)).encrypt(bytes(12), file_key, None)
-    return b"-> X25519 " + b64(share) + b"\n" + wrapped(body)
+    return b"-> X25519 " + b64(share) + b"\n" + body_lines(body)
 
 
 def sealed(header_to_dashes: bytes, file_key: bytes, plaintext: bytes, mac_line=lambda line: line) -> bytes:
@@ -76,7 +66,7 @@ EDITS = [b" ", b"\n", b"\r", b"\t", b"=", b"-", b">", b"A", b"/", b"\x00", b"\x7
 def test_a_hand_made_header_with_a_right_mac_opens_only_as_pyrage_opens_it(grease, rnd, edits, mac_edit):
     file_key = os.urandom(16)
     parts = [x25519_stanza(OTHER, file_key), x25519_stanza(ME, file_key)]
-    parts += [b"-> g-grease" + b" a!" * (size % 3) + b"\n" + wrapped(os.urandom(size)) for size in grease]
+    parts += [b"-> g-grease" + b" a!" * (size % 3) + b"\n" + body_lines(os.urandom(size)) for size in grease]
     rnd.shuffle(parts)
     header = b"age-encryption.org/v1\n" + b"".join(parts) + b"---"
     for how, where, text in edits:

@@ -1195,7 +1195,7 @@ def _loaded_cases(ctx: Context, index_only: bool, ids: list[str], on_disk: bool 
         cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
     cases: dict[str, Case] = {}
     keep = cases.__setitem__ if each is None else each
-    served = _streamed_index(cache, trees, keep) if index_only and each is not None else None
+    served = _streamed_index(cache, trees, set(ids), keep) if index_only and each is not None else None
     missing: list[str] = []
     for case_id in ids:
         if served is not None and case_id in served:
@@ -1291,24 +1291,26 @@ def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missin
     return []
 
 
-def _streamed_index(cache, trees: dict[str, str], keep: Callable[[str, Case], None]) -> set[str] | None:
-    """The cases whose index entry describes their tree of the last commit, read from the index table a segment and an
-    entry at a time (`cache.newest_entries`), each readable one given to `keep` with only its index fields: the
-    case ids served so (one the worker cannot read among them). None where the table is not the cache's on disk
-    (a repository in memory) or was read already in this command (what it holds then may not be saved yet): the
-    caller reads it whole."""
+def _streamed_index(cache, trees: dict[str, str], ids: set[str], keep: Callable[[str, Case], None]) -> set[str] | None:
+    """The cases of `ids` whose index entry describes their tree of the last commit, read from the index table a
+    segment and an entry at a time (`cache.newest_entries`), each readable one given to `keep` with only its index
+    fields: the case ids served so (one the worker cannot read among them). None where the cache is not on disk (a
+    repository in memory): the caller reads it as a whole. A table of an earlier version's code (an upgrade), of
+    which nothing was served, is removed, so that the fill's new entries are not read beside it again."""
     from cpcm.store.cache import newest_entries
 
-    if not isinstance(cache, SummaryCache) or cache.index.loaded:
+    if not isinstance(cache, SummaryCache):
         return None
     served: set[str] = set()
     for case_id, entry in newest_entries(cache.index):
         tree = trees.get(case_id)
-        if tree is None or not isinstance(entry, dict) or entry.get("tree") != tree:
+        if case_id not in ids or tree is None or not isinstance(entry, dict) or entry.get("tree") != tree:
             continue
         served.add(case_id)
         if entry.get("index") is not None:
             keep(case_id, Case.from_dict(entry["index"]))
+    if cache.index.stale and not served:
+        cache.index.drop_stale()
     return served
 
 

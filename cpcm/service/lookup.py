@@ -54,6 +54,7 @@ from cpcm.crypto import cipher
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
 from cpcm.store import atomic, codeprint
+from cpcm.store.cache import json_encoder, quoted
 from cpcm.store.layout import CASES, case_dir
 from cpcm.workflow import duplicates
 from cpcm.workflow.duplicates import Key
@@ -67,7 +68,7 @@ REBUILD_FROM = 200  # cases changed since the index was made from which it is re
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of a tree with nothing in it
 
 
-_JSON = json.JSONEncoder(separators=(",", ":")).encode
+_JSON = json_encoder()  # json.dumps(value, separators=(",", ":")), its encoder made once
 
 
 class Unusable(Exception):
@@ -198,7 +199,7 @@ class Lookup:
     def _set(self, name: str, case_id: str, value: Any) -> None:
         if self.made is not None:  # made anew: each case is added once, nothing is removed
             if value is not None:
-                self.made.setdefault(name, []).append(f"{_JSON(case_id)}:{_JSON(value)}")
+                self.made.setdefault(name, []).append(f"{quoted(case_id)}:{_JSON(value)}")
             return
         entries = self._file(name)
         if value is None:
