@@ -664,8 +664,8 @@ REAL_SEAL = None  # cpcm's own crypto/identity.py `seal`, kept at the start of t
 # `cpcm key new` and the other commands that protect an identity seal it with pyrage, whose work
 # factor is about a second of this machine's time (crypto/identity.py `seal`), and so is every
 # opening of it after, in this process or in a `cpcm` process the test starts: tens of seconds of a
-# run in all. A key made in a test process is sealed the same way at 2^10 (tests/agemade.py), a file
-# every reader opens as it opens the other. The tests of what `key new` writes ask for `real_scrypt`.
+# run in all. A key made in a test process is sealed as an age passphrase file too, at 2^10 (tests/agemade.py):
+# every reader opens it as it opens the other. The tests of what `key new` writes ask for `real_scrypt`.
 def pytest_sessionstart(session):
     from agemade import protect
     from cpcm.crypto import identity
