@@ -109,6 +109,26 @@ def test_update_on_a_terminal__the_reason_is_asked_again_and_values_are_shown_as
 
 
 
+def test_update_on_a_terminal__the_case_is_folded_once_before_the_questions(cli, monkeypatch):
+    """The stage checked and each field's value shown from one fold of the case: it was folded twice
+    before the first question (a case of years of records: a wait before each update begins)."""
+    from typer.testing import CliRunner
+
+    from cpcm.cli import update
+    from cpcm.cli.app import build
+    from cpcm.service import context
+
+    case_id = register(cli)
+    folds, at_first_question = [], []
+    real_fold = context.fold
+    monkeypatch.setattr(context, "fold", lambda *a, **k: folds.append(1) or real_fold(*a, **k))
+    monkeypatch.setattr(update, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(typer, "prompt", lambda text, **_: at_first_question.append(len(folds)) or "")
+    result = CliRunner().invoke(build("update"), ["update", case_id], env=dict(cli.env, CPCM_NO_AGENT="1"))
+    assert getattr(result.exception, "rule", None) == "nothing-to-update", (result.exception, result.output)
+    assert at_first_question[0] == 1, at_first_question[:1]
+
+
 def test_update_on_a_terminal__every_value_kept_is_nothing_to_update_without_asking_the_reason(cli, monkeypatch):
     """Enter at every question of `cpcm update` at a terminal: it asked nothing more, then refused
     with "reason: is required" (never asked) and "give the fields that change (flags, --set, or

@@ -76,8 +76,9 @@ def register(app: typer.Typer) -> None:
         put_options(data, option_values(ctx, flags, only=not from_file and not sets), pairs)
         if not no_input and stdin_is_terminal():
             if not data:
-                service.check_updatable(ctx, service.load_case(ctx, case_id))  # a closed case: refused before the first question
-                data = ask_changes(ctx, case_id)
+                case = service.load_case(ctx, case_id)
+                service.check_updatable(ctx, case)  # a closed case: refused before the first question
+                data = ask_changes(ctx, case)
                 if not data:  # every value kept: no reason to ask, nothing to write
                     raise Refused(f"nothing to update on {case_id}: every value was kept; nothing was written",
                                   rule="nothing-to-update")
@@ -91,7 +92,7 @@ def register(app: typer.Typer) -> None:
         report_written(result, json_out, f"{case_id} updated: {', '.join(result.extra['changed'])}")
 
 
-def ask_changes(ctx, case_id: str) -> dict[str, Any]:
+def ask_changes(ctx, case) -> dict[str, Any]:
     """Guided prompts: each registration field with its current value; Enter keeps it, '-'
     removes it; a field that is required (by the form, or by a rule on the answers: the other
     concern once a concern is 'other') and would be left empty is refused at once and asked again,
@@ -108,7 +109,7 @@ def ask_changes(ctx, case_id: str) -> dict[str, Any]:
     from cpcm.store import forms
 
     form = forms.load(service.form_for(ctx, "registration"), ctx.root)
-    current = flatten(service.load_case(ctx, case_id).registration)
+    current = flatten(case.registration)
     lang = ctx.config.language or "en"
     words = wording(ctx, form)
     typer.echo("Each field shows its value now: press Enter to keep it, type a new value, or '-' to remove it.", err=True)
