@@ -908,8 +908,7 @@ def gather(ctx, form_name: str, from_file: str | None, sets: list[str] | None, f
         else:  # nothing at all: not 'only the options'
             message = OPTIONS_ONLY_HINT if data else NOTHING_GIVEN_HINT
         words = {"form": form_name, "command": no_questions}
-        ctx.input_hint = message % words  # English, for the JSON; the terminal says it in the repository's language
-        ctx.input_hint_said = (message, words)
+        ctx.input_hint_said = (message, words)  # English in the JSON (`ctx.input_hint`); on a terminal in the repository's language
     text.check_data(data, "the input", controls=True)
     return data
 

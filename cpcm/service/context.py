@@ -81,10 +81,9 @@ class Context:
     # called as a cold cache is filled (done, total), to draw a progress bar; None: nothing is shown
     progress: Callable[[int, int], None] | None = None
     # what a refused form says to do instead of "correct the fields named above": set by the
-    # command line when it could ask no questions and was given no file or --set (cli.common.gather)
-    input_hint: str | None = None
-    # `input_hint` as its message marked for the catalogs and that message's data, which the terminal says
-    # in the repository's language (cli.common.options_named); the JSON keeps `input_hint`, in English
+    # command line when it could ask no questions and was given no file or --set (cli.common.gather),
+    # as its message marked for the catalogs and that message's data, which the terminal says in the
+    # repository's language (cli.common.options_named); the JSON keeps it in English (`input_hint`)
     input_hint_said: tuple[str, dict] | None = None
     input_given: frozenset = frozenset()  # the fields the options gave, where `input_hint` is set (`input_hint()`)
     # the questions the command line asked on a terminal (cli.common.gather): what `cli.common.written`
@@ -118,6 +117,11 @@ class Context:
 
     _policy: Any = None
     _locked: bool = False  # inside `locked(ctx)`: holding the repository lock, state re-read
+
+    @property
+    def input_hint(self) -> str | None:
+        """`input_hint_said` in English: what the JSON of a refused form says to do."""
+        return None if self.input_hint_said is None else self.input_hint_said[0] % self.input_hint_said[1]
 
     @property
     def policy(self):
