@@ -61,9 +61,16 @@ def used_ids(records: Iterable[Record]) -> set[str]:
     return used
 
 
+CORRECTED_KINDS = ("consent", "consent_override")  # what an action relies on, corrected by a record of its kind
+
+
+def corrected_ids(records: Iterable[Record]) -> set[str]:
+    """The consents and overrides a correction replaced (each correction names the record it writes again)."""
+    return {r.body["supersedes"] for r in records if r.kind in CORRECTED_KINDS and r.body.get("supersedes")}
+
+
 # the actions that rely on consent a correction can take away: the record's kind, the purpose of
 # the consent it relies on, the field naming that purpose's agency, and what the action did
-CORRECTED_KINDS = ("consent", "consent_override")  # what an action relies on, corrected by a record of its kind
 RELYING = {"referral": ("referral", "service", "the referral was sent"),
            "transfer_request": ("transfer", "to", "the transfer was requested")}
 
@@ -218,7 +225,7 @@ def withdrawn_after(records: Sequence[Record]) -> list[dict]:
         return []  # every answer given (nearly every case): nothing sorted
     ordered = sorted(records, key=lambda r: r.id)
     by_id = {r.id: r for r in ordered}
-    replaced = {r.body["supersedes"] for r in ordered if r.kind in CORRECTED_KINDS and r.body.get("supersedes")}
+    replaced = corrected_ids(ordered)
     relied = {i for r in ordered for i in r.body.get("consent_ids") or ()}
     closed, superseded = _closed_referrals(ordered)
     taken: set[str] = set()
@@ -386,7 +393,7 @@ def check(records: Sequence[Any], purpose: str, agency: str | None, policy: Poli
     records already relied on (`used_ids` of every record: the fold keeps both, `kept`)."""
     used = used_ids(records) if used is None else used
     # a consent a correction replaced counts no more: corrected to another purpose, agency or giver, it is not left standing
-    replaced = {r.body["supersedes"] for r in records if r.kind in CORRECTED_KINDS and r.body.get("supersedes")}
+    replaced = corrected_ids(records)
     records = [r for r in records if r.id not in replaced]
     # consent given to another agency before this one received the case does not carry over
     received = max((r.id for r in records if r.kind == "transfer_in"), default="")
