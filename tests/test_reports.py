@@ -1272,9 +1272,9 @@ def test_report__caseload_from_the_tables_is_the_report_folded_from_every_case(c
     assert {a["subject"]: a["waiting"] for a in view["approvals"]} == {"plan": 2, "closure": 1, "transfer": 0, "mandatory_report": 0}
     assert amina("report", "caseload", "--json").json()["workers_shown"] == "yours"  # otieno's cases: not hers to read
     folded = []
-    real = reports_mod.load_cases_counted
+    real = reports_mod.CaseStream
     with pytest.MonkeyPatch.context() as patch:  # the tables are read, not every case folded
-        patch.setattr(reports_mod, "load_cases_counted", lambda *a, **k: folded.append(1) or real(*a, **k))
+        patch.setattr(reports_mod, "CaseStream", lambda *a, **k: folded.append(1) or real(*a, **k))
         assert sup("report", "caseload").code == 0 and amina("report", "caseload").code == 0 and not folded
     for who in (sup, amina, otieno):
         _caseload_same(who, without_views)

@@ -56,7 +56,7 @@ def placements(cases: Iterable[Case], policy: Policy, start: date, end: date, no
     period = Period.of(start, end, now.tzinfo)
     choices = [t for setting in rules.SETTINGS for t in (policy.get("placement", setting) or ())]
     in_care, left, closed = [], [], []
-    for case in sorted(cases, key=lambda c: c.id):
+    for case in cases:  # in any order (a case at a time: service/context.py `CaseStream`); the rows sorted below
         current = rules.stay(case.placements)  # the latest placement, with how and since when its stay began
         if case.status == "open" and rules.in_care(current):
             in_care.append(_in_care_row(case, current, period) | {"decided": _decided(current)})
@@ -70,7 +70,9 @@ def placements(cases: Iterable[Case], policy: Policy, start: date, end: date, no
                              "from": stayed.get("care_type"), "institution": stayed.get("institution") or "",
                              "to": after.get("care_type"), "cci_exit": after.get("cci_exit") or "",
                              "place": after.get("address") or after.get("institution") or "", "status": case.status})
-    left.sort(key=lambda r: (r["left_on"], r["case_id"]))
+    in_care.sort(key=lambda r: r["case_id"])
+    closed.sort(key=lambda r: r["case_id"])
+    left.sort(key=lambda r: (r["left_on"], r["case_id"]))  # a case's own in the order they happened
     by_type = Counter(r["care_type"] for r in in_care)
     exits = Counter(r["cci_exit"] or "not recorded" for r in left)
     exit_kinds = ["family_reintegration", "alternative_family_based_care", "community_based_care"]

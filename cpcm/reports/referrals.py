@@ -17,7 +17,7 @@ register (the file is encrypted unless --plaintext).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
@@ -31,10 +31,10 @@ ANSWERS = ("accepted", "declined")  # the provider's answer to a referral: its f
 COUNTS = ("sent", "accepted", "declined", "waiting", "past_limit", "answered_late", "delivered", "not_delivered", "closed")
 
 
-def chosen(cases: Iterable[Case], worker: str | None = None) -> list[Case]:
-    """The cases the report counts: every one given (those the reader can read), `worker`'s only
-    when given; by case ID."""
-    return sorted((c for c in cases if worker is None or c.worker == worker), key=lambda c: c.id)
+def chosen(cases: Iterable[Case], worker: str | None = None) -> Iterator[Case]:
+    """The cases the report counts, in the order given: every one given (those the reader can read),
+    `worker`'s only when given."""
+    return (c for c in cases if worker is None or c.worker == worker)
 
 
 def _day(period: Period, when: Any) -> str:
@@ -55,7 +55,7 @@ def referrals(cases: Iterable[Case], services: list[Mapping[str, Any]], policy: 
     today = now.date()
     notice = policy.duration("service_contract", "notice")
     notice_until = notice.after(now).date()
-    counted = chosen(cases, worker)
+    counted = 0
     by_id = {str(s.get("id")): s for s in services}
     rows: dict[str, dict] = {}
 
@@ -76,7 +76,8 @@ def referrals(cases: Iterable[Case], services: list[Mapping[str, Any]], policy: 
     for service_id in sorted(by_id):
         row_of(service_id)
     past = []
-    for case in counted:
+    for case in chosen(cases, worker):  # in any order (a case at a time: service/context.py `CaseStream`)
+        counted += 1
         for ref in case.referrals:
             if not period.holds(ref.get("at")):
                 continue
@@ -114,7 +115,7 @@ def referrals(cases: Iterable[Case], services: list[Mapping[str, Any]], policy: 
                    "feedback_source": policy.source("referral_feedback"),
                    "contract_notice": notice.words(), "contract_source": policy.source("service_contract")},
         "services": ordered, "past_limit": past,
-        "counts": {"cases": len(counted), **totals, "median_days_to_answer": overall},
+        "counts": {"cases": counted, **totals, "median_days_to_answer": overall},
         "contracts_flagged": [{"service": r["service"], "end": r["contract"]["end"], "state": r["contract"]["state"]}
                               for r in flagged],
     }

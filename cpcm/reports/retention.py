@@ -30,7 +30,7 @@ def retention(cases: Iterable[Case], policy: Policy, now: datetime) -> dict:
     zone = now.tzinfo
     counts: dict[int, Counter] = {}
     ended = []
-    for case in sorted(cases, key=lambda c: c.id):
+    for case in cases:  # in any order (a case at a time: service/context.py `CaseStream`)
         state = rules.state(case, policy, now)
         if state is None:
             continue
@@ -40,6 +40,7 @@ def retention(cases: Iterable[Case], policy: Policy, now: datetime) -> dict:
             due = rules.due_at(case, policy, zone)
             ended.append({"case_id": case.id, "status": case.status, "closed_on": closed.date().isoformat(),
                           "ended_on": due.date().isoformat() if due else None})
+    ended.sort(key=lambda r: r["case_id"])
     years = sorted(counts)
     by_year = [{"year": year, **{state: counts[year].get(state, 0) for state in rules.STATES},
                 "total": sum(counts[year].values())} for year in years]

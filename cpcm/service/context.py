@@ -38,7 +38,7 @@ from cpcm.domain.team import RECOVERY_READER, Team, Worker
 from cpcm.domain.text import ordinal
 from cpcm.errors import N_, LINE_ENDINGS_HINT, Busy, CannotDecrypt, Corrupt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, in_english, restore_hint
 from cpcm.store import forms
-from cpcm.store.cache import SummaryCache
+from cpcm.store.cache import SummaryCache, merge_read
 from cpcm.store.casestore import CONFERENCES, CaseStore
 from cpcm.store.contract import Store
 from cpcm.store.config import Config, load_config, load_team
@@ -1221,21 +1221,8 @@ def _loaded_cases(ctx: Context, index_only: bool, ids: list[str], on_disk: bool 
                 cache.put_index(case_id, tree, None)
             continue
         missing.append(case_id)
-    if len(missing) >= PREFETCH_FROM and isinstance(cache, SummaryCache):
-        missing = _fill_cases(ctx, cache, trees, missing, keep, index_only)
-    readable = [c for c in missing if worker.id in ctx.store.recipients(c) or worker.id == RECOVERY_READER]
-    for case_id in missing:
-        tree = trees.get(case_id)
-        if case_id not in readable:
-            cache.put(case_id, tree, None)
-            tables.put(ctx, cache, case_id, tree, None)  # and its rows for due and statistics (service/tables.py)
-            continue
-        case = folded_or_noted(ctx, case_id)
-        if case is None:
-            continue
+    for case_id, case in _missing_read(ctx, cache, trees, missing, index_only):
         keep(case_id, case)
-        cache.put(case_id, tree, case.to_dict(), case_index(case))
-        tables.put(ctx, cache, case_id, tree, case)
     if on_disk:
         _check_changed(ctx, getattr(cache, "dirty", set()) & {*ids, *trees}, cases)  # a case folder deleted by hand too
     cache.prune(set(ids))
@@ -1278,44 +1265,130 @@ def _check_changed(ctx: Context, changed: set[str], cases: dict[str, Case]) -> N
             cases.pop(case_id, None)
 
 
+def _missing_read(ctx: Context, cache, trees: dict[str, str], missing: list[str], index_only: bool,
+                  append: bool = False) -> Iterator[tuple[str, Case]]:
+    """(case id, folded case) of each readable case of `missing` (none in the cache for its tree), read from its
+    files and stored in the cache for the next command, with its rows for due and statistics (service/tables.py):
+    from `PREFETCH_FROM` of them a cold fill on every core (`_fill_cases`), else one by one. `append`: stored
+    without reading the cache's tables (`SummaryCache.append`), for a command that reads them a segment at a time."""
+    from cpcm.service import tables
+
+    if len(missing) >= PREFETCH_FROM and isinstance(cache, SummaryCache):
+        yield from _fill_cases(ctx, cache, trees, missing, index_only)
+        return
+    worker = ctx.need_worker()
+    put = cache.append if append else cache.put
+    for case_id in missing:
+        tree = trees.get(case_id)
+        if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
+            put(case_id, tree, None, None)
+            tables.put(ctx, cache, case_id, tree, None)
+            continue
+        case = folded_or_noted(ctx, case_id)
+        if case is None:
+            continue
+        put(case_id, tree, case.to_dict(), case_index(case))
+        tables.put(ctx, cache, case_id, tree, case)
+        yield case_id, case
+
+
 def _fill_cases(ctx: Context, cache: SummaryCache, trees: dict[str, str], missing: list[str],
-                keep: Callable[[str, Case], None], index_only: bool = False) -> list[str]:
+                index_only: bool = False) -> Iterator[tuple[str, Case]]:
     """A cold fill of the cases missing from the cache (service/fill.py: on every core, every
-    table written as the cases come); the folded cases go to `keep(case_id, case)`, with `index_only` only
+    table written as the cases come): (case id, folded case) of each readable one, with `index_only` only
     the fields of `case_index` (what a write's duplicate and caseload checks read: a `register`
-    right after an upgrade at 100,000 cases held every folded case, 940 MB). Returns the cases
-    left to read one by one (none)."""
+    right after an upgrade at 100,000 cases held every folded case, 940 MB)."""
     from cpcm.service import fill
 
     for item in fill.fill(ctx, cache, trees, missing):
         for table in (cache.summary, cache.index):
             table.entries.pop(item.case_id, None)  # the fill wrote newer entries: a merge must not put these back
         if item.values is not None:
-            keep(item.case_id, Case.from_dict(fill.value(item, fill.INDEX)) if index_only else item.case)
-    return []
+            yield item.case_id, Case.from_dict(fill.value(item, fill.INDEX)) if index_only else item.case
 
 
 def _streamed_index(cache, trees: dict[str, str], ids: set[str], keep: Callable[[str, Case], None]) -> set[str] | None:
-    """The cases of `ids` whose index entry describes their tree of the last commit, read from the index table a
-    segment and an entry at a time (`cache.newest_entries`), each readable one given to `keep` with only its index
-    fields: the case ids served so (one the worker cannot read among them). None where the cache is not on disk (a
-    repository in memory): the caller reads it as a whole. A table of an earlier version's code (an upgrade), of
-    which nothing was served, is removed, so that the fill's new entries are not read beside it again."""
-    from cpcm.store.cache import newest_entries
-
+    """The cases of `ids` whose index entry describes their tree of the last commit (`_served`), each readable one
+    given to `keep` with only its index fields: the case ids served so (one the worker cannot read among them).
+    None where the cache is not on disk (a repository in memory): the caller reads it as a whole."""
     if not isinstance(cache, SummaryCache):
         return None
     served: set[str] = set()
-    for case_id, entry in newest_entries(cache.index):
-        tree = trees.get(case_id)
-        if case_id not in ids or tree is None or not isinstance(entry, dict) or entry.get("tree") != tree:
-            continue
+    for case_id, index in _served(cache.index, "index", trees, ids):
         served.add(case_id)
-        if entry.get("index") is not None:
-            keep(case_id, Case.from_dict(entry["index"]))
-    if cache.index.stale and not served:
-        cache.index.drop_stale()
+        if index is not None:
+            keep(case_id, Case.from_dict(index))
     return served
+
+
+def _served(table, field: str, trees: dict[str, str], ids: set[str], passed_over: set[str] = frozenset()
+            ) -> Iterator[tuple[str, dict | None]]:
+    """(case id, the entry's `field`: None when the worker does not read the case) of each case of `ids` but those
+    of `passed_over` whose entry in `table` describes its tree of the last commit, read a segment and an entry at a
+    time (`cache.newest_entries`): memory is one segment's text, not the table. A table of an earlier version's
+    code (an upgrade), of which nothing was served, is removed, so that the fill's new entries are not read beside
+    it again."""
+    from cpcm.store.cache import newest_entries
+
+    served = False
+    for case_id, entry in newest_entries(table):
+        tree = trees.get(case_id)
+        if case_id not in ids or case_id in passed_over or tree is None or not isinstance(entry, dict) \
+                or entry.get("tree") != tree:
+            continue
+        served = True
+        yield case_id, entry.get(field)
+    if table.stale and not served:
+        table.drop_stale()
+
+
+class CaseStream:
+    """`load_cases_counted` a case at a time, for a report that reads every case once and keeps only what it
+    counts of each: iterate it once; the cases come in no set order. `read`: the cases given so far; `total`, once
+    it is read: the case folders of the last commit (one deleted on disk since included). The summary table is read a segment and
+    an entry at a time (`_served`), and the cases it does not describe (written since, or never read) are read from
+    their files and appended to it (`SummaryCache.append`): what is held is one segment's text and one case, where
+    `load_cases` holds every folded case (about 1.1 GB at 100,000 cases). A case changed on disk since the last
+    commit is read as the commit holds it, as `load_cases` reads it."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.read = 0
+        self.total = 0
+
+    def __iter__(self) -> Iterator[Case]:
+        for case in self._cases():
+            self.read += 1
+            yield case
+
+    def _cases(self) -> Iterator[Case]:
+        from cpcm.service import tables
+
+        ctx = self.ctx
+        cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
+        if not isinstance(cache, SummaryCache):  # a repository in memory: nothing on disk to read a piece at a time
+            cases, self.total = _as_committed(ctx, index_only=False)
+            yield from cases.values()
+            return
+        with ctx.store.read_as_committed(cache.dirty):
+            ids = ctx.store.case_ids()
+            self.total = len(ids)
+            trees = ctx.store.versions(CASES)
+            served: set[str] = set()
+            for case_id, case in _served(cache.summary, "case", trees, set(ids), cache.dirty):
+                served.add(case_id)
+                if case is not None:
+                    yield Case.from_dict(case)
+            for _, case in _missing_read(ctx, cache, trees, [c for c in ids if c not in served], False, append=True):
+                yield case
+        try:
+            cache.save()
+            present = set(ids)
+            for table in (cache.summary, cache.index):  # what was appended, merged once it is many segments
+                merge_read(table, present.__contains__)
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+        tables.save(ctx)
 
 
 def parse_case_id(text: str, place: int = 0) -> str:

@@ -1130,47 +1130,15 @@ def _made_anew(ctx, session) -> tuple[_Streamed, set[str], list, set[str]] | Non
 
 
 def merge_due_table(ctx, session) -> bool:
-    """Merge the due table's segments when they are many (`cache.MERGE_FROM` more than its size
-    fills, `cache.APPEND_LIMIT` each): `due` reads the table a segment and an entry at a time
-    and never loads it whole, so no `Table.save` merges them; every rebuild (an upgrade, a large
-    sync) and every view made anew that misses cases adds segments, each read in full (its old
-    entries too) by the next view made anew, and the table grows on disk. Merged as read: each
-    key's newest entry, the cases gone from the folder left out (`session.ids`, as `due_stream`
-    read them), written to new segments (`cache.Appender`, a few MB each) before the segments
-    read are removed. Memory: one segment's text and the entries waiting to be written. A write
-    that fails leaves the table as it was. Whether it merged."""
+    """Merge the due table's segments when they are many (`cache.merge_read`): `due` reads the table a segment and
+    an entry at a time and never loads it whole, so no `Table.save` merges them; every rebuild (an upgrade, a large
+    sync) and every view made anew that misses cases adds segments, each read in full (its old entries too) by the
+    next view made anew, and the table grows on disk. The cases gone from the folder are left out (`session.ids`,
+    as `due_stream` read them). Whether it merged."""
     from cpcm.store import cache as cache_mod
 
     table = session.table(ctx, "due")
-    names = table.segments()
-    if session.ids is None or table.loaded or len(names) < cache_mod.MERGE_FROM:
+    if session.ids is None:
         return False
-    size = 0
-    for name in names:
-        try:
-            size += (table.folder / name).stat().st_size
-        except OSError:
-            pass
-    if len(names) < cache_mod.MERGE_FROM + size // cache_mod.APPEND_LIMIT:
-        return False  # about as many segments as the merged table fills: merged already
     present = set(session.ids)
-    writer = cache_mod.Appender(table.folder, session.recipient, table.tag)
-    try:
-        for key, value in cache_mod.newest_entries(table, names):
-            if key.startswith(tables.TEXT) or key in present:
-                writer.add(key, json.dumps(value, separators=(",", ":")))
-        writer.flush()
-    except OSError:
-        for name in writer.written:  # a read never fails because the local cache cannot be written
-            _unlink(table.folder / name)
-        return False
-    for name in names:
-        _unlink(table.folder / name)
-    return True
-
-
-def _unlink(path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
+    return cache_mod.merge_read(table, lambda key: key.startswith(tables.TEXT) or key in present)

@@ -18,8 +18,8 @@ from typing import Callable, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import tables
-from cpcm.service.context import (Context, committed_cases, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases,
-                                  load_cases_counted, new_record, read_case, transaction, writes)
+from cpcm.service.context import (CaseStream, Context, committed_cases, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases,
+                                  new_record, read_case, transaction, writes)
 from cpcm.workflow.fold import effective, fold
 
 
@@ -57,8 +57,7 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
     elif kind == "caseload" and (held := _caseload_held(ctx)) is not None:
         view = _caseload(ctx, *held, start, end)
     else:
-        cases, total = load_cases_counted(ctx)  # as last committed, as list, due and statistics read them
-        view = _build(ctx, kind, list(cases.values()), start, end, total)
+        view = _build(ctx, kind, CaseStream(ctx), start, end)  # as last committed, as list, due and statistics read them
     if kind == "statistics":  # made before the period ended, it counts only part of it (as a return says)
         from cpcm.reports.common import period_over
 
@@ -267,13 +266,17 @@ def _record_sharing(ctx: Context, cases: Iterable[Case], uses: Mapping[str, list
     return written
 
 
-def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: int | None = None) -> dict:
-    """The report's view model, with what the templates show about where it comes from (`total`:
-    the case folders, counted when not given)."""
+ONE_PASS = ("placements", "timeliness", "retention")  # reports that read each case once and keep only what they count
+
+
+def _build(ctx: Context, kind: str, stream: CaseStream, start: date, end: date) -> dict:
+    """The report's view model, with what the templates show about where it comes from. A report
+    of `ONE_PASS` is given the cases a case at a time (memory: what it counts, not every folded case)."""
     from cpcm import reports
 
+    cases = stream if kind in ONE_PASS else list(stream)
     if kind == "caseload":
-        return _caseload(ctx, cases, None, None, total, start, end)
+        return _caseload(ctx, cases, None, None, stream.total, start, end)
     if kind == "placements":
         view = reports.placements(cases, ctx.policy, start, end, ctx.now)
     elif kind == "timeliness":
@@ -282,7 +285,7 @@ def _build(ctx: Context, kind: str, cases: list, start: date, end: date, total: 
         view = reports.retention(cases, ctx.policy, ctx.now)
     else:
         view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
-    return _with_meta(ctx, kind, view, len(cases), total)
+    return _with_meta(ctx, kind, view, stream.read, stream.total)
 
 
 def _caseload(ctx: Context, cases: list, items, asked_at, total: int | None, start: date, end: date) -> dict:
@@ -428,9 +431,9 @@ def _referrals(ctx: Context, start: date, end: date, worker: str | None) -> dict
 
     if worker is not None and ctx.team.get(worker, include_removed=True) is None:
         raise NotFound("--worker: no worker by that id in the team", "See cpcm team list.")
-    cases, total = load_cases_counted(ctx)  # as last committed, as list, due and the other reports read them
-    view = reports.referrals(cases.values(), directory.load(ctx.store), ctx.policy, start, end, ctx.now, worker)
-    return _with_meta(ctx, "referrals", view, len(cases), total, worker, view["counts"]["cases"])
+    cases = CaseStream(ctx)  # as last committed, as list, due and the other reports read them; a case at a time
+    view = reports.referrals(cases, directory.load(ctx.store), ctx.policy, start, end, ctx.now, worker)
+    return _with_meta(ctx, "referrals", view, cases.read, cases.total, worker, view["counts"]["cases"])
 
 
 def _may_hold_readiness(case: Case) -> bool:

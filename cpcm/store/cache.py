@@ -198,6 +198,7 @@ class Table:
         self.entries: dict[str, Any] = {}
         self.pending: dict[str, Any] = {}
         self.files: list[str] = []   # the segments read
+        self.size = 0                # their bytes on disk
         self.stale = False           # a segment of other code, another key or damaged: merge at the next save
         self.loaded = False
 
@@ -218,6 +219,7 @@ class Table:
                 self.stale = True
                 continue
             self.files.append(name)
+            self.size += len(raw)
             data = _segment(raw, self.keys, self.tag)
             if data is None:
                 self.stale = True
@@ -227,6 +229,11 @@ class Table:
                     self.entries.pop(key, None)
                 else:
                     self.entries[key] = value
+        for key, value in self.pending.items():  # added before the table was read (`add`): newer than any segment
+            if value is None:
+                self.entries.pop(key, None)
+            else:
+                self.entries[key] = value
         return self
 
     def segments(self) -> list[str]:
@@ -293,6 +300,15 @@ class Table:
         self.entries[key] = value
         self.pending[key] = value
 
+    def add(self, key: str, value: Any) -> None:
+        """`set`, without reading the table first when it is not read yet: the entry is written by the next `save`
+        as a segment of its own (a table not read is never merged). For a command that reads the table a segment at a
+        time (`newest_entries`) and stores the few entries it found out of date."""
+        if self.loaded:
+            self.set(key, value)
+        else:
+            self.pending[key] = value
+
     def delete(self, key: str) -> None:
         self.load()
         if key in self.entries:
@@ -306,25 +322,74 @@ class Table:
     def save(self) -> None:
         if not self.changed:
             return
-        merge = self.stale or len(self.files) + 1 >= MERGE_FROM
+        merge = self.loaded and (self.stale or many_segments(len(self.files) + 1, self.size))  # not read: only what was added
         if merge and self.keep is not None:
             live = self.keep()
             if live is not None:
                 self.entries = {k: v for k, v in self.entries.items() if k in live}
-        entries = self.entries if merge else self.pending
-        payload = json.dumps({"version": VERSION, "tag": self.tag, "entries": entries}, separators=(",", ":"))
-        name = write_segment(self.folder, self.recipient, payload.encode())
-        if merge:
-            for old in self.files:
-                try:
-                    os.unlink(self.folder / old)
-                except FileNotFoundError:
-                    pass
-            self.files = [name]
-            self.stale = False
-        else:
-            self.files.append(name)
-        self.pending = {}
+        if not merge:
+            payload = json.dumps({"version": VERSION, "tag": self.tag, "entries": self.pending}, separators=(",", ":"))
+            self.files.append(write_segment(self.folder, self.recipient, payload.encode()))
+            self.size += len(payload)
+            self.pending = {}
+            return
+        # merged into segments of about `APPEND_LIMIT` each, as a fill writes them: a command that reads the table a
+        # segment at a time (`newest_entries`) holds one of them, not the whole table
+        writer = Appender(self.folder, self.recipient, self.tag)
+        try:
+            for key, value in self.entries.items():
+                writer.add(key, _ENCODE(value))
+            writer.flush()
+        except BaseException:
+            _remove(self.folder, writer.written)  # the table as it was
+            raise
+        _remove(self.folder, self.files)
+        self.files, self.size, self.stale, self.pending = writer.written, writer.bytes, False, {}
+
+
+def many_segments(count: int, size: int) -> bool:
+    """Whether a table of `count` segments and `size` bytes is merged: `MERGE_FROM` segments more than its size fills
+    (`APPEND_LIMIT` each, as the merge writes them)."""
+    return count >= MERGE_FROM + size // APPEND_LIMIT
+
+
+def merge_read(table: Table, wanted: Callable[[str], bool]) -> bool:
+    """Merge the segments of a table a command reads a segment and an entry at a time (`newest_entries`) and never
+    loads whole, so that no `Table.save` merges it, when they are many (`many_segments`) or one is much larger than
+    a merge writes (an earlier version's merge wrote a table as one segment): each key's newest entry that is
+    `wanted`, written to new segments (`Appender`, a few MB each) before the segments read are removed. Memory: one
+    segment's text and the entries waiting to be written. A write that fails leaves the table as it was. Whether
+    it merged."""
+    names = table.segments()
+    if table.loaded:
+        return False
+    sizes = []
+    for name in names:
+        try:
+            sizes.append((table.folder / name).stat().st_size)
+        except OSError:
+            pass
+    if not many_segments(len(names), sum(sizes)) and max(sizes, default=0) <= 2 * APPEND_LIMIT:
+        return False  # about as many segments as the merged table fills, none too large: merged already
+    writer = Appender(table.folder, table.recipient, table.tag)
+    try:
+        for key, value in newest_entries(table, names):
+            if wanted(key):
+                writer.add(key, _ENCODE(value))
+        writer.flush()
+    except OSError:
+        _remove(table.folder, writer.written)  # a read never fails because the local cache cannot be written
+        return False
+    _remove(table.folder, names)
+    return True
+
+
+def _remove(folder: Path, names: Iterable[str]) -> None:
+    for name in names:
+        try:
+            os.unlink(folder / name)
+        except OSError:
+            pass
 
 
 def _segment(raw: bytes, keys: Sequence, tag: str, head_only: bool = False) -> dict | None:
@@ -411,6 +476,9 @@ def json_encoder(default: Callable[[Any], Any] | None = None, allow_nan: bool = 
     return encode
 
 
+_ENCODE = json_encoder()  # a table's value as `Table.save` and the merges write it
+
+
 def quoted(key) -> str:
     """`json.dumps(key)`; of a string (a table's key, a tree id) without its checks of the
     arguments and the encoder made at every call."""
@@ -433,6 +501,7 @@ class Appender:
         self.parts: list[str] = []
         self.size = 0
         self.written: list[str] = []  # the segments written, by name
+        self.bytes = 0                # their JSON text's length
 
     def add(self, key: str, value_json: str) -> None:
         part = quoted(key) + ":" + value_json
@@ -455,6 +524,7 @@ class Appender:
         payload = '{"version":%d,"tag":%s,"entries":{%s}}' % (VERSION, json.dumps(self.tag), ",".join(self.parts))
         self.parts, self.size = [], 0
         self.written.append(write_segment(self.folder, self.recipient, payload.encode()))
+        self.bytes += len(payload)
 
 
 def codec_fingerprint() -> str:
@@ -668,6 +738,14 @@ class SummaryCache:
         self.summary.set(case_id, {"tree": tree, "case": case})
         if index is not None or case is None:
             self.put_index(case_id, tree, index)
+
+    def append(self, case_id: str, tree: str | None, case: dict | None, index: dict | None) -> None:
+        """`put` of a case whose entries are out of date (its tree changed, or it had none), without reading either
+        table (`Table.add`): for a command that read the summaries a segment at a time (`context.CaseStream`)."""
+        if tree is None or case_id in self.dirty:
+            return
+        self.summary.add(case_id, {"tree": tree, "case": case})
+        self.index.add(case_id, {"tree": tree, "index": index})
 
     def put_index(self, case_id: str, tree: str | None, index: dict | None) -> None:
         if tree is None or case_id in self.dirty:

@@ -1,0 +1,181 @@
+"""The reports that read every case once (`report timeliness`, `placements`, `retention`, `referrals`) read the
+cases a case at a time (service/context.py `CaseStream`): the same cases as `load_cases`, the summary table read a
+segment and an entry at a time and never whole, the cases written since appended to it, and the report the same
+whatever order the cases come in. At 100,000 cases each held every folded case: about 1.1 GB (docs/performance.md).
+The tables it reads (store/cache.py) are kept in segments of a few MB, so one segment is what a reader holds."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import CANARY, library_session, record_files, register, register_many
+from test_closure_in_care import DECLINED, in_cci
+from test_placements import BID, KINSHIP, placed
+
+from cpcm.service import context
+from cpcm.store import cache as cache_mod
+
+
+def _summary_folder(cli):
+    return library_session(cli).root / ".cpcm" / "cache" / "amina" / "summary"
+
+
+def _streamed(cli) -> tuple[dict[str, dict], context.CaseStream]:
+    stream = context.CaseStream(library_session(cli))
+    cases = {}
+    for case in stream:
+        assert case.id not in cases  # each case once
+        cases[case.id] = case.to_dict()
+    return cases, stream
+
+
+STATES = ["warm", "cache gone, filled on every core", "cache gone, read case by case", "another fold",
+          "a case written since", "a record changed on disk since its commit"]
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_case_stream__gives_the_cases_load_cases_gives_reading_no_table_whole(cli, monkeypatch, state):
+    ids = register_many(cli, 5)
+    committed = {case_id: case.to_dict() for case_id, case in context.load_cases(library_session(cli)).items()}
+    folder = _summary_folder(cli)
+    if state.startswith("cache gone"):
+        shutil.rmtree(folder.parent)
+        monkeypatch.setattr(context, "PREFETCH_FROM", 1 if "every core" in state else 10_000)
+    elif state == "another fold":  # an upgrade: the cases filled on every core
+        monkeypatch.setattr(context, "fold_fingerprint", lambda: "another fold")
+        monkeypatch.setattr(context, "PREFETCH_FROM", 1)
+    elif state == "a case written since":
+        assert cli("note", ids[2], "--text", "met the teacher").code == 0
+        committed[ids[2]] = context.load_case(library_session(cli), ids[2]).to_dict()
+    elif state == "a record changed on disk since its commit":  # read as the commit holds it, as load_cases reads it
+        path = record_files(library_session(cli).root, ids[1])[-1]
+        path.write_bytes(path.read_bytes()[:100])
+    before = set(folder.iterdir()) if folder.is_dir() else set()
+    loaded: list[str] = []
+    real_load = cache_mod.Table.load
+    monkeypatch.setattr(cache_mod.Table, "load", lambda self: loaded.append(self.folder.name) or real_load(self))
+    given, stream = _streamed(cli)
+    assert given == committed and (stream.read, stream.total) == (5, 5)
+    assert "summary" not in loaded and "index" not in loaded, loaded
+    if state == "a case written since":  # appended to the table as a segment of its own, and served from it next
+        assert len(set(folder.iterdir()) - before) == 1
+        folded = []
+        real_fold = context.folded_or_noted
+        monkeypatch.setattr(context, "folded_or_noted", lambda *a: folded.append(a[1]) or real_fold(*a))
+        assert _streamed(cli)[0] == committed and folded == []
+    monkeypatch.setattr(cache_mod.Table, "load", real_load)
+    assert {case_id: case.to_dict() for case_id, case in context.load_cases(library_session(cli)).items()} == committed
+
+
+def test_case_stream__a_case_not_the_workers_is_not_given_and_a_deleted_one_not_counted(cli, cli_as):
+    """Another worker's case (not a recipient) is read by neither; a case folder deleted and committed is gone."""
+    mine = register_many(cli, 2)
+    theirs = register(cli_as("otieno"))
+    given, stream = _streamed(cli)
+    assert sorted(given) == sorted(mine) and theirs not in given and stream.total == 3
+    assert given == {case_id: case.to_dict() for case_id, case in context.load_cases(library_session(cli)).items()}
+
+
+def _reversed(monkeypatch):
+    """The cases given in the opposite order to the one they come in."""
+    real = context.CaseStream._cases
+    monkeypatch.setattr(context.CaseStream, "_cases", lambda self: iter(list(real(self))[::-1]))
+
+
+def test_reports_read_a_case_at_a_time_are_the_same_in_any_order_of_the_cases(kenya, monkeypatch):
+    """Each of these reports sorted the folded cases by ID before reading them; given a case at a time in no set
+    order, each sorts what it lists instead: the same report, row for row, whatever order the cases come in."""
+    cases = [in_cci(kenya) for _ in range(5)]
+    later = kenya("amina", now="2026-12-05T09:00:00+03:00")
+    home = {**KINSHIP, "care_type": "family", "caregiver": {"name": CANARY, "relationship": "mother"}}
+    for case_id in cases[:2]:  # two children left the CCI on the same day
+        assert later("assess", case_id, "--type", "best-interests", "--from-file", "-", input=json.dumps(BID)).code == 0
+        assert placed(later, case_id, home).code == 0
+    for case_id in (cases[0], cases[3]):  # one closed at home, one closed still in the CCI
+        assert later("close", case_id, *DECLINED).code == 0
+        assert kenya("sup", now="2026-12-06T09:00:00+03:00")("approve", case_id, "closure").code == 0
+    sup = kenya("sup", now="2026-12-07T09:00:00+03:00")
+    reports = {kind: sup("report", kind, "--json") for kind in ("placements", "timeliness", "retention", "referrals")}
+    for kind, made in reports.items():
+        assert made.code == 0, (kind, made.stderr)
+    view = reports["placements"].json()
+    assert len(view["in_care"]) == 2 and len(view["left"]) == 2 and len(view["closed_in_care"]) == 1
+    _reversed(monkeypatch)
+    for kind, made in reports.items():
+        again = sup("report", kind, "--json")
+        assert (again.code, again.stdout) == (0, made.stdout), kind
+
+
+def test_a_table_added_to_before_it_is_read_writes_only_what_was_added(tmp_path):
+    from pyrage import x25519
+
+    key = x25519.Identity.generate()
+    folder = tmp_path / "table"
+    table = cache_mod.Table(folder, str(key.to_public()), [key], "tag")
+    for n in range(3):
+        table.set(f"k{n}", n)
+    table.save()
+    added = cache_mod.Table(folder, str(key.to_public()), [key], "tag")
+    added.add("k1", "new")
+    added.add("k3", 3)
+    assert not added.loaded and added.get("k1") == "new"  # what was added stands over the segments read after it
+    added = cache_mod.Table(folder, str(key.to_public()), [key], "tag")
+    added.add("k1", "new")
+    added.save()  # a segment of its own, with only the entry added
+    assert not added.loaded and len(list(folder.iterdir())) == 2
+    assert cache_mod.Table(folder, str(key.to_public()), [key], "tag").load().entries == {"k0": 0, "k1": "new", "k2": 2}
+
+
+def test_a_merged_table_is_written_in_segments_of_a_few_mb_and_not_merged_again(tmp_path, monkeypatch):
+    """A merge wrote a whole table as one segment (165 MB of summaries at 100,000 cases), which a reader of one
+    segment at a time held whole; it writes segments of about `APPEND_LIMIT`, and a table that many segments
+    fill is not merged again at its next save."""
+    from pyrage import x25519
+
+    monkeypatch.setattr(cache_mod, "APPEND_LIMIT", 400)
+    key = x25519.Identity.generate()
+    folder = tmp_path / "table"
+    expected = {}
+    for n in range(cache_mod.MERGE_FROM):
+        table = cache_mod.Table(folder, str(key.to_public()), [key], "tag")
+        for m in range(10):
+            table.set(f"k{n}-{m}", "x" * 20)
+            expected[f"k{n}-{m}"] = "x" * 20
+        table.save()
+    sizes = [p.stat().st_size for p in folder.iterdir()]
+    assert len(sizes) > 3 and max(sizes) < 3 * cache_mod.APPEND_LIMIT, sizes  # merged at the twelfth save, in pieces
+    table = cache_mod.Table(folder, str(key.to_public()), [key], "tag")
+    table.set("one more", 1)
+    table.save()
+    assert len(list(folder.iterdir())) == len(sizes) + 1  # appended: the table is as merged as its size allows
+    assert cache_mod.Table(folder, str(key.to_public()), [key], "tag").load().entries == expected | {"one more": 1}
+
+
+def test_merge_read_splits_a_table_of_one_large_segment_and_merges_many_small_ones(tmp_path, monkeypatch):
+    from pyrage import x25519
+
+    monkeypatch.setattr(cache_mod, "APPEND_LIMIT", 4000)
+    key = x25519.Identity.generate()
+    folder = tmp_path / "table"
+    folder.mkdir()
+    entries = {f"k{n}": "x" * 300 for n in range(100)}
+    payload = json.dumps({"version": cache_mod.VERSION, "tag": "tag", "entries": entries}, separators=(",", ":"))
+    cache_mod.write_segment(folder, str(key.to_public()), payload.encode())  # as an earlier version merged a table
+
+    def table():
+        return cache_mod.Table(folder, str(key.to_public()), [key], "tag")
+    assert cache_mod.merge_read(table(), lambda k: k != "k7")
+    del entries["k7"]
+    sizes = [p.stat().st_size for p in folder.iterdir()]
+    assert len(sizes) > 5 and max(sizes) < 3 * cache_mod.APPEND_LIMIT
+    assert table().load().entries == entries
+    assert not cache_mod.merge_read(table(), lambda k: True)  # merged already: left as it is
+    for n in range(cache_mod.MERGE_FROM + 4):  # many small segments added one at a time
+        added = table()
+        added.add(f"new{n}", n)
+        added.save()
+    assert cache_mod.merge_read(table(), lambda k: True)
+    assert len(list(folder.iterdir())) <= len(sizes) + 2
+    assert table().load().entries == entries | {f"new{n}": n for n in range(cache_mod.MERGE_FROM + 4)}
