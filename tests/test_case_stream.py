@@ -1,5 +1,5 @@
-"""The reports that read every case once (`report timeliness`, `placements`, `retention`, `referrals`) read the
-cases a case at a time (service/context.py `CaseStream`): the same cases as `load_cases`, the summary table read a
+"""The reports that read every case once (`report timeliness`, `placements`, `retention`, `referrals`, `readiness`)
+read the cases a case at a time (service/context.py `CaseStream`): the same cases as `load_cases`, the summary table read a
 segment and an entry at a time and never whole, the cases written since appended to it, and the report the same
 whatever order the cases come in. At 100,000 cases each held every folded case: about 1.1 GB (docs/performance.md).
 The tables it reads (store/cache.py) are kept in segments of a few MB, so one segment is what a reader holds."""
@@ -97,15 +97,20 @@ def test_reports_read_a_case_at_a_time_are_the_same_in_any_order_of_the_cases(ke
         assert later("close", case_id, *DECLINED).code == 0
         assert kenya("sup", now="2026-12-06T09:00:00+03:00")("approve", case_id, "closure").code == 0
     sup = kenya("sup", now="2026-12-07T09:00:00+03:00")
-    reports = {kind: sup("report", kind, "--json") for kind in ("placements", "timeliness", "retention", "referrals")}
+    reports = {kind: sup("report", kind, "--json") for kind in ("placements", "timeliness", "retention", "referrals", "readiness")}
     for kind, made in reports.items():
         assert made.code == 0, (kind, made.stderr)
     view = reports["placements"].json()
     assert len(view["in_care"]) == 2 and len(view["left"]) == 2 and len(view["closed_in_care"]) == 1
+    assert len(reports["readiness"].json()["not_assessed"]) >= 2  # on the path of reintegration, not assessed
+    loaded: list[str] = []
+    real_load = cache_mod.Table.load
+    monkeypatch.setattr(cache_mod.Table, "load", lambda self: loaded.append(self.folder.name) or real_load(self))
     _reversed(monkeypatch)
     for kind, made in reports.items():
         again = sup("report", kind, "--json")
         assert (again.code, again.stdout) == (0, made.stdout), kind
+    assert "summary" not in loaded, loaded  # no folded case held but the one being read
 
 
 def test_a_table_added_to_before_it_is_read_writes_only_what_was_added(tmp_path):

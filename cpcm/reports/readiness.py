@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from cpcm.domain.case import Case
 from cpcm.domain.policy import Policy
@@ -40,11 +40,26 @@ class Assessed:
     occasion: str | None = None
 
 
-def chosen(cases: Iterable[Case], status: str = "open", worker: str | None = None) -> list[Case]:
-    """The cases the report counts: of `status` ('all': every one), and `worker`'s when given;
-    by case ID."""
-    return sorted((c for c in cases if (status == "all" or c.status == status) and (worker is None or c.worker == worker)),
-                  key=lambda c: c.id)
+def chosen(cases: Iterable[Case], status: str = "open", worker: str | None = None) -> Iterator[Case]:
+    """The cases the report counts, in the order given: of `status` ('all': every one), and `worker`'s when given."""
+    return (c for c in cases if (status == "all" or c.status == status) and (worker is None or c.worker == worker))
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the report reads of a case it counts, so that the cases need not be held (the service reads them a case
+    at a time, service/context.py `CaseStream`): its path of reintegration now (`pathway`) and when the child went
+    home (`reunified_at`)."""
+
+    id: str
+    worker: str
+    status: str
+    path: dict | None
+    reunified: str | None
+
+    @classmethod
+    def of(cls, case: Case, policy: Policy, now: datetime) -> "Counted":
+        return cls(case.id, case.worker or "", case.status, path_rules.pathway(case, policy, now), path_rules.reunified_at(case))
 
 
 def _words(key: str) -> str:
@@ -55,11 +70,12 @@ def _day(period: Period, when: str | None) -> str:
     return period.local(when).date().isoformat() if when else ""
 
 
-def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: Policy, start: date, end: date,
+def readiness(cases: Iterable[Counted], assessed: Mapping[str, Assessed], policy: Policy, start: date, end: date,
               now: datetime, status: str = "open", worker: str | None = None,
               graduated: Mapping[str, Mapping] | None = None, bands: Iterable[Mapping] = (),
               csi_table: Mapping | None = None, rated: Mapping[str, Mapping] | None = None) -> dict:
-    """The readiness of the cases `chosen` from `cases`: `assessed` holds, by case ID, the latest
+    """The readiness of the cases counted (`cases`, as `Counted.of` gives those `chosen`, in any order; listed by
+    case ID): `assessed` holds, by case ID, the latest
     readiness record of each made from `start` to `end` (a case without one there is not assessed).
     `bands`: the bands of the household graduation form the profile offers (the CPARA's; none:
     no such count); `graduated` holds, by case ID, the latest household graduation record of each
@@ -68,22 +84,22 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
     count); `rated` holds, by case ID, the body of the latest CSI record of each made in the
     period: the children counted by rating, item by item (`workflow/csi.py` `counts`, no total)."""
     period = Period.of(start, end, now.tzinfo)
-    counted = chosen(cases, status, worker)
+    counted = sorted(cases, key=lambda c: c.id)
     rows, missing = [], []
     by_occasion: dict[str, Counter] = {}
     domains: dict[str, dict] = {}
     for case in counted:
         found = assessed.get(case.id)
-        path = path_rules.pathway(case, policy, now)
+        path = case.path
         if found is None:
             if path is not None:
-                missing.append({"case_id": case.id, "worker": case.worker or "", "status": case.status,
+                missing.append({"case_id": case.id, "worker": case.worker, "status": case.status,
                                 "in_care_since": (path["since"] or "")[:10], "home_since": (path["reunified"] or "")[:10],
                                 "next_step": path["next"]["step"] if path["next"] else None,
                                 "next_title": path["next"]["title"] if path["next"] else ""})
             continue
         result = found.latest.result
-        reunified = path_rules.reunified_at(case)
+        reunified = case.reunified
         below = [d.key for d in result.domains if d.answered and not d.passed]
         unanswered = [d.key for d in result.domains if not d.answered]
         # Form 7A reviews the child back home: one made before counts for no closure (readiness.made_before), so
@@ -101,7 +117,7 @@ def readiness(cases: Iterable[Case], assessed: Mapping[str, Assessed], policy: P
             entry["passed" if d.passed else "below" if d.answered else "not_answered"] += 1
             entry["pass_marks"][result.version] = d.pass_mark
             entry["required_for_closure"] = entry["required_for_closure"] or d.required
-        rows.append({"case_id": case.id, "worker": case.worker or "", "status": case.status, "record_id": found.latest.record_id,
+        rows.append({"case_id": case.id, "worker": case.worker, "status": case.status, "record_id": found.latest.record_id,
                      "assessed_on": _day(period, found.latest.at), "version": result.version, "occasion": occasion,
                      "ready_for_closure": ready, "scores_met": result.ready_for_closure,
                      "domains_passed": result.domains_passed,

@@ -1400,14 +1400,13 @@ def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
     `ctx.problems` (told as a warning), as a listing notes it: its names were not checked."""
     institutions = rules.institution_relationships(ctx.policy)
     families = {}
-    with context.committed_cases(ctx) as (cases, _):
-        for case in cases.values():
-            try:
-                records = effective(context.read_case(ctx, case.id)[0]) if any(k in case.events for k in rules.NAMING_KINDS) else []
-            except (Corrupt, CannotDecrypt) as exc:
-                ctx.problems.append(exc)
-                continue
-            families[case.id] = rules.client_names(case, records, institutions)
+    for case in context.CaseStream(ctx):  # a case at a time, its records read as the same commit holds them
+        try:
+            records = effective(context.read_case(ctx, case.id)[0]) if any(k in case.events for k in rules.NAMING_KINDS) else []
+        except (Corrupt, CannotDecrypt) as exc:
+            ctx.problems.append(exc)
+            continue
+        families[case.id] = rules.client_names(case, records, institutions)
     return families
 
 

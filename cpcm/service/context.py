@@ -1127,24 +1127,6 @@ def load_cases_counted(ctx: Context) -> tuple[dict[str, Case], int]:
     return _as_committed(ctx, index_only=False)
 
 
-@contextmanager
-def committed_cases(ctx: Context) -> Iterator[tuple[dict[str, Case], int]]:
-    """`load_cases_counted`, and inside the block the records of those cases read as the same
-    commit holds them (`read_case`), through the same record table (saved after the block): for
-    a report that reads some cases' records besides their summaries (`report readiness`). The
-    case folders changed on disk are found once, for both."""
-    cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
-    if not isinstance(cache, SummaryCache):  # a repository in memory: no working tree to differ from the commit
-        yield _load_cases(ctx, index_only=False), len(ctx.store.case_ids())
-        return
-    with ctx.store.read_as_committed(cache.dirty):
-        yield _load_cases(ctx, index_only=False, cache=cache), len(ctx.store.case_ids())
-    try:
-        cache.save()  # the records read in the block, for the next command
-    except OSError:
-        pass  # a read never fails because the local cache cannot be written
-
-
 def load_index(ctx: Context) -> dict[str, Case]:
     """Every case the worker can read, with only the fields of `case_index` (what the duplicate
     and caseload checks read), from the cache's small index: a write does not load every folded

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Mapping
 from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import tables
-from cpcm.service.context import (CaseStream, Context, committed_cases, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases,
+from cpcm.service.context import (CaseStream, Context, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases,
                                   new_record, read_case, transaction, writes)
 from cpcm.workflow.fold import effective, fold
 
@@ -365,7 +365,7 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
     from cpcm import reports
     from cpcm.errors import NotFound, UsageError
     from cpcm.reports.common import Period
-    from cpcm.reports.readiness import STATUSES, Assessed, chosen
+    from cpcm.reports.readiness import STATUSES, Assessed, Counted, chosen
     from cpcm.service import reintegration
 
     if status not in STATUSES:
@@ -387,37 +387,39 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
 
     csi_table = csi.table(ctx, csi.offered(ctx)) if csi.offered(ctx) else None  # the kenya profile's Child Status Index
     rated: dict[str, dict] = {}
-    # the cases as last committed, as list, due and the other reports read them, and their records as that commit holds them
-    with committed_cases(ctx) as (cases, total):
-        counted = chosen(cases.values(), status, worker)
-        for case in counted:
-            holds_graduation = bool(bands) and reintegration.GRADUATION in case.events
-            holds_csi = csi_table is not None and csi.KIND in case.events
-            if not _may_hold_readiness(case) and not holds_graduation and not holds_csi:
-                continue
-            try:
-                records = effective(read_case(ctx, case.id)[0])
-            except (Corrupt, CannotDecrypt) as exc:  # noted, as a listing notes it; the other cases are counted
-                ctx.problems.append(exc)
-                continue
-            if holds_graduation:
-                scored = reintegration.latest_graduation(ctx, [r for r in records if period.holds(r.at)], graduation_tables)
-                if scored is not None:
-                    graduated[case.id] = scored
-            if holds_csi:
-                # the latest CSI made in the period, by its own date (a paper CSI entered late counts when it was made)
-                made_in = (period.start.isoformat(), period.end.isoformat())
-                found = csi.latest_records([r for r in records if r.kind == csi.KIND and made_in[0] <= csi.order(r)[0] <= made_in[1]], 1)
-                if found:
-                    rated[case.id] = dict(found[0].body)
-            latest = reintegration.latest_of(data, [r for r in records if period.holds(r.at)], tables)
-            if latest is not None:
-                record = next((r for r in records if r.id == latest.record_id), None)
-                occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
-                assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
+    # the cases as last committed, as list, due and the other reports read them, a case at a time, and their records
+    # as that commit holds them (read while the cases are: `CaseStream`)
+    cases = CaseStream(ctx)
+    counted = []
+    for case in chosen(cases, status, worker):
+        counted.append(Counted.of(case, ctx.policy, ctx.now))
+        holds_graduation = bool(bands) and reintegration.GRADUATION in case.events
+        holds_csi = csi_table is not None and csi.KIND in case.events
+        if not _may_hold_readiness(case) and not holds_graduation and not holds_csi:
+            continue
+        try:
+            records = effective(read_case(ctx, case.id)[0])
+        except (Corrupt, CannotDecrypt) as exc:  # noted, as a listing notes it; the other cases are counted
+            ctx.problems.append(exc)
+            continue
+        if holds_graduation:
+            scored = reintegration.latest_graduation(ctx, [r for r in records if period.holds(r.at)], graduation_tables)
+            if scored is not None:
+                graduated[case.id] = scored
+        if holds_csi:
+            # the latest CSI made in the period, by its own date (a paper CSI entered late counts when it was made)
+            made_in = (period.start.isoformat(), period.end.isoformat())
+            found = csi.latest_records([r for r in records if r.kind == csi.KIND and made_in[0] <= csi.order(r)[0] <= made_in[1]], 1)
+            if found:
+                rated[case.id] = dict(found[0].body)
+        latest = reintegration.latest_of(data, [r for r in records if period.holds(r.at)], tables)
+        if latest is not None:
+            record = next((r for r in records if r.id == latest.record_id), None)
+            occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
+            assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
     view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands,
                              csi_table, rated)
-    return _with_meta(ctx, "readiness", view, len(cases), total, worker, len(counted))
+    return _with_meta(ctx, "readiness", view, cases.read, cases.total, worker, len(counted))
 
 
 def _referrals(ctx: Context, start: date, end: date, worker: str | None) -> dict:
