@@ -1407,7 +1407,7 @@ def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
             ctx.problems.append(exc)
             continue
         families[case.id] = rules.client_names(case, records, institutions)
-    return families
+    return dict(sorted(families.items()))  # by case ID: a refusal names the cases in that order
 
 
 def _name_patterns(ctx, case_ids: Iterable[str], families: Mapping[str, tuple[list[str], list[str]]] | None = None

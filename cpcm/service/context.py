@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -1252,7 +1252,8 @@ def _missing_read(ctx: Context, cache, trees: dict[str, str], missing: list[str]
     """(case id, folded case) of each readable case of `missing` (none in the cache for its tree), read from its
     files and stored in the cache for the next command, with its rows for due and statistics (service/tables.py):
     from `PREFETCH_FROM` of them a cold fill on every core (`_fill_cases`), else one by one. `append`: stored
-    without reading the cache's tables (`SummaryCache.append`), for a command that reads them a segment at a time."""
+    without reading the cache's tables (`SummaryCache.append`), for a command that reads them a segment at a time
+    (the rows of a few cases, which only a command that read the rows' tables stores, are not made)."""
     from cpcm.service import tables
 
     if len(missing) >= PREFETCH_FROM and isinstance(cache, SummaryCache):
@@ -1260,17 +1261,19 @@ def _missing_read(ctx: Context, cache, trees: dict[str, str], missing: list[str]
         return
     worker = ctx.need_worker()
     put = cache.append if append else cache.put
+    # the rows of a few cases are stored only in a table the command read (`tables.save`): one that appends reads none
+    rows = (lambda *a: None) if append else functools.partial(tables.put, ctx, cache)
     for case_id in missing:
         tree = trees.get(case_id)
         if worker.id not in ctx.store.recipients(case_id) and worker.id != RECOVERY_READER:
             put(case_id, tree, None, None)
-            tables.put(ctx, cache, case_id, tree, None)
+            rows(case_id, tree, None)
             continue
         case = folded_or_noted(ctx, case_id)
         if case is None:
             continue
         put(case_id, tree, case.to_dict(), case_index(case))
-        tables.put(ctx, cache, case_id, tree, case)
+        rows(case_id, tree, case)
         yield case_id, case
 
 
@@ -1303,9 +1306,9 @@ def _streamed_index(cache, trees: dict[str, str], ids: set[str], keep: Callable[
     return served
 
 
-def _served(table, field: str, trees: dict[str, str], ids: set[str], passed_over: set[str] = frozenset()
+def _served(table, key: str, trees: dict[str, str], ids: set[str], passed_over: set[str] = frozenset()
             ) -> Iterator[tuple[str, dict | None]]:
-    """(case id, the entry's `field`: None when the worker does not read the case) of each case of `ids` but those
+    """(case id, the entry's `key`: None when the worker does not read the case) of each case of `ids` but those
     of `passed_over` whose entry in `table` describes its tree of the last commit, read a segment and an entry at a
     time (`cache.newest_entries`): memory is one segment's text, not the table. A table of an earlier version's
     code (an upgrade), of which nothing was served, is removed, so that the fill's new entries are not read beside
@@ -1319,7 +1322,7 @@ def _served(table, field: str, trees: dict[str, str], ids: set[str], passed_over
                 or entry.get("tree") != tree:
             continue
         served = True
-        yield case_id, entry.get(field)
+        yield case_id, entry.get(key)
     if table.stale and not served:
         table.drop_stale()
 
@@ -1331,10 +1334,13 @@ class CaseStream:
     an entry at a time (`_served`), and the cases it does not describe (written since, or never read) are read from
     their files and appended to it (`SummaryCache.append`): what is held is one segment's text and one case, where
     `load_cases` holds every folded case (about 1.1 GB at 100,000 cases). A case changed on disk since the last
-    commit is read as the commit holds it, as `load_cases` reads it."""
+    commit is read as the commit holds it, as `load_cases` reads it; with `on_disk` (`cpcm check`), as
+    `load_cases(on_disk=True)` reads it: from the files on disk, and left out, noted in `ctx.problems`, when its
+    committed files were deleted or changed since (`_check_changed`: such cases are given last, once checked)."""
 
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, on_disk: bool = False):
         self.ctx = ctx
+        self.on_disk = on_disk
         self.read = 0
         self.total = 0
 
@@ -1349,20 +1355,31 @@ class CaseStream:
         ctx = self.ctx
         cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
         if not isinstance(cache, SummaryCache):  # a repository in memory: nothing on disk to read a piece at a time
-            cases, self.total = _as_committed(ctx, index_only=False)
+            if self.on_disk:
+                cases, self.total = _load_cases(ctx, index_only=False, on_disk=True), len(ctx.store.case_ids())
+            else:
+                cases, self.total = _as_committed(ctx, index_only=False)
             yield from cases.values()
             return
-        with ctx.store.read_as_committed(cache.dirty):
+        with nullcontext() if self.on_disk else ctx.store.read_as_committed(cache.dirty):
             ids = ctx.store.case_ids()
             self.total = len(ids)
             trees = ctx.store.versions(CASES)
+            dirty = cache.dirty
             served: set[str] = set()
-            for case_id, case in _served(cache.summary, "case", trees, set(ids), cache.dirty):
+            for case_id, case in _served(cache.summary, "case", trees, set(ids), dirty):
                 served.add(case_id)
                 if case is not None:
                     yield Case.from_dict(case)
-            for _, case in _missing_read(ctx, cache, trees, [c for c in ids if c not in served], False, append=True):
-                yield case
+            changed: dict[str, Case] = {}  # on disk: the cases whose files differ from the commit, given once checked
+            for case_id, case in _missing_read(ctx, cache, trees, [c for c in ids if c not in served], False, append=True):
+                if self.on_disk and case_id in dirty:
+                    changed[case_id] = case
+                else:
+                    yield case
+            if self.on_disk:
+                _check_changed(ctx, dirty & {*ids, *trees}, changed)  # a case folder deleted by hand too
+                yield from changed.values()
         try:
             cache.save()
             present = set(ids)

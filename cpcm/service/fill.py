@@ -30,7 +30,6 @@ at most) stay bounded whatever the number of cases.
 from __future__ import annotations
 
 import json
-import os
 from collections import abc
 from contextlib import contextmanager
 from dataclasses import dataclass, is_dataclass
@@ -309,19 +308,14 @@ def chunks_of(case_ids: Sequence[str], spread: bool) -> list[list[str]]:
     return chunks
 
 
-def _segments(folder) -> int:
-    try:
-        return sum(1 for name in os.listdir(folder) if name.endswith(".age"))
-    except OSError:
-        return 0
-
-
 def _appendable(folder, recipient: str, keys, tag: str) -> bool:
-    """Whether a fill appends to the table in `folder`: it has fewer than `PILE_UP` segments, or
+    """Whether a fill appends to the table in `folder`: it has fewer than `PILE_UP` segments more than
+    its size fills (`cache.many_segments`: a table of 100,000 summaries is about 40 segments of 4 MB), or
     only segments of other code (an upgrade that changed the fold or the codec: nothing in them
     can be used), which are removed first. A table piled up with segments of its own is left to
     its reader, which merges them."""
-    if _segments(folder) < PILE_UP:
+    sizes = cache_mod.segment_sizes(folder)
+    if not cache_mod.many_segments(len(sizes), sum(sizes), PILE_UP):
         return True
     return Table(folder, recipient, keys, tag).drop_stale()
 
@@ -530,7 +524,8 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
     is kept of each row as it is read (default: the row itself; service/views.py keeps one text)."""
     keep = _keeper(shape)
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, rows_tag(ctx, cache))
-    if len(table.segments()) + 1 >= cache_mod.MERGE_FROM:  # many segments: read whole, and merged when saved
+    sizes = cache_mod.segment_sizes(table.folder)
+    if cache_mod.many_segments(len(sizes) + 1, sum(sizes)):  # many segments: read whole, and merged when saved
         return _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep)
     dirty = cache.dirty
     rows: dict[str, list] = {}

@@ -19,7 +19,7 @@ from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import tables
 from cpcm.service.context import (CaseStream, Context, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases,
-                                  new_record, read_case, transaction, writes)
+                                  load_cases_counted, new_record, read_case, transaction, writes)
 from cpcm.workflow.fold import effective, fold
 
 
@@ -56,8 +56,8 @@ def report(ctx: Context, kind: str, start: date, end: date, fmt: str | None = No
         view = _complaints(ctx, start, end)
     elif kind == "caseload" and (held := _caseload_held(ctx)) is not None:
         view = _caseload(ctx, *held, start, end)
-    else:
-        view = _build(ctx, kind, CaseStream(ctx), start, end)  # as last committed, as list, due and statistics read them
+    else:  # as last committed, as list, due and statistics read them
+        view = _build(ctx, kind, CaseStream(ctx) if kind in ONE_PASS else load_cases_counted(ctx), start, end)
     if kind == "statistics":  # made before the period ended, it counts only part of it (as a return says)
         from cpcm.reports.common import period_over
 
@@ -269,14 +269,14 @@ def _record_sharing(ctx: Context, cases: Iterable[Case], uses: Mapping[str, list
 ONE_PASS = ("placements", "timeliness", "retention")  # reports that read each case once and keep only what they count
 
 
-def _build(ctx: Context, kind: str, stream: CaseStream, start: date, end: date) -> dict:
+def _build(ctx: Context, kind: str, cases: "CaseStream | tuple[dict[str, Case], int]", start: date, end: date) -> dict:
     """The report's view model, with what the templates show about where it comes from. A report
-    of `ONE_PASS` is given the cases a case at a time (memory: what it counts, not every folded case)."""
+    of `ONE_PASS` is given the cases a case at a time (memory: what it counts, not every folded case);
+    the others, every folded case and the number of case folders (`load_cases_counted`)."""
     from cpcm import reports
 
-    cases = stream if kind in ONE_PASS else list(stream)
     if kind == "caseload":
-        return _caseload(ctx, cases, None, None, stream.total, start, end)
+        return _caseload(ctx, list(cases[0].values()), None, None, cases[1], start, end)
     if kind == "placements":
         view = reports.placements(cases, ctx.policy, start, end, ctx.now)
     elif kind == "timeliness":
@@ -284,8 +284,9 @@ def _build(ctx: Context, kind: str, stream: CaseStream, start: date, end: date) 
     elif kind == "retention":
         view = reports.retention(cases, ctx.policy, ctx.now)
     else:
-        view = reports.statistics(cases, ctx.policy, start, end, ctx.now.tzinfo)
-    return _with_meta(ctx, kind, view, stream.read, stream.total)
+        view = reports.statistics(cases[0].values(), ctx.policy, start, end, ctx.now.tzinfo)
+        return _with_meta(ctx, kind, view, len(cases[0]), cases[1])
+    return _with_meta(ctx, kind, view, cases.read, cases.total)
 
 
 def _caseload(ctx: Context, cases: list, items, asked_at, total: int | None, start: date, end: date) -> dict:
@@ -390,7 +391,7 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
     # the cases as last committed, as list, due and the other reports read them, a case at a time, and their records
     # as that commit holds them (read while the cases are: `CaseStream`)
     cases = CaseStream(ctx)
-    counted = []
+    counted, unread = [], []
     for case in chosen(cases, status, worker):
         counted.append(Counted.of(case, ctx.policy, ctx.now))
         holds_graduation = bool(bands) and reintegration.GRADUATION in case.events
@@ -400,7 +401,7 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
         try:
             records = effective(read_case(ctx, case.id)[0])
         except (Corrupt, CannotDecrypt) as exc:  # noted, as a listing notes it; the other cases are counted
-            ctx.problems.append(exc)
+            unread.append((case.id, exc))
             continue
         if holds_graduation:
             scored = reintegration.latest_graduation(ctx, [r for r in records if period.holds(r.at)], graduation_tables)
@@ -417,6 +418,7 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
             record = next((r for r in records if r.id == latest.record_id), None)
             occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
             assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
+    ctx.problems.extend(exc for _, exc in sorted(unread, key=lambda u: u[0]))  # after the cases not read at all, by case ID
     view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands,
                              csi_table, rated)
     return _with_meta(ctx, "readiness", view, cases.read, cases.total, worker, len(counted))

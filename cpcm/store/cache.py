@@ -282,11 +282,7 @@ class Table:
                 continue
             if _segment(raw, self.keys, self.tag, head_only=True) is not None:
                 return False
-        for name in names:
-            try:
-                os.unlink(self.folder / name)
-            except OSError:
-                pass
+        _remove(self.folder, names)
         self.files = [f for f in self.files if f not in names]
         if not self.files:
             self.stale = False
@@ -335,53 +331,65 @@ class Table:
             return
         # merged into segments of about `APPEND_LIMIT` each, as a fill writes them: a command that reads the table a
         # segment at a time (`newest_entries`) holds one of them, not the whole table
-        writer = Appender(self.folder, self.recipient, self.tag)
-        try:
-            for key, value in self.entries.items():
-                writer.add(key, _ENCODE(value))
-            writer.flush()
-        except BaseException:
-            _remove(self.folder, writer.written)  # the table as it was
-            raise
-        _remove(self.folder, self.files)
+        writer = _rewrite(self, self.entries.items(), self.files)
         self.files, self.size, self.stale, self.pending = writer.written, writer.bytes, False, {}
 
 
-def many_segments(count: int, size: int) -> bool:
-    """Whether a table of `count` segments and `size` bytes is merged: `MERGE_FROM` segments more than its size fills
-    (`APPEND_LIMIT` each, as the merge writes them)."""
-    return count >= MERGE_FROM + size // APPEND_LIMIT
+def many_segments(count: int, size: int, allowance: int | None = None) -> bool:
+    """Whether a table of `count` segments and `size` bytes has many: `allowance` (default `MERGE_FROM`) segments
+    more than its size fills (`APPEND_LIMIT` each, as a merge writes them), so that a table merged is not many."""
+    return count >= (MERGE_FROM if allowance is None else allowance) + size // APPEND_LIMIT
+
+
+def segment_sizes(folder: Path) -> list[int]:
+    """The size on disk of each segment of the table in `folder`."""
+    sizes = []
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX)]
+    except OSError:
+        return sizes
+    for name in names:
+        try:
+            sizes.append((folder / name).stat().st_size)
+        except OSError:
+            pass  # merged away meanwhile
+    return sizes
 
 
 def merge_read(table: Table, wanted: Callable[[str], bool]) -> bool:
     """Merge the segments of a table a command reads a segment and an entry at a time (`newest_entries`) and never
-    loads whole, so that no `Table.save` merges it, when they are many (`many_segments`) or one is much larger than
-    a merge writes (an earlier version's merge wrote a table as one segment): each key's newest entry that is
+    loads whole, so that no `Table.save` merges it, when they are many (`many_segments`) or one holds most of the
+    table and is much larger than a merge writes (an earlier version's merge wrote a table as one segment): each
+    key's newest entry that is
     `wanted`, written to new segments (`Appender`, a few MB each) before the segments read are removed. Memory: one
     segment's text and the entries waiting to be written. A write that fails leaves the table as it was. Whether
     it merged."""
-    names = table.segments()
     if table.loaded:
         return False
-    sizes = []
-    for name in names:
-        try:
-            sizes.append((table.folder / name).stat().st_size)
-        except OSError:
-            pass
-    if not many_segments(len(names), sum(sizes)) and max(sizes, default=0) <= 2 * APPEND_LIMIT:
-        return False  # about as many segments as the merged table fills, none too large: merged already
+    sizes = segment_sizes(table.folder)
+    if not many_segments(len(sizes), sum(sizes)) and max(sizes, default=0) <= max(2 * APPEND_LIMIT, sum(sizes) // 2):
+        return False  # about as many segments as the merged table fills, none holding most of it: merged already
+    names = table.segments()
+    try:
+        _rewrite(table, ((key, value) for key, value in newest_entries(table, names) if wanted(key)), names)
+    except OSError:
+        return False  # a read never fails because the local cache cannot be written
+    return True
+
+
+def _rewrite(table: Table, entries: Iterable[tuple[str, Any]], old: Iterable[str]) -> "Appender":
+    """Write `entries` as new segments of the table (`Appender`, about `APPEND_LIMIT` each), then remove the segments
+    `old`; a write that fails removes what it wrote and raises: the table as it was. The writer (what it wrote)."""
     writer = Appender(table.folder, table.recipient, table.tag)
     try:
-        for key, value in newest_entries(table, names):
-            if wanted(key):
-                writer.add(key, _ENCODE(value))
+        for key, value in entries:
+            writer.add(key, _ENCODE(value))
         writer.flush()
-    except OSError:
-        _remove(table.folder, writer.written)  # a read never fails because the local cache cannot be written
-        return False
-    _remove(table.folder, names)
-    return True
+    except BaseException:
+        _remove(table.folder, writer.written)
+        raise
+    _remove(table.folder, old)
+    return writer
 
 
 def _remove(folder: Path, names: Iterable[str]) -> None:

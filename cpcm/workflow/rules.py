@@ -674,10 +674,16 @@ def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[P
     """Each worker near or over the caseload cap. A worker off the team (`off_team`: removed, or
     never on it) holds no caseload: their open cases are nobody's (`check_workers` reports each,
     `case-worker-removed`), as `report caseload` shows them."""
+    return check_caseload_counts(caseloads(cases), team, policy)
+
+
+def check_caseload_counts(counts: Mapping[str, int], team: Team, policy: Policy) -> list[Problem]:
+    """`check_caseloads` of each worker's open cases counted (`caseloads`), for a check that reads the cases a
+    case at a time."""
     cap, warn_from = caseload_limits(policy)
     absent = off_team(team)
     problems = []
-    for worker, count in sorted(caseloads(cases).items()):
+    for worker, count in sorted(counts.items()):
         if worker in absent:
             continue
         state = caseload_state(count, policy, has_cap(team.get(worker)))
@@ -690,15 +696,17 @@ def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[P
     return problems
 
 
-def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: datetime) -> list[Problem]:
+def check_workers(cases: Iterable[Case], team: Team, policy: Policy, now: datetime,
+                  absent: "NotOnTeam | None" = None) -> list[Problem]:
     """The cases nobody has (`unattended`): open, or closed with the post-closure visit still to
     make, and their worker is not an active member of the team: given to a worker, or registered
     by one, on a copy that did not know a supervisor had removed them (docs/team.md, 'A worker
     removed on another copy'), or brought by a sync or an import with a worker this team never
     had. `team remove` refuses while a worker has open cases; one that arrives this way is
     nobody's until it is assigned (a closed one: until the visit is recorded; a transferred one: until
-    the receiving agency's receipt is recorded, or the case reopened)."""
-    absent = off_team(team)
+    the receiving agency's receipt is recorded, or the case reopened). `absent`: `off_team(team)`, when the caller
+    made it already (a check a case at a time)."""
+    absent = off_team(team) if absent is None else absent
     cases = list(cases)
     return [Problem("case-worker-removed", "error", unattended_text(case, absent), "team",
                     "docs/team.md (a worker removed on another copy)", case.id, case.worker)
