@@ -134,6 +134,22 @@ def test_check_reads_the_cases_a_case_at_a_time_and_lists_each_kind_of_problem_b
     assert "summary" not in loaded, loaded
 
 
+def test_a_supervisors_handover_and_team_changes_read_the_cases_a_case_at_a_time(cli, cli_as, monkeypatch):
+    """A handover (`assign --from-worker`), `team remove` refusing a worker who still holds open cases, and `team
+    cadre` each read every case the supervisor reads: a case at a time, the summary table never loaded whole."""
+    ids = register_many(cli, 3)
+    sup = cli_as("sup")
+    loaded: list[str] = []
+    real_load = cache_mod.Table.load
+    monkeypatch.setattr(cache_mod.Table, "load", lambda self: loaded.append(self.folder.name) or real_load(self))
+    dry = sup("assign", "--from-worker", "amina", "--worker", "otieno", "--dry-run", "--json")
+    assert dry.code == 0, dry.stderr
+    assert sorted(case_id for case_id in ids if case_id in dry.stdout) == sorted(ids)
+    refused = sup("team", "remove", "amina")
+    assert refused.code == 4 and "3 open case(s)" in refused.stderr, refused.stderr
+    assert "summary" not in loaded, loaded
+
+
 def test_a_table_added_to_before_it_is_read_writes_only_what_was_added(tmp_path):
     from pyrage import x25519
 

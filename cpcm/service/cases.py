@@ -21,8 +21,8 @@ from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, get_path, utc
 from cpcm.domain.text import said, shown
 from cpcm.domain.dates import is_date_only, json_time, json_times, local_day, parse_datetime
 from cpcm.errors import N_, CannotDecrypt, CpcmError, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record, restore_hint
-from cpcm.service.context import (Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
-                                  load_cases, load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
+from cpcm.service.context import (CaseStream, Context, append, assignment_checks, input_hint, case_content, caseload_warnings, new_case_checks, refuse_or_warn, check_readable, form_for, keys_for, load_case,
+                                  load_index, load_records, new_record, read_case, readers_for, recipients_bytes, reencrypt,
                                   transaction, writes)
 from cpcm.service.context import CADRE_OVER_MAX, AssignCheck, at_errors, case_covers, check_step, clock_said, restricted_either, decided_changes, check_at, check_cover, check_on_disk, clock_behind, end_expired_covers, locked, note_clock, note_corrected, note_settled, risk_reason_errors, unnamed_keys, with_settled, workers_taken
 from cpcm.service import lookup
@@ -559,7 +559,7 @@ def assign_from_worker(ctx: Context, from_worker: str, worker_id: str, dry_run: 
                                        "takes them over")], "the handover")
     start = len(ctx.settled)  # the sync conflicts its assignments settle: said once each, as `assign` says them
     with nullcontext() if dry_run else locked(ctx):
-        theirs = sorted((c for c in load_cases(ctx).values() if c.worker == from_worker), key=lambda c: c.id)
+        theirs = sorted((c for c in CaseStream(ctx) if c.worker == from_worker), key=lambda c: c.id)  # a case at a time
         moving = [c.id for c in theirs if c.status == "open"]
         left = [{"case_id": c.id, "status": c.status} for c in theirs if c.status != "open"]
         if not moving:
@@ -778,7 +778,7 @@ def assign_keyworker(ctx: Context, case_id: str, worker: str | None = None, name
 def list_(ctx: Context, status: str | None = None, risk: str | None = None, worker: str | None = None,
                stage: str | None = None) -> list[Case]:
     selected = []
-    for case in load_cases(ctx).values():
+    for case in CaseStream(ctx):  # a case at a time: only those selected are held
         if status and case.status != status:
             continue
         if risk and case.risk != risk:

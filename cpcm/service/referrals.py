@@ -10,7 +10,7 @@ from cpcm.domain.forms import Field, Wording, coerce, laid_over, not_a_date, val
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.domain.text import said
 from cpcm.errors import N_, CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record
-from cpcm.service.context import (Context, append, append_each, case_content, form_for, load_case, load_cases, load_records, transaction,
+from cpcm.service.context import (CaseStream, Context, append, append_each, case_content, form_for, load_case, load_records, transaction,
                                   validate_form, writes)
 from cpcm.service.context import (at_errors, check_at, check_cover, check_step, due_said, end_expired_covers, keys_for, new_record, note_clock,
                                   unnamed_keys)
@@ -523,7 +523,7 @@ def service_gaps(ctx: Context) -> list[dict]:
     answers: the gaps to raise with the referral network (counts only)."""
     services = directory.load(ctx.store)
     counts: dict[str, set[str]] = {}
-    for case in load_cases(ctx).values():
+    for case in CaseStream(ctx):  # a case at a time, its content read as the same commit holds it
         if case.status != "open":
             continue
         details = case_content(ctx, case.id)

@@ -15,7 +15,7 @@ from cpcm.domain import team as team_rules
 from cpcm.domain.ids import AGENCY_CODE, WORKER_ID
 from cpcm.domain.team import CADRES, KEY_REASONS, OVERSIGHT, ROLES, Team, Worker, cadre_words
 from cpcm.errors import FieldError, InvalidInput, NotFound, Refused, UsageError
-from cpcm.service.context import (Context, case_covers, case_restricted, commit_email, keys_for, load_cases,
+from cpcm.service.context import (CaseStream, Context, case_covers, case_restricted, commit_email, keys_for,
                                   reencrypt, transaction, writes)
 from cpcm.service.results import Written
 from cpcm.store import atomic
@@ -362,7 +362,7 @@ def team_cadre(ctx: Context, worker_id: str, cadre: str) -> Written:
     written = _change_team(ctx, actor, team, f"team cadre {worker_id} {cadre}")
     from cpcm.workflow import rules
 
-    above = [p.case_id for p in rules.check_cadres(load_cases(ctx).values(), team, ctx.policy) if p.worker == worker_id]
+    above = [p.case_id for p in rules.check_cadres(CaseStream(ctx), team, ctx.policy) if p.worker == worker_id]  # a case at a time
     return replace(written, extra={**written.extra, "worker": worker_id, "cadre": cadre, "before": before or None,
                                    "above": above})
 
@@ -376,9 +376,14 @@ def _check_removable(ctx: Context, worker_id: str, lost: bool = False) -> tuple[
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
     if not lost:
         _check_last_manager(ctx, worker_id)
-    cases = load_cases(ctx).values()
-    theirs = [c for c in cases if c.worker == worker_id]
-    keyworker_of = sorted(c.id for c in cases if c.status == "open" and c.keyworker == worker_id and c.worker != worker_id)
+    theirs, keyworker_of = [], []
+    for c in CaseStream(ctx):  # a case at a time: only theirs held
+        if c.worker == worker_id:
+            theirs.append(c)
+        elif c.status == "open" and c.keyworker == worker_id:
+            keyworker_of.append(c.id)
+    theirs.sort(key=lambda c: c.id)
+    keyworker_of.sort()
     assigned = [c.id for c in theirs if c.status == "open"]
     if assigned:
         raise Refused(

@@ -412,9 +412,8 @@ def transfer_batch(ctx: context.Context, to: str, reason: str, reason_code: str,
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError("--out-dir is not a folder")
     _check_out(ctx, out_dir, "--out-dir")
-    cases = context.load_cases(ctx)
     planned, refused = [], []
-    for case_id in sorted(c.id for c in cases.values() if c.status == "open"):
+    for case_id in sorted(c.id for c in context.CaseStream(ctx) if c.status == "open"):  # a case at a time
         path = out_dir / f"{case_id}{BUNDLE_SUFFIX}"
         try:
             item = _plan(ctx, case_id, to, reason, reason_code, checks, keys, at, details, typed_keys=typed)
