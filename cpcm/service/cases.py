@@ -559,9 +559,9 @@ def assign_from_worker(ctx: Context, from_worker: str, worker_id: str, dry_run: 
                                        "takes them over")], "the handover")
     start = len(ctx.settled)  # the sync conflicts its assignments settle: said once each, as `assign` says them
     with nullcontext() if dry_run else locked(ctx):
-        theirs = sorted((c for c in CaseStream(ctx) if c.worker == from_worker), key=lambda c: c.id)  # a case at a time
-        moving = [c.id for c in theirs if c.status == "open"]
-        left = [{"case_id": c.id, "status": c.status} for c in theirs if c.status != "open"]
+        theirs = sorted((c.id, c.status) for c in CaseStream(ctx) if c.worker == from_worker)  # a case at a time
+        moving = [case_id for case_id, status in theirs if status == "open"]
+        left = [{"case_id": case_id, "status": status} for case_id, status in theirs if status != "open"]
         if not moving:
             raise InvalidInput([FieldError("--from-worker", "has no open case you can read: there is nothing to hand over")],
                                "the handover", "See cpcm list --worker " + from_worker + "; nothing was written.")
