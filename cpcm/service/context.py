@@ -1330,10 +1330,10 @@ def _served(table, key: str, trees: dict[str, str], ids: set[str], passed_over: 
 class CaseStream:
     """`load_cases_counted` a case at a time, for a report that reads every case once and keeps only what it
     counts of each: iterate it once; the cases come in no set order. `read`: the cases given so far; `total`, once
-    it is read: the case folders of the last commit (one deleted on disk since included). The summary table is read a segment and
-    an entry at a time (`_served`), and the cases it does not describe (written since, or never read) are read from
-    their files and appended to it (`SummaryCache.append`): what is held is one segment's text and one case, where
-    `load_cases` holds every folded case (about 1.1 GB at 100,000 cases). A case changed on disk since the last
+    it is read: the case folders of the last commit (one deleted on disk since included). The summary table is read
+    a segment and an entry at a time (`_served`), and the cases it does not describe (written since, or never read)
+    are read from their files and appended to it (`SummaryCache.append`): what is held is one segment's text and one
+    case, where `load_cases` holds every folded case (about 1.1 GB at 100,000 cases). A case changed on disk since the last
     commit is read as the commit holds it, as `load_cases` reads it; with `on_disk` (`cpcm check`), as
     `load_cases(on_disk=True)` reads it: from the files on disk, and left out, noted in `ctx.problems`, when its
     committed files were deleted or changed since (`_check_changed`: such cases are given last, once checked)."""

@@ -360,10 +360,9 @@ def merge_read(table: Table, wanted: Callable[[str], bool]) -> bool:
     """Merge the segments of a table a command reads a segment and an entry at a time (`newest_entries`) and never
     loads whole, so that no `Table.save` merges it, when they are many (`many_segments`) or one holds most of the
     table and is much larger than a merge writes (an earlier version's merge wrote a table as one segment): each
-    key's newest entry that is
-    `wanted`, written to new segments (`Appender`, a few MB each) before the segments read are removed. Memory: one
-    segment's text and the entries waiting to be written. A write that fails leaves the table as it was. Whether
-    it merged."""
+    key's newest entry that is `wanted`, written to new segments (`Appender`, a few MB each) before the segments read
+    are removed. Memory: one segment's text and the entries waiting to be written. A write that fails leaves the
+    table as it was. Whether it merged."""
     if table.loaded:
         return False
     sizes = segment_sizes(table.folder)
