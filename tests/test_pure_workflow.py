@@ -618,7 +618,7 @@ def test_check_caseloads__codes_messages_and_who():
     team = Team((AMINA, SUP, Worker("otieno", "O", ("caseworker",), "age1o")))
     cases = [_open(str(i), "amina") for i in range(3)] + [_open(f"s{i}", "sup") for i in range(5)] + \
             [_open("o1", "otieno"), _open("o2", "otieno"), _open("x1", "stranger")]
-    problems = rules.check_caseloads(cases, team, small)
+    problems = rules.check_caseload_counts(rules.caseloads(cases), team, small)
     assert [(p.code, p.severity, p.message, p.rule, p.source, p.case_id, p.worker) for p in problems] == [
         ("caseload-over-cap", "error", "amina has 3 open cases; the cap is 2", "caseload", "S", None, "amina"),
         ("caseload-near-cap", "warning", "otieno has 2 open cases (cap 2, warning from 2)", "caseload", "S", None, "otieno"),
@@ -626,8 +626,8 @@ def test_check_caseloads__codes_messages_and_who():
     # an id the team never had is not on it (`off_team`): it holds no caseload, whatever it is given (check_workers
     # reports each of its cases); on a team that lists nobody, no worker is told from another: it is counted
     strangers = cases + [_open("x2", "stranger"), _open("x3", "stranger")]
-    assert [p.worker for p in rules.check_caseloads(strangers, team, small)] == ["amina", "otieno"]
-    assert [p.worker for p in rules.check_caseloads(strangers, Team(), small)] == ["amina", "otieno", "stranger", "sup"]
+    assert [p.worker for p in rules.check_caseload_counts(rules.caseloads(strangers), team, small)] == ["amina", "otieno"]
+    assert [p.worker for p in rules.check_caseload_counts(rules.caseloads(strangers), Team(), small)] == ["amina", "otieno", "stranger", "sup"]
 
 
 def test_check_caseloads__a_removed_worker_holds_no_caseload_their_cases_are_nobodys():
@@ -638,9 +638,9 @@ def test_check_caseloads__a_removed_worker_holds_no_caseload_their_cases_are_nob
     small = policy(caseload={"cap": 2, "warn_from": 2, "source": "S"})
     gone = replace(Worker("otieno", "O", ("caseworker",), "age1o"), removed="2026-11-20T09:00:00+03:00")
     cases = [_open(str(i), "otieno") for i in range(3)] + [_open("a1", "amina"), _open("a2", "amina")]
-    assert [(p.code, p.worker) for p in rules.check_caseloads(cases, Team((AMINA, SUP, gone)), small)] == [
+    assert [(p.code, p.worker) for p in rules.check_caseload_counts(rules.caseloads(cases), Team((AMINA, SUP, gone)), small)] == [
         ("caseload-near-cap", "amina")]
-    assert [p.worker for p in rules.check_caseloads(cases, Team((AMINA, SUP, replace(gone, removed=""))), small)] == [
+    assert [p.worker for p in rules.check_caseload_counts(rules.caseloads(cases), Team((AMINA, SUP, replace(gone, removed=""))), small)] == [
         "amina", "otieno"]  # while on the team, he was over the cap
     assert [(p.code, p.case_id) for p in rules.check_workers(cases, Team((AMINA, SUP, gone)), SHIPPED, NOW)] == [
         ("case-worker-removed", str(i)) for i in range(3)]

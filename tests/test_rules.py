@@ -19,7 +19,7 @@ from cpcm.workflow import approvals, clocks, open_items
 from cpcm.workflow.deadlines import deadlines, for_worker, review_interval
 from cpcm.workflow.fold import fold
 from cpcm.domain.profiles import build
-from cpcm.workflow.rules import caseload_decision, caseload_state, check_caseloads
+from cpcm.workflow.rules import caseload_decision, caseload_state, caseloads, check_caseload_counts
 
 EAT = timezone(timedelta(hours=3))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=EAT)
@@ -169,7 +169,7 @@ def test_caseload_state__check_assign_and_the_report_agree(count):
     expected = "over_cap" if count > cap else "near_cap" if count >= warn_from else "ok"
     assert caseload_state(count, INTER) == expected
     cases = [registered(case_id=f"CP-TEST-{n:04d}").case() for n in range(count)]
-    codes = {p.code for p in check_caseloads(cases, TEAM, INTER)}
+    codes = {p.code for p in check_caseload_counts(caseloads(cases), TEAM, INTER)}
     assert codes == ({"over_cap": {"caseload-over-cap"}, "near_cap": {"caseload-near-cap"}, "ok": set()}[expected])
     verdict, _message = caseload_decision(count - 1, INTER) if count else ("ok", "")
     assert verdict == {"over_cap": "warn", "near_cap": "warn", "ok": "ok"}[expected]  # the shipped profile warns over the cap
@@ -180,7 +180,7 @@ def test_caseload_state__check_assign_and_the_report_agree(count):
 def test_caseload_state__only_caseworkers_have_a_cap():
     assert caseload_state(99, INTER, capped=False) == "no_cap"
     cases = [registered(worker="sup", case_id=f"CP-TEST-{n:04d}").case() for n in range(30)]
-    assert check_caseloads(cases, TEAM, INTER) == []
+    assert check_caseload_counts(caseloads(cases), TEAM, INTER) == []
     assert next(w for w in caseload(cases, TEAM, INTER, T0)["workers"] if w["worker"] == "sup")["state"] == "no_cap"
 
 

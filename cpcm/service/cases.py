@@ -559,14 +559,19 @@ def assign_from_worker(ctx: Context, from_worker: str, worker_id: str, dry_run: 
                                        "takes them over")], "the handover")
     start = len(ctx.settled)  # the sync conflicts its assignments settle: said once each, as `assign` says them
     with nullcontext() if dry_run else locked(ctx):
-        theirs = sorted((c.id, c.status) for c in CaseStream(ctx) if c.worker == from_worker)  # a case at a time
+        theirs, held = [], 0  # the leaver's cases (ID and status), and the open cases the new worker holds now
+        for case in CaseStream(ctx):  # a case at a time
+            if case.worker == from_worker:
+                theirs.append((case.id, case.status))
+            held += case.worker == worker_id and case.status == "open"
+        theirs.sort()
         moving = [case_id for case_id, status in theirs if status == "open"]
         left = [{"case_id": case_id, "status": status} for case_id, status in theirs if status != "open"]
         if not moving:
             raise InvalidInput([FieldError("--from-worker", "has no open case you can read: there is nothing to hand over")],
                                "the handover", "See cpcm list --worker " + from_worker + "; nothing was written.")
         # the new worker's caseload, counted once for all of them: as one assignment of the last of them would count it
-        warnings = caseload_warnings(ctx, worker_id, count=_caseloads(ctx)[worker_id] + len(moving) - 1)
+        warnings = caseload_warnings(ctx, worker_id, count=held + len(moving) - 1)
         result = _assign_batch(ctx, [{"case": case_id, "worker": worker_id} for case_id in moving], dry_run, progress,
                                list(range(1, len(moving) + 1)), caseload=False)
     steps = list(result.next_steps)

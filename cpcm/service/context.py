@@ -1355,10 +1355,8 @@ class CaseStream:
         ctx = self.ctx
         cache = ctx.store.summaries(ctx.need_worker().id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
         if not isinstance(cache, SummaryCache):  # a repository in memory: nothing on disk to read a piece at a time
-            if self.on_disk:
-                cases, self.total = _load_cases(ctx, index_only=False, on_disk=True), len(ctx.store.case_ids())
-            else:
-                cases, self.total = _as_committed(ctx, index_only=False)
+            cases, self.total = (load_cases(ctx, on_disk=True), len(ctx.store.case_ids())) if self.on_disk \
+                else load_cases_counted(ctx)
             yield from cases.values()
             return
         with nullcontext() if self.on_disk else ctx.store.read_as_committed(cache.dirty):

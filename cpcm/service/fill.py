@@ -315,7 +315,7 @@ def _appendable(folder, recipient: str, keys, tag: str) -> bool:
     can be used), which are removed first. A table piled up with segments of its own is left to
     its reader, which merges them."""
     sizes = cache_mod.segment_sizes(folder)
-    if not cache_mod.many_segments(len(sizes), sum(sizes), PILE_UP):
+    if not cache_mod.many_segments(len(sizes), sum(sizes.values()), PILE_UP):
         return True
     return Table(folder, recipient, keys, tag).drop_stale()
 
@@ -525,7 +525,7 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
     keep = _keeper(shape)
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, rows_tag(ctx, cache))
     sizes = cache_mod.segment_sizes(table.folder)
-    if cache_mod.many_segments(len(sizes) + 1, sum(sizes)):  # many segments: read whole, and merged when saved
+    if cache_mod.many_segments(len(sizes) + 1, sum(sizes.values())):  # many segments: read whole, and merged when saved
         return _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep)
     dirty = cache.dirty
     rows: dict[str, list] = {}

@@ -523,14 +523,12 @@ def service_gaps(ctx: Context) -> list[dict]:
     answers: the gaps to raise with the referral network (counts only)."""
     services = directory.load(ctx.store)
     counts: dict[str, set[str]] = {}
-    for case in CaseStream(ctx):  # a case at a time, its content read as the same commit holds it
-        if case.status != "open":
-            continue
-        details = case_content(ctx, case.id)
+    for case_id in sorted(c.id for c in CaseStream(ctx) if c.status == "open"):  # a case at a time, then each one's content
+        details = case_content(ctx, case_id)
         needs = details["needs"] + [a.get("what", "") for a in (details["plan"] or {}).get("actions", []) if a.get("mode") == "referral"]
         for need in needs:
             if not any(directory.matches(need, s) for s in services):
-                counts.setdefault(need.strip().lower(), set()).add(case.id)
+                counts.setdefault(need.strip().lower(), set()).add(case_id)
     return sorted(({"need": need, "cases": len(ids)} for need, ids in counts.items()), key=lambda g: (-g["cases"], g["need"]))
 
 

@@ -376,15 +376,17 @@ def _check_removable(ctx: Context, worker_id: str, lost: bool = False) -> tuple[
         raise Refused("the last worker of a team cannot be removed", rule="team-last-worker")
     if not lost:
         _check_last_manager(ctx, worker_id)
-    theirs, keyworker_of = [], []
-    for c in CaseStream(ctx):  # a case at a time: only theirs held
-        if c.worker == worker_id:
+    theirs, assigned, keyworker_of = [], [], []
+    for c in CaseStream(ctx):  # a case at a time: of theirs, the open ones' IDs and the others held
+        if c.worker == worker_id and c.status == "open":
+            assigned.append(c.id)
+        elif c.worker == worker_id:
             theirs.append(c)
         elif c.status == "open" and c.keyworker == worker_id:
             keyworker_of.append(c.id)
     theirs.sort(key=lambda c: c.id)
+    assigned.sort()
     keyworker_of.sort()
-    assigned = [c.id for c in theirs if c.status == "open"]
     if assigned:
         raise Refused(
             f"worker '{worker_id}' is assigned {len(assigned)} open case(s): {', '.join(assigned[:5])}{'…' if len(assigned) > 5 else ''}",

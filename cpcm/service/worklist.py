@@ -200,26 +200,25 @@ def check(ctx: Context, case_id: str | None = None, say=in_english) -> list[rule
     # a restriction's mismatch, a closed case's retention: a manager's to put right, and told to them only
     manages = manages_list(ctx, me.id)
     purposes = override_purposes(ctx)  # an override stored with a purpose the command refuses now
+    undecided, absent = rules.NobodyDecides(ctx.team), rules.off_team(ctx.team)
+
+    def kinds(case: Case) -> tuple[list[rules.Problem], ...]:
+        """A case's problems by kind, in the order they are listed: its own rules, its worker off the team, its
+        keyworker off the team, its risk above its worker's cadre."""
+        workers = rules.check_workers([case], ctx.team, ctx.policy, ctx.now, absent)
+        return (rules.check_case(case, ctx.policy, ctx.now, undecided, manages, say)
+                + rules.check_override_purposes(case, ctx.policy, purposes) + rules.check_restriction(mismatch(ctx, case, manages)),
+                [p for p in workers if p.code != rules.KEYWORKER_OFF_TEAM], [p for p in workers if p.code == rules.KEYWORKER_OFF_TEAM],
+                rules.check_cadres([case], ctx.team, ctx.policy))
+
     if case_id:
-        case = load_case(ctx, case_id)
-        return (rules.check_case(case, ctx.policy, ctx.now, rules.NobodyDecides(ctx.team), manages, say)
-                + rules.check_override_purposes(case, ctx.policy, purposes)
-                + rules.check_restriction(mismatch(ctx, case, manages))
-                + rules.check_workers([case], ctx.team, ctx.policy, ctx.now) + rules.check_cadres([case], ctx.team, ctx.policy))
+        return [p for listed in kinds(load_case(ctx, case_id)) for p in listed]
     # a case at a time (`CaseStream`: every folded case held was 1.1 GB at 100,000 cases), each kind of problem
     # listed by case ID as when every case was checked together
-    undecided, absent, counts = rules.NobodyDecides(ctx.team), rules.off_team(ctx.team), Counter()
+    counts: Counter = Counter()
     found: list[tuple[int, str, list[rules.Problem]]] = []  # (kind, case ID, the case's problems of that kind)
     for case in CaseStream(ctx, on_disk=True):
-        workers = rules.check_workers([case], ctx.team, ctx.policy, ctx.now, absent)
-        for kind, listed in enumerate((
-                rules.check_case(case, ctx.policy, ctx.now, undecided, manages, say)
-                + rules.check_override_purposes(case, ctx.policy, purposes) + rules.check_restriction(mismatch(ctx, case, manages)),
-                [p for p in workers if p.code != rules.KEYWORKER_OFF_TEAM],
-                [p for p in workers if p.code == rules.KEYWORKER_OFF_TEAM],
-                rules.check_cadres([case], ctx.team, ctx.policy))):
-            if listed:
-                found.append((kind, case.id, listed))
+        found += [(kind, case.id, listed) for kind, listed in enumerate(kinds(case)) if listed]
         counts.update(rules.caseloads([case]))
     problems = [p for _, _, listed in sorted(found, key=lambda f: f[:2]) for p in listed]
     problems += rules.check_caseload_counts(counts, ctx.team, ctx.policy)

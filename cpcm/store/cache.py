@@ -206,11 +206,7 @@ class Table:
         if self.loaded:
             return self
         self.loaded = True
-        try:
-            names = sorted(n for n in os.listdir(self.folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX))
-        except OSError:
-            return self
-        for name in names:
+        for name in self.segments():
             try:
                 raw = (self.folder / name).read_bytes()
             except FileNotFoundError:
@@ -238,10 +234,7 @@ class Table:
 
     def segments(self) -> list[str]:
         """The names of the table's segments on disk, oldest first."""
-        try:
-            return sorted(n for n in os.listdir(self.folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX))
-        except OSError:
-            return []
+        return segment_names(self.folder)
 
     def stream(self, wanted: set[str], others: set[str] | None = None) -> Iterator[tuple[str, Any]]:
         """(key, value) of each key of `wanted` the table holds, as `load` would give it, read one
@@ -341,16 +334,20 @@ def many_segments(count: int, size: int, allowance: int | None = None) -> bool:
     return count >= (MERGE_FROM if allowance is None else allowance) + size // APPEND_LIMIT
 
 
-def segment_sizes(folder: Path) -> list[int]:
-    """The size on disk of each segment of the table in `folder`."""
-    sizes = []
+def segment_names(folder: Path) -> list[str]:
+    """The names of the segments of the table in `folder` (written whole: no temp file), oldest first."""
     try:
-        names = [n for n in os.listdir(folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX)]
+        return sorted(n for n in os.listdir(folder) if n.endswith(".age") and not n.startswith(TMP_PREFIX))
     except OSError:
-        return sizes
-    for name in names:
+        return []
+
+
+def segment_sizes(folder: Path) -> dict[str, int]:
+    """The size on disk of each segment of the table in `folder`, by name, oldest first."""
+    sizes = {}
+    for name in segment_names(folder):
         try:
-            sizes.append((folder / name).stat().st_size)
+            sizes[name] = (folder / name).stat().st_size
         except OSError:
             pass  # merged away meanwhile
     return sizes
@@ -366,9 +363,10 @@ def merge_read(table: Table, wanted: Callable[[str], bool]) -> bool:
     if table.loaded:
         return False
     sizes = segment_sizes(table.folder)
-    if not many_segments(len(sizes), sum(sizes)) and max(sizes, default=0) <= max(2 * APPEND_LIMIT, sum(sizes) // 2):
+    size = sum(sizes.values())
+    if not many_segments(len(sizes), size) and max(sizes.values(), default=0) <= max(2 * APPEND_LIMIT, size // 2):
         return False  # about as many segments as the merged table fills, none holding most of it: merged already
-    names = table.segments()
+    names = list(sizes)
     try:
         _rewrite(table, ((key, value) for key, value in newest_entries(table, names) if wanted(key)), names)
     except OSError:

@@ -670,16 +670,11 @@ def caseload_state(count: int, policy: Policy, capped: bool = True) -> str:
     return "ok"
 
 
-def check_caseloads(cases: Iterable[Case], team: Team, policy: Policy) -> list[Problem]:
-    """Each worker near or over the caseload cap. A worker off the team (`off_team`: removed, or
-    never on it) holds no caseload: their open cases are nobody's (`check_workers` reports each,
-    `case-worker-removed`), as `report caseload` shows them."""
-    return check_caseload_counts(caseloads(cases), team, policy)
-
-
 def check_caseload_counts(counts: Mapping[str, int], team: Team, policy: Policy) -> list[Problem]:
-    """`check_caseloads` of each worker's open cases counted (`caseloads`), for a check that reads the cases a
-    case at a time."""
+    """Each worker near or over the caseload cap, of `counts` (`caseloads`: each worker's open cases, counted as a
+    check reads the cases, a case at a time). A worker off the team (`off_team`: removed, or never on it) holds no
+    caseload: their open cases are nobody's (`check_workers` reports each, `case-worker-removed`), as `report
+    caseload` shows them."""
     cap, warn_from = caseload_limits(policy)
     absent = off_team(team)
     problems = []
