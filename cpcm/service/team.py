@@ -362,7 +362,7 @@ def team_cadre(ctx: Context, worker_id: str, cadre: str) -> Written:
     written = _change_team(ctx, actor, team, f"team cadre {worker_id} {cadre}")
     from cpcm.workflow import rules
 
-    above = [p.case_id for p in rules.check_cadres(CaseStream(ctx), team, ctx.policy) if p.worker == worker_id]  # a case at a time
+    above = sorted(p.case_id for p in rules.check_cadres(CaseStream(ctx), team, ctx.policy) if p.worker == worker_id)  # a case at a time
     return replace(written, extra={**written.extra, "worker": worker_id, "cadre": cadre, "before": before or None,
                                    "above": above})
 
