@@ -150,6 +150,17 @@ def test_a_supervisors_handover_and_team_changes_read_the_cases_a_case_at_a_time
     assert "summary" not in loaded, loaded
 
 
+def test_team_cadre_lists_the_cases_above_the_cadre_by_case_id_in_any_order_of_the_cases(cli_as, monkeypatch):
+    from test_cadre import CHILD
+
+    amina = cli_as("amina")
+    ids = sorted(register(amina, child=CHILD) for _ in range(3))  # high risk: above what a volunteer may hold
+    _reversed(monkeypatch)
+    done = cli_as("sup")("team", "cadre", "amina", "volunteer", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["above"] == ids
+
+
 def test_a_table_added_to_before_it_is_read_writes_only_what_was_added(tmp_path):
     from pyrage import x25519
 
