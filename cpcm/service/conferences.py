@@ -1399,15 +1399,15 @@ def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
     rather than a decryption of every record. A case that cannot be read is noted in
     `ctx.problems` (told as a warning), as a listing notes it: its names were not checked."""
     institutions = rules.institution_relationships(ctx.policy)
-    families, unread = {}, []
-    for case in context.CaseStream(ctx):  # a case at a time, its records read as the same commit holds them
+    families = {}
+    cases = context.CaseStream(ctx)
+    for case in cases:  # a case at a time, its records read as the same commit holds them
         try:
             records = effective(context.read_case(ctx, case.id)[0]) if any(k in case.events for k in rules.NAMING_KINDS) else []
         except (Corrupt, CannotDecrypt) as exc:
-            unread.append((case.id, exc))
+            cases.left_out(case.id, exc)
             continue
         families[case.id] = rules.client_names(case, records, institutions)
-    ctx.problems.extend(exc for _, exc in sorted(unread, key=lambda u: u[0]))
     return dict(sorted(families.items()))  # by case ID, as the problems: a refusal names the cases in that order
 
 

@@ -1343,11 +1343,18 @@ class CaseStream:
         self.on_disk = on_disk
         self.read = 0
         self.total = 0
+        self._left: list[tuple[str, Exception]] = []
 
     def __iter__(self) -> Iterator[Case]:
         for case in self._cases():
             self.read += 1
             yield case
+        self.ctx.problems.extend(exc for _, exc in sorted(self._left, key=lambda left: left[0]))
+
+    def left_out(self, case_id: str, exc: Exception) -> None:
+        """A case given that its reader could not read further (a record of it damaged): noted in `ctx.problems`
+        once every case was given, by case ID, after the cases not read at all, whatever order they came in."""
+        self._left.append((case_id, exc))
 
     def _cases(self) -> Iterator[Case]:
         from cpcm.service import tables

@@ -391,7 +391,7 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
     # the cases as last committed, as list, due and the other reports read them, a case at a time, and their records
     # as that commit holds them (read while the cases are: `CaseStream`)
     cases = CaseStream(ctx)
-    counted, unread = [], []
+    counted = []
     for case in chosen(cases, status, worker):
         counted.append(Counted.of(case, ctx.policy, ctx.now))
         holds_graduation = bool(bands) and reintegration.GRADUATION in case.events
@@ -401,7 +401,7 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
         try:
             records = effective(read_case(ctx, case.id)[0])
         except (Corrupt, CannotDecrypt) as exc:  # noted, as a listing notes it; the other cases are counted
-            unread.append((case.id, exc))
+            cases.left_out(case.id, exc)
             continue
         if holds_graduation:
             scored = reintegration.latest_graduation(ctx, [r for r in records if period.holds(r.at)], graduation_tables)
@@ -418,7 +418,6 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
             record = next((r for r in records if r.id == latest.record_id), None)
             occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
             assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
-    ctx.problems.extend(exc for _, exc in sorted(unread, key=lambda u: u[0]))  # after the cases not read at all, by case ID
     view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands,
                              csi_table, rated)
     return _with_meta(ctx, "readiness", view, cases.read, cases.total, worker, len(counted))
