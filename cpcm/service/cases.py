@@ -110,18 +110,9 @@ def register(ctx: Context, data: Mapping[str, Any], at: datetime | None = None, 
         case_id = new_case_id()
     record = new_record(ctx, "registration", case_id, body, at)
     case = fold(case_id, [record])
-    look = lookup.current(ctx) if lookup.usable(ctx) else None
-    if look is not None:  # the split index (service/lookup.py): the new child's buckets and the caseloads
-        look, found = lookup.duplicates_of(ctx, look, key_of(case), exclude=case_id)
-        duplicates = tuple(found)
-        about = look.about  # each duplicate's status and merged_into as the index holds them: no case read again
-        _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk,
-                                      count=lookup.caseload(look, case.worker) if case.worker else 0)
-    else:
-        cases = load_index(ctx)  # every case, with only the fields of the checks (its status too)
-        duplicates = tuple(probable_duplicates(case, cases.values()))
-        about = held_about(cases)
-        _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk, cases=cases)
+    look, duplicates, about, cases = new_case_duplicates(ctx, case)
+    _, checks = assignment_checks(ctx, case_id, case.worker, risk=case.risk, cases=cases,
+                                  count=lookup.caseload(look, case.worker) if look is not None else None)
     warnings = new_case_checks(checks, case_id, named=isinstance(data, Mapping) and bool(data.get("worker")))
     readers = readers_for(ctx, case)
     links: tuple[Record, ...] = ()
@@ -208,6 +199,21 @@ def link_siblings(ctx: Context, case_id: str, other_id: str, removed: str | None
         tx.write_record(b, keys_for(ctx, ctx.store.recipients(other_id)))
         tx.commit(f"{'link' if removed is None else 'unlink'} {case_id} {other_id}")
     return Written(case_id, (a.id, b.id), "case_link", extra={"sibling": other_id, "removed": removed is not None})
+
+
+def new_case_duplicates(ctx: Context, case: Case) -> tuple[lookup.Lookup | None, tuple[tuple[str, str], ...], Callable[
+        [str], tuple[str | None, str | None] | None], Mapping[str, Case] | None]:
+    """The possible duplicates of a case new here (`register`, `receive`: `case`, under the ID it gets), as
+    (the split index asked or None, (case ID, reason) for each, `duplicates_said`'s `about`, every case's index entry
+    or None). From the split index of a write (service/lookup.py: the new child's buckets, each duplicate's status and
+    merged_into as it holds them; its caseloads serve the assignment's check) where it serves, else from every case
+    with only the fields of the checks (`load_index`, which the caseload check counts then): memory does not grow
+    with the repository when the index serves."""
+    if lookup.usable(ctx):
+        look, found = lookup.duplicates_of(ctx, lookup.current(ctx), key_of(case), exclude=case.id)
+        return look, tuple(found), look.about, None
+    cases = load_index(ctx)
+    return None, tuple(probable_duplicates(case, cases.values())), held_about(cases), cases
 
 
 def held_about(cases: Mapping[str, Case]) -> Callable[[str], tuple[str | None, str | None] | None]:

@@ -465,11 +465,10 @@ def _already_received(ctx: context.Context, digest: str) -> str | None:
     """The case here that a bundle with this manifest was already received into, if you can read it."""
     me = ctx.need_worker()
     for case_id in ctx.store.case_ids():
-        if me.id not in ctx.store.recipients(case_id):
+        received = [path for path in ctx.store.record_files(case_id) if path.name.endswith(".transfer_in.yaml.age")]
+        if not received or me.id not in ctx.store.recipients(case_id):  # the few cases received, not every case's readers
             continue
-        for path in ctx.store.record_files(case_id):
-            if not path.name.endswith(".transfer_in.yaml.age"):
-                continue
+        for path in received:
             try:
                 body = ctx.store.read_file(path, ctx.keys).body
             except (Corrupt, CannotDecrypt):
@@ -485,8 +484,8 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     its case ID (or a new one, keeping the old as `alias`), re-encrypt every record to this
     team's readers, assign it, and record `transfer_in`; all in one commit. Optionally write a
     receipt for the sending agency."""
-    from cpcm.service.cases import duplicate_reason, duplicates_said, held_about
-    from cpcm.workflow.duplicates import probable_duplicates
+    from cpcm.service import lookup
+    from cpcm.service.cases import duplicate_reason, duplicates_said, new_case_duplicates
 
     me = ctx.need_worker()
     assignee = worker or me.id
@@ -522,13 +521,12 @@ def receive(ctx: context.Context, data: bytes, worker: str | None = None, receip
     alias = old_id if case_id != old_id else None
     imported = fold(old_id, [r for r, _ in bundle.records])
     transitions.advance(imported.stage, "transfer_in", old_id)
+    look, found, about, cases = new_case_duplicates(ctx, replace(imported, id=case_id))
     # the checks of every assignment (`assignment_checks`): a worker named with --worker as `assign` checks them,
     # the worker who receives it as `register` does (the case escalated at once where their cadre may not hold it)
-    _, checks = context.assignment_checks(ctx, case_id, assignee, risk=imported.risk)
+    _, checks = context.assignment_checks(ctx, case_id, assignee, risk=imported.risk, cases=cases,
+                                          count=lookup.caseload(look, assignee) if look is not None else None)
     warnings = context.new_case_checks(checks, case_id, named=bool(worker))
-    cases = context.load_cases(ctx)
-    found = probable_duplicates(replace(imported, id=case_id), cases.values())
-    about = held_about(cases)
     # a case merged into another is named by the case the child's work goes on in, once (as at `cpcm register`)
     warnings += [f"possible duplicate: {said['case_id']} ({duplicate_reason(said)})"
                  for said in duplicates_said(ctx, found, about)]
