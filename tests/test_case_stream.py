@@ -113,6 +113,29 @@ def test_reports_read_a_case_at_a_time_are_the_same_in_any_order_of_the_cases(ke
     assert "summary" not in loaded, loaded  # no folded case held but the one being read
 
 
+
+def test_readiness_reads_the_records_it_scores_holding_one_shard_of_the_record_table_at_a_time(kenya, monkeypatch):
+    """`report readiness` reads the records of each case that may hold a readiness, graduation or CSI record. Read
+    while the cases were, through the record table, they loaded nearly every shard of it and held them (249 of 256
+    at 100,000 cases, 101,000 records): it reads them once the cases were given, in the order of the shards, holding
+    one (`CaseStream.read_each`), and the report is the same."""
+    cases = [in_cci(kenya) for _ in range(6)]
+    assert len({cache_mod.record_shard(case_id) for case_id in cases}) >= 2  # the cases' records are in several shards
+    sup = kenya("sup", now="2026-12-07T09:00:00+03:00")
+    made = sup("report", "readiness", "--json")
+    assert made.code == 0 and len(made.json()["not_assessed"]) >= 2, made.stderr
+    held: list[int] = []
+    real_get = cache_mod.RecordCache.get
+
+    def get(self, blob, case_id):
+        found = real_get(self, blob, case_id)
+        held.append(sum(1 for table in self.shards.values() if table.loaded))
+        return found
+    monkeypatch.setattr(cache_mod.RecordCache, "get", get)
+    again = sup("report", "readiness", "--json")
+    assert (again.code, again.stdout) == (0, made.stdout)
+    assert held and max(held) == 1, held
+
 def test_check_reads_the_cases_a_case_at_a_time_and_lists_each_kind_of_problem_by_case(cli, cli_as, monkeypatch):
     """`cpcm check` over every case held every folded case (about 1.1 GB at 100,000 cases): it reads them a case at a
     time (`CaseStream` with `on_disk`), and lists the problems as it did, each kind by case ID, whatever order the

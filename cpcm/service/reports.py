@@ -19,7 +19,7 @@ from cpcm.domain.case import Case
 from cpcm.errors import CannotDecrypt, Corrupt
 from cpcm.service import tables
 from cpcm.service.context import (CaseStream, Context, end_expired_covers, keys_for, left_out_changed_on_disk, load_cases,
-                                  load_cases_counted, new_record, read_case, transaction, writes)
+                                  load_cases_counted, new_record, transaction, writes)
 from cpcm.workflow.fold import effective, fold
 
 
@@ -388,36 +388,36 @@ def _readiness(ctx: Context, start: date, end: date, status: str, worker: str | 
 
     csi_table = csi.table(ctx, csi.offered(ctx)) if csi.offered(ctx) else None  # the kenya profile's Child Status Index
     rated: dict[str, dict] = {}
-    # the cases as last committed, as list, due and the other reports read them, a case at a time, and their records
-    # as that commit holds them (read while the cases are: `CaseStream`)
+    # the cases as last committed, as list, due and the other reports read them, a case at a time, then the records
+    # of those that may hold what is scored, as that commit holds them (`CaseStream.read_each`: a case whose records
+    # cannot be read is noted, as a listing notes it; the other cases are counted)
     cases = CaseStream(ctx)
     counted = []
+    wanted: dict[str, tuple[bool, bool]] = {}  # case ID -> (may hold a graduation record, a CSI)
     for case in chosen(cases, status, worker):
         counted.append(Counted.of(case, ctx.policy, ctx.now))
         holds_graduation = bool(bands) and reintegration.GRADUATION in case.events
         holds_csi = csi_table is not None and csi.KIND in case.events
-        if not _may_hold_readiness(case) and not holds_graduation and not holds_csi:
-            continue
-        try:
-            records = effective(read_case(ctx, case.id)[0])
-        except (Corrupt, CannotDecrypt) as exc:  # noted, as a listing notes it; the other cases are counted
-            cases.left_out(case.id, exc)
-            continue
+        if _may_hold_readiness(case) or holds_graduation or holds_csi:
+            wanted[case.id] = holds_graduation, holds_csi
+    for case_id, found in cases.read_each(wanted):
+        records = effective(found)
+        holds_graduation, holds_csi = wanted[case_id]
         if holds_graduation:
             scored = reintegration.latest_graduation(ctx, [r for r in records if period.holds(r.at)], graduation_tables)
             if scored is not None:
-                graduated[case.id] = scored
+                graduated[case_id] = scored
         if holds_csi:
             # the latest CSI made in the period, by its own date (a paper CSI entered late counts when it was made)
             made_in = (period.start.isoformat(), period.end.isoformat())
-            found = csi.latest_records([r for r in records if r.kind == csi.KIND and made_in[0] <= csi.order(r)[0] <= made_in[1]], 1)
-            if found:
-                rated[case.id] = dict(found[0].body)
+            rating = csi.latest_records([r for r in records if r.kind == csi.KIND and made_in[0] <= csi.order(r)[0] <= made_in[1]], 1)
+            if rating:
+                rated[case_id] = dict(rating[0].body)
         latest = reintegration.latest_of(data, [r for r in records if period.holds(r.at)], tables)
         if latest is not None:
             record = next((r for r in records if r.id == latest.record_id), None)
             occasion = record.body.get("occasion") if record is not None and record.kind == reintegration.KIND else None
-            assessed[case.id] = Assessed(latest, str(occasion) if occasion else None)
+            assessed[case_id] = Assessed(latest, str(occasion) if occasion else None)
     view = reports.readiness(counted, assessed, ctx.policy, start, end, ctx.now, status, worker, graduated, bands,
                              csi_table, rated)
     return _with_meta(ctx, "readiness", view, cases.read, cases.total, worker, len(counted))

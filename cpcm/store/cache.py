@@ -41,6 +41,7 @@ import shutil
 import stat
 import time
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -586,6 +587,7 @@ class RecordCache:
         self._live_ids: set[str] | None = None
         self._asked = False
         self._held: str | None = None  # `lookup`'s shard
+        self._one = False  # `get` holds one shard at a time (`one_shard`)
         self.shards: dict[str, Table] = {}  # the shards used so far, by name
         _drop_blob_shards(folder)
 
@@ -622,7 +624,23 @@ class RecordCache:
         return False
 
     def get(self, blob: str, case_id: str) -> Any:
+        if self._one:
+            return self.lookup(blob, case_id)
         return self.shard(record_shard(case_id)).get(blob)
+
+    @contextmanager
+    def one_shard(self) -> Iterator[None]:
+        """While it lasts, `get` holds no other shard loaded than the case's (as `lookup`); after it, the shards
+        held are let go but those with changes to save. For a reader of many cases' records in the shards' order
+        (`context.CaseStream.read_each`): it holds one shard, not every shard it read."""
+        self._one = True
+        try:
+            yield
+        finally:
+            self._one = False
+            self._held = None
+            for name in [name for name, table in self.shards.items() if not table.changed]:
+                del self.shards[name]
 
     def lookup(self, blob: str, case_id: str) -> Any:
         """`get`, holding no other shard loaded than this case's: the shard used before is let go
