@@ -76,26 +76,42 @@ def caseload(cases: Iterable[Case | Held], team: Team, policy: Policy, now: date
     def computed(case: Case) -> list[Deadline]:
         return deadlines(case, policy, now)
     items, asked_at = items or computed, asked_at or requested_at
-    pairs = [(case, item) for case in cases for item in items(case) if item.owner != MANAGERS]
-    listed = [item for _, item in pairs]
-    overdue = [i for i in listed if i.owner != SUPERVISORS and i.state(now, soon) == "overdue"]
-    missed = [i for i in listed if i.owner != SUPERVISORS and i.state(now, soon) == "target_missed"]
-    waiting = [i for i in listed if i.owner == SUPERVISORS]
-    asked = {(case.id, item.code): asked_at(case, item.code) for case, item in pairs if item.owner == SUPERVISORS}
+    # each case's items counted as they come (at 100,000 cases, every item held at once was most of the report's memory):
+    # the overdue ones by worker and clock, the targets missed by worker, the supervisors' own (approvals) kept
+    overdue: Counter[tuple[str, str]] = Counter()
+    missed: Counter[str] = Counter()
+    waiting: list[Deadline] = []
+    asked: dict[tuple[str, str], str | None] = {}
+    for case in cases:
+        for item in items(case):
+            if item.owner == MANAGERS:
+                continue
+            if item.owner == SUPERVISORS:
+                waiting.append(item)
+                asked[(case.id, item.code)] = asked_at(case, item.code)
+                continue
+            state = item.state(now, soon)
+            if state == "overdue":
+                overdue[(item.owner or UNASSIGNED, item.code)] += 1
+            elif state == "target_missed":
+                missed[item.owner or UNASSIGNED] += 1
 
-    codes = OVERDUE_CODES + tuple(sorted({i.code for i in overdue} - set(OVERDUE_CODES)))  # a clock added since
-    holders = {c.worker or UNASSIGNED for c in open_cases} | {i.owner or UNASSIGNED for i in overdue}
+    codes = OVERDUE_CODES + tuple(sorted({code for _, code in overdue} - set(OVERDUE_CODES)))  # a clock added since
+    holders = {c.worker or UNASSIGNED for c in open_cases} | {owner for owner, _ in overdue}
     caseworkers = {w.id for w in team.active if w.has_role("caseworker")}
     worker_ids = sorted(holders | caseworkers, key=lambda w: (w == UNASSIGNED, w)) if reader is None else [reader]
     absent = off_team(team)
+    held: dict[str, list] = {}
+    for case in open_cases:
+        held.setdefault(case.worker or UNASSIGNED, []).append(case)
     workers = []
     for worker_id in worker_ids:
-        mine = [c for c in open_cases if (c.worker or UNASSIGNED) == worker_id]
+        mine = held.get(worker_id, [])
         member = team.get(worker_id, include_removed=True)
         count = len(mine)
         gone = worker_id != UNASSIGNED and worker_id in absent
         state = OFF_TEAM if gone else caseload_state(count, policy, capped=worker_id != UNASSIGNED and has_cap(member))
-        by_code = Counter(i.code for i in overdue if (i.owner or UNASSIGNED) == worker_id)
+        by_code = {code: overdue[(worker_id, code)] for code in codes}
         workers.append({
             "worker": worker_id,
             "active": bool(member and member.active),
@@ -106,9 +122,9 @@ def caseload(cases: Iterable[Case | Held], team: Team, policy: Policy, now: date
             "state": state,
             "by_stage": {s: sum(1 for c in mine if c.stage == s) for s in OPEN_STAGES},
             "by_risk": {r: sum(1 for c in mine if c.risk == r) for r in risks} | {NOT_RATED: sum(1 for c in mine if c.risk not in risks)},
-            "overdue": {code: by_code.get(code, 0) for code in codes},
+            "overdue": by_code,
             "overdue_total": sum(by_code.values()),
-            "target_missed": sum(1 for i in missed if (i.owner or UNASSIGNED) == worker_id),
+            "target_missed": missed[worker_id],
             **({"off_team": absent.standing(worker_id)} if gone else {}),
         })
 
@@ -149,7 +165,7 @@ def caseload(cases: Iterable[Case | Held], team: Team, policy: Policy, now: date
         "unassigned": sum(1 for c in open_cases if not c.worker),
         "by_stage": {s: sum(1 for c in open_cases if c.stage == s) for s in OPEN_STAGES},
         "by_risk": {r: sum(1 for c in open_cases if c.risk == r) for r in risks} | {NOT_RATED: sum(1 for c in open_cases if c.risk not in risks)},
-        "overdue": len(overdue),
+        "overdue": sum(overdue.values()),
         "approvals_waiting": len(waiting),
         "approvals_nobody_may_decide": len(nobody),
     }
@@ -170,7 +186,7 @@ def caseload(cases: Iterable[Case | Held], team: Team, policy: Policy, now: date
     if reader is not None:
         view["workers_shown"] = "yours"  # only in such a report: a supervisor's view is as it always was
     # the total row's "target missed": every one of the cases read where not every worker has a row
-    view["tables"] = _tables(view, risks, len(missed) if reader is not None else None)
+    view["tables"] = _tables(view, risks, sum(missed.values()) if reader is not None else None)
     view["charts"] = _charts(view, risks)
     return view
 
