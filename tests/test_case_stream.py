@@ -136,6 +136,34 @@ def test_readiness_reads_the_records_it_scores_holding_one_shard_of_the_record_t
     assert (again.code, again.stdout) == (0, made.stdout)
     assert held and max(held) == 1, held
 
+
+def test_conference_sign_reads_the_records_that_name_a_family_holding_one_shard_of_the_record_table_at_a_time(
+        cli, cli_as, monkeypatch):
+    """`conference sign` checks the member against every case's family, reading the records of each case that holds one
+    naming a family member (a consent, a tracing, a family assessment): once the cases were given, a shard of the record
+    table at a time (`CaseStream.read_each`), not every shard held; a registered name is still refused, every case named."""
+    ids = register_many(cli, 6)
+    assert len({cache_mod.record_shard(case_id) for case_id in ids}) >= 2  # the cases' records are in several shards
+    for case_id in ids:
+        for giver in ("child", "caregiver"):
+            given = cli("consent", case_id, "--purpose", "assessment", "--by", giver, "--status", "given", "--explained", "all")
+            assert given.code == 0, given.stderr
+    sup = cli_as("sup")
+    refused = sup("conference", "sign", "--name", "Test Caregiver", "--institution", "Home", "--position", "grandmother")
+    assert refused.code == 4 and all(case_id in refused.stderr for case_id in ids), refused.stderr
+    held: list[int] = []
+    real_get = cache_mod.RecordCache.get
+
+    def get(self, blob, case_id):
+        found = real_get(self, blob, case_id)
+        held.append(sum(1 for table in self.shards.values() if table.loaded))
+        return found
+    monkeypatch.setattr(cache_mod.RecordCache, "get", get)
+    again = sup("conference", "sign", "--name", "Test Caregiver", "--institution", "Home", "--position", "grandmother")
+    assert (again.code, again.stderr) == (refused.code, refused.stderr)
+    assert sup("conference", "sign", "--name", "Member One", "--institution", "Agency", "--position", "Officer").code == 0
+    assert held and max(held) == 1, held
+
 def test_check_reads_the_cases_a_case_at_a_time_and_lists_each_kind_of_problem_by_case(cli, cli_as, monkeypatch):
     """`cpcm check` over every case held every folded case (about 1.1 GB at 100,000 cases): it reads them a case at a
     time (`CaseStream` with `on_disk`), and lists the problems as it did, each kind by case ID, whatever order the

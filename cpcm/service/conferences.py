@@ -1400,14 +1400,15 @@ def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
     `ctx.problems` (told as a warning), as a listing notes it: its names were not checked."""
     institutions = rules.institution_relationships(ctx.policy)
     families = {}
+    named: dict[str, Case] = {}  # the cases whose records name someone: what `client_names` reads of each, till they are read
     cases = context.CaseStream(ctx)
-    for case in cases:  # a case at a time, its records read as the same commit holds them
-        try:
-            records = effective(context.read_case(ctx, case.id)[0]) if any(k in case.events for k in rules.NAMING_KINDS) else []
-        except (Corrupt, CannotDecrypt) as exc:
-            cases.left_out(case.id, exc)
-            continue
-        families[case.id] = rules.client_names(case, records, institutions)
+    for case in cases:  # a case at a time
+        if any(k in case.events for k in rules.NAMING_KINDS):
+            named[case.id] = rules.naming_part(case)
+        else:
+            families[case.id] = rules.client_names(case, [], institutions)
+    for case_id, records in cases.read_each(named):  # as the same commit holds them, a shard of the record table at a time
+        families[case_id] = rules.client_names(named.pop(case_id), effective(records), institutions)
     return dict(sorted(families.items()))  # by case ID, as the problems: a refusal names the cases in that order
 
 

@@ -1356,6 +1356,13 @@ def is_institution(name: Any, relationship: Any, relationships: Iterable[str]) -
 NAMING_KINDS = ("tracing", "family_assessment", "consent")  # the records `client_names` reads besides the folded case
 
 
+def naming_part(case: Case) -> Case:
+    """The case as `client_names` reads it (the child, the registration, its caregiver and contact, the placements) and
+    nothing else: what a reader of many cases keeps of one until its records are read."""
+    return Case(case.id, child=case.child, caregiver_name=case.caregiver_name, contact=case.contact,
+                registration=case.registration, placements=case.placements)
+
+
 def client_names(case: Case, records: Iterable[Record], institutions: Iterable[str] = ()) -> tuple[list[str], list[str]]:
     """The names and phone numbers of the child and the family that a case records, which no
     meeting document may hold: the registration's (the child's names, the caregiver, the
