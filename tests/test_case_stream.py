@@ -164,6 +164,27 @@ def test_conference_sign_reads_the_records_that_name_a_family_holding_one_shard_
     assert sup("conference", "sign", "--name", "Member One", "--institution", "Agency", "--position", "Officer").code == 0
     assert held and max(held) == 1, held
 
+
+def test_service_gaps_read_each_open_cases_records_holding_one_shard_of_the_record_table_at_a_time(cli, monkeypatch):
+    """`service gaps` reads the content of every open case (its assessments' needs, its plan's referrals): in the order of
+    the record table's shards, holding one at a time (`context.by_record_shard`), where in case-ID order it loaded
+    nearly every shard and held them; the same gaps."""
+    ids = register_many(cli, 6)
+    assert len({cache_mod.record_shard(case_id) for case_id in ids}) >= 2
+    made = cli("service", "gaps", "--json")
+    assert made.code == 0, made.stderr
+    held: list[int] = []
+    real_get = cache_mod.RecordCache.get
+
+    def get(self, blob, case_id):
+        found = real_get(self, blob, case_id)
+        held.append(sum(1 for table in self.shards.values() if table.loaded))
+        return found
+    monkeypatch.setattr(cache_mod.RecordCache, "get", get)
+    again = cli("service", "gaps", "--json")
+    assert (again.code, again.stdout) == (0, made.stdout)
+    assert held and max(held) == 1, held
+
 def test_check_reads_the_cases_a_case_at_a_time_and_lists_each_kind_of_problem_by_case(cli, cli_as, monkeypatch):
     """`cpcm check` over every case held every folded case (about 1.1 GB at 100,000 cases): it reads them a case at a
     time (`CaseStream` with `on_disk`), and lists the problems as it did, each kind by case ID, whatever order the

@@ -1368,21 +1368,14 @@ class CaseStream:
         100,000 loaded 249 of the 256 shards, 101,000 records, and held them). A case whose records cannot be read
         is left out, noted as `left_out` notes it."""
         ctx = self.ctx
-        records = getattr(ctx.store, "record_cache", None)
-        with ctx.store.read_as_committed(self._dirty) if self._dirty else nullcontext(), \
-                records.one_shard() if records is not None else nullcontext():
-            for case_id in sorted(case_ids, key=lambda c: (record_shard(c), c)):
+        with ctx.store.read_as_committed(self._dirty) if self._dirty else nullcontext():
+            for case_id in by_record_shard(ctx, case_ids):
                 try:
                     found = read_case(ctx, case_id)[0]
                 except (Corrupt, CannotDecrypt) as exc:
                     self.left_out(case_id, exc)
                     continue
                 yield case_id, found
-        if records is not None and records.changed:  # records decrypted here (a cold table): kept for next time
-            try:
-                records.save()
-            except OSError:
-                pass  # a read never fails because the local cache cannot be written
         self._note_left()
 
     def _cases(self) -> Iterator[Case]:
@@ -1424,6 +1417,21 @@ class CaseStream:
         except OSError:
             pass  # a read never fails because the local cache cannot be written
         tables.save(ctx)
+
+
+def by_record_shard(ctx: Context, case_ids: Iterable[str]) -> Iterator[str]:
+    """`case_ids` in the order of the record table's shards, the table holding one shard at a time while they are gone
+    through (`RecordCache.one_shard`): for a reader of many cases' records (a report, the service gaps), which in case-ID
+    order loads nearly every shard and holds them (the whole table, every record of every case read). The records
+    decrypted meanwhile (a cold table) are kept for next time."""
+    records = getattr(ctx.store, "record_cache", None)
+    with records.one_shard() if records is not None else nullcontext():
+        yield from sorted(case_ids, key=lambda c: (record_shard(c), c))
+    if records is not None and records.changed:
+        try:
+            records.save()
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
 
 
 def parse_case_id(text: str, place: int = 0) -> str:

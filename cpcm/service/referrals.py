@@ -10,8 +10,8 @@ from cpcm.domain.forms import Field, Wording, coerce, laid_over, not_a_date, val
 from cpcm.domain.records import CORRECTION_KEYS, Record, flatten, utc
 from cpcm.domain.text import said
 from cpcm.errors import N_, CannotDecrypt, FieldError, InvalidInput, NotFound, Refused, UsageError, named_record
-from cpcm.service.context import (CaseStream, Context, append, append_each, case_content, form_for, load_case, load_records, transaction,
-                                  validate_form, writes)
+from cpcm.service.context import (CaseStream, Context, append, append_each, by_record_shard, case_content, form_for, load_case,
+                                  load_records, transaction, validate_form, writes)
 from cpcm.service.context import (at_errors, check_at, check_cover, check_step, due_said, end_expired_covers, keys_for, new_record, note_clock,
                                   unnamed_keys)
 from cpcm.workflow import consent as consent_rules
@@ -523,7 +523,8 @@ def service_gaps(ctx: Context) -> list[dict]:
     answers: the gaps to raise with the referral network (counts only)."""
     services = directory.load(ctx.store)
     counts: dict[str, set[str]] = {}
-    for case_id in sorted(c.id for c in CaseStream(ctx) if c.status == "open"):  # a case at a time, then each one's content
+    # a case at a time, then each one's content, a shard of the record table at a time
+    for case_id in by_record_shard(ctx, [c.id for c in CaseStream(ctx) if c.status == "open"]):
         details = case_content(ctx, case_id)
         needs = details["needs"] + [a.get("what", "") for a in (details["plan"] or {}).get("actions", []) if a.get("mode") == "referral"]
         for need in needs:
