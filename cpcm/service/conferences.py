@@ -1269,7 +1269,7 @@ def _refuse_clients_on_register(ctx, member: Mapping[str, Any], what: str) -> li
     from cpcm.render.views import is_family, might_be_family
 
     before = len(ctx.problems)
-    families = {case_id: family for case_id, family in _every_family(ctx).items() if might_be_family(member, *family)}
+    families = _every_family(ctx, lambda family: might_be_family(member, *family))
     unread = sorted({split[1] for exc in ctx.problems[before:]
                      if (split := split_rel(getattr(exc, "path", None) or getattr(exc, "record_file", None) or ""))})
     del ctx.problems[before:]  # told here, as the write's warning
@@ -1392,12 +1392,12 @@ def _families(ctx, case_ids: Iterable[str]) -> dict[str, tuple[list[str], list[s
     return {case_id: _family(ctx, case_id) for case_id in case_ids if me.id in ctx.store.recipients(case_id)}
 
 
-def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
-    """`_families` of every case you read, as `list` reads them: each case's summary from the
-    cache, and its records (through the cache's record table, not decrypted again) only where it
-    holds one that names a family member (`rules.NAMING_KINDS`): at thousands of cases a few seconds
-    rather than a decryption of every record. A case that cannot be read is noted in
-    `ctx.problems` (told as a warning), as a listing notes it: its names were not checked."""
+def _every_family(ctx, keep: Callable[[tuple[list[str], list[str]]], bool]) -> dict[str, tuple[list[str], list[str]]]:
+    """`_families` of every case you read that `keep` keeps (the rest are let go as they are made), as `list` reads
+    them: each case's summary from the cache, and its records (through the cache's record table, not decrypted again)
+    only where it holds one that names a family member (`rules.NAMING_KINDS`): at thousands of cases a few seconds
+    rather than a decryption of every record. A case that cannot be read is noted in `ctx.problems` (told as a
+    warning), as a listing notes it: its names were not checked."""
     institutions = rules.institution_relationships(ctx.policy)
     families = {}
     named: dict[str, Case] = {}  # the cases whose records name someone: what `client_names` reads of each, till they are read
@@ -1405,10 +1405,11 @@ def _every_family(ctx) -> dict[str, tuple[list[str], list[str]]]:
     for case in cases:  # a case at a time
         if any(k in case.events for k in rules.NAMING_KINDS):
             named[case.id] = rules.naming_part(case)
-        else:
-            families[case.id] = rules.client_names(case, [], institutions)
+        elif keep(family := rules.client_names(case, [], institutions)):
+            families[case.id] = family
     for case_id, records in cases.read_each(named):  # as the same commit holds them, a shard of the record table at a time
-        families[case_id] = rules.client_names(named.pop(case_id), effective(records), institutions)
+        if keep(family := rules.client_names(named.pop(case_id), effective(records), institutions)):
+            families[case_id] = family
     return dict(sorted(families.items()))  # by case ID, as the problems: a refusal names the cases in that order
 
 

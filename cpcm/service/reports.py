@@ -232,7 +232,6 @@ def _consented_cases(ctx: Context, agency: str | None, status: str | None = None
     from cpcm.workflow import consent as consent_rule
 
     worker = ctx.need_worker()
-
     cases, uses, left_out = [], {}, 0
     changed = left_out_changed_on_disk(ctx)
     for case_id in ctx.store.case_ids():
