@@ -62,6 +62,41 @@ def _timed(paths: list[str]) -> tuple[float, float]:
     return time.process_time() - started, decrypt
 
 
+def measure(repo: Path, identity_path: Path, jobs: int = 1, sample: int = 0, slow_way: bool = False) -> dict:
+    """The floor of `repo`'s record files: {"records", "cases", "timed", "cpu" (of those timed), "decrypt" (of it),
+    "floor" (CPU for every record), "wall" (files read included), "cores"}. `jobs`, `sample`, `slow_way`: as the options."""
+    from cpcm.crypto import cipher, identity
+    from cpcm.store import codec, yamllib
+
+    if slow_way:
+        cipher.QUICK_FROM = float("inf")
+        yamllib.QUICK = False
+        codec._SUBSET = False  # nor cpcm's own reader (store/emit.py): every record through ruamel
+
+    keys = identity.load(identity_path, lambda: None).keys
+    files, cases = record_files(repo)
+    chosen = files
+    if sample and sample < len(files):
+        chosen = random.Random(1).sample(files, sample)
+    global _WORK
+    _WORK = (keys, cipher, codec)
+    started_wall = time.perf_counter()
+    if jobs == 1:
+        cpu, decrypt = _timed(chosen)
+    else:
+        import multiprocessing
+
+        count = jobs or len(os.sched_getaffinity(0))
+        parts = [chosen[n::count] for n in range(count)]
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            done = pool.map(_timed, parts)
+        cpu, decrypt = sum(d[0] for d in done), sum(d[1] for d in done)
+    wall = time.perf_counter() - started_wall
+    per = cpu / max(len(chosen), 1)
+    return {"records": len(files), "cases": cases, "timed": len(chosen), "cpu": cpu, "decrypt": decrypt,
+            "floor": per * len(files), "wall": wall, "cores": os.cpu_count() or 1}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("repo", type=Path)
@@ -73,41 +108,12 @@ def main() -> None:
                              "before the quick ways (crypto/agefile.py, codec's quick construction): the floor the "
                              "cold fill's goal was first set against")
     args = parser.parse_args()
-
-    from cpcm.crypto import cipher, identity
-    from cpcm.store import codec, yamllib
-
-    if args.slow_way:
-        cipher.QUICK_FROM = float("inf")
-        yamllib.QUICK = False
-        codec._SUBSET = False  # nor cpcm's own reader (store/emit.py): every record through ruamel
-
-    keys = identity.load(args.identity, lambda: None).keys
-    files, cases = record_files(args.repo)
-    chosen = files
-    if args.sample and args.sample < len(files):
-        chosen = random.Random(1).sample(files, args.sample)
-    global _WORK
-    _WORK = (keys, cipher, codec)
-    started_wall = time.perf_counter()
-    if args.jobs == 1:
-        cpu, decrypt = _timed(chosen)
-    else:
-        import multiprocessing
-
-        count = args.jobs or len(os.sched_getaffinity(0))
-        parts = [chosen[n::count] for n in range(count)]
-        with multiprocessing.get_context("fork").Pool(count) as pool:
-            done = pool.map(_timed, parts)
-        cpu, decrypt = sum(d[0] for d in done), sum(d[1] for d in done)
-    wall = time.perf_counter() - started_wall
-    datas = chosen
-    per = cpu / max(len(datas), 1)
-    cores = os.cpu_count() or 1
-    floor = per * len(files)
-    print(f"records {len(files)} in {cases} cases; timed {len(datas)}: {1000 * per:.3f} ms CPU a record "
-          f"(decrypt {1000 * decrypt / max(len(datas), 1):.3f}, parse {1000 * (cpu - decrypt) / max(len(datas), 1):.3f}); "
-          f"wall {wall:.1f} s (files read included), {args.jobs or 'every core'} process(es)")
+    found = measure(args.repo, args.identity, args.jobs, args.sample, args.slow_way)
+    timed, cpu, decrypt, floor, cores = found["timed"], found["cpu"], found["decrypt"], found["floor"], found["cores"]
+    per = cpu / max(timed, 1)
+    print(f"records {found['records']} in {found['cases']} cases; timed {timed}: {1000 * per:.3f} ms CPU a record "
+          f"(decrypt {1000 * decrypt / max(timed, 1):.3f}, parse {1000 * (cpu - decrypt) / max(timed, 1):.3f}); "
+          f"wall {found['wall']:.1f} s (files read included), {args.jobs or 'every core'} process(es)")
     print(f"floor: {floor:.1f} s CPU for every record; {floor / cores:.1f} s wall spread over {cores} cores; "
           f"1.5x: {1.5 * floor:.1f} s CPU; load {os.getloadavg()[0]:.1f}")
 

@@ -262,6 +262,10 @@ def git(root: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+FOLLOWUP = {"method": "home_visit", "purpose": "monitoring", "risk_increased": "no", "concern": "no"}
+OBSERVED = ("the child was at school", "the child was at home with the grandmother", "the family had food for the week",
+            "the child attended the clinic as planned", "the bursary was paid for the term")
+
 PLAN_RECORDS = (
     ("assessment", {"type": "initial", "safe": "yes", "basic_needs": {"food": "yes", "shelter": "yes", "medical": "yes"},
                     "interim_plan_needed": False, "outcome": "proceed"}),
@@ -276,10 +280,11 @@ PLAN_RECORDS = (
 
 
 def _write_cases(root: Path, identity_path: Path, case_ids: list[str], seed: int, part: int, planned_from: int,
-                 now_iso: str) -> tuple[list[str], list[str], list[str]]:
+                 now_iso: str, followups: int = 0) -> tuple[list[str], list[str], list[str]]:
     """Write the cases `case_ids` (drawn by the parent, so no two workers draw the same id;
     files only, no commit): (the files written, the case ids, the planned case ids). The first
-    `planned_from` of them also get assessments and an approved plan. Run in a worker process."""
+    `planned_from` of them also get assessments and an approved plan; with `followups`, every case
+    does, and that many follow-ups after it, a month apart. Run in a worker process."""
     from cpcm import clock, service
     from cpcm.store import atomic, codec
     from cpcm.crypto import cipher
@@ -303,10 +308,18 @@ def _write_cases(root: Path, identity_path: Path, case_ids: list[str], seed: int
             atomic.write(root / rel, service.recipients_bytes(readers))
             written.append(rel)
             records = [record]
-            if n < planned_from and len(planned) < PLANNED:  # assessed and planned, with the plan approved: ready for review
+            if followups or (n < planned_from and len(planned) < PLANNED):  # assessed and planned, the plan approved
                 after = record.id
                 for kind, extra_data in PLAN_RECORDS:
                     extra = service.new_record(ctx, kind, case_id, extra_data, at + timedelta(days=1), after=after)
+                    records.append(extra)
+                    after = extra.id
+                for month in range(1, followups + 1):  # a case file after months of work
+                    when = at + timedelta(days=1 + 30 * month)
+                    if when >= now:
+                        break
+                    extra = service.new_record(ctx, "followup", case_id, dict(FOLLOWUP, observations=rng.choice(OBSERVED)),
+                                               when, after=after)
                     records.append(extra)
                     after = extra.id
                 planned.append(case_id)
@@ -318,10 +331,12 @@ def _write_cases(root: Path, identity_path: Path, case_ids: list[str], seed: int
     return written, ids, planned
 
 
-def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None) -> dict:
+def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None, followups: int = 0) -> dict:
     """A casefile repository of `size` registered synthetic cases at dest/casefiles, with the
     identity of worker 'amina' (caseworker and supervisor; reads every case) at dest/identity.txt.
     Half the cases are assigned to a second worker, 'otieno', so records have two recipients.
+    `PLANNED` of them are assessed and planned; with `followups`, every case is, and has up to that
+    many monthly follow-ups after (those before now): case files as they are after months of work.
     The files are written by `jobs` processes (default: one per core) inside one transaction,
     which then makes one commit of them all."""
     from concurrent.futures import ProcessPoolExecutor
@@ -360,7 +375,7 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
             planned_each = -(-min(PLANNED, size) // jobs)
             with ProcessPoolExecutor(jobs) as pool:
                 parts = [pool.submit(_write_cases, root, identity_path, ordered[part::jobs], seed + size, part, planned_each,
-                                     clock.iso(now)) for part in range(jobs)]
+                                     clock.iso(now), followups) for part in range(jobs)]
                 for future in parts:
                     written, ids, part_planned = future.result()
                     tx.written.extend(written)
@@ -373,7 +388,7 @@ def build_repo(size: int, dest: Path, seed: int = 2026, jobs: int | None = None)
     meta = {
         "size": size, "bench_format": BENCH_FORMAT, "cpcm": __version__, "base": git(root, "rev-parse", "HEAD"),
         "case": ids[len(ids) // 2] if ids else None, "planned": planned, "built": datetime.now().isoformat(timespec="seconds"),
-        "build_seconds": round(time.perf_counter() - started, 1), "jobs": jobs,
+        "build_seconds": round(time.perf_counter() - started, 1), "jobs": jobs, "followups": followups,
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
     shutil.rmtree(dest, ignore_errors=True)
