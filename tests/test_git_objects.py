@@ -66,6 +66,24 @@ def test_every_object_of_a_packed_repository_reads_as_git_gives_it(tmp_path):
         assert objects.read(git_dir, sha) == _cat(root, sha), sha
 
 
+
+def test_the_pages_of_a_pack_handed_back_are_read_again_as_git_gives_them(tmp_path):
+    """`objects.let_go` hands back the pages of the packs' maps a read touched (at 100,000 cases the trees of `cases/`
+    touched about 130 MB of a pack): the maps stay, and every object reads as before, from the system's file cache."""
+    root = tmp_path / "repo"
+    _history(root)
+    git(root, "gc", "-q", "--aggressive")
+    _only_packed(root)
+    git_dir = str(root / ".git")
+    shas = _all_objects(root)
+    first = [objects.read(git_dir, sha) for sha in shas]
+    maps = [(pack.idx, pack.pack) for pack in objects._PACKS[git_dir][1]]
+    objects.let_go(git_dir)
+    objects._RECENT.clear()
+    assert [(pack.idx, pack.pack) for pack in objects._packs(git_dir)] == maps  # the same maps, not opened again
+    assert [objects.read(git_dir, sha) for sha in shas] == first == [_cat(root, sha) for sha in shas]
+    objects.let_go(str(tmp_path / "not-a-repository"))  # nothing read there: nothing to hand back
+
 def _stored_kinds(root) -> list[int]:
     """The kind each object of the repository's packs is stored as (6: a delta whose base is
     named by its offset, 7: by its id)."""
