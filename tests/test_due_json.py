@@ -32,7 +32,8 @@ def test_due_json_from_the_view_is_json_dumps_of_each_item(ctx, monkeypatch, cap
                     code[0] -= 3_600 * 10**6
                     local = datetime.fromtimestamp(code[0] / 10**6 + 60, ZONE).replace(tzinfo=None)
                     code[1:] = [(local - datetime(1970, 1, 1)) // timedelta(microseconds=1), 0]
-        builder.add(f'CP-{i:04d}-\u00e9"\\', entry[1], _covers(rng), _builder_pieces(entry))
+        case_id = f'CP-{i:04d}-\u00e9"\\'
+        builder.add(case_id, entry[1], _covers(rng), _builder_pieces(entry, case_id))
     small, data = builder.body()
     body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
     now = datetime.fromtimestamp(T0 + rng.choice([-86_400, 0, 3_600, 2 * 86_400]), ZONE)

@@ -22,7 +22,7 @@ COVERS = {"CP-CCCC-0003": {"otieno": "2027-01-01"}}
 def _whole(ctx, cases: dict[str, list], order: list[str]) -> dueview._Builder:
     builder = dueview._Builder(ctx, ZONE)
     for case_id in order:
-        builder.add(case_id, cases[case_id][1], COVERS.get(case_id, {}), _builder_pieces(cases[case_id]))
+        builder.add(case_id, cases[case_id][1], COVERS.get(case_id, {}), _builder_pieces(cases[case_id], case_id))
     return builder
 
 
@@ -55,7 +55,7 @@ def test_a_spliced_view_holds_what_the_view_made_whole_holds(ctx, dropped, chang
     for case_id, days in changed.items():
         source = before.get(case_id, before["CP-BBBB-0002"])
         after[case_id] = _moved(source, days)
-        fresh.add(case_id, after[case_id][1], COVERS.get(case_id, {}), _builder_pieces(after[case_id]))
+        fresh.add(case_id, after[case_id][1], COVERS.get(case_id, {}), _builder_pieces(after[case_id], case_id))
     got_small, parts, window, _ = dueview._spliced(body, dropped | set(changed), fresh)
     got_data = b"".join(parts.values())
     whole = _whole(ctx, after, [c for c in old_order if c not in dropped and c not in changed] + list(changed))
@@ -204,7 +204,7 @@ def test_a_changed_case_that_cannot_be_kept_leaves_nothing_in_the_view_spliced(c
     small, data = old.body()
     body = dueview.ViewBody(json.loads(json.dumps(small)), memoryview(bytes(data)))
     fresh = dueview._Builder(ctx, ZONE)
-    pieces = _builder_pieces(before["CP-BBBB-0002"])
+    pieces = _builder_pieces(before["CP-BBBB-0002"], "CP-BBBB-0002")
     lo, hi, n, triples = pieces[1]
     no_owner = [*TEXTS["t2"][:2], None, *TEXTS["t2"][3:]]
     pieces[1] = (lo, hi, n, [(no_owner, *triples[0][1:]), *triples[1:]])

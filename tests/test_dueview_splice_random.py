@@ -50,7 +50,7 @@ def test_many_splices_hold_what_the_view_made_whole_holds(ctx, monkeypatch, seed
         builder = dueview._Builder(ctx, ZONE)
         for case_id in order:
             entry, covers = cases[case_id]
-            builder.add(case_id, entry[1], covers, _builder_pieces(entry))
+            builder.add(case_id, entry[1], covers, _builder_pieces(entry, case_id))
         return builder
 
     small, data = whole(sorted(cases)).body()
@@ -64,7 +64,7 @@ def test_many_splices_hold_what_the_view_made_whole_holds(ctx, monkeypatch, seed
         for case_id in sorted(changed):
             cases[case_id] = (_entry(rng), _covers(rng))
             entry, covers = cases[case_id]
-            fresh.add(case_id, entry[1], covers, _builder_pieces(entry))
+            fresh.add(case_id, entry[1], covers, _builder_pieces(entry, case_id))
         small, parts, window, local = dueview._spliced(body, dropped | changed, fresh)
         data = b"".join(parts.values())
         assert local == dueview.ViewBody(small, memoryview(data)).local

@@ -68,8 +68,8 @@ def entries() -> dict[str, list]:
     }
 
 
-def _builder_pieces(entry: list) -> list[tuple]:
-    return dueview._pieces(entry, {tables_mod.TEXT + k: v for k, v in TEXTS.items()})
+def _builder_pieces(entry: list, case_id: str) -> list[tuple]:
+    return dueview._pieces(entry, {tables_mod.TEXT + k: v for k, v in TEXTS.items()}, case_id)
 
 
 def described(small: dict, data, parts: dict | None = None) -> dict:
@@ -104,7 +104,7 @@ def test_the_view_made_case_by_case_is_the_view_made_whole(ctx, monkeypatch, lin
     covers = {"CP-CCCC-0003": {"otieno": "2027-01-01"}}
     whole = dueview._Builder(ctx, zone)
     for case_id in sorted(made):
-        whole.add(case_id, made[case_id][1], covers.get(case_id, {}), _builder_pieces(made[case_id]))
+        whole.add(case_id, made[case_id][1], covers.get(case_id, {}), _builder_pieces(made[case_id], case_id))
     streamed = dueview._Streamed(ctx, zone)
     for case_id in ("CP-CCCC-0003", "CP-AAAA-0001", "CP-0000-0004", "CP-BBBB-0002"):  # as the segments give them
         streamed.add(case_id, made[case_id][1], covers.get(case_id, {}), made[case_id])

@@ -235,10 +235,11 @@ def view(item: Deadline) -> tuple:
 
 
 def stored(case: Case, session, piece: list, zone) -> list[tuple]:
-    """The deadlines a due entry's piece holds, read back as `due_rows` reads them."""
+    """The deadlines a due entry's piece holds, read back as `due_rows` reads them (the case's ID where the table
+    keeps its mark: `tables.with_case`)."""
     out = []
     for i in range(3, len(piece), 3):
-        code, title, owner, rule, why, source, risk, requested_by, barred = session.texts[piece[i]]
+        code, title, owner, rule, why, source, risk, requested_by, barred = tables.with_case(session.texts[piece[i]], case.id)
         out.append(view(Deadline(case.id, code, title, tables.time_of(piece[i + 1], zone), tables.time_of(piece[i + 2], zone),
                                  owner, rule, why, source, risk, requested_by, tuple(barred))))
     return out

@@ -137,7 +137,7 @@ def test_fill__the_line_read_with_the_readers_goes_into_the_due_entry(closed, re
     assert reads == [case_id, other, case_id]
     assert chunk[0].rows == alone.rows
     text, texts = chunk[0].rows["due"]
-    said = [value for value in texts.values() if value[0] == CODE]
+    said = [tables.with_case(value, case_id) for value in texts.values() if value[0] == CODE]  # as `due` reads it back
     assert len(said) == 1 and command in said[0][4] and said[0][2] == "managers"
     assert not [value for value in chunk[1].rows["due"][1].values() if value[0] == CODE]
     assert tables.case_lines(ctx, case_id) == (True, ())

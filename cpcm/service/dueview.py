@@ -260,8 +260,9 @@ class ViewBody:
         return _code_of(self.items["due"][k], odd[0]), None if target == NO_TARGET else _code_of(target, odd[1])
 
 
-def _pieces(entry: list, texts: dict) -> list[tuple] | None:
-    """A due table entry's pieces with their texts; None when a text is missing."""
+def _pieces(entry: list, texts: dict, case_id: str) -> list[tuple] | None:
+    """A due table entry's pieces with their texts (the case's ID in them: `tables.with_case`); None when a text is
+    missing."""
     found = []
     for piece in entry[2:]:
         triples = []
@@ -269,7 +270,7 @@ def _pieces(entry: list, texts: dict) -> list[tuple] | None:
             static = texts.get(tables.TEXT + piece[i])
             if static is None:
                 return None
-            triples.append((static, piece[i + 1], piece[i + 2]))
+            triples.append((tables.with_case(static, case_id), piece[i + 1], piece[i + 2]))
         found.append((piece[0], piece[1], piece[2], triples))
     return found
 
@@ -281,7 +282,7 @@ def _case_pieces(ctx, session, case) -> tuple[Any, list[tuple] | None]:
         entry = tables.due_entry(ctx, session, case, "")
     except Exception:  # noqa: BLE001 - as tables._entry: computed each time instead
         return None, None
-    return entry[1], _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()})
+    return entry[1], _pieces(entry, {tables.TEXT + k: v for k, v in session.texts.items()}, case.id)
 
 
 def _load(place, keys, read: dict | None = None) -> tuple[dict, Callable[[], ViewBody]] | None:
@@ -905,6 +906,26 @@ class _Streamed:
         if admission:
             self.admission[index] = admission
 
+    def _with_cases(self, by_no: list[str], ranks: list[int], text_of, order) -> None:
+        """The texts that hold a case's ID, as the table keeps them with its mark (`tables.marked`: one text for
+        many cases), made a text of each case's own in the view as the rules wrote it (`tables.with_case`): the items of
+        such a text (`text_of`, in `order`) numbered anew, one number a case, after the others (`by_no`, `ranks`)."""
+        marks = {no for no, text_id in enumerate(by_no) if (static := self.texts.get(text_id)) is not None and tables.holds_case(static)}
+        if not marks:
+            return
+        own: dict[tuple[int, int], int] = {}
+        for position, no in enumerate(text_of):
+            if no in marks:
+                index = self.case[order[position]]
+                mine = own.get((no, index))
+                if mine is None:
+                    mine = own[(no, index)] = len(by_no)
+                    text_id = f"{by_no[no]}\n{self.ids[index]}"  # never a text id of the table (hex digits)
+                    self.texts[text_id] = tables.with_case(self.texts[by_no[no]], self.ids[index])
+                    by_no.append(text_id)
+                    ranks.append(ranks[no])
+                text_of[position] = mine
+
     def left_out(self) -> set[str]:
         """The cases whose entry cannot be kept in the view: a text it uses is not in the table, an
         item's owner is no text (`due` prints it as text), a line break in the case id."""
@@ -956,6 +977,7 @@ class _Streamed:
         del keys
         # each column in that order, taken over the whole column (the loops run in C)
         text_of = array("i", map(self.text.__getitem__, order))
+        self._with_cases(by_no, ranks, text_of, order)
         statics = {text: n for n, text in enumerate(dict.fromkeys(text_of))}  # a text's number -> its number in the view
         owners: dict[str, int] = {}
         whys: dict[str, int] = {}
@@ -1015,7 +1037,8 @@ class _Streamed:
                 covers[str(position)] = self.covers[index]
             if index in self.admission:
                 admission.append([self.ids[index], worker_names[self.worker_of[index]],
-                                  [[lo, hi, [[*self.texts[text_id], due, target] for text_id, due, target in triples]]
+                                  [[lo, hi, [[*tables.with_case(self.texts[text_id], self.ids[index]), due, target]
+                                             for text_id, due, target in triples]]
                                    for lo, hi, triples in self.admission[index]]])
         for lo, hi in self.pieces:
             columns["piece_lo"].append(lo)

@@ -36,7 +36,7 @@ import weakref
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
@@ -60,6 +60,33 @@ DEADLINE_FIELDS = ("case_id", "code", "title", "due", "target", "owner", "rule",
                    "barred", "covered_by", "worker_removed", "nobody_may_decide", "next_decidable", "asks")
 _STATIC = ("code", "title", "owner", "rule", "why", "source", "risk", "requested_by", "barred")
 STATIC_BARRED = _STATIC.index("barred")  # where a static text keeps who may not decide an approval
+_STATIC_TITLE, _STATIC_WHY = _STATIC.index("title"), _STATIC.index("why")
+# a case's own ID in the title or reason of one of its deadlines, as the due table keeps the text (`_due_entry`): the
+# rules name the case in what to run ("cpcm followup CP-… --done A1"), and a text kept with the ID in it was one text
+# a case (about 1 KB each: at 100,000 cases with plans, 100 MB of the table, held whole by a cold fill)
+CASE_MARK = "\x00case\x00"
+
+
+def marked(text: Any, case_id: str) -> Any:
+    """`text` as the due table keeps it: the case's own ID in it marked (`CASE_MARK`)."""
+    return text.replace(case_id, CASE_MARK) if text.__class__ is str and case_id in text else text
+
+
+def holds_case(static: Sequence) -> bool:
+    """Whether a static text as the due table keeps it (`_STATIC`'s fields) holds a case's ID (`marked`)."""
+    return any(value.__class__ is str and CASE_MARK in value for value in (static[_STATIC_TITLE], static[_STATIC_WHY]))
+
+
+def with_case(static: Sequence, case_id: str) -> Sequence:
+    """A static text as the due table keeps it with the case's ID in place of its mark, as the rules wrote it; the
+    same text where it holds none."""
+    if not holds_case(static):
+        return static
+    found = list(static)
+    for at in (_STATIC_TITLE, _STATIC_WHY):
+        if found[at].__class__ is str:
+            found[at] = found[at].replace(CASE_MARK, case_id)
+    return found
 
 
 # json.dumps(value, separators=(",", ":")) of the lists the tables hold (made here, never cyclic), its encoder made
@@ -355,8 +382,8 @@ def _due_entry(ctx, session: _Session, case: Case, tree: str,
         for item in items + admission:
             if item.case_id != case.id or item.covered_by is not None:
                 raise _NotKept
-            static = (item.code, item.title, item.owner, item.rule, item.why, item.source, item.risk, item.requested_by,
-                      item.barred)
+            static = (item.code, marked(item.title, case.id), item.owner, item.rule, marked(item.why, case.id), item.source,
+                      item.risk, item.requested_by, item.barred)
             text_id = session.text_ids.get(static)
             if text_id is None:
                 if not all(v is None or type(v) is str for v in static[:-1]) or not all(type(v) is str for v in item.barred):
@@ -643,6 +670,9 @@ class CaseDue:
         values = dict(item.__dict__)
         values.update(case_id=self.case_id, due=_time_of(due, self.zone), target=_time_of(target, self.zone),
                       covered_by=covered_by)
+        for name in ("title", "why"):  # the case's own ID where the table keeps its mark (`marked`)
+            if values[name].__class__ is str and CASE_MARK in values[name]:
+                values[name] = values[name].replace(CASE_MARK, self.case_id)
         made = object.__new__(Deadline)
         object.__setattr__(made, "__dict__", values)
         return made
