@@ -78,6 +78,19 @@ def test_case_stream__a_case_not_the_workers_is_not_given_and_a_deleted_one_not_
     assert given == {case_id: case.to_dict() for case_id, case in context.load_cases(library_session(cli)).items()}
 
 
+def _shards_held(monkeypatch) -> list[int]:
+    """The shards of the record table loaded at each record looked up in it from now on."""
+    held: list[int] = []
+    real_get = cache_mod.RecordCache.get
+
+    def get(self, blob, case_id):
+        found = real_get(self, blob, case_id)
+        held.append(sum(1 for table in self.shards.values() if table.loaded))
+        return found
+    monkeypatch.setattr(cache_mod.RecordCache, "get", get)
+    return held
+
+
 def _reversed(monkeypatch):
     """The cases given in the opposite order to the one they come in."""
     real = context.CaseStream._cases
@@ -124,14 +137,7 @@ def test_readiness_reads_the_records_it_scores_holding_one_shard_of_the_record_t
     sup = kenya("sup", now="2026-12-07T09:00:00+03:00")
     made = sup("report", "readiness", "--json")
     assert made.code == 0 and len(made.json()["not_assessed"]) >= 2, made.stderr
-    held: list[int] = []
-    real_get = cache_mod.RecordCache.get
-
-    def get(self, blob, case_id):
-        found = real_get(self, blob, case_id)
-        held.append(sum(1 for table in self.shards.values() if table.loaded))
-        return found
-    monkeypatch.setattr(cache_mod.RecordCache, "get", get)
+    held = _shards_held(monkeypatch)
     again = sup("report", "readiness", "--json")
     assert (again.code, again.stdout) == (0, made.stdout)
     assert held and max(held) == 1, held
@@ -151,14 +157,7 @@ def test_conference_sign_reads_the_records_that_name_a_family_holding_one_shard_
     sup = cli_as("sup")
     refused = sup("conference", "sign", "--name", "Test Caregiver", "--institution", "Home", "--position", "grandmother")
     assert refused.code == 4 and all(case_id in refused.stderr for case_id in ids), refused.stderr
-    held: list[int] = []
-    real_get = cache_mod.RecordCache.get
-
-    def get(self, blob, case_id):
-        found = real_get(self, blob, case_id)
-        held.append(sum(1 for table in self.shards.values() if table.loaded))
-        return found
-    monkeypatch.setattr(cache_mod.RecordCache, "get", get)
+    held = _shards_held(monkeypatch)
     again = sup("conference", "sign", "--name", "Test Caregiver", "--institution", "Home", "--position", "grandmother")
     assert (again.code, again.stderr) == (refused.code, refused.stderr)
     assert sup("conference", "sign", "--name", "Member One", "--institution", "Agency", "--position", "Officer").code == 0
@@ -173,14 +172,7 @@ def test_service_gaps_read_each_open_cases_records_holding_one_shard_of_the_reco
     assert len({cache_mod.record_shard(case_id) for case_id in ids}) >= 2
     made = cli("service", "gaps", "--json")
     assert made.code == 0, made.stderr
-    held: list[int] = []
-    real_get = cache_mod.RecordCache.get
-
-    def get(self, blob, case_id):
-        found = real_get(self, blob, case_id)
-        held.append(sum(1 for table in self.shards.values() if table.loaded))
-        return found
-    monkeypatch.setattr(cache_mod.RecordCache, "get", get)
+    held = _shards_held(monkeypatch)
     again = cli("service", "gaps", "--json")
     assert (again.code, again.stdout) == (0, made.stdout)
     assert held and max(held) == 1, held
