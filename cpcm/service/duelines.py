@@ -416,9 +416,9 @@ class DueView:
         body = self.body
         due, target = body.codes(k)
         code, title, owner, rule, why, source, risk, requested_by, barred = body.texts[body.items["static"][k]]
-        return Deadline(body.ids[body.items["case"][k]], code, title, tables.time_of(due, self.zone),
-                        tables.time_of(target, self.zone), owner, rule, why, source, risk, requested_by, tuple(barred),
-                        self.whose if x < 0 else None)
+        case_id = body.ids[body.items["case"][k]]
+        return Deadline(case_id, code, title, tables.time_of(due, self.zone), tables.time_of(target, self.zone), owner, rule,
+                        tables.unmarked(why, case_id), source, risk, requested_by, tuple(barred), self.whose if x < 0 else None)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -535,10 +535,14 @@ class DueView:
         def iso(code: Any) -> str:
             return "null" if code is None else f'"{tables.time_of(code, zone).isoformat(timespec="minutes")}"'
 
+        marked = encode_basestring(tables.CASE_MARK)[1:-1]  # the mark as a JSON string holds it
+
         def item(x: int, state: str) -> str:
             """View item x's object (~k: item k, listed as covered)."""
             k, end = (~x, covered) if x < 0 else (x, "\n  }")
             static = statics[static_of[k]]
+            if marked in static[1]:  # a reason that names its case (tables.CASE_MARK): the case's ID put back
+                static = (static[0], static[1].replace(marked, encode_basestring(ids[case_of[k]])[1:-1]))
             if odd and str(k) in odd:  # a time kept as its local time
                 due, target = body.codes(k)
                 when = f'{iso(due)},\n    "target": {iso(target)}'
@@ -553,6 +557,8 @@ class DueView:
         befores = _Table(lambda number: (statics[number][0] + '"').encode())  # a static text's fields before the due time, and its quote
         afters = _Table(lambda number: (statics[number][1] + "\n  },\n").encode())  # ... after the state, to the object's end and the comma
         odd_items = {int(k) for k in odd} if odd else set()
+        marked_bytes = marked.encode()
+        marked_afters = {number for number in range(len(texts)) if marked in statics[number][1]}  # the reasons that name a case
 
         def bulk(run: list[int], state: str) -> bytes:
             """The objects of view items `run` as `item` makes them, each followed by ",\\n" but the
@@ -573,6 +579,9 @@ class DueView:
             cells[6::width] = repeat(b'",\n    "target": "', size)
             cells[7::width], cells[8::width], cells[9::width] = clock.columns(targets, utf8=True)
             cells[11::width] = map(afters.__getitem__, kinds)
+            for i in (i for i, kind in enumerate(kinds) if kind in marked_afters):  # a reason that names its case
+                cells[width * i + 11] = cells[width * i + 11].replace(
+                    marked_bytes, encode_basestring(ids[case_of[run[i]]])[1:-1].encode())
             for i in none:
                 cells[width * i + 6:width * i + 11] = [b'",\n    "target": null', b"", b"", b"", state.encode()]
             # made whole by `item`: an item whose time is kept as its local time, and one near `now`
@@ -625,7 +634,8 @@ class DueView:
         items = body.items
         hours = (items["due"][k] - tables.instant(self.now)) / 10**6 / 3600
         owner = cell(f"{body.owners[items['owner'][k]]} (covered by {self.whose})")
-        return f"{label}\t{body.local[k]}\t{when(hours)}\t{owner}\t{body.whys[items['why'][k]]}"
+        why = tables.unmarked(body.whys[items['why'][k]], body.ids[items["case"][k]])  # the case's ID in it (tables.CASE_MARK)
+        return f"{label}\t{body.local[k]}\t{when(hours)}\t{owner}\t{why}"
 
     def _bulk(self, run: list[int], label: str, when: Callable[[float], str], tails: list[str]) -> str:
         """The lines of view items `run` (in the view's order: their due times only grow), each
@@ -634,7 +644,8 @@ class DueView:
         items = body.items
         now_us = tables.instant(self.now)
         dues = list(map(items["due"].__getitem__, run))
-        middle, tail_of = body.local, items["tail"]
+        middle, tail_of, ids, case_of = body.local, items["tail"], body.ids, items["case"]
+        marked_tails = {n for n, tail in enumerate(tails) if tables.CASE_MARK in tail}
 
         def text(i: int) -> str:
             return when((dues[i] - now_us) / 10**6 / 3600)
@@ -653,6 +664,10 @@ class DueView:
             cells[1::4] = map(middle.__getitem__, part)
             cells[2::4] = [f"\t{said}\t"] * size
             cells[3::4] = map(tails.__getitem__, map(tail_of.__getitem__, part))
+            if marked_tails:  # a reason that names its case, as the view keeps it (tables.CASE_MARK): the case's ID put back
+                for i, k in enumerate(part):
+                    if tail_of[k] in marked_tails:
+                        cells[4 * i + 3] = tables.unmarked(cells[4 * i + 3], ids[case_of[k]])
             made.append("".join(cells))
             start = end
         return "".join(made)

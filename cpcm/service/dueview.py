@@ -261,8 +261,8 @@ class ViewBody:
 
 
 def _pieces(entry: list, texts: dict, case_id: str) -> list[tuple] | None:
-    """A due table entry's pieces with their texts (the case's ID in them: `tables.with_case`); None when a text is
-    missing."""
+    """A due table entry's pieces with their texts (the case's ID in their titles, the reasons kept marked:
+    `tables.with_case`); None when a text is missing."""
     found = []
     for piece in entry[2:]:
         triples = []
@@ -270,7 +270,7 @@ def _pieces(entry: list, texts: dict, case_id: str) -> list[tuple] | None:
             static = texts.get(tables.TEXT + piece[i])
             if static is None:
                 return None
-            triples.append((tables.with_case(static, case_id), piece[i + 1], piece[i + 2]))
+            triples.append((tables.with_case(static, case_id, why=False), piece[i + 1], piece[i + 2]))
         found.append((piece[0], piece[1], piece[2], triples))
     return found
 
@@ -907,10 +907,12 @@ class _Streamed:
             self.admission[index] = admission
 
     def _with_cases(self, by_no: list[str], ranks: list[int], text_of, order) -> None:
-        """The texts that hold a case's ID, as the table keeps them with its mark (`tables.marked`: one text for
-        many cases), made a text of each case's own in the view as the rules wrote it (`tables.with_case`): the items of
-        such a text (`text_of`, in `order`) numbered anew, one number a case, after the others (`by_no`, `ranks`)."""
-        marks = {no for no, text_id in enumerate(by_no) if (static := self.texts.get(text_id)) is not None and tables.holds_case(static)}
+        """The texts whose title holds a case's ID, as the table keeps them with its mark (`tables.marked`: one text
+        for many cases), made a text of each case's own in the view (`tables.with_case`; a reason stays marked, and `due`
+        puts the ID back as it prints it): the items of such a text (`text_of`, in `order`) numbered anew, one number a
+        case, after the others (`by_no`, `ranks`)."""
+        marks = {no for no, text_id in enumerate(by_no)
+                 if (static := self.texts.get(text_id)) is not None and tables.holds_case(static, why=False)}
         if not marks:
             return
         own: dict[tuple[int, int], int] = {}
@@ -921,7 +923,7 @@ class _Streamed:
                 if mine is None:
                     mine = own[(no, index)] = len(by_no)
                     text_id = f"{by_no[no]}\n{self.ids[index]}"  # never a text id of the table (hex digits)
-                    self.texts[text_id] = tables.with_case(self.texts[by_no[no]], self.ids[index])
+                    self.texts[text_id] = tables.with_case(self.texts[by_no[no]], self.ids[index], why=False)
                     by_no.append(text_id)
                     ranks.append(ranks[no])
                 text_of[position] = mine
@@ -1037,7 +1039,7 @@ class _Streamed:
                 covers[str(position)] = self.covers[index]
             if index in self.admission:
                 admission.append([self.ids[index], worker_names[self.worker_of[index]],
-                                  [[lo, hi, [[*tables.with_case(self.texts[text_id], self.ids[index]), due, target]
+                                  [[lo, hi, [[*tables.with_case(self.texts[text_id], self.ids[index], why=False), due, target]
                                              for text_id, due, target in triples]]
                                    for lo, hi, triples in self.admission[index]]])
         for lo, hi in self.pieces:

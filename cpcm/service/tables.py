@@ -72,21 +72,29 @@ def marked(text: Any, case_id: str) -> Any:
     return text.replace(case_id, CASE_MARK) if text.__class__ is str and case_id in text else text
 
 
-def holds_case(static: Sequence) -> bool:
-    """Whether a static text as the due table keeps it (`_STATIC`'s fields) holds a case's ID (`marked`)."""
-    return any(value.__class__ is str and CASE_MARK in value for value in (static[_STATIC_TITLE], static[_STATIC_WHY]))
+def holds_case(static: Sequence, why: bool = True) -> bool:
+    """Whether a static text as the due table keeps it (`_STATIC`'s fields) holds a case's ID (`marked`) in its title
+    (or, with `why`, in its reason)."""
+    return any(value.__class__ is str and CASE_MARK in value
+               for value in ((static[_STATIC_TITLE], static[_STATIC_WHY]) if why else (static[_STATIC_TITLE],)))
 
 
-def with_case(static: Sequence, case_id: str) -> Sequence:
-    """A static text as the due table keeps it with the case's ID in place of its mark, as the rules wrote it; the
-    same text where it holds none."""
-    if not holds_case(static):
+def with_case(static: Sequence, case_id: str, why: bool = True) -> Sequence:
+    """A static text as the due table keeps it with the case's ID in place of its mark in its title (and, with `why`,
+    its reason), as the rules wrote it; the same text where it holds none. The due view keeps the reasons marked:
+    `due` puts the ID back as it prints each item (service/duelines.py)."""
+    if not holds_case(static, why):
         return static
     found = list(static)
-    for at in (_STATIC_TITLE, _STATIC_WHY):
+    for at in (_STATIC_TITLE, _STATIC_WHY) if why else (_STATIC_TITLE,):
         if found[at].__class__ is str:
             found[at] = found[at].replace(CASE_MARK, case_id)
     return found
+
+
+def unmarked(text: str, case_id: str) -> str:
+    """A text the due table or view keeps (a reason, a line) with the case's ID in place of its mark."""
+    return text.replace(CASE_MARK, case_id) if CASE_MARK in text else text
 
 
 # json.dumps(value, separators=(",", ":")) of the lists the tables hold (made here, never cyclic), its encoder made
@@ -671,8 +679,8 @@ class CaseDue:
         values.update(case_id=self.case_id, due=_time_of(due, self.zone), target=_time_of(target, self.zone),
                       covered_by=covered_by)
         for name in ("title", "why"):  # the case's own ID where the table keeps its mark (`marked`)
-            if values[name].__class__ is str and CASE_MARK in values[name]:
-                values[name] = values[name].replace(CASE_MARK, self.case_id)
+            if values[name].__class__ is str:
+                values[name] = unmarked(values[name], self.case_id)
         made = object.__new__(Deadline)
         object.__setattr__(made, "__dict__", values)
         return made
