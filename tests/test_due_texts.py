@@ -31,6 +31,24 @@ def test_the_due_table_keeps_one_text_for_the_cases_an_item_names_and_due_names_
     assert len(texts) < len(actions)  # one text for the three cases' actions, not one a case
 
 
+def test_the_due_view_keeps_a_reason_that_names_its_case_once_for_every_case(cli, cli_as, monkeypatch):
+    from cpcm.service import dueview
+
+    ids = [planned_case(cli, name) for name in ("Achieng Test", "Wanjiru Test")]
+    for case_id in ids:
+        assert cli_as("sup")("approve", case_id, "plan").code == 0
+    first = cli("due", "--within", "400")
+    assert first.code == 0, first.stderr
+    bodies = []
+    real = dueview.ViewBody.__init__
+    monkeypatch.setattr(dueview.ViewBody, "__init__", lambda self, small, *a, **k: bodies.append(small) or real(self, small, *a, **k))
+    again = cli("due", "--within", "400")  # from the view kept
+    assert (again.code, again.stdout) == (0, first.stdout) and bodies
+    whys = [why for why in bodies[-1]["whys"] if "--done" in why]
+    assert whys and all(tables.CASE_MARK in why and not any(case_id in why for case_id in ids) for why in whys)
+    assert len(whys) < sum(again.stdout.count(f"cpcm followup {case_id} ") for case_id in ids)
+
+
 def test_a_text_without_the_case_is_kept_as_it_is_and_another_cases_id_is_not_marked():
     assert tables.marked("review the case", "CP-AAAA-0001") == "review the case"
     assert tables.marked("cpcm show CP-BBBB-0002", "CP-AAAA-0001") == "cpcm show CP-BBBB-0002"
