@@ -579,9 +579,10 @@ class DueView:
             cells[6::width] = repeat(b'",\n    "target": "', size)
             cells[7::width], cells[8::width], cells[9::width] = clock.columns(targets, utf8=True)
             cells[11::width] = map(afters.__getitem__, kinds)
-            for i in (i for i, kind in enumerate(kinds) if kind in marked_afters):  # a reason that names its case
-                cells[width * i + 11] = cells[width * i + 11].replace(
-                    marked_bytes, encode_basestring(ids[case_of[run[i]]])[1:-1].encode())
+            if marked_afters:  # a reason that names its case (tables.CASE_MARK): the case's ID put back
+                for i in compress(range(size), map(marked_afters.__contains__, kinds)):
+                    cells[width * i + 11] = cells[width * i + 11].replace(
+                        marked_bytes, encode_basestring(ids[case_of[run[i]]])[1:-1].encode())
             for i in none:
                 cells[width * i + 6:width * i + 11] = [b'",\n    "target": null', b"", b"", b"", state.encode()]
             # made whole by `item`: an item whose time is kept as its local time, and one near `now`
