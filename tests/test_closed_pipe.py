@@ -144,9 +144,10 @@ GIT_NO_ROOM = b"error: sha1 file '.git/index.lock' write error. Out of diskspace
 
 
 def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli, repo, monkeypatch):
-    """git stopped by a full disk (its `git add`, then the rollback's `git reset` while the new files
-    still take the room) is the disk full, exit 74: never an index.lock to remove, which is not there.
-    The rollback removes the write's new files first, so it has the room to finish: nothing is left."""
+    """git stopped by a full disk (its `git update-index` staging the write's files, then the rollback's
+    `git reset` while the new files still take the room) is the disk full, exit 74: never an index.lock to
+    remove, which is not there. The rollback removes the write's new files first, so it has the room to
+    finish: nothing is left."""
     from cpcm.launch import NO_ROOM
     from cpcm.store.git import Git
 
@@ -156,7 +157,7 @@ def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli
 
     def full_disk(self, args, env=None, input=None):
         named = args[args.index("--") + 1:] if "--" in args else []
-        if args[0] == "add" or (args[0] == "reset" and any((self.root / rel).exists() for rel in named)):
+        if args[0] == "update-index" or (args[0] == "reset" and any((self.root / rel).exists() for rel in named)):
             raise self._failed(args, 128, GIT_NO_ROOM)
         return real(self, args, env, input)
 
@@ -164,7 +165,7 @@ def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli
         patched.setattr(Git, "run", full_disk)
         done = cli("note", case, "--text", "called the school", "--json")
     assert done.code == NO_ROOM, done.stderr
-    assert "the disk is full: git add could not write" in done.stderr and "index.lock" not in done.stderr
+    assert "the disk is full: git update-index could not write" in done.stderr and "index.lock" not in done.stderr
     assert "Make room on the disk" in done.stderr
     assert done.json()["exit_code"] == NO_ROOM
     assert commit_count(repo) == before

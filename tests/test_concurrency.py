@@ -189,7 +189,7 @@ def test_reads__during_a_paused_assign_see_the_readers_of_the_last_commit(cli_as
     amina, otieno = cli_as("amina"), cli_as("otieno")
     case_id = register(amina)
     # paused after every record is re-encrypted to the new readers and staged, before the commit
-    writer = paused_writer(cli_as("sup"), "git-add-done", "assign", case_id, "--worker", "otieno")
+    writer = paused_writer(cli_as("sup"), "git-update-index-done", "assign", case_id, "--worker", "otieno")
     try:
         shown = amina("show", case_id, "--json")
         assert shown.code == 0, shown.stderr  # the committed files are still amina's to read

@@ -33,15 +33,15 @@ STEPS = [
     ("atomic-written#2", False), ("atomic-fsynced#2", False), ("atomic-renamed#2", False), ("atomic-dir-fsynced#2", False),
     ("atomic-written#3", False), ("atomic-fsynced#3", False), ("atomic-linked#1", False), ("atomic-renamed#3", False),
     ("atomic-dir-fsynced#3", False),
-    ("git-add", False), ("git-add-done", False), ("git-write-tree", False), ("git-write-tree-done", False),
+    ("git-update-index", False), ("git-update-index-done", False), ("git-write-tree", False), ("git-write-tree-done", False),
     ("git-hash-object", False), ("git-hash-object-done", False), ("git-update-ref", False),
     ("git-update-ref-done", True), ("journal-removed", True),
 ]
 
 KILL_GIT_ADD = """#!/bin/sh
-# fsmonitor hook: when `git add` runs it (holding .git/index.lock), kill git and the cpcm above it
+# fsmonitor hook: when the git that stages a write's files runs it (holding .git/index.lock), kill git and the cpcm above it
 case "$(tr '\\0' ' ' < /proc/$PPID/cmdline)" in
-  *" add "*) read -r _ _ _ cpcm _ < /proc/$PPID/stat; kill -9 "$cpcm" "$PPID"; sleep 5 ;;
+  *" update-index "*|*" add "*) read -r _ _ _ cpcm _ < /proc/$PPID/stat; kill -9 "$cpcm" "$PPID"; sleep 5 ;;
 esac
 exit 1
 """

@@ -700,7 +700,7 @@ def test_a_ctrl_c_python_could_not_raise_stops_the_command_at_its_next_step(cli,
                  "class Late:\n    def __del__(self):\n        raise KeyboardInterrupt\n"
                  "run = git.Git.run\n"
                  "def first(self, args, *rest, **options):\n"
-                 "    if args[0] == 'add':\n        Late()\n"  # dropped at once: its __del__ raises, Python cannot pass it on
+                 "    if args[0] == 'update-index':\n        Late()\n"  # dropped at once: its __del__ raises, Python cannot pass it on
                  "    return run(self, args, *rest, **options)\n"
                  f"git.Git.run = first\nsys.argv = ['cpcm', 'note', '{case_id}', '--text', 'called the school']\n"
                  "from cpcm.launch import main\nmain()\n")

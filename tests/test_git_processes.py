@@ -207,14 +207,14 @@ def test_a_register_and_a_note_start_few_git_processes(cli, repo, monkeypatch):
     assert cli("list").code == 0
     started = count_git(monkeypatch)
     case_id = register(cli, child={"name": "Another Child", "sex": "male", "date_of_birth": "2012-02-02"})
-    # staging and the tree are git's (`add`, `write-tree`); the commit object, the branch's move,
+    # staging and the tree are git's (`update-index`, `write-tree`); the commit object, the branch's move,
     # HEAD and the case folders' trees are read and written from git's files
-    assert not started.keys() - {"add", "write-tree", "status"}, started
-    assert started["add"] == 1 and started["write-tree"] == 1 and sum(started.values()) <= 3, started
+    assert not started.keys() - {"update-index", "write-tree", "status"}, started
+    assert started["update-index"] == 1 and started["write-tree"] == 1 and sum(started.values()) <= 3, started
     started.clear()
     assert cli("note", case_id, "--text", "visited the family").code == 0
-    assert not started.keys() - {"add", "write-tree", "status"}, started
-    assert started["add"] == 1 and started["write-tree"] == 1, started
+    assert not started.keys() - {"update-index", "write-tree", "status"}, started
+    assert started["update-index"] == 1 and started["write-tree"] == 1, started
     assert sum(started.values()) <= 3, started
 
 

@@ -353,7 +353,7 @@ class Git:
         """Stage `paths` (added, changed or deleted) and commit them as one commit by `author`.
 
         Plumbing, not `git commit` (which looks at every file of the working tree again): stage
-        the paths (`git add`, which writes the split index: a small file), write the tree from the
+        the paths (`_stage`, or `git add` for a folder: either writes the split index, a small file), write the tree from the
         index (`write-tree`), make the signed commit object (`commit_object`), then move the branch to it
         (`update-ref`, given the commit it must still point at). The commit exists for readers
         only once `update-ref` is done; a crash before that leaves staged files that the next
@@ -366,7 +366,9 @@ class Git:
             self._refuse_staged_by_hand(self._staged(parent_tree or _EMPTY_TREE), paths)
         if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
             self._stage_many(paths, parent)
-        else:
+        elif all(os.path.isfile(os.path.join(self.root, p)) for p in paths):
+            self._stage(paths)
+        else:  # a folder, or a file deleted (a folder deleted with its files among them)
             for chunk in in_chunks(paths):
                 self.run(["add", "-A", "--", *chunk])
         tree = self.run(["write-tree"]).strip()
@@ -421,6 +423,14 @@ class Git:
             return
         env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
         self.run(["update-ref", "-m", message, "HEAD", sha, parent or "0" * 40], env=env)
+
+    def _stage(self, paths: Sequence[str]) -> None:
+        """Stage a few files, each on disk (added or changed), as `git add -- <paths>` would: `update-index
+        --add` reads the paths from its input and hashes and stores each file, with the conversions its
+        attributes ask for, as `add` does. `add` also matches each of its arguments against every entry of
+        the index, as a pathspec: at 100,000 cases with months of records (1.25 million files) that was
+        0.8 s of every write, against 0.4 s (docs/performance.md)."""
+        self.run(["update-index", "--add", "-z", "--stdin"], input=b"".join(p.encode("utf-8") + b"\0" for p in paths))
 
     def _stage_many(self, paths: Sequence[str], parent: str | None = None) -> None:
         """Stage many files at once (a batch): their contents go into git as one pack (`git
