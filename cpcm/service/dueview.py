@@ -1155,15 +1155,5 @@ def _made_anew(ctx, session) -> tuple[_Streamed, set[str], list, set[str]] | Non
 
 
 def merge_due_table(ctx, session) -> bool:
-    """Merge the due table's segments when they are many (`cache.merge_read`): `due` reads the table a segment and
-    an entry at a time and never loads it whole, so no `Table.save` merges them; every rebuild (an upgrade, a large
-    sync) and every view made anew that misses cases adds segments, each read in full (its old entries too) by the
-    next view made anew, and the table grows on disk. The cases gone from the folder are left out (`session.ids`,
-    as `due_stream` read them). Whether it merged."""
-    from cpcm.store import cache as cache_mod
-
-    table = session.table(ctx, "due")
-    if session.ids is None:
-        return False
-    present = set(session.ids)
-    return cache_mod.merge_read(table, lambda key: key.startswith(tables.TEXT) or key in present)
+    """`tables.merge_table` of the due table."""
+    return tables.merge_table(ctx, session, "due")

@@ -797,6 +797,22 @@ def _rows_read(ctx, session: _Session, dirty: set[str], kind: str, use: Callable
     return list(values.values()) if not missing and not tried else [values[c] for c in ids if c in values]
 
 
+def merge_table(ctx, session: _Session, kind: str) -> bool:
+    """Merge the segments of table `kind` (due or statistics) when they are many (`cache.merge_read`): a view made
+    anew reads the table a segment and an entry at a time (`due_stream`, `statistics_stream`) and never loads it
+    whole, so no `Table.save` merges them; every rebuild (an upgrade, a large sync) and every view made anew that
+    misses cases adds segments, each read in full (its old entries too) by the next view made anew, and the table
+    grows on disk. The cases gone from the folder are left out (`session.ids`, as the stream read them). Whether
+    it merged."""
+    from cpcm.store import cache as cache_mod
+
+    table = session.table(ctx, kind)
+    if session.ids is None:
+        return False
+    present = set(session.ids)
+    return cache_mod.merge_read(table, lambda key: key.startswith(TEXT) or key in present)
+
+
 REBUILD_FROM = 300  # cases missing from a table (an upgrade that changed its code, a first use) made again in segments
 
 
@@ -967,19 +983,38 @@ def due_stream(ctx, info: dict) -> Iterator[tuple[str, str, Any]] | None:
     session = _session(ctx)
     if session is None:
         return None
-    return _due_stream(ctx, session, info)
+    return _stream(ctx, session, "due", info)
 
 
-def _due_stream(ctx, session: _Session, info: dict) -> Iterator[tuple[str, str, Any]]:
+def statistics_stream(ctx, info: dict) -> Iterator[tuple[str, str, Any]] | None:
+    """`due_stream` of the statistics table, for making the statistics view case by case (service/views.py):
+    ("entry", case id, [tree, rows]) for each case whose entry holds for its tree, ("live", case id, rows) for a
+    case whose rows cannot be kept (`reports.statistics.case_rows`); no texts. None when the session keeps no
+    tables."""
+    session = _session(ctx)
+    if session is None:
+        return None
+    return _stream(ctx, session, "statistics", info)
+
+
+def _stream(ctx, session: _Session, kind: str, info: dict) -> Iterator[tuple[str, str, Any]]:
     dirty = session.dirty()
     with ctx.store.read_as_committed(dirty):  # as `_read_rows`
-        yield from _due_read(ctx, session, dirty, info)
+        yield from _stream_read(ctx, session, kind, dirty, info)
 
 
-def _due_read(ctx, session: _Session, dirty: set[str], info: dict) -> Iterator[tuple[str, str, Any]]:
-    """`_due_stream`, the cases that differ on disk (`dirty`) read as committed."""
+def _stream_read(ctx, session: _Session, kind: str, dirty: set[str], info: dict) -> Iterator[tuple[str, str, Any]]:
+    """`_stream` of table `kind`, the cases that differ on disk (`dirty`) read as committed."""
     from cpcm.service.context import folded_or_noted
     from cpcm.store.cache import Appender, newest_entries
+
+    def live(case: Case, tree: str | None) -> Any:
+        """What is given for a case whose entry cannot be kept."""
+        if kind == "due":
+            return _live(case, ctx)
+        from cpcm.reports.statistics import case_rows
+
+        return case_rows(case, session.zone)
 
     worker = ctx.need_worker()
     trees = ctx.store.versions(CASES)
@@ -993,6 +1028,8 @@ def _due_read(ctx, session: _Session, dirty: set[str], info: dict) -> Iterator[t
     gone: list[str] = []
 
     def holds(entry: list) -> bool:
+        if kind != "due":
+            return True  # a statistics entry holds for its tree
         for piece in entry[2:]:
             if (piece[0] is None or now >= piece[0]) and (piece[1] is None or now < piece[1]):
                 return True
@@ -1019,20 +1056,20 @@ def _due_read(ctx, session: _Session, dirty: set[str], info: dict) -> Iterator[t
                 given.add(key)
                 yield "entry", key, value
 
-    table = session.table(ctx, "due")
+    table = session.table(ctx, kind)
     yield from entries(table.entries.items() if table.loaded else newest_entries(table))
     missing = [c for c in ids if c not in given]
     tried: set[str] = set()
     again = [c for c in missing if c not in dirty and c in trees]
     if len(again) >= REBUILD_FROM or (again and len(again) * FILE_COST >= len(ids)):
         before = set(table.segments())
-        made = _rebuild(ctx, session, "due", again, trees, lambda case, tree: _live(case, ctx))
+        made = _rebuild(ctx, session, kind, again, trees, live)
         if made is not None:
             extra, tried = made
             for case_id, row in extra.items():
                 given.add(case_id)
                 yield "live", case_id, row
-            table = session.table(ctx, "due")
+            table = session.table(ctx, kind)
             yield from entries(newest_entries(table, [n for n in table.segments() if n not in before]))
             missing = [c for c in missing if c not in given and c not in tried]
     writer = Appender(table.folder, session.recipient, table.tag)
@@ -1050,9 +1087,9 @@ def _due_read(ctx, session: _Session, dirty: set[str], info: dict) -> Iterator[t
             continue
         tree = trees.get(case_id)
         kept = tree is not None and case_id not in dirty
-        entry = _entry(ctx, session, "due", tree or "", case)
+        entry = _entry(ctx, session, kind, tree or "", case)
         if entry is None:
-            yield "live", case_id, _live(case, ctx)
+            yield "live", case_id, live(case, tree)
             continue
         for piece in entry[2:]:
             for text_id in piece[3::3]:

@@ -910,14 +910,9 @@ def list_view(ctx, status: str | None, risk: str | None, worker: str | None, sta
 STATISTICS = "statistics"
 
 
-def _tally(per_case: dict[str, list[list]]) -> list[list]:
-    """Every distinct row of `per_case` with how many times it occurs, [[*row, count], ...] in the
+def _tally(counted: dict[str, int]) -> list[list]:
+    """Every distinct row counted (its JSON -> how many times it occurs) as [[*row, count], ...], in the
     order of the rows' JSON."""
-    counted: dict[str, int] = {}
-    for rows in per_case.values():
-        for row in rows:
-            key = _dumps(row)
-            counted[key] = counted.get(key, 0) + 1
     return [[*json.loads(key), n] for key, n in sorted(counted.items())]
 
 
@@ -954,15 +949,27 @@ def _tally_updated(earlier: list[list], removed: dict[str, list[list]], added: d
     return tally
 
 
-def _statistics_made(place: _Place) -> tuple[dict, set[str], bool, int] | None:
-    """Each case's rows for the tree now (from the per-case statistics table), the cases that could
-    not be read, whether they may be stored, and how many case folders there are."""
+def _statistics_made(place: _Place) -> tuple[list[list], list[str], int, set[str], bool, int] | None:
+    """The statistics view of the tree now, made from the per-case statistics table a case at a time
+    (`tables.statistics_stream`: the table is never held whole): the tally (as `_tally` gives it), the
+    per-case file's entries as JSON text ('"case id":rows'), how many cases they come from, the cases that
+    could not be read, whether it may be stored, and how many case folders there are."""
     from cpcm.service import tables
 
     info: dict = {}
-    if tables.statistics_rows(place.ctx, info) is None:
+    stream = tables.statistics_stream(place.ctx, info)
+    if stream is None:
         return None
-    return dict(info["values"]), info["failed"], info["clean"], info["total"]
+    counted: dict[str, int] = {}
+    entries: list[str] = []
+    for what, case_id, value in stream:
+        rows = value[1] if what == "entry" else value
+        texts = [_dumps(row) for row in rows]
+        for text in texts:
+            counted[text] = counted.get(text, 0) + 1
+        entries.append(f"{_dumps(case_id)}:[{','.join(texts)}]")
+    tables.merge_table(place.ctx, tables.session(place.ctx), "statistics")  # as `due` merges the due table's
+    return _tally(counted), entries, len(entries), info["failed"], info["clean"], info["total"]
 
 
 def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
@@ -992,11 +999,10 @@ def statistics_rows(ctx) -> tuple[list[list[list]], Any, int, int] | None:
     made = _statistics_made(place)
     if made is None:
         return None
-    per_case, failed, clean, total = made
-    tally = _tally(per_case)
+    tally, entries, count, failed, clean, total = made
     if clean and still(place):
-        _statistics_stored(place, cases_file, failed, len(per_case), total, lambda: _dumps(per_case), tally)
-    return _groups(tally), session.zone, len(per_case), total
+        _statistics_stored(place, cases_file, failed, count, total, lambda: "{%s}" % ",".join(entries), tally)
+    return _groups(tally), session.zone, count, total
 
 
 def _statistics_stored(place: _Place, cases_file: Path, failed: Iterable[str], count: int, total: int,
