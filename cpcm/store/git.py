@@ -353,7 +353,8 @@ class Git:
         """Stage `paths` (added, changed or deleted) and commit them as one commit by `author`.
 
         Plumbing, not `git commit` (which looks at every file of the working tree again): stage
-        the paths (`_stage`, or `git add` for a folder: either writes the split index, a small file), write the tree from the
+        the paths (`_stage`; `git add` for a folder or a file deleted: either writes the split index,
+        a small file), write the tree from the
         index (`write-tree`), make the signed commit object (`commit_object`), then move the branch to it
         (`update-ref`, given the commit it must still point at). The commit exists for readers
         only once `update-ref` is done; a crash before that leaves staged files that the next
