@@ -419,3 +419,40 @@ def test_the_names_changed_between_two_trees_are_those_git_names(tmp_path, monke
         assert entries == {name: (folder(old, name), folder(new, name)) for name in by_git(old, new)}
     assert store.changed_entries(first, second)[cid("c")] == (folder(first, cid("c")), None)  # a folder, then a file
     assert store.changed_entries(second, first)[cid("c")][1] == folder(first, cid("c")) is not None
+
+
+def test_a_commit_stages_what_git_add_would(tmp_path, monkeypatch):
+    """`Git.commit` stages files on disk with `update-index --add` (`git add` matched each path against every entry of
+    the index) and a deleted file or folder with `git add -A`, which takes out the files of a folder gone: each
+    commit's tree is the tree `git add -A -- <paths>` makes of the same change, and nothing is left staged."""
+    root = new_repo(tmp_path / "repo")
+    (root / "d").mkdir()
+    for name in ("a", "b", "d/c", "d/e"):
+        (root / name).write_text(name)
+    store = Git(root)
+    started: Counter = Counter()
+    real = Git.run
+
+    def counted(self, args, *rest, **options):
+        started[args[0]] += 1
+        return real(self, args, *rest, **options)
+
+    monkeypatch.setattr(Git, "run", counted)
+    steps = [
+        (["a", "b", "d/c", "d/e"], lambda: None, "update-index"),  # new files
+        (["a", "d/c"], lambda: ((root / "a").write_text("a2"), (root / "d/c").write_text("c2")), "update-index"),  # changed
+        (["b"], lambda: (root / "b").unlink(), "add"),  # a file deleted
+        (["d"], lambda: shutil.rmtree(root / "d"), "add"),  # a folder deleted with its files
+    ]
+    for paths, change, staged_by in steps:
+        change()
+        twin = tmp_path / "twin"  # the same change staged with `git add -A`, in a copy of the repository
+        shutil.rmtree(twin, ignore_errors=True)
+        shutil.copytree(root, twin, symlinks=True)
+        git(twin, "add", "-A", "--", *paths)
+        expected = git(twin, "write-tree").strip()
+        started.clear()
+        store.commit(paths, "a change", "t", "t@example.org")
+        assert started[staged_by] == 1 and started["add" if staged_by == "update-index" else "update-index"] == 0, started
+        assert git(root, "rev-parse", "HEAD^{tree}").strip() == expected
+        assert git(root, "status", "--porcelain") == ""
