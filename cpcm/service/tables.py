@@ -88,7 +88,7 @@ def with_case(static: Sequence, case_id: str, why: bool = True) -> Sequence:
     found = list(static)
     for at in (_STATIC_TITLE, _STATIC_WHY) if why else (_STATIC_TITLE,):
         if found[at].__class__ is str:
-            found[at] = found[at].replace(CASE_MARK, case_id)
+            found[at] = unmarked(found[at], case_id)
     return found
 
 
