@@ -229,3 +229,40 @@ def test_a_cold_list_whose_rows_cannot_be_written_still_lists_every_case(cli, sm
     assert not segments(cli, "rows")
     assert cli("list", "--json", "--names").json() == expected  # then written, and read back
     assert segments(cli, "rows") and {r["case_id"] for r in expected} == set(ids)
+
+
+def test_after_an_upgrade_the_tables_are_made_again_on_every_core_a_summary_segment_at_a_time(
+        cli, cli_as, small, monkeypatch, without_views, reads):
+    """When the summary table is in several segments, the rebuild hands them to worker processes
+    (`tables._rebuild_job`): each case's rows are made where it is taken from its segment, and the
+    tables are those made case by case, nothing read from the record files."""
+    from cpcm.store import parallel
+
+    ids = register_many(cli, 5)
+    register(cli_as("otieno"), child={"name": "Other Child", "sex": "female", "date_of_birth": "2012-02-02"})
+    assert cli("assess", ids[0], "--type", "initial", "--risk", "high", "--set", "safe=yes", "--set", "basic_needs.food=no",
+               "--set", "basic_needs.shelter=yes", "--set", "basic_needs.medical=yes", "--set", "interim_plan_needed=no",
+               "--outcome", "proceed").code == 0
+    due, statistics = case_by_case(cli, monkeypatch)
+    with monkeypatch.context() as patch:  # a cold fill writes the summaries in segments of a case or two
+        patch.setattr(cache_mod, "APPEND_LIMIT", 100)
+        drop(cli, "summary", "index", "rows", "views")
+        assert cli("list").code == 0
+    assert len(segments(cli, "summary")) > 2
+
+    chunks: list = []
+    run_chunks = parallel.run_chunks
+
+    def counted(job, given, *args, **kwargs):
+        given = list(given)
+        chunks.extend(given)
+        return run_chunks(job, given, *args, **kwargs)
+    monkeypatch.setattr(parallel, "run_chunks", counted)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    upgrade(monkeypatch)
+    reads.clear()
+    assert cli("due", "--worker", "all").code == 0
+    assert reads == []
+    assert sorted(name for chunk in chunks for name in chunk) == sorted(segments(cli, "summary"))  # every segment, once
+    assert table(cli, "due") == due and table(cli, "statistics") == statistics
+    same(cli, without_views)

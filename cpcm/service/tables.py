@@ -828,6 +828,7 @@ def _rebuild(ctx, session: _Session, kind: str, case_ids: list[str], trees: dict
     `ctx.problems`); None when there is no summary table (a repository in memory)."""
     from cpcm.service import fill
     from cpcm.service.context import fold_fingerprint
+    from cpcm.store import parallel
     from cpcm.store.cache import SummaryCache
 
     worker = ctx.need_worker()
@@ -849,15 +850,28 @@ def _rebuild(ctx, session: _Session, kind: str, case_ids: list[str], trees: dict
     wanted = set(case_ids)
     failed: set[str] = set()
     try:
-        for case_id, entry in cache.summary.stream(wanted):
-            tree = trees[case_id]
-            if entry.get("tree") != tree:
-                continue
-            wanted.discard(case_id)
-            case = None if entry["case"] is None else Case.from_dict(entry["case"])
-            writer.add(case_id, tree, case)
-            if case is not None and case_id in missed:
-                extra[case_id] = make(case, None)
+        names = cache.summary.segments()
+        if len(wanted) >= fill.FILL_FROM and len(names) > 1 and parallel.workers() > 1:
+            # on every core, a segment of the summary table at a time: each case's rows made where it is folded
+            job = _rebuild_job(ctx, cache, list(writer.writers), trees, wanted)
+            for results in parallel.run_chunks(job, ([name] for name in reversed(names))):
+                for case_id, made, plain in results:
+                    if case_id not in wanted:
+                        continue  # in more than one segment, for the same tree: its rows are the same
+                    wanted.discard(case_id)
+                    writer.add_made(case_id, made)
+                    if plain is not None and case_id in missed:
+                        extra[case_id] = make(Case.from_dict(plain), None)
+        else:
+            for case_id, entry in cache.summary.stream(wanted):
+                tree = trees[case_id]
+                if entry.get("tree") != tree:
+                    continue
+                wanted.discard(case_id)
+                case = None if entry["case"] is None else Case.from_dict(entry["case"])
+                writer.add(case_id, tree, case)
+                if case is not None and case_id in missed:
+                    extra[case_id] = make(case, None)
         if wanted:  # not in the summary table (a new fold, a first use): read from the files, on every core when many
             rest = [c for c in case_ids if c in wanted]
             failed = set(rest)
@@ -876,6 +890,45 @@ def _rebuild(ctx, session: _Session, kind: str, case_ids: list[str], trees: dict
         else:
             session._stats = None
     return extra, failed
+
+
+def _rebuild_job(ctx, cache, kinds: list[str], trees: Mapping[str, str],
+                 wanted: set[str]) -> Callable[[list[str]], list[tuple[str, dict, dict | None]]]:
+    """What a worker process of `_rebuild` does with segments of the summary table (by name): for
+    each case of `wanted` whose entry there is of its tree now, its rows of `kinds` (`made_rows`),
+    with the `# restricted` and `# rekey:` lines of its `recipients` file read as a fill reads them
+    (`CaseStore.read_steady`: the write generation checked once around the segment; when a write
+    started or ended meanwhile, each case's rows are made again with each read checked), and the
+    folded case as stored when a table does not keep its rows (the parent makes its value)."""
+    store = ctx.store
+    basis = store.generation()
+    steady = getattr(store, "read_steady", None)
+    summary = cache.summary
+
+    def rows(segment_names: list[str], lines: bool) -> list[tuple[str, dict, dict | None]]:
+        found = []
+        for name in segment_names:
+            for case_id, entry in (summary.segment_entries(name) or {}).items():  # none: its cases read from their files
+                if entry is None or case_id not in wanted or entry.get("tree") != trees[case_id]:
+                    continue
+                plain = entry["case"]
+                case = None if plain is None else Case.from_dict(plain)
+                line = None
+                if case is not None and lines:
+                    _readers, restricted, rekey = store.recipients_lines(case_id)
+                    line = (restricted, tuple(rekey))
+                made = made_rows(ctx, kinds, trees[case_id], case, line)
+                found.append((case_id, made, plain if case is not None and any(text is None for text, _ in made.values())
+                               else None))
+        return found
+
+    def job(segment_names: list[str]) -> list[tuple[str, dict, dict | None]]:
+        if steady is not None and basis % 2 == 0:
+            done, held = steady(lambda: rows(segment_names, True), basis)
+            if held:
+                return done
+        return rows(segment_names, False)  # each `recipients` file read the usual way (`case_lines`)
+    return job
 
 
 def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:

@@ -245,15 +245,10 @@ class Table:
         table `stale` (its next merge leaves it out)."""
         seen: set[str] = set()
         for name in reversed(self.segments()):
-            try:
-                raw = (self.folder / name).read_bytes()
-            except OSError:
-                continue  # merged away by another command meanwhile: its entries are in the merged one
-            data = _segment(raw, self.keys, self.tag)
+            data = self.segment_entries(name)
             if data is None:
-                self.stale = True
                 continue
-            for key, value in (data.get("entries") or {}).items():
+            for key, value in data.items():
                 if key in seen:
                     continue
                 seen.add(key)
@@ -263,6 +258,20 @@ class Table:
                 elif value is not None:
                     yield key, value
             del data
+
+    def segment_entries(self, name: str) -> dict[str, Any] | None:
+        """The entries of the segment `name` (None for a deleted key); None when it is gone (merged away by
+        another command meanwhile: its entries are in the merged one), or cannot be read or is of other
+        code (then the table is marked `stale`)."""
+        try:
+            raw = (self.folder / name).read_bytes()
+        except OSError:
+            return None
+        data = _segment(raw, self.keys, self.tag)
+        if data is None:
+            self.stale = True
+            return None
+        return data.get("entries") or {}
 
     def drop_stale(self) -> bool:
         """Remove the segments of other code, another key or damaged, when none is of this table
