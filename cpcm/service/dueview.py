@@ -590,10 +590,17 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
         live_ids = {row.case_id for row in live}
         head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry - live_ids),
                 "live": sorted(live_ids), "window": window, "stamp": secrets.token_hex(8), "body": small}
+        body = ViewBody(small, data, local, parts)
         try:
             views.write_view(place.path, place.cache.recipient, head, data if parts is None else parts.values())
         except OSError:
             pass  # a read never fails because the local cache cannot be written
+        else:  # the next `due_view` of this command (the team's lists after the worker's) takes it as `_load` would
+            key = file_key(place.path)
+            if key is not None:
+                ctx.views.clear()
+                ctx.views[(key, place.tag)] = (head, lambda: body)
+        return body, live
     return ViewBody(small, data, local, parts), live
 
 
@@ -1068,7 +1075,8 @@ def _covers_reader(ctx, dirty: set[str]) -> Callable[[str], dict]:
     """Each case's covers (`context.case_covers`) from one place: the `recipients` file of every
     case folder at the commit readers read, listed by one `git ls-tree` (read as it comes) and
     each distinct file read once (`git cat-file`: most cases share a few), instead of a file read
-    per case. A case changed on disk, or not in that commit, is read from its file."""
+    per case. A case of `dirty` (changed on disk: a set the caller may fill in meanwhile), or not
+    in that commit, is read from its file."""
     import subprocess
 
     from cpcm.service.context import case_covers
@@ -1135,7 +1143,9 @@ def _made_anew(ctx, session) -> tuple[_Streamed, set[str], list, set[str]] | Non
     stream = tables.due_stream(ctx, info)
     if stream is None:
         return None
-    covers_of = _covers_reader(ctx, session.dirty())
+    # the cases read as committed: filled in by the stream once it has given the table's entries, before any case it
+    # reads (`tables._stream_read`); a case given from the table is given the last commit's covers, as its entry is
+    covers_of = _covers_reader(ctx, info.setdefault("dirty", set()))
     builder = _Streamed(ctx, session.zone)
     live: dict[str, Any] = {}
     for kind, key, value in stream:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -40,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.store.cache import Table, derived_table, dirty_cases, json_encoder, plain_json
+from cpcm.store.cache import FEW, Table, derived_table, dirty_cases, json_encoder, plain_json
 from cpcm.store.layout import CASES, RECIPIENTS, case_dir, rekey_from, restricted_from
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import deadlines, intervals
@@ -208,7 +209,9 @@ class _Session:
     _due: Table | None = None
     _policy: Any = None
     _stats: Table | None = None
-    _dirty: set[str] | None = None
+    _dirty: set[str] | None = None  # every case changed on disk (`dirty`), when asked of git's index
+    _found: set[str] = field(default_factory=set)  # those changed among the few cases asked of their files
+    _asked: set[str] = field(default_factory=set)
     staged: dict[str, dict[str, list | None]] = field(default_factory=dict)  # kind -> case id -> entry (None: not kept)
     texts: dict[str, list] = field(default_factory=dict)  # the due texts made here, by id
     text_ids: dict[tuple, str] = field(default_factory=dict)  # and their ids, by the texts
@@ -261,10 +264,23 @@ class _Session:
                     keep.update(TEXT + text_id for text_id in piece[3::3])
         return keep
 
-    def dirty(self) -> set[str]:
+    def dirty(self, names: Iterable[str] | None = None) -> set[str]:
+        """The cases changed on disk since the last commit (`cache.dirty_cases`), or those of them among `names`:
+        a few asked of their own files and the commit's, many (or all) from git's index once for the command (at
+        100,000 cases of a dozen files each, `git status` reads an index of 350 MB). A table's entry is of the
+        tree it was made from, and describes the last commit whatever the disk holds now: only the cases read from
+        their files need asking."""
+        if self._dirty is None and names is not None:
+            names = set(names)
+            asked = names - self._asked
+            if len(asked) <= FEW:
+                if asked:
+                    self._found |= dirty_cases(self.root, sorted(asked))
+                    self._asked |= asked
+                return self._found & names
         if self._dirty is None:
             self._dirty = dirty_cases(self.root)
-        return self._dirty
+        return self._dirty if names is None else self._dirty.intersection(names)
 
 
 _SESSIONS: dict[int, tuple[weakref.ref, _Session | None]] = {}
@@ -713,19 +729,30 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
     session = _session(ctx)
     if session is None:
         return None
-    dirty = session.dirty()
-    with ctx.store.read_as_committed(dirty):  # the last commit, as the views describe it: such a case is read as committed
-        return _rows_read(ctx, session, dirty, kind, use, make, info)
+    with ExitStack() as committed:
+        return _rows_read(ctx, session, committed, kind, use, make, info)
 
 
-def _rows_read(ctx, session: _Session, dirty: set[str], kind: str, use: Callable[[list, str], Any],
+def _case_folders(ctx, session: _Session) -> tuple[dict[str, str], list[str], set[str]]:
+    """The tree id of each case folder of the last commit, the case folders (those of the commit deleted from the
+    disk by hand too: the views describe the last commit) and those deleted."""
+    trees = ctx.store.versions(CASES)
+    ids = ctx.store.case_ids()
+    deleted = session.dirty(set(trees).difference(ids))
+    if deleted:
+        with ctx.store.read_as_committed(deleted):
+            ids = ctx.store.case_ids()
+    return trees, ids, deleted
+
+
+def _rows_read(ctx, session: _Session, committed: ExitStack, kind: str, use: Callable[[list, str], Any],
                make: Callable[[Case, str | None], Any], info: dict | None) -> list[Any]:
-    """`_read_rows`, the cases that differ on disk (`dirty`) read as committed."""
+    """`_read_rows`; the cases it reads that differ on disk from the last commit read as committed (in `committed`,
+    which the caller ends), as the views describe it."""
     from cpcm.service.context import folded_or_noted, load_cases
 
     worker = ctx.need_worker()
-    trees = ctx.store.versions(CASES)
-    ids = ctx.store.case_ids()
+    trees, ids, deleted = _case_folders(ctx, session)
     table = session.table(ctx, kind).load()
     entries = table.entries
     session.ids = ids  # a merge of the table's segments keeps these cases' entries only (`_keep`)
@@ -733,7 +760,7 @@ def _rows_read(ctx, session: _Session, dirty: set[str], kind: str, use: Callable
     def stored(case_id: str) -> list | None:
         entry = entries.get(case_id)
         tree = trees.get(case_id)
-        if entry is None or tree is None or entry[0] != tree[:TREE] or case_id in dirty:
+        if entry is None or tree is None or entry[0] != tree[:TREE]:
             return None
         return entry
 
@@ -745,7 +772,7 @@ def _rows_read(ctx, session: _Session, dirty: set[str], kind: str, use: Callable
         missing: list[str] = []
         for case_id in case_ids:
             entry = entries.get(case_id)
-            if entry is not None and (not dirty or case_id not in dirty):
+            if entry is not None:  # of the tree it was made from: the last commit's, whatever the disk holds
                 tree = trees.get(case_id)
                 if tree is not None and entry[0] == tree[:TREE]:
                     if len(entry) == 1:  # a case this worker does not read
@@ -758,6 +785,8 @@ def _rows_read(ctx, session: _Session, dirty: set[str], kind: str, use: Callable
         return missing
 
     missing = stored_values(ids)
+    dirty = session.dirty([*missing, *deleted])
+    committed.enter_context(ctx.store.read_as_committed(dirty))
     tried: set[str] = set()
     again = [c for c in missing if c not in dirty and c in trees] if len(missing) >= REBUILD_FROM else []
     if len(again) >= REBUILD_FROM:  # many (an upgrade, a first use): made again in segments, then read back
@@ -969,7 +998,7 @@ def due_rows(ctx, info: dict | None = None) -> list[CaseDue] | None:
         return None
 
     def make(case: Case, tree: str | None) -> CaseDue:
-        if tree is not None and case.id not in session.dirty():
+        if tree is not None and not session.dirty([case.id]):  # asked already by `_rows_read`
             _put(ctx, session, case.id, tree, case, "due")
             entry = session.table(ctx, "due").entries.get(case.id)
             found = use(entry, case.id) if entry is not None and len(entry) > 1 else None
@@ -1013,7 +1042,7 @@ def statistics_rows(ctx, info: dict | None = None) -> tuple[list[list[list]], tz
     def make(case: Case, tree: str | None) -> list[list]:
         from cpcm.reports.statistics import case_rows
 
-        if tree is not None and case.id not in session.dirty():
+        if tree is not None and not session.dirty([case.id]):  # asked already by `_rows_read`
             _put(ctx, session, case.id, tree, case, "statistics")
         return case_rows(case, session.zone)
 
@@ -1051,13 +1080,14 @@ def statistics_stream(ctx, info: dict) -> Iterator[tuple[str, str, Any]] | None:
 
 
 def _stream(ctx, session: _Session, kind: str, info: dict) -> Iterator[tuple[str, str, Any]]:
-    dirty = session.dirty()
-    with ctx.store.read_as_committed(dirty):  # as `_read_rows`
-        yield from _stream_read(ctx, session, kind, dirty, info)
+    with ExitStack() as committed:
+        yield from _stream_read(ctx, session, kind, committed, info)
 
 
-def _stream_read(ctx, session: _Session, kind: str, dirty: set[str], info: dict) -> Iterator[tuple[str, str, Any]]:
-    """`_stream` of table `kind`, the cases that differ on disk (`dirty`) read as committed."""
+def _stream_read(ctx, session: _Session, kind: str, committed: ExitStack, info: dict) -> Iterator[tuple[str, str, Any]]:
+    """`_stream` of table `kind`; the cases it reads that differ on disk from the last commit read as committed (in
+    `committed`, as `_rows_read`), and added to the set `info["dirty"]` (made here if the caller made none) once
+    the table's entries are given."""
     from cpcm.service.context import folded_or_noted
     from cpcm.store.cache import Appender, newest_entries
 
@@ -1070,8 +1100,7 @@ def _stream_read(ctx, session: _Session, kind: str, dirty: set[str], info: dict)
         return case_rows(case, session.zone)
 
     worker = ctx.need_worker()
-    trees = ctx.store.versions(CASES)
-    ids = ctx.store.case_ids()
+    trees, ids, deleted = _case_folders(ctx, session)
     session.ids = ids
     present = set(ids)
     now = instant(ctx.now)
@@ -1098,9 +1127,9 @@ def _stream_read(ctx, session: _Session, kind: str, dirty: set[str], info: dict)
             if key not in present:
                 gone.append(key)
                 continue
-            if key in given or key in dirty:
+            if key in given:
                 continue
-            tree = trees.get(key)
+            tree = trees.get(key)  # an entry of the tree it was made from: the last commit's, whatever the disk holds
             if tree is None or value[0] != tree[:TREE]:
                 continue
             if len(value) == 1:  # a case this worker does not read
@@ -1112,6 +1141,9 @@ def _stream_read(ctx, session: _Session, kind: str, dirty: set[str], info: dict)
     table = session.table(ctx, kind)
     yield from entries(table.entries.items() if table.loaded else newest_entries(table))
     missing = [c for c in ids if c not in given]
+    dirty = session.dirty([*missing, *deleted])
+    info.setdefault("dirty", set()).update(dirty)  # the same set as the caller may hold
+    committed.enter_context(ctx.store.read_as_committed(dirty))
     tried: set[str] = set()
     again = [c for c in missing if c not in dirty and c in trees]
     if len(again) >= REBUILD_FROM or (again and len(again) * FILE_COST >= len(ids)):
