@@ -586,11 +586,11 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
         data = None
         del old
     del builder  # its items, before the view is read back
+    body = ViewBody(small, data, local, parts)
     if clean and views.still(place):
         live_ids = {row.case_id for row in live}
         head = {"version": views.VERSION, "tag": place.tag, "tree": place.tree, "retry": sorted(retry - live_ids),
                 "live": sorted(live_ids), "window": window, "stamp": secrets.token_hex(8), "body": small}
-        body = ViewBody(small, data, local, parts)
         try:
             views.write_view(place.path, place.cache.recipient, head, data if parts is None else parts.values())
         except OSError:
@@ -600,8 +600,7 @@ def _made(ctx, session, place, loaded) -> tuple[ViewBody, list] | None:
             if key is not None:
                 ctx.views.clear()
                 ctx.views[(key, place.tag)] = (head, lambda: body)
-        return body, live
-    return ViewBody(small, data, local, parts), live
+    return body, live
 
 
 def _live_rows(ctx, case_ids) -> list:
