@@ -35,9 +35,12 @@ smoke:
 # compiles every test module again at each run (about 8 s of a core each); without it, pytest
 # keeps them in tests/__pycache__ (ignored by git) until a test file changes. --maxschedchunk 4:
 # a worker is handed a few tests at a time, so the long tests, which run first (tests/conftest.py
-# run_order), spread over both workers instead of queueing on one.
+# run_order), spread over both workers instead of queueing on one. One worker more than the
+# machine's cores: the tests wait on the git and cpcm processes they start and on the disk often
+# enough that a worker per core left a tenth of the cores idle (docs/testing.md).
+TEST_WORKERS = $(shell $(BIN)/python -c "import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1) + 1)")
 test: install tools smoke
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --maxschedchunk 4
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 4
 
 # Rewrite every generated table in docs/ (stages, clocks, rule codes); a test fails when one is stale.
 docs: install

@@ -608,7 +608,7 @@ def pytest_collection_modifyitems(config, items):
 
 # The order tests run in: the modules holding the longest tests first (longest first), then the
 # other end-to-end and external tests as collected, then the pure tests (milliseconds each). With
-# `pytest -n auto` each worker takes the next tests in this order as it becomes free (the Makefile
+# `pytest -n N` each worker takes the next tests in this order as it becomes free (the Makefile
 # passes --maxschedchunk so none is handed a long queue), so a long test starts early instead of
 # keeping one worker busy at the end while the other waits, and the run ends on short tests.
 # A module's tests keep their order and stay together, so its module-scoped fixtures are made at
@@ -618,7 +618,8 @@ LONG_FIRST = ("test_agent_serve.py", "test_due_table.py", "test_sync_simulation.
               "test_privacy.py", "test_import.py", "test_completion.py", "test_crash.py", "test_views.py",
               "test_generated_docs.py", "test_roundtrip.py", "test_errors.py", "test_architecture.py", "test_git_files.py",
               "test_cache_scale.py", "test_smoke.py", "test_form_print.py", "test_interop.py", "test_render_closure.py",
-              "test_reports_browser.py", "test_races.py")
+              "test_reports_browser.py", "test_races.py", "test_dueview_overlay_random.py", "test_recovery_drill.py",
+              "test_new_laptop_walk.py", "test_due_stage.py", "test_check_sync_wording.py")
 
 
 def run_order(item) -> tuple[int, int]:
