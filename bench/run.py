@@ -75,7 +75,9 @@ class Command:
     target: float | None = None       # seconds (the issue's target)
     target_upto: int | None = None    # the target holds for repositories up to this many cases (None: any)
     cache: str = "warm"               # "warm": the summary cache as the warm-up run left it; "cold": deleted before each run;
-    #                                   "upgrade": every table but the record table deleted (an upgrade that changed the fold)
+    #                                   "upgrade": every table but the record table deleted (an upgrade that changed the fold);
+    #                                   "rules": the due and statistics tables and the views deleted (an upgrade that changed
+    #                                   the rules or the tables' code, not the fold)
     mutates: bool = False             # reset the repository to its built commit after each run
     tty: bool = False                 # stdout is a terminal (the rich table) instead of a pipe
     rows: bool = False                # stdout is one line per case (plus a header): check the count
@@ -90,6 +92,7 @@ COMMANDS = [
     Command("list (terminal)", ("list",), target=1.0, target_upto=1_000, tty=True),
     Command("list (cold cache)", ("list",), target=1.0, target_upto=1_000, cache="cold", rows=True),
     Command("list (after an upgrade)", ("list",), cache="upgrade", rows=True),
+    Command("due --worker all (after an upgrade of the rules)", ("due", "--worker", "all"), cache="rules"),
     Command("register", ("register", "--from-file", "{child}", "--no-input"), target=0.3, target_upto=10_000, mutates=True),
     # what a worker runs right after writing: the views brought up to date with the case written (issue 17: under 1 s)
     Command("list (after a note)", ("list",), target=1.0, rows=True, mutates=True, before=NOTE),
@@ -537,6 +540,10 @@ def measure(command: Command, size: int, runs: int, root: Path, identity: Path, 
         elif command.cache == "upgrade":
             for table in cache.glob("*/*"):
                 if table.name != "records":
+                    shutil.rmtree(table, ignore_errors=True)
+        elif command.cache == "rules":
+            for table in cache.glob("*/*"):
+                if table.name in ("due", "statistics", "views"):
                     shutil.rmtree(table, ignore_errors=True)
         if command.before:
             first = run_process([str(CPCM), *(a.format(**values) for a in command.before)], env, False)
