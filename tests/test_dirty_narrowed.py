@@ -1,6 +1,6 @@
-"""A due or statistics view made anew from its table asks which cases changed on disk only of the cases it
-reads from their files (`tables._Session.dirty` of names): a table's entry is of the tree it was made from, so
-it describes the last commit whatever the disk holds. What is checked: after the tables are filled, neither
+"""A list, due or statistics view made anew from its table asks which cases changed on disk only of the cases
+it reads from their files (`cache.DiskChanges.among`): a table's entry is of the tree it was made from, so
+it describes the last commit whatever the disk holds. What is checked: after the tables are filled, no
 view made anew asks git about every case (a `git status` reads git's whole index: 350 MB at 100,000 cases of a
 dozen files each); a case whose record was changed by hand and one whose folder was deleted by hand are shown
 as the last commit holds them, from the tables' entries or read again, as they are computed without views."""
@@ -13,11 +13,11 @@ import pytest
 
 from conftest import Cli, register_many
 from cpcm.service import dueview, views
-from cpcm.service import tables as tables_mod
+from cpcm.store import cache as cache_mod
 from cpcm.store.layout import case_dir
 from test_views import STATISTICS, same
 
-COMMANDS = [("due", "--worker", "all"), ("due", "--json"), ("report", "statistics", *STATISTICS[-1])]
+COMMANDS = [("list", "--json"), ("due", "--worker", "all"), ("due", "--json"), ("report", "statistics", *STATISTICS[-1])]
 
 
 def _cache(cli: Cli) -> Path:
@@ -25,15 +25,15 @@ def _cache(cli: Cli) -> Path:
 
 
 def whole_asks(monkeypatch) -> list[Path]:
-    """The asks of the due and statistics tables' code about every case (`dirty_cases` without names)."""
+    """The asks about every case (`dirty_cases` without names)."""
     asked: list[Path] = []
-    real = tables_mod.dirty_cases
+    real = cache_mod.dirty_cases
 
     def spy(root, names=None, trees=None):
         if names is None:
             asked.append(root)
         return real(root, names, trees)
-    monkeypatch.setattr(tables_mod, "dirty_cases", spy)
+    monkeypatch.setattr(cache_mod, "dirty_cases", spy)
     return asked
 
 
@@ -45,6 +45,7 @@ def test_views_made_anew_from_their_tables_ask_nothing_of_the_cases_they_do_not_
         if changed is not None:
             assert cli("note", changed, "--text", "visited the family").code == 0
         shutil.rmtree(_cache(cli) / views.FOLDER)
+        assert cli("list").code == 0
         assert cli("due", "--worker", "all").code == 0
         assert cli("report", "statistics").code == 0
         assert asked == []
@@ -63,10 +64,11 @@ def test_a_case_changed_or_deleted_by_hand_is_shown_as_last_committed(cli, repo,
     shutil.rmtree(case_dir(repo, ids[1]))
     shutil.rmtree(_cache(cli) / views.FOLDER)
     if tables == "dropped":
-        shutil.rmtree(_cache(cli) / "due")
-        shutil.rmtree(_cache(cli) / "statistics")
-    listed = cli("due", "--worker", "all", "--json")
-    assert listed.code == 0 and ids[1] in listed.stdout and ids[0] in listed.stdout
+        for table in ("due", "statistics", "rows"):
+            shutil.rmtree(_cache(cli) / table)
+    for args in (("due", "--worker", "all", "--json"), ("list", "--json")):
+        listed = cli(*args)
+        assert listed.code == 0 and ids[1] in listed.stdout and ids[0] in listed.stdout, args
     same(cli, without_views, COMMANDS)
 
 

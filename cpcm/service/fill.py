@@ -342,7 +342,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     writers = {t.name: Appender(cache.folder / t.name, cache.recipient, tags[t.name]) for t in TABLES
                if t.name not in direct and _appendable(cache.folder / t.name, cache.recipient, cache.keys, tags[t.name])}
     shards = RecordWriters(cache) if source is not None else None
-    dirty = cache.dirty if case_ids else set()
+    dirty = cache.dirty_among(case_ids) if case_ids else set()
     total, done = len(case_ids), 0
     chunks = chunks_of(case_ids, spread)
     # the due and statistics rows: to new segments as they come when many (and not read by this command),
@@ -518,24 +518,51 @@ def case_rows(ctx: Context, dirty: set[str] | None = None) -> dict[str, list]:
 
 
 def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[str],
-            failed: set[str] | None = None, shape: Callable[[str, list], Any] | None = None) -> dict[str, Any]:
+            failed: set[str] | None = None, shape: Callable[[str, list], Any] | None = None,
+            changed: set[str] | None = None) -> dict[str, Any]:
     """`case_rows` of the cases `ids` (their tree ids in `trees`), through `cache`'s row table;
     the readable cases that could not be read are added to `failed`. `shape(case_id, row)`: what
-    is kept of each row as it is read (default: the row itself; service/views.py keeps one text)."""
+    is kept of each row as it is read (default: the row itself; service/views.py keeps one text).
+    A row of the table is of the tree it was made from, the last commit's whatever the disk holds:
+    only the cases read from their files are asked whether they changed on disk (`dirty_among`), and
+    read as committed when they did; they are added to `changed`."""
     keep = _keeper(shape)
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, rows_tag(ctx, cache))
     sizes = cache_mod.segment_sizes(table.folder)
     if cache_mod.many_segments(len(sizes) + 1, sum(sizes.values())):  # many segments: read whole, and merged when saved
-        return _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep)
-    dirty = cache.dirty
+        dirty = cache.dirty
+        if changed is not None:
+            changed.update(dirty.intersection(ids))
+        with ctx.store.read_as_committed(dirty):
+            return _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep)
     rows: dict[str, list] = {}
     gone: set[str] = set()
     for case_id, entry in table.stream(set(ids), gone):  # a segment at a time: no table held beside the rows
-        if entry["tree"] == trees.get(case_id) and case_id not in dirty and entry["row"] is not None:
+        if entry["tree"] == trees.get(case_id) and entry["row"] is not None:
             rows[case_id] = keep(case_id, entry["row"])
-        elif entry["tree"] == trees.get(case_id) and case_id not in dirty:
+        elif entry["tree"] == trees.get(case_id):
             rows[case_id] = None  # a case the worker does not read
     missing = [case_id for case_id in ids if case_id not in rows]
+    dirty = cache.dirty_among(missing)
+    if changed is not None:
+        changed.update(dirty)
+    with ctx.store.read_as_committed(dirty):
+        _fill_missing(ctx, cache, table, trees, missing, dirty, rows, keep, failed)
+    if gone:  # cases that left the folder: forgotten (a segment of deletions)
+        writer = Appender(table.folder, cache.recipient, table.tag)
+        for case_id in sorted(gone):
+            writer.add(case_id, "null")
+        try:
+            writer.flush()
+        except OSError:
+            pass  # a read never fails because the local cache cannot be written
+    return {case_id: rows[case_id] for case_id in ids if case_id in rows}
+
+
+def _fill_missing(ctx: Context, cache: SummaryCache, table: Table, trees: dict[str, str], missing: list[str],
+                  dirty: set[str], rows: dict[str, Any], keep: Callable[[str, list], Any], failed: set[str] | None) -> None:
+    """`rows_of`'s cases not in the row table (`missing`; those of them changed on disk: `dirty`) read and added to
+    `rows`, those the worker does not read taken out of it."""
     if table.stale and not rows:
         table.drop_stale()  # an earlier version's table: nothing of it is read again
     for case_id in [c for c, row in rows.items() if row is None]:
@@ -563,15 +590,6 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
                     rows[item.case_id] = keep(item.case_id, value(item, ROWS))
     if failed is not None:
         failed.update(c for c in missing if c not in read)
-    if gone:  # cases that left the folder: forgotten (a segment of deletions)
-        writer = Appender(table.folder, cache.recipient, table.tag)
-        for case_id in sorted(gone):
-            writer.add(case_id, "null")
-        try:
-            writer.flush()
-        except OSError:
-            pass  # a read never fails because the local cache cannot be written
-    return {case_id: rows[case_id] for case_id in ids if case_id in rows}
 
 
 def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[str, str], ids: list[str],

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from cpcm.domain.case import Case
 from cpcm.domain.team import RECOVERY_READER
-from cpcm.store.cache import FEW, Table, derived_table, dirty_cases, json_encoder, plain_json
+from cpcm.store.cache import DiskChanges, Table, derived_table, json_encoder, plain_json
 from cpcm.store.layout import CASES, RECIPIENTS, case_dir, rekey_from, restricted_from
 from cpcm.workflow import conferences as conference_rules
 from cpcm.workflow import deadlines, intervals
@@ -209,9 +209,7 @@ class _Session:
     _due: Table | None = None
     _policy: Any = None
     _stats: Table | None = None
-    _dirty: set[str] | None = None  # every case changed on disk (`dirty`), when asked of git's index
-    _found: set[str] = field(default_factory=set)  # those changed among the few cases asked of their files
-    _asked: set[str] = field(default_factory=set)
+    changes: DiskChanges | None = None  # the cases changed on disk, asked as needed (`dirty`)
     staged: dict[str, dict[str, list | None]] = field(default_factory=dict)  # kind -> case id -> entry (None: not kept)
     texts: dict[str, list] = field(default_factory=dict)  # the due texts made here, by id
     text_ids: dict[tuple, str] = field(default_factory=dict)  # and their ids, by the texts
@@ -270,17 +268,9 @@ class _Session:
         100,000 cases of a dozen files each, `git status` reads an index of 350 MB). A table's entry is of the
         tree it was made from, and describes the last commit whatever the disk holds now: only the cases read from
         their files need asking."""
-        if self._dirty is None and names is not None:
-            names = set(names)
-            asked = names - self._asked
-            if len(asked) <= FEW:
-                if asked:
-                    self._found |= dirty_cases(self.root, sorted(asked))
-                    self._asked |= asked
-                return self._found & names
-        if self._dirty is None:
-            self._dirty = dirty_cases(self.root)
-        return self._dirty if names is None else self._dirty.intersection(names)
+        if self.changes is None:
+            self.changes = DiskChanges(self.root)
+        return self.changes.every() if names is None else self.changes.among(names)
 
 
 _SESSIONS: dict[int, tuple[weakref.ref, _Session | None]] = {}
@@ -513,7 +503,7 @@ def put(ctx, cache, case_id: str, tree: str | None, case: Case | None) -> None:
     does not read it), kept until `save`. Nothing for a case changed on disk or a session with no
     tables."""
     session = _session(ctx)
-    if session is None or tree is None or case_id in cache.dirty:
+    if session is None or tree is None or cache.differs(case_id):
         return
     for kind in ("due", "statistics"):
         session.staged.setdefault(kind, {})[case_id] = _entry(ctx, session, kind, tree, case)
@@ -614,7 +604,7 @@ def put_bulk(ctx, cache, writer: Bulk | None, case_id: str, tree: str | None, ca
         put(ctx, cache, case_id, tree, case)
         return
     session = writer.session
-    if tree is None or case_id in cache.dirty:
+    if tree is None or cache.differs(case_id):
         return
     writer.add(case_id, tree, case)
     for kind in ("due", "statistics"):
@@ -626,7 +616,7 @@ def put_made(ctx, cache, writer: Bulk | None, item, tree: str | None) -> None:
     """`put_bulk` of a case a fill read (`fill.Filled`): the rows its worker process made
     (`item.rows`, for the tables `writer` writes) when there are, else from its folded case."""
     made = getattr(item, "rows", None)
-    if writer is None or made is None or set(made) != set(writer.writers) or tree is None or item.case_id in cache.dirty:
+    if writer is None or made is None or set(made) != set(writer.writers) or tree is None or cache.differs(item.case_id):
         put_bulk(ctx, cache, writer, item.case_id, tree, item.case)
         return
     writer.add_made(item.case_id, made)
@@ -733,12 +723,13 @@ def _read_rows(ctx, kind: str, use: Callable[[list, str], Any], make: Callable[[
         return _rows_read(ctx, session, committed, kind, use, make, info)
 
 
-def _case_folders(ctx, session: _Session) -> tuple[dict[str, str], list[str], set[str]]:
+def case_folders(ctx, changed: Callable[[Iterable[str]], set[str]]) -> tuple[dict[str, str], list[str], set[str]]:
     """The tree id of each case folder of the last commit, the case folders (those of the commit deleted from the
-    disk by hand too: the views describe the last commit) and those deleted."""
+    disk by hand too: the views describe the last commit) and those deleted (`changed(names)`: those of the names
+    changed on disk, `DiskChanges.among`)."""
     trees = ctx.store.versions(CASES)
     ids = ctx.store.case_ids()
-    deleted = session.dirty(set(trees).difference(ids))
+    deleted = changed(set(trees).difference(ids))
     if deleted:
         with ctx.store.read_as_committed(deleted):
             ids = ctx.store.case_ids()
@@ -752,7 +743,7 @@ def _rows_read(ctx, session: _Session, committed: ExitStack, kind: str, use: Cal
     from cpcm.service.context import folded_or_noted, load_cases
 
     worker = ctx.need_worker()
-    trees, ids, deleted = _case_folders(ctx, session)
+    trees, ids, deleted = case_folders(ctx, session.dirty)
     table = session.table(ctx, kind).load()
     entries = table.entries
     session.ids = ids  # a merge of the table's segments keeps these cases' entries only (`_keep`)
@@ -1100,7 +1091,7 @@ def _stream_read(ctx, session: _Session, kind: str, committed: ExitStack, info: 
         return case_rows(case, session.zone)
 
     worker = ctx.need_worker()
-    trees, ids, deleted = _case_folders(ctx, session)
+    trees, ids, deleted = case_folders(ctx, session.dirty)
     session.ids = ids
     present = set(ids)
     now = instant(ctx.now)

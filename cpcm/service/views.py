@@ -821,18 +821,18 @@ def _passed(rows: Iterable[tuple[list, str]], layout: _Layout) -> Iterator[bytes
 def _made(place: _Place, kept: tuple[dict, Callable[[], memoryview | None]] | None) -> _Rows:
     """The rows of the tree now, in order: from the view `kept` (its head, its rows file's JSON)
     and the cases changed since, or anew."""
-    from cpcm.service import fill, listrow
+    from cpcm.service import fill, listrow, tables
 
     ctx = place.ctx
     changes = changes_since(place, kept[0]["tree"], kept[0]["retry"]) if kept is not None else None
     data = kept[1]() if changes is not None else None
     if changes is None or data is None:  # made anew from the per-case row table
         failed: set[str] = set()
-        with ctx.store.read_as_committed(place.cache.dirty):  # the view describes the last commit: as `_read_changes_since`
-            trees = ctx.store.versions(CASES)
-            ids = ctx.store.case_ids()  # a case folder deleted by hand too
-            packed = list(fill.rows_of(ctx, place.cache, trees, ids, failed, shape=_packed).values())
-        clean = set(ids) == set(trees) and not (place.cache.dirty & set(ids))
+        changed: set[str] = set()  # the cases read from their files that differ from the last commit: read from it
+        trees, ids, deleted = tables.case_folders(ctx, place.cache.dirty_among)  # a case folder deleted by hand too
+        with ctx.store.read_as_committed(deleted):  # the view describes the last commit: as `_read_changes_since`
+            packed = list(fill.rows_of(ctx, place.cache, trees, ids, failed, shape=_packed, changed=changed).values())
+        clean = set(ids) == set(trees) and not changed
         del trees, ids
         return _Rows(_in_order(packed), failed, clean)
     drop = changes.gone | set(changes.cases) | changes.failed

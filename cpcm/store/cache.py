@@ -93,6 +93,44 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[s
 
 
 FEW = 64  # case folders named beyond which `dirty_cases` leaves them to git's index
+
+
+class DiskChanges:
+    """The case folders changed on disk since the last commit (`dirty_cases`), asked as a command needs them: all
+    at once (`every`: from git's index, which `git status` reads whole, 350 MB at 1.25 million files), or those among
+    names (`among`): a few asked of their own files and the commit's, more from git's index once. What was found is
+    kept. A case asked neither way is looked for with every other (`in`)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._every: set[str] | None = None
+        self._found: set[str] = set()  # the changed among the cases asked by name
+        self._asked: set[str] = set()
+
+    def every(self) -> set[str]:
+        if self._every is None:
+            self._every = dirty_cases(self.root)
+        return self._every
+
+    def set_every(self, found: set[str]) -> None:
+        """Every case changed, as the caller found them in this command: git is not asked again."""
+        self._every = found
+
+    def among(self, names: Iterable[str]) -> set[str]:
+        names = set(names)
+        if self._every is None:
+            asked = names - self._asked
+            if len(asked) <= FEW:
+                if asked:
+                    self._found |= dirty_cases(self.root, sorted(asked))
+                    self._asked |= asked
+                return self._found & names
+        return self.every() & names
+
+    def __contains__(self, case_id: str) -> bool:
+        if self._every is None and case_id in self._asked:
+            return case_id in self._found
+        return case_id in self.every()
 FEW_TREES = 8  # case folders up to which each one's tree is listed on its own (one git each)
 
 
@@ -718,21 +756,27 @@ class SummaryCache:
         self.summary = Table(self.folder / "summary", recipient, keys, fingerprint)
         self.index = Table(self.folder / "index", recipient, keys, fingerprint)
         self.records = RecordCache(self.folder / "records", recipient, keys, live_blobs)
-        self._dirty: set[str] | None = None
+        self._changes = DiskChanges(root)
 
     @property
     def dirty(self) -> set[str]:
         """The cases changed on disk since the last commit (`git status`: a look at every file,
         so asked only when a summary is read or an entry stored, not for an index entry, which
         describes the last commit)."""
-        if self._dirty is None:
-            self._dirty = dirty_cases(self.root)
-        return self._dirty
+        return self._changes.every()
 
     @dirty.setter
     def dirty(self, found: set[str]) -> None:
         """The same cases as found by the caller in this command (`dirty_cases`): git is not asked again."""
-        self._dirty = found
+        self._changes.set_every(found)
+
+    def dirty_among(self, names: Iterable[str]) -> set[str]:
+        """The cases of `names` changed on disk (`DiskChanges.among`: a few asked of their own files)."""
+        return self._changes.among(names)
+
+    def differs(self, case_id: str) -> bool:
+        """Whether the case changed on disk: as asked by name before, else with every case (`dirty`)."""
+        return case_id in self._changes
 
     @property
     def entries(self) -> dict[str, dict[str, Any]]:
@@ -744,7 +788,7 @@ class SummaryCache:
 
     def get(self, case_id: str, tree: str | None) -> dict[str, Any] | None:
         """The cached entry ({"tree", "case"}) when it was made from exactly this tree."""
-        if case_id in self.dirty or tree is None:
+        if tree is None or self.differs(case_id):
             return None
         entry = self.summary.get(case_id)
         if entry is not None and entry.get("tree") == tree:
@@ -765,7 +809,7 @@ class SummaryCache:
     def put(self, case_id: str, tree: str | None, case: dict | None, index: dict | None = None) -> None:
         """Store a case's folded state (None: the worker does not read it) and, when given or
         when the case is not readable, its index entry."""
-        if tree is None or case_id in self.dirty:
+        if tree is None or self.differs(case_id):
             return
         self.summary.set(case_id, {"tree": tree, "case": case})
         if index is not None or case is None:
@@ -774,13 +818,13 @@ class SummaryCache:
     def append(self, case_id: str, tree: str | None, case: dict | None, index: dict | None) -> None:
         """`put` of a case whose entries are out of date (its tree changed, or it had none), without reading either
         table (`Table.add`): for a command that read the summaries a segment at a time (`context.CaseStream`)."""
-        if tree is None or case_id in self.dirty:
+        if tree is None or self.differs(case_id):
             return
         self.summary.add(case_id, {"tree": tree, "case": case})
         self.index.add(case_id, {"tree": tree, "index": index})
 
     def put_index(self, case_id: str, tree: str | None, index: dict | None) -> None:
-        if tree is None or case_id in self.dirty:
+        if tree is None or self.differs(case_id):
             return
         current = self.index.get(case_id)
         if current is None or current.get("tree") != tree or current.get("index") != index:
