@@ -29,10 +29,10 @@ def whole_asks(monkeypatch) -> list[Path]:
     asked: list[Path] = []
     real = cache_mod.dirty_cases
 
-    def spy(root, names=None, trees=None):
+    def spy(root, names=None, *args, **kwargs):
         if names is None:
             asked.append(root)
-        return real(root, names, trees)
+        return real(root, names, *args, **kwargs)
     monkeypatch.setattr(cache_mod, "dirty_cases", spy)
     return asked
 
@@ -99,3 +99,19 @@ def test_the_due_view_made_anew_is_not_read_back_by_the_same_command(cli, cli_as
     assert not any(p.name.startswith("due") for p in read)
     monkeypatch.setattr(views, "read_view", real)
     same(sup, without_views, [("due",), ("due", "--json")])
+
+
+def test_asked_by_name_or_all_at_once_a_case_is_found_changed_alike(cli, repo):
+    """`DiskChanges.among` gives for its names what `every` gives: a record changed or deleted by hand counts, a file
+    added by hand that the commit does not hold does not (as `git status --untracked-files=no`)."""
+    from cpcm.store.cache import DiskChanges
+
+    ids = register_many(cli, 4)
+    files = {case_id: sorted(p for p in case_dir(repo, case_id).iterdir() if p.name != "recipients") for case_id in ids}
+    files[ids[0]][0].write_bytes(b"changed by hand")
+    files[ids[1]][0].unlink()
+    (case_dir(repo, ids[2]) / files[ids[2]][0].name.replace(files[ids[2]][0].name[:26], "0" * 26)).write_bytes(b"added")
+    every = DiskChanges(repo).every()
+    assert every == {ids[0], ids[1]}
+    assert DiskChanges(repo).among(ids) == every
+    assert DiskChanges(repo).among(ids[2:]) == set() and ids[2] not in DiskChanges(repo)

@@ -53,7 +53,8 @@ VERSION = 2
 MERGE_FROM = 12  # segments in a table before a save merges them into one
 
 
-def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[str, str] | None = None) -> set[str]:
+def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[str, str] | None = None,
+                added: bool = True) -> set[str]:
     """The case folders with a committed file changed or deleted on disk (or staged). Over every
     folder, files never committed are not looked for: scanning 10,000 folders for them would
     double the cost (`cpcm verify` reports them); in a few named folders they are.
@@ -63,7 +64,8 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[s
     Read from git's index and the files when the repository is as cpcm's writes leave it (no
     process: `Git.changed_on_disk`), or for a few named folders from their files and the commit's
     (`_few_changed`, which also finds a record file on disk that the commit does not hold);
-    otherwise `git status` answers."""
+    otherwise `git status` answers. `added=False`: a file on disk that the commit does not hold
+    does not count in a few named folders either (as over every folder: `DiskChanges.among`)."""
     from cpcm.store.git import Git, GitError
 
     wanted = None if names is None else list(names)
@@ -71,7 +73,7 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[s
     if not paths:
         return set()
     git = Git(root)
-    found = _few_changed(git, paths, trees) if wanted is not None and len(wanted) <= FEW else None
+    found = _few_changed(git, paths, trees, added) if wanted is not None and len(wanted) <= FEW else None
     if found is None:
         found = git.changed_on_disk(CASES, wanted)
     if found is not None:
@@ -98,8 +100,9 @@ FEW = 64  # case folders named beyond which `dirty_cases` leaves them to git's i
 class DiskChanges:
     """The case folders changed on disk since the last commit (`dirty_cases`), asked as a command needs them: all
     at once (`every`: from git's index, which `git status` reads whole, 350 MB at 1.25 million files), or those among
-    names (`among`): a few asked of their own files and the commit's, more from git's index once. What was found is
-    kept. A case asked neither way is looked for with every other (`in`)."""
+    names (`among`, the same answer for them: a file on disk that the commit does not hold does not count, as `git
+    status --untracked-files=no` does not count it): a few asked of their own files and the commit's, more from git's
+    index once. What was found is kept. A case asked neither way is looked for with every other (`in`)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -122,7 +125,7 @@ class DiskChanges:
             asked = names - self._asked
             if len(asked) <= FEW:
                 if asked:
-                    self._found |= dirty_cases(self.root, sorted(asked))
+                    self._found |= dirty_cases(self.root, sorted(asked), added=False)
                     self._asked |= asked
                 return self._found & names
         return self.every() & names
@@ -134,7 +137,7 @@ class DiskChanges:
 FEW_TREES = 8  # case folders up to which each one's tree is listed on its own (one git each)
 
 
-def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None) -> set[str] | None:
+def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None, added: bool = True) -> set[str] | None:
     """The folders of `paths` (cases/ID) with a committed file changed or deleted on disk, or a
     record file or readers' list on disk that the last commit does not hold (a fill would read
     it): each file of the commit there compared with its bytes on disk (`Git.edited`), without
@@ -174,7 +177,7 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None) 
         if not stat.S_ISREG(mode) or bool(mode & 0o100) != executable[path]:
             edited.add(path)
     found = {path.split("/")[2] for path in edited}  # cases/XX/ID/name
-    for folder in paths:
+    for folder in paths if added else ():
         try:
             names = os.listdir(os.path.join(git.root, folder))
         except (FileNotFoundError, NotADirectoryError):
