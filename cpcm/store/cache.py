@@ -95,45 +95,6 @@ def dirty_cases(root: Path, names: Iterable[str] | None = None, trees: Mapping[s
 
 
 FEW = 64  # case folders named beyond which `dirty_cases` leaves them to git's index
-
-
-class DiskChanges:
-    """The case folders changed on disk since the last commit (`dirty_cases`), asked as a command needs them: all
-    at once (`every`: from git's index, which `git status` reads whole, 350 MB at 1.25 million files), or those among
-    names (`among`, the same answer for them: a file on disk that the commit does not hold does not count, as `git
-    status --untracked-files=no` does not count it): a few asked of their own files and the commit's, more from git's
-    index once. What was found is kept. A case asked neither way is looked for with every other (`in`)."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self._every: set[str] | None = None
-        self._found: set[str] = set()  # the changed among the cases asked by name
-        self._asked: set[str] = set()
-
-    def every(self) -> set[str]:
-        if self._every is None:
-            self._every = dirty_cases(self.root)
-        return self._every
-
-    def set_every(self, found: set[str]) -> None:
-        """Every case changed, as the caller found them in this command: git is not asked again."""
-        self._every = found
-
-    def among(self, names: Iterable[str]) -> set[str]:
-        names = set(names)
-        if self._every is None:
-            asked = names - self._asked
-            if len(asked) <= FEW:
-                if asked:
-                    self._found |= dirty_cases(self.root, sorted(asked), added=False)
-                    self._asked |= asked
-                return self._found & names
-        return self.every() & names
-
-    def __contains__(self, case_id: str) -> bool:
-        if self._every is None and case_id in self._asked:
-            return case_id in self._found
-        return case_id in self.every()
 FEW_TREES = 8  # case folders up to which each one's tree is listed on its own (one git each)
 
 
@@ -185,6 +146,45 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None, 
         if any((name == RECIPIENTS or RECORD_FILE.match(name)) and f"{folder}/{name}" not in expected for name in names):
             found.add(folder.rsplit("/", 1)[1])
     return found
+
+
+class DiskChanges:
+    """The case folders changed on disk since the last commit (`dirty_cases`), asked as a command needs them: all
+    at once (`every`: from git's index, which `git status` reads whole, 350 MB at 1.25 million files), or those among
+    names (`among`, the same answer for them: a file on disk that the commit does not hold does not count, as `git
+    status --untracked-files=no` does not count it): a few asked of their own files and the commit's, more from git's
+    index once. What was found is kept. A case asked neither way is looked for with every other (`in`)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._every: set[str] | None = None
+        self._found: set[str] = set()  # the changed among the cases asked by name
+        self._asked: set[str] = set()
+
+    def every(self) -> set[str]:
+        if self._every is None:
+            self._every = dirty_cases(self.root)
+        return self._every
+
+    def set_every(self, found: set[str]) -> None:
+        """Every case changed, as the caller found them in this command: git is not asked again."""
+        self._every = found
+
+    def among(self, names: Iterable[str]) -> set[str]:
+        names = set(names)
+        if self._every is None:
+            asked = names - self._asked
+            if len(asked) <= FEW:
+                if asked:
+                    self._found |= dirty_cases(self.root, sorted(asked), added=False)
+                    self._asked |= asked
+                return self._found & names
+        return self.every() & names
+
+    def __contains__(self, case_id: str) -> bool:
+        if self._every is None and case_id in self._asked:
+            return case_id in self._found
+        return case_id in self.every()
 
 
 _PLAIN = frozenset((str, int, bool, type(None)))  # types that read back from JSON as they are
