@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections import abc
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, is_dataclass
 from datetime import date
 from functools import cached_property
@@ -44,6 +44,7 @@ from cpcm.service.context import Context, case_index, fold_fingerprint, read_cas
 from cpcm.service.listrow import list_row, rows_tag
 from cpcm.store import cache as cache_mod
 from cpcm.store.cache import Appender, SummaryCache, Table, record_shard
+from cpcm.store.git import tree_id
 from cpcm.workflow.fold import fold
 
 CHUNK = 16            # cases a worker process reads at a time (at least, on every core: whole shards)
@@ -106,13 +107,17 @@ def add_table(table: CaseTable) -> None:
 class Filled:
     """A case read by a fill: `values` (table name -> JSON text of its value), None when the
     worker does not read the case; `records`: (case id, blob id, JSON text) of each record parsed afresh;
-    `keep`: False when a write may have landed while it was read (not stored, only used)."""
+    `keep`: False when a write may have landed while it was read (not stored, only used); `read_tree`: the tree id
+    of its folder as read from the disk (`CaseStore.noting`), when every file of it was read; `stored`: its
+    entries were written to the tables (what was read is the last commit's)."""
 
     case_id: str
     values: dict[str, str] | None
     records: list[tuple[str, str, str]]
     keep: bool = True
     rows: dict | None = None  # the due and statistics entries made with it (`tables.made_rows`), when asked
+    read_tree: str | None = None
+    stored: bool = False
 
     @cached_property
     def case(self) -> Case | None:
@@ -177,10 +182,12 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     trees = trees or {}
     # each case's `# restricted` line and the workers of its `# rekey:` lines, read with its readers (`_reader`)
     lines: dict[str, tuple[bool, tuple[str, ...]]] = {}
-    readable = set(filter(_reader(ctx, lines), case_ids))
-    collect = _Collect(source)
-    with collecting(ctx.store, collect):
-        read = ctx.store.read_many([case_id for case_id in case_ids if case_id in readable], ctx.keys)
+    noting = getattr(ctx.store, "noting", None)
+    with noting() if noting is not None else nullcontext({}) as noted:
+        readable = set(filter(_reader(ctx, lines), case_ids))
+        collect = _Collect(source)
+        with collecting(ctx.store, collect):
+            read = ctx.store.read_many([case_id for case_id in case_ids if case_id in readable], ctx.keys)
     found: dict[str, list[tuple[str, str, str]]] = {case_id: [] for case_id in read}
     for entry in collect.found:
         if entry[0] in found:
@@ -188,7 +195,8 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     cases = {case_id: fold(case_id, records) for case_id, records in read.items()}
     values = {case_id: _values(ctx, case, tables) for case_id, case in cases.items()}
     made = {case_id: _made(ctx, case, kinds, trees.get(case_id), lines.get(case_id)) for case_id, case in cases.items()}
-    return [Filled(case_id, values[case_id], found[case_id], rows=made[case_id]) if case_id in cases
+    return [Filled(case_id, values[case_id], found[case_id], rows=made[case_id],
+                   read_tree=tree_id(noted[case_id]) if case_id in noted else None) if case_id in cases
             else None if case_id in readable else _unread(ctx, case_id, kinds, trees.get(case_id))
             for case_id in case_ids]
 
@@ -321,7 +329,8 @@ def _appendable(folder, recipient: str, keys, tag: str) -> bool:
 
 
 def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Sequence[str],
-         direct: dict[str, Table] | None = None, spread: bool = True, rows=None) -> Iterator[Filled]:
+         direct: dict[str, Table] | None = None, spread: bool = True, rows=None,
+         differs: set[str] | None = None) -> Iterator[Filled]:
     """Read every case of `case_ids` (on every core when `spread`), write its entry in every
     table of `TABLES` and its records in the record table, and yield it. `direct`: tables (by
     name) loaded by the caller, into which entries are set rather than appended. A table that
@@ -329,7 +338,12 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     to: its reader fills its own misses; one whose segments are all of other code (an upgrade)
     is emptied and written. A case that cannot be read is noted in `ctx.problems`
     and not yielded. `rows`: the `tables.Bulk` the due and statistics rows go to (default: one
-    of the tables this command has not read, for many cases on every core)."""
+    of the tables this command has not read, for many cases on every core).
+    A case is stored when what was read is the last commit's: its folder's tree id as read
+    (`Filled.read_tree`) is the commit's, or else git says it did not change on disk (asked only of
+    those: at 100,000 cases of a dozen files each, `git status` reads an index of 350 MB).
+    `differs`, for a caller that describes the last commit (the views): a case changed on disk
+    is read again as committed, yielded so, and added to this set."""
     from cpcm.service import tables
     from cpcm.store import parallel
 
@@ -342,7 +356,6 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     writers = {t.name: Appender(cache.folder / t.name, cache.recipient, tags[t.name]) for t in TABLES
                if t.name not in direct and _appendable(cache.folder / t.name, cache.recipient, cache.keys, tags[t.name])}
     shards = RecordWriters(cache) if source is not None else None
-    dirty = cache.dirty_among(case_ids) if case_ids else set()
     total, done = len(case_ids), 0
     chunks = chunks_of(case_ids, spread)
     # the due and statistics rows: to new segments as they come when many (and not read by this command),
@@ -353,19 +366,32 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     warm = lambda: _warm_up(ctx, basis, source, trees, kinds, chunks)  # noqa: E731
     try:
         for results in parallel.run_chunks(job, chunks, prepare=warm) if spread else map(job, chunks):
-            for item in results:
-                if isinstance(item, str):  # the worker could not read it: read here, and report it
+            items = [item for item in results if not isinstance(item, str)]
+            again = [item for item in results if isinstance(item, str)]  # the worker could not read it: read here
+            # not proven the commit's by its tree id as read (a case the worker does not read: only its readers were)
+            unsure = [item.case_id for item in items if item.keep and trees.get(item.case_id) not in (None, item.read_tree)]
+            cache.proven(item.case_id for item in items if item.read_tree is not None and trees.get(item.case_id) == item.read_tree)
+            dirty = cache.dirty_among([*unsure, *again]) if unsure or again else set()
+            if differs is not None and dirty:
+                differs.update(dirty)
+                again += [item.case_id for item in items if item.case_id in dirty]
+                items = [item for item in items if item.case_id not in dirty]
+            with ctx.store.read_as_committed(dirty) if differs is not None and dirty else nullcontext():
+                for case_id in again:
                     try:
-                        item = read_one(ctx, item, TABLES)
+                        item = read_one(ctx, case_id, TABLES)
                     except (Corrupt, CannotDecrypt) as exc:
-                        ctx.problems.append(exc)
+                        ctx.problems.append(exc)  # reported
                         continue
                     item.keep = ctx.store.generation() == basis
+                    items.append(item)
+            for item in items:
                 tree = trees.get(item.case_id)
                 if item.keep and tree is not None and item.case_id not in dirty:
                     _store(item, tree, writers, direct, shards)
                     # and its rows for due and statistics (service/tables.py), made here from the folded case
                     tables.put_made(ctx, cache, rows_writer, item, tree)
+                    item.stored = True
                 yield item
             done += len(results)
             if spread and shards is not None:
@@ -497,13 +523,14 @@ def value(item: Filled, table: CaseTable) -> Any:
     return None if item.values is None else json.loads(item.values[table.name])
 
 
-def case_rows(ctx: Context, dirty: set[str] | None = None) -> dict[str, list]:
+def case_rows(ctx: Context) -> dict[str, list]:
     """Every case the worker can read -> its `list_row`, in the order of the case ids, from the
     cache's row table: no case is folded but those changed since the table was written (a cold
     table is filled on every core, with every other table). A damaged case is left out and noted
-    in `ctx.problems`. `dirty`: the cases changed on disk, where the caller found them in this
-    command (a `git status`, seconds at 100,000 cases)."""
-    from cpcm.store.layout import CASES
+    in `ctx.problems`. As `list` describes it: the last commit (a case folder deleted by hand too,
+    `tables.case_folders`), each case read from its files asked whether it changed on disk only
+    when not proven the commit's as read (`rows_of`)."""
+    from cpcm.service import tables
 
     worker = ctx.need_worker()
     cache = ctx.store.summaries(worker.id, ctx.identity.recipient, ctx.keys, fold_fingerprint())
@@ -511,10 +538,8 @@ def case_rows(ctx: Context, dirty: set[str] | None = None) -> dict[str, list]:
         from cpcm.service.context import load_cases
 
         return {case_id: list_row(ctx, case) for case_id, case in load_cases(ctx).items()}
-    if dirty is not None:
-        cache.dirty = dirty
-    with ctx.store.read_as_committed(cache.dirty):  # `list` describes the last commit (service/views.py)
-        return rows_of(ctx, cache, ctx.store.versions(CASES), ctx.store.case_ids())
+    trees, ids, _ = tables.case_folders(ctx, cache.dirty_among)
+    return rows_of(ctx, cache, trees, ids)
 
 
 def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[str],
@@ -524,8 +549,8 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
     the readable cases that could not be read are added to `failed`. `shape(case_id, row)`: what
     is kept of each row as it is read (default: the row itself; service/views.py keeps one text).
     A row of the table is of the tree it was made from, the last commit's whatever the disk holds:
-    only the cases read from their files are asked whether they changed on disk (`dirty_among`), and
-    read as committed when they did; they are added to `changed`."""
+    the cases read from their files are read as committed when they changed on disk (`fill`'s
+    `differs`: git is asked only of those not proven the commit's as read); they are added to `changed`."""
     keep = _keeper(shape)
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, rows_tag(ctx, cache))
     sizes = cache_mod.segment_sizes(table.folder)
@@ -543,11 +568,10 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
         elif entry["tree"] == trees.get(case_id):
             rows[case_id] = None  # a case the worker does not read
     missing = [case_id for case_id in ids if case_id not in rows]
-    dirty = cache.dirty_among(missing)
+    differs: set[str] = set()
+    _fill_missing(ctx, cache, table, trees, missing, differs, rows, keep, failed)
     if changed is not None:
-        changed.update(dirty)
-    with ctx.store.read_as_committed(dirty):
-        _fill_missing(ctx, cache, table, trees, missing, dirty, rows, keep, failed)
+        changed.update(differs)
     if gone:  # cases that left the folder: forgotten (a segment of deletions)
         writer = Appender(table.folder, cache.recipient, table.tag)
         for case_id in sorted(gone):
@@ -560,9 +584,9 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
 
 
 def _fill_missing(ctx: Context, cache: SummaryCache, table: Table, trees: dict[str, str], missing: list[str],
-                  dirty: set[str], rows: dict[str, Any], keep: Callable[[str, list], Any], failed: set[str] | None) -> None:
-    """`rows_of`'s cases not in the row table (`missing`; those of them changed on disk: `dirty`) read and added to
-    `rows`, those the worker does not read taken out of it."""
+                  differs: set[str], rows: dict[str, Any], keep: Callable[[str, list], Any], failed: set[str] | None) -> None:
+    """`rows_of`'s cases not in the row table (`missing`) read as committed and added to `rows`, those the worker
+    does not read taken out of it; those changed on disk added to `differs`."""
     if table.stale and not rows:
         table.drop_stale()  # an earlier version's table: nothing of it is read again
     for case_id in [c for c, row in rows.items() if row is None]:
@@ -570,11 +594,11 @@ def _fill_missing(ctx: Context, cache: SummaryCache, table: Table, trees: dict[s
     read = set()
     cold = len(missing) >= FILL_FROM
     later: set[str] = set()  # rows the fill writes to the table: read back when it ends, not held while it reads
-    for item in fill(ctx, cache, trees, missing, spread=cold):  # new segments of every table
+    for item in fill(ctx, cache, trees, missing, spread=cold, differs=differs):  # new segments of every table
         read.add(item.case_id)
         if item.values is None:
             continue
-        if cold and item.keep and trees.get(item.case_id) is not None and item.case_id not in dirty:
+        if cold and item.stored:
             later.add(item.case_id)
         else:
             rows[item.case_id] = keep(item.case_id, value(item, ROWS))
@@ -585,7 +609,7 @@ def _fill_missing(ctx: Context, cache: SummaryCache, table: Table, trees: dict[s
                 rows[case_id] = keep(case_id, entry["row"])
                 later.discard(case_id)
         if later:  # not in the table (it could not be written): read again, and held
-            for item in fill(ctx, cache, trees, sorted(later), spread=len(later) >= FILL_FROM):
+            for item in fill(ctx, cache, trees, sorted(later), spread=len(later) >= FILL_FROM, differs=differs):
                 if item.values is not None:
                     rows[item.case_id] = keep(item.case_id, value(item, ROWS))
     if failed is not None:

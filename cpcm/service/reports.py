@@ -325,7 +325,7 @@ def _caseload_held(ctx: Context) -> tuple[list, Callable, Callable, int] | None:
     found = tables.due_rows(ctx, info)
     if found is None:
         return None
-    rows = case_rows(ctx, tables.session(ctx).dirty())  # the cases changed on disk as due_rows found them
+    rows = case_rows(ctx)  # the cases changed on disk as due_rows found them (`CaseStore.disk_changes`)
     due = info["values"]
     if info["failed"] or len(rows) != len(due) or any(case_id not in due for case_id in rows):
         del ctx.problems[noted:]  # noted again by the fold of every case

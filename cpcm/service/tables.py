@@ -209,7 +209,7 @@ class _Session:
     _due: Table | None = None
     _policy: Any = None
     _stats: Table | None = None
-    changes: DiskChanges | None = None  # the cases changed on disk, asked as needed (`dirty`)
+    changes: Callable[[], DiskChanges] | None = None  # the cases changed on disk, as the store asks them (`dirty`)
     staged: dict[str, dict[str, list | None]] = field(default_factory=dict)  # kind -> case id -> entry (None: not kept)
     texts: dict[str, list] = field(default_factory=dict)  # the due texts made here, by id
     text_ids: dict[tuple, str] = field(default_factory=dict)  # and their ids, by the texts
@@ -269,8 +269,10 @@ class _Session:
         tree it was made from, and describes the last commit whatever the disk holds now: only the cases read from
         their files need asking."""
         if self.changes is None:
-            self.changes = DiskChanges(self.root)
-        return self.changes.every() if names is None else self.changes.among(names)
+            own = DiskChanges(self.root)
+            self.changes = lambda: own  # noqa: E731
+        changes = self.changes()
+        return changes.every() if names is None else changes.among(names)
 
 
 _SESSIONS: dict[int, tuple[weakref.ref, _Session | None]] = {}
@@ -294,7 +296,8 @@ def _session(ctx) -> _Session | None:
     zone = ctx.now.tzinfo
     name = zone_key(zone)
     if ctx.root is not None and ctx.identity is not None and ctx.worker is not None and name is not None and _plain_deadline():
-        session = _Session(ctx.root, ctx.worker.id, ctx.identity.recipient, ctx.keys, zone, name)
+        session = _Session(ctx.root, ctx.worker.id, ctx.identity.recipient, ctx.keys, zone, name,
+                           changes=getattr(ctx.store, "disk_changes", None))
     _SESSIONS[key] = (weakref.ref(ctx, lambda _ref, key=key: _SESSIONS.pop(key, None)), session)
     return session
 
@@ -776,12 +779,11 @@ def _rows_read(ctx, session: _Session, committed: ExitStack, kind: str, use: Cal
         return missing
 
     missing = stored_values(ids)
-    dirty = session.dirty([*missing, *deleted])
-    committed.enter_context(ctx.store.read_as_committed(dirty))
     tried: set[str] = set()
-    again = [c for c in missing if c not in dirty and c in trees] if len(missing) >= REBUILD_FROM else []
+    differs: set[str] = set()  # of the cases the rebuild read from their files, those changed on disk (read as committed)
+    again = [c for c in missing if c in trees] if len(missing) >= REBUILD_FROM else []
     if len(again) >= REBUILD_FROM:  # many (an upgrade, a first use): made again in segments, then read back
-        made = _rebuild(ctx, session, kind, again, trees, make)
+        made = _rebuild(ctx, session, kind, again, trees, make, differs)
         if made is not None:
             extra, tried = made
             table = session.table(ctx, kind).load()
@@ -789,6 +791,8 @@ def _rows_read(ctx, session: _Session, committed: ExitStack, kind: str, use: Cal
             missing = stored_values(missing)
             values.update((c, v) for c, v in extra.items() if c in trees)
             missing = [c for c in missing if c not in extra and c not in tried]
+    dirty = differs | session.dirty([*missing, *deleted])  # git asked only of the cases still to read
+    committed.enter_context(ctx.store.read_as_committed(dirty))
     readable = [c for c in missing if worker.id in ctx.store.recipients(c) or worker.id == RECOVERY_READER]
     for case_id in set(missing).difference(readable):
         if case_id not in dirty and trees.get(case_id) is not None:
@@ -837,15 +841,17 @@ REBUILD_FROM = 300  # cases missing from a table (an upgrade that changed its co
 
 
 def _rebuild(ctx, session: _Session, kind: str, case_ids: list[str], trees: dict[str, str],
-             make: Callable[[Case, str | None], Any]) -> tuple[dict[str, Any], set[str]] | None:
-    """Make the rows of table `kind` for `case_ids` (committed, not changed on disk) as a cold fill
+             make: Callable[[Case, str | None], Any], differs: set[str]) -> tuple[dict[str, Any], set[str]] | None:
+    """Make the rows of table `kind` for `case_ids` (folders of the last commit) as a cold fill
     does: each folded case taken from the summary table one segment at a time (or, for the cases
     it misses, read on every core by `fill.fill`), its rows written to new segments of the table
     as they come (`Bulk`): memory stays flat in the number of cases, whatever the table held
     before. The other table (due or statistics) is written in the same pass when it holds nothing
     of this code either (the next command finds it ready). Returns the values (`make`) of the cases
     whose rows cannot be kept (or were not stored), and the cases that could not be read (noted in
-    `ctx.problems`); None when there is no summary table (a repository in memory)."""
+    `ctx.problems`); None when there is no summary table (a repository in memory). Each case is made
+    as the last commit holds it: one read from its files that changed on disk is read as committed
+    (`fill.fill`) and added to `differs`."""
     from cpcm.service import fill
     from cpcm.service.context import fold_fingerprint
     from cpcm.store import parallel
@@ -895,9 +901,10 @@ def _rebuild(ctx, session: _Session, kind: str, case_ids: list[str], trees: dict
         if wanted:  # not in the summary table (a new fold, a first use): read from the files, on every core when many
             rest = [c for c in case_ids if c in wanted]
             failed = set(rest)
-            for item in fill.fill(ctx, cache, trees, rest, spread=len(rest) >= fill.FILL_FROM, rows=writer):
+            for item in fill.fill(ctx, cache, trees, rest, spread=len(rest) >= fill.FILL_FROM, rows=writer,
+                                  differs=differs):
                 failed.discard(item.case_id)
-                if item.case is not None and (item.case_id in missed or not item.keep):  # not stored: its value here
+                if item.case is not None and (item.case_id in missed or not item.stored):  # not stored: its value here
                     extra[item.case_id] = make(item.case, None)
     finally:
         try:
@@ -1132,22 +1139,30 @@ def _stream_read(ctx, session: _Session, kind: str, committed: ExitStack, info: 
     table = session.table(ctx, kind)
     yield from entries(table.entries.items() if table.loaded else newest_entries(table))
     missing = [c for c in ids if c not in given]
-    dirty = session.dirty([*missing, *deleted])
-    info.setdefault("dirty", set()).update(dirty)  # the same set as the caller may hold
-    committed.enter_context(ctx.store.read_as_committed(dirty))
     tried: set[str] = set()
-    again = [c for c in missing if c not in dirty and c in trees]
+    differs: set[str] = set()  # as in `_rows_read`
+    made = None
+    again = [c for c in missing if c in trees]
     if len(again) >= REBUILD_FROM or (again and len(again) * FILE_COST >= len(ids)):
         before = set(table.segments())
-        made = _rebuild(ctx, session, kind, again, trees, live)
-        if made is not None:
-            extra, tried = made
-            for case_id, row in extra.items():
-                given.add(case_id)
-                yield "live", case_id, row
-            table = session.table(ctx, kind)
-            yield from entries(newest_entries(table, [n for n in table.segments() if n not in before]))
-            missing = [c for c in missing if c not in given and c not in tried]
+        made = _rebuild(ctx, session, kind, again, trees, live, differs)
+    rest = [c for c in missing if c not in trees] if made is not None else missing  # not read by the rebuild
+    dirty = differs | session.dirty([*rest, *deleted])  # git asked only of the cases still to read
+    info.setdefault("dirty", set()).update(dirty)  # the same set as the caller may hold
+    committed.enter_context(ctx.store.read_as_committed(dirty))
+    if made is not None:
+        extra, tried = made
+        for case_id, row in extra.items():
+            given.add(case_id)
+            yield "live", case_id, row
+        table = session.table(ctx, kind)
+        yield from entries(newest_entries(table, [n for n in table.segments() if n not in before]))
+        missing = [c for c in missing if c not in given and c not in tried]
+        late = session.dirty([c for c in missing if c in trees])  # rows the rebuild could not write: read below
+        if late:
+            dirty |= late
+            info["dirty"].update(late)
+            committed.enter_context(ctx.store.read_as_committed(late))
     writer = Appender(table.folder, session.recipient, table.tag)
     readable = []
     for case_id in missing:

@@ -152,14 +152,15 @@ class DiskChanges:
     """The case folders changed on disk since the last commit (`dirty_cases`), asked as a command needs them: all
     at once (`every`: from git's index, which `git status` reads whole, 350 MB at 1.25 million files), or those among
     names (`among`, the same answer for them: a file on disk that the commit does not hold does not count, as `git
-    status --untracked-files=no` does not count it): a few asked of their own files and the commit's, more from git's
-    index once. What was found is kept. A case asked neither way is looked for with every other (`in`)."""
+    status --untracked-files=no` does not count it): a few asked of their own files and the commit's, more (in
+    one call or in all) from git's index once. What was found is kept. A case asked neither way is looked for with every other (`in`)."""
 
     def __init__(self, root: Path):
         self.root = root
         self._every: set[str] | None = None
         self._found: set[str] = set()  # the changed among the cases asked by name
         self._asked: set[str] = set()
+        self._proven: set[str] = set()  # found the commit's as read (`proven`): not asked, not counted as asked
 
     def every(self) -> set[str]:
         if self._every is None:
@@ -173,16 +174,21 @@ class DiskChanges:
     def among(self, names: Iterable[str]) -> set[str]:
         names = set(names)
         if self._every is None:
-            asked = names - self._asked
-            if len(asked) <= FEW:
+            asked = names - self._asked - self._proven
+            if len(self._asked) + len(asked) <= FEW:  # asked a few at a time (a fill's chunks): many in all go to git's index
                 if asked:
                     self._found |= dirty_cases(self.root, sorted(asked), added=False)
                     self._asked |= asked
                 return self._found & names
         return self.every() & names
 
+    def proven(self, case_ids: Iterable[str]) -> None:
+        """Cases whose folders, as just read whole, are the last commit's (their tree ids as read: `fill.fill`):
+        not changed, and not asked of git."""
+        self._proven.update(case_ids)
+
     def __contains__(self, case_id: str) -> bool:
-        if self._every is None and case_id in self._asked:
+        if self._every is None and (case_id in self._asked or case_id in self._proven):
             return case_id in self._found
         return case_id in self.every()
 
@@ -744,12 +750,14 @@ _BLOB_DIGITS = "0123456789abcdef"
 
 class SummaryCache:
     def __init__(self, root: Path, worker: str, recipient: str, keys: Sequence, fingerprint: str,
-                 live_blobs: Callable[[], set[str] | None] | None = None):
+                 live_blobs: Callable[[], set[str] | None] | None = None,
+                 changes: Callable[[], DiskChanges] | None = None):
         """`fingerprint` names the code that folds a case (the service's `fold_fingerprint`): a
         summary or index made by other code is not used, so a change to the fold can never leave
         stale summaries behind, same version or not. The record table does not depend on it.
         `live_blobs()`: the blob ids of the record files in the last commit, for pruning the
-        record table (RecordCache)."""
+        record table (RecordCache). `changes()`: what changed on disk, as the store asks it for
+        the command (`CaseStore.disk_changes`); by default the cache's own."""
         self.root = root
         self.folder = worker_folder(root, worker)
         self.legacy = root / CACHE_DIR / f"{worker}.age"  # the one-file cache of earlier versions
@@ -759,27 +767,34 @@ class SummaryCache:
         self.summary = Table(self.folder / "summary", recipient, keys, fingerprint)
         self.index = Table(self.folder / "index", recipient, keys, fingerprint)
         self.records = RecordCache(self.folder / "records", recipient, keys, live_blobs)
-        self._changes = DiskChanges(root)
+        if changes is None:
+            own = DiskChanges(root)
+            changes = lambda: own  # noqa: E731
+        self._changes_of = changes
 
     @property
     def dirty(self) -> set[str]:
         """The cases changed on disk since the last commit (`git status`: a look at every file,
         so asked only when a summary is read or an entry stored, not for an index entry, which
         describes the last commit)."""
-        return self._changes.every()
+        return self._changes_of().every()
 
     @dirty.setter
     def dirty(self, found: set[str]) -> None:
         """The same cases as found by the caller in this command (`dirty_cases`): git is not asked again."""
-        self._changes.set_every(found)
+        self._changes_of().set_every(found)
 
     def dirty_among(self, names: Iterable[str]) -> set[str]:
         """The cases of `names` changed on disk (`DiskChanges.among`: a few asked of their own files)."""
-        return self._changes.among(names)
+        return self._changes_of().among(names)
+
+    def proven(self, case_ids: Iterable[str]) -> None:
+        """`DiskChanges.proven`."""
+        self._changes_of().proven(case_ids)
 
     def differs(self, case_id: str) -> bool:
         """Whether the case changed on disk: as asked by name before, else with every case (`dirty`)."""
-        return case_id in self._changes
+        return case_id in self._changes_of()
 
     @property
     def entries(self) -> dict[str, dict[str, Any]]:

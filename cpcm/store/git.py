@@ -38,6 +38,15 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+def tree_id(files: Mapping[str, str]) -> str:
+    """git's id of a folder holding only these plain files (name -> blob id), none of them executable and
+    no folder in it: what a commit holding them gives the folder. A folder read whole is so compared with
+    the commit's without asking git (`fill.read_chunk`)."""
+    names = sorted(name.encode("utf-8") for name in files)
+    body = b"".join(b"100644 %s\0%s" % (name, bytes.fromhex(files[name.decode("utf-8")])) for name in names)
+    return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+
+
 def line_endings_only(data: bytes, blob: str) -> bool:
     """Whether `data` (a file's bytes on disk) differs from the blob `blob` only in its line endings:
     each LF of it a CRLF, as a git that converts them writes it (`core.autocrlf`)."""
