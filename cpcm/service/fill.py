@@ -44,7 +44,8 @@ from cpcm.service.context import Context, case_index, fold_fingerprint, read_cas
 from cpcm.service.listrow import list_row, rows_tag
 from cpcm.store import cache as cache_mod
 from cpcm.store.cache import Appender, SummaryCache, Table, record_shard
-from cpcm.store.git import tree_id
+from cpcm.store.git import file_in_tree, tree_id
+from cpcm.store.layout import RECIPIENTS
 from cpcm.workflow.fold import fold
 
 CHUNK = 16            # cases a worker process reads at a time (at least, on every core: whole shards)
@@ -107,16 +108,15 @@ def add_table(table: CaseTable) -> None:
 class Filled:
     """A case read by a fill: `values` (table name -> JSON text of its value), None when the
     worker does not read the case; `records`: (case id, blob id, JSON text) of each record parsed afresh;
-    `keep`: False when a write may have landed while it was read (not stored, only used); `read_tree`: the tree id
-    of its folder as read from the disk (`CaseStore.noting`), when every file of it was read; `stored`: its
-    entries were written to the tables (what was read is the last commit's)."""
+    `keep`: False when a write may have landed while it was read (not stored, only used); `proven`: what was read
+    of its folder on disk is the last commit's (`_proven`); `stored`: its entries were written to the tables."""
 
     case_id: str
     values: dict[str, str] | None
     records: list[tuple[str, str, str]]
     keep: bool = True
     rows: dict | None = None  # the due and statistics entries made with it (`tables.made_rows`), when asked
-    read_tree: str | None = None
+    proven: bool = False
     stored: bool = False
 
     @cached_property
@@ -195,10 +195,26 @@ def read_chunk(ctx: Context, case_ids: Sequence[str], tables: Sequence[CaseTable
     cases = {case_id: fold(case_id, records) for case_id, records in read.items()}
     values = {case_id: _values(ctx, case, tables) for case_id, case in cases.items()}
     made = {case_id: _made(ctx, case, kinds, trees.get(case_id), lines.get(case_id)) for case_id, case in cases.items()}
-    return [Filled(case_id, values[case_id], found[case_id], rows=made[case_id],
-                   read_tree=tree_id(noted[case_id]) if case_id in noted else None) if case_id in cases
+    done = [Filled(case_id, values[case_id], found[case_id], rows=made[case_id]) if case_id in cases
             else None if case_id in readable else _unread(ctx, case_id, kinds, trees.get(case_id))
             for case_id in case_ids]
+    for item in done:
+        if item is not None:
+            item.proven = _proven(ctx, noted.get(item.case_id), trees.get(item.case_id), item.values is not None)
+    return done
+
+
+def _proven(ctx: Context, read: dict[str, str] | None, tree: str | None, whole: bool) -> bool:
+    """Whether what a fill read of a case folder (`read`: the blob id of each file, `CaseStore.noting`) is the
+    last commit's, whose tree id for the folder is `tree`: with its records (`whole`), the folder's tree id made
+    of them is `tree` (`git.tree_id`: no file changed, deleted or added); for a case the worker does not read
+    (only its readers were read, and its entries hold nothing else), its `recipients` file is the commit's."""
+    if read is None or tree is None:
+        return False
+    if whole:
+        return tree_id(read) == tree
+    committed = file_in_tree(ctx.store.root, tree, RECIPIENTS)
+    return committed is not False and committed == read.get(RECIPIENTS)
 
 
 def _reader(ctx: Context, lines: dict[str, tuple[bool, tuple[str, ...]]] | None = None) -> Callable[[str], bool]:
@@ -340,7 +356,7 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
     and not yielded. `rows`: the `tables.Bulk` the due and statistics rows go to (default: one
     of the tables this command has not read, for many cases on every core).
     A case is stored when what was read is the last commit's: its folder's tree id as read
-    (`Filled.read_tree`) is the commit's, or else git says it did not change on disk (asked only of
+    (`Filled.proven`) is the commit's, or else git says it did not change on disk (asked only of
     those: at 100,000 cases of a dozen files each, `git status` reads an index of 350 MB).
     `differs`, for a caller that describes the last commit (the views): a case changed on disk
     is read again as committed, yielded so, and added to this set."""
@@ -368,9 +384,8 @@ def fill(ctx: Context, cache: SummaryCache, trees: dict[str, str], case_ids: Seq
         for results in parallel.run_chunks(job, chunks, prepare=warm) if spread else map(job, chunks):
             items = [item for item in results if not isinstance(item, str)]
             again = [item for item in results if isinstance(item, str)]  # the worker could not read it: read here
-            # not proven the commit's by its tree id as read (a case the worker does not read: only its readers were)
-            unsure = [item.case_id for item in items if item.keep and trees.get(item.case_id) not in (None, item.read_tree)]
-            cache.proven(item.case_id for item in items if item.read_tree is not None and trees.get(item.case_id) == item.read_tree)
+            unsure = [item.case_id for item in items if item.keep and not item.proven and item.case_id in trees]
+            cache.proven(item.case_id for item in items if item.proven)
             dirty = cache.dirty_among([*unsure, *again]) if unsure or again else set()
             if differs is not None and dirty:
                 differs.update(dirty)
@@ -554,12 +569,12 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
     keep = _keeper(shape)
     table = Table(cache.folder / ROWS.name, cache.recipient, cache.keys, rows_tag(ctx, cache))
     sizes = cache_mod.segment_sizes(table.folder)
+    differs: set[str] = set()
     if cache_mod.many_segments(len(sizes) + 1, sum(sizes.values())):  # many segments: read whole, and merged when saved
-        dirty = cache.dirty
+        found = _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep, differs)
         if changed is not None:
-            changed.update(dirty.intersection(ids))
-        with ctx.store.read_as_committed(dirty):
-            return _rows_loaded(ctx, cache, table.load(), trees, ids, failed, keep)
+            changed.update(differs)
+        return found
     rows: dict[str, list] = {}
     gone: set[str] = set()
     for case_id, entry in table.stream(set(ids), gone):  # a segment at a time: no table held beside the rows
@@ -568,7 +583,6 @@ def rows_of(ctx: Context, cache: SummaryCache, trees: dict[str, str], ids: list[
         elif entry["tree"] == trees.get(case_id):
             rows[case_id] = None  # a case the worker does not read
     missing = [case_id for case_id in ids if case_id not in rows]
-    differs: set[str] = set()
     _fill_missing(ctx, cache, table, trees, missing, differs, rows, keep, failed)
     if changed is not None:
         changed.update(differs)
@@ -617,23 +631,23 @@ def _fill_missing(ctx: Context, cache: SummaryCache, table: Table, trees: dict[s
 
 
 def _rows_loaded(ctx: Context, cache: SummaryCache, table: Table, trees: dict[str, str], ids: list[str],
-                 failed: set[str] | None, keep: Callable[[str, list], Any]) -> dict[str, Any]:
-    """`rows_of` through the whole row table, merged when saved."""
+                 failed: set[str] | None, keep: Callable[[str, list], Any], differs: set[str]) -> dict[str, Any]:
+    """`rows_of` through the whole row table, merged when saved; the cases read from their files as `_fill_missing`
+    reads them."""
     entries = table.entries
-    dirty = cache.dirty
     rows: dict[str, list] = {}
     missing = []
     for case_id in ids:
         entry = entries.get(case_id)
         tree = trees.get(case_id)
-        if entry is not None and tree is not None and entry["tree"] == tree and case_id not in dirty:
+        if entry is not None and tree is not None and entry["tree"] == tree:  # the last commit's, whatever the disk holds
             if entry["row"] is not None:
                 rows[case_id] = keep(case_id, entry["row"])
         else:
             missing.append(case_id)
     cold = len(missing) >= FILL_FROM  # written in segments as the cases come; a few: with the table's own save
     read = set()
-    for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold):
+    for item in fill(ctx, cache, trees, missing, direct={} if cold else {ROWS.name: table}, spread=cold, differs=differs):
         read.add(item.case_id)
         if item.values is not None:
             rows[item.case_id] = keep(item.case_id, value(item, ROWS))

@@ -27,7 +27,8 @@ the segments it read. Whatever is lost that way is a cache miss, never a wrong a
 
 When a case's folder differs from the last commit (a record damaged, edited or deleted on disk,
 an interrupted write), its entry is neither used nor stored: the case is read from its files, so
-`list` and `due` report the damage instead of showing the committed summary.
+`show` reports the damage instead of showing the committed summary. A fill finds which differ from
+what it reads (the folder's tree id as read, `fill.fill`), and asks git only of the rest (`DiskChanges`).
 """
 from __future__ import annotations
 

@@ -47,6 +47,26 @@ def tree_id(files: Mapping[str, str]) -> str:
     return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
 
 
+def file_in_tree(root: Path | str, tree: str, name: str) -> str | None | bool:
+    """The blob id of the plain file `name` (not executable) in the tree object `tree`, read from git's files (no
+    process): None when the tree has no entry of that name, False when it is of another kind or the object is not
+    read there."""
+    found = objects.read(os.path.join(os.path.abspath(root), ".git"), tree)
+    if found is None or found[0] != b"tree":
+        return False
+    body, key, at = found[1], name.encode("utf-8"), 0
+    try:
+        while at < len(body):  # mode, space, name, NUL, 20 bytes of id: a case folder holds a dozen entries
+            space = body.index(b" ", at)
+            end = body.index(b"\0", space)
+            if body[space + 1:end] == key:
+                return body[end + 1:end + 21].hex() if body[at:space] == b"100644" and end + 21 <= len(body) else False
+            at = end + 21
+    except ValueError:
+        return False
+    return None
+
+
 def line_endings_only(data: bytes, blob: str) -> bool:
     """Whether `data` (a file's bytes on disk) differs from the blob `blob` only in its line endings:
     each LF of it a CRLF, as a git that converts them writes it (`core.autocrlf`)."""
