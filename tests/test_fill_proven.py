@@ -93,3 +93,19 @@ def test_a_cold_fill_shows_a_case_changed_or_deleted_by_hand_as_last_committed(c
     again = cli("list", "--json")  # from the tables: the two cases read again, as committed (never stored from their files)
     assert again.stdout == committed[("list", "--json")].stdout
     same(cli, without_views, COMMANDS)
+
+
+def test_each_operation_of_a_session_asks_the_disk_again(cli, repo):
+    """A script's session runs many operations on one store: what changed on disk is asked again by each (a record
+    deleted by hand between two is read as committed by the second, not folded without it and stored so)."""
+    from conftest import library_session
+    from cpcm.service.context import load_cases
+
+    ids = register_many(cli, 2)
+    assert cli("note", ids[0], "--text", "visited the family").code == 0
+    ctx = library_session(cli)
+    committed = len(load_cases(ctx)[ids[0]].history)  # every case asked of git: none changed
+    sorted(case_dir(repo, ids[0]).glob("*.age"))[-1].unlink()  # by hand, between two operations
+    shutil.rmtree(_cache(cli))  # its entry made again from its files
+    assert len(load_cases(ctx)[ids[0]].history) == committed
+    assert len(load_cases(library_session(cli))[ids[0]].history) == committed  # nothing wrong was stored

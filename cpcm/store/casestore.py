@@ -96,7 +96,7 @@ class CaseStore:
         self._steady = False  # inside `read_steady`: the working tree, the generation checked around the whole
         self._as_committed: frozenset[str] = frozenset()  # case folders read from the last commit (`read_as_committed`)
         self._committed: Snapshot | None = None  # the last commit, for them
-        self._changes: tuple[int, DiskChanges] | None = None  # `disk_changes`, with the generation it was made at
+        self._changes: DiskChanges | None = None  # `disk_changes`: made again by each write of this process
         self.noted: dict[str, dict[str, str]] | None = None  # `noting`: blob ids of the files read, by case folder
 
     # -- opening -------------------------------------------------------------------------
@@ -170,13 +170,15 @@ class CaseStore:
 
     def disk_changes(self) -> DiskChanges:
         """The case folders changed on disk since the last commit, asked as this command needs them
-        (`cache.DiskChanges`): one for the store while no write starts or ends, so that what the summary
+        (`cache.DiskChanges`): one for the store, so that what the summary
         cache and the due and statistics tables ask is asked of git once (at 100,000 cases of a dozen
-        files each, `git status` reads an index of 350 MB)."""
-        basis = self.generation()
-        if self._changes is None or self._changes[0] != basis:
-            self._changes = basis, DiskChanges(self.root)
-        return self._changes[1]
+        files each, `git status` reads an index of 350 MB). A write of this process (`Transaction`) starts
+        a new one: what it commits, or a recovery rolls back, is then asked again; so does each reading of
+        the cache (`summaries`) in a session of many operations (not `one_command`), whose files may be
+        changed between them. Asked for every case a fill stores: no file is read here."""
+        if self._changes is None:
+            self._changes = DiskChanges(self.root)
+        return self._changes
 
     def pin(self) -> None:
         """Read the last commit (from git's objects) for the rest of this command (see `one_command`)."""
@@ -661,6 +663,8 @@ class CaseStore:
     def summaries(self, worker: str, recipient: str, keys: Sequence, fingerprint: str) -> SummaryCache:
         """The worker's cache; from here on this store reads the records it decrypts with `keys`
         through the cache's record table (by blob id: no decryption, no YAML for a file seen before)."""
+        if not self.one_command:
+            self._changes = None  # another operation of a session: the disk is asked again (`disk_changes`)
         cache = SummaryCache(self.root, worker, recipient, keys, fingerprint, self.live_blobs, self.disk_changes)
         self.record_cache = cache.records
         return cache
@@ -781,6 +785,7 @@ class Transaction:
             self._lock.begin_write()  # from here readers read the last commit
             self.store.unpin()
             self.store._writing = True
+            self.store._changes = None  # `disk_changes`: asked again after this write
             self.recovered = recover(self.store)
             self._head = self.store.git.head()  # what the branch named before: `__exit__` tells whether it moved
             if (self.store.root / INDEX_LOCK).exists():
@@ -808,6 +813,7 @@ class Transaction:
             self._lock.end_write()
         finally:
             self.store._writing = False
+            self.store._changes = None
             if self._own_lock:
                 self._lock.release()
 
