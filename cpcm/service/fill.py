@@ -213,8 +213,8 @@ def _proven(ctx: Context, read: dict[str, str] | None, tree: str | None, whole: 
         return False
     if whole:
         return tree_id(read) == tree
-    committed = file_in_tree(ctx.store.root, tree, RECIPIENTS)
-    return committed is not False and committed == read.get(RECIPIENTS)
+    blob = read.get(RECIPIENTS)
+    return blob is not None and file_in_tree(ctx.store.root, tree, RECIPIENTS) == blob
 
 
 def _reader(ctx: Context, lines: dict[str, tuple[bool, tuple[str, ...]]] | None = None) -> Callable[[str], bool]:
