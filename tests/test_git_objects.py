@@ -182,3 +182,101 @@ def test_folders_of_a_packed_commit_are_read_without_git_and_as_git_lists_them(t
     for folder, files in expected.items():
         assert store.file_ids(folder) == files, folder
     assert set(store.tree_ids("cases")) == {f"CP-{n:04d}-0000" for n in range(7)} | {tricky.name, alone.name}
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["loose", "packed"])
+def test_objects_named_as_cat_file_names_them_read_as_git_gives_them_and_the_batches_start_no_git(tmp_path, monkeypatch, packed):
+    """What a sync and the history checks read in a batch (`git cat-file --batch` names: an id, or
+    COMMIT:PATH and TREE:PATH) is read from git's files as git gives it; a path not there is missing as git
+    says; the names it cannot read (HEAD, a path through a file, a link to a repository) are left to
+    git. `remote._batch` and `audit.read_blobs` then start no git process for the names it reads."""
+    from cpcm.store import audit, remote
+    from cpcm.store.git import named_ids, read_named
+    root = tmp_path / "repo"
+    _history(root, commits=12)
+    (root / "link").symlink_to("cases")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a link")
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{git(root, 'rev-parse', 'HEAD').strip()},module")
+    git(root, "commit", "-q", "-m", "a repository inside")
+    if packed:
+        git(root, "gc", "-q")
+        _only_packed(root)
+    commits = git(root, "rev-list", "HEAD").split()
+    tree = git(root, "rev-parse", "HEAD^{tree}").strip()
+    paths = ["", "cases", "cases/00", "cases/00/CP-0001-0000", "cases/00/CP-0001-0000/0001.note.yaml.age", "cases/list.txt",
+             "link", "nothing", "cases/nothing", "cases/list.txt/under-a-file", "module", "module/inside"]
+    names = [f"{rev}:{path}" for rev in (*commits[:3], commits[-1], tree) for path in paths]
+    names += commits + [tree, "HEAD:cases", "HEAD", "0" * 40]
+    out = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"], input="".join(f"{n}\n" for n in names).encode(),
+                         capture_output=True, check=True).stdout
+    given, pos = {}, 0
+    for name in names:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) == 3:
+            given[name] = (header[1], out[pos:pos + int(header[2])])
+            pos += int(header[2]) + 1
+        else:
+            given[name] = None
+    objects._RECENT.clear()
+    read = read_named(str(root / ".git"), names)
+    for name, found in read.items():
+        assert found == given[name], name
+    left = set(names) - set(read)
+    assert left == {n for n in names if n.startswith("HEAD") or n.endswith("under-a-file")} | {"0" * 40} | \
+        {f"{rev}:{path}" for rev in (commits[0], tree) for path in ("module", "module/inside")}
+    assert {name: entry for name, entry in named_ids(str(root / ".git"), names).items() if entry} == \
+        {name: (git(root, "rev-parse", name).strip(), found[0]) for name, found in read.items() if found}
+
+    def no_git(*args, **kwargs):
+        raise AssertionError("a git process was run")
+    monkeypatch.setattr(subprocess, "run", no_git)
+    readable = [name for name in read if read[name] is not None]
+    assert remote._batch(Git(root), readable + [f"{tree}:nothing"]) == {name: given[name][1] for name in readable}
+    blobs = [sha for name, (kind, _) in ((n, read[n]) for n in readable) if kind == b"blob" for sha in [named_ids(str(root / ".git"), [name])[name][0]]]
+    assert audit.read_blobs(root, blobs) == {sha: objects.read(str(root / ".git"), sha)[1] for sha in blobs}
+    assert audit.team_at(root, commits[0]) is None  # no team file: read as missing, no git
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["loose", "packed"])
+def test_ancestry_and_refs_read_from_the_files_are_what_git_answers(tmp_path, packed):
+    """`ancestry_read` answers as `git merge-base --is-ancestor` for every pair of commits of a history with
+    branches and merges, or not at all (past its limit, a shallow copy); `read_ref` gives what a branch names,
+    loose or packed, and nothing for a symbolic ref; `ref_packed` says whether packed-refs may hold a ref."""
+    from cpcm.store.git import ancestry_read, read_ref, ref_packed
+    root = tmp_path / "repo"
+    _history(root, commits=4)
+    git(root, "checkout", "-q", "-b", "side")
+    for n in range(3):
+        (root / f"side{n}").write_text(f"{n}\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", f"side {n}")
+    git(root, "checkout", "-q", "main")
+    (root / "main-only").write_text("x\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "main")
+    git(root, "merge", "-q", "--no-edit", "side")
+    git(root, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    if packed:
+        git(root, "gc", "-q")
+        _only_packed(root)
+    git_dir = str(root / ".git")
+    commits = git(root, "rev-list", "--all").split()
+    asked = 0
+    for older in commits + [git(root, "rev-parse", "HEAD^{tree}").strip(), "1" * 40]:
+        for newer in commits:
+            answer = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", older, newer]).returncode == 0
+            assert ancestry_read(git_dir, older, newer) == answer, (older, newer)
+            asked += answer
+    assert 0 < asked < len(commits) ** 2
+    head = git(root, "rev-parse", "HEAD").strip()
+    assert ancestry_read(git_dir, commits[-1], head, limit=2) is None
+    assert ancestry_read(git_dir, "HEAD", head) is None
+    assert read_ref(git_dir, "refs/heads/main") == head
+    assert read_ref(git_dir, "refs/heads/side") == git(root, "rev-parse", "side").strip()
+    assert read_ref(git_dir, "refs/heads/alias") is None and read_ref(git_dir, "refs/heads/none") is None
+    assert ref_packed(git_dir, "refs/heads/side") is packed and ref_packed(git_dir, "refs/heads/none") is False
+    (root / ".git" / "shallow").write_text(commits[-1] + "\n")
+    assert ancestry_read(git_dir, commits[-1], head) is None

@@ -286,9 +286,14 @@ def test_a_few_case_folders_are_checked_from_their_files_without_gits_index(tmp_
     assert cache._few_changed(store, named) == changed | ids("H")  # and a record a fill would read, not in the commit
     assert cache._few_changed(store, [case_rel(cid("A")), case_rel(cid("B")), case_rel("CP-NOWH-ERE0")]) == ids("A")
     assert started == {"ls-tree": 2}
-    # given each folder's tree id (a view has them from `diff-tree`): those small trees listed, the same answer
+    # given each folder's tree id (a view has them from `diff-tree`): those small trees read from git's files, the same
+    # answer; listed by git when they cannot be read there
     trees = case_trees(root, "HEAD")
     started.clear()
+    assert cache._few_changed(store, named, trees) == changed | ids("H")
+    assert started == {}
+    import cpcm.store.git as git_module
+    monkeypatch.setattr(git_module, "tree_files", lambda *args: None)
     assert cache._few_changed(store, named, trees) == changed | ids("H")
     assert started == {"ls-tree": len(named)}
     started.clear()

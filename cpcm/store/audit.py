@@ -8,6 +8,7 @@ message (a forged commit's message could hold anything).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from cpcm.crypto import cipher
 from cpcm.domain.team import AFTER_REMOVAL, OVERSIGHT, Team, Worker
 from cpcm.errors import CannotDecrypt, Corrupt, restore_hint
 from cpcm.store import atomic, codec
-from cpcm.store.git import Git, GitError, git_env
+from cpcm.store.git import Git, GitError, git_env, named_ids, read_named
 from cpcm.store.upgrade import MESSAGE as UPGRADE_MESSAGE, config_text as upgraded_config
 from cpcm.store.layout import format_of as layout_format_of
 from cpcm.store.layout import (CASES, CONFERENCES, CONFIG, FORMAT_VERSION, POLICY, RECIPIENTS, RECORD_FILE, SUPERVISION, COMPLAINTS, CONFIDENTIAL, TEAM,
@@ -192,19 +193,25 @@ def _git_bytes(root: Path, args: Sequence[str], data: bytes | None = None) -> by
 
 
 def read_blobs(root: Path, shas: Iterable[str], kind: bytes = b"blob") -> dict[str, bytes]:
-    """Blob id (or commit id, with `kind` b"commit") -> content, in one `git cat-file --batch`."""
+    """Blob id (or commit id, with `kind` b"commit") -> content, read from git's files where they
+    can be (`git.read_named`), the others in one `git cat-file --batch`."""
     wanted = list(dict.fromkeys(s for s in shas if s and s != _ZERO))
     if not wanted:
         return {}
-    out = _git_bytes(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
-    blobs, pos = {}, 0
+    known = read_named(os.path.join(os.path.abspath(root), ".git"), wanted)
+    blobs = {sha: read[1] for sha, read in known.items() if read is not None and read[0] == kind}
+    wanted = [sha for sha in wanted if sha not in known]
+    if not wanted:
+        return blobs
+    out, pos = _git_bytes(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode()), 0
     for sha in wanted:
         end = out.index(b"\n", pos)
         header = out[pos:end].split()
         pos = end + 1
-        if len(header) == 3 and header[1] == kind:
+        if len(header) == 3:  # else "SHA missing"
             size = int(header[2])
-            blobs[sha] = out[pos:pos + size]
+            if header[1] == kind:
+                blobs[sha] = out[pos:pos + size]
             pos += size + 1
     return blobs
 
@@ -378,6 +385,12 @@ def team_blobs(root: Path, commits: Sequence[Commit]) -> dict[str, tuple[str | N
         seen.add(commit.sha)
     found: dict[str, str | None] = {}
     wanted = list(dict.fromkeys(lookups))
+    known = named_ids(os.path.join(os.path.abspath(root), ".git"), [f"{sha}:{TEAM}" for sha in wanted])
+    for sha in wanted:
+        if f"{sha}:{TEAM}" in known:
+            entry = known[f"{sha}:{TEAM}"]
+            found[sha] = entry[0] if entry and entry[1] == b"blob" else None
+    wanted = [sha for sha in wanted if sha not in found]
     if wanted:
         out = _git_bytes(root, ["cat-file", "--batch-check"], "".join(f"{sha}:{TEAM}\n" for sha in wanted).encode())
         for sha, line in zip(wanted, out.decode("utf-8", "replace").splitlines()):
@@ -996,6 +1009,10 @@ def signed_from(root: Path, keys: Iterable[str], since: float, rev: str = "HEAD"
 
 def team_at(root: Path, rev: str) -> Team | None:
     """The team file of commit `rev`; None when it has none, or one that cannot be read."""
+    known = read_named(os.path.join(os.path.abspath(root), ".git"), [f"{rev}:{TEAM}"])
+    if known:
+        read = known[f"{rev}:{TEAM}"]
+        return team_from(read[1]) if read and read[0] == b"blob" else None
     out = _git_bytes(root, ["cat-file", "--batch"], f"{rev}:{TEAM}\n".encode())
     header, _, rest = out.partition(b"\n")
     parts = header.split()

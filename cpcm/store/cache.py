@@ -99,6 +99,17 @@ FEW = 64  # case folders named beyond which `dirty_cases` leaves them to git's i
 FEW_TREES = 8  # case folders up to which each one's tree is listed on its own (one git each)
 
 
+def _ls_tree(out: str, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(mode, path, id) of each entry `git ls-tree -r -z` listed, its path after `prefix`; mode "" for
+    anything but a file."""
+    listed = []
+    for entry in filter(None, out.split("\0")):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        listed.append((parts[0] if len(parts) == 3 and parts[1] == "blob" else "", prefix + path, parts[-1]))
+    return listed
+
+
 def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None, added: bool = True) -> set[str] | None:
     """The folders of `paths` (cases/ID) with a committed file changed or deleted on disk, or a
     record file or readers' list on disk that the last commit does not hold (a fill would read
@@ -107,29 +118,29 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None, 
     What is staged and not committed counts by what is on disk, which is what a fill reads.
     None when git cannot say (no commit yet) or lists something that is not a file (git
     answers then)."""
-    from cpcm.store.git import GitError
+    from cpcm.store.git import GitError, tree_files
     from cpcm.store.layout import RECIPIENTS, RECORD_FILE
 
     folders = [path.rsplit("/", 1)[1] for path in paths]
+    git_dir = os.path.join(os.path.abspath(git.root), ".git")
+    listed: list[tuple[str, str, str]] | None = None
+    if trees is not None and all(name in trees for name in folders):
+        read = [tree_files(git_dir, trees[name], f"{case_rel(name)}/") for name in folders]  # from git's files
+        listed = None if None in read else [entry for entries in read for entry in entries]
     try:
-        if trees is not None and len(paths) <= FEW_TREES and all(name in trees for name in folders):
-            listed = [(f"{case_rel(name)}/", git.run(["ls-tree", "-r", "-z", trees[name]], env=git.tree_only()))
-                      for name in folders]
-        else:
-            listed = [("", git.run(["ls-tree", "-r", "-z", "HEAD", "--", *paths], env=git.tree_only()))]
+        if listed is None and trees is not None and len(paths) <= FEW_TREES and all(name in trees for name in folders):
+            listed = [entry for name in folders for entry in
+                      _ls_tree(git.run(["ls-tree", "-r", "-z", trees[name]], env=git.tree_only()), f"{case_rel(name)}/")]
+        elif listed is None:
+            listed = _ls_tree(git.run(["ls-tree", "-r", "-z", "HEAD", "--", *paths], env=git.tree_only()))
     except GitError:
         return None
     expected: dict[str, str | None] = {}
     executable: dict[str, bool] = {}
-    for prefix, entry in ((prefix, entry) for prefix, out in listed for entry in out.split("\0")):
-        if not entry:
-            continue
-        meta, _, path = entry.partition("\t")
-        path = prefix + path
-        parts = meta.split()
-        if len(parts) != 3 or parts[1] != "blob" or parts[0] not in ("100644", "100755"):
+    for mode, path, sha in listed:
+        if mode not in ("100644", "100755"):
             return None
-        expected[path], executable[path] = parts[2], parts[0] == "100755"
+        expected[path], executable[path] = sha, mode == "100755"
     edited = set(git.edited(expected))
     for path in expected.keys() - edited:  # the same bytes: a plain file, with its mode as git compares it (the x bit)
         try:

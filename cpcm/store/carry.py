@@ -42,9 +42,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
+from cpcm.store import objects
 from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
-from cpcm.store.git import NO_INDEX, git_env
+from cpcm.store.git import NO_INDEX, ancestry_read, git_env, read_ref
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
 STALE_SECONDS = 86400  # a quarantine folder untouched this long in a remote is left by a killed sync: removed
@@ -141,9 +142,31 @@ def _plain(git_dir: str) -> dict[str, str]:
     for name in ("shallow", "commondir", "info/grafts", "objects/info/alternates", "objects/info/http-alternates"):
         if os.path.lexists(os.path.join(git_dir, name)):
             raise NotHere("a shallow repository, a linked one or one with alternates")
+    settings = _settings(os.path.join(git_dir, "config"))
+    if settings.get("core.repositoryformatversion", "0") not in ("0", "1") or \
+            any(key.startswith(("extensions.", "include.", "includeif.", "core.hookspath", "core.sharedrepository"))
+                for key in settings):
+        raise NotHere("repository extensions or shared permissions")
+    return settings
+
+
+# each config file's settings as git lists them, by the file's identity and time: a sync reads the two
+# repositories' twice (to take, to send), and git rewrites a config file whole (a new file in its place)
+_SETTINGS: dict[str, tuple[tuple, dict[str, str]]] = {}
+
+
+def _settings(path: str) -> dict[str, str]:
+    """The settings of the config file `path`, lower case, as `git config --file -z --list` gives them."""
     try:
-        done = subprocess.run(["git", "config", "--file", os.path.join(git_dir, "config"), "-z", "--list"],
-                              env=git_env(), capture_output=True)
+        seen = os.stat(path)
+    except OSError:
+        raise NotHere("the settings cannot be read") from None
+    stamp = (seen.st_ino, seen.st_dev, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns)
+    known = _SETTINGS.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    try:
+        done = subprocess.run(["git", "config", "--file", path, "-z", "--list"], env=git_env(), capture_output=True)
     except OSError:
         raise NotHere("git could not be started") from None
     if done.returncode != 0:
@@ -153,16 +176,26 @@ def _plain(git_dir: str) -> dict[str, str]:
         key, _, value = item.decode("utf-8", "replace").partition("\n")
         if key:
             settings[key.lower()] = value.strip().lower()
-    if settings.get("core.repositoryformatversion", "0") not in ("0", "1") or \
-            any(key.startswith(("extensions.", "include.", "includeif.", "core.hookspath", "core.sharedrepository"))
-                for key in settings):
-        raise NotHere("repository extensions or shared permissions")
+    _SETTINGS[path] = (stamp, settings)
     return settings
+
+
+READ_HERE = 256  # objects up to which a check reads them from git's files rather than asking git
+
+
+def _kind(repo: Repo, sha: str) -> str | None:
+    """The type of the object `sha` read from the repository's own object files (`objects.read`);
+    None when it is not read there (in the quarantine folder, say: git answers)."""
+    found = objects.read(repo.git_dir, sha)
+    return found[0].decode("ascii") if found is not None else None
 
 
 # -- reading -----------------------------------------------------------------------------------------
 def branch(repo: Repo, ref: str) -> str:
     """The commit a branch names (a plain ref, not a symbolic one); NotHere when there is none."""
+    sha = read_ref(repo.git_dir, ref)
+    if sha is not None and _kind(repo, sha) == "commit":
+        return sha
     out = repo.run(["for-each-ref", "--format=%(refname)%00%(objectname)%00%(objecttype)%00%(symref)", ref])
     for line in out.decode("utf-8", "replace").splitlines():
         name, sha, kind, symref = (line.split("\0") + ["", "", ""])[:4]
@@ -175,6 +208,9 @@ def branch(repo: Repo, ref: str) -> str:
 
 def is_ancestor(repo: Repo, older: str, newer: str) -> bool:
     """Whether commit `older` is in the history of `newer` (False when `older` is not there)."""
+    known = ancestry_read(repo.git_dir, older, newer)
+    if known is not None:
+        return known
     done = subprocess.run(repo.command(["merge-base", "--is-ancestor", older, newer]), cwd=repo.git_dir,
                           env=repo.env(), capture_output=True)
     return done.returncode == 0
@@ -183,8 +219,8 @@ def is_ancestor(repo: Repo, older: str, newer: str) -> bool:
 def present_commits(repo: Repo, ids: Iterable[str]) -> list[str]:
     """Which of `ids` the repository holds as commits."""
     wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return []
+    if len(wanted) <= READ_HERE and all(_kind(repo, sha) == "commit" for sha in wanted):
+        return wanted
     out = repo.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input="".join(f"{i}\n" for i in wanted).encode())
     found = []
     for line in out.decode("ascii", "replace").splitlines():
@@ -371,6 +407,8 @@ def check(repo: Repo, tip: str, nots: Sequence[str]) -> dict[str, str]:
 
 def _missing(repo: Repo, wanted: dict[str, str]) -> None:
     """NotHere unless `repo` holds each of `wanted` (id: type) with its type."""
+    if len(wanted) <= READ_HERE:
+        wanted = {sha: kind for sha, kind in wanted.items() if _kind(repo, sha) != kind}
     if not wanted:
         return
     out = repo.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],

@@ -940,6 +940,142 @@ def _tree_entries(git_dir: str, tree: str) -> list[tuple[bytes, str, str]] | Non
     return [(mode, name.decode("utf-8", "replace"), sha.hex()) for mode, name, sha in entries]
 
 
+_PLAIN_MODES = (b"40000", b"100644", b"100755", b"120000")  # a folder, a file, an executable, a link
+
+
+def read_named(git_dir: str, names: Iterable[str]) -> dict[str, tuple[bytes, bytes] | None]:
+    """(kind, content) of each object named as `git cat-file --batch` reads a name, for the names
+    read from git's files (`objects.read`): an id (40 hex digits), or ID:PATH where ID is a commit
+    or a tree and PATH a path in it; None for a path the tree read has no entry for (git says it is
+    missing). The others are left out for git to answer: another form of name (HEAD, a branch),
+    an object not read there, a path through anything but plain folders and files."""
+    found: dict[str, tuple[bytes, bytes] | None] = {}
+    for name, sha in named_ids(git_dir, names).items():
+        read = objects.read(git_dir, sha[0]) if sha else None
+        if read is not None or sha is None:
+            found[name] = read
+    return found
+
+
+def named_ids(git_dir: str, names: Iterable[str]) -> dict[str, tuple[str, bytes] | None]:
+    """(id, kind) of each object named as in `read_named`, for the names whose id is read from
+    git's files: for an ID:PATH the entry's id, and b"tree" or b"blob" by its mode; None for a path
+    the tree read has no entry for. The others are left out for git to answer."""
+    found: dict[str, tuple[str, bytes] | None] = {}
+    for name in names:
+        sha, colon, path = name.partition(":")
+        if not _is_sha(sha):
+            continue
+        if not colon:
+            read = objects.read(git_dir, sha)
+            if read is not None:
+                found[name] = (sha, read[0])
+            continue
+        tree = _commit_tree(git_dir, sha)
+        if tree is None:
+            read = objects.read(git_dir, sha)
+            tree = sha if read is not None and read[0] == b"tree" else None
+        entry = _path_in(git_dir, tree, [part.encode("utf-8") for part in path.split("/") if part]) if tree else False
+        if entry is not False:
+            found[name] = entry
+    return found
+
+
+def _path_in(git_dir: str, tree: str, parts: list[bytes]) -> tuple[str, bytes] | None | bool:
+    """(id, kind) of the object at the path `parts` in the tree `tree`, through plain folders to a
+    plain folder or file; None when a tree read has no such entry; False when a tree is not read
+    from git's files or the path goes through anything else (git answers)."""
+    sha, kind = tree, b"tree"
+    for n, part in enumerate(parts):
+        entries = _tree_raw(git_dir, sha)
+        if entries is None:
+            return False
+        entry = next(((mode, id_) for mode, entry_name, id_ in entries if entry_name == part), None)
+        if entry is None:
+            return None
+        if entry[0] not in (_PLAIN_MODES if n == len(parts) - 1 else _PLAIN_MODES[:1]):
+            return False
+        sha, kind = entry[1].hex(), b"tree" if entry[0] == _PLAIN_MODES[0] else b"blob"
+    return sha, kind
+
+
+def tree_files(git_dir: str, tree: str, prefix: str = "") -> list[tuple[str, str, str]] | None:
+    """(mode, path, id) of each file in the tree `tree` and its folders, as `git ls-tree -r` lists
+    them (path from the tree, after `prefix`), read from git's files; None when a tree is not read
+    there, or holds anything but plain folders and files (git answers)."""
+    entries = _tree_raw(git_dir, tree)
+    if entries is None:
+        return None
+    found: list[tuple[str, str, str]] = []
+    for mode, name, sha in entries:
+        path = prefix + name.decode("utf-8", "surrogateescape")
+        if mode == _PLAIN_MODES[0]:
+            inner = tree_files(git_dir, sha.hex(), path + "/")
+            if inner is None:
+                return None
+            found.extend(inner)
+        elif mode in _PLAIN_MODES:
+            found.append((mode.decode("ascii"), path, sha.hex()))
+        else:
+            return None
+    return found
+
+
+def read_ref(git_dir: str, ref: str) -> str | None:
+    """The id a ref (refs/heads/main) names, read from its file or packed-refs; None when it is in
+    neither as a plain id (a symbolic ref, an unusual file: git answers)."""
+    try:
+        with open(os.path.join(git_dir, *ref.split("/")), "rb") as handle:
+            sha = handle.read().decode("ascii").strip()
+    except FileNotFoundError:
+        try:
+            sha = _packed_ref(git_dir, ref)[0]
+        except (OSError, ValueError):
+            return None
+    except (OSError, ValueError):
+        return None
+    return sha if sha and _is_sha(sha) else None
+
+
+def ref_packed(git_dir: str, ref: str) -> bool:
+    """Whether packed-refs may name `ref` (its name is in the file, or the file cannot be read)."""
+    try:
+        with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
+            return ref.encode("utf-8", "surrogateescape") in handle.read()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
+def ancestry_read(git_dir: str, older: str, newer: str, limit: int = 512) -> bool | None:
+    """Whether the commit `older` is `newer` or in its history, as `git merge-base --is-ancestor`
+    answers, from the commits read from git's files (`objects.read`); None when not told within
+    `limit` commits, a commit is not read there, or the history is cut or grafted (git answers)."""
+    if not (_is_sha(older) and _is_sha(newer)):
+        return None
+    if any(os.path.lexists(os.path.join(git_dir, name)) for name in ("shallow", os.path.join("info", "grafts"))):
+        return None
+    seen, todo = {newer}, [newer]
+    while todo:
+        sha = todo.pop()
+        if len(seen) > limit:
+            return None
+        found = objects.read(git_dir, sha)
+        if found is None or found[0] != b"commit":
+            return None
+        if sha == older:
+            return True
+        for line in found[1].split(b"\n")[1:]:  # after the tree: the parents, then the author
+            if not line.startswith(b"parent "):
+                break
+            parent = line[7:].decode("ascii", "replace")
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return False
+
+
 def _commit_tree(git_dir: str, commit: str) -> str | None:
     """The tree of the commit `commit` (its full id), read from git's files (`objects.read`);
     None when it is not read there (git answers then)."""

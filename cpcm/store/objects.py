@@ -60,9 +60,10 @@ class _Pack:
         return None
 
 
-# the objects read last, by id (an object's id names its content for good): an unlock agent
-# reads the same root and `cases` trees for every command until a commit changes them
-_RECENT: dict[bytes, tuple[bytes, bytes]] = {}
+# the objects read last, by repository and id (an object's id names its content for good; the
+# repository, that it holds it): an unlock agent reads the same root and `cases` trees for every
+# command until a commit changes them
+_RECENT: dict[tuple[str, bytes], tuple[bytes, bytes]] = {}
 _RECENT_MAX = 8
 
 # each repository's packs, kept while the folder of packs is as it was (an unlock agent lives on)
@@ -117,7 +118,7 @@ def read(git_dir: str, sha: str) -> tuple[bytes, bytes] | None:
         return None
     if len(raw) != 20:
         return None
-    found = _RECENT.get(raw)
+    found = _RECENT.get((git_dir, raw))
     if found is not None:
         return found
     found = _loose(git_dir, sha)
@@ -130,7 +131,7 @@ def read(git_dir: str, sha: str) -> tuple[bytes, bytes] | None:
             del _RECENT[next(iter(_RECENT))]
         except (KeyError, RuntimeError, StopIteration):
             pass  # another thread of the unlock agent took it meanwhile
-    _RECENT[raw] = found
+    _RECENT[(git_dir, raw)] = found
     return found
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from cpcm.store import atomic
-from cpcm.store.git import Git, GitError, blob_id, git_env, trusted_folders, with_settings
+from cpcm.store.git import Git, GitError, ancestry_read, blob_id, git_env, read_named, ref_packed, trusted_folders, with_settings
 from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, current_rel, folder_rel, format_of, history_rels, split_rel
 
 BRANCH = "main"
@@ -406,6 +406,9 @@ def rev(git: Git, ref: str) -> str | None:
 
 
 def drop_ref(git: Git, ref: str) -> None:
+    git_dir = os.path.join(os.path.abspath(git.root), ".git")
+    if not os.path.lexists(os.path.join(git_dir, *ref.split("/"))) and not ref_packed(git_dir, ref):
+        return  # neither its file nor a line of packed-refs: no such ref
     if rev(git, ref):
         git.run(["update-ref", "-d", ref])
 
@@ -415,6 +418,9 @@ def set_ref(git: Git, ref: str, commit: str) -> None:
 
 
 def is_ancestor(git: Git, older: str, newer: str) -> bool:
+    known = ancestry_read(os.path.join(os.path.abspath(git.root), ".git"), older, newer)
+    if known is not None:
+        return known
     try:
         git.run(["merge-base", "--is-ancestor", older, newer])
         return True
@@ -554,14 +560,20 @@ def _sub_trees(data: bytes, names: Iterable[str]) -> dict[str, str]:
 
 def _batch(git: Git, names: list[str]) -> dict[str, bytes]:
     """The contents of objects named as `git cat-file --batch` reads them (an id, or
-    COMMIT:PATH), in one process; a name git cannot find is left out."""
+    COMMIT:PATH), read from git's files where they can be (`git.read_named`), the others in one
+    `git cat-file --batch`; a name git cannot find is left out."""
     if not names:
         return {}
+    known = read_named(os.path.join(os.path.abspath(git.root), ".git"), names)
+    found = {name: read[1] for name, read in known.items() if read is not None}
+    names = [name for name in names if name not in known]
+    if not names:
+        return found
     done = subprocess.run(git.command(["cat-file", "--batch"]), cwd=git.root, env=git_env(),
                           input="".join(f"{name}\n" for name in names).encode(), capture_output=True)
     if done.returncode != 0:
         raise GitError("git cat-file failed while reading objects for a merge")
-    out, pos, found = done.stdout, 0, {}
+    out, pos = done.stdout, 0
     for name in names:
         end = out.index(b"\n", pos)
         header = out[pos:end].split()
