@@ -280,3 +280,51 @@ def test_ancestry_and_refs_read_from_the_files_are_what_git_answers(tmp_path, pa
     assert ref_packed(git_dir, "refs/heads/side") is packed and ref_packed(git_dir, "refs/heads/none") is False
     (root / ".git" / "shallow").write_text(commits[-1] + "\n")
     assert ancestry_read(git_dir, commits[-1], head) is None
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["loose", "packed"])
+def test_trees_compared_and_files_listed_from_the_files_are_what_git_gives(tmp_path, packed):
+    """`tree_diff` of any two commits is `git diff-tree -r --no-renames` (the same files, entries and order),
+    or nothing where git must answer (a folder that became a file); `files_at` is `git ls-tree -r --full-tree`."""
+    from cpcm.store.git import files_at, tree_diff
+    root = tmp_path / "repo"
+    _history(root, commits=10)
+    (root / "cases" / "00" / "CP-0000-0000" / "0000.note.yaml.age").unlink()  # a file deleted
+    (root / "a.b").write_text("sorted before the folder a\n")
+    (root / "a").mkdir()
+    (root / "a" / "x").write_text("x\n")
+    (root / "team.yaml").write_text("team\n")
+    (root / "run").write_text("#!/bin/sh\n")
+    (root / "run").chmod(0o755)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "files at the top")
+    (root / "run").chmod(0o644)  # a mode changed only
+    shutil.rmtree(root / "a")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a folder removed")
+    (root / "a").write_text("now a file\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a file where the folder was")
+    if packed:
+        git(root, "gc", "-q")
+        _only_packed(root)
+    git_dir = str(root / ".git")
+    commits = git(root, "rev-list", "HEAD").split()
+    compared = 0
+    for old in commits:
+        for new in commits:
+            listed = git(root, "diff-tree", "-r", "-z", "--no-renames", old, new).split("\0")
+            expected = {path: tuple(None if sha.strip("0") == "" else (mode, sha) for mode, sha in ((a, c), (b, d)))
+                        for (a, b, c, d), path in ((meta.lstrip(":").split()[:4], path) for meta, path in zip(listed[0::2], listed[1::2]))}
+            found = tree_diff(git_dir, old, new)
+            if found is None:
+                assert {old, new} & {commits[0]} and {old, new} & set(commits[1:3]), (old, new)  # only where "a" changes kind
+                continue
+            compared += 1
+            assert list(found.items()) == list(expected.items()), (old, new)
+    assert compared > len(commits) ** 2 - 6
+    for commit in commits:
+        paths = ["team.yaml", "a", "cases/00", "nothing", "cases/list.txt"]
+        listed = git(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths).split("\0")
+        assert files_at(git_dir, commit, paths) == [(meta.split()[0], path, meta.split()[2]) for meta, _, path in
+                                                    (item.partition("\t") for item in listed if item)], commit

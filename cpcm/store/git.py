@@ -975,17 +975,45 @@ def named_ids(git_dir: str, names: Iterable[str]) -> dict[str, tuple[str, bytes]
         if tree is None:
             read = objects.read(git_dir, sha)
             tree = sha if read is not None and read[0] == b"tree" else None
-        entry = _path_in(git_dir, tree, [part.encode("utf-8") for part in path.split("/") if part]) if tree else False
+        entry = _path_in(git_dir, tree, path) if tree else False
         if entry is not False:
-            found[name] = entry
+            found[name] = (entry[0], b"tree" if entry[1] == _PLAIN_MODES[0] else b"blob") if entry else None
     return found
 
 
-def _path_in(git_dir: str, tree: str, parts: list[bytes]) -> tuple[str, bytes] | None | bool:
-    """(id, kind) of the object at the path `parts` in the tree `tree`, through plain folders to a
-    plain folder or file; None when a tree read has no such entry; False when a tree is not read
-    from git's files or the path goes through anything else (git answers)."""
-    sha, kind = tree, b"tree"
+def files_at(git_dir: str, commit: str, paths: Iterable[str]) -> list[tuple[str, str, str]] | None:
+    """(mode, path, id) of each file at `paths` in `commit` (a commit's or a tree's id), and of each
+    file under those that are folders, as `git ls-tree -r --full-tree COMMIT -- PATHS` lists them (once each, in the tree's order);
+    read from git's files, None when they cannot be read there (git answers)."""
+    tree = _commit_tree(git_dir, commit) if _is_sha(commit) else None
+    if tree is None:
+        read = objects.read(git_dir, commit) if _is_sha(commit) else None
+        tree = commit if read is not None and read[0] == b"tree" else None
+    if tree is None:
+        return None
+    found: list[tuple[str, str, str]] = []
+    for path in paths:
+        entry = _path_in(git_dir, tree, path)
+        if entry is False:
+            return None
+        if entry is None:
+            continue
+        if entry[1] == _PLAIN_MODES[0]:
+            inner = tree_files(git_dir, entry[0], path.strip("/") + "/")
+            if inner is None:
+                return None
+            found.extend(inner)
+        else:
+            found.append((entry[1].decode("ascii"), path.strip("/"), entry[0]))
+    return sorted(set(found), key=lambda item: item[1].encode("utf-8", "surrogateescape"))  # git's order: the tree's
+
+
+def _path_in(git_dir: str, tree: str, path: str) -> tuple[str, bytes] | None | bool:
+    """(id, mode) of the entry at `path` (a/b/c) in the tree `tree`, through plain folders to a plain
+    folder or file; None when a tree read has no such entry; False when a tree is not read from
+    git's files or the path goes through anything else (git answers)."""
+    parts = [part.encode("utf-8") for part in path.split("/") if part]
+    sha, mode = tree, _PLAIN_MODES[0]
     for n, part in enumerate(parts):
         entries = _tree_raw(git_dir, sha)
         if entries is None:
@@ -995,8 +1023,54 @@ def _path_in(git_dir: str, tree: str, parts: list[bytes]) -> tuple[str, bytes] |
             return None
         if entry[0] not in (_PLAIN_MODES if n == len(parts) - 1 else _PLAIN_MODES[:1]):
             return False
-        sha, kind = entry[1].hex(), b"tree" if entry[0] == _PLAIN_MODES[0] else b"blob"
-    return sha, kind
+        sha, mode = entry[1].hex(), entry[0]
+    return sha, mode
+
+
+def tree_diff(git_dir: str, old: str, new: str) -> dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] | None:
+    """path -> ((mode, id) before or None, (mode, id) after or None) of each file that differs
+    between the trees `old` and `new` (commits' or trees' ids), as `git diff-tree -r --no-renames`
+    lists them and in its order: only the folders whose ids differ are opened. Read from git's files;
+    None when a tree cannot be read there, or a path changes between a folder and a file or holds
+    anything but plain folders and files (git answers)."""
+    trees = []
+    for given in (old, new):
+        tree = _commit_tree(git_dir, given) if _is_sha(given) else None
+        if tree is None and _is_sha(given):
+            read = objects.read(git_dir, given)
+            tree = given if read is not None and read[0] == b"tree" else None
+        if tree is None:
+            return None
+        trees.append(tree)
+    found: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] = {}
+    return found if _diff_into(git_dir, trees[0], trees[1], "", found) else None
+
+
+def _diff_into(git_dir: str, old: str | None, new: str | None, prefix: str, found: dict) -> bool:
+    """`tree_diff` of the trees `old` and `new` (None: none there), their paths after `prefix`, into `found`."""
+    sides = []
+    for tree in (old, new):
+        entries = _tree_raw(git_dir, tree) if tree else []
+        if entries is None:
+            return False
+        sides.append({name: (mode, sha) for mode, name, sha in entries})
+    before, after = sides
+    for name in sorted(before.keys() | after.keys(), key=lambda n: n + b"/" if (before.get(n) or after.get(n))[0] == b"40000" else n):
+        was, now = before.get(name), after.get(name)
+        if was == now:
+            continue
+        if any(entry and entry[0] not in _PLAIN_MODES for entry in (was, now)):
+            return False
+        folders = {entry[0] == _PLAIN_MODES[0] for entry in (was, now) if entry}
+        if len(folders) > 1:
+            return False  # a folder where a file was, or the other way
+        path = prefix + name.decode("utf-8", "surrogateescape")
+        if folders == {True}:
+            if not _diff_into(git_dir, was[1].hex() if was else None, now[1].hex() if now else None, path + "/", found):
+                return False
+        else:
+            found[path] = tuple((entry[0].decode("ascii"), entry[1].hex()) if entry else None for entry in (was, now))
+    return True
 
 
 def tree_files(git_dir: str, tree: str, prefix: str = "") -> list[tuple[str, str, str]] | None:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from cpcm.store import atomic
-from cpcm.store.git import Git, GitError, ancestry_read, blob_id, git_env, read_named, ref_packed, trusted_folders, with_settings
+from cpcm.store.git import (Git, GitError, ancestry_read, blob_id, files_at, git_env, read_named, ref_packed, tree_diff, trusted_folders,
+                            with_settings)
 from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, current_rel, folder_rel, format_of, history_rels, split_rel
 
 BRANCH = "main"
@@ -440,7 +441,7 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
     each folder (`folder_of(path)`: cases/4F/CP-..., conferences/CC-..., or None) that either side
     changed, every other file either side changed, and the files `always`. Files neither side touched
     stay as they are in both sides and are left out, so a merge costs what arrived and what was
-    written here, not the size of the repository. Five git processes, whatever the sizes.
+    written here, not the size of the repository. Read from git's files, no process; where they cannot be, five git processes, whatever the sizes.
     `base`, `ours` and `theirs` are commits or trees of one casefile format (`current_tree`)."""
     paths = set(changed_files(git, base, ours)) | set(changed_files(git, base, theirs))
     folders = sorted({f for f in map(folder_of, paths) if f})
@@ -470,7 +471,10 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
             for mode, name, blob in _tree_entries(listings[sha]) if sha else ():
                 if mode != "40000":
                     tree[f"{folder}/{name}"] = Entry(mode, blob)
-        if loose:
+        files = files_at(os.path.join(os.path.abspath(git.root), ".git"), commit, loose) if loose else []
+        for mode, path, blob in files or ():
+            tree[path] = Entry(mode, blob)
+        if files is None:
             out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit, "--", *loose])
             for item in out.split("\0"):
                 meta, _, path = item.partition("\t")
@@ -765,7 +769,10 @@ class Change:
 def changed_files(git: Git, old: str, new: str) -> dict[str, Change]:
     """The files that differ between two commits (added, removed or changed), with both entries.
     Proportional to the change, not to the repository: git descends only into the sub-trees whose
-    ids differ, and reads no index."""
+    ids differ, and reads no index. Read from git's files where they can be (`git.tree_diff`)."""
+    known = tree_diff(os.path.join(os.path.abspath(git.root), ".git"), old, new)
+    if known is not None:
+        return {path: Change(*(Entry(*entry) if entry else None for entry in pair)) for path, pair in known.items()}
     fields = git.run(["diff-tree", "-r", "-z", "--no-renames", old, new], env=git.tree_only()).split("\0")
     found: dict[str, Change] = {}
     for meta, path in zip(fields[0::2], fields[1::2]):
