@@ -328,3 +328,25 @@ def test_trees_compared_and_files_listed_from_the_files_are_what_git_gives(tmp_p
         listed = git(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths).split("\0")
         assert files_at(git_dir, commit, paths) == [(meta.split()[0], path, meta.split()[2]) for meta, _, path in
                                                     (item.partition("\t") for item in listed if item)], commit
+
+
+def test_the_remotes_are_read_from_the_config_file_again_only_when_it_changed(tmp_path, monkeypatch):
+    """`remote.remotes` reads the repository's config file as git lists it (one process), then nothing more until
+    the file changes; a config file that includes another is left to git, which follows the include."""
+    from cpcm.store import remote
+    root = tmp_path / "repo"
+    _history(root, commits=1)
+    git(root, "remote", "add", "usb", "/media/USB STICK/casefiles.git")
+    git(root, "remote", "add", "Office", "ssh://office/casefiles.git")
+    started = []
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: started.append(args[1]) or real(args, *a, **k))
+    store = Git(root)
+    expected = {"usb": "/media/USB STICK/casefiles.git", "Office": "ssh://office/casefiles.git"}
+    assert remote.remotes(store) == expected and len(started) == 1
+    assert remote.remotes(store) == expected and len(started) == 1
+    real(["git", "-C", str(root), "remote", "set-url", "usb", "/media/other/casefiles.git"], check=True)
+    assert remote.remotes(store) == {**expected, "usb": "/media/other/casefiles.git"} and len(started) == 2
+    (tmp_path / "more").write_text('[remote "laptop"]\n\turl = /home/amina/casefiles\n')
+    real(["git", "-C", str(root), "config", "include.path", str(tmp_path / "more")], check=True)
+    assert remote.remotes(store) == {**expected, "usb": "/media/other/casefiles.git", "laptop": "/home/amina/casefiles"}

@@ -45,7 +45,7 @@ from typing import Callable, Iterable, Sequence
 from cpcm.store import objects
 from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
-from cpcm.store.git import NO_INDEX, ancestry_read, git_env, read_ref
+from cpcm.store.git import NO_INDEX, ancestry_read, file_settings, git_env, read_ref
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
 STALE_SECONDS = 86400  # a quarantine folder untouched this long in a remote is left by a killed sync: removed
@@ -150,34 +150,12 @@ def _plain(git_dir: str) -> dict[str, str]:
     return settings
 
 
-# each config file's settings as git lists them, by the file's identity and time: a sync reads the two
-# repositories' twice (to take, to send), and git rewrites a config file whole (a new file in its place)
-_SETTINGS: dict[str, tuple[tuple, dict[str, str]]] = {}
-
-
 def _settings(path: str) -> dict[str, str]:
-    """The settings of the config file `path`, lower case, as `git config --file -z --list` gives them."""
-    try:
-        seen = os.stat(path)
-    except OSError:
-        raise NotHere("the settings cannot be read") from None
-    stamp = (seen.st_ino, seen.st_dev, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns)
-    known = _SETTINGS.get(path)
-    if known is not None and known[0] == stamp:
-        return known[1]
-    try:
-        done = subprocess.run(["git", "config", "--file", path, "-z", "--list"], env=git_env(), capture_output=True)
-    except OSError:
-        raise NotHere("git could not be started") from None
-    if done.returncode != 0:
+    """The settings of the config file `path`, keys and values in lower case."""
+    settings = file_settings(path)
+    if settings is None:
         raise NotHere("the settings cannot be read")
-    settings: dict[str, str] = {}
-    for item in done.stdout.split(b"\0"):
-        key, _, value = item.decode("utf-8", "replace").partition("\n")
-        if key:
-            settings[key.lower()] = value.strip().lower()
-    _SETTINGS[path] = (stamp, settings)
-    return settings
+    return {key.lower(): value.strip().lower() for key, value in settings.items()}
 
 
 READ_HERE = 256  # objects up to which a check reads them from git's files rather than asking git

@@ -1073,6 +1073,38 @@ def _diff_into(git_dir: str, old: str | None, new: str | None, prefix: str, foun
     return True
 
 
+# each config file's settings as git lists them, by the file's identity and time: a sync reads the two
+# repositories' more than once, and git writes a config file whole (a new file in its place)
+_FILE_SETTINGS: dict[str, tuple[tuple, dict[str, str]]] = {}
+
+
+def file_settings(path: str) -> dict[str, str] | None:
+    """The settings of the config file `path` (key: value, the last value of a key given twice), as
+    `git config --file PATH -z --list` gives them, read again only when the file changed; None when
+    git cannot read it."""
+    try:
+        seen = os.stat(path)
+    except OSError:
+        return None
+    stamp = (seen.st_ino, seen.st_dev, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns)
+    known = _FILE_SETTINGS.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    try:
+        done = subprocess.run(["git", "config", "--file", path, "-z", "--list"], env=git_env(), capture_output=True)
+    except OSError:
+        return None
+    if done.returncode != 0:
+        return None
+    settings: dict[str, str] = {}
+    for item in done.stdout.split(b"\0"):
+        key, _, value = item.decode("utf-8", "replace").partition("\n")
+        if key:
+            settings[key] = value
+    _FILE_SETTINGS[path] = (stamp, settings)
+    return settings
+
+
 def tree_files(git_dir: str, tree: str, prefix: str = "") -> list[tuple[str, str, str]] | None:
     """(mode, path, id) of each file in the tree `tree` and its folders, as `git ls-tree -r` lists
     them (path from the tree, after `prefix`), read from git's files; None when a tree is not read
@@ -1123,9 +1155,12 @@ def ref_packed(git_dir: str, ref: str) -> bool:
 
 
 def ancestry_read(git_dir: str, older: str, newer: str, limit: int = 512) -> bool | None:
-    """Whether the commit `older` is `newer` or in its history, as `git merge-base --is-ancestor`
+    """Whether the commit `older` is `newer` (or HEAD's commit) or in its history, as `git merge-base --is-ancestor`
     answers, from the commits read from git's files (`objects.read`); None when not told within
     `limit` commits, a commit is not read there, or the history is cut or grafted (git answers)."""
+    if newer == "HEAD":
+        known = _read_head_and_tree(git_dir)
+        newer = known[0] if known is not None and known[0] else ""
     if not (_is_sha(older) and _is_sha(newer)):
         return None
     if any(os.path.lexists(os.path.join(git_dir, name)) for name in ("shallow", os.path.join("info", "grafts"))):

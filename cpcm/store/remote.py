@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from cpcm.store import atomic
-from cpcm.store.git import (Git, GitError, ancestry_read, blob_id, files_at, git_env, read_named, ref_packed, tree_diff, trusted_folders,
-                            with_settings)
+from cpcm.store.git import (Git, GitError, ancestry_read, blob_id, file_settings, files_at, git_env, read_named, read_ref, ref_packed,
+                            tree_diff, trusted_folders, with_settings)
 from cpcm.store.layout import CASES, CONFIG, FORMAT_VERSION, current_rel, folder_rel, format_of, history_rels, split_rel
 
 BRANCH = "main"
@@ -111,7 +111,12 @@ class Objects:
 
 
 def remotes(git: Git) -> dict[str, str]:
-    """name -> URL of every remote."""
+    """name -> URL of every remote: from the repository's config file when it includes no other (`file_settings`:
+    read again only when it changed), else from git."""
+    settings = file_settings(os.path.join(os.path.abspath(git.root), ".git", "config"))
+    if settings is not None and not any(key.lower().startswith(("include.", "includeif.")) for key in settings):
+        return {key[len("remote."):-len(".url")]: url for key, url in settings.items()
+                if key.lower().startswith("remote.") and key.lower().endswith(".url") and key.count(".") >= 2}
     try:
         out = git.run(["config", "--get-regexp", r"^remote\..*\.url$"])
     except GitError:
@@ -410,7 +415,7 @@ def drop_ref(git: Git, ref: str) -> None:
     git_dir = os.path.join(os.path.abspath(git.root), ".git")
     if not os.path.lexists(os.path.join(git_dir, *ref.split("/"))) and not ref_packed(git_dir, ref):
         return  # neither its file nor a line of packed-refs: no such ref
-    if rev(git, ref):
+    if read_ref(git_dir, ref) or rev(git, ref):
         git.run(["update-ref", "-d", ref])
 
 
