@@ -610,3 +610,27 @@ def test_a_sync_killed_while_carrying_leaves_both_copies_whole(laptops, step):
     fsck(laptops.bare)
     fsck(laptops.repo)
     assert laptops.cli("sup")("verify").code == 0
+
+
+def test_a_carried_push_runs_gits_gc_on_the_remote_when_git_would_pack_there(history, monkeypatch):
+    """After a push, as git's receive-pack does: `gc --auto` on the remote when its loose objects or packs are
+    past git's counts, and no git process when they are not; a remote whose settings say anything of gc is left
+    to git every time."""
+    work, bare, commits = history
+    asked = []
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: (asked.append(args) if "gc" in args else None) or real(args, *a, **k))
+    there = carry.bare(str(bare))
+    carry._gc(there)
+    assert asked == []
+    loose = bare / "objects" / "17"
+    loose.mkdir(exist_ok=True)
+    for n in range(28):  # git packs past 6700 / 256 loose objects in objects/17
+        (loose / f"{n:038d}").write_bytes(b"")
+    carry._gc(there)
+    assert len(asked) == 1
+    for name in loose.iterdir():
+        name.unlink()
+    run(bare, "config", "gc.auto", "10")
+    carry._gc(there)
+    assert len(asked) == 2

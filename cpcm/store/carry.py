@@ -45,7 +45,7 @@ from typing import Callable, Iterable, Sequence
 from cpcm.store import objects
 from cpcm.store.atomic import fsync_dir
 from cpcm.store.faults import crash_point
-from cpcm.store.git import NO_INDEX, ancestry_read, file_settings, git_env, read_ref
+from cpcm.store.git import NO_INDEX, ancestry_read, file_settings, gc_due, git_env, read_ref
 
 QUARANTINE = "tmp_objdir-cpcm-"  # git's `prune` removes `tmp_*` in the object store after two weeks
 STALE_SECONDS = 86400  # a quarantine folder untouched this long in a remote is left by a killed sync: removed
@@ -554,6 +554,14 @@ def fetch(root, path: str, ref: str, into: str) -> str:
 
 
 def _gc(repo: Repo) -> None:
+    """`git gc --auto` in `repo`, when git would pack there (`gc_due`; always when its settings say anything of gc:
+    git reads them)."""
+    try:
+        settings = _settings(os.path.join(repo.git_dir, "config"))
+    except NotHere:
+        settings = {"gc.": ""}
+    if not any(key.startswith("gc.") for key in settings) and not gc_due(repo.git_dir):
+        return
     try:
         # (when gc is due it goes on in the background, as after git's push: no pipe is kept waiting for it)
         subprocess.run(repo.command(["gc", "--auto", "--quiet"]), cwd=repo.git_dir, env=repo.env(),

@@ -537,11 +537,7 @@ class Git:
         write's trees are large. `tree`: the root tree just committed (default: HEAD's). Either
         way git packs in the background: the command does not wait for it."""
         git_dir = os.path.join(os.path.abspath(self.root), ".git")
-        try:
-            loose = [name for name in os.listdir(os.path.join(git_dir, "objects", "17")) if len(name) == 38]
-        except OSError:
-            loose = []  # none there (or no such repository: git says so if asked)
-        if len(loose) > -(-GC_AUTO // 256) or _packs(git_dir) > GC_AUTO_PACK_LIMIT:
+        if gc_due(git_dir):
             if not _gc_log_holds(git_dir):  # (git would only print it again)
                 try:
                     self.run(["gc", "--auto", "--quiet"])  # git's own rules and settings; it goes on detached
@@ -1203,6 +1199,17 @@ GC_AUTO_PACK_LIMIT = 50  # git's gc.autoPackLimit: packs before `gc --auto` make
 PACKING = "cpcm-packing"  # in .git: the process id of the packing cpcm last started, and (its time) when
 PACKING_FOR = 3600  # seconds after which a packing started is taken to have ended, whatever its process id says
 _OBJECTS_PER_WRITE = 5  # a record, its case's folder, `cases`, the root tree, the commit
+
+
+def gc_due(git_dir: str) -> bool:
+    """Whether `git gc --auto` would pack in the repository whose git folder is `git_dir`, by git's own
+    counts and its default settings: more loose objects in one of its 256 object folders (17) than
+    gc.auto spreads over each, or more packs than gc.autoPackLimit."""
+    try:
+        loose = [name for name in os.listdir(os.path.join(git_dir, "objects", "17")) if len(name) == 38]
+    except OSError:
+        loose = []  # none there (or no such repository: git says so if asked)
+    return len(loose) > -(-GC_AUTO // 256) or _packs(git_dir) > GC_AUTO_PACK_LIMIT
 
 
 def _packs(git_dir: str) -> int:
