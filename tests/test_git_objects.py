@@ -77,10 +77,10 @@ def test_the_pages_of_a_pack_handed_back_are_read_again_as_git_gives_them(tmp_pa
     git_dir = str(root / ".git")
     shas = _all_objects(root)
     first = [objects.read(git_dir, sha) for sha in shas]
-    maps = [(pack.idx, pack.pack) for pack in objects._PACKS[git_dir][1]]
+    maps = [(pack.idx, pack.pack) for pack in objects._PACKS[os.path.join(git_dir, "objects")][1]]
     objects.let_go(git_dir)
     objects._RECENT.clear()
-    assert [(pack.idx, pack.pack) for pack in objects._packs(git_dir)] == maps  # the same maps, not opened again
+    assert [(pack.idx, pack.pack) for pack in objects._packs(os.path.join(git_dir, "objects"))] == maps  # the same maps, not opened again
     assert [objects.read(git_dir, sha) for sha in shas] == first == [_cat(root, sha) for sha in shas]
     objects.let_go(str(tmp_path / "not-a-repository"))  # nothing read there: nothing to hand back
 
@@ -350,3 +350,29 @@ def test_the_remotes_are_read_from_the_config_file_again_only_when_it_changed(tm
     (tmp_path / "more").write_text('[remote "laptop"]\n\turl = /home/amina/casefiles\n')
     real(["git", "-C", str(root), "config", "include.path", str(tmp_path / "more")], check=True)
     assert remote.remotes(store) == {**expected, "usb": "/media/other/casefiles.git", "laptop": "/home/amina/casefiles"}
+
+
+def test_a_ref_and_the_synced_mark_already_right_are_not_written_again(tmp_path, monkeypatch):
+    """The end of a sync that brought nothing: the remote's branch and the synced mark already name the commit,
+    so no git process writes them (git would write no reflog line either); a new commit is written by git."""
+    from cpcm.store import remote
+    root = tmp_path / "repo"
+    _history(root, commits=2)
+    first, second = git(root, "rev-list", "HEAD").split()[::-1]
+    store = Git(root)
+    remote.set_ref(store, "refs/remotes/usb/main", first)
+    remote.mark_synced(store, "usb", first)
+    started = []
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: started.append(
+        " ".join(word for word in args[1:] if not word.startswith(("--git-dir", "--work-tree", "-c", "core.")))[:17])
+        or real(args, *a, **k))
+    remote.set_ref(store, "refs/remotes/usb/main", first)
+    remote.mark_synced(store, "usb", first)
+    assert started == ["config --file " + str(root)[:3]]  # the config file read once, nothing written
+    remote.set_ref(store, "refs/remotes/usb/main", second)
+    remote.mark_synced(store, "usb", second)
+    assert [args.split()[0] for args in started[1:]] == ["update-ref", "config"]
+    assert git(root, "rev-parse", "refs/remotes/usb/main").strip() == second
+    assert git(root, "config", "remote.usb.cpcm-synced").strip() == second
+    assert len(git(root, "reflog", "refs/remotes/usb/main").splitlines()) == 2

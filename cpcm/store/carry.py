@@ -162,9 +162,9 @@ READ_HERE = 256  # objects up to which a check reads them from git's files rathe
 
 
 def _kind(repo: Repo, sha: str) -> str | None:
-    """The type of the object `sha` read from the repository's own object files (`objects.read`);
-    None when it is not read there (in the quarantine folder, say: git answers)."""
-    found = objects.read(repo.git_dir, sha)
+    """The type of the object `sha` read from the repository's own object files, or a loose one of its quarantine
+    folder (`objects.read`, `objects.read_loose`); None when it is not read there (git answers)."""
+    found = (objects.read_loose(repo.objects, sha) if repo.objects else None) or objects.read(repo.git_dir, sha)
     return found[0].decode("ascii") if found is not None else None
 
 

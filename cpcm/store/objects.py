@@ -70,9 +70,9 @@ _RECENT_MAX = 8
 _PACKS: dict[str, tuple[tuple, list[_Pack]]] = {}
 
 
-def _packs(git_dir: str) -> list[_Pack] | None:
-    """The packs of the repository (None when they cannot all be read plainly: git answers)."""
-    folder = os.path.join(git_dir, "objects", "pack")
+def _packs(store: str) -> list[_Pack] | None:
+    """The packs of the object folder `store` (None when they cannot all be read plainly: git answers)."""
+    folder = os.path.join(store, "pack")
     try:
         names = sorted(name for name in os.listdir(folder) if name.endswith(".idx"))
         key = tuple((name, os.stat(os.path.join(folder, name)).st_mtime_ns) for name in names)
@@ -80,7 +80,7 @@ def _packs(git_dir: str) -> list[_Pack] | None:
         return []
     except OSError:
         return None
-    known = _PACKS.get(git_dir)
+    known = _PACKS.get(store)
     if known is not None and known[0] == key:
         return known[1]
     packs = []
@@ -89,7 +89,7 @@ def _packs(git_dir: str) -> list[_Pack] | None:
             packs.append(_Pack(os.path.join(folder, name), os.path.join(folder, name[:-4] + ".pack")))
     except (OSError, ValueError):
         return None
-    _PACKS[git_dir] = (key, packs)
+    _PACKS[store] = (key, packs)
     return packs
 
 
@@ -97,7 +97,7 @@ def let_go(git_dir: str) -> None:
     """Hand back the pages of the packs' maps that reads touched (they stay in the system's file cache, and a
     read maps them again): reading the 1,025 trees of `cases/` at 100,000 cases touched about 130 MB of a pack,
     which counted in the process's memory (and its fill's workers', forked after) for the rest of the command."""
-    known = _PACKS.get(git_dir)
+    known = _PACKS.get(os.path.join(git_dir, "objects"))
     advise = getattr(mmap, "MADV_DONTNEED", None)
     for pack in known[1] if known is not None else ():
         for mapped in (pack.idx, pack.pack):
@@ -118,12 +118,13 @@ def read(git_dir: str, sha: str) -> tuple[bytes, bytes] | None:
         return None
     if len(raw) != 20:
         return None
-    found = _RECENT.get((git_dir, raw))
+    store = os.path.join(git_dir, "objects")
+    found = _RECENT.get((store, raw))
     if found is not None:
         return found
-    found = _loose(git_dir, sha)
+    found = _loose(store, sha)
     if found is None:
-        found = _packed(git_dir, raw, 0)
+        found = _packed(store, raw, 0)
         if found is None or hashlib.sha1(b"%s %d\0%s" % (found[0], len(found[1]), found[1])).digest() != raw:
             return None
     if len(_RECENT) >= _RECENT_MAX:
@@ -131,13 +132,19 @@ def read(git_dir: str, sha: str) -> tuple[bytes, bytes] | None:
             del _RECENT[next(iter(_RECENT))]
         except (KeyError, RuntimeError, StopIteration):
             pass  # another thread of the unlock agent took it meanwhile
-    _RECENT[(git_dir, raw)] = found
+    _RECENT[(store, raw)] = found
     return found
 
 
-def _loose(git_dir: str, sha: str) -> tuple[bytes, bytes] | None:
+def read_loose(store: str, sha: str) -> tuple[bytes, bytes] | None:
+    """(kind, body) of the object `sha` from its loose file in the object folder `store` (a quarantine
+    folder, whose packs are never mapped here: they are moved next); None when it is not there."""
+    return _loose(store, sha) if len(sha) == 40 and all(c in "0123456789abcdef" for c in sha) else None
+
+
+def _loose(store: str, sha: str) -> tuple[bytes, bytes] | None:
     try:
-        with open(os.path.join(git_dir, "objects", sha[:2], sha[2:]), "rb") as handle:
+        with open(os.path.join(store, sha[:2], sha[2:]), "rb") as handle:
             data = zlib.decompress(handle.read())
     except (OSError, zlib.error):
         return None
@@ -148,19 +155,19 @@ def _loose(git_dir: str, sha: str) -> tuple[bytes, bytes] | None:
     return kind, body
 
 
-def _packed(git_dir: str, sha: bytes, depth: int) -> tuple[bytes, bytes] | None:
-    packs = _packs(git_dir)
+def _packed(store: str, sha: bytes, depth: int) -> tuple[bytes, bytes] | None:
+    packs = _packs(store)
     for pack in packs or ():
         offset = pack.offset(sha)
         if offset is not None:
             try:
-                return _unpack(git_dir, pack, offset, depth)
+                return _unpack(store, pack, offset, depth)
             except (ValueError, IndexError, zlib.error):
                 return None
     return None
 
 
-def _unpack(git_dir: str, pack: _Pack, offset: int, depth: int) -> tuple[bytes, bytes] | None:
+def _unpack(store: str, pack: _Pack, offset: int, depth: int) -> tuple[bytes, bytes] | None:
     """The object at `offset`, its deltas applied in turn to their base."""
     deltas = []
     while True:
@@ -193,7 +200,7 @@ def _unpack(git_dir: str, pack: _Pack, offset: int, depth: int) -> tuple[bytes, 
         elif kind == _REF_DELTA:
             base = bytes(data[at:at + 20])
             deltas.append(_inflate(data, at + 20, size))
-            found = _loose(git_dir, base.hex()) or _packed(git_dir, base, depth + len(deltas))
+            found = _loose(store, base.hex()) or _packed(store, base, depth + len(deltas))
             if found is None:
                 return None
             base_kind, body = found

@@ -133,7 +133,11 @@ SYNCED_KEY = "cpcm-synced"  # remote.NAME.cpcm-synced: the commit cpcm's last sy
 
 def mark_synced(git: Git, name: str, commit: str) -> None:
     """Record, in git's own settings of the remote, that a sync with `name` ended at `commit`; a
-    copy made by `git clone` has the remote's branch from the clone, and no such mark."""
+    copy made by `git clone` has the remote's branch from the clone, and no such mark. Not written again when the
+    config file says so already."""
+    settings = file_settings(os.path.join(os.path.abspath(git.root), ".git", "config"))
+    if settings is not None and settings.get(f"remote.{name}.{SYNCED_KEY}") == commit:
+        return
     git.run(["config", f"remote.{name}.{SYNCED_KEY}", commit])
 
 
@@ -420,6 +424,9 @@ def drop_ref(git: Git, ref: str) -> None:
 
 
 def set_ref(git: Git, ref: str, commit: str) -> None:
+    """Point `ref` at `commit`; nothing to do (as git finds too: no reflog line) when it names it already."""
+    if read_ref(os.path.join(os.path.abspath(git.root), ".git"), ref) == commit:
+        return
     git.run(["update-ref", ref, commit])
 
 
