@@ -122,7 +122,7 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None, 
     from cpcm.store.layout import RECIPIENTS, RECORD_FILE
 
     folders = [path.rsplit("/", 1)[1] for path in paths]
-    git_dir = os.path.join(os.path.abspath(git.root), ".git")
+    git_dir = git.git_dir
     listed: list[tuple[str, str, str]] | None = None
     if trees is not None and all(name in trees for name in folders):
         read = [tree_files(git_dir, trees[name], f"{case_rel(name)}/") for name in folders]  # from git's files

@@ -557,10 +557,10 @@ def _gc(repo: Repo) -> None:
     """`git gc --auto` in `repo`, when git would pack there (`gc_due`; always when its settings say anything of gc:
     git reads them)."""
     try:
-        settings = _settings(os.path.join(repo.git_dir, "config"))
+        told = any(key.startswith("gc.") for key in _settings(os.path.join(repo.git_dir, "config")))
     except NotHere:
-        settings = {"gc.": ""}
-    if not any(key.startswith("gc.") for key in settings) and not gc_due(repo.git_dir):
+        told = True
+    if not told and not gc_due(repo.git_dir):
         return
     try:
         # (when gc is due it goes on in the background, as after git's push: no pipe is kept waiting for it)

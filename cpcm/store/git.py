@@ -315,6 +315,11 @@ class Git:
         # clock.commit_date), as the records and the team file it writes are; None: the computer's clock at each commit
         self.dated = dated
 
+    @property
+    def git_dir(self) -> str:
+        """The repository's git folder (ROOT/.git), as an absolute path."""
+        return os.path.join(os.path.abspath(self.root), ".git")
+
     def command(self, args: Sequence[str]) -> list[str]:
         root = os.path.abspath(self.root)
         return ["git", f"--git-dir={os.path.join(root, '.git')}", f"--work-tree={root}", "-c", "core.quotepath=off", *args]
@@ -432,7 +437,7 @@ class Git:
         Done here, in git's own way (no process), when the repository is as cpcm leaves it
         (`_move_ref_as_git`); anything else, including a lock held or the branch moved meanwhile,
         is left to git (which fails as it does)."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         crash_point("git-update-ref")
         if _move_ref_as_git(git_dir, sha, parent, message, name, email):
             crash_point("git-update-ref-done")
@@ -520,7 +525,7 @@ class Git:
         """Store an object in git and return its id, as `git hash-object -t <kind> -w --stdin`
         does: written here as a loose object file, in git's own format and way (no process),
         when the repository is one cpcm made (`_loose_writable`); otherwise by git."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         if not _loose_writable(git_dir):
             return self.run(["hash-object", "-t", kind.decode(), "-w", "--stdin"], input=payload).strip()
         crash_point("git-hash-object")
@@ -536,7 +541,7 @@ class Git:
         as git makes it; cpcm's sooner one (`_gc_limit`) of 16 (`_fresh_objects`), only when a
         write's trees are large. `tree`: the root tree just committed (default: HEAD's). Either
         way git packs in the background: the command does not wait for it."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         if gc_due(git_dir):
             if not _gc_log_holds(git_dir):  # (git would only print it again)
                 try:
@@ -572,7 +577,7 @@ class Git:
         loose file or in packed-refs, the commit a loose or packed object, `objects.read`): one
         git process less a write.
         Anything else asks git."""
-        known = _read_head_and_tree(os.path.join(os.path.abspath(self.root), ".git"))
+        known = _read_head_and_tree(self.git_dir)
         if known is not None:
             return known
         try:
@@ -585,7 +590,7 @@ class Git:
         """The commit HEAD names (None before the first commit), whatever commit readers are
         pinned to. Read from the files when they are as cpcm's own writes leave them
         (`_read_head_and_tree`); otherwise git answers."""
-        known = _read_head_and_tree(os.path.join(os.path.abspath(self.root), ".git"))
+        known = _read_head_and_tree(self.git_dir)
         if known is not None:
             return known[0]
         try:
@@ -624,7 +629,7 @@ class Git:
         if folder != CASES:
             return self._entry_ids(folder, trees=True)
         found: dict[str, str] = {}
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         for n, level in enumerate(sorted(self._entry_ids(folder, trees=True)), 1):
             found.update((name, sha) for name, sha in self._entry_ids(f"{folder}/{level}", trees=True).items()
                          if shard(name) == level)
@@ -673,7 +678,7 @@ class Git:
         object files, loose or packed (the commit, its tree and each tree down to the folder);
         an empty list when the commit has no such folder. None when an object is not read there
         (`objects.read`), or a name is one git prints quoted: git answers then."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         if self.rev == "HEAD":
             known = _read_head_and_tree(git_dir)
             tree = known[1] if known is not None else None
@@ -703,11 +708,11 @@ class Git:
             if head is None:
                 return None
             if root and "/" not in folder:
-                found = _tree_entry(os.path.join(os.path.abspath(self.root), ".git"), root, folder)
+                found = _tree_entry(self.git_dir, root, folder)
                 if found is not False:
                     return found
         elif "/" not in folder:
-            git_dir = os.path.join(os.path.abspath(self.root), ".git")
+            git_dir = self.git_dir
             root = _commit_tree(git_dir, self.rev)
             found = _tree_entry(git_dir, root, folder) if root else False
             if found is not False:
@@ -728,7 +733,7 @@ class Git:
         answers. A file whose stat data differ from the index's, or that was written in the same
         instant as the index (git's "racy" case), is compared by its content, as git does.
         `names`: only these sub-folders."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         known = _read_head_and_tree(git_dir)
         if known is None or known[1] is None:
             return None
@@ -796,7 +801,7 @@ class Git:
         index at start-up all the same (0.15 s at 100,000 cases, 240,000 entries) unless it is
         pointed at one that does not exist. Nothing when `.git` is not a folder (a linked work
         tree, a git folder kept elsewhere): git then reads its own index, as it would anyway."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         return {"GIT_INDEX_FILE": os.path.join(git_dir, NO_INDEX)} if os.path.isdir(git_dir) else {}
 
     def changed_names(self, old_tree: str, new_tree: str) -> set[str]:
@@ -872,7 +877,7 @@ class Git:
         `INDEX_ENTRIES_READ` entries (a split index's shared part is not needed: its cached trees
         are in this file); False otherwise, and when anything is not as git 2.x writes it: the
         caller asks git."""
-        git_dir = os.path.join(os.path.abspath(self.root), ".git")
+        git_dir = self.git_dir
         tree = _commit_tree(git_dir, commit)
         path = os.path.join(git_dir, "index")
         try:

@@ -113,7 +113,7 @@ class Objects:
 def remotes(git: Git) -> dict[str, str]:
     """name -> URL of every remote: from the repository's config file when it includes no other (`file_settings`:
     read again only when it changed), else from git."""
-    settings = file_settings(os.path.join(os.path.abspath(git.root), ".git", "config"))
+    settings = file_settings(os.path.join(git.git_dir, "config"))
     if settings is not None and not any(key.lower().startswith(("include.", "includeif.")) for key in settings):
         return {key[len("remote."):-len(".url")]: url for key, url in settings.items()
                 if key.lower().startswith("remote.") and key.lower().endswith(".url") and key.count(".") >= 2}
@@ -135,7 +135,7 @@ def mark_synced(git: Git, name: str, commit: str) -> None:
     """Record, in git's own settings of the remote, that a sync with `name` ended at `commit`; a
     copy made by `git clone` has the remote's branch from the clone, and no such mark. Not written again when the
     config file says so already."""
-    settings = file_settings(os.path.join(os.path.abspath(git.root), ".git", "config"))
+    settings = file_settings(os.path.join(git.git_dir, "config"))
     if settings is not None and settings.get(f"remote.{name}.{SYNCED_KEY}") == commit:
         return
     git.run(["config", f"remote.{name}.{SYNCED_KEY}", commit])
@@ -416,7 +416,7 @@ def rev(git: Git, ref: str) -> str | None:
 
 
 def drop_ref(git: Git, ref: str) -> None:
-    git_dir = os.path.join(os.path.abspath(git.root), ".git")
+    git_dir = git.git_dir
     if not os.path.lexists(os.path.join(git_dir, *ref.split("/"))) and not ref_packed(git_dir, ref):
         return  # neither its file nor a line of packed-refs: no such ref
     if read_ref(git_dir, ref) or rev(git, ref):
@@ -425,13 +425,13 @@ def drop_ref(git: Git, ref: str) -> None:
 
 def set_ref(git: Git, ref: str, commit: str) -> None:
     """Point `ref` at `commit`; nothing to do (as git finds too: no reflog line) when it names it already."""
-    if read_ref(os.path.join(os.path.abspath(git.root), ".git"), ref) == commit:
+    if read_ref(git.git_dir, ref) == commit:
         return
     git.run(["update-ref", ref, commit])
 
 
 def is_ancestor(git: Git, older: str, newer: str) -> bool:
-    known = ancestry_read(os.path.join(os.path.abspath(git.root), ".git"), older, newer)
+    known = ancestry_read(git.git_dir, older, newer)
     if known is not None:
         return known
     try:
@@ -453,7 +453,8 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
     each folder (`folder_of(path)`: cases/4F/CP-..., conferences/CC-..., or None) that either side
     changed, every other file either side changed, and the files `always`. Files neither side touched
     stay as they are in both sides and are left out, so a merge costs what arrived and what was
-    written here, not the size of the repository. Read from git's files, no process; where they cannot be, five git processes, whatever the sizes.
+    written here, not the size of the repository. Read from git's files, with no process; where they
+    cannot be, five git processes, whatever the sizes.
     `base`, `ours` and `theirs` are commits or trees of one casefile format (`current_tree`)."""
     paths = set(changed_files(git, base, ours)) | set(changed_files(git, base, theirs))
     folders = sorted({f for f in map(folder_of, paths) if f})
@@ -483,7 +484,7 @@ def trees_of_change(git: Git, base: str, ours: str, theirs: str, folder_of, alwa
             for mode, name, blob in _tree_entries(listings[sha]) if sha else ():
                 if mode != "40000":
                     tree[f"{folder}/{name}"] = Entry(mode, blob)
-        files = files_at(os.path.join(os.path.abspath(git.root), ".git"), commit, loose) if loose else []
+        files = files_at(git.git_dir, commit, loose) if loose else []
         for mode, path, blob in files or ():
             tree[path] = Entry(mode, blob)
         if files is None:
@@ -580,7 +581,7 @@ def _batch(git: Git, names: list[str]) -> dict[str, bytes]:
     `git cat-file --batch`; a name git cannot find is left out."""
     if not names:
         return {}
-    known = read_named(os.path.join(os.path.abspath(git.root), ".git"), names)
+    known = read_named(git.git_dir, names)
     found = {name: read[1] for name, read in known.items() if read is not None}
     names = [name for name in names if name not in known]
     if not names:
@@ -782,7 +783,7 @@ def changed_files(git: Git, old: str, new: str) -> dict[str, Change]:
     """The files that differ between two commits (added, removed or changed), with both entries.
     Proportional to the change, not to the repository: git descends only into the sub-trees whose
     ids differ, and reads no index. Read from git's files where they can be (`git.tree_diff`)."""
-    known = tree_diff(os.path.join(os.path.abspath(git.root), ".git"), old, new)
+    known = tree_diff(git.git_dir, old, new)
     if known is not None:
         return {path: Change(*(Entry(*entry) if entry else None for entry in pair)) for path, pair in known.items()}
     fields = git.run(["diff-tree", "-r", "-z", "--no-renames", old, new], env=git.tree_only()).split("\0")
