@@ -1155,7 +1155,7 @@ def ref_packed(git_dir: str, ref: str) -> bool:
         return True
 
 
-def ancestry_read(git_dir: str, older: str, newer: str, limit: int = 512) -> bool | None:
+def ancestry_read(git_dir: str, older: str, newer: str, limit: int = 64) -> bool | None:
     """Whether the commit `older` is `newer` (or HEAD's commit) or in its history, as `git merge-base --is-ancestor`
     answers, from the commits read from git's files (`objects.read`); None when not told within
     `limit` commits, a commit is not read there, or the history is cut or grafted (git answers)."""
