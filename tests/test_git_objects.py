@@ -55,6 +55,14 @@ def _only_packed(root) -> None:
         shutil.rmtree(folder)
 
 
+def _git_dir(root, packed: bool) -> str:
+    """The repository's git folder, its objects packed (and only packed) when `packed`."""
+    if packed:
+        git(root, "gc", "-q")
+        _only_packed(root)
+    return str(root / ".git")
+
+
 def test_every_object_of_a_packed_repository_reads_as_git_gives_it(tmp_path):
     root = tmp_path / "repo"
     _history(root)
@@ -199,9 +207,7 @@ def test_objects_named_as_cat_file_names_them_read_as_git_gives_them_and_the_bat
     git(root, "commit", "-q", "-m", "a link")
     git(root, "update-index", "--add", "--cacheinfo", f"160000,{git(root, 'rev-parse', 'HEAD').strip()},module")
     git(root, "commit", "-q", "-m", "a repository inside")
-    if packed:
-        git(root, "gc", "-q")
-        _only_packed(root)
+    _git_dir(root, packed)
     commits = git(root, "rev-list", "HEAD").split()
     tree = git(root, "rev-parse", "HEAD^{tree}").strip()
     paths = ["", "cases", "cases/00", "cases/00/CP-0001-0000", "cases/00/CP-0001-0000/0001.note.yaml.age", "cases/list.txt",
@@ -259,10 +265,7 @@ def test_ancestry_and_refs_read_from_the_files_are_what_git_answers(tmp_path, pa
     git(root, "commit", "-q", "-m", "main")
     git(root, "merge", "-q", "--no-edit", "side")
     git(root, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
-    if packed:
-        git(root, "gc", "-q")
-        _only_packed(root)
-    git_dir = str(root / ".git")
+    git_dir = _git_dir(root, packed)
     commits = git(root, "rev-list", "--all").split()
     asked = 0
     for older in commits + [git(root, "rev-parse", "HEAD^{tree}").strip(), "1" * 40]:
@@ -305,10 +308,7 @@ def test_trees_compared_and_files_listed_from_the_files_are_what_git_gives(tmp_p
     (root / "a").write_text("now a file\n")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "a file where the folder was")
-    if packed:
-        git(root, "gc", "-q")
-        _only_packed(root)
-    git_dir = str(root / ".git")
+    git_dir = _git_dir(root, packed)
     commits = git(root, "rev-list", "HEAD").split()
     compared = 0
     for old in commits:
