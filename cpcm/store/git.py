@@ -972,10 +972,7 @@ def named_ids(git_dir: str, names: Iterable[str]) -> dict[str, tuple[str, bytes]
             if read is not None:
                 found[name] = (sha, read[0])
             continue
-        tree = _commit_tree(git_dir, sha)
-        if tree is None:
-            read = objects.read(git_dir, sha)
-            tree = sha if read is not None and read[0] == b"tree" else None
+        tree = _root_tree(git_dir, sha)
         entry = _path_in(git_dir, tree, path) if tree else False
         if entry is not False:
             found[name] = (entry[0], b"tree" if entry[1] == _PLAIN_MODES[0] else b"blob") if entry else None
@@ -984,12 +981,10 @@ def named_ids(git_dir: str, names: Iterable[str]) -> dict[str, tuple[str, bytes]
 
 def files_at(git_dir: str, commit: str, paths: Iterable[str]) -> list[tuple[str, str, str]] | None:
     """(mode, path, id) of each file at `paths` in `commit` (a commit's or a tree's id), and of each
-    file under those that are folders, as `git ls-tree -r --full-tree COMMIT -- PATHS` lists them (once each, in the tree's order);
-    read from git's files, None when they cannot be read there (git answers)."""
-    tree = _commit_tree(git_dir, commit) if _is_sha(commit) else None
-    if tree is None:
-        read = objects.read(git_dir, commit) if _is_sha(commit) else None
-        tree = commit if read is not None and read[0] == b"tree" else None
+    file under those that are folders, as `git ls-tree -r --full-tree COMMIT -- PATHS` lists them
+    (once each, in the tree's order); read from git's files, None when they cannot be read there
+    (git answers)."""
+    tree = _root_tree(git_dir, commit)
     if tree is None:
         return None
     found: list[tuple[str, str, str]] = []
@@ -1007,6 +1002,17 @@ def files_at(git_dir: str, commit: str, paths: Iterable[str]) -> list[tuple[str,
         else:
             found.append((entry[1].decode("ascii"), path.strip("/"), entry[0]))
     return sorted(set(found), key=lambda item: item[1].encode("utf-8", "surrogateescape"))  # git's order: the tree's
+
+
+def _root_tree(git_dir: str, given: str) -> str | None:
+    """The tree of `given`, a commit's id (its tree) or a tree's (itself), read from git's files; None otherwise."""
+    if not _is_sha(given):
+        return None
+    tree = _commit_tree(git_dir, given)
+    if tree is None:
+        read = objects.read(git_dir, given)
+        tree = given if read is not None and read[0] == b"tree" else None
+    return tree
 
 
 def _path_in(git_dir: str, tree: str, path: str) -> tuple[str, bytes] | None | bool:
@@ -1034,15 +1040,9 @@ def tree_diff(git_dir: str, old: str, new: str) -> dict[str, tuple[tuple[str, st
     lists them and in its order: only the folders whose ids differ are opened. Read from git's files;
     None when a tree cannot be read there, or a path changes between a folder and a file or holds
     anything but plain folders and files (git answers)."""
-    trees = []
-    for given in (old, new):
-        tree = _commit_tree(git_dir, given) if _is_sha(given) else None
-        if tree is None and _is_sha(given):
-            read = objects.read(git_dir, given)
-            tree = given if read is not None and read[0] == b"tree" else None
-        if tree is None:
-            return None
-        trees.append(tree)
+    trees = [_root_tree(git_dir, old), _root_tree(git_dir, new)]
+    if None in trees:
+        return None
     found: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] = {}
     return found if _diff_into(git_dir, trees[0], trees[1], "", found) else None
 
