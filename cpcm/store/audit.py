@@ -8,7 +8,6 @@ message (a forged commit's message could hold anything).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -198,7 +197,7 @@ def read_blobs(root: Path, shas: Iterable[str], kind: bytes = b"blob") -> dict[s
     wanted = list(dict.fromkeys(s for s in shas if s and s != _ZERO))
     if not wanted:
         return {}
-    known = read_named(os.path.join(os.path.abspath(root), ".git"), wanted)
+    known = read_named(Git(root).git_dir, wanted)
     blobs = {sha: read[1] for sha, read in known.items() if read is not None and read[0] == kind}
     wanted = [sha for sha in wanted if sha not in known]
     if not wanted:
@@ -385,7 +384,7 @@ def team_blobs(root: Path, commits: Sequence[Commit]) -> dict[str, tuple[str | N
         seen.add(commit.sha)
     found: dict[str, str | None] = {}
     wanted = list(dict.fromkeys(lookups))
-    known = named_ids(os.path.join(os.path.abspath(root), ".git"), [f"{sha}:{TEAM}" for sha in wanted])
+    known = named_ids(Git(root).git_dir, [f"{sha}:{TEAM}" for sha in wanted])
     for sha in wanted:
         if f"{sha}:{TEAM}" in known:
             entry = known[f"{sha}:{TEAM}"]
@@ -1009,7 +1008,7 @@ def signed_from(root: Path, keys: Iterable[str], since: float, rev: str = "HEAD"
 
 def team_at(root: Path, rev: str) -> Team | None:
     """The team file of commit `rev`; None when it has none, or one that cannot be read."""
-    known = read_named(os.path.join(os.path.abspath(root), ".git"), [f"{rev}:{TEAM}"])
+    known = read_named(Git(root).git_dir, [f"{rev}:{TEAM}"])
     if known:
         read = known[f"{rev}:{TEAM}"]
         return team_from(read[1]) if read and read[0] == b"blob" else None

@@ -124,11 +124,12 @@ def _few_changed(git, paths: list[str], trees: Mapping[str, str] | None = None, 
     folders = [path.rsplit("/", 1)[1] for path in paths]
     git_dir = git.git_dir
     listed: list[tuple[str, str, str]] | None = None
-    if trees is not None and all(name in trees for name in folders):
+    known_trees = trees is not None and all(name in trees for name in folders)
+    if known_trees:
         read = [tree_files(git_dir, trees[name], f"{case_rel(name)}/") for name in folders]  # from git's files
         listed = None if None in read else [entry for entries in read for entry in entries]
     try:
-        if listed is None and trees is not None and len(paths) <= FEW_TREES and all(name in trees for name in folders):
+        if listed is None and known_trees and len(paths) <= FEW_TREES:
             listed = [entry for name in folders for entry in
                       _ls_tree(git.run(["ls-tree", "-r", "-z", trees[name]], env=git.tree_only()), f"{case_rel(name)}/")]
         elif listed is None:
