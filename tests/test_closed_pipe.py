@@ -143,17 +143,25 @@ def test_a_full_disk_under_the_repository_is_said_and_nothing_is_written(cli, re
 GIT_NO_ROOM = b"error: sha1 file '.git/index.lock' write error. Out of diskspace\nfatal: unable to write new index file\n"
 
 
-def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli, repo, monkeypatch):
+@pytest.mark.parametrize("staged", ["in-process", "by-git"])
+def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli, repo, monkeypatch, staged):
     """git stopped by a full disk (its `git update-index` staging the write's files, then the rollback's
     `git reset` while the new files still take the room) is the disk full, exit 74: never an index.lock to
     remove, which is not there. The rollback removes the write's new files first, so it has the room to
-    finish: nothing is left."""
+    finish: nothing is left. Staged in cpcm's own process (a small index), the full disk stops its first
+    object: git then stages, and says it."""
+    import errno
+
     from cpcm.launch import NO_ROOM
+    from cpcm.store import git as gitmod
     from cpcm.store.git import Git
 
     case = register(cli)
     before = commit_count(repo)
     real = Git.run
+
+    def no_room(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     def full_disk(self, args, env=None, input=None):
         named = args[args.index("--") + 1:] if "--" in args else []
@@ -163,6 +171,10 @@ def test_a_full_disk_met_by_git_is_said_as_such_and_the_write_is_rolled_back(cli
 
     with monkeypatch.context() as patched:
         patched.setattr(Git, "run", full_disk)
+        if staged == "in-process":
+            patched.setattr(gitmod, "_write_loose", no_room)
+        else:
+            patched.setattr(gitmod, "INDEX_WRITE_ENTRIES", -1)
         done = cli("note", case, "--text", "called the school", "--json")
     assert done.code == NO_ROOM, done.stderr
     assert "the disk is full: git update-index could not write" in done.stderr and "index.lock" not in done.stderr

@@ -698,11 +698,11 @@ def test_a_ctrl_c_python_could_not_raise_stops_the_command_at_its_next_step(cli,
     before = commit_count(repo)
     swallowed = ("import sys\nfrom cpcm.store import git\n"
                  "class Late:\n    def __del__(self):\n        raise KeyboardInterrupt\n"
-                 "run = git.Git.run\n"
-                 "def first(self, args, *rest, **options):\n"
-                 "    if args[0] == 'update-index':\n        Late()\n"  # dropped at once: its __del__ raises, Python cannot pass it on
-                 "    return run(self, args, *rest, **options)\n"
-                 f"git.Git.run = first\nsys.argv = ['cpcm', 'note', '{case_id}', '--text', 'called the school']\n"
+                 "write = git._write_loose\n"
+                 "def first(git_dir, kind, payload):\n"  # the write's first object: a file's blob, as it is staged
+                 "    Late()\n"  # dropped at once: its __del__ raises, Python cannot pass it on
+                 "    return write(git_dir, kind, payload)\n"
+                 f"git._write_loose = first\nsys.argv = ['cpcm', 'note', '{case_id}', '--text', 'called the school']\n"
                  "from cpcm.launch import main\nmain()\n")
     done = subprocess.run([sys.executable, "-c", swallowed], env={**cli.env, "PATH": "/usr/bin:/bin", "CPCM_NO_AGENT": "1"},
                           capture_output=True, text=True)

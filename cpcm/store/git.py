@@ -10,8 +10,10 @@ Every call names the repository explicitly (`--git-dir`, `--work-tree`).
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
+import itertools
 import os
 import re
 import struct
@@ -373,26 +375,23 @@ class Git:
         """Stage `paths` (added, changed or deleted) and commit them as one commit by `author`.
 
         Plumbing, not `git commit` (which looks at every file of the working tree again): stage
-        the paths (`_stage`; `git add` for a folder or a file deleted: either writes the split index,
-        a small file), write the tree from the
-        index (`write-tree`), make the signed commit object (`commit_object`), then move the branch to it
+        the paths and write the commit's tree, in this process when the index is as cpcm's writes
+        leave it and small (`_stage_here`), else through git (`_stage_by_git`, then `write-tree`),
+        make the signed commit object (`commit_object`), then move the branch to it
         (`update-ref`, given the commit it must still point at). The commit exists for readers
         only once `update-ref` is done; a crash before that leaves staged files that the next
         command's recovery rolls back (store/casestore.py `recover`). `ready()`: called just before
         `update-ref` (a batch waits there for its files' flush, which ran while git staged them)."""
         paths = sorted(set(paths))
         parent, parent_tree = self._head_and_tree()
-        maybe_staged = parent is None or not self.index_holds(parent)  # something staged by hand, perhaps
+        # in this process only when the index holds exactly the last commit: nothing staged by hand
+        tree = self._stage_here(paths, parent_tree) if parent_tree is not None and len(paths) < BULK_FROM else None
+        maybe_staged = tree is None and (parent is None or not self.index_holds(parent))  # something staged by hand, perhaps
         if maybe_staged:  # refused before any tree is made: a tree would hold the file's name (docs/security.md)
             self._refuse_staged_by_hand(self._staged(parent_tree or _EMPTY_TREE), paths)
-        if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
-            self._stage_many(paths, parent)
-        elif all(os.path.isfile(os.path.join(self.root, p)) for p in paths):
-            self._stage(paths)
-        else:  # a folder, or a file deleted (a folder deleted with its files among them)
-            for chunk in in_chunks(paths):
-                self.run(["add", "-A", "--", *chunk])
-        tree = self.run(["write-tree"]).strip()
+        if tree is None:
+            self._stage_by_git(paths, parent)
+            tree = self.run(["write-tree"]).strip()
         if tree == parent_tree:
             raise GitError("git commit failed: nothing to commit")
         if maybe_staged:  # and staged meanwhile, while ours were added
@@ -405,6 +404,17 @@ class Git:
         self._move_head(sha, parent, f"commit: {message}", _ident_name(author), email)
         self.pack_when_due(tree)
         return sha
+
+    def _stage_by_git(self, paths: Sequence[str], parent: str | None) -> None:
+        """Stage `paths` through git: many files as one pack (`_stage_many`), a few files (`_stage`), or
+        folders and deleted files (`git add -A`)."""
+        if len(paths) >= BULK_FROM and not any(os.path.isdir(os.path.join(self.root, p)) for p in paths):
+            self._stage_many(paths, parent)
+        elif all(os.path.isfile(os.path.join(self.root, p)) for p in paths):
+            self._stage(paths)
+        else:  # a folder, or a file deleted (a folder deleted with its files among them)
+            for chunk in in_chunks(paths):
+                self.run(["add", "-A", "--", *chunk])
 
     def _staged(self, parent_tree: str) -> list[str]:
         """The files whose staged version differs from `parent_tree` (the last commit's tree), as
@@ -452,6 +462,62 @@ class Git:
         the index, as a pathspec: at 100,000 cases with months of records (1.25 million files) that was
         0.8 s of every write, against 0.4 s (docs/performance.md)."""
         self.run(["update-index", "--add", "-z", "--stdin"], input=b"".join(p.encode("utf-8") + b"\0" for p in paths))
+
+    def _stage_here(self, paths: Sequence[str], parent_tree: str) -> str | None:
+        """Stage `paths` (each a plain file on disk, or a file deleted) and write the tree of the
+        commit, in this process: what `_stage` (or `git add`) and `write-tree` do, with no git
+        process. The files' blobs and the changed folders' trees go in as loose objects
+        (`_write_loose`); the index is written again whole, as git writes one (entries in order,
+        each file's stat data as git keeps it, the cached trees of the new tree), through git's
+        own lock (`index.lock`). Returns the new root tree's id; None, having written no index,
+        whenever the repository is not as cpcm's own writes leave it (`_index_writable`) or a
+        file cannot be read or written here (the disk full, say): git stages then, and says
+        what stops it as it does."""
+        git_dir = self.git_dir
+        index = _index_writable(self.root, git_dir, parent_tree)
+        if index is None:
+            return None
+        version, entries, cached, written = index
+        top = os.fsencode(os.path.abspath(self.root))
+        changes: dict[bytes, str | None] = {}
+        fresh: dict[bytes, tuple] = {}
+        for rel in paths:
+            name = rel.encode("utf-8")
+            if not _plain_path(name):
+                return None
+            try:
+                seen = os.lstat(top + b"/" + name)  # before the bytes are read, as git does: a change after shows
+            except FileNotFoundError:
+                if name not in entries:
+                    return None
+                changes[name] = None
+                continue
+            if not S_ISREG(seen.st_mode) or seen.st_mode & 0o111:
+                return None
+            fresh[name] = _stat_fields(seen)
+        try:
+            for name in fresh:
+                with open(top + b"/" + name, "rb") as handle:
+                    changes[name] = _write_loose(git_dir, b"blob", handle.read())
+            crash_point("git-write-tree")
+            made = _trees_with(git_dir, parent_tree, changes)
+        except OSError:
+            return None
+        if made is None:
+            return None
+        crash_point("git-write-tree-done")
+        for name, sha in changes.items():
+            if sha is None:
+                del entries[name]
+            else:
+                entries[name] = (fresh[name], sha, 0, 0)
+        names = sorted(entries)
+        _smudge_racy(top, entries, written, set(changes))
+        crash_point("git-update-index")
+        if not _write_index(git_dir, version, names, entries, cached.changed(made, names)):
+            return None
+        crash_point("git-update-index-done")
+        return made[b""]
 
     def _stage_many(self, paths: Sequence[str], parent: str | None = None) -> None:
         """Stage many files at once (a batch): their contents go into git as one pack (`git
@@ -783,9 +849,7 @@ class Git:
             if not S_ISREG(now.st_mode) or bool(now.st_mode & 0o100) != (stat[6] == 0o100755):
                 found.add(sub)  # a folder or a link where the file was, or its executable bit changed
                 continue
-            seen = (*divmod(now.st_ctime_ns, 10 ** 9), *divmod(now.st_mtime_ns, 10 ** 9))
-            if seen == stat[:4] and (now.st_ino & 0xFFFFFFFF, now.st_uid, now.st_gid, now.st_size & 0xFFFFFFFF) \
-                    == (stat[5], stat[7], stat[8], stat[9]) and stat[2] * 10 ** 9 + stat[3] < written:
+            if _stat_same(stat, now) and stat[2] * 10 ** 9 + stat[3] < written:
                 continue  # as the index saw it, and written before the index: unchanged
             try:
                 with open(top + b"/" + path, "rb") as handle:
@@ -889,7 +953,7 @@ class Git:
             found = _index_file(path)
             if found is None or not found[1].get(b"TREE"):
                 return False
-            name, cached, _, _ = _cache_tree_node(found[1][b"TREE"], 0)
+            name, cached, _, _, _ = _cache_tree_node(found[1][b"TREE"], 0)
         except (OSError, ValueError, struct.error, IndexError):
             return False
         return name == b"" and cached == tree
@@ -1501,6 +1565,270 @@ def _index_comparable(root, git_dir: str) -> bool:
                if line.strip() and not line.lstrip().startswith(b"#"))
 
 
+# entries of an index written again whole in Python (`Git._stage_here`); git stages in a larger one: a write of one
+# file took the same time either way at about 1,000 entries (docs/performance.md)
+INDEX_WRITE_ENTRIES = 1000
+# extensions of an index written again in Python: the cached trees (written again), and what git makes again
+# when it needs it (a split index's link: the index is written whole; the untracked files' cache; offsets for threads)
+_REWRITTEN_EXTENSIONS = frozenset({b"TREE", b"link", b"UNTR", b"EOIE", b"IEOT"})
+
+
+def _plain_path(name: bytes) -> bool:
+    """`name` is a path git takes as it is: folders and a file name, none empty, `.`, `..` or `.git`."""
+    parts = name.split(b"/")
+    return all(part and part not in (b".", b"..") and part.lower() != b".git" and b"\0" not in part for part in parts)
+
+
+def _stat_fields(seen: os.stat_result) -> tuple[int, ...]:
+    """A file's stat data as git's index keeps them: ctime and mtime (seconds, nanoseconds), device,
+    inode, mode (a plain file's: executable or not), owner, group and size, each in 32 bits."""
+    low = 0xFFFFFFFF
+    return (seen.st_ctime_ns // 10 ** 9 & low, seen.st_ctime_ns % 10 ** 9, seen.st_mtime_ns // 10 ** 9 & low,
+            seen.st_mtime_ns % 10 ** 9, seen.st_dev & low, seen.st_ino & low, 0o100755 if seen.st_mode & 0o100 else 0o100644,
+            seen.st_uid & low, seen.st_gid & low, seen.st_size & low)
+
+
+def _stat_same(kept: Sequence[int], seen: os.stat_result) -> bool:
+    """Whether the file's stat data are those the index keeps (`kept`), as git compares them: the
+    times to the nanosecond, inode, owner, group and size."""
+    now = _stat_fields(seen)
+    return now[:4] == tuple(kept[:4]) and (now[5], now[7], now[8], now[9]) == (kept[5], kept[7], kept[8], kept[9])
+
+
+def _index_writable(root, git_dir: str, tree: str) -> tuple[int, dict[bytes, tuple], _CachedTrees, int] | None:
+    """The index read to be written again in this process (`Git._stage_here`): its version, its entries
+    (`_read_index`), its cached trees (`_CachedTrees`) and when it was written. Only when it holds
+    exactly `tree` (its cached trees' top valid and that tree: nothing staged by hand), every entry is a
+    plain file at stage 0 with no flag set, it has at most `INDEX_WRITE_ENTRIES` entries and no extension
+    but those written again or made again by git (`_REWRITTEN_EXTENSIONS`), files compare with it as
+    plain bytes (`_index_comparable`) and objects are written as git writes them (`_loose_writable`).
+    None otherwise: git stages."""
+    if not _loose_writable(git_dir) or not _index_comparable(root, git_dir):
+        return None
+    try:
+        with open(os.path.join(git_dir, "index"), "rb") as handle:
+            version = struct.unpack(">4sI", handle.read(8))[1]
+        merged = _read_index(git_dir)
+        if merged is None:
+            return None
+        entries, extensions, written = merged
+        if len(entries) > INDEX_WRITE_ENTRIES or set(extensions) - _REWRITTEN_EXTENSIONS:
+            return None
+        cached = _CachedTrees(extensions.get(b"TREE", b""))
+    except (OSError, ValueError, struct.error, IndexError):
+        return None
+    if cached.top() != tree:
+        return None
+    if any(flags & 0xF000 or extended or stat[6] not in (0o100644, 0o100755) for stat, _, flags, extended in entries.values()):
+        return None  # assumed unchanged, skipped, a conflict, intended to add; a link or a repository inside
+    return version, entries, cached, written
+
+
+# a valid entry of the index's cached trees (its TREE extension): the folder's name, NUL, how many index entries are in
+# it and how many sub-folders follow it, newline, its tree id (an entry not valid has -1 entries and no id)
+_CACHED_TREE = re.compile(rb"(([^\0]*)\0(\d+) (\d+)\n.{20})", re.S)
+
+
+class _CachedTrees:
+    """The index's cached trees (its TREE extension), every entry valid, as git writes them: a folder,
+    then its sub-folders, each with its own sub-folders after it. `parts[i]`: the entry i (in that
+    order: its bytes, name, entries, sub-folders, tree id), `after[i]`: the entry after its last
+    sub-folder's, `starts[i]`: where it starts in the bytes (with one more, the end). ValueError
+    when the bytes are not so."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.parts = _CACHED_TREE.findall(data)
+        self.starts = [0, *itertools.accumulate(len(part[0]) for part in self.parts)]
+        if not self.parts or self.starts[-1] != len(data) or self.parts[0][1] != b"":
+            raise ValueError("not the cached trees git writes")  # bytes between or after the entries, a named top
+        self.after = after = [0] * len(self.parts)
+        entries: list[int] = []
+        left: list[int] = []  # how many sub-folders of each of `entries` are still to come
+        for entry, part in enumerate(self.parts):
+            if left:
+                left[-1] -= 1
+            elif entry:
+                raise ValueError("not the cached trees git writes")  # a second top
+            entries.append(entry)
+            left.append(int(part[3]))
+            while left and left[-1] == 0:
+                left.pop()
+                after[entries.pop()] = entry + 1
+        if left:
+            raise ValueError("not the cached trees git writes")
+
+    def top(self) -> str:
+        return self.parts[0][0][-20:].hex()
+
+    def children(self, entry: int) -> dict[bytes, int]:
+        """The sub-folders of the entry `entry`: name -> their entry."""
+        found, at = {}, entry + 1
+        while at < self.after[entry]:
+            found[self.parts[at][1]] = at
+            at = self.after[at]
+        return found
+
+    def changed(self, made: Mapping[bytes, str | None], names: Sequence[bytes]) -> bytes:
+        """The TREE extension of an index of the entries `names` (in git's order), with each folder of
+        `made` (its path -> its new tree id; None: left empty, gone) set and its entries counted
+        again; every other folder's entry, and those of its sub-folders, kept as they are. A folder's
+        sub-folders are written shortest name first, as git writes them."""
+        below: dict[bytes, set[bytes]] = {}  # a folder -> its changed sub-folders
+        for folder in made:
+            if folder:
+                above, _, name = folder.rpartition(b"/")
+                below.setdefault(above, set()).add(name)
+        pieces: list[bytes] = []
+
+        def write(folder: bytes, name: bytes, entry: int | None) -> None:
+            kept = self.children(entry) if entry is not None else {}
+            changed = below.get(folder, set())
+            subs = sorted({n for n in kept.keys() | changed if made.get(folder + b"/" + n if folder else n, b"") is not None},
+                          key=lambda n: (len(n), n))
+            count = bisect.bisect_left(names, folder + b"0") - bisect.bisect_left(names, folder + b"/") if folder else len(names)
+            pieces.append(b"%s\0%d %d\n" % (name, count, len(subs)) + bytes.fromhex(made[folder]))  # b"0" follows b"/"
+            for sub in subs:
+                path = folder + b"/" + sub if folder else sub
+                if sub in changed:
+                    write(path, sub, kept.get(sub))
+                else:
+                    at = kept[sub]
+                    pieces.append(self.data[self.starts[at]:self.starts[self.after[at]]])
+
+        write(b"", b"", 0)
+        return b"".join(pieces)
+
+
+def _trees_with(git_dir: str, tree: str, changes: Mapping[bytes, str | None]) -> dict[bytes, str | None] | None:
+    """Write the trees of `tree` with `changes` (a file's path -> its new blob id, None: deleted), as
+    `write-tree` would from an index so changed: each changed folder's tree (entries in git's order,
+    a folder's name as if it ended with '/') as a loose object. Returns each changed folder's path
+    (b"" for the top) -> its tree id, None for one left empty (gone from the folder above). None
+    when a change is not one these trees take as it is (a file where a folder is, or the other way
+    round; a link or a repository inside; a tree not read here) or the top would be empty: git stages."""
+    nested: dict = {}
+    for path, sha in changes.items():
+        *folders, name = path.split(b"/")
+        node = nested
+        for folder in folders:
+            node = node.setdefault(folder, {})
+            if not isinstance(node, dict):
+                return None
+        if isinstance(node.get(name), dict):
+            return None
+        node[name] = sha
+    made: dict[bytes, str | None] = {}
+
+    def build(tree: str | None, changed: dict, folder: bytes) -> str | None | bool:
+        raw = _tree_raw(git_dir, tree) if tree is not None else []
+        if raw is None:
+            return False
+        entries = {name: (mode, sha) for mode, name, sha in raw}
+        for name, change in changed.items():
+            old = entries.get(name)
+            if isinstance(change, dict):
+                if old is not None and old[0] != b"40000":
+                    return False
+                sub = build(old[1].hex() if old is not None else None, change, folder + b"/" + name if folder else name)
+                if sub is False:
+                    return False
+                if sub is None:
+                    entries.pop(name, None)
+                else:
+                    entries[name] = (b"40000", bytes.fromhex(sub))
+            elif old is not None and old[0] not in (b"100644", b"100755"):
+                return False
+            elif change is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = (b"100644", bytes.fromhex(change))
+        if not entries:
+            made[folder] = None
+            return None
+        order = sorted(entries, key=lambda name: name + b"/" if entries[name][0] == b"40000" else name)
+        made[folder] = _write_loose(git_dir, b"tree", b"".join(b"%s %s\0%s" % (entries[name][0], name, entries[name][1])
+                                                               for name in order))
+        return made[folder]
+
+    return made if build(tree, nested, b"") else None
+
+
+def _smudge_racy(top: bytes, entries: dict[bytes, tuple], written: int, ours: set[bytes]) -> None:
+    """As git does for the entries it keeps when it writes an index: one whose file was changed in
+    the second the index read was written (git's "racy" case: its stat data may match the file's
+    though its bytes do not) is compared by its bytes, and when they differ its size is set to 0,
+    so that git and cpcm see it changed once the new index, written later, is read."""
+    second = written // 10 ** 9
+    for name, (stat, sha, flags, extended) in entries.items():
+        if name in ours or stat[2] < second:
+            continue
+        try:
+            if not _stat_same(stat, os.lstat(top + b"/" + name)):
+                continue  # seen changed by its stat data anyway
+            with open(top + b"/" + name, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        if blob_id(data) != sha:
+            entries[name] = ((*stat[:9], 0), sha, flags, extended)
+
+
+def _varint(value: int) -> bytes:
+    """git's variable-length number (varint.c), as the paths of an index of version 4 start."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        value -= 1
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _shared(one: bytes, two: bytes) -> int:
+    """How many bytes `one` and `two` have the same at their start: where the first that differ is,
+    found from the highest bit of the two read as numbers and XORed (no loop over the bytes)."""
+    size = min(len(one), len(two))
+    differ = int.from_bytes(one[:size], "big") ^ int.from_bytes(two[:size], "big")
+    return size - 1 - (differ.bit_length() - 1) // 8 if differ else size
+
+
+def _write_index(git_dir: str, version: int, names: Sequence[bytes], entries: Mapping[bytes, tuple], cached: bytes) -> bool:
+    """Write the index as git writes one of `version` (4: each path after how much of the one before
+    it keeps; else 2), not split, with these `entries` (in the order of `names`) and the cached trees
+    `cached` (its TREE extension): into `index.lock`, taken as git takes it, then renamed into place.
+    False, with nothing changed, when the lock is held or the file cannot be written: git then tries."""
+    out = bytearray(b"DIRC" + struct.pack(">II", 4 if version == 4 else 2, len(names)))
+    previous = b""
+    for name in names:
+        stat, sha, _, _ = entries[name]
+        out += struct.pack(">10I20sH", *stat, bytes.fromhex(sha), min(len(name), 0xFFF))
+        if version == 4:
+            kept = _shared(previous, name)
+            out += _varint(len(previous) - kept) + name[kept:] + b"\0"
+            previous = name
+        else:
+            out += name + b"\0" * (8 - (62 + len(name)) % 8)
+    out += b"TREE" + struct.pack(">I", len(cached)) + cached
+    out += hashlib.sha1(out).digest()
+    lock = os.path.join(git_dir, "index.lock")
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(out)
+        os.rename(lock, os.path.join(git_dir, "index"))
+    except OSError:
+        try:
+            os.unlink(lock)
+        except OSError:
+            pass
+        return False
+    return True
+
+
 def _index_file(path: str) -> tuple[list[tuple], dict[bytes, bytes]] | None:
     """The entries of one index file (path bytes, the ten stat fields, object id, flags,
     extended flags) in order, and its extensions; None when it is not an index git 2.x writes
@@ -1615,10 +1943,10 @@ def _read_index(git_dir: str) -> tuple[dict[bytes, tuple], dict[bytes, bytes], i
     return merged, extensions, min(written)
 
 
-def _cache_tree_node(data: bytes, at: int) -> tuple[bytes, str | None, int, int]:
+def _cache_tree_node(data: bytes, at: int) -> tuple[bytes, str | None, int, int, int]:
     """The entry at `at` of the index's cached trees (its TREE extension): the folder's name, its
-    tree id (None when not valid: changed since the last `write-tree`), how many sub-folders follow
-    it, and where the next entry starts."""
+    tree id (None when not valid: changed since the last `write-tree`), how many index entries are
+    in it (-1 when not valid), how many sub-folders follow it, and where the next entry starts."""
     nul = data.index(b"\0", at)
     newline = data.index(b"\n", nul)
     count, subtrees = data[nul + 1:newline].split(b" ")
@@ -1626,7 +1954,7 @@ def _cache_tree_node(data: bytes, at: int) -> tuple[bytes, str | None, int, int]
     sha = None
     if int(count) >= 0:
         sha, at = data[at:at + 20].hex(), at + 20
-    return path, sha, int(subtrees), at
+    return path, sha, int(count), int(subtrees), at
 
 
 def _cache_tree_child(data: bytes, name: bytes) -> str | None:
@@ -1634,13 +1962,13 @@ def _cache_tree_child(data: bytes, name: bytes) -> str | None:
     `name`; None when it is not cached or not valid (changed since the last `write-tree`)."""
     if not data:
         return None
-    _, _, children, at = _cache_tree_node(data, 0)
+    _, _, _, children, at = _cache_tree_node(data, 0)
     for _ in range(children):
-        path, sha, pending, at = _cache_tree_node(data, at)
+        path, sha, _, pending, at = _cache_tree_node(data, at)
         if path == name:
             return sha
         while pending:  # skip this child's own sub-trees (written in pre-order)
-            _, _, more, at = _cache_tree_node(data, at)
+            _, _, _, more, at = _cache_tree_node(data, at)
             pending += more - 1
     return None
 
