@@ -174,6 +174,32 @@ def test_an_agency_catalog_changes_words_over_the_shipped_one(tmp_path):
     assert environment(root, "en").from_string(template).render() == "girl boy girl"
 
 
+def test_the_catalogs_are_read_once_and_again_when_the_agencys_changes(tmp_path, monkeypatch):
+    """Every date a document prints asks for the language's words: the catalogs are made into one chain
+    once (each `.po` compiled once, its `.mo` read once), not for every date; an agency's catalog
+    changed on disk is read again."""
+    import gettext
+    import os
+
+    from cpcm.render.env import date_words, translations
+
+    root = tmp_path / "repo"
+    catalog = root / ".cpcm" / "locale" / "sw" / "LC_MESSAGES" / "cpcm.po"
+    catalog.parent.mkdir(parents=True)
+    head = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    catalog.write_text(head + 'msgid "girl"\nmsgstr "binti"\n', encoding="utf-8")
+    parsed = []
+    real = gettext.GNUTranslations._parse
+    monkeypatch.setattr(gettext.GNUTranslations, "_parse", lambda self, fp: parsed.append(1) or real(self, fp))
+    first = translations("sw", root)
+    count = len(parsed)
+    dates = [date_words(f"2026-03-{day:02d}", "sw", root=root) for day in range(1, 29)]
+    assert translations("sw", root) is first and len(parsed) == count and "Machi" in dates[0]
+    catalog.write_text(head + 'msgid "girl"\nmsgstr "msichana mdogo"\n', encoding="utf-8")
+    os.utime(catalog, ns=(catalog.stat().st_mtime_ns + 10 ** 9,) * 2)
+    assert translations("sw", root).gettext("girl") == "msichana mdogo" and first.gettext("girl") == "binti"
+
+
 def test_an_agency_language_file_still_wins_for_its_language(tmp_path):
     """An agency's `_words.sw.j2` (from before catalogs) replaces the shared word list in
     Kiswahili only."""

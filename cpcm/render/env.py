@@ -257,13 +257,23 @@ def _compiled(path: str, mtime_ns: int, size: int) -> tuple[bytes, frozenset]:
 def translations(lang: str, root: Path | None = None) -> Translations | None:
     """The translations of `lang`: the repository's catalog, with the shipped one behind it
     for what it does not translate. None when there is no catalog (the source language: its
-    words as the templates write them)."""
+    words as the templates write them). Made once for the same catalog files (each read
+    again when it changes): every document and word list of a command uses the same."""
+    files = []
+    for path in reversed(catalog_files(lang, root)):  # the shipped catalog first, then the agency's over it
+        stat = path.stat()
+        files.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return _chain(tuple(files))
+
+
+@lru_cache(maxsize=32)
+def _chain(files: tuple[tuple[str, int, int], ...]) -> Translations | None:
+    """The catalogs `files` (path, time, size), each over the one before it (`translations`)."""
     from io import BytesIO
 
     chain = None
-    for path in reversed(catalog_files(lang, root)):  # the shipped catalog first, then the agency's over it
-        stat = path.stat()
-        mo, done = _compiled(str(path), stat.st_mtime_ns, stat.st_size)
+    for path, mtime_ns, size in files:
+        mo, done = _compiled(path, mtime_ns, size)
         layer = Translations(BytesIO(mo))
         if chain is not None:
             layer.add_fallback(chain)
