@@ -54,13 +54,18 @@ def test_a_changed_team_file_is_read_again(repo, cli_as):
     assert members() == ["sup", "amina"]
 
 
-def test_the_kept_parsed_yaml_is_a_copy_each_time(tmp_path):
+def test_the_kept_parsed_yaml_is_shared_and_what_is_read_from_it_is_the_readers_own(tmp_path):
+    """The settings files are parsed once per version and the parse shared (a command reads the team and the
+    config many times); a reader's values are its own: one changed by a caller is not what the next gets."""
     from cpcm.store import config
 
-    (tmp_path / "config.yaml").write_text("agency: {code: X, name: Y}\n")
-    first = config._read_yaml(tmp_path, "config.yaml")
-    first["agency"]["code"] = "changed by the caller"
-    assert config._read_yaml(tmp_path, "config.yaml")["agency"]["code"] == "X"
+    (tmp_path / config.CONFIG).parent.mkdir(parents=True)
+    (tmp_path / config.CONFIG).write_text("agency: {code: X, name: Y}\nremotes: {usb: {path: /media/usb}}\n")
+    assert config._read_yaml(tmp_path, config.CONFIG) is config._read_yaml(tmp_path, config.CONFIG)
+    first = config.load_config(tmp_path)
+    first.extra["remotes"]["usb"]["path"] = "changed by the caller"
+    assert config.load_config(tmp_path).extra["remotes"]["usb"]["path"] == "/media/usb"
+    assert config._read_yaml(tmp_path, config.CONFIG)["remotes"]["usb"]["path"] == "/media/usb"
 
 
 def test_the_agent_keeps_no_record_from_one_command_to_the_next(cli_as):

@@ -77,7 +77,8 @@ def resolve_repo(option: str | None) -> Path:
 
 
 def _read_yaml(root: Path, rel: str) -> Any:
-    """The file's parsed YAML (a copy: the caller may change it), parsed once per version of the file."""
+    """The file's parsed YAML, parsed once per version of the file: the one parse every reader
+    shares, which no caller changes (each makes its own values of it: `load_config`, `load_team`)."""
     path = root / rel
     key = memo.file_key(path)
     known = memo.FILES.get(key) if key else None
@@ -92,7 +93,7 @@ def _read_yaml(root: Path, rel: str) -> Any:
             raise Corrupt(f"{rel}: {exc}", rel, _mend_hint(root, rel)) from None
         if key is not None and key == memo.file_key(path):  # not replaced while it was read
             memo.FILES.put(key, known)
-    return copy.deepcopy(known)
+    return known
 
 
 def _mend_hint(root: Path, rel: str) -> str:
@@ -126,7 +127,7 @@ def load_config(root: Path) -> Config:
         agency_code=str(data["agency"].get("code", "")), agency_name=str(data["agency"].get("name", "")),
         policy=str(data.get("policy", "inter-agency")), language=str(data.get("language", "en")),
         recovery_recipients=tuple(data.get("recovery_recipients") or ()), format=int(data.get("format", 1)),
-        extra={k: v for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
+        extra={k: copy.deepcopy(v) for k, v in data.items() if k not in known}, timezone=str(data.get("timezone") or ""),
         recovery_signing_keys=tuple(str(k) for k in data.get("recovery_signing_keys") or ()),
         policy_since=str(data.get("policy_since") or ""),
         reportable_since=_reportable_since(data.get("reportable_since"), root),

@@ -1410,13 +1410,13 @@ def _write_loose(git_dir: str, kind: bytes, payload: bytes) -> str:
             pass
         return sha
     for attempt in range(3):
-        os.makedirs(folder, exist_ok=True)
         try:
             fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
             break
-        except FileNotFoundError:  # the folder removed meanwhile by git packing in the background (it removes those it empties)
+        except FileNotFoundError:  # not made yet, or removed meanwhile by git packing in the background (it removes those it empties)
             if attempt == 2:
                 raise
+            os.makedirs(folder, exist_ok=True)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(zlib.compress(data, 1))
@@ -1499,8 +1499,12 @@ def _move_ref_as_git(git_dir: str, sha: str, old: str | None, message: str, name
             with open(locks[-1], "wb") as handle:
                 handle.write(sha.encode() + b"\n")
             for log in (os.path.join(git_dir, "logs", "HEAD"), os.path.join(git_dir, "logs", *ref.split("/"))):
-                os.makedirs(os.path.dirname(log), exist_ok=True)
-                with open(log, "ab") as handle:
+                try:
+                    handle = open(log, "ab")
+                except FileNotFoundError:  # the first line of this reflog
+                    os.makedirs(os.path.dirname(log), exist_ok=True)
+                    handle = open(log, "ab")
+                with handle:
                     handle.write(line)
         except OSError:
             return False  # git tries, and fails as it does
