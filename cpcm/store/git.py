@@ -953,7 +953,7 @@ class Git:
             found = _index_file(path)
             if found is None or not found[1].get(b"TREE"):
                 return False
-            name, cached, _, _, _ = _cache_tree_node(found[1][b"TREE"], 0)
+            name, cached, _, _ = _cache_tree_node(found[1][b"TREE"], 0)
         except (OSError, ValueError, struct.error, IndexError):
             return False
         return name == b"" and cached == tree
@@ -1635,10 +1635,10 @@ _CACHED_TREE = re.compile(rb"(([^\0]*)\0(\d+) (\d+)\n.{20})", re.S)
 
 class _CachedTrees:
     """The index's cached trees (its TREE extension), every entry valid, as git writes them: a folder,
-    then its sub-folders, each with its own sub-folders after it. `parts[i]`: the entry i (in that
-    order: its bytes, name, entries, sub-folders, tree id), `after[i]`: the entry after its last
-    sub-folder's, `starts[i]`: where it starts in the bytes (with one more, the end). ValueError
-    when the bytes are not so."""
+    then its sub-folders, each with its own sub-folders after it. `parts[i]`: the entry i, in that
+    order (its bytes, whose last 20 are its tree id; its name; its count of entries; its count of
+    sub-folders), `after[i]`: the entry after its last sub-folder's, `starts[i]`: where it starts
+    in the bytes (with one more, the end). ValueError when the bytes are not so."""
 
     def __init__(self, data: bytes):
         self.data = data
@@ -1690,8 +1690,9 @@ class _CachedTrees:
             changed = below.get(folder, set())
             subs = sorted({n for n in kept.keys() | changed if made.get(folder + b"/" + n if folder else n, b"") is not None},
                           key=lambda n: (len(n), n))
+            # the entries under `folder/`: from `folder/` up to `folder0` (b"0" follows b"/")
             count = bisect.bisect_left(names, folder + b"0") - bisect.bisect_left(names, folder + b"/") if folder else len(names)
-            pieces.append(b"%s\0%d %d\n" % (name, count, len(subs)) + bytes.fromhex(made[folder]))  # b"0" follows b"/"
+            pieces.append(b"%s\0%d %d\n" % (name, count, len(subs)) + bytes.fromhex(made[folder]))
             for sub in subs:
                 path = folder + b"/" + sub if folder else sub
                 if sub in changed:
@@ -1947,10 +1948,10 @@ def _read_index(git_dir: str) -> tuple[dict[bytes, tuple], dict[bytes, bytes], i
     return merged, extensions, min(written)
 
 
-def _cache_tree_node(data: bytes, at: int) -> tuple[bytes, str | None, int, int, int]:
+def _cache_tree_node(data: bytes, at: int) -> tuple[bytes, str | None, int, int]:
     """The entry at `at` of the index's cached trees (its TREE extension): the folder's name, its
-    tree id (None when not valid: changed since the last `write-tree`), how many index entries are
-    in it (-1 when not valid), how many sub-folders follow it, and where the next entry starts."""
+    tree id (None when not valid: changed since the last `write-tree`), how many sub-folders follow
+    it, and where the next entry starts."""
     nul = data.index(b"\0", at)
     newline = data.index(b"\n", nul)
     count, subtrees = data[nul + 1:newline].split(b" ")
@@ -1958,7 +1959,7 @@ def _cache_tree_node(data: bytes, at: int) -> tuple[bytes, str | None, int, int,
     sha = None
     if int(count) >= 0:
         sha, at = data[at:at + 20].hex(), at + 20
-    return path, sha, int(count), int(subtrees), at
+    return path, sha, int(subtrees), at
 
 
 def _cache_tree_child(data: bytes, name: bytes) -> str | None:
@@ -1966,13 +1967,13 @@ def _cache_tree_child(data: bytes, name: bytes) -> str | None:
     `name`; None when it is not cached or not valid (changed since the last `write-tree`)."""
     if not data:
         return None
-    _, _, _, children, at = _cache_tree_node(data, 0)
+    _, _, children, at = _cache_tree_node(data, 0)
     for _ in range(children):
-        path, sha, _, pending, at = _cache_tree_node(data, at)
+        path, sha, pending, at = _cache_tree_node(data, at)
         if path == name:
             return sha
         while pending:  # skip this child's own sub-trees (written in pre-order)
-            _, _, _, more, at = _cache_tree_node(data, at)
+            _, _, more, at = _cache_tree_node(data, at)
             pending += more - 1
     return None
 
