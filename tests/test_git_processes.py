@@ -486,6 +486,55 @@ def test_a_commit_stages_what_git_add_would(tmp_path, monkeypatch, way):
     git(root, "fsck", "--strict")
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_commits_of_random_changes_stage_in_process_what_git_would(tmp_path, monkeypatch, seed):
+    """Random writes, changes and deletions in folders whose names sort in each of git's ways (a folder's name
+    as if it ended in '/': `a-b` < `a.age` < `a/` < `a0`; cached trees shortest name first), one commit each:
+    every commit staged in this process, and each one's tree, index entries and cached trees those git makes of
+    the same change in a copy of the repository."""
+    import random
+
+    chance = random.Random(seed)
+    names = ["a", "a-b", "a0", "ab", "b", "\u00e9", "zz", "a b"]
+    root = new_repo(tmp_path / "repo")
+    (root / "first.age").write_text("first")
+    store = Git(root)
+    store.commit(["first.age"], "first", "t", "t@example.org")
+    started: Counter = Counter()
+    real = Git.run
+    monkeypatch.setattr(Git, "run", lambda self, args, *rest, **options: started.update([args[0]]) or real(self, args, *rest, **options))
+    for step in range(20):
+        files = sorted(str(p.relative_to(root)) for p in root.rglob("*.age") if ".git" not in p.parts)
+        paths: set[str] = set()
+        for _ in range(chance.randint(1, 4)):
+            if len(files) > 4 and chance.random() < 0.3:  # (never the last files: an empty tree is git's to write)
+                gone = chance.choice(files)
+                if gone not in paths and (root / gone).exists():
+                    (root / gone).unlink()
+                    paths.add(gone)
+                continue
+            rel = "/".join(chance.choice(names) for _ in range(chance.randint(0, 3))) + "/" + chance.choice(names) + ".age"
+            rel = rel.lstrip("/")
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(f"{rel} {step} {chance.random()}")
+            paths.add(rel)
+        if not paths:
+            continue
+        twin = tmp_path / "twin"
+        shutil.rmtree(twin, ignore_errors=True)
+        shutil.copytree(root, twin, symlinks=True)
+        git(twin, "add", "-A", "--", *sorted(paths))
+        expected = git(twin, "write-tree").strip()
+        started.clear()
+        store.commit(sorted(paths), f"step {step}", "t", "t@example.org")
+        assert started == {}, (step, started)
+        assert git(root, "rev-parse", "HEAD^{tree}").strip() == expected, step
+        assert git(root, "status", "--porcelain") == "" and git(root, "ls-files", "-s") == git(twin, "ls-files", "-s")
+        ours, theirs = gitmod._read_index(str(root / ".git")), gitmod._read_index(str(twin / ".git"))
+        assert ours[1][b"TREE"] == theirs[1][b"TREE"], step
+    git(root, "fsck", "--strict")
+
+
 GIT_STAGES = {  # what sends a commit's staging to git: what the in-process index writer does not write as git would
     "assumed unchanged": lambda root: git(root, "update-index", "--assume-unchanged", "b"),
     "skipped": lambda root: git(root, "update-index", "--skip-worktree", "b"),
