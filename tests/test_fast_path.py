@@ -79,6 +79,21 @@ def test_fast_path__leaves_to_typer_what_it_does_not_know(args):
     assert fast.parse(args) is None
 
 
+def test_a_command_that_only_reads_imports_no_cryptography(cli, repo, team):
+    """`cryptography` (20 to 30 ms to import) signs commits and checks signatures: a command that only reads
+    does neither and does not import it; a write, which signs its commit, does."""
+    case = register(cli)
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: sys.stderr.write('\\ncryptography imported: %s\\n' % ('cryptography' in sys.modules)))\n"
+             "from cpcm.cli import main\nmain(sys.argv[1:])\n")
+    env = {**os.environ, "CPCM_REPO": str(repo), "CPCM_IDENTITY": str(team["amina"][0])}
+    for args, imported in [(("due",), False), (("list",), False), (("show", case), False), (("due", "--json"), False),
+                           (("note", case, "--text", "called the school"), True)]:
+        done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stderr.rstrip().endswith(f"cryptography imported: {imported}"), (args, done.stderr[-300:])
+
+
 def test_show__the_fast_path_imports_no_typer(cli, repo, team):
     case = register(cli)
     shown = imports(repo, team, "show", case)

@@ -20,10 +20,12 @@ import hmac
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+# `cryptography` itself (20 to 30 ms to import) is imported where a key is made or a signature checked:
+# a command that only reads (`due`, `list`, `show`) signs and checks nothing
 
 KEY_TYPE = "ssh-ed25519"
 NAMESPACE = "git"
@@ -114,9 +116,11 @@ class SigningKey:
 
 
 def from_secret_line(secret_line: str) -> SigningKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     seed = hkdf_sha256(secret_line.strip().encode("ascii"), INFO)
     private = Ed25519PrivateKey.from_private_bytes(seed)
-    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    public = private.public_key().public_bytes_raw()
     return SigningKey(private, public)
 
 
@@ -142,6 +146,8 @@ def _signed_data(data: bytes, namespace: str) -> bytes:
 
 @lru_cache(maxsize=256)
 def _public_key(raw: bytes) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
@@ -175,6 +181,8 @@ def verify(armored: str | bytes, data: bytes, namespace: str = NAMESPACE) -> byt
         raise BadSignature("an unknown hash")
     digest = hashlib.sha512(data).digest() if hash_name == b"sha512" else hashlib.sha256(data).digest()
     signed = MAGIC + _string(space) + _string(b"") + _string(hash_name) + _string(digest)
+    from cryptography.exceptions import InvalidSignature
+
     try:
         _public_key(raw).verify(signature, signed)
     except (InvalidSignature, ValueError):
