@@ -438,19 +438,12 @@ def test_a_commit_stages_what_git_add_would(tmp_path, monkeypatch, way):
     here = way != "by-git"
     if not here:
         monkeypatch.setattr(gitmod, "INDEX_WRITE_ENTRIES", -1)
-    started: Counter = Counter()
-    real = Git.run
-
-    def counted(self, args, *rest, **options):
-        started[args[0]] += 1
-        return real(self, args, *rest, **options)
-
     def made(*names: str):
         for name in names:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(name * 3)
 
-    monkeypatch.setattr(Git, "run", counted)
+    started = count_git(monkeypatch)
     steps = [  # (paths, the change on disk, git's way of staging it, whether it is staged in this process when it may be)
         (["a", "b", "d/c", "d/e"], lambda: None, "update-index", False),  # new files, the first commit: git
         (["a", "d/c"], lambda: ((root / "a").write_text("a2"), (root / "d/c").write_text("c2")), "update-index", True),
@@ -500,9 +493,7 @@ def test_commits_of_random_changes_stage_in_process_what_git_would(tmp_path, mon
     (root / "first.age").write_text("first")
     store = Git(root)
     store.commit(["first.age"], "first", "t", "t@example.org")
-    started: Counter = Counter()
-    real = Git.run
-    monkeypatch.setattr(Git, "run", lambda self, args, *rest, **options: started.update([args[0]]) or real(self, args, *rest, **options))
+    started = count_git(monkeypatch)
     for step in range(20):
         files = sorted(str(p.relative_to(root)) for p in root.rglob("*.age") if ".git" not in p.parts)
         paths: set[str] = set()
@@ -561,9 +552,7 @@ def test_a_commit_is_staged_by_git_when_the_index_is_not_as_cpcm_leaves_it(tmp_p
     shutil.copytree(root, twin, symlinks=True)
     git(twin, "add", "-A", "--", "a")
     expected = git(twin, "write-tree").strip()
-    started: Counter = Counter()
-    real = Git.run
-    monkeypatch.setattr(Git, "run", lambda self, args, *rest, **options: started.update([args[0]]) or real(self, args, *rest, **options))
+    started = count_git(monkeypatch)
     if case == "a file where a folder was":
         with pytest.raises(GitError):  # git refuses it as it did (`write-tree` of an index holding both)
             store.commit(paths, "second", "t", "t@example.org")
