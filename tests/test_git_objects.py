@@ -352,6 +352,28 @@ def test_the_remotes_are_read_from_the_config_file_again_only_when_it_changed(tm
     assert remote.remotes(store) == {**expected, "usb": "/media/other/casefiles.git", "laptop": "/home/amina/casefiles"}
 
 
+def test_the_synced_mark_is_read_with_the_remotes_from_the_config_file(tmp_path, monkeypatch):
+    """`remote.synced` reads cpcm's mark of the last sync from the config file `remote.remotes` read (no git process
+    more), the remote's name as written (git keeps its case); a config file that includes another is left to git."""
+    from cpcm.store import remote
+    root = tmp_path / "repo"
+    _history(root, commits=2)
+    first, second = git(root, "rev-list", "HEAD").split()[::-1]
+    git(root, "remote", "add", "Office", "ssh://office/casefiles.git")
+    store = Git(root)
+    remote.set_ref(store, "refs/remotes/Office/main", second)
+    git(root, "config", f"remote.Office.{remote.SYNCED_KEY}", first)
+    assert remote.remotes(store) == {"Office": "ssh://office/casefiles.git"}
+    started = []
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: started.append(args[1:3]) or real(args, *a, **k))
+    assert remote.synced(store, "Office") == (first, None) and started == []
+    assert remote.synced(store, "office") == (None, None)  # another remote: never synced, its branch unknown
+    (tmp_path / "more").write_text(f'[remote "Office"]\n\t{remote.SYNCED_KEY} = {second}\n')
+    real(["git", "-C", str(root), "config", "include.path", str(tmp_path / "more")], check=True)
+    assert remote.synced(store, "Office") == (second, None)  # the included file's, the later: as git reads it
+
+
 def test_a_ref_and_the_synced_mark_already_right_are_not_written_again(tmp_path, monkeypatch):
     """The end of a sync that brought nothing: the remote's branch and the synced mark already name the commit,
     so no git process writes them (git would write no reflog line either); a new commit is written by git."""

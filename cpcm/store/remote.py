@@ -110,11 +110,19 @@ class Objects:
         self.pending.clear()
 
 
-def remotes(git: Git) -> dict[str, str]:
-    """name -> URL of every remote: from the repository's config file when it includes no other (`file_settings`:
-    read again only when it changed), else from git."""
+def _own_settings(git: Git) -> dict[str, str] | None:
+    """The settings of the repository's config file when it includes no other file (`file_settings`: read again
+    only when it changed): there are its remotes and cpcm's marks of them. None otherwise: git answers."""
     settings = file_settings(os.path.join(git.git_dir, "config"))
-    if settings is not None and not any(key.lower().startswith(("include.", "includeif.")) for key in settings):
+    if settings is None or any(key.lower().startswith(("include.", "includeif.")) for key in settings):
+        return None
+    return settings
+
+
+def remotes(git: Git) -> dict[str, str]:
+    """name -> URL of every remote: from the repository's config file when it includes no other, else from git."""
+    settings = _own_settings(git)
+    if settings is not None:
         return {key[len("remote."):-len(".url")]: url for key, url in settings.items()
                 if key.lower().startswith("remote.") and key.lower().endswith(".url") and key.count(".") >= 2}
     try:
@@ -242,13 +250,17 @@ def synced(git: Git, name: str) -> tuple[str | None, str | None]:
     by `git clone` of `name` when it has never synced with it, or None). A copy that synced
     before syncs were marked has the reflog of the remote's branch that `git clone` never writes."""
     ref = f"refs/remotes/{name}/{BRANCH}"
-    try:
-        marked = git.run(["config", "--get", f"remote.{name}.{SYNCED_KEY}"]).strip() or None
-    except GitError:
-        marked = None  # git config exits 1 when the key is not set
-    at = rev(git, ref)
+    settings = _own_settings(git)
+    if settings is not None:
+        marked = settings.get(f"remote.{name}.{SYNCED_KEY}", "").strip() or None
+    else:
+        try:
+            marked = git.run(["config", "--get", f"remote.{name}.{SYNCED_KEY}"]).strip() or None
+        except GitError:
+            marked = None  # git config exits 1 when the key is not set
     if marked is not None:
         return marked, None
+    at = rev(git, ref)
     try:
         git.run(["reflog", "exists", ref])
         return at, None
