@@ -331,25 +331,89 @@ def test_trees_compared_and_files_listed_from_the_files_are_what_git_gives(tmp_p
 
 
 def test_the_remotes_are_read_from_the_config_file_again_only_when_it_changed(tmp_path, monkeypatch):
-    """`remote.remotes` reads the repository's config file as git lists it (one process), then nothing more until
-    the file changes; a config file that includes another is left to git, which follows the include."""
+    """`remote.remotes` reads the repository's config file as git lists it (once), then nothing more until the
+    file changes; a config file that includes another is left to git, which follows the include."""
+    from cpcm.store import git as gitfiles
     from cpcm.store import remote
     root = tmp_path / "repo"
     _history(root, commits=1)
     git(root, "remote", "add", "usb", "/media/USB STICK/casefiles.git")
     git(root, "remote", "add", "Office", "ssh://office/casefiles.git")
-    started = []
-    real = subprocess.run
-    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: started.append(args[1]) or real(args, *a, **k))
+    started = []  # each read of the file
+    read = gitfiles._plain_settings
+    monkeypatch.setattr(gitfiles, "_plain_settings", lambda data: started.append("read") or read(data))
     store = Git(root)
     expected = {"usb": "/media/USB STICK/casefiles.git", "Office": "ssh://office/casefiles.git"}
     assert remote.remotes(store) == expected and len(started) == 1
     assert remote.remotes(store) == expected and len(started) == 1
-    real(["git", "-C", str(root), "remote", "set-url", "usb", "/media/other/casefiles.git"], check=True)
+    subprocess.run(["git", "-C", str(root), "remote", "set-url", "usb", "/media/other/casefiles.git"], check=True)
     assert remote.remotes(store) == {**expected, "usb": "/media/other/casefiles.git"} and len(started) == 2
     (tmp_path / "more").write_text('[remote "laptop"]\n\turl = /home/amina/casefiles\n')
-    real(["git", "-C", str(root), "config", "include.path", str(tmp_path / "more")], check=True)
+    subprocess.run(["git", "-C", str(root), "config", "include.path", str(tmp_path / "more")], check=True)
     assert remote.remotes(store) == {**expected, "usb": "/media/other/casefiles.git", "laptop": "/home/amina/casefiles"}
+
+
+def _listed_by_git(path) -> dict[str, str] | None:
+    done = subprocess.run(["git", "config", "--file", str(path), "-z", "--list"], capture_output=True)
+    if done.returncode != 0:
+        return None
+    return {key: value for key, _, value in (item.decode("utf-8", "replace").partition("\n")
+                                             for item in done.stdout.split(b"\0")) if key}
+
+
+def test_a_config_file_as_git_and_cpcm_write_it_is_read_without_git_and_as_git_lists_it(tmp_path, monkeypatch):
+    """`file_settings` reads a repository's config file itself when it is written plainly (git init, remote add,
+    cpcm's settings and sync marks, a URL with spaces): the same keys, values and order as `git config --list`."""
+    from cpcm.store import git as gitfiles
+    from cpcm.store import remote
+    root = tmp_path / "repo"
+    _history(root, commits=1)
+    git(root, "remote", "add", "usb", "/media/USB STICK/casefiles.git")
+    git(root, "remote", "add", "Office", "ssh://office/casefiles.git")
+    git(root, "config", "remote.Office.cpcm-synced", "0" * 40)
+    git(root, "config", "gc.auto", "0")
+    git(root, "config", "--add", "remote.usb.fetch", "+refs/tags/*:refs/tags/*")
+    path = root / ".git" / "config"
+    started = []
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: started.append(args[1]) or real(args, *a, **k))
+    settings = gitfiles.file_settings(str(path))
+    assert started == [] and settings is not None
+    assert list(settings.items()) == list(_listed_by_git(path).items())
+    assert remote.remotes(Git(root)) == {"usb": "/media/USB STICK/casefiles.git", "Office": "ssh://office/casefiles.git"}
+
+
+PLAIN = ["[core]", "[remote \"origin\"]", "[Remote \"Office\"]", "[branch \"main\"]", "\tbare = false", "url = /a b/c.git",
+         "\tfetch = +refs/heads/*:refs/remotes/origin/*", "Url=/x", "cpcm-synced = 0123abc", "filemode", "empty =",
+         "", "# a comment", "\t; another", "value = a  b", "k = é ü", "x = a=b"]
+UNUSUAL = ["[a.b]", "[core] bare = true", "[remote  \"x\"]", "[remote \"a\\\"b\"]", "[]", "[ core ]", "key = \"quoted\"",
+           "key = a # comment", "key = a ; comment", "key = a\\", "key = a\\tb", "key = a\tb", "1key = x", "-key = x",
+           "ke_y = x", "key = \"a\" b", "[include]", "\tpath = other", "key = a\r", "key"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_config_file_read_without_git_reads_as_git_reads_it_or_is_left_to_git(tmp_path, seed):
+    """Any config file: `_plain_settings` gives exactly what `git config --list` gives, or None (git reads it).
+    Lines written as git writes them, and lines git reads in its own ways (quotes, escapes, a comment after a value,
+    a tab inside one, the old subsection syntax, a setting on a section's line, a carriage return, bytes not UTF-8)."""
+    import random
+
+    from cpcm.store.git import _plain_settings
+    rng = random.Random(seed)
+    read_here = 0
+    for n in range(120):
+        lines = [rng.choice(PLAIN if rng.random() < 0.85 else UNUSUAL) for _ in range(rng.randint(0, 12))]
+        lines[:0] = [rng.choice(PLAIN[:4])] if rng.random() < 0.9 else []  # a setting before any section: git refuses
+        data = "\n".join(lines).encode()
+        data = rng.choice([data, data + b"\n", b"\xef\xbb\xbf" + data, data.replace(b"\n", b"\r\n"), data + b"\n\xff"]
+                          if rng.random() < 0.1 else [data + b"\n"])
+        path = tmp_path / f"config{n}"
+        path.write_bytes(data)
+        mine = _plain_settings(data)
+        if mine is not None:
+            read_here += 1
+            assert list(mine.items()) == list(_listed_by_git(path).items()), data
+    assert read_here > 40  # most files are plain: the comparison is not empty
 
 
 def test_the_synced_mark_is_read_with_the_remotes_from_the_config_file(tmp_path, monkeypatch):
@@ -391,10 +455,10 @@ def test_a_ref_and_the_synced_mark_already_right_are_not_written_again(tmp_path,
         or real(args, *a, **k))
     remote.set_ref(store, "refs/remotes/usb/main", first)
     remote.mark_synced(store, "usb", first)
-    assert started == ["config --file " + str(root)[:3]]  # the config file read once, nothing written
+    assert started == []  # the config file read by cpcm, nothing written
     remote.set_ref(store, "refs/remotes/usb/main", second)
     remote.mark_synced(store, "usb", second)
-    assert [args.split()[0] for args in started[1:]] == ["update-ref", "config"]
+    assert [args.split()[0] for args in started] == ["update-ref", "config"]
     assert git(root, "rev-parse", "refs/remotes/usb/main").strip() == second
     assert git(root, "config", "remote.usb.cpcm-synced").strip() == second
     assert len(git(root, "reflog", "refs/remotes/usb/main").splitlines()) == 2

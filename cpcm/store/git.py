@@ -1145,8 +1145,8 @@ _FILE_SETTINGS: dict[str, tuple[tuple, dict[str, str]]] = {}
 
 def file_settings(path: str) -> dict[str, str] | None:
     """The settings of the config file `path` (key: value, the last value of a key given twice), as
-    `git config --file PATH -z --list` gives them, read again only when the file changed; None when
-    git cannot read it."""
+    `git config --file PATH -z --list` gives them, read again only when the file changed: by cpcm
+    where the file is written plainly (`_plain_settings`), else by git; None when git cannot read it."""
     try:
         seen = os.stat(path)
     except OSError:
@@ -1156,17 +1156,55 @@ def file_settings(path: str) -> dict[str, str] | None:
     if known is not None and known[0] == stamp:
         return known[1]
     try:
-        done = subprocess.run(["git", "config", "--file", path, "-z", "--list"], env=git_env(), capture_output=True)
+        with open(path, "rb") as handle:
+            settings = _plain_settings(handle.read())
     except OSError:
         return None
-    if done.returncode != 0:
+    if settings is None:
+        try:
+            done = subprocess.run(["git", "config", "--file", path, "-z", "--list"], env=git_env(), capture_output=True)
+        except OSError:
+            return None
+        if done.returncode != 0:
+            return None
+        settings = {}
+        for item in done.stdout.split(b"\0"):
+            key, _, value = item.decode("utf-8", "replace").partition("\n")
+            if key:
+                settings[key] = value
+    _FILE_SETTINGS[path] = (stamp, settings)
+    return settings
+
+
+_SECTION = re.compile(r'\[([A-Za-z0-9-]+)(?: "([^"\\]*)")?\]')  # [core], [remote "origin"]
+_SETTING = re.compile(r"([A-Za-z][A-Za-z0-9-]*)(?:[ \t]*=[ \t]*([^\"\\#;\t]*))?")  # bare, url = /media/usb/casefiles.git
+
+
+def _plain_settings(data: bytes) -> dict[str, str] | None:
+    """The settings of a config file written as git and cpcm write one, as `git config --list` gives them
+    (section and key in lower case, the subsection as written; a key without a value: ""; the last value of a
+    key given twice, where it first stood): each line a section, a setting, a comment or blank, no quotes,
+    escapes, continued lines or comments after a value. None for anything else: git reads it."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text or text.startswith("\ufeff"):
         return None
     settings: dict[str, str] = {}
-    for item in done.stdout.split(b"\0"):
-        key, _, value = item.decode("utf-8", "replace").partition("\n")
-        if key:
-            settings[key] = value
-    _FILE_SETTINGS[path] = (stamp, settings)
+    section = None
+    for line in text.split("\n"):
+        line = line.strip(" \t")
+        if not line or line[0] in "#;":
+            continue
+        named = _SECTION.fullmatch(line)
+        if named:
+            section = named[1].lower() + ("" if named[2] is None else "." + named[2])
+            continue
+        setting = _SETTING.fullmatch(line)
+        if setting is None or section is None:
+            return None
+        settings[f"{section}.{setting[1].lower()}"] = setting[2] or ""
     return settings
 
 
