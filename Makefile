@@ -36,9 +36,9 @@ smoke:
 
 # The tests' temporary folders (every repository, remote and key a test makes, and the temp files of
 # what it runs) go in memory (/dev/shm) where it has room to spare: the tests create, rename and link
-# small files by the hundred thousand and start git on them, and on the disk's file system the run
-# took a quarter longer (docs/testing.md). A run takes up to about 1.5 GB there: its folder is removed
-# when every test passed, and kept (its path said) when one failed.
+# small files by the hundred thousand and start git on them, and on the disk's file system a run took
+# a quarter to a third longer (docs/testing.md). A run takes up to about 1.5 GB there: its folder is
+# removed when every test passed, and kept (its path said) when one failed.
 TEST_TMPDIR = $(shell $(BIN)/python -c "import os, shutil; print('/dev/shm' if os.access('/dev/shm', os.W_OK | os.X_OK) and shutil.disk_usage('/dev/shm').free >= 4 << 30 else '')")
 
 # PYTHONDONTWRITEBYTECODE is cleared for pytest: with it set, every test process rewrites and
